@@ -1,0 +1,133 @@
+# berth - one non-recursive Makefile for every binary, library and test.
+#
+#   make            build bin/berth-master, bin/berth-agent, bin/berth
+#   make deps       install the Debian packages berth needs (no-op if present)
+#   make test       deps, build, then every test layer; ends "N passed, N failed"
+#   make check      the same suite built with ASan + UBSan (into build-san/)
+#   make bench      benchmarks that print "name value unit" lines
+#   make demo       master + three agents on local Docker + the stress stack
+#   make fuzz       libFuzzer targets for a set time each
+#
+# BUILD selects the object/binary tree so that sanitizer and plain builds
+# never mix; the plain build's binaries are also linked into bin/.
+
+CC	?= cc
+BUILD	?= build
+PKGS	 = libmicrohttpd libwebsockets sqlite3 jansson libcurl yaml-0.1 libcrypto
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
+	   -Wstrict-prototypes -Wmissing-prototypes -MMD -MP \
+	   -I. $(PKG_CFLAGS)
+LDLIBS	+= $(PKG_LIBS) -lpthread -lm
+
+ifeq ($(SAN),1)
+CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+LDFLAGS	+= -fsanitize=address,undefined
+endif
+
+# Each library is every .c in its folder; a binary's main lives in main.c.
+COMMON_SRC	:= $(wildcard common/*.c)
+SCHED_SRC	:= $(wildcard scheduler/*.c)
+STACKS_SRC	:= $(wildcard stacks/*.c)
+MASTER_SRC	:= $(filter-out master/main.c,$(wildcard master/*.c))
+AGENT_SRC	:= $(filter-out agent/main.c,$(wildcard agent/*.c))
+CLI_SRC		:= $(filter-out cli/main.c,$(wildcard cli/*.c))
+UNIT_SRC	:= $(wildcard tests/unit/test_*.c)
+BENCH_SRC	:= $(wildcard tests/bench/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+LIB_COMMON	:= $(BUILD)/libcommon.a
+LIB_SCHED	:= $(BUILD)/libsched.a
+LIB_STACKS	:= $(BUILD)/libstacks.a
+LIB_MASTER	:= $(BUILD)/libmaster.a
+LIB_AGENT	:= $(BUILD)/libagent.a
+LIB_CLI		:= $(BUILD)/libcli.a
+ALL_LIBS	:= $(LIB_MASTER) $(LIB_AGENT) $(LIB_CLI) $(LIB_STACKS) \
+		   $(LIB_SCHED) $(LIB_COMMON)
+
+BINS		:= $(BUILD)/bin/berth-master $(BUILD)/bin/berth-agent \
+		   $(BUILD)/bin/berth
+UNIT_BINS	:= $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+BENCH_BINS	:= $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all deps test check bench demo demo-stop fuzz clean docker-up
+all: $(BINS) $(UNIT_BINS) $(BENCH_BINS)
+ifeq ($(BUILD),build)
+all: bin-links
+.PHONY: bin-links
+bin-links: $(BINS)
+	@mkdir -p bin
+	@for b in $(BINS); do ln -sf ../$$b bin/; done
+endif
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+define lib_rule
+$(1): $(call obj,$(2))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(eval $(call lib_rule,$(LIB_COMMON),$(COMMON_SRC)))
+$(eval $(call lib_rule,$(LIB_SCHED),$(SCHED_SRC)))
+$(eval $(call lib_rule,$(LIB_STACKS),$(STACKS_SRC)))
+$(eval $(call lib_rule,$(LIB_MASTER),$(MASTER_SRC)))
+$(eval $(call lib_rule,$(LIB_AGENT),$(AGENT_SRC)))
+$(eval $(call lib_rule,$(LIB_CLI),$(CLI_SRC)))
+
+$(BUILD)/bin/berth-master: $(BUILD)/master/main.o $(LIB_MASTER) $(LIB_STACKS) \
+    $(LIB_SCHED) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/berth-agent: $(BUILD)/agent/main.o $(LIB_AGENT) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/berth: $(BUILD)/cli/main.o $(LIB_CLI) $(LIB_STACKS) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests and benchmarks link every library; the linker keeps what they use.
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+
+deps:
+	@scripts/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@BERTH_BUILD=$(BUILD) tests/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 all
+	@BERTH_BUILD=build-san BERTH_SAN=1 tests/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@BERTH_BUILD=$(BUILD) tests/bench/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+demo-stop:
+	@scripts/demo.sh stop
+
+clean:
+	rm -rf build build-san build-fuzz bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,2 @@
+build/common/xmalloc.o: common/xmalloc.c common/xmalloc.h
+common/xmalloc.h:
