@@ -1,0 +1,129 @@
+/*
+ * stack_int.h - what the files of stacks/ share and nobody else sees.
+ *
+ * stack_yaml.c turns the YAML text into a tree of struct snode (our own
+ * tree, not libyaml's document, so that marks, depth, duplicate keys and
+ * alias expansion are under our control); stack.c walks the top level,
+ * stack_vars.c the variables, stack_service.c each service, and
+ * stack_value.c holds the typed getters they all read scalars through
+ * (which is where ${VAR} interpolation and error reporting happen).
+ * Everything lives for one stack_parse() call in one struct stack_ctx.
+ */
+#ifndef BERTH_STACK_INT_H
+#define BERTH_STACK_INT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "stacks/stack.h"
+
+enum snode_type {
+	SNODE_SCALAR = 0,
+	SNODE_SEQ,
+	SNODE_MAP,
+};
+
+struct snode {
+	enum snode_type	  type;
+	int		  line;		/* 1-based start of the node */
+	int		  col;		/* 1-based */
+	char		 *str;		/* scalar text, NUL-terminated (owned) */
+	size_t		  len;		/* bytes in str */
+	int		  quoted;	/* quoted, block or !!str: never typed */
+	struct snode	**kids;		/* seq items; map: key, value, ... */
+	size_t		  n;		/* entries in kids */
+	size_t		  cap;		/* allocated entries of kids */
+	size_t		  size;		/* nodes in the subtree, aliases too */
+	int		  complete;	/* end event seen (aliases need it) */
+	char		 *anchor;	/* &anchor name or NULL (owned) */
+};
+
+/* A map's entries: key i is kids[2*i], value kids[2*i+1]. */
+#define SNODE_NPAIRS(x)		((x)->n / 2)
+#define SNODE_KEY(x, i)		((x)->kids[2 * (i)])
+#define SNODE_VAL(x, i)		((x)->kids[2 * (i) + 1])
+
+/* A resolved variable. */
+struct stack_var {
+	char	*name;		/* as declared (owned) */
+	char	*text;		/* value as interpolated text, NULL = unset */
+	int	 declared_at;	/* index in declaration order, -1 automatic */
+};
+
+/* A links / depends_on entry, checked once every service is known. */
+struct stack_ref {
+	char	*from;		/* the service that names it (owned) */
+	char	*to;		/* the service named (owned) */
+	char	*path;		/* key path of the entry (owned) */
+	int	 line;		/* where the entry is */
+	int	 col;
+};
+
+struct stack_ctx {
+	const char		*file;	/* for errors */
+	const struct stack_opts	*opts;	/* never NULL (a zeroed one) */
+	struct stack_errors	*errs;	/* where errors go */
+	int			 full;	/* STACK_MAX_ERRORS reached */
+
+	struct snode		**nodes; /* every node, for freeing */
+	size_t			 nnodes;
+	size_t			 nodes_cap;
+	size_t			 expanded; /* node count with aliases */
+
+	struct stack_var	*vars;	/* resolved so far */
+	size_t			 nvars;
+	char			**pending; /* declared, not yet resolved */
+	size_t			 npending;
+	char			**volnames; /* top-level volume names */
+	size_t			 nvolnames;
+	struct stack_ref	*refs;	/* every links/depends_on entry */
+	size_t			 nrefs;
+};
+
+/* stack_yaml.c */
+struct snode	*stack_yaml_load(struct stack_ctx *, const char *, size_t);
+void		 stack_yaml_free(struct stack_ctx *);
+int		 stack_utf8_check(struct stack_ctx *, const char *, size_t);
+
+/* stack_value.c: errors */
+void	 stack_err(struct stack_ctx *, int, int, const char *, const char *,
+	     ...) __attribute__((format(printf, 5, 6)));
+void	 stack_errn(struct stack_ctx *, const struct snode *, const char *,
+	     const char *, ...) __attribute__((format(printf, 4, 5)));
+char	*stack_path(const char *, const char *);
+char	*stack_path_idx(const char *, size_t);
+
+/* stack_value.c: typed getters; each reports its own error, returns -1 */
+int	 stack_is_null(const struct snode *);
+const char *stack_type_name(const struct snode *);
+char	*stack_interpolate(struct stack_ctx *, const struct snode *,
+	     const char *, const char *);
+int	 stack_get_str(struct stack_ctx *, const struct snode *, const char *,
+	     char **);
+int	 stack_get_int(struct stack_ctx *, const struct snode *, const char *,
+	     long long, long long, long long *);
+int	 stack_get_num(struct stack_ctx *, const struct snode *, const char *,
+	     double, double, double *);
+int	 stack_get_bool(struct stack_ctx *, const struct snode *, const char *,
+	     int *);
+int	 stack_get_strlist(struct stack_ctx *, const struct snode *,
+	     const char *, json_t **);
+int	 stack_want_map(struct stack_ctx *, const struct snode *, const char *);
+int	 stack_want_seq(struct stack_ctx *, const struct snode *, const char *);
+void	 stack_unknown_key(struct stack_ctx *, const struct snode *,
+	     const char *, const char *);
+int	 stack_text_int(const char *, long long *);
+int	 stack_text_bool(const char *, int *);
+
+/* stack_vars.c */
+void	 stack_vars_resolve(struct stack_ctx *, const struct snode *,
+	     const char *, const char *, json_t *);
+void	 stack_vars_free(struct stack_ctx *);
+
+/* stack_service.c */
+json_t	*stack_service_parse(struct stack_ctx *, const char *,
+	     const struct snode *, const char *);
+
+#endif
