@@ -1,0 +1,74 @@
+/*
+ * config.h - the agent's configuration: environment variables and flags.
+ *
+ * One table (config.c) declares every setting with its flag, its env names
+ * (BERTH_* first, then the Kontena aliases) and its help line; it drives
+ * parsing, --help and docs/agent.md. Flags override the environment.
+ */
+#ifndef BERTH_AGENT_CONFIG_H
+#define BERTH_AGENT_CONFIG_H
+
+#include <stdio.h>
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_DATA_DIR	"/var/lib/berth-agent"
+#define CONFIG_DEFAULT_DOCKER	"unix:///var/run/docker.sock"
+
+/* A parsed master address. */
+struct config_url {
+	int	 tls;		/* 1 for wss:// (or https://) */
+	char	*host;		/* host name or address, without [] for IPv6 */
+	int	 port;		/* explicit port, else 80 / 443 */
+	char	*path;		/* request path, "/" when none was given */
+};
+
+struct agent_config {
+	char		*url;		/* BERTH_URL as given (for logs) */
+	struct config_url master;	/* BERTH_URL parsed */
+	char		*grid_token;	/* BERTH_TOKEN, NULL if unset; secret */
+	char	       **labels;	/* BERTH_LABELS split: "k=v" each */
+	size_t		 nlabels;	/* entries in labels */
+	char		*node_name;	/* BERTH_NODE_NAME or from hostname */
+	char		*data_dir;	/* BERTH_DATA_DIR: node-id, node-token */
+	char		*docker_host;	/* DOCKER_HOST as given */
+	char		*docker_socket;	/* its unix socket path */
+	char		*log_level;	/* BERTH_LOG_LEVEL: error..debug */
+	int		 stats_interval_s;  /* BERTH_STATS_INTERVAL_S */
+	int		 resync_interval_s; /* BERTH_RESYNC_INTERVAL_S */
+	int		 backoff_max_s;	/* BERTH_BACKOFF_MAX_S: reconnect cap */
+};
+
+/* How config_load() reads the environment (tests pass a fake). */
+typedef const char *(*config_getenv_fn)(const char *name, void *arg);
+
+/*
+ * Fill cfg from the environment (via get, or getenv(3) when NULL) and then
+ * argv. Returns 0; 1 if --help or --version was asked (printed to out);
+ * -1 with *cause (one line naming the variable or flag) on a bad value.
+ * cfg must be freed with config_free() in every case.
+ */
+int	 config_load(struct agent_config *cfg, int argc, char **argv,
+	    config_getenv_fn get, void *arg, FILE *out, char **cause);
+void	 config_free(struct agent_config *cfg);
+
+/* Print the flags and variables table. */
+void	 config_usage(FILE *out);
+
+/*
+ * Pure parsers, exposed for tests. Each returns 0, or -1 with *cause
+ * (prefixed with what, e.g. "BERTH_LABELS").
+ */
+int	 config_parse_labels(const char *what, const char *s, char ***labels,
+	    size_t *nlabels, char **cause);
+int	 config_parse_url(const char *what, const char *s, struct config_url *u,
+	    char **cause);
+int	 config_parse_docker_host(const char *what, const char *s,
+	    char **path, char **cause);
+/* Hostname -> valid node name: lowercase, invalid characters become '-'. */
+char	*config_node_name_from_host(const char *host);
+/* "k=v,k=v" of the labels (the Berth-Node-Labels header); caller frees. */
+char	*config_labels_join(char **labels, size_t nlabels);
+/* The agent version string (Berth-Agent-Version). */
+const char *config_version(void);
+
+#endif

@@ -1,0 +1,599 @@
+/*
+ * conn.c - the websocket to the master: connect, authenticate, relay.
+ *
+ * DESIGN: one lws service thread (conn_main) owns the lws context, the
+ * socket and every field marked "service thread" below. Other threads (the
+ * converge thread, main) only call conn_send(): it appends a serialized
+ * frame to c->outq under c->lock and calls lws_cancel_service(); the
+ * service thread then gets LWS_CALLBACK_EVENT_WAIT_CANCELLED, asks for
+ * WRITEABLE and writes one frame per callback (the minimal-ws-server-threads
+ * pattern). Nothing on this thread touches Docker, so pongs always flow.
+ *
+ * Sessions: the upgrade carries the Berth-* headers (docs/protocol.md), the
+ * node token when there is one, else the grid token. A session is "ready"
+ * once the master's welcome arrived; frames queued while not ready are
+ * dropped (state is re-sent on every welcome). Reconnects use capped
+ * exponential backoff with full jitter (base 0.5 s, cap BERTH_BACKOFF_MAX_S,
+ * reset after a session of 30 s or more); the close code picks the delay
+ * and whether the stored node token is forgotten.
+ */
+#include "agent/conn.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libwebsockets.h>
+
+#include "agent/backoff.h"
+#include "agent/config.h"
+#include "agent/converge.h"
+#include "agent/ident.h"
+#include "agent/nodeinfo.h"
+#include "common/log.h"
+#include "common/proto.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#define CONN_BACKOFF_BASE_MS	500
+#define CONN_STABLE_MS		30000	/* a session this long resets backoff */
+#define CONN_OUTQ_MAX		256	/* frames queued before dropping */
+#define CONN_STOP_GRACE_US	(2 * LWS_USEC_PER_SEC)
+
+struct conn {
+	const struct agent_config *cfg;	/* read-only settings */
+	char		 node_id[PROTO_NODE_ID_LEN + 1]; /* Berth-Node-Id */
+	char		*labels_hdr;	/* Berth-Node-Labels value */
+	struct converge	*conv;		/* where desired frames go */
+
+	pthread_mutex_t	 lock;		/* guards outq, nout, ready */
+	char	       **outq;		/* frames waiting, oldest first */
+	size_t		 nout;		/* frames in outq */
+	int		 ready;		/* welcomed: conn_send() queues */
+	volatile int	 stop;		/* set by conn_free() */
+
+	/* Service thread only (or before it starts / after it ends). */
+	struct lws_context *ctx;	/* the lws context */
+	struct lws	*wsi;		/* the socket, NULL between sessions */
+	pthread_t	 thread;	/* conn_main */
+	int		 started;	/* thread was created */
+	int		 exit_loop;	/* leave the service loop */
+	int		 stopping;	/* stop was noticed */
+	char		*node_token;	/* per-node token, NULL if none; secret */
+	struct buf	 rx;		/* message being reassembled */
+	unsigned	 attempt;	/* reconnects since the last stable one */
+	int64_t		 session_start;	/* mono ms of ESTABLISHED, 0 if none */
+	int		 close_code;	/* code of the peer's close frame */
+	int		 welcomed;	/* welcome seen on this session */
+	struct cpu_sample cpu_prev;	/* last /proc/stat sample */
+	lws_sorted_usec_list_t sul_connect; /* next connect attempt */
+	lws_sorted_usec_list_t sul_stats;   /* next stats frame */
+	lws_sorted_usec_list_t sul_stop;    /* give up a polite close */
+};
+
+/* lws's own idle handling: our pings after 20 s of silence, hang up at 40. */
+static const lws_retry_bo_t conn_retry = {
+	.secs_since_valid_ping = 20,
+	.secs_since_valid_hangup = 40,
+};
+
+static void conn_connect(lws_sorted_usec_list_t *sul);
+
+static void
+conn_lws_log(int level, const char *line)
+{
+	char esc[512];
+	size_t n = strlen(line);
+
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	snprintf(esc, sizeof esc, "%.*s", (int)n, line);
+	if (level & LLL_ERR)
+		log_warn("lws: %s", esc);
+	else
+		log_debug("lws: %s", esc);
+}
+
+struct conn *
+conn_new(const struct agent_config *cfg, const char *node_id,
+    char *node_token)
+{
+	struct conn *c = xcalloc(1, sizeof *c);
+
+	c->cfg = cfg;
+	snprintf(c->node_id, sizeof c->node_id, "%s", node_id);
+	c->node_token = node_token;
+	c->labels_hdr = config_labels_join(cfg->labels, cfg->nlabels);
+	pthread_mutex_init(&c->lock, NULL);
+	return c;
+}
+
+void
+conn_set_converge(struct conn *c, struct converge *conv)
+{
+	c->conv = conv;
+}
+
+/* Drop everything queued (session ended). */
+static void
+conn_outq_clear(struct conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nout; i++)
+		free(c->outq[i]);
+	c->nout = 0;
+}
+
+void
+conn_send(struct conn *c, char *frame)
+{
+	if (frame == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (!c->ready) {
+		pthread_mutex_unlock(&c->lock);
+		free(frame);
+		return;
+	}
+	if (c->nout == CONN_OUTQ_MAX) {	/* master not reading: shed oldest */
+		free(c->outq[0]);
+		memmove(c->outq, c->outq + 1, --c->nout * sizeof *c->outq);
+		log_warn("send queue full: dropped the oldest frame");
+	}
+	c->outq = xreallocarray(c->outq, c->nout + 1, sizeof *c->outq);
+	c->outq[c->nout++] = frame;
+	pthread_mutex_unlock(&c->lock);
+	lws_cancel_service(c->ctx);
+}
+
+/* Service thread: pick the delay for the next attempt and schedule it. */
+static void
+conn_schedule(struct conn *c)
+{
+	int64_t delay, cap = (int64_t)c->cfg->backoff_max_s * 1000;
+	uint32_t rnd;
+	char *cause = NULL;
+	int code = c->close_code, forget = 0, max = 0;
+
+	if (c->session_start != 0 &&
+	    util_mono_ms() - c->session_start >= CONN_STABLE_MS)
+		c->attempt = 0;
+	c->session_start = 0;
+	c->close_code = 0;
+	switch (code) {
+	case PROTO_CLOSE_BAD_NODE_TOKEN:
+	case PROTO_CLOSE_TOKEN_OTHER_NODE:
+	case PROTO_CLOSE_NODE_REMOVED:
+	case PROTO_CLOSE_TOKEN_RESET:
+		forget = 1;
+		break;
+	case PROTO_CLOSE_BAD_HEADERS:
+	case PROTO_CLOSE_BAD_GRID_TOKEN:
+	case PROTO_CLOSE_VERSION:
+	case PROTO_CLOSE_DUPLICATE:
+	case PROTO_CLOSE_RATE_LIMITED:
+		max = 1;
+		break;
+	default:
+		break;
+	}
+	if (forget && c->node_token != NULL) {
+		log_warn("master refused the node token (close %d): forgetting "
+		    "it, rejoining with the grid token", code);
+		explicit_bzero(c->node_token, strlen(c->node_token));
+		free(c->node_token);
+		c->node_token = NULL;
+		if (ident_forget_token(c->cfg->data_dir, &cause) != 0) {
+			log_error("%s", cause);
+			free(cause);
+		}
+	}
+	if (c->node_token == NULL && c->cfg->grid_token == NULL) {
+		log_error("no node token and no BERTH_TOKEN: cannot join; "
+		    "set BERTH_TOKEN to the grid token");
+		max = 1;
+	}
+	util_random(&rnd, sizeof rnd);
+	delay = max ? backoff_max_ms(cap, rnd) :
+	    backoff_jitter_ms(c->attempt, CONN_BACKOFF_BASE_MS, cap, rnd);
+	if (c->attempt < 64)
+		c->attempt++;
+	log_info("reconnecting in %lld ms", (long long)delay);
+	lws_sul_schedule(c->ctx, 0, &c->sul_connect, conn_connect,
+	    (lws_usec_t)delay * LWS_US_PER_MS);
+}
+
+static void
+conn_connect(lws_sorted_usec_list_t *sul)
+{
+	struct conn *c = lws_container_of(sul, struct conn, sul_connect);
+	struct lws_client_connect_info i;
+
+	if (c->stop)
+		return;
+	memset(&i, 0, sizeof i);
+	i.context = c->ctx;
+	i.address = c->cfg->master.host;
+	i.port = c->cfg->master.port;
+	i.path = c->cfg->master.path;
+	i.host = c->cfg->master.host;
+	i.origin = c->cfg->master.host;
+	i.ssl_connection = c->cfg->master.tls ? LCCSCF_USE_SSL : 0;
+	i.protocol = PROTO_WS_PROTOCOL;
+	i.local_protocol_name = PROTO_WS_PROTOCOL;
+	i.pwsi = &c->wsi;
+	i.retry_and_idle_policy = &conn_retry;
+	log_debug("connecting to %s:%d", c->cfg->master.host,
+	    c->cfg->master.port);
+	if (lws_client_connect_via_info(&i) == NULL) {
+		c->wsi = NULL;
+		log_warn("cannot start a connection to %s:%d",
+		    c->cfg->master.host, c->cfg->master.port);
+		conn_schedule(c);
+	}
+}
+
+static void
+conn_stats(lws_sorted_usec_list_t *sul)
+{
+	struct conn *c = lws_container_of(sul, struct conn, sul_stats);
+	struct cpu_sample cur;
+	uint64_t total = 0, used = 0;
+	double pct = 0.0;
+
+	if (nodeinfo_cpu_read(&cur) == 0) {
+		pct = nodeinfo_cpu_pct(&c->cpu_prev, &cur);
+		c->cpu_prev = cur;
+	}
+	(void)nodeinfo_mem_read(&total, &used);
+	if (c->welcomed)
+		conn_send(c, nodeinfo_stats_frame(pct, used, total,
+		    converge_ncontainers(c->conv)));
+	lws_sul_schedule(c->ctx, 0, &c->sul_stats, conn_stats,
+	    (lws_usec_t)c->cfg->stats_interval_s * LWS_USEC_PER_SEC);
+}
+
+static void
+conn_stop_deadline(lws_sorted_usec_list_t *sul)
+{
+	struct conn *c = lws_container_of(sul, struct conn, sul_stop);
+
+	c->exit_loop = 1;
+}
+
+/* Add one upgrade header. */
+static int
+conn_header(struct lws *wsi, const char *name, const char *value,
+    unsigned char **p, unsigned char *end)
+{
+	return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+	    (const unsigned char *)value, (int)strlen(value), p, end);
+}
+
+static int
+conn_headers(struct conn *c, struct lws *wsi, unsigned char **p,
+    unsigned char *end)
+{
+	char ver[16];
+
+	snprintf(ver, sizeof ver, "%d", PROTO_VERSION);
+	if (conn_header(wsi, PROTO_HDR_PROTOCOL, ver, p, end) ||
+	    conn_header(wsi, PROTO_HDR_NODE_ID, c->node_id, p, end) ||
+	    conn_header(wsi, PROTO_HDR_NODE_NAME, c->cfg->node_name, p, end) ||
+	    conn_header(wsi, PROTO_HDR_LABELS, c->labels_hdr, p, end) ||
+	    conn_header(wsi, PROTO_HDR_VERSION, config_version(), p, end))
+		return -1;
+	if (c->node_token != NULL)
+		return conn_header(wsi, PROTO_HDR_NODE_TOKEN, c->node_token, p,
+		    end);
+	if (c->cfg->grid_token != NULL)
+		return conn_header(wsi, PROTO_HDR_GRID_TOKEN,
+		    c->cfg->grid_token, p, end);
+	return 0;
+}
+
+static void
+conn_welcome(struct conn *c, json_t *o)
+{
+	const char *token = json_string_value(json_object_get(o,
+	    "node_token"));
+	const char *nid = json_string_value(json_object_get(o, "node_id"));
+	const char *grid = json_string_value(json_object_get(o, "grid"));
+	json_int_t proto = json_integer_value(json_object_get(o, "protocol"));
+	char *cause = NULL, *ver, esc[128];
+
+	if (c->welcomed) {
+		log_warn("second welcome on one session: ignored");
+		return;
+	}
+	if (proto != PROTO_VERSION)
+		log_warn("welcome speaks protocol %lld, agent %d",
+		    (long long)proto, PROTO_VERSION);
+	if (nid != NULL && strcmp(nid, c->node_id) != 0)
+		log_warn("welcome names node id %s, ours is %s",
+		    log_escape(esc, sizeof esc, nid), c->node_id);
+	/* Persist a newly minted token before anything else. */
+	if (token != NULL && *token != '\0' &&
+	    strpbrk(token, "\r\n\t ") == NULL) {
+		if (ident_save_token(c->cfg->data_dir, token, &cause) != 0) {
+			log_error("cannot store the node token: %s", cause);
+			free(cause);
+		}
+		if (c->node_token != NULL)
+			explicit_bzero(c->node_token, strlen(c->node_token));
+		free(c->node_token);
+		c->node_token = xstrdup(token);
+		log_info("joined: node token stored in %s/node-token",
+		    c->cfg->data_dir);
+	}
+	log_info("welcome: grid %s, node %s (%s)",
+	    log_escape(esc, sizeof esc, grid != NULL ? grid : "?"),
+	    c->cfg->node_name, c->node_id);
+	c->welcomed = 1;
+	pthread_mutex_lock(&c->lock);
+	c->ready = 1;
+	pthread_mutex_unlock(&c->lock);
+	ver = converge_docker_version(c->conv);
+	conn_send(c, nodeinfo_frame(ver));
+	free(ver);
+	converge_post_session(c->conv);
+}
+
+/* A whole message arrived. -1 closes the session. */
+static int
+conn_dispatch(struct conn *c, const char *text, size_t len)
+{
+	json_error_t jerr;
+	json_t *o;
+	const char *type;
+	char esc[128];
+
+	o = json_loadb(text, len, 0, &jerr);
+	if (o == NULL || !json_is_object(o)) {
+		log_warn("malformed frame from the master: %s", jerr.text);
+		json_decref(o);
+		return 0;
+	}
+	type = json_string_value(json_object_get(o, "type"));
+	if (type == NULL)
+		log_warn("frame without a type: ignored");
+	else if (strcmp(type, PROTO_T_WELCOME) == 0)
+		conn_welcome(c, o);
+	else if (strcmp(type, PROTO_T_DESIRED) == 0) {
+		if (c->welcomed)
+			converge_post_desired(c->conv, text, len);
+		else
+			log_warn("desired before welcome: ignored");
+	} else
+		log_debug("frame type %s ignored",
+		    log_escape(esc, sizeof esc, type));
+	json_decref(o);
+	return 0;
+}
+
+/* Service thread: write one queued frame. -1 closes. */
+static int
+conn_write_one(struct conn *c, struct lws *wsi)
+{
+	unsigned char *b;
+	char *frame = NULL;
+	size_t len;
+	int more, n;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->nout > 0) {
+		frame = c->outq[0];
+		memmove(c->outq, c->outq + 1, --c->nout * sizeof *c->outq);
+	}
+	more = c->nout > 0;
+	pthread_mutex_unlock(&c->lock);
+	if (frame == NULL)
+		return 0;
+	len = strlen(frame);
+	b = xmalloc(LWS_PRE + len);
+	memcpy(b + LWS_PRE, frame, len);
+	free(frame);
+	n = lws_write(wsi, b + LWS_PRE, len, LWS_WRITE_TEXT);
+	free(b);
+	if (n < (int)len) {
+		log_warn("write to the master failed");
+		return -1;
+	}
+	if (more)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* The session is over (closed or never opened): tidy up, maybe retry. */
+static void
+conn_ended(struct conn *c)
+{
+	c->wsi = NULL;
+	c->welcomed = 0;
+	buf_free(&c->rx);
+	pthread_mutex_lock(&c->lock);
+	c->ready = 0;
+	conn_outq_clear(c);
+	pthread_mutex_unlock(&c->lock);
+	if (c->stop)
+		c->exit_loop = 1;
+	else
+		conn_schedule(c);
+}
+
+static int
+conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	struct conn *c = lws_context_user(lws_get_context(wsi));
+	const unsigned char *u = in;
+	char esc[256], raw[256];
+
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		if (conn_headers(c, wsi, (unsigned char **)in,
+		    *(unsigned char **)in + len) != 0) {
+			log_error("upgrade headers do not fit");
+			return -1;
+		}
+		break;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		log_info("connected to %s", c->cfg->url);
+		c->session_start = util_mono_ms();
+		c->close_code = 0;
+		buf_free(&c->rx);
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (c->rx.len + len > PROTO_MAX_FRAME) {
+			log_warn("frame over %d bytes from the master",
+			    PROTO_MAX_FRAME);
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+			    NULL, 0);
+			return -1;
+		}
+		buf_append(&c->rx, in, len);
+		if (!lws_is_final_fragment(wsi) ||
+		    lws_remaining_packet_payload(wsi) > 0)
+			break;
+		if (c->rx.data != NULL)
+			(void)conn_dispatch(c, c->rx.data, c->rx.len);
+		buf_free(&c->rx);
+		break;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (c->stop) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY,
+			    (unsigned char *)"agent stopping", 14);
+			return -1;
+		}
+		return conn_write_one(c, wsi);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (len >= 2) {
+			c->close_code = (u[0] << 8) | u[1];
+			snprintf(raw, sizeof raw, "%.*s", (int)(len - 2 > 200 ?
+			    200 : len - 2), (const char *)u + 2);
+			log_warn("master closed the session: %d %s",
+			    c->close_code, log_escape(esc, sizeof esc, raw));
+		}
+		break;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		log_warn("cannot connect to %s: %s", c->cfg->url,
+		    log_escape(esc, sizeof esc, in ? (const char *)in :
+		    "(no reason)"));
+		conn_ended(c);
+		break;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		log_info("disconnected from %s", c->cfg->url);
+		conn_ended(c);
+		break;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (c == NULL)
+			break;
+		if (c->stop && !c->stopping) {
+			c->stopping = 1;
+			lws_sul_schedule(c->ctx, 0, &c->sul_connect, conn_connect,
+			    LWS_SET_TIMER_USEC_CANCEL);
+			if (c->wsi == NULL) {
+				c->exit_loop = 1;
+				break;
+			}
+			lws_sul_schedule(c->ctx, 0, &c->sul_stop,
+			    conn_stop_deadline, CONN_STOP_GRACE_US);
+			lws_callback_on_writable(c->wsi);
+			break;
+		}
+		if (c->wsi != NULL && c->welcomed) {
+			pthread_mutex_lock(&c->lock);
+			if (c->nout > 0)
+				lws_callback_on_writable(c->wsi);
+			pthread_mutex_unlock(&c->lock);
+		}
+		break;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols conn_protocols[] = {
+	{ PROTO_WS_PROTOCOL, conn_callback, 0, 65536, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static void *
+conn_main(void *arg)
+{
+	struct conn *c = arg;
+
+	lws_sul_schedule(c->ctx, 0, &c->sul_connect, conn_connect, 1);
+	(void)nodeinfo_cpu_read(&c->cpu_prev);
+	lws_sul_schedule(c->ctx, 0, &c->sul_stats, conn_stats,
+	    (lws_usec_t)c->cfg->stats_interval_s * LWS_USEC_PER_SEC);
+	while (!c->exit_loop) {
+		if (lws_service(c->ctx, 0) < 0)
+			break;
+	}
+	return NULL;
+}
+
+int
+conn_start(struct conn *c, char **cause)
+{
+	struct lws_context_creation_info info;
+
+	lws_set_log_level(LLL_ERR | (log_get_level() >= LOG_LVL_DEBUG ?
+	    LLL_WARN | LLL_NOTICE : 0), conn_lws_log);
+	memset(&info, 0, sizeof info);
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = conn_protocols;
+	info.user = c;
+	info.fd_limit_per_thread = 1 + 1 + 1;
+	c->ctx = lws_create_context(&info);
+	if (c->ctx == NULL) {
+		xasprintf(cause, "cannot create the websocket context");
+		return -1;
+	}
+	if (pthread_create(&c->thread, NULL, conn_main, c) != 0) {
+		xasprintf(cause, "cannot create the websocket thread");
+		return -1;
+	}
+	c->started = 1;
+	return 0;
+}
+
+void
+conn_stop(struct conn *c)
+{
+	if (!c->started)
+		return;
+	c->stop = 1;
+	lws_cancel_service(c->ctx);
+	pthread_join(c->thread, NULL);
+	c->started = 0;
+	pthread_mutex_lock(&c->lock);
+	c->ready = 0;		/* conn_send() drops from now on */
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+conn_free(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	conn_stop(c);
+	if (c->ctx != NULL)
+		lws_context_destroy(c->ctx);
+	pthread_mutex_lock(&c->lock);
+	conn_outq_clear(c);
+	pthread_mutex_unlock(&c->lock);
+	free(c->outq);
+	buf_free(&c->rx);
+	if (c->node_token != NULL)
+		explicit_bzero(c->node_token, strlen(c->node_token));
+	free(c->node_token);
+	free(c->labels_hdr);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}

@@ -1,0 +1,758 @@
+/*
+ * converge.c - make Docker match the desired set; report what is there.
+ *
+ * DESIGN: one converge thread owns the Docker client, the current desired
+ * set and every per-instance record; nothing else touches them. The
+ * websocket thread posts desired frames (text) and session starts under
+ * c->lock and signals c->cond; the pull thread signals when a pull ends.
+ * The thread runs a pass on each wake-up and at least every poll interval
+ * (CONVERGE_POLL_MS, 2 s: cheap, one list call), so exits are noticed
+ * without the events stream.
+ *
+ * A pass: list the containers labelled berth.node=<our id> (only those are
+ * ever touched), decide with plan_compute(), remove what must go (stop with
+ * the container's own grace, then force-remove), start or create what is
+ * missing (creates wait for their image: pulls run on the pull thread), and
+ * build the state frame. It is sent when it differs from the last one sent,
+ * after a new session, and at least every BERTH_RESYNC_INTERVAL_S.
+ * Before the first desired frame arrives nothing is changed, only
+ * reported: an agent restart must not remove what the master still wants.
+ *
+ * Restarts: containers have Docker's "unless-stopped" policy, so Docker
+ * restarts crashes itself (state "restarting"). A container that is exited
+ * anyway (stopped by hand, engine restart) is started by the agent with its
+ * own backoff (now, 2 s, 4 s, ... 5 min; reset after 60 s of running).
+ */
+#include "agent/converge.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "agent/backoff.h"
+#include "agent/config.h"
+#include "agent/conn.h"
+#include "agent/docker.h"
+#include "agent/nodeinfo.h"
+#include "agent/plan.h"
+#include "agent/pull.h"
+#include "agent/spec.h"
+#include "common/log.h"
+#include "common/proto.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#define CONVERGE_POLL_MS	2000	/* list containers this often */
+#define CONVERGE_SOON_MS	500	/* after a change: look again soon */
+#define CONVERGE_RETRY_BASE_MS	1000	/* start/create retries */
+#define CONVERGE_RETRY_CAP_MS	300000
+#define CONVERGE_HEALTHY_MS	60000	/* running this long resets backoff */
+
+/* What the agent remembers about one wanted instance. */
+struct inst {
+	int64_t		 service_id;	/* identity with instance */
+	int64_t		 instance;
+	int64_t		 rev;		/* rev the counters below are for */
+	unsigned	 attempts;	/* consecutive starts/creates tried */
+	int64_t		 not_before;	/* mono ms: no start/create before */
+	int64_t		 running_since;	/* mono ms seen running, 0 if not */
+	int		 agent_restarts; /* starts of an exited container */
+	char		*error;		/* last create/start failure */
+	int		 seen;		/* wanted in this pass (for pruning) */
+};
+
+/* Inspect results, so a pass does not inspect every container. */
+struct seen {
+	char		*id;		/* container id */
+	enum plan_state	 state;		/* state when inspected */
+	int		 exit_code;	/* State.ExitCode */
+	int		 restart_count;	/* RestartCount (Docker's policy) */
+	int64_t		 at;		/* mono ms of the inspect */
+	int		 live;		/* listed in this pass */
+};
+
+/* One listed container, with what the plan and the report need. */
+struct listed {
+	char		*id;		/* Docker id */
+	char		*name;		/* without the leading '/' */
+	struct plan_actual a;		/* labels and state for the plan */
+};
+
+struct converge {
+	const struct agent_config *cfg;	/* read-only settings */
+	char		 node_id[PROTO_NODE_ID_LEN + 1]; /* our berth.node */
+	struct conn	*conn;		/* where frames go */
+
+	pthread_t	 thread;	/* the converge thread */
+	int		 started;	/* thread was created */
+	pthread_mutex_t	 lock;		/* guards the fields down to stop */
+	pthread_cond_t	 cond;		/* signalled on any of them */
+	char		*desired_text;	/* newest desired frame not yet taken */
+	int		 kick;		/* run a pass now */
+	int		 session;	/* new session: send state regardless */
+	char		*docker_version; /* engine version, NULL if unknown */
+	int		 ncontainers;	/* owned containers, last pass */
+	volatile int	 stop;		/* set once at shutdown */
+
+	/* Converge thread only. */
+	struct docker	*docker;	/* engine client */
+	struct pull	*pull;		/* pull thread */
+	struct spec	*specs;		/* current desired set */
+	size_t		 nspecs;	/* entries in specs */
+	int		 have_desired;	/* a desired frame has been applied */
+	int64_t		 generation;	/* its generation */
+	struct inst	*insts;		/* per wanted instance */
+	size_t		 ninsts;	/* entries in insts */
+	struct seen	*seen;		/* inspect cache */
+	size_t		 nseen;		/* entries in seen */
+	char		*last_state;	/* state frame last sent */
+	int64_t		 last_state_at;	/* mono ms it was sent */
+	int		 docker_down;	/* last list failed (log once) */
+};
+
+static void
+converge_wake(void *arg)
+{
+	struct converge *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	c->kick = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+struct converge *
+converge_new(const struct agent_config *cfg, const char *node_id,
+    struct conn *conn)
+{
+	struct converge *c = xcalloc(1, sizeof *c);
+	pthread_condattr_t ca;
+
+	c->cfg = cfg;
+	snprintf(c->node_id, sizeof c->node_id, "%s", node_id);
+	c->conn = conn;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	c->docker = docker_new(cfg->docker_socket, &c->stop);
+	c->pull = pull_new(cfg->docker_socket, &c->stop, converge_wake, c);
+	return c;
+}
+
+void
+converge_post_desired(struct converge *c, const char *text, size_t len)
+{
+	pthread_mutex_lock(&c->lock);
+	free(c->desired_text);
+	c->desired_text = xstrndup(text, len);
+	c->kick = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+converge_post_session(struct converge *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->session = 1;
+	c->kick = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+char *
+converge_docker_version(struct converge *c)
+{
+	char *v;
+
+	pthread_mutex_lock(&c->lock);
+	v = c->docker_version ? xstrdup(c->docker_version) : NULL;
+	pthread_mutex_unlock(&c->lock);
+	return v;
+}
+
+int
+converge_ncontainers(struct converge *c)
+{
+	int n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->ncontainers;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+/* Strict decimal label value. */
+static int
+converge_label_int(json_t *labels, const char *key, int64_t *out)
+{
+	const char *s = json_string_value(json_object_get(labels, key));
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void
+converge_listed_free(struct listed *l, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(l[i].id);
+		free(l[i].name);
+	}
+	free(l);
+}
+
+/* The list answer -> struct listed. Entries without an Id are skipped. */
+static struct listed *
+converge_parse_list(struct converge *c, json_t *arr, size_t *n)
+{
+	struct listed *l = xcalloc(json_array_size(arr) + 1, sizeof *l);
+	json_t *e, *labels, *names;
+	const char *id, *name, *node;
+	size_t i, k = 0;
+
+	json_array_foreach(arr, i, e) {
+		id = json_string_value(json_object_get(e, "Id"));
+		labels = json_object_get(e, "Labels");
+		node = json_string_value(json_object_get(labels,
+		    PROTO_LABEL_NODE));
+		/* The filter did this already; never trust it with deletes. */
+		if (id == NULL || node == NULL || strcmp(node, c->node_id) != 0)
+			continue;
+		names = json_object_get(e, "Names");
+		name = json_string_value(json_array_get(names, 0));
+		if (name != NULL && *name == '/')
+			name++;
+		l[k].id = xstrdup(id);
+		l[k].name = xstrdup(name != NULL ? name : "");
+		l[k].a.state = plan_state_parse(json_string_value(
+		    json_object_get(e, "State")));
+		l[k].a.labelled = converge_label_int(labels,
+		    PROTO_LABEL_SERVICE_ID, &l[k].a.service_id) == 0 &&
+		    converge_label_int(labels, PROTO_LABEL_INSTANCE,
+		    &l[k].a.instance) == 0 &&
+		    converge_label_int(labels, PROTO_LABEL_REV,
+		    &l[k].a.rev) == 0;
+		k++;
+	}
+	*n = k;
+	return l;
+}
+
+static struct inst *
+converge_inst(struct converge *c, const struct spec *s)
+{
+	struct inst *in;
+	size_t i;
+
+	for (i = 0; i < c->ninsts; i++) {
+		in = &c->insts[i];
+		if (in->service_id == s->service_id &&
+		    in->instance == s->instance)
+			goto found;
+	}
+	c->insts = xreallocarray(c->insts, c->ninsts + 1, sizeof *c->insts);
+	in = &c->insts[c->ninsts++];
+	memset(in, 0, sizeof *in);
+	in->service_id = s->service_id;
+	in->instance = s->instance;
+	in->rev = s->rev;
+found:
+	if (in->rev != s->rev) {	/* a new revision starts afresh */
+		in->rev = s->rev;
+		in->attempts = 0;
+		in->not_before = 0;
+		in->agent_restarts = 0;
+		free(in->error);
+		in->error = NULL;
+	}
+	in->seen = 1;
+	return in;
+}
+
+static void
+converge_inst_fail(struct inst *in, char *cause, int64_t now)
+{
+	free(in->error);
+	in->error = cause;
+	in->not_before = now + backoff_plain_ms(in->attempts,
+	    CONVERGE_RETRY_BASE_MS, CONVERGE_RETRY_CAP_MS);
+	in->attempts++;
+}
+
+/* Inspect (or reuse a recent inspect of) a listed container. */
+static struct seen *
+converge_seen(struct converge *c, const struct listed *l, int64_t now)
+{
+	struct seen *s = NULL;
+	char *cause = NULL;
+	json_t *o;
+	size_t i;
+
+	for (i = 0; i < c->nseen; i++) {
+		if (strcmp(c->seen[i].id, l->id) == 0) {
+			s = &c->seen[i];
+			break;
+		}
+	}
+	if (s == NULL) {
+		c->seen = xreallocarray(c->seen, c->nseen + 1, sizeof *c->seen);
+		s = &c->seen[c->nseen++];
+		memset(s, 0, sizeof *s);
+		s->id = xstrdup(l->id);
+		s->at = -1;
+	}
+	s->live = 1;
+	if (s->at >= 0 && s->state == l->a.state &&
+	    now - s->at < (int64_t)c->cfg->resync_interval_s * 1000)
+		return s;
+	o = docker_inspect(c->docker, l->id, &cause);
+	if (o == NULL) {
+		log_debug("%s", cause);
+		free(cause);
+		return s;	/* keep old figures; list state still counts */
+	}
+	s->state = l->a.state;
+	s->exit_code = (int)json_integer_value(json_object_get(
+	    json_object_get(o, "State"), "ExitCode"));
+	s->restart_count = (int)json_integer_value(json_object_get(o,
+	    "RestartCount"));
+	s->at = now;
+	json_decref(o);
+	return s;
+}
+
+/* Drop inspect cache entries of containers that are gone. */
+static void
+converge_seen_prune(struct converge *c)
+{
+	size_t i = 0;
+
+	while (i < c->nseen) {
+		if (!c->seen[i].live) {
+			free(c->seen[i].id);
+			c->seen[i] = c->seen[--c->nseen];
+			continue;
+		}
+		c->seen[i++].live = 0;
+	}
+}
+
+static void
+converge_insts_prune(struct converge *c)
+{
+	size_t i = 0;
+
+	while (i < c->ninsts) {
+		if (!c->insts[i].seen) {
+			free(c->insts[i].error);
+			c->insts[i] = c->insts[--c->ninsts];
+			continue;
+		}
+		c->insts[i++].seen = 0;
+	}
+}
+
+/* One entry of the state frame. */
+static void
+converge_report(json_t *arr, int64_t sid, int64_t inst, int64_t rev,
+    const char *name, const char *cid, const char *state, int has_exit,
+    int exit_code, const char *error, int restarts)
+{
+	json_array_append_new(arr, json_pack("{s:I, s:I, s:I, s:s, s:s?, s:s,"
+	    " s:o, s:s?, s:i}", "service_id", (json_int_t)sid,
+	    "instance", (json_int_t)inst, "rev", (json_int_t)rev,
+	    "name", name, "container_id", cid, "state", state,
+	    "exit_code", has_exit ? json_integer(exit_code) : json_null(),
+	    "error", error, "restarts", restarts));
+}
+
+/* Stop (with its own grace) and remove one listed container. */
+static int
+converge_remove(struct converge *c, const struct listed *l)
+{
+	char *cause = NULL, esc[512];
+
+	log_info("removing %s (%.12s)", log_escape(esc, sizeof esc, l->name),
+	    l->id);
+	if ((l->a.state == PLAN_ST_RUNNING ||
+	    l->a.state == PLAN_ST_RESTARTING) &&
+	    docker_stop(c->docker, l->id, -1, &cause) != 0) {
+		log_warn("%s", log_escape(esc, sizeof esc, cause));
+		free(cause);
+		cause = NULL;
+	}
+	if (docker_remove(c->docker, l->id, &cause) != 0) {
+		log_warn("%s", log_escape(esc, sizeof esc, cause));
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* Create and start one instance; the state it is in afterwards. */
+static const char *
+converge_create(struct converge *c, const struct spec *s, struct inst *in,
+    int64_t now, char **cid, int *changed)
+{
+	char *cause = NULL, *id = NULL, esc[512];
+	int rc;
+
+	if (now < in->not_before)
+		return in->error != NULL ? "error" : "pending";
+	rc = docker_image_exists(c->docker, s->image, &cause);
+	if (rc == 0) {
+		if (pull_want(c->pull, s->image, now, &cause) == PULL_PULLING)
+			return "pulling";
+		free(in->error);
+		in->error = cause;
+		return "error";
+	}
+	if (rc < 0) {
+		converge_inst_fail(in, cause, now);
+		return "error";
+	}
+	log_info("creating %s (service %lld instance %lld rev %lld)",
+	    log_escape(esc, sizeof esc, s->name), (long long)s->service_id,
+	    (long long)s->instance, (long long)s->rev);
+	rc = docker_create(c->docker, s->name, s->body, &id, &cause);
+	if (rc == DOCKER_NO_IMAGE) {	/* went away since the check */
+		free(cause);
+		(void)pull_want(c->pull, s->image, now, &cause);
+		return "pulling";
+	}
+	if (rc != 0) {
+		log_warn("%s: %s", s->name, log_escape(esc, sizeof esc, cause));
+		converge_inst_fail(in, cause, now);
+		return "error";
+	}
+	*changed = 1;
+	*cid = id;
+	if (docker_start(c->docker, id, &cause) != 0) {
+		log_warn("%s: %s", s->name, log_escape(esc, sizeof esc, cause));
+		converge_inst_fail(in, cause, now);
+		return "error";
+	}
+	free(in->error);
+	in->error = NULL;
+	in->attempts++;		/* reset after CONVERGE_HEALTHY_MS running */
+	return "running";
+}
+
+/* One pass; returns 1 if it changed anything (look again soon). */
+static int
+converge_pass(struct converge *c, int force_state)
+{
+	struct listed *l = NULL;
+	struct plan_want *want = NULL;
+	struct plan_actual *act = NULL;
+	struct plan p = { NULL, NULL, NULL };
+	struct seen *sn;
+	struct inst *in;
+	json_t *arr, *items, *frame;
+	char *cause = NULL, *text, *cid, esc[512];
+	const char *st;
+	size_t nl = 0, i, j;
+	int changed = 0, owned = 0, has_exit, exit_code, restarts;
+	int64_t now = util_mono_ms();
+
+	arr = docker_list(c->docker, c->node_id, &cause);
+	if (arr == NULL) {
+		if (!c->docker_down)
+			log_warn("docker: %s; retrying",
+			    log_escape(esc, sizeof esc, cause));
+		c->docker_down = 1;
+		free(cause);
+		return 0;
+	}
+	if (c->docker_down)
+		log_info("docker: answering again");
+	c->docker_down = 0;
+	l = converge_parse_list(c, arr, &nl);
+	json_decref(arr);
+
+	want = xcalloc(c->nspecs + 1, sizeof *want);
+	act = xcalloc(nl + 1, sizeof *act);
+	p.act = xcalloc(c->nspecs + 1, sizeof *p.act);
+	p.match = xcalloc(c->nspecs + 1, sizeof *p.match);
+	p.remove = xcalloc(nl + 1, sizeof *p.remove);
+	for (i = 0; i < c->nspecs; i++) {
+		want[i].service_id = c->specs[i].service_id;
+		want[i].instance = c->specs[i].instance;
+		want[i].rev = c->specs[i].rev;
+	}
+	for (j = 0; j < nl; j++)
+		act[j] = l[j].a;
+	if (c->have_desired)
+		plan_compute(want, c->nspecs, act, nl, &p);
+
+	items = json_array();
+	for (j = 0; j < nl; j++) {
+		if (!p.remove[j])
+			continue;
+		if (converge_remove(c, &l[j]) == 0) {
+			changed = 1;
+			continue;
+		}
+		if (l[j].a.labelled)	/* still there: say so */
+			converge_report(items, l[j].a.service_id,
+			    l[j].a.instance, l[j].a.rev, l[j].name, l[j].id,
+			    "removing", 0, 0, NULL, 0);
+		owned++;
+	}
+
+	for (i = 0; i < c->nspecs && c->have_desired; i++) {
+		const struct spec *s = &c->specs[i];
+		const struct listed *m = p.match[i] >= 0 ? &l[p.match[i]] :
+		    NULL;
+
+		in = converge_inst(c, s);
+		has_exit = 0;
+		exit_code = 0;
+		restarts = in->agent_restarts;
+		cid = NULL;
+		st = "pending";
+		if (m != NULL) {
+			owned++;
+			sn = converge_seen(c, m, now);
+			restarts += sn->restart_count;
+			cid = xstrdup(m->id);
+			if (m->a.state == PLAN_ST_RUNNING) {
+				st = "running";
+				if (in->running_since == 0)
+					in->running_since = now;
+				if (now - in->running_since >=
+				    CONVERGE_HEALTHY_MS) {
+					in->attempts = 0;
+					in->not_before = 0;
+				}
+				free(in->error);
+				in->error = NULL;
+			} else {
+				in->running_since = 0;
+				st = m->a.state == PLAN_ST_CREATED ? "created" :
+				    "stopped";
+				has_exit = m->a.state != PLAN_ST_CREATED;
+				exit_code = sn->exit_code;
+			}
+			if (p.act[i] == PLAN_START && now >= in->not_before) {
+				log_info("starting %s (%s)", log_escape(esc,
+				    sizeof esc, s->name), st);
+				if (docker_start(c->docker, m->id, &cause) != 0) {
+					converge_inst_fail(in, cause, now);
+					cause = NULL;
+				} else {
+					if (m->a.state == PLAN_ST_EXITED)
+						in->agent_restarts++;
+					free(in->error);
+					in->error = NULL;
+					in->not_before = now + backoff_plain_ms(
+					    in->attempts, CONVERGE_RETRY_BASE_MS,
+					    CONVERGE_RETRY_CAP_MS);
+					in->attempts++;
+					changed = 1;
+				}
+			}
+			if (in->error != NULL && p.act[i] == PLAN_START)
+				st = "error";
+		} else {
+			in->running_since = 0;
+			st = converge_create(c, s, in, now, &cid, &changed);
+			if (cid != NULL)
+				owned++;
+		}
+		converge_report(items, s->service_id, s->instance, s->rev,
+		    s->name, cid, st, has_exit, exit_code,
+		    strcmp(st, "error") == 0 ? in->error : NULL, restarts);
+		free(cid);
+	}
+
+	/* Before the first desired frame: report what is there, touch none. */
+	for (j = 0; j < nl && !c->have_desired; j++) {
+		owned++;
+		if (!l[j].a.labelled)
+			continue;
+		sn = converge_seen(c, &l[j], now);
+		st = l[j].a.state == PLAN_ST_RUNNING ? "running" :
+		    l[j].a.state == PLAN_ST_CREATED ? "created" : "stopped";
+		converge_report(items, l[j].a.service_id, l[j].a.instance,
+		    l[j].a.rev, l[j].name, l[j].id, st,
+		    strcmp(st, "stopped") == 0, sn->exit_code, NULL,
+		    sn->restart_count);
+	}
+	converge_seen_prune(c);
+	if (c->have_desired)
+		converge_insts_prune(c);
+
+	pthread_mutex_lock(&c->lock);
+	c->ncontainers = owned;
+	pthread_mutex_unlock(&c->lock);
+
+	frame = json_pack("{s:s, s:I, s:o}", "type", PROTO_T_STATE,
+	    "generation", (json_int_t)c->generation, "containers", items);
+	text = json_dumps(frame, JSON_COMPACT);
+	json_decref(frame);
+	if (text != NULL && (force_state || c->last_state == NULL ||
+	    strcmp(text, c->last_state) != 0 ||
+	    now - c->last_state_at >= (int64_t)c->cfg->resync_interval_s *
+	    1000)) {
+		free(c->last_state);
+		c->last_state = xstrdup(text);
+		c->last_state_at = now;
+		log_debug("state: %zu containers, generation %lld",
+		    json_array_size(items), (long long)c->generation);
+		conn_send(c->conn, text);
+	} else
+		free(text);
+
+	converge_listed_free(l, nl);
+	free(want);
+	free(act);
+	free(p.act);
+	free(p.match);
+	free(p.remove);
+	return changed;
+}
+
+/* Take a posted desired frame into the converge thread's own state. */
+static void
+converge_apply_desired(struct converge *c, char *text)
+{
+	struct spec *specs;
+	size_t n;
+	int64_t gen;
+	char *cause = NULL, esc[512];
+
+	if (spec_parse_desired(text, c->node_id, &specs, &n, &gen,
+	    &cause) != 0) {
+		log_warn("%s", log_escape(esc, sizeof esc, cause));
+		free(cause);
+		return;
+	}
+	if (c->have_desired && gen < c->generation)
+		log_info("desired: generation went back %lld -> %lld "
+		    "(master restarted?)", (long long)c->generation,
+		    (long long)gen);
+	log_info("desired: generation %lld, %zu containers", (long long)gen,
+	    n);
+	spec_free_array(c->specs, c->nspecs);
+	c->specs = specs;
+	c->nspecs = n;
+	c->generation = gen;
+	c->have_desired = 1;
+}
+
+static void
+converge_learn_version(struct converge *c)
+{
+	char *v = NULL, *cause = NULL, esc[256];
+
+	if (docker_version(c->docker, &v, &cause) != 0) {
+		log_debug("%s", log_escape(esc, sizeof esc, cause));
+		free(cause);
+		return;
+	}
+	log_info("docker: engine %s", log_escape(esc, sizeof esc, v));
+	pthread_mutex_lock(&c->lock);
+	c->docker_version = v;
+	pthread_mutex_unlock(&c->lock);
+	/* A node_info sent before this lacked the version: send it again. */
+	conn_send(c->conn, nodeinfo_frame(v));
+}
+
+static void *
+converge_main(void *arg)
+{
+	struct converge *c = arg;
+	struct timespec ts;
+	int64_t next = 0, now;
+	char *desired;
+	int force, have_version = 0;
+
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		while (!c->stop && !c->kick && util_mono_ms() < next) {
+			now = next;
+			ts.tv_sec = (time_t)(now / 1000);
+			ts.tv_nsec = (long)(now % 1000) * 1000000L;
+			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		}
+		if (c->stop) {
+			pthread_mutex_unlock(&c->lock);
+			break;
+		}
+		desired = c->desired_text;
+		c->desired_text = NULL;
+		force = c->session;
+		c->session = 0;
+		c->kick = 0;
+		pthread_mutex_unlock(&c->lock);
+
+		if (!have_version) {
+			converge_learn_version(c);
+			have_version = c->docker_version != NULL;
+		}
+		if (desired != NULL) {
+			converge_apply_desired(c, desired);
+			free(desired);
+			force = 1;
+		}
+		next = util_mono_ms() + (converge_pass(c, force) ?
+		    CONVERGE_SOON_MS : CONVERGE_POLL_MS);
+	}
+	return NULL;
+}
+
+void
+converge_start(struct converge *c)
+{
+	pull_start(c->pull);
+	if (pthread_create(&c->thread, NULL, converge_main, c) != 0)
+		fatalx("converge: cannot create thread");
+	c->started = 1;
+}
+
+void
+converge_free(struct converge *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stop = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	if (c->started)
+		pthread_join(c->thread, NULL);
+	pull_free(c->pull);
+	docker_free(c->docker);
+	spec_free_array(c->specs, c->nspecs);
+	for (i = 0; i < c->ninsts; i++)
+		free(c->insts[i].error);
+	free(c->insts);
+	for (i = 0; i < c->nseen; i++)
+		free(c->seen[i].id);
+	free(c->seen);
+	free(c->desired_text);
+	free(c->docker_version);
+	free(c->last_state);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	free(c);
+}

@@ -1,0 +1,45 @@
+/*
+ * docker.h - a small Docker Engine API client over the unix socket.
+ *
+ * One struct docker per thread (it owns a CURL easy handle). Every call is
+ * synchronous with a bounded time, and aborts early when *stop becomes
+ * non-zero, so shutdown never waits for a slow engine. Errors come back as
+ * -1 with *cause holding the engine's own message when it gave one.
+ */
+#ifndef BERTH_AGENT_DOCKER_H
+#define BERTH_AGENT_DOCKER_H
+
+#include <jansson.h>
+
+struct docker;
+
+/* docker_create() result when the engine lacks the image. */
+#define DOCKER_NO_IMAGE	(-2)
+
+struct docker *docker_new(const char *socket_path, const volatile int *stop);
+void	 docker_free(struct docker *d);
+
+/* Engine version (e.g. "20.10.24"); also picks the API version to speak. */
+int	 docker_version(struct docker *d, char **version, char **cause);
+/* 1 if the image is present locally, 0 if not, -1 on error. */
+int	 docker_image_exists(struct docker *d, const char *image, char **cause);
+/* Pull image; fails on an error line in the stream even with HTTP 200. */
+int	 docker_pull(struct docker *d, const char *image, char **cause);
+/* Create a container named name from a JSON body; *id on success. */
+int	 docker_create(struct docker *d, const char *name, const char *body,
+	    char **id, char **cause);
+int	 docker_start(struct docker *d, const char *id, char **cause);
+/* Stop with grace: timeout_s < 0 uses the container's own StopTimeout. */
+int	 docker_stop(struct docker *d, const char *id, int timeout_s,
+	    char **cause);
+/* Remove with force, and its anonymous volumes. Absent is success. */
+int	 docker_remove(struct docker *d, const char *id, char **cause);
+/* Every container (any state) labelled berth.node=node_id: a JSON array. */
+json_t	*docker_list(struct docker *d, const char *node_id, char **cause);
+/* GET /containers/{id}/json. */
+json_t	*docker_inspect(struct docker *d, const char *id, char **cause);
+
+/* Split an image reference into fromImage and tag for a pull. */
+void	 docker_split_image(const char *image, char **from, char **tag);
+
+#endif

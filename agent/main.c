@@ -1,0 +1,84 @@
+/*
+ * main.c - berth-agent: start-up, signals, orderly shutdown.
+ *
+ * The main thread parses the configuration, loads (or makes) the node id,
+ * starts the websocket thread (conn.c), the converge thread (converge.c,
+ * which starts the pull thread), then waits in sigwait() for SIGINT or
+ * SIGTERM. On a signal it closes the socket politely (1001) and stops the
+ * threads; containers are left running: they belong to the node, and the
+ * next agent on this node adopts them by their labels.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "agent/config.h"
+#include "agent/conn.h"
+#include "agent/converge.h"
+#include "agent/ident.h"
+#include "common/log.h"
+#include "common/proto.h"
+
+int
+main(int argc, char **argv)
+{
+	struct agent_config cfg;
+	struct conn *conn;
+	struct converge *conv;
+	char node_id[PROTO_NODE_ID_LEN + 1], *cause = NULL, *token;
+	sigset_t set;
+	int rc, sig;
+
+	log_set_prefix("agent");
+	rc = config_load(&cfg, argc, argv, NULL, NULL, stdout, &cause);
+	if (rc != 0) {
+		if (rc < 0) {
+			fprintf(stderr, "berth-agent: %s\n", cause);
+			free(cause);
+		}
+		config_free(&cfg);
+		return rc < 0 ? 1 : 0;
+	}
+	(void)log_set_level_name(cfg.log_level);
+	if (ident_load_id(cfg.data_dir, node_id, &cause) != 0)
+		fatalx("%s", cause);
+	token = ident_load_token(cfg.data_dir);
+	if (token == NULL && cfg.grid_token == NULL)
+		fatalx("BERTH_TOKEN is not set and %s/node-token does not "
+		    "exist: give the grid token to join", cfg.data_dir);
+
+	/* Signals are taken by sigwait() below, never by the threads. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatalx("curl_global_init failed");
+
+	log_info("berth-agent %s: node %s (%s), master %s, data %s, "
+	    "docker %s, %s", config_version(), cfg.node_name, node_id,
+	    cfg.url, cfg.data_dir, cfg.docker_socket,
+	    token != NULL ? "has a node token" : "joining with the grid token");
+
+	conn = conn_new(&cfg, node_id, token);
+	conv = converge_new(&cfg, node_id, conn);
+	conn_set_converge(conn, conv);
+	converge_start(conv);
+	if (conn_start(conn, &cause) != 0)
+		fatalx("%s", cause);
+
+	if (sigwait(&set, &sig) == 0)
+		log_info("%s: closing the session, leaving containers running",
+		    strsignal(sig));
+	conn_stop(conn);	/* no frame reaches converge any more */
+	converge_free(conv);	/* no thread calls conn_send() any more */
+	conn_free(conn);
+	curl_global_cleanup();
+	config_free(&cfg);
+	log_info("stopped");
+	return 0;
+}
