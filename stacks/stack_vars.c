@@ -301,12 +301,9 @@ vars_from(struct stack_ctx *ctx, const char *name, const struct snode *from,
 			if (h != NULL && !stack_is_null(h) &&
 			    stack_get_str(ctx, h, kpath, &hint) != 0)
 				goto next;
-			if (o->getenv == NULL) {
-				stack_errn(ctx, k, kpath, "from: env used but "
-				    "the caller gave no environment");
-				goto next;
-			}
-			env = o->getenv(o->arg, hint != NULL ? hint : name);
+			/* No environment given: every variable is unset. */
+			env = o->getenv == NULL ? NULL :
+			    o->getenv(o->arg, hint != NULL ? hint : name);
 			if (env != NULL && *text == NULL)
 				*text = xstrdup(env);
 		} else if (strcmp(k->str, "interpolate") == 0) {
