@@ -1,0 +1,479 @@
+/*
+ * api.c - the REST server: accept, read bodies, route, authenticate, reply.
+ *
+ * libmicrohttpd runs its own thread pool (cfg.api_threads, epoll); every
+ * callback here runs on one of those threads. A request body is collected
+ * up to API_MAX_BODY (a larger Content-Length is refused before reading);
+ * then the route table picks the handler. Every /v1 route needs the
+ * operator token unless the table marks it open, and the table is the only
+ * list of routes, so a new route cannot skip the check (the integration
+ * tests walk it through --print-routes).
+ */
+#include "master/api.h"
+
+#include "common/log.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+struct api {
+	struct master		*m;	/* the master */
+	struct MHD_Daemon	*d;	/* the server */
+};
+
+/* One per request, from the first callback to the completed callback. */
+struct api_req {
+	struct buf	 body;		/* body collected so far */
+	int		 too_big;	/* body passed API_MAX_BODY */
+};
+
+static const struct api_route api_routes[] = {
+	{ "GET", "/healthz", api_healthz, 1 },
+	{ "GET", "/metrics", api_metrics, 1 },
+	{ "GET", "/v1/grids", api_grid_list, 0 },
+	{ "POST", "/v1/grids", api_grid_create, 0 },
+	{ "GET", "/v1/grids/{}", api_grid_show, 0 },
+	{ "PATCH", "/v1/grids/{}", api_grid_patch, 0 },
+	{ "DELETE", "/v1/grids/{}", api_grid_delete, 0 },
+	{ "GET", "/v1/grids/{}/token", api_grid_token_get, 0 },
+	{ "POST", "/v1/grids/{}/token", api_grid_token_rotate, 0 },
+	{ "GET", "/v1/grids/{}/nodes", api_node_list, 0 },
+	{ "GET", "/v1/grids/{}/services", api_service_list, 0 },
+	{ "GET", "/v1/grids/{}/events", api_event_list, 0 },
+	{ "GET", "/v1/nodes/{}/{}", api_node_show, 0 },
+	{ "PATCH", "/v1/nodes/{}/{}", api_node_patch, 0 },
+	{ "DELETE", "/v1/nodes/{}/{}", api_node_delete, 0 },
+	{ "POST", "/v1/nodes/{}/{}/token", api_node_token_reset, 0 },
+	{ "GET", "/v1/services/{}/{}/{}", api_service_show, 0 },
+};
+
+#define API_N_ROUTES (sizeof api_routes / sizeof api_routes[0])
+
+void
+api_print_routes(void)
+{
+	size_t i;
+
+	for (i = 0; i < API_N_ROUTES; i++)
+		printf("%s %s %s\n", api_routes[i].method,
+		    api_routes[i].pattern, api_routes[i].open ? "open" : "auth");
+}
+
+/*
+ * Match path against pattern; on success fill caps (pointers into the
+ * scratch copy) and return 1.
+ */
+static int
+api_match(const char *pattern, char *scratch, const char *path,
+    const char **caps)
+{
+	const char *p = pattern;
+	char *s;
+	size_t ncap = 0, n;
+
+	strcpy(scratch, path);
+	s = scratch;
+	for (;;) {
+		if (*p == '\0' || *s == '\0')
+			return *p == '\0' && *s == '\0';
+		if (p[0] == '{' && p[1] == '}') {
+			n = strcspn(s, "/");
+			if (n == 0 || ncap == API_MAX_CAPTURES)
+				return 0;
+			caps[ncap++] = s;
+			p += 2;
+			s += n;
+			if (*s == '/') {
+				if (*p != '/')
+					return 0;
+				*s++ = '\0';
+				p++;
+			}
+			continue;
+		}
+		if (*p != *s)
+			return 0;
+		p++;
+		s++;
+	}
+}
+
+static void
+api_send(struct api_ctx *ctx, const char *allow)
+{
+	struct MHD_Response *r;
+	char *text;
+	size_t len;
+	int status = ctx->status ? ctx->status : 500;
+
+	if (ctx->out != NULL) {
+		text = json_dumps(ctx->out, JSON_COMPACT);
+		if (text == NULL)
+			text = xstrdup("{\"error\":\"cannot encode reply\"}");
+		len = strlen(text);
+		r = MHD_create_response_from_buffer(len, text,
+		    MHD_RESPMEM_MUST_FREE);
+		MHD_add_response_header(r, "Content-Type", "application/json");
+	} else if (ctx->out_text != NULL) {
+		len = strlen(ctx->out_text);
+		r = MHD_create_response_from_buffer(len, ctx->out_text,
+		    MHD_RESPMEM_MUST_FREE);
+		ctx->out_text = NULL;
+		MHD_add_response_header(r, "Content-Type", ctx->out_type);
+	} else
+		r = MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT);
+	if (allow != NULL)
+		MHD_add_response_header(r, "Allow", allow);
+	MHD_queue_response(ctx->conn, (unsigned int)status, r);
+	MHD_destroy_response(r);
+	if (status >= 100 && status < 600)
+		atomic_fetch_add(&ctx->m->api_status[status], 1);
+	json_decref(ctx->out);
+	ctx->out = NULL;
+	free(ctx->out_text);
+	ctx->out_text = NULL;
+}
+
+void
+api_reply(struct api_ctx *ctx, int status, json_t *body)
+{
+	if (ctx->status != 0) {
+		log_error("api: %s %s replied twice", ctx->method, ctx->path);
+		json_decref(body);
+		return;
+	}
+	ctx->status = status;
+	ctx->out = body;
+}
+
+void
+api_reply_text(struct api_ctx *ctx, int status, const char *type,
+    const char *text)
+{
+	if (ctx->status != 0)
+		return;
+	ctx->status = status;
+	ctx->out_text = xstrdup(text);
+	ctx->out_type = type;
+}
+
+void
+api_error(struct api_ctx *ctx, int status, const char *field,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	json_t *o;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	o = json_pack("{s:s}", "error", msg);
+	if (field != NULL)
+		json_object_set_new(o, "field", json_string(field));
+	free(msg);
+	api_reply(ctx, status, o);
+}
+
+void
+api_store_error(struct api_ctx *ctx)
+{
+	log_error("api: %s %s: store: %s", ctx->method, ctx->path,
+	    store_errmsg(ctx->st));
+	store_rollback(ctx->st);
+	api_error(ctx, 500, NULL, "internal error (see the master's log)");
+}
+
+json_t *
+api_body_object(struct api_ctx *ctx)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	if (ctx->body_len == 0) {
+		api_error(ctx, 400, NULL, "request body is empty; expected a "
+		    "JSON object");
+		return NULL;
+	}
+	v = json_loadb(ctx->body, ctx->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (v == NULL) {
+		api_error(ctx, 400, NULL, "malformed JSON at line %d column "
+		    "%d: %s", jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		api_error(ctx, 400, NULL, "expected a JSON object");
+		return NULL;
+	}
+	return v;
+}
+
+const char *
+api_query(struct api_ctx *ctx, const char *key)
+{
+	return MHD_lookup_connection_value(ctx->conn, MHD_GET_ARGUMENT_KIND,
+	    key);
+}
+
+int
+api_grid(struct api_ctx *ctx, const char *name, struct grid *g)
+{
+	int rc = store_grid_get(ctx->st, name, g);
+
+	if (rc == 1)
+		return 0;
+	if (rc == 0)
+		api_error(ctx, 404, NULL, "no grid \"%s\"", name);
+	else
+		api_store_error(ctx);
+	return -1;
+}
+
+int
+api_only_keys(struct api_ctx *ctx, json_t *obj, const char *prefix,
+    const char *const *allowed)
+{
+	const char *key, *const *a;
+	json_t *v;
+	char field[128];
+
+	json_object_foreach(obj, key, v) {
+		for (a = allowed; *a != NULL; a++)
+			if (strcmp(*a, key) == 0)
+				break;
+		if (*a == NULL) {
+			snprintf(field, sizeof field, "%s%s", prefix, key);
+			api_error(ctx, 422, field, "unknown field \"%s\"", field);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+api_authorized(struct api_ctx *ctx)
+{
+	const char *h = MHD_lookup_connection_value(ctx->conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
+		api_error(ctx, 401, NULL, "missing bearer token (Authorization:"
+		    " Bearer <operator token>)");
+		return 0;
+	}
+	if (!token_check(h + 7, ctx->m->operator_hash, TOKEN_HASH_LEN)) {
+		api_error(ctx, 403, NULL, "invalid operator token");
+		return 0;
+	}
+	return 1;
+}
+
+static void
+api_dispatch(struct api_ctx *ctx, char *allow, size_t allowlen)
+{
+	const struct api_route *r, *hit = NULL;
+	char *scratch = xmalloc(strlen(ctx->path) + 1);
+	const char *caps[API_MAX_CAPTURES];
+	size_t i;
+	int path_known = 0;
+
+	allow[0] = '\0';
+	for (i = 0; i < API_N_ROUTES; i++) {
+		r = &api_routes[i];
+		memset(caps, 0, sizeof caps);
+		if (!api_match(r->pattern, scratch, ctx->path, caps))
+			continue;
+		path_known = 1;
+		if (strlen(allow) + strlen(r->method) + 3 < allowlen) {
+			if (allow[0] != '\0')
+				strcat(allow, ", ");
+			strcat(allow, r->method);
+		}
+		if (strcmp(r->method, ctx->method) == 0) {
+			hit = r;
+			memcpy(ctx->cap, caps, sizeof caps);
+			break;
+		}
+	}
+	if (hit == NULL) {
+		if (path_known)
+			api_error(ctx, 405, NULL, "method %s not allowed on %s "
+			    "(allowed: %s)", ctx->method, ctx->path, allow);
+		else
+			api_error(ctx, 404, NULL, "no route %s", ctx->path);
+		free(scratch);
+		return;
+	}
+	allow[0] = '\0';
+	if (!hit->open && !api_authorized(ctx)) {
+		free(scratch);
+		return;
+	}
+	ctx->st = master_store(ctx->m);
+	hit->fn(ctx);
+	store_rollback(ctx->st);	/* a handler never leaves one open */
+	if (ctx->status == 0) {
+		log_error("api: %s %s: handler gave no reply", ctx->method,
+		    ctx->path);
+		api_error(ctx, 500, NULL, "internal error");
+	}
+	free(scratch);
+}
+
+static enum MHD_Result
+api_access(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **con_cls)
+{
+	struct api *a = cls;
+	struct api_req *req = *con_cls;
+	struct api_ctx ctx;
+	char *path, allow[64];
+	const char *cl;
+	size_t n;
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.m = a->m;
+	ctx.conn = conn;
+	ctx.method = method;
+	ctx.path = url;
+	if (req == NULL) {
+		req = xcalloc(1, sizeof *req);
+		*con_cls = req;
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && strtoull(cl, NULL, 10) > API_MAX_BODY) {
+			/* Refuse before reading; MHD closes the connection. */
+			api_error(&ctx, 413, NULL, "request body over %d bytes",
+			    API_MAX_BODY);
+			api_send(&ctx, NULL);
+			return MHD_YES;
+		}
+		return MHD_YES;
+	}
+	if (*upload_size != 0) {
+		if (req->body.len + *upload_size > API_MAX_BODY)
+			req->too_big = 1;
+		else if (!req->too_big)
+			buf_append(&req->body, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (req->too_big) {
+		api_error(&ctx, 413, NULL, "request body over %d bytes",
+		    API_MAX_BODY);
+		api_send(&ctx, NULL);
+		return MHD_YES;
+	}
+
+	/* The whole request is here: normalise the path and dispatch. */
+	path = xstrdup(url);
+	n = strlen(path);
+	if (n > 1 && path[n - 1] == '/')
+		path[n - 1] = '\0';
+	ctx.path = path;
+	ctx.body = req->body.data ? req->body.data : "";
+	ctx.body_len = req->body.len;
+	ctx.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_TYPE);
+	api_dispatch(&ctx, allow, sizeof allow);
+	api_send(&ctx, allow[0] != '\0' ? allow : NULL);
+	free(path);
+	return MHD_YES;
+}
+
+static void
+api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct api_req *req = *con_cls;
+
+	if (req == NULL)
+		return;
+	buf_free(&req->body);
+	free(req);
+	*con_cls = NULL;
+}
+
+static void
+api_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	vsnprintf(line, sizeof line, fmt, ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_warn("api: mhd: %s", line);
+}
+
+struct api *
+api_start(struct master *m, char **cause)
+{
+	struct addrinfo hints, *ai = NULL;
+	struct api *a;
+	char *host = NULL, portstr[16];
+	int port, flags, rc;
+
+	if (config_split_listen(m->cfg.api_listen, &host, &port, cause) != 0)
+		return NULL;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(portstr, sizeof portstr, "%d", port);
+	rc = getaddrinfo(host[0] ? host : NULL, portstr, &hints, &ai);
+	if (rc != 0) {
+		xasprintf(cause, "--api-listen %s: %s", m->cfg.api_listen,
+		    gai_strerror(rc));
+		free(host);
+		return NULL;
+	}
+	free(host);
+
+	a = xcalloc(1, sizeof *a);
+	a->m = m;
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	a->d = MHD_start_daemon((unsigned int)flags, (uint16_t)port, NULL, NULL,
+	    api_access, a,
+	    MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, a,
+	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)m->cfg.api_threads,
+	    MHD_OPTION_NOTIFY_COMPLETED, api_completed, a,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)256,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+	    MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (a->d == NULL) {
+		xasprintf(cause, "cannot serve the API on %s (address in use?)",
+		    m->cfg.api_listen);
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+api_stop(struct api *a)
+{
+	if (a == NULL)
+		return;
+	MHD_stop_daemon(a->d);
+	free(a);
+}

@@ -1,0 +1,93 @@
+/*
+ * api.h - the REST API: libmicrohttpd server, routing, auth, replies.
+ *
+ * api.c owns the server and the one table of routes; each resource has
+ * its handlers in api_<resource>.c. A handler runs on an MHD pool thread,
+ * gets a struct api_ctx with the path captures, query and parsed body, and
+ * answers through api_reply() or api_error() exactly once. Status codes
+ * and the error body shape ({"error", "field"?, "line"?}) are made only
+ * here, so every route answers alike.
+ */
+#ifndef BERTH_API_H
+#define BERTH_API_H
+
+#include "master/master.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define API_MAX_BODY	(1024 * 1024)	/* larger bodies are 413 */
+#define API_MAX_CAPTURES 4
+
+struct MHD_Connection;
+
+struct api_ctx {
+	struct master		*m;		/* the master */
+	struct store		*st;		/* this thread's store */
+	struct MHD_Connection	*conn;		/* for headers and query */
+	const char		*method;	/* "GET", ... */
+	const char		*path;		/* URL path, no query */
+	const char		*cap[API_MAX_CAPTURES]; /* {} captures */
+	const char		*body;		/* request body (NUL-ended) */
+	size_t			 body_len;	/* its length */
+	const char		*content_type;	/* header value, or NULL */
+
+	int			 status;	/* reply status; 0 = none yet */
+	json_t			*out;		/* reply JSON (owned) */
+	char			*out_text;	/* or a text reply (owned) */
+	const char		*out_type;	/* its content type */
+};
+
+/* Handlers. */
+typedef void api_handler_fn(struct api_ctx *ctx);
+
+struct api_route {
+	const char	*method;	/* "GET", "POST", ... */
+	const char	*pattern;	/* "/v1/grids/{}/nodes" */
+	api_handler_fn	*fn;		/* the handler */
+	int		 open;		/* 1: no operator token needed */
+};
+
+struct api	*api_start(struct master *m, char **cause);
+void		 api_stop(struct api *a);	/* NULL is a no-op */
+/* Print "METHOD PATTERN open|auth" for every route (for tests). */
+void		 api_print_routes(void);
+
+/* Reply with JSON (takes ownership of body; NULL for no body). */
+void	 api_reply(struct api_ctx *ctx, int status, json_t *body);
+/* Reply with text (copied). */
+void	 api_reply_text(struct api_ctx *ctx, int status, const char *type,
+	    const char *text);
+/* Reply with an error body; field may be NULL. */
+void	 api_error(struct api_ctx *ctx, int status, const char *field,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Reply 500 and log the store's error. */
+void	 api_store_error(struct api_ctx *ctx);
+
+/*
+ * The body as a JSON object. On a malformed body or a non-object, replies
+ * 400 naming the problem and returns NULL. The caller owns the result.
+ */
+json_t	*api_body_object(struct api_ctx *ctx);
+/* A query argument, or NULL. */
+const char *api_query(struct api_ctx *ctx, const char *key);
+/*
+ * Look up grid cap[0] into *g; replies 404 (or 500) and returns -1 when
+ * it is not there.
+ */
+int	 api_grid(struct api_ctx *ctx, const char *name, struct grid *g);
+/* Reject any key of obj not in allowed (NULL-ended): 422 naming it. */
+int	 api_only_keys(struct api_ctx *ctx, json_t *obj, const char *prefix,
+	    const char *const *allowed);
+
+/* Route handlers, one file per resource. */
+api_handler_fn api_healthz, api_metrics;
+api_handler_fn api_grid_list, api_grid_create, api_grid_show,
+    api_grid_patch, api_grid_delete, api_grid_token_get,
+    api_grid_token_rotate;
+api_handler_fn api_node_list, api_node_show, api_node_patch,
+    api_node_delete, api_node_token_reset;
+api_handler_fn api_service_list, api_service_show;
+api_handler_fn api_event_list;
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * api_events.c - GET /v1/grids/{g}/events and the open /healthz, /metrics.
+ *
+ * Runs on the API threads. Events filter by type (exact, or a prefix
+ * ending in '.'), time (since/until: ISO-8601 or epoch seconds), after
+ * (an event id, for following) and limit.
+ */
+#include "master/api.h"
+
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+api_event_list(struct api_ctx *ctx)
+{
+	struct event_filter f;
+	struct grid g;
+	const char *v;
+	char *end;
+	json_t *arr;
+	long long n;
+
+	if (api_grid(ctx, ctx->cap[0], &g) != 0)
+		return;
+	memset(&f, 0, sizeof f);
+	f.type = api_query(ctx, "type");
+	if ((v = api_query(ctx, "since")) != NULL &&
+	    (f.since_ms = util_parse_time(v)) < 0) {
+		api_error(ctx, 422, "since", "since must be ISO-8601 "
+		    "(2026-11-22T10:00:00Z) or epoch seconds");
+		return;
+	}
+	if ((v = api_query(ctx, "until")) != NULL &&
+	    (f.until_ms = util_parse_time(v)) < 0) {
+		api_error(ctx, 422, "until", "until must be ISO-8601 "
+		    "(2026-11-22T10:00:00Z) or epoch seconds");
+		return;
+	}
+	if ((v = api_query(ctx, "after")) != NULL) {
+		n = strtoll(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || n < 0) {
+			api_error(ctx, 422, "after", "after must be an event id");
+			return;
+		}
+		f.after_id = n;
+	}
+	if ((v = api_query(ctx, "limit")) != NULL) {
+		n = strtoll(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || n < 1 || n > 10000) {
+			api_error(ctx, 422, "limit", "limit must be 1 to 10000");
+			return;
+		}
+		f.limit = (int)n;
+	}
+	if ((arr = store_event_list_json(ctx->st, g.id, &f)) == NULL)
+		api_store_error(ctx);
+	else
+		api_reply(ctx, 200, arr);
+}
+
+void
+api_healthz(struct api_ctx *ctx)
+{
+	api_reply(ctx, 200, json_pack("{s:s, s:s}", "status", "ok",
+	    "version", MASTER_VERSION));
+}
+
+void
+api_metrics(struct api_ctx *ctx)
+{
+	static const char *sql_nodes =
+	    "SELECT status, count(*) FROM nodes GROUP BY status";
+	static const char *sql_counts =
+	    "SELECT (SELECT count(*) FROM grids), (SELECT count(*) FROM stacks),"
+	    " (SELECT count(*) FROM services)";
+	static const char *sql_inst =
+	    "SELECT state, count(*) FROM instances GROUP BY state";
+	struct buf b = { 0 };
+	sqlite3_stmt *s;
+	uint64_t n;
+	int i, online = 0, offline = 0;
+
+	s = store_stmt(ctx->st, sql_nodes);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (strcmp(store_col_text(s, 0), "online") == 0)
+			online += sqlite3_column_int(s, 1);
+		else
+			offline += sqlite3_column_int(s, 1);
+	}
+	sqlite3_reset(s);
+	buf_printf(&b, "# HELP berth_nodes Nodes by state.\n"
+	    "# TYPE berth_nodes gauge\n"
+	    "berth_nodes{state=\"online\"} %d\n"
+	    "berth_nodes{state=\"offline\"} %d\n", online, offline);
+
+	s = store_stmt(ctx->st, sql_counts);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		buf_printf(&b, "# HELP berth_grids Grids.\n"
+		    "# TYPE berth_grids gauge\nberth_grids %lld\n"
+		    "# HELP berth_stacks Stacks.\n"
+		    "# TYPE berth_stacks gauge\nberth_stacks %lld\n"
+		    "# HELP berth_services Services.\n"
+		    "# TYPE berth_services gauge\nberth_services %lld\n",
+		    (long long)sqlite3_column_int64(s, 0),
+		    (long long)sqlite3_column_int64(s, 1),
+		    (long long)sqlite3_column_int64(s, 2));
+	sqlite3_reset(s);
+
+	buf_printf(&b, "# HELP berth_instances Service instances by "
+	    "reported state.\n# TYPE berth_instances gauge\n");
+	s = store_stmt(ctx->st, sql_inst);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		buf_printf(&b, "berth_instances{state=\"%s\"} %lld\n",
+		    store_col_text(s, 0), (long long)sqlite3_column_int64(s, 1));
+	sqlite3_reset(s);
+
+	buf_printf(&b, "# HELP berth_api_requests_total REST requests by "
+	    "status.\n# TYPE berth_api_requests_total counter\n");
+	for (i = 100; i < 600; i++) {
+		/* Count this request too, as the status it is about to get. */
+		n = atomic_load(&ctx->m->api_status[i]) + (i == 200);
+		if (n > 0)
+			buf_printf(&b, "berth_api_requests_total{status=\"%d\"} "
+			    "%llu\n", i, (unsigned long long)n);
+	}
+	buf_printf(&b, "# HELP berth_uptime_seconds Seconds since start.\n"
+	    "# TYPE berth_uptime_seconds gauge\nberth_uptime_seconds %lld\n",
+	    (long long)((util_now_ms() - ctx->m->started_ms) / 1000));
+	api_reply_text(ctx, 200, "text/plain; version=0.0.4", b.data);
+	buf_free(&b);
+}

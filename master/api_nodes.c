@@ -1,0 +1,160 @@
+/*
+ * api_nodes.c - /v1/grids/{g}/nodes and /v1/nodes/{g}/{node}.
+ *
+ * Runs on the API threads. A node is addressed by name or id. Deleting a
+ * node or resetting its token closes its live agent session (through the
+ * hub's outbox; the handler never waits on the agent).
+ */
+#include "master/api.h"
+
+#include "common/proto.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+api_node_list(struct api_ctx *ctx)
+{
+	struct grid g;
+	json_t *arr;
+
+	if (api_grid(ctx, ctx->cap[0], &g) != 0)
+		return;
+	if ((arr = store_node_list_json(ctx->st, g.id)) == NULL)
+		api_store_error(ctx);
+	else
+		api_reply(ctx, 200, arr);
+}
+
+/* Resolve cap[0]/cap[1] to a grid and node id; replies on failure. */
+static int
+api_node_lookup(struct api_ctx *ctx, struct grid *g, char id[NODE_ID_LEN + 1])
+{
+	int rc;
+
+	if (api_grid(ctx, ctx->cap[0], g) != 0)
+		return -1;
+	rc = store_node_find(ctx->st, g->id, ctx->cap[1], id);
+	if (rc == 1)
+		return 0;
+	if (rc == 0)
+		api_error(ctx, 404, NULL, "no node \"%s\" in grid %s",
+		    ctx->cap[1], g->name);
+	else
+		api_store_error(ctx);
+	return -1;
+}
+
+void
+api_node_show(struct api_ctx *ctx)
+{
+	struct grid g;
+	char id[NODE_ID_LEN + 1];
+	json_t *o;
+
+	if (api_node_lookup(ctx, &g, id) != 0)
+		return;
+	if (store_node_get_json(ctx->st, g.id, id, &o) != 1)
+		api_store_error(ctx);
+	else
+		api_reply(ctx, 200, o);
+}
+
+void
+api_node_patch(struct api_ctx *ctx)
+{
+	static const char *const allowed[] = { "labels", NULL };
+	struct grid g;
+	char id[NODE_ID_LEN + 1], field[32], *text = NULL;
+	json_t *body, *labels, *v, *o;
+	size_t i;
+
+	if (api_node_lookup(ctx, &g, id) != 0)
+		return;
+	if ((body = api_body_object(ctx)) == NULL)
+		return;
+	if (api_only_keys(ctx, body, "", allowed) != 0)
+		goto out;
+	labels = json_object_get(body, "labels");
+	if (!json_is_array(labels)) {
+		api_error(ctx, 422, "labels", "labels must be an array of "
+		    "\"key=value\" strings");
+		goto out;
+	}
+	if (json_array_size(labels) > 256) {
+		api_error(ctx, 422, "labels", "at most 256 labels");
+		goto out;
+	}
+	json_array_foreach(labels, i, v) {
+		snprintf(field, sizeof field, "labels[%zu]", i);
+		if (!json_is_string(v) ||
+		    !util_label_valid(json_string_value(v))) {
+			api_error(ctx, 422, field, "%s is not a key=value label "
+			    "(key: letters, digits, . _ -; value: printable, "
+			    "no spaces or commas)", field);
+			goto out;
+		}
+	}
+	text = json_dumps(labels, JSON_COMPACT);
+	if (store_begin(ctx->st) != 0 ||
+	    store_node_set_labels(ctx->st, id, text) != 0 ||
+	    store_event_add(ctx->st, g.id, "node.labels", ctx->cap[1],
+	    "labels set to %s", text) != 0 ||
+	    store_commit(ctx->st) != 0) {
+		api_store_error(ctx);
+		goto out;
+	}
+	if (store_node_get_json(ctx->st, g.id, id, &o) != 1) {
+		api_store_error(ctx);
+		goto out;
+	}
+	api_reply(ctx, 200, o);
+	master_changed_node(ctx->m, id);
+	master_changed_grid(ctx->m, g.id);
+out:
+	free(text);
+	json_decref(body);
+}
+
+void
+api_node_delete(struct api_ctx *ctx)
+{
+	struct grid g;
+	char id[NODE_ID_LEN + 1];
+
+	if (api_node_lookup(ctx, &g, id) != 0)
+		return;
+	if (store_begin(ctx->st) != 0 ||
+	    store_event_add(ctx->st, g.id, "node.remove", ctx->cap[1],
+	    "node %s (%s) removed by an operator", ctx->cap[1], id) != 0 ||
+	    store_node_delete(ctx->st, id) != 0 ||
+	    store_commit(ctx->st) != 0) {
+		api_store_error(ctx);
+		return;
+	}
+	master_kick_node(ctx->m, id, PROTO_CLOSE_NODE_REMOVED);
+	master_changed_grid(ctx->m, g.id);
+	api_reply(ctx, 204, NULL);
+}
+
+void
+api_node_token_reset(struct api_ctx *ctx)
+{
+	struct grid g;
+	char id[NODE_ID_LEN + 1];
+
+	if (api_node_lookup(ctx, &g, id) != 0)
+		return;
+	if (store_begin(ctx->st) != 0 ||
+	    store_node_clear_token(ctx->st, id) != 0 ||
+	    store_event_add(ctx->st, g.id, "node.token", ctx->cap[1],
+	    "node token reset; the node must rejoin with the grid token") != 0 ||
+	    store_commit(ctx->st) != 0) {
+		api_store_error(ctx);
+		return;
+	}
+	master_kick_node(ctx->m, id, PROTO_CLOSE_TOKEN_RESET);
+	api_reply(ctx, 200, json_pack("{s:s, s:b}", "node", id, "reset", 1));
+}

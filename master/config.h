@@ -1,0 +1,35 @@
+/*
+ * config.h - berth-master's options: one table drives flags, env, --help.
+ *
+ * Every option is a flag (--data-dir) and an environment variable
+ * (BERTH_DATA_DIR); a flag wins over the environment, which wins over the
+ * default. config_parse() runs once in main() before any thread starts;
+ * the result is read-only afterwards.
+ */
+#ifndef BERTH_MASTER_CONFIG_H
+#define BERTH_MASTER_CONFIG_H
+
+struct master_config {
+	char	*data_dir;	/* holds berth.db, master.key, token files */
+	char	*api_listen;	/* host:port of the REST API */
+	char	*agent_listen;	/* host:port of the agent websocket */
+	char	*log_level;	/* error, warn, info, debug */
+	char	*public_url;	/* API URL agents and cloud-configs use */
+	char	*agent_url;	/* websocket URL put in cloud-configs */
+	char	*agent_binary;	/* path of the berth-agent binary to serve */
+	int	 tick_ms;	/* scheduler tick */
+	int	 api_threads;	/* libmicrohttpd thread pool size */
+};
+
+/*
+ * Fill cfg from argv and the environment. Returns 0 to run, 1 when --help
+ * or --version was printed, -1 with *cause on a bad flag or value.
+ */
+int	 config_parse(struct master_config *cfg, int argc, char **argv,
+	    char **cause);
+void	 config_free(struct master_config *cfg);
+/* Split "host:port" (IPv4, [IPv6] or a name). 0, or -1 with *cause. */
+int	 config_split_listen(const char *listen, char **host, int *port,
+	    char **cause);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * desired.h - a node's desired container set, and the states its agent
+ * reports back, translated between the store and protocol frames.
+ *
+ * Used by the hub (ws thread) with its own store connection.
+ */
+#ifndef BERTH_DESIRED_H
+#define BERTH_DESIRED_H
+
+#include "master/store.h"
+
+#include <jansson.h>
+
+/*
+ * The node's desired containers as a JSON array (see docs/protocol.md,
+ * "desired"). NULL on a store error.
+ */
+json_t	*desired_build(struct store *st, const char *node_id);
+
+/*
+ * Record a "state" frame's containers for node_id in one transaction.
+ * *grid_changed is set when an instance's state changed (the scheduler and
+ * deploys care). 0, or -1 with *cause naming the bad field (nothing is
+ * written then).
+ */
+int	 desired_apply_state(struct store *st, const char *node_id,
+	    json_t *containers, int *grid_changed, char **cause);
+
+#endif

@@ -1,0 +1,963 @@
+/*
+ * hub.c - the agent websocket hub (see hub.h and docs/protocol.md).
+ *
+ * DESIGN. One libwebsockets context, created at start-up and then serviced
+ * by one thread (the "ws thread"), owns every agent session; nothing else
+ * touches an lws object. Other threads talk to it through the inbox: a
+ * mutex-protected list plus lws_cancel_service(), drained in
+ * LWS_CALLBACK_EVENT_WAIT_CANCELLED. Frames to an agent wait in its
+ * session's out queue; the ws thread asks for WRITEABLE and writes one
+ * frame per callback. Every close, refusal or kick goes through the same
+ * path: mark the session closing with a code, ask for WRITEABLE, and there
+ * set the close reason and return -1.
+ *
+ * Sessions are found by node id in a small hash table. A newer session of
+ * the same node id replaces the older one (which is closed with 4007). A
+ * one-second tick sends pings, closes sessions that stopped answering, and
+ * writes every session's last-seen time and load in one transaction.
+ *
+ * The ws thread has its own store connection; refused connections never
+ * write to it.
+ */
+#include "master/hub.h"
+#include "master/desired.h"
+
+#include "common/log.h"
+#include "common/proto.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+#include <openssl/crypto.h>
+
+#define HUB_BUCKETS		4096	/* session hash buckets (power of 2) */
+#define HUB_FAIL_SLOTS		1024	/* peers tracked for rate limiting */
+#define HUB_FAIL_MAX		20	/* failed attempts per window ... */
+#define HUB_FAIL_WINDOW_MS	60000	/* ... before refusing outright */
+#define HUB_SEEN_FLUSH_MS	2000	/* last-seen batch period */
+#define HUB_RESEND_MS		60000	/* re-send desired sets this often */
+#define HUB_SETTINGS_MS		2000	/* grid settings cache lifetime */
+
+enum hub_msg_type { HUB_MSG_CHANGED, HUB_MSG_KICK };
+
+/* A request from another thread, waiting in the inbox. */
+struct hub_msg {
+	struct hub_msg		*next;		/* inbox order */
+	enum hub_msg_type	 type;		/* what to do */
+	int			 code;		/* close code for KICK */
+	char			 node_id[NODE_ID_LEN + 1]; /* which node */
+};
+
+/* A frame waiting to be written; data has LWS_PRE bytes of headroom. */
+struct hub_out {
+	struct hub_out	*next;		/* queue order */
+	size_t		 len;		/* payload bytes after LWS_PRE */
+	unsigned char	 data[];	/* LWS_PRE + payload */
+};
+
+/* One agent connection; lws allocates and zeroes it (per-session data). */
+struct hub_sess {
+	struct hub		*h;		/* the hub */
+	struct lws		*wsi;		/* its connection */
+	char			 peer[64];	/* peer address */
+	int			 authed;	/* welcome sent */
+	int			 offline_done;	/* already marked offline */
+	int			 close_code;	/* nonzero: close when writable */
+	char			 close_why[96];	/* reason sent with it */
+	char			 node_id[NODE_ID_LEN + 1]; /* its node */
+	char			 name[64];	/* node name */
+	int64_t			 grid_id;	/* node's grid */
+	struct buf		 rx;		/* fragments of the frame */
+	struct hub_out		*out_head;	/* frames to send */
+	struct hub_out		*out_tail;
+	int			 ping_due;	/* send a ping when writable */
+	int64_t			 last_rx;	/* mono ms of last frame/pong */
+	int64_t			 last_ping;	/* mono ms of last ping */
+	int64_t			 last_desired_at; /* mono ms of last send */
+	int64_t			 seen_at;	/* wall ms of last frame/pong */
+	double			 cpu_pct;	/* last stats, or -1 */
+	int64_t			 mem_used;	/* last stats, or -1 */
+	int			 seen_dirty;	/* seen_at/stats unsaved */
+	char			*last_desired;	/* last "containers" sent */
+	struct hub_sess		*hnext;		/* hash chain by node id */
+	struct hub_sess		*lnext, *lprev;	/* list of all sessions */
+};
+
+/* Failed attempts from one peer address (rate limiting). */
+struct hub_fail {
+	char		 peer[64];	/* address, "" if free */
+	int		 count;		/* failures in the window */
+	int64_t		 window_start;	/* mono ms */
+};
+
+/* Liveness settings of a grid, cached for the tick. */
+struct hub_grid {
+	int64_t		 id;		/* grid id */
+	int64_t		 heartbeat_ms;	/* ping period */
+	int64_t		 offline_ms;	/* silence before offline */
+};
+
+struct hub {
+	struct master		*m;		/* the master */
+	struct lws_context	*ctx;		/* owned by the ws thread */
+	pthread_t		 thread;	/* the ws thread */
+	atomic_int		 stop;		/* ask the thread to end */
+	atomic_int		 n_connected;	/* authed sessions */
+
+	pthread_mutex_t		 lock;		/* guards inbox */
+	struct hub_msg		*inbox;		/* from other threads */
+	struct hub_msg		*inbox_tail;
+
+	/* Below: ws thread only. */
+	struct store		*st;		/* ws thread's connection */
+	struct hub_sess		*by_id[HUB_BUCKETS]; /* current sessions */
+	struct hub_sess		*all;		/* every session */
+	struct hub_fail		 fails[HUB_FAIL_SLOTS]; /* rate limiting */
+	struct hub_grid		*grids;		/* settings cache */
+	size_t			 n_grids;
+	int64_t			 grids_at;	/* mono ms of last load */
+	int64_t			 seen_flushed;	/* mono ms of last flush */
+	uint64_t		 generation;	/* desired frame counter */
+	lws_sorted_usec_list_t	 tick;		/* one-second tick */
+};
+
+static size_t
+hub_hash(const char *id)
+{
+	size_t h = 5381;
+
+	while (*id != '\0')
+		h = h * 33 + (unsigned char)*id++;
+	return h & (HUB_BUCKETS - 1);
+}
+
+static struct hub_sess *
+hub_find(struct hub *h, const char *id)
+{
+	struct hub_sess *s;
+
+	for (s = h->by_id[hub_hash(id)]; s != NULL; s = s->hnext)
+		if (strcmp(s->node_id, id) == 0)
+			return s;
+	return NULL;
+}
+
+static void
+hub_unindex(struct hub *h, struct hub_sess *s)
+{
+	struct hub_sess **pp;
+
+	for (pp = &h->by_id[hub_hash(s->node_id)]; *pp != NULL;
+	    pp = &(*pp)->hnext) {
+		if (*pp == s) {
+			*pp = s->hnext;
+			s->hnext = NULL;
+			return;
+		}
+	}
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static void
+hub_queue(struct hub_sess *s, const char *text)
+{
+	size_t len = strlen(text);
+	struct hub_out *o = xmalloc(sizeof *o + LWS_PRE + len);
+
+	o->next = NULL;
+	o->len = len;
+	memcpy(o->data + LWS_PRE, text, len);
+	if (s->out_tail != NULL)
+		s->out_tail->next = o;
+	else
+		s->out_head = o;
+	s->out_tail = o;
+	lws_callback_on_writable(s->wsi);
+}
+
+static void
+hub_queue_json(struct hub_sess *s, json_t *frame)
+{
+	char *text = json_dumps(frame, JSON_COMPACT);
+
+	if (text != NULL)
+		hub_queue(s, text);
+	free(text);
+	json_decref(frame);
+}
+
+/* Close s with code once it is writable; nothing else is sent first. */
+static void
+hub_close(struct hub_sess *s, int code, const char *why)
+{
+	if (s->close_code != 0)
+		return;
+	s->close_code = code;
+	snprintf(s->close_why, sizeof s->close_why, "%s", why);
+	lws_callback_on_writable(s->wsi);
+	/* A peer that stopped reading must not hold the socket open. */
+	lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+}
+
+/* Queue the node's desired set if it changed since the last send. */
+static void
+hub_send_desired(struct hub *h, struct hub_sess *s, int force)
+{
+	json_t *arr = desired_build(h->st, s->node_id);
+	char *text;
+
+	if (arr == NULL) {
+		log_error("hub: desired set of %s: %s", s->name,
+		    store_errmsg(h->st));
+		return;
+	}
+	text = json_dumps(arr, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!force && s->last_desired != NULL &&
+	    strcmp(s->last_desired, text) == 0) {
+		free(text);
+		json_decref(arr);
+		return;
+	}
+	free(s->last_desired);
+	s->last_desired = text;
+	s->last_desired_at = util_mono_ms();
+	hub_queue_json(s, json_pack("{s:s, s:I, s:o}", "type", PROTO_T_DESIRED,
+	    "generation", (json_int_t)++h->generation, "containers", arr));
+}
+
+/* ---- grid settings -------------------------------------------------------- */
+
+static const struct hub_grid *
+hub_grid_settings(struct hub *h, int64_t grid_id)
+{
+	static const struct hub_grid fallback = { 0, 5000, 15000 };
+	sqlite3_stmt *q;
+	size_t i;
+	int64_t now = util_mono_ms();
+
+	if (h->grids == NULL || now - h->grids_at > HUB_SETTINGS_MS) {
+		q = store_stmt(h->st, "SELECT id, heartbeat_interval_s,"
+		    " offline_after_s FROM grids");
+		h->n_grids = 0;
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			h->grids = xreallocarray(h->grids, h->n_grids + 1,
+			    sizeof *h->grids);
+			h->grids[h->n_grids].id = sqlite3_column_int64(q, 0);
+			h->grids[h->n_grids].heartbeat_ms =
+			    sqlite3_column_int64(q, 1) * 1000;
+			h->grids[h->n_grids].offline_ms =
+			    sqlite3_column_int64(q, 2) * 1000;
+			h->n_grids++;
+		}
+		sqlite3_reset(q);
+		h->grids_at = now;
+	}
+	for (i = 0; i < h->n_grids; i++)
+		if (h->grids[i].id == grid_id)
+			return &h->grids[i];
+	return &fallback;
+}
+
+/* ---- authentication --------------------------------------------------- */
+
+static struct hub_fail *
+hub_fail_slot(struct hub *h, const char *peer, int create)
+{
+	struct hub_fail *f, *oldest = &h->fails[0];
+	size_t i;
+
+	for (i = 0; i < HUB_FAIL_SLOTS; i++) {
+		f = &h->fails[i];
+		if (strcmp(f->peer, peer) == 0)
+			return f;
+		if (f->window_start < oldest->window_start)
+			oldest = f;
+	}
+	if (!create)
+		return NULL;
+	snprintf(oldest->peer, sizeof oldest->peer, "%s", peer);
+	oldest->count = 0;
+	oldest->window_start = util_mono_ms();
+	return oldest;
+}
+
+static int
+hub_rate_limited(struct hub *h, const char *peer)
+{
+	struct hub_fail *f = hub_fail_slot(h, peer, 0);
+
+	if (f == NULL)
+		return 0;
+	if (util_mono_ms() - f->window_start > HUB_FAIL_WINDOW_MS) {
+		f->count = 0;
+		f->window_start = util_mono_ms();
+	}
+	return f->count >= HUB_FAIL_MAX;
+}
+
+/* Refuse s: count the failure against its peer and close with code. */
+static void
+hub_refuse(struct hub *h, struct hub_sess *s, int code, const char *why)
+{
+	struct hub_fail *f = hub_fail_slot(h, s->peer, 1);
+	char esc[128];
+
+	if (util_mono_ms() - f->window_start > HUB_FAIL_WINDOW_MS) {
+		f->count = 0;
+		f->window_start = util_mono_ms();
+	}
+	f->count++;
+	log_info("hub: refused agent from %s: %d %s", s->peer, code,
+	    log_escape(esc, sizeof esc, why));
+	hub_close(s, code, why);
+}
+
+/* Copy custom header name into buf; 0 if present and fits, else -1. */
+static int
+hub_header(struct lws *wsi, const char *name, char *buf, size_t len)
+{
+	int n = lws_hdr_custom_length(wsi, name, (int)strlen(name));
+
+	if (n <= 0 || (size_t)n >= len)
+		return -1;
+	if (lws_hdr_custom_copy(wsi, buf, (int)len, name,
+	    (int)strlen(name)) < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Parse "k=v,k=v" (or spaces) into a JSON array text; NULL if invalid. */
+static char *
+hub_labels(const char *in)
+{
+	json_t *arr = json_array();
+	char *copy = xstrdup(in), *p, *save = NULL, *text = NULL;
+
+	for (p = strtok_r(copy, ", ", &save); p != NULL;
+	    p = strtok_r(NULL, ", ", &save)) {
+		if (!util_label_valid(p) || json_array_size(arr) >= 256)
+			goto out;
+		json_array_append_new(arr, json_string(p));
+	}
+	text = json_dumps(arr, JSON_COMPACT);
+out:
+	free(copy);
+	json_decref(arr);
+	return text;
+}
+
+static int
+hub_node_id_valid(const char *id)
+{
+	size_t i;
+
+	for (i = 0; id[i] != '\0'; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		    (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return i == PROTO_NODE_ID_LEN;
+}
+
+/*
+ * Check the upgrade headers and tokens of a new session; on success record
+ * the join, send welcome and the desired set. Every refusal writes nothing.
+ */
+static void
+hub_admit(struct hub *h, struct hub_sess *s)
+{
+	char proto[16], id[64], name[128], labels_in[4096], version[64];
+	char token[TOKEN_LEN + 8], new_token[TOKEN_LEN + 1], got_name[64];
+	char owner[NODE_ID_LEN + 1], *labels = NULL;
+	unsigned char hash[TOKEN_HASH_LEN];
+	struct node_join j;
+	struct hub_sess *old;
+	struct grid g;
+	int64_t grid_id = 0;
+	int minted = 0, rc;
+	json_t *welcome;
+
+	if (hub_rate_limited(h, s->peer)) {
+		hub_close(s, PROTO_CLOSE_RATE_LIMITED,
+		    "too many failed attempts; wait a minute");
+		return;
+	}
+	if (hub_header(s->wsi, PROTO_HDR_PROTOCOL, proto, sizeof proto) != 0 ||
+	    hub_header(s->wsi, PROTO_HDR_NODE_ID, id, sizeof id) != 0 ||
+	    hub_header(s->wsi, PROTO_HDR_NODE_NAME, name, sizeof name) != 0) {
+		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "missing Berth-Protocol,"
+		    " Berth-Node-Id or Berth-Node-Name header");
+		return;
+	}
+	if (strcmp(proto, "1") != 0) {
+		hub_refuse(h, s, PROTO_CLOSE_VERSION, "protocol version "
+		    "mismatch: this master speaks 1");
+		return;
+	}
+	if (!hub_node_id_valid(id) || !util_name_valid(name)) {
+		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "invalid Berth-Node-Id "
+		    "(32 hex) or Berth-Node-Name ([a-z0-9-]{1,63})");
+		return;
+	}
+	if (hub_header(s->wsi, PROTO_HDR_LABELS, labels_in,
+	    sizeof labels_in) != 0)
+		labels_in[0] = '\0';
+	if ((labels = hub_labels(labels_in)) == NULL) {
+		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "invalid "
+		    "Berth-Node-Labels: expected k=v,k=v");
+		return;
+	}
+	if (hub_header(s->wsi, PROTO_HDR_VERSION, version, sizeof version) != 0)
+		snprintf(version, sizeof version, "unknown");
+
+	if (hub_header(s->wsi, PROTO_HDR_NODE_TOKEN, token, sizeof token) == 0) {
+		token_hash(token, hash);
+		rc = store_node_by_token(h->st, hash, owner, &grid_id);
+		if (rc < 0)
+			goto store_error;
+		if (rc == 0) {
+			hub_refuse(h, s, PROTO_CLOSE_BAD_NODE_TOKEN,
+			    "unknown node token; rejoin with the grid token");
+			goto out;
+		}
+		if (strcmp(owner, id) != 0) {
+			hub_refuse(h, s, PROTO_CLOSE_TOKEN_OTHER_NODE,
+			    "node token belongs to another node id");
+			goto out;
+		}
+	} else if (hub_header(s->wsi, PROTO_HDR_GRID_TOKEN, token,
+	    sizeof token) == 0) {
+		token_hash(token, hash);
+		rc = store_grid_by_token(h->st, hash, &g);
+		if (rc < 0)
+			goto store_error;
+		if (rc == 0 || !token_check(token, hash, sizeof hash)) {
+			hub_refuse(h, s, PROTO_CLOSE_BAD_GRID_TOKEN,
+			    "invalid grid token");
+			goto out;
+		}
+		grid_id = g.id;
+		rc = store_node_grid(h->st, id, &g.id);
+		if (rc < 0)
+			goto store_error;
+		if (rc == 1 && g.id != grid_id) {
+			hub_refuse(h, s, PROTO_CLOSE_TOKEN_OTHER_NODE,
+			    "this node id belongs to another grid");
+			goto out;
+		}
+		token_new(new_token);
+		token_hash(new_token, hash);
+		minted = 1;
+	} else {
+		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "missing "
+		    "Berth-Node-Token or Berth-Grid-Token header");
+		goto out;
+	}
+
+	/* Admitted: record it, then take over from an older session. */
+	memset(&j, 0, sizeof j);
+	j.id = id;
+	j.grid_id = grid_id;
+	j.name = name;
+	j.labels = labels;
+	j.agent_version = version;
+	j.token_hash = minted ? hash : NULL;
+	j.peer = s->peer;
+	if (store_node_join(h->st, &j, got_name) != 0)
+		goto store_error;
+	if ((old = hub_find(h, id)) != NULL) {
+		hub_unindex(h, old);
+		old->offline_done = 1;
+		hub_close(old, PROTO_CLOSE_DUPLICATE, "a newer connection of "
+		    "this node took over");
+	} else
+		atomic_fetch_add(&h->n_connected, 1);
+	memcpy(s->node_id, id, NODE_ID_LEN);
+	s->node_id[NODE_ID_LEN] = '\0';
+	snprintf(s->name, sizeof s->name, "%s", got_name);
+	s->grid_id = grid_id;
+	s->authed = 1;
+	s->hnext = h->by_id[hub_hash(id)];
+	h->by_id[hub_hash(id)] = s;
+
+	welcome = json_pack("{s:s, s:i, s:s, s:s, s:I}", "type",
+	    PROTO_T_WELCOME, "protocol", PROTO_VERSION, "node_id", id,
+	    "name", got_name, "heartbeat_interval_s",
+	    (json_int_t)(hub_grid_settings(h, grid_id)->heartbeat_ms / 1000));
+	if (store_grid_get_id(h->st, grid_id, &g) == 1)
+		json_object_set_new(welcome, "grid", json_string(g.name));
+	if (minted)
+		json_object_set_new(welcome, "node_token",
+		    json_string(new_token));
+	hub_queue_json(s, welcome);
+	log_info("hub: node %s (%s) online from %s", got_name, id, s->peer);
+	hub_send_desired(h, s, 1);
+	master_changed_grid(h->m, grid_id);
+	goto out;
+
+store_error:
+	log_error("hub: store: %s", store_errmsg(h->st));
+	hub_close(s, PROTO_CLOSE_SHUTDOWN, "master store error; retry");
+out:
+	OPENSSL_cleanse(token, sizeof token);
+	OPENSSL_cleanse(new_token, sizeof new_token);
+	free(labels);
+}
+
+/* ---- frames from agents ------------------------------------------------- */
+
+static int
+hub_check_info(json_t *f, char **cause)
+{
+	static const char *strs[] = { "hostname", "docker_version", "os",
+	    "kernel", NULL };
+	const char **k;
+	json_t *v;
+	size_t i;
+
+	v = json_object_get(f, "cpus");
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		xasprintf(cause, "node_info.cpus: expected a whole number");
+		return -1;
+	}
+	v = json_object_get(f, "memory");
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		xasprintf(cause, "node_info.memory: expected bytes");
+		return -1;
+	}
+	for (k = strs; *k != NULL; k++) {
+		v = json_object_get(f, *k);
+		if (v != NULL && !json_is_string(v) && !json_is_null(v)) {
+			xasprintf(cause, "node_info.%s: expected a string", *k);
+			return -1;
+		}
+	}
+	v = json_object_get(f, "addresses");
+	if (v != NULL) {
+		if (!json_is_array(v)) {
+			xasprintf(cause, "node_info.addresses: expected an array");
+			return -1;
+		}
+		json_array_foreach(f, i, v) {
+			if (!json_is_string(v)) {
+				xasprintf(cause, "node_info.addresses[%zu]: "
+				    "expected a string", i);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static void
+hub_frame(struct hub *h, struct hub_sess *s)
+{
+	json_error_t jerr;
+	json_t *f, *v;
+	const char *type;
+	char *cause = NULL, esc[160];
+	int changed;
+
+	f = json_loadb(s->rx.data, s->rx.len, 0, &jerr);
+	if (f == NULL || !json_is_object(f) ||
+	    !json_is_string(json_object_get(f, "type"))) {
+		xasprintf(&cause, "malformed frame: %s", f ? "no \"type\"" :
+		    jerr.text);
+		goto bad;
+	}
+	type = json_string_value(json_object_get(f, "type"));
+	if (strcmp(type, PROTO_T_STATS) == 0) {
+		v = json_object_get(f, "cpu_pct");
+		if (!json_is_number(v)) {
+			xasprintf(&cause, "stats.cpu_pct: expected a number");
+			goto bad;
+		}
+		s->cpu_pct = json_number_value(v);
+		v = json_object_get(f, "mem_used");
+		s->mem_used = json_is_integer(v) ? json_integer_value(v) : -1;
+		s->seen_dirty = 1;
+	} else if (strcmp(type, PROTO_T_STATE) == 0) {
+		if (desired_apply_state(h->st, s->node_id,
+		    json_object_get(f, "containers"), &changed, &cause) != 0) {
+			char *c2;
+
+			xasprintf(&c2, "state.%s", cause);
+			free(cause);
+			cause = c2;
+			goto bad;
+		}
+		if (changed)
+			master_changed_grid(h->m, s->grid_id);
+	} else if (strcmp(type, PROTO_T_NODE_INFO) == 0) {
+		if (hub_check_info(f, &cause) != 0)
+			goto bad;
+		if (store_node_info(h->st, s->node_id, f) != 0)
+			log_error("hub: store: %s", store_errmsg(h->st));
+		master_changed_grid(h->m, s->grid_id);
+	} else {
+		xasprintf(&cause, "unknown frame type \"%.32s\"", type);
+		goto bad;
+	}
+	json_decref(f);
+	return;
+bad:
+	log_warn("hub: node %s: %s", s->name, log_escape(esc, sizeof esc,
+	    cause));
+	hub_close(s, PROTO_CLOSE_BAD_FRAME, cause);
+	free(cause);
+	json_decref(f);
+}
+
+/* ---- session end, tick, inbox -------------------------------------------- */
+
+static void
+hub_mark_offline(struct hub *h, struct hub_sess *s, const char *why)
+{
+	if (!s->authed || s->offline_done || atomic_load(&h->stop))
+		return;
+	s->offline_done = 1;
+	if (store_node_offline(h->st, s->node_id, s->grid_id, s->name,
+	    why) != 0)
+		log_error("hub: store: %s", store_errmsg(h->st));
+	log_info("hub: node %s offline: %s", s->name, why);
+	master_changed_grid(h->m, s->grid_id);
+}
+
+static void
+hub_sess_end(struct hub *h, struct hub_sess *s)
+{
+	struct hub_out *o;
+
+	if (s->authed && hub_find(h, s->node_id) == s) {
+		hub_unindex(h, s);
+		atomic_fetch_sub(&h->n_connected, 1);
+		hub_mark_offline(h, s, "connection closed");
+	}
+	while ((o = s->out_head) != NULL) {
+		s->out_head = o->next;
+		free(o);
+	}
+	buf_free(&s->rx);
+	free(s->last_desired);
+	if (s->lprev != NULL)
+		s->lprev->lnext = s->lnext;
+	else if (h->all == s)
+		h->all = s->lnext;
+	if (s->lnext != NULL)
+		s->lnext->lprev = s->lprev;
+}
+
+static void
+hub_flush_seen(struct hub *h)
+{
+	struct node_seen *v = NULL;
+	struct hub_sess *s;
+	size_t n = 0;
+
+	for (s = h->all; s != NULL; s = s->lnext) {
+		if (!s->authed || !s->seen_dirty || s->offline_done)
+			continue;
+		v = xreallocarray(v, n + 1, sizeof *v);
+		snprintf(v[n].id, sizeof v[n].id, "%s", s->node_id);
+		v[n].at = s->seen_at;
+		v[n].cpu_pct = s->cpu_pct;
+		v[n].mem_used = s->mem_used;
+		n++;
+		s->seen_dirty = 0;
+	}
+	if (store_node_seen_batch(h->st, v, n) != 0)
+		log_error("hub: last-seen batch: %s", store_errmsg(h->st));
+	free(v);
+}
+
+static void
+hub_tick(lws_sorted_usec_list_t *sul)
+{
+	struct hub *h = lws_container_of(sul, struct hub, tick);
+	const struct hub_grid *gs;
+	struct hub_sess *s;
+	int64_t now = util_mono_ms();
+	char why[96];
+
+	for (s = h->all; s != NULL; s = s->lnext) {
+		if (!s->authed || s->close_code != 0)
+			continue;
+		gs = hub_grid_settings(h, s->grid_id);
+		if (now - s->last_rx > gs->offline_ms) {
+			snprintf(why, sizeof why, "no answer for %llds (ping "
+			    "timeout)", (long long)(now - s->last_rx) / 1000);
+			hub_mark_offline(h, s, why);
+			hub_close(s, PROTO_CLOSE_PING_TIMEOUT, "ping timeout");
+			continue;
+		}
+		if (now - s->last_ping >= gs->heartbeat_ms) {
+			s->ping_due = 1;
+			s->last_ping = now;
+			lws_callback_on_writable(s->wsi);
+		}
+		if (now - s->last_desired_at >= HUB_RESEND_MS)
+			hub_send_desired(h, s, 1);
+	}
+	if (now - h->seen_flushed >= HUB_SEEN_FLUSH_MS) {
+		hub_flush_seen(h);
+		h->seen_flushed = now;
+	}
+	lws_sul_schedule(h->ctx, 0, &h->tick, hub_tick, LWS_US_PER_SEC / 4);
+}
+
+static void
+hub_drain(struct hub *h)
+{
+	struct hub_msg *msg, *next;
+	struct hub_sess *s;
+
+	pthread_mutex_lock(&h->lock);
+	msg = h->inbox;
+	h->inbox = h->inbox_tail = NULL;
+	pthread_mutex_unlock(&h->lock);
+	for (; msg != NULL; msg = next) {
+		next = msg->next;
+		s = hub_find(h, msg->node_id);
+		if (s != NULL && s->close_code == 0) {
+			if (msg->type == HUB_MSG_CHANGED)
+				hub_send_desired(h, s, 0);
+			else {
+				hub_mark_offline(h, s, msg->code ==
+				    PROTO_CLOSE_NODE_REMOVED ? "node removed" :
+				    "node token reset");
+				hub_close(s, msg->code, msg->code ==
+				    PROTO_CLOSE_NODE_REMOVED ? "node removed" :
+				    "node token reset");
+			}
+		}
+		free(msg);
+	}
+}
+
+static void
+hub_post(struct hub *h, enum hub_msg_type type, const char *node_id, int code)
+{
+	struct hub_msg *msg = xcalloc(1, sizeof *msg);
+
+	msg->type = type;
+	msg->code = code;
+	snprintf(msg->node_id, sizeof msg->node_id, "%s", node_id);
+	pthread_mutex_lock(&h->lock);
+	if (h->inbox_tail != NULL)
+		h->inbox_tail->next = msg;
+	else
+		h->inbox = msg;
+	h->inbox_tail = msg;
+	pthread_mutex_unlock(&h->lock);
+	lws_cancel_service(h->ctx);
+}
+
+void
+hub_node_changed(struct hub *h, const char *node_id)
+{
+	hub_post(h, HUB_MSG_CHANGED, node_id, 0);
+}
+
+void
+hub_kick(struct hub *h, const char *node_id, int close_code)
+{
+	hub_post(h, HUB_MSG_KICK, node_id, close_code);
+}
+
+int
+hub_connected(struct hub *h)
+{
+	return atomic_load(&h->n_connected);
+}
+
+/* ---- the lws callback ---------------------------------------------------- */
+
+static int
+hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	struct lws_context *ctx = lws_get_context(wsi);
+	struct hub *h = lws_context_user(ctx);
+	struct hub_sess *s = user;
+	struct hub_out *o;
+	int n;
+
+	switch (reason) {
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		hub_drain(h);
+		break;
+	case LWS_CALLBACK_ESTABLISHED:
+		s->h = h;
+		s->wsi = wsi;
+		s->last_rx = s->last_ping = util_mono_ms();
+		s->seen_at = util_now_ms();
+		s->cpu_pct = -1;
+		s->mem_used = -1;
+		lws_get_peer_simple(wsi, s->peer, sizeof s->peer);
+		s->lnext = h->all;
+		if (h->all != NULL)
+			h->all->lprev = s;
+		h->all = s;
+		hub_admit(h, s);
+		break;
+	case LWS_CALLBACK_RECEIVE:
+		if (s->close_code != 0 || !s->authed)
+			break;
+		s->last_rx = util_mono_ms();
+		s->seen_at = util_now_ms();
+		s->seen_dirty = 1;
+		if (s->rx.len + len > PROTO_MAX_FRAME) {
+			hub_close(s, PROTO_CLOSE_BAD_FRAME, "frame too large");
+			buf_free(&s->rx);
+			break;
+		}
+		buf_append(&s->rx, in, len);
+		if (lws_is_final_fragment(wsi) &&
+		    lws_remaining_packet_payload(wsi) == 0) {
+			hub_frame(h, s);
+			buf_free(&s->rx);
+		}
+		break;
+	case LWS_CALLBACK_RECEIVE_PONG:
+		s->last_rx = util_mono_ms();
+		s->seen_at = util_now_ms();
+		s->seen_dirty = 1;
+		break;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (s->close_code != 0) {
+			lws_close_reason(wsi, (enum lws_close_status)s->close_code,
+			    (unsigned char *)s->close_why, strlen(s->close_why));
+			return -1;
+		}
+		if (s->ping_due) {
+			unsigned char ping[LWS_PRE + 1];
+
+			s->ping_due = 0;
+			if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+				return -1;
+		} else if ((o = s->out_head) != NULL) {
+			n = lws_write(wsi, o->data + LWS_PRE, o->len,
+			    LWS_WRITE_TEXT);
+			s->out_head = o->next;
+			if (s->out_head == NULL)
+				s->out_tail = NULL;
+			free(o);
+			if (n < 0)
+				return -1;
+		}
+		if (s->out_head != NULL || s->ping_due)
+			lws_callback_on_writable(wsi);
+		break;
+	case LWS_CALLBACK_CLOSED:
+		hub_sess_end(h, s);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct lws_protocols hub_protocols[] = {
+	{ PROTO_WS_PROTOCOL, hub_callback, sizeof(struct hub_sess), 65536,
+	  0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static void
+hub_lws_log(int level, const char *line)
+{
+	char buf[256];
+	size_t n;
+
+	snprintf(buf, sizeof buf, "%s", line);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (level & LLL_ERR)
+		log_warn("hub: lws: %s", buf);
+	else
+		log_debug("hub: lws: %s", buf);
+}
+
+static void *
+hub_main(void *arg)
+{
+	struct hub *h = arg;
+
+	h->st = master_store(h->m);
+	if (store_node_reset_connected(h->st) != 0)
+		log_error("hub: store: %s", store_errmsg(h->st));
+	lws_sul_schedule(h->ctx, 0, &h->tick, hub_tick, LWS_US_PER_SEC / 4);
+	while (!atomic_load(&h->stop)) {
+		if (lws_service(h->ctx, 0) < 0)
+			break;
+	}
+	hub_flush_seen(h);
+	return NULL;
+}
+
+struct hub *
+hub_start(struct master *m, char **cause)
+{
+	struct lws_context_creation_info info;
+	struct hub *h;
+	char *host = NULL;
+	int port;
+
+	if (config_split_listen(m->cfg.agent_listen, &host, &port, cause) != 0)
+		return NULL;
+	lws_set_log_level(LLL_ERR | LLL_WARN, hub_lws_log);
+	h = xcalloc(1, sizeof *h);
+	h->m = m;
+	h->generation = (uint64_t)util_now_ms();
+	pthread_mutex_init(&h->lock, NULL);
+
+	memset(&info, 0, sizeof info);
+	info.port = port;
+	info.iface = (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0) ? NULL :
+	    host;
+	info.protocols = hub_protocols;
+	info.user = h;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
+	    LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	info.timeout_secs = 10;
+	info.ka_time = 60;
+	info.ka_probes = 3;
+	info.ka_interval = 10;
+	h->ctx = lws_create_context(&info);
+	free(host);
+	if (h->ctx == NULL) {
+		xasprintf(cause, "cannot listen for agents on %s (address in "
+		    "use?)", m->cfg.agent_listen);
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		return NULL;
+	}
+	if (pthread_create(&h->thread, NULL, hub_main, h) != 0)
+		fatalx("hub: cannot start its thread");
+	return h;
+}
+
+void
+hub_stop(struct hub *h)
+{
+	struct hub_msg *msg;
+
+	if (h == NULL)
+		return;
+	atomic_store(&h->stop, 1);
+	lws_cancel_service(h->ctx);
+	pthread_join(h->thread, NULL);
+	lws_context_destroy(h->ctx);
+	while ((msg = h->inbox) != NULL) {
+		h->inbox = msg->next;
+		free(msg);
+	}
+	pthread_mutex_destroy(&h->lock);
+	free(h->grids);
+	free(h);
+}

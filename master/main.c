@@ -1,0 +1,193 @@
+/*
+ * main.c - berth-master start-up, signals and shutdown (the main thread).
+ *
+ * Order: options; data dir; master key; store and migrations; first-start
+ * secrets (operator token, grid "default"); then the API, the hub and the
+ * scheduling loop threads. The main thread then waits in sigwait() for
+ * SIGINT/SIGTERM and stops the threads in reverse order.
+ */
+#include "master/api.h"
+#include "master/grid.h"
+#include "master/hub.h"
+#include "master/master.h"
+#include "master/sched_loop.h"
+
+#include "common/log.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+static void
+store_key_free(void *p)
+{
+	store_close(p);
+}
+
+/* Create the data dir (0700) and make sure it is writable. */
+static void
+main_data_dir(const char *dir)
+{
+	char *probe;
+	int fd;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		fatalx("cannot create data dir %s: %s", dir, strerror(errno));
+	xasprintf(&probe, "%s/.probe.%d", dir, (int)getpid());
+	if ((fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0)
+		fatalx("data dir %s is not writable: %s", dir, strerror(errno));
+	close(fd);
+	unlink(probe);
+	free(probe);
+}
+
+/* First start: mint the operator token; later starts: use its hash. */
+static void
+main_operator_token(struct master *m, struct store *st)
+{
+	char token[TOKEN_LEN + 1], *path, *text;
+	int rc;
+
+	xasprintf(&path, "%s/operator.token", m->cfg.data_dir);
+	rc = store_operator_hash(st, m->operator_hash, TOKEN_HASH_LEN);
+	if (rc < 0)
+		fatalx("store: %s", store_errmsg(st));
+	if (rc == 1) {
+		if (access(path, F_OK) != 0)
+			log_warn("%s is missing; the operator token in the "
+			    "store still works for whoever has it", path);
+		free(path);
+		return;
+	}
+	token_new(token);
+	xasprintf(&text, "%s\n", token);
+	if (util_write_file(path, text, strlen(text), 0600) != 0)
+		fatalx("cannot write %s: %s", path, strerror(errno));
+	token_hash(token, m->operator_hash);
+	if (store_operator_set(st, m->operator_hash) != 0)
+		fatalx("store: %s", store_errmsg(st));
+	log_info("operator token written to %s", path);
+	OPENSSL_cleanse(token, sizeof token);
+	OPENSSL_cleanse(text, strlen(text));
+	free(text);
+	free(path);
+}
+
+static void
+main_default_grid(struct master *m, struct store *st)
+{
+	struct grid_settings gs;
+	struct grid g;
+	char token[TOKEN_LEN + 1], *path;
+	int rc;
+
+	/* First start (no grid at all): create "default" and its token file. */
+	if ((rc = store_grid_count(st)) < 0)
+		fatalx("store: %s", store_errmsg(st));
+	if (rc > 0)
+		return;
+	grid_settings_default(&gs);
+	if (grid_create(m, st, "default", &gs, &g, token) != 0)
+		fatalx("cannot create grid default: %s", store_errmsg(st));
+	if (grid_token_file_write(m, "default", token) != 0)
+		fatalx("cannot write the grid token file");
+	OPENSSL_cleanse(token, sizeof token);
+	xasprintf(&path, "%s/grid-default.token", m->cfg.data_dir);
+	log_info("grid default created; its token is in %s", path);
+	free(path);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct master m;
+	struct store *st;
+	sigset_t set;
+	char *cause = NULL, self[PATH_MAX];
+	ssize_t n;
+	int sig, i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--print-routes") == 0) {
+			api_print_routes();
+			return 0;
+		}
+	}
+	memset(&m, 0, sizeof m);
+	log_set_prefix("master");
+	switch (config_parse(&m.cfg, argc, argv, &cause)) {
+	case 1:
+		return 0;
+	case -1:
+		fprintf(stderr, "berth-master: %s\n", cause);
+		return 2;
+	}
+	if (log_set_level_name(m.cfg.log_level) != 0) {
+		fprintf(stderr, "berth-master: --log-level: \"%s\" is not "
+		    "error, warn, info or debug\n", m.cfg.log_level);
+		return 2;
+	}
+	m.started_ms = util_now_ms();
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	self[n > 0 ? n : 0] = '\0';
+	m.self_dir = xstrdup(n > 0 ? dirname(self) : ".");
+
+	/* Signals are taken by sigwait() below; threads inherit the mask. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	umask(077);	/* the store and key files are for this user only */
+	main_data_dir(m.cfg.data_dir);
+	if (token_load_key(m.cfg.data_dir, m.key, &cause) != 0)
+		fatalx("master key: %s", cause);
+	xasprintf(&m.db_path, "%s/berth.db", m.cfg.data_dir);
+	if (pthread_key_create(&m.store_key, store_key_free) != 0)
+		fatalx("pthread_key_create failed");
+	st = master_store(&m);
+	if (store_migrate(st, &cause) != 0)
+		fatalx("store %s: %s", m.db_path, cause);
+	main_operator_token(&m, st);
+	main_default_grid(&m, st);
+
+	if ((m.api = api_start(&m, &cause)) == NULL)
+		fatalx("api: %s", cause);
+	if ((m.hub = hub_start(&m, &cause)) == NULL)
+		fatalx("agent hub: %s", cause);
+	if ((m.sched = sched_loop_start(&m, &cause)) == NULL)
+		fatalx("scheduler: %s", cause);
+	log_info("berth-master %s: API on %s, agents on %s, data in %s",
+	    MASTER_VERSION, m.cfg.api_listen, m.cfg.agent_listen,
+	    m.cfg.data_dir);
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+	}
+	log_info("shutting down (signal %d)", sig);
+	sched_loop_stop(m.sched);
+	hub_stop(m.hub);
+	api_stop(m.api);
+	store_close(pthread_getspecific(m.store_key));
+	pthread_setspecific(m.store_key, NULL);
+	OPENSSL_cleanse(m.key, sizeof m.key);
+	free(m.db_path);
+	free(m.self_dir);
+	config_free(&m.cfg);
+	return 0;
+}

@@ -1,0 +1,48 @@
+/*
+ * master.c - what every thread of the master reaches through struct master:
+ * its own store connection, and the change notifications that wake the
+ * scheduler and the hub.
+ */
+#include "master/master.h"
+#include "master/hub.h"
+#include "master/sched_loop.h"
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+#include <stdlib.h>
+
+struct store *
+master_store(struct master *m)
+{
+	struct store *st = pthread_getspecific(m->store_key);
+	char *cause = NULL;
+
+	if (st != NULL)
+		return st;
+	if ((st = store_open(m->db_path, &cause)) == NULL)
+		fatalx("store: %s", cause);
+	pthread_setspecific(m->store_key, st);
+	return st;
+}
+
+void
+master_changed_grid(struct master *m, int64_t grid_id)
+{
+	if (m->sched != NULL)
+		sched_loop_wake(m->sched, grid_id);
+}
+
+void
+master_changed_node(struct master *m, const char *node_id)
+{
+	if (m->hub != NULL)
+		hub_node_changed(m->hub, node_id);
+}
+
+void
+master_kick_node(struct master *m, const char *node_id, int close_code)
+{
+	if (m->hub != NULL)
+		hub_kick(m->hub, node_id, close_code);
+}

@@ -1,0 +1,64 @@
+/*
+ * master.h - the berth-master process: what every module may reach.
+ *
+ * One struct master exists, made by main() before any thread starts. Its
+ * configuration, paths and keys are read-only after start-up; the parts
+ * that change (metrics counters, the hub and scheduler handles) are
+ * thread-safe by their own means. Threads:
+ *
+ *	main	start-up, signals (sigwait), orderly shutdown
+ *	api	libmicrohttpd's pool; handlers never block on agents
+ *	ws	the hub: one libwebsockets service thread owns every lws object
+ *	sched	the scheduling loop
+ *
+ * Each thread that touches the store uses master_store(), which opens that
+ * thread's own SQLite connection on first use.
+ */
+#ifndef BERTH_MASTER_H
+#define BERTH_MASTER_H
+
+#include "master/config.h"
+#include "master/store.h"
+#include "master/token.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define MASTER_VERSION	"0.1.0"
+
+struct hub;
+struct sched_loop;
+struct api;
+
+struct master {
+	struct master_config	 cfg;		/* options, read-only */
+	char			*db_path;	/* <data-dir>/berth.db */
+	char			*self_dir;	/* where berth-master lives */
+	unsigned char		 key[TOKEN_KEY_LEN]; /* seals grid tokens */
+	unsigned char		 operator_hash[TOKEN_HASH_LEN]; /* API auth */
+	pthread_key_t		 store_key;	/* per-thread struct store */
+	int64_t			 started_ms;	/* wall clock at start */
+
+	struct api		*api;		/* REST server */
+	struct hub		*hub;		/* agent websocket hub, or NULL */
+	struct sched_loop	*sched;		/* scheduling loop, or NULL */
+
+	atomic_uint_fast64_t	 api_status[600]; /* requests by status */
+};
+
+/* This thread's store connection (opened on first use; fatal if it can't). */
+struct store	*master_store(struct master *m);
+
+/*
+ * Tell the other threads that state they mirror has changed: the scheduler
+ * re-plans the grid, the hub re-sends the node's desired set. Cheap and
+ * non-blocking; safe from any thread. grid_id 0 means "all grids".
+ */
+void		 master_changed_grid(struct master *m, int64_t grid_id);
+void		 master_changed_node(struct master *m, const char *node_id);
+/* Close a node's live session (deleted, token reset) with a close code. */
+void		 master_kick_node(struct master *m, const char *node_id,
+		    int close_code);
+
+#endif

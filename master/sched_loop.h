@@ -1,0 +1,19 @@
+/*
+ * sched_loop.h - the scheduling loop thread of the master.
+ *
+ * Wakes on sched_loop_wake() (node joined or left, service changed,
+ * instance failed) and on a short tick; each round marks nodes offline,
+ * plans with the scheduler library, writes the plan in one transaction and
+ * tells the hub which nodes' desired sets changed.
+ */
+#ifndef BERTH_SCHED_LOOP_H
+#define BERTH_SCHED_LOOP_H
+
+#include "master/master.h"
+
+struct sched_loop	*sched_loop_start(struct master *m, char **cause);
+void			 sched_loop_stop(struct sched_loop *l); /* NULL ok */
+/* Ask for a round soon for grid_id (0: all). Any thread; never blocks. */
+void			 sched_loop_wake(struct sched_loop *l, int64_t grid_id);
+
+#endif

@@ -1,0 +1,333 @@
+/*
+ * store.c - open the SQLite file, migrate its schema, cache statements.
+ *
+ * One struct store per thread (see store.h). The schema lives here as an
+ * ordered list of migrations; migration i takes user_version i to i+1 and
+ * runs in one transaction, so a crash mid-migration leaves the old version.
+ * Never edit a shipped migration: append a new one.
+ */
+#include "master/store.h"
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_STMT_SLOTS	256	/* power of two, > statements in use */
+
+struct store_stmt_slot {
+	const char	*sql;		/* key: the literal's address */
+	sqlite3_stmt	*stmt;		/* prepared with PREPARE_PERSISTENT */
+};
+
+struct store {
+	sqlite3			*db;	/* this thread's connection */
+	struct store_stmt_slot	 slots[STORE_STMT_SLOTS]; /* stmt cache */
+};
+
+static const char *store_migrations[] = {
+	/* 0 -> 1: the first schema. */
+	"CREATE TABLE operator ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  token_hash BLOB NOT NULL,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE grids ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  token_hash BLOB NOT NULL UNIQUE,"
+	"  token_sealed BLOB NOT NULL,"
+	"  heartbeat_interval_s INTEGER NOT NULL DEFAULT 5,"
+	"  offline_after_s INTEGER NOT NULL DEFAULT 15,"
+	"  ephemeral_removal_s INTEGER NOT NULL DEFAULT 1200,"
+	"  ha_grace_s INTEGER NOT NULL DEFAULT 120,"
+	"  random_grace_s INTEGER NOT NULL DEFAULT 30,"
+	"  dry_run INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE nodes ("
+	"  id TEXT PRIMARY KEY,"
+	"  grid_id INTEGER NOT NULL REFERENCES grids(id) ON DELETE RESTRICT,"
+	"  name TEXT NOT NULL,"
+	"  labels TEXT NOT NULL DEFAULT '[]',"
+	"  agent_labels TEXT NOT NULL DEFAULT '[]',"
+	"  token_hash BLOB UNIQUE,"
+	"  cpus INTEGER NOT NULL DEFAULT 0,"
+	"  memory INTEGER NOT NULL DEFAULT 0,"
+	"  addresses TEXT NOT NULL DEFAULT '[]',"
+	"  agent_version TEXT,"
+	"  docker_version TEXT,"
+	"  os TEXT,"
+	"  kernel TEXT,"
+	"  connected INTEGER NOT NULL DEFAULT 0,"
+	"  status TEXT NOT NULL DEFAULT 'offline',"
+	"  cpu_pct REAL,"
+	"  mem_used INTEGER,"
+	"  last_seen_at INTEGER,"
+	"  connected_at INTEGER,"
+	"  disconnected_at INTEGER,"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (grid_id, name));"
+	"CREATE TABLE stacks ("
+	"  id INTEGER PRIMARY KEY,"
+	"  grid_id INTEGER NOT NULL REFERENCES grids(id) ON DELETE RESTRICT,"
+	"  name TEXT NOT NULL,"
+	"  stack_ref TEXT NOT NULL,"
+	"  version TEXT,"
+	"  description TEXT,"
+	"  source TEXT NOT NULL,"
+	"  spec TEXT NOT NULL,"
+	"  rev INTEGER NOT NULL DEFAULT 1,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (grid_id, name));"
+	"CREATE TABLE services ("
+	"  id INTEGER PRIMARY KEY,"
+	"  stack_id INTEGER NOT NULL REFERENCES stacks(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  position INTEGER NOT NULL DEFAULT 0,"
+	"  spec TEXT NOT NULL,"
+	"  strategy TEXT NOT NULL DEFAULT 'ha'"
+	"    CHECK (strategy IN ('ha', 'random', 'daemon')),"
+	"  instances INTEGER NOT NULL DEFAULT 1 CHECK (instances >= 0),"
+	"  stateful INTEGER NOT NULL DEFAULT 0,"
+	"  rev INTEGER NOT NULL DEFAULT 1,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (stack_id, name));"
+	"CREATE TABLE instances ("
+	"  id INTEGER PRIMARY KEY,"
+	"  service_id INTEGER NOT NULL REFERENCES services(id) ON DELETE CASCADE,"
+	"  instance_no INTEGER NOT NULL,"
+	"  node_id TEXT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
+	"  rev INTEGER NOT NULL,"
+	"  move_target INTEGER NOT NULL DEFAULT 0,"
+	"  state TEXT NOT NULL DEFAULT 'pending',"
+	"  error TEXT,"
+	"  exit_code INTEGER,"
+	"  container_id TEXT,"
+	"  restarts INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (service_id, instance_no, node_id));"
+	"CREATE INDEX instances_node ON instances(node_id);"
+	"CREATE TABLE deploys ("
+	"  id INTEGER PRIMARY KEY,"
+	"  stack_id INTEGER NOT NULL REFERENCES stacks(id) ON DELETE CASCADE,"
+	"  state TEXT NOT NULL DEFAULT 'created'"
+	"    CHECK (state IN ('created', 'ongoing', 'success', 'error')),"
+	"  error TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  started_at INTEGER,"
+	"  finished_at INTEGER);"
+	"CREATE INDEX deploys_stack ON deploys(stack_id);"
+	"CREATE TABLE deploy_services ("
+	"  deploy_id INTEGER NOT NULL REFERENCES deploys(id) ON DELETE CASCADE,"
+	"  service_id INTEGER NOT NULL REFERENCES services(id) ON DELETE CASCADE,"
+	"  position INTEGER NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'created'"
+	"    CHECK (state IN ('created', 'ongoing', 'success', 'error')),"
+	"  error TEXT,"
+	"  started_at INTEGER,"
+	"  finished_at INTEGER,"
+	"  PRIMARY KEY (deploy_id, service_id));"
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  grid_id INTEGER REFERENCES grids(id) ON DELETE CASCADE,"
+	"  at INTEGER NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  subject TEXT,"
+	"  message TEXT NOT NULL);"
+	"CREATE INDEX events_grid_at ON events(grid_id, at);",
+};
+
+#define STORE_N_MIGRATIONS \
+	(sizeof store_migrations / sizeof store_migrations[0])
+
+_Static_assert(STORE_N_MIGRATIONS == STORE_SCHEMA_VERSION,
+    "one migration per schema version");
+
+static void
+store_log_cb(void *arg, int code, const char *msg)
+{
+	/* SQLite's own log: warnings about recovery, misuse, corruption. */
+	if ((code & 0xff) == SQLITE_NOTICE || code == SQLITE_WARNING_AUTOINDEX)
+		log_debug("sqlite: (%d) %s", code, msg);
+	else if ((code & 0xff) != SQLITE_CONSTRAINT &&
+	    (code & 0xff) != SQLITE_SCHEMA)
+		log_warn("sqlite: (%d) %s", code, msg);
+}
+
+struct store *
+store_open(const char *path, char **cause)
+{
+	static int configured;
+	struct store *st;
+	char *err = NULL;
+
+	if (!configured) {
+		/* Start-up runs this before threads; later calls are no-ops. */
+		sqlite3_config(SQLITE_CONFIG_LOG, store_log_cb, NULL);
+		configured = 1;
+	}
+	st = xcalloc(1, sizeof *st);
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		xasprintf(cause, "cannot open %s: %s", path,
+		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, 5000);
+	if (sqlite3_exec(st->db,
+	    "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = FULL;"
+	    "PRAGMA foreign_keys = ON;"
+	    "PRAGMA temp_store = MEMORY;", NULL, NULL, &err) != SQLITE_OK) {
+		xasprintf(cause, "cannot configure %s: %s", path,
+		    err ? err : sqlite3_errmsg(st->db));
+		sqlite3_free(err);
+		goto fail;
+	}
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+void
+store_close(struct store *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < STORE_STMT_SLOTS; i++)
+		sqlite3_finalize(st->slots[i].stmt);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+sqlite3 *
+store_db(struct store *st)
+{
+	return st->db;
+}
+
+const char *
+store_errmsg(struct store *st)
+{
+	return sqlite3_errmsg(st->db);
+}
+
+int
+store_migrate(struct store *st, char **cause)
+{
+	sqlite3_stmt *s;
+	char *err = NULL;
+	int version;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s,
+	    NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+		xasprintf(cause, "cannot read schema version: %s",
+		    sqlite3_errmsg(st->db));
+		sqlite3_finalize(s);
+		return -1;
+	}
+	version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (version > STORE_SCHEMA_VERSION) {
+		xasprintf(cause, "database schema version %d is newer than "
+		    "this berth-master (%d); refusing to touch it", version,
+		    STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	for (; version < STORE_SCHEMA_VERSION; version++) {
+		char *sql;
+
+		xasprintf(&sql, "BEGIN IMMEDIATE; %s PRAGMA user_version = %d;"
+		    " COMMIT;", store_migrations[version], version + 1);
+		if (sqlite3_exec(st->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+			xasprintf(cause, "migration to schema %d failed: %s",
+			    version + 1, err ? err : sqlite3_errmsg(st->db));
+			sqlite3_free(err);
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			free(sql);
+			return -1;
+		}
+		free(sql);
+		log_info("store: schema migrated to version %d", version + 1);
+	}
+	return 0;
+}
+
+sqlite3_stmt *
+store_stmt(struct store *st, const char *sql)
+{
+	size_t h = ((uintptr_t)sql >> 3) & (STORE_STMT_SLOTS - 1);
+	struct store_stmt_slot *slot;
+	size_t probes;
+
+	for (probes = 0; probes < STORE_STMT_SLOTS; probes++) {
+		slot = &st->slots[(h + probes) & (STORE_STMT_SLOTS - 1)];
+		if (slot->sql == sql) {
+			sqlite3_reset(slot->stmt);
+			sqlite3_clear_bindings(slot->stmt);
+			return slot->stmt;
+		}
+		if (slot->sql == NULL)
+			break;
+	}
+	/* Not cached: prepare it. A bad statement is a programming error. */
+	if (probes == STORE_STMT_SLOTS)
+		fatalx("store: statement cache full");
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    &slot->stmt, NULL) != SQLITE_OK)
+		fatalx("store: cannot prepare \"%.60s\": %s", sql,
+		    sqlite3_errmsg(st->db));
+	slot->sql = sql;
+	return slot->stmt;
+}
+
+int
+store_begin(struct store *st)
+{
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		log_warn("store: begin: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_commit(struct store *st)
+{
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		log_warn("store: commit: %s", sqlite3_errmsg(st->db));
+		store_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void
+store_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+}
+
+const char *
+store_col_text(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}

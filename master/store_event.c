@@ -1,0 +1,86 @@
+/*
+ * store_event.c - the event log: every decision and transition, with why.
+ *
+ * Written by every thread that changes state (API, hub, scheduler) on its
+ * own connection, usually inside the transaction that made the change, so
+ * an event exists exactly when its change does. Read by the events API.
+ */
+#include "master/store.h"
+
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+store_event_add(struct store *st, int64_t grid_id, const char *type,
+    const char *subject, const char *fmt, ...)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "INSERT INTO events (grid_id, at, type, subject, message) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)");
+	va_list ap;
+	char *msg;
+	int rc;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (grid_id > 0)
+		sqlite3_bind_int64(s, 1, grid_id);
+	else
+		sqlite3_bind_null(s, 1);
+	sqlite3_bind_int64(s, 2, util_now_ms());
+	store_bind_text(s, 3, type);
+	store_bind_text(s, 4, subject);
+	store_bind_text(s, 5, msg);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	free(msg);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+json_t *
+store_event_list_json(struct store *st, int64_t grid_id,
+    const struct event_filter *f)
+{
+	/*
+	 * Newest N matching, returned oldest first. A type ending in '.'
+	 * matches by prefix ("node." is every node event).
+	 */
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT id, at, type, subject, message FROM ("
+	    " SELECT id, at, type, subject, message FROM events"
+	    " WHERE grid_id = ?1"
+	    "  AND (?2 IS NULL OR type = ?2 OR"
+	    "       (substr(?2, -1) = '.' AND substr(type, 1, length(?2)) = ?2))"
+	    "  AND at >= ?3 AND (?4 = 0 OR at < ?4) AND id > ?5"
+	    " ORDER BY id DESC LIMIT ?6) ORDER BY id");
+	json_t *arr = json_array();
+	char at[32];
+	int rc;
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	store_bind_text(s, 2, f->type);
+	sqlite3_bind_int64(s, 3, f->since_ms);
+	sqlite3_bind_int64(s, 4, f->until_ms);
+	sqlite3_bind_int64(s, 5, f->after_id);
+	sqlite3_bind_int(s, 6, f->limit > 0 ? f->limit : 100);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		util_iso8601(sqlite3_column_int64(s, 1), at, sizeof at);
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s?, s:s}",
+		    "id", (json_int_t)sqlite3_column_int64(s, 0),
+		    "at", at,
+		    "type", store_col_text(s, 2),
+		    "subject", store_col_text(s, 3),
+		    "message", store_col_text(s, 4)));
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}

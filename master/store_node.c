@@ -1,0 +1,188 @@
+/*
+ * store_node.c - node records: identity, labels, resources, liveness.
+ *
+ * The API threads read and edit nodes here; the hub (ws thread) writes the
+ * join, node info and connection transitions through store_hub.c. A node's
+ * id is chosen by its agent; its name is unique within the grid.
+ */
+#include "master/store.h"
+
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <string.h>
+
+#define NODE_COLS \
+	"n.id, n.name, n.labels, n.cpus, n.memory, n.addresses, " \
+	"n.agent_version, n.docker_version, n.os, n.kernel, n.connected, " \
+	"n.status, n.cpu_pct, n.mem_used, n.last_seen_at, n.connected_at, " \
+	"n.disconnected_at, n.created_at, g.name, " \
+	"(SELECT count(*) FROM instances i WHERE i.node_id = n.id)"
+
+static json_t *
+json_or_array(const char *text)
+{
+	json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+
+	if (v == NULL || !json_is_array(v)) {
+		json_decref(v);
+		v = json_array();
+	}
+	return v;
+}
+
+static json_t *
+json_time(sqlite3_stmt *s, int col)
+{
+	char buf[32];
+
+	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+		return json_null();
+	util_iso8601(sqlite3_column_int64(s, col), buf, sizeof buf);
+	return json_string(buf);
+}
+
+static json_t *
+json_text(sqlite3_stmt *s, int col)
+{
+	const char *t = store_col_text(s, col);
+
+	return t ? json_string(t) : json_null();
+}
+
+static json_t *
+node_row_json(sqlite3_stmt *s)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "id", json_text(s, 0));
+	json_object_set_new(o, "name", json_text(s, 1));
+	json_object_set_new(o, "grid", json_text(s, 18));
+	json_object_set_new(o, "labels", json_or_array(store_col_text(s, 2)));
+	json_object_set_new(o, "connected",
+	    json_boolean(sqlite3_column_int(s, 10)));
+	json_object_set_new(o, "status", json_text(s, 11));
+	json_object_set_new(o, "cpus", json_integer(sqlite3_column_int64(s, 3)));
+	json_object_set_new(o, "memory",
+	    json_integer(sqlite3_column_int64(s, 4)));
+	json_object_set_new(o, "addresses",
+	    json_or_array(store_col_text(s, 5)));
+	json_object_set_new(o, "agent_version", json_text(s, 6));
+	json_object_set_new(o, "docker_version", json_text(s, 7));
+	json_object_set_new(o, "os", json_text(s, 8));
+	json_object_set_new(o, "kernel", json_text(s, 9));
+	json_object_set_new(o, "cpu_pct",
+	    sqlite3_column_type(s, 12) == SQLITE_NULL ? json_null() :
+	    json_real(sqlite3_column_double(s, 12)));
+	json_object_set_new(o, "mem_used",
+	    sqlite3_column_type(s, 13) == SQLITE_NULL ? json_null() :
+	    json_integer(sqlite3_column_int64(s, 13)));
+	json_object_set_new(o, "last_seen_at", json_time(s, 14));
+	json_object_set_new(o, "connected_at", json_time(s, 15));
+	json_object_set_new(o, "disconnected_at", json_time(s, 16));
+	json_object_set_new(o, "created_at", json_time(s, 17));
+	json_object_set_new(o, "instances",
+	    json_integer(sqlite3_column_int64(s, 19)));
+	return o;
+}
+
+json_t *
+store_node_list_json(struct store *st, int64_t grid_id)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT " NODE_COLS " FROM nodes n JOIN grids g ON g.id = n.grid_id"
+	    " WHERE n.grid_id = ?1 ORDER BY n.name");
+	json_t *arr = json_array();
+	int rc;
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(arr, node_row_json(s));
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+int
+store_node_get_json(struct store *st, int64_t grid_id,
+    const char *name_or_id, json_t **out)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT " NODE_COLS " FROM nodes n JOIN grids g ON g.id = n.grid_id"
+	    " WHERE n.grid_id = ?1 AND (n.name = ?2 OR n.id = ?2)"
+	    " ORDER BY n.name = ?2 DESC LIMIT 1");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	store_bind_text(s, 2, name_or_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = node_row_json(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_node_find(struct store *st, int64_t grid_id, const char *name_or_id,
+    char id[NODE_ID_LEN + 1])
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT id FROM nodes WHERE grid_id = ?1 AND (name = ?2 OR id = ?2)"
+	    " ORDER BY name = ?2 DESC LIMIT 1");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	store_bind_text(s, 2, name_or_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		snprintf(id, NODE_ID_LEN + 1, "%s", store_col_text(s, 0));
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_node_set_labels(struct store *st, const char *id,
+    const char *labels_json)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "UPDATE nodes SET labels = ?2 WHERE id = ?1");
+	int rc;
+
+	store_bind_text(s, 1, id);
+	store_bind_text(s, 2, labels_json);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_node_delete(struct store *st, const char *id)
+{
+	sqlite3_stmt *s = store_stmt(st, "DELETE FROM nodes WHERE id = ?1");
+	int rc;
+
+	store_bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_node_clear_token(struct store *st, const char *id)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "UPDATE nodes SET token_hash = NULL WHERE id = ?1");
+	int rc;
+
+	store_bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

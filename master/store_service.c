@@ -1,0 +1,103 @@
+/*
+ * store_service.c - services as the API shows them.
+ *
+ * A service row keeps its normalized spec (JSON from the stack parser)
+ * plus the columns the scheduler and the queries need (strategy,
+ * instances, stateful, rev). Read by the API threads.
+ */
+#include "master/store.h"
+
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <string.h>
+
+#define SVC_COLS \
+	"v.id, v.name, k.name, v.strategy, v.instances, v.stateful, v.rev, " \
+	"v.spec, v.created_at, v.updated_at, " \
+	"(SELECT count(*) FROM instances i WHERE i.service_id = v.id " \
+	"  AND i.state = 'running'), " \
+	"(SELECT count(*) FROM instances i WHERE i.service_id = v.id)"
+
+static json_t *
+service_row_json(sqlite3_stmt *s)
+{
+	json_t *o, *spec, *v;
+	char t[32];
+
+	spec = json_loads(store_col_text(s, 7), 0, NULL);
+	o = json_object();
+	json_object_set_new(o, "id", json_integer(sqlite3_column_int64(s, 0)));
+	json_object_set_new(o, "name", json_string(store_col_text(s, 1)));
+	json_object_set_new(o, "stack", json_string(store_col_text(s, 2)));
+	json_object_set_new(o, "strategy", json_string(store_col_text(s, 3)));
+	json_object_set_new(o, "instances",
+	    json_integer(sqlite3_column_int64(s, 4)));
+	json_object_set_new(o, "stateful",
+	    json_boolean(sqlite3_column_int(s, 5)));
+	json_object_set_new(o, "rev", json_integer(sqlite3_column_int64(s, 6)));
+	v = spec ? json_object_get(spec, "affinity") : NULL;
+	json_object_set_new(o, "affinity",
+	    json_is_array(v) ? json_deep_copy(v) : json_array());
+	v = spec ? json_object_get(spec, "image") : NULL;
+	json_object_set_new(o, "image", json_is_string(v) ?
+	    json_string(json_string_value(v)) : json_null());
+	json_object_set_new(o, "running",
+	    json_integer(sqlite3_column_int64(s, 10)));
+	json_object_set_new(o, "placed",
+	    json_integer(sqlite3_column_int64(s, 11)));
+	util_iso8601(sqlite3_column_int64(s, 8), t, sizeof t);
+	json_object_set_new(o, "created_at", json_string(t));
+	util_iso8601(sqlite3_column_int64(s, 9), t, sizeof t);
+	json_object_set_new(o, "updated_at", json_string(t));
+	if (spec != NULL)
+		json_object_set_new(o, "spec", spec);
+	return o;
+}
+
+json_t *
+store_service_list_json(struct store *st, int64_t grid_id, const char *stack)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT " SVC_COLS " FROM services v JOIN stacks k"
+	    " ON k.id = v.stack_id WHERE k.grid_id = ?1"
+	    " AND (?2 IS NULL OR k.name = ?2) ORDER BY k.name, v.position");
+	json_t *arr = json_array(), *o;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	store_bind_text(s, 2, stack);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		o = service_row_json(s);
+		json_object_del(o, "spec");
+		json_array_append_new(arr, o);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+int
+store_service_get_json(struct store *st, int64_t grid_id, const char *stack,
+    const char *name, json_t **out)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT " SVC_COLS " FROM services v JOIN stacks k"
+	    " ON k.id = v.stack_id WHERE k.grid_id = ?1 AND k.name = ?2"
+	    " AND v.name = ?3");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	store_bind_text(s, 2, stack);
+	store_bind_text(s, 3, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = service_row_json(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}

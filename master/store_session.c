@@ -1,0 +1,287 @@
+/*
+ * store_session.c - the hub's writes to node records: joins, node info,
+ * liveness, and the batched last-seen times.
+ *
+ * Runs on the ws thread with its own connection (and at start-up). A join
+ * is one transaction; liveness (last seen, load) is written for every node
+ * at once every few seconds, never one transaction per ping.
+ */
+#include "master/store.h"
+
+#include "common/log.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int
+store_node_by_token(struct store *st, const unsigned char *hash,
+    char id[NODE_ID_LEN + 1], int64_t *grid_id)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT id, grid_id FROM nodes WHERE token_hash = ?1");
+	int rc;
+
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		snprintf(id, NODE_ID_LEN + 1, "%s", store_col_text(s, 0));
+		*grid_id = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_node_grid(struct store *st, const char *id, int64_t *grid_id)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT grid_id FROM nodes WHERE id = ?1");
+	int rc;
+
+	store_bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*grid_id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* 1 if name is taken in the grid by a node other than id. */
+static int
+node_name_taken(struct store *st, int64_t grid_id, const char *name,
+    const char *id)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT 1 FROM nodes WHERE grid_id = ?1 AND name = ?2 AND id != ?3");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	store_bind_text(s, 2, name);
+	store_bind_text(s, 3, id);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW;
+}
+
+/*
+ * Labels an operator set stay; labels the agent reported last time are
+ * replaced by what it reports now.
+ */
+static char *
+node_merge_labels(const char *current, const char *old_agent,
+    const char *new_agent)
+{
+	json_t *cur = json_loads(current, 0, NULL);
+	json_t *old = json_loads(old_agent, 0, NULL);
+	json_t *neu = json_loads(new_agent, 0, NULL);
+	json_t *out = json_array(), *v, *w;
+	size_t i, j;
+	char *text;
+	int dropped, have;
+
+	json_array_foreach(cur, i, v) {
+		dropped = 0;
+		json_array_foreach(old, j, w)
+			if (json_equal(v, w))
+				dropped = 1;
+		if (!dropped)
+			json_array_append(out, v);
+	}
+	json_array_foreach(neu, i, v) {
+		have = 0;
+		json_array_foreach(out, j, w)
+			if (json_equal(v, w))
+				have = 1;
+		if (!have)
+			json_array_append(out, v);
+	}
+	text = json_dumps(out, JSON_COMPACT);
+	json_decref(cur);
+	json_decref(old);
+	json_decref(neu);
+	json_decref(out);
+	return text;
+}
+
+int
+store_node_join(struct store *st, const struct node_join *j,
+    char name_out[64])
+{
+	sqlite3_stmt *s;
+	char *labels = NULL, name[64];
+	int64_t now = util_now_ms();
+	int rc, exists;
+
+	if (store_begin(st) != 0)
+		return -1;
+	s = store_stmt(st, "SELECT labels, agent_labels, name FROM nodes "
+	    "WHERE id = ?1");
+	store_bind_text(s, 1, j->id);
+	rc = sqlite3_step(s);
+	exists = rc == SQLITE_ROW;
+	if (exists) {
+		labels = node_merge_labels(store_col_text(s, 0),
+		    store_col_text(s, 1), j->labels);
+		snprintf(name, sizeof name, "%s", store_col_text(s, 2));
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto fail;
+
+	/* A node keeps its name unless it asks for a new free one. */
+	if (!exists || (strcmp(name, j->name) != 0 &&
+	    !node_name_taken(st, j->grid_id, j->name, j->id)))
+		snprintf(name, sizeof name, "%s", j->name);
+	if (node_name_taken(st, j->grid_id, name, j->id))
+		snprintf(name, sizeof name, "%.50s-%.6s", j->name, j->id);
+
+	if (exists) {
+		s = store_stmt(st,
+		    "UPDATE nodes SET name = ?2, labels = ?3, agent_labels = ?4,"
+		    " agent_version = ?5, token_hash = coalesce(?6, token_hash),"
+		    " connected = 1, status = 'online', last_seen_at = ?7,"
+		    " connected_at = ?7 WHERE id = ?1");
+		store_bind_text(s, 3, labels);
+	} else {
+		s = store_stmt(st,
+		    "INSERT INTO nodes (id, name, labels, agent_labels,"
+		    " agent_version, token_hash, connected, status, last_seen_at,"
+		    " connected_at, created_at, grid_id)"
+		    " VALUES (?1, ?2, ?4, ?4, ?5, ?6, 1, 'online', ?7, ?7, ?7, ?8)");
+		sqlite3_bind_int64(s, 8, j->grid_id);
+	}
+	store_bind_text(s, 1, j->id);
+	store_bind_text(s, 2, name);
+	store_bind_text(s, 4, j->labels);
+	store_bind_text(s, 5, j->agent_version);
+	if (j->token_hash != NULL)
+		sqlite3_bind_blob(s, 6, j->token_hash, 32, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 6);
+	sqlite3_bind_int64(s, 7, now);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	if (store_event_add(st, j->grid_id, exists ? "node.online" :
+	    "node.join", name, exists ? "node %s online (from %s)" :
+	    "node %s joined the grid (from %s, labels %s)", name, j->peer,
+	    j->labels) != 0)
+		goto fail;
+	if (store_commit(st) != 0)
+		goto fail;
+	free(labels);
+	snprintf(name_out, 64, "%s", name);
+	return 0;
+fail:
+	free(labels);
+	store_rollback(st);
+	return -1;
+}
+
+int
+store_node_info(struct store *st, const char *id, json_t *info)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "UPDATE nodes SET cpus = ?2, memory = ?3, addresses = ?4,"
+	    " docker_version = ?5, os = ?6, kernel = ?7 WHERE id = ?1");
+	json_t *v;
+	char *addrs;
+	int rc;
+
+	store_bind_text(s, 1, id);
+	sqlite3_bind_int64(s, 2, json_integer_value(json_object_get(info,
+	    "cpus")));
+	sqlite3_bind_int64(s, 3, json_integer_value(json_object_get(info,
+	    "memory")));
+	v = json_object_get(info, "addresses");
+	addrs = json_dumps(json_is_array(v) ? v : json_array(), JSON_COMPACT);
+	store_bind_text(s, 4, addrs);
+	store_bind_text(s, 5, json_string_value(json_object_get(info,
+	    "docker_version")));
+	store_bind_text(s, 6, json_string_value(json_object_get(info, "os")));
+	store_bind_text(s, 7, json_string_value(json_object_get(info,
+	    "kernel")));
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	free(addrs);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_node_offline(struct store *st, const char *id, int64_t grid_id,
+    const char *name, const char *why)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (store_begin(st) != 0)
+		return -1;
+	s = store_stmt(st,
+	    "UPDATE nodes SET connected = 0, status = 'offline',"
+	    " disconnected_at = ?2 WHERE id = ?1 AND connected = 1");
+	store_bind_text(s, 1, id);
+	sqlite3_bind_int64(s, 2, util_now_ms());
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	if (sqlite3_changes(store_db(st)) > 0 &&
+	    store_event_add(st, grid_id, "node.offline", name,
+	    "node %s offline: %s", name, why) != 0)
+		goto fail;
+	return store_commit(st);
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+int
+store_node_seen_batch(struct store *st, const struct node_seen *v, size_t n)
+{
+	sqlite3_stmt *s;
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	if (store_begin(st) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		s = store_stmt(st,
+		    "UPDATE nodes SET last_seen_at = ?2,"
+		    " cpu_pct = CASE WHEN ?3 < 0 THEN cpu_pct ELSE ?3 END,"
+		    " mem_used = CASE WHEN ?4 < 0 THEN mem_used ELSE ?4 END"
+		    " WHERE id = ?1");
+		store_bind_text(s, 1, v[i].id);
+		sqlite3_bind_int64(s, 2, v[i].at);
+		sqlite3_bind_double(s, 3, v[i].cpu_pct);
+		sqlite3_bind_int64(s, 4, v[i].mem_used);
+		if (sqlite3_step(s) != SQLITE_DONE) {
+			sqlite3_reset(s);
+			store_rollback(st);
+			return -1;
+		}
+		sqlite3_reset(s);
+	}
+	return store_commit(st);
+}
+
+int
+store_node_reset_connected(struct store *st)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "UPDATE nodes SET connected = 0, status = 'offline',"
+	    " disconnected_at = coalesce(last_seen_at, ?1) WHERE connected = 1");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, util_now_ms());
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
