@@ -1,0 +1,227 @@
+/*
+ * sched.h - the pure scheduling library: a grid's nodes, services and
+ * instance records in, a plan of steps (each with its reason) out.
+ *
+ * The master keeps one long-lived struct sched per grid on its scheduling
+ * thread and keeps it in step with the store through the *_upsert and
+ * *_remove calls; it never rebuilds it. Each round it calls sched_plan(),
+ * writes the plan to the store, then calls sched_apply() with the same plan
+ * so the in-memory view matches what it wrote. See docs/scheduler.md for the
+ * round sequence, the semantics of every rule and the data structures.
+ *
+ * Pure: no I/O, no clock reads (time is the now_ms argument), no locks, no
+ * globals. One struct sched must only be used by one thread at a time. The
+ * same state (built by the same calls) with the same now_ms and seed gives
+ * the same plan.
+ *
+ * Identity: a node by its string id (agent-generated); a service by its
+ * integer id (the store's row id); an instance record by (service id,
+ * instance_no, node id): during a start-before-stop move the same
+ * instance_no exists on two nodes, the new one flagged move_target.
+ */
+#ifndef BERTH_SCHED_H
+#define BERTH_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sched;
+
+enum sched_strategy {
+	SCHED_HA = 0,		/* spread: az, then per-node count, then load */
+	SCHED_RANDOM,		/* seeded uniform choice among eligible nodes */
+	SCHED_DAEMON,		/* `instances` on every eligible node */
+};
+
+enum sched_state {
+	SCHED_PENDING = 0,	/* placed, not yet reported running */
+	SCHED_RUNNING,
+	SCHED_STOPPED,
+	SCHED_ERROR,
+};
+
+/* Grid settings; sched_settings_default() fills the documented defaults. */
+struct sched_settings {
+	int64_t	 ha_grace_ms;		/* ha instance on offline node: 120000 */
+	int64_t	 random_grace_ms;	/* random instance likewise: 30000 */
+	int64_t	 offline_after_ms;	/* the offline window (safety): 15000 */
+	int64_t	 ephemeral_removal_ms;	/* reap offline ephemeral: 1200000 */
+	int64_t	 settle_ms;		/* joined node attracts moves after */
+	int64_t	 move_cooldown_ms;	/* a moved instance rests: 600000 */
+	int	 max_moves_per_service;	/* moves in flight per service: 1 */
+	int	 max_moves_per_round;	/* moves started per round: 10 */
+	double	 load_high;		/* cpu % above which a node is hot: 80 */
+	double	 load_low;		/* cpu % below which a node is idle: 20 */
+};
+
+/* A node as the store knows it. All pointers are borrowed (copied in). */
+struct sched_node_info {
+	const char		 *id;		/* unique, e.g. 32 hex chars */
+	const char		 *name;		/* human name, for node== and reasons */
+	const char *const	 *labels;	/* "k=v" (or "k") strings */
+	size_t			  nlabels;	/* entries in labels */
+	double			  cpus;		/* capacity; 0 = not limited */
+	int64_t			  memory;	/* bytes; 0 = not limited */
+	int			  online;	/* 1 if connected */
+	int64_t			  joined_at_ms;	/* when it last came online */
+	int64_t			  offline_since_ms; /* 0 while online */
+	double			  load_cpu;	/* reported cpu use, 0-100 % */
+	int64_t			  load_mem;	/* reported memory use, bytes */
+};
+
+/* A host port a service binds on its node. */
+struct sched_port {
+	int	 port;		/* 1-65535 */
+	int	 udp;		/* 1 for udp, 0 for tcp */
+};
+
+/* A service as the store knows it. All pointers are borrowed. */
+struct sched_service_info {
+	int64_t			  id;		/* store row id, > 0 */
+	const char		 *stack;	/* stack name ("" if none) */
+	const char		 *name;		/* service name */
+	enum sched_strategy	  strategy;
+	int			  instances;	/* wanted; daemon: per node */
+	const char *const	 *affinity;	/* rules, common/affinity.h form */
+	size_t			  naffinity;	/* entries in affinity */
+	double			  cpus;		/* reserved per instance, 0 = none */
+	int64_t			  mem_limit;	/* bytes per instance, 0 = none */
+	const struct sched_port	 *ports;	/* host ports per instance */
+	size_t			  nports;	/* entries in ports */
+	int			  stateful;	/* pinned; never on ephemeral */
+	double			  min_health;	/* 0..1, share kept running */
+	int64_t			  rev;		/* revision; informational */
+};
+
+/* An instance record as the store knows it. */
+struct sched_instance_info {
+	int64_t			 service_id;	/* owning service */
+	int			 instance_no;	/* 1-based */
+	const char		*node_id;	/* where it is (borrowed) */
+	enum sched_state	 state;		/* last reported state */
+	int64_t			 created_at_ms;	/* when it was placed */
+	int64_t			 moved_at_ms;	/* last move or 0 (cooldown) */
+	int			 move_target;	/* 1: replacement in a move */
+};
+
+enum sched_step_kind {
+	SCHED_STEP_PLACE = 0,	/* new instance service#no on node_id */
+	SCHED_STEP_REMOVE,	/* stop and forget service#no on node_id */
+	SCHED_STEP_MOVE,	/* service#no on peer_node_id is lost: forget
+				 * it and place a new one on node_id now */
+	SCHED_STEP_MOVE_START,	/* place a replacement of service#no on
+				 * node_id (move_target); the one on
+				 * peer_node_id stays until it runs */
+	SCHED_STEP_REMOVE_NODE,	/* forget node_id and its instance records */
+	SCHED_STEP_NOTE,	/* no action; reason says what and why */
+};
+
+struct sched_step {
+	enum sched_step_kind	 kind;
+	int64_t			 service_id;	/* 0 for REMOVE_NODE and NOTE */
+	int			 instance_no;	/* 0 for REMOVE_NODE and NOTE */
+	char			*node_id;	/* node acted on (NULL: NOTE) */
+	char			*peer_node_id;	/* MOVE*: old node; REMOVE with
+						 * completes_move: the node
+						 * that keeps the number */
+	int			 completes_move; /* REMOVE: old half of a done
+						 * move; peer loses its
+						 * move_target flag */
+	int			 aborts_move;	/* REMOVE: a failed move target */
+	char			*reason;	/* human sentence, for events */
+};
+
+/* An instance that could not be placed this round, and why. */
+struct sched_unplaceable {
+	int64_t	 service_id;
+	int	 instance_no;
+	char	*node_id;	/* daemon: the node it was wanted on; else NULL */
+	char	*reason;
+};
+
+struct sched_opts {
+	int	 dry_run;	/* flag the plan: the caller will not apply it */
+	int	 balance_dry_run; /* rebalance/load moves and node removals
+				 * become NOTE steps ("dry-run: would ...") */
+};
+
+/* A plan: filled by sched_plan(), freed by sched_plan_clear(). */
+struct sched_plan {
+	struct sched_step	 *steps;	/* in the order to apply them */
+	size_t			  nsteps;
+	size_t			  steps_cap;	/* allocated entries */
+	struct sched_unplaceable *unplaceable;	/* what did not fit */
+	size_t			  nunplaceable;
+	size_t			  unplaceable_cap; /* allocated entries */
+	int64_t			  now_ms;	/* the time it was made for */
+	uint64_t		  seed;		/* the seed it was made with */
+	int			  dry_run;	/* copied from the options */
+	int			  stand_down;	/* safety rule held this round */
+	int			  nmoves;	/* MOVE_START steps (budgeted) */
+	uint64_t		  gen;		/* state generation (internal) */
+};
+
+/* Lifecycle. sched_free(NULL) is a no-op. */
+struct sched	*sched_new(void);
+void		 sched_free(struct sched *s);
+
+void		 sched_settings_default(struct sched_settings *out);
+void		 sched_settings_set(struct sched *s,
+		    const struct sched_settings *set);
+void		 sched_settings_get(const struct sched *s,
+		    struct sched_settings *out);
+
+/*
+ * Keeping in step. Upserts copy what they need. A node or service change
+ * marks only what it affects for the next round. Removing a node or a
+ * service also forgets its instance records. Instance upserts name a known
+ * service and node. All return 0, or -1 with *cause (caller frees).
+ */
+int		 sched_node_upsert(struct sched *s,
+		    const struct sched_node_info *n, char **cause);
+int		 sched_node_load(struct sched *s, const char *id,
+		    double load_cpu, int64_t load_mem);
+int		 sched_node_remove(struct sched *s, const char *id);
+int		 sched_service_upsert(struct sched *s,
+		    const struct sched_service_info *svc, char **cause);
+int		 sched_service_remove(struct sched *s, int64_t id);
+int		 sched_instance_upsert(struct sched *s,
+		    const struct sched_instance_info *inst, char **cause);
+int		 sched_instance_remove(struct sched *s, int64_t service_id,
+		    int instance_no, const char *node_id);
+
+/*
+ * Reading back (tests, the master's consistency checks). The list is a new
+ * array the caller frees; its node_id pointers are borrowed from s and stay
+ * valid until s next changes. service_id 0 lists every service.
+ */
+size_t		 sched_instance_list(const struct sched *s,
+		    int64_t service_id, struct sched_instance_info **out);
+size_t		 sched_node_count(const struct sched *s);
+
+/*
+ * Plan one round at now_ms. Does not change what the upserts described
+ * (only internal caches); out is overwritten (call sched_plan_clear() on
+ * it first if it was used). opts may be NULL. Returns 0.
+ */
+int		 sched_plan(struct sched *s, int64_t now_ms, uint64_t seed,
+		    const struct sched_opts *opts, struct sched_plan *out);
+/*
+ * Apply a plan made by sched_plan() on this s to the in-memory state:
+ * placements appear as pending instances created at plan->now_ms, removals
+ * disappear, removed nodes go with their records. Steps that no longer fit
+ * (their node or service was removed meanwhile) are skipped: -1 with *cause
+ * naming the first, after applying the rest.
+ */
+int		 sched_apply(struct sched *s, const struct sched_plan *plan,
+		    char **cause);
+void		 sched_plan_init(struct sched_plan *plan);
+void		 sched_plan_clear(struct sched_plan *plan);
+/* Steps other than NOTE. */
+size_t		 sched_plan_nactions(const struct sched_plan *plan);
+
+const char	*sched_step_kind_name(enum sched_step_kind kind);
+const char	*sched_strategy_name(enum sched_strategy strategy);
+const char	*sched_state_name(enum sched_state state);
+
+#endif

@@ -1,0 +1,262 @@
+/*
+ * sched_int.h - the scheduler's private structures, shared by its .c files
+ * and by nothing else (the interface is sched.h).
+ *
+ * Layout (docs/scheduler.md has the picture):
+ *  - nodes live in a slot array (stable index, holes reused) and a hash by
+ *    id; each keeps its instance records and resource totals;
+ *  - services live in an array sorted by id and a hash by id; each keeps
+ *    its instance records and a lazily built bitmap over node slots of the
+ *    nodes that pass its static hard filters (node/label affinity, the
+ *    stateful-not-on-ephemeral rule);
+ *  - instance records are in a hash by (service, number, node) and in both
+ *    owners' arrays (each record knows its index in both, so removal is
+ *    O(1) swap-remove).
+ * During sched_plan() new placements are linked in as "tentative" records
+ * so later decisions in the same round see them, and unlinked again (in
+ * reverse order) before sched_plan() returns.
+ */
+#ifndef BERTH_SCHED_INT_H
+#define BERTH_SCHED_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/affinity.h"
+#include "scheduler/sched.h"
+
+/* An intrusive hash-chain link; embedded in nodes, services, instances. */
+struct sched_hent {
+	struct sched_hent	*next;	/* next entry in the bucket */
+	uint64_t		 h;	/* full hash of the entry's key */
+};
+
+/* A chained hash table of sched_hent; power-of-two buckets. */
+struct sched_htab {
+	struct sched_hent	**b;	/* buckets */
+	size_t			  nb;	/* number of buckets (power of 2) */
+	size_t			  n;	/* entries */
+};
+
+/* Host-port use on one node. */
+struct sched_port_use {
+	int	 port;		/* port number */
+	int	 udp;		/* protocol */
+	int	 count;		/* records using it (>1 only if forced in) */
+};
+
+struct sched_inst;
+
+struct sched_node {
+	struct sched_hent	 hent;		/* in s->node_hash, key id */
+	char			*id;		/* unique id */
+	char			*name;		/* human name (may equal id) */
+	char			**labels;	/* "k=v" strings */
+	size_t			 nlabels;	/* entries in labels */
+	uint32_t		 slot;		/* index in s->nodes */
+	int			 az;		/* index in s->azs (0: no az) */
+	int			 ephemeral;	/* has a label with key ephemeral */
+	int64_t			 mcpus;		/* capacity, millicpus; 0 = any */
+	int64_t			 memory;	/* capacity bytes; 0 = any */
+	int			 online;	/* connected */
+	int64_t			 joined_at_ms;	/* last came online */
+	int64_t			 offline_since_ms; /* 0 while online */
+	double			 load_cpu;	/* reported cpu % */
+	int64_t			 load_mem;	/* reported bytes */
+	int64_t			 used_mcpus;	/* sum over records here */
+	int64_t			 used_mem;	/* sum over records here */
+	struct sched_inst	**inst;		/* records on this node */
+	size_t			 ninst;		/* entries in inst */
+	size_t			 inst_cap;	/* allocated entries */
+	struct sched_port_use	*ports;		/* host ports in use */
+	size_t			 nports;	/* entries in ports */
+	size_t			 ports_cap;	/* allocated entries */
+	int			 doomed;	/* round: REMOVE_NODE planned */
+};
+
+struct sched_service {
+	struct sched_hent	 hent;		/* in s->svc_hash, key id */
+	int64_t			 id;		/* store row id */
+	char			*stack;		/* stack name, "" if none */
+	char			*name;		/* service name */
+	char			*full;		/* "stack/name" (or name) */
+	enum sched_strategy	 strategy;
+	int			 instances;	/* wanted (daemon: per node) */
+	struct affinity		*rules;		/* parsed affinity rules */
+	size_t			 nrules;	/* entries in rules */
+	int			 nsoft;		/* soft rules among them */
+	int			 has_dynamic;	/* a hard service/container rule */
+	int64_t			 mcpus;		/* per instance, millicpus */
+	int64_t			 mem_limit;	/* per instance, bytes */
+	struct sched_port	*ports;		/* host ports per instance */
+	size_t			 nports;	/* entries in ports */
+	int			 stateful;	/* pinned, never ephemeral */
+	double			 min_health;	/* 0..1 */
+	int64_t			 rev;		/* informational */
+	struct sched_inst	**inst;		/* its records */
+	size_t			 ninst;		/* entries in inst */
+	size_t			 inst_cap;	/* allocated entries */
+	int			 nmoving;	/* records with move_target set */
+	uint64_t		*elig;		/* bitmap over node slots */
+	int			 elig_valid;	/* elig is built and kept */
+	uint32_t		 nelig;		/* bits set in elig */
+	int			*elig_az;	/* eligible nodes per az */
+	int			 elig_az_cap;	/* entries in elig_az */
+	int			 dirty;		/* in s->dirty: needs a pass */
+	uint64_t		 dirty_gen;	/* s->gen when last dirtied */
+	uint64_t		 version;	/* bumped on each record change */
+	uint64_t		 bal_epoch;	/* s->epoch when found balanced */
+	uint64_t		 bal_version;	/* version when found balanced */
+	int			 todo;		/* round: in the work list */
+	int			 unplaced;	/* round: left something out */
+	int			 started;	/* round: moves started */
+};
+
+struct sched_inst {
+	struct sched_hent	 hent;		/* in s->inst_hash (not when
+						 * tentative) */
+	struct sched_service	*svc;		/* owner */
+	struct sched_node	*node;		/* where it is */
+	int			 no;		/* instance number, 1-based */
+	enum sched_state	 state;		/* reported */
+	int64_t			 created_at_ms;	/* placed at */
+	int64_t			 moved_at_ms;	/* last moved, 0 never */
+	int			 move_target;	/* replacement in a move */
+	size_t			 svc_idx;	/* index in svc->inst */
+	size_t			 node_idx;	/* index in node->inst */
+	int			 tentative;	/* round: planned, not real */
+	int			 doomed;	/* round: planned to go */
+	int			 moving;	/* round: a move of it started */
+};
+
+struct sched {
+	struct sched_settings	 set;		/* grid settings */
+	struct sched_node	**nodes;	/* by slot; NULL = free slot */
+	uint32_t		 nslots;	/* slots in use (high water) */
+	uint32_t		 slot_cap;	/* allocated; bitmap width */
+	uint32_t		*free_slots;	/* stack of free slots */
+	uint32_t		 nfree;		/* entries in free_slots */
+	size_t			 nnodes;	/* live nodes */
+	struct sched_htab	 node_hash;	/* by id */
+	struct sched_service	**svcs;		/* sorted by id */
+	size_t			 nsvcs;		/* entries in svcs */
+	size_t			 svcs_cap;	/* allocated entries */
+	struct sched_htab	 svc_hash;	/* by id */
+	struct sched_htab	 inst_hash;	/* by (svc, no, node) */
+	size_t			 ninst;		/* real records */
+	char			**azs;		/* az label values; [0] = "" */
+	int			 naz;		/* entries in azs */
+	struct sched_service	**dirty;	/* services needing a pass */
+	size_t			 ndirty;	/* entries in dirty */
+	size_t			 dirty_cap;	/* allocated entries */
+	uint64_t		 gen;		/* bumped by every plan */
+	uint64_t		 epoch;		/* bumped when capacity or the
+						 * node set changes */
+	int64_t			 last_plan_ms;	/* now_ms of the last plan */
+	/* Scratch for one round (sized to slot_cap / naz). */
+	int			*cnt;		/* per slot: records of the
+						 * service being looked at */
+	int			*azcnt;		/* per az: likewise */
+	int			 azcnt_cap;	/* entries in azcnt */
+	struct sched_inst	**tent;		/* tentative records, in order */
+	size_t			 ntent;		/* entries in tent */
+	size_t			 tent_cap;	/* allocated entries */
+	struct sched_inst	**marked;	/* records doomed/moving */
+	size_t			 nmarked;	/* entries in marked */
+	size_t			 marked_cap;	/* allocated entries */
+};
+
+/* A round in progress: the plan, its options and the budget left. */
+struct sched_round {
+	struct sched		*s;		/* the state */
+	struct sched_plan	*plan;		/* being filled */
+	const struct sched_opts	*opts;		/* never NULL */
+	int64_t			 now;		/* now_ms */
+	uint64_t		 seed;		/* the plan's seed */
+	int			 moves_left;	/* round budget */
+	int			 stand_down;	/* safety rule holds */
+	char			*stand_reason;	/* why (owned) */
+};
+
+/* sched_hash.c */
+uint64_t	 sched_hash_str(const char *s);
+uint64_t	 sched_hash_u64(uint64_t x);
+void		 sched_htab_init(struct sched_htab *t);
+void		 sched_htab_free(struct sched_htab *t);
+void		 sched_htab_add(struct sched_htab *t, struct sched_hent *e,
+		    uint64_t h);
+void		 sched_htab_del(struct sched_htab *t, struct sched_hent *e);
+struct sched_hent *sched_htab_first(const struct sched_htab *t, uint64_t h);
+uint64_t	 sched_rand_next(uint64_t *state);
+
+/* sched_state.c */
+struct sched_node	*sched_node_find(const struct sched *s, const char *id);
+struct sched_service	*sched_service_find(const struct sched *s, int64_t id);
+struct sched_inst	*sched_inst_find(const struct sched *s,
+			    const struct sched_service *svc, int no,
+			    const struct sched_node *node);
+struct sched_inst	*sched_inst_link(struct sched *s,
+			    struct sched_service *svc, struct sched_node *node,
+			    int no, int tentative);
+void			 sched_inst_unlink(struct sched *s,
+			    struct sched_inst *i);
+void			 sched_node_drop(struct sched *s,
+			    struct sched_node *n);
+void			 sched_service_dirty(struct sched *s,
+			    struct sched_service *svc);
+const char		*sched_node_label(const struct sched_node *n);
+
+/* sched_filter.c */
+int		 sched_filter_static(const struct sched_service *svc,
+		    const struct sched_node *n);
+int		 sched_filter_rule(const struct sched *s,
+		    const struct sched_service *svc, const struct affinity *a,
+		    const struct sched_node *n);
+int		 sched_filter_dynamic(const struct sched *s,
+		    const struct sched_service *svc,
+		    const struct sched_node *n);
+int		 sched_filter_fits(const struct sched_service *svc,
+		    const struct sched_node *n);
+int		 sched_filter_soft(const struct sched *s,
+		    const struct sched_service *svc,
+		    const struct sched_node *n);
+int		 sched_filter_ok(const struct sched *s,
+		    const struct sched_service *svc,
+		    const struct sched_node *n);
+void		 sched_elig_build(struct sched *s, struct sched_service *svc);
+void		 sched_elig_update(struct sched *s, struct sched_node *n,
+		    int removing);
+void		 sched_elig_grow(struct sched *s, uint32_t new_cap);
+int		 sched_elig_has(const struct sched_service *svc,
+		    uint32_t slot);
+char		*sched_filter_why(struct sched *s,
+		    const struct sched_service *svc);
+char		*sched_filter_why_node(struct sched *s,
+		    const struct sched_service *svc,
+		    const struct sched_node *n);
+
+/* sched_place.c */
+void		 sched_round_step(struct sched_round *r,
+		    enum sched_step_kind kind, struct sched_service *svc,
+		    int no, const struct sched_node *node,
+		    const struct sched_node *peer, const char *fmt, ...)
+		    __attribute__((format(printf, 7, 8)));
+struct sched_step *sched_round_last(struct sched_round *r);
+void		 sched_round_unplaceable(struct sched_round *r,
+		    struct sched_service *svc, int no,
+		    const struct sched_node *node, char *reason);
+void		 sched_round_mark(struct sched *s, struct sched_inst *i);
+void		 sched_count(struct sched *s, struct sched_service *svc);
+void		 sched_uncount(struct sched *s, struct sched_service *svc);
+void		 sched_service_pass(struct sched_round *r,
+		    struct sched_service *svc);
+int64_t		 sched_grace_ms(const struct sched *s,
+		    const struct sched_service *svc);
+int		 sched_inst_replaceable(const struct sched_round *r,
+		    const struct sched_inst *i);
+
+/* sched_balance.c */
+void		 sched_balance(struct sched_round *r);
+void		 sched_balance_load(struct sched_round *r);
+
+#endif

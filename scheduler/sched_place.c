@@ -1,0 +1,700 @@
+/*
+ * sched_place.c - one service's placement pass: finish or abort moves in
+ * flight, scale down, replace instances lost with an offline node, move
+ * instances off nodes they no longer fit, and place missing instances with
+ * the service's strategy (ha heap, seeded random, daemon per node).
+ *
+ * Called by sched_plan() (sched_plan.c) for each service on the round's
+ * work list, in id order. Works on the live structures: placements are
+ * linked in as tentative records (undone at the end of the round), records
+ * planned to go are marked doomed. While a pass runs, s->cnt[slot] and
+ * s->azcnt[az] hold the service's live (not doomed) records per node and
+ * per az; sched_count()/sched_uncount() set and clear them, and everything
+ * that adds or dooms a record of the service keeps them current.
+ */
+#include "scheduler/sched_int.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+
+/* Plan output. */
+
+void
+sched_round_step(struct sched_round *r, enum sched_step_kind kind,
+    struct sched_service *svc, int no, const struct sched_node *node,
+    const struct sched_node *peer, const char *fmt, ...)
+{
+	struct sched_plan *p = r->plan;
+	struct sched_step *st;
+	va_list ap;
+
+	if (p->nsteps == p->steps_cap) {
+		p->steps_cap = p->steps_cap ? p->steps_cap * 2 : 64;
+		p->steps = xreallocarray(p->steps, p->steps_cap,
+		    sizeof *p->steps);
+	}
+	st = &p->steps[p->nsteps++];
+	memset(st, 0, sizeof *st);
+	st->kind = kind;
+	st->service_id = svc != NULL ? svc->id : 0;
+	st->instance_no = no;
+	st->node_id = node != NULL ? xstrdup(node->id) : NULL;
+	st->peer_node_id = peer != NULL ? xstrdup(peer->id) : NULL;
+	va_start(ap, fmt);
+	xvasprintf(&st->reason, fmt, ap);
+	va_end(ap);
+	if (kind == SCHED_STEP_MOVE_START)
+		p->nmoves++;
+}
+
+struct sched_step *
+sched_round_last(struct sched_round *r)
+{
+	return &r->plan->steps[r->plan->nsteps - 1];
+}
+
+/* Takes ownership of reason. */
+void
+sched_round_unplaceable(struct sched_round *r, struct sched_service *svc,
+    int no, const struct sched_node *node, char *reason)
+{
+	struct sched_plan *p = r->plan;
+	struct sched_unplaceable *u;
+
+	if (p->nunplaceable == p->unplaceable_cap) {
+		p->unplaceable_cap = p->unplaceable_cap ?
+		    p->unplaceable_cap * 2 : 16;
+		p->unplaceable = xreallocarray(p->unplaceable,
+		    p->unplaceable_cap, sizeof *p->unplaceable);
+	}
+	u = &p->unplaceable[p->nunplaceable++];
+	u->service_id = svc->id;
+	u->instance_no = no;
+	u->node_id = node != NULL ? xstrdup(node->id) : NULL;
+	u->reason = reason;
+	svc->unplaced = 1;
+}
+
+/* Remember a record whose doomed/moving flag must be reset after. */
+void
+sched_round_mark(struct sched *s, struct sched_inst *i)
+{
+	if (s->nmarked == s->marked_cap) {
+		s->marked_cap = s->marked_cap ? s->marked_cap * 2 : 64;
+		s->marked = xreallocarray(s->marked, s->marked_cap,
+		    sizeof *s->marked);
+	}
+	s->marked[s->nmarked++] = i;
+}
+
+/* Per-node and per-az counts of svc's live records. */
+
+void
+sched_count(struct sched *s, struct sched_service *svc)
+{
+	struct sched_inst *i;
+	size_t k;
+
+	if (s->azcnt_cap < s->naz) {
+		s->azcnt = xreallocarray(s->azcnt, (size_t)s->naz,
+		    sizeof *s->azcnt);
+		s->azcnt_cap = s->naz;
+	}
+	memset(s->azcnt, 0, (size_t)s->naz * sizeof *s->azcnt);
+	for (k = 0; k < svc->ninst; k++) {
+		i = svc->inst[k];
+		if (i->doomed)
+			continue;
+		s->cnt[i->node->slot]++;
+		s->azcnt[i->node->az]++;
+	}
+}
+
+void
+sched_uncount(struct sched *s, struct sched_service *svc)
+{
+	size_t k;
+
+	for (k = 0; k < svc->ninst; k++)
+		s->cnt[svc->inst[k]->node->slot] = 0;
+}
+
+static void
+sched_doom(struct sched *s, struct sched_inst *i)
+{
+	if (i->doomed)
+		return;
+	i->doomed = 1;
+	s->cnt[i->node->slot]--;
+	s->azcnt[i->node->az]--;
+	sched_round_mark(s, i);
+}
+
+static struct sched_inst *
+sched_add(struct sched *s, struct sched_service *svc, struct sched_node *n,
+    int no, int move_target, int64_t now)
+{
+	struct sched_inst *i;
+
+	i = sched_inst_link(s, svc, n, no, 1);
+	i->created_at_ms = now;
+	if (move_target) {
+		i->move_target = 1;
+		i->moved_at_ms = now;
+		svc->nmoving++;
+	}
+	s->cnt[n->slot]++;
+	s->azcnt[n->az]++;
+	return i;
+}
+
+int64_t
+sched_grace_ms(const struct sched *s, const struct sched_service *svc)
+{
+	return svc->strategy == SCHED_RANDOM ? s->set.random_grace_ms :
+	    s->set.ha_grace_ms;
+}
+
+/* A stateless ha/random record whose node is offline past the grace. */
+int
+sched_inst_replaceable(const struct sched_round *r, const struct sched_inst *i)
+{
+	const struct sched_node *n = i->node;
+
+	if (r->stand_down || i->svc->stateful ||
+	    i->svc->strategy == SCHED_DAEMON || n->online ||
+	    n->offline_since_ms <= 0)
+		return 0;
+	return r->now - n->offline_since_ms > sched_grace_ms(r->s, i->svc);
+}
+
+/* The placer: picks target nodes for one service's new records. */
+
+struct sched_cand {
+	uint32_t	 slot;		/* node slot */
+	int		 soft;		/* soft rules broken */
+	int		 cnt;		/* records of the service on it */
+	int		 total;		/* records of any service on it */
+	int		 load;		/* reported cpu %, rounded */
+	uint64_t	 tb;		/* seeded tie-break */
+};
+
+struct sched_placer {
+	struct sched_round	*r;		/* the round */
+	struct sched_service	*svc;		/* whose records */
+	struct sched_cand	*c;		/* candidates, grouped by az
+						 * (ha) or by soft (random) */
+	size_t			*start;		/* group g is c[start[g]..] */
+	size_t			*len;		/* and has len[g] entries */
+	int			 ngroups;	/* groups */
+	uint64_t		 rng;		/* random's PRNG state */
+};
+
+static int
+sched_cand_less(const struct sched_cand *a, const struct sched_cand *b)
+{
+	if (a->soft != b->soft)
+		return a->soft < b->soft;
+	if (a->cnt != b->cnt)
+		return a->cnt < b->cnt;
+	if (a->total != b->total)
+		return a->total < b->total;
+	if (a->load != b->load)
+		return a->load < b->load;
+	return a->tb < b->tb;
+}
+
+static void
+sched_heap_down(struct sched_cand *h, size_t n, size_t k)
+{
+	struct sched_cand t;
+	size_t c;
+
+	for (;;) {
+		c = 2 * k + 1;
+		if (c >= n)
+			return;
+		if (c + 1 < n && sched_cand_less(&h[c + 1], &h[c]))
+			c++;
+		if (!sched_cand_less(&h[c], &h[k]))
+			return;
+		t = h[k];
+		h[k] = h[c];
+		h[c] = t;
+		k = c;
+	}
+}
+
+static void
+sched_placer_init(struct sched_placer *p, struct sched_round *r,
+    struct sched_service *svc)
+{
+	struct sched *s = r->s;
+	struct sched_node *n;
+	struct sched_cand *c;
+	size_t nw, w, i, *fill;
+	uint64_t bits, salt;
+	uint32_t slot;
+	int g, maxsoft = (int)svc->nsoft;
+
+	memset(p, 0, sizeof *p);
+	p->r = r;
+	p->svc = svc;
+	if (!svc->elig_valid)
+		sched_elig_build(s, svc);
+	p->rng = r->seed ^ sched_hash_u64((uint64_t)svc->id);
+	salt = sched_hash_u64(p->rng);
+	p->ngroups = svc->strategy == SCHED_RANDOM ? maxsoft + 1 : s->naz;
+	p->start = xcalloc((size_t)p->ngroups + 1, sizeof *p->start);
+	p->len = xcalloc((size_t)p->ngroups + 1, sizeof *p->len);
+	p->c = xcalloc((size_t)svc->nelig + 1, sizeof *p->c);
+	c = p->c;
+	nw = (s->nslots + 63) / 64;
+	for (w = 0, i = 0; w < nw; w++) {
+		for (bits = svc->elig[w]; bits != 0; bits &= bits - 1) {
+			slot = (uint32_t)(w * 64) +
+			    (uint32_t)__builtin_ctzll(bits);
+			n = s->nodes[slot];
+			if (!n->online || n->doomed)
+				continue;
+			c[i].slot = slot;
+			c[i].soft = sched_filter_soft(s, svc, n);
+			c[i].cnt = s->cnt[slot];
+			c[i].total = (int)n->ninst;
+			c[i].load = (int)(n->load_cpu + 0.5);
+			c[i].tb = sched_hash_u64(salt ^ slot);
+			i++;
+		}
+	}
+	/* Group in place: count, then a stable scatter through a copy. */
+	for (w = 0; w < i; w++) {
+		g = svc->strategy == SCHED_RANDOM ? c[w].soft :
+		    s->nodes[c[w].slot]->az;
+		p->len[g]++;
+	}
+	for (g = 1; g < p->ngroups; g++)
+		p->start[g] = p->start[g - 1] + p->len[g - 1];
+	fill = xcalloc((size_t)p->ngroups + 1, sizeof *fill);
+	memcpy(fill, p->start, (size_t)p->ngroups * sizeof *fill);
+	p->c = xcalloc((size_t)svc->nelig + 1, sizeof *p->c);
+	for (w = 0; w < i; w++) {
+		g = svc->strategy == SCHED_RANDOM ? c[w].soft :
+		    s->nodes[c[w].slot]->az;
+		p->c[fill[g]++] = c[w];
+	}
+	free(fill);
+	free(c);
+	if (svc->strategy == SCHED_RANDOM)
+		return;
+	for (g = 0; g < p->ngroups; g++) {
+		for (w = p->len[g] / 2; w-- > 0;)
+			sched_heap_down(p->c + p->start[g], p->len[g], w);
+	}
+}
+
+static void
+sched_placer_free(struct sched_placer *p)
+{
+	free(p->c);
+	free(p->start);
+	free(p->len);
+}
+
+static void
+sched_placer_drop(struct sched_placer *p, int g, size_t k)
+{
+	struct sched_cand *h = p->c + p->start[g];
+
+	h[k] = h[--p->len[g]];
+	if (p->svc->strategy != SCHED_RANDOM)
+		sched_heap_down(h, p->len[g], k);
+}
+
+/*
+ * The best node for one more record, or NULL. ha: the az with the fewest
+ * records of the service (soft rules first), then within it the heap top
+ * (fewest of the service, fewest in all, least cpu load, tie-break).
+ * random: a seeded uniform pick among nodes breaking the fewest soft rules.
+ * Candidates that fail a dynamic or capacity filter are dropped: within a
+ * pass, capacity only shrinks and the service's own records only grow.
+ */
+static struct sched_node *
+sched_placer_pick(struct sched_placer *p, int *gout, size_t *kout)
+{
+	struct sched *s = p->r->s;
+	struct sched_cand *best, *top;
+	struct sched_node *n;
+	int g, bg;
+	size_t k;
+
+	for (;;) {
+		best = NULL;
+		bg = -1;
+		k = 0;
+		if (p->svc->strategy == SCHED_RANDOM) {
+			for (g = 0; g < p->ngroups && p->len[g] == 0; g++)
+				;
+			if (g == p->ngroups)
+				return NULL;
+			bg = g;
+			k = sched_rand_next(&p->rng) % p->len[g];
+			best = &p->c[p->start[g] + k];
+		} else {
+			for (g = 0; g < p->ngroups; g++) {
+				if (p->len[g] == 0)
+					continue;
+				top = &p->c[p->start[g]];
+				if (best == NULL || top->soft < best->soft ||
+				    (top->soft == best->soft &&
+				    (s->azcnt[g] < s->azcnt[bg] ||
+				    (s->azcnt[g] == s->azcnt[bg] &&
+				    sched_cand_less(top, best))))) {
+					best = top;
+					bg = g;
+				}
+			}
+			if (best == NULL)
+				return NULL;
+		}
+		n = s->nodes[best->slot];
+		if (sched_filter_dynamic(s, p->svc, n) &&
+		    sched_filter_fits(p->svc, n)) {
+			*gout = bg;
+			*kout = k;
+			return n;
+		}
+		sched_placer_drop(p, bg, k);
+	}
+}
+
+/* A record was added on the picked node: refresh its key. */
+static void
+sched_placer_commit(struct sched_placer *p, int g, size_t k)
+{
+	struct sched_cand *c = &p->c[p->start[g] + k];
+	struct sched_node *n = p->r->s->nodes[c->slot];
+
+	c->cnt = p->r->s->cnt[c->slot];
+	c->total = (int)n->ninst;
+	if (p->svc->strategy != SCHED_RANDOM)
+		sched_heap_down(p->c + p->start[g], p->len[g], k);
+}
+
+/* Stateless (ha, random) and stateful services. */
+
+static int
+sched_inst_cmp(const void *a, const void *b)
+{
+	const struct sched_inst *x = *(struct sched_inst *const *)a;
+	const struct sched_inst *y = *(struct sched_inst *const *)b;
+
+	if (x->no != y->no)
+		return x->no < y->no ? -1 : 1;
+	if (x->move_target != y->move_target)
+		return x->move_target - y->move_target;
+	return x->node->slot < y->node->slot ? -1 :
+	    x->node->slot > y->node->slot;
+}
+
+enum sched_want {
+	SCHED_WANT_PLACE,	/* number missing */
+	SCHED_WANT_REPLACE,	/* record on an offline node past grace */
+	SCHED_WANT_MISFIT,	/* record on a node it no longer passes */
+};
+
+struct sched_wanted {
+	int			 no;	/* instance number */
+	enum sched_want		 why;	/* what to do */
+	struct sched_inst	*old;	/* the record replaced, or NULL */
+};
+
+/* Settle a number's move in flight: old on one node, tgt on another. */
+static void
+sched_pass_pair(struct sched_round *r, struct sched_inst *old,
+    struct sched_inst *tgt)
+{
+	struct sched_service *svc = old->svc;
+	const char *tn = sched_node_label(tgt->node);
+
+	if (tgt->state == SCHED_RUNNING) {
+		sched_round_step(r, SCHED_STEP_REMOVE, svc, old->no, old->node,
+		    tgt->node, "move of %s#%d to %s done: new instance "
+		    "running, stopping the one on %s", svc->name, old->no, tn,
+		    sched_node_label(old->node));
+		sched_round_last(r)->completes_move = 1;
+		sched_doom(r->s, old);
+	} else if (tgt->state == SCHED_ERROR || tgt->state == SCHED_STOPPED ||
+	    !tgt->node->online || tgt->node->doomed) {
+		sched_round_step(r, SCHED_STEP_REMOVE, svc, tgt->no, tgt->node,
+		    old->node, "move of %s#%d to %s failed (%s): keeping it "
+		    "on %s", svc->name, tgt->no, tn, !tgt->node->online ||
+		    tgt->node->doomed ? "node offline" :
+		    sched_state_name(tgt->state), sched_node_label(old->node));
+		sched_round_last(r)->aborts_move = 1;
+		sched_doom(r->s, tgt);
+	} else if (sched_inst_replaceable(r, old)) {
+		sched_round_step(r, SCHED_STEP_REMOVE, svc, old->no, old->node,
+		    tgt->node, "node %s offline %llds: %s#%d continues on %s",
+		    sched_node_label(old->node), (long long)((r->now -
+		    old->node->offline_since_ms) / 1000), svc->name, old->no,
+		    tn);
+		sched_round_last(r)->completes_move = 1;
+		sched_doom(r->s, old);
+	}
+}
+
+static void
+sched_pass_emit(struct sched_round *r, struct sched_placer *p,
+    struct sched_wanted *w, struct sched_node *n, int g, size_t k)
+{
+	struct sched *s = r->s;
+	struct sched_service *svc = p->svc;
+	const char *nl = sched_node_label(n);
+	int before = s->cnt[n->slot];
+
+	if (w->why == SCHED_WANT_REPLACE) {
+		sched_doom(s, w->old);
+		sched_add(s, svc, n, w->no, 0, r->now)->moved_at_ms = r->now;
+		sched_round_step(r, SCHED_STEP_MOVE, svc, w->no, n,
+		    w->old->node, "node %s offline %llds > %s grace %llds: "
+		    "%s#%d moves to %s", sched_node_label(w->old->node),
+		    (long long)((r->now - w->old->node->offline_since_ms) /
+		    1000), sched_strategy_name(svc->strategy),
+		    (long long)(sched_grace_ms(s, svc) / 1000), svc->name,
+		    w->no, nl);
+	} else if (w->why == SCHED_WANT_MISFIT) {
+		w->old->moving = 1;
+		sched_round_mark(s, w->old);
+		sched_add(s, svc, n, w->no, 1, r->now);
+		sched_round_step(r, SCHED_STEP_MOVE_START, svc, w->no, n,
+		    w->old->node, "%s#%d: node %s no longer passes its "
+		    "filters; starting a replacement on %s", svc->name, w->no,
+		    sched_node_label(w->old->node), nl);
+		r->plan->nmoves--;	/* not a budgeted move */
+	} else {
+		sched_add(s, svc, n, w->no, 0, r->now);
+		if (svc->strategy == SCHED_RANDOM)
+			sched_round_step(r, SCHED_STEP_PLACE, svc, w->no, n,
+			    NULL, "place %s#%d on %s (random)", svc->name,
+			    w->no, nl);
+		else
+			sched_round_step(r, SCHED_STEP_PLACE, svc, w->no, n,
+			    NULL, "place %s#%d on %s (ha: az \"%s\" had %d, "
+			    "node had %d of %s)", svc->name, w->no, nl,
+			    s->azs[n->az], s->azcnt[n->az] - 1, before,
+			    svc->name);
+	}
+	sched_placer_commit(p, g, k);
+}
+
+static void
+sched_pass_stateless(struct sched_round *r, struct sched_service *svc)
+{
+	struct sched *s = r->s;
+	struct sched_inst **recs, *old, *tgt, *i;
+	struct sched_wanted *want;
+	struct sched_placer p;
+	struct sched_node *n;
+	size_t nrec = svc->ninst, k, j, nwant = 0;
+	char *why = NULL;
+	int no, N = svc->instances, placer = 0, g;
+
+	recs = xcalloc(nrec + 1, sizeof *recs);
+	memcpy(recs, svc->inst, nrec * sizeof *recs);
+	qsort(recs, nrec, sizeof *recs, sched_inst_cmp);
+	if (!svc->elig_valid)
+		sched_elig_build(s, svc);
+	want = xcalloc((size_t)N + 1, sizeof *want);
+
+	/* Scale down, highest number first. */
+	for (k = nrec; k-- > 0 && recs[k]->no > N;) {
+		i = recs[k];
+		if (i->doomed)
+			continue;
+		sched_round_step(r, SCHED_STEP_REMOVE, svc, i->no, i->node,
+		    NULL, "scale down: %s wants %d instance%s, removing #%d "
+		    "from %s", svc->name, N, N == 1 ? "" : "s", i->no,
+		    sched_node_label(i->node));
+		sched_doom(s, i);
+	}
+
+	/* Walk numbers 1..N against the sorted records. */
+	for (no = 1, k = 0; no <= N; no++) {
+		old = tgt = NULL;
+		for (; k < nrec && recs[k]->no < no; k++)
+			;
+		for (j = k; j < nrec && recs[j]->no == no; j++) {
+			i = recs[j];
+			if (i->doomed)
+				continue;
+			if (i->move_target && tgt == NULL)
+				tgt = i;
+			else if (!i->move_target && old == NULL)
+				old = i;
+			else {
+				sched_round_step(r, SCHED_STEP_REMOVE, svc, no,
+				    i->node, NULL, "%s#%d has a second record "
+				    "on %s: removing it", svc->name, no,
+				    sched_node_label(i->node));
+				sched_doom(s, i);
+			}
+		}
+		if (old != NULL && tgt != NULL) {
+			sched_pass_pair(r, old, tgt);
+			continue;
+		}
+		if (old == NULL)
+			old = tgt;	/* a target whose original is gone */
+		if (old == NULL) {
+			want[nwant].no = no;
+			want[nwant].why = SCHED_WANT_PLACE;
+			want[nwant++].old = NULL;
+		} else if (sched_inst_replaceable(r, old)) {
+			want[nwant].no = no;
+			want[nwant].why = SCHED_WANT_REPLACE;
+			want[nwant++].old = old;
+		} else if (!svc->stateful && old->node->online &&
+		    !sched_elig_has(svc, old->node->slot)) {
+			want[nwant].no = no;
+			want[nwant].why = SCHED_WANT_MISFIT;
+			want[nwant++].old = old;
+		}
+	}
+
+	for (k = 0; k < nwant; k++) {
+		if (!placer) {
+			sched_placer_init(&p, r, svc);
+			placer = 1;
+		}
+		if ((n = sched_placer_pick(&p, &g, &j)) != NULL) {
+			sched_pass_emit(r, &p, &want[k], n, g, j);
+			continue;
+		}
+		if (want[k].why == SCHED_WANT_MISFIT)
+			continue;	/* it stays where it is */
+		if (why == NULL)
+			why = sched_filter_why(s, svc);
+		if (want[k].why == SCHED_WANT_REPLACE)
+			sched_round_unplaceable(r, svc, want[k].no,
+			    want[k].old->node, xstrdup(why));
+		else
+			sched_round_unplaceable(r, svc, want[k].no, NULL,
+			    xstrdup(why));
+	}
+	if (placer)
+		sched_placer_free(&p);
+	free(why);
+	free(want);
+	free(recs);
+}
+
+/* Daemon services: `instances` records on every eligible online node. */
+
+static int
+sched_inst_cmp_desc(const void *a, const void *b)
+{
+	return -sched_inst_cmp(a, b);
+}
+
+static void
+sched_pass_daemon(struct sched_round *r, struct sched_service *svc)
+{
+	struct sched *s = r->s;
+	struct sched_inst **mine, *i;
+	struct sched_node *n;
+	unsigned char *used;
+	size_t k, j, nmine, maxno = 0, next = 1, nw, w;
+	uint64_t bits;
+	uint32_t slot;
+	char *why;
+	int need;
+
+	if (!svc->elig_valid)
+		sched_elig_build(s, svc);
+	mine = xcalloc(svc->ninst + 1, sizeof *mine);
+	for (k = 0; k < svc->ninst; k++) {
+		if ((size_t)svc->inst[k]->no > maxno)
+			maxno = (size_t)svc->inst[k]->no;
+	}
+	used = xcalloc(maxno + s->nslots * (size_t)svc->instances + 2, 1);
+	/* Records on nodes it no longer passes, or too many on one node. */
+	for (k = 0; k < svc->ninst; k++) {
+		i = svc->inst[k];
+		n = i->node;
+		if (i->doomed || i->tentative)
+			continue;
+		if (!sched_elig_has(svc, n->slot)) {
+			sched_round_step(r, SCHED_STEP_REMOVE, svc, i->no, n,
+			    NULL, "daemon %s: node %s no longer passes its "
+			    "filters", svc->name, sched_node_label(n));
+			sched_doom(s, i);
+			continue;
+		}
+		if (s->cnt[n->slot] <= svc->instances)
+			continue;
+		nmine = 0;
+		for (j = 0; j < n->ninst; j++) {
+			if (n->inst[j]->svc == svc && !n->inst[j]->doomed)
+				mine[nmine++] = n->inst[j];
+		}
+		qsort(mine, nmine, sizeof *mine, sched_inst_cmp_desc);
+		for (j = 0; j < nmine - (size_t)svc->instances; j++) {
+			sched_round_step(r, SCHED_STEP_REMOVE, svc,
+			    mine[j]->no, n, NULL, "daemon %s: node %s has %zu, "
+			    "wants %d", svc->name, sched_node_label(n), nmine,
+			    svc->instances);
+			sched_doom(s, mine[j]);
+		}
+	}
+	for (k = 0; k < svc->ninst; k++) {
+		if (!svc->inst[k]->doomed)
+			used[svc->inst[k]->no] = 1;
+	}
+	/* Fill every eligible online node up to `instances`. */
+	nw = (s->nslots + 63) / 64;
+	for (w = 0; w < nw; w++) {
+		for (bits = svc->elig[w]; bits != 0; bits &= bits - 1) {
+			slot = (uint32_t)(w * 64) +
+			    (uint32_t)__builtin_ctzll(bits);
+			n = s->nodes[slot];
+			if (!n->online || n->doomed)
+				continue;
+			for (need = svc->instances - s->cnt[slot]; need > 0;
+			    need--) {
+				while (used[next])
+					next++;
+				if (!sched_filter_dynamic(s, svc, n) ||
+				    !sched_filter_fits(svc, n)) {
+					why = sched_filter_why_node(s, svc, n);
+					sched_round_unplaceable(r, svc,
+					    (int)next, n, why);
+					break;
+				}
+				used[next] = 1;
+				sched_add(s, svc, n, (int)next, 0, r->now);
+				sched_round_step(r, SCHED_STEP_PLACE, svc,
+				    (int)next, n, NULL, "daemon %s: node %s "
+				    "has %d of %d", svc->name,
+				    sched_node_label(n), s->cnt[slot] - 1,
+				    svc->instances);
+			}
+		}
+	}
+	free(used);
+	free(mine);
+}
+
+/* One service's pass; s->cnt/azcnt are clear before and after. */
+void
+sched_service_pass(struct sched_round *r, struct sched_service *svc)
+{
+	sched_count(r->s, svc);
+	if (svc->strategy == SCHED_DAEMON)
+		sched_pass_daemon(r, svc);
+	else
+		sched_pass_stateless(r, svc);
+	sched_uncount(r->s, svc);
+}
