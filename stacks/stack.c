@@ -142,6 +142,7 @@ stack_volumes(struct stack_ctx *ctx, const struct snode *vols)
 					stack_unknown_key(ctx, SNODE_KEY(v, j),
 					    epath, "a volume");
 			} else if (e->type == SNODE_MAP) {
+				s = NULL;
 				if (SNODE_NPAIRS(e) != 1 ||
 				    strcmp(SNODE_KEY(e, 0)->str, "name") != 0) {
 					stack_errn(ctx, e, epath, "must be true "

@@ -563,7 +563,7 @@ static void
 svc_ports(struct stack_ctx *ctx, json_t *svc, const char *name,
     const struct snode *v, const char *path)
 {
-	json_t *l, *ports = json_array(), *p, *q;
+	json_t *l, *ports, *p, *q;
 	char *cause, *ipath;
 	size_t i, j;
 	int ok = 1;
@@ -572,9 +572,9 @@ svc_ports(struct stack_ctx *ctx, json_t *svc, const char *name,
 		return;
 	if (stack_get_strlist(ctx, v, path, &l) != 0) {
 		json_decref(l);
-		json_decref(ports);
 		return;
 	}
+	ports = json_array();
 	for (i = 0; i < json_array_size(l); i++) {
 		ipath = stack_path_idx(path, i);
 		if ((p = svc_port(json_string_value(json_array_get(l, i)),

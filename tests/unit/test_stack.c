@@ -689,6 +689,14 @@ test_bad_affinity(void)
 static void
 test_bad_ports(void)
 {
+	struct stack_errors e;
+	json_t *st;
+
+	/* Found by fuzzing: "ports:" with no value leaked. */
+	st = parse(HEAD "    ports:\n", &e);
+	CHECK(st != NULL);
+	CHECK_INT(json_array_size(json_object_get(svc0(st), "ports")), 0);
+	json_decref(st);
 	CHECK_ERR(HEAD "    ports:\n      - 8080\n", 6, 9,
 	    "services.web.ports[0]", "needs a node port and a container port");
 	CHECK_ERR(HEAD "    ports:\n      - 70000:80\n", 6, 9,
@@ -731,6 +739,11 @@ test_bad_volumes(void)
 	    "services.web.volumes[1]", "mount point /x is used twice");
 	CHECK_ERR(HEAD "volumes:\n  v:\n    driver: local\n", 7, 5,
 	    "volumes.v.driver", "external volumes only");
+	/* Found by fuzzing: a wrong external mapping freed garbage. */
+	CHECK_ERR(HEAD "volumes:\n  v:\n    external:\n      nom: x\n", 8, 7,
+	    "volumes.v.external", "must be true or {name: NAME}");
+	CHECK_ERR(HEAD "volumes:\n  v:\n    external: false\n", 7, 15,
+	    "volumes.v.external", "external volumes only");
 }
 
 static void
