@@ -325,8 +325,13 @@ sched_apply(struct sched *s, const struct sched_plan *plan, char **cause)
 	int rc = 0;
 
 	for (k = 0; k < plan->nsteps; k++) {
-		if (sched_apply_step(s, plan, &plan->steps[k], cause) != 0)
-			rc = -1;
+		if (sched_apply_step(s, plan, &plan->steps[k], cause) == 0)
+			continue;
+		rc = -1;
+		/* Its service must be looked at again next round. */
+		if ((svc = sched_service_find(s,
+		    plan->steps[k].service_id)) != NULL)
+			sched_service_dirty(s, svc);
 	}
 	/*
 	 * Services the plan settled leave the dirty list; those changed
