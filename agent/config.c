@@ -112,7 +112,7 @@ config_set(struct agent_config *cfg, size_t idx, const char *what,
 		free(cfg->labels);
 		cfg->labels = NULL;
 		cfg->nlabels = 0;
-		return config_parse_labels(what, value, &cfg->labels,
+		return agent_config_parse_labels(what, value, &cfg->labels,
 		    &cfg->nlabels, cause);
 	}
 	if (o->kind == CONFIG_INT)
@@ -125,7 +125,7 @@ config_set(struct agent_config *cfg, size_t idx, const char *what,
 }
 
 int
-config_parse_labels(const char *what, const char *s, char ***labels,
+agent_config_parse_labels(const char *what, const char *s, char ***labels,
     size_t *nlabels, char **cause)
 {
 	const char *p = s, *start;
@@ -170,7 +170,7 @@ fail:
 }
 
 char *
-config_labels_join(char **labels, size_t nlabels)
+agent_config_labels_join(char **labels, size_t nlabels)
 {
 	struct buf b = { NULL, 0, 0 };
 	size_t i;
@@ -182,7 +182,7 @@ config_labels_join(char **labels, size_t nlabels)
 }
 
 int
-config_parse_url(const char *what, const char *s, struct config_url *u,
+agent_config_parse_url(const char *what, const char *s, struct config_url *u,
     char **cause)
 {
 	const char *p, *host, *hend, *slash;
@@ -240,7 +240,7 @@ bad:
 }
 
 int
-config_parse_docker_host(const char *what, const char *s, char **path,
+agent_config_parse_docker_host(const char *what, const char *s, char **path,
     char **cause)
 {
 	if (*s == '\0')
@@ -260,7 +260,7 @@ config_parse_docker_host(const char *what, const char *s, char **path,
 }
 
 char *
-config_node_name_from_host(const char *host)
+agent_config_node_name_from_host(const char *host)
 {
 	char *name, *p;
 	size_t len = strlen(host);
@@ -279,7 +279,7 @@ config_node_name_from_host(const char *host)
 }
 
 void
-config_usage(FILE *out)
+agent_config_usage(FILE *out)
 {
 	size_t i;
 
@@ -313,7 +313,7 @@ config_finish(struct agent_config *cfg, char **cause)
 		    "endpoint, e.g. ws://master:9293)");
 		return -1;
 	}
-	if (config_parse_url("BERTH_URL", cfg->url, &cfg->master, cause) != 0)
+	if (agent_config_parse_url("BERTH_URL", cfg->url, &cfg->master, cause) != 0)
 		return -1;
 	if (cfg->grid_token != NULL && *cfg->grid_token == '\0') {
 		free(cfg->grid_token);
@@ -328,7 +328,7 @@ config_finish(struct agent_config *cfg, char **cause)
 		if (gethostname(host, sizeof host) != 0)
 			strcpy(host, "node");
 		host[sizeof host - 1] = '\0';
-		name = config_node_name_from_host(host);
+		name = agent_config_node_name_from_host(host);
 		free(cfg->node_name);
 		cfg->node_name = name;
 	} else if (!util_name_valid(cfg->node_name)) {
@@ -340,7 +340,7 @@ config_finish(struct agent_config *cfg, char **cause)
 		xasprintf(cause, "BERTH_DATA_DIR: is empty");
 		return -1;
 	}
-	if (config_parse_docker_host("DOCKER_HOST", cfg->docker_host,
+	if (agent_config_parse_docker_host("DOCKER_HOST", cfg->docker_host,
 	    &cfg->docker_socket, cause) != 0)
 		return -1;
 	if (strcmp(cfg->log_level, "error") != 0 &&
@@ -355,7 +355,7 @@ config_finish(struct agent_config *cfg, char **cause)
 }
 
 int
-config_load(struct agent_config *cfg, int argc, char **argv,
+agent_config_load(struct agent_config *cfg, int argc, char **argv,
     config_getenv_fn get, void *arg, FILE *out, char **cause)
 {
 	struct option lopts[CONFIG_NOPTS + 3];
@@ -399,7 +399,7 @@ config_load(struct agent_config *cfg, int argc, char **argv,
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hV", lopts, &idx)) != -1) {
 		if (c == 'h') {
-			config_usage(out);
+			agent_config_usage(out);
 			return 1;
 		}
 		if (c == 'V') {
@@ -424,7 +424,7 @@ config_load(struct agent_config *cfg, int argc, char **argv,
 }
 
 void
-config_free(struct agent_config *cfg)
+agent_config_free(struct agent_config *cfg)
 {
 	size_t i;
 
@@ -446,7 +446,7 @@ config_free(struct agent_config *cfg)
 }
 
 const char *
-config_version(void)
+agent_config_version(void)
 {
 	return BERTH_VERSION;
 }

@@ -38,37 +38,37 @@ struct agent_config {
 	int		 backoff_max_s;	/* BERTH_BACKOFF_MAX_S: reconnect cap */
 };
 
-/* How config_load() reads the environment (tests pass a fake). */
+/* How agent_config_load() reads the environment (tests pass a fake). */
 typedef const char *(*config_getenv_fn)(const char *name, void *arg);
 
 /*
  * Fill cfg from the environment (via get, or getenv(3) when NULL) and then
  * argv. Returns 0; 1 if --help or --version was asked (printed to out);
  * -1 with *cause (one line naming the variable or flag) on a bad value.
- * cfg must be freed with config_free() in every case.
+ * cfg must be freed with agent_config_free() in every case.
  */
-int	 config_load(struct agent_config *cfg, int argc, char **argv,
+int	 agent_config_load(struct agent_config *cfg, int argc, char **argv,
 	    config_getenv_fn get, void *arg, FILE *out, char **cause);
-void	 config_free(struct agent_config *cfg);
+void	 agent_config_free(struct agent_config *cfg);
 
 /* Print the flags and variables table. */
-void	 config_usage(FILE *out);
+void	 agent_config_usage(FILE *out);
 
 /*
  * Pure parsers, exposed for tests. Each returns 0, or -1 with *cause
  * (prefixed with what, e.g. "BERTH_LABELS").
  */
-int	 config_parse_labels(const char *what, const char *s, char ***labels,
+int	 agent_config_parse_labels(const char *what, const char *s, char ***labels,
 	    size_t *nlabels, char **cause);
-int	 config_parse_url(const char *what, const char *s, struct config_url *u,
+int	 agent_config_parse_url(const char *what, const char *s, struct config_url *u,
 	    char **cause);
-int	 config_parse_docker_host(const char *what, const char *s,
+int	 agent_config_parse_docker_host(const char *what, const char *s,
 	    char **path, char **cause);
 /* Hostname -> valid node name: lowercase, invalid characters become '-'. */
-char	*config_node_name_from_host(const char *host);
+char	*agent_config_node_name_from_host(const char *host);
 /* "k=v,k=v" of the labels (the Berth-Node-Labels header); caller frees. */
-char	*config_labels_join(char **labels, size_t nlabels);
+char	*agent_config_labels_join(char **labels, size_t nlabels);
 /* The agent version string (Berth-Agent-Version). */
-const char *config_version(void);
+const char *agent_config_version(void);
 
 #endif

@@ -104,7 +104,7 @@ conn_new(const struct agent_config *cfg, const char *node_id,
 	c->cfg = cfg;
 	snprintf(c->node_id, sizeof c->node_id, "%s", node_id);
 	c->node_token = node_token;
-	c->labels_hdr = config_labels_join(cfg->labels, cfg->nlabels);
+	c->labels_hdr = agent_config_labels_join(cfg->labels, cfg->nlabels);
 	pthread_mutex_init(&c->lock, NULL);
 	return c;
 }
@@ -283,7 +283,7 @@ conn_headers(struct conn *c, struct lws *wsi, unsigned char **p,
 	    conn_header(wsi, PROTO_HDR_NODE_ID, c->node_id, p, end) ||
 	    conn_header(wsi, PROTO_HDR_NODE_NAME, c->cfg->node_name, p, end) ||
 	    conn_header(wsi, PROTO_HDR_LABELS, c->labels_hdr, p, end) ||
-	    conn_header(wsi, PROTO_HDR_VERSION, config_version(), p, end))
+	    conn_header(wsi, PROTO_HDR_VERSION, agent_config_version(), p, end))
 		return -1;
 	if (c->node_token != NULL)
 		return conn_header(wsi, PROTO_HDR_NODE_TOKEN, c->node_token, p,

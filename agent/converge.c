@@ -433,8 +433,12 @@ converge_create(struct converge *c, const struct spec *s, struct inst *in,
 	rc = docker_create(c->docker, s->name, s->body, &id, &cause);
 	if (rc == DOCKER_NO_IMAGE) {	/* went away since the check */
 		free(cause);
-		(void)pull_want(c->pull, s->image, now, &cause);
-		return "pulling";
+		cause = NULL;
+		if (pull_want(c->pull, s->image, now, &cause) == PULL_PULLING)
+			return "pulling";
+		free(in->error);
+		in->error = cause;
+		return "error";
 	}
 	if (rc != 0) {
 		log_warn("%s: %s", s->name, log_escape(esc, sizeof esc, cause));

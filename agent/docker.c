@@ -84,6 +84,8 @@ docker_pull_line(struct docker_resp *r, const char *line)
 	if (!json_is_string(e))
 		e = json_object_get(json_object_get(o, "errorDetail"),
 		    "message");
+	if (!json_is_string(e))		/* a plain error body (HTTP 4xx/5xx) */
+		e = json_object_get(o, "message");
 	if (json_is_string(e))
 		r->pull_error = xstrdup(json_string_value(e));
 	json_decref(o);

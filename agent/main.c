@@ -33,13 +33,13 @@ main(int argc, char **argv)
 	int rc, sig;
 
 	log_set_prefix("agent");
-	rc = config_load(&cfg, argc, argv, NULL, NULL, stdout, &cause);
+	rc = agent_config_load(&cfg, argc, argv, NULL, NULL, stdout, &cause);
 	if (rc != 0) {
 		if (rc < 0) {
 			fprintf(stderr, "berth-agent: %s\n", cause);
 			free(cause);
 		}
-		config_free(&cfg);
+		agent_config_free(&cfg);
 		return rc < 0 ? 1 : 0;
 	}
 	(void)log_set_level_name(cfg.log_level);
@@ -60,7 +60,7 @@ main(int argc, char **argv)
 		fatalx("curl_global_init failed");
 
 	log_info("berth-agent %s: node %s (%s), master %s, data %s, "
-	    "docker %s, %s", config_version(), cfg.node_name, node_id,
+	    "docker %s, %s", agent_config_version(), cfg.node_name, node_id,
 	    cfg.url, cfg.data_dir, cfg.docker_socket,
 	    token != NULL ? "has a node token" : "joining with the grid token");
 
@@ -78,7 +78,7 @@ main(int argc, char **argv)
 	converge_free(conv);	/* no thread calls conn_send() any more */
 	conn_free(conn);
 	curl_global_cleanup();
-	config_free(&cfg);
+	agent_config_free(&cfg);
 	log_info("stopped");
 	return 0;
 }

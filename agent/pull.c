@@ -97,16 +97,18 @@ pull_want(struct pull *p, const char *image, int64_t now_ms, char **error)
 	case PE_RUNNING:
 		break;
 	case PE_FAILED:
-		if (now_ms < e->retry_at) {
-			st = PULL_FAILED;
-			*error = xstrdup(e->error);
+		if (now_ms < e->retry_at)
 			break;
-		}
 		/* FALLTHROUGH */
 	case PE_DONE:
 		e->state = PE_QUEUED;
 		pthread_cond_signal(&p->cond);
 		break;
+	}
+	/* While retrying, the last failure is still the news. */
+	if (e->fails > 0 && e->error != NULL) {
+		st = PULL_FAILED;
+		*error = xstrdup(e->error);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return st;

@@ -32,8 +32,9 @@ void	 pull_free(struct pull *p);
 
 /*
  * The image is missing locally: queue a pull unless one is under way or
- * a failed one is still backing off (then *error gets a copy of the
- * reason). now_ms is monotonic.
+ * a failed one is still backing off. After a failure, PULL_FAILED and a
+ * copy of the last reason in *error until a pull succeeds (retries go on
+ * behind it). now_ms is monotonic.
  */
 enum pull_status pull_want(struct pull *p, const char *image, int64_t now_ms,
 	    char **error);

@@ -1,0 +1,624 @@
+/*
+ * test_agent.c - unit tests of the agent's pure parts: configuration from
+ * env and flags (with the Kontena aliases), labels, URLs, backoff bounds,
+ * /proc parsers, desired-entry validation and create bodies, and the
+ * converge plan.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "agent/backoff.h"
+#include "agent/config.h"
+#include "agent/docker.h"
+#include "agent/ident.h"
+#include "agent/nodeinfo.h"
+#include "agent/plan.h"
+#include "agent/spec.h"
+#include "test.h"
+
+/* A fake environment: NULL-terminated name, value pairs. */
+static const char *
+fake_getenv(const char *name, void *arg)
+{
+	const char **kv = arg;
+
+	for (; kv[0] != NULL; kv += 2) {
+		if (strcmp(kv[0], name) == 0)
+			return kv[1];
+	}
+	return NULL;
+}
+
+static int
+load(const char **env, int argc, char **argv, struct agent_config *cfg,
+    char **cause)
+{
+	char *noargs[] = { "berth-agent", NULL };
+
+	if (argv == NULL) {
+		argv = noargs;
+		argc = 1;
+	}
+	*cause = NULL;
+	return agent_config_load(cfg, argc, argv, fake_getenv, env, stdout, cause);
+}
+
+static void
+test_config_defaults(void)
+{
+	const char *env[] = { "BERTH_URL", "ws://m:9293", NULL };
+	struct agent_config cfg;
+	char *cause;
+
+	CHECK_INT(load(env, 0, NULL, &cfg, &cause), 0);
+	CHECK_STR(cfg.master.host, "m");
+	CHECK_INT(cfg.master.port, 9293);
+	CHECK_INT(cfg.master.tls, 0);
+	CHECK_STR(cfg.master.path, "/");
+	CHECK_STR(cfg.data_dir, "/var/lib/berth-agent");
+	CHECK_STR(cfg.docker_socket, "/var/run/docker.sock");
+	CHECK_INT(cfg.stats_interval_s, 5);
+	CHECK_INT(cfg.resync_interval_s, 10);
+	CHECK_INT(cfg.backoff_max_s, 30);
+	CHECK(cfg.grid_token == NULL);
+	CHECK_INT(cfg.nlabels, 0);
+	CHECK(cfg.node_name != NULL && *cfg.node_name != '\0');
+	agent_config_free(&cfg);
+}
+
+static void
+test_config_kontena_aliases(void)
+{
+	const char *env[] = { "KONTENA_URI", "wss://master.example:443/x",
+	    "KONTENA_TOKEN", "tok", "KONTENA_NODE_LABELS",
+	    "ephemeral=true az=eu-west-1a", NULL };
+	struct agent_config cfg;
+	char *cause;
+
+	CHECK_INT(load(env, 0, NULL, &cfg, &cause), 0);
+	CHECK_INT(cfg.master.tls, 1);
+	CHECK_STR(cfg.master.path, "/x");
+	CHECK_STR(cfg.grid_token, "tok");
+	CHECK_INT(cfg.nlabels, 2);
+	CHECK_STR(cfg.labels[1], "az=eu-west-1a");
+	agent_config_free(&cfg);
+}
+
+static void
+test_config_berth_wins_over_alias(void)
+{
+	const char *env[] = { "KONTENA_URL", "ws://old", "BERTH_URL",
+	    "ws://new:1", "BERTH_TOKEN", "a", "KONTENA_TOKEN", "b", NULL };
+	struct agent_config cfg;
+	char *cause;
+
+	CHECK_INT(load(env, 0, NULL, &cfg, &cause), 0);
+	CHECK_STR(cfg.master.host, "new");
+	CHECK_STR(cfg.grid_token, "a");
+	agent_config_free(&cfg);
+}
+
+static void
+test_config_flags_override_env(void)
+{
+	const char *env[] = { "BERTH_URL", "ws://env", "BERTH_LABELS", "a=1",
+	    NULL };
+	char *argv[] = { "berth-agent", "--url", "ws://flag:7",
+	    "--labels=b=2,c=3", "--node-name", "n1", "--backoff-max", "4",
+	    NULL };
+	struct agent_config cfg;
+	char *cause;
+
+	CHECK_INT(load(env, 8, argv, &cfg, &cause), 0);
+	CHECK_STR(cfg.master.host, "flag");
+	CHECK_INT(cfg.master.port, 7);
+	CHECK_INT(cfg.nlabels, 2);
+	CHECK_STR(cfg.labels[0], "b=2");
+	CHECK_STR(cfg.node_name, "n1");
+	CHECK_INT(cfg.backoff_max_s, 4);
+	agent_config_free(&cfg);
+}
+
+static void
+test_config_errors_name_the_variable(void)
+{
+	const char *e1[] = { NULL };
+	const char *e2[] = { "BERTH_URL", "ws://m", "DOCKER_HOST",
+	    "tcp://1.2.3.4:2375", NULL };
+	const char *e3[] = { "BERTH_URL", "ws://m", "BERTH_STATS_INTERVAL_S",
+	    "0", NULL };
+	const char *e4[] = { "BERTH_URL", "ws://m", "BERTH_NODE_NAME",
+	    "Bad_Name", NULL };
+	const char *e5[] = { "BERTH_URL", "ftp://m", NULL };
+	const char *e6[] = { "BERTH_URL", "ws://m", "BERTH_LABELS", "a=1,a=2",
+	    NULL };
+	const char *e7[] = { "BERTH_URL", "ws://m", "BERTH_LOG_LEVEL", "loud",
+	    NULL };
+	struct agent_config cfg;
+	char *cause;
+
+	CHECK_INT(load(e1, 0, NULL, &cfg, &cause), -1);
+	CHECK_HAS(cause, "BERTH_URL");
+	free(cause);
+	agent_config_free(&cfg);
+	CHECK_INT(load(e2, 0, NULL, &cfg, &cause), -1);
+	CHECK_HAS(cause, "DOCKER_HOST: only unix://");
+	free(cause);
+	agent_config_free(&cfg);
+	CHECK_INT(load(e3, 0, NULL, &cfg, &cause), -1);
+	CHECK_HAS(cause, "BERTH_STATS_INTERVAL_S");
+	free(cause);
+	agent_config_free(&cfg);
+	CHECK_INT(load(e4, 0, NULL, &cfg, &cause), -1);
+	CHECK_HAS(cause, "BERTH_NODE_NAME");
+	free(cause);
+	agent_config_free(&cfg);
+	CHECK_INT(load(e5, 0, NULL, &cfg, &cause), -1);
+	CHECK_HAS(cause, "BERTH_URL");
+	free(cause);
+	agent_config_free(&cfg);
+	CHECK_INT(load(e6, 0, NULL, &cfg, &cause), -1);
+	CHECK_HAS(cause, "given twice");
+	free(cause);
+	agent_config_free(&cfg);
+	CHECK_INT(load(e7, 0, NULL, &cfg, &cause), -1);
+	CHECK_HAS(cause, "BERTH_LOG_LEVEL");
+	free(cause);
+	agent_config_free(&cfg);
+}
+
+static void
+test_config_help(void)
+{
+	const char *env[] = { NULL };
+	char *argv[] = { "berth-agent", "--help", NULL };
+	struct agent_config cfg;
+	char *cause;
+	FILE *saved = stdout;
+
+	stdout = fopen("/dev/null", "w");
+	CHECK_INT(load(env, 2, argv, &cfg, &cause), 1);
+	fclose(stdout);
+	stdout = saved;
+	agent_config_free(&cfg);
+}
+
+static void
+test_labels_parse(void)
+{
+	char **l = NULL, *cause = NULL, *j;
+	size_t n = 0, i;
+
+	CHECK_INT(agent_config_parse_labels("X", " a=1,, b=2\tc= ", &l, &n, &cause),
+	    0);
+	CHECK_INT(n, 3);
+	CHECK_STR(l[2], "c=");
+	j = agent_config_labels_join(l, n);
+	CHECK_STR(j, "a=1,b=2,c=");
+	free(j);
+	for (i = 0; i < n; i++)
+		free(l[i]);
+	free(l);
+	CHECK_INT(agent_config_parse_labels("X", "", &l, &n, &cause), 0);
+	CHECK_INT(n, 0);
+	free(l);
+	CHECK_INT(agent_config_parse_labels("X", "novalue", &l, &n, &cause), -1);
+	CHECK_HAS(cause, "X: invalid label");
+	free(cause);
+	cause = NULL;
+	CHECK_INT(agent_config_parse_labels("X", "=v", &l, &n, &cause), -1);
+	free(cause);
+}
+
+static void
+test_url_parse(void)
+{
+	struct config_url u;
+	char *cause = NULL;
+
+	CHECK_INT(agent_config_parse_url("U", "ws://[::1]:9293", &u, &cause), 0);
+	CHECK_STR(u.host, "::1");
+	CHECK_INT(u.port, 9293);
+	free(u.host);
+	free(u.path);
+	CHECK_INT(agent_config_parse_url("U", "wss://h", &u, &cause), 0);
+	CHECK_INT(u.port, 443);
+	free(u.host);
+	free(u.path);
+	CHECK_INT(agent_config_parse_url("U", "ws://h:99999", &u, &cause), -1);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(agent_config_parse_url("U", "ws://:80", &u, &cause), -1);
+	free(cause);
+}
+
+static void
+test_node_name_from_host(void)
+{
+	char *n;
+
+	n = agent_config_node_name_from_host("IP-10-0-0-5.eu-west-1.Compute");
+	CHECK_STR(n, "ip-10-0-0-5-eu-west-1-compute");
+	free(n);
+	n = agent_config_node_name_from_host("");
+	CHECK_STR(n, "node");
+	free(n);
+	n = agent_config_node_name_from_host("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	CHECK_INT(strlen(n), 63);
+	free(n);
+}
+
+static void
+test_docker_host(void)
+{
+	char *p = NULL, *cause = NULL;
+
+	CHECK_INT(agent_config_parse_docker_host("D", "unix:///run/d.sock", &p,
+	    &cause), 0);
+	CHECK_STR(p, "/run/d.sock");
+	free(p);
+	CHECK_INT(agent_config_parse_docker_host("D", "unix://rel", &p, &cause), -1);
+	free(cause);
+}
+
+static void
+test_backoff_bounds(void)
+{
+	unsigned a;
+	uint32_t r;
+	int64_t d;
+
+	CHECK_INT(backoff_ceiling_ms(0, 500, 30000), 500);
+	CHECK_INT(backoff_ceiling_ms(1, 500, 30000), 1000);
+	CHECK_INT(backoff_ceiling_ms(6, 500, 30000), 30000);
+	CHECK_INT(backoff_ceiling_ms(1000, 500, 30000), 30000);
+	for (a = 0; a < 70; a++) {
+		for (r = 0; r < 5; r++) {
+			d = backoff_jitter_ms(a, 500, 30000,
+			    r == 4 ? UINT32_MAX : r * 1234567u);
+			CHECK(d >= 0 && d <= backoff_ceiling_ms(a, 500, 30000));
+		}
+	}
+	CHECK_INT(backoff_jitter_ms(0, 500, 30000, 500), 500);
+	CHECK_INT(backoff_jitter_ms(0, 500, 30000, 501), 0);
+	CHECK_INT(backoff_max_ms(30000, 0), 15000);
+	CHECK_INT(backoff_max_ms(30000, 15000), 30000);
+	CHECK(backoff_max_ms(30000, UINT32_MAX) <= 30000);
+	/* pulls: 5 s then doubling up to 5 min */
+	CHECK_INT(backoff_plain_ms(0, 5000, 300000), 5000);
+	CHECK_INT(backoff_plain_ms(3, 5000, 300000), 40000);
+	CHECK_INT(backoff_plain_ms(10, 5000, 300000), 300000);
+}
+
+static void
+test_proc_parsers(void)
+{
+	struct cpu_sample a, b;
+	uint64_t total, used;
+	char *os;
+
+	CHECK_INT(nodeinfo_parse_stat("cpu  100 0 100 800 0 0 0 0 0 0\n"
+	    "cpu0 1 2 3 4\n", &a), 0);
+	CHECK_INT(a.busy, 200);
+	CHECK_INT(a.total, 1000);
+	CHECK_INT(nodeinfo_parse_stat("cpu  150 0 150 900 0 0 0 0\n", &b), 0);
+	CHECK(nodeinfo_cpu_pct(&a, &b) > 49.9 && nodeinfo_cpu_pct(&a, &b) <
+	    50.1);
+	CHECK(nodeinfo_cpu_pct(&b, &b) == 0.0);
+	CHECK_INT(nodeinfo_parse_stat("intr 1 2\n", &a), -1);
+	CHECK_INT(nodeinfo_parse_meminfo("MemTotal: 1000 kB\nMemFree: 100 kB\n"
+	    "MemAvailable: 400 kB\n", &total, &used), 0);
+	CHECK_INT(total, 1024000);
+	CHECK_INT(used, 600 * 1024);
+	os = nodeinfo_parse_os_release("NAME=x\nPRETTY_NAME=\"Debian GNU/Linux "
+	    "12 (bookworm)\"\n");
+	CHECK_STR(os, "Debian GNU/Linux 12 (bookworm)");
+	free(os);
+}
+
+static void
+test_ident_id_valid(void)
+{
+	CHECK(ident_id_valid("0123456789abcdef0123456789abcdef"));
+	CHECK(!ident_id_valid("0123456789ABCDEF0123456789abcdef"));
+	CHECK(!ident_id_valid("0123"));
+	CHECK(!ident_id_valid("0123456789abcdef0123456789abcdef0"));
+}
+
+static void
+test_split_image(void)
+{
+	char *f, *t;
+
+	docker_split_image("progrium/stress", &f, &t);
+	CHECK_STR(f, "progrium/stress");
+	CHECK_STR(t, "latest");
+	free(f);
+	free(t);
+	docker_split_image("localhost:5000/a/b:1.2", &f, &t);
+	CHECK_STR(f, "localhost:5000/a/b");
+	CHECK_STR(t, "1.2");
+	free(f);
+	free(t);
+	docker_split_image("localhost:5000/a", &f, &t);
+	CHECK_STR(f, "localhost:5000/a");
+	CHECK_STR(t, "latest");
+	free(f);
+	free(t);
+}
+
+#define NODE "0123456789abcdef0123456789abcdef"
+
+static void
+test_spec_create_body(void)
+{
+	struct spec s;
+	char *cause = NULL;
+	json_t *b, *h, *l;
+
+	CHECK_INT(spec_parse_one("{\"name\":\"stress.stress-1.01234567\","
+	    "\"grid\":\"default\",\"stack\":\"stress\",\"service\":\"stress\","
+	    "\"service_id\":3,\"instance\":1,\"rev\":2,\"image\":"
+	    "\"progrium/stress\",\"command\":[\"-q\",\"--cpu\",\"1\"],"
+	    "\"entrypoint\":null,\"env\":[\"A=b\"],\"cpu_shares\":100,"
+	    "\"cpus\":1.5,\"mem_limit\":134217728,\"memswap_limit\":-1,"
+	    "\"ports\":[{\"ip\":\"0.0.0.0\",\"node_port\":8080,"
+	    "\"container_port\":80,\"protocol\":\"tcp\"}],\"volumes\":"
+	    "[\"/data:/data:ro\"],\"privileged\":false,\"cap_add\":[\"NET_ADMIN\"],"
+	    "\"read_only\":true,\"stop_grace_period\":7}", NODE, &s, &cause),
+	    0);
+	CHECK_INT(s.service_id, 3);
+	CHECK_INT(s.stop_grace, 7);
+	b = json_loads(s.body, 0, NULL);
+	h = json_object_get(b, "HostConfig");
+	l = json_object_get(b, "Labels");
+	CHECK_STR(json_string_value(json_object_get(b, "Image")),
+	    "progrium/stress");
+	CHECK_INT(json_array_size(json_object_get(b, "Cmd")), 3);
+	CHECK(json_object_get(b, "Entrypoint") == NULL);
+	CHECK_INT(json_integer_value(json_object_get(h, "CpuShares")), 100);
+	CHECK_INT(json_integer_value(json_object_get(h, "NanoCpus")),
+	    1500000000);
+	CHECK_INT(json_integer_value(json_object_get(h, "Memory")), 134217728);
+	CHECK_INT(json_integer_value(json_object_get(h, "MemorySwap")), -1);
+	CHECK(json_is_true(json_object_get(h, "ReadonlyRootfs")));
+	CHECK_STR(json_string_value(json_object_get(json_object_get(h,
+	    "RestartPolicy"), "Name")), "unless-stopped");
+	CHECK_STR(json_string_value(json_object_get(json_array_get(
+	    json_object_get(json_object_get(h, "PortBindings"), "80/tcp"), 0),
+	    "HostPort")), "8080");
+	CHECK(json_object_get(json_object_get(b, "ExposedPorts"), "80/tcp") !=
+	    NULL);
+	CHECK_STR(json_string_value(json_object_get(l, "berth.node")), NODE);
+	CHECK_STR(json_string_value(json_object_get(l, "berth.service-id")),
+	    "3");
+	CHECK_STR(json_string_value(json_object_get(l, "berth.rev")), "2");
+	CHECK_STR(json_string_value(json_object_get(l, "berth.instance")), "1");
+	CHECK_STR(json_string_value(json_object_get(l, "berth.stack")),
+	    "stress");
+	CHECK_INT(json_integer_value(json_object_get(b, "StopTimeout")), 7);
+	json_decref(b);
+	spec_clear(&s);
+}
+
+static void
+test_spec_rejects_bad_entries(void)
+{
+	static const char *bad[] = {
+		"{\"name\":\"a\",\"service_id\":1,\"instance\":1,\"rev\":1}",
+		"{\"name\":\"-a\",\"image\":\"x\",\"service_id\":1,"
+		    "\"instance\":1,\"rev\":1}",
+		"{\"name\":\"a\",\"image\":\"x y\",\"service_id\":1,"
+		    "\"instance\":1,\"rev\":1}",
+		"{\"name\":\"a\",\"image\":\"x\",\"instance\":1,\"rev\":1}",
+		"{\"name\":\"a\",\"image\":\"x\",\"service_id\":1,"
+		    "\"instance\":0,\"rev\":1}",
+		"{\"name\":\"a\",\"image\":\"x\",\"service_id\":1,"
+		    "\"instance\":1,\"rev\":1,\"command\":\"sleep 1\"}",
+		"{\"name\":\"a\",\"image\":\"x\",\"service_id\":1,"
+		    "\"instance\":1,\"rev\":1,\"mem_limit\":\"1g\"}",
+		"{\"name\":\"a\",\"image\":\"x\",\"service_id\":1,"
+		    "\"instance\":1,\"rev\":1,\"ports\":[{\"container_port\":0}]}",
+		"[1]",
+	};
+	struct spec s;
+	char *cause;
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cause = NULL;
+		CHECK_INT(spec_parse_one(bad[i], NODE, &s, &cause), -1);
+		CHECK(cause != NULL);
+		free(cause);
+	}
+}
+
+static void
+test_spec_desired_skips_bad_and_duplicates(void)
+{
+	struct spec *s;
+	size_t n;
+	int64_t gen;
+	char *cause = NULL;
+
+	CHECK_INT(spec_parse_desired("{\"type\":\"desired\",\"generation\":42,"
+	    "\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"service_id\":1,"
+	    "\"instance\":1,\"rev\":1},{\"name\":\"bad\"},{\"name\":\"b\","
+	    "\"image\":\"x\",\"service_id\":1,\"instance\":1,\"rev\":1},"
+	    "{\"name\":\"c\",\"image\":\"x\",\"service_id\":1,\"instance\":2,"
+	    "\"rev\":1}]}", NODE, &s, &n, &gen, &cause), 0);
+	CHECK_INT(gen, 42);
+	CHECK_INT(n, 2);
+	CHECK_STR(s[0].name, "a");
+	CHECK_STR(s[1].name, "c");
+	spec_free_array(s, n);
+	CHECK_INT(spec_parse_desired("{\"type\":\"desired\"}", NODE, &s, &n,
+	    &gen, &cause), -1);
+	free(cause);
+}
+
+/* Run the plan on small arrays. */
+static void
+run_plan(const struct plan_want *w, size_t nw, const struct plan_actual *a,
+    size_t na, enum plan_act *act, long *match, int *rm)
+{
+	struct plan p = { act, match, rm };
+
+	plan_compute(w, nw, a, na, &p);
+}
+
+static void
+test_plan_create_keep_start(void)
+{
+	struct plan_want w[] = { { 1, 1, 5 }, { 1, 2, 5 }, { 2, 1, 1 } };
+	struct plan_actual a[] = {
+		{ 1, 1, 1, 5, PLAN_ST_RUNNING },
+		{ 1, 2, 1, 1, PLAN_ST_EXITED },
+	};
+	enum plan_act act[3];
+	long match[3];
+	int rm[2];
+
+	run_plan(w, 3, a, 2, act, match, rm);
+	CHECK_INT(act[0], PLAN_KEEP);
+	CHECK_INT(match[0], 0);
+	CHECK_INT(act[1], PLAN_CREATE);
+	CHECK_INT(act[2], PLAN_START);
+	CHECK_INT(match[2], 1);
+	CHECK_INT(rm[0], 0);
+	CHECK_INT(rm[1], 0);
+}
+
+static void
+test_plan_replace_on_new_rev(void)
+{
+	struct plan_want w[] = { { 1, 1, 6 } };
+	struct plan_actual a[] = { { 1, 1, 1, 5, PLAN_ST_RUNNING } };
+	enum plan_act act[1];
+	long match[1];
+	int rm[1];
+
+	run_plan(w, 1, a, 1, act, match, rm);
+	CHECK_INT(act[0], PLAN_CREATE);
+	CHECK_INT(match[0], -1);
+	CHECK_INT(rm[0], 1);
+}
+
+static void
+test_plan_removes_unwanted_and_unlabelled(void)
+{
+	struct plan_want w[] = { { 1, 1, 1 } };
+	struct plan_actual a[] = {
+		{ 1, 1, 1, 1, PLAN_ST_RUNNING },
+		{ 1, 9, 1, 1, PLAN_ST_RUNNING },	/* not wanted */
+		{ 0, 0, 0, 0, PLAN_ST_RUNNING },	/* labels broken */
+		{ 1, 1, 2, 1, PLAN_ST_REMOVING },	/* Docker is on it */
+	};
+	enum plan_act act[1];
+	long match[1];
+	int rm[4];
+
+	run_plan(w, 1, a, 4, act, match, rm);
+	CHECK_INT(act[0], PLAN_KEEP);
+	CHECK_INT(rm[0], 0);
+	CHECK_INT(rm[1], 1);
+	CHECK_INT(rm[2], 1);
+	CHECK_INT(rm[3], 0);
+}
+
+static void
+test_plan_duplicates_keep_best(void)
+{
+	struct plan_want w[] = { { 1, 1, 1 } };
+	struct plan_actual a[] = {
+		{ 1, 1, 1, 1, PLAN_ST_EXITED },
+		{ 1, 1, 1, 1, PLAN_ST_RUNNING },
+		{ 1, 1, 1, 1, PLAN_ST_CREATED },
+	};
+	enum plan_act act[1];
+	long match[1];
+	int rm[3];
+
+	run_plan(w, 1, a, 3, act, match, rm);
+	CHECK_INT(act[0], PLAN_KEEP);
+	CHECK_INT(match[0], 1);
+	CHECK_INT(rm[0], 1);
+	CHECK_INT(rm[1], 0);
+	CHECK_INT(rm[2], 1);
+}
+
+static void
+test_plan_dead_is_recreated_restarting_kept(void)
+{
+	struct plan_want w[] = { { 1, 1, 1 }, { 2, 1, 1 } };
+	struct plan_actual a[] = {
+		{ 1, 1, 1, 1, PLAN_ST_DEAD },
+		{ 1, 2, 1, 1, PLAN_ST_RESTARTING },
+	};
+	enum plan_act act[2];
+	long match[2];
+	int rm[2];
+
+	run_plan(w, 2, a, 2, act, match, rm);
+	CHECK_INT(act[0], PLAN_CREATE);
+	CHECK_INT(rm[0], 1);
+	CHECK_INT(act[1], PLAN_KEEP);
+	CHECK_INT(rm[1], 0);
+}
+
+static void
+test_plan_empty_desired_removes_all(void)
+{
+	struct plan_actual a[] = { { 1, 1, 1, 1, PLAN_ST_RUNNING } };
+	enum plan_act act[1];
+	long match[1];
+	int rm[1];
+
+	run_plan(NULL, 0, a, 1, act, match, rm);
+	CHECK_INT(rm[0], 1);
+}
+
+static void
+test_plan_state_parse(void)
+{
+	CHECK_INT(plan_state_parse("running"), PLAN_ST_RUNNING);
+	CHECK_INT(plan_state_parse("paused"), PLAN_ST_RUNNING);
+	CHECK_INT(plan_state_parse("restarting"), PLAN_ST_RESTARTING);
+	CHECK_INT(plan_state_parse("created"), PLAN_ST_CREATED);
+	CHECK_INT(plan_state_parse("exited"), PLAN_ST_EXITED);
+	CHECK_INT(plan_state_parse("dead"), PLAN_ST_DEAD);
+	CHECK_INT(plan_state_parse("removing"), PLAN_ST_REMOVING);
+	CHECK_INT(plan_state_parse(NULL), PLAN_ST_EXITED);
+}
+
+int
+main(void)
+{
+	TEST_RUN(test_config_defaults);
+	TEST_RUN(test_config_kontena_aliases);
+	TEST_RUN(test_config_berth_wins_over_alias);
+	TEST_RUN(test_config_flags_override_env);
+	TEST_RUN(test_config_errors_name_the_variable);
+	TEST_RUN(test_config_help);
+	TEST_RUN(test_labels_parse);
+	TEST_RUN(test_url_parse);
+	TEST_RUN(test_node_name_from_host);
+	TEST_RUN(test_docker_host);
+	TEST_RUN(test_backoff_bounds);
+	TEST_RUN(test_proc_parsers);
+	TEST_RUN(test_ident_id_valid);
+	TEST_RUN(test_split_image);
+	TEST_RUN(test_spec_create_body);
+	TEST_RUN(test_spec_rejects_bad_entries);
+	TEST_RUN(test_spec_desired_skips_bad_and_duplicates);
+	TEST_RUN(test_plan_create_keep_start);
+	TEST_RUN(test_plan_replace_on_new_rev);
+	TEST_RUN(test_plan_removes_unwanted_and_unlabelled);
+	TEST_RUN(test_plan_duplicates_keep_best);
+	TEST_RUN(test_plan_dead_is_recreated_restarting_kept);
+	TEST_RUN(test_plan_empty_desired_removes_all);
+	TEST_RUN(test_plan_state_parse);
+	return TEST_DONE();
+}
