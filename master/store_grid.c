@@ -152,7 +152,7 @@ store_grid_delete(struct store *st, int64_t id)
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return 1;	/* nodes or stacks still refer to it */
 	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -1,0 +1,204 @@
+/*
+ * client.c - REST calls from the CLI (see client.h).
+ */
+#include "cli/client.h"
+
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+static size_t
+client_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct buf *b = arg;
+
+	buf_append(b, ptr, size * nmemb);
+	return size * nmemb;
+}
+
+/* The operator token: BERTH_TOKEN, or the token file. NULL if none. */
+static char *
+client_token(void)
+{
+	const char *env = getenv("BERTH_TOKEN"), *dir;
+	char *path, *data;
+	size_t len;
+
+	if (env != NULL && *env != '\0')
+		return xstrdup(env);
+	dir = getenv("BERTH_DATA_DIR");
+	xasprintf(&path, "%s/operator.token", dir && *dir ? dir : "./data");
+	if (util_read_file(path, 4096, &data, &len) != 0) {
+		free(path);
+		return NULL;
+	}
+	free(path);
+	while (len > 0 && isspace((unsigned char)data[len - 1]))
+		data[--len] = '\0';
+	return data;
+}
+
+char *
+client_escape(const char *s)
+{
+	struct buf b = { 0 };
+	static const char hex[] = "0123456789ABCDEF";
+	char esc[3];
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+			buf_append(&b, s, 1);
+		else {
+			esc[0] = '%';
+			esc[1] = hex[c >> 4];
+			esc[2] = hex[c & 15];
+			buf_append(&b, esc, 3);
+		}
+	}
+	if (b.data == NULL)
+		buf_append(&b, "", 0);
+	return b.data;
+}
+
+int
+client_call(const char *method, const char *path, const char *content_type,
+    const char *body, size_t len, struct client_reply *r, char **cause)
+{
+	const char *base = getenv("BERTH_MASTER");
+	struct curl_slist *hdrs = NULL;
+	struct buf out = { 0 };
+	char *url, *token, *auth, errbuf[CURL_ERROR_SIZE] = "";
+	CURL *c;
+	CURLcode rc;
+
+	memset(r, 0, sizeof *r);
+	if (base == NULL || *base == '\0')
+		base = "http://127.0.0.1:9292";
+	xasprintf(&url, "%s%s%s", base,
+	    base[strlen(base) - 1] == '/' ? "" : "", path);
+	if ((c = curl_easy_init()) == NULL) {
+		xasprintf(cause, "cannot initialise libcurl");
+		free(url);
+		return -1;
+	}
+	if ((token = client_token()) != NULL) {
+		xasprintf(&auth, "Authorization: Bearer %s", token);
+		hdrs = curl_slist_append(hdrs, auth);
+		memset(auth, 0, strlen(auth));
+		free(auth);
+		memset(token, 0, strlen(token));
+		free(token);
+	}
+	if (content_type != NULL) {
+		char *ct;
+
+		xasprintf(&ct, "Content-Type: %s", content_type);
+		hdrs = curl_slist_append(hdrs, ct);
+		free(ct);
+	}
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, client_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "berth-cli/0.1.0");
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)len);
+	}
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK) {
+		xasprintf(cause, "cannot reach the master at %s: %s", base,
+		    errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		buf_free(&out);
+	} else {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+		if (out.data == NULL)
+			buf_append(&out, "", 0);
+		r->body = out.data;
+		r->len = out.len;
+		r->json = json_loadb(out.data, out.len, 0, NULL);
+	}
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	free(url);
+	return rc == CURLE_OK ? 0 : -1;
+}
+
+void
+client_reply_free(struct client_reply *r)
+{
+	free(r->body);
+	json_decref(r->json);
+	memset(r, 0, sizeof *r);
+}
+
+int
+client_do(const char *method, const char *path, const char *ctype,
+    const char *body, size_t len, struct client_reply *r, char **cause)
+{
+	json_t *err, *line;
+
+	if (client_call(method, path, ctype, body, len, r, cause) != 0)
+		return -1;
+	if (r->status >= 200 && r->status < 300)
+		return 0;
+	err = r->json ? json_object_get(r->json, "error") : NULL;
+	line = r->json ? json_object_get(r->json, "line") : NULL;
+	if (json_is_string(err) && json_is_integer(line))
+		xasprintf(cause, "%s (line %lld)", json_string_value(err),
+		    (long long)json_integer_value(line));
+	else if (json_is_string(err))
+		xasprintf(cause, "%s", json_string_value(err));
+	else if (r->status == 401 || r->status == 403)
+		xasprintf(cause, "not authorized (HTTP %ld): set BERTH_TOKEN to "
+		    "the operator token", r->status);
+	else
+		xasprintf(cause, "the master answered HTTP %ld", r->status);
+	if (r->status == 401 && json_is_string(err)) {
+		char *c2;
+
+		xasprintf(&c2, "%s; set BERTH_TOKEN or run where "
+		    "./data/operator.token is", *cause);
+		free(*cause);
+		*cause = c2;
+	}
+	client_reply_free(r);
+	return -1;
+}
+
+int
+client_json(const char *method, const char *path, json_t *body, json_t **out,
+    char **cause)
+{
+	struct client_reply r;
+	char *text = NULL;
+	int rc;
+
+	if (body != NULL)
+		text = json_dumps(body, JSON_COMPACT);
+	rc = client_do(method, path, body ? "application/json" : NULL, text,
+	    text ? strlen(text) : 0, &r, cause);
+	free(text);
+	if (rc != 0)
+		return -1;
+	if (out != NULL) {
+		*out = r.json ? json_incref(r.json) : json_null();
+	}
+	client_reply_free(&r);
+	return 0;
+}

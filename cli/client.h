@@ -1,0 +1,44 @@
+/*
+ * client.h - the CLI's HTTP client for the master's REST API (libcurl).
+ *
+ * The master URL comes from BERTH_MASTER (default http://127.0.0.1:9292),
+ * the operator token from BERTH_TOKEN or else ./data/operator.token (then
+ * $BERTH_DATA_DIR/operator.token). One request at a time; the CLI is
+ * single-threaded.
+ */
+#ifndef BERTH_CLI_CLIENT_H
+#define BERTH_CLI_CLIENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct client_reply {
+	long	 status;	/* HTTP status, 0 if no answer */
+	char	*body;		/* response body (NUL-terminated) */
+	size_t	 len;		/* its length */
+	json_t	*json;		/* parsed body when it is JSON, else NULL */
+};
+
+/*
+ * Send a request; body may be NULL. 0 when an HTTP answer came back (of
+ * any status), -1 with *cause when none did (master down, bad URL).
+ */
+int	 client_call(const char *method, const char *path,
+	    const char *content_type, const char *body, size_t len,
+	    struct client_reply *r, char **cause);
+void	 client_reply_free(struct client_reply *r);
+
+/*
+ * Send and require a 2xx: 0 with the reply, or -1 with *cause a one-line
+ * reason built from the error body ("no grid \"x\" (field name)").
+ */
+int	 client_do(const char *method, const char *path, const char *ctype,
+	    const char *body, size_t len, struct client_reply *r, char **cause);
+/* client_do() with a JSON body (may be NULL); returns the JSON reply. */
+int	 client_json(const char *method, const char *path, json_t *body,
+	    json_t **out, char **cause);
+
+/* Percent-encode s for a path segment or query value (caller frees). */
+char	*client_escape(const char *s);
+
+#endif

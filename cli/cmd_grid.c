@@ -1,0 +1,284 @@
+/*
+ * cmd_grid.c - `berth grid ...`: ls, show, create, set, rm, token,
+ * cloud-config, events.
+ */
+#include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/table.h"
+
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int
+grid_ls(struct cli *c)
+{
+	struct table *t;
+	json_t *arr, *g, *s;
+	char *cause, n1[16], n2[16], n3[16], a[16], b[16], d[16];
+	size_t i;
+
+	if (client_json("GET", "/v1/grids", NULL, &arr, &cause) != 0)
+		return cli_fail("%s", cause);
+	if (c->json)
+		return cli_print_json(arr), json_decref(arr), 0;
+	t = table_new("NAME", "NODES", "ONLINE", "STACKS", "HEARTBEAT",
+	    "OFFLINE-AFTER", "REMOVAL", NULL);
+	json_array_foreach(arr, i, g) {
+		s = json_object_get(g, "settings");
+		snprintf(a, sizeof a, "%llds", (long long)json_integer_value(
+		    json_object_get(s, "heartbeat_interval_s")));
+		snprintf(b, sizeof b, "%llds", (long long)json_integer_value(
+		    json_object_get(s, "offline_after_s")));
+		snprintf(d, sizeof d, "%llds", (long long)json_integer_value(
+		    json_object_get(s, "ephemeral_removal_s")));
+		table_row(t, cli_str(g, "name"), cli_int(g, "nodes", n1,
+		    sizeof n1), cli_int(g, "nodes_online", n2, sizeof n2),
+		    cli_int(g, "stacks", n3, sizeof n3), a, b, d, NULL);
+	}
+	table_print(t, stdout);
+	table_free(t);
+	json_decref(arr);
+	return 0;
+}
+
+static int
+grid_show(struct cli *c, const char *name)
+{
+	json_t *g, *s, *v;
+	const char *key;
+	char *path = cli_path("grids/%s", name), *cause, buf[32];
+
+	if (client_json("GET", path, NULL, &g, &cause) != 0) {
+		free(path);
+		return cli_fail("%s", cause);
+	}
+	free(path);
+	if (c->json)
+		return cli_print_json(g), json_decref(g), 0;
+	printf("name:        %s\ncreated:     %s\nsettings:\n",
+	    cli_str(g, "name"), cli_str(g, "created_at"));
+	s = json_object_get(g, "settings");
+	json_object_foreach(s, key, v) {
+		if (json_is_boolean(v))
+			printf("  %-22s %s\n", key, json_is_true(v) ? "true" :
+			    "false");
+		else
+			printf("  %-22s %s\n", key, cli_int(s, key, buf,
+			    sizeof buf));
+	}
+	json_decref(g);
+	return 0;
+}
+
+static int
+grid_create(struct cli *c, const char *name)
+{
+	json_t *body = json_pack("{s:s}", "name", name), *g;
+	char *cause;
+
+	if (client_json("POST", "/v1/grids", body, &g, &cause) != 0) {
+		json_decref(body);
+		return cli_fail("%s", cause);
+	}
+	json_decref(body);
+	if (c->json)
+		return cli_print_json(g), json_decref(g), 0;
+	printf("grid %s created\ntoken: %s\n", name, cli_str(g, "token"));
+	json_decref(g);
+	return 0;
+}
+
+static int
+grid_set(struct cli *c, const char *name, char **kv, int n)
+{
+	json_t *settings = json_object(), *body, *g;
+	char *path, *cause, *eq, *end, key[64];
+	long long v;
+	int i, rc;
+
+	for (i = 0; i < n; i++) {
+		if ((eq = strchr(kv[i], '=')) == NULL ||
+		    (size_t)(eq - kv[i]) >= sizeof key) {
+			json_decref(settings);
+			return cli_fail("\"%s\" is not key=value", kv[i]);
+		}
+		snprintf(key, sizeof key, "%.*s", (int)(eq - kv[i]), kv[i]);
+		if (strcmp(eq + 1, "true") == 0 || strcmp(eq + 1, "false") == 0) {
+			json_object_set_new(settings, key,
+			    json_boolean(eq[1] == 't'));
+			continue;
+		}
+		errno = 0;
+		v = strtoll(eq + 1, &end, 10);
+		if (errno != 0 || *end != '\0' || end == eq + 1) {
+			json_decref(settings);
+			return cli_fail("%s: \"%s\" is not a number", key, eq + 1);
+		}
+		json_object_set_new(settings, key, json_integer(v));
+	}
+	body = json_pack("{s:o}", "settings", settings);
+	path = cli_path("grids/%s", name);
+	rc = client_json("PATCH", path, body, &g, &cause);
+	free(path);
+	json_decref(body);
+	if (rc != 0)
+		return cli_fail("%s", cause);
+	json_decref(g);
+	return grid_show(c, name);
+}
+
+static int
+grid_rm(const char *name)
+{
+	char *path = cli_path("grids/%s", name), *cause;
+	int rc = client_json("DELETE", path, NULL, NULL, &cause);
+
+	free(path);
+	if (rc != 0)
+		return cli_fail("%s", cause);
+	printf("grid %s removed\n", name);
+	return 0;
+}
+
+static int
+grid_token(struct cli *c, const char *name)
+{
+	char *path = cli_path("grids/%s/token", name), *cause;
+	json_t *t;
+	int rc = client_json(c->rotate ? "POST" : "GET", path, NULL, &t, &cause);
+
+	free(path);
+	if (rc != 0)
+		return cli_fail("%s", cause);
+	if (c->json)
+		cli_print_json(t);
+	else
+		printf("%s\n", cli_str(t, "token"));
+	json_decref(t);
+	return 0;
+}
+
+static int
+grid_cloud_config(struct cli *c, const char *name)
+{
+	struct client_reply r;
+	struct buf q = { 0 };
+	char *path, *cause, *e;
+	int i, rc;
+
+	path = cli_path("grids/%s/cloud-config", name);
+	buf_append(&q, path, strlen(path));
+	free(path);
+	for (i = 0; i < c->n_labels; i++) {
+		if (!util_label_valid(c->labels[i])) {
+			buf_free(&q);
+			return cli_fail("--label %s is not key=value",
+			    c->labels[i]);
+		}
+		e = client_escape(c->labels[i]);
+		buf_printf(&q, "%clabel=%s", i == 0 ? '?' : '&', e);
+		free(e);
+	}
+	rc = client_do("GET", q.data, NULL, NULL, 0, &r, &cause);
+	buf_free(&q);
+	if (rc != 0)
+		return cli_fail("%s", cause);
+	fwrite(r.body, 1, r.len, stdout);
+	client_reply_free(&r);
+	return 0;
+}
+
+static void
+grid_print_events(json_t *arr, int json, long long *last)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(arr, i, e) {
+		if (json) {
+			char *text = json_dumps(e, JSON_COMPACT);
+
+			printf("%s\n", text);
+			free(text);
+		} else
+			printf("%-24s  %-16s  %-20s  %s\n", cli_str(e, "at"),
+			    cli_str(e, "type"), cli_str(e, "subject"),
+			    cli_str(e, "message"));
+		*last = json_integer_value(json_object_get(e, "id"));
+	}
+	fflush(stdout);
+}
+
+static int
+grid_events(struct cli *c, const char *name)
+{
+	char *path, *cause;
+	long long last = 0;
+	json_t *arr;
+
+	path = cli_path("grids/%s/events?limit=100", name);
+	if (client_json("GET", path, NULL, &arr, &cause) != 0) {
+		free(path);
+		return cli_fail("%s", cause);
+	}
+	free(path);
+	if (c->json && !c->follow) {
+		cli_print_json(arr);
+		json_decref(arr);
+		return 0;
+	}
+	if (!c->json)
+		printf("%-24s  %-16s  %-20s  %s\n", "TIME", "TYPE", "SUBJECT",
+		    "MESSAGE");
+	grid_print_events(arr, c->json, &last);
+	json_decref(arr);
+	while (c->follow) {
+		sleep(1);
+		path = cli_path("grids/%s/events?limit=1000&after=", name);
+		xasprintf(&cause, "%s%lld", path, last);
+		free(path);
+		path = cause;
+		if (client_json("GET", path, NULL, &arr, &cause) != 0) {
+			free(path);
+			return cli_fail("%s", cause);
+		}
+		free(path);
+		grid_print_events(arr, c->json, &last);
+		json_decref(arr);
+	}
+	return 0;
+}
+
+int
+cmd_grid(struct cli *c)
+{
+	const char *verb = c->nargs > 0 ? c->args[0] : "ls";
+	const char *name = c->nargs > 1 ? c->args[1] : NULL;
+
+	if (strcmp(verb, "ls") == 0 || strcmp(verb, "list") == 0)
+		return grid_ls(c);
+	if (name == NULL)
+		return cli_fail("grid %s needs a grid name", verb);
+	if (strcmp(verb, "show") == 0)
+		return grid_show(c, name);
+	if (strcmp(verb, "create") == 0)
+		return grid_create(c, name);
+	if (strcmp(verb, "set") == 0)
+		return c->nargs < 3 ? cli_fail("grid set G key=value ...") :
+		    grid_set(c, name, c->args + 2, c->nargs - 2);
+	if (strcmp(verb, "rm") == 0 || strcmp(verb, "remove") == 0)
+		return grid_rm(name);
+	if (strcmp(verb, "token") == 0)
+		return grid_token(c, name);
+	if (strcmp(verb, "cloud-config") == 0)
+		return grid_cloud_config(c, name);
+	if (strcmp(verb, "events") == 0)
+		return grid_events(c, name);
+	return cli_fail("unknown command \"grid %s\" (see berth --help)", verb);
+}

@@ -1,0 +1,197 @@
+/*
+ * cmd_node.c - `berth node ...`: ls, show, label, rm.
+ */
+#include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/table.h"
+
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+node_ls(struct cli *c)
+{
+	struct table *t;
+	json_t *arr, *n;
+	char *path = cli_path("grids/%s/nodes", c->grid), *cause;
+	char labels[512], cpus[16], mem[32], inst[16], seen[32], load[16];
+	size_t i;
+
+	if (client_json("GET", path, NULL, &arr, &cause) != 0) {
+		free(path);
+		return cli_fail("%s", cause);
+	}
+	free(path);
+	if (c->json)
+		return cli_print_json(arr), json_decref(arr), 0;
+	t = table_new("NAME", "STATUS", "LABELS", "CPUS", "MEMORY", "LOAD",
+	    "INSTANCES", "LAST-SEEN", "ID", NULL);
+	json_array_foreach(arr, i, n) {
+		json_t *pct = json_object_get(n, "cpu_pct");
+
+		if (json_is_number(pct))
+			snprintf(load, sizeof load, "%.0f%%",
+			    json_number_value(pct));
+		else
+			snprintf(load, sizeof load, "-");
+		table_row(t, cli_str(n, "name"), cli_str(n, "status"),
+		    cli_join(json_object_get(n, "labels"), ",", labels,
+		    sizeof labels), cli_int(n, "cpus", cpus, sizeof cpus),
+		    cli_bytes(json_integer_value(json_object_get(n, "memory")),
+		    mem, sizeof mem), load,
+		    cli_int(n, "instances", inst, sizeof inst),
+		    cli_age(n, "last_seen_at", seen, sizeof seen),
+		    cli_str(n, "id"), NULL);
+	}
+	table_print(t, stdout);
+	table_free(t);
+	json_decref(arr);
+	return 0;
+}
+
+static int
+node_show(struct cli *c, const char *name)
+{
+	char *path = cli_path("nodes/%s/%s", c->grid, name), *cause;
+	char buf[512], mem[32];
+	json_t *n;
+
+	if (client_json("GET", path, NULL, &n, &cause) != 0) {
+		free(path);
+		return cli_fail("%s", cause);
+	}
+	free(path);
+	if (c->json)
+		return cli_print_json(n), json_decref(n), 0;
+	printf("name:           %s\n", cli_str(n, "name"));
+	printf("id:             %s\n", cli_str(n, "id"));
+	printf("grid:           %s\n", cli_str(n, "grid"));
+	printf("status:         %s\n", cli_str(n, "status"));
+	printf("connected:      %s\n",
+	    json_is_true(json_object_get(n, "connected")) ? "yes" : "no");
+	printf("labels:         %s\n", cli_join(json_object_get(n, "labels"),
+	    ", ", buf, sizeof buf));
+	printf("cpus:           %s\n", cli_int(n, "cpus", buf, sizeof buf));
+	printf("memory:         %s\n", cli_bytes(json_integer_value(
+	    json_object_get(n, "memory")), mem, sizeof mem));
+	printf("addresses:      %s\n", cli_join(json_object_get(n,
+	    "addresses"), ", ", buf, sizeof buf));
+	printf("agent version:  %s\n", cli_str(n, "agent_version"));
+	printf("docker version: %s\n", cli_str(n, "docker_version"));
+	printf("os:             %s\n", cli_str(n, "os"));
+	printf("instances:      %s\n", cli_int(n, "instances", buf,
+	    sizeof buf));
+	printf("last seen:      %s\n", cli_str(n, "last_seen_at"));
+	printf("connected at:   %s\n", cli_str(n, "connected_at"));
+	printf("disconnected:   %s\n", cli_str(n, "disconnected_at"));
+	printf("created:        %s\n", cli_str(n, "created_at"));
+	json_decref(n);
+	return 0;
+}
+
+/*
+ * Merge "k=v" (set) and "k-" (remove) words into the node's labels and
+ * send the whole list.
+ */
+static int
+node_label(struct cli *c, const char *name, char **words, int n)
+{
+	char *path = cli_path("nodes/%s/%s", c->grid, name), *cause;
+	json_t *node, *labels, *out, *v, *body;
+	const char *key;
+	size_t i, klen;
+	int w, drop, rc;
+
+	if (client_json("GET", path, NULL, &node, &cause) != 0) {
+		free(path);
+		return cli_fail("%s", cause);
+	}
+	labels = json_object_get(node, "labels");
+	out = json_array();
+	json_array_foreach(labels, i, v) {
+		key = json_string_value(v);
+		klen = strcspn(key, "=");
+		drop = 0;
+		for (w = 0; w < n; w++) {
+			size_t wk = strcspn(words[w], "=");
+
+			if (words[w][wk] == '\0' && wk > 0 &&
+			    words[w][wk - 1] == '-')
+				wk--;
+			if (wk == klen && strncmp(words[w], key, klen) == 0)
+				drop = 1;
+		}
+		if (!drop)
+			json_array_append(out, v);
+	}
+	for (w = 0; w < n; w++) {
+		size_t len = strlen(words[w]);
+
+		if (len > 1 && words[w][len - 1] == '-' &&
+		    strchr(words[w], '=') == NULL)
+			continue;
+		if (!util_label_valid(words[w])) {
+			json_decref(out);
+			json_decref(node);
+			free(path);
+			return cli_fail("\"%s\" is not a key=value label (or "
+			    "key- to remove one)", words[w]);
+		}
+		json_array_append_new(out, json_string(words[w]));
+	}
+	json_decref(node);
+	body = json_pack("{s:o}", "labels", out);
+	rc = client_json("PATCH", path, body, &node, &cause);
+	json_decref(body);
+	free(path);
+	if (rc != 0)
+		return cli_fail("%s", cause);
+	if (c->json)
+		cli_print_json(node);
+	else {
+		char buf[512];
+
+		printf("%s: %s\n", cli_str(node, "name"), cli_join(
+		    json_object_get(node, "labels"), ", ", buf, sizeof buf));
+	}
+	json_decref(node);
+	return 0;
+}
+
+static int
+node_rm(struct cli *c, const char *name)
+{
+	char *path = cli_path("nodes/%s/%s", c->grid, name), *cause;
+	int rc = client_json("DELETE", path, NULL, NULL, &cause);
+
+	free(path);
+	if (rc != 0)
+		return cli_fail("%s", cause);
+	printf("node %s removed\n", name);
+	return 0;
+}
+
+int
+cmd_node(struct cli *c)
+{
+	const char *verb = c->nargs > 0 ? c->args[0] : "ls";
+	const char *name = c->nargs > 1 ? c->args[1] : NULL;
+
+	if (strcmp(verb, "ls") == 0 || strcmp(verb, "list") == 0)
+		return node_ls(c);
+	if (name == NULL)
+		return cli_fail("node %s needs a node name", verb);
+	if (strcmp(verb, "show") == 0)
+		return node_show(c, name);
+	if (strcmp(verb, "label") == 0)
+		return c->nargs < 3 ?
+		    cli_fail("node label N k=v ... (or k- to remove)") :
+		    node_label(c, name, c->args + 2, c->nargs - 2);
+	if (strcmp(verb, "rm") == 0 || strcmp(verb, "remove") == 0)
+		return node_rm(c, name);
+	return cli_fail("unknown command \"node %s\" (see berth --help)", verb);
+}

@@ -1,0 +1,142 @@
+# tests/lib.sh - shared helpers for the shell test layers (sourced).
+#
+# Each test script prints one "ok - name" or "not ok - name" line per
+# check; tests/run.sh counts them. Every script gets a private temp dir,
+# starts its own master(s) on free loopback ports, and cleans up on exit.
+# Under BERTH_SAN=1 a master whose log holds a sanitizer report fails the
+# script.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BERTH_BUILD:-build}
+BIN=$ROOT/$BUILD/bin
+TMP=$(mktemp -d /tmp/berth-test.XXXXXX)
+MASTER_PIDS=""
+CLEANUPS=""
+N_FAIL=0
+
+ok() { echo "ok - $*"; }
+notok() { echo "not ok - $*"; N_FAIL=$((N_FAIL + 1)); }
+
+# check NAME CMD...: ok if CMD succeeds.
+check() {
+	local name=$1
+	shift
+	if "$@" >/dev/null 2>&1; then ok "$name"; else notok "$name"; fi
+}
+
+# check_eq NAME GOT WANT
+check_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else
+		notok "$1 (got '$2', want '$3')"
+	fi
+}
+
+# check_has NAME HAYSTACK NEEDLE
+check_has() {
+	case "$2" in
+	*"$3"*) ok "$1" ;;
+	*) notok "$1 ('$3' not in: $(printf '%s' "$2" | head -c 300))" ;;
+	esac
+}
+
+# A TCP port nobody listens on (loopback).
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 30000))
+		if ! ss -ltnH "sport = :$p" 2>/dev/null | grep -q .; then
+			echo "$p"
+			return
+		fi
+	done
+}
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
+wait_for() {
+	local limit=$1 i=0
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ "$i" -ge $((limit * 10)) ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# master_start DATA_DIR [flags...]: start berth-master; sets API, AGENT_PORT,
+# MASTER_PID, TOKEN, BERTH_MASTER, BERTH_TOKEN.
+master_start() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	API_PORT=${API_PORT_FIXED:-$(free_port)}
+	AGENT_PORT=${AGENT_PORT_FIXED:-$(free_port)}
+	API=http://127.0.0.1:$API_PORT
+	"$BIN/berth-master" --data-dir "$dir" \
+	    --api-listen "127.0.0.1:$API_PORT" \
+	    --agent-listen "127.0.0.1:$AGENT_PORT" --tick-ms 200 "$@" \
+	    >>"$dir/master.log" 2>&1 &
+	MASTER_PID=$!
+	MASTER_PIDS="$MASTER_PIDS $MASTER_PID"
+	MASTER_LOG=$dir/master.log
+	if ! wait_for 20 curl -sf "$API/healthz"; then
+		echo "# master did not start; log:" >&2
+		sed 's/^/# /' "$dir/master.log" >&2
+		return 1
+	fi
+	TOKEN=$(cat "$dir/operator.token")
+	export BERTH_MASTER=$API BERTH_TOKEN=$TOKEN
+}
+
+# master_stop [SIGNAL]: stop the last master started (default TERM).
+master_stop() {
+	local sig=${1:-TERM}
+	[ -n "${MASTER_PID:-}" ] || return 0
+	kill "-$sig" "$MASTER_PID" 2>/dev/null
+	wait "$MASTER_PID" 2>/dev/null
+	MASTER_PID=""
+	san_check "$MASTER_LOG"
+}
+
+# san_check LOG: a sanitizer report in LOG is a failed check.
+san_check() {
+	if [ "${BERTH_SAN:-0}" = 1 ] && [ -f "$1" ] &&
+	    grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$1"; then
+		notok "no sanitizer report in $(basename "$1")"
+		grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+		    "$1" | head -40 | sed 's/^/# /'
+	fi
+}
+
+# api METHOD PATH [BODY [CONTENT-TYPE]]: sets STATUS and BODY.
+api() {
+	local method=$1 path=$2 data=${3-} ctype=${4:-application/json}
+	local args=(-s -o "$TMP/body" -w '%{http_code}' -X "$method"
+	    -H "Authorization: Bearer $TOKEN")
+	if [ $# -ge 3 ]; then
+		args+=(-H "Content-Type: $ctype" --data-binary "$data")
+	fi
+	STATUS=$(curl "${args[@]}" "$API$path")
+	BODY=$(cat "$TMP/body")
+}
+
+# api_noauth METHOD PATH [AUTH-HEADER]: sets STATUS.
+api_noauth() {
+	local hdr=()
+	[ -n "${3-}" ] && hdr=(-H "$3")
+	STATUS=$(curl -s -o /dev/null -w '%{http_code}' -X "$1" "${hdr[@]}" \
+	    "$API$2")
+}
+
+at_exit() { CLEANUPS="$CLEANUPS;$*"; }
+
+cleanup() {
+	local p
+	eval "${CLEANUPS#;}" 2>/dev/null
+	for p in $MASTER_PIDS; do
+		kill -9 "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
