@@ -301,6 +301,7 @@ converge_seen(struct converge *c, const struct listed *l, int64_t now)
 {
 	struct seen *s = NULL;
 	char *cause = NULL;
+	const char *st;
 	json_t *o;
 	size_t i;
 
@@ -328,8 +329,12 @@ converge_seen(struct converge *c, const struct listed *l, int64_t now)
 		return s;	/* keep old figures; list state still counts */
 	}
 	s->state = l->a.state;
-	s->exit_code = (int)json_integer_value(json_object_get(
-	    json_object_get(o, "State"), "ExitCode"));
+	/* A crash loop may be running again by now: keep the last exit. */
+	st = json_string_value(json_object_get(json_object_get(o, "State"),
+	    "Status"));
+	if (st == NULL || strcmp(st, "running") != 0)
+		s->exit_code = (int)json_integer_value(json_object_get(
+		    json_object_get(o, "State"), "ExitCode"));
 	s->restart_count = (int)json_integer_value(json_object_get(o,
 	    "RestartCount"));
 	s->at = now;
