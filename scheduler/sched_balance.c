@@ -35,7 +35,10 @@ enum {
 
 #define SCHED_LOAD_TRIES 64	/* candidate instances per round, load pass */
 
-/* Count each in-flight number once, at its new node. */
+/*
+ * Count each in-flight number once, at its new node, and mark the old
+ * record as moving so it is not picked again.
+ */
 static void
 sched_count_moving(struct sched *s, struct sched_service *svc)
 {
@@ -53,6 +56,11 @@ sched_count_moving(struct sched *s, struct sched_service *svc)
 			if (o->no == t->no && !o->move_target && !o->doomed) {
 				s->cnt[o->node->slot]--;
 				s->azcnt[o->node->az]--;
+				/* Already being moved: not a candidate. */
+				if (!o->moving) {
+					o->moving = 1;
+					sched_round_mark(s, o);
+				}
 				break;
 			}
 		}

@@ -649,10 +649,10 @@ sched_pass_daemon(struct sched_round *r, struct sched_service *svc)
 			sched_doom(s, mine[j]);
 		}
 	}
-	for (k = 0; k < svc->ninst; k++) {
-		if (!svc->inst[k]->doomed)
-			used[svc->inst[k]->no] = 1;
-	}
+	/* Numbers freed this round are not reused in it (container names
+	 * must not collide while the old one stops). */
+	for (k = 0; k < svc->ninst; k++)
+		used[svc->inst[k]->no] = 1;
 	/* Fill every eligible online node up to `instances`. */
 	nw = (s->nslots + 63) / 64;
 	for (w = 0; w < nw; w++) {
