@@ -25,6 +25,9 @@
 #define STACK_MAX_DEPTH		64		/* nested collections */
 #define STACK_MAX_NODES		100000		/* nodes, aliases expanded */
 #define STACK_MAX_ERRORS	100		/* errors kept; then one more */
+#define STACK_MAX_EXPANSION	(16 * 1024 * 1024) /* bytes out of ${VAR} */
+#define STACK_MAX_VARIABLES	256		/* declared variables */
+#define STACK_MAX_LIST		1000		/* ports or volumes per service */
 
 struct stack_error {
 	char	*file;		/* file name as given */

@@ -71,6 +71,7 @@ struct stack_ctx {
 	size_t			 nnodes;
 	size_t			 nodes_cap;
 	size_t			 expanded; /* node count with aliases */
+	size_t			 interpolated; /* bytes made by ${VAR} */
 
 	struct stack_var	*vars;	/* resolved so far */
 	size_t			 nvars;

@@ -570,6 +570,10 @@ svc_ports(struct stack_ctx *ctx, json_t *svc, const char *name,
 
 	if (stack_is_null(v))
 		return;
+	if (v->type == SNODE_SEQ && v->n > STACK_MAX_LIST) {
+		stack_errn(ctx, v, path, "more than %d entries", STACK_MAX_LIST);
+		return;
+	}
 	if (stack_get_strlist(ctx, v, path, &l) != 0) {
 		json_decref(l);
 		return;
@@ -690,6 +694,10 @@ svc_volumes(struct stack_ctx *ctx, json_t *svc, const char *name,
 
 	if (stack_is_null(v))
 		return;
+	if (v->type == SNODE_SEQ && v->n > STACK_MAX_LIST) {
+		stack_errn(ctx, v, path, "more than %d entries", STACK_MAX_LIST);
+		return;
+	}
 	if (stack_get_strlist(ctx, v, path, &l) != 0) {
 		json_decref(l);
 		return;

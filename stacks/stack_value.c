@@ -325,6 +325,12 @@ stack_interpolate(struct stack_ctx *ctx, const struct snode *n,
 		olen += alen;
 	}
 	out[olen] = '\0';
+	/* Many small values each naming one big variable add up. */
+	if (!failed && (ctx->interpolated += olen) > STACK_MAX_EXPANSION) {
+		stack_errn(ctx, n, path, "interpolation made more than %d "
+		    "bytes in all", STACK_MAX_EXPANSION);
+		failed = 1;
+	}
 	if (failed) {
 		free(out);
 		return NULL;

@@ -713,6 +713,11 @@ stack_vars_resolve(struct stack_ctx *ctx, const struct snode *vars,
 		return;
 	if (stack_want_map(ctx, vars, "variables") != 0)
 		return;
+	if (SNODE_NPAIRS(vars) > STACK_MAX_VARIABLES) {
+		stack_errn(ctx, vars, "variables", "more than %d variables",
+		    STACK_MAX_VARIABLES);
+		return;
+	}
 	for (i = 0; i < SNODE_NPAIRS(vars); i++) {
 		k = SNODE_KEY(vars, i);
 		if (k->type != SNODE_SCALAR)

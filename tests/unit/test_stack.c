@@ -830,6 +830,24 @@ test_limits(void)
 	    "more than 100000 YAML nodes");
 	CHECK_ERR("a: &a [1, *a]\n", 1, 11, "", "recursive alias *a");
 
+	/* Interpolation cannot multiply a big value without bound. */
+	big = xmalloc(STACK_MAX_INPUT);
+	p = big;
+	p += sprintf(p, "stack: a\nvariables:\n  v:\n    type: string\n"
+	    "    default: ");
+	memset(p, 'x', 500000);
+	p += 500000;
+	p += sprintf(p, "\nservices:\n  web:\n    image: x\n    cap_add:\n");
+	for (i = 0; i < 40; i++)
+		p += sprintf(p, "      - $v\n");
+	st = parse(big, &e);
+	CHECK(st == NULL);
+	CHECK(e.n > 0 && e.v[0].line > 9 &&
+	    strncmp(e.v[0].key, "services.web.cap_add[", 21) == 0);
+	CHECK_HAS(e.n ? e.v[0].message : NULL, "interpolation made more than");
+	stack_errors_clear(&e);
+	free(big);
+
 	/* Aliases that stay small are fine. */
 	st = parse("stack: a\nservices:\n  web:\n    image: x\n"
 	    "    cap_add: &caps [NET_ADMIN]\n    cap_drop: *caps\n", &e);
