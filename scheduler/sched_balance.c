@@ -221,6 +221,46 @@ sched_move_start(struct sched_round *r, struct sched_inst *old,
 	r->moves_left--;
 }
 
+/* Azs (the first 64) in which svc has statically eligible nodes. */
+static uint64_t
+sched_azmask(const struct sched *s, const struct sched_service *svc)
+{
+	uint64_t m = 0;
+	int az;
+
+	for (az = 0; az < s->naz && az < svc->elig_az_cap && az < 64; az++) {
+		if (svc->elig_az[az] > 0)
+			m |= 1ULL << az;
+	}
+	return m;
+}
+
+/*
+ * The quick check, from counts alone: no node holds 2 or more records and
+ * the azs with eligible nodes differ by less than 2. Then no move can pass
+ * either rule whatever the nodes' state, so the verdict holds until the
+ * service's records or its set of eligible azs change.
+ */
+static int
+sched_quick_balanced(const struct sched *s, const struct sched_service *svc)
+{
+	int az, maxc = 0, amin = -1, amax = 0;
+	size_t k;
+
+	for (k = 0; k < svc->ninst; k++) {
+		if (s->cnt[svc->inst[k]->node->slot] > maxc)
+			maxc = s->cnt[svc->inst[k]->node->slot];
+	}
+	for (az = 0; az < s->naz; az++) {
+		if (s->azcnt[az] > amax)
+			amax = s->azcnt[az];
+		if (az < svc->elig_az_cap && svc->elig_az[az] > 0 &&
+		    (amin < 0 || s->azcnt[az] < amin))
+			amin = s->azcnt[az];
+	}
+	return maxc < 2 && (amin < 0 || amax - amin < 2);
+}
+
 /* One spread move for svc, if one is due; counts are set. */
 static int
 sched_balance_one(struct sched_round *r, struct sched_service *svc,
@@ -229,23 +269,12 @@ sched_balance_one(struct sched_round *r, struct sched_service *svc,
 	struct sched *s = r->s;
 	struct sched_node *n, *src, *bsrc = NULL, *btgt = NULL;
 	struct sched_inst *i;
-	int *srcaz, az, ta, maxc = 0, amin = -1, amax = 0, cs, ct, as, at;
+	int *srcaz, az, ta, cs, ct, as, at;
 	int gain, bgain = 0, bagain = 0, soft;
 	size_t k;
 	char why[160];
 
-	for (k = 0; k < svc->ninst; k++) {
-		n = svc->inst[k]->node;
-		if (n->online && !n->doomed && s->cnt[n->slot] > maxc)
-			maxc = s->cnt[n->slot];
-		if (s->azcnt[n->az] > amax)
-			amax = s->azcnt[n->az];
-	}
-	for (az = 0; az < s->naz && az < svc->elig_az_cap; az++) {
-		if (svc->elig_az[az] > 0 && (amin < 0 || s->azcnt[az] < amin))
-			amin = s->azcnt[az];
-	}
-	if (maxc < 2 && (amin < 0 || amax - amin < 2))
+	if (sched_quick_balanced(s, svc))
 		return SCHED_BAL_BALANCED;
 
 	/* Sources: per az, the online node with the most of svc. */
@@ -316,6 +345,10 @@ sched_balance_service(struct sched_round *r, struct sched_service *svc,
 		sched_elig_build(s, svc);
 	sched_count(s, svc);
 	sched_count_moving(s, svc);
+	if (svc->nmoving == 0 && sched_quick_balanced(s, svc)) {
+		svc->qb_version = svc->version;
+		svc->qb_azmask = sched_azmask(s, svc);
+	}
 	do {
 		res = sched_balance_one(r, svc, best);
 	} while (res == SCHED_BAL_MOVED && sched_budget_ok(r, svc));
@@ -343,6 +376,9 @@ sched_balance(struct sched_round *r)
 			continue;
 		if (svc->bal_epoch == s->epoch &&
 		    svc->bal_version == svc->version)
+			continue;
+		if (svc->elig_valid && svc->qb_version == svc->version &&
+		    svc->qb_azmask == sched_azmask(s, svc) && s->naz <= 64)
 			continue;
 		res = sched_balance_service(r, svc, best);
 		if (res == SCHED_BAL_BALANCED && svc->started == 0 &&

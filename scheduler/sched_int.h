@@ -107,6 +107,9 @@ struct sched_service {
 	uint64_t		 version;	/* bumped on each record change */
 	uint64_t		 bal_epoch;	/* s->epoch when found balanced */
 	uint64_t		 bal_version;	/* version when found balanced */
+	uint64_t		 qb_version;	/* version when the quick check
+						 * (counts only) said balanced */
+	uint64_t		 qb_azmask;	/* azs with eligible nodes then */
 	int			 todo;		/* round: in the work list */
 	int			 unplaced;	/* round: left something out */
 	int			 started;	/* round: moves started */
