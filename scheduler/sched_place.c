@@ -503,7 +503,8 @@ sched_pass_stateless(struct sched_round *r, struct sched_service *svc)
 	int no, N = svc->instances, placer = 0, g;
 
 	recs = xcalloc(nrec + 1, sizeof *recs);
-	memcpy(recs, svc->inst, nrec * sizeof *recs);
+	if (nrec > 0)
+		memcpy(recs, svc->inst, nrec * sizeof *recs);
 	qsort(recs, nrec, sizeof *recs, sched_inst_cmp);
 	if (!svc->elig_valid)
 		sched_elig_build(s, svc);
