@@ -135,7 +135,9 @@ struct sched_step {
 struct sched_unplaceable {
 	int64_t	 service_id;
 	int	 instance_no;
-	char	*node_id;	/* daemon: the node it was wanted on; else NULL */
+	char	*node_id;	/* daemon: the node it was wanted on; a failed
+				 * replacement: the offline node it is still
+				 * recorded on; a missing number: NULL */
 	char	*reason;
 };
 

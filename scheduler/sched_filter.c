@@ -381,7 +381,7 @@ sched_filter_why(struct sched *s, const struct sched_service *svc)
 	size_t ntally = 0, k;
 	uint32_t slot;
 
-	tally = xcalloc(svc->nrules + 8, sizeof *tally);
+	tally = xcalloc(svc->nrules + svc->nports + 8, sizeof *tally);
 	for (slot = 0; slot < s->nslots; slot++) {
 		if ((n = s->nodes[slot]) == NULL)
 			continue;
@@ -393,7 +393,7 @@ sched_filter_why(struct sched *s, const struct sched_service *svc)
 				break;
 		}
 		if (k == ntally) {
-			if (ntally == svc->nrules + 8)
+			if (ntally == svc->nrules + svc->nports + 8)
 				continue;
 			snprintf(tally[k].what, sizeof tally[k].what, "%s", w);
 			ntally++;

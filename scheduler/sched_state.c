@@ -330,6 +330,25 @@ sched_inst_link(struct sched *s, struct sched_service *svc,
 	return i;
 }
 
+/*
+ * The original of a move is gone (however): its replacement now simply is
+ * instance no, no longer a move target.
+ */
+static void
+sched_inst_promote(struct sched_service *svc, int no)
+{
+	size_t k;
+
+	for (k = 0; k < svc->ninst; k++) {
+		if (svc->inst[k]->no == no && svc->inst[k]->move_target &&
+		    !svc->inst[k]->tentative) {
+			svc->inst[k]->move_target = 0;
+			svc->nmoving--;
+			return;
+		}
+	}
+}
+
 void
 sched_inst_unlink(struct sched *s, struct sched_inst *i)
 {
@@ -343,6 +362,8 @@ sched_inst_unlink(struct sched *s, struct sched_inst *i)
 	sched_node_account(node, svc, -1);
 	if (i->move_target)
 		svc->nmoving--;
+	else if (!i->tentative && svc->nmoving > 0)
+		sched_inst_promote(svc, i->no);
 	if (!i->tentative) {
 		sched_htab_del(&s->inst_hash, &i->hent);
 		s->ninst--;

@@ -557,6 +557,33 @@ test_misfit_moves_start_before_stop(void)
 	sched_free(s);
 }
 
+/* The original of a move vanishes: the replacement simply takes over. */
+static void
+test_move_original_lost(void)
+{
+	struct sched *s = sched_new();
+	struct sched_instance_info *l;
+	size_t n, i;
+
+	ts_node(s, "n1", "");
+	ts_node(s, "n3", "");
+	ts_svc(s, 1, "web", SCHED_HA, 4, "node==n1");
+	ts_round1(s, T0, 1);
+	ts_svc(s, 1, "web", SCHED_HA, 4, NULL);
+	ts_all_running(s);
+	CHECK_INT(ts_round1(s, T0 + 20000, 1), 1);	/* n1 -> n3 starts */
+	CHECK(sched_node_remove(s, "n1") == 0);
+	n = sched_instance_list(s, 1, &l);
+	CHECK_INT(n, 1);
+	for (i = 0; i < n; i++)
+		CHECK_INT(l[i].move_target, 0);
+	free(l);
+	ts_round1(s, T0 + 21000, 1);
+	CHECK_INT(ts_count(s, 1, "n3"), 4);
+	CHECK_INT(ts_round1(s, T0 + 22000, 1), 0);
+	sched_free(s);
+}
+
 /* Dry runs: the plan is flagged; balance_dry_run turns moves and node
  * removals into notes. Planning never changes the state. */
 static void
@@ -637,6 +664,7 @@ main(void)
 	TEST_RUN(test_cooldown_and_no_flap);
 	TEST_RUN(test_load_moves);
 	TEST_RUN(test_misfit_moves_start_before_stop);
+	TEST_RUN(test_move_original_lost);
 	TEST_RUN(test_dry_run);
 	TEST_RUN(test_apply_skips_stale_steps);
 	return TEST_DONE();
