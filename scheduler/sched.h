@@ -46,7 +46,7 @@ struct sched_settings {
 	int64_t	 random_grace_ms;	/* random instance likewise: 30000 */
 	int64_t	 offline_after_ms;	/* the offline window (safety): 15000 */
 	int64_t	 ephemeral_removal_ms;	/* reap offline ephemeral: 1200000 */
-	int64_t	 settle_ms;		/* joined node attracts moves after */
+	int64_t	 settle_ms;		/* joined node attracts moves: 10000 */
 	int64_t	 move_cooldown_ms;	/* a moved instance rests: 600000 */
 	int	 max_moves_per_service;	/* moves in flight per service: 1 */
 	int	 max_moves_per_round;	/* moves started per round: 10 */
