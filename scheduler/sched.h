@@ -177,7 +177,8 @@ void		 sched_settings_get(const struct sched *s,
  * Keeping in step. Upserts copy what they need. A node or service change
  * marks only what it affects for the next round. Removing a node or a
  * service also forgets its instance records. Instance upserts name a known
- * service and node. All return 0, or -1 with *cause (caller frees).
+ * service and node. All return 0, or -1 with *cause (caller frees; cause
+ * may be NULL).
  */
 int		 sched_node_upsert(struct sched *s,
 		    const struct sched_node_info *n, char **cause);

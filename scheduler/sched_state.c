@@ -12,6 +12,7 @@
  */
 #include "scheduler/sched_int.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,19 @@ const char *
 sched_state_name(enum sched_state state)
 {
 	return sched_state_names[state];
+}
+
+/* Set *cause (if the caller wants one) to a formatted reason. */
+static void __attribute__((format(printf, 2, 3)))
+sched_cause(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cause == NULL)
+		return;
+	va_start(ap, fmt);
+	xvasprintf(cause, fmt, ap);
+	va_end(ap);
 }
 
 void
@@ -459,7 +473,7 @@ sched_node_upsert(struct sched *s, const struct sched_node_info *ni,
 	size_t i;
 
 	if (ni->id == NULL || ni->id[0] == '\0') {
-		xasprintf(cause, "node has no id");
+		sched_cause(cause, "node has no id");
 		return -1;
 	}
 	n = sched_node_find(s, ni->id);
@@ -597,20 +611,25 @@ sched_service_upsert(struct sched *s, const struct sched_service_info *si,
 {
 	struct sched_service *svc;
 	struct affinity *rules;
+	char *why = NULL;
 	size_t i;
 	int stateful = si->stateful != 0;
 
 	if (si->id <= 0 || si->name == NULL || si->name[0] == '\0') {
-		xasprintf(cause, "service needs an id > 0 and a name");
+		sched_cause(cause, "service needs an id > 0 and a name");
 		return -1;
 	}
 	if (si->instances < 0) {
-		xasprintf(cause, "service %s: instances < 0", si->name);
+		sched_cause(cause, "service %s: instances < 0", si->name);
 		return -1;
 	}
 	rules = xcalloc(si->naffinity + 1, sizeof *rules);
 	for (i = 0; i < si->naffinity; i++) {
-		if (affinity_parse(si->affinity[i], &rules[i], cause) != 0) {
+		if (affinity_parse(si->affinity[i], &rules[i], &why) != 0) {
+			if (cause != NULL)
+				*cause = why;
+			else
+				free(why);
 			while (i-- > 0)
 				affinity_clear(&rules[i]);
 			free(rules);
@@ -723,18 +742,18 @@ sched_instance_upsert(struct sched *s, const struct sched_instance_info *ii,
 	struct sched_inst *i;
 
 	if ((svc = sched_service_find(s, ii->service_id)) == NULL) {
-		xasprintf(cause, "instance of unknown service %lld",
+		sched_cause(cause, "instance of unknown service %lld",
 		    (long long)ii->service_id);
 		return -1;
 	}
 	if (ii->node_id == NULL || (n = sched_node_find(s, ii->node_id)) ==
 	    NULL) {
-		xasprintf(cause, "instance %s#%d on unknown node %s", svc->name,
+		sched_cause(cause, "instance %s#%d on unknown node %s", svc->name,
 		    ii->instance_no, ii->node_id ? ii->node_id : "(null)");
 		return -1;
 	}
 	if (ii->instance_no < 1) {
-		xasprintf(cause, "instance %s#%d: numbers start at 1",
+		sched_cause(cause, "instance %s#%d: numbers start at 1",
 		    svc->name, ii->instance_no);
 		return -1;
 	}
