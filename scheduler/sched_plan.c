@@ -24,6 +24,32 @@
 
 #include "common/xmalloc.h"
 
+static const char *sched_kind_names[] = {
+	"place", "remove", "move", "move-start", "remove-node", "note",
+};
+static const char *sched_strategy_names[] = { "ha", "random", "daemon" };
+static const char *sched_state_names[] = {
+	"pending", "running", "stopped", "error",
+};
+
+const char *
+sched_step_kind_name(enum sched_step_kind kind)
+{
+	return sched_kind_names[kind];
+}
+
+const char *
+sched_strategy_name(enum sched_strategy strategy)
+{
+	return sched_strategy_names[strategy];
+}
+
+const char *
+sched_state_name(enum sched_state state)
+{
+	return sched_state_names[state];
+}
+
 void
 sched_plan_init(struct sched_plan *plan)
 {
