@@ -16,11 +16,15 @@
 #include "common/xmalloc.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -53,6 +57,9 @@ static const struct api_route api_routes[] = {
 	{ "DELETE", "/v1/nodes/{}/{}", api_node_delete, 0 },
 	{ "POST", "/v1/nodes/{}/{}/token", api_node_token_reset, 0 },
 	{ "GET", "/v1/services/{}/{}/{}", api_service_show, 0 },
+	{ "GET", "/v1/grids/{}/cloud-config", api_grid_cloud_config, 0 },
+	{ "GET", "/install/agent.sh", api_install_script, 1 },
+	{ "GET", "/install/berth-agent", api_install_agent, 1 },
 };
 
 #define API_N_ROUTES (sizeof api_routes / sizeof api_routes[0])
@@ -128,6 +135,18 @@ api_send(struct api_ctx *ctx, const char *allow)
 		    MHD_RESPMEM_MUST_FREE);
 		ctx->out_text = NULL;
 		MHD_add_response_header(r, "Content-Type", ctx->out_type);
+	} else if (ctx->out_has_fd) {
+		/* MHD owns the descriptor from here, even on failure. */
+		r = MHD_create_response_from_fd64(ctx->out_size, ctx->out_fd);
+		ctx->out_has_fd = 0;
+		if (r == NULL) {
+			close(ctx->out_fd);
+			status = 500;
+			r = MHD_create_response_from_buffer(0, NULL,
+			    MHD_RESPMEM_PERSISTENT);
+		} else
+			MHD_add_response_header(r, "Content-Type",
+			    ctx->out_type);
 	} else
 		r = MHD_create_response_from_buffer(0, NULL,
 		    MHD_RESPMEM_PERSISTENT);
@@ -164,6 +183,30 @@ api_reply_text(struct api_ctx *ctx, int status, const char *type,
 	ctx->status = status;
 	ctx->out_text = xstrdup(text);
 	ctx->out_type = type;
+}
+
+int
+api_reply_file(struct api_ctx *ctx, int status, const char *type,
+    const char *path)
+{
+	struct stat sb;
+	int fd;
+
+	if (ctx->status != 0)
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		errno = EISDIR;		/* a directory or a device */
+		return -1;
+	}
+	ctx->status = status;
+	ctx->out_fd = fd;
+	ctx->out_has_fd = 1;
+	ctx->out_size = (uint64_t)sb.st_size;
+	ctx->out_type = type;
+	return 0;
 }
 
 void

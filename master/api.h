@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define API_MAX_BODY	(1024 * 1024)	/* larger bodies are 413 */
 #define API_MAX_CAPTURES 4
@@ -36,6 +37,9 @@ struct api_ctx {
 	json_t			*out;		/* reply JSON (owned) */
 	char			*out_text;	/* or a text reply (owned) */
 	const char		*out_type;	/* its content type */
+	int			 out_fd;	/* or a file reply (owned), */
+	int			 out_has_fd;	/* when this is 1 */
+	uint64_t		 out_size;	/* its length */
 };
 
 /* Handlers. */
@@ -58,6 +62,12 @@ void	 api_reply(struct api_ctx *ctx, int status, json_t *body);
 /* Reply with text (copied). */
 void	 api_reply_text(struct api_ctx *ctx, int status, const char *type,
 	    const char *text);
+/*
+ * Reply with the regular file at path, streamed from its descriptor.
+ * 0, or -1 (errno set, nothing replied) when it cannot be opened.
+ */
+int	 api_reply_file(struct api_ctx *ctx, int status, const char *type,
+	    const char *path);
 /* Reply with an error body; field may be NULL. */
 void	 api_error(struct api_ctx *ctx, int status, const char *field,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -89,5 +99,6 @@ api_handler_fn api_node_list, api_node_show, api_node_patch,
     api_node_delete, api_node_token_reset;
 api_handler_fn api_service_list, api_service_show;
 api_handler_fn api_event_list;
+api_handler_fn api_grid_cloud_config, api_install_script, api_install_agent;
 
 #endif

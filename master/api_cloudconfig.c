@@ -1,0 +1,466 @@
+/*
+ * api_cloudconfig.c - boot by cloud-config: the rendered #cloud-config,
+ * the installer it runs and the agent binary the installer fetches.
+ *
+ *	GET /v1/grids/{g}/cloud-config	(operator token: it holds the grid
+ *					 token) ?label=k=v ...&name=N
+ *	GET /install/agent.sh		(open) the installer, text below
+ *	GET /install/berth-agent	(open) cfg.agent_binary, else
+ *					 <self_dir>/berth-agent
+ *
+ * Runs on the API threads; reads only the store and the read-only config.
+ * The cloud-config writes /etc/berth-agent.env (0600) and runs the
+ * installer, which downloads the binary and starts berth-agent.service
+ * (docs/cloud-config.md).
+ *
+ * The installer's text lives in this file so that a master needs nothing
+ * from the source tree at run time. scripts/install-agent.sh is the copy
+ * people read and edit; after an edit regenerate the string with
+ *	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' \
+ *	    -e 's/^/\t"/' -e 's/$/\\n"/' scripts/install-agent.sh
+ * tests/integration/cloud_config.sh fails when the two differ.
+ *
+ * Every value put into the YAML, the env file or the runcmd shell line is
+ * checked against a narrow character set first: the Host header is the
+ * client's, a label value may be any printable character, and the env file
+ * is read both by systemd (EnvironmentFile=) and by the installer, which
+ * parse quotes and backslashes differently. Nothing needs quoting then.
+ */
+#include "master/api.h"
+#include "master/grid.h"
+
+#include "common/log.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+
+#define CC_MAX_LABELS	64		/* label= arguments per request */
+#define CC_ENV_FILE	"/etc/berth-agent.env"
+#define CC_DATA_DIR	"/var/lib/berth-agent"
+
+/* The installer: a copy of scripts/install-agent.sh (see above). */
+static const char cc_install_sh[] =
+	"#!/bin/sh\n"
+	"# install-agent.sh - install berth-agent and start it on this machine.\n"
+	"#\n"
+	"# berth-master serves this script at /install/agent.sh and the agent\n"
+	"# binary at /install/berth-agent; a node's cloud-config runs\n"
+	"#   curl -fsSL <master>/install/agent.sh | sh\n"
+	"# after writing /etc/berth-agent.env. See docs/cloud-config.md.\n"
+	"#\n"
+	"# Settings come from the environment, else from the env file:\n"
+	"#   BERTH_ENV_FILE     the env file (default /etc/berth-agent.env)\n"
+	"#   BERTH_MASTER_API   master API URL the binary is fetched from (required)\n"
+	"#   BERTH_URL, BERTH_TOKEN, BERTH_LABELS, BERTH_NODE_NAME, BERTH_DATA_DIR\n"
+	"#                      passed to berth-agent (see docs/agent.md)\n"
+	"#   BERTH_PREFIX       berth-agent goes to $BERTH_PREFIX/bin (default\n"
+	"#                      /usr/local)\n"
+	"#   BERTH_NO_SYSTEMD=1 start with nohup instead of a systemd unit; also\n"
+	"#                      chosen when systemd is not running\n"
+	"#   BERTH_PIDFILE      nohup mode: pid file (default /run/berth-agent.pid)\n"
+	"#   BERTH_LOGFILE      nohup mode: log (default /var/log/berth-agent.log)\n"
+	"#   BERTH_UNIT_DIR     systemd mode: unit directory (/etc/systemd/system)\n"
+	"# Running it again upgrades the binary and restarts the agent.\n"
+	"set -eu\n"
+	"\n"
+	"say() { printf 'berth-install: %s\\n' \"$*\" >&2; }\n"
+	"die() { say \"$*\"; exit 1; }\n"
+	"\n"
+	"ENV_FILE=${BERTH_ENV_FILE:-/etc/berth-agent.env}\n"
+	"\n"
+	"# Read KEY=VALUE lines of the env file; a variable already set wins. The\n"
+	"# file is parsed, never sourced, so a value cannot run commands.\n"
+	"if [ -r \"$ENV_FILE\" ]; then\n"
+	"\twhile IFS= read -r line || [ -n \"$line\" ]; do\n"
+	"\t\tcase $line in '' | '#'* | ';'*) continue ;; esac\n"
+	"\t\tkey=${line%%=*}\n"
+	"\t\tval=${line#*=}\n"
+	"\t\t[ \"$key\" != \"$line\" ] || continue\n"
+	"\t\tcase $key in\n"
+	"\t\t'' | *[!A-Za-z0-9_]* | [0-9]*) continue ;;\n"
+	"\t\tBERTH_* | KONTENA_* | DOCKER_HOST) ;;\n"
+	"\t\t*) continue ;;\n"
+	"\t\tesac\n"
+	"\t\tcase $val in \\\"*\\\") val=${val#\\\"}; val=${val%\\\"} ;; esac\n"
+	"\t\teval \"isset=\\${$key+x}\"\n"
+	"\t\tif [ -z \"$isset\" ]; then\n"
+	"\t\t\teval \"$key=\\$val\"\n"
+	"\t\t\texport \"${key?}\"\n"
+	"\t\tfi\n"
+	"\tdone <\"$ENV_FILE\"\n"
+	"fi\n"
+	"\n"
+	"[ -n \"${BERTH_MASTER_API:-}\" ] ||\n"
+	"\tdie \"BERTH_MASTER_API is not set (in the env or $ENV_FILE)\"\n"
+	"[ -n \"${BERTH_URL:-${KONTENA_URI:-${KONTENA_URL:-}}}\" ] ||\n"
+	"\tdie \"BERTH_URL is not set (in the env or $ENV_FILE)\"\n"
+	"command -v curl >/dev/null 2>&1 || die \"curl is needed\"\n"
+	"\n"
+	"PREFIX=${BERTH_PREFIX:-/usr/local}\n"
+	"BIN=$PREFIX/bin/berth-agent\n"
+	"API=${BERTH_MASTER_API%/}\n"
+	"\n"
+	"# Download beside the target, then rename: a running agent keeps its\n"
+	"# old inode and a failed download leaves the old binary in place.\n"
+	"mkdir -p \"$PREFIX/bin\"\n"
+	"tmp=$BIN.new.$$\n"
+	"trap 'rm -f \"$tmp\"' EXIT\n"
+	"say \"downloading $API/install/berth-agent\"\n"
+	"curl -fsSL --retry 5 --retry-delay 2 --retry-connrefused \\\n"
+	"\t-o \"$tmp\" \"$API/install/berth-agent\" ||\n"
+	"\tdie \"cannot download $API/install/berth-agent\"\n"
+	"chmod 0755 \"$tmp\"\n"
+	"mv -f \"$tmp\" \"$BIN\"\n"
+	"say \"installed $BIN\"\n"
+	"\n"
+	"mode=systemd\n"
+	"if [ \"${BERTH_NO_SYSTEMD:-0}\" = 1 ] ||\n"
+	"\t! command -v systemctl >/dev/null 2>&1 ||\n"
+	"\t[ ! -d /run/systemd/system ]; then\n"
+	"\tmode='nohup'\n"
+	"fi\n"
+	"\n"
+	"if [ \"$mode\" = systemd ]; then\n"
+	"\t# The unit reads the env file: write it from the environment when\n"
+	"\t# the installer was given its settings that way.\n"
+	"\tif [ ! -e \"$ENV_FILE\" ]; then\n"
+	"\t\t(\n"
+	"\t\t\tumask 077\n"
+	"\t\t\tfor v in BERTH_MASTER_API BERTH_URL BERTH_TOKEN \\\n"
+	"\t\t\t\tBERTH_LABELS BERTH_NODE_NAME BERTH_DATA_DIR; do\n"
+	"\t\t\t\teval \"val=\\${$v:-}\"\n"
+	"\t\t\t\t[ -z \"$val\" ] || echo \"$v=$val\"\n"
+	"\t\t\tdone >\"$ENV_FILE\"\n"
+	"\t\t)\n"
+	"\t\tsay \"wrote $ENV_FILE\"\n"
+	"\tfi\n"
+	"\tUNIT_DIR=${BERTH_UNIT_DIR:-/etc/systemd/system}\n"
+	"\tmkdir -p \"$UNIT_DIR\"\n"
+	"\tcat >\"$UNIT_DIR/berth-agent.service\" <<EOF\n"
+	"[Unit]\n"
+	"Description=berth agent\n"
+	"Documentation=$API/install/agent.sh\n"
+	"Wants=network-online.target docker.service\n"
+	"After=network-online.target docker.service\n"
+	"\n"
+	"[Service]\n"
+	"EnvironmentFile=$ENV_FILE\n"
+	"ExecStart=$BIN\n"
+	"Restart=always\n"
+	"RestartSec=5\n"
+	"KillMode=process\n"
+	"\n"
+	"[Install]\n"
+	"WantedBy=multi-user.target\n"
+	"EOF\n"
+	"\tsystemctl daemon-reload\n"
+	"\tsystemctl enable berth-agent.service\n"
+	"\tsystemctl restart berth-agent.service\n"
+	"\tsay \"berth-agent.service started (journalctl -u berth-agent)\"\n"
+	"\texit 0\n"
+	"fi\n"
+	"\n"
+	"# No systemd: run it in the background, pid and log in files.\n"
+	"PIDFILE=${BERTH_PIDFILE:-/run/berth-agent.pid}\n"
+	"LOGFILE=${BERTH_LOGFILE:-/var/log/berth-agent.log}\n"
+	"mkdir -p \"$(dirname \"$PIDFILE\")\" \"$(dirname \"$LOGFILE\")\"\n"
+	"if [ -s \"$PIDFILE\" ]; then\n"
+	"\told=$(cat \"$PIDFILE\")\n"
+	"\tcase $old in\n"
+	"\t'' | *[!0-9]*) ;;\n"
+	"\t*)\n"
+	"\t\tif kill -0 \"$old\" 2>/dev/null; then\n"
+	"\t\t\tsay \"stopping the running agent (pid $old)\"\n"
+	"\t\t\tkill \"$old\" 2>/dev/null || true\n"
+	"\t\t\ti=0\n"
+	"\t\t\twhile kill -0 \"$old\" 2>/dev/null && [ $i -lt 50 ]; do\n"
+	"\t\t\t\tsleep 0.1\n"
+	"\t\t\t\ti=$((i + 1))\n"
+	"\t\t\tdone\n"
+	"\t\tfi\n"
+	"\t\t;;\n"
+	"\tesac\n"
+	"fi\n"
+	"nohup \"$BIN\" >>\"$LOGFILE\" 2>&1 </dev/null &\n"
+	"pid=$!\n"
+	"echo \"$pid\" >\"$PIDFILE\"\n"
+	"sleep 1\n"
+	"if ! kill -0 \"$pid\" 2>/dev/null; then\n"
+	"\tsay \"berth-agent exited at once; the end of $LOGFILE:\"\n"
+	"\ttail -n 20 \"$LOGFILE\" >&2\n"
+	"\texit 1\n"
+	"fi\n"
+	"say \"berth-agent running without systemd (pid $pid, log $LOGFILE)\"\n"
+	;
+
+/* Labels and errors gathered from the query by cc_query_arg(). */
+struct cc_query {
+	const char	*labels[CC_MAX_LABELS];	/* borrowed from MHD */
+	int		 n_labels;
+	const char	*bad;		/* first invalid label, or NULL */
+	const char	*why;		/* why it is invalid */
+};
+
+/*
+ * 1 if s is usable in a URL we print: the unreserved and reserved URL
+ * characters minus quotes, '$', '(', ')', '*', '\' and '`', so it needs no
+ * quoting in YAML, sh single quotes or an env file.
+ */
+static int
+cc_url_safe(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 1024)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("-._~:/?#[]@!&+,;=%", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/* 1 if a Host header is a plain host[:port] ("[::1]:9292" included). */
+static int
+cc_host_safe(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 255)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr(".-:[]", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+static enum MHD_Result
+cc_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct cc_query *q = cls;
+	const char *eq;
+	int i;
+
+	(void)kind;
+	if (strcmp(key, "label") != 0 || q->bad != NULL)
+		return MHD_YES;
+	if (value == NULL || !util_label_valid(value)) {
+		q->bad = value ? value : "";
+		q->why = "is not key=value (key [A-Za-z0-9._-], value printable, "
+		    "no spaces or commas)";
+		return MHD_YES;
+	}
+	if (strpbrk(value, "\"'\\$`") != NULL) {
+		q->bad = value;
+		q->why = "has a quote, '\\', '$' or '`', which an env file "
+		    "cannot carry alike for systemd and sh";
+		return MHD_YES;
+	}
+	eq = strchr(value, '=');
+	for (i = 0; i < q->n_labels; i++)
+		if (strncmp(q->labels[i], value, (size_t)(eq - value) + 1) == 0) {
+			q->bad = value;
+			q->why = "repeats a key (the agent refuses duplicate "
+			    "keys)";
+			return MHD_YES;
+		}
+	if (q->n_labels == CC_MAX_LABELS) {
+		q->bad = value;
+		q->why = "is one label too many (at most 64)";
+		return MHD_YES;
+	}
+	q->labels[q->n_labels++] = value;
+	return MHD_YES;
+}
+
+/*
+ * The API URL agents' installers fetch from: --public-url, else
+ * "http://" + the request's Host header. NULL after replying 4xx/5xx.
+ */
+static char *
+cc_api_url(struct api_ctx *ctx)
+{
+	const char *pub = ctx->m->cfg.public_url, *host;
+	char *url;
+	size_t n;
+
+	if (pub != NULL && *pub != '\0') {
+		if (!cc_url_safe(pub) || strncmp(pub, "http", 4) != 0) {
+			log_error("api: --public-url has characters a "
+			    "cloud-config cannot carry, or is not http(s)");
+			api_error(ctx, 500, NULL, "the master's --public-url "
+			    "is not a plain http(s) URL");
+			return NULL;
+		}
+		url = xstrdup(pub);
+	} else {
+		host = MHD_lookup_connection_value(ctx->conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_HOST);
+		if (!cc_host_safe(host)) {
+			api_error(ctx, 400, NULL, "no usable Host header to "
+			    "build the master's URL from; start the master "
+			    "with --public-url");
+			return NULL;
+		}
+		xasprintf(&url, "http://%s", host);
+	}
+	n = strlen(url);
+	while (n > 0 && url[n - 1] == '/')
+		url[--n] = '\0';
+	return url;
+}
+
+/*
+ * The websocket URL agents join: --agent-url, else ws://<host of
+ * api_url>:<port of --agent-listen>. NULL after replying 500.
+ */
+static char *
+cc_agent_url(struct api_ctx *ctx, const char *api_url)
+{
+	const char *au = ctx->m->cfg.agent_url, *h, *end;
+	char *url, *lhost, *cause;
+	size_t n;
+	int port;
+
+	if (au != NULL && *au != '\0') {
+		if (!cc_url_safe(au)) {
+			log_error("api: --agent-url has characters a "
+			    "cloud-config cannot carry");
+			api_error(ctx, 500, NULL, "the master's --agent-url "
+			    "is not a plain URL");
+			return NULL;
+		}
+		return xstrdup(au);
+	}
+	if (config_split_listen(ctx->m->cfg.agent_listen, &lhost, &port,
+	    &cause) != 0) {
+		api_error(ctx, 500, NULL, "%s", cause);
+		free(cause);
+		return NULL;
+	}
+	free(lhost);
+	h = strstr(api_url, "://");
+	h = h != NULL ? h + 3 : api_url;
+	n = strcspn(h, "/?#");
+	end = memchr(h, '@', n);	/* drop user:password@ */
+	if (end != NULL) {
+		n -= (size_t)(end + 1 - h);
+		h = end + 1;
+	}
+	if (*h == '[') {		/* [v6]:port */
+		end = memchr(h, ']', n);
+		n = end != NULL ? (size_t)(end + 1 - h) : n;
+	} else
+		n = strcspn(h, ":/?#");
+	xasprintf(&url, "ws://%.*s:%d", (int)n, h, port);
+	return url;
+}
+
+void
+api_grid_cloud_config(struct api_ctx *ctx)
+{
+	struct cc_query q;
+	struct grid g;
+	struct buf b = { 0 };
+	char token[TOKEN_LEN + 1], *api_url = NULL, *ws_url = NULL;
+	const char *name;
+	int i;
+
+	memset(&q, 0, sizeof q);
+	MHD_get_connection_values(ctx->conn, MHD_GET_ARGUMENT_KIND,
+	    cc_query_arg, &q);
+	if (q.bad != NULL) {
+		api_error(ctx, 422, "label", "label \"%.300s\" %s", q.bad,
+		    q.why);
+		return;
+	}
+	name = api_query(ctx, "name");
+	if (name != NULL && !util_name_valid(name)) {
+		api_error(ctx, 422, "name", "name \"%.80s\" is invalid: use "
+		    "[a-z0-9-], 1 to 63 characters", name);
+		return;
+	}
+	if (api_grid(ctx, ctx->cap[0], &g) != 0)
+		return;
+	if (grid_token_get(ctx->m, ctx->st, g.id, token) != 0) {
+		api_store_error(ctx);
+		return;
+	}
+	if ((api_url = cc_api_url(ctx)) == NULL ||
+	    (ws_url = cc_agent_url(ctx, api_url)) == NULL)
+		goto out;
+
+	buf_printf(&b,
+	    "#cloud-config\n"
+	    "# berth: boots a node into grid %s of the master at %s.\n"
+	    "# It carries the grid token: treat it as a secret.\n"
+	    "package_update: true\n"
+	    "packages:\n"
+	    "  - ca-certificates\n"
+	    "  - curl\n"
+	    "  - docker.io\n"
+	    "write_files:\n"
+	    "  - path: " CC_ENV_FILE "\n"
+	    "    owner: root:root\n"
+	    "    permissions: '0600'\n"
+	    "    content: |\n"
+	    "      BERTH_MASTER_API=%s\n"
+	    "      BERTH_URL=%s\n"
+	    "      BERTH_TOKEN=%s\n"
+	    "      BERTH_LABELS=",
+	    g.name, api_url, api_url, ws_url, token);
+	for (i = 0; i < q.n_labels; i++)
+		buf_printf(&b, "%s%s", i ? "," : "", q.labels[i]);
+	buf_printf(&b, "\n");
+	if (name != NULL)
+		buf_printf(&b, "      BERTH_NODE_NAME=%s\n", name);
+	buf_printf(&b,
+	    "      BERTH_DATA_DIR=" CC_DATA_DIR "\n"
+	    "runcmd:\n"
+	    "  - [systemctl, enable, --now, docker.service]\n"
+	    "  - \"curl -fsSL --retry 5 --retry-connrefused "
+	    "'%s/install/agent.sh' | sh\"\n",
+	    api_url);
+	api_reply_text(ctx, 200, "text/cloud-config; charset=utf-8", b.data);
+out:
+	OPENSSL_cleanse(token, sizeof token);
+	if (b.data != NULL)
+		OPENSSL_cleanse(b.data, b.len);
+	buf_free(&b);
+	free(api_url);
+	free(ws_url);
+}
+
+void
+api_install_script(struct api_ctx *ctx)
+{
+	api_reply_text(ctx, 200, "text/x-shellscript; charset=utf-8",
+	    cc_install_sh);
+}
+
+void
+api_install_agent(struct api_ctx *ctx)
+{
+	const char *bin = ctx->m->cfg.agent_binary;
+	char *path;
+
+	if (bin != NULL && *bin != '\0')
+		path = xstrdup(bin);
+	else
+		xasprintf(&path, "%s/berth-agent", ctx->m->self_dir);
+	if (api_reply_file(ctx, 200, "application/octet-stream", path) != 0) {
+		log_warn("api: cannot serve the agent binary %s: %s", path,
+		    strerror(errno));
+		api_error(ctx, 404, NULL, "this master has no berth-agent "
+		    "binary to serve (set --agent-binary; see its log)");
+	}
+	free(path);
+}
