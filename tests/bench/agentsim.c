@@ -1,0 +1,1100 @@
+/*
+ * agentsim.c - hold N simulated agents against a real berth-master.
+ *
+ * A load generator for issue 7: every simulated agent opens its own
+ * websocket to the master's agent port and speaks protocol v1 as
+ * docs/protocol.md describes it (the Berth-* upgrade headers, node token
+ * after the first join, node_info after welcome, a "running" state frame
+ * for every desired set and every 10 s, stats every 5 s, the close-code
+ * rules and the real agent's reconnect backoff from agent/backoff.c). It
+ * runs no containers: the state it reports is made up.
+ *
+ * DESIGN. One process, one lws context, one thread: main() creates the
+ * context and services it; every callback and the 20 ms tick (a lws
+ * sorted-usec timer) run on that thread, so nothing is locked. The tick
+ * starts connections at the --ramp rate, retries closed agents when their
+ * backoff expires, asks for WRITEABLE when an agent owes the master a
+ * stats or state frame, and drives the phases:
+ *
+ *   ramp    connect all N; an agent is "synced" once a desired frame
+ *           arrived after its welcome (one with >= 1 container under
+ *           --expect-containers). Prints the join figures.
+ *   hold    stay connected for --duration seconds (--measure idle).
+ *   restart (--measure reconnect) wait for the first dropped session,
+ *           then until every agent is welcomed again and has its desired
+ *           set on a session opened after that drop. Prints the time.
+ *
+ * Figures go to stdout as "name value unit" lines, progress to stderr,
+ * everything to --report as JSON. --phase-file tells a driver script
+ * which phase is done. Every wait is bounded; SIGINT/SIGTERM end the run
+ * with what was measured so far. Only loopback masters are accepted.
+ */
+#include "agent/backoff.h"
+#include "common/proto.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <libwebsockets.h>
+
+#define SIM_VERSION		"agentsim/1"
+#define SIM_TICK_US		20000		/* tick period */
+#define SIM_BACKOFF_BASE_MS	500		/* as agent/conn.c */
+#define SIM_STABLE_MS		30000		/* session resets backoff */
+#define SIM_STATS_MS		5000		/* stats period */
+#define SIM_STATE_MS		10000		/* state re-send period */
+#define SIM_PROGRESS_MS		2000		/* stderr progress period */
+#define SIM_MAX_LABELS		32
+#define SIM_MEMORY		4294967296LL	/* 4 GiB reported */
+#define SIM_NODES_FILE		"agentsim-nodes"
+
+enum sim_conn { SIM_IDLE, SIM_WAIT, SIM_CONNECTING, SIM_OPEN };
+enum sim_phase { SIM_P_RAMP, SIM_P_HOLD, SIM_P_WAIT_DOWN, SIM_P_WAIT_UP,
+    SIM_P_DONE };
+
+struct sim;
+
+/* One simulated agent. */
+struct sim_agent {
+	struct sim	*sim;		/* the run */
+	struct lws	*wsi;		/* socket, NULL between sessions */
+	enum sim_conn	 conn;		/* connection state */
+	char		 name[64];	/* Berth-Node-Name */
+	char		 node_id[PROTO_NODE_ID_LEN + 1]; /* Berth-Node-Id */
+	char		*node_token;	/* from welcome; NULL before */
+	unsigned	 attempt;	/* backoff attempt counter */
+	int		 close_code;	/* code of the master's close, or 0 */
+	int64_t		 next_connect;	/* mono ms, when SIM_WAIT */
+	int64_t		 conn_us;	/* this attempt started */
+	int64_t		 open_ms;	/* mono ms of ESTABLISHED */
+	int64_t		 welcome_us;	/* welcome of this session, or 0 */
+	int		 synced;	/* desired seen on this session */
+	int		 resynced;	/* synced after the restart drop */
+	struct buf	 rx;		/* message being reassembled */
+	char		*state;		/* state frame for the last desired */
+	int		 ncontainers;	/* in the last desired */
+	int		 want_info;	/* owes node_info */
+	int		 want_state;	/* owes a state frame */
+	int		 want_stats;	/* owes a stats frame */
+	int64_t		 state_at;	/* mono ms of last state queued */
+	int64_t		 stats_at;	/* mono ms of next stats */
+	/* First join only (microseconds from the first connect attempt). */
+	int64_t		 join_start_us;	/* first connect attempt */
+	int64_t		 j_welcome;	/* start -> welcome, -1 if none */
+	int64_t		 j_first;	/* welcome -> first desired */
+	int64_t		 j_full;	/* welcome -> desired with containers */
+	int64_t		 j_conn_full;	/* start -> desired with containers */
+	int64_t		 j_full_late;	/* j_full if >= 90% were online */
+	int		 late;		/* joined with >= 90% of N online */
+	int		 joined;	/* first welcome seen */
+};
+
+/* Options and the whole run's state. */
+struct sim {
+	/* options */
+	char		*url;		/* --url, as given */
+	char		 host[128];	/* parsed from url */
+	char		 path[256];
+	int		 port;
+	char		*grid_token;	/* --token */
+	int		 n;		/* --agents */
+	double		 ramp;		/* --ramp, connects per second */
+	char		*labels;	/* --label, joined with "," */
+	char		*prefix;	/* --name-prefix */
+	int		 duration_s;	/* --duration: hold time */
+	char		*data_dir;	/* --data-dir */
+	char		*report;	/* --report */
+	char		*phase_file;	/* --phase-file */
+	int		 m_join, m_idle, m_reconnect; /* --measure */
+	int		 expect_containers; /* --expect-containers */
+	int		 join_timeout_s; /* --join-timeout */
+	int		 restart_timeout_s; /* --restart-timeout */
+	int		 backoff_max_s;	/* --backoff-max */
+
+	/* run state (service thread only) */
+	struct lws_context *ctx;	/* the one context */
+	struct sim_agent *a;		/* n agents */
+	lws_sorted_usec_list_t tick;	/* 20 ms tick */
+	enum sim_phase	 phase;		/* see the top comment */
+	int64_t		 t0;		/* mono ms of start */
+	int64_t		 phase_at;	/* mono ms the phase began */
+	int64_t		 down_us;	/* first drop of the restart */
+	int64_t		 progress_at;	/* last progress line */
+	int		 started;	/* agents whose first connect began */
+	int		 n_open;	/* welcomed sessions now */
+	int		 n_synced;	/* agents synced now */
+	int		 n_resynced;	/* agents resynced after the drop */
+	int		 n_joined;	/* agents ever welcomed */
+	long		 n_drops;	/* welcomed sessions that ended */
+	long		 n_conn_err;	/* attempts that never opened */
+	long		 n_closes[16];	/* 4000..4015 closes seen */
+	long		 hold_drops;	/* drops during hold */
+	long		 frames_tx;	/* frames written */
+	long		 frames_rx;	/* frames received */
+	long		 lws_errs;	/* lws error log lines */
+	int		 done;		/* leave the service loop */
+	uint64_t	 rnd;		/* xorshift state for jitter */
+	json_t		*out;		/* figures for --report */
+	int		 nodes_dirty;	/* tokens changed since saved */
+};
+
+static volatile sig_atomic_t sim_signalled;
+
+static void sim_connect(struct sim_agent *);
+
+static int64_t
+sim_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static uint32_t
+sim_rand(struct sim *s)
+{
+	uint64_t x = s->rnd;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	s->rnd = x;
+	return (uint32_t)(x >> 32);
+}
+
+/* One figure: a "name value unit" line on stdout and a report entry. */
+static void
+sim_figure(struct sim *s, const char *name, double v, const char *unit)
+{
+	if (v == (double)(long long)v)
+		printf("%s %lld %s\n", name, (long long)v, unit);
+	else
+		printf("%s %.2f %s\n", name, v, unit);
+	fflush(stdout);
+	json_object_set_new(s->out, name, json_real(v));
+}
+
+static void
+sim_phase_note(struct sim *s, const char *what)
+{
+	char *tmp;
+	FILE *f;
+
+	fprintf(stderr, "agentsim: phase %s (%.1f s)\n", what,
+	    (double)(util_mono_ms() - s->t0) / 1000.0);
+	if (s->phase_file == NULL)
+		return;
+	xasprintf(&tmp, "%s.tmp", s->phase_file);
+	if ((f = fopen(tmp, "w")) != NULL) {
+		fprintf(f, "%s\n", what);
+		fclose(f);
+		rename(tmp, s->phase_file);
+	}
+	free(tmp);
+}
+
+/* ---- node ids and tokens (--data-dir) ----------------------------------- */
+
+/* Read "<name> <id> <token|->" lines; agents found keep their identity. */
+static void
+sim_nodes_load(struct sim *s)
+{
+	char *path, line[512], name[128], id[128], token[256];
+	FILE *f;
+	int i, loaded = 0;
+
+	for (i = 0; i < s->n; i++) {
+		unsigned char raw[16];
+
+		util_random(raw, sizeof raw);
+		util_hex(raw, sizeof raw, s->a[i].node_id);
+	}
+	if (s->data_dir == NULL)
+		return;
+	xasprintf(&path, "%s/%s", s->data_dir, SIM_NODES_FILE);
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fgets(line, sizeof line, f) != NULL) {
+			if (sscanf(line, "%127s %127s %255s", name, id,
+			    token) != 3 || strlen(id) != PROTO_NODE_ID_LEN)
+				continue;
+			for (i = 0; i < s->n; i++) {	/* names are ordered */
+				if (strcmp(s->a[i].name, name) != 0)
+					continue;
+				memcpy(s->a[i].node_id, id, sizeof
+				    s->a[i].node_id);
+				if (strcmp(token, "-") != 0)
+					s->a[i].node_token = xstrdup(token);
+				loaded++;
+				break;
+			}
+		}
+		fclose(f);
+	}
+	fprintf(stderr, "agentsim: %d of %d node identities from %s\n",
+	    loaded, s->n, path);
+	free(path);
+}
+
+static void
+sim_nodes_save(struct sim *s)
+{
+	struct buf b = { NULL, 0, 0 };
+	char *path;
+	int i;
+
+	if (s->data_dir == NULL || !s->nodes_dirty)
+		return;
+	for (i = 0; i < s->n; i++)
+		buf_printf(&b, "%s %s %s\n", s->a[i].name, s->a[i].node_id,
+		    s->a[i].node_token ? s->a[i].node_token : "-");
+	xasprintf(&path, "%s/%s", s->data_dir, SIM_NODES_FILE);
+	if (util_write_file(path, b.data, b.len, 0600) != 0)
+		fprintf(stderr, "agentsim: cannot write %s: %s\n", path,
+		    strerror(errno));
+	else
+		s->nodes_dirty = 0;
+	free(path);
+	buf_free(&b);
+}
+
+/* ---- frames ------------------------------------------------------------- */
+
+static char *
+sim_node_info(struct sim_agent *a)
+{
+	json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:[s], s:s, s:s, s:s}",
+	    "type", PROTO_T_NODE_INFO, "hostname", a->name, "cpus", 2,
+	    "memory", (json_int_t)SIM_MEMORY, "addresses", "127.0.0.1",
+	    "docker_version", "0.0.0-agentsim", "os", "agentsim",
+	    "kernel", "agentsim");
+	char *text = json_dumps(o, JSON_COMPACT);
+
+	json_decref(o);
+	return text;
+}
+
+static char *
+sim_stats(struct sim_agent *a)
+{
+	json_t *o = json_pack("{s:s, s:f, s:I, s:I, s:i}", "type",
+	    PROTO_T_STATS, "cpu_pct", 1.5, "mem_used",
+	    (json_int_t)(SIM_MEMORY / 8), "mem_total", (json_int_t)SIM_MEMORY,
+	    "containers", a->ncontainers);
+	char *text = json_dumps(o, JSON_COMPACT);
+
+	json_decref(o);
+	return text;
+}
+
+/* Turn a desired frame into the state frame that says all of it runs. */
+static void
+sim_desired(struct sim_agent *a, json_t *f)
+{
+	json_t *list = json_object_get(f, "containers"), *c, *st, *arr;
+	json_int_t gen = json_integer_value(json_object_get(f, "generation"));
+	const char *name;
+	char cid[65], tmp[128];
+	size_t i;
+
+	arr = json_array();
+	json_array_foreach(list, i, c) {
+		name = json_string_value(json_object_get(c, "name"));
+		/* A fake but stable 64-hex container id from the name. */
+		snprintf(tmp, sizeof tmp, "%s", name ? name : "?");
+		snprintf(cid, sizeof cid, "%08x%s", (unsigned)i, a->node_id);
+		memset(cid + strlen(cid), 'a', 64 - strlen(cid));
+		cid[64] = '\0';
+		json_array_append_new(arr, json_pack("{s:O, s:O, s:O, s:s, "
+		    "s:s, s:s, s:n, s:n, s:i}",
+		    "service_id", json_object_get(c, "service_id"),
+		    "instance", json_object_get(c, "instance"),
+		    "rev", json_object_get(c, "rev"), "name", tmp,
+		    "container_id", cid, "state", "running",
+		    "exit_code", "error", "restarts", 0));
+	}
+	st = json_pack("{s:s, s:I, s:o}", "type", PROTO_T_STATE,
+	    "generation", gen, "containers", arr);
+	free(a->state);
+	a->state = json_dumps(st, JSON_COMPACT);
+	json_decref(st);
+	a->ncontainers = (int)json_array_size(list);
+	a->want_state = 1;
+	a->state_at = util_mono_ms();
+}
+
+static void
+sim_welcome(struct sim_agent *a, json_t *f)
+{
+	struct sim *s = a->sim;
+	const char *token = json_string_value(json_object_get(f, "node_token"));
+	int64_t now = sim_now_us();
+
+	if (a->welcome_us != 0)
+		return;		/* a second welcome: ignored, as the agent */
+	if (token != NULL && *token != '\0') {
+		free(a->node_token);
+		a->node_token = xstrdup(token);
+		s->nodes_dirty = 1;
+	}
+	a->welcome_us = now;
+	a->want_info = 1;
+	a->stats_at = util_mono_ms() + (int64_t)(sim_rand(s) % SIM_STATS_MS);
+	s->n_open++;
+	if (!a->joined) {
+		a->joined = 1;
+		s->n_joined++;
+		a->j_welcome = now - a->join_start_us;
+	}
+	lws_callback_on_writable(a->wsi);
+}
+
+/* A whole message from the master. */
+static void
+sim_frame(struct sim_agent *a)
+{
+	struct sim *s = a->sim;
+	const char *type;
+	json_t *f;
+	int64_t now;
+	int full;
+
+	s->frames_rx++;
+	f = json_loadb(a->rx.data, a->rx.len, 0, NULL);
+	if (f == NULL || (type = json_string_value(json_object_get(f,
+	    "type"))) == NULL) {
+		json_decref(f);
+		return;
+	}
+	if (strcmp(type, PROTO_T_WELCOME) == 0)
+		sim_welcome(a, f);
+	else if (strcmp(type, PROTO_T_DESIRED) == 0 && a->welcome_us != 0) {
+		now = sim_now_us();
+		sim_desired(a, f);
+		full = a->ncontainers > 0;
+		if (a->j_first < 0 && a->joined)
+			a->j_first = now - a->welcome_us;
+		if (full && a->j_full < 0) {
+			a->j_full = now - a->welcome_us;
+			a->j_conn_full = now - a->join_start_us;
+			if (a->late)
+				a->j_full_late = a->j_full;
+		}
+		if (!a->synced && (full || !s->expect_containers)) {
+			a->synced = 1;
+			s->n_synced++;
+			if (s->down_us != 0 && a->welcome_us > s->down_us &&
+			    !a->resynced) {
+				a->resynced = 1;
+				s->n_resynced++;
+			}
+		}
+		lws_callback_on_writable(a->wsi);
+	}
+	json_decref(f);
+}
+
+/* Write one owed frame. -1 closes. */
+static int
+sim_write(struct sim_agent *a)
+{
+	char *text = NULL;
+	unsigned char *b;
+	size_t len;
+	int n;
+
+	if (a->welcome_us == 0)
+		return 0;
+	if (a->want_info) {
+		a->want_info = 0;
+		text = sim_node_info(a);
+	} else if (a->want_state && a->state != NULL) {
+		a->want_state = 0;
+		text = xstrdup(a->state);
+	} else if (a->want_stats) {
+		a->want_stats = 0;
+		text = sim_stats(a);
+	}
+	if (text == NULL)
+		return 0;
+	len = strlen(text);
+	b = xmalloc(LWS_PRE + len);
+	memcpy(b + LWS_PRE, text, len);
+	free(text);
+	n = lws_write(a->wsi, b + LWS_PRE, len, LWS_WRITE_TEXT);
+	free(b);
+	if (n < (int)len)
+		return -1;
+	a->sim->frames_tx++;
+	if (a->want_info || (a->want_state && a->state) || a->want_stats)
+		lws_callback_on_writable(a->wsi);
+	return 0;
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+/* The session ended or never opened: schedule the next attempt. */
+static void
+sim_ended(struct sim_agent *a)
+{
+	struct sim *s = a->sim;
+	int64_t now = util_mono_ms(), delay;
+	int code = a->close_code, max = 0;
+	int64_t cap = (int64_t)s->backoff_max_s * 1000;
+
+	if (a->conn != SIM_CONNECTING && a->conn != SIM_OPEN)
+		return;		/* already handled */
+	if (a->welcome_us != 0) {
+		s->n_open--;
+		s->n_drops++;
+		if (s->phase == SIM_P_HOLD)
+			s->hold_drops++;
+		if (s->phase == SIM_P_WAIT_DOWN && s->down_us == 0) {
+			s->down_us = sim_now_us();
+			fprintf(stderr, "agentsim: first drop after hold "
+			    "(close %d)\n", code);
+		}
+	} else
+		s->n_conn_err++;
+	if (a->synced) {
+		a->synced = 0;
+		s->n_synced--;
+	}
+	if (a->open_ms != 0 && now - a->open_ms >= SIM_STABLE_MS)
+		a->attempt = 0;
+	if (code >= 4000 && code < 4016)
+		s->n_closes[code - 4000]++;
+	switch (code) {
+	case PROTO_CLOSE_BAD_NODE_TOKEN:
+	case PROTO_CLOSE_TOKEN_OTHER_NODE:
+	case PROTO_CLOSE_NODE_REMOVED:
+	case PROTO_CLOSE_TOKEN_RESET:
+		free(a->node_token);
+		a->node_token = NULL;
+		s->nodes_dirty = 1;
+		break;
+	case PROTO_CLOSE_BAD_HEADERS:
+	case PROTO_CLOSE_BAD_GRID_TOKEN:
+	case PROTO_CLOSE_VERSION:
+	case PROTO_CLOSE_DUPLICATE:
+	case PROTO_CLOSE_RATE_LIMITED:
+		max = 1;
+		break;
+	default:
+		break;
+	}
+	delay = max ? backoff_max_ms(cap, sim_rand(s)) :
+	    backoff_jitter_ms(a->attempt, SIM_BACKOFF_BASE_MS, cap,
+	    sim_rand(s));
+	if (a->attempt < 64)
+		a->attempt++;
+	a->wsi = NULL;
+	a->conn = SIM_WAIT;
+	a->next_connect = now + delay;
+	a->close_code = 0;
+	a->open_ms = 0;
+	a->welcome_us = 0;
+	a->want_info = a->want_state = a->want_stats = 0;
+	buf_free(&a->rx);
+}
+
+static void
+sim_connect(struct sim_agent *a)
+{
+	struct sim *s = a->sim;
+	struct lws_client_connect_info i;
+	/* As agent/conn.c: our pings after 20 s of silence, hang up at 40. */
+	static const lws_retry_bo_t retry = {
+		.secs_since_valid_ping = 20,
+		.secs_since_valid_hangup = 40,
+	};
+
+	memset(&i, 0, sizeof i);
+	i.context = s->ctx;
+	i.address = s->host;
+	i.port = s->port;
+	i.path = s->path;
+	i.host = s->host;
+	i.origin = s->host;
+	i.protocol = PROTO_WS_PROTOCOL;
+	i.local_protocol_name = PROTO_WS_PROTOCOL;
+	i.opaque_user_data = a;
+	i.retry_and_idle_policy = &retry;
+	i.pwsi = &a->wsi;
+	a->conn = SIM_CONNECTING;
+	a->conn_us = sim_now_us();
+	if (a->join_start_us == 0) {
+		a->join_start_us = a->conn_us;
+		a->late = (int64_t)s->n_open * 10 >= (int64_t)s->n * 9;
+	}
+	if (lws_client_connect_via_info(&i) == NULL)
+		sim_ended(a);	/* no-op if the error callback did it */
+}
+
+static int
+sim_headers(struct sim_agent *a, struct lws *wsi, unsigned char **p,
+    unsigned char *end)
+{
+	struct sim *s = a->sim;
+	const char *tok_hdr = a->node_token ? PROTO_HDR_NODE_TOKEN :
+	    PROTO_HDR_GRID_TOKEN;
+	const char *tok = a->node_token ? a->node_token : s->grid_token;
+	const char *h[][2] = {
+		{ PROTO_HDR_PROTOCOL, "1" },
+		{ PROTO_HDR_NODE_ID, a->node_id },
+		{ PROTO_HDR_NODE_NAME, a->name },
+		{ PROTO_HDR_LABELS, s->labels },
+		{ PROTO_HDR_VERSION, SIM_VERSION },
+		{ tok_hdr, tok },
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof h / sizeof h[0]; k++)
+		if (lws_add_http_header_by_name(wsi,
+		    (const unsigned char *)h[k][0],
+		    (const unsigned char *)h[k][1], (int)strlen(h[k][1]), p,
+		    end) != 0)
+			return -1;
+	return 0;
+}
+
+static int
+sim_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	struct sim_agent *a = lws_get_opaque_user_data(wsi);
+	const unsigned char *u = in;
+
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		if (a == NULL || sim_headers(a, wsi, (unsigned char **)in,
+		    *(unsigned char **)in + len) != 0)
+			return -1;
+		break;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		if (a == NULL)
+			return -1;
+		a->wsi = wsi;
+		a->conn = SIM_OPEN;
+		a->open_ms = util_mono_ms();
+		a->close_code = 0;
+		buf_free(&a->rx);
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (a == NULL)
+			break;
+		if (a->rx.len + len > PROTO_MAX_FRAME)
+			return -1;
+		buf_append(&a->rx, in, len);
+		if (!lws_is_final_fragment(wsi) ||
+		    lws_remaining_packet_payload(wsi) > 0)
+			break;
+		if (a->rx.data != NULL)
+			sim_frame(a);
+		buf_free(&a->rx);
+		break;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (a == NULL || a->sim->done)
+			return -1;
+		return sim_write(a);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (a != NULL && len >= 2)
+			a->close_code = (u[0] << 8) | u[1];
+		break;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		if (a != NULL)
+			sim_ended(a);	/* once per attempt: it checks */
+		break;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols sim_protocols[] = {
+	{ PROTO_WS_PROTOCOL, sim_callback, 0, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+/* ---- figures ------------------------------------------------------------ */
+
+static int
+sim_cmp64(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* p50 and p99 (nearest rank, ms) of one per-agent join field. */
+static int
+sim_pcts(struct sim *s, size_t off, double *p50, double *p99)
+{
+	int64_t *v = xcalloc((size_t)s->n, sizeof *v), x;
+	size_t k = 0, r;
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		memcpy(&x, (char *)&s->a[i] + off, sizeof x);
+		if (x >= 0)
+			v[k++] = x;
+	}
+	if (k > 0) {
+		qsort(v, k, sizeof *v, sim_cmp64);
+		r = (k * 50 + 99) / 100;
+		*p50 = (double)v[r > 0 ? r - 1 : 0] / 1000.0;
+		r = (k * 99 + 99) / 100;
+		*p99 = (double)v[r > 0 ? r - 1 : 0] / 1000.0;
+	}
+	free(v);
+	return (int)k;
+}
+
+static void
+sim_pct_figures(struct sim *s, const char *name, size_t off)
+{
+	char n50[96], n99[96];
+	double p50 = 0, p99 = 0;
+
+	if (sim_pcts(s, off, &p50, &p99) == 0)
+		return;
+	snprintf(n50, sizeof n50, "%s_p50_ms", name);
+	snprintf(n99, sizeof n99, "%s_p99_ms", name);
+	sim_figure(s, n50, p50, "ms");
+	sim_figure(s, n99, p99, "ms");
+}
+
+static void
+sim_join_figures(struct sim *s)
+{
+	int i, full = 0;
+
+	for (i = 0; i < s->n; i++)
+		if (s->a[i].j_full >= 0)
+			full++;
+	sim_figure(s, "agents_connected", s->n_open, "agents");
+	sim_figure(s, "agents_synced", s->n_synced, "agents");
+	sim_figure(s, "agents_with_containers", full, "agents");
+	sim_figure(s, "ramp_s", (double)(util_mono_ms() - s->phase_at) /
+	    1000.0, "s");
+	if (!s->m_join)
+		return;
+	sim_pct_figures(s, "join_connect_to_welcome",
+	    offsetof(struct sim_agent, j_welcome));
+	sim_pct_figures(s, "join_welcome_to_first_desired",
+	    offsetof(struct sim_agent, j_first));
+	/* The issue-7 figure: welcome -> desired set with the daemon. */
+	sim_pct_figures(s, "join_to_desired",
+	    offsetof(struct sim_agent, j_full));
+	sim_pct_figures(s, "join_connect_to_desired",
+	    offsetof(struct sim_agent, j_conn_full));
+	/* Only joins that began with >= 90% of the N already online. */
+	sim_pct_figures(s, "join_to_desired_late",
+	    offsetof(struct sim_agent, j_full_late));
+}
+
+static void
+sim_report(struct sim *s)
+{
+	json_t *closes = json_object();
+	char k[8];
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		if (s->n_closes[i] == 0)
+			continue;
+		snprintf(k, sizeof k, "%d", 4000 + i);
+		json_object_set_new(closes, k, json_integer(s->n_closes[i]));
+	}
+	json_object_set_new(s->out, "closes", closes);
+	json_object_set_new(s->out, "options", json_pack("{s:s, s:i, s:f, "
+	    "s:s, s:i, s:b, s:b, s:b, s:b}", "url", s->url, "agents", s->n,
+	    "ramp", s->ramp, "labels", s->labels, "duration_s", s->duration_s,
+	    "join", s->m_join, "idle", s->m_idle, "reconnect", s->m_reconnect,
+	    "expect_containers", s->expect_containers));
+	json_object_set_new(s->out, "counters", json_pack("{s:I, s:I, s:I, "
+	    "s:I, s:I, s:i}", "drops", (json_int_t)s->n_drops,
+	    "connect_errors", (json_int_t)s->n_conn_err,
+	    "frames_tx", (json_int_t)s->frames_tx,
+	    "frames_rx", (json_int_t)s->frames_rx,
+	    "lws_errors", (json_int_t)s->lws_errs, "joined", s->n_joined));
+	if (s->report != NULL && json_dump_file(s->out, s->report,
+	    JSON_INDENT(2)) != 0)
+		fprintf(stderr, "agentsim: cannot write %s\n", s->report);
+}
+
+/* ---- the tick ----------------------------------------------------------- */
+
+static void
+sim_set_phase(struct sim *s, enum sim_phase p)
+{
+	s->phase = p;
+	s->phase_at = util_mono_ms();
+}
+
+static void
+sim_phases(struct sim *s, int64_t now)
+{
+	int i;
+
+	switch (s->phase) {
+	case SIM_P_RAMP:
+		if (s->n_synced < s->n && now - s->phase_at <
+		    (int64_t)s->join_timeout_s * 1000)
+			return;
+		if (s->n_synced < s->n)
+			fprintf(stderr, "agentsim: join timeout: %d of %d "
+			    "synced\n", s->n_synced, s->n);
+		sim_join_figures(s);
+		sim_nodes_save(s);
+		sim_phase_note(s, "synced");
+		sim_set_phase(s, SIM_P_HOLD);
+		return;
+	case SIM_P_HOLD:
+		if (now - s->phase_at < (int64_t)s->duration_s * 1000)
+			return;
+		if (s->m_idle) {
+			sim_figure(s, "idle_hold_s", s->duration_s, "s");
+			sim_figure(s, "idle_drops", (double)s->hold_drops,
+			    "sessions");
+			sim_figure(s, "agents_connected_after_hold", s->n_open,
+			    "agents");
+		}
+		sim_phase_note(s, "held");
+		sim_set_phase(s, s->m_reconnect ? SIM_P_WAIT_DOWN :
+		    SIM_P_DONE);
+		return;
+	case SIM_P_WAIT_DOWN:
+		if (s->down_us != 0) {
+			for (i = 0; i < s->n; i++)
+				s->a[i].resynced = 0;
+			s->n_resynced = 0;
+			sim_set_phase(s, SIM_P_WAIT_UP);
+			return;
+		}
+		if (now - s->phase_at >= (int64_t)s->restart_timeout_s * 1000) {
+			fprintf(stderr, "agentsim: the master never went away\n");
+			sim_set_phase(s, SIM_P_DONE);
+		}
+		return;
+	case SIM_P_WAIT_UP:
+		if (s->n_resynced >= s->n) {
+			sim_figure(s, "reconnect_all_s",
+			    (double)(sim_now_us() - s->down_us) / 1e6, "s");
+			sim_figure(s, "agents_resynced", s->n_resynced,
+			    "agents");
+			sim_phase_note(s, "resynced");
+			sim_set_phase(s, SIM_P_DONE);
+		} else if (now - s->phase_at >=
+		    (int64_t)s->restart_timeout_s * 1000) {
+			fprintf(stderr, "agentsim: reconnect timeout: %d of %d "
+			    "resynced\n", s->n_resynced, s->n);
+			sim_figure(s, "agents_resynced", s->n_resynced,
+			    "agents");
+			sim_phase_note(s, "resync-timeout");
+			sim_set_phase(s, SIM_P_DONE);
+		}
+		return;
+	case SIM_P_DONE:
+		return;
+	}
+}
+
+static void
+sim_tick(lws_sorted_usec_list_t *sul)
+{
+	struct sim *s = lws_container_of(sul, struct sim, tick);
+	struct sim_agent *a;
+	int64_t now = util_mono_ms(), due;
+	int i;
+
+	/* Start first connections at the ramp rate. */
+	due = (int64_t)((double)(now - s->t0) * s->ramp / 1000.0) + 1;
+	while (s->started < s->n && s->started < due)
+		sim_connect(&s->a[s->started++]);
+
+	for (i = 0; i < s->started; i++) {
+		a = &s->a[i];
+		if (a->conn == SIM_WAIT && now >= a->next_connect)
+			sim_connect(a);
+		else if (a->conn == SIM_OPEN && a->welcome_us != 0) {
+			if (now >= a->stats_at) {
+				a->want_stats = 1;
+				a->stats_at = now + SIM_STATS_MS;
+				lws_callback_on_writable(a->wsi);
+			}
+			if (a->state != NULL &&
+			    now - a->state_at >= SIM_STATE_MS) {
+				a->want_state = 1;
+				a->state_at = now;
+				lws_callback_on_writable(a->wsi);
+			}
+		}
+	}
+	if (now - s->progress_at >= SIM_PROGRESS_MS) {
+		s->progress_at = now;
+		fprintf(stderr, "agentsim: %.0fs started %d open %d synced %d "
+		    "resynced %d drops %ld conn-errors %ld\n",
+		    (double)(now - s->t0) / 1000.0, s->started, s->n_open,
+		    s->n_synced, s->n_resynced, s->n_drops, s->n_conn_err);
+	}
+	sim_phases(s, now);
+	if (s->phase == SIM_P_DONE || sim_signalled)
+		s->done = 1;
+	else
+		lws_sul_schedule(s->ctx, 0, &s->tick, sim_tick, SIM_TICK_US);
+}
+
+/* ---- start-up ----------------------------------------------------------- */
+
+static struct sim *sim_log_target;	/* for the lws log hook only */
+
+static void
+sim_lws_log(int level, const char *line)
+{
+	(void)level;
+	if (sim_log_target != NULL && sim_log_target->lws_errs++ >= 20)
+		return;
+	fprintf(stderr, "agentsim: lws: %s", line);
+}
+
+static void
+sim_on_signal(int sig)
+{
+	(void)sig;
+	sim_signalled = 1;
+}
+
+static void
+sim_usage(void)
+{
+	fprintf(stderr,
+"usage: agentsim --url ws://127.0.0.1:PORT --token GRIDTOKEN [options]\n"
+"  --agents N            simulated agents (1000)\n"
+"  --ramp R              first connections per second (500)\n"
+"  --label k=v           node label, repeatable\n"
+"  --name-prefix P       node names P-<i> (sim)\n"
+"  --measure join|idle|reconnect   repeatable (join)\n"
+"  --duration S          hold time after all are synced (0; idle: 30)\n"
+"  --expect-containers   synced means a desired set with >= 1 container\n"
+"  --join-timeout S      bound on the ramp phase (N/R + 60)\n"
+"  --restart-timeout S   bound on each restart wait (180)\n"
+"  --backoff-max S       reconnect backoff cap (30, as the agent)\n"
+"  --data-dir D          keep node ids and node tokens in D/agentsim-nodes\n"
+"  --report FILE         write every figure as JSON\n"
+"  --phase-file FILE     write the name of each finished phase\n");
+	exit(2);
+}
+
+/* Accept ws://HOST:PORT[/path] with a loopback HOST only. */
+static void
+sim_parse_url(struct sim *s)
+{
+	char *copy = xstrdup(s->url);
+	const char *proto, *addr, *path;
+	int port;
+
+	if (lws_parse_uri(copy, &proto, &addr, &port, &path) != 0 ||
+	    strcmp(proto, "ws") != 0 || port <= 0 || port > 65535) {
+		fprintf(stderr, "agentsim: --url: expected "
+		    "ws://127.0.0.1:PORT\n");
+		exit(2);
+	}
+	if (strncmp(addr, "127.", 4) != 0 && strcmp(addr, "localhost") != 0) {
+		fprintf(stderr, "agentsim: --url: loopback masters only\n");
+		exit(2);
+	}
+	snprintf(s->host, sizeof s->host, "%s", addr);
+	snprintf(s->path, sizeof s->path, "/%s", path);
+	s->port = port;
+	free(copy);
+}
+
+static void
+sim_options(struct sim *s, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "url", required_argument, NULL, 'u' },
+		{ "token", required_argument, NULL, 't' },
+		{ "agents", required_argument, NULL, 'n' },
+		{ "ramp", required_argument, NULL, 'r' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "name-prefix", required_argument, NULL, 'p' },
+		{ "measure", required_argument, NULL, 'm' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "expect-containers", no_argument, NULL, 'e' },
+		{ "join-timeout", required_argument, NULL, 'J' },
+		{ "restart-timeout", required_argument, NULL, 'R' },
+		{ "backoff-max", required_argument, NULL, 'B' },
+		{ "data-dir", required_argument, NULL, 'D' },
+		{ "report", required_argument, NULL, 'o' },
+		{ "phase-file", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct buf labels = { NULL, 0, 0 };
+	int c, nlabels = 0, duration = -1;
+
+	s->n = 1000;
+	s->ramp = 500;
+	s->prefix = "sim";
+	s->join_timeout_s = -1;
+	s->restart_timeout_s = 180;
+	s->backoff_max_s = 30;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'u': s->url = optarg; break;
+		case 't': s->grid_token = optarg; break;
+		case 'n': s->n = atoi(optarg); break;
+		case 'r': s->ramp = atof(optarg); break;
+		case 'l':
+			if (!util_label_valid(optarg) ||
+			    ++nlabels > SIM_MAX_LABELS) {
+				fprintf(stderr, "agentsim: bad --label %s\n",
+				    optarg);
+				exit(2);
+			}
+			buf_printf(&labels, "%s%s", labels.len ? "," : "",
+			    optarg);
+			break;
+		case 'p': s->prefix = optarg; break;
+		case 'm':
+			if (strcmp(optarg, "join") == 0)
+				s->m_join = 1;
+			else if (strcmp(optarg, "idle") == 0)
+				s->m_idle = 1;
+			else if (strcmp(optarg, "reconnect") == 0)
+				s->m_reconnect = 1;
+			else
+				sim_usage();
+			break;
+		case 'd': duration = atoi(optarg); break;
+		case 'e': s->expect_containers = 1; break;
+		case 'J': s->join_timeout_s = atoi(optarg); break;
+		case 'R': s->restart_timeout_s = atoi(optarg); break;
+		case 'B': s->backoff_max_s = atoi(optarg); break;
+		case 'D': s->data_dir = optarg; break;
+		case 'o': s->report = optarg; break;
+		case 'P': s->phase_file = optarg; break;
+		default: sim_usage();
+		}
+	}
+	if (s->url == NULL || s->grid_token == NULL || s->n <= 0 ||
+	    s->n > 1000000 || s->ramp <= 0 || s->backoff_max_s <= 0 ||
+	    s->restart_timeout_s <= 0 || optind != argc)
+		sim_usage();
+	if (!s->m_join && !s->m_idle && !s->m_reconnect)
+		s->m_join = 1;
+	s->duration_s = duration >= 0 ? duration : s->m_idle ? 30 : 0;
+	if (s->join_timeout_s < 0)
+		s->join_timeout_s = (int)((double)s->n / s->ramp) + 60;
+	s->labels = labels.data ? labels.data : xstrdup("");
+	sim_parse_url(s);
+}
+
+/* Raise RLIMIT_NOFILE to what N sockets need (the hard limit at most). */
+static void
+sim_nofile(struct sim *s)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)s->n + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
+		    want : rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+		fprintf(stderr, "agentsim: RLIMIT_NOFILE is %llu, %d agents "
+		    "need %llu (raise the hard limit)\n",
+		    (unsigned long long)rl.rlim_cur, s->n,
+		    (unsigned long long)want);
+		exit(1);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct lws_context_creation_info info;
+	struct sim s;
+	int i, rc = 0;
+
+	memset(&s, 0, sizeof s);
+	sim_options(&s, argc, argv);
+	sim_nofile(&s);
+	util_random(&s.rnd, sizeof s.rnd);
+	s.rnd |= 1;
+	s.out = json_object();
+	s.a = xcalloc((size_t)s.n, sizeof *s.a);
+	for (i = 0; i < s.n; i++) {
+		s.a[i].sim = &s;
+		snprintf(s.a[i].name, sizeof s.a[i].name, "%s-%d", s.prefix, i);
+		s.a[i].j_welcome = s.a[i].j_first = s.a[i].j_full =
+		    s.a[i].j_conn_full = s.a[i].j_full_late = -1;
+		if (!util_name_valid(s.a[i].name)) {
+			fprintf(stderr, "agentsim: bad node name %s\n",
+			    s.a[i].name);
+			return 2;
+		}
+	}
+	sim_nodes_load(&s);
+	s.nodes_dirty = 1;
+
+	signal(SIGINT, sim_on_signal);
+	signal(SIGTERM, sim_on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	sim_log_target = &s;
+	lws_set_log_level(LLL_ERR, sim_lws_log);
+
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = sim_protocols;
+	info.user = &s;
+	info.fd_limit_per_thread = (unsigned)s.n + 64;
+	info.timeout_secs = 30;
+	if ((s.ctx = lws_create_context(&info)) == NULL) {
+		fprintf(stderr, "agentsim: cannot create the lws context\n");
+		return 1;
+	}
+	fprintf(stderr, "agentsim: %d agents -> %s at %.0f/s, labels \"%s\"\n",
+	    s.n, s.url, s.ramp, s.labels);
+	s.t0 = s.progress_at = util_mono_ms();
+	sim_set_phase(&s, SIM_P_RAMP);
+	lws_sul_schedule(s.ctx, 0, &s.tick, sim_tick, 1);
+	while (!s.done) {
+		if (lws_service(s.ctx, 0) < 0)
+			break;
+	}
+	if (sim_signalled) {
+		fprintf(stderr, "agentsim: interrupted\n");
+		if (s.phase == SIM_P_RAMP)
+			sim_join_figures(&s);
+		rc = 1;
+	}
+	sim_nodes_save(&s);
+	sim_report(&s);
+	lws_context_destroy(s.ctx);
+	for (i = 0; i < s.n; i++) {
+		free(s.a[i].node_token);
+		free(s.a[i].state);
+		buf_free(&s.a[i].rx);
+	}
+	free(s.a);
+	free(s.labels);
+	json_decref(s.out);
+	return rc;
+}

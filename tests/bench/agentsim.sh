@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# tests/bench/agentsim.sh - the agentsim scenarios of issue 7.
+#
+# For each size it starts a private berth-master on loopback, installs the
+# daemon stack (stacks/examples/stress-local.yml, affinity
+# label==ephemeral=true) when the stacks API answers, then runs
+# build/bench/agentsim with that many simulated agents:
+#
+#   join      ramp the agents in; p50/p99 of welcome -> desired set
+#   idle      hold them; master RSS (VmRSS) and CPU (utime+stime over
+#             SIM_IDLE_S seconds) with all N connected
+#   restart   SIGTERM the master and start it again on the same data dir;
+#             time from the first dropped session until all N are back and
+#             have their desired set again
+#
+# Figures go to stdout as "name value unit"; progress to stderr. Knobs:
+#   SIM_AGENTS=1000     largest size (10000 for the full issue-7 run; the
+#                       1k size always runs too, for join_..._1k)
+#   SIM_RAMP=500        first connections per second
+#   SIM_IDLE_S=20       idle CPU window
+#   SIM_KEEP=1          keep the temp dir (master logs, reports)
+#   BERTH_BUILD=build   tree with bin/berth-master and bench/agentsim
+#   BERTH_MASTER_BIN, AGENTSIM_BIN override the binaries.
+# Every wait is bounded; the trap kills what the script started.
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BERTH_BUILD:-build}
+MASTER_BIN=${BERTH_MASTER_BIN:-$ROOT/$BUILD/bin/berth-master}
+SIM_BIN=${AGENTSIM_BIN:-$ROOT/$BUILD/bench/agentsim}
+STACK=$ROOT/stacks/examples/stress-local.yml
+SIM_AGENTS=${SIM_AGENTS:-1000}
+SIM_RAMP=${SIM_RAMP:-500}
+SIM_IDLE_S=${SIM_IDLE_S:-20}
+SIM_SETTLE_S=5
+TMP=$(mktemp -d /tmp/berth-agentsim.XXXXXX)
+MASTER_PID=""
+SIM_PID=""
+HZ=$(getconf CLK_TCK)
+
+note() { echo "agentsim.sh: $*" >&2; }
+
+cleanup() {
+	[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
+	[ -n "$MASTER_PID" ] && kill "$MASTER_PID" 2>/dev/null
+	sleep 0.5
+	[ -n "$SIM_PID" ] && kill -9 "$SIM_PID" 2>/dev/null
+	[ -n "$MASTER_PID" ] && kill -9 "$MASTER_PID" 2>/dev/null
+	if [ "${SIM_KEEP:-0}" = 1 ]; then note "kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for b in "$MASTER_BIN" "$SIM_BIN"; do
+	[ -x "$b" ] || { note "missing $b (run make)"; exit 1; }
+done
+
+# A free loopback port below the ephemeral range, so that the agents'
+# source ports never take it.
+free_port() {
+	local p
+	for _ in $(seq 200); do
+		p=$((20000 + RANDOM % 12000))
+		if ! ss -ltnH "sport = :$p" 2>/dev/null | grep -q .; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Size label: 1000 -> 1k, 10000 -> 10k.
+klabel() {
+	if [ $(($1 % 1000)) -eq 0 ]; then echo "$(($1 / 1000))k"; else echo "$1"; fi
+}
+
+rss_mib() {
+	awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null
+}
+
+# utime+stime of a process, in clock ticks.
+cpu_ticks() {
+	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+}
+
+now_ms() { date +%s%3N; }
+
+# wait_phase NAME SECONDS: until agentsim wrote phase NAME (or exited).
+wait_phase() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		[ "$(cat "$PHASE" 2>/dev/null)" = "$1" ] && return 0
+		kill -0 "$SIM_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# master_start DIR: start berth-master with the fd limit raised to the
+# hard limit; waits for /healthz.
+master_start() {
+	(ulimit -n "$(ulimit -Hn)"; exec "$MASTER_BIN" --data-dir "$1" \
+	    --api-listen "127.0.0.1:$API_PORT" \
+	    --agent-listen "127.0.0.1:$AGENT_PORT") >>"$LOG" 2>&1 &
+	MASTER_PID=$!
+	local i
+	for ((i = 0; i < 300; i++)); do
+		curl -sf "$API/healthz" >/dev/null 2>&1 && return 0
+		kill -0 "$MASTER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	note "master did not start; log:"
+	tail -20 "$LOG" >&2
+	return 1
+}
+
+master_stop() {
+	local i
+	kill -TERM "$MASTER_PID" 2>/dev/null
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$MASTER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$MASTER_PID" 2>/dev/null; then
+		note "master ignored SIGTERM for 30 s: killing it"
+		kill -9 "$MASTER_PID"
+	fi
+	wait "$MASTER_PID" 2>/dev/null
+	MASTER_PID=""
+}
+
+# install_stack: 0 if the daemon stack was installed and deployed.
+install_stack() {
+	local code
+	code=$(curl -s -o "$DIR/stack.out" -w '%{http_code}' -X POST \
+	    -H "Authorization: Bearer $OP" -H 'Content-Type: application/yaml' \
+	    --data-binary @"$STACK" "$API/v1/grids/default/stacks")
+	case "$code" in
+	2*) ;;
+	*) note "stack install: HTTP $code $(head -c 200 "$DIR/stack.out")"
+	   return 1 ;;
+	esac
+	code=$(curl -s -o "$DIR/deploy.out" -w '%{http_code}' -X POST \
+	    -H "Authorization: Bearer $OP" "$API/v1/stacks/default/stress/deploy")
+	case "$code" in
+	2*) return 0 ;;
+	*) note "stack deploy: HTTP $code $(head -c 200 "$DIR/deploy.out")"
+	   return 1 ;;
+	esac
+}
+
+# fig NAME: a figure from agentsim's stdout, empty if absent.
+fig() { awk -v n="$1" '$1 == n { print $2 }' "$OUT"; }
+
+# scenario N: one master, N agents, join + idle + restart.
+scenario() {
+	local n=$1 k expect="" hold t0 t1 c0 c1 s0 s1 rss cpu simcpu
+	local join_s restart_t0 restart_ms p99 p50 lim
+	k=$(klabel "$n")
+	DIR=$TMP/$k
+	mkdir -p "$DIR"
+	LOG=$DIR/master.log
+	OUT=$DIR/agentsim.out
+	PHASE=$DIR/phase
+	API_PORT=$(free_port) && AGENT_PORT=$(free_port) || {
+		note "no free port"; return 1; }
+	API=http://127.0.0.1:$API_PORT
+	master_start "$DIR/data" || return 1
+	OP=$(cat "$DIR/data/operator.token")
+	if install_stack; then
+		expect=--expect-containers
+		note "$k: daemon stack installed; join waits for its container"
+	else
+		note "$k: no stacks API: join measures welcome -> first desired" \
+		    "frame (no containers)"
+	fi
+	hold=$((SIM_SETTLE_S + SIM_IDLE_S + 3))
+	join_s=$((n / SIM_RAMP + 90))
+	note "$k: $n agents at $SIM_RAMP/s (master pid $MASTER_PID," \
+	    "agent port $AGENT_PORT)"
+	(ulimit -n "$(ulimit -Hn)"; exec "$SIM_BIN" \
+	    --url "ws://127.0.0.1:$AGENT_PORT" \
+	    --token "$(cat "$DIR/data/grid-default.token")" \
+	    --agents "$n" --ramp "$SIM_RAMP" --label ephemeral=true \
+	    --label az=sim-a --name-prefix sim --data-dir "$DIR" \
+	    --measure join --measure idle --measure reconnect \
+	    --duration "$hold" --join-timeout "$join_s" \
+	    --restart-timeout 180 $expect --report "$DIR/agentsim.json" \
+	    --phase-file "$PHASE") >"$OUT" 2>"$DIR/agentsim.err" &
+	SIM_PID=$!
+
+	if ! wait_phase synced $((join_s + 10)); then
+		note "$k: agents never synced; master log tail:"
+		tail -20 "$LOG" >&2
+		return 1
+	fi
+	sleep "$SIM_SETTLE_S"
+	# Idle window: master and agentsim CPU, master RSS.
+	t0=$(now_ms); c0=$(cpu_ticks "$MASTER_PID"); s0=$(cpu_ticks "$SIM_PID")
+	sleep "$SIM_IDLE_S"
+	t1=$(now_ms); c1=$(cpu_ticks "$MASTER_PID"); s1=$(cpu_ticks "$SIM_PID")
+	rss=$(rss_mib "$MASTER_PID")
+	cpu=$(awk -v a="$c0" -v b="$c1" -v t="$((t1 - t0))" -v hz="$HZ" \
+	    'BEGIN { printf "%.1f", (b - a) * 100000 / hz / t }')
+	simcpu=$(awk -v a="$s0" -v b="$s1" -v t="$((t1 - t0))" -v hz="$HZ" \
+	    'BEGIN { printf "%.1f", (b - a) * 100000 / hz / t }')
+
+	if ! wait_phase held 60; then
+		note "$k: agentsim did not finish its hold"
+		return 1
+	fi
+	restart_t0=$(now_ms)
+	master_stop
+	note "$k: master stopped in $(($(now_ms) - restart_t0)) ms; starting" \
+	    "it again"
+	master_start "$DIR/data" || return 1
+	restart_ms=$(($(now_ms) - restart_t0))
+	lim=200
+	while kill -0 "$SIM_PID" 2>/dev/null && [ "$lim" -gt 0 ]; do
+		sleep 1
+		lim=$((lim - 1))
+	done
+	if kill -0 "$SIM_PID" 2>/dev/null; then
+		note "$k: agentsim still running; stopping it"
+		kill "$SIM_PID"
+	fi
+	wait "$SIM_PID" 2>/dev/null
+	SIM_PID=""
+
+	echo "agents_connected $(fig agents_connected) agents"
+	echo "master_rss_mib_at_$k $rss MiB"
+	echo "master_idle_cpu_pct_at_$k $cpu %"
+	echo "agentsim_idle_cpu_pct_at_$k $simcpu %"
+	if [ -n "$expect" ] && [ -n "$(fig join_to_desired_p99_ms)" ]; then
+		echo "join_to_desired_p50_ms_$k $(fig join_to_desired_p50_ms) ms"
+		echo "join_to_desired_p99_ms_$k $(fig join_to_desired_p99_ms) ms"
+		p99=$(fig join_to_desired_late_p99_ms)
+		[ -n "$p99" ] &&
+		    echo "join_to_desired_late_p99_ms_$k $p99 ms"
+	else
+		p50=$(fig join_welcome_to_first_desired_p50_ms)
+		p99=$(fig join_welcome_to_first_desired_p99_ms)
+		echo "join_welcome_to_first_desired_p50_ms_$k $p50 ms"
+		echo "join_welcome_to_first_desired_p99_ms_$k $p99 ms"
+	fi
+	echo "join_connect_to_welcome_p99_ms_$k" \
+	    "$(fig join_connect_to_welcome_p99_ms) ms"
+	echo "ramp_${k}_s $(fig ramp_s) s"
+	echo "master_restart_${k}_ms $restart_ms ms"
+	if [ -n "$(fig reconnect_all_s)" ]; then
+		echo "restart_resync_${k}_s $(fig reconnect_all_s) s"
+	else
+		echo "restart_resync_${k}_s failed ($(fig agents_resynced) of $n) s"
+	fi
+	echo "master_rss_mib_after_resync_$k $(rss_mib "$MASTER_PID") MiB"
+	note "$k: master log: $(grep -c ' error ' "$LOG") error," \
+	    "$(grep -c ' warn ' "$LOG") warn lines;" \
+	    "$(grep -c 'refused' "$LOG") refusals"
+	grep -E ' (error|warn) ' "$LOG" | head -5 >&2
+	master_stop
+}
+
+sizes=1000
+[ "$SIM_AGENTS" -ne 1000 ] && sizes="1000 $SIM_AGENTS"
+[ "$SIM_AGENTS" -lt 1000 ] && sizes=$SIM_AGENTS
+note "ulimit -n $(ulimit -Hn) (hard); ports $(cat /proc/sys/net/ipv4/ip_local_port_range)"
+rc=0
+for n in $sizes; do
+	scenario "$n" || rc=1
+	if [ -n "$SIM_PID" ]; then kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; SIM_PID=""; fi
+	[ -n "$MASTER_PID" ] && master_stop
+done
+exit $rc
