@@ -185,6 +185,11 @@ grid_cloud_config(struct cli *c, const char *name)
 		buf_printf(&q, "%clabel=%s", i == 0 ? '?' : '&', e);
 		free(e);
 	}
+	if (c->name != NULL) {		/* one static node's name */
+		e = client_escape(c->name);
+		buf_printf(&q, "%cname=%s", c->n_labels == 0 ? '?' : '&', e);
+		free(e);
+	}
 	rc = client_do("GET", q.data, NULL, NULL, 0, &r, &cause);
 	buf_free(&q);
 	if (rc != 0)

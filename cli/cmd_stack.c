@@ -348,12 +348,10 @@ stack_show(struct cli *c, const char *s)
 	t = table_new("SERVICE", "IMAGE", "STRATEGY", "INSTANCES", "RUNNING",
 	    "CPU_SHARES", "AFFINITY", NULL);
 	json_array_foreach(json_object_get(v, "services"), i, svc) {
-		json_t *spec = json_object_get(svc, "spec");
-
 		table_row(t, cli_str(svc, "name"), cli_str(svc, "image"),
 		    cli_str(svc, "strategy"), cli_int(svc, "instances", inst,
 		    sizeof inst), cli_int(svc, "running", run, sizeof run),
-		    cli_int(spec, "cpu_shares", shares, sizeof shares),
+		    cli_int(svc, "cpu_shares", shares, sizeof shares),
 		    cli_join(json_object_get(svc, "affinity"), ",", aff,
 		    sizeof aff), NULL);
 	}

@@ -97,7 +97,11 @@ api_handler_fn api_grid_list, api_grid_create, api_grid_show,
     api_grid_token_rotate;
 api_handler_fn api_node_list, api_node_show, api_node_patch,
     api_node_delete, api_node_token_reset;
-api_handler_fn api_service_list, api_service_show;
+api_handler_fn api_service_list, api_service_show, api_service_scale,
+    api_service_containers;
+api_handler_fn api_stack_list, api_stack_create, api_stack_show,
+    api_stack_upgrade, api_stack_delete, api_stack_deploy,
+    api_stack_deploy_show;
 api_handler_fn api_event_list;
 api_handler_fn api_grid_cloud_config, api_install_script, api_install_agent;
 

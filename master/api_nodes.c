@@ -112,7 +112,6 @@ api_node_patch(struct api_ctx *ctx)
 	}
 	api_reply(ctx, 200, o);
 	master_changed_node(ctx->m, id);
-	master_changed_grid(ctx->m, g.id);
 out:
 	free(text);
 	json_decref(body);
@@ -135,7 +134,7 @@ api_node_delete(struct api_ctx *ctx)
 		return;
 	}
 	master_kick_node(ctx->m, id, PROTO_CLOSE_NODE_REMOVED);
-	master_changed_grid(ctx->m, g.id);
+	master_changed_node(ctx->m, id);
 	api_reply(ctx, 204, NULL);
 }
 

@@ -53,6 +53,9 @@ static const struct config_option config_options[] = {
 	  "berth-agent binary served to installers (default: beside berth-master)" },
 	{ "tick-ms", "BERTH_TICK_MS", CONFIG_INT, "1000",
 	  OPT(tick_ms), 10, 60000, "scheduler tick between event wake-ups" },
+	{ "deploy-timeout-s", "BERTH_DEPLOY_TIMEOUT_S", CONFIG_INT, "600",
+	  OPT(deploy_timeout_s), 1, 86400,
+	  "a deploy that has not finished by then ends in error" },
 	{ "api-threads", "BERTH_API_THREADS", CONFIG_INT, "4",
 	  OPT(api_threads), 1, 64, "REST API worker threads" },
 };

@@ -19,6 +19,7 @@ struct master_config {
 	char	*agent_binary;	/* path of the berth-agent binary to serve */
 	int	 tick_ms;	/* scheduler tick */
 	int	 api_threads;	/* libmicrohttpd thread pool size */
+	int	 deploy_timeout_s; /* a deploy not done by then fails */
 };
 
 /*

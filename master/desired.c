@@ -26,7 +26,7 @@ json_t *
 desired_build(struct store *st, const char *node_id)
 {
 	sqlite3_stmt *s = store_stmt(st,
-	    "SELECT i.service_id, i.instance_no, v.rev, v.name, k.name, g.name,"
+	    "SELECT i.service_id, i.instance_no, i.rev, v.name, k.name, g.name,"
 	    " v.spec FROM instances i JOIN services v ON v.id = i.service_id"
 	    " JOIN stacks k ON k.id = v.stack_id JOIN grids g ON g.id = k.grid_id"
 	    " WHERE i.node_id = ?1 ORDER BY i.service_id, i.instance_no");

@@ -496,7 +496,7 @@ hub_admit(struct hub *h, struct hub_sess *s)
 	hub_queue_json(s, welcome);
 	log_info("hub: node %s (%s) online from %s", got_name, id, s->peer);
 	hub_send_desired(h, s, 1);
-	master_changed_grid(h->m, grid_id);
+	master_changed_node(h->m, id);
 	goto out;
 
 store_error:
@@ -591,13 +591,13 @@ hub_frame(struct hub *h, struct hub_sess *s)
 			goto bad;
 		}
 		if (changed)
-			master_changed_grid(h->m, s->grid_id);
+			master_changed_node(h->m, s->node_id);
 	} else if (strcmp(type, PROTO_T_NODE_INFO) == 0) {
 		if (hub_check_info(f, &cause) != 0)
 			goto bad;
 		if (store_node_info(h->st, s->node_id, f) != 0)
 			log_error("hub: store: %s", store_errmsg(h->st));
-		master_changed_grid(h->m, s->grid_id);
+		master_changed_node(h->m, s->node_id);
 	} else {
 		xasprintf(&cause, "unknown frame type \"%.32s\"", type);
 		goto bad;
@@ -624,7 +624,7 @@ hub_mark_offline(struct hub *h, struct hub_sess *s, const char *why)
 	    why) != 0)
 		log_error("hub: store: %s", store_errmsg(h->st));
 	log_info("hub: node %s offline: %s", s->name, why);
-	master_changed_grid(h->m, s->grid_id);
+	master_changed_node(h->m, s->node_id);
 }
 
 static void

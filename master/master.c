@@ -36,6 +36,20 @@ master_changed_grid(struct master *m, int64_t grid_id)
 void
 master_changed_node(struct master *m, const char *node_id)
 {
+	if (m->sched != NULL)
+		sched_loop_node(m->sched, node_id);
+}
+
+void
+master_changed_service(struct master *m, int64_t service_id)
+{
+	if (m->sched != NULL)
+		sched_loop_service(m->sched, service_id);
+}
+
+void
+master_desired_changed(struct master *m, const char *node_id)
+{
 	if (m->hub != NULL)
 		hub_node_changed(m->hub, node_id);
 }

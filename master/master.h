@@ -56,7 +56,12 @@ struct store	*master_store(struct master *m);
  * non-blocking; safe from any thread. grid_id 0 means "all grids".
  */
 void		 master_changed_grid(struct master *m, int64_t grid_id);
+/* A node's record or its instances' reported states changed. */
 void		 master_changed_node(struct master *m, const char *node_id);
+/* A service was created, changed, scaled or removed. */
+void		 master_changed_service(struct master *m, int64_t service_id);
+/* The node's desired set may have changed: the hub re-sends it. */
+void		 master_desired_changed(struct master *m, const char *node_id);
 /* Close a node's live session (deleted, token reset) with a close code. */
 void		 master_kick_node(struct master *m, const char *node_id,
 		    int close_code);

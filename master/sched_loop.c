@@ -2,10 +2,13 @@
  * sched_loop.c - the scheduling loop thread (see sched_loop.h).
  *
  * DESIGN. One thread sleeps on a condition variable with a timeout of one
- * tick. sched_loop_wake() from any thread records which grid changed and
- * signals it; the thread then runs a round for the dirty grids (or all of
- * them on a tick). Wakes that arrive during a round coalesce into the next
- * one, so a burst of joins costs one round, not one per join.
+ * tick. The notification calls (any thread) record what changed - a grid,
+ * a node row, a service - and signal it; the thread takes the whole batch
+ * and runs one round for it (sched_round.c). Notifications that arrive
+ * during a round coalesce into the next one, so a burst of a thousand
+ * joins costs a few rounds, not a thousand. The tick plans every grid so
+ * that time-based rules (grace periods, removal, deploy timeouts) fire
+ * without any event.
  */
 #include "master/sched_loop.h"
 #include "master/sched_round.h"
@@ -20,16 +23,22 @@
 #include <time.h>
 
 struct sched_loop {
-	struct master	*m;		/* the master */
-	pthread_t	 thread;	/* the loop */
-	pthread_mutex_t	 lock;		/* guards the fields below */
-	pthread_cond_t	 cond;		/* signalled by wake and stop */
-	int		 stop;		/* end the loop */
-	int		 wake_all;	/* every grid is dirty */
-	int64_t		*dirty;		/* dirty grid ids */
-	size_t		 n_dirty;
-	struct sched_round *round;	/* the loop's state (loop thread) */
+	struct master		*m;		/* the master */
+	pthread_t		 thread;	/* the loop */
+	pthread_mutex_t		 lock;		/* guards the fields below */
+	pthread_cond_t		 cond;		/* signalled by wake and stop */
+	int			 stop;		/* end the loop */
+	int			 pending;	/* something is queued */
+	struct sched_changes	 ch;		/* queued changes */
 };
+
+static void
+sched_loop_signal(struct sched_loop *l)
+{
+	l->pending = 1;
+	pthread_cond_signal(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+}
 
 void
 sched_loop_wake(struct sched_loop *l, int64_t grid_id)
@@ -37,66 +46,106 @@ sched_loop_wake(struct sched_loop *l, int64_t grid_id)
 	size_t i;
 
 	pthread_mutex_lock(&l->lock);
-	if (grid_id == 0)
-		l->wake_all = 1;
-	else {
-		for (i = 0; i < l->n_dirty; i++)
-			if (l->dirty[i] == grid_id)
-				break;
-		if (i == l->n_dirty) {
-			l->dirty = xreallocarray(l->dirty, l->n_dirty + 1,
-			    sizeof *l->dirty);
-			l->dirty[l->n_dirty++] = grid_id;
-		}
+	l->ch.grids_changed = 1;
+	for (i = 0; i < l->ch.ngrids; i++)
+		if (l->ch.grids[i] == grid_id)
+			break;
+	if (grid_id != 0 && i == l->ch.ngrids) {
+		l->ch.grids = xreallocarray(l->ch.grids, l->ch.ngrids + 1,
+		    sizeof *l->ch.grids);
+		l->ch.grids[l->ch.ngrids++] = grid_id;
 	}
-	pthread_cond_signal(&l->cond);
-	pthread_mutex_unlock(&l->lock);
+	if (grid_id == 0)
+		l->ch.all = 1;
+	sched_loop_signal(l);
+}
+
+void
+sched_loop_node(struct sched_loop *l, const char *node_id)
+{
+	size_t i;
+
+	pthread_mutex_lock(&l->lock);
+	for (i = 0; i < l->ch.nnodes; i++)
+		if (strcmp(l->ch.nodes[i], node_id) == 0)
+			break;
+	if (i == l->ch.nnodes) {
+		l->ch.nodes = xreallocarray(l->ch.nodes, l->ch.nnodes + 1,
+		    sizeof *l->ch.nodes);
+		l->ch.nodes[l->ch.nnodes++] = xstrdup(node_id);
+	}
+	sched_loop_signal(l);
+}
+
+void
+sched_loop_service(struct sched_loop *l, int64_t service_id)
+{
+	size_t i;
+
+	pthread_mutex_lock(&l->lock);
+	for (i = 0; i < l->ch.nservices; i++)
+		if (l->ch.services[i] == service_id)
+			break;
+	if (i == l->ch.nservices) {
+		l->ch.services = xreallocarray(l->ch.services,
+		    l->ch.nservices + 1, sizeof *l->ch.services);
+		l->ch.services[l->ch.nservices++] = service_id;
+	}
+	sched_loop_signal(l);
+}
+
+static void
+sched_changes_free(struct sched_changes *ch)
+{
+	size_t i;
+
+	for (i = 0; i < ch->nnodes; i++)
+		free(ch->nodes[i]);
+	free(ch->nodes);
+	free(ch->grids);
+	free(ch->services);
+	memset(ch, 0, sizeof *ch);
 }
 
 static void *
 sched_loop_main(void *arg)
 {
 	struct sched_loop *l = arg;
+	struct sched_round *round;
+	struct sched_changes ch;
 	struct timespec ts;
-	int64_t *dirty, next_tick = util_mono_ms();
-	size_t n_dirty, i;
-	int all, rc;
+	int64_t next_tick = util_mono_ms(), left;
 
-	l->round = sched_round_new(l->m);
+	round = sched_round_new(l->m);
 	for (;;) {
 		pthread_mutex_lock(&l->lock);
-		while (!l->stop && !l->wake_all && l->n_dirty == 0 &&
-		    util_mono_ms() < next_tick) {
+		while (!l->stop && !l->pending &&
+		    (left = next_tick - util_mono_ms()) > 0) {
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)(next_tick - util_mono_ms()) * 1000000L;
-			ts.tv_sec += ts.tv_nsec / 1000000000L;
+			ts.tv_nsec += (long)(left % 1000) * 1000000L;
+			ts.tv_sec += left / 1000 + ts.tv_nsec / 1000000000L;
 			ts.tv_nsec %= 1000000000L;
-			rc = pthread_cond_timedwait(&l->cond, &l->lock, &ts);
-			if (rc == ETIMEDOUT)
+			if (pthread_cond_timedwait(&l->cond, &l->lock,
+			    &ts) == ETIMEDOUT)
 				break;
 		}
 		if (l->stop) {
 			pthread_mutex_unlock(&l->lock);
 			break;
 		}
-		all = l->wake_all || util_mono_ms() >= next_tick;
-		dirty = l->dirty;
-		n_dirty = l->n_dirty;
-		l->dirty = NULL;
-		l->n_dirty = 0;
-		l->wake_all = 0;
+		ch = l->ch;
+		memset(&l->ch, 0, sizeof l->ch);
+		l->pending = 0;
 		pthread_mutex_unlock(&l->lock);
 
-		if (all) {
-			sched_round_run(l->round, 0);
+		if (util_mono_ms() >= next_tick) {
+			ch.all = 1;
 			next_tick = util_mono_ms() + l->m->cfg.tick_ms;
-		} else {
-			for (i = 0; i < n_dirty; i++)
-				sched_round_run(l->round, dirty[i]);
 		}
-		free(dirty);
+		sched_round_run(round, &ch);
+		sched_changes_free(&ch);
 	}
-	sched_round_free(l->round);
+	sched_round_free(round);
 	return NULL;
 }
 
@@ -108,6 +157,8 @@ sched_loop_start(struct master *m, char **cause)
 	l->m = m;
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);
+	l->ch.grids_changed = 1;
+	l->pending = 1;
 	if (pthread_create(&l->thread, NULL, sched_loop_main, l) != 0) {
 		xasprintf(cause, "cannot start the scheduler thread");
 		free(l);
@@ -128,6 +179,6 @@ sched_loop_stop(struct sched_loop *l)
 	pthread_join(l->thread, NULL);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
-	free(l->dirty);
+	sched_changes_free(&l->ch);
 	free(l);
 }

@@ -13,7 +13,16 @@
 
 struct sched_loop	*sched_loop_start(struct master *m, char **cause);
 void			 sched_loop_stop(struct sched_loop *l); /* NULL ok */
-/* Ask for a round soon for grid_id (0: all). Any thread; never blocks. */
+/*
+ * Ask for a round soon. Any thread; never blocks on the round.
+ *	wake	grid_id's settings or membership changed (0: every grid)
+ *	node	a node's row or its instances' reported states changed
+ *	service	a service was created, changed, scaled or removed
+ */
 void			 sched_loop_wake(struct sched_loop *l, int64_t grid_id);
+void			 sched_loop_node(struct sched_loop *l,
+			    const char *node_id);
+void			 sched_loop_service(struct sched_loop *l,
+			    int64_t service_id);
 
 #endif

@@ -1,19 +1,423 @@
 /*
  * sched_round.c - one scheduling round (see sched_round.h).
  *
- * Interim: the round runs on the scheduler thread and keeps its store
- * connection; planning arrives with the scheduler library.
+ * Scheduler thread only. For each grid it keeps a struct sched (the
+ * library's view), loaded whole when the grid is first seen and then kept
+ * in step row by row. A round for a grid: refresh reported load now and
+ * then; plan; write every step and its event in one BEGIN IMMEDIATE
+ * transaction; apply the plan to the view; tell the hub which nodes'
+ * desired sets changed; advance the grid's deploys, and plan again at once
+ * if a deploy activated a service or rolled an instance (so a deploy never
+ * waits for the next tick). A failed write is not applied: the next round
+ * plans the same again.
  */
 #include "master/sched_round.h"
+#include "master/deploy.h"
+#include "master/sched_sync.h"
 
+#include "scheduler/sched.h"
+
+#include "common/log.h"
+#include "common/proto.h"
+#include "common/util.h"
 #include "common/xmalloc.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#define ROUND_LOAD_MS		10000	/* refresh reported load this often */
+#define ROUND_MAX_REPLANS	4	/* plans per grid per round */
+
+struct round_grid {
+	int64_t			 id;		/* grid id */
+	char			 name[64];	/* grid name */
+	struct grid_settings	 gs;		/* its settings */
+	struct sched		*s;		/* the library's view */
+	int64_t			 load_at;	/* mono ms of last load read */
+	char			*notes;		/* last round's NOTE reasons */
+	json_t			*unplaceable;	/* "service id" -> reason */
+	json_t			*logged;	/* reasons already in events */
+	int			 seen;		/* still in the store */
+};
 
 struct sched_round {
-	struct master	*m;	/* the master */
-	struct store	*st;	/* the scheduler thread's connection */
+	struct master		*m;		/* the master */
+	struct store		*st;		/* this thread's connection */
+	struct round_grid	*grids;		/* every grid */
+	size_t			 ngrids;
+	uint64_t		 seed;		/* bumped every plan */
+	int			 loaded;	/* grid list read once */
 };
+
+static struct round_grid *
+round_grid(struct sched_round *r, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < r->ngrids; i++)
+		if (r->grids[i].id == id)
+			return &r->grids[i];
+	return NULL;
+}
+
+static void
+round_grid_clear(struct round_grid *g)
+{
+	sched_free(g->s);
+	free(g->notes);
+	json_decref(g->unplaceable);
+	json_decref(g->logged);
+}
+
+/* Re-read the grid list and settings; load new grids whole. */
+static void
+round_load_grids(struct sched_round *r)
+{
+	sqlite3_stmt *q = store_stmt(r->st, "SELECT id, name FROM grids");
+	struct sched_settings ss;
+	struct round_grid *g;
+	struct grid gr;
+	size_t i;
+	int64_t id;
+
+	for (i = 0; i < r->ngrids; i++)
+		r->grids[i].seen = 0;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		id = sqlite3_column_int64(q, 0);
+		if ((g = round_grid(r, id)) == NULL) {
+			r->grids = xreallocarray(r->grids, r->ngrids + 1,
+			    sizeof *r->grids);
+			g = &r->grids[r->ngrids++];
+			memset(g, 0, sizeof *g);
+			g->id = id;
+			g->s = sched_new();
+			g->unplaceable = json_object();
+			g->logged = json_object();
+			g->load_at = util_mono_ms();
+			g->seen = 2;	/* new: load it below */
+		} else
+			g->seen = 1;
+		snprintf(g->name, sizeof g->name, "%s", store_col_text(q, 1));
+	}
+	sqlite3_reset(q);
+	for (i = 0; i < r->ngrids; i++) {
+		g = &r->grids[i];
+		if (g->seen == 0) {
+			round_grid_clear(g);
+			r->grids[i--] = r->grids[--r->ngrids];
+			continue;
+		}
+		if (store_grid_get_id(r->st, g->id, &gr) == 1)
+			g->gs = gr.settings;
+		sched_sync_settings(&g->gs, &ss);
+		sched_settings_set(g->s, &ss);
+		if (g->seen == 2) {
+			sched_sync_grid(r->st, g->s, g->id);
+			log_info("sched: grid %s loaded: %zu node(s)", g->name,
+			    sched_node_count(g->s));
+		}
+	}
+	r->loaded = 1;
+}
+
+/* ---- writing a plan --------------------------------------------------- */
+
+/* Stack, service name and revision of a service, for rows and events. */
+static int
+round_service(struct sched_round *r, int64_t id, char *label, size_t len,
+    int64_t *rev)
+{
+	sqlite3_stmt *q = store_stmt(r->st, "SELECT k.name, v.name, v.rev"
+	    " FROM services v JOIN stacks k ON k.id = v.stack_id"
+	    " WHERE v.id = ?1");
+	int rc;
+
+	sqlite3_bind_int64(q, 1, id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		snprintf(label, len, "%s/%s", store_col_text(q, 0),
+		    store_col_text(q, 1));
+		*rev = sqlite3_column_int64(q, 2);
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int
+round_insert(struct sched_round *r, int64_t sid, int no, const char *node,
+    int64_t rev, int move_target, int64_t moved_at, int64_t now)
+{
+	sqlite3_stmt *q = store_stmt(r->st, "INSERT INTO instances"
+	    " (service_id, instance_no, node_id, rev, move_target, moved_at,"
+	    " state, created_at, updated_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)");
+	int rc;
+
+	sqlite3_bind_int64(q, 1, sid);
+	sqlite3_bind_int(q, 2, no);
+	store_bind_text(q, 3, node);
+	sqlite3_bind_int64(q, 4, rev);
+	sqlite3_bind_int(q, 5, move_target);
+	if (moved_at > 0)
+		sqlite3_bind_int64(q, 6, moved_at);
+	else
+		sqlite3_bind_null(q, 6);
+	sqlite3_bind_int64(q, 7, now);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+round_delete(struct sched_round *r, int64_t sid, int no, const char *node)
+{
+	sqlite3_stmt *q = store_stmt(r->st, "DELETE FROM instances"
+	    " WHERE service_id = ?1 AND instance_no = ?2 AND node_id = ?3");
+	int rc;
+
+	sqlite3_bind_int64(q, 1, sid);
+	sqlite3_bind_int(q, 2, no);
+	store_bind_text(q, 3, node);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Write one step and its event. 0 or -1. */
+static int
+round_write_step(struct sched_round *r, struct round_grid *g,
+    const struct sched_step *st, int64_t now)
+{
+	char label[160] = "", subject[192];
+	sqlite3_stmt *q;
+	int64_t rev = 0;
+	int rc = 0;
+
+	if (st->service_id > 0 &&
+	    round_service(r, st->service_id, label, sizeof label, &rev) != 0)
+		return -1;	/* the service went away meanwhile */
+	snprintf(subject, sizeof subject, "%s#%d", label, st->instance_no);
+	switch (st->kind) {
+	case SCHED_STEP_PLACE:
+		rc = round_insert(r, st->service_id, st->instance_no,
+		    st->node_id, rev, 0, 0, now);
+		break;
+	case SCHED_STEP_REMOVE:
+		rc = round_delete(r, st->service_id, st->instance_no,
+		    st->node_id);
+		if (rc == 0 && st->completes_move && st->peer_node_id) {
+			q = store_stmt(r->st, "UPDATE instances SET"
+			    " move_target = 0 WHERE service_id = ?1 AND"
+			    " instance_no = ?2 AND node_id = ?3");
+			sqlite3_bind_int64(q, 1, st->service_id);
+			sqlite3_bind_int(q, 2, st->instance_no);
+			store_bind_text(q, 3, st->peer_node_id);
+			rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+			sqlite3_reset(q);
+		}
+		break;
+	case SCHED_STEP_MOVE:
+		rc = round_delete(r, st->service_id, st->instance_no,
+		    st->peer_node_id);
+		if (rc == 0)
+			rc = round_insert(r, st->service_id, st->instance_no,
+			    st->node_id, rev, 0, now, now);
+		break;
+	case SCHED_STEP_MOVE_START:
+		rc = round_insert(r, st->service_id, st->instance_no,
+		    st->node_id, rev, 1, now, now);
+		break;
+	case SCHED_STEP_REMOVE_NODE:
+		q = store_stmt(r->st, "DELETE FROM nodes WHERE id = ?1"
+		    " RETURNING name");
+		store_bind_text(q, 1, st->node_id);
+		rc = sqlite3_step(q);
+		snprintf(subject, sizeof subject, "%s", rc == SQLITE_ROW ?
+		    store_col_text(q, 0) : st->node_id);
+		sqlite3_reset(q);
+		rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : -1;
+		if (rc == 0)
+			master_kick_node(r->m, st->node_id,
+			    PROTO_CLOSE_NODE_REMOVED);
+		break;
+	case SCHED_STEP_NOTE:
+		break;
+	}
+	if (rc != 0)
+		return -1;
+	return store_event_add(r->st, g->id, st->kind == SCHED_STEP_REMOVE_NODE ?
+	    "node.remove" : st->kind == SCHED_STEP_NOTE ? "sched.note" :
+	    st->kind == SCHED_STEP_PLACE ? "sched.place" :
+	    st->kind == SCHED_STEP_REMOVE ? "sched.remove" : "sched.move",
+	    st->kind == SCHED_STEP_NOTE ? g->name : subject, "%s", st->reason);
+}
+
+/* NOTE steps repeat every round while their cause holds: log changes only. */
+static int
+round_notes_changed(struct round_grid *g, const struct sched_plan *p)
+{
+	struct buf b = { 0 };
+	size_t i;
+	int changed;
+
+	for (i = 0; i < p->nsteps; i++)
+		if (p->steps[i].kind == SCHED_STEP_NOTE)
+			buf_printf(&b, "%s\n", p->steps[i].reason);
+	changed = (b.data == NULL) != (g->notes == NULL) ||
+	    (b.data != NULL && strcmp(b.data, g->notes) != 0);
+	free(g->notes);
+	g->notes = b.data;
+	return changed;
+}
+
+static void
+round_unplaceable(struct sched_round *r, struct round_grid *g,
+    const struct sched_plan *p)
+{
+	char key[32], label[160];
+	json_t *old;
+	int64_t rev;
+	size_t i;
+
+	json_object_clear(g->unplaceable);
+	for (i = 0; i < p->nunplaceable; i++) {
+		snprintf(key, sizeof key, "%lld",
+		    (long long)p->unplaceable[i].service_id);
+		if (json_object_get(g->unplaceable, key) == NULL)
+			json_object_set_new(g->unplaceable, key,
+			    json_string(p->unplaceable[i].reason));
+		old = json_object_get(g->logged, key);
+		if (old != NULL && strcmp(json_string_value(old),
+		    p->unplaceable[i].reason) == 0)
+			continue;
+		json_object_set_new(g->logged, key,
+		    json_string(p->unplaceable[i].reason));
+		if (round_service(r, p->unplaceable[i].service_id, label,
+		    sizeof label, &rev) == 0)
+			store_event_add(r->st, g->id, "sched.unplaceable",
+			    label, "cannot place instance %d: %s",
+			    p->unplaceable[i].instance_no,
+			    p->unplaceable[i].reason);
+	}
+}
+
+/* Plan once for g and carry it out. */
+static void
+round_plan(struct sched_round *r, struct round_grid *g)
+{
+	struct sched_opts opts;
+	struct sched_plan plan;
+	const struct sched_step *st;
+	int64_t now = util_now_ms();
+	char *cause = NULL;
+	size_t i, nact;
+	int notes, ok = 1;
+
+	if (util_mono_ms() - g->load_at > ROUND_LOAD_MS) {
+		sched_sync_load(r->st, g->s, g->id);
+		g->load_at = util_mono_ms();
+	}
+	memset(&opts, 0, sizeof opts);
+	opts.balance_dry_run = g->gs.dry_run;
+	sched_plan_init(&plan);
+	sched_plan(g->s, now, ++r->seed, &opts, &plan);
+	nact = sched_plan_nactions(&plan);
+	notes = round_notes_changed(g, &plan);
+	if (nact > 0 || notes || plan.nunplaceable > 0) {
+		if (store_begin(r->st) != 0) {
+			sched_plan_clear(&plan);
+			return;
+		}
+		for (i = 0; i < plan.nsteps && ok; i++) {
+			st = &plan.steps[i];
+			if (st->kind == SCHED_STEP_NOTE && !notes)
+				continue;
+			if (round_write_step(r, g, st, now) != 0) {
+				log_error("sched: grid %s: cannot write step "
+				    "(%s): %s", g->name, st->reason,
+				    store_errmsg(r->st));
+				ok = 0;
+			}
+		}
+		round_unplaceable(r, g, &plan);
+		if (!ok || store_commit(r->st) != 0) {
+			store_rollback(r->st);
+			/* Re-read what the failed steps touched. */
+			sched_plan_clear(&plan);
+			sched_sync_grid(r->st, g->s, g->id);
+			return;
+		}
+	} else
+		json_object_clear(g->unplaceable);
+	if (nact > 0) {
+		if (sched_apply(g->s, &plan, &cause) != 0) {
+			log_warn("sched: grid %s: %s", g->name, cause);
+			free(cause);
+		}
+		for (i = 0; i < plan.nsteps; i++) {
+			st = &plan.steps[i];
+			if (st->kind == SCHED_STEP_NOTE ||
+			    st->kind == SCHED_STEP_REMOVE_NODE)
+				continue;
+			master_desired_changed(r->m, st->node_id);
+			if (st->peer_node_id != NULL)
+				master_desired_changed(r->m, st->peer_node_id);
+		}
+		log_debug("sched: grid %s: %zu step(s)", g->name, nact);
+	}
+	sched_plan_clear(&plan);
+}
+
+/* ---- deploy hooks --------------------------------------------------- */
+
+struct round_hook_arg {
+	struct sched_round	*r;	/* the round */
+	struct round_grid	*g;	/* the grid being advanced */
+};
+
+static const char *
+round_hook_unplaceable(void *arg, int64_t service_id)
+{
+	struct round_hook_arg *a = arg;
+	char key[32];
+
+	snprintf(key, sizeof key, "%lld", (long long)service_id);
+	return json_string_value(json_object_get(a->g->unplaceable, key));
+}
+
+static void
+round_hook_service(void *arg, int64_t service_id)
+{
+	struct round_hook_arg *a = arg;
+
+	sched_sync_service(a->r->st, a->g->s, a->g->id, service_id);
+}
+
+static void
+round_hook_node(void *arg, const char *node_id)
+{
+	struct round_hook_arg *a = arg;
+
+	master_desired_changed(a->r->m, node_id);
+}
+
+static void
+round_grid_run(struct sched_round *r, struct round_grid *g)
+{
+	struct round_hook_arg arg = { r, g };
+	struct deploy_hooks hooks = { round_hook_unplaceable,
+	    round_hook_service, round_hook_node, &arg };
+	int i;
+
+	for (i = 0; i < ROUND_MAX_REPLANS; i++) {
+		round_plan(r, g);
+		if (deploy_advance(r->st, g->id, util_now_ms(),
+		    (int64_t)r->m->cfg.deploy_timeout_s * 1000, &hooks) != 1)
+			break;
+	}
+}
+
+/* ---- the round ------------------------------------------------------ */
 
 struct sched_round *
 sched_round_new(struct master *m)
@@ -22,18 +426,81 @@ sched_round_new(struct master *m)
 
 	r->m = m;
 	r->st = master_store(m);
+	r->seed = (uint64_t)util_now_ms();
 	return r;
 }
 
 void
 sched_round_free(struct sched_round *r)
 {
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->ngrids; i++)
+		round_grid_clear(&r->grids[i]);
+	free(r->grids);
 	free(r);
 }
 
-void
-sched_round_run(struct sched_round *r, int64_t grid_id)
+/* The grid a node or service is in (store), or 0 when it is gone. */
+static int64_t
+round_owner(struct sched_round *r, const char *sql, const char *text,
+    int64_t id)
 {
-	(void)r;
-	(void)grid_id;
+	sqlite3_stmt *q = store_stmt(r->st, sql);
+	int64_t grid = 0;
+
+	if (text != NULL)
+		store_bind_text(q, 1, text);
+	else
+		sqlite3_bind_int64(q, 1, id);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		grid = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return grid;
+}
+
+void
+sched_round_run(struct sched_round *r, const struct sched_changes *ch)
+{
+	struct round_grid *g;
+	char *plan_now;
+	int64_t owner;
+	size_t i, j;
+
+	if (!r->loaded || ch->grids_changed)
+		round_load_grids(r);
+	plan_now = xcalloc(r->ngrids + 1, 1);
+	for (i = 0; i < ch->nnodes; i++) {
+		owner = round_owner(r, "SELECT grid_id FROM nodes WHERE id = ?1",
+		    ch->nodes[i], 0);
+		for (j = 0; j < r->ngrids; j++) {
+			g = &r->grids[j];
+			if (sched_sync_node(r->st, g->s, g->id,
+			    ch->nodes[i]) == 1 || g->id == owner)
+				plan_now[j] = 1;
+		}
+	}
+	for (i = 0; i < ch->nservices; i++) {
+		owner = round_owner(r, "SELECT k.grid_id FROM services v"
+		    " JOIN stacks k ON k.id = v.stack_id WHERE v.id = ?1", NULL,
+		    ch->services[i]);
+		for (j = 0; j < r->ngrids; j++) {
+			g = &r->grids[j];
+			if (g->id == owner)
+				plan_now[j] = 1;
+			if (g->id == owner || owner == 0)
+				sched_sync_service(r->st, g->s, g->id,
+				    ch->services[i]);
+		}
+	}
+	for (i = 0; i < ch->ngrids; i++)
+		for (j = 0; j < r->ngrids; j++)
+			if (r->grids[j].id == ch->grids[i])
+				plan_now[j] = 1;
+	for (j = 0; j < r->ngrids; j++)
+		if (ch->all || plan_now[j])
+			round_grid_run(r, &r->grids[j]);
+	free(plan_now);
 }

@@ -193,3 +193,52 @@ int	 store_node_seen_batch(struct store *st, const struct node_seen *v,
 int	 store_node_reset_connected(struct store *st);
 
 #endif
+
+/* ---- stacks and deploys (store_stack.c) --------------------------------- */
+
+/* Dump flags for specs: stable key order, reals without noise. */
+#define STORE_JSON_FLAGS	(JSON_COMPACT | JSON_SORT_KEYS | \
+				 JSON_REAL_PRECISION(10))
+
+/*
+ * Create a stack and its services (inactive until a deploy reaches them)
+ * from the parser's normalized spec, in one transaction. 0, 1 if the name
+ * exists, -1 on error.
+ */
+int	 store_stack_create(struct store *st, int64_t grid_id, json_t *spec,
+	    const char *source, int64_t *stack_id);
+/*
+ * Upgrade a stack: a changed service gets a new revision, a new one is
+ * added (inactive), a removed one is deleted with its instances. The ids
+ * of services that changed or went away are appended to *changed (caller
+ * frees); node ids that lost instances to *nodes (a JSON array). 0 or -1.
+ */
+int	 store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
+	    const char *source, int64_t **changed, size_t *nchanged,
+	    json_t *nodes);
+/* 1 and *stack_id, 0 not found, -1 error. */
+int	 store_stack_find(struct store *st, int64_t grid_id, const char *name,
+	    int64_t *stack_id);
+/* Delete a stack; the nodes that ran its instances go to nodes (JSON
+ * array) and its service ids to *services. 0 or -1. */
+int	 store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
+	    int64_t **services, size_t *nservices);
+json_t	*store_stack_list_json(struct store *st, int64_t grid_id);
+int	 store_stack_get_json(struct store *st, int64_t stack_id, json_t **out);
+
+/* A deploy of the stack's services in order. 0 or -1. */
+int	 store_deploy_create(struct store *st, int64_t stack_id,
+	    int64_t *deploy_id);
+/* 1 if a deploy of the stack is created or ongoing, 0 not, -1 error. */
+int	 store_deploy_running(struct store *st, int64_t stack_id);
+int	 store_deploy_get_json(struct store *st, int64_t stack_id,
+	    int64_t deploy_id, json_t **out);
+
+/* Service id by grid/stack/name. 1, 0, -1. */
+int	 store_service_find(struct store *st, int64_t grid_id,
+	    const char *stack, const char *name, int64_t *service_id);
+int	 store_service_scale(struct store *st, int64_t service_id,
+	    int instances);
+/* The service's instances as container entries (node, instance, state,
+ * error, ...). NULL on error. */
+json_t	*store_service_containers_json(struct store *st, int64_t service_id);

@@ -42,6 +42,12 @@ service_row_json(sqlite3_stmt *s)
 	v = spec ? json_object_get(spec, "image") : NULL;
 	json_object_set_new(o, "image", json_is_string(v) ?
 	    json_string(json_string_value(v)) : json_null());
+	v = spec ? json_object_get(spec, "cpu_shares") : NULL;
+	json_object_set_new(o, "cpu_shares", json_is_integer(v) ?
+	    json_integer(json_integer_value(v)) : json_null());
+	v = spec ? json_object_get(spec, "mem_limit") : NULL;
+	json_object_set_new(o, "mem_limit", json_is_integer(v) ?
+	    json_integer(json_integer_value(v)) : json_null());
 	json_object_set_new(o, "running",
 	    json_integer(sqlite3_column_int64(s, 10)));
 	json_object_set_new(o, "placed",

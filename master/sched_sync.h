@@ -1,0 +1,31 @@
+/*
+ * sched_sync.h - keep a grid's in-memory scheduler view (scheduler/) in
+ * step with the store, one row at a time.
+ *
+ * Scheduler thread only. A grid is loaded whole once (sched_sync_grid);
+ * afterwards only the rows named by change notifications are re-read.
+ */
+#ifndef BERTH_SCHED_SYNC_H
+#define BERTH_SCHED_SYNC_H
+
+#include "master/store.h"
+#include "scheduler/sched.h"
+
+/* Load every node, active service and instance of grid_id into s. */
+int	 sched_sync_grid(struct store *st, struct sched *s, int64_t grid_id);
+/*
+ * Re-read node id and its instances' states into s. 1 if the node is
+ * in grid_id, 0 if it is not (or gone: then it is removed from s), -1.
+ */
+int	 sched_sync_node(struct store *st, struct sched *s, int64_t grid_id,
+	    const char *id);
+/* Re-read service id and its instances. 1 in grid, 0 not/gone, -1. */
+int	 sched_sync_service(struct store *st, struct sched *s, int64_t grid_id,
+	    int64_t id);
+/* Refresh every node's reported load (cpu, memory). 0 or -1. */
+int	 sched_sync_load(struct store *st, struct sched *s, int64_t grid_id);
+/* Map the grid's settings onto the scheduler's. */
+void	 sched_sync_settings(const struct grid_settings *gs,
+	    struct sched_settings *out);
+
+#endif

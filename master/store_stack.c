@@ -1,0 +1,413 @@
+/*
+ * store_stack.c - stacks, their services, deploys, scaling and the
+ * container view, in the store.
+ *
+ * Called from the API threads. A stack keeps its source as the operator
+ * wrote it and the parser's normalized spec; each service keeps its own
+ * spec and the columns the scheduler reads. Services start inactive: the
+ * scheduler places nothing for a service until a deploy reaches it, which
+ * is how the deploy order (links, depends_on) holds.
+ */
+#include "master/store.h"
+
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int
+store_step_done(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Insert one service of a stack. 0 or -1. */
+static int
+service_insert(struct store *st, int64_t stack_id, json_t *svc, int position,
+    int64_t now)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "INSERT INTO services (stack_id, name, position, spec, strategy,"
+	    " instances, stateful, min_health, rev, active, created_at,"
+	    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 0, ?9, ?9)");
+	json_t *deploy = json_object_get(svc, "deploy");
+	json_t *mh = json_object_get(deploy, "min_health");
+	char *text = json_dumps(svc, STORE_JSON_FLAGS);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, stack_id);
+	store_bind_text(s, 2, json_string_value(json_object_get(svc, "name")));
+	sqlite3_bind_int(s, 3, position);
+	store_bind_text(s, 4, text);
+	store_bind_text(s, 5, json_string_value(json_object_get(svc,
+	    "strategy")));
+	sqlite3_bind_int64(s, 6, json_integer_value(json_object_get(svc,
+	    "instances")));
+	sqlite3_bind_int(s, 7, json_is_true(json_object_get(svc, "stateful")));
+	sqlite3_bind_double(s, 8, json_is_number(mh) ? json_number_value(mh) :
+	    0.8);
+	sqlite3_bind_int64(s, 9, now);
+	rc = store_step_done(s);
+	free(text);
+	return rc;
+}
+
+int
+store_stack_create(struct store *st, int64_t grid_id, json_t *spec,
+    const char *source, int64_t *stack_id)
+{
+	sqlite3_stmt *s;
+	json_t *svc;
+	char *text;
+	int64_t now = util_now_ms();
+	size_t i;
+	int rc;
+
+	if (store_begin(st) != 0)
+		return -1;
+	s = store_stmt(st,
+	    "INSERT INTO stacks (grid_id, name, stack_ref, version, description,"
+	    " source, spec, rev, created_at, updated_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8)");
+	text = json_dumps(spec, STORE_JSON_FLAGS);
+	sqlite3_bind_int64(s, 1, grid_id);
+	store_bind_text(s, 2, json_string_value(json_object_get(spec, "name")));
+	store_bind_text(s, 3, json_string_value(json_object_get(spec, "stack")));
+	store_bind_text(s, 4, json_string_value(json_object_get(spec,
+	    "version")));
+	store_bind_text(s, 5, json_string_value(json_object_get(spec,
+	    "description")));
+	store_bind_text(s, 6, source);
+	store_bind_text(s, 7, text);
+	sqlite3_bind_int64(s, 8, now);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	free(text);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+		store_rollback(st);
+		return 1;
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	*stack_id = sqlite3_last_insert_rowid(store_db(st));
+	json_array_foreach(json_object_get(spec, "services"), i, svc) {
+		if (service_insert(st, *stack_id, svc, (int)i, now) != 0)
+			goto fail;
+	}
+	if (store_event_add(st, grid_id, "stack.create",
+	    json_string_value(json_object_get(spec, "name")),
+	    "stack %s created with %zu service(s)",
+	    json_string_value(json_object_get(spec, "name")),
+	    json_array_size(json_object_get(spec, "services"))) != 0)
+		goto fail;
+	return store_commit(st);
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+/* Append the distinct node ids running instances matched by sql/id. */
+static int
+collect_nodes(struct store *st, const char *sql, int64_t id, json_t *nodes)
+{
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(nodes, json_string(store_col_text(s, 0)));
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
+    const char *source, int64_t **changed, size_t *nchanged, json_t *nodes)
+{
+	sqlite3_stmt *s;
+	json_t *svc, *keep = json_object();
+	char *text, *old;
+	const char *name;
+	int64_t now = util_now_ms(), sid, grid_id = 0;
+	size_t i;
+	int rc;
+
+	*changed = NULL;
+	*nchanged = 0;
+	if (store_begin(st) != 0) {
+		json_decref(keep);
+		return -1;
+	}
+	json_array_foreach(json_object_get(spec, "services"), i, svc) {
+		name = json_string_value(json_object_get(svc, "name"));
+		json_object_set_new(keep, name, json_true());
+		s = store_stmt(st, "SELECT id, spec FROM services"
+		    " WHERE stack_id = ?1 AND name = ?2");
+		sqlite3_bind_int64(s, 1, stack_id);
+		store_bind_text(s, 2, name);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE) {
+			sqlite3_reset(s);
+			if (service_insert(st, stack_id, svc, (int)i, now) != 0)
+				goto fail;
+			continue;
+		}
+		if (rc != SQLITE_ROW) {
+			sqlite3_reset(s);
+			goto fail;
+		}
+		sid = sqlite3_column_int64(s, 0);
+		old = xstrdup(store_col_text(s, 1));
+		sqlite3_reset(s);
+		text = json_dumps(svc, STORE_JSON_FLAGS);
+		if (strcmp(old, text) != 0) {
+			json_t *mh = json_object_get(json_object_get(svc,
+			    "deploy"), "min_health");
+
+			s = store_stmt(st, "UPDATE services SET spec = ?2,"
+			    " strategy = ?3, instances = ?4, stateful = ?5,"
+			    " min_health = ?6, position = ?7, rev = rev + 1,"
+			    " updated_at = ?8 WHERE id = ?1");
+			sqlite3_bind_int64(s, 1, sid);
+			store_bind_text(s, 2, text);
+			store_bind_text(s, 3, json_string_value(
+			    json_object_get(svc, "strategy")));
+			sqlite3_bind_int64(s, 4, json_integer_value(
+			    json_object_get(svc, "instances")));
+			sqlite3_bind_int(s, 5, json_is_true(json_object_get(svc,
+			    "stateful")));
+			sqlite3_bind_double(s, 6, json_is_number(mh) ?
+			    json_number_value(mh) : 0.8);
+			sqlite3_bind_int(s, 7, (int)i);
+			sqlite3_bind_int64(s, 8, now);
+			rc = store_step_done(s);
+			if (rc == 0) {
+				*changed = xreallocarray(*changed,
+				    *nchanged + 1, sizeof **changed);
+				(*changed)[(*nchanged)++] = sid;
+			}
+		} else {
+			s = store_stmt(st, "UPDATE services SET position = ?2"
+			    " WHERE id = ?1");
+			sqlite3_bind_int64(s, 1, sid);
+			sqlite3_bind_int(s, 2, (int)i);
+			rc = store_step_done(s);
+		}
+		free(text);
+		free(old);
+		if (rc != 0)
+			goto fail;
+	}
+	/* Services the new spec no longer has go, with their instances. */
+	s = store_stmt(st, "SELECT id, name FROM services WHERE stack_id = ?1");
+	sqlite3_bind_int64(s, 1, stack_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (json_object_get(keep, store_col_text(s, 1)) != NULL)
+			continue;
+		*changed = xreallocarray(*changed, *nchanged + 1,
+		    sizeof **changed);
+		(*changed)[(*nchanged)++] = -sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	for (i = 0; i < *nchanged; i++) {
+		if ((*changed)[i] >= 0)
+			continue;
+		if (collect_nodes(st, "SELECT DISTINCT node_id FROM instances"
+		    " WHERE service_id = ?1", -(*changed)[i], nodes) != 0)
+			goto fail;
+		s = store_stmt(st, "DELETE FROM services WHERE id = ?1");
+		sqlite3_bind_int64(s, 1, -(*changed)[i]);
+		if (store_step_done(s) != 0)
+			goto fail;
+		(*changed)[i] = -(*changed)[i];
+	}
+	s = store_stmt(st, "UPDATE stacks SET source = ?2, spec = ?3,"
+	    " version = ?4, description = ?5, stack_ref = ?6, rev = rev + 1,"
+	    " updated_at = ?7 WHERE id = ?1 RETURNING grid_id");
+	text = json_dumps(spec, STORE_JSON_FLAGS);
+	sqlite3_bind_int64(s, 1, stack_id);
+	store_bind_text(s, 2, source);
+	store_bind_text(s, 3, text);
+	store_bind_text(s, 4, json_string_value(json_object_get(spec,
+	    "version")));
+	store_bind_text(s, 5, json_string_value(json_object_get(spec,
+	    "description")));
+	store_bind_text(s, 6, json_string_value(json_object_get(spec, "stack")));
+	sqlite3_bind_int64(s, 7, now);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		grid_id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	free(text);
+	if (grid_id == 0 || store_event_add(st, grid_id, "stack.upgrade",
+	    json_string_value(json_object_get(spec, "name")),
+	    "stack %s upgraded: %zu service(s) changed or removed",
+	    json_string_value(json_object_get(spec, "name")), *nchanged) != 0)
+		goto fail;
+	json_decref(keep);
+	return store_commit(st);
+fail:
+	json_decref(keep);
+	store_rollback(st);
+	free(*changed);
+	*changed = NULL;
+	*nchanged = 0;
+	return -1;
+}
+
+int
+store_stack_find(struct store *st, int64_t grid_id, const char *name,
+    int64_t *stack_id)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT id FROM stacks WHERE grid_id = ?1 AND name = ?2");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	store_bind_text(s, 2, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*stack_id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
+    int64_t **services, size_t *nservices)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*services = NULL;
+	*nservices = 0;
+	if (store_begin(st) != 0)
+		return -1;
+	if (collect_nodes(st, "SELECT DISTINCT i.node_id FROM instances i"
+	    " JOIN services v ON v.id = i.service_id WHERE v.stack_id = ?1",
+	    stack_id, nodes) != 0)
+		goto fail;
+	s = store_stmt(st, "SELECT id FROM services WHERE stack_id = ?1");
+	sqlite3_bind_int64(s, 1, stack_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*services = xreallocarray(*services, *nservices + 1,
+		    sizeof **services);
+		(*services)[(*nservices)++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	s = store_stmt(st, "DELETE FROM stacks WHERE id = ?1 RETURNING grid_id,"
+	    " name");
+	sqlite3_bind_int64(s, 1, stack_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		int64_t grid_id = sqlite3_column_int64(s, 0);
+		char *name = xstrdup(store_col_text(s, 1));
+
+		sqlite3_reset(s);
+		rc = store_event_add(st, grid_id, "stack.remove", name,
+		    "stack %s removed with its services and instances", name);
+		free(name);
+		if (rc != 0)
+			goto fail;
+	} else {
+		sqlite3_reset(s);
+		goto fail;
+	}
+	return store_commit(st);
+fail:
+	store_rollback(st);
+	free(*services);
+	*services = NULL;
+	*nservices = 0;
+	return -1;
+}
+
+static json_t *
+stack_row_json(sqlite3_stmt *s)
+{
+	char t[32];
+	json_t *o = json_object();
+
+	json_object_set_new(o, "name", json_string(store_col_text(s, 1)));
+	json_object_set_new(o, "stack", json_string(store_col_text(s, 2)));
+	json_object_set_new(o, "version", store_col_text(s, 3) ?
+	    json_string(store_col_text(s, 3)) : json_null());
+	json_object_set_new(o, "description", store_col_text(s, 4) ?
+	    json_string(store_col_text(s, 4)) : json_null());
+	json_object_set_new(o, "rev", json_integer(sqlite3_column_int64(s, 5)));
+	util_iso8601(sqlite3_column_int64(s, 6), t, sizeof t);
+	json_object_set_new(o, "created_at", json_string(t));
+	util_iso8601(sqlite3_column_int64(s, 7), t, sizeof t);
+	json_object_set_new(o, "updated_at", json_string(t));
+	json_object_set_new(o, "services",
+	    json_integer(sqlite3_column_int64(s, 8)));
+	json_object_set_new(o, "deploy_state", store_col_text(s, 9) ?
+	    json_string(store_col_text(s, 9)) : json_null());
+	json_object_set_new(o, "deploy_id", sqlite3_column_type(s, 10) ==
+	    SQLITE_NULL ? json_null() : json_integer(sqlite3_column_int64(s,
+	    10)));
+	return o;
+}
+
+#define STACK_COLS \
+	"k.id, k.name, k.stack_ref, k.version, k.description, k.rev, " \
+	"k.created_at, k.updated_at, " \
+	"(SELECT count(*) FROM services v WHERE v.stack_id = k.id), " \
+	"(SELECT state FROM deploys d WHERE d.stack_id = k.id " \
+	"  ORDER BY d.id DESC LIMIT 1), " \
+	"(SELECT id FROM deploys d WHERE d.stack_id = k.id " \
+	"  ORDER BY d.id DESC LIMIT 1)"
+
+json_t *
+store_stack_list_json(struct store *st, int64_t grid_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT " STACK_COLS
+	    " FROM stacks k WHERE k.grid_id = ?1 ORDER BY k.name");
+	json_t *arr = json_array();
+	int rc;
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(arr, stack_row_json(s));
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+int
+store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT " STACK_COLS ", k.source,"
+	    " k.grid_id FROM stacks k WHERE k.id = ?1");
+	json_t *o, *svcs;
+	int64_t grid_id;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, stack_id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return rc == SQLITE_DONE ? 0 : -1;
+	}
+	o = stack_row_json(s);
+	json_object_set_new(o, "source", json_string(store_col_text(s, 11)));
+	grid_id = sqlite3_column_int64(s, 12);
+	sqlite3_reset(s);
+	svcs = store_service_list_json(st, grid_id,
+	    json_string_value(json_object_get(o, "name")));
+	if (svcs == NULL) {
+		json_decref(o);
+		return -1;
+	}
+	json_object_set_new(o, "services", svcs);
+	*out = o;
+	return 1;
+}
