@@ -14,7 +14,8 @@
 #   BERTH_PREFIX       berth-agent goes to $BERTH_PREFIX/bin (default
 #                      /usr/local)
 #   BERTH_NO_SYSTEMD=1 start with nohup instead of a systemd unit; also
-#                      chosen when systemd is not running
+#                      chosen when systemd is not running (BERTH_SYSTEMD=1
+#                      insists on systemd)
 #   BERTH_PIDFILE      nohup mode: pid file (default /run/berth-agent.pid)
 #   BERTH_LOGFILE      nohup mode: log (default /var/log/berth-agent.log)
 #   BERTH_UNIT_DIR     systemd mode: unit directory (/etc/systemd/system)
@@ -23,6 +24,13 @@ set -eu
 
 say() { printf 'berth-install: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
+# running PID: alive and not a zombie (kill -0 succeeds on an unreaped
+# child, and the agent we start is our child).
+running() {
+	kill -0 "$1" 2>/dev/null || return 1
+	[ -r "/proc/$1/stat" ] || return 0
+	case $(cut -d ')' -f 2 "/proc/$1/stat") in ' Z'*) return 1 ;; esac
+}
 
 ENV_FILE=${BERTH_ENV_FILE:-/etc/berth-agent.env}
 
@@ -71,10 +79,13 @@ chmod 0755 "$tmp"
 mv -f "$tmp" "$BIN"
 say "installed $BIN"
 
+# systemd when it runs this machine (or BERTH_SYSTEMD=1), else nohup.
 mode=systemd
-if [ "${BERTH_NO_SYSTEMD:-0}" = 1 ] ||
-	! command -v systemctl >/dev/null 2>&1 ||
-	[ ! -d /run/systemd/system ]; then
+if [ "${BERTH_NO_SYSTEMD:-0}" = 1 ]; then
+	mode='nohup'
+elif [ "${BERTH_SYSTEMD:-0}" != 1 ] &&
+	{ ! command -v systemctl >/dev/null 2>&1 ||
+		[ ! -d /run/systemd/system ]; }; then
 	mode='nohup'
 fi
 
@@ -127,14 +138,17 @@ if [ -s "$PIDFILE" ]; then
 	case $old in
 	'' | *[!0-9]*) ;;
 	*)
-		if kill -0 "$old" 2>/dev/null; then
+		# Only a berth-agent: the pid may have been reused since.
+		if running "$old" && { [ ! -r "/proc/$old/comm" ] ||
+			[ "$(cat "/proc/$old/comm")" = berth-agent ]; }; then
 			say "stopping the running agent (pid $old)"
 			kill "$old" 2>/dev/null || true
 			i=0
-			while kill -0 "$old" 2>/dev/null && [ $i -lt 50 ]; do
+			while running "$old" && [ $i -lt 50 ]; do
 				sleep 0.1
 				i=$((i + 1))
 			done
+			! running "$old" || kill -9 "$old" 2>/dev/null || true
 		fi
 		;;
 	esac
@@ -143,7 +157,7 @@ nohup "$BIN" >>"$LOGFILE" 2>&1 </dev/null &
 pid=$!
 echo "$pid" >"$PIDFILE"
 sleep 1
-if ! kill -0 "$pid" 2>/dev/null; then
+if ! running "$pid"; then
 	say "berth-agent exited at once; the end of $LOGFILE:"
 	tail -n 20 "$LOGFILE" >&2
 	exit 1
