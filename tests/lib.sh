@@ -39,12 +39,15 @@ check_has() {
 	esac
 }
 
-# A TCP port nobody listens on (loopback).
+# A TCP port nobody uses: below the kernel's ephemeral range (so no
+# outgoing connection holds it) and not listened on or connected.
 free_port() {
-	local p
+	local p lo
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ -n "$lo" ] && [ "$lo" -gt 12000 ] || lo=32768
 	while :; do
-		p=$((20000 + RANDOM % 30000))
-		if ! ss -ltnH "sport = :$p" 2>/dev/null | grep -q .; then
+		p=$((10000 + RANDOM % (lo - 11000)))
+		if ! ss -tanH "( sport = :$p )" 2>/dev/null | grep -q .; then
 			echo "$p"
 			return
 		fi
