@@ -36,8 +36,13 @@ done < <("$BIN/berth-master" --print-routes)
 check_eq "every /v1 route refuses a missing (401) or wrong (403) token [$n_auth routes]" "$bad" ""
 check "route table lists at least the core routes" test "$n_auth" -ge 15
 "$BIN/berth-master" --print-routes | grep -v ' open$' | grep -vq '^[A-Z]* /v1/' &&
-    notok "a non-/v1 route needs auth (only /healthz, /metrics are open)" ||
+    notok "a non-/v1 route needs auth" ||
     ok "only /v1 routes and the open ones exist"
+# Open: health, metrics and the installer + agent binary (cloud_config.sh).
+"$BIN/berth-master" --print-routes | grep ' open$' |
+    grep -Evq '^GET (/healthz|/metrics|/install/[a-z.-]+) open$' &&
+    notok "a route other than /healthz, /metrics, /install/* is open" ||
+    ok "only /healthz, /metrics and /install/* are open"
 
 # ---- grids ------------------------------------------------------------------
 api GET /v1/grids
