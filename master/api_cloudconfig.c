@@ -307,7 +307,8 @@ cc_api_url(struct api_ctx *ctx)
 	size_t n;
 
 	if (pub != NULL && *pub != '\0') {
-		if (!cc_url_safe(pub) || strncmp(pub, "http", 4) != 0) {
+		if (!cc_url_safe(pub) || (strncmp(pub, "http://", 7) != 0 &&
+		    strncmp(pub, "https://", 8) != 0)) {
 			log_error("api: --public-url has characters a "
 			    "cloud-config cannot carry, or is not http(s)");
 			api_error(ctx, 500, NULL, "the master's --public-url "
