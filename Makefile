@@ -39,6 +39,7 @@ AGENT_SRC	:= $(filter-out agent/main.c,$(wildcard agent/*.c))
 CLI_SRC		:= $(filter-out cli/main.c,$(wildcard cli/*.c))
 UNIT_SRC	:= $(wildcard tests/unit/test_*.c)
 BENCH_SRC	:= $(wildcard tests/bench/*.c)
+TOOL_SRC	:= $(wildcard tests/tools/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -55,9 +56,10 @@ BINS		:= $(BUILD)/bin/berth-master $(BUILD)/bin/berth-agent \
 		   $(BUILD)/bin/berth
 UNIT_BINS	:= $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 BENCH_BINS	:= $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+TOOL_BINS	:= $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 
 .PHONY: all deps test check bench demo demo-stop fuzz clean docker-up
-all: $(BINS) $(UNIT_BINS) $(BENCH_BINS)
+all: $(BINS) $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS)
 ifeq ($(BUILD),build)
 all: bin-links
 .PHONY: bin-links
@@ -98,6 +100,10 @@ $(BUILD)/bin/berth: $(BUILD)/cli/main.o $(LIB_CLI) $(LIB_STACKS) $(LIB_COMMON)
 
 # Unit tests and benchmarks link every library; the linker keeps what they use.
 $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
 

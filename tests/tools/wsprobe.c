@@ -1,0 +1,197 @@
+/*
+ * wsprobe.c - a websocket test peer: connect to the master's agent port
+ * with the headers given, print what comes back, and report how the
+ * session ended.
+ *
+ *	wsprobe --port P [--host H] [-H "name: value"]... [--stay SECONDS]
+ *	    [--send JSON]...
+ *
+ * Output, one line each: "frame <text>" per message received, "close
+ * <code> <reason>" when the master closes, "end" when the connection is
+ * gone, "error <text>" when it could not connect. Each --send frame is
+ * sent once after the first frame arrives. It exits after the connection
+ * ends or --stay seconds (default 3). Used by the hub tests to check close
+ * codes the real agent would only log.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+
+#define PROBE_MAX_HDRS	16
+#define PROBE_MAX_SENDS	8
+
+struct probe {
+	const char	*host;			/* master address */
+	int		 port;			/* agent port */
+	const char	*hdrs[PROBE_MAX_HDRS];	/* "name: value" */
+	int		 nhdrs;
+	const char	*sends[PROBE_MAX_SENDS];/* frames to send */
+	int		 nsends, sent;
+	int		 got_frame;		/* a frame arrived */
+	int		 done;			/* connection over */
+	struct lws	*wsi;
+	char		*rx;			/* frame being assembled */
+	size_t		 rxlen;
+};
+
+static int
+probe_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	struct probe *p = lws_context_user(lws_get_context(wsi));
+	unsigned char **pp, *end, buf[LWS_PRE + 65536];
+	const unsigned char *u = in;
+	char name[128];
+	const char *colon;
+	size_t n;
+	int i;
+
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		pp = (unsigned char **)in;
+		end = *pp + len;
+		for (i = 0; i < p->nhdrs; i++) {
+			colon = strchr(p->hdrs[i], ':');
+			if (colon == NULL || (size_t)(colon - p->hdrs[i]) >=
+			    sizeof name - 2)
+				continue;
+			snprintf(name, sizeof name, "%.*s:",
+			    (int)(colon - p->hdrs[i]), p->hdrs[i]);
+			for (n = 0; name[n] != '\0'; n++)
+				if (name[n] >= 'A' && name[n] <= 'Z')
+					name[n] = (char)(name[n] - 'A' + 'a');
+			colon++;
+			while (*colon == ' ')
+				colon++;
+			if (lws_add_http_header_by_name(wsi,
+			    (unsigned char *)name, (const unsigned char *)colon,
+			    (int)strlen(colon), pp, end) != 0)
+				return -1;
+		}
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		p->rx = realloc(p->rx, p->rxlen + len + 1);
+		memcpy(p->rx + p->rxlen, in, len);
+		p->rxlen += len;
+		if (!lws_is_final_fragment(wsi) ||
+		    lws_remaining_packet_payload(wsi) > 0)
+			break;
+		p->rx[p->rxlen] = '\0';
+		printf("frame %s\n", p->rx);
+		fflush(stdout);
+		p->rxlen = 0;
+		p->got_frame = 1;
+		if (p->sent < p->nsends)
+			lws_callback_on_writable(wsi);
+		break;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (p->sent < p->nsends) {
+			n = strlen(p->sends[p->sent]);
+			if (n > sizeof buf - LWS_PRE)
+				n = sizeof buf - LWS_PRE;
+			memcpy(buf + LWS_PRE, p->sends[p->sent], n);
+			p->sent++;
+			if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < 0)
+				return -1;
+			if (p->sent < p->nsends)
+				lws_callback_on_writable(wsi);
+		}
+		break;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (len >= 2)
+			printf("close %d %.*s\n", (u[0] << 8) | u[1],
+			    (int)(len - 2), (const char *)u + 2);
+		else
+			printf("close 1005\n");
+		fflush(stdout);
+		break;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		printf("error %s\n", in ? (const char *)in : "connect failed");
+		p->done = 1;
+		break;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		printf("end\n");
+		p->done = 1;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct lws_protocols probe_protocols[] = {
+	{ "berth-agent", probe_cb, 0, 65536, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+int
+main(int argc, char **argv)
+{
+	struct lws_context_creation_info info;
+	struct lws_client_connect_info ci;
+	struct lws_context *ctx;
+	struct probe p;
+	time_t deadline;
+	int i, stay = 3;
+
+	memset(&p, 0, sizeof p);
+	p.host = "127.0.0.1";
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
+			p.port = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc)
+			p.host = argv[++i];
+		else if (strcmp(argv[i], "-H") == 0 && i + 1 < argc &&
+		    p.nhdrs < PROBE_MAX_HDRS)
+			p.hdrs[p.nhdrs++] = argv[++i];
+		else if (strcmp(argv[i], "--send") == 0 && i + 1 < argc &&
+		    p.nsends < PROBE_MAX_SENDS)
+			p.sends[p.nsends++] = argv[++i];
+		else if (strcmp(argv[i], "--stay") == 0 && i + 1 < argc)
+			stay = atoi(argv[++i]);
+		else {
+			fprintf(stderr, "usage: wsprobe --port P [--host H] "
+			    "[-H 'name: value']... [--send JSON]... "
+			    "[--stay S]\n");
+			return 2;
+		}
+	}
+	if (p.port <= 0) {
+		fprintf(stderr, "wsprobe: --port is required\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	lws_set_log_level(0, NULL);
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = probe_protocols;
+	info.user = &p;
+	if ((ctx = lws_create_context(&info)) == NULL)
+		return 1;
+	memset(&ci, 0, sizeof ci);
+	ci.context = ctx;
+	ci.address = p.host;
+	ci.port = p.port;
+	ci.path = "/";
+	ci.host = p.host;
+	ci.origin = p.host;
+	ci.protocol = "berth-agent";
+	ci.pwsi = &p.wsi;
+	if (lws_client_connect_via_info(&ci) == NULL) {
+		printf("error cannot start the connection\n");
+		lws_context_destroy(ctx);
+		return 0;
+	}
+	deadline = time(NULL) + stay;
+	while (!p.done && time(NULL) < deadline)
+		lws_service(ctx, 100);
+	if (!p.done)
+		printf("open\n");
+	lws_context_destroy(ctx);
+	free(p.rx);
+	return 0;
+}
