@@ -82,6 +82,7 @@ master_start() {
 	MASTER_PID=$!
 	MASTER_PIDS="$MASTER_PIDS $MASTER_PID"
 	MASTER_LOG=$dir/master.log
+	MASTER_DIR=$dir
 	if ! wait_for 20 curl -sf "$API/healthz"; then
 		echo "# master did not start; log:" >&2
 		sed 's/^/# /' "$dir/master.log" >&2
@@ -131,15 +132,74 @@ api_noauth() {
 	    "$API$2")
 }
 
+# ---- real agents (end-to-end layer) ----------------------------------------
+
+AGENTS=""
+
+# agent_start NAME LABELS [VAR=value...]: start a real berth-agent against
+# the current master, with its own data dir and node name.
+agent_start() {
+	local name=$1 labels=$2
+	shift 2
+	mkdir -p "$TMP/agents/$name"
+	env BERTH_URL="ws://127.0.0.1:$AGENT_PORT" \
+	    BERTH_TOKEN="$(cat "$MASTER_DIR/grid-default.token")" \
+	    BERTH_LABELS="$labels" BERTH_NODE_NAME="$name" \
+	    BERTH_DATA_DIR="$TMP/agents/$name" BERTH_STATS_INTERVAL_S=1 \
+	    BERTH_RESYNC_INTERVAL_S=2 BERTH_BACKOFF_MAX_S=2 "$@" \
+	    "$BIN/berth-agent" >>"$TMP/agents/$name.log" 2>&1 &
+	echo $! >"$TMP/agents/$name.pid"
+	case " $AGENTS " in *" $name "*) ;; *) AGENTS="$AGENTS $name" ;; esac
+}
+
+# agent_stop NAME [SIGNAL]
+agent_stop() {
+	local pid
+	pid=$(cat "$TMP/agents/$1.pid" 2>/dev/null) || return 0
+	kill "-${2:-TERM}" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rm -f "$TMP/agents/$1.pid"
+	san_check "$TMP/agents/$1.log"
+}
+
+# node_id NAME: the id the agent generated for itself.
+node_id() { cat "$TMP/agents/$1/node-id" 2>/dev/null; }
+
+# node_status NAME: the master's view ("online", "offline", or "").
+node_status() {
+	curl -s -H "Authorization: Bearer $TOKEN" \
+	    "$API/v1/nodes/default/$1" | jq -r '.status // empty'
+}
+
+# containers [FILTER...]: ids of containers of this test's agents.
+containers() {
+	local n id out=""
+	for n in $AGENTS; do
+		id=$(node_id "$n")
+		[ -n "$id" ] || continue
+		out="$out $(docker ps -q --filter "label=berth.node=$id" "$@")"
+	done
+	echo $out
+}
+
 at_exit() { CLEANUPS="$CLEANUPS;$*"; }
 
 cleanup() {
-	local p
+	local p n id
 	eval "${CLEANUPS#;}" 2>/dev/null
+	for n in $AGENTS; do
+		agent_stop "$n" KILL
+	done
 	for p in $MASTER_PIDS; do
 		kill -9 "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
+	for n in $AGENTS; do
+		id=$(node_id "$n")
+		[ -n "$id" ] || continue
+		docker ps -aq --filter "label=berth.node=$id" |
+		    xargs -r docker rm -f >/dev/null 2>&1
+	done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

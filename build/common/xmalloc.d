@@ -1,2 +1,0 @@
-build/common/xmalloc.o: common/xmalloc.c common/xmalloc.h
-common/xmalloc.h:
