@@ -60,6 +60,10 @@ grid_settings_apply(struct api_ctx *ctx, json_t *obj, struct grid_settings *gs)
 		  86400 },
 		{ "random_grace_s",
 		  offsetof(struct grid_settings, random_grace_s), 0, 86400 },
+		{ "rebalance_settle_s",
+		  offsetof(struct grid_settings, rebalance_settle_s), 0, 86400 },
+		{ "move_cooldown_s",
+		  offsetof(struct grid_settings, move_cooldown_s), 0, 86400 },
 	};
 	const char *key;
 	json_t *v;

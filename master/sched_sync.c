@@ -301,4 +301,6 @@ sched_sync_settings(const struct grid_settings *gs, struct sched_settings *out)
 	out->random_grace_ms = gs->random_grace_s * 1000;
 	out->offline_after_ms = gs->offline_after_s * 1000;
 	out->ephemeral_removal_ms = gs->ephemeral_removal_s * 1000;
+	out->settle_ms = gs->rebalance_settle_s * 1000;
+	out->move_cooldown_ms = gs->move_cooldown_s * 1000;
 }

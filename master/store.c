@@ -42,6 +42,8 @@ static const char *store_migrations[] = {
 	"  ephemeral_removal_s INTEGER NOT NULL DEFAULT 1200,"
 	"  ha_grace_s INTEGER NOT NULL DEFAULT 120,"
 	"  random_grace_s INTEGER NOT NULL DEFAULT 30,"
+	"  rebalance_settle_s INTEGER NOT NULL DEFAULT 10,"
+	"  move_cooldown_s INTEGER NOT NULL DEFAULT 600,"
 	"  dry_run INTEGER NOT NULL DEFAULT 0,"
 	"  created_at INTEGER NOT NULL);"
 	"CREATE TABLE nodes ("

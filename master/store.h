@@ -58,6 +58,8 @@ struct grid_settings {
 	int64_t	 ephemeral_removal_s;	/* offline time before removal */
 	int64_t	 ha_grace_s;		/* ha: offline time before replacing */
 	int64_t	 random_grace_s;	/* random: likewise */
+	int64_t	 rebalance_settle_s;	/* a new node attracts moves after */
+	int64_t	 move_cooldown_s;	/* a moved instance rests this long */
 	int	 dry_run;		/* balancer/reaper plan but do not act */
 };
 

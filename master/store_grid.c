@@ -14,7 +14,8 @@
 
 #define GRID_COLS \
 	"id, name, heartbeat_interval_s, offline_after_s, " \
-	"ephemeral_removal_s, ha_grace_s, random_grace_s, dry_run, created_at"
+	"ephemeral_removal_s, ha_grace_s, random_grace_s, dry_run, created_at, " \
+	"rebalance_settle_s, move_cooldown_s"
 
 void
 grid_settings_default(struct grid_settings *gs)
@@ -24,6 +25,8 @@ grid_settings_default(struct grid_settings *gs)
 	gs->ephemeral_removal_s = 1200;
 	gs->ha_grace_s = 120;
 	gs->random_grace_s = 30;
+	gs->rebalance_settle_s = 10;
+	gs->move_cooldown_s = 600;
 	gs->dry_run = 0;
 }
 
@@ -40,6 +43,8 @@ grid_from_row(sqlite3_stmt *s, struct grid *g)
 	g->settings.random_grace_s = sqlite3_column_int64(s, 6);
 	g->settings.dry_run = sqlite3_column_int(s, 7);
 	g->created_at = sqlite3_column_int64(s, 8);
+	g->settings.rebalance_settle_s = sqlite3_column_int64(s, 9);
+	g->settings.move_cooldown_s = sqlite3_column_int64(s, 10);
 }
 
 static int
@@ -96,8 +101,9 @@ store_grid_create(struct store *st, const char *name,
 	sqlite3_stmt *s = store_stmt(st,
 	    "INSERT INTO grids (name, token_hash, token_sealed, "
 	    "heartbeat_interval_s, offline_after_s, ephemeral_removal_s, "
-	    "ha_grace_s, random_grace_s, dry_run, created_at) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+	    "ha_grace_s, random_grace_s, dry_run, created_at, "
+	    "rebalance_settle_s, move_cooldown_s) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
 	int rc;
 
 	store_bind_text(s, 1, name);
@@ -110,6 +116,8 @@ store_grid_create(struct store *st, const char *name,
 	sqlite3_bind_int64(s, 8, gs->random_grace_s);
 	sqlite3_bind_int(s, 9, gs->dry_run);
 	sqlite3_bind_int64(s, 10, util_now_ms());
+	sqlite3_bind_int64(s, 11, gs->rebalance_settle_s);
+	sqlite3_bind_int64(s, 12, gs->move_cooldown_s);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE)
@@ -128,7 +136,8 @@ store_grid_update_settings(struct store *st, int64_t id,
 	sqlite3_stmt *s = store_stmt(st,
 	    "UPDATE grids SET heartbeat_interval_s = ?2, offline_after_s = ?3,"
 	    " ephemeral_removal_s = ?4, ha_grace_s = ?5, random_grace_s = ?6,"
-	    " dry_run = ?7 WHERE id = ?1");
+	    " dry_run = ?7, rebalance_settle_s = ?8, move_cooldown_s = ?9"
+	    " WHERE id = ?1");
 	int rc;
 
 	sqlite3_bind_int64(s, 1, id);
@@ -138,6 +147,8 @@ store_grid_update_settings(struct store *st, int64_t id,
 	sqlite3_bind_int64(s, 5, gs->ha_grace_s);
 	sqlite3_bind_int64(s, 6, gs->random_grace_s);
 	sqlite3_bind_int(s, 7, gs->dry_run);
+	sqlite3_bind_int64(s, 8, gs->rebalance_settle_s);
+	sqlite3_bind_int64(s, 9, gs->move_cooldown_s);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -204,13 +215,16 @@ grid_to_json(const struct grid *g)
 	char created[32];
 
 	util_iso8601(g->created_at, created, sizeof created);
-	return json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:b}, s:s}",
+	return json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}, "
+	    "s:s}",
 	    "name", g->name, "settings",
 	    "heartbeat_interval_s", (json_int_t)g->settings.heartbeat_interval_s,
 	    "offline_after_s", (json_int_t)g->settings.offline_after_s,
 	    "ephemeral_removal_s", (json_int_t)g->settings.ephemeral_removal_s,
 	    "ha_grace_s", (json_int_t)g->settings.ha_grace_s,
 	    "random_grace_s", (json_int_t)g->settings.random_grace_s,
+	    "rebalance_settle_s", (json_int_t)g->settings.rebalance_settle_s,
+	    "move_cooldown_s", (json_int_t)g->settings.move_cooldown_s,
 	    "dry_run", g->settings.dry_run,
 	    "created_at", created);
 }
@@ -225,6 +239,7 @@ store_grid_list_json(struct store *st)
 	    "   AND n.status = 'online'),"
 	    " (SELECT count(*) FROM stacks k WHERE k.grid_id = g.id)"
 	    " FROM grids g ORDER BY name");
+	/* Columns 11-13 follow the GRID_COLS above. */
 	json_t *arr = json_array(), *o;
 	struct grid g;
 	int rc;
@@ -233,11 +248,11 @@ store_grid_list_json(struct store *st)
 		grid_from_row(s, &g);
 		o = grid_to_json(&g);
 		json_object_set_new(o, "nodes",
-		    json_integer(sqlite3_column_int64(s, 9)));
-		json_object_set_new(o, "nodes_online",
-		    json_integer(sqlite3_column_int64(s, 10)));
-		json_object_set_new(o, "stacks",
 		    json_integer(sqlite3_column_int64(s, 11)));
+		json_object_set_new(o, "nodes_online",
+		    json_integer(sqlite3_column_int64(s, 12)));
+		json_object_set_new(o, "stacks",
+		    json_integer(sqlite3_column_int64(s, 13)));
 		json_array_append_new(arr, o);
 	}
 	sqlite3_reset(s);

@@ -6,6 +6,9 @@
  *	wsprobe --port P [--host H] [-H "name: value"]... [--stay SECONDS]
  *	    [--send JSON]...
  *
+ * With --auto-state it answers every "desired" frame with a "state" frame
+ * that reports each container running, as a healthy agent would.
+ *
  * Output, one line each: "frame <text>" per message received, "close
  * <code> <reason>" when the master closes, "end" when the connection is
  * gone, "error <text>" when it could not connect. Each --send frame is
@@ -19,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <libwebsockets.h>
 
 #define PROBE_MAX_HDRS	16
@@ -32,11 +36,41 @@ struct probe {
 	const char	*sends[PROBE_MAX_SENDS];/* frames to send */
 	int		 nsends, sent;
 	int		 got_frame;		/* a frame arrived */
+	int		 auto_state;		/* answer desired frames */
+	char		*state;			/* state frame to send */
 	int		 done;			/* connection over */
 	struct lws	*wsi;
 	char		*rx;			/* frame being assembled */
 	size_t		 rxlen;
 };
+
+/* Build the state frame answering the desired frame in p->rx. */
+static void
+probe_state(struct probe *p)
+{
+	json_t *f = json_loads(p->rx, 0, NULL), *out, *c;
+	size_t i;
+
+	if (f == NULL || strcmp(json_string_value(json_object_get(f, "type")) ?
+	    json_string_value(json_object_get(f, "type")) : "", "desired") != 0) {
+		json_decref(f);
+		return;
+	}
+	out = json_array();
+	json_array_foreach(json_object_get(f, "containers"), i, c)
+		json_array_append_new(out, json_pack("{s:O, s:O, s:O, s:O,"
+		    " s:s, s:s}", "service_id", json_object_get(c, "service_id"),
+		    "instance", json_object_get(c, "instance"),
+		    "rev", json_object_get(c, "rev"),
+		    "name", json_object_get(c, "name"),
+		    "state", "running", "container_id", "simulated"));
+	free(p->state);
+	c = json_pack("{s:s, s:O, s:o}", "type", "state", "generation",
+	    json_object_get(f, "generation"), "containers", out);
+	p->state = json_dumps(c, JSON_COMPACT);
+	json_decref(c);
+	json_decref(f);
+}
 
 static int
 probe_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
@@ -85,7 +119,9 @@ probe_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		fflush(stdout);
 		p->rxlen = 0;
 		p->got_frame = 1;
-		if (p->sent < p->nsends)
+		if (p->auto_state)
+			probe_state(p);
+		if (p->sent < p->nsends || p->state != NULL)
 			lws_callback_on_writable(wsi);
 		break;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
@@ -99,6 +135,15 @@ probe_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				return -1;
 			if (p->sent < p->nsends)
 				lws_callback_on_writable(wsi);
+		} else if (p->state != NULL) {
+			n = strlen(p->state);
+			if (n > sizeof buf - LWS_PRE)
+				n = sizeof buf - LWS_PRE;
+			memcpy(buf + LWS_PRE, p->state, n);
+			free(p->state);
+			p->state = NULL;
+			if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < 0)
+				return -1;
 		}
 		break;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
@@ -151,12 +196,14 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--send") == 0 && i + 1 < argc &&
 		    p.nsends < PROBE_MAX_SENDS)
 			p.sends[p.nsends++] = argv[++i];
+		else if (strcmp(argv[i], "--auto-state") == 0)
+			p.auto_state = 1;
 		else if (strcmp(argv[i], "--stay") == 0 && i + 1 < argc)
 			stay = atoi(argv[++i]);
 		else {
 			fprintf(stderr, "usage: wsprobe --port P [--host H] "
 			    "[-H 'name: value']... [--send JSON]... "
-			    "[--stay S]\n");
+			    "[--stay S] [--auto-state]\n");
 			return 2;
 		}
 	}
