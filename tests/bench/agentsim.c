@@ -1064,7 +1064,10 @@ main(int argc, char **argv)
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = sim_protocols;
 	info.user = &s;
-	info.fd_limit_per_thread = (unsigned)s.n + 64;
+	/*
+	 * No fd_limit_per_thread: with it lws 4.1 finds a wsi by scanning
+	 * its whole fd table; sized from RLIMIT_NOFILE it indexes directly.
+	 */
 	info.timeout_secs = 30;
 	if ((s.ctx = lws_create_context(&info)) == NULL) {
 		fprintf(stderr, "agentsim: cannot create the lws context\n");

@@ -85,14 +85,22 @@ cpu_ticks() {
 
 now_ms() { date +%s%3N; }
 
+# pause SECONDS: sleep by the clock (a sleep cut short does not shorten it).
+pause() {
+	local end=$(($(now_ms) + $1 * 1000))
+	while [ "$(now_ms)" -lt "$end" ]; do sleep 0.2; done
+}
+
 # wait_phase NAME SECONDS: until agentsim wrote phase NAME (or exited).
 wait_phase() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
+	local end=$(($(now_ms) + $2 * 1000))
+	while [ "$(now_ms)" -lt "$end" ]; do
 		[ "$(cat "$PHASE" 2>/dev/null)" = "$1" ] && return 0
-		kill -0 "$SIM_PID" 2>/dev/null || return 1
+		kill -0 "$SIM_PID" 2>/dev/null || {
+			note "agentsim exited before phase $1"; return 1; }
 		sleep 0.1
 	done
+	note "no phase $1 after $2 s (last: $(cat "$PHASE" 2>/dev/null))"
 	return 1
 }
 
@@ -103,8 +111,8 @@ master_start() {
 	    --api-listen "127.0.0.1:$API_PORT" \
 	    --agent-listen "127.0.0.1:$AGENT_PORT") >>"$LOG" 2>&1 &
 	MASTER_PID=$!
-	local i
-	for ((i = 0; i < 300; i++)); do
+	local end=$(($(now_ms) + 30000))
+	while [ "$(now_ms)" -lt "$end" ]; do
 		curl -sf "$API/healthz" >/dev/null 2>&1 && return 0
 		kill -0 "$MASTER_PID" 2>/dev/null || break
 		sleep 0.1
@@ -115,9 +123,9 @@ master_start() {
 }
 
 master_stop() {
-	local i
+	local end=$(($(now_ms) + 30000))
 	kill -TERM "$MASTER_PID" 2>/dev/null
-	for ((i = 0; i < 300; i++)); do
+	while [ "$(now_ms)" -lt "$end" ]; do
 		kill -0 "$MASTER_PID" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -194,10 +202,10 @@ scenario() {
 		tail -20 "$LOG" >&2
 		return 1
 	fi
-	sleep "$SIM_SETTLE_S"
+	pause "$SIM_SETTLE_S"
 	# Idle window: master and agentsim CPU, master RSS.
 	t0=$(now_ms); c0=$(cpu_ticks "$MASTER_PID"); s0=$(cpu_ticks "$SIM_PID")
-	sleep "$SIM_IDLE_S"
+	pause "$SIM_IDLE_S"
 	t1=$(now_ms); c1=$(cpu_ticks "$MASTER_PID"); s1=$(cpu_ticks "$SIM_PID")
 	rss=$(rss_mib "$MASTER_PID")
 	cpu=$(awk -v a="$c0" -v b="$c1" -v t="$((t1 - t0))" -v hz="$HZ" \
@@ -215,10 +223,9 @@ scenario() {
 	    "it again"
 	master_start "$DIR/data" || return 1
 	restart_ms=$(($(now_ms) - restart_t0))
-	lim=200
-	while kill -0 "$SIM_PID" 2>/dev/null && [ "$lim" -gt 0 ]; do
-		sleep 1
-		lim=$((lim - 1))
+	lim=$(($(now_ms) + 200000))
+	while kill -0 "$SIM_PID" 2>/dev/null && [ "$(now_ms)" -lt "$lim" ]; do
+		sleep 0.5
 	done
 	if kill -0 "$SIM_PID" 2>/dev/null; then
 		note "$k: agentsim still running; stopping it"
@@ -253,6 +260,14 @@ scenario() {
 		echo "restart_resync_${k}_s failed ($(fig agents_resynced) of $n) s"
 	fi
 	echo "master_rss_mib_after_resync_$k $(rss_mib "$MASTER_PID") MiB"
+	if [ -n "$expect" ]; then
+		# The made-up state frames must have reached the store.
+		curl -s -H "Authorization: Bearer $OP" \
+		    "$API/v1/services/default/stress/stress/containers" \
+		    >"$DIR/containers.json"
+		echo "containers_running_$k $(grep -o '"state": *"running"' \
+		    "$DIR/containers.json" | wc -l) containers"
+	fi
 	note "$k: master log: $(grep -c ' error ' "$LOG") error," \
 	    "$(grep -c ' warn ' "$LOG") warn lines;" \
 	    "$(grep -c 'refused' "$LOG") refusals"
