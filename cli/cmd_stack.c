@@ -52,17 +52,18 @@ stack_read_file(void *arg, const char *path, char **cause)
 	struct stack_inputs *in = arg;
 	char *data;
 	size_t len;
+	json_t *v;
 
 	if (util_read_file(path, 1024 * 1024, &data, &len) != 0) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (json_stringn(data, len) == NULL) {
+	if ((v = json_stringn(data, len)) == NULL) {
 		xasprintf(cause, "%s: not UTF-8 text", path);
 		free(data);
 		return NULL;
 	}
-	json_object_set_new(in->files, path, json_stringn(data, len));
+	json_object_set_new(in->files, path, v);
 	return data;
 }
 
@@ -76,7 +77,7 @@ stack_prepare(struct cli *c, const char *file, const char *name,
 	struct stack_opts opts;
 	char *src, *msg;
 	size_t len;
-	json_t *st;
+	json_t *st, *text;
 
 	if (util_read_file(file, 4 * 1024 * 1024, &src, &len) != 0)
 		return cli_fail("%s: %s", file, strerror(errno));
@@ -90,6 +91,8 @@ stack_prepare(struct cli *c, const char *file, const char *name,
 	opts.arg = &in;
 	st = stack_parse(src, len, file, &opts, &errs);
 	if (st == NULL) {
+		size_t nerr = errs.n ? errs.n : 1;
+
 		msg = stack_errors_format(&errs);
 		fprintf(stderr, "%s\n", msg);
 		free(msg);
@@ -97,10 +100,10 @@ stack_prepare(struct cli *c, const char *file, const char *name,
 		free(src);
 		json_decref(in.variables);
 		json_decref(in.files);
-		return cli_fail("%s: %zu error%s; nothing was sent", file,
-		    errs.n ? errs.n : 1, errs.n == 1 ? "" : "s");
+		return cli_fail("%s: %zu error%s; nothing was sent", file, nerr,
+		    nerr == 1 ? "" : "s");
 	}
-	if (json_stringn(src, len) == NULL) {
+	if ((text = json_stringn(src, len)) == NULL) {
 		free(src);
 		json_decref(st);
 		json_decref(in.variables);
@@ -108,7 +111,7 @@ stack_prepare(struct cli *c, const char *file, const char *name,
 		return cli_fail("%s: not UTF-8 text", file);
 	}
 	*stack_name = xstrdup(json_string_value(json_object_get(st, "name")));
-	*envelope = json_pack("{s:s%, s:s, s:o, s:o}", "source", src, len,
+	*envelope = json_pack("{s:o, s:s, s:o, s:o}", "source", text,
 	    "file", file, "variables", in.variables, "files", in.files);
 	if (name != NULL)
 		json_object_set_new(*envelope, "name", json_string(name));

@@ -28,7 +28,8 @@ cli_fail(const char *fmt, ...)
 int
 cli_print_json(json_t *v)
 {
-	char *text = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	char *text = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY |
+	    JSON_REAL_PRECISION(10));
 
 	printf("%s\n", text ? text : "null");
 	free(text);

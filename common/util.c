@@ -136,6 +136,14 @@ util_label_valid(const char *s)
 	return 1;
 }
 
+int
+util_label_same_key(const char *a, const char *b)
+{
+	size_t ka = strcspn(a, "="), kb = strcspn(b, "=");
+
+	return ka == kb && strncmp(a, b, ka) == 0;
+}
+
 void
 util_random(void *buf, size_t len)
 {

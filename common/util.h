@@ -30,6 +30,9 @@ int	 util_name_valid(const char *s);
  */
 int	 util_label_valid(const char *s);
 
+/* 1 if labels a and b ("k=v" or "k") have the same key. */
+int	 util_label_same_key(const char *a, const char *b);
+
 /* Fill buf with len bytes from getrandom(2). Aborts if the kernel fails. */
 void	 util_random(void *buf, size_t len);
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */

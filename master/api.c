@@ -132,7 +132,8 @@ api_send(struct api_ctx *ctx, const char *allow)
 	int status = ctx->status ? ctx->status : 500;
 
 	if (ctx->out != NULL) {
-		text = json_dumps(ctx->out, JSON_COMPACT);
+		text = json_dumps(ctx->out, JSON_COMPACT |
+		    JSON_REAL_PRECISION(10));
 		if (text == NULL)
 			text = xstrdup("{\"error\":\"cannot encode reply\"}");
 		len = strlen(text);
@@ -352,7 +353,9 @@ api_dispatch(struct api_ctx *ctx, char *allow, size_t allowlen)
 				strcat(allow, ", ");
 			strcat(allow, r->method);
 		}
-		if (strcmp(r->method, ctx->method) == 0) {
+		if (strcmp(r->method, ctx->method) == 0 ||
+		    (strcmp(ctx->method, "HEAD") == 0 &&
+		    strcmp(r->method, "GET") == 0)) {
 			hit = r;
 			memcpy(ctx->cap, caps, sizeof caps);
 			break;

@@ -88,6 +88,8 @@ api_node_patch(struct api_ctx *ctx)
 		goto out;
 	}
 	json_array_foreach(labels, i, v) {
+		size_t j;
+
 		snprintf(field, sizeof field, "labels[%zu]", i);
 		if (!json_is_string(v) ||
 		    !util_label_valid(json_string_value(v))) {
@@ -95,6 +97,14 @@ api_node_patch(struct api_ctx *ctx)
 			    "(key: letters, digits, . _ -; value: printable, "
 			    "no spaces or commas)", field);
 			goto out;
+		}
+		for (j = 0; j < i; j++) {
+			if (util_label_same_key(json_string_value(v),
+			    json_string_value(json_array_get(labels, j)))) {
+				api_error(ctx, 422, field, "%s repeats the key "
+				    "of labels[%zu]", field, j);
+				goto out;
+			}
 		}
 	}
 	text = json_dumps(labels, JSON_COMPACT);

@@ -161,8 +161,9 @@ api_stack_parse(struct api_ctx *ctx, const char *grid, const char *force_name,
 			    errs.n > 1 ? " (and more, see errors)" : "");
 			json_object_set_new(body, "error", json_string(msg));
 			free(msg);
-			json_object_set_new(body, "field",
-			    json_string(errs.v[0].key));
+			if (errs.v[0].key[0] != '\0')
+				json_object_set_new(body, "field",
+				    json_string(errs.v[0].key));
 			json_object_set_new(body, "line",
 			    json_integer(errs.v[0].line));
 		}
@@ -403,10 +404,12 @@ api_service_scale(struct api_ctx *ctx)
 	static const char *const allowed[] = { "instances", NULL };
 	struct grid g;
 	json_t *body, *n, *o;
+	char label[160];
 	int64_t id;
 
 	if (api_service_lookup(ctx, &g, &id) != 0)
 		return;
+	snprintf(label, sizeof label, "%s/%s", ctx->cap[1], ctx->cap[2]);
 	if ((body = api_body_object(ctx)) == NULL)
 		return;
 	if (api_only_keys(ctx, body, "", allowed) != 0)
@@ -420,7 +423,7 @@ api_service_scale(struct api_ctx *ctx)
 	}
 	if (store_begin(ctx->st) != 0 ||
 	    store_service_scale(ctx->st, id, (int)json_integer_value(n)) != 0 ||
-	    store_event_add(ctx->st, g.id, "service.scale", ctx->cap[2],
+	    store_event_add(ctx->st, g.id, "service.scale", label,
 	    "service %s/%s scaled to %lld", ctx->cap[1], ctx->cap[2],
 	    (long long)json_integer_value(n)) != 0 ||
 	    store_commit(ctx->st) != 0) {

@@ -340,8 +340,14 @@ hub_labels(const char *in)
 
 	for (p = strtok_r(copy, ", ", &save); p != NULL;
 	    p = strtok_r(NULL, ", ", &save)) {
+		size_t i;
+		json_t *v;
+
 		if (!util_label_valid(p) || json_array_size(arr) >= 256)
 			goto out;
+		json_array_foreach(arr, i, v)
+			if (util_label_same_key(json_string_value(v), p))
+				goto out;
 		json_array_append_new(arr, json_string(p));
 	}
 	text = json_dumps(arr, JSON_COMPACT);
@@ -834,10 +840,15 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return -1;
 		}
 		if (s->ping_due) {
-			unsigned char ping[LWS_PRE + 1];
+			/*
+			 * A ping with a payload: lws delivers RECEIVE_PONG
+			 * only for pongs that carry one.
+			 */
+			unsigned char ping[LWS_PRE + 8];
 
+			memcpy(ping + LWS_PRE, "berth-hb", 8);
 			s->ping_due = 0;
-			if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+			if (lws_write(wsi, ping + LWS_PRE, 8, LWS_WRITE_PING) < 0)
 				return -1;
 		} else if ((o = s->out_head) != NULL) {
 			n = lws_write(wsi, o->data + LWS_PRE, o->len,

@@ -116,7 +116,7 @@ static const char *store_migrations[] = {
 	"  UNIQUE (service_id, instance_no, node_id));"
 	"CREATE INDEX instances_node ON instances(node_id);"
 	"CREATE TABLE deploys ("
-	"  id INTEGER PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  stack_id INTEGER NOT NULL REFERENCES stacks(id) ON DELETE CASCADE,"
 	"  state TEXT NOT NULL DEFAULT 'created'"
 	"    CHECK (state IN ('created', 'ongoing', 'success', 'error')),"

@@ -70,8 +70,12 @@ node_name_taken(struct store *st, int64_t grid_id, const char *name,
 }
 
 /*
- * Labels an operator set stay; labels the agent reported last time are
- * replaced by what it reports now.
+ * The labels a node gets when its agent reconnects. The agent's labels
+ * come from its configuration (BERTH_LABELS); an operator may have changed
+ * them since. While the agent reports the same labels as last time the
+ * node keeps what it has, operator edits included. When the agent's
+ * labels changed (its configuration did), the previous agent labels are
+ * taken out and the new ones put in, replacing any label with the same key.
  */
 static char *
 node_merge_labels(const char *current, const char *old_agent,
@@ -83,25 +87,28 @@ node_merge_labels(const char *current, const char *old_agent,
 	json_t *out = json_array(), *v, *w;
 	size_t i, j;
 	char *text;
-	int dropped, have;
+	int drop;
 
+	if (json_equal(old, neu)) {
+		text = json_dumps(cur ? cur : out, JSON_COMPACT);
+		goto done;
+	}
 	json_array_foreach(cur, i, v) {
-		dropped = 0;
+		drop = 0;
 		json_array_foreach(old, j, w)
 			if (json_equal(v, w))
-				dropped = 1;
-		if (!dropped)
+				drop = 1;
+		json_array_foreach(neu, j, w)
+			if (util_label_same_key(json_string_value(v),
+			    json_string_value(w)))
+				drop = 1;
+		if (!drop)
 			json_array_append(out, v);
 	}
-	json_array_foreach(neu, i, v) {
-		have = 0;
-		json_array_foreach(out, j, w)
-			if (json_equal(v, w))
-				have = 1;
-		if (!have)
-			json_array_append(out, v);
-	}
+	json_array_foreach(neu, i, v)
+		json_array_append(out, v);
 	text = json_dumps(out, JSON_COMPACT);
+done:
 	json_decref(cur);
 	json_decref(old);
 	json_decref(neu);

@@ -88,13 +88,14 @@ check_has "duplicate connection: the newer is welcomed" "$out" '"type":"welcome"
 probe "$N1" node-1 "Berth-Node-Token: $NT1" 12 >"$TMP/silent" &
 p1=$!
 wait_for 5 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/node-1 | jq -e '.status == \"online\"'"
-kill -STOP $p1
+# $p1 is the subshell running probe(); stop wsprobe itself.
+kill -STOP $(pgrep -P $p1) $p1
 t0=$(date +%s%N)
 wait_for 10 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/node-1 | jq -e '.status == \"offline\"'"
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "# silent peer marked offline after $ms ms (offline_after 3 s, heartbeat 1 s)"
 check "a silent peer is offline within offline_after + one heartbeat" test "$ms" -le 4500
-kill -9 $p1 2>/dev/null
+kill -9 $(pgrep -P $p1) $p1 2>/dev/null
 wait $p1 2>/dev/null
 api GET "/v1/grids/default/events?type=node.offline"
 check_has "the offline event says why" "$(jq -r '.[-1].message' <<<"$BODY")" "ping timeout"
