@@ -120,6 +120,7 @@ struct sim {
 	int		 join_timeout_s; /* --join-timeout */
 	int		 restart_timeout_s; /* --restart-timeout */
 	int		 backoff_max_s;	/* --backoff-max */
+	int		 source_ips;	/* --source-ips: 127.0.0.1..K */
 
 	/* run state (service thread only) */
 	struct lws_context *ctx;	/* the one context */
@@ -513,6 +514,7 @@ sim_connect(struct sim_agent *a)
 {
 	struct sim *s = a->sim;
 	struct lws_client_connect_info i;
+	char src[24];
 	/* As agent/conn.c: our pings after 20 s of silence, hang up at 40. */
 	static const lws_retry_bo_t retry = {
 		.secs_since_valid_ping = 20,
@@ -531,6 +533,11 @@ sim_connect(struct sim_agent *a)
 	i.opaque_user_data = a;
 	i.retry_and_idle_policy = &retry;
 	i.pwsi = &a->wsi;
+	if (s->source_ips > 1) {	/* lws copies it before returning */
+		snprintf(src, sizeof src, "127.0.0.%d",
+		    1 + (int)(a - s->a) % s->source_ips);
+		i.iface = src;
+	}
 	a->conn = SIM_CONNECTING;
 	a->conn_us = sim_now_us();
 	if (a->join_start_us == 0) {
@@ -708,7 +715,7 @@ static void
 sim_report(struct sim *s)
 {
 	json_t *closes = json_object();
-	char k[8];
+	char k[16];
 	int i;
 
 	for (i = 0; i < 16; i++) {
@@ -891,6 +898,7 @@ sim_usage(void)
 "  --join-timeout S      bound on the ramp phase (N/R + 60)\n"
 "  --restart-timeout S   bound on each restart wait (180)\n"
 "  --backoff-max S       reconnect backoff cap (30, as the agent)\n"
+"  --source-ips K        spread agents over source 127.0.0.1..127.0.0.K (1)\n"
 "  --data-dir D          keep node ids and node tokens in D/agentsim-nodes\n"
 "  --report FILE         write every figure as JSON\n"
 "  --phase-file FILE     write the name of each finished phase\n");
@@ -937,6 +945,7 @@ sim_options(struct sim *s, int argc, char **argv)
 		{ "join-timeout", required_argument, NULL, 'J' },
 		{ "restart-timeout", required_argument, NULL, 'R' },
 		{ "backoff-max", required_argument, NULL, 'B' },
+		{ "source-ips", required_argument, NULL, 'S' },
 		{ "data-dir", required_argument, NULL, 'D' },
 		{ "report", required_argument, NULL, 'o' },
 		{ "phase-file", required_argument, NULL, 'P' },
@@ -984,6 +993,7 @@ sim_options(struct sim *s, int argc, char **argv)
 		case 'J': s->join_timeout_s = atoi(optarg); break;
 		case 'R': s->restart_timeout_s = atoi(optarg); break;
 		case 'B': s->backoff_max_s = atoi(optarg); break;
+		case 'S': s->source_ips = atoi(optarg); break;
 		case 'D': s->data_dir = optarg; break;
 		case 'o': s->report = optarg; break;
 		case 'P': s->phase_file = optarg; break;
@@ -992,7 +1002,8 @@ sim_options(struct sim *s, int argc, char **argv)
 	}
 	if (s->url == NULL || s->grid_token == NULL || s->n <= 0 ||
 	    s->n > 1000000 || s->ramp <= 0 || s->backoff_max_s <= 0 ||
-	    s->restart_timeout_s <= 0 || optind != argc)
+	    s->restart_timeout_s <= 0 || s->source_ips < 0 ||
+	    s->source_ips > 254 || optind != argc)
 		sim_usage();
 	if (!s->m_join && !s->m_idle && !s->m_reconnect)
 		s->m_join = 1;
