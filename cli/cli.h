@@ -26,6 +26,8 @@ struct cli {
 
 /* Print "berth: <fmt>" to stderr; returns 1 (the exit status). */
 int	 cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* cli_fail() with a malloc'd reason, which it frees; returns 1. */
+int	 cli_fail_cause(char *cause);
 /* Print v as indented JSON on stdout; returns 0. */
 int	 cli_print_json(json_t *v);
 /* A string field of o, or "-" when absent or null. */

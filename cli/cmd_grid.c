@@ -24,7 +24,7 @@ grid_ls(struct cli *c)
 	size_t i;
 
 	if (client_json("GET", "/v1/grids", NULL, &arr, &cause) != 0)
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	if (c->json)
 		return cli_print_json(arr), json_decref(arr), 0;
 	t = table_new("NAME", "NODES", "ONLINE", "STACKS", "HEARTBEAT",
@@ -56,7 +56,7 @@ grid_show(struct cli *c, const char *name)
 
 	if (client_json("GET", path, NULL, &g, &cause) != 0) {
 		free(path);
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	}
 	free(path);
 	if (c->json)
@@ -84,7 +84,7 @@ grid_create(struct cli *c, const char *name)
 
 	if (client_json("POST", "/v1/grids", body, &g, &cause) != 0) {
 		json_decref(body);
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	}
 	json_decref(body);
 	if (c->json)
@@ -128,7 +128,7 @@ grid_set(struct cli *c, const char *name, char **kv, int n)
 	free(path);
 	json_decref(body);
 	if (rc != 0)
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	json_decref(g);
 	return grid_show(c, name);
 }
@@ -141,7 +141,7 @@ grid_rm(const char *name)
 
 	free(path);
 	if (rc != 0)
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	printf("grid %s removed\n", name);
 	return 0;
 }
@@ -155,7 +155,7 @@ grid_token(struct cli *c, const char *name)
 
 	free(path);
 	if (rc != 0)
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	if (c->json)
 		cli_print_json(t);
 	else
@@ -193,7 +193,7 @@ grid_cloud_config(struct cli *c, const char *name)
 	rc = client_do("GET", q.data, NULL, NULL, 0, &r, &cause);
 	buf_free(&q);
 	if (rc != 0)
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	fwrite(r.body, 1, r.len, stdout);
 	client_reply_free(&r);
 	return 0;
@@ -230,7 +230,7 @@ grid_events(struct cli *c, const char *name)
 	path = cli_path("grids/%s/events?limit=100", name);
 	if (client_json("GET", path, NULL, &arr, &cause) != 0) {
 		free(path);
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	}
 	free(path);
 	if (c->json && !c->follow) {
@@ -251,7 +251,7 @@ grid_events(struct cli *c, const char *name)
 		path = cause;
 		if (client_json("GET", path, NULL, &arr, &cause) != 0) {
 			free(path);
-			return cli_fail("%s", cause);
+			return cli_fail_cause(cause);
 		}
 		free(path);
 		grid_print_events(arr, c->json, &last);

@@ -23,7 +23,7 @@ node_ls(struct cli *c)
 
 	if (client_json("GET", path, NULL, &arr, &cause) != 0) {
 		free(path);
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	}
 	free(path);
 	if (c->json)
@@ -62,7 +62,7 @@ node_show(struct cli *c, const char *name)
 
 	if (client_json("GET", path, NULL, &n, &cause) != 0) {
 		free(path);
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	}
 	free(path);
 	if (c->json)
@@ -108,7 +108,7 @@ node_label(struct cli *c, const char *name, char **words, int n)
 
 	if (client_json("GET", path, NULL, &node, &cause) != 0) {
 		free(path);
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	}
 	labels = json_object_get(node, "labels");
 	out = json_array();
@@ -149,7 +149,7 @@ node_label(struct cli *c, const char *name, char **words, int n)
 	json_decref(body);
 	free(path);
 	if (rc != 0)
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	if (c->json)
 		cli_print_json(node);
 	else {
@@ -170,7 +170,7 @@ node_rm(struct cli *c, const char *name)
 
 	free(path);
 	if (rc != 0)
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	printf("node %s removed\n", name);
 	return 0;
 }

@@ -41,7 +41,7 @@ service_ls(struct cli *c)
 
 	if (client_json("GET", path, NULL, &arr, &cause) != 0) {
 		free(path);
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	}
 	free(path);
 	if (c->json)
@@ -72,7 +72,7 @@ service_show(struct cli *c, const char *stack, const char *svc)
 
 	if (client_json("GET", path, NULL, &v, &cause) != 0) {
 		free(path);
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	}
 	free(path);
 	if (c->json)
@@ -122,7 +122,7 @@ service_scale(struct cli *c, const char *stack, const char *svc,
 	json_decref(body);
 	free(path);
 	if (rc != 0)
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	if (c->json)
 		cli_print_json(v);
 	else
@@ -143,7 +143,7 @@ service_containers(struct cli *c, const char *stack, const char *svc)
 
 	if (client_json("GET", path, NULL, &arr, &cause) != 0) {
 		free(path);
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	}
 	free(path);
 	if (c->json)

@@ -184,6 +184,7 @@ stack_deploy(struct cli *c, const char *s)
 	if (client_json("POST", path, NULL, &d, &cause) != 0) {
 		free(path);
 		step_end(msg, 0, cause);
+		free(cause);
 		return 1;
 	}
 	free(path);
@@ -200,6 +201,7 @@ stack_deploy(struct cli *c, const char *s)
 	for (waited = 0;; waited++) {
 		if (client_json("GET", path, NULL, &d, &cause) != 0) {
 			step_end(msg, 0, cause);
+		free(cause);
 			free(path);
 			return 1;
 		}
@@ -249,7 +251,7 @@ stack_deploy(struct cli *c, const char *s)
 		stack_sleep_ms(200);
 		if (client_json("GET", path, NULL, &d, &cause) != 0) {
 			free(path);
-			return cli_fail("%s", cause);
+			return cli_fail_cause(cause);
 		}
 	}
 	json_decref(d);
@@ -286,6 +288,7 @@ stack_install(struct cli *c, const char *file, const char *upgrade)
 	json_decref(env);
 	if (rc != 0) {
 		step_end(msg, 0, cause);
+		free(cause);
 		free(name);
 		return 1;
 	}
@@ -306,7 +309,7 @@ stack_ls(struct cli *c)
 
 	if (client_json("GET", path, NULL, &arr, &cause) != 0) {
 		free(path);
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	}
 	free(path);
 	if (c->json)
@@ -336,7 +339,7 @@ stack_show(struct cli *c, const char *s)
 
 	if (client_json("GET", path, NULL, &v, &cause) != 0) {
 		free(path);
-		return cli_fail("%s", cause);
+		return cli_fail_cause(cause);
 	}
 	free(path);
 	if (c->json)
@@ -381,6 +384,7 @@ stack_rm(struct cli *c, const char *s)
 	free(path);
 	if (rc != 0) {
 		step_end(msg, 0, cause);
+		free(cause);
 		return 1;
 	}
 	step_end(msg, 1, NULL);

@@ -85,16 +85,16 @@ main(int argc, char **argv)
 		c.grid = env;
 	c.args = xcalloc((size_t)argc + 1, sizeof *c.args);
 	c.labels = xcalloc((size_t)argc + 1, sizeof *c.labels);
-	for (k = 1; k < argc; k++) {
+	rc = -1;
+	for (k = 1; k < argc && rc < 0; k++) {
 		a = argv[k];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 ||
 		    strcmp(a, "help") == 0)
-			return cli_usage(stdout, 0);
-		if (strcmp(a, "--version") == 0) {
+			rc = cli_usage(stdout, 0);
+		else if (strcmp(a, "--version") == 0) {
 			printf("berth 0.1.0\n");
-			return 0;
-		}
-		if (strcmp(a, "--json") == 0)
+			rc = 0;
+		} else if (strcmp(a, "--json") == 0)
 			c.json = 1;
 		else if (strcmp(a, "--force") == 0 || strcmp(a, "-f") == 0)
 			c.force = 1;
@@ -105,8 +105,8 @@ main(int argc, char **argv)
 		else if (strcmp(a, "--grid") == 0 || strcmp(a, "--name") == 0 ||
 		    strcmp(a, "--label") == 0) {
 			if (k + 1 >= argc)
-				return cli_fail("%s needs a value", a);
-			if (a[2] == 'g')
+				rc = cli_fail("%s needs a value", a);
+			else if (a[2] == 'g')
 				c.grid = argv[++k];
 			else if (a[2] == 'n')
 				c.name = argv[++k];
@@ -119,25 +119,33 @@ main(int argc, char **argv)
 		else if (strncmp(a, "--label=", 8) == 0)
 			c.labels[c.n_labels++] = a + 8;
 		else if (a[0] == '-' && a[1] != '\0')
-			return cli_fail("unknown option %s (see berth --help)", a);
+			rc = cli_fail("unknown option %s (see berth --help)", a);
 		else
 			c.args[c.nargs++] = argv[k];
 	}
-	if (c.nargs == 0)
-		return cli_usage(stderr, 2);
+	if (rc >= 0)
+		goto out;
+	if (c.nargs == 0) {
+		rc = cli_usage(stderr, 2);
+		goto out;
+	}
 	for (i = 0; i < sizeof groups / sizeof groups[0]; i++) {
 		if (strcmp(groups[i].name, c.args[0]) == 0)
 			break;
 	}
-	if (i == sizeof groups / sizeof groups[0])
-		return cli_fail("unknown command \"%s\" (see berth --help)",
+	if (i == sizeof groups / sizeof groups[0]) {
+		rc = cli_fail("unknown command \"%s\" (see berth --help)",
 		    c.args[0]);
+		goto out;
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	c.args++;
 	c.nargs--;
 	rc = groups[i].fn(&c);
+	c.args--;
 	curl_global_cleanup();
-	free(c.args - 1);
+out:
+	free(c.args);
 	free(c.labels);
 	return rc;
 }

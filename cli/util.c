@@ -26,6 +26,14 @@ cli_fail(const char *fmt, ...)
 }
 
 int
+cli_fail_cause(char *cause)
+{
+	cli_fail("%s", cause);
+	free(cause);
+	return 1;
+}
+
+int
 cli_print_json(json_t *v)
 {
 	char *text = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY |
