@@ -28,10 +28,72 @@
 
 #include <microhttpd.h>
 
+#define API_CACHE_SLOTS	64	/* cached reply texts (grids x lists) */
+
+struct api_cache_slot {
+	char		 key[48];	/* "" when free */
+	uint64_t	 gen;		/* generation it was built at */
+	char		*text;		/* the reply */
+	size_t		 len;		/* its length */
+};
+
 struct api {
 	struct master		*m;	/* the master */
 	struct MHD_Daemon	*d;	/* the server */
+	pthread_mutex_t		 cache_lock;	/* guards cache */
+	struct api_cache_slot	 cache[API_CACHE_SLOTS];
+	unsigned		 cache_next;	/* slot to reuse next */
 };
+
+char *
+api_cache_get(struct api_ctx *ctx, const char *key, uint64_t gen)
+{
+	struct api *a = ctx->m->api;
+	char *copy = NULL;
+	size_t i;
+
+	if (a == NULL)
+		return NULL;
+	pthread_mutex_lock(&a->cache_lock);
+	for (i = 0; i < API_CACHE_SLOTS; i++) {
+		if (a->cache[i].gen == gen && strcmp(a->cache[i].key, key) == 0 &&
+		    a->cache[i].text != NULL) {
+			copy = xmalloc(a->cache[i].len + 1);
+			memcpy(copy, a->cache[i].text, a->cache[i].len + 1);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&a->cache_lock);
+	return copy;
+}
+
+void
+api_cache_put(struct api_ctx *ctx, const char *key, uint64_t gen,
+    const char *text)
+{
+	struct api *a = ctx->m->api;
+	struct api_cache_slot *slot = NULL;
+	size_t i;
+
+	if (a == NULL)
+		return;
+	pthread_mutex_lock(&a->cache_lock);
+	for (i = 0; i < API_CACHE_SLOTS; i++)
+		if (strcmp(a->cache[i].key, key) == 0)
+			slot = &a->cache[i];
+	if (slot == NULL)
+		slot = &a->cache[a->cache_next++ % API_CACHE_SLOTS];
+	/* Never replace a newer text with an older one. */
+	if (slot->text == NULL || strcmp(slot->key, key) != 0 ||
+	    gen >= slot->gen) {
+		free(slot->text);
+		snprintf(slot->key, sizeof slot->key, "%s", key);
+		slot->gen = gen;
+		slot->len = strlen(text);
+		slot->text = xstrdup(text);
+	}
+	pthread_mutex_unlock(&a->cache_lock);
+}
 
 /* One per request, from the first callback to the completed callback. */
 struct api_req {
@@ -275,6 +337,8 @@ api_body_object(struct api_ctx *ctx)
 const char *
 api_query(struct api_ctx *ctx, const char *key)
 {
+	if (ctx->conn == NULL)		/* a handler called without MHD */
+		return NULL;
 	return MHD_lookup_connection_value(ctx->conn, MHD_GET_ARGUMENT_KIND,
 	    key);
 }
@@ -332,35 +396,46 @@ api_authorized(struct api_ctx *ctx)
 	return 1;
 }
 
-static void
-api_dispatch(struct api_ctx *ctx, char *allow, size_t allowlen)
+const struct api_route *
+api_route_find(const char *method, const char *path, char *scratch,
+    const char **caps, char *allow, size_t allowlen, int *known)
 {
-	const struct api_route *r, *hit = NULL;
-	char *scratch = xmalloc(strlen(ctx->path) + 1);
-	const char *caps[API_MAX_CAPTURES];
+	const struct api_route *r;
+	const char *c[API_MAX_CAPTURES];
 	size_t i;
-	int path_known = 0;
 
+	*known = 0;
 	allow[0] = '\0';
 	for (i = 0; i < API_N_ROUTES; i++) {
 		r = &api_routes[i];
-		memset(caps, 0, sizeof caps);
-		if (!api_match(r->pattern, scratch, ctx->path, caps))
+		memset(c, 0, sizeof c);
+		if (!api_match(r->pattern, scratch, path, c))
 			continue;
-		path_known = 1;
+		*known = 1;
 		if (strlen(allow) + strlen(r->method) + 3 < allowlen) {
 			if (allow[0] != '\0')
 				strcat(allow, ", ");
 			strcat(allow, r->method);
 		}
-		if (strcmp(r->method, ctx->method) == 0 ||
-		    (strcmp(ctx->method, "HEAD") == 0 &&
+		if (strcmp(r->method, method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 &&
 		    strcmp(r->method, "GET") == 0)) {
-			hit = r;
-			memcpy(ctx->cap, caps, sizeof caps);
-			break;
+			memcpy(caps, c, sizeof c);
+			return r;
 		}
 	}
+	return NULL;
+}
+
+static void
+api_dispatch(struct api_ctx *ctx, char *allow, size_t allowlen)
+{
+	const struct api_route *hit;
+	char *scratch = xmalloc(strlen(ctx->path) + 1);
+	int path_known;
+
+	hit = api_route_find(ctx->method, ctx->path, scratch, ctx->cap, allow,
+	    allowlen, &path_known);
 	if (hit == NULL) {
 		if (path_known)
 			api_error(ctx, 405, NULL, "method %s not allowed on %s "
@@ -478,6 +553,7 @@ struct api *
 api_start(struct master *m, char **cause)
 {
 	struct addrinfo hints, *ai = NULL;
+	struct MHD_OptionItem tls_opts[3];
 	struct api *a;
 	char *host = NULL, portstr[16];
 	int port, flags, rc;
@@ -500,13 +576,31 @@ api_start(struct master *m, char **cause)
 
 	a = xcalloc(1, sizeof *a);
 	a->m = m;
+	pthread_mutex_init(&a->cache_lock, NULL);
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (m->tls.on) {
+		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+			xasprintf(cause, "this libmicrohttpd has no TLS");
+			freeaddrinfo(ai);
+			free(a);
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	/* Without TLS the two cert options are skipped: MHD_OPTION_ARRAY
+	 * with an empty first entry ends the list there. */
+	tls_opts[0] = (struct MHD_OptionItem){ m->tls.on ?
+	    MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, m->tls.cert_pem };
+	tls_opts[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+	    m->tls.key_pem };
+	tls_opts[2] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	a->d = MHD_start_daemon((unsigned int)flags, (uint16_t)port, NULL, NULL,
 	    api_access, a,
 	    MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, a,
+	    MHD_OPTION_ARRAY, tls_opts,
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)m->cfg.api_threads,
 	    MHD_OPTION_NOTIFY_COMPLETED, api_completed, a,
@@ -528,8 +622,13 @@ api_start(struct master *m, char **cause)
 void
 api_stop(struct api *a)
 {
+	size_t i;
+
 	if (a == NULL)
 		return;
 	MHD_stop_daemon(a->d);
+	for (i = 0; i < API_CACHE_SLOTS; i++)
+		free(a->cache[i].text);
+	pthread_mutex_destroy(&a->cache_lock);
 	free(a);
 }

@@ -56,6 +56,14 @@ struct api	*api_start(struct master *m, char **cause);
 void		 api_stop(struct api *a);	/* NULL is a no-op */
 /* Print "METHOD PATTERN open|auth" for every route (for tests). */
 void		 api_print_routes(void);
+/*
+ * The route for method and path, or NULL. scratch holds strlen(path) + 1
+ * bytes; caps (API_MAX_CAPTURES) point into it. allow gets the path's
+ * methods ("GET, PATCH"); *known is 1 when some route has the path.
+ */
+const struct api_route *api_route_find(const char *method, const char *path,
+	    char *scratch, const char **caps, char *allow, size_t allowlen,
+	    int *known);
 
 /* Reply with JSON (takes ownership of body; NULL for no body). */
 void	 api_reply(struct api_ctx *ctx, int status, json_t *body);
@@ -68,6 +76,15 @@ void	 api_reply_text(struct api_ctx *ctx, int status, const char *type,
  */
 int	 api_reply_file(struct api_ctx *ctx, int status, const char *type,
 	    const char *path);
+/*
+ * A small cache of reply texts, for lists that many clients poll: key is
+ * the route's own (say "nodes:<grid id>"), gen the generation the text was
+ * built at. api_cache_get() returns a copy (caller frees) when the cached
+ * text is of generation gen, else NULL; api_cache_put() keeps a copy.
+ */
+char	*api_cache_get(struct api_ctx *ctx, const char *key, uint64_t gen);
+void	 api_cache_put(struct api_ctx *ctx, const char *key, uint64_t gen,
+	    const char *text);
 /* Reply with an error body; field may be NULL. */
 void	 api_error(struct api_ctx *ctx, int status, const char *field,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -104,5 +121,11 @@ api_handler_fn api_stack_list, api_stack_create, api_stack_show,
     api_stack_deploy_show;
 api_handler_fn api_event_list;
 api_handler_fn api_grid_cloud_config, api_install_script, api_install_agent;
+/*
+ * Why a cloud-config label= argument is refused, given the nprev accepted
+ * before it; NULL when it is fine.
+ */
+const char *api_cloud_config_label(const char *value,
+	    const char *const *prev, int nprev);
 
 #endif

@@ -255,43 +255,41 @@ cc_host_safe(const char *s)
 	return 1;
 }
 
+const char *
+api_cloud_config_label(const char *value, const char *const *prev, int nprev)
+{
+	const char *eq;
+	int i;
+
+	if (value == NULL || !util_label_valid(value))
+		return "is not key=value (key [A-Za-z0-9._-], value printable, "
+		    "no spaces or commas)";
+	if (strpbrk(value, "\"'\\$`") != NULL)
+		return "has a quote, '\\', '$' or '`', which an env file "
+		    "cannot carry alike for systemd and sh";
+	eq = strchr(value, '=');
+	for (i = 0; i < nprev; i++)
+		if (strncmp(prev[i], value, (size_t)(eq - value) + 1) == 0)
+			return "repeats a key (the agent refuses duplicate keys)";
+	if (nprev >= CC_MAX_LABELS)
+		return "is one label too many (at most 64)";
+	return NULL;
+}
+
 static enum MHD_Result
 cc_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
     const char *value)
 {
 	struct cc_query *q = cls;
-	const char *eq;
-	int i;
 
 	(void)kind;
 	if (strcmp(key, "label") != 0 || q->bad != NULL)
 		return MHD_YES;
-	if (value == NULL || !util_label_valid(value)) {
+	q->why = api_cloud_config_label(value, q->labels, q->n_labels);
+	if (q->why != NULL)
 		q->bad = value ? value : "";
-		q->why = "is not key=value (key [A-Za-z0-9._-], value printable, "
-		    "no spaces or commas)";
-		return MHD_YES;
-	}
-	if (strpbrk(value, "\"'\\$`") != NULL) {
-		q->bad = value;
-		q->why = "has a quote, '\\', '$' or '`', which an env file "
-		    "cannot carry alike for systemd and sh";
-		return MHD_YES;
-	}
-	eq = strchr(value, '=');
-	for (i = 0; i < q->n_labels; i++)
-		if (strncmp(q->labels[i], value, (size_t)(eq - value) + 1) == 0) {
-			q->bad = value;
-			q->why = "repeats a key (the agent refuses duplicate "
-			    "keys)";
-			return MHD_YES;
-		}
-	if (q->n_labels == CC_MAX_LABELS) {
-		q->bad = value;
-		q->why = "is one label too many (at most 64)";
-		return MHD_YES;
-	}
-	q->labels[q->n_labels++] = value;
+	else
+		q->labels[q->n_labels++] = value;
 	return MHD_YES;
 }
 

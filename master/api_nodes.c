@@ -18,14 +18,28 @@ void
 api_node_list(struct api_ctx *ctx)
 {
 	struct grid g;
-	json_t *arr;
+	uint64_t gen;
+	char key[48], *text;
 
 	if (api_grid(ctx, ctx->cap[0], &g) != 0)
 		return;
-	if ((arr = store_node_list_json(ctx->st, g.id)) == NULL)
-		api_store_error(ctx);
-	else
-		api_reply(ctx, 200, arr);
+	/*
+	 * Node lists are what dashboards poll. The text is kept until
+	 * anything a list shows changes (nodes_gen): the generation is read
+	 * before the query, so a change racing with it only makes the
+	 * cached text look older than it is.
+	 */
+	snprintf(key, sizeof key, "nodes:%lld", (long long)g.id);
+	gen = atomic_load(&ctx->m->nodes_gen);
+	if ((text = api_cache_get(ctx, key, gen)) == NULL) {
+		if ((text = store_node_list_text(ctx->st, g.id)) == NULL) {
+			api_store_error(ctx);
+			return;
+		}
+		api_cache_put(ctx, key, gen, text);
+	}
+	api_reply_text(ctx, 200, "application/json", text);
+	free(text);
 }
 
 /* Resolve cap[0]/cap[1] to a grid and node id; replies on failure. */

@@ -18,7 +18,11 @@
 
 #define BERTH_VERSION	"0.1.0"
 
-enum config_type { CONFIG_STRING, CONFIG_INT };
+enum config_type {
+	CONFIG_STRING,		/* --flag VALUE */
+	CONFIG_INT,		/* --flag N, within min..max */
+	CONFIG_BOOL,		/* --flag alone; env 1/0, true/false, yes/no */
+};
 
 struct config_option {
 	const char		*flag;		/* without the leading "--" */
@@ -58,6 +62,21 @@ static const struct config_option config_options[] = {
 	  "a deploy that has not finished by then ends in error" },
 	{ "api-threads", "BERTH_API_THREADS", CONFIG_INT, "4",
 	  OPT(api_threads), 1, 64, "REST API worker threads" },
+	{ "tls-cert", "BERTH_TLS_CERT", CONFIG_STRING, NULL,
+	  OPT(tls_cert), 0, 0,
+	  "PEM certificate (chain): serve the API and agents over TLS" },
+	{ "tls-key", "BERTH_TLS_KEY", CONFIG_STRING, NULL,
+	  OPT(tls_key), 0, 0, "PEM private key of --tls-cert" },
+	{ "tls-self-signed", "BERTH_TLS_SELF_SIGNED", CONFIG_BOOL, NULL,
+	  OPT(tls_self_signed), 0, 0,
+	  "serve TLS with <data-dir>/tls.crt + tls.key, made on first start" },
+	{ "tls-san", "BERTH_TLS_SAN", CONFIG_STRING, NULL,
+	  OPT(tls_san), 0, 0,
+	  "names/IPs of a new self-signed cert, comma-separated (default: "
+	  "localhost, 127.0.0.1, ::1, hostname, listen addresses)" },
+	{ "insecure-plain", "BERTH_INSECURE_PLAIN", CONFIG_BOOL, NULL,
+	  OPT(insecure_plain), 0, 0,
+	  "allow plain http/ws on a non-loopback address (tokens in clear)" },
 };
 
 #define CONFIG_N (sizeof config_options / sizeof config_options[0])
@@ -75,8 +94,9 @@ config_usage(void)
 		const struct config_option *o = &config_options[i];
 		char left[64];
 
-		snprintf(left, sizeof left, "--%s %s", o->flag,
-		    o->type == CONFIG_INT ? "N" : "VALUE");
+		snprintf(left, sizeof left, "--%s%s", o->flag,
+		    o->type == CONFIG_INT ? " N" : o->type == CONFIG_BOOL ?
+		    "" : " VALUE");
 		printf("  %-24s %s\n  %-24s env %s%s%s\n", left, o->help, "",
 		    o->env, o->def ? ", default " : "", o->def ? o->def : "");
 	}
@@ -86,6 +106,14 @@ config_usage(void)
 	printf("\nOn first start it creates grid \"default\" and writes\n"
 	    "<data-dir>/operator.token and <data-dir>/grid-default.token "
 	    "(mode 0600).\n");
+	printf("\nTLS: with --tls-cert/--tls-key or --tls-self-signed both the "
+	    "API (https)\nand the agent websocket (wss) use TLS. The master "
+	    "logs its public-key pin,\nsha256//<base64> (curl's "
+	    "--pinnedpubkey form), and cloud-configs carry it as\n"
+	    "BERTH_MASTER_PIN; agents and the CLI verify the master by that pin "
+	    "or by\nBERTH_CA_CERT. Without TLS the master serves plain "
+	    "http/ws only when both\nlisten addresses are loopback, or with "
+	    "--insecure-plain. See docs/security.md.\n");
 }
 
 static int
@@ -104,6 +132,21 @@ config_set(struct master_config *cfg, const struct config_option *o,
 		}
 		free(*slot);
 		*slot = xstrdup(value);
+		return 0;
+	}
+	if (o->type == CONFIG_BOOL) {
+		if (strcmp(value, "1") == 0 || strcmp(value, "true") == 0 ||
+		    strcmp(value, "yes") == 0)
+			v = 1;
+		else if (strcmp(value, "0") == 0 ||
+		    strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
+			v = 0;
+		else {
+			xasprintf(cause, "%s: \"%s\" is not 1/0, true/false "
+			    "or yes/no", from, value);
+			return -1;
+		}
+		*(int *)((char *)cfg + o->offset) = (int)v;
 		return 0;
 	}
 	errno = 0;
@@ -167,6 +210,8 @@ config_parse(struct master_config *cfg, int argc, char **argv, char **cause)
 		o = &config_options[i];
 		if (arg[n] == '=')
 			value = arg + n + 1;
+		else if (o->type == CONFIG_BOOL)
+			value = "1";
 		else if (k + 1 < argc)
 			value = argv[++k];
 		else {

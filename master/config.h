@@ -20,6 +20,11 @@ struct master_config {
 	int	 tick_ms;	/* scheduler tick */
 	int	 api_threads;	/* libmicrohttpd thread pool size */
 	int	 deploy_timeout_s; /* a deploy not done by then fails */
+	char	*tls_cert;	/* PEM certificate (chain) to serve, or NULL */
+	char	*tls_key;	/* PEM private key of tls_cert, or NULL */
+	int	 tls_self_signed; /* make/reuse <data-dir>/tls.{crt,key} */
+	char	*tls_san;	/* SANs of a new self-signed cert, or NULL */
+	int	 insecure_plain; /* plain http/ws allowed off loopback */
 };
 
 /*

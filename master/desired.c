@@ -6,6 +6,7 @@
  * agents sharing one Docker engine never collide.
  */
 #include "master/desired.h"
+#include "master/frame.h"
 
 #include "common/proto.h"
 #include "common/util.h"
@@ -64,61 +65,6 @@ desired_build(struct store *st, const char *node_id)
 	return arr;
 }
 
-static const char *desired_states[] = {
-	"pending", "pulling", "created", "running", "stopped", "error",
-	"removing", NULL,
-};
-
-/* Validate one reported container; 0, or -1 with *cause. */
-static int
-desired_check(json_t *c, size_t idx, char **cause)
-{
-	const char *const *sp;
-	json_t *v;
-
-	if (!json_is_object(c)) {
-		xasprintf(cause, "containers[%zu]: expected an object", idx);
-		return -1;
-	}
-	if (!json_is_integer(json_object_get(c, "service_id")) ||
-	    !json_is_integer(json_object_get(c, "instance")) ||
-	    !json_is_integer(json_object_get(c, "rev"))) {
-		xasprintf(cause, "containers[%zu]: service_id, instance and rev "
-		    "must be integers", idx);
-		return -1;
-	}
-	v = json_object_get(c, "state");
-	if (!json_is_string(v)) {
-		xasprintf(cause, "containers[%zu].state: expected a string", idx);
-		return -1;
-	}
-	for (sp = desired_states; *sp != NULL; sp++)
-		if (strcmp(*sp, json_string_value(v)) == 0)
-			break;
-	if (*sp == NULL) {
-		xasprintf(cause, "containers[%zu].state: unknown state", idx);
-		return -1;
-	}
-	if ((v = json_object_get(c, "error")) != NULL && !json_is_null(v) &&
-	    !json_is_string(v)) {
-		xasprintf(cause, "containers[%zu].error: expected a string", idx);
-		return -1;
-	}
-	if ((v = json_object_get(c, "exit_code")) != NULL && !json_is_null(v) &&
-	    !json_is_integer(v)) {
-		xasprintf(cause, "containers[%zu].exit_code: expected an "
-		    "integer", idx);
-		return -1;
-	}
-	if ((v = json_object_get(c, "container_id")) != NULL &&
-	    !json_is_null(v) && !json_is_string(v)) {
-		xasprintf(cause, "containers[%zu].container_id: expected a "
-		    "string", idx);
-		return -1;
-	}
-	return 0;
-}
-
 int
 desired_apply_state(struct store *st, const char *node_id, json_t *containers,
     int *grid_changed, char **cause)
@@ -134,14 +80,8 @@ desired_apply_state(struct store *st, const char *node_id, json_t *containers,
 	size_t i;
 
 	*grid_changed = 0;
-	if (!json_is_array(containers)) {
-		xasprintf(cause, "containers: expected an array");
+	if (frame_state_containers(containers, cause) != 0)
 		return -1;
-	}
-	json_array_foreach(containers, i, c) {
-		if (desired_check(c, i, cause) != 0)
-			return -1;
-	}
 	if (store_begin(st) != 0) {
 		xasprintf(cause, "store busy");
 		return -1;

@@ -21,6 +21,7 @@
  */
 #include "master/hub.h"
 #include "master/desired.h"
+#include "master/frame.h"
 
 #include "common/log.h"
 #include "common/proto.h"
@@ -342,32 +343,6 @@ hub_header(struct lws *wsi, const char *name, char *buf, size_t len)
 	return 0;
 }
 
-/* Parse "k=v,k=v" (or spaces) into a JSON array text; NULL if invalid. */
-static char *
-hub_labels(const char *in)
-{
-	json_t *arr = json_array();
-	char *copy = xstrdup(in), *p, *save = NULL, *text = NULL;
-
-	for (p = strtok_r(copy, ", ", &save); p != NULL;
-	    p = strtok_r(NULL, ", ", &save)) {
-		size_t i;
-		json_t *v;
-
-		if (!util_label_valid(p) || json_array_size(arr) >= 256)
-			goto out;
-		json_array_foreach(arr, i, v)
-			if (util_label_same_key(json_string_value(v), p))
-				goto out;
-		json_array_append_new(arr, json_string(p));
-	}
-	text = json_dumps(arr, JSON_COMPACT);
-out:
-	free(copy);
-	json_decref(arr);
-	return text;
-}
-
 static int
 hub_node_id_valid(const char *id)
 {
@@ -423,7 +398,7 @@ hub_admit(struct hub *h, struct hub_sess *s)
 	if (hub_header(s->wsi, PROTO_HDR_LABELS, labels_in,
 	    sizeof labels_in) != 0)
 		labels_in[0] = '\0';
-	if ((labels = hub_labels(labels_in)) == NULL) {
+	if ((labels = frame_labels(labels_in)) == NULL) {
 		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "invalid "
 		    "Berth-Node-Labels: expected k=v,k=v");
 		return;
@@ -527,77 +502,28 @@ out:
 
 /* ---- frames from agents ------------------------------------------------- */
 
-static int
-hub_check_info(json_t *f, char **cause)
-{
-	static const char *strs[] = { "hostname", "docker_version", "os",
-	    "kernel", NULL };
-	const char **k;
-	json_t *v;
-	size_t i;
-
-	v = json_object_get(f, "cpus");
-	if (!json_is_integer(v) || json_integer_value(v) < 0) {
-		xasprintf(cause, "node_info.cpus: expected a whole number");
-		return -1;
-	}
-	v = json_object_get(f, "memory");
-	if (!json_is_integer(v) || json_integer_value(v) < 0) {
-		xasprintf(cause, "node_info.memory: expected bytes");
-		return -1;
-	}
-	for (k = strs; *k != NULL; k++) {
-		v = json_object_get(f, *k);
-		if (v != NULL && !json_is_string(v) && !json_is_null(v)) {
-			xasprintf(cause, "node_info.%s: expected a string", *k);
-			return -1;
-		}
-	}
-	v = json_object_get(f, "addresses");
-	if (v != NULL) {
-		if (!json_is_array(v)) {
-			xasprintf(cause, "node_info.addresses: expected an array");
-			return -1;
-		}
-		json_array_foreach(f, i, v) {
-			if (!json_is_string(v)) {
-				xasprintf(cause, "node_info.addresses[%zu]: "
-				    "expected a string", i);
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
-
 static void
 hub_frame(struct hub *h, struct hub_sess *s)
 {
 	json_error_t jerr;
 	json_t *f, *v;
-	const char *type;
+	enum frame_type type;
 	char *cause = NULL, esc[160];
 	int changed;
 
 	f = json_loadb(s->rx.data, s->rx.len, 0, &jerr);
-	if (f == NULL || !json_is_object(f) ||
-	    !json_is_string(json_object_get(f, "type"))) {
-		xasprintf(&cause, "malformed frame: %s", f ? "no \"type\"" :
-		    jerr.text);
+	if (f == NULL) {
+		xasprintf(&cause, "malformed frame: %s", jerr.text);
 		goto bad;
 	}
-	type = json_string_value(json_object_get(f, "type"));
-	if (strcmp(type, PROTO_T_STATS) == 0) {
-		v = json_object_get(f, "cpu_pct");
-		if (!json_is_number(v)) {
-			xasprintf(&cause, "stats.cpu_pct: expected a number");
-			goto bad;
-		}
-		s->cpu_pct = json_number_value(v);
+	if (frame_check(f, &type, &cause) != 0)
+		goto bad;
+	if (type == FRAME_STATS) {
+		s->cpu_pct = json_number_value(json_object_get(f, "cpu_pct"));
 		v = json_object_get(f, "mem_used");
 		s->mem_used = json_is_integer(v) ? json_integer_value(v) : -1;
 		s->seen_dirty = 1;
-	} else if (strcmp(type, PROTO_T_STATE) == 0) {
+	} else if (type == FRAME_STATE) {
 		/* Agents repeat their report; only a change costs a write. */
 		char *text = json_dumps(json_object_get(f, "containers"),
 		    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
@@ -624,15 +550,10 @@ hub_frame(struct hub *h, struct hub_sess *s)
 		}
 		if (changed)
 			master_changed_node(h->m, s->node_id);
-	} else if (strcmp(type, PROTO_T_NODE_INFO) == 0) {
-		if (hub_check_info(f, &cause) != 0)
-			goto bad;
+	} else {
 		if (store_node_info(h->st, s->node_id, f) != 0)
 			log_error("hub: store: %s", store_errmsg(h->st));
 		master_changed_node(h->m, s->node_id);
-	} else {
-		xasprintf(&cause, "unknown frame type \"%.32s\"", type);
-		goto bad;
 	}
 	json_decref(f);
 	return;
@@ -704,6 +625,8 @@ hub_flush_seen(struct hub *h)
 	}
 	if (store_node_seen_batch(h->st, v, n) != 0)
 		log_error("hub: last-seen batch: %s", store_errmsg(h->st));
+	if (n > 0)
+		master_nodes_touched(h->m);
 	free(v);
 }
 
@@ -981,6 +904,11 @@ hub_start(struct master *m, char **cause)
 	info.user = h;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
 	    LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	if (m->tls.on) {	/* wss: the same pair the API serves */
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = m->tls.cert_file;
+		info.ssl_private_key_filepath = m->tls.key_file;
+	}
 	info.retry_and_idle_policy = &hub_idle_policy;
 	info.timeout_secs = 10;
 	info.ka_time = 60;

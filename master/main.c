@@ -1,10 +1,11 @@
 /*
  * main.c - berth-master start-up, signals and shutdown (the main thread).
  *
- * Order: options; data dir; master key; store and migrations; first-start
- * secrets (operator token, grid "default"); then the API, the hub and the
- * scheduling loop threads. The main thread then waits in sigwait() for
- * SIGINT/SIGTERM and stops the threads in reverse order.
+ * Order: options; data dir; TLS (or the plain-text policy); master key;
+ * store and migrations; first-start secrets (operator token, grid
+ * "default"); then the API, the hub and the scheduling loop threads. The
+ * main thread then waits in sigwait() for SIGINT/SIGTERM and stops the
+ * threads in reverse order.
  */
 #include "master/api.h"
 #include "master/grid.h"
@@ -152,6 +153,8 @@ main(int argc, char **argv)
 
 	umask(077);	/* the store and key files are for this user only */
 	main_data_dir(m.cfg.data_dir);
+	if (tls_setup(&m.cfg, &m.tls, &cause) != 0)
+		fatalx("%s", cause);
 	if (token_load_key(m.cfg.data_dir, m.key, &cause) != 0)
 		fatalx("master key: %s", cause);
 	xasprintf(&m.db_path, "%s/berth.db", m.cfg.data_dir);
@@ -169,8 +172,9 @@ main(int argc, char **argv)
 		fatalx("agent hub: %s", cause);
 	if ((m.sched = sched_loop_start(&m, &cause)) == NULL)
 		fatalx("scheduler: %s", cause);
-	log_info("berth-master %s: API on %s, agents on %s, data in %s",
-	    MASTER_VERSION, m.cfg.api_listen, m.cfg.agent_listen,
+	log_info("berth-master %s: API on %s://%s, agents on %s://%s, data in "
+	    "%s", MASTER_VERSION, m.tls.on ? "https" : "http",
+	    m.cfg.api_listen, m.tls.on ? "wss" : "ws", m.cfg.agent_listen,
 	    m.cfg.data_dir);
 
 	for (;;) {
@@ -188,6 +192,7 @@ main(int argc, char **argv)
 	OPENSSL_cleanse(m.key, sizeof m.key);
 	free(m.db_path);
 	free(m.self_dir);
+	tls_free(&m.tls);
 	config_free(&m.cfg);
 	return 0;
 }

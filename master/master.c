@@ -36,6 +36,7 @@ master_changed_grid(struct master *m, int64_t grid_id)
 void
 master_changed_node(struct master *m, const char *node_id)
 {
+	master_nodes_touched(m);
 	if (m->sched != NULL)
 		sched_loop_node(m->sched, node_id);
 }
@@ -43,6 +44,7 @@ master_changed_node(struct master *m, const char *node_id)
 void
 master_changed_service(struct master *m, int64_t service_id)
 {
+	master_nodes_touched(m);
 	if (m->sched != NULL)
 		sched_loop_service(m->sched, service_id);
 }
@@ -50,6 +52,7 @@ master_changed_service(struct master *m, int64_t service_id)
 void
 master_desired_changed(struct master *m, const char *node_id)
 {
+	master_nodes_touched(m);
 	if (m->hub != NULL)
 		hub_node_changed(m->hub, node_id);
 }

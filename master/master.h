@@ -19,6 +19,7 @@
 
 #include "master/config.h"
 #include "master/store.h"
+#include "master/tls.h"
 #include "master/token.h"
 
 #include <pthread.h>
@@ -39,12 +40,15 @@ struct master {
 	unsigned char		 operator_hash[TOKEN_HASH_LEN]; /* API auth */
 	pthread_key_t		 store_key;	/* per-thread struct store */
 	int64_t			 started_ms;	/* wall clock at start */
+	struct master_tls	 tls;		/* certificate, pin; read-only */
 
 	struct api		*api;		/* REST server */
 	struct hub		*hub;		/* agent websocket hub, or NULL */
 	struct sched_loop	*sched;		/* scheduling loop, or NULL */
 
 	atomic_uint_fast64_t	 api_status[600]; /* requests by status */
+	atomic_uint_fast64_t	 nodes_gen;	/* bumped by every change to
+						 * what a node list shows */
 };
 
 /* This thread's store connection (opened on first use; fatal if it can't). */
@@ -62,6 +66,12 @@ void		 master_changed_node(struct master *m, const char *node_id);
 void		 master_changed_service(struct master *m, int64_t service_id);
 /* The node's desired set may have changed: the hub re-sends it. */
 void		 master_desired_changed(struct master *m, const char *node_id);
+/* Node rows or their instance counts changed: cached lists are stale. */
+static inline void
+master_nodes_touched(struct master *m)
+{
+	atomic_fetch_add(&m->nodes_gen, 1);
+}
 /* Close a node's live session (deleted, token reset) with a close code. */
 void		 master_kick_node(struct master *m, const char *node_id,
 		    int close_code);

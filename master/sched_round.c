@@ -350,6 +350,7 @@ round_plan(struct sched_round *r, struct round_grid *g)
 	} else
 		json_object_clear(g->unplaceable);
 	if (nact > 0) {
+		master_nodes_touched(r->m);
 		if (sched_apply(g->s, &plan, &cause) != 0) {
 			log_warn("sched: grid %s: %s", g->name, cause);
 			free(cause);

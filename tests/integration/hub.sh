@@ -40,6 +40,13 @@ check_eq "joined node has its labels" "$(jq -c .labels <<<"$BODY")" '["az=a","ep
 check_eq "the node token is not stored in clear" \
     "$(grep -c "$NT1" "$D/berth.db" "$D/berth.db-wal" 2>/dev/null | awk -F: '{s+=$2} END {print s}')" 0
 
+node_is() {
+	curl -s -H "Authorization: Bearer $TOKEN" "$API/v1/nodes/default/$1" |
+	    jq -e ".status == \"$2\"" >/dev/null
+}
+# The first session's end is written asynchronously: let it land first.
+wait_for 5 node_is node-1 offline
+sleep 0.3
 before=$(store_rows)
 out=$(probe "$N2" node-2 "Berth-Grid-Token: ffff$GT")
 check_has "bad grid token: 4001" "$out" "close 4001"
@@ -76,9 +83,9 @@ out=$(probe "$N1" node-1 "Berth-Node-Token: $NT1" 3 --send 'not json')
 check_has "non-JSON frame: 4010" "$out" "close 4010"
 
 # Duplicate connection: the newest wins.
-probe "$N1" node-1 "Berth-Node-Token: $NT1" 6 >"$TMP/first" &
+probe "$N1" node-1 "Berth-Node-Token: $NT1" 8 >"$TMP/first" &
 p1=$!
-sleep 1
+wait_for 5 node_is node-1 online
 out=$(probe "$N1" node-1 "Berth-Node-Token: $NT1" 1)
 wait $p1
 check_has "duplicate connection: the older gets 4007" "$(cat "$TMP/first")" "close 4007"
@@ -106,9 +113,9 @@ wait_for 3 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/defaul
 check_eq "a closed socket marks the node offline" "$?" 0
 
 # Token reset and node removal close the live session.
-probe "$N1" node-1 "Berth-Node-Token: $NT1" 5 >"$TMP/reset" &
+probe "$N1" node-1 "Berth-Node-Token: $NT1" 8 >"$TMP/reset" &
 p1=$!
-sleep 1
+wait_for 5 node_is node-1 online
 api POST /v1/nodes/default/node-1/token
 wait $p1
 check_has "token reset closes the session: 4008" "$(cat "$TMP/reset")" "close 4008"
@@ -117,9 +124,9 @@ check_has "the reset token is refused" "$out" "close 4002"
 out=$(probe "$N1" node-1 "Berth-Grid-Token: $GT" 1)
 NT2=$(sed -n 's/^frame //p' <<<"$out" | head -1 | jq -r .node_token)
 check "rejoin with the grid token mints a new node token" test "$NT2" != "$NT1" -a ${#NT2} -eq 64
-probe "$N1" node-1 "Berth-Node-Token: $NT2" 5 >"$TMP/removed" &
+probe "$N1" node-1 "Berth-Node-Token: $NT2" 8 >"$TMP/removed" &
 p1=$!
-sleep 1
+wait_for 5 node_is node-1 online
 api DELETE /v1/nodes/default/node-1
 wait $p1
 check_has "removing the node closes the session: 4006" "$(cat "$TMP/removed")" "close 4006"
@@ -137,6 +144,7 @@ check_has "repeated failures from one address: 4009" "$(cat "$TMP/rl")" "close 4
 for t in "$GT" "$NT1" "$NT2"; do
 	if grep -qF "$t" "$D/master.log"; then
 		notok "a token appears in the master's log"
+		grep -F "$t" "$D/master.log" | sed "s/$t/<token>/g; s/^/# /" | head -3
 	else
 		ok "token absent from the master's log"
 	fi

@@ -1,0 +1,195 @@
+/*
+ * frame.c - check agent frames and the labels header (see frame.h).
+ *
+ * Called by the hub on the ws thread, and by desired.c for the containers
+ * of a state report; pure, so any thread (and the fuzzers) may call it.
+ * A cause names the field the way docs/protocol.md does
+ * ("state.containers[2].state: unknown state"); the hub logs it and sends
+ * it back in the 4010 close reason. Of the agent's own bytes a cause holds
+ * at most an unknown type's first 32.
+ */
+#include "master/frame.h"
+
+#include "common/proto.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *frame_states[] = {
+	"pending", "pulling", "created", "running", "stopped", "error",
+	"removing", NULL,
+};
+
+/* One reported container; 0, or -1 with *cause. */
+static int
+frame_check_container(json_t *c, size_t idx, char **cause)
+{
+	const char *const *sp;
+	json_t *v;
+
+	if (!json_is_object(c)) {
+		xasprintf(cause, "containers[%zu]: expected an object", idx);
+		return -1;
+	}
+	if (!json_is_integer(json_object_get(c, "service_id")) ||
+	    !json_is_integer(json_object_get(c, "instance")) ||
+	    !json_is_integer(json_object_get(c, "rev"))) {
+		xasprintf(cause, "containers[%zu]: service_id, instance and rev "
+		    "must be integers", idx);
+		return -1;
+	}
+	v = json_object_get(c, "state");
+	if (!json_is_string(v)) {
+		xasprintf(cause, "containers[%zu].state: expected a string", idx);
+		return -1;
+	}
+	for (sp = frame_states; *sp != NULL; sp++)
+		if (strcmp(*sp, json_string_value(v)) == 0)
+			break;
+	if (*sp == NULL) {
+		xasprintf(cause, "containers[%zu].state: unknown state", idx);
+		return -1;
+	}
+	if ((v = json_object_get(c, "error")) != NULL && !json_is_null(v) &&
+	    !json_is_string(v)) {
+		xasprintf(cause, "containers[%zu].error: expected a string", idx);
+		return -1;
+	}
+	if ((v = json_object_get(c, "exit_code")) != NULL && !json_is_null(v) &&
+	    !json_is_integer(v)) {
+		xasprintf(cause, "containers[%zu].exit_code: expected an "
+		    "integer", idx);
+		return -1;
+	}
+	if ((v = json_object_get(c, "container_id")) != NULL &&
+	    !json_is_null(v) && !json_is_string(v)) {
+		xasprintf(cause, "containers[%zu].container_id: expected a "
+		    "string", idx);
+		return -1;
+	}
+	return 0;
+}
+
+int
+frame_state_containers(json_t *containers, char **cause)
+{
+	json_t *c;
+	size_t i;
+
+	if (!json_is_array(containers)) {
+		xasprintf(cause, "containers: expected an array");
+		return -1;
+	}
+	json_array_foreach(containers, i, c) {
+		if (frame_check_container(c, i, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+frame_check_info(json_t *f, char **cause)
+{
+	static const char *strs[] = { "hostname", "docker_version", "os",
+	    "kernel", NULL };
+	const char **k;
+	json_t *v, *a;
+	size_t i;
+
+	v = json_object_get(f, "cpus");
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		xasprintf(cause, "node_info.cpus: expected a whole number");
+		return -1;
+	}
+	v = json_object_get(f, "memory");
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		xasprintf(cause, "node_info.memory: expected bytes");
+		return -1;
+	}
+	for (k = strs; *k != NULL; k++) {
+		v = json_object_get(f, *k);
+		if (v != NULL && !json_is_string(v) && !json_is_null(v)) {
+			xasprintf(cause, "node_info.%s: expected a string", *k);
+			return -1;
+		}
+	}
+	v = json_object_get(f, "addresses");
+	if (v != NULL) {
+		if (!json_is_array(v)) {
+			xasprintf(cause, "node_info.addresses: expected an array");
+			return -1;
+		}
+		json_array_foreach(v, i, a) {
+			if (!json_is_string(a)) {
+				xasprintf(cause, "node_info.addresses[%zu]: "
+				    "expected a string", i);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+int
+frame_check(json_t *f, enum frame_type *type, char **cause)
+{
+	const char *t;
+	char *c;
+
+	if (!json_is_object(f) || !json_is_string(json_object_get(f, "type"))) {
+		xasprintf(cause, "malformed frame: no \"type\"");
+		return -1;
+	}
+	t = json_string_value(json_object_get(f, "type"));
+	if (strcmp(t, PROTO_T_STATS) == 0) {
+		*type = FRAME_STATS;
+		if (!json_is_number(json_object_get(f, "cpu_pct"))) {
+			xasprintf(cause, "stats.cpu_pct: expected a number");
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(t, PROTO_T_STATE) == 0) {
+		*type = FRAME_STATE;
+		if (frame_state_containers(json_object_get(f, "containers"),
+		    &c) != 0) {
+			xasprintf(cause, "state.%s", c);
+			free(c);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(t, PROTO_T_NODE_INFO) == 0) {
+		*type = FRAME_NODE_INFO;
+		return frame_check_info(f, cause);
+	}
+	xasprintf(cause, "unknown frame type \"%.32s\"", t);
+	return -1;
+}
+
+char *
+frame_labels(const char *in)
+{
+	json_t *arr = json_array();
+	char *copy = xstrdup(in), *p, *save = NULL, *text = NULL;
+
+	for (p = strtok_r(copy, ", ", &save); p != NULL;
+	    p = strtok_r(NULL, ", ", &save)) {
+		size_t i;
+		json_t *v;
+
+		if (!util_label_valid(p) || json_array_size(arr) >= 256)
+			goto out;
+		json_array_foreach(arr, i, v)
+			if (util_label_same_key(json_string_value(v), p))
+				goto out;
+		json_array_append_new(arr, json_string(p));
+	}
+	text = json_dumps(arr, JSON_COMPACT);
+out:
+	free(copy);
+	json_decref(arr);
+	return text;
+}
