@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/tlsutil.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 
@@ -28,6 +29,7 @@
 enum config_kind {
 	CONFIG_STR,		/* a string, stored as given */
 	CONFIG_INT,		/* a positive number of seconds */
+	CONFIG_BOOL,		/* 1/0, true/false, yes/no; a bare flag is 1 */
 };
 
 /* One setting. */
@@ -68,6 +70,15 @@ static const struct config_opt config_opts[] = {
 	  "seconds between full state reports" },
 	{ "backoff-max", { "BERTH_BACKOFF_MAX_S", NULL, NULL }, CONFIG_INT,
 	  OFF(backoff_max_s), "30", "reconnect backoff cap in seconds" },
+	{ "ca-cert", { "BERTH_CA_CERT", NULL, NULL }, CONFIG_STR,
+	  OFF(ca_cert), NULL,
+	  "wss: trust only this PEM CA (or the master's self-signed cert)" },
+	{ "master-pin", { "BERTH_MASTER_PIN", NULL, NULL }, CONFIG_STR,
+	  OFF(master_pin), NULL,
+	  "wss: the master's public-key pin, sha256//<base64> or sha256:<hex>" },
+	{ "insecure-plain", { "BERTH_INSECURE_PLAIN", NULL, NULL }, CONFIG_BOOL,
+	  OFF(insecure_plain), NULL,
+	  "allow ws:// to a non-loopback master (tokens in clear)" },
 };
 #define CONFIG_NOPTS (sizeof config_opts / sizeof config_opts[0])
 #define CONFIG_LABELS_IDX 2	/* the labels entry: not a plain field */
@@ -118,6 +129,22 @@ config_set(struct agent_config *cfg, size_t idx, const char *what,
 	if (o->kind == CONFIG_INT)
 		return config_parse_int(what, value,
 		    (int *)((char *)cfg + o->offset), cause);
+	if (o->kind == CONFIG_BOOL) {
+		int *bp = (int *)((char *)cfg + o->offset);
+
+		if (value == NULL || strcmp(value, "1") == 0 ||
+		    strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
+			*bp = 1;
+		else if (*value == '\0' || strcmp(value, "0") == 0 ||
+		    strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
+			*bp = 0;
+		else {
+			xasprintf(cause, "%s: want 1 or 0, got \"%s\"", what,
+			    value);
+			return -1;
+		}
+		return 0;
+	}
 	sp = (char **)((char *)cfg + o->offset);
 	free(*sp);
 	*sp = xstrdup(value);
@@ -315,6 +342,28 @@ config_finish(struct agent_config *cfg, char **cause)
 	}
 	if (agent_config_parse_url("BERTH_URL", cfg->url, &cfg->master, cause) != 0)
 		return -1;
+	if (cfg->master_pin != NULL && *cfg->master_pin != '\0') {
+		if (tlsutil_pin_parse(cfg->master_pin, cfg->pin) != 0) {
+			xasprintf(cause, "BERTH_MASTER_PIN: want sha256//<base64> "
+			    "or sha256:<64 hex> (the master logs its pin)");
+			return -1;
+		}
+		cfg->has_pin = 1;
+	}
+	if (cfg->ca_cert != NULL && *cfg->ca_cert == '\0') {
+		free(cfg->ca_cert);
+		cfg->ca_cert = NULL;
+	}
+	if (cfg->ca_cert != NULL && access(cfg->ca_cert, R_OK) != 0) {
+		xasprintf(cause, "BERTH_CA_CERT: cannot read %s: %s",
+		    cfg->ca_cert, strerror(errno));
+		return -1;
+	}
+	if ((cfg->has_pin || cfg->ca_cert != NULL) && !cfg->master.tls) {
+		xasprintf(cause, "BERTH_MASTER_PIN and BERTH_CA_CERT verify a "
+		    "TLS master: BERTH_URL must be wss://");
+		return -1;
+	}
 	if (cfg->grid_token != NULL && *cfg->grid_token == '\0') {
 		free(cfg->grid_token);
 		cfg->grid_token = NULL;
@@ -388,7 +437,8 @@ agent_config_load(struct agent_config *cfg, int argc, char **argv,
 	/* Then flags. */
 	for (i = 0; i < CONFIG_NOPTS; i++) {
 		lopts[i].name = config_opts[i].flag;
-		lopts[i].has_arg = required_argument;
+		lopts[i].has_arg = config_opts[i].kind == CONFIG_BOOL ?
+		    optional_argument : required_argument;
 		lopts[i].flag = NULL;
 		lopts[i].val = 1000 + (int)i;
 	}
@@ -442,6 +492,8 @@ agent_config_free(struct agent_config *cfg)
 	free(cfg->docker_host);
 	free(cfg->docker_socket);
 	free(cfg->log_level);
+	free(cfg->ca_cert);
+	free(cfg->master_pin);
 	memset(cfg, 0, sizeof *cfg);
 }
 
@@ -449,4 +501,17 @@ const char *
 agent_config_version(void)
 {
 	return BERTH_VERSION;
+}
+
+int
+agent_config_check_plain(const struct agent_config *cfg, char **cause)
+{
+	if (cfg->master.tls || cfg->insecure_plain ||
+	    tlsutil_host_loopback(cfg->master.host))
+		return 0;
+	xasprintf(cause, "BERTH_URL: %s is plain ws:// to a non-loopback "
+	    "master, which would send the tokens in clear: use wss:// (with "
+	    "BERTH_MASTER_PIN or BERTH_CA_CERT for a self-signed master) or "
+	    "set BERTH_INSECURE_PLAIN=1", cfg->url);
+	return -1;
 }

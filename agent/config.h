@@ -36,6 +36,11 @@ struct agent_config {
 	int		 stats_interval_s;  /* BERTH_STATS_INTERVAL_S */
 	int		 resync_interval_s; /* BERTH_RESYNC_INTERVAL_S */
 	int		 backoff_max_s;	/* BERTH_BACKOFF_MAX_S: reconnect cap */
+	char		*ca_cert;	/* BERTH_CA_CERT: the only CA for wss */
+	char		*master_pin;	/* BERTH_MASTER_PIN as given */
+	unsigned char	 pin[32];	/* its 32 bytes, when has_pin */
+	int		 has_pin;	/* verify the master's key by pin */
+	int		 insecure_plain; /* BERTH_INSECURE_PLAIN: ws:// anywhere */
 };
 
 /* How agent_config_load() reads the environment (tests pass a fake). */
@@ -50,6 +55,12 @@ typedef const char *(*config_getenv_fn)(const char *name, void *arg);
 int	 agent_config_load(struct agent_config *cfg, int argc, char **argv,
 	    config_getenv_fn get, void *arg, FILE *out, char **cause);
 void	 agent_config_free(struct agent_config *cfg);
+
+/*
+ * The plain-text policy: ws:// only to a loopback master or with
+ * BERTH_INSECURE_PLAIN=1. 0, or -1 with *cause.
+ */
+int	 agent_config_check_plain(const struct agent_config *cfg, char **cause);
 
 /* Print the flags and variables table. */
 void	 agent_config_usage(FILE *out);

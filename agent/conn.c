@@ -16,6 +16,14 @@
  * exponential backoff with full jitter (base 0.5 s, cap BERTH_BACKOFF_MAX_S,
  * reset after a session of 30 s or more); the close code picks the delay
  * and whether the stored node token is forgotten.
+ *
+ * TLS (wss://): with BERTH_CA_CERT only that CA is trusted (chain and host
+ * name checked by OpenSSL); with BERTH_MASTER_PIN the leaf certificate's
+ * public key must match the pin, checked in the OpenSSL verify callback
+ * (LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION), so a wrong
+ * master fails the handshake before the upgrade request, which carries the
+ * token, is written. The upgrade-header callback checks once more that the
+ * pin was seen to match on this connection. With neither, the system CAs.
  */
 #include "agent/conn.h"
 
@@ -25,6 +33,9 @@
 
 #include <jansson.h>
 #include <libwebsockets.h>
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include "agent/backoff.h"
 #include "agent/config.h"
@@ -33,6 +44,7 @@
 #include "agent/nodeinfo.h"
 #include "common/log.h"
 #include "common/proto.h"
+#include "common/tlsutil.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 
@@ -40,6 +52,9 @@
 #define CONN_STABLE_MS		30000	/* a session this long resets backoff */
 #define CONN_OUTQ_MAX		256	/* frames queued before dropping */
 #define CONN_STOP_GRACE_US	(2 * LWS_USEC_PER_SEC)
+
+/* What the verify callback saw of BERTH_MASTER_PIN on this connection. */
+enum conn_pin { CONN_PIN_UNSEEN, CONN_PIN_OK, CONN_PIN_BAD };
 
 struct conn {
 	const struct agent_config *cfg;	/* read-only settings */
@@ -66,6 +81,7 @@ struct conn {
 	int64_t		 session_start;	/* mono ms of ESTABLISHED, 0 if none */
 	int		 close_code;	/* code of the peer's close frame */
 	int		 welcomed;	/* welcome seen on this session */
+	enum conn_pin	 pin_state;	/* leaf key vs the pin, this attempt */
 	struct cpu_sample cpu_prev;	/* last /proc/stat sample */
 	lws_sorted_usec_list_t sul_connect; /* next connect attempt */
 	lws_sorted_usec_list_t sul_stats;   /* next stats frame */
@@ -179,6 +195,8 @@ conn_schedule(struct conn *c)
 	default:
 		break;
 	}
+	if (c->pin_state == CONN_PIN_BAD)
+		max = 1;	/* a configuration error: no hurry */
 	if (forget && c->node_token != NULL) {
 		log_warn("master refused the node token (close %d): forgetting "
 		    "it, rejoining with the grid token", code);
@@ -221,6 +239,10 @@ conn_connect(lws_sorted_usec_list_t *sul)
 	i.host = c->cfg->master.host;
 	i.origin = c->cfg->master.host;
 	i.ssl_connection = c->cfg->master.tls ? LCCSCF_USE_SSL : 0;
+	/* A pin alone names the key: host names do not matter then. */
+	if (c->cfg->master.tls && c->cfg->has_pin && c->cfg->ca_cert == NULL)
+		i.ssl_connection |= LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK;
+	c->pin_state = CONN_PIN_UNSEEN;
 	i.protocol = PROTO_WS_PROTOCOL;
 	i.local_protocol_name = PROTO_WS_PROTOCOL;
 	i.pwsi = &c->wsi;
@@ -423,6 +445,49 @@ conn_ended(struct conn *c)
 		conn_schedule(c);
 }
 
+/*
+ * Service thread, inside the TLS handshake: OpenSSL's verify callback for
+ * each certificate of the master's chain (depth 0 is the master's own).
+ * Returns 0 to accept, 1 to fail the handshake. Without a pin, OpenSSL's
+ * own verdict (CA, host name, dates) stands. With a pin, the leaf's key
+ * must match; without a CA as well, the pin replaces chain verification,
+ * so the errors OpenSSL found (self-signed, unknown issuer, host name) are
+ * cleared.
+ */
+static int
+conn_verify(struct conn *c, X509_STORE_CTX *xs)
+{
+	unsigned char pin[TLSUTIL_PIN_LEN];
+	char got[TLSUTIL_PIN_STRLEN], want[TLSUTIL_PIN_STRLEN];
+	int pin_only = c->cfg->ca_cert == NULL;
+
+	if (!c->cfg->has_pin)
+		return 0;
+	if (X509_STORE_CTX_get_error_depth(xs) > 0) {
+		if (pin_only)
+			X509_STORE_CTX_set_error(xs, X509_V_OK);
+		return 0;
+	}
+	if (tlsutil_pin_of_cert(X509_STORE_CTX_get_current_cert(xs), pin) != 0 ||
+	    CRYPTO_memcmp(pin, c->cfg->pin, TLSUTIL_PIN_LEN) != 0) {
+		if (c->pin_state != CONN_PIN_BAD) {
+			tlsutil_pin_format(pin, got);
+			tlsutil_pin_format(c->cfg->pin, want);
+			log_error("TLS: the master's public key %s does not "
+			    "match BERTH_MASTER_PIN %s: refusing it, nothing "
+			    "sent", got, want);
+		}
+		c->pin_state = CONN_PIN_BAD;
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
+		return 1;
+	}
+	if (c->pin_state == CONN_PIN_UNSEEN)
+		c->pin_state = CONN_PIN_OK;
+	if (pin_only)
+		X509_STORE_CTX_set_error(xs, X509_V_OK);
+	return 0;
+}
+
 static int
 conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
@@ -432,7 +497,16 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	char esc[256], raw[256];
 
 	switch (reason) {
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		return conn_verify(c, user);
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		/* The headers carry a token: never to an unverified master. */
+		if (c->cfg->master.tls && c->cfg->has_pin &&
+		    c->pin_state != CONN_PIN_OK) {
+			log_error("TLS: the master's key was not checked against "
+			    "BERTH_MASTER_PIN: not sending the upgrade");
+			return -1;
+		}
 		if (conn_headers(c, wsi, (unsigned char **)in,
 		    *(unsigned char **)in + len) != 0) {
 			log_error("upgrade headers do not fit");
@@ -546,6 +620,10 @@ conn_start(struct conn *c, char **cause)
 	    LLL_WARN | LLL_NOTICE : 0), conn_lws_log);
 	memset(&info, 0, sizeof info);
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/* A given CA or pin replaces the system CAs. */
+	if (c->cfg->ca_cert != NULL || c->cfg->has_pin)
+		info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	info.client_ssl_ca_filepath = c->cfg->ca_cert;
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = conn_protocols;
 	info.user = c;

@@ -43,6 +43,12 @@ main(int argc, char **argv)
 		return rc < 0 ? 1 : 0;
 	}
 	(void)log_set_level_name(cfg.log_level);
+	if (agent_config_check_plain(&cfg, &cause) != 0) {
+		fprintf(stderr, "berth-agent: %s\n", cause);
+		free(cause);
+		agent_config_free(&cfg);
+		return 1;
+	}
 	if (ident_load_id(cfg.data_dir, node_id, &cause) != 0)
 		fatalx("%s", cause);
 	token = ident_load_token(cfg.data_dir);

@@ -1,8 +1,16 @@
 /*
  * client.c - REST calls from the CLI (see client.h).
+ *
+ * TLS: https:// masters are verified by BERTH_CA_CERT (the only CA then;
+ * the master's self-signed tls.crt works) and/or BERTH_MASTER_PIN (the
+ * master's public-key pin, handed to libcurl, which checks it before any
+ * byte of the request is sent); else by the system CAs. Plain http:// is
+ * used only to a loopback master or with BERTH_INSECURE_PLAIN=1, since the
+ * request carries the operator token.
  */
 #include "cli/client.h"
 
+#include "common/tlsutil.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 
@@ -68,6 +76,56 @@ client_escape(const char *s)
 	return b.data;
 }
 
+/* Set up TLS and the plain-text policy for url. 0, or -1 with *cause. */
+static int
+client_tls(CURL *c, const char *url, char **cause)
+{
+	const char *ca = getenv("BERTH_CA_CERT");
+	const char *pin = getenv("BERTH_MASTER_PIN");
+	const char *plain = getenv("BERTH_INSECURE_PLAIN");
+	unsigned char raw[TLSUTIL_PIN_LEN];
+	char curlpin[TLSUTIL_PIN_STRLEN], host[256];
+	const char *h;
+	size_t n;
+
+	if (strncmp(url, "http://", 7) == 0) {
+		h = url + 7;
+		if (*h == '[') {
+			h++;
+			n = strcspn(h, "]");
+		} else
+			n = strcspn(h, ":/?#");
+		snprintf(host, sizeof host, "%.*s", (int)n, h);
+		if (!tlsutil_host_loopback(host) &&
+		    (plain == NULL || strcmp(plain, "1") != 0)) {
+			xasprintf(cause, "BERTH_MASTER %s is plain http:// to a "
+			    "non-loopback master, which would send the operator "
+			    "token in clear: use https:// (with BERTH_CA_CERT or "
+			    "BERTH_MASTER_PIN for a self-signed master) or set "
+			    "BERTH_INSECURE_PLAIN=1", url);
+			return -1;
+		}
+		return 0;
+	}
+	if (ca != NULL && *ca != '\0')
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	if (pin != NULL && *pin != '\0') {
+		if (tlsutil_pin_parse(pin, raw) != 0) {
+			xasprintf(cause, "BERTH_MASTER_PIN: want sha256//<base64>"
+			    " or sha256:<64 hex> (the master logs its pin)");
+			return -1;
+		}
+		tlsutil_pin_format(raw, curlpin);
+		curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, curlpin);
+		if (ca == NULL || *ca == '\0') {
+			/* The pin names the key: no CA or host name needed. */
+			curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+			curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+		}
+	}
+	return 0;
+}
+
 int
 client_call(const char *method, const char *path, const char *content_type,
     const char *body, size_t len, struct client_reply *r, char **cause)
@@ -86,6 +144,11 @@ client_call(const char *method, const char *path, const char *content_type,
 	    base[strlen(base) - 1] == '/' ? "" : "", path);
 	if ((c = curl_easy_init()) == NULL) {
 		xasprintf(cause, "cannot initialise libcurl");
+		free(url);
+		return -1;
+	}
+	if (client_tls(c, base, cause) != 0) {
+		curl_easy_cleanup(c);
 		free(url);
 		return -1;
 	}

@@ -280,7 +280,7 @@ out:
 static int
 tls_load(struct master_tls *t, char **cause)
 {
-	unsigned char pin[TLSPIN_LEN], md[EVP_MAX_MD_SIZE];
+	unsigned char pin[TLSUTIL_PIN_LEN], md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
 	EVP_PKEY *pk = NULL;
 	X509 *x = NULL;
@@ -320,12 +320,12 @@ tls_load(struct master_tls *t, char **cause)
 		    "certificate %s", t->key_file, t->cert_file);
 		goto out;
 	}
-	if (tlspin_of_cert(x, pin) != 0 ||
+	if (tlsutil_pin_of_cert(x, pin) != 0 ||
 	    X509_digest(x, EVP_sha256(), md, &mdlen) != 1) {
 		xasprintf(cause, "cannot digest %s", t->cert_file);
 		goto out;
 	}
-	tlspin_format(pin, t->pin);
+	tlsutil_pin_format(pin, t->pin);
 	for (i = 0; i < mdlen && i < 32; i++)
 		snprintf(t->fingerprint + (i ? 3 * i - 1 : 0), 4, "%s%02X",
 		    i ? ":" : "", md[i]);

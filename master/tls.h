@@ -10,7 +10,7 @@
 #ifndef BERTH_MASTER_TLS_H
 #define BERTH_MASTER_TLS_H
 
-#include "common/tlspin.h"
+#include "common/tlsutil.h"
 
 #include <stddef.h>
 
@@ -22,7 +22,7 @@ struct master_tls {
 	char	*key_file;	/* PEM private key path */
 	char	*cert_pem;	/* cert_file's text */
 	char	*key_pem;	/* key_file's text; secret, cleansed on free */
-	char	 pin[TLSPIN_STRLEN]; /* "sha256//<base64>" of the leaf's key */
+	char	 pin[TLSUTIL_PIN_STRLEN]; /* "sha256//<base64>" of the leaf's key */
 	char	 fingerprint[32 * 3]; /* the leaf's SHA-256, "AB:CD:..." */
 };
 
