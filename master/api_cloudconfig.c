@@ -60,6 +60,10 @@ static const char cc_install_sh[] =
 	"#   BERTH_MASTER_API   master API URL the binary is fetched from (required)\n"
 	"#   BERTH_URL, BERTH_TOKEN, BERTH_LABELS, BERTH_NODE_NAME, BERTH_DATA_DIR\n"
 	"#                      passed to berth-agent (see docs/agent.md)\n"
+	"#   BERTH_MASTER_PIN   sha256//<base64>: the master's public-key pin; the\n"
+	"#                      download is checked against it (and so is the agent)\n"
+	"#   BERTH_CA_CERT      a CA file that vouches for the master (ditto)\n"
+	"#   BERTH_INSECURE_PLAIN=1  the agent may use ws:// off loopback\n"
 	"#   BERTH_PREFIX       berth-agent goes to $BERTH_PREFIX/bin (default\n"
 	"#                      /usr/local)\n"
 	"#   BERTH_NO_SYSTEMD=1 start with nohup instead of a systemd unit; also\n"
@@ -120,9 +124,20 @@ static const char cc_install_sh[] =
 	"mkdir -p \"$PREFIX/bin\"\n"
 	"tmp=$BIN.new.$$\n"
 	"trap 'rm -f \"$tmp\"' EXIT\n"
+	"# TLS: a CA file, and/or the pin of the master's key, which then stands\n"
+	"# in for a CA (a self-signed master): curl checks it before sending.\n"
+	"set -- -fsSL --retry 5 --retry-delay 2 --retry-connrefused\n"
+	"[ -z \"${BERTH_CA_CERT:-}\" ] || set -- \"$@\" --cacert \"$BERTH_CA_CERT\"\n"
+	"if [ -n \"${BERTH_MASTER_PIN:-}\" ]; then\n"
+	"\tcase $BERTH_MASTER_PIN in\n"
+	"\tsha256//*) ;;\n"
+	"\t*) die \"BERTH_MASTER_PIN: the installer needs the sha256//<base64> form\" ;;\n"
+	"\tesac\n"
+	"\t[ -n \"${BERTH_CA_CERT:-}\" ] || set -- \"$@\" --insecure\n"
+	"\tset -- \"$@\" --pinnedpubkey \"$BERTH_MASTER_PIN\"\n"
+	"fi\n"
 	"say \"downloading $API/install/berth-agent\"\n"
-	"curl -fsSL --retry 5 --retry-delay 2 --retry-connrefused \\\n"
-	"\t-o \"$tmp\" \"$API/install/berth-agent\" ||\n"
+	"curl \"$@\" -o \"$tmp\" \"$API/install/berth-agent\" ||\n"
 	"\tdie \"cannot download $API/install/berth-agent\"\n"
 	"chmod 0755 \"$tmp\"\n"
 	"mv -f \"$tmp\" \"$BIN\"\n"
@@ -145,7 +160,9 @@ static const char cc_install_sh[] =
 	"\t\t(\n"
 	"\t\t\tumask 077\n"
 	"\t\t\tfor v in BERTH_MASTER_API BERTH_URL BERTH_TOKEN \\\n"
-	"\t\t\t\tBERTH_LABELS BERTH_NODE_NAME BERTH_DATA_DIR; do\n"
+	"\t\t\t\tBERTH_LABELS BERTH_NODE_NAME BERTH_DATA_DIR \\\n"
+	"\t\t\t\tBERTH_MASTER_PIN BERTH_CA_CERT \\\n"
+	"\t\t\t\tBERTH_INSECURE_PLAIN; do\n"
 	"\t\t\t\teval \"val=\\${$v:-}\"\n"
 	"\t\t\t\t[ -z \"$val\" ] || echo \"$v=$val\"\n"
 	"\t\t\tdone >\"$ENV_FILE\"\n"
@@ -295,7 +312,7 @@ cc_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 
 /*
  * The API URL agents' installers fetch from: --public-url, else
- * "http://" + the request's Host header. NULL after replying 4xx/5xx.
+ * "http(s)://" + the request's Host header. NULL after replying 4xx/5xx.
  */
 static char *
 cc_api_url(struct api_ctx *ctx)
@@ -323,7 +340,8 @@ cc_api_url(struct api_ctx *ctx)
 			    "with --public-url");
 			return NULL;
 		}
-		xasprintf(&url, "http://%s", host);
+		xasprintf(&url, "%s://%s", ctx->m->tls.on ? "https" : "http",
+		    host);
 	}
 	n = strlen(url);
 	while (n > 0 && url[n - 1] == '/')
@@ -332,7 +350,7 @@ cc_api_url(struct api_ctx *ctx)
 }
 
 /*
- * The websocket URL agents join: --agent-url, else ws://<host of
+ * The websocket URL agents join: --agent-url, else ws(s)://<host of
  * api_url>:<port of --agent-listen>. NULL after replying 500.
  */
 static char *
@@ -373,7 +391,8 @@ cc_agent_url(struct api_ctx *ctx, const char *api_url)
 		n = end != NULL ? (size_t)(end + 1 - h) : n;
 	} else
 		n = strcspn(h, ":/?#");
-	xasprintf(&url, "ws://%.*s:%d", (int)n, h, port);
+	xasprintf(&url, "%s://%.*s:%d", ctx->m->tls.on ? "wss" : "ws", (int)n,
+	    h, port);
 	return url;
 }
 
@@ -435,13 +454,28 @@ api_grid_cloud_config(struct api_ctx *ctx)
 	buf_printf(&b, "\n");
 	if (name != NULL)
 		buf_printf(&b, "      BERTH_NODE_NAME=%s\n", name);
+	buf_printf(&b, "      BERTH_DATA_DIR=" CC_DATA_DIR "\n");
+	/* TLS: the pin identifies the master to the installer's curl and to
+	 * the agent (its certificate need not name the host nodes use). */
+	if (ctx->m->tls.on)
+		buf_printf(&b, "      BERTH_MASTER_PIN=%s\n", ctx->m->tls.pin);
+	if (strncmp(ws_url, "ws://", 5) == 0)	/* the master allows plain */
+		buf_printf(&b, "      BERTH_INSECURE_PLAIN=1\n");
 	buf_printf(&b,
-	    "      BERTH_DATA_DIR=" CC_DATA_DIR "\n"
 	    "runcmd:\n"
-	    "  - [systemctl, enable, --now, docker.service]\n"
-	    "  - \"curl -fsSL --retry 5 --retry-connrefused "
-	    "'%s/install/agent.sh' | sh\"\n",
-	    api_url);
+	    "  - [systemctl, enable, --now, docker.service]\n");
+	if (ctx->m->tls.on && strncmp(api_url, "https://", 8) == 0)
+		buf_printf(&b,
+		    "  # --insecure: the pinned key, not a CA, vouches for the "
+		    "master\n"
+		    "  - \"curl -fsSL --retry 5 --retry-connrefused --insecure "
+		    "--pinnedpubkey '%s' '%s/install/agent.sh' | sh\"\n",
+		    ctx->m->tls.pin, api_url);
+	else
+		buf_printf(&b,
+		    "  - \"curl -fsSL --retry 5 --retry-connrefused "
+		    "'%s/install/agent.sh' | sh\"\n",
+		    api_url);
 	api_reply_text(ctx, 200, "text/cloud-config; charset=utf-8", b.data);
 out:
 	OPENSSL_cleanse(token, sizeof token);

@@ -11,6 +11,10 @@
 #   BERTH_MASTER_API   master API URL the binary is fetched from (required)
 #   BERTH_URL, BERTH_TOKEN, BERTH_LABELS, BERTH_NODE_NAME, BERTH_DATA_DIR
 #                      passed to berth-agent (see docs/agent.md)
+#   BERTH_MASTER_PIN   sha256//<base64>: the master's public-key pin; the
+#                      download is checked against it (and so is the agent)
+#   BERTH_CA_CERT      a CA file that vouches for the master (ditto)
+#   BERTH_INSECURE_PLAIN=1  the agent may use ws:// off loopback
 #   BERTH_PREFIX       berth-agent goes to $BERTH_PREFIX/bin (default
 #                      /usr/local)
 #   BERTH_NO_SYSTEMD=1 start with nohup instead of a systemd unit; also
@@ -71,9 +75,20 @@ API=${BERTH_MASTER_API%/}
 mkdir -p "$PREFIX/bin"
 tmp=$BIN.new.$$
 trap 'rm -f "$tmp"' EXIT
+# TLS: a CA file, and/or the pin of the master's key, which then stands
+# in for a CA (a self-signed master): curl checks it before sending.
+set -- -fsSL --retry 5 --retry-delay 2 --retry-connrefused
+[ -z "${BERTH_CA_CERT:-}" ] || set -- "$@" --cacert "$BERTH_CA_CERT"
+if [ -n "${BERTH_MASTER_PIN:-}" ]; then
+	case $BERTH_MASTER_PIN in
+	sha256//*) ;;
+	*) die "BERTH_MASTER_PIN: the installer needs the sha256//<base64> form" ;;
+	esac
+	[ -n "${BERTH_CA_CERT:-}" ] || set -- "$@" --insecure
+	set -- "$@" --pinnedpubkey "$BERTH_MASTER_PIN"
+fi
 say "downloading $API/install/berth-agent"
-curl -fsSL --retry 5 --retry-delay 2 --retry-connrefused \
-	-o "$tmp" "$API/install/berth-agent" ||
+curl "$@" -o "$tmp" "$API/install/berth-agent" ||
 	die "cannot download $API/install/berth-agent"
 chmod 0755 "$tmp"
 mv -f "$tmp" "$BIN"
@@ -96,7 +111,9 @@ if [ "$mode" = systemd ]; then
 		(
 			umask 077
 			for v in BERTH_MASTER_API BERTH_URL BERTH_TOKEN \
-				BERTH_LABELS BERTH_NODE_NAME BERTH_DATA_DIR; do
+				BERTH_LABELS BERTH_NODE_NAME BERTH_DATA_DIR \
+				BERTH_MASTER_PIN BERTH_CA_CERT \
+				BERTH_INSECURE_PLAIN; do
 				eval "val=\${$v:-}"
 				[ -z "$val" ] || echo "$v=$val"
 			done >"$ENV_FILE"
