@@ -6,7 +6,10 @@
 #   make check      the same suite built with ASan + UBSan (into build-san/)
 #   make bench      benchmarks that print "name value unit" lines
 #   make demo       master + three agents on local Docker + the stress stack
-#   make fuzz       libFuzzer targets for a set time each
+#   make fuzz       libFuzzer targets (clang) for FUZZ_SECONDS each, into
+#                   build-fuzz/; prints "fuzz_<name>_execs N execs"
+#   make tsan       the master's threaded integration tests built with
+#                   ThreadSanitizer (clang, into build-tsan/)
 #
 # BUILD selects the object/binary tree so that sanitizer and plain builds
 # never mix; the plain build's binaries are also linked into bin/.
@@ -30,6 +33,23 @@ CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 
+# FUZZ=1 (clang): libraries get libFuzzer's coverage instrumentation and
+# ASan + UBSan; only the fuzz targets link the fuzzer runtime (its main).
+ifeq ($(FUZZ),1)
+CFLAGS	:= $(filter-out -O2,$(CFLAGS)) -O1 -fno-omit-frame-pointer \
+	   -fsanitize=fuzzer-no-link,address,undefined \
+	   -fno-sanitize-recover=undefined
+LDFLAGS	+= -fsanitize=fuzzer,address,undefined
+endif
+
+# TSAN=1 (clang): ThreadSanitizer; reports go to the master's log, where
+# tests/lib.sh's san_check finds them (tests/tsan.supp: not our races).
+ifeq ($(TSAN),1)
+CFLAGS	:= $(filter-out -O2,$(CFLAGS)) -O1 -fno-omit-frame-pointer \
+	   -fsanitize=thread
+LDFLAGS	+= -fsanitize=thread
+endif
+
 # Each library is every .c in its folder; a binary's main lives in main.c.
 COMMON_SRC	:= $(wildcard common/*.c)
 SCHED_SRC	:= $(wildcard scheduler/*.c)
@@ -40,6 +60,7 @@ CLI_SRC		:= $(filter-out cli/main.c,$(wildcard cli/*.c))
 UNIT_SRC	:= $(wildcard tests/unit/test_*.c)
 BENCH_SRC	:= $(wildcard tests/bench/*.c)
 TOOL_SRC	:= $(wildcard tests/tools/*.c)
+FUZZ_SRC	:= $(wildcard tests/fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -57,8 +78,10 @@ BINS		:= $(BUILD)/bin/berth-master $(BUILD)/bin/berth-agent \
 UNIT_BINS	:= $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 BENCH_BINS	:= $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 TOOL_BINS	:= $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
+FUZZ_BINS	:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all deps test check bench demo demo-stop fuzz clean docker-up
+.PHONY: all deps test check bench demo demo-stop fuzz fuzz-bins tsan \
+	clean docker-up
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS)
 ifeq ($(BUILD),build)
 all: bin-links
@@ -111,6 +134,12 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
 
+# Fuzz targets: build with FUZZ=1 CC=clang BUILD=build-fuzz (make fuzz does).
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+fuzz-bins: $(FUZZ_BINS)
+
 deps:
 	@scripts/deps.sh
 
@@ -133,7 +162,25 @@ demo: deps
 demo-stop:
 	@scripts/demo.sh stop
 
+# Each target runs FUZZ_SECONDS over a copy of its corpus (build-fuzz/corpus)
+# so the committed seeds never fill up; a crash fails.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+# The master's threaded tests under ThreadSanitizer; any report fails.
+TSAN_TESTS ?= api_core.sh hub.sh sched.sh crash.sh stacks.sh
+tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build-tsan TSAN=1 CC=clang \
+	    build-tsan/bin/berth-master build-tsan/bin/berth \
+	    build-tsan/bin/berth-agent build-tsan/tools/wsprobe
+	@rc=0; for t in $(TSAN_TESTS); do \
+	    TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp \
+	    halt_on_error=0 second_deadlock_stack=1 $$TSAN_OPTIONS" \
+	    BERTH_BUILD=build-tsan BERTH_SAN=1 BERTH_SKIP_E2E=1 \
+	    BERTH_TESTS=$$t tests/run.sh || rc=1; done; exit $$rc
+
 clean:
-	rm -rf build build-san build-fuzz bin
+	rm -rf build build-san build-fuzz build-tsan bin
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

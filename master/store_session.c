@@ -208,7 +208,7 @@ store_node_info(struct store *st, const char *id, json_t *info)
 	sqlite3_bind_int64(s, 3, json_integer_value(json_object_get(info,
 	    "memory")));
 	v = json_object_get(info, "addresses");
-	addrs = json_dumps(json_is_array(v) ? v : json_array(), JSON_COMPACT);
+	addrs = json_is_array(v) ? json_dumps(v, JSON_COMPACT) : xstrdup("[]");
 	store_bind_text(s, 4, addrs);
 	store_bind_text(s, 5, json_string_value(json_object_get(info,
 	    "docker_version")));

@@ -6,7 +6,7 @@
 # or through sudo when not root.
 set -eu
 
-PKGS="build-essential pkg-config clang
+PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libmicrohttpd-dev libwebsockets-dev libsqlite3-dev libjansson-dev
 libcurl4-openssl-dev libyaml-dev libssl-dev
 sqlite3 curl jq docker.io busybox-static iproute2 procps psmisc

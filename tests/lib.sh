@@ -103,12 +103,12 @@ master_stop() {
 }
 
 # san_check LOG: a sanitizer report in LOG is a failed check.
+SAN_RE='ERROR: (Address|Leak)Sanitizer|runtime error:|WARNING: ThreadSanitizer'
 san_check() {
 	if [ "${BERTH_SAN:-0}" = 1 ] && [ -f "$1" ] &&
-	    grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$1"; then
+	    grep -qE "$SAN_RE" "$1"; then
 		notok "no sanitizer report in $(basename "$1")"
-		grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
-		    "$1" | head -40 | sed 's/^/# /'
+		grep -E -A30 "$SAN_RE" "$1" | head -60 | sed 's/^/# /'
 	fi
 }
 

@@ -3,6 +3,7 @@
 #
 #   unit         build/unit/test_*           (C, pure parts)
 #   integration  tests/integration/*.sh      (the real master on loopback)
+#   fuzz         tests/fuzz/run.sh           (each libFuzzer target briefly)
 #   e2e          tests/e2e/*.sh              (real agents on real Docker)
 #
 # Each layer's programs print "ok - ..." / "not ok - ..." lines. A program
@@ -47,6 +48,11 @@ for t in "$BUILD"/unit/test_*; do
 	run_one "unit/$(basename "$t")" "$t"
 done
 for t in tests/integration/*.sh; do
+	[ -f "$t" ] || continue
+	case "$t" in *"$sel"*) ;; *) continue ;; esac
+	run_one "$t" bash "$t"
+done
+for t in tests/fuzz/run.sh; do
 	[ -f "$t" ] || continue
 	case "$t" in *"$sel"*) ;; *) continue ;; esac
 	run_one "$t" bash "$t"

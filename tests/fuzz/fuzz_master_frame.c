@@ -1,0 +1,94 @@
+/*
+ * fuzz_master_frame.c - libFuzzer target for every frame the master
+ * accepts from an agent.
+ *
+ * The input is one websocket message. It goes where hub_frame() sends it:
+ * json_loadb() with the hub's flags, frame_check(), then for a "state"
+ * frame desired_apply_state() and for "node_info" store_node_info(), on a
+ * store set up by fuzz_master.h (the node owns instances 1 and 2 of
+ * service "web", rev 1, so reports can match). Afterwards the rows the
+ * frame touched are read back the way the API and the hub read them.
+ *
+ * Must hold: frame_check() gives a cause exactly when it refuses;
+ * desired_apply_state() refuses exactly the containers lists frame_check()
+ * refuses and never fails on the store; what was stored reads back.
+ */
+#include "fuzz_master.h"
+
+#include "master/desired.h"
+#include "master/frame.h"
+
+#include <stdint.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+fuzz_dump(json_t *v)
+{
+	char *text;
+
+	if (v == NULL)
+		abort();
+	text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	if (text == NULL)
+		abort();
+	free(text);
+	json_decref(v);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	enum frame_type type;
+	json_error_t jerr;
+	json_t *f, *containers, *o;
+	char *cause = NULL, *cause2 = NULL;
+	int rc, rc2, changed;
+
+	fuzz_master_init();
+	f = json_loadb((const char *)data, size, 0, &jerr);
+	if (f == NULL)
+		return 0;
+	rc = frame_check(f, &type, &cause);
+	if ((rc == 0) != (cause == NULL))
+		abort();
+	if (rc != 0 && cause[0] == '\0')
+		abort();
+	free(cause);
+	cause = NULL;
+
+	/* Any "containers", whatever the type: both checks must agree. */
+	containers = json_object_get(f, "containers");
+	if (containers != NULL) {
+		rc2 = frame_state_containers(containers, &cause2);
+		rc = desired_apply_state(fuzz_st, FUZZ_NODE_ID, containers,
+		    &changed, &cause);
+		if ((rc == 0) != (rc2 == 0)) {
+			fprintf(stderr, "fuzz: desired_apply_state %d (%s), "
+			    "check %d\n", rc, cause ? cause : "", rc2);
+			abort();
+		}
+		if (rc == 0 && (changed != 0 && changed != 1))
+			abort();
+		free(cause);
+		free(cause2);
+		cause = NULL;
+		if (rc == 0) {
+			fuzz_dump(desired_build(fuzz_st, FUZZ_NODE_ID));
+			fuzz_dump(store_service_containers_json(fuzz_st,
+			    fuzz_web_id));
+		}
+	}
+	if (frame_check(f, &type, &cause) == 0 && type == FRAME_NODE_INFO) {
+		if (store_node_info(fuzz_st, FUZZ_NODE_ID, f) != 0)
+			fuzz_die("store_node_info");
+		if (store_node_get_json(fuzz_st, fuzz_grid_id, FUZZ_NODE_ID,
+		    &o) != 1)
+			fuzz_die("store_node_get_json");
+		fuzz_dump(o);
+		fuzz_dump(store_node_list_json(fuzz_st, fuzz_grid_id));
+	}
+	free(cause);
+	json_decref(f);
+	return 0;
+}
