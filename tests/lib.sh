@@ -203,3 +203,58 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+
+# ---- network namespaces (end-to-end layer) ----------------------------------
+
+NETNS_N=0
+
+# netns_up NAME: a network namespace joined to the host by a veth pair on a
+# private /30 that exists only for this test (10.199.X.Y+1 on the host
+# side, +2 inside). Sets NETNS (the namespace), NETNS_IF (the host-side
+# link: netns_link down cuts the namespace off), NETNS_HOST_IP and
+# NETNS_IP. The host still reaches NETNS_HOST_IP while the link is down,
+# so a master listening there serves host agents and the namespace alike.
+# Both are removed at exit. Needs root.
+netns_up() {
+	local a b i
+	NETNS_N=$((NETNS_N + 1))
+	NETNS=berth-$$-$1
+	NETNS_IF=bt$$n$NETNS_N
+	for i in $(seq 100); do
+		a=$((RANDOM % 256))
+		b=$((RANDOM % 64 * 4))
+		ip -o -4 addr show | grep -qE "inet 10\.199\.$a\.($((b + 1))|$((b + 2)))/" ||
+		    break
+	done
+	NETNS_HOST_IP=10.199.$a.$((b + 1))
+	NETNS_IP=10.199.$a.$((b + 2))
+	at_exit "ip link del $NETNS_IF; ip netns del $NETNS"
+	ip netns add "$NETNS" &&
+	    ip link add "$NETNS_IF" type veth peer name "${NETNS_IF}p" &&
+	    ip link set "${NETNS_IF}p" netns "$NETNS" &&
+	    ip addr add "$NETNS_HOST_IP/30" dev "$NETNS_IF" &&
+	    ip link set "$NETNS_IF" up &&
+	    ip -n "$NETNS" addr add "$NETNS_IP/30" dev "${NETNS_IF}p" &&
+	    ip -n "$NETNS" link set "${NETNS_IF}p" up &&
+	    ip -n "$NETNS" link set lo up
+}
+
+# netns_link up|down: bring the last namespace's host-side link up or down.
+netns_link() { ip link set "$NETNS_IF" "$1"; }
+
+# agent_start_netns NS NAME LABELS [VAR=value...]: agent_start, with the
+# agent inside network namespace NS (Docker is still the host's unix
+# socket). BERTH_URL defaults to ws://$NETNS_HOST_IP:$AGENT_PORT.
+agent_start_netns() {
+	local ns=$1 name=$2 labels=$3
+	shift 3
+	mkdir -p "$TMP/agents/$name"
+	ip netns exec "$ns" env BERTH_URL="ws://$NETNS_HOST_IP:$AGENT_PORT" \
+	    BERTH_TOKEN="$(cat "$MASTER_DIR/grid-default.token")" \
+	    BERTH_LABELS="$labels" BERTH_NODE_NAME="$name" \
+	    BERTH_DATA_DIR="$TMP/agents/$name" BERTH_STATS_INTERVAL_S=1 \
+	    BERTH_RESYNC_INTERVAL_S=2 BERTH_BACKOFF_MAX_S=2 "$@" \
+	    "$BIN/berth-agent" >>"$TMP/agents/$name.log" 2>&1 &
+	echo $! >"$TMP/agents/$name.pid"
+	case " $AGENTS " in *" $name "*) ;; *) AGENTS="$AGENTS $name" ;; esac
+}
