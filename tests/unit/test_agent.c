@@ -16,6 +16,7 @@
 #include "agent/nodeinfo.h"
 #include "agent/plan.h"
 #include "agent/spec.h"
+#include "common/tlsutil.h"
 #include "test.h"
 
 /* A fake environment: NULL-terminated name, value pairs. */
@@ -593,6 +594,89 @@ test_plan_state_parse(void)
 	CHECK_INT(plan_state_parse(NULL), PLAN_ST_EXITED);
 }
 
+/* Pins: both written forms parse to the same bytes; anything else fails. */
+static void
+test_tls_pin_forms(void)
+{
+	unsigned char a[TLSUTIL_PIN_LEN], b[TLSUTIL_PIN_LEN];
+	char text[TLSUTIL_PIN_STRLEN];
+	const char *b64 = "sha256//ZBgPuXWf/2FvcVWqhjqoOnMsXqv+/yYc2Woa/CENxUA=";
+	const char *hex = "sha256:64180fb9759fff616f7155aa863aa83a732c5eabfeff261"
+	    "cd96a1afc210dc540";
+
+	CHECK_INT(tlsutil_pin_parse(b64, a), 0);
+	CHECK_INT(tlsutil_pin_parse(hex, b), 0);
+	CHECK(memcmp(a, b, sizeof a) == 0);
+	tlsutil_pin_format(a, text);
+	CHECK_STR(text, b64);
+	CHECK_INT(tlsutil_pin_parse("sha256//short=", a), -1);
+	CHECK_INT(tlsutil_pin_parse("sha1:64180fb9", a), -1);
+	CHECK_INT(tlsutil_pin_parse("sha256:zz180fb9759fff616f7155aa863aa83a732c"
+	    "5eabfeff261cd96a1afc210dc540", a), -1);
+	CHECK_INT(tlsutil_pin_parse("ZBgPuXWf/2FvcVWqhjqoOnMsXqv+/yYc2Woa/CENxUA=",
+	    a), -1);
+	CHECK_INT(tlsutil_host_loopback("127.0.0.1"), 1);
+	CHECK_INT(tlsutil_host_loopback("127.9.8.7"), 1);
+	CHECK_INT(tlsutil_host_loopback("::1"), 1);
+	CHECK_INT(tlsutil_host_loopback("LocalHost"), 1);
+	CHECK_INT(tlsutil_host_loopback("10.0.0.1"), 0);
+	CHECK_INT(tlsutil_host_loopback("master"), 0);
+	CHECK_INT(tlsutil_host_loopback("0.0.0.0"), 0);
+}
+
+/* wss settings and the plain-text policy. */
+static void
+test_config_tls(void)
+{
+	const char *e1[] = { "BERTH_URL", "wss://m:9293", "BERTH_MASTER_PIN",
+	    "sha256//ZBgPuXWf/2FvcVWqhjqoOnMsXqv+/yYc2Woa/CENxUA=", NULL };
+	const char *e2[] = { "BERTH_URL", "ws://m:9293", "BERTH_MASTER_PIN",
+	    "sha256//ZBgPuXWf/2FvcVWqhjqoOnMsXqv+/yYc2Woa/CENxUA=", NULL };
+	const char *e3[] = { "BERTH_URL", "wss://m", "BERTH_MASTER_PIN", "x",
+	    NULL };
+	const char *e4[] = { "BERTH_URL", "ws://m:9293", NULL };
+	const char *e5[] = { "BERTH_URL", "ws://m:9293", "BERTH_INSECURE_PLAIN",
+	    "1", NULL };
+	const char *e6[] = { "BERTH_URL", "ws://127.0.0.1:9293", NULL };
+	const char *e7[] = { "BERTH_URL", "wss://m", "BERTH_CA_CERT",
+	    "/nonexistent/ca.pem", NULL };
+	char *argv[] = { "berth-agent", "--insecure-plain", NULL };
+	struct agent_config cfg;
+	char *cause;
+
+	CHECK_INT(load(e1, 0, NULL, &cfg, &cause), 0);
+	CHECK_INT(cfg.has_pin, 1);
+	CHECK_INT(agent_config_check_plain(&cfg, &cause), 0);
+	agent_config_free(&cfg);
+	CHECK_INT(load(e2, 0, NULL, &cfg, &cause), -1);
+	CHECK_HAS(cause, "wss://");
+	free(cause);
+	agent_config_free(&cfg);
+	CHECK_INT(load(e3, 0, NULL, &cfg, &cause), -1);
+	CHECK_HAS(cause, "BERTH_MASTER_PIN");
+	free(cause);
+	agent_config_free(&cfg);
+	CHECK_INT(load(e7, 0, NULL, &cfg, &cause), -1);
+	CHECK_HAS(cause, "BERTH_CA_CERT");
+	free(cause);
+	agent_config_free(&cfg);
+	CHECK_INT(load(e4, 0, NULL, &cfg, &cause), 0);
+	CHECK_INT(agent_config_check_plain(&cfg, &cause), -1);
+	CHECK_HAS(cause, "BERTH_INSECURE_PLAIN=1");
+	free(cause);
+	agent_config_free(&cfg);
+	CHECK_INT(load(e4, 2, argv, &cfg, &cause), 0);
+	CHECK_INT(cfg.insecure_plain, 1);
+	CHECK_INT(agent_config_check_plain(&cfg, &cause), 0);
+	agent_config_free(&cfg);
+	CHECK_INT(load(e5, 0, NULL, &cfg, &cause), 0);
+	CHECK_INT(agent_config_check_plain(&cfg, &cause), 0);
+	agent_config_free(&cfg);
+	CHECK_INT(load(e6, 0, NULL, &cfg, &cause), 0);
+	CHECK_INT(agent_config_check_plain(&cfg, &cause), 0);
+	agent_config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -604,6 +688,8 @@ main(void)
 	TEST_RUN(test_config_help);
 	TEST_RUN(test_labels_parse);
 	TEST_RUN(test_url_parse);
+	TEST_RUN(test_tls_pin_forms);
+	TEST_RUN(test_config_tls);
 	TEST_RUN(test_node_name_from_host);
 	TEST_RUN(test_docker_host);
 	TEST_RUN(test_backoff_bounds);
