@@ -129,9 +129,12 @@ main(int argc, char **argv)
 	log_set_prefix("master");
 	switch (config_parse(&m.cfg, argc, argv, &cause)) {
 	case 1:
+		config_free(&m.cfg);	/* clean under LeakSanitizer */
 		return 0;
 	case -1:
 		fprintf(stderr, "berth-master: %s\n", cause);
+		free(cause);
+		config_free(&m.cfg);
 		return 2;
 	}
 	if (log_set_level_name(m.cfg.log_level) != 0) {
