@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/proto.h"
 #include "common/tlsutil.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
@@ -157,7 +158,7 @@ agent_config_parse_labels(const char *what, const char *s, char ***labels,
 {
 	const char *p = s, *start;
 	char *label, **out = NULL;
-	size_t n = 0, i, klen;
+	size_t n = 0, i, klen, hdr = 0;
 
 	for (;;) {
 		while (*p == ',' || isspace((unsigned char)*p))
@@ -171,6 +172,14 @@ agent_config_parse_labels(const char *what, const char *s, char ***labels,
 		if (!util_label_valid(label)) {
 			xasprintf(cause, "%s: invalid label \"%s\" (want key=value,"
 			    " key of [A-Za-z0-9._-])", what, label);
+			free(label);
+			goto fail;
+		}
+		/* The master refuses a Berth-Node-Labels it cannot hold. */
+		hdr += (n > 0) + strlen(label);
+		if (n == PROTO_MAX_LABELS || hdr > PROTO_MAX_LABELS_HDR) {
+			xasprintf(cause, "%s: more than %d labels or %d bytes",
+			    what, PROTO_MAX_LABELS, PROTO_MAX_LABELS_HDR);
 			free(label);
 			goto fail;
 		}

@@ -23,6 +23,9 @@
 #define PROTO_HDR_NODE_TOKEN	"berth-node-token:"
 
 #define PROTO_NODE_ID_LEN	32	/* lowercase hex characters */
+#define PROTO_MAX_LABELS	256	/* labels in Berth-Node-Labels */
+#define PROTO_MAX_LABELS_HDR	3072	/* bytes of its value (lws keeps
+					   4096 for all upgrade headers) */
 
 /* Close codes: the master closes a refused or ended session with these. */
 enum proto_close {

@@ -282,6 +282,28 @@ api_reply_file(struct api_ctx *ctx, int status, const char *type,
 	return 0;
 }
 
+/*
+ * s as a JSON string. An error may quote input that is not UTF-8 (a JSON
+ * parser's message, a name cut short by "%.80s"), which jansson refuses:
+ * then every non-ASCII byte becomes '?', so the reply still says why.
+ */
+static json_t *
+api_error_text(const char *s)
+{
+	json_t *v = json_string(s);
+	char *copy, *p;
+
+	if (v != NULL)
+		return v;
+	copy = xstrdup(s);
+	for (p = copy; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	v = json_string(copy);
+	free(copy);
+	return v;
+}
+
 void
 api_error(struct api_ctx *ctx, int status, const char *field,
     const char *fmt, ...)
@@ -293,9 +315,10 @@ api_error(struct api_ctx *ctx, int status, const char *field,
 	va_start(ap, fmt);
 	xvasprintf(&msg, fmt, ap);
 	va_end(ap);
-	o = json_pack("{s:s}", "error", msg);
+	o = json_object();
+	json_object_set_new(o, "error", api_error_text(msg));
 	if (field != NULL)
-		json_object_set_new(o, "field", json_string(field));
+		json_object_set_new(o, "field", api_error_text(field));
 	free(msg);
 	api_reply(ctx, status, o);
 }

@@ -180,7 +180,8 @@ frame_labels(const char *in)
 		size_t i;
 		json_t *v;
 
-		if (!util_label_valid(p) || json_array_size(arr) >= 256)
+		if (!util_label_valid(p) ||
+		    json_array_size(arr) >= PROTO_MAX_LABELS)
 			goto out;
 		json_array_foreach(arr, i, v)
 			if (util_label_same_key(json_string_value(v), p))

@@ -30,7 +30,7 @@ int	 frame_state_containers(json_t *containers, char **cause);
 /*
  * Parse a Berth-Node-Labels value, "k=v,k=v" (commas or spaces), into a
  * JSON array text (caller frees). NULL when a label is invalid, a key
- * repeats or there are more than 256.
+ * repeats or there are more than PROTO_MAX_LABELS.
  */
 char	*frame_labels(const char *in);
 

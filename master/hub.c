@@ -362,7 +362,8 @@ hub_node_id_valid(const char *id)
 static void
 hub_admit(struct hub *h, struct hub_sess *s)
 {
-	char proto[16], id[64], name[128], labels_in[4096], version[64];
+	char proto[16], id[64], name[128], version[64];
+	char labels_in[PROTO_MAX_LABELS_HDR + 1];
 	char token[TOKEN_LEN + 8], new_token[TOKEN_LEN + 1], got_name[64];
 	char owner[NODE_ID_LEN + 1], *labels = NULL;
 	unsigned char hash[TOKEN_HASH_LEN];
@@ -396,8 +397,16 @@ hub_admit(struct hub *h, struct hub_sess *s)
 		return;
 	}
 	if (hub_header(s->wsi, PROTO_HDR_LABELS, labels_in,
-	    sizeof labels_in) != 0)
+	    sizeof labels_in) != 0) {
+		/* Absent is no labels; too long is not "none". */
+		if (lws_hdr_custom_length(s->wsi, PROTO_HDR_LABELS,
+		    (int)strlen(PROTO_HDR_LABELS)) > 0) {
+			hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS,
+			    "Berth-Node-Labels over 3072 bytes");
+			return;
+		}
 		labels_in[0] = '\0';
+	}
 	if ((labels = frame_labels(labels_in)) == NULL) {
 		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "invalid "
 		    "Berth-Node-Labels: expected k=v,k=v");

@@ -194,6 +194,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		err = json_object_get(ctx.out, "error");
 		if (!json_is_string(err) || json_string_length(err) == 0)
 			abort();
+		if (json_object_get(ctx.out, "field") != NULL &&
+		    !json_is_string(json_object_get(ctx.out, "field")))
+			abort();
 	} else if (ctx.status != 204 && ctx.out == NULL)
 		abort();
 	if (ctx.out != NULL) {

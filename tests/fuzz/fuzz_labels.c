@@ -20,6 +20,7 @@
 #include "agent/config.h"
 
 #include "common/affinity.h"
+#include "common/proto.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 
@@ -40,6 +41,12 @@ fuzz_agent_to_master(char **labels, size_t n)
 	json_t *arr;
 	size_t i;
 
+	/* hub_admit() reads at most PROTO_MAX_LABELS_HDR bytes of it. */
+	if (strlen(hdr) > PROTO_MAX_LABELS_HDR) {
+		fprintf(stderr, "fuzz: the agent's labels header is %zu "
+		    "bytes\n", strlen(hdr));
+		abort();
+	}
 	text = frame_labels(hdr);
 	if (text == NULL) {
 		fprintf(stderr, "fuzz: the master refuses the agent's labels "

@@ -81,6 +81,14 @@ out=$(probe "$N1" node-1 "Berth-Node-Token: $NT1" 3 --send '{"type":"state","con
 check_has "malformed frame: 4010" "$out" "close 4010"
 out=$(probe "$N1" node-1 "Berth-Node-Token: $NT1" 3 --send 'not json')
 check_has "non-JSON frame: 4010" "$out" "close 4010"
+out=$(probe "$N1" node-1 "Berth-Node-Token: $NT1" 3 --send '{"type":"node_info","cpus":1,"memory":1,"addresses":["10.0.0.9",7]}')
+check_has "node_info with a non-string address: 4010" "$out" "close 4010"
+# 110 labels, 3191 bytes: over the 3072 the master reads, under lws's limit.
+L=$(seq -f 'k%g=vvvvvvvvvvvvvvvvvvvvvvvv' 110 | paste -sd,)
+out=$("$PROBE" --port "$AGENT_PORT" -H "Berth-Protocol: 1" -H "Berth-Node-Id: $N1" \
+    -H "Berth-Node-Name: node-1" -H "Berth-Node-Labels: $L" \
+    -H "Berth-Node-Token: $NT1")
+check_has "a labels header too long to read is refused: 4000" "$out" "close 4000"
 
 # Duplicate connection: the newest wins.
 probe "$N1" node-1 "Berth-Node-Token: $NT1" 8 >"$TMP/first" &

@@ -16,6 +16,7 @@
 #include "agent/nodeinfo.h"
 #include "agent/plan.h"
 #include "agent/spec.h"
+#include "common/util.h"
 #include "common/tlsutil.h"
 #include "test.h"
 
@@ -211,6 +212,20 @@ test_labels_parse(void)
 	cause = NULL;
 	CHECK_INT(agent_config_parse_labels("X", "=v", &l, &n, &cause), -1);
 	free(cause);
+	cause = NULL;
+	/* More than the master takes in Berth-Node-Labels: refused here. */
+	{
+		struct buf b = { NULL, 0, 0 };
+
+		for (i = 0; i < 257; i++)
+			buf_printf(&b, "%sk%zu=v", i ? "," : "", i);
+		CHECK_INT(agent_config_parse_labels("X", b.data, &l, &n,
+		    &cause), -1);
+		CHECK_HAS(cause, "more than 256 labels");
+		free(cause);
+		cause = NULL;
+		buf_free(&b);
+	}
 }
 
 static void
