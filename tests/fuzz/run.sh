@@ -12,27 +12,30 @@
 # Targets run side by side, one per CPU. For each this prints
 #	ok - fuzz_<name>: N execs, no crash	(or "not ok - ...")
 #	fuzz_<name>_execs N execs
-# and exits 1 if any crashed (the input is kept in build-fuzz/artifacts/).
+# and exits 1 if any crashed (the input is kept in build-fuzz/artifacts/,
+# the log in build-fuzz/logs/). Runs at the same time (two checkouts' make
+# test on one tree) share the build under a lock and keep their own logs.
 set -u
 cd "$(dirname "$0")/../.."
 SECS=${FUZZ_SECONDS:-${FUZZ_CI_SECONDS:-10}}
 OUT=build-fuzz
 mkdir -p "$OUT/logs"
+LOGS=$(mktemp -d "$OUT/logs/run.XXXXXX")
 
 if ! command -v clang >/dev/null 2>&1; then
 	echo "not ok - fuzz: clang is not installed (make deps)"
 	exit 1
 fi
-if ! make --no-print-directory BUILD=$OUT FUZZ=1 CC=clang fuzz-bins \
-    >"$OUT/logs/build.log" 2>&1; then
+if ! flock "$OUT/.build.lock" make --no-print-directory BUILD=$OUT FUZZ=1 \
+    CC=clang fuzz-bins >"$LOGS/build.log" 2>&1; then
 	echo "not ok - fuzz: the targets do not build"
-	tail -20 "$OUT/logs/build.log" | sed 's/^/# /'
+	tail -20 "$LOGS/build.log" | sed 's/^/# /'
 	exit 1
 fi
 
-# run_target NAME: fuzz one target; its verdict goes to $OUT/logs/NAME.result.
+# run_target NAME: fuzz one target; its verdict goes to $LOGS/NAME.result.
 run_target() {
-	local name=$1 short=${1#fuzz_} log=$OUT/logs/$1.log rc execs
+	local name=$1 short=${1#fuzz_} log=$LOGS/$1.log rc execs
 	local work=$OUT/corpus/$short art=$OUT/artifacts/$short/
 
 	mkdir -p "$work" "$art"
@@ -50,12 +53,12 @@ run_target() {
 			echo "ok - $name: ${execs:-0} execs, no crash"
 		else
 			echo "not ok - $name: exited $rc after ${execs:-?} execs;" \
-			    "input in $art (run $OUT/fuzz/$name <file>)"
+			    "input in $art (run $OUT/fuzz/$name <file>), log $log"
 			grep -E -A25 'ERROR: |runtime error|==ERROR|deadly signal' \
 			    "$log" | head -40 | sed 's/^/# /'
 		fi
 		echo "${name}_execs ${execs:-0} execs"
-	} >"$OUT/logs/$name.result"
+	} >"$LOGS/$name.result"
 	[ "$rc" = 0 ]
 }
 
@@ -68,7 +71,6 @@ done
 jobs=$(nproc 2>/dev/null || echo 2)
 running=0
 for n in "${names[@]}"; do
-	rm -f "$OUT/logs/$n.result"
 	run_target "$n" &
 	running=$((running + 1))
 	if [ "$running" -ge "$jobs" ]; then
@@ -80,12 +82,13 @@ wait
 
 fail=0
 for n in "${names[@]}"; do
-	if [ -f "$OUT/logs/$n.result" ]; then
-		cat "$OUT/logs/$n.result"
-		grep -q '^not ok' "$OUT/logs/$n.result" && fail=1
+	if [ -f "$LOGS/$n.result" ]; then
+		cat "$LOGS/$n.result"
+		grep -q '^not ok' "$LOGS/$n.result" && fail=1
 	else
 		echo "not ok - $n: no result"
 		fail=1
 	fi
 done
+[ "$fail" = 0 ] && rm -rf "$LOGS"
 exit $fail
