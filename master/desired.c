@@ -54,6 +54,11 @@ desired_build(struct store *st, const char *node_id)
 			v = spec ? json_object_get(spec, desired_keys[i]) : NULL;
 			json_object_set(c, desired_keys[i], v ? v : json_null());
 		}
+		/* The agent reports "running" only once this port answers. */
+		v = spec ? json_object_get(json_object_get(spec, "deploy"),
+		    "wait_for_port") : NULL;
+		json_object_set(c, "wait_for_port", json_is_integer(v) ? v :
+		    json_null());
 		json_decref(spec);
 		json_array_append_new(arr, c);
 	}
