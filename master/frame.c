@@ -18,7 +18,8 @@
 #include <string.h>
 
 static const char *frame_states[] = {
-	"pending", "pulling", "created", "running", "stopped", "error",
+	"pending", "pulling", "created", "starting", "running", "stopped",
+	"error",
 	"removing", NULL,
 };
 
