@@ -19,8 +19,7 @@
 
 static const char *frame_states[] = {
 	"pending", "pulling", "created", "starting", "running", "stopped",
-	"error",
-	"removing", NULL,
+	"error", "removing", NULL,
 };
 
 /* One reported container; 0, or -1 with *cause. */
