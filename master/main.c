@@ -36,21 +36,42 @@ store_key_free(void *p)
 	store_close(p);
 }
 
-/* Create the data dir (0700) and make sure it is writable. */
+/*
+ * Create the data dir (0700) and make sure it is writable and has room:
+ * the probe writes and syncs what the store needs to open (its shared
+ * memory file and a first WAL frame), so a read-only or full disk is
+ * named here, before anything in the dir is touched.
+ */
+#define MAIN_PROBE_BYTES	(64 * 1024)
 static void
 main_data_dir(const char *dir)
 {
+	static const char zero[4096];
 	char *probe;
-	int fd;
+	size_t done;
+	ssize_t n;
+	int fd, err = 0;
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		fatalx("cannot create data dir %s: %s", dir, strerror(errno));
 	xasprintf(&probe, "%s/.probe.%d", dir, (int)getpid());
 	if ((fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0)
 		fatalx("data dir %s is not writable: %s", dir, strerror(errno));
+	for (done = 0; done < MAIN_PROBE_BYTES; done += (size_t)n) {
+		if ((n = write(fd, zero, sizeof zero)) <= 0) {
+			err = n < 0 ? errno : ENOSPC;
+			break;
+		}
+	}
+	if (err == 0 && fsync(fd) != 0)
+		err = errno;
 	close(fd);
 	unlink(probe);
 	free(probe);
+	if (err != 0)
+		fatalx("data dir %s has no room for the store (%d KiB could "
+		    "not be written): %s", dir, MAIN_PROBE_BYTES / 1024,
+		    strerror(err));
 }
 
 /* First start: mint the operator token; later starts: use its hash. */

@@ -162,6 +162,22 @@ store_log_cb(void *arg, int code, const char *msg)
 		log_warn("sqlite: (%d) %s", code, msg);
 }
 
+/* SQLite's message, and the OS error under an I/O error (ENOSPC, EROFS). */
+static void
+store_cause(sqlite3 *db, const char *what, const char *path,
+    const char *err, char **cause)
+{
+	int sys = db != NULL ? sqlite3_system_errno(db) : 0;
+
+	if (err == NULL)
+		err = db != NULL ? sqlite3_errmsg(db) : "out of memory";
+	if (sys != 0)
+		xasprintf(cause, "%s %s: %s (%s)", what, path, err,
+		    strerror(sys));
+	else
+		xasprintf(cause, "%s %s: %s", what, path, err);
+}
+
 struct store *
 store_open(const char *path, char **cause)
 {
@@ -177,8 +193,7 @@ store_open(const char *path, char **cause)
 	st = xcalloc(1, sizeof *st);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		xasprintf(cause, "cannot open %s: %s", path,
-		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		store_cause(st->db, "cannot open", path, NULL, cause);
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
@@ -188,8 +203,7 @@ store_open(const char *path, char **cause)
 	    "PRAGMA synchronous = FULL;"
 	    "PRAGMA foreign_keys = ON;"
 	    "PRAGMA temp_store = MEMORY;", NULL, NULL, &err) != SQLITE_OK) {
-		xasprintf(cause, "cannot configure %s: %s", path,
-		    err ? err : sqlite3_errmsg(st->db));
+		store_cause(st->db, "cannot configure", path, err, cause);
 		sqlite3_free(err);
 		goto fail;
 	}
