@@ -871,6 +871,11 @@ hub_main(void *arg)
 	int64_t deadline;
 
 	h->st = master_store(h->m);
+	/*
+	 * Joins, liveness and state reports are re-sent by every agent when
+	 * it reconnects: no fsync per join on the thread every agent waits on.
+	 */
+	store_set_sync_normal(h->st);
 	if (store_node_reset_connected(h->st) != 0)
 		log_error("hub: store: %s", store_errmsg(h->st));
 	lws_sul_schedule(h->ctx, 0, &h->tick, hub_tick, LWS_US_PER_SEC / 4);

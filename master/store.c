@@ -226,6 +226,12 @@ store_close(struct store *st)
 	free(st);
 }
 
+void
+store_set_sync_normal(struct store *st)
+{
+	sqlite3_exec(st->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+}
+
 sqlite3 *
 store_db(struct store *st)
 {

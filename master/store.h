@@ -35,6 +35,14 @@ void		 store_close(struct store *st);	/* NULL is a no-op */
 int		 store_migrate(struct store *st, char **cause);
 sqlite3		*store_db(struct store *st);
 
+/*
+ * Durability of this connection's commits. FULL (the default) fsyncs every
+ * commit: an acknowledged operator write survives power loss. NORMAL is
+ * still safe against a crash in WAL mode but may lose the last commits to
+ * a power cut; the hub uses it for what agents report again on reconnect.
+ */
+void		 store_set_sync_normal(struct store *st);
+
 /* The cached prepared statement for sql (a string literal), reset. */
 sqlite3_stmt	*store_stmt(struct store *st, const char *sql);
 
