@@ -26,8 +26,8 @@ if ! command -v clang >/dev/null 2>&1; then
 	echo "not ok - fuzz: clang is not installed (make deps)"
 	exit 1
 fi
-if ! flock "$OUT/.build.lock" make --no-print-directory BUILD=$OUT FUZZ=1 \
-    CC=clang fuzz-bins >"$LOGS/build.log" 2>&1; then
+if ! flock "$OUT/.build.lock" make -j"$(nproc)" --no-print-directory \
+    BUILD=$OUT FUZZ=1 CC=clang fuzz-bins >"$LOGS/build.log" 2>&1; then
 	echo "not ok - fuzz: the targets do not build"
 	tail -20 "$LOGS/build.log" | sed 's/^/# /'
 	exit 1
