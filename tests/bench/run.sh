@@ -4,6 +4,7 @@
 # targets). Progress and details go to stderr. Nothing here asserts a
 # time; the figures are for reading.
 #
+#   startup   empty data dir to a serving /healthz, and a restart
 #   sched     planning 100,000 instances over 10,000 nodes; one join
 #   api       wrk on GET /v1/grids/default/nodes with 1,000 nodes
 #   agentsim  1k and 10k simulated agents: join latency, idle RSS/CPU,
@@ -16,7 +17,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BERTH_BUILD:-build}
 export BERTH_BUILD=$BUILD
-sel=${BENCH:-sched,api,agentsim,docker50}
+sel=${BENCH:-startup,sched,api,agentsim,docker50}
 rc=0
 
 want() { case ",$sel," in *",$1,"*) return 0 ;; esac; return 1; }
@@ -26,6 +27,7 @@ run() {
 	"$@" || { echo "bench: $* failed" >&2; rc=1; }
 }
 
+want startup && run startup tests/bench/startup.sh
 want sched && run sched "$BUILD/bench/sched_bench"
 want api && run api tests/bench/api.sh
 want agentsim && SIM_AGENTS=${SIM_AGENTS:-10000} run agentsim tests/bench/agentsim.sh
