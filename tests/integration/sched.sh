@@ -124,6 +124,19 @@ api GET "/v1/grids/default/events?type=node.remove"
 check_has "the removal is an event with its reason" "$(jq -r '.[-1].message' <<<"$BODY")" "e3"
 check_eq "the removed node's daemon instance went with it" "$(spread app/agent | grep -c e3=)" 0
 
+# ---- dry run: the balancer and the reaper plan and log, change nothing --------------
+api PATCH /v1/grids/default '{"settings":{"dry_run":true}}'
+sim d1 "az=b,ephemeral=true"
+wait_for 5 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/d1 | jq -e '.status == \"online\"'"
+sleep 3	# past the settle delay: a real run would rebalance onto d1 now
+check_eq "dry run: no web instance moves onto the new node" "$(spread app/web | grep -c d1=)" 0
+check_has "dry run: the daemon is still placed (placement is not the balancer)" "$(spread app/agent)" "d1=1"
+api GET "/v1/grids/default/events?type=sched.note"
+check_has "dry run: the balancer says what it would do" "$(jq -r '[.[].message] | join(" | ")' <<<"$BODY")" "dry-run"
+api PATCH /v1/grids/default '{"settings":{"dry_run":false}}'
+sim_kill d1
+wait_for 15 sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/d1) = 404 ]"
+
 # ---- half the grid offline at once: stand down ------------------------------------
 sim e4 "az=a,ephemeral=true"
 sim e5 "az=b,ephemeral=true"
