@@ -30,6 +30,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <libwebsockets.h>
 #include <openssl/crypto.h>
@@ -41,6 +43,8 @@
 #define HUB_SEEN_FLUSH_MS	2000	/* last-seen batch period */
 #define HUB_RESEND_MS		60000	/* re-send desired sets this often */
 #define HUB_SETTINGS_MS		2000	/* grid settings cache lifetime */
+#define HUB_PENDING_SLOTS	1024	/* addresses with connections pending */
+#define HUB_PENDING_MAX		256	/* not yet upgraded, per address */
 
 enum hub_msg_type { HUB_MSG_CHANGED, HUB_MSG_KICK };
 
@@ -95,6 +99,17 @@ struct hub_fail {
 	int64_t		 window_start;	/* mono ms */
 };
 
+/*
+ * Connections from one address that are not yet websockets (TCP, TLS or
+ * the upgrade request under way). Capped per address, so one peer cannot
+ * hold the hub's descriptors with half-open upgrades (slow loris); each
+ * also ends after info.timeout_secs whatever it sends.
+ */
+struct hub_pending {
+	unsigned char	 addr[16];	/* IPv6, or IPv4 mapped */
+	int		 n;		/* pending connections; 0: slot free */
+};
+
 /* Liveness settings of a grid, cached for the tick. */
 struct hub_grid {
 	int64_t		 id;		/* grid id */
@@ -118,6 +133,8 @@ struct hub {
 	struct hub_sess		*by_id[HUB_BUCKETS]; /* current sessions */
 	struct hub_sess		*all;		/* every session */
 	struct hub_fail		 fails[HUB_FAIL_SLOTS]; /* rate limiting */
+	struct hub_pending	 pending[HUB_PENDING_SLOTS]; /* per address */
+	int64_t			 capped_logged;	/* mono ms of last cap log */
 	struct hub_grid		*grids;		/* settings cache */
 	size_t			 n_grids;
 	int64_t			 grids_at;	/* mono ms of last load */
@@ -326,6 +343,96 @@ hub_refuse(struct hub *h, struct hub_sess *s, int code, const char *why)
 	log_info("hub: refused agent from %s: %d %s", s->peer, code,
 	    log_escape(esc, sizeof esc, why));
 	hub_close(s, code, why);
+}
+
+/* ---- connections not yet upgraded ---------------------------------------- */
+
+/* The address of ss as 16 bytes (IPv4 mapped into IPv6); -1 if neither. */
+static int
+hub_addr_key(const struct sockaddr_storage *ss, unsigned char key[16])
+{
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family == AF_INET6) {
+		memcpy(key, &v6->sin6_addr, 16);
+		return 0;
+	}
+	if (ss->ss_family != AF_INET)
+		return -1;
+	memset(key, 0, 10);
+	key[10] = key[11] = 0xff;
+	memcpy(key + 12, &v4->sin_addr, 4);
+	return 0;
+}
+
+static struct hub_pending *
+hub_pending_find(struct hub *h, const unsigned char key[16], int create)
+{
+	struct hub_pending *p, *free_slot = NULL;
+	size_t i;
+
+	for (i = 0; i < HUB_PENDING_SLOTS; i++) {
+		p = &h->pending[i];
+		if (p->n > 0 && memcmp(p->addr, key, 16) == 0)
+			return p;
+		if (p->n == 0 && free_slot == NULL)
+			free_slot = p;
+	}
+	if (!create || free_slot == NULL)
+		return NULL;	/* over 1024 addresses at once: not capped */
+	memcpy(free_slot->addr, key, 16);
+	return free_slot;
+}
+
+/* On accept, before lws makes a wsi: 1 refuses the connection. */
+static int
+hub_pending_refuse(struct hub *h, const struct lws_filter_network_conn_args *a)
+{
+	struct hub_pending *p;
+	unsigned char key[16];
+	int64_t now;
+
+	if (hub_addr_key(&a->cli_addr, key) != 0 ||
+	    (p = hub_pending_find(h, key, 0)) == NULL ||
+	    p->n < HUB_PENDING_MAX)
+		return 0;
+	now = util_mono_ms();
+	if (now - h->capped_logged >= 10000) {	/* a flood: one line per 10 s */
+		h->capped_logged = now;
+		log_warn("hub: refusing connections from an address with %d "
+		    "upgrades pending", p->n);
+	}
+	return 1;
+}
+
+/* A new connection: count it against its address until it is upgraded. */
+static void
+hub_pending_add(struct hub *h, struct lws *wsi)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	struct hub_pending *p;
+	unsigned char key[16];
+
+	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss,
+	    &sl) != 0 || hub_addr_key(&ss, key) != 0 ||
+	    (p = hub_pending_find(h, key, 1)) == NULL)
+		return;
+	p->n++;
+	lws_set_opaque_user_data(wsi, p);
+}
+
+/* Upgraded or gone: it no longer counts. */
+static void
+hub_pending_done(struct lws *wsi)
+{
+	struct hub_pending *p = lws_get_opaque_user_data(wsi);
+
+	if (p == NULL)
+		return;
+	p->n--;
+	lws_set_opaque_user_data(wsi, NULL);
 }
 
 /* Copy custom header name into buf; 0 if present and fits, else -1. */
@@ -755,7 +862,16 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		hub_drain(h);
 		break;
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		return hub_pending_refuse(h, user);
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		hub_pending_add(h, wsi);
+		break;
+	case LWS_CALLBACK_WSI_DESTROY:
+		hub_pending_done(wsi);
+		break;
 	case LWS_CALLBACK_ESTABLISHED:
+		hub_pending_done(wsi);
 		s->h = h;
 		s->wsi = wsi;
 		s->last_rx = s->last_ping = util_mono_ms();

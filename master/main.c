@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,6 +73,36 @@ main_data_dir(const char *dir)
 		fatalx("data dir %s has no room for the store (%d KiB could "
 		    "not be written): %s", dir, MAIN_PROBE_BYTES / 1024,
 		    strerror(err));
+}
+
+/*
+ * Raise the open-file limit toward MAIN_NOFILE_WANT (as far as the hard
+ * limit allows). The API may hold 4096 connections and the hub one per
+ * agent plus 256 pending per address: under a common soft limit of 1024,
+ * four addresses trickling API requests would hold every descriptor and
+ * no agent could connect. Before the hub starts: lws sizes its tables
+ * from this limit.
+ */
+#define MAIN_NOFILE_WANT	65536
+#define MAIN_NOFILE_WARN	16384
+static void
+main_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < MAIN_NOFILE_WANT && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < MAIN_NOFILE_WANT ? rl.rlim_max :
+		    MAIN_NOFILE_WANT;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < MAIN_NOFILE_WARN)
+		log_warn("open-file limit is %llu (hard limit %llu): a flood "
+		    "of connections can starve agents; raise it to %d or more",
+		    (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)rl.rlim_max, MAIN_NOFILE_WANT);
 }
 
 /* First start: mint the operator token; later starts: use its hash. */
@@ -176,6 +207,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	umask(077);	/* the store and key files are for this user only */
+	main_nofile();
 	main_data_dir(m.cfg.data_dir);
 	if (tls_setup(&m.cfg, &m.tls, &cause) != 0)
 		fatalx("%s", cause);

@@ -3,8 +3,11 @@
  * with the headers given, print what comes back, and report how the
  * session ended.
  *
- *	wsprobe --port P [--host H] [-H "name: value"]... [--stay SECONDS]
- *	    [--send JSON]...
+ *	wsprobe --port P [--host H] [--bind ADDR] [-H "name: value"]...
+ *	    [--stay SECONDS] [--send JSON]...
+ *
+ * --bind connects from source address ADDR (say 127.0.0.2), so a test can
+ * be two peers to the master on one machine.
  *
  * With --auto-state it answers every "desired" frame with a "state" frame
  * that reports each container running, as a healthy agent would.
@@ -30,6 +33,7 @@
 
 struct probe {
 	const char	*host;			/* master address */
+	const char	*bind;			/* source address, or NULL */
 	int		 port;			/* agent port */
 	const char	*hdrs[PROBE_MAX_HDRS];	/* "name: value" */
 	int		 nhdrs;
@@ -190,6 +194,8 @@ main(int argc, char **argv)
 			p.port = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc)
 			p.host = argv[++i];
+		else if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc)
+			p.bind = argv[++i];
 		else if (strcmp(argv[i], "-H") == 0 && i + 1 < argc &&
 		    p.nhdrs < PROBE_MAX_HDRS)
 			p.hdrs[p.nhdrs++] = argv[++i];
@@ -201,7 +207,7 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--stay") == 0 && i + 1 < argc)
 			stay = atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: wsprobe --port P [--host H] "
+			fprintf(stderr, "usage: wsprobe --port P [--host H] [--bind A] "
 			    "[-H 'name: value']... [--send JSON]... "
 			    "[--stay S] [--auto-state]\n");
 			return 2;
@@ -228,6 +234,7 @@ main(int argc, char **argv)
 	ci.origin = p.host;
 	ci.protocol = "berth-agent";
 	ci.pwsi = &p.wsi;
+	ci.iface = p.bind;	/* source address */
 	if (lws_client_connect_via_info(&ci) == NULL) {
 		printf("error cannot start the connection\n");
 		lws_context_destroy(ctx);
