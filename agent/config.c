@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/workers.h"
 #include "common/proto.h"
 #include "common/tlsutil.h"
 #include "common/util.h"
@@ -31,7 +32,10 @@ enum config_kind {
 	CONFIG_STR,		/* a string, stored as given */
 	CONFIG_INT,		/* a positive number of seconds */
 	CONFIG_BOOL,		/* 1/0, true/false, yes/no; a bare flag is 1 */
+	CONFIG_COUNT,		/* a whole number 1-CONFIG_COUNT_MAX */
 };
+
+#define CONFIG_COUNT_MAX	WORKERS_MAX
 
 /* One setting. */
 struct config_opt {
@@ -71,6 +75,9 @@ static const struct config_opt config_opts[] = {
 	  "seconds between full state reports" },
 	{ "backoff-max", { "BERTH_BACKOFF_MAX_S", NULL, NULL }, CONFIG_INT,
 	  OFF(backoff_max_s), "30", "reconnect backoff cap in seconds" },
+	{ "docker-concurrency", { "BERTH_DOCKER_CONCURRENCY", NULL, NULL },
+	  CONFIG_COUNT, OFF(docker_concurrency), "8",
+	  "Docker actions (create, start, stop+remove) run at once, 1-64" },
 	{ "ca-cert", { "BERTH_CA_CERT", NULL, NULL }, CONFIG_STR,
 	  OFF(ca_cert), NULL,
 	  "wss: trust only this PEM CA (or the master's self-signed cert)" },
@@ -108,6 +115,24 @@ config_parse_int(const char *what, const char *s, int *out, char **cause)
 	return 0;
 }
 
+static int
+config_parse_count(const char *what, const char *s, int *out, char **cause)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 ||
+	    v > CONFIG_COUNT_MAX) {
+		xasprintf(cause, "%s: want a whole number 1-%d, got \"%s\"",
+		    what, CONFIG_COUNT_MAX, s);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
 /* Apply one value to its setting; what names its source for errors. */
 static int
 config_set(struct agent_config *cfg, size_t idx, const char *what,
@@ -127,6 +152,9 @@ config_set(struct agent_config *cfg, size_t idx, const char *what,
 		return agent_config_parse_labels(what, value, &cfg->labels,
 		    &cfg->nlabels, cause);
 	}
+	if (o->kind == CONFIG_COUNT)
+		return config_parse_count(what, value,
+		    (int *)((char *)cfg + o->offset), cause);
 	if (o->kind == CONFIG_INT)
 		return config_parse_int(what, value,
 		    (int *)((char *)cfg + o->offset), cause);
@@ -326,7 +354,7 @@ agent_config_usage(FILE *out)
 	for (i = 0; i < CONFIG_NOPTS; i++) {
 		const struct config_opt *o = &config_opts[i];
 
-		fprintf(out, "  --%-16s %s", o->flag, o->env[0]);
+		fprintf(out, "  --%-18s %s", o->flag, o->env[0]);
 		if (o->env[1] != NULL)
 			fprintf(out, " (%s%s%s)", o->env[1],
 			    o->env[2] ? ", " : "", o->env[2] ? o->env[2] : "");

@@ -1,21 +1,26 @@
 /*
  * test_agent.c - unit tests of the agent's pure parts: configuration from
  * env and flags (with the Kontena aliases), labels, URLs, backoff bounds,
- * /proc parsers, desired-entry validation and create bodies, and the
- * converge plan.
+ * /proc parsers, desired-entry validation and create bodies, the
+ * converge plan, the table of Docker actions in flight and the worker
+ * pool's queues (against a socket that does not exist).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "agent/backoff.h"
 #include "agent/config.h"
 #include "agent/docker.h"
 #include "agent/ident.h"
+#include "agent/inflight.h"
 #include "agent/nodeinfo.h"
 #include "agent/plan.h"
 #include "agent/spec.h"
+#include "agent/workers.h"
 #include "common/util.h"
 #include "common/tlsutil.h"
 #include "test.h"
@@ -64,6 +69,7 @@ test_config_defaults(void)
 	CHECK_INT(cfg.stats_interval_s, 5);
 	CHECK_INT(cfg.resync_interval_s, 10);
 	CHECK_INT(cfg.backoff_max_s, 30);
+	CHECK_INT(cfg.docker_concurrency, 8);
 	CHECK(cfg.grid_token == NULL);
 	CHECK_INT(cfg.nlabels, 0);
 	CHECK(cfg.node_name != NULL && *cfg.node_name != '\0');
@@ -692,6 +698,178 @@ test_config_tls(void)
 	agent_config_free(&cfg);
 }
 
+/* BERTH_DOCKER_CONCURRENCY: 1-64, the flag wins, bad values name it. */
+static void
+test_config_docker_concurrency(void)
+{
+	const char *ok[] = { "BERTH_URL", "ws://m", "BERTH_DOCKER_CONCURRENCY",
+	    "16", NULL };
+	const char *bad[] = { "0", "65", "x", "8s", "", "-1", NULL };
+	const char *env[] = { "BERTH_URL", "ws://m", "BERTH_DOCKER_CONCURRENCY",
+	    NULL, NULL };
+	char *argv[] = { "berth-agent", "--docker-concurrency", "64", NULL };
+	struct agent_config cfg;
+	char *cause;
+	size_t i;
+
+	CHECK_INT(load(ok, 0, NULL, &cfg, &cause), 0);
+	CHECK_INT(cfg.docker_concurrency, 16);
+	agent_config_free(&cfg);
+	CHECK_INT(load(ok, 3, argv, &cfg, &cause), 0);
+	CHECK_INT(cfg.docker_concurrency, 64);
+	agent_config_free(&cfg);
+	for (i = 0; bad[i] != NULL; i++) {
+		env[3] = bad[i];
+		CHECK_INT(load(env, 0, NULL, &cfg, &cause), -1);
+		CHECK_HAS(cause, "BERTH_DOCKER_CONCURRENCY: want a whole number "
+		    "1-64");
+		free(cause);
+		agent_config_free(&cfg);
+	}
+}
+
+/* Creates are never doubled; a replacement's create waits its removal. */
+static void
+test_inflight_rules(void)
+{
+	struct inflight t = { NULL, 0, 0 };
+	uint64_t c1, r1, r2, s1;
+
+	CHECK_INT(inflight_instance_busy(&t, 1, 1), 0);
+	CHECK_INT(inflight_may_remove(&t, 1, 1, 1, "aaa"), 1);
+
+	/* A create in flight: no second create, no removal of what it made. */
+	c1 = inflight_add(&t, INFLIGHT_CREATE, 1, 1, 1, NULL);
+	CHECK(c1 != 0);
+	CHECK_INT(inflight_instance_busy(&t, 1, 1), 1);
+	CHECK_INT(inflight_instance_busy(&t, 1, 2), 0);
+	CHECK_INT(inflight_instance_busy(&t, 2, 1), 0);
+	CHECK_INT(inflight_may_remove(&t, 1, 1, 1, "new"), 0);
+	CHECK_INT(inflight_may_remove(&t, 1, 1, 2, "other"), 1);
+	CHECK_INT(inflight_may_remove(&t, 0, 0, 0, "unlabelled"), 1);
+	inflight_done(&t, c1);
+	CHECK_INT(inflight_instance_busy(&t, 1, 1), 0);
+	CHECK_INT(inflight_may_remove(&t, 1, 1, 1, "new"), 1);
+
+	/* Replacement: the old one is being removed; no create meanwhile,
+	 * no second removal of it, but a duplicate may go in parallel. */
+	r1 = inflight_add(&t, INFLIGHT_REMOVE, 1, 1, 1, "old");
+	CHECK_INT(inflight_instance_busy(&t, 1, 1), 1);
+	CHECK_INT(inflight_removing(&t, "old"), 1);
+	CHECK_INT(inflight_removing(&t, "dup"), 0);
+	CHECK_INT(inflight_may_remove(&t, 1, 1, 1, "old"), 0);
+	CHECK_INT(inflight_may_remove(&t, 1, 1, 1, "dup"), 1);
+	r2 = inflight_add(&t, INFLIGHT_REMOVE, 0, 0, 0, "junk");
+	CHECK(r2 != r1);
+	CHECK_INT(inflight_may_remove(&t, 0, 0, 0, "junk"), 0);
+	CHECK_INT(inflight_instance_busy(&t, 0, 0), 0);	/* unlabelled */
+	inflight_done(&t, r1);
+	CHECK_INT(inflight_instance_busy(&t, 1, 1), 0);
+	CHECK_INT(inflight_removing(&t, "old"), 0);
+
+	/* A start in flight holds its container and its instance. */
+	s1 = inflight_add(&t, INFLIGHT_START, 1, 3, 1, "stopped");
+	CHECK_INT(inflight_may_remove(&t, 1, 3, 1, "stopped"), 0);
+	CHECK_INT(inflight_instance_busy(&t, 3, 1), 1);
+	inflight_done(&t, 12345);	/* unknown ids are ignored */
+	CHECK_INT(t.n, 2);
+	inflight_done(&t, s1);
+	inflight_done(&t, r2);
+	CHECK_INT(t.n, 0);
+	inflight_add(&t, INFLIGHT_REMOVE, 0, 0, 0, "x");
+	inflight_clear(&t);
+	CHECK_INT(t.n, 0);
+	CHECK(t.e == NULL);
+}
+
+/* Counts done() calls, as converge_wake() would be woken. */
+struct wake_count {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	int		 n;
+};
+
+static void
+wake_count_cb(void *arg)
+{
+	struct wake_count *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	w->n++;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/*
+ * The pool against an engine that is not there: every job comes back
+ * once, failed with a reason, in the done queue; shutdown joins and frees
+ * what was never run.
+ */
+static void
+test_workers_queue(void)
+{
+	enum { NJOBS = 20 };
+	struct wake_count wc = { PTHREAD_MUTEX_INITIALIZER,
+	    PTHREAD_COND_INITIALIZER, 0 };
+	volatile int stop = 0;
+	struct workers *w;
+	struct work *job;
+	int seen[NJOBS + 1], i, n = 0;
+
+	memset(seen, 0, sizeof seen);
+	w = workers_new("/nonexistent/berth-test.sock", 3, &stop,
+	    wake_count_cb, &wc);
+	workers_start(w);
+	for (i = 1; i <= NJOBS; i++) {
+		job = calloc(1, sizeof *job);
+		job->seq = (uint64_t)i;
+		job->kind = i % 3 == 0 ? INFLIGHT_CREATE : i % 3 == 1 ?
+		    INFLIGHT_START : INFLIGHT_REMOVE;
+		job->name = strdup("c");
+		job->body = strdup("{}");
+		if (job->kind != INFLIGHT_CREATE)
+			job->id = strdup("0123abcd");
+		job->stop_first = 1;
+		workers_submit(w, job);
+	}
+	pthread_mutex_lock(&wc.lock);
+	while (wc.n < NJOBS)
+		pthread_cond_wait(&wc.cond, &wc.lock);
+	pthread_mutex_unlock(&wc.lock);
+	while ((job = workers_take(w)) != NULL) {
+		CHECK(job->seq >= 1 && job->seq <= NJOBS);
+		if (job->seq >= 1 && job->seq <= NJOBS)
+			seen[job->seq]++;
+		CHECK_INT(job->rc, -1);
+		CHECK(job->cause != NULL);
+		CHECK_INT(job->created, 0);
+		work_free(job);
+		n++;
+	}
+	CHECK_INT(n, NJOBS);
+	for (i = 1; i <= NJOBS; i++)
+		CHECK_INT(seen[i], 1);
+	stop = 1;
+	workers_free(w);
+
+	/* Stopped at once: queued jobs are freed, not run. */
+	stop = 0;
+	w = workers_new("/nonexistent/berth-test.sock", 1, &stop,
+	    wake_count_cb, &wc);
+	stop = 1;
+	workers_start(w);
+	for (i = 0; i < 5; i++) {
+		job = calloc(1, sizeof *job);
+		job->kind = INFLIGHT_START;
+		job->name = strdup("c");
+		job->id = strdup("x");
+		workers_submit(w, job);
+	}
+	workers_free(w);
+	workers_free(NULL);
+	work_free(NULL);
+}
+
 int
 main(void)
 {
@@ -721,5 +899,10 @@ main(void)
 	TEST_RUN(test_plan_dead_is_recreated_restarting_kept);
 	TEST_RUN(test_plan_empty_desired_removes_all);
 	TEST_RUN(test_plan_state_parse);
+	TEST_RUN(test_config_docker_concurrency);
+	TEST_RUN(test_inflight_rules);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	TEST_RUN(test_workers_queue);
+	curl_global_cleanup();
 	return TEST_DONE();
 }

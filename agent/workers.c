@@ -1,0 +1,243 @@
+/*
+ * workers.c - the Docker action pool (see workers.h).
+ *
+ * DESIGN: a job queue and a done queue under one mutex; idle workers wait
+ * on a condvar (the Redis bio.c shape). Each worker owns a struct docker,
+ * made on its own thread, and learns the engine's API version before its
+ * first action. A job runs to the end of its Docker calls; a stop with
+ * grace may take the container's StopTimeout, which is why removals run
+ * here and in parallel instead of holding the converge pass.
+ *
+ * Shutdown: the owner sets *stop (shared with every struct docker, so a
+ * call in progress aborts from curl's progress callback within about a
+ * second), then workers_free() wakes and joins the threads; jobs still
+ * queued are dropped: the next agent re-plans from what Docker shows.
+ */
+#include "agent/workers.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/docker.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+struct workers {
+	pthread_mutex_t	 lock;		/* guards the queues */
+	pthread_cond_t	 cond;		/* a job was queued, or stop */
+	struct work	*todo;		/* queued jobs, oldest first */
+	struct work	*todo_tail;	/* last queued job */
+	struct work	*done_head;	/* finished jobs, oldest first */
+	struct work	*done_tail;	/* last finished job */
+	pthread_t	*threads;	/* the workers */
+	int		 nthreads;	/* how many */
+	int		 started;	/* threads created */
+	char		*socket;	/* Docker socket path */
+	const volatile int *stop;	/* shutdown flag (owned by converge) */
+	void		(*done)(void *); /* wake the converge thread */
+	void		*done_arg;	/* its argument */
+};
+
+void
+work_free(struct work *job)
+{
+	if (job == NULL)
+		return;
+	free(job->name);
+	free(job->body);
+	free(job->id);
+	free(job->cause);
+	free(job);
+}
+
+struct workers *
+workers_new(const char *docker_socket, int n, const volatile int *stop,
+    void (*done)(void *), void *arg)
+{
+	struct workers *w = xcalloc(1, sizeof *w);
+
+	if (n < 1)
+		n = 1;
+	if (n > WORKERS_MAX)
+		n = WORKERS_MAX;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	w->threads = xcalloc((size_t)n, sizeof *w->threads);
+	w->nthreads = n;
+	w->socket = xstrdup(docker_socket);
+	w->stop = stop;
+	w->done = done;
+	w->done_arg = arg;
+	return w;
+}
+
+/* Create and start; on a start failure the container stays (created). */
+static void
+workers_create(struct docker *d, struct work *job)
+{
+	job->rc = docker_create(d, job->name, job->body, &job->id,
+	    &job->cause);
+	if (job->rc == DOCKER_NO_IMAGE)
+		job->rc = WORK_NO_IMAGE;
+	if (job->rc != 0)
+		return;
+	job->created = 1;
+	if (docker_start(d, job->id, &job->cause) != 0)
+		job->rc = -1;
+}
+
+static void
+workers_remove(struct docker *d, struct work *job)
+{
+	char *cause = NULL, esc[512];
+
+	/* A failed stop still goes on to the forced remove. */
+	if (job->stop_first && docker_stop(d, job->id, -1, &cause) != 0) {
+		log_warn("%s", log_escape(esc, sizeof esc, cause));
+		free(cause);
+	}
+	job->rc = docker_remove(d, job->id, &job->cause);
+}
+
+static void
+workers_run(struct docker *d, struct work *job)
+{
+	switch (job->kind) {
+	case INFLIGHT_CREATE:
+		workers_create(d, job);
+		break;
+	case INFLIGHT_START:
+		job->rc = docker_start(d, job->id, &job->cause);
+		break;
+	case INFLIGHT_REMOVE:
+		workers_remove(d, job);
+		break;
+	}
+}
+
+static void *
+workers_main(void *arg)
+{
+	struct workers *w = arg;
+	struct docker *d = docker_new(w->socket, w->stop);
+	struct work *job;
+	char *version = NULL, *cause = NULL;
+	int have_version = 0;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!*w->stop && w->todo == NULL)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (*w->stop)
+			break;
+		job = w->todo;
+		w->todo = job->next;
+		if (w->todo == NULL)
+			w->todo_tail = NULL;
+		job->next = NULL;
+		pthread_mutex_unlock(&w->lock);
+
+		/* Speak the engine's API version if it is older than ours. */
+		if (!have_version) {
+			if (docker_version(d, &version, &cause) == 0)
+				have_version = 1;
+			free(version);
+			free(cause);
+			version = cause = NULL;
+		}
+		workers_run(d, job);
+
+		pthread_mutex_lock(&w->lock);
+		if (w->done_tail != NULL)
+			w->done_tail->next = job;
+		else
+			w->done_head = job;
+		w->done_tail = job;
+		pthread_mutex_unlock(&w->lock);
+		w->done(w->done_arg);
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	docker_free(d);
+	return NULL;
+}
+
+void
+workers_start(struct workers *w)
+{
+	int i;
+
+	for (i = 0; i < w->nthreads; i++) {
+		if (pthread_create(&w->threads[i], NULL, workers_main, w) != 0)
+			fatalx("workers: cannot create thread");
+	}
+	w->started = 1;
+}
+
+void
+workers_submit(struct workers *w, struct work *job)
+{
+	job->next = NULL;
+	job->rc = 0;
+	job->created = 0;
+	pthread_mutex_lock(&w->lock);
+	if (w->todo_tail != NULL)
+		w->todo_tail->next = job;
+	else
+		w->todo = job;
+	w->todo_tail = job;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+struct work *
+workers_take(struct workers *w)
+{
+	struct work *job;
+
+	pthread_mutex_lock(&w->lock);
+	job = w->done_head;
+	if (job != NULL) {
+		w->done_head = job->next;
+		if (w->done_head == NULL)
+			w->done_tail = NULL;
+		job->next = NULL;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return job;
+}
+
+static void
+workers_free_list(struct work *job)
+{
+	struct work *next;
+
+	for (; job != NULL; job = next) {
+		next = job->next;
+		work_free(job);
+	}
+}
+
+void
+workers_free(struct workers *w)
+{
+	int i;
+
+	if (w == NULL)
+		return;
+	if (w->started) {
+		pthread_mutex_lock(&w->lock);
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+		for (i = 0; i < w->nthreads; i++)
+			pthread_join(w->threads[i], NULL);
+	}
+	workers_free_list(w->todo);
+	workers_free_list(w->done_head);
+	free(w->threads);
+	free(w->socket);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}

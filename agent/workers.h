@@ -1,0 +1,65 @@
+/*
+ * workers.h - a bounded pool of threads that run Docker actions.
+ *
+ * The converge thread decides; workers only execute. It submits a struct
+ * work (create + start, start, or stop + remove), a worker runs it with
+ * its own struct docker (a CURL easy handle per thread), fills in the
+ * outcome and puts it on the done queue, then calls done(arg) to wake the
+ * converge thread, which takes results with workers_take() and applies
+ * them to its own records. Nothing else crosses: workers never see the
+ * desired set or the per-instance records.
+ */
+#ifndef BERTH_AGENT_WORKERS_H
+#define BERTH_AGENT_WORKERS_H
+
+#include <stdint.h>
+
+#include "agent/inflight.h"
+
+#define WORKERS_DEFAULT		8	/* BERTH_DOCKER_CONCURRENCY */
+#define WORKERS_MAX		64
+
+/* work.rc: the image was missing when creating (pull it, then retry). */
+#define WORK_NO_IMAGE		(-2)
+
+/* One action and, once run, its outcome. */
+struct work {
+	uint64_t	 seq;		/* converge's id (inflight_add) */
+	enum inflight_kind kind;	/* what to do */
+	int		 labelled;	/* service_id/instance/rev are known */
+	int64_t		 service_id;	/* the instance it is for */
+	int64_t		 instance;
+	int64_t		 rev;
+	char		*name;		/* CREATE: container name; else for logs */
+	char		*body;		/* CREATE: the create body */
+	char		*id;		/* START/REMOVE: in; CREATE: out */
+	int		 stop_first;	/* REMOVE: stop with its grace first */
+	int		 was_exited;	/* START: the container had exited */
+
+	/* Filled in by the worker. */
+	int		 rc;		/* 0, -1, or WORK_NO_IMAGE */
+	int		 created;	/* CREATE: the container exists */
+	char		*cause;		/* why rc != 0 */
+	struct work	*next;		/* queue link */
+};
+
+struct workers;
+
+/*
+ * n threads (1..WORKERS_MAX) on the engine at docker_socket. Calls abort
+ * once *stop is non-zero. done(arg) runs on a worker after each result.
+ */
+struct workers *workers_new(const char *docker_socket, int n,
+	    const volatile int *stop, void (*done)(void *), void *arg);
+void	 workers_start(struct workers *w);
+/* Set *stop first: wakes the threads, joins them, frees queued work. */
+void	 workers_free(struct workers *w);
+
+/* Converge thread: queue an action (takes ownership). */
+void	 workers_submit(struct workers *w, struct work *job);
+/* Converge thread: one finished action (caller frees), or NULL. */
+struct work *workers_take(struct workers *w);
+
+void	 work_free(struct work *job);
+
+#endif
