@@ -1,22 +1,36 @@
 /*
  * converge.c - make Docker match the desired set; report what is there.
  *
- * DESIGN: one converge thread owns the Docker client, the current desired
- * set and every per-instance record; nothing else touches them. The
- * websocket thread posts desired frames (text) and session starts under
- * c->lock and signals c->cond; the pull thread signals when a pull ends.
- * The thread runs a pass on each wake-up and at least every poll interval
+ * DESIGN: one converge thread owns its Docker client, the current desired
+ * set, every per-instance record and the table of actions in flight;
+ * nothing else touches them. The websocket thread posts desired frames
+ * (text) and session starts under c->lock and signals c->cond; the pull
+ * thread and the workers signal when a pull or an action ends. The thread
+ * runs a pass on each wake-up and at least every poll interval
  * (CONVERGE_POLL_MS, 2 s: cheap, one list call), so exits are noticed
  * without the events stream.
  *
- * A pass: list the containers labelled berth.node=<our id> (only those are
- * ever touched), decide with plan_compute(), remove what must go (stop with
- * the container's own grace, then force-remove), start or create what is
- * missing (creates wait for their image: pulls run on the pull thread), and
- * build the state frame. It is sent when it differs from the last one sent,
- * after a new session, and at least every BERTH_RESYNC_INTERVAL_S.
- * Before the first desired frame arrives nothing is changed, only
- * reported: an agent restart must not remove what the master still wants.
+ * A pass: apply the results of finished actions (workers.c) to the
+ * per-instance records, list the containers labelled berth.node=<our id>
+ * (only those are ever touched), decide with plan_compute(), and hand the
+ * actions to the worker pool (BERTH_DOCKER_CONCURRENCY threads): remove
+ * what must go (stop with the container's own grace, then force-remove),
+ * start or create what is missing (creates wait for their image: pulls run
+ * on the pull thread). Then build the state frame. It is sent when it
+ * differs from the last one sent, after a new session, and at least every
+ * BERTH_RESYNC_INTERVAL_S. Before the first desired frame arrives nothing
+ * is changed, only reported: an agent restart must not remove what the
+ * master still wants.
+ *
+ * Actions in flight (inflight.h): results are drained before the list, so
+ * an action whose result was applied is visible in the list, and one still
+ * in flight is skipped by the plan's executor: an instance with an action
+ * in flight gets no other create or start (no duplicate creates; a
+ * replacement's create waits for the old container's removal), a container
+ * is not removed twice, nor while a create/start of its instance runs. An
+ * instance whose create is in flight reports "pending" (or "created" once
+ * listed); a container being removed reports "removing". Only this thread
+ * decides; workers execute and report back through their done queue.
  *
  * Restarts: containers have Docker's "unless-stopped" policy, so Docker
  * restarts crashes itself (state "restarting"). A container that is exited
@@ -37,10 +51,12 @@
 #include "agent/config.h"
 #include "agent/conn.h"
 #include "agent/docker.h"
+#include "agent/inflight.h"
 #include "agent/nodeinfo.h"
 #include "agent/plan.h"
 #include "agent/pull.h"
 #include "agent/spec.h"
+#include "agent/workers.h"
 #include "common/log.h"
 #include "common/proto.h"
 #include "common/util.h"
@@ -75,6 +91,13 @@ struct seen {
 	int		 live;		/* listed in this pass */
 };
 
+/* One image looked up in this pass (many instances share an image). */
+struct imgcheck {
+	const char	*image;		/* borrowed from the spec */
+	int		 rc;		/* docker_image_exists() */
+	char		*cause;		/* its cause when rc < 0 */
+};
+
 /* One listed container, with what the plan and the report need. */
 struct listed {
 	char		*id;		/* Docker id */
@@ -101,6 +124,8 @@ struct converge {
 	/* Converge thread only. */
 	struct docker	*docker;	/* engine client */
 	struct pull	*pull;		/* pull thread */
+	struct workers	*workers;	/* Docker action pool */
+	struct inflight	 inflight;	/* actions handed to it, not yet back */
 	struct spec	*specs;		/* current desired set */
 	size_t		 nspecs;	/* entries in specs */
 	int		 have_desired;	/* a desired frame has been applied */
@@ -142,6 +167,8 @@ converge_new(const struct agent_config *cfg, const char *node_id,
 	pthread_condattr_destroy(&ca);
 	c->docker = docker_new(cfg->docker_socket, &c->stop);
 	c->pull = pull_new(cfg->docker_socket, &c->stop, converge_wake, c);
+	c->workers = workers_new(cfg->docker_socket, cfg->docker_concurrency,
+	    &c->stop, converge_wake, c);
 	return c;
 }
 
@@ -387,40 +414,117 @@ converge_report(json_t *arr, int64_t sid, int64_t inst, int64_t rev,
 	    "error", error, "restarts", restarts));
 }
 
-/* Stop (with its own grace) and remove one listed container. */
-static int
+/* The record of a wanted instance, or NULL (converge_inst() adds). */
+static struct inst *
+converge_inst_find(struct converge *c, int64_t service_id, int64_t instance)
+{
+	size_t i;
+
+	for (i = 0; i < c->ninsts; i++) {
+		if (c->insts[i].service_id == service_id &&
+		    c->insts[i].instance == instance)
+			return &c->insts[i];
+	}
+	return NULL;
+}
+
+/* Record an action as in flight and hand it to the pool (takes job). */
+static void
+converge_submit(struct converge *c, struct work *job)
+{
+	job->seq = inflight_add(&c->inflight, job->kind, job->labelled,
+	    job->service_id, job->instance, job->id);
+	workers_submit(c->workers, job);
+}
+
+/* Stop (with its own grace) and remove one listed container, on a worker. */
+static void
 converge_remove(struct converge *c, const struct listed *l)
 {
-	char *cause = NULL, esc[512];
+	struct work *job = xcalloc(1, sizeof *job);
+	char esc[512];
 
 	log_info("removing %s (%.12s)", log_escape(esc, sizeof esc, l->name),
 	    l->id);
-	if ((l->a.state == PLAN_ST_RUNNING ||
-	    l->a.state == PLAN_ST_RESTARTING) &&
-	    docker_stop(c->docker, l->id, -1, &cause) != 0) {
-		log_warn("%s", log_escape(esc, sizeof esc, cause));
-		free(cause);
-		cause = NULL;
-	}
-	if (docker_remove(c->docker, l->id, &cause) != 0) {
-		log_warn("%s", log_escape(esc, sizeof esc, cause));
-		free(cause);
-		return -1;
-	}
-	return 0;
+	job->kind = INFLIGHT_REMOVE;
+	job->labelled = l->a.labelled;
+	job->service_id = l->a.service_id;
+	job->instance = l->a.instance;
+	job->rev = l->a.rev;
+	job->name = xstrdup(l->name);
+	job->id = xstrdup(l->id);
+	job->stop_first = l->a.state == PLAN_ST_RUNNING ||
+	    l->a.state == PLAN_ST_RESTARTING;
+	converge_submit(c, job);
 }
 
-/* Create and start one instance; the state it is in afterwards. */
+/* Start a listed container of a wanted instance, on a worker. */
+static void
+converge_start_one(struct converge *c, const struct spec *s,
+    const struct listed *m)
+{
+	struct work *job = xcalloc(1, sizeof *job);
+
+	job->kind = INFLIGHT_START;
+	job->labelled = 1;
+	job->service_id = s->service_id;
+	job->instance = s->instance;
+	job->rev = s->rev;
+	job->name = xstrdup(s->name);
+	job->id = xstrdup(m->id);
+	job->was_exited = m->a.state == PLAN_ST_EXITED;
+	converge_submit(c, job);
+}
+
+/* Is image present? Asked of the engine once per pass and image. */
+static int
+converge_image(struct converge *c, struct imgcheck **ic, size_t *nic,
+    const char *image, char **cause)
+{
+	struct imgcheck *e;
+	size_t i;
+
+	for (i = 0; i < *nic; i++) {
+		if (strcmp((*ic)[i].image, image) == 0)
+			goto found;
+	}
+	*ic = xreallocarray(*ic, *nic + 1, sizeof **ic);
+	e = &(*ic)[(*nic)++];
+	e->image = image;
+	e->cause = NULL;
+	e->rc = docker_image_exists(c->docker, image, &e->cause);
+found:
+	e = &(*ic)[i];
+	if (e->rc < 0)
+		*cause = xstrdup(e->cause != NULL ? e->cause : "image check");
+	return e->rc;
+}
+
+static void
+converge_imgcheck_free(struct imgcheck *ic, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(ic[i].cause);
+	free(ic);
+}
+
+/*
+ * Create and start one missing instance, on a worker, once its backoff
+ * allows and its image is here; the state to report meanwhile.
+ */
 static const char *
 converge_create(struct converge *c, const struct spec *s, struct inst *in,
-    int64_t now, char **cid, int *changed)
+    int64_t now, struct imgcheck **ic, size_t *nic, int *changed)
 {
-	char *cause = NULL, *id = NULL, esc[512];
+	struct work *job;
+	char *cause = NULL, esc[512];
 	int rc;
 
 	if (now < in->not_before)
 		return in->error != NULL ? "error" : "pending";
-	rc = docker_image_exists(c->docker, s->image, &cause);
+	rc = converge_image(c, ic, nic, s->image, &cause);
 	if (rc == 0) {
 		if (pull_want(c->pull, s->image, now, &cause) == PULL_PULLING)
 			return "pulling";
@@ -435,32 +539,90 @@ converge_create(struct converge *c, const struct spec *s, struct inst *in,
 	log_info("creating %s (service %lld instance %lld rev %lld)",
 	    log_escape(esc, sizeof esc, s->name), (long long)s->service_id,
 	    (long long)s->instance, (long long)s->rev);
-	rc = docker_create(c->docker, s->name, s->body, &id, &cause);
-	if (rc == DOCKER_NO_IMAGE) {	/* went away since the check */
-		free(cause);
-		cause = NULL;
-		if (pull_want(c->pull, s->image, now, &cause) == PULL_PULLING)
-			return "pulling";
-		free(in->error);
-		in->error = cause;
-		return "error";
-	}
-	if (rc != 0) {
-		log_warn("%s: %s", s->name, log_escape(esc, sizeof esc, cause));
-		converge_inst_fail(in, cause, now);
-		return "error";
-	}
+	job = xcalloc(1, sizeof *job);
+	job->kind = INFLIGHT_CREATE;
+	job->labelled = 1;
+	job->service_id = s->service_id;
+	job->instance = s->instance;
+	job->rev = s->rev;
+	job->name = xstrdup(s->name);
+	job->body = xstrdup(s->body);
+	converge_submit(c, job);
 	*changed = 1;
-	*cid = id;
-	if (docker_start(c->docker, id, &cause) != 0) {
-		log_warn("%s: %s", s->name, log_escape(esc, sizeof esc, cause));
-		converge_inst_fail(in, cause, now);
-		return "error";
+	/* A retry keeps the last failure reported until it succeeds. */
+	return in->error != NULL ? "error" : "pending";
+}
+
+/* Apply one finished action to the record of its instance. */
+static void
+converge_result(struct converge *c, struct work *job, int64_t now)
+{
+	struct inst *in = NULL;
+	char esc[512];
+
+	if (job->labelled) {
+		in = converge_inst_find(c, job->service_id, job->instance);
+		if (in != NULL && in->rev != job->rev)
+			in = NULL;	/* counters are for another rev now */
 	}
-	free(in->error);
-	in->error = NULL;
-	in->attempts++;		/* reset after CONVERGE_HEALTHY_MS running */
-	return "running";
+	if (job->rc != 0 && job->rc != WORK_NO_IMAGE)
+		log_warn("%s: %s", log_escape(esc, sizeof esc, job->name),
+		    job->cause != NULL ? job->cause : "failed");
+	switch (job->kind) {
+	case INFLIGHT_CREATE:
+		/* No image (it went away since the check): the next pass
+		 * finds it missing and queues a pull. */
+		if (in == NULL || job->rc == WORK_NO_IMAGE)
+			break;
+		if (job->rc != 0) {
+			converge_inst_fail(in, job->cause, now);
+			job->cause = NULL;
+			break;
+		}
+		log_debug("created and started %s (%.12s)",
+		    log_escape(esc, sizeof esc, job->name), job->id);
+		free(in->error);
+		in->error = NULL;
+		in->attempts++;		/* reset after CONVERGE_HEALTHY_MS */
+		break;
+	case INFLIGHT_START:
+		if (in == NULL)
+			break;
+		if (job->rc != 0) {
+			converge_inst_fail(in, job->cause, now);
+			job->cause = NULL;
+			break;
+		}
+		if (job->was_exited)
+			in->agent_restarts++;
+		free(in->error);
+		in->error = NULL;
+		in->not_before = now + backoff_plain_ms(in->attempts,
+		    CONVERGE_RETRY_BASE_MS, CONVERGE_RETRY_CAP_MS);
+		in->attempts++;
+		break;
+	case INFLIGHT_REMOVE:
+		if (job->rc == 0)
+			log_debug("removed %s (%.12s)",
+			    log_escape(esc, sizeof esc, job->name), job->id);
+		break;
+	}
+}
+
+/* Apply every finished action; how many there were. */
+static int
+converge_results(struct converge *c, int64_t now)
+{
+	struct work *job;
+	int n = 0;
+
+	while ((job = workers_take(c->workers)) != NULL) {
+		inflight_done(&c->inflight, job->seq);
+		converge_result(c, job, now);
+		work_free(job);
+		n++;
+	}
+	return n;
 }
 
 /* One pass; returns 1 if it changed anything (look again soon). */
@@ -471,15 +633,18 @@ converge_pass(struct converge *c, int force_state)
 	struct plan_want *want = NULL;
 	struct plan_actual *act = NULL;
 	struct plan p = { NULL, NULL, NULL };
+	struct imgcheck *ic = NULL;
 	struct seen *sn;
 	struct inst *in;
 	json_t *arr, *items, *frame;
 	char *cause = NULL, *text, *cid, esc[512];
 	const char *st;
-	size_t nl = 0, i, j;
-	int changed = 0, owned = 0, has_exit, exit_code, restarts;
+	size_t nl = 0, nic = 0, i, j;
+	int changed, owned = 0, has_exit, exit_code, restarts, busy;
 	int64_t now = util_mono_ms();
 
+	/* Before the list: whatever was applied here shows in it. */
+	changed = converge_results(c, now) > 0;
 	arr = docker_list(c->docker, c->node_id, &cause);
 	if (arr == NULL) {
 		if (!c->docker_down)
@@ -514,11 +679,17 @@ converge_pass(struct converge *c, int force_state)
 	for (j = 0; j < nl; j++) {
 		if (!p.remove[j])
 			continue;
-		if (converge_remove(c, &l[j]) == 0) {
+		if (inflight_may_remove(&c->inflight, l[j].a.labelled,
+		    l[j].a.service_id, l[j].a.instance, l[j].id)) {
+			converge_remove(c, &l[j]);
 			changed = 1;
-			continue;
 		}
-		if (l[j].a.labelled)	/* still there: say so */
+		/*
+		 * Still there (being stopped, or its removal failed): say so.
+		 * Before the wanted entries, so that for a duplicate of a kept
+		 * container the kept one's state is the last word.
+		 */
+		if (l[j].a.labelled)
 			converge_report(items, l[j].a.service_id,
 			    l[j].a.instance, l[j].a.rev, l[j].name, l[j].id,
 			    "removing", 0, 0, NULL, 0);
@@ -531,6 +702,8 @@ converge_pass(struct converge *c, int force_state)
 		    NULL;
 
 		in = converge_inst(c, s);
+		busy = inflight_instance_busy(&c->inflight, s->service_id,
+		    s->instance);
 		has_exit = 0;
 		exit_code = 0;
 		restarts = in->agent_restarts;
@@ -559,31 +732,22 @@ converge_pass(struct converge *c, int force_state)
 				has_exit = m->a.state != PLAN_ST_CREATED;
 				exit_code = sn->exit_code;
 			}
-			if (p.act[i] == PLAN_START && now >= in->not_before) {
+			if (p.act[i] == PLAN_START && !busy &&
+			    now >= in->not_before) {
 				log_info("starting %s (%s)", log_escape(esc,
 				    sizeof esc, s->name), st);
-				if (docker_start(c->docker, m->id, &cause) != 0) {
-					converge_inst_fail(in, cause, now);
-					cause = NULL;
-				} else {
-					if (m->a.state == PLAN_ST_EXITED)
-						in->agent_restarts++;
-					free(in->error);
-					in->error = NULL;
-					in->not_before = now + backoff_plain_ms(
-					    in->attempts, CONVERGE_RETRY_BASE_MS,
-					    CONVERGE_RETRY_CAP_MS);
-					in->attempts++;
-					changed = 1;
-				}
+				converge_start_one(c, s, m);
+				changed = 1;
 			}
 			if (in->error != NULL && p.act[i] == PLAN_START)
 				st = "error";
 		} else {
 			in->running_since = 0;
-			st = converge_create(c, s, in, now, &cid, &changed);
-			if (cid != NULL)
-				owned++;
+			if (busy)	/* being created, or its old one removed */
+				st = in->error != NULL ? "error" : "pending";
+			else
+				st = converge_create(c, s, in, now, &ic, &nic,
+				    &changed);
 		}
 		converge_report(items, s->service_id, s->instance, s->rev,
 		    s->name, cid, st, has_exit, exit_code,
@@ -630,6 +794,7 @@ converge_pass(struct converge *c, int force_state)
 		free(text);
 
 	converge_listed_free(l, nl);
+	converge_imgcheck_free(ic, nic);
 	free(want);
 	free(act);
 	free(p.act);
@@ -731,6 +896,7 @@ void
 converge_start(struct converge *c)
 {
 	pull_start(c->pull);
+	workers_start(c->workers);
 	if (pthread_create(&c->thread, NULL, converge_main, c) != 0)
 		fatalx("converge: cannot create thread");
 	c->started = 1;
@@ -749,8 +915,10 @@ converge_free(struct converge *c)
 	pthread_mutex_unlock(&c->lock);
 	if (c->started)
 		pthread_join(c->thread, NULL);
+	workers_free(c->workers);	/* after the only thread submitting */
 	pull_free(c->pull);
 	docker_free(c->docker);
+	inflight_clear(&c->inflight);
 	spec_free_array(c->specs, c->nspecs);
 	for (i = 0; i < c->ninsts; i++)
 		free(c->insts[i].error);
