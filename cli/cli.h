@@ -28,6 +28,14 @@ struct cli {
 int	 cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* cli_fail() with a malloc'd reason, which it frees; returns 1. */
 int	 cli_fail_cause(char *cause);
+/*
+ * GET path (which it frees) for a list or show command. Returns -1 after
+ * printing why it failed; 1 after printing the reply as JSON (--json);
+ * 0 with *out the reply for the command to print (caller decrefs). So:
+ *	if ((rc = cli_get(c, path, &v)) != 0)
+ *		return rc < 0;
+ */
+int	 cli_get(struct cli *c, char *path, json_t **out);
 /* Print v as indented JSON on stdout; returns 0. */
 int	 cli_print_json(json_t *v);
 /* A string field of o, or "-" when absent or null. */

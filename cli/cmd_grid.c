@@ -52,15 +52,11 @@ grid_show(struct cli *c, const char *name)
 {
 	json_t *g, *s, *v;
 	const char *key;
-	char *path = cli_path("grids/%s", name), *cause, buf[32];
+	char *path = cli_path("grids/%s", name), buf[32];
+	int rc;
 
-	if (client_json("GET", path, NULL, &g, &cause) != 0) {
-		free(path);
-		return cli_fail_cause(cause);
-	}
-	free(path);
-	if (c->json)
-		return cli_print_json(g), json_decref(g), 0;
+	if ((rc = cli_get(c, path, &g)) != 0)
+		return rc < 0;
 	printf("name:        %s\ncreated:     %s\nsettings:\n",
 	    cli_str(g, "name"), cli_str(g, "created_at"));
 	s = json_object_get(g, "settings");

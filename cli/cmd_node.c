@@ -17,17 +17,13 @@ node_ls(struct cli *c)
 {
 	struct table *t;
 	json_t *arr, *n;
-	char *path = cli_path("grids/%s/nodes", c->grid), *cause;
+	char *path = cli_path("grids/%s/nodes", c->grid);
 	char labels[512], cpus[16], mem[32], inst[16], seen[32], load[16];
 	size_t i;
+	int rc;
 
-	if (client_json("GET", path, NULL, &arr, &cause) != 0) {
-		free(path);
-		return cli_fail_cause(cause);
-	}
-	free(path);
-	if (c->json)
-		return cli_print_json(arr), json_decref(arr), 0;
+	if ((rc = cli_get(c, path, &arr)) != 0)
+		return rc < 0;
 	t = table_new("NAME", "STATUS", "LABELS", "CPUS", "MEMORY", "LOAD",
 	    "INSTANCES", "LAST-SEEN", "ID", NULL);
 	json_array_foreach(arr, i, n) {
@@ -56,17 +52,13 @@ node_ls(struct cli *c)
 static int
 node_show(struct cli *c, const char *name)
 {
-	char *path = cli_path("nodes/%s/%s", c->grid, name), *cause;
+	char *path = cli_path("nodes/%s/%s", c->grid, name);
 	char buf[512], mem[32];
 	json_t *n;
+	int rc;
 
-	if (client_json("GET", path, NULL, &n, &cause) != 0) {
-		free(path);
-		return cli_fail_cause(cause);
-	}
-	free(path);
-	if (c->json)
-		return cli_print_json(n), json_decref(n), 0;
+	if ((rc = cli_get(c, path, &n)) != 0)
+		return rc < 0;
 	printf("name:           %s\n", cli_str(n, "name"));
 	printf("id:             %s\n", cli_str(n, "id"));
 	printf("grid:           %s\n", cli_str(n, "grid"));

@@ -35,17 +35,13 @@ service_ls(struct cli *c)
 {
 	struct table *t;
 	json_t *arr, *v;
-	char *path = cli_path("grids/%s/services", c->grid), *cause;
+	char *path = cli_path("grids/%s/services", c->grid);
 	char name[160], inst[16], run[16], aff[256];
 	size_t i;
+	int rc;
 
-	if (client_json("GET", path, NULL, &arr, &cause) != 0) {
-		free(path);
-		return cli_fail_cause(cause);
-	}
-	free(path);
-	if (c->json)
-		return cli_print_json(arr), json_decref(arr), 0;
+	if ((rc = cli_get(c, path, &arr)) != 0)
+		return rc < 0;
 	t = table_new("SERVICE", "STRATEGY", "INSTANCES", "RUNNING", "IMAGE",
 	    "AFFINITY", NULL);
 	json_array_foreach(arr, i, v) {
@@ -67,16 +63,12 @@ static int
 service_show(struct cli *c, const char *stack, const char *svc)
 {
 	char *path = cli_path("services/%s/%s/%s", c->grid, stack, svc);
-	char *cause, buf[512];
+	char buf[512];
 	json_t *v, *spec;
+	int rc;
 
-	if (client_json("GET", path, NULL, &v, &cause) != 0) {
-		free(path);
-		return cli_fail_cause(cause);
-	}
-	free(path);
-	if (c->json)
-		return cli_print_json(v), json_decref(v), 0;
+	if ((rc = cli_get(c, path, &v)) != 0)
+		return rc < 0;
 	spec = json_object_get(v, "spec");
 	printf("service:    %s/%s\n", cli_str(v, "stack"), cli_str(v, "name"));
 	printf("image:      %s\n", cli_str(v, "image"));
@@ -136,18 +128,14 @@ static int
 service_containers(struct cli *c, const char *stack, const char *svc)
 {
 	char *path = cli_path("services/%s/%s/%s/containers", c->grid, stack,
-	    svc), *cause, inst[16], rev[16], code[16];
+	    svc), inst[16], rev[16], code[16];
 	struct table *t;
 	json_t *arr, *v;
 	size_t i;
+	int rc;
 
-	if (client_json("GET", path, NULL, &arr, &cause) != 0) {
-		free(path);
-		return cli_fail_cause(cause);
-	}
-	free(path);
-	if (c->json)
-		return cli_print_json(arr), json_decref(arr), 0;
+	if ((rc = cli_get(c, path, &arr)) != 0)
+		return rc < 0;
 	t = table_new("NAME", "NODE", "INSTANCE", "REV", "STATE", "EXIT",
 	    "ERROR", NULL);
 	json_array_foreach(arr, i, v) {

@@ -302,18 +302,14 @@ stack_install(struct cli *c, const char *file, const char *upgrade)
 static int
 stack_ls(struct cli *c)
 {
-	char *path = cli_path("grids/%s/stacks", c->grid), *cause, svcs[16];
+	char *path = cli_path("grids/%s/stacks", c->grid), svcs[16];
 	struct table *t;
 	json_t *arr, *v;
 	size_t i;
+	int rc;
 
-	if (client_json("GET", path, NULL, &arr, &cause) != 0) {
-		free(path);
-		return cli_fail_cause(cause);
-	}
-	free(path);
-	if (c->json)
-		return cli_print_json(arr), json_decref(arr), 0;
+	if ((rc = cli_get(c, path, &arr)) != 0)
+		return rc < 0;
 	t = table_new("NAME", "STACK", "VERSION", "SERVICES", "DEPLOY",
 	    "UPDATED", NULL);
 	json_array_foreach(arr, i, v) {
@@ -331,19 +327,15 @@ stack_ls(struct cli *c)
 static int
 stack_show(struct cli *c, const char *s)
 {
-	char *path = cli_path("stacks/%s/%s", c->grid, s), *cause;
+	char *path = cli_path("stacks/%s/%s", c->grid, s);
 	char inst[16], run[16], aff[256], shares[16];
 	struct table *t;
 	json_t *v, *svc;
 	size_t i;
+	int rc;
 
-	if (client_json("GET", path, NULL, &v, &cause) != 0) {
-		free(path);
-		return cli_fail_cause(cause);
-	}
-	free(path);
-	if (c->json)
-		return cli_print_json(v), json_decref(v), 0;
+	if ((rc = cli_get(c, path, &v)) != 0)
+		return rc < 0;
 	printf("name:        %s\n", cli_str(v, "name"));
 	printf("stack:       %s\n", cli_str(v, "stack"));
 	printf("version:     %s\n", cli_str(v, "version"));

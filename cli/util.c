@@ -34,6 +34,26 @@ cli_fail_cause(char *cause)
 }
 
 int
+cli_get(struct cli *c, char *path, json_t **out)
+{
+	char *cause;
+	int rc;
+
+	*out = NULL;
+	rc = client_json("GET", path, NULL, out, &cause);
+	free(path);
+	if (rc != 0)
+		return -cli_fail_cause(cause);
+	if (c->json) {
+		cli_print_json(*out);
+		json_decref(*out);
+		*out = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+int
 cli_print_json(json_t *v)
 {
 	char *text = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY |
