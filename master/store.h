@@ -53,6 +53,18 @@ void		 store_rollback(struct store *st);
 /* The last SQLite error message of this connection. */
 const char	*store_errmsg(struct store *st);
 
+/* Step a statement that returns no rows, and reset it: 0 or -1. */
+int		 store_done(sqlite3_stmt *s);
+/*
+ * Append row(s) for every row of s to arr and reset s: arr, or NULL (arr
+ * freed) on an error. store_row_json(): the first row into *out; 1, 0 if
+ * there is none, -1 on an error.
+ */
+json_t		*store_rows_json(sqlite3_stmt *s, json_t *arr,
+		    json_t *(*row)(sqlite3_stmt *));
+int		 store_row_json(sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *),
+		    json_t **out);
+
 /* Bind helpers: NULL text binds SQL NULL. */
 void		 store_bind_text(sqlite3_stmt *s, int i, const char *v);
 /* Column as a string or NULL. */

@@ -175,9 +175,7 @@ store_service_scale(struct store *st, int64_t service_id, int instances)
 	sqlite3_bind_int64(s, 1, service_id);
 	sqlite3_bind_int(s, 2, instances);
 	sqlite3_bind_int64(s, 3, util_now_ms());
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return store_done(s);
 }
 
 json_t *

@@ -149,9 +149,7 @@ store_grid_update_settings(struct store *st, int64_t id,
 	sqlite3_bind_int(s, 7, gs->dry_run);
 	sqlite3_bind_int64(s, 8, gs->rebalance_settle_s);
 	sqlite3_bind_int64(s, 9, gs->move_cooldown_s);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return store_done(s);
 }
 
 int
@@ -289,9 +287,7 @@ store_operator_set(struct store *st, const unsigned char *hash)
 
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, util_now_ms());
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return store_done(s);
 }
 
 int

@@ -138,14 +138,7 @@ store_node_list_json(struct store *st, int64_t grid_id)
 	int rc;
 
 	sqlite3_bind_int64(s, 1, grid_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(arr, node_row_json(s));
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
+	return store_rows_json(s, arr, node_row_json);
 }
 
 int
@@ -160,13 +153,7 @@ store_node_get_json(struct store *st, int64_t grid_id,
 
 	sqlite3_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name_or_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*out = node_row_json(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return store_row_json(s, node_row_json, out);
 }
 
 int
@@ -199,9 +186,7 @@ store_node_set_labels(struct store *st, const char *id,
 
 	store_bind_text(s, 1, id);
 	store_bind_text(s, 2, labels_json);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return store_done(s);
 }
 
 int
@@ -211,9 +196,7 @@ store_node_delete(struct store *st, const char *id)
 	int rc;
 
 	store_bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return store_done(s);
 }
 
 int
@@ -224,7 +207,5 @@ store_node_clear_token(struct store *st, const char *id)
 	int rc;
 
 	store_bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return store_done(s);
 }

@@ -99,11 +99,5 @@ store_service_get_json(struct store *st, int64_t grid_id, const char *stack,
 	sqlite3_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, stack);
 	store_bind_text(s, 3, name);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*out = service_row_json(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return store_row_json(s, service_row_json, out);
 }

@@ -288,7 +288,5 @@ store_node_reset_connected(struct store *st)
 	int rc;
 
 	sqlite3_bind_int64(s, 1, util_now_ms());
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return store_done(s);
 }

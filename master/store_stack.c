@@ -16,15 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int
-store_step_done(sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
 /* Insert one service of a stack. 0 or -1. */
 static int
 service_insert(struct store *st, int64_t stack_id, json_t *svc, int position,
@@ -51,7 +42,7 @@ service_insert(struct store *st, int64_t stack_id, json_t *svc, int position,
 	sqlite3_bind_double(s, 8, json_is_number(mh) ? json_number_value(mh) :
 	    0.8);
 	sqlite3_bind_int64(s, 9, now);
-	rc = store_step_done(s);
+	rc = store_done(s);
 	free(text);
 	return rc;
 }
@@ -184,7 +175,7 @@ store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
 			    json_number_value(mh) : 0.8);
 			sqlite3_bind_int(s, 7, (int)i);
 			sqlite3_bind_int64(s, 8, now);
-			rc = store_step_done(s);
+			rc = store_done(s);
 			if (rc == 0) {
 				*changed = xreallocarray(*changed,
 				    *nchanged + 1, sizeof **changed);
@@ -195,7 +186,7 @@ store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
 			    " WHERE id = ?1");
 			sqlite3_bind_int64(s, 1, sid);
 			sqlite3_bind_int(s, 2, (int)i);
-			rc = store_step_done(s);
+			rc = store_done(s);
 		}
 		free(text);
 		free(old);
@@ -221,7 +212,7 @@ store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
 			goto fail;
 		s = store_stmt(st, "DELETE FROM services WHERE id = ?1");
 		sqlite3_bind_int64(s, 1, -(*changed)[i]);
-		if (store_step_done(s) != 0)
+		if (store_done(s) != 0)
 			goto fail;
 		(*changed)[i] = -(*changed)[i];
 	}
@@ -369,17 +360,9 @@ store_stack_list_json(struct store *st, int64_t grid_id)
 	sqlite3_stmt *s = store_stmt(st, "SELECT " STACK_COLS
 	    " FROM stacks k WHERE k.grid_id = ?1 ORDER BY k.name");
 	json_t *arr = json_array();
-	int rc;
 
 	sqlite3_bind_int64(s, 1, grid_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(arr, stack_row_json(s));
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
+	return store_rows_json(s, arr, stack_row_json);
 }
 
 int
