@@ -25,7 +25,7 @@ CFLAGS	?= -O2 -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
 	   -Wstrict-prototypes -Wmissing-prototypes -MMD -MP \
 	   -I. $(PKG_CFLAGS)
-LDLIBS	+= $(PKG_LIBS) -lpthread -lm
+LDLIBS	+= $(PKG_LIBS) -lev -lpthread -lm
 
 ifeq ($(SAN),1)
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
