@@ -335,6 +335,13 @@ spec_from_json(json_t *e, const char *node_id, struct spec *s, char **cause)
 		goto fail;
 	s->stop_grace = has ? (int)(n > 3600 ? 3600 : n) : SPEC_DEFAULT_GRACE;
 	json_object_set_new(cfg, "StopTimeout", json_integer(s->stop_grace));
+	if (spec_int(e, "wait_for_port", 1, &n, &has, cause) != 0)
+		goto fail;
+	if (has && n > 65535) {
+		xasprintf(cause, "wait_for_port: want an integer 1-65535");
+		goto fail;
+	}
+	s->wait_for_port = has ? (int)n : 0;
 	json_object_set_new(host, "RestartPolicy",
 	    json_pack("{s:s}", "Name", "unless-stopped"));
 	json_object_set_new(cfg, "HostConfig", host);

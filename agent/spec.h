@@ -18,6 +18,7 @@ struct spec {
 	int64_t		 rev;		/* service revision; change = replace */
 	char		*image;		/* image reference */
 	int		 stop_grace;	/* seconds between SIGTERM and SIGKILL */
+	int		 wait_for_port;	/* "running" once it answers; 0 none */
 	char		*body;		/* POST /containers/create JSON */
 };
 
