@@ -32,6 +32,15 @@
  * listed); a container being removed reports "removing". Only this thread
  * decides; workers execute and report back through their done queue.
  *
+ * wait_for_port (portprobe.h): a running container whose entry has one is
+ * reported "starting" until a TCP connect to 127.0.0.1:<port> inside its
+ * own network namespace succeeds, then "running" for as long as that
+ * container start lasts (the record remembers "<id>@<StartedAt>": a new
+ * container or a restart probes again). Probes run on their own short
+ * threads (setns() there, never here); this thread only decides, launches
+ * and applies results, and passes come every PORTPROBE_FAST_MS (later
+ * slower) while an instance is starting.
+ *
  * Restarts: containers have Docker's "unless-stopped" policy, so Docker
  * restarts crashes itself (state "restarting"). A container that is exited
  * anyway (stopped by hand, engine restart) is started by the agent with its
@@ -54,6 +63,7 @@
 #include "agent/inflight.h"
 #include "agent/nodeinfo.h"
 #include "agent/plan.h"
+#include "agent/portprobe.h"
 #include "agent/pull.h"
 #include "agent/spec.h"
 #include "agent/workers.h"
@@ -67,6 +77,7 @@
 #define CONVERGE_RETRY_BASE_MS	1000	/* start/create retries */
 #define CONVERGE_RETRY_CAP_MS	300000
 #define CONVERGE_HEALTHY_MS	60000	/* running this long resets backoff */
+#define CONVERGE_PROBE_WAIT_MS	50	/* a pass waits this for its probes */
 
 /* What the agent remembers about one wanted instance. */
 struct inst {
@@ -79,6 +90,7 @@ struct inst {
 	int		 agent_restarts; /* starts of an exited container */
 	char		*error;		/* last create/start failure */
 	int		 seen;		/* wanted in this pass (for pruning) */
+	struct portprobe_rec probe;	/* wait_for_port of its container */
 };
 
 /* Inspect results, so a pass does not inspect every container. */
@@ -87,6 +99,9 @@ struct seen {
 	enum plan_state	 state;		/* state when inspected */
 	int		 exit_code;	/* State.ExitCode */
 	int		 restart_count;	/* RestartCount (Docker's policy) */
+	int		 pid;		/* State.Pid, 0 if not running */
+	char		*started_at;	/* State.StartedAt, NULL if unknown */
+	int		 host_net;	/* HostConfig.NetworkMode is "host" */
 	int64_t		 at;		/* mono ms of the inspect */
 	int		 live;		/* listed in this pass */
 };
@@ -96,6 +111,13 @@ struct imgcheck {
 	const char	*image;		/* borrowed from the spec */
 	int		 rc;		/* docker_image_exists() */
 	char		*cause;		/* its cause when rc < 0 */
+};
+
+/* A "starting" entry of the state frame whose probe ran in this pass. */
+struct fixup {
+	json_t		*item;		/* borrowed from the frame's array */
+	int64_t		 service_id;	/* its instance */
+	int64_t		 instance;
 };
 
 /* One listed container, with what the plan and the report need. */
@@ -125,6 +147,8 @@ struct converge {
 	struct docker	*docker;	/* engine client */
 	struct pull	*pull;		/* pull thread */
 	struct workers	*workers;	/* Docker action pool */
+	struct portprobe *probes;	/* wait_for_port probe threads */
+	int64_t		 probe_due;	/* ms to the next probe due, -1 none */
 	struct inflight	 inflight;	/* actions handed to it, not yet back */
 	struct spec	*specs;		/* current desired set */
 	size_t		 nspecs;	/* entries in specs */
@@ -169,6 +193,7 @@ converge_new(const struct agent_config *cfg, const char *node_id,
 	c->pull = pull_new(cfg->docker_socket, &c->stop, converge_wake, c);
 	c->workers = workers_new(cfg->docker_socket, cfg->docker_concurrency,
 	    &c->stop, converge_wake, c);
+	c->probes = portprobe_new(converge_wake, c);
 	return c;
 }
 
@@ -364,6 +389,16 @@ converge_seen(struct converge *c, const struct listed *l, int64_t now)
 		    json_object_get(o, "State"), "ExitCode"));
 	s->restart_count = (int)json_integer_value(json_object_get(o,
 	    "RestartCount"));
+	/* For wait_for_port: whose namespace, and which start of it. */
+	s->pid = (int)json_integer_value(json_object_get(json_object_get(o,
+	    "State"), "Pid"));
+	st = json_string_value(json_object_get(json_object_get(o, "State"),
+	    "StartedAt"));
+	free(s->started_at);
+	s->started_at = st != NULL ? xstrdup(st) : NULL;
+	st = json_string_value(json_object_get(json_object_get(o,
+	    "HostConfig"), "NetworkMode"));
+	s->host_net = st != NULL && strcmp(st, "host") == 0;
 	s->at = now;
 	json_decref(o);
 	return s;
@@ -378,6 +413,7 @@ converge_seen_prune(struct converge *c)
 	while (i < c->nseen) {
 		if (!c->seen[i].live) {
 			free(c->seen[i].id);
+			free(c->seen[i].started_at);
 			c->seen[i] = c->seen[--c->nseen];
 			continue;
 		}
@@ -393,6 +429,7 @@ converge_insts_prune(struct converge *c)
 	while (i < c->ninsts) {
 		if (!c->insts[i].seen) {
 			free(c->insts[i].error);
+			portprobe_rec_clear(&c->insts[i].probe);
 			c->insts[i] = c->insts[--c->ninsts];
 			continue;
 		}
@@ -625,6 +662,97 @@ converge_results(struct converge *c, int64_t now)
 	return n;
 }
 
+/* Apply finished wait_for_port probes to the records of their instances. */
+static void
+converge_probe_results(struct converge *c)
+{
+	struct portprobe_job *job;
+	struct inst *in;
+	char esc[512];
+	size_t i;
+
+	while ((job = portprobe_take(c->probes)) != NULL) {
+		if (job->gone) {
+			/* Exited or restarted since its inspect: look again. */
+			for (i = 0; i < c->nseen; i++) {
+				if (strcmp(c->seen[i].id,
+				    job->container_id) == 0)
+					c->seen[i].at = -1;
+			}
+		}
+		in = converge_inst_find(c, job->service_id, job->instance);
+		if (in == NULL) {
+			portprobe_job_free(job);
+			continue;
+		}
+		if (job->ok && !in->probe.passed && in->probe.key != NULL &&
+		    strcmp(in->probe.key, job->key) == 0)
+			log_info("%.12s: port %d answers (service %lld "
+			    "instance %lld): running", job->container_id,
+			    job->port, (long long)job->service_id,
+			    (long long)job->instance);
+		/* Probing is impossible (not root?): say so once. */
+		if (portprobe_result(&in->probe, job->key, job->ok,
+		    job->cause))
+			log_warn("%.12s: %s", job->container_id,
+			    log_escape(esc, sizeof esc, in->probe.error));
+		job->cause = NULL;	/* taken */
+		portprobe_job_free(job);
+	}
+}
+
+static void
+converge_due(struct converge *c, int64_t ms)
+{
+	if (c->probe_due < 0 || ms < c->probe_due)
+		c->probe_due = ms;
+}
+
+/*
+ * A running container of a wanted instance: "running", or "starting" while
+ * its wait_for_port does not answer; probes it when one is due.
+ */
+static const char *
+converge_running(struct converge *c, const struct spec *s, struct inst *in,
+    const struct listed *m, struct seen *sn, int64_t now, int *launched)
+{
+	struct portprobe_job *job;
+	char *key = NULL;
+	int starting, launch;
+	int64_t due;
+
+	if (s->wait_for_port > 0 && sn->started_at != NULL &&
+	    (sn->pid > 0 || sn->host_net))
+		key = portprobe_key(m->id, sn->started_at);
+	else if (s->wait_for_port > 0) {
+		sn->at = -1;	/* inspected before it ran: again next pass */
+		converge_due(c, PORTPROBE_FAST_MS);
+	}
+	starting = portprobe_decide(&in->probe, s->wait_for_port, key, now,
+	    &launch, &due);
+	if (due >= 0)
+		converge_due(c, due);
+	if (launch) {
+		job = xcalloc(1, sizeof *job);
+		job->service_id = s->service_id;
+		job->instance = s->instance;
+		job->container_id = xstrdup(m->id);
+		job->key = key;
+		key = NULL;
+		job->pid = sn->host_net ? 0 : sn->pid;
+		job->port = s->wait_for_port;
+		if (portprobe_launch(c->probes, job) == 0) {
+			portprobe_launched(&in->probe, now);
+			(*launched)++;
+		} else {	/* PORTPROBE_MAX at once: the next pass */
+			portprobe_job_free(job);
+			converge_due(c, PORTPROBE_FAST_MS);
+		}
+	}
+	free(key);
+	return starting ? "starting" : "running";
+}
+
 /* One pass; returns 1 if it changed anything (look again soon). */
 static int
 converge_pass(struct converge *c, int force_state)
@@ -634,17 +762,21 @@ converge_pass(struct converge *c, int force_state)
 	struct plan_actual *act = NULL;
 	struct plan p = { NULL, NULL, NULL };
 	struct imgcheck *ic = NULL;
+	struct fixup *fix = NULL;
 	struct seen *sn;
 	struct inst *in;
 	json_t *arr, *items, *frame;
 	char *cause = NULL, *text, *cid, esc[512];
 	const char *st;
-	size_t nl = 0, nic = 0, i, j;
+	size_t nl = 0, nic = 0, nfix = 0, i, j;
 	int changed, owned = 0, has_exit, exit_code, restarts, busy;
+	int launched = 0;
 	int64_t now = util_mono_ms();
 
 	/* Before the list: whatever was applied here shows in it. */
 	changed = converge_results(c, now) > 0;
+	converge_probe_results(c);
+	c->probe_due = -1;
 	arr = docker_list(c->docker, c->node_id, &cause);
 	if (arr == NULL) {
 		if (!c->docker_down)
@@ -665,6 +797,7 @@ converge_pass(struct converge *c, int force_state)
 	p.act = xcalloc(c->nspecs + 1, sizeof *p.act);
 	p.match = xcalloc(c->nspecs + 1, sizeof *p.match);
 	p.remove = xcalloc(nl + 1, sizeof *p.remove);
+	fix = xcalloc(c->nspecs + 1, sizeof *fix);
 	for (i = 0; i < c->nspecs; i++) {
 		want[i].service_id = c->specs[i].service_id;
 		want[i].instance = c->specs[i].instance;
@@ -715,7 +848,8 @@ converge_pass(struct converge *c, int force_state)
 			restarts += sn->restart_count;
 			cid = xstrdup(m->id);
 			if (m->a.state == PLAN_ST_RUNNING) {
-				st = "running";
+				st = converge_running(c, s, in, m, sn, now,
+				    &launched);
 				if (in->running_since == 0)
 					in->running_since = now;
 				if (now - in->running_since >=
@@ -727,6 +861,7 @@ converge_pass(struct converge *c, int force_state)
 				in->error = NULL;
 			} else {
 				in->running_since = 0;
+				portprobe_rec_clear(&in->probe);
 				st = m->a.state == PLAN_ST_CREATED ? "created" :
 				    "stopped";
 				has_exit = m->a.state != PLAN_ST_CREATED;
@@ -743,6 +878,7 @@ converge_pass(struct converge *c, int force_state)
 				st = "error";
 		} else {
 			in->running_since = 0;
+			portprobe_rec_clear(&in->probe);
 			if (busy)	/* being created, or its old one removed */
 				st = in->error != NULL ? "error" : "pending";
 			else
@@ -751,8 +887,35 @@ converge_pass(struct converge *c, int force_state)
 		}
 		converge_report(items, s->service_id, s->instance, s->rev,
 		    s->name, cid, st, has_exit, exit_code,
-		    strcmp(st, "error") == 0 ? in->error : NULL, restarts);
+		    strcmp(st, "error") == 0 ? in->error :
+		    strcmp(st, "starting") == 0 ? in->probe.error : NULL,
+		    restarts);
 		free(cid);
+		if (strcmp(st, "starting") == 0) {
+			fix[nfix].item = json_array_get(items,
+			    json_array_size(items) - 1);
+			fix[nfix].service_id = s->service_id;
+			fix[nfix++].instance = s->instance;
+		}
+	}
+
+	/*
+	 * Probes launched above mostly end within a millisecond (refused, or
+	 * answered): wait a little so this frame can already say "running"
+	 * (an agent restart then does not flap its instances to "starting").
+	 */
+	if (launched > 0) {
+		portprobe_wait(c->probes, CONVERGE_PROBE_WAIT_MS);
+		converge_probe_results(c);
+		for (i = 0; i < nfix; i++) {
+			in = converge_inst_find(c, fix[i].service_id,
+			    fix[i].instance);
+			if (in == NULL || !in->probe.passed)
+				continue;
+			json_object_set_new(fix[i].item, "state",
+			    json_string("running"));
+			json_object_set_new(fix[i].item, "error", json_null());
+		}
 	}
 
 	/* Before the first desired frame: report what is there, touch none. */
@@ -795,6 +958,7 @@ converge_pass(struct converge *c, int force_state)
 
 	converge_listed_free(l, nl);
 	converge_imgcheck_free(ic, nic);
+	free(fix);
 	free(want);
 	free(act);
 	free(p.act);
@@ -854,7 +1018,7 @@ converge_main(void *arg)
 {
 	struct converge *c = arg;
 	struct timespec ts;
-	int64_t next = 0, now;
+	int64_t next = 0, now, delay;
 	char *desired;
 	int force, have_version = 0;
 
@@ -886,8 +1050,12 @@ converge_main(void *arg)
 			free(desired);
 			force = 1;
 		}
-		next = util_mono_ms() + (converge_pass(c, force) ?
-		    CONVERGE_SOON_MS : CONVERGE_POLL_MS);
+		delay = converge_pass(c, force) ? CONVERGE_SOON_MS :
+		    CONVERGE_POLL_MS;
+		/* An instance "starting": probe it again soon. */
+		if (c->probe_due >= 0 && c->probe_due < delay)
+			delay = c->probe_due;
+		next = util_mono_ms() + delay;
 	}
 	return NULL;
 }
@@ -916,15 +1084,20 @@ converge_free(struct converge *c)
 	if (c->started)
 		pthread_join(c->thread, NULL);
 	workers_free(c->workers);	/* after the only thread submitting */
+	portprobe_free(c->probes);	/* joins probes (each <= 300 ms) */
 	pull_free(c->pull);
 	docker_free(c->docker);
 	inflight_clear(&c->inflight);
 	spec_free_array(c->specs, c->nspecs);
-	for (i = 0; i < c->ninsts; i++)
+	for (i = 0; i < c->ninsts; i++) {
 		free(c->insts[i].error);
+		portprobe_rec_clear(&c->insts[i].probe);
+	}
 	free(c->insts);
-	for (i = 0; i < c->nseen; i++)
+	for (i = 0; i < c->nseen; i++) {
 		free(c->seen[i].id);
+		free(c->seen[i].started_at);
+	}
 	free(c->seen);
 	free(c->desired_text);
 	free(c->docker_version);
