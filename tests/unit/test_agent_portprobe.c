@@ -3,7 +3,8 @@
  * entry's field, the per-instance decision (running + wait_for_port + not
  * yet proven -> "starting"; a restart proves again), the probe cadence,
  * and real probes on loopback (the agent's own namespace, and through
- * setns() into the namespace of our own pid when run as root).
+ * setns() into the namespace of our own pid when run as root), and the
+ * reason given when setns() is refused (a thread without CAP_SYS_ADMIN).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -12,8 +13,10 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include "agent/portprobe.h"
 #include "agent/spec.h"
@@ -277,6 +280,52 @@ test_probe_thread_setns(void)
 	portprobe_job_free(NULL);
 }
 
+/*
+ * An agent without CAP_SYS_ADMIN: capabilities are per thread, so a thread
+ * drops it and launches the probe, whose thread inherits the lack.
+ */
+static void *
+launch_without_sys_admin(void *arg)
+{
+	struct portprobe *p = arg;
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	int port, fd = listen_loopback(&port), rc = -1;
+
+	memset(d, 0, sizeof d);
+	if (syscall(SYS_capget, &h, d) == 0) {
+		d[CAP_SYS_ADMIN / 32].effective &= ~(1u << (CAP_SYS_ADMIN % 32));
+		if (syscall(SYS_capset, &h, d) == 0)
+			rc = portprobe_launch(p, job_new((int)getpid(), port));
+	}
+	if (rc == 0)
+		portprobe_wait(p, 2000);
+	close(fd);
+	return rc == 0 ? p : NULL;
+}
+
+static void
+test_probe_setns_refused_says_why(void)
+{
+	struct portprobe *p = portprobe_new(no_wake, NULL);
+	struct portprobe_job *job;
+	pthread_t t;
+	void *ret = NULL;
+
+	CHECK_INT(pthread_create(&t, NULL, launch_without_sys_admin, p), 0);
+	pthread_join(t, &ret);
+	CHECK(ret == p);
+	job = portprobe_take(p);
+	CHECK(job != NULL);
+	if (job != NULL) {
+		CHECK_INT(job->ok, 0);
+		CHECK_HAS(job->cause, "wait_for_port");
+		CHECK_HAS(job->cause, "must run as root");
+	}
+	portprobe_job_free(job);
+	portprobe_free(p);
+}
+
 int
 main(void)
 {
@@ -287,5 +336,6 @@ main(void)
 	TEST_RUN(test_probe_cadence_slows_down);
 	TEST_RUN(test_probe_own_namespace);
 	TEST_RUN(test_probe_thread_setns);
+	TEST_RUN(test_probe_setns_refused_says_why);
 	return TEST_DONE();
 }
