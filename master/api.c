@@ -16,6 +16,7 @@
 #include "common/xmalloc.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -185,6 +186,36 @@ api_match(const char *pattern, char *scratch, const char *path,
 	}
 }
 
+/*
+ * An error may quote what the client sent (a name, a key, a path part).
+ * If that was a token pasted in the wrong place, the reply must not carry
+ * it on into a terminal, a CI log or a proxy's log: every run of 64 or
+ * more hex digits (a token's form) becomes "[hidden]", in place.
+ */
+#define API_TOKEN_RUN	64
+static void
+api_hide_tokens(char *text)
+{
+	char *r = text, *w = text, *run;
+
+	while (*r != '\0') {
+		if (!isxdigit((unsigned char)*r)) {
+			*w++ = *r++;
+			continue;
+		}
+		for (run = r; isxdigit((unsigned char)*r); r++)
+			;
+		if (r - run >= API_TOKEN_RUN) {
+			memcpy(w, "[hidden]", 8);
+			w += 8;
+		} else {
+			memmove(w, run, (size_t)(r - run));
+			w += r - run;
+		}
+	}
+	*w = '\0';
+}
+
 static void
 api_send(struct api_ctx *ctx, const char *allow)
 {
@@ -198,6 +229,8 @@ api_send(struct api_ctx *ctx, const char *allow)
 		    JSON_REAL_PRECISION(10));
 		if (text == NULL)
 			text = xstrdup("{\"error\":\"cannot encode reply\"}");
+		if (status >= 400)
+			api_hide_tokens(text);
 		len = strlen(text);
 		r = MHD_create_response_from_buffer(len, text,
 		    MHD_RESPMEM_MUST_FREE);
