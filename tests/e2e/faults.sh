@@ -192,6 +192,8 @@ check_acked() {
 		have=$(read_stack "$s")
 		if [ "$have" != "$last" ] && [ "$have" != "$lost" ]; then
 			bad="$bad $s:have($have)want($last${lost:+ or $lost})"
+		elif [ -n "$lost" ] && [ "$have" != "$last" ]; then
+			N_LOST_COMMITTED=$((N_LOST_COMMITTED + 1))
 		fi
 		# Deploys acknowledged since the stack was last (re)created.
 		[ "${have%% *}" = 1 ] || continue
@@ -234,7 +236,7 @@ converged() {
 }
 
 # ---- the rounds ---------------------------------------------------------------------
-N_DEPLOYS_CHECKED=0
+N_DEPLOYS_CHECKED=0 N_LOST_COMMITTED=0
 echo 0 >"$W/go"
 writer &
 WRITER_PID=$!
@@ -311,6 +313,7 @@ n_ack=$(grep -c '^ack ' "$W/log")
 n_lost=$(grep -c '^lost ' "$W/log")
 n_refused=$(grep -c '^refused ' "$W/log")
 echo "# $R_DONE rounds of kill -9 in $(($(date +%s) - T_START)) s: $n_ack writes acknowledged, $n_lost in flight at a kill, $n_refused refused; $N_DEPLOYS_CHECKED acknowledged deploys checked"
+echo "# writes in flight at a kill that had been committed (their reply lost): $N_LOST_COMMITTED"
 echo "# slowest restart after kill -9: $down_ms_worst ms; slowest re-sync and convergence: $conv_worst ms"
 check_eq "kill -9 rounds completed" "$R_DONE" "$ROUNDS"
 check "at least 20 rounds" test "$R_DONE" -ge 20
