@@ -334,12 +334,17 @@ out=$("$PROBE" --port "$AGENT_PORT" -H "Berth-Protocol: 1" \
     -H "Berth-Node-Id: $(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
     -H "Berth-Node-Name: late-node" -H "Berth-Grid-Token: $GT_FIRST")
 check_has "the rotated-away grid token admits no new node" "$out" "close 4001"
+check_eq "the grid token file holds the new token" "$(tr -d '\n' <"$D/grid-default.token")" "$GT_NEW"
 agent_start r4 "real=no"
+# r1 comes back offered only the old grid token: it can join only with its
+# node token, which must be kept (not minted again).
+NT_R1_BEFORE=$(cat "$TMP/agents/r1/node-token")
 agent_stop r1
-agent_start r1 "real=yes"
+agent_start r1 "real=yes" BERTH_TOKEN="$GT_FIRST"
 wait_for 15 sh -c "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/grids/default/nodes | jq '[.[] | select(.status == \"online\" and (.name == \"r1\" or .name == \"r4\"))] | length')\" = 2 ]"
 check_eq "after the rotation a new agent joins and an old one keeps its node token" \
     "$(node_status r4) $(node_status r1)" "online online"
+check_eq "the old agent's node token is unchanged" "$(cat "$TMP/agents/r1/node-token")" "$NT_R1_BEFORE"
 
 # The tokens: operator, grid (first and rotated), every real agent's node
 # token, every node token the simulated nodes were given.
