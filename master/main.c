@@ -240,9 +240,17 @@ main(int argc, char **argv)
 			break;
 	}
 	log_info("shutting down (signal %d)", sig);
+	/*
+	 * Producers before consumers: the API notifies the scheduler and the
+	 * hub, and the hub and the scheduler notify each other. So the API
+	 * goes first, then the scheduler's thread, then the hub (which may
+	 * still notify the stopped scheduler), and the scheduler is freed
+	 * last.
+	 */
+	api_stop(m.api);
 	sched_loop_stop(m.sched);
 	hub_stop(m.hub);
-	api_stop(m.api);
+	sched_loop_free(m.sched);
 	store_close(pthread_getspecific(m.store_key));
 	pthread_setspecific(m.store_key, NULL);
 	OPENSSL_cleanse(m.key, sizeof m.key);

@@ -170,13 +170,30 @@ sched_loop_start(struct master *m, char **cause)
 void
 sched_loop_stop(struct sched_loop *l)
 {
+	int joined;
+
 	if (l == NULL)
 		return;
 	pthread_mutex_lock(&l->lock);
+	joined = l->stop;
 	l->stop = 1;
 	pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&l->lock);
-	pthread_join(l->thread, NULL);
+	if (!joined)
+		pthread_join(l->thread, NULL);
+}
+
+/*
+ * Free a stopped loop. Separate from sched_loop_stop() because the hub may
+ * still notify it while the hub itself stops (the notifications then go
+ * nowhere); see main.c.
+ */
+void
+sched_loop_free(struct sched_loop *l)
+{
+	if (l == NULL)
+		return;
+	sched_loop_stop(l);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
 	sched_changes_free(&l->ch);

@@ -12,7 +12,9 @@
 #include "master/master.h"
 
 struct sched_loop	*sched_loop_start(struct master *m, char **cause);
+/* Stop the thread; notifications are still safe until sched_loop_free(). */
 void			 sched_loop_stop(struct sched_loop *l); /* NULL ok */
+void			 sched_loop_free(struct sched_loop *l); /* NULL ok */
 /*
  * Ask for a round soon. Any thread; never blocks on the round.
  *	wake	grid_id's settings or membership changed (0: every grid)
