@@ -742,6 +742,8 @@ converge_running(struct converge *c, const struct spec *s, struct inst *in,
 		job->pid = sn->host_net ? 0 : sn->pid;
 		job->port = s->wait_for_port;
 		if (portprobe_launch(c->probes, job) == 0) {
+			log_debug("%.12s: probing port %d", m->id,
+			    s->wait_for_port);
 			portprobe_launched(&in->probe, now);
 			(*launched)++;
 		} else {	/* PORTPROBE_MAX at once: the next pass */

@@ -114,9 +114,12 @@ portprobe_decide(struct portprobe_rec *r, int port, const char *key,
 	    r->last + portprobe_interval_ms(now - r->since);
 	if (r->busy)
 		return 1;	/* its result wakes the converge thread */
-	if (at <= now)
+	if (at <= now) {
 		*launch = 1;
-	else
+		/* The pass may take the result itself (no wake-up): come
+		 * back for the next probe in any case. */
+		*due = portprobe_interval_ms(now - r->since);
+	} else
 		*due = at - now;
 	return 1;
 }

@@ -51,7 +51,8 @@ int	 portprobe_interval_ms(int64_t starting_for_ms);
  * The container of this record's instance runs, as start key (NULL: not
  * known yet, e.g. inspect failed). Returns 1 if it is to be reported
  * "starting", 0 for "running" (port 0: no wait_for_port; or it passed for
- * key). *launch: probe now. *due: ms until a probe is due (-1 none).
+ * key). *launch: probe now. *due: ms until the next probe is due (after
+ * the one launched now, if any), -1 if none.
  */
 int	 portprobe_decide(struct portprobe_rec *r, int port, const char *key,
 	    int64_t now, int *launch, int64_t *due);

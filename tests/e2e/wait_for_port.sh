@@ -84,7 +84,11 @@ check "the deploy ended well within the bound (< 20000 ms)" test "$t_install" -l
 check_eq "then running" "$(states wfp web)" "1:1:running"
 check_eq "the deploy succeeded" "$(deploy_state wfp)" success
 check_has "httpd answers inside the container" "$(docker exec "$c" sh -c 'printf "GET / HTTP/1.0\r\n\r\n" | nc -w 2 127.0.0.1 8080' 2>&1)" "HTTP/1"
-grep -h 'port 8080 answers' "$TMP/agents/w1.log" | sed 's/^/# agent: /' | head -2
+seen=$(grep -h "${c:0:12}: port 8080 answers" "$TMP/agents/w1.log" | head -1 | cut -d' ' -f1)
+probe_ms=$(($(date -d "${seen:-now}" +%s%3N) - started))
+echo "# the agent's probe passed $probe_ms ms after the container started"
+check "the agent logged the port answering" test -n "$seen"
+check "the agent probed every 250 ms (passed < 4000 + 800 ms after the start)" test "$probe_ms" -lt 4800
 
 # The probes ran in throwaway threads: every thread of the agent is still
 # in the agent's own network namespace.

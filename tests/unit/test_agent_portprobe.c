@@ -89,6 +89,8 @@ test_decide_starting_until_the_port_answers(void)
 	/* Running, wait_for_port, not yet probed: starting, probe now. */
 	CHECK_INT(portprobe_decide(&r, 8080, "c1@t1", 1000, &launch, &due), 1);
 	CHECK_INT(launch, 1);
+	/* The pass comes back for the next one even without a wake-up. */
+	CHECK_INT(due, PORTPROBE_FAST_MS);
 	portprobe_launched(&r, 1000);
 	/* A probe in flight: no second one; its result wakes the pass. */
 	CHECK_INT(portprobe_decide(&r, 8080, "c1@t1", 1100, &launch, &due), 1);
@@ -102,6 +104,7 @@ test_decide_starting_until_the_port_answers(void)
 	CHECK_INT(portprobe_decide(&r, 8080, "c1@t1", 1000 + PORTPROBE_FAST_MS,
 	    &launch, &due), 1);
 	CHECK_INT(launch, 1);
+	CHECK_INT(due, PORTPROBE_FAST_MS);
 	portprobe_launched(&r, 1000 + PORTPROBE_FAST_MS);
 	/* It answers: running, and never probed again for this start. */
 	CHECK_INT(portprobe_result(&r, "c1@t1", 1, NULL), 0);
@@ -163,11 +166,30 @@ test_decide_error_is_kept_and_new_once(void)
 static void
 test_probe_cadence_slows_down(void)
 {
+	struct portprobe_rec r;
+	int64_t due;
+	int launch;
+
 	CHECK_INT(portprobe_interval_ms(0), PORTPROBE_FAST_MS);
 	CHECK_INT(portprobe_interval_ms(9999), PORTPROBE_FAST_MS);
 	CHECK_INT(portprobe_interval_ms(10000), PORTPROBE_MID_MS);
 	CHECK_INT(portprobe_interval_ms(60000), PORTPROBE_SLOW_MS);
 	CHECK(PORTPROBE_SLOW_MS <= 2000);	/* never slower than a pass */
+
+	/* A container starting for 30 s is probed every PORTPROBE_MID_MS. */
+	memset(&r, 0, sizeof r);
+	CHECK_INT(portprobe_decide(&r, 80, "c1@t1", 0, &launch, &due), 1);
+	portprobe_launched(&r, 0);
+	portprobe_result(&r, "c1@t1", 0, NULL);
+	CHECK_INT(portprobe_decide(&r, 80, "c1@t1", 30000, &launch, &due), 1);
+	CHECK_INT(launch, 1);
+	CHECK_INT(due, PORTPROBE_MID_MS);
+	portprobe_launched(&r, 30000);
+	portprobe_result(&r, "c1@t1", 0, NULL);
+	CHECK_INT(portprobe_decide(&r, 80, "c1@t1", 30500, &launch, &due), 1);
+	CHECK_INT(launch, 0);
+	CHECK_INT(due, PORTPROBE_MID_MS - 500);
+	portprobe_rec_clear(&r);
 }
 
 /* A listening socket on 127.0.0.1, port in *port. */
@@ -263,9 +285,14 @@ test_probe_thread_setns(void)
 
 	/* Many at once (launch refuses beyond PORTPROBE_MAX running): each
 	 * comes back once. */
-	while (n < PORTPROBE_MAX + 4 &&
-	    portprobe_launch(p, job_new(0, port)) == 0)
+	while (n < PORTPROBE_MAX + 4) {
+		job = job_new(0, port);
+		if (portprobe_launch(p, job) != 0) {	/* not taken */
+			portprobe_job_free(job);
+			break;
+		}
 		n++;
+	}
 	CHECK(n >= 1);
 	CHECK_INT(portprobe_wait(p, 2000), 0);
 	while ((job = portprobe_take(p)) != NULL) {
