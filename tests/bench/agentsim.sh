@@ -18,6 +18,7 @@
 #                       1k size always runs too, for join_..._1k)
 #   SIM_RAMP=500        first connections per second
 #   SIM_IDLE_S=20       idle CPU window
+#   SIM_SOURCE_IPS=100  source addresses the agents are spread over
 #   SIM_KEEP=1          keep the temp dir (master logs, reports)
 #   BERTH_BUILD=build   tree with bin/berth-master and bench/agentsim
 #   BERTH_MASTER_BIN, AGENTSIM_BIN override the binaries.
@@ -32,6 +33,9 @@ STACK=$ROOT/stacks/examples/stress-local.yml
 SIM_AGENTS=${SIM_AGENTS:-1000}
 SIM_RAMP=${SIM_RAMP:-500}
 SIM_IDLE_S=${SIM_IDLE_S:-20}
+# A real fleet has an address per node; the hub bounds pending upgrades per
+# address (256), so the agents come from 127.0.0.1..127.0.0.N.
+SIM_SOURCE_IPS=${SIM_SOURCE_IPS:-100}
 SIM_SETTLE_S=5
 TMP=$(mktemp -d /tmp/berth-agentsim.XXXXXX)
 MASTER_PID=""
@@ -190,6 +194,7 @@ scenario() {
 	    --url "ws://127.0.0.1:$AGENT_PORT" \
 	    --token "$(cat "$DIR/data/grid-default.token")" \
 	    --agents "$n" --ramp "$SIM_RAMP" --label ephemeral=true \
+	    --source-ips "$SIM_SOURCE_IPS" \
 	    --label az=sim-a --name-prefix sim --data-dir "$DIR" \
 	    --measure join --measure idle --measure reconnect \
 	    --duration "$hold" --join-timeout "$join_s" \
