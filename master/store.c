@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STORE_STMT_SLOTS	256	/* power of two, > statements in use */
 
@@ -151,6 +152,26 @@ static const char *store_migrations[] = {
 _Static_assert(STORE_N_MIGRATIONS == STORE_SCHEMA_VERSION,
     "one migration per schema version");
 
+#define STORE_BUSY_MS		5000	/* give up waiting for the lock */
+
+/*
+ * Wait for the write lock in half-millisecond steps. SQLite's own
+ * busy_timeout sleeps in growing steps of up to 100 ms; with the hub, the
+ * scheduler and the API all writing, that put whole ws-thread stalls of
+ * hundreds of milliseconds into agent joins. Transactions here are short,
+ * so the lock is usually free again within a millisecond.
+ */
+static int
+store_busy(void *arg, int tries)
+{
+	struct timespec ts = { 0, 500000 };
+
+	if (tries >= STORE_BUSY_MS * 2)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 static void
 store_log_cb(void *arg, int code, const char *msg)
 {
@@ -197,7 +218,7 @@ store_open(const char *path, char **cause)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, 5000);
+	sqlite3_busy_handler(st->db, store_busy, NULL);
 	if (sqlite3_exec(st->db,
 	    "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = FULL;"
