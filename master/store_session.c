@@ -282,9 +282,15 @@ store_node_seen_batch(struct store *st, const struct node_seen *v, size_t n)
 int
 store_node_reset_connected(struct store *st)
 {
+	/*
+	 * The master was down, not the nodes: their offline time (grace
+	 * periods, removal) counts from this start, so that agents coming
+	 * back in the first seconds find their instances where they left
+	 * them.
+	 */
 	sqlite3_stmt *s = store_stmt(st,
 	    "UPDATE nodes SET connected = 0, status = 'offline',"
-	    " disconnected_at = coalesce(last_seen_at, ?1) WHERE connected = 1");
+	    " disconnected_at = ?1 WHERE connected = 1");
 	int rc;
 
 	sqlite3_bind_int64(s, 1, util_now_ms());
