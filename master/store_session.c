@@ -291,7 +291,6 @@ store_node_reset_connected(struct store *st)
 	sqlite3_stmt *s = store_stmt(st,
 	    "UPDATE nodes SET connected = 0, status = 'offline',"
 	    " disconnected_at = ?1 WHERE connected = 1");
-	int rc;
 
 	sqlite3_bind_int64(s, 1, util_now_ms());
 	return store_done(s);
