@@ -26,8 +26,8 @@
 struct workers {
 	pthread_mutex_t	 lock;		/* guards the queues */
 	pthread_cond_t	 cond;		/* a job was queued, or stop */
-	struct work	*todo;		/* queued jobs, oldest first */
-	struct work	*todo_tail;	/* last queued job */
+	struct work	*queue;		/* queued jobs, oldest first */
+	struct work	*queue_tail;	/* last queued job */
 	struct work	*done_head;	/* finished jobs, oldest first */
 	struct work	*done_tail;	/* last finished job */
 	pthread_t	*threads;	/* the workers */
@@ -127,14 +127,14 @@ workers_main(void *arg)
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (!*w->stop && w->todo == NULL)
+		while (!*w->stop && w->queue == NULL)
 			pthread_cond_wait(&w->cond, &w->lock);
 		if (*w->stop)
 			break;
-		job = w->todo;
-		w->todo = job->next;
-		if (w->todo == NULL)
-			w->todo_tail = NULL;
+		job = w->queue;
+		w->queue = job->next;
+		if (w->queue == NULL)
+			w->queue_tail = NULL;
 		job->next = NULL;
 		pthread_mutex_unlock(&w->lock);
 
@@ -182,11 +182,11 @@ workers_submit(struct workers *w, struct work *job)
 	job->rc = 0;
 	job->created = 0;
 	pthread_mutex_lock(&w->lock);
-	if (w->todo_tail != NULL)
-		w->todo_tail->next = job;
+	if (w->queue_tail != NULL)
+		w->queue_tail->next = job;
 	else
-		w->todo = job;
-	w->todo_tail = job;
+		w->queue = job;
+	w->queue_tail = job;
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 }
@@ -233,7 +233,7 @@ workers_free(struct workers *w)
 		for (i = 0; i < w->nthreads; i++)
 			pthread_join(w->threads[i], NULL);
 	}
-	workers_free_list(w->todo);
+	workers_free_list(w->queue);
 	workers_free_list(w->done_head);
 	free(w->threads);
 	free(w->socket);
