@@ -17,9 +17,11 @@
  * writes every session's last-seen time and load in one transaction.
  *
  * The ws thread has its own store connection; refused connections never
- * write to it.
+ * write to it. Admission (headers, tokens, per-address limits) lives in
+ * hub_admit.c; hub_int.h holds what the two share.
  */
 #include "master/hub.h"
+#include "master/hub_int.h"
 #include "master/desired.h"
 #include "master/frame.h"
 
@@ -37,120 +39,7 @@
 #include <libwebsockets.h>
 #include <openssl/crypto.h>
 
-#define HUB_BUCKETS		4096	/* session hash buckets (power of 2) */
-#define HUB_FAIL_SLOTS		1024	/* peers tracked for rate limiting */
-#define HUB_FAIL_MAX		20	/* failed attempts per window ... */
-#define HUB_FAIL_WINDOW_MS	60000	/* ... before refusing outright */
-#define HUB_SEEN_FLUSH_MS	2000	/* last-seen batch period */
-#define HUB_RESEND_MS		60000	/* re-send desired sets this often */
-#define HUB_SETTINGS_MS		2000	/* grid settings cache lifetime */
-#define HUB_PENDING_SLOTS	1024	/* addresses with connections pending */
-#define HUB_PENDING_MAX		256	/* not yet upgraded, per address */
-
-enum hub_msg_type { HUB_MSG_CHANGED, HUB_MSG_KICK };
-
-/* A request from another thread, waiting in the inbox. */
-struct hub_msg {
-	struct hub_msg		*next;		/* inbox order */
-	enum hub_msg_type	 type;		/* what to do */
-	int			 code;		/* close code for KICK */
-	char			 node_id[NODE_ID_LEN + 1]; /* which node */
-};
-
-/* A frame waiting to be written; data has LWS_PRE bytes of headroom. */
-struct hub_out {
-	struct hub_out	*next;		/* queue order */
-	size_t		 len;		/* payload bytes after LWS_PRE */
-	unsigned char	 data[];	/* LWS_PRE + payload */
-};
-
-/* One agent connection; lws allocates and zeroes it (per-session data). */
-struct hub_sess {
-	struct hub		*h;		/* the hub */
-	struct lws		*wsi;		/* its connection */
-	char			 peer[64];	/* peer address */
-	int			 authed;	/* welcome sent */
-	int			 offline_done;	/* already marked offline */
-	int			 close_code;	/* nonzero: close when writable */
-	char			 close_why[96];	/* reason sent with it */
-	char			 node_id[NODE_ID_LEN + 1]; /* its node */
-	char			 name[64];	/* node name */
-	int64_t			 grid_id;	/* node's grid */
-	struct buf		 rx;		/* fragments of the frame */
-	struct hub_out		*out_head;	/* frames to send */
-	struct hub_out		*out_tail;
-	int			 ping_due;	/* send a ping when writable */
-	int64_t			 last_rx;	/* mono ms of last frame/pong */
-	int64_t			 last_ping;	/* mono ms of last ping */
-	int64_t			 last_desired_at; /* mono ms of last send */
-	int64_t			 seen_at;	/* wall ms of last frame/pong */
-	double			 cpu_pct;	/* last stats, or -1 */
-	int64_t			 mem_used;	/* last stats, or -1 */
-	int			 seen_dirty;	/* seen_at/stats unsaved */
-	char			*last_desired;	/* last "containers" sent */
-	char			*last_state;	/* last "containers" recorded */
-	struct hub_sess		*hnext;		/* hash chain by node id */
-	struct hub_sess		*lnext, *lprev;	/* list of all sessions */
-};
-
-/* Failed attempts from one peer address (rate limiting). */
-struct hub_fail {
-	char		 peer[64];	/* address, "" if free */
-	int		 count;		/* failures in the window */
-	int64_t		 window_start;	/* mono ms */
-};
-
-/*
- * Connections from one address that are not yet websockets (TCP, TLS or
- * the upgrade request under way). Capped per address, so one peer cannot
- * hold the hub's descriptors with half-open upgrades (slow loris); each
- * also ends after info.timeout_secs whatever it sends.
- */
-struct hub_pending {
-	unsigned char	 addr[16];	/* IPv6, or IPv4 mapped */
-	int		 n;		/* pending connections; 0: slot free */
-};
-
-/* Liveness settings of a grid, cached for the tick. */
-struct hub_grid {
-	int64_t		 id;		/* grid id */
-	int64_t		 heartbeat_ms;	/* ping period */
-	int64_t		 offline_ms;	/* silence before offline */
-};
-
-struct hub {
-	struct master		*m;		/* the master */
-	struct lws_context	*ctx;		/* owned by the ws thread */
-	pthread_t		 thread;	/* the ws thread */
-	atomic_int		 stop;		/* ask the thread to end */
-	struct ev_loop		*loop;		/* libev (epoll) loop the ws
-						 * thread runs, or NULL: poll */
-	void			*foreign[1];	/* loop, as lws wants it */
-	int			 stopping;	/* shutdown begun (ws thread) */
-	int			 done;		/* leave the loop (ws thread) */
-	lws_sorted_usec_list_t	 final;		/* end of the shutdown grace */
-	atomic_int		 n_connected;	/* authed sessions */
-
-	pthread_mutex_t		 lock;		/* guards inbox */
-	struct hub_msg		*inbox;		/* from other threads */
-	struct hub_msg		*inbox_tail;
-
-	/* Below: ws thread only. */
-	struct store		*st;		/* ws thread's connection */
-	struct hub_sess		*by_id[HUB_BUCKETS]; /* current sessions */
-	struct hub_sess		*all;		/* every session */
-	struct hub_fail		 fails[HUB_FAIL_SLOTS]; /* rate limiting */
-	struct hub_pending	 pending[HUB_PENDING_SLOTS]; /* per address */
-	int64_t			 capped_logged;	/* mono ms of last cap log */
-	struct hub_grid		*grids;		/* settings cache */
-	size_t			 n_grids;
-	int64_t			 grids_at;	/* mono ms of last load */
-	int64_t			 seen_flushed;	/* mono ms of last flush */
-	uint64_t		 generation;	/* desired frame counter */
-	lws_sorted_usec_list_t	 tick;		/* one-second tick */
-};
-
-static size_t
+size_t
 hub_hash(const char *id)
 {
 	size_t h = 5381;
@@ -160,7 +49,7 @@ hub_hash(const char *id)
 	return h & (HUB_BUCKETS - 1);
 }
 
-static struct hub_sess *
+struct hub_sess *
 hub_find(struct hub *h, const char *id)
 {
 	struct hub_sess *s;
@@ -171,7 +60,7 @@ hub_find(struct hub *h, const char *id)
 	return NULL;
 }
 
-static void
+void
 hub_unindex(struct hub *h, struct hub_sess *s)
 {
 	struct hub_sess **pp;
@@ -205,7 +94,7 @@ hub_queue(struct hub_sess *s, const char *text)
 	lws_callback_on_writable(s->wsi);
 }
 
-static void
+void
 hub_queue_json(struct hub_sess *s, json_t *frame)
 {
 	char *text = json_dumps(frame, JSON_COMPACT);
@@ -217,7 +106,7 @@ hub_queue_json(struct hub_sess *s, json_t *frame)
 }
 
 /* Close s with code once it is writable; nothing else is sent first. */
-static void
+void
 hub_close(struct hub_sess *s, int code, const char *why)
 {
 	if (s->close_code != 0)
@@ -230,7 +119,7 @@ hub_close(struct hub_sess *s, int code, const char *why)
 }
 
 /* Queue the node's desired set if it changed since the last send. */
-static void
+void
 hub_send_desired(struct hub *h, struct hub_sess *s, int force)
 {
 	json_t *arr = desired_build(h->st, s->node_id);
@@ -259,7 +148,7 @@ hub_send_desired(struct hub *h, struct hub_sess *s, int force)
 
 /* ---- grid settings -------------------------------------------------------- */
 
-static const struct hub_grid *
+const struct hub_grid *
 hub_grid_settings(struct hub *h, int64_t grid_id)
 {
 	static const struct hub_grid fallback = { 0, 5000, 15000 };
@@ -288,339 +177,6 @@ hub_grid_settings(struct hub *h, int64_t grid_id)
 		if (h->grids[i].id == grid_id)
 			return &h->grids[i];
 	return &fallback;
-}
-
-/* ---- authentication --------------------------------------------------- */
-
-static struct hub_fail *
-hub_fail_slot(struct hub *h, const char *peer, int create)
-{
-	struct hub_fail *f, *oldest = &h->fails[0];
-	size_t i;
-
-	for (i = 0; i < HUB_FAIL_SLOTS; i++) {
-		f = &h->fails[i];
-		if (strcmp(f->peer, peer) == 0)
-			return f;
-		if (f->window_start < oldest->window_start)
-			oldest = f;
-	}
-	if (!create)
-		return NULL;
-	snprintf(oldest->peer, sizeof oldest->peer, "%s", peer);
-	oldest->count = 0;
-	oldest->window_start = util_mono_ms();
-	return oldest;
-}
-
-static int
-hub_rate_limited(struct hub *h, const char *peer)
-{
-	struct hub_fail *f = hub_fail_slot(h, peer, 0);
-
-	if (f == NULL)
-		return 0;
-	if (util_mono_ms() - f->window_start > HUB_FAIL_WINDOW_MS) {
-		f->count = 0;
-		f->window_start = util_mono_ms();
-	}
-	return f->count >= HUB_FAIL_MAX;
-}
-
-/*
- * Refuse s: count the failure against its peer and close with code. A
- * stale node token (4002) is not counted: after a reset or a lost store
- * every agent's first attempt is one, and it then rejoins with the grid
- * token; a 256-bit token is not guessed by retrying.
- */
-static void
-hub_refuse(struct hub *h, struct hub_sess *s, int code, const char *why)
-{
-	struct hub_fail *f;
-	char esc[128];
-
-	if (code != PROTO_CLOSE_BAD_NODE_TOKEN) {
-		f = hub_fail_slot(h, s->peer, 1);
-		if (util_mono_ms() - f->window_start > HUB_FAIL_WINDOW_MS) {
-			f->count = 0;
-			f->window_start = util_mono_ms();
-		}
-		f->count++;
-	}
-	log_info("hub: refused agent from %s: %d %s", s->peer, code,
-	    log_escape(esc, sizeof esc, why));
-	hub_close(s, code, why);
-}
-
-/* ---- connections not yet upgraded ---------------------------------------- */
-
-/* The address of ss as 16 bytes (IPv4 mapped into IPv6); -1 if neither. */
-static int
-hub_addr_key(const struct sockaddr_storage *ss, unsigned char key[16])
-{
-	const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
-	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
-
-	if (ss->ss_family == AF_INET6) {
-		memcpy(key, &v6->sin6_addr, 16);
-		return 0;
-	}
-	if (ss->ss_family != AF_INET)
-		return -1;
-	memset(key, 0, 10);
-	key[10] = key[11] = 0xff;
-	memcpy(key + 12, &v4->sin_addr, 4);
-	return 0;
-}
-
-static struct hub_pending *
-hub_pending_find(struct hub *h, const unsigned char key[16], int create)
-{
-	struct hub_pending *p, *free_slot = NULL;
-	size_t i;
-
-	for (i = 0; i < HUB_PENDING_SLOTS; i++) {
-		p = &h->pending[i];
-		if (p->n > 0 && memcmp(p->addr, key, 16) == 0)
-			return p;
-		if (p->n == 0 && free_slot == NULL)
-			free_slot = p;
-	}
-	if (!create || free_slot == NULL)
-		return NULL;	/* over 1024 addresses at once: not capped */
-	memcpy(free_slot->addr, key, 16);
-	return free_slot;
-}
-
-/* On accept, before lws makes a wsi: 1 refuses the connection. */
-static int
-hub_pending_refuse(struct hub *h, const struct lws_filter_network_conn_args *a)
-{
-	struct hub_pending *p;
-	unsigned char key[16];
-	int64_t now;
-
-	if (hub_addr_key(&a->cli_addr, key) != 0 ||
-	    (p = hub_pending_find(h, key, 0)) == NULL ||
-	    p->n < HUB_PENDING_MAX)
-		return 0;
-	now = util_mono_ms();
-	if (now - h->capped_logged >= 10000) {	/* a flood: one line per 10 s */
-		h->capped_logged = now;
-		log_warn("hub: refusing connections from an address with %d "
-		    "upgrades pending", p->n);
-	}
-	return 1;
-}
-
-/* A new connection: count it against its address until it is upgraded. */
-static void
-hub_pending_add(struct hub *h, struct lws *wsi)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	struct hub_pending *p;
-	unsigned char key[16];
-
-	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss,
-	    &sl) != 0 || hub_addr_key(&ss, key) != 0 ||
-	    (p = hub_pending_find(h, key, 1)) == NULL)
-		return;
-	p->n++;
-	lws_set_opaque_user_data(wsi, p);
-}
-
-/* Upgraded or gone: it no longer counts. */
-static void
-hub_pending_done(struct lws *wsi)
-{
-	struct hub_pending *p = lws_get_opaque_user_data(wsi);
-
-	if (p == NULL)
-		return;
-	p->n--;
-	lws_set_opaque_user_data(wsi, NULL);
-}
-
-/* Copy custom header name into buf; 0 if present and fits, else -1. */
-static int
-hub_header(struct lws *wsi, const char *name, char *buf, size_t len)
-{
-	int n = lws_hdr_custom_length(wsi, name, (int)strlen(name));
-
-	if (n <= 0 || (size_t)n >= len)
-		return -1;
-	if (lws_hdr_custom_copy(wsi, buf, (int)len, name,
-	    (int)strlen(name)) < 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
-
-static int
-hub_node_id_valid(const char *id)
-{
-	size_t i;
-
-	for (i = 0; id[i] != '\0'; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') ||
-		    (id[i] >= 'a' && id[i] <= 'f')))
-			return 0;
-	return i == PROTO_NODE_ID_LEN;
-}
-
-/*
- * Check the upgrade headers and tokens of a new session; on success record
- * the join, send welcome and the desired set. Every refusal writes nothing.
- */
-static void
-hub_admit(struct hub *h, struct hub_sess *s)
-{
-	char proto[16], id[64], name[128], version[64];
-	char labels_in[PROTO_MAX_LABELS_HDR + 1];
-	char token[TOKEN_LEN + 8], new_token[TOKEN_LEN + 1], got_name[64];
-	char owner[NODE_ID_LEN + 1], *labels = NULL;
-	unsigned char hash[TOKEN_HASH_LEN];
-	struct node_join j;
-	struct hub_sess *old;
-	struct grid g;
-	int64_t grid_id = 0;
-	int minted = 0, rc;
-	json_t *welcome;
-
-	if (hub_rate_limited(h, s->peer)) {
-		hub_close(s, PROTO_CLOSE_RATE_LIMITED,
-		    "too many failed attempts; wait a minute");
-		return;
-	}
-	if (hub_header(s->wsi, PROTO_HDR_PROTOCOL, proto, sizeof proto) != 0 ||
-	    hub_header(s->wsi, PROTO_HDR_NODE_ID, id, sizeof id) != 0 ||
-	    hub_header(s->wsi, PROTO_HDR_NODE_NAME, name, sizeof name) != 0) {
-		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "missing Berth-Protocol,"
-		    " Berth-Node-Id or Berth-Node-Name header");
-		return;
-	}
-	if (strcmp(proto, "1") != 0) {
-		hub_refuse(h, s, PROTO_CLOSE_VERSION, "protocol version "
-		    "mismatch: this master speaks 1");
-		return;
-	}
-	if (!hub_node_id_valid(id) || !util_name_valid(name)) {
-		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "invalid Berth-Node-Id "
-		    "(32 hex) or Berth-Node-Name ([a-z0-9-]{1,63})");
-		return;
-	}
-	if (hub_header(s->wsi, PROTO_HDR_LABELS, labels_in,
-	    sizeof labels_in) != 0) {
-		/* Absent is no labels; too long is not "none". */
-		if (lws_hdr_custom_length(s->wsi, PROTO_HDR_LABELS,
-		    (int)strlen(PROTO_HDR_LABELS)) > 0) {
-			hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS,
-			    "Berth-Node-Labels over 3072 bytes");
-			return;
-		}
-		labels_in[0] = '\0';
-	}
-	if ((labels = frame_labels(labels_in)) == NULL) {
-		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "invalid "
-		    "Berth-Node-Labels: expected k=v,k=v");
-		return;
-	}
-	if (hub_header(s->wsi, PROTO_HDR_VERSION, version, sizeof version) != 0)
-		snprintf(version, sizeof version, "unknown");
-
-	if (hub_header(s->wsi, PROTO_HDR_NODE_TOKEN, token, sizeof token) == 0) {
-		token_hash(token, hash);
-		rc = store_node_by_token(h->st, hash, owner, &grid_id);
-		if (rc < 0)
-			goto store_error;
-		if (rc == 0) {
-			hub_refuse(h, s, PROTO_CLOSE_BAD_NODE_TOKEN,
-			    "unknown node token; rejoin with the grid token");
-			goto out;
-		}
-		if (strcmp(owner, id) != 0) {
-			hub_refuse(h, s, PROTO_CLOSE_TOKEN_OTHER_NODE,
-			    "node token belongs to another node id");
-			goto out;
-		}
-	} else if (hub_header(s->wsi, PROTO_HDR_GRID_TOKEN, token,
-	    sizeof token) == 0) {
-		token_hash(token, hash);
-		rc = store_grid_by_token(h->st, hash, &g);
-		if (rc < 0)
-			goto store_error;
-		if (rc == 0 || !token_check(token, hash, sizeof hash)) {
-			hub_refuse(h, s, PROTO_CLOSE_BAD_GRID_TOKEN,
-			    "invalid grid token");
-			goto out;
-		}
-		grid_id = g.id;
-		rc = store_node_grid(h->st, id, &g.id);
-		if (rc < 0)
-			goto store_error;
-		if (rc == 1 && g.id != grid_id) {
-			hub_refuse(h, s, PROTO_CLOSE_TOKEN_OTHER_NODE,
-			    "this node id belongs to another grid");
-			goto out;
-		}
-		token_new(new_token);
-		token_hash(new_token, hash);
-		minted = 1;
-	} else {
-		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "missing "
-		    "Berth-Node-Token or Berth-Grid-Token header");
-		goto out;
-	}
-
-	/* Admitted: record it, then take over from an older session. */
-	memset(&j, 0, sizeof j);
-	j.id = id;
-	j.grid_id = grid_id;
-	j.name = name;
-	j.labels = labels;
-	j.agent_version = version;
-	j.token_hash = minted ? hash : NULL;
-	j.peer = s->peer;
-	if (store_node_join(h->st, &j, got_name) != 0)
-		goto store_error;
-	if ((old = hub_find(h, id)) != NULL) {
-		hub_unindex(h, old);
-		old->offline_done = 1;
-		hub_close(old, PROTO_CLOSE_DUPLICATE, "a newer connection of "
-		    "this node took over");
-	} else
-		atomic_fetch_add(&h->n_connected, 1);
-	memcpy(s->node_id, id, NODE_ID_LEN);
-	s->node_id[NODE_ID_LEN] = '\0';
-	snprintf(s->name, sizeof s->name, "%s", got_name);
-	s->grid_id = grid_id;
-	s->authed = 1;
-	s->hnext = h->by_id[hub_hash(id)];
-	h->by_id[hub_hash(id)] = s;
-
-	welcome = json_pack("{s:s, s:i, s:s, s:s, s:I}", "type",
-	    PROTO_T_WELCOME, "protocol", PROTO_VERSION, "node_id", id,
-	    "name", got_name, "heartbeat_interval_s",
-	    (json_int_t)(hub_grid_settings(h, grid_id)->heartbeat_ms / 1000));
-	if (store_grid_get_id(h->st, grid_id, &g) == 1)
-		json_object_set_new(welcome, "grid", json_string(g.name));
-	if (minted)
-		json_object_set_new(welcome, "node_token",
-		    json_string(new_token));
-	hub_queue_json(s, welcome);
-	log_info("hub: node %s (%s) online from %s", got_name, id, s->peer);
-	hub_send_desired(h, s, 1);
-	master_changed_node(h->m, id);
-	goto out;
-
-store_error:
-	log_error("hub: store: %s", store_errmsg(h->st));
-	hub_close(s, PROTO_CLOSE_SHUTDOWN, "master store error; retry");
-out:
-	OPENSSL_cleanse(token, sizeof token);
-	OPENSSL_cleanse(new_token, sizeof new_token);
-	free(labels);
 }
 
 /* ---- frames from agents ------------------------------------------------- */

@@ -1,0 +1,154 @@
+/*
+ * hub_int.h - what the hub's two files share: its structures and the
+ * functions each calls in the other. Private to master/hub*.c; everything
+ * here runs on the ws thread unless its comment says otherwise.
+ *
+ *	hub.c		sessions, frames, liveness, the inbox, start and stop
+ *	hub_admit.c	admission: headers, tokens, per-address limits
+ */
+#ifndef BERTH_HUB_INT_H
+#define BERTH_HUB_INT_H
+
+#include "master/hub.h"
+
+#include "common/util.h"
+
+#include <sys/socket.h>
+
+#include <ev.h>
+#include <jansson.h>
+#include <libwebsockets.h>
+
+#define HUB_BUCKETS		4096	/* session hash buckets (power of 2) */
+#define HUB_FAIL_SLOTS		1024	/* peers tracked for rate limiting */
+#define HUB_FAIL_MAX		20	/* failed attempts per window ... */
+#define HUB_FAIL_WINDOW_MS	60000	/* ... before refusing outright */
+#define HUB_SEEN_FLUSH_MS	2000	/* last-seen batch period */
+#define HUB_RESEND_MS		60000	/* re-send desired sets this often */
+#define HUB_SETTINGS_MS		2000	/* grid settings cache lifetime */
+#define HUB_PENDING_SLOTS	1024	/* addresses with connections pending */
+#define HUB_PENDING_MAX		256	/* not yet upgraded, per address */
+
+enum hub_msg_type { HUB_MSG_CHANGED, HUB_MSG_KICK };
+
+/* A request from another thread, waiting in the inbox. */
+struct hub_msg {
+	struct hub_msg		*next;		/* inbox order */
+	enum hub_msg_type	 type;		/* what to do */
+	int			 code;		/* close code for KICK */
+	char			 node_id[NODE_ID_LEN + 1]; /* which node */
+};
+
+/* A frame waiting to be written; data has LWS_PRE bytes of headroom. */
+struct hub_out {
+	struct hub_out	*next;		/* queue order */
+	size_t		 len;		/* payload bytes after LWS_PRE */
+	unsigned char	 data[];	/* LWS_PRE + payload */
+};
+
+/* One agent connection; lws allocates and zeroes it (per-session data). */
+struct hub_sess {
+	struct hub		*h;		/* the hub */
+	struct lws		*wsi;		/* its connection */
+	char			 peer[64];	/* peer address */
+	int			 authed;	/* welcome sent */
+	int			 offline_done;	/* already marked offline */
+	int			 close_code;	/* nonzero: close when writable */
+	char			 close_why[96];	/* reason sent with it */
+	char			 node_id[NODE_ID_LEN + 1]; /* its node */
+	char			 name[64];	/* node name */
+	int64_t			 grid_id;	/* node's grid */
+	struct buf		 rx;		/* fragments of the frame */
+	struct hub_out		*out_head;	/* frames to send */
+	struct hub_out		*out_tail;
+	int			 ping_due;	/* send a ping when writable */
+	int64_t			 last_rx;	/* mono ms of last frame/pong */
+	int64_t			 last_ping;	/* mono ms of last ping */
+	int64_t			 last_desired_at; /* mono ms of last send */
+	int64_t			 seen_at;	/* wall ms of last frame/pong */
+	double			 cpu_pct;	/* last stats, or -1 */
+	int64_t			 mem_used;	/* last stats, or -1 */
+	int			 seen_dirty;	/* seen_at/stats unsaved */
+	char			*last_desired;	/* last "containers" sent */
+	char			*last_state;	/* last "containers" recorded */
+	struct hub_sess		*hnext;		/* hash chain by node id */
+	struct hub_sess		*lnext, *lprev;	/* list of all sessions */
+};
+
+/* Failed attempts from one peer address (rate limiting). */
+struct hub_fail {
+	char		 peer[64];	/* address, "" if free */
+	int		 count;		/* failures in the window */
+	int64_t		 window_start;	/* mono ms */
+};
+
+/*
+ * Connections from one address that are not yet websockets (TCP, TLS or
+ * the upgrade request under way). Capped per address, so one peer cannot
+ * hold the hub's descriptors with half-open upgrades (slow loris); each
+ * also ends after info.timeout_secs whatever it sends.
+ */
+struct hub_pending {
+	unsigned char	 addr[16];	/* IPv6, or IPv4 mapped */
+	int		 n;		/* pending connections; 0: slot free */
+};
+
+/* Liveness settings of a grid, cached for the tick. */
+struct hub_grid {
+	int64_t		 id;		/* grid id */
+	int64_t		 heartbeat_ms;	/* ping period */
+	int64_t		 offline_ms;	/* silence before offline */
+};
+
+struct hub {
+	struct master		*m;		/* the master */
+	struct lws_context	*ctx;		/* owned by the ws thread */
+	pthread_t		 thread;	/* the ws thread */
+	atomic_int		 stop;		/* ask the thread to end */
+	struct ev_loop		*loop;		/* libev (epoll) loop the ws
+						 * thread runs, or NULL: poll */
+	void			*foreign[1];	/* loop, as lws wants it */
+	int			 stopping;	/* shutdown begun (ws thread) */
+	int			 done;		/* leave the loop (ws thread) */
+	lws_sorted_usec_list_t	 final;		/* end of the shutdown grace */
+	atomic_int		 n_connected;	/* authed sessions */
+
+	pthread_mutex_t		 lock;		/* guards inbox */
+	struct hub_msg		*inbox;		/* from other threads */
+	struct hub_msg		*inbox_tail;
+
+	/* Below: ws thread only. */
+	struct store		*st;		/* ws thread's connection */
+	struct hub_sess		*by_id[HUB_BUCKETS]; /* current sessions */
+	struct hub_sess		*all;		/* every session */
+	struct hub_fail		 fails[HUB_FAIL_SLOTS]; /* rate limiting */
+	struct hub_pending	 pending[HUB_PENDING_SLOTS]; /* per address */
+	int64_t			 capped_logged;	/* mono ms of last cap log */
+	struct hub_grid		*grids;		/* settings cache */
+	size_t			 n_grids;
+	int64_t			 grids_at;	/* mono ms of last load */
+	int64_t			 seen_flushed;	/* mono ms of last flush */
+	uint64_t		 generation;	/* desired frame counter */
+	lws_sorted_usec_list_t	 tick;		/* one-second tick */
+};
+
+/* hub.c */
+size_t		 hub_hash(const char *id);
+struct hub_sess	*hub_find(struct hub *h, const char *id);
+void		 hub_unindex(struct hub *h, struct hub_sess *s);
+void		 hub_close(struct hub_sess *s, int code, const char *why);
+void		 hub_queue_json(struct hub_sess *s, json_t *frame);
+void		 hub_send_desired(struct hub *h, struct hub_sess *s, int force);
+const struct hub_grid *hub_grid_settings(struct hub *h, int64_t grid_id);
+
+/* hub_admit.c */
+/* Check a new session's headers and tokens; welcome it or close it. */
+void		 hub_admit(struct hub *h, struct hub_sess *s);
+/* At accept: 1 to refuse a peer with too many upgrades pending. */
+int		 hub_pending_refuse(struct hub *h,
+		    const struct lws_filter_network_conn_args *a);
+/* Count a connection as pending until it upgrades or closes. */
+void		 hub_pending_add(struct hub *h, struct lws *wsi);
+void		 hub_pending_done(struct lws *wsi);
+
+#endif
