@@ -16,7 +16,8 @@
 # containers of this test's nodes as the service's instances, all at its
 # revision, and never two for one (stack, service, instance).
 #
-# Knobs: FAULT_ROUNDS (default 20). Figures print as "# ..." lines.
+# Knobs: FAULT_ROUNDS (default 20); FAULTS_KEEP=DIR copies the temp dir
+# (logs, store, the writer's log) there at exit. Figures print as "# ..." lines.
 . "$(dirname "$0")/../lib.sh"
 
 "$ROOT/scripts/test-image.sh" >/dev/null || { notok "build the local test image"; exit 1; }
@@ -241,6 +242,7 @@ echo 0 >"$W/go"
 writer &
 WRITER_PID=$!
 at_exit "touch $W/stop"
+[ -n "${FAULTS_KEEP:-}" ] && at_exit "cp -r $TMP $FAULTS_KEEP"
 SIMS=""
 for i in 1 2 3 4; do SIMS="$SIMS $(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"; done
 SIMS=($SIMS)
@@ -298,6 +300,12 @@ for round in $(seq "$ROUNDS"); do
 	if ! wait_for 45 converged; then
 		notok "round $round: Docker converges without duplicates: $(converged)"
 		round_fail=$((round_fail + 1))
+		curl -s -H "Authorization: Bearer $TOKEN" "$API/v1/grids/default/nodes" |
+		    jq -r '.[] | "# node \(.name) \(.id[0:8]) \(.status)"'
+		for s in $STACKS; do
+			curl -s -H "Authorization: Bearer $TOKEN" "$API/v1/services/default/$s/web/containers" |
+			    jq -r --arg s "$s" '.[]? | "# \($s) #\(.instance) on \(.node): \(.state) \(.error // "")"'
+		done
 	fi
 	ms=$(ms_since "$t0")
 	[ "$ms" -gt "$conv_worst" ] && conv_worst=$ms
