@@ -337,6 +337,23 @@ found:
 	return in;
 }
 
+/*
+ * 1 if a container called name is still listed: the old container of an
+ * instance (same name, older rev) being removed, possibly by an agent that
+ * has since restarted and lost its in-flight table. Creating now would
+ * only collide with it.
+ */
+static int
+converge_name_taken(const struct listed *l, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (l[i].name != NULL && strcmp(l[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 converge_inst_fail(struct inst *in, char *cause, int64_t now)
 {
@@ -611,6 +628,13 @@ converge_result(struct converge *c, struct work *job, int64_t now)
 		 * finds it missing and queues a pull. */
 		if (in == NULL || job->rc == WORK_NO_IMAGE)
 			break;
+		if (job->rc != 0 && job->cause != NULL &&
+		    strstr(job->cause, "is already in use") != NULL) {
+			/* The old container of this name was not gone yet:
+			 * not the instance's fault; look again soon. */
+			in->not_before = now + CONVERGE_SOON_MS;
+			break;
+		}
 		if (job->rc != 0) {
 			converge_inst_fail(in, job->cause, now);
 			job->cause = NULL;
@@ -883,7 +907,10 @@ converge_pass(struct converge *c, int force_state)
 			portprobe_rec_clear(&in->probe);
 			if (busy)	/* being created, or its old one removed */
 				st = in->error != NULL ? "error" : "pending";
-			else
+			else if (converge_name_taken(l, nl, s->name)) {
+				st = "pending";	/* its old container goes first */
+				changed = 1;
+			} else
 				st = converge_create(c, s, in, now, &ic, &nic,
 				    &changed);
 		}
