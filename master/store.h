@@ -143,10 +143,9 @@ json_t	*store_event_list_json(struct store *st, int64_t grid_id,
 
 #define NODE_ID_LEN	32	/* hex characters */
 
-/* The same, as JSON text built by SQLite (the fast path); NULL on error. */
+/* Every node of a grid, by name, as JSON text built by SQLite (the same
+ * objects as store_node_get_json()); NULL on error. */
 char	*store_node_list_text(struct store *st, int64_t grid_id);
-/* Every node of a grid as JSON objects, by name; NULL on error. */
-json_t	*store_node_list_json(struct store *st, int64_t grid_id);
 /* One node by name or id: 1 and *out, 0 not found, -1 error. */
 int	 store_node_get_json(struct store *st, int64_t grid_id,
 	    const char *name_or_id, json_t **out);

@@ -170,7 +170,6 @@ store_service_scale(struct store *st, int64_t service_id, int instances)
 	sqlite3_stmt *s = store_stmt(st, "UPDATE services SET instances = ?2,"
 	    " spec = json_set(spec, '$.instances', ?2), updated_at = ?3"
 	    " WHERE id = ?1");
-	int rc;
 
 	sqlite3_bind_int64(s, 1, service_id);
 	sqlite3_bind_int(s, 2, instances);

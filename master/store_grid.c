@@ -138,7 +138,6 @@ store_grid_update_settings(struct store *st, int64_t id,
 	    " ephemeral_removal_s = ?4, ha_grace_s = ?5, random_grace_s = ?6,"
 	    " dry_run = ?7, rebalance_settle_s = ?8, move_cooldown_s = ?9"
 	    " WHERE id = ?1");
-	int rc;
 
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, gs->heartbeat_interval_s);
@@ -283,7 +282,6 @@ store_operator_set(struct store *st, const unsigned char *hash)
 	sqlite3_stmt *s = store_stmt(st,
 	    "INSERT OR REPLACE INTO operator (id, token_hash, created_at) "
 	    "VALUES (1, ?1, ?2)");
-	int rc;
 
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, util_now_ms());

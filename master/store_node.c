@@ -128,19 +128,6 @@ store_node_list_text(struct store *st, int64_t grid_id)
 	return text;
 }
 
-json_t *
-store_node_list_json(struct store *st, int64_t grid_id)
-{
-	sqlite3_stmt *s = store_stmt(st,
-	    "SELECT " NODE_COLS " FROM nodes n JOIN grids g ON g.id = n.grid_id"
-	    " WHERE n.grid_id = ?1 ORDER BY n.name");
-	json_t *arr = json_array();
-	int rc;
-
-	sqlite3_bind_int64(s, 1, grid_id);
-	return store_rows_json(s, arr, node_row_json);
-}
-
 int
 store_node_get_json(struct store *st, int64_t grid_id,
     const char *name_or_id, json_t **out)
@@ -149,7 +136,6 @@ store_node_get_json(struct store *st, int64_t grid_id,
 	    "SELECT " NODE_COLS " FROM nodes n JOIN grids g ON g.id = n.grid_id"
 	    " WHERE n.grid_id = ?1 AND (n.name = ?2 OR n.id = ?2)"
 	    " ORDER BY n.name = ?2 DESC LIMIT 1");
-	int rc;
 
 	sqlite3_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name_or_id);
@@ -182,7 +168,6 @@ store_node_set_labels(struct store *st, const char *id,
 {
 	sqlite3_stmt *s = store_stmt(st,
 	    "UPDATE nodes SET labels = ?2 WHERE id = ?1");
-	int rc;
 
 	store_bind_text(s, 1, id);
 	store_bind_text(s, 2, labels_json);
@@ -193,7 +178,6 @@ int
 store_node_delete(struct store *st, const char *id)
 {
 	sqlite3_stmt *s = store_stmt(st, "DELETE FROM nodes WHERE id = ?1");
-	int rc;
 
 	store_bind_text(s, 1, id);
 	return store_done(s);
@@ -204,7 +188,6 @@ store_node_clear_token(struct store *st, const char *id)
 {
 	sqlite3_stmt *s = store_stmt(st,
 	    "UPDATE nodes SET token_hash = NULL WHERE id = ?1");
-	int rc;
 
 	store_bind_text(s, 1, id);
 	return store_done(s);

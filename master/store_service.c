@@ -94,7 +94,6 @@ store_service_get_json(struct store *st, int64_t grid_id, const char *stack,
 	    "SELECT " SVC_COLS " FROM services v JOIN stacks k"
 	    " ON k.id = v.stack_id WHERE k.grid_id = ?1 AND k.name = ?2"
 	    " AND v.name = ?3");
-	int rc;
 
 	sqlite3_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, stack);

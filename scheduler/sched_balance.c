@@ -372,7 +372,7 @@ sched_balance(struct sched_round *r)
 	for (k = 0; k < s->nsvcs && r->moves_left > 0; k++) {
 		svc = s->svcs[(start + k) % s->nsvcs];
 		if (svc->strategy != SCHED_HA || svc->stateful ||
-		    svc->instances == 0 || svc->todo == 2)
+		    svc->instances == 0 || svc->pass == SCHED_PASS_CHANGED)
 			continue;
 		if (svc->bal_epoch == s->epoch &&
 		    svc->bal_version == svc->version)
@@ -461,7 +461,7 @@ sched_balance_load(struct sched_round *r)
 		for (k = 0; k < n->ninst && tries > 0; k++) {
 			i = n->inst[k];
 			if (i->svc->strategy != SCHED_HA || i->svc->stateful ||
-			    i->svc->todo == 2 || !sched_movable(r, i) ||
+			    i->svc->pass == SCHED_PASS_CHANGED || !sched_movable(r, i) ||
 			    !sched_budget_ok(r, i->svc) ||
 			    !sched_health_ok(r, i->svc))
 				continue;

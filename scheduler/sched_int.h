@@ -74,6 +74,14 @@ struct sched_node {
 	int			 doomed;	/* round: REMOVE_NODE planned */
 };
 
+/* Where a service stands in the current round. */
+enum sched_pass {
+	SCHED_PASS_NONE = 0,	/* nothing asked for a pass */
+	SCHED_PASS_QUEUED,	/* its placement pass runs this round */
+	SCHED_PASS_CHANGED,	/* the pass planned steps or left some unplaced:
+				 * the balancer leaves it alone this round */
+};
+
 struct sched_service {
 	struct sched_hent	 hent;		/* in s->svc_hash, key id */
 	int64_t			 id;		/* store row id */
@@ -110,7 +118,7 @@ struct sched_service {
 	uint64_t		 qb_version;	/* version when the quick check
 						 * (counts only) said balanced */
 	uint64_t		 qb_azmask;	/* azs with eligible nodes then */
-	int			 todo;		/* round: in the work list */
+	enum sched_pass		 pass;		/* round: this service's pass */
 	int			 unplaced;	/* round: left something out */
 	int			 started;	/* round: moves started */
 };

@@ -170,14 +170,14 @@ sched_round_nodes(struct sched_round *r)
 					i = n->inst[k];
 					i->doomed = 1;
 					sched_round_mark(s, i);
-					i->svc->todo = 1;
+					i->svc->pass = SCHED_PASS_QUEUED;
 				}
 				continue;
 			}
 		}
 		for (k = 0; k < n->ninst; k++) {
 			if (sched_inst_replaceable(r, n->inst[k]))
-				n->inst[k]->svc->todo = 1;
+				n->inst[k]->svc->pass = SCHED_PASS_QUEUED;
 		}
 	}
 }
@@ -200,7 +200,7 @@ sched_round_undo(struct sched_round *r)
 			s->nodes[slot]->doomed = 0;
 	}
 	for (k = 0; k < s->nsvcs; k++) {
-		s->svcs[k]->todo = 0;
+		s->svcs[k]->pass = SCHED_PASS_NONE;
 		s->svcs[k]->unplaced = 0;
 		s->svcs[k]->started = 0;
 	}
@@ -246,15 +246,15 @@ sched_plan(struct sched *s, int64_t now_ms, uint64_t seed,
 	out->stand_down = r.stand_down;
 	sched_round_nodes(&r);				/* 3 */
 	for (k = 0; k < s->ndirty; k++)			/* 4 */
-		s->dirty[k]->todo = 1;
+		s->dirty[k]->pass = SCHED_PASS_QUEUED;
 	for (k = 0; k < s->nsvcs; k++) {
 		svc = s->svcs[k];
-		if (!svc->todo)
+		if (svc->pass == SCHED_PASS_NONE)
 			continue;
 		before = out->nsteps;
 		sched_service_pass(&r, svc);
 		if (out->nsteps != before || svc->unplaced)
-			svc->todo = 2;
+			svc->pass = SCHED_PASS_CHANGED;
 	}
 	if (!r.stand_down) {				/* 5 */
 		sched_balance(&r);
