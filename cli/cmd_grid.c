@@ -6,6 +6,7 @@
 #include "cli/client.h"
 #include "cli/table.h"
 
+#include "common/grid_settings.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 
@@ -90,12 +91,19 @@ grid_create(struct cli *c, const char *name)
 	return 0;
 }
 
+/*
+ * Each word is key=value. A key the grid settings table knows is read by
+ * its type and unit ("ephemeral_removal_s=20m", "dry_run=on"); an unknown
+ * key goes to the master as a number or boolean, and the master's answer
+ * (it may be newer than this CLI) says whether it exists.
+ */
 static int
 grid_set(struct cli *c, const char *name, char **kv, int n)
 {
-	json_t *settings = json_object(), *body, *g;
+	const struct setting *row;
+	json_t *settings = json_object(), *body, *g, *v;
 	char *path, *cause, *eq, *end, key[64];
-	long long v;
+	long long num;
 	int i, rc;
 
 	for (i = 0; i < n; i++) {
@@ -105,18 +113,27 @@ grid_set(struct cli *c, const char *name, char **kv, int n)
 			return cli_fail("\"%s\" is not key=value", kv[i]);
 		}
 		snprintf(key, sizeof key, "%.*s", (int)(eq - kv[i]), kv[i]);
+		if ((row = settings_find(&grid_settings_table, key)) != NULL) {
+			if (settings_value_from_text(row, eq + 1, &v,
+			    &cause) != 0) {
+				json_decref(settings);
+				return cli_fail_cause(cause);
+			}
+			json_object_set_new(settings, key, v);
+			continue;
+		}
 		if (strcmp(eq + 1, "true") == 0 || strcmp(eq + 1, "false") == 0) {
 			json_object_set_new(settings, key,
 			    json_boolean(eq[1] == 't'));
 			continue;
 		}
 		errno = 0;
-		v = strtoll(eq + 1, &end, 10);
+		num = strtoll(eq + 1, &end, 10);
 		if (errno != 0 || *end != '\0' || end == eq + 1) {
 			json_decref(settings);
 			return cli_fail("%s: \"%s\" is not a number", key, eq + 1);
 		}
-		json_object_set_new(settings, key, json_integer(v));
+		json_object_set_new(settings, key, json_integer(num));
 	}
 	body = json_pack("{s:o}", "settings", settings);
 	path = cli_path("grids/%s", name);

@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -38,78 +39,26 @@ api_grid_show(struct api_ctx *ctx)
 }
 
 /*
- * Apply a "settings" object onto gs. Each key is bounded; an unknown key
- * or a bad value replies 422 naming "settings.<key>" and returns -1.
+ * Apply a "settings" object onto gs through the grid settings table: an
+ * unknown key or a bad value replies 422 naming "settings.<key>", leaves
+ * gs untouched and returns -1.
  */
 static int
 grid_settings_apply(struct api_ctx *ctx, json_t *obj, struct grid_settings *gs)
 {
-	static const struct {
-		const char	*name;	/* JSON key */
-		size_t		 off;	/* into struct grid_settings */
-		int64_t		 min, max;
-	} keys[] = {
-		{ "heartbeat_interval_s",
-		  offsetof(struct grid_settings, heartbeat_interval_s), 1, 3600 },
-		{ "offline_after_s",
-		  offsetof(struct grid_settings, offline_after_s), 1, 86400 },
-		{ "ephemeral_removal_s",
-		  offsetof(struct grid_settings, ephemeral_removal_s), 1,
-		  86400 * 30 },
-		{ "ha_grace_s", offsetof(struct grid_settings, ha_grace_s), 0,
-		  86400 },
-		{ "random_grace_s",
-		  offsetof(struct grid_settings, random_grace_s), 0, 86400 },
-		{ "rebalance_settle_s",
-		  offsetof(struct grid_settings, rebalance_settle_s), 0, 86400 },
-		{ "move_cooldown_s",
-		  offsetof(struct grid_settings, move_cooldown_s), 0, 86400 },
-	};
-	const char *key;
-	json_t *v;
-	size_t i;
-	char field[96];
+	char *key = NULL, *cause = NULL, field[96];
 
-	if (!json_is_object(obj)) {
-		api_error(ctx, 422, "settings", "settings must be an object");
-		return -1;
-	}
-	json_object_foreach(obj, key, v) {
+	if (settings_apply_json(&grid_settings_table, gs, obj, &key,
+	    &cause) == 0)
+		return 0;
+	if (key != NULL)
 		snprintf(field, sizeof field, "settings.%s", key);
-		if (strcmp(key, "dry_run") == 0) {
-			if (!json_is_boolean(v)) {
-				api_error(ctx, 422, field, "%s must be true or "
-				    "false", field);
-				return -1;
-			}
-			gs->dry_run = json_is_true(v);
-			continue;
-		}
-		for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
-			if (strcmp(keys[i].name, key) == 0)
-				break;
-		if (i == sizeof keys / sizeof keys[0]) {
-			api_error(ctx, 422, field, "unknown setting \"%s\"", key);
-			return -1;
-		}
-		if (!json_is_integer(v) || json_integer_value(v) < keys[i].min ||
-		    json_integer_value(v) > keys[i].max) {
-			api_error(ctx, 422, field, "%s must be a whole number "
-			    "of seconds from %lld to %lld", field,
-			    (long long)keys[i].min, (long long)keys[i].max);
-			return -1;
-		}
-		*(int64_t *)((char *)gs + keys[i].off) = json_integer_value(v);
-	}
-	if (gs->offline_after_s < gs->heartbeat_interval_s) {
-		api_error(ctx, 422, "settings.offline_after_s",
-		    "offline_after_s (%lld) must be at least "
-		    "heartbeat_interval_s (%lld)",
-		    (long long)gs->offline_after_s,
-		    (long long)gs->heartbeat_interval_s);
-		return -1;
-	}
-	return 0;
+	else
+		snprintf(field, sizeof field, "settings");
+	api_error(ctx, 422, field, "%s", cause);
+	free(key);
+	free(cause);
+	return -1;
 }
 
 void
@@ -164,8 +113,10 @@ void
 api_grid_patch(struct api_ctx *ctx)
 {
 	static const char *const allowed[] = { "settings", NULL };
+	struct grid_settings old;
 	struct grid g;
 	json_t *body, *settings;
+	char *diff = NULL;
 
 	if (api_grid(ctx, ctx->cap[0], &g) != 0)
 		return;
@@ -178,19 +129,14 @@ api_grid_patch(struct api_ctx *ctx)
 		    "{\"settings\": {...}}");
 		goto out;
 	}
+	old = g.settings;
 	if (grid_settings_apply(ctx, settings, &g.settings) != 0)
 		goto out;
+	diff = settings_diff(&grid_settings_table, &old, &g.settings);
 	if (store_begin(ctx->st) != 0 ||
 	    store_grid_update_settings(ctx->st, g.id, &g.settings) != 0 ||
 	    store_event_add(ctx->st, g.id, "grid.settings", g.name,
-	    "settings changed: heartbeat %llds, offline after %llds, "
-	    "ephemeral removal %llds, ha grace %llds, random grace %llds%s",
-	    (long long)g.settings.heartbeat_interval_s,
-	    (long long)g.settings.offline_after_s,
-	    (long long)g.settings.ephemeral_removal_s,
-	    (long long)g.settings.ha_grace_s,
-	    (long long)g.settings.random_grace_s,
-	    g.settings.dry_run ? ", dry run" : "") != 0 ||
+	    "settings changed: %s", diff != NULL ? diff : "nothing") != 0 ||
 	    store_commit(ctx->st) != 0) {
 		api_store_error(ctx);
 		goto out;
@@ -198,6 +144,7 @@ api_grid_patch(struct api_ctx *ctx)
 	api_reply(ctx, 200, grid_to_json(&g));
 	master_changed_grid(ctx->m, g.id);
 out:
+	free(diff);
 	json_decref(body);
 }
 

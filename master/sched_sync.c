@@ -296,11 +296,5 @@ sched_sync_load(struct store *st, struct sched *s, int64_t grid_id)
 void
 sched_sync_settings(const struct grid_settings *gs, struct sched_settings *out)
 {
-	sched_settings_default(out);
-	out->ha_grace_ms = gs->ha_grace_s * 1000;
-	out->random_grace_ms = gs->random_grace_s * 1000;
-	out->offline_after_ms = gs->offline_after_s * 1000;
-	out->ephemeral_removal_ms = gs->ephemeral_removal_s * 1000;
-	out->settle_ms = gs->rebalance_settle_s * 1000;
-	out->move_cooldown_ms = gs->move_cooldown_s * 1000;
+	sched_settings_from_grid(gs, out);
 }

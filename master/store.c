@@ -4,7 +4,9 @@
  * One struct store per thread (see store.h). The schema lives here as an
  * ordered list of migrations; migration i takes user_version i to i+1 and
  * runs in one transaction, so a crash mid-migration leaves the old version.
- * Never edit a shipped migration: append a new one.
+ * Never edit a shipped migration: append a new one. The one exception is
+ * the columns of settings tables (grids' timing knobs...), which follow
+ * their table (store_settings.c): a new row is a new column at start-up.
  */
 #include "master/store.h"
 
@@ -302,6 +304,22 @@ store_migrate(struct store *st, char **cause)
 		}
 		free(sql);
 		log_info("store: schema migrated to version %d", version + 1);
+	}
+	/* Columns of settings rows added since: see store_settings.c. */
+	if (store_begin(st) != 0) {
+		xasprintf(cause, "cannot add setting columns: %s",
+		    sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (store_settings_columns(st, "grids", &grid_settings_table,
+	    cause) != 0) {
+		store_rollback(st);
+		return -1;
+	}
+	if (store_commit(st) != 0) {
+		xasprintf(cause, "cannot add setting columns: %s",
+		    sqlite3_errmsg(st->db));
+		return -1;
 	}
 	return 0;
 }

@@ -24,6 +24,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "common/grid_settings.h"
+
 #define STORE_SCHEMA_VERSION	1
 
 struct store;
@@ -70,18 +72,24 @@ void		 store_bind_text(sqlite3_stmt *s, int i, const char *v);
 /* Column as a string or NULL. */
 const char	*store_col_text(sqlite3_stmt *s, int i);
 
-/* ---- grids (store_grid.c) ---------------------------------------------- */
+/* ---- settings tables (store_settings.c) --------------------------------- */
 
-struct grid_settings {
-	int64_t	 heartbeat_interval_s;	/* agent ping period */
-	int64_t	 offline_after_s;	/* silence before a node is offline */
-	int64_t	 ephemeral_removal_s;	/* offline time before removal */
-	int64_t	 ha_grace_s;		/* ha: offline time before replacing */
-	int64_t	 random_grace_s;	/* random: likewise */
-	int64_t	 rebalance_settle_s;	/* a new node attracts moves after */
-	int64_t	 move_cooldown_s;	/* a moved instance rests this long */
-	int	 dry_run;		/* balancer/reaper plan but do not act */
-};
+/* "a, b, c": the columns of t's rows, in table order (malloc'd). */
+char		*store_settings_cols(const struct setting_table *t);
+/* Bind base's settings to parameters first, first + 1, ... in row order. */
+void		 store_settings_bind(sqlite3_stmt *s, int first,
+		    const struct setting_table *t, const void *base);
+/* Read columns first, first + 1, ... into base, in row order. */
+void		 store_settings_read(sqlite3_stmt *s, int first,
+		    const struct setting_table *t, void *base);
+/*
+ * Add to table a column for every row of t it lacks (with the row's type
+ * and default). Run by store_migrate(); 0, or -1 with *cause.
+ */
+int		 store_settings_columns(struct store *st, const char *table,
+		    const struct setting_table *t, char **cause);
+
+/* ---- grids (store_grid.c) ---------------------------------------------- */
 
 struct grid {
 	int64_t			 id;		/* row id */
@@ -90,7 +98,6 @@ struct grid {
 	int64_t			 created_at;	/* epoch ms */
 };
 
-void	 grid_settings_default(struct grid_settings *gs);
 /* 1 found, 0 not found, -1 error. */
 int	 store_grid_get(struct store *st, const char *name, struct grid *out);
 int	 store_grid_get_id(struct store *st, int64_t id, struct grid *out);

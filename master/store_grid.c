@@ -10,24 +10,70 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define GRID_COLS \
-	"id, name, heartbeat_interval_s, offline_after_s, " \
-	"ephemeral_removal_s, ha_grace_s, random_grace_s, dry_run, created_at, " \
-	"rebalance_settle_s, move_cooldown_s"
+/*
+ * The statements that name every setting column are built once from
+ * grid_settings_table (store_stmt() caches by the text's address, which
+ * stays put). Fixed columns first, then the settings in table order from
+ * GRID_COL_SETTINGS on.
+ */
+#define GRID_COL_SETTINGS	3	/* id, name, created_at, settings... */
 
-void
-grid_settings_default(struct grid_settings *gs)
+static struct {
+	pthread_once_t	 once;
+	char		*get_name;	/* SELECT ... WHERE name = ?1 */
+	char		*get_id;	/* SELECT ... WHERE id = ?1 */
+	char		*by_token;	/* SELECT ... WHERE token_hash = ?1 */
+	char		*list;		/* SELECT ... + counts, all grids */
+	char		*create;	/* INSERT, settings from ?5 on */
+	char		*update;	/* UPDATE settings from ?2 on */
+} grid_sql = { PTHREAD_ONCE_INIT, NULL, NULL, NULL, NULL, NULL, NULL };
+
+static void
+grid_sql_build(void)
 {
-	gs->heartbeat_interval_s = 5;
-	gs->offline_after_s = 15;
-	gs->ephemeral_removal_s = 1200;
-	gs->ha_grace_s = 120;
-	gs->random_grace_s = 30;
-	gs->rebalance_settle_s = 10;
-	gs->move_cooldown_s = 600;
-	gs->dry_run = 0;
+	const struct setting_table *t = &grid_settings_table;
+	char *cols = store_settings_cols(t), *set = NULL, *vals = NULL, *tmp;
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		xasprintf(&tmp, "%s%s%s = ?%zu", set ? set : "",
+		    set ? ", " : "", t->rows[i].name, i + 2);
+		free(set);
+		set = tmp;
+		xasprintf(&tmp, "%s, ?%zu", vals ? vals : "", i + 5);
+		free(vals);
+		vals = tmp;
+	}
+	xasprintf(&grid_sql.get_name, "SELECT id, name, created_at, %s "
+	    "FROM grids WHERE name = ?1", cols);
+	xasprintf(&grid_sql.get_id, "SELECT id, name, created_at, %s "
+	    "FROM grids WHERE id = ?1", cols);
+	xasprintf(&grid_sql.by_token, "SELECT id, name, created_at, %s "
+	    "FROM grids WHERE token_hash = ?1", cols);
+	xasprintf(&grid_sql.list, "SELECT id, name, created_at, %s,"
+	    " (SELECT count(*) FROM nodes n WHERE n.grid_id = g.id),"
+	    " (SELECT count(*) FROM nodes n WHERE n.grid_id = g.id"
+	    "   AND n.status = 'online'),"
+	    " (SELECT count(*) FROM stacks k WHERE k.grid_id = g.id)"
+	    " FROM grids g ORDER BY name", cols);
+	xasprintf(&grid_sql.create, "INSERT INTO grids (name, token_hash, "
+	    "token_sealed, created_at, %s) VALUES (?1, ?2, ?3, ?4%s)", cols,
+	    vals);
+	xasprintf(&grid_sql.update, "UPDATE grids SET %s WHERE id = ?1", set);
+	free(cols);
+	free(set);
+	free(vals);
+}
+
+static const char *
+grid_stmt_sql(char **which)
+{
+	pthread_once(&grid_sql.once, grid_sql_build);
+	return *which;
 }
 
 static void
@@ -36,15 +82,9 @@ grid_from_row(sqlite3_stmt *s, struct grid *g)
 	memset(g, 0, sizeof *g);
 	g->id = sqlite3_column_int64(s, 0);
 	snprintf(g->name, sizeof g->name, "%s", store_col_text(s, 1));
-	g->settings.heartbeat_interval_s = sqlite3_column_int64(s, 2);
-	g->settings.offline_after_s = sqlite3_column_int64(s, 3);
-	g->settings.ephemeral_removal_s = sqlite3_column_int64(s, 4);
-	g->settings.ha_grace_s = sqlite3_column_int64(s, 5);
-	g->settings.random_grace_s = sqlite3_column_int64(s, 6);
-	g->settings.dry_run = sqlite3_column_int(s, 7);
-	g->created_at = sqlite3_column_int64(s, 8);
-	g->settings.rebalance_settle_s = sqlite3_column_int64(s, 9);
-	g->settings.move_cooldown_s = sqlite3_column_int64(s, 10);
+	g->created_at = sqlite3_column_int64(s, 2);
+	store_settings_read(s, GRID_COL_SETTINGS, &grid_settings_table,
+	    &g->settings);
 }
 
 static int
@@ -65,8 +105,7 @@ grid_get_step(sqlite3_stmt *s, struct grid *out)
 int
 store_grid_get(struct store *st, const char *name, struct grid *out)
 {
-	sqlite3_stmt *s = store_stmt(st,
-	    "SELECT " GRID_COLS " FROM grids WHERE name = ?1");
+	sqlite3_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.get_name));
 
 	store_bind_text(s, 1, name);
 	return grid_get_step(s, out);
@@ -75,8 +114,7 @@ store_grid_get(struct store *st, const char *name, struct grid *out)
 int
 store_grid_get_id(struct store *st, int64_t id, struct grid *out)
 {
-	sqlite3_stmt *s = store_stmt(st,
-	    "SELECT " GRID_COLS " FROM grids WHERE id = ?1");
+	sqlite3_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.get_id));
 
 	sqlite3_bind_int64(s, 1, id);
 	return grid_get_step(s, out);
@@ -86,8 +124,7 @@ int
 store_grid_by_token(struct store *st, const unsigned char *hash,
     struct grid *out)
 {
-	sqlite3_stmt *s = store_stmt(st,
-	    "SELECT " GRID_COLS " FROM grids WHERE token_hash = ?1");
+	sqlite3_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.by_token));
 
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
 	return grid_get_step(s, out);
@@ -98,26 +135,14 @@ store_grid_create(struct store *st, const char *name,
     const struct grid_settings *gs, const unsigned char *token_hash,
     const unsigned char *sealed, size_t sealed_len, struct grid *out)
 {
-	sqlite3_stmt *s = store_stmt(st,
-	    "INSERT INTO grids (name, token_hash, token_sealed, "
-	    "heartbeat_interval_s, offline_after_s, ephemeral_removal_s, "
-	    "ha_grace_s, random_grace_s, dry_run, created_at, "
-	    "rebalance_settle_s, move_cooldown_s) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+	sqlite3_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.create));
 	int rc;
 
 	store_bind_text(s, 1, name);
 	sqlite3_bind_blob(s, 2, token_hash, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 3, sealed, (int)sealed_len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, gs->heartbeat_interval_s);
-	sqlite3_bind_int64(s, 5, gs->offline_after_s);
-	sqlite3_bind_int64(s, 6, gs->ephemeral_removal_s);
-	sqlite3_bind_int64(s, 7, gs->ha_grace_s);
-	sqlite3_bind_int64(s, 8, gs->random_grace_s);
-	sqlite3_bind_int(s, 9, gs->dry_run);
-	sqlite3_bind_int64(s, 10, util_now_ms());
-	sqlite3_bind_int64(s, 11, gs->rebalance_settle_s);
-	sqlite3_bind_int64(s, 12, gs->move_cooldown_s);
+	sqlite3_bind_int64(s, 4, util_now_ms());
+	store_settings_bind(s, 5, &grid_settings_table, gs);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE)
@@ -133,21 +158,10 @@ int
 store_grid_update_settings(struct store *st, int64_t id,
     const struct grid_settings *gs)
 {
-	sqlite3_stmt *s = store_stmt(st,
-	    "UPDATE grids SET heartbeat_interval_s = ?2, offline_after_s = ?3,"
-	    " ephemeral_removal_s = ?4, ha_grace_s = ?5, random_grace_s = ?6,"
-	    " dry_run = ?7, rebalance_settle_s = ?8, move_cooldown_s = ?9"
-	    " WHERE id = ?1");
+	sqlite3_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.update));
 
 	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, gs->heartbeat_interval_s);
-	sqlite3_bind_int64(s, 3, gs->offline_after_s);
-	sqlite3_bind_int64(s, 4, gs->ephemeral_removal_s);
-	sqlite3_bind_int64(s, 5, gs->ha_grace_s);
-	sqlite3_bind_int64(s, 6, gs->random_grace_s);
-	sqlite3_bind_int(s, 7, gs->dry_run);
-	sqlite3_bind_int64(s, 8, gs->rebalance_settle_s);
-	sqlite3_bind_int64(s, 9, gs->move_cooldown_s);
+	store_settings_bind(s, 2, &grid_settings_table, gs);
 	return store_done(s);
 }
 
@@ -212,31 +226,17 @@ grid_to_json(const struct grid *g)
 	char created[32];
 
 	util_iso8601(g->created_at, created, sizeof created);
-	return json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}, "
-	    "s:s}",
-	    "name", g->name, "settings",
-	    "heartbeat_interval_s", (json_int_t)g->settings.heartbeat_interval_s,
-	    "offline_after_s", (json_int_t)g->settings.offline_after_s,
-	    "ephemeral_removal_s", (json_int_t)g->settings.ephemeral_removal_s,
-	    "ha_grace_s", (json_int_t)g->settings.ha_grace_s,
-	    "random_grace_s", (json_int_t)g->settings.random_grace_s,
-	    "rebalance_settle_s", (json_int_t)g->settings.rebalance_settle_s,
-	    "move_cooldown_s", (json_int_t)g->settings.move_cooldown_s,
-	    "dry_run", g->settings.dry_run,
+	return json_pack("{s:s, s:o, s:s}", "name", g->name, "settings",
+	    settings_to_json(&grid_settings_table, &g->settings),
 	    "created_at", created);
 }
 
 json_t *
 store_grid_list_json(struct store *st)
 {
-	sqlite3_stmt *s = store_stmt(st,
-	    "SELECT " GRID_COLS ", "
-	    " (SELECT count(*) FROM nodes n WHERE n.grid_id = g.id),"
-	    " (SELECT count(*) FROM nodes n WHERE n.grid_id = g.id"
-	    "   AND n.status = 'online'),"
-	    " (SELECT count(*) FROM stacks k WHERE k.grid_id = g.id)"
-	    " FROM grids g ORDER BY name");
-	/* Columns 11-13 follow the GRID_COLS above. */
+	sqlite3_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.list));
+	/* The three counts follow the settings columns. */
+	int k = GRID_COL_SETTINGS + (int)grid_settings_table.n;
 	json_t *arr = json_array(), *o;
 	struct grid g;
 	int rc;
@@ -245,11 +245,11 @@ store_grid_list_json(struct store *st)
 		grid_from_row(s, &g);
 		o = grid_to_json(&g);
 		json_object_set_new(o, "nodes",
-		    json_integer(sqlite3_column_int64(s, 11)));
+		    json_integer(sqlite3_column_int64(s, k)));
 		json_object_set_new(o, "nodes_online",
-		    json_integer(sqlite3_column_int64(s, 12)));
+		    json_integer(sqlite3_column_int64(s, k + 1)));
 		json_object_set_new(o, "stacks",
-		    json_integer(sqlite3_column_int64(s, 13)));
+		    json_integer(sqlite3_column_int64(s, k + 2)));
 		json_array_append_new(arr, o);
 	}
 	sqlite3_reset(s);

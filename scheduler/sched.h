@@ -40,7 +40,7 @@ enum sched_state {
 	SCHED_ERROR,
 };
 
-/* Grid settings; sched_settings_default() fills the documented defaults. */
+/* Grid settings in ms (sched_settings_from_grid()) and the tunables. */
 struct sched_settings {
 	int64_t	 ha_grace_ms;		/* ha instance on offline node: 120000 */
 	int64_t	 random_grace_ms;	/* random instance likewise: 30000 */
@@ -167,7 +167,12 @@ struct sched_plan {
 struct sched	*sched_new(void);
 void		 sched_free(struct sched *s);
 
+/* The defaults: a grid's shipped settings (common/grid_settings.c). */
 void		 sched_settings_default(struct sched_settings *out);
+/* A grid's settings (seconds) as the scheduler's (ms), tunables default. */
+struct grid_settings;
+void		 sched_settings_from_grid(const struct grid_settings *gs,
+		    struct sched_settings *out);
 void		 sched_settings_set(struct sched *s,
 		    const struct sched_settings *set);
 void		 sched_settings_get(const struct sched *s,

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grid_settings.h"
 #include "common/xmalloc.h"
 
 /* Set *cause (if the caller wants one) to a formatted reason. */
@@ -31,19 +32,34 @@ sched_cause(char **cause, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * The grid's settings are the single source of the timings (their table,
+ * common/grid_settings.c, holds the defaults); the scheduler takes them in
+ * milliseconds. The rest are the library's own tunables.
+ */
 void
-sched_settings_default(struct sched_settings *out)
+sched_settings_from_grid(const struct grid_settings *gs,
+    struct sched_settings *out)
 {
-	out->ha_grace_ms = 120000;
-	out->random_grace_ms = 30000;
-	out->offline_after_ms = 15000;
-	out->ephemeral_removal_ms = 1200000;
-	out->settle_ms = 10000;
-	out->move_cooldown_ms = 600000;
+	out->ha_grace_ms = gs->ha_grace_s * 1000;
+	out->random_grace_ms = gs->random_grace_s * 1000;
+	out->offline_after_ms = gs->offline_after_s * 1000;
+	out->ephemeral_removal_ms = gs->ephemeral_removal_s * 1000;
+	out->settle_ms = gs->rebalance_settle_s * 1000;
+	out->move_cooldown_ms = gs->move_cooldown_s * 1000;
 	out->max_moves_per_service = 1;
 	out->max_moves_per_round = 10;
 	out->load_high = 80;
 	out->load_low = 20;
+}
+
+void
+sched_settings_default(struct sched_settings *out)
+{
+	struct grid_settings gs;
+
+	grid_settings_default(&gs);
+	sched_settings_from_grid(&gs, out);
 }
 
 struct sched *

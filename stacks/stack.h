@@ -77,16 +77,6 @@ json_t	*stack_parse(const char *buf, size_t len, const char *file,
 	    const struct stack_opts *opts, struct stack_errors *errs);
 
 /*
- * Helpers the parser uses, public because the CLI and the master take the
- * same units on their command lines. Each returns 0, or -1 with *cause.
- *
- * stack_parse_memory: "128M", "1g", "512k", "1.5G", "64mb", "1048576"
- * (bytes; k/m/g/t are powers of 1024). stack_parse_duration: "30s", "2m",
- * "1h30m", "2d", "90" (seconds), "1.5s"; rounds to whole seconds.
- */
-int	 stack_parse_memory(const char *s, long long *bytes, char **cause);
-int	 stack_parse_duration(const char *s, long long *seconds, char **cause);
-/*
  * Split s into words the way a POSIX shell would without expanding
  * anything: whitespace separates, '...' and "..." quote, backslash
  * escapes. Returns a new JSON array of strings, or NULL with *cause on an

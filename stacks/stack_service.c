@@ -12,6 +12,7 @@
  */
 #include "stacks/stack_int.h"
 #include "common/affinity.h"
+#include "common/units.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 
@@ -146,7 +147,7 @@ svc_memory(struct stack_ctx *ctx, const struct snode *v, const char *path,
 		return -1;
 	if (!v->quoted && strcmp(s, "-1") == 0)
 		*bytes = -1;
-	else if (stack_parse_memory(s, bytes, &cause) != 0) {
+	else if (units_parse_bytes(s, bytes, &cause) != 0) {
 		stack_errn(ctx, v, path, "%s", cause);
 		free(cause);
 		r = -1;
@@ -187,7 +188,7 @@ svc_duration(struct stack_ctx *ctx, const struct snode *v, const char *path,
 
 	if (stack_get_str(ctx, v, path, &s) != 0)
 		return -1;
-	if (stack_parse_duration(s, secs, &cause) != 0) {
+	if (units_parse_duration(s, secs, &cause) != 0) {
 		stack_errn(ctx, v, path, "%s", cause);
 		free(cause);
 		r = -1;

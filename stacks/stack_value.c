@@ -8,7 +8,7 @@
  * the text it had interpolated; a quoted one is always a string. A field
  * that wants a string takes any non-null scalar as its text ("user: 1000").
  *
- * Also the unit parsers (memory sizes, durations) and shell-word splitting.
+ * Also shell-word splitting (the unit parsers live in common/units.c).
  * Pure; called from stack_parse() on the caller's thread.
  */
 #include "stacks/stack_int.h"
@@ -483,115 +483,6 @@ stack_unknown_key(struct stack_ctx *ctx, const struct snode *key,
 	} else
 		stack_errn(ctx, key, path, "unknown key \"%s\" in %s",
 		    key->str, where);
-}
-
-/* Number with an optional fraction at *s; advances *s. */
-static int
-stack_unit_number(const char **s, double *v)
-{
-	const char *p = *s;
-	char *end;
-
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	while (isdigit((unsigned char)*p) || *p == '.')
-		p++;
-	errno = 0;
-	*v = strtod(*s, &end);
-	if (end != p || errno != 0)
-		return -1;
-	*s = p;
-	return 0;
-}
-
-int
-stack_parse_memory(const char *s, long long *bytes, char **cause)
-{
-	static const struct {
-		const char	*suffix;
-		double		 mult;
-	} units[] = {
-		{ "", 1 }, { "b", 1 },
-		{ "k", 1024.0 }, { "kb", 1024.0 }, { "kib", 1024.0 },
-		{ "m", 1048576.0 }, { "mb", 1048576.0 }, { "mib", 1048576.0 },
-		{ "g", 1073741824.0 }, { "gb", 1073741824.0 },
-		{ "gib", 1073741824.0 },
-		{ "t", 1099511627776.0 }, { "tb", 1099511627776.0 },
-		{ "tib", 1099511627776.0 },
-	};
-	const char *p = s;
-	double v;
-	size_t i;
-
-	if (stack_unit_number(&p, &v) != 0)
-		goto bad;
-	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (strcasecmp(p, units[i].suffix) == 0)
-			break;
-	}
-	if (i == sizeof units / sizeof units[0])
-		goto bad;
-	v *= units[i].mult;
-	if (v >= 9.0e18) {
-		xasprintf(cause, "memory size \"%s\" is too large", s);
-		return -1;
-	}
-	if (i < 2 && strchr(s, '.') != NULL)
-		goto bad;
-	*bytes = (long long)v;
-	return 0;
-bad:
-	xasprintf(cause, "\"%s\" is not a memory size (bytes, or a number "
-	    "with k, m, g or t, e.g. 128M, 1g, 512k)", s);
-	return -1;
-}
-
-int
-stack_parse_duration(const char *s, long long *seconds, char **cause)
-{
-	static const struct {
-		const char	*suffix;
-		double		 mult;
-	} units[] = {
-		{ "min", 60 }, { "ms", 0.001 }, { "s", 1 }, { "m", 60 },
-		{ "h", 3600 }, { "d", 86400 },
-	};
-	const char *p = s;
-	double v, total = 0;
-	size_t i, ulen;
-
-	if (stack_unit_number(&p, &v) == 0 && *p == '\0') {
-		total = v;			/* a bare number: seconds */
-		p = "";
-	} else {
-		p = s;
-		if (*p == '\0')
-			goto bad;
-	}
-	while (*p != '\0') {
-		if (stack_unit_number(&p, &v) != 0)
-			goto bad;
-		for (i = 0; i < sizeof units / sizeof units[0]; i++) {
-			ulen = strlen(units[i].suffix);
-			if (strncmp(p, units[i].suffix, ulen) == 0 &&
-			    !isalpha((unsigned char)p[ulen]))
-				break;
-		}
-		if (i == sizeof units / sizeof units[0])
-			goto bad;
-		total += v * units[i].mult;
-		p += strlen(units[i].suffix);
-		if (total > 1.0e9) {
-			xasprintf(cause, "duration \"%s\" is too long", s);
-			return -1;
-		}
-	}
-	*seconds = llround(total);
-	return 0;
-bad:
-	xasprintf(cause, "\"%s\" is not a duration (seconds, or numbers with "
-	    "s, m, h or d, e.g. 30s, 2m, 1h30m)", s);
-	return -1;
 }
 
 json_t *

@@ -27,7 +27,10 @@ check_eq "grid ls --json is a JSON array" "$(jq -r '[.[].name]|join(",")' <<<"$o
 check_eq "grid set changes settings" "$("$B" grid show staging --json | jq -c '[.settings.offline_after_s,.settings.dry_run]')" "[20,true]"
 err=$("$B" grid set staging offline_after_s=soon 2>&1)
 check_eq "grid set with a bad value fails" "$?" 1
-check_has "grid set says why" "$err" "is not a number"
+check_has "grid set says why" "$err" 'offline_after_s: "soon" is not a duration'
+"$B" grid set staging ephemeral_removal_s=20m offline_after_s=1m30s >/dev/null
+check_eq "grid set reads durations by the setting's unit" "$("$B" grid show staging --json | jq -c '[.settings.ephemeral_removal_s,.settings.offline_after_s]')" "[1200,90]"
+"$B" grid set staging offline_after_s=20 >/dev/null
 err=$("$B" grid set staging warp=1 2>&1)
 check_has "grid set unknown key: the master's reason" "$err" 'berth: unknown setting "warp"'
 out=$("$B" grid show staging)

@@ -9,6 +9,7 @@
  * in docs/stack-file.md. Tests run from the repository root.
  */
 #include "tests/unit/test.h"
+#include "common/units.h"
 #include "stacks/stack.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
@@ -1026,30 +1027,30 @@ test_units(void)
 	char *cause = NULL;
 	json_t *w;
 
-	CHECK(stack_parse_memory("128M", &v, &cause) == 0 && v == 128 << 20);
-	CHECK(stack_parse_memory("1g", &v, &cause) == 0 && v == 1 << 30);
-	CHECK(stack_parse_memory("512k", &v, &cause) == 0 && v == 512 << 10);
-	CHECK(stack_parse_memory("64mb", &v, &cause) == 0 && v == 64 << 20);
-	CHECK(stack_parse_memory("1.5G", &v, &cause) == 0 &&
+	CHECK(units_parse_bytes("128M", &v, &cause) == 0 && v == 128 << 20);
+	CHECK(units_parse_bytes("1g", &v, &cause) == 0 && v == 1 << 30);
+	CHECK(units_parse_bytes("512k", &v, &cause) == 0 && v == 512 << 10);
+	CHECK(units_parse_bytes("64mb", &v, &cause) == 0 && v == 64 << 20);
+	CHECK(units_parse_bytes("1.5G", &v, &cause) == 0 &&
 	    v == 3LL << 29);
-	CHECK(stack_parse_memory("1048576", &v, &cause) == 0 &&
+	CHECK(units_parse_bytes("1048576", &v, &cause) == 0 &&
 	    v == 1048576);
-	CHECK(stack_parse_memory("12 m", &v, &cause) == -1);
+	CHECK(units_parse_bytes("12 m", &v, &cause) == -1);
 	free(cause);
-	CHECK(stack_parse_memory("99999999999t", &v, &cause) == -1);
+	CHECK(units_parse_bytes("99999999999t", &v, &cause) == -1);
 	CHECK_HAS(cause, "too large");
 	free(cause);
-	CHECK(stack_parse_duration("30s", &v, &cause) == 0 && v == 30);
-	CHECK(stack_parse_duration("2m", &v, &cause) == 0 && v == 120);
-	CHECK(stack_parse_duration("1h", &v, &cause) == 0 && v == 3600);
-	CHECK(stack_parse_duration("30min", &v, &cause) == 0 && v == 1800);
-	CHECK(stack_parse_duration("1h30m", &v, &cause) == 0 && v == 5400);
-	CHECK(stack_parse_duration("2d", &v, &cause) == 0 && v == 172800);
-	CHECK(stack_parse_duration("90", &v, &cause) == 0 && v == 90);
-	CHECK(stack_parse_duration("1.5s", &v, &cause) == 0 && v == 2);
-	CHECK(stack_parse_duration("5x", &v, &cause) == -1);
+	CHECK(units_parse_duration("30s", &v, &cause) == 0 && v == 30);
+	CHECK(units_parse_duration("2m", &v, &cause) == 0 && v == 120);
+	CHECK(units_parse_duration("1h", &v, &cause) == 0 && v == 3600);
+	CHECK(units_parse_duration("30min", &v, &cause) == 0 && v == 1800);
+	CHECK(units_parse_duration("1h30m", &v, &cause) == 0 && v == 5400);
+	CHECK(units_parse_duration("2d", &v, &cause) == 0 && v == 172800);
+	CHECK(units_parse_duration("90", &v, &cause) == 0 && v == 90);
+	CHECK(units_parse_duration("1.5s", &v, &cause) == 0 && v == 2);
+	CHECK(units_parse_duration("5x", &v, &cause) == -1);
 	free(cause);
-	CHECK(stack_parse_duration("", &v, &cause) == -1);
+	CHECK(units_parse_duration("", &v, &cause) == -1);
 	free(cause);
 	w = stack_shell_split(" a  'b c' \"d \\\"e\\\"\" f\\ g ''", &cause);
 	CHECK(w != NULL && json_array_size(w) == 5);

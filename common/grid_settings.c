@@ -1,0 +1,70 @@
+/*
+ * grid_settings.c - the one table of a grid's settings.
+ *
+ * Each row is the whole truth about a setting: its name (the JSON key,
+ * the store column and the CLI's key), type and unit, bounds, shipped
+ * default and help. The defaults are those of the product (DESIGN: a
+ * heartbeat every 5 s, offline after 15 s, ephemeral nodes removed after
+ * 20 minutes offline); tests shorten them through the API.
+ */
+#include "common/grid_settings.h"
+
+#include "common/xmalloc.h"
+
+#include <stddef.h>
+
+#define GS_SECONDS(field, def_, min_, max_, help_) {			\
+	.name = #field, .type = SETTING_INT, .unit = SETTING_UNIT_SECONDS,	\
+	.off = offsetof(struct grid_settings, field), .def = (def_),	\
+	.min = (min_), .max = (max_), .help = (help_) }
+
+static const struct setting grid_setting_rows[] = {
+	GS_SECONDS(heartbeat_interval_s, 5, 1, 3600,
+	    "how often agents are pinged"),
+	GS_SECONDS(offline_after_s, 15, 1, 86400,
+	    "silence after which a node is offline (>= heartbeat)"),
+	GS_SECONDS(ephemeral_removal_s, 1200, 1, 86400 * 30,
+	    "an ephemeral node offline this long is removed"),
+	GS_SECONDS(ha_grace_s, 120, 0, 86400,
+	    "ha instances of an offline node are replaced after"),
+	GS_SECONDS(random_grace_s, 30, 0, 86400,
+	    "random instances of an offline node are replaced after"),
+	GS_SECONDS(rebalance_settle_s, 10, 0, 86400,
+	    "a node that joined attracts rebalancing moves after"),
+	GS_SECONDS(move_cooldown_s, 600, 0, 86400,
+	    "an instance that moved is not moved again for"),
+	{ .name = "dry_run", .type = SETTING_BOOL,
+	  .off = offsetof(struct grid_settings, dry_run), .def = 0,
+	  .help = "plan moves and removals but do not act (events say what)" },
+};
+
+/* Rules across settings: a node cannot be offline between two pings. */
+static int
+grid_settings_check(const void *base, const char **field, char **cause)
+{
+	const struct grid_settings *gs = base;
+
+	if (gs->offline_after_s < gs->heartbeat_interval_s) {
+		*field = "offline_after_s";
+		xasprintf(cause, "offline_after_s (%lld) must be at least "
+		    "heartbeat_interval_s (%lld)",
+		    (long long)gs->offline_after_s,
+		    (long long)gs->heartbeat_interval_s);
+		return -1;
+	}
+	return 0;
+}
+
+const struct setting_table grid_settings_table = {
+	.what = "grid",
+	.rows = grid_setting_rows,
+	.n = sizeof grid_setting_rows / sizeof grid_setting_rows[0],
+	.size = sizeof(struct grid_settings),
+	.check = grid_settings_check,
+};
+
+void
+grid_settings_default(struct grid_settings *gs)
+{
+	settings_defaults(&grid_settings_table, gs);
+}

@@ -1,0 +1,35 @@
+/*
+ * grid_settings.h - a grid's settings: the struct and the table that
+ * declares each of them (common/settings.h is the engine).
+ *
+ * The master keeps one struct grid_settings per grid (store columns of the
+ * same names), the scheduler reads its timings through
+ * sched_settings_from_grid(), the hub its heartbeat and offline window,
+ * and the CLI prints grid_settings_table's rows in `berth grid set --help`.
+ * To add a setting: a field here and a row in grid_settings.c; the store
+ * column, the API, the JSON and the help follow from the row.
+ */
+#ifndef BERTH_GRID_SETTINGS_H
+#define BERTH_GRID_SETTINGS_H
+
+#include <stdint.h>
+
+#include "common/settings.h"
+
+struct grid_settings {
+	int64_t	 heartbeat_interval_s;	/* agent ping period */
+	int64_t	 offline_after_s;	/* silence before a node is offline */
+	int64_t	 ephemeral_removal_s;	/* offline time before removal */
+	int64_t	 ha_grace_s;		/* ha: offline time before replacing */
+	int64_t	 random_grace_s;	/* random: likewise */
+	int64_t	 rebalance_settle_s;	/* a new node attracts moves after */
+	int64_t	 move_cooldown_s;	/* a moved instance rests this long */
+	int	 dry_run;		/* balancer/reaper plan but do not act */
+};
+
+extern const struct setting_table grid_settings_table;
+
+/* Every setting at its shipped default. */
+void	 grid_settings_default(struct grid_settings *gs);
+
+#endif

@@ -1,0 +1,380 @@
+/*
+ * settings.c - the engine behind every settings table (see settings.h).
+ *
+ * Validation works on a copy of the caller's struct: a body with one bad
+ * key changes nothing, and the table's cross-field rule sees the settings
+ * as they would be. Messages name the key the way the API reports fields
+ * ("settings.<key>" is the caller's prefix; here only the key).
+ */
+#include "common/settings.h"
+
+#include "common/units.h"
+#include "common/xmalloc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SETTING_INT_FIELD(base, s) \
+	((int64_t *)((char *)(base) + (s)->off))
+#define SETTING_BOOL_FIELD(base, s) \
+	((int *)((char *)(base) + (s)->off))
+#define SETTING_STR_FIELD(base, s) \
+	((char *)(base) + (s)->off)
+
+void
+settings_defaults(const struct setting_table *t, void *base)
+{
+	const struct setting *s;
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		s = &t->rows[i];
+		switch (s->type) {
+		case SETTING_INT:
+			*SETTING_INT_FIELD(base, s) = s->def;
+			break;
+		case SETTING_BOOL:
+			*SETTING_BOOL_FIELD(base, s) = s->def != 0;
+			break;
+		case SETTING_STRING:
+			snprintf(SETTING_STR_FIELD(base, s), s->size, "%s",
+			    s->def_str != NULL ? s->def_str : "");
+			break;
+		}
+	}
+}
+
+const struct setting *
+settings_find(const struct setting_table *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->rows[i].name, name) == 0)
+			return &t->rows[i];
+	return NULL;
+}
+
+static const char *
+settings_unit_words(enum setting_unit u)
+{
+	switch (u) {
+	case SETTING_UNIT_SECONDS:
+		return "a whole number of seconds";
+	case SETTING_UNIT_BYTES:
+		return "a whole number of bytes";
+	case SETTING_UNIT_NONE:
+		break;
+	}
+	return "a whole number";
+}
+
+/* Is v one of s's choices (or are there none)? */
+static int
+settings_choice_ok(const struct setting *s, const char *v)
+{
+	const char *const *c;
+
+	if (s->choices == NULL)
+		return 1;
+	for (c = s->choices; *c != NULL; c++)
+		if (strcmp(*c, v) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+settings_choices_text(const struct setting *s, char *buf, size_t len)
+{
+	const char *const *c;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (c = s->choices; c != NULL && *c != NULL; c++)
+		o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%s%s",
+		    o ? ", " : "", *c);
+}
+
+/* Check and store one JSON value into base: 0, or -1 with *cause. */
+static int
+settings_apply_one(const struct setting *s, void *base, json_t *v,
+    char **cause)
+{
+	char choices[256];
+	const char *str;
+
+	switch (s->type) {
+	case SETTING_INT:
+		if (!json_is_integer(v) || json_integer_value(v) < s->min ||
+		    json_integer_value(v) > s->max) {
+			xasprintf(cause, "%s must be %s from %lld to %lld",
+			    s->name, settings_unit_words(s->unit),
+			    (long long)s->min, (long long)s->max);
+			return -1;
+		}
+		*SETTING_INT_FIELD(base, s) = json_integer_value(v);
+		return 0;
+	case SETTING_BOOL:
+		if (!json_is_boolean(v)) {
+			xasprintf(cause, "%s must be true or false", s->name);
+			return -1;
+		}
+		*SETTING_BOOL_FIELD(base, s) = json_is_true(v);
+		return 0;
+	case SETTING_STRING:
+		if (!json_is_string(v)) {
+			xasprintf(cause, "%s must be a string", s->name);
+			return -1;
+		}
+		str = json_string_value(v);
+		if (strlen(str) >= s->size) {
+			xasprintf(cause, "%s must be at most %zu bytes",
+			    s->name, s->size - 1);
+			return -1;
+		}
+		if (!settings_choice_ok(s, str)) {
+			settings_choices_text(s, choices, sizeof choices);
+			xasprintf(cause, "%s must be one of: %s", s->name,
+			    choices);
+			return -1;
+		}
+		if (s->check != NULL && s->check(str, cause) != 0)
+			return -1;
+		snprintf(SETTING_STR_FIELD(base, s), s->size, "%s", str);
+		return 0;
+	}
+	xasprintf(cause, "%s: unknown setting type", s->name);
+	return -1;
+}
+
+int
+settings_apply_json(const struct setting_table *t, void *base, json_t *obj,
+    char **field, char **cause)
+{
+	const struct setting *s;
+	const char *key, *bad;
+	void *copy;
+	json_t *v;
+
+	*field = NULL;
+	if (!json_is_object(obj)) {
+		xasprintf(cause, "settings must be an object");
+		return -1;
+	}
+	copy = xmalloc(t->size);
+	memcpy(copy, base, t->size);
+	json_object_foreach(obj, key, v) {
+		if ((s = settings_find(t, key)) == NULL) {
+			*field = xstrdup(key);
+			xasprintf(cause, "unknown setting \"%.64s\"", key);
+			goto fail;
+		}
+		if (settings_apply_one(s, copy, v, cause) != 0) {
+			*field = xstrdup(key);
+			goto fail;
+		}
+	}
+	if (t->check != NULL && t->check(copy, &bad, cause) != 0) {
+		*field = xstrdup(bad);
+		goto fail;
+	}
+	memcpy(base, copy, t->size);
+	free(copy);
+	return 0;
+fail:
+	free(copy);
+	return -1;
+}
+
+json_t *
+settings_to_json(const struct setting_table *t, const void *base)
+{
+	const struct setting *s;
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		s = &t->rows[i];
+		switch (s->type) {
+		case SETTING_INT:
+			json_object_set_new(o, s->name, json_integer(
+			    *SETTING_INT_FIELD(base, s)));
+			break;
+		case SETTING_BOOL:
+			json_object_set_new(o, s->name, json_boolean(
+			    *SETTING_BOOL_FIELD(base, s)));
+			break;
+		case SETTING_STRING:
+			json_object_set_new(o, s->name, json_string(
+			    SETTING_STR_FIELD(base, s)));
+			break;
+		}
+	}
+	return o;
+}
+
+int
+settings_value_from_text(const struct setting *s, const char *text,
+    json_t **out, char **cause)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1", NULL };
+	static const char *const no[] = { "false", "no", "off", "0", NULL };
+	long long v;
+	char *end, *why = NULL;
+	size_t i;
+
+	switch (s->type) {
+	case SETTING_BOOL:
+		for (i = 0; yes[i] != NULL; i++) {
+			if (strcmp(text, yes[i]) == 0) {
+				*out = json_true();
+				return 0;
+			}
+			if (strcmp(text, no[i]) == 0) {
+				*out = json_false();
+				return 0;
+			}
+		}
+		xasprintf(cause, "%s: \"%s\" is not true or false", s->name,
+		    text);
+		return -1;
+	case SETTING_STRING:
+		*out = json_string(text);
+		return 0;
+	case SETTING_INT:
+		break;
+	}
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (errno == 0 && end != text && *end == '\0') {
+		*out = json_integer(v);
+		return 0;
+	}
+	if (s->unit == SETTING_UNIT_SECONDS &&
+	    units_parse_duration(text, &v, &why) == 0) {
+		*out = json_integer(v);
+		return 0;
+	}
+	if (s->unit == SETTING_UNIT_BYTES &&
+	    units_parse_bytes(text, &v, &why) == 0) {
+		*out = json_integer(v);
+		return 0;
+	}
+	if (why != NULL) {
+		xasprintf(cause, "%s: %s", s->name, why);
+		free(why);
+	} else
+		xasprintf(cause, "%s: \"%s\" is not a number", s->name, text);
+	return -1;
+}
+
+const char *
+settings_format(const struct setting *s, const void *base, char *buf,
+    size_t len)
+{
+	int64_t v;
+
+	switch (s->type) {
+	case SETTING_INT:
+		v = *SETTING_INT_FIELD(base, s);
+		snprintf(buf, len, "%lld", (long long)v);
+		break;
+	case SETTING_BOOL:
+		snprintf(buf, len, "%s", *SETTING_BOOL_FIELD(base, s) ?
+		    "true" : "false");
+		break;
+	case SETTING_STRING:
+		snprintf(buf, len, "%s", SETTING_STR_FIELD(base, s));
+		break;
+	}
+	return buf;
+}
+
+char *
+settings_diff(const struct setting_table *t, const void *old,
+    const void *new)
+{
+	const struct setting *s;
+	char a[256], b[256], *out = NULL, *more;
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		s = &t->rows[i];
+		settings_format(s, old, a, sizeof a);
+		settings_format(s, new, b, sizeof b);
+		if (strcmp(a, b) == 0)
+			continue;
+		xasprintf(&more, "%s%s%s %s -> %s", out ? out : "",
+		    out ? ", " : "", s->name, a, b);
+		free(out);
+		out = more;
+	}
+	return out;
+}
+
+/* The default of s in words, with the unit spelled out where it helps. */
+static const char *
+settings_default_text(const struct setting *s, char *buf, size_t len)
+{
+	char u[64];
+
+	switch (s->type) {
+	case SETTING_INT:
+		if (s->unit == SETTING_UNIT_SECONDS && s->def >= 60)
+			snprintf(buf, len, "%lld (%s)", (long long)s->def,
+			    units_format_duration(s->def, u, sizeof u));
+		else if (s->unit == SETTING_UNIT_BYTES && s->def >= 1024)
+			snprintf(buf, len, "%lld (%s)", (long long)s->def,
+			    units_format_bytes(s->def, u, sizeof u));
+		else
+			snprintf(buf, len, "%lld", (long long)s->def);
+		break;
+	case SETTING_BOOL:
+		snprintf(buf, len, "%s", s->def ? "true" : "false");
+		break;
+	case SETTING_STRING:
+		snprintf(buf, len, "\"%s\"", s->def_str ? s->def_str : "");
+		break;
+	}
+	return buf;
+}
+
+void
+settings_usage(const struct setting_table *t, FILE *f, const char *indent)
+{
+	static const char *const unit_names[] = {
+		[SETTING_UNIT_NONE] = "",
+		[SETTING_UNIT_SECONDS] = " seconds",
+		[SETTING_UNIT_BYTES] = " bytes",
+	};
+	const struct setting *s;
+	char def[96], range[256];
+	size_t i, w = 0;
+
+	for (i = 0; i < t->n; i++)
+		if (strlen(t->rows[i].name) > w)
+			w = strlen(t->rows[i].name);
+	for (i = 0; i < t->n; i++) {
+		s = &t->rows[i];
+		switch (s->type) {
+		case SETTING_INT:
+			snprintf(range, sizeof range, "%lld..%lld%s",
+			    (long long)s->min, (long long)s->max,
+			    unit_names[s->unit]);
+			break;
+		case SETTING_BOOL:
+			snprintf(range, sizeof range, "true or false");
+			break;
+		case SETTING_STRING:
+			if (s->choices != NULL)
+				settings_choices_text(s, range, sizeof range);
+			else
+				snprintf(range, sizeof range, "text");
+			break;
+		}
+		fprintf(f, "%s%-*s  %s\n%s%-*s  default %s; %s\n", indent,
+		    (int)w, s->name, s->help, indent, (int)w, "",
+		    settings_default_text(s, def, sizeof def), range);
+	}
+}

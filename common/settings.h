@@ -1,0 +1,115 @@
+/*
+ * settings.h - one table declares every setting of a kind of object.
+ *
+ * As Redis's config.c and tmux's options-table.c: each row names a setting
+ * and gives its type, unit, bounds, default, the field that holds it and a
+ * line of help. The table then drives everything that used to repeat
+ * those facts: the defaults, validation of API bodies (errors name
+ * "settings.<key>"), the JSON form, the store's columns (master/
+ * store_settings.c), the CLI's reading of "key=value" words and its help.
+ *
+ * A table describes a plain struct (struct grid_settings, later a node
+ * group's settings); `size` is that struct's size, so a change can be
+ * validated on a copy and applied only when every key and the table's own
+ * cross-field rule passed. Adding a setting: a field in the struct and a
+ * row in its table; code that acts on it reads the field.
+ *
+ * Pure and stateless; safe on any thread. The tables are read-only.
+ */
+#ifndef BERTH_SETTINGS_H
+#define BERTH_SETTINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+enum setting_type {
+	SETTING_INT = 0,	/* int64_t field, within [min, max] */
+	SETTING_BOOL,		/* int field, 0 or 1; JSON true/false */
+	SETTING_STRING,		/* char[size] field; choices and/or check */
+};
+
+enum setting_unit {
+	SETTING_UNIT_NONE = 0,	/* a count */
+	SETTING_UNIT_SECONDS,	/* whole seconds; the CLI takes "10m" */
+	SETTING_UNIT_BYTES,	/* bytes; the CLI takes "1GiB" */
+};
+
+struct setting {
+	const char		 *name;	/* JSON key, store column, CLI key */
+	enum setting_type	  type;
+	enum setting_unit	  unit;	/* INT only */
+	size_t			  off;	/* offsetof() the field in the struct */
+	size_t			  size;	/* STRING: the char array's size */
+	int64_t			  def;	/* INT, BOOL: the default */
+	int64_t			  min;	/* INT: smallest allowed */
+	int64_t			  max;	/* INT: largest allowed */
+	const char		 *def_str; /* STRING: the default */
+	const char *const	 *choices; /* STRING: allowed values (NULL-
+					      terminated), or NULL for any */
+	/* STRING: extra validation of a value, 0 or -1 with *cause. */
+	int			(*check)(const char *v, char **cause);
+	const char		 *help;	/* one line: what it does */
+};
+
+struct setting_table {
+	const char		 *what;	/* "grid", in messages */
+	const struct setting	 *rows;
+	size_t			  n;	/* rows */
+	size_t			  size;	/* sizeof the struct described */
+	/*
+	 * Rules across settings, run after a change is applied to a copy:
+	 * 0, or -1 with *field (a row's name, borrowed) and *cause.
+	 */
+	int			(*check)(const void *base, const char **field,
+				    char **cause);
+};
+
+/* Fill every field of base with its default. */
+void	 settings_defaults(const struct setting_table *t, void *base);
+
+/* The row called name, or NULL. */
+const struct setting *settings_find(const struct setting_table *t,
+	    const char *name);
+
+/*
+ * Apply obj ({"key": value, ...}) onto base. Every key must be a row and
+ * every value of its type and within its bounds, then the table's check
+ * must pass; otherwise base is untouched and -1 returns with *field (the
+ * offending key, malloc'd, caller frees) and *cause.
+ */
+int	 settings_apply_json(const struct setting_table *t, void *base,
+	    json_t *obj, char **field, char **cause);
+
+/* Every setting of base as a JSON object, in table order. */
+json_t	*settings_to_json(const struct setting_table *t, const void *base);
+
+/*
+ * The JSON value for a setting typed as text on a command line: numbers,
+ * with the row's unit ("10m", "1GiB"), true/false/yes/no/on/off, or the
+ * string itself. 0 with *out (caller decrefs), or -1 with *cause.
+ */
+int	 settings_value_from_text(const struct setting *s, const char *text,
+	    json_t **out, char **cause);
+
+/* One setting's value in base as text, the way help and events show it. */
+const char *settings_format(const struct setting *s, const void *base,
+	    char *buf, size_t len);
+
+/*
+ * What changed between old and new as "name old -> new, ..." (malloc'd),
+ * or NULL when nothing did.
+ */
+char	*settings_diff(const struct setting_table *t, const void *old,
+	    const void *new);
+
+/*
+ * Help: one block per row (name, default, range or choices, help) with
+ * each line prefixed by indent.
+ */
+void	 settings_usage(const struct setting_table *t, FILE *f,
+	    const char *indent);
+
+#endif
