@@ -70,7 +70,8 @@ opt_quote(const struct opt *o, const char *value, char *buf, size_t len)
 	if (o->flags & OPT_SECRET)
 		snprintf(buf, len, "[hidden]");
 	else
-		snprintf(buf, len, "\"%s\"", log_escape(esc, sizeof esc, value));
+		snprintf(buf, len, "\"%s\"",
+		    log_escape(esc, sizeof esc, value));
 	return buf;
 }
 
@@ -213,8 +214,8 @@ opt_scan(const struct opt_table *t, int argc, char **argv,
 			break;
 		}
 		if (strncmp(arg, "--", 2) != 0) {
-			xasprintf(cause, "%s \"%s\" (see --help)", arg[0] == '-' &&
-			    arg[1] != '\0' ? "unknown option" :
+			xasprintf(cause, "%s \"%s\" (see --help)",
+			    arg[0] == '-' && arg[1] != '\0' ? "unknown option" :
 			    "unexpected argument", arg);
 			return -1;
 		}
@@ -286,7 +287,8 @@ opt_parse(const struct opt_table *t, void *cfg, int argc, char **argv,
 	for (i = 0; i < ngiven; i++) {
 		o = given[i].o;
 		opt_source_name(o, OPT_SRC_FLAG, from, sizeof from);
-		if (*given[i].value == '\0' && (t->flags & OPT_EMPTY_IS_UNSET)) {
+		if (*given[i].value == '\0' &&
+		    (t->flags & OPT_EMPTY_IS_UNSET)) {
 			xasprintf(cause, "%s: empty value", from);
 			goto out;
 		}
