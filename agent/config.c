@@ -3,180 +3,241 @@
  *
  * Called once by main() before any thread starts; the result is read-only
  * afterwards. One table (config_opts) declares every setting: its flag, the
- * env names that set it (BERTH_* first, Kontena aliases after), its kind and
- * its help line; parsing, --help and the docs all follow it. Every error is
- * one line naming the variable or flag, so an operator can fix a
- * cloud-config without reading source. The grid token is never printed.
+ * env names that set it (BERTH_* first, Kontena aliases after), its type,
+ * default and help line; the engine in common/opt.c drives parsing,
+ * validation and --help from it, and docs/agent.md follows it (test_opt
+ * checks). What a type cannot say is a row's callback: the labels parse
+ * into a list, and the URL, node name, Docker host, CA file and pin are
+ * checked and turned into derived fields once every source was read; the
+ * one rule across rows (a pin or CA needs wss://) is in config_finish().
+ * Every error is one line naming the variable or flag the operator set, so
+ * a cloud-config can be fixed without reading source. Unlike the master,
+ * an empty variable is a value (BERTH_LABELS= means no labels). The grid
+ * token is a secret: never printed, zeroed when freed.
  */
 #include "agent/config.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "agent/workers.h"
+#include "common/opt.h"
 #include "common/proto.h"
 #include "common/tlsutil.h"
 #include "common/util.h"
+#include "common/version.h"
 #include "common/xmalloc.h"
 
-#ifndef BERTH_VERSION
-#define BERTH_VERSION "0.1.0"
-#endif
-
-enum config_kind {
-	CONFIG_STR,		/* a string, stored as given */
-	CONFIG_INT,		/* a positive number of seconds */
-	CONFIG_BOOL,		/* 1/0, true/false, yes/no; a bare flag is 1 */
-	CONFIG_COUNT,		/* a whole number 1-CONFIG_COUNT_MAX */
-};
-
-#define CONFIG_COUNT_MAX	WORKERS_MAX
-
-/* One setting. */
-struct config_opt {
-	const char	*flag;		/* long flag without "--" */
-	const char	*env[3];	/* env names, first found wins */
-	enum config_kind kind;		/* how the value is parsed */
-	size_t		 offset;	/* field in struct agent_config */
-	const char	*defval;	/* default, NULL for none */
-	const char	*help;		/* one line for --help */
-};
+/* Every number of seconds: at least 1, at most a day. */
+#define CONFIG_S_MAX	86400
 
 #define OFF(f) offsetof(struct agent_config, f)
 
-static const struct config_opt config_opts[] = {
-	{ "url", { "BERTH_URL", "KONTENA_URI", "KONTENA_URL" }, CONFIG_STR,
-	  OFF(url), NULL, "master agent endpoint, ws://host:9293 or wss://..." },
-	{ "token", { "BERTH_TOKEN", "KONTENA_TOKEN", NULL }, CONFIG_STR,
-	  OFF(grid_token), NULL, "grid token, used to join (prefer the env)" },
-	{ "labels", { "BERTH_LABELS", "KONTENA_NODE_LABELS", NULL },
-	  CONFIG_STR, OFF(url) /* unused: parsed apart */, "",
-	  "node labels, k=v separated by commas or spaces" },
-	{ "node-name", { "BERTH_NODE_NAME", NULL, NULL }, CONFIG_STR,
-	  OFF(node_name), NULL, "node name [a-z0-9-]{1,63} (default: hostname)" },
-	{ "data-dir", { "BERTH_DATA_DIR", NULL, NULL }, CONFIG_STR,
-	  OFF(data_dir), CONFIG_DEFAULT_DATA_DIR,
-	  "keeps node-id and node-token (mode 0600)" },
-	{ "docker-host", { "DOCKER_HOST", NULL, NULL }, CONFIG_STR,
-	  OFF(docker_host), CONFIG_DEFAULT_DOCKER,
-	  "Docker Engine socket, unix:///path only" },
-	{ "log-level", { "BERTH_LOG_LEVEL", NULL, NULL }, CONFIG_STR,
-	  OFF(log_level), "info", "error, warn, info or debug" },
-	{ "stats-interval", { "BERTH_STATS_INTERVAL_S", NULL, NULL },
-	  CONFIG_INT, OFF(stats_interval_s), "5",
-	  "seconds between stats frames" },
-	{ "resync-interval", { "BERTH_RESYNC_INTERVAL_S", NULL, NULL },
-	  CONFIG_INT, OFF(resync_interval_s), "10",
-	  "seconds between full state reports" },
-	{ "backoff-max", { "BERTH_BACKOFF_MAX_S", NULL, NULL }, CONFIG_INT,
-	  OFF(backoff_max_s), "30", "reconnect backoff cap in seconds" },
-	{ "docker-concurrency", { "BERTH_DOCKER_CONCURRENCY", NULL, NULL },
-	  CONFIG_COUNT, OFF(docker_concurrency), "8",
-	  "Docker actions (create, start, stop+remove) run at once, 1-64" },
-	{ "ca-cert", { "BERTH_CA_CERT", NULL, NULL }, CONFIG_STR,
-	  OFF(ca_cert), NULL,
-	  "wss: trust only this PEM CA (or the master's self-signed cert)" },
-	{ "master-pin", { "BERTH_MASTER_PIN", NULL, NULL }, CONFIG_STR,
-	  OFF(master_pin), NULL,
-	  "wss: the master's public-key pin, sha256//<base64> or sha256:<hex>" },
-	{ "insecure-plain", { "BERTH_INSECURE_PLAIN", NULL, NULL }, CONFIG_BOOL,
-	  OFF(insecure_plain), NULL,
-	  "allow ws:// to a non-loopback master (tokens in clear)" },
+static int	config_set_labels(void *, const char *, const char *, char **);
+static int	config_check_url(void *, const char *, char **);
+static int	config_check_token(void *, const char *, char **);
+static int	config_check_node_name(void *, const char *, char **);
+static int	config_check_data_dir(void *, const char *, char **);
+static int	config_check_docker_host(void *, const char *, char **);
+static int	config_check_ca_cert(void *, const char *, char **);
+static int	config_check_master_pin(void *, const char *, char **);
+
+static const struct opt config_opts[] = {
+	{ .flag = "url", .env = { "BERTH_URL", "KONTENA_URI", "KONTENA_URL" },
+	  .type = OPT_STRING, .arg = "URL", .offset = OFF(url),
+	  .check = config_check_url,
+	  .help = "master agent endpoint, ws://host:9293 or wss://..." },
+	{ .flag = "token", .env = { "BERTH_TOKEN", "KONTENA_TOKEN" },
+	  .type = OPT_STRING, .arg = "TOKEN", .flags = OPT_SECRET,
+	  .offset = OFF(grid_token), .check = config_check_token,
+	  .help = "grid token, used to join (prefer the env: flags show in "
+	  "ps)" },
+	{ .flag = "labels", .env = { "BERTH_LABELS", "KONTENA_NODE_LABELS" },
+	  .type = OPT_CUSTOM, .arg = "K=V,...", .def = "", .def_help = "none",
+	  .offset = OFF(labels), .set = config_set_labels,
+	  .help = "node labels, k=v separated by commas or spaces" },
+	{ .flag = "node-name", .env = { "BERTH_NODE_NAME" },
+	  .type = OPT_STRING, .arg = "NAME", .def_help = "the hostname, "
+	  "lowercased", .offset = OFF(node_name),
+	  .check = config_check_node_name,
+	  .help = "node name [a-z0-9-]{1,63}" },
+	{ .flag = "data-dir", .env = { "BERTH_DATA_DIR" }, .type = OPT_PATH,
+	  .def = CONFIG_DEFAULT_DATA_DIR, .offset = OFF(data_dir),
+	  .check = config_check_data_dir,
+	  .help = "keeps node-id and node-token (mode 0600)" },
+	{ .flag = "docker-host", .env = { "DOCKER_HOST" }, .type = OPT_STRING,
+	  .arg = "URL", .def = CONFIG_DEFAULT_DOCKER,
+	  .offset = OFF(docker_host), .check = config_check_docker_host,
+	  .help = "Docker Engine socket, unix:///path only" },
+	{ .flag = "log-level", .env = { "BERTH_LOG_LEVEL" }, .type = OPT_ENUM,
+	  .arg = "LEVEL", .choices = "error|warn|info|debug", .def = "info",
+	  .offset = OFF(log_level), .help = "how much to log" },
+	{ .flag = "stats-interval", .env = { "BERTH_STATS_INTERVAL_S" },
+	  .type = OPT_INT, .arg = "S", .min = 1, .max = CONFIG_S_MAX,
+	  .unit = "s", .def = "5", .offset = OFF(stats_interval_s),
+	  .help = "seconds between stats frames" },
+	{ .flag = "resync-interval", .env = { "BERTH_RESYNC_INTERVAL_S" },
+	  .type = OPT_INT, .arg = "S", .min = 1, .max = CONFIG_S_MAX,
+	  .unit = "s", .def = "10", .offset = OFF(resync_interval_s),
+	  .help = "seconds between full state reports" },
+	{ .flag = "backoff-max", .env = { "BERTH_BACKOFF_MAX_S" },
+	  .type = OPT_INT, .arg = "S", .min = 1, .max = CONFIG_S_MAX,
+	  .unit = "s", .def = "30", .offset = OFF(backoff_max_s),
+	  .help = "reconnect backoff cap in seconds" },
+	{ .flag = "docker-concurrency", .env = { "BERTH_DOCKER_CONCURRENCY" },
+	  .type = OPT_INT, .min = 1, .max = WORKERS_MAX, .def = "8",
+	  .offset = OFF(docker_concurrency),
+	  .help = "Docker actions (create, start, stop+remove) run at once" },
+	{ .flag = "ca-cert", .env = { "BERTH_CA_CERT" }, .type = OPT_PATH,
+	  .offset = OFF(ca_cert), .check = config_check_ca_cert,
+	  .help = "wss: trust only this PEM CA (or the master's self-signed "
+	  "cert)" },
+	{ .flag = "master-pin", .env = { "BERTH_MASTER_PIN" },
+	  .type = OPT_STRING, .arg = "PIN", .offset = OFF(master_pin),
+	  .check = config_check_master_pin,
+	  .help = "wss: the master's public-key pin, sha256//<base64> or "
+	  "sha256:<hex>" },
+	{ .flag = "insecure-plain", .env = { "BERTH_INSECURE_PLAIN" },
+	  .type = OPT_BOOL, .offset = OFF(insecure_plain),
+	  .help = "allow ws:// to a non-loopback master (tokens in clear)" },
 };
-#define CONFIG_NOPTS (sizeof config_opts / sizeof config_opts[0])
-#define CONFIG_LABELS_IDX 2	/* the labels entry: not a plain field */
 
-static const char *
-config_real_getenv(const char *name, void *arg)
+const struct opt_table agent_config_table = {
+	.prog = "berth-agent",
+	.about = "Runs the containers the berth master wants on this node's "
+	    "Docker Engine.",
+	.opts = config_opts,
+	.nopts = sizeof config_opts / sizeof config_opts[0],
+	.footer = "Kontena's names are accepted as aliases; the BERTH_ name "
+	    "wins when both are set.\nWithout a grid token the agent needs "
+	    "a node token from an earlier join in\n<data-dir>/node-token. "
+	    "See docs/agent.md.\n",
+};
+
+/* BERTH_LABELS: the list replaces what an earlier source gave. */
+static int
+config_set_labels(void *v, const char *from, const char *value, char **cause)
 {
-	(void)arg;
-	return getenv(name);
+	struct agent_config *cfg = v;
+	size_t i;
+
+	for (i = 0; i < cfg->nlabels; i++)
+		free(cfg->labels[i]);
+	free(cfg->labels);
+	cfg->labels = NULL;
+	cfg->nlabels = 0;
+	return agent_config_parse_labels(from, value, &cfg->labels,
+	    &cfg->nlabels, cause);
 }
 
+/* BERTH_URL is required; it parses into cfg->master. */
 static int
-config_parse_int(const char *what, const char *s, int *out, char **cause)
+config_check_url(void *v, const char *from, char **cause)
 {
-	char *end;
-	long v;
+	struct agent_config *cfg = v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 86400) {
-		xasprintf(cause, "%s: want whole seconds 1-86400, got \"%s\"",
-		    what, s);
+	if (cfg->url == NULL || *cfg->url == '\0') {
+		xasprintf(cause, "%s is not set (the master's agent endpoint, "
+		    "e.g. ws://master:9293)", from);
 		return -1;
 	}
-	*out = (int)v;
+	return agent_config_parse_url(from, cfg->url, &cfg->master, cause);
+}
+
+/* An empty token is none; one with whitespace would break the header. */
+static int
+config_check_token(void *v, const char *from, char **cause)
+{
+	struct agent_config *cfg = v;
+
+	if (cfg->grid_token != NULL && *cfg->grid_token == '\0') {
+		free(cfg->grid_token);
+		cfg->grid_token = NULL;
+	}
+	if (cfg->grid_token != NULL &&
+	    strpbrk(cfg->grid_token, "\r\n\t ") != NULL) {
+		xasprintf(cause, "%s: contains whitespace", from);
+		return -1;
+	}
+	return 0;
+}
+
+/* Unset or empty: the hostname, made valid. Given: must be valid. */
+static int
+config_check_node_name(void *v, const char *from, char **cause)
+{
+	struct agent_config *cfg = v;
+	char host[256];
+
+	if (cfg->node_name == NULL || *cfg->node_name == '\0') {
+		if (gethostname(host, sizeof host) != 0)
+			strcpy(host, "node");
+		host[sizeof host - 1] = '\0';
+		free(cfg->node_name);
+		cfg->node_name = agent_config_node_name_from_host(host);
+	} else if (!util_name_valid(cfg->node_name)) {
+		xasprintf(cause, "%s: want [a-z0-9-]{1,63}, got \"%s\"", from,
+		    cfg->node_name);
+		return -1;
+	}
 	return 0;
 }
 
 static int
-config_parse_count(const char *what, const char *s, int *out, char **cause)
+config_check_data_dir(void *v, const char *from, char **cause)
 {
-	char *end;
-	long v;
+	struct agent_config *cfg = v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 1 ||
-	    v > CONFIG_COUNT_MAX) {
-		xasprintf(cause, "%s: want a whole number 1-%d, got \"%s\"",
-		    what, CONFIG_COUNT_MAX, s);
+	if (*cfg->data_dir == '\0') {
+		xasprintf(cause, "%s: is empty", from);
 		return -1;
 	}
-	*out = (int)v;
 	return 0;
 }
 
-/* Apply one value to its setting; what names its source for errors. */
 static int
-config_set(struct agent_config *cfg, size_t idx, const char *what,
-    const char *value, char **cause)
+config_check_docker_host(void *v, const char *from, char **cause)
 {
-	const struct config_opt *o = &config_opts[idx];
-	char **sp;
+	struct agent_config *cfg = v;
 
-	if (idx == CONFIG_LABELS_IDX) {
-		size_t i;
+	return agent_config_parse_docker_host(from, cfg->docker_host,
+	    &cfg->docker_socket, cause);
+}
 
-		for (i = 0; i < cfg->nlabels; i++)
-			free(cfg->labels[i]);
-		free(cfg->labels);
-		cfg->labels = NULL;
-		cfg->nlabels = 0;
-		return agent_config_parse_labels(what, value, &cfg->labels,
-		    &cfg->nlabels, cause);
+/* Empty is none; a given file must be readable now, not at first connect. */
+static int
+config_check_ca_cert(void *v, const char *from, char **cause)
+{
+	struct agent_config *cfg = v;
+
+	if (cfg->ca_cert != NULL && *cfg->ca_cert == '\0') {
+		free(cfg->ca_cert);
+		cfg->ca_cert = NULL;
 	}
-	if (o->kind == CONFIG_COUNT)
-		return config_parse_count(what, value,
-		    (int *)((char *)cfg + o->offset), cause);
-	if (o->kind == CONFIG_INT)
-		return config_parse_int(what, value,
-		    (int *)((char *)cfg + o->offset), cause);
-	if (o->kind == CONFIG_BOOL) {
-		int *bp = (int *)((char *)cfg + o->offset);
+	if (cfg->ca_cert != NULL && access(cfg->ca_cert, R_OK) != 0) {
+		xasprintf(cause, "%s: cannot read %s: %s", from, cfg->ca_cert,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
-		if (value == NULL || strcmp(value, "1") == 0 ||
-		    strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
-			*bp = 1;
-		else if (*value == '\0' || strcmp(value, "0") == 0 ||
-		    strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
-			*bp = 0;
-		else {
-			xasprintf(cause, "%s: want 1 or 0, got \"%s\"", what,
-			    value);
-			return -1;
-		}
+static int
+config_check_master_pin(void *v, const char *from, char **cause)
+{
+	struct agent_config *cfg = v;
+
+	if (cfg->master_pin == NULL || *cfg->master_pin == '\0')
 		return 0;
+	if (tlsutil_pin_parse(cfg->master_pin, cfg->pin) != 0) {
+		xasprintf(cause, "%s: want sha256//<base64> or sha256:<64 hex> "
+		    "(the master logs its pin)", from);
+		return -1;
 	}
-	sp = (char **)((char *)cfg + o->offset);
-	free(*sp);
-	*sp = xstrdup(value);
+	cfg->has_pin = 1;
 	return 0;
 }
 
@@ -345,96 +406,16 @@ agent_config_node_name_from_host(const char *host)
 void
 agent_config_usage(FILE *out)
 {
-	size_t i;
-
-	fprintf(out, "usage: berth-agent [flags]\n\n"
-	    "Runs the containers the berth master wants on this node's "
-	    "Docker Engine.\nEvery flag can also be given by environment "
-	    "variable; flags win.\n\n");
-	for (i = 0; i < CONFIG_NOPTS; i++) {
-		const struct config_opt *o = &config_opts[i];
-
-		fprintf(out, "  --%-18s %s", o->flag, o->env[0]);
-		if (o->env[1] != NULL)
-			fprintf(out, " (%s%s%s)", o->env[1],
-			    o->env[2] ? ", " : "", o->env[2] ? o->env[2] : "");
-		fprintf(out, "\n      %s", o->help);
-		if (o->defval != NULL && *o->defval != '\0')
-			fprintf(out, " [default %s]", o->defval);
-		fprintf(out, "\n");
-	}
-	fprintf(out, "  --help, --version\n");
+	opt_usage(&agent_config_table, out);
 }
 
-/* Everything derived from the raw values, after env and flags. */
+/* The rule across rows, once every row was read and checked. */
 static int
 config_finish(struct agent_config *cfg, char **cause)
 {
-	char host[256], *name;
-
-	if (cfg->url == NULL || *cfg->url == '\0') {
-		xasprintf(cause, "BERTH_URL is not set (the master's agent "
-		    "endpoint, e.g. ws://master:9293)");
-		return -1;
-	}
-	if (agent_config_parse_url("BERTH_URL", cfg->url, &cfg->master, cause) != 0)
-		return -1;
-	if (cfg->master_pin != NULL && *cfg->master_pin != '\0') {
-		if (tlsutil_pin_parse(cfg->master_pin, cfg->pin) != 0) {
-			xasprintf(cause, "BERTH_MASTER_PIN: want sha256//<base64> "
-			    "or sha256:<64 hex> (the master logs its pin)");
-			return -1;
-		}
-		cfg->has_pin = 1;
-	}
-	if (cfg->ca_cert != NULL && *cfg->ca_cert == '\0') {
-		free(cfg->ca_cert);
-		cfg->ca_cert = NULL;
-	}
-	if (cfg->ca_cert != NULL && access(cfg->ca_cert, R_OK) != 0) {
-		xasprintf(cause, "BERTH_CA_CERT: cannot read %s: %s",
-		    cfg->ca_cert, strerror(errno));
-		return -1;
-	}
 	if ((cfg->has_pin || cfg->ca_cert != NULL) && !cfg->master.tls) {
 		xasprintf(cause, "BERTH_MASTER_PIN and BERTH_CA_CERT verify a "
 		    "TLS master: BERTH_URL must be wss://");
-		return -1;
-	}
-	if (cfg->grid_token != NULL && *cfg->grid_token == '\0') {
-		free(cfg->grid_token);
-		cfg->grid_token = NULL;
-	}
-	if (cfg->grid_token != NULL &&
-	    strpbrk(cfg->grid_token, "\r\n\t ") != NULL) {
-		xasprintf(cause, "BERTH_TOKEN: contains whitespace");
-		return -1;
-	}
-	if (cfg->node_name == NULL || *cfg->node_name == '\0') {
-		if (gethostname(host, sizeof host) != 0)
-			strcpy(host, "node");
-		host[sizeof host - 1] = '\0';
-		name = agent_config_node_name_from_host(host);
-		free(cfg->node_name);
-		cfg->node_name = name;
-	} else if (!util_name_valid(cfg->node_name)) {
-		xasprintf(cause, "BERTH_NODE_NAME: want [a-z0-9-]{1,63}, got "
-		    "\"%s\"", cfg->node_name);
-		return -1;
-	}
-	if (*cfg->data_dir == '\0') {
-		xasprintf(cause, "BERTH_DATA_DIR: is empty");
-		return -1;
-	}
-	if (agent_config_parse_docker_host("DOCKER_HOST", cfg->docker_host,
-	    &cfg->docker_socket, cause) != 0)
-		return -1;
-	if (strcmp(cfg->log_level, "error") != 0 &&
-	    strcmp(cfg->log_level, "warn") != 0 &&
-	    strcmp(cfg->log_level, "info") != 0 &&
-	    strcmp(cfg->log_level, "debug") != 0) {
-		xasprintf(cause, "BERTH_LOG_LEVEL: want error, warn, info or "
-		    "debug, got \"%s\"", cfg->log_level);
 		return -1;
 	}
 	return 0;
@@ -444,69 +425,13 @@ int
 agent_config_load(struct agent_config *cfg, int argc, char **argv,
     config_getenv_fn get, void *arg, FILE *out, char **cause)
 {
-	struct option lopts[CONFIG_NOPTS + 3];
-	const char *v;
-	char what[64];
-	size_t i, j;
-	int c, idx;
+	int rc;
 
 	memset(cfg, 0, sizeof *cfg);
-	if (get == NULL)
-		get = config_real_getenv;
-
-	/* Defaults, then the environment. */
-	for (i = 0; i < CONFIG_NOPTS; i++) {
-		if (config_opts[i].defval != NULL &&
-		    config_set(cfg, i, config_opts[i].flag,
-		    config_opts[i].defval, cause) != 0)
-			return -1;
-		for (j = 0; j < 3 && config_opts[i].env[j] != NULL; j++) {
-			v = get(config_opts[i].env[j], arg);
-			if (v == NULL)
-				continue;
-			if (config_set(cfg, i, config_opts[i].env[j], v,
-			    cause) != 0)
-				return -1;
-			break;
-		}
-	}
-
-	/* Then flags. */
-	for (i = 0; i < CONFIG_NOPTS; i++) {
-		lopts[i].name = config_opts[i].flag;
-		lopts[i].has_arg = config_opts[i].kind == CONFIG_BOOL ?
-		    optional_argument : required_argument;
-		lopts[i].flag = NULL;
-		lopts[i].val = 1000 + (int)i;
-	}
-	lopts[i] = (struct option){ "help", no_argument, NULL, 'h' };
-	lopts[i + 1] = (struct option){ "version", no_argument, NULL, 'V' };
-	lopts[i + 2] = (struct option){ NULL, 0, NULL, 0 };
-	optind = 0;		/* GNU: full re-initialisation (tests) */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hV", lopts, &idx)) != -1) {
-		if (c == 'h') {
-			agent_config_usage(out);
-			return 1;
-		}
-		if (c == 'V') {
-			fprintf(out, "berth-agent %s\n", BERTH_VERSION);
-			return 1;
-		}
-		if (c < 1000) {
-			xasprintf(cause, "unknown flag or missing value: %s "
-			    "(see --help)", argv[optind - 1]);
-			return -1;
-		}
-		i = (size_t)(c - 1000);
-		snprintf(what, sizeof what, "--%s", config_opts[i].flag);
-		if (config_set(cfg, i, what, optarg, cause) != 0)
-			return -1;
-	}
-	if (optind < argc) {
-		xasprintf(cause, "unexpected argument: %s", argv[optind]);
-		return -1;
-	}
+	rc = opt_parse(&agent_config_table, cfg, argc, argv, get, arg, out,
+	    cause);
+	if (rc != 0)
+		return rc;
 	return config_finish(cfg, cause);
 }
 
@@ -515,22 +440,13 @@ agent_config_free(struct agent_config *cfg)
 {
 	size_t i;
 
-	free(cfg->url);
+	opt_free(&agent_config_table, cfg);	/* zeroes the grid token */
 	free(cfg->master.host);
 	free(cfg->master.path);
-	if (cfg->grid_token != NULL)
-		explicit_bzero(cfg->grid_token, strlen(cfg->grid_token));
-	free(cfg->grid_token);
 	for (i = 0; i < cfg->nlabels; i++)
 		free(cfg->labels[i]);
 	free(cfg->labels);
-	free(cfg->node_name);
-	free(cfg->data_dir);
-	free(cfg->docker_host);
 	free(cfg->docker_socket);
-	free(cfg->log_level);
-	free(cfg->ca_cert);
-	free(cfg->master_pin);
 	memset(cfg, 0, sizeof *cfg);
 }
 

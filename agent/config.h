@@ -2,14 +2,18 @@
  * config.h - the agent's configuration: environment variables and flags.
  *
  * One table (config.c) declares every setting with its flag, its env names
- * (BERTH_* first, then the Kontena aliases) and its help line; it drives
- * parsing, --help and docs/agent.md. Flags override the environment.
+ * (BERTH_* first, then the Kontena aliases), its type, default and help
+ * line; the option engine (common/opt.c) drives parsing, validation and
+ * --help from it, and docs/agent.md lists the same rows. Flags override
+ * the environment.
  */
 #ifndef BERTH_AGENT_CONFIG_H
 #define BERTH_AGENT_CONFIG_H
 
 #include <stdio.h>
 #include <stddef.h>
+
+#include "common/opt.h"
 
 #define CONFIG_DEFAULT_DATA_DIR	"/var/lib/berth-agent"
 #define CONFIG_DEFAULT_DOCKER	"unix:///var/run/docker.sock"
@@ -45,7 +49,10 @@ struct agent_config {
 };
 
 /* How agent_config_load() reads the environment (tests pass a fake). */
-typedef const char *(*config_getenv_fn)(const char *name, void *arg);
+typedef opt_getenv_fn config_getenv_fn;
+
+/* The option table (tests print and check it). */
+extern const struct opt_table agent_config_table;
 
 /*
  * Fill cfg from the environment (via get, or getenv(3) when NULL) and then
@@ -63,7 +70,7 @@ void	 agent_config_free(struct agent_config *cfg);
  */
 int	 agent_config_check_plain(const struct agent_config *cfg, char **cause);
 
-/* Print the flags and variables table. */
+/* Print --help: the flags and variables of the table. */
 void	 agent_config_usage(FILE *out);
 
 /*

@@ -15,7 +15,8 @@
  * dropped (state is re-sent on every welcome). Reconnects use capped
  * exponential backoff with full jitter (base 0.5 s, cap BERTH_BACKOFF_MAX_S,
  * reset after a session of 30 s or more); the close code picks the delay
- * and whether the stored node token is forgotten.
+ * and whether the stored node token is forgotten, by the protocol's own
+ * table (proto_close_action() in common/proto.c).
  *
  * TLS (wss://): with BERTH_CA_CERT only that CA is trusted (chain and host
  * name checked by OpenSSL); with BERTH_MASTER_PIN the leaf certificate's
@@ -171,30 +172,18 @@ conn_schedule(struct conn *c)
 	int64_t delay, cap = (int64_t)c->cfg->backoff_max_s * 1000;
 	uint32_t rnd;
 	char *cause = NULL;
-	int code = c->close_code, forget = 0, max = 0;
+	int code = c->close_code, forget, max;
+	enum proto_close_action act;
 
 	if (c->session_start != 0 &&
 	    util_mono_ms() - c->session_start >= CONN_STABLE_MS)
 		c->attempt = 0;
 	c->session_start = 0;
 	c->close_code = 0;
-	switch (code) {
-	case PROTO_CLOSE_BAD_NODE_TOKEN:
-	case PROTO_CLOSE_TOKEN_OTHER_NODE:
-	case PROTO_CLOSE_NODE_REMOVED:
-	case PROTO_CLOSE_TOKEN_RESET:
-		forget = 1;
-		break;
-	case PROTO_CLOSE_BAD_HEADERS:
-	case PROTO_CLOSE_BAD_GRID_TOKEN:
-	case PROTO_CLOSE_VERSION:
-	case PROTO_CLOSE_DUPLICATE:
-	case PROTO_CLOSE_RATE_LIMITED:
-		max = 1;
-		break;
-	default:
-		break;
-	}
+	/* The policy is the protocol's table (common/proto.c), not ours. */
+	act = proto_close_action(code);
+	forget = act == PROTO_CLOSE_DO_REJOIN;
+	max = act == PROTO_CLOSE_DO_MAX_DELAY;
 	if (c->pin_state == CONN_PIN_BAD)
 		max = 1;	/* a configuration error: no hurry */
 	if (forget && c->node_token != NULL) {
@@ -493,6 +482,7 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
 {
 	struct conn *c = lws_context_user(lws_get_context(wsi));
+	const struct proto_close_rule *rule;
 	const unsigned char *u = in;
 	char esc[256], raw[256];
 
@@ -547,8 +537,10 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			c->close_code = (u[0] << 8) | u[1];
 			snprintf(raw, sizeof raw, "%.*s", (int)(len - 2 > 200 ?
 			    200 : len - 2), (const char *)u + 2);
-			log_warn("master closed the session: %d %s",
-			    c->close_code, log_escape(esc, sizeof esc, raw));
+			rule = proto_close_rule(c->close_code);
+			log_warn("master closed the session: %d (%s) %s",
+			    c->close_code, rule != NULL ? rule->name :
+			    "not a berth code", log_escape(esc, sizeof esc, raw));
 		}
 		break;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:

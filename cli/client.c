@@ -12,6 +12,7 @@
 
 #include "common/tlsutil.h"
 #include "common/util.h"
+#include "common/version.h"
 #include "common/xmalloc.h"
 
 #include <ctype.h>
@@ -177,7 +178,7 @@ client_call(const char *method, const char *path, const char *content_type,
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "berth-cli/0.1.0");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "berth-cli/" BERTH_VERSION);
 	if (body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,

@@ -4,12 +4,19 @@
  * docs/protocol.md is the specification; this header only names its
  * numbers and strings so that the master's hub and the agent cannot drift.
  * Frames are JSON text, one message per websocket message, each an object
- * with a "type" field.
+ * with a "type" field. The only code is the close-code policy's lookup, in
+ * proto.c.
  */
 #ifndef BERTH_PROTO_H
 #define BERTH_PROTO_H
 
+#include <stddef.h>
+
 #define PROTO_VERSION		1
+/* The same number as the Berth-Protocol header spells it: "1". */
+#define PROTO_VERSION_STR	PROTO_STR(PROTO_VERSION)
+#define PROTO_STR(x)		PROTO_STR_(x)
+#define PROTO_STR_(x)		#x
 #define PROTO_WS_PROTOCOL	"berth-agent"	/* Sec-WebSocket-Protocol */
 #define PROTO_MAX_FRAME		(4 * 1024 * 1024) /* largest frame accepted */
 
@@ -27,7 +34,12 @@
 #define PROTO_MAX_LABELS_HDR	3072	/* bytes of its value (lws keeps
 					   4096 for all upgrade headers) */
 
-/* Close codes: the master closes a refused or ended session with these. */
+/*
+ * Close codes: the master closes a refused or ended session with these.
+ * Each has a row in proto_close_rules (proto.c) that says what it means
+ * and what an agent does about it; docs/protocol.md's table is the same
+ * rows (test_opt compares them).
+ */
 enum proto_close {
 	PROTO_CLOSE_SHUTDOWN = 1001,	/* master is going away */
 	PROTO_CLOSE_BAD_HEADERS = 4000,	/* missing or invalid headers */
@@ -42,6 +54,36 @@ enum proto_close {
 	PROTO_CLOSE_RATE_LIMITED = 4009, /* too many failed attempts */
 	PROTO_CLOSE_BAD_FRAME = 4010,	/* malformed or unknown frame */
 };
+
+/* What an agent does when the master closes with a code. */
+enum proto_close_action {
+	PROTO_CLOSE_DO_BACKOFF,		/* reconnect with the normal backoff */
+	PROTO_CLOSE_DO_MAX_DELAY,	/* reconnect after the "max delay",
+					   uniform in [cap/2, cap]: a refused
+					   node must not retry in step with
+					   the others */
+	PROTO_CLOSE_DO_REJOIN,		/* forget the stored node token and
+					   rejoin with the grid token (normal
+					   backoff) */
+};
+
+/* One row of the close-code policy. */
+struct proto_close_rule {
+	int			 code;	  /* enum proto_close */
+	const char		*name;	  /* short, for logs: "bad_node_token" */
+	const char		*meaning; /* docs/protocol.md's words */
+	enum proto_close_action	 action;  /* what the agent does */
+};
+
+extern const struct proto_close_rule proto_close_rules[];
+extern const size_t proto_close_nrules;
+
+/* The rule of a code, or NULL for a code the protocol does not define. */
+const struct proto_close_rule *proto_close_rule(int code);
+/* What to do on code: its rule's action, PROTO_CLOSE_DO_BACKOFF if none. */
+enum proto_close_action proto_close_action(int code);
+/* docs/protocol.md's words for an action ("reconnect with backoff"). */
+const char	*proto_close_action_text(enum proto_close_action action);
 
 /* Frame types. */
 #define PROTO_T_WELCOME		"welcome"	/* master -> agent */

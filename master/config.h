@@ -3,11 +3,16 @@
  *
  * Every option is a flag (--data-dir) and an environment variable
  * (BERTH_DATA_DIR); a flag wins over the environment, which wins over the
- * default. config_parse() runs once in main() before any thread starts;
- * the result is read-only afterwards.
+ * default. The rows live in config.c, the engine in common/opt.c.
+ * config_parse() runs once in main() before any thread starts; the result
+ * is read-only afterwards.
  */
 #ifndef BERTH_MASTER_CONFIG_H
 #define BERTH_MASTER_CONFIG_H
+
+#include <stdio.h>
+
+#include "common/opt.h"
 
 struct master_config {
 	char	*data_dir;	/* holds berth.db, master.key, token files */
@@ -33,7 +38,13 @@ struct master_config {
  */
 int	 config_parse(struct master_config *cfg, int argc, char **argv,
 	    char **cause);
+/* The same with the environment read through get and --help sent to out. */
+int	 config_load(struct master_config *cfg, int argc, char **argv,
+	    opt_getenv_fn get, void *arg, FILE *out, char **cause);
 void	 config_free(struct master_config *cfg);
+/* The option table (tests print and check it). */
+extern const struct opt_table master_config_table;
+
 /* Split "host:port" (IPv4, [IPv6] or a name). 0, or -1 with *cause. */
 int	 config_split_listen(const char *listen, char **host, int *port,
 	    char **cause);

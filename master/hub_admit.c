@@ -234,9 +234,9 @@ hub_admit(struct hub *h, struct hub_sess *s)
 		    " Berth-Node-Id or Berth-Node-Name header");
 		return;
 	}
-	if (strcmp(proto, "1") != 0) {
+	if (strcmp(proto, PROTO_VERSION_STR) != 0) {
 		hub_refuse(h, s, PROTO_CLOSE_VERSION, "protocol version "
-		    "mismatch: this master speaks 1");
+		    "mismatch: this master speaks " PROTO_VERSION_STR);
 		return;
 	}
 	if (!hub_node_id_valid(id) || !util_name_valid(name)) {

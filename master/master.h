@@ -17,6 +17,7 @@
 #ifndef BERTH_MASTER_H
 #define BERTH_MASTER_H
 
+#include "common/version.h"
 #include "master/config.h"
 #include "master/store.h"
 #include "master/tls.h"
@@ -26,7 +27,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define MASTER_VERSION	"0.1.0"
+#define MASTER_VERSION	BERTH_VERSION	/* common/version.h */
 
 struct hub;
 struct sched_loop;

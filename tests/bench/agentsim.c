@@ -6,7 +6,8 @@
  * docs/protocol.md describes it (the Berth-* upgrade headers, node token
  * after the first join, node_info after welcome, a "running" state frame
  * for every desired set and every 10 s, stats every 5 s, the close-code
- * rules and the real agent's reconnect backoff from agent/backoff.c). It
+ * policy from common/proto.c and the real agent's reconnect backoff from
+ * agent/backoff.c). It
  * runs no containers: the state it reports is made up.
  *
  * DESIGN. One process, one lws context, one thread: main() creates the
@@ -475,23 +476,17 @@ sim_ended(struct sim_agent *a)
 		a->attempt = 0;
 	if (code >= 4000 && code < 4016)
 		s->n_closes[code - 4000]++;
-	switch (code) {
-	case PROTO_CLOSE_BAD_NODE_TOKEN:
-	case PROTO_CLOSE_TOKEN_OTHER_NODE:
-	case PROTO_CLOSE_NODE_REMOVED:
-	case PROTO_CLOSE_TOKEN_RESET:
+	/* The real agent's policy: the protocol's table (common/proto.c). */
+	switch (proto_close_action(code)) {
+	case PROTO_CLOSE_DO_REJOIN:
 		free(a->node_token);
 		a->node_token = NULL;
 		s->nodes_dirty = 1;
 		break;
-	case PROTO_CLOSE_BAD_HEADERS:
-	case PROTO_CLOSE_BAD_GRID_TOKEN:
-	case PROTO_CLOSE_VERSION:
-	case PROTO_CLOSE_DUPLICATE:
-	case PROTO_CLOSE_RATE_LIMITED:
+	case PROTO_CLOSE_DO_MAX_DELAY:
 		max = 1;
 		break;
-	default:
+	case PROTO_CLOSE_DO_BACKOFF:
 		break;
 	}
 	delay = max ? backoff_max_ms(cap, sim_rand(s)) :
@@ -557,7 +552,7 @@ sim_headers(struct sim_agent *a, struct lws *wsi, unsigned char **p,
 	    PROTO_HDR_GRID_TOKEN;
 	const char *tok = a->node_token ? a->node_token : s->grid_token;
 	const char *h[][2] = {
-		{ PROTO_HDR_PROTOCOL, "1" },
+		{ PROTO_HDR_PROTOCOL, PROTO_VERSION_STR },
 		{ PROTO_HDR_NODE_ID, a->node_id },
 		{ PROTO_HDR_NODE_NAME, a->name },
 		{ PROTO_HDR_LABELS, s->labels },

@@ -719,10 +719,13 @@ test_config_docker_concurrency(void)
 	CHECK_INT(cfg.docker_concurrency, 64);
 	agent_config_free(&cfg);
 	for (i = 0; bad[i] != NULL; i++) {
+		char want[128];
+
 		env[3] = bad[i];
 		CHECK_INT(load(env, 0, NULL, &cfg, &cause), -1);
-		CHECK_HAS(cause, "BERTH_DOCKER_CONCURRENCY: want a whole number "
-		    "1-64");
+		snprintf(want, sizeof want, "BERTH_DOCKER_CONCURRENCY: \"%s\" "
+		    "is not a whole number (1..64)", bad[i]);
+		CHECK_STR(cause, want);
 		free(cause);
 		agent_config_free(&cfg);
 	}

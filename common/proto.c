@@ -1,0 +1,80 @@
+/*
+ * proto.c - the close-code policy of the agent <-> master protocol.
+ *
+ * One row per close code: its name, what it means, and what an agent does
+ * when the master closes with it. agent/conn.c and the load simulator
+ * (tests/bench/agentsim.c) both act on proto_close_action(), so the real
+ * agent and the 10,000 simulated ones cannot disagree; docs/protocol.md
+ * prints the same rows and test_opt holds it to them. Pure data and
+ * lookups, safe on any thread.
+ */
+#include "common/proto.h"
+
+#include <stddef.h>
+
+const struct proto_close_rule proto_close_rules[] = {
+	{ PROTO_CLOSE_SHUTDOWN, "shutdown", "master shutting down",
+	  PROTO_CLOSE_DO_BACKOFF },
+	{ PROTO_CLOSE_BAD_HEADERS, "bad_headers",
+	  "missing or invalid headers", PROTO_CLOSE_DO_MAX_DELAY },
+	{ PROTO_CLOSE_BAD_GRID_TOKEN, "bad_grid_token", "bad grid token",
+	  PROTO_CLOSE_DO_MAX_DELAY },
+	{ PROTO_CLOSE_BAD_NODE_TOKEN, "bad_node_token", "bad node token",
+	  PROTO_CLOSE_DO_REJOIN },
+	{ PROTO_CLOSE_TOKEN_OTHER_NODE, "token_other_node",
+	  "node token belongs to another node id", PROTO_CLOSE_DO_REJOIN },
+	{ PROTO_CLOSE_VERSION, "version", "protocol version mismatch",
+	  PROTO_CLOSE_DO_MAX_DELAY },
+	{ PROTO_CLOSE_PING_TIMEOUT, "ping_timeout", "ping timeout",
+	  PROTO_CLOSE_DO_BACKOFF },
+	{ PROTO_CLOSE_NODE_REMOVED, "node_removed",
+	  "node removed from the grid", PROTO_CLOSE_DO_REJOIN },
+	{ PROTO_CLOSE_DUPLICATE, "duplicate", "duplicate connection: a newer "
+	  "session of the same node id took over", PROTO_CLOSE_DO_MAX_DELAY },
+	{ PROTO_CLOSE_TOKEN_RESET, "token_reset",
+	  "node token reset by an operator", PROTO_CLOSE_DO_REJOIN },
+	{ PROTO_CLOSE_RATE_LIMITED, "rate_limited",
+	  "too many failed attempts from this address",
+	  PROTO_CLOSE_DO_MAX_DELAY },
+	{ PROTO_CLOSE_BAD_FRAME, "bad_frame", "malformed frame",
+	  PROTO_CLOSE_DO_BACKOFF },
+};
+
+const size_t proto_close_nrules =
+    sizeof proto_close_rules / sizeof proto_close_rules[0];
+
+const struct proto_close_rule *
+proto_close_rule(int code)
+{
+	size_t i;
+
+	for (i = 0; i < proto_close_nrules; i++) {
+		if (proto_close_rules[i].code == code)
+			return &proto_close_rules[i];
+	}
+	return NULL;
+}
+
+enum proto_close_action
+proto_close_action(int code)
+{
+	const struct proto_close_rule *r = proto_close_rule(code);
+
+	/* 1000, 1006 (no close frame) and the like: the network's doing. */
+	return r != NULL ? r->action : PROTO_CLOSE_DO_BACKOFF;
+}
+
+const char *
+proto_close_action_text(enum proto_close_action action)
+{
+	switch (action) {
+	case PROTO_CLOSE_DO_BACKOFF:
+		return "reconnect with backoff";
+	case PROTO_CLOSE_DO_MAX_DELAY:
+		return "reconnect with backoff (max delay)";
+	case PROTO_CLOSE_DO_REJOIN:
+		return "forget the stored node token; rejoin with the grid "
+		    "token";
+	}
+	return "reconnect with backoff";
+}
