@@ -222,13 +222,43 @@ args_word(struct cli *c, int argc, char *w, const struct cmd_group **show,
 	return 0;
 }
 
+/*
+ * The name of the (n+1)-th required word in a usage line, into buf: "FILE"
+ * for "S FILE" and n = 1. Bracketed parts are optional, "--" and a
+ * trailing "..." are not names. NULL if the usage does not say.
+ */
+static const char *
+args_required(const char *usage, int n, char *buf, size_t len)
+{
+	const char *p = usage;
+	size_t w;
+	int depth = 0, i;
+
+	for (; *p != '\0'; p += w) {
+		p += strspn(p, " ");
+		w = strcspn(p, " ");
+		if (w == 0)
+			break;
+		if (depth == 0 && *p != '[' && *p != '-' &&
+		    strncmp(p, "...", 3) != 0 && n-- == 0) {
+			if (w > 3 && strncmp(p + w - 3, "...", 3) == 0)
+				w -= 3;
+			snprintf(buf, len, "%.*s", (int)w, p);
+			return buf;
+		}
+		for (i = 0; i < (int)w; i++)
+			depth += p[i] == '[' ? 1 : p[i] == ']' ? -1 : 0;
+	}
+	return NULL;
+}
+
 /* After the words: the checks that need all of them. */
 static int
 args_finish(struct cli *c, char **cause)
 {
 	const struct cmd_entry *e;
-	const char *u;
-	char name[64];
+	const char *u, *what;
+	char name[64], word[64];
 	int o;
 
 	if (c->cmd == NULL && c->group != NULL && c->group->dflt != NULL &&
@@ -246,8 +276,9 @@ args_finish(struct cli *c, char **cause)
 	cmd_name(e, name, sizeof name);
 	u = e->usage;
 	if (c->nargs < e->lower) {
-		xasprintf(cause, "%s needs more arguments (usage: berth %s%s%s)",
-		    name, name, *u ? " " : "", u);
+		what = args_required(u, c->nargs, word, sizeof word);
+		xasprintf(cause, "%s needs %s (usage: berth %s%s%s)", name,
+		    what ? what : "more arguments", name, *u ? " " : "", u);
 		return -1;
 	}
 	if (e->upper >= 0 && c->nargs > e->upper) {

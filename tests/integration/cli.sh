@@ -106,7 +106,7 @@ err=$("$B" grid ls --grid 2>&1)
 check_eq "an option without its value: refused" "$err" "berth: --grid needs a value"
 err=$("$B" stack upgrade onlyone 2>&1)
 check_eq "too few arguments: exit 1" "$?" 1
-check_eq "too few arguments: the usage" "$err" "berth: stack upgrade needs more arguments (usage: berth stack upgrade S FILE)"
+check_eq "too few arguments: names the missing one, shows the usage" "$err" "berth: stack upgrade needs FILE (usage: berth stack upgrade S FILE)"
 err=$("$B" grid ls extra 2>&1)
 check_eq "too many arguments: names the extra one" "$err" 'berth: grid ls: unexpected argument "extra" (usage: berth grid ls)'
 
