@@ -9,9 +9,11 @@
  * "-vK=V", "-v K=V") by its letter among the options that the command
  * takes, so it has to come after the command's words (the global -h
  * excepted). "--" ends the options, and so does the command's stop-th
- * positional word; "-" alone is a positional word. An option refused by
- * the command is reported as soon as both are known; the positional
- * bounds are checked at the end, unless --help or --version was given.
+ * positional word; "-" alone is a positional word. An option that the
+ * command does not take is refused at once when it follows the command's
+ * words, and at the end when it came before them, where the positional
+ * bounds are checked too (neither end check when --help or --version was
+ * given: those answer whatever the rest of the line says).
  *
  * Called once, by main(); single-threaded.
  */
