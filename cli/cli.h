@@ -1,28 +1,69 @@
 /*
- * cli.h - what every `berth` command group shares: the parsed global
- * options, argument helpers and output helpers.
+ * cli.h - what every `berth` command shares: the parsed invocation
+ * (struct cli), the option ids, argument and output helpers, and the
+ * commands' functions.
  *
- * A command group (cli/cmd_<group>.c) exports one function that takes the
- * words after the group name; it returns the exit status. Failures print
- * one line "berth: <reason>" on stderr (cli_fail()).
+ * A command is one row of cmd_table (cli/cmd.c) and one function here,
+ * defined in cli/cmd_<group>.c. By the time the function runs, args.c has
+ * checked its words against the row: the number of positional words is
+ * within the row's bounds and every option given is one the row accepts.
+ * The function returns the exit status. Failures print one line
+ * "berth: <reason>" on stderr (cli_fail()).
  */
 #ifndef BERTH_CLI_H
 #define BERTH_CLI_H
 
 #include <jansson.h>
+#include <stdio.h>
 
-struct cli {
-	const char	*grid;		/* --grid, default "default" */
-	int		 json;		/* --json: print JSON, not tables */
-	int		 force;		/* --force */
-	int		 follow;	/* --follow */
-	int		 rotate;	/* --rotate */
-	const char	*name;		/* --name */
-	const char	**labels;	/* --label values */
-	int		 n_labels;
-	char		**args;		/* positional words */
-	int		 nargs;
+
+/*
+ * Every option the CLI knows, an index into cmd_options[] (cli/cmd.c).
+ * A new option is an id here and a row there.
+ */
+enum cli_opt {
+	CLI_OPT_GRID,		/* global */
+	CLI_OPT_JSON,		/* global */
+	CLI_OPT_HELP,		/* global */
+	CLI_OPT_VERSION,	/* global */
+	CLI_OPT_FORCE,
+	CLI_OPT_FOLLOW,
+	CLI_OPT_ROTATE,
+	CLI_OPT_NAME,
+	CLI_OPT_LABEL,
+	CLI_OPT__COUNT
 };
+
+struct cmd_entry;
+struct cmd_group;
+
+/* One option's occurrences, in the order given. */
+struct cli_optval {
+	int		 n;		/* times given; 0: absent */
+	const char	**v;		/* its values (value options), n of them */
+	char		 letter;	/* first given as -letter; 0: as --name
+					   (for the reason when it is refused) */
+};
+
+/* A parsed invocation (args.c fills it; the commands read it). */
+struct cli {
+	const struct cmd_group	*group;	/* the group named, or NULL */
+	const struct cmd_entry	*cmd;	/* the command, or NULL (help only) */
+	const char	*grid;		/* --grid, $BERTH_GRID, or "default" */
+	int		 json;		/* --json: print JSON, not tables */
+	struct cli_optval opts[CLI_OPT__COUNT];
+	char		**args;		/* positional words after the verb */
+	int		 nargs;
+	int		 dashdash;	/* how many of args came before "--"
+					   (nargs when there was none) */
+};
+
+/* How many times option o was given (0 when absent). */
+int	 cli_flag(const struct cli *c, enum cli_opt o);
+/* The last value of option o, or NULL when absent. */
+const char *cli_value(const struct cli *c, enum cli_opt o);
+/* Every value of option o in order; *n is their number. */
+const char **cli_values(const struct cli *c, enum cli_opt o, int *n);
 
 /* Print "berth: <fmt>" to stderr; returns 1 (the exit status). */
 int	 cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -51,9 +92,39 @@ const char *cli_age(json_t *o, const char *key, char *buf, size_t len);
 /* Build "/v1/<fmt>" with each %s argument percent-escaped. */
 char	*cli_path(const char *fmt, ...);
 
-int	 cmd_grid(struct cli *c);
-int	 cmd_node(struct cli *c);
-int	 cmd_service(struct cli *c);
-int	 cmd_stack(struct cli *c);
+/*
+ * The commands, by file. Each takes the parsed invocation, whose args are
+ * the words after the verb, and returns the exit status.
+ */
+/* cmd_grid.c */
+int	 cmd_grid_ls(struct cli *c);
+int	 cmd_grid_show(struct cli *c);
+int	 cmd_grid_create(struct cli *c);
+int	 cmd_grid_set(struct cli *c);
+void	 cmd_grid_set_help(FILE *f);	/* the settings, after the options */
+int	 cmd_grid_rm(struct cli *c);
+int	 cmd_grid_token(struct cli *c);
+int	 cmd_grid_cloud_config(struct cli *c);
+int	 cmd_grid_events(struct cli *c);
+/* cmd_node.c */
+int	 cmd_node_ls(struct cli *c);
+int	 cmd_node_show(struct cli *c);
+int	 cmd_node_label(struct cli *c);
+int	 cmd_node_rm(struct cli *c);
+/* cmd_stack.c */
+int	 cmd_stack_install(struct cli *c);
+int	 cmd_stack_upgrade(struct cli *c);
+int	 cmd_stack_ls(struct cli *c);
+int	 cmd_stack_show(struct cli *c);
+int	 cmd_stack_rm(struct cli *c);
+int	 cmd_stack_deploy(struct cli *c);
+/* cmd_service.c */
+int	 cmd_service_ls(struct cli *c);
+int	 cmd_service_show(struct cli *c);
+int	 cmd_service_scale(struct cli *c);
+int	 cmd_service_containers(struct cli *c);
+/* help.c */
+int	 cmd_version(struct cli *c);
+int	 cmd_help(struct cli *c);
 
 #endif

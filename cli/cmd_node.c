@@ -1,5 +1,6 @@
 /*
- * cmd_node.c - `berth node ...`: ls, show, label, rm.
+ * cmd_node.c - `berth node ...`: ls, show, label, rm. Their rows are in
+ * cmd_table (cli/cmd.c); args.c has checked the words before these run.
  */
 #include "cli/cli.h"
 #include "cli/client.h"
@@ -12,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int
-node_ls(struct cli *c)
+int
+cmd_node_ls(struct cli *c)
 {
 	struct table *t;
 	json_t *arr, *n;
@@ -49,10 +50,10 @@ node_ls(struct cli *c)
 	return 0;
 }
 
-static int
-node_show(struct cli *c, const char *name)
+int
+cmd_node_show(struct cli *c)
 {
-	char *path = cli_path("nodes/%s/%s", c->grid, name);
+	char *path = cli_path("nodes/%s/%s", c->grid, c->args[0]);
 	char buf[512], mem[32];
 	json_t *n;
 	int rc;
@@ -89,10 +90,12 @@ node_show(struct cli *c, const char *name)
  * Merge "k=v" (set) and "k-" (remove) words into the node's labels and
  * send the whole list.
  */
-static int
-node_label(struct cli *c, const char *name, char **words, int n)
+int
+cmd_node_label(struct cli *c)
 {
-	char *path = cli_path("nodes/%s/%s", c->grid, name), *cause;
+	char **words = c->args + 1;
+	int n = c->nargs - 1;
+	char *path = cli_path("nodes/%s/%s", c->grid, c->args[0]), *cause;
 	json_t *node, *labels, *out, *v, *body;
 	const char *key;
 	size_t i, klen;
@@ -154,9 +157,10 @@ node_label(struct cli *c, const char *name, char **words, int n)
 	return 0;
 }
 
-static int
-node_rm(struct cli *c, const char *name)
+int
+cmd_node_rm(struct cli *c)
 {
+	const char *name = c->args[0];
 	char *path = cli_path("nodes/%s/%s", c->grid, name), *cause;
 	int rc = client_json("DELETE", path, NULL, NULL, &cause);
 
@@ -165,25 +169,4 @@ node_rm(struct cli *c, const char *name)
 		return cli_fail_cause(cause);
 	printf("node %s removed\n", name);
 	return 0;
-}
-
-int
-cmd_node(struct cli *c)
-{
-	const char *verb = c->nargs > 0 ? c->args[0] : "ls";
-	const char *name = c->nargs > 1 ? c->args[1] : NULL;
-
-	if (strcmp(verb, "ls") == 0 || strcmp(verb, "list") == 0)
-		return node_ls(c);
-	if (name == NULL)
-		return cli_fail("node %s needs a node name", verb);
-	if (strcmp(verb, "show") == 0)
-		return node_show(c, name);
-	if (strcmp(verb, "label") == 0)
-		return c->nargs < 3 ?
-		    cli_fail("node label N k=v ... (or k- to remove)") :
-		    node_label(c, name, c->args + 2, c->nargs - 2);
-	if (strcmp(verb, "rm") == 0 || strcmp(verb, "remove") == 0)
-		return node_rm(c, name);
-	return cli_fail("unknown command \"node %s\" (see berth --help)", verb);
 }

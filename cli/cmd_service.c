@@ -1,7 +1,8 @@
 /*
  * cmd_service.c - `berth service ...`: ls, show, scale, containers.
  *
- * Services are named STACK/SVC.
+ * Services are named STACK/SVC. Their rows are in cmd_table (cli/cmd.c);
+ * args.c has checked the words before these run.
  */
 #include "cli/cli.h"
 #include "cli/client.h"
@@ -14,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Split "stack/svc" into its parts (pointers into buf). 0 or -1. */
+/*
+ * Split "stack/svc" into its parts (pointers into buf). 0, or -1 after
+ * saying why.
+ */
 static int
 service_split(const char *in, char *buf, size_t len, char **stack, char **svc)
 {
@@ -22,16 +26,18 @@ service_split(const char *in, char *buf, size_t len, char **stack, char **svc)
 
 	snprintf(buf, len, "%s", in);
 	if ((slash = strchr(buf, '/')) == NULL || slash == buf ||
-	    slash[1] == '\0' || strchr(slash + 1, '/') != NULL)
+	    slash[1] == '\0' || strchr(slash + 1, '/') != NULL) {
+		cli_fail("\"%s\" is not STACK/SERVICE", in);
 		return -1;
+	}
 	*slash = '\0';
 	*stack = buf;
 	*svc = slash + 1;
 	return 0;
 }
 
-static int
-service_ls(struct cli *c)
+int
+cmd_service_ls(struct cli *c)
 {
 	struct table *t;
 	json_t *arr, *v;
@@ -59,14 +65,16 @@ service_ls(struct cli *c)
 	return 0;
 }
 
-static int
-service_show(struct cli *c, const char *stack, const char *svc)
+int
+cmd_service_show(struct cli *c)
 {
-	char *path = cli_path("services/%s/%s/%s", c->grid, stack, svc);
-	char buf[512];
+	char buf[512], name[256], *path, *stack, *svc;
 	json_t *v, *spec;
 	int rc;
 
+	if (service_split(c->args[0], name, sizeof name, &stack, &svc) != 0)
+		return 1;
+	path = cli_path("services/%s/%s/%s", c->grid, stack, svc);
 	if ((rc = cli_get(c, path, &v)) != 0)
 		return rc < 0;
 	spec = json_object_get(v, "spec");
@@ -94,15 +102,17 @@ service_show(struct cli *c, const char *stack, const char *svc)
 	return 0;
 }
 
-static int
-service_scale(struct cli *c, const char *stack, const char *svc,
-    const char *count)
+int
+cmd_service_scale(struct cli *c)
 {
-	char *path, *cause, *end, buf[16];
+	const char *count = c->args[1];
+	char *path, *cause, *end, buf[16], name[256], *stack, *svc;
 	json_t *body, *v;
 	long n;
 	int rc;
 
+	if (service_split(c->args[0], name, sizeof name, &stack, &svc) != 0)
+		return 1;
 	errno = 0;
 	n = strtol(count, &end, 10);
 	if (errno != 0 || *end != '\0' || end == count || n < 0 || n > 10000)
@@ -124,16 +134,18 @@ service_scale(struct cli *c, const char *stack, const char *svc,
 	return 0;
 }
 
-static int
-service_containers(struct cli *c, const char *stack, const char *svc)
+int
+cmd_service_containers(struct cli *c)
 {
-	char *path = cli_path("services/%s/%s/%s/containers", c->grid, stack,
-	    svc), inst[16], rev[16], code[16];
+	char *path, inst[16], rev[16], code[16], name[256], *stack, *svc;
 	struct table *t;
 	json_t *arr, *v;
 	size_t i;
 	int rc;
 
+	if (service_split(c->args[0], name, sizeof name, &stack, &svc) != 0)
+		return 1;
+	path = cli_path("services/%s/%s/%s/containers", c->grid, stack, svc);
 	if ((rc = cli_get(c, path, &arr)) != 0)
 		return rc < 0;
 	t = table_new("NAME", "NODE", "INSTANCE", "REV", "STATE", "EXIT",
@@ -149,27 +161,4 @@ service_containers(struct cli *c, const char *stack, const char *svc)
 	table_free(t);
 	json_decref(arr);
 	return 0;
-}
-
-int
-cmd_service(struct cli *c)
-{
-	const char *verb = c->nargs > 0 ? c->args[0] : "ls";
-	char buf[256], *stack, *svc;
-
-	if (strcmp(verb, "ls") == 0 || strcmp(verb, "list") == 0)
-		return service_ls(c);
-	if (c->nargs < 2)
-		return cli_fail("service %s needs STACK/SERVICE", verb);
-	if (service_split(c->args[1], buf, sizeof buf, &stack, &svc) != 0)
-		return cli_fail("\"%s\" is not STACK/SERVICE", c->args[1]);
-	if (strcmp(verb, "show") == 0)
-		return service_show(c, stack, svc);
-	if (strcmp(verb, "scale") == 0)
-		return c->nargs < 3 ? cli_fail("service scale STACK/SVC N") :
-		    service_scale(c, stack, svc, c->args[2]);
-	if (strcmp(verb, "containers") == 0 || strcmp(verb, "ps") == 0)
-		return service_containers(c, stack, svc);
-	return cli_fail("unknown command \"service %s\" (see berth --help)",
-	    verb);
 }

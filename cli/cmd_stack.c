@@ -10,6 +10,9 @@
  *
  * Progress follows Kontena's CLI: one "[done] ..." line per step, with a
  * live spinner line while waiting when stdout is a terminal.
+ *
+ * Their rows are in cmd_table (cli/cmd.c); args.c has checked the words
+ * before these run.
  */
 #include "cli/cli.h"
 #include "cli/client.h"
@@ -267,8 +270,8 @@ stack_install(struct cli *c, const char *file, const char *upgrade)
 	char *name = NULL, *path, *cause, msg[256];
 	int rc;
 
-	if (stack_prepare(c, file, upgrade ? upgrade : c->name, &env, &name,
-	    &parsed) != 0)
+	if (stack_prepare(c, file, upgrade ? upgrade : cli_value(c,
+	    CLI_OPT_NAME), &env, &name, &parsed) != 0)
 		return 1;
 	json_decref(parsed);
 	if (upgrade != NULL && strcmp(name, upgrade) != 0) {
@@ -299,8 +302,26 @@ stack_install(struct cli *c, const char *file, const char *upgrade)
 	return rc;
 }
 
-static int
-stack_ls(struct cli *c)
+int
+cmd_stack_install(struct cli *c)
+{
+	return stack_install(c, c->args[0], NULL);
+}
+
+int
+cmd_stack_upgrade(struct cli *c)
+{
+	return stack_install(c, c->args[1], c->args[0]);
+}
+
+int
+cmd_stack_deploy(struct cli *c)
+{
+	return stack_deploy(c, c->args[0]);
+}
+
+int
+cmd_stack_ls(struct cli *c)
 {
 	char *path = cli_path("grids/%s/stacks", c->grid), svcs[16];
 	struct table *t;
@@ -324,9 +345,10 @@ stack_ls(struct cli *c)
 	return 0;
 }
 
-static int
-stack_show(struct cli *c, const char *s)
+int
+cmd_stack_show(struct cli *c)
 {
+	const char *s = c->args[0];
 	char *path = cli_path("stacks/%s/%s", c->grid, s);
 	char inst[16], run[16], aff[256], shares[16];
 	struct table *t;
@@ -359,13 +381,14 @@ stack_show(struct cli *c, const char *s)
 	return 0;
 }
 
-static int
-stack_rm(struct cli *c, const char *s)
+int
+cmd_stack_rm(struct cli *c)
 {
+	const char *s = c->args[0];
 	char *path = cli_path("stacks/%s/%s", c->grid, s), *cause, *p2, msg[128];
 	int rc;
 
-	if (c->force) {
+	if (cli_flag(c, CLI_OPT_FORCE)) {
 		xasprintf(&p2, "%s?force=1", path);
 		free(path);
 		path = p2;
@@ -381,28 +404,4 @@ stack_rm(struct cli *c, const char *s)
 	}
 	step_end(msg, 1, NULL);
 	return 0;
-}
-
-int
-cmd_stack(struct cli *c)
-{
-	const char *verb = c->nargs > 0 ? c->args[0] : "ls";
-
-	if (strcmp(verb, "ls") == 0 || strcmp(verb, "list") == 0)
-		return stack_ls(c);
-	if (c->nargs < 2)
-		return cli_fail("stack %s needs %s", verb,
-		    strcmp(verb, "install") == 0 ? "a stack FILE" : "a stack name");
-	if (strcmp(verb, "install") == 0)
-		return stack_install(c, c->args[1], NULL);
-	if (strcmp(verb, "upgrade") == 0)
-		return c->nargs < 3 ? cli_fail("stack upgrade S FILE") :
-		    stack_install(c, c->args[2], c->args[1]);
-	if (strcmp(verb, "show") == 0)
-		return stack_show(c, c->args[1]);
-	if (strcmp(verb, "rm") == 0 || strcmp(verb, "remove") == 0)
-		return stack_rm(c, c->args[1]);
-	if (strcmp(verb, "deploy") == 0)
-		return stack_deploy(c, c->args[1]);
-	return cli_fail("unknown command \"stack %s\" (see berth --help)", verb);
 }

@@ -65,6 +65,84 @@ check_has "service show needs STACK/SVC" "$err" 'is not STACK/SERVICE'
 err=$("$B" --grid nope node ls 2>&1)
 check_eq "--grid selects the grid" "$err" 'berth: no grid "nope"'
 
+# ---- the command table: help, refusals, option syntax ------------------------
+out=$("$B" stack install --help)
+check_eq "stack install --help: exit 0" "$?" 0
+check_eq "stack install --help: usage first" "$(head -1 <<<"$out")" "usage: berth stack install FILE [--name S]"
+check_has "stack install --help: its option, named as in the usage" "$out" "--name S"
+check_has "stack install --help: the global options" "$out" "--grid G"
+check_eq "berth help stack install is the same" "$("$B" help stack install)" "$out"
+out=$("$B" stack rm --help)
+check_has "stack rm --help: -f is --force there" "$out" "-f, --force"
+check_has "stack rm --help: its alias" "$out" "berth stack remove"
+out=$("$B" grid set --help)
+check_has "grid set --help: the settings (help hook)" "$out" "rebalance_settle_s"
+check_has "grid set --help: every one of them" "$out" "move_cooldown_s"
+out=$("$B" stack --help)
+check_eq "stack --help: exit 0" "$?" 0
+check_has "stack --help: the group's commands" "$out" "stack upgrade S FILE"
+check "stack --help: no other group's" test "${out/grid ls/}" = "$out"
+# Every "GROUP VERB" line of berth --help: its --help works and starts
+# with its usage (the listing and the dispatch are one table).
+fails="" n=0
+for cmd in $("$B" --help | awk '/^  (grid|node|stack|service) [a-z]/ { print $1 "/" $2 }'); do
+	n=$((n + 1))
+	u=$("$B" ${cmd/\// } --help 2>&1) && [ "${u#usage: berth ${cmd/\// }}" != "$u" ] ||
+	    fails="$fails $cmd"
+done
+check "berth --help lists commands ($n)" test "$n" -ge 20
+check_eq "every command listed by --help has its own --help" "$fails" ""
+check "berth help: exit 0" "$B" help
+
+err=$("$B" stack ls --force 2>&1)
+check_eq "refused option: exit 1" "$?" 1
+check_eq "refused option: names the command" "$err" "berth: stack ls does not take --force (see berth stack ls --help)"
+err=$(BERTH_MASTER=http://127.0.0.1:1 "$B" node rm -f ghost 2>&1)
+check_eq "refused short option: before any request" "$err" "berth: node rm does not take -f (see berth node rm --help)"
+err=$("$B" --force stack ls 2>&1)
+check_eq "refused option before the command: still refused" "$err" "berth: stack ls does not take --force (see berth stack ls --help)"
+err=$("$B" grid ls --frob 2>&1)
+check_eq "unknown option: one line" "$err" "berth: unknown option --frob (see berth grid ls --help)"
+err=$("$B" grid ls --json=yes 2>&1)
+check_eq "a flag given a value: refused" "$err" "berth: --json takes no value"
+err=$("$B" grid ls --grid 2>&1)
+check_eq "an option without its value: refused" "$err" "berth: --grid needs a value"
+err=$("$B" stack upgrade onlyone 2>&1)
+check_eq "too few arguments: exit 1" "$?" 1
+check_eq "too few arguments: names the missing one, shows the usage" "$err" "berth: stack upgrade needs FILE (usage: berth stack upgrade S FILE)"
+err=$("$B" grid ls extra 2>&1)
+check_eq "too many arguments: names the extra one" "$err" 'berth: grid ls: unexpected argument "extra" (usage: berth grid ls)'
+
+out=$("$B" grid frob 2>"$TMP/err")
+check_eq "unknown verb: exit 1" "$?" 1
+check_eq "unknown verb: nothing on stdout" "$out" ""
+check_eq "unknown verb: the reason first" "$(head -1 "$TMP/err")" 'berth: unknown command "grid frob"'
+check_has "unknown verb: then the group's help" "$(cat "$TMP/err")" "grid cloud-config G [--label k=v ...]"
+
+err=$("$B" node show -f 2>&1)
+check_eq "without --, -f is an option" "$err" "berth: node show does not take -f (see berth node show --help)"
+err=$("$B" node show -- -f 2>&1)
+check_eq "after --, -f is an argument" "$err" 'berth: no node "-f" in grid default'
+err=$("$B" node show -- --json 2>&1)
+check_eq "after --, --json is an argument" "$err" 'berth: no node "--json" in grid default'
+
+err=$("$B" node ls --grid=nope 2>&1)
+check_eq "--grid=G after the command" "$err" 'berth: no grid "nope"'
+err=$("$B" node ls --grid nope 2>&1)
+check_eq "--grid G after the command" "$err" 'berth: no grid "nope"'
+err=$(BERTH_GRID=nope "$B" node ls 2>&1)
+check_eq "BERTH_GRID selects the grid" "$err" 'berth: no grid "nope"'
+out=$(BERTH_GRID=nope "$B" node ls --grid=default --json)
+check_eq "--grid wins over BERTH_GRID" "$out" "[]"
+check_eq "options before the group" "$("$B" --json grid ls)" "$("$B" grid ls --json)"
+check_eq "a group alone runs its ls" "$("$B" grids --json)" "$("$B" grid ls --json)"
+timeout 2 "$B" grid events default -f >/dev/null 2>&1
+check_eq "grid events -f is --follow (still running after 2s)" "$?" 124
+
+check_eq "berth version" "$("$B" version)" "berth 0.1.0"
+check_eq "berth --version" "$("$B" --version)" "berth 0.1.0"
+check_eq "berth version --json" "$("$B" version --json | jq -r .version)" "0.1.0"
+
 err=$(BERTH_TOKEN=wrong "$B" grid ls 2>&1)
 check_eq "wrong token: exit 1" "$?" 1
 check_has "wrong token: says so" "$err" "invalid operator token"

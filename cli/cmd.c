@@ -1,0 +1,353 @@
+/*
+ * cmd.c - the CLI's tables: every option, every command group and every
+ * command, and the lookups in them. args.c parses against these tables
+ * and help.c prints them; nothing else knows a command's words.
+ *
+ * To add a command: write its function (int cmd_<group>_<verb>(struct
+ * cli *), declared in cli.h) in cli/cmd_<group>.c and add its row to
+ * cmd_table. To add an option: an id in enum cli_opt (cli.h), its row in
+ * cmd_options, and its bit in the .opts of each command that takes it.
+ * cmd_check() runs at every start and aborts on a row that breaks the
+ * rules below, so any test run catches it.
+ */
+#include "cli/cmd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(CLI_OPT__COUNT <= 64, "a command's option set is 64 bits");
+
+#define N(a)	(sizeof (a) / sizeof (a)[0])
+
+const struct cmd_option cmd_options[CLI_OPT__COUNT] = {
+	[CLI_OPT_GRID] = { "grid", 0, "G", 0,
+	    "the grid (default: $BERTH_GRID, else \"default\")" },
+	[CLI_OPT_JSON] = { "json", 0, NULL, 0,
+	    "print JSON instead of a table" },
+	[CLI_OPT_HELP] = { "help", 'h', NULL, 0,
+	    "print help and exit" },
+	[CLI_OPT_VERSION] = { "version", 0, NULL, 0,
+	    "print the version and exit" },
+	[CLI_OPT_FORCE] = { "force", 'f', NULL, 0,
+	    "go ahead where the master would refuse" },
+	[CLI_OPT_FOLLOW] = { "follow", 'f', NULL, 0,
+	    "keep printing new entries until interrupted" },
+	[CLI_OPT_ROTATE] = { "rotate", 0, NULL, 0,
+	    "mint a new grid token first (joined nodes keep their own)" },
+	[CLI_OPT_NAME] = { "name", 0, "NAME", 0,
+	    "the name to give it" },
+	[CLI_OPT_LABEL] = { "label", 0, "k=v", CMD_OPTION_REPEAT,
+	    "a label (repeat for more)" },
+};
+
+const struct cmd_group cmd_groups[] = {
+	{ "grid", "grids", "Grids", "ls" },
+	{ "node", "nodes", "Nodes", "ls" },
+	{ "stack", "stacks", "Stacks", "ls" },
+	{ "service", "services", "Services", "ls" },
+};
+const size_t cmd_ngroups = N(cmd_groups);
+
+/*
+ * In `berth --help` order. Usage names option values as DESIGN.md does;
+ * cmd_check() makes sure that it mentions every option the row takes.
+ */
+const struct cmd_entry cmd_table[] = {
+	/* grid: cmd_grid.c */
+	{ .group = "grid", .verb = "ls", .alias = "list", .usage = "",
+	  .help = "list grids", .lower = 0, .upper = 0,
+	  .exec = cmd_grid_ls },
+	{ .group = "grid", .verb = "show", .usage = "G",
+	  .help = "show a grid and its settings", .lower = 1, .upper = 1,
+	  .exec = cmd_grid_show },
+	{ .group = "grid", .verb = "create", .usage = "G",
+	  .help = "create a grid (prints its token)", .lower = 1, .upper = 1,
+	  .exec = cmd_grid_create },
+	{ .group = "grid", .verb = "set", .usage = "G key=value ...",
+	  .help = "change a grid's settings",
+	  .lower = 2, .upper = -1, .exec = cmd_grid_set,
+	  .help_more = cmd_grid_set_help },
+	{ .group = "grid", .verb = "rm", .alias = "remove", .usage = "G",
+	  .help = "remove an empty grid", .lower = 1, .upper = 1,
+	  .exec = cmd_grid_rm },
+	{ .group = "grid", .verb = "token", .usage = "G [--rotate]",
+	  .help = "print (or rotate) the grid token", .lower = 1, .upper = 1,
+	  .opts = CMD_OPT(ROTATE), .exec = cmd_grid_token },
+	{ .group = "grid", .verb = "cloud-config",
+	  .usage = "G [--label k=v ...] [--name N]",
+	  .help = "print a #cloud-config for nodes", .lower = 1, .upper = 1,
+	  .opts = CMD_OPT(LABEL) | CMD_OPT(NAME),
+	  .opt_help = {
+	    [CLI_OPT_LABEL] = "a label of the nodes it boots (repeat for more)",
+	    [CLI_OPT_NAME] = "the node's name, for one machine (default: its "
+		"hostname)" },
+	  .exec = cmd_grid_cloud_config },
+	{ .group = "grid", .verb = "events", .usage = "G [--follow]",
+	  .help = "show the event log", .lower = 1, .upper = 1,
+	  .opts = CMD_OPT(FOLLOW), .exec = cmd_grid_events },
+
+	/* node: cmd_node.c */
+	{ .group = "node", .verb = "ls", .alias = "list", .usage = "",
+	  .help = "list nodes of the grid", .lower = 0, .upper = 0,
+	  .exec = cmd_node_ls },
+	{ .group = "node", .verb = "show", .usage = "N",
+	  .help = "show a node", .lower = 1, .upper = 1,
+	  .exec = cmd_node_show },
+	{ .group = "node", .verb = "label", .usage = "N k=v ... [k-]",
+	  .help = "set (or with k- remove) labels", .lower = 2, .upper = -1,
+	  .exec = cmd_node_label },
+	{ .group = "node", .verb = "rm", .alias = "remove", .usage = "N",
+	  .help = "remove a node from the grid", .lower = 1, .upper = 1,
+	  .exec = cmd_node_rm },
+
+	/* stack: cmd_stack.c */
+	{ .group = "stack", .verb = "install", .usage = "FILE [--name S]",
+	  .help = "install a stack file and deploy it", .lower = 1,
+	  .upper = 1, .opts = CMD_OPT(NAME),
+	  .opt_help = {
+	    [CLI_OPT_NAME] = "the stack's name (default: the file's "
+		"`stack:` name)" },
+	  .exec = cmd_stack_install },
+	{ .group = "stack", .verb = "upgrade", .usage = "S FILE",
+	  .help = "upgrade a stack and deploy it", .lower = 2, .upper = 2,
+	  .exec = cmd_stack_upgrade },
+	{ .group = "stack", .verb = "ls", .alias = "list", .usage = "",
+	  .help = "list stacks", .lower = 0, .upper = 0,
+	  .exec = cmd_stack_ls },
+	{ .group = "stack", .verb = "show", .usage = "S",
+	  .help = "show a stack and its services", .lower = 1, .upper = 1,
+	  .exec = cmd_stack_show },
+	{ .group = "stack", .verb = "rm", .alias = "remove",
+	  .usage = "[--force] S",
+	  .help = "remove a stack and its containers", .lower = 1,
+	  .upper = 1, .opts = CMD_OPT(FORCE),
+	  .opt_help = {
+	    [CLI_OPT_FORCE] = "remove it even while a deploy is in "
+		"progress" },
+	  .exec = cmd_stack_rm },
+	{ .group = "stack", .verb = "deploy", .usage = "S",
+	  .help = "deploy a stack again and follow it", .lower = 1,
+	  .upper = 1, .exec = cmd_stack_deploy },
+
+	/* service: cmd_service.c */
+	{ .group = "service", .verb = "ls", .alias = "list", .usage = "",
+	  .help = "list services", .lower = 0, .upper = 0,
+	  .exec = cmd_service_ls },
+	{ .group = "service", .verb = "show", .usage = "STACK/SVC",
+	  .help = "show a service", .lower = 1, .upper = 1,
+	  .exec = cmd_service_show },
+	{ .group = "service", .verb = "scale", .usage = "STACK/SVC N",
+	  .help = "set the number of instances", .lower = 2, .upper = 2,
+	  .exec = cmd_service_scale },
+	{ .group = "service", .verb = "containers", .alias = "ps",
+	  .usage = "STACK/SVC",
+	  .help = "list a service's containers", .lower = 1, .upper = 1,
+	  .exec = cmd_service_containers },
+
+	/* commands of one word: help.c */
+	{ .group = "version", .usage = "",
+	  .help = "print the version", .lower = 0, .upper = 0,
+	  .exec = cmd_version },
+	{ .group = "help", .usage = "[GROUP [VERB]]",
+	  .help = "help on everything, a group or a command", .lower = 0,
+	  .upper = 2, .exec = cmd_help },
+};
+const size_t cmd_ntable = N(cmd_table);
+
+const struct cmd_group *
+cmd_find_group(const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < cmd_ngroups; i++) {
+		if (strcmp(cmd_groups[i].name, word) == 0 ||
+		    (cmd_groups[i].alias != NULL &&
+		    strcmp(cmd_groups[i].alias, word) == 0))
+			return &cmd_groups[i];
+	}
+	return NULL;
+}
+
+const struct cmd_entry *
+cmd_find_word(const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < cmd_ntable; i++) {
+		if (cmd_table[i].verb == NULL &&
+		    strcmp(cmd_table[i].group, word) == 0)
+			return &cmd_table[i];
+	}
+	return NULL;
+}
+
+const struct cmd_entry *
+cmd_find_verb(const struct cmd_group *g, const char *verb)
+{
+	const struct cmd_entry *e;
+	size_t i;
+
+	for (i = 0; i < cmd_ntable; i++) {
+		e = &cmd_table[i];
+		if (e->verb == NULL || strcmp(e->group, g->name) != 0)
+			continue;
+		if (strcmp(e->verb, verb) == 0 ||
+		    (e->alias != NULL && strcmp(e->alias, verb) == 0))
+			return e;
+	}
+	return NULL;
+}
+
+uint64_t
+cmd_accepts(const struct cmd_entry *e)
+{
+	return CMD_OPTS_GLOBAL | e->opts;
+}
+
+const char *
+cmd_name(const struct cmd_entry *e, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", e->group, e->verb ? " " : "",
+	    e->verb ? e->verb : "");
+	return buf;
+}
+
+static void __attribute__((format(printf, 1, 2), noreturn))
+cmd_broken(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("berth: command table: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+/*
+ * Does usage mention option o, as "--name" or as its letter in a word of
+ * short flags ("[-it]")? A usage line that omits an option it takes would
+ * hide it from `berth --help`.
+ */
+static int
+cmd_usage_mentions(const char *usage, const struct cmd_option *o)
+{
+	const char *p;
+	size_t len = strlen(o->name);
+
+	for (p = usage; (p = strstr(p, "--")) != NULL; p += 2) {
+		if (strncmp(p + 2, o->name, len) == 0 &&
+		    strchr(" ]|=", p[2 + len]) != NULL)
+			return 1;
+	}
+	if (o->letter == 0)
+		return 0;
+	for (p = usage; (p = strchr(p, '-')) != NULL; p++) {
+		if ((p != usage && p[-1] != ' ' && p[-1] != '[') ||
+		    p[1] == '-')
+			continue;
+		for (p++; *p != '\0' && strchr(" ]|", *p) == NULL; p++) {
+			if (*p == o->letter)
+				return 1;
+		}
+		if (*p == '\0')
+			break;
+	}
+	return 0;
+}
+
+/* e's option rules (see cmd_check()); name is e's, for the message. */
+static void
+cmd_check_options(const struct cmd_entry *e, const char *name)
+{
+	const struct cmd_option *opt, *other;
+	uint64_t acc = cmd_accepts(e);
+	int o, p;
+
+	for (o = 0; o < CLI_OPT__COUNT; o++) {
+		opt = &cmd_options[o];
+		if (!(acc & ((uint64_t)1 << o))) {
+			if (e->opt_help[o] != NULL)
+				cmd_broken("%s: help for --%s, which it does "
+				    "not take", name, opt->name);
+			continue;
+		}
+		if (!(CMD_OPTS_GLOBAL & ((uint64_t)1 << o)) &&
+		    !cmd_usage_mentions(e->usage, opt))
+			cmd_broken("%s: usage does not mention --%s", name,
+			    opt->name);
+		for (p = 0; p < o && opt->letter != 0; p++) {
+			other = &cmd_options[p];
+			if ((acc & ((uint64_t)1 << p)) &&
+			    other->letter == opt->letter)
+				cmd_broken("%s: -%c is both --%s and --%s", name,
+				    opt->letter, other->name, opt->name);
+		}
+	}
+}
+
+/*
+ * The rules: every option has a row and a unique long name; a group's
+ * words are its own, it has a command and its default verb exists; a
+ * command's group exists (or, for a one-word command, its word is no
+ * group's); verbs and aliases are unique in their group; the bounds are
+ * sane; no command takes two options of one letter (which would then be
+ * ambiguous); the usage line mentions each option a command takes beyond
+ * the global ones; a command's own option help is for options it takes.
+ */
+void
+cmd_check(void)
+{
+	const struct cmd_option *opt;
+	const struct cmd_entry *e;
+	const struct cmd_group *g;
+	char name[64];
+	size_t i, j;
+	int o, p;
+
+	for (o = 0; o < CLI_OPT__COUNT; o++) {
+		opt = &cmd_options[o];
+		if (opt->name == NULL || opt->help == NULL)
+			cmd_broken("option %d has no row", o);
+		for (p = 0; p < o; p++) {
+			if (strcmp(opt->name, cmd_options[p].name) == 0)
+				cmd_broken("two options --%s", opt->name);
+		}
+	}
+	for (i = 0; i < cmd_ngroups; i++) {
+		g = &cmd_groups[i];
+		if (cmd_find_group(g->name) != g || (g->alias != NULL &&
+		    cmd_find_group(g->alias) != g))
+			cmd_broken("group %s: its word is taken", g->name);
+		if (g->dflt != NULL && cmd_find_verb(g, g->dflt) == NULL)
+			cmd_broken("group %s: no verb %s", g->name, g->dflt);
+		for (j = 0; j < cmd_ntable; j++) {
+			if (strcmp(cmd_table[j].group, g->name) == 0)
+				break;
+		}
+		if (j == cmd_ntable)
+			cmd_broken("group %s has no command", g->name);
+	}
+	for (i = 0; i < cmd_ntable; i++) {
+		e = &cmd_table[i];
+		cmd_name(e, name, sizeof name);
+		if (e->usage == NULL || e->help == NULL || e->exec == NULL)
+			cmd_broken("%s: no usage, help or function", name);
+		/* A lookup finds the first row: any earlier one of the
+		   same word would shadow this one. */
+		g = e->verb ? cmd_find_group(e->group) : NULL;
+		if (e->verb == NULL ? cmd_find_group(e->group) != NULL ||
+		    cmd_find_word(e->group) != e : g == NULL ||
+		    cmd_find_verb(g, e->verb) != e ||
+		    (e->alias != NULL && cmd_find_verb(g, e->alias) != e))
+			cmd_broken("%s: its group, verb or alias does not fit "
+			    "or is taken", name);
+		if (e->lower < 0 || (e->upper != -1 && e->upper < e->lower) ||
+		    e->stop < 0)
+			cmd_broken("%s: bad argument bounds", name);
+		cmd_check_options(e, name);
+	}
+}
