@@ -22,8 +22,8 @@
  */
 #include "master/hub.h"
 #include "master/hub_int.h"
-#include "master/desired.h"
-#include "master/frame.h"
+#include "master/hub_desired.h"
+#include "master/hub_frame.h"
 
 #include "common/log.h"
 #include "common/proto.h"
@@ -182,7 +182,7 @@ hub_grid_settings(struct hub *h, int64_t grid_id)
 /* ---- frames from agents ------------------------------------------------- */
 
 static void
-hub_frame(struct hub *h, struct hub_sess *s)
+hub_on_frame(struct hub *h, struct hub_sess *s)
 {
 	json_error_t jerr;
 	json_t *f, *v;
@@ -494,7 +494,7 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		buf_append(&s->rx, in, len);
 		if (lws_is_final_fragment(wsi) &&
 		    lws_remaining_packet_payload(wsi) == 0) {
-			hub_frame(h, s);
+			hub_on_frame(h, s);
 			buf_free(&s->rx);
 		}
 		break;

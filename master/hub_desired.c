@@ -1,12 +1,12 @@
 /*
- * desired.c - build desired sets from instances; apply reported states.
+ * hub_desired.c - build desired sets from instances; apply reported states.
  *
  * Runs on the ws thread. A desired container is an instance row joined to
  * its service's spec; its name is "<stack>.<service>-<n>.<node8>" so that
  * agents sharing one Docker engine never collide.
  */
-#include "master/desired.h"
-#include "master/frame.h"
+#include "master/hub_desired.h"
+#include "master/hub_frame.h"
 
 #include "common/proto.h"
 #include "common/util.h"
