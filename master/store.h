@@ -215,8 +215,6 @@ int	 store_node_seen_batch(struct store *st, const struct node_seen *v,
 /* At start-up: nodes left "connected" by a previous run are not. */
 int	 store_node_reset_connected(struct store *st);
 
-#endif
-
 /* ---- stacks and deploys (store_stack.c) --------------------------------- */
 
 /* Dump flags for specs: stable key order, reals without noise. */
@@ -265,3 +263,5 @@ int	 store_service_scale(struct store *st, int64_t service_id,
 /* The service's instances as container entries (node, instance, state,
  * error, ...). NULL on error. */
 json_t	*store_service_containers_json(struct store *st, int64_t service_id);
+
+#endif
