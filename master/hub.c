@@ -158,25 +158,27 @@ const struct hub_grid *
 hub_grid_settings(struct hub *h, int64_t grid_id)
 {
 	static const struct hub_grid fallback = { 0, 5000, 15000 };
-	sqlite3_stmt *q;
-	size_t i;
+	struct grid_timings *t;
+	size_t i, n;
 	int64_t now = util_mono_ms();
 
 	if (h->grids == NULL || now - h->grids_at > HUB_SETTINGS_MS) {
-		q = store_stmt(h->st, "SELECT id, heartbeat_interval_s,"
-		    " offline_after_s FROM grids");
-		h->n_grids = 0;
-		while (sqlite3_step(q) == SQLITE_ROW) {
-			h->grids = xreallocarray(h->grids, h->n_grids + 1,
+		/* On a store error the cache keeps what it had. */
+		if (store_grid_timings(h->st, &t, &n) == 0) {
+			h->grids = xreallocarray(h->grids, n + 1,
 			    sizeof *h->grids);
-			h->grids[h->n_grids].id = sqlite3_column_int64(q, 0);
-			h->grids[h->n_grids].heartbeat_ms =
-			    sqlite3_column_int64(q, 1) * 1000;
-			h->grids[h->n_grids].offline_ms =
-			    sqlite3_column_int64(q, 2) * 1000;
-			h->n_grids++;
-		}
-		sqlite3_reset(q);
+			for (i = 0; i < n; i++) {
+				h->grids[i].id = t[i].id;
+				h->grids[i].heartbeat_ms =
+				    t[i].heartbeat_interval_s * 1000;
+				h->grids[i].offline_ms =
+				    t[i].offline_after_s * 1000;
+			}
+			h->n_grids = n;
+			free(t);
+		} else
+			log_error("hub: grid settings: %s",
+			    store_errmsg(h->st));
 		h->grids_at = now;
 	}
 	for (i = 0; i < h->n_grids; i++)
