@@ -63,6 +63,16 @@ service_row_json(sqlite3_stmt *s)
 	return o;
 }
 
+/* A service as lists show it: without its spec. */
+static json_t *
+service_row_json_brief(sqlite3_stmt *s)
+{
+	json_t *o = service_row_json(s);
+
+	json_object_del(o, "spec");
+	return o;
+}
+
 json_t *
 store_service_list_json(struct store *st, int64_t grid_id, const char *stack)
 {
@@ -70,22 +80,10 @@ store_service_list_json(struct store *st, int64_t grid_id, const char *stack)
 	    "SELECT " SVC_COLS " FROM services v JOIN stacks k"
 	    " ON k.id = v.stack_id WHERE k.grid_id = ?1"
 	    " AND (?2 IS NULL OR k.name = ?2) ORDER BY k.name, v.position");
-	json_t *arr = json_array(), *o;
-	int rc;
 
 	sqlite3_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, stack);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		o = service_row_json(s);
-		json_object_del(o, "spec");
-		json_array_append_new(arr, o);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
+	return store_rows_json(s, json_array(), service_row_json_brief);
 }
 
 int
