@@ -2,9 +2,10 @@
  * store_session.c - the hub's writes to node records: joins, node info,
  * liveness, and the batched last-seen times.
  *
- * Runs on the ws thread with its own connection (and at start-up). A join
- * is one transaction; liveness (last seen, load) is written for every node
- * at once every few seconds, never one transaction per ping.
+ * Runs on the ws thread with its own connection (and at start-up); the
+ * scheduler thread also asks store_node_grid() which grid a node is in. A
+ * join is one transaction; liveness (last seen, load) is written for every
+ * node at once every few seconds, never one transaction per ping.
  */
 #include "master/store.h"
 
