@@ -167,7 +167,7 @@ int	 store_node_clear_token(struct store *st, const char *id);
 struct node_row {
 	const char	*id;		/* node id */
 	const char	*name;		/* unique in its grid */
-	const char	*labels;	/* effective labels, a JSON array text */
+	const char	*labels;	/* effective labels, JSON array text */
 	int64_t		 grid_id;	/* its grid */
 	int64_t		 cpus;		/* from node_info, or 0 */
 	int64_t		 memory;	/* bytes, from node_info, or 0 */

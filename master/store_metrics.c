@@ -17,7 +17,8 @@ store_metrics_counts(struct store *st, struct metrics_counts *c)
 	int rc;
 
 	memset(c, 0, sizeof *c);
-	s = store_stmt(st, "SELECT status, count(*) FROM nodes GROUP BY status");
+	s = store_stmt(st, "SELECT status, count(*) FROM nodes"
+	    " GROUP BY status");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (strcmp(store_col_text(s, 0), "online") == 0)
 			c->nodes_online += sqlite3_column_int64(s, 1);

@@ -101,7 +101,7 @@ store_service_get_json(struct store *st, int64_t grid_id, const char *stack,
 	return store_row_json(s, service_row_json, out);
 }
 
-/* ---- the scheduler's reads ------------------------------------------------ */
+/* ---- the scheduler's reads ----------------------------------------------- */
 
 #define SERVICE_ROW_COLS \
 	"v.id, k.name, v.name, v.strategy, v.instances, v.stateful, " \
