@@ -2,10 +2,14 @@
  * log.h - the one logger of every berth binary.
  *
  * One line per record, written with a single write(2) so lines from several
- * threads never interleave. The level is checked before anything is
- * formatted. Strings that come from outside (peer names, paths, frames) must
- * go through the "%s" of log_*() only after log_escape(), or be passed with
- * log_*_str() helpers that escape them; tokens are never passed at all.
+ * threads never interleave; a record longer than 2 KiB is cut. The level is
+ * checked before anything is formatted. The level and the prefix are set
+ * at start-up, before any thread exists, and only read afterwards.
+ *
+ * A string that comes from outside and was not validated (an agent's close
+ * reason or frame, a header, a path) reaches a log_*() "%s" only through
+ * log_escape(); names and ids the edge has already checked are logged as
+ * they are. Tokens are never logged at all.
  */
 #ifndef BERTH_LOG_H
 #define BERTH_LOG_H

@@ -71,51 +71,33 @@ api_healthz(struct api_ctx *ctx)
 void
 api_metrics(struct api_ctx *ctx)
 {
-	static const char *sql_nodes =
-	    "SELECT status, count(*) FROM nodes GROUP BY status";
-	static const char *sql_counts =
-	    "SELECT (SELECT count(*) FROM grids), (SELECT count(*) FROM stacks),"
-	    " (SELECT count(*) FROM services)";
-	static const char *sql_inst =
-	    "SELECT state, count(*) FROM instances GROUP BY state";
+	struct metrics_counts c;
 	struct buf b = { 0 };
-	sqlite3_stmt *s;
 	uint64_t n;
-	int i, online = 0, offline = 0;
+	size_t j;
+	int i;
 
-	s = store_stmt(ctx->st, sql_nodes);
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (strcmp(store_col_text(s, 0), "online") == 0)
-			online += sqlite3_column_int(s, 1);
-		else
-			offline += sqlite3_column_int(s, 1);
+	if (store_metrics_counts(ctx->st, &c) != 0) {
+		api_store_error(ctx);
+		return;
 	}
-	sqlite3_reset(s);
 	buf_printf(&b, "# HELP berth_nodes Nodes by state.\n"
 	    "# TYPE berth_nodes gauge\n"
-	    "berth_nodes{state=\"online\"} %d\n"
-	    "berth_nodes{state=\"offline\"} %d\n", online, offline);
-
-	s = store_stmt(ctx->st, sql_counts);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		buf_printf(&b, "# HELP berth_grids Grids.\n"
-		    "# TYPE berth_grids gauge\nberth_grids %lld\n"
-		    "# HELP berth_stacks Stacks.\n"
-		    "# TYPE berth_stacks gauge\nberth_stacks %lld\n"
-		    "# HELP berth_services Services.\n"
-		    "# TYPE berth_services gauge\nberth_services %lld\n",
-		    (long long)sqlite3_column_int64(s, 0),
-		    (long long)sqlite3_column_int64(s, 1),
-		    (long long)sqlite3_column_int64(s, 2));
-	sqlite3_reset(s);
-
+	    "berth_nodes{state=\"online\"} %lld\n"
+	    "berth_nodes{state=\"offline\"} %lld\n",
+	    (long long)c.nodes_online, (long long)c.nodes_offline);
+	buf_printf(&b, "# HELP berth_grids Grids.\n"
+	    "# TYPE berth_grids gauge\nberth_grids %lld\n"
+	    "# HELP berth_stacks Stacks.\n"
+	    "# TYPE berth_stacks gauge\nberth_stacks %lld\n"
+	    "# HELP berth_services Services.\n"
+	    "# TYPE berth_services gauge\nberth_services %lld\n",
+	    (long long)c.grids, (long long)c.stacks, (long long)c.services);
 	buf_printf(&b, "# HELP berth_instances Service instances by "
 	    "reported state.\n# TYPE berth_instances gauge\n");
-	s = store_stmt(ctx->st, sql_inst);
-	while (sqlite3_step(s) == SQLITE_ROW)
+	for (j = 0; j < c.nstates; j++)
 		buf_printf(&b, "berth_instances{state=\"%s\"} %lld\n",
-		    store_col_text(s, 0), (long long)sqlite3_column_int64(s, 1));
-	sqlite3_reset(s);
+		    c.states[j].state, (long long)c.states[j].n);
 
 	buf_printf(&b, "# HELP berth_api_requests_total REST requests by "
 	    "status.\n# TYPE berth_api_requests_total counter\n");

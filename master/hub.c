@@ -6,15 +6,18 @@
  * touches an lws object. Other threads talk to it through the inbox: a
  * mutex-protected list plus lws_cancel_service(), drained in
  * LWS_CALLBACK_EVENT_WAIT_CANCELLED. Frames to an agent wait in its
- * session's out queue; the ws thread asks for WRITEABLE and writes one
+ * session's out queue (hub_outq.h: at most one pending desired frame, a
+ * newer set replaces it); the ws thread asks for WRITEABLE and writes one
  * frame per callback. Every close, refusal or kick goes through the same
  * path: mark the session closing with a code, ask for WRITEABLE, and there
  * set the close reason and return -1.
  *
  * Sessions are found by node id in a small hash table. A newer session of
  * the same node id replaces the older one (which is closed with 4007). A
- * one-second tick sends pings, closes sessions that stopped answering, and
- * writes every session's last-seen time and load in one transaction.
+ * tick every 250 ms sends the pings that are due (each grid's
+ * heartbeat_interval_s), closes sessions silent for offline_after_s,
+ * re-sends desired sets a minute old, and every 2 s writes the last-seen
+ * times and loads of all sessions in one transaction.
  *
  * The ws thread has its own store connection; refused connections never
  * write to it. Admission (headers, tokens, per-address limits) lives in
@@ -22,8 +25,8 @@
  */
 #include "master/hub.h"
 #include "master/hub_int.h"
-#include "master/desired.h"
-#include "master/frame.h"
+#include "master/hub_desired.h"
+#include "master/hub_frame.h"
 
 #include "common/log.h"
 #include "common/proto.h"
@@ -78,29 +81,22 @@ hub_unindex(struct hub *h, struct hub_sess *s)
 /* ---- sending ------------------------------------------------------------ */
 
 static void
-hub_queue(struct hub_sess *s, const char *text)
+hub_queue(struct hub_sess *s, enum hub_out_kind kind, const char *text)
 {
-	size_t len = strlen(text);
-	struct hub_out *o = xmalloc(sizeof *o + LWS_PRE + len);
-
-	o->next = NULL;
-	o->len = len;
-	memcpy(o->data + LWS_PRE, text, len);
-	if (s->out_tail != NULL)
-		s->out_tail->next = o;
-	else
-		s->out_head = o;
-	s->out_tail = o;
+	if (hub_outq_push(&s->outq, kind, text, strlen(text)) == 1)
+		log_debug("hub: node %s: newer desired set replaces the one "
+		    "not yet sent", s->name);
 	lws_callback_on_writable(s->wsi);
 }
 
+/* Queue frame (the caller's reference is taken) after those queued. */
 void
 hub_queue_json(struct hub_sess *s, json_t *frame)
 {
 	char *text = json_dumps(frame, JSON_COMPACT);
 
 	if (text != NULL)
-		hub_queue(s, text);
+		hub_queue(s, HUB_OUT_FRAME, text);
 	free(text);
 	json_decref(frame);
 }
@@ -118,12 +114,17 @@ hub_close(struct hub_sess *s, int code, const char *why)
 	lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
 }
 
-/* Queue the node's desired set if it changed since the last send. */
+/*
+ * Queue the node's desired set if it differs from the last one queued (or
+ * always, with force). That one is what the agent has or is about to get:
+ * a desired frame not yet written is replaced by the newer (hub_outq.h),
+ * so last_desired always names the set the agent converges to.
+ */
 void
 hub_send_desired(struct hub *h, struct hub_sess *s, int force)
 {
-	json_t *arr = desired_build(h->st, s->node_id);
-	char *text;
+	json_t *arr = desired_build(h->st, s->node_id), *f;
+	char *text, *frame;
 
 	if (arr == NULL) {
 		log_error("hub: desired set of %s: %s", s->name,
@@ -142,8 +143,13 @@ hub_send_desired(struct hub *h, struct hub_sess *s, int force)
 	s->last_desired_at = util_mono_ms();
 	free(s->last_state);		/* rows changed: record the next report */
 	s->last_state = NULL;
-	hub_queue_json(s, json_pack("{s:s, s:I, s:o}", "type", PROTO_T_DESIRED,
-	    "generation", (json_int_t)++h->generation, "containers", arr));
+	f = json_pack("{s:s, s:I, s:o}", "type", PROTO_T_DESIRED,
+	    "generation", (json_int_t)++h->generation, "containers", arr);
+	frame = json_dumps(f, JSON_COMPACT);
+	if (frame != NULL)
+		hub_queue(s, HUB_OUT_DESIRED, frame);
+	free(frame);
+	json_decref(f);
 }
 
 /* ---- grid settings -------------------------------------------------------- */
@@ -151,38 +157,39 @@ hub_send_desired(struct hub *h, struct hub_sess *s, int force)
 const struct hub_grid *
 hub_grid_settings(struct hub *h, int64_t grid_id)
 {
-	static const struct hub_grid fallback = { 0, 5000, 15000 };
-	sqlite3_stmt *q;
-	size_t i;
+	struct grid_timings *t;
+	size_t i, n;
 	int64_t now = util_mono_ms();
 
 	if (h->grids == NULL || now - h->grids_at > HUB_SETTINGS_MS) {
-		q = store_stmt(h->st, "SELECT id, heartbeat_interval_s,"
-		    " offline_after_s FROM grids");
-		h->n_grids = 0;
-		while (sqlite3_step(q) == SQLITE_ROW) {
-			h->grids = xreallocarray(h->grids, h->n_grids + 1,
+		/* On a store error the cache keeps what it had. */
+		if (store_grid_timings(h->st, &t, &n) == 0) {
+			h->grids = xreallocarray(h->grids, n + 1,
 			    sizeof *h->grids);
-			h->grids[h->n_grids].id = sqlite3_column_int64(q, 0);
-			h->grids[h->n_grids].heartbeat_ms =
-			    sqlite3_column_int64(q, 1) * 1000;
-			h->grids[h->n_grids].offline_ms =
-			    sqlite3_column_int64(q, 2) * 1000;
-			h->n_grids++;
-		}
-		sqlite3_reset(q);
+			for (i = 0; i < n; i++) {
+				h->grids[i].id = t[i].id;
+				h->grids[i].heartbeat_ms =
+				    t[i].heartbeat_interval_s * 1000;
+				h->grids[i].offline_ms =
+				    t[i].offline_after_s * 1000;
+			}
+			h->n_grids = n;
+			free(t);
+		} else
+			log_error("hub: grid settings: %s",
+			    store_errmsg(h->st));
 		h->grids_at = now;
 	}
 	for (i = 0; i < h->n_grids; i++)
 		if (h->grids[i].id == grid_id)
 			return &h->grids[i];
-	return &fallback;
+	return &h->grid_default;
 }
 
 /* ---- frames from agents ------------------------------------------------- */
 
 static void
-hub_frame(struct hub *h, struct hub_sess *s)
+hub_on_frame(struct hub *h, struct hub_sess *s)
 {
 	json_error_t jerr;
 	json_t *f, *v;
@@ -262,17 +269,12 @@ hub_mark_offline(struct hub *h, struct hub_sess *s, const char *why)
 static void
 hub_sess_end(struct hub *h, struct hub_sess *s)
 {
-	struct hub_out *o;
-
 	if (s->authed && hub_find(h, s->node_id) == s) {
 		hub_unindex(h, s);
 		atomic_fetch_sub(&h->n_connected, 1);
 		hub_mark_offline(h, s, "connection closed");
 	}
-	while ((o = s->out_head) != NULL) {
-		s->out_head = o->next;
-		free(o);
-	}
+	hub_outq_clear(&s->outq);
 	buf_free(&s->rx);
 	free(s->last_desired);
 	free(s->last_state);
@@ -494,7 +496,7 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		buf_append(&s->rx, in, len);
 		if (lws_is_final_fragment(wsi) &&
 		    lws_remaining_packet_payload(wsi) == 0) {
-			hub_frame(h, s);
+			hub_on_frame(h, s);
 			buf_free(&s->rx);
 		}
 		break;
@@ -520,17 +522,14 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			s->ping_due = 0;
 			if (lws_write(wsi, ping + LWS_PRE, 8, LWS_WRITE_PING) < 0)
 				return -1;
-		} else if ((o = s->out_head) != NULL) {
-			n = lws_write(wsi, o->data + LWS_PRE, o->len,
+		} else if ((o = s->outq.head) != NULL) {
+			n = lws_write(wsi, HUB_OUT_PAYLOAD(o), o->len,
 			    LWS_WRITE_TEXT);
-			s->out_head = o->next;
-			if (s->out_head == NULL)
-				s->out_tail = NULL;
-			free(o);
+			hub_outq_pop(&s->outq);
 			if (n < 0)
 				return -1;
 		}
-		if (s->out_head != NULL || s->ping_due)
+		if (s->outq.head != NULL || s->ping_due)
 			lws_callback_on_writable(wsi);
 		break;
 	case LWS_CALLBACK_CLOSED:
@@ -602,6 +601,7 @@ struct hub *
 hub_start(struct master *m, char **cause)
 {
 	struct lws_context_creation_info info;
+	struct grid_settings gs;
 	struct hub *h;
 	char *host = NULL;
 	int port;
@@ -611,6 +611,9 @@ hub_start(struct master *m, char **cause)
 	lws_set_log_level(LLL_ERR | LLL_WARN, hub_lws_log);
 	h = xcalloc(1, sizeof *h);
 	h->m = m;
+	grid_settings_default(&gs);
+	h->grid_default.heartbeat_ms = gs.heartbeat_interval_s * 1000;
+	h->grid_default.offline_ms = gs.offline_after_s * 1000;
 	h->generation = (uint64_t)util_now_ms();
 	pthread_mutex_init(&h->lock, NULL);
 

@@ -11,7 +11,7 @@
  * and never logged.
  */
 #include "master/hub_int.h"
-#include "master/frame.h"
+#include "master/hub_frame.h"
 
 #include "common/log.h"
 #include "common/proto.h"

@@ -1,15 +1,21 @@
 /*
- * hub_int.h - what the hub's two files share: its structures and the
- * functions each calls in the other. Private to master/hub*.c; everything
- * here runs on the ws thread unless its comment says otherwise.
+ * hub_int.h - what hub.c and hub_admit.c share: the hub's structures and
+ * the functions each calls in the other. Private to master/hub*.c;
+ * everything here runs on the ws thread unless its comment says otherwise.
  *
  *	hub.c		sessions, frames, liveness, the inbox, start and stop
  *	hub_admit.c	admission: headers, tokens, per-address limits
+ *
+ * The hub's other files are modules with their own headers, used only
+ * from the ws thread: hub_outq.c (a session's out queue), hub_desired.c
+ * (desired sets and state reports) and hub_frame.c (checks of agent
+ * frames, pure).
  */
 #ifndef BERTH_HUB_INT_H
 #define BERTH_HUB_INT_H
 
 #include "master/hub.h"
+#include "master/hub_outq.h"
 
 #include "common/util.h"
 
@@ -39,13 +45,6 @@ struct hub_msg {
 	char			 node_id[NODE_ID_LEN + 1]; /* which node */
 };
 
-/* A frame waiting to be written; data has LWS_PRE bytes of headroom. */
-struct hub_out {
-	struct hub_out	*next;		/* queue order */
-	size_t		 len;		/* payload bytes after LWS_PRE */
-	unsigned char	 data[];	/* LWS_PRE + payload */
-};
-
 /* One agent connection; lws allocates and zeroes it (per-session data). */
 struct hub_sess {
 	struct hub		*h;		/* the hub */
@@ -59,17 +58,18 @@ struct hub_sess {
 	char			 name[64];	/* node name */
 	int64_t			 grid_id;	/* node's grid */
 	struct buf		 rx;		/* fragments of the frame */
-	struct hub_out		*out_head;	/* frames to send */
-	struct hub_out		*out_tail;
+	struct hub_outq		 outq;		/* frames to send */
 	int			 ping_due;	/* send a ping when writable */
 	int64_t			 last_rx;	/* mono ms of last frame/pong */
 	int64_t			 last_ping;	/* mono ms of last ping */
-	int64_t			 last_desired_at; /* mono ms of last send */
+	int64_t			 last_desired_at; /* mono ms last_desired was
+						 * queued */
 	int64_t			 seen_at;	/* wall ms of last frame/pong */
 	double			 cpu_pct;	/* last stats, or -1 */
 	int64_t			 mem_used;	/* last stats, or -1 */
 	int			 seen_dirty;	/* seen_at/stats unsaved */
-	char			*last_desired;	/* last "containers" sent */
+	char			*last_desired;	/* last "containers" queued:
+						 * sent, or pending in outq */
 	char			*last_state;	/* last "containers" recorded */
 	struct hub_sess		*hnext;		/* hash chain by node id */
 	struct hub_sess		*lnext, *lprev;	/* list of all sessions */
@@ -127,9 +127,11 @@ struct hub {
 	struct hub_grid		*grids;		/* settings cache */
 	size_t			 n_grids;
 	int64_t			 grids_at;	/* mono ms of last load */
+	struct hub_grid		 grid_default;	/* a grid not in the cache
+						   yet: the shipped defaults */
 	int64_t			 seen_flushed;	/* mono ms of last flush */
 	uint64_t		 generation;	/* desired frame counter */
-	lws_sorted_usec_list_t	 tick;		/* one-second tick */
+	lws_sorted_usec_list_t	 tick;		/* hub_tick(), every 250 ms */
 };
 
 /* hub.c */
@@ -137,7 +139,9 @@ size_t		 hub_hash(const char *id);
 struct hub_sess	*hub_find(struct hub *h, const char *id);
 void		 hub_unindex(struct hub *h, struct hub_sess *s);
 void		 hub_close(struct hub_sess *s, int code, const char *why);
+/* Queue frame after those already queued; takes the caller's reference. */
 void		 hub_queue_json(struct hub_sess *s, json_t *frame);
+/* Queue the node's desired set if it changed (always with force). */
 void		 hub_send_desired(struct hub *h, struct hub_sess *s, int force);
 const struct hub_grid *hub_grid_settings(struct hub *h, int64_t grid_id);
 

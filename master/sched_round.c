@@ -9,7 +9,8 @@
  * desired sets changed; advance the grid's deploys, and plan again at once
  * if a deploy activated a service or rolled an instance (so a deploy never
  * waits for the next tick). A failed write is not applied: the next round
- * plans the same again.
+ * plans the same again. Every row is written through the typed calls of
+ * store_instance.c and store_node.c, on this thread's connection.
  */
 #include "master/sched_round.h"
 #include "master/deploy.h"
@@ -73,23 +74,27 @@ round_grid_clear(struct round_grid *g)
 static void
 round_load_grids(struct sched_round *r)
 {
-	sqlite3_stmt *q = store_stmt(r->st, "SELECT id, name FROM grids");
 	struct sched_settings ss;
 	struct round_grid *g;
+	struct grid_ref *refs;
 	struct grid gr;
-	size_t i;
-	int64_t id;
+	size_t i, n;
 
+	if (store_grid_refs(r->st, &refs, &n) != 0) {
+		/* Keep the views as they are; read the list next round. */
+		log_error("sched: grid list: %s", store_errmsg(r->st));
+		r->loaded = 0;
+		return;
+	}
 	for (i = 0; i < r->ngrids; i++)
 		r->grids[i].seen = 0;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		id = sqlite3_column_int64(q, 0);
-		if ((g = round_grid(r, id)) == NULL) {
+	for (i = 0; i < n; i++) {
+		if ((g = round_grid(r, refs[i].id)) == NULL) {
 			r->grids = xreallocarray(r->grids, r->ngrids + 1,
 			    sizeof *r->grids);
 			g = &r->grids[r->ngrids++];
 			memset(g, 0, sizeof *g);
-			g->id = id;
+			g->id = refs[i].id;
 			g->s = sched_new();
 			g->unplaceable = json_object();
 			g->logged = json_object();
@@ -97,9 +102,9 @@ round_load_grids(struct sched_round *r)
 			g->seen = 2;	/* new: load it below */
 		} else
 			g->seen = 1;
-		snprintf(g->name, sizeof g->name, "%s", store_col_text(q, 1));
+		snprintf(g->name, sizeof g->name, "%s", refs[i].name);
 	}
-	sqlite3_reset(q);
+	free(refs);
 	for (i = 0; i < r->ngrids; i++) {
 		g = &r->grids[i];
 		if (g->seen == 0) {
@@ -127,60 +132,7 @@ static int
 round_service(struct sched_round *r, int64_t id, char *label, size_t len,
     int64_t *rev)
 {
-	sqlite3_stmt *q = store_stmt(r->st, "SELECT k.name, v.name, v.rev"
-	    " FROM services v JOIN stacks k ON k.id = v.stack_id"
-	    " WHERE v.id = ?1");
-	int rc;
-
-	sqlite3_bind_int64(q, 1, id);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		snprintf(label, len, "%s/%s", store_col_text(q, 0),
-		    store_col_text(q, 1));
-		*rev = sqlite3_column_int64(q, 2);
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_ROW ? 0 : -1;
-}
-
-static int
-round_insert(struct sched_round *r, int64_t sid, int no, const char *node,
-    int64_t rev, int move_target, int64_t moved_at, int64_t now)
-{
-	sqlite3_stmt *q = store_stmt(r->st, "INSERT INTO instances"
-	    " (service_id, instance_no, node_id, rev, move_target, moved_at,"
-	    " state, created_at, updated_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)");
-	int rc;
-
-	sqlite3_bind_int64(q, 1, sid);
-	sqlite3_bind_int(q, 2, no);
-	store_bind_text(q, 3, node);
-	sqlite3_bind_int64(q, 4, rev);
-	sqlite3_bind_int(q, 5, move_target);
-	if (moved_at > 0)
-		sqlite3_bind_int64(q, 6, moved_at);
-	else
-		sqlite3_bind_null(q, 6);
-	sqlite3_bind_int64(q, 7, now);
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-static int
-round_delete(struct sched_round *r, int64_t sid, int no, const char *node)
-{
-	sqlite3_stmt *q = store_stmt(r->st, "DELETE FROM instances"
-	    " WHERE service_id = ?1 AND instance_no = ?2 AND node_id = ?3");
-	int rc;
-
-	sqlite3_bind_int64(q, 1, sid);
-	sqlite3_bind_int(q, 2, no);
-	store_bind_text(q, 3, node);
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return store_service_label(r->st, id, label, len, rev) == 1 ? 0 : -1;
 }
 
 /* Write one step and its event. 0 or -1. */
@@ -188,8 +140,7 @@ static int
 round_write_step(struct sched_round *r, struct round_grid *g,
     const struct sched_step *st, int64_t now)
 {
-	char label[160] = "", subject[192];
-	sqlite3_stmt *q;
+	char label[160] = "", subject[192], name[64];
 	int64_t rev = 0;
 	int rc = 0;
 
@@ -199,43 +150,32 @@ round_write_step(struct sched_round *r, struct round_grid *g,
 	snprintf(subject, sizeof subject, "%s#%d", label, st->instance_no);
 	switch (st->kind) {
 	case SCHED_STEP_PLACE:
-		rc = round_insert(r, st->service_id, st->instance_no,
+		rc = store_instance_add(r->st, st->service_id, st->instance_no,
 		    st->node_id, rev, 0, 0, now);
 		break;
 	case SCHED_STEP_REMOVE:
-		rc = round_delete(r, st->service_id, st->instance_no,
-		    st->node_id);
-		if (rc == 0 && st->completes_move && st->peer_node_id) {
-			q = store_stmt(r->st, "UPDATE instances SET"
-			    " move_target = 0 WHERE service_id = ?1 AND"
-			    " instance_no = ?2 AND node_id = ?3");
-			sqlite3_bind_int64(q, 1, st->service_id);
-			sqlite3_bind_int(q, 2, st->instance_no);
-			store_bind_text(q, 3, st->peer_node_id);
-			rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
-			sqlite3_reset(q);
-		}
+		rc = store_instance_delete(r->st, st->service_id,
+		    st->instance_no, st->node_id);
+		if (rc == 0 && st->completes_move && st->peer_node_id)
+			rc = store_instance_move_done(r->st, st->service_id,
+			    st->instance_no, st->peer_node_id);
 		break;
 	case SCHED_STEP_MOVE:
-		rc = round_delete(r, st->service_id, st->instance_no,
-		    st->peer_node_id);
+		rc = store_instance_delete(r->st, st->service_id,
+		    st->instance_no, st->peer_node_id);
 		if (rc == 0)
-			rc = round_insert(r, st->service_id, st->instance_no,
-			    st->node_id, rev, 0, now, now);
+			rc = store_instance_add(r->st, st->service_id,
+			    st->instance_no, st->node_id, rev, 0, now, now);
 		break;
 	case SCHED_STEP_MOVE_START:
-		rc = round_insert(r, st->service_id, st->instance_no,
+		rc = store_instance_add(r->st, st->service_id, st->instance_no,
 		    st->node_id, rev, 1, now, now);
 		break;
 	case SCHED_STEP_REMOVE_NODE:
-		q = store_stmt(r->st, "DELETE FROM nodes WHERE id = ?1"
-		    " RETURNING name");
-		store_bind_text(q, 1, st->node_id);
-		rc = sqlite3_step(q);
-		snprintf(subject, sizeof subject, "%s", rc == SQLITE_ROW ?
-		    store_col_text(q, 0) : st->node_id);
-		sqlite3_reset(q);
-		rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : -1;
+		rc = store_node_remove(r->st, st->node_id, name);
+		snprintf(subject, sizeof subject, "%s", rc == 1 ? name :
+		    st->node_id);
+		rc = rc >= 0 ? 0 : -1;
 		if (rc == 0)
 			master_kick_node(r->m, st->node_id,
 			    PROTO_CLOSE_NODE_REMOVED);
@@ -446,20 +386,16 @@ sched_round_free(struct sched_round *r)
 
 /* The grid a node or service is in (store), or 0 when it is gone. */
 static int64_t
-round_owner(struct sched_round *r, const char *sql, const char *text,
-    int64_t id)
+round_owner(struct sched_round *r, const char *node_id, int64_t service_id)
 {
-	sqlite3_stmt *q = store_stmt(r->st, sql);
 	int64_t grid = 0;
+	int rc;
 
-	if (text != NULL)
-		store_bind_text(q, 1, text);
+	if (node_id != NULL)
+		rc = store_node_grid(r->st, node_id, &grid);
 	else
-		sqlite3_bind_int64(q, 1, id);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		grid = sqlite3_column_int64(q, 0);
-	sqlite3_reset(q);
-	return grid;
+		rc = store_service_grid(r->st, service_id, &grid);
+	return rc == 1 ? grid : 0;
 }
 
 void
@@ -474,8 +410,7 @@ sched_round_run(struct sched_round *r, const struct sched_changes *ch)
 		round_load_grids(r);
 	plan_now = xcalloc(r->ngrids + 1, 1);
 	for (i = 0; i < ch->nnodes; i++) {
-		owner = round_owner(r, "SELECT grid_id FROM nodes WHERE id = ?1",
-		    ch->nodes[i], 0);
+		owner = round_owner(r, ch->nodes[i], 0);
 		for (j = 0; j < r->ngrids; j++) {
 			g = &r->grids[j];
 			if (sched_sync_node(r->st, g->s, g->id,
@@ -484,9 +419,7 @@ sched_round_run(struct sched_round *r, const struct sched_changes *ch)
 		}
 	}
 	for (i = 0; i < ch->nservices; i++) {
-		owner = round_owner(r, "SELECT k.grid_id FROM services v"
-		    " JOIN stacks k ON k.id = v.stack_id WHERE v.id = ?1", NULL,
-		    ch->services[i]);
+		owner = round_owner(r, NULL, ch->services[i]);
 		for (j = 0; j < r->ngrids; j++) {
 			g = &r->grids[j];
 			if (g->id == owner)

@@ -11,7 +11,8 @@
 #include "master/store.h"
 #include "scheduler/sched.h"
 
-/* Load every node, active service and instance of grid_id into s. */
+/* Load every node, active service and instance of grid_id into s. 0, or
+ * -1 when a read failed (what was read is loaded). */
 int	 sched_sync_grid(struct store *st, struct sched *s, int64_t grid_id);
 /*
  * Re-read node id and its instances' states into s. 1 if the node is

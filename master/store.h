@@ -167,6 +167,43 @@ int	 store_node_delete(struct store *st, const char *id);
 /* Forget a node's token (it must rejoin with the grid token). 0 or -1. */
 int	 store_node_clear_token(struct store *st, const char *id);
 
+/*
+ * A node as the scheduler reads it (sched_sync.c). Text is borrowed from
+ * the statement: valid only during the callback it is handed to.
+ */
+struct node_row {
+	const char	*id;		/* node id */
+	const char	*name;		/* unique in its grid */
+	const char	*labels;	/* effective labels, JSON array text */
+	int64_t		 grid_id;	/* its grid */
+	int64_t		 cpus;		/* from node_info, or 0 */
+	int64_t		 memory;	/* bytes, from node_info, or 0 */
+	int		 connected;	/* 1: a session is open */
+	int64_t		 connected_at;	/* epoch ms of the last join, or 0 */
+	int64_t		 disconnected_at; /* epoch ms it went offline, or 0 */
+	int64_t		 created_at;	/* epoch ms of its first join */
+	double		 cpu_pct;	/* last reported load, or 0 */
+	int64_t		 mem_used;	/* last reported bytes in use, or 0 */
+};
+typedef void store_node_fn(void *arg, const struct node_row *row);
+typedef void store_node_load_fn(void *arg, const char *id, double cpu_pct,
+    int64_t mem_used);
+
+/* Hand every node of a grid to fn. 0 or -1. */
+int	 store_node_rows(struct store *st, int64_t grid_id, store_node_fn *fn,
+	    void *arg);
+/* Hand node id (whatever its grid) to fn: 1, 0 when there is none, -1. */
+int	 store_node_row(struct store *st, const char *id, store_node_fn *fn,
+	    void *arg);
+/* Hand the reported load of every node of a grid that has one to fn. */
+int	 store_node_loads(struct store *st, int64_t grid_id,
+	    store_node_load_fn *fn, void *arg);
+/*
+ * Delete a node and its instance records, giving its name: 1, 0 when it
+ * was already gone, -1 error.
+ */
+int	 store_node_remove(struct store *st, const char *id, char name[64]);
+
 /* ---- services (store_service.c) ---------------------------------------- */
 
 /* Services of a grid (optionally one stack, or NULL) as JSON; NULL on error. */
@@ -175,8 +212,118 @@ json_t	*store_service_list_json(struct store *st, int64_t grid_id,
 /* One service by stack and name: 1 and *out, 0 not found, -1 error. */
 int	 store_service_get_json(struct store *st, int64_t grid_id,
 	    const char *stack, const char *name, json_t **out);
-/* Number of grids, or -1. */
-int	 store_grid_count(struct store *st);
+
+/*
+ * An active service as the scheduler reads it (sched_sync.c). Text is
+ * borrowed from the statement: valid only during the callback.
+ */
+struct service_row {
+	int64_t		 id;		/* service id */
+	int64_t		 grid_id;	/* its stack's grid */
+	const char	*stack;		/* stack name */
+	const char	*name;		/* service name */
+	const char	*strategy;	/* "ha", "random" or "daemon" */
+	int		 instances;	/* wanted (daemon: per node) */
+	int		 stateful;	/* 1: instances stay on their node */
+	double		 min_health;	/* deploy batch rule, 0..1 */
+	int64_t		 rev;		/* revision */
+	const char	*spec;		/* normalized spec, JSON text */
+};
+typedef void store_service_fn(void *arg, const struct service_row *row);
+
+/* Hand every active service of a grid to fn. 0 or -1. */
+int	 store_service_rows(struct store *st, int64_t grid_id,
+	    store_service_fn *fn, void *arg);
+/* Hand service id to fn if it is active: 1, 0 if not or gone, -1. */
+int	 store_service_row(struct store *st, int64_t id, store_service_fn *fn,
+	    void *arg);
+/* "stack/name" of a service into label, and its revision. 1, 0, -1. */
+int	 store_service_label(struct store *st, int64_t id, char *label,
+	    size_t len, int64_t *rev);
+/* The grid a service is in. 1 found, 0 not, -1 error. */
+int	 store_service_grid(struct store *st, int64_t id, int64_t *grid_id);
+
+/* ---- instances (store_instance.c) -------------------------------------- */
+
+/*
+ * An instance as the scheduler reads it. Text is borrowed from the
+ * statement: valid only during the callback.
+ */
+struct instance_row {
+	int64_t		 service_id;	/* its service */
+	int		 instance_no;	/* 1.. within the service */
+	const char	*node_id;	/* where it is placed */
+	const char	*state;		/* last reported; "pending" at first */
+	int64_t		 created_at;	/* epoch ms it was placed */
+	int64_t		 moved_at;	/* epoch ms of its last move, or 0 */
+	int		 move_target;	/* 1: a move's new half, not yet done */
+};
+typedef void store_instance_fn(void *arg, const struct instance_row *row);
+
+/* Hand every instance on the grid's nodes, of a node or of a service to
+ * fn. 0 or -1. */
+int	 store_instance_rows_grid(struct store *st, int64_t grid_id,
+	    store_instance_fn *fn, void *arg);
+int	 store_instance_rows_node(struct store *st, const char *node_id,
+	    store_instance_fn *fn, void *arg);
+int	 store_instance_rows_service(struct store *st, int64_t service_id,
+	    store_instance_fn *fn, void *arg);
+/* 1 if the instance record is there, 0 if not, -1 error. */
+int	 store_instance_exists(struct store *st, int64_t service_id,
+	    int instance_no, const char *node_id);
+
+/*
+ * The scheduler's writes, each one row (the caller holds the
+ * transaction). add: a new record, state "pending"; moved_at 0 when it
+ * was never moved. move_done: the new half of a start-before-stop move
+ * stands alone (move_target back to 0). 0 or -1.
+ */
+int	 store_instance_add(struct store *st, int64_t service_id,
+	    int instance_no, const char *node_id, int64_t rev, int move_target,
+	    int64_t moved_at, int64_t now);
+int	 store_instance_delete(struct store *st, int64_t service_id,
+	    int instance_no, const char *node_id);
+int	 store_instance_move_done(struct store *st, int64_t service_id,
+	    int instance_no, const char *node_id);
+
+/* An instance of a node's desired set, as the hub reads it (borrowed). */
+struct instance_desired {
+	int64_t		 service_id;	/* its service */
+	int		 instance_no;	/* 1.. within the service */
+	int64_t		 rev;		/* revision the agent must run */
+	const char	*service;	/* service name */
+	const char	*stack;		/* stack name */
+	const char	*grid;		/* grid name */
+	const char	*spec;		/* the service's spec, JSON text */
+};
+typedef void store_desired_fn(void *arg, const struct instance_desired *d);
+
+/* Hand the node's instances, by service and number, to fn. 0 or -1. */
+int	 store_instance_desired(struct store *st, const char *node_id,
+	    store_desired_fn *fn, void *arg);
+
+/* One container of an agent's state report (text borrowed, NULL: none). */
+struct instance_report {
+	int64_t		 service_id;	/* which instance ... */
+	int64_t		 instance_no;
+	int64_t		 rev;		/* ... at which revision */
+	const char	*state;		/* reported state */
+	const char	*error;		/* why it is in error, or NULL */
+	int		 has_exit_code;	/* exit_code is set */
+	int64_t		 exit_code;	/* last exit code */
+	const char	*container_id;	/* Docker's id, or NULL */
+	int64_t		 restarts;	/* restarts counted by the agent */
+};
+
+/*
+ * Record n reports of node_id's containers in one transaction; a report
+ * is taken only by the instance of its revision, and an unchanged row is
+ * not rewritten. *changed is 1 when a row changed. 0, or -1 with *cause
+ * (nothing is written then).
+ */
+int	 store_instance_report(struct store *st, const char *node_id,
+	    const struct instance_report *v, size_t n, int *changed,
+	    char **cause);
 
 /* ---- node sessions (store_session.c; the hub's writes) ------------------ */
 
@@ -222,7 +369,49 @@ int	 store_node_seen_batch(struct store *st, const struct node_seen *v,
 /* At start-up: nodes left "connected" by a previous run are not. */
 int	 store_node_reset_connected(struct store *st);
 
-#endif
+/* ---- grid lists for the hub, the scheduler, start-up (store_grid.c) ----- */
+
+/* A grid's liveness settings, as the hub's tick uses them. */
+struct grid_timings {
+	int64_t	 id;			/* grid id */
+	int64_t	 heartbeat_interval_s;	/* agent ping period */
+	int64_t	 offline_after_s;	/* silence before a node is offline */
+};
+/* Every grid's timings into *out (caller frees), *n of them. 0 or -1. */
+int	 store_grid_timings(struct store *st, struct grid_timings **out,
+	    size_t *n);
+
+/* A grid's id and name. */
+struct grid_ref {
+	int64_t	 id;		/* grid id */
+	char	 name[64];	/* grid name */
+};
+/* Every grid into *out (caller frees), *n of them. 0 or -1. */
+int	 store_grid_refs(struct store *st, struct grid_ref **out, size_t *n);
+/* Number of grids, or -1. */
+int	 store_grid_count(struct store *st);
+
+/* ---- counts for /metrics (store_metrics.c) ------------------------------ */
+
+#define METRICS_MAX_STATES	16	/* instance states counted */
+
+struct metrics_counts {
+	int64_t	 nodes_online;		/* nodes with status "online" */
+	int64_t	 nodes_offline;		/* every other node */
+	int64_t	 grids;			/* rows of each table */
+	int64_t	 stacks;
+	int64_t	 services;
+	struct {
+		char	 state[16];	/* a reported state */
+		int64_t	 n;		/* instances in it */
+	}	 states[METRICS_MAX_STATES]; /* by state name */
+	size_t	 nstates;
+};
+/*
+ * Fill *c. Instance states are the eight hub_frame.c accepts ("pending"
+ * among them), so METRICS_MAX_STATES is never reached. 0 or -1.
+ */
+int	 store_metrics_counts(struct store *st, struct metrics_counts *c);
 
 /* ---- stacks and deploys (store_stack.c) --------------------------------- */
 
@@ -272,3 +461,5 @@ int	 store_service_scale(struct store *st, int64_t service_id,
 /* The service's instances as container entries (node, instance, state,
  * error, ...). NULL on error. */
 json_t	*store_service_containers_json(struct store *st, int64_t service_id);
+
+#endif

@@ -36,10 +36,23 @@ store_event_add(struct store *st, int64_t grid_id, const char *type,
 	store_bind_text(s, 3, type);
 	store_bind_text(s, 4, subject);
 	store_bind_text(s, 5, msg);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
+	rc = store_done(s);
 	free(msg);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc;
+}
+
+static json_t *
+event_row_json(sqlite3_stmt *s)
+{
+	char at[32];
+
+	util_iso8601(sqlite3_column_int64(s, 1), at, sizeof at);
+	return json_pack("{s:I, s:s, s:s, s:s?, s:s}",
+	    "id", (json_int_t)sqlite3_column_int64(s, 0),
+	    "at", at,
+	    "type", store_col_text(s, 2),
+	    "subject", store_col_text(s, 3),
+	    "message", store_col_text(s, 4));
 }
 
 json_t *
@@ -58,9 +71,6 @@ store_event_list_json(struct store *st, int64_t grid_id,
 	    "       (substr(?2, -1) = '.' AND substr(type, 1, length(?2)) = ?2))"
 	    "  AND at >= ?3 AND (?4 = 0 OR at < ?4) AND id > ?5"
 	    " ORDER BY id DESC LIMIT ?6) ORDER BY id");
-	json_t *arr = json_array();
-	char at[32];
-	int rc;
 
 	sqlite3_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, f->type);
@@ -68,19 +78,5 @@ store_event_list_json(struct store *st, int64_t grid_id,
 	sqlite3_bind_int64(s, 4, f->until_ms);
 	sqlite3_bind_int64(s, 5, f->after_id);
 	sqlite3_bind_int(s, 6, f->limit > 0 ? f->limit : 100);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		util_iso8601(sqlite3_column_int64(s, 1), at, sizeof at);
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s?, s:s}",
-		    "id", (json_int_t)sqlite3_column_int64(s, 0),
-		    "at", at,
-		    "type", store_col_text(s, 2),
-		    "subject", store_col_text(s, 3),
-		    "message", store_col_text(s, 4)));
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
+	return store_rows_json(s, json_array(), event_row_json);
 }

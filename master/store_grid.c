@@ -1,7 +1,9 @@
 /*
  * store_grid.c - grids and the operator token hash in the store.
  *
- * Called from the API threads and start-up, each with its own connection.
+ * Called from the API threads and start-up, each with its own connection;
+ * the hub reads every grid's timings (store_grid_timings) and the
+ * scheduler the grid list (store_grid_refs) on theirs.
  * A grid's token is kept only as a hash (to admit agents) and sealed under
  * the master key (to show it again); see token.h.
  */
@@ -298,4 +300,55 @@ store_grid_count(struct store *st)
 		rc = sqlite3_column_int(s, 0);
 	sqlite3_reset(s);
 	return rc;
+}
+
+int
+store_grid_timings(struct store *st, struct grid_timings **out, size_t *n)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT id, heartbeat_interval_s,"
+	    " offline_after_s FROM grids");
+	struct grid_timings *v = NULL;
+	size_t nv = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xreallocarray(v, nv + 1, sizeof *v);
+		v[nv].id = sqlite3_column_int64(s, 0);
+		v[nv].heartbeat_interval_s = sqlite3_column_int64(s, 1);
+		v[nv].offline_after_s = sqlite3_column_int64(s, 2);
+		nv++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*n = nv;
+	return 0;
+}
+
+int
+store_grid_refs(struct store *st, struct grid_ref **out, size_t *n)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT id, name FROM grids");
+	struct grid_ref *v = NULL;
+	size_t nv = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xreallocarray(v, nv + 1, sizeof *v);
+		v[nv].id = sqlite3_column_int64(s, 0);
+		snprintf(v[nv].name, sizeof v[nv].name, "%s",
+		    store_col_text(s, 1));
+		nv++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*n = nv;
+	return 0;
 }

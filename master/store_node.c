@@ -1,9 +1,11 @@
 /*
  * store_node.c - node records: identity, labels, resources, liveness.
  *
- * The API threads read and edit nodes here; the hub (ws thread) writes the
- * join, node info and connection transitions through store_hub.c. A node's
- * id is chosen by its agent; its name is unique within the grid.
+ * The API threads read and edit nodes here, and the scheduler thread reads
+ * them into its view and removes ephemeral nodes that stayed offline; each
+ * thread on its own connection. The hub (ws thread) writes the join, node
+ * info and connection transitions through store_session.c. A node's id is
+ * chosen by its agent; its name is unique within the grid.
  */
 #include "master/store.h"
 
@@ -191,4 +193,97 @@ store_node_clear_token(struct store *st, const char *id)
 
 	store_bind_text(s, 1, id);
 	return store_done(s);
+}
+
+/* ---- the scheduler's reads and removals ---------------------------------- */
+
+#define NODE_ROW_COLS \
+	"id, name, labels, cpus, memory, connected, connected_at, " \
+	"disconnected_at, created_at, cpu_pct, mem_used, grid_id"
+
+/* Hand the current row of s to fn. */
+static void
+node_row_call(sqlite3_stmt *s, store_node_fn *fn, void *arg)
+{
+	struct node_row r;
+
+	r.id = store_col_text(s, 0);
+	r.name = store_col_text(s, 1);
+	r.labels = store_col_text(s, 2);
+	r.cpus = sqlite3_column_int64(s, 3);
+	r.memory = sqlite3_column_int64(s, 4);
+	r.connected = sqlite3_column_int(s, 5);
+	r.connected_at = sqlite3_column_int64(s, 6);
+	r.disconnected_at = sqlite3_column_int64(s, 7);
+	r.created_at = sqlite3_column_int64(s, 8);
+	r.cpu_pct = sqlite3_column_double(s, 9);
+	r.mem_used = sqlite3_column_int64(s, 10);
+	r.grid_id = sqlite3_column_int64(s, 11);
+	fn(arg, &r);
+}
+
+int
+store_node_rows(struct store *st, int64_t grid_id, store_node_fn *fn,
+    void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT " NODE_ROW_COLS " FROM nodes"
+	    " WHERE grid_id = ?1");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		node_row_call(s, fn, arg);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_node_row(struct store *st, const char *id, store_node_fn *fn,
+    void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT " NODE_ROW_COLS " FROM nodes"
+	    " WHERE id = ?1");
+	int rc;
+
+	store_bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		node_row_call(s, fn, arg);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_node_loads(struct store *st, int64_t grid_id, store_node_load_fn *fn,
+    void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT id, cpu_pct, mem_used"
+	    " FROM nodes WHERE grid_id = ?1 AND cpu_pct IS NOT NULL");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		fn(arg, store_col_text(s, 0), sqlite3_column_double(s, 1),
+		    sqlite3_column_int64(s, 2));
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_node_remove(struct store *st, const char *id, char name[64])
+{
+	sqlite3_stmt *s = store_stmt(st, "DELETE FROM nodes WHERE id = ?1"
+	    " RETURNING name");
+	int rc;
+
+	store_bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		snprintf(name, 64, "%s", store_col_text(s, 0));
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -1,9 +1,11 @@
 /*
- * store_service.c - services as the API shows them.
+ * store_service.c - services as the API shows them and the scheduler
+ * reads them.
  *
  * A service row keeps its normalized spec (JSON from the stack parser)
  * plus the columns the scheduler and the queries need (strategy,
- * instances, stateful, rev). Read by the API threads.
+ * instances, stateful, rev). Read by the API threads as JSON, and by the
+ * scheduler thread as rows for its view; each on its own connection.
  */
 #include "master/store.h"
 
@@ -61,6 +63,16 @@ service_row_json(sqlite3_stmt *s)
 	return o;
 }
 
+/* A service as lists show it: without its spec. */
+static json_t *
+service_row_json_brief(sqlite3_stmt *s)
+{
+	json_t *o = service_row_json(s);
+
+	json_object_del(o, "spec");
+	return o;
+}
+
 json_t *
 store_service_list_json(struct store *st, int64_t grid_id, const char *stack)
 {
@@ -68,22 +80,10 @@ store_service_list_json(struct store *st, int64_t grid_id, const char *stack)
 	    "SELECT " SVC_COLS " FROM services v JOIN stacks k"
 	    " ON k.id = v.stack_id WHERE k.grid_id = ?1"
 	    " AND (?2 IS NULL OR k.name = ?2) ORDER BY k.name, v.position");
-	json_t *arr = json_array(), *o;
-	int rc;
 
 	sqlite3_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, stack);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		o = service_row_json(s);
-		json_object_del(o, "spec");
-		json_array_append_new(arr, o);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
+	return store_rows_json(s, json_array(), service_row_json_brief);
 }
 
 int
@@ -99,4 +99,103 @@ store_service_get_json(struct store *st, int64_t grid_id, const char *stack,
 	store_bind_text(s, 2, stack);
 	store_bind_text(s, 3, name);
 	return store_row_json(s, service_row_json, out);
+}
+
+/* ---- the scheduler's reads ----------------------------------------------- */
+
+#define SERVICE_ROW_COLS \
+	"v.id, k.name, v.name, v.strategy, v.instances, v.stateful, " \
+	"v.min_health, v.rev, v.spec, k.grid_id"
+
+/* Hand the current row of s to fn. */
+static void
+service_row_call(sqlite3_stmt *s, store_service_fn *fn, void *arg)
+{
+	struct service_row r;
+
+	r.id = sqlite3_column_int64(s, 0);
+	r.stack = store_col_text(s, 1);
+	r.name = store_col_text(s, 2);
+	r.strategy = store_col_text(s, 3);
+	r.instances = sqlite3_column_int(s, 4);
+	r.stateful = sqlite3_column_int(s, 5);
+	r.min_health = sqlite3_column_double(s, 6);
+	r.rev = sqlite3_column_int64(s, 7);
+	r.spec = store_col_text(s, 8);
+	r.grid_id = sqlite3_column_int64(s, 9);
+	fn(arg, &r);
+}
+
+int
+store_service_rows(struct store *st, int64_t grid_id, store_service_fn *fn,
+    void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT " SERVICE_ROW_COLS
+	    " FROM services v JOIN stacks k ON k.id = v.stack_id"
+	    " WHERE k.grid_id = ?1 AND v.active = 1");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		service_row_call(s, fn, arg);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_service_row(struct store *st, int64_t id, store_service_fn *fn,
+    void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT " SERVICE_ROW_COLS
+	    " FROM services v JOIN stacks k ON k.id = v.stack_id"
+	    " WHERE v.id = ?1 AND v.active = 1");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		service_row_call(s, fn, arg);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_service_label(struct store *st, int64_t id, char *label, size_t len,
+    int64_t *rev)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT k.name, v.name, v.rev"
+	    " FROM services v JOIN stacks k ON k.id = v.stack_id"
+	    " WHERE v.id = ?1");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		snprintf(label, len, "%s/%s", store_col_text(s, 0),
+		    store_col_text(s, 1));
+		*rev = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_service_grid(struct store *st, int64_t id, int64_t *grid_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT k.grid_id FROM services v"
+	    " JOIN stacks k ON k.id = v.stack_id WHERE v.id = ?1");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*grid_id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -2,9 +2,10 @@
  * store_session.c - the hub's writes to node records: joins, node info,
  * liveness, and the batched last-seen times.
  *
- * Runs on the ws thread with its own connection (and at start-up). A join
- * is one transaction; liveness (last seen, load) is written for every node
- * at once every few seconds, never one transaction per ping.
+ * Runs on the ws thread with its own connection (and at start-up); the
+ * scheduler thread also asks store_node_grid() which grid a node is in. A
+ * join is one transaction; liveness (last seen, load) is written for every
+ * node at once every few seconds, never one transaction per ping.
  */
 #include "master/store.h"
 
@@ -172,9 +173,7 @@ store_node_join(struct store *st, const struct node_join *j,
 	else
 		sqlite3_bind_null(s, 6);
 	sqlite3_bind_int64(s, 7, now);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+	if (store_done(s) != 0)
 		goto fail;
 	if (store_event_add(st, j->grid_id, exists ? "node.online" :
 	    "node.join", name, exists ? "node %s online (from %s)" :
@@ -215,10 +214,9 @@ store_node_info(struct store *st, const char *id, json_t *info)
 	store_bind_text(s, 6, json_string_value(json_object_get(info, "os")));
 	store_bind_text(s, 7, json_string_value(json_object_get(info,
 	    "kernel")));
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
+	rc = store_done(s);
 	free(addrs);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc;
 }
 
 int
@@ -226,7 +224,6 @@ store_node_offline(struct store *st, const char *id, int64_t grid_id,
     const char *name, const char *why)
 {
 	sqlite3_stmt *s;
-	int rc;
 
 	if (store_begin(st) != 0)
 		return -1;
@@ -235,9 +232,7 @@ store_node_offline(struct store *st, const char *id, int64_t grid_id,
 	    " disconnected_at = ?2 WHERE id = ?1 AND connected = 1");
 	store_bind_text(s, 1, id);
 	sqlite3_bind_int64(s, 2, util_now_ms());
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+	if (store_done(s) != 0)
 		goto fail;
 	if (sqlite3_changes(store_db(st)) > 0 &&
 	    store_event_add(st, grid_id, "node.offline", name,
@@ -269,12 +264,10 @@ store_node_seen_batch(struct store *st, const struct node_seen *v, size_t n)
 		sqlite3_bind_int64(s, 2, v[i].at);
 		sqlite3_bind_double(s, 3, v[i].cpu_pct);
 		sqlite3_bind_int64(s, 4, v[i].mem_used);
-		if (sqlite3_step(s) != SQLITE_DONE) {
-			sqlite3_reset(s);
+		if (store_done(s) != 0) {
 			store_rollback(st);
 			return -1;
 		}
-		sqlite3_reset(s);
 	}
 	return store_commit(st);
 }

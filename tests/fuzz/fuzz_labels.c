@@ -15,7 +15,7 @@
  * the master accepts with the same labels.
  */
 #include "master/api.h"
-#include "master/frame.h"
+#include "master/hub_frame.h"
 
 #include "agent/config.h"
 

@@ -15,8 +15,8 @@
  */
 #include "fuzz_master.h"
 
-#include "master/desired.h"
-#include "master/frame.h"
+#include "master/hub_desired.h"
+#include "master/hub_frame.h"
 
 #include <stdint.h>
 

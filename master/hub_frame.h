@@ -1,13 +1,13 @@
 /*
- * frame.h - validation of what agents send the master, without I/O.
+ * hub_frame.h - validation of what agents send the master, without I/O.
  *
  * The hub (ws thread) checks every agent frame with frame_check() before
  * it acts on one, and parses the Berth-Node-Labels header with
  * frame_labels(). Both are pure, so tests/fuzz/fuzz_master_frame.c and
  * fuzz_labels.c run them on arbitrary input.
  */
-#ifndef BERTH_FRAME_H
-#define BERTH_FRAME_H
+#ifndef BERTH_HUB_FRAME_H
+#define BERTH_HUB_FRAME_H
 
 #include <jansson.h>
 
@@ -24,7 +24,7 @@ enum frame_type {
  * frees) naming the bad field.
  */
 int	 frame_check(json_t *f, enum frame_type *type, char **cause);
-/* The "containers" of a state frame (desired.c checks them again). */
+/* The "containers" of a state frame (hub_desired.c checks them again). */
 int	 frame_state_containers(json_t *containers, char **cause);
 
 /*

@@ -1,11 +1,11 @@
 /*
- * desired.h - a node's desired container set, and the states its agent
+ * hub_desired.h - a node's desired container set, and the states its agent
  * reports back, translated between the store and protocol frames.
  *
  * Used by the hub (ws thread) with its own store connection.
  */
-#ifndef BERTH_DESIRED_H
-#define BERTH_DESIRED_H
+#ifndef BERTH_HUB_DESIRED_H
+#define BERTH_HUB_DESIRED_H
 
 #include "master/store.h"
 

@@ -1,14 +1,14 @@
 /*
- * frame.c - check agent frames and the labels header (see frame.h).
+ * hub_frame.c - check agent frames and the labels header (see hub_frame.h).
  *
- * Called by the hub on the ws thread, and by desired.c for the containers
+ * Called by the hub on the ws thread, and by hub_desired.c for the containers
  * of a state report; pure, so any thread (and the fuzzers) may call it.
  * A cause names the field the way docs/protocol.md does
  * ("state.containers[2].state: unknown state"); the hub logs it and sends
  * it back in the 4010 close reason. Of the agent's own bytes a cause holds
  * at most an unknown type's first 32.
  */
-#include "master/frame.h"
+#include "master/hub_frame.h"
 
 #include "common/proto.h"
 #include "common/util.h"

@@ -1,0 +1,109 @@
+/*
+ * hub_desired.c - build desired sets from instances; apply reported states.
+ *
+ * Runs on the ws thread, on the hub's store connection; the rows come
+ * from and go to store_instance.c, this file translates them to and from
+ * protocol frames. A desired container is an instance row joined to its
+ * service's spec; its name is "<stack>.<service>-<n>.<node8>" so that
+ * agents sharing one Docker engine never collide.
+ */
+#include "master/hub_desired.h"
+#include "master/hub_frame.h"
+
+#include "common/xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Spec keys passed to the agent as they are (validated by the parser). */
+static const char *desired_keys[] = {
+	"image", "command", "entrypoint", "env", "cpu_shares", "cpus",
+	"mem_limit", "memswap_limit", "shm_size", "ports", "volumes",
+	"privileged", "cap_add", "cap_drop", "network_mode", "pid", "user",
+	"read_only", "stop_signal", "stop_grace_period",
+};
+
+struct desired_build_arg {
+	json_t		*arr;		/* the set being built */
+	const char	*node_id;	/* whose */
+};
+
+/* Append one desired container for row d to the array arg. */
+static void
+desired_add(void *arg, const struct instance_desired *d)
+{
+	struct desired_build_arg *a = arg;
+	json_t *c, *spec, *v;
+	char *name;
+	size_t i;
+
+	xasprintf(&name, "%s.%s-%d.%.8s", d->stack, d->service,
+	    d->instance_no, a->node_id);
+	c = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:I}",
+	    "name", name, "grid", d->grid, "stack", d->stack,
+	    "service", d->service, "service_id", (json_int_t)d->service_id,
+	    "instance", d->instance_no, "rev", (json_int_t)d->rev);
+	free(name);
+	spec = json_loads(d->spec, 0, NULL);
+	for (i = 0; i < sizeof desired_keys / sizeof desired_keys[0]; i++) {
+		v = spec ? json_object_get(spec, desired_keys[i]) : NULL;
+		json_object_set(c, desired_keys[i], v ? v : json_null());
+	}
+	/* The agent reports "running" only once this port answers. */
+	v = spec ? json_object_get(json_object_get(spec, "deploy"),
+	    "wait_for_port") : NULL;
+	json_object_set(c, "wait_for_port", json_is_integer(v) ? v :
+	    json_null());
+	json_decref(spec);
+	json_array_append_new(a->arr, c);
+}
+
+json_t *
+desired_build(struct store *st, const char *node_id)
+{
+	struct desired_build_arg a = { json_array(), node_id };
+
+	if (store_instance_desired(st, node_id, desired_add, &a) != 0) {
+		json_decref(a.arr);
+		return NULL;
+	}
+	return a.arr;
+}
+
+int
+desired_apply_state(struct store *st, const char *node_id, json_t *containers,
+    int *grid_changed, char **cause)
+{
+	struct instance_report *v;
+	json_t *c, *e;
+	size_t i;
+	int rc;
+
+	*grid_changed = 0;
+	if (frame_state_containers(containers, cause) != 0)
+		return -1;
+	/* Checked: every entry is an object with integer ids and a state. */
+	v = xcalloc(json_array_size(containers) + 1, sizeof *v);
+	json_array_foreach(containers, i, c) {
+		v[i].service_id = json_integer_value(json_object_get(c,
+		    "service_id"));
+		v[i].instance_no = json_integer_value(json_object_get(c,
+		    "instance"));
+		v[i].rev = json_integer_value(json_object_get(c, "rev"));
+		v[i].state = json_string_value(json_object_get(c, "state"));
+		e = json_object_get(c, "error");
+		v[i].error = json_is_string(e) ? json_string_value(e) : NULL;
+		e = json_object_get(c, "exit_code");
+		v[i].has_exit_code = json_is_integer(e);
+		v[i].exit_code = json_integer_value(e);
+		e = json_object_get(c, "container_id");
+		v[i].container_id = json_is_string(e) ? json_string_value(e) :
+		    NULL;
+		e = json_object_get(c, "restarts");
+		v[i].restarts = json_is_integer(e) ? json_integer_value(e) : 0;
+	}
+	rc = store_instance_report(st, node_id, v, json_array_size(containers),
+	    grid_changed, cause);
+	free(v);
+	return rc;
+}

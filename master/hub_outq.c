@@ -1,0 +1,78 @@
+/*
+ * hub_outq.c - a session's out queue with one pending desired frame (see
+ * hub_outq.h).
+ *
+ * ws thread only; the queue belongs to one struct hub_sess. A frame's
+ * buffer is allocated apart from its entry so that a newer desired set can
+ * take the pending one's place without relinking the list.
+ */
+#include "master/hub_outq.h"
+
+#include "common/xmalloc.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned char *
+hub_outq_buf(const char *text, size_t len)
+{
+	unsigned char *buf = xmalloc(LWS_PRE + len);
+
+	memcpy(buf + LWS_PRE, text, len);
+	return buf;
+}
+
+int
+hub_outq_push(struct hub_outq *q, enum hub_out_kind kind, const char *text,
+    size_t len)
+{
+	struct hub_out *o;
+
+	if (kind == HUB_OUT_DESIRED && q->desired != NULL) {
+		o = q->desired;
+		free(o->buf);
+		o->buf = hub_outq_buf(text, len);
+		o->len = len;
+		return 1;
+	}
+	o = xcalloc(1, sizeof *o);
+	o->kind = kind;
+	o->len = len;
+	o->buf = hub_outq_buf(text, len);
+	if (q->tail != NULL)
+		q->tail->next = o;
+	else
+		q->head = o;
+	q->tail = o;
+	q->n++;
+	if (kind == HUB_OUT_DESIRED)
+		q->desired = o;
+	return 0;
+}
+
+void
+hub_outq_pop(struct hub_outq *q)
+{
+	struct hub_out *o = q->head;
+
+	if (o == NULL)
+		return;
+	q->head = o->next;
+	if (q->head == NULL)
+		q->tail = NULL;
+	if (q->desired == o)
+		q->desired = NULL;	/* written: the next one queues anew */
+	assert(q->n > 0);
+	q->n--;
+	free(o->buf);
+	free(o);
+}
+
+void
+hub_outq_clear(struct hub_outq *q)
+{
+	while (q->head != NULL)
+		hub_outq_pop(q);
+	assert(q->n == 0 && q->tail == NULL && q->desired == NULL);
+}

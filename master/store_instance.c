@@ -1,0 +1,230 @@
+/*
+ * store_instance.c - instance rows: where each instance of a service is
+ * placed and what its agent last reported about it.
+ *
+ * An instance row is the scheduler's decision (service, instance number,
+ * node, revision, move_target) and the agent's report (state, error, exit
+ * code, container id, restarts) in one. Two threads use these calls, each
+ * on its own connection: the scheduler places, moves and removes
+ * instances and reads them into its view (sched_round.c, sched_sync.c);
+ * the hub reads a node's desired set and records state reports
+ * (hub_desired.c). The API's views of instances live with their resource
+ * (store_service.c's containers list).
+ *
+ * Rows are handed to a callback, with text borrowed from the statement for
+ * the length of the call: a grid of ten thousand instances is read without
+ * copying each row.
+ */
+#include "master/store.h"
+
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <string.h>
+
+#define INSTANCE_ROW_COLS \
+	"i.service_id, i.instance_no, i.node_id, i.state, i.created_at, " \
+	"coalesce(i.moved_at, 0), i.move_target"
+
+/* Step s to its end, handing every row to fn; reset. 0 or -1. */
+static int
+instance_rows(sqlite3_stmt *s, store_instance_fn *fn, void *arg)
+{
+	struct instance_row r;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		r.service_id = sqlite3_column_int64(s, 0);
+		r.instance_no = sqlite3_column_int(s, 1);
+		r.node_id = store_col_text(s, 2);
+		r.state = store_col_text(s, 3);
+		r.created_at = sqlite3_column_int64(s, 4);
+		r.moved_at = sqlite3_column_int64(s, 5);
+		r.move_target = sqlite3_column_int(s, 6);
+		fn(arg, &r);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_instance_rows_grid(struct store *st, int64_t grid_id,
+    store_instance_fn *fn, void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT " INSTANCE_ROW_COLS
+	    " FROM instances i JOIN nodes n ON n.id = i.node_id"
+	    " WHERE n.grid_id = ?1");
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	return instance_rows(s, fn, arg);
+}
+
+int
+store_instance_rows_node(struct store *st, const char *node_id,
+    store_instance_fn *fn, void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT " INSTANCE_ROW_COLS
+	    " FROM instances i WHERE i.node_id = ?1");
+
+	store_bind_text(s, 1, node_id);
+	return instance_rows(s, fn, arg);
+}
+
+int
+store_instance_rows_service(struct store *st, int64_t service_id,
+    store_instance_fn *fn, void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT " INSTANCE_ROW_COLS
+	    " FROM instances i WHERE i.service_id = ?1");
+
+	sqlite3_bind_int64(s, 1, service_id);
+	return instance_rows(s, fn, arg);
+}
+
+int
+store_instance_exists(struct store *st, int64_t service_id, int instance_no,
+    const char *node_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT 1 FROM instances WHERE"
+	    " service_id = ?1 AND instance_no = ?2 AND node_id = ?3");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, service_id);
+	sqlite3_bind_int(s, 2, instance_no);
+	store_bind_text(s, 3, node_id);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_instance_add(struct store *st, int64_t service_id, int instance_no,
+    const char *node_id, int64_t rev, int move_target, int64_t moved_at,
+    int64_t now)
+{
+	sqlite3_stmt *s = store_stmt(st, "INSERT INTO instances"
+	    " (service_id, instance_no, node_id, rev, move_target, moved_at,"
+	    " state, created_at, updated_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)");
+
+	sqlite3_bind_int64(s, 1, service_id);
+	sqlite3_bind_int(s, 2, instance_no);
+	store_bind_text(s, 3, node_id);
+	sqlite3_bind_int64(s, 4, rev);
+	sqlite3_bind_int(s, 5, move_target);
+	if (moved_at > 0)
+		sqlite3_bind_int64(s, 6, moved_at);
+	else
+		sqlite3_bind_null(s, 6);
+	sqlite3_bind_int64(s, 7, now);
+	return store_done(s);
+}
+
+int
+store_instance_delete(struct store *st, int64_t service_id, int instance_no,
+    const char *node_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "DELETE FROM instances"
+	    " WHERE service_id = ?1 AND instance_no = ?2 AND node_id = ?3");
+
+	sqlite3_bind_int64(s, 1, service_id);
+	sqlite3_bind_int(s, 2, instance_no);
+	store_bind_text(s, 3, node_id);
+	return store_done(s);
+}
+
+int
+store_instance_move_done(struct store *st, int64_t service_id,
+    int instance_no, const char *node_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "UPDATE instances SET"
+	    " move_target = 0 WHERE service_id = ?1 AND"
+	    " instance_no = ?2 AND node_id = ?3");
+
+	sqlite3_bind_int64(s, 1, service_id);
+	sqlite3_bind_int(s, 2, instance_no);
+	store_bind_text(s, 3, node_id);
+	return store_done(s);
+}
+
+int
+store_instance_desired(struct store *st, const char *node_id,
+    store_desired_fn *fn, void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT i.service_id, i.instance_no, i.rev, v.name, k.name, g.name,"
+	    " v.spec FROM instances i JOIN services v ON v.id = i.service_id"
+	    " JOIN stacks k ON k.id = v.stack_id JOIN grids g ON g.id = k.grid_id"
+	    " WHERE i.node_id = ?1 ORDER BY i.service_id, i.instance_no");
+	struct instance_desired d;
+	int rc;
+
+	store_bind_text(s, 1, node_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		d.service_id = sqlite3_column_int64(s, 0);
+		d.instance_no = sqlite3_column_int(s, 1);
+		d.rev = sqlite3_column_int64(s, 2);
+		d.service = store_col_text(s, 3);
+		d.stack = store_col_text(s, 4);
+		d.grid = store_col_text(s, 5);
+		d.spec = store_col_text(s, 6);
+		fn(arg, &d);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_instance_report(struct store *st, const char *node_id,
+    const struct instance_report *v, size_t n, int *changed, char **cause)
+{
+	/*
+	 * Only the instance of the current revision takes the report: a
+	 * container of an older rev that is being replaced says nothing
+	 * about the new one. Unchanged rows are not rewritten.
+	 */
+	sqlite3_stmt *s;
+	size_t i;
+
+	*changed = 0;
+	if (store_begin(st) != 0) {
+		xasprintf(cause, "store busy");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		s = store_stmt(st,
+		    "UPDATE instances SET state = ?4, error = ?5, exit_code = ?6,"
+		    " container_id = ?7, restarts = ?8, updated_at = ?9"
+		    " WHERE service_id = ?1 AND instance_no = ?2 AND node_id = ?3"
+		    " AND rev = ?10 AND (state IS NOT ?4 OR error IS NOT ?5 OR"
+		    "  exit_code IS NOT ?6 OR container_id IS NOT ?7 OR"
+		    "  restarts IS NOT ?8)");
+		sqlite3_bind_int64(s, 1, v[i].service_id);
+		sqlite3_bind_int64(s, 2, v[i].instance_no);
+		store_bind_text(s, 3, node_id);
+		store_bind_text(s, 4, v[i].state);
+		store_bind_text(s, 5, v[i].error);
+		if (v[i].has_exit_code)
+			sqlite3_bind_int64(s, 6, v[i].exit_code);
+		else
+			sqlite3_bind_null(s, 6);
+		store_bind_text(s, 7, v[i].container_id);
+		sqlite3_bind_int64(s, 8, v[i].restarts);
+		sqlite3_bind_int64(s, 9, util_now_ms());
+		sqlite3_bind_int64(s, 10, v[i].rev);
+		if (store_done(s) != 0) {
+			xasprintf(cause, "store: %s", store_errmsg(st));
+			store_rollback(st);
+			return -1;
+		}
+		if (sqlite3_changes(store_db(st)) > 0)
+			*changed = 1;
+	}
+	if (store_commit(st) != 0) {
+		xasprintf(cause, "store: commit failed");
+		return -1;
+	}
+	return 0;
+}
