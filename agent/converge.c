@@ -49,6 +49,7 @@
 #include "agent/converge.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,7 +142,7 @@ struct converge {
 	int		 session;	/* new session: send state regardless */
 	char		*docker_version; /* engine version, NULL if unknown */
 	int		 ncontainers;	/* owned containers, last pass */
-	volatile int	 stop;		/* set once at shutdown */
+	atomic_int	 stop;		/* set once at shutdown; read anywhere */
 
 	/* Converge thread only. */
 	struct docker	*docker;	/* engine client */
@@ -1053,13 +1054,14 @@ converge_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&c->lock);
-		while (!c->stop && !c->kick && util_mono_ms() < next) {
+		while (!atomic_load(&c->stop) && !c->kick &&
+		    util_mono_ms() < next) {
 			now = next;
 			ts.tv_sec = (time_t)(now / 1000);
 			ts.tv_nsec = (long)(now % 1000) * 1000000L;
 			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 		}
-		if (c->stop) {
+		if (atomic_load(&c->stop)) {
 			pthread_mutex_unlock(&c->lock);
 			break;
 		}
@@ -1107,7 +1109,7 @@ converge_free(struct converge *c)
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->lock);
-	c->stop = 1;
+	atomic_store(&c->stop, 1);
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	if (c->started)
