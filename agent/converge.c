@@ -587,6 +587,7 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 	struct decide_facts f;
 	struct decide_out out;
 	struct decide_rec *r = converge_rec(c, s);
+	char esc[512];
 
 	if (p->plan.match[i] >= 0) {
 		m = &p->list.c[p->plan.match[i]];
@@ -610,6 +611,9 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 		converge_start_one(c, s, m);
 	else if (out.action == DECIDE_CREATE)
 		converge_create(c, s);
+	else if (out.action == DECIDE_WAIT)
+		log_debug("%s: waiting: %s", log_escape(esc, sizeof esc,
+		    s->name), decide_reason_name(out.reason));
 	if (out.soon)
 		p->changed = 1;
 	converge_report(p->items, &who, s->name, m != NULL ? m->id : NULL,

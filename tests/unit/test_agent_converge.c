@@ -950,9 +950,10 @@ test_observe_image_once_per_pass(void)
 
 /* ---- pull.c ------------------------------------------------------------------- */
 
+/* Counts the pull thread's done() calls, as converge_wake() would be. */
 struct wakes {
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
+	pthread_mutex_t	 lock;		/* guards n */
+	pthread_cond_t	 cond;		/* signalled on each call */
 	int		 n;		/* done() calls */
 };
 
