@@ -8,8 +8,9 @@
 #   make demo       master + three agents on local Docker + the stress stack
 #   make fuzz       libFuzzer targets (clang) for FUZZ_SECONDS each, into
 #                   build-fuzz/; prints "fuzz_<name>_execs N execs"
-#   make tsan       the master's threaded integration tests built with
-#                   ThreadSanitizer (clang, into build-tsan/)
+#   make tsan       the threaded tests built with ThreadSanitizer (clang,
+#                   into build-tsan/): the master's integration tests, the
+#                   agent's threaded unit tests and real agents on Docker
 #
 # BUILD selects the object/binary tree so that sanitizer and plain builds
 # never mix; the plain build's binaries are also linked into bin/.
@@ -42,8 +43,9 @@ CFLAGS	:= $(filter-out -O2,$(CFLAGS)) -O1 -fno-omit-frame-pointer \
 LDFLAGS	+= -fsanitize=fuzzer,address,undefined
 endif
 
-# TSAN=1 (clang): ThreadSanitizer; reports go to the master's log, where
-# tests/lib.sh's san_check finds them (tests/tsan.supp: not our races).
+# TSAN=1 (clang): ThreadSanitizer; reports go to the master's and the
+# agents' logs, where tests/lib.sh's san_check finds them, or make a unit
+# test exit 66 (tests/tsan.supp: not our races).
 ifeq ($(TSAN),1)
 CFLAGS	:= $(filter-out -O2,$(CFLAGS)) -O1 -fno-omit-frame-pointer \
 	   -fsanitize=thread
@@ -168,17 +170,26 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
-# The master's threaded tests under ThreadSanitizer; any report fails.
-TSAN_TESTS ?= api_core.sh hub.sh sched.sh crash.sh stacks.sh
+# The threaded tests under ThreadSanitizer; any report fails. Each entry is
+# a tests/run.sh pattern: the master's integration scripts; unit/test_agent
+# (the worker pool; the pull thread and a fake engine); and agents.sh, the
+# e2e script that starts real agents on Docker (docker-up.sh starts it),
+# so the ws, converge, worker, pull and probe threads all run under TSan.
+TSAN_TESTS ?= api_core.sh hub.sh sched.sh crash.sh stacks.sh \
+	      unit/test_agent agents.sh
+TSAN_UNITS := test_agent test_agent_converge test_agent_portprobe
 tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build-tsan TSAN=1 CC=clang \
 	    build-tsan/bin/berth-master build-tsan/bin/berth \
-	    build-tsan/bin/berth-agent build-tsan/tools/wsprobe
+	    build-tsan/bin/berth-agent build-tsan/tools/wsprobe \
+	    $(addprefix build-tsan/unit/,$(TSAN_UNITS))
 	@rc=0; for t in $(TSAN_TESTS); do \
+	    e2e=0; [ -f tests/e2e/$$t ] && e2e=1; \
 	    TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp \
 	    halt_on_error=0 second_deadlock_stack=1 $$TSAN_OPTIONS" \
-	    BERTH_BUILD=build-tsan BERTH_SAN=1 BERTH_SKIP_E2E=1 \
-	    BERTH_TESTS=$$t tests/run.sh || rc=1; done; exit $$rc
+	    BERTH_BUILD=build-tsan BERTH_SAN=1 \
+	    BERTH_SKIP_E2E=$$((1 - e2e)) BERTH_TESTS=$$t tests/run.sh || \
+	    rc=1; done; exit $$rc
 
 clean:
 	rm -rf build build-san build-fuzz build-tsan bin

@@ -29,6 +29,7 @@
 #include "agent/conn.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,7 +68,7 @@ struct conn {
 	char	       **outq;		/* frames waiting, oldest first */
 	size_t		 nout;		/* frames in outq */
 	int		 ready;		/* welcomed: conn_send() queues */
-	volatile int	 stop;		/* set by conn_free() */
+	atomic_int	 stop;		/* set by conn_stop() (main), read by ws */
 
 	/* Service thread only (or before it starts / after it ends). */
 	struct lws_context *ctx;	/* the lws context */

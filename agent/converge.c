@@ -10,45 +10,42 @@
  * (CONVERGE_POLL_MS, 2 s: cheap, one list call), so exits are noticed
  * without the events stream.
  *
- * A pass: apply the results of finished actions (workers.c) to the
- * per-instance records, list the containers labelled berth.node=<our id>
- * (only those are ever touched), decide with plan_compute(), and hand the
- * actions to the worker pool (BERTH_DOCKER_CONCURRENCY threads): remove
- * what must go (stop with the container's own grace, then force-remove),
- * start or create what is missing (creates wait for their image: pulls run
- * on the pull thread). Then build the state frame. It is sent when it
- * differs from the last one sent, after a new session, and at least every
- * BERTH_RESYNC_INTERVAL_S. Before the first desired frame arrives nothing
- * is changed, only reported: an agent restart must not remove what the
- * master still wants.
+ * A pass (struct converge_pass): apply the results of finished actions
+ * (workers.c) to the per-instance records; read what Docker shows
+ * (observe.c: the containers labelled berth.node=<our id>, only those are
+ * ever touched, and their inspects); match them to the desired set with
+ * plan_compute(); hand the removals to the worker pool; decide for each
+ * wanted instance with decide_instance() (pure, unit tested) and carry
+ * out what it says: start, create (once the image is here: pulls run on
+ * the pull thread), launch a wait_for_port probe. Then build the state
+ * frame. It is sent when it differs from the last one sent, after a new
+ * session, and at least every BERTH_RESYNC_INTERVAL_S. Before the first
+ * desired frame arrives nothing is changed, only reported: an agent
+ * restart must not remove what the master still wants.
  *
  * Actions in flight (inflight.h): results are drained before the list, so
  * an action whose result was applied is visible in the list, and one still
- * in flight is skipped by the plan's executor: an instance with an action
- * in flight gets no other create or start (no duplicate creates; a
- * replacement's create waits for the old container's removal), a container
- * is not removed twice, nor while a create/start of its instance runs. An
- * instance whose create is in flight reports "pending" (or "created" once
- * listed); a container being removed reports "removing". Only this thread
- * decides; workers execute and report back through their done queue.
+ * in flight is not planned again: an instance with an action in flight
+ * gets no other create or start (no duplicate creates; a replacement's
+ * create waits for the old container's removal), a container is not
+ * removed twice, nor while a create/start of its instance runs. Only this
+ * thread decides; workers execute and report back through their done
+ * queue.
  *
- * wait_for_port (portprobe.h): a running container whose entry has one is
- * reported "starting" until a TCP connect to 127.0.0.1:<port> inside its
- * own network namespace succeeds, then "running" for as long as that
- * container start lasts (the record remembers "<id>@<StartedAt>": a new
- * container or a restart probes again). Probes run on their own short
- * threads (setns() there, never here); this thread only decides, launches
- * and applies results, and passes come every PORTPROBE_FAST_MS (later
- * slower) while an instance is starting.
+ * wait_for_port (portprobe.h): probes run on their own short threads
+ * (setns() there, never here); this thread decides, launches and applies
+ * results, and passes come every PORTPROBE_FAST_MS (later slower) while an
+ * instance is starting.
  *
- * Restarts: containers have Docker's "unless-stopped" policy, so Docker
- * restarts crashes itself (state "restarting"). A container that is exited
- * anyway (stopped by hand, engine restart) is started by the agent with its
- * own backoff (now, 2 s, 4 s, ... 5 min; reset after 60 s of running).
+ * Shutdown: converge_free() sets c->stop, an atomic_int because the
+ * workers, the pull thread and every struct docker's curl progress
+ * callback read it without a lock (docker.h), then joins this thread
+ * before the workers and the pull thread.
  */
 #include "agent/converge.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,12 +53,13 @@
 
 #include <jansson.h>
 
-#include "agent/backoff.h"
 #include "agent/config.h"
 #include "agent/conn.h"
+#include "agent/decide.h"
 #include "agent/docker.h"
 #include "agent/inflight.h"
 #include "agent/nodeinfo.h"
+#include "agent/observe.h"
 #include "agent/plan.h"
 #include "agent/portprobe.h"
 #include "agent/pull.h"
@@ -74,57 +72,13 @@
 
 #define CONVERGE_POLL_MS	2000	/* list containers this often */
 #define CONVERGE_SOON_MS	500	/* after a change: look again soon */
-#define CONVERGE_RETRY_BASE_MS	1000	/* start/create retries */
-#define CONVERGE_RETRY_CAP_MS	300000
-#define CONVERGE_HEALTHY_MS	60000	/* running this long resets backoff */
 #define CONVERGE_PROBE_WAIT_MS	50	/* a pass waits this for its probes */
 
-/* What the agent remembers about one wanted instance. */
-struct inst {
-	int64_t		 service_id;	/* identity with instance */
-	int64_t		 instance;
-	int64_t		 rev;		/* rev the counters below are for */
-	unsigned	 attempts;	/* consecutive starts/creates tried */
-	int64_t		 not_before;	/* mono ms: no start/create before */
-	int64_t		 running_since;	/* mono ms seen running, 0 if not */
-	int		 agent_restarts; /* starts of an exited container */
-	char		*error;		/* last create/start failure */
-	int		 seen;		/* wanted in this pass (for pruning) */
-	struct portprobe_rec probe;	/* wait_for_port of its container */
-};
-
-/* Inspect results, so a pass does not inspect every container. */
-struct seen {
-	char		*id;		/* container id */
-	enum plan_state	 state;		/* state when inspected */
-	int		 exit_code;	/* State.ExitCode */
-	int		 restart_count;	/* RestartCount (Docker's policy) */
-	int		 pid;		/* State.Pid, 0 if not running */
-	char		*started_at;	/* State.StartedAt, NULL if unknown */
-	int		 host_net;	/* HostConfig.NetworkMode is "host" */
-	int64_t		 at;		/* mono ms of the inspect */
-	int		 live;		/* listed in this pass */
-};
-
-/* One image looked up in this pass (many instances share an image). */
-struct imgcheck {
-	const char	*image;		/* borrowed from the spec */
-	int		 rc;		/* docker_image_exists() */
-	char		*cause;		/* its cause when rc < 0 */
-};
-
-/* A "starting" entry of the state frame whose probe ran in this pass. */
+/* A "starting" entry of the state frame whose probe may answer in time. */
 struct fixup {
 	json_t		*item;		/* borrowed from the frame's array */
 	int64_t		 service_id;	/* its instance */
 	int64_t		 instance;
-};
-
-/* One listed container, with what the plan and the report need. */
-struct listed {
-	char		*id;		/* Docker id */
-	char		*name;		/* without the leading '/' */
-	struct plan_actual a;		/* labels and state for the plan */
 };
 
 struct converge {
@@ -134,17 +88,18 @@ struct converge {
 
 	pthread_t	 thread;	/* the converge thread */
 	int		 started;	/* thread was created */
-	pthread_mutex_t	 lock;		/* guards the fields down to stop */
-	pthread_cond_t	 cond;		/* signalled on any of them */
+	pthread_mutex_t	 lock;		/* guards the fields down to ncontainers */
+	pthread_cond_t	 cond;		/* signalled on any of them, and stop */
 	char		*desired_text;	/* newest desired frame not yet taken */
 	int		 kick;		/* run a pass now */
 	int		 session;	/* new session: send state regardless */
 	char		*docker_version; /* engine version, NULL if unknown */
 	int		 ncontainers;	/* owned containers, last pass */
-	volatile int	 stop;		/* set once at shutdown */
+	atomic_int	 stop;		/* set once at shutdown; read anywhere */
 
 	/* Converge thread only. */
 	struct docker	*docker;	/* engine client */
+	struct observe	*observe;	/* list, inspect cache, image checks */
 	struct pull	*pull;		/* pull thread */
 	struct workers	*workers;	/* Docker action pool */
 	struct portprobe *probes;	/* wait_for_port probe threads */
@@ -154,13 +109,25 @@ struct converge {
 	size_t		 nspecs;	/* entries in specs */
 	int		 have_desired;	/* a desired frame has been applied */
 	int64_t		 generation;	/* its generation */
-	struct inst	*insts;		/* per wanted instance */
-	size_t		 ninsts;	/* entries in insts */
-	struct seen	*seen;		/* inspect cache */
-	size_t		 nseen;		/* entries in seen */
+	struct decide_rec *recs;	/* per wanted instance */
+	size_t		 nrecs;		/* entries in recs */
 	char		*last_state;	/* state frame last sent */
 	int64_t		 last_state_at;	/* mono ms it was sent */
 	int		 docker_down;	/* last list failed (log once) */
+};
+
+/* One pass's state, from the list to the state frame (converge_pass()). */
+struct converge_pass {
+	struct converge	*c;		/* whose pass */
+	int64_t		 now;		/* mono ms when it began */
+	struct observe_list list;	/* what Docker shows */
+	struct plan	 plan;		/* plan_compute() on it */
+	json_t		*items;		/* entries of the state frame */
+	struct fixup	*fix;		/* "starting" entries, nspecs room */
+	size_t		 nfix;		/* entries in fix */
+	int		 owned;		/* containers this node owns */
+	int		 launched;	/* probes launched by this pass */
+	int		 changed;	/* something moved: look again soon */
 };
 
 static void
@@ -189,7 +156,10 @@ converge_new(const struct agent_config *cfg, const char *node_id,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	atomic_init(&c->stop, 0);
 	c->docker = docker_new(cfg->docker_socket, &c->stop);
+	c->observe = observe_new(c->docker, node_id,
+	    (int64_t)cfg->resync_interval_s * 1000);
 	c->pull = pull_new(cfg->docker_socket, &c->stop, converge_wake, c);
 	c->workers = workers_new(cfg->docker_socket, cfg->docker_concurrency,
 	    &c->stop, converge_wake, c);
@@ -240,247 +210,56 @@ converge_ncontainers(struct converge *c)
 	return n;
 }
 
-/* Strict decimal label value. */
-static int
-converge_label_int(json_t *labels, const char *key, int64_t *out)
-{
-	const char *s = json_string_value(json_object_get(labels, key));
-	char *end;
-	long long v;
+/* ---- per-instance records ------------------------------------------------- */
 
-	if (s == NULL || *s == '\0')
-		return -1;
-	v = strtoll(s, &end, 10);
-	if (*end != '\0' || v < 0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static void
-converge_listed_free(struct listed *l, size_t n)
+/* The record of a wanted instance, or NULL (converge_rec() adds). */
+static struct decide_rec *
+converge_rec_find(struct converge *c, int64_t service_id, int64_t instance)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		free(l[i].id);
-		free(l[i].name);
-	}
-	free(l);
-}
-
-/* The list answer -> struct listed. Entries without an Id are skipped. */
-static struct listed *
-converge_parse_list(struct converge *c, json_t *arr, size_t *n)
-{
-	struct listed *l = xcalloc(json_array_size(arr) + 1, sizeof *l);
-	json_t *e, *labels, *names;
-	const char *id, *name, *node;
-	size_t i, k = 0;
-
-	json_array_foreach(arr, i, e) {
-		id = json_string_value(json_object_get(e, "Id"));
-		labels = json_object_get(e, "Labels");
-		node = json_string_value(json_object_get(labels,
-		    PROTO_LABEL_NODE));
-		/* The filter did this already; never trust it with deletes. */
-		if (id == NULL || node == NULL || strcmp(node, c->node_id) != 0)
-			continue;
-		names = json_object_get(e, "Names");
-		name = json_string_value(json_array_get(names, 0));
-		if (name != NULL && *name == '/')
-			name++;
-		l[k].id = xstrdup(id);
-		l[k].name = xstrdup(name != NULL ? name : "");
-		l[k].a.state = plan_state_parse(json_string_value(
-		    json_object_get(e, "State")));
-		l[k].a.labelled = converge_label_int(labels,
-		    PROTO_LABEL_SERVICE_ID, &l[k].a.service_id) == 0 &&
-		    converge_label_int(labels, PROTO_LABEL_INSTANCE,
-		    &l[k].a.instance) == 0 &&
-		    converge_label_int(labels, PROTO_LABEL_REV,
-		    &l[k].a.rev) == 0;
-		k++;
-	}
-	*n = k;
-	return l;
-}
-
-static struct inst *
-converge_inst(struct converge *c, const struct spec *s)
-{
-	struct inst *in;
-	size_t i;
-
-	for (i = 0; i < c->ninsts; i++) {
-		in = &c->insts[i];
-		if (in->service_id == s->service_id &&
-		    in->instance == s->instance)
-			goto found;
-	}
-	c->insts = xreallocarray(c->insts, c->ninsts + 1, sizeof *c->insts);
-	in = &c->insts[c->ninsts++];
-	memset(in, 0, sizeof *in);
-	in->service_id = s->service_id;
-	in->instance = s->instance;
-	in->rev = s->rev;
-found:
-	if (in->rev != s->rev) {	/* a new revision starts afresh */
-		in->rev = s->rev;
-		in->attempts = 0;
-		in->not_before = 0;
-		in->agent_restarts = 0;
-		free(in->error);
-		in->error = NULL;
-	}
-	in->seen = 1;
-	return in;
-}
-
-/*
- * 1 if a container called name is still listed: the old container of an
- * instance (same name, older rev) being removed, possibly by an agent that
- * has since restarted and lost its in-flight table. Creating now would
- * only collide with it.
- */
-static int
-converge_name_taken(const struct listed *l, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (l[i].name != NULL && strcmp(l[i].name, name) == 0)
-			return 1;
-	return 0;
-}
-
-static void
-converge_inst_fail(struct inst *in, char *cause, int64_t now)
-{
-	free(in->error);
-	in->error = cause;
-	in->not_before = now + backoff_plain_ms(in->attempts,
-	    CONVERGE_RETRY_BASE_MS, CONVERGE_RETRY_CAP_MS);
-	in->attempts++;
-}
-
-/* Inspect (or reuse a recent inspect of) a listed container. */
-static struct seen *
-converge_seen(struct converge *c, const struct listed *l, int64_t now)
-{
-	struct seen *s = NULL;
-	char *cause = NULL;
-	const char *st;
-	json_t *o;
-	size_t i;
-
-	for (i = 0; i < c->nseen; i++) {
-		if (strcmp(c->seen[i].id, l->id) == 0) {
-			s = &c->seen[i];
-			break;
-		}
-	}
-	if (s == NULL) {
-		c->seen = xreallocarray(c->seen, c->nseen + 1, sizeof *c->seen);
-		s = &c->seen[c->nseen++];
-		memset(s, 0, sizeof *s);
-		s->id = xstrdup(l->id);
-		s->at = -1;
-	}
-	s->live = 1;
-	if (s->at >= 0 && s->state == l->a.state &&
-	    now - s->at < (int64_t)c->cfg->resync_interval_s * 1000)
-		return s;
-	o = docker_inspect(c->docker, l->id, &cause);
-	if (o == NULL) {
-		log_debug("%s", cause);
-		free(cause);
-		return s;	/* keep old figures; list state still counts */
-	}
-	s->state = l->a.state;
-	/* A crash loop may be running again by now: keep the last exit. */
-	st = json_string_value(json_object_get(json_object_get(o, "State"),
-	    "Status"));
-	if (st == NULL || strcmp(st, "running") != 0)
-		s->exit_code = (int)json_integer_value(json_object_get(
-		    json_object_get(o, "State"), "ExitCode"));
-	s->restart_count = (int)json_integer_value(json_object_get(o,
-	    "RestartCount"));
-	/* For wait_for_port: whose namespace, and which start of it. */
-	s->pid = (int)json_integer_value(json_object_get(json_object_get(o,
-	    "State"), "Pid"));
-	st = json_string_value(json_object_get(json_object_get(o, "State"),
-	    "StartedAt"));
-	free(s->started_at);
-	s->started_at = st != NULL ? xstrdup(st) : NULL;
-	st = json_string_value(json_object_get(json_object_get(o,
-	    "HostConfig"), "NetworkMode"));
-	s->host_net = st != NULL && strcmp(st, "host") == 0;
-	s->at = now;
-	json_decref(o);
-	return s;
-}
-
-/* Drop inspect cache entries of containers that are gone. */
-static void
-converge_seen_prune(struct converge *c)
-{
-	size_t i = 0;
-
-	while (i < c->nseen) {
-		if (!c->seen[i].live) {
-			free(c->seen[i].id);
-			free(c->seen[i].started_at);
-			c->seen[i] = c->seen[--c->nseen];
-			continue;
-		}
-		c->seen[i++].live = 0;
-	}
-}
-
-static void
-converge_insts_prune(struct converge *c)
-{
-	size_t i = 0;
-
-	while (i < c->ninsts) {
-		if (!c->insts[i].seen) {
-			free(c->insts[i].error);
-			portprobe_rec_clear(&c->insts[i].probe);
-			c->insts[i] = c->insts[--c->ninsts];
-			continue;
-		}
-		c->insts[i++].seen = 0;
-	}
-}
-
-/* One entry of the state frame. */
-static void
-converge_report(json_t *arr, int64_t sid, int64_t inst, int64_t rev,
-    const char *name, const char *cid, const char *state, int has_exit,
-    int exit_code, const char *error, int restarts)
-{
-	json_array_append_new(arr, json_pack("{s:I, s:I, s:I, s:s, s:s?, s:s,"
-	    " s:o, s:s?, s:i}", "service_id", (json_int_t)sid,
-	    "instance", (json_int_t)inst, "rev", (json_int_t)rev,
-	    "name", name, "container_id", cid, "state", state,
-	    "exit_code", has_exit ? json_integer(exit_code) : json_null(),
-	    "error", error, "restarts", restarts));
-}
-
-/* The record of a wanted instance, or NULL (converge_inst() adds). */
-static struct inst *
-converge_inst_find(struct converge *c, int64_t service_id, int64_t instance)
-{
-	size_t i;
-
-	for (i = 0; i < c->ninsts; i++) {
-		if (c->insts[i].service_id == service_id &&
-		    c->insts[i].instance == instance)
-			return &c->insts[i];
+	for (i = 0; i < c->nrecs; i++) {
+		if (c->recs[i].service_id == service_id &&
+		    c->recs[i].instance == instance)
+			return &c->recs[i];
 	}
 	return NULL;
 }
+
+/* The record of spec s, made if new; marked wanted in this pass. */
+static struct decide_rec *
+converge_rec(struct converge *c, const struct spec *s)
+{
+	struct decide_rec *r = converge_rec_find(c, s->service_id,
+	    s->instance);
+
+	if (r == NULL) {
+		c->recs = xreallocarray(c->recs, c->nrecs + 1,
+		    sizeof *c->recs);
+		r = &c->recs[c->nrecs++];
+		decide_rec_init(r, s->service_id, s->instance, s->rev);
+	}
+	r->seen = 1;
+	return r;
+}
+
+/* Forget the records of instances no longer wanted. */
+static void
+converge_recs_prune(struct converge *c)
+{
+	size_t i = 0;
+
+	while (i < c->nrecs) {
+		if (!c->recs[i].seen) {
+			decide_rec_clear(&c->recs[i]);
+			c->recs[i] = c->recs[--c->nrecs];
+			continue;
+		}
+		c->recs[i++].seen = 0;
+	}
+}
+
+/* ---- actions handed to the workers ---------------------------------------- */
 
 /* Record an action as in flight and hand it to the pool (takes job). */
 static void
@@ -491,9 +270,9 @@ converge_submit(struct converge *c, struct work *job)
 	workers_submit(c->workers, job);
 }
 
-/* Stop (with its own grace) and remove one listed container, on a worker. */
+/* Stop (with its own grace) and remove one listed container. */
 static void
-converge_remove(struct converge *c, const struct listed *l)
+converge_remove(struct converge *c, const struct observe_container *l)
 {
 	struct work *job = xcalloc(1, sizeof *job);
 	char esc[512];
@@ -512,13 +291,16 @@ converge_remove(struct converge *c, const struct listed *l)
 	converge_submit(c, job);
 }
 
-/* Start a listed container of a wanted instance, on a worker. */
+/* Start a listed container of a wanted instance. */
 static void
 converge_start_one(struct converge *c, const struct spec *s,
-    const struct listed *m)
+    const struct observe_container *m)
 {
 	struct work *job = xcalloc(1, sizeof *job);
+	char esc[512];
 
+	log_info("starting %s (%s)", log_escape(esc, sizeof esc, s->name),
+	    m->a.state == PLAN_ST_CREATED ? "created" : "stopped");
 	job->kind = INFLIGHT_START;
 	job->labelled = 1;
 	job->service_id = s->service_id;
@@ -530,70 +312,16 @@ converge_start_one(struct converge *c, const struct spec *s,
 	converge_submit(c, job);
 }
 
-/* Is image present? Asked of the engine once per pass and image. */
-static int
-converge_image(struct converge *c, struct imgcheck **ic, size_t *nic,
-    const char *image, char **cause)
-{
-	struct imgcheck *e;
-	size_t i;
-
-	for (i = 0; i < *nic; i++) {
-		if (strcmp((*ic)[i].image, image) == 0)
-			goto found;
-	}
-	*ic = xreallocarray(*ic, *nic + 1, sizeof **ic);
-	e = &(*ic)[(*nic)++];
-	e->image = image;
-	e->cause = NULL;
-	e->rc = docker_image_exists(c->docker, image, &e->cause);
-found:
-	e = &(*ic)[i];
-	if (e->rc < 0)
-		*cause = xstrdup(e->cause != NULL ? e->cause : "image check");
-	return e->rc;
-}
-
+/* Create and start one missing instance whose image is here. */
 static void
-converge_imgcheck_free(struct imgcheck *ic, size_t n)
+converge_create(struct converge *c, const struct spec *s)
 {
-	size_t i;
+	struct work *job = xcalloc(1, sizeof *job);
+	char esc[512];
 
-	for (i = 0; i < n; i++)
-		free(ic[i].cause);
-	free(ic);
-}
-
-/*
- * Create and start one missing instance, on a worker, once its backoff
- * allows and its image is here; the state to report meanwhile.
- */
-static const char *
-converge_create(struct converge *c, const struct spec *s, struct inst *in,
-    int64_t now, struct imgcheck **ic, size_t *nic, int *changed)
-{
-	struct work *job;
-	char *cause = NULL, esc[512];
-	int rc;
-
-	if (now < in->not_before)
-		return in->error != NULL ? "error" : "pending";
-	rc = converge_image(c, ic, nic, s->image, &cause);
-	if (rc == 0) {
-		if (pull_want(c->pull, s->image, now, &cause) == PULL_PULLING)
-			return "pulling";
-		free(in->error);
-		in->error = cause;
-		return "error";
-	}
-	if (rc < 0) {
-		converge_inst_fail(in, cause, now);
-		return "error";
-	}
 	log_info("creating %s (service %lld instance %lld rev %lld)",
 	    log_escape(esc, sizeof esc, s->name), (long long)s->service_id,
 	    (long long)s->instance, (long long)s->rev);
-	job = xcalloc(1, sizeof *job);
 	job->kind = INFLIGHT_CREATE;
 	job->labelled = 1;
 	job->service_id = s->service_id;
@@ -602,22 +330,21 @@ converge_create(struct converge *c, const struct spec *s, struct inst *in,
 	job->name = xstrdup(s->name);
 	job->body = xstrdup(s->body);
 	converge_submit(c, job);
-	*changed = 1;
-	/* A retry keeps the last failure reported until it succeeds. */
-	return in->error != NULL ? "error" : "pending";
 }
+
+/* ---- results of the workers and the probes ---------------------------------- */
 
 /* Apply one finished action to the record of its instance. */
 static void
 converge_result(struct converge *c, struct work *job, int64_t now)
 {
-	struct inst *in = NULL;
+	struct decide_rec *r = NULL;
 	char esc[512];
 
 	if (job->labelled) {
-		in = converge_inst_find(c, job->service_id, job->instance);
-		if (in != NULL && in->rev != job->rev)
-			in = NULL;	/* counters are for another rev now */
+		r = converge_rec_find(c, job->service_id, job->instance);
+		if (r != NULL && r->rev != job->rev)
+			r = NULL;	/* counters are for another rev now */
 	}
 	if (job->rc != 0 && job->rc != WORK_NO_IMAGE)
 		log_warn("%s: %s", log_escape(esc, sizeof esc, job->name),
@@ -626,41 +353,33 @@ converge_result(struct converge *c, struct work *job, int64_t now)
 	case INFLIGHT_CREATE:
 		/* No image (it went away since the check): the next pass
 		 * finds it missing and queues a pull. */
-		if (in == NULL || job->rc == WORK_NO_IMAGE)
+		if (r == NULL || job->rc == WORK_NO_IMAGE)
 			break;
 		if (job->rc != 0 && job->cause != NULL &&
 		    strstr(job->cause, "is already in use") != NULL) {
 			/* The old container of this name was not gone yet:
 			 * not the instance's fault; look again soon. */
-			in->not_before = now + CONVERGE_SOON_MS;
+			decide_rec_name_busy(r, now);
 			break;
 		}
 		if (job->rc != 0) {
-			converge_inst_fail(in, job->cause, now);
+			decide_rec_failed(r, job->cause, now);
 			job->cause = NULL;
 			break;
 		}
 		log_debug("created and started %s (%.12s)",
 		    log_escape(esc, sizeof esc, job->name), job->id);
-		free(in->error);
-		in->error = NULL;
-		in->attempts++;		/* reset after CONVERGE_HEALTHY_MS */
+		decide_rec_created(r);
 		break;
 	case INFLIGHT_START:
-		if (in == NULL)
+		if (r == NULL)
 			break;
 		if (job->rc != 0) {
-			converge_inst_fail(in, job->cause, now);
+			decide_rec_failed(r, job->cause, now);
 			job->cause = NULL;
 			break;
 		}
-		if (job->was_exited)
-			in->agent_restarts++;
-		free(in->error);
-		in->error = NULL;
-		in->not_before = now + backoff_plain_ms(in->attempts,
-		    CONVERGE_RETRY_BASE_MS, CONVERGE_RETRY_CAP_MS);
-		in->attempts++;
+		decide_rec_started(r, job->was_exited, now);
 		break;
 	case INFLIGHT_REMOVE:
 		if (job->rc == 0)
@@ -691,35 +410,29 @@ static void
 converge_probe_results(struct converge *c)
 {
 	struct portprobe_job *job;
-	struct inst *in;
+	struct decide_rec *r;
 	char esc[512];
-	size_t i;
 
 	while ((job = portprobe_take(c->probes)) != NULL) {
-		if (job->gone) {
-			/* Exited or restarted since its inspect: look again. */
-			for (i = 0; i < c->nseen; i++) {
-				if (strcmp(c->seen[i].id,
-				    job->container_id) == 0)
-					c->seen[i].at = -1;
-			}
-		}
-		in = converge_inst_find(c, job->service_id, job->instance);
-		if (in == NULL) {
+		/* Exited or restarted since its inspect: look again. */
+		if (job->gone)
+			observe_stale(c->observe, job->container_id);
+		r = converge_rec_find(c, job->service_id, job->instance);
+		if (r == NULL) {
 			portprobe_job_free(job);
 			continue;
 		}
-		if (job->ok && !in->probe.passed && in->probe.key != NULL &&
-		    strcmp(in->probe.key, job->key) == 0)
+		if (job->ok && !r->probe.passed && r->probe.key != NULL &&
+		    strcmp(r->probe.key, job->key) == 0)
 			log_info("%.12s: port %d answers (service %lld "
 			    "instance %lld): running", job->container_id,
 			    job->port, (long long)job->service_id,
 			    (long long)job->instance);
 		/* Probing is impossible (not root?): say so once. */
-		if (portprobe_result(&in->probe, job->key, job->ok,
+		if (portprobe_result(&r->probe, job->key, job->ok,
 		    job->cause))
 			log_warn("%.12s: %s", job->container_id,
-			    log_escape(esc, sizeof esc, in->probe.error));
+			    log_escape(esc, sizeof esc, r->probe.error));
 		job->cause = NULL;	/* taken */
 		portprobe_job_free(job);
 	}
@@ -732,269 +445,315 @@ converge_due(struct converge *c, int64_t ms)
 		c->probe_due = ms;
 }
 
-/*
- * A running container of a wanted instance: "running", or "starting" while
- * its wait_for_port does not answer; probes it when one is due.
- */
-static const char *
-converge_running(struct converge *c, const struct spec *s, struct inst *in,
-    const struct listed *m, struct seen *sn, int64_t now, int *launched)
+/* Launch the wait_for_port probe decide_instance() asked for. */
+static void
+converge_probe(struct converge_pass *p, const struct spec *s,
+    const struct observe_container *m, struct decide_rec *r,
+    struct decide_out *out)
 {
-	struct portprobe_job *job;
-	char *key = NULL;
-	int starting, launch;
-	int64_t due;
+	struct portprobe_job *job = xcalloc(1, sizeof *job);
 
-	if (s->wait_for_port > 0 && sn->started_at != NULL &&
-	    (sn->pid > 0 || sn->host_net))
-		key = portprobe_key(m->id, sn->started_at);
-	else if (s->wait_for_port > 0) {
-		sn->at = -1;	/* inspected before it ran: again next pass */
-		converge_due(c, PORTPROBE_FAST_MS);
+	job->service_id = s->service_id;
+	job->instance = s->instance;
+	job->container_id = xstrdup(m->id);
+	job->key = out->probe_key;
+	out->probe_key = NULL;
+	job->pid = out->probe_pid;
+	job->port = s->wait_for_port;
+	if (portprobe_launch(p->c->probes, job) == 0) {
+		log_debug("%.12s: probing port %d", m->id, s->wait_for_port);
+		portprobe_launched(&r->probe, p->now);
+		p->launched++;
+	} else {	/* PORTPROBE_MAX at once: the next pass */
+		portprobe_job_free(job);
+		converge_due(p->c, PORTPROBE_FAST_MS);
 	}
-	starting = portprobe_decide(&in->probe, s->wait_for_port, key, now,
-	    &launch, &due);
-	if (due >= 0)
-		converge_due(c, due);
-	if (launch) {
-		job = xcalloc(1, sizeof *job);
-		job->service_id = s->service_id;
-		job->instance = s->instance;
-		job->container_id = xstrdup(m->id);
-		job->key = key;
-		key = NULL;
-		job->pid = sn->host_net ? 0 : sn->pid;
-		job->port = s->wait_for_port;
-		if (portprobe_launch(c->probes, job) == 0) {
-			log_debug("%.12s: probing port %d", m->id,
-			    s->wait_for_port);
-			portprobe_launched(&in->probe, now);
-			(*launched)++;
-		} else {	/* PORTPROBE_MAX at once: the next pass */
-			portprobe_job_free(job);
-			converge_due(c, PORTPROBE_FAST_MS);
-		}
-	}
-	free(key);
-	return starting ? "starting" : "running";
 }
 
-/* One pass; returns 1 if it changed anything (look again soon). */
-static int
-converge_pass(struct converge *c, int force_state)
-{
-	struct listed *l = NULL;
-	struct plan_want *want = NULL;
-	struct plan_actual *act = NULL;
-	struct plan p = { NULL, NULL, NULL };
-	struct imgcheck *ic = NULL;
-	struct fixup *fix = NULL;
-	struct seen *sn;
-	struct inst *in;
-	json_t *arr, *items, *frame;
-	char *cause = NULL, *text, *cid, esc[512];
-	const char *st;
-	size_t nl = 0, nic = 0, nfix = 0, i, j;
-	int changed, owned = 0, has_exit, exit_code, restarts, busy;
-	int launched = 0;
-	int64_t now = util_mono_ms();
+/* ---- the pass ----------------------------------------------------------------- */
 
-	/* Before the list: whatever was applied here shows in it. */
-	changed = converge_results(c, now) > 0;
-	converge_probe_results(c);
-	c->probe_due = -1;
-	arr = docker_list(c->docker, c->node_id, &cause);
-	if (arr == NULL) {
+/* One entry of the state frame. */
+static void
+converge_report(json_t *items, const struct plan_actual *who,
+    const char *name, const char *cid, enum decide_state st, int has_exit,
+    int exit_code, const char *error, int restarts)
+{
+	json_array_append_new(items, json_pack("{s:I, s:I, s:I, s:s, s:s?,"
+	    " s:s, s:o, s:s?, s:i}", "service_id", (json_int_t)who->service_id,
+	    "instance", (json_int_t)who->instance, "rev", (json_int_t)who->rev,
+	    "name", name, "container_id", cid, "state", decide_state_name(st),
+	    "exit_code", has_exit ? json_integer(exit_code) : json_null(),
+	    "error", error, "restarts", restarts));
+}
+
+/* List what Docker shows; -1 (nothing else to do) when it does not. */
+static int
+converge_pass_list(struct converge_pass *p)
+{
+	struct converge *c = p->c;
+	char *cause = NULL, esc[512];
+
+	if (observe_list(c->observe, &p->list, &cause) != 0) {
 		if (!c->docker_down)
 			log_warn("docker: %s; retrying",
 			    log_escape(esc, sizeof esc, cause));
 		c->docker_down = 1;
 		free(cause);
-		return 0;
+		return -1;
 	}
 	if (c->docker_down)
 		log_info("docker: answering again");
 	c->docker_down = 0;
-	l = converge_parse_list(c, arr, &nl);
-	json_decref(arr);
+	return 0;
+}
 
-	want = xcalloc(c->nspecs + 1, sizeof *want);
-	act = xcalloc(nl + 1, sizeof *act);
-	p.act = xcalloc(c->nspecs + 1, sizeof *p.act);
-	p.match = xcalloc(c->nspecs + 1, sizeof *p.match);
-	p.remove = xcalloc(nl + 1, sizeof *p.remove);
-	fix = xcalloc(c->nspecs + 1, sizeof *fix);
+/* Match the listed containers to the desired set. */
+static void
+converge_pass_plan(struct converge_pass *p)
+{
+	struct converge *c = p->c;
+	struct plan_want *want = xcalloc(c->nspecs + 1, sizeof *want);
+	struct plan_actual *act = xcalloc(p->list.n + 1, sizeof *act);
+	size_t i;
+
 	for (i = 0; i < c->nspecs; i++) {
 		want[i].service_id = c->specs[i].service_id;
 		want[i].instance = c->specs[i].instance;
 		want[i].rev = c->specs[i].rev;
 	}
-	for (j = 0; j < nl; j++)
-		act[j] = l[j].a;
-	if (c->have_desired)
-		plan_compute(want, c->nspecs, act, nl, &p);
+	for (i = 0; i < p->list.n; i++)
+		act[i] = p->list.c[i].a;
+	plan_compute(want, c->nspecs, act, p->list.n, &p->plan);
+	free(want);
+	free(act);
+}
 
-	items = json_array();
-	for (j = 0; j < nl; j++) {
-		if (!p.remove[j])
+/* Remove what the plan says must go, unless it is being removed already. */
+static void
+converge_pass_removals(struct converge_pass *p)
+{
+	const struct observe_container *l;
+	size_t j;
+
+	for (j = 0; j < p->list.n; j++) {
+		l = &p->list.c[j];
+		if (!p->plan.remove[j])
 			continue;
-		if (inflight_may_remove(&c->inflight, l[j].a.labelled,
-		    l[j].a.service_id, l[j].a.instance, l[j].id)) {
-			converge_remove(c, &l[j]);
-			changed = 1;
+		if (inflight_may_remove(&p->c->inflight, l->a.labelled,
+		    l->a.service_id, l->a.instance, l->id)) {
+			converge_remove(p->c, l);
+			p->changed = 1;
 		}
 		/*
 		 * Still there (being stopped, or its removal failed): say so.
 		 * Before the wanted entries, so that for a duplicate of a kept
 		 * container the kept one's state is the last word.
 		 */
-		if (l[j].a.labelled)
-			converge_report(items, l[j].a.service_id,
-			    l[j].a.instance, l[j].a.rev, l[j].name, l[j].id,
-			    "removing", 0, 0, NULL, 0);
-		owned++;
+		if (l->a.labelled)
+			converge_report(p->items, &l->a, l->name, l->id,
+			    DECIDE_ST_REMOVING, 0, 0, NULL, 0);
+		p->owned++;
 	}
+}
 
-	for (i = 0; i < c->nspecs && c->have_desired; i++) {
-		const struct spec *s = &c->specs[i];
-		const struct listed *m = p.match[i] >= 0 ? &l[p.match[i]] :
-		    NULL;
+/* Check the image of an instance to create; pull it if it is missing. */
+static void
+converge_pass_image(struct converge_pass *p, const struct spec *s,
+    struct decide_rec *r, struct decide_out *out)
+{
+	char *cause = NULL;
+	enum pull_status st;
+	int rc;
 
-		in = converge_inst(c, s);
-		busy = inflight_instance_busy(&c->inflight, s->service_id,
-		    s->instance);
-		has_exit = 0;
-		exit_code = 0;
-		restarts = in->agent_restarts;
-		cid = NULL;
-		st = "pending";
-		if (m != NULL) {
-			owned++;
-			sn = converge_seen(c, m, now);
-			restarts += sn->restart_count;
-			cid = xstrdup(m->id);
-			if (m->a.state == PLAN_ST_RUNNING) {
-				st = converge_running(c, s, in, m, sn, now,
-				    &launched);
-				if (in->running_since == 0)
-					in->running_since = now;
-				if (now - in->running_since >=
-				    CONVERGE_HEALTHY_MS) {
-					in->attempts = 0;
-					in->not_before = 0;
-				}
-				free(in->error);
-				in->error = NULL;
-			} else {
-				in->running_since = 0;
-				portprobe_rec_clear(&in->probe);
-				st = m->a.state == PLAN_ST_CREATED ? "created" :
-				    "stopped";
-				has_exit = m->a.state != PLAN_ST_CREATED;
-				exit_code = sn->exit_code;
-			}
-			if (p.act[i] == PLAN_START && !busy &&
-			    now >= in->not_before) {
-				log_info("starting %s (%s)", log_escape(esc,
-				    sizeof esc, s->name), st);
-				converge_start_one(c, s, m);
-				changed = 1;
-			}
-			if (in->error != NULL && p.act[i] == PLAN_START)
-				st = "error";
-		} else {
-			in->running_since = 0;
-			portprobe_rec_clear(&in->probe);
-			if (busy)	/* being created, or its old one removed */
-				st = in->error != NULL ? "error" : "pending";
-			else if (converge_name_taken(l, nl, s->name)) {
-				st = "pending";	/* its old container goes first */
-				changed = 1;
-			} else
-				st = converge_create(c, s, in, now, &ic, &nic,
-				    &changed);
-		}
-		converge_report(items, s->service_id, s->instance, s->rev,
-		    s->name, cid, st, has_exit, exit_code,
-		    strcmp(st, "error") == 0 ? in->error :
-		    strcmp(st, "starting") == 0 ? in->probe.error : NULL,
-		    restarts);
-		free(cid);
-		if (strcmp(st, "starting") == 0) {
-			fix[nfix].item = json_array_get(items,
-			    json_array_size(items) - 1);
-			fix[nfix].service_id = s->service_id;
-			fix[nfix++].instance = s->instance;
-		}
+	rc = observe_image(p->c->observe, s->image, &cause);
+	decide_image(r, rc, cause, p->now, out);
+	if (out->action != DECIDE_PULL)
+		return;
+	cause = NULL;
+	st = pull_want(p->c->pull, s->image, p->now, &cause);
+	decide_pull(r, st, cause, out);
+}
+
+/* Decide for the i-th wanted instance, act on it, report it. */
+static void
+converge_pass_instance(struct converge_pass *p, size_t i)
+{
+	struct converge *c = p->c;
+	const struct spec *s = &c->specs[i];
+	const struct observe_container *m = NULL;
+	const struct observe_inspect *ins = NULL;
+	struct plan_actual who = { .labelled = 1, .service_id = s->service_id,
+	    .instance = s->instance, .rev = s->rev };
+	struct decide_facts f;
+	struct decide_out out;
+	struct decide_rec *r = converge_rec(c, s);
+	char esc[512];
+
+	if (p->plan.match[i] >= 0) {
+		m = &p->list.c[p->plan.match[i]];
+		ins = observe_inspect(c->observe, m, p->now);
+		p->owned++;
 	}
-
-	/*
-	 * Probes launched above mostly end within a millisecond (refused, or
-	 * answered): wait a little so this frame can already say "running"
-	 * (an agent restart then does not flap its instances to "starting").
-	 */
-	if (launched > 0) {
-		portprobe_wait(c->probes, CONVERGE_PROBE_WAIT_MS);
-		converge_probe_results(c);
-		for (i = 0; i < nfix; i++) {
-			in = converge_inst_find(c, fix[i].service_id,
-			    fix[i].instance);
-			if (in == NULL || !in->probe.passed)
-				continue;
-			json_object_set_new(fix[i].item, "state",
-			    json_string("running"));
-			json_object_set_new(fix[i].item, "error", json_null());
-		}
+	f.act = p->plan.act[i];
+	f.busy = inflight_instance_busy(&c->inflight, s->service_id,
+	    s->instance);
+	f.name_taken = m == NULL && observe_name_taken(&p->list, s->name);
+	decide_instance(s, m, ins, r, &f, p->now, &out);
+	if (out.action == DECIDE_CREATE)
+		converge_pass_image(p, s, r, &out);
+	if (out.reinspect)
+		observe_stale(c->observe, m->id);
+	if (out.due >= 0)
+		converge_due(c, out.due);
+	if (out.probe)
+		converge_probe(p, s, m, r, &out);
+	if (out.action == DECIDE_START)
+		converge_start_one(c, s, m);
+	else if (out.action == DECIDE_CREATE)
+		converge_create(c, s);
+	else if (out.action == DECIDE_WAIT)
+		log_debug("%s: waiting: %s", log_escape(esc, sizeof esc,
+		    s->name), decide_reason_name(out.reason));
+	if (out.soon)
+		p->changed = 1;
+	converge_report(p->items, &who, s->name, m != NULL ? m->id : NULL,
+	    out.state, out.has_exit, out.exit_code, out.error, out.restarts);
+	if (out.state == DECIDE_ST_STARTING) {
+		p->fix[p->nfix].item = json_array_get(p->items,
+		    json_array_size(p->items) - 1);
+		p->fix[p->nfix].service_id = s->service_id;
+		p->fix[p->nfix++].instance = s->instance;
 	}
+	free(out.probe_key);
+}
 
-	/* Before the first desired frame: report what is there, touch none. */
-	for (j = 0; j < nl && !c->have_desired; j++) {
-		owned++;
-		if (!l[j].a.labelled)
+/*
+ * Probes launched by this pass mostly end within a millisecond (refused,
+ * or answered): wait a little so this frame can already say "running"
+ * (an agent restart then does not flap its instances to "starting").
+ */
+static void
+converge_pass_probe_wait(struct converge_pass *p)
+{
+	struct decide_rec *r;
+	size_t i;
+
+	if (p->launched == 0)
+		return;
+	portprobe_wait(p->c->probes, CONVERGE_PROBE_WAIT_MS);
+	converge_probe_results(p->c);
+	for (i = 0; i < p->nfix; i++) {
+		r = converge_rec_find(p->c, p->fix[i].service_id,
+		    p->fix[i].instance);
+		if (r == NULL || !r->probe.passed)
 			continue;
-		sn = converge_seen(c, &l[j], now);
-		st = l[j].a.state == PLAN_ST_RUNNING ? "running" :
-		    l[j].a.state == PLAN_ST_CREATED ? "created" : "stopped";
-		converge_report(items, l[j].a.service_id, l[j].a.instance,
-		    l[j].a.rev, l[j].name, l[j].id, st,
-		    strcmp(st, "stopped") == 0, sn->exit_code, NULL,
-		    sn->restart_count);
+		json_object_set_new(p->fix[i].item, "state",
+		    json_string("running"));
+		json_object_set_new(p->fix[i].item, "error", json_null());
 	}
-	converge_seen_prune(c);
-	if (c->have_desired)
-		converge_insts_prune(c);
+}
 
-	pthread_mutex_lock(&c->lock);
-	c->ncontainers = owned;
-	pthread_mutex_unlock(&c->lock);
+/* Before the first desired frame: report what is there, touch none. */
+static void
+converge_pass_unplanned(struct converge_pass *p)
+{
+	const struct observe_container *l;
+	const struct observe_inspect *ins;
+	enum decide_state st;
+	size_t j;
 
-	frame = json_pack("{s:s, s:I, s:o}", "type", PROTO_T_STATE,
-	    "generation", (json_int_t)c->generation, "containers", items);
+	for (j = 0; j < p->list.n; j++) {
+		l = &p->list.c[j];
+		p->owned++;
+		if (!l->a.labelled)
+			continue;
+		ins = observe_inspect(p->c->observe, l, p->now);
+		st = decide_listed_state(l->a.state);
+		converge_report(p->items, &l->a, l->name, l->id, st,
+		    st == DECIDE_ST_STOPPED, ins->exit_code, NULL,
+		    ins->restart_count);
+	}
+}
+
+/* Send the state frame if it is news, forced, or due for a resync. */
+static void
+converge_pass_send(struct converge_pass *p, int force)
+{
+	struct converge *c = p->c;
+	size_t n = json_array_size(p->items);
+	json_t *frame;
+	char *text;
+
+	frame = json_pack("{s:s, s:I, s:O}", "type", PROTO_T_STATE,
+	    "generation", (json_int_t)c->generation, "containers", p->items);
 	text = json_dumps(frame, JSON_COMPACT);
 	json_decref(frame);
-	if (text != NULL && (force_state || c->last_state == NULL ||
-	    strcmp(text, c->last_state) != 0 ||
-	    now - c->last_state_at >= (int64_t)c->cfg->resync_interval_s *
-	    1000)) {
-		free(c->last_state);
-		c->last_state = xstrdup(text);
-		c->last_state_at = now;
-		log_debug("state: %zu containers, generation %lld",
-		    json_array_size(items), (long long)c->generation);
-		conn_send(c->conn, text);
-	} else
+	if (text == NULL || !(force || c->last_state == NULL ||
+	    strcmp(text, c->last_state) != 0 || p->now - c->last_state_at >=
+	    (int64_t)c->cfg->resync_interval_s * 1000)) {
 		free(text);
-
-	converge_listed_free(l, nl);
-	converge_imgcheck_free(ic, nic);
-	free(fix);
-	free(want);
-	free(act);
-	free(p.act);
-	free(p.match);
-	free(p.remove);
-	return changed;
+		return;
+	}
+	free(c->last_state);
+	c->last_state = xstrdup(text);
+	c->last_state_at = p->now;
+	log_debug("state: %zu containers, generation %lld", n,
+	    (long long)c->generation);
+	conn_send(c->conn, text);
 }
+
+static void
+converge_pass_free(struct converge_pass *p)
+{
+	observe_list_clear(&p->list);
+	json_decref(p->items);
+	free(p->fix);
+	free(p->plan.act);
+	free(p->plan.match);
+	free(p->plan.remove);
+}
+
+/* One pass; returns 1 if it changed anything (look again soon). */
+static int
+converge_pass(struct converge *c, int force_state)
+{
+	struct converge_pass p;
+	size_t i;
+
+	memset(&p, 0, sizeof p);
+	p.c = c;
+	p.now = util_mono_ms();
+	/* Before the list: whatever was applied here shows in it. */
+	p.changed = converge_results(c, p.now) > 0;
+	converge_probe_results(c);
+	c->probe_due = -1;
+	if (converge_pass_list(&p) != 0)
+		return 0;
+	p.items = json_array();
+	p.plan.act = xcalloc(c->nspecs + 1, sizeof *p.plan.act);
+	p.plan.match = xcalloc(c->nspecs + 1, sizeof *p.plan.match);
+	p.plan.remove = xcalloc(p.list.n + 1, sizeof *p.plan.remove);
+	p.fix = xcalloc(c->nspecs + 1, sizeof *p.fix);
+	if (c->have_desired) {
+		converge_pass_plan(&p);
+		converge_pass_removals(&p);
+		for (i = 0; i < c->nspecs; i++)
+			converge_pass_instance(&p, i);
+		converge_pass_probe_wait(&p);
+		converge_recs_prune(c);
+	} else
+		converge_pass_unplanned(&p);
+	observe_done(c->observe);
+
+	pthread_mutex_lock(&c->lock);
+	c->ncontainers = p.owned;
+	pthread_mutex_unlock(&c->lock);
+	converge_pass_send(&p, force_state);
+	converge_pass_free(&p);
+	return p.changed;
+}
+
+/* ---- the thread ------------------------------------------------------------- */
 
 /* Take a posted desired frame into the converge thread's own state. */
 static void
@@ -1053,13 +812,14 @@ converge_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&c->lock);
-		while (!c->stop && !c->kick && util_mono_ms() < next) {
+		while (!atomic_load(&c->stop) && !c->kick &&
+		    util_mono_ms() < next) {
 			now = next;
 			ts.tv_sec = (time_t)(now / 1000);
 			ts.tv_nsec = (long)(now % 1000) * 1000000L;
 			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 		}
-		if (c->stop) {
+		if (atomic_load(&c->stop)) {
 			pthread_mutex_unlock(&c->lock);
 			break;
 		}
@@ -1106,8 +866,9 @@ converge_free(struct converge *c)
 
 	if (c == NULL)
 		return;
+	/* Under the lock: the converge thread checks it before waiting. */
 	pthread_mutex_lock(&c->lock);
-	c->stop = 1;
+	atomic_store(&c->stop, 1);
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	if (c->started)
@@ -1115,19 +876,13 @@ converge_free(struct converge *c)
 	workers_free(c->workers);	/* after the only thread submitting */
 	portprobe_free(c->probes);	/* joins probes (each <= 300 ms) */
 	pull_free(c->pull);
+	observe_free(c->observe);
 	docker_free(c->docker);
 	inflight_clear(&c->inflight);
 	spec_free_array(c->specs, c->nspecs);
-	for (i = 0; i < c->ninsts; i++) {
-		free(c->insts[i].error);
-		portprobe_rec_clear(&c->insts[i].probe);
-	}
-	free(c->insts);
-	for (i = 0; i < c->nseen; i++) {
-		free(c->seen[i].id);
-		free(c->seen[i].started_at);
-	}
-	free(c->seen);
+	for (i = 0; i < c->nrecs; i++)
+		decide_rec_clear(&c->recs[i]);
+	free(c->recs);
 	free(c->desired_text);
 	free(c->docker_version);
 	free(c->last_state);

@@ -1,11 +1,14 @@
 /*
  * docker.c - Docker Engine API over its unix socket with libcurl.
  *
- * Used by the converge thread and the pull thread, each with its own
- * struct docker (a CURL easy handle is not shared between threads). Calls
- * are synchronous but bounded: a connect timeout, a total timeout per kind
- * of call, and for pulls a low-speed limit instead (a pull may be long but
- * must keep moving). A progress callback aborts any call once *stop is set.
+ * Used by the converge thread, the workers and the pull thread, each with
+ * its own struct docker (a CURL easy handle is not shared between
+ * threads). Calls are synchronous but bounded: a connect timeout, a total
+ * timeout per kind of call, and for pulls a low-speed limit instead (a
+ * pull may be long but must keep moving). A progress callback, on the
+ * calling thread, aborts any call once *stop is set: stop is the
+ * converge's atomic_int, shared by every thread's struct docker and set
+ * by the main thread at shutdown, so it is read with atomic_load().
  *
  * API version: /v1.41 (Docker 20.10, Debian 12's docker.io), or the
  * engine's own when it is older; newer engines accept 1.41.
@@ -33,7 +36,7 @@ struct docker {
 	CURL		*curl;		/* easy handle, reused (keep-alive) */
 	char		*socket;	/* unix socket path */
 	char		 api[16];	/* API version, e.g. "1.41" */
-	const volatile int *stop;	/* non-zero: abort calls (shutdown) */
+	const atomic_int *stop;		/* non-zero: abort calls (shutdown) */
 };
 
 /* What a call collects. */
@@ -46,7 +49,7 @@ struct docker_resp {
 };
 
 struct docker *
-docker_new(const char *socket_path, const volatile int *stop)
+docker_new(const char *socket_path, const atomic_int *stop)
 {
 	struct docker *d = xcalloc(1, sizeof *d);
 
@@ -127,7 +130,7 @@ docker_progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 	const struct docker *d = arg;
 
 	(void)dt; (void)dn; (void)ut; (void)un;
-	return (d->stop != NULL && *d->stop) ? 1 : 0;
+	return (d->stop != NULL && atomic_load(d->stop)) ? 1 : 0;
 }
 
 /* The engine's message from an error body, or a generic one. */

@@ -9,6 +9,8 @@
 #ifndef BERTH_AGENT_DOCKER_H
 #define BERTH_AGENT_DOCKER_H
 
+#include <stdatomic.h>
+
 #include <jansson.h>
 
 struct docker;
@@ -16,7 +18,8 @@ struct docker;
 /* docker_create() result when the engine lacks the image. */
 #define DOCKER_NO_IMAGE	(-2)
 
-struct docker *docker_new(const char *socket_path, const volatile int *stop);
+/* stop: the owner's shutdown flag (read by curl's progress callback). */
+struct docker *docker_new(const char *socket_path, const atomic_int *stop);
 void	 docker_free(struct docker *d);
 
 /* Engine version (e.g. "20.10.24"); also picks the API version to speak. */

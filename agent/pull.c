@@ -44,13 +44,13 @@ struct pull {
 	pthread_t	 thread;	/* the pull thread */
 	int		 started;	/* thread was created */
 	char		*socket;	/* Docker socket path */
-	const volatile int *stop;	/* shutdown flag (owned by main) */
+	const atomic_int *stop;		/* shutdown flag (the converge's) */
 	void		(*done)(void *); /* wake the converge thread */
 	void		*done_arg;	/* its argument */
 };
 
 struct pull *
-pull_new(const char *docker_socket, const volatile int *stop,
+pull_new(const char *docker_socket, const atomic_int *stop,
     void (*done)(void *), void *arg)
 {
 	struct pull *p = xcalloc(1, sizeof *p);
@@ -126,7 +126,7 @@ pull_main(void *arg)
 	int64_t t0;
 
 	pthread_mutex_lock(&p->lock);
-	while (!*p->stop) {
+	while (!atomic_load(p->stop)) {
 		e = NULL;
 		for (i = 0; i < p->nentries; i++) {
 			if (p->entries[i].state == PE_QUEUED) {

@@ -8,6 +8,7 @@
 #ifndef BERTH_AGENT_PULL_H
 #define BERTH_AGENT_PULL_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 struct pull;
@@ -24,7 +25,7 @@ enum pull_status {
  * done(arg) is called on the pull thread after each pull, to wake the
  * converge thread. stop aborts a pull in progress when it becomes non-zero.
  */
-struct pull *pull_new(const char *docker_socket, const volatile int *stop,
+struct pull *pull_new(const char *docker_socket, const atomic_int *stop,
 	    void (*done)(void *), void *arg);
 void	 pull_start(struct pull *p);
 /* Wake the thread so it sees *stop, join it, free everything. */

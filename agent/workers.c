@@ -34,7 +34,7 @@ struct workers {
 	int		 nthreads;	/* how many */
 	int		 started;	/* threads created */
 	char		*socket;	/* Docker socket path */
-	const volatile int *stop;	/* shutdown flag (owned by converge) */
+	const atomic_int *stop;		/* shutdown flag (owned by converge) */
 	void		(*done)(void *); /* wake the converge thread */
 	void		*done_arg;	/* its argument */
 };
@@ -52,7 +52,7 @@ work_free(struct work *job)
 }
 
 struct workers *
-workers_new(const char *docker_socket, int n, const volatile int *stop,
+workers_new(const char *docker_socket, int n, const atomic_int *stop,
     void (*done)(void *), void *arg)
 {
 	struct workers *w = xcalloc(1, sizeof *w);
@@ -127,9 +127,9 @@ workers_main(void *arg)
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (!*w->stop && w->queue == NULL)
+		while (!atomic_load(w->stop) && w->queue == NULL)
 			pthread_cond_wait(&w->cond, &w->lock);
-		if (*w->stop)
+		if (atomic_load(w->stop))
 			break;
 		job = w->queue;
 		w->queue = job->next;

@@ -12,6 +12,7 @@
 #ifndef BERTH_AGENT_WORKERS_H
 #define BERTH_AGENT_WORKERS_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "agent/inflight.h"
@@ -50,7 +51,7 @@ struct workers;
  * once *stop is non-zero. done(arg) runs on a worker after each result.
  */
 struct workers *workers_new(const char *docker_socket, int n,
-	    const volatile int *stop, void (*done)(void *), void *arg);
+	    const atomic_int *stop, void (*done)(void *), void *arg);
 void	 workers_start(struct workers *w);
 /* Set *stop first: wakes the threads, joins them, frees queued work. */
 void	 workers_free(struct workers *w);

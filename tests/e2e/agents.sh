@@ -98,6 +98,41 @@ now=$(for c in $(containers --filter label=berth.stack=web); do docker inspect -
 check_eq "the agent goes on serving its other containers" "$now" "$started"
 "$B" stack rm --force bad >/dev/null
 
+# ---- an agent stopped while a removal waits out a long grace ----------------
+# The stop of a container that ignores TERM holds a worker in a Docker call
+# for its 30 s grace; SIGTERM to the agent aborts that call (curl's progress
+# callback reads the stop flag that main sets) instead of waiting it out.
+# Under `make tsan` this is the shutdown path where the flag is written
+# while other threads read it.
+cat >"$TMP/slow.yml" <<'YML'
+stack: e2e/slow
+services:
+  slow:
+    image: berth-test/busybox:latest
+    command: sh -c 'trap "" TERM; while true; do sleep 1; done'
+    instances: 1
+    stop_grace_period: 30s
+YML
+"$B" stack install "$TMP/slow.yml" >/dev/null
+check "a container that ignores TERM runs" \
+    wait_for 20 sh -c '[ -n "$(docker ps -q --filter label=berth.stack=slow --filter label=berth.grid=default)" ]'
+slow_node=$(docker ps -q --filter label=berth.stack=slow --filter label=berth.grid=default |
+    head -1 | xargs -r docker inspect -f '{{index .Config.Labels "berth.node"}}')
+victim=a1
+[ "$slow_node" = "$(node_id a2)" ] && victim=a2
+"$B" stack rm --force slow >/dev/null
+check "its agent starts removing it" \
+    wait_for 15 grep -q "removing slow.slow-1" "$TMP/agents/$victim.log"
+sleep 1		# the worker is inside POST /containers/{id}/stop now
+t0=$(date +%s%N)
+agent_stop "$victim"
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "# $victim stopped $ms ms after SIGTERM, a 30 s grace in flight"
+check "SIGTERM aborts a stop in flight (exit within 5 s, not 30 s)" test "$ms" -lt 5000
+if [ "$victim" = a1 ]; then agent_start a1 "az=a,disk=ssd"; else agent_start a2 "az=b"; fi
+check "the stopped agent comes back" \
+    wait_for 15 sh -c '[ "$(curl -s -H "Authorization: Bearer '"$TOKEN"'" '"$API"'/v1/nodes/default/'"$victim"' | jq -r .status)" = online ]'
+
 # ---- scale down and remove -----------------------------------------------------
 "$B" service scale web/web 1 >/dev/null
 wait_for 15 sh -c '[ $(echo $(docker ps -q --filter label=berth.stack=web --filter label=berth.node='"$(node_id a1)"'; docker ps -q --filter label=berth.stack=web --filter label=berth.node='"$(node_id a2)"') | wc -w) = 1 ]'

@@ -6,6 +6,7 @@
  * pool's queues (against a socket that does not exist).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -814,7 +815,7 @@ test_workers_queue(void)
 	enum { NJOBS = 20 };
 	struct wake_count wc = { PTHREAD_MUTEX_INITIALIZER,
 	    PTHREAD_COND_INITIALIZER, 0 };
-	volatile int stop = 0;
+	atomic_int stop = 0;
 	struct workers *w;
 	struct work *job;
 	int seen[NJOBS + 1], i, n = 0;
@@ -852,14 +853,14 @@ test_workers_queue(void)
 	CHECK_INT(n, NJOBS);
 	for (i = 1; i <= NJOBS; i++)
 		CHECK_INT(seen[i], 1);
-	stop = 1;
+	atomic_store(&stop, 1);
 	workers_free(w);
 
 	/* Stopped at once: queued jobs are freed, not run. */
-	stop = 0;
+	atomic_store(&stop, 0);
 	w = workers_new("/nonexistent/berth-test.sock", 1, &stop,
 	    wake_count_cb, &wc);
-	stop = 1;
+	atomic_store(&stop, 1);
 	workers_start(w);
 	for (i = 0; i < 5; i++) {
 		job = calloc(1, sizeof *job);

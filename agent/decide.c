@@ -1,0 +1,331 @@
+/*
+ * decide.c - the per-instance converge decision (see decide.h).
+ *
+ * Called by converge.c on the converge thread, once per wanted instance
+ * and pass, after plan_compute(); called by the unit tests with made-up
+ * containers, inspects and records. Pure: no I/O, no clock, no lock.
+ *
+ * Rules, in the order they are tried:
+ *  - a running container is kept; it is "starting" until its
+ *    wait_for_port answers (portprobe_decide() says when to probe; a start
+ *    the inspect does not know yet is inspected again first); after
+ *    DECIDE_HEALTHY_MS of running its backoff is forgotten;
+ *  - a restarting container is kept (Docker's policy is on it) and
+ *    reported "stopped" with its exit code;
+ *  - a created or exited container is started, unless an action of the
+ *    instance is in flight or its backoff has not passed;
+ *  - with no container of its rev: wait while an action of the instance
+ *    is in flight (its create, or the old container's removal), while a
+ *    listed container still has its name (an old one on its way out), or
+ *    while its backoff runs; else create once its image is here;
+ *  - a failure (create, start, image check) is reported as "error" until
+ *    an attempt succeeds; a failed pull is the instance's error but its
+ *    backoff is the pull thread's (per image).
+ */
+#include "agent/decide.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/backoff.h"
+#include "agent/spec.h"
+#include "common/xmalloc.h"
+
+static const char *decide_state_names[] = {
+	[DECIDE_ST_PENDING] = "pending",
+	[DECIDE_ST_PULLING] = "pulling",
+	[DECIDE_ST_CREATED] = "created",
+	[DECIDE_ST_STARTING] = "starting",
+	[DECIDE_ST_RUNNING] = "running",
+	[DECIDE_ST_STOPPED] = "stopped",
+	[DECIDE_ST_ERROR] = "error",
+	[DECIDE_ST_REMOVING] = "removing",
+};
+
+static const char *decide_reason_names[] = {
+	[DECIDE_R_RUNNING] = "running",
+	[DECIDE_R_PORT_WAIT] = "waiting for its port",
+	[DECIDE_R_RESTARTING] = "restarting",
+	[DECIDE_R_EXITED] = "exited",
+	[DECIDE_R_CREATED] = "created",
+	[DECIDE_R_ABSENT] = "absent",
+	[DECIDE_R_NO_IMAGE] = "no image",
+	[DECIDE_R_IN_FLIGHT] = "action in flight",
+	[DECIDE_R_BACKOFF] = "backing off",
+	[DECIDE_R_NAME_TAKEN] = "name still taken",
+	[DECIDE_R_IMAGE_ERROR] = "image check failed",
+	[DECIDE_R_PULLING] = "pulling",
+	[DECIDE_R_PULL_FAILED] = "pull failed",
+};
+
+const char *
+decide_state_name(enum decide_state st)
+{
+	return decide_state_names[st];
+}
+
+const char *
+decide_reason_name(enum decide_reason why)
+{
+	return decide_reason_names[why];
+}
+
+enum decide_state
+decide_listed_state(enum plan_state st)
+{
+	if (st == PLAN_ST_RUNNING)
+		return DECIDE_ST_RUNNING;
+	return st == PLAN_ST_CREATED ? DECIDE_ST_CREATED : DECIDE_ST_STOPPED;
+}
+
+void
+decide_rec_init(struct decide_rec *r, int64_t service_id, int64_t instance,
+    int64_t rev)
+{
+	memset(r, 0, sizeof *r);
+	r->service_id = service_id;
+	r->instance = instance;
+	r->rev = rev;
+}
+
+void
+decide_rec_clear(struct decide_rec *r)
+{
+	if (r == NULL)
+		return;
+	free(r->error);
+	r->error = NULL;
+	portprobe_rec_clear(&r->probe);
+}
+
+void
+decide_rec_failed(struct decide_rec *r, char *cause, int64_t now)
+{
+	free(r->error);
+	r->error = cause;
+	r->not_before = now + backoff_plain_ms(r->attempts,
+	    DECIDE_RETRY_BASE_MS, DECIDE_RETRY_CAP_MS);
+	r->attempts++;
+}
+
+void
+decide_rec_name_busy(struct decide_rec *r, int64_t now)
+{
+	r->not_before = now + DECIDE_NAME_BUSY_MS;
+}
+
+void
+decide_rec_created(struct decide_rec *r)
+{
+	free(r->error);
+	r->error = NULL;
+	r->attempts++;		/* reset after DECIDE_HEALTHY_MS */
+}
+
+void
+decide_rec_started(struct decide_rec *r, int was_exited, int64_t now)
+{
+	if (was_exited)
+		r->agent_restarts++;
+	free(r->error);
+	r->error = NULL;
+	r->not_before = now + backoff_plain_ms(r->attempts,
+	    DECIDE_RETRY_BASE_MS, DECIDE_RETRY_CAP_MS);
+	r->attempts++;
+}
+
+/* A new revision starts afresh: its counters are not the old one's. */
+static void
+decide_rec_rev(struct decide_rec *r, int64_t rev)
+{
+	if (r->rev == rev)
+		return;
+	r->rev = rev;
+	r->attempts = 0;
+	r->not_before = 0;
+	r->agent_restarts = 0;
+	free(r->error);
+	r->error = NULL;
+}
+
+static void
+decide_set(struct decide_out *out, enum decide_action action,
+    enum decide_reason why)
+{
+	out->action = action;
+	out->reason = why;
+}
+
+/* The error that goes with the state: a failure, or why it cannot probe. */
+static void
+decide_finish(const struct decide_rec *r, struct decide_out *out)
+{
+	if (out->state == DECIDE_ST_ERROR)
+		out->error = r->error;
+	else if (out->state == DECIDE_ST_STARTING)
+		out->error = r->probe.error;
+	else
+		out->error = NULL;
+}
+
+static void
+decide_due(struct decide_out *out, int64_t ms)
+{
+	if (out->due < 0 || ms < out->due)
+		out->due = ms;
+}
+
+/* Its container runs: "running", or "starting" until its port answers. */
+static void
+decide_running(const struct spec *s, const struct observe_container *m,
+    const struct observe_inspect *ins, struct decide_rec *r, int64_t now,
+    struct decide_out *out)
+{
+	char *key = NULL;
+	int starting, launch;
+	int64_t due;
+
+	if (s->wait_for_port > 0 && ins->started_at != NULL &&
+	    (ins->pid > 0 || ins->host_net))
+		key = portprobe_key(m->id, ins->started_at);
+	else if (s->wait_for_port > 0) {
+		out->reinspect = 1;	/* inspected before it ran */
+		decide_due(out, PORTPROBE_FAST_MS);
+	}
+	starting = portprobe_decide(&r->probe, s->wait_for_port, key, now,
+	    &launch, &due);
+	if (due >= 0)
+		decide_due(out, due);
+	if (launch) {
+		out->probe = 1;
+		out->probe_key = key;
+		out->probe_pid = ins->host_net ? 0 : ins->pid;
+		key = NULL;
+	}
+	free(key);
+	if (r->running_since == 0)
+		r->running_since = now;
+	if (now - r->running_since >= DECIDE_HEALTHY_MS) {
+		r->attempts = 0;
+		r->not_before = 0;
+	}
+	free(r->error);
+	r->error = NULL;
+	out->state = starting ? DECIDE_ST_STARTING : DECIDE_ST_RUNNING;
+	decide_set(out, DECIDE_KEEP, starting ? DECIDE_R_PORT_WAIT :
+	    DECIDE_R_RUNNING);
+}
+
+/* Its container is created, exited or restarting. */
+static void
+decide_stopped(const struct observe_container *m,
+    const struct observe_inspect *ins, struct decide_rec *r,
+    const struct decide_facts *f, int64_t now, struct decide_out *out)
+{
+	r->running_since = 0;
+	portprobe_rec_clear(&r->probe);
+	out->state = m->a.state == PLAN_ST_CREATED ? DECIDE_ST_CREATED :
+	    DECIDE_ST_STOPPED;
+	out->has_exit = m->a.state != PLAN_ST_CREATED;
+	out->exit_code = ins->exit_code;
+	if (f->act != PLAN_START) {
+		decide_set(out, DECIDE_KEEP, DECIDE_R_RESTARTING);
+		return;
+	}
+	if (f->busy)
+		decide_set(out, DECIDE_WAIT, DECIDE_R_IN_FLIGHT);
+	else if (now < r->not_before)
+		decide_set(out, DECIDE_WAIT, DECIDE_R_BACKOFF);
+	else {
+		decide_set(out, DECIDE_START, m->a.state == PLAN_ST_CREATED ?
+		    DECIDE_R_CREATED : DECIDE_R_EXITED);
+		out->soon = 1;
+	}
+	/* A retry keeps the last failure reported until it succeeds. */
+	if (r->error != NULL)
+		out->state = DECIDE_ST_ERROR;
+}
+
+/* No container of its rev. */
+static void
+decide_absent(struct decide_rec *r, const struct decide_facts *f,
+    int64_t now, struct decide_out *out)
+{
+	r->running_since = 0;
+	portprobe_rec_clear(&r->probe);
+	out->state = r->error != NULL ? DECIDE_ST_ERROR : DECIDE_ST_PENDING;
+	if (f->busy)		/* being created, or its old one removed */
+		decide_set(out, DECIDE_WAIT, DECIDE_R_IN_FLIGHT);
+	else if (f->name_taken) {
+		/* Its old container goes first (an agent restarted while
+		 * removing it has lost its in-flight table). */
+		decide_set(out, DECIDE_WAIT, DECIDE_R_NAME_TAKEN);
+		out->state = DECIDE_ST_PENDING;
+		out->soon = 1;
+	} else if (now < r->not_before)
+		decide_set(out, DECIDE_WAIT, DECIDE_R_BACKOFF);
+	else
+		decide_set(out, DECIDE_CREATE, DECIDE_R_ABSENT);
+}
+
+void
+decide_instance(const struct spec *s, const struct observe_container *m,
+    const struct observe_inspect *ins, struct decide_rec *r,
+    const struct decide_facts *f, int64_t now, struct decide_out *out)
+{
+	assert((m == NULL) == (f->act == PLAN_CREATE));
+	assert(m == NULL || ins != NULL);
+	memset(out, 0, sizeof *out);
+	out->due = -1;
+	decide_rec_rev(r, s->rev);
+	out->restarts = r->agent_restarts;
+	if (m == NULL)
+		decide_absent(r, f, now, out);
+	else {
+		out->restarts += ins->restart_count;
+		if (m->a.state == PLAN_ST_RUNNING)
+			decide_running(s, m, ins, r, now, out);
+		else
+			decide_stopped(m, ins, r, f, now, out);
+	}
+	decide_finish(r, out);
+}
+
+void
+decide_image(struct decide_rec *r, int image_rc, char *cause, int64_t now,
+    struct decide_out *out)
+{
+	assert(out->action == DECIDE_CREATE);
+	if (image_rc > 0) {
+		free(cause);
+		out->soon = 1;
+	} else if (image_rc == 0) {
+		free(cause);
+		decide_set(out, DECIDE_PULL, DECIDE_R_NO_IMAGE);
+	} else {
+		decide_rec_failed(r, cause != NULL ? cause :
+		    xstrdup("image check"), now);
+		decide_set(out, DECIDE_WAIT, DECIDE_R_IMAGE_ERROR);
+		out->state = DECIDE_ST_ERROR;
+	}
+	decide_finish(r, out);
+}
+
+void
+decide_pull(struct decide_rec *r, enum pull_status st, char *error,
+    struct decide_out *out)
+{
+	assert(out->action == DECIDE_PULL);
+	if (st == PULL_PULLING) {
+		free(error);
+		decide_set(out, DECIDE_WAIT, DECIDE_R_PULLING);
+		out->state = DECIDE_ST_PULLING;
+	} else {
+		free(r->error);
+		r->error = error;
+		decide_set(out, DECIDE_WAIT, DECIDE_R_PULL_FAILED);
+		out->state = DECIDE_ST_ERROR;
+	}
+	decide_finish(r, out);
+}

@@ -1,0 +1,159 @@
+/*
+ * decide.h - what to do about one wanted instance now, as a pure function.
+ *
+ * plan.h matches the node's containers to the wanted instances (which
+ * container is whose, which must go). This module takes one instance from
+ * there and decides, from the spec, its container as listed, that
+ * container's inspect, the record of past attempts and the time, what the
+ * converge pass does now and what it reports: keep, start, create (once
+ * the image is here), pull, or wait (backoff, an action in flight, the old
+ * container's name still taken). No I/O, no clock, no lock: converge.c
+ * reads Docker (observe.h), calls these, and carries the actions out; the
+ * unit tests drive every branch without Docker.
+ *
+ * The decision updates the record's own bookkeeping (running since,
+ * backoff reset after a healthy minute, the wait_for_port record): those
+ * are part of the record of past attempts it is a function of.
+ *
+ * Creating is decided in up to three steps, because each needs a fact
+ * that costs a Docker call or queues a pull, and is asked only when the
+ * one before says so: decide_instance() says DECIDE_CREATE; the caller
+ * checks the image and calls decide_image() (present: still CREATE;
+ * absent: DECIDE_PULL; check failed: wait with backoff); on PULL it asks
+ * pull_want() and calls decide_pull() with the answer.
+ */
+#ifndef BERTH_AGENT_DECIDE_H
+#define BERTH_AGENT_DECIDE_H
+
+#include <stdint.h>
+
+#include "agent/observe.h"
+#include "agent/plan.h"
+#include "agent/portprobe.h"
+#include "agent/pull.h"
+
+struct spec;
+
+#define DECIDE_RETRY_BASE_MS	1000	/* start/create retries: 1 s, 2 s ... */
+#define DECIDE_RETRY_CAP_MS	300000	/* ... up to 5 min */
+#define DECIDE_HEALTHY_MS	60000	/* running this long resets backoff */
+#define DECIDE_NAME_BUSY_MS	500	/* name still in use: look again */
+
+/* What the agent remembers about one wanted instance (converge thread). */
+struct decide_rec {
+	int64_t		 service_id;	/* identity with instance */
+	int64_t		 instance;
+	int64_t		 rev;		/* rev the counters below are for */
+	unsigned	 attempts;	/* consecutive starts/creates tried */
+	int64_t		 not_before;	/* mono ms: no start/create before */
+	int64_t		 running_since;	/* mono ms seen running, 0 if not */
+	int		 agent_restarts; /* starts of an exited container */
+	char		*error;		/* last create/start failure */
+	int		 seen;		/* converge.c: wanted in this pass */
+	struct portprobe_rec probe;	/* wait_for_port of its container */
+};
+
+/* What the pass does now. */
+enum decide_action {
+	DECIDE_KEEP,		/* its container runs (or Docker restarts it) */
+	DECIDE_START,		/* start the listed container */
+	DECIDE_CREATE,		/* create and start (the image is checked) */
+	DECIDE_PULL,		/* the image is missing: ask the pull thread */
+	DECIDE_WAIT,		/* something is due, but not now */
+};
+
+/* Why. */
+enum decide_reason {
+	DECIDE_R_RUNNING,	/* KEEP: running (its port answers, if any) */
+	DECIDE_R_PORT_WAIT,	/* KEEP: running, wait_for_port not yet */
+	DECIDE_R_RESTARTING,	/* KEEP: Docker's restart policy is on it */
+	DECIDE_R_EXITED,	/* START: it exited (stopped by hand, ...) */
+	DECIDE_R_CREATED,	/* START: created, never started */
+	DECIDE_R_ABSENT,	/* CREATE: no container of its rev */
+	DECIDE_R_NO_IMAGE,	/* PULL: the image is not on the node */
+	DECIDE_R_IN_FLIGHT,	/* WAIT: an action of this instance runs */
+	DECIDE_R_BACKOFF,	/* WAIT: before not_before (retry backoff) */
+	DECIDE_R_NAME_TAKEN,	/* WAIT: its old container holds the name */
+	DECIDE_R_IMAGE_ERROR,	/* WAIT: the image check failed (backoff) */
+	DECIDE_R_PULLING,	/* WAIT: the pull is queued or running */
+	DECIDE_R_PULL_FAILED,	/* WAIT: the last pull failed (pull.c) */
+};
+
+/* The state reported to the master (docs/protocol.md). */
+enum decide_state {
+	DECIDE_ST_PENDING,	/* no container yet */
+	DECIDE_ST_PULLING,	/* waiting for its image */
+	DECIDE_ST_CREATED,	/* created, not started */
+	DECIDE_ST_STARTING,	/* running, wait_for_port not answered */
+	DECIDE_ST_RUNNING,	/* running */
+	DECIDE_ST_STOPPED,	/* exited (or restarting): exit_code */
+	DECIDE_ST_ERROR,	/* the last create/start/pull failed */
+	DECIDE_ST_REMOVING,	/* a container on its way out */
+};
+
+/* What the pass knows besides the container: its plan, its actions. */
+struct decide_facts {
+	enum plan_act	 act;		/* plan_compute()'s verdict */
+	int		 busy;		/* an action of it is in flight */
+	int		 name_taken;	/* a listed container has its name */
+};
+
+/* The decision, and what to report. */
+struct decide_out {
+	enum decide_action action;	/* what to do now */
+	enum decide_reason reason;	/* why */
+	enum decide_state state;	/* what to report */
+	const char	*error;		/* its error (the record's), or NULL */
+	int		 has_exit;	/* exit_code is meaningful */
+	int		 exit_code;	/* the container's last exit code */
+	int		 restarts;	/* Docker's restarts + the agent's */
+	int		 soon;		/* something moves: pass again soon */
+	int64_t		 due;		/* ms until a pass is due, -1 none */
+	int		 reinspect;	/* its inspect predates the start */
+	int		 probe;		/* launch a wait_for_port probe now */
+	char		*probe_key;	/* its key (the caller frees) */
+	int		 probe_pid;	/* its namespace: State.Pid, 0 own */
+};
+
+/*
+ * Decide for spec s. m is plan_compute()'s match for it (NULL if none)
+ * and ins m's inspect (NULL when m is); f->act must agree with m. r is the
+ * instance's record (a new rev starts it afresh). *out is filled in.
+ */
+void	 decide_instance(const struct spec *s,
+	    const struct observe_container *m,
+	    const struct observe_inspect *ins, struct decide_rec *r,
+	    const struct decide_facts *f, int64_t now, struct decide_out *out);
+/*
+ * After DECIDE_CREATE: the image check's answer (observe_image(): 1, 0,
+ * -1 with cause, which this takes). 1 keeps CREATE; 0 makes it PULL; -1
+ * is a failed attempt (backoff) and a WAIT.
+ */
+void	 decide_image(struct decide_rec *r, int image_rc, char *cause,
+	    int64_t now, struct decide_out *out);
+/* After DECIDE_PULL: pull_want()'s answer and error (taken). */
+void	 decide_pull(struct decide_rec *r, enum pull_status st, char *error,
+	    struct decide_out *out);
+
+/* The state of a listed container before any desired set is known. */
+enum decide_state decide_listed_state(enum plan_state st);
+
+const char *decide_state_name(enum decide_state st);
+const char *decide_reason_name(enum decide_reason why);
+
+/* Records: a fresh one; free what it holds (the struct is the caller's). */
+void	 decide_rec_init(struct decide_rec *r, int64_t service_id,
+	    int64_t instance, int64_t rev);
+void	 decide_rec_clear(struct decide_rec *r);
+
+/* Worker results, applied by converge.c to the record of their rev. */
+/* A create or start failed (cause taken): backoff from now. */
+void	 decide_rec_failed(struct decide_rec *r, char *cause, int64_t now);
+/* A create failed on a name still in use: not the instance's fault. */
+void	 decide_rec_name_busy(struct decide_rec *r, int64_t now);
+/* Created and started (attempts count until a healthy minute). */
+void	 decide_rec_created(struct decide_rec *r);
+/* An existing container was started (was_exited: the agent restarted it). */
+void	 decide_rec_started(struct decide_rec *r, int was_exited, int64_t now);
+
+#endif
