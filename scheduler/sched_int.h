@@ -177,8 +177,14 @@ struct sched {
 	size_t			 marked_cap;	/* allocated entries */
 };
 
-/* A round in progress: the plan, its options and the budget left. */
-struct sched_round {
+/*
+ * A draft: the plan one sched_plan() call is writing, with what the passes
+ * that write it share (the options, the time, the seed, the move budget
+ * left, the safety verdict). Lives on sched_plan()'s stack. (The master's
+ * struct sched_round, in master/sched_round.c, is its own round over all
+ * grids; this is one grid's plan in the making.)
+ */
+struct sched_draft {
 	struct sched		*s;		/* the state */
 	struct sched_plan	*plan;		/* being filled */
 	const struct sched_opts	*opts;		/* never NULL */
@@ -186,7 +192,6 @@ struct sched_round {
 	uint64_t		 seed;		/* the plan's seed */
 	int			 moves_left;	/* round budget */
 	int			 stand_down;	/* safety rule holds */
-	char			*stand_reason;	/* why (owned) */
 };
 
 /* sched_hash.c */
@@ -246,28 +251,30 @@ char		*sched_filter_why_node(struct sched *s,
 		    const struct sched_service *svc,
 		    const struct sched_node *n);
 
-/* sched_place.c */
-void		 sched_round_step(struct sched_round *r,
+/* sched_emit.c */
+void		 sched_emit_step(struct sched_draft *d,
 		    enum sched_step_kind kind, struct sched_service *svc,
 		    int no, const struct sched_node *node,
 		    const struct sched_node *peer, const char *fmt, ...)
 		    __attribute__((format(printf, 7, 8)));
-struct sched_step *sched_round_last(struct sched_round *r);
-void		 sched_round_unplaceable(struct sched_round *r,
+struct sched_step *sched_emit_last(struct sched_draft *d);
+void		 sched_emit_unplaceable(struct sched_draft *d,
 		    struct sched_service *svc, int no,
 		    const struct sched_node *node, char *reason);
-void		 sched_round_mark(struct sched *s, struct sched_inst *i);
+void		 sched_emit_mark(struct sched *s, struct sched_inst *i);
 void		 sched_count(struct sched *s, struct sched_service *svc);
 void		 sched_uncount(struct sched *s, struct sched_service *svc);
-void		 sched_service_pass(struct sched_round *r,
+
+/* sched_place.c */
+void		 sched_service_pass(struct sched_draft *d,
 		    struct sched_service *svc);
 int64_t		 sched_grace_ms(const struct sched *s,
 		    const struct sched_service *svc);
-int		 sched_inst_replaceable(const struct sched_round *r,
+int		 sched_inst_replaceable(const struct sched_draft *d,
 		    const struct sched_inst *i);
 
 /* sched_balance.c */
-void		 sched_balance(struct sched_round *r);
-void		 sched_balance_load(struct sched_round *r);
+void		 sched_balance(struct sched_draft *d);
+void		 sched_balance_load(struct sched_draft *d);
 
 #endif
