@@ -194,6 +194,13 @@ struct sched_draft {
 	int			 stand_down;	/* safety rule holds */
 };
 
+/* A node as reasons name it: its name, or its id if it has none. */
+static inline const char *
+sched_node_label(const struct sched_node *n)
+{
+	return n->name[0] != '\0' ? n->name : n->id;
+}
+
 /* sched_hash.c */
 uint64_t	 sched_hash_str(const char *s);
 uint64_t	 sched_hash_u64(uint64_t x);
@@ -220,13 +227,9 @@ void			 sched_node_drop(struct sched *s,
 			    struct sched_node *n);
 void			 sched_service_dirty(struct sched *s,
 			    struct sched_service *svc);
-const char		*sched_node_label(const struct sched_node *n);
 
 /* sched_filter.c */
 int		 sched_filter_static(const struct sched_service *svc,
-		    const struct sched_node *n);
-int		 sched_filter_rule(const struct sched *s,
-		    const struct sched_service *svc, const struct affinity *a,
 		    const struct sched_node *n);
 int		 sched_filter_dynamic(const struct sched *s,
 		    const struct sched_service *svc,
@@ -234,9 +237,6 @@ int		 sched_filter_dynamic(const struct sched *s,
 int		 sched_filter_fits(const struct sched_service *svc,
 		    const struct sched_node *n);
 int		 sched_filter_soft(const struct sched *s,
-		    const struct sched_service *svc,
-		    const struct sched_node *n);
-int		 sched_filter_ok(const struct sched *s,
 		    const struct sched_service *svc,
 		    const struct sched_node *n);
 void		 sched_elig_build(struct sched *s, struct sched_service *svc);
@@ -268,8 +268,6 @@ void		 sched_uncount(struct sched *s, struct sched_service *svc);
 /* sched_place.c */
 void		 sched_service_pass(struct sched_draft *d,
 		    struct sched_service *svc);
-int64_t		 sched_grace_ms(const struct sched *s,
-		    const struct sched_service *svc);
 int		 sched_inst_replaceable(const struct sched_draft *d,
 		    const struct sched_inst *i);
 

@@ -49,7 +49,7 @@ sched_add(struct sched *s, struct sched_service *svc, struct sched_node *n,
 	return i;
 }
 
-int64_t
+static int64_t
 sched_grace_ms(const struct sched *s, const struct sched_service *svc)
 {
 	return svc->strategy == SCHED_RANDOM ? s->set.random_grace_ms :

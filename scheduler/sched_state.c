@@ -159,12 +159,6 @@ sched_node_count(const struct sched *s)
 	return s->nnodes;
 }
 
-const char *
-sched_node_label(const struct sched_node *n)
-{
-	return n->name[0] != '\0' ? n->name : n->id;
-}
-
 void
 sched_service_dirty(struct sched *s, struct sched_service *svc)
 {
