@@ -336,7 +336,10 @@ sched_apply(struct sched *s, const struct sched_plan *plan, char **cause)
 	/*
 	 * Services the plan settled leave the dirty list; those changed
 	 * since it was made, with a move in flight, or with something
-	 * unplaced stay for the next round.
+	 * unplaced stay for the next round. svc->unplaced carries the last
+	 * of these into the loop only: it is a round flag, and one left set
+	 * on a service off the list would make the next round's pass look
+	 * as if it had changed something (and keep the balancer away).
 	 */
 	for (k = 0; k < plan->nunplaceable; k++) {
 		if ((svc = sched_service_find(s,
@@ -350,8 +353,12 @@ sched_apply(struct sched *s, const struct sched_plan *plan, char **cause)
 			svc->dirty = 0;
 		else
 			s->dirty[j++] = svc;
-		svc->unplaced = 0;
 	}
 	s->ndirty = j;
+	for (k = 0; k < plan->nunplaceable; k++) {
+		if ((svc = sched_service_find(s,
+		    plan->unplaceable[k].service_id)) != NULL)
+			svc->unplaced = 0;
+	}
 	return rc;
 }
