@@ -1,6 +1,7 @@
 /*
  * sched_int.h - the scheduler's private structures, shared by its .c files
- * and by nothing else (the interface is sched.h).
+ * and by nothing else (the interface is sched.h) but the white-box test
+ * that corrupts them on purpose (tests/unit/test_sched_check.c).
  *
  * Layout (docs/scheduler.md has the picture):
  *  - nodes live in a slot array (stable index, holes reused) and a hash by
@@ -15,6 +16,9 @@
  * During sched_plan() new placements are linked in as "tentative" records
  * so later decisions in the same round see them, and unlinked again (in
  * reverse order) before sched_plan() returns.
+ *
+ * Every invariant stated here and in the .c files' headers is checked by
+ * sched_check() (sched_check.c); a new one belongs there too.
  */
 #ifndef BERTH_SCHED_INT_H
 #define BERTH_SCHED_INT_H
@@ -204,6 +208,7 @@ sched_node_label(const struct sched_node *n)
 /* sched_hash.c */
 uint64_t	 sched_hash_str(const char *s);
 uint64_t	 sched_hash_u64(uint64_t x);
+uint64_t	 sched_hash_inst(int64_t svc_id, int no, uint32_t slot);
 void		 sched_htab_init(struct sched_htab *t);
 void		 sched_htab_free(struct sched_htab *t);
 void		 sched_htab_add(struct sched_htab *t, struct sched_hent *e,
@@ -274,5 +279,17 @@ int		 sched_inst_replaceable(const struct sched_draft *d,
 /* sched_balance.c */
 void		 sched_balance(struct sched_draft *d);
 void		 sched_balance_load(struct sched_draft *d);
+
+/*
+ * sched_check.c. In BERTH_CHECK builds (make check), sched_plan() and
+ * sched_apply() end with SCHED_CHECK_AFTER(s, "what"): sched_check() or
+ * abort with the broken invariant. Release builds compile it out.
+ */
+void		 sched_check_abort(const struct sched *s, const char *after);
+#ifdef BERTH_CHECK
+#define SCHED_CHECK_AFTER(s, what)	sched_check_abort((s), (what))
+#else
+#define SCHED_CHECK_AFTER(s, what)	do { } while (0)
+#endif
 
 #endif

@@ -235,6 +235,7 @@ sched_plan(struct sched *s, int64_t now_ms, uint64_t seed,
 		sched_balance_load(&d);
 	}
 	sched_draft_undo(&d);
+	SCHED_CHECK_AFTER(s, "sched_plan");
 	return 0;
 }
 
@@ -360,5 +361,6 @@ sched_apply(struct sched *s, const struct sched_plan *plan, char **cause)
 		    plan->unplaceable[k].service_id)) != NULL)
 			svc->unplaced = 0;
 	}
+	SCHED_CHECK_AFTER(s, "sched_apply");
 	return rc;
 }

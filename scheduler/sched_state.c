@@ -8,7 +8,10 @@
  * of capacity or of the node set bumps s->epoch so cached "balanced"
  * verdicts are re-checked. Invariants: node->used_* and node->ports are the
  * sums over node->inst; svc->nmoving counts svc->inst with move_target;
- * every real (non-tentative) record is in s->inst_hash exactly once.
+ * every real (non-tentative) record is in s->inst_hash exactly once, under
+ * its (service, number, node slot), and in both owners' arrays at the index
+ * it keeps. sched_check() (sched_check.c) checks them and the others of
+ * sched_int.h; make check builds run it after every plan and apply.
  */
 #include "scheduler/sched_int.h"
 
@@ -213,20 +216,13 @@ sched_service_find(const struct sched *s, int64_t id)
 	return NULL;
 }
 
-static uint64_t
-sched_inst_hash(int64_t svc_id, int no, uint32_t slot)
-{
-	return sched_hash_u64((uint64_t)svc_id * 0x9e3779b97f4a7c15ULL ^
-	    ((uint64_t)(uint32_t)no << 32) ^ slot);
-}
-
 struct sched_inst *
 sched_inst_find(const struct sched *s, const struct sched_service *svc,
     int no, const struct sched_node *node)
 {
 	struct sched_hent *e;
 	struct sched_inst *i;
-	uint64_t h = sched_inst_hash(svc->id, no, node->slot);
+	uint64_t h = sched_hash_inst(svc->id, no, node->slot);
 
 	for (e = sched_htab_first(&s->inst_hash, h); e != NULL; e = e->next) {
 		i = (struct sched_inst *)e;
@@ -306,7 +302,7 @@ sched_inst_link(struct sched *s, struct sched_service *svc,
 		s->tent[s->ntent++] = i;
 	} else {
 		sched_htab_add(&s->inst_hash, &i->hent,
-		    sched_inst_hash(svc->id, no, node->slot));
+		    sched_hash_inst(svc->id, no, node->slot));
 		s->ninst++;
 	}
 	return i;
