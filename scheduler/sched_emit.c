@@ -66,6 +66,7 @@ sched_emit_step(struct sched_draft *d, enum sched_step_kind kind,
 	struct sched_step *st;
 	va_list ap;
 
+	assert(kind >= SCHED_STEP_PLACE && kind <= SCHED_STEP_NOTE);
 	if (p->nsteps == p->steps_cap) {
 		p->steps_cap = p->steps_cap ? p->steps_cap * 2 : 64;
 		p->steps = xreallocarray(p->steps, p->steps_cap,
@@ -104,6 +105,7 @@ sched_emit_unplaceable(struct sched_draft *d, struct sched_service *svc,
 	struct sched_plan *p = d->plan;
 	struct sched_unplaceable *u;
 
+	assert(svc != NULL && reason != NULL);
 	if (p->nunplaceable == p->unplaceable_cap) {
 		p->unplaceable_cap = p->unplaceable_cap ?
 		    p->unplaceable_cap * 2 : 16;

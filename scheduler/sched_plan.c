@@ -19,6 +19,7 @@
  */
 #include "scheduler/sched_int.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@
 void
 sched_plan_init(struct sched_plan *plan)
 {
+	assert(plan != NULL);
 	memset(plan, 0, sizeof *plan);
 }
 
@@ -35,6 +37,7 @@ sched_plan_clear(struct sched_plan *plan)
 {
 	size_t i;
 
+	assert(plan != NULL);
 	for (i = 0; i < plan->nsteps; i++) {
 		free(plan->steps[i].node_id);
 		free(plan->steps[i].peer_node_id);
@@ -54,6 +57,7 @@ sched_plan_nactions(const struct sched_plan *plan)
 {
 	size_t i, n = 0;
 
+	assert(plan != NULL);
 	for (i = 0; i < plan->nsteps; i++) {
 		if (plan->steps[i].kind != SCHED_STEP_NOTE)
 			n++;
@@ -191,6 +195,9 @@ sched_plan(struct sched *s, int64_t now_ms, uint64_t seed,
 	uint32_t slot;
 	size_t k, before;
 
+	assert(s != NULL && out != NULL);
+	/* Not from inside another plan (nothing tentative or marked). */
+	assert(s->ntent == 0 && s->nmarked == 0);
 	memset(out, 0, sizeof *out);
 	out->now_ms = now_ms;
 	out->seed = seed;
@@ -325,6 +332,10 @@ sched_apply(struct sched *s, const struct sched_plan *plan, char **cause)
 	size_t k, j;
 	int rc = 0;
 
+	assert(s != NULL && plan != NULL);
+	/* A plan of this state's past: sched_plan() took plan->gen from it. */
+	assert(plan->gen < s->gen);
+	assert(plan->nsteps == 0 || plan->steps != NULL);
 	for (k = 0; k < plan->nsteps; k++) {
 		if (sched_apply_step(s, plan, &plan->steps[k], cause) == 0)
 			continue;

@@ -15,6 +15,7 @@
  */
 #include "scheduler/sched_int.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ sched_cause(char **cause, const char *fmt, ...)
 void
 sched_settings_default(struct sched_settings *out)
 {
+	assert(out != NULL);
 	out->ha_grace_ms = 120000;
 	out->random_grace_ms = 30000;
 	out->offline_after_ms = 15000;
@@ -139,6 +141,7 @@ sched_settings_set(struct sched *s, const struct sched_settings *set)
 {
 	size_t i;
 
+	assert(s != NULL && set != NULL);
 	s->set = *set;
 	if (s->set.max_moves_per_service < 0)
 		s->set.max_moves_per_service = 0;
@@ -153,12 +156,14 @@ sched_settings_set(struct sched *s, const struct sched_settings *set)
 void
 sched_settings_get(const struct sched *s, struct sched_settings *out)
 {
+	assert(s != NULL && out != NULL);
 	*out = s->set;
 }
 
 size_t
 sched_node_count(const struct sched *s)
 {
+	assert(s != NULL);
 	return s->nnodes;
 }
 
@@ -273,6 +278,7 @@ sched_inst_link(struct sched *s, struct sched_service *svc,
 {
 	struct sched_inst *i;
 
+	assert(no >= 1 && s->nodes[node->slot] == node);
 	i = xcalloc(1, sizeof *i);
 	i->svc = svc;
 	i->node = node;
@@ -333,6 +339,7 @@ sched_inst_unlink(struct sched *s, struct sched_inst *i)
 	struct sched_service *svc = i->svc;
 	struct sched_node *node = i->node;
 
+	assert(svc->inst[i->svc_idx] == i && node->inst[i->node_idx] == i);
 	svc->inst[i->svc_idx] = svc->inst[--svc->ninst];
 	svc->inst[i->svc_idx]->svc_idx = i->svc_idx;
 	node->inst[i->node_idx] = node->inst[--node->ninst];
@@ -436,6 +443,8 @@ sched_node_upsert(struct sched *s, const struct sched_node_info *ni,
 	int changed = 0;
 	size_t i;
 
+	assert(s != NULL && ni != NULL);
+	assert(ni->nlabels == 0 || ni->labels != NULL);
 	if (ni->id == NULL || ni->id[0] == '\0') {
 		sched_cause(cause, "node has no id");
 		return -1;
@@ -488,6 +497,7 @@ sched_node_load(struct sched *s, const char *id, double load_cpu,
 {
 	struct sched_node *n;
 
+	assert(s != NULL && id != NULL);
 	if ((n = sched_node_find(s, id)) == NULL)
 		return -1;
 	n->load_cpu = load_cpu;
@@ -499,6 +509,7 @@ sched_node_load(struct sched *s, const char *id, double load_cpu,
 void
 sched_node_drop(struct sched *s, struct sched_node *n)
 {
+	assert(s->nodes[n->slot] == n && s->ntent == 0);
 	while (n->ninst > 0) {
 		sched_service_dirty(s, n->inst[n->ninst - 1]->svc);
 		n->inst[n->ninst - 1]->svc->version++;
@@ -518,6 +529,7 @@ sched_node_remove(struct sched *s, const char *id)
 {
 	struct sched_node *n;
 
+	assert(s != NULL && id != NULL);
 	if ((n = sched_node_find(s, id)) == NULL)
 		return -1;
 	sched_node_drop(s, n);
@@ -579,6 +591,10 @@ sched_service_upsert(struct sched *s, const struct sched_service_info *si,
 	size_t i;
 	int stateful = si->stateful != 0;
 
+	assert(s != NULL && si != NULL);
+	assert(si->strategy >= SCHED_HA && si->strategy <= SCHED_DAEMON);
+	assert(si->naffinity == 0 || si->affinity != NULL);
+	assert(si->nports == 0 || si->ports != NULL);
 	if (si->id <= 0 || si->name == NULL || si->name[0] == '\0') {
 		sched_cause(cause, "service needs an id > 0 and a name");
 		return -1;
@@ -664,6 +680,7 @@ sched_service_remove(struct sched *s, int64_t id)
 	struct sched_service *svc;
 	size_t i;
 
+	assert(s != NULL);
 	if ((svc = sched_service_find(s, id)) == NULL)
 		return -1;
 	while (svc->ninst > 0)
@@ -705,6 +722,8 @@ sched_instance_upsert(struct sched *s, const struct sched_instance_info *ii,
 	struct sched_node *n;
 	struct sched_inst *i;
 
+	assert(s != NULL && ii != NULL);
+	assert(ii->state >= SCHED_PENDING && ii->state <= SCHED_ERROR);
 	if ((svc = sched_service_find(s, ii->service_id)) == NULL) {
 		sched_cause(cause, "instance of unknown service %lld",
 		    (long long)ii->service_id);
@@ -742,6 +761,7 @@ sched_instance_remove(struct sched *s, int64_t service_id, int instance_no,
 	struct sched_node *n;
 	struct sched_inst *i;
 
+	assert(s != NULL && node_id != NULL);
 	if ((svc = sched_service_find(s, service_id)) == NULL ||
 	    (n = sched_node_find(s, node_id)) == NULL ||
 	    (i = sched_inst_find(s, svc, instance_no, n)) == NULL)
@@ -762,6 +782,7 @@ sched_instance_list(const struct sched *s, int64_t service_id,
 	struct sched_inst *i;
 	size_t n = 0, k, j;
 
+	assert(s != NULL && out != NULL);
 	l = xcalloc(s->ninst + 1, sizeof *l);
 	for (k = 0; k < s->nsvcs; k++) {
 		svc = s->svcs[k];
