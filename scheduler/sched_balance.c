@@ -15,8 +15,12 @@
  * Spread moves strictly decrease sum(node count^2) + sum(az count^2) of the
  * service (rule 1: node counts differ by >= 2 and the az spread does not
  * get worse; rule 2: az counts differ by >= 2 and the node spread does not
- * get worse), so they cannot flap. A service found balanced is cached
- * against (s->epoch, svc->version) and skipped until either changes.
+ * get worse), so they cannot flap. Two verdicts are cached so that a round
+ * does not look at every service again: "balanced by its counts alone" (no
+ * node with 2 or more records, azs within 1) against (svc->version, the
+ * azs it has eligible nodes in), and "found balanced" against (s->epoch,
+ * svc->version), the latter not for services with service/container or
+ * soft rules, whose verdict depends on more than the epoch tracks.
  */
 #include "scheduler/sched_int.h"
 

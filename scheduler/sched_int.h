@@ -116,14 +116,16 @@ struct sched_service {
 	int			 elig_az_cap;	/* entries in elig_az */
 	int			 dirty;		/* in s->dirty: needs a pass */
 	uint64_t		 dirty_gen;	/* s->gen when last dirtied */
-	uint64_t		 version;	/* bumped on each record change */
+	uint64_t		 version;	/* bumped on each change of it
+						 * or of its records */
 	uint64_t		 bal_epoch;	/* s->epoch when found balanced */
 	uint64_t		 bal_version;	/* version when found balanced */
 	uint64_t		 qb_version;	/* version when the quick check
 						 * (counts only) said balanced */
 	uint64_t		 qb_azmask;	/* azs with eligible nodes then */
 	enum sched_pass		 pass;		/* round: this service's pass */
-	int			 unplaced;	/* round: left something out */
+	int			 unplaced;	/* round: left something out
+						 * (sched_apply clears it) */
 	int			 started;	/* round: moves started */
 };
 
@@ -141,7 +143,8 @@ struct sched_inst {
 	size_t			 node_idx;	/* index in node->inst */
 	int			 tentative;	/* round: planned, not real */
 	int			 doomed;	/* round: planned to go */
-	int			 moving;	/* round: a move of it started */
+	int			 moving;	/* round: a move of it started
+						 * or is in flight */
 };
 
 struct sched {
@@ -165,12 +168,17 @@ struct sched {
 	size_t			 ndirty;	/* entries in dirty */
 	size_t			 dirty_cap;	/* allocated entries */
 	uint64_t		 gen;		/* bumped by every plan */
-	uint64_t		 epoch;		/* bumped when capacity or the
-						 * node set changes */
+	uint64_t		 epoch;		/* bumped by whatever may
+						 * unbalance a balanced service:
+						 * nodes, their capacity, state
+						 * or labels, settings, services,
+						 * record removals, a node
+						 * settling */
 	int64_t			 last_plan_ms;	/* now_ms of the last plan */
 	/* Scratch for one round (sized to slot_cap / naz). */
 	int			*cnt;		/* per slot: records of the
-						 * service being looked at */
+						 * service being looked at; all
+						 * zero between counts */
 	int			*azcnt;		/* per az: likewise */
 	int			 azcnt_cap;	/* entries in azcnt */
 	struct sched_inst	**tent;		/* tentative records, in order */
