@@ -43,7 +43,7 @@ struct pgrid {
 	int		 nn;
 	struct ts_svc	 v[P_SVCS];
 	char		 aff[P_SVCS][96];
-	char		 names[P_SVCS][8];
+	char		 names[P_SVCS][12];	/* "s<k>", room for any int */
 	int		 nv;
 	int		 max_round;	/* settings used */
 	int		 max_svc;
