@@ -28,9 +28,12 @@ CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
 	   -I. $(PKG_CFLAGS)
 LDLIBS	+= $(PKG_LIBS) -lev -lpthread -lm
 
+# SAN=1 also defines BERTH_CHECK: the scheduler checks its invariants
+# after every plan and apply (scheduler/sched_check.c) and aborts on one
+# broken; release builds compile the checks out.
 ifeq ($(SAN),1)
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
-	   -fno-sanitize-recover=undefined
+	   -fno-sanitize-recover=undefined -DBERTH_CHECK
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 

@@ -228,6 +228,14 @@ void		 sched_plan_clear(struct sched_plan *plan);
 /* Steps other than NOTE. */
 size_t		 sched_plan_nactions(const struct sched_plan *plan);
 
+/*
+ * Check every invariant of the in-memory state (docs/scheduler.md, "Data
+ * structures"): 0, or -1 with *cause (caller frees; cause may be NULL)
+ * naming the first broken one. Call it between calls, not from inside
+ * them. O(records + nodes x services): for tests and check builds.
+ */
+int		 sched_check(const struct sched *s, char **cause);
+
 const char	*sched_step_kind_name(enum sched_step_kind kind);
 const char	*sched_strategy_name(enum sched_strategy strategy);
 const char	*sched_state_name(enum sched_state state);

@@ -15,8 +15,12 @@
  * Spread moves strictly decrease sum(node count^2) + sum(az count^2) of the
  * service (rule 1: node counts differ by >= 2 and the az spread does not
  * get worse; rule 2: az counts differ by >= 2 and the node spread does not
- * get worse), so they cannot flap. A service found balanced is cached
- * against (s->epoch, svc->version) and skipped until either changes.
+ * get worse), so they cannot flap. Two verdicts are cached so that a round
+ * does not look at every service again: "balanced by its counts alone" (no
+ * node with 2 or more records, azs within 1) against (svc->version, the
+ * azs it has eligible nodes in), and "found balanced" against (s->epoch,
+ * svc->version), the latter not for services with service/container or
+ * soft rules, whose verdict depends on more than the epoch tracks.
  */
 #include "scheduler/sched_int.h"
 
@@ -59,7 +63,7 @@ sched_count_moving(struct sched *s, struct sched_service *svc)
 				/* Already being moved: not a candidate. */
 				if (!o->moving) {
 					o->moving = 1;
-					sched_round_mark(s, o);
+					sched_emit_mark(s, o);
 				}
 				break;
 			}
@@ -68,14 +72,14 @@ sched_count_moving(struct sched *s, struct sched_service *svc)
 }
 
 static int
-sched_settled(const struct sched_round *r, const struct sched_node *n)
+sched_settled(const struct sched_draft *d, const struct sched_node *n)
 {
-	return n->joined_at_ms + r->s->set.settle_ms <= r->now;
+	return n->joined_at_ms + d->s->set.settle_ms <= d->now;
 }
 
 /* Running records (not move targets) and whether one more may go. */
 static int
-sched_health_ok(const struct sched_round *r, const struct sched_service *svc)
+sched_health_ok(const struct sched_draft *d, const struct sched_service *svc)
 {
 	size_t k;
 	int running = 0, need;
@@ -90,19 +94,19 @@ sched_health_ok(const struct sched_round *r, const struct sched_service *svc)
 }
 
 static int
-sched_budget_ok(const struct sched_round *r, const struct sched_service *svc)
+sched_budget_ok(const struct sched_draft *d, const struct sched_service *svc)
 {
-	return r->moves_left > 0 && svc->nmoving + svc->started <
-	    r->s->set.max_moves_per_service;
+	return d->moves_left > 0 && svc->nmoving + svc->started <
+	    d->s->set.max_moves_per_service;
 }
 
 static int
-sched_movable(const struct sched_round *r, const struct sched_inst *i)
+sched_movable(const struct sched_draft *d, const struct sched_inst *i)
 {
 	return !i->doomed && !i->moving && !i->move_target && !i->tentative &&
 	    i->state == SCHED_RUNNING && i->no <= i->svc->instances &&
 	    (i->moved_at_ms == 0 ||
-	    r->now - i->moved_at_ms >= r->s->set.move_cooldown_ms);
+	    d->now - i->moved_at_ms >= d->s->set.move_cooldown_ms);
 }
 
 /* Candidate key, as in placement: soft, count, total, load, tie-break. */
@@ -135,10 +139,10 @@ sched_tkey_less(const struct sched_tkey *a, const struct sched_tkey *b)
  * best[] has s->naz entries.
  */
 static void
-sched_targets(struct sched_round *r, struct sched_service *svc,
+sched_targets(struct sched_draft *d, struct sched_service *svc,
     int idle_only, struct sched_tkey *best)
 {
-	struct sched *s = r->s;
+	struct sched *s = d->s;
 	struct sched_node *n;
 	struct sched_tkey key;
 	size_t nw = (s->nslots + 63) / 64, w;
@@ -153,7 +157,7 @@ sched_targets(struct sched_round *r, struct sched_service *svc,
 			slot = (uint32_t)(w * 64) +
 			    (uint32_t)__builtin_ctzll(bits);
 			n = s->nodes[slot];
-			if (!n->online || n->doomed || !sched_settled(r, n) ||
+			if (!n->online || n->doomed || !sched_settled(d, n) ||
 			    (idle_only && n->load_cpu >= s->set.load_low))
 				continue;
 			key.slot = (int)slot;
@@ -172,7 +176,7 @@ sched_targets(struct sched_round *r, struct sched_service *svc,
 
 /* The record of svc on n to move: the highest movable number. */
 static struct sched_inst *
-sched_pick_record(const struct sched_round *r, struct sched_service *svc,
+sched_pick_record(const struct sched_draft *d, struct sched_service *svc,
     struct sched_node *n)
 {
 	struct sched_inst *i, *pick = NULL;
@@ -180,7 +184,7 @@ sched_pick_record(const struct sched_round *r, struct sched_service *svc,
 
 	for (k = 0; k < n->ninst; k++) {
 		i = n->inst[k];
-		if (i->svc == svc && sched_movable(r, i) &&
+		if (i->svc == svc && sched_movable(d, i) &&
 		    (pick == NULL || i->no > pick->no))
 			pick = i;
 	}
@@ -188,37 +192,37 @@ sched_pick_record(const struct sched_round *r, struct sched_service *svc,
 }
 
 static void
-sched_move_start(struct sched_round *r, struct sched_inst *old,
+sched_move_start(struct sched_draft *d, struct sched_inst *old,
     struct sched_node *to, const char *why)
 {
-	struct sched *s = r->s;
+	struct sched *s = d->s;
 	struct sched_service *svc = old->svc;
 	struct sched_inst *t;
 
-	if (r->opts->balance_dry_run) {
-		sched_round_step(r, SCHED_STEP_NOTE, svc, old->no, to, old->node,
+	if (d->opts->balance_dry_run) {
+		sched_emit_step(d, SCHED_STEP_NOTE, svc, old->no, to, old->node,
 		    "dry-run: would move %s#%d from %s to %s (%s)", svc->name,
 		    old->no, sched_node_label(old->node),
 		    sched_node_label(to), why);
 	} else {
-		sched_round_step(r, SCHED_STEP_MOVE_START, svc, old->no, to,
+		sched_emit_step(d, SCHED_STEP_MOVE_START, svc, old->no, to,
 		    old->node, "%s: moving %s#%d from %s to %s", why,
 		    svc->name, old->no, sched_node_label(old->node),
 		    sched_node_label(to));
 	}
 	/* Either way, account for it so the round does not repeat it. */
 	old->moving = 1;
-	sched_round_mark(s, old);
+	sched_emit_mark(s, old);
 	s->cnt[old->node->slot]--;
 	s->azcnt[old->node->az]--;
 	t = sched_inst_link(s, svc, to, old->no, 1);
-	t->created_at_ms = t->moved_at_ms = r->now;
+	t->created_at_ms = t->moved_at_ms = d->now;
 	t->move_target = 1;
 	svc->nmoving++;
 	s->cnt[to->slot]++;
 	s->azcnt[to->az]++;
 	svc->started++;
-	r->moves_left--;
+	d->moves_left--;
 }
 
 /* Azs (the first 64) in which svc has statically eligible nodes. */
@@ -263,10 +267,10 @@ sched_quick_balanced(const struct sched *s, const struct sched_service *svc)
 
 /* One spread move for svc, if one is due; counts are set. */
 static int
-sched_balance_one(struct sched_round *r, struct sched_service *svc,
+sched_balance_one(struct sched_draft *d, struct sched_service *svc,
     struct sched_tkey *best)
 {
-	struct sched *s = r->s;
+	struct sched *s = d->s;
 	struct sched_node *n, *src, *bsrc = NULL, *btgt = NULL;
 	struct sched_inst *i;
 	int *srcaz, az, ta, cs, ct, as, at;
@@ -292,7 +296,7 @@ sched_balance_one(struct sched_round *r, struct sched_service *svc,
 		    n->slot < (uint32_t)srcaz[az]))
 			srcaz[az] = (int)n->slot;
 	}
-	sched_targets(r, svc, 0, best);
+	sched_targets(d, svc, 0, best);
 	for (az = 0; az < s->naz; az++) {
 		if (srcaz[az] < 0)
 			continue;
@@ -322,23 +326,23 @@ sched_balance_one(struct sched_round *r, struct sched_service *svc,
 	free(srcaz);
 	if (bsrc == NULL)
 		return SCHED_BAL_BALANCED;
-	if (!sched_budget_ok(r, svc) || !sched_health_ok(r, svc) ||
-	    (i = sched_pick_record(r, svc, bsrc)) == NULL)
+	if (!sched_budget_ok(d, svc) || !sched_health_ok(d, svc) ||
+	    (i = sched_pick_record(d, svc, bsrc)) == NULL)
 		return SCHED_BAL_BLOCKED;
 	snprintf(why, sizeof why, "rebalance: %s has %d of %s (az \"%s\" %d),"
 	    " %s has %d (az \"%s\" %d)", sched_node_label(btgt),
 	    s->cnt[btgt->slot], svc->name, s->azs[btgt->az],
 	    s->azcnt[btgt->az], sched_node_label(bsrc), s->cnt[bsrc->slot],
 	    s->azs[bsrc->az], s->azcnt[bsrc->az]);
-	sched_move_start(r, i, btgt, why);
+	sched_move_start(d, i, btgt, why);
 	return SCHED_BAL_MOVED;
 }
 
 static int
-sched_balance_service(struct sched_round *r, struct sched_service *svc,
+sched_balance_service(struct sched_draft *d, struct sched_service *svc,
     struct sched_tkey *best)
 {
-	struct sched *s = r->s;
+	struct sched *s = d->s;
 	int res;
 
 	if (!svc->elig_valid)
@@ -350,16 +354,16 @@ sched_balance_service(struct sched_round *r, struct sched_service *svc,
 		svc->qb_azmask = sched_azmask(s, svc);
 	}
 	do {
-		res = sched_balance_one(r, svc, best);
-	} while (res == SCHED_BAL_MOVED && sched_budget_ok(r, svc));
+		res = sched_balance_one(d, svc, best);
+	} while (res == SCHED_BAL_MOVED && sched_budget_ok(d, svc));
 	sched_uncount(s, svc);
 	return res;
 }
 
 void
-sched_balance(struct sched_round *r)
+sched_balance(struct sched_draft *d)
 {
-	struct sched *s = r->s;
+	struct sched *s = d->s;
 	struct sched_service *svc;
 	struct sched_tkey *best;
 	size_t k, start;
@@ -368,8 +372,8 @@ sched_balance(struct sched_round *r)
 	if (s->nsvcs == 0 || s->set.max_moves_per_service <= 0)
 		return;
 	best = xcalloc((size_t)s->naz, sizeof *best);
-	start = (size_t)(r->seed % s->nsvcs);
-	for (k = 0; k < s->nsvcs && r->moves_left > 0; k++) {
+	start = (size_t)(d->seed % s->nsvcs);
+	for (k = 0; k < s->nsvcs && d->moves_left > 0; k++) {
 		svc = s->svcs[(start + k) % s->nsvcs];
 		if (svc->strategy != SCHED_HA || svc->stateful ||
 		    svc->instances == 0 || svc->pass == SCHED_PASS_CHANGED)
@@ -380,7 +384,7 @@ sched_balance(struct sched_round *r)
 		if (svc->elig_valid && svc->qb_version == svc->version &&
 		    svc->qb_azmask == sched_azmask(s, svc) && s->naz <= 64)
 			continue;
-		res = sched_balance_service(r, svc, best);
+		res = sched_balance_service(d, svc, best);
 		if (res == SCHED_BAL_BALANCED && svc->started == 0 &&
 		    !svc->has_dynamic && svc->nsoft == 0) {
 			svc->bal_epoch = s->epoch;
@@ -393,10 +397,10 @@ sched_balance(struct sched_round *r)
 /* Load moves: one instance off each hot node, onto an idle one. */
 
 static int
-sched_load_try(struct sched_round *r, struct sched_inst *i,
+sched_load_try(struct sched_draft *d, struct sched_inst *i,
     struct sched_tkey *best)
 {
-	struct sched *s = r->s;
+	struct sched *s = d->s;
 	struct sched_service *svc = i->svc;
 	struct sched_node *hot = i->node, *to = NULL;
 	int az, cs, as, soft, ok = 0;
@@ -406,7 +410,7 @@ sched_load_try(struct sched_round *r, struct sched_inst *i,
 		sched_elig_build(s, svc);
 	sched_count(s, svc);
 	sched_count_moving(s, svc);
-	sched_targets(r, svc, 1, best);
+	sched_targets(d, svc, 1, best);
 	cs = s->cnt[hot->slot];
 	as = s->azcnt[hot->az];
 	soft = sched_filter_soft(s, svc, hot);
@@ -423,7 +427,7 @@ sched_load_try(struct sched_round *r, struct sched_inst *i,
 		snprintf(why, sizeof why, "load: %s cpu %.0f%% > %.0f%%, %s "
 		    "idle at %.0f%%", sched_node_label(hot), hot->load_cpu,
 		    s->set.load_high, sched_node_label(to), to->load_cpu);
-		sched_move_start(r, i, to, why);
+		sched_move_start(d, i, to, why);
 		ok = 1;
 	}
 	sched_uncount(s, svc);
@@ -431,9 +435,9 @@ sched_load_try(struct sched_round *r, struct sched_inst *i,
 }
 
 void
-sched_balance_load(struct sched_round *r)
+sched_balance_load(struct sched_draft *d)
 {
-	struct sched *s = r->s;
+	struct sched *s = d->s;
 	struct sched_node *n;
 	struct sched_inst *i;
 	struct sched_tkey *best;
@@ -446,13 +450,13 @@ sched_balance_load(struct sched_round *r)
 	for (slot = 0; slot < s->nslots; slot++) {
 		n = s->nodes[slot];
 		if (n != NULL && n->online && !n->doomed &&
-		    sched_settled(r, n) && n->load_cpu < s->set.load_low)
+		    sched_settled(d, n) && n->load_cpu < s->set.load_low)
 			idle++;
 	}
 	if (idle == 0)
 		return;
 	best = xcalloc((size_t)s->naz, sizeof *best);
-	for (slot = 0; slot < s->nslots && r->moves_left > 0 && tries > 0;
+	for (slot = 0; slot < s->nslots && d->moves_left > 0 && tries > 0;
 	    slot++) {
 		n = s->nodes[slot];
 		if (n == NULL || !n->online || n->doomed ||
@@ -461,12 +465,12 @@ sched_balance_load(struct sched_round *r)
 		for (k = 0; k < n->ninst && tries > 0; k++) {
 			i = n->inst[k];
 			if (i->svc->strategy != SCHED_HA || i->svc->stateful ||
-			    i->svc->pass == SCHED_PASS_CHANGED || !sched_movable(r, i) ||
-			    !sched_budget_ok(r, i->svc) ||
-			    !sched_health_ok(r, i->svc))
+			    i->svc->pass == SCHED_PASS_CHANGED || !sched_movable(d, i) ||
+			    !sched_budget_ok(d, i->svc) ||
+			    !sched_health_ok(d, i->svc))
 				continue;
 			tries--;
-			if (sched_load_try(r, i, best))
+			if (sched_load_try(d, i, best))
 				break;
 		}
 	}

@@ -72,7 +72,7 @@ sched_container_match(const struct sched_inst *i, const char *value)
 }
 
 /* 1 if node n satisfies rule a (negation applied; soft ignored). */
-int
+static int
 sched_filter_rule(const struct sched *s, const struct sched_service *svc,
     const struct affinity *a, const struct sched_node *n)
 {
@@ -182,15 +182,6 @@ sched_filter_fits(const struct sched_service *svc, const struct sched_node *n)
 		}
 	}
 	return 1;
-}
-
-/* Every hard filter, for a node not known to be in the eligible set. */
-int
-sched_filter_ok(const struct sched *s, const struct sched_service *svc,
-    const struct sched_node *n)
-{
-	return n->online && !n->doomed && sched_filter_static(svc, n) &&
-	    sched_filter_dynamic(s, svc, n) && sched_filter_fits(svc, n);
 }
 
 /* The eligible-set bitmap. */

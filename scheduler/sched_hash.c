@@ -38,6 +38,14 @@ sched_hash_u64(uint64_t x)
 	return x;
 }
 
+/* An instance record's key: (service id, instance number, node slot). */
+uint64_t
+sched_hash_inst(int64_t svc_id, int no, uint32_t slot)
+{
+	return sched_hash_u64((uint64_t)svc_id * 0x9e3779b97f4a7c15ULL ^
+	    ((uint64_t)(uint32_t)no << 32) ^ slot);
+}
+
 /* splitmix64: small, fast, and good enough for tie-breaks and "random". */
 uint64_t
 sched_rand_next(uint64_t *state)

@@ -1,6 +1,7 @@
 /*
  * sched_int.h - the scheduler's private structures, shared by its .c files
- * and by nothing else (the interface is sched.h).
+ * and by nothing else (the interface is sched.h) but the white-box test
+ * that corrupts them on purpose (tests/unit/test_sched_check.c).
  *
  * Layout (docs/scheduler.md has the picture):
  *  - nodes live in a slot array (stable index, holes reused) and a hash by
@@ -15,6 +16,9 @@
  * During sched_plan() new placements are linked in as "tentative" records
  * so later decisions in the same round see them, and unlinked again (in
  * reverse order) before sched_plan() returns.
+ *
+ * Every invariant stated here and in the .c files' headers is checked by
+ * sched_check() (sched_check.c); a new one belongs there too.
  */
 #ifndef BERTH_SCHED_INT_H
 #define BERTH_SCHED_INT_H
@@ -112,14 +116,16 @@ struct sched_service {
 	int			 elig_az_cap;	/* entries in elig_az */
 	int			 dirty;		/* in s->dirty: needs a pass */
 	uint64_t		 dirty_gen;	/* s->gen when last dirtied */
-	uint64_t		 version;	/* bumped on each record change */
+	uint64_t		 version;	/* bumped on each change of it
+						 * or of its records */
 	uint64_t		 bal_epoch;	/* s->epoch when found balanced */
 	uint64_t		 bal_version;	/* version when found balanced */
 	uint64_t		 qb_version;	/* version when the quick check
 						 * (counts only) said balanced */
 	uint64_t		 qb_azmask;	/* azs with eligible nodes then */
 	enum sched_pass		 pass;		/* round: this service's pass */
-	int			 unplaced;	/* round: left something out */
+	int			 unplaced;	/* round: left something out
+						 * (sched_apply clears it) */
 	int			 started;	/* round: moves started */
 };
 
@@ -137,7 +143,8 @@ struct sched_inst {
 	size_t			 node_idx;	/* index in node->inst */
 	int			 tentative;	/* round: planned, not real */
 	int			 doomed;	/* round: planned to go */
-	int			 moving;	/* round: a move of it started */
+	int			 moving;	/* round: a move of it started
+						 * or is in flight */
 };
 
 struct sched {
@@ -161,12 +168,17 @@ struct sched {
 	size_t			 ndirty;	/* entries in dirty */
 	size_t			 dirty_cap;	/* allocated entries */
 	uint64_t		 gen;		/* bumped by every plan */
-	uint64_t		 epoch;		/* bumped when capacity or the
-						 * node set changes */
+	uint64_t		 epoch;		/* bumped by whatever may
+						 * unbalance a balanced service:
+						 * nodes, their capacity, state
+						 * or labels, settings, services,
+						 * record removals, a node
+						 * settling */
 	int64_t			 last_plan_ms;	/* now_ms of the last plan */
 	/* Scratch for one round (sized to slot_cap / naz). */
 	int			*cnt;		/* per slot: records of the
-						 * service being looked at */
+						 * service being looked at; all
+						 * zero between counts */
 	int			*azcnt;		/* per az: likewise */
 	int			 azcnt_cap;	/* entries in azcnt */
 	struct sched_inst	**tent;		/* tentative records, in order */
@@ -177,8 +189,14 @@ struct sched {
 	size_t			 marked_cap;	/* allocated entries */
 };
 
-/* A round in progress: the plan, its options and the budget left. */
-struct sched_round {
+/*
+ * A draft: the plan one sched_plan() call is writing, with what the passes
+ * that write it share (the options, the time, the seed, the move budget
+ * left, the safety verdict). Lives on sched_plan()'s stack. (The master's
+ * struct sched_round, in master/sched_round.c, is its own round over all
+ * grids; this is one grid's plan in the making.)
+ */
+struct sched_draft {
 	struct sched		*s;		/* the state */
 	struct sched_plan	*plan;		/* being filled */
 	const struct sched_opts	*opts;		/* never NULL */
@@ -186,12 +204,19 @@ struct sched_round {
 	uint64_t		 seed;		/* the plan's seed */
 	int			 moves_left;	/* round budget */
 	int			 stand_down;	/* safety rule holds */
-	char			*stand_reason;	/* why (owned) */
 };
+
+/* A node as reasons name it: its name, or its id if it has none. */
+static inline const char *
+sched_node_label(const struct sched_node *n)
+{
+	return n->name[0] != '\0' ? n->name : n->id;
+}
 
 /* sched_hash.c */
 uint64_t	 sched_hash_str(const char *s);
 uint64_t	 sched_hash_u64(uint64_t x);
+uint64_t	 sched_hash_inst(int64_t svc_id, int no, uint32_t slot);
 void		 sched_htab_init(struct sched_htab *t);
 void		 sched_htab_free(struct sched_htab *t);
 void		 sched_htab_add(struct sched_htab *t, struct sched_hent *e,
@@ -215,13 +240,9 @@ void			 sched_node_drop(struct sched *s,
 			    struct sched_node *n);
 void			 sched_service_dirty(struct sched *s,
 			    struct sched_service *svc);
-const char		*sched_node_label(const struct sched_node *n);
 
 /* sched_filter.c */
 int		 sched_filter_static(const struct sched_service *svc,
-		    const struct sched_node *n);
-int		 sched_filter_rule(const struct sched *s,
-		    const struct sched_service *svc, const struct affinity *a,
 		    const struct sched_node *n);
 int		 sched_filter_dynamic(const struct sched *s,
 		    const struct sched_service *svc,
@@ -229,9 +250,6 @@ int		 sched_filter_dynamic(const struct sched *s,
 int		 sched_filter_fits(const struct sched_service *svc,
 		    const struct sched_node *n);
 int		 sched_filter_soft(const struct sched *s,
-		    const struct sched_service *svc,
-		    const struct sched_node *n);
-int		 sched_filter_ok(const struct sched *s,
 		    const struct sched_service *svc,
 		    const struct sched_node *n);
 void		 sched_elig_build(struct sched *s, struct sched_service *svc);
@@ -246,28 +264,40 @@ char		*sched_filter_why_node(struct sched *s,
 		    const struct sched_service *svc,
 		    const struct sched_node *n);
 
-/* sched_place.c */
-void		 sched_round_step(struct sched_round *r,
+/* sched_emit.c */
+void		 sched_emit_step(struct sched_draft *d,
 		    enum sched_step_kind kind, struct sched_service *svc,
 		    int no, const struct sched_node *node,
 		    const struct sched_node *peer, const char *fmt, ...)
 		    __attribute__((format(printf, 7, 8)));
-struct sched_step *sched_round_last(struct sched_round *r);
-void		 sched_round_unplaceable(struct sched_round *r,
+struct sched_step *sched_emit_last(struct sched_draft *d);
+void		 sched_emit_unplaceable(struct sched_draft *d,
 		    struct sched_service *svc, int no,
 		    const struct sched_node *node, char *reason);
-void		 sched_round_mark(struct sched *s, struct sched_inst *i);
+void		 sched_emit_mark(struct sched *s, struct sched_inst *i);
 void		 sched_count(struct sched *s, struct sched_service *svc);
 void		 sched_uncount(struct sched *s, struct sched_service *svc);
-void		 sched_service_pass(struct sched_round *r,
+
+/* sched_place.c */
+void		 sched_service_pass(struct sched_draft *d,
 		    struct sched_service *svc);
-int64_t		 sched_grace_ms(const struct sched *s,
-		    const struct sched_service *svc);
-int		 sched_inst_replaceable(const struct sched_round *r,
+int		 sched_inst_replaceable(const struct sched_draft *d,
 		    const struct sched_inst *i);
 
 /* sched_balance.c */
-void		 sched_balance(struct sched_round *r);
-void		 sched_balance_load(struct sched_round *r);
+void		 sched_balance(struct sched_draft *d);
+void		 sched_balance_load(struct sched_draft *d);
+
+/*
+ * sched_check.c. In BERTH_CHECK builds (make check), sched_plan() and
+ * sched_apply() end with SCHED_CHECK_AFTER(s, "what"): sched_check() or
+ * abort with the broken invariant. Release builds compile it out.
+ */
+void		 sched_check_abort(const struct sched *s, const char *after);
+#ifdef BERTH_CHECK
+#define SCHED_CHECK_AFTER(s, what)	sched_check_abort((s), (what))
+#else
+#define SCHED_CHECK_AFTER(s, what)	do { } while (0)
+#endif
 
 #endif

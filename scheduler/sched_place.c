@@ -9,118 +9,16 @@
  * linked in as tentative records (undone at the end of the round), records
  * planned to go are marked doomed. While a pass runs, s->cnt[slot] and
  * s->azcnt[az] hold the service's live (not doomed) records per node and
- * per az; sched_count()/sched_uncount() set and clear them, and everything
- * that adds or dooms a record of the service keeps them current.
+ * per az; sched_count()/sched_uncount() (sched_emit.c) set and clear them,
+ * and everything that adds or dooms a record of the service keeps them
+ * current. Steps and unplaceable instances go out through sched_emit.c.
  */
 #include "scheduler/sched_int.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/xmalloc.h"
-
-/* Plan output. */
-
-void
-sched_round_step(struct sched_round *r, enum sched_step_kind kind,
-    struct sched_service *svc, int no, const struct sched_node *node,
-    const struct sched_node *peer, const char *fmt, ...)
-{
-	struct sched_plan *p = r->plan;
-	struct sched_step *st;
-	va_list ap;
-
-	if (p->nsteps == p->steps_cap) {
-		p->steps_cap = p->steps_cap ? p->steps_cap * 2 : 64;
-		p->steps = xreallocarray(p->steps, p->steps_cap,
-		    sizeof *p->steps);
-	}
-	st = &p->steps[p->nsteps++];
-	memset(st, 0, sizeof *st);
-	st->kind = kind;
-	st->service_id = svc != NULL ? svc->id : 0;
-	st->instance_no = no;
-	st->node_id = node != NULL ? xstrdup(node->id) : NULL;
-	st->peer_node_id = peer != NULL ? xstrdup(peer->id) : NULL;
-	va_start(ap, fmt);
-	xvasprintf(&st->reason, fmt, ap);
-	va_end(ap);
-	if (kind == SCHED_STEP_MOVE_START)
-		p->nmoves++;
-}
-
-struct sched_step *
-sched_round_last(struct sched_round *r)
-{
-	return &r->plan->steps[r->plan->nsteps - 1];
-}
-
-/* Takes ownership of reason. */
-void
-sched_round_unplaceable(struct sched_round *r, struct sched_service *svc,
-    int no, const struct sched_node *node, char *reason)
-{
-	struct sched_plan *p = r->plan;
-	struct sched_unplaceable *u;
-
-	if (p->nunplaceable == p->unplaceable_cap) {
-		p->unplaceable_cap = p->unplaceable_cap ?
-		    p->unplaceable_cap * 2 : 16;
-		p->unplaceable = xreallocarray(p->unplaceable,
-		    p->unplaceable_cap, sizeof *p->unplaceable);
-	}
-	u = &p->unplaceable[p->nunplaceable++];
-	u->service_id = svc->id;
-	u->instance_no = no;
-	u->node_id = node != NULL ? xstrdup(node->id) : NULL;
-	u->reason = reason;
-	svc->unplaced = 1;
-}
-
-/* Remember a record whose doomed/moving flag must be reset after. */
-void
-sched_round_mark(struct sched *s, struct sched_inst *i)
-{
-	if (s->nmarked == s->marked_cap) {
-		s->marked_cap = s->marked_cap ? s->marked_cap * 2 : 64;
-		s->marked = xreallocarray(s->marked, s->marked_cap,
-		    sizeof *s->marked);
-	}
-	s->marked[s->nmarked++] = i;
-}
-
-/* Per-node and per-az counts of svc's live records. */
-
-void
-sched_count(struct sched *s, struct sched_service *svc)
-{
-	struct sched_inst *i;
-	size_t k;
-
-	if (s->azcnt_cap < s->naz) {
-		s->azcnt = xreallocarray(s->azcnt, (size_t)s->naz,
-		    sizeof *s->azcnt);
-		s->azcnt_cap = s->naz;
-	}
-	memset(s->azcnt, 0, (size_t)s->naz * sizeof *s->azcnt);
-	for (k = 0; k < svc->ninst; k++) {
-		i = svc->inst[k];
-		if (i->doomed)
-			continue;
-		s->cnt[i->node->slot]++;
-		s->azcnt[i->node->az]++;
-	}
-}
-
-void
-sched_uncount(struct sched *s, struct sched_service *svc)
-{
-	size_t k;
-
-	for (k = 0; k < svc->ninst; k++)
-		s->cnt[svc->inst[k]->node->slot] = 0;
-}
 
 static void
 sched_doom(struct sched *s, struct sched_inst *i)
@@ -130,7 +28,7 @@ sched_doom(struct sched *s, struct sched_inst *i)
 	i->doomed = 1;
 	s->cnt[i->node->slot]--;
 	s->azcnt[i->node->az]--;
-	sched_round_mark(s, i);
+	sched_emit_mark(s, i);
 }
 
 static struct sched_inst *
@@ -151,7 +49,7 @@ sched_add(struct sched *s, struct sched_service *svc, struct sched_node *n,
 	return i;
 }
 
-int64_t
+static int64_t
 sched_grace_ms(const struct sched *s, const struct sched_service *svc)
 {
 	return svc->strategy == SCHED_RANDOM ? s->set.random_grace_ms :
@@ -160,15 +58,15 @@ sched_grace_ms(const struct sched *s, const struct sched_service *svc)
 
 /* A stateless ha/random record whose node is offline past the grace. */
 int
-sched_inst_replaceable(const struct sched_round *r, const struct sched_inst *i)
+sched_inst_replaceable(const struct sched_draft *d, const struct sched_inst *i)
 {
 	const struct sched_node *n = i->node;
 
-	if (r->stand_down || i->svc->stateful ||
+	if (d->stand_down || i->svc->stateful ||
 	    i->svc->strategy == SCHED_DAEMON || n->online ||
 	    n->offline_since_ms <= 0)
 		return 0;
-	return r->now - n->offline_since_ms > sched_grace_ms(r->s, i->svc);
+	return d->now - n->offline_since_ms > sched_grace_ms(d->s, i->svc);
 }
 
 /* The placer: picks target nodes for one service's new records. */
@@ -183,7 +81,7 @@ struct sched_cand {
 };
 
 struct sched_placer {
-	struct sched_round	*r;		/* the round */
+	struct sched_draft	*d;		/* the draft */
 	struct sched_service	*svc;		/* whose records */
 	struct sched_cand	*c;		/* candidates, grouped by az
 						 * (ha) or by soft (random) */
@@ -229,10 +127,10 @@ sched_heap_down(struct sched_cand *h, size_t n, size_t k)
 }
 
 static void
-sched_placer_init(struct sched_placer *p, struct sched_round *r,
+sched_placer_init(struct sched_placer *p, struct sched_draft *d,
     struct sched_service *svc)
 {
-	struct sched *s = r->s;
+	struct sched *s = d->s;
 	struct sched_node *n;
 	struct sched_cand *c;
 	size_t nw, w, i, *fill;
@@ -241,11 +139,11 @@ sched_placer_init(struct sched_placer *p, struct sched_round *r,
 	int g, maxsoft = (int)svc->nsoft;
 
 	memset(p, 0, sizeof *p);
-	p->r = r;
+	p->d = d;
 	p->svc = svc;
 	if (!svc->elig_valid)
 		sched_elig_build(s, svc);
-	p->rng = r->seed ^ sched_hash_u64((uint64_t)svc->id);
+	p->rng = d->seed ^ sched_hash_u64((uint64_t)svc->id);
 	salt = sched_hash_u64(p->rng);
 	p->ngroups = svc->strategy == SCHED_RANDOM ? maxsoft + 1 : s->naz;
 	p->start = xcalloc((size_t)p->ngroups + 1, sizeof *p->start);
@@ -324,7 +222,7 @@ sched_placer_drop(struct sched_placer *p, int g, size_t k)
 static struct sched_node *
 sched_placer_pick(struct sched_placer *p, int *gout, size_t *kout)
 {
-	struct sched *s = p->r->s;
+	struct sched *s = p->d->s;
 	struct sched_cand *best, *top;
 	struct sched_node *n;
 	int g, bg;
@@ -375,9 +273,9 @@ static void
 sched_placer_commit(struct sched_placer *p, int g, size_t k)
 {
 	struct sched_cand *c = &p->c[p->start[g] + k];
-	struct sched_node *n = p->r->s->nodes[c->slot];
+	struct sched_node *n = p->d->s->nodes[c->slot];
 
-	c->cnt = p->r->s->cnt[c->slot];
+	c->cnt = p->d->s->cnt[c->slot];
 	c->total = (int)n->ninst;
 	if (p->svc->strategy != SCHED_RANDOM)
 		sched_heap_down(p->c + p->start[g], p->len[g], k);
@@ -413,75 +311,75 @@ struct sched_wanted {
 
 /* Settle a number's move in flight: old on one node, tgt on another. */
 static void
-sched_pass_pair(struct sched_round *r, struct sched_inst *old,
+sched_pass_pair(struct sched_draft *d, struct sched_inst *old,
     struct sched_inst *tgt)
 {
 	struct sched_service *svc = old->svc;
 	const char *tn = sched_node_label(tgt->node);
 
 	if (tgt->state == SCHED_RUNNING) {
-		sched_round_step(r, SCHED_STEP_REMOVE, svc, old->no, old->node,
+		sched_emit_step(d, SCHED_STEP_REMOVE, svc, old->no, old->node,
 		    tgt->node, "move of %s#%d to %s done: new instance "
 		    "running, stopping the one on %s", svc->name, old->no, tn,
 		    sched_node_label(old->node));
-		sched_round_last(r)->completes_move = 1;
-		sched_doom(r->s, old);
+		sched_emit_last(d)->completes_move = 1;
+		sched_doom(d->s, old);
 	} else if (tgt->state == SCHED_ERROR || tgt->state == SCHED_STOPPED ||
 	    !tgt->node->online || tgt->node->doomed) {
-		sched_round_step(r, SCHED_STEP_REMOVE, svc, tgt->no, tgt->node,
+		sched_emit_step(d, SCHED_STEP_REMOVE, svc, tgt->no, tgt->node,
 		    old->node, "move of %s#%d to %s failed (%s): keeping it "
 		    "on %s", svc->name, tgt->no, tn, !tgt->node->online ||
 		    tgt->node->doomed ? "node offline" :
 		    sched_state_name(tgt->state), sched_node_label(old->node));
-		sched_round_last(r)->aborts_move = 1;
-		sched_doom(r->s, tgt);
-	} else if (sched_inst_replaceable(r, old)) {
-		sched_round_step(r, SCHED_STEP_REMOVE, svc, old->no, old->node,
+		sched_emit_last(d)->aborts_move = 1;
+		sched_doom(d->s, tgt);
+	} else if (sched_inst_replaceable(d, old)) {
+		sched_emit_step(d, SCHED_STEP_REMOVE, svc, old->no, old->node,
 		    tgt->node, "node %s offline %llds: %s#%d continues on %s",
-		    sched_node_label(old->node), (long long)((r->now -
+		    sched_node_label(old->node), (long long)((d->now -
 		    old->node->offline_since_ms) / 1000), svc->name, old->no,
 		    tn);
-		sched_round_last(r)->completes_move = 1;
-		sched_doom(r->s, old);
+		sched_emit_last(d)->completes_move = 1;
+		sched_doom(d->s, old);
 	}
 }
 
 static void
-sched_pass_emit(struct sched_round *r, struct sched_placer *p,
+sched_pass_emit(struct sched_draft *d, struct sched_placer *p,
     struct sched_wanted *w, struct sched_node *n, int g, size_t k)
 {
-	struct sched *s = r->s;
+	struct sched *s = d->s;
 	struct sched_service *svc = p->svc;
 	const char *nl = sched_node_label(n);
 	int before = s->cnt[n->slot];
 
 	if (w->why == SCHED_WANT_REPLACE) {
 		sched_doom(s, w->old);
-		sched_add(s, svc, n, w->no, 0, r->now)->moved_at_ms = r->now;
-		sched_round_step(r, SCHED_STEP_MOVE, svc, w->no, n,
+		sched_add(s, svc, n, w->no, 0, d->now)->moved_at_ms = d->now;
+		sched_emit_step(d, SCHED_STEP_MOVE, svc, w->no, n,
 		    w->old->node, "node %s offline %llds > %s grace %llds: "
 		    "%s#%d moves to %s", sched_node_label(w->old->node),
-		    (long long)((r->now - w->old->node->offline_since_ms) /
+		    (long long)((d->now - w->old->node->offline_since_ms) /
 		    1000), sched_strategy_name(svc->strategy),
 		    (long long)(sched_grace_ms(s, svc) / 1000), svc->name,
 		    w->no, nl);
 	} else if (w->why == SCHED_WANT_MISFIT) {
 		w->old->moving = 1;
-		sched_round_mark(s, w->old);
-		sched_add(s, svc, n, w->no, 1, r->now);
-		sched_round_step(r, SCHED_STEP_MOVE_START, svc, w->no, n,
+		sched_emit_mark(s, w->old);
+		sched_add(s, svc, n, w->no, 1, d->now);
+		sched_emit_step(d, SCHED_STEP_MOVE_START, svc, w->no, n,
 		    w->old->node, "%s#%d: node %s no longer passes its "
 		    "filters; starting a replacement on %s", svc->name, w->no,
 		    sched_node_label(w->old->node), nl);
-		r->plan->nmoves--;	/* not a budgeted move */
+		d->plan->nmoves--;	/* not a budgeted move */
 	} else {
-		sched_add(s, svc, n, w->no, 0, r->now);
+		sched_add(s, svc, n, w->no, 0, d->now);
 		if (svc->strategy == SCHED_RANDOM)
-			sched_round_step(r, SCHED_STEP_PLACE, svc, w->no, n,
+			sched_emit_step(d, SCHED_STEP_PLACE, svc, w->no, n,
 			    NULL, "place %s#%d on %s (random)", svc->name,
 			    w->no, nl);
 		else
-			sched_round_step(r, SCHED_STEP_PLACE, svc, w->no, n,
+			sched_emit_step(d, SCHED_STEP_PLACE, svc, w->no, n,
 			    NULL, "place %s#%d on %s (ha: az \"%s\" had %d, "
 			    "node had %d of %s)", svc->name, w->no, nl,
 			    s->azs[n->az], s->azcnt[n->az] - 1, before,
@@ -491,9 +389,9 @@ sched_pass_emit(struct sched_round *r, struct sched_placer *p,
 }
 
 static void
-sched_pass_stateless(struct sched_round *r, struct sched_service *svc)
+sched_pass_stateless(struct sched_draft *d, struct sched_service *svc)
 {
-	struct sched *s = r->s;
+	struct sched *s = d->s;
 	struct sched_inst **recs, *old, *tgt, *i;
 	struct sched_wanted *want;
 	struct sched_placer p;
@@ -515,7 +413,7 @@ sched_pass_stateless(struct sched_round *r, struct sched_service *svc)
 		i = recs[k];
 		if (i->doomed)
 			continue;
-		sched_round_step(r, SCHED_STEP_REMOVE, svc, i->no, i->node,
+		sched_emit_step(d, SCHED_STEP_REMOVE, svc, i->no, i->node,
 		    NULL, "scale down: %s wants %d instance%s, removing #%d "
 		    "from %s", svc->name, N, N == 1 ? "" : "s", i->no,
 		    sched_node_label(i->node));
@@ -536,7 +434,7 @@ sched_pass_stateless(struct sched_round *r, struct sched_service *svc)
 			else if (!i->move_target && old == NULL)
 				old = i;
 			else {
-				sched_round_step(r, SCHED_STEP_REMOVE, svc, no,
+				sched_emit_step(d, SCHED_STEP_REMOVE, svc, no,
 				    i->node, NULL, "%s#%d has a second record "
 				    "on %s: removing it", svc->name, no,
 				    sched_node_label(i->node));
@@ -544,7 +442,7 @@ sched_pass_stateless(struct sched_round *r, struct sched_service *svc)
 			}
 		}
 		if (old != NULL && tgt != NULL) {
-			sched_pass_pair(r, old, tgt);
+			sched_pass_pair(d, old, tgt);
 			continue;
 		}
 		if (old == NULL)
@@ -553,7 +451,7 @@ sched_pass_stateless(struct sched_round *r, struct sched_service *svc)
 			want[nwant].no = no;
 			want[nwant].why = SCHED_WANT_PLACE;
 			want[nwant++].old = NULL;
-		} else if (sched_inst_replaceable(r, old)) {
+		} else if (sched_inst_replaceable(d, old)) {
 			want[nwant].no = no;
 			want[nwant].why = SCHED_WANT_REPLACE;
 			want[nwant++].old = old;
@@ -567,11 +465,11 @@ sched_pass_stateless(struct sched_round *r, struct sched_service *svc)
 
 	for (k = 0; k < nwant; k++) {
 		if (!placer) {
-			sched_placer_init(&p, r, svc);
+			sched_placer_init(&p, d, svc);
 			placer = 1;
 		}
 		if ((n = sched_placer_pick(&p, &g, &j)) != NULL) {
-			sched_pass_emit(r, &p, &want[k], n, g, j);
+			sched_pass_emit(d, &p, &want[k], n, g, j);
 			continue;
 		}
 		if (want[k].why == SCHED_WANT_MISFIT)
@@ -579,10 +477,10 @@ sched_pass_stateless(struct sched_round *r, struct sched_service *svc)
 		if (why == NULL)
 			why = sched_filter_why(s, svc);
 		if (want[k].why == SCHED_WANT_REPLACE)
-			sched_round_unplaceable(r, svc, want[k].no,
+			sched_emit_unplaceable(d, svc, want[k].no,
 			    want[k].old->node, xstrdup(why));
 		else
-			sched_round_unplaceable(r, svc, want[k].no, NULL,
+			sched_emit_unplaceable(d, svc, want[k].no, NULL,
 			    xstrdup(why));
 	}
 	if (placer)
@@ -601,9 +499,9 @@ sched_inst_cmp_desc(const void *a, const void *b)
 }
 
 static void
-sched_pass_daemon(struct sched_round *r, struct sched_service *svc)
+sched_pass_daemon(struct sched_draft *d, struct sched_service *svc)
 {
-	struct sched *s = r->s;
+	struct sched *s = d->s;
 	struct sched_inst **mine, *i;
 	struct sched_node *n;
 	unsigned char *used;
@@ -628,7 +526,7 @@ sched_pass_daemon(struct sched_round *r, struct sched_service *svc)
 		if (i->doomed || i->tentative)
 			continue;
 		if (!sched_elig_has(svc, n->slot)) {
-			sched_round_step(r, SCHED_STEP_REMOVE, svc, i->no, n,
+			sched_emit_step(d, SCHED_STEP_REMOVE, svc, i->no, n,
 			    NULL, "daemon %s: node %s no longer passes its "
 			    "filters", svc->name, sched_node_label(n));
 			sched_doom(s, i);
@@ -643,7 +541,7 @@ sched_pass_daemon(struct sched_round *r, struct sched_service *svc)
 		}
 		qsort(mine, nmine, sizeof *mine, sched_inst_cmp_desc);
 		for (j = 0; j < nmine - (size_t)svc->instances; j++) {
-			sched_round_step(r, SCHED_STEP_REMOVE, svc,
+			sched_emit_step(d, SCHED_STEP_REMOVE, svc,
 			    mine[j]->no, n, NULL, "daemon %s: node %s has %zu, "
 			    "wants %d", svc->name, sched_node_label(n), nmine,
 			    svc->instances);
@@ -670,13 +568,13 @@ sched_pass_daemon(struct sched_round *r, struct sched_service *svc)
 				if (!sched_filter_dynamic(s, svc, n) ||
 				    !sched_filter_fits(svc, n)) {
 					why = sched_filter_why_node(s, svc, n);
-					sched_round_unplaceable(r, svc,
+					sched_emit_unplaceable(d, svc,
 					    (int)next, n, why);
 					break;
 				}
 				used[next] = 1;
-				sched_add(s, svc, n, (int)next, 0, r->now);
-				sched_round_step(r, SCHED_STEP_PLACE, svc,
+				sched_add(s, svc, n, (int)next, 0, d->now);
+				sched_emit_step(d, SCHED_STEP_PLACE, svc,
 				    (int)next, n, NULL, "daemon %s: node %s "
 				    "has %d of %d", svc->name,
 				    sched_node_label(n), s->cnt[slot] - 1,
@@ -688,14 +586,14 @@ sched_pass_daemon(struct sched_round *r, struct sched_service *svc)
 	free(mine);
 }
 
-/* One service's pass; s->cnt/azcnt are clear before and after. */
+/* One service's pass; s->cnt is all zero before and after. */
 void
-sched_service_pass(struct sched_round *r, struct sched_service *svc)
+sched_service_pass(struct sched_draft *d, struct sched_service *svc)
 {
-	sched_count(r->s, svc);
+	sched_count(d->s, svc);
 	if (svc->strategy == SCHED_DAEMON)
-		sched_pass_daemon(r, svc);
+		sched_pass_daemon(d, svc);
 	else
-		sched_pass_stateless(r, svc);
-	sched_uncount(r->s, svc);
+		sched_pass_stateless(d, svc);
+	sched_uncount(d->s, svc);
 }

@@ -19,40 +19,16 @@
  */
 #include "scheduler/sched_int.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/xmalloc.h"
 
-static const char *sched_kind_names[] = {
-	"place", "remove", "move", "move-start", "remove-node", "note",
-};
-static const char *sched_strategy_names[] = { "ha", "random", "daemon" };
-static const char *sched_state_names[] = {
-	"pending", "running", "stopped", "error",
-};
-
-const char *
-sched_step_kind_name(enum sched_step_kind kind)
-{
-	return sched_kind_names[kind];
-}
-
-const char *
-sched_strategy_name(enum sched_strategy strategy)
-{
-	return sched_strategy_names[strategy];
-}
-
-const char *
-sched_state_name(enum sched_state state)
-{
-	return sched_state_names[state];
-}
-
 void
 sched_plan_init(struct sched_plan *plan)
 {
+	assert(plan != NULL);
 	memset(plan, 0, sizeof *plan);
 }
 
@@ -61,6 +37,7 @@ sched_plan_clear(struct sched_plan *plan)
 {
 	size_t i;
 
+	assert(plan != NULL);
 	for (i = 0; i < plan->nsteps; i++) {
 		free(plan->steps[i].node_id);
 		free(plan->steps[i].peer_node_id);
@@ -80,6 +57,7 @@ sched_plan_nactions(const struct sched_plan *plan)
 {
 	size_t i, n = 0;
 
+	assert(plan != NULL);
 	for (i = 0; i < plan->nsteps; i++) {
 		if (plan->steps[i].kind != SCHED_STEP_NOTE)
 			n++;
@@ -97,9 +75,9 @@ sched_i64_cmp(const void *a, const void *b)
 
 /* More than half of the nodes went offline within one offline window? */
 static void
-sched_round_safety(struct sched_round *r)
+sched_draft_safety(struct sched_draft *d)
 {
-	struct sched *s = r->s;
+	struct sched *s = d->s;
 	struct sched_node *n;
 	int64_t *t;
 	size_t nt = 0, lo = 0, hi, best = 0, bi = 0;
@@ -121,8 +99,8 @@ sched_round_safety(struct sched_round *r)
 		}
 	}
 	if (best * 2 > s->nnodes) {
-		r->stand_down = 1;
-		sched_round_step(r, SCHED_STEP_NOTE, NULL, 0, NULL, NULL,
+		d->stand_down = 1;
+		sched_emit_step(d, SCHED_STEP_NOTE, NULL, 0, NULL, NULL,
 		    "stand down: %zu of %zu nodes went offline within %llds "
 		    "of each other (offline window %llds), likely a network "
 		    "cut; not removing nodes, replacing or moving instances",
@@ -134,9 +112,9 @@ sched_round_safety(struct sched_round *r)
 
 /* Ephemeral nodes offline past the removal time; replacement triggers. */
 static void
-sched_round_nodes(struct sched_round *r)
+sched_draft_nodes(struct sched_draft *d)
 {
-	struct sched *s = r->s;
+	struct sched *s = d->s;
 	struct sched_node *n;
 	struct sched_inst *i;
 	uint32_t slot;
@@ -147,18 +125,18 @@ sched_round_nodes(struct sched_round *r)
 		n = s->nodes[slot];
 		if (n == NULL || n->online || n->offline_since_ms <= 0)
 			continue;
-		off = r->now - n->offline_since_ms;
+		off = d->now - n->offline_since_ms;
 		if (n->ephemeral && off > s->set.ephemeral_removal_ms &&
-		    !r->stand_down) {
-			if (r->opts->balance_dry_run) {
-				sched_round_step(r, SCHED_STEP_NOTE, NULL, 0,
+		    !d->stand_down) {
+			if (d->opts->balance_dry_run) {
+				sched_emit_step(d, SCHED_STEP_NOTE, NULL, 0,
 				    n, NULL, "dry-run: would remove ephemeral "
 				    "node %s (offline %llds > %llds)",
 				    sched_node_label(n), (long long)(off / 1000),
 				    (long long)(s->set.ephemeral_removal_ms /
 				    1000));
 			} else {
-				sched_round_step(r, SCHED_STEP_REMOVE_NODE,
+				sched_emit_step(d, SCHED_STEP_REMOVE_NODE,
 				    NULL, 0, n, NULL, "ephemeral node %s "
 				    "offline %llds > %llds: removing it and its "
 				    "%zu instance record%s", sched_node_label(n),
@@ -169,14 +147,14 @@ sched_round_nodes(struct sched_round *r)
 				for (k = 0; k < n->ninst; k++) {
 					i = n->inst[k];
 					i->doomed = 1;
-					sched_round_mark(s, i);
+					sched_emit_mark(s, i);
 					i->svc->pass = SCHED_PASS_QUEUED;
 				}
 				continue;
 			}
 		}
 		for (k = 0; k < n->ninst; k++) {
-			if (sched_inst_replaceable(r, n->inst[k]))
+			if (sched_inst_replaceable(d, n->inst[k]))
 				n->inst[k]->svc->pass = SCHED_PASS_QUEUED;
 		}
 	}
@@ -184,9 +162,9 @@ sched_round_nodes(struct sched_round *r)
 
 /* Undo everything the round did to the live structures. */
 static void
-sched_round_undo(struct sched_round *r)
+sched_draft_undo(struct sched_draft *d)
 {
-	struct sched *s = r->s;
+	struct sched *s = d->s;
 	size_t k;
 	uint32_t slot;
 
@@ -211,24 +189,27 @@ sched_plan(struct sched *s, int64_t now_ms, uint64_t seed,
     const struct sched_opts *opts, struct sched_plan *out)
 {
 	static const struct sched_opts no_opts;
-	struct sched_round r;
+	struct sched_draft d;
 	struct sched_service *svc;
 	struct sched_node *n;
 	uint32_t slot;
 	size_t k, before;
 
+	assert(s != NULL && out != NULL);
+	/* Not from inside another plan (nothing tentative or marked). */
+	assert(s->ntent == 0 && s->nmarked == 0);
 	memset(out, 0, sizeof *out);
 	out->now_ms = now_ms;
 	out->seed = seed;
 	out->dry_run = opts != NULL && opts->dry_run;
 	out->gen = s->gen++;
-	memset(&r, 0, sizeof r);
-	r.s = s;
-	r.plan = out;
-	r.opts = opts != NULL ? opts : &no_opts;
-	r.now = now_ms;
-	r.seed = seed;
-	r.moves_left = s->set.max_moves_per_round;
+	memset(&d, 0, sizeof d);
+	d.s = s;
+	d.plan = out;
+	d.opts = opts != NULL ? opts : &no_opts;
+	d.now = now_ms;
+	d.seed = seed;
+	d.moves_left = s->set.max_moves_per_round;
 
 	/* 1. Nodes that settled since the last round may attract moves. */
 	for (slot = 0; slot < s->nslots; slot++) {
@@ -242,9 +223,9 @@ sched_plan(struct sched *s, int64_t now_ms, uint64_t seed,
 	}
 	s->last_plan_ms = now_ms;
 
-	sched_round_safety(&r);				/* 2 */
-	out->stand_down = r.stand_down;
-	sched_round_nodes(&r);				/* 3 */
+	sched_draft_safety(&d);				/* 2 */
+	out->stand_down = d.stand_down;
+	sched_draft_nodes(&d);				/* 3 */
 	for (k = 0; k < s->ndirty; k++)			/* 4 */
 		s->dirty[k]->pass = SCHED_PASS_QUEUED;
 	for (k = 0; k < s->nsvcs; k++) {
@@ -252,15 +233,16 @@ sched_plan(struct sched *s, int64_t now_ms, uint64_t seed,
 		if (svc->pass == SCHED_PASS_NONE)
 			continue;
 		before = out->nsteps;
-		sched_service_pass(&r, svc);
+		sched_service_pass(&d, svc);
 		if (out->nsteps != before || svc->unplaced)
 			svc->pass = SCHED_PASS_CHANGED;
 	}
-	if (!r.stand_down) {				/* 5 */
-		sched_balance(&r);
-		sched_balance_load(&r);
+	if (!d.stand_down) {				/* 5 */
+		sched_balance(&d);
+		sched_balance_load(&d);
 	}
-	sched_round_undo(&r);
+	sched_draft_undo(&d);
+	SCHED_CHECK_AFTER(s, "sched_plan");
 	return 0;
 }
 
@@ -350,6 +332,10 @@ sched_apply(struct sched *s, const struct sched_plan *plan, char **cause)
 	size_t k, j;
 	int rc = 0;
 
+	assert(s != NULL && plan != NULL);
+	/* A plan of this state's past: sched_plan() took plan->gen from it. */
+	assert(plan->gen < s->gen);
+	assert(plan->nsteps == 0 || plan->steps != NULL);
 	for (k = 0; k < plan->nsteps; k++) {
 		if (sched_apply_step(s, plan, &plan->steps[k], cause) == 0)
 			continue;
@@ -362,7 +348,10 @@ sched_apply(struct sched *s, const struct sched_plan *plan, char **cause)
 	/*
 	 * Services the plan settled leave the dirty list; those changed
 	 * since it was made, with a move in flight, or with something
-	 * unplaced stay for the next round.
+	 * unplaced stay for the next round. svc->unplaced carries the last
+	 * of these into the loop only: it is a round flag, and one left set
+	 * on a service off the list would make the next round's pass look
+	 * as if it had changed something (and keep the balancer away).
 	 */
 	for (k = 0; k < plan->nunplaceable; k++) {
 		if ((svc = sched_service_find(s,
@@ -376,8 +365,13 @@ sched_apply(struct sched *s, const struct sched_plan *plan, char **cause)
 			svc->dirty = 0;
 		else
 			s->dirty[j++] = svc;
-		svc->unplaced = 0;
 	}
 	s->ndirty = j;
+	for (k = 0; k < plan->nunplaceable; k++) {
+		if ((svc = sched_service_find(s,
+		    plan->unplaceable[k].service_id)) != NULL)
+			svc->unplaced = 0;
+	}
+	SCHED_CHECK_AFTER(s, "sched_apply");
 	return rc;
 }

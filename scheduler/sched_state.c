@@ -8,10 +8,14 @@
  * of capacity or of the node set bumps s->epoch so cached "balanced"
  * verdicts are re-checked. Invariants: node->used_* and node->ports are the
  * sums over node->inst; svc->nmoving counts svc->inst with move_target;
- * every real (non-tentative) record is in s->inst_hash exactly once.
+ * every real (non-tentative) record is in s->inst_hash exactly once, under
+ * its (service, number, node slot), and in both owners' arrays at the index
+ * it keeps. sched_check() (sched_check.c) checks them and the others of
+ * sched_int.h; make check builds run it after every plan and apply.
  */
 #include "scheduler/sched_int.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +45,7 @@ void
 sched_settings_from_grid(const struct grid_settings *gs,
     struct sched_settings *out)
 {
+	assert(gs != NULL && out != NULL);
 	out->ha_grace_ms = gs->ha_grace_s * 1000;
 	out->random_grace_ms = gs->random_grace_s * 1000;
 	out->offline_after_ms = gs->offline_after_s * 1000;
@@ -152,6 +157,7 @@ sched_settings_set(struct sched *s, const struct sched_settings *set)
 {
 	size_t i;
 
+	assert(s != NULL && set != NULL);
 	s->set = *set;
 	if (s->set.max_moves_per_service < 0)
 		s->set.max_moves_per_service = 0;
@@ -166,19 +172,15 @@ sched_settings_set(struct sched *s, const struct sched_settings *set)
 void
 sched_settings_get(const struct sched *s, struct sched_settings *out)
 {
+	assert(s != NULL && out != NULL);
 	*out = s->set;
 }
 
 size_t
 sched_node_count(const struct sched *s)
 {
+	assert(s != NULL);
 	return s->nnodes;
-}
-
-const char *
-sched_node_label(const struct sched_node *n)
-{
-	return n->name[0] != '\0' ? n->name : n->id;
 }
 
 void
@@ -235,20 +237,13 @@ sched_service_find(const struct sched *s, int64_t id)
 	return NULL;
 }
 
-static uint64_t
-sched_inst_hash(int64_t svc_id, int no, uint32_t slot)
-{
-	return sched_hash_u64((uint64_t)svc_id * 0x9e3779b97f4a7c15ULL ^
-	    ((uint64_t)(uint32_t)no << 32) ^ slot);
-}
-
 struct sched_inst *
 sched_inst_find(const struct sched *s, const struct sched_service *svc,
     int no, const struct sched_node *node)
 {
 	struct sched_hent *e;
 	struct sched_inst *i;
-	uint64_t h = sched_inst_hash(svc->id, no, node->slot);
+	uint64_t h = sched_hash_inst(svc->id, no, node->slot);
 
 	for (e = sched_htab_first(&s->inst_hash, h); e != NULL; e = e->next) {
 		i = (struct sched_inst *)e;
@@ -299,6 +294,7 @@ sched_inst_link(struct sched *s, struct sched_service *svc,
 {
 	struct sched_inst *i;
 
+	assert(no >= 1 && s->nodes[node->slot] == node);
 	i = xcalloc(1, sizeof *i);
 	i->svc = svc;
 	i->node = node;
@@ -328,7 +324,7 @@ sched_inst_link(struct sched *s, struct sched_service *svc,
 		s->tent[s->ntent++] = i;
 	} else {
 		sched_htab_add(&s->inst_hash, &i->hent,
-		    sched_inst_hash(svc->id, no, node->slot));
+		    sched_hash_inst(svc->id, no, node->slot));
 		s->ninst++;
 	}
 	return i;
@@ -359,6 +355,7 @@ sched_inst_unlink(struct sched *s, struct sched_inst *i)
 	struct sched_service *svc = i->svc;
 	struct sched_node *node = i->node;
 
+	assert(svc->inst[i->svc_idx] == i && node->inst[i->node_idx] == i);
 	svc->inst[i->svc_idx] = svc->inst[--svc->ninst];
 	svc->inst[i->svc_idx]->svc_idx = i->svc_idx;
 	node->inst[i->node_idx] = node->inst[--node->ninst];
@@ -462,6 +459,8 @@ sched_node_upsert(struct sched *s, const struct sched_node_info *ni,
 	int changed = 0;
 	size_t i;
 
+	assert(s != NULL && ni != NULL);
+	assert(ni->nlabels == 0 || ni->labels != NULL);
 	if (ni->id == NULL || ni->id[0] == '\0') {
 		sched_cause(cause, "node has no id");
 		return -1;
@@ -514,6 +513,7 @@ sched_node_load(struct sched *s, const char *id, double load_cpu,
 {
 	struct sched_node *n;
 
+	assert(s != NULL && id != NULL);
 	if ((n = sched_node_find(s, id)) == NULL)
 		return -1;
 	n->load_cpu = load_cpu;
@@ -525,6 +525,7 @@ sched_node_load(struct sched *s, const char *id, double load_cpu,
 void
 sched_node_drop(struct sched *s, struct sched_node *n)
 {
+	assert(s->nodes[n->slot] == n && s->ntent == 0);
 	while (n->ninst > 0) {
 		sched_service_dirty(s, n->inst[n->ninst - 1]->svc);
 		n->inst[n->ninst - 1]->svc->version++;
@@ -544,6 +545,7 @@ sched_node_remove(struct sched *s, const char *id)
 {
 	struct sched_node *n;
 
+	assert(s != NULL && id != NULL);
 	if ((n = sched_node_find(s, id)) == NULL)
 		return -1;
 	sched_node_drop(s, n);
@@ -605,6 +607,10 @@ sched_service_upsert(struct sched *s, const struct sched_service_info *si,
 	size_t i;
 	int stateful = si->stateful != 0;
 
+	assert(s != NULL && si != NULL);
+	assert(si->strategy >= SCHED_HA && si->strategy <= SCHED_DAEMON);
+	assert(si->naffinity == 0 || si->affinity != NULL);
+	assert(si->nports == 0 || si->ports != NULL);
 	if (si->id <= 0 || si->name == NULL || si->name[0] == '\0') {
 		sched_cause(cause, "service needs an id > 0 and a name");
 		return -1;
@@ -690,6 +696,7 @@ sched_service_remove(struct sched *s, int64_t id)
 	struct sched_service *svc;
 	size_t i;
 
+	assert(s != NULL);
 	if ((svc = sched_service_find(s, id)) == NULL)
 		return -1;
 	while (svc->ninst > 0)
@@ -731,6 +738,8 @@ sched_instance_upsert(struct sched *s, const struct sched_instance_info *ii,
 	struct sched_node *n;
 	struct sched_inst *i;
 
+	assert(s != NULL && ii != NULL);
+	assert(ii->state >= SCHED_PENDING && ii->state <= SCHED_ERROR);
 	if ((svc = sched_service_find(s, ii->service_id)) == NULL) {
 		sched_cause(cause, "instance of unknown service %lld",
 		    (long long)ii->service_id);
@@ -768,6 +777,7 @@ sched_instance_remove(struct sched *s, int64_t service_id, int instance_no,
 	struct sched_node *n;
 	struct sched_inst *i;
 
+	assert(s != NULL && node_id != NULL);
 	if ((svc = sched_service_find(s, service_id)) == NULL ||
 	    (n = sched_node_find(s, node_id)) == NULL ||
 	    (i = sched_inst_find(s, svc, instance_no, n)) == NULL)
@@ -788,6 +798,7 @@ sched_instance_list(const struct sched *s, int64_t service_id,
 	struct sched_inst *i;
 	size_t n = 0, k, j;
 
+	assert(s != NULL && out != NULL);
 	l = xcalloc(s->ninst + 1, sizeof *l);
 	for (k = 0; k < s->nsvcs; k++) {
 		svc = s->svcs[k];

@@ -103,7 +103,7 @@ master_stop() {
 }
 
 # san_check LOG: a sanitizer report in LOG is a failed check.
-SAN_RE='ERROR: (Address|Leak)Sanitizer|runtime error:|WARNING: ThreadSanitizer'
+SAN_RE='ERROR: (Address|Leak)Sanitizer|runtime error:|WARNING: ThreadSanitizer|scheduler: invariant broken'
 san_check() {
 	if [ "${BERTH_SAN:-0}" = 1 ] && [ -f "$1" ] &&
 	    grep -qE "$SAN_RE" "$1"; then

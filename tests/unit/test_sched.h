@@ -3,8 +3,10 @@
  * (test_sched.c, test_sched_props.c): build a grid with one call per node
  * or service, run plan+apply rounds, and look at the result.
  *
- * Everything is static: each test file includes this once. Times are plain
- * milliseconds chosen by the test (the scheduler never reads a clock).
+ * Everything is static: each test file includes this once, after
+ * tests/unit/test.h. Times are plain milliseconds chosen by the test (the
+ * scheduler never reads a clock). Every round through ts_round() ends with
+ * sched_check(), so each test also checks the state's invariants.
  */
 #ifndef BERTH_TEST_SCHED_H
 #define BERTH_TEST_SCHED_H
@@ -16,12 +18,24 @@
 
 #include "common/xmalloc.h"
 #include "scheduler/sched.h"
+#include "tests/unit/test.h"
 
 #define GIB (1024LL * 1024 * 1024)
 #define MIB (1024LL * 1024)
 #define T0 1000000000LL		/* a "now" far from 0 */
 
 #define TS_UNUSED __attribute__((unused))
+
+/* The state's invariants hold; a failure prints the one sched_check names. */
+#define TS_CHECK_STATE(s) do {						\
+	char *ts_why_ = NULL;						\
+	if (sched_check((s), &ts_why_) != 0) {				\
+		printf("  FAIL %s:%d: sched_check: %s\n", __FILE__,	\
+		    __LINE__, ts_why_);					\
+		test_failed_now = 1;					\
+	}								\
+	free(ts_why_);							\
+} while (0)
 
 /* Split "a,b,c" into a NULL-terminated array of strings (caller frees). */
 static TS_UNUSED char **
@@ -192,17 +206,22 @@ ts_state(struct sched *s, int64_t svc, int no, const char *node,
 	free(l);
 }
 
-/* Plan at now with seed, apply unless dry; the plan is the caller's. */
+/*
+ * Plan at now with seed and apply; the plan is the caller's. The state's
+ * invariants must hold after both.
+ */
 static TS_UNUSED void
 ts_round(struct sched *s, int64_t now, uint64_t seed, struct sched_plan *p)
 {
 	char *cause = NULL;
 
 	sched_plan(s, now, seed, NULL, p);
+	TS_CHECK_STATE(s);
 	if (sched_apply(s, p, &cause) != 0) {
 		printf("  apply: %s\n", cause);
 		free(cause);
 	}
+	TS_CHECK_STATE(s);
 }
 
 /* Plan+apply and throw the plan away; returns its action count. */

@@ -16,6 +16,8 @@
  *  - moves started per round and in flight per service stay in budget;
  *  - the same state and seed give the same plan, and planning does not
  *    change the state;
+ *  - every invariant of the state holds (sched_check(), after each plan,
+ *    each apply and each batch of upserts);
  * and that planning again on the applied result of a from-scratch plan
  * (instances marked running) gives no action, as does the converged grid.
  */
@@ -41,7 +43,7 @@ struct pgrid {
 	int		 nn;
 	struct ts_svc	 v[P_SVCS];
 	char		 aff[P_SVCS][96];
-	char		 names[P_SVCS][8];
+	char		 names[P_SVCS][12];	/* "s<k>", room for any int */
 	int		 nv;
 	int		 max_round;	/* settings used */
 	int		 max_svc;
@@ -508,10 +510,12 @@ one_seed(uint64_t seed)
 	n_seeds++;
 	pgrid_make(&g, seed);
 	s = pgrid_load(&g, now);
+	TS_CHECK_STATE(s);
 	/* Same state, same seed: same plan; planning changes nothing. */
 	g2 = g;
 	s2 = pgrid_load(&g2, now);
 	sched_plan(s, now, seed, NULL, &p);
+	TS_CHECK_STATE(s);
 	sched_plan(s2, now, seed, NULL, &q);
 	CHECK(same_plan(&p, &q));
 	sched_plan_clear(&q);
@@ -523,6 +527,7 @@ one_seed(uint64_t seed)
 	/* From scratch. */
 	check_steps(&g, &p);
 	CHECK(sched_apply(s, &p, NULL) == 0);
+	TS_CHECK_STATE(s);
 	mirror(&g, &p);
 	check_capacity(&g, s);
 	check_daemons(&g, s, &p);
@@ -531,8 +536,10 @@ one_seed(uint64_t seed)
 	sched_plan_clear(&p);
 	/* Planning again on the result: no churn. */
 	ts_all_running(s);
+	TS_CHECK_STATE(s);
 	now += 1000;
 	sched_plan(s, now, seed + 1, NULL, &p);
+	TS_CHECK_STATE(s);
 	CHECK_INT(sched_plan_nactions(&p), 0);
 	if (sched_plan_nactions(&p) != 0)
 		ts_dump(&p);
@@ -541,8 +548,9 @@ one_seed(uint64_t seed)
 	/* Perturbed rounds. */
 	for (r = 0; r < 12; r++) {
 		perturb(&g, s, now);
+		TS_CHECK_STATE(s);
 		now += 1000 * (1 + pr(&g, 400));
-		ts_round(s, now, seed + (uint64_t)r, &p);
+		ts_round(s, now, seed + (uint64_t)r, &p);	/* checks too */
 		if (getenv("PROPS_DEBUG") != NULL) {
 			struct sched_instance_info *l;
 			size_t nl, i;
@@ -591,6 +599,7 @@ one_seed(uint64_t seed)
 	CHECK(r < 40);
 	ts_all_running(s);
 	sched_plan(s, now + 1000, seed + 99, NULL, &p);
+	TS_CHECK_STATE(s);
 	CHECK_INT(sched_plan_nactions(&p), 0);
 	check_counts(&g, s, &p);
 	sched_plan_clear(&p);
