@@ -13,7 +13,7 @@
  * store_instance.c and store_node.c, on this thread's connection.
  */
 #include "master/sched_round.h"
-#include "master/deploy.h"
+#include "master/sched_deploy.h"
 #include "master/sched_sync.h"
 
 #include "scheduler/sched.h"

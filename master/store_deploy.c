@@ -3,7 +3,7 @@
  * container view of a service.
  *
  * Called from the API threads. The deploy state machine itself runs on
- * the scheduler thread (deploy.c); here a deploy is only created (with one
+ * the scheduler thread (sched_deploy.c); here a deploy is only created (with one
  * row per service, in deploy order) and read back.
  */
 #include "master/store.h"

@@ -1,11 +1,11 @@
 /*
- * deploy.c - advance deploys (see deploy.h).
+ * sched_deploy.c - advance deploys (see sched_deploy.h).
  *
  * Scheduler thread only, on its store connection; every state change is
  * its own small transaction with its event, so a master killed mid-deploy
  * restarts from exactly the recorded state and carries on.
  */
-#include "master/deploy.h"
+#include "master/sched_deploy.h"
 
 #include "common/log.h"
 #include "common/util.h"

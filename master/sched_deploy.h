@@ -1,5 +1,5 @@
 /*
- * deploy.h - the deploy state machine, advanced by the scheduler thread
+ * sched_deploy.h - the deploy state machine, advanced by the scheduler thread
  * after each plan.
  *
  * A deploy walks its stack's services in order (links, depends_on). For
@@ -9,8 +9,8 @@
  * success, or in error with the reason: an unplaceable instance, an
  * instance in error (a failed pull, say), or the deploy timeout.
  */
-#ifndef BERTH_DEPLOY_H
-#define BERTH_DEPLOY_H
+#ifndef BERTH_SCHED_DEPLOY_H
+#define BERTH_SCHED_DEPLOY_H
 
 #include "master/store.h"
 
