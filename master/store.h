@@ -427,15 +427,27 @@ int	 store_metrics_counts(struct store *st, struct metrics_counts *c);
 int	 store_stack_create(struct store *st, int64_t grid_id, json_t *spec,
 	    const char *source, int64_t *stack_id);
 
+/* What store_stack_update() did, for the caller's notifications. */
+struct stack_update {
+	int64_t	*changed;	/* services whose spec changed: new revision */
+	size_t	 nchanged;	/* entries in changed */
+	int64_t	*added;		/* services new to the stack, inactive */
+	size_t	 nadded;	/* entries in added */
+	int64_t	*removed;	/* services deleted with their instances */
+	size_t	 nremoved;	/* entries in removed */
+	json_t	*nodes;		/* array: node ids that lost instances */
+};
 /*
- * Upgrade a stack: a changed service gets a new revision, a new one is
- * added (inactive), a removed one is deleted with its instances. The ids
- * of services that changed or went away are appended to *changed (caller
- * frees); node ids that lost instances to *nodes (a JSON array). 0 or -1.
+ * Upgrade a stack in one transaction: a service whose spec changed gets
+ * the next revision, a service with the same spec keeps its revision (only
+ * its position follows the file), a new one is added inactive, and one the
+ * spec no longer has is deleted with its instances. The stack's own
+ * revision always goes up. 0 and *u filled (release it with
+ * store_stack_update_clear()), or -1 and *u empty.
  */
 int	 store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
-	    const char *source, int64_t **changed, size_t *nchanged,
-	    json_t *nodes);
+	    const char *source, struct stack_update *u);
+void	 store_stack_update_clear(struct stack_update *u);
 /* 1 and *stack_id, 0 not found, -1 error. */
 int	 store_stack_find(struct store *st, int64_t grid_id, const char *name,
 	    int64_t *stack_id);

@@ -82,6 +82,7 @@ fuzz_route(const char *path, uint8_t flags)
 static void
 fuzz_undo(enum fuzz_call call, struct api_ctx *ctx)
 {
+	struct stack_update u;
 	struct grid g;
 	json_t *nodes, *name;
 	int64_t id, *ids = NULL;
@@ -101,12 +102,10 @@ fuzz_undo(enum fuzz_call call, struct api_ctx *ctx)
 		free(ids);
 		json_decref(nodes);
 	} else if (call == FUZZ_STACK_UPGRADE && ctx->status == 200) {
-		nodes = json_array();
 		if (store_stack_update(fuzz_st, fuzz_stack_id, fuzz_stack_spec,
-		    fuzz_stack_yml, &ids, &n, nodes) != 0)
+		    fuzz_stack_yml, &u) != 0)
 			fuzz_die("undo stack upgrade");
-		free(ids);
-		json_decref(nodes);
+		store_stack_update_clear(&u);
 	}
 }
 
