@@ -354,7 +354,8 @@ round_grid_run(struct sched_round *r, struct round_grid *g)
 		round_plan(r, g);
 		/* A store error is logged there; the next round retries. */
 		sched_deploy_advance(r->st, g->id, util_now_ms(),
-		    (int64_t)r->m->cfg.deploy_timeout_s * 1000, &hooks, &replan);
+		    (int64_t)r->m->cfg.deploy_timeout_s * 1000, &hooks,
+		    &replan);
 		if (!replan)
 			break;
 	}

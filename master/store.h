@@ -494,18 +494,18 @@ int	 store_deploy_get_json(struct store *st, int64_t stack_id,
 struct deploy_service {
 	int64_t			 id;		/* service id */
 	char			 name[64];	/* service name */
-	enum deploy_state	 state;		/* its progress in this deploy */
+	enum deploy_state	 state;		/* its state in this deploy */
 	int64_t			 rev;		/* the service's revision */
 	double			 min_health;	/* share kept running */
 	int			 active;	/* the scheduler places it */
-	size_t			 placed;	/* instance rows, moves included */
-	size_t			 outdated;	/* below rev: still to roll */
-	size_t			 running;	/* at rev, reported running */
-	size_t			 pending;	/* at rev, not running or failed */
-	size_t			 failed;	/* at rev, reported in error */
-	int			 error_no;	/* first failed: instance number */
-	char			 error_node[64];/* first failed: node name */
-	char			*error;		/* first failed: message or NULL */
+	size_t			 placed;	/* rows, moves included */
+	size_t			 outdated;	/* below rev: to roll */
+	size_t			 running;	/* at rev, running */
+	size_t			 pending;	/* at rev, not yet running */
+	size_t			 failed;	/* at rev, in error */
+	int			 error_no;	/* 1st failed: instance */
+	char			 error_node[64];/* 1st failed: node name */
+	char			*error;		/* 1st failed: its message */
 };
 
 /* An unfinished deploy, read in one read transaction. */
@@ -514,7 +514,7 @@ struct deploy_snap {
 	int64_t			 grid_id;	/* grid of its stack */
 	char			 stack[64];	/* stack name */
 	enum deploy_state	 state;		/* created or ongoing */
-	int64_t			 created_at;	/* epoch ms; timeout from here */
+	int64_t			 created_at;	/* epoch ms; timeout's start */
 	struct deploy_service	*services;	/* in deploy order */
 	size_t			 nservices;	/* entries in services */
 };

@@ -156,7 +156,8 @@ service_upgrade(struct store *st, int64_t stack_id, json_t *svc, int position,
 	}
 	sqlite3_reset(s);
 	if (rc == SQLITE_DONE) {
-		if ((rc = service_insert(st, stack_id, svc, position, now)) == 0)
+		rc = service_insert(st, stack_id, svc, position, now);
+		if (rc == 0)
 			ids_push(&u->added, &u->nadded,
 			    sqlite3_last_insert_rowid(store_db(st)));
 		goto out;
