@@ -66,6 +66,7 @@ UNIT_SRC	:= $(wildcard tests/unit/test_*.c)
 BENCH_SRC	:= $(wildcard tests/bench/*.c)
 TOOL_SRC	:= $(wildcard tests/tools/*.c)
 FUZZ_SRC	:= $(wildcard tests/fuzz/fuzz_*.c)
+FIXTURE_SRC	:= $(wildcard tests/lib/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -75,6 +76,7 @@ LIB_STACKS	:= $(BUILD)/libstacks.a
 LIB_MASTER	:= $(BUILD)/libmaster.a
 LIB_AGENT	:= $(BUILD)/libagent.a
 LIB_CLI		:= $(BUILD)/libcli.a
+LIB_FIXTURE	:= $(BUILD)/libfixture.a
 ALL_LIBS	:= $(LIB_MASTER) $(LIB_AGENT) $(LIB_CLI) $(LIB_STACKS) \
 		   $(LIB_SCHED) $(LIB_COMMON)
 
@@ -112,6 +114,7 @@ $(eval $(call lib_rule,$(LIB_STACKS),$(STACKS_SRC)))
 $(eval $(call lib_rule,$(LIB_MASTER),$(MASTER_SRC)))
 $(eval $(call lib_rule,$(LIB_AGENT),$(AGENT_SRC)))
 $(eval $(call lib_rule,$(LIB_CLI),$(CLI_SRC)))
+$(eval $(call lib_rule,$(LIB_FIXTURE),$(FIXTURE_SRC)))
 
 $(BUILD)/bin/berth-master: $(BUILD)/master/main.o $(LIB_MASTER) $(LIB_STACKS) \
     $(LIB_SCHED) $(LIB_COMMON)
@@ -126,10 +129,11 @@ $(BUILD)/bin/berth: $(BUILD)/cli/main.o $(LIB_CLI) $(LIB_STACKS) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Unit tests and benchmarks link every library; the linker keeps what they use.
-$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(ALL_LIBS)
+# Unit tests and benchmarks link every library; the linker keeps what they
+# use. Unit tests and fuzz targets also get the master fixture (tests/lib/).
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB_FIXTURE) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB_FIXTURE) $(ALL_LIBS) $(LDLIBS)
 
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
@@ -140,9 +144,9 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
 
 # Fuzz targets: build with FUZZ=1 CC=clang BUILD=build-fuzz (make fuzz does).
-$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(ALL_LIBS)
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(LIB_FIXTURE) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB_FIXTURE) $(ALL_LIBS) $(LDLIBS)
 fuzz-bins: $(FUZZ_BINS)
 
 deps:

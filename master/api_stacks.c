@@ -269,28 +269,29 @@ api_notify_nodes(struct api_ctx *ctx, json_t *nodes)
 void
 api_stack_upgrade(struct api_ctx *ctx)
 {
+	struct stack_update u;
 	struct grid g;
-	json_t *spec, *nodes;
+	json_t *spec;
 	char *source = NULL;
-	int64_t id, *changed;
-	size_t n, i;
+	int64_t id;
+	size_t i;
 
 	if (api_stack_lookup(ctx, &g, &id) != 0)
 		return;
 	if ((spec = api_stack_parse(ctx, g.name, ctx->cap[1], &source)) == NULL)
 		return;
-	nodes = json_array();
-	if (store_stack_update(ctx->st, id, spec, source, &changed, &n,
-	    nodes) != 0)
+	if (store_stack_update(ctx->st, id, spec, source, &u) != 0)
 		api_store_error(ctx);
 	else {
-		for (i = 0; i < n; i++)
-			master_changed_service(ctx->m, changed[i]);
-		api_notify_nodes(ctx, nodes);
-		free(changed);
+		/* New services wait, inactive, for a deploy to reach them. */
+		for (i = 0; i < u.nchanged; i++)
+			master_changed_service(ctx->m, u.changed[i]);
+		for (i = 0; i < u.nremoved; i++)
+			master_changed_service(ctx->m, u.removed[i]);
+		api_notify_nodes(ctx, u.nodes);
 		api_stack_reply(ctx, 200, id);
 	}
-	json_decref(nodes);
+	store_stack_update_clear(&u);
 	json_decref(spec);
 	free(source);
 }

@@ -13,7 +13,7 @@
  * store_instance.c and store_node.c, on this thread's connection.
  */
 #include "master/sched_round.h"
-#include "master/deploy.h"
+#include "master/sched_deploy.h"
 #include "master/sched_sync.h"
 
 #include "scheduler/sched.h"
@@ -346,14 +346,17 @@ static void
 round_grid_run(struct sched_round *r, struct round_grid *g)
 {
 	struct round_hook_arg arg = { r, g };
-	struct deploy_hooks hooks = { round_hook_unplaceable,
+	struct sched_deploy_hooks hooks = { round_hook_unplaceable,
 	    round_hook_service, round_hook_node, &arg };
-	int i;
+	int i, replan;
 
 	for (i = 0; i < ROUND_MAX_REPLANS; i++) {
 		round_plan(r, g);
-		if (deploy_advance(r->st, g->id, util_now_ms(),
-		    (int64_t)r->m->cfg.deploy_timeout_s * 1000, &hooks) != 1)
+		/* A store error is logged there; the next round retries. */
+		sched_deploy_advance(r->st, g->id, util_now_ms(),
+		    (int64_t)r->m->cfg.deploy_timeout_s * 1000, &hooks,
+		    &replan);
+		if (!replan)
 			break;
 	}
 }

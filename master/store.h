@@ -413,7 +413,7 @@ struct metrics_counts {
  */
 int	 store_metrics_counts(struct store *st, struct metrics_counts *c);
 
-/* ---- stacks and deploys (store_stack.c) --------------------------------- */
+/* ---- stacks (store_stack.c) --------------------------------------------- */
 
 /* Dump flags for specs: stable key order, reals without noise. */
 #define STORE_JSON_FLAGS	(JSON_COMPACT | JSON_SORT_KEYS | \
@@ -426,15 +426,28 @@ int	 store_metrics_counts(struct store *st, struct metrics_counts *c);
  */
 int	 store_stack_create(struct store *st, int64_t grid_id, json_t *spec,
 	    const char *source, int64_t *stack_id);
+
+/* What store_stack_update() did, for the caller's notifications. */
+struct stack_update {
+	int64_t	*changed;	/* services whose spec changed: new revision */
+	size_t	 nchanged;	/* entries in changed */
+	int64_t	*added;		/* services new to the stack, inactive */
+	size_t	 nadded;	/* entries in added */
+	int64_t	*removed;	/* services deleted with their instances */
+	size_t	 nremoved;	/* entries in removed */
+	json_t	*nodes;		/* array: node ids that lost instances */
+};
 /*
- * Upgrade a stack: a changed service gets a new revision, a new one is
- * added (inactive), a removed one is deleted with its instances. The ids
- * of services that changed or went away are appended to *changed (caller
- * frees); node ids that lost instances to *nodes (a JSON array). 0 or -1.
+ * Upgrade a stack in one transaction: a service whose spec changed gets
+ * the next revision, a service with the same spec keeps its revision (only
+ * its position follows the file), a new one is added inactive, and one the
+ * spec no longer has is deleted with its instances. The stack's own
+ * revision always goes up. 0 and *u filled (release it with
+ * store_stack_update_clear()), or -1 and *u empty.
  */
 int	 store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
-	    const char *source, int64_t **changed, size_t *nchanged,
-	    json_t *nodes);
+	    const char *source, struct stack_update *u);
+void	 store_stack_update_clear(struct stack_update *u);
 /* 1 and *stack_id, 0 not found, -1 error. */
 int	 store_stack_find(struct store *st, int64_t grid_id, const char *name,
 	    int64_t *stack_id);
@@ -445,6 +458,26 @@ int	 store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
 json_t	*store_stack_list_json(struct store *st, int64_t grid_id);
 int	 store_stack_get_json(struct store *st, int64_t stack_id, json_t **out);
 
+/* ---- deploys (store_deploy.c) ------------------------------------------- */
+
+/*
+ * The state of a deploy, and of each service in it: the deploys and
+ * deploy_services tables take the same four names (their CHECK), and the
+ * API shows them as they are. created and ongoing are unfinished.
+ */
+enum deploy_state {
+	DEPLOY_CREATED,		/* queued; the scheduler has not begun it */
+	DEPLOY_ONGOING,		/* being deployed */
+	DEPLOY_SUCCESS,		/* every instance ran at the new revision */
+	DEPLOY_ERROR,		/* ended early; its error says why */
+};
+#define DEPLOY_NSTATES	4
+
+/* The name of s in the store and the API. */
+const char	*deploy_state_name(enum deploy_state s);
+/* 0 and *out, or -1 if name is no state's name. */
+int		 deploy_state_parse(const char *name, enum deploy_state *out);
+
 /* A deploy of the stack's services in order. 0 or -1. */
 int	 store_deploy_create(struct store *st, int64_t stack_id,
 	    int64_t *deploy_id);
@@ -452,6 +485,83 @@ int	 store_deploy_create(struct store *st, int64_t stack_id,
 int	 store_deploy_running(struct store *st, int64_t stack_id);
 int	 store_deploy_get_json(struct store *st, int64_t stack_id,
 	    int64_t deploy_id, json_t **out);
+
+/*
+ * What the deploy machine (sched_deploy.c) decides on: a service of a
+ * deploy, and its instance rows counted against the service's revision.
+ * Every row is in exactly one of outdated, running, pending and failed.
+ */
+struct deploy_service {
+	int64_t			 id;		/* service id */
+	char			 name[64];	/* service name */
+	enum deploy_state	 state;		/* its state in this deploy */
+	int64_t			 rev;		/* the service's revision */
+	double			 min_health;	/* share kept running */
+	int			 active;	/* the scheduler places it */
+	size_t			 placed;	/* rows, moves included */
+	size_t			 outdated;	/* below rev: to roll */
+	size_t			 running;	/* at rev, running */
+	size_t			 pending;	/* at rev, not yet running */
+	size_t			 failed;	/* at rev, in error */
+	int			 error_no;	/* 1st failed: instance */
+	char			 error_node[64];/* 1st failed: node name */
+	char			*error;		/* 1st failed: its message */
+};
+
+/* An unfinished deploy, read in one read transaction. */
+struct deploy_snap {
+	int64_t			 id;		/* deploy id */
+	int64_t			 grid_id;	/* grid of its stack */
+	char			 stack[64];	/* stack name */
+	enum deploy_state	 state;		/* created or ongoing */
+	int64_t			 created_at;	/* epoch ms; timeout's start */
+	struct deploy_service	*services;	/* in deploy order */
+	size_t			 nservices;	/* entries in services */
+};
+
+/*
+ * Every unfinished deploy of grid_id, oldest first, with its services:
+ * *out (release with store_deploy_snaps_free()). 0 or -1.
+ */
+int	 store_deploy_unfinished(struct store *st, int64_t grid_id,
+	    struct deploy_snap **out, size_t *n);
+void	 store_deploy_snaps_free(struct deploy_snap *v, size_t n);
+
+/*
+ * The deploy machine's writes. Each is one transaction with the event it
+ * owes the log. Those that end or begin a deploy first check that it is
+ * still unfinished: 1 written, 0 it was not (superseded by a newer deploy
+ * or removed with its stack meanwhile; nothing written), -1 error.
+ */
+int	 store_deploy_start(struct store *st, const struct deploy_snap *d,
+	    int64_t now);
+int	 store_deploy_succeed(struct store *st, const struct deploy_snap *d,
+	    int64_t now);
+/* End d in error with why, and service_id (0: none) with it; the services
+ * still to come end with "not deployed: an earlier service failed". */
+int	 store_deploy_fail(struct store *st, const struct deploy_snap *d,
+	    int64_t service_id, const char *why, int64_t now);
+/* A service of d: created -> ongoing. 0 or -1. */
+int	 store_deploy_service_start(struct store *st,
+	    const struct deploy_snap *d, const struct deploy_service *v,
+	    int64_t now);
+/* Activate a service of d, so that the scheduler places it. 0 or -1. */
+int	 store_deploy_service_activate(struct store *st,
+	    const struct deploy_snap *d, const struct deploy_service *v,
+	    int64_t now);
+/*
+ * Roll up to count of v's outdated instances, lowest instance number
+ * first, to v->rev (pending again, the agent replaces the container). The
+ * nodes of the rolled rows, one entry per row, go to *nodes (caller
+ * frees). 0 or -1.
+ */
+int	 store_deploy_service_roll(struct store *st,
+	    const struct deploy_service *v, size_t count, int64_t now,
+	    char (**nodes)[NODE_ID_LEN + 1], size_t *nnodes);
+/* A service of d is deployed: v->placed instances run. 0 or -1. */
+int	 store_deploy_service_done(struct store *st,
+	    const struct deploy_snap *d, const struct deploy_service *v,
+	    int64_t now);
 
 /* Service id by grid/stack/name. 1, 0, -1. */
 int	 store_service_find(struct store *st, int64_t grid_id,

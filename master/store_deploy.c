@@ -1,18 +1,54 @@
 /*
- * store_deploy.c - deploys as the API sees them, scaling, and the
- * container view of a service.
+ * store_deploy.c - deploys in the store: creating and showing them (API
+ * threads), the snapshot the deploy machine decides on and its writes
+ * (scheduler thread, sched_deploy.c); also scaling and the container view
+ * of a service.
  *
- * Called from the API threads. The deploy state machine itself runs on
- * the scheduler thread (deploy.c); here a deploy is only created (with one
- * row per service, in deploy order) and read back.
+ * A deploy has one deploy_services row per service of its stack, in
+ * deploy order, each with its own state. The machine's writes are small
+ * transactions, each with its event, so that a master killed mid-deploy
+ * restarts from exactly what was recorded. The writes that begin or end a
+ * deploy touch it only while it is unfinished: an API thread may supersede
+ * it or remove its stack between the snapshot and the write.
  */
 #include "master/store.h"
 
+#include "common/log.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The one table between the states and their names. */
+static const char *const deploy_state_names[DEPLOY_NSTATES] = {
+	[DEPLOY_CREATED] = "created",
+	[DEPLOY_ONGOING] = "ongoing",
+	[DEPLOY_SUCCESS] = "success",
+	[DEPLOY_ERROR] = "error",
+};
+
+const char *
+deploy_state_name(enum deploy_state s)
+{
+	assert((unsigned)s < DEPLOY_NSTATES);
+	return deploy_state_names[s];
+}
+
+int
+deploy_state_parse(const char *name, enum deploy_state *out)
+{
+	size_t i;
+
+	for (i = 0; i < DEPLOY_NSTATES; i++) {
+		if (name != NULL && strcmp(name, deploy_state_names[i]) == 0) {
+			*out = (enum deploy_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
 
 int
 store_deploy_create(struct store *st, int64_t stack_id, int64_t *deploy_id)
@@ -141,6 +177,361 @@ store_deploy_get_json(struct store *st, int64_t stack_id, int64_t deploy_id,
 	json_object_set_new(o, "services", svcs);
 	*out = o;
 	return 1;
+}
+
+/* ---- the deploy machine's snapshot (scheduler thread) ------------------ */
+
+void
+store_deploy_snaps_free(struct deploy_snap *v, size_t n)
+{
+	size_t i, j;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < v[i].nservices; j++)
+			free(v[i].services[j].error);
+		free(v[i].services);
+	}
+	free(v);
+}
+
+/* The first instance of v in error at its revision, by instance number. */
+static int
+snap_first_error(struct store *st, struct deploy_service *v)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT i.instance_no, n.name,"
+	    " i.error FROM instances i JOIN nodes n ON n.id = i.node_id"
+	    " WHERE i.service_id = ?1 AND i.rev = ?2 AND i.state = 'error'"
+	    " ORDER BY i.instance_no, i.node_id LIMIT 1");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, v->id);
+	sqlite3_bind_int64(s, 2, v->rev);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		v->error_no = sqlite3_column_int(s, 0);
+		snprintf(v->error_node, sizeof v->error_node, "%s",
+		    store_col_text(s, 1));
+		if (store_col_text(s, 2) != NULL)
+			v->error = xstrdup(store_col_text(s, 2));
+	}
+	sqlite3_reset(s);
+	/* The count said there is one, in the same read transaction. */
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* d's services in deploy order, their instance rows counted. 0 or -1. */
+static int
+snap_services(struct store *st, struct deploy_snap *d)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT ds.service_id, ds.state,"
+	    " v.name, v.rev, v.min_health, v.active, count(i.id),"
+	    " count(CASE WHEN i.rev < v.rev THEN 1 END),"
+	    " count(CASE WHEN i.rev >= v.rev AND i.state = 'running'"
+	    "  THEN 1 END),"
+	    " count(CASE WHEN i.rev = v.rev AND i.state = 'error' THEN 1 END)"
+	    " FROM deploy_services ds JOIN services v ON v.id = ds.service_id"
+	    " LEFT JOIN instances i ON i.service_id = v.id"
+	    " WHERE ds.deploy_id = ?1 GROUP BY ds.service_id"
+	    " ORDER BY ds.position, ds.service_id");
+	struct deploy_service *v;
+	size_t i;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, d->id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		d->services = xreallocarray(d->services, d->nservices + 1,
+		    sizeof *d->services);
+		v = &d->services[d->nservices++];
+		memset(v, 0, sizeof *v);
+		v->id = sqlite3_column_int64(s, 0);
+		if (deploy_state_parse(store_col_text(s, 1), &v->state) != 0)
+			break;	/* the schema's CHECK rules this out */
+		snprintf(v->name, sizeof v->name, "%s", store_col_text(s, 2));
+		v->rev = sqlite3_column_int64(s, 3);
+		v->min_health = sqlite3_column_double(s, 4);
+		v->active = sqlite3_column_int(s, 5);
+		v->placed = (size_t)sqlite3_column_int64(s, 6);
+		v->outdated = (size_t)sqlite3_column_int64(s, 7);
+		v->running = (size_t)sqlite3_column_int64(s, 8);
+		v->failed = (size_t)sqlite3_column_int64(s, 9);
+		assert(v->outdated + v->running + v->failed <= v->placed);
+		v->pending = v->placed - v->outdated - v->running - v->failed;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	for (i = 0; i < d->nservices; i++) {
+		if (d->services[i].failed > 0 &&
+		    snap_first_error(st, &d->services[i]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+store_deploy_unfinished(struct store *st, int64_t grid_id,
+    struct deploy_snap **out, size_t *n)
+{
+	sqlite3_stmt *s;
+	struct deploy_snap *v = NULL, *d;
+	size_t nv = 0, i;
+	int rc = -1, step;
+
+	*out = NULL;
+	*n = 0;
+	/* A read transaction: the deploys, their services and the counts
+	 * agree with each other while the hub records reports. */
+	if (sqlite3_exec(store_db(st), "BEGIN", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		log_warn("store: begin: %s", store_errmsg(st));
+		return -1;
+	}
+	s = store_stmt(st, "SELECT d.id, k.grid_id, k.name, d.state,"
+	    " d.created_at FROM deploys d JOIN stacks k ON k.id = d.stack_id"
+	    " WHERE k.grid_id = ?1 AND d.state IN ('created', 'ongoing')"
+	    " ORDER BY d.id");
+	sqlite3_bind_int64(s, 1, grid_id);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xreallocarray(v, nv + 1, sizeof *v);
+		d = &v[nv++];
+		memset(d, 0, sizeof *d);
+		d->id = sqlite3_column_int64(s, 0);
+		d->grid_id = sqlite3_column_int64(s, 1);
+		snprintf(d->stack, sizeof d->stack, "%s", store_col_text(s, 2));
+		if (deploy_state_parse(store_col_text(s, 3), &d->state) != 0)
+			break;	/* the schema's CHECK rules this out */
+		d->created_at = sqlite3_column_int64(s, 4);
+	}
+	sqlite3_reset(s);
+	if (step != SQLITE_DONE)
+		goto out;
+	for (i = 0; i < nv; i++) {
+		if (snap_services(st, &v[i]) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	store_rollback(st);	/* ends the read transaction */
+	if (rc != 0) {
+		store_deploy_snaps_free(v, nv);
+		return -1;
+	}
+	*out = v;
+	*n = nv;
+	return 0;
+}
+
+/* ---- the deploy machine's writes (scheduler thread) -------------------- */
+
+/* Close a write transaction: commit when rc is 1, else roll back. */
+static int
+deploy_tx_end(struct store *st, int rc)
+{
+	if (rc != 1) {
+		store_rollback(st);
+		return rc;
+	}
+	return store_commit(st) == 0 ? 1 : -1;
+}
+
+int
+store_deploy_start(struct store *st, const struct deploy_snap *d,
+    int64_t now)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (store_begin(st) != 0)
+		return -1;
+	s = store_stmt(st, "UPDATE deploys SET state = 'ongoing',"
+	    " started_at = ?2 WHERE id = ?1 AND state = 'created'");
+	sqlite3_bind_int64(s, 1, d->id);
+	sqlite3_bind_int64(s, 2, now);
+	if (store_done(s) != 0)
+		goto out;
+	if (sqlite3_changes(store_db(st)) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (store_event_add(st, d->grid_id, "deploy.start", d->stack,
+	    "deploy %lld of stack %s started", (long long)d->id,
+	    d->stack) != 0)
+		goto out;
+	rc = 1;
+out:
+	return deploy_tx_end(st, rc);
+}
+
+int
+store_deploy_succeed(struct store *st, const struct deploy_snap *d,
+    int64_t now)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (store_begin(st) != 0)
+		return -1;
+	s = store_stmt(st, "UPDATE deploys SET state = 'success',"
+	    " finished_at = ?2 WHERE id = ?1"
+	    " AND state IN ('created', 'ongoing')");
+	sqlite3_bind_int64(s, 1, d->id);
+	sqlite3_bind_int64(s, 2, now);
+	if (store_done(s) != 0)
+		goto out;
+	if (sqlite3_changes(store_db(st)) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (store_event_add(st, d->grid_id, "deploy.success", d->stack,
+	    "deploy %lld of stack %s succeeded", (long long)d->id,
+	    d->stack) != 0)
+		goto out;
+	rc = 1;
+out:
+	return deploy_tx_end(st, rc);
+}
+
+int
+store_deploy_fail(struct store *st, const struct deploy_snap *d,
+    int64_t service_id, const char *why, int64_t now)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	assert(why != NULL);
+	if (store_begin(st) != 0)
+		return -1;
+	s = store_stmt(st, "UPDATE deploys SET state = 'error', error = ?2,"
+	    " finished_at = ?3 WHERE id = ?1"
+	    " AND state IN ('created', 'ongoing')");
+	sqlite3_bind_int64(s, 1, d->id);
+	store_bind_text(s, 2, why);
+	sqlite3_bind_int64(s, 3, now);
+	if (store_done(s) != 0)
+		goto out;
+	if (sqlite3_changes(store_db(st)) == 0) {
+		rc = 0;
+		goto out;
+	}
+	s = store_stmt(st, "UPDATE deploy_services SET state = 'error',"
+	    " error = ?3, finished_at = ?4 WHERE deploy_id = ?1"
+	    " AND service_id = ?2");
+	sqlite3_bind_int64(s, 1, d->id);
+	sqlite3_bind_int64(s, 2, service_id);
+	store_bind_text(s, 3, why);
+	sqlite3_bind_int64(s, 4, now);
+	if (store_done(s) != 0)
+		goto out;
+	s = store_stmt(st, "UPDATE deploy_services SET state = 'error',"
+	    " error = 'not deployed: an earlier service failed',"
+	    " finished_at = ?2 WHERE deploy_id = ?1"
+	    " AND state IN ('created', 'ongoing')");
+	sqlite3_bind_int64(s, 1, d->id);
+	sqlite3_bind_int64(s, 2, now);
+	if (store_done(s) != 0)
+		goto out;
+	if (store_event_add(st, d->grid_id, "deploy.error", d->stack,
+	    "deploy %lld of stack %s failed: %s", (long long)d->id, d->stack,
+	    why) != 0)
+		goto out;
+	rc = 1;
+out:
+	return deploy_tx_end(st, rc);
+}
+
+int
+store_deploy_service_start(struct store *st, const struct deploy_snap *d,
+    const struct deploy_service *v, int64_t now)
+{
+	sqlite3_stmt *s = store_stmt(st, "UPDATE deploy_services"
+	    " SET state = 'ongoing', started_at = ?3 WHERE deploy_id = ?1"
+	    " AND service_id = ?2 AND state = 'created'");
+
+	sqlite3_bind_int64(s, 1, d->id);
+	sqlite3_bind_int64(s, 2, v->id);
+	sqlite3_bind_int64(s, 3, now);
+	return store_done(s);
+}
+
+int
+store_deploy_service_activate(struct store *st, const struct deploy_snap *d,
+    const struct deploy_service *v, int64_t now)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (store_begin(st) != 0)
+		return -1;
+	s = store_stmt(st, "UPDATE services SET active = 1, updated_at = ?2"
+	    " WHERE id = ?1");
+	sqlite3_bind_int64(s, 1, v->id);
+	sqlite3_bind_int64(s, 2, now);
+	if (store_done(s) != 0 ||
+	    store_event_add(st, d->grid_id, "deploy.service", d->stack,
+	    "deploying service %s/%s", d->stack, v->name) != 0)
+		goto out;
+	rc = 1;
+out:
+	return deploy_tx_end(st, rc) == 1 ? 0 : -1;
+}
+
+int
+store_deploy_service_roll(struct store *st, const struct deploy_service *v,
+    size_t count, int64_t now, char (**nodes)[NODE_ID_LEN + 1],
+    size_t *nnodes)
+{
+	sqlite3_stmt *s = store_stmt(st, "UPDATE instances SET rev = ?2,"
+	    " state = 'pending', error = NULL, updated_at = ?3"
+	    " WHERE id IN (SELECT id FROM instances WHERE service_id = ?1"
+	    "  AND rev < ?2 ORDER BY instance_no, node_id LIMIT ?4)"
+	    " RETURNING node_id");
+	char (*v_nodes)[NODE_ID_LEN + 1] = NULL;
+	size_t n = 0;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, v->id);
+	sqlite3_bind_int64(s, 2, v->rev);
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 4, (int64_t)count);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v_nodes = xreallocarray(v_nodes, n + 1, sizeof *v_nodes);
+		snprintf(v_nodes[n++], sizeof *v_nodes, "%s",
+		    store_col_text(s, 0));
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free(v_nodes);
+		return -1;
+	}
+	*nodes = v_nodes;
+	*nnodes = n;
+	return 0;
+}
+
+int
+store_deploy_service_done(struct store *st, const struct deploy_snap *d,
+    const struct deploy_service *v, int64_t now)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (store_begin(st) != 0)
+		return -1;
+	s = store_stmt(st, "UPDATE deploy_services SET state = 'success',"
+	    " finished_at = ?3 WHERE deploy_id = ?1 AND service_id = ?2");
+	sqlite3_bind_int64(s, 1, d->id);
+	sqlite3_bind_int64(s, 2, v->id);
+	sqlite3_bind_int64(s, 3, now);
+	if (store_done(s) != 0 ||
+	    store_event_add(st, d->grid_id, "deploy.service", d->stack,
+	    "service %s/%s deployed: %zu instance(s) running", d->stack,
+	    v->name, v->placed) != 0)
+		goto out;
+	rc = 1;
+out:
+	return deploy_tx_end(st, rc) == 1 ? 0 : -1;
 }
 
 int

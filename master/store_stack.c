@@ -1,6 +1,5 @@
 /*
- * store_stack.c - stacks, their services, deploys, scaling and the
- * container view, in the store.
+ * store_stack.c - stacks and their services in the store.
  *
  * Called from the API threads. A stack keeps its source as the operator
  * wrote it and the parser's normalized spec; each service keeps its own
@@ -115,107 +114,149 @@ collect_nodes(struct store *st, const char *sql, int64_t id, json_t *nodes)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int
-store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
-    const char *source, int64_t **changed, size_t *nchanged, json_t *nodes)
+void
+store_stack_update_clear(struct stack_update *u)
 {
-	sqlite3_stmt *s;
-	json_t *svc, *keep = json_object();
-	char *text, *old;
-	const char *name;
-	int64_t now = util_now_ms(), sid, grid_id = 0;
+	free(u->changed);
+	free(u->added);
+	free(u->removed);
+	json_decref(u->nodes);
+	memset(u, 0, sizeof *u);
+}
+
+static void
+ids_push(int64_t **v, size_t *n, int64_t id)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = id;
+}
+
+/*
+ * Bring one service of the new spec into the store at position: insert
+ * it, give it the new spec and the next revision, or, when its spec is the
+ * same, only the new position. What happened goes to u. 0 or -1.
+ */
+static int
+service_upgrade(struct store *st, int64_t stack_id, json_t *svc, int position,
+    int64_t now, struct stack_update *u)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT id, spec FROM services"
+	    " WHERE stack_id = ?1 AND name = ?2");
+	json_t *mh;
+	char *text = NULL, *old = NULL;
+	int64_t sid = 0;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, stack_id);
+	store_bind_text(s, 2, json_string_value(json_object_get(svc, "name")));
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		sid = sqlite3_column_int64(s, 0);
+		old = xstrdup(store_col_text(s, 1));
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		rc = service_insert(st, stack_id, svc, position, now);
+		if (rc == 0)
+			ids_push(&u->added, &u->nadded,
+			    sqlite3_last_insert_rowid(store_db(st)));
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		rc = -1;
+		goto out;
+	}
+	text = json_dumps(svc, STORE_JSON_FLAGS);
+	if (strcmp(old, text) == 0) {
+		s = store_stmt(st, "UPDATE services SET position = ?2"
+		    " WHERE id = ?1");
+		sqlite3_bind_int64(s, 1, sid);
+		sqlite3_bind_int(s, 2, position);
+		rc = store_done(s);
+		goto out;
+	}
+	mh = json_object_get(json_object_get(svc, "deploy"), "min_health");
+	s = store_stmt(st, "UPDATE services SET spec = ?2, strategy = ?3,"
+	    " instances = ?4, stateful = ?5, min_health = ?6, position = ?7,"
+	    " rev = rev + 1, updated_at = ?8 WHERE id = ?1");
+	sqlite3_bind_int64(s, 1, sid);
+	store_bind_text(s, 2, text);
+	store_bind_text(s, 3, json_string_value(json_object_get(svc,
+	    "strategy")));
+	sqlite3_bind_int64(s, 4, json_integer_value(json_object_get(svc,
+	    "instances")));
+	sqlite3_bind_int(s, 5, json_is_true(json_object_get(svc, "stateful")));
+	sqlite3_bind_double(s, 6, json_is_number(mh) ? json_number_value(mh) :
+	    0.8);
+	sqlite3_bind_int(s, 7, position);
+	sqlite3_bind_int64(s, 8, now);
+	if ((rc = store_done(s)) == 0)
+		ids_push(&u->changed, &u->nchanged, sid);
+out:
+	free(text);
+	free(old);
+	return rc;
+}
+
+/*
+ * Delete the services of stack_id whose names keep does not hold, with
+ * their instances; the nodes that ran those go to u->nodes. 0 or -1.
+ */
+static int
+services_remove(struct store *st, int64_t stack_id, json_t *keep,
+    struct stack_update *u)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT id, name FROM services"
+	    " WHERE stack_id = ?1");
 	size_t i;
 	int rc;
 
-	*changed = NULL;
-	*nchanged = 0;
-	if (store_begin(st) != 0) {
-		json_decref(keep);
-		return -1;
-	}
-	json_array_foreach(json_object_get(spec, "services"), i, svc) {
-		name = json_string_value(json_object_get(svc, "name"));
-		json_object_set_new(keep, name, json_true());
-		s = store_stmt(st, "SELECT id, spec FROM services"
-		    " WHERE stack_id = ?1 AND name = ?2");
-		sqlite3_bind_int64(s, 1, stack_id);
-		store_bind_text(s, 2, name);
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE) {
-			sqlite3_reset(s);
-			if (service_insert(st, stack_id, svc, (int)i, now) != 0)
-				goto fail;
-			continue;
-		}
-		if (rc != SQLITE_ROW) {
-			sqlite3_reset(s);
-			goto fail;
-		}
-		sid = sqlite3_column_int64(s, 0);
-		old = xstrdup(store_col_text(s, 1));
-		sqlite3_reset(s);
-		text = json_dumps(svc, STORE_JSON_FLAGS);
-		if (strcmp(old, text) != 0) {
-			json_t *mh = json_object_get(json_object_get(svc,
-			    "deploy"), "min_health");
-
-			s = store_stmt(st, "UPDATE services SET spec = ?2,"
-			    " strategy = ?3, instances = ?4, stateful = ?5,"
-			    " min_health = ?6, position = ?7, rev = rev + 1,"
-			    " updated_at = ?8 WHERE id = ?1");
-			sqlite3_bind_int64(s, 1, sid);
-			store_bind_text(s, 2, text);
-			store_bind_text(s, 3, json_string_value(
-			    json_object_get(svc, "strategy")));
-			sqlite3_bind_int64(s, 4, json_integer_value(
-			    json_object_get(svc, "instances")));
-			sqlite3_bind_int(s, 5, json_is_true(json_object_get(svc,
-			    "stateful")));
-			sqlite3_bind_double(s, 6, json_is_number(mh) ?
-			    json_number_value(mh) : 0.8);
-			sqlite3_bind_int(s, 7, (int)i);
-			sqlite3_bind_int64(s, 8, now);
-			rc = store_done(s);
-			if (rc == 0) {
-				*changed = xreallocarray(*changed,
-				    *nchanged + 1, sizeof **changed);
-				(*changed)[(*nchanged)++] = sid;
-			}
-		} else {
-			s = store_stmt(st, "UPDATE services SET position = ?2"
-			    " WHERE id = ?1");
-			sqlite3_bind_int64(s, 1, sid);
-			sqlite3_bind_int(s, 2, (int)i);
-			rc = store_done(s);
-		}
-		free(text);
-		free(old);
-		if (rc != 0)
-			goto fail;
-	}
-	/* Services the new spec no longer has go, with their instances. */
-	s = store_stmt(st, "SELECT id, name FROM services WHERE stack_id = ?1");
 	sqlite3_bind_int64(s, 1, stack_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (json_object_get(keep, store_col_text(s, 1)) != NULL)
-			continue;
-		*changed = xreallocarray(*changed, *nchanged + 1,
-		    sizeof **changed);
-		(*changed)[(*nchanged)++] = -sqlite3_column_int64(s, 0);
+		if (json_object_get(keep, store_col_text(s, 1)) == NULL)
+			ids_push(&u->removed, &u->nremoved,
+			    sqlite3_column_int64(s, 0));
 	}
 	sqlite3_reset(s);
-	for (i = 0; i < *nchanged; i++) {
-		if ((*changed)[i] >= 0)
-			continue;
+	if (rc != SQLITE_DONE)
+		return -1;
+	/* Deleted once the SELECT is done: its cursor is on this table. */
+	for (i = 0; i < u->nremoved; i++) {
 		if (collect_nodes(st, "SELECT DISTINCT node_id FROM instances"
-		    " WHERE service_id = ?1", -(*changed)[i], nodes) != 0)
-			goto fail;
+		    " WHERE service_id = ?1", u->removed[i], u->nodes) != 0)
+			return -1;
 		s = store_stmt(st, "DELETE FROM services WHERE id = ?1");
-		sqlite3_bind_int64(s, 1, -(*changed)[i]);
+		sqlite3_bind_int64(s, 1, u->removed[i]);
 		if (store_done(s) != 0)
-			goto fail;
-		(*changed)[i] = -(*changed)[i];
+			return -1;
 	}
+	return 0;
+}
+
+int
+store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
+    const char *source, struct stack_update *u)
+{
+	const char *name = json_string_value(json_object_get(spec, "name"));
+	sqlite3_stmt *s;
+	json_t *svc, *keep = json_object();
+	char *text;
+	int64_t now = util_now_ms(), grid_id = 0;
+	size_t i;
+	int rc = -1;
+
+	memset(u, 0, sizeof *u);
+	u->nodes = json_array();
+	if (store_begin(st) != 0)
+		goto out;
+	json_array_foreach(json_object_get(spec, "services"), i, svc) {
+		json_object_set_new(keep, json_string_value(json_object_get(svc,
+		    "name")), json_true());
+		if (service_upgrade(st, stack_id, svc, (int)i, now, u) != 0)
+			goto out;
+	}
+	if (services_remove(st, stack_id, keep, u) != 0)
+		goto out;
 	s = store_stmt(st, "UPDATE stacks SET source = ?2, spec = ?3,"
 	    " version = ?4, description = ?5, stack_ref = ?6, rev = rev + 1,"
 	    " updated_at = ?7 WHERE id = ?1 RETURNING grid_id");
@@ -233,20 +274,18 @@ store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
 		grid_id = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	free(text);
-	if (grid_id == 0 || store_event_add(st, grid_id, "stack.upgrade",
-	    json_string_value(json_object_get(spec, "name")),
-	    "stack %s upgraded: %zu service(s) changed or removed",
-	    json_string_value(json_object_get(spec, "name")), *nchanged) != 0)
-		goto fail;
+	if (grid_id == 0 || store_event_add(st, grid_id, "stack.upgrade", name,
+	    "stack %s upgraded: %zu service(s) changed or removed", name,
+	    u->nchanged + u->nremoved) != 0)
+		goto out;
+	rc = store_commit(st);
+out:
 	json_decref(keep);
-	return store_commit(st);
-fail:
-	json_decref(keep);
-	store_rollback(st);
-	free(*changed);
-	*changed = NULL;
-	*nchanged = 0;
-	return -1;
+	if (rc != 0) {
+		store_rollback(st);
+		store_stack_update_clear(u);
+	}
+	return rc;
 }
 
 int

@@ -15,8 +15,9 @@
  *
  * flags & 3 picks the Content-Type (none, JSON, YAML, YAML with a
  * charset); flags & 4 names a grid, node or service that does not exist.
- * Handlers run as api_dispatch() runs them, on a store set up by
- * fuzz_master.h, without MHD (ctx->conn is NULL: api_query() answers NULL).
+ * Handlers run as api_dispatch() runs them, on the seeded store of
+ * tests/lib/master_fixture.h, without MHD (ctx->conn is NULL: api_query()
+ * answers NULL).
  *
  * A handler must reply exactly once with a status from 100 to 599 and
  * never 500 (the store never fails here); an error reply is an object
@@ -24,11 +25,16 @@
  * call created is removed again and an upgraded stack is restored, so
  * every input meets the same store.
  */
-#include "fuzz_master.h"
+#include "tests/lib/master_fixture.h"
 
 #include "master/api.h"
 
+#include "common/xmalloc.h"
+
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -82,6 +88,8 @@ fuzz_route(const char *path, uint8_t flags)
 static void
 fuzz_undo(enum fuzz_call call, struct api_ctx *ctx)
 {
+	struct master_fixture *fx = master_fixture_once();
+	struct stack_update u;
 	struct grid g;
 	json_t *nodes, *name;
 	int64_t id, *ids = NULL;
@@ -89,24 +97,22 @@ fuzz_undo(enum fuzz_call call, struct api_ctx *ctx)
 
 	name = json_object_get(ctx->out, "name");
 	if (call == FUZZ_GRID_CREATE && ctx->status == 201) {
-		if (store_grid_get(fuzz_st, json_string_value(name), &g) != 1 ||
-		    store_grid_delete(fuzz_st, g.id) != 0)
-			fuzz_die("undo grid create");
+		if (store_grid_get(fx->st, json_string_value(name), &g) != 1 ||
+		    store_grid_delete(fx->st, g.id) != 0)
+			master_fixture_die(fx, "undo grid create");
 	} else if (call == FUZZ_STACK_CREATE && ctx->status == 201) {
 		nodes = json_array();
-		if (store_stack_find(fuzz_st, fuzz_grid_id,
+		if (store_stack_find(fx->st, fx->grid_id,
 		    json_string_value(name), &id) != 1 ||
-		    store_stack_delete(fuzz_st, id, nodes, &ids, &n) != 0)
-			fuzz_die("undo stack create");
+		    store_stack_delete(fx->st, id, nodes, &ids, &n) != 0)
+			master_fixture_die(fx, "undo stack create");
 		free(ids);
 		json_decref(nodes);
 	} else if (call == FUZZ_STACK_UPGRADE && ctx->status == 200) {
-		nodes = json_array();
-		if (store_stack_update(fuzz_st, fuzz_stack_id, fuzz_stack_spec,
-		    fuzz_stack_yml, &ids, &n, nodes) != 0)
-			fuzz_die("undo stack upgrade");
-		free(ids);
-		json_decref(nodes);
+		if (store_stack_update(fx->st, fx->stack_id, fx->stack_spec,
+		    master_fixture_stack_yml, &u) != 0)
+			master_fixture_die(fx, "undo stack upgrade");
+		store_stack_update_clear(&u);
 	}
 }
 
@@ -116,6 +122,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *ctypes[] = { NULL, "application/json",
 	    "application/yaml", "text/x-yaml; charset=utf-8" };
 	static unsigned long runs;
+	struct master_fixture *fx;
 	struct api_ctx ctx;
 	enum fuzz_call call;
 	const char *miss;
@@ -125,7 +132,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
-	fuzz_master_init();
+	fx = master_fixture_once();
 	call = (enum fuzz_call)(data[0] % FUZZ_NCALLS);
 	flags = data[1];
 	body = xmalloc(size - 2 + 1);
@@ -138,8 +145,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	memset(&ctx, 0, sizeof ctx);
-	ctx.m = &fuzz_m;
-	ctx.st = fuzz_st;
+	ctx.m = &fx->m;
+	ctx.st = fx->st;
 	ctx.path = "/fuzz";
 	ctx.body = body;
 	ctx.body_len = size - 2;
@@ -158,7 +165,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case FUZZ_NODE_PATCH:
 		ctx.method = "PATCH";
 		ctx.cap[0] = "g";
-		ctx.cap[1] = miss ? miss : (flags & 8) ? FUZZ_NODE_ID : "n1";
+		ctx.cap[1] = miss ? miss : (flags & 8) ?
+		    MASTER_FIXTURE_NODE_ID : "n1";
 		api_node_patch(&ctx);
 		break;
 	case FUZZ_SERVICE_SCALE:
@@ -182,7 +190,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	default:
 		abort();
 	}
-	store_rollback(fuzz_st);	/* as api_dispatch() does */
+	store_rollback(fx->st);	/* as api_dispatch() does */
 
 	if (ctx.status < 100 || ctx.status > 599 || ctx.status == 500) {
 		fprintf(stderr, "fuzz: call %d replied %d\n", call, ctx.status);
@@ -213,7 +221,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Events pile up from accepted changes; keep the store small. */
 	if (++runs % 4096 == 0)
-		sqlite3_exec(store_db(fuzz_st), "DELETE FROM events", NULL,
+		sqlite3_exec(store_db(fx->st), "DELETE FROM events", NULL,
 		    NULL, NULL);
 	return 0;
 }

@@ -4,21 +4,24 @@
  *
  * The input is one websocket message. It goes where hub_frame() sends it:
  * json_loadb() with the hub's flags, frame_check(), then for a "state"
- * frame desired_apply_state() and for "node_info" store_node_info(), on a
- * store set up by fuzz_master.h (the node owns instances 1 and 2 of
- * service "web", rev 1, so reports can match). Afterwards the rows the
- * frame touched are read back the way the API and the hub read them.
+ * frame desired_apply_state() and for "node_info" store_node_info(), on
+ * the seeded store of tests/lib/master_fixture.h (the node owns instances
+ * 1 and 2 of service "web", rev 1, so reports can match). Afterwards the
+ * rows the frame touched are read back the way the API and the hub read
+ * them.
  *
  * Must hold: frame_check() gives a cause exactly when it refuses;
  * desired_apply_state() refuses exactly the containers lists frame_check()
  * refuses and never fails on the store; what was stored reads back.
  */
-#include "fuzz_master.h"
+#include "tests/lib/master_fixture.h"
 
 #include "master/hub_desired.h"
 #include "master/hub_frame.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,13 +42,14 @@ fuzz_dump(json_t *v)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct master_fixture *fx;
 	enum frame_type type;
 	json_error_t jerr;
 	json_t *f, *containers, *o;
 	char *cause = NULL, *cause2 = NULL, *text;
 	int rc, rc2, changed;
 
-	fuzz_master_init();
+	fx = master_fixture_once();
 	f = json_loadb((const char *)data, size, 0, &jerr);
 	if (f == NULL)
 		return 0;
@@ -61,8 +65,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	containers = json_object_get(f, "containers");
 	if (containers != NULL) {
 		rc2 = frame_state_containers(containers, &cause2);
-		rc = desired_apply_state(fuzz_st, FUZZ_NODE_ID, containers,
-		    &changed, &cause);
+		rc = desired_apply_state(fx->st, MASTER_FIXTURE_NODE_ID,
+		    containers, &changed, &cause);
 		if ((rc == 0) != (rc2 == 0)) {
 			fprintf(stderr, "fuzz: desired_apply_state %d (%s), "
 			    "check %d\n", rc, cause ? cause : "", rc2);
@@ -74,23 +78,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(cause2);
 		cause = NULL;
 		if (rc == 0) {
-			fuzz_dump(desired_build(fuzz_st, FUZZ_NODE_ID));
-			fuzz_dump(store_service_containers_json(fuzz_st,
-			    fuzz_web_id));
+			fuzz_dump(desired_build(fx->st,
+			    MASTER_FIXTURE_NODE_ID));
+			fuzz_dump(store_service_containers_json(fx->st,
+			    fx->web_id));
 		}
 	}
 	if (frame_check(f, &type, &cause) == 0 && type == FRAME_NODE_INFO) {
-		if (store_node_info(fuzz_st, FUZZ_NODE_ID, f) != 0)
-			fuzz_die("store_node_info");
-		if (store_node_get_json(fuzz_st, fuzz_grid_id, FUZZ_NODE_ID,
-		    &o) != 1)
-			fuzz_die("store_node_get_json");
+		if (store_node_info(fx->st, MASTER_FIXTURE_NODE_ID, f) != 0)
+			master_fixture_die(fx, "store_node_info");
+		if (store_node_get_json(fx->st, fx->grid_id,
+		    MASTER_FIXTURE_NODE_ID, &o) != 1)
+			master_fixture_die(fx, "store_node_get_json");
 		fuzz_dump(o);
 		/* The node list the API serves is SQLite-built JSON text:
 		 * whatever node_info stored must still come out parseable. */
-		text = store_node_list_text(fuzz_st, fuzz_grid_id);
+		text = store_node_list_text(fx->st, fx->grid_id);
 		if (text == NULL)
-			fuzz_die("store_node_list_text");
+			master_fixture_die(fx, "store_node_list_text");
 		fuzz_dump(json_loads(text, 0, NULL));
 		free(text);
 	}
