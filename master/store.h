@@ -243,6 +243,15 @@ int	 store_service_label(struct store *st, int64_t id, char *label,
 /* The grid a service is in. 1 found, 0 not, -1 error. */
 int	 store_service_grid(struct store *st, int64_t id, int64_t *grid_id);
 
+/* Service id by grid/stack/name. 1, 0, -1. */
+int	 store_service_find(struct store *st, int64_t grid_id,
+	    const char *stack, const char *name, int64_t *service_id);
+int	 store_service_scale(struct store *st, int64_t service_id,
+	    int instances);
+/* The service's instances as container entries (node, instance, state,
+ * error, ...). NULL on error. */
+json_t	*store_service_containers_json(struct store *st, int64_t service_id);
+
 /* ---- instances (store_instance.c) -------------------------------------- */
 
 /*
@@ -562,14 +571,5 @@ int	 store_deploy_service_roll(struct store *st,
 int	 store_deploy_service_done(struct store *st,
 	    const struct deploy_snap *d, const struct deploy_service *v,
 	    int64_t now);
-
-/* Service id by grid/stack/name. 1, 0, -1. */
-int	 store_service_find(struct store *st, int64_t grid_id,
-	    const char *stack, const char *name, int64_t *service_id);
-int	 store_service_scale(struct store *st, int64_t service_id,
-	    int instances);
-/* The service's instances as container entries (node, instance, state,
- * error, ...). NULL on error. */
-json_t	*store_service_containers_json(struct store *st, int64_t service_id);
 
 #endif

@@ -101,6 +101,87 @@ store_service_get_json(struct store *st, int64_t grid_id, const char *stack,
 	return store_row_json(s, service_row_json, out);
 }
 
+/* ---- the API's lookups and writes --------------------------------------- */
+
+int
+store_service_find(struct store *st, int64_t grid_id, const char *stack,
+    const char *name, int64_t *service_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT v.id FROM services v"
+	    " JOIN stacks k ON k.id = v.stack_id"
+	    " WHERE k.grid_id = ?1 AND k.name = ?2 AND v.name = ?3");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	store_bind_text(s, 2, stack);
+	store_bind_text(s, 3, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*service_id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_service_scale(struct store *st, int64_t service_id, int instances)
+{
+	sqlite3_stmt *s = store_stmt(st, "UPDATE services SET instances = ?2,"
+	    " spec = json_set(spec, '$.instances', ?2), updated_at = ?3"
+	    " WHERE id = ?1");
+
+	sqlite3_bind_int64(s, 1, service_id);
+	sqlite3_bind_int(s, 2, instances);
+	sqlite3_bind_int64(s, 3, util_now_ms());
+	return store_done(s);
+}
+
+json_t *
+store_service_containers_json(struct store *st, int64_t service_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT i.instance_no, n.name,"
+	    " i.node_id, i.rev, i.state, i.error, i.exit_code, i.container_id,"
+	    " i.restarts, i.move_target, i.updated_at, v.name, k.name"
+	    " FROM instances i JOIN nodes n ON n.id = i.node_id"
+	    " JOIN services v ON v.id = i.service_id"
+	    " JOIN stacks k ON k.id = v.stack_id"
+	    " WHERE i.service_id = ?1 ORDER BY i.instance_no, n.name");
+	json_t *arr = json_array(), *o;
+	char *name, t[32];
+	int rc;
+
+	sqlite3_bind_int64(s, 1, service_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		xasprintf(&name, "%s.%s-%d.%.8s", store_col_text(s, 12),
+		    store_col_text(s, 11), sqlite3_column_int(s, 0),
+		    store_col_text(s, 2));
+		util_iso8601(sqlite3_column_int64(s, 10), t, sizeof t);
+		o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:s?, s:s?,"
+		    " s:i, s:b, s:s}", "name", name, "node",
+		    store_col_text(s, 1), "node_id", store_col_text(s, 2),
+		    "instance", sqlite3_column_int(s, 0),
+		    "rev", (json_int_t)sqlite3_column_int64(s, 3),
+		    "state", store_col_text(s, 4),
+		    "error", store_col_text(s, 5),
+		    "container_id", store_col_text(s, 7),
+		    "restarts", sqlite3_column_int(s, 8),
+		    "move_target", sqlite3_column_int(s, 9),
+		    "updated_at", t);
+		json_object_set_new(o, "exit_code", sqlite3_column_type(s, 6) ==
+		    SQLITE_NULL ? json_null() :
+		    json_integer(sqlite3_column_int64(s, 6)));
+		free(name);
+		json_array_append_new(arr, o);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
 /* ---- the scheduler's reads ----------------------------------------------- */
 
 #define SERVICE_ROW_COLS \
