@@ -79,28 +79,45 @@ run_one() {
 	report "$name" one
 }
 
-# run_parallel SCRIPT...: up to $JOBS at once; each is reported once it and
-# every script before it have finished, so the report reads in file order.
+# run_parallel SCRIPT...: up to $JOBS at once, the slowest of the last run
+# ($TIMES) first; each is reported once it and every script before it in
+# file order have finished, so the report reads in file order.
+TIMES=$BUILD/.test-times
 run_parallel() {
-	local n=$# i next=0 done_to=0 running
-	local -a scripts=("$@")
+	local n=$# i k started=0 done_to=0 running t
+	local -a scripts=("$@") order=()
+	# Launch order: by the seconds the last run took, unknown ones first.
+	while read -r t i; do order+=("$i"); done < <(
+	    for ((i = 0; i < n; i++)); do
+		t=$(awk -v s="${scripts[$i]}" '$1 == s { print $2 }' "$TIMES" 2>/dev/null)
+		echo "${t:-9999} $i"
+	    done | sort -k1,1nr -k2,2n)
 	while [ "$done_to" -lt "$n" ]; do
 		running=0
-		for ((i = done_to; i < next; i++)); do
-			[ -e "$OUT/p$i.s" ] || running=$((running + 1))
+		for ((k = 0; k < started; k++)); do
+			[ -e "$OUT/p${order[$k]}.s" ] || running=$((running + 1))
 		done
-		while [ "$next" -lt "$n" ] && [ "$running" -lt "$JOBS" ]; do
-			capture "p$next" bash "${scripts[$next]}" &
-			next=$((next + 1))
+		while [ "$started" -lt "$n" ] && [ "$running" -lt "$JOBS" ]; do
+			i=${order[$started]}
+			capture "p$i" bash "${scripts[$i]}" &
+			started=$((started + 1))
 			running=$((running + 1))
 		done
-		while [ "$done_to" -lt "$next" ] && [ -e "$OUT/p$done_to.s" ]; do
+		while [ "$done_to" -lt "$n" ] && [ -e "$OUT/p$done_to.s" ]; do
 			report "${scripts[$done_to]}" "p$done_to"
 			done_to=$((done_to + 1))
 		done
 		[ "$done_to" -lt "$n" ] && sleep 0.2
 	done
 	wait
+	for ((i = 0; i < n; i++)); do
+		echo "${scripts[$i]} $(cat "$OUT/p$i.s")"
+	done >"$OUT/times.now"
+	if [ -f "$TIMES" ]; then	# keep the times of the ones not run now
+		awk 'NR == FNR { now[$1] = 1; next } !($1 in now)' \
+		    "$OUT/times.now" "$TIMES" >>"$OUT/times.now"
+	fi
+	mkdir -p "$BUILD" && cp "$OUT/times.now" "$TIMES"
 }
 
 if layer unit; then
