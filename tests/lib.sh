@@ -244,6 +244,32 @@ agent_stop() {
 	san_check "$TMP/agents/$1.log"
 }
 
+# agent_log_size NAME: the size of the agent's log now, for the FROM of
+# agent_synced and agent_actions.
+agent_log_size() { stat -c %s "$TMP/agents/$1.log" 2>/dev/null || echo 0; }
+
+# agent_synced NAME [FROM]: in its log past byte FROM, the agent took a
+# desired set and then ran a converge pass on the latest one and reported
+# its state at that generation: the evidence to wait for before asserting
+# that it created, started or removed nothing. The state line is a debug
+# line: start the agent with BERTH_LOG_LEVEL=debug.
+agent_synced() {
+	tail -c +"$((${2:-0} + 1))" "$TMP/agents/$1.log" 2>/dev/null | awk '
+	    / desired: generation [0-9]+,/ {
+		want = $0; sub(/.* desired: generation /, "", want)
+		sub(/,.*/, "", want); ok = 0 }
+	    / state: [0-9]+ containers, generation [0-9]+$/ && want != "" {
+		g = $0; sub(/.*, generation /, "", g); if (g == want) ok = 1 }
+	    END { exit !ok }'
+}
+
+# agent_actions NAME [FROM]: the containers the agent decided to create,
+# start or remove, from its log past byte FROM (one line each).
+agent_actions() {
+	tail -c +"$((${2:-0} + 1))" "$TMP/agents/$1.log" 2>/dev/null |
+	    grep -E ' (creating|starting|removing) ' | sed 's/^[^ ]* //'
+}
+
 # node_id NAME: the id the agent generated for itself.
 node_id() { cat "$TMP/agents/$1/node-id" 2>/dev/null; }
 
@@ -279,6 +305,9 @@ cleanup() {
 		docker ps -aq --filter "label=berth.node=$id" |
 		    xargs -r docker rm -f >/dev/null 2>&1
 	done
+	# BERTH_TEST_KEEP=DIR: keep this run's logs and stores for a look.
+	[ -n "${BERTH_TEST_KEEP:-}" ] && mkdir -p "$BERTH_TEST_KEEP" &&
+	    cp -r "$TMP" "$BERTH_TEST_KEEP/$(basename "$0" .sh).$$"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
