@@ -3,6 +3,9 @@
 #   make            build bin/berth-master, bin/berth-agent, bin/berth
 #   make deps       install the Debian packages berth needs (no-op if present)
 #   make test       deps, build, then every test layer; ends "N passed, N failed"
+#   make test-unit  build, then the unit layer only (no deps step)
+#   make test-int   build, then unit + integration, the integration scripts
+#                   TEST_JOBS at a time (default: nproc); no deps, fuzz, e2e
 #   make check      the same suite built with ASan + UBSan (into build-san/)
 #   make bench      benchmarks that print "name value unit" lines
 #   make demo       master + three agents on local Docker + the stress stack
@@ -87,8 +90,8 @@ BENCH_BINS	:= $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 TOOL_BINS	:= $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 FUZZ_BINS	:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all deps test check bench demo demo-stop fuzz fuzz-bins tsan \
-	clean docker-up
+.PHONY: all deps test test-unit test-int check bench demo demo-stop fuzz \
+	fuzz-bins tsan clean docker-up
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS)
 ifeq ($(BUILD),build)
 all: bin-links
@@ -155,6 +158,15 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all
 	@BERTH_BUILD=$(BUILD) tests/run.sh
+
+# The fast loop: no deps step (run make deps once), no fuzz, no Docker.
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+test-unit: $(UNIT_BINS)
+	@BERTH_BUILD=$(BUILD) BERTH_LAYERS=unit tests/run.sh
+
+test-int: all
+	@BERTH_BUILD=$(BUILD) BERTH_LAYERS="unit integration" \
+	    BERTH_JOBS=$(TEST_JOBS) tests/run.sh
 
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 all

@@ -66,28 +66,62 @@ wait_for() {
 	return 0
 }
 
+# pid_alive PID: the process runs (a zombie, exited but not reaped, does not).
+pid_alive() {
+	[ -n "$1" ] && [ -r "/proc/$1/stat" ] &&
+	    ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
+}
+
+# master_answers DATA_DIR: the master of DATA_DIR answers on $API. Its own
+# operator token tells it from another test's master that holds the port.
+master_answers() {
+	[ -s "$1/operator.token" ] && curl -sf -m 2 -o /dev/null \
+	    -H "Authorization: Bearer $(cat "$1/operator.token")" "$API/v1/grids"
+}
+
 # master_start DATA_DIR [flags...]: start berth-master; sets API, AGENT_PORT,
-# MASTER_PID, TOKEN, BERTH_MASTER, BERTH_TOKEN.
+# MASTER_PID, TOKEN, BERTH_MASTER, BERTH_TOKEN. A port that free_port chose
+# can be taken before the master binds it (the integration scripts run in
+# parallel, and so may other checkouts' tests): when the master exits
+# saying so, it starts again on new ports. Ports given in API_PORT_FIXED /
+# AGENT_PORT_FIXED are kept.
 master_start() {
-	local dir=$1
+	local dir=$1 try from end up
 	shift
 	mkdir -p "$dir"
-	API_PORT=${API_PORT_FIXED:-$(free_port)}
-	AGENT_PORT=${AGENT_PORT_FIXED:-$(free_port)}
-	API=http://127.0.0.1:$API_PORT
-	"$BIN/berth-master" --data-dir "$dir" \
-	    --api-listen "127.0.0.1:$API_PORT" \
-	    --agent-listen "127.0.0.1:$AGENT_PORT" --tick-ms 200 "$@" \
-	    >>"$dir/master.log" 2>&1 &
-	MASTER_PID=$!
-	MASTER_PIDS="$MASTER_PIDS $MASTER_PID"
-	MASTER_LOG=$dir/master.log
-	MASTER_DIR=$dir
-	if ! wait_for 20 curl -sf "$API/healthz"; then
+	for try in 1 2 3; do
+		API_PORT=${API_PORT_FIXED:-$(free_port)}
+		AGENT_PORT=${AGENT_PORT_FIXED:-$(free_port)}
+		API=http://127.0.0.1:$API_PORT
+		from=$(($(stat -c %s "$dir/master.log" 2>/dev/null || echo 0) + 1))
+		"$BIN/berth-master" --data-dir "$dir" \
+		    --api-listen "127.0.0.1:$API_PORT" \
+		    --agent-listen "127.0.0.1:$AGENT_PORT" --tick-ms 200 "$@" \
+		    >>"$dir/master.log" 2>&1 </dev/null &
+		MASTER_PID=$!
+		MASTER_PIDS="$MASTER_PIDS $MASTER_PID"
+		MASTER_LOG=$dir/master.log
+		MASTER_DIR=$dir
+		# Up within 20 s, or gone (then no need to wait them out).
+		up=0
+		end=$((SECONDS + 20))
+		while [ "$SECONDS" -le "$end" ]; do
+			master_answers "$dir" && { up=1; break; }
+			pid_alive "$MASTER_PID" || break
+			sleep 0.1
+		done
+		[ "$up" = 1 ] && break
+		if ! pid_alive "$MASTER_PID" && [ "$try" -lt 3 ] &&
+		    [ -z "${API_PORT_FIXED:-}" -o -z "${AGENT_PORT_FIXED:-}" ] &&
+		    tail -c +"$from" "$dir/master.log" | grep -q 'address in use'; then
+			wait "$MASTER_PID" 2>/dev/null
+			echo "# a port was taken before the master bound it: new ports"
+			continue
+		fi
 		echo "# master did not start; log:" >&2
 		sed 's/^/# /' "$dir/master.log" >&2
 		return 1
-	fi
+	done
 	TOKEN=$(cat "$dir/operator.token")
 	export BERTH_MASTER=$API BERTH_TOKEN=$TOKEN
 }
@@ -122,6 +156,54 @@ api() {
 	fi
 	STATUS=$(curl "${args[@]}" "$API$path")
 	BODY=$(cat "$TMP/body")
+}
+
+# api_jq PATH FILTER [JQ-OPTION...]: GET PATH with the operator token and
+# print jq -r FILTER of the answer; the status is jq's, so -e makes it a
+# condition: wait_for 5 api_jq /v1/nodes/default/n1 '.status == "online"' -e
+api_jq() {
+	curl -s -H "Authorization: Bearer $TOKEN" "$API$1" | jq -r "${@:3}" "$2"
+}
+
+# sched_wait_round [GRID]: return once the master's scheduler has planned
+# GRID (default "default") in a round that began after this call; if it
+# cannot tell, a failed check. A test that asserts the scheduler did
+# nothing (nothing moved, nothing removed, instances kept) waits for this
+# first, or its check proves nothing when the scheduler is slow. The master
+# keeps no round counter to read, so the evidence is a deploy: deploys
+# advance only in a round, right after the round planned their grid
+# (round_grid_run in master/sched_round.c). Two deploys of a probe stack (a
+# daemon service no node is eligible for: it places nothing, and each
+# deploy succeeds at once), the second started after the first finished,
+# so a plan began between them. The probe stack is removed again; its
+# stack.* and deploy.* events stay.
+sched_wait_round() {
+	local g=${1:-default} i id STATUS BODY
+	api POST "/v1/grids/$g/stacks?name=round-probe" \
+	    '{"stack":"t/round-probe","services":{"p":{"image":"busybox","deploy":{"strategy":"daemon"},"affinity":["label==round-probe=never"]}}}'
+	if [ "$STATUS" != 201 ]; then
+		notok "a scheduler round is seen (round-probe install: $STATUS $BODY)"
+		return 1
+	fi
+	for i in 1 2; do
+		api POST "/v1/stacks/$g/round-probe/deploy"
+		id=$(jq -r .id <<<"$BODY")
+		if ! wait_for 30 api_jq "/v1/stacks/$g/round-probe/deploys/$id" \
+		    '.state == "success"' -e; then
+			notok "a scheduler round is seen (round-probe deploy $id: $(api_jq "/v1/stacks/$g/round-probe/deploys/$id" -c .))"
+			return 1
+		fi
+	done
+	api DELETE "/v1/stacks/$g/round-probe?force=1"
+	[ "$STATUS" = 204 ] ||
+	    { notok "a scheduler round is seen (round-probe rm: $STATUS)"; return 1; }
+}
+
+# sleep_until_ms EPOCH-MS: sleep until the wall clock has passed EPOCH-MS.
+sleep_until_ms() {
+	local left=$(($1 - $(date +%s%3N)))
+	[ "$left" -gt 0 ] && sleep "$((left / 1000)).$(printf '%03d' $((left % 1000)))"
+	return 0
 }
 
 # api_noauth METHOD PATH [AUTH-HEADER]: sets STATUS.
@@ -162,14 +244,37 @@ agent_stop() {
 	san_check "$TMP/agents/$1.log"
 }
 
+# agent_log_size NAME: the size of the agent's log now, for the FROM of
+# agent_synced and agent_actions.
+agent_log_size() { stat -c %s "$TMP/agents/$1.log" 2>/dev/null || echo 0; }
+
+# agent_synced NAME [FROM]: in its log past byte FROM, the agent took a
+# desired set and then ran a converge pass on the latest one and reported
+# its state at that generation: the evidence to wait for before asserting
+# that it created, started or removed nothing. The state line is a debug
+# line: start the agent with BERTH_LOG_LEVEL=debug.
+agent_synced() {
+	tail -c +"$((${2:-0} + 1))" "$TMP/agents/$1.log" 2>/dev/null | awk '
+	    / desired: generation [0-9]+,/ {
+		want = $0; sub(/.* desired: generation /, "", want)
+		sub(/,.*/, "", want); ok = 0 }
+	    / state: [0-9]+ containers, generation [0-9]+$/ && want != "" {
+		g = $0; sub(/.*, generation /, "", g); if (g == want) ok = 1 }
+	    END { exit !ok }'
+}
+
+# agent_actions NAME [FROM]: the containers the agent decided to create,
+# start or remove, from its log past byte FROM (one line each).
+agent_actions() {
+	tail -c +"$((${2:-0} + 1))" "$TMP/agents/$1.log" 2>/dev/null |
+	    grep -E ' (creating|starting|removing) ' | sed 's/^[^ ]* //'
+}
+
 # node_id NAME: the id the agent generated for itself.
 node_id() { cat "$TMP/agents/$1/node-id" 2>/dev/null; }
 
 # node_status NAME: the master's view ("online", "offline", or "").
-node_status() {
-	curl -s -H "Authorization: Bearer $TOKEN" \
-	    "$API/v1/nodes/default/$1" | jq -r '.status // empty'
-}
+node_status() { api_jq "/v1/nodes/default/$1" '.status // empty'; }
 
 # containers [FILTER...]: ids of containers of this test's agents.
 containers() {
@@ -200,6 +305,9 @@ cleanup() {
 		docker ps -aq --filter "label=berth.node=$id" |
 		    xargs -r docker rm -f >/dev/null 2>&1
 	done
+	# BERTH_TEST_KEEP=DIR: keep this run's logs and stores for a look.
+	[ -n "${BERTH_TEST_KEEP:-}" ] && mkdir -p "$BERTH_TEST_KEEP" &&
+	    cp -r "$TMP" "$BERTH_TEST_KEEP/$(basename "$0" .sh).$$"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/run.sh - run every test layer and print "N passed, N failed".
+# tests/run.sh - run the test layers and print "N passed, N failed".
 #
 #   unit         build/unit/test_*           (C, pure parts)
 #   integration  tests/integration/*.sh      (the real master on loopback)
@@ -8,68 +8,163 @@
 #
 # Each layer's programs print "ok - ..." / "not ok - ..." lines. A program
 # that exits non-zero without printing a failure counts as one failure, so
-# a crash can never pass. BERTH_TESTS=pattern runs only matching files.
+# a crash can never pass. "ok - ... # SKIP why" is a skipped check: counted
+# apart (a "# N skipped" line), neither passed nor failed.
+#
+#   BERTH_TESTS=pattern   run only the files whose path contains pattern
+#   BERTH_LAYERS="unit integration"
+#                         the layers to run (default: all four)
+#   BERTH_SKIP_E2E=1      leave out the e2e layer
+#   BERTH_JOBS=N          run up to N integration scripts at once (default
+#                         1); each script's output is printed in one piece,
+#                         in file order, once it has finished
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BERTH_BUILD:-build}
 export BERTH_BUILD=$BUILD
+LAYERS=" ${BERTH_LAYERS:-unit integration fuzz e2e} "
+JOBS=${BERTH_JOBS:-1}
 pass=0
 fail=0
+skip=0
 failed_names=""
+skipped=""
 
-run_one() {
-	local name=$1
+OUT=$(mktemp -d /tmp/berth-run.XXXXXX)
+trap 'rm -rf "$OUT"' EXIT
+sel=${BERTH_TESTS:-}
+
+layer() { case "$LAYERS" in *" $1 "*) return 0 ;; esac; return 1; }
+selected() { case "$1" in *"$sel"*) return 0 ;; esac; return 1; }
+
+# capture KEY CMD...: run CMD; its stdout, stderr, exit status and seconds
+# go to $OUT/KEY.{out,err,rc,s}.
+capture() {
+	local key=$1 t0=$SECONDS
 	shift
-	local out rc p f
-	echo "# $name"
-	out=$("$@" 2>"$TMPERR"; echo "rc=$?")
-	rc=${out##*rc=}
-	out=${out%rc=*}
-	printf '%s' "$out"
-	p=$(printf '%s' "$out" | grep -c '^ok - ')
-	f=$(printf '%s' "$out" | grep -c '^not ok - ')
+	"$@" >"$OUT/$key.out" 2>"$OUT/$key.err" </dev/null
+	echo $? >"$OUT/$key.rc"
+	echo $((SECONDS - t0)) >"$OUT/$key.s"
+}
+
+# report NAME KEY: print what capture KEY recorded and count it.
+report() {
+	local name=$1 key=$2 rc p f s secs
+	secs=$(cat "$OUT/$key.s")
+	echo "# $name$([ "$secs" -gt 0 ] && echo " ($secs s)")"
+	sed '$a\' "$OUT/$key.out"
+	rc=$(cat "$OUT/$key.rc")
+	p=$(grep -c '^ok - ' "$OUT/$key.out")
+	s=$(grep -c '^ok - .*# [Ss][Kk][Ii][Pp]' "$OUT/$key.out")
+	f=$(grep -c '^not ok - ' "$OUT/$key.out")
+	p=$((p - s))
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 		echo "not ok - $name exited $rc"
-		sed 's/^/# /' "$TMPERR" | tail -20
+		sed 's/^/# /' "$OUT/$key.err" | tail -20
 		f=1
 	fi
 	pass=$((pass + p))
 	fail=$((fail + f))
+	skip=$((skip + s))
 	[ "$f" -gt 0 ] && failed_names="$failed_names $name"
+	[ "$s" -gt 0 ] && skipped="$skipped $name ($(sed -n \
+	    's/^ok - \(.*\) # [Ss][Kk][Ii][Pp].*/\1/p' "$OUT/$key.out" |
+	    paste -sd, -))"
 }
 
-TMPERR=$(mktemp)
-trap 'rm -f "$TMPERR"' EXIT
-sel=${BERTH_TESTS:-}
+run_one() {
+	local name=$1
+	shift
+	capture one "$@"
+	report "$name" one
+}
 
-for t in "$BUILD"/unit/test_*; do
-	[ -x "$t" ] || continue
-	case "$t" in *"$sel"*) ;; *) continue ;; esac
-	run_one "unit/$(basename "$t")" "$t"
-done
-for t in tests/integration/*.sh; do
-	[ -f "$t" ] || continue
-	case "$t" in *"$sel"*) ;; *) continue ;; esac
-	run_one "$t" bash "$t"
-done
-for t in tests/fuzz/run.sh; do
-	[ -f "$t" ] || continue
-	case "$t" in *"$sel"*) ;; *) continue ;; esac
-	run_one "$t" bash "$t"
-done
-if ls tests/e2e/*.sh >/dev/null 2>&1 && [ "${BERTH_SKIP_E2E:-0}" != 1 ]; then
-	if ! scripts/docker-up.sh >"$TMPERR" 2>&1; then
+# run_parallel SCRIPT...: up to $JOBS at once, the slowest of the last run
+# ($TIMES) first; each is reported once it and every script before it in
+# file order have finished, so the report reads in file order.
+TIMES=$BUILD/.test-times
+run_parallel() {
+	local n=$# i k started=0 done_to=0 running t
+	local -a scripts=("$@") order=()
+	# Launch order: by the seconds the last run took, unknown ones first.
+	while read -r t i; do order+=("$i"); done < <(
+	    for ((i = 0; i < n; i++)); do
+		t=$(awk -v s="${scripts[$i]}" '$1 == s { print $2 }' "$TIMES" 2>/dev/null)
+		echo "${t:-9999} $i"
+	    done | sort -k1,1nr -k2,2n)
+	while [ "$done_to" -lt "$n" ]; do
+		running=0
+		for ((k = 0; k < started; k++)); do
+			[ -e "$OUT/p${order[$k]}.s" ] || running=$((running + 1))
+		done
+		while [ "$started" -lt "$n" ] && [ "$running" -lt "$JOBS" ]; do
+			i=${order[$started]}
+			capture "p$i" bash "${scripts[$i]}" &
+			started=$((started + 1))
+			running=$((running + 1))
+		done
+		while [ "$done_to" -lt "$n" ] && [ -e "$OUT/p$done_to.s" ]; do
+			report "${scripts[$done_to]}" "p$done_to"
+			done_to=$((done_to + 1))
+		done
+		[ "$done_to" -lt "$n" ] && sleep 0.2
+	done
+	wait
+	for ((i = 0; i < n; i++)); do
+		echo "${scripts[$i]} $(cat "$OUT/p$i.s")"
+	done >"$OUT/times.now"
+	if [ -f "$TIMES" ]; then	# keep the times of the ones not run now
+		awk 'NR == FNR { now[$1] = 1; next } !($1 in now)' \
+		    "$OUT/times.now" "$TIMES" >>"$OUT/times.now"
+	fi
+	mkdir -p "$BUILD" && cp "$OUT/times.now" "$TIMES"
+}
+
+if layer unit; then
+	for t in "$BUILD"/unit/test_*; do
+		[ -x "$t" ] || continue
+		selected "$t" || continue
+		run_one "unit/$(basename "$t")" "$t"
+	done
+fi
+if layer integration; then
+	ints=()
+	for t in tests/integration/*.sh; do
+		[ -f "$t" ] || continue
+		selected "$t" && ints+=("$t")
+	done
+	if [ "$JOBS" -gt 1 ] && [ "${#ints[@]}" -gt 1 ]; then
+		echo "# integration: ${#ints[@]} scripts, up to $JOBS at once"
+		run_parallel "${ints[@]}"
+	else
+		for t in "${ints[@]}"; do run_one "$t" bash "$t"; done
+	fi
+fi
+if layer fuzz; then
+	for t in tests/fuzz/run.sh; do
+		[ -f "$t" ] || continue
+		selected "$t" || continue
+		run_one "$t" bash "$t"
+	done
+fi
+e2es=()
+if layer e2e && [ "${BERTH_SKIP_E2E:-0}" != 1 ]; then
+	for t in tests/e2e/*.sh; do
+		[ -f "$t" ] || continue
+		selected "$t" && e2es+=("$t")
+	done
+fi
+if [ "${#e2es[@]}" -gt 0 ]; then
+	if ! scripts/docker-up.sh >"$OUT/docker.err" 2>&1; then
 		echo "not ok - Docker could not be started for the e2e tests"
-		sed 's/^/# /' "$TMPERR"
+		sed 's/^/# /' "$OUT/docker.err"
 		fail=$((fail + 1))
 	else
-		for t in tests/e2e/*.sh; do
-			case "$t" in *"$sel"*) ;; *) continue ;; esac
-			run_one "$t" bash "$t"
-		done
+		for t in "${e2es[@]}"; do run_one "$t" bash "$t"; done
 	fi
 fi
 
 [ -n "$failed_names" ] && echo "# failed:$failed_names"
+[ "$skip" -gt 0 ] && echo "# $skip skipped:$skipped"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

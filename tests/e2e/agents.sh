@@ -11,8 +11,9 @@ master_start "$D" || exit 1
 api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":3}}'
 B=$BIN/berth
 
-agent_start a1 "az=a,disk=ssd"
-agent_start a2 "az=b"
+# Debug logs: their state lines are the evidence agent_synced waits for.
+agent_start a1 "az=a,disk=ssd" BERTH_LOG_LEVEL=debug
+agent_start a2 "az=b" BERTH_LOG_LEVEL=debug
 wait_for 15 sh -c '[ "$(curl -s -H "Authorization: Bearer '"$TOKEN"'" '"$API"'/v1/grids/default/nodes | jq "[.[] | select(.status == \"online\")] | length")" = 2 ]'
 check_eq "two real agents online" "$(node_status a1) $(node_status a2)" "online online"
 api GET /v1/nodes/default/a1
@@ -50,6 +51,9 @@ nodes=$(for c in $ids; do docker inspect -f '{{index .Config.Labels "berth.node"
 check_eq "ha spreads the two instances over both nodes" "$nodes" 2
 api GET /v1/services/default/web/web/containers
 check_eq "the API shows both running" "$(jq -r '[.[].state] | join(",")' <<<"$BODY")" "running,running"
+# The absence checks below read the agents' decisions from their logs.
+check_has "an agent logs each container it decides to create" \
+    "$(agent_actions a1; agent_actions a2)" "creating web.web-"
 
 # ---- an agent crash: offline in time, back without duplicates or restarts --
 started=$(for c in $ids; do docker inspect -f '{{.Id}} {{.State.StartedAt}}' "$c"; done | sort)
@@ -59,23 +63,33 @@ wait_for 10 sh -c '[ "$(curl -s -H "Authorization: Bearer '"$TOKEN"'" '"$API"'/v
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "# killed agent offline after $ms ms (offline_after 3 s + heartbeat 1 s = 4000 ms)"
 check "killed agent is offline within offline_after + one heartbeat" test "$ms" -le 4500
-agent_start a1 "az=a,disk=ssd"
-wait_for 15 sh -c '[ "$(curl -s -H "Authorization: Bearer '"$TOKEN"'" '"$API"'/v1/nodes/default/a1 | jq -r .status)" = online ]'
+from1=$(agent_log_size a1)
+agent_start a1 "az=a,disk=ssd" BERTH_LOG_LEVEL=debug
+wait_for 15 api_jq /v1/nodes/default/a1 '.status == "online"' -e
 check_eq "restarted agent is online again" "$(node_status a1)" online
-check_eq "same node id after the restart" "$(curl -s -H "Authorization: Bearer $TOKEN" "$API/v1/grids/default/nodes" | jq -r '[.[].name] | join(",")')" "a1,a2"
-sleep 3
+check_eq "same node id after the restart" "$(api_jq /v1/grids/default/nodes '[.[].name] | join(",")')" "a1,a2"
+# The evidence: the restarted agent converged on its desired set and
+# reported; it decided on no create, start or remove.
+check "the restarted agent converged on its desired set" \
+    wait_for 20 agent_synced a1 "$from1"
+check_eq "the restarted agent created, started and removed nothing" \
+    "$(agent_actions a1 "$from1")" ""
 now=$(for c in $(containers --filter label=berth.stack=web); do docker inspect -f '{{.Id}} {{.State.StartedAt}}' "$c"; done | sort)
 check_eq "no duplicate and no restarted container after the agent restart" "$now" "$started"
 
 # ---- a master crash: agents come back, nothing duplicated -------------------
 master_stop KILL
+from1=$(agent_log_size a1) from2=$(agent_log_size a2)
 t0=$(date +%s%N)
 API_PORT_FIXED=$API_PORT AGENT_PORT_FIXED=$AGENT_PORT master_start "$D" || exit 1
 wait_for 30 sh -c '[ "$(curl -s -H "Authorization: Bearer '"$TOKEN"'" '"$API"'/v1/grids/default/nodes | jq "[.[] | select(.status == \"online\")] | length")" = 2 ]'
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "# both agents back $ms ms after the master restarted"
 check_eq "both agents back after kill -9 of the master" "$(node_status a1) $(node_status a2)" "online online"
-sleep 3
+check "both agents converged on the restarted master's desired sets" \
+    wait_for 20 eval 'agent_synced a1 "$from1" && agent_synced a2 "$from2"'
+check_eq "after the master restart the agents created, started and removed nothing" \
+    "$(agent_actions a1 "$from1"; agent_actions a2 "$from2")" ""
 now=$(for c in $(containers --filter label=berth.stack=web); do docker inspect -f '{{.Id}} {{.State.StartedAt}}' "$c"; done | sort)
 check_eq "after the master restart: same containers, none restarted" "$now" "$started"
 check_eq "the deploy record survived" "$("$B" stack ls --json | jq -r '.[0].deploy_state')" success

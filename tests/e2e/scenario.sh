@@ -95,9 +95,13 @@ dups() {
 	dps | awk '{ print $2 "/" $3 "#" $4 }' | sort | uniq -d | tr '\n' ' '
 }
 
-agent_start s1 "az=a" BERTH_URL=$U BERTH_INSECURE_PLAIN=1
-agent_start e1 "ephemeral=true,az=a" BERTH_URL=$U BERTH_INSECURE_PLAIN=1
-agent_start e2 "ephemeral=true,az=b" BERTH_URL=$U BERTH_INSECURE_PLAIN=1
+# Debug logs: their state lines are the evidence agent_synced waits for.
+agent_start s1 "az=a" BERTH_URL=$U BERTH_INSECURE_PLAIN=1 \
+    BERTH_LOG_LEVEL=debug
+agent_start e1 "ephemeral=true,az=a" BERTH_URL=$U BERTH_INSECURE_PLAIN=1 \
+    BERTH_LOG_LEVEL=debug
+agent_start e2 "ephemeral=true,az=b" BERTH_URL=$U BERTH_INSECURE_PLAIN=1 \
+    BERTH_LOG_LEVEL=debug
 agent_start_netns "$NETNS" e3 "ephemeral=true,az=b" BERTH_INSECURE_PLAIN=1
 register s1 a; register e1 a; register e2 b; register e3 b
 wait_for 15 sh -c "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/grids/default/nodes | jq '[.[] | select(.status == \"online\")] | length')\" = 4 ]"
@@ -146,7 +150,8 @@ check "ha: per az max-min <= 1 ($az)" spread_ok "$az"
 
 # ---- 3. scale-out: a new ephemeral node gets its daemon at once -------------
 t0=$(date +%s%N)
-agent_start e4 "ephemeral=true,az=b" BERTH_URL=$U BERTH_INSECURE_PLAIN=1
+agent_start e4 "ephemeral=true,az=b" BERTH_URL=$U BERTH_INSECURE_PLAIN=1 \
+    BERTH_LOG_LEVEL=debug
 register e4 b
 id4=$(node_id e4)
 t_join="" t_daemon=""
@@ -241,6 +246,8 @@ check_eq "removal time shortened to 6 s" "$STATUS" 200
 t0=$(date +%s%N)
 netns_link down
 agent_stop s1
+wait_for 10 api_jq /v1/nodes/default/s1 '.status == "offline"' -e
+t_s1=$(date +%s%3N)
 wait_for 10 sh -c "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/e3 | jq -r .status)\" = offline ]"
 t_off=$(ms_since "$t0")
 wait_for 25 sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/e3) = 404 ]"
@@ -253,7 +260,10 @@ check_has "the removal is an event" "$(jq -r '[.[].message] | join(" | ")' <<<"$
 check_eq "the removed node's daemon record went with it" "$(api_nodes_of stress/stress)" "e1 e2 e4"
 
 # ---- 5. the static node offline longer than the removal time stays ----------
-sleep 1.5
+# The evidence: a round planned after s1 had been offline past the removal
+# time (6 s) kept it (e3's removal was most likely that round already).
+sleep_until_ms $((t_s1 + 6000 + 500))
+sched_wait_round
 api GET /v1/nodes/default/s1
 check_eq "static node offline past the removal time is kept" "$STATUS $(jq -r .status <<<"$BODY")" "200 offline"
 wait_for 15 sh -c "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/services/default/web/web/containers | jq '[.[] | select(.node != \"s1\" and .node != \"e3\" and .state == \"running\")] | length')\" = 12 ]"
@@ -266,7 +276,8 @@ check "no stand-down for 2 nodes of 5" test "$(jq '[.[] | select(.message | test
 # the static node comes back.
 agent_stop e3 KILL
 docker ps -aq --filter "label=berth.node=$(node_id e3)" | xargs -r docker rm -f >/dev/null
-agent_start s1 "az=a" BERTH_URL=$U BERTH_INSECURE_PLAIN=1
+agent_start s1 "az=a" BERTH_URL=$U BERTH_INSECURE_PLAIN=1 \
+    BERTH_LOG_LEVEL=debug
 wait_for 15 sh -c "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/s1 | jq -r .status)\" = online ]"
 check_eq "the static node rejoins" "$(online)" "e1 e2 e4 s1"
 
@@ -335,6 +346,7 @@ st=$(curl -s -H "Authorization: Bearer $TOKEN" "$API/v1/stacks/default/roll/depl
 echo "# master killed with deploy $did $st; roll containers: $(dps -a --filter label=berth.stack=roll | awk '{ print "rev" $5 }' | sort | uniq -c | tr -s ' \n' ' ')"
 check_eq "the deploy is under way when the master is killed" "$st" ongoing
 master_stop KILL
+for n in s1 e1 e2 e4; do eval "from_$n=\$(agent_log_size $n)"; done
 sleep 1
 t0=$(date +%s%N)
 API_PORT_FIXED=$API_PORT AGENT_PORT_FIXED=$AP master_start "$D" "${MASTER_FLAGS[@]}" || exit 1
@@ -348,6 +360,18 @@ check_eq "no stack lost" "$("$B" stack ls --json | jq -r '[.[].name] | sort | jo
 check_eq "all four nodes back" "$(online)" "e1 e2 e4 s1"
 settled() { [ "$(moving web/web)" = 0 ] && [ "$(count roll)" -le 4 ]; }
 wait_for 15 settled
+# The evidence: every agent ran a converge pass on the latest desired set
+# the restarted master sent it; then a second for what that pass launched
+# to reach Docker.
+all_synced() {
+	local n f
+	for n in s1 e1 e2 e4; do
+		eval "f=\$from_$n"
+		agent_synced "$n" "$f" || return 1
+	done
+}
+check "every agent converged on the restarted master's latest desired set" \
+    wait_for 20 all_synced
 sleep 1
 check_eq "no container duplicated per (service, instance)" "$(dups)" ""
 if [ "$st" = success ]; then

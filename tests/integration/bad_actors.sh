@@ -59,7 +59,24 @@ for a in 7 8; do	# trickled websocket upgrades, 300 per address
 done
 python3 "$LORIS" --port "$AGENT_PORT" --bind 127.0.0.9 --conns 3 --mode idle \
     --duration 14 --out "$TMP/ws.idle" &
-sleep 2
+# attack_in_place: every slow-loris client holds the connections the master
+# lets it hold (256 per address; 3 for the silent ones), counted from the
+# clients' side in one ss call.
+attack_in_place() {
+	ss -tanH "( dport = :$API_PORT or dport = :$AGENT_PORT )" |
+	    awk -v api="$API_PORT" '
+		{ split($4, l, ":"); split($5, r, ":")
+		  n[l[1] (r[2] == api ? "a" : "w")]++ }
+		END {
+			for (a = 2; a <= 5; a++) if (n["127.0.0." a "a"] < 256) exit 1
+			for (a = 7; a <= 8; a++) if (n["127.0.0." a "w"] < 256) exit 1
+			exit !(n["127.0.0.6a"] >= 3 && n["127.0.0.9w"] >= 3)
+		}'
+}
+t0=$(date +%s%N)
+check "the slow-loris clients hold their connections (256 per address)" \
+    wait_for 20 attack_in_place
+echo "# the slow-loris in place after $((($(date +%s%N) - t0) / 1000000)) ms"
 
 # ---- honest clients under the slow-loris ------------------------------------------
 worst=0 bad=""

@@ -40,10 +40,7 @@ check_eq "joined node has its labels" "$(jq -c .labels <<<"$BODY")" '["az=a","ep
 check_eq "the node token is not stored in clear" \
     "$(grep -c "$NT1" "$D/berth.db" "$D/berth.db-wal" 2>/dev/null | awk -F: '{s+=$2} END {print s}')" 0
 
-node_is() {
-	curl -s -H "Authorization: Bearer $TOKEN" "$API/v1/nodes/default/$1" |
-	    jq -e ".status == \"$2\"" >/dev/null
-}
+node_is() { api_jq "/v1/nodes/default/$1" ".status == \"$2\"" -e >/dev/null; }
 # The first session's end is written asynchronously: let it land first.
 wait_for 5 node_is node-1 offline
 sleep 0.3
@@ -102,11 +99,11 @@ check_has "duplicate connection: the newer is welcomed" "$out" '"type":"welcome"
 # Liveness: a peer that stops answering pings goes offline.
 probe "$N1" node-1 "Berth-Node-Token: $NT1" 12 >"$TMP/silent" &
 p1=$!
-wait_for 5 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/node-1 | jq -e '.status == \"online\"'"
+wait_for 5 node_is node-1 online
 # $p1 is the subshell running probe(); stop wsprobe itself.
 kill -STOP $(pgrep -P $p1) $p1
 t0=$(date +%s%N)
-wait_for 10 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/node-1 | jq -e '.status == \"offline\"'"
+wait_for 10 node_is node-1 offline
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "# silent peer marked offline after $ms ms (offline_after 3 s, heartbeat 1 s)"
 check "a silent peer is offline within offline_after + one heartbeat" test "$ms" -le 4500
@@ -117,7 +114,7 @@ check_has "the offline event says why" "$(jq -r '.[-1].message' <<<"$BODY")" "pi
 
 # Closing a socket is seen at once.
 probe "$N1" node-1 "Berth-Node-Token: $NT1" 1 >/dev/null
-wait_for 3 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/node-1 | jq -e '.status == \"offline\" and .connected == false'"
+wait_for 3 api_jq /v1/nodes/default/node-1 '.status == "offline" and .connected == false' -e
 check_eq "a closed socket marks the node offline" "$?" 0
 
 # Token reset and node removal close the live session.

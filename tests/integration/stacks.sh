@@ -508,7 +508,9 @@ OD=$(jq .id <<<"$BODY")
 check "deploy with an instance that never runs is ongoing" wait_for 10 deploy_is stress "$OD" ongoing
 check_eq "ongoing deploy: service ongoing, 2 placed, 0 running" \
     "$(jq -c '[.services[] | [.name, .state, .placed, .running]]' <<<"$BODY")" '[["stress","ongoing",2,0]]'
+# A second later, and the scheduler has advanced the grid's deploys since.
 sleep 1
+sched_wait_round
 check "still ongoing a second later" deploy_is stress "$OD" ongoing
 run "$B" stack ls
 check "stack ls shows the ongoing deploy" grep -Eq '^stress +jussi/stress +0\.1\.1 +1 +ongoing ' "$TMP/out"
