@@ -213,4 +213,8 @@ tsan: deps
 clean:
 	rm -rf build build-san build-fuzz build-tsan bin
 
+# Keep the objects of tests, tools and benches: they are intermediates of
+# pattern rules, which make would otherwise delete after each link.
+.SECONDARY:
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
