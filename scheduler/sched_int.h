@@ -50,6 +50,27 @@ struct sched_port_use {
 };
 
 struct sched_inst;
+struct sched_job;
+
+/*
+ * What one placement asks of a node: everything the filters read. A
+ * service holds one for all of its records and a job one for each of its
+ * tasks (sched_job.c), so both pass the same filters and count against
+ * the same node resources (sched_node_account()).
+ */
+struct sched_demand {
+	char			*full;		/* its name in reasons (owned):
+						 * "stack/name", "job build" */
+	struct affinity		*rules;		/* parsed affinity rules */
+	size_t			 nrules;	/* entries in rules */
+	int			 nsoft;		/* soft rules among them */
+	int			 has_dynamic;	/* a hard service/container rule */
+	int64_t			 mcpus;		/* reserved, millicpus */
+	int64_t			 mem_limit;	/* reserved, bytes */
+	struct sched_port	*ports;		/* host ports it binds */
+	size_t			 nports;	/* entries in ports */
+	int			 stateful;	/* pinned, never ephemeral */
+};
 
 struct sched_node {
 	struct sched_hent	 hent;		/* in s->node_hash, key id */
@@ -91,18 +112,10 @@ struct sched_service {
 	int64_t			 id;		/* store row id */
 	char			*stack;		/* stack name, "" if none */
 	char			*name;		/* service name */
-	char			*full;		/* "stack/name" (or name) */
 	enum sched_strategy	 strategy;
 	int			 instances;	/* wanted (daemon: per node) */
-	struct affinity		*rules;		/* parsed affinity rules */
-	size_t			 nrules;	/* entries in rules */
-	int			 nsoft;		/* soft rules among them */
-	int			 has_dynamic;	/* a hard service/container rule */
-	int64_t			 mcpus;		/* per instance, millicpus */
-	int64_t			 mem_limit;	/* per instance, bytes */
-	struct sched_port	*ports;		/* host ports per instance */
-	size_t			 nports;	/* entries in ports */
-	int			 stateful;	/* pinned, never ephemeral */
+	struct sched_demand	 dm;		/* what each record asks of its
+						 * node; dm.full is "stack/name" */
 	double			 min_health;	/* 0..1 */
 	int64_t			 rev;		/* informational */
 	struct sched_inst	**inst;		/* its records */
@@ -240,17 +253,19 @@ void			 sched_node_drop(struct sched *s,
 			    struct sched_node *n);
 void			 sched_service_dirty(struct sched *s,
 			    struct sched_service *svc);
+void			 sched_node_account(struct sched_node *n,
+			    const struct sched_demand *d, int sign);
 
-/* sched_filter.c */
-int		 sched_filter_static(const struct sched_service *svc,
+/* sched_filter.c: the filters read a demand (a service's, a job's). */
+int		 sched_filter_rule(const struct affinity *a,
 		    const struct sched_node *n);
-int		 sched_filter_dynamic(const struct sched *s,
-		    const struct sched_service *svc,
+int		 sched_filter_static(const struct sched_demand *d,
 		    const struct sched_node *n);
-int		 sched_filter_fits(const struct sched_service *svc,
+int		 sched_filter_dynamic(const struct sched_demand *d,
 		    const struct sched_node *n);
-int		 sched_filter_soft(const struct sched *s,
-		    const struct sched_service *svc,
+int		 sched_filter_fits(const struct sched_demand *d,
+		    const struct sched_node *n);
+int		 sched_filter_soft(const struct sched_demand *d,
 		    const struct sched_node *n);
 void		 sched_elig_build(struct sched *s, struct sched_service *svc);
 void		 sched_elig_update(struct sched *s, struct sched_node *n,
@@ -258,10 +273,11 @@ void		 sched_elig_update(struct sched *s, struct sched_node *n,
 void		 sched_elig_grow(struct sched *s, uint32_t new_cap);
 int		 sched_elig_has(const struct sched_service *svc,
 		    uint32_t slot);
-char		*sched_filter_why(struct sched *s,
-		    const struct sched_service *svc);
-char		*sched_filter_why_node(struct sched *s,
-		    const struct sched_service *svc,
+char		*sched_filter_why(const struct sched *s,
+		    const struct sched_demand *d,
+		    const char *(*pass)(void *, const struct sched_node *),
+		    void *arg);
+char		*sched_filter_why_node(const struct sched_demand *d,
 		    const struct sched_node *n);
 
 /* sched_emit.c */

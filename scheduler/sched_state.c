@@ -90,13 +90,13 @@ sched_service_free(struct sched_service *svc)
 {
 	size_t i;
 
-	for (i = 0; i < svc->nrules; i++)
-		affinity_clear(&svc->rules[i]);
-	free(svc->rules);
+	for (i = 0; i < svc->dm.nrules; i++)
+		affinity_clear(&svc->dm.rules[i]);
+	free(svc->dm.rules);
 	free(svc->stack);
 	free(svc->name);
-	free(svc->full);
-	free(svc->ports);
+	free(svc->dm.full);
+	free(svc->dm.ports);
 	free(svc->inst);
 	free(svc->elig);
 	free(svc->elig_az);
@@ -254,19 +254,22 @@ sched_inst_find(const struct sched *s, const struct sched_service *svc,
 	return NULL;
 }
 
-/* Resource accounting of one record on its node; sign is +1 or -1. */
-static void
-sched_node_account(struct sched_node *n, const struct sched_service *svc,
+/*
+ * Resource accounting of one placement of d on node n (a service record,
+ * a job task); sign is +1 or -1.
+ */
+void
+sched_node_account(struct sched_node *n, const struct sched_demand *d,
     int sign)
 {
 	size_t i, j;
 
-	n->used_mcpus += sign * svc->mcpus;
-	n->used_mem += sign * svc->mem_limit;
-	for (i = 0; i < svc->nports; i++) {
+	n->used_mcpus += sign * d->mcpus;
+	n->used_mem += sign * d->mem_limit;
+	for (i = 0; i < d->nports; i++) {
 		for (j = 0; j < n->nports; j++) {
-			if (n->ports[j].port == svc->ports[i].port &&
-			    n->ports[j].udp == svc->ports[i].udp)
+			if (n->ports[j].port == d->ports[i].port &&
+			    n->ports[j].udp == d->ports[i].udp)
 				break;
 		}
 		if (sign > 0) {
@@ -277,8 +280,8 @@ sched_node_account(struct sched_node *n, const struct sched_service *svc,
 					n->ports = xreallocarray(n->ports,
 					    n->ports_cap, sizeof *n->ports);
 				}
-				n->ports[j].port = svc->ports[i].port;
-				n->ports[j].udp = svc->ports[i].udp;
+				n->ports[j].port = d->ports[i].port;
+				n->ports[j].udp = d->ports[i].udp;
 				n->ports[j].count = 0;
 				n->nports++;
 			}
@@ -314,7 +317,7 @@ sched_inst_link(struct sched *s, struct sched_service *svc,
 	}
 	i->node_idx = node->ninst;
 	node->inst[node->ninst++] = i;
-	sched_node_account(node, svc, 1);
+	sched_node_account(node, &svc->dm, 1);
 	if (tentative) {
 		if (s->ntent == s->tent_cap) {
 			s->tent_cap = s->tent_cap ? s->tent_cap * 2 : 64;
@@ -360,7 +363,7 @@ sched_inst_unlink(struct sched *s, struct sched_inst *i)
 	svc->inst[i->svc_idx]->svc_idx = i->svc_idx;
 	node->inst[i->node_idx] = node->inst[--node->ninst];
 	node->inst[i->node_idx]->node_idx = i->node_idx;
-	sched_node_account(node, svc, -1);
+	sched_node_account(node, &svc->dm, -1);
 	if (i->move_target)
 		svc->nmoving--;
 	else if (!i->tentative && svc->nmoving > 0)
@@ -560,13 +563,13 @@ sched_rules_same(const struct sched_service *svc,
 {
 	size_t i;
 
-	if (svc->nrules != nrules)
+	if (svc->dm.nrules != nrules)
 		return 0;
 	for (i = 0; i < nrules; i++) {
-		if (svc->rules[i].kind != rules[i].kind ||
-		    svc->rules[i].negate != rules[i].negate ||
-		    svc->rules[i].soft != rules[i].soft ||
-		    strcmp(svc->rules[i].value, rules[i].value) != 0)
+		if (svc->dm.rules[i].kind != rules[i].kind ||
+		    svc->dm.rules[i].negate != rules[i].negate ||
+		    svc->dm.rules[i].soft != rules[i].soft ||
+		    strcmp(svc->dm.rules[i].value, rules[i].value) != 0)
 			return 0;
 	}
 	return 1;
@@ -638,50 +641,50 @@ sched_service_upsert(struct sched *s, const struct sched_service_info *si,
 		sched_service_insert(s, svc);
 	} else {
 		if (!sched_rules_same(svc, rules, si->naffinity) ||
-		    svc->stateful != stateful) {
+		    svc->dm.stateful != stateful) {
 			svc->elig_valid = 0;
 			free(svc->elig);
 			svc->elig = NULL;
 		}
-		for (i = 0; i < svc->nrules; i++)
-			affinity_clear(&svc->rules[i]);
-		free(svc->rules);
+		for (i = 0; i < svc->dm.nrules; i++)
+			affinity_clear(&svc->dm.rules[i]);
+		free(svc->dm.rules);
 		free(svc->stack);
 		free(svc->name);
-		free(svc->full);
+		free(svc->dm.full);
 		/* Re-account the records with the new reservations. */
 		for (i = 0; i < svc->ninst; i++)
-			sched_node_account(svc->inst[i]->node, svc, -1);
-		free(svc->ports);
+			sched_node_account(svc->inst[i]->node, &svc->dm, -1);
+		free(svc->dm.ports);
 	}
-	svc->rules = rules;
-	svc->nrules = si->naffinity;
-	svc->nsoft = 0;
-	svc->has_dynamic = 0;
-	for (i = 0; i < svc->nrules; i++) {
+	svc->dm.rules = rules;
+	svc->dm.nrules = si->naffinity;
+	svc->dm.nsoft = 0;
+	svc->dm.has_dynamic = 0;
+	for (i = 0; i < svc->dm.nrules; i++) {
 		if (rules[i].soft)
-			svc->nsoft++;
+			svc->dm.nsoft++;
 		else if (rules[i].kind == AFFINITY_SERVICE ||
 		    rules[i].kind == AFFINITY_CONTAINER)
-			svc->has_dynamic = 1;
+			svc->dm.has_dynamic = 1;
 	}
 	svc->stack = xstrdup(si->stack != NULL ? si->stack : "");
 	svc->name = xstrdup(si->name);
 	if (svc->stack[0] != '\0')
-		xasprintf(&svc->full, "%s/%s", svc->stack, svc->name);
+		xasprintf(&svc->dm.full, "%s/%s", svc->stack, svc->name);
 	else
-		svc->full = xstrdup(svc->name);
+		svc->dm.full = xstrdup(svc->name);
 	svc->strategy = si->strategy;
 	svc->instances = si->instances;
-	svc->mcpus = (int64_t)(si->cpus * 1000 + 0.5);
-	svc->mem_limit = si->mem_limit;
-	svc->ports = xcalloc(si->nports + 1, sizeof *svc->ports);
+	svc->dm.mcpus = (int64_t)(si->cpus * 1000 + 0.5);
+	svc->dm.mem_limit = si->mem_limit;
+	svc->dm.ports = xcalloc(si->nports + 1, sizeof *svc->dm.ports);
 	if (si->nports > 0)
-		memcpy(svc->ports, si->ports, si->nports * sizeof *si->ports);
-	svc->nports = si->nports;
+		memcpy(svc->dm.ports, si->ports, si->nports * sizeof *si->ports);
+	svc->dm.nports = si->nports;
 	for (i = 0; i < svc->ninst; i++)
-		sched_node_account(svc->inst[i]->node, svc, 1);
-	svc->stateful = stateful;
+		sched_node_account(svc->inst[i]->node, &svc->dm, 1);
+	svc->dm.stateful = stateful;
 	svc->min_health = si->min_health;
 	svc->rev = si->rev;
 	svc->version++;
@@ -721,7 +724,7 @@ sched_service_remove(struct sched *s, int64_t id)
 	s->epoch++;
 	/* Other services' service==/container== rules may change. */
 	for (i = 0; i < s->nsvcs; i++) {
-		if (s->svcs[i]->has_dynamic)
+		if (s->svcs[i]->dm.has_dynamic)
 			sched_service_dirty(s, s->svcs[i]);
 	}
 	sched_service_free(svc);
