@@ -131,7 +131,10 @@ sched_check_node_labels(const struct sched *s, const struct sched_node *n,
 	return 0;
 }
 
-/* used_mcpus, used_mem and ports are the sums over node->inst. */
+/*
+ * used_mcpus and used_mem are the sums over node->inst and node->jobs;
+ * ports the sum over node->inst (tasks bind none).
+ */
 static int
 sched_check_node_use(const struct sched_node *n, char **cause)
 {
@@ -144,14 +147,24 @@ sched_check_node_use(const struct sched_node *n, char **cause)
 		mem += n->inst[k]->svc->dm.mem_limit;
 		bound += n->inst[k]->svc->dm.nports;
 	}
+	for (k = 0; k < n->njobs; k++) {
+		mcpus += n->jobs[k]->dm.mcpus;
+		mem += n->jobs[k]->dm.mem_limit;
+		if (n->jobs[k]->dm.nports != 0)
+			return sched_check_fail(cause, "a job task binds no "
+			    "port: job %s#%d", n->jobs[k]->name,
+			    n->jobs[k]->index);
+	}
 	if (n->used_mcpus != mcpus)
 		return sched_check_fail(cause, "node->used_mcpus is the sum "
-		    "over node->inst: node %s has %lld, its records %lld",
+		    "over node->inst and node->jobs: node %s has %lld, its "
+		    "records and tasks %lld",
 		    sched_node_label(n), (long long)n->used_mcpus,
 		    (long long)mcpus);
 	if (n->used_mem != mem)
 		return sched_check_fail(cause, "node->used_mem is the sum "
-		    "over node->inst: node %s has %lld, its records %lld",
+		    "over node->inst and node->jobs: node %s has %lld, its "
+		    "records and tasks %lld",
 		    sched_node_label(n), (long long)n->used_mem,
 		    (long long)mem);
 	if (n->nports > n->ports_cap)
@@ -533,6 +546,79 @@ sched_check_services(const struct sched *s, char **cause)
 	return 0;
 }
 
+/*
+ * Job tasks (sched_job.c): each in job_hash once under (id, index); a
+ * queued one in s->queue at its qidx with no node, an assigned one in its
+ * node's jobs at its node_idx; njobs counts them; the queue, if flagged
+ * sorted, is in queue order.
+ */
+static int
+sched_check_jobs(const struct sched *s, char **cause)
+{
+	const struct sched_job *j, *p;
+	const struct sched_node *n;
+	size_t k, nassigned = 0;
+	uint32_t slot;
+
+	if (s->nqueue > s->queue_cap)
+		return sched_check_fail(cause, "arrays fit their allocation: "
+		    "nqueue %zu of %zu", s->nqueue, s->queue_cap);
+	for (k = 0; k < s->nqueue; k++) {
+		j = s->queue[k];
+		if (j->node != NULL || j->qidx != k)
+			return sched_check_fail(cause, "a queued task has no "
+			    "node and knows its place in s->queue: job %s#%d "
+			    "at %zu says %zu", j->name, j->index, k, j->qidx);
+		if (sched_job_find(s, j->id, j->index) != j)
+			return sched_check_fail(cause, "every task is in "
+			    "job_hash under (id, index): job %s#%d", j->name,
+			    j->index);
+		if (j->tentative || j->doomed)
+			return sched_check_fail(cause, "round flags are undone "
+			    "when sched_plan returns: job %s#%d", j->name,
+			    j->index);
+		p = k > 0 ? s->queue[k - 1] : NULL;
+		if (s->queue_sorted && p != NULL &&
+		    (p->priority < j->priority ||
+		    (p->priority == j->priority &&
+		    p->queued_at_ms > j->queued_at_ms)))
+			return sched_check_fail(cause, "a sorted queue is in "
+			    "priority, then arrival order: job %s#%d before "
+			    "job %s#%d", p->name, p->index, j->name, j->index);
+	}
+	for (slot = 0; slot < s->nslots; slot++) {
+		if ((n = s->nodes[slot]) == NULL)
+			continue;
+		if (n->njobs > n->jobs_cap)
+			return sched_check_fail(cause, "node->njobs <= "
+			    "jobs_cap: node %s", sched_node_label(n));
+		for (k = 0; k < n->njobs; k++) {
+			j = n->jobs[k];
+			if (j->node != n || j->node_idx != k ||
+			    j->qidx != (size_t)-1)
+				return sched_check_fail(cause, "an assigned "
+				    "task is in its node's jobs at node_idx and "
+				    "not queued: job %s#%d on %s", j->name,
+				    j->index, sched_node_label(n));
+			if (sched_job_find(s, j->id, j->index) != j)
+				return sched_check_fail(cause, "every task is "
+				    "in job_hash under (id, index): job %s#%d",
+				    j->name, j->index);
+			if (j->tentative || j->doomed)
+				return sched_check_fail(cause, "round flags "
+				    "are undone when sched_plan returns: job "
+				    "%s#%d", j->name, j->index);
+			nassigned++;
+		}
+	}
+	if (s->nqueue + nassigned != s->njobs || s->job_hash.n != s->njobs)
+		return sched_check_fail(cause, "s->njobs counts the tasks, each "
+		    "queued or on one node and in job_hash: njobs %zu, queued "
+		    "%zu, assigned %zu, in job_hash %zu", s->njobs, s->nqueue,
+		    nassigned, s->job_hash.n);
+	return 0;
+}
+
 int
 sched_check(const struct sched *s, char **cause)
 {
@@ -540,17 +626,19 @@ sched_check(const struct sched *s, char **cause)
 		*cause = NULL;
 	if (s == NULL)
 		return sched_check_fail(cause, "no state");
-	if (s->ntent != 0 || s->nmarked != 0)
+	if (s->ntent != 0 || s->nmarked != 0 || s->njtent != 0)
 		return sched_check_fail(cause, "round flags are undone when "
-		    "sched_plan returns: %zu tentative, %zu marked records",
-		    s->ntent, s->nmarked);
+		    "sched_plan returns: %zu tentative, %zu marked records, "
+		    "%zu marked tasks", s->ntent, s->nmarked, s->njtent);
 	if (sched_check_settings(s, cause) != 0 ||
 	    sched_check_azs(s, cause) != 0 ||
 	    sched_check_htab(&s->node_hash, "node_hash", cause) != 0 ||
 	    sched_check_htab(&s->svc_hash, "svc_hash", cause) != 0 ||
 	    sched_check_htab(&s->inst_hash, "inst_hash", cause) != 0 ||
+	    sched_check_htab(&s->job_hash, "job_hash", cause) != 0 ||
 	    sched_check_nodes(s, cause) != 0 ||
-	    sched_check_services(s, cause) != 0)
+	    sched_check_services(s, cause) != 0 ||
+	    sched_check_jobs(s, cause) != 0)
 		return -1;
 	return 0;
 }

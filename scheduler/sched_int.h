@@ -96,6 +96,9 @@ struct sched_node {
 	struct sched_port_use	*ports;		/* host ports in use */
 	size_t			 nports;	/* entries in ports */
 	size_t			 ports_cap;	/* allocated entries */
+	struct sched_job	**jobs;		/* job tasks assigned here */
+	size_t			 njobs;		/* entries in jobs */
+	size_t			 jobs_cap;	/* allocated entries */
 	int			 doomed;	/* round: REMOVE_NODE planned */
 };
 
@@ -160,6 +163,30 @@ struct sched_inst {
 						 * or is in flight */
 };
 
+/*
+ * One task of a job (sched_job.c). Queued (node NULL, in s->queue at
+ * qidx) or assigned to a node (in node->jobs at node_idx, counted in the
+ * node's used_mcpus/used_mem), and in s->job_hash either way.
+ */
+struct sched_job {
+	struct sched_hent	 hent;		/* in s->job_hash, key (id, index) */
+	int64_t			 id;		/* the job's store id */
+	int			 index;		/* task index */
+	char			*name;		/* job name */
+	struct sched_demand	 dm;		/* what it asks of a node */
+	int			 priority;	/* higher first */
+	int64_t			 queued_at_ms;	/* FIFO within a priority */
+	int64_t			 not_before_ms;	/* backoff: not placed before */
+	struct sched_node	*node;		/* assigned there, or NULL */
+	size_t			 node_idx;	/* index in node->jobs */
+	size_t			 qidx;		/* index in s->queue (queued) */
+	int			 tentative;	/* round: placed by this plan */
+	int			 doomed;	/* round: planned JOB_LOST */
+	enum sched_queue_why	 why;		/* last full pass: why queued */
+	char			*reason;	/* and the sentence */
+	int64_t			 due_ms;	/* and, for BACKOFF, until when */
+};
+
 struct sched {
 	struct sched_settings	 set;		/* grid settings */
 	struct sched_node	**nodes;	/* by slot; NULL = free slot */
@@ -188,6 +215,17 @@ struct sched {
 						 * record removals, a node
 						 * settling */
 	int64_t			 last_plan_ms;	/* now_ms of the last plan */
+	struct sched_htab	 job_hash;	/* job tasks by (id, index) */
+	struct sched_job	**queue;	/* queued tasks; in queue order
+						 * when queue_sorted */
+	size_t			 nqueue;	/* entries in queue */
+	size_t			 queue_cap;	/* allocated entries */
+	int			 queue_sorted;	/* queue is in queue order */
+	size_t			 njobs;		/* tasks, queued or assigned */
+	uint64_t		 jobs_gen;	/* bumped by every job change */
+	uint64_t		 jobs_seen_gen;	/* jobs_gen at the last full */
+	uint64_t		 jobs_seen_epoch; /* and epoch, queue pass */
+	int64_t			 jobs_due_ms;	/* a backoff ends: pass again */
 	/* Scratch for one round (sized to slot_cap / naz). */
 	int			*cnt;		/* per slot: records of the
 						 * service being looked at; all
@@ -200,6 +238,13 @@ struct sched {
 	struct sched_inst	**marked;	/* records doomed/moving */
 	size_t			 nmarked;	/* entries in marked */
 	size_t			 marked_cap;	/* allocated entries */
+	struct sched_job	**jtent;	/* tasks placed or doomed by the
+						 * plan being made, in order */
+	size_t			 njtent;	/* entries in jtent */
+	size_t			 jtent_cap;	/* allocated entries */
+	struct sched_job	**held;		/* per slot: the queued task a
+						 * node is held for (job pass) */
+	uint32_t		 held_cap;	/* entries in held */
 };
 
 /*
@@ -287,6 +332,12 @@ void		 sched_emit_step(struct sched_draft *d,
 		    const struct sched_node *peer, const char *fmt, ...)
 		    __attribute__((format(printf, 7, 8)));
 struct sched_step *sched_emit_last(struct sched_draft *d);
+void		 sched_emit_job_step(struct sched_draft *d,
+		    enum sched_step_kind kind, const struct sched_job *j,
+		    const struct sched_node *node, const char *fmt, ...)
+		    __attribute__((format(printf, 5, 6)));
+void		 sched_emit_queued(struct sched_draft *d,
+		    const struct sched_job *j);
 void		 sched_emit_unplaceable(struct sched_draft *d,
 		    struct sched_service *svc, int no,
 		    const struct sched_node *node, char *reason);
@@ -299,6 +350,16 @@ void		 sched_service_pass(struct sched_draft *d,
 		    struct sched_service *svc);
 int		 sched_inst_replaceable(const struct sched_draft *d,
 		    const struct sched_inst *i);
+
+/* sched_job.c */
+void		 sched_job_pass(struct sched_draft *d);
+void		 sched_job_undo(struct sched *s);
+int		 sched_job_apply(struct sched *s, const struct sched_step *st,
+		    char **cause);
+void		 sched_job_drop_node(struct sched *s, struct sched_node *n);
+void		 sched_job_free_all(struct sched *s);
+struct sched_job *sched_job_find(const struct sched *s, int64_t id,
+		    int index);
 
 /* sched_balance.c */
 void		 sched_balance(struct sched_draft *d);

@@ -52,6 +52,7 @@ sched_settings_from_grid(const struct grid_settings *gs,
 	out->ephemeral_removal_ms = gs->ephemeral_removal_s * 1000;
 	out->settle_ms = gs->rebalance_settle_s * 1000;
 	out->move_cooldown_ms = gs->move_cooldown_s * 1000;
+	out->job_lost_ms = gs->job_lost_grace_s * 1000;
 	out->max_moves_per_service = 1;
 	out->max_moves_per_round = 10;
 	out->load_high = 80;
@@ -77,6 +78,8 @@ sched_new(void)
 	sched_htab_init(&s->node_hash);
 	sched_htab_init(&s->svc_hash);
 	sched_htab_init(&s->inst_hash);
+	sched_htab_init(&s->job_hash);
+	s->queue_sorted = 1;
 	s->azs = xcalloc(1, sizeof *s->azs);
 	s->azs[0] = xstrdup("");
 	s->naz = 1;
@@ -115,6 +118,7 @@ sched_node_free(struct sched_node *n)
 	free(n->name);
 	free(n->inst);
 	free(n->ports);
+	free(n->jobs);
 	free(n);
 }
 
@@ -126,6 +130,7 @@ sched_free(struct sched *s)
 
 	if (s == NULL)
 		return;
+	sched_job_free_all(s);
 	for (i = 0; i < s->nsvcs; i++) {
 		for (j = 0; j < s->svcs[i]->ninst; j++)
 			free(s->svcs[i]->inst[j]);
@@ -529,6 +534,7 @@ void
 sched_node_drop(struct sched *s, struct sched_node *n)
 {
 	assert(s->nodes[n->slot] == n && s->ntent == 0);
+	sched_job_drop_node(s, n);
 	while (n->ninst > 0) {
 		sched_service_dirty(s, n->inst[n->ninst - 1]->svc);
 		n->inst[n->ninst - 1]->svc->version++;
