@@ -94,6 +94,23 @@ sched_loop_service(struct sched_loop *l, int64_t service_id)
 	sched_loop_signal(l);
 }
 
+void
+sched_loop_job(struct sched_loop *l, int64_t job_id)
+{
+	size_t i;
+
+	pthread_mutex_lock(&l->lock);
+	for (i = 0; i < l->ch.njobs; i++)
+		if (l->ch.jobs[i] == job_id)
+			break;
+	if (i == l->ch.njobs) {
+		l->ch.jobs = xreallocarray(l->ch.jobs, l->ch.njobs + 1,
+		    sizeof *l->ch.jobs);
+		l->ch.jobs[l->ch.njobs++] = job_id;
+	}
+	sched_loop_signal(l);
+}
+
 static void
 sched_changes_free(struct sched_changes *ch)
 {
@@ -104,6 +121,7 @@ sched_changes_free(struct sched_changes *ch)
 	free(ch->nodes);
 	free(ch->grids);
 	free(ch->services);
+	free(ch->jobs);
 	memset(ch, 0, sizeof *ch);
 }
 

@@ -28,6 +28,7 @@
 
 #define ROUND_LOAD_MS		10000	/* refresh reported load this often */
 #define ROUND_MAX_REPLANS	4	/* plans per grid per round */
+#define ROUND_RETENTION_MS	5000	/* look for expired jobs this often */
 
 struct round_grid {
 	int64_t			 id;		/* grid id */
@@ -38,6 +39,9 @@ struct round_grid {
 	char			*notes;		/* last round's NOTE reasons */
 	json_t			*unplaceable;	/* "service id" -> reason */
 	json_t			*logged;	/* reasons already in events */
+	json_t			*queued;	/* "job#idx" -> queue reason
+						 * written to its task */
+	int64_t			 retention_at;	/* mono ms of the last sweep */
 	int			 seen;		/* still in the store */
 };
 
@@ -68,6 +72,67 @@ round_grid_clear(struct round_grid *g)
 	free(g->notes);
 	json_decref(g->unplaceable);
 	json_decref(g->logged);
+	json_decref(g->queued);
+}
+
+/*
+ * End the attempts of tasks whose node is gone (a node removed while the
+ * master was down, say) as lost, then read those jobs again.
+ */
+static void
+round_orphans(struct sched_round *r, struct round_grid *g,
+    struct sync_orphan *o, size_t n)
+{
+	struct sync_orphan *more;
+	size_t i, nmore;
+	int64_t now = util_now_ms();
+	char why[128];
+
+	if (n == 0)
+		return;
+	if (store_begin(r->st) != 0)
+		return;
+	for (i = 0; i < n; i++) {
+		snprintf(why, sizeof why, "node %.12s is gone from the grid",
+		    o[i].node_id);
+		if (store_job_lost(r->st, o[i].job_id, o[i].idx, o[i].node_id,
+		    why, now) < 0) {
+			log_error("sched: grid %s: job %lld: %s", g->name,
+			    (long long)o[i].job_id, store_errmsg(r->st));
+			store_rollback(r->st);
+			return;
+		}
+	}
+	if (store_commit(r->st) != 0)
+		return;
+	for (i = 0; i < n; i++) {
+		master_changed_job(r->m, o[i].job_id);
+		if (sched_sync_job(r->st, g->s, o[i].job_id, &more,
+		    &nmore) == 0 && nmore > 0)
+			log_warn("sched: grid %s: job %lld still has a task on "
+			    "a node that is gone", g->name,
+			    (long long)o[i].job_id);
+		free(more);
+	}
+}
+
+/* Load the grid's unfinished job tasks (job_id 0), or one job's. */
+static void
+round_sync_jobs(struct sched_round *r, struct round_grid *g, int64_t job_id)
+{
+	struct sync_orphan *o = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (job_id == 0)
+		rc = sched_sync_jobs(r->st, g->s, g->id, &o, &n);
+	else
+		rc = sched_sync_job(r->st, g->s, job_id, &o, &n);
+	if (rc != 0)
+		log_error("sched: grid %s: job tasks: %s", g->name,
+		    store_errmsg(r->st));
+	round_orphans(r, g, o, n);
+	free(o);
 }
 
 /* Re-read the grid list and settings; load new grids whole. */
@@ -98,6 +163,7 @@ round_load_grids(struct sched_round *r)
 			g->s = sched_new();
 			g->unplaceable = json_object();
 			g->logged = json_object();
+			g->queued = json_object();
 			g->load_at = util_mono_ms();
 			g->seen = 2;	/* new: load it below */
 		} else
@@ -118,8 +184,10 @@ round_load_grids(struct sched_round *r)
 		sched_settings_set(g->s, &ss);
 		if (g->seen == 2) {
 			sched_sync_grid(r->st, g->s, g->id);
-			log_info("sched: grid %s loaded: %zu node(s)", g->name,
-			    sched_node_count(g->s));
+			round_sync_jobs(r, g, 0);
+			log_info("sched: grid %s loaded: %zu node(s), %zu job "
+			    "task(s)", g->name, sched_node_count(g->s),
+			    sched_job_count(g->s));
 		}
 	}
 	r->loaded = 1;
@@ -144,6 +212,17 @@ round_write_step(struct sched_round *r, struct round_grid *g,
 	int64_t rev = 0;
 	int rc = 0;
 
+	if (st->kind == SCHED_STEP_JOB_ASSIGN) {
+		int64_t attempt;
+
+		/* 0: the task is no longer pending (cancelled meanwhile);
+		 * the job is read again after the plan is applied. */
+		return store_job_assign(r->st, st->job_id, st->instance_no,
+		    st->node_id, st->reason, now, &attempt) < 0 ? -1 : 0;
+	}
+	if (st->kind == SCHED_STEP_JOB_LOST)
+		return store_job_lost(r->st, st->job_id, st->instance_no,
+		    st->node_id, st->reason, now) < 0 ? -1 : 0;
 	if (st->service_id > 0 &&
 	    round_service(r, st->service_id, label, sizeof label, &rev) != 0)
 		return -1;	/* the service went away meanwhile */
@@ -181,6 +260,8 @@ round_write_step(struct sched_round *r, struct round_grid *g,
 			    PROTO_CLOSE_NODE_REMOVED);
 		break;
 	case SCHED_STEP_NOTE:
+	case SCHED_STEP_JOB_ASSIGN:
+	case SCHED_STEP_JOB_LOST:
 		break;
 	}
 	if (rc != 0)
@@ -241,6 +322,68 @@ round_unplaceable(struct sched_round *r, struct round_grid *g,
 	}
 }
 
+/*
+ * Queued tasks whose reason changed since it was last written: their
+ * index in p->queued into *out (caller frees), and in *event whether the
+ * kind of reason changed too. The reason is the task's queue_reason (berth
+ * job show); a job.queued event is written when a job's first task starts
+ * to wait, or waits for another kind of reason (not each time the task
+ * ahead of it changes).
+ */
+static size_t
+round_queue_changed(struct round_grid *g, const struct sched_plan *p,
+    size_t **out, char **event)
+{
+	const struct sched_queued *q;
+	const char *old;
+	char key[48], kind[4];
+	size_t i, n = 0;
+
+	*out = xcalloc(p->nqueued + 1, sizeof **out);
+	*event = xcalloc(p->nqueued + 1, 1);
+	for (i = 0; i < p->nqueued; i++) {
+		q = &p->queued[i];
+		snprintf(key, sizeof key, "%lld#%d", (long long)q->job_id,
+		    q->index);
+		snprintf(kind, sizeof kind, "%d|", (int)q->why);
+		old = json_string_value(json_object_get(g->queued, key));
+		if (old != NULL && strncmp(old, kind, 2) == 0 &&
+		    strcmp(old + 2, q->reason) == 0)
+			continue;
+		(*event)[n] = q->index == 0 && (old == NULL ||
+		    strncmp(old, kind, 2) != 0);
+		(*out)[n++] = i;
+	}
+	return n;
+}
+
+static void
+round_queue_written(struct round_grid *g, const struct sched_plan *p)
+{
+	char key[48];
+	size_t i;
+
+	/* The map follows the queue: tasks that left it leave the map. */
+	json_object_clear(g->queued);
+	for (i = 0; i < p->nqueued; i++) {
+		snprintf(key, sizeof key, "%lld#%d",
+		    (long long)p->queued[i].job_id, p->queued[i].index);
+		json_object_set_new(g->queued, key, json_sprintf("%d|%s",
+		    (int)p->queued[i].why, p->queued[i].reason));
+	}
+}
+
+/* After a job step: read the job again unless the store agrees. */
+static void
+round_job_check(struct sched_round *r, struct round_grid *g,
+    const struct sched_step *st)
+{
+	if (st->kind == SCHED_STEP_JOB_ASSIGN && store_job_assigned(r->st,
+	    st->job_id, st->instance_no, st->node_id) == 1)
+		return;
+	round_sync_jobs(r, g, st->job_id);
+}
+
 /* Plan once for g and carry it out. */
 static void
 round_plan(struct sched_round *r, struct round_grid *g)
@@ -248,9 +391,11 @@ round_plan(struct sched_round *r, struct round_grid *g)
 	struct sched_opts opts;
 	struct sched_plan plan;
 	const struct sched_step *st;
+	const struct sched_queued *q;
 	int64_t now = util_now_ms();
 	char *cause = NULL;
-	size_t i, nact;
+	size_t i, nact, nq, *qch;
+	char *qev;
 	int notes, ok = 1;
 
 	if (util_mono_ms() - g->load_at > ROUND_LOAD_MS) {
@@ -263,9 +408,12 @@ round_plan(struct sched_round *r, struct round_grid *g)
 	sched_plan(g->s, now, ++r->seed, &opts, &plan);
 	nact = sched_plan_nactions(&plan);
 	notes = round_notes_changed(g, &plan);
-	if (nact > 0 || notes || plan.nunplaceable > 0) {
+	nq = round_queue_changed(g, &plan, &qch, &qev);
+	if (nact > 0 || notes || plan.nunplaceable > 0 || nq > 0) {
 		if (store_begin(r->st) != 0) {
 			sched_plan_clear(&plan);
+			free(qch);
+			free(qev);
 			return;
 		}
 		for (i = 0; i < plan.nsteps && ok; i++) {
@@ -280,15 +428,31 @@ round_plan(struct sched_round *r, struct round_grid *g)
 			}
 		}
 		round_unplaceable(r, g, &plan);
+		for (i = 0; i < nq && ok; i++) {
+			q = &plan.queued[qch[i]];
+			if (store_job_queue_reason(r->st, q->job_id, q->index,
+			    q->reason, qev[i]) < 0) {
+				log_error("sched: grid %s: queue reason: %s",
+				    g->name, store_errmsg(r->st));
+				ok = 0;
+			}
+		}
 		if (!ok || store_commit(r->st) != 0) {
 			store_rollback(r->st);
 			/* Re-read what the failed steps touched. */
 			sched_plan_clear(&plan);
+			free(qch);
+			free(qev);
+			json_object_clear(g->queued);
 			sched_sync_grid(r->st, g->s, g->id);
+			round_sync_jobs(r, g, 0);
 			return;
 		}
+		round_queue_written(g, &plan);
 	} else
 		json_object_clear(g->unplaceable);
+	free(qch);
+	free(qev);
 	if (nact > 0) {
 		master_nodes_touched(r->m);
 		if (sched_apply(g->s, &plan, &cause) != 0) {
@@ -303,6 +467,15 @@ round_plan(struct sched_round *r, struct round_grid *g)
 			master_desired_changed(r->m, st->node_id);
 			if (st->peer_node_id != NULL)
 				master_desired_changed(r->m, st->peer_node_id);
+			/*
+			 * A lost task may be retried (pending with a
+			 * backoff), an assignment the store refused (the
+			 * task was cancelled meanwhile) must not stay: read
+			 * the job again either way.
+			 */
+			if (st->kind == SCHED_STEP_JOB_LOST ||
+			    st->kind == SCHED_STEP_JOB_ASSIGN)
+				round_job_check(r, g, st);
 		}
 		log_debug("sched: grid %s: %zu step(s)", g->name, nact);
 	}
@@ -342,6 +515,31 @@ round_hook_node(void *arg, const char *node_id)
 	master_desired_changed(a->r->m, node_id);
 }
 
+/* Finished jobs past the grid's retention go, with their containers. */
+static void
+round_retention(struct sched_round *r, struct round_grid *g)
+{
+	struct job_touched t = { NULL, 0 };
+	size_t i;
+	int removed = 0;
+
+	if (util_mono_ms() - g->retention_at < ROUND_RETENTION_MS)
+		return;
+	g->retention_at = util_mono_ms();
+	if (store_job_retention(r->st, g->id, g->gs.job_retention_s * 1000,
+	    g->gs.job_retention_max, util_now_ms(), &removed, &t) != 0) {
+		log_error("sched: grid %s: job retention: %s", g->name,
+		    store_errmsg(r->st));
+		return;
+	}
+	if (removed > 0)
+		log_info("sched: grid %s: retention removed %d finished "
+		    "job(s)", g->name, removed);
+	for (i = 0; i < t.n; i++)
+		master_desired_changed(r->m, t.nodes[i]);
+	store_job_touched_free(&t);
+}
+
 static void
 round_grid_run(struct sched_round *r, struct round_grid *g)
 {
@@ -359,6 +557,7 @@ round_grid_run(struct sched_round *r, struct round_grid *g)
 		if (!replan)
 			break;
 	}
+	round_retention(r, g);
 }
 
 /* ---- the round ------------------------------------------------------ */
@@ -430,6 +629,17 @@ sched_round_run(struct sched_round *r, const struct sched_changes *ch)
 			if (g->id == owner || owner == 0)
 				sched_sync_service(r->st, g->s, g->id,
 				    ch->services[i]);
+		}
+	}
+	for (i = 0; i < ch->njobs; i++) {
+		if (store_job_grid(r->st, ch->jobs[i], &owner) != 1)
+			owner = 0;
+		for (j = 0; j < r->ngrids; j++) {
+			g = &r->grids[j];
+			if (g->id == owner || owner == 0)
+				round_sync_jobs(r, g, ch->jobs[i]);
+			if (g->id == owner)
+				plan_now[j] = 1;
 		}
 	}
 	for (i = 0; i < ch->ngrids; i++)

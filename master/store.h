@@ -441,15 +441,19 @@ int	 store_job_grid(struct store *st, int64_t job_id, int64_t *grid_id);
  * plan's reason): 1 and *attempt, 0 when the task is no longer pending
  * (nothing written), -1. lost: the task's attempt on node_id ends failed
  * with why (a retry follows if it has one left): 1, 0 nothing to do, -1.
- * queue_reason: why a pending task waits (an event when it changed).
+ * queue_reason: why a pending task waits (and, with event, a job.queued
+ * event).
  */
 int	 store_job_assign(struct store *st, int64_t job_id, int idx,
 	    const char *node_id, const char *why, int64_t now,
 	    int64_t *attempt);
 int	 store_job_lost(struct store *st, int64_t job_id, int idx,
 	    const char *node_id, const char *why, int64_t now);
+/* 1 if the task's unfinished attempt is on node_id, 0 if not, -1. */
+int	 store_job_assigned(struct store *st, int64_t job_id, int idx,
+	    const char *node_id);
 int	 store_job_queue_reason(struct store *st, int64_t job_id, int idx,
-	    const char *reason);
+	    const char *reason, int event);
 
 /* An attempt as the hub sends it to its node (text borrowed). */
 struct job_desired {
