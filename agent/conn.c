@@ -422,6 +422,8 @@ conn_write_one(struct conn *c, struct lws *wsi)
 static void
 conn_ended(struct conn *c)
 {
+	if (c->welcomed)
+		converge_post_session_end(c->conv);
 	c->wsi = NULL;
 	c->welcomed = 0;
 	buf_free(&c->rx);

@@ -74,6 +74,7 @@ observe_inspect_clear(struct observe_inspect *ins)
 {
 	free(ins->id);
 	free(ins->started_at);
+	free(ins->finished_at);
 }
 
 void
@@ -135,6 +136,9 @@ observe_parse_list(json_t *arr, const char *node_id, struct observe_list *l)
 		k->name = xstrdup(name != NULL ? name : "");
 		k->a.state = plan_state_parse(json_string_value(
 		    json_object_get(e, "State")));
+		if (observe_label_int(labels, PROTO_LABEL_ATTEMPT,
+		    &k->a.attempt) != 0 || k->a.attempt < 1)
+			k->a.attempt = 0;
 		k->a.labelled = observe_label_int(labels,
 		    PROTO_LABEL_SERVICE_ID, &k->a.service_id) == 0 &&
 		    observe_label_int(labels, PROTO_LABEL_INSTANCE,
@@ -204,6 +208,11 @@ observe_parse_inspect(json_t *o, enum plan_state state, int64_t now,
 	s = json_string_value(json_object_get(st, "StartedAt"));
 	free(ins->started_at);
 	ins->started_at = s != NULL ? xstrdup(s) : NULL;
+	/* For jobs: when it ended, and whether the kernel killed it. */
+	s = json_string_value(json_object_get(st, "FinishedAt"));
+	free(ins->finished_at);
+	ins->finished_at = s != NULL ? xstrdup(s) : NULL;
+	ins->oom_killed = json_is_true(json_object_get(st, "OOMKilled"));
 	s = json_string_value(json_object_get(json_object_get(o,
 	    "HostConfig"), "NetworkMode"));
 	ins->host_net = s != NULL && strcmp(s, "host") == 0;

@@ -46,6 +46,8 @@ struct observe_inspect {
 	int		 restart_count;	/* RestartCount (Docker's policy) */
 	int		 pid;		/* State.Pid, 0 if not running */
 	char		*started_at;	/* State.StartedAt, NULL if unknown */
+	char		*finished_at;	/* State.FinishedAt, NULL if unknown */
+	int		 oom_killed;	/* State.OOMKilled */
 	int		 host_net;	/* HostConfig.NetworkMode is "host" */
 	int64_t		 at;		/* mono ms of the inspect, -1: stale */
 	int		 live;		/* looked at in this pass */

@@ -457,24 +457,23 @@ job_spec_parse(const char *buf, size_t len, const char *file,
 	    (root = stack_yaml_load(&ctx, buf, len)) == NULL ||
 	    stack_want_map(&ctx, root, "") != 0)
 		goto out;
+	job = json_pack("{s:n, s:n, s:n, s:n, s:[], s:i, s:i, s:i, s:i, "
+	    "s:i}", "name", "command", "cpus", "memory", "affinity",
+	    "timeout", 0, "retries", 0, "backoff", JOB_DEFAULT_BACKOFF_S,
+	    "parallel", 1, "priority", 0);
+	/* In the file's order, so that errors come in line order. */
 	for (i = 0; i < SNODE_NPAIRS(root); i++) {
 		k = SNODE_KEY(root, i);
 		for (j = 0; j < JOB_NFIELDS; j++) {
 			if (strcmp(k->str, job_fields[j].key) == 0)
 				break;
 		}
-		if (j == JOB_NFIELDS)
+		if (j == JOB_NFIELDS) {
 			stack_unknown_key(&ctx, k, k->str, "a job");
-		else
-			at[j] = SNODE_VAL(root, i);
-	}
-	job = json_pack("{s:n, s:n, s:n, s:n, s:[], s:i, s:i, s:i, s:i, "
-	    "s:i}", "name", "command", "cpus", "memory", "affinity",
-	    "timeout", 0, "retries", 0, "backoff", JOB_DEFAULT_BACKOFF_S,
-	    "parallel", 1, "priority", 0);
-	for (j = 0; j < JOB_NFIELDS; j++) {
-		if (at[j] != NULL)
-			job_fields[j].read(&ctx, job, job_fields[j].key, at[j]);
+			continue;
+		}
+		at[j] = SNODE_VAL(root, i);
+		job_fields[j].read(&ctx, job, job_fields[j].key, at[j]);
 	}
 	if (at[1] == NULL)
 		stack_errn(&ctx, root, "image", "image is required");
