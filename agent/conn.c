@@ -348,7 +348,7 @@ conn_welcome(struct conn *c, json_t *o)
 	c->ready = 1;
 	pthread_mutex_unlock(&c->lock);
 	ver = converge_docker_version(c->conv);
-	conn_send(c, nodeinfo_frame(ver));
+	conn_send(c, nodeinfo_frame(ver, c->cfg->cpus));
 	free(ver);
 	converge_post_session(c->conv);
 }

@@ -1098,7 +1098,7 @@ converge_learn_version(struct converge *c)
 	c->docker_version = v;
 	pthread_mutex_unlock(&c->lock);
 	/* A node_info sent before this lacked the version: send it again. */
-	conn_send(c->conn, nodeinfo_frame(v));
+	conn_send(c->conn, nodeinfo_frame(v, c->cfg->cpus));
 }
 
 static void *
