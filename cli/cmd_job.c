@@ -220,7 +220,7 @@ job_line(json_t *j, char *buf, size_t len)
 static int
 job_follow(struct cli *c, long long id, const char *name, int quiet)
 {
-	char *path, *cause, line[512], last[512] = "";
+	char *path, *cause, line[512], last[512] = "", idtext[32];
 	const char *state;
 	json_t *j = NULL;
 	int tty = isatty(STDOUT_FILENO) && !c->json, status;
@@ -228,7 +228,8 @@ job_follow(struct cli *c, long long id, const char *name, int quiet)
 	for (;;) {
 		json_decref(j);
 		j = NULL;
-		path = cli_path("jobs/%s/%lld", c->grid, id);
+		snprintf(idtext, sizeof idtext, "%lld", id);
+		path = cli_path("jobs/%s/%s", c->grid, idtext);
 		if (client_json("GET", path, NULL, &j, &cause) != 0) {
 			free(path);
 			if (tty)
