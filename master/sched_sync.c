@@ -65,6 +65,9 @@ sync_node_row(void *arg, const struct node_row *r)
 	n.labels = lv;
 	n.cpus = (double)r->cpus;
 	n.memory = r->memory;
+	/* Joined, node_info not in yet: reserve nothing there until it is
+	 * (every agent reports at least one cpu). */
+	n.unmeasured = r->cpus == 0;
 	n.online = r->connected;
 	n.joined_at_ms = r->connected_at;
 	/* disconnected_at is 0 only for a node that never went offline. */

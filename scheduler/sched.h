@@ -65,6 +65,10 @@ struct sched_node_info {
 	size_t			  nlabels;	/* entries in labels */
 	double			  cpus;		/* capacity; 0 = not limited */
 	int64_t			  memory;	/* bytes; 0 = not limited */
+	int			  unmeasured;	/* 1: it has not reported its
+						 * capacity yet: nothing that
+						 * reserves cpu or memory goes
+						 * there until it does */
 	int			  online;	/* 1 if connected */
 	int64_t			  joined_at_ms;	/* when it last came online */
 	int64_t			  offline_since_ms; /* 0 while online */

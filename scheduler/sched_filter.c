@@ -164,6 +164,8 @@ sched_filter_fits(const struct sched_demand *d, const struct sched_node *n)
 {
 	size_t i, j;
 
+	if (n->unmeasured && (d->mcpus > 0 || d->mem_limit > 0))
+		return 0;
 	if (n->mcpus > 0 && d->mcpus > 0 &&
 	    n->used_mcpus + d->mcpus > n->mcpus)
 		return 0;
@@ -307,6 +309,8 @@ sched_filter_first(const struct sched_demand *d, const struct sched_node *n,
 		    a->value);
 		return buf;
 	}
+	if (n->unmeasured && (d->mcpus > 0 || d->mem_limit > 0))
+		return "have not reported a capacity yet";
 	if (n->mcpus > 0 && d->mcpus > 0 &&
 	    n->used_mcpus + d->mcpus > n->mcpus) {
 		snprintf(buf, len, "fail cpu (needs %.2f)",

@@ -83,6 +83,7 @@ struct sched_node {
 	int			 ephemeral;	/* has a label with key ephemeral */
 	int64_t			 mcpus;		/* capacity, millicpus; 0 = any */
 	int64_t			 memory;	/* capacity bytes; 0 = any */
+	int			 unmeasured;	/* capacity not reported yet */
 	int			 online;	/* connected */
 	int64_t			 joined_at_ms;	/* last came online */
 	int64_t			 offline_since_ms; /* 0 while online */

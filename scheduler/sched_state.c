@@ -500,11 +500,13 @@ sched_node_upsert(struct sched *s, const struct sched_node_info *ni,
 		sched_elig_update(s, n, 0);
 	if (changed || n->online != (ni->online != 0) ||
 	    n->mcpus != mcpus || n->memory != ni->memory ||
+	    n->unmeasured != (ni->unmeasured != 0) ||
 	    n->joined_at_ms != ni->joined_at_ms ||
 	    n->offline_since_ms != ni->offline_since_ms) {
 		n->online = ni->online != 0;
 		n->mcpus = mcpus;
 		n->memory = ni->memory;
+		n->unmeasured = ni->unmeasured != 0;
 		n->joined_at_ms = ni->joined_at_ms;
 		n->offline_since_ms = ni->online ? 0 : ni->offline_since_ms;
 		s->epoch++;

@@ -419,6 +419,39 @@ test_job_upsert_moves(void)
 	sched_free(s);
 }
 
+/* A node that has not reported its capacity takes no reservation yet. */
+static void
+test_job_unmeasured_node(void)
+{
+	struct sched *s = sched_new();
+	struct sched_node_info ni;
+	struct sched_plan p;
+	const struct sched_queued *q;
+	char w[64];
+
+	memset(&ni, 0, sizeof ni);
+	ni.id = "n1";
+	ni.name = "n1";
+	ni.online = 1;
+	ni.unmeasured = 1;
+	CHECK(sched_node_upsert(s, &ni, NULL) == 0);
+	tj_put(s, 1, 0, 0, T0, 1, NULL, NULL);
+	tj_put(s, 2, 0, 1, T0, 0, NULL, NULL);	/* reserves nothing */
+	ts_round(s, T0 + 1, 1, &p);
+	q = tj_queued(&p, 1, 0);
+	CHECK(q != NULL && q->why == SCHED_QUEUE_FULL);
+	CHECK_HAS(q != NULL ? q->reason : NULL,
+	    "1 node has not reported a capacity yet");
+	CHECK_STR(tj_where(s, 2, 0, w, sizeof w), "n1");
+	sched_plan_clear(&p);
+	ni.unmeasured = 0;
+	ni.cpus = 1;
+	CHECK(sched_node_upsert(s, &ni, NULL) == 0);
+	ts_round1(s, T0 + 2, 2);
+	CHECK_STR(tj_where(s, 1, 0, w, sizeof w), "n1");
+	sched_free(s);
+}
+
 /* A plan that is not applied leaves the next plan to place the same. */
 static void
 test_job_unapplied_plan(void)
@@ -506,6 +539,7 @@ main(void)
 	TEST_RUN(test_job_lost);
 	TEST_RUN(test_job_lost_with_removed_node);
 	TEST_RUN(test_job_upsert_moves);
+	TEST_RUN(test_job_unmeasured_node);
 	TEST_RUN(test_job_unapplied_plan);
 	TEST_RUN(test_job_churn);
 	return TEST_DONE();
