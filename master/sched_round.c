@@ -39,8 +39,6 @@ struct round_grid {
 	char			*notes;		/* last round's NOTE reasons */
 	json_t			*unplaceable;	/* "service id" -> reason */
 	json_t			*logged;	/* reasons already in events */
-	json_t			*queued;	/* "job#idx" -> queue reason
-						 * written to its task */
 	int64_t			 retention_at;	/* mono ms of the last sweep */
 	int			 seen;		/* still in the store */
 };
@@ -72,7 +70,6 @@ round_grid_clear(struct round_grid *g)
 	free(g->notes);
 	json_decref(g->unplaceable);
 	json_decref(g->logged);
-	json_decref(g->queued);
 }
 
 /*
@@ -163,7 +160,6 @@ round_load_grids(struct sched_round *r)
 			g->s = sched_new();
 			g->unplaceable = json_object();
 			g->logged = json_object();
-			g->queued = json_object();
 			g->load_at = util_mono_ms();
 			g->seen = 2;	/* new: load it below */
 		} else
@@ -323,54 +319,24 @@ round_unplaceable(struct sched_round *r, struct round_grid *g,
 }
 
 /*
- * Queued tasks whose reason changed since it was last written: their
- * index in p->queued into *out (caller frees), and in *event whether the
- * kind of reason changed too. The reason is the task's queue_reason (berth
- * job show); a job.queued event is written when a job's first task starts
- * to wait, or waits for another kind of reason (not each time the task
- * ahead of it changes).
+ * Queued tasks whose reason changed in this plan: their index in
+ * p->queued into *out (caller frees). The reason becomes the task's
+ * queue_reason (berth job show); a job.queued event is written when a
+ * job's first task starts to wait, or waits for another kind of reason
+ * (not each time the reason's words change). The library says what
+ * changed (struct sched_queued's changed flags): a failed write leaves a
+ * reason unwritten until it changes again.
  */
 static size_t
-round_queue_changed(struct round_grid *g, const struct sched_plan *p,
-    size_t **out, char **event)
+round_queue_changed(const struct sched_plan *p, size_t **out)
 {
-	const struct sched_queued *q;
-	const char *old;
-	char key[48], kind[4];
 	size_t i, n = 0;
 
 	*out = xcalloc(p->nqueued + 1, sizeof **out);
-	*event = xcalloc(p->nqueued + 1, 1);
-	for (i = 0; i < p->nqueued; i++) {
-		q = &p->queued[i];
-		snprintf(key, sizeof key, "%lld#%d", (long long)q->job_id,
-		    q->index);
-		snprintf(kind, sizeof kind, "%d|", (int)q->why);
-		old = json_string_value(json_object_get(g->queued, key));
-		if (old != NULL && strncmp(old, kind, 2) == 0 &&
-		    strcmp(old + 2, q->reason) == 0)
-			continue;
-		(*event)[n] = q->index == 0 && (old == NULL ||
-		    strncmp(old, kind, 2) != 0);
-		(*out)[n++] = i;
-	}
+	for (i = 0; i < p->nqueued; i++)
+		if (p->queued[i].changed)
+			(*out)[n++] = i;
 	return n;
-}
-
-static void
-round_queue_written(struct round_grid *g, const struct sched_plan *p)
-{
-	char key[48];
-	size_t i;
-
-	/* The map follows the queue: tasks that left it leave the map. */
-	json_object_clear(g->queued);
-	for (i = 0; i < p->nqueued; i++) {
-		snprintf(key, sizeof key, "%lld#%d",
-		    (long long)p->queued[i].job_id, p->queued[i].index);
-		json_object_set_new(g->queued, key, json_sprintf("%d|%s",
-		    (int)p->queued[i].why, p->queued[i].reason));
-	}
 }
 
 /* After a job step: read the job again unless the store agrees. */
@@ -395,7 +361,6 @@ round_plan(struct sched_round *r, struct round_grid *g)
 	int64_t now = util_now_ms();
 	char *cause = NULL;
 	size_t i, nact, nq, *qch;
-	char *qev;
 	int notes, ok = 1;
 
 	if (util_mono_ms() - g->load_at > ROUND_LOAD_MS) {
@@ -408,12 +373,11 @@ round_plan(struct sched_round *r, struct round_grid *g)
 	sched_plan(g->s, now, ++r->seed, &opts, &plan);
 	nact = sched_plan_nactions(&plan);
 	notes = round_notes_changed(g, &plan);
-	nq = round_queue_changed(g, &plan, &qch, &qev);
+	nq = round_queue_changed(&plan, &qch);
 	if (nact > 0 || notes || plan.nunplaceable > 0 || nq > 0) {
 		if (store_begin(r->st) != 0) {
 			sched_plan_clear(&plan);
 			free(qch);
-			free(qev);
 			return;
 		}
 		for (i = 0; i < plan.nsteps && ok; i++) {
@@ -431,7 +395,7 @@ round_plan(struct sched_round *r, struct round_grid *g)
 		for (i = 0; i < nq && ok; i++) {
 			q = &plan.queued[qch[i]];
 			if (store_job_queue_reason(r->st, q->job_id, q->index,
-			    q->reason, qev[i]) < 0) {
+			    q->reason, q->index == 0 && q->why_changed) < 0) {
 				log_error("sched: grid %s: queue reason: %s",
 				    g->name, store_errmsg(r->st));
 				ok = 0;
@@ -442,17 +406,13 @@ round_plan(struct sched_round *r, struct round_grid *g)
 			/* Re-read what the failed steps touched. */
 			sched_plan_clear(&plan);
 			free(qch);
-			free(qev);
-			json_object_clear(g->queued);
 			sched_sync_grid(r->st, g->s, g->id);
 			round_sync_jobs(r, g, 0);
 			return;
 		}
-		round_queue_written(g, &plan);
 	} else
 		json_object_clear(g->unplaceable);
 	free(qch);
-	free(qev);
 	if (nact > 0) {
 		master_nodes_touched(r->m);
 		if (sched_apply(g->s, &plan, &cause) != 0) {

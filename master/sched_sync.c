@@ -10,6 +10,8 @@
  */
 #include "master/sched_sync.h"
 
+#include "stacks/job_spec.h"
+
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -316,24 +318,17 @@ sched_sync_job(struct store *st, struct sched *s, int64_t job_id,
     struct sync_orphan **orphans, size_t *norphans)
 {
 	struct sync_arg a = { s, 0, 0, st, NULL, 0, NULL, 0 };
-	struct sched_job_info *l;
-	size_t n, i, k;
+	size_t i;
 	int rc;
 
 	rc = store_job_tasks_job(st, job_id, sync_job_row, &a);
-	/* Tasks the store no longer has (a deleted job) leave s too. */
-	if (rc == 0) {
-		n = sched_job_list(s, &l);
-		for (i = 0; i < n; i++) {
-			if (l[i].id != job_id)
-				continue;
-			for (k = 0; k < a.nseen && a.seen[k] != l[i].index; k++)
-				;
-			if (k == a.nseen)
-				sched_job_remove(s, l[i].id, l[i].index);
-		}
-		free(l);
-	}
+	/*
+	 * A job the store no longer has (deleted): its tasks leave s too.
+	 * A job keeps all its tasks' rows while it exists, so only then.
+	 */
+	if (rc == 0 && a.nseen == 0)
+		for (i = 0; i < JOB_MAX_PARALLEL; i++)
+			sched_job_remove(s, job_id, (int)i);
 	free(a.seen);
 	*orphans = a.orphans;
 	*norphans = a.norphans;

@@ -200,6 +200,10 @@ struct sched_queued {
 	int64_t			 memory;
 	int64_t			 due_ms;	/* BACKOFF: placed from then on */
 	char			*reason;	/* a sentence, for people */
+	int			 changed;	/* reason differs from the one
+						 * this task had in the plan
+						 * before (or it is new) */
+	int			 why_changed;	/* and so does its kind */
 };
 
 struct sched_opts {

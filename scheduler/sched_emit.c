@@ -148,6 +148,8 @@ sched_emit_queued(struct sched_draft *d, const struct sched_job *j)
 	q->memory = j->dm.mem_limit;
 	q->due_ms = j->due_ms;
 	q->reason = xstrdup(j->reason != NULL ? j->reason : "queued");
+	q->changed = j->changed;
+	q->why_changed = j->why_changed;
 }
 
 /* The step just emitted, to set its flags (completes_move, aborts_move). */

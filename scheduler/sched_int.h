@@ -186,6 +186,8 @@ struct sched_job {
 	enum sched_queue_why	 why;		/* last full pass: why queued */
 	char			*reason;	/* and the sentence */
 	int64_t			 due_ms;	/* and, for BACKOFF, until when */
+	int			 changed;	/* that pass changed the reason */
+	int			 why_changed;	/* ... and its kind */
 };
 
 struct sched {

@@ -575,10 +575,14 @@ sched_job_scan(struct sched_draft *d, struct sched_job *j, int look,
 	}
 }
 
+/* Set a task's reason (taken); note whether it or its kind changed. */
 static void
 sched_job_why(struct sched_job *j, enum sched_queue_why why, char *reason,
     int64_t due)
 {
+	j->changed = j->reason == NULL || reason == NULL ||
+	    strcmp(j->reason, reason) != 0;
+	j->why_changed = j->reason == NULL || j->why != why;
 	free(j->reason);
 	j->why = why;
 	j->reason = reason;
@@ -635,6 +639,17 @@ sched_job_queue(struct sched_draft *d)
 			sched_emit_queued(d, j);
 			continue;
 		}
+		/*
+		 * Every node held, and nothing about the nodes changed since
+		 * the pass that found it behind: it still is (the scan would
+		 * only say so again, at O(nodes) for each such task).
+		 */
+		if (free_nodes == 0 && j->why == SCHED_QUEUE_BEHIND &&
+		    j->reason != NULL && s->jobs_seen_epoch == s->epoch) {
+			j->changed = j->why_changed = 0;
+			sched_emit_queued(d, j);
+			continue;
+		}
 		sched_job_scan(d, j, free_nodes > 0, &sc);
 		if (sc.best != NULL) {
 			n = sc.best;
@@ -659,12 +674,11 @@ sched_job_queue(struct sched_draft *d)
 			continue;
 		}
 		if (free_nodes == 0 || sc.held == sc.elig) {
-			xasprintf(&reason, "every node it could use is held "
-			    "for a task ahead in the queue (%zu node%s; first: "
-			    "job %s#%d, priority %d)", sc.elig,
-			    sc.elig == 1 ? "" : "s", sc.holder->name,
-			    sc.holder->index, sc.holder->priority);
-			sched_job_why(j, SCHED_QUEUE_BEHIND, reason, 0);
+			/* No holder's name: the text stays the same while the
+			 * tasks ahead come and go (no rewrite, no event). */
+			sched_job_why(j, SCHED_QUEUE_BEHIND, xstrdup("every "
+			    "node it could use is held for tasks ahead of it "
+			    "in the queue (priority, then arrival)"), 0);
 		} else
 			sched_job_why(j, SCHED_QUEUE_FULL, sched_filter_why(s,
 			    &j->dm, sched_held_phrase, &ha), 0);
@@ -706,8 +720,10 @@ sched_job_pass(struct sched_draft *d)
 		return;
 	}
 	/* Nothing changed since the last pass: the same queue, reasons. */
-	for (k = 0; k < s->nqueue; k++)
+	for (k = 0; k < s->nqueue; k++) {
+		s->queue[k]->changed = s->queue[k]->why_changed = 0;
 		sched_emit_queued(d, s->queue[k]);
+	}
 }
 
 /* ---- applying ------------------------------------------------------------ */
