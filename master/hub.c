@@ -414,7 +414,8 @@ static void
 hub_drain(struct hub *h)
 {
 	struct hub_msg *msg, *next;
-	struct hub_sess *s;
+	struct hub_sess *s, **due = NULL;
+	size_t ndue = 0, i;
 
 	if (atomic_load(&h->stop) && !h->stopping)
 		hub_begin_stop(h);
@@ -427,9 +428,18 @@ hub_drain(struct hub *h)
 		next = msg->next;
 		s = hub_find(h, msg->node_id);
 		if (s != NULL && s->close_code == 0) {
-			if (msg->type == HUB_MSG_CHANGED)
-				hub_send_desired(h, s, 0);
-			else {
+			if (msg->type == HUB_MSG_CHANGED) {
+				/*
+				 * A round that placed ten things on a node
+				 * posts ten of these: build its set once.
+				 */
+				if (!s->desired_due) {
+					s->desired_due = 1;
+					due = xreallocarray(due, ndue + 1,
+					    sizeof *due);
+					due[ndue++] = s;
+				}
+			} else {
 				hub_mark_offline(h, s, msg->code ==
 				    PROTO_CLOSE_NODE_REMOVED ? "node removed" :
 				    "node token reset");
@@ -440,6 +450,12 @@ hub_drain(struct hub *h)
 		}
 		free(msg);
 	}
+	for (i = 0; i < ndue; i++) {
+		due[i]->desired_due = 0;
+		if (due[i]->close_code == 0)
+			hub_send_desired(h, due[i], 0);
+	}
+	free(due);
 }
 
 static void

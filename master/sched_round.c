@@ -199,10 +199,13 @@ round_service(struct sched_round *r, int64_t id, char *label, size_t len,
 	return store_service_label(r->st, id, label, len, rev) == 1 ? 0 : -1;
 }
 
-/* Write one step and its event. 0 or -1. */
+/*
+ * Write one step and its event. 0 or -1. A job step the store could not
+ * take (the task is no longer pending) sets *stale.
+ */
 static int
 round_write_step(struct sched_round *r, struct round_grid *g,
-    const struct sched_step *st, int64_t now)
+    const struct sched_step *st, int64_t now, char *stale)
 {
 	char label[160] = "", subject[192], name[64];
 	int64_t rev = 0;
@@ -213,8 +216,10 @@ round_write_step(struct sched_round *r, struct round_grid *g,
 
 		/* 0: the task is no longer pending (cancelled meanwhile);
 		 * the job is read again after the plan is applied. */
-		return store_job_assign(r->st, st->job_id, st->instance_no,
-		    st->node_id, st->reason, now, &attempt) < 0 ? -1 : 0;
+		rc = store_job_assign(r->st, st->job_id, st->instance_no,
+		    st->node_id, st->reason, now, &attempt);
+		*stale = rc == 0;
+		return rc < 0 ? -1 : 0;
 	}
 	if (st->kind == SCHED_STEP_JOB_LOST)
 		return store_job_lost(r->st, st->job_id, st->instance_no,
@@ -339,17 +344,6 @@ round_queue_changed(const struct sched_plan *p, size_t **out)
 	return n;
 }
 
-/* After a job step: read the job again unless the store agrees. */
-static void
-round_job_check(struct sched_round *r, struct round_grid *g,
-    const struct sched_step *st)
-{
-	if (st->kind == SCHED_STEP_JOB_ASSIGN && store_job_assigned(r->st,
-	    st->job_id, st->instance_no, st->node_id) == 1)
-		return;
-	round_sync_jobs(r, g, st->job_id);
-}
-
 /* Plan once for g and carry it out. */
 static void
 round_plan(struct sched_round *r, struct round_grid *g)
@@ -361,6 +355,7 @@ round_plan(struct sched_round *r, struct round_grid *g)
 	int64_t now = util_now_ms();
 	char *cause = NULL;
 	size_t i, nact, nq, *qch;
+	char *stale;
 	int notes, ok = 1;
 
 	if (util_mono_ms() - g->load_at > ROUND_LOAD_MS) {
@@ -374,17 +369,19 @@ round_plan(struct sched_round *r, struct round_grid *g)
 	nact = sched_plan_nactions(&plan);
 	notes = round_notes_changed(g, &plan);
 	nq = round_queue_changed(&plan, &qch);
+	stale = xcalloc(plan.nsteps + 1, 1);
 	if (nact > 0 || notes || plan.nunplaceable > 0 || nq > 0) {
 		if (store_begin(r->st) != 0) {
 			sched_plan_clear(&plan);
 			free(qch);
+			free(stale);
 			return;
 		}
 		for (i = 0; i < plan.nsteps && ok; i++) {
 			st = &plan.steps[i];
 			if (st->kind == SCHED_STEP_NOTE && !notes)
 				continue;
-			if (round_write_step(r, g, st, now) != 0) {
+			if (round_write_step(r, g, st, now, &stale[i]) != 0) {
 				log_error("sched: grid %s: cannot write step "
 				    "(%s): %s", g->name, st->reason,
 				    store_errmsg(r->st));
@@ -406,6 +403,7 @@ round_plan(struct sched_round *r, struct round_grid *g)
 			/* Re-read what the failed steps touched. */
 			sched_plan_clear(&plan);
 			free(qch);
+			free(stale);
 			sched_sync_grid(r->st, g->s, g->id);
 			round_sync_jobs(r, g, 0);
 			return;
@@ -434,12 +432,13 @@ round_plan(struct sched_round *r, struct round_grid *g)
 			 * the job again either way.
 			 */
 			if (st->kind == SCHED_STEP_JOB_LOST ||
-			    st->kind == SCHED_STEP_JOB_ASSIGN)
-				round_job_check(r, g, st);
+			    (st->kind == SCHED_STEP_JOB_ASSIGN && stale[i]))
+				round_sync_jobs(r, g, st->job_id);
 		}
 		log_debug("sched: grid %s: %zu step(s)", g->name, nact);
 	}
 	sched_plan_clear(&plan);
+	free(stale);
 }
 
 /* ---- deploy hooks --------------------------------------------------- */
@@ -592,7 +591,10 @@ sched_round_run(struct sched_round *r, const struct sched_changes *ch)
 		}
 	}
 	for (i = 0; i < ch->njobs; i++) {
-		if (store_job_grid(r->st, ch->jobs[i], &owner) != 1)
+		/* One grid (the usual): no need to look the job's up. */
+		if (r->ngrids == 1)
+			owner = r->grids[0].id;
+		else if (store_job_grid(r->st, ch->jobs[i], &owner) != 1)
 			owner = 0;
 		for (j = 0; j < r->ngrids; j++) {
 			g = &r->grids[j];

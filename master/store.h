@@ -449,9 +449,6 @@ int	 store_job_assign(struct store *st, int64_t job_id, int idx,
 	    int64_t *attempt);
 int	 store_job_lost(struct store *st, int64_t job_id, int idx,
 	    const char *node_id, const char *why, int64_t now);
-/* 1 if the task's unfinished attempt is on node_id, 0 if not, -1. */
-int	 store_job_assigned(struct store *st, int64_t job_id, int idx,
-	    const char *node_id);
 int	 store_job_queue_reason(struct store *st, int64_t job_id, int idx,
 	    const char *reason, int event);
 

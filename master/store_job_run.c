@@ -524,25 +524,6 @@ store_job_lost(struct store *st, int64_t job_id, int idx,
 }
 
 int
-store_job_assigned(struct store *st, int64_t job_id, int idx,
-    const char *node_id)
-{
-	sqlite3_stmt *s = store_stmt(st, "SELECT 1 FROM job_tasks"
-	    " WHERE job_id = ?1 AND idx = ?2 AND node_id = ?3"
-	    " AND state IN ('assigned', 'running')");
-	int rc;
-
-	sqlite3_bind_int64(s, 1, job_id);
-	sqlite3_bind_int(s, 2, idx);
-	store_bind_text(s, 3, node_id);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-int
 store_job_queue_reason(struct store *st, int64_t job_id, int idx,
     const char *reason, int event)
 {

@@ -199,7 +199,10 @@ struct sched_queued {
 	double			 cpus;		/* what it needs */
 	int64_t			 memory;
 	int64_t			 due_ms;	/* BACKOFF: placed from then on */
-	char			*reason;	/* a sentence, for people */
+	const char		*reason;	/* a sentence, for people;
+						 * borrowed from the state: valid
+						 * until the next sched_plan(),
+						 * sched_apply() or job change */
 	int			 changed;	/* reason differs from the one
 						 * this task had in the plan
 						 * before (or it is new) */

@@ -557,14 +557,19 @@ sched_check_jobs(const struct sched *s, char **cause)
 {
 	const struct sched_job *j, *p;
 	const struct sched_node *n;
-	size_t k, nassigned = 0;
+	size_t k, nassigned = 0, nholes;
 	uint32_t slot;
 
 	if (s->nqueue > s->queue_cap)
 		return sched_check_fail(cause, "arrays fit their allocation: "
 		    "nqueue %zu of %zu", s->nqueue, s->queue_cap);
+	p = NULL;
+	nholes = 0;
 	for (k = 0; k < s->nqueue; k++) {
-		j = s->queue[k];
+		if ((j = s->queue[k]) == NULL) {
+			nholes++;
+			continue;
+		}
 		if (j->node != NULL || j->qidx != k)
 			return sched_check_fail(cause, "a queued task has no "
 			    "node and knows its place in s->queue: job %s#%d "
@@ -577,7 +582,6 @@ sched_check_jobs(const struct sched *s, char **cause)
 			return sched_check_fail(cause, "round flags are undone "
 			    "when sched_plan returns: job %s#%d", j->name,
 			    j->index);
-		p = k > 0 ? s->queue[k - 1] : NULL;
 		if (s->queue_sorted && p != NULL &&
 		    (p->priority < j->priority ||
 		    (p->priority == j->priority &&
@@ -585,7 +589,11 @@ sched_check_jobs(const struct sched *s, char **cause)
 			return sched_check_fail(cause, "a sorted queue is in "
 			    "priority, then arrival order: job %s#%d before "
 			    "job %s#%d", p->name, p->index, j->name, j->index);
+		p = j;
 	}
+	if (nholes != s->nholes)
+		return sched_check_fail(cause, "s->nholes counts the holes of "
+		    "the queue: %zu, counted %zu", s->nholes, nholes);
 	for (slot = 0; slot < s->nslots; slot++) {
 		if ((n = s->nodes[slot]) == NULL)
 			continue;
@@ -611,11 +619,12 @@ sched_check_jobs(const struct sched *s, char **cause)
 			nassigned++;
 		}
 	}
-	if (s->nqueue + nassigned != s->njobs || s->job_hash.n != s->njobs)
+	if (s->nqueue - s->nholes + nassigned != s->njobs ||
+	    s->job_hash.n != s->njobs)
 		return sched_check_fail(cause, "s->njobs counts the tasks, each "
 		    "queued or on one node and in job_hash: njobs %zu, queued "
-		    "%zu, assigned %zu, in job_hash %zu", s->njobs, s->nqueue,
-		    nassigned, s->job_hash.n);
+		    "%zu, assigned %zu, in job_hash %zu", s->njobs,
+		    s->nqueue - s->nholes, nassigned, s->job_hash.n);
 	return 0;
 }
 

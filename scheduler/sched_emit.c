@@ -147,7 +147,7 @@ sched_emit_queued(struct sched_draft *d, const struct sched_job *j)
 	q->cpus = (double)j->dm.mcpus / 1000;
 	q->memory = j->dm.mem_limit;
 	q->due_ms = j->due_ms;
-	q->reason = xstrdup(j->reason != NULL ? j->reason : "queued");
+	q->reason = j->reason != NULL ? j->reason : "queued";
 	q->changed = j->changed;
 	q->why_changed = j->why_changed;
 }

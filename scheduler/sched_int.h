@@ -220,8 +220,10 @@ struct sched {
 	int64_t			 last_plan_ms;	/* now_ms of the last plan */
 	struct sched_htab	 job_hash;	/* job tasks by (id, index) */
 	struct sched_job	**queue;	/* queued tasks; in queue order
-						 * when queue_sorted */
-	size_t			 nqueue;	/* entries in queue */
+						 * when queue_sorted; NULL: a
+						 * hole (a task that left) */
+	size_t			 nqueue;	/* entries in queue, holes too */
+	size_t			 nholes;	/* NULL entries among them */
 	size_t			 queue_cap;	/* allocated entries */
 	int			 queue_sorted;	/* queue is in queue order */
 	size_t			 njobs;		/* tasks, queued or assigned */

@@ -139,27 +139,58 @@ sched_demand_same(const struct sched_demand *a, const struct sched_demand *b)
 
 /* ---- queue and node lists ---------------------------------------------- */
 
+static int	sched_job_cmp(const void *, const void *);
+
+/*
+ * The queue keeps its order as tasks come and go: a task that leaves
+ * leaves a hole (compacted at the next pass, O(queue)); one that arrives
+ * after the last in queue order (the usual: a later job of the same
+ * priority) keeps the queue sorted. Only an arrival out of order, or a
+ * change of priority, makes the next pass sort it.
+ */
 static void
 sched_queue_add(struct sched *s, struct sched_job *j)
 {
+	size_t k = s->nqueue;
+
 	if (s->nqueue == s->queue_cap) {
 		s->queue_cap = s->queue_cap ? s->queue_cap * 2 : 64;
 		s->queue = xreallocarray(s->queue, s->queue_cap,
 		    sizeof *s->queue);
 	}
+	while (k > 0 && s->queue[k - 1] == NULL)
+		k--;
+	if (k > 0 && sched_job_cmp(&s->queue[k - 1], &j) > 0)
+		s->queue_sorted = 0;
 	j->qidx = s->nqueue;
 	s->queue[s->nqueue++] = j;
-	s->queue_sorted = 0;
 }
 
 static void
 sched_queue_del(struct sched *s, struct sched_job *j)
 {
 	assert(j->qidx < s->nqueue && s->queue[j->qidx] == j);
-	s->queue[j->qidx] = s->queue[--s->nqueue];
-	s->queue[j->qidx]->qidx = j->qidx;
+	s->queue[j->qidx] = NULL;
+	s->nholes++;
 	j->qidx = SCHED_JOB_NONE;
-	s->queue_sorted = 0;
+}
+
+/* Close the holes, keeping the order. */
+static void
+sched_queue_compact(struct sched *s)
+{
+	size_t k, n = 0;
+
+	if (s->nholes == 0)
+		return;
+	for (k = 0; k < s->nqueue; k++) {
+		if (s->queue[k] == NULL)
+			continue;
+		s->queue[k]->qidx = n;
+		s->queue[n++] = s->queue[k];
+	}
+	s->nqueue = n;
+	s->nholes = 0;
 }
 
 static void
@@ -318,7 +349,7 @@ size_t
 sched_job_queued(const struct sched *s)
 {
 	assert(s != NULL);
-	return s->nqueue;
+	return s->nqueue - s->nholes;
 }
 
 static void
@@ -347,7 +378,8 @@ sched_job_list(const struct sched *s, struct sched_job_info **out)
 	assert(s != NULL && out != NULL);
 	l = xcalloc(s->njobs + 1, sizeof *l);
 	for (k = 0; k < s->nqueue; k++)
-		sched_job_info_of(s->queue[k], &l[i++]);
+		if (s->queue[k] != NULL)
+			sched_job_info_of(s->queue[k], &l[i++]);
 	for (slot = 0; slot < s->nslots; slot++) {
 		if ((n = s->nodes[slot]) == NULL)
 			continue;
@@ -375,7 +407,8 @@ sched_job_free_all(struct sched *s)
 	size_t k;
 
 	for (k = 0; k < s->nqueue; k++)
-		sched_job_free(s->queue[k]);
+		if (s->queue[k] != NULL)
+			sched_job_free(s->queue[k]);
 	for (slot = 0; slot < s->nslots; slot++) {
 		if ((n = s->nodes[slot]) == NULL)
 			continue;
@@ -414,6 +447,7 @@ sched_queue_sort(struct sched *s)
 {
 	size_t k;
 
+	sched_queue_compact(s);
 	if (s->queue_sorted)
 		return;
 	qsort(s->queue, s->nqueue, sizeof *s->queue, sched_job_cmp);
@@ -650,6 +684,17 @@ sched_job_queue(struct sched_draft *d)
 			sched_emit_queued(d, j);
 			continue;
 		}
+		/*
+		 * No node passed its filters the last time and none changed
+		 * since (the epoch counts node and capacity changes): the
+		 * same answer, without a scan and a new sentence.
+		 */
+		if (j->why == SCHED_QUEUE_NO_NODE && j->reason != NULL &&
+		    s->jobs_seen_epoch == s->epoch) {
+			j->changed = j->why_changed = 0;
+			sched_emit_queued(d, j);
+			continue;
+		}
 		sched_job_scan(d, j, free_nodes > 0, &sc);
 		if (sc.best != NULL) {
 			n = sc.best;
@@ -711,6 +756,7 @@ sched_job_pass(struct sched_draft *d)
 	size_t k;
 
 	sched_job_lost(d);
+	sched_queue_compact(s);
 	if (s->nqueue == 0)
 		return;
 	if (s->jobs_seen_gen != s->jobs_gen ||

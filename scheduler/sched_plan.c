@@ -49,8 +49,6 @@ sched_plan_clear(struct sched_plan *plan)
 		free(plan->unplaceable[i].node_id);
 		free(plan->unplaceable[i].reason);
 	}
-	for (i = 0; i < plan->nqueued; i++)
-		free(plan->queued[i].reason);
 	free(plan->steps);
 	free(plan->unplaceable);
 	free(plan->queued);
