@@ -206,8 +206,8 @@ job_refresh(struct store *st, int64_t job_id, int quiet, int64_t now)
 	}
 	s = store_stmt(st, "UPDATE jobs SET state = ?2,"
 	    " exit_code = ?3, exit_status = ?4, reason = ?5,"
-	    " started_at = coalesce(started_at, ?6),"
-	    " finished_at = ?7 WHERE id = ?1");
+	    " started_at = (SELECT min(started_at) FROM job_tasks"
+	    "  WHERE job_id = ?1), finished_at = ?7 WHERE id = ?1");
 	sqlite3_bind_int64(s, 1, job_id);
 	store_bind_text(s, 2, job_state_name(js));
 	if (js == JOB_SUCCEEDED) {
@@ -220,8 +220,6 @@ job_refresh(struct store *st, int64_t job_id, int quiet, int64_t now)
 		    JOB_EXIT_CANCELLED : first_status);
 	}
 	store_bind_text(s, 5, reason);
-	if (js == JOB_RUNNING)
-		sqlite3_bind_int64(s, 6, now);
 	if (job_state_final(js))
 		sqlite3_bind_int64(s, 7, now);
 	if (store_done(s) != 0)
@@ -648,38 +646,51 @@ job_report_one(struct store *st, const char *node_id,
 	sqlite3_reset(s);
 	(void)parallel;
 
-	if (strcmp(r->state, "running") == 0 ||
-	    (strcmp(r->state, "exited") == 0 && as == JOB_ASSIGNED)) {
-		if (as == JOB_ASSIGNED) {
-			s = store_stmt(st, "UPDATE job_attempts SET state ="
-			    " 'running', started_at = ?2, container_id = ?3"
-			    " WHERE id = ?1");
-			sqlite3_bind_int64(s, 1, r->attempt);
-			sqlite3_bind_int64(s, 2, now);
-			store_bind_text(s, 3, r->container_id);
-			if (store_done(s) != 0)
-				return -1;
-			s = store_stmt(st, "UPDATE job_tasks SET state ="
-			    " 'running', started_at = coalesce(started_at, ?3)"
-			    " WHERE job_id = ?1 AND idx = ?2");
-			sqlite3_bind_int64(s, 1, job_id);
-			sqlite3_bind_int(s, 2, idx);
-			sqlite3_bind_int64(s, 3, now);
-			if (store_done(s) != 0)
-				return -1;
-			job_node_name(st, node_id, nname, sizeof nname);
-			if (store_event_add(st, grid_id, "job.running", label,
-			    "%s attempt (%lld) running on %s (container %.12s)",
-			    job_nth(no, nth, sizeof nth),
-			    (long long)r->attempt, nname,
-			    r->container_id != NULL ? r->container_id : "?") !=
-			    0 || job_refresh(st, job_id, 0, now) != 0)
-				return -1;
-			job_id_add(jobs, njobs, job_id);
-			*desired = 1;
-		}
-		if (strcmp(r->state, "running") == 0)
+	if (strcmp(r->state, "running") == 0) {
+		if (as != JOB_ASSIGNED)
 			return 0;
+		s = store_stmt(st, "UPDATE job_attempts SET state = 'running',"
+		    " started_at = ?2, container_id = ?3 WHERE id = ?1");
+		sqlite3_bind_int64(s, 1, r->attempt);
+		sqlite3_bind_int64(s, 2, now);
+		store_bind_text(s, 3, r->container_id);
+		if (store_done(s) != 0)
+			return -1;
+		s = store_stmt(st, "UPDATE job_tasks SET state = 'running',"
+		    " started_at = coalesce(started_at, ?3)"
+		    " WHERE job_id = ?1 AND idx = ?2");
+		sqlite3_bind_int64(s, 1, job_id);
+		sqlite3_bind_int(s, 2, idx);
+		sqlite3_bind_int64(s, 3, now);
+		if (store_done(s) != 0)
+			return -1;
+		job_node_name(st, node_id, nname, sizeof nname);
+		if (store_event_add(st, grid_id, "job.running", label,
+		    "%s attempt (%lld) running on %s (container %.12s)",
+		    job_nth(no, nth, sizeof nth), (long long)r->attempt, nname,
+		    r->container_id != NULL ? r->container_id : "?") != 0 ||
+		    job_refresh(st, job_id, 0, now) != 0)
+			return -1;
+		job_id_add(jobs, njobs, job_id);
+		*desired = 1;
+		return 0;
+	}
+	/* Exited before the master saw it run: it ran (its container did). */
+	if (strcmp(r->state, "exited") == 0 && as == JOB_ASSIGNED) {
+		s = store_stmt(st, "UPDATE job_attempts SET started_at = ?2,"
+		    " container_id = ?3 WHERE id = ?1");
+		sqlite3_bind_int64(s, 1, r->attempt);
+		sqlite3_bind_int64(s, 2, now);
+		store_bind_text(s, 3, r->container_id);
+		if (store_done(s) != 0)
+			return -1;
+		s = store_stmt(st, "UPDATE job_tasks SET started_at ="
+		    " coalesce(started_at, ?3) WHERE job_id = ?1 AND idx = ?2");
+		sqlite3_bind_int64(s, 1, job_id);
+		sqlite3_bind_int(s, 2, idx);
+		sqlite3_bind_int64(s, 3, now);
+		if (store_done(s) != 0)
+			return -1;
 	}
 	memset(&e, 0, sizeof e);
 	e.retry = 1;

@@ -74,7 +74,7 @@ check_has "slow: its reason" "$(api_jq /v1/jobs/default/slow .reason)" "ran past
 check_has "nopull: its reason is the pull's" "$(api_jq /v1/jobs/default/nopull .reason)" "could not start: pull berth-test/not-here:latest"
 check_has "stop-me: its reason" "$(api_jq /v1/jobs/default/stop-me .reason)" "cancelled by an operator"
 ev=$(api_jq '/v1/grids/default/events?type=job.&limit=1000' -r '.[] | "\(.type) \(.subject)"')
-for t in "job.create fail" "job.assigned fail" "job.running fail" "job.failed fail" \
+for t in "job.create fail" "job.assigned fail" "job.failed fail" "job.running stop-me" \
     "job.timed_out slow" "job.failed nopull" "job.cancelled stop-me" "job.succeeded par"; do
 	check_has "event: $t" "$ev" "$t"
 done
