@@ -527,7 +527,8 @@ converge_pass_jobs(struct converge_pass *p)
 		s = &c->jobs[i];
 		r = converge_jrec(c, s->attempt);
 		m = converge_job_container(&p->list, s->attempt);
-		ins = m != NULL ? observe_inspect(c->observe, m, p->now) : NULL;
+		ins = m != NULL && jobrun_needs_inspect(s, m) ?
+		    observe_inspect(c->observe, m, p->now) : NULL;
 		f.busy = inflight_attempt_busy(&c->inflight, s->attempt);
 		jobrun_decide(s, 0, m, ins, r, &f, &out);
 		if (out.action == JOBRUN_CREATE) {

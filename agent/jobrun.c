@@ -100,17 +100,39 @@ jobrun_due(struct jobrun_out *out, int64_t ms)
 		out->due = ms;
 }
 
+int
+jobrun_needs_inspect(const struct jobrun_spec *s,
+    const struct observe_container *m)
+{
+	switch (m->a.state) {
+	case PLAN_ST_RUNNING:
+	case PLAN_ST_RESTARTING:
+		return s->timeout_s > 0;
+	case PLAN_ST_EXITED:
+	case PLAN_ST_DEAD:
+		return s->timeout_s > 0 || m->list_exit < 0 ||
+		    m->list_exit == 137;
+	default:
+		return 0;
+	}
+}
+
 /* Its container exited (or is dead): what it says. */
 static void
-jobrun_exited(const struct jobrun_spec *s, const struct observe_inspect *ins,
-    struct jobrun_out *out)
+jobrun_exited(const struct jobrun_spec *s, const struct observe_container *m,
+    const struct observe_inspect *ins, struct jobrun_out *out)
 {
-	int64_t started = jobrun_time_ms(ins->started_at);
-	int64_t finished = jobrun_time_ms(ins->finished_at);
+	int64_t started, finished;
 
 	out->report = 1;
 	out->state = JOBRUN_ST_EXITED;
 	out->has_exit = 1;
+	if (ins == NULL) {	/* the list said all there is to say */
+		out->exit_code = m->list_exit;
+		return;
+	}
+	started = jobrun_time_ms(ins->started_at);
+	finished = jobrun_time_ms(ins->finished_at);
 	out->exit_code = ins->exit_code;
 	out->oom_killed = ins->oom_killed;
 	/* Stopped for its timeout, or ran that long while nobody looked. */
@@ -165,8 +187,8 @@ jobrun_decide(const struct jobrun_spec *s, int done,
 	case PLAN_ST_RUNNING:
 	case PLAN_ST_RESTARTING:
 		out->state = JOBRUN_ST_RUNNING;
-		started = jobrun_time_ms(ins->started_at);
-		if (s->timeout_s <= 0 || started < 0)
+		if (s->timeout_s <= 0 || ins == NULL ||
+		    (started = jobrun_time_ms(ins->started_at)) < 0)
 			return;
 		left = started + s->timeout_s * 1000 - f->now_ms;
 		if (left > 0)
@@ -176,7 +198,7 @@ jobrun_decide(const struct jobrun_spec *s, int done,
 		return;
 	case PLAN_ST_EXITED:
 	case PLAN_ST_DEAD:
-		jobrun_exited(s, ins, out);
+		jobrun_exited(s, m, ins, out);
 		return;
 	case PLAN_ST_REMOVING:
 		out->state = JOBRUN_ST_MISSING;

@@ -94,13 +94,23 @@ struct jobrun_out {
 
 /*
  * Decide for an unfinished attempt s (done NULL) or a finished one (s NULL,
- * done 1). m is its listed container or NULL, ins m's inspect (NULL when
- * m is); r its record (NULL for a finished one).
+ * done 1). m is its listed container or NULL, ins m's inspect or NULL
+ * when jobrun_needs_inspect() said it is not needed; r its record (NULL
+ * for a finished one).
  */
 void	 jobrun_decide(const struct jobrun_spec *s, int done,
 	    const struct observe_container *m,
 	    const struct observe_inspect *ins, const struct jobrun_rec *r,
 	    const struct jobrun_facts *f, struct jobrun_out *out);
+/*
+ * Does the decision for s need m's inspect? A running job with a timeout
+ * (its start time), an exited one with a timeout or killed (137: the OOM
+ * killer or a stop; its times, OOMKilled) or whose code the list did not
+ * give. The others are decided from the list alone: a stream of short
+ * jobs costs one list call a pass, not an inspect per container.
+ */
+int	 jobrun_needs_inspect(const struct jobrun_spec *s,
+	    const struct observe_container *m);
 /* After JOBRUN_CREATE: the image check (1, 0, -1) and, when it is
  * missing, pull_want()'s answer and error (taken into r). */
 void	 jobrun_image(struct jobrun_rec *r, int image_rc, enum pull_status st,

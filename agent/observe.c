@@ -114,7 +114,7 @@ observe_parse_list(json_t *arr, const char *node_id, struct observe_list *l)
 {
 	struct observe_container *k;
 	json_t *e, *labels, *names;
-	const char *id, *name, *node;
+	const char *id, *name, *node, *status;
 	size_t i;
 
 	l->c = xcalloc(json_array_size(arr) + 1, sizeof *l->c);
@@ -136,6 +136,16 @@ observe_parse_list(json_t *arr, const char *node_id, struct observe_list *l)
 		k->name = xstrdup(name != NULL ? name : "");
 		k->a.state = plan_state_parse(json_string_value(
 		    json_object_get(e, "State")));
+		k->list_exit = -1;
+		status = json_string_value(json_object_get(e, "Status"));
+		if (status != NULL && strncmp(status, "Exited (", 8) == 0) {
+			char *end;
+			long v = strtol(status + 8, &end, 10);
+
+			if (end != status + 8 && *end == ')' && v >= 0 &&
+			    v <= 255)
+				k->list_exit = (int)v;
+		}
 		if (observe_label_int(labels, PROTO_LABEL_ATTEMPT,
 		    &k->a.attempt) != 0 || k->a.attempt < 1)
 			k->a.attempt = 0;

@@ -30,6 +30,10 @@ struct observe_container {
 	char		*id;		/* Docker id */
 	char		*name;		/* without the leading '/' */
 	struct plan_actual a;		/* labels and state, for the plan */
+	int		 list_exit;	/* exit code the list's Status gives
+					   ("Exited (3) 2 seconds ago"), or
+					   -1: an exited job often needs no
+					   inspect (jobrun.h) */
 };
 
 /* A pass's list. */

@@ -185,6 +185,57 @@ test_jobrun_exited_reports(void)
 	CHECK(out.action == JOBRUN_NONE && out.state == JOBRUN_ST_EXITED);
 }
 
+/* Short jobs are decided from the list: no inspect per container. */
+static void
+test_jobrun_list_only(void)
+{
+	struct jobrun_spec s = spec_of(7, 1, 0);
+	struct jobrun_rec r = { .attempt = 7 };
+	struct observe_container m = listed(7, PLAN_ST_EXITED);
+	struct jobrun_facts f = { .busy = 0, .live = 1, .now_ms = 0 };
+	struct jobrun_out out;
+	struct observe_list l;
+	json_t *arr;
+
+	m.list_exit = 3;
+	CHECK(!jobrun_needs_inspect(&s, &m));
+	jobrun_decide(&s, 0, &m, NULL, &r, &f, &out);
+	CHECK(out.state == JOBRUN_ST_EXITED && out.exit_code == 3);
+	m.list_exit = 137;		/* killed: OOM? stopped? ask */
+	CHECK(jobrun_needs_inspect(&s, &m));
+	m.list_exit = -1;		/* the list did not say */
+	CHECK(jobrun_needs_inspect(&s, &m));
+	m.list_exit = 0;
+	s.timeout_s = 5;		/* a timeout needs the times */
+	CHECK(jobrun_needs_inspect(&s, &m));
+	m.a.state = PLAN_ST_RUNNING;
+	CHECK(jobrun_needs_inspect(&s, &m));
+	s.timeout_s = 0;
+	CHECK(!jobrun_needs_inspect(&s, &m));
+	jobrun_decide(&s, 0, &m, NULL, &r, &f, &out);
+	CHECK(out.action == JOBRUN_NONE && out.state == JOBRUN_ST_RUNNING);
+	/* The list's Status carries the exit code. */
+	arr = json_loads("[{\"Id\":\"a\",\"Names\":[\"/j\"],\"State\":"
+	    "\"exited\",\"Status\":\"Exited (42) 3 seconds ago\","
+	    "\"Labels\":{\"berth.node\":\"" NODE "\",\"berth.attempt\":"
+	    "\"9\"}},{\"Id\":\"b\",\"Names\":[\"/k\"],\"State\":"
+	    "\"running\",\"Status\":\"Up 2 seconds\",\"Labels\":"
+	    "{\"berth.node\":\"" NODE "\",\"berth.attempt\":\"x\"}}]",
+	    0, NULL);
+	observe_parse_list(arr, NODE, &l);
+	CHECK_INT(l.n, 2);
+	if (l.n == 2) {
+		CHECK_INT(l.c[0].a.attempt, 9);
+		CHECK_INT(l.c[0].list_exit, 42);
+		CHECK_INT(l.c[1].list_exit, -1);
+		/* A bad attempt label: not a job's, and not labelled. */
+		CHECK_INT(l.c[1].a.attempt, 0);
+		CHECK(!l.c[1].a.labelled);
+	}
+	observe_list_clear(&l);
+	json_decref(arr);
+}
+
 static void
 test_jobrun_done_stops_and_keeps(void)
 {
@@ -334,6 +385,7 @@ main(void)
 	TEST_RUN(test_jobrun_created_started_once);
 	TEST_RUN(test_jobrun_running_and_timeout);
 	TEST_RUN(test_jobrun_exited_reports);
+	TEST_RUN(test_jobrun_list_only);
 	TEST_RUN(test_jobrun_done_stops_and_keeps);
 	TEST_RUN(test_jobrun_image_and_pull);
 	TEST_RUN(test_jobrun_parse);
