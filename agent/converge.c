@@ -453,6 +453,17 @@ converge_job_result(struct converge *c, struct work *job)
 		    job->cause != NULL ? job->cause : "failed");
 	if (r == NULL || job->kind == INFLIGHT_STOP)
 		return;
+	/*
+	 * No answer: the engine may have created or started it, or not.
+	 * Not a failure of the attempt: the next pass lists what is there
+	 * (a second create of the same name is refused; a start of a
+	 * container that runs already is a no-op).
+	 */
+	if (job->rc == WORK_UNCERTAIN) {
+		if (job->created)
+			r->created = 1;
+		return;
+	}
 	if (job->kind == INFLIGHT_CREATE) {
 		if (job->created || job->rc == 0)
 			r->created = 1;

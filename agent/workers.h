@@ -23,6 +23,8 @@
 
 /* work.rc: the image was missing when creating (pull it, then retry). */
 #define WORK_NO_IMAGE		(-2)
+/* work.rc: the engine did not answer (DOCKER_NO_ANSWER): it may have. */
+#define WORK_UNCERTAIN		(-3)
 
 /* One action and, once run, its outcome. */
 struct work {

@@ -24,7 +24,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
 
 # ---- berth ---------------------------------------------------------------------
 master_start "$TMP/m" >/dev/null || exit 1
-agent_start bench-1 ""
+agent_start bench-1 "" ${JOBS100_CONCURRENCY:+BERTH_DOCKER_CONCURRENCY=$JOBS100_CONCURRENCY}
 wait_for 30 api_jq /v1/nodes/default/bench-1 '.status == "online"' -e ||
     { echo "jobs100: agent did not join" >&2; exit 1; }
 succeeded() { sqlite3 "$TMP/m/berth.db" "SELECT count(*) FROM jobs WHERE state = 'succeeded'"; }
