@@ -134,10 +134,12 @@ desired_apply_jobs(struct store *st, const char *node_id, json_t *jobs,
 	*changed = NULL;
 	*nchanged = 0;
 	*desired = 0;
-	if (jobs == NULL || json_array_size(jobs) == 0)
+	if (jobs == NULL)
 		return 0;
 	if (frame_state_jobs(jobs, cause) != 0)
 		return -1;
+	if (json_array_size(jobs) == 0)
+		return 0;
 	/* Checked: objects with an integer attempt and a known state. */
 	v = xcalloc(json_array_size(jobs) + 1, sizeof *v);
 	json_array_foreach(jobs, i, c) {
