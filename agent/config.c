@@ -91,6 +91,10 @@ static const struct opt config_opts[] = {
 	  .type = OPT_INT, .min = 1, .max = WORKERS_MAX, .def = "8",
 	  .offset = OFF(docker_concurrency),
 	  .help = "Docker actions (create, start, stop+remove) run at once" },
+	{ .flag = "cpus", .env = { "BERTH_CPUS" }, .type = OPT_INT,
+	  .min = 0, .max = 4096, .def = "0", .def_help = "the machine's",
+	  .offset = OFF(cpus),
+	  .help = "cpus offered to the scheduler (0: the machine's)" },
 	{ .flag = "ca-cert", .env = { "BERTH_CA_CERT" }, .type = OPT_PATH,
 	  .offset = OFF(ca_cert), .check = config_check_ca_cert,
 	  .help = "wss: trust only this PEM CA (or the master's self-signed "

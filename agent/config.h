@@ -41,6 +41,8 @@ struct agent_config {
 	int		 resync_interval_s; /* BERTH_RESYNC_INTERVAL_S */
 	int		 backoff_max_s;	/* BERTH_BACKOFF_MAX_S: reconnect cap */
 	int		 docker_concurrency; /* BERTH_DOCKER_CONCURRENCY: workers */
+	int		 cpus;		/* BERTH_CPUS: capacity offered, 0:
+					   the machine's */
 	char		*ca_cert;	/* BERTH_CA_CERT: the only CA for wss */
 	char		*master_pin;	/* BERTH_MASTER_PIN as given */
 	unsigned char	 pin[32];	/* its 32 bytes, when has_pin */

@@ -348,7 +348,7 @@ conn_welcome(struct conn *c, json_t *o)
 	c->ready = 1;
 	pthread_mutex_unlock(&c->lock);
 	ver = converge_docker_version(c->conv);
-	conn_send(c, nodeinfo_frame(ver));
+	conn_send(c, nodeinfo_frame(ver, c->cfg->cpus));
 	free(ver);
 	converge_post_session(c->conv);
 }
@@ -422,6 +422,8 @@ conn_write_one(struct conn *c, struct lws *wsi)
 static void
 conn_ended(struct conn *c)
 {
+	if (c->welcomed)
+		converge_post_session_end(c->conv);
 	c->wsi = NULL;
 	c->welcomed = 0;
 	buf_free(&c->rx);

@@ -32,6 +32,16 @@
  * thread decides; workers execute and report back through their done
  * queue.
  *
+ * Jobs (jobrun.h, docs/jobs.md): the desired frame's "jobs" are attempts
+ * to run once, its "jobs_done" attempts whose containers stay. A pass
+ * matches the node's job containers (label berth.attempt) to them after
+ * the services and asks jobrun_decide(), which creates an attempt only
+ * from a desired frame of the session open now (c->session_no, bumped by
+ * every welcome; c->session_live, cleared when it ends): an agent that
+ * lost its master starts no new attempt, since the master may have given
+ * the task to another node meanwhile. Job actions go to the same workers
+ * and the same in-flight table, keyed by attempt id.
+ *
  * wait_for_port (portprobe.h): probes run on their own short threads
  * (setns() there, never here); this thread decides, launches and applies
  * results, and passes come every PORTPROBE_FAST_MS (later slower) while an
@@ -58,6 +68,7 @@
 #include "agent/decide.h"
 #include "agent/docker.h"
 #include "agent/inflight.h"
+#include "agent/jobrun.h"
 #include "agent/nodeinfo.h"
 #include "agent/observe.h"
 #include "agent/plan.h"
@@ -91,8 +102,11 @@ struct converge {
 	pthread_mutex_t	 lock;		/* guards the fields down to ncontainers */
 	pthread_cond_t	 cond;		/* signalled on any of them, and stop */
 	char		*desired_text;	/* newest desired frame not yet taken */
+	uint64_t	 desired_session; /* session_no it came in */
 	int		 kick;		/* run a pass now */
 	int		 session;	/* new session: send state regardless */
+	uint64_t	 session_no;	/* bumped by every welcome */
+	int		 session_live;	/* that session is open */
 	char		*docker_version; /* engine version, NULL if unknown */
 	int		 ncontainers;	/* owned containers, last pass */
 	atomic_int	 stop;		/* set once at shutdown; read anywhere */
@@ -111,6 +125,13 @@ struct converge {
 	int64_t		 generation;	/* its generation */
 	struct decide_rec *recs;	/* per wanted instance */
 	size_t		 nrecs;		/* entries in recs */
+	struct jobrun_spec *jobs;	/* unfinished attempts wanted here */
+	size_t		 njobs;		/* entries in jobs */
+	int64_t		*jobs_done;	/* finished attempts: keep, stop */
+	size_t		 njobs_done;	/* entries in jobs_done */
+	uint64_t	 applied_session; /* session_no of the desired set */
+	struct jobrun_rec *jrecs;	/* per wanted attempt */
+	size_t		 njrecs;	/* entries in jrecs */
 	char		*last_state;	/* state frame last sent */
 	int64_t		 last_state_at;	/* mono ms it was sent */
 	int		 docker_down;	/* last list failed (log once) */
@@ -123,6 +144,9 @@ struct converge_pass {
 	struct observe_list list;	/* what Docker shows */
 	struct plan	 plan;		/* plan_compute() on it */
 	json_t		*items;		/* entries of the state frame */
+	json_t		*jitems;	/* its "jobs" entries */
+	int		 live;		/* the desired set is of the open
+					   session (jobs may be created) */
 	struct fixup	*fix;		/* "starting" entries, nspecs room */
 	size_t		 nfix;		/* entries in fix */
 	int		 owned;		/* containers this node owns */
@@ -173,6 +197,7 @@ converge_post_desired(struct converge *c, const char *text, size_t len)
 	pthread_mutex_lock(&c->lock);
 	free(c->desired_text);
 	c->desired_text = xstrndup(text, len);
+	c->desired_session = c->session_no;
 	c->kick = 1;
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
@@ -182,9 +207,19 @@ void
 converge_post_session(struct converge *c)
 {
 	pthread_mutex_lock(&c->lock);
+	c->session_no++;
+	c->session_live = 1;
 	c->session = 1;
 	c->kick = 1;
 	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+converge_post_session_end(struct converge *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->session_live = 0;
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -265,8 +300,12 @@ converge_recs_prune(struct converge *c)
 static void
 converge_submit(struct converge *c, struct work *job)
 {
-	job->seq = inflight_add(&c->inflight, job->kind, job->labelled,
-	    job->service_id, job->instance, job->id);
+	if (job->attempt > 0)
+		job->seq = inflight_add_job(&c->inflight, job->kind,
+		    job->attempt, job->id);
+	else
+		job->seq = inflight_add(&c->inflight, job->kind, job->labelled,
+		    job->service_id, job->instance, job->id);
 	workers_submit(c->workers, job);
 }
 
@@ -334,12 +373,257 @@ converge_create(struct converge *c, const struct spec *s)
 
 /* ---- results of the workers and the probes ---------------------------------- */
 
+static void	converge_due(struct converge *c, int64_t ms);
+
+/* ---- job attempts ---------------------------------------------------------- */
+
+static struct jobrun_rec *
+converge_jrec_find(struct converge *c, int64_t attempt)
+{
+	size_t i;
+
+	for (i = 0; i < c->njrecs; i++)
+		if (c->jrecs[i].attempt == attempt)
+			return &c->jrecs[i];
+	return NULL;
+}
+
+static struct jobrun_rec *
+converge_jrec(struct converge *c, int64_t attempt)
+{
+	struct jobrun_rec *r = converge_jrec_find(c, attempt);
+
+	if (r == NULL) {
+		c->jrecs = xreallocarray(c->jrecs, c->njrecs + 1,
+		    sizeof *c->jrecs);
+		r = &c->jrecs[c->njrecs++];
+		memset(r, 0, sizeof *r);
+		r->attempt = attempt;
+	}
+	r->seen = 1;
+	return r;
+}
+
+static void
+converge_jrecs_prune(struct converge *c)
+{
+	size_t i = 0;
+
+	while (i < c->njrecs) {
+		if (!c->jrecs[i].seen) {
+			jobrun_rec_clear(&c->jrecs[i]);
+			c->jrecs[i] = c->jrecs[--c->njrecs];
+			continue;
+		}
+		c->jrecs[i++].seen = 0;
+	}
+}
+
+/* Hand a job attempt's action to the workers. */
+static void
+converge_job_act(struct converge *c, enum inflight_kind kind,
+    const struct jobrun_spec *s, int64_t attempt, const char *name,
+    const char *id)
+{
+	struct work *job = xcalloc(1, sizeof *job);
+	char esc[512];
+
+	log_info("%s job %s (attempt %lld)", kind == INFLIGHT_CREATE ?
+	    "creating" : kind == INFLIGHT_START ? "starting" : "stopping",
+	    log_escape(esc, sizeof esc, name), (long long)attempt);
+	job->kind = kind;
+	job->attempt = attempt;
+	job->name = xstrdup(name);
+	if (kind == INFLIGHT_CREATE)
+		job->body = xstrdup(s->body);
+	if (id != NULL)
+		job->id = xstrdup(id);
+	converge_submit(c, job);
+}
+
+/* A job attempt's action ended. */
+static void
+converge_job_result(struct converge *c, struct work *job)
+{
+	struct jobrun_rec *r = converge_jrec_find(c, job->attempt);
+	char esc[512];
+
+	if (job->rc != 0 && job->rc != WORK_NO_IMAGE)
+		log_warn("job %s: %s", log_escape(esc, sizeof esc, job->name),
+		    job->cause != NULL ? job->cause : "failed");
+	if (r == NULL || job->kind == INFLIGHT_STOP)
+		return;
+	/*
+	 * No answer: the engine may have created or started it, or not.
+	 * Not a failure of the attempt: the next pass lists what is there
+	 * (a second create of the same name is refused; a start of a
+	 * container that runs already is a no-op).
+	 */
+	if (job->rc == WORK_UNCERTAIN) {
+		if (job->created)
+			r->created = 1;
+		return;
+	}
+	if (job->kind == INFLIGHT_CREATE) {
+		if (job->created || job->rc == 0)
+			r->created = 1;
+		/* No image (gone since the check): the next pass pulls it;
+		 * the name in use: the container exists, the list shows it. */
+		if (job->rc == WORK_NO_IMAGE || (job->rc != 0 &&
+		    job->cause != NULL &&
+		    strstr(job->cause, "is already in use") != NULL))
+			return;
+	}
+	if (job->rc != 0) {
+		free(r->error);
+		r->error = job->cause != NULL ? job->cause :
+		    xstrdup("the engine refused it");
+		job->cause = NULL;
+	}
+}
+
+/* A job's container, listed, by attempt; NULL if none. */
+static const struct observe_container *
+converge_job_container(const struct observe_list *l, int64_t attempt)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->c[i].a.attempt == attempt)
+			return &l->c[i];
+	return NULL;
+}
+
+static void
+converge_job_report(struct converge_pass *p, const struct jobrun_spec *s,
+    const struct observe_container *m, const struct jobrun_out *out)
+{
+	json_t *o = json_pack("{s:I, s:s}", "attempt", (json_int_t)s->attempt,
+	    "state", jobrun_state_name(out->state));
+
+	if (m != NULL)
+		json_object_set_new(o, "container_id", json_string(m->id));
+	if (out->state == JOBRUN_ST_EXITED) {
+		json_object_set_new(o, "exit_code", out->has_exit ?
+		    json_integer(out->exit_code) : json_null());
+		json_object_set_new(o, "oom_killed",
+		    json_boolean(out->oom_killed));
+		json_object_set_new(o, "timed_out",
+		    json_boolean(out->timed_out));
+	}
+	if (out->error != NULL)
+		json_object_set_new(o, "error", json_string(out->error));
+	json_array_append_new(p->jitems, o);
+}
+
+/* Decide for every wanted attempt and every job container listed. */
+static void
+converge_pass_jobs(struct converge_pass *p)
+{
+	struct converge *c = p->c;
+	const struct observe_container *m;
+	const struct observe_inspect *ins;
+	const struct jobrun_spec *s;
+	struct jobrun_facts f;
+	struct jobrun_out out;
+	struct jobrun_rec *r;
+	enum pull_status pst;
+	char *cause;
+	size_t i, k;
+	int rc;
+
+	f.live = p->live;
+	f.now_ms = util_now_ms();
+	for (i = 0; i < c->njobs; i++) {
+		s = &c->jobs[i];
+		r = converge_jrec(c, s->attempt);
+		m = converge_job_container(&p->list, s->attempt);
+		ins = m != NULL && jobrun_needs_inspect(s, m) ?
+		    observe_inspect(c->observe, m, p->now) : NULL;
+		f.busy = inflight_attempt_busy(&c->inflight, s->attempt);
+		jobrun_decide(s, 0, m, ins, r, &f, &out);
+		if (out.action == JOBRUN_CREATE) {
+			cause = NULL;
+			pst = PULL_PULLING;
+			rc = observe_image(c->observe, s->image, &cause);
+			if (rc == 0) {
+				free(cause);
+				cause = NULL;
+				pst = pull_want(c->pull, s->image, p->now,
+				    &cause);
+			}
+			jobrun_image(r, rc, pst, cause, &out);
+		}
+		if (out.due >= 0)
+			converge_due(c, out.due);
+		switch (out.action) {
+		case JOBRUN_CREATE:
+			converge_job_act(c, INFLIGHT_CREATE, s, s->attempt,
+			    s->name, NULL);
+			p->changed = 1;
+			break;
+		case JOBRUN_START:
+			converge_job_act(c, INFLIGHT_START, s, s->attempt,
+			    s->name, m->id);
+			p->changed = 1;
+			break;
+		case JOBRUN_STOP:
+			converge_job_act(c, INFLIGHT_STOP, s, s->attempt,
+			    s->name, m->id);
+			observe_stale(c->observe, m->id);
+			p->changed = 1;
+			break;
+		default:
+			break;
+		}
+		if (out.report)
+			converge_job_report(p, s, m, &out);
+	}
+	/* Job containers of finished attempts stay (stopped); others go. */
+	for (i = 0; i < p->list.n; i++) {
+		m = &p->list.c[i];
+		if (m->a.attempt == 0)
+			continue;
+		p->owned++;
+		for (k = 0; k < c->njobs; k++)
+			if (c->jobs[k].attempt == m->a.attempt)
+				break;
+		if (k < c->njobs)
+			continue;
+		for (k = 0; k < c->njobs_done; k++)
+			if (c->jobs_done[k] == m->a.attempt)
+				break;
+		if (k < c->njobs_done) {
+			f.busy = inflight_attempt_busy(&c->inflight,
+			    m->a.attempt);
+			jobrun_decide(NULL, 1, m, NULL, NULL, &f, &out);
+			if (out.action == JOBRUN_STOP) {
+				converge_job_act(c, INFLIGHT_STOP, NULL,
+				    m->a.attempt, m->name, m->id);
+				observe_stale(c->observe, m->id);
+			}
+			continue;
+		}
+		if (!inflight_attempt_busy(&c->inflight, m->a.attempt) &&
+		    inflight_may_remove(&c->inflight, 0, 0, 0, m->id)) {
+			converge_remove(c, m);
+			p->changed = 1;
+		}
+	}
+	converge_jrecs_prune(c);
+}
+
 /* Apply one finished action to the record of its instance. */
 static void
 converge_result(struct converge *c, struct work *job, int64_t now)
 {
 	struct decide_rec *r = NULL;
 	char esc[512];
+
+	if (job->attempt > 0) {
+		converge_job_result(c, job);
+		return;
+	}
 
 	if (job->labelled) {
 		r = converge_rec_find(c, job->service_id, job->instance);
@@ -385,6 +669,8 @@ converge_result(struct converge *c, struct work *job, int64_t now)
 		if (job->rc == 0)
 			log_debug("removed %s (%.12s)",
 			    log_escape(esc, sizeof esc, job->name), job->id);
+		break;
+	case INFLIGHT_STOP:
 		break;
 	}
 }
@@ -684,8 +970,9 @@ converge_pass_send(struct converge_pass *p, int force)
 	json_t *frame;
 	char *text;
 
-	frame = json_pack("{s:s, s:I, s:O}", "type", PROTO_T_STATE,
-	    "generation", (json_int_t)c->generation, "containers", p->items);
+	frame = json_pack("{s:s, s:I, s:O, s:O}", "type", PROTO_T_STATE,
+	    "generation", (json_int_t)c->generation, "containers", p->items,
+	    "jobs", p->jitems);
 	text = json_dumps(frame, JSON_COMPACT);
 	json_decref(frame);
 	if (text == NULL || !(force || c->last_state == NULL ||
@@ -707,6 +994,7 @@ converge_pass_free(struct converge_pass *p)
 {
 	observe_list_clear(&p->list);
 	json_decref(p->items);
+	json_decref(p->jitems);
 	free(p->fix);
 	free(p->plan.act);
 	free(p->plan.match);
@@ -730,6 +1018,10 @@ converge_pass(struct converge *c, int force_state)
 	if (converge_pass_list(&p) != 0)
 		return 0;
 	p.items = json_array();
+	p.jitems = json_array();
+	pthread_mutex_lock(&c->lock);
+	p.live = c->session_live && c->applied_session == c->session_no;
+	pthread_mutex_unlock(&c->lock);
 	p.plan.act = xcalloc(c->nspecs + 1, sizeof *p.plan.act);
 	p.plan.match = xcalloc(c->nspecs + 1, sizeof *p.plan.match);
 	p.plan.remove = xcalloc(p.list.n + 1, sizeof *p.plan.remove);
@@ -741,8 +1033,13 @@ converge_pass(struct converge *c, int force_state)
 			converge_pass_instance(&p, i);
 		converge_pass_probe_wait(&p);
 		converge_recs_prune(c);
-	} else
+		converge_pass_jobs(&p);
+	} else {
 		converge_pass_unplanned(&p);
+		for (i = 0; i < p.list.n; i++)	/* jobs: counted, untouched */
+			p.owned += p.list.c[i].a.attempt > 0 &&
+			    !p.list.c[i].a.labelled;
+	}
 	observe_done(c->observe);
 
 	pthread_mutex_lock(&c->lock);
@@ -757,11 +1054,12 @@ converge_pass(struct converge *c, int force_state)
 
 /* Take a posted desired frame into the converge thread's own state. */
 static void
-converge_apply_desired(struct converge *c, char *text)
+converge_apply_desired(struct converge *c, char *text, uint64_t session)
 {
+	struct jobrun_spec *jobs;
 	struct spec *specs;
-	size_t n;
-	int64_t gen;
+	size_t n, nj, nd;
+	int64_t gen, *done;
 	char *cause = NULL, esc[512];
 
 	if (spec_parse_desired(text, c->node_id, &specs, &n, &gen,
@@ -770,12 +1068,26 @@ converge_apply_desired(struct converge *c, char *text)
 		free(cause);
 		return;
 	}
+	if (jobrun_parse_desired(text, c->node_id, &jobs, &nj, &done, &nd,
+	    &cause) != 0) {
+		log_warn("%s", log_escape(esc, sizeof esc, cause));
+		free(cause);
+		spec_free_array(specs, n);
+		return;
+	}
+	jobrun_spec_free(c->jobs, c->njobs);
+	free(c->jobs_done);
+	c->jobs = jobs;
+	c->njobs = nj;
+	c->jobs_done = done;
+	c->njobs_done = nd;
+	c->applied_session = session;
 	if (c->have_desired && gen < c->generation)
 		log_info("desired: generation went back %lld -> %lld "
 		    "(master restarted?)", (long long)c->generation,
 		    (long long)gen);
-	log_info("desired: generation %lld, %zu containers", (long long)gen,
-	    n);
+	log_info("desired: generation %lld, %zu containers, %zu jobs",
+	    (long long)gen, n, nj);
 	spec_free_array(c->specs, c->nspecs);
 	c->specs = specs;
 	c->nspecs = n;
@@ -798,7 +1110,7 @@ converge_learn_version(struct converge *c)
 	c->docker_version = v;
 	pthread_mutex_unlock(&c->lock);
 	/* A node_info sent before this lacked the version: send it again. */
-	conn_send(c->conn, nodeinfo_frame(v));
+	conn_send(c->conn, nodeinfo_frame(v, c->cfg->cpus));
 }
 
 static void *
@@ -807,6 +1119,7 @@ converge_main(void *arg)
 	struct converge *c = arg;
 	struct timespec ts;
 	int64_t next = 0, now, delay;
+	uint64_t dsession;
 	char *desired;
 	int force, have_version = 0;
 
@@ -824,6 +1137,7 @@ converge_main(void *arg)
 			break;
 		}
 		desired = c->desired_text;
+		dsession = c->desired_session;
 		c->desired_text = NULL;
 		force = c->session;
 		c->session = 0;
@@ -835,7 +1149,7 @@ converge_main(void *arg)
 			have_version = c->docker_version != NULL;
 		}
 		if (desired != NULL) {
-			converge_apply_desired(c, desired);
+			converge_apply_desired(c, desired, dsession);
 			free(desired);
 			force = 1;
 		}
@@ -883,6 +1197,11 @@ converge_free(struct converge *c)
 	for (i = 0; i < c->nrecs; i++)
 		decide_rec_clear(&c->recs[i]);
 	free(c->recs);
+	jobrun_spec_free(c->jobs, c->njobs);
+	free(c->jobs_done);
+	for (i = 0; i < c->njrecs; i++)
+		jobrun_rec_clear(&c->jrecs[i]);
+	free(c->jrecs);
 	free(c->desired_text);
 	free(c->docker_version);
 	free(c->last_state);

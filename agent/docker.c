@@ -152,7 +152,9 @@ docker_error(struct docker_resp *r, const char *what, char **cause)
 /*
  * One request. path is after the version prefix ("/containers/json").
  * Returns 0 when the exchange happened (look at r->status), -1 with *cause
- * when it did not (engine down, timeout, shutdown).
+ * when the request never reached the engine (no socket, refused), or
+ * DOCKER_NO_ANSWER when it may have (a timeout, the connection lost, a
+ * shutdown in the middle).
  */
 static int
 docker_call(struct docker *d, const char *method, const char *path,
@@ -200,7 +202,8 @@ docker_call(struct docker *d, const char *method, const char *path,
 		else
 			xasprintf(cause, "docker %s %s: %s", method, path,
 			    err[0] ? err : curl_easy_strerror(rc));
-		return -1;
+		return rc == CURLE_COULDNT_CONNECT ||
+		    rc == CURLE_COULDNT_RESOLVE_HOST ? -1 : DOCKER_NO_ANSWER;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	return 0;
@@ -356,8 +359,10 @@ docker_create(struct docker *d, const char *name, const char *body,
 	en = curl_easy_escape(d->curl, name, 0);
 	xasprintf(&path, "/containers/create?name=%s", en);
 	curl_free(en);
-	if (docker_call(d, "POST", path, body, DOCKER_CALL_S, &r, cause) != 0)
+	if ((rc = docker_call(d, "POST", path, body, DOCKER_CALL_S, &r,
+	    cause)) != 0)
 		goto out;
+	rc = -1;
 	if (r.status == 404) {
 		docker_error(&r, "create", cause);
 		rc = DOCKER_NO_IMAGE;
@@ -390,8 +395,10 @@ docker_simple(struct docker *d, const char *method, const char *path,
 	struct docker_resp r = { 0 };
 	int rc = -1;
 
-	if (docker_call(d, method, path, NULL, timeout_s, &r, cause) != 0)
+	if ((rc = docker_call(d, method, path, NULL, timeout_s, &r,
+	    cause)) != 0)
 		goto out;
+	rc = -1;
 	if (r.status == 204 || r.status == 200 || r.status == ok2)
 		rc = 0;
 	else

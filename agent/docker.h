@@ -17,6 +17,12 @@ struct docker;
 
 /* docker_create() result when the engine lacks the image. */
 #define DOCKER_NO_IMAGE	(-2)
+/*
+ * A create, start, stop or remove that got no answer (a timeout, the
+ * connection lost): the engine may still have done it. Jobs must not take
+ * it for a refusal (jobrun.h): the container list says what happened.
+ */
+#define DOCKER_NO_ANSWER (-3)
 
 /* stop: the owner's shutdown flag (read by curl's progress callback). */
 struct docker *docker_new(const char *socket_path, const atomic_int *stop);

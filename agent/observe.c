@@ -74,6 +74,7 @@ observe_inspect_clear(struct observe_inspect *ins)
 {
 	free(ins->id);
 	free(ins->started_at);
+	free(ins->finished_at);
 }
 
 void
@@ -113,7 +114,7 @@ observe_parse_list(json_t *arr, const char *node_id, struct observe_list *l)
 {
 	struct observe_container *k;
 	json_t *e, *labels, *names;
-	const char *id, *name, *node;
+	const char *id, *name, *node, *status;
 	size_t i;
 
 	l->c = xcalloc(json_array_size(arr) + 1, sizeof *l->c);
@@ -135,6 +136,19 @@ observe_parse_list(json_t *arr, const char *node_id, struct observe_list *l)
 		k->name = xstrdup(name != NULL ? name : "");
 		k->a.state = plan_state_parse(json_string_value(
 		    json_object_get(e, "State")));
+		k->list_exit = -1;
+		status = json_string_value(json_object_get(e, "Status"));
+		if (status != NULL && strncmp(status, "Exited (", 8) == 0) {
+			char *end;
+			long v = strtol(status + 8, &end, 10);
+
+			if (end != status + 8 && *end == ')' && v >= 0 &&
+			    v <= 255)
+				k->list_exit = (int)v;
+		}
+		if (observe_label_int(labels, PROTO_LABEL_ATTEMPT,
+		    &k->a.attempt) != 0 || k->a.attempt < 1)
+			k->a.attempt = 0;
 		k->a.labelled = observe_label_int(labels,
 		    PROTO_LABEL_SERVICE_ID, &k->a.service_id) == 0 &&
 		    observe_label_int(labels, PROTO_LABEL_INSTANCE,
@@ -204,6 +218,11 @@ observe_parse_inspect(json_t *o, enum plan_state state, int64_t now,
 	s = json_string_value(json_object_get(st, "StartedAt"));
 	free(ins->started_at);
 	ins->started_at = s != NULL ? xstrdup(s) : NULL;
+	/* For jobs: when it ended, and whether the kernel killed it. */
+	s = json_string_value(json_object_get(st, "FinishedAt"));
+	free(ins->finished_at);
+	ins->finished_at = s != NULL ? xstrdup(s) : NULL;
+	ins->oom_killed = json_is_true(json_object_get(st, "OOMKilled"));
 	s = json_string_value(json_object_get(json_object_get(o,
 	    "HostConfig"), "NetworkMode"));
 	ins->host_net = s != NULL && strcmp(s, "host") == 0;

@@ -30,6 +30,10 @@ struct observe_container {
 	char		*id;		/* Docker id */
 	char		*name;		/* without the leading '/' */
 	struct plan_actual a;		/* labels and state, for the plan */
+	int		 list_exit;	/* exit code the list's Status gives
+					   ("Exited (3) 2 seconds ago"), or
+					   -1: an exited job often needs no
+					   inspect (jobrun.h) */
 };
 
 /* A pass's list. */
@@ -46,6 +50,8 @@ struct observe_inspect {
 	int		 restart_count;	/* RestartCount (Docker's policy) */
 	int		 pid;		/* State.Pid, 0 if not running */
 	char		*started_at;	/* State.StartedAt, NULL if unknown */
+	char		*finished_at;	/* State.FinishedAt, NULL if unknown */
+	int		 oom_killed;	/* State.OOMKilled */
 	int		 host_net;	/* HostConfig.NetworkMode is "host" */
 	int64_t		 at;		/* mono ms of the inspect, -1: stale */
 	int		 live;		/* looked at in this pass */

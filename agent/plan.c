@@ -11,7 +11,9 @@
  *  - dead containers cannot be started: removed, and the instance created;
  *  - a container whose labels do not parse, or whose instance is not
  *    wanted, is removed (it carries our berth.node, so it is ours);
- *  - a container being removed by Docker is ignored.
+ *  - a container being removed by Docker is ignored;
+ *  - a job's container (label berth.attempt) is not the plan's: jobrun.h
+ *    decides about it.
  * Matching by labels, never by name, is what makes a re-sync after a
  * reconnect or an agent restart touch nothing that already runs.
  */
@@ -70,7 +72,8 @@ plan_compute(const struct plan_want *want, size_t nwant,
 		for (j = 0; j < nactual; j++) {
 			const struct plan_actual *a = &actual[j];
 
-			if (!a->labelled || a->service_id != want[i].service_id ||
+			if (a->attempt > 0 || !a->labelled ||
+			    a->service_id != want[i].service_id ||
 			    a->instance != want[i].instance ||
 			    a->state == PLAN_ST_REMOVING)
 				continue;
@@ -98,7 +101,8 @@ plan_compute(const struct plan_want *want, size_t nwant,
 
 	/* Containers no wanted instance claims. */
 	for (j = 0; j < nactual; j++) {
-		if (actual[j].state == PLAN_ST_REMOVING)
+		if (actual[j].state == PLAN_ST_REMOVING ||
+		    actual[j].attempt > 0)
 			continue;
 		claimed = 0;
 		for (i = 0; i < nwant && !claimed; i++) {

@@ -29,6 +29,8 @@ struct plan_actual {
 	int64_t		 instance;	/* berth.instance */
 	int64_t		 rev;		/* berth.rev */
 	enum plan_state	 state;		/* from Docker's State */
+	int64_t		 attempt;	/* berth.attempt: a job's container
+					   (jobrun.h), 0 for a service's */
 };
 
 /* A wanted instance. */

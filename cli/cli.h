@@ -31,6 +31,18 @@ enum cli_opt {
 	CLI_OPT_ROTATE,
 	CLI_OPT_NAME,
 	CLI_OPT_LABEL,
+	CLI_OPT_CPUS,		/* job run */
+	CLI_OPT_MEMORY,
+	CLI_OPT_AFFINITY,
+	CLI_OPT_TIMEOUT,
+	CLI_OPT_RETRIES,
+	CLI_OPT_BACKOFF,
+	CLI_OPT_PARALLEL,
+	CLI_OPT_PRIORITY,
+	CLI_OPT_ENV,
+	CLI_OPT_WAIT,
+	CLI_OPT_FILE,
+	CLI_OPT_STATE,		/* job ls */
 	CLI_OPT__COUNT
 };
 
@@ -123,6 +135,14 @@ int	 cmd_service_ls(struct cli *c);
 int	 cmd_service_show(struct cli *c);
 int	 cmd_service_scale(struct cli *c);
 int	 cmd_service_containers(struct cli *c);
+/* cmd_job.c */
+int	 cmd_job_run(struct cli *c);
+int	 cmd_job_ls(struct cli *c);
+int	 cmd_job_show(struct cli *c);
+int	 cmd_job_logs(struct cli *c);
+int	 cmd_job_cancel(struct cli *c);
+int	 cmd_job_rm(struct cli *c);
+int	 cmd_job_wait(struct cli *c);
 /* help.c */
 int	 cmd_version(struct cli *c);
 int	 cmd_help(struct cli *c);

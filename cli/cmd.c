@@ -40,6 +40,31 @@ const struct cmd_option cmd_options[CLI_OPT__COUNT] = {
 	    "the name to give it" },
 	[CLI_OPT_LABEL] = { "label", 0, "k=v", CMD_OPTION_REPEAT,
 	    "a label (repeat for more)" },
+	[CLI_OPT_CPUS] = { "cpus", 0, "N", 0,
+	    "cpus it reserves on its node while it runs (1.5 is fine)" },
+	[CLI_OPT_MEMORY] = { "memory", 0, "SIZE", 0,
+	    "memory limit, reserved on its node (512M, 2GiB)" },
+	[CLI_OPT_AFFINITY] = { "affinity", 0, "RULE", CMD_OPTION_REPEAT,
+	    "a placement rule, as services' (label==berth.group=ci); "
+	    "repeat for more" },
+	[CLI_OPT_TIMEOUT] = { "timeout", 0, "DUR", 0,
+	    "stop it when it runs longer (30s, 10m, 2h); none by default" },
+	[CLI_OPT_RETRIES] = { "retries", 0, "N", 0,
+	    "run it again this many times when an attempt fails (0)" },
+	[CLI_OPT_BACKOFF] = { "backoff", 0, "DUR", 0,
+	    "wait before the first retry, doubling after (10s)" },
+	[CLI_OPT_PARALLEL] = { "parallel", 0, "N", 0,
+	    "run N tasks of it, each with BERTH_JOB_INDEX 0..N-1 (1)" },
+	[CLI_OPT_PRIORITY] = { "priority", 0, "N", 0,
+	    "higher runs first when nodes are scarce, -1000..1000 (0)" },
+	[CLI_OPT_ENV] = { "env", 'e', "K=V", CMD_OPTION_REPEAT,
+	    "an environment variable (repeat for more)" },
+	[CLI_OPT_WAIT] = { "wait", 0, NULL, 0,
+	    "follow it to the end and exit with its status" },
+	[CLI_OPT_FILE] = { "file", 'f', "FILE", 0,
+	    "read the job from a YAML (or JSON) file" },
+	[CLI_OPT_STATE] = { "state", 0, "STATE", 0,
+	    "only jobs in this state (pending, running, failed, ...)" },
 };
 
 const struct cmd_group cmd_groups[] = {
@@ -47,6 +72,7 @@ const struct cmd_group cmd_groups[] = {
 	{ "node", "nodes", "Nodes", "ls" },
 	{ "stack", "stacks", "Stacks", "ls" },
 	{ "service", "services", "Services", "ls" },
+	{ "job", "jobs", "Jobs", "ls" },
 };
 const size_t cmd_ngroups = N(cmd_groups);
 
@@ -145,6 +171,45 @@ const struct cmd_entry cmd_table[] = {
 	  .usage = "STACK/SVC",
 	  .help = "list a service's containers", .lower = 1, .upper = 1,
 	  .exec = cmd_service_containers },
+
+	/* job: cmd_job.c */
+	{ .group = "job", .verb = "run",
+	  .usage = "[--name J] [--cpus N] [--memory SIZE] [--affinity RULE]... "
+	    "[--timeout DUR] [--retries N] [--backoff DUR] [--parallel N] "
+	    "[--priority N] [--env K=V]... [--label k=v]... [--wait] "
+	    "IMAGE [CMD...] | -f FILE [--name J] [--wait]",
+	  .help = "run a job to completion, queued until a node has room",
+	  .lower = 0, .upper = -1, .stop = 1,
+	  .opts = CMD_OPT(NAME) | CMD_OPT(CPUS) | CMD_OPT(MEMORY) |
+	    CMD_OPT(AFFINITY) | CMD_OPT(TIMEOUT) | CMD_OPT(RETRIES) |
+	    CMD_OPT(BACKOFF) | CMD_OPT(PARALLEL) | CMD_OPT(PRIORITY) |
+	    CMD_OPT(ENV) | CMD_OPT(LABEL) | CMD_OPT(WAIT) | CMD_OPT(FILE),
+	  .opt_help = {
+	    [CLI_OPT_NAME] = "the job's name (default: job-<id>)",
+	    [CLI_OPT_LABEL] = "a label of the job and its containers "
+		"(repeat for more)" },
+	  .exec = cmd_job_run },
+	{ .group = "job", .verb = "ls", .alias = "list", .usage = "[--state STATE]",
+	  .help = "list jobs, newest first", .lower = 0, .upper = 0,
+	  .opts = CMD_OPT(STATE), .exec = cmd_job_ls },
+	{ .group = "job", .verb = "show", .usage = "J",
+	  .help = "show a job, its tasks and attempts", .lower = 1, .upper = 1,
+	  .exec = cmd_job_show },
+	{ .group = "job", .verb = "logs", .usage = "[-f] J",
+	  .help = "print a job's output", .lower = 1, .upper = 1,
+	  .opts = CMD_OPT(FOLLOW), .exec = cmd_job_logs },
+	{ .group = "job", .verb = "cancel", .usage = "J",
+	  .help = "cancel a job (its running containers are stopped)",
+	  .lower = 1, .upper = 1, .exec = cmd_job_cancel },
+	{ .group = "job", .verb = "rm", .alias = "remove", .usage = "[--force] J",
+	  .help = "remove a finished job and its containers", .lower = 1,
+	  .upper = 1, .opts = CMD_OPT(FORCE),
+	  .opt_help = {
+	    [CLI_OPT_FORCE] = "cancel it first if it has not finished" },
+	  .exec = cmd_job_rm },
+	{ .group = "job", .verb = "wait", .usage = "J",
+	  .help = "wait for a job to end; exit with its status", .lower = 1,
+	  .upper = 1, .exec = cmd_job_wait },
 
 	/* commands of one word: help.c */
 	{ .group = "version", .usage = "",

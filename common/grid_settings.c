@@ -36,6 +36,15 @@ static const struct setting grid_setting_rows[] = {
 	{ .name = "dry_run", .type = SETTING_BOOL,
 	  .off = offsetof(struct grid_settings, dry_run), .def = 0,
 	  .help = "plan moves and removals but do not act (events say what)" },
+	GS_SECONDS(job_lost_grace_s, 120, 0, 86400,
+	    "a job running on an offline node counts as failed after"),
+	GS_SECONDS(job_retention_s, 86400, 0, 86400 * 365,
+	    "finished jobs (and their containers) are kept for"),
+	{ .name = "job_retention_max", .type = SETTING_INT,
+	  .unit = SETTING_UNIT_NONE,
+	  .off = offsetof(struct grid_settings, job_retention_max),
+	  .def = 10000, .min = 0, .max = 1000000,
+	  .help = "finished jobs kept per grid at most (the oldest go first)" },
 };
 
 /* Rules across settings: a node cannot be offline between two pings. */

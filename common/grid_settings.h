@@ -25,6 +25,9 @@ struct grid_settings {
 	int64_t	 rebalance_settle_s;	/* a new node attracts moves after */
 	int64_t	 move_cooldown_s;	/* a moved instance rests this long */
 	int	 dry_run;		/* balancer/reaper plan but do not act */
+	int64_t	 job_lost_grace_s;	/* job on an offline node: lost after */
+	int64_t	 job_retention_s;	/* finished jobs are kept this long */
+	int64_t	 job_retention_max;	/* and at most this many per grid */
 };
 
 extern const struct setting_table grid_settings_table;

@@ -100,5 +100,10 @@ const char	*proto_close_action_text(enum proto_close_action action);
 #define PROTO_LABEL_NODE	"berth.node"
 #define PROTO_LABEL_REV		"berth.rev"
 #define PROTO_LABEL_SERVICE_ID	"berth.service-id"
+/* ... and every job container (docs/jobs.md). */
+#define PROTO_LABEL_JOB		"berth.job"		/* job name */
+#define PROTO_LABEL_JOB_ID	"berth.job-id"
+#define PROTO_LABEL_JOB_INDEX	"berth.job-index"	/* its task */
+#define PROTO_LABEL_ATTEMPT	"berth.attempt"		/* its attempt id */
 
 #endif

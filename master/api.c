@@ -131,6 +131,12 @@ static const struct api_route api_routes[] = {
 	{ "POST", "/v1/services/{}/{}/{}/scale", api_service_scale, 0 },
 	{ "GET", "/v1/services/{}/{}/{}/containers", api_service_containers, 0 },
 	{ "GET", "/v1/grids/{}/cloud-config", api_grid_cloud_config, 0 },
+	{ "GET", "/v1/grids/{}/jobs", api_job_list, 0 },
+	{ "POST", "/v1/grids/{}/jobs", api_job_create, 0 },
+	{ "GET", "/v1/jobs/{}/{}", api_job_show, 0 },
+	{ "DELETE", "/v1/jobs/{}/{}", api_job_delete, 0 },
+	{ "POST", "/v1/jobs/{}/{}/cancel", api_job_cancel, 0 },
+	{ "GET", "/v1/jobs/{}/{}/logs", api_job_logs, 0 },
 	{ "GET", "/install/agent.sh", api_install_script, 1 },
 	{ "GET", "/install/berth-agent", api_install_agent, 1 },
 };

@@ -145,20 +145,30 @@ void
 api_node_delete(struct api_ctx *ctx)
 {
 	struct grid g;
-	char id[NODE_ID_LEN + 1];
+	char id[NODE_ID_LEN + 1], why[128];
+	int64_t *jobs = NULL;
+	size_t njobs = 0, i;
 
 	if (api_node_lookup(ctx, &g, id) != 0)
 		return;
+	snprintf(why, sizeof why, "node %s was removed by an operator",
+	    ctx->cap[1]);
 	if (store_begin(ctx->st) != 0 ||
 	    store_event_add(ctx->st, g.id, "node.remove", ctx->cap[1],
 	    "node %s (%s) removed by an operator", ctx->cap[1], id) != 0 ||
+	    store_job_node_gone(ctx->st, id, why, util_now_ms(), &jobs,
+	    &njobs) != 0 ||
 	    store_node_delete(ctx->st, id) != 0 ||
 	    store_commit(ctx->st) != 0) {
+		free(jobs);
 		api_store_error(ctx);
 		return;
 	}
 	master_kick_node(ctx->m, id, PROTO_CLOSE_NODE_REMOVED);
 	master_changed_node(ctx->m, id);
+	for (i = 0; i < njobs; i++)
+		master_changed_job(ctx->m, jobs[i]);
+	free(jobs);
 	api_reply(ctx, 204, NULL);
 }
 

@@ -143,8 +143,10 @@ hub_send_desired(struct hub *h, struct hub_sess *s, int force)
 	s->last_desired_at = util_mono_ms();
 	free(s->last_state);		/* rows changed: record the next report */
 	s->last_state = NULL;
-	f = json_pack("{s:s, s:I, s:o}", "type", PROTO_T_DESIRED,
-	    "generation", (json_int_t)++h->generation, "containers", arr);
+	f = json_pack("{s:s, s:I}", "type", PROTO_T_DESIRED,
+	    "generation", (json_int_t)++h->generation);
+	json_object_update(f, arr);	/* containers, jobs, jobs_done */
+	json_decref(arr);
 	frame = json_dumps(f, JSON_COMPACT);
 	if (frame != NULL)
 		hub_queue(s, HUB_OUT_DESIRED, frame);
@@ -188,6 +190,32 @@ hub_grid_settings(struct hub *h, int64_t grid_id)
 
 /* ---- frames from agents ------------------------------------------------- */
 
+/* A state frame's job reports: record them, then tell who must know. */
+static int
+hub_state_jobs(struct hub *h, struct hub_sess *s, json_t *jobs, char **cause)
+{
+	int64_t *changed = NULL;
+	size_t n = 0, i;
+	int desired = 0;
+	char *c;
+
+	if (desired_apply_jobs(h->st, s->node_id, jobs, &changed, &n, &desired,
+	    &c) != 0) {
+		free(s->last_state);
+		s->last_state = NULL;
+		xasprintf(cause, "state.%s", c);
+		free(c);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		master_changed_job(h->m, changed[i]);
+	free(changed);
+	/* A job started or ended: its entry moves on (run -> started -> done). */
+	if (desired)
+		hub_send_desired(h, s, 0);
+	return 0;
+}
+
 static void
 hub_on_frame(struct hub *h, struct hub_sess *s)
 {
@@ -211,8 +239,12 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 		s->seen_dirty = 1;
 	} else if (type == FRAME_STATE) {
 		/* Agents repeat their report; only a change costs a write. */
-		char *text = json_dumps(json_object_get(f, "containers"),
-		    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+		json_t *both = json_pack("[O, O?]", json_object_get(f,
+		    "containers"), json_object_get(f, "jobs"));
+		char *text = json_dumps(both, JSON_COMPACT | JSON_SORT_KEYS |
+		    JSON_ENCODE_ANY);
+
+		json_decref(both);
 
 		if (text != NULL && s->last_state != NULL &&
 		    strcmp(text, s->last_state) == 0 &&
@@ -236,6 +268,9 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 		}
 		if (changed)
 			master_changed_node(h->m, s->node_id);
+		if (hub_state_jobs(h, s, json_object_get(f, "jobs"),
+		    &cause) != 0)
+			goto bad;
 	} else {
 		if (store_node_info(h->st, s->node_id, f) != 0)
 			log_error("hub: store: %s", store_errmsg(h->st));
@@ -379,7 +414,8 @@ static void
 hub_drain(struct hub *h)
 {
 	struct hub_msg *msg, *next;
-	struct hub_sess *s;
+	struct hub_sess *s, **due = NULL;
+	size_t ndue = 0, i;
 
 	if (atomic_load(&h->stop) && !h->stopping)
 		hub_begin_stop(h);
@@ -392,9 +428,18 @@ hub_drain(struct hub *h)
 		next = msg->next;
 		s = hub_find(h, msg->node_id);
 		if (s != NULL && s->close_code == 0) {
-			if (msg->type == HUB_MSG_CHANGED)
-				hub_send_desired(h, s, 0);
-			else {
+			if (msg->type == HUB_MSG_CHANGED) {
+				/*
+				 * A round that placed ten things on a node
+				 * posts ten of these: build its set once.
+				 */
+				if (!s->desired_due) {
+					s->desired_due = 1;
+					due = xreallocarray(due, ndue + 1,
+					    sizeof *due);
+					due[ndue++] = s;
+				}
+			} else {
 				hub_mark_offline(h, s, msg->code ==
 				    PROTO_CLOSE_NODE_REMOVED ? "node removed" :
 				    "node token reset");
@@ -405,6 +450,12 @@ hub_drain(struct hub *h)
 		}
 		free(msg);
 	}
+	for (i = 0; i < ndue; i++) {
+		due[i]->desired_due = 0;
+		if (due[i]->close_code == 0)
+			hub_send_desired(h, due[i], 0);
+	}
+	free(due);
 }
 
 static void

@@ -89,6 +89,78 @@ frame_state_containers(json_t *containers, char **cause)
 	return 0;
 }
 
+static const char *frame_job_states[] = {
+	"pending", "pulling", "running", "exited", "error", "missing", NULL,
+};
+
+/* One reported job attempt; 0, or -1 with *cause. */
+static int
+frame_check_job(json_t *c, size_t idx, char **cause)
+{
+	const char *const *sp;
+	const char *str[] = { "error", "container_id" };
+	const char *bools[] = { "oom_killed", "timed_out" };
+	json_t *v;
+	size_t k;
+
+	if (!json_is_object(c)) {
+		xasprintf(cause, "jobs[%zu]: expected an object", idx);
+		return -1;
+	}
+	v = json_object_get(c, "attempt");
+	if (!json_is_integer(v) || json_integer_value(v) < 1) {
+		xasprintf(cause, "jobs[%zu].attempt: expected an attempt id",
+		    idx);
+		return -1;
+	}
+	v = json_object_get(c, "state");
+	for (sp = frame_job_states; json_is_string(v) && *sp != NULL; sp++)
+		if (strcmp(*sp, json_string_value(v)) == 0)
+			break;
+	if (!json_is_string(v) || *sp == NULL) {
+		xasprintf(cause, "jobs[%zu].state: unknown state", idx);
+		return -1;
+	}
+	v = json_object_get(c, "exit_code");
+	if (v != NULL && !json_is_null(v) && !json_is_integer(v)) {
+		xasprintf(cause, "jobs[%zu].exit_code: expected an integer",
+		    idx);
+		return -1;
+	}
+	for (k = 0; k < 2; k++) {
+		v = json_object_get(c, str[k]);
+		if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
+			xasprintf(cause, "jobs[%zu].%s: expected a string",
+			    idx, str[k]);
+			return -1;
+		}
+		v = json_object_get(c, bools[k]);
+		if (v != NULL && !json_is_boolean(v)) {
+			xasprintf(cause, "jobs[%zu].%s: expected true or "
+			    "false", idx, bools[k]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+frame_state_jobs(json_t *jobs, char **cause)
+{
+	json_t *c;
+	size_t i;
+
+	if (!json_is_array(jobs)) {
+		xasprintf(cause, "jobs: expected an array");
+		return -1;
+	}
+	json_array_foreach(jobs, i, c) {
+		if (frame_check_job(c, i, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 frame_check_info(json_t *f, char **cause)
 {
@@ -154,7 +226,8 @@ frame_check(json_t *f, enum frame_type *type, char **cause)
 	if (strcmp(t, PROTO_T_STATE) == 0) {
 		*type = FRAME_STATE;
 		if (frame_state_containers(json_object_get(f, "containers"),
-		    &c) != 0) {
+		    &c) != 0 || (json_object_get(f, "jobs") != NULL &&
+		    frame_state_jobs(json_object_get(f, "jobs"), &c) != 0)) {
 			xasprintf(cause, "state.%s", c);
 			free(c);
 			return -1;

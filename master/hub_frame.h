@@ -26,6 +26,8 @@ enum frame_type {
 int	 frame_check(json_t *f, enum frame_type *type, char **cause);
 /* The "containers" of a state frame (hub_desired.c checks them again). */
 int	 frame_state_containers(json_t *containers, char **cause);
+/* A state frame's "jobs": an array of attempt reports. 0, or -1. */
+int	 frame_state_jobs(json_t *jobs, char **cause);
 
 /*
  * Parse a Berth-Node-Labels value, "k=v,k=v" (commas or spaces), into a

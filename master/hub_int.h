@@ -60,6 +60,8 @@ struct hub_sess {
 	struct buf		 rx;		/* fragments of the frame */
 	struct hub_outq		 outq;		/* frames to send */
 	int			 ping_due;	/* send a ping when writable */
+	int			 desired_due;	/* inbox: rebuild its desired set
+						 * once the inbox is drained */
 	int64_t			 last_rx;	/* mono ms of last frame/pong */
 	int64_t			 last_ping;	/* mono ms of last ping */
 	int64_t			 last_desired_at; /* mono ms last_desired was

@@ -65,6 +65,8 @@ void		 master_changed_grid(struct master *m, int64_t grid_id);
 void		 master_changed_node(struct master *m, const char *node_id);
 /* A service was created, changed, scaled or removed. */
 void		 master_changed_service(struct master *m, int64_t service_id);
+/* A job was created, cancelled or removed, or an attempt of it changed. */
+void		 master_changed_job(struct master *m, int64_t job_id);
 /* The node's desired set may have changed: the hub re-sends it. */
 void		 master_desired_changed(struct master *m, const char *node_id);
 /* Node rows or their instance counts changed: cached lists are stale. */

@@ -26,7 +26,7 @@
 
 #include "common/grid_settings.h"
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 
 struct store;
 
@@ -333,6 +333,171 @@ struct instance_report {
 int	 store_instance_report(struct store *st, const char *node_id,
 	    const struct instance_report *v, size_t n, int *changed,
 	    char **cause);
+
+/* ---- jobs (store_job.c, store_job_run.c; docs/jobs.md) ------------------- */
+
+/*
+ * The states of a job, of each of its tasks and of each attempt (the
+ * tables' CHECKs take the same names; attempts are never pending).
+ */
+enum job_state {
+	JOB_PENDING,		/* queued: waits for a node */
+	JOB_ASSIGNED,		/* an attempt is on a node, not started yet */
+	JOB_RUNNING,		/* its container runs */
+	JOB_SUCCEEDED,		/* exited 0 */
+	JOB_FAILED,		/* exited non-zero, could not start, lost */
+	JOB_TIMED_OUT,		/* ran past its timeout and was killed */
+	JOB_CANCELLED,		/* by an operator */
+};
+#define JOB_NSTATES	7
+
+const char	*job_state_name(enum job_state s);
+/* 0 and *out, or -1 if name is no state's name. */
+int		 job_state_parse(const char *name, enum job_state *out);
+/* succeeded, failed, timed_out or cancelled. */
+int		 job_state_final(enum job_state s);
+/*
+ * What `berth job wait` exits with for a finished job or task: 0 when it
+ * succeeded, its exit code when it failed with one, 124 when it timed
+ * out, 125 when it could not start, 130 when it was cancelled, 1 when it
+ * failed with none (its node was lost).
+ */
+#define JOB_EXIT_TIMEOUT	124
+#define JOB_EXIT_NOSTART	125
+#define JOB_EXIT_CANCELLED	130
+
+/*
+ * Create a job from the normalized spec (stacks/job_spec.h) with its
+ * tasks (pending) and its event, in one transaction. Unnamed jobs are
+ * called "job-<id>". 0 with *id and name, 1 if the name is taken, -1.
+ */
+int	 store_job_create(struct store *st, int64_t grid_id, json_t *spec,
+	    int64_t now, int64_t *id, char name[64]);
+/* A job by name or id ("42"): 1 and *id, 0 not found, -1 error. */
+int	 store_job_find(struct store *st, int64_t grid_id,
+	    const char *name_or_id, int64_t *id);
+/* The grid's jobs, newest first (state: one state's, or NULL). */
+json_t	*store_job_list_json(struct store *st, int64_t grid_id,
+	    const char *state);
+/* One job with its tasks and attempts. 1 and *out, 0, -1. */
+int	 store_job_get_json(struct store *st, int64_t id, json_t **out);
+
+/* The nodes whose desired sets a change touched (store_job_touched_*). */
+struct job_touched {
+	char	(*nodes)[NODE_ID_LEN + 1]; /* node ids, each once */
+	size_t	 n;
+};
+void	 store_job_touched_free(struct job_touched *t);
+
+/*
+ * Cancel a job in one transaction: queued tasks end cancelled, running
+ * attempts too (their agents stop them), with one event. The nodes of
+ * those attempts go to *t. 1 cancelled, 0 it had finished, -1 error.
+ */
+int	 store_job_cancel(struct store *st, int64_t id, const char *why,
+	    int64_t now, struct job_touched *t);
+/*
+ * Delete a job, its tasks and attempts (agents then remove their
+ * containers) with an event; an unfinished job only with force (it is
+ * cancelled first). The nodes that kept its containers go to *t.
+ * 1 deleted, 0 not finished and no force, -1 error.
+ */
+int	 store_job_delete(struct store *st, int64_t id, int force,
+	    const char *why, int64_t now, struct job_touched *t);
+/*
+ * Delete the grid's finished jobs past retention: finished before
+ * now - max_age_ms, and beyond the max_count newest. One transaction and
+ * one event; *removed counts them, *t their nodes. 0 or -1.
+ */
+int	 store_job_retention(struct store *st, int64_t grid_id,
+	    int64_t max_age_ms, int64_t max_count, int64_t now, int *removed,
+	    struct job_touched *t);
+
+/* A job task as the scheduler reads it (text borrowed for the call). */
+struct job_task_row {
+	int64_t		 job_id;	/* its job */
+	int		 idx;		/* task index */
+	const char	*name;		/* job name */
+	int		 priority;	/* the job's */
+	int64_t		 created_at;	/* the job's: FIFO order */
+	int64_t		 not_before;	/* retry backoff, or 0 */
+	enum job_state	 state;		/* pending, assigned, running, ... */
+	const char	*node_id;	/* its attempt's node, or NULL */
+	int64_t		 attempt_id;	/* its current attempt, or 0 */
+	const char	*spec;		/* the job's normalized spec */
+};
+typedef void store_job_task_fn(void *arg, const struct job_task_row *r);
+/* Unfinished tasks of a grid's jobs; every task of one job. 0 or -1. */
+int	 store_job_tasks_grid(struct store *st, int64_t grid_id,
+	    store_job_task_fn *fn, void *arg);
+int	 store_job_tasks_job(struct store *st, int64_t job_id,
+	    store_job_task_fn *fn, void *arg);
+/* The grid a job is in. 1, 0 (gone), -1. */
+int	 store_job_grid(struct store *st, int64_t job_id, int64_t *grid_id);
+
+/*
+ * The scheduler's writes (the caller holds the transaction). assign: a
+ * new attempt of a pending task on node_id, with its event (why: the
+ * plan's reason): 1 and *attempt, 0 when the task is no longer pending
+ * (nothing written), -1. lost: the task's attempt on node_id ends failed
+ * with why (a retry follows if it has one left): 1, 0 nothing to do, -1.
+ * queue_reason: why a pending task waits (and, with event, a job.queued
+ * event).
+ */
+int	 store_job_assign(struct store *st, int64_t job_id, int idx,
+	    const char *node_id, const char *why, int64_t now,
+	    int64_t *attempt);
+int	 store_job_lost(struct store *st, int64_t job_id, int idx,
+	    const char *node_id, const char *why, int64_t now);
+int	 store_job_queue_reason(struct store *st, int64_t job_id, int idx,
+	    const char *reason, int event);
+
+/* An attempt as the hub sends it to its node (text borrowed). */
+struct job_desired {
+	int64_t		 attempt;	/* attempt id */
+	int64_t		 job_id;	/* its job */
+	int		 idx;		/* its task */
+	int		 started;	/* 1: the master saw it start */
+	const char	*name;		/* job name */
+	const char	*grid;		/* grid name */
+	const char	*spec;		/* the job's normalized spec */
+};
+typedef void store_job_desired_fn(void *arg, const struct job_desired *d);
+/*
+ * The node's attempts: unfinished ones to fn, finished ones (their
+ * containers are kept until the job is deleted) as ids into done (a JSON
+ * array). 0 or -1.
+ */
+int	 store_job_desired(struct store *st, const char *node_id,
+	    store_job_desired_fn *fn, void *arg, json_t *done);
+
+/* One attempt in an agent's state report (text borrowed, NULL: none). */
+struct job_report {
+	int64_t		 attempt;	/* attempt id */
+	const char	*state;		/* pending, pulling, running, exited,
+					   error, missing */
+	int		 has_exit;	/* exit_code is set */
+	int64_t		 exit_code;	/* exited: its code */
+	int		 oom_killed;	/* exited: the kernel killed it */
+	int		 timed_out;	/* exited: killed past its timeout */
+	const char	*error;		/* error: why it could not start */
+	const char	*container_id;	/* Docker's id, or NULL */
+};
+/*
+ * Apply a node's reports in one transaction: an attempt of another node
+ * or already finished is left alone. The ids of jobs that changed go to
+ * *jobs (caller frees), *njobs of them; *desired is 1 when the node's
+ * desired set changed. 0, or -1 with *cause (nothing written).
+ */
+int	 store_job_report(struct store *st, const char *node_id,
+	    const struct job_report *v, size_t n, int64_t now, int64_t **jobs,
+	    size_t *njobs, int *desired, char **cause);
+/*
+ * Node node_id is being deleted (the caller's transaction): its
+ * unfinished attempts end failed with why. Their job ids go to *jobs.
+ */
+int	 store_job_node_gone(struct store *st, const char *node_id,
+	    const char *why, int64_t now, int64_t **jobs, size_t *njobs);
 
 /* ---- node sessions (store_session.c; the hub's writes) ------------------ */
 

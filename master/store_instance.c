@@ -189,6 +189,8 @@ store_instance_report(struct store *st, const char *node_id,
 	size_t i;
 
 	*changed = 0;
+	if (n == 0)
+		return 0;
 	if (store_begin(st) != 0) {
 		xasprintf(cause, "store busy");
 		return -1;

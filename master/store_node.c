@@ -19,7 +19,8 @@
 	"n.agent_version, n.docker_version, n.os, n.kernel, n.connected, " \
 	"n.status, n.cpu_pct, n.mem_used, n.last_seen_at, n.connected_at, " \
 	"n.disconnected_at, n.created_at, g.name, " \
-	"(SELECT count(*) FROM instances i WHERE i.node_id = n.id)"
+	"(SELECT count(*) FROM instances i WHERE i.node_id = n.id), " \
+	"n.jobs_finished, n.last_job_at"
 
 static json_t *
 json_or_array(const char *text)
@@ -85,6 +86,10 @@ node_row_json(sqlite3_stmt *s)
 	json_object_set_new(o, "created_at", json_time(s, 17));
 	json_object_set_new(o, "instances",
 	    json_integer(sqlite3_column_int64(s, 19)));
+	/* For node groups: destroy a node after N jobs, M minutes idle. */
+	json_object_set_new(o, "jobs_finished",
+	    json_integer(sqlite3_column_int64(s, 20)));
+	json_object_set_new(o, "last_job_at", json_time(s, 21));
 	return o;
 }
 
@@ -118,7 +123,9 @@ store_node_list_text(struct store *st, int64_t grid_id)
 	    "  'disconnected_at', " SQL_ISO("n.disconnected_at") ","
 	    "  'created_at', " SQL_ISO("n.created_at") ","
 	    "  'instances', (SELECT count(*) FROM instances i"
-	    "   WHERE i.node_id = n.id)) AS o"
+	    "   WHERE i.node_id = n.id),"
+	    "  'jobs_finished', n.jobs_finished,"
+	    "  'last_job_at', " SQL_ISO("n.last_job_at") ") AS o"
 	    " FROM nodes n JOIN grids g ON g.id = n.grid_id"
 	    " WHERE n.grid_id = ?1 ORDER BY n.name)");
 	char *text = NULL;

@@ -62,7 +62,7 @@ sched_inst_replaceable(const struct sched_draft *d, const struct sched_inst *i)
 {
 	const struct sched_node *n = i->node;
 
-	if (d->stand_down || i->svc->stateful ||
+	if (d->stand_down || i->svc->dm.stateful ||
 	    i->svc->strategy == SCHED_DAEMON || n->online ||
 	    n->offline_since_ms <= 0)
 		return 0;
@@ -136,7 +136,7 @@ sched_placer_init(struct sched_placer *p, struct sched_draft *d,
 	size_t nw, w, i, *fill;
 	uint64_t bits, salt;
 	uint32_t slot;
-	int g, maxsoft = (int)svc->nsoft;
+	int g, maxsoft = (int)svc->dm.nsoft;
 
 	memset(p, 0, sizeof *p);
 	p->d = d;
@@ -159,7 +159,7 @@ sched_placer_init(struct sched_placer *p, struct sched_draft *d,
 			if (!n->online || n->doomed)
 				continue;
 			c[i].slot = slot;
-			c[i].soft = sched_filter_soft(s, svc, n);
+			c[i].soft = sched_filter_soft(&svc->dm, n);
 			c[i].cnt = s->cnt[slot];
 			c[i].total = (int)n->ninst;
 			c[i].load = (int)(n->load_cpu + 0.5);
@@ -258,8 +258,8 @@ sched_placer_pick(struct sched_placer *p, int *gout, size_t *kout)
 				return NULL;
 		}
 		n = s->nodes[best->slot];
-		if (sched_filter_dynamic(s, p->svc, n) &&
-		    sched_filter_fits(p->svc, n)) {
+		if (sched_filter_dynamic(&p->svc->dm, n) &&
+		    sched_filter_fits(&p->svc->dm, n)) {
 			*gout = bg;
 			*kout = k;
 			return n;
@@ -455,7 +455,7 @@ sched_pass_stateless(struct sched_draft *d, struct sched_service *svc)
 			want[nwant].no = no;
 			want[nwant].why = SCHED_WANT_REPLACE;
 			want[nwant++].old = old;
-		} else if (!svc->stateful && old->node->online &&
+		} else if (!svc->dm.stateful && old->node->online &&
 		    !sched_elig_has(svc, old->node->slot)) {
 			want[nwant].no = no;
 			want[nwant].why = SCHED_WANT_MISFIT;
@@ -475,7 +475,7 @@ sched_pass_stateless(struct sched_draft *d, struct sched_service *svc)
 		if (want[k].why == SCHED_WANT_MISFIT)
 			continue;	/* it stays where it is */
 		if (why == NULL)
-			why = sched_filter_why(s, svc);
+			why = sched_filter_why(s, &svc->dm, NULL, NULL);
 		if (want[k].why == SCHED_WANT_REPLACE)
 			sched_emit_unplaceable(d, svc, want[k].no,
 			    want[k].old->node, xstrdup(why));
@@ -565,9 +565,9 @@ sched_pass_daemon(struct sched_draft *d, struct sched_service *svc)
 			    need--) {
 				while (used[next])
 					next++;
-				if (!sched_filter_dynamic(s, svc, n) ||
-				    !sched_filter_fits(svc, n)) {
-					why = sched_filter_why_node(s, svc, n);
+				if (!sched_filter_dynamic(&svc->dm, n) ||
+				    !sched_filter_fits(&svc->dm, n)) {
+					why = sched_filter_why_node(&svc->dm, n);
 					sched_emit_unplaceable(d, svc,
 					    (int)next, n, why);
 					break;

@@ -66,6 +66,8 @@ struct stack_ctx {
 	const struct stack_opts	*opts;	/* never NULL (a zeroed one) */
 	struct stack_errors	*errs;	/* where errors go */
 	int			 full;	/* STACK_MAX_ERRORS reached */
+	int			 literal; /* no ${VAR}: values as written
+					   (job files, job_spec.c) */
 
 	struct snode		**nodes; /* every node, for freeing */
 	size_t			 nnodes;

@@ -256,7 +256,7 @@ stack_interpolate(struct stack_ctx *ctx, const struct snode *n,
 	size_t olen = 0, ocap;
 	int failed = 0;
 
-	if (strchr(s, '$') == NULL)
+	if (ctx->literal || strchr(s, '$') == NULL)
 		return xstrdup(s);
 	ocap = strlen(s) + 1;
 	out = xmalloc(ocap);
