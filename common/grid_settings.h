@@ -25,6 +25,9 @@ struct grid_settings {
 	int64_t	 rebalance_settle_s;	/* a new node attracts moves after */
 	int64_t	 move_cooldown_s;	/* a moved instance rests this long */
 	int	 dry_run;		/* balancer/reaper plan but do not act */
+	int64_t	 logs_max_bytes;	/* container logs kept for the grid */
+	int64_t	 logs_max_age_s;	/* older lines are deleted */
+	int64_t	 logs_container_pct;	/* one container's share at most */
 };
 
 extern const struct setting_table grid_settings_table;
