@@ -31,6 +31,9 @@ enum cli_opt {
 	CLI_OPT_ROTATE,
 	CLI_OPT_NAME,
 	CLI_OPT_LABEL,
+	CLI_OPT_TAIL,
+	CLI_OPT_SINCE,
+	CLI_OPT_TIMESTAMPS,
 	CLI_OPT__COUNT
 };
 
@@ -123,6 +126,10 @@ int	 cmd_service_ls(struct cli *c);
 int	 cmd_service_show(struct cli *c);
 int	 cmd_service_scale(struct cli *c);
 int	 cmd_service_containers(struct cli *c);
+/* cmd_logs.c */
+int	 cmd_service_logs(struct cli *c);
+int	 cmd_stack_logs(struct cli *c);
+int	 cmd_container_logs(struct cli *c);
 /* help.c */
 int	 cmd_version(struct cli *c);
 int	 cmd_help(struct cli *c);
