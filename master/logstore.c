@@ -50,7 +50,7 @@
 
 #define LOGSTORE_TXN_MAX	(8 * 1024 * 1024) /* bytes per transaction */
 #define LOGSTORE_RETENTION_MS	10000	/* age and grid checks */
-#define LOGSTORE_GRID_CACHE_MS	10000	/* grid settings re-read */
+#define LOGSTORE_GRID_CACHE_MS	2000	/* grid settings re-read */
 #define LOGSTORE_BUCKETS	4096	/* stream cache (power of two) */
 #define LOGSTORE_CACHE_MAX	65536	/* streams cached before a flush */
 #define LOGSTORE_SESS_BUCKETS	1024	/* sessions' refusal state */
@@ -562,24 +562,36 @@ ls_trim_one(struct logstore *ls, struct log_stream_row *row, int64_t n,
 	    row->name, (long long)rows, (long long)bytes);
 }
 
+/* One container's share of its grid's logs. */
+static int64_t
+ls_share(const struct ls_grid *g)
+{
+	return g->gs.logs_max_bytes / 100 * g->gs.logs_container_pct;
+}
+
+/* A container over its share loses its oldest lines, down to 90%. */
+static void
+ls_trim_share(struct logstore *ls, struct log_stream_row *row, int64_t cap)
+{
+	int64_t over, n;
+
+	if (row->bytes <= cap || row->lines <= 0)
+		return;
+	over = row->bytes - cap / 10 * 9;
+	n = (int64_t)((double)row->lines * (double)over / (double)row->bytes) +
+	    1;
+	ls_trim_one(ls, row, n, 0);
+}
+
 /* Containers of this commit over their grid's share. */
 static void
 ls_trim_streams(struct logstore *ls)
 {
 	struct ls_stream *s;
-	struct ls_grid *g;
-	int64_t cap, over, n;
 
-	for (s = ls->touched; s != NULL; s = s->tnext) {
-		g = ls_grid_settings(ls, s->row.grid_id);
-		cap = g->gs.logs_max_bytes / 100 * g->gs.logs_container_pct;
-		if (s->row.bytes <= cap || s->row.lines <= 0)
-			continue;
-		over = s->row.bytes - cap / 10 * 9;
-		n = (int64_t)((double)s->row.lines * (double)over /
-		    (double)s->row.bytes) + 1;
-		ls_trim_one(ls, &s->row, n, 0);
-	}
+	for (s = ls->touched; s != NULL; s = s->tnext)
+		ls_trim_share(ls, &s->row, ls_share(ls_grid_settings(ls,
+		    s->row.grid_id)));
 }
 
 struct ls_trim_arg {
@@ -722,13 +734,17 @@ ls_retention(struct logstore *ls)
 		}
 		cutoff = now_ns - g->gs.logs_max_age_s * 1000000000;
 		memset(&old, 0, sizeof old);
-		if (store_logs_streams_older(ls->st, id, cutoff, ls_old_cb,
-		    &old) != 0)
+		if (store_logs_streams_over(ls->st, id, cutoff, ls_share(g),
+		    ls_old_cb, &old) != 0)
 			log_error("logs: retention: %s", store_errmsg(ls->st));
 		for (j = 0; j < old.n; j++) {
+			struct log_stream_row *row;
+
 			s = ls_cache_find(ls, old.v[j].container_id);
-			ls_trim_one(ls, s != NULL ? &s->row : &old.v[j], 0,
-			    cutoff);
+			row = s != NULL ? &s->row : &old.v[j];
+			if (row->first_ts < cutoff)
+				ls_trim_one(ls, row, 0, cutoff);
+			ls_trim_share(ls, row, ls_share(g));
 		}
 		free(old.v);
 		switch (store_logs_forget_streams(ls->st, id, cutoff)) {

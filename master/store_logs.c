@@ -274,15 +274,16 @@ store_logs_grid_bytes(struct store *st,
 }
 
 int
-store_logs_streams_older(struct store *st, int64_t grid_id, int64_t before_ts,
-    store_log_stream_fn *cb, void *arg)
+store_logs_streams_over(struct store *st, int64_t grid_id, int64_t before_ts,
+    int64_t max_bytes, store_log_stream_fn *cb, void *arg)
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT " STREAM_COLS
-	    " FROM streams WHERE (?1 = 0 OR grid_id = ?1) AND lines > 0 AND "
-	    "(?2 = 0 OR first_ts < ?2)");
+	    " FROM streams WHERE grid_id = ?1 AND lines > 0 AND "
+	    "(first_ts < ?2 OR bytes > ?3)");
 
 	sqlite3_bind_int64(s, 1, grid_id);
 	sqlite3_bind_int64(s, 2, before_ts);
+	sqlite3_bind_int64(s, 3, max_bytes);
 	return stream_rows(s, cb, arg);
 }
 

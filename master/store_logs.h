@@ -100,10 +100,13 @@ int	 store_logs_line_insert(struct store *st, int64_t stream,
 /* Each grid's use: cb(arg, grid_id, bytes, lines). 0 or -1. */
 int	 store_logs_grid_bytes(struct store *st,
 	    void (*cb)(void *, int64_t, int64_t, int64_t), void *arg);
-/* Every stream of grid_id (0: of any grid) whose oldest line is older
- * than before_ts (0: any), as rows. */
-int	 store_logs_streams_older(struct store *st, int64_t grid_id,
-	    int64_t before_ts, store_log_stream_fn *cb, void *arg);
+/*
+ * Every stream of grid_id whose oldest line is older than before_ts or
+ * whose lines cost more than max_bytes, as rows: the retention's work.
+ */
+int	 store_logs_streams_over(struct store *st, int64_t grid_id,
+	    int64_t before_ts, int64_t max_bytes, store_log_stream_fn *cb,
+	    void *arg);
 /*
  * Delete a stream's oldest n lines (n > 0), or those older than before_ts
  * (n == 0); *rows and *bytes say what went. Then the stream's first_ts
