@@ -465,7 +465,8 @@ ls_write(struct logstore *ls, struct log_batch *list)
 	struct ls_ack *acks = NULL;
 	struct ls_stream *s;
 	struct ls_sess *ss;
-	size_t i, nacks = 0;
+	size_t i, nacks = 0, nframes = 0, nlines = 0;
+	int64_t t0 = util_mono_ms();
 	int ok = store_begin(ls->st) == 0;
 
 	for (b = list; b != NULL && ok; b = b->next) {
@@ -479,6 +480,8 @@ ls_write(struct logstore *ls, struct log_batch *list)
 		for (i = 0; i < b->nstreams && ok; i++)
 			ok = ls_write_stream(ls, b, &b->streams[i]) == 0;
 		ls_ack_note(&acks, &nacks, b);
+		nframes++;
+		nlines += b->nentries;
 	}
 	for (s = ls->touched; s != NULL && ok; s = s->tnext)
 		ok = store_logs_stream_save(ls->st, &s->row) == 0;
@@ -514,6 +517,8 @@ ls_write(struct logstore *ls, struct log_batch *list)
 		free(acks);
 		return;
 	}
+	log_debug("logs: %zu frame(s), %zu lines written in %lld ms", nframes,
+	    nlines, (long long)(util_mono_ms() - t0));
 	for (i = 0; i < nacks && ls->m->hub != NULL; i++)
 		hub_logs_ack(ls->m->hub, acks[i].node_id, acks[i].session,
 		    acks[i].seq, 0);
