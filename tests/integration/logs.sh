@@ -74,6 +74,9 @@ check_eq "after=ID gives the lines that came after that one" "$(count "/v1/servi
 out=$(send "$TMP/f1")
 check_eq "a resent session is acknowledged again" "$(last_ack <<<"$out")" 4
 check_eq "... and stores nothing twice" "$(count /v1/services/default/st/web/logs)" 200
+metrics=$(curl -s "$API/metrics")
+check_eq "/metrics counts the lines stored and those sent twice" \
+    "$(awk '/^berth_log_lines_total / {a = $2} /^berth_log_duplicates_total / {b = $2} END {print a, b}' <<<"$metrics")" "200 200"
 cat >"$TMP/f2" <<EOF
 {"type":"logs","seq":7,"streams":[{"container_id":"$CA","name":"st.web-1.${N1:0:8}","stack":"st","service":"web","instance":1,"lines":[[95,$((T0 + 95000000)),"o","line 95"],[101,$((T0 + 101000000)),"o","line 101"],[110,$((T0 + 110000000)),"d",9]]}]}
 {"type":"logs","seq":8,"streams":[{"container_id":"$CA","name":"st.web-1.${N1:0:8}","stack":"st","service":"web","instance":1,"lines":[[120,$((T0 + 111000000)),"d",15],[121,$((T0 + 121000000)),"o","line 121"]]}]}
