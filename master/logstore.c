@@ -92,6 +92,8 @@ struct logstore {
 	pthread_cond_t		 cond;		/* a batch came, or stop */
 	struct log_batch	*head, *tail;	/* queued batches */
 	size_t			 queued;	/* their bytes */
+	size_t			 queue_max;	/* LOGSTORE_QUEUE_MAX (tests) */
+	int			 retention_due;	/* run the pass now (tests) */
 	int			 stop;
 	struct ls_sess		*sess[LOGSTORE_SESS_BUCKETS];
 
@@ -165,7 +167,7 @@ logstore_submit(struct logstore *ls, struct log_batch *b)
 	}
 	if (b->resend && s != NULL)
 		s->refusing = 0;
-	if (ls->queued + b->bytes > LOGSTORE_QUEUE_MAX || ls->stop) {
+	if (ls->queued + b->bytes > ls->queue_max || ls->stop) {
 		ls_sess(ls, b->session, 1)->refusing = 1;
 		pthread_mutex_unlock(&ls->lock);
 		atomic_fetch_add(&ls->n_refused, 1);
@@ -866,7 +868,7 @@ ls_main(void *arg)
 	ls_recount(ls);
 	for (;;) {
 		pthread_mutex_lock(&ls->lock);
-		while (ls->head == NULL && !ls->stop) {
+		while (ls->head == NULL && !ls->stop && !ls->retention_due) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;
 			if (pthread_cond_timedwait(&ls->cond, &ls->lock, &ts) ==
@@ -890,6 +892,10 @@ ls_main(void *arg)
 			ls->queued -= bytes;
 		}
 		stop = ls->stop && ls->head == NULL;
+		if (ls->retention_due) {
+			ls->retention_due = 0;
+			ls->retention_at = 0;
+		}
 		pthread_mutex_unlock(&ls->lock);
 
 		if (list != NULL)
@@ -953,6 +959,7 @@ logstore_start(struct master *m, char **cause)
 	if (pthread_key_create(&ls->reader_key, ls_reader_free) != 0)
 		fatalx("logs: pthread_key_create failed");
 	ls->retention_at = util_mono_ms();
+	ls->queue_max = LOGSTORE_QUEUE_MAX;
 	if (pthread_create(&ls->thread, NULL, ls_main, ls) != 0)
 		fatalx("logs: cannot start the log store's thread");
 	return ls;
@@ -1019,6 +1026,23 @@ logstore_reader(struct logstore *ls)
 	}
 	pthread_setspecific(ls->reader_key, st);
 	return st;
+}
+
+void
+logstore_set_queue_max(struct logstore *ls, size_t bytes)
+{
+	pthread_mutex_lock(&ls->lock);
+	ls->queue_max = bytes > 0 ? bytes : LOGSTORE_QUEUE_MAX;
+	pthread_mutex_unlock(&ls->lock);
+}
+
+void
+logstore_retention_soon(struct logstore *ls)
+{
+	pthread_mutex_lock(&ls->lock);
+	ls->retention_due = 1;
+	pthread_cond_signal(&ls->cond);
+	pthread_mutex_unlock(&ls->lock);
 }
 
 void

@@ -83,6 +83,13 @@ int	 logstore_wait(struct logstore *ls, struct logstore_waiter *w,
 /* Wake every follower for good: the API is about to stop. */
 void	 logstore_waiters_shutdown(struct logstore *ls);
 
+/*
+ * For tests: bound the queue to bytes (0: LOGSTORE_QUEUE_MAX again), and
+ * run the periodic retention pass at the thread's next turn.
+ */
+void	 logstore_set_queue_max(struct logstore *ls, size_t bytes);
+void	 logstore_retention_soon(struct logstore *ls);
+
 /* Counters for /metrics and tests (any thread). */
 struct logstore_stats {
 	uint64_t	 lines;		/* lines stored */
