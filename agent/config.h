@@ -48,6 +48,9 @@ struct agent_config {
 	unsigned char	 pin[32];	/* its 32 bytes, when has_pin */
 	int		 has_pin;	/* verify the master's key by pin */
 	int		 insecure_plain; /* BERTH_INSECURE_PLAIN: ws:// anywhere */
+	int		 log_buffer_lines; /* BERTH_LOG_BUFFER_LINES, per container */
+	int		 log_buffer_bytes; /* BERTH_LOG_BUFFER_BYTES, per container */
+	int		 log_buffer_total; /* BERTH_LOG_BUFFER_TOTAL, all of them */
 };
 
 /* How agent_config_load() reads the environment (tests pass a fake). */

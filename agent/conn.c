@@ -43,6 +43,7 @@
 #include "agent/config.h"
 #include "agent/converge.h"
 #include "agent/ident.h"
+#include "agent/logs.h"
 #include "agent/nodeinfo.h"
 #include "common/log.h"
 #include "common/proto.h"
@@ -63,6 +64,7 @@ struct conn {
 	char		 node_id[PROTO_NODE_ID_LEN + 1]; /* Berth-Node-Id */
 	char		*labels_hdr;	/* Berth-Node-Labels value */
 	struct converge	*conv;		/* where desired frames go */
+	struct logs	*logs;		/* the log thread: frames, acks */
 
 	pthread_mutex_t	 lock;		/* guards outq, nout, ready */
 	char	       **outq;		/* frames waiting, oldest first */
@@ -131,6 +133,19 @@ void
 conn_set_converge(struct conn *c, struct converge *conv)
 {
 	c->conv = conv;
+}
+
+void
+conn_set_logs(struct conn *c, struct logs *logs)
+{
+	c->logs = logs;
+}
+
+void
+conn_logs_wake(struct conn *c)
+{
+	if (c->ctx != NULL)
+		lws_cancel_service(c->ctx);
 }
 
 /* Drop everything queued (session ended). */
@@ -351,6 +366,21 @@ conn_welcome(struct conn *c, json_t *o)
 	conn_send(c, nodeinfo_frame(ver, c->cfg->cpus));
 	free(ver);
 	converge_post_session(c->conv);
+	logs_session_start(c->logs);
+}
+
+/* The master stored (or, retry, refused) our logs frames up to seq. */
+static void
+conn_logs_ack(struct conn *c, json_t *o)
+{
+	json_t *seq = json_object_get(o, "seq");
+
+	if (!json_is_integer(seq)) {
+		log_warn("logs_ack without a seq: ignored");
+		return;
+	}
+	logs_on_ack(c->logs, json_integer_value(seq),
+	    json_is_true(json_object_get(o, "retry")));
 }
 
 /* A whole message arrived. -1 closes the session. */
@@ -378,7 +408,9 @@ conn_dispatch(struct conn *c, const char *text, size_t len)
 			converge_post_desired(c->conv, text, len);
 		else
 			log_warn("desired before welcome: ignored");
-	} else
+	} else if (strcmp(type, PROTO_T_LOGS_ACK) == 0 && c->welcomed)
+		conn_logs_ack(c, o);
+	else
 		log_debug("frame type %s ignored",
 		    log_escape(esc, sizeof esc, type));
 	json_decref(o);
@@ -401,7 +433,8 @@ conn_write_one(struct conn *c, struct lws *wsi)
 	}
 	more = c->nout > 0;
 	pthread_mutex_unlock(&c->lock);
-	if (frame == NULL)
+	/* Logs go when nothing else waits: states are never behind them. */
+	if (frame == NULL && (frame = logs_take_frame(c->logs)) == NULL)
 		return 0;
 	len = strlen(frame);
 	b = xmalloc(LWS_PRE + len);
@@ -413,7 +446,7 @@ conn_write_one(struct conn *c, struct lws *wsi)
 		log_warn("write to the master failed");
 		return -1;
 	}
-	if (more)
+	if (more || logs_frame_ready(c->logs))
 		lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -426,6 +459,7 @@ conn_ended(struct conn *c)
 		converge_post_session_end(c->conv);
 	c->wsi = NULL;
 	c->welcomed = 0;
+	logs_session_end(c->logs);
 	buf_free(&c->rx);
 	pthread_mutex_lock(&c->lock);
 	c->ready = 0;
@@ -573,10 +607,13 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			break;
 		}
 		if (c->wsi != NULL && c->welcomed) {
+			int want;
+
 			pthread_mutex_lock(&c->lock);
-			if (c->nout > 0)
-				lws_callback_on_writable(c->wsi);
+			want = c->nout > 0;
 			pthread_mutex_unlock(&c->lock);
+			if (want || logs_frame_ready(c->logs))
+				lws_callback_on_writable(c->wsi);
 		}
 		break;
 	default:

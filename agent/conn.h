@@ -11,11 +11,16 @@
 struct agent_config;
 struct converge;
 struct conn;
+struct logs;
 
 struct conn *conn_new(const struct agent_config *cfg, const char *node_id,
 	    char *node_token);
 /* Wire the converge thread in before conn_start(). */
 void	 conn_set_converge(struct conn *c, struct converge *conv);
+/* Wire the log thread in before conn_start(). */
+void	 conn_set_logs(struct conn *c, struct logs *logs);
+/* Any thread: the log thread has a frame ready; wake the service thread. */
+void	 conn_logs_wake(struct conn *c);
 /* Create the lws context and the service thread; -1 with *cause. */
 int	 conn_start(struct conn *c, char **cause);
 /* Any thread: send frame (ownership taken) if a session is up, else drop. */

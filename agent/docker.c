@@ -228,6 +228,12 @@ docker_api_num(const char *v)
 	return maj * 1000 + min;
 }
 
+const char *
+docker_api_version(const struct docker *d)
+{
+	return d->api;
+}
+
 int
 docker_version(struct docker *d, char **version, char **cause)
 {

@@ -28,6 +28,8 @@ struct docker;
 struct docker *docker_new(const char *socket_path, const atomic_int *stop);
 void	 docker_free(struct docker *d);
 
+/* The API version this client speaks ("1.41"), for URLs made elsewhere. */
+const char *docker_api_version(const struct docker *d);
 /* Engine version (e.g. "20.10.24"); also picks the API version to speak. */
 int	 docker_version(struct docker *d, char **version, char **cause);
 /* 1 if the image is present locally, 0 if not, -1 on error. */

@@ -43,6 +43,9 @@ enum cli_opt {
 	CLI_OPT_WAIT,
 	CLI_OPT_FILE,
 	CLI_OPT_STATE,		/* job ls */
+	CLI_OPT_TAIL,
+	CLI_OPT_SINCE,
+	CLI_OPT_TIMESTAMPS,
 	CLI_OPT__COUNT
 };
 
@@ -139,10 +142,14 @@ int	 cmd_service_containers(struct cli *c);
 int	 cmd_job_run(struct cli *c);
 int	 cmd_job_ls(struct cli *c);
 int	 cmd_job_show(struct cli *c);
-int	 cmd_job_logs(struct cli *c);
 int	 cmd_job_cancel(struct cli *c);
 int	 cmd_job_rm(struct cli *c);
 int	 cmd_job_wait(struct cli *c);
+/* cmd_logs.c */
+int	 cmd_service_logs(struct cli *c);
+int	 cmd_stack_logs(struct cli *c);
+int	 cmd_container_logs(struct cli *c);
+int	 cmd_job_logs(struct cli *c);
 /* help.c */
 int	 cmd_version(struct cli *c);
 int	 cmd_help(struct cli *c);

@@ -65,6 +65,13 @@ const struct cmd_option cmd_options[CLI_OPT__COUNT] = {
 	    "read the job from a YAML (or JSON) file" },
 	[CLI_OPT_STATE] = { "state", 0, "STATE", 0,
 	    "only jobs in this state (pending, running, failed, ...)" },
+	[CLI_OPT_TAIL] = { "tail", 'n', "N", 0,
+	    "only the last N lines (\"all\": every line kept)" },
+	[CLI_OPT_SINCE] = { "since", 0, "DUR", 0,
+	    "only lines since a time (RFC 3339) or that long ago (30s, 10m, "
+	    "2h)" },
+	[CLI_OPT_TIMESTAMPS] = { "timestamps", 't', NULL, 0,
+	    "print each line's time" },
 };
 
 const struct cmd_group cmd_groups[] = {
@@ -73,6 +80,7 @@ const struct cmd_group cmd_groups[] = {
 	{ "stack", "stacks", "Stacks", "ls" },
 	{ "service", "services", "Services", "ls" },
 	{ "job", "jobs", "Jobs", "ls" },
+	{ "container", "containers", "Containers", NULL },
 };
 const size_t cmd_ngroups = N(cmd_groups);
 
@@ -156,6 +164,12 @@ const struct cmd_entry cmd_table[] = {
 	{ .group = "stack", .verb = "deploy", .usage = "S",
 	  .help = "deploy a stack again and follow it", .lower = 1,
 	  .upper = 1, .exec = cmd_stack_deploy },
+	{ .group = "stack", .verb = "logs",
+	  .usage = "[-f] [--tail N] [--since DUR] [-t] S",
+	  .help = "print the logs of a stack's containers", .lower = 1,
+	  .upper = 1, .opts = CMD_OPT(FOLLOW) | CMD_OPT(TAIL) |
+	  CMD_OPT(SINCE) | CMD_OPT(TIMESTAMPS),
+	  .exec = cmd_stack_logs },
 
 	/* service: cmd_service.c */
 	{ .group = "service", .verb = "ls", .alias = "list", .usage = "",
@@ -171,6 +185,20 @@ const struct cmd_entry cmd_table[] = {
 	  .usage = "STACK/SVC",
 	  .help = "list a service's containers", .lower = 1, .upper = 1,
 	  .exec = cmd_service_containers },
+	{ .group = "service", .verb = "logs",
+	  .usage = "[-f] [--tail N] [--since DUR] [-t] STACK/SVC",
+	  .help = "print the logs of a service's containers", .lower = 1,
+	  .upper = 1, .opts = CMD_OPT(FOLLOW) | CMD_OPT(TAIL) |
+	  CMD_OPT(SINCE) | CMD_OPT(TIMESTAMPS),
+	  .exec = cmd_service_logs },
+
+	/* container: cmd_logs.c */
+	{ .group = "container", .verb = "logs",
+	  .usage = "[-f] [--tail N] [--since DUR] [-t] NAME",
+	  .help = "print a container's logs (NAME, or an id prefix)",
+	  .lower = 1, .upper = 1, .opts = CMD_OPT(FOLLOW) | CMD_OPT(TAIL) |
+	  CMD_OPT(SINCE) | CMD_OPT(TIMESTAMPS),
+	  .exec = cmd_container_logs },
 
 	/* job: cmd_job.c */
 	{ .group = "job", .verb = "run",
@@ -195,9 +223,11 @@ const struct cmd_entry cmd_table[] = {
 	{ .group = "job", .verb = "show", .usage = "J",
 	  .help = "show a job, its tasks and attempts", .lower = 1, .upper = 1,
 	  .exec = cmd_job_show },
-	{ .group = "job", .verb = "logs", .usage = "[-f] J",
-	  .help = "print a job's output", .lower = 1, .upper = 1,
-	  .opts = CMD_OPT(FOLLOW), .exec = cmd_job_logs },
+	{ .group = "job", .verb = "logs",
+	  .usage = "[-f] [--tail N] [--since DUR] [-t] J",
+	  .help = "print a job's output (every task and attempt)",
+	  .lower = 1, .upper = 1, .opts = CMD_OPT(FOLLOW) | CMD_OPT(TAIL) |
+	  CMD_OPT(SINCE) | CMD_OPT(TIMESTAMPS), .exec = cmd_job_logs },
 	{ .group = "job", .verb = "cancel", .usage = "J",
 	  .help = "cancel a job (its running containers are stopped)",
 	  .lower = 1, .upper = 1, .exec = cmd_job_cancel },

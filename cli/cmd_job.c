@@ -488,21 +488,3 @@ cmd_job_rm(struct cli *c)
 		printf("job %s removed\n", c->args[0]);
 	return 0;
 }
-
-int
-cmd_job_logs(struct cli *c)
-{
-	char *path, *cause;
-	struct client_reply r;
-	int rc;
-
-	path = cli_path("jobs/%s/%s/logs%s", c->grid, c->args[0],
-	    cli_flag(c, CLI_OPT_FOLLOW) ? "?follow=1" : "");
-	rc = client_do("GET", path, NULL, NULL, 0, &r, &cause);
-	free(path);
-	if (rc != 0)
-		return cli_fail_cause(cause);
-	fwrite(r.body, 1, r.len, stdout);
-	client_reply_free(&r);
-	return 0;
-}

@@ -45,6 +45,19 @@ static const struct setting grid_setting_rows[] = {
 	  .off = offsetof(struct grid_settings, job_retention_max),
 	  .def = 10000, .min = 0, .max = 1000000,
 	  .help = "finished jobs kept per grid at most (the oldest go first)" },
+	/* Container logs (docs/logs.md): the log store's retention. */
+	{ .name = "logs_max_bytes", .type = SETTING_INT,
+	  .unit = SETTING_UNIT_BYTES,
+	  .off = offsetof(struct grid_settings, logs_max_bytes),
+	  .def = 1024LL * 1024 * 1024, .min = 1024 * 1024,
+	  .max = 1024LL * 1024 * 1024 * 1024,
+	  .help = "container logs kept for the grid; the oldest lines go first" },
+	GS_SECONDS(logs_max_age_s, 7 * 86400, 60, 365 * 86400,
+	    "container log lines older than this are deleted"),
+	{ .name = "logs_container_pct", .type = SETTING_INT,
+	  .off = offsetof(struct grid_settings, logs_container_pct),
+	  .def = 10, .min = 1, .max = 100,
+	  .help = "percent of logs_max_bytes one container may keep" },
 };
 
 /* Rules across settings: a node cannot be offline between two pings. */

@@ -28,6 +28,9 @@ struct grid_settings {
 	int64_t	 job_lost_grace_s;	/* job on an offline node: lost after */
 	int64_t	 job_retention_s;	/* finished jobs are kept this long */
 	int64_t	 job_retention_max;	/* and at most this many per grid */
+	int64_t	 logs_max_bytes;	/* container logs kept for the grid */
+	int64_t	 logs_max_age_s;	/* older lines are deleted */
+	int64_t	 logs_container_pct;	/* one container's share at most */
 };
 
 extern const struct setting_table grid_settings_table;

@@ -91,6 +91,22 @@ const char	*proto_close_action_text(enum proto_close_action action);
 #define PROTO_T_NODE_INFO	"node_info"	/* agent -> master */
 #define PROTO_T_STATE		"state"		/* agent -> master */
 #define PROTO_T_STATS		"stats"		/* agent -> master */
+#define PROTO_T_LOGS		"logs"		/* agent -> master */
+#define PROTO_T_LOGS_ACK	"logs_ack"	/* master -> agent */
+
+/*
+ * Container logs (docs/protocol.md, "logs"; docs/logs.md). A line's text
+ * is at most PROTO_LOG_LINE_MAX bytes of UTF-8 (longer lines travel in
+ * pieces); an agent keeps a logs frame under PROTO_LOG_FRAME_BYTES as
+ * written, with at most PROTO_LOG_FRAME_LINES entries over at most
+ * PROTO_LOG_FRAME_STREAMS containers, and has at most PROTO_LOG_INFLIGHT
+ * frames unacknowledged: so the master holds a bounded amount per agent.
+ */
+#define PROTO_LOG_LINE_MAX	16384
+#define PROTO_LOG_FRAME_BYTES	(512 * 1024)
+#define PROTO_LOG_FRAME_LINES	8192
+#define PROTO_LOG_FRAME_STREAMS	256
+#define PROTO_LOG_INFLIGHT	4
 
 /* Container labels every berth container carries. */
 #define PROTO_LABEL_GRID	"berth.grid"

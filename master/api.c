@@ -10,6 +10,7 @@
  * tests walk it through --print-routes).
  */
 #include "master/api.h"
+#include "master/logstore.h"
 
 #include "common/log.h"
 #include "common/util.h"
@@ -130,13 +131,16 @@ static const struct api_route api_routes[] = {
 	{ "PATCH", "/v1/services/{}/{}/{}", api_service_scale, 0 },
 	{ "POST", "/v1/services/{}/{}/{}/scale", api_service_scale, 0 },
 	{ "GET", "/v1/services/{}/{}/{}/containers", api_service_containers, 0 },
+	{ "GET", "/v1/services/{}/{}/{}/logs", api_logs_service, 0 },
+	{ "GET", "/v1/stacks/{}/{}/logs", api_logs_stack, 0 },
+	{ "GET", "/v1/containers/{}/{}/logs", api_logs_container, 0 },
 	{ "GET", "/v1/grids/{}/cloud-config", api_grid_cloud_config, 0 },
 	{ "GET", "/v1/grids/{}/jobs", api_job_list, 0 },
 	{ "POST", "/v1/grids/{}/jobs", api_job_create, 0 },
 	{ "GET", "/v1/jobs/{}/{}", api_job_show, 0 },
 	{ "DELETE", "/v1/jobs/{}/{}", api_job_delete, 0 },
 	{ "POST", "/v1/jobs/{}/{}/cancel", api_job_cancel, 0 },
-	{ "GET", "/v1/jobs/{}/{}/logs", api_job_logs, 0 },
+	{ "GET", "/v1/jobs/{}/{}/logs", api_logs_job, 0 },
 	{ "GET", "/install/agent.sh", api_install_script, 1 },
 	{ "GET", "/install/berth-agent", api_install_agent, 1 },
 };
@@ -247,6 +251,24 @@ api_send(struct api_ctx *ctx, const char *allow)
 		    MHD_RESPMEM_MUST_FREE);
 		ctx->out_text = NULL;
 		MHD_add_response_header(r, "Content-Type", ctx->out_type);
+	} else if (ctx->out_stream != NULL) {
+		/* MHD owns the state from here, even on failure. */
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+		    32 * 1024, ctx->out_stream, ctx->out_stream_arg,
+		    ctx->out_stream_free);
+		ctx->out_stream = NULL;
+		if (r == NULL) {
+			ctx->out_stream_free(ctx->out_stream_arg);
+			status = 500;
+			r = MHD_create_response_from_buffer(0, NULL,
+			    MHD_RESPMEM_PERSISTENT);
+		} else {
+			MHD_add_response_header(r, "Content-Type",
+			    ctx->out_type);
+			/* Proxies must pass lines on as they come. */
+			MHD_add_response_header(r, "Cache-Control", "no-cache");
+			MHD_add_response_header(r, "X-Accel-Buffering", "no");
+		}
 	} else if (ctx->out_has_fd) {
 		/* MHD owns the descriptor from here, even on failure. */
 		r = MHD_create_response_from_fd64(ctx->out_size, ctx->out_fd);
@@ -294,6 +316,21 @@ api_reply_text(struct api_ctx *ctx, int status, const char *type,
 		return;
 	ctx->status = status;
 	ctx->out_text = xstrdup(text);
+	ctx->out_type = type;
+}
+
+void
+api_reply_stream(struct api_ctx *ctx, int status, const char *type,
+    api_stream_fn *fn, void *arg, void (*free_fn)(void *))
+{
+	if (ctx->status != 0) {
+		free_fn(arg);
+		return;
+	}
+	ctx->status = status;
+	ctx->out_stream = fn;
+	ctx->out_stream_arg = arg;
+	ctx->out_stream_free = free_fn;
 	ctx->out_type = type;
 }
 
@@ -639,8 +676,12 @@ api_start(struct master *m, char **cause)
 	a = xcalloc(1, sizeof *a);
 	a->m = m;
 	pthread_mutex_init(&a->cache_lock, NULL);
+	/*
+	 * Suspend/resume: a log follower waits for lines without holding
+	 * an API thread (master/api_logs.c).
+	 */
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	    MHD_USE_ERROR_LOG | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (m->tls.on) {
@@ -688,6 +729,8 @@ api_stop(struct api *a)
 
 	if (a == NULL)
 		return;
+	/* MHD must not stop with a connection suspended: wake followers. */
+	logstore_waiters_shutdown(a->m->logs);
 	MHD_stop_daemon(a->d);
 	for (i = 0; i < API_CACHE_SLOTS; i++)
 		free(a->cache[i].text);

@@ -16,11 +16,24 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define API_MAX_BODY	(1024 * 1024)	/* larger bodies are 413 */
 #define API_MAX_CAPTURES 4
 
 struct MHD_Connection;
+
+/*
+ * A streamed reply's producer, libmicrohttpd's content reader: copy at
+ * most max bytes into buf and return how many; 0 only after suspending
+ * the connection (MHD_suspend_connection(), which needs the daemon's
+ * suspend/resume support, on), API_STREAM_END at the end, API_STREAM_ERROR
+ * to cut the connection. It runs on an API thread each time the socket
+ * can take more.
+ */
+typedef ssize_t	 api_stream_fn(void *arg, uint64_t pos, char *buf, size_t max);
+#define API_STREAM_END		((ssize_t)-1)	/* MHD_CONTENT_READER_... */
+#define API_STREAM_ERROR	((ssize_t)-2)
 
 struct api_ctx {
 	struct master		*m;		/* the master */
@@ -40,6 +53,9 @@ struct api_ctx {
 	int			 out_fd;	/* or a file reply (owned), */
 	int			 out_has_fd;	/* when this is 1 */
 	uint64_t		 out_size;	/* its length */
+	api_stream_fn		*out_stream;	/* or a streamed reply */
+	void			*out_stream_arg; /* its state (owned) */
+	void			(*out_stream_free)(void *); /* frees it */
 };
 
 /* Handlers. */
@@ -76,6 +92,13 @@ void	 api_reply_text(struct api_ctx *ctx, int status, const char *type,
  */
 int	 api_reply_file(struct api_ctx *ctx, int status, const char *type,
 	    const char *path);
+/*
+ * Reply with a body of unknown length (chunked) that fn produces while the
+ * client reads; arg is fn's state, freed by free_fn (on any thread) when
+ * the reply is over or the client has gone.
+ */
+void	 api_reply_stream(struct api_ctx *ctx, int status, const char *type,
+	    api_stream_fn *fn, void *arg, void (*free_fn)(void *));
 /*
  * A small cache of reply texts, for lists that many clients poll: key is
  * the route's own (say "nodes:<grid id>"), gen the generation the text was
@@ -121,7 +144,9 @@ api_handler_fn api_stack_list, api_stack_create, api_stack_show,
     api_stack_deploy_show;
 api_handler_fn api_event_list;
 api_handler_fn api_job_list, api_job_create, api_job_show, api_job_cancel,
-    api_job_delete, api_job_logs;
+    api_job_delete;
+api_handler_fn api_logs_service, api_logs_stack, api_logs_container,
+    api_logs_job;
 api_handler_fn api_grid_cloud_config, api_install_script, api_install_agent;
 /*
  * Why a cloud-config label= argument is refused, given the nprev accepted

@@ -207,21 +207,3 @@ api_job_delete(struct api_ctx *ctx)
 	api_job_touched(ctx, id, &t);
 	api_reply(ctx, 204, NULL);
 }
-
-/*
- * A job's output. The log pipeline (agents ship lines, the master keeps
- * them in a log store) comes with the logs issue; until then the job's
- * containers are kept, and this says so.
- */
-void
-api_job_logs(struct api_ctx *ctx)
-{
-	struct grid g;
-	int64_t id;
-
-	if (api_job_lookup(ctx, &g, &id) != 0)
-		return;
-	api_error(ctx, 501, NULL, "job logs arrive with the logs issue: the "
-	    "master does not collect container output yet (the job's "
-	    "containers are kept until the job is removed)");
-}

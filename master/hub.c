@@ -27,6 +27,7 @@
 #include "master/hub_int.h"
 #include "master/hub_desired.h"
 #include "master/hub_frame.h"
+#include "master/logstore.h"
 
 #include "common/log.h"
 #include "common/proto.h"
@@ -217,6 +218,42 @@ hub_state_jobs(struct hub *h, struct hub_sess *s, json_t *jobs, char **cause)
 }
 
 static void
+hub_logs_reply(struct hub_sess *s, int64_t seq, int retry)
+{
+	hub_queue_json(s, retry ? json_pack("{s:s, s:I, s:b}", "type",
+	    PROTO_T_LOGS_ACK, "seq", (json_int_t)seq, "retry", 1) :
+	    json_pack("{s:s, s:I}", "type", PROTO_T_LOGS_ACK, "seq",
+	    (json_int_t)seq));
+}
+
+/*
+ * A "logs" frame: checked and copied into a batch here, written by the
+ * log store's thread, acknowledged once written (hub_logs_ack()). A full
+ * queue refuses it at once: the agent sends again from its last
+ * acknowledged line.
+ */
+static int
+hub_on_logs(struct hub *h, struct hub_sess *s, json_t *f, char **cause)
+{
+	struct log_batch *b;
+
+	if (log_frame_parse(f, &b, cause) != 0)
+		return -1;
+	snprintf(b->node_id, sizeof b->node_id, "%s", s->node_id);
+	snprintf(b->node_name, sizeof b->node_name, "%s", s->name);
+	b->grid_id = s->grid_id;
+	b->session = s->serial;
+	if (h->m->logs == NULL) {
+		log_batch_free(b);
+		return 0;
+	}
+	if (logstore_submit(h->m->logs, b) == LOGSTORE_REFUSED)
+		hub_logs_reply(s, json_integer_value(json_object_get(f, "seq")),
+		    1);
+	return 0;
+}
+
+static void
 hub_on_frame(struct hub *h, struct hub_sess *s)
 {
 	json_error_t jerr;
@@ -225,7 +262,8 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 	char *cause = NULL, esc[160];
 	int changed;
 
-	f = json_loadb(s->rx.data, s->rx.len, 0, &jerr);
+	/* A container's log line may hold NULs (log_frame.c keeps them). */
+	f = json_loadb(s->rx.data, s->rx.len, JSON_ALLOW_NUL, &jerr);
 	if (f == NULL) {
 		xasprintf(&cause, "malformed frame: %s", jerr.text);
 		goto bad;
@@ -271,6 +309,9 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 		if (hub_state_jobs(h, s, json_object_get(f, "jobs"),
 		    &cause) != 0)
 			goto bad;
+	} else if (type == FRAME_LOGS) {
+		if (hub_on_logs(h, s, f, &cause) != 0)
+			goto bad;
 	} else {
 		if (store_node_info(h->st, s->node_id, f) != 0)
 			log_error("hub: store: %s", store_errmsg(h->st));
@@ -309,6 +350,7 @@ hub_sess_end(struct hub *h, struct hub_sess *s)
 		atomic_fetch_sub(&h->n_connected, 1);
 		hub_mark_offline(h, s, "connection closed");
 	}
+	logstore_session_end(h->m->logs, s->serial);
 	hub_outq_clear(&s->outq);
 	buf_free(&s->rx);
 	free(s->last_desired);
@@ -428,7 +470,10 @@ hub_drain(struct hub *h)
 		next = msg->next;
 		s = hub_find(h, msg->node_id);
 		if (s != NULL && s->close_code == 0) {
-			if (msg->type == HUB_MSG_CHANGED) {
+			if (msg->type == HUB_MSG_LOGS_ACK) {
+				if (s->serial == msg->session)
+					hub_logs_reply(s, msg->seq, msg->code);
+			} else if (msg->type == HUB_MSG_CHANGED) {
 				/*
 				 * A round that placed ten things on a node
 				 * posts ten of these: build its set once.
@@ -459,13 +504,8 @@ hub_drain(struct hub *h)
 }
 
 static void
-hub_post(struct hub *h, enum hub_msg_type type, const char *node_id, int code)
+hub_post_msg(struct hub *h, struct hub_msg *msg)
 {
-	struct hub_msg *msg = xcalloc(1, sizeof *msg);
-
-	msg->type = type;
-	msg->code = code;
-	snprintf(msg->node_id, sizeof msg->node_id, "%s", node_id);
 	pthread_mutex_lock(&h->lock);
 	if (h->inbox_tail != NULL)
 		h->inbox_tail->next = msg;
@@ -474,6 +514,31 @@ hub_post(struct hub *h, enum hub_msg_type type, const char *node_id, int code)
 	h->inbox_tail = msg;
 	pthread_mutex_unlock(&h->lock);
 	lws_cancel_service(h->ctx);
+}
+
+static void
+hub_post(struct hub *h, enum hub_msg_type type, const char *node_id, int code)
+{
+	struct hub_msg *msg = xcalloc(1, sizeof *msg);
+
+	msg->type = type;
+	msg->code = code;
+	snprintf(msg->node_id, sizeof msg->node_id, "%s", node_id);
+	hub_post_msg(h, msg);
+}
+
+void
+hub_logs_ack(struct hub *h, const char *node_id, uint64_t session,
+    int64_t seq, int retry)
+{
+	struct hub_msg *msg = xcalloc(1, sizeof *msg);
+
+	msg->type = HUB_MSG_LOGS_ACK;
+	msg->code = retry;
+	msg->session = session;
+	msg->seq = seq;
+	snprintf(msg->node_id, sizeof msg->node_id, "%s", node_id);
+	hub_post_msg(h, msg);
 }
 
 void
@@ -522,6 +587,7 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		hub_pending_done(wsi);
 		s->h = h;
 		s->wsi = wsi;
+		s->serial = ++h->serials;
 		s->last_rx = s->last_ping = util_mono_ms();
 		s->seen_at = util_now_ms();
 		s->cpu_pct = -1;

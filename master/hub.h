@@ -18,6 +18,13 @@ void		 hub_stop(struct hub *h);	/* NULL is a no-op */
 void		 hub_node_changed(struct hub *h, const char *node_id);
 /* Close the node's session, if any, with close_code. */
 void		 hub_kick(struct hub *h, const char *node_id, int close_code);
+/*
+ * The log store wrote (retry 0) or refused (retry 1) a node's logs frames
+ * up to seq on hub session serial: tell the agent, if that session is
+ * still the node's (any thread).
+ */
+void		 hub_logs_ack(struct hub *h, const char *node_id,
+		    uint64_t session, int64_t seq, int retry);
 /* Number of connected agents (any thread; approximate). */
 int		 hub_connected(struct hub *h);
 

@@ -234,6 +234,10 @@ frame_check(json_t *f, enum frame_type *type, char **cause)
 		}
 		return 0;
 	}
+	if (strcmp(t, PROTO_T_LOGS) == 0) {
+		*type = FRAME_LOGS;
+		return 0;
+	}
 	if (strcmp(t, PROTO_T_NODE_INFO) == 0) {
 		*type = FRAME_NODE_INFO;
 		return frame_check_info(f, cause);

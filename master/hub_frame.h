@@ -15,6 +15,8 @@ enum frame_type {
 	FRAME_STATS,		/* "stats": cpu_pct, mem_used, ... */
 	FRAME_STATE,		/* "state": containers' reported states */
 	FRAME_NODE_INFO,	/* "node_info": resources and versions */
+	FRAME_LOGS,		/* "logs": container output; log_frame.h
+				   checks the rest */
 };
 
 /*

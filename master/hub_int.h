@@ -35,13 +35,16 @@
 #define HUB_PENDING_SLOTS	1024	/* addresses with connections pending */
 #define HUB_PENDING_MAX		256	/* not yet upgraded, per address */
 
-enum hub_msg_type { HUB_MSG_CHANGED, HUB_MSG_KICK };
+enum hub_msg_type { HUB_MSG_CHANGED, HUB_MSG_KICK, HUB_MSG_LOGS_ACK };
 
 /* A request from another thread, waiting in the inbox. */
 struct hub_msg {
 	struct hub_msg		*next;		/* inbox order */
 	enum hub_msg_type	 type;		/* what to do */
-	int			 code;		/* close code for KICK */
+	int			 code;		/* close code for KICK; for
+						   LOGS_ACK 1 means retry */
+	uint64_t		 session;	/* LOGS_ACK: session serial */
+	int64_t			 seq;		/* LOGS_ACK: frame number */
 	char			 node_id[NODE_ID_LEN + 1]; /* which node */
 };
 
@@ -51,6 +54,7 @@ struct hub_sess {
 	struct lws		*wsi;		/* its connection */
 	char			 peer[64];	/* peer address */
 	int			 authed;	/* welcome sent */
+	uint64_t		 serial;	/* unique per session */
 	int			 offline_done;	/* already marked offline */
 	int			 close_code;	/* nonzero: close when writable */
 	char			 close_why[96];	/* reason sent with it */
@@ -133,6 +137,7 @@ struct hub {
 						   yet: the shipped defaults */
 	int64_t			 seen_flushed;	/* mono ms of last flush */
 	uint64_t		 generation;	/* desired frame counter */
+	uint64_t		 serials;	/* sessions so far */
 	lws_sorted_usec_list_t	 tick;		/* hub_tick(), every 250 ms */
 };
 

@@ -269,6 +269,9 @@ store_open(const char *path, char **cause)
 	if (!configured) {
 		/* Start-up runs this before threads; later calls are no-ops. */
 		sqlite3_config(SQLITE_CONFIG_LOG, store_log_cb, NULL);
+		/* No global allocator statistics: their mutex was 4% of the
+		 * log store's CPU (docs/performance.md, "Logs"). */
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 		configured = 1;
 	}
 	st = xcalloc(1, sizeof *st);

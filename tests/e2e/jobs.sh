@@ -36,7 +36,8 @@ sleep 1
 for i in $(seq 15); do
 	"$B" job run --name "ok-$i" "$IMG" true >/dev/null || notok "job run ok-$i"
 done
-"$B" job run --name par --parallel 3 "$IMG" sh -c 'exit 0' >/dev/null
+"$B" job run --name par --parallel 3 "$IMG" \
+    sh -c 'echo "task $BERTH_JOB_INDEX says hello"' >/dev/null
 "$B" job run --name fail "$IMG" sh -c 'exit 3' >/dev/null
 "$B" job run --name slow --timeout 2s "$IMG" \
     sh -c 'trap "exit 143" TERM; sleep 120 & wait' >/dev/null
@@ -97,6 +98,10 @@ idx=$(for c in $(containers -a --filter label=berth.job=par); do
 done | sort | paste -sd,)
 check_eq "the three tasks have BERTH_JOB_INDEX 0, 1, 2" "$idx" \
     "BERTH_JOB_INDEX=0,BERTH_JOB_INDEX=1,BERTH_JOB_INDEX=2"
+# berth job logs: what every task printed, from the master's log store.
+par_logs() { [ "$("$B" job logs par 2>&1 | grep -c 'task [012] says hello')" = 3 ]; }
+check "job logs: the three tasks' output" wait_for 60 par_logs
+check_has "job logs: a line of task 1" "$("$B" job logs par)" "task 1 says hello"
 check_eq "the nodes count the jobs they finished (21 ran)" \
     "$(api_jq /v1/grids/default/nodes '[.[].jobs_finished] | add')" 21
 

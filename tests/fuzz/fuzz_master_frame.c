@@ -52,7 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc, rc2, changed;
 
 	fx = master_fixture_once();
-	f = json_loadb((const char *)data, size, 0, &jerr);
+	f = json_loadb((const char *)data, size, JSON_ALLOW_NUL, &jerr);
 	if (f == NULL)
 		return 0;
 	rc = frame_check(f, &type, &cause);

@@ -2,7 +2,7 @@
 # jobs_api.sh - the jobs API and `berth job` against a real master, with
 # no node: every field validated (422 naming it, with its line for YAML),
 # nothing stored on a refusal, the queue's reason, cancel, rm, wait's exit
-# status, the 501 of job logs, the job settings of a grid.
+# status, job logs (404 for no job), the job settings of a grid.
 . "$(dirname "$0")/../lib.sh"
 
 D=$TMP/data
@@ -68,8 +68,10 @@ api GET '/v1/grids/default/jobs?state=bogus'
 check_eq "a bad state filter: 422" "$STATUS:$(jq -r .field <<<"$BODY")" "422:state"
 check_eq "the state filter" "$(api_jq '/v1/grids/default/jobs?state=pending' 'map(.name) | join(",")')" build
 api GET /v1/jobs/default/build/logs
-check_eq "job logs: 501 until the logs issue" "$STATUS" 501
-check_has "job logs: says why" "$BODY" "logs issue"
+check_eq "job logs of a job that has not run: 200, no lines" "$STATUS:$BODY" "200:"
+api GET /v1/jobs/default/nope/logs
+check_eq "job logs of no job: 404" "$STATUS" 404
+check_has "job logs of no job: why" "$BODY" 'no job \"nope\"'
 api DELETE /v1/jobs/default/build
 check_eq "rm of an unfinished job: 409" "$STATUS" 409
 api POST /v1/jobs/default/build/cancel
@@ -132,8 +134,10 @@ check_has "job run --wait ends with the state" "$out" "[fail] job waits cancelle
 "$B" job wait waits >/dev/null
 check_eq "and exits with it" "$?" 130
 err=$("$B" job logs hello 2>&1)
-check_eq "job logs: exit 1 with the master's reason" "$?:$err" \
-    "1:berth: job logs arrive with the logs issue: the master does not collect container output yet (the job's containers are kept until the job is removed)"
+check_eq "job logs of a job that has not run: nothing, exit 0" "$?:$err" "0:"
+err=$("$B" job logs nope 2>&1)
+check_eq "job logs of no job: exit 1 with the master's reason" "$?:$err" \
+    '1:berth: no job "nope" in grid default'
 err=$("$B" job rm renamed 2>&1)
 check_has "job rm of an unfinished job: why" "$err" "cancel it first"
 "$B" job rm --force renamed >/dev/null

@@ -4,10 +4,11 @@
  * session ended.
  *
  *	wsprobe --port P [--host H] [--bind ADDR] [-H "name: value"]...
- *	    [--stay SECONDS] [--send JSON]...
+ *	    [--stay SECONDS] [--send JSON]... [--send-file FILE]...
  *
  * --bind connects from source address ADDR (say 127.0.0.2), so a test can
- * be two peers to the master on one machine.
+ * be two peers to the master on one machine. --tls speaks wss (any
+ * certificate is taken: the peer under test is ours).
  *
  * With --auto-state it answers every "desired" frame with a "state" frame
  * that reports each container running, as a healthy agent would.
@@ -15,7 +16,8 @@
  * Output, one line each: "frame <text>" per message received, "close
  * <code> <reason>" when the master closes, "end" when the connection is
  * gone, "error <text>" when it could not connect. Each --send frame is
- * sent once after the first frame arrives. It exits after the connection
+ * sent once after the first frame arrives; --send-file sends every line
+ * of FILE as a frame, in order, after the --send frames before it. It exits after the connection
  * ends or --stay seconds (default 3). Used by the hub tests to check close
  * codes the real agent would only log.
  */
@@ -29,7 +31,6 @@
 #include <libwebsockets.h>
 
 #define PROBE_MAX_HDRS	16
-#define PROBE_MAX_SENDS	8
 
 struct probe {
 	const char	*host;			/* master address */
@@ -37,10 +38,11 @@ struct probe {
 	int		 port;			/* agent port */
 	const char	*hdrs[PROBE_MAX_HDRS];	/* "name: value" */
 	int		 nhdrs;
-	const char	*sends[PROBE_MAX_SENDS];/* frames to send */
+	char		**sends;		/* frames to send */
 	int		 nsends, sent;
 	int		 got_frame;		/* a frame arrived */
 	int		 auto_state;		/* answer desired frames */
+	int		 tls;			/* wss */
 	char		*state;			/* state frame to send */
 	int		 done;			/* connection over */
 	struct lws	*wsi;
@@ -130,12 +132,16 @@ probe_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		break;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		if (p->sent < p->nsends) {
+			unsigned char *big;
+
 			n = strlen(p->sends[p->sent]);
-			if (n > sizeof buf - LWS_PRE)
-				n = sizeof buf - LWS_PRE;
-			memcpy(buf + LWS_PRE, p->sends[p->sent], n);
+			if ((big = malloc(LWS_PRE + n + 1)) == NULL)
+				return -1;
+			memcpy(big + LWS_PRE, p->sends[p->sent], n);
 			p->sent++;
-			if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < 0)
+			i = lws_write(wsi, big + LWS_PRE, n, LWS_WRITE_TEXT);
+			free(big);
+			if (i < 0)
 				return -1;
 			if (p->sent < p->nsends)
 				lws_callback_on_writable(wsi);
@@ -199,16 +205,42 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "-H") == 0 && i + 1 < argc &&
 		    p.nhdrs < PROBE_MAX_HDRS)
 			p.hdrs[p.nhdrs++] = argv[++i];
-		else if (strcmp(argv[i], "--send") == 0 && i + 1 < argc &&
-		    p.nsends < PROBE_MAX_SENDS)
-			p.sends[p.nsends++] = argv[++i];
+		else if (strcmp(argv[i], "--send") == 0 && i + 1 < argc) {
+			p.sends = realloc(p.sends, (p.nsends + 1) *
+			    sizeof *p.sends);
+			p.sends[p.nsends++] = strdup(argv[++i]);
+		} else if (strcmp(argv[i], "--send-file") == 0 && i + 1 < argc) {
+			FILE *f = fopen(argv[++i], "r");
+			char *line = NULL;
+			size_t cap = 0;
+			ssize_t got;
+
+			if (f == NULL) {
+				perror(argv[i]);
+				return 2;
+			}
+			while ((got = getline(&line, &cap, f)) > 0) {
+				if (line[got - 1] == '\n')
+					line[--got] = '\0';
+				if (got == 0)
+					continue;
+				p.sends = realloc(p.sends, (p.nsends + 1) *
+				    sizeof *p.sends);
+				p.sends[p.nsends++] = strdup(line);
+			}
+			free(line);
+			fclose(f);
+		}
 		else if (strcmp(argv[i], "--auto-state") == 0)
 			p.auto_state = 1;
+		else if (strcmp(argv[i], "--tls") == 0)
+			p.tls = 1;
 		else if (strcmp(argv[i], "--stay") == 0 && i + 1 < argc)
 			stay = atoi(argv[++i]);
 		else {
 			fprintf(stderr, "usage: wsprobe --port P [--host H] [--bind A] "
 			    "[-H 'name: value']... [--send JSON]... "
+			    "[--send-file FILE]... [--tls] "
 			    "[--stay S] [--auto-state]\n");
 			return 2;
 		}
@@ -223,6 +255,8 @@ main(int argc, char **argv)
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = probe_protocols;
 	info.user = &p;
+	if (p.tls)
+		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	if ((ctx = lws_create_context(&info)) == NULL)
 		return 1;
 	memset(&ci, 0, sizeof ci);
@@ -235,6 +269,10 @@ main(int argc, char **argv)
 	ci.protocol = "berth-agent";
 	ci.pwsi = &p.wsi;
 	ci.iface = p.bind;	/* source address */
+	if (p.tls)
+		ci.ssl_connection = LCCSCF_USE_SSL | LCCSCF_ALLOW_SELFSIGNED |
+		    LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+		    LCCSCF_ALLOW_INSECURE;
 	if (lws_client_connect_via_info(&ci) == NULL) {
 		printf("error cannot start the connection\n");
 		lws_context_destroy(ctx);
@@ -247,5 +285,8 @@ main(int argc, char **argv)
 		printf("open\n");
 	lws_context_destroy(ctx);
 	free(p.rx);
+	for (i = 0; i < p.nsends; i++)
+		free(p.sends[i]);
+	free(p.sends);
 	return 0;
 }
