@@ -25,6 +25,7 @@ enum inflight_kind {
 	INFLIGHT_CREATE,	/* create + start a new container */
 	INFLIGHT_START,		/* start an existing container */
 	INFLIGHT_REMOVE,	/* stop (own grace) + force-remove */
+	INFLIGHT_STOP,		/* stop (own grace), keep: service stopped */
 };
 
 struct inflight_entry {

@@ -113,6 +113,9 @@ workers_run(struct docker *d, struct work *job)
 	case INFLIGHT_REMOVE:
 		workers_remove(d, job);
 		break;
+	case INFLIGHT_STOP:
+		job->rc = docker_stop(d, job->id, -1, &job->cause);
+		break;
 	}
 }
 

@@ -130,6 +130,16 @@ const struct cmd_entry cmd_table[] = {
 	{ .group = "stack", .verb = "deploy", .usage = "S",
 	  .help = "deploy a stack again and follow it", .lower = 1,
 	  .upper = 1, .exec = cmd_stack_deploy },
+	/* stack lifecycle: cmd_lifecycle.c */
+	{ .group = "stack", .verb = "stop", .usage = "S",
+	  .help = "stop every service of a stack (kept, 0 running)",
+	  .lower = 1, .upper = 1, .exec = cmd_stack_stop },
+	{ .group = "stack", .verb = "start", .usage = "S",
+	  .help = "start a stack's stopped services and follow the deploy",
+	  .lower = 1, .upper = 1, .exec = cmd_stack_start },
+	{ .group = "stack", .verb = "restart", .usage = "S",
+	  .help = "restart a stack's services, rolling within min_health",
+	  .lower = 1, .upper = 1, .exec = cmd_stack_restart },
 
 	/* service: cmd_service.c */
 	{ .group = "service", .verb = "ls", .alias = "list", .usage = "",
@@ -145,6 +155,24 @@ const struct cmd_entry cmd_table[] = {
 	  .usage = "STACK/SVC",
 	  .help = "list a service's containers", .lower = 1, .upper = 1,
 	  .exec = cmd_service_containers },
+	/* service lifecycle: cmd_lifecycle.c */
+	{ .group = "service", .verb = "stop", .usage = "STACK/SVC",
+	  .help = "stop a service: kept, with 0 running", .lower = 1,
+	  .upper = 1, .exec = cmd_service_stop },
+	{ .group = "service", .verb = "start", .usage = "STACK/SVC",
+	  .help = "start a stopped service and follow the deploy",
+	  .lower = 1, .upper = 1, .exec = cmd_service_start },
+	{ .group = "service", .verb = "restart", .usage = "STACK/SVC",
+	  .help = "restart every instance, rolling within min_health",
+	  .lower = 1, .upper = 1, .exec = cmd_service_restart },
+	{ .group = "service", .verb = "rm", .alias = "remove",
+	  .usage = "[--force] STACK/SVC",
+	  .help = "remove a service from its stack", .lower = 1, .upper = 1,
+	  .opts = CMD_OPT(FORCE),
+	  .opt_help = {
+	    [CLI_OPT_FORCE] = "remove it even while another service links "
+		"to it or a deploy is in progress" },
+	  .exec = cmd_service_rm },
 
 	/* commands of one word: help.c */
 	{ .group = "version", .usage = "",

@@ -146,6 +146,14 @@ static const char *store_migrations[] = {
 	"  subject TEXT,"
 	"  message TEXT NOT NULL);"
 	"CREATE INDEX events_grid_at ON events(grid_id, at);",
+	/*
+	 * 1 -> 2: a service can be stopped (kept, with its instance rows and
+	 * containers, but nothing running; docs/lifecycle.md), and a node
+	 * records how many containers its agent last counted.
+	 */
+	"ALTER TABLE services ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE nodes ADD COLUMN containers INTEGER;"
+	"ALTER TABLE nodes ADD COLUMN mem_total INTEGER;",
 };
 
 #define STORE_N_MIGRATIONS \
