@@ -31,6 +31,8 @@ enum cli_opt {
 	CLI_OPT_ROTATE,
 	CLI_OPT_NAME,
 	CLI_OPT_LABEL,
+	CLI_OPT_INTERACTIVE,
+	CLI_OPT_TTY,
 	CLI_OPT__COUNT
 };
 
@@ -131,6 +133,9 @@ int	 cmd_service_containers(struct cli *c);
 /* Split "stack/svc" into buf (len bytes): 0, or -1 after saying why. */
 int	 service_split(const char *in, char *buf, size_t len, char **stack,
 	    char **svc);
+/* cmd_exec.c */
+int	 cmd_service_exec(struct cli *c);
+int	 cmd_container_exec(struct cli *c);
 /* cmd_lifecycle.c */
 int	 cmd_service_stop(struct cli *c);
 int	 cmd_service_start(struct cli *c);

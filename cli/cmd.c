@@ -40,6 +40,10 @@ const struct cmd_option cmd_options[CLI_OPT__COUNT] = {
 	    "the name to give it" },
 	[CLI_OPT_LABEL] = { "label", 0, "k=v", CMD_OPTION_REPEAT,
 	    "a label (repeat for more)" },
+	[CLI_OPT_INTERACTIVE] = { "interactive", 'i', NULL, 0,
+	    "pass stdin to the command" },
+	[CLI_OPT_TTY] = { "tty", 't', NULL, 0,
+	    "run the command on a terminal (raw, resized with this one)" },
 };
 
 const struct cmd_group cmd_groups[] = {
@@ -47,6 +51,7 @@ const struct cmd_group cmd_groups[] = {
 	{ "node", "nodes", "Nodes", "ls" },
 	{ "stack", "stacks", "Stacks", "ls" },
 	{ "service", "services", "Services", "ls" },
+	{ "container", "containers", "Containers", NULL },
 };
 const size_t cmd_ngroups = N(cmd_groups);
 
@@ -155,6 +160,11 @@ const struct cmd_entry cmd_table[] = {
 	  .usage = "STACK/SVC",
 	  .help = "list a service's containers", .lower = 1, .upper = 1,
 	  .exec = cmd_service_containers },
+	{ .group = "service", .verb = "exec",
+	  .usage = "[-it] STACK/SVC[/N] -- CMD...",
+	  .help = "run a command in a container of the service", .lower = 2,
+	  .upper = -1, .stop = 1, .opts = CMD_OPT(INTERACTIVE) | CMD_OPT(TTY),
+	  .exec = cmd_service_exec },
 	/* service lifecycle: cmd_lifecycle.c */
 	{ .group = "service", .verb = "stop", .usage = "STACK/SVC",
 	  .help = "stop a service: kept, with 0 running", .lower = 1,
@@ -173,6 +183,14 @@ const struct cmd_entry cmd_table[] = {
 	    [CLI_OPT_FORCE] = "remove it even while another service links "
 		"to it or a deploy is in progress" },
 	  .exec = cmd_service_rm },
+
+	/* container: cmd_exec.c */
+	{ .group = "container", .verb = "exec",
+	  .usage = "[-it] NAME -- CMD...",
+	  .help = "run a command in a container (names as `service "
+	      "containers` shows them)", .lower = 2, .upper = -1, .stop = 1,
+	  .opts = CMD_OPT(INTERACTIVE) | CMD_OPT(TTY),
+	  .exec = cmd_container_exec },
 
 	/* commands of one word: help.c */
 	{ .group = "version", .usage = "",

@@ -21,6 +21,7 @@
 #define API_MAX_CAPTURES 4
 
 struct MHD_Connection;
+struct exec_target;
 
 struct api_ctx {
 	struct master		*m;		/* the master */
@@ -40,6 +41,9 @@ struct api_ctx {
 	int			 out_fd;	/* or a file reply (owned), */
 	int			 out_has_fd;	/* when this is 1 */
 	uint64_t		 out_size;	/* its length */
+	struct exec_target	*upgrade;	/* or a 101 to an exec session
+						   (owned until adopted) */
+	char			 upgrade_accept[32]; /* its Sec-WebSocket-Accept */
 };
 
 /* Handlers. */
@@ -67,6 +71,12 @@ const struct api_route *api_route_find(const char *method, const char *path,
 
 /* Reply with JSON (takes ownership of body; NULL for no body). */
 void	 api_reply(struct api_ctx *ctx, int status, json_t *body);
+/*
+ * Reply 101 Switching Protocols to a websocket: once sent, the socket and
+ * t (taken) go to the exec relay (exec_relay_adopt()).
+ */
+void	 api_reply_upgrade(struct api_ctx *ctx, struct exec_target *t,
+	    const char *accept);
 /* Reply with text (copied). */
 void	 api_reply_text(struct api_ctx *ctx, int status, const char *type,
 	    const char *text);
@@ -120,6 +130,7 @@ api_handler_fn api_stack_list, api_stack_create, api_stack_show,
     api_stack_upgrade, api_stack_delete, api_stack_deploy,
     api_stack_deploy_show;
 api_handler_fn api_event_list;
+api_handler_fn api_service_exec, api_container_exec;
 api_handler_fn api_service_stop, api_service_start, api_service_restart,
     api_service_delete, api_stack_stop, api_stack_start, api_stack_restart;
 api_handler_fn api_grid_cloud_config, api_install_script, api_install_agent;

@@ -80,13 +80,20 @@ hub_unindex(struct hub *h, struct hub_sess *s)
 
 /* ---- sending ------------------------------------------------------------ */
 
-static void
-hub_queue(struct hub_sess *s, enum hub_out_kind kind, const char *text)
+void
+hub_queue_raw(struct hub_sess *s, enum hub_out_kind kind, const void *data,
+    size_t len)
 {
-	if (hub_outq_push(&s->outq, kind, text, strlen(text)) == 1)
+	if (hub_outq_push(&s->outq, kind, data, len) == 1)
 		log_debug("hub: node %s: newer desired set replaces the one "
 		    "not yet sent", s->name);
 	lws_callback_on_writable(s->wsi);
+}
+
+static void
+hub_queue(struct hub_sess *s, enum hub_out_kind kind, const char *text)
+{
+	hub_queue_raw(s, kind, text, strlen(text));
 }
 
 /* Queue frame (the caller's reference is taken) after those queued. */
@@ -236,6 +243,9 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 		}
 		if (changed)
 			master_changed_node(h->m, s->node_id);
+	} else if (type == FRAME_EXEC_STARTED || type == FRAME_EXEC_ACK ||
+	    type == FRAME_EXEC_END) {
+		hub_exec_from_agent(h, s, f, type);
 	} else {
 		if (store_node_info(h->st, s->node_id, f) != 0)
 			log_error("hub: store: %s", store_errmsg(h->st));
@@ -269,6 +279,7 @@ hub_mark_offline(struct hub *h, struct hub_sess *s, const char *why)
 static void
 hub_sess_end(struct hub *h, struct hub_sess *s)
 {
+	hub_exec_sess_end(h, s);	/* its exec sessions are lost */
 	if (s->authed && hub_find(h, s->node_id) == s) {
 		hub_unindex(h, s);
 		atomic_fetch_sub(&h->n_connected, 1);
@@ -391,6 +402,14 @@ hub_drain(struct hub *h)
 	for (; msg != NULL; msg = next) {
 		next = msg->next;
 		s = hub_find(h, msg->node_id);
+		if (msg->type == HUB_MSG_EXEC) {
+			/* Answered even when the node is not connected. */
+			hub_exec_to_agent(h, s != NULL && s->close_code == 0 ?
+			    s : NULL, msg);
+			free(msg->data);
+			free(msg);
+			continue;
+		}
 		if (s != NULL && s->close_code == 0) {
 			if (msg->type == HUB_MSG_CHANGED)
 				hub_send_desired(h, s, 0);
@@ -414,6 +433,32 @@ hub_post(struct hub *h, enum hub_msg_type type, const char *node_id, int code)
 
 	msg->type = type;
 	msg->code = code;
+	snprintf(msg->node_id, sizeof msg->node_id, "%s", node_id);
+	pthread_mutex_lock(&h->lock);
+	if (h->inbox_tail != NULL)
+		h->inbox_tail->next = msg;
+	else
+		h->inbox = msg;
+	h->inbox_tail = msg;
+	pthread_mutex_unlock(&h->lock);
+	lws_cancel_service(h->ctx);
+}
+
+void
+hub_exec_send(struct hub *h, const char *node_id, uint32_t id,
+    enum hub_exec_op op, const void *data, size_t len, int64_t num)
+{
+	struct hub_msg *msg = xcalloc(1, sizeof *msg);
+
+	msg->type = HUB_MSG_EXEC;
+	msg->exec_op = op;
+	msg->exec_id = id;
+	msg->num = num;
+	if (len > 0) {
+		msg->data = xmalloc(len);
+		memcpy(msg->data, data, len);
+		msg->len = len;
+	}
 	snprintf(msg->node_id, sizeof msg->node_id, "%s", node_id);
 	pthread_mutex_lock(&h->lock);
 	if (h->inbox_tail != NULL)
@@ -493,10 +538,16 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			buf_free(&s->rx);
 			break;
 		}
+		if (s->rx.len == 0)
+			s->rx_binary = lws_frame_is_binary(wsi);
 		buf_append(&s->rx, in, len);
 		if (lws_is_final_fragment(wsi) &&
 		    lws_remaining_packet_payload(wsi) == 0) {
-			hub_on_frame(h, s);
+			if (s->rx_binary)	/* exec data */
+				hub_exec_data_from_agent(h, s,
+				    (unsigned char *)s->rx.data, s->rx.len);
+			else
+				hub_on_frame(h, s);
 			buf_free(&s->rx);
 		}
 		break;
@@ -524,6 +575,7 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				return -1;
 		} else if ((o = s->outq.head) != NULL) {
 			n = lws_write(wsi, HUB_OUT_PAYLOAD(o), o->len,
+			    o->kind == HUB_OUT_BINARY ? LWS_WRITE_BINARY :
 			    LWS_WRITE_TEXT);
 			hub_outq_pop(&s->outq);
 			if (n < 0)
@@ -686,6 +738,7 @@ hub_stop(struct hub *h)
 		ev_loop_destroy(h->loop);
 	while ((msg = h->inbox) != NULL) {
 		h->inbox = msg->next;
+		free(msg->data);
 		free(msg);
 	}
 	pthread_mutex_destroy(&h->lock);

@@ -15,6 +15,9 @@ enum frame_type {
 	FRAME_STATS,		/* "stats": cpu_pct, mem_used, ... */
 	FRAME_STATE,		/* "state": containers' reported states */
 	FRAME_NODE_INFO,	/* "node_info": resources and versions */
+	FRAME_EXEC_STARTED,	/* "exec_started": id */
+	FRAME_EXEC_ACK,		/* "exec_ack": id, bytes (stdin consumed) */
+	FRAME_EXEC_END,		/* "exec_end": id, exit_code or error */
 };
 
 /*

@@ -8,6 +8,7 @@
  * threads in reverse order.
  */
 #include "master/api.h"
+#include "master/exec_relay.h"
 #include "master/grid.h"
 #include "master/hub.h"
 #include "master/master.h"
@@ -222,6 +223,8 @@ main(int argc, char **argv)
 	main_operator_token(&m, st);
 	main_default_grid(&m, st);
 
+	if ((m.exec = exec_relay_start(&m, &cause)) == NULL)
+		fatalx("exec relay: %s", cause);
 	if ((m.api = api_start(&m, &cause)) == NULL)
 		fatalx("api: %s", cause);
 	if ((m.hub = hub_start(&m, &cause)) == NULL)
@@ -247,10 +250,13 @@ main(int argc, char **argv)
 	 * still notify the stopped scheduler), and the scheduler is freed
 	 * last.
 	 */
+	/* Upgraded exec sockets are closed before MHD stops. */
+	exec_relay_shutdown(m.exec);
 	api_stop(m.api);
 	sched_loop_stop(m.sched);
 	hub_stop(m.hub);
 	sched_loop_free(m.sched);
+	exec_relay_free(m.exec);	/* the hub's last frames to it */
 	store_close(pthread_getspecific(m.store_key));
 	pthread_setspecific(m.store_key, NULL);
 	OPENSSL_cleanse(m.key, sizeof m.key);

@@ -32,6 +32,7 @@
 struct hub;
 struct sched_loop;
 struct api;
+struct exec_relay;
 
 struct master {
 	struct master_config	 cfg;		/* options, read-only */
@@ -46,6 +47,7 @@ struct master {
 	struct api		*api;		/* REST server */
 	struct hub		*hub;		/* agent websocket hub, or NULL */
 	struct sched_loop	*sched;		/* scheduling loop, or NULL */
+	struct exec_relay	*exec;		/* exec sessions, or NULL */
 
 	atomic_uint_fast64_t	 api_status[600]; /* requests by status */
 	atomic_uint_fast64_t	 nodes_gen;	/* bumped by every change to

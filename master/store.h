@@ -469,6 +469,28 @@ int	 store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
 json_t	*store_stack_list_json(struct store *st, int64_t grid_id);
 int	 store_stack_get_json(struct store *st, int64_t stack_id, json_t **out);
 
+/* ---- exec targets (store_exec.c) ----------------------------------------- */
+
+/* The container an exec goes to. */
+struct exec_pick {
+	char	 container[192];	/* <stack>.<service>-<n>.<node8> */
+	char	 node_id[NODE_ID_LEN + 1]; /* its node */
+	char	 node[64];		/* the node's name */
+	int	 connected;		/* the node's agent is connected */
+	char	 state[16];		/* last reported state */
+	int	 instance;		/* instance number */
+	char	 service[130];		/* "stack/service" */
+};
+/*
+ * Service service_id's instance (any with instance 0: a running one
+ * first, then the lowest number), or the container of that name in the
+ * grid. 1 and *p, 0 none, -1 error.
+ */
+int	 store_exec_pick_service(struct store *st, int64_t service_id,
+	    int instance, struct exec_pick *p);
+int	 store_exec_pick_container(struct store *st, int64_t grid_id,
+	    const char *name, struct exec_pick *p);
+
 /* ---- service lifecycle (store_lifecycle.c) ------------------------------ */
 
 /* How a lifecycle operation ended. */
