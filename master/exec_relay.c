@@ -764,6 +764,9 @@ exec_relay_start(struct master *m, char **cause)
 	}
 	atomic_init(&r->slots, 0);
 	atomic_init(&r->stop, 0);
+	/* Ids do not start at 1 on every start: the audit log's "exec N"
+	 * stays unambiguous across restarts. */
+	r->next_id = (uint32_t)(util_now_ms() / 1000 % 1000000) * 1000;
 	pthread_mutex_init(&r->lock, NULL);
 	if (pthread_create(&r->thread, NULL, relay_main, r) != 0) {
 		xasprintf(cause, "cannot start the exec relay thread");
