@@ -11,13 +11,15 @@
 #             reconnect after a master restart (SIM_AGENTS=1000 for a
 #             quick run)
 #   docker50  50 containers: berth vs parallel `docker run` vs Swarm
+#   exec      berth service exec: round trip vs docker exec, throughput
+#             over http and https
 #
 # BENCH=name[,name] runs a subset.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BERTH_BUILD:-build}
 export BERTH_BUILD=$BUILD
-sel=${BENCH:-startup,sched,api,agentsim,docker50}
+sel=${BENCH:-startup,sched,api,agentsim,docker50,exec}
 rc=0
 
 want() { case ",$sel," in *",$1,"*) return 0 ;; esac; return 1; }
@@ -32,4 +34,5 @@ want sched && run sched "$BUILD/bench/sched_bench"
 want api && run api tests/bench/api.sh
 want agentsim && SIM_AGENTS=${SIM_AGENTS:-10000} run agentsim tests/bench/agentsim.sh
 want docker50 && run docker50 tests/bench/docker50.sh
+want exec && run exec tests/bench/exec.sh
 exit $rc
