@@ -27,6 +27,7 @@
 #include "master/hub_int.h"
 #include "master/hub_desired.h"
 #include "master/hub_frame.h"
+#include "master/loadring.h"
 
 #include "common/log.h"
 #include "common/proto.h"
@@ -215,7 +216,15 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 		s->cpu_pct = json_number_value(json_object_get(f, "cpu_pct"));
 		v = json_object_get(f, "mem_used");
 		s->mem_used = json_is_integer(v) ? json_integer_value(v) : -1;
+		v = json_object_get(f, "mem_total");
+		s->mem_total = json_is_integer(v) ? json_integer_value(v) : -1;
+		v = json_object_get(f, "containers");
+		s->containers = json_is_integer(v) ? json_integer_value(v) : -1;
 		s->seen_dirty = 1;
+		if (h->m->loads != NULL)	/* node show's last minutes */
+			loadring_add(h->m->loads, s->node_id, util_now_ms(),
+			    s->cpu_pct, s->mem_used, s->mem_total,
+			    s->containers);
 	} else if (type == FRAME_STATE) {
 		/* Agents repeat their report; only a change costs a write. */
 		char *text = json_dumps(json_object_get(f, "containers"),
@@ -312,6 +321,8 @@ hub_flush_seen(struct hub *h)
 		v[n].at = s->seen_at;
 		v[n].cpu_pct = s->cpu_pct;
 		v[n].mem_used = s->mem_used;
+		v[n].mem_total = s->mem_total;
+		v[n].containers = s->containers;
 		n++;
 		s->seen_dirty = 0;
 	}
@@ -520,6 +531,8 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		s->seen_at = util_now_ms();
 		s->cpu_pct = -1;
 		s->mem_used = -1;
+		s->mem_total = -1;
+		s->containers = -1;
 		lws_get_peer_simple(wsi, s->peer, sizeof s->peer);
 		s->lnext = h->all;
 		if (h->all != NULL)

@@ -190,6 +190,23 @@ frame_check(json_t *f, enum frame_type *type, char **cause)
 			xasprintf(cause, "stats.cpu_pct: expected a number");
 			return -1;
 		}
+		{
+			static const char *ints[] = { "mem_used", "mem_total",
+			    "containers", NULL };
+			const char **k;
+			json_t *v;
+
+			for (k = ints; *k != NULL; k++) {
+				v = json_object_get(f, *k);
+				if (v != NULL && !json_is_null(v) &&
+				    (!json_is_integer(v) ||
+				    json_integer_value(v) < 0)) {
+					xasprintf(cause, "stats.%s: expected a "
+					    "whole number", *k);
+					return -1;
+				}
+			}
+		}
 		return 0;
 	}
 	if (strcmp(t, PROTO_T_STATE) == 0) {

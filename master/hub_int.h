@@ -80,6 +80,8 @@ struct hub_sess {
 	int64_t			 seen_at;	/* wall ms of last frame/pong */
 	double			 cpu_pct;	/* last stats, or -1 */
 	int64_t			 mem_used;	/* last stats, or -1 */
+	int64_t			 mem_total;	/* last stats, or -1 */
+	int64_t			 containers;	/* last stats, or -1 */
 	int			 seen_dirty;	/* seen_at/stats unsaved */
 	char			*last_desired;	/* last "containers" queued:
 						 * sent, or pending in outq */

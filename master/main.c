@@ -9,6 +9,7 @@
  */
 #include "master/api.h"
 #include "master/exec_relay.h"
+#include "master/loadring.h"
 #include "master/grid.h"
 #include "master/hub.h"
 #include "master/master.h"
@@ -223,6 +224,7 @@ main(int argc, char **argv)
 	main_operator_token(&m, st);
 	main_default_grid(&m, st);
 
+	m.loads = loadring_new();
 	if ((m.exec = exec_relay_start(&m, &cause)) == NULL)
 		fatalx("exec relay: %s", cause);
 	if ((m.api = api_start(&m, &cause)) == NULL)
@@ -257,6 +259,7 @@ main(int argc, char **argv)
 	hub_stop(m.hub);
 	sched_loop_free(m.sched);
 	exec_relay_free(m.exec);	/* the hub's last frames to it */
+	loadring_free(m.loads);
 	store_close(pthread_getspecific(m.store_key));
 	pthread_setspecific(m.store_key, NULL);
 	OPENSSL_cleanse(m.key, sizeof m.key);

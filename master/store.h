@@ -373,6 +373,8 @@ struct node_seen {
 	int64_t	 at;			/* last frame or pong, epoch ms */
 	double	 cpu_pct;		/* last stats, or < 0 */
 	int64_t	 mem_used;		/* last stats, or < 0 */
+	int64_t	 mem_total;		/* last stats, or < 0 */
+	int64_t	 containers;		/* last stats, or < 0 */
 };
 /* Write last-seen times and stats for many nodes in one transaction. */
 int	 store_node_seen_batch(struct store *st, const struct node_seen *v,

@@ -50,6 +50,12 @@ out=$("$B" stack install "$TMP/life.yml" 2>&1)
 check_eq "install a stack of two services (web links to db)" "$?" 0
 check_eq "four web containers run in Docker" "$(count $(web_running))" 4
 before=$(web_all)
+# node ls: each agent's own count of its containers, from its stats.
+owned() { docker ps -aq --filter "label=berth.node=$(node_id "$1")" | wc -l; }
+check "the API counts l1's containers as Docker does" wait_for 20 sh -c \
+    "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/l1 | jq .containers)\" = $(owned l1) ]"
+check "node ls shows CPU, memory and containers" sh -c "'$B' node ls | grep -Eq 'CPU +MEMORY +CONTAINERS'"
+check "node show has the last minutes of load" sh -c "'$B' node show l2 | grep -q '^load: .*% (1 min)'"
 
 # ---- stop: kept, 0 running -------------------------------------------------
 out=$("$B" service stop life/web 2>&1)
