@@ -150,7 +150,7 @@ loadring_get(struct loadring *r, const char *node_id, int64_t now_ms,
 			/* Oldest first: head - (n - 1) ... head. */
 			k = (e->head + LOADRING_SLOTS - (e->n - 1 - i)) %
 			    LOADRING_SLOTS;
-			if (now_ms - e->ring[k].at <= LOADRING_SPAN_MS)
+			if (now_ms - e->ring[k].at < LOADRING_SPAN_MS)
 				v[n++] = e->ring[k];
 		}
 	}
