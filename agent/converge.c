@@ -351,6 +351,26 @@ converge_start_one(struct converge *c, const struct spec *s,
 	converge_submit(c, job);
 }
 
+/* Stop (with its own grace) a container whose service is stopped. */
+static void
+converge_stop_one(struct converge *c, const struct spec *s,
+    const struct observe_container *m)
+{
+	struct work *job = xcalloc(1, sizeof *job);
+	char esc[512];
+
+	log_info("stopping %s (service stopped)",
+	    log_escape(esc, sizeof esc, s->name));
+	job->kind = INFLIGHT_STOP;
+	job->labelled = 1;
+	job->service_id = s->service_id;
+	job->instance = s->instance;
+	job->rev = s->rev;
+	job->name = xstrdup(s->name);
+	job->id = xstrdup(m->id);
+	converge_submit(c, job);
+}
+
 /* Create and start one missing instance whose image is here. */
 static void
 converge_create(struct converge *c, const struct spec *s)
@@ -671,6 +691,10 @@ converge_result(struct converge *c, struct work *job, int64_t now)
 			    log_escape(esc, sizeof esc, job->name), job->id);
 		break;
 	case INFLIGHT_STOP:
+		/* A failed stop is tried again by the next pass. */
+		if (job->rc == 0)
+			log_debug("stopped %s (%.12s)",
+			    log_escape(esc, sizeof esc, job->name), job->id);
 		break;
 	}
 }
@@ -897,6 +921,8 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 		converge_start_one(c, s, m);
 	else if (out.action == DECIDE_CREATE)
 		converge_create(c, s);
+	else if (out.action == DECIDE_STOP)
+		converge_stop_one(c, s, m);
 	else if (out.action == DECIDE_WAIT)
 		log_debug("%s: waiting: %s", log_escape(esc, sizeof esc,
 		    s->name), decide_reason_name(out.reason));

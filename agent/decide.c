@@ -20,7 +20,10 @@
  *    while its backoff runs; else create once its image is here;
  *  - a failure (create, start, image check) is reported as "error" until
  *    an attempt succeeds; a failed pull is the instance's error but its
- *    backoff is the pull thread's (per image).
+ *    backoff is the pull thread's (per image);
+ *  - before all of these: an instance whose service an operator stopped
+ *    is never created or started; its running container is stopped
+ *    (with its own grace) and kept, and it is reported "stopped".
  */
 #include "agent/decide.h"
 
@@ -57,6 +60,8 @@ static const char *decide_reason_names[] = {
 	[DECIDE_R_IMAGE_ERROR] = "image check failed",
 	[DECIDE_R_PULLING] = "pulling",
 	[DECIDE_R_PULL_FAILED] = "pull failed",
+	[DECIDE_R_STOP] = "service stopped: stopping it",
+	[DECIDE_R_HELD] = "service stopped",
 };
 
 const char *
@@ -269,6 +274,34 @@ decide_absent(struct decide_rec *r, const struct decide_facts *f,
 		decide_set(out, DECIDE_CREATE, DECIDE_R_ABSENT);
 }
 
+/* Its service is stopped: stop a running container, start nothing. */
+static void
+decide_held(const struct observe_container *m,
+    const struct observe_inspect *ins, struct decide_rec *r,
+    const struct decide_facts *f, struct decide_out *out)
+{
+	r->running_since = 0;
+	portprobe_rec_clear(&r->probe);
+	free(r->error);
+	r->error = NULL;
+	out->state = DECIDE_ST_STOPPED;
+	if (m == NULL || (m->a.state != PLAN_ST_RUNNING &&
+	    m->a.state != PLAN_ST_RESTARTING)) {
+		/* Exited, created, or none at all: that is what is wanted. */
+		out->has_exit = m != NULL && m->a.state == PLAN_ST_EXITED;
+		out->exit_code = out->has_exit ? ins->exit_code : 0;
+		decide_set(out, DECIDE_KEEP, DECIDE_R_HELD);
+		return;
+	}
+	out->state = DECIDE_ST_RUNNING;		/* until the stop is done */
+	if (f->busy)
+		decide_set(out, DECIDE_WAIT, DECIDE_R_IN_FLIGHT);
+	else {
+		decide_set(out, DECIDE_STOP, DECIDE_R_STOP);
+		out->soon = 1;
+	}
+}
+
 void
 decide_instance(const struct spec *s, const struct observe_container *m,
     const struct observe_inspect *ins, struct decide_rec *r,
@@ -280,10 +313,13 @@ decide_instance(const struct spec *s, const struct observe_container *m,
 	out->due = -1;
 	decide_rec_rev(r, s->rev);
 	out->restarts = r->agent_restarts;
-	if (m == NULL)
+	if (m != NULL)
+		out->restarts += ins->restart_count;
+	if (s->stopped)
+		decide_held(m, ins, r, f, out);
+	else if (m == NULL)
 		decide_absent(r, f, now, out);
 	else {
-		out->restarts += ins->restart_count;
 		if (m->a.state == PLAN_ST_RUNNING)
 			decide_running(s, m, ins, r, now, out);
 		else

@@ -60,6 +60,7 @@ enum decide_action {
 	DECIDE_CREATE,		/* create and start (the image is checked) */
 	DECIDE_PULL,		/* the image is missing: ask the pull thread */
 	DECIDE_WAIT,		/* something is due, but not now */
+	DECIDE_STOP,		/* its service is stopped: stop it, keep it */
 };
 
 /* Why. */
@@ -77,6 +78,8 @@ enum decide_reason {
 	DECIDE_R_IMAGE_ERROR,	/* WAIT: the image check failed (backoff) */
 	DECIDE_R_PULLING,	/* WAIT: the pull is queued or running */
 	DECIDE_R_PULL_FAILED,	/* WAIT: the last pull failed (pull.c) */
+	DECIDE_R_STOP,		/* STOP: running, but its service is stopped */
+	DECIDE_R_HELD,		/* KEEP: stopped (or absent), as its service */
 };
 
 /* The state reported to the master (docs/protocol.md). */

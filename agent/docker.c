@@ -15,9 +15,14 @@
  */
 #include "agent/docker.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -514,4 +519,187 @@ docker_inspect(struct docker *d, const char *id, char **cause)
 	o = docker_get_json(d, path, "inspect", cause);
 	free(path);
 	return o;
+}
+
+/* ---- exec (agent/exec.c) ------------------------------------------------ */
+
+int
+docker_exec_create(struct docker *d, const char *container, const char *body,
+    char **exec_id, char **cause)
+{
+	struct docker_resp r = { 0 };
+	char *path;
+	json_t *o;
+	int rc = -1;
+
+	xasprintf(&path, "/containers/%s/exec", container);
+	if (docker_call(d, "POST", path, body, DOCKER_CALL_S, &r, cause) != 0)
+		goto out;
+	if (r.status != 201) {
+		docker_error(&r, "exec", cause);
+		goto out;
+	}
+	o = json_loads(r.body.data != NULL ? r.body.data : "", 0, NULL);
+	if (!json_is_string(json_object_get(o, "Id"))) {
+		xasprintf(cause, "exec: no Id in the answer");
+		json_decref(o);
+		goto out;
+	}
+	*exec_id = xstrdup(json_string_value(json_object_get(o, "Id")));
+	json_decref(o);
+	rc = 0;
+out:
+	free(path);
+	docker_resp_free(&r);
+	return rc;
+}
+
+int
+docker_exec_resize(struct docker *d, const char *exec_id, int rows, int cols,
+    char **cause)
+{
+	char *path;
+	int rc;
+
+	xasprintf(&path, "/exec/%s/resize?h=%d&w=%d", exec_id, rows, cols);
+	rc = docker_simple(d, "POST", path, DOCKER_CALL_S, "exec resize", 201,
+	    cause);
+	free(path);
+	return rc;
+}
+
+int
+docker_exec_inspect(struct docker *d, const char *exec_id, int *running,
+    int *exit_code, int *pid, char **cause)
+{
+	char *path;
+	json_t *o, *v;
+
+	xasprintf(&path, "/exec/%s/json", exec_id);
+	o = docker_get_json(d, path, "exec inspect", cause);
+	free(path);
+	if (o == NULL)
+		return -1;
+	*running = json_is_true(json_object_get(o, "Running"));
+	v = json_object_get(o, "ExitCode");
+	*exit_code = json_is_integer(v) ? (int)json_integer_value(v) : -1;
+	v = json_object_get(o, "Pid");
+	*pid = json_is_integer(v) ? (int)json_integer_value(v) : 0;
+	json_decref(o);
+	return 0;
+}
+
+/*
+ * Read the engine's answer to the hijack request up to its blank line
+ * (bounded), leaving what came after it in *extra. The status into
+ * *status, the error body's message (for a refusal) into *cause.
+ */
+static int
+docker_attach_reply(int fd, long *status, struct buf *extra, char **cause)
+{
+	char chunk[4096], *end, *sp;
+	struct buf hdr = { 0 };
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	ssize_t n;
+	size_t hlen;
+	int rc = -1;
+
+	for (;;) {
+		if (poll(&pfd, 1, (int)DOCKER_CALL_S * 1000) <= 0) {
+			xasprintf(cause, "exec start: no answer from the engine");
+			goto out;
+		}
+		n = read(fd, chunk, sizeof chunk);
+		if (n <= 0) {
+			xasprintf(cause, "exec start: the engine closed the "
+			    "connection");
+			goto out;
+		}
+		buf_append(&hdr, chunk, (size_t)n);
+		if ((end = strstr(hdr.data, "\r\n\r\n")) != NULL)
+			break;
+		if (hdr.len > 16384) {
+			xasprintf(cause, "exec start: answer header too long");
+			goto out;
+		}
+	}
+	hlen = (size_t)(end - hdr.data) + 4;
+	sp = strchr(hdr.data, ' ');
+	*status = sp != NULL ? strtol(sp + 1, NULL, 10) : 0;
+	if (*status != 101 && *status != 200) {
+		/* An error body (JSON with "message") follows; take what came. */
+		json_t *o = json_loads(hdr.data + hlen, 0, NULL);
+		json_t *m = json_object_get(o, "message");
+
+		if (json_is_string(m))
+			xasprintf(cause, "exec start: %s", json_string_value(m));
+		else
+			xasprintf(cause, "exec start: HTTP %ld", *status);
+		json_decref(o);
+		goto out;
+	}
+	buf_append(extra, hdr.data + hlen, hdr.len - hlen);
+	rc = 0;
+out:
+	buf_free(&hdr);
+	return rc;
+}
+
+int
+docker_exec_attach(struct docker *d, const char *exec_id, int tty, int *fd,
+    struct buf *extra, char **cause)
+{
+	struct sockaddr_un sa;
+	struct buf req = { 0 };
+	char body[64];
+	long status = 0;
+	size_t off = 0;
+	ssize_t n;
+	int s;
+
+	*fd = -1;
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if (strlen(d->socket) >= sizeof sa.sun_path) {
+		xasprintf(cause, "exec start: socket path too long");
+		return -1;
+	}
+	memcpy(sa.sun_path, d->socket, strlen(d->socket));
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		xasprintf(cause, "exec start: cannot connect to %s: %s",
+		    d->socket, strerror(errno));
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	/* The engine answers 101 UPGRADED and then carries the raw stream
+	 * both ways on this connection (the docker CLI's "hijack"). */
+	snprintf(body, sizeof body, "{\"Detach\":false,\"Tty\":%s}",
+	    tty ? "true" : "false");
+	buf_printf(&req, "POST /v%s/exec/%s/start HTTP/1.1\r\n"
+	    "Host: docker\r\nContent-Type: application/json\r\n"
+	    "Connection: Upgrade\r\nUpgrade: tcp\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", d->api, exec_id, strlen(body),
+	    body);
+	while (off < req.len) {
+		n = write(s, req.data + off, req.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			xasprintf(cause, "exec start: write: %s",
+			    strerror(errno));
+			buf_free(&req);
+			close(s);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	buf_free(&req);
+	if (docker_attach_reply(s, &status, extra, cause) != 0) {
+		close(s);
+		return -1;
+	}
+	*fd = s;
+	return 0;
 }

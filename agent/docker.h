@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+#include "common/util.h"
+
 struct docker;
 
 /* docker_create() result when the engine lacks the image. */
@@ -49,6 +51,24 @@ int	 docker_remove(struct docker *d, const char *id, char **cause);
 json_t	*docker_list(struct docker *d, const char *node_id, char **cause);
 /* GET /containers/{id}/json. */
 json_t	*docker_inspect(struct docker *d, const char *id, char **cause);
+
+/*
+ * Exec (agent/exec.c). create: POST /containers/{c}/exec with body (the
+ * ExecConfig JSON), *exec_id. attach: POST /exec/{id}/start on a
+ * connection of its own that the engine then hands over ("hijack"): *fd
+ * carries the raw stream both ways (multiplexed with 8-byte headers
+ * unless tty), *extra any stream bytes read with the answer; the caller
+ * closes *fd. resize: the exec's pseudo-terminal. inspect: whether it
+ * runs, its exit code (-1 while running) and its process id on the host.
+ */
+int	 docker_exec_create(struct docker *d, const char *container,
+	    const char *body, char **exec_id, char **cause);
+int	 docker_exec_attach(struct docker *d, const char *exec_id, int tty,
+	    int *fd, struct buf *extra, char **cause);
+int	 docker_exec_resize(struct docker *d, const char *exec_id, int rows,
+	    int cols, char **cause);
+int	 docker_exec_inspect(struct docker *d, const char *exec_id,
+	    int *running, int *exit_code, int *pid, char **cause);
 
 /* Split an image reference into fromImage and tag for a pull. */
 void	 docker_split_image(const char *image, char **from, char **tag);

@@ -27,7 +27,7 @@ enum inflight_kind {
 	INFLIGHT_CREATE,	/* create + start a new container */
 	INFLIGHT_START,		/* start an existing container */
 	INFLIGHT_REMOVE,	/* stop (own grace) + force-remove */
-	INFLIGHT_STOP,		/* stop (own grace), keep: a job's */
+	INFLIGHT_STOP,		/* stop (own grace), keep: a job's, a stopped service's */
 };
 
 struct inflight_entry {

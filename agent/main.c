@@ -18,6 +18,7 @@
 #include "agent/config.h"
 #include "agent/conn.h"
 #include "agent/converge.h"
+#include "agent/exec.h"
 #include "agent/ident.h"
 #include "agent/logs.h"
 #include "common/log.h"
@@ -30,6 +31,7 @@ main(int argc, char **argv)
 	struct conn *conn;
 	struct converge *conv;
 	struct logs *logs;
+	struct exec_mgr *exec;
 	char node_id[PROTO_NODE_ID_LEN + 1], *cause = NULL, *token;
 	sigset_t set;
 	int rc, sig;
@@ -78,6 +80,8 @@ main(int argc, char **argv)
 	/* Container logs: a thread of their own, off the converge path. */
 	logs = logs_new(&cfg, node_id, conn);
 	conn_set_logs(conn, logs);
+	exec = exec_new(&cfg, node_id, conn);
+	conn_set_exec(conn, exec);
 	converge_start(conv);
 	logs_start(logs);
 	if (conn_start(conn, &cause) != 0)
@@ -88,6 +92,7 @@ main(int argc, char **argv)
 		    strsignal(sig));
 	conn_stop(conn);	/* no frame reaches converge any more */
 	logs_free(logs);	/* writes the cursor of what was acknowledged */
+	exec_free(exec);	/* kills what the sessions ran */
 	converge_free(conv);	/* no thread calls conn_send() any more */
 	conn_free(conn);
 	curl_global_cleanup();

@@ -342,6 +342,9 @@ spec_from_json(json_t *e, const char *node_id, struct spec *s, char **cause)
 		goto fail;
 	}
 	s->wait_for_port = has ? (int)n : 0;
+	if (spec_bool(e, "stopped", &b, cause) != 0)
+		goto fail;
+	s->stopped = b;
 	json_object_set_new(host, "RestartPolicy",
 	    json_pack("{s:s}", "Name", "unless-stopped"));
 	json_object_set_new(cfg, "HostConfig", host);

@@ -19,6 +19,8 @@ struct spec {
 	char		*image;		/* image reference */
 	int		 stop_grace;	/* seconds between SIGTERM and SIGKILL */
 	int		 wait_for_port;	/* "running" once it answers; 0 none */
+	int		 stopped;	/* the service is stopped: keep the
+					   container, stopped (no create) */
 	char		*body;		/* POST /containers/create JSON */
 };
 

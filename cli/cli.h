@@ -46,6 +46,8 @@ enum cli_opt {
 	CLI_OPT_TAIL,
 	CLI_OPT_SINCE,
 	CLI_OPT_TIMESTAMPS,
+	CLI_OPT_INTERACTIVE,
+	CLI_OPT_TTY,
 	CLI_OPT__COUNT
 };
 
@@ -133,6 +135,11 @@ int	 cmd_stack_ls(struct cli *c);
 int	 cmd_stack_show(struct cli *c);
 int	 cmd_stack_rm(struct cli *c);
 int	 cmd_stack_deploy(struct cli *c);
+/*
+ * Follow deploy id of stack s to its end with progress lines, as `stack
+ * install` does. 0 when every service of it deployed.
+ */
+int	 stack_follow_deploy(struct cli *c, const char *s, long long id);
 /* cmd_service.c */
 int	 cmd_service_ls(struct cli *c);
 int	 cmd_service_show(struct cli *c);
@@ -150,6 +157,20 @@ int	 cmd_service_logs(struct cli *c);
 int	 cmd_stack_logs(struct cli *c);
 int	 cmd_container_logs(struct cli *c);
 int	 cmd_job_logs(struct cli *c);
+/* Split "stack/svc" into buf (len bytes): 0, or -1 after saying why. */
+int	 service_split(const char *in, char *buf, size_t len, char **stack,
+	    char **svc);
+/* cmd_exec.c */
+int	 cmd_service_exec(struct cli *c);
+int	 cmd_container_exec(struct cli *c);
+/* cmd_lifecycle.c */
+int	 cmd_service_stop(struct cli *c);
+int	 cmd_service_start(struct cli *c);
+int	 cmd_service_restart(struct cli *c);
+int	 cmd_service_rm(struct cli *c);
+int	 cmd_stack_stop(struct cli *c);
+int	 cmd_stack_start(struct cli *c);
+int	 cmd_stack_restart(struct cli *c);
 /* help.c */
 int	 cmd_version(struct cli *c);
 int	 cmd_help(struct cli *c);

@@ -31,8 +31,7 @@ client_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
-/* The operator token: BERTH_TOKEN, or the token file. NULL if none. */
-static char *
+char *
 client_token(void)
 {
 	const char *env = getenv("BERTH_TOKEN"), *dir;
@@ -77,9 +76,8 @@ client_escape(const char *s)
 	return b.data;
 }
 
-/* Set up TLS and the plain-text policy for url. 0, or -1 with *cause. */
-static int
-client_tls(CURL *c, const char *url, char **cause)
+int
+client_tls(void *c, const char *url, char **cause)
 {
 	const char *ca = getenv("BERTH_CA_CERT");
 	const char *pin = getenv("BERTH_MASTER_PIN");
@@ -127,11 +125,19 @@ client_tls(CURL *c, const char *url, char **cause)
 	return 0;
 }
 
+const char *
+client_base(void)
+{
+	const char *base = getenv("BERTH_MASTER");
+
+	return base == NULL || *base == '\0' ? "http://127.0.0.1:9292" : base;
+}
+
 int
 client_call(const char *method, const char *path, const char *content_type,
     const char *body, size_t len, struct client_reply *r, char **cause)
 {
-	const char *base = getenv("BERTH_MASTER");
+	const char *base = client_base();
 	struct curl_slist *hdrs = NULL;
 	struct buf out = { 0 };
 	char *url, *token, *auth, errbuf[CURL_ERROR_SIZE] = "";
@@ -139,8 +145,6 @@ client_call(const char *method, const char *path, const char *content_type,
 	CURLcode rc;
 
 	memset(r, 0, sizeof *r);
-	if (base == NULL || *base == '\0')
-		base = "http://127.0.0.1:9292";
 	xasprintf(&url, "%s%s%s", base,
 	    base[strlen(base) - 1] == '/' ? "" : "", path);
 	if ((c = curl_easy_init()) == NULL) {

@@ -54,4 +54,14 @@ int	 client_stream(const char *path, int (*fn)(const char *, size_t, void *),
 /* Percent-encode s for a path segment or query value (caller frees). */
 char	*client_escape(const char *s);
 
+/* The master's base URL: BERTH_MASTER or http://127.0.0.1:9292. */
+const char *client_base(void);
+/* The operator token (caller frees; a secret), or NULL if none. */
+char	*client_token(void);
+/*
+ * Set c up for url the way every CLI request is: TLS trust (BERTH_CA_CERT,
+ * BERTH_MASTER_PIN) and the plain-text policy. 0, or -1 with *cause.
+ */
+int	 client_tls(void *curl, const char *url, char **cause);
+
 #endif

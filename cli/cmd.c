@@ -72,6 +72,10 @@ const struct cmd_option cmd_options[CLI_OPT__COUNT] = {
 	    "2h)" },
 	[CLI_OPT_TIMESTAMPS] = { "timestamps", 't', NULL, 0,
 	    "print each line's time" },
+	[CLI_OPT_INTERACTIVE] = { "interactive", 'i', NULL, 0,
+	    "pass stdin to the command" },
+	[CLI_OPT_TTY] = { "tty", 't', NULL, 0,
+	    "run the command on a terminal (raw, resized with this one)" },
 };
 
 const struct cmd_group cmd_groups[] = {
@@ -170,6 +174,16 @@ const struct cmd_entry cmd_table[] = {
 	  .upper = 1, .opts = CMD_OPT(FOLLOW) | CMD_OPT(TAIL) |
 	  CMD_OPT(SINCE) | CMD_OPT(TIMESTAMPS),
 	  .exec = cmd_stack_logs },
+	/* stack lifecycle: cmd_lifecycle.c */
+	{ .group = "stack", .verb = "stop", .usage = "S",
+	  .help = "stop every service of a stack (kept, 0 running)",
+	  .lower = 1, .upper = 1, .exec = cmd_stack_stop },
+	{ .group = "stack", .verb = "start", .usage = "S",
+	  .help = "start a stack's stopped services and follow the deploy",
+	  .lower = 1, .upper = 1, .exec = cmd_stack_start },
+	{ .group = "stack", .verb = "restart", .usage = "S",
+	  .help = "restart a stack's services, rolling within min_health",
+	  .lower = 1, .upper = 1, .exec = cmd_stack_restart },
 
 	/* service: cmd_service.c */
 	{ .group = "service", .verb = "ls", .alias = "list", .usage = "",
@@ -240,6 +254,38 @@ const struct cmd_entry cmd_table[] = {
 	{ .group = "job", .verb = "wait", .usage = "J",
 	  .help = "wait for a job to end; exit with its status", .lower = 1,
 	  .upper = 1, .exec = cmd_job_wait },
+
+	{ .group = "service", .verb = "exec",
+	  .usage = "[-it] STACK/SVC[/N] -- CMD...",
+	  .help = "run a command in a container of the service", .lower = 2,
+	  .upper = -1, .stop = 1, .opts = CMD_OPT(INTERACTIVE) | CMD_OPT(TTY),
+	  .exec = cmd_service_exec },
+	/* service lifecycle: cmd_lifecycle.c */
+	{ .group = "service", .verb = "stop", .usage = "STACK/SVC",
+	  .help = "stop a service: kept, with 0 running", .lower = 1,
+	  .upper = 1, .exec = cmd_service_stop },
+	{ .group = "service", .verb = "start", .usage = "STACK/SVC",
+	  .help = "start a stopped service and follow the deploy",
+	  .lower = 1, .upper = 1, .exec = cmd_service_start },
+	{ .group = "service", .verb = "restart", .usage = "STACK/SVC",
+	  .help = "restart every instance, rolling within min_health",
+	  .lower = 1, .upper = 1, .exec = cmd_service_restart },
+	{ .group = "service", .verb = "rm", .alias = "remove",
+	  .usage = "[--force] STACK/SVC",
+	  .help = "remove a service from its stack", .lower = 1, .upper = 1,
+	  .opts = CMD_OPT(FORCE),
+	  .opt_help = {
+	    [CLI_OPT_FORCE] = "remove it even while another service links "
+		"to it or a deploy is in progress" },
+	  .exec = cmd_service_rm },
+
+	/* container: cmd_exec.c */
+	{ .group = "container", .verb = "exec",
+	  .usage = "[-it] NAME -- CMD...",
+	  .help = "run a command in a container (names as `service "
+	      "containers` shows them)", .lower = 2, .upper = -1, .stop = 1,
+	  .opts = CMD_OPT(INTERACTIVE) | CMD_OPT(TTY),
+	  .exec = cmd_container_exec },
 
 	/* commands of one word: help.c */
 	{ .group = "version", .usage = "",

@@ -19,7 +19,7 @@
  * Split "stack/svc" into its parts (pointers into buf). 0, or -1 after
  * saying why.
  */
-static int
+int
 service_split(const char *in, char *buf, size_t len, char **stack, char **svc)
 {
 	char *slash;
@@ -48,12 +48,12 @@ cmd_service_ls(struct cli *c)
 
 	if ((rc = cli_get(c, path, &arr)) != 0)
 		return rc < 0;
-	t = table_new("SERVICE", "STRATEGY", "INSTANCES", "RUNNING", "IMAGE",
-	    "AFFINITY", NULL);
+	t = table_new("SERVICE", "STATE", "STRATEGY", "INSTANCES", "RUNNING",
+	    "IMAGE", "AFFINITY", NULL);
 	json_array_foreach(arr, i, v) {
 		snprintf(name, sizeof name, "%s/%s", cli_str(v, "stack"),
 		    cli_str(v, "name"));
-		table_row(t, name, cli_str(v, "strategy"),
+		table_row(t, name, cli_str(v, "state"), cli_str(v, "strategy"),
 		    cli_int(v, "instances", inst, sizeof inst),
 		    cli_int(v, "running", run, sizeof run),
 		    cli_str(v, "image"), cli_join(json_object_get(v,
@@ -80,6 +80,7 @@ cmd_service_show(struct cli *c)
 	spec = json_object_get(v, "spec");
 	printf("service:    %s/%s\n", cli_str(v, "stack"), cli_str(v, "name"));
 	printf("image:      %s\n", cli_str(v, "image"));
+	printf("state:      %s\n", cli_str(v, "state"));
 	printf("strategy:   %s\n", cli_str(v, "strategy"));
 	printf("instances:  %s\n", cli_int(v, "instances", buf, sizeof buf));
 	printf("running:    %s\n", cli_int(v, "running", buf, sizeof buf));

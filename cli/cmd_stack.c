@@ -16,6 +16,7 @@
  */
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/progress.h"
 #include "cli/table.h"
 
 #include "stacks/stack.h"
@@ -123,50 +124,6 @@ stack_prepare(struct cli *c, const char *file, const char *name,
 	return 0;
 }
 
-/* ---- progress lines -------------------------------------------------- */
-
-static int
-stack_tty(void)
-{
-	return isatty(STDOUT_FILENO);
-}
-
-static void
-step_start(const char *msg)
-{
-	if (stack_tty()) {
-		printf("\r\033[K[....] %s", msg);
-		fflush(stdout);
-	}
-}
-
-static void
-step_tick(const char *msg, int n)
-{
-	static const char spin[] = "|/-\\";
-
-	if (stack_tty()) {
-		printf("\r\033[K[ %c  ] %s", spin[n % 4], msg);
-		fflush(stdout);
-	}
-}
-
-static void
-step_end(const char *msg, int ok, const char *why)
-{
-	printf("%s[%s] %s%s%s\n", stack_tty() ? "\r\033[K" : "",
-	    ok ? "done" : "fail", msg, why ? ": " : "", why ? why : "");
-	fflush(stdout);
-}
-
-static void
-stack_sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /*
  * Trigger a deploy of stack s and follow it to the end, printing the
  * steps. 0 when every service deployed.
@@ -175,11 +132,8 @@ static int
 stack_deploy(struct cli *c, const char *s)
 {
 	char *path, *cause, msg[256];
-	json_t *d, *svcs, *v;
-	const char *state;
+	json_t *d;
 	long long id;
-	size_t shown = 0;
-	int n = 0, waited;
 
 	snprintf(msg, sizeof msg, "Triggering deployment of stack %s", s);
 	step_start(msg);
@@ -194,6 +148,17 @@ stack_deploy(struct cli *c, const char *s)
 	id = json_integer_value(json_object_get(d, "id"));
 	json_decref(d);
 	step_end(msg, 1, NULL);
+	return stack_follow_deploy(c, s, id);
+}
+
+int
+stack_follow_deploy(struct cli *c, const char *s, long long id)
+{
+	char *path, *cause, msg[256];
+	json_t *d, *svcs, *v;
+	const char *state;
+	size_t shown = 0;
+	int n = 0, waited;
 
 	snprintf(msg, sizeof msg, "Waiting for deployment to start");
 	step_start(msg);
@@ -213,7 +178,7 @@ stack_deploy(struct cli *c, const char *s)
 			break;
 		json_decref(d);
 		step_tick(msg, n++);
-		stack_sleep_ms(200);
+		step_sleep_ms(200);
 	}
 	step_end(msg, 1, NULL);
 
@@ -251,7 +216,7 @@ stack_deploy(struct cli *c, const char *s)
 			return ok ? 0 : 1;
 		}
 		json_decref(d);
-		stack_sleep_ms(200);
+		step_sleep_ms(200);
 		if (client_json("GET", path, NULL, &d, &cause) != 0) {
 			free(path);
 			return cli_fail_cause(cause);
@@ -323,7 +288,7 @@ cmd_stack_deploy(struct cli *c)
 int
 cmd_stack_ls(struct cli *c)
 {
-	char *path = cli_path("grids/%s/stacks", c->grid), svcs[16];
+	char *path = cli_path("grids/%s/stacks", c->grid), svcs[48];
 	struct table *t;
 	json_t *arr, *v;
 	size_t i;
@@ -334,9 +299,16 @@ cmd_stack_ls(struct cli *c)
 	t = table_new("NAME", "STACK", "VERSION", "SERVICES", "DEPLOY",
 	    "UPDATED", NULL);
 	json_array_foreach(arr, i, v) {
+		/* "3", or "3 (1 stopped)" when an operator stopped some. */
+		if (json_integer_value(json_object_get(v, "stopped_services")))
+			snprintf(svcs, sizeof svcs, "%lld (%lld stopped)",
+			    (long long)json_integer_value(json_object_get(v,
+			    "services")), (long long)json_integer_value(
+			    json_object_get(v, "stopped_services")));
+		else
+			cli_int(v, "services", svcs, sizeof svcs);
 		table_row(t, cli_str(v, "name"), cli_str(v, "stack"),
-		    cli_str(v, "version"), cli_int(v, "services", svcs,
-		    sizeof svcs), cli_str(v, "deploy_state"),
+		    cli_str(v, "version"), svcs, cli_str(v, "deploy_state"),
 		    cli_str(v, "updated_at"), NULL);
 	}
 	table_print(t, stdout);
@@ -365,10 +337,11 @@ cmd_stack_show(struct cli *c)
 	printf("revision:    %s\n", cli_int(v, "rev", inst, sizeof inst));
 	printf("deploy:      %s\n", cli_str(v, "deploy_state"));
 	printf("updated:     %s\n\n", cli_str(v, "updated_at"));
-	t = table_new("SERVICE", "IMAGE", "STRATEGY", "INSTANCES", "RUNNING",
-	    "CPU_SHARES", "AFFINITY", NULL);
+	t = table_new("SERVICE", "STATE", "IMAGE", "STRATEGY", "INSTANCES",
+	    "RUNNING", "CPU_SHARES", "AFFINITY", NULL);
 	json_array_foreach(json_object_get(v, "services"), i, svc) {
-		table_row(t, cli_str(svc, "name"), cli_str(svc, "image"),
+		table_row(t, cli_str(svc, "name"), cli_str(svc, "state"),
+		    cli_str(svc, "image"),
 		    cli_str(svc, "strategy"), cli_int(svc, "instances", inst,
 		    sizeof inst), cli_int(svc, "running", run, sizeof run),
 		    cli_int(svc, "cpu_shares", shares, sizeof shares),

@@ -108,6 +108,30 @@ const char	*proto_close_action_text(enum proto_close_action action);
 #define PROTO_LOG_FRAME_STREAMS	256
 #define PROTO_LOG_INFLIGHT	4
 
+/*
+ * Exec (docs/exec.md; docs/protocol.md, "Exec"). Control frames are JSON
+ * text like the others, each with the session's "id" (1 .. 2^32-1, chosen
+ * by the master). Data travels in binary frames: one byte of stream, the
+ * id in 4 bytes big-endian, then the bytes. Each direction of a session
+ * has a window: the sender may have at most PROTO_EXEC_WINDOW bytes of
+ * data not yet acknowledged by an exec_ack from the receiver.
+ */
+#define PROTO_T_EXEC_START	"exec_start"	/* master -> agent */
+#define PROTO_T_EXEC_RESIZE	"exec_resize"	/* master -> agent */
+#define PROTO_T_EXEC_EOF	"exec_eof"	/* master -> agent: stdin ended */
+#define PROTO_T_EXEC_CANCEL	"exec_cancel"	/* master -> agent: end it */
+#define PROTO_T_EXEC_ACK	"exec_ack"	/* both: data bytes consumed */
+#define PROTO_T_EXEC_STARTED	"exec_started"	/* agent -> master */
+#define PROTO_T_EXEC_END	"exec_end"	/* agent -> master: exit or error */
+
+#define PROTO_EXEC_STDIN	0	/* binary frame streams */
+#define PROTO_EXEC_STDOUT	1
+#define PROTO_EXEC_STDERR	2
+#define PROTO_EXEC_HDR		5	/* stream byte + 4-byte id */
+#define PROTO_EXEC_WINDOW	(256 * 1024) /* unacknowledged data bytes */
+#define PROTO_EXEC_CHUNK	(32 * 1024)  /* largest data frame payload */
+#define PROTO_EXEC_MAX_AGENT	32	/* sessions an agent runs at once */
+
 /* Container labels every berth container carries. */
 #define PROTO_LABEL_GRID	"berth.grid"
 #define PROTO_LABEL_STACK	"berth.stack"

@@ -22,6 +22,7 @@
 #define API_MAX_CAPTURES 4
 
 struct MHD_Connection;
+struct exec_target;
 
 /*
  * A streamed reply's producer, libmicrohttpd's content reader: copy at
@@ -56,6 +57,9 @@ struct api_ctx {
 	api_stream_fn		*out_stream;	/* or a streamed reply */
 	void			*out_stream_arg; /* its state (owned) */
 	void			(*out_stream_free)(void *); /* frees it */
+	struct exec_target	*upgrade;	/* or a 101 to an exec session
+						   (owned until adopted) */
+	char			 upgrade_accept[32]; /* its Sec-WebSocket-Accept */
 };
 
 /* Handlers. */
@@ -83,6 +87,12 @@ const struct api_route *api_route_find(const char *method, const char *path,
 
 /* Reply with JSON (takes ownership of body; NULL for no body). */
 void	 api_reply(struct api_ctx *ctx, int status, json_t *body);
+/*
+ * Reply 101 Switching Protocols to a websocket: once sent, the socket and
+ * t (taken) go to the exec relay (exec_relay_adopt()).
+ */
+void	 api_reply_upgrade(struct api_ctx *ctx, struct exec_target *t,
+	    const char *accept);
 /* Reply with text (copied). */
 void	 api_reply_text(struct api_ctx *ctx, int status, const char *type,
 	    const char *text);
@@ -147,6 +157,9 @@ api_handler_fn api_job_list, api_job_create, api_job_show, api_job_cancel,
     api_job_delete;
 api_handler_fn api_logs_service, api_logs_stack, api_logs_container,
     api_logs_job;
+api_handler_fn api_service_exec, api_container_exec;
+api_handler_fn api_service_stop, api_service_start, api_service_restart,
+    api_service_delete, api_stack_stop, api_stack_start, api_stack_restart;
 api_handler_fn api_grid_cloud_config, api_install_script, api_install_agent;
 /*
  * Why a cloud-config label= argument is refused, given the nprev accepted

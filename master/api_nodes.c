@@ -6,6 +6,7 @@
  * hub's outbox; the handler never waits on the agent).
  */
 #include "master/api.h"
+#include "master/loadring.h"
 
 #include "common/proto.h"
 #include "common/util.h"
@@ -61,6 +62,53 @@ api_node_lookup(struct api_ctx *ctx, struct grid *g, char id[NODE_ID_LEN + 1])
 	return -1;
 }
 
+/*
+ * The node's last minutes from the hub's ring (master/loadring.h):
+ * "load_history", one sample per 10 s slot, oldest first, and "load_avg",
+ * the mean CPU use over the last 1, 5 and 10 minutes (null without data).
+ */
+static void
+api_node_load(struct api_ctx *ctx, const char *id, json_t *o)
+{
+	static const int mins[] = { 1, 5, 10 };
+	struct load_sample *v = NULL;
+	json_t *hist = json_array(), *avg = json_object(), *e;
+	int64_t now = util_now_ms();
+	double sum;
+	char t[32], key[8];
+	size_t n = 0, i, k, cnt;
+
+	if (ctx->m->loads != NULL)
+		n = loadring_get(ctx->m->loads, id, now, &v);
+	for (i = 0; i < n; i++) {
+		util_iso8601(v[i].at, t, sizeof t);
+		e = json_pack("{s:s, s:f}", "at", t, "cpu_pct", v[i].cpu_pct);
+		json_object_set_new(e, "mem_used", v[i].mem_used < 0 ?
+		    json_null() : json_integer(v[i].mem_used));
+		json_object_set_new(e, "mem_total", v[i].mem_total < 0 ?
+		    json_null() : json_integer(v[i].mem_total));
+		json_object_set_new(e, "containers", v[i].containers < 0 ?
+		    json_null() : json_integer(v[i].containers));
+		json_array_append_new(hist, e);
+	}
+	for (k = 0; k < sizeof mins / sizeof mins[0]; k++) {
+		sum = 0;
+		cnt = 0;
+		for (i = 0; i < n; i++) {
+			if (now - v[i].at <= (int64_t)mins[k] * 60000) {
+				sum += v[i].cpu_pct;
+				cnt++;
+			}
+		}
+		snprintf(key, sizeof key, "%dm", mins[k]);
+		json_object_set_new(avg, key, cnt > 0 ?
+		    json_real(sum / (double)cnt) : json_null());
+	}
+	free(v);
+	json_object_set_new(o, "load_avg", avg);
+	json_object_set_new(o, "load_history", hist);
+}
+
 void
 api_node_show(struct api_ctx *ctx)
 {
@@ -72,8 +120,10 @@ api_node_show(struct api_ctx *ctx)
 		return;
 	if (store_node_get_json(ctx->st, g.id, id, &o) != 1)
 		api_store_error(ctx);
-	else
+	else {
+		api_node_load(ctx, id, o);
 		api_reply(ctx, 200, o);
+	}
 }
 
 void

@@ -28,6 +28,7 @@
 #include "master/hub_desired.h"
 #include "master/hub_frame.h"
 #include "master/logstore.h"
+#include "master/loadring.h"
 
 #include "common/log.h"
 #include "common/proto.h"
@@ -81,13 +82,20 @@ hub_unindex(struct hub *h, struct hub_sess *s)
 
 /* ---- sending ------------------------------------------------------------ */
 
-static void
-hub_queue(struct hub_sess *s, enum hub_out_kind kind, const char *text)
+void
+hub_queue_raw(struct hub_sess *s, enum hub_out_kind kind, const void *data,
+    size_t len)
 {
-	if (hub_outq_push(&s->outq, kind, text, strlen(text)) == 1)
+	if (hub_outq_push(&s->outq, kind, data, len) == 1)
 		log_debug("hub: node %s: newer desired set replaces the one "
 		    "not yet sent", s->name);
 	lws_callback_on_writable(s->wsi);
+}
+
+static void
+hub_queue(struct hub_sess *s, enum hub_out_kind kind, const char *text)
+{
+	hub_queue_raw(s, kind, text, strlen(text));
 }
 
 /* Queue frame (the caller's reference is taken) after those queued. */
@@ -274,7 +282,15 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 		s->cpu_pct = json_number_value(json_object_get(f, "cpu_pct"));
 		v = json_object_get(f, "mem_used");
 		s->mem_used = json_is_integer(v) ? json_integer_value(v) : -1;
+		v = json_object_get(f, "mem_total");
+		s->mem_total = json_is_integer(v) ? json_integer_value(v) : -1;
+		v = json_object_get(f, "containers");
+		s->containers = json_is_integer(v) ? json_integer_value(v) : -1;
 		s->seen_dirty = 1;
+		if (h->m->loads != NULL)	/* node show's last minutes */
+			loadring_add(h->m->loads, s->node_id, util_now_ms(),
+			    s->cpu_pct, s->mem_used, s->mem_total,
+			    s->containers);
 	} else if (type == FRAME_STATE) {
 		/* Agents repeat their report; only a change costs a write. */
 		json_t *both = json_pack("[O, O?]", json_object_get(f,
@@ -312,6 +328,9 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 	} else if (type == FRAME_LOGS) {
 		if (hub_on_logs(h, s, f, &cause) != 0)
 			goto bad;
+	} else if (type == FRAME_EXEC_STARTED || type == FRAME_EXEC_ACK ||
+	    type == FRAME_EXEC_END) {
+		hub_exec_from_agent(h, s, f, type);
 	} else {
 		if (store_node_info(h->st, s->node_id, f) != 0)
 			log_error("hub: store: %s", store_errmsg(h->st));
@@ -345,6 +364,7 @@ hub_mark_offline(struct hub *h, struct hub_sess *s, const char *why)
 static void
 hub_sess_end(struct hub *h, struct hub_sess *s)
 {
+	hub_exec_sess_end(h, s);	/* its exec sessions are lost */
 	if (s->authed && hub_find(h, s->node_id) == s) {
 		hub_unindex(h, s);
 		atomic_fetch_sub(&h->n_connected, 1);
@@ -378,6 +398,8 @@ hub_flush_seen(struct hub *h)
 		v[n].at = s->seen_at;
 		v[n].cpu_pct = s->cpu_pct;
 		v[n].mem_used = s->mem_used;
+		v[n].mem_total = s->mem_total;
+		v[n].containers = s->containers;
 		n++;
 		s->seen_dirty = 0;
 	}
@@ -469,6 +491,14 @@ hub_drain(struct hub *h)
 	for (; msg != NULL; msg = next) {
 		next = msg->next;
 		s = hub_find(h, msg->node_id);
+		if (msg->type == HUB_MSG_EXEC) {
+			/* Answered even when the node is not connected. */
+			hub_exec_to_agent(h, s != NULL && s->close_code == 0 ?
+			    s : NULL, msg);
+			free(msg->data);
+			free(msg);
+			continue;
+		}
 		if (s != NULL && s->close_code == 0) {
 			if (msg->type == HUB_MSG_LOGS_ACK) {
 				if (s->serial == msg->session)
@@ -542,6 +572,32 @@ hub_logs_ack(struct hub *h, const char *node_id, uint64_t session,
 }
 
 void
+hub_exec_send(struct hub *h, const char *node_id, uint32_t id,
+    enum hub_exec_op op, const void *data, size_t len, int64_t num)
+{
+	struct hub_msg *msg = xcalloc(1, sizeof *msg);
+
+	msg->type = HUB_MSG_EXEC;
+	msg->exec_op = op;
+	msg->exec_id = id;
+	msg->num = num;
+	if (len > 0) {
+		msg->data = xmalloc(len);
+		memcpy(msg->data, data, len);
+		msg->len = len;
+	}
+	snprintf(msg->node_id, sizeof msg->node_id, "%s", node_id);
+	pthread_mutex_lock(&h->lock);
+	if (h->inbox_tail != NULL)
+		h->inbox_tail->next = msg;
+	else
+		h->inbox = msg;
+	h->inbox_tail = msg;
+	pthread_mutex_unlock(&h->lock);
+	lws_cancel_service(h->ctx);
+}
+
+void
 hub_node_changed(struct hub *h, const char *node_id)
 {
 	hub_post(h, HUB_MSG_CHANGED, node_id, 0);
@@ -592,6 +648,8 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		s->seen_at = util_now_ms();
 		s->cpu_pct = -1;
 		s->mem_used = -1;
+		s->mem_total = -1;
+		s->containers = -1;
 		lws_get_peer_simple(wsi, s->peer, sizeof s->peer);
 		s->lnext = h->all;
 		if (h->all != NULL)
@@ -610,10 +668,16 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			buf_free(&s->rx);
 			break;
 		}
+		if (s->rx.len == 0)
+			s->rx_binary = lws_frame_is_binary(wsi);
 		buf_append(&s->rx, in, len);
 		if (lws_is_final_fragment(wsi) &&
 		    lws_remaining_packet_payload(wsi) == 0) {
-			hub_on_frame(h, s);
+			if (s->rx_binary)	/* exec data */
+				hub_exec_data_from_agent(h, s,
+				    (unsigned char *)s->rx.data, s->rx.len);
+			else
+				hub_on_frame(h, s);
 			buf_free(&s->rx);
 		}
 		break;
@@ -641,6 +705,7 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				return -1;
 		} else if ((o = s->outq.head) != NULL) {
 			n = lws_write(wsi, HUB_OUT_PAYLOAD(o), o->len,
+			    o->kind == HUB_OUT_BINARY ? LWS_WRITE_BINARY :
 			    LWS_WRITE_TEXT);
 			hub_outq_pop(&s->outq);
 			if (n < 0)
@@ -803,6 +868,7 @@ hub_stop(struct hub *h)
 		ev_loop_destroy(h->loop);
 	while ((msg = h->inbox) != NULL) {
 		h->inbox = msg->next;
+		free(msg->data);
 		free(msg);
 	}
 	pthread_mutex_destroy(&h->lock);

@@ -55,6 +55,8 @@ desired_add(void *arg, const struct instance_desired *d)
 	    "wait_for_port") : NULL;
 	json_object_set(c, "wait_for_port", json_is_integer(v) ? v :
 	    json_null());
+	/* Stopped by an operator: keep the container, stopped. */
+	json_object_set_new(c, "stopped", json_boolean(d->stopped));
 	json_decref(spec);
 	json_array_append_new(a->arr, c);
 }

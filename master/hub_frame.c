@@ -204,6 +204,47 @@ frame_check_info(json_t *f, char **cause)
 	return 0;
 }
 
+/* An exec frame: "id" always, then what its type has. */
+static int
+frame_check_exec(json_t *f, const char *t, enum frame_type type,
+    char **cause)
+{
+	json_t *v = json_object_get(f, "id");
+
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > 0xffffffffLL) {
+		xasprintf(cause, "%s.id: expected a session id", t);
+		return -1;
+	}
+	if (type == FRAME_EXEC_ACK) {
+		v = json_object_get(f, "bytes");
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > PROTO_EXEC_WINDOW) {
+			xasprintf(cause, "%s.bytes: expected 0 to %d", t,
+			    PROTO_EXEC_WINDOW);
+			return -1;
+		}
+	}
+	if (type == FRAME_EXEC_END) {
+		v = json_object_get(f, "exit_code");
+		if (v != NULL && !json_is_null(v) && !json_is_integer(v)) {
+			xasprintf(cause, "%s.exit_code: expected an integer", t);
+			return -1;
+		}
+		v = json_object_get(f, "error");
+		if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
+			xasprintf(cause, "%s.error: expected a string", t);
+			return -1;
+		}
+		if (!json_is_integer(json_object_get(f, "exit_code")) &&
+		    !json_is_string(json_object_get(f, "error"))) {
+			xasprintf(cause, "%s: expected exit_code or error", t);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 frame_check(json_t *f, enum frame_type *type, char **cause)
 {
@@ -220,6 +261,23 @@ frame_check(json_t *f, enum frame_type *type, char **cause)
 		if (!json_is_number(json_object_get(f, "cpu_pct"))) {
 			xasprintf(cause, "stats.cpu_pct: expected a number");
 			return -1;
+		}
+		{
+			static const char *ints[] = { "mem_used", "mem_total",
+			    "containers", NULL };
+			const char **k;
+			json_t *v;
+
+			for (k = ints; *k != NULL; k++) {
+				v = json_object_get(f, *k);
+				if (v != NULL && !json_is_null(v) &&
+				    (!json_is_integer(v) ||
+				    json_integer_value(v) < 0)) {
+					xasprintf(cause, "stats.%s: expected a "
+					    "whole number", *k);
+					return -1;
+				}
+			}
 		}
 		return 0;
 	}
@@ -241,6 +299,13 @@ frame_check(json_t *f, enum frame_type *type, char **cause)
 	if (strcmp(t, PROTO_T_NODE_INFO) == 0) {
 		*type = FRAME_NODE_INFO;
 		return frame_check_info(f, cause);
+	}
+	if (strcmp(t, PROTO_T_EXEC_STARTED) == 0 ||
+	    strcmp(t, PROTO_T_EXEC_ACK) == 0 || strcmp(t, PROTO_T_EXEC_END) == 0) {
+		*type = strcmp(t, PROTO_T_EXEC_STARTED) == 0 ?
+		    FRAME_EXEC_STARTED : strcmp(t, PROTO_T_EXEC_ACK) == 0 ?
+		    FRAME_EXEC_ACK : FRAME_EXEC_END;
+		return frame_check_exec(f, t, *type, cause);
 	}
 	xasprintf(cause, "unknown frame type \"%.32s\"", t);
 	return -1;

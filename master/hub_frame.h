@@ -17,6 +17,9 @@ enum frame_type {
 	FRAME_NODE_INFO,	/* "node_info": resources and versions */
 	FRAME_LOGS,		/* "logs": container output; log_frame.h
 				   checks the rest */
+	FRAME_EXEC_STARTED,	/* "exec_started": id */
+	FRAME_EXEC_ACK,		/* "exec_ack": id, bytes (stdin consumed) */
+	FRAME_EXEC_END,		/* "exec_end": id, exit_code or error */
 };
 
 /*

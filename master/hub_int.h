@@ -15,6 +15,7 @@
 #define BERTH_HUB_INT_H
 
 #include "master/hub.h"
+#include "master/hub_frame.h"
 #include "master/hub_outq.h"
 
 #include "common/util.h"
@@ -35,7 +36,8 @@
 #define HUB_PENDING_SLOTS	1024	/* addresses with connections pending */
 #define HUB_PENDING_MAX		256	/* not yet upgraded, per address */
 
-enum hub_msg_type { HUB_MSG_CHANGED, HUB_MSG_KICK, HUB_MSG_LOGS_ACK };
+enum hub_msg_type { HUB_MSG_CHANGED, HUB_MSG_KICK, HUB_MSG_LOGS_ACK,
+    HUB_MSG_EXEC };
 
 /* A request from another thread, waiting in the inbox. */
 struct hub_msg {
@@ -46,6 +48,18 @@ struct hub_msg {
 	uint64_t		 session;	/* LOGS_ACK: session serial */
 	int64_t			 seq;		/* LOGS_ACK: frame number */
 	char			 node_id[NODE_ID_LEN + 1]; /* which node */
+	enum hub_exec_op	 exec_op;	/* EXEC: what (hub.h) */
+	uint32_t		 exec_id;	/* EXEC: the session */
+	int64_t			 num;		/* EXEC: ack bytes */
+	unsigned char		*data;		/* EXEC: payload, or NULL */
+	size_t			 len;		/* its bytes */
+};
+
+/* An exec session that runs on an agent (hub_exec.c). */
+struct hub_exec {
+	uint32_t		 id;		/* the relay's session id */
+	int64_t			 unacked;	/* output bytes the relay has
+						   not acknowledged */
 };
 
 /* One agent connection; lws allocates and zeroes it (per-session data). */
@@ -73,10 +87,15 @@ struct hub_sess {
 	int64_t			 seen_at;	/* wall ms of last frame/pong */
 	double			 cpu_pct;	/* last stats, or -1 */
 	int64_t			 mem_used;	/* last stats, or -1 */
+	int64_t			 mem_total;	/* last stats, or -1 */
+	int64_t			 containers;	/* last stats, or -1 */
 	int			 seen_dirty;	/* seen_at/stats unsaved */
 	char			*last_desired;	/* last "containers" queued:
 						 * sent, or pending in outq */
 	char			*last_state;	/* last "containers" recorded */
+	int			 rx_binary;	/* rx is a binary message */
+	struct hub_exec		*execs;		/* its exec sessions */
+	size_t			 nexecs;	/* entries in execs */
 	struct hub_sess		*hnext;		/* hash chain by node id */
 	struct hub_sess		*lnext, *lprev;	/* list of all sessions */
 };
@@ -148,9 +167,25 @@ void		 hub_unindex(struct hub *h, struct hub_sess *s);
 void		 hub_close(struct hub_sess *s, int code, const char *why);
 /* Queue frame after those already queued; takes the caller's reference. */
 void		 hub_queue_json(struct hub_sess *s, json_t *frame);
+/* Queue len bytes (copied) as a frame of kind. */
+void		 hub_queue_raw(struct hub_sess *s, enum hub_out_kind kind,
+		    const void *data, size_t len);
 /* Queue the node's desired set if it changed (always with force). */
 void		 hub_send_desired(struct hub *h, struct hub_sess *s, int force);
 const struct hub_grid *hub_grid_settings(struct hub *h, int64_t grid_id);
+
+/* hub_exec.c: exec sessions between the relay and the agents. */
+/* A relay message for s's agent; s NULL when the node is not connected. */
+void		 hub_exec_to_agent(struct hub *h, struct hub_sess *s,
+		    struct hub_msg *msg);
+/* An exec_* frame from s's agent, checked by frame_check(). */
+void		 hub_exec_from_agent(struct hub *h, struct hub_sess *s, json_t *f,
+		    enum frame_type type);
+/* A binary frame from s's agent (closes s when it breaks the rules). */
+void		 hub_exec_data_from_agent(struct hub *h, struct hub_sess *s,
+		    const unsigned char *data, size_t len);
+/* s ended: its exec sessions are lost. */
+void		 hub_exec_sess_end(struct hub *h, struct hub_sess *s);
 
 /* hub_admit.c */
 /* Check a new session's headers and tokens; welcome it or close it. */

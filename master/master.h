@@ -33,6 +33,8 @@ struct hub;
 struct sched_loop;
 struct api;
 struct logstore;
+struct exec_relay;
+struct loadring;
 
 struct master {
 	struct master_config	 cfg;		/* options, read-only */
@@ -48,6 +50,8 @@ struct master {
 	struct hub		*hub;		/* agent websocket hub, or NULL */
 	struct sched_loop	*sched;		/* scheduling loop, or NULL */
 	struct logstore		*logs;		/* container logs, or NULL */
+	struct exec_relay	*exec;		/* exec sessions, or NULL */
+	struct loadring		*loads;		/* nodes' recent stats, or NULL */
 
 	atomic_uint_fast64_t	 api_status[600]; /* requests by status */
 	atomic_uint_fast64_t	 nodes_gen;	/* bumped by every change to

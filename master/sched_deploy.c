@@ -86,6 +86,10 @@ deploy_service(struct store *st, const struct deploy_snap *d,
 	if (v->state == DEPLOY_CREATED &&
 	    store_deploy_service_start(st, d, v, now) != 0)
 		return DEPLOY_STEP_ESTORE;
+	/* Stopped: the new definition waits for `service start`. */
+	if (v->stopped)
+		return store_deploy_service_stopped(st, d, v, now) != 0 ?
+		    DEPLOY_STEP_ESTORE : DEPLOY_STEP_NEXT;
 	if (!v->active) {
 		if (store_deploy_service_activate(st, d, v, now) != 0)
 			return DEPLOY_STEP_ESTORE;

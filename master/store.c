@@ -204,6 +204,14 @@ static const char *store_migrations[] = {
 	"CREATE INDEX job_attempts_task ON job_attempts(job_id, idx);"
 	"ALTER TABLE nodes ADD COLUMN jobs_finished INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE nodes ADD COLUMN last_job_at INTEGER;",
+	/*
+	 * 2 -> 3: a service can be stopped (kept, with its instance rows and
+	 * containers, but nothing running; docs/lifecycle.md), and a node
+	 * records how many containers its agent last counted.
+	 */
+	"ALTER TABLE services ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE nodes ADD COLUMN containers INTEGER;"
+	"ALTER TABLE nodes ADD COLUMN mem_total INTEGER;",
 };
 
 #define STORE_N_MIGRATIONS \

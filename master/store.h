@@ -26,7 +26,7 @@
 
 #include "common/grid_settings.h"
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 
 struct store;
 
@@ -304,6 +304,8 @@ struct instance_desired {
 	const char	*stack;		/* stack name */
 	const char	*grid;		/* grid name */
 	const char	*spec;		/* the service's spec, JSON text */
+	int		 stopped;	/* the service is stopped: the agent
+					   keeps the container, not running */
 };
 typedef void store_desired_fn(void *arg, const struct instance_desired *d);
 
@@ -536,6 +538,8 @@ struct node_seen {
 	int64_t	 at;			/* last frame or pong, epoch ms */
 	double	 cpu_pct;		/* last stats, or < 0 */
 	int64_t	 mem_used;		/* last stats, or < 0 */
+	int64_t	 mem_total;		/* last stats, or < 0 */
+	int64_t	 containers;		/* last stats, or < 0 */
 };
 /* Write last-seen times and stats for many nodes in one transaction. */
 int	 store_node_seen_batch(struct store *st, const struct node_seen *v,
@@ -632,6 +636,68 @@ int	 store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
 json_t	*store_stack_list_json(struct store *st, int64_t grid_id);
 int	 store_stack_get_json(struct store *st, int64_t stack_id, json_t **out);
 
+/* ---- exec targets (store_exec.c) ----------------------------------------- */
+
+/* The container an exec goes to. */
+struct exec_pick {
+	char	 container[192];	/* <stack>.<service>-<n>.<node8> */
+	char	 node_id[NODE_ID_LEN + 1]; /* its node */
+	char	 node[64];		/* the node's name */
+	int	 connected;		/* the node's agent is connected */
+	char	 state[16];		/* last reported state */
+	int	 instance;		/* instance number */
+	char	 service[130];		/* "stack/service" */
+};
+/*
+ * Service service_id's instance (any with instance 0: a running one
+ * first, then the lowest number), or the container of that name in the
+ * grid. 1 and *p, 0 none, -1 error.
+ */
+int	 store_exec_pick_service(struct store *st, int64_t service_id,
+	    int instance, struct exec_pick *p);
+int	 store_exec_pick_container(struct store *st, int64_t grid_id,
+	    const char *name, struct exec_pick *p);
+
+/* ---- service lifecycle (store_lifecycle.c) ------------------------------ */
+
+/* How a lifecycle operation ended. */
+enum lifecycle_rc {
+	LC_OK,			/* written (or nothing to do: already so) */
+	LC_BUSY,		/* a deploy of the stack is in progress */
+	LC_STOPPED,		/* restart: the service(s) are stopped */
+	LC_LINKED,		/* rm: another service links to it */
+	LC_ERROR = -1,		/* a store error */
+};
+
+/* What an operation changed, for the caller's notifications. */
+struct lifecycle {
+	int64_t	*services;	/* services whose row changed */
+	size_t	 nservices;	/* entries in services */
+	json_t	*nodes;		/* array of node ids whose desired set changed
+				   (may repeat) */
+	int64_t	 deploy_id;	/* start, restart: the deploy it began */
+	char	*cause;		/* why, for LC_BUSY, LC_STOPPED, LC_LINKED */
+};
+void	 lifecycle_clear(struct lifecycle *lc);
+
+/*
+ * On service_id of stack_id, or with service_id 0 on every service of the
+ * stack, each in one transaction with its events; *lc is filled (release
+ * it with lifecycle_clear() whatever the result). docs/lifecycle.md says
+ * what each does. start and restart refuse while a deploy of the stack is
+ * unfinished (LC_BUSY); restart skips stopped services and is LC_STOPPED
+ * when nothing is left; remove (one service) refuses while a deploy runs
+ * or another service links to it, unless force.
+ */
+enum lifecycle_rc store_lifecycle_stop(struct store *st, int64_t stack_id,
+	    int64_t service_id, struct lifecycle *lc);
+enum lifecycle_rc store_lifecycle_start(struct store *st, int64_t stack_id,
+	    int64_t service_id, struct lifecycle *lc);
+enum lifecycle_rc store_lifecycle_restart(struct store *st,
+	    int64_t stack_id, int64_t service_id, struct lifecycle *lc);
+enum lifecycle_rc store_lifecycle_remove(struct store *st, int64_t stack_id,
+	    int64_t service_id, int force, struct lifecycle *lc);
+
 /* ---- deploys (store_deploy.c) ------------------------------------------- */
 
 /*
@@ -655,6 +721,12 @@ int		 deploy_state_parse(const char *name, enum deploy_state *out);
 /* A deploy of the stack's services in order. 0 or -1. */
 int	 store_deploy_create(struct store *st, int64_t stack_id,
 	    int64_t *deploy_id);
+/*
+ * The same inside the caller's transaction, of one service (service_id)
+ * or of every service of the stack (0). 0 or -1.
+ */
+int	 store_deploy_insert(struct store *st, int64_t stack_id,
+	    int64_t service_id, int64_t *deploy_id);
 /* 1 if a deploy of the stack is created or ongoing, 0 not, -1 error. */
 int	 store_deploy_running(struct store *st, int64_t stack_id);
 int	 store_deploy_get_json(struct store *st, int64_t stack_id,
@@ -672,6 +744,8 @@ struct deploy_service {
 	int64_t			 rev;		/* the service's revision */
 	double			 min_health;	/* share kept running */
 	int			 active;	/* the scheduler places it */
+	int			 stopped;	/* stopped by an operator: the
+						   deploy records, starts nothing */
 	size_t			 placed;	/* rows, moves included */
 	size_t			 outdated;	/* below rev: to roll */
 	size_t			 running;	/* at rev, running */
@@ -732,6 +806,10 @@ int	 store_deploy_service_activate(struct store *st,
 int	 store_deploy_service_roll(struct store *st,
 	    const struct deploy_service *v, size_t count, int64_t now,
 	    char (**nodes)[NODE_ID_LEN + 1], size_t *nnodes);
+/* A service of d is stopped: done, nothing rolled or started. 0 or -1. */
+int	 store_deploy_service_stopped(struct store *st,
+	    const struct deploy_snap *d, const struct deploy_service *v,
+	    int64_t now);
 /* A service of d is deployed: v->placed instances run. 0 or -1. */
 int	 store_deploy_service_done(struct store *st,
 	    const struct deploy_snap *d, const struct deploy_service *v,

@@ -51,46 +51,46 @@ deploy_state_parse(const char *name, enum deploy_state *out)
 }
 
 int
-store_deploy_create(struct store *st, int64_t stack_id, int64_t *deploy_id)
+store_deploy_insert(struct store *st, int64_t stack_id, int64_t service_id,
+    int64_t *deploy_id)
 {
 	sqlite3_stmt *s;
 	int64_t now = util_now_ms();
-	int rc;
 
-	if (store_begin(st) != 0)
-		return -1;
 	/* A newer deploy supersedes one still running. */
 	s = store_stmt(st, "UPDATE deploys SET state = 'error', finished_at = ?2,"
 	    " error = 'superseded by a newer deploy' WHERE stack_id = ?1"
 	    " AND state IN ('created', 'ongoing')");
 	sqlite3_bind_int64(s, 1, stack_id);
 	sqlite3_bind_int64(s, 2, now);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		goto fail;
+	if (store_done(s) != 0)
+		return -1;
 	s = store_stmt(st, "INSERT INTO deploys (stack_id, state, created_at)"
 	    " VALUES (?1, 'created', ?2)");
 	sqlite3_bind_int64(s, 1, stack_id);
 	sqlite3_bind_int64(s, 2, now);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		goto fail;
+	if (store_done(s) != 0)
+		return -1;
 	*deploy_id = sqlite3_last_insert_rowid(store_db(st));
 	s = store_stmt(st, "INSERT INTO deploy_services (deploy_id, service_id,"
 	    " position) SELECT ?1, id, position FROM services"
-	    " WHERE stack_id = ?2");
+	    " WHERE stack_id = ?2 AND (?3 = 0 OR id = ?3)");
 	sqlite3_bind_int64(s, 1, *deploy_id);
 	sqlite3_bind_int64(s, 2, stack_id);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		goto fail;
+	sqlite3_bind_int64(s, 3, service_id);
+	return store_done(s);
+}
+
+int
+store_deploy_create(struct store *st, int64_t stack_id, int64_t *deploy_id)
+{
+	if (store_begin(st) != 0)
+		return -1;
+	if (store_deploy_insert(st, stack_id, 0, deploy_id) != 0) {
+		store_rollback(st);
+		return -1;
+	}
 	return store_commit(st);
-fail:
-	store_rollback(st);
-	return -1;
 }
 
 int
@@ -226,7 +226,7 @@ static int
 snap_services(struct store *st, struct deploy_snap *d)
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT ds.service_id, ds.state,"
-	    " v.name, v.rev, v.min_health, v.active, count(i.id),"
+	    " v.name, v.rev, v.min_health, v.active, v.stopped, count(i.id),"
 	    " count(CASE WHEN i.rev < v.rev THEN 1 END),"
 	    " count(CASE WHEN i.rev >= v.rev AND i.state = 'running'"
 	    "  THEN 1 END),"
@@ -252,10 +252,11 @@ snap_services(struct store *st, struct deploy_snap *d)
 		v->rev = sqlite3_column_int64(s, 3);
 		v->min_health = sqlite3_column_double(s, 4);
 		v->active = sqlite3_column_int(s, 5);
-		v->placed = (size_t)sqlite3_column_int64(s, 6);
-		v->outdated = (size_t)sqlite3_column_int64(s, 7);
-		v->running = (size_t)sqlite3_column_int64(s, 8);
-		v->failed = (size_t)sqlite3_column_int64(s, 9);
+		v->stopped = sqlite3_column_int(s, 6);
+		v->placed = (size_t)sqlite3_column_int64(s, 7);
+		v->outdated = (size_t)sqlite3_column_int64(s, 8);
+		v->running = (size_t)sqlite3_column_int64(s, 9);
+		v->failed = (size_t)sqlite3_column_int64(s, 10);
 		assert(v->outdated + v->running + v->failed <= v->placed);
 		v->pending = v->placed - v->outdated - v->running - v->failed;
 	}
@@ -528,6 +529,31 @@ store_deploy_service_done(struct store *st, const struct deploy_snap *d,
 	    store_event_add(st, d->grid_id, "deploy.service", d->stack,
 	    "service %s/%s deployed: %zu instance(s) running", d->stack,
 	    v->name, v->placed) != 0)
+		goto out;
+	rc = 1;
+out:
+	return deploy_tx_end(st, rc) == 1 ? 0 : -1;
+}
+
+int
+store_deploy_service_stopped(struct store *st, const struct deploy_snap *d,
+    const struct deploy_service *v, int64_t now)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (store_begin(st) != 0)
+		return -1;
+	s = store_stmt(st, "UPDATE deploy_services SET state = 'success',"
+	    " finished_at = ?3 WHERE deploy_id = ?1 AND service_id = ?2");
+	sqlite3_bind_int64(s, 1, d->id);
+	sqlite3_bind_int64(s, 2, v->id);
+	sqlite3_bind_int64(s, 3, now);
+	if (store_done(s) != 0 ||
+	    store_event_add(st, d->grid_id, "deploy.service", d->stack,
+	    "service %s/%s is stopped: its definition is recorded, nothing "
+	    "is started (berth service start runs it)", d->stack,
+	    v->name) != 0)
 		goto out;
 	rc = 1;
 out:

@@ -20,7 +20,7 @@
 	"n.status, n.cpu_pct, n.mem_used, n.last_seen_at, n.connected_at, " \
 	"n.disconnected_at, n.created_at, g.name, " \
 	"(SELECT count(*) FROM instances i WHERE i.node_id = n.id), " \
-	"n.jobs_finished, n.last_job_at"
+	"n.jobs_finished, n.last_job_at, n.mem_total, n.containers"
 
 static json_t *
 json_or_array(const char *text)
@@ -90,6 +90,14 @@ node_row_json(sqlite3_stmt *s)
 	json_object_set_new(o, "jobs_finished",
 	    json_integer(sqlite3_column_int64(s, 20)));
 	json_object_set_new(o, "last_job_at", json_time(s, 21));
+	/* From the agent's last stats: memory it sees and containers it
+	 * owns (null until the first stats frame). */
+	json_object_set_new(o, "mem_total",
+	    sqlite3_column_type(s, 22) == SQLITE_NULL ? json_null() :
+	    json_integer(sqlite3_column_int64(s, 22)));
+	json_object_set_new(o, "containers",
+	    sqlite3_column_type(s, 23) == SQLITE_NULL ? json_null() :
+	    json_integer(sqlite3_column_int64(s, 23)));
 	return o;
 }
 
@@ -117,7 +125,8 @@ store_node_list_text(struct store *st, int64_t grid_id)
 	    "  'agent_version', n.agent_version,"
 	    "  'docker_version', n.docker_version, 'os', n.os,"
 	    "  'kernel', n.kernel, 'cpu_pct', n.cpu_pct,"
-	    "  'mem_used', n.mem_used,"
+	    "  'mem_used', n.mem_used, 'mem_total', n.mem_total,"
+	    "  'containers', n.containers,"
 	    "  'last_seen_at', " SQL_ISO("n.last_seen_at") ","
 	    "  'connected_at', " SQL_ISO("n.connected_at") ","
 	    "  'disconnected_at', " SQL_ISO("n.disconnected_at") ","

@@ -19,7 +19,8 @@
 	"v.spec, v.created_at, v.updated_at, " \
 	"(SELECT count(*) FROM instances i WHERE i.service_id = v.id " \
 	"  AND i.state = 'running'), " \
-	"(SELECT count(*) FROM instances i WHERE i.service_id = v.id)"
+	"(SELECT count(*) FROM instances i WHERE i.service_id = v.id), " \
+	"v.active, v.stopped"
 
 static json_t *
 service_row_json(sqlite3_stmt *s)
@@ -54,6 +55,12 @@ service_row_json(sqlite3_stmt *s)
 	    json_integer(sqlite3_column_int64(s, 10)));
 	json_object_set_new(o, "placed",
 	    json_integer(sqlite3_column_int64(s, 11)));
+	/* Kontena's names: never deployed, deployed, or stopped. */
+	json_object_set_new(o, "stopped", json_boolean(sqlite3_column_int(s,
+	    13)));
+	json_object_set_new(o, "state", json_string(sqlite3_column_int(s, 13) ?
+	    "stopped" : sqlite3_column_int(s, 12) ? "running" :
+	    "initialized"));
 	util_iso8601(sqlite3_column_int64(s, 8), t, sizeof t);
 	json_object_set_new(o, "created_at", json_string(t));
 	util_iso8601(sqlite3_column_int64(s, 9), t, sizeof t);
@@ -213,7 +220,7 @@ store_service_rows(struct store *st, int64_t grid_id, store_service_fn *fn,
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT " SERVICE_ROW_COLS
 	    " FROM services v JOIN stacks k ON k.id = v.stack_id"
-	    " WHERE k.grid_id = ?1 AND v.active = 1");
+	    " WHERE k.grid_id = ?1 AND v.active = 1 AND v.stopped = 0");
 	int rc;
 
 	sqlite3_bind_int64(s, 1, grid_id);
@@ -229,7 +236,7 @@ store_service_row(struct store *st, int64_t id, store_service_fn *fn,
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT " SERVICE_ROW_COLS
 	    " FROM services v JOIN stacks k ON k.id = v.stack_id"
-	    " WHERE v.id = ?1 AND v.active = 1");
+	    " WHERE v.id = ?1 AND v.active = 1 AND v.stopped = 0");
 	int rc;
 
 	sqlite3_bind_int64(s, 1, id);

@@ -258,12 +258,16 @@ store_node_seen_batch(struct store *st, const struct node_seen *v, size_t n)
 		s = store_stmt(st,
 		    "UPDATE nodes SET last_seen_at = ?2,"
 		    " cpu_pct = CASE WHEN ?3 < 0 THEN cpu_pct ELSE ?3 END,"
-		    " mem_used = CASE WHEN ?4 < 0 THEN mem_used ELSE ?4 END"
+		    " mem_used = CASE WHEN ?4 < 0 THEN mem_used ELSE ?4 END,"
+		    " mem_total = CASE WHEN ?5 < 0 THEN mem_total ELSE ?5 END,"
+		    " containers = CASE WHEN ?6 < 0 THEN containers ELSE ?6 END"
 		    " WHERE id = ?1");
 		store_bind_text(s, 1, v[i].id);
 		sqlite3_bind_int64(s, 2, v[i].at);
 		sqlite3_bind_double(s, 3, v[i].cpu_pct);
 		sqlite3_bind_int64(s, 4, v[i].mem_used);
+		sqlite3_bind_int64(s, 5, v[i].mem_total);
+		sqlite3_bind_int64(s, 6, v[i].containers);
 		if (store_done(s) != 0) {
 			store_rollback(st);
 			return -1;

@@ -381,6 +381,8 @@ stack_row_json(sqlite3_stmt *s)
 	json_object_set_new(o, "deploy_id", sqlite3_column_type(s, 10) ==
 	    SQLITE_NULL ? json_null() : json_integer(sqlite3_column_int64(s,
 	    10)));
+	json_object_set_new(o, "stopped_services",
+	    json_integer(sqlite3_column_int64(s, 11)));
 	return o;
 }
 
@@ -391,7 +393,9 @@ stack_row_json(sqlite3_stmt *s)
 	"(SELECT state FROM deploys d WHERE d.stack_id = k.id " \
 	"  ORDER BY d.id DESC LIMIT 1), " \
 	"(SELECT id FROM deploys d WHERE d.stack_id = k.id " \
-	"  ORDER BY d.id DESC LIMIT 1)"
+	"  ORDER BY d.id DESC LIMIT 1), " \
+	"(SELECT count(*) FROM services v WHERE v.stack_id = k.id " \
+	"  AND v.stopped = 1)"
 
 json_t *
 store_stack_list_json(struct store *st, int64_t grid_id)
@@ -420,8 +424,8 @@ store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
 		return rc == SQLITE_DONE ? 0 : -1;
 	}
 	o = stack_row_json(s);
-	json_object_set_new(o, "source", json_string(store_col_text(s, 11)));
-	grid_id = sqlite3_column_int64(s, 12);
+	json_object_set_new(o, "source", json_string(store_col_text(s, 12)));
+	grid_id = sqlite3_column_int64(s, 13);
 	sqlite3_reset(s);
 	svcs = store_service_list_json(st, grid_id,
 	    json_string_value(json_object_get(o, "name")));

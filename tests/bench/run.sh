@@ -16,13 +16,15 @@
 #   jobs100   100 short jobs on a real agent vs 100 parallel `docker run`
 #   logs      container logs: lines/s from 50 containers, the master
 #             alone, follow latency (tests/bench/logs.sh)
+#   exec      berth service exec: round trip vs docker exec, throughput
+#             over http and https
 #
 # BENCH=name[,name] runs a subset.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BERTH_BUILD:-build}
 export BERTH_BUILD=$BUILD
-sel=${BENCH:-startup,sched,api,agentsim,docker50,jobs,jobs100,logs}
+sel=${BENCH:-startup,sched,api,agentsim,docker50,jobs,jobs100,logs,exec}
 rc=0
 
 want() { case ",$sel," in *",$1,"*) return 0 ;; esac; return 1; }
@@ -40,4 +42,5 @@ want docker50 && run docker50 tests/bench/docker50.sh
 want jobs && run jobs tests/bench/jobs_dispatch.sh
 want jobs100 && run jobs100 tests/bench/jobs100.sh
 want logs && run logs tests/bench/logs.sh
+want exec && run exec tests/bench/exec.sh
 exit $rc

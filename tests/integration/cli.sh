@@ -59,7 +59,7 @@ check_eq "node show unknown: one line" "$err" 'berth: no node "ghost" in grid de
 err=$("$B" node label ghost "bad label" 2>&1)
 check_eq "node label unknown node fails" "$?" 1
 out=$("$B" service ls)
-check_has "service ls header" "$out" "SERVICE  STRATEGY  INSTANCES"
+check_has "service ls header" "$out" "SERVICE  STATE  STRATEGY  INSTANCES"
 err=$("$B" service show nostack 2>&1)
 check_has "service show needs STACK/SVC" "$err" 'is not STACK/SERVICE'
 err=$("$B" --grid nope node ls 2>&1)

@@ -112,8 +112,8 @@ check_eq "stack show: exit 0" "$RC" 0
 check_has "stack show: stack reference" "$OUT" "jussi/stress"
 check_has "stack show: deploy state" "$OUT" "success"
 check "stack show: service row with daemon, cpu_shares 100 and the affinity" \
-    grep -Eq '^stress +progrium/stress +daemon +1 +0 +100 +label==ephemeral=true *$' "$TMP/out"
-check "stack show: table header" grep -Eq '^SERVICE +IMAGE +STRATEGY +INSTANCES +RUNNING +CPU_SHARES +AFFINITY' "$TMP/out"
+    grep -Eq '^stress +running +progrium/stress +daemon +1 +0 +100 +label==ephemeral=true *$' "$TMP/out"
+check "stack show: table header" grep -Eq '^SERVICE +STATE +IMAGE +STRATEGY +INSTANCES +RUNNING +CPU_SHARES +AFFINITY' "$TMP/out"
 run "$B" stack show --json stress
 check_eq "stack show --json" "$RC:$(jq -r '.services[0].strategy' <"$TMP/out")" "0:daemon"
 run "$B" stack show nope
@@ -123,7 +123,7 @@ check_has "stack show of an unknown stack: one-line reason" "$ERR" 'no stack "no
 run "$B" service ls
 check_eq "service ls: exit 0" "$RC" 0
 check "service ls: stress/stress row" \
-    grep -Eq '^stress/stress +daemon +1 +0 +progrium/stress +label==ephemeral=true *$' "$TMP/out"
+    grep -Eq '^stress/stress +running +daemon +1 +0 +progrium/stress +label==ephemeral=true *$' "$TMP/out"
 run "$B" service show stress/stress
 check_has "service show: cpu_shares" "$OUT" "cpu_shares: 100"
 

@@ -316,6 +316,60 @@ test_decide_start_created_keep_restarting(void)
 	decide_rec_clear(&r);
 }
 
+/*
+ * A stopped service: a running container is stopped (once, not while a
+ * stop is in flight), an exited one is kept and not restarted, an absent
+ * one is not created; each is reported "stopped".
+ */
+static void
+test_decide_service_stopped(void)
+{
+	struct spec s = spec_of(1, 1, 1, 8080);
+	struct observe_container run = listed("c1", 1, 1, 1, PLAN_ST_RUNNING);
+	struct observe_container ex = listed("c1", 1, 1, 1, PLAN_ST_EXITED);
+	struct observe_container rs = listed("c1", 1, 1, 1,
+	    PLAN_ST_RESTARTING);
+	struct observe_inspect ins = { .exit_code = 143, .restart_count = 1 };
+	struct decide_rec r;
+	struct decide_out out;
+
+	s.stopped = 1;
+	decide_rec_init(&r, 1, 1, 1);
+	r.error = strdup("an old failure");
+	decide(&s, &run, &ins, &r, 0, 0, 1000, &out);
+	CHECK_INT(out.action, DECIDE_STOP);
+	CHECK_INT(out.reason, DECIDE_R_STOP);
+	CHECK_INT(out.state, DECIDE_ST_RUNNING);	/* until it stopped */
+	CHECK_INT(out.probe, 0);		/* no wait_for_port probing */
+	CHECK_INT(out.soon, 1);
+	CHECK(out.error == NULL);
+	/* The stop is in flight: nothing more. */
+	decide(&s, &run, &ins, &r, 1, 0, 1100, &out);
+	CHECK_INT(out.action, DECIDE_WAIT);
+	CHECK_INT(out.reason, DECIDE_R_IN_FLIGHT);
+	/* Docker's restart policy at work is stopped too. */
+	decide(&s, &rs, &ins, &r, 0, 0, 1200, &out);
+	CHECK_INT(out.action, DECIDE_STOP);
+	/* Exited: kept as it is, never started again. */
+	decide(&s, &ex, &ins, &r, 0, 0, 900000, &out);
+	CHECK_INT(out.action, DECIDE_KEEP);
+	CHECK_INT(out.reason, DECIDE_R_HELD);
+	CHECK_INT(out.state, DECIDE_ST_STOPPED);
+	CHECK_INT(out.has_exit, 1);
+	CHECK_INT(out.exit_code, 143);
+	CHECK_INT(out.restarts, 1);
+	/* Absent: not created, reported stopped without an exit code. */
+	decide(&s, NULL, NULL, &r, 0, 0, 900000, &out);
+	CHECK_INT(out.action, DECIDE_KEEP);
+	CHECK_INT(out.state, DECIDE_ST_STOPPED);
+	CHECK_INT(out.has_exit, 0);
+	/* Started again: the exited container is started. */
+	s.stopped = 0;
+	decide(&s, &ex, &ins, &r, 0, 0, 900000, &out);
+	CHECK_INT(out.action, DECIDE_START);
+	decide_rec_clear(&r);
+}
+
 /* Waits of a missing instance, and what each one reports. */
 static void
 test_decide_create_waits(void)
@@ -1052,6 +1106,7 @@ main(void)
 	TEST_RUN(test_decide_replace_on_new_rev);
 	TEST_RUN(test_decide_restart_exited_with_backoff);
 	TEST_RUN(test_decide_start_created_keep_restarting);
+	TEST_RUN(test_decide_service_stopped);
 	TEST_RUN(test_decide_create_waits);
 	TEST_RUN(test_decide_image_error_backs_off);
 	TEST_RUN(test_decide_pull);
