@@ -63,6 +63,8 @@ struct sched_node_info {
 	double			  cpus;		/* capacity; 0 = not limited */
 	int64_t			  memory;	/* bytes; 0 = not limited */
 	int			  online;	/* 1 if connected */
+	int			  engine_down;	/* 1: its agent cannot reach its
+						 * Docker Engine: no new records */
 	int64_t			  joined_at_ms;	/* when it last came online */
 	int64_t			  offline_since_ms; /* 0 while online */
 	double			  load_cpu;	/* reported cpu use, 0-100 % */
