@@ -71,6 +71,10 @@ struct hub_sess {
 	char			*last_desired;	/* last "containers" queued:
 						 * sent, or pending in outq */
 	char			*last_state;	/* last "containers" recorded */
+	int			 engine;	/* its Docker Engine as the agent
+						 * last said: 0 not yet, 1 up,
+						 * 2 down */
+	char			*engine_error;	/* why it is down, or NULL */
 	struct hub_sess		*hnext;		/* hash chain by node id */
 	struct hub_sess		*lnext, *lprev;	/* list of all sessions */
 };
