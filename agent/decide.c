@@ -271,6 +271,7 @@ decide_stopped(const struct observe_container *m,
 		out->output = ins->last_output;
 	if (f->act != PLAN_START) {
 		out->state = DECIDE_ST_CRASHING;
+		out->has_exit = ins->exit_known;
 		decide_set(out, DECIDE_KEEP, DECIDE_R_RESTARTING);
 		return;
 	}

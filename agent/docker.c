@@ -565,6 +565,49 @@ out:
 	return rc;
 }
 
+int
+docker_last_exit(struct docker *d, const char *id, long long since_s,
+    int *code, char **cause)
+{
+	struct docker_resp r = { 0 };
+	char *filters, *ef, *path, *line, *save = NULL;
+	const char *v;
+	json_t *o;
+	int rc = -1, found = 0;
+
+	xasprintf(&filters, "{\"container\":[\"%s\"],\"event\":[\"die\"]}",
+	    id);
+	ef = curl_easy_escape(d->curl, filters, 0);
+	xasprintf(&path, "/events?since=%lld&until=%lld&filters=%s", since_s,
+	    (long long)(util_now_ms() / 1000) + 1, ef);
+	curl_free(ef);
+	free(filters);
+	if (docker_call(d, "GET", path, NULL, DOCKER_CALL_S, &r, cause) != 0)
+		goto out;
+	if (r.status != 200) {
+		docker_error(&r, "events", cause);
+		goto out;
+	}
+	/* One JSON object per line, oldest first: the last one counts. */
+	for (line = r.body.data != NULL ? strtok_r(r.body.data, "\n", &save) :
+	    NULL; line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		if ((o = json_loads(line, 0, NULL)) == NULL)
+			continue;
+		v = json_string_value(json_object_get(json_object_get(
+		    json_object_get(o, "Actor"), "Attributes"), "exitCode"));
+		if (v != NULL) {
+			*code = atoi(v);
+			found = 1;
+		}
+		json_decref(o);
+	}
+	rc = found;
+out:
+	free(path);
+	docker_resp_free(&r);
+	return rc;
+}
+
 json_t *
 docker_inspect(struct docker *d, const char *id, char **cause)
 {

@@ -218,6 +218,10 @@ observe_parse_inspect(json_t *o, enum plan_state state, int64_t now,
 	free(ins->finished_at);
 	ins->finished_at = s != NULL && strncmp(s, "0001-", 5) != 0 ?
 	    xstrdup(s) : NULL;
+	ins->created_s = util_parse_time(json_string_value(json_object_get(o,
+	    "Created"))) / 1000;
+	if (ins->created_s < 0)
+		ins->created_s = 0;
 	s = json_string_value(json_object_get(json_object_get(st, "Health"),
 	    "Status"));
 	ins->healthy = s != NULL && strcmp(s, "healthy") == 0;
@@ -310,6 +314,21 @@ observe_output(struct observe *o, struct observe_inspect *ins)
 	ins->output_for = xstrdup(ins->finished_at);
 	free(ins->last_output);
 	ins->last_output = NULL;
+	/* A restarted container's inspect says exit code 0: ask the events. */
+	if (!ins->exit_known || ins->state == PLAN_ST_RUNNING) {
+		int code, rc;
+
+		rc = docker_last_exit(o->docker, ins->id, ins->created_s, &code,
+		    &cause);
+		if (rc == 1) {
+			ins->exit_code = code;
+			ins->exit_known = 1;
+		} else if (rc < 0) {
+			log_debug("%s", cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
 	if (docker_logs_tail(o->docker, ins->id, OBSERVE_OUTPUT_LINES, &data,
 	    &len, &cause) != 0) {
 		log_debug("%s", cause);

@@ -49,6 +49,7 @@ struct observe_inspect {
 	int		 pid;		/* State.Pid, 0 if not running */
 	char		*started_at;	/* State.StartedAt, NULL if unknown */
 	int64_t		 started_ms;	/* the same in epoch ms, 0 unknown */
+	long long	 created_s;	/* Created, epoch seconds (0 unknown) */
 	char		*finished_at;	/* State.FinishedAt of the last exit,
 					   NULL if it never exited */
 	int		 healthy;	/* State.Health.Status is "healthy"
