@@ -32,7 +32,7 @@ ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
 master_start "$D" || exit 1
 GT_FIRST=$(cat "$D/grid-default.token")
-api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":3,"ha_grace_s":3,"rebalance_settle_s":1,"move_cooldown_s":5}}'
+api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":3,"ha_grace_s":3,"rebalance_settle_s":1,"move_cooldown_s":5,"instance_settle_s":1}}'
 check_eq "shortened timing settings" "$STATUS" 200
 REAL="r1 r2 r3"
 for a in $REAL; do agent_start "$a" "real=yes"; done

@@ -1,6 +1,6 @@
 /*
- * test_sched_filters.c - unit tests for each placement filter of DESIGN.md
- * §5: affinity (node, label, service, container; == and !=; soft "~"),
+ * test_sched_filters.c - unit tests for each placement filter of
+ * docs/scheduler.md: affinity (node, label, service, container; == and !=; soft "~"),
  * memory, cpu, host ports, offline nodes, stateful-not-on-ephemeral, and
  * the "no eligible node" reason a deploy ends with.
  */
