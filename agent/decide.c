@@ -211,8 +211,8 @@ decide_running(const struct spec *s, const struct observe_container *m,
 		 * restart between two passes shows only in the inspect. */
 		out->reinspect = 1;
 		decide_due(out, f->up_ms >= 0 && settle_ms - f->up_ms <
-		    CONVERGE_SETTLE_POLL_MS ? settle_ms - f->up_ms + 1 :
-		    CONVERGE_SETTLE_POLL_MS);
+		    DECIDE_SETTLE_POLL_MS ? settle_ms - f->up_ms + 1 :
+		    DECIDE_SETTLE_POLL_MS);
 	}
 
 	if (s->wait_for_port > 0 && ins->started_at != NULL &&

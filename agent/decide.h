@@ -38,7 +38,7 @@ struct spec;
 #define DECIDE_RETRY_CAP_MS	300000	/* ... up to 5 min */
 #define DECIDE_HEALTHY_MS	60000	/* running this long resets backoff */
 #define DECIDE_NAME_BUSY_MS	500	/* name still in use: look again */
-#define CONVERGE_SETTLE_POLL_MS	1000	/* a settling container: look again */
+#define DECIDE_SETTLE_POLL_MS	1000	/* a settling container: look again */
 
 /* What the agent remembers about one wanted instance (converge thread). */
 struct decide_rec {

@@ -130,7 +130,7 @@ test_decide_settle_crash_pause(void)
 	CHECK_INT(out.reason, DECIDE_R_SETTLING);
 	CHECK_INT(out.state, DECIDE_ST_STARTING);
 	CHECK_INT(out.reinspect, 1);
-	CHECK(out.due > 0 && out.due <= CONVERGE_SETTLE_POLL_MS);
+	CHECK(out.due > 0 && out.due <= DECIDE_SETTLE_POLL_MS);
 	CHECK_INT(out.has_exit, 0);
 	/* Up unknown (no StartedAt yet): not settled either. */
 	decide_up(&s, &run, &ins, &r, -1, 1000, &out);
