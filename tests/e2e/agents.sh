@@ -81,7 +81,7 @@ check_eq "no duplicate and no restarted container after the agent restart" "$now
 master_stop KILL
 from1=$(agent_log_size a1) from2=$(agent_log_size a2)
 t0=$(date +%s%N)
-API_PORT_FIXED=$API_PORT AGENT_PORT_FIXED=$AGENT_PORT master_start "$D" || exit 1
+API_PORT_FIXED=$API_PORT AGENT_PORT_FIXED=$AGENT_PORT master_start "$D" --deploy-timeout-s 20 || exit 1
 wait_for 30 sh -c '[ "$(curl -s -H "Authorization: Bearer '"$TOKEN"'" '"$API"'/v1/grids/default/nodes | jq "[.[] | select(.status == \"online\")] | length")" = 2 ]'
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "# both agents back $ms ms after the master restarted"
