@@ -114,7 +114,7 @@ struct converge {
 	char		*last_state;	/* state frame last sent */
 	int64_t		 last_state_at;	/* mono ms it was sent */
 	int		 docker_down;	/* last list failed (log once) */
-	char		*engine_error;	/* why, in words, while it fails */
+	char		*engine_error;	/* why, in words, while down */
 };
 
 /* One pass's state, from the list to the state frame (converge_pass()). */

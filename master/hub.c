@@ -251,7 +251,7 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 		s->mem_used = json_is_integer(v) ? json_integer_value(v) : -1;
 		s->seen_dirty = 1;
 	} else if (type == FRAME_STATE) {
-		if (hub_engine(h, s, f) != 0) {	/* no engine: no report */
+		if (hub_engine(h, s, f) != 0) {	/* engine down */
 			json_decref(f);
 			return;
 		}
