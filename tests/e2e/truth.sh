@@ -57,6 +57,11 @@ check_eq "a crash-looping service fails its deploy" "$?" 1
 check_has "the install says it is crashing" "$out" "crashing"
 check_has "...with its exit code" "$out" "exit code 3"
 check_has "...and its last output" "$out" "boom"
+# Docker restarts it with a growing backoff; between two exits it runs for
+# a moment, which a loaded engine may show for a while: wait for the
+# agent's word while it is down.
+wait_for 30 api_jq /v1/services/default/crash/loop/containers \
+    '.[0].state == "crashing" and .[0].exit_code == 3' -e
 c=$(containers_json crash/loop '.[0]')
 check_eq "service containers: crashing" "$(jq -r .state <<<"$c")" crashing
 check_eq "...with the exit code" "$(jq -r .exit_code <<<"$c")" 3
