@@ -20,7 +20,8 @@
 D=$TMP/data
 DEPLOY_TIMEOUT=60
 master_start "$D" --deploy-timeout-s "$DEPLOY_TIMEOUT" || exit 1
-api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":3}}'
+# Offline after 8 s: the agent stopped for 3 s below must stay online.
+api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":8}}'
 api PATCH /v1/grids/default '{"settings":{"instance_settle_s":3}}'
 check_eq "the settle time is a grid setting" "$STATUS" 200
 B=$BIN/berth
