@@ -18,7 +18,7 @@
 
 "$ROOT/scripts/test-image.sh" >/dev/null || { notok "build the local test image"; exit 1; }
 D=$TMP/data
-DEPLOY_TIMEOUT=60
+DEPLOY_TIMEOUT=120	# generous: a loaded engine has taken a minute to create and start one container
 master_start "$D" --deploy-timeout-s "$DEPLOY_TIMEOUT" || exit 1
 # Offline after 8 s: the agent stopped for 3 s below must stay online.
 api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":8}}'
