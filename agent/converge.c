@@ -135,6 +135,7 @@ struct converge {
 	char		*last_state;	/* state frame last sent */
 	int64_t		 last_state_at;	/* mono ms it was sent */
 	int		 docker_down;	/* last list failed (log once) */
+	char		*engine_error;	/* why, in words, while down */
 };
 
 /* One pass's state, from the list to the state frame (converge_pass()). */
@@ -326,7 +327,7 @@ converge_remove(struct converge *c, const struct observe_container *l)
 	job->name = xstrdup(l->name);
 	job->id = xstrdup(l->id);
 	job->stop_first = l->a.state == PLAN_ST_RUNNING ||
-	    l->a.state == PLAN_ST_RESTARTING;
+	    l->a.state == PLAN_ST_PAUSED || l->a.state == PLAN_ST_RESTARTING;
 	converge_submit(c, job);
 }
 
@@ -782,18 +783,22 @@ converge_probe(struct converge_pass *p, const struct spec *s,
 
 /* ---- the pass ----------------------------------------------------------------- */
 
-/* One entry of the state frame. */
+/* One entry of the state frame; output: last lines before an exit. */
 static void
 converge_report(json_t *items, const struct plan_actual *who,
     const char *name, const char *cid, enum decide_state st, int has_exit,
-    int exit_code, const char *error, int restarts)
+    int exit_code, const char *error, int restarts, const char *output)
 {
-	json_array_append_new(items, json_pack("{s:I, s:I, s:I, s:s, s:s?,"
-	    " s:s, s:o, s:s?, s:i}", "service_id", (json_int_t)who->service_id,
+	json_t *e = json_pack("{s:I, s:I, s:I, s:s, s:s?, s:s, s:o, s:s?,"
+	    " s:i}", "service_id", (json_int_t)who->service_id,
 	    "instance", (json_int_t)who->instance, "rev", (json_int_t)who->rev,
 	    "name", name, "container_id", cid, "state", decide_state_name(st),
 	    "exit_code", has_exit ? json_integer(exit_code) : json_null(),
-	    "error", error, "restarts", restarts));
+	    "error", error, "restarts", restarts);
+
+	if (output != NULL)
+		json_object_set_new(e, "last_output", json_string(output));
+	json_array_append_new(items, e);
 }
 
 /* List what Docker shows; -1 (nothing else to do) when it does not. */
@@ -808,12 +813,15 @@ converge_pass_list(struct converge_pass *p)
 			log_warn("docker: %s; retrying",
 			    log_escape(esc, sizeof esc, cause));
 		c->docker_down = 1;
-		free(cause);
+		free(c->engine_error);
+		c->engine_error = cause;
 		return -1;
 	}
 	if (c->docker_down)
 		log_info("docker: answering again");
 	c->docker_down = 0;
+	free(c->engine_error);
+	c->engine_error = NULL;
 	return 0;
 }
 
@@ -861,7 +869,7 @@ converge_pass_removals(struct converge_pass *p)
 		 */
 		if (l->a.labelled)
 			converge_report(p->items, &l->a, l->name, l->id,
-			    DECIDE_ST_REMOVING, 0, 0, NULL, 0);
+			    DECIDE_ST_REMOVING, 0, 0, NULL, 0, NULL);
 		p->owned++;
 	}
 }
@@ -908,6 +916,8 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 	f.busy = inflight_instance_busy(&c->inflight, s->service_id,
 	    s->instance);
 	f.name_taken = m == NULL && observe_name_taken(&p->list, s->name);
+	f.up_ms = ins != NULL && ins->started_ms > 0 ?
+	    util_now_ms() - ins->started_ms : -1;
 	decide_instance(s, m, ins, r, &f, p->now, &out);
 	if (out.action == DECIDE_CREATE)
 		converge_pass_image(p, s, r, &out);
@@ -929,7 +939,8 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 	if (out.soon)
 		p->changed = 1;
 	converge_report(p->items, &who, s->name, m != NULL ? m->id : NULL,
-	    out.state, out.has_exit, out.exit_code, out.error, out.restarts);
+	    out.state, out.has_exit, out.exit_code, out.error, out.restarts,
+	    out.output);
 	if (out.state == DECIDE_ST_STARTING) {
 		p->fix[p->nfix].item = json_array_get(p->items,
 		    json_array_size(p->items) - 1);
@@ -982,8 +993,10 @@ converge_pass_unplanned(struct converge_pass *p)
 		ins = observe_inspect(p->c->observe, l, p->now);
 		st = decide_listed_state(l->a.state);
 		converge_report(p->items, &l->a, l->name, l->id, st,
-		    st == DECIDE_ST_STOPPED, ins->exit_code, NULL,
-		    ins->restart_count);
+		    st == DECIDE_ST_STOPPED || st == DECIDE_ST_CRASHING,
+		    ins->exit_code, NULL, ins->restart_count,
+		    st == DECIDE_ST_STOPPED || st == DECIDE_ST_CRASHING ?
+		    ins->last_output : NULL);
 	}
 }
 
@@ -996,8 +1009,15 @@ converge_pass_send(struct converge_pass *p, int force)
 	json_t *frame;
 	char *text;
 
-	frame = json_pack("{s:s, s:I, s:O, s:O}", "type", PROTO_T_STATE,
-	    "generation", (json_int_t)c->generation, "containers", p->items,
+	/*
+	 * The engine's word first: with it down the list is empty because
+	 * the agent cannot see, and the master shows the node's instances
+	 * as unknown with this reason.
+	 */
+	frame = json_pack("{s:s, s:I, s:s, s:s?, s:O, s:O}", "type",
+	    PROTO_T_STATE, "generation", (json_int_t)c->generation, "engine",
+	    c->docker_down ? "down" : "up", "engine_error", c->docker_down ?
+	    c->engine_error : NULL, "containers", p->items,
 	    "jobs", p->jitems);
 	text = json_dumps(frame, JSON_COMPACT);
 	json_decref(frame);
@@ -1041,8 +1061,13 @@ converge_pass(struct converge *c, int force_state)
 	p.changed = converge_results(c, p.now) > 0;
 	converge_probe_results(c);
 	c->probe_due = -1;
-	if (converge_pass_list(&p) != 0)
+	if (converge_pass_list(&p) != 0) {
+		/* Say so: an engine that went away is news to the master. */
+		p.items = json_array();
+		converge_pass_send(&p, force_state);
+		json_decref(p.items);
 		return 0;
+	}
 	p.items = json_array();
 	p.jitems = json_array();
 	pthread_mutex_lock(&c->lock);
@@ -1231,6 +1256,7 @@ converge_free(struct converge *c)
 	free(c->desired_text);
 	free(c->docker_version);
 	free(c->last_state);
+	free(c->engine_error);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
 	free(c);

@@ -155,6 +155,57 @@ docker_error(struct docker_resp *r, const char *what, char **cause)
 }
 
 /*
+ * Why a request never got an answer, in the operator's words rather than
+ * curl's: the socket is missing, nobody listens on it, the agent may not
+ * open it, the engine hung up or did not answer in time. The agent shows
+ * this as the node's engine error (docs/agent.md, "The engine").
+ */
+static void
+docker_call_failed(struct docker *d, CURLcode rc, const char *method,
+    const char *path, long timeout_s, char **cause)
+{
+	long os = 0;
+
+	curl_easy_getinfo(d->curl, CURLINFO_OS_ERRNO, &os);
+	switch (rc) {
+	case CURLE_ABORTED_BY_CALLBACK:
+		xasprintf(cause, "docker %s %s: aborted (shutting down)",
+		    method, path);
+		return;
+	case CURLE_COULDNT_CONNECT:
+		if (os == ENOENT)
+			xasprintf(cause, "the Docker Engine socket %s does not "
+			    "exist: is dockerd running?", d->socket);
+		else if (os == ECONNREFUSED)
+			xasprintf(cause, "nothing listens on the Docker Engine "
+			    "socket %s: dockerd has stopped", d->socket);
+		else if (os == EACCES || os == EPERM)
+			xasprintf(cause, "no permission to use the Docker "
+			    "Engine socket %s: run the agent as root or in the "
+			    "docker group", d->socket);
+		else
+			xasprintf(cause, "cannot connect to the Docker Engine "
+			    "socket %s: %s", d->socket, os != 0 ?
+			    strerror((int)os) : "connection failed");
+		return;
+	case CURLE_OPERATION_TIMEDOUT:
+		xasprintf(cause, "the Docker Engine at %s did not answer "
+		    "%s %s within %ld s", d->socket, method, path, timeout_s);
+		return;
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+		xasprintf(cause, "the Docker Engine at %s closed the "
+		    "connection during %s %s", d->socket, method, path);
+		return;
+	default:
+		xasprintf(cause, "the Docker Engine at %s: %s %s failed (%s)",
+		    d->socket, method, path, curl_easy_strerror(rc));
+		return;
+	}
+}
+
+/*
  * One request. path is after the version prefix ("/containers/json").
  * Returns 0 when the exchange happened (look at r->status), -1 with *cause
  * when the request never reached the engine (no socket, refused), or
@@ -201,12 +252,7 @@ docker_call(struct docker *d, const char *method, const char *path,
 	curl_slist_free_all(hdrs);
 	free(url);
 	if (rc != CURLE_OK) {
-		if (rc == CURLE_ABORTED_BY_CALLBACK)
-			xasprintf(cause, "docker %s %s: aborted (shutting down)",
-			    method, path);
-		else
-			xasprintf(cause, "docker %s %s: %s", method, path,
-			    err[0] ? err : curl_easy_strerror(rc));
+		docker_call_failed(d, rc, method, path, timeout_s, cause);
 		return rc == CURLE_COULDNT_CONNECT ||
 		    rc == CURLE_COULDNT_RESOLVE_HOST ? -1 : DOCKER_NO_ANSWER;
 	}
@@ -507,6 +553,76 @@ docker_list(struct docker *d, const char *node_id, char **cause)
 		return NULL;
 	}
 	return o;
+}
+
+int
+docker_logs_tail(struct docker *d, const char *id, int tail, char **data,
+    size_t *len, char **cause)
+{
+	struct docker_resp r = { 0 };
+	char *path;
+	int rc = -1;
+
+	xasprintf(&path, "/containers/%s/logs?stdout=1&stderr=1&tail=%d", id,
+	    tail);
+	if (docker_call(d, "GET", path, NULL, DOCKER_CALL_S, &r, cause) != 0)
+		goto out;
+	if (r.status != 200) {
+		docker_error(&r, "logs", cause);
+		goto out;
+	}
+	*len = r.body.len;
+	*data = r.body.data;
+	r.body.data = NULL;
+	r.body.len = 0;
+	rc = 0;
+out:
+	free(path);
+	docker_resp_free(&r);
+	return rc;
+}
+
+int
+docker_last_exit(struct docker *d, const char *id, long long since_s,
+    int *code, char **cause)
+{
+	struct docker_resp r = { 0 };
+	char *filters, *ef, *path, *line, *save = NULL;
+	const char *v;
+	json_t *o;
+	int rc = -1, found = 0;
+
+	xasprintf(&filters, "{\"container\":[\"%s\"],\"event\":[\"die\"]}",
+	    id);
+	ef = curl_easy_escape(d->curl, filters, 0);
+	xasprintf(&path, "/events?since=%lld&until=%lld&filters=%s", since_s,
+	    (long long)(util_now_ms() / 1000) + 1, ef);
+	curl_free(ef);
+	free(filters);
+	if (docker_call(d, "GET", path, NULL, DOCKER_CALL_S, &r, cause) != 0)
+		goto out;
+	if (r.status != 200) {
+		docker_error(&r, "events", cause);
+		goto out;
+	}
+	/* One JSON object per line, oldest first: the last one counts. */
+	for (line = r.body.data != NULL ? strtok_r(r.body.data, "\n", &save) :
+	    NULL; line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		if ((o = json_loads(line, 0, NULL)) == NULL)
+			continue;
+		v = json_string_value(json_object_get(json_object_get(
+		    json_object_get(o, "Actor"), "Attributes"), "exitCode"));
+		if (v != NULL) {
+			*code = atoi(v);
+			found = 1;
+		}
+		json_decref(o);
+	}
+	rc = found;
+out:
+	free(path);
+	docker_resp_free(&r);
+	return rc;
 }
 
 json_t *

@@ -49,6 +49,21 @@ int	 docker_stop(struct docker *d, const char *id, int timeout_s,
 int	 docker_remove(struct docker *d, const char *id, char **cause);
 /* Every container (any state) labelled berth.node=node_id: a JSON array. */
 json_t	*docker_list(struct docker *d, const char *node_id, char **cause);
+/*
+ * The last tail lines a container logged (stdout and stderr, Docker's
+ * stream as it comes: multiplexed unless it has a terminal): *data (not
+ * NUL-terminated, caller frees) and *len.
+ */
+int	 docker_logs_tail(struct docker *d, const char *id, int tail,
+	    char **data, size_t *len, char **cause);
+/*
+ * The exit code of the container's last exit, from the engine's events
+ * (the "die" events of it since since_s, epoch seconds, up to now): an
+ * inspect of a container Docker has restarted already says 0. 1 and
+ * *code, 0 if none was found, -1 on error.
+ */
+int	 docker_last_exit(struct docker *d, const char *id, long long since_s,
+	    int *code, char **cause);
 /* GET /containers/{id}/json. */
 json_t	*docker_inspect(struct docker *d, const char *id, char **cause);
 

@@ -107,6 +107,7 @@ jobrun_needs_inspect(const struct jobrun_spec *s,
 	switch (m->a.state) {
 	case PLAN_ST_RUNNING:
 	case PLAN_ST_RESTARTING:
+	case PLAN_ST_PAUSED:
 		return s->timeout_s > 0;
 	case PLAN_ST_EXITED:
 	case PLAN_ST_DEAD:
@@ -186,6 +187,7 @@ jobrun_decide(const struct jobrun_spec *s, int done,
 		return;
 	case PLAN_ST_RUNNING:
 	case PLAN_ST_RESTARTING:
+	case PLAN_ST_PAUSED:	/* paused by hand: still its attempt, timed */
 		out->state = JOBRUN_ST_RUNNING;
 		if (s->timeout_s <= 0 || ins == NULL ||
 		    (started = jobrun_time_ms(ins->started_at)) < 0)

@@ -5,7 +5,8 @@
  *  - a container is the instance's if its service-id and instance labels
  *    match; the rev must match too, otherwise it is replaced (removed here,
  *    created by the caller);
- *  - of several matching containers the best (running > restarting >
+ *  - of several matching containers the best (running or paused >
+ *    restarting >
  *    created/exited) is kept, the rest removed: a crash between create and
  *    remove never leaves duplicates;
  *  - dead containers cannot be started: removed, and the instance created;
@@ -26,8 +27,10 @@ plan_state_parse(const char *s)
 {
 	if (s == NULL)
 		return PLAN_ST_EXITED;
-	if (strcmp(s, "running") == 0 || strcmp(s, "paused") == 0)
+	if (strcmp(s, "running") == 0)
 		return PLAN_ST_RUNNING;
+	if (strcmp(s, "paused") == 0)
+		return PLAN_ST_PAUSED;
 	if (strcmp(s, "restarting") == 0)
 		return PLAN_ST_RESTARTING;
 	if (strcmp(s, "created") == 0)
@@ -45,6 +48,7 @@ plan_rank(enum plan_state st)
 {
 	switch (st) {
 	case PLAN_ST_RUNNING:
+	case PLAN_ST_PAUSED:
 		return 3;
 	case PLAN_ST_RESTARTING:
 		return 2;

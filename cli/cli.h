@@ -48,6 +48,7 @@ enum cli_opt {
 	CLI_OPT_TIMESTAMPS,
 	CLI_OPT_INTERACTIVE,
 	CLI_OPT_TTY,
+	CLI_OPT_YES,
 	CLI_OPT__COUNT
 };
 
@@ -108,6 +109,17 @@ const char *cli_join(json_t *arr, const char *sep, char *buf, size_t len);
 const char *cli_age(json_t *o, const char *key, char *buf, size_t len);
 /* Build "/v1/<fmt>" with each %s argument percent-escaped. */
 char	*cli_path(const char *fmt, ...);
+/*
+ * Ask the question (a destructive command says what it destroys) and
+ * read y or n: 1 to go ahead. Asked only when stdin and stdout are a
+ * terminal; --yes (and a script, which has no terminal) goes ahead.
+ */
+int	 cli_confirm(const struct cli *c, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* A service's instance count as a person reads it: "2", "1 per node". */
+const char *cli_instances(json_t *svc, char *buf, size_t len);
+/* argv as a shell would need it typed: words quoted where needed. */
+const char *cli_shell_join(json_t *arr, char *buf, size_t len);
 
 /*
  * The commands, by file. Each takes the parsed invocation, whose args are
@@ -139,7 +151,9 @@ int	 cmd_stack_deploy(struct cli *c);
  * Follow deploy id of stack s to its end with progress lines, as `stack
  * install` does. 0 when every service of it deployed.
  */
-int	 stack_follow_deploy(struct cli *c, const char *s, long long id);
+int	 stack_follow_deploy(struct cli *c, const char *s, long long id,
+	    json_t **last);
+int	 cmd_stack_deploys(struct cli *c);
 /* cmd_service.c */
 int	 cmd_service_ls(struct cli *c);
 int	 cmd_service_show(struct cli *c);

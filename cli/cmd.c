@@ -76,6 +76,8 @@ const struct cmd_option cmd_options[CLI_OPT__COUNT] = {
 	    "pass stdin to the command" },
 	[CLI_OPT_TTY] = { "tty", 't', NULL, 0,
 	    "run the command on a terminal (raw, resized with this one)" },
+	[CLI_OPT_YES] = { "yes", 'y', NULL, 0,
+	    "do not ask (it asks only on a terminal)" },
 };
 
 const struct cmd_group cmd_groups[] = {
@@ -89,7 +91,7 @@ const struct cmd_group cmd_groups[] = {
 const size_t cmd_ngroups = N(cmd_groups);
 
 /*
- * In `berth --help` order. Usage names option values as DESIGN.md does;
+ * In `berth --help` order. Usage names option values as docs/cli.md does;
  * cmd_check() makes sure that it mentions every option the row takes.
  */
 const struct cmd_entry cmd_table[] = {
@@ -136,8 +138,13 @@ const struct cmd_entry cmd_table[] = {
 	{ .group = "node", .verb = "label", .usage = "N k=v ... [k-]",
 	  .help = "set (or with k- remove) labels", .lower = 2, .upper = -1,
 	  .exec = cmd_node_label },
-	{ .group = "node", .verb = "rm", .alias = "remove", .usage = "N",
-	  .help = "remove a node from the grid", .lower = 1, .upper = 1,
+	{ .group = "node", .verb = "rm", .alias = "remove",
+	  .usage = "[--force] [--yes] N",
+	  .help = "remove a node from the grid (its id is revoked)",
+	  .lower = 1, .upper = 1, .opts = CMD_OPT(FORCE) | CMD_OPT(YES),
+	  .opt_help = {
+	    [CLI_OPT_FORCE] = "remove it even while its agent is connected "
+		"(the agent is refused from then on)" },
 	  .exec = cmd_node_rm },
 
 	/* stack: cmd_stack.c */
@@ -148,8 +155,12 @@ const struct cmd_entry cmd_table[] = {
 	    [CLI_OPT_NAME] = "the stack's name (default: the file's "
 		"`stack:` name)" },
 	  .exec = cmd_stack_install },
-	{ .group = "stack", .verb = "upgrade", .usage = "S FILE",
+	{ .group = "stack", .verb = "upgrade", .usage = "S FILE [--yes]",
 	  .help = "upgrade a stack and deploy it", .lower = 2, .upper = 2,
+	  .opts = CMD_OPT(YES),
+	  .opt_help = {
+	    [CLI_OPT_YES] = "do not ask before removing services the file "
+		"no longer has (it asks only on a terminal)" },
 	  .exec = cmd_stack_upgrade },
 	{ .group = "stack", .verb = "ls", .alias = "list", .usage = "",
 	  .help = "list stacks", .lower = 0, .upper = 0,
@@ -158,12 +169,12 @@ const struct cmd_entry cmd_table[] = {
 	  .help = "show a stack and its services", .lower = 1, .upper = 1,
 	  .exec = cmd_stack_show },
 	{ .group = "stack", .verb = "rm", .alias = "remove",
-	  .usage = "[--force] S",
+	  .usage = "[--force] [--yes] S",
 	  .help = "remove a stack and its containers", .lower = 1,
-	  .upper = 1, .opts = CMD_OPT(FORCE),
+	  .upper = 1, .opts = CMD_OPT(FORCE) | CMD_OPT(YES),
 	  .opt_help = {
 	    [CLI_OPT_FORCE] = "remove it even while a deploy is in "
-		"progress" },
+		"progress, and do not ask" },
 	  .exec = cmd_stack_rm },
 	{ .group = "stack", .verb = "deploy", .usage = "S",
 	  .help = "deploy a stack again and follow it", .lower = 1,
@@ -184,6 +195,9 @@ const struct cmd_entry cmd_table[] = {
 	{ .group = "stack", .verb = "restart", .usage = "S",
 	  .help = "restart a stack's services, rolling within min_health",
 	  .lower = 1, .upper = 1, .exec = cmd_stack_restart },
+	{ .group = "stack", .verb = "deploys", .usage = "S",
+	  .help = "list a stack's deploys and why they failed", .lower = 1,
+	  .upper = 1, .exec = cmd_stack_deploys },
 
 	/* service: cmd_service.c */
 	{ .group = "service", .verb = "ls", .alias = "list", .usage = "",

@@ -158,7 +158,7 @@ lc_do(struct cli *c, const char *verb, const char *stack, const char *svc)
 	}
 	/* start, restart: the master began a deploy; follow it. */
 	rc = stack_follow_deploy(c, stack, (long long)json_integer_value(
-	    json_object_get(reply, "id")));
+	    json_object_get(reply, "id")), NULL);
 	json_decref(reply);
 	return rc;
 }

@@ -89,6 +89,16 @@ node_show_load(json_t *n)
 	table_free(t);
 }
 
+/* "online", "offline", or "online, engine down" when its agent says so. */
+static const char *
+node_status(json_t *n, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", cli_str(n, "status"),
+	    strcmp(cli_str(n, "status"), "online") == 0 &&
+	    strcmp(cli_str(n, "engine"), "down") == 0 ? ", engine down" : "");
+	return buf;
+}
+
 int
 cmd_node_ls(struct cli *c)
 {
@@ -96,7 +106,7 @@ cmd_node_ls(struct cli *c)
 	json_t *arr, *n;
 	char *path = cli_path("grids/%s/nodes", c->grid);
 	char labels[512], cpus[16], mem[64], inst[16], seen[32], load[16];
-	char ctrs[16];
+	char ctrs[16], status[64];
 	size_t i;
 	int rc;
 
@@ -113,7 +123,8 @@ cmd_node_ls(struct cli *c)
 		else
 			snprintf(load, sizeof load, "-");
 		node_memory(n, mem, sizeof mem);
-		table_row(t, cli_str(n, "name"), cli_str(n, "status"),
+		table_row(t, cli_str(n, "name"), node_status(n, status,
+		    sizeof status),
 		    cli_join(json_object_get(n, "labels"), ",", labels,
 		    sizeof labels), cli_int(n, "cpus", cpus, sizeof cpus),
 		    load, mem, cli_int(n, "containers", ctrs, sizeof ctrs),
@@ -140,7 +151,11 @@ cmd_node_show(struct cli *c)
 	printf("name:           %s\n", cli_str(n, "name"));
 	printf("id:             %s\n", cli_str(n, "id"));
 	printf("grid:           %s\n", cli_str(n, "grid"));
-	printf("status:         %s\n", cli_str(n, "status"));
+	printf("status:         %s\n", node_status(n, buf, sizeof buf));
+	printf("docker engine:  %s%s%s\n", cli_str(n, "engine"),
+	    json_is_string(json_object_get(n, "engine_error")) ? ": " : "",
+	    json_is_string(json_object_get(n, "engine_error")) ?
+	    cli_str(n, "engine_error") : "");
 	printf("connected:      %s\n",
 	    json_is_true(json_object_get(n, "connected")) ? "yes" : "no");
 	printf("labels:         %s\n", cli_join(json_object_get(n, "labels"),
@@ -244,12 +259,38 @@ int
 cmd_node_rm(struct cli *c)
 {
 	const char *name = c->args[0];
-	char *path = cli_path("nodes/%s/%s", c->grid, name), *cause;
-	int rc = client_json("DELETE", path, NULL, NULL, &cause);
+	char *path = cli_path("nodes/%s/%s", c->grid, name), *cause, *p2;
+	json_t *n;
+	int rc;
 
+	/* Say what goes, and ask on a terminal. */
+	if (client_json("GET", path, NULL, &n, &cause) == 0) {
+		rc = cli_confirm(c, "Remove node %s (%s, %lld instance%s)? Its "
+		    "id is revoked: its agent cannot join again under it.",
+		    name, cli_str(n, "status"), (long long)json_integer_value(
+		    json_object_get(n, "instances")), json_integer_value(
+		    json_object_get(n, "instances")) == 1 ? "" : "s");
+		json_decref(n);
+		if (!rc) {
+			free(path);
+			return cli_fail("node %s not removed", name);
+		}
+	} else
+		free(cause);	/* the DELETE says why */
+	if (cli_flag(c, CLI_OPT_FORCE)) {
+		xasprintf(&p2, "%s?force=1", path);
+		free(path);
+		path = p2;
+	}
+	rc = client_json("DELETE", path, NULL, NULL, &cause);
 	free(path);
 	if (rc != 0)
 		return cli_fail_cause(cause);
-	printf("node %s removed\n", name);
+	if (c->json) {
+		n = json_pack("{s:s, s:b}", "node", name, "removed", 1);
+		cli_print_json(n);
+		json_decref(n);
+	} else
+		printf("node %s removed\n", name);
 	return 0;
 }

@@ -126,10 +126,11 @@ stack_prepare(struct cli *c, const char *file, const char *name,
 
 /*
  * Trigger a deploy of stack s and follow it to the end, printing the
- * steps. 0 when every service deployed.
+ * steps. 0 when every service deployed. The last state of the deploy goes
+ * to *last (NULL to drop it).
  */
 static int
-stack_deploy(struct cli *c, const char *s)
+stack_deploy(struct cli *c, const char *s, json_t **last)
 {
 	char *path, *cause, msg[256];
 	json_t *d;
@@ -148,11 +149,11 @@ stack_deploy(struct cli *c, const char *s)
 	id = json_integer_value(json_object_get(d, "id"));
 	json_decref(d);
 	step_end(msg, 1, NULL);
-	return stack_follow_deploy(c, s, id);
+	return stack_follow_deploy(c, s, id, last);
 }
 
 int
-stack_follow_deploy(struct cli *c, const char *s, long long id)
+stack_follow_deploy(struct cli *c, const char *s, long long id, json_t **last)
 {
 	char *path, *cause, msg[256];
 	json_t *d, *svcs, *v;
@@ -195,7 +196,10 @@ stack_follow_deploy(struct cli *c, const char *s, long long id)
 				shown++;
 			} else if (strcmp(state, "error") == 0) {
 				step_end(msg, 0, cli_str(v, "error"));
-				json_decref(d);
+				if (last != NULL)
+					*last = d;
+				else
+					json_decref(d);
 				free(path);
 				return 1;
 			} else {
@@ -211,7 +215,10 @@ stack_follow_deploy(struct cli *c, const char *s, long long id)
 			if (!ok)
 				cli_fail("deploy %lld failed: %s", id,
 				    cli_str(d, "error"));
-			json_decref(d);
+			if (last != NULL)
+				*last = d;
+			else
+				json_decref(d);
 			free(path);
 			return ok ? 0 : 1;
 		}
@@ -228,22 +235,85 @@ stack_follow_deploy(struct cli *c, const char *s, long long id)
 	    "stack show %s", id, STACK_DEPLOY_WAIT_S, s);
 }
 
+/* Print the warnings the master gives for keys it does not act on. */
+static void
+stack_warn(json_t *stack)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(stack, "warnings"), i, v)
+		fprintf(stderr, "warning: %s\n", json_string_value(v));
+}
+
+/*
+ * Upgrade: the services the file no longer has are removed with their
+ * containers. Say which, and ask on a terminal. 1 to go ahead.
+ */
+static int
+stack_confirm_removals(struct cli *c, const char *name, json_t *parsed)
+{
+	char *path = cli_path("stacks/%s/%s", c->grid, name), *cause;
+	struct buf gone = { 0 };
+	json_t *cur, *svc, *nsvc;
+	size_t i, j, n = 0;
+	long long running = 0;
+	int keep, rc;
+
+	rc = client_json("GET", path, NULL, &cur, &cause);
+	free(path);
+	if (rc != 0) {
+		free(cause);	/* the upgrade itself will say why */
+		return 1;
+	}
+	json_array_foreach(json_object_get(cur, "services"), i, svc) {
+		keep = 0;
+		json_array_foreach(json_object_get(parsed, "services"), j,
+		    nsvc) {
+			if (strcmp(cli_str(nsvc, "name"), cli_str(svc,
+			    "name")) == 0)
+				keep = 1;
+		}
+		if (keep)
+			continue;
+		buf_printf(&gone, "%s%s", n++ ? ", " : "", cli_str(svc,
+		    "name"));
+		running += json_integer_value(json_object_get(svc, "placed"));
+	}
+	json_decref(cur);
+	if (n == 0)
+		return 1;
+	if (!progress_is_quiet())
+		printf("The upgrade of stack %s removes %zu service%s (%s) and "
+		    "%lld container%s.\n", name, n, n == 1 ? "" : "s",
+		    gone.data, running, running == 1 ? "" : "s");
+	buf_free(&gone);
+	return cli_confirm(c, "Go ahead?");
+}
+
 static int
 stack_install(struct cli *c, const char *file, const char *upgrade)
 {
-	json_t *env = NULL, *parsed, *reply;
+	json_t *env = NULL, *parsed = NULL, *reply, *last = NULL, *out;
 	char *name = NULL, *path, *cause, msg[256];
 	int rc;
 
+	progress_quiet(c->json);
 	if (stack_prepare(c, file, upgrade ? upgrade : cli_value(c,
 	    CLI_OPT_NAME), &env, &name, &parsed) != 0)
 		return 1;
-	json_decref(parsed);
 	if (upgrade != NULL && strcmp(name, upgrade) != 0) {
 		json_object_set_new(env, "name", json_string(upgrade));
 		free(name);
 		name = xstrdup(upgrade);
 	}
+	if (upgrade != NULL && !stack_confirm_removals(c, name, parsed)) {
+		json_decref(parsed);
+		json_decref(env);
+		free(name);
+		return cli_fail("stack %s not upgraded", upgrade);
+	}
+	json_decref(parsed);
 	snprintf(msg, sizeof msg, "%s stack %s", upgrade ? "Upgrading" :
 	    "Creating", name);
 	step_start(msg);
@@ -260,9 +330,18 @@ stack_install(struct cli *c, const char *file, const char *upgrade)
 		free(name);
 		return 1;
 	}
-	json_decref(reply);
 	step_end(msg, 1, NULL);
-	rc = stack_deploy(c, name);
+	stack_warn(reply);
+	rc = stack_deploy(c, name, &last);
+	if (c->json) {
+		out = json_pack("{s:o, s:o}", "stack", reply, "deploy",
+		    last != NULL ? last : json_null());
+		cli_print_json(out);
+		json_decref(out);
+	} else {
+		json_decref(reply);
+		json_decref(last);
+	}
 	free(name);
 	return rc;
 }
@@ -282,7 +361,39 @@ cmd_stack_upgrade(struct cli *c)
 int
 cmd_stack_deploy(struct cli *c)
 {
-	return stack_deploy(c, c->args[0]);
+	json_t *last = NULL;
+	int rc;
+
+	progress_quiet(c->json);
+	rc = stack_deploy(c, c->args[0], &last);
+	if (c->json && last != NULL)
+		cli_print_json(last);
+	json_decref(last);
+	return rc;
+}
+
+int
+cmd_stack_deploys(struct cli *c)
+{
+	char *path = cli_path("stacks/%s/%s/deploys", c->grid, c->args[0]);
+	char id[16];
+	struct table *t;
+	json_t *arr, *v;
+	size_t i;
+	int rc;
+
+	if ((rc = cli_get(c, path, &arr)) != 0)
+		return rc < 0;
+	t = table_new("ID", "STATE", "CREATED", "FINISHED", "ERROR", NULL);
+	json_array_foreach(arr, i, v) {
+		table_row(t, cli_int(v, "id", id, sizeof id),
+		    cli_str(v, "state"), cli_str(v, "created_at"),
+		    cli_str(v, "finished_at"), cli_str(v, "error"), NULL);
+	}
+	table_print(t, stdout);
+	table_free(t);
+	json_decref(arr);
+	return 0;
 }
 
 int
@@ -296,8 +407,8 @@ cmd_stack_ls(struct cli *c)
 
 	if ((rc = cli_get(c, path, &arr)) != 0)
 		return rc < 0;
-	t = table_new("NAME", "STACK", "VERSION", "SERVICES", "DEPLOY",
-	    "UPDATED", NULL);
+	t = table_new("NAME", "STACK", "VERSION", "SERVICES", "STATE",
+	    "DEPLOY", "UPDATED", NULL);
 	json_array_foreach(arr, i, v) {
 		/* "3", or "3 (1 stopped)" when an operator stopped some. */
 		if (json_integer_value(json_object_get(v, "stopped_services")))
@@ -308,8 +419,9 @@ cmd_stack_ls(struct cli *c)
 		else
 			cli_int(v, "services", svcs, sizeof svcs);
 		table_row(t, cli_str(v, "name"), cli_str(v, "stack"),
-		    cli_str(v, "version"), svcs, cli_str(v, "deploy_state"),
-		    cli_str(v, "updated_at"), NULL);
+		    cli_str(v, "version"), svcs, cli_str(v, "state"),
+		    cli_str(v, "deploy_state"), cli_str(v, "updated_at"),
+		    NULL);
 	}
 	table_print(t, stdout);
 	table_free(t);
@@ -322,7 +434,7 @@ cmd_stack_show(struct cli *c)
 {
 	const char *s = c->args[0];
 	char *path = cli_path("stacks/%s/%s", c->grid, s);
-	char inst[16], run[16], aff[256], shares[16];
+	char inst[32], run[16], aff[256], shares[16];
 	struct table *t;
 	json_t *v, *svc;
 	size_t i;
@@ -335,14 +447,17 @@ cmd_stack_show(struct cli *c)
 	printf("version:     %s\n", cli_str(v, "version"));
 	printf("description: %s\n", cli_str(v, "description"));
 	printf("revision:    %s\n", cli_int(v, "rev", inst, sizeof inst));
+	printf("state:       %s\n", cli_str(v, "state"));
 	printf("deploy:      %s\n", cli_str(v, "deploy_state"));
+	if (json_is_string(json_object_get(v, "deploy_error")))
+		printf("deploy error: %s\n", cli_str(v, "deploy_error"));
 	printf("updated:     %s\n\n", cli_str(v, "updated_at"));
 	t = table_new("SERVICE", "STATE", "IMAGE", "STRATEGY", "INSTANCES",
 	    "RUNNING", "CPU_SHARES", "AFFINITY", NULL);
 	json_array_foreach(json_object_get(v, "services"), i, svc) {
 		table_row(t, cli_str(svc, "name"), cli_str(svc, "state"),
 		    cli_str(svc, "image"),
-		    cli_str(svc, "strategy"), cli_int(svc, "instances", inst,
+		    cli_str(svc, "strategy"), cli_instances(svc, inst,
 		    sizeof inst), cli_int(svc, "running", run, sizeof run),
 		    cli_int(svc, "cpu_shares", shares, sizeof shares),
 		    cli_join(json_object_get(svc, "affinity"), ",", aff,
@@ -350,6 +465,8 @@ cmd_stack_show(struct cli *c)
 	}
 	table_print(t, stdout);
 	table_free(t);
+	json_array_foreach(json_object_get(v, "warnings"), i, svc)
+		printf("warning: %s\n", json_string_value(svc));
 	json_decref(v);
 	return 0;
 }
@@ -359,8 +476,28 @@ cmd_stack_rm(struct cli *c)
 {
 	const char *s = c->args[0];
 	char *path = cli_path("stacks/%s/%s", c->grid, s), *cause, *p2, msg[128];
+	long long placed = 0;
+	json_t *cur, *svc;
+	size_t i, n;
 	int rc;
 
+	progress_quiet(c->json);
+	/* Say what goes, and ask on a terminal (--force and --yes do not). */
+	if (!cli_flag(c, CLI_OPT_FORCE) && !cli_flag(c, CLI_OPT_YES) &&
+	    client_json("GET", path, NULL, &cur, &cause) == 0) {
+		n = json_array_size(json_object_get(cur, "services"));
+		json_array_foreach(json_object_get(cur, "services"), i, svc)
+			placed += json_integer_value(json_object_get(svc,
+			    "placed"));
+		json_decref(cur);
+		if (!cli_confirm(c, "Remove stack %s with its %zu service%s and "
+		    "%lld container%s?", s, n, n == 1 ? "" : "s", placed,
+		    placed == 1 ? "" : "s")) {
+			free(path);
+			return cli_fail("stack %s not removed", s);
+		}
+	} else if (!cli_flag(c, CLI_OPT_FORCE) && !cli_flag(c, CLI_OPT_YES))
+		free(cause);	/* the DELETE says why */
 	if (cli_flag(c, CLI_OPT_FORCE)) {
 		xasprintf(&p2, "%s?force=1", path);
 		free(path);
@@ -376,5 +513,10 @@ cmd_stack_rm(struct cli *c)
 		return 1;
 	}
 	step_end(msg, 1, NULL);
+	if (c->json) {
+		cur = json_pack("{s:s, s:b}", "stack", s, "removed", 1);
+		cli_print_json(cur);
+		json_decref(cur);
+	}
 	return 0;
 }

@@ -9,6 +9,12 @@
 #ifndef BERTH_CLI_PROGRESS_H
 #define BERTH_CLI_PROGRESS_H
 
+/*
+ * Quiet (--json): no progress lines; a failed step still says why on
+ * stderr, and the command prints one JSON document at the end.
+ */
+void	 progress_quiet(int on);
+int	 progress_is_quiet(void);
 /* A step begins. */
 void	 step_start(const char *msg);
 /* Still waiting: spinner frame n. */

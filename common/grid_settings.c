@@ -33,6 +33,8 @@ static const struct setting grid_setting_rows[] = {
 	    "a node that joined attracts rebalancing moves after"),
 	GS_SECONDS(move_cooldown_s, 600, 0, 86400,
 	    "an instance that moved is not moved again for"),
+	GS_SECONDS(instance_settle_s, 5, 0, 3600,
+	    "an instance counts as running once up this long"),
 	{ .name = "dry_run", .type = SETTING_BOOL,
 	  .off = offsetof(struct grid_settings, dry_run), .def = 0,
 	  .help = "plan moves and removals but do not act (events say what)" },

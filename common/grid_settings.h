@@ -24,6 +24,7 @@ struct grid_settings {
 	int64_t	 random_grace_s;	/* random: likewise */
 	int64_t	 rebalance_settle_s;	/* a new node attracts moves after */
 	int64_t	 move_cooldown_s;	/* a moved instance rests this long */
+	int64_t	 instance_settle_s;	/* up this long before it is running */
 	int	 dry_run;		/* balancer/reaper plan but do not act */
 	int64_t	 job_lost_grace_s;	/* job on an offline node: lost after */
 	int64_t	 job_retention_s;	/* finished jobs are kept this long */

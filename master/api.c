@@ -152,6 +152,7 @@ static const struct api_route api_routes[] = {
 	{ "PUT", "/v1/stacks/{}/{}", api_stack_upgrade, 0 },
 	{ "DELETE", "/v1/stacks/{}/{}", api_stack_delete, 0 },
 	{ "POST", "/v1/stacks/{}/{}/deploy", api_stack_deploy, 0 },
+	{ "GET", "/v1/stacks/{}/{}/deploys", api_stack_deploy_list, 0 },
 	{ "GET", "/v1/stacks/{}/{}/deploys/{}", api_stack_deploy_show, 0 },
 	{ "GET", "/v1/services/{}/{}/{}", api_service_show, 0 },
 	{ "PATCH", "/v1/services/{}/{}/{}", api_service_scale, 0 },

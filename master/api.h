@@ -151,7 +151,7 @@ api_handler_fn api_service_list, api_service_show, api_service_scale,
     api_service_containers;
 api_handler_fn api_stack_list, api_stack_create, api_stack_show,
     api_stack_upgrade, api_stack_delete, api_stack_deploy,
-    api_stack_deploy_show;
+    api_stack_deploy_show, api_stack_deploy_list;
 api_handler_fn api_event_list;
 api_handler_fn api_job_list, api_job_create, api_job_show, api_job_cancel,
     api_job_delete;

@@ -191,26 +191,56 @@ out:
 	json_decref(body);
 }
 
+/*
+ * Remove a node. A connected node is refused unless ?force=1: its agent is
+ * alive and would run its containers on, unmanaged. Either way the id is
+ * revoked: the agent cannot rejoin under it with the grid token and get
+ * its containers made again (it must start over as a new node).
+ */
 void
 api_node_delete(struct api_ctx *ctx)
 {
+	const char *force = api_query(ctx, "force");
 	struct grid g;
-	char id[NODE_ID_LEN + 1], why[128];
+	char id[NODE_ID_LEN + 1], name[64], why[128];
 	int64_t *jobs = NULL;
 	size_t njobs = 0, i;
+	json_t *o;
+	int rc;
 
 	if (api_node_lookup(ctx, &g, id) != 0)
 		return;
-	snprintf(why, sizeof why, "node %s was removed by an operator",
-	    ctx->cap[1]);
+	if ((rc = store_node_connected(ctx->st, id)) < 0) {
+		api_store_error(ctx);
+		return;
+	}
+	if (rc == 1 && (force == NULL || (strcmp(force, "1") != 0 &&
+	    strcmp(force, "true") != 0))) {
+		api_error(ctx, 409, NULL, "node %s is connected: its agent "
+		    "would keep its containers running; stop the agent first, "
+		    "or remove it with --force (?force=1), which also revokes "
+		    "its id", ctx->cap[1]);
+		return;
+	}
+	if (store_node_get_json(ctx->st, g.id, id, &o) != 1) {
+		api_store_error(ctx);
+		return;
+	}
+	snprintf(name, sizeof name, "%s", json_string_value(json_object_get(o,
+	    "name")));
+	json_decref(o);
+	snprintf(why, sizeof why, "node %s was removed by an operator", name);
 	if (store_begin(ctx->st) != 0 ||
-	    store_event_add(ctx->st, g.id, "node.remove", ctx->cap[1],
-	    "node %s (%s) removed by an operator", ctx->cap[1], id) != 0 ||
+	    store_event_add(ctx->st, g.id, "node.remove", name,
+	    "node %s (%s) removed by an operator%s; its id is revoked", name,
+	    id, rc == 1 ? " while connected" : "") != 0 ||
 	    store_job_node_gone(ctx->st, id, why, util_now_ms(), &jobs,
 	    &njobs) != 0 ||
 	    store_node_delete(ctx->st, id) != 0 ||
+	    store_node_revoke(ctx->st, id, g.id, name) != 0 ||
 	    store_commit(ctx->st) != 0) {
 		free(jobs);
+		store_rollback(ctx->st);
 		api_store_error(ctx);
 		return;
 	}

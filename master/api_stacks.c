@@ -272,14 +272,29 @@ api_stack_upgrade(struct api_ctx *ctx)
 	struct stack_update u;
 	struct grid g;
 	json_t *spec;
-	char *source = NULL;
+	const char *file_ref;
+	char *source = NULL, ref[160];
 	int64_t id;
 	size_t i;
+	int rc;
 
 	if (api_stack_lookup(ctx, &g, &id) != 0)
 		return;
 	if ((spec = api_stack_parse(ctx, g.name, ctx->cap[1], &source)) == NULL)
 		return;
+	/* The file must be this stack's: another's would replace it. */
+	if ((rc = store_stack_ref(ctx->st, id, ref, sizeof ref)) != 1) {
+		api_store_error(ctx);
+		goto out;
+	}
+	file_ref = json_string_value(json_object_get(spec, "stack"));
+	if (file_ref == NULL || strcmp(file_ref, ref) != 0) {
+		api_error(ctx, 422, "stack", "the file is stack %s, but stack "
+		    "%s was installed from %s; remove it and install the other "
+		    "file instead", file_ref ? file_ref : "?", ctx->cap[1],
+		    ref);
+		goto out;
+	}
 	if (store_stack_update(ctx->st, id, spec, source, &u) != 0)
 		api_store_error(ctx);
 	else {
@@ -288,10 +303,13 @@ api_stack_upgrade(struct api_ctx *ctx)
 			master_changed_service(ctx->m, u.changed[i]);
 		for (i = 0; i < u.nremoved; i++)
 			master_changed_service(ctx->m, u.removed[i]);
+		for (i = 0; i < u.nrescaled; i++)
+			master_changed_service(ctx->m, u.rescaled[i]);
 		api_notify_nodes(ctx, u.nodes);
 		api_stack_reply(ctx, 200, id);
 	}
 	store_stack_update_clear(&u);
+out:
 	json_decref(spec);
 	free(source);
 }
@@ -351,6 +369,21 @@ api_stack_deploy(struct api_ctx *ctx)
 	}
 	master_changed_grid(ctx->m, g.id);
 	api_reply(ctx, 202, o);
+}
+
+void
+api_stack_deploy_list(struct api_ctx *ctx)
+{
+	struct grid g;
+	int64_t id;
+	json_t *arr;
+
+	if (api_stack_lookup(ctx, &g, &id) != 0)
+		return;
+	if ((arr = store_deploy_list_json(ctx->st, id)) == NULL)
+		api_store_error(ctx);
+	else
+		api_reply(ctx, 200, arr);
 }
 
 void

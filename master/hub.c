@@ -261,6 +261,47 @@ hub_on_logs(struct hub *h, struct hub_sess *s, json_t *f, char **cause)
 	return 0;
 }
 
+/*
+ * A state frame's word on the node's Docker Engine ("engine", checked by
+ * frame_check()): recorded when it changed, and the scheduler told, since
+ * a node without an engine takes no new instances. Returns 1 when the
+ * engine is down: the frame then lists nothing the agent could see.
+ */
+static int
+hub_engine(struct hub *h, struct hub_sess *s, json_t *f)
+{
+	const char *e = json_string_value(json_object_get(f, "engine"));
+	const char *why = json_string_value(json_object_get(f,
+	    "engine_error"));
+	int down = e != NULL && strcmp(e, "down") == 0, rc;
+	char esc[256];
+
+	if (down && why == NULL)
+		why = "the agent cannot reach its Docker Engine";
+	if (s->engine == (down ? 2 : 1) && (!down ||
+	    (s->engine_error != NULL && strcmp(s->engine_error, why) == 0)))
+		return down;
+	rc = store_node_engine(h->st, s->node_id, s->grid_id, s->name, down,
+	    why);
+	if (rc < 0) {
+		log_error("hub: store: %s", store_errmsg(h->st));
+		return down;
+	}
+	s->engine = down ? 2 : 1;
+	free(s->engine_error);
+	s->engine_error = down ? xstrdup(why) : NULL;
+	if (rc == 1) {
+		if (down)
+			log_warn("hub: node %s: Docker Engine down: %s",
+			    s->name, log_escape(esc, sizeof esc, why));
+		else
+			log_info("hub: node %s: Docker Engine answers",
+			    s->name);
+		master_changed_node(h->m, s->node_id);
+	}
+	return down;
+}
+
 static void
 hub_on_frame(struct hub *h, struct hub_sess *s)
 {
@@ -292,6 +333,10 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 			    s->cpu_pct, s->mem_used, s->mem_total,
 			    s->containers);
 	} else if (type == FRAME_STATE) {
+		if (hub_engine(h, s, f) != 0) {	/* engine down */
+			json_decref(f);
+			return;
+		}
 		/* Agents repeat their report; only a change costs a write. */
 		json_t *both = json_pack("[O, O?]", json_object_get(f,
 		    "containers"), json_object_get(f, "jobs"));
@@ -375,6 +420,7 @@ hub_sess_end(struct hub *h, struct hub_sess *s)
 	buf_free(&s->rx);
 	free(s->last_desired);
 	free(s->last_state);
+	free(s->engine_error);
 	if (s->lprev != NULL)
 		s->lprev->lnext = s->lnext;
 	else if (h->all == s)

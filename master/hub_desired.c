@@ -57,6 +57,8 @@ desired_add(void *arg, const struct instance_desired *d)
 	    json_null());
 	/* Stopped by an operator: keep the container, stopped. */
 	json_object_set_new(c, "stopped", json_boolean(d->stopped));
+	/* ... and once it has stayed up this long (the grid's setting). */
+	json_object_set_new(c, "settle_s", json_integer(d->settle_s));
 	json_decref(spec);
 	json_array_append_new(a->arr, c);
 }
@@ -197,6 +199,9 @@ desired_apply_state(struct store *st, const char *node_id, json_t *containers,
 		    NULL;
 		e = json_object_get(c, "restarts");
 		v[i].restarts = json_is_integer(e) ? json_integer_value(e) : 0;
+		e = json_object_get(c, "last_output");
+		v[i].last_output = json_is_string(e) ? json_string_value(e) :
+		    NULL;
 	}
 	rc = store_instance_report(st, node_id, v, json_array_size(containers),
 	    grid_changed, cause);

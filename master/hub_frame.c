@@ -18,8 +18,8 @@
 #include <string.h>
 
 static const char *frame_states[] = {
-	"pending", "pulling", "created", "starting", "running", "stopped",
-	"error", "removing", NULL,
+	"pending", "pulling", "created", "starting", "running", "paused",
+	"crashing", "stopped", "error", "removing", NULL,
 };
 
 /* One reported container; 0, or -1 with *cause. */
@@ -61,6 +61,13 @@ frame_check_container(json_t *c, size_t idx, char **cause)
 	    !json_is_integer(v)) {
 		xasprintf(cause, "containers[%zu].exit_code: expected an "
 		    "integer", idx);
+		return -1;
+	}
+	if ((v = json_object_get(c, "last_output")) != NULL &&
+	    !json_is_null(v) && (!json_is_string(v) ||
+	    json_string_length(v) > PROTO_MAX_OUTPUT)) {
+		xasprintf(cause, "containers[%zu].last_output: expected a string "
+		    "of at most %d bytes", idx, PROTO_MAX_OUTPUT);
 		return -1;
 	}
 	if ((v = json_object_get(c, "container_id")) != NULL &&
@@ -157,6 +164,28 @@ frame_state_jobs(json_t *jobs, char **cause)
 	json_array_foreach(jobs, i, c) {
 		if (frame_check_job(c, i, cause) != 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* A state frame's optional "engine" ("up", "down") and "engine_error". */
+static int
+frame_check_engine(json_t *f, char **cause)
+{
+	json_t *v = json_object_get(f, "engine");
+
+	if (v != NULL && (!json_is_string(v) ||
+	    (strcmp(json_string_value(v), "up") != 0 &&
+	    strcmp(json_string_value(v), "down") != 0))) {
+		xasprintf(cause, "state.engine: expected \"up\" or \"down\"");
+		return -1;
+	}
+	v = json_object_get(f, "engine_error");
+	if (v != NULL && !json_is_null(v) && (!json_is_string(v) ||
+	    json_string_length(v) > PROTO_MAX_ERROR)) {
+		xasprintf(cause, "state.engine_error: expected a string of at "
+		    "most %d bytes", PROTO_MAX_ERROR);
+		return -1;
 	}
 	return 0;
 }
@@ -283,6 +312,8 @@ frame_check(json_t *f, enum frame_type *type, char **cause)
 	}
 	if (strcmp(t, PROTO_T_STATE) == 0) {
 		*type = FRAME_STATE;
+		if (frame_check_engine(f, cause) != 0)
+			return -1;
 		if (frame_state_containers(json_object_get(f, "containers"),
 		    &c) != 0 || (json_object_get(f, "jobs") != NULL &&
 		    frame_state_jobs(json_object_get(f, "jobs"), &c) != 0)) {

@@ -96,6 +96,10 @@ struct hub_sess {
 	int			 rx_binary;	/* rx is a binary message */
 	struct hub_exec		*execs;		/* its exec sessions */
 	size_t			 nexecs;	/* entries in execs */
+	int			 engine;	/* its Docker Engine as the agent
+						 * last said: 0 not yet, 1 up,
+						 * 2 down */
+	char			*engine_error;	/* why it is down, or NULL */
 	struct hub_sess		*hnext;		/* hash chain by node id */
 	struct hub_sess		*lnext, *lprev;	/* list of all sessions */
 };

@@ -131,7 +131,7 @@ deploy_one(struct store *st, const struct deploy_snap *d, int64_t now,
 {
 	const struct deploy_service *v, *cur = NULL;
 	enum deploy_step step;
-	char why[64];
+	char why[1024], *wait;
 	size_t i;
 	int rc;
 
@@ -143,8 +143,14 @@ deploy_one(struct store *st, const struct deploy_snap *d, int64_t now,
 		if (deploy_unfinished(d->services[i].state))
 			cur = &d->services[i];
 	if (now - d->created_at > timeout_ms) {
-		snprintf(why, sizeof why, "timed out after %llds",
-		    (long long)(timeout_ms / 1000));
+		/* Say what it waited for: a pull retried all along, say. */
+		wait = cur != NULL ? store_deploy_wait_reason(st, cur->id) :
+		    NULL;
+		snprintf(why, sizeof why, "timed out after %llds%s%s%s%s",
+		    (long long)(timeout_ms / 1000), cur != NULL ?
+		    ": service " : "", cur != NULL ? cur->name : "",
+		    wait != NULL ? ": " : "", wait != NULL ? wait : "");
+		free(wait);
 		return deploy_fail(st, d, cur != NULL ? cur->id : 0, why, now);
 	}
 	for (i = 0; i < d->nservices; i++) {

@@ -26,7 +26,7 @@
 
 #include "common/grid_settings.h"
 
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 
 struct store;
 
@@ -164,6 +164,15 @@ int	 store_node_set_labels(struct store *st, const char *id,
 	    const char *labels_json);
 /* Delete a node and its instance records. 0 or -1. */
 int	 store_node_delete(struct store *st, const char *id);
+/* 1 if a node has a session now, 0 if not (or unknown), -1 error. */
+int	 store_node_connected(struct store *st, const char *id);
+/*
+ * An operator removed node id: its id may not join again (its agent must
+ * start over with a new id). store_node_revoked(): 1 if so, 0, -1 error.
+ */
+int	 store_node_revoke(struct store *st, const char *id, int64_t grid_id,
+	    const char *name);
+int	 store_node_revoked(struct store *st, const char *id);
 /* Forget a node's token (it must rejoin with the grid token). 0 or -1. */
 int	 store_node_clear_token(struct store *st, const char *id);
 
@@ -184,6 +193,7 @@ struct node_row {
 	int64_t		 created_at;	/* epoch ms of its first join */
 	double		 cpu_pct;	/* last reported load, or 0 */
 	int64_t		 mem_used;	/* last reported bytes in use, or 0 */
+	int		 engine_down;	/* its agent reports no Docker Engine */
 };
 typedef void store_node_fn(void *arg, const struct node_row *row);
 typedef void store_node_load_fn(void *arg, const char *id, double cpu_pct,
@@ -306,6 +316,7 @@ struct instance_desired {
 	const char	*spec;		/* the service's spec, JSON text */
 	int		 stopped;	/* the service is stopped: the agent
 					   keeps the container, not running */
+	int64_t		 settle_s;	/* its grid's instance_settle_s */
 };
 typedef void store_desired_fn(void *arg, const struct instance_desired *d);
 
@@ -324,6 +335,7 @@ struct instance_report {
 	int64_t		 exit_code;	/* last exit code */
 	const char	*container_id;	/* Docker's id, or NULL */
 	int64_t		 restarts;	/* restarts counted by the agent */
+	const char	*last_output;	/* last lines before an exit, or NULL */
 };
 
 /*
@@ -529,6 +541,12 @@ int	 store_node_join(struct store *st, const struct node_join *j,
 	    char name_out[64]);
 /* Store a node_info frame (already validated). 0 or -1. */
 int	 store_node_info(struct store *st, const char *id, json_t *info);
+/*
+ * What a node's agent says of its Docker Engine: up, or down and why.
+ * Written with a node.engine event when it changed: 1, 0 unchanged, -1.
+ */
+int	 store_node_engine(struct store *st, const char *id, int64_t grid_id,
+	    const char *name, int down, const char *error);
 /* Mark a node offline with an event giving why. 0 or -1. */
 int	 store_node_offline(struct store *st, const char *id, int64_t grid_id,
 	    const char *name, const char *why);
@@ -586,12 +604,19 @@ struct metrics_counts {
 	size_t	 nstates;
 };
 /*
- * Fill *c. Instance states are the eight hub_frame.c accepts ("pending"
+ * Fill *c. Instance states are the ten hub_frame.c accepts ("pending"
  * among them), so METRICS_MAX_STATES is never reached. 0 or -1.
  */
 int	 store_metrics_counts(struct store *st, struct metrics_counts *c);
 
 /* ---- stacks (store_stack.c) --------------------------------------------- */
+
+/*
+ * SQL: node alias a is there to say what runs on it: connected, and its
+ * agent reaches its Docker Engine. Reports from other nodes are old news.
+ */
+#define STORE_LIVE_NODE(a) \
+	"(" a ".connected AND coalesce(" a ".engine_state, 'up') != 'down')"
 
 /* Dump flags for specs: stable key order, reals without noise. */
 #define STORE_JSON_FLAGS	(JSON_COMPACT | JSON_SORT_KEYS | \
@@ -613,19 +638,25 @@ struct stack_update {
 	size_t	 nadded;	/* entries in added */
 	int64_t	*removed;	/* services deleted with their instances */
 	size_t	 nremoved;	/* entries in removed */
+	int64_t	*rescaled;	/* same revision, the file's count changed */
+	size_t	 nrescaled;	/* entries in rescaled */
 	json_t	*nodes;		/* array: node ids that lost instances */
 };
 /*
- * Upgrade a stack in one transaction: a service whose spec changed gets
- * the next revision, a service with the same spec keeps its revision (only
- * its position follows the file), a new one is added inactive, and one the
- * spec no longer has is deleted with its instances. The stack's own
- * revision always goes up. 0 and *u filled (release it with
+ * Upgrade a stack in one transaction: a service whose spec changed beyond
+ * its instance count gets the next revision, a service with the same spec
+ * keeps its revision, a new one is added inactive, and one the spec no
+ * longer has is deleted with its instances. The count follows the file
+ * only where the file changed it (a manual scale survives otherwise). The
+ * stack's own revision always goes up. 0 and *u filled (release it with
  * store_stack_update_clear()), or -1 and *u empty.
  */
 int	 store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
 	    const char *source, struct stack_update *u);
 void	 store_stack_update_clear(struct stack_update *u);
+/* The stack's `stack:` (user/name) into ref. 1, 0 not found, -1 error. */
+int	 store_stack_ref(struct store *st, int64_t stack_id, char *ref,
+	    size_t len);
 /* 1 and *stack_id, 0 not found, -1 error. */
 int	 store_stack_find(struct store *st, int64_t grid_id, const char *name,
 	    int64_t *stack_id);
@@ -731,6 +762,9 @@ int	 store_deploy_insert(struct store *st, int64_t stack_id,
 int	 store_deploy_running(struct store *st, int64_t stack_id);
 int	 store_deploy_get_json(struct store *st, int64_t stack_id,
 	    int64_t deploy_id, json_t **out);
+/* The stack's deploys, newest first, without their services; NULL on
+ * error. */
+json_t	*store_deploy_list_json(struct store *st, int64_t stack_id);
 
 /*
  * What the deploy machine (sched_deploy.c) decides on: a service of a
@@ -774,6 +808,13 @@ struct deploy_snap {
 int	 store_deploy_unfinished(struct store *st, int64_t grid_id,
 	    struct deploy_snap **out, size_t *n);
 void	 store_deploy_snaps_free(struct deploy_snap *v, size_t n);
+
+/*
+ * Why a service of a deploy is not done yet, for a timeout's message: its
+ * first instance not running at its revision, those with an error (a
+ * failed pull being retried) first. Malloc'd, or NULL if none.
+ */
+char	*store_deploy_wait_reason(struct store *st, int64_t service_id);
 
 /*
  * The deploy machine's writes. Each is one transaction with the event it

@@ -179,6 +179,32 @@ store_deploy_get_json(struct store *st, int64_t stack_id, int64_t deploy_id,
 	return 1;
 }
 
+static json_t *
+deploy_row_json(sqlite3_stmt *s)
+{
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s?}", "id",
+	    (json_int_t)sqlite3_column_int64(s, 0), "stack",
+	    store_col_text(s, 6), "state", store_col_text(s, 1), "error",
+	    store_col_text(s, 2));
+
+	json_object_set_new(o, "created_at", time_or_null(s, 3));
+	json_object_set_new(o, "started_at", time_or_null(s, 4));
+	json_object_set_new(o, "finished_at", time_or_null(s, 5));
+	return o;
+}
+
+json_t *
+store_deploy_list_json(struct store *st, int64_t stack_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT d.id, d.state, d.error,"
+	    " d.created_at, d.started_at, d.finished_at, k.name FROM deploys d"
+	    " JOIN stacks k ON k.id = d.stack_id WHERE d.stack_id = ?1"
+	    " ORDER BY d.id DESC");
+
+	sqlite3_bind_int64(s, 1, stack_id);
+	return store_rows_json(s, json_array(), deploy_row_json);
+}
+
 /* ---- the deploy machine's snapshot (scheduler thread) ------------------ */
 
 void
@@ -196,13 +222,36 @@ store_deploy_snaps_free(struct deploy_snap *v, size_t n)
 	free(v);
 }
 
-/* The first instance of v in error at its revision, by instance number. */
+/*
+ * SQL: an instance at its service's revision (aliases i, n, v) that fails
+ * a deploy at once: in error, crashing (its container keeps exiting),
+ * paused by hand, or on a connected node whose Docker Engine is down. A
+ * failed pull is not among them: the agent reports it "pulling" with the
+ * error while it retries, and the deploy waits for it within its time.
+ */
+#define DEPLOY_FAILED \
+	"(i.rev = v.rev AND (i.state IN ('error', 'crashing', 'paused') OR " \
+	" (n.connected AND n.engine_state = 'down')))"
+/* Its reason, in words. */
+#define DEPLOY_FAILED_WHY \
+	"CASE WHEN n.connected AND n.engine_state = 'down' THEN" \
+	" 'the Docker Engine of node ' || n.name || ' is down: ' ||" \
+	" coalesce(n.engine_error, '?')" \
+	" WHEN i.state = 'crashing' THEN 'crashing (exit code ' ||" \
+	" coalesce(i.exit_code, '?') || ', ' || i.restarts || ' restarts)' ||" \
+	" coalesce('; last output: ' || replace(rtrim(i.last_output," \
+	" char(10)), char(10), ' | '), '')" \
+	" WHEN i.state = 'paused' THEN 'paused (docker pause); unpause it'" \
+	" ELSE coalesce(i.error, 'error') END"
+
+/* The first instance of v that fails the deploy, by instance number. */
 static int
 snap_first_error(struct store *st, struct deploy_service *v)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT i.instance_no, n.name,"
-	    " i.error FROM instances i JOIN nodes n ON n.id = i.node_id"
-	    " WHERE i.service_id = ?1 AND i.rev = ?2 AND i.state = 'error'"
+	sqlite3_stmt *s = store_stmt(st, "SELECT i.instance_no, n.name, "
+	    DEPLOY_FAILED_WHY " FROM instances i JOIN nodes n"
+	    " ON n.id = i.node_id JOIN services v ON v.id = i.service_id"
+	    " WHERE i.service_id = ?1 AND v.rev = ?2 AND " DEPLOY_FAILED
 	    " ORDER BY i.instance_no, i.node_id LIMIT 1");
 	int rc;
 
@@ -228,11 +277,12 @@ snap_services(struct store *st, struct deploy_snap *d)
 	sqlite3_stmt *s = store_stmt(st, "SELECT ds.service_id, ds.state,"
 	    " v.name, v.rev, v.min_health, v.active, v.stopped, count(i.id),"
 	    " count(CASE WHEN i.rev < v.rev THEN 1 END),"
-	    " count(CASE WHEN i.rev >= v.rev AND i.state = 'running'"
-	    "  THEN 1 END),"
-	    " count(CASE WHEN i.rev = v.rev AND i.state = 'error' THEN 1 END)"
+	    " count(CASE WHEN i.rev >= v.rev AND i.state = 'running' AND "
+	    STORE_LIVE_NODE("n") " THEN 1 END),"
+	    " count(CASE WHEN " DEPLOY_FAILED " THEN 1 END)"
 	    " FROM deploy_services ds JOIN services v ON v.id = ds.service_id"
 	    " LEFT JOIN instances i ON i.service_id = v.id"
+	    " LEFT JOIN nodes n ON n.id = i.node_id"
 	    " WHERE ds.deploy_id = ?1 GROUP BY ds.service_id"
 	    " ORDER BY ds.position, ds.service_id");
 	struct deploy_service *v;
@@ -322,6 +372,28 @@ out:
 	*out = v;
 	*n = nv;
 	return 0;
+}
+
+char *
+store_deploy_wait_reason(struct store *st, int64_t service_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT i.instance_no, n.name,"
+	    " CASE WHEN NOT n.connected THEN 'node offline' ELSE i.state END,"
+	    " i.error FROM instances i JOIN nodes n ON n.id = i.node_id"
+	    " JOIN services v ON v.id = i.service_id WHERE i.service_id = ?1"
+	    " AND NOT (i.rev >= v.rev AND i.state = 'running' AND "
+	    STORE_LIVE_NODE("n") ") ORDER BY i.error IS NULL, i.instance_no,"
+	    " i.node_id LIMIT 1");
+	char *why = NULL;
+
+	sqlite3_bind_int64(s, 1, service_id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		xasprintf(&why, "instance %d on node %s is %s%s%s",
+		    sqlite3_column_int(s, 0), store_col_text(s, 1),
+		    store_col_text(s, 2), store_col_text(s, 3) ? ": " : "",
+		    store_col_text(s, 3) ? store_col_text(s, 3) : "");
+	sqlite3_reset(s);
+	return why;
 }
 
 /* ---- the deploy machine's writes (scheduler thread) -------------------- */

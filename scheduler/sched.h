@@ -70,6 +70,8 @@ struct sched_node_info {
 						 * reserves cpu or memory goes
 						 * there until it does */
 	int			  online;	/* 1 if connected */
+	int			  engine_down;	/* 1: its agent cannot reach its
+						 * Docker Engine: no new records */
 	int64_t			  joined_at_ms;	/* when it last came online */
 	int64_t			  offline_since_ms; /* 0 while online */
 	double			  load_cpu;	/* reported cpu use, 0-100 % */

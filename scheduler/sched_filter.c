@@ -1,5 +1,5 @@
 /*
- * sched_filter.c - the placement filters of DESIGN.md §5 and the cached
+ * sched_filter.c - the placement filters of docs/scheduler.md and the cached
  * per-service set of nodes that pass the static ones.
  *
  * Called by the scheduler's other files on the scheduling thread. Filters
@@ -10,7 +10,10 @@
  *    on first use and patched per node on node changes (sched_elig_update);
  *  - dynamic: hard service==/container== rules; they depend on what else
  *    runs on the node, so they are evaluated when a node is considered;
- *  - capacity: online, cpu, memory and host ports (sched_filter_fits).
+ *  - capacity: online, cpu, memory and host ports (sched_filter_fits); a
+ *    node whose agent reports its Docker Engine down counts as offline
+ *    for new records (placements and move targets), not for the ones
+ *    it has.
  * Soft rules ("~") never exclude: sched_filter_soft() counts how many a
  * node breaks and placement prefers the fewest.
  */
@@ -50,7 +53,7 @@ sched_service_match(const struct sched_service *svc, const char *value)
 
 /*
  * value names record i's container: "<stack>.<service>-<n>" or
- * "<service>-<n>" (the name agents give containers; DESIGN.md §3).
+ * "<service>-<n>" (the name agents give containers; docs/api.md).
  */
 static int
 sched_container_match(const struct sched_inst *i, const char *value)
@@ -298,6 +301,8 @@ sched_filter_first(const struct sched_demand *d, const struct sched_node *n,
 		return "are being removed";
 	if (!n->online)
 		return "are offline";
+	if (n->engine_down)
+		return "are without a working Docker Engine";
 	if (d->stateful && n->ephemeral)
 		return "are ephemeral (service is stateful)";
 	for (k = 0; k < d->nrules; k++) {

@@ -85,6 +85,8 @@ struct sched_node {
 	int64_t			 memory;	/* capacity bytes; 0 = any */
 	int			 unmeasured;	/* capacity not reported yet */
 	int			 online;	/* connected */
+	int			 engine_down;	/* no Docker Engine: takes no new
+						 * records (placements, moves) */
 	int64_t			 joined_at_ms;	/* last came online */
 	int64_t			 offline_since_ms; /* 0 while online */
 	double			 load_cpu;	/* reported cpu % */

@@ -156,7 +156,7 @@ sched_placer_init(struct sched_placer *p, struct sched_draft *d,
 			slot = (uint32_t)(w * 64) +
 			    (uint32_t)__builtin_ctzll(bits);
 			n = s->nodes[slot];
-			if (!n->online || n->doomed)
+			if (!n->online || n->doomed || n->engine_down)
 				continue;
 			c[i].slot = slot;
 			c[i].soft = sched_filter_soft(&svc->dm, n);
@@ -325,11 +325,13 @@ sched_pass_pair(struct sched_draft *d, struct sched_inst *old,
 		sched_emit_last(d)->completes_move = 1;
 		sched_doom(d->s, old);
 	} else if (tgt->state == SCHED_ERROR || tgt->state == SCHED_STOPPED ||
-	    !tgt->node->online || tgt->node->doomed) {
+	    !tgt->node->online || tgt->node->doomed ||
+	    tgt->node->engine_down) {
 		sched_emit_step(d, SCHED_STEP_REMOVE, svc, tgt->no, tgt->node,
 		    old->node, "move of %s#%d to %s failed (%s): keeping it "
 		    "on %s", svc->name, tgt->no, tn, !tgt->node->online ||
 		    tgt->node->doomed ? "node offline" :
+		    tgt->node->engine_down ? "its Docker Engine is down" :
 		    sched_state_name(tgt->state), sched_node_label(old->node));
 		sched_emit_last(d)->aborts_move = 1;
 		sched_doom(d->s, tgt);
@@ -559,7 +561,7 @@ sched_pass_daemon(struct sched_draft *d, struct sched_service *svc)
 			slot = (uint32_t)(w * 64) +
 			    (uint32_t)__builtin_ctzll(bits);
 			n = s->nodes[slot];
-			if (!n->online || n->doomed)
+			if (!n->online || n->doomed || n->engine_down)
 				continue;
 			for (need = svc->instances - s->cnt[slot]; need > 0;
 			    need--) {

@@ -499,11 +499,13 @@ sched_node_upsert(struct sched *s, const struct sched_node_info *ni,
 	if (changed)
 		sched_elig_update(s, n, 0);
 	if (changed || n->online != (ni->online != 0) ||
+	    n->engine_down != (ni->engine_down != 0) ||
 	    n->mcpus != mcpus || n->memory != ni->memory ||
 	    n->unmeasured != (ni->unmeasured != 0) ||
 	    n->joined_at_ms != ni->joined_at_ms ||
 	    n->offline_since_ms != ni->offline_since_ms) {
 		n->online = ni->online != 0;
+		n->engine_down = ni->engine_down != 0;
 		n->mcpus = mcpus;
 		n->memory = ni->memory;
 		n->unmeasured = ni->unmeasured != 0;

@@ -607,7 +607,7 @@ static void
 test_plan_state_parse(void)
 {
 	CHECK_INT(plan_state_parse("running"), PLAN_ST_RUNNING);
-	CHECK_INT(plan_state_parse("paused"), PLAN_ST_RUNNING);
+	CHECK_INT(plan_state_parse("paused"), PLAN_ST_PAUSED);
 	CHECK_INT(plan_state_parse("restarting"), PLAN_ST_RESTARTING);
 	CHECK_INT(plan_state_parse("created"), PLAN_ST_CREATED);
 	CHECK_INT(plan_state_parse("exited"), PLAN_ST_EXITED);
