@@ -30,7 +30,8 @@ agent() {
 	"$PROBE" --port "$AGENT_PORT" --stay 600 --auto-state \
 	    -H "Berth-Protocol: 1" -H "Berth-Node-Id: $id" \
 	    -H "Berth-Node-Name: $name" -H "Berth-Node-Labels: $labels" \
-	    -H "Berth-Agent-Version: test" -H "Berth-Grid-Token: $GT" "$@" \
+	    -H "Berth-Agent-Version: test" -H "Berth-Grid-Token: $GT" \
+	    --send '{"type":"node_info","cpus":2,"memory":4294967296}' "$@" \
 	    >"$TMP/$name.out" 2>&1 &
 	echo $! >"$TMP/$name.pid"
 }
