@@ -256,6 +256,7 @@ int	 store_service_grid(struct store *st, int64_t id, int64_t *grid_id);
 /* Service id by grid/stack/name. 1, 0, -1. */
 int	 store_service_find(struct store *st, int64_t grid_id,
 	    const char *stack, const char *name, int64_t *service_id);
+/* 0, 1 if the service no longer exists, -1 error. */
 int	 store_service_scale(struct store *st, int64_t service_id,
 	    int instances);
 /* The service's instances as container entries (node, instance, state,
@@ -649,7 +650,9 @@ struct stack_update {
  * longer has is deleted with its instances. The count follows the file
  * only where the file changed it (a manual scale survives otherwise). The
  * stack's own revision always goes up. 0 and *u filled (release it with
- * store_stack_update_clear()), or -1 and *u empty.
+ * store_stack_update_clear()), 1 if the stack no longer exists (another
+ * request removed it since the caller looked it up), or -1; *u is empty
+ * unless 0.
  */
 int	 store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
 	    const char *source, struct stack_update *u);
@@ -661,10 +664,12 @@ int	 store_stack_ref(struct store *st, int64_t stack_id, char *ref,
 int	 store_stack_find(struct store *st, int64_t grid_id, const char *name,
 	    int64_t *stack_id);
 /* Delete a stack; the nodes that ran its instances go to nodes (JSON
- * array) and its service ids to *services. 0 or -1. */
+ * array) and its service ids to *services. 0, 1 if it was gone already
+ * (another request removed it), or -1. */
 int	 store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
 	    int64_t **services, size_t *nservices);
 json_t	*store_stack_list_json(struct store *st, int64_t grid_id);
+/* 1 and *out, 0 if the stack no longer exists, -1 error. */
 int	 store_stack_get_json(struct store *st, int64_t stack_id, json_t **out);
 
 /* ---- exec targets (store_exec.c) ----------------------------------------- */
@@ -749,7 +754,8 @@ const char	*deploy_state_name(enum deploy_state s);
 /* 0 and *out, or -1 if name is no state's name. */
 int		 deploy_state_parse(const char *name, enum deploy_state *out);
 
-/* A deploy of the stack's services in order. 0 or -1. */
+/* A deploy of the stack's services in order. 0, 1 if the stack no longer
+ * exists, or -1. */
 int	 store_deploy_create(struct store *st, int64_t stack_id,
 	    int64_t *deploy_id);
 /*
