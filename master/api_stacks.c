@@ -131,7 +131,7 @@ api_stack_parse(struct api_ctx *ctx, const char *grid, const char *force_name,
 	}
 	if (name != NULL && !util_name_valid(name)) {
 		api_error(ctx, 422, "name", "stack name \"%.80s\" is invalid: "
-		    "use [a-z0-9-], 1 to 63 characters", name);
+		    "use " UTIL_NAME_RULE, name);
 		goto out;
 	}
 	opts.grid = grid;

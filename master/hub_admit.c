@@ -241,7 +241,7 @@ hub_admit(struct hub *h, struct hub_sess *s)
 	}
 	if (!hub_node_id_valid(id) || !util_name_valid(name)) {
 		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "invalid Berth-Node-Id "
-		    "(32 hex) or Berth-Node-Name ([a-z0-9-]{1,63})");
+		    "(32 hex) or Berth-Node-Name ([a-z0-9][a-z0-9-]{0,62})");
 		return;
 	}
 	if (hub_header(s->wsi, PROTO_HDR_LABELS, labels_in,

@@ -145,6 +145,8 @@ test_config_errors_name_the_variable(void)
 	    NULL };
 	const char *e7[] = { "BERTH_URL", "ws://m", "BERTH_LOG_LEVEL", "loud",
 	    NULL };
+	const char *e8[] = { "BERTH_URL", "ws://m", "BERTH_NODE_NAME", "-x",
+	    NULL };
 	struct agent_config cfg;
 	char *cause;
 
@@ -162,6 +164,11 @@ test_config_errors_name_the_variable(void)
 	agent_config_free(&cfg);
 	CHECK_INT(load(e4, 0, NULL, &cfg, &cause), -1);
 	CHECK_HAS(cause, "BERTH_NODE_NAME");
+	free(cause);
+	agent_config_free(&cfg);
+	CHECK_INT(load(e8, 0, NULL, &cfg, &cause), -1);
+	CHECK_HAS(cause, "BERTH_NODE_NAME: want [a-z0-9-], 1 to 63 characters, "
+	    "beginning with a letter or digit, got \"-x\"");
 	free(cause);
 	agent_config_free(&cfg);
 	CHECK_INT(load(e5, 0, NULL, &cfg, &cause), -1);
@@ -270,6 +277,14 @@ test_node_name_from_host(void)
 	free(n);
 	n = agent_config_node_name_from_host("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 	CHECK_INT(strlen(n), 63);
+	free(n);
+	/* Names begin with a letter or digit (issue 21.11). */
+	n = agent_config_node_name_from_host("_build.box");
+	CHECK_STR(n, "build-box");
+	CHECK(util_name_valid(n));
+	free(n);
+	n = agent_config_node_name_from_host("__");
+	CHECK_STR(n, "node");
 	free(n);
 }
 
