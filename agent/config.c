@@ -87,6 +87,11 @@ static const struct opt config_opts[] = {
 	  .type = OPT_INT, .arg = "S", .min = 1, .max = CONFIG_S_MAX,
 	  .unit = "s", .def = "30", .offset = OFF(backoff_max_s),
 	  .help = "reconnect backoff cap in seconds" },
+	{ .flag = "connect-timeout", .env = { "BERTH_CONNECT_TIMEOUT_S" },
+	  .type = OPT_INT, .arg = "S", .min = 1, .max = 3600, .unit = "s",
+	  .def = "15", .offset = OFF(connect_timeout_s),
+	  .help = "deadline of each step of a connection attempt (TCP, TLS, "
+	  "upgrade, welcome)" },
 	{ .flag = "docker-concurrency", .env = { "BERTH_DOCKER_CONCURRENCY" },
 	  .type = OPT_INT, .min = 1, .max = WORKERS_MAX, .def = "8",
 	  .offset = OFF(docker_concurrency),

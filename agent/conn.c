@@ -18,6 +18,16 @@
  * and whether the stored node token is forgotten, by the protocol's own
  * table (proto_close_action() in common/proto.c).
  *
+ * Deadlines: every step of an attempt (the TCP connect, the TLS
+ * handshake, the answer to the upgrade, the welcome frame) has its own
+ * deadline, BERTH_CONNECT_TIMEOUT_S from the moment the attempt entered
+ * it (connstep.h). A watchdog timer (sul_step) follows the attempt; a
+ * step that overruns is logged by name, the socket is closed and the
+ * next attempt scheduled with the backoff: a peer that accepts and says
+ * nothing (a frozen master, a proxy in front of one) never holds the
+ * agent. Once welcomed, the session's own liveness (lws pings after 20 s
+ * of silence, hang-up at 40 s) takes over.
+ *
  * TLS (wss://): with BERTH_CA_CERT only that CA is trusted (chain and host
  * name checked by OpenSSL); with BERTH_MASTER_PIN the leaf certificate's
  * public key must match the pin, checked in the OpenSSL verify callback
@@ -32,6 +42,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <jansson.h>
 #include <libwebsockets.h>
@@ -41,6 +52,7 @@
 
 #include "agent/backoff.h"
 #include "agent/config.h"
+#include "agent/connstep.h"
 #include "agent/converge.h"
 #include "agent/exec.h"
 #include "agent/ident.h"
@@ -56,6 +68,7 @@
 #define CONN_STABLE_MS		30000	/* a session this long resets backoff */
 #define CONN_OUTQ_MAX		256	/* text frames queued before dropping */
 #define CONN_STOP_GRACE_US	(2 * LWS_USEC_PER_SEC)
+#define CONN_STEP_POLL_MS	250	/* the attempt watchdog's period */
 
 /* A frame waiting to be written. */
 struct conn_frame {
@@ -97,10 +110,13 @@ struct conn {
 	int		 close_code;	/* code of the peer's close frame */
 	int		 welcomed;	/* welcome seen on this session */
 	enum conn_pin	 pin_state;	/* leaf key vs the pin, this attempt */
+	struct connstep	 step;		/* where this attempt is, since when */
+	int		 giving_up;	/* the watchdog is closing it: said so */
 	struct cpu_sample cpu_prev;	/* last /proc/stat sample */
 	lws_sorted_usec_list_t sul_connect; /* next connect attempt */
 	lws_sorted_usec_list_t sul_stats;   /* next stats frame */
 	lws_sorted_usec_list_t sul_stop;    /* give up a polite close */
+	lws_sorted_usec_list_t sul_step;    /* the attempt's watchdog */
 };
 
 /* lws's own idle handling: our pings after 20 s of silence, hang up at 40. */
@@ -110,6 +126,8 @@ static const lws_retry_bo_t conn_retry = {
 };
 
 static void conn_connect(lws_sorted_usec_list_t *sul);
+static void conn_step_check(lws_sorted_usec_list_t *sul);
+static void conn_ended(struct conn *c, struct lws *wsi);
 
 static void
 conn_lws_log(int level, const char *line)
@@ -310,12 +328,73 @@ conn_connect(lws_sorted_usec_list_t *sul)
 	i.retry_and_idle_policy = &conn_retry;
 	log_debug("connecting to %s:%d", c->cfg->master.host,
 	    c->cfg->master.port);
+	connstep_begin(&c->step, c->cfg->master.tls, util_mono_ms());
+	lws_sul_schedule(c->ctx, 0, &c->sul_step, conn_step_check,
+	    CONN_STEP_POLL_MS * LWS_US_PER_MS);
 	if (lws_client_connect_via_info(&i) == NULL) {
+		if (c->step.step == CONNSTEP_IDLE)
+			return;	/* failed inside: conn_ended() rescheduled */
 		c->wsi = NULL;
+		connstep_end(&c->step);
+		lws_sul_cancel(&c->sul_step);
 		log_warn("cannot start a connection to %s:%d",
 		    c->cfg->master.host, c->cfg->master.port);
 		conn_schedule(c);
 	}
+}
+
+/* The socket of the attempt has finished its TCP connect. */
+static int
+conn_tcp_connected(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int fd;
+
+	if (c->wsi == NULL)
+		return 0;
+	fd = (int)lws_get_socket_fd(c->wsi);
+	return fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0;
+}
+
+/*
+ * Service thread, every CONN_STEP_POLL_MS during an attempt: notice the
+ * TCP connect finishing (lws has no callback for it), and give the attempt
+ * up when its current step overran BERTH_CONNECT_TIMEOUT_S.
+ */
+static void
+conn_step_check(lws_sorted_usec_list_t *sul)
+{
+	struct conn *c = lws_container_of(sul, struct conn, sul_step);
+	int64_t now = util_mono_ms(), left;
+	enum connstep_step was;
+	struct lws *wsi;
+
+	if (c->step.step == CONNSTEP_IDLE || c->step.step == CONNSTEP_READY)
+		return;
+	if (c->step.step == CONNSTEP_TCP && conn_tcp_connected(c))
+		connstep_connected(&c->step, now);
+	if (!connstep_overdue(&c->step, now,
+	    (int64_t)c->cfg->connect_timeout_s * 1000, &left)) {
+		if (left > CONN_STEP_POLL_MS)
+			left = CONN_STEP_POLL_MS;
+		lws_sul_schedule(c->ctx, 0, &c->sul_step, conn_step_check,
+		    (lws_usec_t)left * LWS_US_PER_MS);
+		return;
+	}
+	was = c->step.step;
+	log_warn("connecting to %s: no %s within %d s; giving up this attempt",
+	    c->cfg->url, connstep_what(was), c->cfg->connect_timeout_s);
+	wsi = c->wsi;
+	c->close_code = 0;
+	/* lws may or may not call back for a socket killed before it was a
+	 * websocket; conn_ended() runs once per attempt either way. */
+	c->giving_up = 1;
+	if (wsi != NULL)
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_SYNC);
+	c->giving_up = 0;
+	conn_ended(c, wsi);
 }
 
 static void
@@ -415,6 +494,8 @@ conn_welcome(struct conn *c, json_t *o)
 	    log_escape(esc, sizeof esc, grid != NULL ? grid : "?"),
 	    c->cfg->node_name, c->node_id);
 	c->welcomed = 1;
+	connstep_reach(&c->step, CONNSTEP_READY, util_mono_ms());
+	lws_sul_cancel(&c->sul_step);
 	pthread_mutex_lock(&c->lock);
 	c->ready = 1;
 	pthread_mutex_unlock(&c->lock);
@@ -515,10 +596,19 @@ conn_write_one(struct conn *c, struct lws *wsi)
 	return 0;
 }
 
-/* The session is over (closed or never opened): tidy up, maybe retry. */
+/*
+ * The session is over (closed or never opened): tidy up, maybe retry.
+ * Once per attempt: lws may report a socket killed by the watchdog, or
+ * not; a late report of an older socket is not about this attempt.
+ */
 static void
-conn_ended(struct conn *c)
+conn_ended(struct conn *c, struct lws *wsi)
 {
+	if (c->step.step == CONNSTEP_IDLE ||
+	    (wsi != NULL && c->wsi != NULL && wsi != c->wsi))
+		return;
+	connstep_end(&c->step);
+	lws_sul_cancel(&c->sul_step);
 	if (c->welcomed)
 		converge_post_session_end(c->conv);
 	c->wsi = NULL;
@@ -591,8 +681,12 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 	switch (reason) {
 	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		/* The server's certificate: TCP is done, TLS under way. */
+		connstep_reach(&c->step, CONNSTEP_TLS, util_mono_ms());
 		return conn_verify(c, user);
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		/* The upgrade request is being written: await its answer. */
+		connstep_reach(&c->step, CONNSTEP_UPGRADE, util_mono_ms());
 		/* The headers carry a token: never to an unverified master. */
 		if (c->cfg->master.tls && c->cfg->has_pin &&
 		    c->pin_state != CONN_PIN_OK) {
@@ -607,6 +701,7 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		}
 		break;
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		connstep_reach(&c->step, CONNSTEP_WELCOME, util_mono_ms());
 		log_info("connected to %s", c->cfg->url);
 		c->session_start = util_mono_ms();
 		c->close_code = 0;
@@ -653,14 +748,20 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		}
 		break;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		log_warn("cannot connect to %s: %s", c->cfg->url,
-		    log_escape(esc, sizeof esc, in ? (const char *)in :
-		    "(no reason)"));
-		conn_ended(c);
+		if (c->step.step == CONNSTEP_IDLE)
+			break;	/* ended already */
+		if (!c->giving_up)	/* else the watchdog said why */
+			log_warn("cannot connect to %s: %s", c->cfg->url,
+			    log_escape(esc, sizeof esc, in ? (const char *)in :
+			    "(no reason)"));
+		conn_ended(c, wsi);
 		break;
 	case LWS_CALLBACK_CLIENT_CLOSED:
-		log_info("disconnected from %s", c->cfg->url);
-		conn_ended(c);
+		if (c->step.step == CONNSTEP_IDLE)
+			break;
+		if (!c->giving_up)
+			log_info("disconnected from %s", c->cfg->url);
+		conn_ended(c, wsi);
 		break;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (c == NULL)
