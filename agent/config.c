@@ -92,6 +92,11 @@ static const struct opt config_opts[] = {
 	  .def = "15", .offset = OFF(connect_timeout_s),
 	  .help = "deadline of each step of a connection attempt (TCP, TLS, "
 	  "upgrade, welcome)" },
+	{ .flag = "retire-grace", .env = { "BERTH_RETIRE_GRACE_S" },
+	  .type = OPT_INT, .arg = "S", .min = 1, .max = CONFIG_S_MAX,
+	  .unit = "s", .def = "60", .offset = OFF(retire_grace_s),
+	  .help = "a node removed from the grid that is not admitted again "
+	  "in this time stops and removes its containers" },
 	{ .flag = "docker-concurrency", .env = { "BERTH_DOCKER_CONCURRENCY" },
 	  .type = OPT_INT, .min = 1, .max = WORKERS_MAX, .def = "8",
 	  .offset = OFF(docker_concurrency),

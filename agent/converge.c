@@ -47,6 +47,14 @@
  * results, and passes come every PORTPROBE_FAST_MS (later slower) while an
  * instance is starting.
  *
+ * Retirement (converge_post_retire()): the node was removed, or its id
+ * is another machine's; an empty desired set is applied without the
+ * master, so every owned container is stopped and removed the usual way,
+ * and a callback says when none is left. Foreign containers (foreign.h):
+ * every BERTH_RESYNC_INTERVAL_S the grid's containers are listed, and
+ * the master is asked about other node ids found there; those of a node
+ * it says is gone are removed.
+ *
  * Shutdown: converge_free() sets c->stop, an atomic_int because the
  * workers, the pull thread and every struct docker's curl progress
  * callback read it without a lock (docker.h), then joins this thread
@@ -67,6 +75,7 @@
 #include "agent/conn.h"
 #include "agent/decide.h"
 #include "agent/docker.h"
+#include "agent/foreign.h"
 #include "agent/inflight.h"
 #include "agent/jobrun.h"
 #include "agent/nodeinfo.h"
@@ -109,6 +118,13 @@ struct converge {
 	int		 session_live;	/* that session is open */
 	char		*docker_version; /* engine version, NULL if unknown */
 	int		 ncontainers;	/* owned containers, last pass */
+	char		*grid_posted;	/* grid of a new session, not taken */
+	char		*status_text;	/* node_status frame not yet taken */
+	char		*retire_why;	/* a retirement asked, not taken */
+	converge_retired_fn *retire_cb;	/* ... its callback */
+	void		*retire_arg;
+	char		 new_id[PROTO_NODE_ID_LEN + 1]; /* identity to take,
+							   "" if none */
 	atomic_int	 stop;		/* set once at shutdown; read anywhere */
 
 	/* Converge thread only. */
@@ -136,6 +152,13 @@ struct converge {
 	int64_t		 last_state_at;	/* mono ms it was sent */
 	int		 docker_down;	/* last list failed (log once) */
 	char		*engine_error;	/* why, in words, while down */
+	int		 owned_last;	/* containers owned, last pass */
+	int		 retiring;	/* an empty set applied locally */
+	converge_retired_fn *retired_cb; /* call when none is left */
+	void		*retired_arg;
+	char		*grid;		/* our grid's name (welcome), or NULL */
+	struct foreign	 foreign;	/* other node ids on the engine */
+	int64_t		 foreign_next;	/* mono ms of the next scan */
 };
 
 /* One pass's state, from the list to the state frame (converge_pass()). */
@@ -189,6 +212,7 @@ converge_new(const struct agent_config *cfg, const char *node_id,
 	c->workers = workers_new(cfg->docker_socket, cfg->docker_concurrency,
 	    &c->stop, converge_wake, c);
 	c->probes = portprobe_new(converge_wake, c);
+	foreign_init(&c->foreign, (int64_t)cfg->resync_interval_s * 3000);
 	return c;
 }
 
@@ -205,11 +229,15 @@ converge_post_desired(struct converge *c, const char *text, size_t len)
 }
 
 void
-converge_post_session(struct converge *c)
+converge_post_session(struct converge *c, const char *grid)
 {
 	pthread_mutex_lock(&c->lock);
 	c->session_no++;
 	c->session_live = 1;
+	if (grid != NULL) {
+		free(c->grid_posted);
+		c->grid_posted = xstrdup(grid);
+	}
 	c->session = 1;
 	c->kick = 1;
 	pthread_cond_signal(&c->cond);
@@ -221,6 +249,41 @@ converge_post_session_end(struct converge *c)
 {
 	pthread_mutex_lock(&c->lock);
 	c->session_live = 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+converge_post_node_status(struct converge *c, const char *text, size_t len)
+{
+	pthread_mutex_lock(&c->lock);
+	free(c->status_text);
+	c->status_text = xstrndup(text, len);
+	c->kick = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+converge_post_retire(struct converge *c, const char *why,
+    converge_retired_fn *done, void *arg)
+{
+	pthread_mutex_lock(&c->lock);
+	free(c->retire_why);
+	c->retire_why = xstrdup(why);
+	c->retire_cb = done;
+	c->retire_arg = arg;
+	c->kick = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+converge_set_node_id(struct converge *c, const char *node_id)
+{
+	pthread_mutex_lock(&c->lock);
+	snprintf(c->new_id, sizeof c->new_id, "%s", node_id);
+	c->kick = 1;
+	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -1096,6 +1159,7 @@ converge_pass(struct converge *c, int force_state)
 	pthread_mutex_lock(&c->lock);
 	c->ncontainers = p.owned;
 	pthread_mutex_unlock(&c->lock);
+	c->owned_last = p.owned;
 	converge_pass_send(&p, force_state);
 	converge_pass_free(&p);
 	return p.changed;
@@ -1144,6 +1208,163 @@ converge_apply_desired(struct converge *c, char *text, uint64_t session)
 	c->nspecs = n;
 	c->generation = gen;
 	c->have_desired = 1;
+	if (c->retiring)
+		log_info("the master's desired set replaces the retirement");
+	c->retiring = 0;
+	c->retired_cb = NULL;
+}
+
+/* Apply an empty desired set without the master (a retirement). */
+static void
+converge_retire(struct converge *c, char *why, converge_retired_fn *cb,
+    void *arg)
+{
+	char esc[512];
+
+	log_warn("stopping and removing the containers of node %s on this "
+	    "engine: %s", c->node_id, log_escape(esc, sizeof esc, why));
+	free(why);
+	spec_free_array(c->specs, c->nspecs);
+	c->specs = NULL;
+	c->nspecs = 0;
+	/* Job containers go too: no attempt is wanted, none finished. */
+	jobrun_spec_free(c->jobs, c->njobs);
+	c->jobs = NULL;
+	c->njobs = 0;
+	free(c->jobs_done);
+	c->jobs_done = NULL;
+	c->njobs_done = 0;
+	c->have_desired = 1;
+	c->retiring = 1;
+	c->retired_cb = cb;
+	c->retired_arg = arg;
+}
+
+/* After a pass: a retirement is done once nothing of the node is left. */
+static void
+converge_retire_check(struct converge *c)
+{
+	converge_retired_fn *cb = c->retired_cb;
+
+	if (c->retiring != 1 || c->owned_last > 0 || c->inflight.n > 0 ||
+	    c->docker_down)
+		return;
+	log_info("no container of node %s is left on this engine",
+	    c->node_id);
+	c->retiring = 2;	/* done; the empty set stays until replaced */
+	c->retired_cb = NULL;
+	if (cb != NULL)
+		cb(c->retired_arg);
+}
+
+/* Become node_id: what was known about the old identity is dropped. */
+static void
+converge_switch_id(struct converge *c, const char *node_id)
+{
+	size_t i;
+
+	log_info("converge: this node is %s from now on (was %s)", node_id,
+	    c->node_id);
+	snprintf(c->node_id, sizeof c->node_id, "%s", node_id);
+	observe_free(c->observe);
+	c->observe = observe_new(c->docker, node_id,
+	    (int64_t)c->cfg->resync_interval_s * 1000);
+	spec_free_array(c->specs, c->nspecs);
+	c->specs = NULL;
+	c->nspecs = 0;
+	c->have_desired = 0;
+	c->generation = 0;
+	for (i = 0; i < c->nrecs; i++)
+		decide_rec_clear(&c->recs[i]);
+	c->nrecs = 0;
+	jobrun_spec_free(c->jobs, c->njobs);
+	c->jobs = NULL;
+	c->njobs = 0;
+	free(c->jobs_done);
+	c->jobs_done = NULL;
+	c->njobs_done = 0;
+	for (i = 0; i < c->njrecs; i++)
+		jobrun_rec_clear(&c->jrecs[i]);
+	c->njrecs = 0;
+	free(c->last_state);
+	c->last_state = NULL;
+	c->retiring = 0;
+	c->retired_cb = NULL;
+	foreign_clear(&c->foreign);
+	c->foreign_next = 0;
+}
+
+/* Remove one container of a node the master says is gone. */
+static void
+converge_foreign_remove(struct converge *c, const struct foreign_container *f)
+{
+	struct observe_container oc;
+	char esc[512];
+
+	if (!inflight_may_remove(&c->inflight, 0, 0, 0, f->id))
+		return;
+	log_warn("%s (%.12s) belongs to node %s, which the master says was "
+	    "removed from the grid: removing it", log_escape(esc, sizeof esc,
+	    f->name), f->id, f->node);
+	memset(&oc, 0, sizeof oc);
+	oc.id = f->id;
+	oc.name = f->name;
+	oc.a.labelled = 0;	/* keyed by container id in flight */
+	oc.a.state = f->state;
+	converge_remove(c, &oc);
+}
+
+/*
+ * Every resync interval while a session is up: list the grid's
+ * containers, ask the master about other node ids found there, remove
+ * those of nodes it says are gone.
+ */
+static void
+converge_foreign(struct converge *c, char *status)
+{
+	struct foreign_scan sc;
+	const struct foreign_node *n;
+	int64_t now = util_mono_ms();
+	json_t *arr, *f;
+	char *cause = NULL, esc[512];
+	size_t i;
+
+	if (status != NULL) {
+		f = json_loads(status, 0, NULL);
+		if (f != NULL && foreign_answer(&c->foreign, f, now) > 0)
+			c->foreign_next = 0;	/* act on it now */
+		json_decref(f);
+		free(status);
+	}
+	if (c->grid == NULL || now < c->foreign_next || c->retiring)
+		return;
+	c->foreign_next = now + (int64_t)c->cfg->resync_interval_s * 1000;
+	arr = docker_list_label(c->docker, PROTO_LABEL_GRID, c->grid, &cause);
+	if (arr == NULL) {
+		log_debug("%s", log_escape(esc, sizeof esc, cause));
+		free(cause);
+		return;
+	}
+	foreign_scan(&c->foreign, arr, c->node_id, c->grid, now, &sc);
+	json_decref(arr);
+	if (sc.query != NULL) {
+		log_debug("asking the master about %zu other node id(s) on "
+		    "this engine", json_array_size(json_object_get(sc.query,
+		    "node_ids")));
+		conn_send(c->conn, json_dumps(sc.query, JSON_COMPACT));
+	}
+	for (i = 0; i < sc.nremove; i++)
+		converge_foreign_remove(c, &sc.remove[i]);
+	for (i = 0; i < sc.nkeep; i++) {
+		n = foreign_node(&c->foreign, sc.keep[i].node);
+		if (n == NULL || n->status == FOREIGN_ASKING || n->said)
+			continue;
+		((struct foreign_node *)n)->said = 1;
+		log_info("containers of node %s on this engine: the master "
+		    "says %s; leaving them alone", n->id,
+		    foreign_status_name(n->status));
+	}
+	foreign_scan_clear(&sc);
 }
 
 static void
@@ -1171,7 +1392,9 @@ converge_main(void *arg)
 	struct timespec ts;
 	int64_t next = 0, now, delay;
 	uint64_t dsession;
-	char *desired;
+	char *desired, *status, *grid, *why, new_id[PROTO_NODE_ID_LEN + 1];
+	converge_retired_fn *cb;
+	void *cb_arg;
 	int force, have_version = 0;
 
 	for (;;) {
@@ -1193,7 +1416,26 @@ converge_main(void *arg)
 		force = c->session;
 		c->session = 0;
 		c->kick = 0;
+		status = c->status_text;
+		c->status_text = NULL;
+		grid = c->grid_posted;
+		c->grid_posted = NULL;
+		why = c->retire_why;
+		c->retire_why = NULL;
+		cb = c->retire_cb;
+		cb_arg = c->retire_arg;
+		snprintf(new_id, sizeof new_id, "%s", c->new_id);
+		c->new_id[0] = '\0';
 		pthread_mutex_unlock(&c->lock);
+
+		if (new_id[0] != '\0')
+			converge_switch_id(c, new_id);
+		if (grid != NULL) {
+			free(c->grid);
+			c->grid = grid;
+		}
+		if (why != NULL)
+			converge_retire(c, why, cb, cb_arg);
 
 		if (!have_version) {
 			converge_learn_version(c);
@@ -1206,6 +1448,8 @@ converge_main(void *arg)
 		}
 		delay = converge_pass(c, force) ? CONVERGE_SOON_MS :
 		    CONVERGE_POLL_MS;
+		converge_retire_check(c);
+		converge_foreign(c, status);
 		/* An instance "starting": probe it again soon. */
 		if (c->probe_due >= 0 && c->probe_due < delay)
 			delay = c->probe_due;
@@ -1257,6 +1501,11 @@ converge_free(struct converge *c)
 	free(c->docker_version);
 	free(c->last_state);
 	free(c->engine_error);
+	free(c->grid_posted);
+	free(c->status_text);
+	free(c->retire_why);
+	free(c->grid);
+	foreign_clear(&c->foreign);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
 	free(c);

@@ -64,6 +64,9 @@ int	 docker_logs_tail(struct docker *d, const char *id, int tail,
  */
 int	 docker_last_exit(struct docker *d, const char *id, long long since_s,
 	    int *code, char **cause);
+/* Every container labelled key=value (all states); NULL with *cause. */
+json_t	*docker_list_label(struct docker *d, const char *key,
+	    const char *value, char **cause);
 /* GET /containers/{id}/json. */
 json_t	*docker_inspect(struct docker *d, const char *id, char **cause);
 

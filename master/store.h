@@ -26,7 +26,7 @@
 
 #include "common/grid_settings.h"
 
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
 
 struct store;
 
@@ -213,6 +213,22 @@ int	 store_node_loads(struct store *st, int64_t grid_id,
  * was already gone, -1 error.
  */
 int	 store_node_remove(struct store *st, const char *id, char name[64]);
+
+/*
+ * What the master knows of a node id an agent found labelling containers
+ * on its engine (docs/protocol.md, node_query): STORE_NODE_KNOWN (a node
+ * of this master, online or not: its containers are its agent's),
+ * STORE_NODE_GONE (removed from grid_id: a tombstone, written by a
+ * trigger whenever a node row is deleted and dropped when the id joins
+ * again), STORE_NODE_UNKNOWN (never a node here: another master's, say),
+ * or -1 on error.
+ */
+enum store_node_status {
+	STORE_NODE_UNKNOWN,
+	STORE_NODE_GONE,
+	STORE_NODE_KNOWN,
+};
+int	 store_node_status(struct store *st, int64_t grid_id, const char *id);
 
 /* ---- services (store_service.c) ---------------------------------------- */
 

@@ -30,6 +30,7 @@
 
 #include "agent/decide.h"
 #include "agent/docker.h"
+#include "agent/foreign.h"
 #include "agent/observe.h"
 #include "agent/plan.h"
 #include "agent/pull.h"
@@ -1217,9 +1218,110 @@ test_pull_backoff(void)
 	fake_stop(fe);
 }
 
+#define OWN	"00000000000000000000000000000001"
+#define GONE	"00000000000000000000000000000002"
+#define LIVE	"00000000000000000000000000000003"
+
+/* One listed container as Docker's list answer has it. */
+static json_t *
+flisted(const char *id, const char *name, const char *grid, const char *node,
+    const char *state)
+{
+	return json_pack("{s:s, s:[s], s:s, s:{s:s, s:s}}", "Id", id, "Names",
+	    name, "State", state, "Labels", "berth.grid", grid, "berth.node",
+	    node);
+}
+
+/*
+ * Containers of other node ids on the engine (issue 21.1): asked about,
+ * never touched until the master says "gone", and then only those.
+ */
+static void
+test_foreign_scan(void)
+{
+	struct foreign f;
+	struct foreign_scan sc;
+	json_t *arr = json_array(), *ans;
+
+	json_array_append_new(arr, flisted("c-own", "/a.w-1.00000000", "g", OWN,
+	    "running"));
+	json_array_append_new(arr, flisted("c-gone", "/a.w-1.00000002", "g",
+	    GONE, "running"));
+	json_array_append_new(arr, flisted("c-gone2", "/a.w-2.00000002", "g",
+	    GONE, "exited"));
+	json_array_append_new(arr, flisted("c-live", "/a.w-1.00000003", "g",
+	    LIVE, "running"));
+	json_array_append_new(arr, flisted("c-other", "/x.y-1.00000002", "other",
+	    GONE, "running"));	/* another grid: never considered */
+	json_array_append_new(arr, flisted("c-bad", "/hand-made", "g", "me",
+	    "running"));	/* not a node id: never considered */
+	foreign_init(&f, 30000);
+	/* First scan: ask about the two other nodes; remove nothing. */
+	foreign_scan(&f, arr, OWN, "g", 1000, &sc);
+	CHECK(sc.query != NULL);
+	CHECK_STR(json_string_value(json_object_get(sc.query, "type")),
+	    "node_query");
+	CHECK_INT(json_array_size(json_object_get(sc.query, "node_ids")), 2);
+	CHECK_INT(sc.nremove, 0);
+	CHECK_INT(sc.nkeep, 3);
+	foreign_scan_clear(&sc);
+	/* Before the answer, and before the re-ask time: no new question. */
+	foreign_scan(&f, arr, OWN, "g", 2000, &sc);
+	CHECK(sc.query == NULL);
+	CHECK_INT(sc.nremove, 0);
+	foreign_scan_clear(&sc);
+	/* An answer about an id never asked counts for nothing. */
+	ans = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}",
+	    "type", "node_status", "nodes", "id", GONE, "status", "gone",
+	    "id", LIVE, "status", "known", "id", OWN, "status", "gone");
+	CHECK_INT(foreign_answer(&f, ans, 2500), 1);
+	json_decref(ans);
+	CHECK(foreign_node(&f, OWN) == NULL);
+	CHECK_INT(foreign_node(&f, GONE)->status, FOREIGN_GONE);
+	CHECK_INT(foreign_node(&f, LIVE)->status, FOREIGN_KNOWN);
+	/* Now the gone node's containers, and only those, are removed. */
+	foreign_scan(&f, arr, OWN, "g", 3000, &sc);
+	CHECK_INT(sc.nremove, 2);
+	CHECK_STR(sc.remove[0].id, "c-gone");
+	CHECK_STR(sc.remove[0].name, "a.w-1.00000002");
+	CHECK_STR(sc.remove[1].id, "c-gone2");
+	CHECK_INT(sc.remove[1].state, PLAN_ST_EXITED);
+	CHECK_INT(sc.nkeep, 1);
+	CHECK_STR(sc.keep[0].id, "c-live");
+	foreign_scan_clear(&sc);
+	/* After the re-ask time both are asked again; a node that came back
+	 * ("known") is left alone from then on. */
+	foreign_scan(&f, arr, OWN, "g", 40000, &sc);
+	CHECK(sc.query != NULL);
+	CHECK_INT(json_array_size(json_object_get(sc.query, "node_ids")), 2);
+	foreign_scan_clear(&sc);
+	ans = json_pack("{s:s, s:[{s:s, s:s}]}", "type", "node_status",
+	    "nodes", "id", GONE, "status", "known");
+	CHECK_INT(foreign_answer(&f, ans, 40100), 0);
+	json_decref(ans);
+	foreign_scan(&f, arr, OWN, "g", 41000, &sc);
+	CHECK_INT(sc.nremove, 0);
+	foreign_scan_clear(&sc);
+	/* An unknown word is not "gone". */
+	ans = json_pack("{s:s, s:[{s:s, s:s}]}", "type", "node_status",
+	    "nodes", "id", LIVE, "status", "vanished");
+	CHECK_INT(foreign_answer(&f, ans, 41100), 0);
+	json_decref(ans);
+	CHECK_INT(foreign_node(&f, LIVE)->status, FOREIGN_UNKNOWN);
+	/* Ids no longer on the engine are forgotten. */
+	json_array_clear(arr);
+	foreign_scan(&f, arr, OWN, "g", 42000, &sc);
+	CHECK(sc.query == NULL);
+	CHECK(foreign_node(&f, GONE) == NULL);
+	foreign_scan_clear(&sc);
+	foreign_clear(&f);
+	json_decref(arr);
+}
+
 int
 main(void)
 {
+	TEST_RUN(test_foreign_scan);
 	TEST_RUN(test_decide_create_when_absent);
 	TEST_RUN(test_decide_keep_running);
 	TEST_RUN(test_decide_healthy_resets_backoff);
