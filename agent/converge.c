@@ -167,6 +167,8 @@ struct converge_pass {
 	int64_t		 now;		/* mono ms when it began */
 	struct observe_list list;	/* what Docker shows */
 	struct plan	 plan;		/* plan_compute() on it */
+	int		*stranger;	/* per listed: an instance's labels
+					   under another name (decide_is_own) */
 	json_t		*items;		/* entries of the state frame */
 	json_t		*jitems;	/* its "jobs" entries */
 	int		 live;		/* the desired set is of the open
@@ -715,19 +717,25 @@ converge_result(struct converge *c, struct work *job, int64_t now)
 			r = NULL;	/* counters are for another rev now */
 	}
 	if (job->rc != 0 && job->rc != WORK_NO_IMAGE)
-		log_warn("%s: %s", log_escape(esc, sizeof esc, job->name),
-		    job->cause != NULL ? job->cause : "failed");
+		log_warn("%s: %s%s", log_escape(esc, sizeof esc, job->name),
+		    job->cause != NULL ? job->cause : "failed",
+		    job->rc == WORK_NAME_TAKEN && (job->holder_node == NULL ||
+		    strcmp(job->holder_node, c->node_id) != 0) ? " (held by a "
+		    "container that is not this node's: not removing it)" : "");
 	switch (job->kind) {
 	case INFLIGHT_CREATE:
 		/* No image (it went away since the check): the next pass
 		 * finds it missing and queues a pull. */
 		if (r == NULL || job->rc == WORK_NO_IMAGE)
 			break;
-		if (job->rc != 0 && job->cause != NULL &&
-		    strstr(job->cause, "is already in use") != NULL) {
-			/* The old container of this name was not gone yet:
-			 * not the instance's fault; look again soon. */
-			decide_rec_name_busy(r, now);
+		if (job->rc == WORK_NAME_TAKEN) {
+			/* Ours on its way out (look again soon), or a
+			 * stranger's (an error, with the backoff). */
+			decide_rec_name_taken(r, job->holder_node != NULL &&
+			    strcmp(job->holder_node, c->node_id) == 0 ?
+			    DECIDE_HOLDER_OURS : DECIDE_HOLDER_STRANGER,
+			    job->name, job->holder_id, job->cause, now);
+			job->cause = NULL;
 			break;
 		}
 		if (job->rc != 0) {
@@ -888,6 +896,39 @@ converge_pass_list(struct converge_pass *p)
 	return 0;
 }
 
+/*
+ * A listed container with a wanted instance's labels but not its name is
+ * a stranger (decide_is_own()): to the plan it is nobody's, so it is
+ * removed and never kept in the instance's place.
+ */
+static void
+converge_pass_stranger(struct converge_pass *p, size_t j,
+    struct plan_actual *a)
+{
+	const struct observe_container *l = &p->list.c[j];
+	struct converge *c = p->c;
+	char esc[512];
+	size_t i;
+
+	if (!l->a.labelled)
+		return;
+	for (i = 0; i < c->nspecs; i++) {
+		if (c->specs[i].service_id != l->a.service_id ||
+		    c->specs[i].instance != l->a.instance)
+			continue;
+		if (decide_is_own(&c->specs[i], l))
+			return;
+		p->stranger[j] = 1;
+		a->labelled = 0;
+		if (!inflight_removing(&c->inflight, l->id))
+			log_warn("%s (%.12s) has the labels of %s but another "
+			    "name: a stranger, not the instance's container",
+			    log_escape(esc, sizeof esc, l->name), l->id,
+			    c->specs[i].name);
+		return;
+	}
+}
+
 /* Match the listed containers to the desired set. */
 static void
 converge_pass_plan(struct converge_pass *p)
@@ -902,8 +943,10 @@ converge_pass_plan(struct converge_pass *p)
 		want[i].instance = c->specs[i].instance;
 		want[i].rev = c->specs[i].rev;
 	}
-	for (i = 0; i < p->list.n; i++)
+	for (i = 0; i < p->list.n; i++) {
 		act[i] = p->list.c[i].a;
+		converge_pass_stranger(p, i, &act[i]);
+	}
 	plan_compute(want, c->nspecs, act, p->list.n, &p->plan);
 	free(want);
 	free(act);
@@ -914,12 +957,19 @@ static void
 converge_pass_removals(struct converge_pass *p)
 {
 	const struct observe_container *l;
+	struct observe_container stranger;
 	size_t j;
 
 	for (j = 0; j < p->list.n; j++) {
 		l = &p->list.c[j];
 		if (!p->plan.remove[j])
 			continue;
+		if (p->stranger[j]) {
+			/* Not the instance's: in flight by its id alone. */
+			stranger = *l;
+			stranger.a.labelled = 0;
+			l = &stranger;
+		}
 		if (inflight_may_remove(&p->c->inflight, l->a.labelled,
 		    l->a.service_id, l->a.instance, l->id)) {
 			converge_remove(p->c, l);
@@ -1108,6 +1158,7 @@ converge_pass_free(struct converge_pass *p)
 	free(p->plan.act);
 	free(p->plan.match);
 	free(p->plan.remove);
+	free(p->stranger);
 }
 
 /* One pass; returns 1 if it changed anything (look again soon). */
@@ -1139,6 +1190,7 @@ converge_pass(struct converge *c, int force_state)
 	p.plan.act = xcalloc(c->nspecs + 1, sizeof *p.plan.act);
 	p.plan.match = xcalloc(c->nspecs + 1, sizeof *p.plan.match);
 	p.plan.remove = xcalloc(p.list.n + 1, sizeof *p.plan.remove);
+	p.stranger = xcalloc(p.list.n + 1, sizeof *p.stranger);
 	p.fix = xcalloc(c->nspecs + 1, sizeof *p.fix);
 	if (c->have_desired) {
 		converge_pass_plan(&p);

@@ -425,6 +425,11 @@ docker_create(struct docker *d, const char *name, const char *body,
 		rc = DOCKER_NO_IMAGE;
 		goto out;
 	}
+	if (r.status == 409) {
+		docker_error(&r, "create", cause);
+		rc = DOCKER_NAME_TAKEN;
+		goto out;
+	}
 	if (r.status != 201) {
 		docker_error(&r, "create", cause);
 		goto out;

@@ -25,6 +25,8 @@ struct docker;
  * it for a refusal (jobrun.h): the container list says what happened.
  */
 #define DOCKER_NO_ANSWER (-3)
+/* docker_create() result when a container already has the name (409). */
+#define DOCKER_NAME_TAKEN (-4)
 
 /* stop: the owner's shutdown flag (read by curl's progress callback). */
 struct docker *docker_new(const char *socket_path, const atomic_int *stop);
