@@ -33,6 +33,9 @@ agent() {
 }
 at_exit 'for p in $AGENT_PIDS; do kill $p; done'
 gave_up() { grep -c "giving up this attempt" "$TMP/$1.log"; }
+# at_least N CMD...: CMD prints a count of N or more (evaluated each poll).
+at_least() { local n=$1; shift; [ "$("$@")" -ge "$n" ]; }
+tls_stalls() { grep -c '^STALL accept' "$TMP/tls.fm"; }
 
 fm upgrade --silent accept --silent-count 2
 fm welcome --silent welcome --silent-count 2
@@ -65,14 +68,14 @@ check_has "no welcome: the step is named in the log" "$(cat "$TMP/welcome.log")"
 check_has "no welcome: joined on the third attempt" "$(cat "$TMP/welcome.log")" "welcome: grid default"
 
 # wss:// to a peer that accepts and never answers the TLS handshake.
-wait_for 30 test "$(grep -c '^STALL accept' "$TMP/tls.fm")" -ge 3
-check "silent TLS peer: attempt after attempt (3 or more)" test "$(grep -c '^STALL accept' "$TMP/tls.fm")" -ge 3
+wait_for 30 at_least 3 tls_stalls
+check "silent TLS peer: attempt after attempt (3 or more)" at_least 3 tls_stalls
 check_has "silent TLS peer: the step is named in the log" "$(cat "$TMP/tls.log")" \
     "connecting to wss://127.0.0.1:${PORT[tls]}: no TLS handshake within 1 s; giving up this attempt"
 
 # A TCP connect that never completes (SYNs dropped by a full queue).
-wait_for 30 test "$(gave_up syn)" -ge 2
-check "TCP connect that hangs: given up again and again (2 or more)" test "$(gave_up syn)" -ge 2
+wait_for 30 at_least 2 gave_up syn
+check "TCP connect that hangs: given up again and again (2 or more)" at_least 2 gave_up syn
 check_has "TCP connect that hangs: the step is named in the log" "$(cat "$TMP/syn.log")" \
     "no TCP connection within 1 s; giving up this attempt"
 check_eq "TCP connect that hangs: never got further" "$(grep -c 'no answer to the websocket upgrade\|no TLS' "$TMP/syn.log")" 0
