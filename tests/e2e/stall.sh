@@ -8,7 +8,7 @@
 #
 # The agents run with the shipped connect deadline (BERTH_CONNECT_TIMEOUT_S
 # 15 s per step) and backoff cap (30 s); the master with its shipped
-# liveness settings. The only long test of the suite: about 2.5 minutes,
+# liveness settings. The only long test of the suite: about 80 s,
 # mostly the 70 s stall, which is the scenario of the issue.
 . "$(dirname "$0")/../lib.sh"
 
