@@ -383,6 +383,8 @@ conn_new_node(struct conn *c)
 	    c->node_id);
 	snprintf(c->node_id, sizeof c->node_id, "%s", id);
 	converge_set_node_id(c->conv, id);
+	logs_set_node_id(c->logs, id);
+	exec_set_node_id(c->exec, id);
 	c->attempt = 0;
 	c->close_code = 0;
 	lws_sul_schedule(c->ctx, 0, &c->sul_connect, conn_connect, 1);
