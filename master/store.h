@@ -718,6 +718,8 @@ enum lifecycle_rc {
 	LC_BUSY,		/* a deploy of the stack is in progress */
 	LC_STOPPED,		/* restart: the service(s) are stopped */
 	LC_LINKED,		/* rm: another service links to it */
+	LC_GONE,		/* the stack or service was removed by a
+				   request that raced this one */
 	LC_ERROR = -1,		/* a store error */
 };
 
