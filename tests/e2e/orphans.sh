@@ -8,8 +8,8 @@
 #    alone (the master says "known"); once the old node is removed (an
 #    ephemeral node offline too long) the master says "gone" and the agent
 #    removes them. Another live node's container is never touched.
-# 2. A live node retired the documented way (rotate the grid token, then
-#    node rm): a node.retire event, its session closed (4006), and since
+# 2. A live node retired by rotating the grid token, then node rm --force:
+#    a node.retire event, its session closed (4006), and since
 #    it cannot rejoin, after its retire grace the agent stops and removes
 #    what it ran; the instance runs elsewhere.
 # Before the fix both kept running unmanaged beside their replacements.
@@ -114,8 +114,8 @@ wait_for 10 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/defau
 api POST /v1/grids/default/token
 check_eq "rotate the grid token" "$STATUS" 200
 from=$(agent_log_size r1)
-api DELETE /v1/nodes/default/r1
-check_eq "node rm of the live node" "$STATUS" 204
+api DELETE "/v1/nodes/default/r1?force=1"
+check_eq "node rm --force of the live node" "$STATUS" 204
 check_has "a node.retire event says what the agent will do" "$(events_of node.retire)" \
     "node r1 removed while its agent"
 wait_for 15 sh -c "tail -c +$((from + 1)) $TMP/agents/r1.log | grep -q 'the node was removed from the grid: rejoining'"

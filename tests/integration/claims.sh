@@ -106,8 +106,8 @@ R=$(hex)
 probe r "$R" gone-soon "$(hex)" 1 10
 R_PID=$PROBE_PID
 wait_for 10 online gone-soon
-api DELETE /v1/nodes/default/gone-soon
-check_eq "remove the connected node: 204" "$STATUS" 204
+api DELETE "/v1/nodes/default/gone-soon?force=1"
+check_eq "remove the connected node (force): 204" "$STATUS" 204
 wait_for 10 grep -q '^close 4006' "$TMP/r"
 check_has "its session is closed with 4006" "$(cat "$TMP/r")" "close 4006"
 check_eq "a node.retire event was written before the close" "$(events node.retire)" 1
@@ -122,10 +122,14 @@ probe q "$K" asker "$(hex)" 1 1 --send "{\"type\":\"node_query\",\"node_ids\":[\
 wait $PROBE_PID
 st=$(sed -n 's/^frame //p' "$TMP/q" | jq -c 'select(.type == "node_status") | [.nodes[] | .status]')
 check_eq "node_query: removed, known (itself), never seen" "$st" '["gone","known","unknown"]'
-probe q2 "$R" gone-soon "$(hex)" 1 1 --send "{\"type\":\"node_query\",\"node_ids\":[\"$R\"]}"
+# An operator's removal revokes the id: it cannot join again, stays gone.
+probe q2 "$R" gone-soon "$(hex)" 1 1
 wait $PROBE_PID
-check_eq "a removed node that joins again is no longer gone" \
-    "$(sed -n 's/^frame //p' "$TMP/q2" | jq -c 'select(.type == "node_status") | [.nodes[] | .status]')" '["known"]'
+check_has "the removed id joining again: refused (4006)" "$(cat "$TMP/q2")" "close 4006"
+probe q2b "$K" asker "$(hex)" 1 1 --send "{\"type\":\"node_query\",\"node_ids\":[\"$R\"]}"
+wait $PROBE_PID
+check_eq "... and still gone" \
+    "$(sed -n 's/^frame //p' "$TMP/q2b" | jq -c 'select(.type == "node_status") | [.nodes[] | .status]')" '["gone"]'
 probe q3 "$(hex)" asker2 "$(hex)" 1 2 --send '{"type":"node_query","node_ids":["NOT-HEX"]}'
 wait $PROBE_PID
 check_has "a malformed node_query: 4010 naming the field" "$(cat "$TMP/q3")" "close 4010 node_query.node_ids[0]"
