@@ -28,8 +28,19 @@
 #define PROTO_HDR_VERSION	"berth-agent-version:"
 #define PROTO_HDR_GRID_TOKEN	"berth-grid-token:"
 #define PROTO_HDR_NODE_TOKEN	"berth-node-token:"
+/*
+ * Who is calling, beyond the node id: a random id the agent process makes
+ * when it starts (32 lowercase hex) and the number of its connection
+ * attempt (1, 2, ...). Two live sessions of one node id from different
+ * instances are two machines presenting one identity (a cloned data
+ * dir); a lower attempt of the same instance is a stale connection.
+ */
+#define PROTO_HDR_INSTANCE	"berth-agent-instance:"
+#define PROTO_HDR_ATTEMPT	"berth-agent-attempt:"
 
 #define PROTO_NODE_ID_LEN	32	/* lowercase hex characters */
+#define PROTO_INSTANCE_LEN	32	/* lowercase hex characters */
+#define PROTO_MAX_NODE_QUERY	256	/* node ids in one node_query */
 #define PROTO_MAX_LABELS	256	/* labels in Berth-Node-Labels */
 #define PROTO_MAX_ERROR		1024	/* bytes of an engine_error */
 #define PROTO_MAX_OUTPUT	2048	/* bytes of a last_output */
@@ -55,6 +66,8 @@ enum proto_close {
 	PROTO_CLOSE_TOKEN_RESET = 4008,	/* node token reset by an operator */
 	PROTO_CLOSE_RATE_LIMITED = 4009, /* too many failed attempts */
 	PROTO_CLOSE_BAD_FRAME = 4010,	/* malformed or unknown frame */
+	PROTO_CLOSE_NODE_ID_IN_USE = 4011, /* another live agent holds the
+					      node id (a cloned data dir) */
 };
 
 /* What an agent does when the master closes with a code. */
@@ -67,6 +80,15 @@ enum proto_close_action {
 	PROTO_CLOSE_DO_REJOIN,		/* forget the stored node token and
 					   rejoin with the grid token (normal
 					   backoff) */
+	PROTO_CLOSE_DO_REMOVED,		/* as REJOIN; and if the node is not
+					   admitted again within the retire
+					   grace, stop and remove the node's
+					   containers */
+	PROTO_CLOSE_DO_NEW_NODE,	/* the node id is another machine's:
+					   remove this node id's containers
+					   from the local engine, then rejoin
+					   as a new node (a new id) with the
+					   grid token, or stop without one */
 };
 
 /* One row of the close-code policy. */
@@ -133,6 +155,14 @@ const char	*proto_close_action_text(enum proto_close_action action);
 #define PROTO_EXEC_WINDOW	(256 * 1024) /* unacknowledged data bytes */
 #define PROTO_EXEC_CHUNK	(32 * 1024)  /* largest data frame payload */
 #define PROTO_EXEC_MAX_AGENT	32	/* sessions an agent runs at once */
+
+#define PROTO_T_NODE_QUERY	"node_query"	/* agent -> master */
+#define PROTO_T_NODE_STATUS	"node_status"	/* master -> agent */
+
+/* A node_status answer per node id. */
+#define PROTO_NODE_GONE		"gone"		/* removed from this grid */
+#define PROTO_NODE_KNOWN	"known"		/* a node of this master */
+#define PROTO_NODE_UNKNOWN	"unknown"	/* never heard of it */
 
 /* Container labels every berth container carries. */
 #define PROTO_LABEL_GRID	"berth.grid"

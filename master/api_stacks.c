@@ -131,7 +131,7 @@ api_stack_parse(struct api_ctx *ctx, const char *grid, const char *force_name,
 	}
 	if (name != NULL && !util_name_valid(name)) {
 		api_error(ctx, 422, "name", "stack name \"%.80s\" is invalid: "
-		    "use [a-z0-9-], 1 to 63 characters", name);
+		    "use " UTIL_NAME_RULE, name);
 		goto out;
 	}
 	opts.grid = grid;
@@ -190,15 +190,26 @@ api_stack_list(struct api_ctx *ctx)
 		api_reply(ctx, 200, arr);
 }
 
+/* The stack was removed by a request that raced this one: 404. */
 static void
-api_stack_reply(struct api_ctx *ctx, int status, int64_t stack_id)
+api_stack_gone(struct api_ctx *ctx, const char *name)
+{
+	api_error(ctx, 404, NULL, "stack %s was removed meanwhile", name);
+}
+
+static void
+api_stack_reply(struct api_ctx *ctx, int status, int64_t stack_id,
+    const char *name)
 {
 	json_t *o;
+	int rc = store_stack_get_json(ctx->st, stack_id, &o);
 
-	if (store_stack_get_json(ctx->st, stack_id, &o) != 1)
-		api_store_error(ctx);
-	else
+	if (rc == 1)
 		api_reply(ctx, status, o);
+	else if (rc == 0)
+		api_stack_gone(ctx, name);
+	else
+		api_store_error(ctx);
 }
 
 void
@@ -222,7 +233,8 @@ api_stack_create(struct api_ctx *ctx)
 	else if (rc != 0)
 		api_store_error(ctx);
 	else
-		api_stack_reply(ctx, 201, id);
+		api_stack_reply(ctx, 201, id, json_string_value(
+		    json_object_get(spec, "name")));
 	free(source);
 	json_decref(spec);
 }
@@ -253,7 +265,7 @@ api_stack_show(struct api_ctx *ctx)
 	int64_t id;
 
 	if (api_stack_lookup(ctx, &g, &id) == 0)
-		api_stack_reply(ctx, 200, id);
+		api_stack_reply(ctx, 200, id, ctx->cap[1]);
 }
 
 static void
@@ -284,7 +296,10 @@ api_stack_upgrade(struct api_ctx *ctx)
 		return;
 	/* The file must be this stack's: another's would replace it. */
 	if ((rc = store_stack_ref(ctx->st, id, ref, sizeof ref)) != 1) {
-		api_store_error(ctx);
+		if (rc == 0)
+			api_stack_gone(ctx, ctx->cap[1]);
+		else
+			api_store_error(ctx);
 		goto out;
 	}
 	file_ref = json_string_value(json_object_get(spec, "stack"));
@@ -295,7 +310,10 @@ api_stack_upgrade(struct api_ctx *ctx)
 		    ref);
 		goto out;
 	}
-	if (store_stack_update(ctx->st, id, spec, source, &u) != 0)
+	rc = store_stack_update(ctx->st, id, spec, source, &u);
+	if (rc == 1)
+		api_stack_gone(ctx, ctx->cap[1]);
+	else if (rc != 0)
 		api_store_error(ctx);
 	else {
 		/* New services wait, inactive, for a deploy to reach them. */
@@ -306,7 +324,7 @@ api_stack_upgrade(struct api_ctx *ctx)
 		for (i = 0; i < u.nrescaled; i++)
 			master_changed_service(ctx->m, u.rescaled[i]);
 		api_notify_nodes(ctx, u.nodes);
-		api_stack_reply(ctx, 200, id);
+		api_stack_reply(ctx, 200, id, ctx->cap[1]);
 	}
 	store_stack_update_clear(&u);
 out:
@@ -341,7 +359,10 @@ api_stack_delete(struct api_ctx *ctx)
 		}
 	}
 	nodes = json_array();
-	if (store_stack_delete(ctx->st, id, nodes, &services, &n) != 0)
+	rc = store_stack_delete(ctx->st, id, nodes, &services, &n);
+	if (rc == 1)
+		api_stack_gone(ctx, ctx->cap[1]);
+	else if (rc != 0)
 		api_store_error(ctx);
 	else {
 		for (i = 0; i < n; i++)
@@ -359,11 +380,20 @@ api_stack_deploy(struct api_ctx *ctx)
 	struct grid g;
 	int64_t id, deploy_id;
 	json_t *o;
+	int rc;
 
 	if (api_stack_lookup(ctx, &g, &id) != 0)
 		return;
-	if (store_deploy_create(ctx->st, id, &deploy_id) != 0 ||
-	    store_deploy_get_json(ctx->st, id, deploy_id, &o) != 1) {
+	rc = store_deploy_create(ctx->st, id, &deploy_id);
+	if (rc == 0) {
+		rc = store_deploy_get_json(ctx->st, id, deploy_id, &o);
+		rc = rc == 1 ? 0 : rc == 0 ? 1 : -1;
+	}
+	if (rc == 1) {		/* removed by a request that raced ours */
+		api_stack_gone(ctx, ctx->cap[1]);
+		return;
+	}
+	if (rc != 0) {
 		api_store_error(ctx);
 		return;
 	}

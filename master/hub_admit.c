@@ -11,6 +11,7 @@
  * and never logged.
  */
 #include "master/hub_int.h"
+#include "master/hub_claim.h"
 #include "master/hub_frame.h"
 
 #include "common/log.h"
@@ -203,25 +204,105 @@ hub_node_id_valid(const char *id)
 	return i == PROTO_NODE_ID_LEN;
 }
 
+/* Berth-Agent-Instance and -Attempt into s (optional; bad ones refused). */
+static int
+hub_instance_headers(struct hub_sess *s)
+{
+	char inst[PROTO_INSTANCE_LEN + 8], att[24], *end;
+	long n;
+
+	s->instance[0] = '\0';
+	s->attempt = 0;
+	if (hub_header(s->wsi, PROTO_HDR_INSTANCE, inst, sizeof inst) != 0)
+		return lws_hdr_custom_length(s->wsi, PROTO_HDR_INSTANCE,
+		    (int)strlen(PROTO_HDR_INSTANCE)) > 0 ? -1 : 0;
+	if (!hub_node_id_valid(inst))	/* the same form: 32 hex */
+		return -1;
+	if (hub_header(s->wsi, PROTO_HDR_ATTEMPT, att, sizeof att) != 0)
+		return -1;
+	n = strtol(att, &end, 10);
+	if (end == att || *end != '\0' || n < 1 || n > 1000000000L)
+		return -1;
+	memcpy(s->instance, inst, PROTO_INSTANCE_LEN + 1);
+	s->attempt = n;
+	return 0;
+}
+
+void
+hub_admit_join(struct hub *h, struct hub_sess *s, const struct hub_join *jn)
+{
+	char got_name[64];
+	struct node_join j;
+	struct hub_sess *old;
+	struct grid g;
+	json_t *welcome;
+
+	memset(&j, 0, sizeof j);
+	j.id = jn->id;
+	j.grid_id = jn->grid_id;
+	j.name = jn->name;
+	j.labels = jn->labels;
+	j.agent_version = jn->version;
+	j.token_hash = jn->minted ? jn->hash : NULL;
+	j.peer = s->peer;
+	if (store_node_join(h->st, &j, got_name) != 0) {
+		log_error("hub: store: %s", store_errmsg(h->st));
+		hub_close(s, PROTO_CLOSE_SHUTDOWN, "master store error; retry");
+		return;
+	}
+	/* Admitted: take over from an older session. */
+	if ((old = hub_find(h, jn->id)) != NULL) {
+		hub_unindex(h, old);
+		old->offline_done = 1;
+		hub_close(old, PROTO_CLOSE_DUPLICATE, "a newer connection of "
+		    "this node took over");
+	} else
+		atomic_fetch_add(&h->n_connected, 1);
+	memcpy(s->node_id, jn->id, NODE_ID_LEN);
+	s->node_id[NODE_ID_LEN] = '\0';
+	snprintf(s->name, sizeof s->name, "%s", got_name);
+	s->grid_id = jn->grid_id;
+	s->authed = 1;
+	s->hnext = h->by_id[hub_hash(jn->id)];
+	h->by_id[hub_hash(jn->id)] = s;
+
+	welcome = json_pack("{s:s, s:i, s:s, s:s, s:I}", "type",
+	    PROTO_T_WELCOME, "protocol", PROTO_VERSION, "node_id", jn->id,
+	    "name", got_name, "heartbeat_interval_s",
+	    (json_int_t)(hub_grid_settings(h, jn->grid_id)->heartbeat_ms /
+	    1000));
+	if (store_grid_get_id(h->st, jn->grid_id, &g) == 1)
+		json_object_set_new(welcome, "grid", json_string(g.name));
+	if (jn->minted)
+		json_object_set_new(welcome, "node_token",
+		    json_string(jn->new_token));
+	hub_queue_json(s, welcome);
+	log_info("hub: node %s (%s) online from %s", got_name, jn->id,
+	    s->peer);
+	hub_send_desired(h, s, 1);
+	master_changed_node(h->m, jn->id);
+}
+
 /*
- * Check the upgrade headers and tokens of a new session; on success record
- * the join, send welcome and the desired set. Every refusal writes nothing.
+ * Check the upgrade headers and tokens of a new session; on success admit
+ * it (hub_admit_join), or park it while the live holder of its node id is
+ * asked (hub_claim.c). Every refusal writes nothing.
  */
 void
 hub_admit(struct hub *h, struct hub_sess *s)
 {
 	char proto[16], id[64], name[128], version[64];
 	char labels_in[PROTO_MAX_LABELS_HDR + 1];
-	char token[TOKEN_LEN + 8], new_token[TOKEN_LEN + 1], got_name[64];
+	char token[TOKEN_LEN + 8];
 	char owner[NODE_ID_LEN + 1], *labels = NULL;
 	unsigned char hash[TOKEN_HASH_LEN];
-	struct node_join j;
+	struct hub_join jn;
 	struct hub_sess *old;
 	struct grid g;
 	int64_t grid_id = 0;
-	int minted = 0, rc;
-	json_t *welcome;
+	int rc;
 
+	memset(&jn, 0, sizeof jn);
 	if (hub_rate_limited(h, s->peer)) {
 		hub_close(s, PROTO_CLOSE_RATE_LIMITED,
 		    "too many failed attempts; wait a minute");
@@ -241,7 +322,13 @@ hub_admit(struct hub *h, struct hub_sess *s)
 	}
 	if (!hub_node_id_valid(id) || !util_name_valid(name)) {
 		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "invalid Berth-Node-Id "
-		    "(32 hex) or Berth-Node-Name ([a-z0-9-]{1,63})");
+		    "(32 hex) or Berth-Node-Name ([a-z0-9][a-z0-9-]{0,62})");
+		return;
+	}
+	if (hub_instance_headers(s) != 0) {
+		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "invalid "
+		    "Berth-Agent-Instance (32 hex) or Berth-Agent-Attempt "
+		    "(1 or more)");
 		return;
 	}
 	if (hub_header(s->wsi, PROTO_HDR_LABELS, labels_in,
@@ -306,54 +393,41 @@ hub_admit(struct hub *h, struct hub_sess *s)
 			    "this node id belongs to another grid");
 			goto out;
 		}
-		token_new(new_token);
-		token_hash(new_token, hash);
-		minted = 1;
+		token_new(jn.new_token);
+		token_hash(jn.new_token, jn.hash);
+		jn.minted = 1;
 	} else {
 		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "missing "
 		    "Berth-Node-Token or Berth-Grid-Token header");
 		goto out;
 	}
 
-	/* Admitted: record it, then take over from an older session. */
-	memset(&j, 0, sizeof j);
-	j.id = id;
-	j.grid_id = grid_id;
-	j.name = name;
-	j.labels = labels;
-	j.agent_version = version;
-	j.token_hash = minted ? hash : NULL;
-	j.peer = s->peer;
-	if (store_node_join(h->st, &j, got_name) != 0)
-		goto store_error;
-	if ((old = hub_find(h, id)) != NULL) {
-		hub_unindex(h, old);
-		old->offline_done = 1;
-		hub_close(old, PROTO_CLOSE_DUPLICATE, "a newer connection of "
-		    "this node took over");
-	} else
-		atomic_fetch_add(&h->n_connected, 1);
-	memcpy(s->node_id, id, NODE_ID_LEN);
-	s->node_id[NODE_ID_LEN] = '\0';
-	snprintf(s->name, sizeof s->name, "%s", got_name);
-	s->grid_id = grid_id;
-	s->authed = 1;
-	s->hnext = h->by_id[hub_hash(id)];
-	h->by_id[hub_hash(id)] = s;
-
-	welcome = json_pack("{s:s, s:i, s:s, s:s, s:I}", "type",
-	    PROTO_T_WELCOME, "protocol", PROTO_VERSION, "node_id", id,
-	    "name", got_name, "heartbeat_interval_s",
-	    (json_int_t)(hub_grid_settings(h, grid_id)->heartbeat_ms / 1000));
-	if (store_grid_get_id(h->st, grid_id, &g) == 1)
-		json_object_set_new(welcome, "grid", json_string(g.name));
-	if (minted)
-		json_object_set_new(welcome, "node_token",
-		    json_string(new_token));
-	hub_queue_json(s, welcome);
-	log_info("hub: node %s (%s) online from %s", got_name, id, s->peer);
-	hub_send_desired(h, s, 1);
-	master_changed_node(h->m, id);
+	memcpy(jn.id, id, NODE_ID_LEN + 1);
+	snprintf(jn.name, sizeof jn.name, "%.63s", name);
+	snprintf(jn.version, sizeof jn.version, "%s", version);
+	jn.labels = labels;
+	jn.grid_id = grid_id;
+	old = hub_find(h, id);
+	switch (hub_claim_verdict(old != NULL && old->close_code == 0,
+	    old != NULL ? old->instance : NULL, old != NULL ? old->attempt : 0,
+	    s->instance, s->attempt)) {
+	case HUB_CLAIM_STALE:
+		/* The master was frozen and drains its queue: an attempt
+		 * this agent gave up long ago. Nothing to record. */
+		log_info("hub: node %s: a stale connection (attempt %ld) of "
+		    "the agent holding it (attempt %ld): closed", old->name,
+		    s->attempt, old->attempt);
+		hub_close(s, PROTO_CLOSE_DUPLICATE, "a newer connection of this "
+		    "agent holds the node");
+		break;
+	case HUB_CLAIM_PROBE:
+		hub_claim_park(h, s, old, &jn);
+		break;
+	case HUB_CLAIM_ADMIT:
+	case HUB_CLAIM_TAKEOVER:
+		hub_admit_join(h, s, &jn);
+		break;
+	}
 	goto out;
 
 store_error:
@@ -361,6 +435,6 @@ store_error:
 	hub_close(s, PROTO_CLOSE_SHUTDOWN, "master store error; retry");
 out:
 	OPENSSL_cleanse(token, sizeof token);
-	OPENSSL_cleanse(new_token, sizeof new_token);
+	OPENSSL_cleanse(jn.new_token, sizeof jn.new_token);
 	free(labels);
 }

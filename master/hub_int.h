@@ -5,6 +5,7 @@
  *
  *	hub.c		sessions, frames, liveness, the inbox, start and stop
  *	hub_admit.c	admission: headers, tokens, per-address limits
+ *	hub_claim.c	a second claimant of a node id (hub_claim.h)
  *
  * The hub's other files are modules with their own headers, used only
  * from the ws thread: hub_outq.c (a session's out queue), hub_desired.c
@@ -17,6 +18,9 @@
 #include "master/hub.h"
 #include "master/hub_frame.h"
 #include "master/hub_outq.h"
+#include "master/token.h"
+
+#include "common/proto.h"
 
 #include "common/util.h"
 
@@ -62,6 +66,22 @@ struct hub_exec {
 						   not acknowledged */
 };
 
+/*
+ * An admission decided but not yet carried out: what hub_admit_join()
+ * records and welcomes. Held by a parked claimant (hub_claim.c).
+ */
+struct hub_join {
+	char		 id[NODE_ID_LEN + 1];	/* node id */
+	char		 name[64];		/* name asked for */
+	char		*labels;		/* JSON array text, owned */
+	char		 version[64];		/* agent version */
+	int64_t		 grid_id;		/* grid it joins */
+	int		 minted;		/* a node token was minted */
+	unsigned char	 hash[TOKEN_HASH_LEN];	/* its hash */
+	char		 new_token[TOKEN_LEN + 1]; /* it; secret */
+	int64_t		 until;			/* parked: mono ms deadline */
+};
+
 /* One agent connection; lws allocates and zeroes it (per-session data). */
 struct hub_sess {
 	struct hub		*h;		/* the hub */
@@ -100,6 +120,13 @@ struct hub_sess {
 						 * last said: 0 not yet, 1 up,
 						 * 2 down */
 	char			*engine_error;	/* why it is down, or NULL */
+	char			 instance[PROTO_INSTANCE_LEN + 1]; /* the agent
+						 * process, "" if not sent */
+	long			 attempt;	/* its attempt number, or 0 */
+	struct hub_join		*claim;		/* parked: another session
+						 * holds the node id */
+	int64_t			 probe_at;	/* mono ms a claim's probe ping
+						 * was queued (holder), or 0 */
 	struct hub_sess		*hnext;		/* hash chain by node id */
 	struct hub_sess		*lnext, *lprev;	/* list of all sessions */
 };
@@ -159,6 +186,7 @@ struct hub {
 	struct hub_grid		 grid_default;	/* a grid not in the cache
 						   yet: the shipped defaults */
 	int64_t			 seen_flushed;	/* mono ms of last flush */
+	int			 n_claims;	/* parked claimants */
 	uint64_t		 generation;	/* desired frame counter */
 	uint64_t		 serials;	/* sessions so far */
 	lws_sorted_usec_list_t	 tick;		/* hub_tick(), every 250 ms */
@@ -194,6 +222,25 @@ void		 hub_exec_sess_end(struct hub *h, struct hub_sess *s);
 /* hub_admit.c */
 /* Check a new session's headers and tokens; welcome it or close it. */
 void		 hub_admit(struct hub *h, struct hub_sess *s);
+/*
+ * Admit s as j: record the join, take over from an older session of the
+ * node, welcome it and send its desired set. On a store error s is closed
+ * (1001). j stays the caller's.
+ */
+void		 hub_admit_join(struct hub *h, struct hub_sess *s,
+		    const struct hub_join *j);
+
+/* hub_claim.c */
+void		 hub_join_free(struct hub_join *j);	/* NULL: no-op */
+/* Park s (claiming j's node id, which holder holds) and probe holder. */
+void		 hub_claim_park(struct hub *h, struct hub_sess *s,
+		    struct hub_sess *holder, const struct hub_join *j);
+/* The holder sent something after its probe: refuse its claimants. */
+void		 hub_claim_holder_alive(struct hub *h, struct hub_sess *holder);
+/* Admit claimants whose holder is gone or did not answer in time. */
+void		 hub_claim_tick(struct hub *h, int64_t now);
+/* s is closing: drop its claim, if any. */
+void		 hub_claim_ended(struct hub *h, struct hub_sess *s);
 /* At accept: 1 to refuse a peer with too many upgrades pending. */
 int		 hub_pending_refuse(struct hub *h,
 		    const struct lws_filter_network_conn_args *a);

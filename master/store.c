@@ -275,6 +275,27 @@ static const char *store_migrations[] = {
 	"  grid_id INTEGER NOT NULL REFERENCES grids(id) ON DELETE CASCADE,"
 	"  name TEXT NOT NULL,"
 	"  removed_at INTEGER NOT NULL);",
+
+	/*
+	 * 4 -> 5: tombstones of removed nodes. An agent that finds
+	 * containers of another node id on its engine asks the master about
+	 * that id; "gone" must be the master's knowledge, not a guess from a
+	 * missing row (another master's nodes are missing too), so removals
+	 * leave a tombstone, whatever path removed the row.
+	 */
+	"CREATE TABLE node_tombstones ("
+	"  id TEXT PRIMARY KEY,"
+	"  grid_id INTEGER NOT NULL REFERENCES grids(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  removed_at INTEGER NOT NULL);"
+	"CREATE TRIGGER nodes_tombstone AFTER DELETE ON nodes BEGIN"
+	"  INSERT OR REPLACE INTO node_tombstones (id, grid_id, name,"
+	"   removed_at) VALUES (old.id, old.grid_id, old.name,"
+	"   CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));"
+	" END;"
+	"CREATE TRIGGER nodes_untombstone AFTER INSERT ON nodes BEGIN"
+	"  DELETE FROM node_tombstones WHERE id = new.id;"
+	" END;",
 };
 
 #define STORE_N_MIGRATIONS \

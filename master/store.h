@@ -26,7 +26,7 @@
 
 #include "common/grid_settings.h"
 
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
 
 struct store;
 
@@ -214,6 +214,22 @@ int	 store_node_loads(struct store *st, int64_t grid_id,
  */
 int	 store_node_remove(struct store *st, const char *id, char name[64]);
 
+/*
+ * What the master knows of a node id an agent found labelling containers
+ * on its engine (docs/protocol.md, node_query): STORE_NODE_KNOWN (a node
+ * of this master, online or not: its containers are its agent's),
+ * STORE_NODE_GONE (removed from grid_id: a tombstone, written by a
+ * trigger whenever a node row is deleted and dropped when the id joins
+ * again), STORE_NODE_UNKNOWN (never a node here: another master's, say),
+ * or -1 on error.
+ */
+enum store_node_status {
+	STORE_NODE_UNKNOWN,
+	STORE_NODE_GONE,
+	STORE_NODE_KNOWN,
+};
+int	 store_node_status(struct store *st, int64_t grid_id, const char *id);
+
 /* ---- services (store_service.c) ---------------------------------------- */
 
 /* Services of a grid (optionally one stack, or NULL) as JSON; NULL on error. */
@@ -256,6 +272,7 @@ int	 store_service_grid(struct store *st, int64_t id, int64_t *grid_id);
 /* Service id by grid/stack/name. 1, 0, -1. */
 int	 store_service_find(struct store *st, int64_t grid_id,
 	    const char *stack, const char *name, int64_t *service_id);
+/* 0, 1 if the service no longer exists, -1 error. */
 int	 store_service_scale(struct store *st, int64_t service_id,
 	    int instances);
 /* The service's instances as container entries (node, instance, state,
@@ -649,7 +666,9 @@ struct stack_update {
  * longer has is deleted with its instances. The count follows the file
  * only where the file changed it (a manual scale survives otherwise). The
  * stack's own revision always goes up. 0 and *u filled (release it with
- * store_stack_update_clear()), or -1 and *u empty.
+ * store_stack_update_clear()), 1 if the stack no longer exists (another
+ * request removed it since the caller looked it up), or -1; *u is empty
+ * unless 0.
  */
 int	 store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
 	    const char *source, struct stack_update *u);
@@ -661,10 +680,12 @@ int	 store_stack_ref(struct store *st, int64_t stack_id, char *ref,
 int	 store_stack_find(struct store *st, int64_t grid_id, const char *name,
 	    int64_t *stack_id);
 /* Delete a stack; the nodes that ran its instances go to nodes (JSON
- * array) and its service ids to *services. 0 or -1. */
+ * array) and its service ids to *services. 0, 1 if it was gone already
+ * (another request removed it), or -1. */
 int	 store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
 	    int64_t **services, size_t *nservices);
 json_t	*store_stack_list_json(struct store *st, int64_t grid_id);
+/* 1 and *out, 0 if the stack no longer exists, -1 error. */
 int	 store_stack_get_json(struct store *st, int64_t stack_id, json_t **out);
 
 /* ---- exec targets (store_exec.c) ----------------------------------------- */
@@ -697,6 +718,8 @@ enum lifecycle_rc {
 	LC_BUSY,		/* a deploy of the stack is in progress */
 	LC_STOPPED,		/* restart: the service(s) are stopped */
 	LC_LINKED,		/* rm: another service links to it */
+	LC_GONE,		/* the stack or service was removed by a
+				   request that raced this one */
 	LC_ERROR = -1,		/* a store error */
 };
 
@@ -749,7 +772,8 @@ const char	*deploy_state_name(enum deploy_state s);
 /* 0 and *out, or -1 if name is no state's name. */
 int		 deploy_state_parse(const char *name, enum deploy_state *out);
 
-/* A deploy of the stack's services in order. 0 or -1. */
+/* A deploy of the stack's services in order. 0, 1 if the stack no longer
+ * exists, or -1. */
 int	 store_deploy_create(struct store *st, int64_t stack_id,
 	    int64_t *deploy_id);
 /*

@@ -264,6 +264,21 @@ services_remove(struct store *st, int64_t stack_id, json_t *keep,
 	return 0;
 }
 
+/* 1 if stack_id is a stack, 0 not, -1 error. */
+static int
+stack_exists(struct store *st, int64_t stack_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT 1 FROM stacks WHERE id = ?1");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, stack_id);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int
 store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
     const char *source, struct stack_update *u)
@@ -280,6 +295,13 @@ store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
 	u->nodes = json_array();
 	if (store_begin(st) != 0)
 		goto out;
+	/* Looked up before this transaction: another request may have
+	 * removed it since (a 404 for the caller, not a store error). */
+	if ((rc = stack_exists(st, stack_id)) != 1) {
+		rc = rc == 0 ? 1 : -1;
+		goto out;
+	}
+	rc = -1;
 	json_array_foreach(json_object_get(spec, "services"), i, svc) {
 		json_object_set_new(keep, json_string_value(json_object_get(svc,
 		    "name")), json_true());
@@ -394,7 +416,15 @@ store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
 			goto fail;
 	} else {
 		sqlite3_reset(s);
-		goto fail;
+		if (rc != SQLITE_DONE)
+			goto fail;
+		/* Removed by another request since the caller's lookup. */
+		store_rollback(st);
+		free(*services);
+		*services = NULL;
+		*nservices = 0;
+		json_array_clear(nodes);
+		return 1;
 	}
 	return store_commit(st);
 fail:

@@ -87,7 +87,7 @@ stack_name(struct stack_ctx *ctx, const struct snode *v, char **full)
 	}
 	if (o->name == NULL && !util_name_valid(name)) {
 		stack_errn(ctx, v, "stack", "\"%s\" is not a valid stack name "
-		    "(1 to 63 of a-z, 0-9 and -, after an optional user/)", s);
+		    "(" UTIL_NAME_RULE ", after an optional user/)", s);
 		free(s);
 		return NULL;
 	}
@@ -95,7 +95,7 @@ stack_name(struct stack_ctx *ctx, const struct snode *v, char **full)
 	if (o->name != NULL) {
 		if (!util_name_valid(o->name)) {
 			stack_errn(ctx, v, "stack", "--name \"%s\" is not a "
-			    "valid stack name (1 to 63 of a-z, 0-9 and -)",
+			    "valid stack name (" UTIL_NAME_RULE ")",
 			    o->name);
 			return NULL;
 		}
@@ -281,7 +281,7 @@ stack_services(struct stack_ctx *ctx, const struct snode *svcs)
 		path = stack_path("services", k->str);
 		if (!util_name_valid(k->str)) {
 			stack_errn(ctx, k, path, "\"%s\" is not a valid service "
-			    "name (1 to 63 of a-z, 0-9 and -)", k->str);
+			    "name (" UTIL_NAME_RULE ")", k->str);
 		}
 		json_array_append_new(out, stack_service_parse(ctx, k->str,
 		    SNODE_VAL(svcs, i), path));

@@ -1024,6 +1024,38 @@ test_name_override(void)
 	stack_errors_clear(&e);
 }
 
+/*
+ * Names become parts of container names and words on the CLI's command
+ * line: a leading '-' is refused wherever a name comes in (issue 21.11).
+ */
+static void
+test_name_leading_dash(void)
+{
+	struct stack_opts o = { NULL, "-x", NULL, NULL, NULL };
+	struct stack_errors e = { NULL, 0 };
+	const char *y = "stack: me/app\nservices: {}\nvolumes:\n"
+	    "  v:\n    external: true\n";
+	json_t *st;
+
+	CHECK(util_name_valid("x"));
+	CHECK(util_name_valid("0-x"));
+	CHECK(util_name_valid("x-"));
+	CHECK(!util_name_valid("-x"));
+	CHECK(!util_name_valid("-"));
+	CHECK(!util_name_valid("--"));
+	CHECK(!util_name_valid(""));
+	CHECK_ERR("stack: me/-x\nservices: {}\n", 1, 8, "stack",
+	    "beginning with a letter or digit");
+	CHECK_ERR("stack: -x\nservices: {}\n", 1, 8, "stack",
+	    "\"-x\" is not a valid stack name");
+	CHECK_ERR("stack: me/app\nservices:\n  -web:\n    image: nginx\n",
+	    3, 3, "services.-web", "not a valid service name");
+	st = stack_parse(y, strlen(y), "x.yml", &o, &e);
+	CHECK(st == NULL);
+	CHECK(e.n == 1 && strstr(e.v[0].message, "--name \"-x\"") != NULL);
+	stack_errors_clear(&e);
+}
+
 static void
 test_units(void)
 {
@@ -1196,6 +1228,7 @@ main(void)
 	TEST_RUN(test_json_form);
 	TEST_RUN(test_env_file);
 	TEST_RUN(test_name_override);
+	TEST_RUN(test_name_leading_dash);
 	TEST_RUN(test_units);
 	if ((kdir = kontena_dir(&why)) != NULL) {
 		free(kdir);
