@@ -34,40 +34,64 @@
 
 /* What the local parse asked for, recorded for the master. */
 struct stack_inputs {
-	json_t	*variables;	/* NAME -> value of the environment */
-	json_t	*files;		/* path -> content */
+	const char	*file;		/* the stack file, as given */
+	json_t		*variables;	/* NAME -> value of the environment */
+	json_t		*files;		/* path -> content */
 };
 
-static const char *
-stack_getenv(void *arg, const char *name)
+static int
+stack_getenv(void *arg, const char *name, char **value)
 {
 	struct stack_inputs *in = arg;
 	const char *v = getenv(name);
 
-	if (v != NULL)
-		json_object_set_new(in->variables, name, json_string(v));
-	return v;
+	if (v == NULL)
+		return 0;
+	json_object_set_new(in->variables, name, json_string(v));
+	*value = xstrdup(v);
+	return 1;
 }
 
+/*
+ * path as the stack names it: from the working directory, or (env_file,
+ * extends, depends) from the stack file's directory, as Kontena read them.
+ */
 static char *
-stack_read_file(void *arg, const char *path, char **cause)
+stack_file_path(const char *stack_file, const char *path,
+    enum stack_file_base base)
+{
+	const char *slash;
+	char *p;
+
+	if (base == STACK_FILE_CWD || *path == '/' ||
+	    (slash = strrchr(stack_file, '/')) == NULL)
+		return xstrdup(path);
+	xasprintf(&p, "%.*s/%s", (int)(slash - stack_file), stack_file, path);
+	return p;
+}
+
+static int
+stack_read_file(void *arg, const char *path, enum stack_file_base base,
+    char **data, size_t *len, char **cause)
 {
 	struct stack_inputs *in = arg;
-	char *data;
-	size_t len;
+	char *full = stack_file_path(in->file, path, base);
 	json_t *v;
 
-	if (util_read_file(path, 1024 * 1024, &data, &len) != 0) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		return NULL;
+	if (util_read_file(full, 1024 * 1024, data, len) != 0) {
+		xasprintf(cause, "%s: %s", full, strerror(errno));
+		free(full);
+		return -1;
 	}
-	if ((v = json_stringn(data, len)) == NULL) {
+	free(full);
+	if ((v = json_stringn(*data, *len)) == NULL) {
 		xasprintf(cause, "%s: not UTF-8 text", path);
-		free(data);
-		return NULL;
+		free(*data);
+		*data = NULL;
+		return -1;
 	}
 	json_object_set_new(in->files, path, v);
-	return data;
+	return 0;
 }
 
 /* Parse file locally; on success build the envelope and the stack name. */
@@ -78,20 +102,24 @@ stack_prepare(struct cli *c, const char *file, const char *name,
 	struct stack_inputs in;
 	struct stack_errors errs = { 0 };
 	struct stack_opts opts;
+	struct stack_host host;
 	char *src, *msg;
 	size_t len;
 	json_t *st, *text;
 
 	if (util_read_file(file, 4 * 1024 * 1024, &src, &len) != 0)
 		return cli_fail("%s: %s", file, strerror(errno));
+	in.file = file;
 	in.variables = json_object();
 	in.files = json_object();
+	memset(&host, 0, sizeof host);
+	host.getenv = stack_getenv;
+	host.read_file = stack_read_file;
+	host.arg = &in;
 	memset(&opts, 0, sizeof opts);
 	opts.grid = c->grid;
 	opts.name = name;
-	opts.getenv = stack_getenv;
-	opts.read_file = stack_read_file;
-	opts.arg = &in;
+	opts.host = &host;
 	st = stack_parse(src, len, file, &opts, &errs);
 	if (st == NULL) {
 		size_t nerr = errs.n ? errs.n : 1;

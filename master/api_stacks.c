@@ -19,33 +19,64 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The envelope's maps, served to the parser as its environment. */
+/* What the parser may ask for, served from the request and the store. */
 struct api_stack_inputs {
-	json_t	*variables;	/* NAME -> string */
-	json_t	*files;		/* path -> content */
+	struct api_ctx	*ctx;		/* the request */
+	int64_t		 grid_id;	/* the grid it installs into */
+	json_t		*variables;	/* NAME -> string */
+	json_t		*files;		/* path -> content */
 };
 
-static const char *
-api_stack_getenv(void *arg, const char *name)
+static int
+api_stack_getenv(void *arg, const char *name, char **value)
 {
 	struct api_stack_inputs *in = arg;
 	json_t *v = json_object_get(in->variables, name);
 
-	return json_is_string(v) ? json_string_value(v) : NULL;
+	if (!json_is_string(v))
+		return 0;
+	*value = xstrdup(json_string_value(v));
+	return 1;
 }
 
-static char *
-api_stack_read_file(void *arg, const char *path, char **cause)
+static int
+api_stack_read_file(void *arg, const char *path, enum stack_file_base base,
+    char **data, size_t *len, char **cause)
 {
 	struct api_stack_inputs *in = arg;
 	json_t *v = json_object_get(in->files, path);
 
 	if (!json_is_string(v)) {
 		xasprintf(cause, "%s: not sent with the stack (the CLI sends "
-		    "env_file contents along)", path);
-		return NULL;
+		    "the files a stack names along)", path);
+		return -1;
 	}
-	return xstrdup(json_string_value(v));
+	*len = json_string_length(v);
+	*data = xmalloc(*len + 1);
+	memcpy(*data, json_string_value(v), *len + 1);
+	return 0;
+}
+
+/* stack/service in the grid: 1 (and its image and instances), 0, -1. */
+static int
+api_stack_service_find(void *arg, const char *stack, const char *service,
+    json_t **info)
+{
+	struct api_stack_inputs *in = arg;
+	int64_t stack_id;
+	json_t *svc;
+
+	if (store_stack_find(in->ctx->st, in->grid_id, stack, &stack_id) != 1)
+		return -1;
+	if (store_service_get_json(in->ctx->st, in->grid_id, stack, service,
+	    &svc) != 1)
+		return 0;
+	{
+		*info = json_pack("{s:O?, s:O?}", "image", json_object_get(svc,
+		    "image"), "instances", json_object_get(svc, "instances"));
+		json_decref(svc);
+	}
+	return 1;
 }
 
 static int
@@ -63,10 +94,11 @@ api_is_yaml(const char *ctype)
  * success *source is the text to store (caller frees).
  */
 static json_t *
-api_stack_parse(struct api_ctx *ctx, const char *grid, const char *force_name,
-    char **source)
+api_stack_parse(struct api_ctx *ctx, const struct grid *g,
+    const char *force_name, char **source)
 {
-	struct api_stack_inputs in = { NULL, NULL };
+	struct api_stack_inputs in = { ctx, g->id, NULL, NULL };
+	struct stack_host host;
 	struct stack_errors errs = { 0 };
 	struct stack_opts opts;
 	const char *file = "stack.yml", *text = ctx->body, *name;
@@ -134,11 +166,14 @@ api_stack_parse(struct api_ctx *ctx, const char *grid, const char *force_name,
 		    "use [a-z0-9-], 1 to 63 characters", name);
 		goto out;
 	}
-	opts.grid = grid;
+	memset(&host, 0, sizeof host);
+	host.getenv = api_stack_getenv;
+	host.read_file = api_stack_read_file;
+	host.service_find = api_stack_service_find;
+	host.arg = &in;
+	opts.grid = g->name;
 	opts.name = name;
-	opts.getenv = api_stack_getenv;
-	opts.read_file = api_stack_read_file;
-	opts.arg = &in;
+	opts.host = &host;
 	spec = stack_parse(text, len, file, &opts, &errs);
 	if (spec == NULL) {
 		json_t *body;
@@ -212,7 +247,7 @@ api_stack_create(struct api_ctx *ctx)
 
 	if (api_grid(ctx, ctx->cap[0], &g) != 0)
 		return;
-	if ((spec = api_stack_parse(ctx, g.name, NULL, &source)) == NULL)
+	if ((spec = api_stack_parse(ctx, &g, NULL, &source)) == NULL)
 		return;
 	rc = store_stack_create(ctx->st, g.id, spec, source, &id);
 	if (rc == 1)
@@ -271,15 +306,33 @@ api_stack_upgrade(struct api_ctx *ctx)
 {
 	struct stack_update u;
 	struct grid g;
-	json_t *spec;
-	char *source = NULL;
+	json_t *spec, *keep, *svc;
+	char *source = NULL, links[512];
 	int64_t id;
 	size_t i;
+	int rc;
 
 	if (api_stack_lookup(ctx, &g, &id) != 0)
 		return;
-	if ((spec = api_stack_parse(ctx, g.name, ctx->cap[1], &source)) == NULL)
+	if ((spec = api_stack_parse(ctx, &g, ctx->cap[1], &source)) == NULL)
 		return;
+	keep = json_object();
+	json_array_foreach(json_object_get(spec, "services"), i, svc)
+		json_object_set(keep, json_string_value(json_object_get(svc,
+		    "name")), json_true());
+	rc = store_stack_linked_from(ctx->st, id, keep, links, sizeof links);
+	json_decref(keep);
+	if (rc != 0) {
+		if (rc < 0)
+			api_store_error(ctx);
+		else
+			api_error(ctx, 409, "services", "the upgrade removes "
+			    "services that other stacks link to (%s); remove "
+			    "those links first", links);
+		json_decref(spec);
+		free(source);
+		return;
+	}
 	if (store_stack_update(ctx->st, id, spec, source, &u) != 0)
 		api_store_error(ctx);
 	else {
@@ -300,6 +353,7 @@ void
 api_stack_delete(struct api_ctx *ctx)
 {
 	const char *force = api_query(ctx, "force");
+	char links[512];
 	struct grid g;
 	json_t *nodes;
 	int64_t id, *services;
@@ -308,6 +362,18 @@ api_stack_delete(struct api_ctx *ctx)
 
 	if (api_stack_lookup(ctx, &g, &id) != 0)
 		return;
+	/* Kontena refused this too: their links would point nowhere. */
+	rc = store_stack_linked_from(ctx->st, id, NULL, links, sizeof links);
+	if (rc < 0) {
+		api_store_error(ctx);
+		return;
+	}
+	if (rc > 0) {
+		api_error(ctx, 409, NULL, "stack %s is linked from other "
+		    "stacks (%s); remove those links first", ctx->cap[1],
+		    links);
+		return;
+	}
 	if (force == NULL || (strcmp(force, "1") != 0 &&
 	    strcmp(force, "true") != 0)) {
 		rc = store_deploy_running(ctx->st, id);

@@ -465,6 +465,20 @@ int	 store_stack_find(struct store *st, int64_t grid_id, const char *name,
 int	 store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
 	    int64_t **services, size_t *nservices);
 json_t	*store_stack_list_json(struct store *st, int64_t grid_id);
+/*
+ * Are the targets of service_id's links to other stacks deployed? 1
+ * ready, 0 not yet (a target is inactive or in an unfinished deploy), 2
+ * a target is gone; why (len bytes) says which. -1 error.
+ */
+int	 store_service_links_ready(struct store *st, int64_t service_id,
+	    char *why, size_t len);
+/*
+ * Services of other stacks that link to stack_id's services (but not to
+ * those named in keep, an object, or NULL), as "stack/svc -> target" into
+ * buf (len bytes, cut short if need be): how many, or -1 on error.
+ */
+int	 store_stack_linked_from(struct store *st, int64_t stack_id,
+	    json_t *keep, char *buf, size_t len);
 int	 store_stack_get_json(struct store *st, int64_t stack_id, json_t **out);
 
 /* ---- deploys (store_deploy.c) ------------------------------------------- */

@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -432,4 +433,80 @@ store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
 	json_object_set_new(o, "services", svcs);
 	*out = o;
 	return 1;
+}
+
+/* ---- links between stacks ------------------------------------------------ */
+
+int
+store_service_links_ready(struct store *st, int64_t service_id, char *why,
+    size_t len)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT json_extract(j.value, '$.stack'),"
+	    " json_extract(j.value, '$.service'), k.id, t.id, t.active,"
+	    " (SELECT count(*) FROM deploy_services ds"
+	    "   JOIN deploys d ON d.id = ds.deploy_id"
+	    "   WHERE ds.service_id = t.id"
+	    "   AND d.state IN ('created', 'ongoing')"
+	    "   AND ds.state IN ('created', 'ongoing'))"
+	    " FROM services v JOIN stacks me ON me.id = v.stack_id,"
+	    " json_each(v.spec, '$.stack_links') j"
+	    " LEFT JOIN stacks k ON k.grid_id = me.grid_id"
+	    "   AND k.name = json_extract(j.value, '$.stack')"
+	    " LEFT JOIN services t ON t.stack_id = k.id"
+	    "   AND t.name = json_extract(j.value, '$.service')"
+	    " WHERE v.id = ?1");
+	int rc, ready = 1;
+
+	*why = '\0';
+	sqlite3_bind_int64(s, 1, service_id);
+	while (ready == 1 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (sqlite3_column_type(s, 3) == SQLITE_NULL) {
+			snprintf(why, len, "it links to %s/%s, which is no "
+			    "longer in the grid", store_col_text(s, 0),
+			    store_col_text(s, 1));
+			ready = 2;
+		} else if (sqlite3_column_int(s, 4) == 0 ||
+		    sqlite3_column_int64(s, 5) > 0) {
+			snprintf(why, len, "waiting for %s/%s to be deployed",
+			    store_col_text(s, 0), store_col_text(s, 1));
+			ready = 0;
+		}
+	}
+	if (ready == 1 && rc != SQLITE_DONE)
+		ready = -1;
+	sqlite3_reset(s);
+	return ready;
+}
+
+int
+store_stack_linked_from(struct store *st, int64_t stack_id, json_t *keep,
+    char *buf, size_t len)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT ok.name, v.name, json_extract(j.value, '$.service')"
+	    " FROM stacks me JOIN stacks ok ON ok.grid_id = me.grid_id"
+	    "   AND ok.id != me.id"
+	    " JOIN services v ON v.stack_id = ok.id,"
+	    " json_each(v.spec, '$.stack_links') j"
+	    " WHERE me.id = ?1 AND json_extract(j.value, '$.stack') = me.name"
+	    " ORDER BY ok.name, v.name");
+	size_t used = 0;
+	int rc, n = 0;
+
+	*buf = '\0';
+	sqlite3_bind_int64(s, 1, stack_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (keep != NULL && json_object_get(keep,
+		    store_col_text(s, 2)) != NULL)
+			continue;
+		if (used < len)
+			used += (size_t)snprintf(buf + used, len - used,
+			    "%s%s/%s -> %s", n ? ", " : "",
+			    store_col_text(s, 0), store_col_text(s, 1),
+			    store_col_text(s, 2));
+		n++;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? n : -1;
 }

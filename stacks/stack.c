@@ -306,6 +306,42 @@ static const struct {
 	{ "data", "Kontena's data key is not supported by berth" },
 };
 
+/*
+ * Links to other stacks' services: each target must exist in the grid now
+ * (Kontena checked the same when it created the service). Without a
+ * service_find callback (the CLI's own parse) they are not checked.
+ */
+static void
+stack_xrefs_check(struct stack_ctx *ctx)
+{
+	const struct stack_xref *x;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < ctx->nxrefs; i++) {
+		x = &ctx->xrefs[i];
+		rc = stack_host_service(ctx, x->stack, x->service, NULL);
+		if (rc == -1)
+			stack_err(ctx, x->line, x->col, x->path, "link to "
+			    "%s/%s: there is no stack %s in grid %s (install "
+			    "it first)", x->stack, x->service, x->stack,
+			    ctx->opts->grid != NULL ? ctx->opts->grid : "");
+		else if (rc == 0)
+			stack_err(ctx, x->line, x->col, x->path, "link to "
+			    "%s/%s: stack %s has no service %s", x->stack,
+			    x->service, x->stack, x->service);
+	}
+}
+
+void
+stack_result_clear(struct stack_result *res)
+{
+	json_decref(res->needs);
+	json_decref(res->warnings);
+	json_decref(res->vault_writes);
+	memset(res, 0, sizeof *res);
+}
+
 static void
 stack_ctx_free(struct stack_ctx *ctx)
 {
@@ -322,11 +358,48 @@ stack_ctx_free(struct stack_ctx *ctx)
 		free(ctx->refs[i].path);
 	}
 	free(ctx->refs);
+	for (i = 0; i < ctx->nxrefs; i++) {
+		free(ctx->xrefs[i].stack);
+		free(ctx->xrefs[i].service);
+		free(ctx->xrefs[i].path);
+	}
+	free(ctx->xrefs);
+	json_decref(ctx->needs);
+	json_decref(ctx->warnings);
+	json_decref(ctx->vault_writes);
+	free(ctx->stack_name);
 }
 
 json_t *
 stack_parse(const char *buf, size_t len, const char *file,
     const struct stack_opts *opts, struct stack_errors *errs)
+{
+	struct stack_result res = { NULL, NULL, NULL };
+	json_t *out;
+
+	out = stack_parse_ex(buf, len, file, opts, errs, &res);
+	if (out == NULL && errs->n == 0 && res.needs != NULL) {
+		/* A caller without a needs loop: say that input was missing. */
+		struct stack_errors *e = errs;
+
+		e->v = xcalloc(1, sizeof *e->v);
+		e->n = 1;
+		e->v[0].file = xstrdup(file != NULL ? file : "-");
+		e->v[0].line = 1;
+		e->v[0].col = 1;
+		e->v[0].key = xstrdup("");
+		e->v[0].message = xstrdup("the stack needs input this caller "
+		    "cannot give (an environment variable, a file or an "
+		    "answer)");
+	}
+	stack_result_clear(&res);
+	return out;
+}
+
+json_t *
+stack_parse_ex(const char *buf, size_t len, const char *file,
+    const struct stack_opts *opts, struct stack_errors *errs,
+    struct stack_result *res)
 {
 	static const struct stack_opts no_opts;
 	static const char *keys[] = { "stack", "version", "description",
@@ -341,6 +414,7 @@ stack_parse(const char *buf, size_t len, const char *file,
 	memset(&ctx, 0, sizeof ctx);
 	ctx.file = file != NULL ? file : "-";
 	ctx.opts = opts != NULL ? opts : &no_opts;
+	ctx.host = ctx.opts->host;
 	ctx.errs = errs;
 
 	if (len > STACK_MAX_INPUT) {
@@ -382,6 +456,8 @@ stack_parse(const char *buf, size_t len, const char *file,
 		    "([user/]name)");
 	else
 		name = stack_name(&ctx, at[0], &full);
+	if (name != NULL)
+		ctx.stack_name = xstrdup(name);
 	vars = json_object();
 	stack_vars_resolve(&ctx, at[3], ctx.opts->grid != NULL ?
 	    ctx.opts->grid : "", name != NULL ? name : "", vars);
@@ -391,6 +467,8 @@ stack_parse(const char *buf, size_t len, const char *file,
 		stack_get_str(&ctx, at[2], "description", &desc);
 	vols = stack_volumes(&ctx, at[4]);
 	svcs = stack_services(&ctx, at[5]);
+	if (errs->n == 0 && !ctx.needed)
+		stack_xrefs_check(&ctx);
 	if (at[5] == NULL && json_array_size(vols) == 0)
 		stack_errn(&ctx, root, "services", "services is required");
 	if (at[6] != NULL && !stack_is_null(at[6]) &&
@@ -398,6 +476,12 @@ stack_parse(const char *buf, size_t len, const char *file,
 	    stack_svc_index(svcs, expose) < 0) {
 		stack_errn(&ctx, at[6], "expose", "unknown service \"%s\"",
 		    expose);
+	}
+	if (ctx.needed) {
+		/* What is missing first; errors after a missing value are
+		   noise, and the parse with it will find the real ones. */
+		stack_errors_clear(errs);
+		goto out;
 	}
 	if (errs->n > 0)
 		goto out;
@@ -409,6 +493,13 @@ stack_parse(const char *buf, size_t len, const char *file,
 	if (out == NULL)
 		stack_err(&ctx, 1, 1, "", "internal error building the result");
 out:
+	if (res != NULL) {
+		res->needs = ctx.needed ? json_incref(ctx.needs) : NULL;
+		res->warnings = ctx.warnings != NULL ?
+		    json_incref(ctx.warnings) : json_array();
+		res->vault_writes = out != NULL && ctx.vault_writes != NULL ?
+		    json_incref(ctx.vault_writes) : json_object();
+	}
 	json_decref(vars);
 	json_decref(vols);
 	json_decref(svcs);

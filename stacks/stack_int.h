@@ -61,11 +61,26 @@ struct stack_ref {
 	int	 col;
 };
 
+/* A link to a service of another stack, checked against the grid. */
+struct stack_xref {
+	char	*stack;		/* the other stack (owned) */
+	char	*service;	/* its service (owned) */
+	char	*path;		/* key path of the entry (owned) */
+	int	 line;		/* where the entry is */
+	int	 col;
+};
+
 struct stack_ctx {
 	const char		*file;	/* for errors */
 	const struct stack_opts	*opts;	/* never NULL (a zeroed one) */
+	const struct stack_host	*host;	/* opts->host, or NULL */
 	struct stack_errors	*errs;	/* where errors go */
 	int			 full;	/* STACK_MAX_ERRORS reached */
+	int			 needed; /* a callback said STACK_NEED */
+	json_t			*needs;	/* what the caller must supply */
+	json_t			*warnings; /* array of warning objects */
+	json_t			*vault_writes; /* NAME -> value (to: vault) */
+	char			*stack_name; /* the installed name, or NULL */
 
 	struct snode		**nodes; /* every node, for freeing */
 	size_t			 nnodes;
@@ -81,6 +96,8 @@ struct stack_ctx {
 	size_t			 nvolnames;
 	struct stack_ref	*refs;	/* every links/depends_on entry */
 	size_t			 nrefs;
+	struct stack_xref	*xrefs;	/* links to other stacks */
+	size_t			 nxrefs;
 };
 
 /* stack_yaml.c */
@@ -95,6 +112,21 @@ void	 stack_errn(struct stack_ctx *, const struct snode *, const char *,
 	     const char *, ...) __attribute__((format(printf, 4, 5)));
 char	*stack_path(const char *, const char *);
 char	*stack_path_idx(const char *, size_t);
+
+void	 stack_warn(struct stack_ctx *, const struct snode *, const char *,
+	     const char *, ...) __attribute__((format(printf, 4, 5)));
+
+/* stack_host.c: the caller's callbacks; each records what it needs */
+int	 stack_host_getenv(struct stack_ctx *, const char *, char **);
+int	 stack_host_read(struct stack_ctx *, const char *,
+	     enum stack_file_base, char **, size_t *, char **);
+int	 stack_host_prompt(struct stack_ctx *, const struct stack_prompt *,
+	     json_t **);
+int	 stack_host_vault(struct stack_ctx *, const char *, char **, size_t *);
+int	 stack_host_random(struct stack_ctx *, void *, size_t);
+int	 stack_host_service(struct stack_ctx *, const char *, const char *,
+	     json_t **);
+json_t	*stack_host_services(struct stack_ctx *);
 
 /* stack_value.c: typed getters; each reports its own error, returns -1 */
 int	 stack_is_null(const struct snode *);
@@ -116,6 +148,7 @@ int	 stack_want_seq(struct stack_ctx *, const struct snode *, const char *);
 void	 stack_unknown_key(struct stack_ctx *, const struct snode *,
 	     const char *, const char *);
 int	 stack_text_int(const char *, long long *);
+int	 stack_service_name_valid(const char *);
 int	 stack_text_bool(const char *, int *);
 
 /* stack_vars.c */

@@ -424,21 +424,16 @@ static void
 svc_env_file_one(struct stack_ctx *ctx, json_t *env, const struct snode *v,
     const char *path)
 {
-	const struct stack_opts *o = ctx->opts;
 	char *file, *data, *cause = NULL, *line, *save, *end;
-	int lineno = 0;
+	int lineno = 0, rc;
 
 	if (stack_get_str(ctx, v, path, &file) != 0)
 		return;
-	if (o->read_file == NULL) {
-		stack_errn(ctx, v, path, "env_file used but the caller gave "
-		    "no file reader");
-		free(file);
-		return;
-	}
-	if ((data = o->read_file(o->arg, file, &cause)) == NULL) {
-		stack_errn(ctx, v, path, "cannot read \"%s\": %s", file,
-		    cause != NULL ? cause : "failed");
+	rc = stack_host_read(ctx, file, STACK_FILE_STACK, &data, NULL, &cause);
+	if (rc != 0) {
+		if (rc != STACK_NEED)
+			stack_errn(ctx, v, path, "cannot read \"%s\": %s", file,
+			    cause);
 		free(cause);
 		free(file);
 		return;
@@ -733,16 +728,65 @@ svc_volumes(struct stack_ctx *ctx, json_t *svc, const char *name,
 		json_decref(l);
 }
 
+/*
+ * A link to another stack's service: "stack/service[:alias]". Kontena's
+ * usual pattern (one load balancer stack that every app links to). The
+ * entry is kept as written in links; stack_links gets {stack, service,
+ * alias} for the master, which checks that the target exists and orders
+ * deploys by it. A link that names this stack is an ordinary link.
+ * Returns the service part when it names this stack, else NULL.
+ */
+static const char *
+svc_xref(struct stack_ctx *ctx, json_t *svc, const char *s,
+    const struct snode *at, const char *path, int *bad)
+{
+	const char *slash = strchr(s, '/'), *svcname = slash + 1;
+	char *stack, *service;
+	size_t alen = strcspn(svcname, ":");
+	struct stack_xref *x;
+
+	stack = xstrndup(s, (size_t)(slash - s));
+	service = xstrndup(svcname, alen);
+	if (!util_name_valid(stack) || strchr(svcname, '/') != NULL ||
+	    !stack_service_name_valid(service) ||
+	    (svcname[alen] == ':' && svcname[alen + 1] == '\0')) {
+		stack_errn(ctx, at, path, "\"%s\" is not a link to another "
+		    "stack's service (STACK/SERVICE[:ALIAS])", s);
+		*bad = 1;
+		free(stack);
+		free(service);
+		return NULL;
+	}
+	if (ctx->stack_name != NULL && strcmp(stack, ctx->stack_name) == 0) {
+		free(stack);
+		free(service);
+		return svcname;
+	}
+	json_array_append_new(json_object_get(svc, "stack_links"), json_pack(
+	    "{s:s, s:s, s:s}", "stack", stack, "service", service, "alias",
+	    svcname[alen] == ':' ? svcname + alen + 1 : service));
+	ctx->xrefs = xreallocarray(ctx->xrefs, ctx->nxrefs + 1,
+	    sizeof *ctx->xrefs);
+	x = &ctx->xrefs[ctx->nxrefs++];
+	x->stack = stack;
+	x->service = service;
+	x->path = xstrdup(path);
+	x->line = at->line;
+	x->col = at->col;
+	return NULL;
+}
+
 /* links and depends_on: recorded in ctx->refs for stack.c to check. */
 static void
 svc_refs(struct stack_ctx *ctx, json_t *svc, const char *name,
     const struct snode *v, const char *path)
 {
 	json_t *l;
-	const char *s, *from;
+	const char *s, *from, *local;
 	char *ipath;
 	struct stack_ref *r;
 	size_t i;
+	int bad = 0;
 
 	if (stack_is_null(v))
 		return;
@@ -754,10 +798,16 @@ svc_refs(struct stack_ctx *ctx, json_t *svc, const char *name,
 	for (i = 0; i < json_array_size(l); i++) {
 		s = json_string_value(json_array_get(l, i));
 		ipath = stack_path_idx(path, i);
-		if (strchr(s, '/') != NULL) {
-			stack_errn(ctx, v->kids[i], ipath, "\"%s\": links to "
-			    "services of other stacks are not supported by "
-			    "berth", s);
+		local = s;
+		if (strchr(s, '/') != NULL &&
+		    (local = svc_xref(ctx, svc, s, v->kids[i], ipath,
+		    &bad)) == NULL) {
+			free(ipath);
+			continue;
+		}
+		if (*local == '\0' || *local == ':') {
+			stack_errn(ctx, v->kids[i], ipath, "\"%s\" names no "
+			    "service", s);
 			free(ipath);
 			continue;
 		}
@@ -765,8 +815,8 @@ svc_refs(struct stack_ctx *ctx, json_t *svc, const char *name,
 		    sizeof *ctx->refs);
 		r = &ctx->refs[ctx->nrefs++];
 		r->from = xstrdup(from);
-		r->to = xstrndup(s, strcmp(name, "links") == 0 ?
-		    strcspn(s, ":") : strlen(s));
+		r->to = xstrndup(local, strcmp(name, "links") == 0 ?
+		    strcspn(local, ":") : strlen(local));
 		r->path = ipath;
 		r->line = v->kids[i]->line;
 		r->col = v->kids[i]->col;
@@ -1099,14 +1149,14 @@ svc_defaults(const char *name)
 {
 	return json_pack("{s:s, s:n, s:n, s:n, s:i, s:b, s:s, "
 	    "s:{s:s, s:n, s:f, s:n}, s:[], s:[], s:[], s:[], s:[], s:[], "
-	    "s:n, s:n, s:n, s:n, s:n, s:b, s:[], s:[], s:n, s:n, s:n, "
+	    "s:[], s:n, s:n, s:n, s:n, s:n, s:b, s:[], s:[], s:n, s:n, s:n, "
 	    "s:n, s:n, s:n, s:n, s:i, s:b}",
 	    "name", name, "image", "command", "entrypoint",
 	    "instances", 1, "stateful", 0, "strategy", "ha",
 	    "deploy", "strategy", "ha", "wait_for_port", "min_health", 0.8,
 	    "interval",
 	    "affinity", "env", "ports", "volumes", "links", "depends_on",
-	    "cpus", "cpu_shares", "mem_limit", "memswap_limit", "shm_size",
+	    "stack_links", "cpus", "cpu_shares", "mem_limit", "memswap_limit", "shm_size",
 	    "privileged", 0, "cap_add", "cap_drop",
 	    "network_mode", "pid", "user", "logging", "hooks", "health_check",
 	    "stop_signal", "stop_grace_period", 10, "read_only", 0);

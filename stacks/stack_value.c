@@ -76,6 +76,26 @@ stack_errn(struct stack_ctx *ctx, const struct snode *n, const char *key,
 }
 
 void
+stack_warn(struct stack_ctx *ctx, const struct snode *n, const char *key,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (ctx->warnings == NULL)
+		ctx->warnings = json_array();
+	if (json_array_size(ctx->warnings) < STACK_MAX_ERRORS)
+		json_array_append_new(ctx->warnings, json_pack("{s:s, s:i, "
+		    "s:i, s:s, s:s}", "file", ctx->file, "line", n->line,
+		    "column", n->col, "key", key != NULL ? key : "",
+		    "message", msg));
+	free(msg);
+}
+
+void
 stack_errors_clear(struct stack_errors *errs)
 {
 	size_t i;
@@ -138,6 +158,25 @@ stack_is_null(const struct snode *n)
 	return n->len == 0 || strcmp(n->str, "~") == 0 ||
 	    strcmp(n->str, "null") == 0 || strcmp(n->str, "Null") == 0 ||
 	    strcmp(n->str, "NULL") == 0;
+}
+
+/*
+ * A service name as Kontena's master took it: letters (either case),
+ * digits, '_' and '-', not starting with '-'; at most 63 of them.
+ */
+int
+stack_service_name_valid(const char *s)
+{
+	size_t i;
+
+	if (*s == '\0' || *s == '-')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= 63 || !(isalnum((unsigned char)s[i]) ||
+		    s[i] == '_' || s[i] == '-'))
+			return 0;
+	}
+	return 1;
 }
 
 /* 0 and *v if s is a whole decimal integer (optional sign). */

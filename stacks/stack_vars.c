@@ -272,10 +272,9 @@ static int
 vars_from(struct stack_ctx *ctx, const char *name, const struct snode *from,
     const char *path, char **text)
 {
-	const struct stack_opts *o = ctx->opts;
 	const struct snode *k, *h, *p;
 	char *kpath, *hint, *cause, *got;
-	const char *env, *why;
+	const char *why;
 	size_t i, n, j;
 	int ignore, refused = 0;
 
@@ -302,10 +301,11 @@ vars_from(struct stack_ctx *ctx, const char *name, const struct snode *from,
 			    stack_get_str(ctx, h, kpath, &hint) != 0)
 				goto next;
 			/* No environment given: every variable is unset. */
-			env = o->getenv == NULL ? NULL :
-			    o->getenv(o->arg, hint != NULL ? hint : name);
-			if (env != NULL && *text == NULL)
-				*text = xstrdup(env);
+			if (stack_host_getenv(ctx, hint != NULL ? hint : name,
+			    &got) == 1 && *text == NULL)
+				*text = got;
+			else
+				free(got);
 		} else if (strcmp(k->str, "interpolate") == 0) {
 			if (h == NULL) {
 				stack_errn(ctx, k, kpath, "needs a template");
@@ -342,14 +342,11 @@ vars_from(struct stack_ctx *ctx, const char *name, const struct snode *from,
 			}
 			if (stack_get_str(ctx, p, kpath, &hint) != 0)
 				goto next;
-			if (o->read_file == NULL) {
-				stack_errn(ctx, k, kpath, "from: file used but "
-				    "the caller gave no file reader");
-				goto next;
-			}
 			cause = NULL;
-			got = o->read_file(o->arg, hint, &cause);
-			if (got == NULL && !ignore) {
+			if (stack_host_read(ctx, hint, STACK_FILE_CWD, &got,
+			    NULL, &cause) == STACK_NEED)
+				;
+			else if (got == NULL && !ignore) {
 				stack_errn(ctx, p, kpath, "cannot read \"%s\": "
 				    "%s", hint, cause ? cause : "failed");
 			}

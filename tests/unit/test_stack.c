@@ -37,34 +37,58 @@ static const char *test_files[][2] = {
 	{ NULL, NULL },
 };
 
-static const char *
-test_getenv(void *arg, const char *name)
+static int
+test_getenv(void *arg, const char *name, char **value)
 {
 	size_t i;
 
 	for (i = 0; test_env[i][0] != NULL; i++) {
-		if (strcmp(test_env[i][0], name) == 0)
-			return test_env[i][1];
+		if (strcmp(test_env[i][0], name) == 0) {
+			*value = xstrdup(test_env[i][1]);
+			return 1;
+		}
 	}
-	return NULL;
+	return 0;
 }
 
-static char *
-test_read_file(void *arg, const char *path, char **cause)
+static int
+test_read_file(void *arg, const char *path, enum stack_file_base base,
+    char **data, size_t *len, char **cause)
 {
 	size_t i;
 
 	for (i = 0; test_files[i][0] != NULL; i++) {
-		if (strcmp(test_files[i][0], path) == 0)
-			return xstrdup(test_files[i][1]);
+		if (strcmp(test_files[i][0], path) == 0) {
+			*data = xstrdup(test_files[i][1]);
+			*len = strlen(*data);
+			return 0;
+		}
 	}
 	*cause = xstrdup("no such file");
-	return NULL;
+	return -1;
 }
 
-static struct stack_opts test_opts = {
-	"prod", NULL, test_getenv, test_read_file, NULL
+/* The grid the tests pretend exists: stack lb with service lb. */
+static int
+test_service_find(void *arg, const char *stack, const char *service,
+    json_t **info)
+{
+	if (strcmp(stack, "lb") != 0)
+		return -1;
+	if (strcmp(service, "lb") != 0)
+		return 0;
+	*info = json_pack("{s:s, s:i}", "image", "kontena/lb:latest",
+	    "instances", 2);
+	return 1;
+}
+
+static const struct stack_host test_host = {
+	.getenv = test_getenv,
+	.read_file = test_read_file,
+	.service_find = test_service_find,
 };
+
+static struct stack_opts test_opts = { .grid = "prod", .host = &test_host };
 
 static json_t *
 parse(const char *yaml, struct stack_errors *e)
@@ -925,11 +949,55 @@ test_dependencies(void)
 	CHECK_ERR("stack: a\nservices:\n  a:\n    image: x\n"
 	    "    depends_on: [a]\n", 5, 18, "services.a.depends_on[0]",
 	    "dependency cycle");
-	CHECK_ERR("stack: a\nservices:\n  a:\n    image: x\n"
-	    "    links: [lb/lb]\n", 5, 13, "services.a.links[0]",
-	    "other stacks are not supported");
 	CHECK_ERR("stack: a\nexpose: ghost\nservices:\n  a:\n    image: x\n",
 	    2, 9, "expose", "unknown service \"ghost\"");
+}
+
+/*
+ * Links to other stacks' services (Kontena's load balancer pattern):
+ * accepted when the grid has the target, kept as written in links and
+ * listed in stack_links; a missing stack or service is an error at the
+ * entry; a link that names the stack itself is an ordinary link.
+ */
+static void
+test_stack_links(void)
+{
+	struct stack_errors e;
+	json_t *st, *l, *x;
+
+	st = parse("stack: a\nservices:\n"
+	    "  web:\n    image: x\n    links: [lb/lb, a/db:database]\n"
+	    "    depends_on: [lb/lb]\n"
+	    "  db:\n    image: x\n", &e);
+	CHECK(st != NULL);
+	if (st == NULL)
+		dump_errs(&e);
+	l = json_object_get(st, "services");
+	CHECK_STR(sget(json_array_get(l, 0), "name"), "db");
+	CHECK_STR(sget(json_array_get(l, 1), "name"), "web");
+	x = json_object_get(json_array_get(l, 1), "stack_links");
+	CHECK(json_array_size(x) == 2);
+	CHECK_STR(sget(json_array_get(x, 0), "stack"), "lb");
+	CHECK_STR(sget(json_array_get(x, 0), "service"), "lb");
+	CHECK_STR(sget(json_array_get(x, 0), "alias"), "lb");
+	CHECK_STR(json_string_value(json_array_get(json_object_get(
+	    json_array_get(l, 1), "links"), 0)), "lb/lb");
+	CHECK(json_array_size(json_object_get(json_array_get(l, 0),
+	    "stack_links")) == 0);
+	json_decref(st);
+
+	CHECK_ERR("stack: a\nservices:\n  a:\n    image: x\n"
+	    "    links: [web/lb]\n", 5, 13, "services.a.links[0]",
+	    "there is no stack web in grid prod");
+	CHECK_ERR("stack: a\nservices:\n  a:\n    image: x\n"
+	    "    links:\n      - lb/proxy\n", 6, 9, "services.a.links[0]",
+	    "stack lb has no service proxy");
+	CHECK_ERR("stack: a\nservices:\n  a:\n    image: x\n"
+	    "    links: [lb/lb/x]\n", 5, 13, "services.a.links[0]",
+	    "is not a link to another stack's service");
+	CHECK_ERR("stack: a\nservices:\n  a:\n    image: x\n"
+	    "    links: [a/ghost]\n", 5, 13, "services.a.links[0]",
+	    "unknown service \"ghost\"");
 }
 
 static void
@@ -1004,7 +1072,7 @@ test_env_file(void)
 static void
 test_name_override(void)
 {
-	struct stack_opts o = { NULL, "other", NULL, NULL, NULL };
+	struct stack_opts o = { .name = "other" };
 	struct stack_errors e = { NULL, 0 };
 	const char *y = "stack: me/app\nvariables:\n  s:\n    type: string\n"
 	    "    default: ${STACK}-${GRID}\nservices: {}\nvolumes:\n"
@@ -1112,7 +1180,7 @@ kontena_dir(const char **why)
 static void
 test_kontena_stacks(void)
 {
-	struct stack_opts o = { "default", NULL, NULL, NULL, NULL };
+	struct stack_opts o = { .grid = "default" };
 	struct stack_errors e = { NULL, 0 };
 	const char *why = NULL;
 	char *dir, *path, *buf, *names[64], valid[512] = "";
@@ -1192,6 +1260,7 @@ main(void)
 	TEST_RUN(test_limits);
 	TEST_RUN(test_all_errors_at_once);
 	TEST_RUN(test_dependencies);
+	TEST_RUN(test_stack_links);
 	TEST_RUN(test_kontena_only);
 	TEST_RUN(test_json_form);
 	TEST_RUN(test_env_file);
