@@ -17,6 +17,7 @@
  * (bad UTF-8, YAML syntax) stops there since what follows would be noise.
  */
 #include "stacks/stack_int.h"
+#include "stacks/liquid.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 
@@ -24,38 +25,6 @@
 #include <string.h>
 
 #define STACK_MAX_SERVICES	1000	/* keeps the ordering quadratic-safe */
-
-/*
- * Kontena ran the whole file through Liquid before reading it as YAML, so
- * tags hide in comments too ("# {% if x %}"). Report each line that has
- * one. The column counts characters, as libyaml's marks do.
- */
-static int
-stack_liquid_check(struct stack_ctx *ctx, const char *buf, size_t len)
-{
-	size_t i;
-	int line = 1, col = 1, found = 0, reported = 0;
-
-	for (i = 0; i < len; i++) {
-		if (buf[i] == '\n') {
-			line++;
-			col = 1;
-			reported = 0;
-			continue;
-		}
-		if (!reported && buf[i] == '{' && i + 1 < len &&
-		    (buf[i + 1] == '%' || buf[i + 1] == '{')) {
-			stack_err(ctx, line, col, "", "Liquid template tag "
-			    "\"{%c\" is not supported by berth (Kontena "
-			    "expanded templates before parsing; write plain "
-			    "YAML with ${VAR} variables instead)", buf[i + 1]);
-			found = reported = 1;
-		}
-		if (((unsigned char)buf[i] & 0xc0) != 0x80)
-			col++;
-	}
-	return found ? -1 : 0;
-}
 
 /* "[user/]name"; returns the installed name (after the slash), or NULL. */
 static char *
@@ -292,20 +261,6 @@ stack_services(struct stack_ctx *ctx, const struct snode *svcs)
 	return ordered;
 }
 
-/* Top-level keys berth refuses, and why. */
-static const struct {
-	const char	*name;
-	const char	*why;
-} stack_refused[] = {
-	{ "networks", "networks are not supported by berth: services of a "
-	    "grid share one network" },
-	{ "certificates", "Kontena certificates are not supported by berth" },
-	{ "secrets", "Vault secrets are not supported by berth" },
-	{ "depends", "child stacks (depends) are not supported by berth" },
-	{ "parent", "child stacks (parent) are not supported by berth" },
-	{ "data", "Kontena's data key is not supported by berth" },
-};
-
 /*
  * Links to other stacks' services: each target must exist in the grid now
  * (Kontena checked the same when it created the service). Without a
@@ -368,6 +323,8 @@ stack_ctx_free(struct stack_ctx *ctx)
 	json_decref(ctx->warnings);
 	json_decref(ctx->vault_writes);
 	free(ctx->stack_name);
+	free(ctx->rendered);
+	free(ctx->linemap);
 }
 
 json_t *
@@ -396,20 +353,101 @@ stack_parse(const char *buf, size_t len, const char *file,
 	return out;
 }
 
+/* A top-level key's node in map, or NULL. */
+static const struct snode *
+stack_top(const struct snode *map, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < SNODE_NPAIRS(map); i++) {
+		if (SNODE_KEY(map, i)->type == SNODE_SCALAR &&
+		    strcmp(SNODE_KEY(map, i)->str, key) == 0)
+			return SNODE_VAL(map, i);
+	}
+	return NULL;
+}
+
+/*
+ * The Liquid pass: render the raw text with the resolved variables and
+ * read the output as YAML. Errors in the output are reported at the
+ * template's lines (ctx->linemap). NULL after an error.
+ */
+static const struct snode *
+stack_render(struct stack_ctx *ctx, const char *buf, size_t len, json_t *vars)
+{
+	struct liquid_opts lo = { ctx->opts->now };
+	struct liquid_output lout;
+	struct liquid_error lerr;
+	const struct snode *root;
+
+	if (liquid_render(buf, len, vars, &lo, &lout, &lerr) != 0) {
+		stack_err(ctx, lerr.line > 0 ? lerr.line : 1, lerr.col > 0 ?
+		    lerr.col : 1, "", "%s", lerr.message);
+		liquid_error_clear(&lerr);
+		return NULL;
+	}
+	ctx->rendered = lout.text;
+	ctx->rendered_len = lout.len;
+	ctx->linemap = lout.lines;
+	ctx->nlinemap = lout.nlines;
+	ctx->expanded = 0;
+	ctx->lenient = 0;
+	root = stack_yaml_load(ctx, ctx->rendered, ctx->rendered_len);
+	return root;
+}
+
+/* Stack labels: "key=value" with a key of [a-z0-9.-] (Kontena's rule). */
+static json_t *
+stack_labels(struct stack_ctx *ctx, const struct snode *v)
+{
+	json_t *l, *out = json_array();
+	const char *s;
+	size_t i, k;
+	char *path;
+
+	if (v == NULL || stack_is_null(v))
+		return out;
+	if (stack_get_strlist(ctx, v, "labels", &l) != 0) {
+		json_decref(l);
+		return out;
+	}
+	for (i = 0; i < json_array_size(l); i++) {
+		s = json_string_value(json_array_get(l, i));
+		k = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.-");
+		if (k == 0 || s[k] != '=') {
+			path = stack_path_idx("labels", i);
+			stack_errn(ctx, v->kids[i], path, "\"%s\" is not a "
+			    "label (key=value, the key of a-z, 0-9, '.' and "
+			    "'-')", s);
+			free(path);
+		} else
+			json_array_append(out, json_array_get(l, i));
+	}
+	json_decref(l);
+	return out;
+}
+
+/* Top-level keys Kontena knew; berth reads each (or ignores it, said). */
+static const char *const stack_top_keys[] = {
+	"stack", "version", "description", "variables", "volumes",
+	"services", "expose", "labels", "meta", "data", "depends",
+	"networks", "errors", NULL,
+};
+
 json_t *
 stack_parse_ex(const char *buf, size_t len, const char *file,
     const struct stack_opts *opts, struct stack_errors *errs,
     struct stack_result *res)
 {
 	static const struct stack_opts no_opts;
-	static const char *keys[] = { "stack", "version", "description",
-	    "variables", "volumes", "services", "expose", NULL };
-	const struct snode *at[7] = { NULL }, *root, *k;
+	const struct snode *raw, *root, *k, *v;
 	struct stack_ctx ctx;
 	json_t *out = NULL, *vars = NULL, *vols = NULL, *svcs = NULL;
+	json_t *labels = NULL, *meta = NULL, *lvars = NULL;
 	char *full = NULL, *name = NULL, *version = NULL, *desc = NULL;
 	char *expose = NULL;
-	size_t i, j;
+	size_t i, j, before;
+	int tags;
 
 	memset(&ctx, 0, sizeof ctx);
 	ctx.file = file != NULL ? file : "-";
@@ -422,61 +460,79 @@ stack_parse_ex(const char *buf, size_t len, const char *file,
 		    "limit is %d", len, STACK_MAX_INPUT);
 		goto out;
 	}
-	if (stack_utf8_check(&ctx, buf, len) != 0 ||
-	    stack_liquid_check(&ctx, buf, len) != 0)
+	if (stack_utf8_check(&ctx, buf, len) != 0)
 		goto out;
-	if ((root = stack_yaml_load(&ctx, buf, len)) == NULL)
+	/*
+	 * As Kontena: the raw text is YAML too (Liquid tags sit in comments
+	 * or in values, and {{ x }} reads as a flow mapping); the stack name
+	 * and the variables come from it, the rest from the text rendered
+	 * with their values.
+	 */
+	tags = liquid_has_tags(buf, len);
+	ctx.lenient = tags;
+	if ((raw = stack_yaml_load(&ctx, buf, len)) == NULL)
+		goto out;
+	if (stack_want_map(&ctx, raw, "") != 0)
+		goto out;
+	if ((k = stack_top(raw, "stack")) == NULL)
+		stack_errn(&ctx, raw, "stack", "stack is required "
+		    "([user/]name)");
+	else
+		name = stack_name(&ctx, k, &full);
+	if (name != NULL)
+		ctx.stack_name = xstrdup(name);
+	vars = json_object();
+	lvars = json_object();
+	before = errs->n;
+	stack_vars_resolve(&ctx, stack_top(raw, "variables"),
+	    ctx.opts->grid != NULL ? ctx.opts->grid : "", name != NULL ?
+	    name : "", vars, lvars);
+	/* A template rendered without its variables' values says nothing. */
+	if (ctx.needed || (tags && errs->n > before))
+		goto done;
+	root = raw;
+	if (tags && (root = stack_render(&ctx, buf, len, lvars)) == NULL)
 		goto out;
 	if (stack_want_map(&ctx, root, "") != 0)
 		goto out;
 
 	for (i = 0; i < SNODE_NPAIRS(root); i++) {
 		k = SNODE_KEY(root, i);
-		for (j = 0; keys[j] != NULL; j++) {
-			if (strcmp(k->str, keys[j]) == 0)
+		for (j = 0; stack_top_keys[j] != NULL; j++) {
+			if (strcmp(k->str, stack_top_keys[j]) == 0)
 				break;
 		}
-		if (keys[j] != NULL) {
-			at[j] = SNODE_VAL(root, i);
-			continue;
-		}
-		for (j = 0; j < sizeof stack_refused / sizeof stack_refused[0];
-		    j++) {
-			if (strcmp(k->str, stack_refused[j].name) == 0)
-				break;
-		}
-		if (j < sizeof stack_refused / sizeof stack_refused[0])
-			stack_errn(&ctx, k, k->str, "%s", stack_refused[j].why);
-		else
-			stack_unknown_key(&ctx, k, k->str, "the top level");
+		if (stack_top_keys[j] == NULL)
+			stack_warn(&ctx, k, k->str, "unknown top-level key "
+			    "\"%s\" ignored (as Kontena ignored it)", k->str);
+		else if (strcmp(k->str, "networks") == 0)
+			stack_warn(&ctx, k, k->str, "networks ignored: the "
+			    "services of a grid share one network");
 	}
-
-	if (at[0] == NULL)
-		stack_errn(&ctx, root, "stack", "stack is required "
-		    "([user/]name)");
-	else
-		name = stack_name(&ctx, at[0], &full);
-	if (name != NULL)
-		ctx.stack_name = xstrdup(name);
-	vars = json_object();
-	stack_vars_resolve(&ctx, at[3], ctx.opts->grid != NULL ?
-	    ctx.opts->grid : "", name != NULL ? name : "", vars);
-	if (at[1] != NULL && !stack_is_null(at[1]))
-		stack_get_str(&ctx, at[1], "version", &version);
-	if (at[2] != NULL && !stack_is_null(at[2]))
-		stack_get_str(&ctx, at[2], "description", &desc);
-	vols = stack_volumes(&ctx, at[4]);
-	svcs = stack_services(&ctx, at[5]);
+	if ((v = stack_top(root, "version")) != NULL && !stack_is_null(v))
+		stack_get_str(&ctx, v, "version", &version);
+	if ((v = stack_top(root, "description")) != NULL && !stack_is_null(v))
+		stack_get_str(&ctx, v, "description", &desc);
+	labels = stack_labels(&ctx, stack_top(root, "labels"));
+	v = stack_top(root, "meta");
+	meta = v != NULL && !stack_is_null(v) ? stack_node_json(v) :
+	    json_object();
+	if ((v = stack_top(root, "depends")) != NULL && !stack_is_null(v))
+		stack_errn(&ctx, v, "depends",
+		    "child stacks (depends) are not supported by berth yet");
+	vols = stack_volumes(&ctx, stack_top(root, "volumes"));
+	svcs = stack_services(&ctx, stack_top(root, "services"));
 	if (errs->n == 0 && !ctx.needed)
 		stack_xrefs_check(&ctx);
-	if (at[5] == NULL && json_array_size(vols) == 0)
+	if (stack_top(root, "services") == NULL && json_array_size(vols) == 0)
 		stack_errn(&ctx, root, "services", "services is required");
-	if (at[6] != NULL && !stack_is_null(at[6]) &&
-	    stack_get_str(&ctx, at[6], "expose", &expose) == 0 &&
+	if ((v = stack_top(root, "expose")) != NULL && !stack_is_null(v) &&
+	    stack_get_str(&ctx, v, "expose", &expose) == 0 &&
 	    stack_svc_index(svcs, expose) < 0) {
-		stack_errn(&ctx, at[6], "expose", "unknown service \"%s\"",
+		stack_errn(&ctx, v, "expose", "unknown service \"%s\"",
 		    expose);
 	}
+done:
 	if (ctx.needed) {
 		/* What is missing first; errors after a missing value are
 		   noise, and the parse with it will find the real ones. */
@@ -486,10 +542,10 @@ stack_parse_ex(const char *buf, size_t len, const char *file,
 	if (errs->n > 0)
 		goto out;
 
-	out = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:O, s:O, s:O}",
-	    "stack", full, "name", name, "version", version,
+	out = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:O, s:O, s:O, s:O, "
+	    "s:O}", "stack", full, "name", name, "version", version,
 	    "description", desc, "expose", expose, "variables", vars,
-	    "volumes", vols, "services", svcs);
+	    "volumes", vols, "services", svcs, "labels", labels, "meta", meta);
 	if (out == NULL)
 		stack_err(&ctx, 1, 1, "", "internal error building the result");
 out:
@@ -501,8 +557,11 @@ out:
 		    json_incref(ctx.vault_writes) : json_object();
 	}
 	json_decref(vars);
+	json_decref(lvars);
 	json_decref(vols);
 	json_decref(svcs);
+	json_decref(labels);
+	json_decref(meta);
 	free(full);
 	free(name);
 	free(version);

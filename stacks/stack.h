@@ -17,6 +17,7 @@
 #define BERTH_STACK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -74,6 +75,7 @@ struct stack_prompt {
 	const char	*question;	/* the text to show */
 	json_t		*def;		/* the default answer, or NULL */
 	json_t		*choices;	/* array of allowed answers, or NULL */
+	int		 other;		/* an answer not in choices is fine */
 	int		 multi;		/* several choices may be picked */
 	int		 echo;		/* 0: a secret, do not echo it */
 };
@@ -107,6 +109,9 @@ struct stack_host {
 	 */
 	int	(*vault_read)(void *arg, const char *name, char **value,
 		    size_t *len);
+	/* Every secret's name (a new array reference), for
+	   vault_cert_prompt. */
+	json_t	*(*vault_names)(void *arg);
 	/* len random bytes into buf (generated values). */
 	void	(*random)(void *arg, void *buf, size_t len);
 	/*
@@ -137,6 +142,8 @@ struct stack_opts {
 					   NULL; borrowed */
 	json_t			*previous; /* NAME -> value of the installed
 					   stack (an upgrade), or NULL */
+	int64_t			 now;	/* epoch seconds, for Liquid's date
+					   "now"; 0: not available */
 	const struct stack_host	*host;	/* callbacks, or NULL */
 };
 

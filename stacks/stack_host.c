@@ -108,10 +108,10 @@ stack_host_prompt(struct stack_ctx *ctx, const struct stack_prompt *p,
 		return 0;
 	rc = h->prompt(h->arg, p, answer);
 	if (rc == STACK_NEED) {
-		need = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "kind",
+		need = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b}", "kind",
 		    "prompt", "variable", p->variable, "type", p->type,
 		    "question", p->question, "multi", p->multi, "echo",
-		    p->echo);
+		    p->echo, "other", p->other);
 		json_object_set(need, "default", p->def != NULL ? p->def :
 		    json_null());
 		if (p->choices != NULL)
@@ -138,6 +138,22 @@ stack_host_vault(struct stack_ctx *ctx, const char *name, char **value,
 	if (h == NULL || h->vault_read == NULL)
 		return 0;
 	return h->vault_read(h->arg, name, value, len) == 1 ? 1 : 0;
+}
+
+json_t *
+stack_host_vault_names(struct stack_ctx *ctx)
+{
+	const struct stack_host *h = ctx->host;
+	json_t *v;
+
+	if (h == NULL || h->vault_names == NULL ||
+	    (v = h->vault_names(h->arg)) == NULL)
+		return json_array();
+	if (!json_is_array(v)) {
+		json_decref(v);
+		return json_array();
+	}
+	return v;
 }
 
 int

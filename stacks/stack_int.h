@@ -45,13 +45,6 @@ struct snode {
 #define SNODE_KEY(x, i)		((x)->kids[2 * (i)])
 #define SNODE_VAL(x, i)		((x)->kids[2 * (i) + 1])
 
-/* A resolved variable. */
-struct stack_var {
-	char	*name;		/* as declared (owned) */
-	char	*text;		/* value as interpolated text, NULL = unset */
-	int	 declared_at;	/* index in declaration order, -1 automatic */
-};
-
 /* A links / depends_on entry, checked once every service is known. */
 struct stack_ref {
 	char	*from;		/* the service that names it (owned) */
@@ -70,6 +63,8 @@ struct stack_xref {
 	int	 col;
 };
 
+struct stack_vsys;
+
 struct stack_ctx {
 	const char		*file;	/* for errors */
 	const struct stack_opts	*opts;	/* never NULL (a zeroed one) */
@@ -81,6 +76,11 @@ struct stack_ctx {
 	json_t			*warnings; /* array of warning objects */
 	json_t			*vault_writes; /* NAME -> value (to: vault) */
 	char			*stack_name; /* the installed name, or NULL */
+	int			 lenient; /* raw Liquid text: any key, dups */
+	char			*rendered; /* the Liquid output, or NULL */
+	size_t			 rendered_len;
+	int			*linemap; /* rendered line i+1 -> template */
+	size_t			 nlinemap;
 
 	struct snode		**nodes; /* every node, for freeing */
 	size_t			 nnodes;
@@ -88,10 +88,7 @@ struct stack_ctx {
 	size_t			 expanded; /* node count with aliases */
 	size_t			 interpolated; /* bytes made by ${VAR} */
 
-	struct stack_var	*vars;	/* resolved so far */
-	size_t			 nvars;
-	char			**pending; /* declared, not yet resolved */
-	size_t			 npending;
+	struct stack_vsys	*vsys;	/* the variables (stack_vars.c) */
 	char			**volnames; /* top-level volume names */
 	size_t			 nvolnames;
 	struct stack_ref	*refs;	/* every links/depends_on entry */
@@ -123,6 +120,7 @@ int	 stack_host_read(struct stack_ctx *, const char *,
 int	 stack_host_prompt(struct stack_ctx *, const struct stack_prompt *,
 	     json_t **);
 int	 stack_host_vault(struct stack_ctx *, const char *, char **, size_t *);
+json_t	*stack_host_vault_names(struct stack_ctx *);
 int	 stack_host_random(struct stack_ctx *, void *, size_t);
 int	 stack_host_service(struct stack_ctx *, const char *, const char *,
 	     json_t **);
@@ -147,13 +145,29 @@ int	 stack_want_map(struct stack_ctx *, const struct snode *, const char *);
 int	 stack_want_seq(struct stack_ctx *, const struct snode *, const char *);
 void	 stack_unknown_key(struct stack_ctx *, const struct snode *,
 	     const char *, const char *);
+/* What YAML 1.1 (Psych, Kontena's parser) makes of a plain scalar. */
+enum stack_y11 { Y11_NULL, Y11_BOOL, Y11_INT, Y11_FLOAT, Y11_STR };
+enum stack_y11 stack_yaml11(const char *, long long *, double *, int *);
+json_t	*stack_scalar_json(const struct snode *);
+json_t	*stack_text_json(const char *, int);
 int	 stack_text_int(const char *, long long *);
 int	 stack_service_name_valid(const char *);
 int	 stack_text_bool(const char *, int *);
 
+/* stack_value.c: JSON values as text */
+struct buf;
+void	 stack_json_text(json_t *, struct buf *, int);
+char	*stack_json_str(json_t *);
+json_t	*stack_node_json(const struct snode *);
+
 /* stack_vars.c */
 void	 stack_vars_resolve(struct stack_ctx *, const struct snode *,
-	     const char *, const char *, json_t *);
+	     const char *, const char *, json_t *, json_t *);
+/*
+ * The text ${name} (len bytes) stands for: NULL when the variable is
+ * unset; *st is 0, -1 when no such variable, -2 after an error reported.
+ */
+const char *stack_vars_text(struct stack_ctx *, const char *, size_t, int *);
 void	 stack_vars_free(struct stack_ctx *);
 
 /* stack_service.c */
