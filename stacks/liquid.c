@@ -100,6 +100,7 @@ struct lq_ctx {
 	int		*lines;		/* template line of each output line */
 	size_t		 nlines, lcap;
 	int		 need_line;	/* the current line has no origin yet */
+	int		 last_line;	/* the template's last line */
 	/* errors */
 	int		 line, col;	/* of the node being worked on */
 	int		 syntax;	/* parsing (a syntax error) */
@@ -219,6 +220,7 @@ lq_tokenize(struct lq_ctx *c, const char *src, size_t len)
 		if (q + 1 >= end) {
 			lq_tk_add(c, &cap, LT_TEXT, p, (size_t)(end - p), line,
 			    col);
+			lq_advance(p, (size_t)(end - p), &line, &col);
 			break;
 		}
 		if (q > p) {
@@ -250,6 +252,7 @@ lq_tokenize(struct lq_ctx *c, const char *src, size_t len)
 		lq_advance(q, (size_t)(e - q), &line, &col);
 		p = e;
 	}
+	c->last_line = line;
 }
 
 /* ---- the tree --------------------------------------------------------- */
@@ -1524,6 +1527,13 @@ liquid_render(const char *src, size_t len, json_t *vars,
 	c.need_line = 1;
 	if (lq_render_body(&c, &root) != 0)
 		goto out;
+	/* The line after a final newline is the template's last. */
+	if (c.need_line) {
+		c.need_line = 0;
+		c.lines = xreallocarray(c.lines, c.nlines + 1,
+		    sizeof *c.lines);
+		c.lines[c.nlines++] = c.last_line;
+	}
 	out->text = c.main.data != NULL ? c.main.data : xstrdup("");
 	out->len = c.main.len;
 	c.main.data = NULL;

@@ -405,6 +405,19 @@ svc_environment(struct stack_ctx *ctx, json_t *svc, const char *name,
 				free(kv);
 			} else if (stack_get_str(ctx, SNODE_VAL(v, i), kpath,
 			    &s) == 0) {
+				/*
+				 * Kontena wrote "#{key}=#{value}" of what its
+				 * YAML 1.1 parser read: "on" is true, 0755 is
+				 * 493, 1.50 is 1.5.
+				 */
+				json_t *typed = stack_text_json(s,
+				    SNODE_VAL(v, i)->quoted);
+
+				if (!json_is_string(typed)) {
+					free(s);
+					s = stack_json_str(typed);
+				}
+				json_decref(typed);
 				xasprintf(&kv, "%s=%s", k->str, s);
 				svc_env_put(env, kv);
 				free(kv);

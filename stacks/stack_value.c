@@ -37,6 +37,9 @@ stack_err_add(struct stack_ctx *ctx, int line, int col, const char *key,
 		free(msg);
 		return;
 	}
+	/* In the Liquid output: the template line that line came from. */
+	if (ctx->linemap != NULL && line >= 1 && (size_t)line <= ctx->nlinemap)
+		line = ctx->linemap[line - 1];
 	if (errs->n == STACK_MAX_ERRORS) {
 		free(msg);
 		msg = xstrdup("too many errors; stopped reporting");

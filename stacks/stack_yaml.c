@@ -78,6 +78,30 @@ bad:
 	return -1;
 }
 
+/*
+ * When the YAML is the Liquid output, the rendered line i (0-based), to
+ * show with a syntax error at the template's line: "(rendered: ...)".
+ */
+static char *
+yaml_rendered_line(struct stack_ctx *ctx, size_t i)
+{
+	const char *p = ctx->rendered, *e;
+	char *out;
+
+	if (p == NULL)
+		return NULL;
+	while (i > 0 && (p = strchr(p, '\n')) != NULL) {
+		p++;
+		i--;
+	}
+	if (p == NULL)
+		return NULL;
+	e = strchr(p, '\n');
+	xasprintf(&out, " (the line rendered: \"%.*s\")", e != NULL &&
+	    e - p < 120 ? (int)(e - p) : 120, p);
+	return out;
+}
+
 static struct snode *
 yaml_node_new(struct stack_ctx *ctx, enum snode_type type,
     const yaml_mark_t *mark)
@@ -291,12 +315,17 @@ stack_yaml_load(struct stack_ctx *ctx, const char *buf, size_t len)
 	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
 	while (!done && !failed) {
 		if (!yaml_parser_parse(&parser, &ev)) {
+			char *shown = yaml_rendered_line(ctx,
+			    (size_t)parser.problem_mark.line);
+
 			stack_err(ctx, (int)parser.problem_mark.line + 1,
 			    (int)parser.problem_mark.column + 1, "",
-			    "YAML syntax error: %s%s%s",
+			    "YAML syntax error: %s%s%s%s",
 			    parser.problem ? parser.problem : "unknown",
 			    parser.context ? " " : "",
-			    parser.context ? parser.context : "");
+			    parser.context ? parser.context : "",
+			    shown != NULL ? shown : "");
+			free(shown);
 			failed = 1;
 			break;
 		}
