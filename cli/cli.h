@@ -31,6 +31,12 @@ enum cli_opt {
 	CLI_OPT_ROTATE,
 	CLI_OPT_NAME,
 	CLI_OPT_LABEL,
+	CLI_OPT_VAR,		/* -v NAME=VALUE (stacks) */
+	CLI_OPT_VALUES_FROM,
+	CLI_OPT_VALUES_TO,
+	CLI_OPT_NO_DEPLOY,
+	CLI_OPT_DRY_RUN,
+	CLI_OPT_UPSERT,
 	CLI_OPT__COUNT
 };
 
@@ -118,6 +124,13 @@ int	 cmd_stack_ls(struct cli *c);
 int	 cmd_stack_show(struct cli *c);
 int	 cmd_stack_rm(struct cli *c);
 int	 cmd_stack_deploy(struct cli *c);
+int	 cmd_stack_validate(struct cli *c);
+/* cmd_vault.c */
+int	 cmd_vault_ls(struct cli *c);
+int	 cmd_vault_write(struct cli *c);
+int	 cmd_vault_update(struct cli *c);
+int	 cmd_vault_read(struct cli *c);
+int	 cmd_vault_rm(struct cli *c);
 /* cmd_service.c */
 int	 cmd_service_ls(struct cli *c);
 int	 cmd_service_show(struct cli *c);

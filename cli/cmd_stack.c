@@ -1,12 +1,13 @@
 /*
  * cmd_stack.c - `berth stack ...`: install, upgrade, ls, show, rm.
  *
- * install and upgrade parse the file here first, so errors name the
- * operator's own file and come before anything is sent. The parse also
- * records what only this machine has: the values of `from: env`
- * variables and the contents of env_files. Those travel with the source in
- * a JSON envelope {"source", "name", "variables", "files"}; the master
- * parses the source again with them and stores it as it was written.
+ * install, upgrade and validate send the file to the master, which
+ * parses it (it has the vault, the grid's services and the randomness a
+ * stack's variables draw on) and asks back what only this machine has
+ * (stack_input.c): environment variables, files, answers to prompts. An
+ * install is first checked without writing (?dry_run=1), so that errors,
+ * each with the operator's file:line:col, come before any progress line;
+ * --dry-run stops there and prints what would be created.
  *
  * Progress follows Kontena's CLI: one "[done] ..." line per step, with a
  * live spinner line while waiting when stdout is a terminal.
@@ -17,6 +18,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/table.h"
+#include "cli/stack_input.h"
 
 #include "stacks/stack.h"
 
@@ -31,125 +33,6 @@
 #include <unistd.h>
 
 #define STACK_DEPLOY_WAIT_S	900	/* give up watching after this */
-
-/* What the local parse asked for, recorded for the master. */
-struct stack_inputs {
-	const char	*file;		/* the stack file, as given */
-	json_t		*variables;	/* NAME -> value of the environment */
-	json_t		*files;		/* path -> content */
-};
-
-static int
-stack_getenv(void *arg, const char *name, char **value)
-{
-	struct stack_inputs *in = arg;
-	const char *v = getenv(name);
-
-	if (v == NULL)
-		return 0;
-	json_object_set_new(in->variables, name, json_string(v));
-	*value = xstrdup(v);
-	return 1;
-}
-
-/*
- * path as the stack names it: from the working directory, or (env_file,
- * extends, depends) from the stack file's directory, as Kontena read them.
- */
-static char *
-stack_file_path(const char *stack_file, const char *path,
-    enum stack_file_base base)
-{
-	const char *slash;
-	char *p;
-
-	if (base == STACK_FILE_CWD || *path == '/' ||
-	    (slash = strrchr(stack_file, '/')) == NULL)
-		return xstrdup(path);
-	xasprintf(&p, "%.*s/%s", (int)(slash - stack_file), stack_file, path);
-	return p;
-}
-
-static int
-stack_read_file(void *arg, const char *path, enum stack_file_base base,
-    char **data, size_t *len, char **cause)
-{
-	struct stack_inputs *in = arg;
-	char *full = stack_file_path(in->file, path, base);
-	json_t *v;
-
-	if (util_read_file(full, 1024 * 1024, data, len) != 0) {
-		xasprintf(cause, "%s: %s", full, strerror(errno));
-		free(full);
-		return -1;
-	}
-	free(full);
-	if ((v = json_stringn(*data, *len)) == NULL) {
-		xasprintf(cause, "%s: not UTF-8 text", path);
-		free(*data);
-		*data = NULL;
-		return -1;
-	}
-	json_object_set_new(in->files, path, v);
-	return 0;
-}
-
-/* Parse file locally; on success build the envelope and the stack name. */
-static int
-stack_prepare(struct cli *c, const char *file, const char *name,
-    json_t **envelope, char **stack_name, json_t **parsed)
-{
-	struct stack_inputs in;
-	struct stack_errors errs = { 0 };
-	struct stack_opts opts;
-	struct stack_host host;
-	char *src, *msg;
-	size_t len;
-	json_t *st, *text;
-
-	if (util_read_file(file, 4 * 1024 * 1024, &src, &len) != 0)
-		return cli_fail("%s: %s", file, strerror(errno));
-	in.file = file;
-	in.variables = json_object();
-	in.files = json_object();
-	memset(&host, 0, sizeof host);
-	host.getenv = stack_getenv;
-	host.read_file = stack_read_file;
-	host.arg = &in;
-	memset(&opts, 0, sizeof opts);
-	opts.grid = c->grid;
-	opts.name = name;
-	opts.host = &host;
-	st = stack_parse(src, len, file, &opts, &errs);
-	if (st == NULL) {
-		size_t nerr = errs.n ? errs.n : 1;
-
-		msg = stack_errors_format(&errs);
-		fprintf(stderr, "%s\n", msg);
-		free(msg);
-		stack_errors_clear(&errs);
-		free(src);
-		json_decref(in.variables);
-		json_decref(in.files);
-		return cli_fail("%s: %zu error%s; nothing was sent", file, nerr,
-		    nerr == 1 ? "" : "s");
-	}
-	if ((text = json_stringn(src, len)) == NULL) {
-		free(src);
-		json_decref(st);
-		json_decref(in.variables);
-		json_decref(in.files);
-		return cli_fail("%s: not UTF-8 text", file);
-	}
-	*stack_name = xstrdup(json_string_value(json_object_get(st, "name")));
-	*envelope = json_pack("{s:o, s:s, s:o, s:o}", "source", text,
-	    "file", file, "variables", in.variables, "files", in.files);
-	if (name != NULL)
-		json_object_set_new(*envelope, "name", json_string(name));
-	*parsed = st;
-	free(src);
-	return 0;
-}
 
 /* ---- progress lines -------------------------------------------------- */
 
@@ -291,41 +174,139 @@ stack_deploy(struct cli *c, const char *s)
 	    "stack show %s", id, STACK_DEPLOY_WAIT_S, s);
 }
 
+/* --values-to FILE: the stack's values as YAML (JSON is YAML). */
+static int
+stack_values_to(const char *file, json_t *stack)
+{
+	json_t *vars = json_object_get(stack, "variables"), *v;
+	struct buf b = { NULL, 0, 0 };
+	const char *k;
+	char *s;
+	int rc;
+
+	buf_printf(&b, "# the values of stack %s (secrets are kept in the "
+	    "vault, not here)\n", cli_str(stack, "name"));
+	json_object_foreach(vars, k, v) {
+		if (json_is_null(v))
+			continue;
+		s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		buf_printf(&b, "%s: %s\n", k, s);
+		free(s);
+	}
+	rc = util_write_file(file, b.data, b.len, 0600);
+	buf_free(&b);
+	if (rc != 0)
+		return cli_fail("--values-to %s: %s", file, strerror(errno));
+	return 0;
+}
+
+/* --dry-run: what an install or upgrade would do, without doing it. */
+static int
+stack_print_plan(struct cli *c, json_t *plan, const char *verb)
+{
+	json_t *st = json_object_get(plan, "stack"), *svc, *sec;
+	struct table *t;
+	char inst[16], buf[512];
+	size_t i;
+
+	if (c->json)
+		return cli_print_json(plan);
+	printf("%s stack %s (%s%s%s) on grid %s\n",
+	    json_is_true(json_object_get(plan, "exists")) && strcmp(verb,
+	    "install") != 0 ? "Would upgrade" : "Would install",
+	    cli_str(st, "name"), cli_str(st, "stack"),
+	    json_is_string(json_object_get(st, "version")) ? " " : "",
+	    json_is_string(json_object_get(st, "version")) ?
+	    cli_str(st, "version") : "", c->grid);
+	t = table_new("SERVICE", "IMAGE", "STRATEGY", "INSTANCES", "SECRETS",
+	    "LINKS", NULL);
+	json_array_foreach(json_object_get(st, "services"), i, svc) {
+		struct buf b = { NULL, 0, 0 };
+		size_t j;
+
+		json_array_foreach(json_object_get(svc, "secrets"), j, sec)
+			buf_printf(&b, "%s%s", j ? "," : "",
+			    cli_str(sec, "name"));
+		table_row(t, cli_str(svc, "name"), cli_str(svc, "image"),
+		    cli_str(svc, "strategy"), cli_int(svc, "instances", inst,
+		    sizeof inst), b.data != NULL ? b.data : "-",
+		    cli_join(json_object_get(svc, "links"), ",", buf,
+		    sizeof buf), NULL);
+		buf_free(&b);
+	}
+	table_print(t, stdout);
+	table_free(t);
+	if (json_array_size(json_object_get(plan, "vault_writes")) > 0)
+		printf("It would write to the vault: %s\n", cli_join(
+		    json_object_get(plan, "vault_writes"), ", ", buf,
+		    sizeof buf));
+	if (json_is_true(json_object_get(plan, "exists")) &&
+	    strcmp(verb, "install") == 0)
+		printf("(stack %s exists: install would be refused; use "
+		    "upgrade or --name)\n", cli_str(st, "name"));
+	return 0;
+}
+
+/*
+ * install and upgrade: check the file against the master (which asks
+ * back what only this machine has), then write it and deploy it.
+ */
 static int
 stack_install(struct cli *c, const char *file, const char *upgrade)
 {
-	json_t *env = NULL, *parsed, *reply;
-	char *name = NULL, *path, *cause, msg[256];
+	struct stack_input in;
+	json_t *reply = NULL, *plan = NULL;
+	char *path, *dry, *cause, msg[256], *name;
 	int rc;
 
-	if (stack_prepare(c, file, upgrade ? upgrade : cli_value(c,
-	    CLI_OPT_NAME), &env, &name, &parsed) != 0)
+	if (stack_input_load(c, file, &in) != 0)
 		return 1;
-	json_decref(parsed);
-	if (upgrade != NULL && strcmp(name, upgrade) != 0) {
-		json_object_set_new(env, "name", json_string(upgrade));
-		free(name);
-		name = xstrdup(upgrade);
+	if (upgrade)
+		path = cli_path("stacks/%s/%s", c->grid, upgrade);
+	else
+		path = cli_path("grids/%s/stacks", c->grid);
+	/* First without writing: every error before any progress line. */
+	xasprintf(&dry, "%s?dry_run=1", path);
+	rc = stack_input_send(&in, upgrade ? "PUT" : "POST", dry, upgrade ?
+	    upgrade : cli_value(c, CLI_OPT_NAME), &plan, &cause);
+	free(dry);
+	if (rc != 0) {
+		free(path);
+		stack_input_free(&in);
+		return cli_fail_cause(cause);
 	}
+	stack_input_warnings(&in, json_object_get(plan, "warnings"));
+	if (cli_flag(c, CLI_OPT_DRY_RUN)) {
+		rc = stack_print_plan(c, plan, upgrade ? "upgrade" : "install");
+		json_decref(plan);
+		free(path);
+		stack_input_free(&in);
+		return rc;
+	}
+	name = xstrdup(cli_str(json_object_get(plan, "stack"), "name"));
+	json_decref(plan);
 	snprintf(msg, sizeof msg, "%s stack %s", upgrade ? "Upgrading" :
 	    "Creating", name);
 	step_start(msg);
-	if (upgrade)
-		path = cli_path("stacks/%s/%s", c->grid, name);
-	else
-		path = cli_path("grids/%s/stacks", c->grid);
-	rc = client_json(upgrade ? "PUT" : "POST", path, env, &reply, &cause);
+	rc = stack_input_send(&in, upgrade ? "PUT" : "POST", path, upgrade ?
+	    upgrade : cli_value(c, CLI_OPT_NAME), &reply, &cause);
 	free(path);
-	json_decref(env);
+	stack_input_free(&in);
 	if (rc != 0) {
 		step_end(msg, 0, cause);
 		free(cause);
 		free(name);
 		return 1;
 	}
-	json_decref(reply);
 	step_end(msg, 1, NULL);
-	rc = stack_deploy(c, name);
+	if (cli_value(c, CLI_OPT_VALUES_TO) != NULL &&
+	    stack_values_to(cli_value(c, CLI_OPT_VALUES_TO), reply) != 0) {
+		json_decref(reply);
+		free(name);
+		return 1;
+	}
+	json_decref(reply);
+	rc = cli_flag(c, CLI_OPT_NO_DEPLOY) ? 0 : stack_deploy(c, name);
 	free(name);
 	return rc;
 }
@@ -340,6 +321,44 @@ int
 cmd_stack_upgrade(struct cli *c)
 {
 	return stack_install(c, c->args[1], c->args[0]);
+}
+
+/* validate: everything install checks, nothing written. */
+int
+cmd_stack_validate(struct cli *c)
+{
+	struct stack_input in;
+	json_t *plan, *st;
+	char *path, *cause;
+	int rc;
+
+	if (stack_input_load(c, c->args[0], &in) != 0)
+		return 1;
+	path = cli_path("grids/%s/stacks", c->grid);
+	xasprintf(&cause, "%s?dry_run=1", path);
+	free(path);
+	path = cause;
+	rc = stack_input_send(&in, "POST", path, cli_value(c, CLI_OPT_NAME),
+	    &plan, &cause);
+	free(path);
+	if (rc != 0) {
+		stack_input_free(&in);
+		return cli_fail_cause(cause);
+	}
+	stack_input_warnings(&in, json_object_get(plan, "warnings"));
+	if (c->json)
+		cli_print_json(json_object_get(plan, "stack"));
+	else {
+		st = json_object_get(plan, "stack");
+		printf("%s: valid: stack %s (%s) with %zu service(s)%s\n",
+		    c->args[0], cli_str(st, "name"), cli_str(st, "stack"),
+		    json_array_size(json_object_get(st, "services")),
+		    json_array_size(json_object_get(plan, "warnings")) > 0 ?
+		    ", with warnings" : "");
+	}
+	json_decref(plan);
+	stack_input_free(&in);
+	return 0;
 }
 
 int

@@ -131,6 +131,11 @@ static const struct api_route api_routes[] = {
 	{ "POST", "/v1/services/{}/{}/{}/scale", api_service_scale, 0 },
 	{ "GET", "/v1/services/{}/{}/{}/containers", api_service_containers, 0 },
 	{ "GET", "/v1/grids/{}/cloud-config", api_grid_cloud_config, 0 },
+	{ "GET", "/v1/grids/{}/vault", api_vault_list, 0 },
+	{ "POST", "/v1/grids/{}/vault", api_vault_create, 0 },
+	{ "GET", "/v1/vault/{}/{}", api_vault_read, 0 },
+	{ "PUT", "/v1/vault/{}/{}", api_vault_update, 0 },
+	{ "DELETE", "/v1/vault/{}/{}", api_vault_delete, 0 },
 	{ "GET", "/install/agent.sh", api_install_script, 1 },
 	{ "GET", "/install/berth-agent", api_install_agent, 1 },
 };

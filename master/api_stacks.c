@@ -10,6 +10,7 @@
  * one transaction.
  */
 #include "master/api.h"
+#include "master/vault.h"
 
 #include "stacks/stack.h"
 
@@ -19,20 +20,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What the parser may ask for, served from the request and the store. */
+/*
+ * What the parser may ask for, served from the request and the store.
+ * The envelope carries what only the operator's machine has: the values
+ * of environment variables ("env"), files ("files"), answers to prompts
+ * ("answers"); what it does not carry yet, the master asks for (a 422
+ * with "needs"), and the CLI sends it along with the next try.
+ */
 struct api_stack_inputs {
-	struct api_ctx	*ctx;		/* the request */
-	int64_t		 grid_id;	/* the grid it installs into */
-	json_t		*variables;	/* NAME -> string */
-	json_t		*files;		/* path -> content */
+	struct api_ctx		*ctx;	/* the request */
+	const struct grid	*g;	/* the grid it installs into */
+	json_t			*env;	/* NAME -> string or null */
+	int			 env_ask; /* a name not in env is a need */
+	json_t			*files;	/* path -> content or {error} */
+	int			 files_ask; /* a path not in files is a need */
+	json_t			*answers; /* variable -> answer */
+	int			 interactive; /* someone can be asked */
 };
 
 static int
 api_stack_getenv(void *arg, const char *name, char **value)
 {
 	struct api_stack_inputs *in = arg;
-	json_t *v = json_object_get(in->variables, name);
+	json_t *v = json_object_get(in->env, name);
 
+	if (v == NULL)
+		return in->env_ask ? STACK_NEED : 0;
 	if (!json_is_string(v))
 		return 0;
 	*value = xstrdup(json_string_value(v));
@@ -44,17 +57,70 @@ api_stack_read_file(void *arg, const char *path, enum stack_file_base base,
     char **data, size_t *len, char **cause)
 {
 	struct api_stack_inputs *in = arg;
-	json_t *v = json_object_get(in->files, path);
+	json_t *v = json_object_get(in->files, path), *e;
 
-	if (!json_is_string(v)) {
+	if (v == NULL) {
+		if (in->files_ask)
+			return STACK_NEED;
 		xasprintf(cause, "%s: not sent with the stack (the CLI sends "
 		    "the files a stack names along)", path);
+		return -1;
+	}
+	if (!json_is_string(v)) {
+		e = json_object_get(v, "error");
+		xasprintf(cause, "%s", json_is_string(e) ? json_string_value(e) :
+		    "cannot be read");
 		return -1;
 	}
 	*len = json_string_length(v);
 	*data = xmalloc(*len + 1);
 	memcpy(*data, json_string_value(v), *len + 1);
 	return 0;
+}
+
+static int
+api_stack_prompt(void *arg, const struct stack_prompt *p, json_t **answer)
+{
+	struct api_stack_inputs *in = arg;
+	json_t *a = json_object_get(in->answers, p->variable);
+
+	if (a != NULL) {
+		*answer = json_incref(a);
+		return 1;
+	}
+	return in->interactive ? STACK_NEED : 0;
+}
+
+static int
+api_stack_vault(void *arg, const char *name, char **value, size_t *len)
+{
+	struct api_stack_inputs *in = arg;
+	unsigned char *sealed;
+	size_t slen;
+	int rc;
+
+	if (value == NULL) {
+		rc = store_vault_sealed(in->ctx->st, in->g->id, name, &sealed,
+		    &slen);
+		free(sealed);
+		return rc == 1;
+	}
+	return vault_get(in->ctx->st, in->ctx->m->key, in->g->id, name, value,
+	    len) == 1;
+}
+
+static json_t *
+api_stack_vault_names(void *arg)
+{
+	struct api_stack_inputs *in = arg;
+
+	return store_vault_names(in->ctx->st, in->g->id);
+}
+
+static void
+api_stack_random(void *arg, void *buf, size_t len)
+{
+	util_random(buf, len);
 }
 
 /* stack/service in the grid: 1 (and its image and instances), 0, -1. */
@@ -66,17 +132,37 @@ api_stack_service_find(void *arg, const char *stack, const char *service,
 	int64_t stack_id;
 	json_t *svc;
 
-	if (store_stack_find(in->ctx->st, in->grid_id, stack, &stack_id) != 1)
+	if (store_stack_find(in->ctx->st, in->g->id, stack, &stack_id) != 1)
 		return -1;
-	if (store_service_get_json(in->ctx->st, in->grid_id, stack, service,
+	if (store_service_get_json(in->ctx->st, in->g->id, stack, service,
 	    &svc) != 1)
 		return 0;
-	{
-		*info = json_pack("{s:O?, s:O?}", "image", json_object_get(svc,
-		    "image"), "instances", json_object_get(svc, "instances"));
-		json_decref(svc);
-	}
+	*info = json_pack("{s:O?, s:O?}", "image", json_object_get(svc,
+	    "image"), "instances", json_object_get(svc, "instances"));
+	json_decref(svc);
 	return 1;
+}
+
+/* The grid's services for service_link: {link, name, image}. */
+static json_t *
+api_stack_services(void *arg)
+{
+	struct api_stack_inputs *in = arg;
+	json_t *all = store_service_list_json(in->ctx->st, in->g->id, NULL);
+	json_t *out = json_array(), *v;
+	char *link;
+	size_t i;
+
+	json_array_foreach(all, i, v) {
+		xasprintf(&link, "%s/%s", json_string_value(json_object_get(v,
+		    "stack")), json_string_value(json_object_get(v, "name")));
+		json_array_append_new(out, json_pack("{s:s, s:O, s:O}", "link",
+		    link, "name", json_object_get(v, "name"), "image",
+		    json_object_get(v, "image")));
+		free(link);
+	}
+	json_decref(all);
+	return out;
 }
 
 static int
@@ -88,30 +174,108 @@ api_is_yaml(const char *ctype)
 	    strncmp(ctype, "text/x-yaml", 11) == 0);
 }
 
+/* What api_stack_parse() produced. */
+struct api_parsed {
+	json_t		*spec;		/* the normalized stack */
+	char		*source;	/* the text to store */
+	json_t		*warnings;	/* array */
+	json_t		*vault_writes;	/* NAME -> value: seal, never log */
+};
+
+static void
+api_parsed_clear(struct api_parsed *p)
+{
+	json_decref(p->spec);
+	free(p->source);
+	json_decref(p->warnings);
+	json_decref(p->vault_writes);
+	memset(p, 0, sizeof *p);
+}
+
+/* Reply 422 with every parse error. */
+static void
+api_stack_errors(struct api_ctx *ctx, struct stack_errors *errs)
+{
+	json_t *body, *arr = json_array();
+	char *msg;
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:i, s:i, s:s, "
+		    "s:s}", "file", errs->v[i].file, "line", errs->v[i].line,
+		    "column", errs->v[i].col, "key", errs->v[i].key, "message",
+		    errs->v[i].message));
+	body = json_pack("{s:s, s:o}", "error", "invalid stack file",
+	    "errors", arr);
+	if (errs->n > 0) {
+		xasprintf(&msg, "%s:%d:%d: %s%s%s%s", errs->v[0].file,
+		    errs->v[0].line, errs->v[0].col, errs->v[0].key,
+		    errs->v[0].key[0] ? ": " : "", errs->v[0].message,
+		    errs->n > 1 ? " (and more, see errors)" : "");
+		json_object_set_new(body, "error", json_string(msg));
+		free(msg);
+		if (errs->v[0].key[0] != '\0')
+			json_object_set_new(body, "field",
+			    json_string(errs->v[0].key));
+		json_object_set_new(body, "line",
+		    json_integer(errs->v[0].line));
+	}
+	api_reply(ctx, 422, body);
+}
+
+/* Reply 422 naming what the parse needs from the operator. */
+static void
+api_stack_needs(struct api_ctx *ctx, json_t *needs)
+{
+	struct buf b = { NULL, 0, 0 };
+	const char *kind;
+	json_t *n;
+	size_t i;
+
+	json_array_foreach(needs, i, n) {
+		kind = json_string_value(json_object_get(n, "kind"));
+		buf_printf(&b, "%s%s %s", i ? ", " : "", kind,
+		    json_string_value(json_object_get(n, strcmp(kind, "env") ==
+		    0 ? "name" : strcmp(kind, "file") == 0 ? "path" :
+		    "variable")));
+	}
+	api_reply(ctx, 422, json_pack("{s:s+, s:O}", "error", "the stack "
+	    "needs input from the operator: ", b.data != NULL ? b.data : "",
+	    "needs", needs));
+	buf_free(&b);
+}
+
 /*
  * Parse the request body into a normalized stack. On failure replies (400
- * for a bad envelope, 422 with every stack error) and returns NULL; on
- * success *source is the text to store (caller frees).
+ * for a bad envelope, 422 with every stack error or with what it needs)
+ * and returns -1; on success fills *out. previous: the installed stack's
+ * values (an upgrade), or NULL.
  */
-static json_t *
+static int
 api_stack_parse(struct api_ctx *ctx, const struct grid *g,
-    const char *force_name, char **source)
+    const char *force_name, json_t *previous, struct api_parsed *out)
 {
-	struct api_stack_inputs in = { ctx, g->id, NULL, NULL };
-	struct stack_host host;
+	struct api_stack_inputs in;
 	struct stack_errors errs = { 0 };
+	struct stack_result res = { NULL, NULL, NULL };
 	struct stack_opts opts;
+	struct stack_host host;
 	const char *file = "stack.yml", *text = ctx->body, *name;
-	size_t len = ctx->body_len, i;
-	json_t *env = NULL, *spec = NULL, *arr, *v;
+	size_t len = ctx->body_len;
+	json_t *env = NULL, *v, *values = NULL;
 	json_error_t jerr;
+	int rc = -1;
 
+	memset(out, 0, sizeof *out);
+	memset(&in, 0, sizeof in);
 	memset(&opts, 0, sizeof opts);
+	in.ctx = ctx;
+	in.g = g;
 	name = force_name ? force_name : api_query(ctx, "name");
 	if (len == 0) {
 		api_error(ctx, 400, NULL, "request body is empty; expected a "
 		    "stack file");
-		return NULL;
+		return -1;
 	}
 	if (!api_is_yaml(ctx->content_type)) {
 		env = json_loadb(ctx->body, ctx->body_len,
@@ -121,12 +285,13 @@ api_stack_parse(struct api_ctx *ctx, const struct grid *g,
 			    "column %d: %s (send a stack file as "
 			    "application/yaml)", jerr.line, jerr.column,
 			    jerr.text);
-			return NULL;
+			return -1;
 		}
 		if (json_is_object(env) &&
 		    json_object_get(env, "source") != NULL) {
 			static const char *const allowed[] = { "source", "name",
-			    "file", "variables", "files", NULL };
+			    "file", "variables", "env", "files", "values",
+			    "answers", "interactive", NULL };
 
 			if (api_only_keys(ctx, env, "", allowed) != 0)
 				goto out;
@@ -149,14 +314,31 @@ api_stack_parse(struct api_ctx *ctx, const struct grid *g,
 			}
 			if (name == NULL && v != NULL)
 				name = json_string_value(v);
-			in.variables = json_object_get(env, "variables");
+			/* "variables" is the older name of "env" */
+			in.env = json_object_get(env, "env");
+			in.env_ask = in.env != NULL;
+			if (in.env == NULL)
+				in.env = json_object_get(env, "variables");
 			in.files = json_object_get(env, "files");
-			if ((in.variables && !json_is_object(in.variables)) ||
-			    (in.files && !json_is_object(in.files))) {
-				api_error(ctx, 422, in.files &&
+			in.files_ask = in.env_ask;
+			in.answers = json_object_get(env, "answers");
+			values = json_object_get(env, "values");
+			v = json_object_get(env, "interactive");
+			in.interactive = json_is_true(v);
+			if ((in.env && !json_is_object(in.env)) ||
+			    (in.files && !json_is_object(in.files)) ||
+			    (in.answers && !json_is_object(in.answers)) ||
+			    (values && !json_is_object(values)) ||
+			    (v != NULL && !json_is_boolean(v))) {
+				api_error(ctx, 422, in.env && !json_is_object(
+				    in.env) ? json_object_get(env, "env") ?
+				    "env" : "variables" : in.files &&
 				    !json_is_object(in.files) ? "files" :
-				    "variables", "variables and files must be "
-				    "objects of strings");
+				    in.answers && !json_is_object(in.answers) ?
+				    "answers" : values && !json_is_object(
+				    values) ? "values" : "interactive",
+				    "env, variables, files, answers and values "
+				    "must be objects, interactive a boolean");
 				goto out;
 			}
 		}
@@ -169,46 +351,94 @@ api_stack_parse(struct api_ctx *ctx, const struct grid *g,
 	memset(&host, 0, sizeof host);
 	host.getenv = api_stack_getenv;
 	host.read_file = api_stack_read_file;
+	host.prompt = api_stack_prompt;
+	host.vault_read = api_stack_vault;
+	host.vault_names = api_stack_vault_names;
+	host.random = api_stack_random;
 	host.service_find = api_stack_service_find;
+	host.services = api_stack_services;
 	host.arg = &in;
 	opts.grid = g->name;
 	opts.name = name;
+	opts.values = values;
+	opts.previous = previous;
+	opts.now = util_now_ms() / 1000;
 	opts.host = &host;
-	spec = stack_parse(text, len, file, &opts, &errs);
-	if (spec == NULL) {
-		json_t *body;
-
-		arr = json_array();
-		for (i = 0; i < errs.n; i++)
-			json_array_append_new(arr, json_pack("{s:s, s:i, s:i,"
-			    " s:s, s:s}", "file", errs.v[i].file, "line",
-			    errs.v[i].line, "column", errs.v[i].col, "key",
-			    errs.v[i].key, "message", errs.v[i].message));
-		body = json_pack("{s:s, s:o}", "error", "invalid stack file",
-		    "errors", arr);
-		if (errs.n > 0) {
-			char *msg;
-
-			xasprintf(&msg, "%s:%d:%d: %s%s%s%s", errs.v[0].file,
-			    errs.v[0].line, errs.v[0].col, errs.v[0].key,
-			    errs.v[0].key[0] ? ": " : "", errs.v[0].message,
-			    errs.n > 1 ? " (and more, see errors)" : "");
-			json_object_set_new(body, "error", json_string(msg));
-			free(msg);
-			if (errs.v[0].key[0] != '\0')
-				json_object_set_new(body, "field",
-				    json_string(errs.v[0].key));
-			json_object_set_new(body, "line",
-			    json_integer(errs.v[0].line));
-		}
-		stack_errors_clear(&errs);
-		api_reply(ctx, 422, body);
+	out->spec = stack_parse_ex(text, len, file, &opts, &errs, &res);
+	if (out->spec == NULL) {
+		if (res.needs != NULL && errs.n == 0)
+			api_stack_needs(ctx, res.needs);
+		else
+			api_stack_errors(ctx, &errs);
 		goto out;
 	}
-	*source = xstrndup(text, len);
+	out->source = xstrndup(text, len);
+	out->warnings = json_incref(res.warnings);
+	out->vault_writes = json_incref(res.vault_writes);
+	rc = 0;
 out:
+	stack_errors_clear(&errs);
+	stack_result_clear(&res);
 	json_decref(env);
-	return spec;
+	if (rc != 0)
+		api_parsed_clear(out);
+	return rc;
+}
+
+/* Seal the parse's to: vault writes for the store; 0, or -1 (replied). */
+static int
+api_stack_seal(struct api_ctx *ctx, const struct grid *g,
+    struct api_parsed *p, struct store_secret **out, size_t *n)
+{
+	const char *k;
+	json_t *v;
+	size_t i = 0;
+
+	*n = json_object_size(p->vault_writes);
+	*out = xcalloc(*n + 1, sizeof **out);
+	json_object_foreach(p->vault_writes, k, v) {
+		(*out)[i].name = k;
+		if (vault_seal(ctx->m->key, g->id, k, json_string_value(v),
+		    json_string_length(v), &(*out)[i].sealed,
+		    &(*out)[i].len) != 0) {
+			api_error(ctx, 500, NULL, "cannot seal secret %s", k);
+			return -1;
+		}
+		i++;
+	}
+	return 0;
+}
+
+static void
+api_secrets_free(struct store_secret *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].sealed);
+	free(v);
+}
+
+/*
+ * ?dry_run=1: what would be written, without writing: the normalized
+ * stack, the warnings and the names of the secrets it would write.
+ */
+static int
+api_dry_run(struct api_ctx *ctx, struct api_parsed *p, int exists)
+{
+	const char *q = api_query(ctx, "dry_run");
+	const char *k;
+	json_t *names, *v;
+
+	if (q == NULL || (strcmp(q, "1") != 0 && strcmp(q, "true") != 0))
+		return 0;
+	names = json_array();
+	json_object_foreach(p->vault_writes, k, v)
+		json_array_append_new(names, json_string(k));
+	api_reply(ctx, 200, json_pack("{s:O, s:O, s:o, s:b}", "stack",
+	    p->spec, "warnings", p->warnings, "vault_writes", names, "exists",
+	    exists));
+	return 1;
 }
 
 void
@@ -226,40 +456,62 @@ api_stack_list(struct api_ctx *ctx)
 }
 
 static void
-api_stack_reply(struct api_ctx *ctx, int status, int64_t stack_id)
+api_stack_reply(struct api_ctx *ctx, int status, int64_t stack_id,
+    json_t *warnings)
 {
 	json_t *o;
 
 	if (store_stack_get_json(ctx->st, stack_id, &o) != 1)
 		api_store_error(ctx);
-	else
+	else {
+		json_object_set(o, "warnings", warnings != NULL ? warnings :
+		    json_array());
 		api_reply(ctx, status, o);
+	}
 }
 
 void
 api_stack_create(struct api_ctx *ctx)
 {
+	struct stack_write w;
+	struct api_parsed p;
 	struct grid g;
-	json_t *spec;
-	char *source = NULL;
+	struct store_secret *sec = NULL;
+	size_t nsec = 0, i;
 	int64_t id;
-	int rc;
+	json_t *v;
+	int rc, exists;
 
 	if (api_grid(ctx, ctx->cap[0], &g) != 0)
 		return;
-	if ((spec = api_stack_parse(ctx, &g, NULL, &source)) == NULL)
+	if (api_stack_parse(ctx, &g, NULL, NULL, &p) != 0)
 		return;
-	rc = store_stack_create(ctx->st, g.id, spec, source, &id);
+	exists = store_stack_find(ctx->st, g.id, json_string_value(
+	    json_object_get(p.spec, "name")), &id) == 1;
+	if (api_dry_run(ctx, &p, exists))
+		goto out;
+	if (api_stack_seal(ctx, &g, &p, &sec, &nsec) != 0)
+		goto out;
+	memset(&w, 0, sizeof w);
+	w.secrets = sec;
+	w.nsecrets = nsec;
+	w.rolled = json_array();
+	rc = store_stack_create_ex(ctx->st, g.id, p.spec, p.source, &w, &id);
 	if (rc == 1)
 		api_error(ctx, 409, "name", "stack \"%s\" exists in grid %s "
 		    "(use upgrade, or --name)", json_string_value(
-		    json_object_get(spec, "name")), g.name);
+		    json_object_get(p.spec, "name")), g.name);
 	else if (rc != 0)
 		api_store_error(ctx);
-	else
-		api_stack_reply(ctx, 201, id);
-	free(source);
-	json_decref(spec);
+	else {
+		json_array_foreach(w.rolled, i, v)
+			master_changed_service(ctx->m, json_integer_value(v));
+		api_stack_reply(ctx, 201, id, p.warnings);
+	}
+	json_decref(w.rolled);
+out:
+	api_secrets_free(sec, nsec);
+	api_parsed_clear(&p);
 }
 
 /* Resolve cap[0]/cap[1] to a grid and stack id; replies on failure. */
@@ -288,7 +540,7 @@ api_stack_show(struct api_ctx *ctx)
 	int64_t id;
 
 	if (api_stack_lookup(ctx, &g, &id) == 0)
-		api_stack_reply(ctx, 200, id);
+		api_stack_reply(ctx, 200, id, NULL);
 }
 
 static void
@@ -305,19 +557,32 @@ void
 api_stack_upgrade(struct api_ctx *ctx)
 {
 	struct stack_update u;
+	struct stack_write w;
+	struct api_parsed p;
 	struct grid g;
-	json_t *spec, *keep, *svc;
-	char *source = NULL, links[512];
+	struct store_secret *sec = NULL;
+	json_t *keep, *svc, *old = NULL, *v;
+	char links[512];
+	size_t i, nsec = 0;
 	int64_t id;
-	size_t i;
 	int rc;
 
 	if (api_stack_lookup(ctx, &g, &id) != 0)
 		return;
-	if ((spec = api_stack_parse(ctx, &g, ctx->cap[1], &source)) == NULL)
+	/* The stack's answers so far: generated and asked values stay. */
+	if (store_stack_spec(ctx->st, id, &old) < 0) {
+		api_store_error(ctx);
 		return;
+	}
+	rc = api_stack_parse(ctx, &g, ctx->cap[1], json_object_get(old,
+	    "variables"), &p);
+	json_decref(old);
+	if (rc != 0)
+		return;
+	if (api_dry_run(ctx, &p, 1))
+		goto out;
 	keep = json_object();
-	json_array_foreach(json_object_get(spec, "services"), i, svc)
+	json_array_foreach(json_object_get(p.spec, "services"), i, svc)
 		json_object_set(keep, json_string_value(json_object_get(svc,
 		    "name")), json_true());
 	rc = store_stack_linked_from(ctx->st, id, keep, links, sizeof links);
@@ -329,11 +594,15 @@ api_stack_upgrade(struct api_ctx *ctx)
 			api_error(ctx, 409, "services", "the upgrade removes "
 			    "services that other stacks link to (%s); remove "
 			    "those links first", links);
-		json_decref(spec);
-		free(source);
-		return;
+		goto out;
 	}
-	if (store_stack_update(ctx->st, id, spec, source, &u) != 0)
+	if (api_stack_seal(ctx, &g, &p, &sec, &nsec) != 0)
+		goto out;
+	memset(&w, 0, sizeof w);
+	w.secrets = sec;
+	w.nsecrets = nsec;
+	w.rolled = json_array();
+	if (store_stack_update_ex(ctx->st, id, p.spec, p.source, &w, &u) != 0)
 		api_store_error(ctx);
 	else {
 		/* New services wait, inactive, for a deploy to reach them. */
@@ -341,12 +610,16 @@ api_stack_upgrade(struct api_ctx *ctx)
 			master_changed_service(ctx->m, u.changed[i]);
 		for (i = 0; i < u.nremoved; i++)
 			master_changed_service(ctx->m, u.removed[i]);
+		json_array_foreach(w.rolled, i, v)
+			master_changed_service(ctx->m, json_integer_value(v));
 		api_notify_nodes(ctx, u.nodes);
-		api_stack_reply(ctx, 200, id);
+		api_stack_reply(ctx, 200, id, p.warnings);
+		store_stack_update_clear(&u);
 	}
-	store_stack_update_clear(&u);
-	json_decref(spec);
-	free(source);
+	json_decref(w.rolled);
+out:
+	api_secrets_free(sec, nsec);
+	api_parsed_clear(&p);
 }
 
 void

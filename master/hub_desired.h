@@ -13,9 +13,11 @@
 
 /*
  * The node's desired containers as a JSON array (see docs/protocol.md,
- * "desired"). NULL on a store error.
+ * "desired"), with each service's secrets opened with key into its
+ * containers' environment. NULL on a store error.
  */
-json_t	*desired_build(struct store *st, const char *node_id);
+json_t	*desired_build(struct store *st, const unsigned char *key,
+	    const char *node_id);
 
 /*
  * Record a "state" frame's containers for node_id in one transaction.

@@ -146,6 +146,21 @@ static const char *store_migrations[] = {
 	"  subject TEXT,"
 	"  message TEXT NOT NULL);"
 	"CREATE INDEX events_grid_at ON events(grid_id, at);",
+	/*
+	 * 1 -> 2: the vault (values sealed with master.key: the store alone
+	 * reads none) and a stack's parent (child stacks, Kontena's depends).
+	 */
+	"CREATE TABLE vault ("
+	"  id INTEGER PRIMARY KEY,"
+	"  grid_id INTEGER NOT NULL REFERENCES grids(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  sealed BLOB NOT NULL,"
+	"  version INTEGER NOT NULL DEFAULT 1,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (grid_id, name));"
+	"ALTER TABLE stacks ADD COLUMN parent_id INTEGER"
+	"  REFERENCES stacks(id) ON DELETE SET NULL;",
 };
 
 #define STORE_N_MIGRATIONS \

@@ -26,7 +26,7 @@
 
 #include "common/grid_settings.h"
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 
 struct store;
 
@@ -303,6 +303,7 @@ struct instance_desired {
 	const char	*service;	/* service name */
 	const char	*stack;		/* stack name */
 	const char	*grid;		/* grid name */
+	int64_t		 grid_id;	/* its id */
 	const char	*spec;		/* the service's spec, JSON text */
 };
 typedef void store_desired_fn(void *arg, const struct instance_desired *d);
@@ -436,6 +437,25 @@ int	 store_metrics_counts(struct store *st, struct metrics_counts *c);
 int	 store_stack_create(struct store *st, int64_t grid_id, json_t *spec,
 	    const char *source, int64_t *stack_id);
 
+/* A secret sealed by the caller, for the vault (store_vault.c). */
+struct store_secret {
+	const char		*name;		/* the secret's name */
+	unsigned char		*sealed;	/* its sealed value */
+	size_t			 len;		/* bytes in sealed */
+};
+
+/* What else a stack's create or upgrade writes, in its transaction. */
+struct stack_write {
+	const struct store_secret *secrets;	/* to: vault writes */
+	size_t			 nsecrets;
+	int64_t			 parent_id;	/* its parent stack, or 0 */
+	json_t			*rolled;	/* services moved to a new
+						   revision by a changed secret
+						   (ids appended), or NULL */
+};
+int	 store_stack_create_ex(struct store *st, int64_t grid_id, json_t *spec,
+	    const char *source, const struct stack_write *w, int64_t *stack_id);
+
 /* What store_stack_update() did, for the caller's notifications. */
 struct stack_update {
 	int64_t	*changed;	/* services whose spec changed: new revision */
@@ -456,6 +476,9 @@ struct stack_update {
  */
 int	 store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
 	    const char *source, struct stack_update *u);
+int	 store_stack_update_ex(struct store *st, int64_t stack_id, json_t *spec,
+	    const char *source, const struct stack_write *w,
+	    struct stack_update *u);
 void	 store_stack_update_clear(struct stack_update *u);
 /* 1 and *stack_id, 0 not found, -1 error. */
 int	 store_stack_find(struct store *st, int64_t grid_id, const char *name,
@@ -480,6 +503,45 @@ int	 store_service_links_ready(struct store *st, int64_t service_id,
 int	 store_stack_linked_from(struct store *st, int64_t stack_id,
 	    json_t *keep, char *buf, size_t len);
 int	 store_stack_get_json(struct store *st, int64_t stack_id, json_t **out);
+/* The stored normalized spec: 1 and *spec, 0, -1. */
+int	 store_stack_spec(struct store *st, int64_t stack_id, json_t **spec);
+
+/* ---- the vault (store_vault.c) ------------------------------------------ */
+
+/* How a write treats an existing secret. */
+enum vault_put {
+	VAULT_PUT_CREATE,	/* a new secret; 1 if the name is taken */
+	VAULT_PUT_UPDATE,	/* an existing one; 2 if there is none */
+	VAULT_PUT_UPSERT,	/* either */
+};
+
+/* The sealed value of a secret: 1 and *sealed (malloc'd), 0, -1. */
+int	 store_vault_sealed(struct store *st, int64_t grid_id,
+	    const char *name, unsigned char **sealed, size_t *len);
+/*
+ * Write a sealed secret with its event (why, if not NULL, ends the
+ * event's text); an update also moves the services that use it to a new
+ * revision, whose ids go to rolled (an array, or NULL). _tx runs in the
+ * caller's transaction. 0, 1 exists (CREATE), 2 missing (UPDATE), -1.
+ */
+int	 store_vault_put(struct store *st, int64_t grid_id, const char *name,
+	    const unsigned char *sealed, size_t len, enum vault_put mode,
+	    json_t *rolled);
+int	 store_vault_put_tx(struct store *st, int64_t grid_id,
+	    const char *name, const unsigned char *sealed, size_t len,
+	    enum vault_put mode, const char *why, json_t *rolled);
+/*
+ * Remove a secret with its event: 0, 1 not found, 2 in use (users gets
+ * "stack/service, ..."; force removes it anyway), -1 error.
+ */
+int	 store_vault_delete(struct store *st, int64_t grid_id,
+	    const char *name, int force, char *users, size_t len);
+/* Names, versions, times and users of the grid's secrets (no value). */
+json_t	*store_vault_list_json(struct store *st, int64_t grid_id);
+int	 store_vault_get_json(struct store *st, int64_t grid_id,
+	    const char *name, json_t **out);
+/* The names only (an array), NULL on error. */
+json_t	*store_vault_names(struct store *st, int64_t grid_id);
 
 /* ---- deploys (store_deploy.c) ------------------------------------------- */
 

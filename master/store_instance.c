@@ -155,7 +155,7 @@ store_instance_desired(struct store *st, const char *node_id,
 {
 	sqlite3_stmt *s = store_stmt(st,
 	    "SELECT i.service_id, i.instance_no, i.rev, v.name, k.name, g.name,"
-	    " v.spec FROM instances i JOIN services v ON v.id = i.service_id"
+	    " v.spec, g.id FROM instances i JOIN services v ON v.id = i.service_id"
 	    " JOIN stacks k ON k.id = v.stack_id JOIN grids g ON g.id = k.grid_id"
 	    " WHERE i.node_id = ?1 ORDER BY i.service_id, i.instance_no");
 	struct instance_desired d;
@@ -170,6 +170,7 @@ store_instance_desired(struct store *st, const char *node_id,
 		d.stack = store_col_text(s, 4);
 		d.grid = store_col_text(s, 5);
 		d.spec = store_col_text(s, 6);
+		d.grid_id = sqlite3_column_int64(s, 7);
 		fn(arg, &d);
 	}
 	sqlite3_reset(s);

@@ -47,9 +47,34 @@ service_insert(struct store *st, int64_t stack_id, json_t *svc, int position,
 	return rc;
 }
 
+/* The secrets a stack writes (to: vault), in the caller's transaction. */
+static int
+stack_secrets(struct store *st, int64_t grid_id, const char *stack,
+    const struct stack_write *w, json_t *rolled)
+{
+	char why[128];
+	size_t i;
+
+	snprintf(why, sizeof why, "by stack %s (to: vault)", stack);
+	for (i = 0; w != NULL && i < w->nsecrets; i++) {
+		if (store_vault_put_tx(st, grid_id, w->secrets[i].name,
+		    w->secrets[i].sealed, w->secrets[i].len, VAULT_PUT_UPSERT,
+		    why, rolled) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 store_stack_create(struct store *st, int64_t grid_id, json_t *spec,
     const char *source, int64_t *stack_id)
+{
+	return store_stack_create_ex(st, grid_id, spec, source, NULL, stack_id);
+}
+
+int
+store_stack_create_ex(struct store *st, int64_t grid_id, json_t *spec,
+    const char *source, const struct stack_write *w, int64_t *stack_id)
 {
 	sqlite3_stmt *s;
 	json_t *svc;
@@ -62,8 +87,8 @@ store_stack_create(struct store *st, int64_t grid_id, json_t *spec,
 		return -1;
 	s = store_stmt(st,
 	    "INSERT INTO stacks (grid_id, name, stack_ref, version, description,"
-	    " source, spec, rev, created_at, updated_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8)");
+	    " source, spec, rev, created_at, updated_at, parent_id)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8, ?9)");
 	text = json_dumps(spec, STORE_JSON_FLAGS);
 	sqlite3_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, json_string_value(json_object_get(spec, "name")));
@@ -75,6 +100,10 @@ store_stack_create(struct store *st, int64_t grid_id, json_t *spec,
 	store_bind_text(s, 6, source);
 	store_bind_text(s, 7, text);
 	sqlite3_bind_int64(s, 8, now);
+	if (w != NULL && w->parent_id > 0)
+		sqlite3_bind_int64(s, 9, w->parent_id);
+	else
+		sqlite3_bind_null(s, 9);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	free(text);
@@ -89,6 +118,9 @@ store_stack_create(struct store *st, int64_t grid_id, json_t *spec,
 		if (service_insert(st, *stack_id, svc, (int)i, now) != 0)
 			goto fail;
 	}
+	if (stack_secrets(st, grid_id, json_string_value(json_object_get(spec,
+	    "name")), w, w != NULL ? w->rolled : NULL) != 0)
+		goto fail;
 	if (store_event_add(st, grid_id, "stack.create",
 	    json_string_value(json_object_get(spec, "name")),
 	    "stack %s created with %zu service(s)",
@@ -238,6 +270,13 @@ int
 store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
     const char *source, struct stack_update *u)
 {
+	return store_stack_update_ex(st, stack_id, spec, source, NULL, u);
+}
+
+int
+store_stack_update_ex(struct store *st, int64_t stack_id, json_t *spec,
+    const char *source, const struct stack_write *w, struct stack_update *u)
+{
 	const char *name = json_string_value(json_object_get(spec, "name"));
 	sqlite3_stmt *s;
 	json_t *svc, *keep = json_object();
@@ -278,6 +317,9 @@ store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
 	if (grid_id == 0 || store_event_add(st, grid_id, "stack.upgrade", name,
 	    "stack %s upgraded: %zu service(s) changed or removed", name,
 	    u->nchanged + u->nremoved) != 0)
+		goto out;
+	if (stack_secrets(st, grid_id, name, w, w != NULL ? w->rolled :
+	    NULL) != 0)
 		goto out;
 	rc = store_commit(st);
 out:
@@ -409,7 +451,10 @@ int
 store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT " STACK_COLS ", k.source,"
-	    " k.grid_id FROM stacks k WHERE k.id = ?1");
+	    " k.grid_id, json_extract(k.spec, '$.variables'),"
+	    " (SELECT p.name FROM stacks p WHERE p.id = k.parent_id),"
+	    " json_extract(k.spec, '$.labels')"
+	    " FROM stacks k WHERE k.id = ?1");
 	json_t *o, *svcs;
 	int64_t grid_id;
 	int rc;
@@ -423,6 +468,13 @@ store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
 	o = stack_row_json(s);
 	json_object_set_new(o, "source", json_string(store_col_text(s, 11)));
 	grid_id = sqlite3_column_int64(s, 12);
+	/* The stack's answers (secrets are never among them). */
+	json_object_set_new(o, "variables", store_col_text(s, 13) != NULL ?
+	    json_loads(store_col_text(s, 13), 0, NULL) : json_object());
+	json_object_set_new(o, "parent", store_col_text(s, 14) != NULL ?
+	    json_string(store_col_text(s, 14)) : json_null());
+	json_object_set_new(o, "labels", store_col_text(s, 15) != NULL ?
+	    json_loads(store_col_text(s, 15), 0, NULL) : json_array());
 	sqlite3_reset(s);
 	svcs = store_service_list_json(st, grid_id,
 	    json_string_value(json_object_get(o, "name")));
@@ -509,4 +561,22 @@ store_stack_linked_from(struct store *st, int64_t stack_id, json_t *keep,
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? n : -1;
+}
+
+int
+store_stack_spec(struct store *st, int64_t stack_id, json_t **spec)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT spec FROM stacks"
+	    " WHERE id = ?1");
+	int rc;
+
+	*spec = NULL;
+	sqlite3_bind_int64(s, 1, stack_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*spec = json_loads(store_col_text(s, 0), 0, NULL);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return *spec != NULL ? 1 : -1;
+	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -570,3 +570,92 @@ out:
 	stack_ctx_free(&ctx);
 	return out;
 }
+
+json_t *
+stack_env_names(const char *buf, size_t len)
+{
+	struct stack_errors errs = { NULL, 0 };
+	const struct snode *root, *vars, *map, *from, *k, *h;
+	struct stack_ctx ctx;
+	json_t *out = json_array(), *x;
+	size_t i, j, m;
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.file = "-";
+	ctx.errs = &errs;
+	ctx.lenient = 1;
+	if (len > STACK_MAX_INPUT || stack_utf8_check(&ctx, buf, len) != 0 ||
+	    (root = stack_yaml_load(&ctx, buf, len)) == NULL ||
+	    root->type != SNODE_MAP ||
+	    (vars = stack_top(root, "variables")) == NULL ||
+	    vars->type != SNODE_MAP)
+		goto out;
+	for (i = 0; i < SNODE_NPAIRS(vars); i++) {
+		if (SNODE_KEY(vars, i)->type != SNODE_SCALAR)
+			continue;
+		json_array_append_new(out,
+		    json_string(SNODE_KEY(vars, i)->str));
+		map = SNODE_VAL(vars, i);
+		if (map->type != SNODE_MAP ||
+		    (from = stack_top(map, "from")) == NULL ||
+		    from->type != SNODE_MAP || (h = stack_top(from,
+		    "env")) == NULL)
+			continue;
+		m = h->type == SNODE_SEQ ? h->n : 1;
+		for (j = 0; j < m; j++) {
+			k = h->type == SNODE_SEQ ? h->kids[j] : h;
+			/* A name made of ${...} is the master's to ask for. */
+			if (k->type == SNODE_SCALAR && *k->str != '\0' &&
+			    strchr(k->str, '$') == NULL)
+				json_array_append_new(out,
+				    json_string(k->str));
+		}
+	}
+out:
+	/* Each name once. */
+	for (i = 0; i < json_array_size(out); i++) {
+		for (j = i + 1; j < json_array_size(out); j++) {
+			x = json_array_get(out, j);
+			if (json_equal(x, json_array_get(out, i)))
+				json_array_remove(out, j--);
+		}
+	}
+	stack_yaml_free(&ctx);
+	stack_errors_clear(&errs);
+	return out;
+}
+
+json_t *
+stack_values_load(const char *buf, size_t len, const char *file,
+    char **cause)
+{
+	struct stack_errors errs = { NULL, 0 };
+	const struct snode *root;
+	struct stack_ctx ctx;
+	json_t *out = NULL;
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.file = file;
+	ctx.errs = &errs;
+	*cause = NULL;
+	if (len > STACK_MAX_INPUT)
+		xasprintf(cause, "%s: larger than %d bytes", file,
+		    STACK_MAX_INPUT);
+	else if (stack_utf8_check(&ctx, buf, len) == 0 &&
+	    (root = stack_yaml_load(&ctx, buf, len)) != NULL &&
+	    errs.n == 0) {
+		if (root->type != SNODE_MAP || stack_is_null(root))
+			xasprintf(cause, "%s: expected a mapping of variable "
+			    "names to values", file);
+		else
+			out = stack_node_json(root);
+	}
+	if (out == NULL && *cause == NULL) {
+		char *m = stack_errors_format(&errs);
+
+		*cause = m;
+	}
+	stack_yaml_free(&ctx);
+	stack_errors_clear(&errs);
+	return out;
+}

@@ -182,6 +182,22 @@ json_t	*stack_parse_ex(const char *buf, size_t len, const char *file,
 	    struct stack_result *res);
 
 /*
+ * The environment variables the file's variables may read: every
+ * variable's own name and the names its `env:` resolvers give, as a new
+ * array of strings (empty when the file cannot be read as YAML). The CLI
+ * sends their values along so that the master need not ask for them.
+ */
+json_t	*stack_env_names(const char *buf, size_t len);
+
+/*
+ * A file of variable values (--values-from): a YAML mapping of NAME to
+ * value, scalars typed as YAML 1.1 reads them. A new object, or NULL with
+ * *cause (malloc'd) naming the line.
+ */
+json_t	*stack_values_load(const char *buf, size_t len, const char *file,
+	    char **cause);
+
+/*
  * Split s into words the way a POSIX shell would without expanding
  * anything: whitespace separates, '...' and "..." quote, backslash
  * escapes. Returns a new JSON array of strings, or NULL with *cause on an

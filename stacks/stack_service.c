@@ -1094,6 +1094,110 @@ svc_health_check(struct stack_ctx *ctx, json_t *svc, const char *name,
 	json_decref(hc);
 }
 
+/*
+ * secrets: [{secret, name, type: env}]: the vault secret `secret` goes
+ * into the container's environment as `name`. The secret must be in the
+ * vault, or be written by this stack (to: vault), as Kontena checked.
+ */
+static void
+svc_secrets(struct stack_ctx *ctx, json_t *svc, const char *name,
+    const struct snode *v, const char *path)
+{
+	json_t *out = json_array(), *e;
+	const struct snode *it, *k;
+	char *ipath, *kpath, *val[3];
+	static const char *const keys[] = { "secret", "name", "type" };
+	size_t i, j, n;
+	int ok = 1, bad;
+
+	if (stack_is_null(v)) {
+		json_decref(out);
+		return;
+	}
+	if (stack_want_seq(ctx, v, path) != 0) {
+		json_decref(out);
+		return;
+	}
+	for (i = 0; i < v->n; i++) {
+		it = v->kids[i];
+		ipath = stack_path_idx(path, i);
+		memset(val, 0, sizeof val);
+		bad = 0;
+		if (stack_want_map(ctx, it, ipath) != 0) {
+			free(ipath);
+			ok = 0;
+			continue;
+		}
+		for (j = 0; j < SNODE_NPAIRS(it); j++) {
+			k = SNODE_KEY(it, j);
+			kpath = stack_path(ipath, k->str);
+			for (n = 0; n < 3; n++) {
+				if (strcmp(k->str, keys[n]) == 0)
+					break;
+			}
+			if (n == 3) {
+				stack_unknown_key(ctx, k, kpath, "a secret");
+				bad = 1;
+			} else {
+				free(val[n]);
+				if (stack_get_str(ctx, SNODE_VAL(it, j), kpath,
+				    &val[n]) != 0)
+					bad = 1;
+			}
+			free(kpath);
+		}
+		if (!bad && (val[0] == NULL || val[1] == NULL)) {
+			stack_errn(ctx, it, ipath, "a secret needs secret (the "
+			    "vault's name for it) and name (the variable in "
+			    "the container)");
+			bad = 1;
+		}
+		if (!bad && val[2] != NULL && strcmp(val[2], "env") != 0) {
+			stack_errn(ctx, it, ipath, "type \"%s\": secrets go "
+			    "into the environment (type: env)", val[2]);
+			bad = 1;
+		}
+		if (!bad && (strchr(val[1], '=') != NULL || *val[1] == '\0')) {
+			stack_errn(ctx, it, ipath, "\"%s\" is not an "
+			    "environment variable name", val[1]);
+			bad = 1;
+		}
+		if (!bad && ctx->host != NULL && ctx->host->vault_read !=
+		    NULL && json_object_get(ctx->vault_writes, val[0]) ==
+		    NULL && stack_host_vault(ctx, val[0], NULL, NULL) != 1) {
+			stack_errn(ctx, it, ipath, "secret %s is not in the "
+			    "vault (berth vault write %s)", val[0], val[0]);
+			bad = 1;
+		}
+		if (!bad) {
+			e = json_pack("{s:s, s:s, s:s}", "secret", val[0],
+			    "name", val[1], "type", "env");
+			json_array_append_new(out, e);
+		} else
+			ok = 0;
+		for (n = 0; n < 3; n++)
+			free(val[n]);
+		free(ipath);
+	}
+	if (ok)
+		json_object_set_new(svc, name, out);
+	else
+		json_decref(out);
+}
+
+/* certificates: berth keeps none; an empty list says nothing. */
+static void
+svc_certificates(struct stack_ctx *ctx, json_t *svc, const char *name,
+    const struct snode *v, const char *path)
+{
+	if (stack_is_null(v) || (v->type == SNODE_SEQ && v->n == 0))
+		return;
+	stack_errn(ctx, v, path, "Kontena certificates (Let's Encrypt, "
+	    "through its vault) are not supported by berth: it keeps no "
+	    "certificates; put a certificate in the vault and name it in "
+	    "secrets:");
+}
+
 static const struct {
 	const char	*name;	/* the key */
 	svc_fn		*fn;	/* its reader, or NULL: refused */
@@ -1130,10 +1234,8 @@ static const struct {
 	{ "stop_grace_period", svc_grace, NULL },
 	{ "read_only", svc_bool, NULL },
 
-	{ "secrets", NULL, "Vault secrets are not supported by berth; pass "
-	    "the value in environment from a variable (from: env)" },
-	{ "certificates", NULL, "Kontena certificates (Vault/Let's Encrypt) "
-	    "are not supported by berth" },
+	{ "secrets", svc_secrets, NULL },
+	{ "certificates", svc_certificates, NULL },
 	{ "build", NULL, "berth does not build images; build and push the "
 	    "image, then name it with image:" },
 	{ "extends", NULL, "extends is not supported by berth; write the "
@@ -1162,14 +1264,14 @@ svc_defaults(const char *name)
 {
 	return json_pack("{s:s, s:n, s:n, s:n, s:i, s:b, s:s, "
 	    "s:{s:s, s:n, s:f, s:n}, s:[], s:[], s:[], s:[], s:[], s:[], "
-	    "s:[], s:n, s:n, s:n, s:n, s:n, s:b, s:[], s:[], s:n, s:n, s:n, "
+	    "s:[], s:[], s:n, s:n, s:n, s:n, s:n, s:b, s:[], s:[], s:n, s:n, s:n, "
 	    "s:n, s:n, s:n, s:n, s:i, s:b}",
 	    "name", name, "image", "command", "entrypoint",
 	    "instances", 1, "stateful", 0, "strategy", "ha",
 	    "deploy", "strategy", "ha", "wait_for_port", "min_health", 0.8,
 	    "interval",
 	    "affinity", "env", "ports", "volumes", "links", "depends_on",
-	    "stack_links", "cpus", "cpu_shares", "mem_limit", "memswap_limit", "shm_size",
+	    "stack_links", "secrets", "cpus", "cpu_shares", "mem_limit", "memswap_limit", "shm_size",
 	    "privileged", 0, "cap_add", "cap_drop",
 	    "network_mode", "pid", "user", "logging", "hooks", "health_check",
 	    "stop_signal", "stop_grace_period", 10, "read_only", 0);
