@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # kontena.sh - Kontena stack features against a real berth-master on
 # loopback, with no agents (issue 15): links to other stacks' services
-# (checked at install, deploys ordered by them, removal refused).
+# (checked at install, deploys ordered by them, removal refused); the
+# vault (API and CLI: values sealed in the store, never in a list, an
+# event, an error body or the log; reads recorded) and stacks that read,
+# write and use secrets; the CLI's envelope: the master asking back for
+# environment variables, files and answers, -v, --values-from,
+# --values-to, --no-deploy, --dry-run, stack validate.
 #
 # Nodes are rows written straight into the store (as stacks.sh does); a
 # PATCH of their labels through the API makes the scheduler read them.
@@ -25,6 +30,11 @@ post_yaml() {
 	    --data-binary @"$2" "$API$1")
 	BODY=$(cat "$TMP/body")
 }
+
+# not_has TEXT FILE: FILE does not contain TEXT.
+not_has() { ! grep -qF -- "$1" "$2"; }
+# not_has_bytes TEXT DIR: no file under DIR holds TEXT (binary files too).
+not_has_bytes() { ! grep -rqaF -- "$1" "$2"; }
 
 # deploy_state STACK ID: the deploy's state.
 deploy_state() { api_jq "/v1/stacks/default/$1/deploys/$2" .state; }
@@ -141,5 +151,214 @@ api DELETE "/v1/stacks/default/app?force=1"
 check_eq "remove app" "$STATUS" 204
 api DELETE "/v1/stacks/default/lb?force=1"
 check_eq "then lb, no longer linked, can go" "$STATUS" 204
+
+# ---- the vault: API -----------------------------------------------------------
+# Distinct values, so that a grep for them finds nothing else.
+S1=v1-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+S2=v2-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+S3=v3-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+BODIES=$TMP/bodies
+: >"$BODIES"
+keep_body() { printf '%s\n' "$BODY" >>"$BODIES"; }
+
+api POST /v1/grids/default/vault "{\"name\":\"db-pw\",\"value\":\"$S1\"}"
+keep_body
+check_eq "vault write: 201" "$STATUS" 201
+check_eq "  the reply has name and version, no value" \
+    "$(jq -c '[.name, .version, has("value")]' <<<"$BODY")" '["db-pw",1,false]'
+api POST /v1/grids/default/vault "{\"name\":\"db-pw\",\"value\":\"$S2\"}"
+keep_body
+check_eq "vault write of an existing name: 409" "$STATUS:$(jq -r .field <<<"$BODY")" 409:name
+api POST /v1/grids/default/vault "{\"name\":\"bad name\",\"value\":\"$S2\"}"
+keep_body
+check_eq "a bad name: 422 naming the field" "$STATUS:$(jq -r .field <<<"$BODY")" 422:name
+api POST /v1/grids/default/vault '{"name":"e","value":""}'
+check_eq "an empty value: 422" "$STATUS:$(jq -r .field <<<"$BODY")" 422:value
+api POST /v1/grids/default/vault "{\"name\":\"x\",\"value\":\"$S2"
+keep_body
+check_eq "a malformed body: 400" "$STATUS" 400
+api GET /v1/grids/default/vault
+keep_body
+check_eq "vault ls: names, versions, times; no value" \
+    "$(jq -c '[.[] | [.name, .version, has("value"), (.created_at | type)]]' <<<"$BODY")" \
+    '[["db-pw",1,false,"string"]]'
+api GET /v1/vault/default/db-pw
+check_eq "vault read: the value" "$STATUS:$(jq -r .value <<<"$BODY")" "200:$S1"
+check_eq "  recorded: a vault.read event" \
+    "$(api_jq '/v1/grids/default/events?type=vault.' '[.[] | .type] | join(" ")')" \
+    "vault.write vault.read"
+api GET /v1/vault/default/nope
+check_eq "vault read of a missing secret: 404" "$STATUS" 404
+api PUT /v1/vault/default/nope "{\"value\":\"$S2\"}"
+keep_body
+check_eq "vault update of a missing secret: 404" "$STATUS" 404
+api PUT /v1/vault/default/up "{\"value\":\"$S2\",\"upsert\":true}"
+keep_body
+check_eq "vault update --upsert of a missing secret: 200, version 1" \
+    "$STATUS:$(jq -r .version <<<"$BODY")" 200:1
+api DELETE /v1/vault/default/up
+check_eq "vault rm: 204" "$STATUS" 204
+api DELETE /v1/vault/default/up
+check_eq "vault rm of a missing secret: 404" "$STATUS" 404
+
+# ---- the vault: CLI ---------------------------------------------------------------
+printf '%s\n' "$S2" | "$B" vault write cli-pw >"$TMP/out" 2>"$TMP/err"
+check_eq "berth vault write NAME (value on stdin): exit 0" "$?" 0
+check_has "  says so" "$(cat "$TMP/out")" "Wrote secret cli-pw (version 1)"
+run "$B" vault read cli-pw
+check_eq "berth vault read: the value, the trailing newline dropped" "$RC:$OUT" "0:$S2"
+run "$B" vault update cli-pw "$S3"
+check_eq "berth vault update NAME VALUE: version 2" "$RC:$OUT" "0:Updated secret cli-pw (version 2)"
+run "$B" vault write cli-pw x
+check "berth vault write of an existing name: non-zero exit" test "$RC" -ne 0
+check_has "  with the reason" "$ERR" "exists"
+run "$B" vault ls
+check "berth vault ls: a table of names" grep -Eq '^cli-pw +2 ' "$TMP/out"
+check "  and no value in it" not_has "$S3" "$TMP/out"
+run "$B" vault ls --json
+check_eq "berth vault ls --json" "$(jq -r '[.[].name] | join(",")' "$TMP/out")" "cli-pw,db-pw"
+run "$B" vault rm cli-pw
+check_eq "berth vault rm" "$RC:$OUT" "0:Removed secret cli-pw"
+
+# ---- stacks and the vault -----------------------------------------------------------
+cat >"$TMP/sec.yml" <<'EOF'
+stack: me/sec
+variables:
+  generated:
+    type: string
+    from:
+      vault: ${STACK}-gen
+      random_string: 20
+    to:
+      vault: ${STACK}-gen
+services:
+  web:
+    image: busybox
+    instances: 0
+    environment:
+      - PLAIN=1
+    secrets:
+      - secret: db-pw
+        name: DB_PASSWORD
+        type: env
+      - secret: ${STACK}-gen
+        name: GENERATED
+        type: env
+EOF
+sed 's/      - secret: db-pw/      - secret: not-there/' "$TMP/sec.yml" >"$TMP/sec-bad.yml"
+post_yaml /v1/grids/default/stacks "$TMP/sec-bad.yml"
+keep_body
+check_eq "a secret not in the vault: 422 at its entry" \
+    "$(jq -c '[.line, .field]' <<<"$BODY")" '[17,"services.web.secrets[0]"]'
+check_has "  naming it" "$(jq -r .error <<<"$BODY")" "secret not-there is not in the vault"
+api GET /v1/vault/default/sec-gen
+check_eq "  and nothing written: no generated secret" "$STATUS" 404
+post_yaml /v1/grids/default/stacks "$TMP/sec.yml"
+keep_body
+check_eq "install a stack with secrets: 201" "$STATUS" 201
+check_eq "  its values keep no secret (generated is null)" \
+    "$(jq -c .variables <<<"$BODY")" '{"generated":null}'
+api GET /v1/services/default/sec/web
+keep_body
+check_eq "  the spec names the secrets, its env has none" \
+    "$(jq -c '[.spec.secrets, .spec.env]' <<<"$BODY")" \
+    '[[{"name":"DB_PASSWORD","secret":"db-pw","type":"env"},{"name":"GENERATED","secret":"sec-gen","type":"env"}],["PLAIN=1"]]'
+api GET /v1/vault/default/sec-gen
+GEN=$(jq -r .value <<<"$BODY")
+check_eq "to: vault wrote the generated value (20 characters)" "${#GEN}" 20
+check_has "  with an event saying which stack wrote it" \
+    "$(api_jq '/v1/grids/default/events?type=vault.write' '[.[].message] | join("|")')" \
+    "secret sec-gen written to the vault by stack sec (to: vault)"
+api PUT /v1/stacks/default/sec "$(jq -n --rawfile s "$TMP/sec.yml" '{source: $s, file: "sec.yml"}')"
+keep_body
+api GET /v1/vault/default/sec-gen
+check_eq "an upgrade keeps it (from: vault comes first)" "$(jq -r .value <<<"$BODY")" "$GEN"
+REV=$(api_jq /v1/services/default/sec/web .rev)
+api PUT /v1/vault/default/db-pw "{\"value\":\"$S3\"}"
+keep_body
+check_eq "vault update of a used secret: 200, version 2" "$STATUS:$(jq -r .version <<<"$BODY")" 200:2
+check_eq "  the service that uses it moves to a new revision" \
+    "$(api_jq /v1/services/default/sec/web .rev)" "$((REV + 1))"
+check_has "  the event says when it takes effect" \
+    "$(api_jq '/v1/grids/default/events?type=vault.update' '.[-1].message')" \
+    "1 service(s) that use it take the new value with their next deploy"
+api DELETE /v1/vault/default/db-pw
+check_eq "vault rm of a secret in use: 409 naming the service" \
+    "$STATUS:$(jq -r .error <<<"$BODY" | grep -o 'sec/web')" "409:sec/web"
+
+# Secrets never leave through a list, an event, an error, the store or the log.
+api GET /v1/grids/default/events
+keep_body
+api GET /v1/grids/default/stacks
+keep_body
+api GET /v1/stacks/default/sec
+keep_body
+api GET /v1/grids/default/services
+keep_body
+for s in "$S1" "$S2" "$S3" "$GEN"; do
+	check "no secret value in any reply but vault read (${s:0:2}...)" not_has "$s" "$BODIES"
+	check "  nor in the master's log" not_has "$s" "$D/master.log"
+	check "  nor in the store (db and WAL, as bytes)" not_has_bytes "$s" "$D"
+done
+
+# ---- the CLI: asking back, values, dry-run, validate ----------------------------------
+mkdir -p "$TMP/sub"
+printf 'IN_SUB=1\n' >"$TMP/sub/local.env"
+cat >"$TMP/sub/ask.yml" <<'EOF'
+stack: me/ask
+variables:
+  tag:
+    type: string
+    from:
+      env: ASK_TAG
+  n:
+    type: integer
+    default: 1
+  size:
+    type: string
+    from:
+      prompt: Size?
+services:
+  web:
+    image: "busybox:${tag}"
+    instances: {{ n }}
+    env_file: local.env
+    environment:
+      - SIZE=${size}
+EOF
+run env ASK_TAG=1.2 "$B" stack install "$TMP/sub/ask.yml"
+check "a prompt without a terminal and no value: non-zero exit" test "$RC" -ne 0
+check_has "  says how to give it" "$ERR" "pass -v size=VALUE"
+check_eq "  no progress line" "$OUT" ""
+run env ASK_TAG=1.2 "$B" stack install --dry-run -v size=xl -v n=0 "$TMP/sub/ask.yml"
+check_eq "install --dry-run: exit 0" "$RC" 0
+check_has "  says what it would install" "$OUT" "Would install stack ask (me/ask) on grid default"
+check "  with its services" grep -Eq '^web +busybox:1.2 +ha +0 ' "$TMP/out"
+api GET /v1/stacks/default/ask
+check_eq "  and writes nothing" "$STATUS" 404
+printf 'n: 0\nsize: m\n' >"$TMP/values.yml"
+run env ASK_TAG=1.2 "$B" stack install --no-deploy --values-from "$TMP/values.yml" \
+    -v size=xl --values-to "$TMP/out-values.yml" "$TMP/sub/ask.yml"
+check_eq "install --no-deploy --values-from F -v K=V --values-to F: exit 0" "$RC" 0
+check_eq "  one step: no deploy" "$OUT" "[done] Creating stack ask"
+api GET /v1/services/default/ask/web
+check_eq "  env from the environment, -v over --values-from, env_file beside the stack file" \
+    "$(jq -c '[.image, .instances, .spec.env]' <<<"$BODY")" '["busybox:1.2",0,["IN_SUB=1","SIZE=xl"]]'
+check_eq "  --values-to wrote the values" "$(grep -v '^#' "$TMP/out-values.yml" | sort | tr '\n' ' ')" \
+    'n: 0 size: "xl" tag: "1.2" '
+check_eq "  no deploy was made" "$(api_jq /v1/stacks/default/ask .deploy_state)" null
+run env ASK_TAG=1.3 "$B" stack upgrade --no-deploy ask "$TMP/sub/ask.yml"
+check_eq "upgrade: the answers so far are kept (no prompt needed)" "$RC" 0
+check_eq "  the new environment value is used" "$(api_jq /v1/services/default/ask/web .image)" busybox:1.3
+check_eq "  the kept answer too" "$(api_jq /v1/services/default/ask/web '.spec.env[1]')" SIZE=xl
+
+run "$B" stack validate -v size=s -v tag=2 "$TMP/sub/ask.yml"
+check_eq "stack validate: exit 0, one line" "$RC:$OUT" \
+    "0:$TMP/sub/ask.yml: valid: stack ask (me/ask) with 1 service(s)"
+printf 'stack: me/bad\nservices:\n  web:\n    image: x\n    # {%% if nope %%}\n    # {%% endif %%}\n' >"$TMP/bad.yml"
+run "$B" stack validate "$TMP/bad.yml"
+check "stack validate of a bad file: non-zero exit" test "$RC" -ne 0
+check_has "  the error at the template line" "$ERR" "$TMP/bad.yml:5:7: Liquid error: undefined variable nope"
+check_has "  and the count" "$ERR" "1 error; nothing was installed"
 
 master_stop TERM
