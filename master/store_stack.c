@@ -453,7 +453,7 @@ store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
 	sqlite3_stmt *s = store_stmt(st, "SELECT " STACK_COLS ", k.source,"
 	    " k.grid_id, json_extract(k.spec, '$.variables'),"
 	    " (SELECT p.name FROM stacks p WHERE p.id = k.parent_id),"
-	    " json_extract(k.spec, '$.labels')"
+	    " json_extract(k.spec, '$.labels'), k.spec"
 	    " FROM stacks k WHERE k.id = ?1");
 	json_t *o, *svcs;
 	int64_t grid_id;
@@ -475,6 +475,9 @@ store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
 	    json_string(store_col_text(s, 14)) : json_null());
 	json_object_set_new(o, "labels", store_col_text(s, 15) != NULL ?
 	    json_loads(store_col_text(s, 15), 0, NULL) : json_array());
+	/* The parser's normalized stack, as stored (no secret values). */
+	json_object_set_new(o, "spec", json_loads(store_col_text(s, 16), 0,
+	    NULL));
 	sqlite3_reset(s);
 	svcs = store_service_list_json(st, grid_id,
 	    json_string_value(json_object_get(o, "name")));

@@ -64,7 +64,10 @@ svc_image(struct stack_ctx *ctx, json_t *svc, const char *name,
 	free(s);
 }
 
-/* command / entrypoint: a string split into words, or a list kept. */
+/*
+ * command / entrypoint: a string split into words (command), a list kept.
+ * A string entrypoint is one argument, as Kontena passed it to Docker.
+ */
 static void
 svc_argv(struct stack_ctx *ctx, json_t *svc, const char *name,
     const struct snode *v, const char *path)
@@ -83,6 +86,11 @@ svc_argv(struct stack_ctx *ctx, json_t *svc, const char *name,
 	}
 	if (stack_get_str(ctx, v, path, &s) != 0)
 		return;
+	if (strcmp(name, "entrypoint") == 0) {
+		json_object_set_new(svc, name, json_pack("[s]", s));
+		free(s);
+		return;
+	}
 	if ((words = stack_shell_split(s, &cause)) == NULL) {
 		stack_errn(ctx, v, path, "%s", cause);
 		free(cause);
@@ -775,9 +783,12 @@ svc_xref(struct stack_ctx *ctx, json_t *svc, const char *s,
 		free(service);
 		return svcname;
 	}
+	/* Kontena's alias: the one given, else the link as written. */
 	json_array_append_new(json_object_get(svc, "stack_links"), json_pack(
-	    "{s:s, s:s, s:s}", "stack", stack, "service", service, "alias",
-	    svcname[alen] == ':' ? svcname + alen + 1 : service));
+	    "{s:s, s:s, s:s#}", "stack", stack, "service", service, "alias",
+	    svcname[alen] == ':' ? svcname + alen + 1 : s,
+	    svcname[alen] == ':' ? (int)strlen(svcname + alen + 1) :
+	    (int)strlen(s)));
 	ctx->xrefs = xreallocarray(ctx->xrefs, ctx->nxrefs + 1,
 	    sizeof *ctx->xrefs);
 	x = &ctx->xrefs[ctx->nxrefs++];
@@ -1014,6 +1025,9 @@ svc_hooks(struct stack_ctx *ctx, json_t *svc, const char *name,
 			stack_unknown_key(ctx, k, kpath, "hooks (expected "
 			    "pre_start, post_start or pre_stop)");
 			ok = 0;
+		} else if (stack_is_null(val)) {
+			/* Kontena took a hook list that Liquid emptied. */
+			json_object_set_new(hooks, k->str, json_array());
 		} else if (stack_want_seq(ctx, val, kpath) != 0)
 			ok = 0;
 		else {
@@ -1312,14 +1326,28 @@ stack_service_parse(struct stack_ctx *ctx, const char *name,
 	if (image == NULL)
 		stack_errn(ctx, map, path, "image is required");
 
-	/* env_file first, then environment over it. */
+	/*
+	 * As Kontena merged them: environment first, then the env_files'
+	 * entries whose keys it does not have (environment wins).
+	 */
 	env = json_object_get(svc, "env");
-	for (i = 0; i < 2; i++) {
-		part = json_object_get(svc, i == 0 ? " env_file" :
-		    " environment");
-		for (e = 0; e < json_array_size(part); e++)
-			svc_env_put(env, json_string_value(
-			    json_array_get(part, e)));
+	part = json_object_get(svc, " environment");
+	for (e = 0; e < json_array_size(part); e++)
+		svc_env_put(env, json_string_value(json_array_get(part, e)));
+	part = json_object_get(svc, " env_file");
+	for (e = 0; e < json_array_size(part); e++) {
+		const char *kv = json_string_value(json_array_get(part, e));
+		size_t klen = strcspn(kv, "="), m;
+
+		for (m = 0; m < json_array_size(env); m++) {
+			const char *x = json_string_value(json_array_get(env,
+			    m));
+
+			if (strncmp(x, kv, klen) == 0 && x[klen] == '=')
+				break;
+		}
+		if (m == json_array_size(env))
+			json_array_append_new(env, json_string(kv));
 	}
 	json_object_del(svc, " env_file");
 	json_object_del(svc, " environment");

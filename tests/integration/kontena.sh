@@ -116,7 +116,7 @@ check_eq "link to lb/lb once lb is installed: 201" "$STATUS" 201
 api GET /v1/services/default/app/web
 check_eq "  the spec keeps the link and lists it in stack_links" \
     "$(jq -c '[.spec.links, .spec.stack_links]' <<<"$BODY")" \
-    '[["lb/lb"],[{"alias":"lb","service":"lb","stack":"lb"}]]'
+    '[["lb/lb"],[{"alias":"lb/lb","service":"lb","stack":"lb"}]]'
 
 # Deploy order across stacks: app/web waits for lb/lb's deploy.
 api POST /v1/stacks/default/app/deploy
@@ -343,14 +343,14 @@ check_eq "install --no-deploy --values-from F -v K=V --values-to F: exit 0" "$RC
 check_eq "  one step: no deploy" "$OUT" "[done] Creating stack ask"
 api GET /v1/services/default/ask/web
 check_eq "  env from the environment, -v over --values-from, env_file beside the stack file" \
-    "$(jq -c '[.image, .instances, .spec.env]' <<<"$BODY")" '["busybox:1.2",0,["IN_SUB=1","SIZE=xl"]]'
+    "$(jq -c '[.image, .instances, .spec.env]' <<<"$BODY")" '["busybox:1.2",0,["SIZE=xl","IN_SUB=1"]]'
 check_eq "  --values-to wrote the values" "$(grep -v '^#' "$TMP/out-values.yml" | sort | tr '\n' ' ')" \
     'n: 0 size: "xl" tag: "1.2" '
 check_eq "  no deploy was made" "$(api_jq /v1/stacks/default/ask .deploy_state)" null
 run env ASK_TAG=1.3 "$B" stack upgrade --no-deploy ask "$TMP/sub/ask.yml"
 check_eq "upgrade: the answers so far are kept (no prompt needed)" "$RC" 0
 check_eq "  the new environment value is used" "$(api_jq /v1/services/default/ask/web .image)" busybox:1.3
-check_eq "  the kept answer too" "$(api_jq /v1/services/default/ask/web '.spec.env[1]')" SIZE=xl
+check_eq "  the kept answer too" "$(api_jq /v1/services/default/ask/web '.spec.env[0]')" SIZE=xl
 
 run "$B" stack validate -v size=s -v tag=2 "$TMP/sub/ask.yml"
 check_eq "stack validate: exit 0, one line" "$RC:$OUT" \
@@ -360,5 +360,78 @@ run "$B" stack validate "$TMP/bad.yml"
 check "stack validate of a bad file: non-zero exit" test "$RC" -ne 0
 check_has "  the error at the template line" "$ERR" "$TMP/bad.yml:5:7: Liquid error: undefined variable nope"
 check_has "  and the count" "$ERR" "1 error; nothing was installed"
+
+# ---- Kontena's stack library: every file installs -------------------------------
+# The 22 real stack files of ../shared/kontena-stacks, installed as they
+# are, each with what Kontena would have asked for on a terminal: the
+# secrets they read from the vault (written first), the answers to their
+# prompts without a default (-v), and the services they link to (the
+# ingress-lb stack for load balancers, zookeeper-cluster for kafka).
+# Then the normalized specs of six of them, in Kontena's shape
+# (kontena-spec.jq), against the specs Kontena would have stored
+# (kontena-expected/, derived from Kontena's code: see its README.md).
+CORPUS=${BERTH_SHARED:-$ROOT/../shared}/kontena-stacks
+if [ ! -d "$CORPUS" ] && [ -z "${BERTH_SHARED:-}" ]; then
+	echo "ok - Kontena stack library # SKIP ../shared/kontena-stacks not present (set BERTH_SHARED)"
+else
+	for s in drone-github-gh-client drone-github-gh-secret drone-gitlab-gl-url \
+	    drone-gitlab-gl-client drone-gitlab-gl-secret elastic-password \
+	    kibana-password logstash-password fluentd-cloudwatch-aws-access-key-id \
+	    fluentd-cloudwatch-aws-secret-access-key fluentd-loggly-token \
+	    fluentd-splunkhec-token wordpress-cluster-resilio-secret; do
+		printf 'corpus-%s\n' "$s" | "$B" vault write "$s" >/dev/null ||
+		    notok "vault write $s"
+	done
+	LB=ingress-lb/lb
+	n=0
+	while read -r f args; do
+		[ -n "$f" ] || continue
+		# shellcheck disable=SC2086
+		run "$B" stack install --no-deploy $args "$CORPUS/$f"
+		if [ "$RC" = 0 ]; then
+			n=$((n + 1))
+			ok "Kontena's $f installs"
+		else
+			notok "Kontena's $f installs"
+			sed 's/^/# /' "$TMP/err"
+		fi
+	done <<LIST
+ingress-lb_kontena.yml
+zookeeper_kontena.yml
+cockroachdb_kontena.yml
+drone_github.yml -v loadbalancer=$LB -v drone_host=drone.example.com
+drone_gitlab.yml -v loadbalancer=$LB -v drone_host=drone.example.com
+elasticsearch_kontena.yml -v instances=3
+fluentd_cloudwatch.yml
+fluentd_elasticsearch.yml
+fluentd_gelf.yml
+fluentd_loggly.yml
+fluentd_splunkhec.yml -v host=splunk.example.com
+kafka_kontena.yml -v zookeeper_link=zookeeper-cluster/zookeeper
+kibana_kontena.yml -v loadbalancer=$LB -v virtual_host=kibana.example.com
+kong-dashboard_kontena.yml
+kong_kontena.yml
+mariadb_kontena.yml
+mongodb-replica-set_kontena.yml
+rabbitmq_kontena.yml
+redis-sentinel_kontena.yml
+redis_kontena.yml
+stolon_kontena.yml
+wordpress-cluster_kontena.yml -v loadbalancer=$LB
+LIST
+	check_eq "all 22 files of Kontena's stack library install" "$n" 22
+	for e in "$ROOT"/tests/integration/kontena-expected/*.json; do
+		f=$(basename "$e" .json)
+		name=$(jq -r .name "$e")
+		api GET "/v1/stacks/default/$name"
+		got=$(jq -S '.spec' <<<"$BODY" | jq -S -f "$ROOT/tests/integration/kontena-spec.jq")
+		want=$(jq -S . "$e")
+		check_eq "$f: the services are what Kontena would have made" "$got" "$want"
+	done
+	# The secrets they generated are in the vault, and used.
+	check_eq "generated secrets went to the vault (to: vault)" \
+	    "$(api_jq /v1/grids/default/vault '[.[] | select(.name | test("^(mariadb-root-password|stolon-su-password|LB_STATS_PASSWORD|RABBITMQ_COOKIE)$")) | .services | length] | join(",")')" \
+	    "1,2,1,1"
+fi
 
 master_stop TERM
