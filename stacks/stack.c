@@ -234,8 +234,8 @@ stack_services(struct stack_ctx *ctx, const struct snode *svcs)
 {
 	json_t *out = json_array(), *ordered;
 	const struct snode *k;
-	char *path;
-	size_t i;
+	char *path, dns[64], other[64];
+	size_t i, j;
 
 	if (svcs == NULL || stack_is_null(svcs) ||
 	    stack_want_map(ctx, svcs, "services") != 0)
@@ -248,9 +248,27 @@ stack_services(struct stack_ctx *ctx, const struct snode *svcs)
 	for (i = 0; i < SNODE_NPAIRS(svcs); i++) {
 		k = SNODE_KEY(svcs, i);
 		path = stack_path("services", k->str);
-		if (!util_name_valid(k->str)) {
+		if (!stack_service_name_valid(k->str)) {
 			stack_errn(ctx, k, path, "\"%s\" is not a valid service "
-			    "name (1 to 63 of a-z, 0-9 and -)", k->str);
+			    "name (1 to 63 of letters, digits, '_' and '-', not "
+			    "starting with '-')", k->str);
+		} else {
+			/*
+			 * Kontena took capitals and '_' in service names; DNS
+			 * will use them lower-cased with '-' for '_', which
+			 * two services must not share.
+			 */
+			stack_dns_name(k->str, dns, sizeof dns);
+			for (j = 0; j < i; j++) {
+				stack_dns_name(SNODE_KEY(svcs, j)->str, other,
+				    sizeof other);
+				if (strcmp(dns, other) == 0 && strcmp(k->str,
+				    SNODE_KEY(svcs, j)->str) != 0)
+					stack_errn(ctx, k, path, "services \"%s\" "
+					    "and \"%s\" would have the same DNS "
+					    "name \"%s\"", SNODE_KEY(svcs, j)->str,
+					    k->str, dns);
+			}
 		}
 		json_array_append_new(out, stack_service_parse(ctx, k->str,
 		    SNODE_VAL(svcs, i), path));

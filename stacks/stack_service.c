@@ -1199,6 +1199,21 @@ svc_secrets(struct stack_ctx *ctx, json_t *svc, const char *name,
 		json_decref(out);
 }
 
+/*
+ * build: Kontena built images only in `kontena stack build`; install used
+ * image:. berth never builds: with an image it says build is ignored,
+ * without one the image error says what to do.
+ */
+static void
+svc_build(struct stack_ctx *ctx, json_t *svc, const char *name,
+    const struct snode *v, const char *path)
+{
+	json_object_set_new(svc, " build", json_true());
+	stack_warn(ctx, v, path, "build ignored: berth does not build "
+	    "images (Kontena built them only in `stack build`); the image "
+	    "is pulled");
+}
+
 /* certificates: berth keeps none; an empty list says nothing. */
 static void
 svc_certificates(struct stack_ctx *ctx, json_t *svc, const char *name,
@@ -1250,8 +1265,7 @@ static const struct {
 
 	{ "secrets", svc_secrets, NULL },
 	{ "certificates", svc_certificates, NULL },
-	{ "build", NULL, "berth does not build images; build and push the "
-	    "image, then name it with image:" },
+	{ "build", svc_build, NULL },
 	{ "extends", NULL, "extends is not supported by berth; write the "
 	    "service out in full" },
 	{ "volumes_from", NULL, "volumes_from is not supported by berth; use "
@@ -1302,6 +1316,12 @@ stack_service_parse(struct stack_ctx *ctx, const char *name,
 	long long mem, swap;
 
 	svc = svc_defaults(name);
+	{
+		char dns[64];
+
+		stack_dns_name(name, dns, sizeof dns);
+		json_object_set_new(svc, "dns_name", json_string(dns));
+	}
 	if (stack_want_map(ctx, map, path) != 0)
 		return svc;
 	for (i = 0; i < SNODE_NPAIRS(map); i++) {
@@ -1324,7 +1344,10 @@ stack_service_parse(struct stack_ctx *ctx, const char *name,
 		free(kpath);
 	}
 	if (image == NULL)
-		stack_errn(ctx, map, path, "image is required");
+		stack_errn(ctx, map, path, "image is required%s", json_object_get(
+		    svc, " build") != NULL ? " (berth does not build images: "
+		    "build and push the image, then name it with image:)" : "");
+	json_object_del(svc, " build");
 
 	/*
 	 * As Kontena merged them: environment first, then the env_files'

@@ -342,6 +342,17 @@ stack_text_json(const char *s, int quoted)
 	return json_string(s);
 }
 
+void
+stack_dns_name(const char *name, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i + 1 < len; i++)
+		out[i] = name[i] == '_' ? '-' : (char)tolower(
+		    (unsigned char)name[i]);
+	out[i] = '\0';
+}
+
 /* 0 and *v if s is an integer as YAML 1.1 reads one (0755, 0x1f, 1_000). */
 int
 stack_text_int(const char *s, long long *v)

@@ -699,8 +699,11 @@ test_wrong_types(void)
 	    "services.web", "image is required");
 	CHECK_ERR("stack: Bad_Name\nservices: {}\n", 1, 8, "stack",
 	    "not a valid stack name");
-	CHECK_ERR("stack: a\nservices:\n  Web_1:\n    image: x\n", 3, 3,
-	    "services.Web_1", "not a valid service name");
+	CHECK_ERR("stack: a\nservices:\n  -web:\n    image: x\n", 3, 3,
+	    "services.-web", "not a valid service name");
+	CHECK_ERR("stack: a\nservices:\n  Web_1:\n    image: x\n"
+	    "  web-1:\n    image: x\n", 5, 3, "services.web-1",
+	    "would have the same DNS name \"web-1\"");
 }
 
 static void
@@ -1003,8 +1006,8 @@ test_stack_links(void)
 static void
 test_kontena_only(void)
 {
-	CHECK_ERR(HEAD "    build: .\n", 5, 5, "services.web.build",
-	    "berth does not build images");
+	CHECK_ERR("stack: me/app\nservices:\n  web:\n    build: .\n", 4, 5,
+	    "services.web", "image is required (berth does not build images");
 	CHECK_ERR(HEAD "    extends: base\n", 5, 5, "services.web.extends",
 	    "extends is not supported");
 	CHECK_ERR(HEAD "    hooks:\n      pre_build:\n        - cmd: make\n", 6,

@@ -754,6 +754,25 @@ test_tolerated(void)
 	json_decref(st);
 	ERR("stack: me/app\nlabels: [Tier=web]\n" SVC, 2, "labels[0]",
 	    "is not a label");
+
+	/* Kontena's service names; build beside image; entrypoint. */
+	st = parse("stack: me/app\nservices:\n  My_Web:\n    image: nginx\n"
+	    "    build: .\n    entrypoint: /bin/sh -c\n");
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	CHECK_STR(json_string_value(json_object_get(svc(st, 0), "name")),
+	    "My_Web");
+	CHECK_STR(json_string_value(json_object_get(svc(st, 0), "dns_name")),
+	    "my-web");
+	/* a string entrypoint is one argument, as Kontena passed it */
+	CHECK(json_array_size(json_object_get(svc(st, 0), "entrypoint")) == 1);
+	CHECK_STR(json_string_value(json_array_get(json_object_get(svc(st, 0),
+	    "entrypoint"), 0)), "/bin/sh -c");
+	CHECK(json_array_size(res.warnings) == 1);
+	CHECK_HAS(json_string_value(json_object_get(json_array_get(
+	    res.warnings, 0), "message")), "build ignored");
+	json_decref(st);
 }
 
 int
