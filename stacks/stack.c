@@ -3,15 +3,22 @@
  *
  * Called by the master's stack API handlers and by the CLI, on their own
  * threads; pure (no I/O, clock, locks or globals: everything lives in one
- * struct stack_ctx on the stack of the call). The steps:
+ * struct stack_ctx on the stack of the call). Kontena's pipeline:
  *
- *   1. the raw text: size cap, UTF-8, Kontena's Liquid tags ({% %}, {{ }},
- *      which Kontena expanded before YAML parsing and berth does not);
- *   2. YAML to a tree (stack_yaml.c), with depth and node caps;
- *   3. `stack:` (the name is needed for the automatic STACK variable);
- *   4. `variables:` (stack_vars.c); from here every string is interpolated;
- *   5. `volumes:`, then each service (stack_service.c);
- *   6. links/depends_on checked and the services put in dependency order.
+ *   1. the raw text: size cap, UTF-8, then YAML (lenient when it holds
+ *      Liquid tags, which sit in comments or read as flow mappings);
+ *   2. `stack:` (the name is needed for the automatic STACK variable) and
+ *      `variables:` resolved from the raw tree (stack_vars.c);
+ *   3. Liquid over the text with the variables' values (liquid.c), the
+ *      output read as YAML again, strictly, its lines mapped back to the
+ *      template's for errors; from here every string is interpolated
+ *      (${NAME});
+ *   4. `volumes:`, then each service (stack_service.c), the only_if and
+ *      skip_if of both tested, extends: applied (stack_extends.c);
+ *   5. links/depends_on checked and the services put in dependency order.
+ *
+ * A file an extends: names goes through the same pipeline in a ctx of its
+ * own (stack_parse_extended()), for the one service wanted.
  *
  * Errors are collected, not returned at the first; a step that cannot go on
  * (bad UTF-8, YAML syntax) stops there since what follows would be noise.
@@ -89,6 +96,12 @@ stack_volumes(struct stack_ctx *ctx, const struct snode *vols)
 		k = SNODE_KEY(vols, i);
 		v = SNODE_VAL(vols, i);
 		path = stack_path("volumes", k->str);
+		/* Left out by its only_if/skip_if: not declared at all. */
+		if (v->type == SNODE_MAP && stack_vars_keep(ctx, stack_top(v,
+		    "only_if"), stack_top(v, "skip_if"), path) == 0) {
+			free(path);
+			continue;
+		}
 		ctx->volnames = xreallocarray(ctx->volnames,
 		    ctx->nvolnames + 1, sizeof *ctx->volnames);
 		ctx->volnames[ctx->nvolnames++] = xstrdup(k->str);
@@ -98,7 +111,10 @@ stack_volumes(struct stack_ctx *ctx, const struct snode *vols)
 		for (j = 0; j < SNODE_NPAIRS(v); j++) {
 			e = SNODE_VAL(v, j);
 			epath = stack_path(path, SNODE_KEY(v, j)->str);
-			if (strcmp(SNODE_KEY(v, j)->str, "external") != 0) {
+			if (strcmp(SNODE_KEY(v, j)->str, "only_if") == 0 ||
+			    strcmp(SNODE_KEY(v, j)->str, "skip_if") == 0)
+				;
+			else if (strcmp(SNODE_KEY(v, j)->str, "external") != 0) {
 				if (strcmp(SNODE_KEY(v, j)->str, "driver") == 0 ||
 				    strcmp(SNODE_KEY(v, j)->str, "driver_opts")
 				    == 0 || strcmp(SNODE_KEY(v, j)->str,
@@ -134,7 +150,8 @@ stack_volumes(struct stack_ctx *ctx, const struct snode *vols)
 			}
 			free(epath);
 		}
-		if (ext == NULL && SNODE_NPAIRS(v) == 0)
+		if (ext == NULL && SNODE_NPAIRS(v) == (size_t)(stack_top(v,
+		    "only_if") != NULL) + (stack_top(v, "skip_if") != NULL))
 			stack_errn(ctx, v, path, "external is required (berth "
 			    "supports external volumes only)");
 		if (ext != NULL)
@@ -162,10 +179,12 @@ stack_svc_index(json_t *svcs, const char *name)
 /*
  * Check links/depends_on and return the services in dependency order: a
  * service comes after everything it names; among those ready, the one
- * declared first goes first, so the order is stable.
+ * declared first goes first, so the order is stable. The entries of a
+ * service left out (only_if/skip_if) do not count; naming one is an error.
  */
 static json_t *
-stack_order(struct stack_ctx *ctx, json_t *svcs)
+stack_order(struct stack_ctx *ctx, json_t *svcs, const struct stack_svc *sv,
+    size_t nsv)
 {
 	json_t *out = json_array();
 	size_t n = json_array_size(svcs), i, r, done = 0;
@@ -183,11 +202,18 @@ stack_order(struct stack_ctx *ctx, json_t *svcs)
 		t = stack_svc_index(svcs, ref->to);
 		from[r] = f;
 		to[r] = t;
+		if (f < 0)
+			continue;
 		if (t < 0) {
+			for (i = 0; i < nsv; i++) {
+				if (strcmp(sv[i].name, ref->to) == 0)
+					break;
+			}
 			stack_err(ctx, ref->line, ref->col, ref->path,
-			    "unknown service \"%s\" (not in this stack)",
-			    ref->to);
-		} else if (f >= 0)
+			    "unknown service \"%s\" (%s)", ref->to, i < nsv ?
+			    "left out by its only_if/skip_if" :
+			    "not in this stack");
+		} else
 			indeg[f]++;
 	}
 	while (done < n) {
@@ -229,63 +255,148 @@ stack_order(struct stack_ctx *ctx, json_t *svcs)
 	return out;
 }
 
+/* Service names: valid, and no two the same to DNS. */
+static void
+stack_services_names(struct stack_ctx *ctx, const struct snode *svcs,
+    size_t i, const char *path)
+{
+	const struct snode *k = SNODE_KEY(svcs, i);
+	char dns[64], other[64];
+	size_t j;
+
+	if (!stack_service_name_valid(k->str)) {
+		stack_errn(ctx, k, path, "\"%s\" is not a valid service name "
+		    "(1 to 63 of letters, digits, '_' and '-', not starting "
+		    "with '-')", k->str);
+		return;
+	}
+	/*
+	 * Kontena took capitals and '_' in service names; DNS will use them
+	 * lower-cased with '-' for '_', which two services must not share.
+	 */
+	stack_dns_name(k->str, dns, sizeof dns);
+	for (j = 0; j < i; j++) {
+		stack_dns_name(SNODE_KEY(svcs, j)->str, other, sizeof other);
+		if (strcmp(dns, other) == 0 && strcmp(k->str,
+		    SNODE_KEY(svcs, j)->str) != 0)
+			stack_errn(ctx, k, path, "services \"%s\" and \"%s\" "
+			    "would have the same DNS name \"%s\"",
+			    SNODE_KEY(svcs, j)->str, k->str, dns);
+	}
+}
+
+/*
+ * Every service: read (one left out by its only_if/skip_if too, as Kontena
+ * validated it, but with its errors as warnings), then extends: applied,
+ * then the image required of each that stays, then the order. Reading an
+ * extends: file (ctx->extending) there is just the one service wanted,
+ * with what it extends, and the stack that uses it checks the rest.
+ */
 static json_t *
 stack_services(struct stack_ctx *ctx, const struct snode *svcs)
 {
-	json_t *out = json_array(), *ordered;
-	const struct snode *k;
-	char *path, dns[64], other[64];
-	size_t i, j;
+	json_t *out = json_array(), *ordered, *spec;
+	struct stack_errors mine = { NULL, 0 }, *saved;
+	struct stack_svc *sv;
+	size_t i, n;
+	int keep;
 
 	if (svcs == NULL || stack_is_null(svcs) ||
-	    stack_want_map(ctx, svcs, "services") != 0)
+	    stack_want_map(ctx, svcs, "services") != 0) {
+		if (ctx->extending != NULL)
+			stack_err(ctx, 1, 1, "services", "no service \"%s\" "
+			    "here (extends: names it)", ctx->extending);
 		return out;
-	if (SNODE_NPAIRS(svcs) > STACK_MAX_SERVICES) {
+	}
+	n = SNODE_NPAIRS(svcs);
+	if (n > STACK_MAX_SERVICES) {
 		stack_errn(ctx, svcs, "services", "more than %d services",
 		    STACK_MAX_SERVICES);
 		return out;
 	}
-	for (i = 0; i < SNODE_NPAIRS(svcs); i++) {
-		k = SNODE_KEY(svcs, i);
-		path = stack_path("services", k->str);
-		if (!stack_service_name_valid(k->str)) {
-			stack_errn(ctx, k, path, "\"%s\" is not a valid service "
-			    "name (1 to 63 of letters, digits, '_' and '-', not "
-			    "starting with '-')", k->str);
-		} else {
-			/*
-			 * Kontena took capitals and '_' in service names; DNS
-			 * will use them lower-cased with '-' for '_', which
-			 * two services must not share.
-			 */
-			stack_dns_name(k->str, dns, sizeof dns);
-			for (j = 0; j < i; j++) {
-				stack_dns_name(SNODE_KEY(svcs, j)->str, other,
-				    sizeof other);
-				if (strcmp(dns, other) == 0 && strcmp(k->str,
-				    SNODE_KEY(svcs, j)->str) != 0)
-					stack_errn(ctx, k, path, "services \"%s\" "
-					    "and \"%s\" would have the same DNS "
-					    "name \"%s\"", SNODE_KEY(svcs, j)->str,
-					    k->str, dns);
-			}
+	sv = xcalloc(n + 1, sizeof *sv);
+	for (i = 0; i < n; i++) {
+		sv[i].name = SNODE_KEY(svcs, i)->str;
+		sv[i].node = SNODE_VAL(svcs, i);
+		sv[i].path = stack_path("services", sv[i].name);
+		if (ctx->extending != NULL)
+			continue;	/* read when extends: needs it */
+		stack_services_names(ctx, svcs, i, sv[i].path);
+		keep = 1;
+		if (sv[i].node->type == SNODE_MAP)
+			keep = stack_vars_keep(ctx, stack_top(sv[i].node,
+			    "only_if"), stack_top(sv[i].node, "skip_if"),
+			    sv[i].path);
+		sv[i].skipped = keep == 0;
+		if (!sv[i].skipped) {
+			sv[i].spec = stack_service_parse(ctx, sv[i].name,
+			    sv[i].node, sv[i].path);
+			continue;
 		}
-		json_array_append_new(out, stack_service_parse(ctx, k->str,
-		    SNODE_VAL(svcs, i), path));
-		free(path);
+		saved = ctx->errs;
+		ctx->errs = &mine;
+		sv[i].spec = stack_service_parse(ctx, sv[i].name, sv[i].node,
+		    sv[i].path);
+		ctx->errs = saved;
+		stack_warn_errors(ctx, &mine, "(a service left out by its "
+		    "only_if/skip_if) ");
 	}
-	ordered = stack_order(ctx, out);
+	if (ctx->extending != NULL) {
+		for (i = 0; i < n; i++) {
+			if (strcmp(sv[i].name, ctx->extending) == 0)
+				break;
+		}
+		if (i == n)
+			stack_errn(ctx, svcs, "services", "no service \"%s\" "
+			    "here (extends: names it)", ctx->extending);
+		else {
+			if (sv[i].spec == NULL)
+				sv[i].spec = stack_service_parse(ctx,
+				    sv[i].name, sv[i].node, sv[i].path);
+			stack_extends(ctx, sv, n, i);
+			json_array_append(out, sv[i].spec);
+		}
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		if (sv[i].skipped)
+			continue;
+		stack_extends(ctx, sv, n, i);
+		spec = sv[i].spec;
+		if (json_is_null(json_object_get(spec, "image")))
+			stack_errn(ctx, sv[i].node, sv[i].path, "image is "
+			    "required%s", json_object_get(spec, " build") !=
+			    NULL ? " (berth does not build images: build and "
+			    "push the image, then name it with image:)" : "");
+		json_array_append(out, spec);
+	}
+done:
+	for (i = 0; i < n && ctx->extending == NULL; i++) {
+		if (sv[i].spec != NULL) {
+			json_object_del(sv[i].spec, " given");
+			json_object_del(sv[i].spec, " build");
+			json_object_del(sv[i].spec, " extends");
+		}
+	}
+	ordered = ctx->extending != NULL ? json_incref(out) :
+	    stack_order(ctx, out, sv, n);
 	json_decref(out);
+	for (i = 0; i < n; i++) {
+		json_decref(sv[i].spec);
+		free(sv[i].path);
+	}
+	free(sv);
 	return ordered;
 }
 
 /*
  * Links to other stacks' services: each target must exist in the grid now
  * (Kontena checked the same when it created the service). Without a
- * service_find callback (the CLI's own parse) they are not checked.
+ * service_find callback (the CLI's own parse) they are not checked. Those
+ * of a service left out do not count.
  */
 static void
-stack_xrefs_check(struct stack_ctx *ctx)
+stack_xrefs_check(struct stack_ctx *ctx, json_t *svcs)
 {
 	const struct stack_xref *x;
 	size_t i;
@@ -293,6 +404,8 @@ stack_xrefs_check(struct stack_ctx *ctx)
 
 	for (i = 0; i < ctx->nxrefs; i++) {
 		x = &ctx->xrefs[i];
+		if (stack_svc_index(svcs, x->from) < 0)
+			continue;
 		rc = stack_host_service(ctx, x->stack, x->service, NULL);
 		if (rc == -1)
 			stack_err(ctx, x->line, x->col, x->path, "link to "
@@ -332,6 +445,7 @@ stack_ctx_free(struct stack_ctx *ctx)
 	}
 	free(ctx->refs);
 	for (i = 0; i < ctx->nxrefs; i++) {
+		free(ctx->xrefs[i].from);
 		free(ctx->xrefs[i].stack);
 		free(ctx->xrefs[i].service);
 		free(ctx->xrefs[i].path);
@@ -371,8 +485,7 @@ stack_parse(const char *buf, size_t len, const char *file,
 	return out;
 }
 
-/* A top-level key's node in map, or NULL. */
-static const struct snode *
+const struct snode *
 stack_top(const struct snode *map, const char *key)
 {
 	size_t i;
@@ -452,14 +565,16 @@ static const char *const stack_top_keys[] = {
 	"networks", "errors", NULL,
 };
 
-json_t *
-stack_parse_ex(const char *buf, size_t len, const char *file,
-    const struct stack_opts *opts, struct stack_errors *errs,
-    struct stack_result *res)
+/*
+ * The pipeline on one file, into ctx (set up by the caller): the stack as
+ * JSON, or, for an extends: file (ctx->extending), the service wanted from
+ * it as a one-element array; NULL after errors or a need.
+ */
+static json_t *
+stack_run(struct stack_ctx *ctx, const char *buf, size_t len)
 {
-	static const struct stack_opts no_opts;
+	struct stack_errors *errs = ctx->errs;
 	const struct snode *raw, *root, *k, *v;
-	struct stack_ctx ctx;
 	json_t *out = NULL, *vars = NULL, *vols = NULL, *svcs = NULL;
 	json_t *labels = NULL, *meta = NULL, *lvars = NULL;
 	char *full = NULL, *name = NULL, *version = NULL, *desc = NULL;
@@ -467,18 +582,12 @@ stack_parse_ex(const char *buf, size_t len, const char *file,
 	size_t i, j, before;
 	int tags;
 
-	memset(&ctx, 0, sizeof ctx);
-	ctx.file = file != NULL ? file : "-";
-	ctx.opts = opts != NULL ? opts : &no_opts;
-	ctx.host = ctx.opts->host;
-	ctx.errs = errs;
-
 	if (len > STACK_MAX_INPUT) {
-		stack_err(&ctx, 1, 1, "", "the stack file is %zu bytes; the "
+		stack_err(ctx, 1, 1, "", "the stack file is %zu bytes; the "
 		    "limit is %d", len, STACK_MAX_INPUT);
 		goto out;
 	}
-	if (stack_utf8_check(&ctx, buf, len) != 0)
+	if (stack_utf8_check(ctx, buf, len) != 0)
 		goto out;
 	/*
 	 * As Kontena: the raw text is YAML too (Liquid tags sit in comments
@@ -487,32 +596,43 @@ stack_parse_ex(const char *buf, size_t len, const char *file,
 	 * with their values.
 	 */
 	tags = liquid_has_tags(buf, len);
-	ctx.lenient = tags;
-	if ((raw = stack_yaml_load(&ctx, buf, len)) == NULL)
+	ctx->lenient = tags;
+	if ((raw = stack_yaml_load(ctx, buf, len)) == NULL)
 		goto out;
-	if (stack_want_map(&ctx, raw, "") != 0)
+	if (stack_want_map(ctx, raw, "") != 0)
 		goto out;
-	if ((k = stack_top(raw, "stack")) == NULL)
-		stack_errn(&ctx, raw, "stack", "stack is required "
+	if (ctx->extending != NULL) {
+		/* The stack's own name (an extends: file's stack: is not). */
+		if (ctx->opts->name != NULL)
+			name = xstrdup(ctx->opts->name);
+	} else if ((k = stack_top(raw, "stack")) == NULL)
+		stack_errn(ctx, raw, "stack", "stack is required "
 		    "([user/]name)");
 	else
-		name = stack_name(&ctx, k, &full);
-	if (name != NULL)
-		ctx.stack_name = xstrdup(name);
+		name = stack_name(ctx, k, &full);
+	if (name != NULL && ctx->stack_name == NULL)
+		ctx->stack_name = xstrdup(name);
 	vars = json_object();
 	lvars = json_object();
 	before = errs->n;
-	stack_vars_resolve(&ctx, stack_top(raw, "variables"),
-	    ctx.opts->grid != NULL ? ctx.opts->grid : "", name != NULL ?
+	stack_vars_resolve(ctx, stack_top(raw, "variables"),
+	    ctx->opts->grid != NULL ? ctx->opts->grid : "", name != NULL ?
 	    name : "", vars, lvars);
+	ctx->values = lvars;
 	/* A template rendered without its variables' values says nothing. */
-	if (ctx.needed || (tags && errs->n > before))
+	if (ctx->needed || (tags && errs->n > before))
 		goto done;
 	root = raw;
-	if (tags && (root = stack_render(&ctx, buf, len, lvars)) == NULL)
+	if (tags && (root = stack_render(ctx, buf, len, lvars)) == NULL)
 		goto out;
-	if (stack_want_map(&ctx, root, "") != 0)
+	if (stack_want_map(ctx, root, "") != 0)
 		goto out;
+	if (ctx->extending != NULL) {
+		svcs = stack_services(ctx, stack_top(root, "services"));
+		if (errs->n == 0 && !ctx->needed)
+			out = json_incref(svcs);
+		goto done;
+	}
 
 	for (i = 0; i < SNODE_NPAIRS(root); i++) {
 		k = SNODE_KEY(root, i);
@@ -521,43 +641,44 @@ stack_parse_ex(const char *buf, size_t len, const char *file,
 				break;
 		}
 		if (stack_top_keys[j] == NULL)
-			stack_warn(&ctx, k, k->str, "unknown top-level key "
+			stack_warn(ctx, k, k->str, "unknown top-level key "
 			    "\"%s\" ignored (as Kontena ignored it)", k->str);
 		else if (strcmp(k->str, "networks") == 0)
-			stack_warn(&ctx, k, k->str, "networks ignored: the "
+			stack_warn(ctx, k, k->str, "networks ignored: the "
 			    "services of a grid share one network");
 	}
 	if ((v = stack_top(root, "version")) != NULL && !stack_is_null(v))
-		stack_get_str(&ctx, v, "version", &version);
+		stack_get_str(ctx, v, "version", &version);
 	if ((v = stack_top(root, "description")) != NULL && !stack_is_null(v))
-		stack_get_str(&ctx, v, "description", &desc);
-	labels = stack_labels(&ctx, stack_top(root, "labels"));
+		stack_get_str(ctx, v, "description", &desc);
+	labels = stack_labels(ctx, stack_top(root, "labels"));
 	v = stack_top(root, "meta");
 	meta = v != NULL && !stack_is_null(v) ? stack_node_json(v) :
 	    json_object();
 	if ((v = stack_top(root, "depends")) != NULL && !stack_is_null(v))
-		stack_errn(&ctx, v, "depends",
+		stack_errn(ctx, v, "depends",
 		    "child stacks (depends) are not supported by berth yet");
-	vols = stack_volumes(&ctx, stack_top(root, "volumes"));
-	svcs = stack_services(&ctx, stack_top(root, "services"));
-	if (errs->n == 0 && !ctx.needed)
-		stack_xrefs_check(&ctx);
+	vols = stack_volumes(ctx, stack_top(root, "volumes"));
+	svcs = stack_services(ctx, stack_top(root, "services"));
+	if (errs->n == 0 && !ctx->needed)
+		stack_xrefs_check(ctx, svcs);
 	if (stack_top(root, "services") == NULL && json_array_size(vols) == 0)
-		stack_errn(&ctx, root, "services", "services is required");
+		stack_errn(ctx, root, "services", "services is required");
 	if ((v = stack_top(root, "expose")) != NULL && !stack_is_null(v) &&
-	    stack_get_str(&ctx, v, "expose", &expose) == 0 &&
+	    stack_get_str(ctx, v, "expose", &expose) == 0 &&
 	    stack_svc_index(svcs, expose) < 0) {
-		stack_errn(&ctx, v, "expose", "unknown service \"%s\"",
+		stack_errn(ctx, v, "expose", "unknown service \"%s\"",
 		    expose);
 	}
 done:
-	if (ctx.needed) {
+	if (ctx->needed) {
 		/* What is missing first; errors after a missing value are
 		   noise, and the parse with it will find the real ones. */
-		stack_errors_clear(errs);
+		json_decref(out);
+		out = NULL;
 		goto out;
 	}
-	if (errs->n > 0)
+	if (errs->n > 0 || ctx->extending != NULL)
 		goto out;
 
 	out = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:O, s:O, s:O, s:O, "
@@ -565,15 +686,9 @@ done:
 	    "description", desc, "expose", expose, "variables", vars,
 	    "volumes", vols, "services", svcs, "labels", labels, "meta", meta);
 	if (out == NULL)
-		stack_err(&ctx, 1, 1, "", "internal error building the result");
+		stack_err(ctx, 1, 1, "", "internal error building the result");
 out:
-	if (res != NULL) {
-		res->needs = ctx.needed ? json_incref(ctx.needs) : NULL;
-		res->warnings = ctx.warnings != NULL ?
-		    json_incref(ctx.warnings) : json_array();
-		res->vault_writes = out != NULL && ctx.vault_writes != NULL ?
-		    json_incref(ctx.vault_writes) : json_object();
-	}
+	ctx->values = NULL;
 	json_decref(vars);
 	json_decref(lvars);
 	json_decref(vols);
@@ -585,8 +700,122 @@ out:
 	free(version);
 	free(desc);
 	free(expose);
+	return out;
+}
+
+json_t *
+stack_parse_ex(const char *buf, size_t len, const char *file,
+    const struct stack_opts *opts, struct stack_errors *errs,
+    struct stack_result *res)
+{
+	static const struct stack_opts no_opts;
+	struct stack_ctx ctx;
+	json_t *out;
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.file = file != NULL ? file : "-";
+	ctx.opts = opts != NULL ? opts : &no_opts;
+	ctx.host = ctx.opts->host;
+	ctx.errs = errs;
+	out = stack_run(&ctx, buf, len);
+	if (ctx.needed)		/* errors then are noise (stack_run()) */
+		stack_errors_clear(errs);
+	if (res != NULL) {
+		res->needs = ctx.needed ? json_incref(ctx.needs) : NULL;
+		res->warnings = ctx.warnings != NULL ?
+		    json_incref(ctx.warnings) : json_array();
+		res->vault_writes = out != NULL && ctx.vault_writes != NULL ?
+		    json_incref(ctx.vault_writes) : json_object();
+	}
 	stack_ctx_free(&ctx);
 	return out;
+}
+
+/* The automatic variables, which an extends: file sets for itself. */
+static int
+stack_automatic(const char *name)
+{
+	return strcmp(name, "GRID") == 0 || strcmp(name, "STACK") == 0 ||
+	    strcmp(name, "PLATFORM") == 0 || strcmp(name, "PARENT_STACK") == 0;
+}
+
+json_t *
+stack_parse_extended(struct stack_ctx *outer, const char *file,
+    const char *service, const struct snode *at, const char *path)
+{
+	struct stack_ctx ctx;
+	struct stack_opts o;
+	json_t *vals, *out, *x, *svc = NULL;
+	const char *k;
+	char *data, *cause, *full, *dir, *slash;
+	size_t len, i;
+	int rc;
+
+	if (outer->depth >= STACK_MAX_FILES) {
+		stack_errn(outer, at, path, "extends: more than %d files "
+		    "extend each other (a loop?)", STACK_MAX_FILES);
+		return NULL;
+	}
+	rc = stack_host_read(outer, file, STACK_FILE_STACK, &data, &len,
+	    &cause);
+	if (rc != 0) {
+		if (rc != STACK_NEED)
+			stack_errn(outer, at, path, "cannot read \"%s\": %s",
+			    file, cause);
+		free(cause);
+		return NULL;
+	}
+	if (*file == '/' || outer->dir == NULL)
+		full = xstrdup(file);
+	else
+		xasprintf(&full, "%s%s", outer->dir, file);
+	dir = xstrdup(full);
+	slash = strrchr(dir, '/');
+	*(slash != NULL ? slash + 1 : dir) = '\0';
+	/* Kontena passed the stack's variables, values and all, on. */
+	vals = json_object();
+	json_object_foreach(outer->values, k, x) {
+		if (!stack_automatic(k) && !json_is_null(x))
+			json_object_set(vals, k, x);
+	}
+	o = *outer->opts;
+	o.name = outer->stack_name;
+	o.values = vals;
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.file = full;
+	ctx.dir = dir;
+	ctx.opts = &o;
+	ctx.host = o.host;
+	ctx.errs = outer->errs;
+	ctx.extending = service;
+	ctx.depth = outer->depth + 1;
+	out = stack_run(&ctx, data, len);
+	if (out != NULL)
+		svc = json_incref(json_array_get(out, 0));
+	json_decref(out);
+	if (ctx.needed) {
+		json_array_foreach(ctx.needs, i, x)
+			stack_host_need(outer, json_incref(x));
+	}
+	if (ctx.warnings != NULL) {
+		if (outer->warnings == NULL)
+			outer->warnings = json_array();
+		json_array_extend(outer->warnings, ctx.warnings);
+	}
+	if (ctx.vault_writes != NULL) {
+		if (outer->vault_writes == NULL)
+			outer->vault_writes = json_object();
+		json_object_update(outer->vault_writes, ctx.vault_writes);
+	}
+	if (ctx.full)
+		outer->full = 1;
+	stack_ctx_free(&ctx);
+	json_decref(vals);
+	free(data);
+	free(full);
+	free(dir);
+	return svc;
 }
 
 json_t *

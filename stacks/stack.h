@@ -29,6 +29,7 @@
 #define STACK_MAX_EXPANSION	(16 * 1024 * 1024) /* bytes out of ${VAR} */
 #define STACK_MAX_VARIABLES	256		/* declared variables */
 #define STACK_MAX_LIST		1000		/* ports or volumes per service */
+#define STACK_MAX_FILES		8		/* extends: files in a chain */
 
 struct stack_error {
 	char	*file;		/* file name as given */

@@ -15,8 +15,8 @@
 #include <string.h>
 
 /* Add need to ctx's list unless an equal one is there. Takes need. */
-static void
-host_need(struct stack_ctx *ctx, json_t *need)
+void
+stack_host_need(struct stack_ctx *ctx, json_t *need)
 {
 	json_t *v;
 	size_t i;
@@ -44,7 +44,7 @@ stack_host_getenv(struct stack_ctx *ctx, const char *name, char **value)
 		return 0;
 	rc = h->getenv(h->arg, name, value);
 	if (rc == STACK_NEED) {
-		host_need(ctx, json_pack("{s:s, s:s}", "kind", "env", "name",
+		stack_host_need(ctx, json_pack("{s:s, s:s}", "kind", "env", "name",
 		    name));
 		return STACK_NEED;
 	}
@@ -61,6 +61,7 @@ stack_host_read(struct stack_ctx *ctx, const char *path,
     enum stack_file_base base, char **data, size_t *len, char **cause)
 {
 	const struct stack_host *h = ctx->host;
+	char *full = NULL;
 	size_t n = 0;
 	int rc;
 
@@ -74,15 +75,24 @@ stack_host_read(struct stack_ctx *ctx, const char *path,
 		    "no file reader)");
 		return -1;
 	}
+	/* A file an extends: file names is beside that file (Kontena
+	   read it from there). */
+	if (base == STACK_FILE_STACK && ctx->dir != NULL &&
+	    *ctx->dir != '\0' && *path != '/') {
+		xasprintf(&full, "%s%s", ctx->dir, path);
+		path = full;
+	}
 	rc = h->read_file(h->arg, path, base, data, len, cause);
 	if (rc == STACK_NEED) {
 		free(*cause);
 		*cause = NULL;
-		host_need(ctx, json_pack("{s:s, s:s, s:s}", "kind", "file",
+		stack_host_need(ctx, json_pack("{s:s, s:s, s:s}", "kind", "file",
 		    "path", path, "base", base == STACK_FILE_STACK ? "stack" :
 		    "cwd"));
+		free(full);
 		return STACK_NEED;
 	}
+	free(full);
 	if (rc != 0 || *data == NULL) {
 		free(*data);
 		*data = NULL;
@@ -116,7 +126,7 @@ stack_host_prompt(struct stack_ctx *ctx, const struct stack_prompt *p,
 		    json_null());
 		if (p->choices != NULL)
 			json_object_set(need, "choices", p->choices);
-		host_need(ctx, need);
+		stack_host_need(ctx, need);
 		return STACK_NEED;
 	}
 	if (rc != 1 || *answer == NULL) {

@@ -56,6 +56,7 @@ struct stack_ref {
 
 /* A link to a service of another stack, checked against the grid. */
 struct stack_xref {
+	char	*from;		/* the service that names it (owned) */
 	char	*stack;		/* the other stack (owned) */
 	char	*service;	/* its service (owned) */
 	char	*path;		/* key path of the entry (owned) */
@@ -64,6 +65,16 @@ struct stack_xref {
 };
 
 struct stack_vsys;
+
+/* A service while the services are read (stack.c, stack_extends.c). */
+struct stack_svc {
+	const char		*name;	/* its key in services: */
+	const struct snode	*node;	/* its mapping */
+	char			*path;	/* "services.NAME" (owned) */
+	json_t			*spec;	/* stack_service_parse()'s result */
+	int			 skipped; /* its only_if/skip_if said so */
+	int			 state;	/* extends: 0 to do, 1 doing, 2 done */
+};
 
 struct stack_ctx {
 	const char		*file;	/* for errors */
@@ -77,6 +88,13 @@ struct stack_ctx {
 	json_t			*vault_writes; /* NAME -> value (to: vault) */
 	char			*stack_name; /* the installed name, or NULL */
 	int			 lenient; /* raw Liquid text: any key, dups */
+	const char		*dir;	/* ctx->file's folder from the stack
+					   file's, "" or ending in '/' */
+	const char		*extending; /* a file an extends: names: the
+					   service wanted from it, else NULL */
+	int			 depth;	/* files extended to get here */
+	json_t			*values; /* every variable's value, once
+					   known (borrowed) */
 	char			*rendered; /* the Liquid output, or NULL */
 	size_t			 rendered_len;
 	int			*linemap; /* rendered line i+1 -> template */
@@ -112,8 +130,12 @@ char	*stack_path_idx(const char *, size_t);
 
 void	 stack_warn(struct stack_ctx *, const struct snode *, const char *,
 	     const char *, ...) __attribute__((format(printf, 4, 5)));
+/* Each error of errs as a warning, its message after prefix; clears errs. */
+void	 stack_warn_errors(struct stack_ctx *, struct stack_errors *,
+	     const char *);
 
 /* stack_host.c: the caller's callbacks; each records what it needs */
+void	 stack_host_need(struct stack_ctx *, json_t *);
 int	 stack_host_getenv(struct stack_ctx *, const char *, char **);
 int	 stack_host_read(struct stack_ctx *, const char *,
 	     enum stack_file_base, char **, size_t *, char **);
@@ -170,10 +192,28 @@ void	 stack_vars_resolve(struct stack_ctx *, const struct snode *,
  * unset; *st is 0, -1 when no such variable, -2 after an error reported.
  */
 const char *stack_vars_text(struct stack_ctx *, const char *, size_t, int *);
+/*
+ * A service's or volume's only_if and skip_if (either may be NULL), as
+ * Kontena's reader tested them: 1 keep it, 0 leave it out, -1 error.
+ */
+int	 stack_vars_keep(struct stack_ctx *, const struct snode *,
+	     const struct snode *, const char *);
 void	 stack_vars_free(struct stack_ctx *);
 
 /* stack_service.c */
 json_t	*stack_service_parse(struct stack_ctx *, const char *,
 	     const struct snode *, const char *);
+/* Append KEY=VALUE to env, replacing an earlier KEY in place. */
+void	 stack_env_put(json_t *, const char *);
+
+/* stack_extends.c: a service's extends: applied to svcs[i].spec */
+int	 stack_extends(struct stack_ctx *, struct stack_svc *, size_t, size_t);
+
+/* stack.c: an extends: file's service, resolved (a new reference), or
+   NULL after an error reported or a need recorded in ctx */
+json_t	*stack_parse_extended(struct stack_ctx *, const char *, const char *,
+	     const struct snode *, const char *);
+/* A top-level key's value in map, or NULL. */
+const struct snode *stack_top(const struct snode *, const char *);
 
 #endif

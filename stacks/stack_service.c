@@ -345,9 +345,8 @@ svc_stop_signal(struct stack_ctx *ctx, json_t *svc, const char *name,
 	free(s);
 }
 
-/* Append KEY=VALUE to env, replacing an earlier KEY. */
-static void
-svc_env_put(json_t *env, const char *kv)
+void
+stack_env_put(json_t *env, const char *kv)
 {
 	size_t i, klen = strcspn(kv, "=");
 	const char *e;
@@ -395,7 +394,7 @@ svc_environment(struct stack_ctx *ctx, json_t *svc, const char *name,
 					stack_errn(ctx, v->kids[i], kpath,
 					    "\"%s\" is not KEY=VALUE", s);
 				else
-					svc_env_put(env, s);
+					stack_env_put(env, s);
 			}
 			free(s);
 			free(kpath);
@@ -409,7 +408,7 @@ svc_environment(struct stack_ctx *ctx, json_t *svc, const char *name,
 				    "environment variable name", k->str);
 			} else if (stack_is_null(SNODE_VAL(v, i))) {
 				xasprintf(&kv, "%s=", k->str);
-				svc_env_put(env, kv);
+				stack_env_put(env, kv);
 				free(kv);
 			} else if (stack_get_str(ctx, SNODE_VAL(v, i), kpath,
 			    &s) == 0) {
@@ -427,7 +426,7 @@ svc_environment(struct stack_ctx *ctx, json_t *svc, const char *name,
 				}
 				json_decref(typed);
 				xasprintf(&kv, "%s=%s", k->str, s);
-				svc_env_put(env, kv);
+				stack_env_put(env, kv);
 				free(kv);
 				free(s);
 			}
@@ -478,7 +477,7 @@ svc_env_file_one(struct stack_ctx *ctx, json_t *env, const struct snode *v,
 			    "KEY=VALUE: \"%.40s\"", file, line);
 			continue;
 		}
-		svc_env_put(env, line);
+		stack_env_put(env, line);
 	}
 	free(data);
 	free(file);
@@ -635,6 +634,10 @@ svc_volume_declared(struct stack_ctx *ctx, const char *name, size_t len)
 {
 	size_t i;
 
+	/* An extends: file's volumes are checked in the stack that uses
+	   them (stack_extends.c). */
+	if (ctx->extending != NULL)
+		return 1;
 	for (i = 0; i < ctx->nvolnames; i++) {
 		if (strlen(ctx->volnames[i]) == len &&
 		    strncmp(ctx->volnames[i], name, len) == 0)
@@ -792,6 +795,7 @@ svc_xref(struct stack_ctx *ctx, json_t *svc, const char *s,
 	ctx->xrefs = xreallocarray(ctx->xrefs, ctx->nxrefs + 1,
 	    sizeof *ctx->xrefs);
 	x = &ctx->xrefs[ctx->nxrefs++];
+	x->from = xstrdup(json_string_value(json_object_get(svc, "name")));
 	x->stack = stack;
 	x->service = service;
 	x->path = xstrdup(path);
@@ -1227,6 +1231,21 @@ svc_certificates(struct stack_ctx *ctx, json_t *svc, const char *name,
 	    "secrets:");
 }
 
+/* extends: read by stack_extends.c once every service is read. */
+static void
+svc_extends(struct stack_ctx *ctx, json_t *svc, const char *name,
+    const struct snode *v, const char *path)
+{
+	json_object_set_new(svc, " extends", json_true());
+}
+
+/* only_if and skip_if: stack.c tests them (stack_vars_keep()). */
+static void
+svc_cond(struct stack_ctx *ctx, json_t *svc, const char *name,
+    const struct snode *v, const char *path)
+{
+}
+
 static const struct {
 	const char	*name;	/* the key */
 	svc_fn		*fn;	/* its reader, or NULL: refused */
@@ -1266,8 +1285,9 @@ static const struct {
 	{ "secrets", svc_secrets, NULL },
 	{ "certificates", svc_certificates, NULL },
 	{ "build", svc_build, NULL },
-	{ "extends", NULL, "extends is not supported by berth; write the "
-	    "service out in full" },
+	{ "extends", svc_extends, NULL },
+	{ "only_if", svc_cond, NULL },
+	{ "skip_if", svc_cond, NULL },
 	{ "volumes_from", NULL, "volumes_from is not supported by berth; use "
 	    "a named volume" },
 	{ "external_links", NULL, "links to services outside the stack are "
@@ -1280,10 +1300,6 @@ static const struct {
 	    "logging: {options: ...}" },
 	{ "mem_swaplimit", NULL, "mem_swaplimit is not a key; did you mean "
 	    "memswap_limit?" },
-	{ "only_if", NULL, "conditional services (only_if) are not supported "
-	    "by berth" },
-	{ "skip_if", NULL, "conditional services (skip_if) are not supported "
-	    "by berth" },
 };
 
 /* The spec with every field at its default. */
@@ -1309,8 +1325,8 @@ json_t *
 stack_service_parse(struct stack_ctx *ctx, const char *name,
     const struct snode *map, const char *path)
 {
-	json_t *svc, *env, *part;
-	const struct snode *k, *image = NULL;
+	json_t *svc, *env, *part, *given;
+	const struct snode *k;
 	char *kpath;
 	size_t i, j, e;
 	long long mem, swap;
@@ -1322,6 +1338,9 @@ stack_service_parse(struct stack_ctx *ctx, const char *name,
 		stack_dns_name(name, dns, sizeof dns);
 		json_object_set_new(svc, "dns_name", json_string(dns));
 	}
+	/* The keys given, for extends (stack_extends.c). */
+	given = json_array();
+	json_object_set_new(svc, " given", given);
 	if (stack_want_map(ctx, map, path) != 0)
 		return svc;
 	for (i = 0; i < SNODE_NPAIRS(map); i++) {
@@ -1336,18 +1355,12 @@ stack_service_parse(struct stack_ctx *ctx, const char *name,
 		else if (svc_keys[j].fn == NULL)
 			stack_errn(ctx, k, kpath, "%s", svc_keys[j].why);
 		else {
-			if (j == 0)
-				image = k;
+			json_array_append_new(given, json_string(k->str));
 			svc_keys[j].fn(ctx, svc, k->str, SNODE_VAL(map, i),
 			    kpath);
 		}
 		free(kpath);
 	}
-	if (image == NULL)
-		stack_errn(ctx, map, path, "image is required%s", json_object_get(
-		    svc, " build") != NULL ? " (berth does not build images: "
-		    "build and push the image, then name it with image:)" : "");
-	json_object_del(svc, " build");
 
 	/*
 	 * As Kontena merged them: environment first, then the env_files'
@@ -1356,7 +1369,7 @@ stack_service_parse(struct stack_ctx *ctx, const char *name,
 	env = json_object_get(svc, "env");
 	part = json_object_get(svc, " environment");
 	for (e = 0; e < json_array_size(part); e++)
-		svc_env_put(env, json_string_value(json_array_get(part, e)));
+		stack_env_put(env, json_string_value(json_array_get(part, e)));
 	part = json_object_get(svc, " env_file");
 	for (e = 0; e < json_array_size(part); e++) {
 		const char *kv = json_string_value(json_array_get(part, e));

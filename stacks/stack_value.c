@@ -26,6 +26,15 @@
 
 #define STACK_MAX_STRING	(1024 * 1024)	/* interpolated text */
 
+/* In the Liquid output: the template line that line came from. */
+static int
+stack_line(const struct stack_ctx *ctx, int line)
+{
+	if (ctx->linemap != NULL && line >= 1 && (size_t)line <= ctx->nlinemap)
+		return ctx->linemap[line - 1];
+	return line;
+}
+
 static void
 stack_err_add(struct stack_ctx *ctx, int line, int col, const char *key,
     char *msg)
@@ -33,13 +42,13 @@ stack_err_add(struct stack_ctx *ctx, int line, int col, const char *key,
 	struct stack_errors *errs = ctx->errs;
 	struct stack_error *e;
 
-	if (ctx->full) {
+	/* (An extends: file's parse shares errs, so n is the test.) */
+	if (ctx->full || errs->n > STACK_MAX_ERRORS) {
 		free(msg);
+		ctx->full = 1;
 		return;
 	}
-	/* In the Liquid output: the template line that line came from. */
-	if (ctx->linemap != NULL && line >= 1 && (size_t)line <= ctx->nlinemap)
-		line = ctx->linemap[line - 1];
+	line = stack_line(ctx, line);
 	if (errs->n == STACK_MAX_ERRORS) {
 		free(msg);
 		msg = xstrdup("too many errors; stopped reporting");
@@ -94,10 +103,31 @@ stack_warn(struct stack_ctx *ctx, const struct snode *n, const char *key,
 		ctx->warnings = json_array();
 	if (json_array_size(ctx->warnings) < STACK_MAX_ERRORS)
 		json_array_append_new(ctx->warnings, json_pack("{s:s, s:i, "
-		    "s:i, s:s, s:s}", "file", ctx->file, "line", n->line,
-		    "column", n->col, "key", key != NULL ? key : "",
-		    "message", msg));
+		    "s:i, s:s, s:s}", "file", ctx->file, "line",
+		    stack_line(ctx, n->line), "column", n->col, "key",
+		    key != NULL ? key : "", "message", msg));
 	free(msg);
+}
+
+void
+stack_warn_errors(struct stack_ctx *ctx, struct stack_errors *errs,
+    const char *prefix)
+{
+	const struct stack_error *e;
+	size_t i;
+
+	if (ctx->warnings == NULL)
+		ctx->warnings = json_array();
+	for (i = 0; i < errs->n; i++) {
+		e = &errs->v[i];
+		if (json_array_size(ctx->warnings) >= STACK_MAX_ERRORS)
+			break;
+		json_array_append_new(ctx->warnings, json_pack("{s:s, s:i, "
+		    "s:i, s:s, s:s+}", "file", e->file, "line", e->line,
+		    "column", e->col, "key", e->key, "message", prefix,
+		    e->message));
+	}
+	stack_errors_clear(errs);
 }
 
 void

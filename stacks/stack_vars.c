@@ -1117,6 +1117,93 @@ stack_vars_text(struct stack_ctx *ctx, const char *name, size_t len, int *st)
 	return v->text;
 }
 
+/*
+ * Kontena's reader tested a service's (or volume's) only_if and skip_if
+ * itself, not through Opto: a name holds when its variable's value is not
+ * nil, false or "false" (a name no variable has is nil); a list holds
+ * names (each of them, for only_if; any, for skip_if); a map's entries
+ * hold when the variable's value equals the one given. Anything else was
+ * a TypeError.
+ */
+static int
+vars_keep_one(struct stack_ctx *ctx, const struct snode *c, const char *path,
+    int all)
+{
+	json_t *val, *want;
+	const struct snode *x;
+	char *s, *ipath;
+	size_t i, n;
+	long long yi;
+	double yd;
+	int r, yb, any = 0, every = 1;
+
+	if (c->type == SNODE_MAP) {
+		for (i = 0; i < SNODE_NPAIRS(c); i++) {
+			val = json_object_get(ctx->values,
+			    SNODE_KEY(c, i)->str);
+			want = stack_node_json(SNODE_VAL(c, i));
+			r = vars_eq(val, want);
+			json_decref(want);
+			any |= r;
+			every &= r;
+		}
+		return all ? every : any;
+	}
+	n = c->type == SNODE_SEQ ? c->n : 1;
+	for (i = 0; i < n; i++) {
+		x = c->type == SNODE_SEQ ? c->kids[i] : c;
+		r = 0;
+		if (x->type == SNODE_SCALAR) {
+			ipath = c->type == SNODE_SEQ ? stack_path_idx(path, i) :
+			    xstrdup(path);
+			if (c->type != SNODE_SEQ && !x->quoted &&
+			    stack_yaml11(x->str, &yi, &yd, &yb) != Y11_STR) {
+				stack_errn(ctx, x, ipath, "a condition is a "
+				    "variable name, a list of them or a map of "
+				    "name: value");
+				free(ipath);
+				return -1;
+			}
+			if (stack_get_str(ctx, x, ipath, &s) != 0) {
+				free(ipath);
+				return -1;
+			}
+			val = json_object_get(ctx->values, s);
+			r = val != NULL && !json_is_null(val) &&
+			    !json_is_false(val) && !(json_is_string(val) &&
+			    strcmp(json_string_value(val), "false") == 0);
+			free(s);
+			free(ipath);
+		}
+		any |= r;
+		every &= r;
+	}
+	return all ? every : any;
+}
+
+int
+stack_vars_keep(struct stack_ctx *ctx, const struct snode *only,
+    const struct snode *skip, const char *path)
+{
+	char *p;
+	int r;
+
+	if (skip != NULL && !stack_is_null(skip)) {
+		p = stack_path(path, "skip_if");
+		r = vars_keep_one(ctx, skip, p, 0);
+		free(p);
+		if (r != 0)
+			return r < 0 ? -1 : 0;
+	}
+	if (only != NULL && !stack_is_null(only)) {
+		p = stack_path(path, "only_if");
+		r = vars_keep_one(ctx, only, p, 1);
+		free(p);
+		return r;
+	}
+	return 1;
+}
+
 /* ---- declarations ------------------------------------------------------- */
 
 static void
@@ -1355,7 +1442,22 @@ stack_vars_resolve(struct stack_ctx *ctx, const struct snode *vars,
 	}
 	/* Values given for names the stack does not declare do nothing. */
 	json_object_foreach(vs->forced, name, val) {
-		(void)val;
+		/*
+		 * An extends: file has every variable of the stack's with
+		 * its value (Kontena added them to the file's own).
+		 */
+		if (ctx->extending != NULL) {
+			struct var *v;
+
+			if (vars_find(ctx, name, strlen(name)) != NULL)
+				continue;
+			vars_add_auto(vs, name, "");
+			v = &vs->v[vs->n - 1];
+			json_decref(v->val);
+			v->val = json_incref(val);
+			vars_set_text(v);
+			continue;
+		}
 		if (vars_find(ctx, name, strlen(name)) == NULL)
 			stack_warn(ctx, vars != NULL ? vars : &vs->nowhere,
 			    "variables", "a value was given for \"%s\", which "

@@ -361,6 +361,57 @@ check "stack validate of a bad file: non-zero exit" test "$RC" -ne 0
 check_has "  the error at the template line" "$ERR" "$TMP/bad.yml:5:7: Liquid error: undefined variable nope"
 check_has "  and the count" "$ERR" "1 error; nothing was installed"
 
+# extends: a file beside the stack's, which extends one in its own folder
+# and reads an env_file beside itself; the CLI sends each as the master
+# asks. A service left out by only_if is not created.
+mkdir -p "$TMP/sub/base/more"
+printf 'FROM_BASE=1\n' >"$TMP/sub/base/base.env"
+cat >"$TMP/sub/base/compose.yml" <<'EOF'
+services:
+  app:
+    extends:
+      file: more/root.yml
+      service: root
+    env_file: base.env
+    environment:
+      - TAG=${tag}
+EOF
+cat >"$TMP/sub/base/more/root.yml" <<'EOF'
+services:
+  root:
+    image: busybox:1.36
+    command: sleep 1000
+    user: nobody
+EOF
+cat >"$TMP/sub/ext.yml" <<'EOF'
+stack: me/ext
+variables:
+  tag:
+    type: string
+    default: t1
+  debug:
+    type: boolean
+    default: false
+services:
+  web:
+    extends:
+      file: base/compose.yml
+      service: app
+    instances: 0
+  debugger:
+    image: busybox
+    only_if: debug
+EOF
+run "$B" stack install --no-deploy "$TMP/sub/ext.yml"
+check_eq "extends from files beside the stack: exit 0" "$RC" 0
+check_has "  warns of what Kontena's extends dropped" "$ERR" "command, which Kontena's extends did not carry over"
+api GET /v1/services/default/ext/web
+check_eq "  image, user and environment from the files, the stack's variables in them" \
+    "$(jq -c '[.image, .spec.user, .spec.env, .spec.command]' <<<"$BODY")" \
+    '["busybox:1.36","nobody",["TAG=t1","FROM_BASE=1"],null]'
+check_eq "  the service left out by only_if is not there" \
+    "$(api_jq /v1/stacks/default/ext '[.services[].name] | join(",")')" web
+
 # ---- Kontena's stack library: every file installs -------------------------------
 # The 22 real stack files of ../shared/kontena-stacks, installed as they
 # are, each with what Kontena would have asked for on a terminal: the

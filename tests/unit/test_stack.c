@@ -1008,8 +1008,8 @@ test_kontena_only(void)
 {
 	CHECK_ERR("stack: me/app\nservices:\n  web:\n    build: .\n", 4, 5,
 	    "services.web", "image is required (berth does not build images");
-	CHECK_ERR(HEAD "    extends: base\n", 5, 5, "services.web.extends",
-	    "extends is not supported");
+	CHECK_ERR(HEAD "    extends: {stack: kontena/base, service: web}\n", 5,
+	    14, "services.web.extends", "stack registry");
 	CHECK_ERR(HEAD "    hooks:\n      pre_build:\n        - cmd: make\n", 6,
 	    7, "services.web.hooks.pre_build", "berth does not build images");
 }
