@@ -78,19 +78,12 @@ stack_sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/*
- * Trigger a deploy of stack s and follow it to the end, printing the
- * steps. 0 when every service deployed.
- */
+/* Trigger a deploy of stack s: its id in *id, 0; or 1 (said why). */
 static int
-stack_deploy(struct cli *c, const char *s)
+stack_deploy_trigger(struct cli *c, const char *s, long long *id)
 {
 	char *path, *cause, msg[256];
-	json_t *d, *svcs, *v;
-	const char *state;
-	long long id;
-	size_t shown = 0;
-	int n = 0, waited;
+	json_t *d;
 
 	snprintf(msg, sizeof msg, "Triggering deployment of stack %s", s);
 	step_start(msg);
@@ -102,9 +95,24 @@ stack_deploy(struct cli *c, const char *s)
 		return 1;
 	}
 	free(path);
-	id = json_integer_value(json_object_get(d, "id"));
+	*id = json_integer_value(json_object_get(d, "id"));
 	json_decref(d);
 	step_end(msg, 1, NULL);
+	return 0;
+}
+
+/*
+ * Follow deploy id of stack s to the end, printing the steps. 0 when
+ * every service deployed.
+ */
+static int
+stack_deploy_follow(struct cli *c, const char *s, long long id)
+{
+	char *path, *cause, msg[256];
+	json_t *d, *svcs, *v;
+	const char *state;
+	size_t shown = 0;
+	int n = 0, waited;
 
 	snprintf(msg, sizeof msg, "Waiting for deployment to start");
 	step_start(msg);
@@ -174,6 +182,86 @@ stack_deploy(struct cli *c, const char *s)
 	    "stack show %s", id, STACK_DEPLOY_WAIT_S, s);
 }
 
+/* Trigger a deploy of stack s and follow it to the end. */
+static int
+stack_deploy(struct cli *c, const char *s)
+{
+	long long id;
+
+	if (stack_deploy_trigger(c, s, &id) != 0)
+		return 1;
+	return stack_deploy_follow(c, s, id);
+}
+
+/*
+ * The stacks of the tree under stack s, each after its own children (as
+ * Kontena deployed child stacks before their parent), s last, appended
+ * to names. 0, or 1 (said why).
+ */
+static int
+stack_tree_order(struct cli *c, const char *s, json_t *names)
+{
+	json_t *st, *v;
+	char *path, *cause;
+	size_t i;
+	int rc;
+
+	path = cli_path("stacks/%s/%s", c->grid, s);
+	rc = client_json("GET", path, NULL, &st, &cause);
+	free(path);
+	if (rc != 0)
+		return cli_fail_cause(cause);
+	json_array_foreach(json_object_get(st, "children"), i, v) {
+		if (stack_tree_order(c, json_string_value(v), names) != 0) {
+			json_decref(st);
+			return 1;
+		}
+	}
+	json_decref(st);
+	json_array_append_new(names, json_string(s));
+	return 0;
+}
+
+/*
+ * Deploy stack s with its child stacks: every deploy triggered first,
+ * children before parents, then each followed in that order. The
+ * master's deploys wait for the services they link to, so a child that
+ * links to its parent's service (${PARENT_STACK}/x) waits for it rather
+ * than holding the parent back. 0 when all deployed.
+ */
+static int
+stack_deploy_tree(struct cli *c, const char *s)
+{
+	json_t *names = json_array(), *v;
+	long long *ids;
+	size_t i, n;
+	int rc = 0;
+
+	if (stack_tree_order(c, s, names) != 0) {
+		json_decref(names);
+		return 1;
+	}
+	n = json_array_size(names);
+	if (n == 1) {
+		json_decref(names);
+		return stack_deploy(c, s);
+	}
+	ids = xcalloc(n, sizeof *ids);
+	json_array_foreach(names, i, v) {
+		if (stack_deploy_trigger(c, json_string_value(v), &ids[i]) !=
+		    0) {
+			rc = 1;
+			break;
+		}
+	}
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = stack_deploy_follow(c, json_string_value(json_array_get(
+		    names, i)), ids[i]);
+	free(ids);
+	json_decref(names);
+	return rc;
+}
+
 /* --values-to FILE: the stack's values as YAML (JSON is YAML). */
 static int
 stack_values_to(const char *file, json_t *stack)
@@ -200,24 +288,15 @@ stack_values_to(const char *file, json_t *stack)
 	return 0;
 }
 
-/* --dry-run: what an install or upgrade would do, without doing it. */
-static int
-stack_print_plan(struct cli *c, json_t *plan, const char *verb)
+/* The services of st as a table (a plan's). */
+static void
+stack_print_services(json_t *st)
 {
-	json_t *st = json_object_get(plan, "stack"), *svc, *sec;
+	json_t *svc, *sec;
 	struct table *t;
 	char inst[16], buf[512];
 	size_t i;
 
-	if (c->json)
-		return cli_print_json(plan);
-	printf("%s stack %s (%s%s%s) on grid %s\n",
-	    json_is_true(json_object_get(plan, "exists")) && strcmp(verb,
-	    "install") != 0 ? "Would upgrade" : "Would install",
-	    cli_str(st, "name"), cli_str(st, "stack"),
-	    json_is_string(json_object_get(st, "version")) ? " " : "",
-	    json_is_string(json_object_get(st, "version")) ?
-	    cli_str(st, "version") : "", c->grid);
 	t = table_new("SERVICE", "IMAGE", "STRATEGY", "INSTANCES", "SECRETS",
 	    "LINKS", NULL);
 	json_array_foreach(json_object_get(st, "services"), i, svc) {
@@ -236,6 +315,41 @@ stack_print_plan(struct cli *c, json_t *plan, const char *verb)
 	}
 	table_print(t, stdout);
 	table_free(t);
+}
+
+/* A plan's child stacks, each with its services, then theirs. */
+static void
+stack_print_children(json_t *st)
+{
+	json_t *ch;
+	size_t i;
+
+	json_array_foreach(json_object_get(st, "children"), i, ch) {
+		printf("\nwith child stack %s (%s), from %s:\n", cli_str(ch,
+		    "name"), cli_str(ch, "stack"), cli_str(ch, "file"));
+		stack_print_services(ch);
+		stack_print_children(ch);
+	}
+}
+
+/* --dry-run: what an install or upgrade would do, without doing it. */
+static int
+stack_print_plan(struct cli *c, json_t *plan, const char *verb)
+{
+	json_t *st = json_object_get(plan, "stack");
+	char buf[512];
+
+	if (c->json)
+		return cli_print_json(plan);
+	printf("%s stack %s (%s%s%s) on grid %s\n",
+	    json_is_true(json_object_get(plan, "exists")) && strcmp(verb,
+	    "install") != 0 ? "Would upgrade" : "Would install",
+	    cli_str(st, "name"), cli_str(st, "stack"),
+	    json_is_string(json_object_get(st, "version")) ? " " : "",
+	    json_is_string(json_object_get(st, "version")) ?
+	    cli_str(st, "version") : "", c->grid);
+	stack_print_services(st);
+	stack_print_children(st);
 	if (json_array_size(json_object_get(plan, "vault_writes")) > 0)
 		printf("It would write to the vault: %s\n", cli_join(
 		    json_object_get(plan, "vault_writes"), ", ", buf,
@@ -305,8 +419,10 @@ stack_install(struct cli *c, const char *file, const char *upgrade)
 		free(name);
 		return 1;
 	}
+	rc = 0;
+	if (!cli_flag(c, CLI_OPT_NO_DEPLOY))
+		rc = stack_deploy_tree(c, name);
 	json_decref(reply);
-	rc = cli_flag(c, CLI_OPT_NO_DEPLOY) ? 0 : stack_deploy(c, name);
 	free(name);
 	return rc;
 }
@@ -411,6 +527,14 @@ cmd_stack_show(struct cli *c)
 	printf("description: %s\n", cli_str(v, "description"));
 	printf("revision:    %s\n", cli_int(v, "rev", inst, sizeof inst));
 	printf("deploy:      %s\n", cli_str(v, "deploy_state"));
+	if (json_is_string(json_object_get(v, "parent")))
+		printf("parent:      %s\n", cli_str(v, "parent"));
+	if (json_array_size(json_object_get(v, "children")) > 0) {
+		char kids[512];
+
+		printf("children:    %s\n", cli_join(json_object_get(v,
+		    "children"), ", ", kids, sizeof kids));
+	}
 	printf("updated:     %s\n\n", cli_str(v, "updated_at"));
 	t = table_new("SERVICE", "IMAGE", "STRATEGY", "INSTANCES", "RUNNING",
 	    "CPU_SHARES", "AFFINITY", NULL);
@@ -432,7 +556,9 @@ int
 cmd_stack_rm(struct cli *c)
 {
 	const char *s = c->args[0];
-	char *path = cli_path("stacks/%s/%s", c->grid, s), *cause, *p2, msg[128];
+	char *path = cli_path("stacks/%s/%s", c->grid, s), *cause, *p2;
+	char msg[512];
+	json_t *st;
 	int rc;
 
 	if (cli_flag(c, CLI_OPT_FORCE)) {
@@ -441,6 +567,18 @@ cmd_stack_rm(struct cli *c)
 		path = p2;
 	}
 	snprintf(msg, sizeof msg, "Removing stack %s", s);
+	/* Its child stacks go with it (Kontena's rm removed them too). */
+	if (client_json("GET", path, NULL, &st, &cause) == 0) {
+		if (json_array_size(json_object_get(st, "children")) > 0) {
+			char kids[256];
+
+			snprintf(msg, sizeof msg, "Removing stack %s and its "
+			    "child stacks %s", s, cli_join(json_object_get(st,
+			    "children"), ", ", kids, sizeof kids));
+		}
+		json_decref(st);
+	} else
+		free(cause);
 	step_start(msg);
 	rc = client_json("DELETE", path, NULL, NULL, &cause);
 	free(path);

@@ -420,6 +420,106 @@ api_secrets_free(struct store_secret *v, size_t n)
 }
 
 /*
+ * The stack and its child stacks (depends:, nested in "children") as the
+ * items store_stack_tree_write() takes: each spec a copy without its
+ * children, source and file; each child after its parent.
+ */
+static void
+api_tree_flatten(json_t *spec, const char *source, size_t parent,
+    struct stack_tree_item **t, size_t *n)
+{
+	struct stack_tree_item *it;
+	json_t *c;
+	size_t i, me = *n;
+
+	*t = xreallocarray(*t, *n + 1, sizeof **t);
+	it = &(*t)[(*n)++];
+	memset(it, 0, sizeof *it);
+	it->spec = json_copy(spec);
+	it->source = source;
+	it->parent = parent;
+	json_object_del(it->spec, "children");
+	json_object_del(it->spec, "source");
+	json_object_del(it->spec, "file");
+	json_array_foreach(json_object_get(spec, "children"), i, c)
+		api_tree_flatten(c, json_string_value(json_object_get(c,
+		    "source")), me, t, n);
+}
+
+static void
+api_tree_free(struct stack_tree_item *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_decref(t[i].spec);
+	free(t);
+}
+
+static const char *
+api_item_name(const struct stack_tree_item *it)
+{
+	return json_string_value(json_object_get(it->spec, "name"));
+}
+
+/* Drop the child stacks' sources from what a dry run shows. */
+static void
+api_tree_strip(json_t *spec)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(spec, "children"), i, c) {
+		json_object_del(c, "source");
+		api_tree_strip(c);
+	}
+}
+
+/*
+ * The installed values of stack id and, as "CHILD.NAME", of its child
+ * stacks (theirs as "CHILD.GRANDCHILD.NAME"), for an upgrade to keep.
+ */
+static int
+api_tree_previous(struct api_ctx *ctx, int64_t id, const char *prefix,
+    json_t *out)
+{
+	json_t *spec = NULL, *kids = json_array(), *v, *c;
+	const char *k, *name, *cname;
+	char *key, *pre;
+	size_t i, nlen;
+	int rc = -1;
+
+	if (store_stack_spec(ctx->st, id, &spec) < 0 ||
+	    store_stack_children(ctx->st, id, kids) != 0)
+		goto out;
+	json_object_foreach(json_object_get(spec, "variables"), k, v) {
+		xasprintf(&key, "%s%s", prefix, k);
+		json_object_set(out, key, v);
+		free(key);
+	}
+	name = json_string_value(json_object_get(spec, "name"));
+	nlen = name != NULL ? strlen(name) : 0;
+	json_array_foreach(kids, i, c) {
+		cname = json_string_value(json_object_get(c, "name"));
+		/* Installed as PARENT-CHILD. */
+		if (name == NULL || strncmp(cname, name, nlen) != 0 ||
+		    cname[nlen] != '-')
+			continue;
+		xasprintf(&pre, "%s%s.", prefix, cname + nlen + 1);
+		rc = api_tree_previous(ctx, json_integer_value(
+		    json_object_get(c, "id")), pre, out);
+		free(pre);
+		if (rc != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(spec);
+	json_decref(kids);
+	return rc;
+}
+
+/*
  * ?dry_run=1: what would be written, without writing: the normalized
  * stack, the warnings and the names of the secrets it would write.
  */
@@ -435,6 +535,7 @@ api_dry_run(struct api_ctx *ctx, struct api_parsed *p, int exists)
 	names = json_array();
 	json_object_foreach(p->vault_writes, k, v)
 		json_array_append_new(names, json_string(k));
+	api_tree_strip(p->spec);
 	api_reply(ctx, 200, json_pack("{s:O, s:O, s:o, s:b}", "stack",
 	    p->spec, "warnings", p->warnings, "vault_writes", names, "exists",
 	    exists));
@@ -473,11 +574,13 @@ api_stack_reply(struct api_ctx *ctx, int status, int64_t stack_id,
 void
 api_stack_create(struct api_ctx *ctx)
 {
+	struct stack_tree_item *t = NULL;
+	struct stack_update u;
 	struct stack_write w;
 	struct api_parsed p;
 	struct grid g;
 	struct store_secret *sec = NULL;
-	size_t nsec = 0, i;
+	size_t nsec = 0, n = 0, i;
 	int64_t id;
 	json_t *v;
 	int rc, exists;
@@ -490,13 +593,27 @@ api_stack_create(struct api_ctx *ctx)
 	    json_object_get(p.spec, "name")), &id) == 1;
 	if (api_dry_run(ctx, &p, exists))
 		goto out;
+	api_tree_flatten(p.spec, p.source, 0, &t, &n);
+	for (i = 1; i < n; i++) {
+		rc = store_stack_find(ctx->st, g.id, api_item_name(&t[i]), &id);
+		if (rc != 0) {
+			if (rc < 0)
+				api_store_error(ctx);
+			else
+				api_error(ctx, 409, "depends", "stack \"%s\" "
+				    "exists in grid %s: a child stack of this "
+				    "one would be installed under that name",
+				    api_item_name(&t[i]), g.name);
+			goto out;
+		}
+	}
 	if (api_stack_seal(ctx, &g, &p, &sec, &nsec) != 0)
 		goto out;
 	memset(&w, 0, sizeof w);
 	w.secrets = sec;
 	w.nsecrets = nsec;
 	w.rolled = json_array();
-	rc = store_stack_create_ex(ctx->st, g.id, p.spec, p.source, &w, &id);
+	rc = store_stack_tree_write(ctx->st, g.id, t, n, &w, NULL, 0, &u);
 	if (rc == 1)
 		api_error(ctx, 409, "name", "stack \"%s\" exists in grid %s "
 		    "(use upgrade, or --name)", json_string_value(
@@ -506,10 +623,12 @@ api_stack_create(struct api_ctx *ctx)
 	else {
 		json_array_foreach(w.rolled, i, v)
 			master_changed_service(ctx->m, json_integer_value(v));
-		api_stack_reply(ctx, 201, id, p.warnings);
+		api_stack_reply(ctx, 201, t[0].id, p.warnings);
+		store_stack_update_clear(&u);
 	}
 	json_decref(w.rolled);
 out:
+	api_tree_free(t, n);
 	api_secrets_free(sec, nsec);
 	api_parsed_clear(&p);
 }
@@ -556,6 +675,7 @@ api_notify_nodes(struct api_ctx *ctx, json_t *nodes)
 void
 api_stack_upgrade(struct api_ctx *ctx)
 {
+	struct stack_tree_item *t = NULL;
 	struct stack_update u;
 	struct stack_write w;
 	struct api_parsed p;
@@ -563,24 +683,81 @@ api_stack_upgrade(struct api_ctx *ctx)
 	struct store_secret *sec = NULL;
 	json_t *keep, *svc, *old = NULL, *v;
 	char links[512];
-	size_t i, nsec = 0;
-	int64_t id;
+	size_t i, j, nsec = 0, n = 0, nold = 0, nremove = 0;
+	int64_t id, *olds = NULL, *remove = NULL;
 	int rc;
 
 	if (api_stack_lookup(ctx, &g, &id) != 0)
 		return;
-	/* The stack's answers so far: generated and asked values stay. */
-	if (store_stack_spec(ctx->st, id, &old) < 0) {
+	/* The answers so far (its child stacks' too): generated and asked
+	   values stay. */
+	old = json_object();
+	if (api_tree_previous(ctx, id, "", old) != 0) {
+		json_decref(old);
 		api_store_error(ctx);
 		return;
 	}
-	rc = api_stack_parse(ctx, &g, ctx->cap[1], json_object_get(old,
-	    "variables"), &p);
+	rc = api_stack_parse(ctx, &g, ctx->cap[1], old, &p);
 	json_decref(old);
 	if (rc != 0)
 		return;
 	if (api_dry_run(ctx, &p, 1))
 		goto out;
+	/*
+	 * Child stacks: one installed under its name is upgraded (if it is
+	 * a child of the same parent), a new one created, one the file no
+	 * longer has removed, as Kontena's upgrade did.
+	 */
+	api_tree_flatten(p.spec, p.source, 0, &t, &n);
+	t[0].id = id;
+	for (i = 1; i < n; i++) {
+		rc = store_stack_find(ctx->st, g.id, api_item_name(&t[i]),
+		    &t[i].id);
+		if (rc < 0) {
+			api_store_error(ctx);
+			goto out;
+		}
+		if (rc == 0)
+			continue;
+		if (store_stack_spec(ctx->st, t[i].id, &old) < 0) {
+			api_store_error(ctx);
+			goto out;
+		}
+		rc = json_equal(json_object_get(old, "parent"),
+		    json_object_get(t[i].spec, "parent"));
+		json_decref(old);
+		if (!rc) {
+			api_error(ctx, 409, "depends", "stack \"%s\" exists in "
+			    "grid %s and is not a child stack of %s",
+			    api_item_name(&t[i]), g.name, json_string_value(
+			    json_object_get(t[i].spec, "parent")));
+			goto out;
+		}
+	}
+	if (store_stack_tree(ctx->st, id, &olds, &nold) != 0) {
+		api_store_error(ctx);
+		goto out;
+	}
+	for (i = 0; i < nold; i++) {
+		for (j = 0; j < n && t[j].id != olds[i]; j++)
+			;
+		if (j < n)
+			continue;
+		rc = store_stack_tree_linked_from(ctx->st, olds[i], links,
+		    sizeof links);
+		if (rc != 0) {
+			if (rc < 0)
+				api_store_error(ctx);
+			else
+				api_error(ctx, 409, "depends", "the upgrade "
+				    "removes a child stack that other stacks "
+				    "link to (%s); remove those links first",
+				    links);
+			goto out;
+		}
+		remove = xreallocarray(remove, nremove + 1, sizeof *remove);
+		remove[nremove++] = olds[i];
+	}
 	keep = json_object();
 	json_array_foreach(json_object_get(p.spec, "services"), i, svc)
 		json_object_set(keep, json_string_value(json_object_get(svc,
@@ -602,7 +779,12 @@ api_stack_upgrade(struct api_ctx *ctx)
 	w.secrets = sec;
 	w.nsecrets = nsec;
 	w.rolled = json_array();
-	if (store_stack_update_ex(ctx->st, id, p.spec, p.source, &w, &u) != 0)
+	rc = store_stack_tree_write(ctx->st, g.id, t, n, &w, remove, nremove,
+	    &u);
+	if (rc == 1)
+		api_error(ctx, 409, "depends", "a child stack's name is taken "
+		    "in grid %s", g.name);
+	else if (rc != 0)
 		api_store_error(ctx);
 	else {
 		/* New services wait, inactive, for a deploy to reach them. */
@@ -618,6 +800,9 @@ api_stack_upgrade(struct api_ctx *ctx)
 	}
 	json_decref(w.rolled);
 out:
+	free(olds);
+	free(remove);
+	api_tree_free(t, n);
 	api_secrets_free(sec, nsec);
 	api_parsed_clear(&p);
 }
@@ -635,8 +820,9 @@ api_stack_delete(struct api_ctx *ctx)
 
 	if (api_stack_lookup(ctx, &g, &id) != 0)
 		return;
-	/* Kontena refused this too: their links would point nowhere. */
-	rc = store_stack_linked_from(ctx->st, id, NULL, links, sizeof links);
+	/* Kontena refused this too: their links would point nowhere. (Its
+	   child stacks go with it.) */
+	rc = store_stack_tree_linked_from(ctx->st, id, links, sizeof links);
 	if (rc < 0) {
 		api_store_error(ctx);
 		return;

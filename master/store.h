@@ -480,11 +480,44 @@ int	 store_stack_update_ex(struct store *st, int64_t stack_id, json_t *spec,
 	    const char *source, const struct stack_write *w,
 	    struct stack_update *u);
 void	 store_stack_update_clear(struct stack_update *u);
+/*
+ * A stack and its child stacks (depends:), written in one transaction by
+ * store_stack_tree_write(): the root first, each child after its parent.
+ */
+struct stack_tree_item {
+	json_t		*spec;		/* the normalized stack, without its
+					   children */
+	const char	*source;	/* its file as written */
+	size_t		 parent;	/* its parent's index (the root: 0) */
+	int64_t		 id;		/* in: the installed stack to upgrade,
+					   or 0 to create; out: its id */
+};
+/*
+ * Create or upgrade each stack of t (w's secrets go with the root), then
+ * delete the stacks of remove (child stacks the file no longer has). What
+ * changed goes to u as store_stack_update() says. 0, 1 a name is taken,
+ * -1 error.
+ */
+int	 store_stack_tree_write(struct store *st, int64_t grid_id,
+	    struct stack_tree_item *t, size_t n, const struct stack_write *w,
+	    const int64_t *remove, size_t nremove, struct stack_update *u);
+/*
+ * Links into stack_id or its descendants from stacks outside them, as
+ * store_stack_linked_from() lists them. The count, or -1.
+ */
+int	 store_stack_tree_linked_from(struct store *st, int64_t stack_id,
+	    char *buf, size_t len);
+/* Append {id, name} of each child stack of stack_id to out. 0 or -1. */
+int	 store_stack_children(struct store *st, int64_t stack_id, json_t *out);
+/* A stack's id and its descendants' (deepest first), in *ids. 0 or -1. */
+int	 store_stack_tree(struct store *st, int64_t stack_id, int64_t **ids,
+	    size_t *n);
 /* 1 and *stack_id, 0 not found, -1 error. */
 int	 store_stack_find(struct store *st, int64_t grid_id, const char *name,
 	    int64_t *stack_id);
-/* Delete a stack; the nodes that ran its instances go to nodes (JSON
- * array) and its service ids to *services. 0 or -1. */
+/* Delete a stack and its child stacks; the nodes that ran their
+ * instances go to nodes (JSON array) and their service ids to *services.
+ * 0 or -1. */
 int	 store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
 	    int64_t **services, size_t *nservices);
 json_t	*store_stack_list_json(struct store *st, int64_t grid_id);

@@ -72,9 +72,11 @@ store_stack_create(struct store *st, int64_t grid_id, json_t *spec,
 	return store_stack_create_ex(st, grid_id, spec, source, NULL, stack_id);
 }
 
-int
-store_stack_create_ex(struct store *st, int64_t grid_id, json_t *spec,
-    const char *source, const struct stack_write *w, int64_t *stack_id)
+/* Insert a stack, in the caller's transaction: 0, 1 name taken, -1. */
+static int
+stack_create_tx(struct store *st, int64_t grid_id, json_t *spec,
+    const char *source, const struct stack_write *w, int64_t parent_id,
+    int64_t *stack_id)
 {
 	sqlite3_stmt *s;
 	json_t *svc;
@@ -83,8 +85,6 @@ store_stack_create_ex(struct store *st, int64_t grid_id, json_t *spec,
 	size_t i;
 	int rc;
 
-	if (store_begin(st) != 0)
-		return -1;
 	s = store_stmt(st,
 	    "INSERT INTO stacks (grid_id, name, stack_ref, version, description,"
 	    " source, spec, rev, created_at, updated_at, parent_id)"
@@ -100,37 +100,60 @@ store_stack_create_ex(struct store *st, int64_t grid_id, json_t *spec,
 	store_bind_text(s, 6, source);
 	store_bind_text(s, 7, text);
 	sqlite3_bind_int64(s, 8, now);
-	if (w != NULL && w->parent_id > 0)
-		sqlite3_bind_int64(s, 9, w->parent_id);
+	if (parent_id > 0)
+		sqlite3_bind_int64(s, 9, parent_id);
 	else
 		sqlite3_bind_null(s, 9);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	free(text);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-		store_rollback(st);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return 1;
-	}
 	if (rc != SQLITE_DONE)
-		goto fail;
+		return -1;
 	*stack_id = sqlite3_last_insert_rowid(store_db(st));
 	json_array_foreach(json_object_get(spec, "services"), i, svc) {
 		if (service_insert(st, *stack_id, svc, (int)i, now) != 0)
-			goto fail;
+			return -1;
 	}
 	if (stack_secrets(st, grid_id, json_string_value(json_object_get(spec,
 	    "name")), w, w != NULL ? w->rolled : NULL) != 0)
-		goto fail;
-	if (store_event_add(st, grid_id, "stack.create",
+		return -1;
+	return store_event_add(st, grid_id, "stack.create",
 	    json_string_value(json_object_get(spec, "name")),
-	    "stack %s created with %zu service(s)",
+	    "stack %s created with %zu service(s)%s%s",
 	    json_string_value(json_object_get(spec, "name")),
-	    json_array_size(json_object_get(spec, "services"))) != 0)
-		goto fail;
+	    json_array_size(json_object_get(spec, "services")),
+	    parent_id > 0 ? ", a child stack of " : "", parent_id > 0 ?
+	    json_string_value(json_object_get(spec, "parent")) : "");
+}
+
+int
+store_stack_create_ex(struct store *st, int64_t grid_id, json_t *spec,
+    const char *source, const struct stack_write *w, int64_t *stack_id)
+{
+	int rc;
+
+	if (store_begin(st) != 0)
+		return -1;
+	rc = stack_create_tx(st, grid_id, spec, source, w, w != NULL ?
+	    w->parent_id : 0, stack_id);
+	if (rc != 0) {
+		store_rollback(st);
+		return rc;
+	}
 	return store_commit(st);
-fail:
-	store_rollback(st);
-	return -1;
+}
+
+static int
+parent_set(struct store *st, int64_t stack_id, int64_t parent_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "UPDATE stacks SET parent_id = ?2"
+	    " WHERE id = ?1");
+
+	sqlite3_bind_int64(s, 1, stack_id);
+	sqlite3_bind_int64(s, 2, parent_id);
+	return store_done(s);
 }
 
 /* Append the distinct node ids running instances matched by sql/id. */
@@ -241,7 +264,7 @@ services_remove(struct store *st, int64_t stack_id, json_t *keep,
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT id, name FROM services"
 	    " WHERE stack_id = ?1");
-	size_t i;
+	size_t i, first = u->nremoved;
 	int rc;
 
 	sqlite3_bind_int64(s, 1, stack_id);
@@ -254,7 +277,7 @@ services_remove(struct store *st, int64_t stack_id, json_t *keep,
 	if (rc != SQLITE_DONE)
 		return -1;
 	/* Deleted once the SELECT is done: its cursor is on this table. */
-	for (i = 0; i < u->nremoved; i++) {
+	for (i = first; i < u->nremoved; i++) {
 		if (collect_nodes(st, "SELECT DISTINCT node_id FROM instances"
 		    " WHERE service_id = ?1", u->removed[i], u->nodes) != 0)
 			return -1;
@@ -273,8 +296,9 @@ store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
 	return store_stack_update_ex(st, stack_id, spec, source, NULL, u);
 }
 
-int
-store_stack_update_ex(struct store *st, int64_t stack_id, json_t *spec,
+/* Upgrade a stack, in the caller's transaction (u is added to). */
+static int
+stack_update_tx(struct store *st, int64_t stack_id, json_t *spec,
     const char *source, const struct stack_write *w, struct stack_update *u)
 {
 	const char *name = json_string_value(json_object_get(spec, "name"));
@@ -285,10 +309,6 @@ store_stack_update_ex(struct store *st, int64_t stack_id, json_t *spec,
 	size_t i;
 	int rc = -1;
 
-	memset(u, 0, sizeof *u);
-	u->nodes = json_array();
-	if (store_begin(st) != 0)
-		goto out;
 	json_array_foreach(json_object_get(spec, "services"), i, svc) {
 		json_object_set_new(keep, json_string_value(json_object_get(svc,
 		    "name")), json_true());
@@ -321,14 +341,26 @@ store_stack_update_ex(struct store *st, int64_t stack_id, json_t *spec,
 	if (stack_secrets(st, grid_id, name, w, w != NULL ? w->rolled :
 	    NULL) != 0)
 		goto out;
-	rc = store_commit(st);
+	rc = 0;
 out:
 	json_decref(keep);
-	if (rc != 0) {
+	return rc;
+}
+
+int
+store_stack_update_ex(struct store *st, int64_t stack_id, json_t *spec,
+    const char *source, const struct stack_write *w, struct stack_update *u)
+{
+	memset(u, 0, sizeof *u);
+	u->nodes = json_array();
+	if (store_begin(st) != 0 ||
+	    stack_update_tx(st, stack_id, spec, source, w, u) != 0 ||
+	    store_commit(st) != 0) {
 		store_rollback(st);
 		store_stack_update_clear(u);
+		return -1;
 	}
-	return rc;
+	return 0;
 }
 
 int
@@ -350,21 +382,18 @@ store_stack_find(struct store *st, int64_t grid_id, const char *name,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int
-store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
+/* Delete one stack, in the caller's transaction (appending). */
+static int
+stack_delete_tx(struct store *st, int64_t stack_id, json_t *nodes,
     int64_t **services, size_t *nservices)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	*services = NULL;
-	*nservices = 0;
-	if (store_begin(st) != 0)
-		return -1;
 	if (collect_nodes(st, "SELECT DISTINCT i.node_id FROM instances i"
 	    " JOIN services v ON v.id = i.service_id WHERE v.stack_id = ?1",
 	    stack_id, nodes) != 0)
-		goto fail;
+		return -1;
 	s = store_stmt(st, "SELECT id FROM services WHERE stack_id = ?1");
 	sqlite3_bind_int64(s, 1, stack_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -385,18 +414,114 @@ store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
 		rc = store_event_add(st, grid_id, "stack.remove", name,
 		    "stack %s removed with its services and instances", name);
 		free(name);
-		if (rc != 0)
-			goto fail;
-	} else {
-		sqlite3_reset(s);
-		goto fail;
+		return rc;
 	}
-	return store_commit(st);
+	sqlite3_reset(s);
+	return -1;
+}
+
+int
+store_stack_tree(struct store *st, int64_t stack_id, int64_t **ids,
+    size_t *n)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "WITH RECURSIVE t(id, depth) AS (SELECT ?1, 0 UNION ALL"
+	    " SELECT k.id, t.depth + 1 FROM stacks k JOIN t"
+	    " ON k.parent_id = t.id WHERE t.depth < 64)"
+	    " SELECT id FROM t ORDER BY depth DESC, id");
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	sqlite3_bind_int64(s, 1, stack_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		ids_push(ids, n, sqlite3_column_int64(s, 0));
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
+    int64_t **services, size_t *nservices)
+{
+	int64_t *ids;
+	size_t n, i;
+
+	*services = NULL;
+	*nservices = 0;
+	if (store_begin(st) != 0)
+		return -1;
+	/* Its child stacks first, theirs before them. */
+	if (store_stack_tree(st, stack_id, &ids, &n) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (stack_delete_tx(st, ids[i], nodes, services,
+		    nservices) != 0) {
+			free(ids);
+			goto fail;
+		}
+	}
+	free(ids);
+	if (store_commit(st) == 0)
+		return 0;
 fail:
 	store_rollback(st);
 	free(*services);
 	*services = NULL;
 	*nservices = 0;
+	return -1;
+}
+
+int
+store_stack_tree_write(struct store *st, int64_t grid_id,
+    struct stack_tree_item *t, size_t n, const struct stack_write *w,
+    const int64_t *remove, size_t nremove, struct stack_update *u)
+{
+	int64_t parent;
+	size_t i;
+	int rc;
+
+	memset(u, 0, sizeof *u);
+	u->nodes = json_array();
+	if (store_begin(st) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		parent = i == 0 ? (w != NULL ? w->parent_id : 0) :
+		    t[t[i].parent].id;
+		/* The secrets (to: vault) once, with the stack that asked. */
+		if (t[i].id > 0)
+			rc = stack_update_tx(st, t[i].id, t[i].spec,
+			    t[i].source, i == 0 ? w : NULL, u);
+		else
+			rc = stack_create_tx(st, grid_id, t[i].spec,
+			    t[i].source, i == 0 ? w : NULL, parent, &t[i].id);
+		if (rc == 1) {
+			store_rollback(st);
+			store_stack_update_clear(u);
+			return 1;
+		}
+		if (rc != 0)
+			goto fail;
+		/* A child installed again under its parent. */
+		if (i > 0 && parent_set(st, t[i].id, parent) != 0)
+			goto fail;
+	}
+	for (i = 0; i < nremove; i++) {
+		if (stack_delete_tx(st, remove[i], u->nodes, &u->removed,
+		    &u->nremoved) != 0)
+			goto fail;
+	}
+	if (store_commit(st) == 0)
+		return 0;
+fail:
+	store_rollback(st);
+	store_stack_update_clear(u);
 	return -1;
 }
 
@@ -455,8 +580,9 @@ store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
 	    " (SELECT p.name FROM stacks p WHERE p.id = k.parent_id),"
 	    " json_extract(k.spec, '$.labels'), k.spec"
 	    " FROM stacks k WHERE k.id = ?1");
-	json_t *o, *svcs;
+	json_t *o, *svcs, *v;
 	int64_t grid_id;
+	size_t i;
 	int rc;
 
 	sqlite3_bind_int64(s, 1, stack_id);
@@ -486,6 +612,18 @@ store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
 		return -1;
 	}
 	json_object_set_new(o, "services", svcs);
+	/* Its child stacks (depends:), by name. */
+	svcs = json_array();
+	if (store_stack_children(st, stack_id, svcs) != 0) {
+		json_decref(svcs);
+		json_decref(o);
+		return -1;
+	}
+	json_object_set_new(o, "children", json_array());
+	json_array_foreach(svcs, i, v)
+		json_array_append(json_object_get(o, "children"),
+		    json_object_get(v, "name"));
+	json_decref(svcs);
 	*out = o;
 	return 1;
 }
@@ -564,6 +702,56 @@ store_stack_linked_from(struct store *st, int64_t stack_id, json_t *keep,
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? n : -1;
+}
+
+int
+store_stack_tree_linked_from(struct store *st, int64_t stack_id, char *buf,
+    size_t len)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "WITH RECURSIVE t(id, depth) AS (SELECT ?1, 0 UNION ALL"
+	    " SELECT k.id, t.depth + 1 FROM stacks k JOIN t"
+	    " ON k.parent_id = t.id WHERE t.depth < 64)"
+	    " SELECT ok.name, v.name, me.name || '/' ||"
+	    " json_extract(j.value, '$.service')"
+	    " FROM stacks me JOIN t ON t.id = me.id"
+	    " JOIN stacks ok ON ok.grid_id = me.grid_id"
+	    "   AND ok.id NOT IN (SELECT id FROM t)"
+	    " JOIN services v ON v.stack_id = ok.id,"
+	    " json_each(v.spec, '$.stack_links') j"
+	    " WHERE json_extract(j.value, '$.stack') = me.name"
+	    " ORDER BY ok.name, v.name");
+	size_t used = 0;
+	int rc, n = 0;
+
+	*buf = '\0';
+	sqlite3_bind_int64(s, 1, stack_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (used < len)
+			used += (size_t)snprintf(buf + used, len - used,
+			    "%s%s/%s -> %s", n ? ", " : "",
+			    store_col_text(s, 0), store_col_text(s, 1),
+			    store_col_text(s, 2));
+		n++;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? n : -1;
+}
+
+int
+store_stack_children(struct store *st, int64_t stack_id, json_t *out)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT id, name FROM stacks"
+	    " WHERE parent_id = ?1 ORDER BY name");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, stack_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(out, json_pack("{s:I, s:s}", "id",
+		    (json_int_t)sqlite3_column_int64(s, 0), "name",
+		    store_col_text(s, 1)));
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int

@@ -18,7 +18,8 @@
  *   5. links/depends_on checked and the services put in dependency order.
  *
  * A file an extends: names goes through the same pipeline in a ctx of its
- * own (stack_parse_extended()), for the one service wanted.
+ * own (stack_parse_file()), for the one service wanted; so does each
+ * child stack (depends:, stack_depends.c), whole.
  *
  * Errors are collected, not returned at the first; a step that cannot go on
  * (bad UTF-8, YAML syntax) stops there since what follows would be noise.
@@ -399,14 +400,26 @@ static void
 stack_xrefs_check(struct stack_ctx *ctx, json_t *svcs)
 {
 	const struct stack_xref *x;
-	size_t i;
+	json_t *names, *n;
+	size_t i, j;
 	int rc;
 
 	for (i = 0; i < ctx->nxrefs; i++) {
 		x = &ctx->xrefs[i];
 		if (stack_svc_index(svcs, x->from) < 0)
 			continue;
-		rc = stack_host_service(ctx, x->stack, x->service, NULL);
+		/* A stack of this tree (a parent, a child): not installed
+		   yet, but its services are known. */
+		if ((names = json_object_get(ctx->tree, x->stack)) != NULL) {
+			json_array_foreach(names, j, n) {
+				if (strcmp(json_string_value(n), x->service) ==
+				    0)
+					break;
+			}
+			rc = j < json_array_size(names) ? 1 : 0;
+		} else
+			rc = stack_host_service(ctx, x->stack, x->service,
+			    NULL);
 		if (rc == -1)
 			stack_err(ctx, x->line, x->col, x->path, "link to "
 			    "%s/%s: there is no stack %s in grid %s (install "
@@ -451,6 +464,7 @@ stack_ctx_free(struct stack_ctx *ctx)
 		free(ctx->xrefs[i].path);
 	}
 	free(ctx->xrefs);
+	stack_depends_free(ctx);
 	json_decref(ctx->needs);
 	json_decref(ctx->warnings);
 	json_decref(ctx->vault_writes);
@@ -576,7 +590,7 @@ stack_run(struct stack_ctx *ctx, const char *buf, size_t len)
 	struct stack_errors *errs = ctx->errs;
 	const struct snode *raw, *root, *k, *v;
 	json_t *out = NULL, *vars = NULL, *vols = NULL, *svcs = NULL;
-	json_t *labels = NULL, *meta = NULL, *lvars = NULL;
+	json_t *labels = NULL, *meta = NULL, *lvars = NULL, *children = NULL;
 	char *full = NULL, *name = NULL, *version = NULL, *desc = NULL;
 	char *expose = NULL;
 	size_t i, j, before;
@@ -612,6 +626,9 @@ stack_run(struct stack_ctx *ctx, const char *buf, size_t len)
 		name = stack_name(ctx, k, &full);
 	if (name != NULL && ctx->stack_name == NULL)
 		ctx->stack_name = xstrdup(name);
+	/* Before the variables: each child stack is one. */
+	if (ctx->extending == NULL)
+		stack_depends_read(ctx, stack_top(raw, "depends"), name);
 	vars = json_object();
 	lvars = json_object();
 	before = errs->n;
@@ -655,11 +672,21 @@ stack_run(struct stack_ctx *ctx, const char *buf, size_t len)
 	v = stack_top(root, "meta");
 	meta = v != NULL && !stack_is_null(v) ? stack_node_json(v) :
 	    json_object();
-	if ((v = stack_top(root, "depends")) != NULL && !stack_is_null(v))
-		stack_errn(ctx, v, "depends",
-		    "child stacks (depends) are not supported by berth yet");
 	vols = stack_volumes(ctx, stack_top(root, "volumes"));
 	svcs = stack_services(ctx, stack_top(root, "services"));
+	if (name != NULL) {
+		json_t *names = json_array(), *x;
+
+		json_array_foreach(svcs, i, x)
+			json_array_append(names, json_object_get(x, "name"));
+		json_object_set_new(ctx->tree, name, names);
+	}
+	children = json_array();
+	if (ctx->ndeps > 0 && name != NULL && errs->n == before &&
+	    !ctx->needed) {
+		json_decref(children);
+		children = stack_depends_parse(ctx, name);
+	}
 	if (errs->n == 0 && !ctx->needed)
 		stack_xrefs_check(ctx, svcs);
 	if (stack_top(root, "services") == NULL && json_array_size(vols) == 0)
@@ -682,9 +709,10 @@ done:
 		goto out;
 
 	out = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:O, s:O, s:O, s:O, "
-	    "s:O}", "stack", full, "name", name, "version", version,
+	    "s:O, s:s?, s:O}", "stack", full, "name", name, "version", version,
 	    "description", desc, "expose", expose, "variables", vars,
-	    "volumes", vols, "services", svcs, "labels", labels, "meta", meta);
+	    "volumes", vols, "services", svcs, "labels", labels, "meta", meta,
+	    "parent", ctx->opts->parent, "children", children);
 	if (out == NULL)
 		stack_err(ctx, 1, 1, "", "internal error building the result");
 out:
@@ -695,6 +723,7 @@ out:
 	json_decref(svcs);
 	json_decref(labels);
 	json_decref(meta);
+	json_decref(children);
 	free(full);
 	free(name);
 	free(version);
@@ -717,7 +746,9 @@ stack_parse_ex(const char *buf, size_t len, const char *file,
 	ctx.opts = opts != NULL ? opts : &no_opts;
 	ctx.host = ctx.opts->host;
 	ctx.errs = errs;
+	ctx.tree = json_object();
 	out = stack_run(&ctx, buf, len);
+	json_decref(ctx.tree);
 	if (ctx.needed)		/* errors then are noise (stack_run()) */
 		stack_errors_clear(errs);
 	if (res != NULL) {
@@ -731,29 +762,23 @@ stack_parse_ex(const char *buf, size_t len, const char *file,
 	return out;
 }
 
-/* The automatic variables, which an extends: file sets for itself. */
-static int
-stack_automatic(const char *name)
-{
-	return strcmp(name, "GRID") == 0 || strcmp(name, "STACK") == 0 ||
-	    strcmp(name, "PLATFORM") == 0 || strcmp(name, "PARENT_STACK") == 0;
-}
-
 json_t *
-stack_parse_extended(struct stack_ctx *outer, const char *file,
-    const char *service, const struct snode *at, const char *path)
+stack_parse_file(struct stack_ctx *outer, const char *file,
+    const struct stack_opts *o, const char *extending,
+    const struct snode *at, const char *path, char **source)
 {
 	struct stack_ctx ctx;
-	struct stack_opts o;
-	json_t *vals, *out, *x, *svc = NULL;
-	const char *k;
+	json_t *out, *x;
 	char *data, *cause, *full, *dir, *slash;
 	size_t len, i;
 	int rc;
 
+	if (source != NULL)
+		*source = NULL;
 	if (outer->depth >= STACK_MAX_FILES) {
-		stack_errn(outer, at, path, "extends: more than %d files "
-		    "extend each other (a loop?)", STACK_MAX_FILES);
+		stack_errn(outer, at, path, "more than %d files in a chain of "
+		    "%s (a loop?)", STACK_MAX_FILES, extending != NULL ?
+		    "extends" : "child stacks");
 		return NULL;
 	}
 	rc = stack_host_read(outer, file, STACK_FILE_STACK, &data, &len,
@@ -772,28 +797,17 @@ stack_parse_extended(struct stack_ctx *outer, const char *file,
 	dir = xstrdup(full);
 	slash = strrchr(dir, '/');
 	*(slash != NULL ? slash + 1 : dir) = '\0';
-	/* Kontena passed the stack's variables, values and all, on. */
-	vals = json_object();
-	json_object_foreach(outer->values, k, x) {
-		if (!stack_automatic(k) && !json_is_null(x))
-			json_object_set(vals, k, x);
-	}
-	o = *outer->opts;
-	o.name = outer->stack_name;
-	o.values = vals;
 
 	memset(&ctx, 0, sizeof ctx);
 	ctx.file = full;
 	ctx.dir = dir;
-	ctx.opts = &o;
-	ctx.host = o.host;
+	ctx.opts = o;
+	ctx.host = o->host;
 	ctx.errs = outer->errs;
-	ctx.extending = service;
+	ctx.extending = extending;
 	ctx.depth = outer->depth + 1;
+	ctx.tree = outer->tree;
 	out = stack_run(&ctx, data, len);
-	if (out != NULL)
-		svc = json_incref(json_array_get(out, 0));
-	json_decref(out);
 	if (ctx.needed) {
 		json_array_foreach(ctx.needs, i, x)
 			stack_host_need(outer, json_incref(x));
@@ -811,11 +825,13 @@ stack_parse_extended(struct stack_ctx *outer, const char *file,
 	if (ctx.full)
 		outer->full = 1;
 	stack_ctx_free(&ctx);
-	json_decref(vals);
-	free(data);
+	if (out != NULL && source != NULL)
+		*source = data;
+	else
+		free(data);
 	free(full);
 	free(dir);
-	return svc;
+	return out;
 }
 
 json_t *

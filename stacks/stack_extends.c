@@ -5,7 +5,7 @@
  * parser's thread; pure. `extends: NAME` takes the service NAME of this
  * file, `extends: {file: F, service: NAME}` the service NAME of the file F
  * (beside this one; read through the caller, rendered with this stack's
- * variables: stack_parse_extended()). What the parent gives, as Kontena's
+ * variables: ext_file()). What the parent gives, as Kontena's
  * CLI merged it (its ServiceExtender, then its service generator run over
  * the parent's generated service and the child's keys):
  *
@@ -213,6 +213,40 @@ ext_merge(struct stack_ctx *ctx, json_t *child, json_t *parent,
 	}
 }
 
+/* The automatic variables, which an extends: file sets for itself. */
+static int
+ext_automatic(const char *name)
+{
+	return strcmp(name, "GRID") == 0 || strcmp(name, "STACK") == 0 ||
+	    strcmp(name, "PLATFORM") == 0 || strcmp(name, "PARENT_STACK") == 0;
+}
+
+/*
+ * The service of another file, which gets this stack's variables with
+ * their values (Kontena added them to the file's own) and its name.
+ */
+static json_t *
+ext_file(struct stack_ctx *ctx, const char *file, const char *service,
+    const struct snode *at, const char *path)
+{
+	struct stack_opts o = *ctx->opts;
+	json_t *vals = json_object(), *x, *out, *svc = NULL;
+	const char *k;
+
+	json_object_foreach(ctx->values, k, x) {
+		if (!ext_automatic(k) && !json_is_null(x))
+			json_object_set(vals, k, x);
+	}
+	o.name = ctx->stack_name;
+	o.values = vals;
+	out = stack_parse_file(ctx, file, &o, service, at, path, NULL);
+	if (out != NULL)
+		svc = json_incref(json_array_get(out, 0));
+	json_decref(out);
+	json_decref(vals);
+	return svc;
+}
+
 int
 stack_extends(struct stack_ctx *ctx, struct stack_svc *sv, size_t n,
     size_t i)
@@ -296,8 +330,8 @@ stack_extends(struct stack_ctx *ctx, struct stack_svc *sv, size_t n,
 			    "stack file the service is in) with service:");
 			goto out;
 		}
-		if ((parent = stack_parse_extended(ctx, val[1], val[0], ext,
-		    path)) == NULL)
+		if ((parent = ext_file(ctx, val[1], val[0], ext, path)) ==
+		    NULL)
 			goto out;
 	} else {
 		stack_errn(ctx, ext, path, "must be a service name or "

@@ -66,6 +66,15 @@ struct stack_xref {
 
 struct stack_vsys;
 
+/* A depends: entry: a child stack. */
+struct stack_dep {
+	char			*name;	/* its key; installed as PARENT-name */
+	char			*file;	/* its stack file (owned) */
+	json_t			*variables; /* its variables: values */
+	const struct snode	*node;	/* for errors */
+	char			*path;	/* "depends.NAME" (owned) */
+};
+
 /* A service while the services are read (stack.c, stack_extends.c). */
 struct stack_svc {
 	const char		*name;	/* its key in services: */
@@ -95,6 +104,11 @@ struct stack_ctx {
 	int			 depth;	/* files extended to get here */
 	json_t			*values; /* every variable's value, once
 					   known (borrowed) */
+	json_t			*tree;	/* stack name -> its services' names,
+					   for links within a stack and its
+					   child stacks (the root's) */
+	struct stack_dep	*deps;	/* depends: entries */
+	size_t			 ndeps;
 	char			*rendered; /* the Liquid output, or NULL */
 	size_t			 rendered_len;
 	int			*linemap; /* rendered line i+1 -> template */
@@ -209,10 +223,24 @@ void	 stack_env_put(json_t *, const char *);
 /* stack_extends.c: a service's extends: applied to svcs[i].spec */
 int	 stack_extends(struct stack_ctx *, struct stack_svc *, size_t, size_t);
 
-/* stack.c: an extends: file's service, resolved (a new reference), or
-   NULL after an error reported or a need recorded in ctx */
-json_t	*stack_parse_extended(struct stack_ctx *, const char *, const char *,
-	     const struct snode *, const char *);
+/*
+ * stack.c: another file (an extends: file or a child stack's) through the
+ * pipeline with opts, in a ctx of its own that shares ctx's errors and
+ * passes its needs, warnings and vault writes on: the stack, or (when
+ * extending names a service) that service in a one-element array; with
+ * *source (malloc'd) the file's text when source is not NULL. NULL after
+ * an error (at the node and path given when the file cannot be read) or a
+ * need.
+ */
+json_t	*stack_parse_file(struct stack_ctx *, const char *,
+	     const struct stack_opts *, const char *, const struct snode *,
+	     const char *, char **);
+
+/* stack_depends.c: depends: (child stacks) */
+void	 stack_depends_read(struct stack_ctx *, const struct snode *,
+	     const char *);
+json_t	*stack_depends_parse(struct stack_ctx *, const char *);
+void	 stack_depends_free(struct stack_ctx *);
 /* A top-level key's value in map, or NULL. */
 const struct snode *stack_top(const struct snode *, const char *);
 

@@ -1380,6 +1380,20 @@ vars_finish(struct stack_ctx *ctx, json_t *out, json_t *lvars)
 	}
 }
 
+/* "CHILD.NAME": a value for a child stack's variable. */
+static int
+vars_for_child(const struct stack_ctx *ctx, const char *name)
+{
+	size_t i, n;
+
+	for (i = 0; i < ctx->ndeps; i++) {
+		n = strlen(ctx->deps[i].name);
+		if (strncmp(name, ctx->deps[i].name, n) == 0 && name[n] == '.')
+			return 1;
+	}
+	return 0;
+}
+
 void
 stack_vars_resolve(struct stack_ctx *ctx, const struct snode *vars,
     const char *grid, const char *stack, json_t *out, json_t *lvars)
@@ -1400,6 +1414,15 @@ stack_vars_resolve(struct stack_ctx *ctx, const struct snode *vars,
 	    grid);
 	if (o->parent != NULL)
 		vars_add_auto(vs, "PARENT_STACK", o->parent);
+	/* Each child stack: its installed name (Kontena's dependency
+	   variables). */
+	for (i = 0; i < ctx->ndeps; i++) {
+		char *installed;
+
+		xasprintf(&installed, "%s-%s", stack, ctx->deps[i].name);
+		vars_add_auto(vs, ctx->deps[i].name, installed);
+		free(installed);
+	}
 	if (vars != NULL && !stack_is_null(vars) &&
 	    stack_want_map(ctx, vars, "variables") == 0) {
 		if (SNODE_NPAIRS(vars) > STACK_MAX_VARIABLES) {
@@ -1458,7 +1481,8 @@ stack_vars_resolve(struct stack_ctx *ctx, const struct snode *vars,
 			vars_set_text(v);
 			continue;
 		}
-		if (vars_find(ctx, name, strlen(name)) == NULL)
+		if (vars_find(ctx, name, strlen(name)) == NULL &&
+		    !vars_for_child(ctx, name))
 			stack_warn(ctx, vars != NULL ? vars : &vs->nowhere,
 			    "variables", "a value was given for \"%s\", which "
 			    "this stack does not declare: ignored", name);

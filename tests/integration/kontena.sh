@@ -412,6 +412,99 @@ check_eq "  image, user and environment from the files, the stack's variables in
 check_eq "  the service left out by only_if is not there" \
     "$(api_jq /v1/stacks/default/ext '[.services[].name] | join(",")')" web
 
+# ---- child stacks (depends:) -------------------------------------------------------
+mkdir -p "$TMP/tree/db"
+cat >"$TMP/tree/app.yml" <<'EOF'
+stack: me/app
+depends:
+  db:
+    stack: db/db.yml
+    variables:
+      size: 0
+services:
+  web:
+    image: busybox
+    instances: 0
+    environment:
+      - DB=${db}
+    links:
+      - ${db}/postgres:pg
+EOF
+cat >"$TMP/tree/db/db.yml" <<'EOF'
+stack: me/db
+variables:
+  size:
+    type: integer
+    default: 1
+  pw:
+    type: string
+    from:
+      random_string: 12
+depends:
+  backup:
+    stack: backup.yml
+services:
+  postgres:
+    image: busybox
+    instances: ${size}
+    environment:
+      - PARENT=${PARENT_STACK}
+      - PW=${pw}
+EOF
+cat >"$TMP/tree/db/backup.yml" <<'EOF'
+stack: me/backup
+services:
+  cron:
+    image: busybox
+    instances: 0
+    links:
+      - ${PARENT_STACK}/postgres
+EOF
+run "$B" stack install --dry-run --name tree "$TMP/tree/app.yml"
+check_eq "depends: install --dry-run: exit 0" "$RC" 0
+check_has "  shows the child stacks" "$OUT" "with child stack tree-db (me/db), from db/db.yml:"
+check_has "  and theirs" "$OUT" "with child stack tree-db-backup (me/backup), from backup.yml:"
+run "$B" stack install --name tree "$TMP/tree/app.yml"
+check_eq "install of a stack with child stacks (deploys them, then it): exit 0" "$RC" 0
+check_eq "  children deployed before parents" \
+    "$(grep -o 'Triggering deployment of stack [a-z-]*' <<<"$OUT" | awk '{print $NF}' | tr '\n' ' ')" \
+    "tree-db-backup tree-db tree "
+check_eq "  named PARENT-CHILD, each with its parent" \
+    "$(api_jq /v1/stacks/default/tree-db '[.parent, (.children | join(","))] | join(" ")')" \
+    "tree tree-db-backup"
+check_eq "  the parent's variable db is the child's name" \
+    "$(api_jq /v1/services/default/tree/web '.spec.env[0]')" DB=tree-db
+check_eq "  its link to the child's service" \
+    "$(api_jq /v1/services/default/tree/web '.spec.stack_links[0] | [.stack, .service, .alias] | join(" ")')" \
+    "tree-db postgres pg"
+check_eq "  the child's variables from depends:, PARENT_STACK set" \
+    "$(api_jq /v1/services/default/tree-db/postgres '[(.instances | tostring), .spec.env[0]] | join(" ")')" \
+    "0 PARENT=tree"
+PW1=$(api_jq /v1/services/default/tree-db/postgres '.spec.env[1]')
+printf 'stack: me/other\nservices:\n  x:\n    image: busybox\n    instances: 0\n' >"$TMP/tree/other.yml"
+run "$B" stack install --name tree2-db --no-deploy "$TMP/tree/other.yml"
+check_eq "a stack named as a child stack would be: installed" "$RC" 0
+run "$B" stack install --no-deploy --name tree2 "$TMP/tree/app.yml"
+check "  then the install of that tree is refused" test "$RC" -ne 0
+check_has "  saying why" "$OUT$ERR" "a child stack of this one would be installed under that name"
+api GET /v1/stacks/default/tree2
+check_eq "  and writes nothing" "$STATUS" 404
+"$B" stack rm --force tree2-db >/dev/null 2>&1
+sed -i 's/^  backup:/  archive:/' "$TMP/tree/db/db.yml"
+run "$B" stack upgrade --no-deploy -v db.size=0 tree "$TMP/tree/app.yml"
+check_eq "upgrade: child stacks upgraded, added and removed: exit 0" "$RC" 0
+api GET /v1/stacks/default/tree-db-backup
+check_eq "  the child the file no longer has is removed" "$STATUS" 404
+check_eq "  the new one is there" "$(api_jq /v1/stacks/default/tree-db-archive .parent)" tree-db
+check_eq "  the child's generated value is kept" \
+    "$(api_jq /v1/services/default/tree-db/postgres '.spec.env[1]')" "$PW1"
+run "$B" stack rm --force tree-db
+check "a child stack linked from its parent: rm refused" test "$RC" -ne 0
+run "$B" stack rm --force tree
+check_eq "rm removes the stack and its child stacks: exit 0" "$RC" 0
+check_has "  and says so" "$OUT$ERR" "and its child stacks tree-db"
+check_eq "  none is left" "$(api_jq /v1/grids/default/stacks '[.[] | select(.name | startswith("tree"))] | length')" 0
+
 # ---- Kontena's stack library: every file installs -------------------------------
 # The 22 real stack files of ../shared/kontena-stacks, installed as they
 # are, each with what Kontena would have asked for on a terminal: the

@@ -1044,6 +1044,102 @@ test_service_conditions(void)
 	reset();
 }
 
+
+/* depends: child stacks, their names, values and links. */
+static void
+test_depends(void)
+{
+	json_t *st, *ch, *vals, *prev, *gch;
+
+	reset();
+	json_object_set_new(h_files, "db/db.yml", json_string(
+	    "stack: me/db\nvariables:\n  size:\n    type: integer\n"
+	    "    default: 1\n  pw:\n    type: string\n    from:\n"
+	    "      random_string: 8\n"
+	    "depends:\n  backup:\n    stack: backup.yml\n"
+	    "services:\n  postgres:\n    image: postgres\n"
+	    "    instances: ${size}\n    environment:\n"
+	    "      - PARENT=${PARENT_STACK}\n      - PW=${pw}\n"
+	    "    links: ['${PARENT_STACK}/web']\n"));
+	json_object_set_new(h_files, "db/backup.yml", json_string(
+	    "stack: me/backup\nservices:\n  cron:\n    image: busybox\n"
+	    "    links: ['${PARENT_STACK}/postgres']\n"));
+	st = parse("stack: me/app\ndepends:\n  db:\n    stack: db/db.yml\n"
+	    "    variables:\n      size: 3\nservices:\n  web:\n    image: web\n"
+	    "    environment:\n      - DB=${db}\n"
+	    "    links: ['${db}/postgres:pg']\n");
+	CHECK(st != NULL);
+	CHECK_STR(env_of(st, 0, "DB"), "app-db");
+	CHECK(json_is_null(json_object_get(st, "parent")));
+	ch = json_array_get(json_object_get(st, "children"), 0);
+	CHECK_STR(json_string_value(json_object_get(ch, "name")), "app-db");
+	CHECK_STR(json_string_value(json_object_get(ch, "parent")), "app");
+	CHECK_STR(json_string_value(json_object_get(ch, "file")), "db/db.yml");
+	CHECK(strncmp(json_string_value(json_object_get(ch, "source")),
+	    "stack: me/db\n", 13) == 0);
+	CHECK_INT(json_integer_value(json_object_get(svc(ch, 0), "instances")),
+	    3);
+	CHECK_STR(env_of(ch, 0, "PARENT"), "app");
+	gch = json_array_get(json_object_get(ch, "children"), 0);
+	CHECK_STR(json_string_value(json_object_get(gch, "name")),
+	    "app-db-backup");
+	CHECK_STR(json_string_value(json_object_get(gch, "file")), "backup.yml");
+	json_decref(st);
+
+	/* -v db.size=5 over the file's; an upgrade keeps the generated pw. */
+	vals = json_pack("{s:i}", "db.size", 5);
+	prev = json_pack("{s:s}", "db.pw", "kept-pw!");
+	st = parse_with("stack: me/app\ndepends:\n  db:\n    stack: db/db.yml\n"
+	    "    variables:\n      size: 3\nservices:\n  web:\n    image: web\n",
+	    vals, prev);
+	CHECK(st != NULL);
+	CHECK(json_array_size(res.warnings) == 0);
+	ch = json_array_get(json_object_get(st, "children"), 0);
+	CHECK_INT(json_integer_value(json_object_get(svc(ch, 0), "instances")),
+	    5);
+	CHECK_STR(env_of(ch, 0, "PW"), "kept-pw!");
+	json_decref(st);
+	json_decref(vals);
+	json_decref(prev);
+
+	ERR("stack: me/app\ndepends:\n  db:\n    stack: kontena/postgres\n"
+	    "services:\n  web:\n    image: web\n", 4, "depends.db",
+	    "stack registry (kontena/postgres)");
+	ERR("stack: me/app\ndepends:\n  db:\n    stack: https://x/y.yml\n"
+	    "services:\n  web:\n    image: web\n", 4, "depends.db", "URL");
+	ERR("stack: me/app\ndepends:\n  db:\n    file: db.yml\n"
+	    "services:\n  web:\n    image: web\n", 4, "depends.db.file",
+	    "unknown key");
+	ERR("stack: me/app\ndepends:\n  Db:\n    stack: db/db.yml\n"
+	    "services:\n  web:\n    image: web\n", 3, "depends.Db",
+	    "\"app-Db\", not a valid stack name");
+	ERR("stack: me/app\ndepends:\n  db:\n    stack: none.yml\n"
+	    "services:\n  web:\n    image: web\n", 4, "depends.db",
+	    "cannot read \"none.yml\"");
+	ERR("stack: me/app\nvariables:\n  db:\n    type: string\n"
+	    "depends:\n  db:\n    stack: db/db.yml\n"
+	    "services:\n  web:\n    image: web\n", 3, "variables.db",
+	    "set automatically");
+	ERR("stack: me/app\nservices:\n  web:\n    image: web\n"
+	    "    links: ['app-db/postgres']\n", 5, "services.web.links[0]",
+	    "no stack app-db");
+	json_object_set_new(h_files, "loop.yml", json_string(
+	    "stack: me/loop\ndepends:\n  again:\n    stack: loop.yml\n"
+	    "services:\n  a:\n    image: a\n"));
+	ERR("stack: me/app\ndepends:\n  l:\n    stack: loop.yml\n"
+	    "services:\n  web:\n    image: web\n", 0, "depends.again",
+	    "more than 8 files");
+	/* The child's errors are at its lines, in its file. */
+	json_object_set_new(h_files, "bad.yml", json_string(
+	    "stack: me/bad\nservices:\n  a:\n    image: a\n    instances: x\n"));
+	st = parse("stack: me/app\ndepends:\n  b:\n    stack: bad.yml\n"
+	    "services:\n  web:\n    image: web\n");
+	CHECK(st == NULL);
+	CHECK(errs.n == 1 && strcmp(errs.v[0].file, "bad.yml") == 0 &&
+	    errs.v[0].line == 5);
+	reset();
+}
+
 static void
 test_tolerated(void)
 {
@@ -1108,6 +1204,7 @@ main(void)
 	TEST_RUN(test_tolerated);
 	TEST_RUN(test_extends);
 	TEST_RUN(test_service_conditions);
+	TEST_RUN(test_depends);
 	reset();
 	json_decref(h_env);
 	json_decref(h_files);
