@@ -193,9 +193,11 @@ fuzz: deps
 # a tests/run.sh pattern: the master's integration scripts; unit/test_agent
 # (the worker pool; the pull thread and a fake engine); and agents.sh, the
 # e2e script that starts real agents on Docker (docker-up.sh starts it),
-# so the ws, converge, worker, pull and probe threads all run under TSan.
+# so the ws, converge, worker, pull and probe threads all run under TSan;
+# and exec.sh (integration and e2e): the master's exec relay thread and
+# the agent's exec session threads.
 TSAN_TESTS ?= api_core.sh hub.sh sched.sh crash.sh stacks.sh \
-	      unit/test_agent agents.sh
+	      unit/test_agent agents.sh exec.sh
 TSAN_UNITS := test_agent test_agent_converge test_agent_portprobe
 tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build-tsan TSAN=1 CC=clang \

@@ -91,6 +91,10 @@ static const struct opt config_opts[] = {
 	  .type = OPT_INT, .min = 1, .max = WORKERS_MAX, .def = "8",
 	  .offset = OFF(docker_concurrency),
 	  .help = "Docker actions (create, start, stop+remove) run at once" },
+	{ .flag = "cpus", .env = { "BERTH_CPUS" }, .type = OPT_INT,
+	  .min = 0, .max = 4096, .def = "0", .def_help = "the machine's",
+	  .offset = OFF(cpus),
+	  .help = "cpus offered to the scheduler (0: the machine's)" },
 	{ .flag = "ca-cert", .env = { "BERTH_CA_CERT" }, .type = OPT_PATH,
 	  .offset = OFF(ca_cert), .check = config_check_ca_cert,
 	  .help = "wss: trust only this PEM CA (or the master's self-signed "
@@ -103,6 +107,19 @@ static const struct opt config_opts[] = {
 	{ .flag = "insecure-plain", .env = { "BERTH_INSECURE_PLAIN" },
 	  .type = OPT_BOOL, .offset = OFF(insecure_plain),
 	  .help = "allow ws:// to a non-loopback master (tokens in clear)" },
+	{ .flag = "log-buffer-lines", .env = { "BERTH_LOG_BUFFER_LINES" },
+	  .type = OPT_INT, .arg = "N", .min = 100, .max = 10000000,
+	  .def = "10000", .offset = OFF(log_buffer_lines),
+	  .help = "log lines a container keeps for the master; more are "
+	  "dropped and counted" },
+	{ .flag = "log-buffer-bytes", .env = { "BERTH_LOG_BUFFER_BYTES" },
+	  .type = OPT_INT, .arg = "BYTES", .min = 65536, .max = 1073741824,
+	  .def = "4194304", .offset = OFF(log_buffer_bytes),
+	  .help = "bytes of log lines a container keeps for the master" },
+	{ .flag = "log-buffer-total", .env = { "BERTH_LOG_BUFFER_TOTAL" },
+	  .type = OPT_INT, .arg = "BYTES", .min = 1048576, .max = 2147483647,
+	  .def = "67108864", .offset = OFF(log_buffer_total),
+	  .help = "bytes of log lines all containers keep for the master" },
 };
 
 const struct opt_table agent_config_table = {

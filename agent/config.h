@@ -41,11 +41,16 @@ struct agent_config {
 	int		 resync_interval_s; /* BERTH_RESYNC_INTERVAL_S */
 	int		 backoff_max_s;	/* BERTH_BACKOFF_MAX_S: reconnect cap */
 	int		 docker_concurrency; /* BERTH_DOCKER_CONCURRENCY: workers */
+	int		 cpus;		/* BERTH_CPUS: capacity offered, 0:
+					   the machine's */
 	char		*ca_cert;	/* BERTH_CA_CERT: the only CA for wss */
 	char		*master_pin;	/* BERTH_MASTER_PIN as given */
 	unsigned char	 pin[32];	/* its 32 bytes, when has_pin */
 	int		 has_pin;	/* verify the master's key by pin */
 	int		 insecure_plain; /* BERTH_INSECURE_PLAIN: ws:// anywhere */
+	int		 log_buffer_lines; /* BERTH_LOG_BUFFER_LINES, per container */
+	int		 log_buffer_bytes; /* BERTH_LOG_BUFFER_BYTES, per container */
+	int		 log_buffer_total; /* BERTH_LOG_BUFFER_TOTAL, all of them */
 };
 
 /* How agent_config_load() reads the environment (tests pass a fake). */

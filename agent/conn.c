@@ -42,7 +42,9 @@
 #include "agent/backoff.h"
 #include "agent/config.h"
 #include "agent/converge.h"
+#include "agent/exec.h"
 #include "agent/ident.h"
+#include "agent/logs.h"
 #include "agent/nodeinfo.h"
 #include "common/log.h"
 #include "common/proto.h"
@@ -52,8 +54,15 @@
 
 #define CONN_BACKOFF_BASE_MS	500
 #define CONN_STABLE_MS		30000	/* a session this long resets backoff */
-#define CONN_OUTQ_MAX		256	/* frames queued before dropping */
+#define CONN_OUTQ_MAX		256	/* text frames queued before dropping */
 #define CONN_STOP_GRACE_US	(2 * LWS_USEC_PER_SEC)
+
+/* A frame waiting to be written. */
+struct conn_frame {
+	char		*data;		/* the payload */
+	size_t		 len;		/* its bytes */
+	int		 binary;	/* an exec data frame */
+};
 
 /* What the verify callback saw of BERTH_MASTER_PIN on this connection. */
 enum conn_pin { CONN_PIN_UNSEEN, CONN_PIN_OK, CONN_PIN_BAD };
@@ -63,10 +72,13 @@ struct conn {
 	char		 node_id[PROTO_NODE_ID_LEN + 1]; /* Berth-Node-Id */
 	char		*labels_hdr;	/* Berth-Node-Labels value */
 	struct converge	*conv;		/* where desired frames go */
+	struct logs	*logs;		/* the log thread: frames, acks */
+	struct exec_mgr	*exec;		/* where exec frames go */
 
-	pthread_mutex_t	 lock;		/* guards outq, nout, ready */
-	char	       **outq;		/* frames waiting, oldest first */
+	pthread_mutex_t	 lock;		/* guards outq, nout, ntext, ready */
+	struct conn_frame *outq;	/* frames waiting, oldest first */
 	size_t		 nout;		/* frames in outq */
+	size_t		 ntext;		/* text frames among them */
 	int		 ready;		/* welcomed: conn_send() queues */
 	atomic_int	 stop;		/* set by conn_stop() (main), read by ws */
 
@@ -79,6 +91,7 @@ struct conn {
 	int		 stopping;	/* stop was noticed */
 	char		*node_token;	/* per-node token, NULL if none; secret */
 	struct buf	 rx;		/* message being reassembled */
+	int		 rx_binary;	/* it is a binary message */
 	unsigned	 attempt;	/* reconnects since the last stable one */
 	int64_t		 session_start;	/* mono ms of ESTABLISHED, 0 if none */
 	int		 close_code;	/* code of the peer's close frame */
@@ -133,6 +146,25 @@ conn_set_converge(struct conn *c, struct converge *conv)
 	c->conv = conv;
 }
 
+void
+conn_set_logs(struct conn *c, struct logs *logs)
+{
+	c->logs = logs;
+}
+
+void
+conn_logs_wake(struct conn *c)
+{
+	if (c->ctx != NULL)
+		lws_cancel_service(c->ctx);
+}
+
+void
+conn_set_exec(struct conn *c, struct exec_mgr *x)
+{
+	c->exec = x;
+}
+
 /* Drop everything queued (session ended). */
 static void
 conn_outq_clear(struct conn *c)
@@ -140,8 +172,53 @@ conn_outq_clear(struct conn *c)
 	size_t i;
 
 	for (i = 0; i < c->nout; i++)
-		free(c->outq[i]);
+		free(c->outq[i].data);
 	c->nout = 0;
+	c->ntext = 0;
+}
+
+/* Drop the i-th queued frame (lock held). */
+static void
+conn_outq_drop(struct conn *c, size_t i)
+{
+	if (!c->outq[i].binary)
+		c->ntext--;
+	free(c->outq[i].data);
+	memmove(c->outq + i, c->outq + i + 1, (c->nout - i - 1) *
+	    sizeof *c->outq);
+	c->nout--;
+}
+
+static void
+conn_enqueue(struct conn *c, char *data, size_t len, int binary)
+{
+	size_t i;
+
+	pthread_mutex_lock(&c->lock);
+	if (!c->ready) {
+		pthread_mutex_unlock(&c->lock);
+		free(data);
+		return;
+	}
+	/*
+	 * Master not reading: shed the oldest text frame (state and stats
+	 * are sent again). Exec data is never shed: its sessions' windows
+	 * bound it, and a lost piece would corrupt the operator's stream.
+	 */
+	if (!binary && c->ntext == CONN_OUTQ_MAX) {
+		for (i = 0; i < c->nout && c->outq[i].binary; i++)
+			;
+		conn_outq_drop(c, i);
+		log_warn("send queue full: dropped the oldest frame");
+	}
+	c->outq = xreallocarray(c->outq, c->nout + 1, sizeof *c->outq);
+	c->outq[c->nout].data = data;
+	c->outq[c->nout].len = len;
+	c->outq[c->nout++].binary = binary;
+	if (!binary)
+		c->ntext++;
+	pthread_mutex_unlock(&c->lock);
+	lws_cancel_service(c->ctx);
 }
 
 void
@@ -149,21 +226,15 @@ conn_send(struct conn *c, char *frame)
 {
 	if (frame == NULL)
 		return;
-	pthread_mutex_lock(&c->lock);
-	if (!c->ready) {
-		pthread_mutex_unlock(&c->lock);
-		free(frame);
+	conn_enqueue(c, frame, strlen(frame), 0);
+}
+
+void
+conn_send_binary(struct conn *c, void *data, size_t len)
+{
+	if (data == NULL)
 		return;
-	}
-	if (c->nout == CONN_OUTQ_MAX) {	/* master not reading: shed oldest */
-		free(c->outq[0]);
-		memmove(c->outq, c->outq + 1, --c->nout * sizeof *c->outq);
-		log_warn("send queue full: dropped the oldest frame");
-	}
-	c->outq = xreallocarray(c->outq, c->nout + 1, sizeof *c->outq);
-	c->outq[c->nout++] = frame;
-	pthread_mutex_unlock(&c->lock);
-	lws_cancel_service(c->ctx);
+	conn_enqueue(c, data, len, 1);
 }
 
 /* Service thread: pick the delay for the next attempt and schedule it. */
@@ -348,9 +419,24 @@ conn_welcome(struct conn *c, json_t *o)
 	c->ready = 1;
 	pthread_mutex_unlock(&c->lock);
 	ver = converge_docker_version(c->conv);
-	conn_send(c, nodeinfo_frame(ver));
+	conn_send(c, nodeinfo_frame(ver, c->cfg->cpus));
 	free(ver);
 	converge_post_session(c->conv);
+	logs_session_start(c->logs);
+}
+
+/* The master stored (or, retry, refused) our logs frames up to seq. */
+static void
+conn_logs_ack(struct conn *c, json_t *o)
+{
+	json_t *seq = json_object_get(o, "seq");
+
+	if (!json_is_integer(seq)) {
+		log_warn("logs_ack without a seq: ignored");
+		return;
+	}
+	logs_on_ack(c->logs, json_integer_value(seq),
+	    json_is_true(json_object_get(o, "retry")));
 }
 
 /* A whole message arrived. -1 closes the session. */
@@ -378,6 +464,11 @@ conn_dispatch(struct conn *c, const char *text, size_t len)
 			converge_post_desired(c->conv, text, len);
 		else
 			log_warn("desired before welcome: ignored");
+	} else if (strcmp(type, PROTO_T_LOGS_ACK) == 0 && c->welcomed) {
+		conn_logs_ack(c, o);
+	} else if (strncmp(type, "exec_", 5) == 0 && c->exec != NULL) {
+		if (c->welcomed)
+			exec_on_frame(c->exec, type, o);
 	} else
 		log_debug("frame type %s ignored",
 		    log_escape(esc, sizeof esc, type));
@@ -389,31 +480,37 @@ conn_dispatch(struct conn *c, const char *text, size_t len)
 static int
 conn_write_one(struct conn *c, struct lws *wsi)
 {
+	struct conn_frame f = { NULL, 0, 0 };
 	unsigned char *b;
-	char *frame = NULL;
 	size_t len;
 	int more, n;
 
 	pthread_mutex_lock(&c->lock);
 	if (c->nout > 0) {
-		frame = c->outq[0];
+		f = c->outq[0];
+		if (!f.binary)
+			c->ntext--;
 		memmove(c->outq, c->outq + 1, --c->nout * sizeof *c->outq);
 	}
 	more = c->nout > 0;
 	pthread_mutex_unlock(&c->lock);
-	if (frame == NULL)
+	/* Logs go when nothing else waits: states are never behind them. */
+	if (f.data == NULL && (f.data = logs_take_frame(c->logs)) != NULL)
+		f.len = strlen(f.data);
+	if (f.data == NULL)
 		return 0;
-	len = strlen(frame);
+	len = f.len;
 	b = xmalloc(LWS_PRE + len);
-	memcpy(b + LWS_PRE, frame, len);
-	free(frame);
-	n = lws_write(wsi, b + LWS_PRE, len, LWS_WRITE_TEXT);
+	memcpy(b + LWS_PRE, f.data, len);
+	free(f.data);
+	n = lws_write(wsi, b + LWS_PRE, len, f.binary ? LWS_WRITE_BINARY :
+	    LWS_WRITE_TEXT);
 	free(b);
 	if (n < (int)len) {
 		log_warn("write to the master failed");
 		return -1;
 	}
-	if (more)
+	if (more || logs_frame_ready(c->logs))
 		lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -422,9 +519,14 @@ conn_write_one(struct conn *c, struct lws *wsi)
 static void
 conn_ended(struct conn *c)
 {
+	if (c->welcomed)
+		converge_post_session_end(c->conv);
 	c->wsi = NULL;
 	c->welcomed = 0;
+	logs_session_end(c->logs);
 	buf_free(&c->rx);
+	if (c->exec != NULL)
+		exec_lost(c->exec);	/* the master forgot every session */
 	pthread_mutex_lock(&c->lock);
 	c->ready = 0;
 	conn_outq_clear(c);
@@ -518,11 +620,17 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			    NULL, 0);
 			return -1;
 		}
+		if (c->rx.len == 0)
+			c->rx_binary = lws_frame_is_binary(wsi);
 		buf_append(&c->rx, in, len);
 		if (!lws_is_final_fragment(wsi) ||
 		    lws_remaining_packet_payload(wsi) > 0)
 			break;
-		if (c->rx.data != NULL)
+		if (c->rx.data != NULL && c->rx_binary) {
+			if (c->welcomed && c->exec != NULL)
+				exec_on_data(c->exec,
+				    (unsigned char *)c->rx.data, c->rx.len);
+		} else if (c->rx.data != NULL)
 			(void)conn_dispatch(c, c->rx.data, c->rx.len);
 		buf_free(&c->rx);
 		break;
@@ -571,10 +679,13 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			break;
 		}
 		if (c->wsi != NULL && c->welcomed) {
+			int want;
+
 			pthread_mutex_lock(&c->lock);
-			if (c->nout > 0)
-				lws_callback_on_writable(c->wsi);
+			want = c->nout > 0;
 			pthread_mutex_unlock(&c->lock);
+			if (want || logs_frame_ready(c->logs))
+				lws_callback_on_writable(c->wsi);
 		}
 		break;
 	default:

@@ -32,6 +32,16 @@
  * thread decides; workers execute and report back through their done
  * queue.
  *
+ * Jobs (jobrun.h, docs/jobs.md): the desired frame's "jobs" are attempts
+ * to run once, its "jobs_done" attempts whose containers stay. A pass
+ * matches the node's job containers (label berth.attempt) to them after
+ * the services and asks jobrun_decide(), which creates an attempt only
+ * from a desired frame of the session open now (c->session_no, bumped by
+ * every welcome; c->session_live, cleared when it ends): an agent that
+ * lost its master starts no new attempt, since the master may have given
+ * the task to another node meanwhile. Job actions go to the same workers
+ * and the same in-flight table, keyed by attempt id.
+ *
  * wait_for_port (portprobe.h): probes run on their own short threads
  * (setns() there, never here); this thread decides, launches and applies
  * results, and passes come every PORTPROBE_FAST_MS (later slower) while an
@@ -58,6 +68,7 @@
 #include "agent/decide.h"
 #include "agent/docker.h"
 #include "agent/inflight.h"
+#include "agent/jobrun.h"
 #include "agent/nodeinfo.h"
 #include "agent/observe.h"
 #include "agent/plan.h"
@@ -91,8 +102,11 @@ struct converge {
 	pthread_mutex_t	 lock;		/* guards the fields down to ncontainers */
 	pthread_cond_t	 cond;		/* signalled on any of them, and stop */
 	char		*desired_text;	/* newest desired frame not yet taken */
+	uint64_t	 desired_session; /* session_no it came in */
 	int		 kick;		/* run a pass now */
 	int		 session;	/* new session: send state regardless */
+	uint64_t	 session_no;	/* bumped by every welcome */
+	int		 session_live;	/* that session is open */
 	char		*docker_version; /* engine version, NULL if unknown */
 	int		 ncontainers;	/* owned containers, last pass */
 	atomic_int	 stop;		/* set once at shutdown; read anywhere */
@@ -111,9 +125,17 @@ struct converge {
 	int64_t		 generation;	/* its generation */
 	struct decide_rec *recs;	/* per wanted instance */
 	size_t		 nrecs;		/* entries in recs */
+	struct jobrun_spec *jobs;	/* unfinished attempts wanted here */
+	size_t		 njobs;		/* entries in jobs */
+	int64_t		*jobs_done;	/* finished attempts: keep, stop */
+	size_t		 njobs_done;	/* entries in jobs_done */
+	uint64_t	 applied_session; /* session_no of the desired set */
+	struct jobrun_rec *jrecs;	/* per wanted attempt */
+	size_t		 njrecs;	/* entries in jrecs */
 	char		*last_state;	/* state frame last sent */
 	int64_t		 last_state_at;	/* mono ms it was sent */
 	int		 docker_down;	/* last list failed (log once) */
+	char		*engine_error;	/* why, in words, while down */
 };
 
 /* One pass's state, from the list to the state frame (converge_pass()). */
@@ -123,6 +145,9 @@ struct converge_pass {
 	struct observe_list list;	/* what Docker shows */
 	struct plan	 plan;		/* plan_compute() on it */
 	json_t		*items;		/* entries of the state frame */
+	json_t		*jitems;	/* its "jobs" entries */
+	int		 live;		/* the desired set is of the open
+					   session (jobs may be created) */
 	struct fixup	*fix;		/* "starting" entries, nspecs room */
 	size_t		 nfix;		/* entries in fix */
 	int		 owned;		/* containers this node owns */
@@ -173,6 +198,7 @@ converge_post_desired(struct converge *c, const char *text, size_t len)
 	pthread_mutex_lock(&c->lock);
 	free(c->desired_text);
 	c->desired_text = xstrndup(text, len);
+	c->desired_session = c->session_no;
 	c->kick = 1;
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
@@ -182,9 +208,19 @@ void
 converge_post_session(struct converge *c)
 {
 	pthread_mutex_lock(&c->lock);
+	c->session_no++;
+	c->session_live = 1;
 	c->session = 1;
 	c->kick = 1;
 	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+converge_post_session_end(struct converge *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->session_live = 0;
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -265,8 +301,12 @@ converge_recs_prune(struct converge *c)
 static void
 converge_submit(struct converge *c, struct work *job)
 {
-	job->seq = inflight_add(&c->inflight, job->kind, job->labelled,
-	    job->service_id, job->instance, job->id);
+	if (job->attempt > 0)
+		job->seq = inflight_add_job(&c->inflight, job->kind,
+		    job->attempt, job->id);
+	else
+		job->seq = inflight_add(&c->inflight, job->kind, job->labelled,
+		    job->service_id, job->instance, job->id);
 	workers_submit(c->workers, job);
 }
 
@@ -287,7 +327,7 @@ converge_remove(struct converge *c, const struct observe_container *l)
 	job->name = xstrdup(l->name);
 	job->id = xstrdup(l->id);
 	job->stop_first = l->a.state == PLAN_ST_RUNNING ||
-	    l->a.state == PLAN_ST_RESTARTING;
+	    l->a.state == PLAN_ST_PAUSED || l->a.state == PLAN_ST_RESTARTING;
 	converge_submit(c, job);
 }
 
@@ -309,6 +349,26 @@ converge_start_one(struct converge *c, const struct spec *s,
 	job->name = xstrdup(s->name);
 	job->id = xstrdup(m->id);
 	job->was_exited = m->a.state == PLAN_ST_EXITED;
+	converge_submit(c, job);
+}
+
+/* Stop (with its own grace) a container whose service is stopped. */
+static void
+converge_stop_one(struct converge *c, const struct spec *s,
+    const struct observe_container *m)
+{
+	struct work *job = xcalloc(1, sizeof *job);
+	char esc[512];
+
+	log_info("stopping %s (service stopped)",
+	    log_escape(esc, sizeof esc, s->name));
+	job->kind = INFLIGHT_STOP;
+	job->labelled = 1;
+	job->service_id = s->service_id;
+	job->instance = s->instance;
+	job->rev = s->rev;
+	job->name = xstrdup(s->name);
+	job->id = xstrdup(m->id);
 	converge_submit(c, job);
 }
 
@@ -334,12 +394,257 @@ converge_create(struct converge *c, const struct spec *s)
 
 /* ---- results of the workers and the probes ---------------------------------- */
 
+static void	converge_due(struct converge *c, int64_t ms);
+
+/* ---- job attempts ---------------------------------------------------------- */
+
+static struct jobrun_rec *
+converge_jrec_find(struct converge *c, int64_t attempt)
+{
+	size_t i;
+
+	for (i = 0; i < c->njrecs; i++)
+		if (c->jrecs[i].attempt == attempt)
+			return &c->jrecs[i];
+	return NULL;
+}
+
+static struct jobrun_rec *
+converge_jrec(struct converge *c, int64_t attempt)
+{
+	struct jobrun_rec *r = converge_jrec_find(c, attempt);
+
+	if (r == NULL) {
+		c->jrecs = xreallocarray(c->jrecs, c->njrecs + 1,
+		    sizeof *c->jrecs);
+		r = &c->jrecs[c->njrecs++];
+		memset(r, 0, sizeof *r);
+		r->attempt = attempt;
+	}
+	r->seen = 1;
+	return r;
+}
+
+static void
+converge_jrecs_prune(struct converge *c)
+{
+	size_t i = 0;
+
+	while (i < c->njrecs) {
+		if (!c->jrecs[i].seen) {
+			jobrun_rec_clear(&c->jrecs[i]);
+			c->jrecs[i] = c->jrecs[--c->njrecs];
+			continue;
+		}
+		c->jrecs[i++].seen = 0;
+	}
+}
+
+/* Hand a job attempt's action to the workers. */
+static void
+converge_job_act(struct converge *c, enum inflight_kind kind,
+    const struct jobrun_spec *s, int64_t attempt, const char *name,
+    const char *id)
+{
+	struct work *job = xcalloc(1, sizeof *job);
+	char esc[512];
+
+	log_info("%s job %s (attempt %lld)", kind == INFLIGHT_CREATE ?
+	    "creating" : kind == INFLIGHT_START ? "starting" : "stopping",
+	    log_escape(esc, sizeof esc, name), (long long)attempt);
+	job->kind = kind;
+	job->attempt = attempt;
+	job->name = xstrdup(name);
+	if (kind == INFLIGHT_CREATE)
+		job->body = xstrdup(s->body);
+	if (id != NULL)
+		job->id = xstrdup(id);
+	converge_submit(c, job);
+}
+
+/* A job attempt's action ended. */
+static void
+converge_job_result(struct converge *c, struct work *job)
+{
+	struct jobrun_rec *r = converge_jrec_find(c, job->attempt);
+	char esc[512];
+
+	if (job->rc != 0 && job->rc != WORK_NO_IMAGE)
+		log_warn("job %s: %s", log_escape(esc, sizeof esc, job->name),
+		    job->cause != NULL ? job->cause : "failed");
+	if (r == NULL || job->kind == INFLIGHT_STOP)
+		return;
+	/*
+	 * No answer: the engine may have created or started it, or not.
+	 * Not a failure of the attempt: the next pass lists what is there
+	 * (a second create of the same name is refused; a start of a
+	 * container that runs already is a no-op).
+	 */
+	if (job->rc == WORK_UNCERTAIN) {
+		if (job->created)
+			r->created = 1;
+		return;
+	}
+	if (job->kind == INFLIGHT_CREATE) {
+		if (job->created || job->rc == 0)
+			r->created = 1;
+		/* No image (gone since the check): the next pass pulls it;
+		 * the name in use: the container exists, the list shows it. */
+		if (job->rc == WORK_NO_IMAGE || (job->rc != 0 &&
+		    job->cause != NULL &&
+		    strstr(job->cause, "is already in use") != NULL))
+			return;
+	}
+	if (job->rc != 0) {
+		free(r->error);
+		r->error = job->cause != NULL ? job->cause :
+		    xstrdup("the engine refused it");
+		job->cause = NULL;
+	}
+}
+
+/* A job's container, listed, by attempt; NULL if none. */
+static const struct observe_container *
+converge_job_container(const struct observe_list *l, int64_t attempt)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->c[i].a.attempt == attempt)
+			return &l->c[i];
+	return NULL;
+}
+
+static void
+converge_job_report(struct converge_pass *p, const struct jobrun_spec *s,
+    const struct observe_container *m, const struct jobrun_out *out)
+{
+	json_t *o = json_pack("{s:I, s:s}", "attempt", (json_int_t)s->attempt,
+	    "state", jobrun_state_name(out->state));
+
+	if (m != NULL)
+		json_object_set_new(o, "container_id", json_string(m->id));
+	if (out->state == JOBRUN_ST_EXITED) {
+		json_object_set_new(o, "exit_code", out->has_exit ?
+		    json_integer(out->exit_code) : json_null());
+		json_object_set_new(o, "oom_killed",
+		    json_boolean(out->oom_killed));
+		json_object_set_new(o, "timed_out",
+		    json_boolean(out->timed_out));
+	}
+	if (out->error != NULL)
+		json_object_set_new(o, "error", json_string(out->error));
+	json_array_append_new(p->jitems, o);
+}
+
+/* Decide for every wanted attempt and every job container listed. */
+static void
+converge_pass_jobs(struct converge_pass *p)
+{
+	struct converge *c = p->c;
+	const struct observe_container *m;
+	const struct observe_inspect *ins;
+	const struct jobrun_spec *s;
+	struct jobrun_facts f;
+	struct jobrun_out out;
+	struct jobrun_rec *r;
+	enum pull_status pst;
+	char *cause;
+	size_t i, k;
+	int rc;
+
+	f.live = p->live;
+	f.now_ms = util_now_ms();
+	for (i = 0; i < c->njobs; i++) {
+		s = &c->jobs[i];
+		r = converge_jrec(c, s->attempt);
+		m = converge_job_container(&p->list, s->attempt);
+		ins = m != NULL && jobrun_needs_inspect(s, m) ?
+		    observe_inspect(c->observe, m, p->now) : NULL;
+		f.busy = inflight_attempt_busy(&c->inflight, s->attempt);
+		jobrun_decide(s, 0, m, ins, r, &f, &out);
+		if (out.action == JOBRUN_CREATE) {
+			cause = NULL;
+			pst = PULL_PULLING;
+			rc = observe_image(c->observe, s->image, &cause);
+			if (rc == 0) {
+				free(cause);
+				cause = NULL;
+				pst = pull_want(c->pull, s->image, p->now,
+				    &cause);
+			}
+			jobrun_image(r, rc, pst, cause, &out);
+		}
+		if (out.due >= 0)
+			converge_due(c, out.due);
+		switch (out.action) {
+		case JOBRUN_CREATE:
+			converge_job_act(c, INFLIGHT_CREATE, s, s->attempt,
+			    s->name, NULL);
+			p->changed = 1;
+			break;
+		case JOBRUN_START:
+			converge_job_act(c, INFLIGHT_START, s, s->attempt,
+			    s->name, m->id);
+			p->changed = 1;
+			break;
+		case JOBRUN_STOP:
+			converge_job_act(c, INFLIGHT_STOP, s, s->attempt,
+			    s->name, m->id);
+			observe_stale(c->observe, m->id);
+			p->changed = 1;
+			break;
+		default:
+			break;
+		}
+		if (out.report)
+			converge_job_report(p, s, m, &out);
+	}
+	/* Job containers of finished attempts stay (stopped); others go. */
+	for (i = 0; i < p->list.n; i++) {
+		m = &p->list.c[i];
+		if (m->a.attempt == 0)
+			continue;
+		p->owned++;
+		for (k = 0; k < c->njobs; k++)
+			if (c->jobs[k].attempt == m->a.attempt)
+				break;
+		if (k < c->njobs)
+			continue;
+		for (k = 0; k < c->njobs_done; k++)
+			if (c->jobs_done[k] == m->a.attempt)
+				break;
+		if (k < c->njobs_done) {
+			f.busy = inflight_attempt_busy(&c->inflight,
+			    m->a.attempt);
+			jobrun_decide(NULL, 1, m, NULL, NULL, &f, &out);
+			if (out.action == JOBRUN_STOP) {
+				converge_job_act(c, INFLIGHT_STOP, NULL,
+				    m->a.attempt, m->name, m->id);
+				observe_stale(c->observe, m->id);
+			}
+			continue;
+		}
+		if (!inflight_attempt_busy(&c->inflight, m->a.attempt) &&
+		    inflight_may_remove(&c->inflight, 0, 0, 0, m->id)) {
+			converge_remove(c, m);
+			p->changed = 1;
+		}
+	}
+	converge_jrecs_prune(c);
+}
+
 /* Apply one finished action to the record of its instance. */
 static void
 converge_result(struct converge *c, struct work *job, int64_t now)
 {
 	struct decide_rec *r = NULL;
 	char esc[512];
+
+	if (job->attempt > 0) {
+		converge_job_result(c, job);
+		return;
+	}
 
 	if (job->labelled) {
 		r = converge_rec_find(c, job->service_id, job->instance);
@@ -384,6 +689,12 @@ converge_result(struct converge *c, struct work *job, int64_t now)
 	case INFLIGHT_REMOVE:
 		if (job->rc == 0)
 			log_debug("removed %s (%.12s)",
+			    log_escape(esc, sizeof esc, job->name), job->id);
+		break;
+	case INFLIGHT_STOP:
+		/* A failed stop is tried again by the next pass. */
+		if (job->rc == 0)
+			log_debug("stopped %s (%.12s)",
 			    log_escape(esc, sizeof esc, job->name), job->id);
 		break;
 	}
@@ -472,18 +783,22 @@ converge_probe(struct converge_pass *p, const struct spec *s,
 
 /* ---- the pass ----------------------------------------------------------------- */
 
-/* One entry of the state frame. */
+/* One entry of the state frame; output: last lines before an exit. */
 static void
 converge_report(json_t *items, const struct plan_actual *who,
     const char *name, const char *cid, enum decide_state st, int has_exit,
-    int exit_code, const char *error, int restarts)
+    int exit_code, const char *error, int restarts, const char *output)
 {
-	json_array_append_new(items, json_pack("{s:I, s:I, s:I, s:s, s:s?,"
-	    " s:s, s:o, s:s?, s:i}", "service_id", (json_int_t)who->service_id,
+	json_t *e = json_pack("{s:I, s:I, s:I, s:s, s:s?, s:s, s:o, s:s?,"
+	    " s:i}", "service_id", (json_int_t)who->service_id,
 	    "instance", (json_int_t)who->instance, "rev", (json_int_t)who->rev,
 	    "name", name, "container_id", cid, "state", decide_state_name(st),
 	    "exit_code", has_exit ? json_integer(exit_code) : json_null(),
-	    "error", error, "restarts", restarts));
+	    "error", error, "restarts", restarts);
+
+	if (output != NULL)
+		json_object_set_new(e, "last_output", json_string(output));
+	json_array_append_new(items, e);
 }
 
 /* List what Docker shows; -1 (nothing else to do) when it does not. */
@@ -498,12 +813,15 @@ converge_pass_list(struct converge_pass *p)
 			log_warn("docker: %s; retrying",
 			    log_escape(esc, sizeof esc, cause));
 		c->docker_down = 1;
-		free(cause);
+		free(c->engine_error);
+		c->engine_error = cause;
 		return -1;
 	}
 	if (c->docker_down)
 		log_info("docker: answering again");
 	c->docker_down = 0;
+	free(c->engine_error);
+	c->engine_error = NULL;
 	return 0;
 }
 
@@ -551,7 +869,7 @@ converge_pass_removals(struct converge_pass *p)
 		 */
 		if (l->a.labelled)
 			converge_report(p->items, &l->a, l->name, l->id,
-			    DECIDE_ST_REMOVING, 0, 0, NULL, 0);
+			    DECIDE_ST_REMOVING, 0, 0, NULL, 0, NULL);
 		p->owned++;
 	}
 }
@@ -598,6 +916,8 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 	f.busy = inflight_instance_busy(&c->inflight, s->service_id,
 	    s->instance);
 	f.name_taken = m == NULL && observe_name_taken(&p->list, s->name);
+	f.up_ms = ins != NULL && ins->started_ms > 0 ?
+	    util_now_ms() - ins->started_ms : -1;
 	decide_instance(s, m, ins, r, &f, p->now, &out);
 	if (out.action == DECIDE_CREATE)
 		converge_pass_image(p, s, r, &out);
@@ -611,13 +931,16 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 		converge_start_one(c, s, m);
 	else if (out.action == DECIDE_CREATE)
 		converge_create(c, s);
+	else if (out.action == DECIDE_STOP)
+		converge_stop_one(c, s, m);
 	else if (out.action == DECIDE_WAIT)
 		log_debug("%s: waiting: %s", log_escape(esc, sizeof esc,
 		    s->name), decide_reason_name(out.reason));
 	if (out.soon)
 		p->changed = 1;
 	converge_report(p->items, &who, s->name, m != NULL ? m->id : NULL,
-	    out.state, out.has_exit, out.exit_code, out.error, out.restarts);
+	    out.state, out.has_exit, out.exit_code, out.error, out.restarts,
+	    out.output);
 	if (out.state == DECIDE_ST_STARTING) {
 		p->fix[p->nfix].item = json_array_get(p->items,
 		    json_array_size(p->items) - 1);
@@ -670,8 +993,10 @@ converge_pass_unplanned(struct converge_pass *p)
 		ins = observe_inspect(p->c->observe, l, p->now);
 		st = decide_listed_state(l->a.state);
 		converge_report(p->items, &l->a, l->name, l->id, st,
-		    st == DECIDE_ST_STOPPED, ins->exit_code, NULL,
-		    ins->restart_count);
+		    st == DECIDE_ST_STOPPED || st == DECIDE_ST_CRASHING,
+		    ins->exit_code, NULL, ins->restart_count,
+		    st == DECIDE_ST_STOPPED || st == DECIDE_ST_CRASHING ?
+		    ins->last_output : NULL);
 	}
 }
 
@@ -684,8 +1009,16 @@ converge_pass_send(struct converge_pass *p, int force)
 	json_t *frame;
 	char *text;
 
-	frame = json_pack("{s:s, s:I, s:O}", "type", PROTO_T_STATE,
-	    "generation", (json_int_t)c->generation, "containers", p->items);
+	/*
+	 * The engine's word first: with it down the list is empty because
+	 * the agent cannot see, and the master shows the node's instances
+	 * as unknown with this reason.
+	 */
+	frame = json_pack("{s:s, s:I, s:s, s:s?, s:O, s:O}", "type",
+	    PROTO_T_STATE, "generation", (json_int_t)c->generation, "engine",
+	    c->docker_down ? "down" : "up", "engine_error", c->docker_down ?
+	    c->engine_error : NULL, "containers", p->items,
+	    "jobs", p->jitems);
 	text = json_dumps(frame, JSON_COMPACT);
 	json_decref(frame);
 	if (text == NULL || !(force || c->last_state == NULL ||
@@ -707,6 +1040,7 @@ converge_pass_free(struct converge_pass *p)
 {
 	observe_list_clear(&p->list);
 	json_decref(p->items);
+	json_decref(p->jitems);
 	free(p->fix);
 	free(p->plan.act);
 	free(p->plan.match);
@@ -727,9 +1061,18 @@ converge_pass(struct converge *c, int force_state)
 	p.changed = converge_results(c, p.now) > 0;
 	converge_probe_results(c);
 	c->probe_due = -1;
-	if (converge_pass_list(&p) != 0)
+	if (converge_pass_list(&p) != 0) {
+		/* Say so: an engine that went away is news to the master. */
+		p.items = json_array();
+		converge_pass_send(&p, force_state);
+		json_decref(p.items);
 		return 0;
+	}
 	p.items = json_array();
+	p.jitems = json_array();
+	pthread_mutex_lock(&c->lock);
+	p.live = c->session_live && c->applied_session == c->session_no;
+	pthread_mutex_unlock(&c->lock);
 	p.plan.act = xcalloc(c->nspecs + 1, sizeof *p.plan.act);
 	p.plan.match = xcalloc(c->nspecs + 1, sizeof *p.plan.match);
 	p.plan.remove = xcalloc(p.list.n + 1, sizeof *p.plan.remove);
@@ -741,8 +1084,13 @@ converge_pass(struct converge *c, int force_state)
 			converge_pass_instance(&p, i);
 		converge_pass_probe_wait(&p);
 		converge_recs_prune(c);
-	} else
+		converge_pass_jobs(&p);
+	} else {
 		converge_pass_unplanned(&p);
+		for (i = 0; i < p.list.n; i++)	/* jobs: counted, untouched */
+			p.owned += p.list.c[i].a.attempt > 0 &&
+			    !p.list.c[i].a.labelled;
+	}
 	observe_done(c->observe);
 
 	pthread_mutex_lock(&c->lock);
@@ -757,11 +1105,12 @@ converge_pass(struct converge *c, int force_state)
 
 /* Take a posted desired frame into the converge thread's own state. */
 static void
-converge_apply_desired(struct converge *c, char *text)
+converge_apply_desired(struct converge *c, char *text, uint64_t session)
 {
+	struct jobrun_spec *jobs;
 	struct spec *specs;
-	size_t n;
-	int64_t gen;
+	size_t n, nj, nd;
+	int64_t gen, *done;
 	char *cause = NULL, esc[512];
 
 	if (spec_parse_desired(text, c->node_id, &specs, &n, &gen,
@@ -770,12 +1119,26 @@ converge_apply_desired(struct converge *c, char *text)
 		free(cause);
 		return;
 	}
+	if (jobrun_parse_desired(text, c->node_id, &jobs, &nj, &done, &nd,
+	    &cause) != 0) {
+		log_warn("%s", log_escape(esc, sizeof esc, cause));
+		free(cause);
+		spec_free_array(specs, n);
+		return;
+	}
+	jobrun_spec_free(c->jobs, c->njobs);
+	free(c->jobs_done);
+	c->jobs = jobs;
+	c->njobs = nj;
+	c->jobs_done = done;
+	c->njobs_done = nd;
+	c->applied_session = session;
 	if (c->have_desired && gen < c->generation)
 		log_info("desired: generation went back %lld -> %lld "
 		    "(master restarted?)", (long long)c->generation,
 		    (long long)gen);
-	log_info("desired: generation %lld, %zu containers", (long long)gen,
-	    n);
+	log_info("desired: generation %lld, %zu containers, %zu jobs",
+	    (long long)gen, n, nj);
 	spec_free_array(c->specs, c->nspecs);
 	c->specs = specs;
 	c->nspecs = n;
@@ -798,7 +1161,7 @@ converge_learn_version(struct converge *c)
 	c->docker_version = v;
 	pthread_mutex_unlock(&c->lock);
 	/* A node_info sent before this lacked the version: send it again. */
-	conn_send(c->conn, nodeinfo_frame(v));
+	conn_send(c->conn, nodeinfo_frame(v, c->cfg->cpus));
 }
 
 static void *
@@ -807,6 +1170,7 @@ converge_main(void *arg)
 	struct converge *c = arg;
 	struct timespec ts;
 	int64_t next = 0, now, delay;
+	uint64_t dsession;
 	char *desired;
 	int force, have_version = 0;
 
@@ -824,6 +1188,7 @@ converge_main(void *arg)
 			break;
 		}
 		desired = c->desired_text;
+		dsession = c->desired_session;
 		c->desired_text = NULL;
 		force = c->session;
 		c->session = 0;
@@ -835,7 +1200,7 @@ converge_main(void *arg)
 			have_version = c->docker_version != NULL;
 		}
 		if (desired != NULL) {
-			converge_apply_desired(c, desired);
+			converge_apply_desired(c, desired, dsession);
 			free(desired);
 			force = 1;
 		}
@@ -883,9 +1248,15 @@ converge_free(struct converge *c)
 	for (i = 0; i < c->nrecs; i++)
 		decide_rec_clear(&c->recs[i]);
 	free(c->recs);
+	jobrun_spec_free(c->jobs, c->njobs);
+	free(c->jobs_done);
+	for (i = 0; i < c->njrecs; i++)
+		jobrun_rec_clear(&c->jrecs[i]);
+	free(c->jrecs);
 	free(c->desired_text);
 	free(c->docker_version);
 	free(c->last_state);
+	free(c->engine_error);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
 	free(c);

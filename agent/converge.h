@@ -25,6 +25,9 @@ void	 converge_post_desired(struct converge *c, const char *text,
 	    size_t len);
 /* Any thread: a new session was welcomed; send a full state soon. */
 void	 converge_post_session(struct converge *c);
+/* Any thread: that session ended (no new job attempt starts until the
+ * next session's desired set). */
+void	 converge_post_session_end(struct converge *c);
 /* Any thread: the engine version, or NULL if not known yet (caller frees). */
 char	*converge_docker_version(struct converge *c);
 /* Any thread: containers this node owns, as of the last pass. */

@@ -6,12 +6,17 @@
  * containers, inspects and records. Pure: no I/O, no clock, no lock.
  *
  * Rules, in the order they are tried:
- *  - a running container is kept; it is "starting" until its
- *    wait_for_port answers (portprobe_decide() says when to probe; a start
- *    the inspect does not know yet is inspected again first); after
- *    DECIDE_HEALTHY_MS of running its backoff is forgotten;
+ *  - a running container is kept; it is "starting" until it has been up
+ *    for its settle time (spec->settle_s; a passed Docker health check
+ *    counts at once: the hook for health checks) and its wait_for_port
+ *    answers (portprobe_decide() says when to probe; a start the inspect
+ *    does not know yet is inspected again first); one that Docker
+ *    restarted after an exit and that has not settled yet is "crashing";
+ *    after DECIDE_HEALTHY_MS of running its backoff is forgotten;
+ *  - a paused container is kept and reported "paused" (an operator froze
+ *    it: not the agent's to undo, not healthy either);
  *  - a restarting container is kept (Docker's policy is on it) and
- *    reported "stopped" with its exit code;
+ *    reported "crashing" with its exit code and last output;
  *  - a created or exited container is started, unless an action of the
  *    instance is in flight or its backoff has not passed;
  *  - with no container of its rev: wait while an action of the instance
@@ -20,7 +25,10 @@
  *    while its backoff runs; else create once its image is here;
  *  - a failure (create, start, image check) is reported as "error" until
  *    an attempt succeeds; a failed pull is the instance's error but its
- *    backoff is the pull thread's (per image).
+ *    backoff is the pull thread's (per image);
+ *  - before all of these: an instance whose service an operator stopped
+ *    is never created or started; its running container is stopped
+ *    (with its own grace) and kept, and it is reported "stopped".
  */
 #include "agent/decide.h"
 
@@ -38,6 +46,8 @@ static const char *decide_state_names[] = {
 	[DECIDE_ST_CREATED] = "created",
 	[DECIDE_ST_STARTING] = "starting",
 	[DECIDE_ST_RUNNING] = "running",
+	[DECIDE_ST_PAUSED] = "paused",
+	[DECIDE_ST_CRASHING] = "crashing",
 	[DECIDE_ST_STOPPED] = "stopped",
 	[DECIDE_ST_ERROR] = "error",
 	[DECIDE_ST_REMOVING] = "removing",
@@ -46,6 +56,8 @@ static const char *decide_state_names[] = {
 static const char *decide_reason_names[] = {
 	[DECIDE_R_RUNNING] = "running",
 	[DECIDE_R_PORT_WAIT] = "waiting for its port",
+	[DECIDE_R_SETTLING] = "settling",
+	[DECIDE_R_PAUSED] = "paused",
 	[DECIDE_R_RESTARTING] = "restarting",
 	[DECIDE_R_EXITED] = "exited",
 	[DECIDE_R_CREATED] = "created",
@@ -57,6 +69,8 @@ static const char *decide_reason_names[] = {
 	[DECIDE_R_IMAGE_ERROR] = "image check failed",
 	[DECIDE_R_PULLING] = "pulling",
 	[DECIDE_R_PULL_FAILED] = "pull failed",
+	[DECIDE_R_STOP] = "service stopped: stopping it",
+	[DECIDE_R_HELD] = "service stopped",
 };
 
 const char *
@@ -76,6 +90,10 @@ decide_listed_state(enum plan_state st)
 {
 	if (st == PLAN_ST_RUNNING)
 		return DECIDE_ST_RUNNING;
+	if (st == PLAN_ST_PAUSED)
+		return DECIDE_ST_PAUSED;
+	if (st == PLAN_ST_RESTARTING)
+		return DECIDE_ST_CRASHING;
 	return st == PLAN_ST_CREATED ? DECIDE_ST_CREATED : DECIDE_ST_STOPPED;
 }
 
@@ -104,6 +122,7 @@ decide_rec_failed(struct decide_rec *r, char *cause, int64_t now)
 {
 	free(r->error);
 	r->error = cause;
+	r->pull_failed = 0;
 	r->not_before = now + backoff_plain_ms(r->attempts,
 	    DECIDE_RETRY_BASE_MS, DECIDE_RETRY_CAP_MS);
 	r->attempts++;
@@ -161,7 +180,7 @@ decide_set(struct decide_out *out, enum decide_action action,
 static void
 decide_finish(const struct decide_rec *r, struct decide_out *out)
 {
-	if (out->state == DECIDE_ST_ERROR)
+	if (out->state == DECIDE_ST_ERROR || out->state == DECIDE_ST_PULLING)
 		out->error = r->error;
 	else if (out->state == DECIDE_ST_STARTING)
 		out->error = r->probe.error;
@@ -176,15 +195,30 @@ decide_due(struct decide_out *out, int64_t ms)
 		out->due = ms;
 }
 
-/* Its container runs: "running", or "starting" until its port answers. */
+/*
+ * Its container runs: "running" once settled (up for settle_s, or a health
+ * check passed) with its port answering; before, "starting", or
+ * "crashing" when Docker restarted it after an exit.
+ */
 static void
 decide_running(const struct spec *s, const struct observe_container *m,
-    const struct observe_inspect *ins, struct decide_rec *r, int64_t now,
-    struct decide_out *out)
+    const struct observe_inspect *ins, struct decide_rec *r,
+    const struct decide_facts *f, int64_t now, struct decide_out *out)
 {
 	char *key = NULL;
-	int starting, launch;
-	int64_t due;
+	int starting, launch, settled;
+	int64_t due, settle_ms = (int64_t)s->settle_s * 1000;
+
+	settled = ins->healthy || settle_ms == 0 ||
+	    (f->up_ms >= 0 && f->up_ms >= settle_ms);
+	if (!settled) {
+		/* Watch it closely until it settles: an exit and Docker's
+		 * restart between two passes shows only in the inspect. */
+		out->reinspect = 1;
+		decide_due(out, f->up_ms >= 0 && settle_ms - f->up_ms <
+		    DECIDE_SETTLE_POLL_MS ? settle_ms - f->up_ms + 1 :
+		    DECIDE_SETTLE_POLL_MS);
+	}
 
 	if (s->wait_for_port > 0 && ins->started_at != NULL &&
 	    (ins->pid > 0 || ins->host_net))
@@ -212,9 +246,18 @@ decide_running(const struct spec *s, const struct observe_container *m,
 	}
 	free(r->error);
 	r->error = NULL;
-	out->state = starting ? DECIDE_ST_STARTING : DECIDE_ST_RUNNING;
-	decide_set(out, DECIDE_KEEP, starting ? DECIDE_R_PORT_WAIT :
-	    DECIDE_R_RUNNING);
+	out->state = starting || !settled ? DECIDE_ST_STARTING :
+	    DECIDE_ST_RUNNING;
+	decide_set(out, DECIDE_KEEP, !settled ? DECIDE_R_SETTLING :
+	    starting ? DECIDE_R_PORT_WAIT : DECIDE_R_RUNNING);
+	if (!settled && ins->restart_count > 0 && ins->exit_known) {
+		/* Docker restarted it after an exit moments ago (one the
+		 * agent saw: Docker forgets the exit code on a restart). */
+		out->state = DECIDE_ST_CRASHING;
+		out->has_exit = 1;
+		out->exit_code = ins->exit_code;
+		out->output = ins->last_output;
+	}
 }
 
 /* Its container is created, exited or restarting. */
@@ -229,7 +272,11 @@ decide_stopped(const struct observe_container *m,
 	    DECIDE_ST_STOPPED;
 	out->has_exit = m->a.state != PLAN_ST_CREATED;
 	out->exit_code = ins->exit_code;
+	if (out->has_exit)
+		out->output = ins->last_output;
 	if (f->act != PLAN_START) {
+		out->state = DECIDE_ST_CRASHING;
+		out->has_exit = ins->exit_known;
 		decide_set(out, DECIDE_KEEP, DECIDE_R_RESTARTING);
 		return;
 	}
@@ -254,7 +301,8 @@ decide_absent(struct decide_rec *r, const struct decide_facts *f,
 {
 	r->running_since = 0;
 	portprobe_rec_clear(&r->probe);
-	out->state = r->error != NULL ? DECIDE_ST_ERROR : DECIDE_ST_PENDING;
+	out->state = r->error == NULL ? DECIDE_ST_PENDING : r->pull_failed ?
+	    DECIDE_ST_PULLING : DECIDE_ST_ERROR;
 	if (f->busy)		/* being created, or its old one removed */
 		decide_set(out, DECIDE_WAIT, DECIDE_R_IN_FLIGHT);
 	else if (f->name_taken) {
@@ -269,6 +317,34 @@ decide_absent(struct decide_rec *r, const struct decide_facts *f,
 		decide_set(out, DECIDE_CREATE, DECIDE_R_ABSENT);
 }
 
+/* Its service is stopped: stop a running container, start nothing. */
+static void
+decide_held(const struct observe_container *m,
+    const struct observe_inspect *ins, struct decide_rec *r,
+    const struct decide_facts *f, struct decide_out *out)
+{
+	r->running_since = 0;
+	portprobe_rec_clear(&r->probe);
+	free(r->error);
+	r->error = NULL;
+	out->state = DECIDE_ST_STOPPED;
+	if (m == NULL || (m->a.state != PLAN_ST_RUNNING &&
+	    m->a.state != PLAN_ST_RESTARTING)) {
+		/* Exited, created, or none at all: that is what is wanted. */
+		out->has_exit = m != NULL && m->a.state == PLAN_ST_EXITED;
+		out->exit_code = out->has_exit ? ins->exit_code : 0;
+		decide_set(out, DECIDE_KEEP, DECIDE_R_HELD);
+		return;
+	}
+	out->state = DECIDE_ST_RUNNING;		/* until the stop is done */
+	if (f->busy)
+		decide_set(out, DECIDE_WAIT, DECIDE_R_IN_FLIGHT);
+	else {
+		decide_set(out, DECIDE_STOP, DECIDE_R_STOP);
+		out->soon = 1;
+	}
+}
+
 void
 decide_instance(const struct spec *s, const struct observe_container *m,
     const struct observe_inspect *ins, struct decide_rec *r,
@@ -280,13 +356,19 @@ decide_instance(const struct spec *s, const struct observe_container *m,
 	out->due = -1;
 	decide_rec_rev(r, s->rev);
 	out->restarts = r->agent_restarts;
-	if (m == NULL)
+	if (m != NULL)
+		out->restarts += ins->restart_count;
+	if (s->stopped)
+		decide_held(m, ins, r, f, out);
+	else if (m == NULL)
 		decide_absent(r, f, now, out);
 	else {
-		out->restarts += ins->restart_count;
 		if (m->a.state == PLAN_ST_RUNNING)
-			decide_running(s, m, ins, r, now, out);
-		else
+			decide_running(s, m, ins, r, f, now, out);
+		else if (m->a.state == PLAN_ST_PAUSED) {
+			out->state = DECIDE_ST_PAUSED;
+			decide_set(out, DECIDE_KEEP, DECIDE_R_PAUSED);
+		} else
 			decide_stopped(m, ins, r, f, now, out);
 	}
 	decide_finish(r, out);
@@ -322,10 +404,13 @@ decide_pull(struct decide_rec *r, enum pull_status st, char *error,
 		decide_set(out, DECIDE_WAIT, DECIDE_R_PULLING);
 		out->state = DECIDE_ST_PULLING;
 	} else {
+		/* Still "pulling": the pull thread retries it, and a deploy
+		 * waits for it within its time, with this as the reason. */
 		free(r->error);
 		r->error = error;
+		r->pull_failed = 1;
 		decide_set(out, DECIDE_WAIT, DECIDE_R_PULL_FAILED);
-		out->state = DECIDE_ST_ERROR;
+		out->state = DECIDE_ST_PULLING;
 	}
 	decide_finish(r, out);
 }

@@ -38,6 +38,7 @@ struct spec;
 #define DECIDE_RETRY_CAP_MS	300000	/* ... up to 5 min */
 #define DECIDE_HEALTHY_MS	60000	/* running this long resets backoff */
 #define DECIDE_NAME_BUSY_MS	500	/* name still in use: look again */
+#define DECIDE_SETTLE_POLL_MS	1000	/* a settling container: look again */
 
 /* What the agent remembers about one wanted instance (converge thread). */
 struct decide_rec {
@@ -48,7 +49,9 @@ struct decide_rec {
 	int64_t		 not_before;	/* mono ms: no start/create before */
 	int64_t		 running_since;	/* mono ms seen running, 0 if not */
 	int		 agent_restarts; /* starts of an exited container */
-	char		*error;		/* last create/start failure */
+	char		*error;		/* last create/start/pull failure */
+	int		 pull_failed;	/* error is a failed pull's: the pull
+					   thread retries, report "pulling" */
 	int		 seen;		/* converge.c: wanted in this pass */
 	struct portprobe_rec probe;	/* wait_for_port of its container */
 };
@@ -60,12 +63,15 @@ enum decide_action {
 	DECIDE_CREATE,		/* create and start (the image is checked) */
 	DECIDE_PULL,		/* the image is missing: ask the pull thread */
 	DECIDE_WAIT,		/* something is due, but not now */
+	DECIDE_STOP,		/* its service is stopped: stop it, keep it */
 };
 
 /* Why. */
 enum decide_reason {
 	DECIDE_R_RUNNING,	/* KEEP: running (its port answers, if any) */
 	DECIDE_R_PORT_WAIT,	/* KEEP: running, wait_for_port not yet */
+	DECIDE_R_SETTLING,	/* KEEP: running, not up for settle_s yet */
+	DECIDE_R_PAUSED,	/* KEEP: paused by hand */
 	DECIDE_R_RESTARTING,	/* KEEP: Docker's restart policy is on it */
 	DECIDE_R_EXITED,	/* START: it exited (stopped by hand, ...) */
 	DECIDE_R_CREATED,	/* START: created, never started */
@@ -77,6 +83,8 @@ enum decide_reason {
 	DECIDE_R_IMAGE_ERROR,	/* WAIT: the image check failed (backoff) */
 	DECIDE_R_PULLING,	/* WAIT: the pull is queued or running */
 	DECIDE_R_PULL_FAILED,	/* WAIT: the last pull failed (pull.c) */
+	DECIDE_R_STOP,		/* STOP: running, but its service is stopped */
+	DECIDE_R_HELD,		/* KEEP: stopped (or absent), as its service */
 };
 
 /* The state reported to the master (docs/protocol.md). */
@@ -84,9 +92,13 @@ enum decide_state {
 	DECIDE_ST_PENDING,	/* no container yet */
 	DECIDE_ST_PULLING,	/* waiting for its image */
 	DECIDE_ST_CREATED,	/* created, not started */
-	DECIDE_ST_STARTING,	/* running, wait_for_port not answered */
-	DECIDE_ST_RUNNING,	/* running */
-	DECIDE_ST_STOPPED,	/* exited (or restarting): exit_code */
+	DECIDE_ST_STARTING,	/* running, not settled yet (or its
+				   wait_for_port has not answered) */
+	DECIDE_ST_RUNNING,	/* running, settled */
+	DECIDE_ST_PAUSED,	/* paused by hand (docker pause) */
+	DECIDE_ST_CRASHING,	/* keeps exiting: Docker restarts it, or
+				   it restarted and has not settled */
+	DECIDE_ST_STOPPED,	/* exited: exit_code */
 	DECIDE_ST_ERROR,	/* the last create/start/pull failed */
 	DECIDE_ST_REMOVING,	/* a container on its way out */
 };
@@ -96,6 +108,9 @@ struct decide_facts {
 	enum plan_act	 act;		/* plan_compute()'s verdict */
 	int		 busy;		/* an action of it is in flight */
 	int		 name_taken;	/* a listed container has its name */
+	int64_t		 up_ms;		/* how long its container has run since
+					   its last start (wall clock against
+					   State.StartedAt), -1 unknown */
 };
 
 /* The decision, and what to report. */
@@ -104,6 +119,7 @@ struct decide_out {
 	enum decide_reason reason;	/* why */
 	enum decide_state state;	/* what to report */
 	const char	*error;		/* its error (the record's), or NULL */
+	const char	*output;	/* last lines before an exit, or NULL */
 	int		 has_exit;	/* exit_code is meaningful */
 	int		 exit_code;	/* the container's last exit code */
 	int		 restarts;	/* Docker's restarts + the agent's */

@@ -15,9 +15,14 @@
  */
 #include "agent/docker.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -150,9 +155,62 @@ docker_error(struct docker_resp *r, const char *what, char **cause)
 }
 
 /*
+ * Why a request never got an answer, in the operator's words rather than
+ * curl's: the socket is missing, nobody listens on it, the agent may not
+ * open it, the engine hung up or did not answer in time. The agent shows
+ * this as the node's engine error (docs/agent.md, "The engine").
+ */
+static void
+docker_call_failed(struct docker *d, CURLcode rc, const char *method,
+    const char *path, long timeout_s, char **cause)
+{
+	long os = 0;
+
+	curl_easy_getinfo(d->curl, CURLINFO_OS_ERRNO, &os);
+	switch (rc) {
+	case CURLE_ABORTED_BY_CALLBACK:
+		xasprintf(cause, "docker %s %s: aborted (shutting down)",
+		    method, path);
+		return;
+	case CURLE_COULDNT_CONNECT:
+		if (os == ENOENT)
+			xasprintf(cause, "the Docker Engine socket %s does not "
+			    "exist: is dockerd running?", d->socket);
+		else if (os == ECONNREFUSED)
+			xasprintf(cause, "nothing listens on the Docker Engine "
+			    "socket %s: dockerd has stopped", d->socket);
+		else if (os == EACCES || os == EPERM)
+			xasprintf(cause, "no permission to use the Docker "
+			    "Engine socket %s: run the agent as root or in the "
+			    "docker group", d->socket);
+		else
+			xasprintf(cause, "cannot connect to the Docker Engine "
+			    "socket %s: %s", d->socket, os != 0 ?
+			    strerror((int)os) : "connection failed");
+		return;
+	case CURLE_OPERATION_TIMEDOUT:
+		xasprintf(cause, "the Docker Engine at %s did not answer "
+		    "%s %s within %ld s", d->socket, method, path, timeout_s);
+		return;
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+		xasprintf(cause, "the Docker Engine at %s closed the "
+		    "connection during %s %s", d->socket, method, path);
+		return;
+	default:
+		xasprintf(cause, "the Docker Engine at %s: %s %s failed (%s)",
+		    d->socket, method, path, curl_easy_strerror(rc));
+		return;
+	}
+}
+
+/*
  * One request. path is after the version prefix ("/containers/json").
  * Returns 0 when the exchange happened (look at r->status), -1 with *cause
- * when it did not (engine down, timeout, shutdown).
+ * when the request never reached the engine (no socket, refused), or
+ * DOCKER_NO_ANSWER when it may have (a timeout, the connection lost, a
+ * shutdown in the middle).
  */
 static int
 docker_call(struct docker *d, const char *method, const char *path,
@@ -194,13 +252,9 @@ docker_call(struct docker *d, const char *method, const char *path,
 	curl_slist_free_all(hdrs);
 	free(url);
 	if (rc != CURLE_OK) {
-		if (rc == CURLE_ABORTED_BY_CALLBACK)
-			xasprintf(cause, "docker %s %s: aborted (shutting down)",
-			    method, path);
-		else
-			xasprintf(cause, "docker %s %s: %s", method, path,
-			    err[0] ? err : curl_easy_strerror(rc));
-		return -1;
+		docker_call_failed(d, rc, method, path, timeout_s, cause);
+		return rc == CURLE_COULDNT_CONNECT ||
+		    rc == CURLE_COULDNT_RESOLVE_HOST ? -1 : DOCKER_NO_ANSWER;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	return 0;
@@ -223,6 +277,12 @@ docker_api_num(const char *v)
 	if (sscanf(v, "%ld.%ld", &maj, &min) < 1)
 		return 0;
 	return maj * 1000 + min;
+}
+
+const char *
+docker_api_version(const struct docker *d)
+{
+	return d->api;
 }
 
 int
@@ -356,8 +416,10 @@ docker_create(struct docker *d, const char *name, const char *body,
 	en = curl_easy_escape(d->curl, name, 0);
 	xasprintf(&path, "/containers/create?name=%s", en);
 	curl_free(en);
-	if (docker_call(d, "POST", path, body, DOCKER_CALL_S, &r, cause) != 0)
+	if ((rc = docker_call(d, "POST", path, body, DOCKER_CALL_S, &r,
+	    cause)) != 0)
 		goto out;
+	rc = -1;
 	if (r.status == 404) {
 		docker_error(&r, "create", cause);
 		rc = DOCKER_NO_IMAGE;
@@ -390,8 +452,10 @@ docker_simple(struct docker *d, const char *method, const char *path,
 	struct docker_resp r = { 0 };
 	int rc = -1;
 
-	if (docker_call(d, method, path, NULL, timeout_s, &r, cause) != 0)
+	if ((rc = docker_call(d, method, path, NULL, timeout_s, &r,
+	    cause)) != 0)
 		goto out;
+	rc = -1;
 	if (r.status == 204 || r.status == 200 || r.status == ok2)
 		rc = 0;
 	else
@@ -491,6 +555,76 @@ docker_list(struct docker *d, const char *node_id, char **cause)
 	return o;
 }
 
+int
+docker_logs_tail(struct docker *d, const char *id, int tail, char **data,
+    size_t *len, char **cause)
+{
+	struct docker_resp r = { 0 };
+	char *path;
+	int rc = -1;
+
+	xasprintf(&path, "/containers/%s/logs?stdout=1&stderr=1&tail=%d", id,
+	    tail);
+	if (docker_call(d, "GET", path, NULL, DOCKER_CALL_S, &r, cause) != 0)
+		goto out;
+	if (r.status != 200) {
+		docker_error(&r, "logs", cause);
+		goto out;
+	}
+	*len = r.body.len;
+	*data = r.body.data;
+	r.body.data = NULL;
+	r.body.len = 0;
+	rc = 0;
+out:
+	free(path);
+	docker_resp_free(&r);
+	return rc;
+}
+
+int
+docker_last_exit(struct docker *d, const char *id, long long since_s,
+    int *code, char **cause)
+{
+	struct docker_resp r = { 0 };
+	char *filters, *ef, *path, *line, *save = NULL;
+	const char *v;
+	json_t *o;
+	int rc = -1, found = 0;
+
+	xasprintf(&filters, "{\"container\":[\"%s\"],\"event\":[\"die\"]}",
+	    id);
+	ef = curl_easy_escape(d->curl, filters, 0);
+	xasprintf(&path, "/events?since=%lld&until=%lld&filters=%s", since_s,
+	    (long long)(util_now_ms() / 1000) + 1, ef);
+	curl_free(ef);
+	free(filters);
+	if (docker_call(d, "GET", path, NULL, DOCKER_CALL_S, &r, cause) != 0)
+		goto out;
+	if (r.status != 200) {
+		docker_error(&r, "events", cause);
+		goto out;
+	}
+	/* One JSON object per line, oldest first: the last one counts. */
+	for (line = r.body.data != NULL ? strtok_r(r.body.data, "\n", &save) :
+	    NULL; line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		if ((o = json_loads(line, 0, NULL)) == NULL)
+			continue;
+		v = json_string_value(json_object_get(json_object_get(
+		    json_object_get(o, "Actor"), "Attributes"), "exitCode"));
+		if (v != NULL) {
+			*code = atoi(v);
+			found = 1;
+		}
+		json_decref(o);
+	}
+	rc = found;
+out:
+	free(path);
+	docker_resp_free(&r);
+	return rc;
+}
+
 json_t *
 docker_inspect(struct docker *d, const char *id, char **cause)
 {
@@ -501,4 +635,187 @@ docker_inspect(struct docker *d, const char *id, char **cause)
 	o = docker_get_json(d, path, "inspect", cause);
 	free(path);
 	return o;
+}
+
+/* ---- exec (agent/exec.c) ------------------------------------------------ */
+
+int
+docker_exec_create(struct docker *d, const char *container, const char *body,
+    char **exec_id, char **cause)
+{
+	struct docker_resp r = { 0 };
+	char *path;
+	json_t *o;
+	int rc = -1;
+
+	xasprintf(&path, "/containers/%s/exec", container);
+	if (docker_call(d, "POST", path, body, DOCKER_CALL_S, &r, cause) != 0)
+		goto out;
+	if (r.status != 201) {
+		docker_error(&r, "exec", cause);
+		goto out;
+	}
+	o = json_loads(r.body.data != NULL ? r.body.data : "", 0, NULL);
+	if (!json_is_string(json_object_get(o, "Id"))) {
+		xasprintf(cause, "exec: no Id in the answer");
+		json_decref(o);
+		goto out;
+	}
+	*exec_id = xstrdup(json_string_value(json_object_get(o, "Id")));
+	json_decref(o);
+	rc = 0;
+out:
+	free(path);
+	docker_resp_free(&r);
+	return rc;
+}
+
+int
+docker_exec_resize(struct docker *d, const char *exec_id, int rows, int cols,
+    char **cause)
+{
+	char *path;
+	int rc;
+
+	xasprintf(&path, "/exec/%s/resize?h=%d&w=%d", exec_id, rows, cols);
+	rc = docker_simple(d, "POST", path, DOCKER_CALL_S, "exec resize", 201,
+	    cause);
+	free(path);
+	return rc;
+}
+
+int
+docker_exec_inspect(struct docker *d, const char *exec_id, int *running,
+    int *exit_code, int *pid, char **cause)
+{
+	char *path;
+	json_t *o, *v;
+
+	xasprintf(&path, "/exec/%s/json", exec_id);
+	o = docker_get_json(d, path, "exec inspect", cause);
+	free(path);
+	if (o == NULL)
+		return -1;
+	*running = json_is_true(json_object_get(o, "Running"));
+	v = json_object_get(o, "ExitCode");
+	*exit_code = json_is_integer(v) ? (int)json_integer_value(v) : -1;
+	v = json_object_get(o, "Pid");
+	*pid = json_is_integer(v) ? (int)json_integer_value(v) : 0;
+	json_decref(o);
+	return 0;
+}
+
+/*
+ * Read the engine's answer to the hijack request up to its blank line
+ * (bounded), leaving what came after it in *extra. The status into
+ * *status, the error body's message (for a refusal) into *cause.
+ */
+static int
+docker_attach_reply(int fd, long *status, struct buf *extra, char **cause)
+{
+	char chunk[4096], *end, *sp;
+	struct buf hdr = { 0 };
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	ssize_t n;
+	size_t hlen;
+	int rc = -1;
+
+	for (;;) {
+		if (poll(&pfd, 1, (int)DOCKER_CALL_S * 1000) <= 0) {
+			xasprintf(cause, "exec start: no answer from the engine");
+			goto out;
+		}
+		n = read(fd, chunk, sizeof chunk);
+		if (n <= 0) {
+			xasprintf(cause, "exec start: the engine closed the "
+			    "connection");
+			goto out;
+		}
+		buf_append(&hdr, chunk, (size_t)n);
+		if ((end = strstr(hdr.data, "\r\n\r\n")) != NULL)
+			break;
+		if (hdr.len > 16384) {
+			xasprintf(cause, "exec start: answer header too long");
+			goto out;
+		}
+	}
+	hlen = (size_t)(end - hdr.data) + 4;
+	sp = strchr(hdr.data, ' ');
+	*status = sp != NULL ? strtol(sp + 1, NULL, 10) : 0;
+	if (*status != 101 && *status != 200) {
+		/* An error body (JSON with "message") follows; take what came. */
+		json_t *o = json_loads(hdr.data + hlen, 0, NULL);
+		json_t *m = json_object_get(o, "message");
+
+		if (json_is_string(m))
+			xasprintf(cause, "exec start: %s", json_string_value(m));
+		else
+			xasprintf(cause, "exec start: HTTP %ld", *status);
+		json_decref(o);
+		goto out;
+	}
+	buf_append(extra, hdr.data + hlen, hdr.len - hlen);
+	rc = 0;
+out:
+	buf_free(&hdr);
+	return rc;
+}
+
+int
+docker_exec_attach(struct docker *d, const char *exec_id, int tty, int *fd,
+    struct buf *extra, char **cause)
+{
+	struct sockaddr_un sa;
+	struct buf req = { 0 };
+	char body[64];
+	long status = 0;
+	size_t off = 0;
+	ssize_t n;
+	int s;
+
+	*fd = -1;
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if (strlen(d->socket) >= sizeof sa.sun_path) {
+		xasprintf(cause, "exec start: socket path too long");
+		return -1;
+	}
+	memcpy(sa.sun_path, d->socket, strlen(d->socket));
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		xasprintf(cause, "exec start: cannot connect to %s: %s",
+		    d->socket, strerror(errno));
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	/* The engine answers 101 UPGRADED and then carries the raw stream
+	 * both ways on this connection (the docker CLI's "hijack"). */
+	snprintf(body, sizeof body, "{\"Detach\":false,\"Tty\":%s}",
+	    tty ? "true" : "false");
+	buf_printf(&req, "POST /v%s/exec/%s/start HTTP/1.1\r\n"
+	    "Host: docker\r\nContent-Type: application/json\r\n"
+	    "Connection: Upgrade\r\nUpgrade: tcp\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", d->api, exec_id, strlen(body),
+	    body);
+	while (off < req.len) {
+		n = write(s, req.data + off, req.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			xasprintf(cause, "exec start: write: %s",
+			    strerror(errno));
+			buf_free(&req);
+			close(s);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	buf_free(&req);
+	if (docker_attach_reply(s, &status, extra, cause) != 0) {
+		close(s);
+		return -1;
+	}
+	*fd = s;
+	return 0;
 }

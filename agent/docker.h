@@ -13,15 +13,25 @@
 
 #include <jansson.h>
 
+#include "common/util.h"
+
 struct docker;
 
 /* docker_create() result when the engine lacks the image. */
 #define DOCKER_NO_IMAGE	(-2)
+/*
+ * A create, start, stop or remove that got no answer (a timeout, the
+ * connection lost): the engine may still have done it. Jobs must not take
+ * it for a refusal (jobrun.h): the container list says what happened.
+ */
+#define DOCKER_NO_ANSWER (-3)
 
 /* stop: the owner's shutdown flag (read by curl's progress callback). */
 struct docker *docker_new(const char *socket_path, const atomic_int *stop);
 void	 docker_free(struct docker *d);
 
+/* The API version this client speaks ("1.41"), for URLs made elsewhere. */
+const char *docker_api_version(const struct docker *d);
 /* Engine version (e.g. "20.10.24"); also picks the API version to speak. */
 int	 docker_version(struct docker *d, char **version, char **cause);
 /* 1 if the image is present locally, 0 if not, -1 on error. */
@@ -39,8 +49,41 @@ int	 docker_stop(struct docker *d, const char *id, int timeout_s,
 int	 docker_remove(struct docker *d, const char *id, char **cause);
 /* Every container (any state) labelled berth.node=node_id: a JSON array. */
 json_t	*docker_list(struct docker *d, const char *node_id, char **cause);
+/*
+ * The last tail lines a container logged (stdout and stderr, Docker's
+ * stream as it comes: multiplexed unless it has a terminal): *data (not
+ * NUL-terminated, caller frees) and *len.
+ */
+int	 docker_logs_tail(struct docker *d, const char *id, int tail,
+	    char **data, size_t *len, char **cause);
+/*
+ * The exit code of the container's last exit, from the engine's events
+ * (the "die" events of it since since_s, epoch seconds, up to now): an
+ * inspect of a container Docker has restarted already says 0. 1 and
+ * *code, 0 if none was found, -1 on error.
+ */
+int	 docker_last_exit(struct docker *d, const char *id, long long since_s,
+	    int *code, char **cause);
 /* GET /containers/{id}/json. */
 json_t	*docker_inspect(struct docker *d, const char *id, char **cause);
+
+/*
+ * Exec (agent/exec.c). create: POST /containers/{c}/exec with body (the
+ * ExecConfig JSON), *exec_id. attach: POST /exec/{id}/start on a
+ * connection of its own that the engine then hands over ("hijack"): *fd
+ * carries the raw stream both ways (multiplexed with 8-byte headers
+ * unless tty), *extra any stream bytes read with the answer; the caller
+ * closes *fd. resize: the exec's pseudo-terminal. inspect: whether it
+ * runs, its exit code (-1 while running) and its process id on the host.
+ */
+int	 docker_exec_create(struct docker *d, const char *container,
+	    const char *body, char **exec_id, char **cause);
+int	 docker_exec_attach(struct docker *d, const char *exec_id, int tty,
+	    int *fd, struct buf *extra, char **cause);
+int	 docker_exec_resize(struct docker *d, const char *exec_id, int rows,
+	    int cols, char **cause);
+int	 docker_exec_inspect(struct docker *d, const char *exec_id,
+	    int *running, int *exit_code, int *pid, char **cause);
 
 /* Split an image reference into fromImage and tag for a pull. */
 void	 docker_split_image(const char *image, char **from, char **tag);

@@ -24,8 +24,31 @@ inflight_add(struct inflight *t, enum inflight_kind kind, int labelled,
 	e->labelled = labelled;
 	e->service_id = service_id;
 	e->instance = instance;
+	e->attempt = 0;
 	e->container_id = container_id != NULL ? xstrdup(container_id) : NULL;
 	return e->seq;
+}
+
+uint64_t
+inflight_add_job(struct inflight *t, enum inflight_kind kind, int64_t attempt,
+    const char *container_id)
+{
+	uint64_t seq = inflight_add(t, kind, 0, 0, 0, container_id);
+
+	t->e[t->n - 1].attempt = attempt;
+	return seq;
+}
+
+int
+inflight_attempt_busy(const struct inflight *t, int64_t attempt)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		if (t->e[i].attempt == attempt && attempt > 0)
+			return 1;
+	}
+	return 0;
 }
 
 void

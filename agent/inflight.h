@@ -13,7 +13,9 @@
  *  - a container with a removal in flight is not removed again;
  *  - a container of an instance with a create or start in flight is not
  *    removed yet (that action may still be starting it): it is removed on
- *    a later pass, once the action has ended.
+ *    a later pass, once the action has ended;
+ *  - a job attempt (jobrun.h) with any action in flight gets no other:
+ *    never two creates of one attempt, no start or stop beside them.
  */
 #ifndef BERTH_AGENT_INFLIGHT_H
 #define BERTH_AGENT_INFLIGHT_H
@@ -25,6 +27,7 @@ enum inflight_kind {
 	INFLIGHT_CREATE,	/* create + start a new container */
 	INFLIGHT_START,		/* start an existing container */
 	INFLIGHT_REMOVE,	/* stop (own grace) + force-remove */
+	INFLIGHT_STOP,		/* stop (own grace), keep: a job's, a stopped service's */
 };
 
 struct inflight_entry {
@@ -33,7 +36,8 @@ struct inflight_entry {
 	int		 labelled;	/* service_id/instance are known */
 	int64_t		 service_id;	/* the instance it is for */
 	int64_t		 instance;
-	char		*container_id;	/* START/REMOVE: its container */
+	int64_t		 attempt;	/* a job attempt's action, or 0 */
+	char		*container_id;	/* START/REMOVE/STOP: its container */
 };
 
 struct inflight {
@@ -46,6 +50,11 @@ struct inflight {
 uint64_t inflight_add(struct inflight *t, enum inflight_kind kind,
 	    int labelled, int64_t service_id, int64_t instance,
 	    const char *container_id);
+/* Record an action of job attempt `attempt` (jobrun.h); its id. */
+uint64_t inflight_add_job(struct inflight *t, enum inflight_kind kind,
+	    int64_t attempt, const char *container_id);
+/* Any action in flight for this job attempt. */
+int	 inflight_attempt_busy(const struct inflight *t, int64_t attempt);
 /* The action with this id has ended (its result was applied). */
 void	 inflight_done(struct inflight *t, uint64_t seq);
 /* Free every entry; the table can be used again. */

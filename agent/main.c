@@ -18,7 +18,9 @@
 #include "agent/config.h"
 #include "agent/conn.h"
 #include "agent/converge.h"
+#include "agent/exec.h"
 #include "agent/ident.h"
+#include "agent/logs.h"
 #include "common/log.h"
 #include "common/proto.h"
 
@@ -28,6 +30,8 @@ main(int argc, char **argv)
 	struct agent_config cfg;
 	struct conn *conn;
 	struct converge *conv;
+	struct logs *logs;
+	struct exec_mgr *exec;
 	char node_id[PROTO_NODE_ID_LEN + 1], *cause = NULL, *token;
 	sigset_t set;
 	int rc, sig;
@@ -73,7 +77,13 @@ main(int argc, char **argv)
 	conn = conn_new(&cfg, node_id, token);
 	conv = converge_new(&cfg, node_id, conn);
 	conn_set_converge(conn, conv);
+	/* Container logs: a thread of their own, off the converge path. */
+	logs = logs_new(&cfg, node_id, conn);
+	conn_set_logs(conn, logs);
+	exec = exec_new(&cfg, node_id, conn);
+	conn_set_exec(conn, exec);
 	converge_start(conv);
+	logs_start(logs);
 	if (conn_start(conn, &cause) != 0)
 		fatalx("%s", cause);
 
@@ -81,6 +91,8 @@ main(int argc, char **argv)
 		log_info("%s: closing the session, leaving containers running",
 		    strsignal(sig));
 	conn_stop(conn);	/* no frame reaches converge any more */
+	logs_free(logs);	/* writes the cursor of what was acknowledged */
+	exec_free(exec);	/* kills what the sessions ran */
 	converge_free(conv);	/* no thread calls conn_send() any more */
 	conn_free(conn);
 	curl_global_cleanup();

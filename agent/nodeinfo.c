@@ -181,7 +181,7 @@ nodeinfo_addresses(void)
 }
 
 char *
-nodeinfo_frame(const char *docker_version)
+nodeinfo_frame(const char *docker_version, int cpus_set)
 {
 	struct utsname u;
 	char host[256], *os = NULL, *text, *out;
@@ -192,7 +192,8 @@ nodeinfo_frame(const char *docker_version)
 	if (gethostname(host, sizeof host) != 0)
 		host[0] = '\0';
 	host[sizeof host - 1] = '\0';
-	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	/* BERTH_CPUS: the capacity to offer, when not the machine's. */
+	cpus = cpus_set > 0 ? cpus_set : sysconf(_SC_NPROCESSORS_ONLN);
 	(void)nodeinfo_mem_read(&total, &used);
 	if (util_read_file("/etc/os-release", 1 << 16, &text, NULL) == 0) {
 		os = nodeinfo_parse_os_release(text);

@@ -25,6 +25,7 @@
 #include "agent/docker.h"
 #include "common/log.h"
 #include "common/proto.h"
+#include "common/util.h"
 #include "common/xmalloc.h"
 
 /* One image looked up in this pass (many instances share an image). */
@@ -74,6 +75,9 @@ observe_inspect_clear(struct observe_inspect *ins)
 {
 	free(ins->id);
 	free(ins->started_at);
+	free(ins->finished_at);
+	free(ins->last_output);
+	free(ins->output_for);
 }
 
 void
@@ -113,7 +117,7 @@ observe_parse_list(json_t *arr, const char *node_id, struct observe_list *l)
 {
 	struct observe_container *k;
 	json_t *e, *labels, *names;
-	const char *id, *name, *node;
+	const char *id, *name, *node, *status;
 	size_t i;
 
 	l->c = xcalloc(json_array_size(arr) + 1, sizeof *l->c);
@@ -135,6 +139,19 @@ observe_parse_list(json_t *arr, const char *node_id, struct observe_list *l)
 		k->name = xstrdup(name != NULL ? name : "");
 		k->a.state = plan_state_parse(json_string_value(
 		    json_object_get(e, "State")));
+		k->list_exit = -1;
+		status = json_string_value(json_object_get(e, "Status"));
+		if (status != NULL && strncmp(status, "Exited (", 8) == 0) {
+			char *end;
+			long v = strtol(status + 8, &end, 10);
+
+			if (end != status + 8 && *end == ')' && v >= 0 &&
+			    v <= 255)
+				k->list_exit = (int)v;
+		}
+		if (observe_label_int(labels, PROTO_LABEL_ATTEMPT,
+		    &k->a.attempt) != 0 || k->a.attempt < 1)
+			k->a.attempt = 0;
 		k->a.labelled = observe_label_int(labels,
 		    PROTO_LABEL_SERVICE_ID, &k->a.service_id) == 0 &&
 		    observe_label_int(labels, PROTO_LABEL_INSTANCE,
@@ -194,9 +211,11 @@ observe_parse_inspect(json_t *o, enum plan_state state, int64_t now,
 	ins->state = state;
 	/* A crash loop may be running again by now: keep the last exit. */
 	s = json_string_value(json_object_get(st, "Status"));
-	if (s == NULL || strcmp(s, "running") != 0)
+	if (s == NULL || strcmp(s, "running") != 0) {
 		ins->exit_code = (int)json_integer_value(json_object_get(st,
 		    "ExitCode"));
+		ins->exit_known = 1;
+	}
 	ins->restart_count = (int)json_integer_value(json_object_get(o,
 	    "RestartCount"));
 	/* For wait_for_port: whose namespace, and which start of it. */
@@ -204,6 +223,23 @@ observe_parse_inspect(json_t *o, enum plan_state state, int64_t now,
 	s = json_string_value(json_object_get(st, "StartedAt"));
 	free(ins->started_at);
 	ins->started_at = s != NULL ? xstrdup(s) : NULL;
+	ins->started_ms = util_parse_time(s);
+	if (ins->started_ms < 0)
+		ins->started_ms = 0;
+	/* Docker's zero time ("0001-01-01T...") is "never exited". */
+	s = json_string_value(json_object_get(st, "FinishedAt"));
+	free(ins->finished_at);
+	ins->finished_at = s != NULL && strncmp(s, "0001-", 5) != 0 ?
+	    xstrdup(s) : NULL;
+	ins->created_s = util_parse_time(json_string_value(json_object_get(o,
+	    "Created"))) / 1000;
+	if (ins->created_s < 0)
+		ins->created_s = 0;
+	s = json_string_value(json_object_get(json_object_get(st, "Health"),
+	    "Status"));
+	ins->healthy = s != NULL && strcmp(s, "healthy") == 0;
+	/* For jobs: whether the kernel killed it. */
+	ins->oom_killed = json_is_true(json_object_get(st, "OOMKilled"));
 	s = json_string_value(json_object_get(json_object_get(o,
 	    "HostConfig"), "NetworkMode"));
 	ins->host_net = s != NULL && strcmp(s, "host") == 0;
@@ -229,6 +265,95 @@ observe_cached(struct observe *o, const char *id)
 	return ins;
 }
 
+char *
+observe_parse_logs(const char *data, size_t len)
+{
+	struct buf raw = { 0 };
+	const unsigned char *p = (const unsigned char *)data;
+	size_t i = 0, n, start, lines = 0;
+	char *out;
+
+	/* Multiplexed: frames of [stream, 0, 0, 0, size (big endian)]. */
+	if (len >= 8 && p[0] <= 2 && p[1] == 0 && p[2] == 0 && p[3] == 0) {
+		while (i + 8 <= len) {
+			n = (size_t)p[i + 4] << 24 | (size_t)p[i + 5] << 16 |
+			    (size_t)p[i + 6] << 8 | p[i + 7];
+			i += 8;
+			if (n > len - i)
+				n = len - i;
+			buf_append(&raw, data + i, n);
+			i += n;
+		}
+	} else
+		buf_append(&raw, data, len);
+	if (raw.data == NULL)
+		return NULL;
+	n = raw.len;
+	while (n > 0 && (raw.data[n - 1] == '\n' || raw.data[n - 1] == '\r'))
+		n--;
+	/* The last lines that fit. */
+	for (start = n; start > 0; start--) {
+		if (raw.data[start - 1] == '\n' &&
+		    ++lines == OBSERVE_OUTPUT_LINES)
+			break;
+		if (n - start + 1 > PROTO_MAX_OUTPUT)
+			break;
+	}
+	if (n == start) {
+		buf_free(&raw);
+		return NULL;
+	}
+	out = xstrndup(raw.data + start, n - start);
+	for (i = 0; out[i] != '\0'; i++) {
+		if (out[i] != '\n' && (out[i] < 0x20 || out[i] > 0x7e))
+			out[i] = '?';
+	}
+	buf_free(&raw);
+	return out;
+}
+
+/*
+ * A container that exited since it was last looked at: fetch the lines it
+ * logged last, once per exit (its FinishedAt), so a crash shows why.
+ */
+static void
+observe_output(struct observe *o, struct observe_inspect *ins)
+{
+	char *data = NULL, *cause = NULL;
+	size_t len = 0;
+
+	if (ins->finished_at == NULL || (ins->output_for != NULL &&
+	    strcmp(ins->output_for, ins->finished_at) == 0))
+		return;
+	free(ins->output_for);
+	ins->output_for = xstrdup(ins->finished_at);
+	free(ins->last_output);
+	ins->last_output = NULL;
+	/* A restarted container's inspect says exit code 0: ask the events. */
+	if (!ins->exit_known || ins->state == PLAN_ST_RUNNING) {
+		int code, rc;
+
+		rc = docker_last_exit(o->docker, ins->id, ins->created_s, &code,
+		    &cause);
+		if (rc == 1) {
+			ins->exit_code = code;
+			ins->exit_known = 1;
+		} else if (rc < 0) {
+			log_debug("%s", cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	if (docker_logs_tail(o->docker, ins->id, OBSERVE_OUTPUT_LINES, &data,
+	    &len, &cause) != 0) {
+		log_debug("%s", cause);
+		free(cause);
+		return;
+	}
+	ins->last_output = observe_parse_logs(data, len);
+	free(data);
+}
+
 const struct observe_inspect *
 observe_inspect(struct observe *o, const struct observe_container *c,
     int64_t now)
@@ -249,6 +374,7 @@ observe_inspect(struct observe *o, const struct observe_container *c,
 	}
 	observe_parse_inspect(j, c->a.state, now, ins);
 	json_decref(j);
+	observe_output(o, ins);
 	return ins;
 }
 

@@ -30,6 +30,10 @@ struct observe_container {
 	char		*id;		/* Docker id */
 	char		*name;		/* without the leading '/' */
 	struct plan_actual a;		/* labels and state, for the plan */
+	int		 list_exit;	/* exit code the list's Status gives
+					   ("Exited (3) 2 seconds ago"), or
+					   -1: an exited job often needs no
+					   inspect (jobrun.h) */
 };
 
 /* A pass's list. */
@@ -43,9 +47,21 @@ struct observe_inspect {
 	char		*id;		/* container id */
 	enum plan_state	 state;		/* its listed state when inspected */
 	int		 exit_code;	/* State.ExitCode of the last exit */
+	int		 exit_known;	/* an inspect saw it exited (Docker
+					   zeroes ExitCode when it restarts) */
 	int		 restart_count;	/* RestartCount (Docker's policy) */
 	int		 pid;		/* State.Pid, 0 if not running */
 	char		*started_at;	/* State.StartedAt, NULL if unknown */
+	int64_t		 started_ms;	/* the same in epoch ms, 0 unknown */
+	long long	 created_s;	/* Created, epoch seconds (0 unknown) */
+	char		*finished_at;	/* State.FinishedAt of the last exit,
+					   NULL if it never exited */
+	int		 healthy;	/* State.Health.Status is "healthy"
+					   (a health check passed) */
+	char		*last_output;	/* last lines logged before the exit
+					   at finished_at, NULL if none */
+	char		*output_for;	/* the finished_at they are for */
+	int		 oom_killed;	/* State.OOMKilled */
 	int		 host_net;	/* HostConfig.NetworkMode is "host" */
 	int64_t		 at;		/* mono ms of the inspect, -1: stale */
 	int		 live;		/* looked at in this pass */
@@ -89,5 +105,14 @@ void	 observe_parse_list(json_t *arr, const char *node_id,
 /* Pure: an inspect answer into ins (listed state, time of the inspect). */
 void	 observe_parse_inspect(json_t *o, enum plan_state state, int64_t now,
 	    struct observe_inspect *ins);
+/*
+ * Pure: the last lines of a logs answer (Docker's multiplexed stream, or
+ * raw text from a container with a terminal): at most OBSERVE_OUTPUT_LINES
+ * lines, PROTO_MAX_OUTPUT bytes, bytes outside printable ASCII as '?'.
+ * NULL when it holds no text.
+ */
+char	*observe_parse_logs(const char *data, size_t len);
+
+#define OBSERVE_OUTPUT_LINES	5	/* last lines kept of an exit */
 
 #endif

@@ -5,13 +5,16 @@
  *  - a container is the instance's if its service-id and instance labels
  *    match; the rev must match too, otherwise it is replaced (removed here,
  *    created by the caller);
- *  - of several matching containers the best (running > restarting >
+ *  - of several matching containers the best (running or paused >
+ *    restarting >
  *    created/exited) is kept, the rest removed: a crash between create and
  *    remove never leaves duplicates;
  *  - dead containers cannot be started: removed, and the instance created;
  *  - a container whose labels do not parse, or whose instance is not
  *    wanted, is removed (it carries our berth.node, so it is ours);
- *  - a container being removed by Docker is ignored.
+ *  - a container being removed by Docker is ignored;
+ *  - a job's container (label berth.attempt) is not the plan's: jobrun.h
+ *    decides about it.
  * Matching by labels, never by name, is what makes a re-sync after a
  * reconnect or an agent restart touch nothing that already runs.
  */
@@ -24,8 +27,10 @@ plan_state_parse(const char *s)
 {
 	if (s == NULL)
 		return PLAN_ST_EXITED;
-	if (strcmp(s, "running") == 0 || strcmp(s, "paused") == 0)
+	if (strcmp(s, "running") == 0)
 		return PLAN_ST_RUNNING;
+	if (strcmp(s, "paused") == 0)
+		return PLAN_ST_PAUSED;
 	if (strcmp(s, "restarting") == 0)
 		return PLAN_ST_RESTARTING;
 	if (strcmp(s, "created") == 0)
@@ -43,6 +48,7 @@ plan_rank(enum plan_state st)
 {
 	switch (st) {
 	case PLAN_ST_RUNNING:
+	case PLAN_ST_PAUSED:
 		return 3;
 	case PLAN_ST_RESTARTING:
 		return 2;
@@ -70,7 +76,8 @@ plan_compute(const struct plan_want *want, size_t nwant,
 		for (j = 0; j < nactual; j++) {
 			const struct plan_actual *a = &actual[j];
 
-			if (!a->labelled || a->service_id != want[i].service_id ||
+			if (a->attempt > 0 || !a->labelled ||
+			    a->service_id != want[i].service_id ||
 			    a->instance != want[i].instance ||
 			    a->state == PLAN_ST_REMOVING)
 				continue;
@@ -98,7 +105,8 @@ plan_compute(const struct plan_want *want, size_t nwant,
 
 	/* Containers no wanted instance claims. */
 	for (j = 0; j < nactual; j++) {
-		if (actual[j].state == PLAN_ST_REMOVING)
+		if (actual[j].state == PLAN_ST_REMOVING ||
+		    actual[j].attempt > 0)
 			continue;
 		claimed = 0;
 		for (i = 0; i < nwant && !claimed; i++) {

@@ -14,7 +14,8 @@
 
 /* Docker's container states as the plan cares about them. */
 enum plan_state {
-	PLAN_ST_RUNNING,	/* running or paused: leave alone */
+	PLAN_ST_RUNNING,	/* running: leave alone */
+	PLAN_ST_PAUSED,		/* paused by hand: leave alone, say so */
 	PLAN_ST_RESTARTING,	/* Docker's restart policy is on it */
 	PLAN_ST_CREATED,	/* created, never started */
 	PLAN_ST_EXITED,		/* exited: the agent restarts it */
@@ -29,6 +30,8 @@ struct plan_actual {
 	int64_t		 instance;	/* berth.instance */
 	int64_t		 rev;		/* berth.rev */
 	enum plan_state	 state;		/* from Docker's State */
+	int64_t		 attempt;	/* berth.attempt: a job's container
+					   (jobrun.h), 0 for a service's */
 };
 
 /* A wanted instance. */

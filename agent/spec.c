@@ -4,7 +4,7 @@
  * Runs on the converge thread when a desired frame arrives. Every field of
  * an entry is type-checked here; a bad entry is skipped with a reason so the
  * rest of the node's containers still converge. The create body carries
- * the berth.* labels (DESIGN.md §3) that the agent later uses to recognise
+ * the berth.* labels (docs/protocol.md) that the agent later uses to recognise
  * its containers, and the restart policy "unless-stopped" (docs/agent.md):
  * containers survive an agent crash or an engine restart on their own.
  */
@@ -342,6 +342,16 @@ spec_from_json(json_t *e, const char *node_id, struct spec *s, char **cause)
 		goto fail;
 	}
 	s->wait_for_port = has ? (int)n : 0;
+	if (spec_bool(e, "stopped", &b, cause) != 0)
+		goto fail;
+	s->stopped = b;
+	if (spec_int(e, "settle_s", 0, &n, &has, cause) != 0)
+		goto fail;
+	if (has && n > 3600) {
+		xasprintf(cause, "settle_s: want an integer 0-3600");
+		goto fail;
+	}
+	s->settle_s = has ? (int)n : 0;
 	json_object_set_new(host, "RestartPolicy",
 	    json_pack("{s:s}", "Name", "unless-stopped"));
 	json_object_set_new(cfg, "HostConfig", host);

@@ -19,6 +19,10 @@ struct spec {
 	char		*image;		/* image reference */
 	int		 stop_grace;	/* seconds between SIGTERM and SIGKILL */
 	int		 wait_for_port;	/* "running" once it answers; 0 none */
+	int		 stopped;	/* the service is stopped: keep the
+					   container, stopped (no create) */
+	int		 settle_s;	/* "running" once up this long (the
+					   grid's instance_settle_s); 0 at once */
 	char		*body;		/* POST /containers/create JSON */
 };
 

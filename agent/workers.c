@@ -76,15 +76,19 @@ workers_new(const char *docker_socket, int n, const atomic_int *stop,
 static void
 workers_create(struct docker *d, struct work *job)
 {
+	int rc;
+
 	job->rc = docker_create(d, job->name, job->body, &job->id,
 	    &job->cause);
 	if (job->rc == DOCKER_NO_IMAGE)
 		job->rc = WORK_NO_IMAGE;
+	else if (job->rc == DOCKER_NO_ANSWER)
+		job->rc = WORK_UNCERTAIN;
 	if (job->rc != 0)
 		return;
 	job->created = 1;
-	if (docker_start(d, job->id, &job->cause) != 0)
-		job->rc = -1;
+	if ((rc = docker_start(d, job->id, &job->cause)) != 0)
+		job->rc = rc == DOCKER_NO_ANSWER ? WORK_UNCERTAIN : -1;
 }
 
 static void
@@ -109,9 +113,14 @@ workers_run(struct docker *d, struct work *job)
 		break;
 	case INFLIGHT_START:
 		job->rc = docker_start(d, job->id, &job->cause);
+		if (job->rc == DOCKER_NO_ANSWER)
+			job->rc = WORK_UNCERTAIN;
 		break;
 	case INFLIGHT_REMOVE:
 		workers_remove(d, job);
+		break;
+	case INFLIGHT_STOP:
+		job->rc = docker_stop(d, job->id, -1, &job->cause);
 		break;
 	}
 }

@@ -2,7 +2,8 @@
  * workers.h - a bounded pool of threads that run Docker actions.
  *
  * The converge thread decides; workers only execute. It submits a struct
- * work (create + start, start, or stop + remove), a worker runs it with
+ * work (create + start, start, stop + remove, or a job's stop), a worker
+ * runs it with
  * its own struct docker (a CURL easy handle per thread), fills in the
  * outcome and puts it on the done queue, then calls done(arg) to wake the
  * converge thread, which takes results with workers_take() and applies
@@ -22,6 +23,8 @@
 
 /* work.rc: the image was missing when creating (pull it, then retry). */
 #define WORK_NO_IMAGE		(-2)
+/* work.rc: the engine did not answer (DOCKER_NO_ANSWER): it may have. */
+#define WORK_UNCERTAIN		(-3)
 
 /* One action and, once run, its outcome. */
 struct work {
@@ -31,6 +34,7 @@ struct work {
 	int64_t		 service_id;	/* the instance it is for */
 	int64_t		 instance;
 	int64_t		 rev;
+	int64_t		 attempt;	/* a job attempt's action, or 0 */
 	char		*name;		/* CREATE: container name; else for logs */
 	char		*body;		/* CREATE: the create body */
 	char		*id;		/* START/REMOVE: in; CREATE: out */

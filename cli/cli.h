@@ -37,6 +37,24 @@ enum cli_opt {
 	CLI_OPT_NO_DEPLOY,
 	CLI_OPT_DRY_RUN,
 	CLI_OPT_UPSERT,
+	CLI_OPT_CPUS,		/* job run */
+	CLI_OPT_MEMORY,
+	CLI_OPT_AFFINITY,
+	CLI_OPT_TIMEOUT,
+	CLI_OPT_RETRIES,
+	CLI_OPT_BACKOFF,
+	CLI_OPT_PARALLEL,
+	CLI_OPT_PRIORITY,
+	CLI_OPT_ENV,
+	CLI_OPT_WAIT,
+	CLI_OPT_FILE,
+	CLI_OPT_STATE,		/* job ls */
+	CLI_OPT_TAIL,
+	CLI_OPT_SINCE,
+	CLI_OPT_TIMESTAMPS,
+	CLI_OPT_INTERACTIVE,
+	CLI_OPT_TTY,
+	CLI_OPT_YES,
 	CLI_OPT__COUNT
 };
 
@@ -97,6 +115,17 @@ const char *cli_join(json_t *arr, const char *sep, char *buf, size_t len);
 const char *cli_age(json_t *o, const char *key, char *buf, size_t len);
 /* Build "/v1/<fmt>" with each %s argument percent-escaped. */
 char	*cli_path(const char *fmt, ...);
+/*
+ * Ask the question (a destructive command says what it destroys) and
+ * read y or n: 1 to go ahead. Asked only when stdin and stdout are a
+ * terminal; --yes (and a script, which has no terminal) goes ahead.
+ */
+int	 cli_confirm(const struct cli *c, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* A service's instance count as a person reads it: "2", "1 per node". */
+const char *cli_instances(json_t *svc, char *buf, size_t len);
+/* argv as a shell would need it typed: words quoted where needed. */
+const char *cli_shell_join(json_t *arr, char *buf, size_t len);
 
 /*
  * The commands, by file. Each takes the parsed invocation, whose args are
@@ -131,11 +160,44 @@ int	 cmd_vault_write(struct cli *c);
 int	 cmd_vault_update(struct cli *c);
 int	 cmd_vault_read(struct cli *c);
 int	 cmd_vault_rm(struct cli *c);
+/*
+ * Follow deploy id of stack s to its end with progress lines, as `stack
+ * install` does. 0 when every service of it deployed.
+ */
+int	 stack_follow_deploy(struct cli *c, const char *s, long long id,
+	    json_t **last);
+int	 cmd_stack_deploys(struct cli *c);
 /* cmd_service.c */
 int	 cmd_service_ls(struct cli *c);
 int	 cmd_service_show(struct cli *c);
 int	 cmd_service_scale(struct cli *c);
 int	 cmd_service_containers(struct cli *c);
+/* cmd_job.c */
+int	 cmd_job_run(struct cli *c);
+int	 cmd_job_ls(struct cli *c);
+int	 cmd_job_show(struct cli *c);
+int	 cmd_job_cancel(struct cli *c);
+int	 cmd_job_rm(struct cli *c);
+int	 cmd_job_wait(struct cli *c);
+/* cmd_logs.c */
+int	 cmd_service_logs(struct cli *c);
+int	 cmd_stack_logs(struct cli *c);
+int	 cmd_container_logs(struct cli *c);
+int	 cmd_job_logs(struct cli *c);
+/* Split "stack/svc" into buf (len bytes): 0, or -1 after saying why. */
+int	 service_split(const char *in, char *buf, size_t len, char **stack,
+	    char **svc);
+/* cmd_exec.c */
+int	 cmd_service_exec(struct cli *c);
+int	 cmd_container_exec(struct cli *c);
+/* cmd_lifecycle.c */
+int	 cmd_service_stop(struct cli *c);
+int	 cmd_service_start(struct cli *c);
+int	 cmd_service_restart(struct cli *c);
+int	 cmd_service_rm(struct cli *c);
+int	 cmd_stack_stop(struct cli *c);
+int	 cmd_stack_start(struct cli *c);
+int	 cmd_stack_restart(struct cli *c);
 /* help.c */
 int	 cmd_version(struct cli *c);
 int	 cmd_help(struct cli *c);

@@ -31,8 +31,7 @@ client_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
-/* The operator token: BERTH_TOKEN, or the token file. NULL if none. */
-static char *
+char *
 client_token(void)
 {
 	const char *env = getenv("BERTH_TOKEN"), *dir;
@@ -77,9 +76,8 @@ client_escape(const char *s)
 	return b.data;
 }
 
-/* Set up TLS and the plain-text policy for url. 0, or -1 with *cause. */
-static int
-client_tls(CURL *c, const char *url, char **cause)
+int
+client_tls(void *c, const char *url, char **cause)
 {
 	const char *ca = getenv("BERTH_CA_CERT");
 	const char *pin = getenv("BERTH_MASTER_PIN");
@@ -127,11 +125,19 @@ client_tls(CURL *c, const char *url, char **cause)
 	return 0;
 }
 
+const char *
+client_base(void)
+{
+	const char *base = getenv("BERTH_MASTER");
+
+	return base == NULL || *base == '\0' ? "http://127.0.0.1:9292" : base;
+}
+
 int
 client_call(const char *method, const char *path, const char *content_type,
     const char *body, size_t len, struct client_reply *r, char **cause)
 {
-	const char *base = getenv("BERTH_MASTER");
+	const char *base = client_base();
 	struct curl_slist *hdrs = NULL;
 	struct buf out = { 0 };
 	char *url, *token, *auth, errbuf[CURL_ERROR_SIZE] = "";
@@ -139,8 +145,6 @@ client_call(const char *method, const char *path, const char *content_type,
 	CURLcode rc;
 
 	memset(r, 0, sizeof *r);
-	if (base == NULL || *base == '\0')
-		base = "http://127.0.0.1:9292";
 	xasprintf(&url, "%s%s%s", base,
 	    base[strlen(base) - 1] == '/' ? "" : "", path);
 	if ((c = curl_easy_init()) == NULL) {
@@ -201,6 +205,125 @@ client_call(const char *method, const char *path, const char *content_type,
 	curl_easy_cleanup(c);
 	free(url);
 	return rc == CURLE_OK ? 0 : -1;
+}
+
+struct client_stream_arg {
+	CURL		*c;
+	int		(*fn)(const char *, size_t, void *);
+	void		*arg;
+	long		 status;	/* 0 until the first bytes */
+	struct buf	 err;		/* a non-2xx body */
+	int		 stopped;	/* fn said stop */
+	const volatile int *stop;
+};
+
+static size_t
+client_stream_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct client_stream_arg *a = arg;
+	size_t len = size * nmemb;
+
+	if (a->status == 0)
+		curl_easy_getinfo(a->c, CURLINFO_RESPONSE_CODE, &a->status);
+	if (a->status < 200 || a->status >= 300) {
+		if (a->err.len < 64 * 1024)
+			buf_append(&a->err, ptr, len);
+		return len;
+	}
+	if (a->fn(ptr, len, a->arg) != 0) {
+		a->stopped = 1;
+		return 0;
+	}
+	return len;
+}
+
+static int
+client_stream_progress(void *arg, curl_off_t dt, curl_off_t dn,
+    curl_off_t ut, curl_off_t un)
+{
+	struct client_stream_arg *a = arg;
+
+	return a->stop != NULL && *a->stop;
+}
+
+int
+client_stream(const char *path, int (*fn)(const char *, size_t, void *),
+    void *arg, const volatile int *stop, long *status,
+    struct client_reply *errbody, char **cause)
+{
+	const char *base = getenv("BERTH_MASTER");
+	struct curl_slist *hdrs = NULL;
+	struct client_stream_arg a;
+	char *url, *token, *auth, errbuf[CURL_ERROR_SIZE] = "";
+	CURLcode rc;
+	int ret;
+
+	memset(&a, 0, sizeof a);
+	memset(errbody, 0, sizeof *errbody);
+	*status = 0;
+	if (base == NULL || *base == '\0')
+		base = "http://127.0.0.1:9292";
+	xasprintf(&url, "%s%s", base, path);
+	if ((a.c = curl_easy_init()) == NULL) {
+		xasprintf(cause, "cannot initialise libcurl");
+		free(url);
+		return -1;
+	}
+	if (client_tls(a.c, base, cause) != 0) {
+		curl_easy_cleanup(a.c);
+		free(url);
+		return -1;
+	}
+	if ((token = client_token()) != NULL) {
+		xasprintf(&auth, "Authorization: Bearer %s", token);
+		hdrs = curl_slist_append(hdrs, auth);
+		memset(auth, 0, strlen(auth));
+		free(auth);
+		memset(token, 0, strlen(token));
+		free(token);
+	}
+	a.fn = fn;
+	a.arg = arg;
+	a.stop = stop;
+	curl_easy_setopt(a.c, CURLOPT_URL, url);
+	curl_easy_setopt(a.c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(a.c, CURLOPT_WRITEFUNCTION, client_stream_write);
+	curl_easy_setopt(a.c, CURLOPT_WRITEDATA, &a);
+	curl_easy_setopt(a.c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(a.c, CURLOPT_CONNECTTIMEOUT, 10L);
+	/* The master sends a keep-alive every 15 s: silence means it is gone. */
+	curl_easy_setopt(a.c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(a.c, CURLOPT_LOW_SPEED_TIME, 45L);
+	curl_easy_setopt(a.c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(a.c, CURLOPT_XFERINFOFUNCTION, client_stream_progress);
+	curl_easy_setopt(a.c, CURLOPT_XFERINFODATA, &a);
+	curl_easy_setopt(a.c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(a.c, CURLOPT_USERAGENT, "berth-cli/" BERTH_VERSION);
+	rc = curl_easy_perform(a.c);
+	if (a.status == 0)
+		curl_easy_getinfo(a.c, CURLINFO_RESPONSE_CODE, &a.status);
+	*status = a.status;
+	if (a.stopped || (rc == CURLE_ABORTED_BY_CALLBACK && stop != NULL &&
+	    *stop))
+		ret = 1;
+	else if (rc != CURLE_OK) {
+		xasprintf(cause, "%s the master at %s: %s", a.status != 0 ?
+		    "lost the connection to" : "cannot reach", base,
+		    errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		ret = -1;
+	} else
+		ret = 0;
+	if (a.err.data != NULL) {
+		errbody->status = a.status;
+		errbody->body = a.err.data;
+		errbody->len = a.err.len;
+		errbody->json = json_loadb(a.err.data, a.err.len, 0, NULL);
+	} else
+		buf_free(&a.err);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(a.c);
+	free(url);
+	return ret;
 }
 
 void

@@ -40,7 +40,30 @@ int	 client_do(const char *method, const char *path, const char *ctype,
 int	 client_json(const char *method, const char *path, json_t *body,
 	    json_t **out, char **cause);
 
+/*
+ * GET path and hand the body to fn (ptr, len, arg) as it arrives, with no
+ * total timeout (a follow lasts until interrupted); fn returns 0 to go
+ * on. *stop (may be NULL) becoming non-zero ends the transfer within a
+ * second. Returns 0 when the answer came to its end (*status set; a
+ * non-2xx body is collected in *errbody instead of going to fn, which may
+ * be NULL then), 1 when stopped by *stop or by fn, -1 with *cause when
+ * no answer came or the connection was cut.
+ */
+int	 client_stream(const char *path, int (*fn)(const char *, size_t, void *),
+	    void *arg, const volatile int *stop, long *status,
+	    struct client_reply *errbody, char **cause);
+
 /* Percent-encode s for a path segment or query value (caller frees). */
 char	*client_escape(const char *s);
+
+/* The master's base URL: BERTH_MASTER or http://127.0.0.1:9292. */
+const char *client_base(void);
+/* The operator token (caller frees; a secret), or NULL if none. */
+char	*client_token(void);
+/*
+ * Set c up for url the way every CLI request is: TLS trust (BERTH_CA_CERT,
+ * BERTH_MASTER_PIN) and the plain-text policy. 0, or -1 with *cause.
+ */
+int	 client_tls(void *curl, const char *url, char **cause);
 
 #endif

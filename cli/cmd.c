@@ -55,6 +55,44 @@ const struct cmd_option cmd_options[CLI_OPT__COUNT] = {
 	    "nothing" },
 	[CLI_OPT_UPSERT] = { "upsert", 'u', NULL, 0,
 	    "write the secret if it does not exist yet" },
+	[CLI_OPT_CPUS] = { "cpus", 0, "N", 0,
+	    "cpus it reserves on its node while it runs (1.5 is fine)" },
+	[CLI_OPT_MEMORY] = { "memory", 0, "SIZE", 0,
+	    "memory limit, reserved on its node (512M, 2GiB)" },
+	[CLI_OPT_AFFINITY] = { "affinity", 0, "RULE", CMD_OPTION_REPEAT,
+	    "a placement rule, as services' (label==berth.group=ci); "
+	    "repeat for more" },
+	[CLI_OPT_TIMEOUT] = { "timeout", 0, "DUR", 0,
+	    "stop it when it runs longer (30s, 10m, 2h); none by default" },
+	[CLI_OPT_RETRIES] = { "retries", 0, "N", 0,
+	    "run it again this many times when an attempt fails (0)" },
+	[CLI_OPT_BACKOFF] = { "backoff", 0, "DUR", 0,
+	    "wait before the first retry, doubling after (10s)" },
+	[CLI_OPT_PARALLEL] = { "parallel", 0, "N", 0,
+	    "run N tasks of it, each with BERTH_JOB_INDEX 0..N-1 (1)" },
+	[CLI_OPT_PRIORITY] = { "priority", 0, "N", 0,
+	    "higher runs first when nodes are scarce, -1000..1000 (0)" },
+	[CLI_OPT_ENV] = { "env", 'e', "K=V", CMD_OPTION_REPEAT,
+	    "an environment variable (repeat for more)" },
+	[CLI_OPT_WAIT] = { "wait", 0, NULL, 0,
+	    "follow it to the end and exit with its status" },
+	[CLI_OPT_FILE] = { "file", 'f', "FILE", 0,
+	    "read the job from a YAML (or JSON) file" },
+	[CLI_OPT_STATE] = { "state", 0, "STATE", 0,
+	    "only jobs in this state (pending, running, failed, ...)" },
+	[CLI_OPT_TAIL] = { "tail", 'n', "N", 0,
+	    "only the last N lines (\"all\": every line kept)" },
+	[CLI_OPT_SINCE] = { "since", 0, "DUR", 0,
+	    "only lines since a time (RFC 3339) or that long ago (30s, 10m, "
+	    "2h)" },
+	[CLI_OPT_TIMESTAMPS] = { "timestamps", 't', NULL, 0,
+	    "print each line's time" },
+	[CLI_OPT_INTERACTIVE] = { "interactive", 'i', NULL, 0,
+	    "pass stdin to the command" },
+	[CLI_OPT_TTY] = { "tty", 't', NULL, 0,
+	    "run the command on a terminal (raw, resized with this one)" },
+	[CLI_OPT_YES] = { "yes", 'y', NULL, 0,
+	    "do not ask (it asks only on a terminal)" },
 };
 
 const struct cmd_group cmd_groups[] = {
@@ -63,11 +101,13 @@ const struct cmd_group cmd_groups[] = {
 	{ "stack", "stacks", "Stacks", "ls" },
 	{ "service", "services", "Services", "ls" },
 	{ "vault", NULL, "The vault (secrets)", "ls" },
+	{ "job", "jobs", "Jobs", "ls" },
+	{ "container", "containers", "Containers", NULL },
 };
 const size_t cmd_ngroups = N(cmd_groups);
 
 /*
- * In `berth --help` order. Usage names option values as DESIGN.md does;
+ * In `berth --help` order. Usage names option values as docs/cli.md does;
  * cmd_check() makes sure that it mentions every option the row takes.
  */
 const struct cmd_entry cmd_table[] = {
@@ -114,8 +154,13 @@ const struct cmd_entry cmd_table[] = {
 	{ .group = "node", .verb = "label", .usage = "N k=v ... [k-]",
 	  .help = "set (or with k- remove) labels", .lower = 2, .upper = -1,
 	  .exec = cmd_node_label },
-	{ .group = "node", .verb = "rm", .alias = "remove", .usage = "N",
-	  .help = "remove a node from the grid", .lower = 1, .upper = 1,
+	{ .group = "node", .verb = "rm", .alias = "remove",
+	  .usage = "[--force] [--yes] N",
+	  .help = "remove a node from the grid (its id is revoked)",
+	  .lower = 1, .upper = 1, .opts = CMD_OPT(FORCE) | CMD_OPT(YES),
+	  .opt_help = {
+	    [CLI_OPT_FORCE] = "remove it even while its agent is connected "
+		"(the agent is refused from then on)" },
 	  .exec = cmd_node_rm },
 
 	/* stack: cmd_stack.c */
@@ -132,11 +177,14 @@ const struct cmd_entry cmd_table[] = {
 	  .exec = cmd_stack_install },
 	{ .group = "stack", .verb = "upgrade",
 	  .usage = "S FILE [-v K=V]... [--values-from F] [--values-to F] "
-	    "[--no-deploy] [--dry-run]",
+	    "[--no-deploy] [--dry-run] [--yes]",
 	  .help = "upgrade a stack and deploy it (its values so far are "
 	    "kept)", .lower = 2, .upper = 2,
 	  .opts = CMD_OPT(VAR) | CMD_OPT(VALUES_FROM) | CMD_OPT(VALUES_TO) |
-	    CMD_OPT(NO_DEPLOY) | CMD_OPT(DRY_RUN),
+	    CMD_OPT(NO_DEPLOY) | CMD_OPT(DRY_RUN) | CMD_OPT(YES),
+	  .opt_help = {
+	    [CLI_OPT_YES] = "do not ask before removing services the file "
+		"no longer has (it asks only on a terminal)" },
 	  .exec = cmd_stack_upgrade },
 	{ .group = "stack", .verb = "validate",
 	  .usage = "FILE [-v K=V]... [--values-from F] [--name S]",
@@ -153,16 +201,35 @@ const struct cmd_entry cmd_table[] = {
 	  .help = "show a stack and its services", .lower = 1, .upper = 1,
 	  .exec = cmd_stack_show },
 	{ .group = "stack", .verb = "rm", .alias = "remove",
-	  .usage = "[--force] S",
+	  .usage = "[--force] [--yes] S",
 	  .help = "remove a stack and its containers", .lower = 1,
-	  .upper = 1, .opts = CMD_OPT(FORCE),
+	  .upper = 1, .opts = CMD_OPT(FORCE) | CMD_OPT(YES),
 	  .opt_help = {
 	    [CLI_OPT_FORCE] = "remove it even while a deploy is in "
-		"progress" },
+		"progress, and do not ask" },
 	  .exec = cmd_stack_rm },
 	{ .group = "stack", .verb = "deploy", .usage = "S",
 	  .help = "deploy a stack again and follow it", .lower = 1,
 	  .upper = 1, .exec = cmd_stack_deploy },
+	{ .group = "stack", .verb = "logs",
+	  .usage = "[-f] [--tail N] [--since DUR] [-t] S",
+	  .help = "print the logs of a stack's containers", .lower = 1,
+	  .upper = 1, .opts = CMD_OPT(FOLLOW) | CMD_OPT(TAIL) |
+	  CMD_OPT(SINCE) | CMD_OPT(TIMESTAMPS),
+	  .exec = cmd_stack_logs },
+	/* stack lifecycle: cmd_lifecycle.c */
+	{ .group = "stack", .verb = "stop", .usage = "S",
+	  .help = "stop every service of a stack (kept, 0 running)",
+	  .lower = 1, .upper = 1, .exec = cmd_stack_stop },
+	{ .group = "stack", .verb = "start", .usage = "S",
+	  .help = "start a stack's stopped services and follow the deploy",
+	  .lower = 1, .upper = 1, .exec = cmd_stack_start },
+	{ .group = "stack", .verb = "restart", .usage = "S",
+	  .help = "restart a stack's services, rolling within min_health",
+	  .lower = 1, .upper = 1, .exec = cmd_stack_restart },
+	{ .group = "stack", .verb = "deploys", .usage = "S",
+	  .help = "list a stack's deploys and why they failed", .lower = 1,
+	  .upper = 1, .exec = cmd_stack_deploys },
 
 	/* service: cmd_service.c */
 	{ .group = "service", .verb = "ls", .alias = "list", .usage = "",
@@ -178,6 +245,93 @@ const struct cmd_entry cmd_table[] = {
 	  .usage = "STACK/SVC",
 	  .help = "list a service's containers", .lower = 1, .upper = 1,
 	  .exec = cmd_service_containers },
+	{ .group = "service", .verb = "logs",
+	  .usage = "[-f] [--tail N] [--since DUR] [-t] STACK/SVC",
+	  .help = "print the logs of a service's containers", .lower = 1,
+	  .upper = 1, .opts = CMD_OPT(FOLLOW) | CMD_OPT(TAIL) |
+	  CMD_OPT(SINCE) | CMD_OPT(TIMESTAMPS),
+	  .exec = cmd_service_logs },
+
+	/* container: cmd_logs.c */
+	{ .group = "container", .verb = "logs",
+	  .usage = "[-f] [--tail N] [--since DUR] [-t] NAME",
+	  .help = "print a container's logs (NAME, or an id prefix)",
+	  .lower = 1, .upper = 1, .opts = CMD_OPT(FOLLOW) | CMD_OPT(TAIL) |
+	  CMD_OPT(SINCE) | CMD_OPT(TIMESTAMPS),
+	  .exec = cmd_container_logs },
+
+	/* job: cmd_job.c */
+	{ .group = "job", .verb = "run",
+	  .usage = "[--name J] [--cpus N] [--memory SIZE] [--affinity RULE]... "
+	    "[--timeout DUR] [--retries N] [--backoff DUR] [--parallel N] "
+	    "[--priority N] [--env K=V]... [--label k=v]... [--wait] "
+	    "IMAGE [CMD...] | -f FILE [--name J] [--wait]",
+	  .help = "run a job to completion, queued until a node has room",
+	  .lower = 0, .upper = -1, .stop = 1,
+	  .opts = CMD_OPT(NAME) | CMD_OPT(CPUS) | CMD_OPT(MEMORY) |
+	    CMD_OPT(AFFINITY) | CMD_OPT(TIMEOUT) | CMD_OPT(RETRIES) |
+	    CMD_OPT(BACKOFF) | CMD_OPT(PARALLEL) | CMD_OPT(PRIORITY) |
+	    CMD_OPT(ENV) | CMD_OPT(LABEL) | CMD_OPT(WAIT) | CMD_OPT(FILE),
+	  .opt_help = {
+	    [CLI_OPT_NAME] = "the job's name (default: job-<id>)",
+	    [CLI_OPT_LABEL] = "a label of the job and its containers "
+		"(repeat for more)" },
+	  .exec = cmd_job_run },
+	{ .group = "job", .verb = "ls", .alias = "list", .usage = "[--state STATE]",
+	  .help = "list jobs, newest first", .lower = 0, .upper = 0,
+	  .opts = CMD_OPT(STATE), .exec = cmd_job_ls },
+	{ .group = "job", .verb = "show", .usage = "J",
+	  .help = "show a job, its tasks and attempts", .lower = 1, .upper = 1,
+	  .exec = cmd_job_show },
+	{ .group = "job", .verb = "logs",
+	  .usage = "[-f] [--tail N] [--since DUR] [-t] J",
+	  .help = "print a job's output (every task and attempt)",
+	  .lower = 1, .upper = 1, .opts = CMD_OPT(FOLLOW) | CMD_OPT(TAIL) |
+	  CMD_OPT(SINCE) | CMD_OPT(TIMESTAMPS), .exec = cmd_job_logs },
+	{ .group = "job", .verb = "cancel", .usage = "J",
+	  .help = "cancel a job (its running containers are stopped)",
+	  .lower = 1, .upper = 1, .exec = cmd_job_cancel },
+	{ .group = "job", .verb = "rm", .alias = "remove", .usage = "[--force] J",
+	  .help = "remove a finished job and its containers", .lower = 1,
+	  .upper = 1, .opts = CMD_OPT(FORCE),
+	  .opt_help = {
+	    [CLI_OPT_FORCE] = "cancel it first if it has not finished" },
+	  .exec = cmd_job_rm },
+	{ .group = "job", .verb = "wait", .usage = "J",
+	  .help = "wait for a job to end; exit with its status", .lower = 1,
+	  .upper = 1, .exec = cmd_job_wait },
+
+	{ .group = "service", .verb = "exec",
+	  .usage = "[-it] STACK/SVC[/N] -- CMD...",
+	  .help = "run a command in a container of the service", .lower = 2,
+	  .upper = -1, .stop = 1, .opts = CMD_OPT(INTERACTIVE) | CMD_OPT(TTY),
+	  .exec = cmd_service_exec },
+	/* service lifecycle: cmd_lifecycle.c */
+	{ .group = "service", .verb = "stop", .usage = "STACK/SVC",
+	  .help = "stop a service: kept, with 0 running", .lower = 1,
+	  .upper = 1, .exec = cmd_service_stop },
+	{ .group = "service", .verb = "start", .usage = "STACK/SVC",
+	  .help = "start a stopped service and follow the deploy",
+	  .lower = 1, .upper = 1, .exec = cmd_service_start },
+	{ .group = "service", .verb = "restart", .usage = "STACK/SVC",
+	  .help = "restart every instance, rolling within min_health",
+	  .lower = 1, .upper = 1, .exec = cmd_service_restart },
+	{ .group = "service", .verb = "rm", .alias = "remove",
+	  .usage = "[--force] STACK/SVC",
+	  .help = "remove a service from its stack", .lower = 1, .upper = 1,
+	  .opts = CMD_OPT(FORCE),
+	  .opt_help = {
+	    [CLI_OPT_FORCE] = "remove it even while another service links "
+		"to it or a deploy is in progress" },
+	  .exec = cmd_service_rm },
+
+	/* container: cmd_exec.c */
+	{ .group = "container", .verb = "exec",
+	  .usage = "[-it] NAME -- CMD...",
+	  .help = "run a command in a container (names as `service "
+	      "containers` shows them)", .lower = 2, .upper = -1, .stop = 1,
+	  .opts = CMD_OPT(INTERACTIVE) | CMD_OPT(TTY),
+	  .exec = cmd_container_exec },
 
 	/* vault: cmd_vault.c */
 	{ .group = "vault", .verb = "ls", .alias = "list", .usage = "",

@@ -13,20 +13,107 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* "2.1 GiB/23.5 GiB" (used/total, from the agent's stats) or the total. */
+static const char *
+node_memory(json_t *n, char *buf, size_t len)
+{
+	json_t *used = json_object_get(n, "mem_used");
+	json_t *total = json_object_get(n, "mem_total");
+	char a[32], b[32];
+
+	if (!json_is_integer(total) || json_integer_value(total) <= 0)
+		total = json_object_get(n, "memory");
+	cli_bytes(json_integer_value(total), b, sizeof b);
+	if (json_is_integer(used)) {
+		cli_bytes(json_integer_value(used), a, sizeof a);
+		snprintf(buf, len, "%s/%s", a, b);
+	} else
+		snprintf(buf, len, "%s", b);
+	return buf;
+}
+
+/* "12%" of a number field, or "-". */
+static const char *
+node_pct(json_t *v, char *buf, size_t len)
+{
+	if (json_is_number(v))
+		snprintf(buf, len, "%.0f%%", json_number_value(v));
+	else
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+/* The last minutes: the load averages and one line per minute. */
+static void
+node_show_load(json_t *n)
+{
+	json_t *avg = json_object_get(n, "load_avg");
+	json_t *hist = json_object_get(n, "load_history"), *e;
+	struct table *t;
+	char p1[16], p5[16], p10[16], minute[20], cpu[16], mem[64], ctr[16];
+	const char *at;
+	double sum = 0;
+	size_t i, cnt = 0;
+	json_t *last = NULL;
+
+	printf("load:           %s (1 min), %s (5 min), %s (10 min)\n",
+	    node_pct(json_object_get(avg, "1m"), p1, sizeof p1),
+	    node_pct(json_object_get(avg, "5m"), p5, sizeof p5),
+	    node_pct(json_object_get(avg, "10m"), p10, sizeof p10));
+	if (json_array_size(hist) == 0)
+		return;
+	printf("\nthe last minutes (CPU is the minute's mean; memory and "
+	    "containers its last report):\n");
+	t = table_new("MINUTE", "CPU", "MEMORY", "CONTAINERS", NULL);
+	minute[0] = '\0';
+	for (i = 0; i <= json_array_size(hist); i++) {
+		e = json_array_get(hist, i);
+		at = e != NULL ? cli_str(e, "at") : "";
+		/* A new minute (or the end): the last one's row. */
+		if (last != NULL && (e == NULL || strncmp(at, minute, 16) != 0)) {
+			snprintf(cpu, sizeof cpu, "%.0f%%", sum / (double)cnt);
+			node_memory(last, mem, sizeof mem);
+			table_row(t, minute, cpu, mem, cli_int(last, "containers",
+			    ctr, sizeof ctr), NULL);
+			sum = 0;
+			cnt = 0;
+		}
+		if (e == NULL)
+			break;
+		snprintf(minute, sizeof minute, "%.16s", at);
+		sum += json_number_value(json_object_get(e, "cpu_pct"));
+		cnt++;
+		last = e;
+	}
+	table_print(t, stdout);
+	table_free(t);
+}
+
+/* "online", "offline", or "online, engine down" when its agent says so. */
+static const char *
+node_status(json_t *n, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", cli_str(n, "status"),
+	    strcmp(cli_str(n, "status"), "online") == 0 &&
+	    strcmp(cli_str(n, "engine"), "down") == 0 ? ", engine down" : "");
+	return buf;
+}
+
 int
 cmd_node_ls(struct cli *c)
 {
 	struct table *t;
 	json_t *arr, *n;
 	char *path = cli_path("grids/%s/nodes", c->grid);
-	char labels[512], cpus[16], mem[32], inst[16], seen[32], load[16];
+	char labels[512], cpus[16], mem[64], inst[16], seen[32], load[16];
+	char ctrs[16], status[64];
 	size_t i;
 	int rc;
 
 	if ((rc = cli_get(c, path, &arr)) != 0)
 		return rc < 0;
-	t = table_new("NAME", "STATUS", "LABELS", "CPUS", "MEMORY", "LOAD",
-	    "INSTANCES", "LAST-SEEN", "ID", NULL);
+	t = table_new("NAME", "STATUS", "LABELS", "CPUS", "CPU", "MEMORY",
+	    "CONTAINERS", "INSTANCES", "LAST-SEEN", "ID", NULL);
 	json_array_foreach(arr, i, n) {
 		json_t *pct = json_object_get(n, "cpu_pct");
 
@@ -35,11 +122,12 @@ cmd_node_ls(struct cli *c)
 			    json_number_value(pct));
 		else
 			snprintf(load, sizeof load, "-");
-		table_row(t, cli_str(n, "name"), cli_str(n, "status"),
+		node_memory(n, mem, sizeof mem);
+		table_row(t, cli_str(n, "name"), node_status(n, status,
+		    sizeof status),
 		    cli_join(json_object_get(n, "labels"), ",", labels,
 		    sizeof labels), cli_int(n, "cpus", cpus, sizeof cpus),
-		    cli_bytes(json_integer_value(json_object_get(n, "memory")),
-		    mem, sizeof mem), load,
+		    load, mem, cli_int(n, "containers", ctrs, sizeof ctrs),
 		    cli_int(n, "instances", inst, sizeof inst),
 		    cli_age(n, "last_seen_at", seen, sizeof seen),
 		    cli_str(n, "id"), NULL);
@@ -63,7 +151,11 @@ cmd_node_show(struct cli *c)
 	printf("name:           %s\n", cli_str(n, "name"));
 	printf("id:             %s\n", cli_str(n, "id"));
 	printf("grid:           %s\n", cli_str(n, "grid"));
-	printf("status:         %s\n", cli_str(n, "status"));
+	printf("status:         %s\n", node_status(n, buf, sizeof buf));
+	printf("docker engine:  %s%s%s\n", cli_str(n, "engine"),
+	    json_is_string(json_object_get(n, "engine_error")) ? ": " : "",
+	    json_is_string(json_object_get(n, "engine_error")) ?
+	    cli_str(n, "engine_error") : "");
 	printf("connected:      %s\n",
 	    json_is_true(json_object_get(n, "connected")) ? "yes" : "no");
 	printf("labels:         %s\n", cli_join(json_object_get(n, "labels"),
@@ -76,12 +168,18 @@ cmd_node_show(struct cli *c)
 	printf("agent version:  %s\n", cli_str(n, "agent_version"));
 	printf("docker version: %s\n", cli_str(n, "docker_version"));
 	printf("os:             %s\n", cli_str(n, "os"));
+	printf("cpu:            %s\n", node_pct(json_object_get(n, "cpu_pct"),
+	    buf, sizeof buf));
+	printf("memory used:    %s\n", node_memory(n, buf, sizeof buf));
+	printf("containers:     %s\n", cli_int(n, "containers", buf,
+	    sizeof buf));
 	printf("instances:      %s\n", cli_int(n, "instances", buf,
 	    sizeof buf));
 	printf("last seen:      %s\n", cli_str(n, "last_seen_at"));
 	printf("connected at:   %s\n", cli_str(n, "connected_at"));
 	printf("disconnected:   %s\n", cli_str(n, "disconnected_at"));
 	printf("created:        %s\n", cli_str(n, "created_at"));
+	node_show_load(n);
 	json_decref(n);
 	return 0;
 }
@@ -161,12 +259,38 @@ int
 cmd_node_rm(struct cli *c)
 {
 	const char *name = c->args[0];
-	char *path = cli_path("nodes/%s/%s", c->grid, name), *cause;
-	int rc = client_json("DELETE", path, NULL, NULL, &cause);
+	char *path = cli_path("nodes/%s/%s", c->grid, name), *cause, *p2;
+	json_t *n;
+	int rc;
 
+	/* Say what goes, and ask on a terminal. */
+	if (client_json("GET", path, NULL, &n, &cause) == 0) {
+		rc = cli_confirm(c, "Remove node %s (%s, %lld instance%s)? Its "
+		    "id is revoked: its agent cannot join again under it.",
+		    name, cli_str(n, "status"), (long long)json_integer_value(
+		    json_object_get(n, "instances")), json_integer_value(
+		    json_object_get(n, "instances")) == 1 ? "" : "s");
+		json_decref(n);
+		if (!rc) {
+			free(path);
+			return cli_fail("node %s not removed", name);
+		}
+	} else
+		free(cause);	/* the DELETE says why */
+	if (cli_flag(c, CLI_OPT_FORCE)) {
+		xasprintf(&p2, "%s?force=1", path);
+		free(path);
+		path = p2;
+	}
+	rc = client_json("DELETE", path, NULL, NULL, &cause);
 	free(path);
 	if (rc != 0)
 		return cli_fail_cause(cause);
-	printf("node %s removed\n", name);
+	if (c->json) {
+		n = json_pack("{s:s, s:b}", "node", name, "removed", 1);
+		cli_print_json(n);
+		json_decref(n);
+	} else
+		printf("node %s removed\n", name);
 	return 0;
 }

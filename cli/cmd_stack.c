@@ -17,6 +17,7 @@
  */
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/progress.h"
 #include "cli/table.h"
 #include "cli/stack_input.h"
 
@@ -33,50 +34,6 @@
 #include <unistd.h>
 
 #define STACK_DEPLOY_WAIT_S	900	/* give up watching after this */
-
-/* ---- progress lines -------------------------------------------------- */
-
-static int
-stack_tty(void)
-{
-	return isatty(STDOUT_FILENO);
-}
-
-static void
-step_start(const char *msg)
-{
-	if (stack_tty()) {
-		printf("\r\033[K[....] %s", msg);
-		fflush(stdout);
-	}
-}
-
-static void
-step_tick(const char *msg, int n)
-{
-	static const char spin[] = "|/-\\";
-
-	if (stack_tty()) {
-		printf("\r\033[K[ %c  ] %s", spin[n % 4], msg);
-		fflush(stdout);
-	}
-}
-
-static void
-step_end(const char *msg, int ok, const char *why)
-{
-	printf("%s[%s] %s%s%s\n", stack_tty() ? "\r\033[K" : "",
-	    ok ? "done" : "fail", msg, why ? ": " : "", why ? why : "");
-	fflush(stdout);
-}
-
-static void
-stack_sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 /* Trigger a deploy of stack s: its id in *id, 0; or 1 (said why). */
 static int
@@ -101,12 +58,8 @@ stack_deploy_trigger(struct cli *c, const char *s, long long *id)
 	return 0;
 }
 
-/*
- * Follow deploy id of stack s to the end, printing the steps. 0 when
- * every service deployed.
- */
-static int
-stack_deploy_follow(struct cli *c, const char *s, long long id)
+int
+stack_follow_deploy(struct cli *c, const char *s, long long id, json_t **last)
 {
 	char *path, *cause, msg[256];
 	json_t *d, *svcs, *v;
@@ -132,7 +85,7 @@ stack_deploy_follow(struct cli *c, const char *s, long long id)
 			break;
 		json_decref(d);
 		step_tick(msg, n++);
-		stack_sleep_ms(200);
+		step_sleep_ms(200);
 	}
 	step_end(msg, 1, NULL);
 
@@ -149,7 +102,10 @@ stack_deploy_follow(struct cli *c, const char *s, long long id)
 				shown++;
 			} else if (strcmp(state, "error") == 0) {
 				step_end(msg, 0, cli_str(v, "error"));
-				json_decref(d);
+				if (last != NULL)
+					*last = d;
+				else
+					json_decref(d);
 				free(path);
 				return 1;
 			} else {
@@ -165,12 +121,15 @@ stack_deploy_follow(struct cli *c, const char *s, long long id)
 			if (!ok)
 				cli_fail("deploy %lld failed: %s", id,
 				    cli_str(d, "error"));
-			json_decref(d);
+			if (last != NULL)
+				*last = d;
+			else
+				json_decref(d);
 			free(path);
 			return ok ? 0 : 1;
 		}
 		json_decref(d);
-		stack_sleep_ms(200);
+		step_sleep_ms(200);
 		if (client_json("GET", path, NULL, &d, &cause) != 0) {
 			free(path);
 			return cli_fail_cause(cause);
@@ -182,15 +141,18 @@ stack_deploy_follow(struct cli *c, const char *s, long long id)
 	    "stack show %s", id, STACK_DEPLOY_WAIT_S, s);
 }
 
-/* Trigger a deploy of stack s and follow it to the end. */
+/*
+ * Trigger a deploy of stack s and follow it to the end. The last state of
+ * the deploy goes to *last (NULL to drop it).
+ */
 static int
-stack_deploy(struct cli *c, const char *s)
+stack_deploy(struct cli *c, const char *s, json_t **last)
 {
 	long long id;
 
 	if (stack_deploy_trigger(c, s, &id) != 0)
 		return 1;
-	return stack_deploy_follow(c, s, id);
+	return stack_follow_deploy(c, s, id, last);
 }
 
 /*
@@ -230,7 +192,7 @@ stack_tree_order(struct cli *c, const char *s, json_t *names)
  * than holding the parent back. 0 when all deployed.
  */
 static int
-stack_deploy_tree(struct cli *c, const char *s)
+stack_deploy_tree(struct cli *c, const char *s, json_t **last)
 {
 	json_t *names = json_array(), *v;
 	long long *ids;
@@ -244,7 +206,7 @@ stack_deploy_tree(struct cli *c, const char *s)
 	n = json_array_size(names);
 	if (n == 1) {
 		json_decref(names);
-		return stack_deploy(c, s);
+		return stack_deploy(c, s, last);
 	}
 	ids = xcalloc(n, sizeof *ids);
 	json_array_foreach(names, i, v) {
@@ -254,9 +216,10 @@ stack_deploy_tree(struct cli *c, const char *s)
 			break;
 		}
 	}
+	/* The root's (last) deploy goes to *last. */
 	for (i = 0; rc == 0 && i < n; i++)
-		rc = stack_deploy_follow(c, json_string_value(json_array_get(
-		    names, i)), ids[i]);
+		rc = stack_follow_deploy(c, json_string_value(json_array_get(
+		    names, i)), ids[i], i + 1 == n ? last : NULL);
 	free(ids);
 	json_decref(names);
 	return rc;
@@ -362,6 +325,51 @@ stack_print_plan(struct cli *c, json_t *plan, const char *verb)
 }
 
 /*
+ * Upgrade: the services the file no longer has are removed with their
+ * containers. Say which, and ask on a terminal. 1 to go ahead.
+ */
+static int
+stack_confirm_removals(struct cli *c, const char *name, json_t *parsed)
+{
+	char *path = cli_path("stacks/%s/%s", c->grid, name), *cause;
+	struct buf gone = { 0 };
+	json_t *cur, *svc, *nsvc;
+	size_t i, j, n = 0;
+	long long running = 0;
+	int keep, rc;
+
+	rc = client_json("GET", path, NULL, &cur, &cause);
+	free(path);
+	if (rc != 0) {
+		free(cause);	/* the upgrade itself will say why */
+		return 1;
+	}
+	json_array_foreach(json_object_get(cur, "services"), i, svc) {
+		keep = 0;
+		json_array_foreach(json_object_get(parsed, "services"), j,
+		    nsvc) {
+			if (strcmp(cli_str(nsvc, "name"), cli_str(svc,
+			    "name")) == 0)
+				keep = 1;
+		}
+		if (keep)
+			continue;
+		buf_printf(&gone, "%s%s", n++ ? ", " : "", cli_str(svc,
+		    "name"));
+		running += json_integer_value(json_object_get(svc, "placed"));
+	}
+	json_decref(cur);
+	if (n == 0)
+		return 1;
+	if (!progress_is_quiet())
+		printf("The upgrade of stack %s removes %zu service%s (%s) and "
+		    "%lld container%s.\n", name, n, n == 1 ? "" : "s",
+		    gone.data, running, running == 1 ? "" : "s");
+	buf_free(&gone);
+	return cli_confirm(c, "Go ahead?");
+}
+
+/*
  * install and upgrade: check the file against the master (which asks
  * back what only this machine has), then write it and deploy it.
  */
@@ -369,10 +377,11 @@ static int
 stack_install(struct cli *c, const char *file, const char *upgrade)
 {
 	struct stack_input in;
-	json_t *reply = NULL, *plan = NULL;
+	json_t *reply = NULL, *plan = NULL, *last = NULL, *out;
 	char *path, *dry, *cause, msg[256], *name;
 	int rc;
 
+	progress_quiet(c->json && !cli_flag(c, CLI_OPT_DRY_RUN));
 	if (stack_input_load(c, file, &in) != 0)
 		return 1;
 	if (upgrade)
@@ -398,6 +407,14 @@ stack_install(struct cli *c, const char *file, const char *upgrade)
 		return rc;
 	}
 	name = xstrdup(cli_str(json_object_get(plan, "stack"), "name"));
+	if (upgrade != NULL && !stack_confirm_removals(c, name,
+	    json_object_get(plan, "stack"))) {
+		json_decref(plan);
+		free(path);
+		stack_input_free(&in);
+		free(name);
+		return cli_fail("stack %s not upgraded", upgrade);
+	}
 	json_decref(plan);
 	snprintf(msg, sizeof msg, "%s stack %s", upgrade ? "Upgrading" :
 	    "Creating", name);
@@ -421,8 +438,16 @@ stack_install(struct cli *c, const char *file, const char *upgrade)
 	}
 	rc = 0;
 	if (!cli_flag(c, CLI_OPT_NO_DEPLOY))
-		rc = stack_deploy_tree(c, name);
-	json_decref(reply);
+		rc = stack_deploy_tree(c, name, &last);
+	if (c->json) {
+		out = json_pack("{s:o, s:o}", "stack", reply, "deploy",
+		    last != NULL ? last : json_null());
+		cli_print_json(out);
+		json_decref(out);
+	} else {
+		json_decref(reply);
+		json_decref(last);
+	}
 	free(name);
 	return rc;
 }
@@ -480,13 +505,22 @@ cmd_stack_validate(struct cli *c)
 int
 cmd_stack_deploy(struct cli *c)
 {
-	return stack_deploy(c, c->args[0]);
+	json_t *last = NULL;
+	int rc;
+
+	progress_quiet(c->json);
+	rc = stack_deploy(c, c->args[0], &last);
+	if (c->json && last != NULL)
+		cli_print_json(last);
+	json_decref(last);
+	return rc;
 }
 
 int
-cmd_stack_ls(struct cli *c)
+cmd_stack_deploys(struct cli *c)
 {
-	char *path = cli_path("grids/%s/stacks", c->grid), svcs[16];
+	char *path = cli_path("stacks/%s/%s/deploys", c->grid, c->args[0]);
+	char id[16];
 	struct table *t;
 	json_t *arr, *v;
 	size_t i;
@@ -494,13 +528,44 @@ cmd_stack_ls(struct cli *c)
 
 	if ((rc = cli_get(c, path, &arr)) != 0)
 		return rc < 0;
-	t = table_new("NAME", "STACK", "VERSION", "SERVICES", "DEPLOY",
-	    "UPDATED", NULL);
+	t = table_new("ID", "STATE", "CREATED", "FINISHED", "ERROR", NULL);
 	json_array_foreach(arr, i, v) {
+		table_row(t, cli_int(v, "id", id, sizeof id),
+		    cli_str(v, "state"), cli_str(v, "created_at"),
+		    cli_str(v, "finished_at"), cli_str(v, "error"), NULL);
+	}
+	table_print(t, stdout);
+	table_free(t);
+	json_decref(arr);
+	return 0;
+}
+
+int
+cmd_stack_ls(struct cli *c)
+{
+	char *path = cli_path("grids/%s/stacks", c->grid), svcs[48];
+	struct table *t;
+	json_t *arr, *v;
+	size_t i;
+	int rc;
+
+	if ((rc = cli_get(c, path, &arr)) != 0)
+		return rc < 0;
+	t = table_new("NAME", "STACK", "VERSION", "SERVICES", "STATE",
+	    "DEPLOY", "UPDATED", NULL);
+	json_array_foreach(arr, i, v) {
+		/* "3", or "3 (1 stopped)" when an operator stopped some. */
+		if (json_integer_value(json_object_get(v, "stopped_services")))
+			snprintf(svcs, sizeof svcs, "%lld (%lld stopped)",
+			    (long long)json_integer_value(json_object_get(v,
+			    "services")), (long long)json_integer_value(
+			    json_object_get(v, "stopped_services")));
+		else
+			cli_int(v, "services", svcs, sizeof svcs);
 		table_row(t, cli_str(v, "name"), cli_str(v, "stack"),
-		    cli_str(v, "version"), cli_int(v, "services", svcs,
-		    sizeof svcs), cli_str(v, "deploy_state"),
-		    cli_str(v, "updated_at"), NULL);
+		    cli_str(v, "version"), svcs, cli_str(v, "state"),
+		    cli_str(v, "deploy_state"), cli_str(v, "updated_at"),
+		    NULL);
 	}
 	table_print(t, stdout);
 	table_free(t);
@@ -513,7 +578,7 @@ cmd_stack_show(struct cli *c)
 {
 	const char *s = c->args[0];
 	char *path = cli_path("stacks/%s/%s", c->grid, s);
-	char inst[16], run[16], aff[256], shares[16];
+	char inst[32], run[16], aff[256], shares[16];
 	struct table *t;
 	json_t *v, *svc;
 	size_t i;
@@ -526,7 +591,10 @@ cmd_stack_show(struct cli *c)
 	printf("version:     %s\n", cli_str(v, "version"));
 	printf("description: %s\n", cli_str(v, "description"));
 	printf("revision:    %s\n", cli_int(v, "rev", inst, sizeof inst));
+	printf("state:       %s\n", cli_str(v, "state"));
 	printf("deploy:      %s\n", cli_str(v, "deploy_state"));
+	if (json_is_string(json_object_get(v, "deploy_error")))
+		printf("deploy error: %s\n", cli_str(v, "deploy_error"));
 	if (json_is_string(json_object_get(v, "parent")))
 		printf("parent:      %s\n", cli_str(v, "parent"));
 	if (json_array_size(json_object_get(v, "children")) > 0) {
@@ -536,11 +604,12 @@ cmd_stack_show(struct cli *c)
 		    "children"), ", ", kids, sizeof kids));
 	}
 	printf("updated:     %s\n\n", cli_str(v, "updated_at"));
-	t = table_new("SERVICE", "IMAGE", "STRATEGY", "INSTANCES", "RUNNING",
-	    "CPU_SHARES", "AFFINITY", NULL);
+	t = table_new("SERVICE", "STATE", "IMAGE", "STRATEGY", "INSTANCES",
+	    "RUNNING", "CPU_SHARES", "AFFINITY", NULL);
 	json_array_foreach(json_object_get(v, "services"), i, svc) {
-		table_row(t, cli_str(svc, "name"), cli_str(svc, "image"),
-		    cli_str(svc, "strategy"), cli_int(svc, "instances", inst,
+		table_row(t, cli_str(svc, "name"), cli_str(svc, "state"),
+		    cli_str(svc, "image"),
+		    cli_str(svc, "strategy"), cli_instances(svc, inst,
 		    sizeof inst), cli_int(svc, "running", run, sizeof run),
 		    cli_int(svc, "cpu_shares", shares, sizeof shares),
 		    cli_join(json_object_get(svc, "affinity"), ",", aff,
@@ -548,6 +617,8 @@ cmd_stack_show(struct cli *c)
 	}
 	table_print(t, stdout);
 	table_free(t);
+	json_array_foreach(json_object_get(v, "warnings"), i, svc)
+		printf("warning: %s\n", json_string_value(svc));
 	json_decref(v);
 	return 0;
 }
@@ -557,28 +628,45 @@ cmd_stack_rm(struct cli *c)
 {
 	const char *s = c->args[0];
 	char *path = cli_path("stacks/%s/%s", c->grid, s), *cause, *p2;
-	char msg[512];
-	json_t *st;
+	char msg[512], kids[256] = "";
+	long long placed = 0;
+	json_t *cur, *svc;
+	size_t i, n;
 	int rc;
 
+	progress_quiet(c->json);
+	snprintf(msg, sizeof msg, "Removing stack %s", s);
+	if (client_json("GET", path, NULL, &cur, &cause) == 0) {
+		n = json_array_size(json_object_get(cur, "services"));
+		json_array_foreach(json_object_get(cur, "services"), i, svc)
+			placed += json_integer_value(json_object_get(svc,
+			    "placed"));
+		/* Its child stacks go with it (Kontena's rm removed them
+		   too). */
+		if (json_array_size(json_object_get(cur, "children")) > 0) {
+			cli_join(json_object_get(cur, "children"), ", ", kids,
+			    sizeof kids);
+			snprintf(msg, sizeof msg, "Removing stack %s and its "
+			    "child stacks %s", s, kids);
+		}
+		json_decref(cur);
+		/* Say what goes, and ask on a terminal (--force and --yes
+		   do not). */
+		if (!cli_flag(c, CLI_OPT_FORCE) && !cli_flag(c, CLI_OPT_YES) &&
+		    !cli_confirm(c, "Remove stack %s with its %zu service%s and "
+		    "%lld container%s%s%s?", s, n, n == 1 ? "" : "s", placed,
+		    placed == 1 ? "" : "s", *kids ? ", and its child stacks " :
+		    "", kids)) {
+			free(path);
+			return cli_fail("stack %s not removed", s);
+		}
+	} else
+		free(cause);	/* the DELETE says why */
 	if (cli_flag(c, CLI_OPT_FORCE)) {
 		xasprintf(&p2, "%s?force=1", path);
 		free(path);
 		path = p2;
 	}
-	snprintf(msg, sizeof msg, "Removing stack %s", s);
-	/* Its child stacks go with it (Kontena's rm removed them too). */
-	if (client_json("GET", path, NULL, &st, &cause) == 0) {
-		if (json_array_size(json_object_get(st, "children")) > 0) {
-			char kids[256];
-
-			snprintf(msg, sizeof msg, "Removing stack %s and its "
-			    "child stacks %s", s, cli_join(json_object_get(st,
-			    "children"), ", ", kids, sizeof kids));
-		}
-		json_decref(st);
-	} else
-		free(cause);
 	step_start(msg);
 	rc = client_json("DELETE", path, NULL, NULL, &cause);
 	free(path);
@@ -588,5 +676,10 @@ cmd_stack_rm(struct cli *c)
 		return 1;
 	}
 	step_end(msg, 1, NULL);
+	if (c->json) {
+		cur = json_pack("{s:s, s:b}", "stack", s, "removed", 1);
+		cli_print_json(cur);
+		json_decref(cur);
+	}
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int
 cli_fail(const char *fmt, ...)
@@ -168,4 +169,80 @@ cli_path(const char *fmt, ...)
 	}
 	va_end(ap);
 	return b.data;
+}
+
+int
+cli_confirm(const struct cli *c, const char *fmt, ...)
+{
+	char line[64];
+	va_list ap;
+
+	if (cli_flag(c, CLI_OPT_YES) || !isatty(STDIN_FILENO) ||
+	    !isatty(STDOUT_FILENO))
+		return 1;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf(" [y/N] ");
+	fflush(stdout);
+	if (fgets(line, sizeof line, stdin) == NULL)
+		return 0;
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
+const char *
+cli_instances(json_t *svc, char *buf, size_t len)
+{
+	const char *strategy = cli_str(svc, "strategy");
+
+	cli_int(svc, "instances", buf, len);
+	if (strcmp(strategy, "daemon") == 0 && strcmp(buf, "-") != 0)
+		snprintf(buf + strlen(buf), len - strlen(buf), " per node");
+	return buf;
+}
+
+/* Does word need quotes for a shell? */
+static int
+cli_needs_quotes(const char *w)
+{
+	if (*w == '\0')
+		return 1;
+	for (; *w != '\0'; w++) {
+		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789-_./=:,+@%", *w) == NULL)
+			return 1;
+	}
+	return 0;
+}
+
+const char *
+cli_shell_join(json_t *arr, char *buf, size_t len)
+{
+	struct buf b = { 0 };
+	const char *w, *p;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(arr, i, v) {
+		if ((w = json_string_value(v)) == NULL)
+			continue;
+		if (b.len > 0)
+			buf_append(&b, " ", 1);
+		if (!cli_needs_quotes(w)) {
+			buf_append(&b, w, strlen(w));
+			continue;
+		}
+		/* 'single quotes', a quote itself as '\'' */
+		buf_append(&b, "'", 1);
+		for (p = w; *p != '\0'; p++) {
+			if (*p == '\'')
+				buf_append(&b, "'\\''", 4);
+			else
+				buf_append(&b, p, 1);
+		}
+		buf_append(&b, "'", 1);
+	}
+	snprintf(buf, len, "%s", b.data != NULL ? b.data : "-");
+	buf_free(&b);
+	return buf;
 }

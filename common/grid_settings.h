@@ -24,7 +24,14 @@ struct grid_settings {
 	int64_t	 random_grace_s;	/* random: likewise */
 	int64_t	 rebalance_settle_s;	/* a new node attracts moves after */
 	int64_t	 move_cooldown_s;	/* a moved instance rests this long */
+	int64_t	 instance_settle_s;	/* up this long before it is running */
 	int	 dry_run;		/* balancer/reaper plan but do not act */
+	int64_t	 job_lost_grace_s;	/* job on an offline node: lost after */
+	int64_t	 job_retention_s;	/* finished jobs are kept this long */
+	int64_t	 job_retention_max;	/* and at most this many per grid */
+	int64_t	 logs_max_bytes;	/* container logs kept for the grid */
+	int64_t	 logs_max_age_s;	/* older lines are deleted */
+	int64_t	 logs_container_pct;	/* one container's share at most */
 };
 
 extern const struct setting_table grid_settings_table;

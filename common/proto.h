@@ -31,6 +31,8 @@
 
 #define PROTO_NODE_ID_LEN	32	/* lowercase hex characters */
 #define PROTO_MAX_LABELS	256	/* labels in Berth-Node-Labels */
+#define PROTO_MAX_ERROR		1024	/* bytes of an engine_error */
+#define PROTO_MAX_OUTPUT	2048	/* bytes of a last_output */
 #define PROTO_MAX_LABELS_HDR	3072	/* bytes of its value (lws keeps
 					   4096 for all upgrade headers) */
 
@@ -91,6 +93,46 @@ const char	*proto_close_action_text(enum proto_close_action action);
 #define PROTO_T_NODE_INFO	"node_info"	/* agent -> master */
 #define PROTO_T_STATE		"state"		/* agent -> master */
 #define PROTO_T_STATS		"stats"		/* agent -> master */
+#define PROTO_T_LOGS		"logs"		/* agent -> master */
+#define PROTO_T_LOGS_ACK	"logs_ack"	/* master -> agent */
+
+/*
+ * Container logs (docs/protocol.md, "logs"; docs/logs.md). A line's text
+ * is at most PROTO_LOG_LINE_MAX bytes of UTF-8 (longer lines travel in
+ * pieces); an agent keeps a logs frame under PROTO_LOG_FRAME_BYTES as
+ * written, with at most PROTO_LOG_FRAME_LINES entries over at most
+ * PROTO_LOG_FRAME_STREAMS containers, and has at most PROTO_LOG_INFLIGHT
+ * frames unacknowledged: so the master holds a bounded amount per agent.
+ */
+#define PROTO_LOG_LINE_MAX	16384
+#define PROTO_LOG_FRAME_BYTES	(512 * 1024)
+#define PROTO_LOG_FRAME_LINES	8192
+#define PROTO_LOG_FRAME_STREAMS	256
+#define PROTO_LOG_INFLIGHT	4
+
+/*
+ * Exec (docs/exec.md; docs/protocol.md, "Exec"). Control frames are JSON
+ * text like the others, each with the session's "id" (1 .. 2^32-1, chosen
+ * by the master). Data travels in binary frames: one byte of stream, the
+ * id in 4 bytes big-endian, then the bytes. Each direction of a session
+ * has a window: the sender may have at most PROTO_EXEC_WINDOW bytes of
+ * data not yet acknowledged by an exec_ack from the receiver.
+ */
+#define PROTO_T_EXEC_START	"exec_start"	/* master -> agent */
+#define PROTO_T_EXEC_RESIZE	"exec_resize"	/* master -> agent */
+#define PROTO_T_EXEC_EOF	"exec_eof"	/* master -> agent: stdin ended */
+#define PROTO_T_EXEC_CANCEL	"exec_cancel"	/* master -> agent: end it */
+#define PROTO_T_EXEC_ACK	"exec_ack"	/* both: data bytes consumed */
+#define PROTO_T_EXEC_STARTED	"exec_started"	/* agent -> master */
+#define PROTO_T_EXEC_END	"exec_end"	/* agent -> master: exit or error */
+
+#define PROTO_EXEC_STDIN	0	/* binary frame streams */
+#define PROTO_EXEC_STDOUT	1
+#define PROTO_EXEC_STDERR	2
+#define PROTO_EXEC_HDR		5	/* stream byte + 4-byte id */
+#define PROTO_EXEC_WINDOW	(256 * 1024) /* unacknowledged data bytes */
+#define PROTO_EXEC_CHUNK	(32 * 1024)  /* largest data frame payload */
+#define PROTO_EXEC_MAX_AGENT	32	/* sessions an agent runs at once */
 
 /* Container labels every berth container carries. */
 #define PROTO_LABEL_GRID	"berth.grid"
@@ -100,5 +142,10 @@ const char	*proto_close_action_text(enum proto_close_action action);
 #define PROTO_LABEL_NODE	"berth.node"
 #define PROTO_LABEL_REV		"berth.rev"
 #define PROTO_LABEL_SERVICE_ID	"berth.service-id"
+/* ... and every job container (docs/jobs.md). */
+#define PROTO_LABEL_JOB		"berth.job"		/* job name */
+#define PROTO_LABEL_JOB_ID	"berth.job-id"
+#define PROTO_LABEL_JOB_INDEX	"berth.job-index"	/* its task */
+#define PROTO_LABEL_ATTEMPT	"berth.attempt"		/* its attempt id */
 
 #endif

@@ -10,6 +10,8 @@
  * tests walk it through --print-routes).
  */
 #include "master/api.h"
+#include "master/logstore.h"
+#include "master/exec_relay.h"
 
 #include "common/log.h"
 #include "common/util.h"
@@ -96,10 +98,35 @@ api_cache_put(struct api_ctx *ctx, const char *key, uint64_t gen,
 	pthread_mutex_unlock(&a->cache_lock);
 }
 
+/*
+ * An exec session between the 101 and its upgrade callback, shared by the
+ * request (whose completed callback may come first if the connection
+ * fails) and the response (whose upgrade callback takes the session):
+ * whichever takes t has it; the last reference frees the holder.
+ */
+struct api_upgrade {
+	_Atomic(struct exec_target *) t;	/* the session, until taken */
+	atomic_int		 refs;		/* the request and the response */
+};
+
+static struct exec_target *
+api_upgrade_take(struct api_upgrade *u)
+{
+	return atomic_exchange(&u->t, NULL);
+}
+
+static void
+api_upgrade_unref(struct api_upgrade *u)
+{
+	if (atomic_fetch_sub(&u->refs, 1) == 1)
+		free(u);
+}
+
 /* One per request, from the first callback to the completed callback. */
 struct api_req {
 	struct buf	 body;		/* body collected so far */
 	int		 too_big;	/* body passed API_MAX_BODY */
+	struct api_upgrade *up;		/* a 101 was queued: its session */
 };
 
 static const struct api_route api_routes[] = {
@@ -125,17 +152,38 @@ static const struct api_route api_routes[] = {
 	{ "PUT", "/v1/stacks/{}/{}", api_stack_upgrade, 0 },
 	{ "DELETE", "/v1/stacks/{}/{}", api_stack_delete, 0 },
 	{ "POST", "/v1/stacks/{}/{}/deploy", api_stack_deploy, 0 },
+	{ "GET", "/v1/stacks/{}/{}/deploys", api_stack_deploy_list, 0 },
 	{ "GET", "/v1/stacks/{}/{}/deploys/{}", api_stack_deploy_show, 0 },
 	{ "GET", "/v1/services/{}/{}/{}", api_service_show, 0 },
 	{ "PATCH", "/v1/services/{}/{}/{}", api_service_scale, 0 },
 	{ "POST", "/v1/services/{}/{}/{}/scale", api_service_scale, 0 },
 	{ "GET", "/v1/services/{}/{}/{}/containers", api_service_containers, 0 },
+	{ "GET", "/v1/services/{}/{}/{}/logs", api_logs_service, 0 },
+	{ "GET", "/v1/stacks/{}/{}/logs", api_logs_stack, 0 },
+	{ "GET", "/v1/containers/{}/{}/logs", api_logs_container, 0 },
+	/* exec: websocket upgrades (api_exec.c, docs/exec.md) */
+	{ "GET", "/v1/services/{}/{}/{}/exec", api_service_exec, 0 },
+	{ "GET", "/v1/containers/{}/{}/exec", api_container_exec, 0 },
+	/* the lifecycle: api_lifecycle.c */
+	{ "DELETE", "/v1/services/{}/{}/{}", api_service_delete, 0 },
+	{ "POST", "/v1/services/{}/{}/{}/stop", api_service_stop, 0 },
+	{ "POST", "/v1/services/{}/{}/{}/start", api_service_start, 0 },
+	{ "POST", "/v1/services/{}/{}/{}/restart", api_service_restart, 0 },
+	{ "POST", "/v1/stacks/{}/{}/stop", api_stack_stop, 0 },
+	{ "POST", "/v1/stacks/{}/{}/start", api_stack_start, 0 },
+	{ "POST", "/v1/stacks/{}/{}/restart", api_stack_restart, 0 },
 	{ "GET", "/v1/grids/{}/cloud-config", api_grid_cloud_config, 0 },
 	{ "GET", "/v1/grids/{}/vault", api_vault_list, 0 },
 	{ "POST", "/v1/grids/{}/vault", api_vault_create, 0 },
 	{ "GET", "/v1/vault/{}/{}", api_vault_read, 0 },
 	{ "PUT", "/v1/vault/{}/{}", api_vault_update, 0 },
 	{ "DELETE", "/v1/vault/{}/{}", api_vault_delete, 0 },
+	{ "GET", "/v1/grids/{}/jobs", api_job_list, 0 },
+	{ "POST", "/v1/grids/{}/jobs", api_job_create, 0 },
+	{ "GET", "/v1/jobs/{}/{}", api_job_show, 0 },
+	{ "DELETE", "/v1/jobs/{}/{}", api_job_delete, 0 },
+	{ "POST", "/v1/jobs/{}/{}/cancel", api_job_cancel, 0 },
+	{ "GET", "/v1/jobs/{}/{}/logs", api_logs_job, 0 },
 	{ "GET", "/install/agent.sh", api_install_script, 1 },
 	{ "GET", "/install/berth-agent", api_install_agent, 1 },
 };
@@ -221,14 +269,50 @@ api_hide_tokens(char *text)
 	*w = '\0';
 }
 
+/*
+ * MHD's upgrade callback, on an MHD thread once the 101 went out: the
+ * exec relay takes the socket and the session.
+ */
 static void
-api_send(struct api_ctx *ctx, const char *allow)
+api_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
+    const char *extra, size_t extra_len, MHD_socket sock,
+    struct MHD_UpgradeResponseHandle *urh)
+{
+	struct api_upgrade *u = cls;
+	struct exec_target *t = api_upgrade_take(u);
+
+	api_upgrade_unref(u);
+	if (t == NULL) {
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		return;
+	}
+	exec_relay_adopt(t->relay, t, sock, extra, extra_len, urh);
+}
+
+static void
+api_send(struct api_ctx *ctx, const char *allow, struct api_req *req)
 {
 	struct MHD_Response *r;
 	char *text;
 	size_t len;
 	int status = ctx->status ? ctx->status : 500;
 
+	if (ctx->upgrade != NULL && status == 101) {
+		struct api_upgrade *u = xcalloc(1, sizeof *u);
+
+		atomic_init(&u->t, ctx->upgrade);
+		atomic_init(&u->refs, 2);
+		ctx->upgrade = NULL;
+		req->up = u;
+		r = MHD_create_response_for_upgrade(api_upgraded, u);
+		MHD_add_response_header(r, "Upgrade", "websocket");
+		MHD_add_response_header(r, "Sec-WebSocket-Accept",
+		    ctx->upgrade_accept);
+		MHD_queue_response(ctx->conn, 101, r);
+		MHD_destroy_response(r);
+		atomic_fetch_add(&ctx->m->api_status[101], 1);
+		return;
+	}
 	if (ctx->out != NULL) {
 		text = json_dumps(ctx->out, JSON_COMPACT |
 		    JSON_REAL_PRECISION(10));
@@ -246,6 +330,24 @@ api_send(struct api_ctx *ctx, const char *allow)
 		    MHD_RESPMEM_MUST_FREE);
 		ctx->out_text = NULL;
 		MHD_add_response_header(r, "Content-Type", ctx->out_type);
+	} else if (ctx->out_stream != NULL) {
+		/* MHD owns the state from here, even on failure. */
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+		    32 * 1024, ctx->out_stream, ctx->out_stream_arg,
+		    ctx->out_stream_free);
+		ctx->out_stream = NULL;
+		if (r == NULL) {
+			ctx->out_stream_free(ctx->out_stream_arg);
+			status = 500;
+			r = MHD_create_response_from_buffer(0, NULL,
+			    MHD_RESPMEM_PERSISTENT);
+		} else {
+			MHD_add_response_header(r, "Content-Type",
+			    ctx->out_type);
+			/* Proxies must pass lines on as they come. */
+			MHD_add_response_header(r, "Cache-Control", "no-cache");
+			MHD_add_response_header(r, "X-Accel-Buffering", "no");
+		}
 	} else if (ctx->out_has_fd) {
 		/* MHD owns the descriptor from here, even on failure. */
 		r = MHD_create_response_from_fd64(ctx->out_size, ctx->out_fd);
@@ -271,6 +373,11 @@ api_send(struct api_ctx *ctx, const char *allow)
 	ctx->out = NULL;
 	free(ctx->out_text);
 	ctx->out_text = NULL;
+	if (ctx->upgrade != NULL) {	/* replied otherwise after all */
+		exec_relay_release(ctx->upgrade->relay);
+		exec_target_free(ctx->upgrade);
+		ctx->upgrade = NULL;
+	}
 }
 
 void
@@ -286,6 +393,21 @@ api_reply(struct api_ctx *ctx, int status, json_t *body)
 }
 
 void
+api_reply_upgrade(struct api_ctx *ctx, struct exec_target *t,
+    const char *accept)
+{
+	if (ctx->status != 0) {
+		exec_relay_release(t->relay);
+		exec_target_free(t);
+		return;
+	}
+	ctx->status = 101;
+	ctx->upgrade = t;
+	snprintf(ctx->upgrade_accept, sizeof ctx->upgrade_accept, "%s",
+	    accept);
+}
+
+void
 api_reply_text(struct api_ctx *ctx, int status, const char *type,
     const char *text)
 {
@@ -293,6 +415,21 @@ api_reply_text(struct api_ctx *ctx, int status, const char *type,
 		return;
 	ctx->status = status;
 	ctx->out_text = xstrdup(text);
+	ctx->out_type = type;
+}
+
+void
+api_reply_stream(struct api_ctx *ctx, int status, const char *type,
+    api_stream_fn *fn, void *arg, void (*free_fn)(void *))
+{
+	if (ctx->status != 0) {
+		free_fn(arg);
+		return;
+	}
+	ctx->status = status;
+	ctx->out_stream = fn;
+	ctx->out_stream_arg = arg;
+	ctx->out_stream_free = free_fn;
 	ctx->out_type = type;
 }
 
@@ -548,7 +685,7 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url,
 			/* Refuse before reading; MHD closes the connection. */
 			api_error(&ctx, 413, NULL, "request body over %d bytes",
 			    API_MAX_BODY);
-			api_send(&ctx, NULL);
+			api_send(&ctx, NULL, req);
 			return MHD_YES;
 		}
 		return MHD_YES;
@@ -564,7 +701,7 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (req->too_big) {
 		api_error(&ctx, 413, NULL, "request body over %d bytes",
 		    API_MAX_BODY);
-		api_send(&ctx, NULL);
+		api_send(&ctx, NULL, req);
 		return MHD_YES;
 	}
 
@@ -579,7 +716,7 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url,
 	ctx.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
 	api_dispatch(&ctx, allow, sizeof allow);
-	api_send(&ctx, allow[0] != '\0' ? allow : NULL);
+	api_send(&ctx, allow[0] != '\0' ? allow : NULL, req);
 	free(path);
 	return MHD_YES;
 }
@@ -592,6 +729,15 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (req == NULL)
 		return;
+	if (req->up != NULL) {
+		struct exec_target *t = api_upgrade_take(req->up);
+
+		if (t != NULL) {	/* the upgrade never happened */
+			exec_relay_release(t->relay);
+			exec_target_free(t);
+		}
+		api_upgrade_unref(req->up);
+	}
 	buf_free(&req->body);
 	free(req);
 	*con_cls = NULL;
@@ -638,8 +784,14 @@ api_start(struct master *m, char **cause)
 	a = xcalloc(1, sizeof *a);
 	a->m = m;
 	pthread_mutex_init(&a->cache_lock, NULL);
+	/*
+	 * Suspend/resume: a log follower waits for lines without holding
+	 * an API thread (master/api_logs.c). ALLOW_UPGRADE: exec sessions
+	 * are websockets on this port.
+	 */
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	    MHD_USE_ERROR_LOG | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME |
+	    MHD_ALLOW_UPGRADE;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (m->tls.on) {
@@ -687,6 +839,8 @@ api_stop(struct api *a)
 
 	if (a == NULL)
 		return;
+	/* MHD must not stop with a connection suspended: wake followers. */
+	logstore_waiters_shutdown(a->m->logs);
 	MHD_stop_daemon(a->d);
 	for (i = 0; i < API_CACHE_SLOTS; i++)
 		free(a->cache[i].text);

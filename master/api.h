@@ -16,11 +16,25 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define API_MAX_BODY	(1024 * 1024)	/* larger bodies are 413 */
 #define API_MAX_CAPTURES 4
 
 struct MHD_Connection;
+struct exec_target;
+
+/*
+ * A streamed reply's producer, libmicrohttpd's content reader: copy at
+ * most max bytes into buf and return how many; 0 only after suspending
+ * the connection (MHD_suspend_connection(), which needs the daemon's
+ * suspend/resume support, on), API_STREAM_END at the end, API_STREAM_ERROR
+ * to cut the connection. It runs on an API thread each time the socket
+ * can take more.
+ */
+typedef ssize_t	 api_stream_fn(void *arg, uint64_t pos, char *buf, size_t max);
+#define API_STREAM_END		((ssize_t)-1)	/* MHD_CONTENT_READER_... */
+#define API_STREAM_ERROR	((ssize_t)-2)
 
 struct api_ctx {
 	struct master		*m;		/* the master */
@@ -40,6 +54,12 @@ struct api_ctx {
 	int			 out_fd;	/* or a file reply (owned), */
 	int			 out_has_fd;	/* when this is 1 */
 	uint64_t		 out_size;	/* its length */
+	api_stream_fn		*out_stream;	/* or a streamed reply */
+	void			*out_stream_arg; /* its state (owned) */
+	void			(*out_stream_free)(void *); /* frees it */
+	struct exec_target	*upgrade;	/* or a 101 to an exec session
+						   (owned until adopted) */
+	char			 upgrade_accept[32]; /* its Sec-WebSocket-Accept */
 };
 
 /* Handlers. */
@@ -67,6 +87,12 @@ const struct api_route *api_route_find(const char *method, const char *path,
 
 /* Reply with JSON (takes ownership of body; NULL for no body). */
 void	 api_reply(struct api_ctx *ctx, int status, json_t *body);
+/*
+ * Reply 101 Switching Protocols to a websocket: once sent, the socket and
+ * t (taken) go to the exec relay (exec_relay_adopt()).
+ */
+void	 api_reply_upgrade(struct api_ctx *ctx, struct exec_target *t,
+	    const char *accept);
 /* Reply with text (copied). */
 void	 api_reply_text(struct api_ctx *ctx, int status, const char *type,
 	    const char *text);
@@ -76,6 +102,13 @@ void	 api_reply_text(struct api_ctx *ctx, int status, const char *type,
  */
 int	 api_reply_file(struct api_ctx *ctx, int status, const char *type,
 	    const char *path);
+/*
+ * Reply with a body of unknown length (chunked) that fn produces while the
+ * client reads; arg is fn's state, freed by free_fn (on any thread) when
+ * the reply is over or the client has gone.
+ */
+void	 api_reply_stream(struct api_ctx *ctx, int status, const char *type,
+	    api_stream_fn *fn, void *arg, void (*free_fn)(void *));
 /*
  * A small cache of reply texts, for lists that many clients poll: key is
  * the route's own (say "nodes:<grid id>"), gen the generation the text was
@@ -118,10 +151,17 @@ api_handler_fn api_service_list, api_service_show, api_service_scale,
     api_service_containers;
 api_handler_fn api_stack_list, api_stack_create, api_stack_show,
     api_stack_upgrade, api_stack_delete, api_stack_deploy,
-    api_stack_deploy_show;
+    api_stack_deploy_show, api_stack_deploy_list;
 api_handler_fn api_event_list;
 api_handler_fn api_vault_list, api_vault_create, api_vault_read,
     api_vault_update, api_vault_delete;
+api_handler_fn api_job_list, api_job_create, api_job_show, api_job_cancel,
+    api_job_delete;
+api_handler_fn api_logs_service, api_logs_stack, api_logs_container,
+    api_logs_job;
+api_handler_fn api_service_exec, api_container_exec;
+api_handler_fn api_service_stop, api_service_start, api_service_restart,
+    api_service_delete, api_stack_stop, api_stack_start, api_stack_restart;
 api_handler_fn api_grid_cloud_config, api_install_script, api_install_agent;
 /*
  * Why a cloud-config label= argument is refused, given the nprev accepted

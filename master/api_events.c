@@ -6,6 +6,7 @@
  * (an event id, for following) and limit.
  */
 #include "master/api.h"
+#include "master/logstore.h"
 
 #include "common/util.h"
 #include "common/xmalloc.h"
@@ -72,6 +73,7 @@ void
 api_metrics(struct api_ctx *ctx)
 {
 	struct metrics_counts c;
+	struct logstore_stats ls;
 	struct buf b = { 0 };
 	uint64_t n;
 	size_t j;
@@ -108,6 +110,22 @@ api_metrics(struct api_ctx *ctx)
 			buf_printf(&b, "berth_api_requests_total{status=\"%d\"} "
 			    "%llu\n", i, (unsigned long long)n);
 	}
+	logstore_stats(ctx->m->logs, &ls);
+	buf_printf(&b, "# HELP berth_log_lines_total Container log lines "
+	    "stored.\n# TYPE berth_log_lines_total counter\n"
+	    "berth_log_lines_total %llu\n"
+	    "# HELP berth_log_duplicates_total Log lines agents sent again "
+	    "that were already stored.\n"
+	    "# TYPE berth_log_duplicates_total counter\n"
+	    "berth_log_duplicates_total %llu\n"
+	    "# HELP berth_log_frames_refused_total Logs frames refused while "
+	    "the log store's queue was full.\n"
+	    "# TYPE berth_log_frames_refused_total counter\n"
+	    "berth_log_frames_refused_total %llu\n"
+	    "# HELP berth_log_queue_bytes Log lines waiting to be written.\n"
+	    "# TYPE berth_log_queue_bytes gauge\nberth_log_queue_bytes %llu\n",
+	    (unsigned long long)ls.lines, (unsigned long long)ls.duplicates,
+	    (unsigned long long)ls.refused, (unsigned long long)ls.queued_bytes);
 	buf_printf(&b, "# HELP berth_uptime_seconds Seconds since start.\n"
 	    "# TYPE berth_uptime_seconds gauge\nberth_uptime_seconds %lld\n",
 	    (long long)((util_now_ms() - ctx->m->started_ms) / 1000));

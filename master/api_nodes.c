@@ -6,6 +6,7 @@
  * hub's outbox; the handler never waits on the agent).
  */
 #include "master/api.h"
+#include "master/loadring.h"
 
 #include "common/proto.h"
 #include "common/util.h"
@@ -61,6 +62,53 @@ api_node_lookup(struct api_ctx *ctx, struct grid *g, char id[NODE_ID_LEN + 1])
 	return -1;
 }
 
+/*
+ * The node's last minutes from the hub's ring (master/loadring.h):
+ * "load_history", one sample per 10 s slot, oldest first, and "load_avg",
+ * the mean CPU use over the last 1, 5 and 10 minutes (null without data).
+ */
+static void
+api_node_load(struct api_ctx *ctx, const char *id, json_t *o)
+{
+	static const int mins[] = { 1, 5, 10 };
+	struct load_sample *v = NULL;
+	json_t *hist = json_array(), *avg = json_object(), *e;
+	int64_t now = util_now_ms();
+	double sum;
+	char t[32], key[8];
+	size_t n = 0, i, k, cnt;
+
+	if (ctx->m->loads != NULL)
+		n = loadring_get(ctx->m->loads, id, now, &v);
+	for (i = 0; i < n; i++) {
+		util_iso8601(v[i].at, t, sizeof t);
+		e = json_pack("{s:s, s:f}", "at", t, "cpu_pct", v[i].cpu_pct);
+		json_object_set_new(e, "mem_used", v[i].mem_used < 0 ?
+		    json_null() : json_integer(v[i].mem_used));
+		json_object_set_new(e, "mem_total", v[i].mem_total < 0 ?
+		    json_null() : json_integer(v[i].mem_total));
+		json_object_set_new(e, "containers", v[i].containers < 0 ?
+		    json_null() : json_integer(v[i].containers));
+		json_array_append_new(hist, e);
+	}
+	for (k = 0; k < sizeof mins / sizeof mins[0]; k++) {
+		sum = 0;
+		cnt = 0;
+		for (i = 0; i < n; i++) {
+			if (now - v[i].at <= (int64_t)mins[k] * 60000) {
+				sum += v[i].cpu_pct;
+				cnt++;
+			}
+		}
+		snprintf(key, sizeof key, "%dm", mins[k]);
+		json_object_set_new(avg, key, cnt > 0 ?
+		    json_real(sum / (double)cnt) : json_null());
+	}
+	free(v);
+	json_object_set_new(o, "load_avg", avg);
+	json_object_set_new(o, "load_history", hist);
+}
+
 void
 api_node_show(struct api_ctx *ctx)
 {
@@ -72,8 +120,10 @@ api_node_show(struct api_ctx *ctx)
 		return;
 	if (store_node_get_json(ctx->st, g.id, id, &o) != 1)
 		api_store_error(ctx);
-	else
+	else {
+		api_node_load(ctx, id, o);
 		api_reply(ctx, 200, o);
+	}
 }
 
 void
@@ -141,24 +191,64 @@ out:
 	json_decref(body);
 }
 
+/*
+ * Remove a node. A connected node is refused unless ?force=1: its agent is
+ * alive and would run its containers on, unmanaged. Either way the id is
+ * revoked: the agent cannot rejoin under it with the grid token and get
+ * its containers made again (it must start over as a new node).
+ */
 void
 api_node_delete(struct api_ctx *ctx)
 {
+	const char *force = api_query(ctx, "force");
 	struct grid g;
-	char id[NODE_ID_LEN + 1];
+	char id[NODE_ID_LEN + 1], name[64], why[128];
+	int64_t *jobs = NULL;
+	size_t njobs = 0, i;
+	json_t *o;
+	int rc;
 
 	if (api_node_lookup(ctx, &g, id) != 0)
 		return;
+	if ((rc = store_node_connected(ctx->st, id)) < 0) {
+		api_store_error(ctx);
+		return;
+	}
+	if (rc == 1 && (force == NULL || (strcmp(force, "1") != 0 &&
+	    strcmp(force, "true") != 0))) {
+		api_error(ctx, 409, NULL, "node %s is connected: its agent "
+		    "would keep its containers running; stop the agent first, "
+		    "or remove it with --force (?force=1), which also revokes "
+		    "its id", ctx->cap[1]);
+		return;
+	}
+	if (store_node_get_json(ctx->st, g.id, id, &o) != 1) {
+		api_store_error(ctx);
+		return;
+	}
+	snprintf(name, sizeof name, "%s", json_string_value(json_object_get(o,
+	    "name")));
+	json_decref(o);
+	snprintf(why, sizeof why, "node %s was removed by an operator", name);
 	if (store_begin(ctx->st) != 0 ||
-	    store_event_add(ctx->st, g.id, "node.remove", ctx->cap[1],
-	    "node %s (%s) removed by an operator", ctx->cap[1], id) != 0 ||
+	    store_event_add(ctx->st, g.id, "node.remove", name,
+	    "node %s (%s) removed by an operator%s; its id is revoked", name,
+	    id, rc == 1 ? " while connected" : "") != 0 ||
+	    store_job_node_gone(ctx->st, id, why, util_now_ms(), &jobs,
+	    &njobs) != 0 ||
 	    store_node_delete(ctx->st, id) != 0 ||
+	    store_node_revoke(ctx->st, id, g.id, name) != 0 ||
 	    store_commit(ctx->st) != 0) {
+		free(jobs);
+		store_rollback(ctx->st);
 		api_store_error(ctx);
 		return;
 	}
 	master_kick_node(ctx->m, id, PROTO_CLOSE_NODE_REMOVED);
 	master_changed_node(ctx->m, id);
+	for (i = 0; i < njobs; i++)
+		master_changed_job(ctx->m, jobs[i]);
+	free(jobs);
 	api_reply(ctx, 204, NULL);
 }
 

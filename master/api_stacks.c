@@ -682,7 +682,8 @@ api_stack_upgrade(struct api_ctx *ctx)
 	struct grid g;
 	struct store_secret *sec = NULL;
 	json_t *keep, *svc, *old = NULL, *v;
-	char links[512];
+	const char *file_ref;
+	char links[512], ref[160];
 	size_t i, j, nsec = 0, n = 0, nold = 0, nremove = 0;
 	int64_t id, *olds = NULL, *remove = NULL;
 	int rc;
@@ -701,6 +702,19 @@ api_stack_upgrade(struct api_ctx *ctx)
 	json_decref(old);
 	if (rc != 0)
 		return;
+	/* The file must be this stack's: another's would replace it. */
+	if ((rc = store_stack_ref(ctx->st, id, ref, sizeof ref)) != 1) {
+		api_store_error(ctx);
+		goto out;
+	}
+	file_ref = json_string_value(json_object_get(p.spec, "stack"));
+	if (file_ref == NULL || strcmp(file_ref, ref) != 0) {
+		api_error(ctx, 422, "stack", "the file is stack %s, but stack "
+		    "%s was installed from %s; remove it and install the other "
+		    "file instead", file_ref ? file_ref : "?", ctx->cap[1],
+		    ref);
+		goto out;
+	}
 	if (api_dry_run(ctx, &p, 1))
 		goto out;
 	/*
@@ -792,6 +806,8 @@ api_stack_upgrade(struct api_ctx *ctx)
 			master_changed_service(ctx->m, u.changed[i]);
 		for (i = 0; i < u.nremoved; i++)
 			master_changed_service(ctx->m, u.removed[i]);
+		for (i = 0; i < u.nrescaled; i++)
+			master_changed_service(ctx->m, u.rescaled[i]);
 		json_array_foreach(w.rolled, i, v)
 			master_changed_service(ctx->m, json_integer_value(v));
 		api_notify_nodes(ctx, u.nodes);
@@ -876,6 +892,21 @@ api_stack_deploy(struct api_ctx *ctx)
 	}
 	master_changed_grid(ctx->m, g.id);
 	api_reply(ctx, 202, o);
+}
+
+void
+api_stack_deploy_list(struct api_ctx *ctx)
+{
+	struct grid g;
+	int64_t id;
+	json_t *arr;
+
+	if (api_stack_lookup(ctx, &g, &id) != 0)
+		return;
+	if ((arr = store_deploy_list_json(ctx->st, id)) == NULL)
+		api_store_error(ctx);
+	else
+		api_reply(ctx, 200, arr);
 }
 
 void

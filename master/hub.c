@@ -27,6 +27,8 @@
 #include "master/hub_int.h"
 #include "master/hub_desired.h"
 #include "master/hub_frame.h"
+#include "master/logstore.h"
+#include "master/loadring.h"
 
 #include "common/log.h"
 #include "common/proto.h"
@@ -80,13 +82,20 @@ hub_unindex(struct hub *h, struct hub_sess *s)
 
 /* ---- sending ------------------------------------------------------------ */
 
-static void
-hub_queue(struct hub_sess *s, enum hub_out_kind kind, const char *text)
+void
+hub_queue_raw(struct hub_sess *s, enum hub_out_kind kind, const void *data,
+    size_t len)
 {
-	if (hub_outq_push(&s->outq, kind, text, strlen(text)) == 1)
+	if (hub_outq_push(&s->outq, kind, data, len) == 1)
 		log_debug("hub: node %s: newer desired set replaces the one "
 		    "not yet sent", s->name);
 	lws_callback_on_writable(s->wsi);
+}
+
+static void
+hub_queue(struct hub_sess *s, enum hub_out_kind kind, const char *text)
+{
+	hub_queue_raw(s, kind, text, strlen(text));
 }
 
 /* Queue frame (the caller's reference is taken) after those queued. */
@@ -143,8 +152,10 @@ hub_send_desired(struct hub *h, struct hub_sess *s, int force)
 	s->last_desired_at = util_mono_ms();
 	free(s->last_state);		/* rows changed: record the next report */
 	s->last_state = NULL;
-	f = json_pack("{s:s, s:I, s:o}", "type", PROTO_T_DESIRED,
-	    "generation", (json_int_t)++h->generation, "containers", arr);
+	f = json_pack("{s:s, s:I}", "type", PROTO_T_DESIRED,
+	    "generation", (json_int_t)++h->generation);
+	json_object_update(f, arr);	/* containers, jobs, jobs_done */
+	json_decref(arr);
 	frame = json_dumps(f, JSON_COMPACT);
 	if (frame != NULL)
 		hub_queue(s, HUB_OUT_DESIRED, frame);
@@ -188,6 +199,109 @@ hub_grid_settings(struct hub *h, int64_t grid_id)
 
 /* ---- frames from agents ------------------------------------------------- */
 
+/* A state frame's job reports: record them, then tell who must know. */
+static int
+hub_state_jobs(struct hub *h, struct hub_sess *s, json_t *jobs, char **cause)
+{
+	int64_t *changed = NULL;
+	size_t n = 0, i;
+	int desired = 0;
+	char *c;
+
+	if (desired_apply_jobs(h->st, s->node_id, jobs, &changed, &n, &desired,
+	    &c) != 0) {
+		free(s->last_state);
+		s->last_state = NULL;
+		xasprintf(cause, "state.%s", c);
+		free(c);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		master_changed_job(h->m, changed[i]);
+	free(changed);
+	/* A job started or ended: its entry moves on (run -> started -> done). */
+	if (desired)
+		hub_send_desired(h, s, 0);
+	return 0;
+}
+
+static void
+hub_logs_reply(struct hub_sess *s, int64_t seq, int retry)
+{
+	hub_queue_json(s, retry ? json_pack("{s:s, s:I, s:b}", "type",
+	    PROTO_T_LOGS_ACK, "seq", (json_int_t)seq, "retry", 1) :
+	    json_pack("{s:s, s:I}", "type", PROTO_T_LOGS_ACK, "seq",
+	    (json_int_t)seq));
+}
+
+/*
+ * A "logs" frame: checked and copied into a batch here, written by the
+ * log store's thread, acknowledged once written (hub_logs_ack()). A full
+ * queue refuses it at once: the agent sends again from its last
+ * acknowledged line.
+ */
+static int
+hub_on_logs(struct hub *h, struct hub_sess *s, json_t *f, char **cause)
+{
+	struct log_batch *b;
+
+	if (log_frame_parse(f, &b, cause) != 0)
+		return -1;
+	snprintf(b->node_id, sizeof b->node_id, "%s", s->node_id);
+	snprintf(b->node_name, sizeof b->node_name, "%s", s->name);
+	b->grid_id = s->grid_id;
+	b->session = s->serial;
+	if (h->m->logs == NULL) {
+		log_batch_free(b);
+		return 0;
+	}
+	if (logstore_submit(h->m->logs, b) == LOGSTORE_REFUSED)
+		hub_logs_reply(s, json_integer_value(json_object_get(f, "seq")),
+		    1);
+	return 0;
+}
+
+/*
+ * A state frame's word on the node's Docker Engine ("engine", checked by
+ * frame_check()): recorded when it changed, and the scheduler told, since
+ * a node without an engine takes no new instances. Returns 1 when the
+ * engine is down: the frame then lists nothing the agent could see.
+ */
+static int
+hub_engine(struct hub *h, struct hub_sess *s, json_t *f)
+{
+	const char *e = json_string_value(json_object_get(f, "engine"));
+	const char *why = json_string_value(json_object_get(f,
+	    "engine_error"));
+	int down = e != NULL && strcmp(e, "down") == 0, rc;
+	char esc[256];
+
+	if (down && why == NULL)
+		why = "the agent cannot reach its Docker Engine";
+	if (s->engine == (down ? 2 : 1) && (!down ||
+	    (s->engine_error != NULL && strcmp(s->engine_error, why) == 0)))
+		return down;
+	rc = store_node_engine(h->st, s->node_id, s->grid_id, s->name, down,
+	    why);
+	if (rc < 0) {
+		log_error("hub: store: %s", store_errmsg(h->st));
+		return down;
+	}
+	s->engine = down ? 2 : 1;
+	free(s->engine_error);
+	s->engine_error = down ? xstrdup(why) : NULL;
+	if (rc == 1) {
+		if (down)
+			log_warn("hub: node %s: Docker Engine down: %s",
+			    s->name, log_escape(esc, sizeof esc, why));
+		else
+			log_info("hub: node %s: Docker Engine answers",
+			    s->name);
+		master_changed_node(h->m, s->node_id);
+	}
+	return down;
+}
+
 static void
 hub_on_frame(struct hub *h, struct hub_sess *s)
 {
@@ -197,7 +311,8 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 	char *cause = NULL, esc[160];
 	int changed;
 
-	f = json_loadb(s->rx.data, s->rx.len, 0, &jerr);
+	/* A container's log line may hold NULs (log_frame.c keeps them). */
+	f = json_loadb(s->rx.data, s->rx.len, JSON_ALLOW_NUL, &jerr);
 	if (f == NULL) {
 		xasprintf(&cause, "malformed frame: %s", jerr.text);
 		goto bad;
@@ -208,11 +323,27 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 		s->cpu_pct = json_number_value(json_object_get(f, "cpu_pct"));
 		v = json_object_get(f, "mem_used");
 		s->mem_used = json_is_integer(v) ? json_integer_value(v) : -1;
+		v = json_object_get(f, "mem_total");
+		s->mem_total = json_is_integer(v) ? json_integer_value(v) : -1;
+		v = json_object_get(f, "containers");
+		s->containers = json_is_integer(v) ? json_integer_value(v) : -1;
 		s->seen_dirty = 1;
+		if (h->m->loads != NULL)	/* node show's last minutes */
+			loadring_add(h->m->loads, s->node_id, util_now_ms(),
+			    s->cpu_pct, s->mem_used, s->mem_total,
+			    s->containers);
 	} else if (type == FRAME_STATE) {
+		if (hub_engine(h, s, f) != 0) {	/* engine down */
+			json_decref(f);
+			return;
+		}
 		/* Agents repeat their report; only a change costs a write. */
-		char *text = json_dumps(json_object_get(f, "containers"),
-		    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+		json_t *both = json_pack("[O, O?]", json_object_get(f,
+		    "containers"), json_object_get(f, "jobs"));
+		char *text = json_dumps(both, JSON_COMPACT | JSON_SORT_KEYS |
+		    JSON_ENCODE_ANY);
+
+		json_decref(both);
 
 		if (text != NULL && s->last_state != NULL &&
 		    strcmp(text, s->last_state) == 0 &&
@@ -236,6 +367,15 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 		}
 		if (changed)
 			master_changed_node(h->m, s->node_id);
+		if (hub_state_jobs(h, s, json_object_get(f, "jobs"),
+		    &cause) != 0)
+			goto bad;
+	} else if (type == FRAME_LOGS) {
+		if (hub_on_logs(h, s, f, &cause) != 0)
+			goto bad;
+	} else if (type == FRAME_EXEC_STARTED || type == FRAME_EXEC_ACK ||
+	    type == FRAME_EXEC_END) {
+		hub_exec_from_agent(h, s, f, type);
 	} else {
 		if (store_node_info(h->st, s->node_id, f) != 0)
 			log_error("hub: store: %s", store_errmsg(h->st));
@@ -269,15 +409,18 @@ hub_mark_offline(struct hub *h, struct hub_sess *s, const char *why)
 static void
 hub_sess_end(struct hub *h, struct hub_sess *s)
 {
+	hub_exec_sess_end(h, s);	/* its exec sessions are lost */
 	if (s->authed && hub_find(h, s->node_id) == s) {
 		hub_unindex(h, s);
 		atomic_fetch_sub(&h->n_connected, 1);
 		hub_mark_offline(h, s, "connection closed");
 	}
+	logstore_session_end(h->m->logs, s->serial);
 	hub_outq_clear(&s->outq);
 	buf_free(&s->rx);
 	free(s->last_desired);
 	free(s->last_state);
+	free(s->engine_error);
 	if (s->lprev != NULL)
 		s->lprev->lnext = s->lnext;
 	else if (h->all == s)
@@ -301,6 +444,8 @@ hub_flush_seen(struct hub *h)
 		v[n].at = s->seen_at;
 		v[n].cpu_pct = s->cpu_pct;
 		v[n].mem_used = s->mem_used;
+		v[n].mem_total = s->mem_total;
+		v[n].containers = s->containers;
 		n++;
 		s->seen_dirty = 0;
 	}
@@ -379,7 +524,8 @@ static void
 hub_drain(struct hub *h)
 {
 	struct hub_msg *msg, *next;
-	struct hub_sess *s;
+	struct hub_sess *s, **due = NULL;
+	size_t ndue = 0, i;
 
 	if (atomic_load(&h->stop) && !h->stopping)
 		hub_begin_stop(h);
@@ -391,10 +537,30 @@ hub_drain(struct hub *h)
 	for (; msg != NULL; msg = next) {
 		next = msg->next;
 		s = hub_find(h, msg->node_id);
+		if (msg->type == HUB_MSG_EXEC) {
+			/* Answered even when the node is not connected. */
+			hub_exec_to_agent(h, s != NULL && s->close_code == 0 ?
+			    s : NULL, msg);
+			free(msg->data);
+			free(msg);
+			continue;
+		}
 		if (s != NULL && s->close_code == 0) {
-			if (msg->type == HUB_MSG_CHANGED)
-				hub_send_desired(h, s, 0);
-			else {
+			if (msg->type == HUB_MSG_LOGS_ACK) {
+				if (s->serial == msg->session)
+					hub_logs_reply(s, msg->seq, msg->code);
+			} else if (msg->type == HUB_MSG_CHANGED) {
+				/*
+				 * A round that placed ten things on a node
+				 * posts ten of these: build its set once.
+				 */
+				if (!s->desired_due) {
+					s->desired_due = 1;
+					due = xreallocarray(due, ndue + 1,
+					    sizeof *due);
+					due[ndue++] = s;
+				}
+			} else {
 				hub_mark_offline(h, s, msg->code ==
 				    PROTO_CLOSE_NODE_REMOVED ? "node removed" :
 				    "node token reset");
@@ -405,6 +571,25 @@ hub_drain(struct hub *h)
 		}
 		free(msg);
 	}
+	for (i = 0; i < ndue; i++) {
+		due[i]->desired_due = 0;
+		if (due[i]->close_code == 0)
+			hub_send_desired(h, due[i], 0);
+	}
+	free(due);
+}
+
+static void
+hub_post_msg(struct hub *h, struct hub_msg *msg)
+{
+	pthread_mutex_lock(&h->lock);
+	if (h->inbox_tail != NULL)
+		h->inbox_tail->next = msg;
+	else
+		h->inbox = msg;
+	h->inbox_tail = msg;
+	pthread_mutex_unlock(&h->lock);
+	lws_cancel_service(h->ctx);
 }
 
 static void
@@ -414,6 +599,39 @@ hub_post(struct hub *h, enum hub_msg_type type, const char *node_id, int code)
 
 	msg->type = type;
 	msg->code = code;
+	snprintf(msg->node_id, sizeof msg->node_id, "%s", node_id);
+	hub_post_msg(h, msg);
+}
+
+void
+hub_logs_ack(struct hub *h, const char *node_id, uint64_t session,
+    int64_t seq, int retry)
+{
+	struct hub_msg *msg = xcalloc(1, sizeof *msg);
+
+	msg->type = HUB_MSG_LOGS_ACK;
+	msg->code = retry;
+	msg->session = session;
+	msg->seq = seq;
+	snprintf(msg->node_id, sizeof msg->node_id, "%s", node_id);
+	hub_post_msg(h, msg);
+}
+
+void
+hub_exec_send(struct hub *h, const char *node_id, uint32_t id,
+    enum hub_exec_op op, const void *data, size_t len, int64_t num)
+{
+	struct hub_msg *msg = xcalloc(1, sizeof *msg);
+
+	msg->type = HUB_MSG_EXEC;
+	msg->exec_op = op;
+	msg->exec_id = id;
+	msg->num = num;
+	if (len > 0) {
+		msg->data = xmalloc(len);
+		memcpy(msg->data, data, len);
+		msg->len = len;
+	}
 	snprintf(msg->node_id, sizeof msg->node_id, "%s", node_id);
 	pthread_mutex_lock(&h->lock);
 	if (h->inbox_tail != NULL)
@@ -471,10 +689,13 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		hub_pending_done(wsi);
 		s->h = h;
 		s->wsi = wsi;
+		s->serial = ++h->serials;
 		s->last_rx = s->last_ping = util_mono_ms();
 		s->seen_at = util_now_ms();
 		s->cpu_pct = -1;
 		s->mem_used = -1;
+		s->mem_total = -1;
+		s->containers = -1;
 		lws_get_peer_simple(wsi, s->peer, sizeof s->peer);
 		s->lnext = h->all;
 		if (h->all != NULL)
@@ -493,10 +714,16 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			buf_free(&s->rx);
 			break;
 		}
+		if (s->rx.len == 0)
+			s->rx_binary = lws_frame_is_binary(wsi);
 		buf_append(&s->rx, in, len);
 		if (lws_is_final_fragment(wsi) &&
 		    lws_remaining_packet_payload(wsi) == 0) {
-			hub_on_frame(h, s);
+			if (s->rx_binary)	/* exec data */
+				hub_exec_data_from_agent(h, s,
+				    (unsigned char *)s->rx.data, s->rx.len);
+			else
+				hub_on_frame(h, s);
 			buf_free(&s->rx);
 		}
 		break;
@@ -524,6 +751,7 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				return -1;
 		} else if ((o = s->outq.head) != NULL) {
 			n = lws_write(wsi, HUB_OUT_PAYLOAD(o), o->len,
+			    o->kind == HUB_OUT_BINARY ? LWS_WRITE_BINARY :
 			    LWS_WRITE_TEXT);
 			hub_outq_pop(&s->outq);
 			if (n < 0)
@@ -686,6 +914,7 @@ hub_stop(struct hub *h)
 		ev_loop_destroy(h->loop);
 	while ((msg = h->inbox) != NULL) {
 		h->inbox = msg->next;
+		free(msg->data);
 		free(msg);
 	}
 	pthread_mutex_destroy(&h->lock);

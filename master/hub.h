@@ -12,12 +12,40 @@
 
 #include "master/master.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
+/* What the exec relay asks of an agent's session (hub_exec_send()). */
+enum hub_exec_op {
+	HUB_EXEC_START,		/* data: the exec_start frame; the hub now
+				   routes the agent's frames of this id */
+	HUB_EXEC_CONTROL,	/* data: an exec_resize or exec_eof frame */
+	HUB_EXEC_STDIN,		/* data: stdin bytes (the hub frames them) */
+	HUB_EXEC_ACK,		/* num: output bytes the operator took */
+	HUB_EXEC_CANCEL,	/* the operator left: exec_cancel, forget it */
+};
+
 struct hub	*hub_start(struct master *m, char **cause);
 void		 hub_stop(struct hub *h);	/* NULL is a no-op */
 /* The node's desired set changed: re-send it if the node is connected. */
 void		 hub_node_changed(struct hub *h, const char *node_id);
 /* Close the node's session, if any, with close_code. */
 void		 hub_kick(struct hub *h, const char *node_id, int close_code);
+/*
+ * The log store wrote (retry 0) or refused (retry 1) a node's logs frames
+ * up to seq on hub session serial: tell the agent, if that session is
+ * still the node's (any thread).
+ */
+void		 hub_logs_ack(struct hub *h, const char *node_id,
+		    uint64_t session, int64_t seq, int retry);
+/*
+ * Any thread (the exec relay): pass op on session id to node_id's agent.
+ * data (len bytes) is copied. When the node has no session the relay
+ * hears EXEC_FA_LOST back.
+ */
+void		 hub_exec_send(struct hub *h, const char *node_id, uint32_t id,
+		    enum hub_exec_op op, const void *data, size_t len,
+		    int64_t num);
 /* Number of connected agents (any thread; approximate). */
 int		 hub_connected(struct hub *h);
 

@@ -290,6 +290,14 @@ hub_admit(struct hub *h, struct hub_sess *s)
 			goto out;
 		}
 		grid_id = g.id;
+		if ((rc = store_node_revoked(h->st, id)) < 0)
+			goto store_error;
+		if (rc == 1) {
+			hub_refuse(h, s, PROTO_CLOSE_NODE_REMOVED, "this node id "
+			    "was removed by an operator; a machine joins again "
+			    "as a new node (empty the agent's data dir)");
+			goto out;
+		}
 		rc = store_node_grid(h->st, id, &g.id);
 		if (rc < 0)
 			goto store_error;

@@ -118,6 +118,55 @@ desired_add(void *arg, const struct instance_desired *d)
 	    "wait_for_port") : NULL;
 	json_object_set(c, "wait_for_port", json_is_integer(v) ? v :
 	    json_null());
+	/* Stopped by an operator: keep the container, stopped. */
+	json_object_set_new(c, "stopped", json_boolean(d->stopped));
+	/* ... and once it has stayed up this long (the grid's setting). */
+	json_object_set_new(c, "settle_s", json_integer(d->settle_s));
+	json_decref(spec);
+	json_array_append_new(a->arr, c);
+}
+
+/* Append one desired job attempt for d to the array arg. */
+static void
+desired_job_add(void *arg, const struct job_desired *d)
+{
+	struct desired_build_arg *a = arg;
+	json_t *c, *spec, *v, *env;
+	char *name, *kv;
+	size_t i;
+	static const char *keys[] = { "image", "command", "cpus", "memory",
+	    "timeout", "labels" };
+
+	spec = json_loads(d->spec, 0, NULL);
+	xasprintf(&name, "job.%s-%d.%lld.%.8s", d->name, d->idx,
+	    (long long)d->attempt, a->node_id);
+	c = json_pack("{s:I, s:I, s:s, s:i, s:s, s:s, s:s}",
+	    "attempt", (json_int_t)d->attempt, "job_id", (json_int_t)d->job_id,
+	    "job", d->name, "index", d->idx, "grid", d->grid, "name", name,
+	    "phase", d->started ? "started" : "run");
+	free(name);
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		v = spec != NULL ? json_object_get(spec, keys[i]) : NULL;
+		json_object_set(c, keys[i], v != NULL ? v : json_null());
+	}
+	/* The job's own variables first; BERTH_JOB_* cannot be in them. */
+	env = json_array();
+	json_array_foreach(json_object_get(spec, "env"), i, v)
+		json_array_append(env, v);
+	xasprintf(&kv, "BERTH_JOB_NAME=%s", d->name);
+	json_array_append_new(env, json_string(kv));
+	free(kv);
+	xasprintf(&kv, "BERTH_JOB_INDEX=%d", d->idx);
+	json_array_append_new(env, json_string(kv));
+	free(kv);
+	xasprintf(&kv, "BERTH_JOB_PARALLEL=%lld", (long long)
+	    json_integer_value(json_object_get(spec, "parallel")));
+	json_array_append_new(env, json_string(kv));
+	free(kv);
+	xasprintf(&kv, "BERTH_JOB_ATTEMPT=%lld", (long long)d->attempt);
+	json_array_append_new(env, json_string(kv));
+	free(kv);
+	json_object_set_new(c, "env", env);
 	json_decref(spec);
 	json_array_append_new(a->arr, c);
 }
@@ -126,12 +175,60 @@ json_t *
 desired_build(struct store *st, const unsigned char *key, const char *node_id)
 {
 	struct desired_build_arg a = { json_array(), node_id, st, key };
+	struct desired_build_arg j = { json_array(), node_id, st, key };
+	json_t *done = json_array();
 
-	if (store_instance_desired(st, node_id, desired_add, &a) != 0) {
+	if (store_instance_desired(st, node_id, desired_add, &a) != 0 ||
+	    store_job_desired(st, node_id, desired_job_add, &j, done) != 0) {
 		json_decref(a.arr);
+		json_decref(j.arr);
+		json_decref(done);
 		return NULL;
 	}
-	return a.arr;
+	return json_pack("{s:o, s:o, s:o}", "containers", a.arr, "jobs", j.arr,
+	    "jobs_done", done);
+}
+
+int
+desired_apply_jobs(struct store *st, const char *node_id, json_t *jobs,
+    int64_t **changed, size_t *nchanged, int *desired, char **cause)
+{
+	struct job_report *v;
+	json_t *c, *e;
+	size_t i;
+	int rc;
+
+	*changed = NULL;
+	*nchanged = 0;
+	*desired = 0;
+	if (jobs == NULL)
+		return 0;
+	if (frame_state_jobs(jobs, cause) != 0)
+		return -1;
+	if (json_array_size(jobs) == 0)
+		return 0;
+	/* Checked: objects with an integer attempt and a known state. */
+	v = xcalloc(json_array_size(jobs) + 1, sizeof *v);
+	json_array_foreach(jobs, i, c) {
+		v[i].attempt = json_integer_value(json_object_get(c,
+		    "attempt"));
+		v[i].state = json_string_value(json_object_get(c, "state"));
+		e = json_object_get(c, "exit_code");
+		v[i].has_exit = json_is_integer(e);
+		v[i].exit_code = json_integer_value(e);
+		v[i].oom_killed = json_is_true(json_object_get(c,
+		    "oom_killed"));
+		v[i].timed_out = json_is_true(json_object_get(c, "timed_out"));
+		e = json_object_get(c, "error");
+		v[i].error = json_is_string(e) ? json_string_value(e) : NULL;
+		e = json_object_get(c, "container_id");
+		v[i].container_id = json_is_string(e) ? json_string_value(e) :
+		    NULL;
+	}
+	rc = store_job_report(st, node_id, v, json_array_size(jobs),
+	    util_now_ms(), changed, nchanged, desired, cause);
+	free(v);
+	return rc;
 }
 
 int
@@ -165,6 +262,9 @@ desired_apply_state(struct store *st, const char *node_id, json_t *containers,
 		    NULL;
 		e = json_object_get(c, "restarts");
 		v[i].restarts = json_is_integer(e) ? json_integer_value(e) : 0;
+		e = json_object_get(c, "last_output");
+		v[i].last_output = json_is_string(e) ? json_string_value(e) :
+		    NULL;
 	}
 	rc = store_instance_report(st, node_id, v, json_array_size(containers),
 	    grid_changed, cause);

@@ -18,8 +18,8 @@
 #include <string.h>
 
 static const char *frame_states[] = {
-	"pending", "pulling", "created", "starting", "running", "stopped",
-	"error", "removing", NULL,
+	"pending", "pulling", "created", "starting", "running", "paused",
+	"crashing", "stopped", "error", "removing", NULL,
 };
 
 /* One reported container; 0, or -1 with *cause. */
@@ -63,6 +63,13 @@ frame_check_container(json_t *c, size_t idx, char **cause)
 		    "integer", idx);
 		return -1;
 	}
+	if ((v = json_object_get(c, "last_output")) != NULL &&
+	    !json_is_null(v) && (!json_is_string(v) ||
+	    json_string_length(v) > PROTO_MAX_OUTPUT)) {
+		xasprintf(cause, "containers[%zu].last_output: expected a string "
+		    "of at most %d bytes", idx, PROTO_MAX_OUTPUT);
+		return -1;
+	}
 	if ((v = json_object_get(c, "container_id")) != NULL &&
 	    !json_is_null(v) && !json_is_string(v)) {
 		xasprintf(cause, "containers[%zu].container_id: expected a "
@@ -85,6 +92,100 @@ frame_state_containers(json_t *containers, char **cause)
 	json_array_foreach(containers, i, c) {
 		if (frame_check_container(c, i, cause) != 0)
 			return -1;
+	}
+	return 0;
+}
+
+static const char *frame_job_states[] = {
+	"pending", "pulling", "running", "exited", "error", "missing", NULL,
+};
+
+/* One reported job attempt; 0, or -1 with *cause. */
+static int
+frame_check_job(json_t *c, size_t idx, char **cause)
+{
+	const char *const *sp;
+	const char *str[] = { "error", "container_id" };
+	const char *bools[] = { "oom_killed", "timed_out" };
+	json_t *v;
+	size_t k;
+
+	if (!json_is_object(c)) {
+		xasprintf(cause, "jobs[%zu]: expected an object", idx);
+		return -1;
+	}
+	v = json_object_get(c, "attempt");
+	if (!json_is_integer(v) || json_integer_value(v) < 1) {
+		xasprintf(cause, "jobs[%zu].attempt: expected an attempt id",
+		    idx);
+		return -1;
+	}
+	v = json_object_get(c, "state");
+	for (sp = frame_job_states; json_is_string(v) && *sp != NULL; sp++)
+		if (strcmp(*sp, json_string_value(v)) == 0)
+			break;
+	if (!json_is_string(v) || *sp == NULL) {
+		xasprintf(cause, "jobs[%zu].state: unknown state", idx);
+		return -1;
+	}
+	v = json_object_get(c, "exit_code");
+	if (v != NULL && !json_is_null(v) && !json_is_integer(v)) {
+		xasprintf(cause, "jobs[%zu].exit_code: expected an integer",
+		    idx);
+		return -1;
+	}
+	for (k = 0; k < 2; k++) {
+		v = json_object_get(c, str[k]);
+		if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
+			xasprintf(cause, "jobs[%zu].%s: expected a string",
+			    idx, str[k]);
+			return -1;
+		}
+		v = json_object_get(c, bools[k]);
+		if (v != NULL && !json_is_boolean(v)) {
+			xasprintf(cause, "jobs[%zu].%s: expected true or "
+			    "false", idx, bools[k]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+frame_state_jobs(json_t *jobs, char **cause)
+{
+	json_t *c;
+	size_t i;
+
+	if (!json_is_array(jobs)) {
+		xasprintf(cause, "jobs: expected an array");
+		return -1;
+	}
+	json_array_foreach(jobs, i, c) {
+		if (frame_check_job(c, i, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A state frame's optional "engine" ("up", "down") and "engine_error". */
+static int
+frame_check_engine(json_t *f, char **cause)
+{
+	json_t *v = json_object_get(f, "engine");
+
+	if (v != NULL && (!json_is_string(v) ||
+	    (strcmp(json_string_value(v), "up") != 0 &&
+	    strcmp(json_string_value(v), "down") != 0))) {
+		xasprintf(cause, "state.engine: expected \"up\" or \"down\"");
+		return -1;
+	}
+	v = json_object_get(f, "engine_error");
+	if (v != NULL && !json_is_null(v) && (!json_is_string(v) ||
+	    json_string_length(v) > PROTO_MAX_ERROR)) {
+		xasprintf(cause, "state.engine_error: expected a string of at "
+		    "most %d bytes", PROTO_MAX_ERROR);
+		return -1;
 	}
 	return 0;
 }
@@ -132,6 +233,47 @@ frame_check_info(json_t *f, char **cause)
 	return 0;
 }
 
+/* An exec frame: "id" always, then what its type has. */
+static int
+frame_check_exec(json_t *f, const char *t, enum frame_type type,
+    char **cause)
+{
+	json_t *v = json_object_get(f, "id");
+
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > 0xffffffffLL) {
+		xasprintf(cause, "%s.id: expected a session id", t);
+		return -1;
+	}
+	if (type == FRAME_EXEC_ACK) {
+		v = json_object_get(f, "bytes");
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > PROTO_EXEC_WINDOW) {
+			xasprintf(cause, "%s.bytes: expected 0 to %d", t,
+			    PROTO_EXEC_WINDOW);
+			return -1;
+		}
+	}
+	if (type == FRAME_EXEC_END) {
+		v = json_object_get(f, "exit_code");
+		if (v != NULL && !json_is_null(v) && !json_is_integer(v)) {
+			xasprintf(cause, "%s.exit_code: expected an integer", t);
+			return -1;
+		}
+		v = json_object_get(f, "error");
+		if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
+			xasprintf(cause, "%s.error: expected a string", t);
+			return -1;
+		}
+		if (!json_is_integer(json_object_get(f, "exit_code")) &&
+		    !json_is_string(json_object_get(f, "error"))) {
+			xasprintf(cause, "%s: expected exit_code or error", t);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 frame_check(json_t *f, enum frame_type *type, char **cause)
 {
@@ -149,21 +291,52 @@ frame_check(json_t *f, enum frame_type *type, char **cause)
 			xasprintf(cause, "stats.cpu_pct: expected a number");
 			return -1;
 		}
+		{
+			static const char *ints[] = { "mem_used", "mem_total",
+			    "containers", NULL };
+			const char **k;
+			json_t *v;
+
+			for (k = ints; *k != NULL; k++) {
+				v = json_object_get(f, *k);
+				if (v != NULL && !json_is_null(v) &&
+				    (!json_is_integer(v) ||
+				    json_integer_value(v) < 0)) {
+					xasprintf(cause, "stats.%s: expected a "
+					    "whole number", *k);
+					return -1;
+				}
+			}
+		}
 		return 0;
 	}
 	if (strcmp(t, PROTO_T_STATE) == 0) {
 		*type = FRAME_STATE;
+		if (frame_check_engine(f, cause) != 0)
+			return -1;
 		if (frame_state_containers(json_object_get(f, "containers"),
-		    &c) != 0) {
+		    &c) != 0 || (json_object_get(f, "jobs") != NULL &&
+		    frame_state_jobs(json_object_get(f, "jobs"), &c) != 0)) {
 			xasprintf(cause, "state.%s", c);
 			free(c);
 			return -1;
 		}
 		return 0;
 	}
+	if (strcmp(t, PROTO_T_LOGS) == 0) {
+		*type = FRAME_LOGS;
+		return 0;
+	}
 	if (strcmp(t, PROTO_T_NODE_INFO) == 0) {
 		*type = FRAME_NODE_INFO;
 		return frame_check_info(f, cause);
+	}
+	if (strcmp(t, PROTO_T_EXEC_STARTED) == 0 ||
+	    strcmp(t, PROTO_T_EXEC_ACK) == 0 || strcmp(t, PROTO_T_EXEC_END) == 0) {
+		*type = strcmp(t, PROTO_T_EXEC_STARTED) == 0 ?
+		    FRAME_EXEC_STARTED : strcmp(t, PROTO_T_EXEC_ACK) == 0 ?
+		    FRAME_EXEC_ACK : FRAME_EXEC_END;
+		return frame_check_exec(f, t, *type, cause);
 	}
 	xasprintf(cause, "unknown frame type \"%.32s\"", t);
 	return -1;

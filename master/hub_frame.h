@@ -15,6 +15,11 @@ enum frame_type {
 	FRAME_STATS,		/* "stats": cpu_pct, mem_used, ... */
 	FRAME_STATE,		/* "state": containers' reported states */
 	FRAME_NODE_INFO,	/* "node_info": resources and versions */
+	FRAME_LOGS,		/* "logs": container output; log_frame.h
+				   checks the rest */
+	FRAME_EXEC_STARTED,	/* "exec_started": id */
+	FRAME_EXEC_ACK,		/* "exec_ack": id, bytes (stdin consumed) */
+	FRAME_EXEC_END,		/* "exec_end": id, exit_code or error */
 };
 
 /*
@@ -26,6 +31,8 @@ enum frame_type {
 int	 frame_check(json_t *f, enum frame_type *type, char **cause);
 /* The "containers" of a state frame (hub_desired.c checks them again). */
 int	 frame_state_containers(json_t *containers, char **cause);
+/* A state frame's "jobs": an array of attempt reports. 0, or -1. */
+int	 frame_state_jobs(json_t *jobs, char **cause);
 
 /*
  * Parse a Berth-Node-Labels value, "k=v,k=v" (commas or spaces), into a

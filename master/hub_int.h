@@ -15,6 +15,7 @@
 #define BERTH_HUB_INT_H
 
 #include "master/hub.h"
+#include "master/hub_frame.h"
 #include "master/hub_outq.h"
 
 #include "common/util.h"
@@ -35,14 +36,30 @@
 #define HUB_PENDING_SLOTS	1024	/* addresses with connections pending */
 #define HUB_PENDING_MAX		256	/* not yet upgraded, per address */
 
-enum hub_msg_type { HUB_MSG_CHANGED, HUB_MSG_KICK };
+enum hub_msg_type { HUB_MSG_CHANGED, HUB_MSG_KICK, HUB_MSG_LOGS_ACK,
+    HUB_MSG_EXEC };
 
 /* A request from another thread, waiting in the inbox. */
 struct hub_msg {
 	struct hub_msg		*next;		/* inbox order */
 	enum hub_msg_type	 type;		/* what to do */
-	int			 code;		/* close code for KICK */
+	int			 code;		/* close code for KICK; for
+						   LOGS_ACK 1 means retry */
+	uint64_t		 session;	/* LOGS_ACK: session serial */
+	int64_t			 seq;		/* LOGS_ACK: frame number */
 	char			 node_id[NODE_ID_LEN + 1]; /* which node */
+	enum hub_exec_op	 exec_op;	/* EXEC: what (hub.h) */
+	uint32_t		 exec_id;	/* EXEC: the session */
+	int64_t			 num;		/* EXEC: ack bytes */
+	unsigned char		*data;		/* EXEC: payload, or NULL */
+	size_t			 len;		/* its bytes */
+};
+
+/* An exec session that runs on an agent (hub_exec.c). */
+struct hub_exec {
+	uint32_t		 id;		/* the relay's session id */
+	int64_t			 unacked;	/* output bytes the relay has
+						   not acknowledged */
 };
 
 /* One agent connection; lws allocates and zeroes it (per-session data). */
@@ -51,6 +68,7 @@ struct hub_sess {
 	struct lws		*wsi;		/* its connection */
 	char			 peer[64];	/* peer address */
 	int			 authed;	/* welcome sent */
+	uint64_t		 serial;	/* unique per session */
 	int			 offline_done;	/* already marked offline */
 	int			 close_code;	/* nonzero: close when writable */
 	char			 close_why[96];	/* reason sent with it */
@@ -60,6 +78,8 @@ struct hub_sess {
 	struct buf		 rx;		/* fragments of the frame */
 	struct hub_outq		 outq;		/* frames to send */
 	int			 ping_due;	/* send a ping when writable */
+	int			 desired_due;	/* inbox: rebuild its desired set
+						 * once the inbox is drained */
 	int64_t			 last_rx;	/* mono ms of last frame/pong */
 	int64_t			 last_ping;	/* mono ms of last ping */
 	int64_t			 last_desired_at; /* mono ms last_desired was
@@ -67,10 +87,19 @@ struct hub_sess {
 	int64_t			 seen_at;	/* wall ms of last frame/pong */
 	double			 cpu_pct;	/* last stats, or -1 */
 	int64_t			 mem_used;	/* last stats, or -1 */
+	int64_t			 mem_total;	/* last stats, or -1 */
+	int64_t			 containers;	/* last stats, or -1 */
 	int			 seen_dirty;	/* seen_at/stats unsaved */
 	char			*last_desired;	/* last "containers" queued:
 						 * sent, or pending in outq */
 	char			*last_state;	/* last "containers" recorded */
+	int			 rx_binary;	/* rx is a binary message */
+	struct hub_exec		*execs;		/* its exec sessions */
+	size_t			 nexecs;	/* entries in execs */
+	int			 engine;	/* its Docker Engine as the agent
+						 * last said: 0 not yet, 1 up,
+						 * 2 down */
+	char			*engine_error;	/* why it is down, or NULL */
 	struct hub_sess		*hnext;		/* hash chain by node id */
 	struct hub_sess		*lnext, *lprev;	/* list of all sessions */
 };
@@ -131,6 +160,7 @@ struct hub {
 						   yet: the shipped defaults */
 	int64_t			 seen_flushed;	/* mono ms of last flush */
 	uint64_t		 generation;	/* desired frame counter */
+	uint64_t		 serials;	/* sessions so far */
 	lws_sorted_usec_list_t	 tick;		/* hub_tick(), every 250 ms */
 };
 
@@ -141,9 +171,25 @@ void		 hub_unindex(struct hub *h, struct hub_sess *s);
 void		 hub_close(struct hub_sess *s, int code, const char *why);
 /* Queue frame after those already queued; takes the caller's reference. */
 void		 hub_queue_json(struct hub_sess *s, json_t *frame);
+/* Queue len bytes (copied) as a frame of kind. */
+void		 hub_queue_raw(struct hub_sess *s, enum hub_out_kind kind,
+		    const void *data, size_t len);
 /* Queue the node's desired set if it changed (always with force). */
 void		 hub_send_desired(struct hub *h, struct hub_sess *s, int force);
 const struct hub_grid *hub_grid_settings(struct hub *h, int64_t grid_id);
+
+/* hub_exec.c: exec sessions between the relay and the agents. */
+/* A relay message for s's agent; s NULL when the node is not connected. */
+void		 hub_exec_to_agent(struct hub *h, struct hub_sess *s,
+		    struct hub_msg *msg);
+/* An exec_* frame from s's agent, checked by frame_check(). */
+void		 hub_exec_from_agent(struct hub *h, struct hub_sess *s, json_t *f,
+		    enum frame_type type);
+/* A binary frame from s's agent (closes s when it breaks the rules). */
+void		 hub_exec_data_from_agent(struct hub *h, struct hub_sess *s,
+		    const unsigned char *data, size_t len);
+/* s ended: its exec sessions are lost. */
+void		 hub_exec_sess_end(struct hub *h, struct hub_sess *s);
 
 /* hub_admit.c */
 /* Check a new session's headers and tokens; welcome it or close it. */

@@ -25,6 +25,7 @@
 enum hub_out_kind {
 	HUB_OUT_FRAME,		/* appended, sent once */
 	HUB_OUT_DESIRED,	/* one pending at most; a newer replaces it */
+	HUB_OUT_BINARY,		/* an exec data frame: appended, binary */
 };
 
 /* A frame waiting to be written. */

@@ -8,8 +8,11 @@
  * threads in reverse order.
  */
 #include "master/api.h"
+#include "master/exec_relay.h"
+#include "master/loadring.h"
 #include "master/grid.h"
 #include "master/hub.h"
+#include "master/logstore.h"
 #include "master/master.h"
 #include "master/sched_loop.h"
 
@@ -222,6 +225,12 @@ main(int argc, char **argv)
 	main_operator_token(&m, st);
 	main_default_grid(&m, st);
 
+	/* Before the hub, which hands it agents' logs frames. */
+	if ((m.logs = logstore_start(&m, &cause)) == NULL)
+		fatalx("log store: %s", cause);
+	m.loads = loadring_new();
+	if ((m.exec = exec_relay_start(&m, &cause)) == NULL)
+		fatalx("exec relay: %s", cause);
 	if ((m.api = api_start(&m, &cause)) == NULL)
 		fatalx("api: %s", cause);
 	if ((m.hub = hub_start(&m, &cause)) == NULL)
@@ -245,12 +254,19 @@ main(int argc, char **argv)
 	 * hub, and the hub and the scheduler notify each other. So the API
 	 * goes first, then the scheduler's thread, then the hub (which may
 	 * still notify the stopped scheduler), and the scheduler is freed
-	 * last.
+	 * last. The log store writes what it holds before the hub stops.
 	 */
+	/* Upgraded exec sockets are closed before MHD stops. */
+	exec_relay_shutdown(m.exec);
 	api_stop(m.api);
 	sched_loop_stop(m.sched);
+	/* Its last writes are acknowledged through the hub, still running. */
+	logstore_stop(m.logs);
 	hub_stop(m.hub);
+	logstore_free(m.logs);
 	sched_loop_free(m.sched);
+	exec_relay_free(m.exec);	/* the hub's last frames to it */
+	loadring_free(m.loads);
 	store_close(pthread_getspecific(m.store_key));
 	pthread_setspecific(m.store_key, NULL);
 	OPENSSL_cleanse(m.key, sizeof m.key);

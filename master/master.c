@@ -50,6 +50,13 @@ master_changed_service(struct master *m, int64_t service_id)
 }
 
 void
+master_changed_job(struct master *m, int64_t job_id)
+{
+	if (m->sched != NULL)
+		sched_loop_job(m->sched, job_id);
+}
+
+void
 master_desired_changed(struct master *m, const char *node_id)
 {
 	master_nodes_touched(m);

@@ -32,6 +32,9 @@
 struct hub;
 struct sched_loop;
 struct api;
+struct logstore;
+struct exec_relay;
+struct loadring;
 
 struct master {
 	struct master_config	 cfg;		/* options, read-only */
@@ -46,6 +49,9 @@ struct master {
 	struct api		*api;		/* REST server */
 	struct hub		*hub;		/* agent websocket hub, or NULL */
 	struct sched_loop	*sched;		/* scheduling loop, or NULL */
+	struct logstore		*logs;		/* container logs, or NULL */
+	struct exec_relay	*exec;		/* exec sessions, or NULL */
+	struct loadring		*loads;		/* nodes' recent stats, or NULL */
 
 	atomic_uint_fast64_t	 api_status[600]; /* requests by status */
 	atomic_uint_fast64_t	 nodes_gen;	/* bumped by every change to
@@ -65,6 +71,8 @@ void		 master_changed_grid(struct master *m, int64_t grid_id);
 void		 master_changed_node(struct master *m, const char *node_id);
 /* A service was created, changed, scaled or removed. */
 void		 master_changed_service(struct master *m, int64_t service_id);
+/* A job was created, cancelled or removed, or an attempt of it changed. */
+void		 master_changed_job(struct master *m, int64_t job_id);
 /* The node's desired set may have changed: the hub re-sends it. */
 void		 master_desired_changed(struct master *m, const char *node_id);
 /* Node rows or their instance counts changed: cached lists are stale. */

@@ -108,6 +108,10 @@ deploy_service(struct store *st, const struct deploy_snap *d,
 	if (v->state == DEPLOY_CREATED &&
 	    store_deploy_service_start(st, d, v, now) != 0)
 		return DEPLOY_STEP_ESTORE;
+	/* Stopped: the new definition waits for `service start`. */
+	if (v->stopped)
+		return store_deploy_service_stopped(st, d, v, now) != 0 ?
+		    DEPLOY_STEP_ESTORE : DEPLOY_STEP_NEXT;
 	if (!v->active) {
 		if (store_deploy_service_activate(st, d, v, now) != 0)
 			return DEPLOY_STEP_ESTORE;
@@ -149,7 +153,7 @@ deploy_one(struct store *st, const struct deploy_snap *d, int64_t now,
 {
 	const struct deploy_service *v, *cur = NULL;
 	enum deploy_step step;
-	char why[64];
+	char why[1024], *wait;
 	size_t i;
 	int rc;
 
@@ -161,8 +165,14 @@ deploy_one(struct store *st, const struct deploy_snap *d, int64_t now,
 		if (deploy_unfinished(d->services[i].state))
 			cur = &d->services[i];
 	if (now - d->created_at > timeout_ms) {
-		snprintf(why, sizeof why, "timed out after %llds",
-		    (long long)(timeout_ms / 1000));
+		/* Say what it waited for: a pull retried all along, say. */
+		wait = cur != NULL ? store_deploy_wait_reason(st, cur->id) :
+		    NULL;
+		snprintf(why, sizeof why, "timed out after %llds%s%s%s%s",
+		    (long long)(timeout_ms / 1000), cur != NULL ?
+		    ": service " : "", cur != NULL ? cur->name : "",
+		    wait != NULL ? ": " : "", wait != NULL ? wait : "");
+		free(wait);
 		return deploy_fail(st, d, cur != NULL ? cur->id : 0, why, now);
 	}
 	for (i = 0; i < d->nservices; i++) {

@@ -22,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#define SCHED_LOOP_GAP_MS	5	/* least time between rounds' starts */
+
 struct sched_loop {
 	struct master		*m;		/* the master */
 	pthread_t		 thread;	/* the loop */
@@ -94,6 +96,23 @@ sched_loop_service(struct sched_loop *l, int64_t service_id)
 	sched_loop_signal(l);
 }
 
+void
+sched_loop_job(struct sched_loop *l, int64_t job_id)
+{
+	size_t i;
+
+	pthread_mutex_lock(&l->lock);
+	for (i = 0; i < l->ch.njobs; i++)
+		if (l->ch.jobs[i] == job_id)
+			break;
+	if (i == l->ch.njobs) {
+		l->ch.jobs = xreallocarray(l->ch.jobs, l->ch.njobs + 1,
+		    sizeof *l->ch.jobs);
+		l->ch.jobs[l->ch.njobs++] = job_id;
+	}
+	sched_loop_signal(l);
+}
+
 static void
 sched_changes_free(struct sched_changes *ch)
 {
@@ -104,6 +123,7 @@ sched_changes_free(struct sched_changes *ch)
 	free(ch->nodes);
 	free(ch->grids);
 	free(ch->services);
+	free(ch->jobs);
 	memset(ch, 0, sizeof *ch);
 }
 
@@ -114,10 +134,21 @@ sched_loop_main(void *arg)
 	struct sched_round *round;
 	struct sched_changes ch;
 	struct timespec ts;
-	int64_t next_tick = util_mono_ms(), left;
+	int64_t next_tick = util_mono_ms(), left, last_round = 0;
 
 	round = sched_round_new(l->m);
 	for (;;) {
+		/*
+		 * Rounds one after the other at most every SCHED_LOOP_GAP_MS:
+		 * under a stream of changes (agents reporting jobs that end,
+		 * each wanting its room filled) a round then takes a batch,
+		 * and its one fsync'd transaction serves many changes.
+		 */
+		if ((left = last_round + SCHED_LOOP_GAP_MS - util_mono_ms()) > 0) {
+			struct timespec gap = { 0, (long)left * 1000000L };
+
+			nanosleep(&gap, NULL);
+		}
 		pthread_mutex_lock(&l->lock);
 		while (!l->stop && !l->pending &&
 		    (left = next_tick - util_mono_ms()) > 0) {
@@ -142,6 +173,7 @@ sched_loop_main(void *arg)
 			ch.all = 1;
 			next_tick = util_mono_ms() + l->m->cfg.tick_ms;
 		}
+		last_round = util_mono_ms();
 		sched_round_run(round, &ch);
 		sched_changes_free(&ch);
 	}

@@ -20,11 +20,15 @@ void			 sched_loop_free(struct sched_loop *l); /* NULL ok */
  *	wake	grid_id's settings or membership changed (0: every grid)
  *	node	a node's row or its instances' reported states changed
  *	service	a service was created, changed, scaled or removed
+ *	job	a job was created, cancelled or removed, or an attempt of it
+ *		started or ended
  */
 void			 sched_loop_wake(struct sched_loop *l, int64_t grid_id);
 void			 sched_loop_node(struct sched_loop *l,
 			    const char *node_id);
 void			 sched_loop_service(struct sched_loop *l,
 			    int64_t service_id);
+/* A job was created, cancelled, deleted, or its tasks' states changed. */
+void			 sched_loop_job(struct sched_loop *l, int64_t job_id);
 
 #endif

@@ -28,6 +28,7 @@
 
 #define ROUND_LOAD_MS		10000	/* refresh reported load this often */
 #define ROUND_MAX_REPLANS	4	/* plans per grid per round */
+#define ROUND_RETENTION_MS	5000	/* look for expired jobs this often */
 
 struct round_grid {
 	int64_t			 id;		/* grid id */
@@ -38,6 +39,7 @@ struct round_grid {
 	char			*notes;		/* last round's NOTE reasons */
 	json_t			*unplaceable;	/* "service id" -> reason */
 	json_t			*logged;	/* reasons already in events */
+	int64_t			 retention_at;	/* mono ms of the last sweep */
 	int			 seen;		/* still in the store */
 };
 
@@ -68,6 +70,66 @@ round_grid_clear(struct round_grid *g)
 	free(g->notes);
 	json_decref(g->unplaceable);
 	json_decref(g->logged);
+}
+
+/*
+ * End the attempts of tasks whose node is gone (a node removed while the
+ * master was down, say) as lost, then read those jobs again.
+ */
+static void
+round_orphans(struct sched_round *r, struct round_grid *g,
+    struct sync_orphan *o, size_t n)
+{
+	struct sync_orphan *more;
+	size_t i, nmore;
+	int64_t now = util_now_ms();
+	char why[128];
+
+	if (n == 0)
+		return;
+	if (store_begin(r->st) != 0)
+		return;
+	for (i = 0; i < n; i++) {
+		snprintf(why, sizeof why, "node %.12s is gone from the grid",
+		    o[i].node_id);
+		if (store_job_lost(r->st, o[i].job_id, o[i].idx, o[i].node_id,
+		    why, now) < 0) {
+			log_error("sched: grid %s: job %lld: %s", g->name,
+			    (long long)o[i].job_id, store_errmsg(r->st));
+			store_rollback(r->st);
+			return;
+		}
+	}
+	if (store_commit(r->st) != 0)
+		return;
+	for (i = 0; i < n; i++) {
+		master_changed_job(r->m, o[i].job_id);
+		if (sched_sync_job(r->st, g->s, o[i].job_id, &more,
+		    &nmore) == 0 && nmore > 0)
+			log_warn("sched: grid %s: job %lld still has a task on "
+			    "a node that is gone", g->name,
+			    (long long)o[i].job_id);
+		free(more);
+	}
+}
+
+/* Load the grid's unfinished job tasks (job_id 0), or one job's. */
+static void
+round_sync_jobs(struct sched_round *r, struct round_grid *g, int64_t job_id)
+{
+	struct sync_orphan *o = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (job_id == 0)
+		rc = sched_sync_jobs(r->st, g->s, g->id, &o, &n);
+	else
+		rc = sched_sync_job(r->st, g->s, job_id, &o, &n);
+	if (rc != 0)
+		log_error("sched: grid %s: job tasks: %s", g->name,
+		    store_errmsg(r->st));
+	round_orphans(r, g, o, n);
+	free(o);
 }
 
 /* Re-read the grid list and settings; load new grids whole. */
@@ -118,8 +180,10 @@ round_load_grids(struct sched_round *r)
 		sched_settings_set(g->s, &ss);
 		if (g->seen == 2) {
 			sched_sync_grid(r->st, g->s, g->id);
-			log_info("sched: grid %s loaded: %zu node(s)", g->name,
-			    sched_node_count(g->s));
+			round_sync_jobs(r, g, 0);
+			log_info("sched: grid %s loaded: %zu node(s), %zu job "
+			    "task(s)", g->name, sched_node_count(g->s),
+			    sched_job_count(g->s));
 		}
 	}
 	r->loaded = 1;
@@ -135,15 +199,31 @@ round_service(struct sched_round *r, int64_t id, char *label, size_t len,
 	return store_service_label(r->st, id, label, len, rev) == 1 ? 0 : -1;
 }
 
-/* Write one step and its event. 0 or -1. */
+/*
+ * Write one step and its event. 0 or -1. A job step the store could not
+ * take (the task is no longer pending) sets *stale.
+ */
 static int
 round_write_step(struct sched_round *r, struct round_grid *g,
-    const struct sched_step *st, int64_t now)
+    const struct sched_step *st, int64_t now, char *stale)
 {
 	char label[160] = "", subject[192], name[64];
 	int64_t rev = 0;
 	int rc = 0;
 
+	if (st->kind == SCHED_STEP_JOB_ASSIGN) {
+		int64_t attempt;
+
+		/* 0: the task is no longer pending (cancelled meanwhile);
+		 * the job is read again after the plan is applied. */
+		rc = store_job_assign(r->st, st->job_id, st->instance_no,
+		    st->node_id, st->reason, now, &attempt);
+		*stale = rc == 0;
+		return rc < 0 ? -1 : 0;
+	}
+	if (st->kind == SCHED_STEP_JOB_LOST)
+		return store_job_lost(r->st, st->job_id, st->instance_no,
+		    st->node_id, st->reason, now) < 0 ? -1 : 0;
 	if (st->service_id > 0 &&
 	    round_service(r, st->service_id, label, sizeof label, &rev) != 0)
 		return -1;	/* the service went away meanwhile */
@@ -181,6 +261,8 @@ round_write_step(struct sched_round *r, struct round_grid *g,
 			    PROTO_CLOSE_NODE_REMOVED);
 		break;
 	case SCHED_STEP_NOTE:
+	case SCHED_STEP_JOB_ASSIGN:
+	case SCHED_STEP_JOB_LOST:
 		break;
 	}
 	if (rc != 0)
@@ -241,6 +323,27 @@ round_unplaceable(struct sched_round *r, struct round_grid *g,
 	}
 }
 
+/*
+ * Queued tasks whose reason changed in this plan: their index in
+ * p->queued into *out (caller frees). The reason becomes the task's
+ * queue_reason (berth job show); a job.queued event is written when a
+ * job's first task starts to wait, or waits for another kind of reason
+ * (not each time the reason's words change). The library says what
+ * changed (struct sched_queued's changed flags): a failed write leaves a
+ * reason unwritten until it changes again.
+ */
+static size_t
+round_queue_changed(const struct sched_plan *p, size_t **out)
+{
+	size_t i, n = 0;
+
+	*out = xcalloc(p->nqueued + 1, sizeof **out);
+	for (i = 0; i < p->nqueued; i++)
+		if (p->queued[i].changed)
+			(*out)[n++] = i;
+	return n;
+}
+
 /* Plan once for g and carry it out. */
 static void
 round_plan(struct sched_round *r, struct round_grid *g)
@@ -248,9 +351,11 @@ round_plan(struct sched_round *r, struct round_grid *g)
 	struct sched_opts opts;
 	struct sched_plan plan;
 	const struct sched_step *st;
+	const struct sched_queued *q;
 	int64_t now = util_now_ms();
 	char *cause = NULL;
-	size_t i, nact;
+	size_t i, nact, nq, *qch;
+	char *stale;
 	int notes, ok = 1;
 
 	if (util_mono_ms() - g->load_at > ROUND_LOAD_MS) {
@@ -263,16 +368,20 @@ round_plan(struct sched_round *r, struct round_grid *g)
 	sched_plan(g->s, now, ++r->seed, &opts, &plan);
 	nact = sched_plan_nactions(&plan);
 	notes = round_notes_changed(g, &plan);
-	if (nact > 0 || notes || plan.nunplaceable > 0) {
+	nq = round_queue_changed(&plan, &qch);
+	stale = xcalloc(plan.nsteps + 1, 1);
+	if (nact > 0 || notes || plan.nunplaceable > 0 || nq > 0) {
 		if (store_begin(r->st) != 0) {
 			sched_plan_clear(&plan);
+			free(qch);
+			free(stale);
 			return;
 		}
 		for (i = 0; i < plan.nsteps && ok; i++) {
 			st = &plan.steps[i];
 			if (st->kind == SCHED_STEP_NOTE && !notes)
 				continue;
-			if (round_write_step(r, g, st, now) != 0) {
+			if (round_write_step(r, g, st, now, &stale[i]) != 0) {
 				log_error("sched: grid %s: cannot write step "
 				    "(%s): %s", g->name, st->reason,
 				    store_errmsg(r->st));
@@ -280,15 +389,28 @@ round_plan(struct sched_round *r, struct round_grid *g)
 			}
 		}
 		round_unplaceable(r, g, &plan);
+		for (i = 0; i < nq && ok; i++) {
+			q = &plan.queued[qch[i]];
+			if (store_job_queue_reason(r->st, q->job_id, q->index,
+			    q->reason, q->index == 0 && q->why_changed) < 0) {
+				log_error("sched: grid %s: queue reason: %s",
+				    g->name, store_errmsg(r->st));
+				ok = 0;
+			}
+		}
 		if (!ok || store_commit(r->st) != 0) {
 			store_rollback(r->st);
 			/* Re-read what the failed steps touched. */
 			sched_plan_clear(&plan);
+			free(qch);
+			free(stale);
 			sched_sync_grid(r->st, g->s, g->id);
+			round_sync_jobs(r, g, 0);
 			return;
 		}
 	} else
 		json_object_clear(g->unplaceable);
+	free(qch);
 	if (nact > 0) {
 		master_nodes_touched(r->m);
 		if (sched_apply(g->s, &plan, &cause) != 0) {
@@ -303,10 +425,20 @@ round_plan(struct sched_round *r, struct round_grid *g)
 			master_desired_changed(r->m, st->node_id);
 			if (st->peer_node_id != NULL)
 				master_desired_changed(r->m, st->peer_node_id);
+			/*
+			 * A lost task may be retried (pending with a
+			 * backoff), an assignment the store refused (the
+			 * task was cancelled meanwhile) must not stay: read
+			 * the job again either way.
+			 */
+			if (st->kind == SCHED_STEP_JOB_LOST ||
+			    (st->kind == SCHED_STEP_JOB_ASSIGN && stale[i]))
+				round_sync_jobs(r, g, st->job_id);
 		}
 		log_debug("sched: grid %s: %zu step(s)", g->name, nact);
 	}
 	sched_plan_clear(&plan);
+	free(stale);
 }
 
 /* ---- deploy hooks --------------------------------------------------- */
@@ -342,6 +474,31 @@ round_hook_node(void *arg, const char *node_id)
 	master_desired_changed(a->r->m, node_id);
 }
 
+/* Finished jobs past the grid's retention go, with their containers. */
+static void
+round_retention(struct sched_round *r, struct round_grid *g)
+{
+	struct job_touched t = { NULL, 0 };
+	size_t i;
+	int removed = 0;
+
+	if (util_mono_ms() - g->retention_at < ROUND_RETENTION_MS)
+		return;
+	g->retention_at = util_mono_ms();
+	if (store_job_retention(r->st, g->id, g->gs.job_retention_s * 1000,
+	    g->gs.job_retention_max, util_now_ms(), &removed, &t) != 0) {
+		log_error("sched: grid %s: job retention: %s", g->name,
+		    store_errmsg(r->st));
+		return;
+	}
+	if (removed > 0)
+		log_info("sched: grid %s: retention removed %d finished "
+		    "job(s)", g->name, removed);
+	for (i = 0; i < t.n; i++)
+		master_desired_changed(r->m, t.nodes[i]);
+	store_job_touched_free(&t);
+}
+
 static void
 round_grid_run(struct sched_round *r, struct round_grid *g)
 {
@@ -359,6 +516,7 @@ round_grid_run(struct sched_round *r, struct round_grid *g)
 		if (!replan)
 			break;
 	}
+	round_retention(r, g);
 }
 
 /* ---- the round ------------------------------------------------------ */
@@ -430,6 +588,20 @@ sched_round_run(struct sched_round *r, const struct sched_changes *ch)
 			if (g->id == owner || owner == 0)
 				sched_sync_service(r->st, g->s, g->id,
 				    ch->services[i]);
+		}
+	}
+	for (i = 0; i < ch->njobs; i++) {
+		/* One grid (the usual): no need to look the job's up. */
+		if (r->ngrids == 1)
+			owner = r->grids[0].id;
+		else if (store_job_grid(r->st, ch->jobs[i], &owner) != 1)
+			owner = 0;
+		for (j = 0; j < r->ngrids; j++) {
+			g = &r->grids[j];
+			if (g->id == owner || owner == 0)
+				round_sync_jobs(r, g, ch->jobs[i]);
+			if (g->id == owner)
+				plan_now[j] = 1;
 		}
 	}
 	for (i = 0; i < ch->ngrids; i++)

@@ -21,6 +21,8 @@ struct sched_changes {
 	size_t		 nnodes;
 	int64_t		*services;	/* service ids that changed */
 	size_t		 nservices;
+	int64_t		*jobs;		/* job ids that changed */
+	size_t		 njobs;
 };
 
 struct sched_round;

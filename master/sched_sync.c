@@ -10,6 +10,8 @@
  */
 #include "master/sched_sync.h"
 
+#include "stacks/job_spec.h"
+
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -21,6 +23,11 @@ struct sync_arg {
 	struct sched	*s;		/* the library's view */
 	int64_t		 grid_id;	/* only rows of this grid count */
 	int		 found;		/* a row of the grid was seen */
+	struct store	*st;		/* jobs: to look an unknown node up */
+	struct sync_orphan *orphans;	/* jobs: tasks on nodes that are gone */
+	size_t		 norphans;
+	int		*seen;		/* one job: the task indexes read */
+	size_t		 nseen;
 };
 
 /* Strings of a JSON array, borrowed from arr. */
@@ -60,7 +67,11 @@ sync_node_row(void *arg, const struct node_row *r)
 	n.labels = lv;
 	n.cpus = (double)r->cpus;
 	n.memory = r->memory;
+	/* Joined, node_info not in yet: reserve nothing there until it is
+	 * (every agent reports at least one cpu). */
+	n.unmeasured = r->cpus == 0;
 	n.online = r->connected;
+	n.engine_down = r->engine_down;
 	n.joined_at_ms = r->connected_at;
 	/* disconnected_at is 0 only for a node that never went offline. */
 	n.offline_since_ms = n.online ? 0 : (r->disconnected_at != 0 ?
@@ -178,7 +189,7 @@ sync_instance_row(void *arg, const struct instance_row *r)
 int
 sched_sync_grid(struct store *st, struct sched *s, int64_t grid_id)
 {
-	struct sync_arg a = { s, grid_id, 0 };
+	struct sync_arg a = { s, grid_id, 0, st, NULL, 0, NULL, 0 };
 	int rc = 0;
 
 	/* Each part on its own: a failed read leaves the others loaded. */
@@ -195,7 +206,7 @@ int
 sched_sync_node(struct store *st, struct sched *s, int64_t grid_id,
     const char *id)
 {
-	struct sync_arg a = { s, grid_id, 0 };
+	struct sync_arg a = { s, grid_id, 0, st, NULL, 0, NULL, 0 };
 	int rc;
 
 	rc = store_node_row(st, id, sync_node_row, &a);
@@ -213,7 +224,7 @@ int
 sched_sync_service(struct store *st, struct sched *s, int64_t grid_id,
     int64_t id)
 {
-	struct sync_arg a = { s, grid_id, 0 };
+	struct sync_arg a = { s, grid_id, 0, st, NULL, 0, NULL, 0 };
 	struct sched_instance_info *list;
 	size_t n, i;
 	int rc;
@@ -238,6 +249,94 @@ sched_sync_service(struct store *st, struct sched *s, int64_t grid_id,
 }
 
 static void
+sync_job_row(void *arg, const struct job_task_row *r)
+{
+	struct sync_arg *a = arg;
+	struct sched_job_info ji;
+	struct sync_orphan *o;
+	json_t *spec, *v;
+	const char **av;
+	char *cause = NULL;
+	int64_t grid;
+
+	a->seen = xreallocarray(a->seen, a->nseen + 1, sizeof *a->seen);
+	a->seen[a->nseen++] = r->idx;
+	if (job_state_final(r->state)) {
+		sched_job_remove(a->s, r->job_id, r->idx);
+		return;
+	}
+	memset(&ji, 0, sizeof ji);
+	spec = json_loads(r->spec, 0, NULL);
+	av = sync_strings(json_object_get(spec, "affinity"), &ji.naffinity);
+	ji.id = r->job_id;
+	ji.index = r->idx;
+	ji.name = r->name;
+	ji.priority = r->priority;
+	ji.queued_at_ms = r->created_at;
+	ji.not_before_ms = r->state == JOB_PENDING ? r->not_before : 0;
+	ji.affinity = av;
+	if (json_is_number(v = json_object_get(spec, "cpus")))
+		ji.cpus = json_number_value(v);
+	if (json_is_integer(v = json_object_get(spec, "memory")))
+		ji.memory = json_integer_value(v);
+	ji.node_id = r->state == JOB_PENDING ? NULL : r->node_id;
+	if (sched_job_upsert(a->s, &ji, &cause) != 0) {
+		if (ji.node_id != NULL &&
+		    store_node_grid(a->st, ji.node_id, &grid) == 0) {
+			a->orphans = xreallocarray(a->orphans,
+			    a->norphans + 1, sizeof *a->orphans);
+			o = &a->orphans[a->norphans++];
+			o->job_id = r->job_id;
+			o->idx = r->idx;
+			snprintf(o->node_id, sizeof o->node_id, "%s",
+			    ji.node_id);
+		} else
+			log_warn("sched: job %s#%d: %s", r->name, r->idx,
+			    cause);
+		free(cause);
+		sched_job_remove(a->s, r->job_id, r->idx);
+	}
+	free(av);
+	json_decref(spec);
+}
+
+int
+sched_sync_jobs(struct store *st, struct sched *s, int64_t grid_id,
+    struct sync_orphan **orphans, size_t *norphans)
+{
+	struct sync_arg a = { s, grid_id, 0, st, NULL, 0, NULL, 0 };
+	int rc;
+
+	rc = store_job_tasks_grid(st, grid_id, sync_job_row, &a);
+	free(a.seen);
+	*orphans = a.orphans;
+	*norphans = a.norphans;
+	return rc;
+}
+
+int
+sched_sync_job(struct store *st, struct sched *s, int64_t job_id,
+    struct sync_orphan **orphans, size_t *norphans)
+{
+	struct sync_arg a = { s, 0, 0, st, NULL, 0, NULL, 0 };
+	size_t i;
+	int rc;
+
+	rc = store_job_tasks_job(st, job_id, sync_job_row, &a);
+	/*
+	 * A job the store no longer has (deleted): its tasks leave s too.
+	 * A job keeps all its tasks' rows while it exists, so only then.
+	 */
+	if (rc == 0 && a.nseen == 0)
+		for (i = 0; i < JOB_MAX_PARALLEL; i++)
+			sched_job_remove(s, job_id, (int)i);
+	free(a.seen);
+	*orphans = a.orphans;
+	*norphans = a.norphans;
+	return rc;
+}
+
+static void
 sync_load_row(void *arg, const char *id, double cpu_pct, int64_t mem_used)
 {
 	struct sync_arg *a = arg;
@@ -248,7 +347,7 @@ sync_load_row(void *arg, const char *id, double cpu_pct, int64_t mem_used)
 int
 sched_sync_load(struct store *st, struct sched *s, int64_t grid_id)
 {
-	struct sync_arg a = { s, grid_id, 0 };
+	struct sync_arg a = { s, grid_id, 0, st, NULL, 0, NULL, 0 };
 
 	return store_node_loads(st, grid_id, sync_load_row, &a);
 }

@@ -23,6 +23,22 @@ int	 sched_sync_node(struct store *st, struct sched *s, int64_t grid_id,
 /* Re-read service id and its instances. 1 in grid, 0 not/gone, -1. */
 int	 sched_sync_service(struct store *st, struct sched *s, int64_t grid_id,
 	    int64_t id);
+/*
+ * Job tasks (docs/jobs.md). Load the grid's unfinished tasks into s;
+ * re-read one job's tasks (finished ones leave s, queued ones wait, the
+ * others are on their node). A task whose attempt's node no longer exists
+ * is not loaded: its (job id, index, node) goes to *orphans (caller
+ * frees), *norphans of them, for the caller to end as lost. 0 or -1.
+ */
+struct sync_orphan {
+	int64_t	 job_id;			/* the job */
+	int	 idx;				/* its task */
+	char	 node_id[NODE_ID_LEN + 1];	/* the node that is gone */
+};
+int	 sched_sync_jobs(struct store *st, struct sched *s, int64_t grid_id,
+	    struct sync_orphan **orphans, size_t *norphans);
+int	 sched_sync_job(struct store *st, struct sched *s, int64_t job_id,
+	    struct sync_orphan **orphans, size_t *norphans);
 /* Refresh every node's reported load (cpu, memory). 0 or -1. */
 int	 sched_sync_load(struct store *st, struct sched *s, int64_t grid_id);
 /* Map the grid's settings onto the scheduler's. */

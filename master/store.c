@@ -146,8 +146,137 @@ static const char *store_migrations[] = {
 	"  subject TEXT,"
 	"  message TEXT NOT NULL);"
 	"CREATE INDEX events_grid_at ON events(grid_id, at);",
+	/* 1 -> 2: jobs (docs/jobs.md); per node, the jobs it finished. */
+	"CREATE TABLE jobs ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  grid_id INTEGER NOT NULL REFERENCES grids(id) ON DELETE RESTRICT,"
+	"  name TEXT NOT NULL,"
+	"  spec TEXT NOT NULL,"
+	"  priority INTEGER NOT NULL DEFAULT 0,"
+	"  parallel INTEGER NOT NULL DEFAULT 1 CHECK (parallel >= 1),"
+	"  retries INTEGER NOT NULL DEFAULT 0 CHECK (retries >= 0),"
+	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending',"
+	"    'assigned', 'running', 'succeeded', 'failed', 'timed_out',"
+	"    'cancelled')),"
+	"  exit_code INTEGER,"
+	"  exit_status INTEGER,"
+	"  reason TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  started_at INTEGER,"
+	"  finished_at INTEGER,"
+	"  UNIQUE (grid_id, name));"
+	"CREATE INDEX jobs_grid_state ON jobs(grid_id, state);"
+	"CREATE INDEX jobs_grid_finished ON jobs(grid_id, finished_at);"
+	"CREATE TABLE job_tasks ("
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  idx INTEGER NOT NULL CHECK (idx >= 0),"
+	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending',"
+	"    'assigned', 'running', 'succeeded', 'failed', 'timed_out',"
+	"    'cancelled')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  attempt_id INTEGER,"
+	"  node_id TEXT,"
+	"  not_before INTEGER NOT NULL DEFAULT 0,"
+	"  exit_code INTEGER,"
+	"  exit_status INTEGER,"
+	"  reason TEXT,"
+	"  queue_reason TEXT,"
+	"  started_at INTEGER,"
+	"  finished_at INTEGER,"
+	"  PRIMARY KEY (job_id, idx));"
+	"CREATE TABLE job_attempts ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  idx INTEGER NOT NULL,"
+	"  no INTEGER NOT NULL,"
+	"  node_id TEXT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'assigned' CHECK (state IN ("
+	"    'assigned', 'running', 'succeeded', 'failed', 'timed_out',"
+	"    'cancelled')),"
+	"  exit_code INTEGER,"
+	"  exit_status INTEGER,"
+	"  reason TEXT,"
+	"  container_id TEXT,"
+	"  assigned_at INTEGER NOT NULL,"
+	"  started_at INTEGER,"
+	"  finished_at INTEGER);"
+	"CREATE INDEX job_attempts_node ON job_attempts(node_id, state);"
+	"CREATE INDEX job_attempts_task ON job_attempts(job_id, idx);"
+	"ALTER TABLE nodes ADD COLUMN jobs_finished INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE nodes ADD COLUMN last_job_at INTEGER;",
 	/*
-	 * 1 -> 2: the vault (values sealed with master.key: the store alone
+	 * 2 -> 3: a service can be stopped (kept, with its instance rows and
+	 * containers, but nothing running; docs/lifecycle.md), and a node
+	 * records how many containers its agent last counted.
+	 */
+	"ALTER TABLE services ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE nodes ADD COLUMN containers INTEGER;"
+	"ALTER TABLE nodes ADD COLUMN mem_total INTEGER;",
+	/*
+	 * 3 -> 4: what berth shows is the truth.
+	 *
+	 * Stack and service ids are never used again (AUTOINCREMENT): agents
+	 * know an instance by its service id, so a service made after a
+	 * removal must not take the removed one's id, or it adopts the old
+	 * containers. SQLite cannot add AUTOINCREMENT to a table: each is
+	 * made anew and its rows copied (store_migrate() runs migrations
+	 * with foreign keys off, the way SQLite documents such changes).
+	 * Ids taken before this migration by rows already deleted are not
+	 * known; the sequence starts above the highest id present.
+	 *
+	 * Nodes keep what their agent says of its Docker Engine; instances
+	 * the last output lines of a container that exited; removed_nodes
+	 * the node ids an operator removed, which may not join again.
+	 */
+	"CREATE TABLE stacks_new ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  grid_id INTEGER NOT NULL REFERENCES grids(id) ON DELETE RESTRICT,"
+	"  name TEXT NOT NULL,"
+	"  stack_ref TEXT NOT NULL,"
+	"  version TEXT,"
+	"  description TEXT,"
+	"  source TEXT NOT NULL,"
+	"  spec TEXT NOT NULL,"
+	"  rev INTEGER NOT NULL DEFAULT 1,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (grid_id, name));"
+	"INSERT INTO stacks_new SELECT id, grid_id, name, stack_ref, version,"
+	"  description, source, spec, rev, created_at, updated_at FROM stacks;"
+	"DROP TABLE stacks;"
+	"ALTER TABLE stacks_new RENAME TO stacks;"
+	"CREATE TABLE services_new ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  stack_id INTEGER NOT NULL REFERENCES stacks(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  position INTEGER NOT NULL DEFAULT 0,"
+	"  spec TEXT NOT NULL,"
+	"  strategy TEXT NOT NULL DEFAULT 'ha'"
+	"    CHECK (strategy IN ('ha', 'random', 'daemon')),"
+	"  instances INTEGER NOT NULL DEFAULT 1 CHECK (instances >= 0),"
+	"  stateful INTEGER NOT NULL DEFAULT 0,"
+	"  rev INTEGER NOT NULL DEFAULT 1,"
+	"  active INTEGER NOT NULL DEFAULT 0,"
+	"  min_health REAL NOT NULL DEFAULT 0.8,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  stopped INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (stack_id, name));"
+	"INSERT INTO services_new SELECT id, stack_id, name, position, spec,"
+	"  strategy, instances, stateful, rev, active, min_health, created_at,"
+	"  updated_at, stopped FROM services;"
+	"DROP TABLE services;"
+	"ALTER TABLE services_new RENAME TO services;"
+	"ALTER TABLE nodes ADD COLUMN engine_state TEXT;"
+	"ALTER TABLE nodes ADD COLUMN engine_error TEXT;"
+	"ALTER TABLE instances ADD COLUMN last_output TEXT;"
+	"CREATE TABLE removed_nodes ("
+	"  id TEXT PRIMARY KEY,"
+	"  grid_id INTEGER NOT NULL REFERENCES grids(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  removed_at INTEGER NOT NULL);",
+	/*
+	 * 4 -> 5: the vault (values sealed with master.key: the store alone
 	 * reads none) and a stack's parent (child stacks, Kontena's depends).
 	 */
 	"CREATE TABLE vault ("
@@ -226,6 +355,9 @@ store_open(const char *path, char **cause)
 	if (!configured) {
 		/* Start-up runs this before threads; later calls are no-ops. */
 		sqlite3_config(SQLITE_CONFIG_LOG, store_log_cb, NULL);
+		/* No global allocator statistics: their mutex was 4% of the
+		 * log store's CPU (docs/performance.md, "Logs"). */
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 		configured = 1;
 	}
 	st = xcalloc(1, sizeof *st);
@@ -282,6 +414,31 @@ store_errmsg(struct store *st)
 	return sqlite3_errmsg(st->db);
 }
 
+/* After a migration: every row's parent is there. 0, or -1 with *cause. */
+static int
+store_fk_check(struct store *st, char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA foreign_key_check", -1, &s,
+	    NULL) != SQLITE_OK) {
+		xasprintf(cause, "foreign key check: %s",
+		    sqlite3_errmsg(st->db));
+		return -1;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		xasprintf(cause, "after the migration a row of %s has no "
+		    "parent in %s", sqlite3_column_text(s, 0),
+		    sqlite3_column_text(s, 2));
+	else if (rc != SQLITE_DONE)
+		xasprintf(cause, "foreign key check: %s",
+		    sqlite3_errmsg(st->db));
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int
 store_migrate(struct store *st, char **cause)
 {
@@ -304,6 +461,16 @@ store_migrate(struct store *st, char **cause)
 		    STORE_SCHEMA_VERSION);
 		return -1;
 	}
+	/*
+	 * Foreign keys off while the schema changes: a table made anew
+	 * (12 steps in SQLite's "ALTER TABLE" page) is dropped while others
+	 * still point at it, and a drop must not cascade. It cannot change
+	 * inside a transaction, so it is set around them; the check after
+	 * proves that no row lost its parent.
+	 */
+	if (version < STORE_SCHEMA_VERSION)
+		sqlite3_exec(st->db, "PRAGMA foreign_keys = OFF", NULL, NULL,
+		    NULL);
 	for (; version < STORE_SCHEMA_VERSION; version++) {
 		char *sql;
 
@@ -319,7 +486,11 @@ store_migrate(struct store *st, char **cause)
 		}
 		free(sql);
 		log_info("store: schema migrated to version %d", version + 1);
+		if (version + 1 == STORE_SCHEMA_VERSION &&
+		    store_fk_check(st, cause) != 0)
+			return -1;
 	}
+	sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	/* Columns of settings rows added since: see store_settings.c. */
 	if (store_begin(st) != 0) {
 		xasprintf(cause, "cannot add setting columns: %s",

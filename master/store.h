@@ -26,7 +26,7 @@
 
 #include "common/grid_settings.h"
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	5
 
 struct store;
 
@@ -164,6 +164,15 @@ int	 store_node_set_labels(struct store *st, const char *id,
 	    const char *labels_json);
 /* Delete a node and its instance records. 0 or -1. */
 int	 store_node_delete(struct store *st, const char *id);
+/* 1 if a node has a session now, 0 if not (or unknown), -1 error. */
+int	 store_node_connected(struct store *st, const char *id);
+/*
+ * An operator removed node id: its id may not join again (its agent must
+ * start over with a new id). store_node_revoked(): 1 if so, 0, -1 error.
+ */
+int	 store_node_revoke(struct store *st, const char *id, int64_t grid_id,
+	    const char *name);
+int	 store_node_revoked(struct store *st, const char *id);
 /* Forget a node's token (it must rejoin with the grid token). 0 or -1. */
 int	 store_node_clear_token(struct store *st, const char *id);
 
@@ -184,6 +193,7 @@ struct node_row {
 	int64_t		 created_at;	/* epoch ms of its first join */
 	double		 cpu_pct;	/* last reported load, or 0 */
 	int64_t		 mem_used;	/* last reported bytes in use, or 0 */
+	int		 engine_down;	/* its agent reports no Docker Engine */
 };
 typedef void store_node_fn(void *arg, const struct node_row *row);
 typedef void store_node_load_fn(void *arg, const char *id, double cpu_pct,
@@ -305,6 +315,9 @@ struct instance_desired {
 	const char	*grid;		/* grid name */
 	int64_t		 grid_id;	/* its id */
 	const char	*spec;		/* the service's spec, JSON text */
+	int		 stopped;	/* the service is stopped: the agent
+					   keeps the container, not running */
+	int64_t		 settle_s;	/* its grid's instance_settle_s */
 };
 typedef void store_desired_fn(void *arg, const struct instance_desired *d);
 
@@ -323,6 +336,7 @@ struct instance_report {
 	int64_t		 exit_code;	/* last exit code */
 	const char	*container_id;	/* Docker's id, or NULL */
 	int64_t		 restarts;	/* restarts counted by the agent */
+	const char	*last_output;	/* last lines before an exit, or NULL */
 };
 
 /*
@@ -334,6 +348,171 @@ struct instance_report {
 int	 store_instance_report(struct store *st, const char *node_id,
 	    const struct instance_report *v, size_t n, int *changed,
 	    char **cause);
+
+/* ---- jobs (store_job.c, store_job_run.c; docs/jobs.md) ------------------- */
+
+/*
+ * The states of a job, of each of its tasks and of each attempt (the
+ * tables' CHECKs take the same names; attempts are never pending).
+ */
+enum job_state {
+	JOB_PENDING,		/* queued: waits for a node */
+	JOB_ASSIGNED,		/* an attempt is on a node, not started yet */
+	JOB_RUNNING,		/* its container runs */
+	JOB_SUCCEEDED,		/* exited 0 */
+	JOB_FAILED,		/* exited non-zero, could not start, lost */
+	JOB_TIMED_OUT,		/* ran past its timeout and was killed */
+	JOB_CANCELLED,		/* by an operator */
+};
+#define JOB_NSTATES	7
+
+const char	*job_state_name(enum job_state s);
+/* 0 and *out, or -1 if name is no state's name. */
+int		 job_state_parse(const char *name, enum job_state *out);
+/* succeeded, failed, timed_out or cancelled. */
+int		 job_state_final(enum job_state s);
+/*
+ * What `berth job wait` exits with for a finished job or task: 0 when it
+ * succeeded, its exit code when it failed with one, 124 when it timed
+ * out, 125 when it could not start, 130 when it was cancelled, 1 when it
+ * failed with none (its node was lost).
+ */
+#define JOB_EXIT_TIMEOUT	124
+#define JOB_EXIT_NOSTART	125
+#define JOB_EXIT_CANCELLED	130
+
+/*
+ * Create a job from the normalized spec (stacks/job_spec.h) with its
+ * tasks (pending) and its event, in one transaction. Unnamed jobs are
+ * called "job-<id>". 0 with *id and name, 1 if the name is taken, -1.
+ */
+int	 store_job_create(struct store *st, int64_t grid_id, json_t *spec,
+	    int64_t now, int64_t *id, char name[64]);
+/* A job by name or id ("42"): 1 and *id, 0 not found, -1 error. */
+int	 store_job_find(struct store *st, int64_t grid_id,
+	    const char *name_or_id, int64_t *id);
+/* The grid's jobs, newest first (state: one state's, or NULL). */
+json_t	*store_job_list_json(struct store *st, int64_t grid_id,
+	    const char *state);
+/* One job with its tasks and attempts. 1 and *out, 0, -1. */
+int	 store_job_get_json(struct store *st, int64_t id, json_t **out);
+
+/* The nodes whose desired sets a change touched (store_job_touched_*). */
+struct job_touched {
+	char	(*nodes)[NODE_ID_LEN + 1]; /* node ids, each once */
+	size_t	 n;
+};
+void	 store_job_touched_free(struct job_touched *t);
+
+/*
+ * Cancel a job in one transaction: queued tasks end cancelled, running
+ * attempts too (their agents stop them), with one event. The nodes of
+ * those attempts go to *t. 1 cancelled, 0 it had finished, -1 error.
+ */
+int	 store_job_cancel(struct store *st, int64_t id, const char *why,
+	    int64_t now, struct job_touched *t);
+/*
+ * Delete a job, its tasks and attempts (agents then remove their
+ * containers) with an event; an unfinished job only with force (it is
+ * cancelled first). The nodes that kept its containers go to *t.
+ * 1 deleted, 0 not finished and no force, -1 error.
+ */
+int	 store_job_delete(struct store *st, int64_t id, int force,
+	    const char *why, int64_t now, struct job_touched *t);
+/*
+ * Delete the grid's finished jobs past retention: finished before
+ * now - max_age_ms, and beyond the max_count newest. One transaction and
+ * one event; *removed counts them, *t their nodes. 0 or -1.
+ */
+int	 store_job_retention(struct store *st, int64_t grid_id,
+	    int64_t max_age_ms, int64_t max_count, int64_t now, int *removed,
+	    struct job_touched *t);
+
+/* A job task as the scheduler reads it (text borrowed for the call). */
+struct job_task_row {
+	int64_t		 job_id;	/* its job */
+	int		 idx;		/* task index */
+	const char	*name;		/* job name */
+	int		 priority;	/* the job's */
+	int64_t		 created_at;	/* the job's: FIFO order */
+	int64_t		 not_before;	/* retry backoff, or 0 */
+	enum job_state	 state;		/* pending, assigned, running, ... */
+	const char	*node_id;	/* its attempt's node, or NULL */
+	int64_t		 attempt_id;	/* its current attempt, or 0 */
+	const char	*spec;		/* the job's normalized spec */
+};
+typedef void store_job_task_fn(void *arg, const struct job_task_row *r);
+/* Unfinished tasks of a grid's jobs; every task of one job. 0 or -1. */
+int	 store_job_tasks_grid(struct store *st, int64_t grid_id,
+	    store_job_task_fn *fn, void *arg);
+int	 store_job_tasks_job(struct store *st, int64_t job_id,
+	    store_job_task_fn *fn, void *arg);
+/* The grid a job is in. 1, 0 (gone), -1. */
+int	 store_job_grid(struct store *st, int64_t job_id, int64_t *grid_id);
+
+/*
+ * The scheduler's writes (the caller holds the transaction). assign: a
+ * new attempt of a pending task on node_id, with its event (why: the
+ * plan's reason): 1 and *attempt, 0 when the task is no longer pending
+ * (nothing written), -1. lost: the task's attempt on node_id ends failed
+ * with why (a retry follows if it has one left): 1, 0 nothing to do, -1.
+ * queue_reason: why a pending task waits (and, with event, a job.queued
+ * event).
+ */
+int	 store_job_assign(struct store *st, int64_t job_id, int idx,
+	    const char *node_id, const char *why, int64_t now,
+	    int64_t *attempt);
+int	 store_job_lost(struct store *st, int64_t job_id, int idx,
+	    const char *node_id, const char *why, int64_t now);
+int	 store_job_queue_reason(struct store *st, int64_t job_id, int idx,
+	    const char *reason, int event);
+
+/* An attempt as the hub sends it to its node (text borrowed). */
+struct job_desired {
+	int64_t		 attempt;	/* attempt id */
+	int64_t		 job_id;	/* its job */
+	int		 idx;		/* its task */
+	int		 started;	/* 1: the master saw it start */
+	const char	*name;		/* job name */
+	const char	*grid;		/* grid name */
+	const char	*spec;		/* the job's normalized spec */
+};
+typedef void store_job_desired_fn(void *arg, const struct job_desired *d);
+/*
+ * The node's attempts: unfinished ones to fn, finished ones (their
+ * containers are kept until the job is deleted) as ids into done (a JSON
+ * array). 0 or -1.
+ */
+int	 store_job_desired(struct store *st, const char *node_id,
+	    store_job_desired_fn *fn, void *arg, json_t *done);
+
+/* One attempt in an agent's state report (text borrowed, NULL: none). */
+struct job_report {
+	int64_t		 attempt;	/* attempt id */
+	const char	*state;		/* pending, pulling, running, exited,
+					   error, missing */
+	int		 has_exit;	/* exit_code is set */
+	int64_t		 exit_code;	/* exited: its code */
+	int		 oom_killed;	/* exited: the kernel killed it */
+	int		 timed_out;	/* exited: killed past its timeout */
+	const char	*error;		/* error: why it could not start */
+	const char	*container_id;	/* Docker's id, or NULL */
+};
+/*
+ * Apply a node's reports in one transaction: an attempt of another node
+ * or already finished is left alone. The ids of jobs that changed go to
+ * *jobs (caller frees), *njobs of them; *desired is 1 when the node's
+ * desired set changed. 0, or -1 with *cause (nothing written).
+ */
+int	 store_job_report(struct store *st, const char *node_id,
+	    const struct job_report *v, size_t n, int64_t now, int64_t **jobs,
+	    size_t *njobs, int *desired, char **cause);
+/*
+ * Node node_id is being deleted (the caller's transaction): its
+ * unfinished attempts end failed with why. Their job ids go to *jobs.
+ */
+int	 store_job_node_gone(struct store *st, const char *node_id,
+	    const char *why, int64_t now, int64_t **jobs, size_t *njobs);
 
 /* ---- node sessions (store_session.c; the hub's writes) ------------------ */
 
@@ -363,6 +542,12 @@ int	 store_node_join(struct store *st, const struct node_join *j,
 	    char name_out[64]);
 /* Store a node_info frame (already validated). 0 or -1. */
 int	 store_node_info(struct store *st, const char *id, json_t *info);
+/*
+ * What a node's agent says of its Docker Engine: up, or down and why.
+ * Written with a node.engine event when it changed: 1, 0 unchanged, -1.
+ */
+int	 store_node_engine(struct store *st, const char *id, int64_t grid_id,
+	    const char *name, int down, const char *error);
 /* Mark a node offline with an event giving why. 0 or -1. */
 int	 store_node_offline(struct store *st, const char *id, int64_t grid_id,
 	    const char *name, const char *why);
@@ -372,6 +557,8 @@ struct node_seen {
 	int64_t	 at;			/* last frame or pong, epoch ms */
 	double	 cpu_pct;		/* last stats, or < 0 */
 	int64_t	 mem_used;		/* last stats, or < 0 */
+	int64_t	 mem_total;		/* last stats, or < 0 */
+	int64_t	 containers;		/* last stats, or < 0 */
 };
 /* Write last-seen times and stats for many nodes in one transaction. */
 int	 store_node_seen_batch(struct store *st, const struct node_seen *v,
@@ -418,12 +605,19 @@ struct metrics_counts {
 	size_t	 nstates;
 };
 /*
- * Fill *c. Instance states are the eight hub_frame.c accepts ("pending"
+ * Fill *c. Instance states are the ten hub_frame.c accepts ("pending"
  * among them), so METRICS_MAX_STATES is never reached. 0 or -1.
  */
 int	 store_metrics_counts(struct store *st, struct metrics_counts *c);
 
 /* ---- stacks (store_stack.c) --------------------------------------------- */
+
+/*
+ * SQL: node alias a is there to say what runs on it: connected, and its
+ * agent reaches its Docker Engine. Reports from other nodes are old news.
+ */
+#define STORE_LIVE_NODE(a) \
+	"(" a ".connected AND coalesce(" a ".engine_state, 'up') != 'down')"
 
 /* Dump flags for specs: stable key order, reals without noise. */
 #define STORE_JSON_FLAGS	(JSON_COMPACT | JSON_SORT_KEYS | \
@@ -464,14 +658,17 @@ struct stack_update {
 	size_t	 nadded;	/* entries in added */
 	int64_t	*removed;	/* services deleted with their instances */
 	size_t	 nremoved;	/* entries in removed */
+	int64_t	*rescaled;	/* same revision, the file's count changed */
+	size_t	 nrescaled;	/* entries in rescaled */
 	json_t	*nodes;		/* array: node ids that lost instances */
 };
 /*
- * Upgrade a stack in one transaction: a service whose spec changed gets
- * the next revision, a service with the same spec keeps its revision (only
- * its position follows the file), a new one is added inactive, and one the
- * spec no longer has is deleted with its instances. The stack's own
- * revision always goes up. 0 and *u filled (release it with
+ * Upgrade a stack in one transaction: a service whose spec changed beyond
+ * its instance count gets the next revision, a service with the same spec
+ * keeps its revision, a new one is added inactive, and one the spec no
+ * longer has is deleted with its instances. The count follows the file
+ * only where the file changed it (a manual scale survives otherwise). The
+ * stack's own revision always goes up. 0 and *u filled (release it with
  * store_stack_update_clear()), or -1 and *u empty.
  */
 int	 store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
@@ -512,6 +709,9 @@ int	 store_stack_children(struct store *st, int64_t stack_id, json_t *out);
 /* A stack's id and its descendants' (deepest first), in *ids. 0 or -1. */
 int	 store_stack_tree(struct store *st, int64_t stack_id, int64_t **ids,
 	    size_t *n);
+/* The stack's `stack:` (user/name) into ref. 1, 0 not found, -1 error. */
+int	 store_stack_ref(struct store *st, int64_t stack_id, char *ref,
+	    size_t len);
 /* 1 and *stack_id, 0 not found, -1 error. */
 int	 store_stack_find(struct store *st, int64_t grid_id, const char *name,
 	    int64_t *stack_id);
@@ -576,6 +776,68 @@ int	 store_vault_get_json(struct store *st, int64_t grid_id,
 /* The names only (an array), NULL on error. */
 json_t	*store_vault_names(struct store *st, int64_t grid_id);
 
+/* ---- exec targets (store_exec.c) ----------------------------------------- */
+
+/* The container an exec goes to. */
+struct exec_pick {
+	char	 container[192];	/* <stack>.<service>-<n>.<node8> */
+	char	 node_id[NODE_ID_LEN + 1]; /* its node */
+	char	 node[64];		/* the node's name */
+	int	 connected;		/* the node's agent is connected */
+	char	 state[16];		/* last reported state */
+	int	 instance;		/* instance number */
+	char	 service[130];		/* "stack/service" */
+};
+/*
+ * Service service_id's instance (any with instance 0: a running one
+ * first, then the lowest number), or the container of that name in the
+ * grid. 1 and *p, 0 none, -1 error.
+ */
+int	 store_exec_pick_service(struct store *st, int64_t service_id,
+	    int instance, struct exec_pick *p);
+int	 store_exec_pick_container(struct store *st, int64_t grid_id,
+	    const char *name, struct exec_pick *p);
+
+/* ---- service lifecycle (store_lifecycle.c) ------------------------------ */
+
+/* How a lifecycle operation ended. */
+enum lifecycle_rc {
+	LC_OK,			/* written (or nothing to do: already so) */
+	LC_BUSY,		/* a deploy of the stack is in progress */
+	LC_STOPPED,		/* restart: the service(s) are stopped */
+	LC_LINKED,		/* rm: another service links to it */
+	LC_ERROR = -1,		/* a store error */
+};
+
+/* What an operation changed, for the caller's notifications. */
+struct lifecycle {
+	int64_t	*services;	/* services whose row changed */
+	size_t	 nservices;	/* entries in services */
+	json_t	*nodes;		/* array of node ids whose desired set changed
+				   (may repeat) */
+	int64_t	 deploy_id;	/* start, restart: the deploy it began */
+	char	*cause;		/* why, for LC_BUSY, LC_STOPPED, LC_LINKED */
+};
+void	 lifecycle_clear(struct lifecycle *lc);
+
+/*
+ * On service_id of stack_id, or with service_id 0 on every service of the
+ * stack, each in one transaction with its events; *lc is filled (release
+ * it with lifecycle_clear() whatever the result). docs/lifecycle.md says
+ * what each does. start and restart refuse while a deploy of the stack is
+ * unfinished (LC_BUSY); restart skips stopped services and is LC_STOPPED
+ * when nothing is left; remove (one service) refuses while a deploy runs
+ * or another service links to it, unless force.
+ */
+enum lifecycle_rc store_lifecycle_stop(struct store *st, int64_t stack_id,
+	    int64_t service_id, struct lifecycle *lc);
+enum lifecycle_rc store_lifecycle_start(struct store *st, int64_t stack_id,
+	    int64_t service_id, struct lifecycle *lc);
+enum lifecycle_rc store_lifecycle_restart(struct store *st,
+	    int64_t stack_id, int64_t service_id, struct lifecycle *lc);
+enum lifecycle_rc store_lifecycle_remove(struct store *st, int64_t stack_id,
+	    int64_t service_id, int force, struct lifecycle *lc);
+
 /* ---- deploys (store_deploy.c) ------------------------------------------- */
 
 /*
@@ -599,10 +861,19 @@ int		 deploy_state_parse(const char *name, enum deploy_state *out);
 /* A deploy of the stack's services in order. 0 or -1. */
 int	 store_deploy_create(struct store *st, int64_t stack_id,
 	    int64_t *deploy_id);
+/*
+ * The same inside the caller's transaction, of one service (service_id)
+ * or of every service of the stack (0). 0 or -1.
+ */
+int	 store_deploy_insert(struct store *st, int64_t stack_id,
+	    int64_t service_id, int64_t *deploy_id);
 /* 1 if a deploy of the stack is created or ongoing, 0 not, -1 error. */
 int	 store_deploy_running(struct store *st, int64_t stack_id);
 int	 store_deploy_get_json(struct store *st, int64_t stack_id,
 	    int64_t deploy_id, json_t **out);
+/* The stack's deploys, newest first, without their services; NULL on
+ * error. */
+json_t	*store_deploy_list_json(struct store *st, int64_t stack_id);
 
 /*
  * What the deploy machine (sched_deploy.c) decides on: a service of a
@@ -616,6 +887,8 @@ struct deploy_service {
 	int64_t			 rev;		/* the service's revision */
 	double			 min_health;	/* share kept running */
 	int			 active;	/* the scheduler places it */
+	int			 stopped;	/* stopped by an operator: the
+						   deploy records, starts nothing */
 	size_t			 placed;	/* rows, moves included */
 	size_t			 outdated;	/* below rev: to roll */
 	size_t			 running;	/* at rev, running */
@@ -644,6 +917,13 @@ struct deploy_snap {
 int	 store_deploy_unfinished(struct store *st, int64_t grid_id,
 	    struct deploy_snap **out, size_t *n);
 void	 store_deploy_snaps_free(struct deploy_snap *v, size_t n);
+
+/*
+ * Why a service of a deploy is not done yet, for a timeout's message: its
+ * first instance not running at its revision, those with an error (a
+ * failed pull being retried) first. Malloc'd, or NULL if none.
+ */
+char	*store_deploy_wait_reason(struct store *st, int64_t service_id);
 
 /*
  * The deploy machine's writes. Each is one transaction with the event it
@@ -676,6 +956,10 @@ int	 store_deploy_service_activate(struct store *st,
 int	 store_deploy_service_roll(struct store *st,
 	    const struct deploy_service *v, size_t count, int64_t now,
 	    char (**nodes)[NODE_ID_LEN + 1], size_t *nnodes);
+/* A service of d is stopped: done, nothing rolled or started. 0 or -1. */
+int	 store_deploy_service_stopped(struct store *st,
+	    const struct deploy_snap *d, const struct deploy_service *v,
+	    int64_t now);
 /* A service of d is deployed: v->placed instances run. 0 or -1. */
 int	 store_deploy_service_done(struct store *st,
 	    const struct deploy_snap *d, const struct deploy_service *v,

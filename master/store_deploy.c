@@ -51,46 +51,46 @@ deploy_state_parse(const char *name, enum deploy_state *out)
 }
 
 int
-store_deploy_create(struct store *st, int64_t stack_id, int64_t *deploy_id)
+store_deploy_insert(struct store *st, int64_t stack_id, int64_t service_id,
+    int64_t *deploy_id)
 {
 	sqlite3_stmt *s;
 	int64_t now = util_now_ms();
-	int rc;
 
-	if (store_begin(st) != 0)
-		return -1;
 	/* A newer deploy supersedes one still running. */
 	s = store_stmt(st, "UPDATE deploys SET state = 'error', finished_at = ?2,"
 	    " error = 'superseded by a newer deploy' WHERE stack_id = ?1"
 	    " AND state IN ('created', 'ongoing')");
 	sqlite3_bind_int64(s, 1, stack_id);
 	sqlite3_bind_int64(s, 2, now);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		goto fail;
+	if (store_done(s) != 0)
+		return -1;
 	s = store_stmt(st, "INSERT INTO deploys (stack_id, state, created_at)"
 	    " VALUES (?1, 'created', ?2)");
 	sqlite3_bind_int64(s, 1, stack_id);
 	sqlite3_bind_int64(s, 2, now);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		goto fail;
+	if (store_done(s) != 0)
+		return -1;
 	*deploy_id = sqlite3_last_insert_rowid(store_db(st));
 	s = store_stmt(st, "INSERT INTO deploy_services (deploy_id, service_id,"
 	    " position) SELECT ?1, id, position FROM services"
-	    " WHERE stack_id = ?2");
+	    " WHERE stack_id = ?2 AND (?3 = 0 OR id = ?3)");
 	sqlite3_bind_int64(s, 1, *deploy_id);
 	sqlite3_bind_int64(s, 2, stack_id);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		goto fail;
+	sqlite3_bind_int64(s, 3, service_id);
+	return store_done(s);
+}
+
+int
+store_deploy_create(struct store *st, int64_t stack_id, int64_t *deploy_id)
+{
+	if (store_begin(st) != 0)
+		return -1;
+	if (store_deploy_insert(st, stack_id, 0, deploy_id) != 0) {
+		store_rollback(st);
+		return -1;
+	}
 	return store_commit(st);
-fail:
-	store_rollback(st);
-	return -1;
 }
 
 int
@@ -179,6 +179,32 @@ store_deploy_get_json(struct store *st, int64_t stack_id, int64_t deploy_id,
 	return 1;
 }
 
+static json_t *
+deploy_row_json(sqlite3_stmt *s)
+{
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s?}", "id",
+	    (json_int_t)sqlite3_column_int64(s, 0), "stack",
+	    store_col_text(s, 6), "state", store_col_text(s, 1), "error",
+	    store_col_text(s, 2));
+
+	json_object_set_new(o, "created_at", time_or_null(s, 3));
+	json_object_set_new(o, "started_at", time_or_null(s, 4));
+	json_object_set_new(o, "finished_at", time_or_null(s, 5));
+	return o;
+}
+
+json_t *
+store_deploy_list_json(struct store *st, int64_t stack_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT d.id, d.state, d.error,"
+	    " d.created_at, d.started_at, d.finished_at, k.name FROM deploys d"
+	    " JOIN stacks k ON k.id = d.stack_id WHERE d.stack_id = ?1"
+	    " ORDER BY d.id DESC");
+
+	sqlite3_bind_int64(s, 1, stack_id);
+	return store_rows_json(s, json_array(), deploy_row_json);
+}
+
 /* ---- the deploy machine's snapshot (scheduler thread) ------------------ */
 
 void
@@ -196,13 +222,36 @@ store_deploy_snaps_free(struct deploy_snap *v, size_t n)
 	free(v);
 }
 
-/* The first instance of v in error at its revision, by instance number. */
+/*
+ * SQL: an instance at its service's revision (aliases i, n, v) that fails
+ * a deploy at once: in error, crashing (its container keeps exiting),
+ * paused by hand, or on a connected node whose Docker Engine is down. A
+ * failed pull is not among them: the agent reports it "pulling" with the
+ * error while it retries, and the deploy waits for it within its time.
+ */
+#define DEPLOY_FAILED \
+	"(i.rev = v.rev AND (i.state IN ('error', 'crashing', 'paused') OR " \
+	" (n.connected AND n.engine_state = 'down')))"
+/* Its reason, in words. */
+#define DEPLOY_FAILED_WHY \
+	"CASE WHEN n.connected AND n.engine_state = 'down' THEN" \
+	" 'the Docker Engine of node ' || n.name || ' is down: ' ||" \
+	" coalesce(n.engine_error, '?')" \
+	" WHEN i.state = 'crashing' THEN 'crashing (exit code ' ||" \
+	" coalesce(i.exit_code, '?') || ', ' || i.restarts || ' restarts)' ||" \
+	" coalesce('; last output: ' || replace(rtrim(i.last_output," \
+	" char(10)), char(10), ' | '), '')" \
+	" WHEN i.state = 'paused' THEN 'paused (docker pause); unpause it'" \
+	" ELSE coalesce(i.error, 'error') END"
+
+/* The first instance of v that fails the deploy, by instance number. */
 static int
 snap_first_error(struct store *st, struct deploy_service *v)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT i.instance_no, n.name,"
-	    " i.error FROM instances i JOIN nodes n ON n.id = i.node_id"
-	    " WHERE i.service_id = ?1 AND i.rev = ?2 AND i.state = 'error'"
+	sqlite3_stmt *s = store_stmt(st, "SELECT i.instance_no, n.name, "
+	    DEPLOY_FAILED_WHY " FROM instances i JOIN nodes n"
+	    " ON n.id = i.node_id JOIN services v ON v.id = i.service_id"
+	    " WHERE i.service_id = ?1 AND v.rev = ?2 AND " DEPLOY_FAILED
 	    " ORDER BY i.instance_no, i.node_id LIMIT 1");
 	int rc;
 
@@ -226,13 +275,14 @@ static int
 snap_services(struct store *st, struct deploy_snap *d)
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT ds.service_id, ds.state,"
-	    " v.name, v.rev, v.min_health, v.active, count(i.id),"
+	    " v.name, v.rev, v.min_health, v.active, v.stopped, count(i.id),"
 	    " count(CASE WHEN i.rev < v.rev THEN 1 END),"
-	    " count(CASE WHEN i.rev >= v.rev AND i.state = 'running'"
-	    "  THEN 1 END),"
-	    " count(CASE WHEN i.rev = v.rev AND i.state = 'error' THEN 1 END)"
+	    " count(CASE WHEN i.rev >= v.rev AND i.state = 'running' AND "
+	    STORE_LIVE_NODE("n") " THEN 1 END),"
+	    " count(CASE WHEN " DEPLOY_FAILED " THEN 1 END)"
 	    " FROM deploy_services ds JOIN services v ON v.id = ds.service_id"
 	    " LEFT JOIN instances i ON i.service_id = v.id"
+	    " LEFT JOIN nodes n ON n.id = i.node_id"
 	    " WHERE ds.deploy_id = ?1 GROUP BY ds.service_id"
 	    " ORDER BY ds.position, ds.service_id");
 	struct deploy_service *v;
@@ -252,10 +302,11 @@ snap_services(struct store *st, struct deploy_snap *d)
 		v->rev = sqlite3_column_int64(s, 3);
 		v->min_health = sqlite3_column_double(s, 4);
 		v->active = sqlite3_column_int(s, 5);
-		v->placed = (size_t)sqlite3_column_int64(s, 6);
-		v->outdated = (size_t)sqlite3_column_int64(s, 7);
-		v->running = (size_t)sqlite3_column_int64(s, 8);
-		v->failed = (size_t)sqlite3_column_int64(s, 9);
+		v->stopped = sqlite3_column_int(s, 6);
+		v->placed = (size_t)sqlite3_column_int64(s, 7);
+		v->outdated = (size_t)sqlite3_column_int64(s, 8);
+		v->running = (size_t)sqlite3_column_int64(s, 9);
+		v->failed = (size_t)sqlite3_column_int64(s, 10);
 		assert(v->outdated + v->running + v->failed <= v->placed);
 		v->pending = v->placed - v->outdated - v->running - v->failed;
 	}
@@ -321,6 +372,28 @@ out:
 	*out = v;
 	*n = nv;
 	return 0;
+}
+
+char *
+store_deploy_wait_reason(struct store *st, int64_t service_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT i.instance_no, n.name,"
+	    " CASE WHEN NOT n.connected THEN 'node offline' ELSE i.state END,"
+	    " i.error FROM instances i JOIN nodes n ON n.id = i.node_id"
+	    " JOIN services v ON v.id = i.service_id WHERE i.service_id = ?1"
+	    " AND NOT (i.rev >= v.rev AND i.state = 'running' AND "
+	    STORE_LIVE_NODE("n") ") ORDER BY i.error IS NULL, i.instance_no,"
+	    " i.node_id LIMIT 1");
+	char *why = NULL;
+
+	sqlite3_bind_int64(s, 1, service_id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		xasprintf(&why, "instance %d on node %s is %s%s%s",
+		    sqlite3_column_int(s, 0), store_col_text(s, 1),
+		    store_col_text(s, 2), store_col_text(s, 3) ? ": " : "",
+		    store_col_text(s, 3) ? store_col_text(s, 3) : "");
+	sqlite3_reset(s);
+	return why;
 }
 
 /* ---- the deploy machine's writes (scheduler thread) -------------------- */
@@ -528,6 +601,31 @@ store_deploy_service_done(struct store *st, const struct deploy_snap *d,
 	    store_event_add(st, d->grid_id, "deploy.service", d->stack,
 	    "service %s/%s deployed: %zu instance(s) running", d->stack,
 	    v->name, v->placed) != 0)
+		goto out;
+	rc = 1;
+out:
+	return deploy_tx_end(st, rc) == 1 ? 0 : -1;
+}
+
+int
+store_deploy_service_stopped(struct store *st, const struct deploy_snap *d,
+    const struct deploy_service *v, int64_t now)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (store_begin(st) != 0)
+		return -1;
+	s = store_stmt(st, "UPDATE deploy_services SET state = 'success',"
+	    " finished_at = ?3 WHERE deploy_id = ?1 AND service_id = ?2");
+	sqlite3_bind_int64(s, 1, d->id);
+	sqlite3_bind_int64(s, 2, v->id);
+	sqlite3_bind_int64(s, 3, now);
+	if (store_done(s) != 0 ||
+	    store_event_add(st, d->grid_id, "deploy.service", d->stack,
+	    "service %s/%s is stopped: its definition is recorded, nothing "
+	    "is started (berth service start runs it)", d->stack,
+	    v->name) != 0)
 		goto out;
 	rc = 1;
 out:

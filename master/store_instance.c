@@ -155,7 +155,8 @@ store_instance_desired(struct store *st, const char *node_id,
 {
 	sqlite3_stmt *s = store_stmt(st,
 	    "SELECT i.service_id, i.instance_no, i.rev, v.name, k.name, g.name,"
-	    " v.spec, g.id FROM instances i JOIN services v ON v.id = i.service_id"
+	    " v.spec, v.stopped, g.instance_settle_s, g.id"
+	    " FROM instances i JOIN services v ON v.id = i.service_id"
 	    " JOIN stacks k ON k.id = v.stack_id JOIN grids g ON g.id = k.grid_id"
 	    " WHERE i.node_id = ?1 ORDER BY i.service_id, i.instance_no");
 	struct instance_desired d;
@@ -170,11 +171,49 @@ store_instance_desired(struct store *st, const char *node_id,
 		d.stack = store_col_text(s, 4);
 		d.grid = store_col_text(s, 5);
 		d.spec = store_col_text(s, 6);
-		d.grid_id = sqlite3_column_int64(s, 7);
+		d.stopped = sqlite3_column_int(s, 7);
+		d.settle_s = sqlite3_column_int64(s, 8);
+		d.grid_id = sqlite3_column_int64(s, 9);
 		fn(arg, &d);
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * An instance that starts crashing (its container keeps exiting) gets an
+ * event, once per spell: only when its row is not "crashing" already.
+ * Runs before the row takes the report. 0 or -1.
+ */
+static int
+store_instance_crash_event(struct store *st, const char *node_id,
+    const struct instance_report *r)
+{
+	sqlite3_stmt *s;
+
+	if (strcmp(r->state, "crashing") != 0)
+		return 0;
+	s = store_stmt(st, "INSERT INTO events (grid_id, at, type, subject,"
+	    " message) SELECT k.grid_id, ?5, 'instance.crash',"
+	    " k.name || '/' || v.name || '#' || i.instance_no,"
+	    " printf('%s/%s#%d on node %s is crashing: exited with code %s,"
+	    " restarted %d time(s)', k.name, v.name, i.instance_no, n.name,"
+	    " coalesce(?6, '?'), ?7)"
+	    " FROM instances i JOIN services v ON v.id = i.service_id"
+	    " JOIN stacks k ON k.id = v.stack_id JOIN nodes n ON n.id = i.node_id"
+	    " WHERE i.service_id = ?1 AND i.instance_no = ?2 AND i.node_id = ?3"
+	    " AND i.rev = ?4 AND i.state IS NOT 'crashing'");
+	sqlite3_bind_int64(s, 1, r->service_id);
+	sqlite3_bind_int64(s, 2, r->instance_no);
+	store_bind_text(s, 3, node_id);
+	sqlite3_bind_int64(s, 4, r->rev);
+	sqlite3_bind_int64(s, 5, util_now_ms());
+	if (r->has_exit_code)
+		sqlite3_bind_int64(s, 6, r->exit_code);
+	else
+		sqlite3_bind_null(s, 6);
+	sqlite3_bind_int64(s, 7, r->restarts);
+	return store_done(s);
 }
 
 int
@@ -190,6 +229,8 @@ store_instance_report(struct store *st, const char *node_id,
 	size_t i;
 
 	*changed = 0;
+	if (n == 0)
+		return 0;
 	if (store_begin(st) != 0) {
 		xasprintf(cause, "store busy");
 		return -1;
@@ -197,11 +238,12 @@ store_instance_report(struct store *st, const char *node_id,
 	for (i = 0; i < n; i++) {
 		s = store_stmt(st,
 		    "UPDATE instances SET state = ?4, error = ?5, exit_code = ?6,"
-		    " container_id = ?7, restarts = ?8, updated_at = ?9"
+		    " container_id = ?7, restarts = ?8, updated_at = ?9,"
+		    " last_output = ?11"
 		    " WHERE service_id = ?1 AND instance_no = ?2 AND node_id = ?3"
 		    " AND rev = ?10 AND (state IS NOT ?4 OR error IS NOT ?5 OR"
 		    "  exit_code IS NOT ?6 OR container_id IS NOT ?7 OR"
-		    "  restarts IS NOT ?8)");
+		    "  restarts IS NOT ?8 OR last_output IS NOT ?11)");
 		sqlite3_bind_int64(s, 1, v[i].service_id);
 		sqlite3_bind_int64(s, 2, v[i].instance_no);
 		store_bind_text(s, 3, node_id);
@@ -215,7 +257,9 @@ store_instance_report(struct store *st, const char *node_id,
 		sqlite3_bind_int64(s, 8, v[i].restarts);
 		sqlite3_bind_int64(s, 9, util_now_ms());
 		sqlite3_bind_int64(s, 10, v[i].rev);
-		if (store_done(s) != 0) {
+		store_bind_text(s, 11, v[i].last_output);
+		if (store_instance_crash_event(st, node_id, &v[i]) != 0 ||
+		    store_done(s) != 0) {
 			xasprintf(cause, "store: %s", store_errmsg(st));
 			store_rollback(st);
 			return -1;

@@ -19,7 +19,9 @@
 	"n.agent_version, n.docker_version, n.os, n.kernel, n.connected, " \
 	"n.status, n.cpu_pct, n.mem_used, n.last_seen_at, n.connected_at, " \
 	"n.disconnected_at, n.created_at, g.name, " \
-	"(SELECT count(*) FROM instances i WHERE i.node_id = n.id)"
+	"(SELECT count(*) FROM instances i WHERE i.node_id = n.id), " \
+	"n.jobs_finished, n.last_job_at, n.mem_total, n.containers, " \
+	"n.engine_state, n.engine_error"
 
 static json_t *
 json_or_array(const char *text)
@@ -73,11 +75,16 @@ node_row_json(sqlite3_stmt *s)
 	json_object_set_new(o, "docker_version", json_text(s, 7));
 	json_object_set_new(o, "os", json_text(s, 8));
 	json_object_set_new(o, "kernel", json_text(s, 9));
+	json_object_set_new(o, "engine", json_text(s, 24));
+	json_object_set_new(o, "engine_error", json_text(s, 25));
+	/* An offline node's last load is not its load. */
 	json_object_set_new(o, "cpu_pct",
-	    sqlite3_column_type(s, 12) == SQLITE_NULL ? json_null() :
+	    sqlite3_column_type(s, 12) == SQLITE_NULL ||
+	    !sqlite3_column_int(s, 10) ? json_null() :
 	    json_real(sqlite3_column_double(s, 12)));
 	json_object_set_new(o, "mem_used",
-	    sqlite3_column_type(s, 13) == SQLITE_NULL ? json_null() :
+	    sqlite3_column_type(s, 13) == SQLITE_NULL ||
+	    !sqlite3_column_int(s, 10) ? json_null() :
 	    json_integer(sqlite3_column_int64(s, 13)));
 	json_object_set_new(o, "last_seen_at", json_time(s, 14));
 	json_object_set_new(o, "connected_at", json_time(s, 15));
@@ -85,6 +92,18 @@ node_row_json(sqlite3_stmt *s)
 	json_object_set_new(o, "created_at", json_time(s, 17));
 	json_object_set_new(o, "instances",
 	    json_integer(sqlite3_column_int64(s, 19)));
+	/* For node groups: destroy a node after N jobs, M minutes idle. */
+	json_object_set_new(o, "jobs_finished",
+	    json_integer(sqlite3_column_int64(s, 20)));
+	json_object_set_new(o, "last_job_at", json_time(s, 21));
+	/* From the agent's last stats: memory it sees and containers it
+	 * owns (null until the first stats frame). */
+	json_object_set_new(o, "mem_total",
+	    sqlite3_column_type(s, 22) == SQLITE_NULL ? json_null() :
+	    json_integer(sqlite3_column_int64(s, 22)));
+	json_object_set_new(o, "containers",
+	    sqlite3_column_type(s, 23) == SQLITE_NULL ? json_null() :
+	    json_integer(sqlite3_column_int64(s, 23)));
 	return o;
 }
 
@@ -111,14 +130,19 @@ store_node_list_text(struct store *st, int64_t grid_id)
 	    "  'memory', n.memory, 'addresses', json(n.addresses),"
 	    "  'agent_version', n.agent_version,"
 	    "  'docker_version', n.docker_version, 'os', n.os,"
-	    "  'kernel', n.kernel, 'cpu_pct', n.cpu_pct,"
-	    "  'mem_used', n.mem_used,"
+	    "  'kernel', n.kernel,"
+	    "  'engine', n.engine_state, 'engine_error', n.engine_error,"
+	    "  'cpu_pct', iif(n.connected, n.cpu_pct, NULL),"
+	    "  'mem_used', iif(n.connected, n.mem_used, NULL),"
+	    "  'mem_total', n.mem_total, 'containers', n.containers,"
 	    "  'last_seen_at', " SQL_ISO("n.last_seen_at") ","
 	    "  'connected_at', " SQL_ISO("n.connected_at") ","
 	    "  'disconnected_at', " SQL_ISO("n.disconnected_at") ","
 	    "  'created_at', " SQL_ISO("n.created_at") ","
 	    "  'instances', (SELECT count(*) FROM instances i"
-	    "   WHERE i.node_id = n.id)) AS o"
+	    "   WHERE i.node_id = n.id),"
+	    "  'jobs_finished', n.jobs_finished,"
+	    "  'last_job_at', " SQL_ISO("n.last_job_at") ") AS o"
 	    " FROM nodes n JOIN grids g ON g.id = n.grid_id"
 	    " WHERE n.grid_id = ?1 ORDER BY n.name)");
 	char *text = NULL;
@@ -186,6 +210,52 @@ store_node_delete(struct store *st, const char *id)
 }
 
 int
+store_node_connected(struct store *st, const char *id)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT connected FROM nodes WHERE id = ?1");
+	int rc, v = 0;
+
+	store_bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0) != 0;
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return v;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_node_revoke(struct store *st, const char *id, int64_t grid_id,
+    const char *name)
+{
+	sqlite3_stmt *s = store_stmt(st, "INSERT OR REPLACE INTO removed_nodes"
+	    " (id, grid_id, name, removed_at) VALUES (?1, ?2, ?3, ?4)");
+
+	store_bind_text(s, 1, id);
+	sqlite3_bind_int64(s, 2, grid_id);
+	store_bind_text(s, 3, name);
+	sqlite3_bind_int64(s, 4, util_now_ms());
+	return store_done(s);
+}
+
+int
+store_node_revoked(struct store *st, const char *id)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT 1 FROM removed_nodes WHERE id = ?1");
+	int rc;
+
+	store_bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
 store_node_clear_token(struct store *st, const char *id)
 {
 	sqlite3_stmt *s = store_stmt(st,
@@ -199,7 +269,8 @@ store_node_clear_token(struct store *st, const char *id)
 
 #define NODE_ROW_COLS \
 	"id, name, labels, cpus, memory, connected, connected_at, " \
-	"disconnected_at, created_at, cpu_pct, mem_used, grid_id"
+	"disconnected_at, created_at, cpu_pct, mem_used, grid_id, " \
+	"coalesce(engine_state = 'down', 0)"
 
 /* Hand the current row of s to fn. */
 static void
@@ -219,6 +290,7 @@ node_row_call(sqlite3_stmt *s, store_node_fn *fn, void *arg)
 	r.cpu_pct = sqlite3_column_double(s, 9);
 	r.mem_used = sqlite3_column_int64(s, 10);
 	r.grid_id = sqlite3_column_int64(s, 11);
+	r.engine_down = sqlite3_column_int(s, 12);
 	fn(arg, &r);
 }
 

@@ -14,12 +14,15 @@
 
 #include <string.h>
 
+/* Running is what a live node's engine says runs (see STORE_LIVE_NODE). */
 #define SVC_COLS \
 	"v.id, v.name, k.name, v.strategy, v.instances, v.stateful, v.rev, " \
 	"v.spec, v.created_at, v.updated_at, " \
-	"(SELECT count(*) FROM instances i WHERE i.service_id = v.id " \
-	"  AND i.state = 'running'), " \
-	"(SELECT count(*) FROM instances i WHERE i.service_id = v.id)"
+	"(SELECT count(*) FROM instances i JOIN nodes n ON n.id = i.node_id " \
+	"  WHERE i.service_id = v.id AND i.state = 'running' AND " \
+	   STORE_LIVE_NODE("n") "), " \
+	"(SELECT count(*) FROM instances i WHERE i.service_id = v.id), " \
+	"v.active, v.stopped"
 
 static json_t *
 service_row_json(sqlite3_stmt *s)
@@ -54,6 +57,12 @@ service_row_json(sqlite3_stmt *s)
 	    json_integer(sqlite3_column_int64(s, 10)));
 	json_object_set_new(o, "placed",
 	    json_integer(sqlite3_column_int64(s, 11)));
+	/* Kontena's names: never deployed, deployed, or stopped. */
+	json_object_set_new(o, "stopped", json_boolean(sqlite3_column_int(s,
+	    13)));
+	json_object_set_new(o, "state", json_string(sqlite3_column_int(s, 13) ?
+	    "stopped" : sqlite3_column_int(s, 12) ? "running" :
+	    "initialized"));
 	util_iso8601(sqlite3_column_int64(s, 8), t, sizeof t);
 	json_object_set_new(o, "created_at", json_string(t));
 	util_iso8601(sqlite3_column_int64(s, 9), t, sizeof t);
@@ -127,9 +136,10 @@ store_service_find(struct store *st, int64_t grid_id, const char *stack,
 int
 store_service_scale(struct store *st, int64_t service_id, int instances)
 {
+	/* Not into the spec: spec.instances stays the file's (see
+	 * store_stack_update()), so an unchanged file keeps this count. */
 	sqlite3_stmt *s = store_stmt(st, "UPDATE services SET instances = ?2,"
-	    " spec = json_set(spec, '$.instances', ?2), updated_at = ?3"
-	    " WHERE id = ?1");
+	    " updated_at = ?3 WHERE id = ?1");
 
 	sqlite3_bind_int64(s, 1, service_id);
 	sqlite3_bind_int(s, 2, instances);
@@ -140,9 +150,23 @@ store_service_scale(struct store *st, int64_t service_id, int instances)
 json_t *
 store_service_containers_json(struct store *st, int64_t service_id)
 {
+	/*
+	 * What the node last reported is the truth only while the node is
+	 * there to say so: on an offline node, or one whose agent cannot
+	 * reach its Docker Engine, the state is "unknown" with the reason,
+	 * and the last report stays in reported_state.
+	 */
 	sqlite3_stmt *s = store_stmt(st, "SELECT i.instance_no, n.name,"
-	    " i.node_id, i.rev, i.state, i.error, i.exit_code, i.container_id,"
-	    " i.restarts, i.move_target, i.updated_at, v.name, k.name"
+	    " i.node_id, i.rev,"
+	    " CASE WHEN NOT n.connected OR n.engine_state = 'down'"
+	    "  THEN 'unknown' ELSE i.state END,"
+	    " CASE WHEN NOT n.connected THEN 'node offline'"
+	    "  WHEN n.engine_state = 'down' THEN 'the Docker Engine of node '"
+	    "   || n.name || ' is down: ' || coalesce(n.engine_error, '?')"
+	    "  ELSE i.error END,"
+	    " i.exit_code, i.container_id,"
+	    " i.restarts, i.move_target, i.updated_at, v.name, k.name,"
+	    " i.state, i.last_output"
 	    " FROM instances i JOIN nodes n ON n.id = i.node_id"
 	    " JOIN services v ON v.id = i.service_id"
 	    " JOIN stacks k ON k.id = v.stack_id"
@@ -171,6 +195,10 @@ store_service_containers_json(struct store *st, int64_t service_id)
 		json_object_set_new(o, "exit_code", sqlite3_column_type(s, 6) ==
 		    SQLITE_NULL ? json_null() :
 		    json_integer(sqlite3_column_int64(s, 6)));
+		json_object_set_new(o, "reported_state",
+		    json_string(store_col_text(s, 13)));
+		json_object_set_new(o, "last_output", store_col_text(s, 14) ?
+		    json_string(store_col_text(s, 14)) : json_null());
 		free(name);
 		json_array_append_new(arr, o);
 	}
@@ -213,7 +241,7 @@ store_service_rows(struct store *st, int64_t grid_id, store_service_fn *fn,
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT " SERVICE_ROW_COLS
 	    " FROM services v JOIN stacks k ON k.id = v.stack_id"
-	    " WHERE k.grid_id = ?1 AND v.active = 1");
+	    " WHERE k.grid_id = ?1 AND v.active = 1 AND v.stopped = 0");
 	int rc;
 
 	sqlite3_bind_int64(s, 1, grid_id);
@@ -229,7 +257,7 @@ store_service_row(struct store *st, int64_t id, store_service_fn *fn,
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT " SERVICE_ROW_COLS
 	    " FROM services v JOIN stacks k ON k.id = v.stack_id"
-	    " WHERE v.id = ?1 AND v.active = 1");
+	    " WHERE v.id = ?1 AND v.active = 1 AND v.stopped = 0");
 	int rc;
 
 	sqlite3_bind_int64(s, 1, id);

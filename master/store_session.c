@@ -245,6 +245,46 @@ fail:
 }
 
 int
+store_node_engine(struct store *st, const char *id, int64_t grid_id,
+    const char *name, int down, const char *error)
+{
+	sqlite3_stmt *s;
+	int changed, was_down;
+
+	if (store_begin(st) != 0)
+		return -1;
+	/* "Answers" is news only after "down": a first report is not. */
+	s = store_stmt(st, "SELECT engine_state = 'down' FROM nodes"
+	    " WHERE id = ?1");
+	store_bind_text(s, 1, id);
+	was_down = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	s = store_stmt(st, "UPDATE nodes SET engine_state = ?2,"
+	    " engine_error = ?3 WHERE id = ?1 AND (engine_state IS NOT ?2"
+	    " OR engine_error IS NOT ?3)");
+	store_bind_text(s, 1, id);
+	store_bind_text(s, 2, down ? "down" : "up");
+	store_bind_text(s, 3, down ? error : NULL);
+	if (store_done(s) != 0)
+		goto fail;
+	changed = sqlite3_changes(store_db(st)) > 0;
+	if (changed && down && store_event_add(st, grid_id, "node.engine",
+	    name, "node %s: Docker Engine down: %s; no new instances are "
+	    "placed on it", name, error) != 0)
+		goto fail;
+	if (changed && !down && was_down && store_event_add(st, grid_id,
+	    "node.engine", name, "node %s: Docker Engine answers again",
+	    name) != 0)
+		goto fail;
+	if (store_commit(st) != 0)
+		return -1;
+	return changed;
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+int
 store_node_seen_batch(struct store *st, const struct node_seen *v, size_t n)
 {
 	sqlite3_stmt *s;
@@ -258,12 +298,16 @@ store_node_seen_batch(struct store *st, const struct node_seen *v, size_t n)
 		s = store_stmt(st,
 		    "UPDATE nodes SET last_seen_at = ?2,"
 		    " cpu_pct = CASE WHEN ?3 < 0 THEN cpu_pct ELSE ?3 END,"
-		    " mem_used = CASE WHEN ?4 < 0 THEN mem_used ELSE ?4 END"
+		    " mem_used = CASE WHEN ?4 < 0 THEN mem_used ELSE ?4 END,"
+		    " mem_total = CASE WHEN ?5 < 0 THEN mem_total ELSE ?5 END,"
+		    " containers = CASE WHEN ?6 < 0 THEN containers ELSE ?6 END"
 		    " WHERE id = ?1");
 		store_bind_text(s, 1, v[i].id);
 		sqlite3_bind_int64(s, 2, v[i].at);
 		sqlite3_bind_double(s, 3, v[i].cpu_pct);
 		sqlite3_bind_int64(s, 4, v[i].mem_used);
+		sqlite3_bind_int64(s, 5, v[i].mem_total);
+		sqlite3_bind_int64(s, 6, v[i].containers);
 		if (store_done(s) != 0) {
 			store_rollback(st);
 			return -1;

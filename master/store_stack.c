@@ -9,6 +9,8 @@
  */
 #include "master/store.h"
 
+#include "stacks/stack.h"
+
 #include "common/util.h"
 #include "common/xmalloc.h"
 
@@ -176,6 +178,7 @@ store_stack_update_clear(struct stack_update *u)
 	free(u->changed);
 	free(u->added);
 	free(u->removed);
+	free(u->rescaled);
 	json_decref(u->nodes);
 	memset(u, 0, sizeof *u);
 }
@@ -187,28 +190,52 @@ ids_push(int64_t **v, size_t *n, int64_t id)
 	(*v)[(*n)++] = id;
 }
 
+/* The spec as text without its instance count: what a revision covers. */
+static char *
+service_spec_sans_count(const char *text)
+{
+	json_t *o = json_loads(text, 0, NULL);
+	char *out;
+
+	if (o == NULL)
+		return xstrdup(text);
+	json_object_del(o, "instances");
+	out = json_dumps(o, STORE_JSON_FLAGS);
+	json_decref(o);
+	return out;
+}
+
 /*
  * Bring one service of the new spec into the store at position: insert
- * it, give it the new spec and the next revision, or, when its spec is the
- * same, only the new position. What happened goes to u. 0 or -1.
+ * it, or give it the new spec. The instance count is not part of what a
+ * revision covers: a spec that differs only in `instances` keeps its
+ * revision (no container is replaced), and any other change takes the
+ * next one. The count follows the file only when the file's count
+ * changed (spec.instances is the file's value, never a scale's): a
+ * manual scale survives an upgrade that leaves `instances` alone. What
+ * happened goes to u. 0 or -1.
  */
 static int
 service_upgrade(struct store *st, int64_t stack_id, json_t *svc, int position,
     int64_t now, struct stack_update *u)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT id, spec FROM services"
+	sqlite3_stmt *s = store_stmt(st, "SELECT id, spec,"
+	    " json_extract(spec, '$.instances') IS NOT ?3 FROM services"
 	    " WHERE stack_id = ?1 AND name = ?2");
 	json_t *mh;
-	char *text = NULL, *old = NULL;
-	int64_t sid = 0;
-	int rc;
+	char *text = NULL, *old = NULL, *a = NULL, *b = NULL;
+	int64_t sid = 0, count;
+	int rc, recount = 0, respec;
 
+	count = json_integer_value(json_object_get(svc, "instances"));
 	sqlite3_bind_int64(s, 1, stack_id);
 	store_bind_text(s, 2, json_string_value(json_object_get(svc, "name")));
+	sqlite3_bind_int64(s, 3, count);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		sid = sqlite3_column_int64(s, 0);
 		old = xstrdup(store_col_text(s, 1));
+		recount = sqlite3_column_int(s, 2);
 	}
 	sqlite3_reset(s);
 	if (rc == SQLITE_DONE) {
@@ -223,32 +250,36 @@ service_upgrade(struct store *st, int64_t stack_id, json_t *svc, int position,
 		goto out;
 	}
 	text = json_dumps(svc, STORE_JSON_FLAGS);
-	if (strcmp(old, text) == 0) {
-		s = store_stmt(st, "UPDATE services SET position = ?2"
-		    " WHERE id = ?1");
-		sqlite3_bind_int64(s, 1, sid);
-		sqlite3_bind_int(s, 2, position);
-		rc = store_done(s);
-		goto out;
-	}
+	a = service_spec_sans_count(old);
+	b = service_spec_sans_count(text);
+	respec = strcmp(a, b) != 0;
 	mh = json_object_get(json_object_get(svc, "deploy"), "min_health");
 	s = store_stmt(st, "UPDATE services SET spec = ?2, strategy = ?3,"
-	    " instances = ?4, stateful = ?5, min_health = ?6, position = ?7,"
-	    " rev = rev + 1, updated_at = ?8 WHERE id = ?1");
+	    " instances = CASE WHEN ?9 THEN ?4 ELSE instances END,"
+	    " stateful = ?5, min_health = ?6, position = ?7,"
+	    " rev = rev + ?10, updated_at = CASE WHEN ?9 OR ?10"
+	    " THEN ?8 ELSE updated_at END WHERE id = ?1");
 	sqlite3_bind_int64(s, 1, sid);
 	store_bind_text(s, 2, text);
 	store_bind_text(s, 3, json_string_value(json_object_get(svc,
 	    "strategy")));
-	sqlite3_bind_int64(s, 4, json_integer_value(json_object_get(svc,
-	    "instances")));
+	sqlite3_bind_int64(s, 4, count);
 	sqlite3_bind_int(s, 5, json_is_true(json_object_get(svc, "stateful")));
 	sqlite3_bind_double(s, 6, json_is_number(mh) ? json_number_value(mh) :
 	    0.8);
 	sqlite3_bind_int(s, 7, position);
 	sqlite3_bind_int64(s, 8, now);
-	if ((rc = store_done(s)) == 0)
+	sqlite3_bind_int(s, 9, recount);
+	sqlite3_bind_int(s, 10, respec);
+	if ((rc = store_done(s)) != 0)
+		goto out;
+	if (respec)
 		ids_push(&u->changed, &u->nchanged, sid);
+	else if (recount)
+		ids_push(&u->rescaled, &u->nrescaled, sid);
 out:
+	free(a);
+	free(b);
 	free(text);
 	free(old);
 	return rc;
@@ -361,6 +392,23 @@ store_stack_update_ex(struct store *st, int64_t stack_id, json_t *spec,
 		return -1;
 	}
 	return 0;
+}
+
+int
+store_stack_ref(struct store *st, int64_t stack_id, char *ref, size_t len)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT stack_ref FROM stacks WHERE id = ?1");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, stack_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		snprintf(ref, len, "%s", store_col_text(s, 0));
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int
@@ -525,6 +573,33 @@ fail:
 	return -1;
 }
 
+/*
+ * What the stack is doing now, whatever its last deploy said: deploying
+ * (a deploy is under way), not deployed (no deploy reached a service),
+ * running (every instance placed runs at its revision on a node that can
+ * say so, and every ha/random service has all its instances), else
+ * degraded. A stack whose deploy failed and that converged later is
+ * running; one whose deploy succeeded and then lost a node is degraded.
+ */
+static const char *
+stack_state(sqlite3_stmt *s)
+{
+	const char *d = store_col_text(s, 9);
+
+	if (d != NULL && (strcmp(d, "created") == 0 ||
+	    strcmp(d, "ongoing") == 0))
+		return "deploying";
+	if (sqlite3_column_int64(s, 8) > 0 && sqlite3_column_int64(s, 12) == 0)
+		return "not deployed";
+	/* Every service stopped by an operator (docs/lifecycle.md). */
+	if (sqlite3_column_int64(s, 8) > 0 &&
+	    sqlite3_column_int64(s, 15) == sqlite3_column_int64(s, 8))
+		return "stopped";
+	if (sqlite3_column_int64(s, 13) == 0 && sqlite3_column_int64(s, 14) == 0)
+		return "running";
+	return "degraded";
+}
+
 static json_t *
 stack_row_json(sqlite3_stmt *s)
 {
@@ -549,6 +624,11 @@ stack_row_json(sqlite3_stmt *s)
 	json_object_set_new(o, "deploy_id", sqlite3_column_type(s, 10) ==
 	    SQLITE_NULL ? json_null() : json_integer(sqlite3_column_int64(s,
 	    10)));
+	json_object_set_new(o, "deploy_error", store_col_text(s, 11) ?
+	    json_string(store_col_text(s, 11)) : json_null());
+	json_object_set_new(o, "state", json_string(stack_state(s)));
+	json_object_set_new(o, "stopped_services",
+	    json_integer(sqlite3_column_int64(s, 15)));
 	return o;
 }
 
@@ -559,7 +639,21 @@ stack_row_json(sqlite3_stmt *s)
 	"(SELECT state FROM deploys d WHERE d.stack_id = k.id " \
 	"  ORDER BY d.id DESC LIMIT 1), " \
 	"(SELECT id FROM deploys d WHERE d.stack_id = k.id " \
-	"  ORDER BY d.id DESC LIMIT 1)"
+	"  ORDER BY d.id DESC LIMIT 1), " \
+	"(SELECT error FROM deploys d WHERE d.stack_id = k.id " \
+	"  ORDER BY d.id DESC LIMIT 1), " \
+	"(SELECT count(*) FROM services v WHERE v.stack_id = k.id " \
+	"  AND v.active), " \
+	"(SELECT count(*) FROM instances i JOIN services v " \
+	"  ON v.id = i.service_id JOIN nodes n ON n.id = i.node_id " \
+	"  WHERE v.stack_id = k.id AND NOT v.stopped AND NOT (i.rev >= v.rev " \
+	"  AND i.state = 'running' AND " STORE_LIVE_NODE("n") ")), " \
+	"(SELECT count(*) FROM services v WHERE v.stack_id = k.id " \
+	"  AND NOT v.stopped AND v.strategy != 'daemon' AND v.instances != " \
+	"  (SELECT count(DISTINCT i.instance_no) FROM instances i " \
+	"  WHERE i.service_id = v.id)), " \
+	"(SELECT count(*) FROM services v WHERE v.stack_id = k.id " \
+	"  AND v.stopped = 1)"
 
 json_t *
 store_stack_list_json(struct store *st, int64_t grid_id)
@@ -576,11 +670,11 @@ int
 store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT " STACK_COLS ", k.source,"
-	    " k.grid_id, json_extract(k.spec, '$.variables'),"
+	    " k.grid_id, k.spec, json_extract(k.spec, '$.variables'),"
 	    " (SELECT p.name FROM stacks p WHERE p.id = k.parent_id),"
-	    " json_extract(k.spec, '$.labels'), k.spec"
+	    " json_extract(k.spec, '$.labels')"
 	    " FROM stacks k WHERE k.id = ?1");
-	json_t *o, *svcs, *v;
+	json_t *o, *svcs, *spec, *v;
 	int64_t grid_id;
 	size_t i;
 	int rc;
@@ -592,26 +686,30 @@ store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
 		return rc == SQLITE_DONE ? 0 : -1;
 	}
 	o = stack_row_json(s);
-	json_object_set_new(o, "source", json_string(store_col_text(s, 11)));
-	grid_id = sqlite3_column_int64(s, 12);
+	json_object_set_new(o, "source", json_string(store_col_text(s, 16)));
+	grid_id = sqlite3_column_int64(s, 17);
+	spec = json_loads(store_col_text(s, 18), 0, NULL);
 	/* The stack's answers (secrets are never among them). */
-	json_object_set_new(o, "variables", store_col_text(s, 13) != NULL ?
-	    json_loads(store_col_text(s, 13), 0, NULL) : json_object());
-	json_object_set_new(o, "parent", store_col_text(s, 14) != NULL ?
-	    json_string(store_col_text(s, 14)) : json_null());
-	json_object_set_new(o, "labels", store_col_text(s, 15) != NULL ?
-	    json_loads(store_col_text(s, 15), 0, NULL) : json_array());
+	json_object_set_new(o, "variables", store_col_text(s, 19) != NULL ?
+	    json_loads(store_col_text(s, 19), 0, NULL) : json_object());
+	json_object_set_new(o, "parent", store_col_text(s, 20) != NULL ?
+	    json_string(store_col_text(s, 20)) : json_null());
+	json_object_set_new(o, "labels", store_col_text(s, 21) != NULL ?
+	    json_loads(store_col_text(s, 21), 0, NULL) : json_array());
 	/* The parser's normalized stack, as stored (no secret values). */
-	json_object_set_new(o, "spec", json_loads(store_col_text(s, 16), 0,
-	    NULL));
+	json_object_set(o, "spec", spec);
 	sqlite3_reset(s);
 	svcs = store_service_list_json(st, grid_id,
 	    json_string_value(json_object_get(o, "name")));
 	if (svcs == NULL) {
+		json_decref(spec);
 		json_decref(o);
 		return -1;
 	}
 	json_object_set_new(o, "services", svcs);
+	/* Keys of the file that berth keeps but does not act on yet. */
+	json_object_set_new(o, "warnings", stack_warnings(spec));
+	json_decref(spec);
 	/* Its child stacks (depends:), by name. */
 	svcs = json_array();
 	if (store_stack_children(st, stack_id, svcs) != 0) {

@@ -17,7 +17,9 @@
  * Identity: a node by its string id (agent-generated); a service by its
  * integer id (the store's row id); an instance record by (service id,
  * instance_no, node id): during a start-before-stop move the same
- * instance_no exists on two nodes, the new one flagged move_target.
+ * instance_no exists on two nodes, the new one flagged move_target; a job
+ * task by (job id, index): it is queued, or assigned to one node (where it
+ * counts against the node's cpu and memory until it is removed).
  */
 #ifndef BERTH_SCHED_H
 #define BERTH_SCHED_H
@@ -48,6 +50,7 @@ struct sched_settings {
 	int64_t	 ephemeral_removal_ms;	/* reap offline ephemeral: 1200000 */
 	int64_t	 settle_ms;		/* joined node attracts moves: 10000 */
 	int64_t	 move_cooldown_ms;	/* a moved instance rests: 600000 */
+	int64_t	 job_lost_ms;		/* job task on offline node: 120000 */
 	int	 max_moves_per_service;	/* moves in flight per service: 1 */
 	int	 max_moves_per_round;	/* moves started per round: 10 */
 	double	 load_high;		/* cpu % above which a node is hot: 80 */
@@ -62,7 +65,13 @@ struct sched_node_info {
 	size_t			  nlabels;	/* entries in labels */
 	double			  cpus;		/* capacity; 0 = not limited */
 	int64_t			  memory;	/* bytes; 0 = not limited */
+	int			  unmeasured;	/* 1: it has not reported its
+						 * capacity yet: nothing that
+						 * reserves cpu or memory goes
+						 * there until it does */
 	int			  online;	/* 1 if connected */
+	int			  engine_down;	/* 1: its agent cannot reach its
+						 * Docker Engine: no new records */
 	int64_t			  joined_at_ms;	/* when it last came online */
 	int64_t			  offline_since_ms; /* 0 while online */
 	double			  load_cpu;	/* reported cpu use, 0-100 % */
@@ -114,12 +123,18 @@ enum sched_step_kind {
 				 * peer_node_id stays until it runs */
 	SCHED_STEP_REMOVE_NODE,	/* forget node_id and its instance records */
 	SCHED_STEP_NOTE,	/* no action; reason says what and why */
+	SCHED_STEP_JOB_ASSIGN,	/* run task job_id#instance_no on node_id */
+	SCHED_STEP_JOB_LOST,	/* task job_id#instance_no on node_id is lost
+				 * (node offline past job_lost_ms, or being
+				 * removed): its attempt failed; forget it */
 };
 
 struct sched_step {
 	enum sched_step_kind	 kind;
-	int64_t			 service_id;	/* 0 for REMOVE_NODE and NOTE */
-	int			 instance_no;	/* 0 for REMOVE_NODE and NOTE */
+	int64_t			 service_id;	/* 0 for REMOVE_NODE, NOTE, JOB_* */
+	int64_t			 job_id;	/* JOB_*: the job; else 0 */
+	int			 instance_no;	/* JOB_*: the task index; 0 for
+						 * REMOVE_NODE and NOTE */
 	char			*node_id;	/* node acted on (NULL: NOTE) */
 	char			*peer_node_id;	/* MOVE*: old node; REMOVE with
 						 * completes_move: the node
@@ -141,6 +156,61 @@ struct sched_unplaceable {
 	char	*reason;
 };
 
+/*
+ * A job task as the store knows it. A job of parallelism N has N tasks,
+ * index 0..N-1; each is queued (node_id NULL) or assigned to a node, where
+ * it counts against the node's cpu and memory like an instance record. The
+ * pointers are borrowed (copied in).
+ */
+struct sched_job_info {
+	int64_t			  id;		/* the job's store id, > 0 */
+	int			  index;	/* task index, >= 0 */
+	const char		 *name;		/* job name, for reasons */
+	int			  priority;	/* higher is placed first */
+	int64_t			  queued_at_ms;	/* then first come, first served */
+	int64_t			  not_before_ms; /* a retry's backoff, or 0 */
+	const char *const	 *affinity;	/* rules, as a service's */
+	size_t			  naffinity;	/* entries in affinity */
+	double			  cpus;		/* reserved while it runs; 0 none */
+	int64_t			  memory;	/* bytes reserved; 0 none */
+	const char		 *node_id;	/* NULL: queued; else where it was
+						 * assigned (assigned or running) */
+};
+
+/* Why a queued task was not placed this round. */
+enum sched_queue_why {
+	SCHED_QUEUE_NO_NODE = 0, /* no node passes its filters (affinity,
+				 * offline, ...): more nodes would be needed */
+	SCHED_QUEUE_FULL,	/* nodes pass its filters, none has room now */
+	SCHED_QUEUE_BEHIND,	/* every node it could use is held for a task
+				 * ahead of it in the queue */
+	SCHED_QUEUE_BACKOFF,	/* a retry waiting out its backoff */
+};
+
+/*
+ * A queued task that was not placed, and why: the plan lists every queued
+ * task, in queue order (priority, then first come first served), so the
+ * demand that more nodes would serve is read off the plan (what it needs,
+ * and whether anything could take it).
+ */
+struct sched_queued {
+	int64_t			 job_id;	/* the job */
+	int			 index;		/* the task */
+	int			 priority;	/* its priority */
+	enum sched_queue_why	 why;		/* the kind of reason */
+	double			 cpus;		/* what it needs */
+	int64_t			 memory;
+	int64_t			 due_ms;	/* BACKOFF: placed from then on */
+	const char		*reason;	/* a sentence, for people;
+						 * borrowed from the state: valid
+						 * until the next sched_plan(),
+						 * sched_apply() or job change */
+	int			 changed;	/* reason differs from the one
+						 * this task had in the plan
+						 * before (or it is new) */
+	int			 why_changed;	/* and so does its kind */
+};
+
 struct sched_opts {
 	int	 dry_run;	/* flag the plan: the caller will not apply it */
 	int	 balance_dry_run; /* rebalance/load moves and node removals
@@ -155,6 +225,9 @@ struct sched_plan {
 	struct sched_unplaceable *unplaceable;	/* what did not fit */
 	size_t			  nunplaceable;
 	size_t			  unplaceable_cap; /* allocated entries */
+	struct sched_queued	 *queued;	/* job tasks still queued */
+	size_t			  nqueued;
+	size_t			  queued_cap;	/* allocated entries */
 	int64_t			  now_ms;	/* the time it was made for */
 	uint64_t		  seed;		/* the seed it was made with */
 	int			  dry_run;	/* copied from the options */
@@ -199,6 +272,28 @@ int		 sched_instance_remove(struct sched *s, int64_t service_id,
 		    int instance_no, const char *node_id);
 
 /*
+ * Job tasks. An upsert adds a task or changes it (queued -> assigned when
+ * node_id is set; its priority, backoff or demand); node_id must name a
+ * known node. Remove a task once it finished, was cancelled or its job was
+ * deleted: its node's resources are free again. A task assigned by a plan
+ * (JOB_ASSIGN) is on its node after sched_apply(); one planned JOB_LOST is
+ * gone (the caller upserts it again if it is to be retried). Upsert: 0, or
+ * -1 with *cause; remove: 0, or -1 if there is no such task.
+ */
+int		 sched_job_upsert(struct sched *s,
+		    const struct sched_job_info *j, char **cause);
+int		 sched_job_remove(struct sched *s, int64_t id, int index);
+/* Tasks known, and those of them queued. */
+size_t		 sched_job_count(const struct sched *s);
+size_t		 sched_job_queued(const struct sched *s);
+/*
+ * Every task into *out (caller frees the array): name and node_id are
+ * borrowed from s (valid until s next changes), affinity is not given.
+ */
+size_t		 sched_job_list(const struct sched *s,
+		    struct sched_job_info **out);
+
+/*
  * Reading back (tests, the master's consistency checks). The list is a new
  * array the caller frees; its node_id pointers are borrowed from s and stay
  * valid until s next changes. service_id 0 lists every service.
@@ -239,5 +334,6 @@ int		 sched_check(const struct sched *s, char **cause);
 const char	*sched_step_kind_name(enum sched_step_kind kind);
 const char	*sched_strategy_name(enum sched_strategy strategy);
 const char	*sched_state_name(enum sched_state state);
+const char	*sched_queue_why_name(enum sched_queue_why why);
 
 #endif

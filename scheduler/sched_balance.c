@@ -157,17 +157,17 @@ sched_targets(struct sched_draft *d, struct sched_service *svc,
 			slot = (uint32_t)(w * 64) +
 			    (uint32_t)__builtin_ctzll(bits);
 			n = s->nodes[slot];
-			if (!n->online || n->doomed || !sched_settled(d, n) ||
-			    (idle_only && n->load_cpu >= s->set.load_low))
+			if (!n->online || n->doomed || n->engine_down ||
+			    !sched_settled(d, n) || (idle_only && n->load_cpu >= s->set.load_low))
 				continue;
 			key.slot = (int)slot;
-			key.soft = sched_filter_soft(s, svc, n);
+			key.soft = sched_filter_soft(&svc->dm, n);
 			key.cnt = s->cnt[slot];
 			key.total = (int)n->ninst;
 			key.load = n->load_cpu;
 			if (!sched_tkey_less(&key, &best[n->az]) ||
-			    !sched_filter_dynamic(s, svc, n) ||
-			    !sched_filter_fits(svc, n))
+			    !sched_filter_dynamic(&svc->dm, n) ||
+			    !sched_filter_fits(&svc->dm, n))
 				continue;
 			best[n->az] = key;
 		}
@@ -303,7 +303,7 @@ sched_balance_one(struct sched_draft *d, struct sched_service *svc,
 		src = s->nodes[srcaz[az]];
 		cs = s->cnt[src->slot];
 		as = s->azcnt[az];
-		soft = sched_filter_soft(s, svc, src);
+		soft = sched_filter_soft(&svc->dm, src);
 		for (ta = 0; ta < s->naz; ta++) {
 			if (best[ta].slot < 0 || best[ta].soft > soft)
 				continue;
@@ -375,7 +375,7 @@ sched_balance(struct sched_draft *d)
 	start = (size_t)(d->seed % s->nsvcs);
 	for (k = 0; k < s->nsvcs && d->moves_left > 0; k++) {
 		svc = s->svcs[(start + k) % s->nsvcs];
-		if (svc->strategy != SCHED_HA || svc->stateful ||
+		if (svc->strategy != SCHED_HA || svc->dm.stateful ||
 		    svc->instances == 0 || svc->pass == SCHED_PASS_CHANGED)
 			continue;
 		if (svc->bal_epoch == s->epoch &&
@@ -386,7 +386,7 @@ sched_balance(struct sched_draft *d)
 			continue;
 		res = sched_balance_service(d, svc, best);
 		if (res == SCHED_BAL_BALANCED && svc->started == 0 &&
-		    !svc->has_dynamic && svc->nsoft == 0) {
+		    !svc->dm.has_dynamic && svc->dm.nsoft == 0) {
 			svc->bal_epoch = s->epoch;
 			svc->bal_version = svc->version;
 		}
@@ -413,7 +413,7 @@ sched_load_try(struct sched_draft *d, struct sched_inst *i,
 	sched_targets(d, svc, 1, best);
 	cs = s->cnt[hot->slot];
 	as = s->azcnt[hot->az];
-	soft = sched_filter_soft(s, svc, hot);
+	soft = sched_filter_soft(&svc->dm, hot);
 	for (az = 0; az < s->naz; az++) {
 		if (best[az].slot < 0 || best[az].soft > soft ||
 		    best[az].cnt + 1 > cs ||
@@ -449,7 +449,7 @@ sched_balance_load(struct sched_draft *d)
 		return;
 	for (slot = 0; slot < s->nslots; slot++) {
 		n = s->nodes[slot];
-		if (n != NULL && n->online && !n->doomed &&
+		if (n != NULL && n->online && !n->doomed && !n->engine_down &&
 		    sched_settled(d, n) && n->load_cpu < s->set.load_low)
 			idle++;
 	}
@@ -464,7 +464,7 @@ sched_balance_load(struct sched_draft *d)
 			continue;
 		for (k = 0; k < n->ninst && tries > 0; k++) {
 			i = n->inst[k];
-			if (i->svc->strategy != SCHED_HA || i->svc->stateful ||
+			if (i->svc->strategy != SCHED_HA || i->svc->dm.stateful ||
 			    i->svc->pass == SCHED_PASS_CHANGED || !sched_movable(d, i) ||
 			    !sched_budget_ok(d, i->svc) ||
 			    !sched_health_ok(d, i->svc))

@@ -131,7 +131,10 @@ sched_check_node_labels(const struct sched *s, const struct sched_node *n,
 	return 0;
 }
 
-/* used_mcpus, used_mem and ports are the sums over node->inst. */
+/*
+ * used_mcpus and used_mem are the sums over node->inst and node->jobs;
+ * ports the sum over node->inst (tasks bind none).
+ */
 static int
 sched_check_node_use(const struct sched_node *n, char **cause)
 {
@@ -140,18 +143,28 @@ sched_check_node_use(const struct sched_node *n, char **cause)
 	size_t k, j, p, want, total = 0, bound = 0;
 
 	for (k = 0; k < n->ninst; k++) {
-		mcpus += n->inst[k]->svc->mcpus;
-		mem += n->inst[k]->svc->mem_limit;
-		bound += n->inst[k]->svc->nports;
+		mcpus += n->inst[k]->svc->dm.mcpus;
+		mem += n->inst[k]->svc->dm.mem_limit;
+		bound += n->inst[k]->svc->dm.nports;
+	}
+	for (k = 0; k < n->njobs; k++) {
+		mcpus += n->jobs[k]->dm.mcpus;
+		mem += n->jobs[k]->dm.mem_limit;
+		if (n->jobs[k]->dm.nports != 0)
+			return sched_check_fail(cause, "a job task binds no "
+			    "port: job %s#%d", n->jobs[k]->name,
+			    n->jobs[k]->index);
 	}
 	if (n->used_mcpus != mcpus)
 		return sched_check_fail(cause, "node->used_mcpus is the sum "
-		    "over node->inst: node %s has %lld, its records %lld",
+		    "over node->inst and node->jobs: node %s has %lld, its "
+		    "records and tasks %lld",
 		    sched_node_label(n), (long long)n->used_mcpus,
 		    (long long)mcpus);
 	if (n->used_mem != mem)
 		return sched_check_fail(cause, "node->used_mem is the sum "
-		    "over node->inst: node %s has %lld, its records %lld",
+		    "over node->inst and node->jobs: node %s has %lld, its "
+		    "records and tasks %lld",
 		    sched_node_label(n), (long long)n->used_mem,
 		    (long long)mem);
 	if (n->nports > n->ports_cap)
@@ -170,10 +183,10 @@ sched_check_node_use(const struct sched_node *n, char **cause)
 		want = 0;
 		for (k = 0; k < n->ninst; k++) {
 			svc = n->inst[k]->svc;
-			for (j = 0; j < svc->nports; j++)
-				want += svc->ports[j].port ==
+			for (j = 0; j < svc->dm.nports; j++)
+				want += svc->dm.ports[j].port ==
 				    n->ports[p].port &&
-				    svc->ports[j].udp == n->ports[p].udp;
+				    svc->dm.ports[j].udp == n->ports[p].udp;
 		}
 		if (want == 0 || (size_t)n->ports[p].count != want)
 			return sched_check_fail(cause, "node->ports is the "
@@ -231,7 +244,7 @@ sched_check_node(const struct sched *s, const struct sched_node *n,
 		    i->svc->inst[i->svc_idx] != i)
 			return sched_check_fail(cause, "a record knows its index "
 			    "in svc->inst: %s#%d on %s says %zu",
-			    i->svc->full, i->no, sched_node_label(n),
+			    i->svc->dm.full, i->no, sched_node_label(n),
 			    i->svc_idx);
 	}
 	return sched_check_node_use(n, cause);
@@ -315,22 +328,22 @@ sched_check_elig(const struct sched *s, const struct sched_service *svc,
 
 	if (svc->elig_valid != (svc->elig != NULL))
 		return sched_check_fail(cause, "elig is built iff elig_valid: "
-		    "service %s", svc->full);
+		    "service %s", svc->dm.full);
 	if (!svc->elig_valid)
 		return 0;
 	if (svc->elig_az_cap > s->naz)
 		return sched_check_fail(cause, "elig_az has at most naz "
-		    "entries: service %s has %d of %d", svc->full,
+		    "entries: service %s has %d of %d", svc->dm.full,
 		    svc->elig_az_cap, s->naz);
 	perz = xcalloc((size_t)s->naz, sizeof *perz);
 	for (slot = 0; slot < nw * 64; slot++) {
 		has = sched_elig_has(svc, slot);
 		n = slot < s->nslots ? s->nodes[slot] : NULL;
-		want = n != NULL && sched_filter_static(svc, n);
+		want = n != NULL && sched_filter_static(&svc->dm, n);
 		if (has != want) {
 			sched_check_fail(cause, "elig holds exactly the nodes "
 			    "passing the static filters: service %s, slot %u "
-			    "(node %s) has bit %d", svc->full, slot,
+			    "(node %s) has bit %d", svc->dm.full, slot,
 			    n != NULL ? sched_node_label(n) : "-", has);
 			goto out;
 		}
@@ -341,14 +354,14 @@ sched_check_elig(const struct sched *s, const struct sched_service *svc,
 	}
 	if (nelig != svc->nelig) {
 		sched_check_fail(cause, "nelig counts the bits in elig: service "
-		    "%s has %u, bits %u", svc->full, svc->nelig, nelig);
+		    "%s has %u, bits %u", svc->dm.full, svc->nelig, nelig);
 		goto out;
 	}
 	for (az = 0; az < s->naz; az++) {
 		if (perz[az] != (az < svc->elig_az_cap ? svc->elig_az[az] : 0)) {
 			sched_check_fail(cause, "elig_az counts eligible nodes "
 			    "per az: service %s, az \"%s\": %d, nodes %d",
-			    svc->full, s->azs[az], az < svc->elig_az_cap ?
+			    svc->dm.full, s->azs[az], az < svc->elig_az_cap ?
 			    svc->elig_az[az] : 0, perz[az]);
 			goto out;
 		}
@@ -371,29 +384,29 @@ sched_check_inst(const struct sched *s, const struct sched_service *svc,
 
 	if (i->svc != svc || i->svc_idx != k)
 		return sched_check_fail(cause, "a record knows its index in "
-		    "svc->inst: service %s index %zu", svc->full, k);
+		    "svc->inst: service %s index %zu", svc->dm.full, k);
 	if (i->node->slot >= s->nslots || s->nodes[i->node->slot] != i->node)
 		return sched_check_fail(cause, "a record's node is live: "
-		    "%s#%d", svc->full, i->no);
+		    "%s#%d", svc->dm.full, i->no);
 	if (i->node_idx >= i->node->ninst ||
 	    i->node->inst[i->node_idx] != i)
 		return sched_check_fail(cause, "a record knows its index in "
-		    "node->inst: %s#%d on %s says %zu", svc->full, i->no,
+		    "node->inst: %s#%d on %s says %zu", svc->dm.full, i->no,
 		    sched_node_label(i->node), i->node_idx);
 	if (i->no < 1)
 		return sched_check_fail(cause, "instance numbers start at 1: "
-		    "%s#%d on %s", svc->full, i->no,
+		    "%s#%d on %s", svc->dm.full, i->no,
 		    sched_node_label(i->node));
 	if (i->tentative || i->doomed || i->moving)
 		return sched_check_fail(cause, "round flags are undone when "
-		    "sched_plan returns: %s#%d on %s is%s%s%s", svc->full,
+		    "sched_plan returns: %s#%d on %s is%s%s%s", svc->dm.full,
 		    i->no, sched_node_label(i->node),
 		    i->tentative ? " tentative" : "",
 		    i->doomed ? " doomed" : "", i->moving ? " moving" : "");
 	if (i->hent.h != sched_hash_inst(svc->id, i->no, i->node->slot))
 		return sched_check_fail(cause, "every real record is in "
 		    "inst_hash under (service, number, node slot): %s#%d on "
-		    "%s has a stale hash", svc->full, i->no,
+		    "%s has a stale hash", svc->dm.full, i->no,
 		    sched_node_label(i->node));
 	for (e = sched_htab_first(&s->inst_hash, i->hent.h); e != NULL;
 	    e = e->next) {
@@ -407,7 +420,7 @@ sched_check_inst(const struct sched *s, const struct sched_service *svc,
 	if (self != 1 || same != 0)
 		return sched_check_fail(cause, "every real record is in "
 		    "inst_hash exactly once: %s#%d on %s is there %d times, "
-		    "with %d other records of the same key", svc->full, i->no,
+		    "with %d other records of the same key", svc->dm.full, i->no,
 		    sched_node_label(i->node), self, same);
 	return 0;
 }
@@ -424,26 +437,26 @@ sched_check_service(const struct sched *s, const struct sched_service *svc,
 	    svc->hent.h != sched_hash_u64((uint64_t)svc->id))
 		return sched_check_fail(cause, "every service is in svc_hash "
 		    "under its id > 0: service %lld", (long long)svc->id);
-	if (strncmp(svc->full, svc->stack, rlen) != 0 || (rlen > 0 &&
-	    svc->full[rlen++] != '/') || strcmp(svc->full + rlen,
+	if (strncmp(svc->dm.full, svc->stack, rlen) != 0 || (rlen > 0 &&
+	    svc->dm.full[rlen++] != '/') || strcmp(svc->dm.full + rlen,
 	    svc->name) != 0)
-		return sched_check_fail(cause, "svc->full is \"stack/name\" "
+		return sched_check_fail(cause, "svc->dm.full is \"stack/name\" "
 		    "(or name): service %lld has \"%s\"", (long long)svc->id,
-		    svc->full);
-	for (k = 0; k < svc->nrules; k++) {
-		if (svc->rules[k].soft)
+		    svc->dm.full);
+	for (k = 0; k < svc->dm.nrules; k++) {
+		if (svc->dm.rules[k].soft)
 			nsoft++;
-		else if (svc->rules[k].kind == AFFINITY_SERVICE ||
-		    svc->rules[k].kind == AFFINITY_CONTAINER)
+		else if (svc->dm.rules[k].kind == AFFINITY_SERVICE ||
+		    svc->dm.rules[k].kind == AFFINITY_CONTAINER)
 			dyn = 1;
 	}
-	if (svc->nsoft != nsoft || svc->has_dynamic != dyn)
+	if (svc->dm.nsoft != nsoft || svc->dm.has_dynamic != dyn)
 		return sched_check_fail(cause, "nsoft and has_dynamic describe "
 		    "the rules: service %s has %d and %d, rules say %d and %d",
-		    svc->full, svc->nsoft, svc->has_dynamic, nsoft, dyn);
+		    svc->dm.full, svc->dm.nsoft, svc->dm.has_dynamic, nsoft, dyn);
 	if (svc->ninst > svc->inst_cap)
 		return sched_check_fail(cause, "svc->ninst <= inst_cap: "
-		    "service %s", svc->full);
+		    "service %s", svc->dm.full);
 	for (k = 0; k < svc->ninst; k++) {
 		if (sched_check_inst(s, svc, k, cause) != 0)
 			return -1;
@@ -452,15 +465,15 @@ sched_check_service(const struct sched *s, const struct sched_service *svc,
 	if (svc->nmoving != nmoving)
 		return sched_check_fail(cause, "svc->nmoving counts the records "
 		    "with move_target: service %s has %d, records %d",
-		    svc->full, svc->nmoving, nmoving);
+		    svc->dm.full, svc->nmoving, nmoving);
 	if (svc->dirty_gen > s->gen)
 		return sched_check_fail(cause, "dirty_gen <= s->gen: service "
-		    "%s", svc->full);
+		    "%s", svc->dm.full);
 	if (svc->pass != SCHED_PASS_NONE || svc->started != 0 ||
 	    svc->unplaced != 0)
 		return sched_check_fail(cause, "round flags are undone when "
 		    "sched_plan returns: service %s has pass %d, started %d, "
-		    "unplaced %d", svc->full, (int)svc->pass, svc->started,
+		    "unplaced %d", svc->dm.full, (int)svc->pass, svc->started,
 		    svc->unplaced);
 	return sched_check_elig(s, svc, cause);
 }
@@ -533,6 +546,88 @@ sched_check_services(const struct sched *s, char **cause)
 	return 0;
 }
 
+/*
+ * Job tasks (sched_job.c): each in job_hash once under (id, index); a
+ * queued one in s->queue at its qidx with no node, an assigned one in its
+ * node's jobs at its node_idx; njobs counts them; the queue, if flagged
+ * sorted, is in queue order.
+ */
+static int
+sched_check_jobs(const struct sched *s, char **cause)
+{
+	const struct sched_job *j, *p;
+	const struct sched_node *n;
+	size_t k, nassigned = 0, nholes;
+	uint32_t slot;
+
+	if (s->nqueue > s->queue_cap)
+		return sched_check_fail(cause, "arrays fit their allocation: "
+		    "nqueue %zu of %zu", s->nqueue, s->queue_cap);
+	p = NULL;
+	nholes = 0;
+	for (k = 0; k < s->nqueue; k++) {
+		if ((j = s->queue[k]) == NULL) {
+			nholes++;
+			continue;
+		}
+		if (j->node != NULL || j->qidx != k)
+			return sched_check_fail(cause, "a queued task has no "
+			    "node and knows its place in s->queue: job %s#%d "
+			    "at %zu says %zu", j->name, j->index, k, j->qidx);
+		if (sched_job_find(s, j->id, j->index) != j)
+			return sched_check_fail(cause, "every task is in "
+			    "job_hash under (id, index): job %s#%d", j->name,
+			    j->index);
+		if (j->tentative || j->doomed)
+			return sched_check_fail(cause, "round flags are undone "
+			    "when sched_plan returns: job %s#%d", j->name,
+			    j->index);
+		if (s->queue_sorted && p != NULL &&
+		    (p->priority < j->priority ||
+		    (p->priority == j->priority &&
+		    p->queued_at_ms > j->queued_at_ms)))
+			return sched_check_fail(cause, "a sorted queue is in "
+			    "priority, then arrival order: job %s#%d before "
+			    "job %s#%d", p->name, p->index, j->name, j->index);
+		p = j;
+	}
+	if (nholes != s->nholes)
+		return sched_check_fail(cause, "s->nholes counts the holes of "
+		    "the queue: %zu, counted %zu", s->nholes, nholes);
+	for (slot = 0; slot < s->nslots; slot++) {
+		if ((n = s->nodes[slot]) == NULL)
+			continue;
+		if (n->njobs > n->jobs_cap)
+			return sched_check_fail(cause, "node->njobs <= "
+			    "jobs_cap: node %s", sched_node_label(n));
+		for (k = 0; k < n->njobs; k++) {
+			j = n->jobs[k];
+			if (j->node != n || j->node_idx != k ||
+			    j->qidx != (size_t)-1)
+				return sched_check_fail(cause, "an assigned "
+				    "task is in its node's jobs at node_idx and "
+				    "not queued: job %s#%d on %s", j->name,
+				    j->index, sched_node_label(n));
+			if (sched_job_find(s, j->id, j->index) != j)
+				return sched_check_fail(cause, "every task is "
+				    "in job_hash under (id, index): job %s#%d",
+				    j->name, j->index);
+			if (j->tentative || j->doomed)
+				return sched_check_fail(cause, "round flags "
+				    "are undone when sched_plan returns: job "
+				    "%s#%d", j->name, j->index);
+			nassigned++;
+		}
+	}
+	if (s->nqueue - s->nholes + nassigned != s->njobs ||
+	    s->job_hash.n != s->njobs)
+		return sched_check_fail(cause, "s->njobs counts the tasks, each "
+		    "queued or on one node and in job_hash: njobs %zu, queued "
+		    "%zu, assigned %zu, in job_hash %zu", s->njobs,
+		    s->nqueue - s->nholes, nassigned, s->job_hash.n);
+	return 0;
+}
+
 int
 sched_check(const struct sched *s, char **cause)
 {
@@ -540,17 +635,19 @@ sched_check(const struct sched *s, char **cause)
 		*cause = NULL;
 	if (s == NULL)
 		return sched_check_fail(cause, "no state");
-	if (s->ntent != 0 || s->nmarked != 0)
+	if (s->ntent != 0 || s->nmarked != 0 || s->njtent != 0)
 		return sched_check_fail(cause, "round flags are undone when "
-		    "sched_plan returns: %zu tentative, %zu marked records",
-		    s->ntent, s->nmarked);
+		    "sched_plan returns: %zu tentative, %zu marked records, "
+		    "%zu marked tasks", s->ntent, s->nmarked, s->njtent);
 	if (sched_check_settings(s, cause) != 0 ||
 	    sched_check_azs(s, cause) != 0 ||
 	    sched_check_htab(&s->node_hash, "node_hash", cause) != 0 ||
 	    sched_check_htab(&s->svc_hash, "svc_hash", cause) != 0 ||
 	    sched_check_htab(&s->inst_hash, "inst_hash", cause) != 0 ||
+	    sched_check_htab(&s->job_hash, "job_hash", cause) != 0 ||
 	    sched_check_nodes(s, cause) != 0 ||
-	    sched_check_services(s, cause) != 0)
+	    sched_check_services(s, cause) != 0 ||
+	    sched_check_jobs(s, cause) != 0)
 		return -1;
 	return 0;
 }

@@ -23,10 +23,14 @@
 /* Indexed by the enums of sched.h; keep in their order. */
 static const char *sched_kind_names[] = {
 	"place", "remove", "move", "move-start", "remove-node", "note",
+	"job-assign", "job-lost",
 };
 static const char *sched_strategy_names[] = { "ha", "random", "daemon" };
 static const char *sched_state_names[] = {
 	"pending", "running", "stopped", "error",
+};
+static const char *sched_queue_why_names[] = {
+	"no-node", "full", "behind", "backoff",
 };
 
 #define SCHED_NITEMS(a) (sizeof (a) / sizeof (a)[0])
@@ -52,6 +56,29 @@ sched_state_name(enum sched_state state)
 	return sched_state_names[state];
 }
 
+const char *
+sched_queue_why_name(enum sched_queue_why why)
+{
+	assert((size_t)why < SCHED_NITEMS(sched_queue_why_names));
+	return sched_queue_why_names[why];
+}
+
+/* A new step at the end of the draft's plan, zeroed. */
+static struct sched_step *
+sched_emit_new(struct sched_plan *p)
+{
+	struct sched_step *st;
+
+	if (p->nsteps == p->steps_cap) {
+		p->steps_cap = p->steps_cap ? p->steps_cap * 2 : 64;
+		p->steps = xreallocarray(p->steps, p->steps_cap,
+		    sizeof *p->steps);
+	}
+	st = &p->steps[p->nsteps++];
+	memset(st, 0, sizeof *st);
+	return st;
+}
+
 /*
  * Append a step to the draft's plan; reason is printf-formatted. svc,
  * node and peer may be NULL (NOTE, REMOVE_NODE). MOVE_START steps count
@@ -67,13 +94,7 @@ sched_emit_step(struct sched_draft *d, enum sched_step_kind kind,
 	va_list ap;
 
 	assert(kind >= SCHED_STEP_PLACE && kind <= SCHED_STEP_NOTE);
-	if (p->nsteps == p->steps_cap) {
-		p->steps_cap = p->steps_cap ? p->steps_cap * 2 : 64;
-		p->steps = xreallocarray(p->steps, p->steps_cap,
-		    sizeof *p->steps);
-	}
-	st = &p->steps[p->nsteps++];
-	memset(st, 0, sizeof *st);
+	st = sched_emit_new(p);
 	st->kind = kind;
 	st->service_id = svc != NULL ? svc->id : 0;
 	st->instance_no = no;
@@ -84,6 +105,51 @@ sched_emit_step(struct sched_draft *d, enum sched_step_kind kind,
 	va_end(ap);
 	if (kind == SCHED_STEP_MOVE_START)
 		p->nmoves++;
+}
+
+/* A job step (JOB_ASSIGN, JOB_LOST) for task j on node. */
+void
+sched_emit_job_step(struct sched_draft *d, enum sched_step_kind kind,
+    const struct sched_job *j, const struct sched_node *node,
+    const char *fmt, ...)
+{
+	struct sched_step *st;
+	va_list ap;
+
+	assert(kind == SCHED_STEP_JOB_ASSIGN || kind == SCHED_STEP_JOB_LOST);
+	st = sched_emit_new(d->plan);
+	st->kind = kind;
+	st->job_id = j->id;
+	st->instance_no = j->index;
+	st->node_id = xstrdup(node->id);
+	va_start(ap, fmt);
+	xvasprintf(&st->reason, fmt, ap);
+	va_end(ap);
+}
+
+/* List queued task j, with the reason its last queue pass gave. */
+void
+sched_emit_queued(struct sched_draft *d, const struct sched_job *j)
+{
+	struct sched_plan *p = d->plan;
+	struct sched_queued *q;
+
+	if (p->nqueued == p->queued_cap) {
+		p->queued_cap = p->queued_cap ? p->queued_cap * 2 : 16;
+		p->queued = xreallocarray(p->queued, p->queued_cap,
+		    sizeof *p->queued);
+	}
+	q = &p->queued[p->nqueued++];
+	q->job_id = j->id;
+	q->index = j->index;
+	q->priority = j->priority;
+	q->why = j->why;
+	q->cpus = (double)j->dm.mcpus / 1000;
+	q->memory = j->dm.mem_limit;
+	q->due_ms = j->due_ms;
+	q->reason = j->reason != NULL ? j->reason : "queued";
+	q->changed = j->changed;
+	q->why_changed = j->why_changed;
 }
 
 /* The step just emitted, to set its flags (completes_move, aborts_move). */

@@ -1,5 +1,5 @@
 /*
- * sched_filter.c - the placement filters of DESIGN.md §5 and the cached
+ * sched_filter.c - the placement filters of docs/scheduler.md and the cached
  * per-service set of nodes that pass the static ones.
  *
  * Called by the scheduler's other files on the scheduling thread. Filters
@@ -10,7 +10,10 @@
  *    on first use and patched per node on node changes (sched_elig_update);
  *  - dynamic: hard service==/container== rules; they depend on what else
  *    runs on the node, so they are evaluated when a node is considered;
- *  - capacity: online, cpu, memory and host ports (sched_filter_fits).
+ *  - capacity: online, cpu, memory and host ports (sched_filter_fits); a
+ *    node whose agent reports its Docker Engine down counts as offline
+ *    for new records (placements and move targets), not for the ones
+ *    it has.
  * Soft rules ("~") never exclude: sched_filter_soft() counts how many a
  * node breaks and placement prefers the fewest.
  */
@@ -45,12 +48,12 @@ sched_label_match(const struct sched_node *n, const char *value)
 static int
 sched_service_match(const struct sched_service *svc, const char *value)
 {
-	return strcmp(svc->name, value) == 0 || strcmp(svc->full, value) == 0;
+	return strcmp(svc->name, value) == 0 || strcmp(svc->dm.full, value) == 0;
 }
 
 /*
  * value names record i's container: "<stack>.<service>-<n>" or
- * "<service>-<n>" (the name agents give containers; DESIGN.md §3).
+ * "<service>-<n>" (the name agents give containers; docs/api.md).
  */
 static int
 sched_container_match(const struct sched_inst *i, const char *value)
@@ -72,9 +75,8 @@ sched_container_match(const struct sched_inst *i, const char *value)
 }
 
 /* 1 if node n satisfies rule a (negation applied; soft ignored). */
-static int
-sched_filter_rule(const struct sched *s, const struct sched_service *svc,
-    const struct affinity *a, const struct sched_node *n)
+int
+sched_filter_rule(const struct affinity *a, const struct sched_node *n)
 {
 	const struct sched_inst *i;
 	size_t k;
@@ -105,40 +107,38 @@ sched_filter_rule(const struct sched *s, const struct sched_service *svc,
 }
 
 int
-sched_filter_static(const struct sched_service *svc,
-    const struct sched_node *n)
+sched_filter_static(const struct sched_demand *d, const struct sched_node *n)
 {
 	const struct affinity *a;
 	size_t k;
 
-	if (svc->stateful && n->ephemeral)
+	if (d->stateful && n->ephemeral)
 		return 0;
-	for (k = 0; k < svc->nrules; k++) {
-		a = &svc->rules[k];
+	for (k = 0; k < d->nrules; k++) {
+		a = &d->rules[k];
 		if (a->soft || a->kind == AFFINITY_SERVICE ||
 		    a->kind == AFFINITY_CONTAINER)
 			continue;
-		if (!sched_filter_rule(NULL, svc, a, n))
+		if (!sched_filter_rule(a, n))
 			return 0;
 	}
 	return 1;
 }
 
 int
-sched_filter_dynamic(const struct sched *s, const struct sched_service *svc,
-    const struct sched_node *n)
+sched_filter_dynamic(const struct sched_demand *d, const struct sched_node *n)
 {
 	const struct affinity *a;
 	size_t k;
 
-	if (!svc->has_dynamic)
+	if (!d->has_dynamic)
 		return 1;
-	for (k = 0; k < svc->nrules; k++) {
-		a = &svc->rules[k];
+	for (k = 0; k < d->nrules; k++) {
+		a = &d->rules[k];
 		if (a->soft || (a->kind != AFFINITY_SERVICE &&
 		    a->kind != AFFINITY_CONTAINER))
 			continue;
-		if (!sched_filter_rule(s, svc, a, n))
+		if (!sched_filter_rule(a, n))
 			return 0;
 	}
 	return 1;
@@ -146,38 +146,39 @@ sched_filter_dynamic(const struct sched *s, const struct sched_service *svc,
 
 /* Soft rules n breaks. */
 int
-sched_filter_soft(const struct sched *s, const struct sched_service *svc,
-    const struct sched_node *n)
+sched_filter_soft(const struct sched_demand *d, const struct sched_node *n)
 {
 	size_t k;
 	int bad = 0;
 
-	if (svc->nsoft == 0)
+	if (d->nsoft == 0)
 		return 0;
-	for (k = 0; k < svc->nrules; k++) {
-		if (svc->rules[k].soft &&
-		    !sched_filter_rule(s, svc, &svc->rules[k], n))
+	for (k = 0; k < d->nrules; k++) {
+		if (d->rules[k].soft &&
+		    !sched_filter_rule(&d->rules[k], n))
 			bad++;
 	}
 	return bad;
 }
 
-/* 1 if one more record of svc fits n's cpu, memory and host ports. */
+/* 1 if one more placement of d fits n's cpu, memory and host ports. */
 int
-sched_filter_fits(const struct sched_service *svc, const struct sched_node *n)
+sched_filter_fits(const struct sched_demand *d, const struct sched_node *n)
 {
 	size_t i, j;
 
-	if (n->mcpus > 0 && svc->mcpus > 0 &&
-	    n->used_mcpus + svc->mcpus > n->mcpus)
+	if (n->unmeasured && (d->mcpus > 0 || d->mem_limit > 0))
 		return 0;
-	if (n->memory > 0 && svc->mem_limit > 0 &&
-	    n->used_mem + svc->mem_limit > n->memory)
+	if (n->mcpus > 0 && d->mcpus > 0 &&
+	    n->used_mcpus + d->mcpus > n->mcpus)
 		return 0;
-	for (i = 0; i < svc->nports; i++) {
+	if (n->memory > 0 && d->mem_limit > 0 &&
+	    n->used_mem + d->mem_limit > n->memory)
+		return 0;
+	for (i = 0; i < d->nports; i++) {
 		for (j = 0; j < n->nports; j++) {
-			if (n->ports[j].port == svc->ports[i].port &&
-			    n->ports[j].udp == svc->ports[i].udp)
+			if (n->ports[j].port == d->ports[i].port &&
+			    n->ports[j].udp == d->ports[i].udp)
 				return 0;
 		}
 	}
@@ -227,7 +228,7 @@ sched_elig_build(struct sched *s, struct sched_service *svc)
 		memset(svc->elig_az, 0,
 		    (size_t)svc->elig_az_cap * sizeof *svc->elig_az);
 	for (slot = 0; slot < s->nslots; slot++) {
-		if ((n = s->nodes[slot]) == NULL || !sched_filter_static(svc, n))
+		if ((n = s->nodes[slot]) == NULL || !sched_filter_static(&svc->dm, n))
 			continue;
 		svc->elig[slot / 64] |= 1ULL << (slot % 64);
 		svc->nelig++;
@@ -249,7 +250,7 @@ sched_elig_update(struct sched *s, struct sched_node *n, int removing)
 		if (!svc->elig_valid)
 			continue;
 		was = sched_elig_has(svc, n->slot);
-		now = !removing && sched_filter_static(svc, n);
+		now = !removing && sched_filter_static(&svc->dm, n);
 		if (was == now)
 			continue;
 		svc->elig[n->slot / 64] ^= 1ULL << (n->slot % 64);
@@ -288,10 +289,10 @@ sched_bytes(char *buf, size_t len, int64_t b)
 		snprintf(buf, len, "%lld bytes", (long long)b);
 }
 
-/* The first hard filter n fails for svc, as a phrase; NULL if none. */
+/* The first hard filter n fails for d, as a phrase; NULL if none. */
 static const char *
-sched_filter_first(struct sched *s, const struct sched_service *svc,
-    const struct sched_node *n, char *buf, size_t len)
+sched_filter_first(const struct sched_demand *d, const struct sched_node *n,
+    char *buf, size_t len)
 {
 	const struct affinity *a;
 	size_t k, j;
@@ -300,38 +301,42 @@ sched_filter_first(struct sched *s, const struct sched_service *svc,
 		return "are being removed";
 	if (!n->online)
 		return "are offline";
-	if (svc->stateful && n->ephemeral)
+	if (n->engine_down)
+		return "are without a working Docker Engine";
+	if (d->stateful && n->ephemeral)
 		return "are ephemeral (service is stateful)";
-	for (k = 0; k < svc->nrules; k++) {
-		a = &svc->rules[k];
-		if (a->soft || sched_filter_rule(s, svc, a, n))
+	for (k = 0; k < d->nrules; k++) {
+		a = &d->rules[k];
+		if (a->soft || sched_filter_rule(a, n))
 			continue;
 		snprintf(buf, len, "fail affinity %s%s%s",
 		    affinity_kind_name(a->kind), a->negate ? "!=" : "==",
 		    a->value);
 		return buf;
 	}
-	if (n->mcpus > 0 && svc->mcpus > 0 &&
-	    n->used_mcpus + svc->mcpus > n->mcpus) {
+	if (n->unmeasured && (d->mcpus > 0 || d->mem_limit > 0))
+		return "have not reported a capacity yet";
+	if (n->mcpus > 0 && d->mcpus > 0 &&
+	    n->used_mcpus + d->mcpus > n->mcpus) {
 		snprintf(buf, len, "fail cpu (needs %.2f)",
-		    (double)svc->mcpus / 1000);
+		    (double)d->mcpus / 1000);
 		return buf;
 	}
-	if (n->memory > 0 && svc->mem_limit > 0 &&
-	    n->used_mem + svc->mem_limit > n->memory) {
+	if (n->memory > 0 && d->mem_limit > 0 &&
+	    n->used_mem + d->mem_limit > n->memory) {
 		char b[32];
 
-		sched_bytes(b, sizeof b, svc->mem_limit);
+		sched_bytes(b, sizeof b, d->mem_limit);
 		snprintf(buf, len, "fail memory (needs %s)", b);
 		return buf;
 	}
-	for (k = 0; k < svc->nports; k++) {
+	for (k = 0; k < d->nports; k++) {
 		for (j = 0; j < n->nports; j++) {
-			if (n->ports[j].port == svc->ports[k].port &&
-			    n->ports[j].udp == svc->ports[k].udp) {
+			if (n->ports[j].port == d->ports[k].port &&
+			    n->ports[j].udp == d->ports[k].udp) {
 				snprintf(buf, len, "have port %d/%s taken",
-				    svc->ports[k].port,
-				    svc->ports[k].udp ? "udp" : "tcp");
+				    d->ports[k].port,
+				    d->ports[k].udp ? "udp" : "tcp");
 				return buf;
 			}
 		}
@@ -354,12 +359,16 @@ sched_phrase(struct buf *b, const char *w, int one)
 }
 
 /*
- * Why no node takes svc: "no eligible node: 3 nodes fail affinity
- * label==ephemeral=true, 1 fails memory (needs 512 MiB)". O(nodes); only
- * called when a placement fails.
+ * Why no node takes d: "no eligible node for web: 3 nodes fail affinity
+ * label==ephemeral=true, 1 fails memory (needs 512 MiB)". A node that
+ * passes every filter is tallied under pass(arg, node)'s phrase ("are held
+ * for job x", for the job queue) or, without pass or when it says NULL,
+ * "are full for it this round". O(nodes); only called when a placement
+ * fails.
  */
 char *
-sched_filter_why(struct sched *s, const struct sched_service *svc)
+sched_filter_why(const struct sched *s, const struct sched_demand *d,
+    const char *(*pass)(void *, const struct sched_node *), void *arg)
 {
 	struct {
 		char	 what[160];
@@ -372,26 +381,26 @@ sched_filter_why(struct sched *s, const struct sched_service *svc)
 	size_t ntally = 0, k;
 	uint32_t slot;
 
-	tally = xcalloc(svc->nrules + svc->nports + 8, sizeof *tally);
+	tally = xcalloc(d->nrules + d->nports + 8, sizeof *tally);
 	for (slot = 0; slot < s->nslots; slot++) {
 		if ((n = s->nodes[slot]) == NULL)
 			continue;
-		if ((w = sched_filter_first(s, svc, n, tmp, sizeof tmp)) ==
-		    NULL)
+		if ((w = sched_filter_first(d, n, tmp, sizeof tmp)) ==
+		    NULL && (pass == NULL || (w = pass(arg, n)) == NULL))
 			w = "are full for it this round";
 		for (k = 0; k < ntally; k++) {
 			if (strcmp(tally[k].what, w) == 0)
 				break;
 		}
 		if (k == ntally) {
-			if (ntally == svc->nrules + svc->nports + 8)
+			if (ntally == d->nrules + d->nports + 8)
 				continue;
 			snprintf(tally[k].what, sizeof tally[k].what, "%s", w);
 			ntally++;
 		}
 		tally[k].n++;
 	}
-	buf_printf(&b, "no eligible node for %s", svc->full);
+	buf_printf(&b, "no eligible node for %s", d->full);
 	if (ntally == 0)
 		buf_printf(&b, ": the grid has no nodes");
 	for (k = 0; k < ntally; k++) {
@@ -403,16 +412,15 @@ sched_filter_why(struct sched *s, const struct sched_service *svc)
 	return b.data;
 }
 
-/* Why node n does not take svc (daemon placement), or NULL if it does. */
+/* Why node n does not take d (daemon placement), or NULL if it does. */
 char *
-sched_filter_why_node(struct sched *s, const struct sched_service *svc,
-    const struct sched_node *n)
+sched_filter_why_node(const struct sched_demand *d, const struct sched_node *n)
 {
 	struct buf b = { 0 };
 	char tmp[160];
 	const char *w;
 
-	if ((w = sched_filter_first(s, svc, n, tmp, sizeof tmp)) == NULL)
+	if ((w = sched_filter_first(d, n, tmp, sizeof tmp)) == NULL)
 		return NULL;
 	buf_printf(&b, "node %s ", sched_node_label(n));
 	sched_phrase(&b, w, 1);

@@ -50,6 +50,27 @@ struct sched_port_use {
 };
 
 struct sched_inst;
+struct sched_job;
+
+/*
+ * What one placement asks of a node: everything the filters read. A
+ * service holds one for all of its records and a job one for each of its
+ * tasks (sched_job.c), so both pass the same filters and count against
+ * the same node resources (sched_node_account()).
+ */
+struct sched_demand {
+	char			*full;		/* its name in reasons (owned):
+						 * "stack/name", "job build" */
+	struct affinity		*rules;		/* parsed affinity rules */
+	size_t			 nrules;	/* entries in rules */
+	int			 nsoft;		/* soft rules among them */
+	int			 has_dynamic;	/* a hard service/container rule */
+	int64_t			 mcpus;		/* reserved, millicpus */
+	int64_t			 mem_limit;	/* reserved, bytes */
+	struct sched_port	*ports;		/* host ports it binds */
+	size_t			 nports;	/* entries in ports */
+	int			 stateful;	/* pinned, never ephemeral */
+};
 
 struct sched_node {
 	struct sched_hent	 hent;		/* in s->node_hash, key id */
@@ -62,7 +83,10 @@ struct sched_node {
 	int			 ephemeral;	/* has a label with key ephemeral */
 	int64_t			 mcpus;		/* capacity, millicpus; 0 = any */
 	int64_t			 memory;	/* capacity bytes; 0 = any */
+	int			 unmeasured;	/* capacity not reported yet */
 	int			 online;	/* connected */
+	int			 engine_down;	/* no Docker Engine: takes no new
+						 * records (placements, moves) */
 	int64_t			 joined_at_ms;	/* last came online */
 	int64_t			 offline_since_ms; /* 0 while online */
 	double			 load_cpu;	/* reported cpu % */
@@ -75,6 +99,9 @@ struct sched_node {
 	struct sched_port_use	*ports;		/* host ports in use */
 	size_t			 nports;	/* entries in ports */
 	size_t			 ports_cap;	/* allocated entries */
+	struct sched_job	**jobs;		/* job tasks assigned here */
+	size_t			 njobs;		/* entries in jobs */
+	size_t			 jobs_cap;	/* allocated entries */
 	int			 doomed;	/* round: REMOVE_NODE planned */
 };
 
@@ -91,18 +118,10 @@ struct sched_service {
 	int64_t			 id;		/* store row id */
 	char			*stack;		/* stack name, "" if none */
 	char			*name;		/* service name */
-	char			*full;		/* "stack/name" (or name) */
 	enum sched_strategy	 strategy;
 	int			 instances;	/* wanted (daemon: per node) */
-	struct affinity		*rules;		/* parsed affinity rules */
-	size_t			 nrules;	/* entries in rules */
-	int			 nsoft;		/* soft rules among them */
-	int			 has_dynamic;	/* a hard service/container rule */
-	int64_t			 mcpus;		/* per instance, millicpus */
-	int64_t			 mem_limit;	/* per instance, bytes */
-	struct sched_port	*ports;		/* host ports per instance */
-	size_t			 nports;	/* entries in ports */
-	int			 stateful;	/* pinned, never ephemeral */
+	struct sched_demand	 dm;		/* what each record asks of its
+						 * node; dm.full is "stack/name" */
 	double			 min_health;	/* 0..1 */
 	int64_t			 rev;		/* informational */
 	struct sched_inst	**inst;		/* its records */
@@ -147,6 +166,32 @@ struct sched_inst {
 						 * or is in flight */
 };
 
+/*
+ * One task of a job (sched_job.c). Queued (node NULL, in s->queue at
+ * qidx) or assigned to a node (in node->jobs at node_idx, counted in the
+ * node's used_mcpus/used_mem), and in s->job_hash either way.
+ */
+struct sched_job {
+	struct sched_hent	 hent;		/* in s->job_hash, key (id, index) */
+	int64_t			 id;		/* the job's store id */
+	int			 index;		/* task index */
+	char			*name;		/* job name */
+	struct sched_demand	 dm;		/* what it asks of a node */
+	int			 priority;	/* higher first */
+	int64_t			 queued_at_ms;	/* FIFO within a priority */
+	int64_t			 not_before_ms;	/* backoff: not placed before */
+	struct sched_node	*node;		/* assigned there, or NULL */
+	size_t			 node_idx;	/* index in node->jobs */
+	size_t			 qidx;		/* index in s->queue (queued) */
+	int			 tentative;	/* round: placed by this plan */
+	int			 doomed;	/* round: planned JOB_LOST */
+	enum sched_queue_why	 why;		/* last full pass: why queued */
+	char			*reason;	/* and the sentence */
+	int64_t			 due_ms;	/* and, for BACKOFF, until when */
+	int			 changed;	/* that pass changed the reason */
+	int			 why_changed;	/* ... and its kind */
+};
+
 struct sched {
 	struct sched_settings	 set;		/* grid settings */
 	struct sched_node	**nodes;	/* by slot; NULL = free slot */
@@ -175,6 +220,19 @@ struct sched {
 						 * record removals, a node
 						 * settling */
 	int64_t			 last_plan_ms;	/* now_ms of the last plan */
+	struct sched_htab	 job_hash;	/* job tasks by (id, index) */
+	struct sched_job	**queue;	/* queued tasks; in queue order
+						 * when queue_sorted; NULL: a
+						 * hole (a task that left) */
+	size_t			 nqueue;	/* entries in queue, holes too */
+	size_t			 nholes;	/* NULL entries among them */
+	size_t			 queue_cap;	/* allocated entries */
+	int			 queue_sorted;	/* queue is in queue order */
+	size_t			 njobs;		/* tasks, queued or assigned */
+	uint64_t		 jobs_gen;	/* bumped by every job change */
+	uint64_t		 jobs_seen_gen;	/* jobs_gen at the last full */
+	uint64_t		 jobs_seen_epoch; /* and epoch, queue pass */
+	int64_t			 jobs_due_ms;	/* a backoff ends: pass again */
 	/* Scratch for one round (sized to slot_cap / naz). */
 	int			*cnt;		/* per slot: records of the
 						 * service being looked at; all
@@ -187,6 +245,13 @@ struct sched {
 	struct sched_inst	**marked;	/* records doomed/moving */
 	size_t			 nmarked;	/* entries in marked */
 	size_t			 marked_cap;	/* allocated entries */
+	struct sched_job	**jtent;	/* tasks placed or doomed by the
+						 * plan being made, in order */
+	size_t			 njtent;	/* entries in jtent */
+	size_t			 jtent_cap;	/* allocated entries */
+	struct sched_job	**held;		/* per slot: the queued task a
+						 * node is held for (job pass) */
+	uint32_t		 held_cap;	/* entries in held */
 };
 
 /*
@@ -240,17 +305,19 @@ void			 sched_node_drop(struct sched *s,
 			    struct sched_node *n);
 void			 sched_service_dirty(struct sched *s,
 			    struct sched_service *svc);
+void			 sched_node_account(struct sched_node *n,
+			    const struct sched_demand *d, int sign);
 
-/* sched_filter.c */
-int		 sched_filter_static(const struct sched_service *svc,
+/* sched_filter.c: the filters read a demand (a service's, a job's). */
+int		 sched_filter_rule(const struct affinity *a,
 		    const struct sched_node *n);
-int		 sched_filter_dynamic(const struct sched *s,
-		    const struct sched_service *svc,
+int		 sched_filter_static(const struct sched_demand *d,
 		    const struct sched_node *n);
-int		 sched_filter_fits(const struct sched_service *svc,
+int		 sched_filter_dynamic(const struct sched_demand *d,
 		    const struct sched_node *n);
-int		 sched_filter_soft(const struct sched *s,
-		    const struct sched_service *svc,
+int		 sched_filter_fits(const struct sched_demand *d,
+		    const struct sched_node *n);
+int		 sched_filter_soft(const struct sched_demand *d,
 		    const struct sched_node *n);
 void		 sched_elig_build(struct sched *s, struct sched_service *svc);
 void		 sched_elig_update(struct sched *s, struct sched_node *n,
@@ -258,10 +325,11 @@ void		 sched_elig_update(struct sched *s, struct sched_node *n,
 void		 sched_elig_grow(struct sched *s, uint32_t new_cap);
 int		 sched_elig_has(const struct sched_service *svc,
 		    uint32_t slot);
-char		*sched_filter_why(struct sched *s,
-		    const struct sched_service *svc);
-char		*sched_filter_why_node(struct sched *s,
-		    const struct sched_service *svc,
+char		*sched_filter_why(const struct sched *s,
+		    const struct sched_demand *d,
+		    const char *(*pass)(void *, const struct sched_node *),
+		    void *arg);
+char		*sched_filter_why_node(const struct sched_demand *d,
 		    const struct sched_node *n);
 
 /* sched_emit.c */
@@ -271,6 +339,12 @@ void		 sched_emit_step(struct sched_draft *d,
 		    const struct sched_node *peer, const char *fmt, ...)
 		    __attribute__((format(printf, 7, 8)));
 struct sched_step *sched_emit_last(struct sched_draft *d);
+void		 sched_emit_job_step(struct sched_draft *d,
+		    enum sched_step_kind kind, const struct sched_job *j,
+		    const struct sched_node *node, const char *fmt, ...)
+		    __attribute__((format(printf, 5, 6)));
+void		 sched_emit_queued(struct sched_draft *d,
+		    const struct sched_job *j);
 void		 sched_emit_unplaceable(struct sched_draft *d,
 		    struct sched_service *svc, int no,
 		    const struct sched_node *node, char *reason);
@@ -283,6 +357,16 @@ void		 sched_service_pass(struct sched_draft *d,
 		    struct sched_service *svc);
 int		 sched_inst_replaceable(const struct sched_draft *d,
 		    const struct sched_inst *i);
+
+/* sched_job.c */
+void		 sched_job_pass(struct sched_draft *d);
+void		 sched_job_undo(struct sched *s);
+int		 sched_job_apply(struct sched *s, const struct sched_step *st,
+		    char **cause);
+void		 sched_job_drop_node(struct sched *s, struct sched_node *n);
+void		 sched_job_free_all(struct sched *s);
+struct sched_job *sched_job_find(const struct sched *s, int64_t id,
+		    int index);
 
 /* sched_balance.c */
 void		 sched_balance(struct sched_draft *d);

@@ -62,7 +62,7 @@ sched_inst_replaceable(const struct sched_draft *d, const struct sched_inst *i)
 {
 	const struct sched_node *n = i->node;
 
-	if (d->stand_down || i->svc->stateful ||
+	if (d->stand_down || i->svc->dm.stateful ||
 	    i->svc->strategy == SCHED_DAEMON || n->online ||
 	    n->offline_since_ms <= 0)
 		return 0;
@@ -136,7 +136,7 @@ sched_placer_init(struct sched_placer *p, struct sched_draft *d,
 	size_t nw, w, i, *fill;
 	uint64_t bits, salt;
 	uint32_t slot;
-	int g, maxsoft = (int)svc->nsoft;
+	int g, maxsoft = (int)svc->dm.nsoft;
 
 	memset(p, 0, sizeof *p);
 	p->d = d;
@@ -156,10 +156,10 @@ sched_placer_init(struct sched_placer *p, struct sched_draft *d,
 			slot = (uint32_t)(w * 64) +
 			    (uint32_t)__builtin_ctzll(bits);
 			n = s->nodes[slot];
-			if (!n->online || n->doomed)
+			if (!n->online || n->doomed || n->engine_down)
 				continue;
 			c[i].slot = slot;
-			c[i].soft = sched_filter_soft(s, svc, n);
+			c[i].soft = sched_filter_soft(&svc->dm, n);
 			c[i].cnt = s->cnt[slot];
 			c[i].total = (int)n->ninst;
 			c[i].load = (int)(n->load_cpu + 0.5);
@@ -258,8 +258,8 @@ sched_placer_pick(struct sched_placer *p, int *gout, size_t *kout)
 				return NULL;
 		}
 		n = s->nodes[best->slot];
-		if (sched_filter_dynamic(s, p->svc, n) &&
-		    sched_filter_fits(p->svc, n)) {
+		if (sched_filter_dynamic(&p->svc->dm, n) &&
+		    sched_filter_fits(&p->svc->dm, n)) {
 			*gout = bg;
 			*kout = k;
 			return n;
@@ -325,11 +325,13 @@ sched_pass_pair(struct sched_draft *d, struct sched_inst *old,
 		sched_emit_last(d)->completes_move = 1;
 		sched_doom(d->s, old);
 	} else if (tgt->state == SCHED_ERROR || tgt->state == SCHED_STOPPED ||
-	    !tgt->node->online || tgt->node->doomed) {
+	    !tgt->node->online || tgt->node->doomed ||
+	    tgt->node->engine_down) {
 		sched_emit_step(d, SCHED_STEP_REMOVE, svc, tgt->no, tgt->node,
 		    old->node, "move of %s#%d to %s failed (%s): keeping it "
 		    "on %s", svc->name, tgt->no, tn, !tgt->node->online ||
 		    tgt->node->doomed ? "node offline" :
+		    tgt->node->engine_down ? "its Docker Engine is down" :
 		    sched_state_name(tgt->state), sched_node_label(old->node));
 		sched_emit_last(d)->aborts_move = 1;
 		sched_doom(d->s, tgt);
@@ -455,7 +457,7 @@ sched_pass_stateless(struct sched_draft *d, struct sched_service *svc)
 			want[nwant].no = no;
 			want[nwant].why = SCHED_WANT_REPLACE;
 			want[nwant++].old = old;
-		} else if (!svc->stateful && old->node->online &&
+		} else if (!svc->dm.stateful && old->node->online &&
 		    !sched_elig_has(svc, old->node->slot)) {
 			want[nwant].no = no;
 			want[nwant].why = SCHED_WANT_MISFIT;
@@ -475,7 +477,7 @@ sched_pass_stateless(struct sched_draft *d, struct sched_service *svc)
 		if (want[k].why == SCHED_WANT_MISFIT)
 			continue;	/* it stays where it is */
 		if (why == NULL)
-			why = sched_filter_why(s, svc);
+			why = sched_filter_why(s, &svc->dm, NULL, NULL);
 		if (want[k].why == SCHED_WANT_REPLACE)
 			sched_emit_unplaceable(d, svc, want[k].no,
 			    want[k].old->node, xstrdup(why));
@@ -559,15 +561,15 @@ sched_pass_daemon(struct sched_draft *d, struct sched_service *svc)
 			slot = (uint32_t)(w * 64) +
 			    (uint32_t)__builtin_ctzll(bits);
 			n = s->nodes[slot];
-			if (!n->online || n->doomed)
+			if (!n->online || n->doomed || n->engine_down)
 				continue;
 			for (need = svc->instances - s->cnt[slot]; need > 0;
 			    need--) {
 				while (used[next])
 					next++;
-				if (!sched_filter_dynamic(s, svc, n) ||
-				    !sched_filter_fits(svc, n)) {
-					why = sched_filter_why_node(s, svc, n);
+				if (!sched_filter_dynamic(&svc->dm, n) ||
+				    !sched_filter_fits(&svc->dm, n)) {
+					why = sched_filter_why_node(&svc->dm, n);
 					sched_emit_unplaceable(d, svc,
 					    (int)next, n, why);
 					break;

@@ -12,7 +12,9 @@
  *  4. a placement pass (sched_place.c) for every service that changed, has
  *     a record on a node offline past its grace or on a reaped node, has a
  *     move in flight, or left something unplaced last round;
- *  5. spread and load rebalancing (sched_balance.c), within the budget.
+ *  5. job tasks (sched_job.c): those lost with an offline or removed node,
+ *     then the queue, in order, onto the room the services left;
+ *  6. spread and load rebalancing (sched_balance.c), within the budget.
  * Tentative records and round flags are undone before sched_plan returns,
  * so the state is as the upserts left it; only caches (eligible sets,
  * balanced verdicts, s->epoch, s->gen, s->last_plan_ms) change.
@@ -49,6 +51,7 @@ sched_plan_clear(struct sched_plan *plan)
 	}
 	free(plan->steps);
 	free(plan->unplaceable);
+	free(plan->queued);
 	memset(plan, 0, sizeof *plan);
 }
 
@@ -171,6 +174,7 @@ sched_draft_undo(struct sched_draft *d)
 	for (k = 0; k < s->nmarked; k++)
 		s->marked[k]->doomed = s->marked[k]->moving = 0;
 	s->nmarked = 0;
+	sched_job_undo(s);
 	while (s->ntent > 0)
 		sched_inst_unlink(s, s->tent[--s->ntent]);
 	for (slot = 0; slot < s->nslots; slot++) {
@@ -197,7 +201,7 @@ sched_plan(struct sched *s, int64_t now_ms, uint64_t seed,
 
 	assert(s != NULL && out != NULL);
 	/* Not from inside another plan (nothing tentative or marked). */
-	assert(s->ntent == 0 && s->nmarked == 0);
+	assert(s->ntent == 0 && s->nmarked == 0 && s->njtent == 0);
 	memset(out, 0, sizeof *out);
 	out->now_ms = now_ms;
 	out->seed = seed;
@@ -237,7 +241,8 @@ sched_plan(struct sched *s, int64_t now_ms, uint64_t seed,
 		if (out->nsteps != before || svc->unplaced)
 			svc->pass = SCHED_PASS_CHANGED;
 	}
-	if (!d.stand_down) {				/* 5 */
+	sched_job_pass(&d);				/* 5 */
+	if (!d.stand_down) {				/* 6 */
 		sched_balance(&d);
 		sched_balance_load(&d);
 	}
@@ -268,6 +273,8 @@ sched_apply_step(struct sched *s, const struct sched_plan *plan,
 
 	if (st->kind == SCHED_STEP_NOTE)
 		return 0;
+	if (st->kind == SCHED_STEP_JOB_ASSIGN || st->kind == SCHED_STEP_JOB_LOST)
+		return sched_job_apply(s, st, cause);
 	if (st->node_id != NULL && (n = sched_node_find(s, st->node_id)) ==
 	    NULL) {
 		sched_apply_fail(cause, st, "node is gone");
@@ -341,7 +348,7 @@ sched_apply(struct sched *s, const struct sched_plan *plan, char **cause)
 			continue;
 		rc = -1;
 		/* Its service must be looked at again next round. */
-		if ((svc = sched_service_find(s,
+		if (plan->steps[k].service_id > 0 && (svc = sched_service_find(s,
 		    plan->steps[k].service_id)) != NULL)
 			sched_service_dirty(s, svc);
 	}

@@ -52,6 +52,7 @@ sched_settings_from_grid(const struct grid_settings *gs,
 	out->ephemeral_removal_ms = gs->ephemeral_removal_s * 1000;
 	out->settle_ms = gs->rebalance_settle_s * 1000;
 	out->move_cooldown_ms = gs->move_cooldown_s * 1000;
+	out->job_lost_ms = gs->job_lost_grace_s * 1000;
 	out->max_moves_per_service = 1;
 	out->max_moves_per_round = 10;
 	out->load_high = 80;
@@ -77,6 +78,8 @@ sched_new(void)
 	sched_htab_init(&s->node_hash);
 	sched_htab_init(&s->svc_hash);
 	sched_htab_init(&s->inst_hash);
+	sched_htab_init(&s->job_hash);
+	s->queue_sorted = 1;
 	s->azs = xcalloc(1, sizeof *s->azs);
 	s->azs[0] = xstrdup("");
 	s->naz = 1;
@@ -90,13 +93,13 @@ sched_service_free(struct sched_service *svc)
 {
 	size_t i;
 
-	for (i = 0; i < svc->nrules; i++)
-		affinity_clear(&svc->rules[i]);
-	free(svc->rules);
+	for (i = 0; i < svc->dm.nrules; i++)
+		affinity_clear(&svc->dm.rules[i]);
+	free(svc->dm.rules);
 	free(svc->stack);
 	free(svc->name);
-	free(svc->full);
-	free(svc->ports);
+	free(svc->dm.full);
+	free(svc->dm.ports);
 	free(svc->inst);
 	free(svc->elig);
 	free(svc->elig_az);
@@ -115,6 +118,7 @@ sched_node_free(struct sched_node *n)
 	free(n->name);
 	free(n->inst);
 	free(n->ports);
+	free(n->jobs);
 	free(n);
 }
 
@@ -126,6 +130,7 @@ sched_free(struct sched *s)
 
 	if (s == NULL)
 		return;
+	sched_job_free_all(s);
 	for (i = 0; i < s->nsvcs; i++) {
 		for (j = 0; j < s->svcs[i]->ninst; j++)
 			free(s->svcs[i]->inst[j]);
@@ -254,19 +259,22 @@ sched_inst_find(const struct sched *s, const struct sched_service *svc,
 	return NULL;
 }
 
-/* Resource accounting of one record on its node; sign is +1 or -1. */
-static void
-sched_node_account(struct sched_node *n, const struct sched_service *svc,
+/*
+ * Resource accounting of one placement of d on node n (a service record,
+ * a job task); sign is +1 or -1.
+ */
+void
+sched_node_account(struct sched_node *n, const struct sched_demand *d,
     int sign)
 {
 	size_t i, j;
 
-	n->used_mcpus += sign * svc->mcpus;
-	n->used_mem += sign * svc->mem_limit;
-	for (i = 0; i < svc->nports; i++) {
+	n->used_mcpus += sign * d->mcpus;
+	n->used_mem += sign * d->mem_limit;
+	for (i = 0; i < d->nports; i++) {
 		for (j = 0; j < n->nports; j++) {
-			if (n->ports[j].port == svc->ports[i].port &&
-			    n->ports[j].udp == svc->ports[i].udp)
+			if (n->ports[j].port == d->ports[i].port &&
+			    n->ports[j].udp == d->ports[i].udp)
 				break;
 		}
 		if (sign > 0) {
@@ -277,8 +285,8 @@ sched_node_account(struct sched_node *n, const struct sched_service *svc,
 					n->ports = xreallocarray(n->ports,
 					    n->ports_cap, sizeof *n->ports);
 				}
-				n->ports[j].port = svc->ports[i].port;
-				n->ports[j].udp = svc->ports[i].udp;
+				n->ports[j].port = d->ports[i].port;
+				n->ports[j].udp = d->ports[i].udp;
 				n->ports[j].count = 0;
 				n->nports++;
 			}
@@ -314,7 +322,7 @@ sched_inst_link(struct sched *s, struct sched_service *svc,
 	}
 	i->node_idx = node->ninst;
 	node->inst[node->ninst++] = i;
-	sched_node_account(node, svc, 1);
+	sched_node_account(node, &svc->dm, 1);
 	if (tentative) {
 		if (s->ntent == s->tent_cap) {
 			s->tent_cap = s->tent_cap ? s->tent_cap * 2 : 64;
@@ -360,7 +368,7 @@ sched_inst_unlink(struct sched *s, struct sched_inst *i)
 	svc->inst[i->svc_idx]->svc_idx = i->svc_idx;
 	node->inst[i->node_idx] = node->inst[--node->ninst];
 	node->inst[i->node_idx]->node_idx = i->node_idx;
-	sched_node_account(node, svc, -1);
+	sched_node_account(node, &svc->dm, -1);
 	if (i->move_target)
 		svc->nmoving--;
 	else if (!i->tentative && svc->nmoving > 0)
@@ -491,12 +499,16 @@ sched_node_upsert(struct sched *s, const struct sched_node_info *ni,
 	if (changed)
 		sched_elig_update(s, n, 0);
 	if (changed || n->online != (ni->online != 0) ||
+	    n->engine_down != (ni->engine_down != 0) ||
 	    n->mcpus != mcpus || n->memory != ni->memory ||
+	    n->unmeasured != (ni->unmeasured != 0) ||
 	    n->joined_at_ms != ni->joined_at_ms ||
 	    n->offline_since_ms != ni->offline_since_ms) {
 		n->online = ni->online != 0;
+		n->engine_down = ni->engine_down != 0;
 		n->mcpus = mcpus;
 		n->memory = ni->memory;
+		n->unmeasured = ni->unmeasured != 0;
 		n->joined_at_ms = ni->joined_at_ms;
 		n->offline_since_ms = ni->online ? 0 : ni->offline_since_ms;
 		s->epoch++;
@@ -526,6 +538,7 @@ void
 sched_node_drop(struct sched *s, struct sched_node *n)
 {
 	assert(s->nodes[n->slot] == n && s->ntent == 0);
+	sched_job_drop_node(s, n);
 	while (n->ninst > 0) {
 		sched_service_dirty(s, n->inst[n->ninst - 1]->svc);
 		n->inst[n->ninst - 1]->svc->version++;
@@ -560,13 +573,13 @@ sched_rules_same(const struct sched_service *svc,
 {
 	size_t i;
 
-	if (svc->nrules != nrules)
+	if (svc->dm.nrules != nrules)
 		return 0;
 	for (i = 0; i < nrules; i++) {
-		if (svc->rules[i].kind != rules[i].kind ||
-		    svc->rules[i].negate != rules[i].negate ||
-		    svc->rules[i].soft != rules[i].soft ||
-		    strcmp(svc->rules[i].value, rules[i].value) != 0)
+		if (svc->dm.rules[i].kind != rules[i].kind ||
+		    svc->dm.rules[i].negate != rules[i].negate ||
+		    svc->dm.rules[i].soft != rules[i].soft ||
+		    strcmp(svc->dm.rules[i].value, rules[i].value) != 0)
 			return 0;
 	}
 	return 1;
@@ -638,50 +651,50 @@ sched_service_upsert(struct sched *s, const struct sched_service_info *si,
 		sched_service_insert(s, svc);
 	} else {
 		if (!sched_rules_same(svc, rules, si->naffinity) ||
-		    svc->stateful != stateful) {
+		    svc->dm.stateful != stateful) {
 			svc->elig_valid = 0;
 			free(svc->elig);
 			svc->elig = NULL;
 		}
-		for (i = 0; i < svc->nrules; i++)
-			affinity_clear(&svc->rules[i]);
-		free(svc->rules);
+		for (i = 0; i < svc->dm.nrules; i++)
+			affinity_clear(&svc->dm.rules[i]);
+		free(svc->dm.rules);
 		free(svc->stack);
 		free(svc->name);
-		free(svc->full);
+		free(svc->dm.full);
 		/* Re-account the records with the new reservations. */
 		for (i = 0; i < svc->ninst; i++)
-			sched_node_account(svc->inst[i]->node, svc, -1);
-		free(svc->ports);
+			sched_node_account(svc->inst[i]->node, &svc->dm, -1);
+		free(svc->dm.ports);
 	}
-	svc->rules = rules;
-	svc->nrules = si->naffinity;
-	svc->nsoft = 0;
-	svc->has_dynamic = 0;
-	for (i = 0; i < svc->nrules; i++) {
+	svc->dm.rules = rules;
+	svc->dm.nrules = si->naffinity;
+	svc->dm.nsoft = 0;
+	svc->dm.has_dynamic = 0;
+	for (i = 0; i < svc->dm.nrules; i++) {
 		if (rules[i].soft)
-			svc->nsoft++;
+			svc->dm.nsoft++;
 		else if (rules[i].kind == AFFINITY_SERVICE ||
 		    rules[i].kind == AFFINITY_CONTAINER)
-			svc->has_dynamic = 1;
+			svc->dm.has_dynamic = 1;
 	}
 	svc->stack = xstrdup(si->stack != NULL ? si->stack : "");
 	svc->name = xstrdup(si->name);
 	if (svc->stack[0] != '\0')
-		xasprintf(&svc->full, "%s/%s", svc->stack, svc->name);
+		xasprintf(&svc->dm.full, "%s/%s", svc->stack, svc->name);
 	else
-		svc->full = xstrdup(svc->name);
+		svc->dm.full = xstrdup(svc->name);
 	svc->strategy = si->strategy;
 	svc->instances = si->instances;
-	svc->mcpus = (int64_t)(si->cpus * 1000 + 0.5);
-	svc->mem_limit = si->mem_limit;
-	svc->ports = xcalloc(si->nports + 1, sizeof *svc->ports);
+	svc->dm.mcpus = (int64_t)(si->cpus * 1000 + 0.5);
+	svc->dm.mem_limit = si->mem_limit;
+	svc->dm.ports = xcalloc(si->nports + 1, sizeof *svc->dm.ports);
 	if (si->nports > 0)
-		memcpy(svc->ports, si->ports, si->nports * sizeof *si->ports);
-	svc->nports = si->nports;
+		memcpy(svc->dm.ports, si->ports, si->nports * sizeof *si->ports);
+	svc->dm.nports = si->nports;
 	for (i = 0; i < svc->ninst; i++)
-		sched_node_account(svc->inst[i]->node, svc, 1);
-	svc->stateful = stateful;
+		sched_node_account(svc->inst[i]->node, &svc->dm, 1);
+	svc->dm.stateful = stateful;
 	svc->min_health = si->min_health;
 	svc->rev = si->rev;
 	svc->version++;
@@ -721,7 +734,7 @@ sched_service_remove(struct sched *s, int64_t id)
 	s->epoch++;
 	/* Other services' service==/container== rules may change. */
 	for (i = 0; i < s->nsvcs; i++) {
-		if (s->svcs[i]->has_dynamic)
+		if (s->svcs[i]->dm.has_dynamic)
 			sched_service_dirty(s, s->svcs[i]);
 	}
 	sched_service_free(svc);

@@ -317,7 +317,7 @@ next_steps() {
 The demo is running: berth-master and the agents $(cd "$DEMO/pids" &&
 	    ls | sed 's/\.pid$//' | grep -v '^master$' | paste -sd' ' -)
 (pids in demo/pids/, logs in demo/logs/), and one stress container on each
-ephemeral node. From $ROOT:
+ephemeral node. Run these from the repository root:
 
 Use the CLI against the demo master:
     export BERTH_MASTER=$API

@@ -206,4 +206,11 @@ json_t	*stack_values_load(const char *buf, size_t len, const char *file,
  */
 json_t	*stack_shell_split(const char *s, char **cause);
 
+/*
+ * The keys of a normalized stack that berth keeps but does not act on yet
+ * (stack_warn.c's table), one "field: accepted but not acted on: why"
+ * string each, in a new array. spec may be NULL (no warnings).
+ */
+json_t	*stack_warnings(json_t *spec);
+
 #endif

@@ -113,6 +113,8 @@ struct stack_ctx {
 	size_t			 rendered_len;
 	int			*linemap; /* rendered line i+1 -> template */
 	size_t			 nlinemap;
+	int			 literal; /* no ${VAR}: values as written
+					   (job files, job_spec.c) */
 
 	struct snode		**nodes; /* every node, for freeing */
 	size_t			 nnodes;

@@ -465,7 +465,7 @@ stack_interpolate(struct stack_ctx *ctx, const struct snode *n,
 	char *out;
 	int failed = 0, st;
 
-	if (strchr(s, '$') == NULL)
+	if (ctx->literal || strchr(s, '$') == NULL)
 		return xstrdup(s);
 	ocap = strlen(s) + 1;
 	out = xmalloc(ocap);

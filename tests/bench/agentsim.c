@@ -8,7 +8,10 @@
  * for every desired set and every 10 s, stats every 5 s, the close-code
  * policy from common/proto.c and the real agent's reconnect backoff from
  * agent/backoff.c). It
- * runs no containers: the state it reports is made up.
+ * runs no containers: the state it reports is made up. Job attempts in a
+ * desired set (docs/jobs.md) are reported finished at once (exited 0), so
+ * the master's job dispatch can be measured without Docker (--cpus sets
+ * the capacity each agent offers).
  *
  * DESIGN. One process, one lws context, one thread: main() creates the
  * context and services it; every callback and the 20 ms tick (a lws
@@ -122,6 +125,7 @@ struct sim {
 	int		 restart_timeout_s; /* --restart-timeout */
 	int		 backoff_max_s;	/* --backoff-max */
 	int		 source_ips;	/* --source-ips: 127.0.0.1..K */
+	int		 cpus;		/* --cpus: reported in node_info */
 
 	/* run state (service thread only) */
 	struct lws_context *ctx;	/* the one context */
@@ -276,7 +280,8 @@ static char *
 sim_node_info(struct sim_agent *a)
 {
 	json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:[s], s:s, s:s, s:s}",
-	    "type", PROTO_T_NODE_INFO, "hostname", a->name, "cpus", 2,
+	    "type", PROTO_T_NODE_INFO, "hostname", a->name, "cpus",
+	    a->sim->cpus,
 	    "memory", (json_int_t)SIM_MEMORY, "addresses", "127.0.0.1",
 	    "docker_version", "0.0.0-agentsim", "os", "agentsim",
 	    "kernel", "agentsim");
@@ -327,6 +332,19 @@ sim_desired(struct sim_agent *a, json_t *f)
 	}
 	st = json_pack("{s:s, s:I, s:o}", "type", PROTO_T_STATE,
 	    "generation", gen, "containers", arr);
+	/* Jobs: every attempt the master wants here ran, and exited 0. */
+	arr = json_array();
+	json_array_foreach(json_object_get(f, "jobs"), i, c) {
+		snprintf(cid, sizeof cid, "%016llx%s", (unsigned long long)
+		    json_integer_value(json_object_get(c, "attempt")),
+		    a->node_id);
+		memset(cid + strlen(cid), 'b', 64 - strlen(cid));
+		cid[64] = '\0';
+		json_array_append_new(arr, json_pack("{s:O, s:s, s:i, s:s}",
+		    "attempt", json_object_get(c, "attempt"), "state",
+		    "exited", "exit_code", 0, "container_id", cid));
+	}
+	json_object_set_new(st, "jobs", arr);
 	free(a->state);
 	a->state = json_dumps(st, JSON_COMPACT);
 	json_decref(st);
@@ -886,6 +904,7 @@ sim_usage(void)
 "  --agents N            simulated agents (1000)\n"
 "  --ramp R              first connections per second (500)\n"
 "  --label k=v           node label, repeatable\n"
+"  --cpus N              cpus each agent reports (default 2)\n"
 "  --name-prefix P       node names P-<i> (sim)\n"
 "  --measure join|idle|reconnect   repeatable (join)\n"
 "  --duration S          hold time after all are synced (0; idle: 30)\n"
@@ -941,6 +960,7 @@ sim_options(struct sim *s, int argc, char **argv)
 		{ "restart-timeout", required_argument, NULL, 'R' },
 		{ "backoff-max", required_argument, NULL, 'B' },
 		{ "source-ips", required_argument, NULL, 'S' },
+		{ "cpus", required_argument, NULL, 'C' },
 		{ "data-dir", required_argument, NULL, 'D' },
 		{ "report", required_argument, NULL, 'o' },
 		{ "phase-file", required_argument, NULL, 'P' },
@@ -952,6 +972,7 @@ sim_options(struct sim *s, int argc, char **argv)
 
 	s->n = 1000;
 	s->ramp = 500;
+	s->cpus = 2;
 	s->prefix = "sim";
 	s->join_timeout_s = -1;
 	s->restart_timeout_s = 180;
@@ -989,6 +1010,7 @@ sim_options(struct sim *s, int argc, char **argv)
 		case 'R': s->restart_timeout_s = atoi(optarg); break;
 		case 'B': s->backoff_max_s = atoi(optarg); break;
 		case 'S': s->source_ips = atoi(optarg); break;
+		case 'C': s->cpus = atoi(optarg); break;
 		case 'D': s->data_dir = optarg; break;
 		case 'o': s->report = optarg; break;
 		case 'P': s->phase_file = optarg; break;

@@ -11,13 +11,20 @@
 #             reconnect after a master restart (SIM_AGENTS=1000 for a
 #             quick run)
 #   docker50  50 containers: berth vs parallel `docker run` vs Swarm
+#   jobs      jobs dispatched through the queue to simulated agents that
+#             finish them at once (JOBS_N=4000 jobs, 20 agents x 8 cpus)
+#   jobs100   100 short jobs on a real agent vs 100 parallel `docker run`
+#   logs      container logs: lines/s from 50 containers, the master
+#             alone, follow latency (tests/bench/logs.sh)
+#   exec      berth service exec: round trip vs docker exec, throughput
+#             over http and https
 #
 # BENCH=name[,name] runs a subset.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BERTH_BUILD:-build}
 export BERTH_BUILD=$BUILD
-sel=${BENCH:-startup,sched,api,agentsim,docker50}
+sel=${BENCH:-startup,sched,api,agentsim,docker50,jobs,jobs100,logs,exec}
 rc=0
 
 want() { case ",$sel," in *",$1,"*) return 0 ;; esac; return 1; }
@@ -32,4 +39,8 @@ want sched && run sched "$BUILD/bench/sched_bench"
 want api && run api tests/bench/api.sh
 want agentsim && SIM_AGENTS=${SIM_AGENTS:-10000} run agentsim tests/bench/agentsim.sh
 want docker50 && run docker50 tests/bench/docker50.sh
+want jobs && run jobs tests/bench/jobs_dispatch.sh
+want jobs100 && run jobs100 tests/bench/jobs100.sh
+want logs && run logs tests/bench/logs.sh
+want exec && run exec tests/bench/exec.sh
 exit $rc

@@ -7,8 +7,8 @@
 
 "$ROOT/scripts/test-image.sh" >/dev/null || { notok "build the local test image"; exit 1; }
 D=$TMP/data
-master_start "$D" || exit 1
-api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":3}}'
+master_start "$D" --deploy-timeout-s 20 || exit 1
+api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":3,"instance_settle_s":1}}'
 B=$BIN/berth
 
 # Debug logs: their state lines are the evidence agent_synced waits for.
@@ -81,7 +81,7 @@ check_eq "no duplicate and no restarted container after the agent restart" "$now
 master_stop KILL
 from1=$(agent_log_size a1) from2=$(agent_log_size a2)
 t0=$(date +%s%N)
-API_PORT_FIXED=$API_PORT AGENT_PORT_FIXED=$AGENT_PORT master_start "$D" || exit 1
+API_PORT_FIXED=$API_PORT AGENT_PORT_FIXED=$AGENT_PORT master_start "$D" --deploy-timeout-s 20 || exit 1
 wait_for 30 sh -c '[ "$(curl -s -H "Authorization: Bearer '"$TOKEN"'" '"$API"'/v1/grids/default/nodes | jq "[.[] | select(.status == \"online\")] | length")" = 2 ]'
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "# both agents back $ms ms after the master restarted"
@@ -95,6 +95,8 @@ check_eq "after the master restart: same containers, none restarted" "$now" "$st
 check_eq "the deploy record survived" "$("$B" stack ls --json | jq -r '.[0].deploy_state')" success
 
 # ---- an image that cannot be pulled ------------------------------------------
+# The pull is retried within the deploy's time (--deploy-timeout-s 20
+# above), and the deploy that runs out of it says why.
 cat >"$TMP/bad.yml" <<'YML'
 stack: e2e/bad
 services:
@@ -106,7 +108,8 @@ out=$("$B" stack install "$TMP/bad.yml" 2>&1)
 check_eq "installing an unpullable image fails" "$?" 1
 check_has "the install says why" "$out" "pull progrium/stress"
 api GET /v1/services/default/bad/stress/containers
-check_eq "the instance shows the pull error" "$(jq -r '.[0].state' <<<"$BODY")" error
+check_eq "the instance is still pulling (retried), with the error" \
+    "$(jq -r '.[0].state' <<<"$BODY")" pulling
 check_has "the error names the image" "$(jq -r '.[0].error' <<<"$BODY")" "progrium/stress"
 now=$(for c in $(containers --filter label=berth.stack=web); do docker inspect -f '{{.Id}} {{.State.StartedAt}}' "$c"; done | sort)
 check_eq "the agent goes on serving its other containers" "$now" "$started"

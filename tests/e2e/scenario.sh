@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scenario.sh - the auto-scaling scenario of DESIGN.md §1 on the real Docker
+# scenario.sh - the auto-scaling scenario of the README's tour on the real Docker
 # Engine with real agents: a static node and ephemeral nodes in two azs;
 # the stress daemon on every ephemeral node; an ha service spread by node
 # and az; scale-out (daemon at once, rebalance within the budget); a
@@ -24,7 +24,7 @@ AP=$(free_port)
 MASTER_FLAGS=(--agent-listen "$NETNS_HOST_IP:$AP" --insecure-plain --deploy-timeout-s 30)
 AGENT_PORT_FIXED=$AP master_start "$D" "${MASTER_FLAGS[@]}" || exit 1
 U=ws://$NETNS_HOST_IP:$AP
-api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":2,"ha_grace_s":3,"random_grace_s":1,"ephemeral_removal_s":120,"rebalance_settle_s":1,"move_cooldown_s":2}}'
+api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":2,"ha_grace_s":3,"random_grace_s":1,"ephemeral_removal_s":120,"rebalance_settle_s":1,"move_cooldown_s":2,"instance_settle_s":1}}'
 check_eq "shortened timing settings" "$STATUS" 200
 
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }

@@ -109,7 +109,7 @@ fuzz_plan(const struct spec *specs, size_t n, uint64_t seed)
 	for (j = 0; j < na; j++) {
 		unsigned r = fuzz_next(&seed);
 
-		act[j].state = (enum plan_state)(r % 6);
+		act[j].state = (enum plan_state)(r % 7);	/* ..REMOVING */
 		act[j].labelled = (r >> 3) % 8 != 0;
 		if (n > 0 && (r >> 6) % 4 != 0) {
 			k = (r >> 8) % n;
@@ -141,6 +141,7 @@ fuzz_plan(const struct spec *specs, size_t n, uint64_t seed)
 			abort();
 		switch (act[m].state) {
 		case PLAN_ST_RUNNING:
+		case PLAN_ST_PAUSED:
 		case PLAN_ST_RESTARTING:
 			if (p.act[i] != PLAN_KEEP)
 				abort();

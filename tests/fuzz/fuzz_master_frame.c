@@ -45,12 +45,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct master_fixture *fx;
 	enum frame_type type;
 	json_error_t jerr;
-	json_t *f, *containers, *o;
+	json_t *f, *containers, *jobs, *o;
 	char *cause = NULL, *cause2 = NULL, *text;
+	int64_t *ids = NULL;
+	size_t nids = 0;
 	int rc, rc2, changed;
 
 	fx = master_fixture_once();
-	f = json_loadb((const char *)data, size, 0, &jerr);
+	f = json_loadb((const char *)data, size, JSON_ALLOW_NUL, &jerr);
 	if (f == NULL)
 		return 0;
 	rc = frame_check(f, &type, &cause);
@@ -85,6 +87,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_dump(store_service_containers_json(fx->st,
 			    fx->web_id));
 		}
+	}
+	/* Any "jobs": the check and the store's apply agree likewise. */
+	jobs = json_object_get(f, "jobs");
+	if (jobs != NULL) {
+		cause = cause2 = NULL;
+		rc2 = frame_state_jobs(jobs, &cause2);
+		rc = desired_apply_jobs(fx->st, MASTER_FIXTURE_NODE_ID, jobs,
+		    &ids, &nids, &changed, &cause);
+		if ((rc == 0) != (rc2 == 0)) {
+			fprintf(stderr, "fuzz: desired_apply_jobs %d (%s), "
+			    "check %d\n", rc, cause ? cause : "", rc2);
+			abort();
+		}
+		free(ids);
+		free(cause);
+		free(cause2);
+		cause = NULL;
+		cause2 = NULL;
 	}
 	if (frame_check(f, &type, &cause) == 0 && type == FRAME_NODE_INFO) {
 		if (store_node_info(fx->st, MASTER_FIXTURE_NODE_ID, f) != 0)

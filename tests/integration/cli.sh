@@ -59,7 +59,7 @@ check_eq "node show unknown: one line" "$err" 'berth: no node "ghost" in grid de
 err=$("$B" node label ghost "bad label" 2>&1)
 check_eq "node label unknown node fails" "$?" 1
 out=$("$B" service ls)
-check_has "service ls header" "$out" "SERVICE  STRATEGY  INSTANCES"
+check_has "service ls header" "$out" "SERVICE  STATE  STRATEGY  INSTANCES"
 err=$("$B" service show nostack 2>&1)
 check_has "service show needs STACK/SVC" "$err" 'is not STACK/SERVICE'
 err=$("$B" --grid nope node ls 2>&1)
@@ -97,8 +97,8 @@ check "berth help: exit 0" "$B" help
 err=$("$B" stack ls --force 2>&1)
 check_eq "refused option: exit 1" "$?" 1
 check_eq "refused option: names the command" "$err" "berth: stack ls does not take --force (see berth stack ls --help)"
-err=$(BERTH_MASTER=http://127.0.0.1:1 "$B" node rm -f ghost 2>&1)
-check_eq "refused short option: before any request" "$err" "berth: node rm does not take -f (see berth node rm --help)"
+err=$(BERTH_MASTER=http://127.0.0.1:1 "$B" node show -f ghost 2>&1)
+check_eq "refused short option: before any request" "$err" "berth: node show does not take -f (see berth node show --help)"
 err=$("$B" --force stack ls 2>&1)
 check_eq "refused option before the command: still refused" "$err" "berth: stack ls does not take --force (see berth stack ls --help)"
 err=$("$B" grid ls --frob 2>&1)
@@ -109,7 +109,7 @@ err=$("$B" grid ls --grid 2>&1)
 check_eq "an option without its value: refused" "$err" "berth: --grid needs a value"
 err=$("$B" stack upgrade onlyone 2>&1)
 check_eq "too few arguments: exit 1" "$?" 1
-check_eq "too few arguments: names the missing one, shows the usage" "$err" "berth: stack upgrade needs FILE (usage: berth stack upgrade S FILE [-v K=V]... [--values-from F] [--values-to F] [--no-deploy] [--dry-run])"
+check_eq "too few arguments: names the missing one, shows the usage" "$err" "berth: stack upgrade needs FILE (usage: berth stack upgrade S FILE [-v K=V]... [--values-from F] [--values-to F] [--no-deploy] [--dry-run] [--yes])"
 err=$("$B" grid ls extra 2>&1)
 check_eq "too many arguments: names the extra one" "$err" 'berth: grid ls: unexpected argument "extra" (usage: berth grid ls)'
 

@@ -112,8 +112,8 @@ check_eq "stack show: exit 0" "$RC" 0
 check_has "stack show: stack reference" "$OUT" "jussi/stress"
 check_has "stack show: deploy state" "$OUT" "success"
 check "stack show: service row with daemon, cpu_shares 100 and the affinity" \
-    grep -Eq '^stress +progrium/stress +daemon +1 +0 +100 +label==ephemeral=true *$' "$TMP/out"
-check "stack show: table header" grep -Eq '^SERVICE +IMAGE +STRATEGY +INSTANCES +RUNNING +CPU_SHARES +AFFINITY' "$TMP/out"
+    grep -Eq '^stress +running +progrium/stress +daemon +1 per node +0 +100 +label==ephemeral=true *$' "$TMP/out"
+check "stack show: table header" grep -Eq '^SERVICE +STATE +IMAGE +STRATEGY +INSTANCES +RUNNING +CPU_SHARES +AFFINITY' "$TMP/out"
 run "$B" stack show --json stress
 check_eq "stack show --json" "$RC:$(jq -r '.services[0].strategy' <"$TMP/out")" "0:daemon"
 run "$B" stack show nope
@@ -123,7 +123,7 @@ check_has "stack show of an unknown stack: one-line reason" "$ERR" 'no stack "no
 run "$B" service ls
 check_eq "service ls: exit 0" "$RC" 0
 check "service ls: stress/stress row" \
-    grep -Eq '^stress/stress +daemon +1 +0 +progrium/stress +label==ephemeral=true *$' "$TMP/out"
+    grep -Eq '^stress/stress +running +daemon +1 per node +0 +progrium/stress +label==ephemeral=true *$' "$TMP/out"
 run "$B" service show stress/stress
 check_has "service show: cpu_shares" "$OUT" "cpu_shares: 100"
 
@@ -362,7 +362,8 @@ api GET /v1/stacks/default/up
 check_eq "up1: services and revisions" "$(jq -c '[.services[] | [.name, .rev]]' <<<"$BODY")" '[["a",1],["b",1],["c",1]]'
 run "$B" stack upgrade up "$TMP/up2.yml"
 check_eq "stack upgrade: exit 0" "$RC" 0
-check_eq "stack upgrade: progress" "$OUT" "[done] Upgrading stack up
+check_eq "stack upgrade: progress" "$OUT" "The upgrade of stack up removes 1 service (c) and 0 containers.
+[done] Upgrading stack up
 [done] Triggering deployment of stack up
 [done] Waiting for deployment to start
 [done] Deploying service a
@@ -381,8 +382,8 @@ api GET /v1/services/default/up/d
 check_eq "upgrade: added service exists" "$STATUS" 200
 api_file PUT /v1/stacks/default/up "$TMP/up3.yml" application/yaml
 check_eq "PUT upgrade: 200" "$STATUS" 200
-check_eq "PUT upgrade: b changed (rev 2), a and d keep theirs" \
-    "$(jq -c '[.services[] | [.name, .rev, .instances]] | sort' <<<"$BODY")" '[["a",2,1],["b",2,2],["d",1,1]]'
+check_eq "PUT upgrade: b's count follows the file, its rev stays (nothing recreated)" \
+    "$(jq -c '[.services[] | [.name, .rev, .instances]] | sort' <<<"$BODY")" '[["a",2,1],["b",1,2],["d",1,1]]'
 check_eq "PUT upgrade: stack revision 3" "$(jq .rev <<<"$BODY")" 3
 api_file PUT /v1/stacks/default/up "$TMP/multi.yml" application/yaml
 check_eq "PUT an invalid stack: 422" "$STATUS" 422
@@ -513,7 +514,7 @@ sleep 1
 sched_wait_round
 check "still ongoing a second later" deploy_is stress "$OD" ongoing
 run "$B" stack ls
-check "stack ls shows the ongoing deploy" grep -Eq '^stress +jussi/stress +0\.1\.1 +1 +ongoing ' "$TMP/out"
+check "stack ls shows the ongoing deploy" grep -Eq '^stress +jussi/stress +0\.1\.1 +1 +deploying +ongoing ' "$TMP/out"
 api POST /v1/stacks/default/stress/deploy
 OD2=$(jq .id <<<"$BODY")
 api GET "/v1/stacks/default/stress/deploys/$OD"
@@ -563,9 +564,9 @@ check_eq "stack rm --force: instance rows gone" "$(n_inst "$SIDB")" 0
 # ---- ls, rm -------------------------------------------------------------------------
 run "$B" stack ls
 check_eq "stack ls: exit 0" "$RC" 0
-check "stack ls: header" grep -Eq '^NAME +STACK +VERSION +SERVICES +DEPLOY +UPDATED *$' "$TMP/out"
-check "stack ls: up row" grep -Eq '^up +t/up +- +3 +success ' "$TMP/out"
-check "stack ls: ha row shows the failed deploy" grep -Eq '^ha +t/ha +- +2 +error ' "$TMP/out"
+check "stack ls: header" grep -Eq '^NAME +STACK +VERSION +SERVICES +STATE +DEPLOY +UPDATED *$' "$TMP/out"
+check "stack ls: up row" grep -Eq '^up +t/up +- +3 +running +success ' "$TMP/out"
+check "stack ls: ha row shows the failed deploy" grep -Eq '^ha +t/ha +- +2 +[a-z ]+ +error ' "$TMP/out"
 check "stack ls: removed stacks are not listed" test "$(grep -Ec '^stress(-b)? ' "$TMP/out")" -eq 0
 run "$B" stack ls --json
 check_eq "stack ls --json: the API's list" "$(jq -r '[.[].name] | join(",")' <"$TMP/out")" "$(stack_names)"

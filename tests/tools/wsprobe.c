@@ -4,18 +4,27 @@
  * session ended.
  *
  *	wsprobe --port P [--host H] [--bind ADDR] [-H "name: value"]...
- *	    [--stay SECONDS] [--send JSON]...
+ *	    [--stay SECONDS] [--send JSON]... [--send-file FILE]...
  *
  * --bind connects from source address ADDR (say 127.0.0.2), so a test can
- * be two peers to the master on one machine.
+ * be two peers to the master on one machine. --tls speaks wss (any
+ * certificate is taken: the peer under test is ours).
  *
  * With --auto-state it answers every "desired" frame with a "state" frame
  * that reports each container running, as a healthy agent would.
  *
+ * With --exec MODE it answers an "exec_start" as an agent would, without
+ * Docker: "exit3" says exec_started, sends "hello\n" on stdout and ends
+ * with exit code 3; "flood" says exec_started and sends 24 output frames
+ * of 32 KiB without waiting for an exec_ack: when the operator does not
+ * read, that breaks the 256 KiB window (the master must close it with
+ * 4010). Binary frames from the master are printed as "binary <bytes>".
+ *
  * Output, one line each: "frame <text>" per message received, "close
  * <code> <reason>" when the master closes, "end" when the connection is
  * gone, "error <text>" when it could not connect. Each --send frame is
- * sent once after the first frame arrives. It exits after the connection
+ * sent once after the first frame arrives; --send-file sends every line
+ * of FILE as a frame, in order, after the --send frames before it. It exits after the connection
  * ends or --stay seconds (default 3). Used by the hub tests to check close
  * codes the real agent would only log.
  */
@@ -29,7 +38,15 @@
 #include <libwebsockets.h>
 
 #define PROBE_MAX_HDRS	16
-#define PROBE_MAX_SENDS	8
+#define PROBE_MAX_OUT	32	/* exec frames queued */
+#define PROBE_FLOOD	24	/* --exec flood: 768 KiB, three windows */
+
+/* An exec frame to send. */
+struct probe_out {
+	unsigned char	*data;		/* payload */
+	size_t		 len;
+	int		 binary;
+};
 
 struct probe {
 	const char	*host;			/* master address */
@@ -37,16 +54,69 @@ struct probe {
 	int		 port;			/* agent port */
 	const char	*hdrs[PROBE_MAX_HDRS];	/* "name: value" */
 	int		 nhdrs;
-	const char	*sends[PROBE_MAX_SENDS];/* frames to send */
+	char		**sends;		/* frames to send */
 	int		 nsends, sent;
 	int		 got_frame;		/* a frame arrived */
 	int		 auto_state;		/* answer desired frames */
+	int		 tls;			/* wss */
 	char		*state;			/* state frame to send */
 	int		 done;			/* connection over */
 	struct lws	*wsi;
 	char		*rx;			/* frame being assembled */
 	size_t		 rxlen;
+	const char	*exec_mode;		/* --exec: "exit3", "flood" */
+	struct probe_out out[PROBE_MAX_OUT];	/* exec frames to send */
+	int		 nout, outsent;
 };
+
+static void
+probe_queue(struct probe *p, const void *data, size_t len, int binary)
+{
+	if (p->nout == PROBE_MAX_OUT)
+		return;
+	p->out[p->nout].data = malloc(len);
+	memcpy(p->out[p->nout].data, data, len);
+	p->out[p->nout].len = len;
+	p->out[p->nout++].binary = binary;
+}
+
+/* Answer an exec_start in p->rx as --exec says. */
+static void
+probe_exec(struct probe *p)
+{
+	json_t *f = json_loads(p->rx, 0, NULL);
+	const char *type = json_string_value(json_object_get(f, "type"));
+	unsigned char hdr[5 + 32768];
+	json_int_t id;
+	char text[128];
+	int i;
+
+	if (type == NULL || strcmp(type, "exec_start") != 0) {
+		json_decref(f);
+		return;
+	}
+	id = json_integer_value(json_object_get(f, "id"));
+	json_decref(f);
+	snprintf(text, sizeof text, "{\"type\":\"exec_started\",\"id\":%lld}",
+	    (long long)id);
+	probe_queue(p, text, strlen(text), 0);
+	hdr[0] = 1;
+	hdr[1] = (unsigned char)(id >> 24);
+	hdr[2] = (unsigned char)(id >> 16);
+	hdr[3] = (unsigned char)(id >> 8);
+	hdr[4] = (unsigned char)id;
+	if (strcmp(p->exec_mode, "flood") == 0) {
+		memset(hdr + 5, 'x', sizeof hdr - 5);
+		for (i = 0; i < PROBE_FLOOD; i++)
+			probe_queue(p, hdr, sizeof hdr, 1);
+		return;
+	}
+	memcpy(hdr + 5, "hello\n", 6);
+	probe_queue(p, hdr, 11, 1);
+	snprintf(text, sizeof text, "{\"type\":\"exec_end\",\"id\":%lld,"
+	    "\"exit_code\":3}", (long long)id);
+	probe_queue(p, text, strlen(text), 0);
+}
 
 /* Build the state frame answering the desired frame in p->rx. */
 static void
@@ -119,23 +189,33 @@ probe_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		    lws_remaining_packet_payload(wsi) > 0)
 			break;
 		p->rx[p->rxlen] = '\0';
-		printf("frame %s\n", p->rx);
+		if (lws_frame_is_binary(wsi))
+			printf("binary %zu\n", p->rxlen);
+		else
+			printf("frame %s\n", p->rx);
 		fflush(stdout);
 		p->rxlen = 0;
 		p->got_frame = 1;
 		if (p->auto_state)
 			probe_state(p);
-		if (p->sent < p->nsends || p->state != NULL)
+		if (p->exec_mode != NULL && !lws_frame_is_binary(wsi))
+			probe_exec(p);
+		if (p->sent < p->nsends || p->state != NULL ||
+		    p->outsent < p->nout)
 			lws_callback_on_writable(wsi);
 		break;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		if (p->sent < p->nsends) {
+			unsigned char *big;
+
 			n = strlen(p->sends[p->sent]);
-			if (n > sizeof buf - LWS_PRE)
-				n = sizeof buf - LWS_PRE;
-			memcpy(buf + LWS_PRE, p->sends[p->sent], n);
+			if ((big = malloc(LWS_PRE + n + 1)) == NULL)
+				return -1;
+			memcpy(big + LWS_PRE, p->sends[p->sent], n);
 			p->sent++;
-			if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < 0)
+			i = lws_write(wsi, big + LWS_PRE, n, LWS_WRITE_TEXT);
+			free(big);
+			if (i < 0)
 				return -1;
 			if (p->sent < p->nsends)
 				lws_callback_on_writable(wsi);
@@ -148,6 +228,17 @@ probe_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			p->state = NULL;
 			if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < 0)
 				return -1;
+			if (p->outsent < p->nout)
+				lws_callback_on_writable(wsi);
+		} else if (p->outsent < p->nout) {
+			struct probe_out *o = &p->out[p->outsent++];
+
+			memcpy(buf + LWS_PRE, o->data, o->len);
+			if (lws_write(wsi, buf + LWS_PRE, o->len, o->binary ?
+			    LWS_WRITE_BINARY : LWS_WRITE_TEXT) < 0)
+				return -1;
+			if (p->outsent < p->nout)
+				lws_callback_on_writable(wsi);
 		}
 		break;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
@@ -199,17 +290,45 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "-H") == 0 && i + 1 < argc &&
 		    p.nhdrs < PROBE_MAX_HDRS)
 			p.hdrs[p.nhdrs++] = argv[++i];
-		else if (strcmp(argv[i], "--send") == 0 && i + 1 < argc &&
-		    p.nsends < PROBE_MAX_SENDS)
-			p.sends[p.nsends++] = argv[++i];
+		else if (strcmp(argv[i], "--send") == 0 && i + 1 < argc) {
+			p.sends = realloc(p.sends, (p.nsends + 1) *
+			    sizeof *p.sends);
+			p.sends[p.nsends++] = strdup(argv[++i]);
+		} else if (strcmp(argv[i], "--send-file") == 0 && i + 1 < argc) {
+			FILE *f = fopen(argv[++i], "r");
+			char *line = NULL;
+			size_t cap = 0;
+			ssize_t got;
+
+			if (f == NULL) {
+				perror(argv[i]);
+				return 2;
+			}
+			while ((got = getline(&line, &cap, f)) > 0) {
+				if (line[got - 1] == '\n')
+					line[--got] = '\0';
+				if (got == 0)
+					continue;
+				p.sends = realloc(p.sends, (p.nsends + 1) *
+				    sizeof *p.sends);
+				p.sends[p.nsends++] = strdup(line);
+			}
+			free(line);
+			fclose(f);
+		}
 		else if (strcmp(argv[i], "--auto-state") == 0)
 			p.auto_state = 1;
+		else if (strcmp(argv[i], "--tls") == 0)
+			p.tls = 1;
+		else if (strcmp(argv[i], "--exec") == 0 && i + 1 < argc)
+			p.exec_mode = argv[++i];
 		else if (strcmp(argv[i], "--stay") == 0 && i + 1 < argc)
 			stay = atoi(argv[++i]);
 		else {
 			fprintf(stderr, "usage: wsprobe --port P [--host H] [--bind A] "
 			    "[-H 'name: value']... [--send JSON]... "
-			    "[--stay S] [--auto-state]\n");
+			    "[--send-file FILE]... [--tls] "
+			    "[--stay S] [--auto-state] [--exec exit3|flood]\n");
 			return 2;
 		}
 	}
@@ -223,6 +342,8 @@ main(int argc, char **argv)
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = probe_protocols;
 	info.user = &p;
+	if (p.tls)
+		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	if ((ctx = lws_create_context(&info)) == NULL)
 		return 1;
 	memset(&ci, 0, sizeof ci);
@@ -235,6 +356,10 @@ main(int argc, char **argv)
 	ci.protocol = "berth-agent";
 	ci.pwsi = &p.wsi;
 	ci.iface = p.bind;	/* source address */
+	if (p.tls)
+		ci.ssl_connection = LCCSCF_USE_SSL | LCCSCF_ALLOW_SELFSIGNED |
+		    LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+		    LCCSCF_ALLOW_INSECURE;
 	if (lws_client_connect_via_info(&ci) == NULL) {
 		printf("error cannot start the connection\n");
 		lws_context_destroy(ctx);
@@ -247,5 +372,10 @@ main(int argc, char **argv)
 		printf("open\n");
 	lws_context_destroy(ctx);
 	free(p.rx);
+	for (i = 0; i < p.nsends; i++)
+		free(p.sends[i]);
+	free(p.sends);
+	for (i = 0; i < p.nout; i++)
+		free(p.out[i].data);
 	return 0;
 }

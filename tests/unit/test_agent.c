@@ -497,8 +497,8 @@ test_plan_create_keep_start(void)
 {
 	struct plan_want w[] = { { 1, 1, 5 }, { 1, 2, 5 }, { 2, 1, 1 } };
 	struct plan_actual a[] = {
-		{ 1, 1, 1, 5, PLAN_ST_RUNNING },
-		{ 1, 2, 1, 1, PLAN_ST_EXITED },
+		{ 1, 1, 1, 5, PLAN_ST_RUNNING, 0 },
+		{ 1, 2, 1, 1, PLAN_ST_EXITED, 0 },
 	};
 	enum plan_act act[3];
 	long match[3];
@@ -518,7 +518,7 @@ static void
 test_plan_replace_on_new_rev(void)
 {
 	struct plan_want w[] = { { 1, 1, 6 } };
-	struct plan_actual a[] = { { 1, 1, 1, 5, PLAN_ST_RUNNING } };
+	struct plan_actual a[] = { { 1, 1, 1, 5, PLAN_ST_RUNNING, 0 } };
 	enum plan_act act[1];
 	long match[1];
 	int rm[1];
@@ -534,10 +534,10 @@ test_plan_removes_unwanted_and_unlabelled(void)
 {
 	struct plan_want w[] = { { 1, 1, 1 } };
 	struct plan_actual a[] = {
-		{ 1, 1, 1, 1, PLAN_ST_RUNNING },
-		{ 1, 9, 1, 1, PLAN_ST_RUNNING },	/* not wanted */
-		{ 0, 0, 0, 0, PLAN_ST_RUNNING },	/* labels broken */
-		{ 1, 1, 2, 1, PLAN_ST_REMOVING },	/* Docker is on it */
+		{ 1, 1, 1, 1, PLAN_ST_RUNNING, 0 },
+		{ 1, 9, 1, 1, PLAN_ST_RUNNING, 0 },	/* not wanted */
+		{ 0, 0, 0, 0, PLAN_ST_RUNNING, 0 },	/* labels broken */
+		{ 1, 1, 2, 1, PLAN_ST_REMOVING, 0 },	/* Docker is on it */
 	};
 	enum plan_act act[1];
 	long match[1];
@@ -556,9 +556,9 @@ test_plan_duplicates_keep_best(void)
 {
 	struct plan_want w[] = { { 1, 1, 1 } };
 	struct plan_actual a[] = {
-		{ 1, 1, 1, 1, PLAN_ST_EXITED },
-		{ 1, 1, 1, 1, PLAN_ST_RUNNING },
-		{ 1, 1, 1, 1, PLAN_ST_CREATED },
+		{ 1, 1, 1, 1, PLAN_ST_EXITED, 0 },
+		{ 1, 1, 1, 1, PLAN_ST_RUNNING, 0 },
+		{ 1, 1, 1, 1, PLAN_ST_CREATED, 0 },
 	};
 	enum plan_act act[1];
 	long match[1];
@@ -577,8 +577,8 @@ test_plan_dead_is_recreated_restarting_kept(void)
 {
 	struct plan_want w[] = { { 1, 1, 1 }, { 2, 1, 1 } };
 	struct plan_actual a[] = {
-		{ 1, 1, 1, 1, PLAN_ST_DEAD },
-		{ 1, 2, 1, 1, PLAN_ST_RESTARTING },
+		{ 1, 1, 1, 1, PLAN_ST_DEAD, 0 },
+		{ 1, 2, 1, 1, PLAN_ST_RESTARTING, 0 },
 	};
 	enum plan_act act[2];
 	long match[2];
@@ -594,7 +594,7 @@ test_plan_dead_is_recreated_restarting_kept(void)
 static void
 test_plan_empty_desired_removes_all(void)
 {
-	struct plan_actual a[] = { { 1, 1, 1, 1, PLAN_ST_RUNNING } };
+	struct plan_actual a[] = { { 1, 1, 1, 1, PLAN_ST_RUNNING, 0 } };
 	enum plan_act act[1];
 	long match[1];
 	int rm[1];
@@ -607,7 +607,7 @@ static void
 test_plan_state_parse(void)
 {
 	CHECK_INT(plan_state_parse("running"), PLAN_ST_RUNNING);
-	CHECK_INT(plan_state_parse("paused"), PLAN_ST_RUNNING);
+	CHECK_INT(plan_state_parse("paused"), PLAN_ST_PAUSED);
 	CHECK_INT(plan_state_parse("restarting"), PLAN_ST_RESTARTING);
 	CHECK_INT(plan_state_parse("created"), PLAN_ST_CREATED);
 	CHECK_INT(plan_state_parse("exited"), PLAN_ST_EXITED);

@@ -85,9 +85,126 @@ decide(const struct spec *s, const struct observe_container *m,
 	    m->a.state == PLAN_ST_EXITED ? PLAN_START : PLAN_KEEP;
 	f.busy = busy;
 	f.name_taken = name_taken;
+	f.up_ms = -1;
 	decide_instance(s, m, ins, r, &f, now, out);
 	free(out->probe_key);
 	out->probe_key = NULL;
+}
+
+/* decide() for a listed container that has been up up_ms. */
+static void
+decide_up(const struct spec *s, const struct observe_container *m,
+    const struct observe_inspect *ins, struct decide_rec *r, int64_t up_ms,
+    int64_t now, struct decide_out *out)
+{
+	struct decide_facts f = { PLAN_KEEP, 0, 0, up_ms };
+
+	decide_instance(s, m, ins, r, &f, now, out);
+	free(out->probe_key);
+	out->probe_key = NULL;
+}
+
+/*
+ * Issue 19.1 and 21.6: a container counts as running only once it has
+ * stayed up for its settle time (or a health check passed); one that
+ * Docker restarts after exits is crashing, with its exit code, restarts
+ * and last output; a paused one is paused.
+ */
+static void
+test_decide_settle_crash_pause(void)
+{
+	struct spec s = spec_of(1, 1, 1, 0);
+	struct observe_container run = listed("c1", 1, 1, 1, PLAN_ST_RUNNING);
+	struct observe_container rs = listed("c1", 1, 1, 1,
+	    PLAN_ST_RESTARTING);
+	struct observe_container pz = listed("c1", 1, 1, 1, PLAN_ST_PAUSED);
+	struct observe_inspect ins = { .exit_code = 0 };
+	struct decide_rec r;
+	struct decide_out out;
+
+	s.settle_s = 5;
+	decide_rec_init(&r, 1, 1, 1);
+	/* Up a second: starting, looked at again soon and closely. */
+	decide_up(&s, &run, &ins, &r, 1000, 1000, &out);
+	CHECK_INT(out.action, DECIDE_KEEP);
+	CHECK_INT(out.reason, DECIDE_R_SETTLING);
+	CHECK_INT(out.state, DECIDE_ST_STARTING);
+	CHECK_INT(out.reinspect, 1);
+	CHECK(out.due > 0 && out.due <= DECIDE_SETTLE_POLL_MS);
+	CHECK_INT(out.has_exit, 0);
+	/* Up unknown (no StartedAt yet): not settled either. */
+	decide_up(&s, &run, &ins, &r, -1, 1000, &out);
+	CHECK_INT(out.state, DECIDE_ST_STARTING);
+	/* Up past the settle time: running. */
+	decide_up(&s, &run, &ins, &r, 5000, 5000, &out);
+	CHECK_INT(out.state, DECIDE_ST_RUNNING);
+	CHECK_INT(out.reason, DECIDE_R_RUNNING);
+	CHECK_INT(out.reinspect, 0);
+	/* A passed health check counts at once (issue 15 acts on checks). */
+	ins.healthy = 1;
+	decide_up(&s, &run, &ins, &r, 100, 5100, &out);
+	CHECK_INT(out.state, DECIDE_ST_RUNNING);
+	ins.healthy = 0;
+	/* No settle time: running at once. */
+	s.settle_s = 0;
+	decide_up(&s, &run, &ins, &r, 0, 5200, &out);
+	CHECK_INT(out.state, DECIDE_ST_RUNNING);
+	s.settle_s = 5;
+	/* Docker restarted it after an exit and it has not settled. */
+	ins.restart_count = 2;
+	ins.last_output = "booting\nboom";
+	/* ... but its exit is not known yet: still starting. */
+	decide_up(&s, &run, &ins, &r, 300, 6000, &out);
+	CHECK_INT(out.state, DECIDE_ST_STARTING);
+	ins.exit_code = 3;
+	ins.exit_known = 1;
+	decide_up(&s, &run, &ins, &r, 300, 6000, &out);
+	CHECK_INT(out.action, DECIDE_KEEP);
+	CHECK_INT(out.state, DECIDE_ST_CRASHING);
+	CHECK_INT(out.has_exit, 1);
+	CHECK_INT(out.exit_code, 3);
+	CHECK_INT(out.restarts, 2);
+	CHECK_STR(out.output, "booting\nboom");
+	/* Restarting: crashing, with the same facts. */
+	decide_up(&s, &rs, &ins, &r, -1, 6500, &out);
+	CHECK_INT(out.action, DECIDE_KEEP);
+	CHECK_INT(out.reason, DECIDE_R_RESTARTING);
+	CHECK_INT(out.state, DECIDE_ST_CRASHING);
+	CHECK_INT(out.exit_code, 3);
+	CHECK_STR(out.output, "booting\nboom");
+	/* It stayed up after all: running, its past restarts counted. */
+	decide_up(&s, &run, &ins, &r, 9000, 16000, &out);
+	CHECK_INT(out.state, DECIDE_ST_RUNNING);
+	CHECK_INT(out.restarts, 2);
+	CHECK(out.output == NULL);
+	/* Paused by hand: kept, and said. */
+	decide_up(&s, &pz, &ins, &r, 9000, 17000, &out);
+	CHECK_INT(out.action, DECIDE_KEEP);
+	CHECK_INT(out.reason, DECIDE_R_PAUSED);
+	CHECK_INT(out.state, DECIDE_ST_PAUSED);
+	CHECK_STR(decide_state_name(DECIDE_ST_PAUSED), "paused");
+	CHECK_STR(decide_state_name(DECIDE_ST_CRASHING), "crashing");
+	decide_rec_clear(&r);
+}
+
+/* The last lines of a logs answer, multiplexed or raw, made printable. */
+static void
+test_observe_parse_logs(void)
+{
+	static const char mux[] =
+	    "\x01\0\0\0\0\0\0\x0c" "one\ntwo\nthr\n"
+	    "\x02\0\0\0\0\0\0\x0e" "four\nfive\nsix\n"
+	    "\x01\0\0\0\0\0\0\x06" "bo\x1bm\n\n";
+	char *s;
+
+	s = observe_parse_logs(mux, sizeof mux - 1);
+	CHECK_STR(s, "thr\nfour\nfive\nsix\nbo?m");
+	free(s);
+	s = observe_parse_logs("plain\ntext\n", 11);
+	CHECK_STR(s, "plain\ntext");
+	free(s);
+	CHECK(observe_parse_logs("\n\n", 2) == NULL);
+	CHECK(observe_parse_logs(NULL, 0) == NULL);
 }
 
 static void
@@ -184,7 +301,7 @@ test_decide_replace_on_new_rev(void)
 {
 	struct spec s = spec_of(1, 1, 6, 0);
 	struct plan_want w[] = { { 1, 1, 6 } };
-	struct plan_actual a[] = { { 1, 1, 1, 5, PLAN_ST_RUNNING } };
+	struct plan_actual a[] = { { 1, 1, 1, 5, PLAN_ST_RUNNING, 0 } };
 	enum plan_act act[1];
 	long match[1];
 	int rm[1];
@@ -291,7 +408,8 @@ test_decide_start_created_keep_restarting(void)
 	struct observe_container cr = listed("c1", 1, 1, 1, PLAN_ST_CREATED);
 	struct observe_container rs = listed("c1", 1, 1, 1,
 	    PLAN_ST_RESTARTING);
-	struct observe_inspect ins = { .exit_code = 2, .restart_count = 5 };
+	struct observe_inspect ins = { .exit_code = 2, .exit_known = 1,
+	    .restart_count = 5 };
 	struct decide_rec r;
 	struct decide_out out;
 
@@ -303,16 +421,70 @@ test_decide_start_created_keep_restarting(void)
 	CHECK_INT(out.has_exit, 0);
 	decide_rec_started(&r, 0, 1000);
 	CHECK_INT(r.agent_restarts, 0);	/* a first start is no restart */
-	/* Docker's restart policy is on it: keep, report its exit. */
+	/* Docker's restart policy is on it: keep, report it crashing. */
 	r.error = strdup("an old failure");
 	decide(&s, &rs, &ins, &r, 0, 0, 9000, &out);
 	CHECK_INT(out.action, DECIDE_KEEP);
 	CHECK_INT(out.reason, DECIDE_R_RESTARTING);
-	CHECK_INT(out.state, DECIDE_ST_STOPPED);
+	CHECK_INT(out.state, DECIDE_ST_CRASHING);
 	CHECK_INT(out.has_exit, 1);
 	CHECK_INT(out.exit_code, 2);
 	CHECK_INT(out.restarts, 5);
 	CHECK(out.error == NULL);
+	decide_rec_clear(&r);
+}
+
+/*
+ * A stopped service: a running container is stopped (once, not while a
+ * stop is in flight), an exited one is kept and not restarted, an absent
+ * one is not created; each is reported "stopped".
+ */
+static void
+test_decide_service_stopped(void)
+{
+	struct spec s = spec_of(1, 1, 1, 8080);
+	struct observe_container run = listed("c1", 1, 1, 1, PLAN_ST_RUNNING);
+	struct observe_container ex = listed("c1", 1, 1, 1, PLAN_ST_EXITED);
+	struct observe_container rs = listed("c1", 1, 1, 1,
+	    PLAN_ST_RESTARTING);
+	struct observe_inspect ins = { .exit_code = 143, .restart_count = 1 };
+	struct decide_rec r;
+	struct decide_out out;
+
+	s.stopped = 1;
+	decide_rec_init(&r, 1, 1, 1);
+	r.error = strdup("an old failure");
+	decide(&s, &run, &ins, &r, 0, 0, 1000, &out);
+	CHECK_INT(out.action, DECIDE_STOP);
+	CHECK_INT(out.reason, DECIDE_R_STOP);
+	CHECK_INT(out.state, DECIDE_ST_RUNNING);	/* until it stopped */
+	CHECK_INT(out.probe, 0);		/* no wait_for_port probing */
+	CHECK_INT(out.soon, 1);
+	CHECK(out.error == NULL);
+	/* The stop is in flight: nothing more. */
+	decide(&s, &run, &ins, &r, 1, 0, 1100, &out);
+	CHECK_INT(out.action, DECIDE_WAIT);
+	CHECK_INT(out.reason, DECIDE_R_IN_FLIGHT);
+	/* Docker's restart policy at work is stopped too. */
+	decide(&s, &rs, &ins, &r, 0, 0, 1200, &out);
+	CHECK_INT(out.action, DECIDE_STOP);
+	/* Exited: kept as it is, never started again. */
+	decide(&s, &ex, &ins, &r, 0, 0, 900000, &out);
+	CHECK_INT(out.action, DECIDE_KEEP);
+	CHECK_INT(out.reason, DECIDE_R_HELD);
+	CHECK_INT(out.state, DECIDE_ST_STOPPED);
+	CHECK_INT(out.has_exit, 1);
+	CHECK_INT(out.exit_code, 143);
+	CHECK_INT(out.restarts, 1);
+	/* Absent: not created, reported stopped without an exit code. */
+	decide(&s, NULL, NULL, &r, 0, 0, 900000, &out);
+	CHECK_INT(out.action, DECIDE_KEEP);
+	CHECK_INT(out.state, DECIDE_ST_STOPPED);
+	CHECK_INT(out.has_exit, 0);
+	/* Started again: the exited container is started. */
+	s.stopped = 0;
+	decide(&s, &ex, &ins, &r, 0, 0, 900000, &out);
+	CHECK_INT(out.action, DECIDE_START);
 	decide_rec_clear(&r);
 }
 
@@ -403,13 +575,14 @@ test_decide_pull(void)
 	CHECK_INT(out.state, DECIDE_ST_PULLING);
 	CHECK(out.error == NULL);
 	CHECK_INT(out.soon, 0);
-	/* The pull failed: error with pull.c's reason ... */
+	/* The pull failed: still pulling (retried), with pull.c's reason:
+	 * a deploy waits for it within its time ... */
 	decide(&s, NULL, NULL, &r, 0, 0, 2000, &out);
 	decide_image(&r, 0, NULL, 2000, &out);
 	decide_pull(&r, PULL_FAILED,
 	    strdup("pull progrium/stress: no such host"), &out);
 	CHECK_INT(out.reason, DECIDE_R_PULL_FAILED);
-	CHECK_INT(out.state, DECIDE_ST_ERROR);
+	CHECK_INT(out.state, DECIDE_ST_PULLING);
 	CHECK_STR(out.error, "pull progrium/stress: no such host");
 	/* ... but the backoff is the pull thread's, per image: the next pass
 	 * asks again (pull_want() says whether a retry is due). */
@@ -417,7 +590,7 @@ test_decide_pull(void)
 	CHECK_INT(r.not_before, 0);
 	decide(&s, NULL, NULL, &r, 0, 0, 2001, &out);
 	CHECK_INT(out.action, DECIDE_CREATE);
-	CHECK_INT(out.state, DECIDE_ST_ERROR);
+	CHECK_INT(out.state, DECIDE_ST_PULLING);
 	/* Pulled at last: created, and the error goes with its success. */
 	decide_image(&r, 1, NULL, 2001, &out);
 	CHECK_INT(out.action, DECIDE_CREATE);
@@ -434,7 +607,7 @@ test_decide_wait_for_port(void)
 	struct observe_container m = listed("c1", 1, 1, 1, PLAN_ST_RUNNING);
 	struct observe_container ex = listed("c1", 1, 1, 1, PLAN_ST_EXITED);
 	struct observe_inspect ins = { .pid = 4242, .started_at = "t1" };
-	struct decide_facts f = { PLAN_KEEP, 0, 0 };
+	struct decide_facts f = { PLAN_KEEP, 0, 0, -1 };
 	struct decide_rec r;
 	struct decide_out out;
 
@@ -490,7 +663,7 @@ test_decide_wait_for_port_edges(void)
 	struct observe_inspect ins = { .pid = 0, .started_at = NULL };
 	struct observe_inspect host = { .pid = 0, .started_at = "t1",
 	    .host_net = 1 };
-	struct decide_facts f = { PLAN_KEEP, 0, 0 };
+	struct decide_facts f = { PLAN_KEEP, 0, 0, -1 };
 	struct decide_rec r;
 	struct decide_out out;
 
@@ -569,7 +742,8 @@ test_decide_names(void)
 	CHECK_INT(decide_listed_state(PLAN_ST_RUNNING), DECIDE_ST_RUNNING);
 	CHECK_INT(decide_listed_state(PLAN_ST_CREATED), DECIDE_ST_CREATED);
 	CHECK_INT(decide_listed_state(PLAN_ST_EXITED), DECIDE_ST_STOPPED);
-	CHECK_INT(decide_listed_state(PLAN_ST_RESTARTING), DECIDE_ST_STOPPED);
+	CHECK_INT(decide_listed_state(PLAN_ST_RESTARTING), DECIDE_ST_CRASHING);
+	CHECK_INT(decide_listed_state(PLAN_ST_PAUSED), DECIDE_ST_PAUSED);
 	CHECK_STR(decide_state_name(DECIDE_ST_PENDING), "pending");
 	CHECK_STR(decide_state_name(DECIDE_ST_STARTING), "starting");
 	CHECK_STR(decide_state_name(DECIDE_ST_REMOVING), "removing");
@@ -1052,6 +1226,7 @@ main(void)
 	TEST_RUN(test_decide_replace_on_new_rev);
 	TEST_RUN(test_decide_restart_exited_with_backoff);
 	TEST_RUN(test_decide_start_created_keep_restarting);
+	TEST_RUN(test_decide_service_stopped);
 	TEST_RUN(test_decide_create_waits);
 	TEST_RUN(test_decide_image_error_backs_off);
 	TEST_RUN(test_decide_pull);
@@ -1059,6 +1234,8 @@ main(void)
 	TEST_RUN(test_decide_wait_for_port_edges);
 	TEST_RUN(test_decide_unknown_instance_removed);
 	TEST_RUN(test_decide_names);
+	TEST_RUN(test_decide_settle_crash_pause);
+	TEST_RUN(test_observe_parse_logs);
 	TEST_RUN(test_observe_parse_list);
 	TEST_RUN(test_observe_parse_inspect);
 	curl_global_init(CURL_GLOBAL_DEFAULT);

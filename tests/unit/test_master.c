@@ -538,6 +538,131 @@ test_deploy_instance_error(void)
 	master_fixture_free(f);
 }
 
+/* An agent reports one container with all it can say. */
+static void
+report_full(struct master_fixture *f, const char *node, int64_t sid, int no,
+    const char *state, int exit_code, int restarts, const char *output,
+    const char *error)
+{
+	json_t *c = json_pack("[{s:I, s:i, s:i, s:s, s:s?, s:s?, s:i}]",
+	    "service_id", (json_int_t)sid, "instance", no, "rev", 1, "state",
+	    state, "error", error, "last_output", output, "restarts",
+	    restarts);
+	char *cause = NULL;
+	int changed;
+
+	if (exit_code >= 0)
+		json_object_set_new(json_array_get(c, 0), "exit_code",
+		    json_integer(exit_code));
+	CHECK_INT(desired_apply_state(f->st, node, c, &changed, &cause), 0);
+	free(cause);
+	json_decref(c);
+}
+
+/*
+ * Issue 19.1, 19.2, 19.6, 21.6: what fails a deploy at once, with the
+ * reason an operator needs (crashing with its exit code and output,
+ * paused, an engine down), what it waits for within its time (a pull
+ * being retried; an offline node's instance, which is not running), and
+ * the containers' view of it.
+ */
+static void
+test_deploy_truth(void)
+{
+	struct master_fixture *f = master_fixture_new();
+	struct hook_log hl = { .f = f };
+	int64_t stack_id, db, id;
+	json_t *arr;
+
+	master_fixture_node(f, N1, "n1", "[]");
+	master_fixture_node(f, N2, "n2", "[]");
+	stack_id = master_fixture_stack(f, linked_yml, NULL);
+	db = master_fixture_service(f, "app", "db");
+	id = deploy_new(f, stack_id);
+	CHECK_INT(advance(&hl), 1);
+	master_fixture_place(f, db, 1, N2, 1);
+
+	/* Crashing: fails now, saying how and with what output. */
+	report_full(f, N2, db, 1, "crashing", 3, 2, "booting\nboom\n", NULL);
+	CHECK_INT(advance(&hl), 0);
+	CHECK_STR(deploy_error(f, stack_id, id, "db"), "service db: instance "
+	    "1 on node n2: crashing (exit code 3, 2 restarts); last output: "
+	    "booting | boom");
+	CHECK_HAS(events(f, "instance.crash"), "app/db#1 on node n2 is "
+	    "crashing: exited with code 3, restarted 2 time(s)");
+	arr = store_service_containers_json(f->st, db);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(arr, 0),
+	    "last_output")), "booting\nboom\n");
+	json_decref(arr);
+	/* Only once per spell of crashing. */
+	report_full(f, N2, db, 1, "crashing", 3, 3, "boom", NULL);
+	CHECK_STR(events(f, "instance.crash"), "app/db#1 on node n2 is "
+	    "crashing: exited with code 3, restarted 2 time(s)");
+
+	/* Paused by hand: fails, and says so. */
+	id = deploy_new(f, stack_id);
+	report_full(f, N2, db, 1, "paused", -1, 0, NULL, NULL);
+	CHECK_INT(advance(&hl), 0);
+	CHECK_HAS(deploy_error(f, stack_id, id, "db"), "paused");
+
+	/* A pull retried: the deploy waits, and a timeout says why. */
+	id = deploy_new(f, stack_id);
+	report_full(f, N2, db, 1, "pulling", -1, 0, NULL,
+	    "pull redis:7: manifest unknown");
+	CHECK_INT(advance(&hl), 0);
+	CHECK_STR(deploy_summary(f, stack_id, id), "ongoing: db=ongoing "
+	    "web=created");
+	CHECK_INT(advance_at(&hl, util_now_ms() + TIMEOUT_MS + 1000,
+	    TIMEOUT_MS), 0);
+	CHECK_STR(deploy_error(f, stack_id, id, "db"), "timed out after 600s: "
+	    "service db: instance 1 on node n2 is pulling: pull redis:7: "
+	    "manifest unknown");
+
+	/* Running on a node whose engine is down: unknown, and a deploy
+	 * fails at once with the engine's reason. */
+	report_full(f, N2, db, 1, "running", -1, 0, NULL, NULL);
+	CHECK_INT(store_node_engine(f->st, N2, f->grid_id, "n2", 1,
+	    "the Docker Engine socket /x.sock does not exist"), 1);
+	CHECK_INT(store_node_engine(f->st, N2, f->grid_id, "n2", 1,
+	    "the Docker Engine socket /x.sock does not exist"), 0);
+	arr = store_service_containers_json(f->st, db);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(arr, 0),
+	    "state")), "unknown");
+	CHECK_STR(json_string_value(json_object_get(json_array_get(arr, 0),
+	    "reported_state")), "running");
+	CHECK_HAS(json_string_value(json_object_get(json_array_get(arr, 0),
+	    "error")), "the Docker Engine of node n2 is down: the Docker "
+	    "Engine socket /x.sock does not exist");
+	json_decref(arr);
+	id = deploy_new(f, stack_id);
+	CHECK_INT(advance(&hl), 0);
+	CHECK_STR(deploy_error(f, stack_id, id, "db"), "service db: instance "
+	    "1 on node n2: the Docker Engine of node n2 is down: the Docker "
+	    "Engine socket /x.sock does not exist");
+	CHECK_HAS(events(f, "node.engine"), "node n2: Docker Engine down");
+
+	/* Back: running again, counted. */
+	CHECK_INT(store_node_engine(f->st, N2, f->grid_id, "n2", 0, NULL), 1);
+	id = deploy_new(f, stack_id);
+	CHECK_INT(advance(&hl), 1);
+	CHECK_STR(deploy_summary(f, stack_id, id), "ongoing: db=success "
+	    "web=ongoing");
+
+	/* An offline node's instance: unknown, and not running. */
+	CHECK_INT(store_node_offline(f->st, N2, f->grid_id, "n2", "test"), 0);
+	arr = store_service_containers_json(f->st, db);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(arr, 0),
+	    "state")), "unknown");
+	CHECK_STR(json_string_value(json_object_get(json_array_get(arr, 0),
+	    "error")), "node offline");
+	json_decref(arr);
+	id = deploy_new(f, stack_id);
+	CHECK_INT(advance(&hl), 0);
+	CHECK_STR(deploy_summary(f, stack_id, id), "ongoing: db=ongoing "
+	    "web=created");
+	master_fixture_free(f);
+}
+
 static void
 test_deploy_unplaceable(void)
 {
@@ -574,12 +699,14 @@ test_deploy_timeout(void)
 	id = deploy_new(f, stack_id);
 	CHECK_INT(advance_at(&hl, util_now_ms() + 2000, 1000), 0);
 	CHECK_STR(deploy_summary(f, stack_id, id), "error: db=error web=error");
-	CHECK_STR(deploy_error(f, stack_id, id, NULL), "timed out after 1s");
-	CHECK_STR(deploy_error(f, stack_id, id, "db"), "timed out after 1s");
+	CHECK_STR(deploy_error(f, stack_id, id, NULL),
+	    "timed out after 1s: service db");
+	CHECK_STR(deploy_error(f, stack_id, id, "db"),
+	    "timed out after 1s: service db");
 	CHECK_STR(deploy_error(f, stack_id, id, "web"),
 	    "not deployed: an earlier service failed");
 	CHECK_STR(events(f, "deploy."), "deploy 1 of stack app started\n"
-	    "deploy 1 of stack app failed: timed out after 1s");
+	    "deploy 1 of stack app failed: timed out after 1s: service db");
 	CHECK_INT(hl.nactivated, 0);
 
 	/* Out of time on its second service: the first stays deployed. */
@@ -593,7 +720,7 @@ test_deploy_timeout(void)
 	CHECK_STR(deploy_summary(f, stack_id, id),
 	    "error: db=success web=error");
 	CHECK_STR(deploy_error(f, stack_id, id, "web"),
-	    "timed out after 600s");
+	    "timed out after 600s: service web");
 	master_fixture_free(f);
 }
 
@@ -941,6 +1068,7 @@ main(void)
 	TEST_RUN(test_deploy_rolls_one_at_least);
 	TEST_RUN(test_deploy_instance_error);
 	TEST_RUN(test_deploy_unplaceable);
+	TEST_RUN(test_deploy_truth);
 	TEST_RUN(test_deploy_timeout);
 	TEST_RUN(test_deploy_stack_removed);
 	TEST_RUN(test_deploy_superseded);

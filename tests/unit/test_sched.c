@@ -1,6 +1,6 @@
 /*
  * test_sched.c - unit tests for the scheduler: each strategy and each rule
- * of DESIGN.md §5 on a small hand-built grid with an injected clock.
+ * of docs/scheduler.md on a small hand-built grid with an injected clock.
  * (Filters: test_sched_filters.c; random grids: test_sched_props.c.)
  */
 #include "tests/unit/test.h"

@@ -1,6 +1,7 @@
 /*
- * test_sched_filters.c - unit tests for each placement filter of DESIGN.md
- * §5: affinity (node, label, service, container; == and !=; soft "~"),
+ * test_sched_filters.c - unit tests for each placement filter of
+ * docs/scheduler.md: affinity (node, label, service, container; == and !=;
+ * soft "~"),
  * memory, cpu, host ports, offline nodes, stateful-not-on-ephemeral, and
  * the "no eligible node" reason a deploy ends with.
  */
@@ -237,6 +238,77 @@ test_filter_offline_and_stateful(void)
 	sched_free(s);
 }
 
+/* A node up (or not) by its engine; everything else as ts_node(). */
+static void
+ts_engine(struct sched *s, const char *id, const char *labels, int down)
+{
+	struct sched_node_info ni;
+	char **l, *cause = NULL;
+	size_t nl;
+
+	l = ts_split(labels, &nl, ',');
+	memset(&ni, 0, sizeof ni);
+	ni.id = id;
+	ni.name = id;
+	ni.labels = (const char *const *)l;
+	ni.nlabels = nl;
+	ni.cpus = 64;
+	ni.memory = 256 * GIB;
+	ni.online = 1;
+	ni.engine_down = down;
+	CHECK_INT(sched_node_upsert(s, &ni, &cause), 0);
+	free(cause);
+	ts_free_list(l, nl);
+}
+
+/*
+ * Issue 19.2: an online node whose agent cannot reach its Docker Engine
+ * takes no new record (ha, daemon), says so in the reason, keeps what it
+ * has, and takes records again when its engine answers.
+ */
+static void
+test_filter_engine_down(void)
+{
+	struct sched *s = sched_new();
+	struct ts_svc w = { .id = 1, .name = "w", .strategy = SCHED_HA,
+	    .instances = 2 };
+	struct ts_svc d = { .id = 2, .name = "d", .strategy = SCHED_DAEMON,
+	    .instances = 1 };
+	struct ts_svc only = { .id = 3, .name = "only", .strategy = SCHED_HA,
+	    .instances = 1, .affinity = "node==n2" };
+	struct sched_plan p;
+	size_t k;
+
+	ts_node(s, "n1", "az=a");
+	ts_engine(s, "n2", "az=b", 1);
+	ts_svc_put(s, &w);
+	ts_svc_put(s, &d);
+	ts_svc_put(s, &only);
+	ts_round(s, T0, 1, &p);
+	CHECK_INT(ts_count(s, 1, "n1"), 2);
+	CHECK_INT(ts_count(s, 1, "n2"), 0);
+	CHECK_INT(ts_count(s, 2, "n2"), 0);
+	CHECK_INT(ts_count(s, 3, NULL), 0);
+	for (k = 0; k < p.nunplaceable; k++)
+		if (p.unplaceable[k].service_id == 3)
+			CHECK_HAS(p.unplaceable[k].reason, "1 node is without "
+			    "a working Docker Engine");
+	CHECK(p.nunplaceable >= 1);
+	sched_plan_clear(&p);
+	/* It answers again: the daemon and the pinned service land. */
+	ts_engine(s, "n2", "az=b", 0);
+	ts_round1(s, T0 + 1000, 1);
+	CHECK_INT(ts_count(s, 2, "n2"), 1);
+	CHECK_INT(ts_count(s, 3, "n2"), 1);
+	CHECK_INT(ts_count(s, 1, "n1"), 2);	/* nothing moved meanwhile */
+	/* Down again: what it has stays (nobody can see it; nothing moves). */
+	ts_engine(s, "n2", "az=b", 1);
+	ts_round1(s, T0 + 2000, 1);
+	CHECK_INT(ts_count(s, 2, "n2"), 1);
+	CHECK_INT(ts_count(s, 3, "n2"), 1);
+	sched_free(s);
+}
+
 /* The reason a deploy shows when nothing fits. */
 static void
 test_unplaceable_reason(void)
@@ -302,6 +374,7 @@ main(void)
 	TEST_RUN(test_filter_memory_cpu);
 	TEST_RUN(test_filter_ports);
 	TEST_RUN(test_filter_offline_and_stateful);
+	TEST_RUN(test_filter_engine_down);
 	TEST_RUN(test_unplaceable_reason);
 	TEST_RUN(test_bad_affinity_refused);
 	return TEST_DONE();
