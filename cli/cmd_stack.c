@@ -324,6 +324,17 @@ stack_print_plan(struct cli *c, json_t *plan, const char *verb)
 	return 0;
 }
 
+/* Print the warnings the master gives for keys it does not act on. */
+static void
+stack_warn(json_t *stack)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(stack, "warnings"), i, v)
+		fprintf(stderr, "warning: %s\n", json_string_value(v));
+}
+
 /*
  * Upgrade: the services the file no longer has are removed with their
  * containers. Say which, and ask on a terminal. 1 to go ahead.
@@ -430,6 +441,7 @@ stack_install(struct cli *c, const char *file, const char *upgrade)
 		return 1;
 	}
 	step_end(msg, 1, NULL);
+	stack_warn(reply);
 	if (cli_value(c, CLI_OPT_VALUES_TO) != NULL &&
 	    stack_values_to(cli_value(c, CLI_OPT_VALUES_TO), reply) != 0) {
 		json_decref(reply);

@@ -565,8 +565,10 @@ api_stack_reply(struct api_ctx *ctx, int status, int64_t stack_id,
 	if (store_stack_get_json(ctx->st, stack_id, &o) != 1)
 		api_store_error(ctx);
 	else {
-		json_object_set(o, "warnings", warnings != NULL ? warnings :
-		    json_array());
+		/* "warnings": the keys berth keeps but does not act on, as
+		   GET gives them; the file's own (line, key, message) apart. */
+		json_object_set(o, "file_warnings", warnings != NULL ?
+		    warnings : json_array());
 		api_reply(ctx, status, o);
 	}
 }

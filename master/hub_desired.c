@@ -26,7 +26,7 @@ static const char *desired_keys[] = {
 	"image", "command", "entrypoint", "env", "cpu_shares", "cpus",
 	"mem_limit", "memswap_limit", "shm_size", "ports", "volumes",
 	"privileged", "cap_add", "cap_drop", "network_mode", "pid", "user",
-	"read_only", "stop_signal", "stop_grace_period",
+	"read_only", "stop_signal", "stop_grace_period", "logging",
 };
 
 struct desired_build_arg {

@@ -3,7 +3,8 @@
 # a service's secrets reach its container's environment (docker inspect);
 # the values appear in no log (master, agent), no event, no API reply but
 # vault read, and the store holds them only sealed; a changed secret
-# reaches the container with the next deploy, not before.
+# reaches the container with the next deploy, not before. A service's
+# logging: becomes the container's Docker log config.
 . "$(dirname "$0")/../lib.sh"
 
 "$ROOT/scripts/test-image.sh" >/dev/null || { notok "build the local test image"; exit 1; }
@@ -42,6 +43,11 @@ services:
     stop_grace_period: 2s
     environment:
       - PLAIN=visible
+    logging:
+      driver: json-file
+      options:
+        max-size: 1m
+        max-file: 2
     secrets:
       - secret: db-pw
         name: DB_PASSWORD
@@ -61,6 +67,9 @@ env1=$(docker inspect -f '{{json .Config.Env}}' "$c1")
 check_has "DB_PASSWORD reaches the container's environment" "$env1" "\"DB_PASSWORD=$S1\""
 check_has "API_KEY (generated, to: vault) reaches it too" "$env1" "\"API_KEY=$KEY\""
 check_has "and the plain environment" "$env1" '"PLAIN=visible"'
+check_eq "logging: Docker's log config, as the stack file says" \
+    "$(docker inspect -f '{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config "max-size"}} {{index .HostConfig.LogConfig.Config "max-file"}}' "$c1")" \
+    "json-file 1m 2"
 
 # A changed secret: the service moves to a new revision at once, the
 # container keeps its value until the next deploy replaces it.
