@@ -11,6 +11,7 @@
 #include "master/api.h"
 #include "master/vault.h"
 
+#include "common/log.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 
@@ -79,6 +80,14 @@ vault_name_ok(struct api_ctx *ctx, const char *name)
 	return -1;
 }
 
+
+/* A node with an instance of a service whose secret changed. */
+static void
+vault_node_touched(void *arg, const struct instance_row *row)
+{
+	master_desired_changed(arg, row->node_id);
+}
+
 /* Seal and write; reply 201/200 with the entry, or the error. */
 static void
 vault_put(struct api_ctx *ctx, const struct grid *g, const char *name,
@@ -108,8 +117,17 @@ vault_put(struct api_ctx *ctx, const struct grid *g, const char *name,
 	else if (store_vault_get_json(ctx->st, g->id, name, &o) != 1)
 		api_store_error(ctx);
 	else {
-		json_array_foreach(rolled, i, id)
+		json_array_foreach(rolled, i, id) {
 			master_changed_service(ctx->m, json_integer_value(id));
+			/* Their nodes' desired sets name the secret: re-sent
+			   (the containers keep their value until a deploy). */
+			if (store_instance_rows_service(ctx->st,
+			    json_integer_value(id), vault_node_touched, ctx->m)
+			    != 0)
+				log_warn("vault: nodes of service %lld: %s",
+				    (long long)json_integer_value(id),
+				    store_errmsg(ctx->st));
+		}
 		api_reply(ctx, mode == VAULT_PUT_CREATE ? 201 : 200, o);
 	}
 	json_decref(rolled);

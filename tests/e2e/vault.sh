@@ -80,7 +80,7 @@ from=$(agent_log_size v1)
 sched_wait_round
 # The evidence: the agent took a desired set (its periodic resync) and
 # converged on it after the update, and decided on nothing.
-check "the agent converged after the update" wait_for 20 agent_synced v1 "$from"
+check "the agent converged after the update" wait_for 60 agent_synced v1 "$from"
 check_eq "  creating, starting or removing nothing" "$(agent_actions v1 "$from")" ""
 check_eq "before a deploy the container is the same" \
     "$(containers --filter label=berth.stack=app)" "$c1"
