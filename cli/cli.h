@@ -31,6 +31,12 @@ enum cli_opt {
 	CLI_OPT_ROTATE,
 	CLI_OPT_NAME,
 	CLI_OPT_LABEL,
+	CLI_OPT_VAR,		/* -v NAME=VALUE (stacks) */
+	CLI_OPT_VALUES_FROM,
+	CLI_OPT_VALUES_TO,
+	CLI_OPT_NO_DEPLOY,
+	CLI_OPT_DRY_RUN,
+	CLI_OPT_UPSERT,
 	CLI_OPT_CPUS,		/* job run */
 	CLI_OPT_MEMORY,
 	CLI_OPT_AFFINITY,
@@ -147,6 +153,13 @@ int	 cmd_stack_ls(struct cli *c);
 int	 cmd_stack_show(struct cli *c);
 int	 cmd_stack_rm(struct cli *c);
 int	 cmd_stack_deploy(struct cli *c);
+int	 cmd_stack_validate(struct cli *c);
+/* cmd_vault.c */
+int	 cmd_vault_ls(struct cli *c);
+int	 cmd_vault_write(struct cli *c);
+int	 cmd_vault_update(struct cli *c);
+int	 cmd_vault_read(struct cli *c);
+int	 cmd_vault_rm(struct cli *c);
 /*
  * Follow deploy id of stack s to its end with progress lines, as `stack
  * install` does. 0 when every service of it deployed.

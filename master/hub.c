@@ -134,7 +134,7 @@ hub_close(struct hub_sess *s, int code, const char *why)
 void
 hub_send_desired(struct hub *h, struct hub_sess *s, int force)
 {
-	json_t *arr = desired_build(h->st, s->node_id), *f;
+	json_t *arr = desired_build(h->st, h->m->key, s->node_id), *f;
 	char *text, *frame;
 
 	if (arr == NULL) {

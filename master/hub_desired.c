@@ -10,8 +10,13 @@
 #include "master/hub_desired.h"
 #include "master/hub_frame.h"
 
+#include "master/vault.h"
+
+#include "common/log.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
+
+#include <openssl/crypto.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +26,69 @@ static const char *desired_keys[] = {
 	"image", "command", "entrypoint", "env", "cpu_shares", "cpus",
 	"mem_limit", "memswap_limit", "shm_size", "ports", "volumes",
 	"privileged", "cap_add", "cap_drop", "network_mode", "pid", "user",
-	"read_only", "stop_signal", "stop_grace_period",
+	"read_only", "stop_signal", "stop_grace_period", "logging",
 };
 
 struct desired_build_arg {
-	json_t		*arr;		/* the set being built */
-	const char	*node_id;	/* whose */
+	json_t			*arr;		/* the set being built */
+	const char		*node_id;	/* whose */
+	struct store		*st;		/* the hub's connection */
+	const unsigned char	*key;		/* opens the vault */
 };
+
+/*
+ * A service's secrets into env as NAME=value (last, so a secret wins over
+ * an environment entry of the same name). A secret that is gone (removed
+ * with --force) is left out, and said in the log by name only.
+ */
+static void
+desired_secrets(struct desired_build_arg *a, const struct instance_desired *d,
+    json_t *spec, json_t *c)
+{
+	json_t *secrets = json_object_get(spec, "secrets"), *e, *env, *x;
+	const char *secret, *name;
+	struct buf b = { NULL, 0, 0 };
+	char *value;
+	size_t i, j, len, klen;
+	int rc;
+
+	if (json_array_size(secrets) == 0)
+		return;
+	env = json_object_get(c, "env");
+	env = json_is_array(env) ? json_deep_copy(env) : json_array();
+	json_array_foreach(secrets, i, e) {
+		secret = json_string_value(json_object_get(e, "secret"));
+		name = json_string_value(json_object_get(e, "name"));
+		if (secret == NULL || name == NULL)
+			continue;
+		rc = vault_get(a->st, a->key, d->grid_id, secret, &value, &len);
+		if (rc != 1) {
+			log_warn("hub: service %s/%s: secret %s is %s; its "
+			    "containers start without %s", d->stack,
+			    d->service, secret, rc == 0 ? "not in the vault" :
+			    "unreadable", name);
+			continue;
+		}
+		klen = strlen(name);
+		for (j = 0; j < json_array_size(env); j++) {
+			x = json_array_get(env, j);
+			if (strncmp(json_string_value(x), name, klen) == 0 &&
+			    json_string_value(x)[klen] == '=') {
+				json_array_remove(env, j);
+				break;
+			}
+		}
+		buf_append(&b, name, klen);
+		buf_append(&b, "=", 1);
+		buf_append(&b, value, len);
+		json_array_append_new(env, json_stringn(b.data, b.len));
+		OPENSSL_cleanse(b.data, b.len);
+		b.len = 0;
+		vault_free(value, len);
+	}
+	buf_free(&b);
+	json_object_set_new(c, "env", env);
+}
 
 /* Append one desired container for row d to the array arg. */
 static void
@@ -50,6 +111,8 @@ desired_add(void *arg, const struct instance_desired *d)
 		v = spec ? json_object_get(spec, desired_keys[i]) : NULL;
 		json_object_set(c, desired_keys[i], v ? v : json_null());
 	}
+	if (spec != NULL)
+		desired_secrets(a, d, spec, c);
 	/* The agent reports "running" only once this port answers. */
 	v = spec ? json_object_get(json_object_get(spec, "deploy"),
 	    "wait_for_port") : NULL;
@@ -109,10 +172,10 @@ desired_job_add(void *arg, const struct job_desired *d)
 }
 
 json_t *
-desired_build(struct store *st, const char *node_id)
+desired_build(struct store *st, const unsigned char *key, const char *node_id)
 {
-	struct desired_build_arg a = { json_array(), node_id };
-	struct desired_build_arg j = { json_array(), node_id };
+	struct desired_build_arg a = { json_array(), node_id, st, key };
+	struct desired_build_arg j = { json_array(), node_id, st, key };
 	json_t *done = json_array();
 
 	if (store_instance_desired(st, node_id, desired_add, &a) != 0 ||

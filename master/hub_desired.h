@@ -13,10 +13,12 @@
 
 /*
  * The node's desired set as the fields of a desired frame: {"containers":
- * [...], "jobs": [...], "jobs_done": [ids]} (docs/protocol.md, "desired").
- * NULL on a store error.
+ * [...], "jobs": [...], "jobs_done": [ids]} (docs/protocol.md, "desired"),
+ * with each service's secrets opened with key into its containers'
+ * environment. NULL on a store error.
  */
-json_t	*desired_build(struct store *st, const char *node_id);
+json_t	*desired_build(struct store *st, const unsigned char *key,
+	    const char *node_id);
 /*
  * Record a state frame's "jobs" (validated here): the ids of jobs that
  * changed go to *changed (caller frees); *desired is 1 when the node's

@@ -296,6 +296,21 @@ static const char *store_migrations[] = {
 	"CREATE TRIGGER nodes_untombstone AFTER INSERT ON nodes BEGIN"
 	"  DELETE FROM node_tombstones WHERE id = new.id;"
 	" END;",
+	/*
+	 * 5 -> 6: the vault (values sealed with master.key: the store alone
+	 * reads none) and a stack's parent (child stacks, Kontena's depends).
+	 */
+	"CREATE TABLE vault ("
+	"  id INTEGER PRIMARY KEY,"
+	"  grid_id INTEGER NOT NULL REFERENCES grids(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  sealed BLOB NOT NULL,"
+	"  version INTEGER NOT NULL DEFAULT 1,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (grid_id, name));"
+	"ALTER TABLE stacks ADD COLUMN parent_id INTEGER"
+	"  REFERENCES stacks(id) ON DELETE SET NULL;",
 };
 
 #define STORE_N_MIGRATIONS \

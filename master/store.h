@@ -26,7 +26,7 @@
 
 #include "common/grid_settings.h"
 
-#define STORE_SCHEMA_VERSION	5
+#define STORE_SCHEMA_VERSION	6
 
 struct store;
 
@@ -330,6 +330,7 @@ struct instance_desired {
 	const char	*service;	/* service name */
 	const char	*stack;		/* stack name */
 	const char	*grid;		/* grid name */
+	int64_t		 grid_id;	/* its id */
 	const char	*spec;		/* the service's spec, JSON text */
 	int		 stopped;	/* the service is stopped: the agent
 					   keeps the container, not running */
@@ -647,6 +648,25 @@ int	 store_metrics_counts(struct store *st, struct metrics_counts *c);
 int	 store_stack_create(struct store *st, int64_t grid_id, json_t *spec,
 	    const char *source, int64_t *stack_id);
 
+/* A secret sealed by the caller, for the vault (store_vault.c). */
+struct store_secret {
+	const char		*name;		/* the secret's name */
+	unsigned char		*sealed;	/* its sealed value */
+	size_t			 len;		/* bytes in sealed */
+};
+
+/* What else a stack's create or upgrade writes, in its transaction. */
+struct stack_write {
+	const struct store_secret *secrets;	/* to: vault writes */
+	size_t			 nsecrets;
+	int64_t			 parent_id;	/* its parent stack, or 0 */
+	json_t			*rolled;	/* services moved to a new
+						   revision by a changed secret
+						   (ids appended), or NULL */
+};
+int	 store_stack_create_ex(struct store *st, int64_t grid_id, json_t *spec,
+	    const char *source, const struct stack_write *w, int64_t *stack_id);
+
 /* What store_stack_update() did, for the caller's notifications. */
 struct stack_update {
 	int64_t	*changed;	/* services whose spec changed: new revision */
@@ -672,21 +692,109 @@ struct stack_update {
  */
 int	 store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
 	    const char *source, struct stack_update *u);
+int	 store_stack_update_ex(struct store *st, int64_t stack_id, json_t *spec,
+	    const char *source, const struct stack_write *w,
+	    struct stack_update *u);
 void	 store_stack_update_clear(struct stack_update *u);
+/*
+ * A stack and its child stacks (depends:), written in one transaction by
+ * store_stack_tree_write(): the root first, each child after its parent.
+ */
+struct stack_tree_item {
+	json_t		*spec;		/* the normalized stack, without its
+					   children */
+	const char	*source;	/* its file as written */
+	size_t		 parent;	/* its parent's index (the root: 0) */
+	int64_t		 id;		/* in: the installed stack to upgrade,
+					   or 0 to create; out: its id */
+};
+/*
+ * Create or upgrade each stack of t (w's secrets go with the root), then
+ * delete the stacks of remove (child stacks the file no longer has). What
+ * changed goes to u as store_stack_update() says. 0, 1 a name is taken,
+ * -1 error.
+ */
+int	 store_stack_tree_write(struct store *st, int64_t grid_id,
+	    struct stack_tree_item *t, size_t n, const struct stack_write *w,
+	    const int64_t *remove, size_t nremove, struct stack_update *u);
+/*
+ * Links into stack_id or its descendants from stacks outside them, as
+ * store_stack_linked_from() lists them. The count, or -1.
+ */
+int	 store_stack_tree_linked_from(struct store *st, int64_t stack_id,
+	    char *buf, size_t len);
+/* Append {id, name} of each child stack of stack_id to out. 0 or -1. */
+int	 store_stack_children(struct store *st, int64_t stack_id, json_t *out);
+/* A stack's id and its descendants' (deepest first), in *ids. 0 or -1. */
+int	 store_stack_tree(struct store *st, int64_t stack_id, int64_t **ids,
+	    size_t *n);
 /* The stack's `stack:` (user/name) into ref. 1, 0 not found, -1 error. */
 int	 store_stack_ref(struct store *st, int64_t stack_id, char *ref,
 	    size_t len);
 /* 1 and *stack_id, 0 not found, -1 error. */
 int	 store_stack_find(struct store *st, int64_t grid_id, const char *name,
 	    int64_t *stack_id);
-/* Delete a stack; the nodes that ran its instances go to nodes (JSON
- * array) and its service ids to *services. 0, 1 if it was gone already
- * (another request removed it), or -1. */
+/* Delete a stack and its child stacks; the nodes that ran their
+ * instances go to nodes (JSON array) and their service ids to *services.
+ * 0, 1 if it was gone already (another request removed it), or -1. */
 int	 store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
 	    int64_t **services, size_t *nservices);
 json_t	*store_stack_list_json(struct store *st, int64_t grid_id);
+/*
+ * Are the targets of service_id's links to other stacks deployed? 1
+ * ready, 0 not yet (a target is inactive or in an unfinished deploy), 2
+ * a target is gone; why (len bytes) says which. -1 error.
+ */
+int	 store_service_links_ready(struct store *st, int64_t service_id,
+	    char *why, size_t len);
+/*
+ * Services of other stacks that link to stack_id's services (but not to
+ * those named in keep, an object, or NULL), as "stack/svc -> target" into
+ * buf (len bytes, cut short if need be): how many, or -1 on error.
+ */
+int	 store_stack_linked_from(struct store *st, int64_t stack_id,
+	    json_t *keep, char *buf, size_t len);
 /* 1 and *out, 0 if the stack no longer exists, -1 error. */
 int	 store_stack_get_json(struct store *st, int64_t stack_id, json_t **out);
+/* The stored normalized spec: 1 and *spec, 0, -1. */
+int	 store_stack_spec(struct store *st, int64_t stack_id, json_t **spec);
+
+/* ---- the vault (store_vault.c) ------------------------------------------ */
+
+/* How a write treats an existing secret. */
+enum vault_put {
+	VAULT_PUT_CREATE,	/* a new secret; 1 if the name is taken */
+	VAULT_PUT_UPDATE,	/* an existing one; 2 if there is none */
+	VAULT_PUT_UPSERT,	/* either */
+};
+
+/* The sealed value of a secret: 1 and *sealed (malloc'd), 0, -1. */
+int	 store_vault_sealed(struct store *st, int64_t grid_id,
+	    const char *name, unsigned char **sealed, size_t *len);
+/*
+ * Write a sealed secret with its event (why, if not NULL, ends the
+ * event's text); an update also moves the services that use it to a new
+ * revision, whose ids go to rolled (an array, or NULL). _tx runs in the
+ * caller's transaction. 0, 1 exists (CREATE), 2 missing (UPDATE), -1.
+ */
+int	 store_vault_put(struct store *st, int64_t grid_id, const char *name,
+	    const unsigned char *sealed, size_t len, enum vault_put mode,
+	    json_t *rolled);
+int	 store_vault_put_tx(struct store *st, int64_t grid_id,
+	    const char *name, const unsigned char *sealed, size_t len,
+	    enum vault_put mode, const char *why, json_t *rolled);
+/*
+ * Remove a secret with its event: 0, 1 not found, 2 in use (users gets
+ * "stack/service, ..."; force removes it anyway), -1 error.
+ */
+int	 store_vault_delete(struct store *st, int64_t grid_id,
+	    const char *name, int force, char *users, size_t len);
+/* Names, versions, times and users of the grid's secrets (no value). */
+json_t	*store_vault_list_json(struct store *st, int64_t grid_id);
+int	 store_vault_get_json(struct store *st, int64_t grid_id,
+	    const char *name, json_t **out);
+/* The names only (an array), NULL on error. */
+json_t	*store_vault_names(struct store *st, int64_t grid_id);
 
 /* ---- exec targets (store_exec.c) ----------------------------------------- */
 

@@ -155,7 +155,7 @@ store_instance_desired(struct store *st, const char *node_id,
 {
 	sqlite3_stmt *s = store_stmt(st,
 	    "SELECT i.service_id, i.instance_no, i.rev, v.name, k.name, g.name,"
-	    " v.spec, v.stopped, g.instance_settle_s"
+	    " v.spec, v.stopped, g.instance_settle_s, g.id"
 	    " FROM instances i JOIN services v ON v.id = i.service_id"
 	    " JOIN stacks k ON k.id = v.stack_id JOIN grids g ON g.id = k.grid_id"
 	    " WHERE i.node_id = ?1 ORDER BY i.service_id, i.instance_no");
@@ -173,6 +173,7 @@ store_instance_desired(struct store *st, const char *node_id,
 		d.spec = store_col_text(s, 6);
 		d.stopped = sqlite3_column_int(s, 7);
 		d.settle_s = sqlite3_column_int64(s, 8);
+		d.grid_id = sqlite3_column_int64(s, 9);
 		fn(arg, &d);
 	}
 	sqlite3_reset(s);

@@ -232,7 +232,7 @@ run "$B" stack install "$TMP/unknown.yml"
 check "CLI, unknown key: non-zero exit" test "$RC" -ne 0
 check_has "CLI, unknown key: stderr has file:line:col and key" "$ERR" \
     "$TMP/unknown.yml:5:5: services.web.colour: unknown key \"colour\""
-check_has "CLI, unknown key: says nothing was sent" "$ERR" "nothing was sent"
+check_has "CLI, unknown key: says nothing was installed" "$ERR" "nothing was installed"
 check_eq "CLI, unknown key: no progress line" "$OUT" ""
 run "$B" stack install "$TMP/multi.yml"
 check "CLI, several errors: non-zero exit" test "$RC" -ne 0
@@ -240,7 +240,7 @@ check_has "CLI, several errors: first" "$ERR" "$TMP/multi.yml:5:5: services.web.
 check_has "CLI, several errors: second" "$ERR" "$TMP/multi.yml:6:16: services.web.instances"
 check_has "CLI, several errors: third" "$ERR" "$TMP/multi.yml:9:5: services.db.flavour"
 check_eq "CLI, several errors: the last line counts them" "$(tail -1 "$TMP/err")" \
-    "berth: $TMP/multi.yml: 3 errors; nothing was sent"
+    "berth: $TMP/multi.yml: 3 errors; nothing was installed"
 check_eq "CLI refusals stored nothing" "$(stack_names)" "$BEFORE"
 
 # ---- YAML and JSON bodies ---------------------------------------------------------

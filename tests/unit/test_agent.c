@@ -452,8 +452,9 @@ test_spec_create_body(void)
 	    "\"ports\":[{\"ip\":\"0.0.0.0\",\"node_port\":8080,"
 	    "\"container_port\":80,\"protocol\":\"tcp\"}],\"volumes\":"
 	    "[\"/data:/data:ro\"],\"privileged\":false,\"cap_add\":[\"NET_ADMIN\"],"
-	    "\"read_only\":true,\"stop_grace_period\":7}", NODE, &s, &cause),
-	    0);
+	    "\"read_only\":true,\"stop_grace_period\":7,\"logging\":"
+	    "{\"driver\":\"json-file\",\"options\":{\"max-size\":\"1m\"}}}",
+	    NODE, &s, &cause), 0);
 	CHECK_INT(s.service_id, 3);
 	CHECK_INT(s.stop_grace, 7);
 	b = json_loads(s.body, 0, NULL);
@@ -484,6 +485,11 @@ test_spec_create_body(void)
 	CHECK_STR(json_string_value(json_object_get(l, "berth.stack")),
 	    "stress");
 	CHECK_INT(json_integer_value(json_object_get(b, "StopTimeout")), 7);
+	/* logging: Docker's log config, as Kontena passed it. */
+	CHECK_STR(json_string_value(json_object_get(json_object_get(h,
+	    "LogConfig"), "Type")), "json-file");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(
+	    json_object_get(h, "LogConfig"), "Config"), "max-size")), "1m");
 	json_decref(b);
 	spec_clear(&s);
 }
@@ -506,6 +512,11 @@ test_spec_rejects_bad_entries(void)
 		    "\"instance\":1,\"rev\":1,\"mem_limit\":\"1g\"}",
 		"{\"name\":\"a\",\"image\":\"x\",\"service_id\":1,"
 		    "\"instance\":1,\"rev\":1,\"ports\":[{\"container_port\":0}]}",
+		"{\"name\":\"a\",\"image\":\"x\",\"service_id\":1,"
+		    "\"instance\":1,\"rev\":1,\"logging\":{\"options\":{}}}",
+		"{\"name\":\"a\",\"image\":\"x\",\"service_id\":1,"
+		    "\"instance\":1,\"rev\":1,\"logging\":{\"driver\":\"x\","
+		    "\"options\":{\"a\":1}}}",
 		"[1]",
 	};
 	struct spec s;
