@@ -177,7 +177,9 @@ check_eq "cloud-config for a node named -n: 422" "$STATUS:$(jq -r .field <<<"$BO
 check_eq "nothing stored for a refused name" "$(api_jq /v1/grids/default/stacks length)" "$n_before"
 run "$B" stack install --name -x "$STRESS"
 check_eq "berth stack install --name -x: exit 1" "$RC" 1
-check_has "berth stack install --name -x: refused before any request" "$ERR" "--name \"-x\" is not a valid stack name ([a-z0-9-], 1 to 63 characters, beginning with a letter or digit)"
+# The master reads the file (Liquid, the vault): it refuses the name.
+check_has "berth stack install --name -x: refused, naming the rule" "$ERR" 'stack name "-x" is invalid: use [a-z0-9-], 1 to 63 characters, beginning with a letter or digit'
+check_eq "... and nothing stored" "$(api_jq /v1/grids/default/stacks length)" "$n_before"
 run "$B" stack rm -- -x
 check_eq "berth stack rm -- -x reaches the master (a name from an older store)" "$RC:$OUT" '1:[fail] Removing stack -x: no stack "-x" in grid default'
 api_file POST "/v1/grids/nogrid/stacks" "$STRESS" application/yaml
