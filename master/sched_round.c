@@ -14,6 +14,7 @@
  */
 #include "master/sched_round.h"
 #include "master/sched_deploy.h"
+#include "master/sched_groups.h"
 #include "master/sched_sync.h"
 
 #include "scheduler/sched.h"
@@ -40,6 +41,8 @@ struct round_grid {
 	json_t			*unplaceable;	/* "service id" -> reason */
 	json_t			*logged;	/* reasons already in events */
 	int64_t			 retention_at;	/* mono ms of the last sweep */
+	char			*nofit;		/* node groups: the last reason
+						 * no group could serve */
 	int			 seen;		/* still in the store */
 };
 
@@ -70,6 +73,7 @@ round_grid_clear(struct round_grid *g)
 	free(g->notes);
 	json_decref(g->unplaceable);
 	json_decref(g->logged);
+	free(g->nofit);
 }
 
 /*
@@ -437,6 +441,9 @@ round_plan(struct sched_round *r, struct round_grid *g)
 		}
 		log_debug("sched: grid %s: %zu step(s)", g->name, nact);
 	}
+	/* Node groups act on what this plan could not place. */
+	sched_groups_round(r->m, r->st, g->id, g->name, g->s, &plan,
+	    ++r->seed, &g->nofit);
 	sched_plan_clear(&plan);
 	free(stale);
 }
