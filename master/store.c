@@ -323,7 +323,7 @@ static const char *store_migrations[] = {
 	"  provider TEXT NOT NULL,"
 	"  labels TEXT NOT NULL DEFAULT '[]',"
 	"  backoff_until INTEGER NOT NULL DEFAULT 0,"
-	"  backoff_s INTEGER NOT NULL DEFAULT 0,"
+	"  backoff_cur_s INTEGER NOT NULL DEFAULT 0,"
 	"  last_add_at INTEGER NOT NULL DEFAULT 0,"
 	"  last_failure_at INTEGER NOT NULL DEFAULT 0,"
 	"  created_at INTEGER NOT NULL,"

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #define NG_COLS		"id, grid_id, name, provider, labels, backoff_until," \
-			" backoff_s, last_add_at, last_failure_at, created_at"
+			" backoff_cur_s, last_add_at, last_failure_at, created_at"
 #define NG_COL_SETTINGS	10
 
 static struct {
@@ -192,7 +192,7 @@ int
 store_nodegroup_marks(struct store *st, const struct nodegroup *g)
 {
 	sqlite3_stmt *s = store_stmt(st, "UPDATE node_groups SET "
-	    "backoff_until = ?2, backoff_s = ?3, last_add_at = ?4, "
+	    "backoff_until = ?2, backoff_cur_s = ?3, last_add_at = ?4, "
 	    "last_failure_at = ?5 WHERE id = ?1");
 
 	sqlite3_bind_int64(s, 1, g->id);
