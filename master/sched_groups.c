@@ -254,8 +254,31 @@ groups_reap(struct groups_ctx *c, struct machine *mc)
 
 /* ---- lifecycle of the machines there are ------------------------------- */
 
+/* joined -> terminating, for a reason other than scale-in. */
 static void
-groups_lifecycle(struct groups_ctx *c)
+groups_lost(struct groups_ctx *c, struct machine *mc, const char *why)
+{
+	if (store_begin(c->st) != 0)
+		return;
+	if (store_machine_state(c->st, mc->id, "joined", "terminating", why,
+	    c->now) != 1 || store_event_add(c->st, c->grid_id,
+	    "machine.lost", mc->name, "machine %s: %s", mc->name, why) != 0 ||
+	    store_commit(c->st) != 0) {
+		store_rollback(c->st);
+		return;
+	}
+	snprintf(mc->state, sizeof mc->state, "terminating");
+	snprintf(mc->reason, sizeof mc->reason, "%s", why);
+	mc->state_at = c->now;
+	log_warn("groups: grid %s: machine %s: %s", c->grid, mc->name, why);
+}
+
+/*
+ * Each machine a step further. While the scheduler stands down (it may be
+ * this master that is cut off), no machine is timed out.
+ */
+static void
+groups_lifecycle(struct groups_ctx *c, int stand_down)
 {
 	struct machine *mc;
 	struct nodegroup *g;
@@ -267,8 +290,14 @@ groups_lifecycle(struct groups_ctx *c)
 		g = groups_find(c, mc->group_id);
 		if (strcmp(mc->state, "requested") == 0)
 			groups_launch(c, mc);
+		else if (strcmp(mc->state, "joined") == 0 && !mc->node_exists)
+			groups_lost(c, mc, "its node record was removed");
+		else if (strcmp(mc->state, "joined") == 0 &&
+		    mc->data_dir[0] != '\0' &&
+		    provider_process_find(mc->data_dir) == 0)
+			groups_lost(c, mc, "its agent process is gone");
 		else if (strcmp(mc->state, "launching") == 0 && g != NULL &&
-		    c->now - mc->state_at >
+		    !stand_down && c->now - mc->state_at >
 		    g->settings.provision_timeout_s * 1000) {
 			provider_process_last_line(mc->data_dir, last,
 			    sizeof last);
@@ -338,7 +367,8 @@ fail:
 	return -1;
 }
 
-static void
+/* 1 when this round launched machines or counts on those on their way. */
+static int
 groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
     uint64_t seed, char **nofit)
 {
@@ -349,6 +379,7 @@ groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
 	char ***labels, *cause = NULL, why[600];
 	size_t *nlabels, i, k;
 	int *launch, *all, *live, *upcoming, demand, any = 0, min_launch;
+	int busy = 0;
 	json_t *arr, *v;
 
 	sg = xcalloc(c->ngroups + 1, sizeof *sg);
@@ -427,6 +458,7 @@ groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
 		free(cause);
 		goto out;
 	}
+	busy = r.served > 0;
 	for (i = 0; i < c->ngroups; i++) {
 		if (launch[i] <= 0)
 			continue;
@@ -472,6 +504,7 @@ out:
 	free(all);
 	free(live);
 	free(upcoming);
+	return busy || any;
 }
 
 /* ---- scale-in ---------------------------------------------------------- */
@@ -485,7 +518,7 @@ out:
  * restart does not reset the clock.
  */
 static void
-groups_scale_in(struct groups_ctx *c, int demand)
+groups_scale_in(struct groups_ctx *c, int growing)
 {
 	struct machine *mc;
 	struct nodegroup *g;
@@ -512,7 +545,7 @@ groups_scale_in(struct groups_ctx *c, int demand)
 			continue;
 		g = &c->groups[i];
 		if (mc->node_busy || !mc->node_online || !mc->node_measured ||
-		    demand > 0) {
+		    growing) {
 			if (mc->unneeded_since != 0 &&
 			    store_machine_unneeded(c->st, mc->id, 0) == 0)
 				mc->unneeded_since = 0;
@@ -568,7 +601,7 @@ sched_groups_round(struct master *m, struct store *st, int64_t grid_id,
     uint64_t seed, char **nofit)
 {
 	struct groups_ctx c;
-	int demand;
+	int growing;
 
 	memset(&c, 0, sizeof c);
 	c.m = m;
@@ -588,14 +621,14 @@ sched_groups_round(struct master *m, struct store *st, int64_t grid_id,
 		    store_errmsg(st));
 		goto out;
 	}
-	groups_lifecycle(&c);
-	demand = groups_plan_demand(plan);
+	groups_lifecycle(&c, plan->stand_down);
 	/* While the safety rule stands down, neither way (a partitioned
 	 * master must not double the fleet nor cut it). */
 	if (plan->stand_down)
 		goto out;
-	groups_scale_up(&c, plan, seed, nofit);
-	groups_scale_in(&c, demand);
+	/* Scale-in waits while demand is being served by new machines. */
+	growing = groups_scale_up(&c, plan, seed, nofit);
+	groups_scale_in(&c, growing);
 out:
 	free(c.groups);
 	free(c.mach);

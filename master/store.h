@@ -1042,6 +1042,7 @@ struct machine {
 	int			 node_measured;	/* its node reported capacity */
 	int			 node_online;	/* its node is online */
 	int			 node_busy;	/* non-daemon records or jobs */
+	int			 node_exists;	/* its node record is there */
 };
 
 /* 0 created (out filled), 1 the name exists, -1 error. */
@@ -1095,6 +1096,9 @@ struct machine_claim {
 };
 /* 1 found (launching), 0 not, -1 error. */
 int	 store_machine_by_token(struct store *st, const unsigned char *hash,
+	    struct machine_claim *out);
+/* The machine whose node is node_id (any state): 1, 0, -1. */
+int	 store_machine_by_node(struct store *st, const char *node_id,
 	    struct machine_claim *out);
 
 #endif

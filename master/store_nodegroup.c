@@ -318,6 +318,7 @@ machine_from_row(sqlite3_stmt *s, struct machine *m)
 	m->node_measured = sqlite3_column_int(s, 14);
 	m->node_online = sqlite3_column_int(s, 15);
 	m->node_busy = sqlite3_column_int(s, 16);
+	m->node_exists = sqlite3_column_int(s, 17);
 }
 
 int
@@ -338,7 +339,8 @@ store_machine_list(struct store *st, int64_t grid_id, int64_t group_id,
 	    "   JOIN services v ON v.id = i.service_id WHERE i.node_id ="
 	    "   m.node_id AND v.strategy != 'daemon') OR EXISTS (SELECT 1 FROM"
 	    "   job_attempts a WHERE a.node_id = m.node_id AND a.state IN"
-	    "   ('assigned', 'running'))))"
+	    "   ('assigned', 'running')))),"
+	    " n.id IS NOT NULL"
 	    " FROM machines m JOIN node_groups g ON g.id = m.group_id"
 	    " LEFT JOIN nodes n ON n.id = m.node_id"
 	    " WHERE g.grid_id = ?1 AND (?2 = 0 OR m.group_id = ?2)"
@@ -467,6 +469,34 @@ store_machine_by_token(struct store *st, const unsigned char *hash,
 	int rc;
 
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof *out);
+		out->machine_id = sqlite3_column_int64(s, 0);
+		out->grid_id = sqlite3_column_int64(s, 1);
+		snprintf(out->name, sizeof out->name, "%s",
+		    store_col_text(s, 2));
+		snprintf(out->group, sizeof out->group, "%s",
+		    store_col_text(s, 3));
+		snprintf(out->labels, sizeof out->labels, "%s",
+		    store_col_text(s, 4));
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_machine_by_node(struct store *st, const char *node_id,
+    struct machine_claim *out)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT m.id, g.grid_id, m.name,"
+	    " g.name, g.labels FROM machines m JOIN node_groups g ON g.id ="
+	    " m.group_id WHERE m.node_id = ?1");
+	int rc;
+
+	store_bind_text(s, 1, node_id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		memset(out, 0, sizeof *out);

@@ -76,6 +76,7 @@ check_has "for three machines" \
     "$(api_jq '/v1/grids/default/events?type=nodegroup.scale_up' '.[0].message')" \
     "launching 3 machines"
 check_eq "three machines joined" "$(machines burst -c '[.[].state]')" '["joined","joined","joined"]'
+"$B" nodegroup machines burst | sed 's/^/# /'
 check_eq "each joined with its own token (3 machine.join events)" "$(count_events machine.join)" 3
 nodes=$(api_jq /v1/grids/default/nodes -c '[.[] | select(.labels | index("berth.group=burst")) | select(.labels | index("ephemeral=true")) | .name] | sort')
 check_eq "three nodes, labelled by their group" "$nodes" \
@@ -87,6 +88,21 @@ check_eq "three agent processes run" \
     "$(for p in $pids; do pid_alive "$p" && echo y; done | wc -l)" 3
 sched_wait_round
 check_eq "busy nodes are not unneeded" "$(machines burst -c '[.[] | select(.unneeded_since)] | length')" 0
+
+# ---- a master killed (-9) and restarted finds what it started -------------------
+master_stop KILL
+API_PORT_FIXED=$API_PORT AGENT_PORT_FIXED=$AGENT_PORT master_start "$D" ||
+    { notok "the master restarts"; exit 1; }
+check "the agents reconnect with their node tokens" wait_for 60 sh -c \
+    "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/grids/default/nodes | jq '[.[] | select(.status == \"online\")] | length')\" = 3 ]"
+check_eq "their nodes keep the group's labels" \
+    "$(api_jq /v1/grids/default/nodes -c '[.[] | select(.labels | index("berth.group=burst"))] | length')" 3
+check_eq "the same machines, the same processes" \
+    "$(machines burst -r '[.[] | "\(.state):\(.pid)"] | join(" ")')" \
+    "$(for p in $pids; do printf 'joined:%s ' "$p"; done | sed 's/ $//')"
+sched_wait_round
+check_eq "no second scale-up" "$(count_events nodegroup.scale_up)" 1
+check_eq "still three instances running" "$(running)" 3
 
 # ---- 2. scale-in -----------------------------------------------------------------
 "$B" stack rm --force web >/dev/null 2>&1 || "$B" stack rm web >/dev/null 2>&1 ||
