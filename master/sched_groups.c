@@ -370,7 +370,7 @@ fail:
 /* 1 when this round launched machines or counts on those on their way. */
 static int
 groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
-    uint64_t seed, char **nofit)
+    uint64_t seed, char **nofit, json_t *waiting)
 {
 	struct sched_size_group *sg;
 	struct sched_size_result r;
@@ -459,6 +459,13 @@ groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
 		goto out;
 	}
 	busy = r.served > 0;
+	for (k = 0; k < r.nservices; k++) {
+		char key[32];
+
+		snprintf(key, sizeof key, "%lld", (long long)r.services[k]);
+		json_object_set_new(waiting, key, json_true());
+	}
+	free(r.services);
 	for (i = 0; i < c->ngroups; i++) {
 		if (launch[i] <= 0)
 			continue;
@@ -598,7 +605,7 @@ groups_scale_in(struct groups_ctx *c, int growing)
 void
 sched_groups_round(struct master *m, struct store *st, int64_t grid_id,
     const char *grid, struct sched *s, const struct sched_plan *plan,
-    uint64_t seed, char **nofit)
+    uint64_t seed, char **nofit, int *standing, json_t *waiting)
 {
 	struct groups_ctx c;
 	int growing;
@@ -623,11 +630,19 @@ sched_groups_round(struct master *m, struct store *st, int64_t grid_id,
 	}
 	groups_lifecycle(&c, plan->stand_down);
 	/* While the safety rule stands down, neither way (a partitioned
-	 * master must not double the fleet nor cut it). */
-	if (plan->stand_down)
+	 * master must not double the fleet nor cut it): said once. */
+	if (plan->stand_down) {
+		if (!*standing)
+			store_event_add(st, grid_id, "nodegroup.stand_down",
+			    grid, "node groups launch and terminate nothing "
+			    "while the scheduler stands down (most nodes "
+			    "unreachable at once)");
+		*standing = 1;
 		goto out;
+	}
+	*standing = 0;
 	/* Scale-in waits while demand is being served by new machines. */
-	growing = groups_scale_up(&c, plan, seed, nofit);
+	growing = groups_scale_up(&c, plan, seed, nofit, waiting);
 	groups_scale_in(&c, growing);
 out:
 	free(c.groups);

@@ -374,9 +374,13 @@ struct sched_size_result {
 	char		*unserved;	/* why the first item no group serves
 					 * cannot be placed (malloc'd), or
 					 * NULL when all are served */
+	int64_t		*services;	/* services with numbers placed on
+					 * virtual nodes: they wait for
+					 * capacity (malloc'd, or NULL) */
+	size_t		 nservices;
 };
 
-/* 0 (out filled; free out->unserved), or -1 with *cause. */
+/* 0 (out filled; free out->unserved, out->services), or -1 with *cause. */
 int		 sched_size(struct sched *s, const struct sched_size_group *g,
 		    size_t ngroups, int64_t now_ms, uint64_t seed,
 		    struct sched_size_result *out, char **cause);

@@ -181,6 +181,32 @@ size_reason(const struct sched *s, const struct sched_plan *p)
 	return NULL;
 }
 
+/* The services whose numbers the plan puts on virtual nodes, once each. */
+static void
+size_services(const struct sched *s, const struct sched_plan *p,
+    struct sched_size_result *out)
+{
+	const struct sched_step *st;
+	size_t i, k;
+
+	for (i = 0; i < p->nsteps; i++) {
+		st = &p->steps[i];
+		if (st->node_id == NULL || st->node_id[0] != '~' ||
+		    (st->kind != SCHED_STEP_PLACE &&
+		    st->kind != SCHED_STEP_MOVE) ||
+		    !size_demanding(s, st->service_id))
+			continue;
+		for (k = 0; k < out->nservices; k++)
+			if (out->services[k] == st->service_id)
+				break;
+		if (k < out->nservices)
+			continue;
+		out->services = xreallocarray(out->services,
+		    out->nservices + 1, sizeof *out->services);
+		out->services[out->nservices++] = st->service_id;
+	}
+}
+
 static struct size_saved *
 size_save_jobs(struct sched *s, size_t *n)
 {
@@ -242,6 +268,8 @@ sched_size(struct sched *s, const struct sched_size_group *g, size_t ng,
 		out->launch[gi] = 0;
 	out->demand = out->served = out->plans = 0;
 	out->unserved = NULL;
+	out->services = NULL;
+	out->nservices = 0;
 	saved = size_save_jobs(s, &nsaved);
 	sched_plan_init(&p);
 
@@ -303,8 +331,11 @@ sched_size(struct sched *s, const struct sched_size_group *g, size_t ng,
 		remaining -= most - total;
 		total = most;
 	}
-	if (remaining > 0) {
+	if (out->served > 0 || remaining > 0) {
 		size_plan(&c, &p);
+		size_services(s, &p, out);
+	}
+	if (remaining > 0) {
 		out->unserved = size_reason(s, &p);
 		if (out->unserved == NULL)
 			out->unserved = xstrdup("no node group can take it");
@@ -329,6 +360,9 @@ done:
 	if (rc != 0) {
 		free(out->unserved);
 		out->unserved = NULL;
+		free(out->services);
+		out->services = NULL;
+		out->nservices = 0;
 	}
 	return rc;
 }

@@ -71,6 +71,8 @@ t1=$(date +%s%3N)
 check_eq "three instances running" "$(running)" 3
 echo "# scale from zero: demand to 3 instances running on 3 new nodes: $((t1 - t0)) ms (loaded shared machine)"
 wait "$INSTALL"
+check_eq "the install waited for the new nodes and succeeded" "$?" 0
+check_has "its deploy is done" "$(cat "$TMP/install.out")" "[done]"
 check_eq "one scale-up decision" "$(count_events nodegroup.scale_up)" 1
 check_has "for three machines" \
     "$(api_jq '/v1/grids/default/events?type=nodegroup.scale_up' '.[0].message')" \

@@ -35,6 +35,10 @@ tz_svc(struct sched *s, int64_t id, const char *name, enum sched_strategy st,
 	ts_svc_put(s, &t);
 }
 
+/* The services of the last tz_size() that wait for capacity. */
+static size_t	tz_nservices;
+static int64_t	tz_service;
+
 static int
 tz_size(struct sched *s, struct sched_size_group *g, size_t ng, int *launch,
     struct sched_size_result *r)
@@ -49,6 +53,10 @@ tz_size(struct sched *s, struct sched_size_group *g, size_t ng, int *launch,
 		printf("  sched_size: %s\n", cause);
 		free(cause);
 	}
+	tz_nservices = r->nservices;
+	tz_service = r->nservices > 0 ? r->services[0] : 0;
+	free(r->services);
+	r->services = NULL;
 	return rc;
 }
 
@@ -83,6 +91,9 @@ test_size_from_zero(void)
 	CHECK_INT(r.served, 3);
 	CHECK_INT(launch[0], 3);
 	CHECK(r.unserved == NULL);
+	/* The service waits for that capacity. */
+	CHECK_INT((int)tz_nservices, 1);
+	CHECK_INT((int)tz_service, 1);
 	/* Nothing left behind: no node, and the plan still places nothing. */
 	CHECK_INT((int)sched_node_count(s), 0);
 	CHECK_INT((int)tz_actions(s), 0);
