@@ -184,9 +184,10 @@ out:
 pid_t
 provider_process_find(const char *data_dir)
 {
-	char path[PATH_MAX], link[PATH_MAX], real[PATH_MAX], *text;
+	char path[PATH_MAX], link[PATH_MAX], real[PATH_MAX], *text, *p;
 	long pid;
 	ssize_t n;
+	int zombie;
 
 	snprintf(path, sizeof path, "%s/agent.pid", data_dir);
 	if (util_read_file(path, 64, &text, NULL) != 0)
@@ -196,22 +197,27 @@ provider_process_find(const char *data_dir)
 	if (pid <= 1)
 		return 0;
 	/* The same process only if it still works in the data dir. */
-	snprintf(path, sizeof path, "/proc/%ld/cwd", pid);
-	if ((n = readlink(path, link, sizeof link - 1)) < 0)
+	/* A zombie (exited, not reaped yet) is not running. */
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	if (util_read_file(path, 4096, &text, NULL) != 0)
 		return 0;
+	p = strrchr(text, ')');
+	zombie = p == NULL || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+	free(text);
+	if (zombie)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%ld/cwd", pid);
+	if ((n = readlink(path, link, sizeof link - 1)) < 0) {
+		/*
+		 * ENOENT: it is exiting (its cwd is already let go, its
+		 * memory not yet, which takes a while for a big process):
+		 * still ours until it is a zombie. EACCES: someone else's.
+		 */
+		return errno == ENOENT ? (pid_t)pid : 0;
+	}
 	link[n] = '\0';
 	if (realpath(data_dir, real) == NULL || strcmp(link, real) != 0)
 		return 0;
-	/* A zombie (not reaped yet) is not running. */
-	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-	if (util_read_file(path, 4096, &text, NULL) == 0) {
-		char *p = strrchr(text, ')');
-		int zombie = p != NULL && p[1] == ' ' && p[2] == 'Z';
-
-		free(text);
-		if (zombie)
-			return 0;
-	}
 	return (pid_t)pid;
 }
 
