@@ -311,6 +311,7 @@ static const char *store_migrations[] = {
 	"  UNIQUE (grid_id, name));"
 	"ALTER TABLE stacks ADD COLUMN parent_id INTEGER"
 	"  REFERENCES stacks(id) ON DELETE SET NULL;",
+	/*
 	 * 6 -> 7: node groups and their machines (docs/autoscaling.md).
 	 * A group's settings are columns that follow their table
 	 * (common/nodegroup_settings.c), added after the migrations. A
