@@ -55,6 +55,10 @@ enum cli_opt {
 	CLI_OPT_INTERACTIVE,
 	CLI_OPT_TTY,
 	CLI_OPT_YES,
+	CLI_OPT_PROVIDER,	/* nodegroup create */
+	CLI_OPT_MIN,
+	CLI_OPT_MAX,
+	CLI_OPT_SET,
 	CLI_OPT__COUNT
 };
 
@@ -142,6 +146,14 @@ int	 cmd_grid_token(struct cli *c);
 int	 cmd_grid_cloud_config(struct cli *c);
 int	 cmd_grid_events(struct cli *c);
 /* cmd_node.c */
+int	 cmd_nodegroup_ls(struct cli *c);
+int	 cmd_nodegroup_show(struct cli *c);
+int	 cmd_nodegroup_create(struct cli *c);
+int	 cmd_nodegroup_set(struct cli *c);
+void	 cmd_nodegroup_set_help(FILE *f);
+int	 cmd_nodegroup_rm(struct cli *c);
+int	 cmd_nodegroup_machines(struct cli *c);
+
 int	 cmd_node_ls(struct cli *c);
 int	 cmd_node_show(struct cli *c);
 int	 cmd_node_label(struct cli *c);

@@ -337,12 +337,24 @@ client_reply_free(struct client_reply *r)
 char *
 client_reason(const struct client_reply *r)
 {
-	json_t *err, *line;
+	json_t *err, *line, *errs;
 	char *cause, *c2;
 
 	err = r->json ? json_object_get(r->json, "error") : NULL;
 	line = r->json ? json_object_get(r->json, "line") : NULL;
-	if (json_is_string(err) && json_is_integer(line))
+	errs = r->json ? json_object_get(r->json, "errors") : NULL;
+	if (json_array_size(errs) > 0) {
+		/* Every bad field, one after the other (node groups). */
+		struct buf b = { 0 };
+		json_t *e;
+		size_t i;
+
+		json_array_foreach(errs, i, e)
+			buf_printf(&b, "%s%s: %s", i ? "; " : "",
+			    json_string_value(json_object_get(e, "field")),
+			    json_string_value(json_object_get(e, "error")));
+		cause = b.data;
+	} else if (json_is_string(err) && json_is_integer(line))
 		xasprintf(&cause, "%s (line %lld)", json_string_value(err),
 		    (long long)json_integer_value(line));
 	else if (json_is_string(err))

@@ -93,11 +93,21 @@ const struct cmd_option cmd_options[CLI_OPT__COUNT] = {
 	    "run the command on a terminal (raw, resized with this one)" },
 	[CLI_OPT_YES] = { "yes", 'y', NULL, 0,
 	    "do not ask (it asks only on a terminal)" },
+	[CLI_OPT_PROVIDER] = { "provider", 0, "P", 0,
+	    "what makes its machines: process (docker, exec and aws-asg "
+	    "are to come)" },
+	[CLI_OPT_MIN] = { "min", 0, "N", 0,
+	    "machines kept even without demand (0)" },
+	[CLI_OPT_MAX] = { "max", 0, "N", 0,
+	    "machines at most (10)" },
+	[CLI_OPT_SET] = { "set", 0, "key=value", CMD_OPTION_REPEAT,
+	    "a setting (see `berth nodegroup set --help`); repeat for more" },
 };
 
 const struct cmd_group cmd_groups[] = {
 	{ "grid", "grids", "Grids", "ls" },
 	{ "node", "nodes", "Nodes", "ls" },
+	{ "nodegroup", "nodegroups", "Node groups", "ls" },
 	{ "stack", "stacks", "Stacks", "ls" },
 	{ "service", "services", "Services", "ls" },
 	{ "vault", NULL, "The vault (secrets)", "ls" },
@@ -144,6 +154,32 @@ const struct cmd_entry cmd_table[] = {
 	  .help = "show the event log", .lower = 1, .upper = 1,
 	  .opts = CMD_OPT(FOLLOW), .exec = cmd_grid_events },
 
+	/* nodegroup: cmd_nodegroup.c (docs/autoscaling.md) */
+	{ .group = "nodegroup", .verb = "ls", .alias = "list", .usage = "",
+	  .help = "list the grid's node groups", .lower = 0, .upper = 0,
+	  .exec = cmd_nodegroup_ls },
+	{ .group = "nodegroup", .verb = "show", .usage = "G",
+	  .help = "show a node group and its settings", .lower = 1,
+	  .upper = 1, .exec = cmd_nodegroup_show },
+	{ .group = "nodegroup", .verb = "create",
+	  .usage = "G --provider P [--min N] [--max N] [--label k=v]... "
+	  "[--set key=value]...",
+	  .help = "create a node group (berth launches its machines)",
+	  .lower = 1, .upper = 1, .opts = CMD_OPT(PROVIDER) | CMD_OPT(MIN) |
+	  CMD_OPT(MAX) | CMD_OPT(LABEL) | CMD_OPT(SET),
+	  .opt_help = {
+	    [CLI_OPT_LABEL] = "a label of every node it launches, besides "
+	    "ephemeral=true and berth.group=G (repeat for more)" },
+	  .exec = cmd_nodegroup_create, .help_more = cmd_nodegroup_set_help },
+	{ .group = "nodegroup", .verb = "set", .usage = "G key=value ...",
+	  .help = "change a node group's settings", .lower = 2, .upper = -1,
+	  .exec = cmd_nodegroup_set, .help_more = cmd_nodegroup_set_help },
+	{ .group = "nodegroup", .verb = "rm", .alias = "remove", .usage = "G",
+	  .help = "remove a node group that has no machines", .lower = 1,
+	  .upper = 1, .exec = cmd_nodegroup_rm },
+	{ .group = "nodegroup", .verb = "machines", .usage = "G",
+	  .help = "list a node group's machines and their states",
+	  .lower = 1, .upper = 1, .exec = cmd_nodegroup_machines },
 	/* node: cmd_node.c */
 	{ .group = "node", .verb = "ls", .alias = "list", .usage = "",
 	  .help = "list nodes of the grid", .lower = 0, .upper = 0,

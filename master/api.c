@@ -184,6 +184,13 @@ static const struct api_route api_routes[] = {
 	{ "DELETE", "/v1/jobs/{}/{}", api_job_delete, 0 },
 	{ "POST", "/v1/jobs/{}/{}/cancel", api_job_cancel, 0 },
 	{ "GET", "/v1/jobs/{}/{}/logs", api_logs_job, 0 },
+	/* node groups: api_nodegroups.c (docs/autoscaling.md) */
+	{ "GET", "/v1/grids/{}/nodegroups", api_nodegroup_list, 0 },
+	{ "POST", "/v1/grids/{}/nodegroups", api_nodegroup_create, 0 },
+	{ "GET", "/v1/nodegroups/{}/{}", api_nodegroup_show, 0 },
+	{ "PATCH", "/v1/nodegroups/{}/{}", api_nodegroup_patch, 0 },
+	{ "DELETE", "/v1/nodegroups/{}/{}", api_nodegroup_delete, 0 },
+	{ "GET", "/v1/nodegroups/{}/{}/machines", api_nodegroup_machines, 0 },
 	{ "GET", "/install/agent.sh", api_install_script, 1 },
 	{ "GET", "/install/berth-agent", api_install_agent, 1 },
 };

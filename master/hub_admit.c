@@ -228,6 +228,55 @@ hub_instance_headers(struct hub_sess *s)
 	return 0;
 }
 
+/*
+ * The labels of a group's node: the agent's (*labels, JSON) with the
+ * group's put over them, ephemeral=true and berth.group=<name> always. At
+ * every join, not only the first: a reconnecting agent reports only its
+ * own labels, and the node must keep its group's.
+ */
+static void
+hub_group_labels(const struct machine_claim *claim, char **labels)
+{
+	json_t *agent, *group, *out, *v;
+	char forced[2][96];
+	size_t i, k;
+
+	agent = json_loads(*labels, 0, NULL);
+	group = json_loads(claim->labels, 0, NULL);
+	out = json_array();
+	snprintf(forced[0], sizeof forced[0], "ephemeral=true");
+	snprintf(forced[1], sizeof forced[1], "berth.group=%s", claim->group);
+	for (k = 0; k < 2; k++)
+		json_array_append_new(out, json_string(forced[k]));
+	json_array_foreach(group, i, v) {
+		if (!json_is_string(v))
+			continue;
+		for (k = 0; k < 2; k++)
+			if (util_label_same_key(json_string_value(v),
+			    forced[k]))
+				break;
+		if (k == 2)
+			json_array_append(out, v);
+	}
+	json_array_foreach(agent, i, v) {
+		size_t j;
+		json_t *w;
+		int dup = 0;
+
+		json_array_foreach(out, j, w)
+			if (util_label_same_key(json_string_value(v),
+			    json_string_value(w)))
+				dup = 1;
+		if (!dup)
+			json_array_append(out, v);
+	}
+	free(*labels);
+	*labels = json_dumps(out, JSON_COMPACT);
+	json_decref(agent);
+	json_decref(group);
+	json_decref(out);
+}
+
 void
 hub_admit_join(struct hub *h, struct hub_sess *s, const struct hub_join *jn)
 {
@@ -236,6 +285,7 @@ hub_admit_join(struct hub *h, struct hub_sess *s, const struct hub_join *jn)
 	struct hub_sess *old;
 	struct grid g;
 	json_t *welcome;
+	int rc;
 
 	memset(&j, 0, sizeof j);
 	j.id = jn->id;
@@ -245,9 +295,17 @@ hub_admit_join(struct hub *h, struct hub_sess *s, const struct hub_join *jn)
 	j.agent_version = jn->version;
 	j.token_hash = jn->minted ? jn->hash : NULL;
 	j.peer = s->peer;
-	if (store_node_join(h->st, &j, got_name) != 0) {
+	j.machine_id = jn->machine_id;
+	j.join_hash = jn->join_hash;
+	if ((rc = store_node_join(h->st, &j, got_name)) < 0) {
 		log_error("hub: store: %s", store_errmsg(h->st));
 		hub_close(s, PROTO_CLOSE_SHUTDOWN, "master store error; retry");
+		return;
+	}
+	if (rc == 1) {
+		/* A machine's join token spent meanwhile: nothing written. */
+		hub_refuse(h, s, PROTO_CLOSE_BAD_GRID_TOKEN,
+		    "invalid grid token");
 		return;
 	}
 	/* Admitted: take over from an older session. */
@@ -298,11 +356,13 @@ hub_admit(struct hub *h, struct hub_sess *s)
 	unsigned char hash[TOKEN_HASH_LEN];
 	struct hub_join jn;
 	struct hub_sess *old;
+	struct machine_claim claim;
 	struct grid g;
 	int64_t grid_id = 0;
 	int rc;
 
 	memset(&jn, 0, sizeof jn);
+	memset(&claim, 0, sizeof claim);
 	if (hub_rate_limited(h, s->peer)) {
 		hub_close(s, PROTO_CLOSE_RATE_LIMITED,
 		    "too many failed attempts; wait a minute");
@@ -365,18 +425,39 @@ hub_admit(struct hub *h, struct hub_sess *s)
 			    "node token belongs to another node id");
 			goto out;
 		}
+		/* A group's node keeps its group's labels. */
+		if ((rc = store_machine_by_node(h->st, id, &claim)) < 0)
+			goto store_error;
+		if (rc == 1)
+			hub_group_labels(&claim, &labels);
 	} else if (hub_header(s->wsi, PROTO_HDR_GRID_TOKEN, token,
 	    sizeof token) == 0) {
 		token_hash(token, hash);
 		rc = store_grid_by_token(h->st, hash, &g);
 		if (rc < 0)
 			goto store_error;
-		if (rc == 0 || !token_check(token, hash, sizeof hash)) {
+		/*
+		 * A token that is no grid's may be a machine's single-use
+		 * join token (docs/autoscaling.md): a launching machine's,
+		 * giving the grid, the node's name and its group's labels.
+		 */
+		if (rc == 0 && (rc = store_machine_by_token(h->st, hash,
+		    &claim)) < 0)
+			goto store_error;
+		if (rc == 0 || (claim.machine_id == 0 &&
+		    !token_check(token, hash, sizeof hash))) {
 			hub_refuse(h, s, PROTO_CLOSE_BAD_GRID_TOKEN,
 			    "invalid grid token");
 			goto out;
 		}
-		grid_id = g.id;
+		if (claim.machine_id != 0) {
+			jn.machine_id = claim.machine_id;
+			memcpy(jn.join_hash, hash, sizeof jn.join_hash);
+			snprintf(name, sizeof name, "%s", claim.name);
+			hub_group_labels(&claim, &labels);
+			grid_id = claim.grid_id;
+		} else
+			grid_id = g.id;
 		if ((rc = store_node_revoked(h->st, id)) < 0)
 			goto store_error;
 		if (rc == 1) {

@@ -80,6 +80,9 @@ struct hub_join {
 	unsigned char	 hash[TOKEN_HASH_LEN];	/* its hash */
 	char		 new_token[TOKEN_LEN + 1]; /* it; secret */
 	int64_t		 until;			/* parked: mono ms deadline */
+	int64_t		 machine_id;		/* a group's machine joining
+						 * with its join token, or 0 */
+	unsigned char	 join_hash[TOKEN_HASH_LEN]; /* that token's hash */
 };
 
 /* One agent connection; lws allocates and zeroes it (per-session data). */

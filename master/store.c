@@ -311,6 +311,44 @@ static const char *store_migrations[] = {
 	"  UNIQUE (grid_id, name));"
 	"ALTER TABLE stacks ADD COLUMN parent_id INTEGER"
 	"  REFERENCES stacks(id) ON DELETE SET NULL;",
+	/*
+	 * 6 -> 7: node groups and their machines (docs/autoscaling.md).
+	 * A group's settings are columns that follow their table
+	 * (common/nodegroup_settings.c), added after the migrations. A
+	 * machine's row changes state in the transaction of its event.
+	 */
+	"CREATE TABLE node_groups ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  grid_id INTEGER NOT NULL REFERENCES grids(id) ON DELETE RESTRICT,"
+	"  name TEXT NOT NULL,"
+	"  provider TEXT NOT NULL,"
+	"  labels TEXT NOT NULL DEFAULT '[]',"
+	"  backoff_until INTEGER NOT NULL DEFAULT 0,"
+	"  backoff_cur_s INTEGER NOT NULL DEFAULT 0,"
+	"  last_add_at INTEGER NOT NULL DEFAULT 0,"
+	"  last_failure_at INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (grid_id, name));"
+	"CREATE TABLE machines ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  group_id INTEGER NOT NULL REFERENCES node_groups(id)"
+	"    ON DELETE RESTRICT,"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  state TEXT NOT NULL DEFAULT 'requested' CHECK (state IN ("
+	"    'requested', 'launching', 'joined', 'draining', 'terminating',"
+	"    'gone', 'failed')),"
+	"  join_token_hash BLOB UNIQUE,"
+	"  node_id TEXT,"
+	"  pid INTEGER,"
+	"  data_dir TEXT,"
+	"  reason TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  state_at INTEGER NOT NULL,"
+	"  joined_at INTEGER,"
+	"  unneeded_since INTEGER);"
+	"CREATE INDEX machines_group ON machines(group_id, state);"
+	"CREATE INDEX machines_node ON machines(node_id);",
 };
 
 #define STORE_N_MIGRATIONS \
@@ -519,7 +557,8 @@ store_migrate(struct store *st, char **cause)
 		return -1;
 	}
 	if (store_settings_columns(st, "grids", &grid_settings_table,
-	    cause) != 0) {
+	    cause) != 0 || store_settings_columns(st, "node_groups",
+	    &nodegroup_settings_table, cause) != 0) {
 		store_rollback(st);
 		return -1;
 	}

@@ -25,8 +25,9 @@
 #include <sqlite3.h>
 
 #include "common/grid_settings.h"
+#include "common/nodegroup_settings.h"
 
-#define STORE_SCHEMA_VERSION	6
+#define STORE_SCHEMA_VERSION	7
 
 struct store;
 
@@ -193,7 +194,9 @@ struct node_row {
 	int64_t		 created_at;	/* epoch ms of its first join */
 	double		 cpu_pct;	/* last reported load, or 0 */
 	int64_t		 mem_used;	/* last reported bytes in use, or 0 */
-	int		 engine_down;	/* its agent reports no Docker Engine */
+	int		 engine_down;	/* its agent reports no Docker Engine,
+					 * or its machine is leaving (node
+					 * groups): no new records */
 };
 typedef void store_node_fn(void *arg, const struct node_row *row);
 typedef void store_node_load_fn(void *arg, const char *id, double cpu_pct,
@@ -547,13 +550,19 @@ struct node_join {
 	const char		*agent_version;	/* as reported */
 	const unsigned char	*token_hash;	/* new node token, or NULL */
 	const char		*peer;		/* peer address, for the event */
+	int64_t			 machine_id;	/* a group's machine joining with
+						 * its join token (its hash is
+						 * join_hash), or 0 */
+	const unsigned char	*join_hash;
 };
 
 /*
  * Record a node coming online in one transaction: insert or update the
  * node (name made unique in the grid, agent labels merged), mark it
  * online and write the event. The name it got goes into name_out.
- * 0 or -1.
+ * A machine's join (machine_id) also spends its join token and marks it
+ * joined, with its event. 0, 1 (the machine's token was spent meanwhile:
+ * nothing written) or -1.
  */
 int	 store_node_join(struct store *st, const struct node_join *j,
 	    char name_out[64]);
@@ -987,5 +996,109 @@ int	 store_deploy_service_stopped(struct store *st,
 int	 store_deploy_service_done(struct store *st,
 	    const struct deploy_snap *d, const struct deploy_service *v,
 	    int64_t now);
+
+
+/* ---- node groups and machines (store_nodegroup.c) ---------------------- */
+
+#define NODEGROUP_LABELS_MAX	4096	/* the labels' JSON text */
+
+struct nodegroup {
+	int64_t			 id;		/* row id */
+	int64_t			 grid_id;
+	char			 name[64];	/* [a-z0-9-]{1,63} */
+	char			 provider[16];	/* "process" */
+	char			 labels[NODEGROUP_LABELS_MAX]; /* JSON array of
+						 * "k=v", the operator's (the
+						 * forced two are added at join) */
+	struct nodegroup_settings settings;
+	int64_t			 backoff_until;	/* epoch ms; no launch before */
+	int64_t			 backoff_s;	/* the current backoff */
+	int64_t			 last_add_at;	/* epoch ms of the last launch */
+	int64_t			 last_failure_at; /* and of the last failure */
+	int64_t			 created_at;
+};
+
+/*
+ * A machine: one requested instance of a group's provider. States:
+ * requested -> launching -> joined -> draining -> terminating -> gone,
+ * or failed (then terminating). A row is deleted when it is gone: the
+ * events keep its story.
+ */
+struct machine {
+	int64_t			 id;
+	int64_t			 group_id;
+	int64_t			 grid_id;
+	char			 group[64];	/* the group's name */
+	char			 name[64];	/* "<group>-<id>": its node name */
+	char			 state[16];
+	char			 node_id[NODE_ID_LEN + 1]; /* once joined */
+	int64_t			 pid;		/* process provider, 0 unknown */
+	char			 data_dir[512];	/* process provider */
+	char			 reason[256];	/* why the last change */
+	int64_t			 created_at;
+	int64_t			 state_at;	/* when the state last changed */
+	int64_t			 joined_at;	/* 0 until joined */
+	int64_t			 unneeded_since; /* 0: needed */
+	int			 node_measured;	/* its node reported capacity */
+	int			 node_online;	/* its node is online */
+	int			 node_busy;	/* non-daemon records or jobs */
+	int			 node_exists;	/* its node record is there */
+};
+
+/* 0 created (out filled), 1 the name exists, -1 error. */
+int	 store_nodegroup_create(struct store *st, struct nodegroup *g);
+/* 1 found, 0 not, -1 error. */
+int	 store_nodegroup_get(struct store *st, int64_t grid_id,
+	    const char *name, struct nodegroup *out);
+int	 store_nodegroup_get_id(struct store *st, int64_t id,
+	    struct nodegroup *out);
+/* Every group of a grid by priority, then name (caller frees). 0 or -1. */
+int	 store_nodegroup_list(struct store *st, int64_t grid_id,
+	    struct nodegroup **out, size_t *n);
+/* Labels and settings. 0 or -1. */
+int	 store_nodegroup_update(struct store *st, const struct nodegroup *g);
+/* Backoff and the times of the last launch and failure. 0 or -1. */
+int	 store_nodegroup_marks(struct store *st, const struct nodegroup *g);
+/* 0 deleted, 1 it still has machines, -1 error. */
+int	 store_nodegroup_delete(struct store *st, int64_t id);
+/* Machines of a group by state: joined or on their way, all. -1 error. */
+int	 store_nodegroup_size(struct store *st, int64_t group_id, int *size,
+	    int *all);
+json_t	*nodegroup_to_json(const struct nodegroup *g, int size);
+
+/* A new machine, requested: 0 (out filled) or -1. */
+int	 store_machine_add(struct store *st, const struct nodegroup *g,
+	    int64_t now, struct machine *out);
+/* Machines of a group (group_id), or of a grid (group_id 0). 0 or -1. */
+int	 store_machine_list(struct store *st, int64_t grid_id,
+	    int64_t group_id, struct machine **out, size_t *n);
+/*
+ * Move machine id from state `from` to `to` (with the reason): 1 moved,
+ * 0 it was not in `from`, -1 error.
+ */
+int	 store_machine_state(struct store *st, int64_t id, const char *from,
+	    const char *to, const char *reason, int64_t now);
+/* launching: its join token's hash and data dir. 1, 0 (not requested), -1. */
+int	 store_machine_launching(struct store *st, int64_t id,
+	    const unsigned char *token_hash, const char *data_dir, int64_t now);
+int	 store_machine_pid(struct store *st, int64_t id, int64_t pid);
+int	 store_machine_unneeded(struct store *st, int64_t id, int64_t since);
+int	 store_machine_delete(struct store *st, int64_t id);
+json_t	*machine_to_json(const struct machine *m);
+
+/* What a join token names: a launching machine, its grid and labels. */
+struct machine_claim {
+	int64_t			 machine_id;
+	int64_t			 grid_id;
+	char			 name[64];	/* the machine's */
+	char			 group[64];
+	char			 labels[NODEGROUP_LABELS_MAX]; /* group's JSON */
+};
+/* 1 found (launching), 0 not, -1 error. */
+int	 store_machine_by_token(struct store *st, const unsigned char *hash,
+	    struct machine_claim *out);
+/* The machine whose node is node_id (any state): 1, 0, -1. */
+int	 store_machine_by_node(struct store *st, const char *node_id,
+	    struct machine_claim *out);
 
 #endif

@@ -270,7 +270,9 @@ store_node_clear_token(struct store *st, const char *id)
 #define NODE_ROW_COLS \
 	"id, name, labels, cpus, memory, connected, connected_at, " \
 	"disconnected_at, created_at, cpu_pct, mem_used, grid_id, " \
-	"coalesce(engine_state = 'down', 0)"
+	"coalesce(engine_state = 'down', 0) OR EXISTS (SELECT 1 FROM " \
+	"machines m WHERE m.node_id = nodes.id AND m.state IN " \
+	"('draining', 'terminating', 'failed'))"
 
 /* Hand the current row of s to fn. */
 static void

@@ -175,6 +175,29 @@ store_node_join(struct store *st, const struct node_join *j,
 	sqlite3_bind_int64(s, 7, now);
 	if (store_done(s) != 0)
 		goto fail;
+	if (j->machine_id != 0) {
+		/* The join token is spent here, once: the row must still be
+		 * launching with that token (a racing join finds it used). */
+		s = store_stmt(st, "UPDATE machines SET state = 'joined',"
+		    " node_id = ?2, join_token_hash = NULL, joined_at = ?3,"
+		    " state_at = ?3, reason = 'joined' WHERE id = ?1 AND"
+		    " state = 'launching' AND join_token_hash = ?4");
+		sqlite3_bind_int64(s, 1, j->machine_id);
+		store_bind_text(s, 2, j->id);
+		sqlite3_bind_int64(s, 3, now);
+		sqlite3_bind_blob(s, 4, j->join_hash, 32, SQLITE_STATIC);
+		if (store_done(s) != 0)
+			goto fail;
+		if (sqlite3_changes(store_db(st)) != 1) {
+			free(labels);
+			store_rollback(st);
+			return 1;
+		}
+		if (store_event_add(st, j->grid_id, "machine.join", name,
+		    "machine %s joined as node %.12s (from %s)", name, j->id,
+		    j->peer) != 0)
+			goto fail;
+	}
 	if (store_event_add(st, j->grid_id, exists ? "node.online" :
 	    "node.join", name, exists ? "node %s online (from %s)" :
 	    "node %s joined the grid (from %s, labels %s)", name, j->peer,
