@@ -1178,8 +1178,10 @@ converge_pass(struct converge *c, int force_state)
 	if (converge_pass_list(&p) != 0) {
 		/* Say so: an engine that went away is news to the master. */
 		p.items = json_array();
+		p.jitems = json_array();	/* the frame always has "jobs" */
 		converge_pass_send(&p, force_state);
 		json_decref(p.items);
+		json_decref(p.jitems);
 		return 0;
 	}
 	p.items = json_array();
