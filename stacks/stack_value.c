@@ -280,40 +280,47 @@ y11_int(const char *s, long long *v)
 static int
 y11_float(const char *s, double *v)
 {
-	char clean[80], *end;
 	const char *p = s;
+	char *clean, *end;
 	size_t n = 0;
+	int rc = -1;
+
+	/* Never longer than s: '_' and ',' are only dropped. */
+	clean = xmalloc(strlen(s) + 1);
 
 	if (*p == '-' || *p == '+')
 		clean[n++] = *p++;
 	if (isdigit((unsigned char)*p)) {
 		while (isdigit((unsigned char)*p) || *p == '_' || *p == ',') {
-			if (*p != '_' && *p != ',' && n + 1 < sizeof clean)
+			if (*p != '_' && *p != ',')
 				clean[n++] = *p;
 			p++;
 		}
 	}
 	if (*p != '.')
-		return -1;
+		goto out;
 	if (n == 0 || !isdigit((unsigned char)clean[n - 1]))
 		if (!isdigit((unsigned char)p[1]))
-			return -1;	/* "." or "-." is a string */
+			goto out;	/* "." or "-." is a string */
 	clean[n++] = *p++;
-	while (isdigit((unsigned char)*p) && n + 1 < sizeof clean)
+	while (isdigit((unsigned char)*p))
 		clean[n++] = *p++;
 	if (*p == 'e' || *p == 'E') {
 		if ((p[1] != '-' && p[1] != '+') || !isdigit((unsigned char)p[2]))
-			return -1;
+			goto out;
 		clean[n++] = *p++;
 		clean[n++] = *p++;
-		while (isdigit((unsigned char)*p) && n + 1 < sizeof clean)
+		while (isdigit((unsigned char)*p))
 			clean[n++] = *p++;
 	}
 	if (*p != '\0')
-		return -1;
+		goto out;
 	clean[n] = '\0';
 	*v = strtod(clean, &end);
-	return 0;
+	rc = 0;
+out:
+	free(clean);
+	return rc;
 }
 
 enum stack_y11

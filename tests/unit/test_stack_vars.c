@@ -11,6 +11,7 @@
  */
 #include "tests/unit/test.h"
 #include "stacks/stack.h"
+#include "stacks/stack_int.h"
 #include "common/xmalloc.h"
 
 #include <stdlib.h>
@@ -1189,10 +1190,33 @@ test_tolerated(void)
 	json_decref(st);
 }
 
+/*
+ * A YAML 1.1 float longer than any buffer (the fuzzer's find: 87 digits
+ * and a dot overran an 80-byte one): still a float, and its value.
+ */
+static void
+test_yaml11_long_float(void)
+{
+	char s[300];
+	long long i;
+	double d = 0;
+	int b;
+
+	memset(s, '8', 250);
+	strcpy(s + 250, ".5e+1");
+	CHECK_INT(stack_yaml11(s, &i, &d, &b), Y11_FLOAT);
+	CHECK(d > 8.8e250 && d < 8.9e250);
+	memset(s, '8', 87);
+	strcpy(s + 87, ".");
+	CHECK_INT(stack_yaml11(s, &i, &d, &b), Y11_FLOAT);
+	CHECK(d > 8.8e86 && d < 8.9e86);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_liquid_in_stacks);
+	TEST_RUN(test_yaml11_long_float);
 	TEST_RUN(test_env_and_files);
 	TEST_RUN(test_computed);
 	TEST_RUN(test_generated);
