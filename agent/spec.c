@@ -60,7 +60,7 @@ spec_name_valid(const char *s)
 	return 1;
 }
 
-static int
+int
 spec_image_valid(const char *s)
 {
 	size_t len = strlen(s);
@@ -71,7 +71,7 @@ spec_image_valid(const char *s)
 }
 
 /* A string array (or null/absent); copies into out, or fails. */
-static int
+int
 spec_strings(json_t *e, const char *key, json_t **out, char **cause)
 {
 	json_t *v = json_object_get(e, key), *x;
