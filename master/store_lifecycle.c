@@ -86,6 +86,28 @@ lifecycle_deploying(struct store *st, int64_t stack_id, int64_t *deploy_id)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * Start and restart wait for a deploy of the stack in progress: 0 to go
+ * on, else -1 with *rc LC_BUSY (and lc->cause) or left LC_ERROR.
+ */
+static int
+lifecycle_refuse_busy(struct store *st, int64_t stack_id, const char *stack,
+    struct lifecycle *lc, enum lifecycle_rc *rc)
+{
+	int64_t busy;
+	int d;
+
+	if ((d = lifecycle_deploying(st, stack_id, &busy)) == 0)
+		return 0;
+	if (d > 0) {
+		xasprintf(&lc->cause, "deploy %lld of stack %s is in "
+		    "progress; wait for it (berth stack show %s)",
+		    (long long)busy, stack, stack);
+		*rc = LC_BUSY;
+	}
+	return -1;
+}
+
 /* Append the distinct nodes with instances of service_id to lc->nodes. */
 static int
 lifecycle_nodes(struct store *st, int64_t service_id, struct lifecycle *lc)
@@ -238,24 +260,16 @@ store_lifecycle_start(struct store *st, int64_t stack_id, int64_t service_id,
 	struct lc_svc *v;
 	sqlite3_stmt *s;
 	char stack[64];
-	int64_t grid_id, busy;
+	int64_t grid_id;
 	size_t n, i;
 	enum lifecycle_rc rc = LC_ERROR;
 	int b;
-	int d;
 
 	if ((b = lifecycle_begin(st, stack_id, service_id, lc, &grid_id, stack,
 	    sizeof stack, &v, &n)) != 0)
 		return b > 0 ? LC_GONE : LC_ERROR;
-	if ((d = lifecycle_deploying(st, stack_id, &busy)) != 0) {
-		if (d > 0) {
-			xasprintf(&lc->cause, "deploy %lld of stack %s is in "
-			    "progress; wait for it (berth stack show %s)",
-			    (long long)busy, stack, stack);
-			rc = LC_BUSY;
-		}
+	if (lifecycle_refuse_busy(st, stack_id, stack, lc, &rc) != 0)
 		goto out;
-	}
 	for (i = 0; i < n; i++) {
 		/* Instances of any service: their desired sets carry
 		 * "stopped" no more, or are simply re-read. */
@@ -298,24 +312,16 @@ store_lifecycle_restart(struct store *st, int64_t stack_id,
 	struct lc_svc *v;
 	sqlite3_stmt *s;
 	char stack[64];
-	int64_t grid_id, busy;
+	int64_t grid_id;
 	size_t n, i;
 	enum lifecycle_rc rc = LC_ERROR;
 	int b;
-	int d;
 
 	if ((b = lifecycle_begin(st, stack_id, service_id, lc, &grid_id, stack,
 	    sizeof stack, &v, &n)) != 0)
 		return b > 0 ? LC_GONE : LC_ERROR;
-	if ((d = lifecycle_deploying(st, stack_id, &busy)) != 0) {
-		if (d > 0) {
-			xasprintf(&lc->cause, "deploy %lld of stack %s is in "
-			    "progress; wait for it (berth stack show %s)",
-			    (long long)busy, stack, stack);
-			rc = LC_BUSY;
-		}
+	if (lifecycle_refuse_busy(st, stack_id, stack, lc, &rc) != 0)
 		goto out;
-	}
 	for (i = 0; i < n; i++) {
 		if (v[i].stopped)
 			continue;	/* a stopped one stays stopped */
