@@ -397,7 +397,6 @@ class Fake:
     def SetDesiredCapacity(self, p):
         g = self._group(p["AutoScalingGroupName"])
         d = p["DesiredCapacity"]
-        self.counters["set_desired"].append(d)
         if d > g["max"]:
             raise ApiError(400, "ValidationError",
                            "New SetDesiredCapacity value %d is above max value "
@@ -406,6 +405,7 @@ class Fake:
             raise ApiError(400, "ValidationError",
                            "New SetDesiredCapacity value %d is below min value "
                            "%d for the AutoScalingGroup." % (d, g["min"]))
+        self.counters["set_desired"].append(d)
         if d < g["desired"]:
             # AWS would now pick victims itself: what berth must never cause.
             self.counters["lowered"] += 1
