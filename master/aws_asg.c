@@ -55,6 +55,7 @@ struct aws_asg {
 	long		 retry_base_ms;
 	long		 retry_max_ms;
 	struct aws_asg_stats stats;
+	char		 last_code[128]; /* AWS code of the last failed call */
 };
 
 static pthread_once_t aws_xml_once = PTHREAD_ONCE_INIT;
@@ -683,6 +684,12 @@ aws_asg_free(struct aws_asg *a)
 	free(a);
 }
 
+const char *
+aws_asg_last_code(const struct aws_asg *a)
+{
+	return a->last_code;
+}
+
 void
 aws_asg_get_stats(const struct aws_asg *a, struct aws_asg_stats *out)
 {
@@ -755,6 +762,7 @@ aws_call(struct aws_asg *a, const char *action, const struct buf *params,
 		hdrs = curl_slist_append(hdrs, tokhdr);
 	}
 	a->stats.calls++;
+	a->last_code[0] = '\0';
 	for (attempt = 0;; attempt++) {
 		buf_free(reply);
 		err[0] = '\0';
@@ -814,6 +822,7 @@ aws_call(struct aws_asg *a, const char *action, const struct buf *params,
 			aws_backoff(a, attempt);
 			continue;
 		}
+		snprintf(a->last_code, sizeof a->last_code, "%s", code);
 		if (aws_error_retryable(code))
 			xasprintf(cause, "%s: %s: %s (gave up after %d retries)",
 			    action, code, msg, a->max_retries);

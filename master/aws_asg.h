@@ -94,6 +94,13 @@ void		 aws_asg_free(struct aws_asg *a);	/* NULL: no-op */
 void		 aws_asg_get_stats(const struct aws_asg *a,
 		    struct aws_asg_stats *out);
 
+/*
+ * The AWS error code of the last call that failed with one ("Throttling",
+ * "ValidationError"...), or "" (success, or a failure of the transport
+ * or of the client's own checks).
+ */
+const char	*aws_asg_last_code(const struct aws_asg *a);
+
 /* The group's sizes and instances. 0, or -1 with *cause. */
 int	 aws_asg_describe(struct aws_asg *a, const char *group,
 	    struct aws_asg_group *out, char **cause);

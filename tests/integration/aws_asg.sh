@@ -47,6 +47,7 @@ fi
 PORT=$(cat "$TMP/port")
 URL=http://127.0.0.1:$PORT
 N=0
+T0=$(date +%s%3N)
 
 # asg ARGS...: asgctl with the env keys; sets RC and OUTPUT (stdout+stderr).
 asg() {
@@ -66,16 +67,23 @@ awsc() {
 	    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER= \
 	    "$AWS" --endpoint-url "$URL" autoscaling "$@"
 }
-out=$(awsc describe-auto-scaling-groups --auto-scaling-group-names web \
-    --output json 2>&1 | tee "$OUT/aws.1")
+# The two run at once (awscli takes seconds to start on a loaded machine).
+awsc describe-auto-scaling-groups --auto-scaling-group-names web \
+    --output json >"$OUT/aws.1" 2>&1 &
+a1=$!
+awsc set-desired-capacity --auto-scaling-group-name web \
+    --desired-capacity 9 >"$OUT/aws.2" 2>&1 &
+a2=$!
+wait $a1
+wait $a2
+rc2=$?
 check_eq "awscli parses DescribeAutoScalingGroups" \
-    "$(jq -c '.AutoScalingGroups[0] | [.AutoScalingGroupName, .MinSize, .MaxSize, .DesiredCapacity, (.Instances | length), .Instances[0].LifecycleState]' <<<"$out" 2>&1)" \
+    "$(jq -c '.AutoScalingGroups[0] | [.AutoScalingGroupName, .MinSize, .MaxSize, .DesiredCapacity, (.Instances | length), .Instances[0].LifecycleState]' "$OUT/aws.1" 2>&1)" \
     '["web",0,4,1,1,"InService"]'
-out=$(awsc set-desired-capacity --auto-scaling-group-name web \
-    --desired-capacity 9 2>&1 | tee "$OUT/aws.2"; echo "rc=${PIPESTATUS[0]}")
-check_has "awscli parses the fake's ValidationError (above MaxSize)" "$out" \
+check_has "awscli parses the fake's ValidationError (above MaxSize)" \
+    "$(cat "$OUT/aws.2")" \
     "(ValidationError) when calling the SetDesiredCapacity operation: New SetDesiredCapacity value 9 is above max value 4"
-check_has "awscli exits 254 on it" "$out" "rc=254"
+check_eq "awscli exits 254 on it" "$rc2" 254
 
 # ---- signatures ----------------------------------------------------------------
 asg describe web
@@ -202,6 +210,47 @@ check_has "the Failed launch activity is seen" \
 check_has "with its status message" "$OUTPUT" \
     "| We currently do not have sufficient capacity in the Availability Zone you requested."
 check_eq "and no instance came of it" "$(state '.groups.web.instances | length')" 2
+
+# ---- the provider's calls (master/provider_aws.c) ----------------------------------
+asg failed-since web "$T0"
+check_has "provider: a Failed launch since the launch time means backoff" \
+    "$OUTPUT" "failed: We currently do not have sufficient capacity"
+asg failed-since web "$(($(date +%s%3N) + 60000))"
+check_eq "provider: none since a later time" "$OUTPUT" "no failed launch"
+asg describe web
+JOINER=$(awk '/ unprotected$/ {print $2; exit}' <<<"$OUTPUT")
+pc=$(state .counters.protect_calls)
+asg join web "$JOINER"
+check_eq "provider: a joining instance of the group is accepted, with its AZ" \
+    "$RC $OUTPUT" "0 joined $JOINER az=$(state -r ".groups.web.instances[] | select(.id == \"$JOINER\") | .az")"
+check_eq "provider: and protected on join" \
+    "$(state ".groups.web.instances[] | select(.id == \"$JOINER\") | .protected")" true
+asg join web "$JOINER"
+check_eq "provider: joining again makes no second protect call" \
+    "$RC $(state .counters.protect_calls)" "0 $((pc + 1))"
+asg join web "$VICTIM"
+check_has "provider: an id that is not in the group is refused" "$OUTPUT" \
+    "instance $VICTIM is not a live instance of auto scaling group web"
+d=$(state .groups.web.desired)
+asg grow-to web "$d"
+check_eq "provider: grow-to the current size adds nothing, calls nothing" \
+    "$OUTPUT $(state '.counters.set_desired | length')" "grown to $d, 0 added 2"
+asg grow-to web 1
+check_eq "provider: grow-to below the size never lowers" \
+    "$RC $OUTPUT $(state .groups.web.desired)" "0 grown to 1, 0 added $d"
+asg launch web 1
+check_eq "provider: launch 1 grows desired by one" \
+    "$RC $(state .groups.web.desired)" "0 $((d + 1))"
+asg launch web 1
+check_has "provider: beyond MaxSize is refused naming it" "$OUTPUT" \
+    "above its MaxSize 4"
+asg delete web "$JOINER"
+check_eq "provider: delete the named instance" "$RC $OUTPUT" "0 deleted $JOINER"
+asg delete web "$JOINER"
+check_eq "provider: deleting it again is done, without a call" \
+    "$RC $(state '[.counters.terminated[] | select(. == "'"$JOINER"'")] | length')" "0 1"
+check_eq "provider: desired was decremented once" \
+    "$(state .groups.web.desired)" "$d"
 
 # ---- timeouts --------------------------------------------------------------------------
 fault '{"slow_ms": 4000, "slow_n": 1}'

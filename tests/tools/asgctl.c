@@ -9,6 +9,11 @@
  *   asgctl [options] terminate ID
  *   asgctl [options] activities GROUP [MAX]
  *
+ * and the provider's calls (master/provider_aws.c):
+ *   asgctl [options] grow-to GROUP TOTAL | launch GROUP N
+ *   asgctl [options] join GROUP ID | delete GROUP ID
+ *   asgctl [options] failed-since GROUP EPOCH_MS
+ *
  * options: --region R (default eu-west-1), --endpoint URL,
  *   --credentials-file F, --profile P, --timeout-ms MS, --retries N,
  *   --retry-base-ms MS, --stats (print "stats calls=N requests=N
@@ -21,6 +26,7 @@
 #include <string.h>
 
 #include "master/aws_asg.h"
+#include "master/provider_aws.h"
 
 static void
 usage(void)
@@ -29,8 +35,84 @@ usage(void)
 	    "[--credentials-file F] [--profile P] [--timeout-ms MS] "
 	    "[--retries N] [--retry-base-ms MS] [--stats] COMMAND ARGS...\n"
 	    "commands: describe G | set-desired G N | protect G ID... | "
-	    "unprotect G ID... | terminate ID | activities G [MAX]\n");
+	    "unprotect G ID... | terminate ID | activities G [MAX] |\n"
+	    "  grow-to G TOTAL | launch G N | join G ID | delete G ID | "
+	    "failed-since G MS\n");
 	exit(2);
+}
+
+static void
+print_stats(struct aws_asg *a)
+{
+	struct aws_asg_stats st;
+
+	aws_asg_get_stats(a, &st);
+	printf("stats calls=%llu requests=%llu retries=%llu\n",
+	    (unsigned long long)st.calls, (unsigned long long)st.requests,
+	    (unsigned long long)st.retries);
+}
+
+static int
+provider_cmd(const struct aws_asg_config *ac, const char *cmd, int argc,
+    char **argv, int stats)
+{
+	struct provider_aws_config pc = { 0 };
+	struct provider_aws *p;
+	char *cause = NULL, *end, buf[512];
+	long long n = 0;
+	int64_t added;
+	int rc;
+
+	if (argc != 2)
+		usage();
+	if (strcmp(cmd, "join") != 0 && strcmp(cmd, "delete") != 0) {
+		n = strtoll(argv[1], &end, 10);
+		if (*end != '\0')
+			usage();
+	}
+	pc.asg_name = argv[0];
+	pc.region = ac->region;
+	pc.endpoint = ac->endpoint;
+	pc.credentials_file = ac->credentials_file;
+	pc.profile = ac->profile;
+	pc.timeout_ms = ac->timeout_ms;
+	pc.max_retries = ac->max_retries;
+	pc.retry_base_ms = ac->retry_base_ms;
+	if ((p = provider_aws_new(&pc, &cause)) == NULL) {
+		fprintf(stderr, "asgctl: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	if (strcmp(cmd, "grow-to") == 0) {
+		if ((rc = provider_aws_grow_to(p, n, &added, &cause)) == 0)
+			printf("grown to %lld, %lld added\n", n,
+			    (long long)added);
+	} else if (strcmp(cmd, "launch") == 0) {
+		if ((rc = provider_aws_launch(p, n, &cause)) == 0)
+			printf("launched %lld\n", n);
+	} else if (strcmp(cmd, "join") == 0) {
+		if ((rc = provider_aws_join(p, argv[1], buf, sizeof buf,
+		    &cause)) == 0)
+			printf("joined %s az=%s\n", argv[1], buf);
+	} else if (strcmp(cmd, "delete") == 0) {
+		if ((rc = provider_aws_delete(p, argv[1], &cause)) == 0)
+			printf("deleted %s\n", argv[1]);
+	} else {
+		rc = provider_aws_failed_since(p, n, buf, sizeof buf, &cause);
+		if (rc == 1)
+			printf("failed: %s\n", buf);
+		else if (rc == 0)
+			printf("no failed launch\n");
+		rc = rc == -1 ? -1 : 0;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "asgctl: %s\n", cause);
+		free(cause);
+	}
+	if (stats)
+		print_stats(provider_aws_client(p));
+	provider_aws_free(p);
+	return rc == 0 ? 0 : 1;
 }
 
 int
@@ -38,7 +120,6 @@ main(int argc, char **argv)
 {
 	struct aws_asg_config cfg = { .region = "eu-west-1" };
 	struct aws_asg *a;
-	struct aws_asg_stats st;
 	char *cause = NULL, *end;
 	const char *cmd;
 	int i, rc = -1, stats = 0;
@@ -73,6 +154,10 @@ main(int argc, char **argv)
 	if (i >= argc)
 		usage();
 	cmd = argv[i++];
+	if (strcmp(cmd, "grow-to") == 0 || strcmp(cmd, "launch") == 0 ||
+	    strcmp(cmd, "join") == 0 || strcmp(cmd, "delete") == 0 ||
+	    strcmp(cmd, "failed-since") == 0)
+		return provider_cmd(&cfg, cmd, argc - i, argv + i, stats);
 	if ((a = aws_asg_new(&cfg, &cause)) == NULL) {
 		fprintf(stderr, "asgctl: %s\n", cause);
 		free(cause);
@@ -133,13 +218,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "asgctl: %s\n", cause);
 		free(cause);
 	}
-	if (stats) {
-		aws_asg_get_stats(a, &st);
-		printf("stats calls=%llu requests=%llu retries=%llu\n",
-		    (unsigned long long)st.calls,
-		    (unsigned long long)st.requests,
-		    (unsigned long long)st.retries);
-	}
+	if (stats)
+		print_stats(a);
 	aws_asg_free(a);
 	return rc == 0 ? 0 : 1;
 }

@@ -11,6 +11,7 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 #include "master/aws_asg.h"
+#include "master/provider_aws.h"
 #include "tests/unit/test.h"
 
 static char tmpdir[] = "/tmp/berth-aws-unit.XXXXXX";
@@ -195,6 +196,42 @@ test_xml_activities(void)
 	free(cause);
 }
 
+/* The join check: a live instance of the group, by exact id. */
+static void
+test_provider_find(void)
+{
+	static const char xml[] =
+	    "<R><DescribeAutoScalingGroupsResult><AutoScalingGroups><member>"
+	    "<AutoScalingGroupName>web</AutoScalingGroupName><MinSize>0</MinSize>"
+	    "<MaxSize>9</MaxSize><DesiredCapacity>4</DesiredCapacity><Instances>"
+	    "<member><InstanceId>i-00000001</InstanceId><AvailabilityZone>a"
+	    "</AvailabilityZone><LifecycleState>InService</LifecycleState></member>"
+	    "<member><InstanceId>i-00000002</InstanceId><AvailabilityZone>b"
+	    "</AvailabilityZone><LifecycleState>Pending:Wait</LifecycleState></member>"
+	    "<member><InstanceId>i-00000003</InstanceId>"
+	    "<LifecycleState>Terminating</LifecycleState></member>"
+	    "<member><InstanceId>i-00000004</InstanceId>"
+	    "<LifecycleState>Standby</LifecycleState></member>"
+	    "</Instances></member></AutoScalingGroups>"
+	    "</DescribeAutoScalingGroupsResult></R>";
+	struct aws_asg_group g;
+	const struct aws_asg_instance *in;
+	char *cause = NULL;
+
+	CHECK_INT(aws_xml_groups(xml, sizeof xml - 1, "web", &g, &cause), 0);
+	in = provider_aws_find(&g, "i-00000001");
+	CHECK(in != NULL && strcmp(in->az, "a") == 0);
+	in = provider_aws_find(&g, "i-00000002");
+	CHECK(in != NULL && strcmp(in->az, "b") == 0);
+	CHECK(provider_aws_find(&g, "i-00000003") == NULL);
+	CHECK(provider_aws_find(&g, "i-00000004") == NULL);
+	CHECK(provider_aws_find(&g, "i-0000000") == NULL);
+	CHECK(provider_aws_find(&g, "i-000000011") == NULL);
+	CHECK(provider_aws_find(&g, "") == NULL);
+	CHECK(provider_aws_find(&g, NULL) == NULL);
+	aws_asg_group_clear(&g);
+}
+
 static char *
 write_tmp(const char *name, const char *text)
 {
@@ -366,6 +403,7 @@ main(void)
 	TEST_RUN(test_xml_broken);
 	TEST_RUN(test_xml_error);
 	TEST_RUN(test_xml_activities);
+	TEST_RUN(test_provider_find);
 	TEST_RUN(test_credentials_file);
 	TEST_RUN(test_credentials_env);
 	TEST_RUN(test_client_settings);
