@@ -198,6 +198,17 @@ asg --retry-base-ms 10 --retries 2 describe web
 check_has "lasting Throttling: given up after the bound" "$OUTPUT" \
     "asgctl: DescribeAutoScalingGroups: Throttling: Rate exceeded (gave up after 2 retries)"
 fault '{"throttle": 0}'
+fault '{"error_code": "ResourceContention", "error_status": 500, "error_n": 1}'
+asg --retry-base-ms 10 --stats describe web
+check_has "ResourceContention (HTTP 500) is retried too" "$RC $OUTPUT" \
+    "0 group web"
+check_has "once" "$OUTPUT" "stats calls=1 requests=2 retries=1"
+fault '{"error_code": "InternalFailure", "error_status": 500, "error_n": 1}'
+asg --retry-base-ms 10 --stats describe web
+check_has "another 500 is returned at once with its code" "$RC $OUTPUT" \
+    "InternalFailure: injected by the test"
+check_eq "(one request: AWS may have acted on it)" \
+    "$(grep -c 'requests=1 retries=0' <<<"$OUTPUT")" 1
 
 # ---- a Failed scaling activity -------------------------------------------------------
 fault '{"fail_launch": 1}'

@@ -34,6 +34,9 @@ counters as JSON; POST /_fake/fault with a JSON body injects faults:
   {"fail_launch": N}       the next N launches record a Failed activity
                            ("insufficient capacity") and start nothing
   {"slow_ms": M, "slow_n": N}  the next N replies wait M ms first
+  {"error_code": C, "error_status": S, "error_n": N}
+                           the next N signed calls fail with AWS code C and
+                           HTTP status S (ResourceContention 500...)
 
   fake_asg.py --port-file F --access-key AK --secret-key SK [--token T]
       [--region R] --group NAME:MIN:MAX:DESIRED[:AZ,AZ] ... [--boot-cmd CMD]
@@ -265,8 +268,10 @@ class Fake:
         self.groups = {}
         self.procs = {}          # instance id -> Popen
         self.faults = {"throttle": 0, "fail_launch": 0, "slow_ms": 0,
-                       "slow_n": 0}
-        self.counters = {"requests": 0, "throttled": 0, "signature_refused": 0,
+                       "slow_n": 0, "error_code": "", "error_status": 500,
+                       "error_n": 0}
+        self.counters = {"requests": 0, "throttled": 0, "injected": 0,
+                         "signature_refused": 0,
                          "validation_refused": 0, "by_action": {},
                          "set_desired": [], "lowered": 0, "terminated": [],
                          "protect_calls": 0}
@@ -650,6 +655,12 @@ class Handler(BaseHTTPRequestHandler):
                     fake.faults["throttle"] -= 1
                     fake.counters["throttled"] += 1
                     raise ApiError(400, "Throttling", "Rate exceeded")
+                if fake.faults["error_n"] > 0:
+                    fake.faults["error_n"] -= 1
+                    fake.counters["injected"] += 1
+                    raise ApiError(fake.faults["error_status"],
+                                   fake.faults["error_code"],
+                                   "injected by the test", "Receiver")
                 result = getattr(fake, action)(params)
             status, reply = 200, reply_xml(op, result)
         except ApiError as e:
