@@ -119,6 +119,18 @@ test_xml_broken(void)
 	    "<AutoScalingGroups><member><AutoScalingGroupName>&x;"
 	    "</AutoScalingGroupName></member></AutoScalingGroups>"
 	    "</DescribeAutoScalingGroupsResult></R>",
+	    /* billion laughs: libxml2's amplification guard refuses it */
+	    "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY a \"aaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\">"
+#define L8(x) x x x x x x x x
+#define L16(x) L8(x) L8(x)
+	    "<!ENTITY b \"" L16("&a;") "\"><!ENTITY c \"" L16("&b;") "\">"
+	    "<!ENTITY d \"" L16("&c;") "\"><!ENTITY e \"" L16("&d;") "\">"
+	    "<!ENTITY f \"" L16("&e;") "\"><!ENTITY h \"" L16("&f;") "\">]>"
+	    "<R><DescribeAutoScalingGroupsResult><AutoScalingGroups><member>"
+	    "<AutoScalingGroupName>&h;</AutoScalingGroupName><MinSize>0"
+	    "</MinSize><MaxSize>1</MaxSize><DesiredCapacity>0</DesiredCapacity>"
+	    "</member></AutoScalingGroups></DescribeAutoScalingGroupsResult></R>",
 	};
 	struct aws_asg_group g;
 	char *cause;
