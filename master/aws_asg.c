@@ -41,6 +41,7 @@
 #define AWS_RETRIES		5
 #define AWS_RETRY_BASE_MS	200L
 #define AWS_RETRY_MAX_MS	10000L
+#define AWS_DEADLINE_MS		60000L
 #define AWS_MSG_MAX		512
 
 struct aws_asg {
@@ -54,6 +55,7 @@ struct aws_asg {
 	int		 max_retries;
 	long		 retry_base_ms;
 	long		 retry_max_ms;
+	long		 deadline_ms;	/* a call with its retries, at most */
 	struct aws_asg_stats stats;
 	char		 last_code[128]; /* AWS code of the last failed call */
 };
@@ -615,6 +617,68 @@ aws_error_retryable(const char *code)
 	return 0;
 }
 
+int
+aws_endpoint_check(const char *url, char **cause)
+{
+	const char *host, *end, *p;
+	char h[256];
+	size_t hl;
+	int tls;
+
+	if (strncmp(url, "https://", 8) == 0) {
+		tls = 1;
+		host = url + 8;
+	} else if (strncmp(url, "http://", 7) == 0) {
+		tls = 0;
+		host = url + 7;
+	} else {
+		xasprintf(cause, "endpoint: must begin with https:// (http:// "
+		    "only to a loopback test endpoint)");
+		return -1;
+	}
+	if (*host == '[') {
+		if ((end = strchr(host, ']')) == NULL)
+			goto bad;
+		end++;
+	} else
+		end = host + strcspn(host, ":/?#@");
+	hl = (size_t)(end - host);
+	if (hl == 0 || hl >= sizeof h)
+		goto bad;
+	memcpy(h, host, hl);
+	h[hl] = '\0';
+	if (h[0] != '[' && strspn(h, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != hl)
+		goto bad;
+	if (h[0] == '[' && strspn(h + 1, "0123456789abcdefABCDEF:.]") !=
+	    hl - 1)
+		goto bad;
+	p = end;
+	if (*p == ':') {
+		size_t n = strspn(p + 1, "0123456789");
+
+		if (n == 0 || n > 5)
+			goto bad;
+		p += 1 + n;
+	}
+	if (*p == '/')
+		p++;
+	if (*p != '\0')
+		goto bad;
+	if (!tls && strcmp(h, "localhost") != 0 && strcmp(h, "[::1]") != 0 &&
+	    (strncmp(h, "127.", 4) != 0 ||
+	    strspn(h, "0123456789.") != hl)) {
+		xasprintf(cause, "endpoint: http:// only to a loopback test "
+		    "endpoint (127.0.0.1, localhost, [::1]); use https://");
+		return -1;
+	}
+	return 0;
+bad:
+	xasprintf(cause, "endpoint: must be https://HOST[:PORT] with no "
+	    "user, path or query");
+	return -1;
+}
+
 struct aws_asg *
 aws_asg_new(const struct aws_asg_config *cfg, char **cause)
 {
@@ -628,12 +692,9 @@ aws_asg_new(const struct aws_asg_config *cfg, char **cause)
 		    "eu-west-1");
 		return NULL;
 	}
-	if (cfg->endpoint != NULL && strncmp(cfg->endpoint, "https://", 8) &&
-	    strncmp(cfg->endpoint, "http://", 7)) {
-		xasprintf(cause, "endpoint: must begin with https:// (or "
-		    "http:// for a test endpoint)");
+	if (cfg->endpoint != NULL && aws_endpoint_check(cfg->endpoint,
+	    cause) == -1)
 		return NULL;
-	}
 	/* Fail early on missing credentials; calls read them again. */
 	if (aws_creds_load(cfg->credentials_file, cfg->profile, &c,
 	    cause) == -1)
@@ -661,6 +722,8 @@ aws_asg_new(const struct aws_asg_config *cfg, char **cause)
 	    AWS_RETRY_BASE_MS;
 	a->retry_max_ms = cfg->retry_max_ms > 0 ? cfg->retry_max_ms :
 	    AWS_RETRY_MAX_MS;
+	a->deadline_ms = cfg->deadline_ms > 0 ? cfg->deadline_ms :
+	    AWS_DEADLINE_MS;
 	if ((a->curl = curl_easy_init()) == NULL) {
 		xasprintf(cause, "curl_easy_init failed");
 		aws_asg_free(a);
@@ -708,25 +771,35 @@ aws_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Sleep a random time in [ceiling/2, ceiling] ("equal jitter"). */
-static void
-aws_backoff(const struct aws_asg *a, int attempt)
+/*
+ * Before retry number attempt+1: sleep a random time in [ceiling/2,
+ * ceiling] ("equal jitter", ceiling = base * 2^attempt, capped) and say 1,
+ * or say 0 (no retry) when the retries are spent or the sleep would pass
+ * the call's deadline.
+ */
+static int
+aws_backoff(const struct aws_asg *a, int attempt, int64_t t0)
 {
 	long ceiling = a->retry_base_ms, ms;
 	uint32_t r;
 	struct timespec ts;
 	int i;
 
+	if (attempt >= a->max_retries)
+		return 0;
 	for (i = 0; i < attempt && ceiling < a->retry_max_ms; i++)
 		ceiling *= 2;
 	if (ceiling > a->retry_max_ms)
 		ceiling = a->retry_max_ms;
 	util_random(&r, sizeof r);
 	ms = ceiling / 2 + (long)(r % (uint32_t)(ceiling / 2 + 1));
+	if (util_mono_ms() - t0 + ms >= a->deadline_ms)
+		return 0;
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+	return 1;
 }
 
 /*
@@ -746,6 +819,7 @@ aws_call(struct aws_asg *a, const char *action, const struct buf *params,
 	CURLcode res;
 	long status;
 	int attempt, rc = -1;
+	int64_t t0 = util_mono_ms(), left;
 
 	if (aws_creds_load(a->creds_file, a->profile, &cr, cause) == -1)
 		return -1;
@@ -772,7 +846,10 @@ aws_call(struct aws_asg *a, const char *action, const struct buf *params,
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(c, CURLOPT_VERBOSE, 0L);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, a->timeout_ms);
+		/* Each exchange gets its timeout, within the call's deadline. */
+		left = a->deadline_ms - (util_mono_ms() - t0);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, left < a->timeout_ms ?
+		    (long)(left > 1 ? left : 1) : a->timeout_ms);
 		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 		    a->timeout_ms < AWS_CONNECT_MS ? a->timeout_ms :
 		    AWS_CONNECT_MS);
@@ -794,9 +871,8 @@ aws_call(struct aws_asg *a, const char *action, const struct buf *params,
 		if (res != CURLE_OK) {
 			/* Retry only when nothing reached AWS. */
 			if (res == CURLE_COULDNT_CONNECT &&
-			    attempt < a->max_retries) {
+			    aws_backoff(a, attempt, t0)) {
 				a->stats.retries++;
-				aws_backoff(a, attempt);
 				continue;
 			}
 			xasprintf(cause, "%s: POST %s: %s", action, a->endpoint,
@@ -815,17 +891,17 @@ aws_call(struct aws_asg *a, const char *action, const struct buf *params,
 			    status);
 		}
 		if ((aws_error_retryable(code) || status == 503) &&
-		    attempt < a->max_retries) {
+		    aws_backoff(a, attempt, t0)) {
 			a->stats.retries++;
 			log_debug("aws-asg: %s: %s, retry %d of %d", action, code,
 			    attempt + 1, a->max_retries);
-			aws_backoff(a, attempt);
 			continue;
 		}
 		snprintf(a->last_code, sizeof a->last_code, "%s", code);
 		if (aws_error_retryable(code))
-			xasprintf(cause, "%s: %s: %s (gave up after %d retries)",
-			    action, code, msg, a->max_retries);
+			xasprintf(cause, "%s: %s: %s (gave up after %d "
+			    "retries, %lld ms)", action, code, msg, attempt,
+			    (long long)(util_mono_ms() - t0));
 		else
 			xasprintf(cause, "%s: %s: %s", action, code, msg);
 		break;

@@ -10,9 +10,11 @@
  * libxml2. An <ErrorResponse> becomes a cause "Code: Message"; Throttling
  * (and the other codes AWS documents as "not executed, try again":
  * RequestLimitExceeded, ResourceContention, ServiceUnavailable) is retried
- * with full-jitter exponential backoff, a bounded number of times.
+ * with jittered exponential backoff (a random sleep between half and all
+ * of base * 2^n), a bounded number of times.
  *
- * The calls are blocking, each bounded by the client's timeout, and made
+ * The calls are blocking, each HTTP exchange bounded by the timeout and a
+ * call with its retries by the deadline (no retry sleeps past it), made
  * from one thread at a time per struct aws_asg (the provider's worker
  * thread): the client keeps one curl handle for keep-alive.
  *
@@ -51,6 +53,7 @@ struct aws_asg_config {
 	int		 max_retries;	/* retries on Throttling; <0: 0, 0: 5 */
 	long		 retry_base_ms;	/* first backoff ceiling; 0: 200 */
 	long		 retry_max_ms;	/* backoff ceiling cap; 0: 10000 */
+	long		 deadline_ms;	/* one call, retries included; 0: 60000 */
 };
 
 /* Counters of one client, for tests and metrics. */
@@ -155,6 +158,15 @@ struct aws_creds {
 int	 aws_creds_load(const char *file, const char *profile,
 	    struct aws_creds *out, char **cause);
 void	 aws_creds_clear(struct aws_creds *c);
+
+/*
+ * 0 if url is an endpoint the client may sign requests for: https://HOST
+ * [:PORT][/], or http:// to a loopback host only (127.0.0.0/8, localhost,
+ * [::1]: the test fake), since a signature over plain HTTP elsewhere could
+ * be read and replayed; no user info, path, query or fragment. -1 with
+ * *cause otherwise.
+ */
+int	 aws_endpoint_check(const char *url, char **cause);
 
 /* 1 if an AWS error code means "not executed, retry with backoff". */
 int	 aws_error_retryable(const char *code);

@@ -28,6 +28,65 @@ provider_aws_opt(const char *s)
 	return s != NULL && *s != '\0' ? s : NULL;
 }
 
+/* An err callback for provider_aws_config_check: keep the first. */
+static void
+provider_aws_first_err(void *arg, const char *field, const char *msg)
+{
+	char **cause = arg;
+
+	if (*cause == NULL)
+		*cause = xstrdup(msg);
+}
+
+int
+provider_aws_config_check(const struct provider_aws_config *cfg,
+    void (*err)(void *arg, const char *field, const char *msg), void *arg)
+{
+	const char *s;
+	char *cause = NULL;
+	int n = 0;
+
+	s = cfg->asg_name;
+	if (s == NULL || *s == '\0' || strlen(s) > 255) {
+		err(arg, "asg_name", "asg_name: the Auto Scaling group's "
+		    "name, 1 to 255 characters");
+		n++;
+	} else {
+		for (; *s != '\0'; s++)
+			if ((unsigned char)*s < 0x20 || *s == 0x7f)
+				break;
+		if (*s != '\0') {
+			err(arg, "asg_name", "asg_name: no control characters");
+			n++;
+		}
+	}
+	s = cfg->region;
+	if (s == NULL || *s == '\0' || strlen(s) > 32 ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(s)) {
+		err(arg, "region", "region: an AWS region such as eu-west-1");
+		n++;
+	}
+	if ((s = provider_aws_opt(cfg->endpoint)) != NULL &&
+	    aws_endpoint_check(s, &cause) == -1) {
+		err(arg, "endpoint", cause);
+		free(cause);
+		n++;
+	}
+	if ((s = provider_aws_opt(cfg->credentials_file)) != NULL &&
+	    (s[0] != '/' || strlen(s) > 4096)) {
+		err(arg, "credentials_file", "credentials_file: an absolute "
+		    "path (the secret itself is never a setting)");
+		n++;
+	}
+	if ((s = provider_aws_opt(cfg->profile)) != NULL && (strlen(s) > 64 ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") != strlen(s))) {
+		err(arg, "profile", "profile: 1 to 64 of [A-Za-z0-9._-]");
+		n++;
+	}
+	return n;
+}
+
 struct provider_aws *
 provider_aws_new(const struct provider_aws_config *cfg, char **cause)
 {
@@ -35,12 +94,10 @@ provider_aws_new(const struct provider_aws_config *cfg, char **cause)
 	struct provider_aws *p;
 	struct aws_asg *a;
 
-	if (cfg->asg_name == NULL || *cfg->asg_name == '\0' ||
-	    strlen(cfg->asg_name) > 255) {
-		xasprintf(cause, "asg_name: the Auto Scaling group's name, 1 to "
-		    "255 characters");
+	*cause = NULL;
+	if (provider_aws_config_check(cfg, provider_aws_first_err,
+	    cause) > 0)
 		return NULL;
-	}
 	ac.region = cfg->region;
 	ac.endpoint = provider_aws_opt(cfg->endpoint);
 	ac.credentials_file = provider_aws_opt(cfg->credentials_file);
@@ -48,6 +105,7 @@ provider_aws_new(const struct provider_aws_config *cfg, char **cause)
 	ac.timeout_ms = cfg->timeout_ms;
 	ac.max_retries = cfg->max_retries;
 	ac.retry_base_ms = cfg->retry_base_ms;
+	ac.deadline_ms = cfg->deadline_ms;
 	if ((a = aws_asg_new(&ac, cause)) == NULL)
 		return NULL;
 	p = xcalloc(1, sizeof *p);

@@ -49,9 +49,19 @@ struct provider_aws_config {
 	long		 timeout_ms;	/* per HTTP exchange, 0: 20 s */
 	int		 max_retries;	/* on Throttling, 0: 5 */
 	long		 retry_base_ms;	/* 0: 200 ms */
+	long		 deadline_ms;	/* a call with its retries, 0: 60 s */
 };
 
 struct provider_aws;
+
+/*
+ * Check a group's aws-asg settings without a call (the API's 422): err
+ * is called once per bad field (asg_name, region, endpoint,
+ * credentials_file, profile) with a message; returns how many.
+ */
+int	 provider_aws_config_check(const struct provider_aws_config *cfg,
+	    void (*err)(void *arg, const char *field, const char *msg),
+	    void *arg);
 
 struct provider_aws *provider_aws_new(const struct provider_aws_config *cfg,
 		    char **cause);

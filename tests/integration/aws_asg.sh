@@ -196,7 +196,12 @@ check_eq "the fake throttled exactly 3" "$(state .counters.throttled)" 3
 fault '{"throttle": 10}'
 asg --retry-base-ms 10 --retries 2 describe web
 check_has "lasting Throttling: given up after the bound" "$OUTPUT" \
-    "asgctl: DescribeAutoScalingGroups: Throttling: Rate exceeded (gave up after 2 retries)"
+    "asgctl: DescribeAutoScalingGroups: Throttling: Rate exceeded (gave up after 2 retries,"
+asg --retry-base-ms 400 --retries 10 --deadline-ms 1500 --stats describe web
+check_has "and when the call's deadline would pass, before the retries are spent" \
+    "$OUTPUT" "Throttling: Rate exceeded (gave up after"
+check "(at most 3 retries fit in 1.5 s of 200 + 400 + 800 ms sleeps)" \
+    test "$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$OUTPUT")" -le 4
 fault '{"throttle": 0}'
 fault '{"error_code": "ResourceContention", "error_status": 500, "error_n": 1}'
 asg --retry-base-ms 10 --stats describe web

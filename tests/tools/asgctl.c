@@ -16,7 +16,7 @@
  *
  * options: --region R (default eu-west-1), --endpoint URL,
  *   --credentials-file F, --profile P, --timeout-ms MS, --retries N,
- *   --retry-base-ms MS, --stats (print "stats calls=N requests=N
+ *   --retry-base-ms MS, --deadline-ms MS, --stats (print "stats calls=N requests=N
  *   retries=N" last).
  *
  * Exits 0, or 1 with "asgctl: <cause>" on stderr.
@@ -33,7 +33,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: asgctl [--region R] [--endpoint URL] "
 	    "[--credentials-file F] [--profile P] [--timeout-ms MS] "
-	    "[--retries N] [--retry-base-ms MS] [--stats] COMMAND ARGS...\n"
+	    "[--retries N] [--retry-base-ms MS] [--deadline-ms MS] [--stats] COMMAND ARGS...\n"
 	    "commands: describe G | set-desired G N | protect G ID... | "
 	    "unprotect G ID... | terminate ID | activities G [MAX] |\n"
 	    "  grow-to G TOTAL | launch G N | join G ID | delete G ID | "
@@ -78,6 +78,7 @@ provider_cmd(const struct aws_asg_config *ac, const char *cmd, int argc,
 	pc.timeout_ms = ac->timeout_ms;
 	pc.max_retries = ac->max_retries;
 	pc.retry_base_ms = ac->retry_base_ms;
+	pc.deadline_ms = ac->deadline_ms;
 	if ((p = provider_aws_new(&pc, &cause)) == NULL) {
 		fprintf(stderr, "asgctl: %s\n", cause);
 		free(cause);
@@ -148,6 +149,8 @@ main(int argc, char **argv)
 			cfg.max_retries = atoi(argv[++i]);
 		else if (strcmp(o, "--retry-base-ms") == 0)
 			cfg.retry_base_ms = atol(argv[++i]);
+		else if (strcmp(o, "--deadline-ms") == 0)
+			cfg.deadline_ms = atol(argv[++i]);
 		else
 			usage();
 	}

@@ -244,6 +244,92 @@ test_provider_find(void)
 	aws_asg_group_clear(&g);
 }
 
+static void
+test_endpoint_check(void)
+{
+	static const char *const good[] = {
+	    "https://autoscaling.eu-west-1.amazonaws.com",
+	    "https://autoscaling.eu-west-1.amazonaws.com/",
+	    "https://vpce-1.autoscaling.eu-west-1.vpce.amazonaws.com:443",
+	    "http://127.0.0.1:8080", "http://127.0.0.53/", "http://localhost:1",
+	    "http://[::1]:9000", "https://[fd00::1]:443",
+	};
+	static const char *const bad[] = {
+	    "", "ftp://x", "autoscaling.amazonaws.com", "https://",
+	    "https://user:pw@host", "https://host/path", "https://host?x=1",
+	    "https://host#f", "https://ho st", "https://host:", "https://host:123456",
+	    "https://[::1", "http://10.0.0.1:80", "http://autoscaling.amazonaws.com",
+	    "http://127.0.0.1.evil.example", "http://localhost.evil:1",
+	};
+	char *cause;
+	size_t i;
+
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		cause = NULL;
+		if (aws_endpoint_check(good[i], &cause) != 0) {
+			printf("  endpoint %s refused: %s\n", good[i], cause);
+			test_failed_now = 1;
+		}
+		free(cause);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cause = NULL;
+		if (aws_endpoint_check(bad[i], &cause) != -1) {
+			printf("  endpoint %s accepted\n", bad[i]);
+			test_failed_now = 1;
+		}
+		CHECK_HAS(cause, "endpoint:");
+		free(cause);
+	}
+	cause = NULL;
+	aws_endpoint_check("http://10.1.2.3", &cause);
+	CHECK_HAS(cause, "http:// only to a loopback test endpoint");
+	free(cause);
+}
+
+static void
+collect_err(void *arg, const char *field, const char *msg)
+{
+	struct buf *b = arg;
+
+	buf_printf(b, "%s%s", b->len ? " " : "", field);
+	CHECK(strncmp(msg, field, strlen(field)) == 0);
+}
+
+/* Every bad aws-asg setting is named, in one pass (the API's 422). */
+static void
+test_provider_config_check(void)
+{
+	struct provider_aws_config c = { .asg_name = "web",
+	    .region = "eu-west-1" };
+	struct buf b = { 0 };
+	char *cause = NULL;
+
+	CHECK_INT(provider_aws_config_check(&c, collect_err, &b), 0);
+	c.endpoint = "";		/* "" is AWS's own */
+	c.credentials_file = "";
+	c.profile = "";
+	CHECK_INT(provider_aws_config_check(&c, collect_err, &b), 0);
+	CHECK(b.len == 0);
+	c.asg_name = "";
+	c.region = "EU West";
+	c.endpoint = "http://example.com";
+	c.credentials_file = "relative/creds";
+	c.profile = "a b";
+	CHECK_INT(provider_aws_config_check(&c, collect_err, &b), 5);
+	CHECK_STR(b.data, "asg_name region endpoint credentials_file profile");
+	buf_free(&b);
+	c.asg_name = "bad\nname";
+	c.region = "eu-west-1";
+	c.endpoint = c.credentials_file = c.profile = NULL;
+	CHECK_INT(provider_aws_config_check(&c, collect_err, &b), 1);
+	CHECK_STR(b.data, "asg_name");
+	buf_free(&b);
+	CHECK(provider_aws_new(&c, &cause) == NULL);
+	CHECK_STR(cause, "asg_name: no control characters");
+	free(cause);
+}
+
 static char *
 write_tmp(const char *name, const char *text)
 {
@@ -416,6 +502,8 @@ main(void)
 	TEST_RUN(test_xml_error);
 	TEST_RUN(test_xml_activities);
 	TEST_RUN(test_provider_find);
+	TEST_RUN(test_endpoint_check);
+	TEST_RUN(test_provider_config_check);
 	TEST_RUN(test_credentials_file);
 	TEST_RUN(test_credentials_env);
 	TEST_RUN(test_client_settings);
