@@ -539,6 +539,9 @@ def verify_signature(args, method, path, headers, body):
             headers.get("X-Amz-Security-Token") != args.token:
         raise ApiError(403, "InvalidClientTokenId",
                        "The security token included in the request is invalid.")
+    if args.token is not None and "x-amz-security-token" not in names:
+        raise ApiError(403, "SignatureDoesNotMatch",
+                       "x-amz-security-token must be among the signed headers")
     signed_headers = {}
     for n in names:
         v = headers.get_all(n)
