@@ -215,6 +215,17 @@ check_has "another 500 is returned at once with its code" "$RC $OUTPUT" \
 check_eq "(one request: AWS may have acted on it)" \
     "$(grep -c 'requests=1 retries=0' <<<"$OUTPUT")" 1
 
+# ---- an instance that never boots (for the provision timeout's tests) ----------
+fault '{"no_boot": 1}'
+booted=$(wc -l <"$TMP/booted")
+asg launch web 1
+check_eq "fake: an instance launched with no_boot is never booted" \
+    "$RC $(state -r '[.groups.web.instances[-1].state, .groups.web.instances[-1].running] | tostring') $(wc -l <"$TMP/booted")" \
+    "0 [\"Pending\",false] $booted"
+NOBOOT=$(state -r '.groups.web.instances[-1].id')
+asg delete web "$NOBOOT"
+check_eq "and it is deleted by name like any other" "$RC $OUTPUT" "0 deleted $NOBOOT"
+
 # ---- a Failed scaling activity -------------------------------------------------------
 fault '{"fail_launch": 1}'
 asg set-desired web 3
@@ -248,9 +259,10 @@ asg join web "$VICTIM"
 check_has "provider: an id that is not in the group is refused" "$OUTPUT" \
     "instance $VICTIM is not a live instance of auto scaling group web"
 d=$(state .groups.web.desired)
+sets=$(state '.counters.set_desired | length')
 asg grow-to web "$d"
 check_eq "provider: grow-to the current size adds nothing, calls nothing" \
-    "$OUTPUT $(state '.counters.set_desired | length')" "grown to $d, 0 added 2"
+    "$OUTPUT $(state '.counters.set_desired | length')" "grown to $d, 0 added $sets"
 asg grow-to web 1
 check_eq "provider: grow-to below the size never lowers" \
     "$RC $OUTPUT $(state .groups.web.desired)" "0 grown to 1, 0 added $d"

@@ -34,6 +34,8 @@ counters as JSON; POST /_fake/fault with a JSON body injects faults:
   {"fail_launch": N}       the next N launches record a Failed activity
                            ("insufficient capacity") and start nothing
   {"slow_ms": M, "slow_n": N}  the next N replies wait M ms first
+  {"no_boot": N}           the next N instances launch but their
+                           --boot-cmd is never run: they never join
   {"error_code": C, "error_status": S, "error_n": N}
                            the next N signed calls fail with AWS code C and
                            HTTP status S (ResourceContention 500...)
@@ -268,7 +270,7 @@ class Fake:
         self.groups = {}
         self.procs = {}          # instance id -> Popen
         self.faults = {"throttle": 0, "fail_launch": 0, "slow_ms": 0,
-                       "slow_n": 0, "error_code": "", "error_status": 500,
+                       "slow_n": 0, "no_boot": 0, "error_code": "", "error_status": 500,
                        "error_n": 0}
         self.counters = {"requests": 0, "throttled": 0, "injected": 0,
                          "signature_refused": 0,
@@ -325,6 +327,9 @@ class Fake:
 
     def _boot(self, g, iid, az):
         if not self.args.boot_cmd:
+            return
+        if self.faults["no_boot"] > 0:
+            self.faults["no_boot"] -= 1
             return
         env = dict(os.environ, BERTH_INSTANCE_ID=iid, BERTH_PROVIDER_ID=iid,
                    BERTH_ASG_NAME=g["name"], BERTH_AZ=az)
