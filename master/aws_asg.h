@@ -41,6 +41,7 @@
 
 #define AWS_ASG_VERSION		"2011-01-01"
 #define AWS_ASG_PROTECT_BATCH	50	/* InstanceIds per SetInstanceProtection */
+#define AWS_REPLY_MAX	(8 * 1024 * 1024) /* bytes of a reply, at most */
 
 struct aws_asg_config {
 	const char	*region;	/* e.g. "eu-west-1"; required */
