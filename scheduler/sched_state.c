@@ -514,6 +514,20 @@ sched_node_upsert(struct sched *s, const struct sched_node_info *ni,
 		s->epoch++;
 		sched_daemons_dirty(s);
 	}
+	if (n->cordoned != (ni->cordoned != 0 || ni->draining != 0) ||
+	    n->draining != (ni->draining != 0) ||
+	    n->drain_deadline_ms != (ni->draining ? ni->drain_deadline_ms :
+	    0)) {
+		/* A drain implies a cordon. */
+		n->cordoned = ni->cordoned != 0 || ni->draining != 0;
+		n->draining = ni->draining != 0;
+		n->drain_deadline_ms = ni->draining ? ni->drain_deadline_ms : 0;
+		s->epoch++;
+		sched_daemons_dirty(s);
+		for (i = 0; i < n->ninst; i++)
+			sched_service_dirty(s, n->inst[i]->svc);
+		s->jobs_gen++;
+	}
 	n->load_cpu = ni->load_cpu;
 	n->load_mem = ni->load_mem;
 	return 0;
