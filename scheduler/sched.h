@@ -412,6 +412,14 @@ int		 sched_drain_fits(struct sched *s, const char *node_id,
 		    char **why);
 
 /*
+ * Set a node's cordon and drain as sched_node_upsert() would, its other
+ * fields kept (for simulations: "would this node help if its drain were
+ * cancelled?"). 0, or -1 when there is no such node.
+ */
+int		 sched_node_cordon(struct sched *s, const char *node_id,
+		    int cordoned, int draining, int64_t drain_deadline_ms);
+
+/*
  * Check a plan against the state it was made from (before sched_apply):
  * no step adds a record (PLACE, MOVE, MOVE_START, JOB_ASSIGN) on a node
  * that is cordoned (or draining), and a draining node is cordoned. 0, or
