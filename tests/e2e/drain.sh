@@ -12,7 +12,7 @@
 IMG=berth-test/busybox:latest
 B=$BIN/berth
 master_start "$TMP/data" || exit 1
-api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":3,"instance_settle_s":1,"rebalance_settle_s":86400}}'
+api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":3,"instance_settle_s":0,"rebalance_settle_s":86400}}'
 for n in n1 n2 n3; do agent_start "$n" "az=a"; done
 online3() { [ "$(api_jq /v1/grids/default/nodes '[.[] | select(.status == "online" and .cpus > 0)] | length')" = 3 ]; }
 check "three real agents online" wait_for 30 online3

@@ -11,7 +11,7 @@
 IMG=berth-test/busybox:latest
 B=$BIN/berth
 master_start "$TMP/data" || exit 1
-api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":3,"instance_settle_s":1}}'
+api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":3,"instance_settle_s":0}}'
 agent_start n1 "az=a"
 check "a real agent online" wait_for 30 api_jq /v1/nodes/default/n1 '.status == "online" and .cpus > 0' -e
 events() { api_jq '/v1/grids/default/events?limit=1000' "[.[] | select(.type == \"$1\")] | length"; }
@@ -34,7 +34,7 @@ YML
 out=$("$B" stack install "$TMP/d.yml" 2>&1)
 check_eq "a daemon runs on n1" "$?:$(on agentd --filter status=running)" "0:1"
 
-"$B" job run --name hold --affinity node==n1 "$IMG" sh -c 'sleep 5; exit 0' >/dev/null
+"$B" job run --name hold --affinity node==n1 "$IMG" sh -c 'sleep 4; exit 0' >/dev/null
 check "the job runs on n1" wait_for 20 api_jq /v1/jobs/default/hold '.state == "running"' -e
 "$B" node drain --no-wait --deadline 2m n1 >/dev/null
 check_eq "the drain waits for the job" \
