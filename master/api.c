@@ -12,6 +12,7 @@
 #include "master/api.h"
 #include "master/logstore.h"
 #include "master/exec_relay.h"
+#include "master/ui.h"
 
 #include "common/log.h"
 #include "common/util.h"
@@ -709,6 +710,12 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url,
 		api_error(&ctx, 413, NULL, "request body over %d bytes",
 		    API_MAX_BODY);
 		api_send(&ctx, NULL, req);
+		return MHD_YES;
+	}
+
+	/* The dashboard's files: "/", "/ui" and "/ui/..." (master/ui.c). */
+	if ((n = (size_t)ui_serve(conn, method, url)) != 0) {
+		atomic_fetch_add(&a->m->api_status[n], 1);
 		return MHD_YES;
 	}
 
