@@ -28,8 +28,7 @@ ui_find(const char *url)
 	return NULL;
 }
 
-/* 1 when an Accept-Encoding value takes gzip (a "gzip;q=0" refuses it). */
-static int
+int
 ui_takes_gzip(const char *ae)
 {
 	const char *p = ae, *end, *semi;

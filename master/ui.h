@@ -33,6 +33,9 @@ extern const size_t		ui_n_assets;
 		"img-src 'self' data:; connect-src 'self'; font-src 'self'; " \
 		"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
+/* 1 when an Accept-Encoding value (or NULL) takes gzip ("gzip;q=0" does
+ * not). */
+int	 ui_takes_gzip(const char *accept_encoding);
 /* The asset at url, or NULL. */
 const struct ui_asset	*ui_find(const char *url);
 /*
