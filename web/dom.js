@@ -1,6 +1,6 @@
-// dom.js - small helpers to build the page from data without innerHTML:
-// every text goes in through textContent, so nothing the master returns
-// can become markup (and the CSP forbids inline script anyway).
+// dom.js - small helpers to build the page from data: every text goes in
+// through textContent, never parsed as markup, so nothing the master
+// returns can become HTML (and the CSP forbids inline script anyway).
 
 // h('tag.class#id', {attr: value, onclick: fn}, ...children)
 export function h(spec, attrs, ...kids) {
