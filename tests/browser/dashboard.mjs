@@ -245,7 +245,6 @@ async function e2e() {
   await check('node groups: the page renders its empty state', async () => {
     await page.waitForFunction(() => /No node group|no node groups/.test(document.querySelector('main').textContent));
   });
-  await shot(page, 'groups');
 
   await go(page, '#/node/a1');
   await check('node page: a1\'s load chart (uPlot) draws', async () => {
@@ -288,6 +287,32 @@ async function e2e() {
     const nodes = await api('GET', '/v1/grids/default/nodes');
     if (nodes.some((n) => n.name === 'a3')) throw new Error('the API still lists a3');
   });
+
+  // A node group with min 1: the process provider launches a real agent
+  // (a scale-up from 0); the page charts the size and lists the machine.
+  if (process.env.GROUP_ENV !== undefined) {
+    await check('node groups: a scale-up shows in the chart, the machines and the decisions', async () => {
+      await api('POST', '/v1/grids/default/nodegroups', { name: 'burst', provider: 'process',
+        min: 1, max: 2, settings: { provision_timeout_s: 90, delay_after_add_s: 0,
+          agent_env: process.env.GROUP_ENV } });
+      await go(page, '#/groups');
+      await page.waitForFunction(() => {
+        const row = [...document.querySelectorAll('#groups tbody tr')]
+          .find((r) => r.cells[0].textContent === 'burst');
+        return row && row.cells[2].textContent === '1';
+      }, null, { timeout: 90000 });
+      await page.waitForFunction(() => [...document.querySelectorAll('section.group tbody tr')]
+        .some((r) => r.cells[1] && r.cells[1].textContent === 'joined'), null, { timeout: 90000 });
+      await page.waitForSelector('section.group .chart canvas');
+      const sizes = await page.evaluate(() => JSON.parse(sessionStorage.getItem('berth.sizes')));
+      const hist = new Map(sizes).get('default/burst');
+      if (!hist || !hist.size.includes(1) || !hist.max.includes(2))
+        throw new Error('the chart\'s samples: ' + JSON.stringify(hist));
+      await page.waitForFunction(() => /machine\.|nodegroup\./.test(
+        document.querySelector('section.group').textContent));
+    });
+    await shot(page, 'groups');
+  }
 
   await check('no CSP violation and no script error on any page', async () => {
     const csp = await page.evaluate(() => window.__csp);

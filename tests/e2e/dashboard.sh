@@ -4,7 +4,8 @@
 # a real master and three real agents on the real Docker Engine: log in, a
 # wrong token, the agents online, a stack installed through the API and its
 # instances appearing, scale, logs followed live, events filtered, a job,
-# remove a node, log out; CSP on throughout. Screenshots of each page go to
+# remove a node, a node group's scale-up (process provider) charted, log
+# out; CSP on throughout. Screenshots of each page go to
 # $BERTH_ARTIFACTS (default tests/artifacts/dashboard).
 . "$(dirname "$0")/../lib.sh"
 
@@ -30,8 +31,23 @@ services:
     stop_grace_period: 2s
 YML
 
+# The node group's machines (the process provider's agents) go at exit.
+stop_machines() {
+	local f pid id
+	for f in "$D"/machines/*/agent.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		kill -9 "-$pid" "$pid" 2>/dev/null
+		id=$(cat "$(dirname "$f")/node-id" 2>/dev/null)
+		[ -n "$id" ] && docker ps -aq --filter "label=berth.node=$id" |
+		    xargs -r docker rm -f >/dev/null 2>&1
+	done
+}
+at_exit stop_machines
+
 ART=${BERTH_ARTIFACTS:-$ROOT/tests/artifacts}/dashboard
 rm -rf "$ART"
+GROUP_ENV="BERTH_STATS_INTERVAL_S=1 BERTH_RESYNC_INTERVAL_S=2 BERTH_BACKOFF_MAX_S=2" \
 BERTH_API=$API BERTH_TOKEN=$TOKEN BERTH_ARTIFACTS=$ART STACK_FILE=$TMP/web.yml \
     timeout 240 node "$ROOT/tests/browser/dashboard.mjs" e2e
 rc=$?
