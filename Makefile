@@ -21,7 +21,7 @@
 CC	?= cc
 BUILD	?= build
 PKGS	 = libmicrohttpd libwebsockets sqlite3 jansson libcurl yaml-0.1 libcrypto \
-	   libxml-2.0
+	   libxml-2.0 zlib
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -112,6 +112,26 @@ $(1): $(call obj,$(2))
 	rm -f $$@
 	$$(AR) rcs $$@ $$^
 endef
+# The dashboard (docs/dashboard.md): web/ and the vendored uPlot become C
+# arrays with gzip variants and ETags, linked into the master. uPlot comes
+# from web/node_modules, which `make deps` installs (npm ci, pinned by
+# web/package-lock.json); the build itself needs no network.
+UI_WEB		:= $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg))
+UI_VENDOR	:= web/node_modules/uplot/dist/uPlot.iife.min.js \
+		   web/node_modules/uplot/dist/uPlot.min.css
+UI_ARGS		:= /ui/=web/index.html \
+		   $(foreach f,$(filter-out web/index.html,$(UI_WEB)),/ui/$(notdir $(f))=$(f)) \
+		   $(foreach f,$(UI_VENDOR),/ui/vendor/$(notdir $(f))=$(f))
+$(BUILD)/gen/ui_assets.c: $(UI_WEB) $(UI_VENDOR) scripts/ui-embed.sh Makefile
+	@mkdir -p $(dir $@)
+	scripts/ui-embed.sh $@ $(UI_ARGS)
+$(UI_VENDOR):
+	@echo "$@ is missing: run make deps (it installs web/node_modules)" >&2
+	@exit 1
+$(BUILD)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(LIB_MASTER): $(BUILD)/gen/ui_assets.o
+
 $(eval $(call lib_rule,$(LIB_COMMON),$(COMMON_SRC)))
 $(eval $(call lib_rule,$(LIB_SCHED),$(SCHED_SRC)))
 $(eval $(call lib_rule,$(LIB_STACKS),$(STACKS_SRC)))

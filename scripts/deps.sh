@@ -1,5 +1,6 @@
 #!/bin/sh
-# deps.sh - install the Debian packages berth needs to build, test and demo.
+# deps.sh - install the Debian and npm packages berth needs to build, test
+# and demo.
 #
 # Does nothing (and needs no network) when every package is already present,
 # so `make test` and `make demo` can call it every time. Runs apt-get as root,
@@ -8,10 +9,10 @@ set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libmicrohttpd-dev libwebsockets-dev libsqlite3-dev libjansson-dev
-libcurl4-openssl-dev libyaml-dev libssl-dev libev-dev libxml2-dev
+libcurl4-openssl-dev libyaml-dev libssl-dev libev-dev libxml2-dev zlib1g-dev
 libwebsockets-evlib-ev
 sqlite3 curl jq docker.io busybox-static iproute2 procps psmisc
-cloud-init wrk python3-botocore awscli"
+cloud-init wrk python3-botocore awscli nodejs chromium"
 
 missing=""
 for p in $PKGS; do
@@ -20,13 +21,27 @@ for p in $PKGS; do
 		missing="$missing $p"
 	fi
 done
-[ -z "$missing" ] && exit 0
+# Debian ships npm apart from nodejs; NodeSource's nodejs carries its own.
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 
-echo "deps: installing:$missing"
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-echo "deps: done"
+if [ -n "$missing" ]; then
+	echo "deps: installing:$missing"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq
+	# shellcheck disable=SC2086
+	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	echo "deps: done"
+fi
+
+# The dashboard's npm packages (docs/dashboard.md), exactly as
+# web/package-lock.json pins them: uplot, which the build vendors into
+# berth-master, and playwright-core, which drives Debian's chromium in the
+# browser tests. Reinstalled only when the lock file changed.
+web=$(cd "$(dirname "$0")/../web" && pwd)
+if ! cmp -s "$web/package-lock.json" "$web/node_modules/.berth-lock" 2>/dev/null; then
+	echo "deps: npm ci in web/"
+	(cd "$web" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) >/dev/null
+	cp "$web/package-lock.json" "$web/node_modules/.berth-lock"
+fi

@@ -18,13 +18,15 @@
 #             alone, follow latency (tests/bench/logs.sh)
 #   exec      berth service exec: round trip vs docker exec, throughput
 #             over http and https
+#   dashboard the web dashboard in chromium: first-load KB, time to a
+#             1,000-node table, master CPU with 10 dashboards open
 #
 # BENCH=name[,name] runs a subset.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BERTH_BUILD:-build}
 export BERTH_BUILD=$BUILD
-sel=${BENCH:-startup,sched,api,agentsim,docker50,jobs,jobs100,logs,exec}
+sel=${BENCH:-startup,sched,api,agentsim,docker50,jobs,jobs100,logs,exec,dashboard}
 rc=0
 
 want() { case ",$sel," in *",$1,"*) return 0 ;; esac; return 1; }
@@ -43,4 +45,5 @@ want jobs && run jobs tests/bench/jobs_dispatch.sh
 want jobs100 && run jobs100 tests/bench/jobs100.sh
 want logs && run logs tests/bench/logs.sh
 want exec && run exec tests/bench/exec.sh
+want dashboard && run dashboard tests/bench/dashboard.sh
 exit $rc
