@@ -280,7 +280,11 @@ async function e2e() {
   });
   await check('node page: Cordon and Uncordon from the node page', async () => {
     await page.click('.ops button[aria-label="Cordon node a1"]');
-    await page.waitForFunction(() => /\bcordoned\b/.test(document.querySelector('.facts').textContent));
+    await page.waitForSelector('.ops button[aria-label="Uncordon node a1"]');
+    const st = () => page.evaluate(() => [...document.querySelectorAll('.facts div')]
+      .filter((d) => d.querySelector('dt').textContent === 'State').map((d) => d.querySelector('dd').textContent).join());
+    for (let i = 0; i < 40 && !/\bcordoned\b/.test(await st()); i++) await page.waitForTimeout(250);
+    if (!/\bcordoned\b/.test(await st())) throw new Error('the State fact says ' + JSON.stringify(await st()));
     if (!(await nodeApi('a1')).cordoned) throw new Error('the API does not have a1 cordoned');
     await page.click('.ops button[aria-label="Uncordon node a1"]');
     await page.waitForSelector('.ops button[aria-label="Cordon node a1"]');
