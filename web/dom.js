@@ -112,7 +112,7 @@ export function tone(state) {
   case 'pending': case 'pulling': case 'starting': case 'created':
   case 'deploying': case 'ongoing': case 'assigned': case 'launching':
   case 'requested': case 'unneeded': case 'draining': case 'unknown':
-  case 'terminating':
+  case 'terminating': case 'cordoned': case 'drained':
     return 'warn';
   default:
     return 'idle';
@@ -120,5 +120,7 @@ export function tone(state) {
 }
 
 export function badge(state) {
-  return h('span.badge.' + tone(state), { text: state ?? '–' });
+  // "draining (left 3)" takes the tone of its first word
+  const word = state == null ? state : String(state).split(' (')[0];
+  return h('span.badge.' + tone(word), { text: state ?? '–' });
 }

@@ -177,6 +177,81 @@ function label(l) {
   return h('span.chip', { title: l }, i > 0 ? [h('b', l.slice(0, i)), '=', l.slice(i + 1)] : l);
 }
 
+// A node's operations (docs/nodes.md) as words for its State cell:
+// "cordoned", "draining (left N)", "drained", "protected".
+function opsOf(n) {
+  const out = [];
+  if (n.drain && n.drain.state === 'draining') {
+    const l = n.drain.left || {};
+    out.push(`draining (left ${(l.instances || 0) + (l.daemons || 0) +
+      (l.stateful || 0) + (l.jobs || 0)})`);
+  } else if (n.drain) out.push(n.drain.state);
+  else if (n.cordoned) out.push('cordoned');
+  if (n.protected) out.push('protected');
+  return out;
+}
+
+// badges(td, words): one badge per word, rewritten only when they change
+function badges(td, words) {
+  const key = words.join('|');
+  if (td._b === key) return;
+  td._b = key;
+  clear(td);
+  words.forEach((w, i) => td.append(i ? ' ' : '', badge(w)));
+}
+
+// nodeOps(ctx, note, cur): the Cordon/Uncordon, Drain and Protect buttons
+// of the node cur() returns (a row's or the node page's); made once,
+// update(n) relabels them so a focused button keeps its focus.
+function nodeOps(ctx, note, cur) {
+  const cord = h('button', { type: 'button' });
+  const drain = h('button.danger', { type: 'button' }, 'Drain');
+  const prot = h('button', { type: 'button' });
+  const post = (n, op, body) => ctx.api.request('POST',
+    `/v1/nodes/${ctx.g}/${enc(n.id)}/${op}`, body);
+  cord.addEventListener('click', () => {
+    const n = cur();
+    if (n.cordoned)
+      act(note, `Uncordon ${n.name}`, () => post(n, 'uncordon'), ctx.refreshNow);
+    else
+      act(note, `Cordon ${n.name}`, () => post(n, 'cordon'), ctx.refreshNow);
+  });
+  drain.addEventListener('click', () => {
+    const n = cur();
+    if (!confirm(`Drain node ${n.name}?\n\nIt takes no new work; its instances are started on other nodes before they stop here, running jobs finish, and whatever is still on it stops at the drain deadline. Uncordon cancels the drain.`))
+      return;
+    act(note, `Drain ${n.name}`, () => post(n, 'drain'), ctx.refreshNow);
+  });
+  prot.addEventListener('click', () => {
+    const n = cur();
+    act(note, `${n.protected ? 'Unprotect' : 'Protect'} ${n.name}`,
+      () => post(n, 'protect', { protected: !n.protected }), ctx.refreshNow);
+  });
+  const label = (b, text, aria, title) => {
+    setText(b, text);
+    if (b.getAttribute('aria-label') !== aria) b.setAttribute('aria-label', aria);
+    if ((b.getAttribute('title') || '') !== (title || '')) {
+      if (title) b.setAttribute('title', title); else b.removeAttribute('title');
+    }
+  };
+  return {
+    els: [cord, ' ', drain, ' ', prot],
+    update(n) {
+      const draining = n.drain && n.drain.state === 'draining';
+      label(cord, n.cordoned ? 'Uncordon' : 'Cordon',
+        `${n.cordoned ? 'Uncordon' : 'Cordon'} node ${n.name}`,
+        draining ? 'Uncordon cancels the drain' :
+          n.cordoned ? 'Let new work go to this node again' : 'No new work goes to this node');
+      label(drain, 'Drain', `Drain node ${n.name}`, 'Move its work elsewhere, then stop what is left');
+      drain.hidden = !!n.drain;
+      label(prot, n.protected ? 'Unprotect' : 'Protect',
+        `${n.protected ? 'Unprotect' : 'Protect'} node ${n.name}`,
+        'Node groups\' scale-in never picks a protected node');
+      prot.hidden = !n.group;
+    },
+  };
+}
+
 async function machinesByNode(ctx) {
   const groups = await ctx.api.get404(`/v1/grids/${ctx.g}/nodegroups`);
   const map = new Map();
@@ -225,6 +300,8 @@ const nodes = {
     };
     const stateOf = (n) => {
       const m = machines.get(n.id);
+      // A group's machine draining shows as the node's drain (with what is left).
+      if (m && m.state === 'draining' && n.drain) return n.status;
       if (m && m.state !== 'joined') return m.state;
       if (n.status === 'online' && n.engine === 'down') return 'engine down';
       return n.status;
@@ -234,6 +311,7 @@ const nodes = {
       const q = filter.value.trim().toLowerCase();
       const all = q ? last.filter((n) => n.name.includes(q) ||
         stateOf(n).includes(q) || groupOf(n).includes(q) ||
+        opsOf(n).some((o) => o.includes(q)) ||
         n.labels.some((l) => l.toLowerCase().includes(q))) : last;
       setText(count, q ? `${all.length} of ${last.length}` : `${last.length} nodes`);
       const per = Number(size.value), pages = Math.max(1, Math.ceil(all.length / per));
@@ -260,7 +338,8 @@ const nodes = {
             `/v1/nodes/${ctx.g}/${n2.id}` + (n2.connected ? '?force=1' : '')),
           ctx.refreshNow);
         });
-        tr.c[9].append(rm);
+        tr.ops = nodeOps(ctx, note, () => tr.node);
+        tr.c[9].append(...tr.ops.els, ' ', rm);
         rm.setAttribute('aria-label', 'Remove node ' + n.name);
         return tr;
       }, (tr, n) => {
@@ -269,7 +348,8 @@ const nodes = {
         setText(tr.link, n.name);
         const href = '#/node/' + enc(n.name);
         if (tr.link.getAttribute('href') !== href) tr.link.setAttribute('href', href);
-        setBadge(c[1], stateOf(n));
+        badges(c[1], [stateOf(n), ...opsOf(n)]);
+        tr.ops.update(n);
         setText(c[2], groupOf(n));
         const labs = n.labels.filter((l) => !l.startsWith('berth.group=')).join(',');
         if (c[3]._l !== labs) {
@@ -328,14 +408,23 @@ const node = {
     const dl = h('dl.facts');
     const box = h('div.chart');
     const ch = chart(box, ['CPU %', 'Memory %'], '%', [0, 100]);
+    const note = notice();
+    let cur = null;
+    const ops = nodeOps(ctx, note, () => cur);
+    const bar = h('div.bar.ops', { hidden: true }, ...ops.els);
     root.append(h('p', h('a', { href: '#/nodes' }, '← Nodes')),
-      h('h1', 'Node ', h('code', name)), dl,
+      h('h1', 'Node ', h('code', name)), bar, note, dl,
       h('h2', 'Load, last ten minutes'), box);
     return {
       async refresh() {
         const n = await ctx.api.get(`/v1/nodes/${ctx.g}/${enc(name)}`);
+        cur = n;
+        ops.update(n);
+        bar.hidden = false;
         clear(dl);
-        const facts = [['State', badge(n.status)], ['Id', h('code', n.id)],
+        const st = [n.status, ...opsOf(n)];
+        const facts = [['State', st.map((w, i) => [i ? ' ' : '', badge(w)])],
+          ['Id', h('code', n.id)],
           ['Labels', n.labels.map((l) => [label(l), ' '])],
           ['CPUs', n.cpus], ['Memory', fmtBytes(n.memory)],
           ['CPU now', fmtPct(n.cpu_pct)],
@@ -345,6 +434,10 @@ const node = {
           ['OS', n.os ?? '–'], ['Agent', n.agent_version ?? '–'],
           ['Addresses', n.addresses.join(', ')],
           ['Connected', fmtAgo(n.connected_at)]];
+        if (n.group) facts.push(['Node group', `${n.group.name} (machine ${n.group.machine}, ${n.group.state})`]);
+        if (n.drain) facts.push(['Drain', `${n.drain.state} (by ${n.drain.by}), started ${fmtAgo(n.drain.started_at)}` +
+          (n.drain.done_at ? `, done ${fmtAgo(n.drain.done_at)}` + (n.drain.forced ? ' at its deadline' : '') :
+            `, deadline ${fmtTime(n.drain.deadline_at)}`)]);
         for (const [k, v] of facts) dl.append(h('div', h('dt', k), h('dd', v)));
         const hist = n.load_history || [];
         ch.set([hist.map((p) => Date.parse(p.at) / 1000),

@@ -8,7 +8,8 @@
 //   node dashboard.mjs MODE
 //   MODE e2e    log in, three agents, a stack installed through the API,
 //               its instances, logs, events, jobs, keyboard, phone width,
-//               dark scheme, remove a node, log out
+//               dark scheme, cordon/uncordon, drain, protect (a group's
+//               node), remove a node, log out
 //   MODE tls    log in and render over https (BERTH_CA: trust that cert)
 //   MODE bench  print "name value unit" figures
 //
@@ -149,7 +150,33 @@ async function e2e() {
     await page.fill('#node-filter', '');
     await page.waitForFunction(() => document.querySelectorAll('#nodes tbody tr').length === 3);
   });
+
+  // Node operations from the row: cordon a2, then uncordon it.
+  const stateCell = (name) => page.evaluate((n) => {
+    const r = [...document.querySelectorAll('#nodes tbody tr')].find((x) => x.cells[0].textContent === n);
+    return r ? r.cells[1].textContent : null;
+  }, name);
+  const nodeApi = async (name) => (await api('GET', '/v1/grids/default/nodes')).find((n) => n.name === name);
+  await check('nodes: Cordon a2 from its row: the API has it cordoned, the row says "cordoned"', async () => {
+    await page.click('#nodes button[aria-label="Cordon node a2"]');
+    await page.waitForSelector('#nodes button[aria-label="Uncordon node a2"]');
+    await page.waitForFunction(() => [...document.querySelectorAll('#nodes tbody tr')]
+      .some((r) => r.cells[0].textContent === 'a2' && /\bcordoned\b/.test(r.cells[1].textContent)));
+    const n = await nodeApi('a2');
+    if (!n.cordoned) throw new Error('the API says cordoned=' + n.cordoned);
+    await page.fill('#node-filter', 'cordoned');
+    await page.waitForFunction(() => document.querySelectorAll('#nodes tbody tr').length === 1);
+    await page.fill('#node-filter', '');
+  });
   await shot(page, 'nodes');
+  await check('nodes: Uncordon a2 reverses it (API and row)', async () => {
+    await page.click('#nodes button[aria-label="Uncordon node a2"]');
+    await page.waitForSelector('#nodes button[aria-label="Cordon node a2"]');
+    const n = await nodeApi('a2');
+    if (n.cordoned) throw new Error('the API still has a2 cordoned');
+    await page.waitForFunction(() => [...document.querySelectorAll('#nodes tbody tr')]
+      .some((r) => r.cells[0].textContent === 'a2' && r.cells[1].textContent === 'online'));
+  });
 
   // Keyboard: Tab from the top reaches the nav, Enter follows a link.
   await check('keyboard: Tab reaches the navigation and Enter opens a page', async () => {
@@ -251,6 +278,18 @@ async function e2e() {
     await page.waitForSelector('.chart canvas');
     await page.waitForFunction(() => /Load 1m/.test(document.querySelector('.facts').textContent));
   });
+  await check('node page: Cordon and Uncordon from the node page', async () => {
+    await page.click('.ops button[aria-label="Cordon node a1"]');
+    await page.waitForSelector('.ops button[aria-label="Uncordon node a1"]');
+    const st = () => page.evaluate(() => [...document.querySelectorAll('.facts div')]
+      .filter((d) => d.querySelector('dt').textContent === 'State').map((d) => d.querySelector('dd').textContent).join());
+    for (let i = 0; i < 40 && !/\bcordoned\b/.test(await st()); i++) await page.waitForTimeout(250);
+    if (!/\bcordoned\b/.test(await st())) throw new Error('the State fact says ' + JSON.stringify(await st()));
+    if (!(await nodeApi('a1')).cordoned) throw new Error('the API does not have a1 cordoned');
+    await page.click('.ops button[aria-label="Uncordon node a1"]');
+    await page.waitForSelector('.ops button[aria-label="Cordon node a1"]');
+    if ((await nodeApi('a1')).cordoned) throw new Error('the API still has a1 cordoned');
+  });
   await shot(page, 'node');
 
   // Phone width and the dark scheme.
@@ -276,6 +315,22 @@ async function e2e() {
   });
   await shot(page, 'nodes-dark');
   await page.emulateMedia({ colorScheme: 'light' });
+
+  // Drain a3 from its row (confirmed): the API has a drain on it and
+  // the row shows it draining (with what is left) or drained.
+  await check('nodes: Drain (confirmed) a3: the API shows the drain, the row "draining (left N)" or "drained"', async () => {
+    let asked = '';
+    page.once('dialog', (d) => { asked = d.message(); d.accept(); });
+    await page.click('#nodes button[aria-label="Drain node a3"]');
+    if (!asked.includes('Drain node a3')) throw new Error('confirmation said: ' + asked);
+    await page.waitForFunction(() => [...document.querySelectorAll('#nodes tbody tr')]
+      .some((r) => r.cells[0].textContent === 'a3' &&
+        /(draining \(left \d+\)|drained)/.test(r.cells[1].textContent)));
+    const n = await nodeApi('a3');
+    if (!n.drain || !n.cordoned) throw new Error('the API says ' + JSON.stringify({ drain: n.drain, cordoned: n.cordoned }));
+    if (await page.isVisible('#nodes button[aria-label="Drain node a3"]'))
+      throw new Error('Drain is still offered on a node under a drain');
+  });
 
   // Remove a node from its row (with confirmation).
   await check('nodes: Remove (confirmed) removes a3', async () => {
@@ -312,6 +367,20 @@ async function e2e() {
         document.querySelector('section.group').textContent));
     });
     await shot(page, 'groups');
+    // Protect the group's node from the nodes page (only group nodes offer it).
+    await check('nodes: Protect the group\'s node: the API has it protected, the row says "protected"', async () => {
+      const gn = (await api('GET', '/v1/grids/default/nodes')).find((n) => n.group && n.group.name === 'burst');
+      if (!gn) throw new Error('no node of group burst in the API');
+      await go(page, '#/nodes');
+      await page.waitForSelector(`#nodes button[aria-label="Cordon node ${gn.name}"]`);
+      if (await page.isVisible('#nodes button[aria-label="Protect node a1"]'))
+        throw new Error('Protect is offered on a1, which is in no group');
+      await page.click(`#nodes button[aria-label="Protect node ${gn.name}"]`);
+      await page.waitForSelector(`#nodes button[aria-label="Unprotect node ${gn.name}"]`);
+      if (!(await nodeApi(gn.name)).protected) throw new Error('the API does not have it protected');
+      const st = await stateCell(gn.name);
+      if (!/\bprotected\b/.test(st)) throw new Error('the row says ' + st);
+    });
   }
 
   await check('no CSP violation and no script error on any page', async () => {

@@ -4,6 +4,7 @@
 # a real master and three real agents on the real Docker Engine: log in, a
 # wrong token, the agents online, a stack installed through the API and its
 # instances appearing, scale, logs followed live, events filtered, a job,
+# cordon/uncordon, drain and protect from the nodes page,
 # remove a node, a node group's scale-up (process provider) charted, log
 # out; CSP on throughout. Screenshots of each page go to
 # $BERTH_ARTIFACTS (default tests/artifacts/dashboard).
