@@ -7,7 +7,10 @@ welcome (minting a node token on a grid-token join), then sends the desired
 frame held in --desired FILE on connect and whenever the file changes.
 Every frame the agent sends is printed on stdout as "RX <json>", one line
 each, so a shell test can grep them. Optional: --close-code N closes each
-session with N right after the upgrade (to test the agent's reactions).
+session with N right after the upgrade (to test the agent's reactions), with
+--close-reason TEXT as its reason; --silent reads the upgrade request and
+never answers it, holding the connection open (a frozen or overloaded
+master). Every accepted connection is printed as "ACCEPT n".
 Not the real master: no store, no scheduler, no pings.
 """
 import argparse, base64, hashlib, json, os, secrets, socket, struct, sys
@@ -74,6 +77,11 @@ def session(s, args):
         if not c:
             return
         req += c
+    if args.silent:
+        out("SILENT")
+        while s.recv(4096):
+            pass
+        return
     lines = req.split(b"\r\n\r\n")[0].decode().split("\r\n")
     hdrs = {}
     for l in lines[1:]:
@@ -94,7 +102,7 @@ def session(s, args):
         "has_grid_token": "berth-grid-token" in hdrs,
         "has_node_token": "berth-node-token" in hdrs}))
     if args.close_code:
-        close(s, args.close_code, "test")
+        close(s, args.close_code, args.close_reason)
         out("CLOSE %d" % args.close_code)
         time.sleep(0.5)
         return
@@ -165,14 +173,19 @@ def main():
     ap.add_argument("--grid-token", default="grid-secret")
     ap.add_argument("--desired", default="/dev/null")
     ap.add_argument("--close-code", type=int, default=0)
+    ap.add_argument("--close-reason", default="test")
+    ap.add_argument("--silent", action="store_true")
     args = ap.parse_args()
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", args.port))
     ls.listen(8)
     out("LISTEN %d" % args.port)
+    n = 0
     while True:
         s, _ = ls.accept()
+        n += 1
+        out("ACCEPT %d" % n)
         threading.Thread(target=lambda: (session(s, args), s.close()),
                          daemon=True).start()
 
