@@ -2,13 +2,28 @@
  * hub_admit.c - admission to the agent hub: who may open a session.
  *
  * Runs on the ws thread. A new connection is first counted against its
- * address (at most HUB_PENDING_MAX upgrades pending per address), then its
- * upgrade headers and token are checked: a node token bound to the node
- * id, or the grid token for a first join (which mints a node token). A
- * refusal closes with the typed code of docs/protocol.md, counts against
+ * address (at most HUB_PENDING_MAX upgrades pending per address). When it
+ * is upgraded, hub_admit_begin() reads its headers (lws keeps them only
+ * that long), refuses bad ones at once, and queues the session with its
+ * token's hash. hub_admit_run(), called from the hub's work turn
+ * (hub.c), then admits the queue in batches of HUB_ADMIT_BATCH: node
+ * tokens (a token bound to the node id) in one query, grid tokens (a
+ * first join, which mints a node token) once per distinct token, every
+ * join in one transaction, the desired sets in one query per
+ * HUB_DESIRED_BATCH and one notification to the scheduler. A burst of
+ * reconnects thus costs a few transactions, not one per agent, and the
+ * loop serves pings between batches.
+ *
+ * When the queue holds more than HUB_SHED_WAIT_MS of work (by the
+ * measured cost of an admission, or the age of its oldest session), a new
+ * session is closed at once with 4011 and a retry-after delay spread over
+ * the time the queue needs: agents come back when the master can take
+ * them instead of waiting past their deadlines and retrying all at once.
+ *
+ * A refusal closes with the typed code of docs/protocol.md, counts against
  * the peer's failure window (HUB_FAIL_MAX per minute, then 4009) and
- * writes nothing to the store. Tokens are wiped from the stack after use
- * and never logged.
+ * writes nothing to the store. Tokens are hashed as soon as they are read,
+ * wiped from the stack and never logged.
  */
 #include "master/hub_int.h"
 #include "master/hub_frame.h"
@@ -203,25 +218,98 @@ hub_node_id_valid(const char *id)
 	return i == PROTO_NODE_ID_LEN;
 }
 
+void
+hub_hello_free(struct hub_hello *hello)
+{
+	if (hello == NULL)
+		return;
+	free(hello->labels);
+	OPENSSL_cleanse(hello, sizeof *hello);
+	free(hello);
+}
+
+/* ---- shedding ------------------------------------------------------------- */
+
+static uint32_t
+hub_rand(struct hub *h)
+{
+	uint64_t x = h->rnd;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	h->rnd = x;
+	return (uint32_t)(x >> 32);
+}
+
 /*
- * Check the upgrade headers and tokens of a new session; on success record
- * the join, send welcome and the desired set. Every refusal writes nothing.
+ * How long a session queued now would wait for admission (ms): the
+ * queue's length at the measured cost of an admission, or the time its
+ * oldest session has waited, whichever is longer.
+ */
+static int64_t
+hub_admit_wait_ms(struct hub *h)
+{
+	int64_t by_cost, oldest = 0;
+
+	by_cost = (int64_t)((double)h->admitq.n * h->admit_us / 1000.0);
+	if (h->admitq.head != NULL)
+		oldest = util_mono_ms() - h->admitq.head->queued_at;
+	return by_cost > oldest ? by_cost : oldest;
+}
+
+/*
+ * Too much queued: close with the retry-after code instead of letting the
+ * session wait (and its agent's welcome deadline run out, and all of them
+ * retry at once). The delay is spread over [wait, 3 x wait] so that the
+ * sessions shed in one burst come back over a span as long as the burst
+ * takes to admit; the agent adds its own jitter (docs/protocol.md).
+ */
+static int
+hub_shed(struct hub *h, struct hub_sess *s)
+{
+	int64_t wait = hub_admit_wait_ms(h), delay;
+	char why[96];
+
+	if (wait < HUB_SHED_WAIT_MS)
+		return 0;
+	if (wait < HUB_RETRY_MIN_MS)
+		wait = HUB_RETRY_MIN_MS;
+	delay = wait + (int64_t)(hub_rand(h) % (uint32_t)(2 * wait + 1));
+	if (delay > HUB_RETRY_MAX_MS)
+		delay = HUB_RETRY_MAX_MS - (int64_t)(hub_rand(h) %
+		    (HUB_RETRY_MAX_MS / 4));
+	snprintf(why, sizeof why, "master busy; " PROTO_RETRY_AFTER_FMT,
+	    (long long)delay);
+	if (h->n_shed++ % 1000 == 0)
+		log_info("hub: %zu sessions waiting for admission (%lld ms): "
+		    "telling new ones to come back later (%ld so far)",
+		    h->admitq.n, (long long)hub_admit_wait_ms(h), h->n_shed);
+	hub_close(s, PROTO_CLOSE_RETRY_LATER, why);
+	return 1;
+}
+
+/* ---- admission ------------------------------------------------------------ */
+
+/*
+ * A new session (ESTABLISHED): read its headers while lws still has them,
+ * refuse it at once if they are wrong, and queue it for hub_admit_run().
+ * Nothing is written here.
  */
 void
-hub_admit(struct hub *h, struct hub_sess *s)
+hub_admit_begin(struct hub *h, struct hub_sess *s)
 {
 	char proto[16], id[64], name[128], version[64];
 	char labels_in[PROTO_MAX_LABELS_HDR + 1];
-	char token[TOKEN_LEN + 8], new_token[TOKEN_LEN + 1], got_name[64];
-	char owner[NODE_ID_LEN + 1], *labels = NULL;
-	unsigned char hash[TOKEN_HASH_LEN];
-	struct node_join j;
-	struct hub_sess *old;
-	struct grid g;
-	int64_t grid_id = 0;
-	int minted = 0, rc;
-	json_t *welcome;
+	char token[TOKEN_LEN + 8];
+	struct hub_hello *hello;
+	char *labels = NULL;
+	int grid_token;
 
+	if (h->stopping) {
+		hub_close(s, PROTO_CLOSE_SHUTDOWN, "master shutting down");
+		return;
+	}
 	if (hub_rate_limited(h, s->peer)) {
 		hub_close(s, PROTO_CLOSE_RATE_LIMITED,
 		    "too many failed attempts; wait a minute");
@@ -262,70 +350,251 @@ hub_admit(struct hub *h, struct hub_sess *s)
 	}
 	if (hub_header(s->wsi, PROTO_HDR_VERSION, version, sizeof version) != 0)
 		snprintf(version, sizeof version, "unknown");
-
-	if (hub_header(s->wsi, PROTO_HDR_NODE_TOKEN, token, sizeof token) == 0) {
-		token_hash(token, hash);
-		rc = store_node_by_token(h->st, hash, owner, &grid_id);
-		if (rc < 0)
-			goto store_error;
-		if (rc == 0) {
-			hub_refuse(h, s, PROTO_CLOSE_BAD_NODE_TOKEN,
-			    "unknown node token; rejoin with the grid token");
-			goto out;
-		}
-		if (strcmp(owner, id) != 0) {
-			hub_refuse(h, s, PROTO_CLOSE_TOKEN_OTHER_NODE,
-			    "node token belongs to another node id");
-			goto out;
-		}
-	} else if (hub_header(s->wsi, PROTO_HDR_GRID_TOKEN, token,
-	    sizeof token) == 0) {
-		token_hash(token, hash);
-		rc = store_grid_by_token(h->st, hash, &g);
-		if (rc < 0)
-			goto store_error;
-		if (rc == 0 || !token_check(token, hash, sizeof hash)) {
-			hub_refuse(h, s, PROTO_CLOSE_BAD_GRID_TOKEN,
-			    "invalid grid token");
-			goto out;
-		}
-		grid_id = g.id;
-		if ((rc = store_node_revoked(h->st, id)) < 0)
-			goto store_error;
-		if (rc == 1) {
-			hub_refuse(h, s, PROTO_CLOSE_NODE_REMOVED, "this node id "
-			    "was removed by an operator; a machine joins again "
-			    "as a new node (empty the agent's data dir)");
-			goto out;
-		}
-		rc = store_node_grid(h->st, id, &g.id);
-		if (rc < 0)
-			goto store_error;
-		if (rc == 1 && g.id != grid_id) {
-			hub_refuse(h, s, PROTO_CLOSE_TOKEN_OTHER_NODE,
-			    "this node id belongs to another grid");
-			goto out;
-		}
-		token_new(new_token);
-		token_hash(new_token, hash);
-		minted = 1;
-	} else {
+	if (hub_header(s->wsi, PROTO_HDR_NODE_TOKEN, token, sizeof token) == 0)
+		grid_token = 0;
+	else if (hub_header(s->wsi, PROTO_HDR_GRID_TOKEN, token,
+	    sizeof token) == 0)
+		grid_token = 1;
+	else {
+		free(labels);
 		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "missing "
 		    "Berth-Node-Token or Berth-Grid-Token header");
-		goto out;
+		return;
+	}
+	if (hub_shed(h, s)) {
+		free(labels);
+		OPENSSL_cleanse(token, sizeof token);
+		return;
+	}
+	hello = xcalloc(1, sizeof *hello);
+	/* Checked above: 32 hex digits and a name of at most 63. */
+	memcpy(hello->id, id, NODE_ID_LEN);
+	hello->id[NODE_ID_LEN] = '\0';
+	memcpy(hello->name, name, strlen(name) + 1);
+	snprintf(hello->version, sizeof hello->version, "%s", version);
+	hello->labels = labels;
+	hello->grid_token = grid_token;
+	token_hash(token, hello->hash);
+	OPENSSL_cleanse(token, sizeof token);
+	s->hello = hello;
+	s->queued_at = util_mono_ms();
+	hub_list_push(&h->admitq, s, HUB_ADMITQ);
+	hub_work_arm(h);
+}
+
+/* A grid token seen in this batch, and what it opens. */
+struct hub_grid_tok {
+	unsigned char	 hash[TOKEN_HASH_LEN];
+	int		 rc;		/* store_grid_by_token(): 1, 0, -1 */
+	int64_t		 grid_id;
+};
+
+/* What one session of the batch gets. */
+struct hub_admit_one {
+	struct hub_sess	*sess;			/* the session */
+	struct hub_sess	*s;			/* it, NULL once refused */
+	int64_t		 grid_id;		/* the grid it joins */
+	int		 minted;		/* a new node token */
+	char		 token[TOKEN_LEN + 1];	/* ... in clear, for welcome */
+	unsigned char	 hash[TOKEN_HASH_LEN];	/* ... and its hash */
+	char		 name[64];		/* the name it got */
+};
+
+static void
+hub_store_error(struct hub *h, struct hub_sess *s)
+{
+	log_error("hub: store: %s", store_errmsg(h->st));
+	hub_close(s, PROTO_CLOSE_SHUTDOWN, "master store error; retry");
+}
+
+/*
+ * A node id an operator removed joins no more, even with the grid token
+ * (a machine joins again as a new node): refused, 1; 0 if it may join.
+ */
+static int
+hub_admit_revoked(struct hub *h, struct hub_admit_one *a)
+{
+	int rc = store_node_revoked(h->st, a->s->hello->id);
+
+	if (rc == 0)
+		return 0;
+	if (rc < 0)
+		hub_store_error(h, a->s);
+	else
+		hub_refuse(h, a->s, PROTO_CLOSE_NODE_REMOVED, "this node id "
+		    "was removed by an operator; a machine joins again as a "
+		    "new node (empty the agent's data dir)");
+	a->s = NULL;
+	return 1;
+}
+
+/*
+ * The tokens of the batch: node tokens in one query, grid tokens once per
+ * distinct token, and the grids of the node ids that join with a grid
+ * token in one more. Sessions refused here are closed and taken out of v
+ * (by clearing .s); nothing is written.
+ */
+static void
+hub_admit_tokens(struct hub *h, struct hub_admit_one *v, size_t n)
+{
+	struct node_auth *auth = xcalloc(n, sizeof *auth);
+	struct node_grid *ng = xcalloc(n, sizeof *ng);
+	struct hub_grid_tok gt[8];
+	size_t i, k, na = 0, nng = 0, ngt = 0;
+	struct hub_hello *hl;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if (!v[i].s->hello->grid_token)
+			memcpy(auth[na++].hash, v[i].s->hello->hash,
+			    TOKEN_HASH_LEN);
+	if (store_node_auth_batch(h->st, auth, na) != 0) {
+		for (i = 0; i < n; i++)
+			if (!v[i].s->hello->grid_token) {
+				hub_store_error(h, v[i].s);
+				v[i].s = NULL;
+			}
+		na = 0;
+	}
+	for (i = 0, k = 0; i < n; i++) {
+		if (v[i].s == NULL || (hl = v[i].s->hello)->grid_token)
+			continue;
+		if (!auth[k].found)
+			hub_refuse(h, v[i].s, PROTO_CLOSE_BAD_NODE_TOKEN,
+			    "unknown node token; rejoin with the grid token");
+		else if (strcmp(auth[k].id, hl->id) != 0)
+			hub_refuse(h, v[i].s, PROTO_CLOSE_TOKEN_OTHER_NODE,
+			    "node token belongs to another node id");
+		else {
+			v[i].grid_id = auth[k].grid_id;
+			k++;
+			continue;
+		}
+		v[i].s = NULL;
+		k++;
 	}
 
-	/* Admitted: record it, then take over from an older session. */
-	memset(&j, 0, sizeof j);
-	j.id = id;
-	j.grid_id = grid_id;
-	j.name = name;
-	j.labels = labels;
-	j.agent_version = version;
-	j.token_hash = minted ? hash : NULL;
-	j.peer = s->peer;
-	if (store_node_join(h->st, &j, got_name) != 0)
-		goto store_error;
+	/* Grid tokens: a batch holds one or a few distinct ones. */
+	for (i = 0; i < n; i++) {
+		if (v[i].s == NULL || !(hl = v[i].s->hello)->grid_token)
+			continue;
+		for (k = 0; k < ngt; k++)
+			if (memcmp(gt[k].hash, hl->hash, TOKEN_HASH_LEN) == 0)
+				break;
+		if (k == ngt && ngt < sizeof gt / sizeof gt[0]) {
+			struct grid g = { 0 };
+
+			memcpy(gt[k].hash, hl->hash, TOKEN_HASH_LEN);
+			gt[k].rc = store_grid_by_token(h->st, hl->hash, &g);
+			gt[k].grid_id = g.id;
+			ngt++;
+		} else if (k == ngt) {	/* many grids at once: look it up */
+			struct grid g = { 0 };
+
+			rc = store_grid_by_token(h->st, hl->hash, &g);
+			if (rc <= 0) {
+				if (rc < 0)
+					hub_store_error(h, v[i].s);
+				else
+					hub_refuse(h, v[i].s,
+					    PROTO_CLOSE_BAD_GRID_TOKEN,
+					    "invalid grid token");
+				v[i].s = NULL;
+				continue;
+			}
+			v[i].grid_id = g.id;
+			if (!hub_admit_revoked(h, &v[i]))
+				ng[nng++].id = hl->id;
+			continue;
+		}
+		if (gt[k].rc < 0) {
+			hub_store_error(h, v[i].s);
+			v[i].s = NULL;
+		} else if (gt[k].rc == 0) {
+			hub_refuse(h, v[i].s, PROTO_CLOSE_BAD_GRID_TOKEN,
+			    "invalid grid token");
+			v[i].s = NULL;
+		} else {
+			v[i].grid_id = gt[k].grid_id;
+			if (!hub_admit_revoked(h, &v[i]))
+				ng[nng++].id = hl->id;
+		}
+	}
+	/* A node id already in another grid may not join this one. */
+	rc = store_node_grid_batch(h->st, ng, nng);
+	for (i = 0, k = 0; i < n && nng > 0; i++) {
+		if (v[i].s == NULL || !v[i].s->hello->grid_token)
+			continue;
+		if (rc != 0)
+			hub_store_error(h, v[i].s);
+		else if (ng[k].found && ng[k].grid_id != v[i].grid_id)
+			hub_refuse(h, v[i].s, PROTO_CLOSE_TOKEN_OTHER_NODE,
+			    "this node id belongs to another grid");
+		else {
+			token_new(v[i].token);
+			token_hash(v[i].token, v[i].hash);
+			v[i].minted = 1;
+			k++;
+			continue;
+		}
+		v[i].s = NULL;
+		k++;
+	}
+	free(auth);
+	free(ng);
+}
+
+/* Record the joins of v in one transaction; one by one if that fails. */
+static void
+hub_admit_store(struct hub *h, struct hub_admit_one *v, size_t n)
+{
+	struct node_join *j = xcalloc(n, sizeof *j);
+	char (*names)[64] = xcalloc(n, sizeof *names);
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (v[i].s == NULL)
+			continue;
+		j[k].id = v[i].s->hello->id;
+		j[k].grid_id = v[i].grid_id;
+		j[k].name = v[i].s->hello->name;
+		j[k].labels = v[i].s->hello->labels;
+		j[k].agent_version = v[i].s->hello->version;
+		j[k].token_hash = v[i].minted ? v[i].hash : NULL;
+		j[k].peer = v[i].s->peer;
+		k++;
+	}
+	if (store_node_join_batch(h->st, j, k, names) == 0) {
+		for (i = 0, k = 0; i < n; i++)
+			if (v[i].s != NULL)
+				memcpy(v[i].name, names[k++], 64);
+	} else {
+		/* Find the one that fails; the others go in on their own. */
+		log_warn("hub: a batch of %zu joins failed (%s): one by one",
+		    k, store_errmsg(h->st));
+		for (i = 0, k = 0; i < n; i++) {
+			if (v[i].s == NULL)
+				continue;
+			if (store_node_join(h->st, &j[k], v[i].name) != 0) {
+				hub_store_error(h, v[i].s);
+				v[i].s = NULL;
+			}
+			k++;
+		}
+	}
+	free(j);
+	free(names);
+}
+
+/* Admitted: take over from an older session, index, welcome. */
+static void
+hub_admit_welcome(struct hub *h, struct hub_admit_one *a)
+{
+	struct hub_sess *s = a->s, *old;
+	const struct hub_grid *gs = hub_grid_settings(h, a->grid_id);
+	const char *id = s->hello->id;
+	json_t *welcome;
+
 	if ((old = hub_find(h, id)) != NULL) {
 		hub_unindex(h, old);
 		old->offline_done = 1;
@@ -335,32 +604,71 @@ hub_admit(struct hub *h, struct hub_sess *s)
 		atomic_fetch_add(&h->n_connected, 1);
 	memcpy(s->node_id, id, NODE_ID_LEN);
 	s->node_id[NODE_ID_LEN] = '\0';
-	snprintf(s->name, sizeof s->name, "%s", got_name);
-	s->grid_id = grid_id;
+	snprintf(s->name, sizeof s->name, "%s", a->name);
+	s->grid_id = a->grid_id;
 	s->authed = 1;
+	s->last_rx = s->last_ping = hub_clock(h);
 	s->hnext = h->by_id[hub_hash(id)];
 	h->by_id[hub_hash(id)] = s;
 
 	welcome = json_pack("{s:s, s:i, s:s, s:s, s:I}", "type",
 	    PROTO_T_WELCOME, "protocol", PROTO_VERSION, "node_id", id,
-	    "name", got_name, "heartbeat_interval_s",
-	    (json_int_t)(hub_grid_settings(h, grid_id)->heartbeat_ms / 1000));
-	if (store_grid_get_id(h->st, grid_id, &g) == 1)
-		json_object_set_new(welcome, "grid", json_string(g.name));
-	if (minted)
+	    "name", a->name, "heartbeat_interval_s",
+	    (json_int_t)(gs->heartbeat_ms / 1000));
+	if (gs->name[0] != '\0')
+		json_object_set_new(welcome, "grid", json_string(gs->name));
+	if (a->minted)
 		json_object_set_new(welcome, "node_token",
-		    json_string(new_token));
+		    json_string(a->token));
 	hub_queue_json(s, welcome);
-	log_info("hub: node %s (%s) online from %s", got_name, id, s->peer);
-	hub_send_desired(h, s, 1);
-	master_changed_node(h->m, id);
-	goto out;
+	log_info("hub: node %s (%s) online from %s", a->name, id, s->peer);
+}
 
-store_error:
-	log_error("hub: store: %s", store_errmsg(h->st));
-	hub_close(s, PROTO_CLOSE_SHUTDOWN, "master store error; retry");
-out:
-	OPENSSL_cleanse(token, sizeof token);
-	OPENSSL_cleanse(new_token, sizeof new_token);
-	free(labels);
+/*
+ * Admit up to HUB_ADMIT_BATCH queued sessions: their tokens in a query or
+ * two, their joins in one transaction, their desired sets in one query
+ * per HUB_DESIRED_BATCH, and one notification to the scheduler.
+ */
+void
+hub_admit_run(struct hub *h)
+{
+	struct hub_admit_one v[HUB_ADMIT_BATCH];
+	struct hub_sess *s, *sent[HUB_ADMIT_BATCH];
+	const char *ids[HUB_ADMIT_BATCH];
+	int64_t t0 = util_mono_us();
+	size_t i, n = 0, k = 0;
+
+	memset(v, 0, sizeof v);
+	while (n < HUB_ADMIT_BATCH && (s = h->admitq.head) != NULL) {
+		hub_list_remove(&h->admitq, s, HUB_ADMITQ);
+		if (s->close_code != 0) {
+			hub_hello_free(s->hello);
+			s->hello = NULL;
+			continue;
+		}
+		v[n].sess = v[n].s = s;
+		n++;
+	}
+	if (n == 0)
+		return;
+	hub_admit_tokens(h, v, n);
+	hub_admit_store(h, v, n);
+	for (i = 0; i < n; i++) {
+		if (v[i].s != NULL) {
+			hub_admit_welcome(h, &v[i]);
+			sent[k] = v[i].s;
+			ids[k++] = v[i].s->node_id;
+		}
+		OPENSSL_cleanse(v[i].token, sizeof v[i].token);
+	}
+	hub_send_desired(h, sent, k);
+	master_changed_nodes(h->m, ids, k);
+	/* Admitted or refused (and closing), none needs its hello now. */
+	for (i = 0; i < n; i++) {
+		hub_hello_free(v[i].sess->hello);
+		v[i].sess->hello = NULL;
+	}
+	h->n_admitted += (long)k;
+	h->admit_us = h->admit_us * 0.7 + 0.3 *
+	    (double)(util_mono_us() - t0) / (double)n;
 }

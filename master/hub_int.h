@@ -3,8 +3,10 @@
  * the functions each calls in the other. Private to master/hub*.c;
  * everything here runs on the ws thread unless its comment says otherwise.
  *
- *	hub.c		sessions, frames, liveness, the inbox, start and stop
- *	hub_admit.c	admission: headers, tokens, per-address limits
+ *	hub.c		sessions, frames, liveness, the inbox, the work
+ *			queues, start and stop
+ *	hub_admit.c	admission: headers, tokens, per-address limits,
+ *			batches, shedding
  *
  * The hub's other files are modules with their own headers, used only
  * from the ws thread: hub_outq.c (a session's out queue), hub_desired.c
@@ -17,9 +19,11 @@
 #include "master/hub.h"
 #include "master/hub_frame.h"
 #include "master/hub_outq.h"
+#include "master/hub_desired.h"
 
 #include "common/util.h"
 
+#include <stddef.h>
 #include <sys/socket.h>
 
 #include <ev.h>
@@ -35,6 +39,16 @@
 #define HUB_SETTINGS_MS		2000	/* grid settings cache lifetime */
 #define HUB_PENDING_SLOTS	1024	/* addresses with connections pending */
 #define HUB_PENDING_MAX		256	/* not yet upgraded, per address */
+#define HUB_ADMIT_BATCH		128	/* sessions admitted per transaction */
+#define HUB_DESIRED_BATCH	64	/* desired sets built per query */
+#define HUB_WORK_MS		10	/* queued work per loop turn, then I/O */
+#define HUB_SHED_WAIT_MS	2000	/* admission wait that sheds new
+					   sessions with a retry-after close */
+#define HUB_RETRY_MIN_MS	1000	/* retry-after bounds */
+#define HUB_RETRY_MAX_MS	30000
+#define HUB_TICK_MS		250	/* hub_tick() period */
+#define HUB_LAG_MS		250	/* a tick later than this is a stall */
+#define HUB_STOP_GRACE_MS	300	/* shutdown: close frames, then exit */
 
 enum hub_msg_type { HUB_MSG_CHANGED, HUB_MSG_KICK, HUB_MSG_LOGS_ACK,
     HUB_MSG_EXEC };
@@ -62,6 +76,30 @@ struct hub_exec {
 						   not acknowledged */
 };
 
+/* A new session's upgrade headers, kept until it is admitted or refused. */
+struct hub_hello {
+	char		 id[NODE_ID_LEN + 1];	/* Berth-Node-Id */
+	char		 name[64];		/* Berth-Node-Name */
+	char		 version[64];		/* Berth-Agent-Version */
+	char		*labels;		/* Berth-Node-Labels, JSON */
+	int		 grid_token;		/* joins with the grid token */
+	unsigned char	 hash[TOKEN_HASH_LEN];	/* its token's SHA-256 */
+};
+
+struct hub_sess;
+
+/* A queue of sessions, linked through the sessions' own fields. */
+struct hub_list {
+	struct hub_sess	*head, *tail;
+	size_t		 n;
+};
+
+/* A session's place in one hub_list. */
+struct hub_link {
+	struct hub_sess	*next, *prev;
+	int		 on;		/* linked */
+};
+
 /* One agent connection; lws allocates and zeroes it (per-session data). */
 struct hub_sess {
 	struct hub		*h;		/* the hub */
@@ -69,6 +107,12 @@ struct hub_sess {
 	char			 peer[64];	/* peer address */
 	int			 authed;	/* welcome sent */
 	uint64_t		 serial;	/* unique per session */
+	struct hub_hello	*hello;		/* waiting for admission */
+	int64_t			 queued_at;	/* mono ms it was queued */
+	struct hub_link		 admit;		/* in h->admitq */
+	struct hub_link		 dirty;		/* in h->dirtyq */
+	int			 desired_force;	/* queue the set even if same */
+	int			 close_sent;	/* shutdown: close frame written */
 	int			 offline_done;	/* already marked offline */
 	int			 close_code;	/* nonzero: close when writable */
 	char			 close_why[96];	/* reason sent with it */
@@ -78,8 +122,6 @@ struct hub_sess {
 	struct buf		 rx;		/* fragments of the frame */
 	struct hub_outq		 outq;		/* frames to send */
 	int			 ping_due;	/* send a ping when writable */
-	int			 desired_due;	/* inbox: rebuild its desired set
-						 * once the inbox is drained */
 	int64_t			 last_rx;	/* mono ms of last frame/pong */
 	int64_t			 last_ping;	/* mono ms of last ping */
 	int64_t			 last_desired_at; /* mono ms last_desired was
@@ -100,6 +142,7 @@ struct hub_sess {
 						 * last said: 0 not yet, 1 up,
 						 * 2 down */
 	char			*engine_error;	/* why it is down, or NULL */
+	char			*last_state_raw; /* that state frame, as sent */
 	struct hub_sess		*hnext;		/* hash chain by node id */
 	struct hub_sess		*lnext, *lprev;	/* list of all sessions */
 };
@@ -125,6 +168,7 @@ struct hub_pending {
 /* Liveness settings of a grid, cached for the tick. */
 struct hub_grid {
 	int64_t		 id;		/* grid id */
+	char		 name[64];	/* grid name, for welcome */
 	int64_t		 heartbeat_ms;	/* ping period */
 	int64_t		 offline_ms;	/* silence before offline */
 };
@@ -140,6 +184,7 @@ struct hub {
 	int			 stopping;	/* shutdown begun (ws thread) */
 	int			 done;		/* leave the loop (ws thread) */
 	lws_sorted_usec_list_t	 final;		/* end of the shutdown grace */
+	int64_t			 stop_at;	/* mono ms shutdown began */
 	atomic_int		 n_connected;	/* authed sessions */
 
 	pthread_mutex_t		 lock;		/* guards inbox */
@@ -162,9 +207,30 @@ struct hub {
 	uint64_t		 generation;	/* desired frame counter */
 	uint64_t		 serials;	/* sessions so far */
 	lws_sorted_usec_list_t	 tick;		/* hub_tick(), every 250 ms */
+	int64_t			 tick_at;	/* mono ms of the last tick */
+	int64_t			 lag;		/* ms the loop stalled, in sum */
+	struct hub_list		 admitq;	/* sessions to admit, in order */
+	struct hub_list		 dirtyq;	/* sessions whose set to rebuild */
+	lws_sorted_usec_list_t	 work;		/* hub_work(): the queues */
+	int			 work_armed;	/* hub_work() is scheduled */
+	double			 admit_us;	/* us per admission (average) */
+	uint64_t		 rnd;		/* retry-after jitter state */
+	struct desired_cache	*dcache;	/* services' parts of sets */
+	long			 n_admitted;	/* sessions admitted, ever */
+	long			 n_shed;	/* sessions told to come back */
 };
 
 /* hub.c */
+/* The liveness clock: monotonic ms, less the time the loop stalled. */
+int64_t		 hub_clock(struct hub *h);
+void		 hub_list_push(struct hub_list *l, struct hub_sess *s,
+		    size_t off);
+void		 hub_list_remove(struct hub_list *l, struct hub_sess *s,
+		    size_t off);
+#define HUB_ADMITQ	offsetof(struct hub_sess, admit)
+#define HUB_DIRTYQ	offsetof(struct hub_sess, dirty)
+/* Ask for hub_work() on the next loop turn. */
+void		 hub_work_arm(struct hub *h);
 size_t		 hub_hash(const char *id);
 struct hub_sess	*hub_find(struct hub *h, const char *id);
 void		 hub_unindex(struct hub *h, struct hub_sess *s);
@@ -174,8 +240,10 @@ void		 hub_queue_json(struct hub_sess *s, json_t *frame);
 /* Queue len bytes (copied) as a frame of kind. */
 void		 hub_queue_raw(struct hub_sess *s, enum hub_out_kind kind,
 		    const void *data, size_t len);
-/* Queue the node's desired set if it changed (always with force). */
-void		 hub_send_desired(struct hub *h, struct hub_sess *s, int force);
+/* Queue the desired sets of n sessions, each if it changed or forced. */
+void		 hub_send_desired(struct hub *h, struct hub_sess **v, size_t n);
+/* Rebuild the session's set soon (coalesced: once however often). */
+void		 hub_mark_dirty(struct hub *h, struct hub_sess *s, int force);
 const struct hub_grid *hub_grid_settings(struct hub *h, int64_t grid_id);
 
 /* hub_exec.c: exec sessions between the relay and the agents. */
@@ -192,8 +260,14 @@ void		 hub_exec_data_from_agent(struct hub *h, struct hub_sess *s,
 void		 hub_exec_sess_end(struct hub *h, struct hub_sess *s);
 
 /* hub_admit.c */
-/* Check a new session's headers and tokens; welcome it or close it. */
-void		 hub_admit(struct hub *h, struct hub_sess *s);
+/*
+ * A new session: check its headers and queue it for admission, refuse it,
+ * or (the queue too long) tell it to come back later.
+ */
+void		 hub_admit_begin(struct hub *h, struct hub_sess *s);
+/* Admit up to HUB_ADMIT_BATCH queued sessions. */
+void		 hub_admit_run(struct hub *h);
+void		 hub_hello_free(struct hub_hello *hello);
 /* At accept: 1 to refuse a peer with too many upgrades pending. */
 int		 hub_pending_refuse(struct hub *h,
 		    const struct lws_filter_network_conn_args *a);
