@@ -360,6 +360,34 @@ hub_list_remove(struct hub_list *l, struct hub_sess *s, size_t off)
 	l->n--;
 }
 
+void
+hub_admitq_changed(struct hub *h)
+{
+	int64_t now = util_mono_us();
+
+	atomic_store(&h->n_waiting, (long long)h->admitq.n);
+	if (h->admitq.n > 0 && h->admit_since == 0)
+		h->admit_since = now;
+	else if (h->admitq.n == 0 && h->admit_since != 0) {
+		atomic_fetch_add(&h->admit_busy_us, now - h->admit_since);
+		h->admit_since = 0;
+	}
+}
+
+void
+hub_stats(struct hub *h, struct hub_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	if (h == NULL)
+		return;
+	out->sessions = atomic_load(&h->n_connected);
+	out->waiting = atomic_load(&h->n_waiting);
+	out->admitted = atomic_load(&h->n_admitted);
+	out->admit_busy_s = (double)atomic_load(&h->admit_busy_us) / 1e6;
+	out->shed = atomic_load(&h->n_shed);
+	out->stalled_s = (double)atomic_load(&h->lag_ms) / 1e3;
+}
+
 int64_t
 hub_clock(struct hub *h)
 {
@@ -698,7 +726,10 @@ hub_sess_end(struct hub *h, struct hub_sess *s)
 		hub_mark_offline(h, s, "connection closed");
 	}
 	logstore_session_end(h->m->logs, s->serial);
-	hub_list_remove(&h->admitq, s, HUB_ADMITQ);
+	if (s->admit.on) {
+		hub_list_remove(&h->admitq, s, HUB_ADMITQ);
+		hub_admitq_changed(h);
+	}
 	hub_list_remove(&h->dirtyq, s, HUB_DIRTYQ);
 	hub_hello_free(s->hello);
 	s->hello = NULL;
@@ -767,6 +798,7 @@ hub_tick(lws_sorted_usec_list_t *sul)
 	late = h->tick_at != 0 ? raw - h->tick_at - HUB_TICK_MS : 0;
 	if (late > HUB_LAG_MS) {
 		h->lag += late;
+		atomic_store(&h->lag_ms, h->lag);
 		if (late >= 1000)
 			log_warn("hub: the loop stalled for %lld ms (%zu "
 			    "sessions waiting for admission)", (long long)late,

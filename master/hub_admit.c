@@ -281,10 +281,11 @@ hub_shed(struct hub *h, struct hub_sess *s)
 		    (HUB_RETRY_MAX_MS / 4));
 	snprintf(why, sizeof why, "master busy; " PROTO_RETRY_AFTER_FMT,
 	    (long long)delay);
-	if (h->n_shed++ % 1000 == 0)
+	if (atomic_fetch_add(&h->n_shed, 1) % 1000 == 0)
 		log_info("hub: %zu sessions waiting for admission (%lld ms): "
-		    "telling new ones to come back later (%ld so far)",
-		    h->admitq.n, (long long)hub_admit_wait_ms(h), h->n_shed);
+		    "telling new ones to come back later (%lld so far)",
+		    h->admitq.n, (long long)hub_admit_wait_ms(h),
+		    (long long)atomic_load(&h->n_shed));
 	hub_close(s, PROTO_CLOSE_RETRY_LATER, why);
 	return 1;
 }
@@ -379,6 +380,7 @@ hub_admit_begin(struct hub *h, struct hub_sess *s)
 	s->hello = hello;
 	s->queued_at = util_mono_ms();
 	hub_list_push(&h->admitq, s, HUB_ADMITQ);
+	hub_admitq_changed(h);
 	hub_work_arm(h);
 }
 
@@ -399,6 +401,22 @@ struct hub_admit_one {
 	unsigned char	 hash[TOKEN_HASH_LEN];	/* ... and its hash */
 	char		 name[64];		/* the name it got */
 };
+
+/*
+ * The peer ran out of failed attempts while its session waited (the
+ * batch counts each refusal as it goes, in order): refused outright, its
+ * token not looked at, as hub_admit_begin() does.
+ */
+static int
+hub_admit_limited(struct hub *h, struct hub_admit_one *a)
+{
+	if (!hub_rate_limited(h, a->s->peer))
+		return 0;
+	hub_close(a->s, PROTO_CLOSE_RATE_LIMITED,
+	    "too many failed attempts; wait a minute");
+	a->s = NULL;
+	return 1;
+}
 
 static void
 hub_store_error(struct hub *h, struct hub_sess *s)
@@ -459,6 +477,10 @@ hub_admit_tokens(struct hub *h, struct hub_admit_one *v, size_t n)
 	for (i = 0, k = 0; i < n; i++) {
 		if (v[i].s == NULL || (hl = v[i].s->hello)->grid_token)
 			continue;
+		if (hub_admit_limited(h, &v[i])) {
+			k++;
+			continue;
+		}
 		if (!auth[k].found)
 			hub_refuse(h, v[i].s, PROTO_CLOSE_BAD_NODE_TOKEN,
 			    "unknown node token; rejoin with the grid token");
@@ -476,7 +498,8 @@ hub_admit_tokens(struct hub *h, struct hub_admit_one *v, size_t n)
 
 	/* Grid tokens: a batch holds one or a few distinct ones. */
 	for (i = 0; i < n; i++) {
-		if (v[i].s == NULL || !(hl = v[i].s->hello)->grid_token)
+		if (v[i].s == NULL || !(hl = v[i].s->hello)->grid_token ||
+		    hub_admit_limited(h, &v[i]))
 			continue;
 		for (k = 0; k < ngt; k++)
 			if (memcmp(gt[k].hash, hl->hash, TOKEN_HASH_LEN) == 0)
@@ -649,8 +672,10 @@ hub_admit_run(struct hub *h)
 		v[n].sess = v[n].s = s;
 		n++;
 	}
-	if (n == 0)
+	if (n == 0) {
+		hub_admitq_changed(h);
 		return;
+	}
 	hub_admit_tokens(h, v, n);
 	hub_admit_store(h, v, n);
 	for (i = 0; i < n; i++) {
@@ -668,7 +693,8 @@ hub_admit_run(struct hub *h)
 		hub_hello_free(v[i].sess->hello);
 		v[i].sess->hello = NULL;
 	}
-	h->n_admitted += (long)k;
+	atomic_fetch_add(&h->n_admitted, (long long)k);
 	h->admit_us = h->admit_us * 0.7 + 0.3 *
 	    (double)(util_mono_us() - t0) / (double)n;
+	hub_admitq_changed(h);
 }

@@ -216,8 +216,14 @@ struct hub {
 	double			 admit_us;	/* us per admission (average) */
 	uint64_t		 rnd;		/* retry-after jitter state */
 	struct desired_cache	*dcache;	/* services' parts of sets */
-	long			 n_admitted;	/* sessions admitted, ever */
-	long			 n_shed;	/* sessions told to come back */
+	int64_t			 admit_since;	/* mono us admitq became non-empty,
+						 * 0 while it is empty */
+	/* Counters for hub_stats(), written on the ws thread only. */
+	atomic_llong		 n_admitted;	/* sessions admitted, ever */
+	atomic_llong		 n_shed;	/* sessions told to come back */
+	atomic_llong		 n_waiting;	/* admitq.n */
+	atomic_llong		 admit_busy_us;	/* us with admitq non-empty */
+	atomic_llong		 lag_ms;	/* lag, for other threads */
 };
 
 /* hub.c */
@@ -231,6 +237,8 @@ void		 hub_list_remove(struct hub_list *l, struct hub_sess *s,
 #define HUB_DIRTYQ	offsetof(struct hub_sess, dirty)
 /* Ask for hub_work() on the next loop turn. */
 void		 hub_work_arm(struct hub *h);
+/* Account the admission queue's busy time; call after it changed. */
+void		 hub_admitq_changed(struct hub *h);
 size_t		 hub_hash(const char *id);
 struct hub_sess	*hub_find(struct hub *h, const char *id);
 void		 hub_unindex(struct hub *h, struct hub_sess *s);
