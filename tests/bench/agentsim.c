@@ -18,7 +18,16 @@
  * sorted-usec timer) run on that thread, so nothing is locked. The tick
  * starts connections at the --ramp rate, retries closed agents when their
  * backoff expires, asks for WRITEABLE when an agent owes the master a
- * stats or state frame, and drives the phases:
+ * stats or state frame, and drives the phases. At most --max-connecting
+ * agents are between connect and welcome at once (256): lws 4.1 keeps
+ * every handshake's deadline in one sorted list per context, so ten
+ * thousand simultaneous handshakes in this one process cost a walk past
+ * all the others each (most of agentsim's CPU after a master restart,
+ * when it stalled for tens of seconds and measured itself). Real agents
+ * are each their own process; an agent held back waits, and that wait
+ * counts in the figures.
+ *
+ * Phases:
  *
  *   ramp    connect all N; an agent is "synced" once a desired frame
  *           arrived after its welcome (one with >= 1 container under
@@ -138,6 +147,7 @@ struct sim {
 	int		 restart_timeout_s; /* --restart-timeout */
 	int		 backoff_max_s;	/* --backoff-max */
 	int		 source_ips;	/* --source-ips: 127.0.0.1..K */
+	int		 max_connecting; /* --max-connecting */
 	int		 cpus;		/* --cpus: reported in node_info */
 
 	/* run state (service thread only) */
@@ -952,18 +962,32 @@ sim_tick(lws_sorted_usec_list_t *sul)
 	struct sim *s = lws_container_of(sul, struct sim, tick);
 	struct sim_agent *a;
 	int64_t now = util_mono_ms(), due, now_us = sim_now_us();
-	int i, stuck = 0;
+	int i, stuck = 0, connecting = 0;
 
-	/* Start first connections at the ramp rate. */
+	for (i = 0; i < s->started; i++)
+		connecting += s->a[i].conn == SIM_CONNECTING;
+	/*
+	 * Agents come due at the ramp rate; their join is timed from then,
+	 * so a wait for a handshake slot counts against the master's figures,
+	 * never for them.
+	 */
 	due = (int64_t)((double)(now - s->t0) * s->ramp / 1000.0) + 1;
-	while (s->started < s->n && s->started < due)
-		sim_connect(&s->a[s->started++]);
+	while (s->started < s->n && s->started < due) {
+		a = &s->a[s->started++];
+		a->join_start_us = now_us;
+		a->late = (int64_t)s->n_open * 10 >= (int64_t)s->n * 9;
+		a->conn = SIM_WAIT;
+		a->next_connect = now;
+	}
 
 	for (i = 0; i < s->started; i++) {
 		a = &s->a[i];
-		if (a->conn == SIM_WAIT && now >= a->next_connect)
-			sim_connect(a);
-		else if (a->conn == SIM_CONNECTING &&
+		if (a->conn == SIM_WAIT && now >= a->next_connect) {
+			if (connecting < s->max_connecting) {
+				sim_connect(a);
+				connecting++;
+			}
+		} else if (a->conn == SIM_CONNECTING &&
 		    now_us - a->conn_us > SIM_STUCK_US)
 			stuck++;	/* lws's own deadlines are 30 s */
 		else if (a->conn == SIM_OPEN && a->wsi != NULL &&
@@ -1047,6 +1071,7 @@ sim_usage(void)
 "  --restart-timeout S   bound on each restart wait (180)\n"
 "  --backoff-max S       reconnect backoff cap (30, as the agent)\n"
 "  --source-ips K        spread agents over source 127.0.0.1..127.0.0.K (1)\n"
+"  --max-connecting N    handshakes in flight at once (256)\n"
 "  --data-dir D          keep node ids and node tokens in D/agentsim-nodes\n"
 "  --report FILE         write every figure as JSON\n"
 "  --phase-file FILE     write the name of each finished phase\n");
@@ -1094,6 +1119,7 @@ sim_options(struct sim *s, int argc, char **argv)
 		{ "restart-timeout", required_argument, NULL, 'R' },
 		{ "backoff-max", required_argument, NULL, 'B' },
 		{ "source-ips", required_argument, NULL, 'S' },
+		{ "max-connecting", required_argument, NULL, 'M' },
 		{ "cpus", required_argument, NULL, 'C' },
 		{ "data-dir", required_argument, NULL, 'D' },
 		{ "report", required_argument, NULL, 'o' },
@@ -1111,6 +1137,7 @@ sim_options(struct sim *s, int argc, char **argv)
 	s->join_timeout_s = -1;
 	s->restart_timeout_s = 180;
 	s->backoff_max_s = 30;
+	s->max_connecting = 256;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u': s->url = optarg; break;
@@ -1144,6 +1171,7 @@ sim_options(struct sim *s, int argc, char **argv)
 		case 'R': s->restart_timeout_s = atoi(optarg); break;
 		case 'B': s->backoff_max_s = atoi(optarg); break;
 		case 'S': s->source_ips = atoi(optarg); break;
+		case 'M': s->max_connecting = atoi(optarg); break;
 		case 'C': s->cpus = atoi(optarg); break;
 		case 'D': s->data_dir = optarg; break;
 		case 'o': s->report = optarg; break;
@@ -1154,7 +1182,7 @@ sim_options(struct sim *s, int argc, char **argv)
 	if (s->url == NULL || s->grid_token == NULL || s->n <= 0 ||
 	    s->n > 1000000 || s->ramp <= 0 || s->backoff_max_s <= 0 ||
 	    s->restart_timeout_s <= 0 || s->source_ips < 0 ||
-	    s->source_ips > 254 || optind != argc)
+	    s->source_ips > 254 || s->max_connecting <= 0 || optind != argc)
 		sim_usage();
 	if (!s->m_join && !s->m_idle && !s->m_reconnect)
 		s->m_join = 1;
