@@ -63,7 +63,7 @@ static const struct opt config_opts[] = {
 	  .type = OPT_STRING, .arg = "NAME", .def_help = "the hostname, "
 	  "lowercased", .offset = OFF(node_name),
 	  .check = config_check_node_name,
-	  .help = "node name [a-z0-9-]{1,63}" },
+	  .help = "node name [a-z0-9][a-z0-9-]{0,62}" },
 	{ .flag = "data-dir", .env = { "BERTH_DATA_DIR" }, .type = OPT_PATH,
 	  .def = CONFIG_DEFAULT_DATA_DIR, .offset = OFF(data_dir),
 	  .check = config_check_data_dir,
@@ -87,6 +87,16 @@ static const struct opt config_opts[] = {
 	  .type = OPT_INT, .arg = "S", .min = 1, .max = CONFIG_S_MAX,
 	  .unit = "s", .def = "30", .offset = OFF(backoff_max_s),
 	  .help = "reconnect backoff cap in seconds" },
+	{ .flag = "connect-timeout", .env = { "BERTH_CONNECT_TIMEOUT_S" },
+	  .type = OPT_INT, .arg = "S", .min = 1, .max = 3600, .unit = "s",
+	  .def = "15", .offset = OFF(connect_timeout_s),
+	  .help = "deadline of each step of a connection attempt (TCP, TLS, "
+	  "upgrade, welcome)" },
+	{ .flag = "retire-grace", .env = { "BERTH_RETIRE_GRACE_S" },
+	  .type = OPT_INT, .arg = "S", .min = 1, .max = CONFIG_S_MAX,
+	  .unit = "s", .def = "60", .offset = OFF(retire_grace_s),
+	  .help = "a node removed from the grid that is not admitted again "
+	  "in this time stops and removes its containers" },
 	{ .flag = "docker-concurrency", .env = { "BERTH_DOCKER_CONCURRENCY" },
 	  .type = OPT_INT, .min = 1, .max = WORKERS_MAX, .def = "8",
 	  .offset = OFF(docker_concurrency),
@@ -196,7 +206,7 @@ config_check_node_name(void *v, const char *from, char **cause)
 		free(cfg->node_name);
 		cfg->node_name = agent_config_node_name_from_host(host);
 	} else if (!util_name_valid(cfg->node_name)) {
-		xasprintf(cause, "%s: want [a-z0-9-]{1,63}, got \"%s\"", from,
+		xasprintf(cause, "%s: want " UTIL_NAME_RULE ", got \"%s\"", from,
 		    cfg->node_name);
 		return -1;
 	}
@@ -417,6 +427,14 @@ agent_config_node_name_from_host(const char *host)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
 			*p = '-';
 	}
+	/* A name begins with a letter or digit ("_build" -> "build"). */
+	for (p = name; *p == '-'; p++)
+		;
+	if (*p == '\0') {
+		free(name);
+		return xstrdup("node");
+	}
+	memmove(name, p, strlen(p) + 1);
 	return name;
 }
 

@@ -40,6 +40,10 @@ struct agent_config {
 	int		 stats_interval_s;  /* BERTH_STATS_INTERVAL_S */
 	int		 resync_interval_s; /* BERTH_RESYNC_INTERVAL_S */
 	int		 backoff_max_s;	/* BERTH_BACKOFF_MAX_S: reconnect cap */
+	int		 connect_timeout_s; /* BERTH_CONNECT_TIMEOUT_S: each
+					   step of a connection attempt */
+	int		 retire_grace_s; /* BERTH_RETIRE_GRACE_S: removed
+					   node not readmitted: stop */
 	int		 docker_concurrency; /* BERTH_DOCKER_CONCURRENCY: workers */
 	int		 cpus;		/* BERTH_CPUS: capacity offered, 0:
 					   the machine's */

@@ -18,6 +18,29 @@
  * and whether the stored node token is forgotten, by the protocol's own
  * table (proto_close_action() in common/proto.c).
  *
+ * Deadlines: every step of an attempt (the TCP connect, the TLS
+ * handshake, the answer to the upgrade, the welcome frame) has its own
+ * deadline, BERTH_CONNECT_TIMEOUT_S from the moment the attempt entered
+ * it (connstep.h). A watchdog timer (sul_step) follows the attempt; a
+ * step that overruns is logged by name, the socket is closed and the
+ * next attempt scheduled with the backoff: a peer that accepts and says
+ * nothing (a frozen master, a proxy in front of one) never holds the
+ * agent. Once welcomed, the session's own liveness (lws pings after 20 s
+ * of silence, hang-up at 40 s) takes over.
+ *
+ * Identity: every upgrade also carries Berth-Agent-Instance (random, made
+ * when the process starts) and Berth-Agent-Attempt (this process's
+ * attempt number), by which the master tells this agent's own newer and
+ * stale connections from a second machine presenting the same node id.
+ * Two close codes end more than a session (their rows in common/proto.c):
+ * 4006, node removed: rejoin as for any lost token, and if the node is
+ * not admitted again within BERTH_RETIRE_GRACE_S, have the converge
+ * thread stop and remove the node's containers (sul_retire); 4011, node
+ * id in use by another live agent: stop connecting, have the converge
+ * thread remove this node id's containers from the engine, then take a
+ * new node id and rejoin with the grid token, or without one ask main to
+ * stop (SIGUSR1).
+ *
  * TLS (wss://): with BERTH_CA_CERT only that CA is trusted (chain and host
  * name checked by OpenSSL); with BERTH_MASTER_PIN the leaf certificate's
  * public key must match the pin, checked in the OpenSSL verify callback
@@ -29,9 +52,12 @@
 #include "agent/conn.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <libwebsockets.h>
@@ -41,6 +67,7 @@
 
 #include "agent/backoff.h"
 #include "agent/config.h"
+#include "agent/connstep.h"
 #include "agent/converge.h"
 #include "agent/exec.h"
 #include "agent/ident.h"
@@ -56,6 +83,7 @@
 #define CONN_STABLE_MS		30000	/* a session this long resets backoff */
 #define CONN_OUTQ_MAX		256	/* text frames queued before dropping */
 #define CONN_STOP_GRACE_US	(2 * LWS_USEC_PER_SEC)
+#define CONN_STEP_POLL_MS	250	/* the attempt watchdog's period */
 
 /* A frame waiting to be written. */
 struct conn_frame {
@@ -69,7 +97,9 @@ enum conn_pin { CONN_PIN_UNSEEN, CONN_PIN_OK, CONN_PIN_BAD };
 
 struct conn {
 	const struct agent_config *cfg;	/* read-only settings */
-	char		 node_id[PROTO_NODE_ID_LEN + 1]; /* Berth-Node-Id */
+	char		 node_id[PROTO_NODE_ID_LEN + 1]; /* Berth-Node-Id; the
+					   ws thread changes it (4011) */
+	char		 instance[PROTO_INSTANCE_LEN + 1]; /* this process */
 	char		*labels_hdr;	/* Berth-Node-Labels value */
 	struct converge	*conv;		/* where desired frames go */
 	struct logs	*logs;		/* the log thread: frames, acks */
@@ -80,6 +110,8 @@ struct conn {
 	size_t		 nout;		/* frames in outq */
 	size_t		 ntext;		/* text frames among them */
 	int		 ready;		/* welcomed: conn_send() queues */
+	int		 retired;	/* the converge thread finished retiring
+					   the old node id (4011) */
 	atomic_int	 stop;		/* set by conn_stop() (main), read by ws */
 
 	/* Service thread only (or before it starts / after it ends). */
@@ -106,10 +138,17 @@ struct conn {
 					   jobs_done) */
 	int		 close_too_big;	/* close with 1009 when writable */
 	enum conn_pin	 pin_state;	/* leaf key vs the pin, this attempt */
+	struct connstep	 step;		/* where this attempt is, since when */
+	int		 giving_up;	/* the watchdog is closing it: said so */
+	long		 attempts;	/* connection attempts of this process */
+	int		 id_lost;	/* 4011: retiring, not connecting */
 	struct cpu_sample cpu_prev;	/* last /proc/stat sample */
 	lws_sorted_usec_list_t sul_connect; /* next connect attempt */
 	lws_sorted_usec_list_t sul_stats;   /* next stats frame */
 	lws_sorted_usec_list_t sul_stop;    /* give up a polite close */
+	lws_sorted_usec_list_t sul_step;    /* the attempt's watchdog */
+	lws_sorted_usec_list_t sul_retire;  /* 4006: the retire grace */
+	int		 retire_armed;	/* sul_retire is scheduled */
 };
 
 /* lws's own idle handling: our pings after 20 s of silence, hang up at 40. */
@@ -119,6 +158,10 @@ static const lws_retry_bo_t conn_retry = {
 };
 
 static void conn_connect(lws_sorted_usec_list_t *sul);
+static void conn_step_check(lws_sorted_usec_list_t *sul);
+static void conn_ended(struct conn *c, struct lws *wsi);
+static void conn_id_lost(struct conn *c, int code);
+static void conn_removed(struct conn *c);
 
 static void
 conn_lws_log(int level, const char *line)
@@ -140,9 +183,12 @@ conn_new(const struct agent_config *cfg, const char *node_id,
     char *node_token)
 {
 	struct conn *c = xcalloc(1, sizeof *c);
+	unsigned char raw[PROTO_INSTANCE_LEN / 2];
 
 	c->cfg = cfg;
 	snprintf(c->node_id, sizeof c->node_id, "%s", node_id);
+	util_random(raw, sizeof raw);
+	util_hex(raw, sizeof raw, c->instance);
 	c->node_token = node_token;
 	c->retry_after = -1;
 	c->labels_hdr = agent_config_labels_join(cfg->labels, cfg->nlabels);
@@ -247,6 +293,113 @@ conn_send_binary(struct conn *c, void *data, size_t len)
 	conn_enqueue(c, data, len, 1);
 }
 
+/* Service thread: the retire grace after a 4006 ran out unwelcomed. */
+static void
+conn_retire_due(lws_sorted_usec_list_t *sul)
+{
+	struct conn *c = lws_container_of(sul, struct conn, sul_retire);
+	char why[160];
+
+	c->retire_armed = 0;
+	if (c->welcomed)
+		return;
+	snprintf(why, sizeof why, "the node was removed from the grid and "
+	    "not admitted again within %d s (BERTH_RETIRE_GRACE_S)",
+	    c->cfg->retire_grace_s);
+	converge_post_retire(c->conv, why, NULL, NULL);
+}
+
+/*
+ * Service thread, on 4006: the node was removed. Its instances are placed
+ * elsewhere; if it cannot rejoin (the grid token was rotated to retire
+ * the machine), what it runs must not stay beside their replacements.
+ */
+static void
+conn_removed(struct conn *c)
+{
+	if (c->retire_armed)
+		return;
+	log_warn("the node was removed from the grid: rejoining; unless it is "
+	    "admitted again within %d s, its containers here are stopped and "
+	    "removed", c->cfg->retire_grace_s);
+	c->retire_armed = 1;
+	lws_sul_schedule(c->ctx, 0, &c->sul_retire, conn_retire_due,
+	    (lws_usec_t)c->cfg->retire_grace_s * LWS_USEC_PER_SEC);
+}
+
+/* Converge thread: the old node id's containers are gone (4011). */
+static void
+conn_retired(void *arg)
+{
+	struct conn *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	c->retired = 1;
+	pthread_mutex_unlock(&c->lock);
+	lws_cancel_service(c->ctx);
+}
+
+/*
+ * Service thread, on 4011: another live agent holds this node id (a copy
+ * of this data dir on another machine). Nothing this agent runs under the
+ * id is the master's: retire it first; conn_new_node() follows.
+ */
+static void
+conn_id_lost(struct conn *c, int code)
+{
+	char why[160];
+
+	log_error("the master refused node id %s (close %d): another live "
+	    "agent holds it (was this data dir copied from another machine?)",
+	    c->node_id, code);
+	c->id_lost = 1;
+	if (c->node_token != NULL) {
+		explicit_bzero(c->node_token, strlen(c->node_token));
+		free(c->node_token);
+		c->node_token = NULL;
+	}
+	snprintf(why, sizeof why, "node id %.32s is in use by another live "
+	    "agent", c->node_id);
+	converge_post_retire(c->conv, why, conn_retired, c);
+}
+
+/* Service thread, once the old id is retired: a new node, or stop. */
+static void
+conn_new_node(struct conn *c)
+{
+	char id[PROTO_NODE_ID_LEN + 1], *cause = NULL;
+
+	c->id_lost = 0;
+	if (ident_forget_token(c->cfg->data_dir, &cause) != 0) {
+		log_error("%s", cause);
+		free(cause);
+		cause = NULL;
+	}
+	if (c->cfg->grid_token == NULL) {
+		log_error("no BERTH_TOKEN: cannot rejoin as a new node; "
+		    "stopping (give the grid token to join as a new node)");
+		c->exit_loop = 1;
+		kill(getpid(), SIGUSR1);	/* main stops, status 1 */
+		return;
+	}
+	if (ident_new_id(c->cfg->data_dir, id, &cause) != 0) {
+		log_error("cannot make a new node id: %s; stopping", cause);
+		free(cause);
+		c->exit_loop = 1;
+		kill(getpid(), SIGUSR1);
+		return;
+	}
+	log_warn("rejoining as a new node: node id %s (was %s)", id,
+	    c->node_id);
+	snprintf(c->node_id, sizeof c->node_id, "%s", id);
+	converge_set_node_id(c->conv, id);
+	logs_set_node_id(c->logs, id);
+	exec_set_node_id(c->exec, id);
+	c->attempt = 0;
+	c->close_code = 0;
+	lws_sul_schedule(c->ctx, 0, &c->sul_connect, conn_connect, 1);
+}
+
 /* Service thread: pick the delay for the next attempt and schedule it. */
 static void
 conn_schedule(struct conn *c)
@@ -266,7 +419,13 @@ conn_schedule(struct conn *c)
 	c->retry_after = -1;
 	/* The policy is the protocol's table (common/proto.c), not ours. */
 	act = proto_close_action(code);
-	forget = act == PROTO_CLOSE_DO_REJOIN;
+	if (act == PROTO_CLOSE_DO_NEW_NODE) {
+		conn_id_lost(c, code);
+		return;
+	}
+	if (act == PROTO_CLOSE_DO_REMOVED)
+		conn_removed(c);
+	forget = act == PROTO_CLOSE_DO_REJOIN || act == PROTO_CLOSE_DO_REMOVED;
 	max = act == PROTO_CLOSE_DO_MAX_DELAY;
 	/* A busy master says when to come back; without a delay: max. */
 	if (act == PROTO_CLOSE_DO_RETRY_AFTER && retry <= 0)
@@ -311,8 +470,9 @@ conn_connect(lws_sorted_usec_list_t *sul)
 	struct conn *c = lws_container_of(sul, struct conn, sul_connect);
 	struct lws_client_connect_info i;
 
-	if (c->stop)
+	if (c->stop || c->id_lost)
 		return;
+	c->attempts++;
 	memset(&i, 0, sizeof i);
 	i.context = c->ctx;
 	i.address = c->cfg->master.host;
@@ -331,12 +491,73 @@ conn_connect(lws_sorted_usec_list_t *sul)
 	i.retry_and_idle_policy = &conn_retry;
 	log_debug("connecting to %s:%d", c->cfg->master.host,
 	    c->cfg->master.port);
+	connstep_begin(&c->step, c->cfg->master.tls, util_mono_ms());
+	lws_sul_schedule(c->ctx, 0, &c->sul_step, conn_step_check,
+	    CONN_STEP_POLL_MS * LWS_US_PER_MS);
 	if (lws_client_connect_via_info(&i) == NULL) {
+		if (c->step.step == CONNSTEP_IDLE)
+			return;	/* failed inside: conn_ended() rescheduled */
 		c->wsi = NULL;
+		connstep_end(&c->step);
+		lws_sul_cancel(&c->sul_step);
 		log_warn("cannot start a connection to %s:%d",
 		    c->cfg->master.host, c->cfg->master.port);
 		conn_schedule(c);
 	}
+}
+
+/* The socket of the attempt has finished its TCP connect. */
+static int
+conn_tcp_connected(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int fd;
+
+	if (c->wsi == NULL)
+		return 0;
+	fd = (int)lws_get_socket_fd(c->wsi);
+	return fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0;
+}
+
+/*
+ * Service thread, every CONN_STEP_POLL_MS during an attempt: notice the
+ * TCP connect finishing (lws has no callback for it), and give the attempt
+ * up when its current step overran BERTH_CONNECT_TIMEOUT_S.
+ */
+static void
+conn_step_check(lws_sorted_usec_list_t *sul)
+{
+	struct conn *c = lws_container_of(sul, struct conn, sul_step);
+	int64_t now = util_mono_ms(), left;
+	enum connstep_step was;
+	struct lws *wsi;
+
+	if (c->step.step == CONNSTEP_IDLE || c->step.step == CONNSTEP_READY)
+		return;
+	if (c->step.step == CONNSTEP_TCP && conn_tcp_connected(c))
+		connstep_connected(&c->step, now);
+	if (!connstep_overdue(&c->step, now,
+	    (int64_t)c->cfg->connect_timeout_s * 1000, &left)) {
+		if (left > CONN_STEP_POLL_MS)
+			left = CONN_STEP_POLL_MS;
+		lws_sul_schedule(c->ctx, 0, &c->sul_step, conn_step_check,
+		    (lws_usec_t)left * LWS_US_PER_MS);
+		return;
+	}
+	was = c->step.step;
+	log_warn("connecting to %s: no %s within %d s; giving up this attempt",
+	    c->cfg->url, connstep_what(was), c->cfg->connect_timeout_s);
+	wsi = c->wsi;
+	c->close_code = 0;
+	/* lws may or may not call back for a socket killed before it was a
+	 * websocket; conn_ended() runs once per attempt either way. */
+	c->giving_up = 1;
+	if (wsi != NULL)
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_SYNC);
+	c->giving_up = 0;
+	conn_ended(c, wsi);
 }
 
 static void
@@ -380,11 +601,14 @@ static int
 conn_headers(struct conn *c, struct lws *wsi, unsigned char **p,
     unsigned char *end)
 {
-	char ver[16];
+	char ver[16], att[24];
 
 	snprintf(ver, sizeof ver, "%d", PROTO_VERSION);
+	snprintf(att, sizeof att, "%ld", c->attempts);
 	if (conn_header(wsi, PROTO_HDR_PROTOCOL, ver, p, end) ||
 	    conn_header(wsi, PROTO_HDR_NODE_ID, c->node_id, p, end) ||
+	    conn_header(wsi, PROTO_HDR_INSTANCE, c->instance, p, end) ||
+	    conn_header(wsi, PROTO_HDR_ATTEMPT, att, p, end) ||
 	    conn_header(wsi, PROTO_HDR_NODE_NAME, c->cfg->node_name, p, end) ||
 	    conn_header(wsi, PROTO_HDR_LABELS, c->labels_hdr, p, end) ||
 	    conn_header(wsi, PROTO_HDR_VERSION, agent_config_version(), p, end))
@@ -436,13 +660,20 @@ conn_welcome(struct conn *c, json_t *o)
 	    log_escape(esc, sizeof esc, grid != NULL ? grid : "?"),
 	    c->cfg->node_name, c->node_id);
 	c->welcomed = 1;
+	connstep_reach(&c->step, CONNSTEP_READY, util_mono_ms());
+	lws_sul_cancel(&c->sul_step);
+	if (c->retire_armed) {	/* admitted again after a 4006 */
+		log_info("admitted again: the node's containers stay");
+		lws_sul_cancel(&c->sul_retire);
+		c->retire_armed = 0;
+	}
 	pthread_mutex_lock(&c->lock);
 	c->ready = 1;
 	pthread_mutex_unlock(&c->lock);
 	ver = converge_docker_version(c->conv);
 	conn_send(c, nodeinfo_frame(ver, c->cfg->cpus));
 	free(ver);
-	converge_post_session(c->conv);
+	converge_post_session(c->conv, grid);
 	logs_session_start(c->logs);
 }
 
@@ -578,6 +809,9 @@ conn_dispatch(struct conn *c, const char *text, size_t len)
 	} else if (strncmp(type, "exec_", 5) == 0 && c->exec != NULL) {
 		if (c->welcomed)
 			exec_on_frame(c->exec, type, o);
+	} else if (strcmp(type, PROTO_T_NODE_STATUS) == 0) {
+		if (c->welcomed)
+			converge_post_node_status(c->conv, text, len);
 	} else
 		log_debug("frame type %s ignored",
 		    log_escape(esc, sizeof esc, type));
@@ -624,10 +858,19 @@ conn_write_one(struct conn *c, struct lws *wsi)
 	return 0;
 }
 
-/* The session is over (closed or never opened): tidy up, maybe retry. */
+/*
+ * The session is over (closed or never opened): tidy up, maybe retry.
+ * Once per attempt: lws may report a socket killed by the watchdog, or
+ * not; a late report of an older socket is not about this attempt.
+ */
 static void
-conn_ended(struct conn *c)
+conn_ended(struct conn *c, struct lws *wsi)
 {
+	if (c->step.step == CONNSTEP_IDLE ||
+	    (wsi != NULL && c->wsi != NULL && wsi != c->wsi))
+		return;
+	connstep_end(&c->step);
+	lws_sul_cancel(&c->sul_step);
 	if (c->welcomed)
 		converge_post_session_end(c->conv);
 	c->wsi = NULL;
@@ -699,11 +942,16 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	const struct proto_close_rule *rule;
 	const unsigned char *u = in;
 	char esc[256], raw[256];
+	int retired;
 
 	switch (reason) {
 	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		/* The server's certificate: TCP is done, TLS under way. */
+		connstep_reach(&c->step, CONNSTEP_TLS, util_mono_ms());
 		return conn_verify(c, user);
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		/* The upgrade request is being written: await its answer. */
+		connstep_reach(&c->step, CONNSTEP_UPGRADE, util_mono_ms());
 		/* The headers carry a token: never to an unverified master. */
 		if (c->cfg->master.tls && c->cfg->has_pin &&
 		    c->pin_state != CONN_PIN_OK) {
@@ -718,6 +966,7 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		}
 		break;
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		connstep_reach(&c->step, CONNSTEP_WELCOME, util_mono_ms());
 		log_info("connected to %s", c->cfg->url);
 		c->session_start = util_mono_ms();
 		c->close_code = 0;
@@ -785,14 +1034,20 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		}
 		break;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		log_warn("cannot connect to %s: %s", c->cfg->url,
-		    log_escape(esc, sizeof esc, in ? (const char *)in :
-		    "(no reason)"));
-		conn_ended(c);
+		if (c->step.step == CONNSTEP_IDLE)
+			break;	/* ended already */
+		if (!c->giving_up)	/* else the watchdog said why */
+			log_warn("cannot connect to %s: %s", c->cfg->url,
+			    log_escape(esc, sizeof esc, in ? (const char *)in :
+			    "(no reason)"));
+		conn_ended(c, wsi);
 		break;
 	case LWS_CALLBACK_CLIENT_CLOSED:
-		log_info("disconnected from %s", c->cfg->url);
-		conn_ended(c);
+		if (c->step.step == CONNSTEP_IDLE)
+			break;
+		if (!c->giving_up)
+			log_info("disconnected from %s", c->cfg->url);
+		conn_ended(c, wsi);
 		break;
 	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
 		/*
@@ -802,11 +1057,12 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		 * connections in its backlog) here, not as CONNECTION_ERROR
 		 * or CLIENT_CLOSED: without this the agent never tried again.
 		 */
-		if (c->wsi == wsi) {
+		if (c->step.step == CONNSTEP_IDLE || c->wsi != wsi)
+			break;
+		if (!c->giving_up)
 			log_warn("no answer to the upgrade: the connection "
 			    "ended before the master answered");
-			conn_ended(c);
-		}
+		conn_ended(c, wsi);
 		break;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (c == NULL)
@@ -824,6 +1080,12 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			lws_callback_on_writable(c->wsi);
 			break;
 		}
+		pthread_mutex_lock(&c->lock);
+		retired = c->retired;
+		c->retired = 0;
+		pthread_mutex_unlock(&c->lock);
+		if (retired && c->id_lost)
+			conn_new_node(c);
 		if (c->wsi != NULL && c->welcomed) {
 			int want;
 

@@ -47,6 +47,14 @@
  * results, and passes come every PORTPROBE_FAST_MS (later slower) while an
  * instance is starting.
  *
+ * Retirement (converge_post_retire()): the node was removed, or its id
+ * is another machine's; an empty desired set is applied without the
+ * master, so every owned container is stopped and removed the usual way,
+ * and a callback says when none is left. Foreign containers (foreign.h):
+ * every BERTH_RESYNC_INTERVAL_S the grid's containers are listed, and
+ * the master is asked about other node ids found there; those of a node
+ * it says is gone are removed.
+ *
  * Shutdown: converge_free() sets c->stop, an atomic_int because the
  * workers, the pull thread and every struct docker's curl progress
  * callback read it without a lock (docker.h), then joins this thread
@@ -67,6 +75,7 @@
 #include "agent/conn.h"
 #include "agent/decide.h"
 #include "agent/docker.h"
+#include "agent/foreign.h"
 #include "agent/inflight.h"
 #include "agent/jobrun.h"
 #include "agent/nodeinfo.h"
@@ -109,6 +118,13 @@ struct converge {
 	int		 session_live;	/* that session is open */
 	char		*docker_version; /* engine version, NULL if unknown */
 	int		 ncontainers;	/* owned containers, last pass */
+	char		*grid_posted;	/* grid of a new session, not taken */
+	char		*status_text;	/* node_status frame not yet taken */
+	char		*retire_why;	/* a retirement asked, not taken */
+	converge_retired_fn *retire_cb;	/* ... its callback */
+	void		*retire_arg;
+	char		 new_id[PROTO_NODE_ID_LEN + 1]; /* identity to take,
+							   "" if none */
 	atomic_int	 stop;		/* set once at shutdown; read anywhere */
 
 	/* Converge thread only. */
@@ -136,6 +152,13 @@ struct converge {
 	int64_t		 last_state_at;	/* mono ms it was sent */
 	int		 docker_down;	/* last list failed (log once) */
 	char		*engine_error;	/* why, in words, while down */
+	int		 owned_last;	/* containers owned, last pass */
+	int		 retiring;	/* an empty set applied locally */
+	converge_retired_fn *retired_cb; /* call when none is left */
+	void		*retired_arg;
+	char		*grid;		/* our grid's name (welcome), or NULL */
+	struct foreign	 foreign;	/* other node ids on the engine */
+	int64_t		 foreign_next;	/* mono ms of the next scan */
 };
 
 /* One pass's state, from the list to the state frame (converge_pass()). */
@@ -144,6 +167,8 @@ struct converge_pass {
 	int64_t		 now;		/* mono ms when it began */
 	struct observe_list list;	/* what Docker shows */
 	struct plan	 plan;		/* plan_compute() on it */
+	int		*stranger;	/* per listed: an instance's labels
+					   under another name (decide_is_own) */
 	json_t		*items;		/* entries of the state frame */
 	json_t		*jitems;	/* its "jobs" entries */
 	int		 live;		/* the desired set is of the open
@@ -189,6 +214,7 @@ converge_new(const struct agent_config *cfg, const char *node_id,
 	c->workers = workers_new(cfg->docker_socket, cfg->docker_concurrency,
 	    &c->stop, converge_wake, c);
 	c->probes = portprobe_new(converge_wake, c);
+	foreign_init(&c->foreign, (int64_t)cfg->resync_interval_s * 3000);
 	return c;
 }
 
@@ -205,11 +231,15 @@ converge_post_desired(struct converge *c, const char *text, size_t len)
 }
 
 void
-converge_post_session(struct converge *c)
+converge_post_session(struct converge *c, const char *grid)
 {
 	pthread_mutex_lock(&c->lock);
 	c->session_no++;
 	c->session_live = 1;
+	if (grid != NULL) {
+		free(c->grid_posted);
+		c->grid_posted = xstrdup(grid);
+	}
 	c->session = 1;
 	c->kick = 1;
 	pthread_cond_signal(&c->cond);
@@ -221,6 +251,41 @@ converge_post_session_end(struct converge *c)
 {
 	pthread_mutex_lock(&c->lock);
 	c->session_live = 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+converge_post_node_status(struct converge *c, const char *text, size_t len)
+{
+	pthread_mutex_lock(&c->lock);
+	free(c->status_text);
+	c->status_text = xstrndup(text, len);
+	c->kick = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+converge_post_retire(struct converge *c, const char *why,
+    converge_retired_fn *done, void *arg)
+{
+	pthread_mutex_lock(&c->lock);
+	free(c->retire_why);
+	c->retire_why = xstrdup(why);
+	c->retire_cb = done;
+	c->retire_arg = arg;
+	c->kick = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+converge_set_node_id(struct converge *c, const char *node_id)
+{
+	pthread_mutex_lock(&c->lock);
+	snprintf(c->new_id, sizeof c->new_id, "%s", node_id);
+	c->kick = 1;
+	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -652,19 +717,25 @@ converge_result(struct converge *c, struct work *job, int64_t now)
 			r = NULL;	/* counters are for another rev now */
 	}
 	if (job->rc != 0 && job->rc != WORK_NO_IMAGE)
-		log_warn("%s: %s", log_escape(esc, sizeof esc, job->name),
-		    job->cause != NULL ? job->cause : "failed");
+		log_warn("%s: %s%s", log_escape(esc, sizeof esc, job->name),
+		    job->cause != NULL ? job->cause : "failed",
+		    job->rc == WORK_NAME_TAKEN && (job->holder_node == NULL ||
+		    strcmp(job->holder_node, c->node_id) != 0) ? " (held by a "
+		    "container that is not this node's: not removing it)" : "");
 	switch (job->kind) {
 	case INFLIGHT_CREATE:
 		/* No image (it went away since the check): the next pass
 		 * finds it missing and queues a pull. */
 		if (r == NULL || job->rc == WORK_NO_IMAGE)
 			break;
-		if (job->rc != 0 && job->cause != NULL &&
-		    strstr(job->cause, "is already in use") != NULL) {
-			/* The old container of this name was not gone yet:
-			 * not the instance's fault; look again soon. */
-			decide_rec_name_busy(r, now);
+		if (job->rc == WORK_NAME_TAKEN) {
+			/* Ours on its way out (look again soon), or a
+			 * stranger's (an error, with the backoff). */
+			decide_rec_name_taken(r, job->holder_node != NULL &&
+			    strcmp(job->holder_node, c->node_id) == 0 ?
+			    DECIDE_HOLDER_OURS : DECIDE_HOLDER_STRANGER,
+			    job->name, job->holder_id, job->cause, now);
+			job->cause = NULL;
 			break;
 		}
 		if (job->rc != 0) {
@@ -825,6 +896,39 @@ converge_pass_list(struct converge_pass *p)
 	return 0;
 }
 
+/*
+ * A listed container with a wanted instance's labels but not its name is
+ * a stranger (decide_is_own()): to the plan it is nobody's, so it is
+ * removed and never kept in the instance's place.
+ */
+static void
+converge_pass_stranger(struct converge_pass *p, size_t j,
+    struct plan_actual *a)
+{
+	const struct observe_container *l = &p->list.c[j];
+	struct converge *c = p->c;
+	char esc[512];
+	size_t i;
+
+	if (!l->a.labelled)
+		return;
+	for (i = 0; i < c->nspecs; i++) {
+		if (c->specs[i].service_id != l->a.service_id ||
+		    c->specs[i].instance != l->a.instance)
+			continue;
+		if (decide_is_own(&c->specs[i], l))
+			return;
+		p->stranger[j] = 1;
+		a->labelled = 0;
+		if (!inflight_removing(&c->inflight, l->id))
+			log_warn("%s (%.12s) has the labels of %s but another "
+			    "name: a stranger, not the instance's container",
+			    log_escape(esc, sizeof esc, l->name), l->id,
+			    c->specs[i].name);
+		return;
+	}
+}
+
 /* Match the listed containers to the desired set. */
 static void
 converge_pass_plan(struct converge_pass *p)
@@ -839,8 +943,10 @@ converge_pass_plan(struct converge_pass *p)
 		want[i].instance = c->specs[i].instance;
 		want[i].rev = c->specs[i].rev;
 	}
-	for (i = 0; i < p->list.n; i++)
+	for (i = 0; i < p->list.n; i++) {
 		act[i] = p->list.c[i].a;
+		converge_pass_stranger(p, i, &act[i]);
+	}
 	plan_compute(want, c->nspecs, act, p->list.n, &p->plan);
 	free(want);
 	free(act);
@@ -851,12 +957,19 @@ static void
 converge_pass_removals(struct converge_pass *p)
 {
 	const struct observe_container *l;
+	struct observe_container stranger;
 	size_t j;
 
 	for (j = 0; j < p->list.n; j++) {
 		l = &p->list.c[j];
 		if (!p->plan.remove[j])
 			continue;
+		if (p->stranger[j]) {
+			/* Not the instance's: in flight by its id alone. */
+			stranger = *l;
+			stranger.a.labelled = 0;
+			l = &stranger;
+		}
 		if (inflight_may_remove(&p->c->inflight, l->a.labelled,
 		    l->a.service_id, l->a.instance, l->id)) {
 			converge_remove(p->c, l);
@@ -1045,6 +1158,7 @@ converge_pass_free(struct converge_pass *p)
 	free(p->plan.act);
 	free(p->plan.match);
 	free(p->plan.remove);
+	free(p->stranger);
 }
 
 /* One pass; returns 1 if it changed anything (look again soon). */
@@ -1064,8 +1178,10 @@ converge_pass(struct converge *c, int force_state)
 	if (converge_pass_list(&p) != 0) {
 		/* Say so: an engine that went away is news to the master. */
 		p.items = json_array();
+		p.jitems = json_array();	/* the frame always has "jobs" */
 		converge_pass_send(&p, force_state);
 		json_decref(p.items);
+		json_decref(p.jitems);
 		return 0;
 	}
 	p.items = json_array();
@@ -1076,6 +1192,7 @@ converge_pass(struct converge *c, int force_state)
 	p.plan.act = xcalloc(c->nspecs + 1, sizeof *p.plan.act);
 	p.plan.match = xcalloc(c->nspecs + 1, sizeof *p.plan.match);
 	p.plan.remove = xcalloc(p.list.n + 1, sizeof *p.plan.remove);
+	p.stranger = xcalloc(p.list.n + 1, sizeof *p.stranger);
 	p.fix = xcalloc(c->nspecs + 1, sizeof *p.fix);
 	if (c->have_desired) {
 		converge_pass_plan(&p);
@@ -1096,6 +1213,7 @@ converge_pass(struct converge *c, int force_state)
 	pthread_mutex_lock(&c->lock);
 	c->ncontainers = p.owned;
 	pthread_mutex_unlock(&c->lock);
+	c->owned_last = p.owned;
 	converge_pass_send(&p, force_state);
 	converge_pass_free(&p);
 	return p.changed;
@@ -1144,6 +1262,163 @@ converge_apply_desired(struct converge *c, char *text, uint64_t session)
 	c->nspecs = n;
 	c->generation = gen;
 	c->have_desired = 1;
+	if (c->retiring)
+		log_info("the master's desired set replaces the retirement");
+	c->retiring = 0;
+	c->retired_cb = NULL;
+}
+
+/* Apply an empty desired set without the master (a retirement). */
+static void
+converge_retire(struct converge *c, char *why, converge_retired_fn *cb,
+    void *arg)
+{
+	char esc[512];
+
+	log_warn("stopping and removing the containers of node %s on this "
+	    "engine: %s", c->node_id, log_escape(esc, sizeof esc, why));
+	free(why);
+	spec_free_array(c->specs, c->nspecs);
+	c->specs = NULL;
+	c->nspecs = 0;
+	/* Job containers go too: no attempt is wanted, none finished. */
+	jobrun_spec_free(c->jobs, c->njobs);
+	c->jobs = NULL;
+	c->njobs = 0;
+	free(c->jobs_done);
+	c->jobs_done = NULL;
+	c->njobs_done = 0;
+	c->have_desired = 1;
+	c->retiring = 1;
+	c->retired_cb = cb;
+	c->retired_arg = arg;
+}
+
+/* After a pass: a retirement is done once nothing of the node is left. */
+static void
+converge_retire_check(struct converge *c)
+{
+	converge_retired_fn *cb = c->retired_cb;
+
+	if (c->retiring != 1 || c->owned_last > 0 || c->inflight.n > 0 ||
+	    c->docker_down)
+		return;
+	log_info("no container of node %s is left on this engine",
+	    c->node_id);
+	c->retiring = 2;	/* done; the empty set stays until replaced */
+	c->retired_cb = NULL;
+	if (cb != NULL)
+		cb(c->retired_arg);
+}
+
+/* Become node_id: what was known about the old identity is dropped. */
+static void
+converge_switch_id(struct converge *c, const char *node_id)
+{
+	size_t i;
+
+	log_info("converge: this node is %s from now on (was %s)", node_id,
+	    c->node_id);
+	snprintf(c->node_id, sizeof c->node_id, "%s", node_id);
+	observe_free(c->observe);
+	c->observe = observe_new(c->docker, node_id,
+	    (int64_t)c->cfg->resync_interval_s * 1000);
+	spec_free_array(c->specs, c->nspecs);
+	c->specs = NULL;
+	c->nspecs = 0;
+	c->have_desired = 0;
+	c->generation = 0;
+	for (i = 0; i < c->nrecs; i++)
+		decide_rec_clear(&c->recs[i]);
+	c->nrecs = 0;
+	jobrun_spec_free(c->jobs, c->njobs);
+	c->jobs = NULL;
+	c->njobs = 0;
+	free(c->jobs_done);
+	c->jobs_done = NULL;
+	c->njobs_done = 0;
+	for (i = 0; i < c->njrecs; i++)
+		jobrun_rec_clear(&c->jrecs[i]);
+	c->njrecs = 0;
+	free(c->last_state);
+	c->last_state = NULL;
+	c->retiring = 0;
+	c->retired_cb = NULL;
+	foreign_clear(&c->foreign);
+	c->foreign_next = 0;
+}
+
+/* Remove one container of a node the master says is gone. */
+static void
+converge_foreign_remove(struct converge *c, const struct foreign_container *f)
+{
+	struct observe_container oc;
+	char esc[512];
+
+	if (!inflight_may_remove(&c->inflight, 0, 0, 0, f->id))
+		return;
+	log_warn("%s (%.12s) belongs to node %s, which the master says was "
+	    "removed from the grid: removing it", log_escape(esc, sizeof esc,
+	    f->name), f->id, f->node);
+	memset(&oc, 0, sizeof oc);
+	oc.id = f->id;
+	oc.name = f->name;
+	oc.a.labelled = 0;	/* keyed by container id in flight */
+	oc.a.state = f->state;
+	converge_remove(c, &oc);
+}
+
+/*
+ * Every resync interval while a session is up: list the grid's
+ * containers, ask the master about other node ids found there, remove
+ * those of nodes it says are gone.
+ */
+static void
+converge_foreign(struct converge *c, char *status)
+{
+	struct foreign_scan sc;
+	const struct foreign_node *n;
+	int64_t now = util_mono_ms();
+	json_t *arr, *f;
+	char *cause = NULL, esc[512];
+	size_t i;
+
+	if (status != NULL) {
+		f = json_loads(status, 0, NULL);
+		if (f != NULL && foreign_answer(&c->foreign, f, now) > 0)
+			c->foreign_next = 0;	/* act on it now */
+		json_decref(f);
+		free(status);
+	}
+	if (c->grid == NULL || now < c->foreign_next || c->retiring)
+		return;
+	c->foreign_next = now + (int64_t)c->cfg->resync_interval_s * 1000;
+	arr = docker_list_label(c->docker, PROTO_LABEL_GRID, c->grid, &cause);
+	if (arr == NULL) {
+		log_debug("%s", log_escape(esc, sizeof esc, cause));
+		free(cause);
+		return;
+	}
+	foreign_scan(&c->foreign, arr, c->node_id, c->grid, now, &sc);
+	json_decref(arr);
+	if (sc.query != NULL) {
+		log_debug("asking the master about %zu other node id(s) on "
+		    "this engine", json_array_size(json_object_get(sc.query,
+		    "node_ids")));
+		conn_send(c->conn, json_dumps(sc.query, JSON_COMPACT));
+	}
+	for (i = 0; i < sc.nremove; i++)
+		converge_foreign_remove(c, &sc.remove[i]);
+	for (i = 0; i < sc.nkeep; i++) {
+		n = foreign_node(&c->foreign, sc.keep[i].node);
+		if (n == NULL || n->status == FOREIGN_ASKING || n->said)
+			continue;
+		((struct foreign_node *)n)->said = 1;
+		log_info("containers of node %s on this engine: the master "
+		    "says %s; leaving them alone", n->id,
+		    foreign_status_name(n->status));
+	}
+	foreign_scan_clear(&sc);
 }
 
 static void
@@ -1171,7 +1446,9 @@ converge_main(void *arg)
 	struct timespec ts;
 	int64_t next = 0, now, delay;
 	uint64_t dsession;
-	char *desired;
+	char *desired, *status, *grid, *why, new_id[PROTO_NODE_ID_LEN + 1];
+	converge_retired_fn *cb;
+	void *cb_arg;
 	int force, have_version = 0;
 
 	for (;;) {
@@ -1193,7 +1470,26 @@ converge_main(void *arg)
 		force = c->session;
 		c->session = 0;
 		c->kick = 0;
+		status = c->status_text;
+		c->status_text = NULL;
+		grid = c->grid_posted;
+		c->grid_posted = NULL;
+		why = c->retire_why;
+		c->retire_why = NULL;
+		cb = c->retire_cb;
+		cb_arg = c->retire_arg;
+		snprintf(new_id, sizeof new_id, "%s", c->new_id);
+		c->new_id[0] = '\0';
 		pthread_mutex_unlock(&c->lock);
+
+		if (new_id[0] != '\0')
+			converge_switch_id(c, new_id);
+		if (grid != NULL) {
+			free(c->grid);
+			c->grid = grid;
+		}
+		if (why != NULL)
+			converge_retire(c, why, cb, cb_arg);
 
 		if (!have_version) {
 			converge_learn_version(c);
@@ -1206,6 +1502,8 @@ converge_main(void *arg)
 		}
 		delay = converge_pass(c, force) ? CONVERGE_SOON_MS :
 		    CONVERGE_POLL_MS;
+		converge_retire_check(c);
+		converge_foreign(c, status);
 		/* An instance "starting": probe it again soon. */
 		if (c->probe_due >= 0 && c->probe_due < delay)
 			delay = c->probe_due;
@@ -1257,6 +1555,11 @@ converge_free(struct converge *c)
 	free(c->docker_version);
 	free(c->last_state);
 	free(c->engine_error);
+	free(c->grid_posted);
+	free(c->status_text);
+	free(c->retire_why);
+	free(c->grid);
+	foreign_clear(&c->foreign);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
 	free(c);

@@ -28,7 +28,13 @@
  *    backoff is the pull thread's (per image);
  *  - before all of these: an instance whose service an operator stopped
  *    is never created or started; its running container is stopped
- *    (with its own grace) and kept, and it is reported "stopped".
+ *    (with its own grace) and kept, and it is reported "stopped";
+ *  - the instance's own container is the one with its name
+ *    (decide_is_own()): a container with its labels under another name
+ *    is a stranger, removed and never reported;
+ *  - a create refused because the name is taken is no failure while the
+ *    holder is this node's own old container, and an ordinary failure
+ *    (error, backoff) when it is anyone else's (decide_rec_name_taken()).
  */
 #include "agent/decide.h"
 
@@ -132,6 +138,30 @@ void
 decide_rec_name_busy(struct decide_rec *r, int64_t now)
 {
 	r->not_before = now + DECIDE_NAME_BUSY_MS;
+}
+
+void
+decide_rec_name_taken(struct decide_rec *r, enum decide_holder who,
+    const char *name, const char *holder_id, char *cause, int64_t now)
+{
+	char *why;
+
+	if (who == DECIDE_HOLDER_OURS) {
+		free(cause);
+		decide_rec_name_busy(r, now);
+		return;
+	}
+	xasprintf(&why, "the name %s is taken by container %.12s, which is "
+	    "not this node's (%s)", name, holder_id != NULL ? holder_id : "?",
+	    cause != NULL ? cause : "create: name in use");
+	free(cause);
+	decide_rec_failed(r, why, now);
+}
+
+int
+decide_is_own(const struct spec *s, const struct observe_container *c)
+{
+	return c->name != NULL && strcmp(c->name, s->name) == 0;
 }
 
 void

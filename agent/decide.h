@@ -40,6 +40,12 @@ struct spec;
 #define DECIDE_NAME_BUSY_MS	500	/* name still in use: look again */
 #define DECIDE_SETTLE_POLL_MS	1000	/* a settling container: look again */
 
+/* Whose container held the name a create wanted (a 409 from the engine). */
+enum decide_holder {
+	DECIDE_HOLDER_OURS,	/* this node's own (an old one on its way out) */
+	DECIDE_HOLDER_STRANGER,	/* anyone else's: a name squatter */
+};
+
 /* What the agent remembers about one wanted instance (converge thread). */
 struct decide_rec {
 	int64_t		 service_id;	/* identity with instance */
@@ -167,6 +173,25 @@ void	 decide_rec_clear(struct decide_rec *r);
 void	 decide_rec_failed(struct decide_rec *r, char *cause, int64_t now);
 /* A create failed on a name still in use: not the instance's fault. */
 void	 decide_rec_name_busy(struct decide_rec *r, int64_t now);
+/*
+ * A create failed because a container holds the name (cause, the engine's
+ * words, taken; holder_id may be NULL). One of ours on its way out: look
+ * again soon, no error. Anyone else's: nothing the agent will remove (it
+ * is not its container), so the instance is in error with the engine's
+ * reason and retried with the backoff, 1 s, 2 s, 4 s ... up to 5 min.
+ */
+void	 decide_rec_name_taken(struct decide_rec *r, enum decide_holder who,
+	    const char *name, const char *holder_id, char *cause,
+	    int64_t now);
+/*
+ * Is c, a listed container of this node carrying spec s's identity labels
+ * (service id, instance), the instance's own? It is when it has the name
+ * the agent gives the instance (s->name: Docker keeps names unique per
+ * engine, and the agent never creates the instance under another). One
+ * under another name (made by hand with copied labels, say) is a
+ * stranger: never kept, never reported as the instance; it is removed.
+ */
+int	 decide_is_own(const struct spec *s, const struct observe_container *c);
 /* Created and started (attempts count until a healthy minute). */
 void	 decide_rec_created(struct decide_rec *r);
 /* An existing container was started (was_exited: the agent restarted it). */

@@ -425,6 +425,11 @@ docker_create(struct docker *d, const char *name, const char *body,
 		rc = DOCKER_NO_IMAGE;
 		goto out;
 	}
+	if (r.status == 409) {
+		docker_error(&r, "create", cause);
+		rc = DOCKER_NAME_TAKEN;
+		goto out;
+	}
 	if (r.status != 201) {
 		docker_error(&r, "create", cause);
 		goto out;
@@ -536,11 +541,24 @@ out:
 json_t *
 docker_list(struct docker *d, const char *node_id, char **cause)
 {
-	char *filters, *ef, *path;
-	json_t *o;
+	return docker_list_label(d, PROTO_LABEL_NODE, node_id, cause);
+}
 
-	xasprintf(&filters, "{\"label\":[\"%s=%s\"]}", PROTO_LABEL_NODE,
-	    node_id);
+json_t *
+docker_list_label(struct docker *d, const char *key, const char *value,
+    char **cause)
+{
+	char *filters, *ef, *path;
+	json_t *o, *k;
+
+	/* As JSON: a value is any string (quotes, backslashes). */
+	k = json_pack("{s:[s+++]}", "label", key, "=", value, "");
+	filters = json_dumps(k, JSON_COMPACT);
+	json_decref(k);
+	if (filters == NULL) {
+		xasprintf(cause, "list containers: cannot build the filter");
+		return NULL;
+	}
 	ef = curl_easy_escape(d->curl, filters, 0);
 	xasprintf(&path, "/containers/json?all=1&filters=%s", ef);
 	curl_free(ef);

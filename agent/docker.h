@@ -25,6 +25,8 @@ struct docker;
  * it for a refusal (jobrun.h): the container list says what happened.
  */
 #define DOCKER_NO_ANSWER (-3)
+/* docker_create() result when a container already has the name (409). */
+#define DOCKER_NAME_TAKEN (-4)
 
 /* stop: the owner's shutdown flag (read by curl's progress callback). */
 struct docker *docker_new(const char *socket_path, const atomic_int *stop);
@@ -64,6 +66,9 @@ int	 docker_logs_tail(struct docker *d, const char *id, int tail,
  */
 int	 docker_last_exit(struct docker *d, const char *id, long long since_s,
 	    int *code, char **cause);
+/* Every container labelled key=value (all states); NULL with *cause. */
+json_t	*docker_list_label(struct docker *d, const char *key,
+	    const char *value, char **cause);
 /* GET /containers/{id}/json. */
 json_t	*docker_inspect(struct docker *d, const char *id, char **cause);
 

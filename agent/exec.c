@@ -81,10 +81,10 @@ struct exec_sess {
 
 struct exec_mgr {
 	const struct agent_config *cfg;	/* read-only */
-	char		 node_id[PROTO_NODE_ID_LEN + 1]; /* our berth.node */
 	struct conn	*conn;		/* where frames go */
 	atomic_int	 stop;		/* exec_free(): abort Docker calls */
-	pthread_mutex_t	 lock;		/* guards sessions */
+	pthread_mutex_t	 lock;		/* guards node_id, sessions */
+	char		 node_id[PROTO_NODE_ID_LEN + 1]; /* our berth.node */
 	struct exec_sess *sessions;	/* running and finished, not joined */
 };
 
@@ -164,8 +164,12 @@ exec_check_container(struct exec_sess *s, struct docker *d, char **cause)
 {
 	json_t *o, *lab;
 	const char *node, *state;
+	char own[PROTO_NODE_ID_LEN + 1];
 	int rc = -1;
 
+	pthread_mutex_lock(&s->x->lock);	/* a new node id (4011) */
+	memcpy(own, s->x->node_id, sizeof own);
+	pthread_mutex_unlock(&s->x->lock);
 	if ((o = docker_inspect(d, s->container, cause)) == NULL) {
 		char *c2;
 
@@ -178,10 +182,9 @@ exec_check_container(struct exec_sess *s, struct docker *d, char **cause)
 	node = json_string_value(json_object_get(lab, PROTO_LABEL_NODE));
 	state = json_string_value(json_object_get(json_object_get(o,
 	    "State"), "Status"));
-	if (node == NULL || strcmp(node, s->x->node_id) != 0)
+	if (node == NULL || strcmp(node, own) != 0)
 		xasprintf(cause, "container %s is not one of this node's "
-		    "(berth.node is not %s): refused", s->container,
-		    s->x->node_id);
+		    "(berth.node is not %s): refused", s->container, own);
 	else if (!json_is_true(json_object_get(json_object_get(o, "State"),
 	    "Running")))
 		xasprintf(cause, "container %s is not running (%s)",
@@ -786,4 +789,14 @@ exec_free(struct exec_mgr *x)
 	atomic_store(&x->stop, 1);
 	pthread_mutex_destroy(&x->lock);
 	free(x);
+}
+
+void
+exec_set_node_id(struct exec_mgr *x, const char *node_id)
+{
+	if (x == NULL)
+		return;
+	pthread_mutex_lock(&x->lock);
+	snprintf(x->node_id, sizeof x->node_id, "%s", node_id);
+	pthread_mutex_unlock(&x->lock);
 }

@@ -34,6 +34,8 @@ void	 exec_on_data(struct exec_mgr *x, const unsigned char *data,
 	    size_t len);
 /* ws thread: the session to the master ended: every exec ends. */
 void	 exec_lost(struct exec_mgr *x);
+/* Any thread: this node is node_id from now on (a new identity, 4011). */
+void	 exec_set_node_id(struct exec_mgr *x, const char *node_id);
 /* Sessions running now (any thread). */
 int	 exec_count(struct exec_mgr *x);
 

@@ -10,9 +10,11 @@
 #include "agent/ident.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,12 +80,70 @@ ident_read_trimmed(const char *path, int *err)
 	return data;
 }
 
+/* A new random id into id, written to path. */
+static int
+ident_make_id(const char *path, char id[PROTO_NODE_ID_LEN + 1], char **cause)
+{
+	unsigned char raw[PROTO_NODE_ID_LEN / 2];
+	char line[PROTO_NODE_ID_LEN + 2];
+
+	util_random(raw, sizeof raw);
+	util_hex(raw, sizeof raw, id);
+	snprintf(line, sizeof line, "%s\n", id);
+	if (util_write_file(path, line, strlen(line), 0600) != 0) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+ident_new_id(const char *data_dir, char id[PROTO_NODE_ID_LEN + 1],
+    char **cause)
+{
+	char *path;
+	int rc;
+
+	xasprintf(&path, "%s/node-id", data_dir);
+	rc = ident_make_id(path, id, cause);
+	free(path);
+	return rc;
+}
+
+int
+ident_lock(const char *data_dir, char **cause)
+{
+	char *path;
+	int fd;
+
+	xasprintf(&path, "%s/lock", data_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			xasprintf(cause, "another berth-agent runs with the "
+			    "data dir %s (it holds %s): one node id, one agent",
+			    data_dir, path);
+		else
+			xasprintf(cause, "%s: flock: %s", path,
+			    strerror(errno));
+		close(fd);
+		free(path);
+		return -1;
+	}
+	free(path);
+	return 0;	/* fd stays open: the lock lasts as long as we do */
+}
+
 int
 ident_load_id(const char *data_dir, char id[PROTO_NODE_ID_LEN + 1],
     char **cause)
 {
-	unsigned char raw[PROTO_NODE_ID_LEN / 2];
-	char *path, *data, line[PROTO_NODE_ID_LEN + 2];
+	char *path, *data;
 	int err;
 
 	if (ident_mkdirs(data_dir, cause) != 0)
@@ -109,11 +169,7 @@ ident_load_id(const char *data_dir, char id[PROTO_NODE_ID_LEN + 1],
 		free(path);
 		return -1;
 	}
-	util_random(raw, sizeof raw);
-	util_hex(raw, sizeof raw, id);
-	snprintf(line, sizeof line, "%s\n", id);
-	if (util_write_file(path, line, strlen(line), 0600) != 0) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
+	if (ident_make_id(path, id, cause) != 0) {
 		free(path);
 		return -1;
 	}

@@ -21,5 +21,17 @@ int	 ident_save_token(const char *data_dir, const char *token,
 int	 ident_forget_token(const char *data_dir, char **cause);
 /* 1 if s is exactly 32 lowercase hex characters. */
 int	 ident_id_valid(const char *s);
+/*
+ * Make a new node id and store it in place of the old one (the old id is
+ * another machine's: docs/protocol.md, 4011). 0, or -1 with *cause.
+ */
+int	 ident_new_id(const char *data_dir, char id[PROTO_NODE_ID_LEN + 1],
+	    char **cause);
+/*
+ * Hold $data_dir/lock (flock) for the life of the process, so that two
+ * agents never run with one data dir (one node id) on one host. 0, or -1
+ * with *cause when another process holds it.
+ */
+int	 ident_lock(const char *data_dir, char **cause);
 
 #endif

@@ -9,6 +9,7 @@
  * own labels, and the restart policy "no": a job's container runs once.
  */
 #include "agent/jobrun.h"
+#include "agent/spec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,39 +256,6 @@ jobrun_name_valid(const char *s)
 }
 
 static int
-jobrun_image_valid(const char *s)
-{
-	size_t len = strlen(s);
-
-	return len > 0 && len <= 255 && s[0] != '-' &&
-	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789._/:@-") == len;
-}
-
-/* A string array or null; a copy into *out. */
-static int
-jobrun_strings(json_t *e, const char *key, json_t **out, char **cause)
-{
-	json_t *v = json_object_get(e, key), *x;
-	size_t i;
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_array(v))
-		goto bad;
-	json_array_foreach(v, i, x) {
-		if (!json_is_string(x))
-			goto bad;
-	}
-	*out = json_deep_copy(v);
-	return 0;
-bad:
-	xasprintf(cause, "%s: want an array of strings", key);
-	return -1;
-}
-
-static int
 jobrun_from_json(json_t *e, const char *node_id, struct jobrun_spec *s,
     char **cause)
 {
@@ -314,7 +282,7 @@ jobrun_from_json(json_t *e, const char *node_id, struct jobrun_spec *s,
 		xasprintf(cause, "name: want [A-Za-z0-9][A-Za-z0-9_.-]*");
 		return -1;
 	}
-	if (image == NULL || !jobrun_image_valid(image)) {
+	if (image == NULL || !spec_image_valid(image)) {
 		xasprintf(cause, "%s: image: missing or not a valid reference",
 		    name);
 		return -1;
@@ -344,11 +312,11 @@ jobrun_from_json(json_t *e, const char *node_id, struct jobrun_spec *s,
 	host = json_object();
 	json_object_set_new(cfg, "HostConfig", host);
 	json_object_set_new(cfg, "Image", json_string(image));
-	if (jobrun_strings(e, "command", &arr, cause) != 0)
+	if (spec_strings(e, "command", &arr, cause) != 0)
 		goto fail;
 	if (arr != NULL)
 		json_object_set_new(cfg, "Cmd", arr);
-	if (jobrun_strings(e, "env", &arr, cause) != 0)
+	if (spec_strings(e, "env", &arr, cause) != 0)
 		goto fail;
 	if (arr != NULL)
 		json_object_set_new(cfg, "Env", arr);

@@ -119,6 +119,8 @@ struct logs {
 	int		 ready;		/* a session is welcomed */
 	struct logs_ackmsg *acks;	/* from the master, not yet applied */
 	size_t		 nacks;
+	char		 new_id[PROTO_NODE_ID_LEN + 1]; /* a node id to take
+					   (4011), "" if none */
 
 	/* The log thread only. */
 	struct docker	*docker;	/* list, inspect, version */
@@ -704,6 +706,7 @@ logs_inbox(struct logs *l)
 	struct logs_ackmsg *acks;
 	size_t n, i;
 	uint64_t epoch;
+	char new_id[PROTO_NODE_ID_LEN + 1];
 
 	pthread_mutex_lock(&l->lock);
 	acks = l->acks;
@@ -711,7 +714,15 @@ logs_inbox(struct logs *l)
 	l->acks = NULL;
 	l->nacks = 0;
 	epoch = l->epoch;
+	memcpy(new_id, l->new_id, sizeof new_id);
+	l->new_id[0] = '\0';
 	pthread_mutex_unlock(&l->lock);
+	if (new_id[0] != '\0') {
+		/* A new identity: follow its containers, list and events. */
+		memcpy(l->node_id, new_id, sizeof l->node_id);
+		logs_close_events(l);
+		l->events_at = l->list_at = util_mono_ms();
+	}
 	if (epoch != l->seen_epoch) {
 		/* The session ended: what was in flight is lost with it. */
 		l->seen_epoch = epoch;
@@ -934,6 +945,17 @@ logs_on_ack(struct logs *l, int64_t seq, int retry)
 	l->acks[l->nacks].seq = seq;
 	l->acks[l->nacks].retry = retry;
 	l->nacks++;
+	pthread_mutex_unlock(&l->lock);
+	curl_multi_wakeup(l->multi);
+}
+
+void
+logs_set_node_id(struct logs *l, const char *node_id)
+{
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&l->lock);
+	snprintf(l->new_id, sizeof l->new_id, "%s", node_id);
 	pthread_mutex_unlock(&l->lock);
 	curl_multi_wakeup(l->multi);
 }

@@ -33,5 +33,7 @@ void		 logs_session_start(struct logs *l);
 void		 logs_session_end(struct logs *l);
 /* ws thread: a logs_ack frame (retry: send again from the last ack). */
 void		 logs_on_ack(struct logs *l, int64_t seq, int retry);
+/* Any thread: this node is node_id from now on (a new identity, 4011). */
+void		 logs_set_node_id(struct logs *l, const char *node_id);
 
 #endif

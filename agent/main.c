@@ -6,7 +6,10 @@
  * which starts the pull thread), then waits in sigwait() for SIGINT or
  * SIGTERM. On a signal it closes the socket politely (1001) and stops the
  * threads; containers are left running: they belong to the node, and the
- * next agent on this node adopts them by their labels.
+ * next agent on this node adopts them by their labels. SIGUSR1 comes from
+ * the websocket thread when the node id turned out to be another live
+ * machine's and there is no grid token to join as a new node: the agent
+ * has removed what it ran under that id and stops, with status 1.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -55,6 +58,8 @@ main(int argc, char **argv)
 	}
 	if (ident_load_id(cfg.data_dir, node_id, &cause) != 0)
 		fatalx("%s", cause);
+	if (ident_lock(cfg.data_dir, &cause) != 0)
+		fatalx("%s", cause);
 	token = ident_load_token(cfg.data_dir);
 	if (token == NULL && cfg.grid_token == NULL)
 		fatalx("BERTH_TOKEN is not set and %s/node-token does not "
@@ -64,6 +69,7 @@ main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
@@ -86,8 +92,13 @@ main(int argc, char **argv)
 	logs_start(logs);
 	if (conn_start(conn, &cause) != 0)
 		fatalx("%s", cause);
+	rc = 0;
 
-	if (sigwait(&set, &sig) == 0)
+	if (sigwait(&set, &sig) == 0 && sig == SIGUSR1) {
+		log_error("stopping: the node id is another machine's and "
+		    "there is no BERTH_TOKEN to join as a new node");
+		rc = 1;
+	} else
 		log_info("%s: closing the session, leaving containers running",
 		    strsignal(sig));
 	conn_stop(conn);	/* no frame reaches converge any more */
@@ -98,5 +109,5 @@ main(int argc, char **argv)
 	curl_global_cleanup();
 	agent_config_free(&cfg);
 	log_info("stopped");
-	return 0;
+	return rc;
 }

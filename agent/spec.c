@@ -60,7 +60,7 @@ spec_name_valid(const char *s)
 	return 1;
 }
 
-static int
+int
 spec_image_valid(const char *s)
 {
 	size_t len = strlen(s);
@@ -71,7 +71,7 @@ spec_image_valid(const char *s)
 }
 
 /* A string array (or null/absent); copies into out, or fails. */
-static int
+int
 spec_strings(json_t *e, const char *key, json_t **out, char **cause)
 {
 	json_t *v = json_object_get(e, key), *x;
@@ -143,6 +143,44 @@ spec_bool(json_t *e, const char *key, int *out, char **cause)
 		return -1;
 	}
 	*out = json_is_true(v);
+	return 0;
+}
+
+/*
+ * logging: {driver, options: {k: "v"}} -> HostConfig.LogConfig (the
+ * stack file's logging:, as Kontena passed it to Docker). Absent or null:
+ * the engine's default driver.
+ */
+static int
+spec_logging(json_t *e, json_t *host, char **cause)
+{
+	json_t *l = json_object_get(e, "logging"), *opts, *v, *cfg;
+	const char *driver, *k;
+
+	if (l == NULL || json_is_null(l))
+		return 0;
+	driver = json_string_value(json_object_get(l, "driver"));
+	if (!json_is_object(l) || driver == NULL || *driver == '\0' ||
+	    strlen(driver) > 64) {
+		xasprintf(cause, "logging: want {driver, options}");
+		return -1;
+	}
+	opts = json_object_get(l, "options");
+	if (opts != NULL && !json_is_null(opts) && !json_is_object(opts)) {
+		xasprintf(cause, "logging.options: want an object of strings");
+		return -1;
+	}
+	cfg = json_object();
+	json_object_foreach(opts, k, v) {
+		if (!json_is_string(v)) {
+			json_decref(cfg);
+			xasprintf(cause, "logging.options.%s: want a string", k);
+			return -1;
+		}
+		json_object_set(cfg, k, v);
+	}
+	json_object_set_new(host, "LogConfig", json_pack("{s:s, s:o}", "Type",
+	    driver, "Config", cfg));
 	return 0;
 }
 
@@ -296,6 +334,8 @@ spec_from_json(json_t *e, const char *node_id, struct spec *s, char **cause)
 	if (has)
 		json_object_set_new(host, "ShmSize", json_integer(n));
 	if (spec_ports(e, cfg, host, cause) != 0)
+		goto fail;
+	if (spec_logging(e, host, cause) != 0)
 		goto fail;
 	if (spec_strings(e, "volumes", &arr, cause) != 0)
 		goto fail;

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 struct spec {
 	char		*name;		/* Docker container name */
@@ -40,5 +41,11 @@ int	 spec_parse_one(const char *text, const char *node_id, struct spec *s,
 	    char **cause);
 void	 spec_free_array(struct spec *specs, size_t n);
 void	 spec_clear(struct spec *s);
+
+/* Shared with the job runner (jobrun.c): the same checks for its entries. */
+/* An image reference as the agent accepts one. */
+int	 spec_image_valid(const char *s);
+/* e[key]: a string array (or null/absent) copied into *out; -1 with *cause. */
+int	 spec_strings(json_t *e, const char *key, json_t **out, char **cause);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "agent/docker.h"
 #include "common/log.h"
+#include "common/proto.h"
 #include "common/xmalloc.h"
 
 struct workers {
@@ -48,6 +49,8 @@ work_free(struct work *job)
 	free(job->body);
 	free(job->id);
 	free(job->cause);
+	free(job->holder_id);
+	free(job->holder_node);
 	free(job);
 }
 
@@ -77,6 +80,9 @@ static void
 workers_create(struct docker *d, struct work *job)
 {
 	int rc;
+	json_t *o;
+	const char *s;
+	char *cause = NULL;
 
 	job->rc = docker_create(d, job->name, job->body, &job->id,
 	    &job->cause);
@@ -84,6 +90,21 @@ workers_create(struct docker *d, struct work *job)
 		job->rc = WORK_NO_IMAGE;
 	else if (job->rc == DOCKER_NO_ANSWER)
 		job->rc = WORK_UNCERTAIN;
+	else if (job->rc == DOCKER_NAME_TAKEN) {
+		/* Whose is it? The converge thread decides what that means. */
+		job->rc = WORK_NAME_TAKEN;
+		if ((o = docker_inspect(d, job->name, &cause)) == NULL) {
+			free(cause);
+			return;
+		}
+		if ((s = json_string_value(json_object_get(o, "Id"))) != NULL)
+			job->holder_id = xstrdup(s);
+		s = json_string_value(json_object_get(json_object_get(
+		    json_object_get(o, "Config"), "Labels"), PROTO_LABEL_NODE));
+		if (s != NULL)
+			job->holder_node = xstrdup(s);
+		json_decref(o);
+	}
 	if (job->rc != 0)
 		return;
 	job->created = 1;

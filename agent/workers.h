@@ -25,6 +25,8 @@
 #define WORK_NO_IMAGE		(-2)
 /* work.rc: the engine did not answer (DOCKER_NO_ANSWER): it may have. */
 #define WORK_UNCERTAIN		(-3)
+/* work.rc: a container already has the name (holder_* say whose). */
+#define WORK_NAME_TAKEN		(-4)
 
 /* One action and, once run, its outcome. */
 struct work {
@@ -42,8 +44,11 @@ struct work {
 	int		 was_exited;	/* START: the container had exited */
 
 	/* Filled in by the worker. */
-	int		 rc;		/* 0, -1, or WORK_NO_IMAGE */
+	int		 rc;		/* 0, -1, WORK_NO_IMAGE or
+					   WORK_NAME_TAKEN */
 	int		 created;	/* CREATE: the container exists */
+	char		*holder_id;	/* NAME_TAKEN: the holder's id, or NULL */
+	char		*holder_node;	/* ... its berth.node label, or NULL */
 	char		*cause;		/* why rc != 0 */
 	struct work	*next;		/* queue link */
 };

@@ -31,6 +31,12 @@ enum cli_opt {
 	CLI_OPT_ROTATE,
 	CLI_OPT_NAME,
 	CLI_OPT_LABEL,
+	CLI_OPT_VAR,		/* -v NAME=VALUE (stacks) */
+	CLI_OPT_VALUES_FROM,
+	CLI_OPT_VALUES_TO,
+	CLI_OPT_NO_DEPLOY,
+	CLI_OPT_DRY_RUN,
+	CLI_OPT_UPSERT,
 	CLI_OPT_CPUS,		/* job run */
 	CLI_OPT_MEMORY,
 	CLI_OPT_AFFINITY,
@@ -49,6 +55,10 @@ enum cli_opt {
 	CLI_OPT_INTERACTIVE,
 	CLI_OPT_TTY,
 	CLI_OPT_YES,
+	CLI_OPT_PROVIDER,	/* nodegroup create */
+	CLI_OPT_MIN,
+	CLI_OPT_MAX,
+	CLI_OPT_SET,
 	CLI_OPT__COUNT
 };
 
@@ -136,6 +146,14 @@ int	 cmd_grid_token(struct cli *c);
 int	 cmd_grid_cloud_config(struct cli *c);
 int	 cmd_grid_events(struct cli *c);
 /* cmd_node.c */
+int	 cmd_nodegroup_ls(struct cli *c);
+int	 cmd_nodegroup_show(struct cli *c);
+int	 cmd_nodegroup_create(struct cli *c);
+int	 cmd_nodegroup_set(struct cli *c);
+void	 cmd_nodegroup_set_help(FILE *f);
+int	 cmd_nodegroup_rm(struct cli *c);
+int	 cmd_nodegroup_machines(struct cli *c);
+
 int	 cmd_node_ls(struct cli *c);
 int	 cmd_node_show(struct cli *c);
 int	 cmd_node_label(struct cli *c);
@@ -147,6 +165,13 @@ int	 cmd_stack_ls(struct cli *c);
 int	 cmd_stack_show(struct cli *c);
 int	 cmd_stack_rm(struct cli *c);
 int	 cmd_stack_deploy(struct cli *c);
+int	 cmd_stack_validate(struct cli *c);
+/* cmd_vault.c */
+int	 cmd_vault_ls(struct cli *c);
+int	 cmd_vault_write(struct cli *c);
+int	 cmd_vault_update(struct cli *c);
+int	 cmd_vault_read(struct cli *c);
+int	 cmd_vault_rm(struct cli *c);
 /*
  * Follow deploy id of stack s to its end with progress lines, as `stack
  * install` does. 0 when every service of it deployed.

@@ -334,36 +334,54 @@ client_reply_free(struct client_reply *r)
 	memset(r, 0, sizeof *r);
 }
 
+char *
+client_reason(const struct client_reply *r)
+{
+	json_t *err, *line, *errs;
+	char *cause, *c2;
+
+	err = r->json ? json_object_get(r->json, "error") : NULL;
+	line = r->json ? json_object_get(r->json, "line") : NULL;
+	errs = r->json ? json_object_get(r->json, "errors") : NULL;
+	if (json_array_size(errs) > 0) {
+		/* Every bad field, one after the other (node groups). */
+		struct buf b = { 0 };
+		json_t *e;
+		size_t i;
+
+		json_array_foreach(errs, i, e)
+			buf_printf(&b, "%s%s: %s", i ? "; " : "",
+			    json_string_value(json_object_get(e, "field")),
+			    json_string_value(json_object_get(e, "error")));
+		cause = b.data;
+	} else if (json_is_string(err) && json_is_integer(line))
+		xasprintf(&cause, "%s (line %lld)", json_string_value(err),
+		    (long long)json_integer_value(line));
+	else if (json_is_string(err))
+		xasprintf(&cause, "%s", json_string_value(err));
+	else if (r->status == 401 || r->status == 403)
+		xasprintf(&cause, "not authorized (HTTP %ld): set BERTH_TOKEN to "
+		    "the operator token", r->status);
+	else
+		xasprintf(&cause, "the master answered HTTP %ld", r->status);
+	if (r->status == 401 && json_is_string(err)) {
+		xasprintf(&c2, "%s; set BERTH_TOKEN or run where "
+		    "./data/operator.token is", cause);
+		free(cause);
+		cause = c2;
+	}
+	return cause;
+}
+
 int
 client_do(const char *method, const char *path, const char *ctype,
     const char *body, size_t len, struct client_reply *r, char **cause)
 {
-	json_t *err, *line;
-
 	if (client_call(method, path, ctype, body, len, r, cause) != 0)
 		return -1;
 	if (r->status >= 200 && r->status < 300)
 		return 0;
-	err = r->json ? json_object_get(r->json, "error") : NULL;
-	line = r->json ? json_object_get(r->json, "line") : NULL;
-	if (json_is_string(err) && json_is_integer(line))
-		xasprintf(cause, "%s (line %lld)", json_string_value(err),
-		    (long long)json_integer_value(line));
-	else if (json_is_string(err))
-		xasprintf(cause, "%s", json_string_value(err));
-	else if (r->status == 401 || r->status == 403)
-		xasprintf(cause, "not authorized (HTTP %ld): set BERTH_TOKEN to "
-		    "the operator token", r->status);
-	else
-		xasprintf(cause, "the master answered HTTP %ld", r->status);
-	if (r->status == 401 && json_is_string(err)) {
-		char *c2;
-
-		xasprintf(&c2, "%s; set BERTH_TOKEN or run where "
-		    "./data/operator.token is", *cause);
-		free(*cause);
-		*cause = c2;
-	}
+	*cause = client_reason(r);
 	client_reply_free(r);
 	return -1;
 }

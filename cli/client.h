@@ -27,6 +27,8 @@ int	 client_call(const char *method, const char *path,
 	    const char *content_type, const char *body, size_t len,
 	    struct client_reply *r, char **cause);
 void	 client_reply_free(struct client_reply *r);
+/* A one-line reason from a refusal's body ("no grid \"x\" (line 3)"). */
+char	*client_reason(const struct client_reply *r);
 
 /*
  * Send and require a 2xx: 0 with the reply, or -1 with *cause a one-line

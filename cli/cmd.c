@@ -40,6 +40,21 @@ const struct cmd_option cmd_options[CLI_OPT__COUNT] = {
 	    "the name to give it" },
 	[CLI_OPT_LABEL] = { "label", 0, "k=v", CMD_OPTION_REPEAT,
 	    "a label (repeat for more)" },
+	[CLI_OPT_VAR] = { "var", 'v', "K=V", CMD_OPTION_REPEAT,
+	    "give stack variable K the value V (repeat for more); it wins "
+	    "over every resolver" },
+	[CLI_OPT_VALUES_FROM] = { "values-from", 0, "F", CMD_OPTION_REPEAT,
+	    "read variable values from YAML file F (NAME: value); -v wins" },
+	[CLI_OPT_VALUES_TO] = { "values-to", 0, "F", 0,
+	    "write the stack's variable values to F as YAML (secrets stay in "
+	    "the vault)" },
+	[CLI_OPT_NO_DEPLOY] = { "no-deploy", 0, NULL, 0,
+	    "write the stack but do not deploy it" },
+	[CLI_OPT_DRY_RUN] = { "dry-run", 0, NULL, 0,
+	    "check everything and print what would be written, writing "
+	    "nothing" },
+	[CLI_OPT_UPSERT] = { "upsert", 'u', NULL, 0,
+	    "write the secret if it does not exist yet" },
 	[CLI_OPT_CPUS] = { "cpus", 0, "N", 0,
 	    "cpus it reserves on its node while it runs (1.5 is fine)" },
 	[CLI_OPT_MEMORY] = { "memory", 0, "SIZE", 0,
@@ -78,13 +93,24 @@ const struct cmd_option cmd_options[CLI_OPT__COUNT] = {
 	    "run the command on a terminal (raw, resized with this one)" },
 	[CLI_OPT_YES] = { "yes", 'y', NULL, 0,
 	    "do not ask (it asks only on a terminal)" },
+	[CLI_OPT_PROVIDER] = { "provider", 0, "P", 0,
+	    "what makes its machines: process (docker, exec and aws-asg "
+	    "are to come)" },
+	[CLI_OPT_MIN] = { "min", 0, "N", 0,
+	    "machines kept even without demand (0)" },
+	[CLI_OPT_MAX] = { "max", 0, "N", 0,
+	    "machines at most (10)" },
+	[CLI_OPT_SET] = { "set", 0, "key=value", CMD_OPTION_REPEAT,
+	    "a setting (see `berth nodegroup set --help`); repeat for more" },
 };
 
 const struct cmd_group cmd_groups[] = {
 	{ "grid", "grids", "Grids", "ls" },
 	{ "node", "nodes", "Nodes", "ls" },
+	{ "nodegroup", "nodegroups", "Node groups", "ls" },
 	{ "stack", "stacks", "Stacks", "ls" },
 	{ "service", "services", "Services", "ls" },
+	{ "vault", NULL, "The vault (secrets)", "ls" },
 	{ "job", "jobs", "Jobs", "ls" },
 	{ "container", "containers", "Containers", NULL },
 };
@@ -128,6 +154,32 @@ const struct cmd_entry cmd_table[] = {
 	  .help = "show the event log", .lower = 1, .upper = 1,
 	  .opts = CMD_OPT(FOLLOW), .exec = cmd_grid_events },
 
+	/* nodegroup: cmd_nodegroup.c (docs/autoscaling.md) */
+	{ .group = "nodegroup", .verb = "ls", .alias = "list", .usage = "",
+	  .help = "list the grid's node groups", .lower = 0, .upper = 0,
+	  .exec = cmd_nodegroup_ls },
+	{ .group = "nodegroup", .verb = "show", .usage = "G",
+	  .help = "show a node group and its settings", .lower = 1,
+	  .upper = 1, .exec = cmd_nodegroup_show },
+	{ .group = "nodegroup", .verb = "create",
+	  .usage = "G --provider P [--min N] [--max N] [--label k=v]... "
+	  "[--set key=value]...",
+	  .help = "create a node group (berth launches its machines)",
+	  .lower = 1, .upper = 1, .opts = CMD_OPT(PROVIDER) | CMD_OPT(MIN) |
+	  CMD_OPT(MAX) | CMD_OPT(LABEL) | CMD_OPT(SET),
+	  .opt_help = {
+	    [CLI_OPT_LABEL] = "a label of every node it launches, besides "
+	    "ephemeral=true and berth.group=G (repeat for more)" },
+	  .exec = cmd_nodegroup_create, .help_more = cmd_nodegroup_set_help },
+	{ .group = "nodegroup", .verb = "set", .usage = "G key=value ...",
+	  .help = "change a node group's settings", .lower = 2, .upper = -1,
+	  .exec = cmd_nodegroup_set, .help_more = cmd_nodegroup_set_help },
+	{ .group = "nodegroup", .verb = "rm", .alias = "remove", .usage = "G",
+	  .help = "remove a node group that has no machines", .lower = 1,
+	  .upper = 1, .exec = cmd_nodegroup_rm },
+	{ .group = "nodegroup", .verb = "machines", .usage = "G",
+	  .help = "list a node group's machines and their states",
+	  .lower = 1, .upper = 1, .exec = cmd_nodegroup_machines },
 	/* node: cmd_node.c */
 	{ .group = "node", .verb = "ls", .alias = "list", .usage = "",
 	  .help = "list nodes of the grid", .lower = 0, .upper = 0,
@@ -148,20 +200,36 @@ const struct cmd_entry cmd_table[] = {
 	  .exec = cmd_node_rm },
 
 	/* stack: cmd_stack.c */
-	{ .group = "stack", .verb = "install", .usage = "FILE [--name S]",
+	{ .group = "stack", .verb = "install",
+	  .usage = "FILE [--name S] [-v K=V]... [--values-from F] "
+	    "[--values-to F] [--no-deploy] [--dry-run]",
 	  .help = "install a stack file and deploy it", .lower = 1,
-	  .upper = 1, .opts = CMD_OPT(NAME),
+	  .upper = 1, .opts = CMD_OPT(NAME) | CMD_OPT(VAR) |
+	    CMD_OPT(VALUES_FROM) | CMD_OPT(VALUES_TO) | CMD_OPT(NO_DEPLOY) |
+	    CMD_OPT(DRY_RUN),
 	  .opt_help = {
 	    [CLI_OPT_NAME] = "the stack's name (default: the file's "
 		"`stack:` name)" },
 	  .exec = cmd_stack_install },
-	{ .group = "stack", .verb = "upgrade", .usage = "S FILE [--yes]",
-	  .help = "upgrade a stack and deploy it", .lower = 2, .upper = 2,
-	  .opts = CMD_OPT(YES),
+	{ .group = "stack", .verb = "upgrade",
+	  .usage = "S FILE [-v K=V]... [--values-from F] [--values-to F] "
+	    "[--no-deploy] [--dry-run] [--yes]",
+	  .help = "upgrade a stack and deploy it (its values so far are "
+	    "kept)", .lower = 2, .upper = 2,
+	  .opts = CMD_OPT(VAR) | CMD_OPT(VALUES_FROM) | CMD_OPT(VALUES_TO) |
+	    CMD_OPT(NO_DEPLOY) | CMD_OPT(DRY_RUN) | CMD_OPT(YES),
 	  .opt_help = {
 	    [CLI_OPT_YES] = "do not ask before removing services the file "
 		"no longer has (it asks only on a terminal)" },
 	  .exec = cmd_stack_upgrade },
+	{ .group = "stack", .verb = "validate",
+	  .usage = "FILE [-v K=V]... [--values-from F] [--name S]",
+	  .help = "check a stack file as install would, writing nothing",
+	  .lower = 1, .upper = 1,
+	  .opts = CMD_OPT(VAR) | CMD_OPT(VALUES_FROM) | CMD_OPT(NAME),
+	  .opt_help = {
+	    [CLI_OPT_NAME] = "the name it would be installed under" },
+	  .exec = cmd_stack_validate },
 	{ .group = "stack", .verb = "ls", .alias = "list", .usage = "",
 	  .help = "list stacks", .lower = 0, .upper = 0,
 	  .exec = cmd_stack_ls },
@@ -300,6 +368,29 @@ const struct cmd_entry cmd_table[] = {
 	      "containers` shows them)", .lower = 2, .upper = -1, .stop = 1,
 	  .opts = CMD_OPT(INTERACTIVE) | CMD_OPT(TTY),
 	  .exec = cmd_container_exec },
+
+	/* vault: cmd_vault.c */
+	{ .group = "vault", .verb = "ls", .alias = "list", .usage = "",
+	  .help = "list the grid's secrets (names, never values)",
+	  .lower = 0, .upper = 0, .exec = cmd_vault_ls },
+	{ .group = "vault", .verb = "write", .usage = "NAME [VALUE|-]",
+	  .help = "write a new secret (the value from stdin without VALUE)",
+	  .lower = 1, .upper = 2, .exec = cmd_vault_write },
+	{ .group = "vault", .verb = "update", .usage = "[--upsert] NAME "
+	    "[VALUE|-]",
+	  .help = "change a secret; services that use it take it with their "
+	    "next deploy", .lower = 1, .upper = 2, .opts = CMD_OPT(UPSERT),
+	  .exec = cmd_vault_update },
+	{ .group = "vault", .verb = "read", .usage = "NAME",
+	  .help = "print a secret's value (recorded in the grid's events)",
+	  .lower = 1, .upper = 1, .exec = cmd_vault_read },
+	{ .group = "vault", .verb = "rm", .alias = "remove",
+	  .usage = "[--force] NAME",
+	  .help = "remove a secret", .lower = 1, .upper = 1,
+	  .opts = CMD_OPT(FORCE),
+	  .opt_help = {
+	    [CLI_OPT_FORCE] = "remove it even while services use it" },
+	  .exec = cmd_vault_rm },
 
 	/* commands of one word: help.c */
 	{ .group = "version", .usage = "",

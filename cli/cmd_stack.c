@@ -1,12 +1,13 @@
 /*
  * cmd_stack.c - `berth stack ...`: install, upgrade, ls, show, rm.
  *
- * install and upgrade parse the file here first, so errors name the
- * operator's own file and come before anything is sent. The parse also
- * records what only this machine has: the values of `from: env`
- * variables and the contents of env_files. Those travel with the source in
- * a JSON envelope {"source", "name", "variables", "files"}; the master
- * parses the source again with them and stores it as it was written.
+ * install, upgrade and validate send the file to the master, which
+ * parses it (it has the vault, the grid's services and the randomness a
+ * stack's variables draw on) and asks back what only this machine has
+ * (stack_input.c): environment variables, files, answers to prompts. An
+ * install is first checked without writing (?dry_run=1), so that errors,
+ * each with the operator's file:line:col, come before any progress line;
+ * --dry-run stops there and prints what would be created.
  *
  * Progress follows Kontena's CLI: one "[done] ..." line per step, with a
  * live spinner line while waiting when stdout is a terminal.
@@ -18,6 +19,7 @@
 #include "cli/client.h"
 #include "cli/progress.h"
 #include "cli/table.h"
+#include "cli/stack_input.h"
 
 #include "stacks/stack.h"
 
@@ -33,108 +35,12 @@
 
 #define STACK_DEPLOY_WAIT_S	900	/* give up watching after this */
 
-/* What the local parse asked for, recorded for the master. */
-struct stack_inputs {
-	json_t	*variables;	/* NAME -> value of the environment */
-	json_t	*files;		/* path -> content */
-};
-
-static const char *
-stack_getenv(void *arg, const char *name)
-{
-	struct stack_inputs *in = arg;
-	const char *v = getenv(name);
-
-	if (v != NULL)
-		json_object_set_new(in->variables, name, json_string(v));
-	return v;
-}
-
-static char *
-stack_read_file(void *arg, const char *path, char **cause)
-{
-	struct stack_inputs *in = arg;
-	char *data;
-	size_t len;
-	json_t *v;
-
-	if (util_read_file(path, 1024 * 1024, &data, &len) != 0) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if ((v = json_stringn(data, len)) == NULL) {
-		xasprintf(cause, "%s: not UTF-8 text", path);
-		free(data);
-		return NULL;
-	}
-	json_object_set_new(in->files, path, v);
-	return data;
-}
-
-/* Parse file locally; on success build the envelope and the stack name. */
+/* Trigger a deploy of stack s: its id in *id, 0; or 1 (said why). */
 static int
-stack_prepare(struct cli *c, const char *file, const char *name,
-    json_t **envelope, char **stack_name, json_t **parsed)
-{
-	struct stack_inputs in;
-	struct stack_errors errs = { 0 };
-	struct stack_opts opts;
-	char *src, *msg;
-	size_t len;
-	json_t *st, *text;
-
-	if (util_read_file(file, 4 * 1024 * 1024, &src, &len) != 0)
-		return cli_fail("%s: %s", file, strerror(errno));
-	in.variables = json_object();
-	in.files = json_object();
-	memset(&opts, 0, sizeof opts);
-	opts.grid = c->grid;
-	opts.name = name;
-	opts.getenv = stack_getenv;
-	opts.read_file = stack_read_file;
-	opts.arg = &in;
-	st = stack_parse(src, len, file, &opts, &errs);
-	if (st == NULL) {
-		size_t nerr = errs.n ? errs.n : 1;
-
-		msg = stack_errors_format(&errs);
-		fprintf(stderr, "%s\n", msg);
-		free(msg);
-		stack_errors_clear(&errs);
-		free(src);
-		json_decref(in.variables);
-		json_decref(in.files);
-		return cli_fail("%s: %zu error%s; nothing was sent", file, nerr,
-		    nerr == 1 ? "" : "s");
-	}
-	if ((text = json_stringn(src, len)) == NULL) {
-		free(src);
-		json_decref(st);
-		json_decref(in.variables);
-		json_decref(in.files);
-		return cli_fail("%s: not UTF-8 text", file);
-	}
-	*stack_name = xstrdup(json_string_value(json_object_get(st, "name")));
-	*envelope = json_pack("{s:o, s:s, s:o, s:o}", "source", text,
-	    "file", file, "variables", in.variables, "files", in.files);
-	if (name != NULL)
-		json_object_set_new(*envelope, "name", json_string(name));
-	*parsed = st;
-	free(src);
-	return 0;
-}
-
-/*
- * Trigger a deploy of stack s and follow it to the end, printing the
- * steps. 0 when every service deployed. The last state of the deploy goes
- * to *last (NULL to drop it).
- */
-static int
-stack_deploy(struct cli *c, const char *s, json_t **last)
+stack_deploy_trigger(struct cli *c, const char *s, long long *id)
 {
 	char *path, *cause, msg[256];
 	json_t *d;
-	long long id;
 
 	snprintf(msg, sizeof msg, "Triggering deployment of stack %s", s);
 	step_start(msg);
@@ -146,10 +52,10 @@ stack_deploy(struct cli *c, const char *s, json_t **last)
 		return 1;
 	}
 	free(path);
-	id = json_integer_value(json_object_get(d, "id"));
+	*id = json_integer_value(json_object_get(d, "id"));
 	json_decref(d);
 	step_end(msg, 1, NULL);
-	return stack_follow_deploy(c, s, id, last);
+	return 0;
 }
 
 int
@@ -235,6 +141,189 @@ stack_follow_deploy(struct cli *c, const char *s, long long id, json_t **last)
 	    "stack show %s", id, STACK_DEPLOY_WAIT_S, s);
 }
 
+/*
+ * Trigger a deploy of stack s and follow it to the end. The last state of
+ * the deploy goes to *last (NULL to drop it).
+ */
+static int
+stack_deploy(struct cli *c, const char *s, json_t **last)
+{
+	long long id;
+
+	if (stack_deploy_trigger(c, s, &id) != 0)
+		return 1;
+	return stack_follow_deploy(c, s, id, last);
+}
+
+/*
+ * The stacks of the tree under stack s, each after its own children (as
+ * Kontena deployed child stacks before their parent), s last, appended
+ * to names. 0, or 1 (said why).
+ */
+static int
+stack_tree_order(struct cli *c, const char *s, json_t *names)
+{
+	json_t *st, *v;
+	char *path, *cause;
+	size_t i;
+	int rc;
+
+	path = cli_path("stacks/%s/%s", c->grid, s);
+	rc = client_json("GET", path, NULL, &st, &cause);
+	free(path);
+	if (rc != 0)
+		return cli_fail_cause(cause);
+	json_array_foreach(json_object_get(st, "children"), i, v) {
+		if (stack_tree_order(c, json_string_value(v), names) != 0) {
+			json_decref(st);
+			return 1;
+		}
+	}
+	json_decref(st);
+	json_array_append_new(names, json_string(s));
+	return 0;
+}
+
+/*
+ * Deploy stack s with its child stacks: every deploy triggered first,
+ * children before parents, then each followed in that order. The
+ * master's deploys wait for the services they link to, so a child that
+ * links to its parent's service (${PARENT_STACK}/x) waits for it rather
+ * than holding the parent back. 0 when all deployed.
+ */
+static int
+stack_deploy_tree(struct cli *c, const char *s, json_t **last)
+{
+	json_t *names = json_array(), *v;
+	long long *ids;
+	size_t i, n;
+	int rc = 0;
+
+	if (stack_tree_order(c, s, names) != 0) {
+		json_decref(names);
+		return 1;
+	}
+	n = json_array_size(names);
+	if (n == 1) {
+		json_decref(names);
+		return stack_deploy(c, s, last);
+	}
+	ids = xcalloc(n, sizeof *ids);
+	json_array_foreach(names, i, v) {
+		if (stack_deploy_trigger(c, json_string_value(v), &ids[i]) !=
+		    0) {
+			rc = 1;
+			break;
+		}
+	}
+	/* The root's (last) deploy goes to *last. */
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = stack_follow_deploy(c, json_string_value(json_array_get(
+		    names, i)), ids[i], i + 1 == n ? last : NULL);
+	free(ids);
+	json_decref(names);
+	return rc;
+}
+
+/* --values-to FILE: the stack's values as YAML (JSON is YAML). */
+static int
+stack_values_to(const char *file, json_t *stack)
+{
+	json_t *vars = json_object_get(stack, "variables"), *v;
+	struct buf b = { NULL, 0, 0 };
+	const char *k;
+	char *s;
+	int rc;
+
+	buf_printf(&b, "# the values of stack %s (secrets are kept in the "
+	    "vault, not here)\n", cli_str(stack, "name"));
+	json_object_foreach(vars, k, v) {
+		if (json_is_null(v))
+			continue;
+		s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		buf_printf(&b, "%s: %s\n", k, s);
+		free(s);
+	}
+	rc = util_write_file(file, b.data, b.len, 0600);
+	buf_free(&b);
+	if (rc != 0)
+		return cli_fail("--values-to %s: %s", file, strerror(errno));
+	return 0;
+}
+
+/* The services of st as a table (a plan's). */
+static void
+stack_print_services(json_t *st)
+{
+	json_t *svc, *sec;
+	struct table *t;
+	char inst[16], buf[512];
+	size_t i;
+
+	t = table_new("SERVICE", "IMAGE", "STRATEGY", "INSTANCES", "SECRETS",
+	    "LINKS", NULL);
+	json_array_foreach(json_object_get(st, "services"), i, svc) {
+		struct buf b = { NULL, 0, 0 };
+		size_t j;
+
+		json_array_foreach(json_object_get(svc, "secrets"), j, sec)
+			buf_printf(&b, "%s%s", j ? "," : "",
+			    cli_str(sec, "name"));
+		table_row(t, cli_str(svc, "name"), cli_str(svc, "image"),
+		    cli_str(svc, "strategy"), cli_int(svc, "instances", inst,
+		    sizeof inst), b.data != NULL ? b.data : "-",
+		    cli_join(json_object_get(svc, "links"), ",", buf,
+		    sizeof buf), NULL);
+		buf_free(&b);
+	}
+	table_print(t, stdout);
+	table_free(t);
+}
+
+/* A plan's child stacks, each with its services, then theirs. */
+static void
+stack_print_children(json_t *st)
+{
+	json_t *ch;
+	size_t i;
+
+	json_array_foreach(json_object_get(st, "children"), i, ch) {
+		printf("\nwith child stack %s (%s), from %s:\n", cli_str(ch,
+		    "name"), cli_str(ch, "stack"), cli_str(ch, "file"));
+		stack_print_services(ch);
+		stack_print_children(ch);
+	}
+}
+
+/* --dry-run: what an install or upgrade would do, without doing it. */
+static int
+stack_print_plan(struct cli *c, json_t *plan, const char *verb)
+{
+	json_t *st = json_object_get(plan, "stack");
+	char buf[512];
+
+	if (c->json)
+		return cli_print_json(plan);
+	printf("%s stack %s (%s%s%s) on grid %s\n",
+	    json_is_true(json_object_get(plan, "exists")) && strcmp(verb,
+	    "install") != 0 ? "Would upgrade" : "Would install",
+	    cli_str(st, "name"), cli_str(st, "stack"),
+	    json_is_string(json_object_get(st, "version")) ? " " : "",
+	    json_is_string(json_object_get(st, "version")) ?
+	    cli_str(st, "version") : "", c->grid);
+	stack_print_services(st);
+	stack_print_children(st);
+	if (json_array_size(json_object_get(plan, "vault_writes")) > 0)
+		printf("It would write to the vault: %s\n", cli_join(
+		    json_object_get(plan, "vault_writes"), ", ", buf,
+		    sizeof buf));
+	if (json_is_true(json_object_get(plan, "exists")) &&
+	    strcmp(verb, "install") == 0)
+		printf("(stack %s exists: install would be refused; use "
+		    "upgrade or --name)\n", cli_str(st, "name"));
+	return 0;
+}
+
 /* Print the warnings the master gives for keys it does not act on. */
 static void
 stack_warn(json_t *stack)
@@ -291,39 +380,60 @@ stack_confirm_removals(struct cli *c, const char *name, json_t *parsed)
 	return cli_confirm(c, "Go ahead?");
 }
 
+/*
+ * install and upgrade: check the file against the master (which asks
+ * back what only this machine has), then write it and deploy it.
+ */
 static int
 stack_install(struct cli *c, const char *file, const char *upgrade)
 {
-	json_t *env = NULL, *parsed = NULL, *reply, *last = NULL, *out;
-	char *name = NULL, *path, *cause, msg[256];
+	struct stack_input in;
+	json_t *reply = NULL, *plan = NULL, *last = NULL, *out;
+	char *path, *dry, *cause, msg[256], *name;
 	int rc;
 
-	progress_quiet(c->json);
-	if (stack_prepare(c, file, upgrade ? upgrade : cli_value(c,
-	    CLI_OPT_NAME), &env, &name, &parsed) != 0)
+	progress_quiet(c->json && !cli_flag(c, CLI_OPT_DRY_RUN));
+	if (stack_input_load(c, file, &in) != 0)
 		return 1;
-	if (upgrade != NULL && strcmp(name, upgrade) != 0) {
-		json_object_set_new(env, "name", json_string(upgrade));
-		free(name);
-		name = xstrdup(upgrade);
+	if (upgrade)
+		path = cli_path("stacks/%s/%s", c->grid, upgrade);
+	else
+		path = cli_path("grids/%s/stacks", c->grid);
+	/* First without writing: every error before any progress line. */
+	xasprintf(&dry, "%s?dry_run=1", path);
+	rc = stack_input_send(&in, upgrade ? "PUT" : "POST", dry, upgrade ?
+	    upgrade : cli_value(c, CLI_OPT_NAME), &plan, &cause);
+	free(dry);
+	if (rc != 0) {
+		free(path);
+		stack_input_free(&in);
+		return cli_fail_cause(cause);
 	}
-	if (upgrade != NULL && !stack_confirm_removals(c, name, parsed)) {
-		json_decref(parsed);
-		json_decref(env);
+	stack_input_warnings(&in, json_object_get(plan, "warnings"));
+	if (cli_flag(c, CLI_OPT_DRY_RUN)) {
+		rc = stack_print_plan(c, plan, upgrade ? "upgrade" : "install");
+		json_decref(plan);
+		free(path);
+		stack_input_free(&in);
+		return rc;
+	}
+	name = xstrdup(cli_str(json_object_get(plan, "stack"), "name"));
+	if (upgrade != NULL && !stack_confirm_removals(c, name,
+	    json_object_get(plan, "stack"))) {
+		json_decref(plan);
+		free(path);
+		stack_input_free(&in);
 		free(name);
 		return cli_fail("stack %s not upgraded", upgrade);
 	}
-	json_decref(parsed);
+	json_decref(plan);
 	snprintf(msg, sizeof msg, "%s stack %s", upgrade ? "Upgrading" :
 	    "Creating", name);
 	step_start(msg);
-	if (upgrade)
-		path = cli_path("stacks/%s/%s", c->grid, name);
-	else
-		path = cli_path("grids/%s/stacks", c->grid);
-	rc = client_json(upgrade ? "PUT" : "POST", path, env, &reply, &cause);
+	rc = stack_input_send(&in, upgrade ? "PUT" : "POST", path, upgrade ?
+	    upgrade : cli_value(c, CLI_OPT_NAME), &reply, &cause);
 	free(path);
-	json_decref(env);
+	stack_input_free(&in);
 	if (rc != 0) {
 		step_end(msg, 0, cause);
 		free(cause);
@@ -332,7 +442,15 @@ stack_install(struct cli *c, const char *file, const char *upgrade)
 	}
 	step_end(msg, 1, NULL);
 	stack_warn(reply);
-	rc = stack_deploy(c, name, &last);
+	if (cli_value(c, CLI_OPT_VALUES_TO) != NULL &&
+	    stack_values_to(cli_value(c, CLI_OPT_VALUES_TO), reply) != 0) {
+		json_decref(reply);
+		free(name);
+		return 1;
+	}
+	rc = 0;
+	if (!cli_flag(c, CLI_OPT_NO_DEPLOY))
+		rc = stack_deploy_tree(c, name, &last);
 	if (c->json) {
 		out = json_pack("{s:o, s:o}", "stack", reply, "deploy",
 		    last != NULL ? last : json_null());
@@ -356,6 +474,44 @@ int
 cmd_stack_upgrade(struct cli *c)
 {
 	return stack_install(c, c->args[1], c->args[0]);
+}
+
+/* validate: everything install checks, nothing written. */
+int
+cmd_stack_validate(struct cli *c)
+{
+	struct stack_input in;
+	json_t *plan, *st;
+	char *path, *cause;
+	int rc;
+
+	if (stack_input_load(c, c->args[0], &in) != 0)
+		return 1;
+	path = cli_path("grids/%s/stacks", c->grid);
+	xasprintf(&cause, "%s?dry_run=1", path);
+	free(path);
+	path = cause;
+	rc = stack_input_send(&in, "POST", path, cli_value(c, CLI_OPT_NAME),
+	    &plan, &cause);
+	free(path);
+	if (rc != 0) {
+		stack_input_free(&in);
+		return cli_fail_cause(cause);
+	}
+	stack_input_warnings(&in, json_object_get(plan, "warnings"));
+	if (c->json)
+		cli_print_json(json_object_get(plan, "stack"));
+	else {
+		st = json_object_get(plan, "stack");
+		printf("%s: valid: stack %s (%s) with %zu service(s)%s\n",
+		    c->args[0], cli_str(st, "name"), cli_str(st, "stack"),
+		    json_array_size(json_object_get(st, "services")),
+		    json_array_size(json_object_get(plan, "warnings")) > 0 ?
+		    ", with warnings" : "");
+	}
+	json_decref(plan);
+	stack_input_free(&in);
+	return 0;
 }
 
 int
@@ -451,6 +607,14 @@ cmd_stack_show(struct cli *c)
 	printf("deploy:      %s\n", cli_str(v, "deploy_state"));
 	if (json_is_string(json_object_get(v, "deploy_error")))
 		printf("deploy error: %s\n", cli_str(v, "deploy_error"));
+	if (json_is_string(json_object_get(v, "parent")))
+		printf("parent:      %s\n", cli_str(v, "parent"));
+	if (json_array_size(json_object_get(v, "children")) > 0) {
+		char kids[512];
+
+		printf("children:    %s\n", cli_join(json_object_get(v,
+		    "children"), ", ", kids, sizeof kids));
+	}
 	printf("updated:     %s\n\n", cli_str(v, "updated_at"));
 	t = table_new("SERVICE", "STATE", "IMAGE", "STRATEGY", "INSTANCES",
 	    "RUNNING", "CPU_SHARES", "AFFINITY", NULL);
@@ -475,35 +639,46 @@ int
 cmd_stack_rm(struct cli *c)
 {
 	const char *s = c->args[0];
-	char *path = cli_path("stacks/%s/%s", c->grid, s), *cause, *p2, msg[128];
+	char *path = cli_path("stacks/%s/%s", c->grid, s), *cause, *p2;
+	char msg[512], kids[256] = "";
 	long long placed = 0;
 	json_t *cur, *svc;
 	size_t i, n;
 	int rc;
 
 	progress_quiet(c->json);
-	/* Say what goes, and ask on a terminal (--force and --yes do not). */
-	if (!cli_flag(c, CLI_OPT_FORCE) && !cli_flag(c, CLI_OPT_YES) &&
-	    client_json("GET", path, NULL, &cur, &cause) == 0) {
+	snprintf(msg, sizeof msg, "Removing stack %s", s);
+	if (client_json("GET", path, NULL, &cur, &cause) == 0) {
 		n = json_array_size(json_object_get(cur, "services"));
 		json_array_foreach(json_object_get(cur, "services"), i, svc)
 			placed += json_integer_value(json_object_get(svc,
 			    "placed"));
+		/* Its child stacks go with it (Kontena's rm removed them
+		   too). */
+		if (json_array_size(json_object_get(cur, "children")) > 0) {
+			cli_join(json_object_get(cur, "children"), ", ", kids,
+			    sizeof kids);
+			snprintf(msg, sizeof msg, "Removing stack %s and its "
+			    "child stacks %s", s, kids);
+		}
 		json_decref(cur);
-		if (!cli_confirm(c, "Remove stack %s with its %zu service%s and "
-		    "%lld container%s?", s, n, n == 1 ? "" : "s", placed,
-		    placed == 1 ? "" : "s")) {
+		/* Say what goes, and ask on a terminal (--force and --yes
+		   do not). */
+		if (!cli_flag(c, CLI_OPT_FORCE) && !cli_flag(c, CLI_OPT_YES) &&
+		    !cli_confirm(c, "Remove stack %s with its %zu service%s and "
+		    "%lld container%s%s%s?", s, n, n == 1 ? "" : "s", placed,
+		    placed == 1 ? "" : "s", *kids ? ", and its child stacks " :
+		    "", kids)) {
 			free(path);
 			return cli_fail("stack %s not removed", s);
 		}
-	} else if (!cli_flag(c, CLI_OPT_FORCE) && !cli_flag(c, CLI_OPT_YES))
+	} else
 		free(cause);	/* the DELETE says why */
 	if (cli_flag(c, CLI_OPT_FORCE)) {
 		xasprintf(&p2, "%s?force=1", path);
 		free(path);
 		path = p2;
 	}
-	snprintf(msg, sizeof msg, "Removing stack %s", s);
 	step_start(msg);
 	rc = client_json("DELETE", path, NULL, NULL, &cause);
 	free(path);

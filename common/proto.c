@@ -29,7 +29,7 @@ const struct proto_close_rule proto_close_rules[] = {
 	{ PROTO_CLOSE_PING_TIMEOUT, "ping_timeout", "ping timeout",
 	  PROTO_CLOSE_DO_BACKOFF },
 	{ PROTO_CLOSE_NODE_REMOVED, "node_removed",
-	  "node removed from the grid", PROTO_CLOSE_DO_REJOIN },
+	  "node removed from the grid", PROTO_CLOSE_DO_REMOVED },
 	{ PROTO_CLOSE_DUPLICATE, "duplicate", "duplicate connection: a newer "
 	  "session of the same node id took over", PROTO_CLOSE_DO_MAX_DELAY },
 	{ PROTO_CLOSE_TOKEN_RESET, "token_reset",
@@ -39,6 +39,8 @@ const struct proto_close_rule proto_close_rules[] = {
 	  PROTO_CLOSE_DO_MAX_DELAY },
 	{ PROTO_CLOSE_BAD_FRAME, "bad_frame", "malformed frame",
 	  PROTO_CLOSE_DO_BACKOFF },
+	{ PROTO_CLOSE_NODE_ID_IN_USE, "node_id_in_use", "node id in use by "
+	  "another live agent (a cloned data dir)", PROTO_CLOSE_DO_NEW_NODE },
 	{ PROTO_CLOSE_RETRY_LATER, "retry_later", "master busy: the reason "
 	  "says \"retry after N ms\"", PROTO_CLOSE_DO_RETRY_AFTER },
 };
@@ -81,6 +83,14 @@ proto_close_action_text(enum proto_close_action action)
 	case PROTO_CLOSE_DO_RETRY_AFTER:
 		return "reconnect after N ms plus up to a quarter of it; the "
 		    "backoff does not grow";
+	case PROTO_CLOSE_DO_REMOVED:
+		return "forget the stored node token; rejoin with the grid "
+		    "token; not admitted again within the retire grace: stop "
+		    "and remove the node's containers";
+	case PROTO_CLOSE_DO_NEW_NODE:
+		return "remove the node's containers from this engine; "
+		    "rejoin as a new node with the grid token, or stop "
+		    "without one";
 	}
 	return "reconnect with backoff";
 }

@@ -29,8 +29,19 @@
 #define PROTO_HDR_VERSION	"berth-agent-version:"
 #define PROTO_HDR_GRID_TOKEN	"berth-grid-token:"
 #define PROTO_HDR_NODE_TOKEN	"berth-node-token:"
+/*
+ * Who is calling, beyond the node id: a random id the agent process makes
+ * when it starts (32 lowercase hex) and the number of its connection
+ * attempt (1, 2, ...). Two live sessions of one node id from different
+ * instances are two machines presenting one identity (a cloned data
+ * dir); a lower attempt of the same instance is a stale connection.
+ */
+#define PROTO_HDR_INSTANCE	"berth-agent-instance:"
+#define PROTO_HDR_ATTEMPT	"berth-agent-attempt:"
 
 #define PROTO_NODE_ID_LEN	32	/* lowercase hex characters */
+#define PROTO_INSTANCE_LEN	32	/* lowercase hex characters */
+#define PROTO_MAX_NODE_QUERY	256	/* node ids in one node_query */
 #define PROTO_MAX_LABELS	256	/* labels in Berth-Node-Labels */
 #define PROTO_MAX_ERROR		1024	/* bytes of an engine_error */
 #define PROTO_MAX_OUTPUT	2048	/* bytes of a last_output */
@@ -56,11 +67,13 @@ enum proto_close {
 	PROTO_CLOSE_TOKEN_RESET = 4008,	/* node token reset by an operator */
 	PROTO_CLOSE_RATE_LIMITED = 4009, /* too many failed attempts */
 	PROTO_CLOSE_BAD_FRAME = 4010,	/* malformed or unknown frame */
-	PROTO_CLOSE_RETRY_LATER = 4011,	/* busy: come back after a delay */
+	PROTO_CLOSE_NODE_ID_IN_USE = 4011, /* another live agent holds the
+					      node id (a cloned data dir) */
+	PROTO_CLOSE_RETRY_LATER = 4012,	/* busy: come back after a delay */
 };
 
 /*
- * The reason text of a 4011 close carries the delay as "retry after N ms"
+ * The reason text of a 4012 close carries the delay as "retry after N ms"
  * (N decimal milliseconds); proto_retry_after_ms() reads it back.
  */
 #define PROTO_RETRY_AFTER_FMT	"retry after %lld ms"
@@ -82,6 +95,15 @@ enum proto_close_action {
 					   reason gives, plus up to a quarter
 					   of it at random; the backoff does
 					   not grow (max delay if none) */
+	PROTO_CLOSE_DO_REMOVED,		/* as REJOIN; and if the node is not
+					   admitted again within the retire
+					   grace, stop and remove the node's
+					   containers */
+	PROTO_CLOSE_DO_NEW_NODE,	/* the node id is another machine's:
+					   remove this node id's containers
+					   from the local engine, then rejoin
+					   as a new node (a new id) with the
+					   grid token, or stop without one */
 };
 
 /* One row of the close-code policy. */
@@ -102,13 +124,13 @@ enum proto_close_action proto_close_action(int code);
 /* docs/protocol.md's words for an action ("reconnect with backoff"). */
 const char	*proto_close_action_text(enum proto_close_action action);
 /*
- * The delay of a 4011 close's reason (len bytes, not terminated): N of
+ * The delay of a 4012 close's reason (len bytes, not terminated): N of
  * "retry after N ms", clamped to [PROTO_RETRY_AFTER_MIN_MS,
  * PROTO_RETRY_AFTER_MAX_MS]; -1 when the reason has none.
  */
 long long	 proto_retry_after_ms(const char *reason, size_t len);
 /*
- * The wait before reconnecting on a 4011 with that delay: the delay plus
+ * The wait before reconnecting on a 4012 with that delay: the delay plus
  * up to a quarter of it, picked by rnd.
  */
 long long	 proto_retry_after_jitter_ms(long long delay, unsigned rnd);
@@ -160,6 +182,14 @@ long long	 proto_retry_after_jitter_ms(long long delay, unsigned rnd);
 #define PROTO_EXEC_WINDOW	(256 * 1024) /* unacknowledged data bytes */
 #define PROTO_EXEC_CHUNK	(32 * 1024)  /* largest data frame payload */
 #define PROTO_EXEC_MAX_AGENT	32	/* sessions an agent runs at once */
+
+#define PROTO_T_NODE_QUERY	"node_query"	/* agent -> master */
+#define PROTO_T_NODE_STATUS	"node_status"	/* master -> agent */
+
+/* A node_status answer per node id. */
+#define PROTO_NODE_GONE		"gone"		/* removed from this grid */
+#define PROTO_NODE_KNOWN	"known"		/* a node of this master */
+#define PROTO_NODE_UNKNOWN	"unknown"	/* never heard of it */
 
 /* Container labels every berth container carries. */
 #define PROTO_LABEL_GRID	"berth.grid"

@@ -188,6 +188,50 @@ fail:
 }
 
 json_t *
+settings_errors_json(const struct setting_table *t, const void *base,
+    json_t *obj, const char *prefix)
+{
+	const struct setting *s;
+	const char *key, *bad;
+	json_t *errs = json_array(), *v;
+	char *cause = NULL, *field;
+	void *copy;
+
+	if (!json_is_object(obj)) {
+		json_array_append_new(errs, json_pack("{s:s, s:s}", "field",
+		    prefix[0] != '\0' ? prefix : "settings", "error",
+		    "settings must be an object"));
+		return errs;
+	}
+	copy = xmalloc(t->size);
+	memcpy(copy, base, t->size);
+	json_object_foreach(obj, key, v) {
+		xasprintf(&field, "%s%s", prefix, key);
+		if ((s = settings_find(t, key)) == NULL)
+			xasprintf(&cause, "unknown setting \"%.64s\"", key);
+		else
+			settings_apply_one(s, copy, v, &cause);
+		if (cause != NULL) {
+			json_array_append_new(errs, json_pack("{s:s, s:s}",
+			    "field", field, "error", cause));
+			free(cause);
+			cause = NULL;
+		}
+		free(field);
+	}
+	if (json_array_size(errs) == 0 && t->check != NULL &&
+	    t->check(copy, &bad, &cause) != 0) {
+		xasprintf(&field, "%s%s", prefix, bad);
+		json_array_append_new(errs, json_pack("{s:s, s:s}", "field",
+		    field, "error", cause));
+		free(field);
+		free(cause);
+	}
+	free(copy);
+	return errs;
+}
+
+json_t *
 settings_to_json(const struct setting_table *t, const void *base)
 {
 	const struct setting *s;

@@ -83,6 +83,15 @@ const struct setting *settings_find(const struct setting_table *t,
 int	 settings_apply_json(const struct setting_table *t, void *base,
 	    json_t *obj, char **field, char **cause);
 
+/*
+ * Every problem of obj as base would take it: an array of {"field":
+ * prefix + key, "error": cause}, one per bad key (unknown, wrong type, out
+ * of bounds), then the table's cross-field rule when the keys are fine.
+ * Empty when settings_apply_json() would succeed. base is not changed.
+ */
+json_t	*settings_errors_json(const struct setting_table *t, const void *base,
+	    json_t *obj, const char *prefix);
+
 /* Every setting of base as a JSON object, in table order. */
 json_t	*settings_to_json(const struct setting_table *t, const void *base);
 

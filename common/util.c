@@ -109,6 +109,8 @@ util_name_valid(const char *s)
 
 	if (s == NULL)
 		return 0;
+	if (s[0] == '-')
+		return 0;
 	for (n = 0; s[n] != '\0'; n++) {
 		if (n >= UTIL_NAME_MAX)
 			return 0;

@@ -10,7 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UTIL_NAME_MAX	63	/* names are [a-z0-9-]{1,63} */
+#define UTIL_NAME_MAX	63	/* names are [a-z0-9][a-z0-9-]{0,62} */
+/* The name rule in words, for error messages. */
+#define UTIL_NAME_RULE	"[a-z0-9-], 1 to 63 characters, beginning with a " \
+			"letter or digit"
 
 /* Milliseconds: wall clock (for records) and monotonic (for timers). */
 int64_t	 util_now_ms(void);
@@ -22,7 +25,12 @@ void	 util_iso8601(int64_t ms, char *buf, size_t len);
 /* Parse ISO-8601 UTC or a plain integer of epoch seconds; -1 on error. */
 int64_t	 util_parse_time(const char *s);
 
-/* 1 if s is a valid name: [a-z0-9-], 1 to 63 characters. */
+/*
+ * 1 if s is a valid name: [a-z0-9-], 1 to 63 characters, the first a
+ * letter or digit. Names become parts of container names (Docker wants
+ * [a-zA-Z0-9] first) and words on the CLI's command line (where "-x" is
+ * an option), so a leading '-' is refused everywhere a name comes in.
+ */
 int	 util_name_valid(const char *s);
 
 /*

@@ -153,6 +153,8 @@ api_handler_fn api_stack_list, api_stack_create, api_stack_show,
     api_stack_upgrade, api_stack_delete, api_stack_deploy,
     api_stack_deploy_show, api_stack_deploy_list;
 api_handler_fn api_event_list;
+api_handler_fn api_vault_list, api_vault_create, api_vault_read,
+    api_vault_update, api_vault_delete;
 api_handler_fn api_job_list, api_job_create, api_job_show, api_job_cancel,
     api_job_delete;
 api_handler_fn api_logs_service, api_logs_stack, api_logs_container,
@@ -161,6 +163,8 @@ api_handler_fn api_service_exec, api_container_exec;
 api_handler_fn api_service_stop, api_service_start, api_service_restart,
     api_service_delete, api_stack_stop, api_stack_start, api_stack_restart;
 api_handler_fn api_grid_cloud_config, api_install_script, api_install_agent;
+api_handler_fn api_nodegroup_list, api_nodegroup_create, api_nodegroup_show,
+    api_nodegroup_patch, api_nodegroup_delete, api_nodegroup_machines;
 /*
  * Why a cloud-config label= argument is refused, given the nprev accepted
  * before it; NULL when it is fine.

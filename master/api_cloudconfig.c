@@ -417,7 +417,7 @@ api_grid_cloud_config(struct api_ctx *ctx)
 	name = api_query(ctx, "name");
 	if (name != NULL && !util_name_valid(name)) {
 		api_error(ctx, 422, "name", "name \"%.80s\" is invalid: use "
-		    "[a-z0-9-], 1 to 63 characters", name);
+		    UTIL_NAME_RULE, name);
 		return;
 	}
 	if (api_grid(ctx, ctx->cap[0], &g) != 0)

@@ -143,7 +143,7 @@ api_metrics(struct api_ctx *ctx)
 	    "# TYPE berth_hub_admission_busy_seconds_total counter\n"
 	    "berth_hub_admission_busy_seconds_total %.3f\n"
 	    "# HELP berth_hub_shed_total Sessions told to retry later "
-	    "(close 4011).\n"
+	    "(close 4012).\n"
 	    "# TYPE berth_hub_shed_total counter\n"
 	    "berth_hub_shed_total %lld\n"
 	    "# HELP berth_hub_stall_seconds_total Seconds the hub's loop "

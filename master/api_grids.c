@@ -78,12 +78,12 @@ api_grid_create(struct api_ctx *ctx)
 	name = json_object_get(body, "name");
 	if (!json_is_string(name)) {
 		api_error(ctx, 422, "name", "name is required: a string of "
-		    "[a-z0-9-], 1 to 63 characters");
+		    UTIL_NAME_RULE);
 		goto out;
 	}
 	if (!util_name_valid(json_string_value(name))) {
 		api_error(ctx, 422, "name", "name \"%.80s\" is invalid: use "
-		    "[a-z0-9-], 1 to 63 characters", json_string_value(name));
+		    UTIL_NAME_RULE, json_string_value(name));
 		goto out;
 	}
 	grid_settings_default(&gs);

@@ -64,6 +64,7 @@ lc_run(struct api_ctx *ctx, enum lc_op op, int stack_only)
 	struct grid g;
 	enum lifecycle_rc rc;
 	int64_t stack_id, service_id;
+	int rc2;
 	json_t *o, *v;
 	size_t i;
 
@@ -89,6 +90,12 @@ lc_run(struct api_ctx *ctx, enum lc_op op, int stack_only)
 		api_store_error(ctx);
 		goto out;
 	}
+	if (rc == LC_GONE) {
+		api_error(ctx, 404, NULL, stack_only ? "stack %s was removed "
+		    "meanwhile" : "service %s/%s was removed meanwhile",
+		    ctx->cap[1], ctx->cap[2]);
+		goto out;
+	}
 	if (rc != LC_OK) {
 		api_error(ctx, 409, NULL, "%s", lc.cause != NULL ? lc.cause :
 		    "refused");
@@ -101,26 +108,27 @@ lc_run(struct api_ctx *ctx, enum lc_op op, int stack_only)
 	if (lc.deploy_id != 0)
 		master_changed_grid(ctx->m, g.id);
 
-	if (op == LC_OP_REMOVE)
+	if (op == LC_OP_REMOVE) {
 		api_reply(ctx, 204, NULL);
-	else if (lc.deploy_id != 0) {
-		if (store_deploy_get_json(ctx->st, stack_id, lc.deploy_id,
-		    &o) != 1)
-			api_store_error(ctx);
-		else
-			api_reply(ctx, 202, o);
-	} else if (stack_only) {
-		if (store_stack_get_json(ctx->st, stack_id, &o) != 1)
-			api_store_error(ctx);
-		else
-			api_reply(ctx, 200, o);
-	} else {
-		if (store_service_get_json(ctx->st, g.id, ctx->cap[1],
-		    ctx->cap[2], &o) != 1)
-			api_store_error(ctx);
-		else
-			api_reply(ctx, 200, o);
+		goto out;
 	}
+	/* Done; the answer is read after the commit, and a forced delete
+	 * may have come in between: 404, not a store error. */
+	if (lc.deploy_id != 0)
+		rc2 = store_deploy_get_json(ctx->st, stack_id, lc.deploy_id, &o);
+	else if (stack_only)
+		rc2 = store_stack_get_json(ctx->st, stack_id, &o);
+	else
+		rc2 = store_service_get_json(ctx->st, g.id, ctx->cap[1],
+		    ctx->cap[2], &o);
+	if (rc2 == 1)
+		api_reply(ctx, lc.deploy_id != 0 ? 202 : 200, o);
+	else if (rc2 == 0)
+		api_error(ctx, 404, NULL, stack_only ? "stack %s was removed "
+		    "meanwhile" : "service %s/%s was removed meanwhile",
+		    ctx->cap[1], ctx->cap[2]);
+	else
+		api_store_error(ctx);
 out:
 	lifecycle_clear(&lc);
 }

@@ -64,6 +64,14 @@ api_service_lookup(struct api_ctx *ctx, struct grid *g, int64_t *id)
 	return -1;
 }
 
+/* The service was removed (with its stack) by a request that raced ours. */
+static void
+api_service_gone(struct api_ctx *ctx)
+{
+	api_error(ctx, 404, NULL, "service %s/%s was removed meanwhile",
+	    ctx->cap[1], ctx->cap[2]);
+}
+
 void
 api_service_scale(struct api_ctx *ctx)
 {
@@ -72,6 +80,7 @@ api_service_scale(struct api_ctx *ctx)
 	json_t *body, *n, *o;
 	char label[160];
 	int64_t id;
+	int rc;
 
 	if (api_service_lookup(ctx, &g, &id) != 0)
 		return;
@@ -88,8 +97,17 @@ api_service_scale(struct api_ctx *ctx)
 		goto out;
 	}
 	if (store_begin(ctx->st) != 0 ||
-	    store_service_scale(ctx->st, id, (int)json_integer_value(n)) != 0 ||
-	    store_event_add(ctx->st, g.id, "service.scale", label,
+	    (rc = store_service_scale(ctx->st, id,
+	    (int)json_integer_value(n))) < 0) {
+		api_store_error(ctx);
+		goto out;
+	}
+	if (rc == 1) {
+		store_rollback(ctx->st);
+		api_service_gone(ctx);
+		goto out;
+	}
+	if (store_event_add(ctx->st, g.id, "service.scale", label,
 	    "service %s/%s scaled to %lld", ctx->cap[1], ctx->cap[2],
 	    (long long)json_integer_value(n)) != 0 ||
 	    store_commit(ctx->st) != 0) {
@@ -97,11 +115,14 @@ api_service_scale(struct api_ctx *ctx)
 		goto out;
 	}
 	master_changed_service(ctx->m, id);
-	if (store_service_get_json(ctx->st, g.id, ctx->cap[1], ctx->cap[2],
-	    &o) != 1)
-		api_store_error(ctx);
-	else
+	rc = store_service_get_json(ctx->st, g.id, ctx->cap[1], ctx->cap[2],
+	    &o);
+	if (rc == 1)
 		api_reply(ctx, 200, o);
+	else if (rc == 0)
+		api_service_gone(ctx);
+	else
+		api_store_error(ctx);
 out:
 	json_decref(body);
 }

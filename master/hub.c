@@ -41,6 +41,7 @@
  */
 #include "master/hub.h"
 #include "master/hub_int.h"
+#include "master/hub_claim.h"
 #include "master/hub_desired.h"
 #include "master/hub_frame.h"
 #include "master/logstore.h"
@@ -51,6 +52,7 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -285,7 +287,7 @@ hub_send_desired(struct hub *h, struct hub_sess **v, size_t n)
 		k = n - base < HUB_DESIRED_BATCH ? n - base : HUB_DESIRED_BATCH;
 		for (i = 0; i < k; i++)
 			ids[i] = v[base + i]->node_id;
-		if (desired_texts(h->st, h->dcache, ids, k, texts) != 0) {
+		if (desired_texts(h->st, h->m->key, h->dcache, ids, k, texts) != 0) {
 			log_error("hub: desired sets: %s", store_errmsg(h->st));
 			continue;
 		}
@@ -594,6 +596,38 @@ hub_engine(struct hub *h, struct hub_sess *s, json_t *f)
 	return down;
 }
 
+/*
+ * node_query: the agent found containers labelled with these node ids on
+ * its engine. Answer what the master knows of each (docs/protocol.md):
+ * the agent removes the containers of a node that is "gone" (removed
+ * from this grid), and leaves every other node's alone.
+ */
+static void
+hub_node_query(struct hub *h, struct hub_sess *s, json_t *f)
+{
+	json_t *ids = json_object_get(f, "node_ids"), *out, *v;
+	const char *id, *st;
+	size_t i;
+	int rc;
+
+	out = json_array();
+	json_array_foreach(ids, i, v) {
+		id = json_string_value(v);
+		rc = store_node_status(h->st, s->grid_id, id);
+		if (rc < 0) {
+			log_error("hub: store: %s", store_errmsg(h->st));
+			json_decref(out);
+			return;		/* the agent asks again later */
+		}
+		st = rc == STORE_NODE_GONE ? PROTO_NODE_GONE :
+		    rc == STORE_NODE_KNOWN ? PROTO_NODE_KNOWN : PROTO_NODE_UNKNOWN;
+		json_array_append_new(out, json_pack("{s:s, s:s}", "id", id,
+		    "status", st));
+	}
+	hub_queue_json(s, json_pack("{s:s, s:o}", "type", PROTO_T_NODE_STATUS,
+	    "nodes", out));
+}
+
 static void
 hub_on_frame(struct hub *h, struct hub_sess *s)
 {
@@ -686,6 +720,8 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 	} else if (type == FRAME_EXEC_STARTED || type == FRAME_EXEC_ACK ||
 	    type == FRAME_EXEC_END) {
 		hub_exec_from_agent(h, s, f, type);
+	} else if (type == FRAME_NODE_QUERY) {
+		hub_node_query(h, s, f);
 	} else {
 		if (store_node_info(h->st, s->node_id, f) != 0)
 			log_error("hub: store: %s", store_errmsg(h->st));
@@ -774,8 +810,7 @@ hub_flush_seen(struct hub *h)
 	free(v);
 }
 
-/* Bytes the peer sent that the loop has not read yet. */
-static int
+int
 hub_unread(struct hub_sess *s)
 {
 	int n = 0;
@@ -829,6 +864,8 @@ hub_tick(lws_sorted_usec_list_t *sul)
 		    !s->dirty.on)
 			hub_mark_dirty(h, s, 1);
 	}
+	if (h->n_claims > 0)
+		hub_claim_tick(h, raw);
 	if (raw - h->seen_flushed >= HUB_SEEN_FLUSH_MS) {
 		hub_flush_seen(h);
 		h->seen_flushed = raw;
@@ -882,6 +919,21 @@ hub_begin_stop(struct hub *h)
 	    h->all != NULL ? 20 * LWS_US_PER_MS : 1);
 }
 
+/*
+ * A node removed while its agent is connected: say on the master, before
+ * the close, what the agent will do (docs/agent.md, "Removed nodes").
+ */
+static void
+hub_retire_event(struct hub *h, struct hub_sess *s)
+{
+	if (store_event_add(h->st, s->grid_id, "node.retire", s->name,
+	    "node %s removed while its agent (from %s) is connected: closing "
+	    "its session (4006); unless it is admitted again (with the grid "
+	    "token) within its retire grace, the agent stops and removes the "
+	    "node's containers", s->name, s->peer) != 0)
+		log_error("hub: store: %s", store_errmsg(h->st));
+}
+
 static void
 hub_drain(struct hub *h)
 {
@@ -918,6 +970,8 @@ hub_drain(struct hub *h)
 				 */
 				hub_mark_dirty(h, s, 0);
 			} else {
+				if (msg->code == PROTO_CLOSE_NODE_REMOVED)
+					hub_retire_event(h, s);
 				hub_mark_offline(h, s, msg->code ==
 				    PROTO_CLOSE_NODE_REMOVED ? "node removed" :
 				    "node token reset");
@@ -1014,6 +1068,18 @@ hub_connected(struct hub *h)
 
 /* ---- the lws callback ---------------------------------------------------- */
 
+/* The connection's peer has closed or reset it already. */
+static int
+hub_peer_gone(struct lws *wsi)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int fd = (int)lws_get_socket_fd(wsi);
+
+	return fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) != 0 &&
+	    errno == ENOTCONN;
+}
+
 static int
 hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
@@ -1038,6 +1104,15 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		break;
 	case LWS_CALLBACK_ESTABLISHED:
 		hub_pending_done(wsi);
+		/*
+		 * A peer that is gone already (an attempt the agent gave up
+		 * while the master could not answer, still in the listen
+		 * queue) is not admitted: its join would only be an offline
+		 * a moment later, and would take the node from its live
+		 * session.
+		 */
+		if (hub_peer_gone(wsi))
+			return -1;
 		s->h = h;
 		s->wsi = wsi;
 		s->serial = ++h->serials;
@@ -1060,6 +1135,8 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		s->last_rx = hub_clock(h);
 		s->seen_at = util_now_ms();
 		s->seen_dirty = 1;
+		if (s->probe_at != 0)
+			hub_claim_holder_alive(h, s);
 		if (s->rx.len + len > PROTO_MAX_FRAME) {
 			hub_close(s, PROTO_CLOSE_BAD_FRAME, "frame too large");
 			buf_free(&s->rx);
@@ -1082,6 +1159,8 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		s->last_rx = hub_clock(h);
 		s->seen_at = util_now_ms();
 		s->seen_dirty = 1;
+		if (s->probe_at != 0)	/* a second claimant waits on this */
+			hub_claim_holder_alive(h, s);
 		break;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		if (s->close_code != 0 && h->stopping) {
@@ -1133,6 +1212,7 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			lws_callback_on_writable(wsi);
 		break;
 	case LWS_CALLBACK_CLOSED:
+		hub_claim_ended(h, s);
 		hub_sess_end(h, s);
 		break;
 	default:

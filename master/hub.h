@@ -55,7 +55,7 @@ struct hub_stats {
 	long long	 waiting;	/* sessions waiting for admission */
 	long long	 admitted;	/* sessions admitted since start */
 	double		 admit_busy_s;	/* seconds with sessions waiting */
-	long long	 shed;		/* sessions told to retry later (4011) */
+	long long	 shed;		/* sessions told to retry later (4012) */
 	double		 stalled_s;	/* seconds the loop stalled */
 };
 void		 hub_stats(struct hub *h, struct hub_stats *out);

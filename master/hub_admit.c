@@ -16,9 +16,17 @@
  *
  * When the queue holds more than HUB_SHED_WAIT_MS of work (by the
  * measured cost of an admission, or the age of its oldest session), a new
- * session is closed at once with 4011 and a retry-after delay spread over
+ * session is closed at once with 4012 and a retry-after delay spread over
  * the time the queue needs: agents come back when the master can take
  * them instead of waiting past their deadlines and retrying all at once.
+ *
+ * A node id that a live session already holds gets its claim verdict
+ * (hub_claim.h) inside the batch, after its token was checked and before
+ * anything is written: the holder's own newer attempt takes over, a stale
+ * attempt is closed (4007), and another agent process (a cloned data dir)
+ * is parked while the holder is probed (hub_claim.c: 4011 if it answers).
+ * Two sessions of one node id never share a batch: the later one waits
+ * for the next, so that its verdict sees the earlier one's outcome.
  *
  * A refusal closes with the typed code of docs/protocol.md, counts against
  * the peer's failure window (HUB_FAIL_MAX per minute, then 4009) and
@@ -26,6 +34,7 @@
  * wiped from the stack and never logged.
  */
 #include "master/hub_int.h"
+#include "master/hub_claim.h"
 #include "master/hub_frame.h"
 
 #include "common/log.h"
@@ -218,6 +227,79 @@ hub_node_id_valid(const char *id)
 	return i == PROTO_NODE_ID_LEN;
 }
 
+/* Berth-Agent-Instance and -Attempt into s (optional; bad ones refused). */
+static int
+hub_instance_headers(struct hub_sess *s)
+{
+	char inst[PROTO_INSTANCE_LEN + 8], att[24], *end;
+	long n;
+
+	s->instance[0] = '\0';
+	s->attempt = 0;
+	if (hub_header(s->wsi, PROTO_HDR_INSTANCE, inst, sizeof inst) != 0)
+		return lws_hdr_custom_length(s->wsi, PROTO_HDR_INSTANCE,
+		    (int)strlen(PROTO_HDR_INSTANCE)) > 0 ? -1 : 0;
+	if (!hub_node_id_valid(inst))	/* the same form: 32 hex */
+		return -1;
+	if (hub_header(s->wsi, PROTO_HDR_ATTEMPT, att, sizeof att) != 0)
+		return -1;
+	n = strtol(att, &end, 10);
+	if (end == att || *end != '\0' || n < 1 || n > 1000000000L)
+		return -1;
+	memcpy(s->instance, inst, PROTO_INSTANCE_LEN + 1);
+	s->attempt = n;
+	return 0;
+}
+
+/*
+ * The labels of a group's node: the agent's (*labels, JSON) with the
+ * group's put over them, ephemeral=true and berth.group=<name> always. At
+ * every join, not only the first: a reconnecting agent reports only its
+ * own labels, and the node must keep its group's.
+ */
+static void
+hub_group_labels(const struct machine_claim *claim, char **labels)
+{
+	json_t *agent, *group, *out, *v;
+	char forced[2][96];
+	size_t i, k;
+
+	agent = json_loads(*labels, 0, NULL);
+	group = json_loads(claim->labels, 0, NULL);
+	out = json_array();
+	snprintf(forced[0], sizeof forced[0], "ephemeral=true");
+	snprintf(forced[1], sizeof forced[1], "berth.group=%s", claim->group);
+	for (k = 0; k < 2; k++)
+		json_array_append_new(out, json_string(forced[k]));
+	json_array_foreach(group, i, v) {
+		if (!json_is_string(v))
+			continue;
+		for (k = 0; k < 2; k++)
+			if (util_label_same_key(json_string_value(v),
+			    forced[k]))
+				break;
+		if (k == 2)
+			json_array_append(out, v);
+	}
+	json_array_foreach(agent, i, v) {
+		size_t j;
+		json_t *w;
+		int dup = 0;
+
+		json_array_foreach(out, j, w)
+			if (util_label_same_key(json_string_value(v),
+			    json_string_value(w)))
+				dup = 1;
+		if (!dup)
+			json_array_append(out, v);
+	}
+	free(*labels);
+	*labels = json_dumps(out, JSON_COMPACT);
+	json_decref(agent);
+	json_decref(group);
+	json_decref(out);
+}
+
 void
 hub_hello_free(struct hub_hello *hello)
 {
@@ -330,7 +412,13 @@ hub_admit_begin(struct hub *h, struct hub_sess *s)
 	}
 	if (!hub_node_id_valid(id) || !util_name_valid(name)) {
 		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "invalid Berth-Node-Id "
-		    "(32 hex) or Berth-Node-Name ([a-z0-9-]{1,63})");
+		    "(32 hex) or Berth-Node-Name ([a-z0-9][a-z0-9-]{0,62})");
+		return;
+	}
+	if (hub_instance_headers(s) != 0) {
+		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "invalid "
+		    "Berth-Agent-Instance (32 hex) or Berth-Agent-Attempt "
+		    "(1 or more)");
 		return;
 	}
 	if (hub_header(s->wsi, PROTO_HDR_LABELS, labels_in,
@@ -394,11 +482,10 @@ struct hub_grid_tok {
 /* What one session of the batch gets. */
 struct hub_admit_one {
 	struct hub_sess	*sess;			/* the session */
-	struct hub_sess	*s;			/* it, NULL once refused */
-	int64_t		 grid_id;		/* the grid it joins */
-	int		 minted;		/* a new node token */
-	char		 token[TOKEN_LEN + 1];	/* ... in clear, for welcome */
-	unsigned char	 hash[TOKEN_HASH_LEN];	/* ... and its hash */
+	struct hub_sess	*s;			/* it, NULL once refused,
+						   closed or parked */
+	struct hub_join	 j;			/* what it joins as (labels
+						   borrowed from its hello) */
 	char		 name[64];		/* the name it got */
 };
 
@@ -447,6 +534,38 @@ hub_admit_revoked(struct hub *h, struct hub_admit_one *a)
 }
 
 /*
+ * A token that is no grid's may be a machine's single-use join token
+ * (docs/autoscaling.md): a launching machine's, giving the grid, the
+ * node's name and its group's labels. 0 if it is one (a->j filled), 1 if
+ * a was refused.
+ */
+static int
+hub_admit_machine(struct hub *h, struct hub_admit_one *a)
+{
+	struct hub_hello *hl = a->s->hello;
+	struct machine_claim claim;
+	int rc;
+
+	memset(&claim, 0, sizeof claim);
+	rc = store_machine_by_token(h->st, hl->hash, &claim);
+	if (rc <= 0) {
+		if (rc < 0)
+			hub_store_error(h, a->s);
+		else
+			hub_refuse(h, a->s, PROTO_CLOSE_BAD_GRID_TOKEN,
+			    "invalid grid token");
+		a->s = NULL;
+		return 1;
+	}
+	a->j.machine_id = claim.machine_id;
+	memcpy(a->j.join_hash, hl->hash, TOKEN_HASH_LEN);
+	snprintf(hl->name, sizeof hl->name, "%s", claim.name);
+	hub_group_labels(&claim, &hl->labels);
+	a->j.grid_id = claim.grid_id;
+	return 0;
+}
+
+/*
  * The tokens of the batch: node tokens in one query, grid tokens once per
  * distinct token, and the grids of the node ids that join with a grid
  * token in one more. Sessions refused here are closed and taken out of v
@@ -458,8 +577,10 @@ hub_admit_tokens(struct hub *h, struct hub_admit_one *v, size_t n)
 	struct node_auth *auth = xcalloc(n, sizeof *auth);
 	struct node_grid *ng = xcalloc(n, sizeof *ng);
 	struct hub_grid_tok gt[8];
+	struct machine_claim claim;
 	size_t i, k, na = 0, nng = 0, ngt = 0;
 	struct hub_hello *hl;
+	int64_t grid_id;
 	int rc;
 
 	for (i = 0; i < n; i++)
@@ -488,8 +609,17 @@ hub_admit_tokens(struct hub *h, struct hub_admit_one *v, size_t n)
 			hub_refuse(h, v[i].s, PROTO_CLOSE_TOKEN_OTHER_NODE,
 			    "node token belongs to another node id");
 		else {
-			v[i].grid_id = auth[k].grid_id;
+			v[i].j.grid_id = auth[k].grid_id;
 			k++;
+			/* A group's node keeps its group's labels. */
+			memset(&claim, 0, sizeof claim);
+			rc = store_machine_by_node(h->st, hl->id, &claim);
+			if (rc == 1)
+				hub_group_labels(&claim, &hl->labels);
+			else if (rc < 0) {
+				hub_store_error(h, v[i].s);
+				v[i].s = NULL;
+			}
 			continue;
 		}
 		v[i].s = NULL;
@@ -504,44 +634,34 @@ hub_admit_tokens(struct hub *h, struct hub_admit_one *v, size_t n)
 		for (k = 0; k < ngt; k++)
 			if (memcmp(gt[k].hash, hl->hash, TOKEN_HASH_LEN) == 0)
 				break;
-		if (k == ngt && ngt < sizeof gt / sizeof gt[0]) {
-			struct grid g = { 0 };
-
-			memcpy(gt[k].hash, hl->hash, TOKEN_HASH_LEN);
-			gt[k].rc = store_grid_by_token(h->st, hl->hash, &g);
-			gt[k].grid_id = g.id;
-			ngt++;
-		} else if (k == ngt) {	/* many grids at once: look it up */
+		if (k < ngt) {
+			rc = gt[k].rc;
+			grid_id = gt[k].grid_id;
+		} else {
 			struct grid g = { 0 };
 
 			rc = store_grid_by_token(h->st, hl->hash, &g);
-			if (rc <= 0) {
-				if (rc < 0)
-					hub_store_error(h, v[i].s);
-				else
-					hub_refuse(h, v[i].s,
-					    PROTO_CLOSE_BAD_GRID_TOKEN,
-					    "invalid grid token");
-				v[i].s = NULL;
-				continue;
+			grid_id = g.id;
+			/* Many grids at once: the rest looked up each. */
+			if (ngt < sizeof gt / sizeof gt[0]) {
+				memcpy(gt[ngt].hash, hl->hash, TOKEN_HASH_LEN);
+				gt[ngt].rc = rc;
+				gt[ngt].grid_id = grid_id;
+				ngt++;
 			}
-			v[i].grid_id = g.id;
-			if (!hub_admit_revoked(h, &v[i]))
-				ng[nng++].id = hl->id;
-			continue;
 		}
-		if (gt[k].rc < 0) {
+		if (rc < 0) {
 			hub_store_error(h, v[i].s);
 			v[i].s = NULL;
-		} else if (gt[k].rc == 0) {
-			hub_refuse(h, v[i].s, PROTO_CLOSE_BAD_GRID_TOKEN,
-			    "invalid grid token");
-			v[i].s = NULL;
-		} else {
-			v[i].grid_id = gt[k].grid_id;
-			if (!hub_admit_revoked(h, &v[i]))
-				ng[nng++].id = hl->id;
+			continue;
 		}
+		if (rc == 0) {
+			if (hub_admit_machine(h, &v[i]) != 0)
+				continue;
+		} else
+			v[i].j.grid_id = grid_id;
+		if (!hub_admit_revoked(h, &v[i]))
+			ng[nng++].id = hl->id;
 	}
 	/* A node id already in another grid may not join this one. */
 	rc = store_node_grid_batch(h->st, ng, nng);
@@ -550,13 +670,13 @@ hub_admit_tokens(struct hub *h, struct hub_admit_one *v, size_t n)
 			continue;
 		if (rc != 0)
 			hub_store_error(h, v[i].s);
-		else if (ng[k].found && ng[k].grid_id != v[i].grid_id)
+		else if (ng[k].found && ng[k].grid_id != v[i].j.grid_id)
 			hub_refuse(h, v[i].s, PROTO_CLOSE_TOKEN_OTHER_NODE,
 			    "this node id belongs to another grid");
 		else {
-			token_new(v[i].token);
-			token_hash(v[i].token, v[i].hash);
-			v[i].minted = 1;
+			token_new(v[i].j.new_token);
+			token_hash(v[i].j.new_token, v[i].j.hash);
+			v[i].j.minted = 1;
 			k++;
 			continue;
 		}
@@ -567,7 +687,92 @@ hub_admit_tokens(struct hub *h, struct hub_admit_one *v, size_t n)
 	free(ng);
 }
 
-/* Record the joins of v in one transaction; one by one if that fails. */
+/*
+ * The claim verdict of each session left in the batch (hub_claim.h),
+ * against the live session that holds its node id, before anything is
+ * written: a stale attempt of the holder's own agent is closed (4007); a
+ * session of another agent process is parked while the holder is probed
+ * (hub_claim.c decides later: 4011 if the holder answers, admitted if
+ * not). Both are taken out of v; the others are admitted by the batch.
+ */
+static void
+hub_admit_claims(struct hub *h, struct hub_admit_one *v, size_t n)
+{
+	struct hub_hello *hl;
+	struct hub_sess *s, *old;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((s = v[i].s) == NULL)
+			continue;
+		hl = s->hello;
+		memcpy(v[i].j.id, hl->id, NODE_ID_LEN + 1);
+		snprintf(v[i].j.name, sizeof v[i].j.name, "%s", hl->name);
+		snprintf(v[i].j.version, sizeof v[i].j.version, "%s",
+		    hl->version);
+		v[i].j.labels = hl->labels;
+		old = hub_find(h, hl->id);
+		switch (hub_claim_verdict(old != NULL && old->close_code == 0,
+		    old != NULL ? old->instance : NULL,
+		    old != NULL ? old->attempt : 0, s->instance, s->attempt)) {
+		case HUB_CLAIM_STALE:
+			/* The master was frozen and drains its queue: an
+			 * attempt this agent gave up long ago. */
+			log_info("hub: node %s: a stale connection (attempt "
+			    "%ld) of the agent holding it (attempt %ld): "
+			    "closed", old->name, s->attempt, old->attempt);
+			hub_close(s, PROTO_CLOSE_DUPLICATE, "a newer connection "
+			    "of this agent holds the node");
+			v[i].s = NULL;
+			break;
+		case HUB_CLAIM_PROBE:
+			hub_claim_park(h, s, old, &v[i].j);
+			v[i].s = NULL;
+			break;
+		case HUB_CLAIM_ADMIT:
+		case HUB_CLAIM_TAKEOVER:
+			break;
+		}
+	}
+}
+
+static void
+hub_node_join_of(struct node_join *nj, const struct hub_join *j,
+    const struct hub_sess *s)
+{
+	memset(nj, 0, sizeof *nj);
+	nj->id = j->id;
+	nj->grid_id = j->grid_id;
+	nj->name = j->name;
+	nj->labels = j->labels;
+	nj->agent_version = j->version;
+	nj->token_hash = j->minted ? j->hash : NULL;
+	nj->peer = s->peer;
+	nj->machine_id = j->machine_id;
+	nj->join_hash = j->join_hash;
+}
+
+/* Record one join on its own; 0, or s closed and -1. */
+static int
+hub_admit_store_one(struct hub *h, struct hub_sess *s,
+    const struct node_join *nj, char name[64])
+{
+	int rc = store_node_join(h->st, nj, name);
+
+	if (rc == 0)
+		return 0;
+	if (rc < 0)
+		hub_store_error(h, s);
+	else	/* a machine's join token spent meanwhile: nothing written */
+		hub_refuse(h, s, PROTO_CLOSE_BAD_GRID_TOKEN,
+		    "invalid grid token");
+	return -1;
+}
+
+/*
+ * Record the joins of v in one transaction, one by one if that fails. A
+ * machine's join (its single-use token spent in it) goes on its own.
+ */
 static void
 hub_admit_store(struct hub *h, struct hub_admit_one *v, size_t n)
 {
@@ -576,93 +781,127 @@ hub_admit_store(struct hub *h, struct hub_admit_one *v, size_t n)
 	size_t i, k = 0;
 
 	for (i = 0; i < n; i++) {
-		if (v[i].s == NULL)
+		if (v[i].s == NULL || v[i].j.machine_id != 0)
 			continue;
-		j[k].id = v[i].s->hello->id;
-		j[k].grid_id = v[i].grid_id;
-		j[k].name = v[i].s->hello->name;
-		j[k].labels = v[i].s->hello->labels;
-		j[k].agent_version = v[i].s->hello->version;
-		j[k].token_hash = v[i].minted ? v[i].hash : NULL;
-		j[k].peer = v[i].s->peer;
-		k++;
+		hub_node_join_of(&j[k++], &v[i].j, v[i].s);
 	}
 	if (store_node_join_batch(h->st, j, k, names) == 0) {
 		for (i = 0, k = 0; i < n; i++)
-			if (v[i].s != NULL)
+			if (v[i].s != NULL && v[i].j.machine_id == 0)
 				memcpy(v[i].name, names[k++], 64);
 	} else {
 		/* Find the one that fails; the others go in on their own. */
 		log_warn("hub: a batch of %zu joins failed (%s): one by one",
 		    k, store_errmsg(h->st));
 		for (i = 0, k = 0; i < n; i++) {
-			if (v[i].s == NULL)
+			if (v[i].s == NULL || v[i].j.machine_id != 0)
 				continue;
-			if (store_node_join(h->st, &j[k], v[i].name) != 0) {
-				hub_store_error(h, v[i].s);
+			if (hub_admit_store_one(h, v[i].s, &j[k],
+			    v[i].name) != 0)
 				v[i].s = NULL;
-			}
 			k++;
 		}
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i].s == NULL || v[i].j.machine_id == 0)
+			continue;
+		hub_node_join_of(&j[0], &v[i].j, v[i].s);
+		if (hub_admit_store_one(h, v[i].s, &j[0], v[i].name) != 0)
+			v[i].s = NULL;
 	}
 	free(j);
 	free(names);
 }
 
-/* Admitted: take over from an older session, index, welcome. */
+/* Admitted as j, named name: take over from an older session, welcome. */
 static void
-hub_admit_welcome(struct hub *h, struct hub_admit_one *a)
+hub_admit_welcome(struct hub *h, struct hub_sess *s, const struct hub_join *j,
+    const char *name)
 {
-	struct hub_sess *s = a->s, *old;
-	const struct hub_grid *gs = hub_grid_settings(h, a->grid_id);
-	const char *id = s->hello->id;
+	const struct hub_grid *gs = hub_grid_settings(h, j->grid_id);
+	struct hub_sess *old;
 	json_t *welcome;
 
-	if ((old = hub_find(h, id)) != NULL) {
+	if ((old = hub_find(h, j->id)) != NULL) {
 		hub_unindex(h, old);
 		old->offline_done = 1;
 		hub_close(old, PROTO_CLOSE_DUPLICATE, "a newer connection of "
 		    "this node took over");
 	} else
 		atomic_fetch_add(&h->n_connected, 1);
-	memcpy(s->node_id, id, NODE_ID_LEN);
+	memcpy(s->node_id, j->id, NODE_ID_LEN);
 	s->node_id[NODE_ID_LEN] = '\0';
-	snprintf(s->name, sizeof s->name, "%s", a->name);
-	s->grid_id = a->grid_id;
+	snprintf(s->name, sizeof s->name, "%s", name);
+	s->grid_id = j->grid_id;
 	s->authed = 1;
 	s->last_rx = s->last_ping = hub_clock(h);
-	s->hnext = h->by_id[hub_hash(id)];
-	h->by_id[hub_hash(id)] = s;
+	s->hnext = h->by_id[hub_hash(j->id)];
+	h->by_id[hub_hash(j->id)] = s;
 
 	welcome = json_pack("{s:s, s:i, s:s, s:s, s:I}", "type",
-	    PROTO_T_WELCOME, "protocol", PROTO_VERSION, "node_id", id,
-	    "name", a->name, "heartbeat_interval_s",
+	    PROTO_T_WELCOME, "protocol", PROTO_VERSION, "node_id", j->id,
+	    "name", name, "heartbeat_interval_s",
 	    (json_int_t)(gs->heartbeat_ms / 1000));
 	if (gs->name[0] != '\0')
 		json_object_set_new(welcome, "grid", json_string(gs->name));
-	if (a->minted)
+	if (j->minted)
 		json_object_set_new(welcome, "node_token",
-		    json_string(a->token));
+		    json_string(j->new_token));
 	hub_queue_json(s, welcome);
-	log_info("hub: node %s (%s) online from %s", a->name, id, s->peer);
+	log_info("hub: node %s (%s) online from %s", name, j->id, s->peer);
+}
+
+void
+hub_admit_join(struct hub *h, struct hub_sess *s, const struct hub_join *j)
+{
+	struct node_join nj;
+	const char *id;
+	char name[64];
+
+	hub_node_join_of(&nj, j, s);
+	if (hub_admit_store_one(h, s, &nj, name) != 0)
+		return;
+	hub_admit_welcome(h, s, j, name);
+	hub_send_desired(h, &s, 1);
+	id = s->node_id;
+	master_changed_nodes(h->m, &id, 1);
+	atomic_fetch_add(&h->n_admitted, 1);
+}
+
+/* 1 if a session of s's node id is among the n of v already. */
+static int
+hub_admit_dup(const struct hub_admit_one *v, size_t n, const struct hub_sess *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].sess->hello->id, s->hello->id) == 0)
+			return 1;
+	return 0;
 }
 
 /*
  * Admit up to HUB_ADMIT_BATCH queued sessions: their tokens in a query or
- * two, their joins in one transaction, their desired sets in one query
- * per HUB_DESIRED_BATCH, and one notification to the scheduler.
+ * two, their claim verdicts, their joins in one transaction, their
+ * desired sets in one query per HUB_DESIRED_BATCH, and one notification
+ * to the scheduler. A session of a node id already in the batch stays
+ * queued for the next one.
  */
 void
 hub_admit_run(struct hub *h)
 {
 	struct hub_admit_one v[HUB_ADMIT_BATCH];
-	struct hub_sess *s, *sent[HUB_ADMIT_BATCH];
+	struct hub_sess *s, *next, *sent[HUB_ADMIT_BATCH];
 	const char *ids[HUB_ADMIT_BATCH];
 	int64_t t0 = util_mono_us();
-	size_t i, n = 0, k = 0;
+	size_t i, n = 0, k = 0, walked = 0;
 
 	memset(v, 0, sizeof v);
-	while (n < HUB_ADMIT_BATCH && (s = h->admitq.head) != NULL) {
+	for (s = h->admitq.head; s != NULL && n < HUB_ADMIT_BATCH &&
+	    walked < 4 * HUB_ADMIT_BATCH; s = next, walked++) {
+		next = s->admit.next;
+		if (s->close_code == 0 && hub_admit_dup(v, n, s))
+			continue;
 		hub_list_remove(&h->admitq, s, HUB_ADMITQ);
 		if (s->close_code != 0) {
 			hub_hello_free(s->hello);
@@ -677,18 +916,19 @@ hub_admit_run(struct hub *h)
 		return;
 	}
 	hub_admit_tokens(h, v, n);
+	hub_admit_claims(h, v, n);
 	hub_admit_store(h, v, n);
 	for (i = 0; i < n; i++) {
 		if (v[i].s != NULL) {
-			hub_admit_welcome(h, &v[i]);
+			hub_admit_welcome(h, v[i].s, &v[i].j, v[i].name);
 			sent[k] = v[i].s;
 			ids[k++] = v[i].s->node_id;
 		}
-		OPENSSL_cleanse(v[i].token, sizeof v[i].token);
+		OPENSSL_cleanse(v[i].j.new_token, sizeof v[i].j.new_token);
 	}
 	hub_send_desired(h, sent, k);
 	master_changed_nodes(h->m, ids, k);
-	/* Admitted or refused (and closing), none needs its hello now. */
+	/* Admitted, parked (with a copy) or refused: none needs its hello. */
 	for (i = 0; i < n; i++) {
 		hub_hello_free(v[i].sess->hello);
 		v[i].sess->hello = NULL;

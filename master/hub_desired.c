@@ -13,12 +13,20 @@
  * is serialized once and kept in a struct desired_cache, keyed by service
  * id and checked against the spec text it was made from: a node of 2,000
  * instances, or 10,000 nodes of one daemon service, parse the spec once.
+ * A service with secrets (the vault) is the exception: its part holds
+ * their values, which change without its spec, so it is made again for
+ * each desired_texts() call and wiped from memory at the call's end.
  */
 #include "master/hub_desired.h"
 #include "master/hub_frame.h"
 
+#include "master/vault.h"
+
+#include "common/log.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
+
+#include <openssl/crypto.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +40,7 @@ static const char *desired_keys[] = {
 	"image", "command", "entrypoint", "env", "cpu_shares", "cpus",
 	"mem_limit", "memswap_limit", "shm_size", "ports", "volumes",
 	"privileged", "cap_add", "cap_drop", "network_mode", "pid", "user",
-	"read_only", "stop_signal", "stop_grace_period",
+	"read_only", "stop_signal", "stop_grace_period", "logging",
 };
 
 /* A service's spec and the container keys made from it. */
@@ -43,11 +51,15 @@ struct desired_part {
 	size_t			 spec_len;
 	char			*text;		/* "\"image\":...,\"wait_for_port\":..." */
 	size_t			 len;
+	uint64_t		 call;		/* has secrets: made in this call
+						   of desired_texts(); else 0 */
 };
 
 struct desired_cache {
 	struct desired_part	*buckets[DESIRED_CACHE_BUCKETS];
 	size_t			 n;		/* entries */
+	uint64_t		 call;		/* desired_texts() calls */
+	size_t			 nsecret;	/* entries holding secrets */
 };
 
 struct desired_cache *
@@ -65,6 +77,8 @@ desired_cache_clear(struct desired_cache *c)
 	for (i = 0; i < DESIRED_CACHE_BUCKETS; i++) {
 		for (p = c->buckets[i]; p != NULL; p = next) {
 			next = p->next;
+			if (p->call != 0)
+				OPENSSL_cleanse(p->text, p->len);
 			free(p->spec);
 			free(p->text);
 			free(p);
@@ -72,6 +86,83 @@ desired_cache_clear(struct desired_cache *c)
 		c->buckets[i] = NULL;
 	}
 	c->n = 0;
+	c->nsecret = 0;
+}
+
+/* The end of a desired_texts() call: no secret stays in memory. */
+static void
+desired_cache_wipe_secrets(struct desired_cache *c)
+{
+	struct desired_part **pp, *p;
+	size_t i;
+
+	for (i = 0; i < DESIRED_CACHE_BUCKETS && c->nsecret > 0; i++) {
+		for (pp = &c->buckets[i]; (p = *pp) != NULL;) {
+			if (p->call == 0) {
+				pp = &p->next;
+				continue;
+			}
+			*pp = p->next;
+			OPENSSL_cleanse(p->text, p->len);
+			free(p->spec);
+			free(p->text);
+			free(p);
+			c->n--;
+			c->nsecret--;
+		}
+	}
+}
+
+/*
+ * A service's secrets into env as NAME=value (last, so a secret wins over
+ * an environment entry of the same name). A secret that is gone (removed
+ * with --force) is left out, and said in the log by name only.
+ */
+static void
+desired_secrets(struct store *st, const unsigned char *key,
+    const struct instance_desired *d, json_t *spec, json_t *c)
+{
+	json_t *secrets = json_object_get(spec, "secrets"), *e, *env, *x;
+	const char *secret, *name;
+	struct buf b = { NULL, 0, 0 };
+	char *value;
+	size_t i, j, len, klen;
+	int rc;
+
+	env = json_object_get(c, "env");
+	env = json_is_array(env) ? json_deep_copy(env) : json_array();
+	json_array_foreach(secrets, i, e) {
+		secret = json_string_value(json_object_get(e, "secret"));
+		name = json_string_value(json_object_get(e, "name"));
+		if (secret == NULL || name == NULL)
+			continue;
+		rc = vault_get(st, key, d->grid_id, secret, &value, &len);
+		if (rc != 1) {
+			log_warn("hub: service %s/%s: secret %s is %s; its "
+			    "containers start without %s", d->stack,
+			    d->service, secret, rc == 0 ? "not in the vault" :
+			    "unreadable", name);
+			continue;
+		}
+		klen = strlen(name);
+		for (j = 0; j < json_array_size(env); j++) {
+			x = json_array_get(env, j);
+			if (strncmp(json_string_value(x), name, klen) == 0 &&
+			    json_string_value(x)[klen] == '=') {
+				json_array_remove(env, j);
+				break;
+			}
+		}
+		buf_append(&b, name, klen);
+		buf_append(&b, "=", 1);
+		buf_append(&b, value, len);
+		json_array_append_new(env, json_stringn(b.data, b.len));
+		OPENSSL_cleanse(b.data, b.len);
+		b.len = 0;
+		vault_free(value, len);
+	}
+	buf_free(&b);
+	json_object_set_new(c, "env", env);
 }
 
 void
@@ -83,11 +174,15 @@ desired_cache_free(struct desired_cache *c)
 	free(c);
 }
 
-/* The spec's part of a container: its keys as JSON members, no braces. */
+/*
+ * The spec's part of a container: its keys as JSON members, no braces;
+ * *secrets is 1 when it holds secrets' values.
+ */
 static char *
-desired_part_text(const char *spec_text, size_t spec_len, size_t *len)
+desired_part_text(struct store *st, const unsigned char *key,
+    const struct instance_desired *d, size_t *len, int *secrets)
 {
-	json_t *spec = json_loadb(spec_text, spec_len, 0, NULL), *c, *v;
+	json_t *spec = json_loadb(d->spec, d->spec_len, 0, NULL), *c, *v;
 	char *text;
 	size_t i, n;
 
@@ -96,6 +191,10 @@ desired_part_text(const char *spec_text, size_t spec_len, size_t *len)
 		v = spec ? json_object_get(spec, desired_keys[i]) : NULL;
 		json_object_set(c, desired_keys[i], v ? v : json_null());
 	}
+	*secrets = spec != NULL &&
+	    json_array_size(json_object_get(spec, "secrets")) > 0;
+	if (*secrets)
+		desired_secrets(st, key, d, spec, c);
 	/* The agent reports "running" only once this port answers. */
 	v = spec ? json_object_get(json_object_get(spec, "deploy"),
 	    "wait_for_port") : NULL;
@@ -164,19 +263,38 @@ desired_job_add(void *arg, const struct job_desired *d)
 	json_array_append_new(a->arr, c);
 }
 
+/* The batch being built: one text per distinct node id. */
+struct desired_batch {
+	struct store		*st;		/* for the vault */
+	const unsigned char	*key;		/* opens it */
+	struct desired_cache	*cache;
+	const char *const	*ids;		/* the caller's ids */
+	size_t			*order;		/* indexes, sorted by id */
+	size_t			 n;
+	struct buf		*sets;		/* per index: "[{...},{...}" */
+	size_t			 last;		/* index of the last row's node */
+};
+
 static const struct desired_part *
-desired_part(struct desired_cache *c, const struct instance_desired *d)
+desired_part(struct desired_batch *a, const struct instance_desired *d)
 {
+	struct desired_cache *c = a->cache;
 	size_t b = (size_t)d->service_id & (DESIRED_CACHE_BUCKETS - 1);
 	struct desired_part *p;
+	int secrets;
 
 	for (p = c->buckets[b]; p != NULL; p = p->next) {
 		if (p->service_id != d->service_id)
 			continue;
 		if (p->spec_len == d->spec_len &&
-		    memcmp(p->spec, d->spec, d->spec_len) == 0)
+		    memcmp(p->spec, d->spec, d->spec_len) == 0 &&
+		    (p->call == 0 || p->call == c->call))
 			return p;
-		/* The service changed: make it again. */
+		/* The service changed (or holds secrets): make it again. */
+		if (p->call != 0) {
+			OPENSSL_cleanse(p->text, p->len);
+			c->nsecret--;
+		}
 		free(p->spec);
 		free(p->text);
 		break;
@@ -194,7 +312,10 @@ desired_part(struct desired_cache *c, const struct instance_desired *d)
 	memcpy(p->spec, d->spec, d->spec_len);
 	p->spec[d->spec_len] = '\0';
 	p->spec_len = d->spec_len;
-	p->text = desired_part_text(d->spec, d->spec_len, &p->len);
+	p->text = desired_part_text(a->st, a->key, d, &p->len, &secrets);
+	p->call = secrets ? c->call : 0;
+	if (secrets)
+		c->nsecret++;
 	return p;
 }
 
@@ -231,15 +352,6 @@ desired_json_str(struct buf *b, const char *s)
 	buf_append(b, "\"", 1);
 }
 
-/* The batch being built: one text per distinct node id. */
-struct desired_batch {
-	struct desired_cache	*cache;
-	const char *const	*ids;		/* the caller's ids */
-	size_t			*order;		/* indexes, sorted by id */
-	size_t			 n;
-	struct buf		*sets;		/* per index: "[{...},{...}" */
-	size_t			 last;		/* index of the last row's node */
-};
 
 static const struct desired_batch *desired_sort_batch;
 
@@ -304,7 +416,7 @@ desired_row(void *arg, const struct instance_desired *d)
 	    "\"rev\":%lld", (long long)d->service_id, d->instance_no,
 	    (long long)d->rev);
 	buf_append(b, num, (size_t)n);
-	p = desired_part(a->cache, d);
+	p = desired_part(a, d);
 	if (p->len > 0) {
 		buf_append(b, ",", 1);
 		buf_append(b, p->text, p->len);
@@ -347,8 +459,8 @@ desired_jobs_text(struct store *st, const char *node_id, struct buf *b)
 }
 
 int
-desired_texts(struct store *st, struct desired_cache *c,
-    const char *const *ids, size_t n, char **texts)
+desired_texts(struct store *st, const unsigned char *key,
+    struct desired_cache *c, const char *const *ids, size_t n, char **texts)
 {
 	struct desired_batch a;
 	size_t i, j;
@@ -357,7 +469,10 @@ desired_texts(struct store *st, struct desired_cache *c,
 	if (n == 0)
 		return 0;
 	memset(&a, 0, sizeof a);
+	a.st = st;
+	a.key = key;
 	a.cache = c;
+	c->call++;
 	a.ids = ids;
 	a.n = n;
 	a.last = n;
@@ -399,17 +514,18 @@ desired_texts(struct store *st, struct desired_cache *c,
 		buf_free(&a.sets[i]);
 	free(a.sets);
 	free(a.order);
+	desired_cache_wipe_secrets(c);
 	return rc;
 }
 
 json_t *
-desired_build(struct store *st, const char *node_id)
+desired_build(struct store *st, const unsigned char *key, const char *node_id)
 {
 	struct desired_cache *c = desired_cache_new();
 	char *text = NULL;
 	json_t *arr = NULL;
 
-	if (desired_texts(st, c, &node_id, 1, &text) == 0) {
+	if (desired_texts(st, key, c, &node_id, 1, &text) == 0) {
 		arr = json_loads(text, 0, NULL);
 		if (arr == NULL)	/* a bug, not a store error */
 			abort();

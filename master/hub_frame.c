@@ -274,6 +274,35 @@ frame_check_exec(json_t *f, const char *t, enum frame_type type,
 	return 0;
 }
 
+/* node_query: "node_ids", 1 to PROTO_MAX_NODE_QUERY ids of 32 hex. */
+static int
+frame_check_query(json_t *f, char **cause)
+{
+	json_t *ids = json_object_get(f, "node_ids"), *v;
+	const char *s;
+	size_t i, k;
+
+	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
+	    json_array_size(ids) > PROTO_MAX_NODE_QUERY) {
+		xasprintf(cause, "node_query.node_ids: expected an array of 1 "
+		    "to %d node ids", PROTO_MAX_NODE_QUERY);
+		return -1;
+	}
+	json_array_foreach(ids, i, v) {
+		s = json_string_value(v);
+		for (k = 0; s != NULL && k < PROTO_NODE_ID_LEN; k++)
+			if (!((s[k] >= '0' && s[k] <= '9') ||
+			    (s[k] >= 'a' && s[k] <= 'f')))
+				break;
+		if (s == NULL || k != PROTO_NODE_ID_LEN || s[k] != '\0') {
+			xasprintf(cause, "node_query.node_ids[%zu]: expected "
+			    "32 lowercase hex characters", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 frame_check(json_t *f, enum frame_type *type, char **cause)
 {
@@ -337,6 +366,10 @@ frame_check(json_t *f, enum frame_type *type, char **cause)
 		    FRAME_EXEC_STARTED : strcmp(t, PROTO_T_EXEC_ACK) == 0 ?
 		    FRAME_EXEC_ACK : FRAME_EXEC_END;
 		return frame_check_exec(f, t, *type, cause);
+	}
+	if (strcmp(t, PROTO_T_NODE_QUERY) == 0) {
+		*type = FRAME_NODE_QUERY;
+		return frame_check_query(f, cause);
 	}
 	xasprintf(cause, "unknown frame type \"%.32s\"", t);
 	return -1;

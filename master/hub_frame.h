@@ -20,6 +20,7 @@ enum frame_type {
 	FRAME_EXEC_STARTED,	/* "exec_started": id */
 	FRAME_EXEC_ACK,		/* "exec_ack": id, bytes (stdin consumed) */
 	FRAME_EXEC_END,		/* "exec_end": id, exit_code or error */
+	FRAME_NODE_QUERY,	/* "node_query": node ids seen on the engine */
 };
 
 /*

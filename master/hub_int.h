@@ -6,7 +6,8 @@
  *	hub.c		sessions, frames, liveness, the inbox, the work
  *			queues, start and stop
  *	hub_admit.c	admission: headers, tokens, per-address limits,
- *			batches, shedding
+ *			batches, shedding, the claim verdict of each
+ *	hub_claim.c	a second claimant of a node id (hub_claim.h)
  *
  * The hub's other files are modules with their own headers, used only
  * from the ws thread: hub_outq.c (a session's out queue), hub_desired.c
@@ -20,6 +21,9 @@
 #include "master/hub_frame.h"
 #include "master/hub_outq.h"
 #include "master/hub_desired.h"
+#include "master/token.h"
+
+#include "common/proto.h"
 
 #include "common/util.h"
 
@@ -74,6 +78,26 @@ struct hub_exec {
 	uint32_t		 id;		/* the relay's session id */
 	int64_t			 unacked;	/* output bytes the relay has
 						   not acknowledged */
+};
+
+/*
+ * An admission decided but not yet carried out: what hub_admit_join()
+ * records and welcomes. Held by a parked claimant (hub_claim.c).
+ */
+struct hub_join {
+	char		 id[NODE_ID_LEN + 1];	/* node id */
+	char		 name[64];		/* name asked for */
+	char		*labels;		/* JSON array text, owned */
+	char		 version[64];		/* agent version */
+	int64_t		 grid_id;		/* grid it joins */
+	int		 minted;		/* a node token was minted */
+	unsigned char	 hash[TOKEN_HASH_LEN];	/* its hash */
+	char		 new_token[TOKEN_LEN + 1]; /* it; secret */
+	int64_t		 until;			/* parked: hub_clock() ms
+						 * deadline */
+	int64_t		 machine_id;		/* a group's machine joining
+						 * with its join token, or 0 */
+	unsigned char	 join_hash[TOKEN_HASH_LEN]; /* that token's hash */
 };
 
 /* A new session's upgrade headers, kept until it is admitted or refused. */
@@ -143,6 +167,14 @@ struct hub_sess {
 						 * 2 down */
 	char			*engine_error;	/* why it is down, or NULL */
 	char			*last_state_raw; /* that state frame, as sent */
+	char			 instance[PROTO_INSTANCE_LEN + 1]; /* the agent
+						 * process, "" if not sent */
+	long			 attempt;	/* its attempt number, or 0 */
+	struct hub_join		*claim;		/* parked: another session
+						 * holds the node id */
+	int64_t			 probe_at;	/* hub_clock() ms a claim's probe
+						 * ping was queued (holder), or
+						 * 0 */
 	struct hub_sess		*hnext;		/* hash chain by node id */
 	struct hub_sess		*lnext, *lprev;	/* list of all sessions */
 };
@@ -204,6 +236,7 @@ struct hub {
 	struct hub_grid		 grid_default;	/* a grid not in the cache
 						   yet: the shipped defaults */
 	int64_t			 seen_flushed;	/* mono ms of last flush */
+	int			 n_claims;	/* parked claimants */
 	uint64_t		 generation;	/* desired frame counter */
 	uint64_t		 serials;	/* sessions so far */
 	lws_sorted_usec_list_t	 tick;		/* hub_tick(), every 250 ms */
@@ -229,6 +262,8 @@ struct hub {
 /* hub.c */
 /* The liveness clock: monotonic ms, less the time the loop stalled. */
 int64_t		 hub_clock(struct hub *h);
+/* Bytes s's peer sent that the loop has not read yet. */
+int		 hub_unread(struct hub_sess *s);
 void		 hub_list_push(struct hub_list *l, struct hub_sess *s,
 		    size_t off);
 void		 hub_list_remove(struct hub_list *l, struct hub_sess *s,
@@ -273,9 +308,36 @@ void		 hub_exec_sess_end(struct hub *h, struct hub_sess *s);
  * or (the queue too long) tell it to come back later.
  */
 void		 hub_admit_begin(struct hub *h, struct hub_sess *s);
-/* Admit up to HUB_ADMIT_BATCH queued sessions. */
+/*
+ * Admit up to HUB_ADMIT_BATCH queued sessions; each gets its claim
+ * verdict (hub_claim.h) in the batch: admitted, closed as stale, or
+ * parked while the live holder of its node id is probed.
+ */
 void		 hub_admit_run(struct hub *h);
 void		 hub_hello_free(struct hub_hello *hello);
+/*
+ * Admit s as j on its own (a parked claimant whose holder is gone or did
+ * not answer): record the join, take over from an older session of the
+ * node, welcome it and queue its desired set. On a store error s is
+ * closed (1001). j stays the caller's.
+ */
+void		 hub_admit_join(struct hub *h, struct hub_sess *s,
+		    const struct hub_join *j);
+
+/* hub_claim.c */
+void		 hub_join_free(struct hub_join *j);	/* NULL: no-op */
+/* Park s (claiming j's node id, which holder holds) and probe holder. */
+void		 hub_claim_park(struct hub *h, struct hub_sess *s,
+		    struct hub_sess *holder, const struct hub_join *j);
+/* The holder sent something after its probe: refuse its claimants. */
+void		 hub_claim_holder_alive(struct hub *h, struct hub_sess *holder);
+/*
+ * Admit claimants whose holder is gone or did not answer in time; now is
+ * hub_clock() (a stalled loop is nobody's silence).
+ */
+void		 hub_claim_tick(struct hub *h, int64_t now);
+/* s is closing: drop its claim, if any. */
+void		 hub_claim_ended(struct hub *h, struct hub_sess *s);
 /* At accept: 1 to refuse a peer with too many upgrades pending. */
 int		 hub_pending_refuse(struct hub *h,
 		    const struct lws_filter_network_conn_args *a);

@@ -82,7 +82,29 @@ deploy_service(struct store *st, const struct deploy_snap *d,
 	char why[512], (*nodes)[NODE_ID_LEN + 1];
 	const char *reason;
 	size_t batch, n, i;
+	int rc;
 
+	/*
+	 * A service that links to another stack's service starts after its
+	 * target is deployed (Kontena's deploy order across stacks).
+	 */
+	if (v->state == DEPLOY_CREATED) {
+		rc = store_service_links_ready(st, v->id, why, sizeof why);
+		if (rc < 0)
+			return DEPLOY_STEP_ESTORE;
+		if (rc == 0) {
+			log_debug("deploy %lld of %s: service %s: %s",
+			    (long long)d->id, d->stack, v->name, why);
+			return DEPLOY_STEP_WAIT;
+		}
+		if (rc == 2) {
+			char msg[600];
+
+			snprintf(msg, sizeof msg, "service %s: %s", v->name,
+			    why);
+			return deploy_fail(st, d, v->id, msg, now);
+		}
+	}
 	if (v->state == DEPLOY_CREATED &&
 	    store_deploy_service_start(st, d, v, now) != 0)
 		return DEPLOY_STEP_ESTORE;

@@ -14,6 +14,7 @@
  */
 #include "master/sched_round.h"
 #include "master/sched_deploy.h"
+#include "master/sched_groups.h"
 #include "master/sched_sync.h"
 
 #include "scheduler/sched.h"
@@ -40,6 +41,9 @@ struct round_grid {
 	json_t			*unplaceable;	/* "service id" -> reason */
 	json_t			*logged;	/* reasons already in events */
 	int64_t			 retention_at;	/* mono ms of the last sweep */
+	char			*nofit;		/* node groups: the last reason
+						 * no group could serve */
+	int			 standing;	/* node groups: stand-down said */
 	int			 seen;		/* still in the store */
 };
 
@@ -70,6 +74,7 @@ round_grid_clear(struct round_grid *g)
 	free(g->notes);
 	json_decref(g->unplaceable);
 	json_decref(g->logged);
+	free(g->nofit);
 }
 
 /*
@@ -357,6 +362,8 @@ round_plan(struct sched_round *r, struct round_grid *g)
 	size_t i, nact, nq, *qch;
 	char *stale;
 	int notes, ok = 1;
+	json_t *waiting, *v;
+	const char *key;
 
 	if (util_mono_ms() - g->load_at > ROUND_LOAD_MS) {
 		sched_sync_load(r->st, g->s, g->id);
@@ -437,6 +444,17 @@ round_plan(struct sched_round *r, struct round_grid *g)
 		}
 		log_debug("sched: grid %s: %zu step(s)", g->name, nact);
 	}
+	/*
+	 * Node groups act on what this plan could not place; a service
+	 * whose numbers their machines will take is not unplaceable for
+	 * its deploy, which waits for the capacity instead of failing.
+	 */
+	waiting = json_object();
+	sched_groups_round(r->m, r->st, g->id, g->name, g->s, &plan,
+	    ++r->seed, &g->nofit, &g->standing, waiting);
+	json_object_foreach(waiting, key, v)
+		json_object_del(g->unplaceable, key);
+	json_decref(waiting);
 	sched_plan_clear(&plan);
 	free(stale);
 }

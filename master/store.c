@@ -275,6 +275,80 @@ static const char *store_migrations[] = {
 	"  grid_id INTEGER NOT NULL REFERENCES grids(id) ON DELETE CASCADE,"
 	"  name TEXT NOT NULL,"
 	"  removed_at INTEGER NOT NULL);",
+
+	/*
+	 * 4 -> 5: tombstones of removed nodes. An agent that finds
+	 * containers of another node id on its engine asks the master about
+	 * that id; "gone" must be the master's knowledge, not a guess from a
+	 * missing row (another master's nodes are missing too), so removals
+	 * leave a tombstone, whatever path removed the row.
+	 */
+	"CREATE TABLE node_tombstones ("
+	"  id TEXT PRIMARY KEY,"
+	"  grid_id INTEGER NOT NULL REFERENCES grids(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  removed_at INTEGER NOT NULL);"
+	"CREATE TRIGGER nodes_tombstone AFTER DELETE ON nodes BEGIN"
+	"  INSERT OR REPLACE INTO node_tombstones (id, grid_id, name,"
+	"   removed_at) VALUES (old.id, old.grid_id, old.name,"
+	"   CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));"
+	" END;"
+	"CREATE TRIGGER nodes_untombstone AFTER INSERT ON nodes BEGIN"
+	"  DELETE FROM node_tombstones WHERE id = new.id;"
+	" END;",
+	/*
+	 * 5 -> 6: the vault (values sealed with master.key: the store alone
+	 * reads none) and a stack's parent (child stacks, Kontena's depends).
+	 */
+	"CREATE TABLE vault ("
+	"  id INTEGER PRIMARY KEY,"
+	"  grid_id INTEGER NOT NULL REFERENCES grids(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  sealed BLOB NOT NULL,"
+	"  version INTEGER NOT NULL DEFAULT 1,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (grid_id, name));"
+	"ALTER TABLE stacks ADD COLUMN parent_id INTEGER"
+	"  REFERENCES stacks(id) ON DELETE SET NULL;",
+	/*
+	 * 6 -> 7: node groups and their machines (docs/autoscaling.md).
+	 * A group's settings are columns that follow their table
+	 * (common/nodegroup_settings.c), added after the migrations. A
+	 * machine's row changes state in the transaction of its event.
+	 */
+	"CREATE TABLE node_groups ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  grid_id INTEGER NOT NULL REFERENCES grids(id) ON DELETE RESTRICT,"
+	"  name TEXT NOT NULL,"
+	"  provider TEXT NOT NULL,"
+	"  labels TEXT NOT NULL DEFAULT '[]',"
+	"  backoff_until INTEGER NOT NULL DEFAULT 0,"
+	"  backoff_cur_s INTEGER NOT NULL DEFAULT 0,"
+	"  last_add_at INTEGER NOT NULL DEFAULT 0,"
+	"  last_failure_at INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (grid_id, name));"
+	"CREATE TABLE machines ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  group_id INTEGER NOT NULL REFERENCES node_groups(id)"
+	"    ON DELETE RESTRICT,"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  state TEXT NOT NULL DEFAULT 'requested' CHECK (state IN ("
+	"    'requested', 'launching', 'joined', 'draining', 'terminating',"
+	"    'gone', 'failed')),"
+	"  join_token_hash BLOB UNIQUE,"
+	"  node_id TEXT,"
+	"  pid INTEGER,"
+	"  data_dir TEXT,"
+	"  reason TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  state_at INTEGER NOT NULL,"
+	"  joined_at INTEGER,"
+	"  unneeded_since INTEGER);"
+	"CREATE INDEX machines_group ON machines(group_id, state);"
+	"CREATE INDEX machines_node ON machines(node_id);",
 };
 
 #define STORE_N_MIGRATIONS \
@@ -483,7 +557,8 @@ store_migrate(struct store *st, char **cause)
 		return -1;
 	}
 	if (store_settings_columns(st, "grids", &grid_settings_table,
-	    cause) != 0) {
+	    cause) != 0 || store_settings_columns(st, "node_groups",
+	    &nodegroup_settings_table, cause) != 0) {
 		store_rollback(st);
 		return -1;
 	}

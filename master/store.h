@@ -25,8 +25,9 @@
 #include <sqlite3.h>
 
 #include "common/grid_settings.h"
+#include "common/nodegroup_settings.h"
 
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	7
 
 struct store;
 
@@ -193,7 +194,9 @@ struct node_row {
 	int64_t		 created_at;	/* epoch ms of its first join */
 	double		 cpu_pct;	/* last reported load, or 0 */
 	int64_t		 mem_used;	/* last reported bytes in use, or 0 */
-	int		 engine_down;	/* its agent reports no Docker Engine */
+	int		 engine_down;	/* its agent reports no Docker Engine,
+					 * or its machine is leaving (node
+					 * groups): no new records */
 };
 typedef void store_node_fn(void *arg, const struct node_row *row);
 typedef void store_node_load_fn(void *arg, const char *id, double cpu_pct,
@@ -213,6 +216,22 @@ int	 store_node_loads(struct store *st, int64_t grid_id,
  * was already gone, -1 error.
  */
 int	 store_node_remove(struct store *st, const char *id, char name[64]);
+
+/*
+ * What the master knows of a node id an agent found labelling containers
+ * on its engine (docs/protocol.md, node_query): STORE_NODE_KNOWN (a node
+ * of this master, online or not: its containers are its agent's),
+ * STORE_NODE_GONE (removed from grid_id: a tombstone, written by a
+ * trigger whenever a node row is deleted and dropped when the id joins
+ * again), STORE_NODE_UNKNOWN (never a node here: another master's, say),
+ * or -1 on error.
+ */
+enum store_node_status {
+	STORE_NODE_UNKNOWN,
+	STORE_NODE_GONE,
+	STORE_NODE_KNOWN,
+};
+int	 store_node_status(struct store *st, int64_t grid_id, const char *id);
 
 /* ---- services (store_service.c) ---------------------------------------- */
 
@@ -256,6 +275,7 @@ int	 store_service_grid(struct store *st, int64_t id, int64_t *grid_id);
 /* Service id by grid/stack/name. 1, 0, -1. */
 int	 store_service_find(struct store *st, int64_t grid_id,
 	    const char *stack, const char *name, int64_t *service_id);
+/* 0, 1 if the service no longer exists, -1 error. */
 int	 store_service_scale(struct store *st, int64_t service_id,
 	    int instances);
 /* The service's instances as container entries (node, instance, state,
@@ -314,6 +334,7 @@ struct instance_desired {
 	const char	*service;	/* service name */
 	const char	*stack;		/* stack name */
 	const char	*grid;		/* grid name */
+	int64_t		 grid_id;	/* its id */
 	const char	*spec;		/* the service's spec, JSON text */
 	int		 stopped;	/* the service is stopped: the agent
 					   keeps the container, not running */
@@ -556,13 +577,19 @@ struct node_join {
 	const char		*agent_version;	/* as reported */
 	const unsigned char	*token_hash;	/* new node token, or NULL */
 	const char		*peer;		/* peer address, for the event */
+	int64_t			 machine_id;	/* a group's machine joining with
+						 * its join token (its hash is
+						 * join_hash), or 0 */
+	const unsigned char	*join_hash;
 };
 
 /*
  * Record a node coming online in one transaction: insert or update the
  * node (name made unique in the grid, agent labels merged), mark it
  * online and write the event. The name it got goes into name_out.
- * 0 or -1.
+ * A machine's join (machine_id) also spends its join token and marks it
+ * joined, with its event. 0, 1 (the machine's token was spent meanwhile:
+ * nothing written) or -1.
  */
 int	 store_node_join(struct store *st, const struct node_join *j,
 	    char name_out[64]);
@@ -664,6 +691,25 @@ int	 store_metrics_counts(struct store *st, struct metrics_counts *c);
 int	 store_stack_create(struct store *st, int64_t grid_id, json_t *spec,
 	    const char *source, int64_t *stack_id);
 
+/* A secret sealed by the caller, for the vault (store_vault.c). */
+struct store_secret {
+	const char		*name;		/* the secret's name */
+	unsigned char		*sealed;	/* its sealed value */
+	size_t			 len;		/* bytes in sealed */
+};
+
+/* What else a stack's create or upgrade writes, in its transaction. */
+struct stack_write {
+	const struct store_secret *secrets;	/* to: vault writes */
+	size_t			 nsecrets;
+	int64_t			 parent_id;	/* its parent stack, or 0 */
+	json_t			*rolled;	/* services moved to a new
+						   revision by a changed secret
+						   (ids appended), or NULL */
+};
+int	 store_stack_create_ex(struct store *st, int64_t grid_id, json_t *spec,
+	    const char *source, const struct stack_write *w, int64_t *stack_id);
+
 /* What store_stack_update() did, for the caller's notifications. */
 struct stack_update {
 	int64_t	*changed;	/* services whose spec changed: new revision */
@@ -683,23 +729,115 @@ struct stack_update {
  * longer has is deleted with its instances. The count follows the file
  * only where the file changed it (a manual scale survives otherwise). The
  * stack's own revision always goes up. 0 and *u filled (release it with
- * store_stack_update_clear()), or -1 and *u empty.
+ * store_stack_update_clear()), 1 if the stack no longer exists (another
+ * request removed it since the caller looked it up), or -1; *u is empty
+ * unless 0.
  */
 int	 store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
 	    const char *source, struct stack_update *u);
+int	 store_stack_update_ex(struct store *st, int64_t stack_id, json_t *spec,
+	    const char *source, const struct stack_write *w,
+	    struct stack_update *u);
 void	 store_stack_update_clear(struct stack_update *u);
+/*
+ * A stack and its child stacks (depends:), written in one transaction by
+ * store_stack_tree_write(): the root first, each child after its parent.
+ */
+struct stack_tree_item {
+	json_t		*spec;		/* the normalized stack, without its
+					   children */
+	const char	*source;	/* its file as written */
+	size_t		 parent;	/* its parent's index (the root: 0) */
+	int64_t		 id;		/* in: the installed stack to upgrade,
+					   or 0 to create; out: its id */
+};
+/*
+ * Create or upgrade each stack of t (w's secrets go with the root), then
+ * delete the stacks of remove (child stacks the file no longer has). What
+ * changed goes to u as store_stack_update() says. 0, 1 a name is taken,
+ * -1 error.
+ */
+int	 store_stack_tree_write(struct store *st, int64_t grid_id,
+	    struct stack_tree_item *t, size_t n, const struct stack_write *w,
+	    const int64_t *remove, size_t nremove, struct stack_update *u);
+/*
+ * Links into stack_id or its descendants from stacks outside them, as
+ * store_stack_linked_from() lists them. The count, or -1.
+ */
+int	 store_stack_tree_linked_from(struct store *st, int64_t stack_id,
+	    char *buf, size_t len);
+/* Append {id, name} of each child stack of stack_id to out. 0 or -1. */
+int	 store_stack_children(struct store *st, int64_t stack_id, json_t *out);
+/* A stack's id and its descendants' (deepest first), in *ids. 0 or -1. */
+int	 store_stack_tree(struct store *st, int64_t stack_id, int64_t **ids,
+	    size_t *n);
 /* The stack's `stack:` (user/name) into ref. 1, 0 not found, -1 error. */
 int	 store_stack_ref(struct store *st, int64_t stack_id, char *ref,
 	    size_t len);
 /* 1 and *stack_id, 0 not found, -1 error. */
 int	 store_stack_find(struct store *st, int64_t grid_id, const char *name,
 	    int64_t *stack_id);
-/* Delete a stack; the nodes that ran its instances go to nodes (JSON
- * array) and its service ids to *services. 0 or -1. */
+/* Delete a stack and its child stacks; the nodes that ran their
+ * instances go to nodes (JSON array) and their service ids to *services.
+ * 0, 1 if it was gone already (another request removed it), or -1. */
 int	 store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
 	    int64_t **services, size_t *nservices);
 json_t	*store_stack_list_json(struct store *st, int64_t grid_id);
+/*
+ * Are the targets of service_id's links to other stacks deployed? 1
+ * ready, 0 not yet (a target is inactive or in an unfinished deploy), 2
+ * a target is gone; why (len bytes) says which. -1 error.
+ */
+int	 store_service_links_ready(struct store *st, int64_t service_id,
+	    char *why, size_t len);
+/*
+ * Services of other stacks that link to stack_id's services (but not to
+ * those named in keep, an object, or NULL), as "stack/svc -> target" into
+ * buf (len bytes, cut short if need be): how many, or -1 on error.
+ */
+int	 store_stack_linked_from(struct store *st, int64_t stack_id,
+	    json_t *keep, char *buf, size_t len);
+/* 1 and *out, 0 if the stack no longer exists, -1 error. */
 int	 store_stack_get_json(struct store *st, int64_t stack_id, json_t **out);
+/* The stored normalized spec: 1 and *spec, 0, -1. */
+int	 store_stack_spec(struct store *st, int64_t stack_id, json_t **spec);
+
+/* ---- the vault (store_vault.c) ------------------------------------------ */
+
+/* How a write treats an existing secret. */
+enum vault_put {
+	VAULT_PUT_CREATE,	/* a new secret; 1 if the name is taken */
+	VAULT_PUT_UPDATE,	/* an existing one; 2 if there is none */
+	VAULT_PUT_UPSERT,	/* either */
+};
+
+/* The sealed value of a secret: 1 and *sealed (malloc'd), 0, -1. */
+int	 store_vault_sealed(struct store *st, int64_t grid_id,
+	    const char *name, unsigned char **sealed, size_t *len);
+/*
+ * Write a sealed secret with its event (why, if not NULL, ends the
+ * event's text); an update also moves the services that use it to a new
+ * revision, whose ids go to rolled (an array, or NULL). _tx runs in the
+ * caller's transaction. 0, 1 exists (CREATE), 2 missing (UPDATE), -1.
+ */
+int	 store_vault_put(struct store *st, int64_t grid_id, const char *name,
+	    const unsigned char *sealed, size_t len, enum vault_put mode,
+	    json_t *rolled);
+int	 store_vault_put_tx(struct store *st, int64_t grid_id,
+	    const char *name, const unsigned char *sealed, size_t len,
+	    enum vault_put mode, const char *why, json_t *rolled);
+/*
+ * Remove a secret with its event: 0, 1 not found, 2 in use (users gets
+ * "stack/service, ..."; force removes it anyway), -1 error.
+ */
+int	 store_vault_delete(struct store *st, int64_t grid_id,
+	    const char *name, int force, char *users, size_t len);
+/* Names, versions, times and users of the grid's secrets (no value). */
+json_t	*store_vault_list_json(struct store *st, int64_t grid_id);
+int	 store_vault_get_json(struct store *st, int64_t grid_id,
+	    const char *name, json_t **out);
+/* The names only (an array), NULL on error. */
+json_t	*store_vault_names(struct store *st, int64_t grid_id);
 
 /* ---- exec targets (store_exec.c) ----------------------------------------- */
 
@@ -731,6 +869,8 @@ enum lifecycle_rc {
 	LC_BUSY,		/* a deploy of the stack is in progress */
 	LC_STOPPED,		/* restart: the service(s) are stopped */
 	LC_LINKED,		/* rm: another service links to it */
+	LC_GONE,		/* the stack or service was removed by a
+				   request that raced this one */
 	LC_ERROR = -1,		/* a store error */
 };
 
@@ -783,7 +923,8 @@ const char	*deploy_state_name(enum deploy_state s);
 /* 0 and *out, or -1 if name is no state's name. */
 int		 deploy_state_parse(const char *name, enum deploy_state *out);
 
-/* A deploy of the stack's services in order. 0 or -1. */
+/* A deploy of the stack's services in order. 0, 1 if the stack no longer
+ * exists, or -1. */
 int	 store_deploy_create(struct store *st, int64_t stack_id,
 	    int64_t *deploy_id);
 /*
@@ -889,5 +1030,109 @@ int	 store_deploy_service_stopped(struct store *st,
 int	 store_deploy_service_done(struct store *st,
 	    const struct deploy_snap *d, const struct deploy_service *v,
 	    int64_t now);
+
+
+/* ---- node groups and machines (store_nodegroup.c) ---------------------- */
+
+#define NODEGROUP_LABELS_MAX	4096	/* the labels' JSON text */
+
+struct nodegroup {
+	int64_t			 id;		/* row id */
+	int64_t			 grid_id;
+	char			 name[64];	/* [a-z0-9-]{1,63} */
+	char			 provider[16];	/* "process" */
+	char			 labels[NODEGROUP_LABELS_MAX]; /* JSON array of
+						 * "k=v", the operator's (the
+						 * forced two are added at join) */
+	struct nodegroup_settings settings;
+	int64_t			 backoff_until;	/* epoch ms; no launch before */
+	int64_t			 backoff_s;	/* the current backoff */
+	int64_t			 last_add_at;	/* epoch ms of the last launch */
+	int64_t			 last_failure_at; /* and of the last failure */
+	int64_t			 created_at;
+};
+
+/*
+ * A machine: one requested instance of a group's provider. States:
+ * requested -> launching -> joined -> draining -> terminating -> gone,
+ * or failed (then terminating). A row is deleted when it is gone: the
+ * events keep its story.
+ */
+struct machine {
+	int64_t			 id;
+	int64_t			 group_id;
+	int64_t			 grid_id;
+	char			 group[64];	/* the group's name */
+	char			 name[64];	/* "<group>-<id>": its node name */
+	char			 state[16];
+	char			 node_id[NODE_ID_LEN + 1]; /* once joined */
+	int64_t			 pid;		/* process provider, 0 unknown */
+	char			 data_dir[512];	/* process provider */
+	char			 reason[256];	/* why the last change */
+	int64_t			 created_at;
+	int64_t			 state_at;	/* when the state last changed */
+	int64_t			 joined_at;	/* 0 until joined */
+	int64_t			 unneeded_since; /* 0: needed */
+	int			 node_measured;	/* its node reported capacity */
+	int			 node_online;	/* its node is online */
+	int			 node_busy;	/* non-daemon records or jobs */
+	int			 node_exists;	/* its node record is there */
+};
+
+/* 0 created (out filled), 1 the name exists, -1 error. */
+int	 store_nodegroup_create(struct store *st, struct nodegroup *g);
+/* 1 found, 0 not, -1 error. */
+int	 store_nodegroup_get(struct store *st, int64_t grid_id,
+	    const char *name, struct nodegroup *out);
+int	 store_nodegroup_get_id(struct store *st, int64_t id,
+	    struct nodegroup *out);
+/* Every group of a grid by priority, then name (caller frees). 0 or -1. */
+int	 store_nodegroup_list(struct store *st, int64_t grid_id,
+	    struct nodegroup **out, size_t *n);
+/* Labels and settings. 0 or -1. */
+int	 store_nodegroup_update(struct store *st, const struct nodegroup *g);
+/* Backoff and the times of the last launch and failure. 0 or -1. */
+int	 store_nodegroup_marks(struct store *st, const struct nodegroup *g);
+/* 0 deleted, 1 it still has machines, -1 error. */
+int	 store_nodegroup_delete(struct store *st, int64_t id);
+/* Machines of a group by state: joined or on their way, all. -1 error. */
+int	 store_nodegroup_size(struct store *st, int64_t group_id, int *size,
+	    int *all);
+json_t	*nodegroup_to_json(const struct nodegroup *g, int size);
+
+/* A new machine, requested: 0 (out filled) or -1. */
+int	 store_machine_add(struct store *st, const struct nodegroup *g,
+	    int64_t now, struct machine *out);
+/* Machines of a group (group_id), or of a grid (group_id 0). 0 or -1. */
+int	 store_machine_list(struct store *st, int64_t grid_id,
+	    int64_t group_id, struct machine **out, size_t *n);
+/*
+ * Move machine id from state `from` to `to` (with the reason): 1 moved,
+ * 0 it was not in `from`, -1 error.
+ */
+int	 store_machine_state(struct store *st, int64_t id, const char *from,
+	    const char *to, const char *reason, int64_t now);
+/* launching: its join token's hash and data dir. 1, 0 (not requested), -1. */
+int	 store_machine_launching(struct store *st, int64_t id,
+	    const unsigned char *token_hash, const char *data_dir, int64_t now);
+int	 store_machine_pid(struct store *st, int64_t id, int64_t pid);
+int	 store_machine_unneeded(struct store *st, int64_t id, int64_t since);
+int	 store_machine_delete(struct store *st, int64_t id);
+json_t	*machine_to_json(const struct machine *m);
+
+/* What a join token names: a launching machine, its grid and labels. */
+struct machine_claim {
+	int64_t			 machine_id;
+	int64_t			 grid_id;
+	char			 name[64];	/* the machine's */
+	char			 group[64];
+	char			 labels[NODEGROUP_LABELS_MAX]; /* group's JSON */
+};
+/* 1 found (launching), 0 not, -1 error. */
+int	 store_machine_by_token(struct store *st, const unsigned char *hash,
+	    struct machine_claim *out);
+/* The machine whose node is node_id (any state): 1, 0, -1. */
+int	 store_machine_by_node(struct store *st, const char *node_id,
+	    struct machine_claim *out);
 
 #endif

@@ -84,8 +84,21 @@ store_deploy_insert(struct store *st, int64_t stack_id, int64_t service_id,
 int
 store_deploy_create(struct store *st, int64_t stack_id, int64_t *deploy_id)
 {
+	sqlite3_stmt *s;
+	int rc;
+
 	if (store_begin(st) != 0)
 		return -1;
+	/* Another request may have removed the stack since it was looked
+	 * up: the caller answers 404, not a store error. */
+	s = store_stmt(st, "SELECT 1 FROM stacks WHERE id = ?1");
+	sqlite3_bind_int64(s, 1, stack_id);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		store_rollback(st);
+		return rc == SQLITE_DONE ? 1 : -1;
+	}
 	if (store_deploy_insert(st, stack_id, 0, deploy_id) != 0) {
 		store_rollback(st);
 		return -1;

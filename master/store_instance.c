@@ -168,7 +168,7 @@ store_instance_desired(struct store *st, const char *const *node_ids,
 		k = n - base < STORE_BATCH ? n - base : STORE_BATCH;
 		s = store_stmt(st, "SELECT i.node_id, i.service_id,"
 		    " i.instance_no, i.rev, v.name, k.name, g.name, v.spec,"
-		    " v.stopped, g.instance_settle_s"
+		    " v.stopped, g.instance_settle_s, g.id"
 		    " FROM instances i JOIN services v ON v.id = i.service_id"
 		    " JOIN stacks k ON k.id = v.stack_id"
 		    " JOIN grids g ON g.id = k.grid_id"
@@ -189,6 +189,7 @@ store_instance_desired(struct store *st, const char *const *node_ids,
 			d.spec_len = (size_t)sqlite3_column_bytes(s, 7);
 			d.stopped = sqlite3_column_int(s, 8);
 			d.settle_s = sqlite3_column_int64(s, 9);
+			d.grid_id = sqlite3_column_int64(s, 10);
 			fn(arg, &d);
 		}
 		sqlite3_reset(s);

@@ -63,7 +63,8 @@ lifecycle_stack(struct store *st, int64_t stack_id, int64_t *grid_id,
 		snprintf(name, len, "%s", store_col_text(s, 1));
 	}
 	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : -1;
+	/* Gone: another request removed it since the caller looked it up. */
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
 /* 1 when a deploy of the stack is created or ongoing, 0 not, -1 error. */
@@ -83,6 +84,28 @@ lifecycle_deploying(struct store *st, int64_t stack_id, int64_t *deploy_id)
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Start and restart wait for a deploy of the stack in progress: 0 to go
+ * on, else -1 with *rc LC_BUSY (and lc->cause) or left LC_ERROR.
+ */
+static int
+lifecycle_refuse_busy(struct store *st, int64_t stack_id, const char *stack,
+    struct lifecycle *lc, enum lifecycle_rc *rc)
+{
+	int64_t busy;
+	int d;
+
+	if ((d = lifecycle_deploying(st, stack_id, &busy)) == 0)
+		return 0;
+	if (d > 0) {
+		xasprintf(&lc->cause, "deploy %lld of stack %s is in "
+		    "progress; wait for it (berth stack show %s)",
+		    (long long)busy, stack, stack);
+		*rc = LC_BUSY;
+	}
+	return -1;
 }
 
 /* Append the distinct nodes with instances of service_id to lc->nodes. */
@@ -151,20 +174,33 @@ lifecycle_services(struct store *st, int64_t stack_id, const char *stack,
 	return 0;
 }
 
-/* Begin, and read what every operation needs. 0, or -1 (rolled back). */
+/*
+ * Begin, and read what every operation needs. 0; 1 if the stack, or the
+ * one service asked for, was removed since the caller looked it up; -1 on
+ * a store error (both rolled back).
+ */
 static int
 lifecycle_begin(struct store *st, int64_t stack_id, int64_t service_id,
     struct lifecycle *lc, int64_t *grid_id, char *stack, size_t len,
     struct lc_svc **v, size_t *n)
 {
+	int rc;
+
 	memset(lc, 0, sizeof *lc);
 	lc->nodes = json_array();
+	*v = NULL;
+	*n = 0;
 	if (store_begin(st) != 0)
 		return -1;
-	if (lifecycle_stack(st, stack_id, grid_id, stack, len) != 0 ||
-	    lifecycle_services(st, stack_id, stack, service_id, v, n) != 0) {
+	if ((rc = lifecycle_stack(st, stack_id, grid_id, stack, len)) != 0 ||
+	    (rc = lifecycle_services(st, stack_id, stack, service_id, v,
+	    n)) != 0) {
 		store_rollback(st);
-		return -1;
+		return rc;
+	}
+	if (service_id != 0 && *n == 0) {	/* the service alone was removed */
+		store_rollback(st);
+		return 1;
 	}
 	return 0;
 }
@@ -191,10 +227,11 @@ store_lifecycle_stop(struct store *st, int64_t stack_id, int64_t service_id,
 	int64_t grid_id;
 	size_t n, i;
 	enum lifecycle_rc rc = LC_ERROR;
+	int b;
 
-	if (lifecycle_begin(st, stack_id, service_id, lc, &grid_id, stack,
-	    sizeof stack, &v, &n) != 0)
-		return LC_ERROR;
+	if ((b = lifecycle_begin(st, stack_id, service_id, lc, &grid_id, stack,
+	    sizeof stack, &v, &n)) != 0)
+		return b > 0 ? LC_GONE : LC_ERROR;
 	for (i = 0; i < n; i++) {
 		if (v[i].stopped)
 			continue;	/* stopping twice is no error */
@@ -223,23 +260,16 @@ store_lifecycle_start(struct store *st, int64_t stack_id, int64_t service_id,
 	struct lc_svc *v;
 	sqlite3_stmt *s;
 	char stack[64];
-	int64_t grid_id, busy;
+	int64_t grid_id;
 	size_t n, i;
 	enum lifecycle_rc rc = LC_ERROR;
-	int d;
+	int b;
 
-	if (lifecycle_begin(st, stack_id, service_id, lc, &grid_id, stack,
-	    sizeof stack, &v, &n) != 0)
-		return LC_ERROR;
-	if ((d = lifecycle_deploying(st, stack_id, &busy)) != 0) {
-		if (d > 0) {
-			xasprintf(&lc->cause, "deploy %lld of stack %s is in "
-			    "progress; wait for it (berth stack show %s)",
-			    (long long)busy, stack, stack);
-			rc = LC_BUSY;
-		}
+	if ((b = lifecycle_begin(st, stack_id, service_id, lc, &grid_id, stack,
+	    sizeof stack, &v, &n)) != 0)
+		return b > 0 ? LC_GONE : LC_ERROR;
+	if (lifecycle_refuse_busy(st, stack_id, stack, lc, &rc) != 0)
 		goto out;
-	}
 	for (i = 0; i < n; i++) {
 		/* Instances of any service: their desired sets carry
 		 * "stopped" no more, or are simply re-read. */
@@ -282,23 +312,16 @@ store_lifecycle_restart(struct store *st, int64_t stack_id,
 	struct lc_svc *v;
 	sqlite3_stmt *s;
 	char stack[64];
-	int64_t grid_id, busy;
+	int64_t grid_id;
 	size_t n, i;
 	enum lifecycle_rc rc = LC_ERROR;
-	int d;
+	int b;
 
-	if (lifecycle_begin(st, stack_id, service_id, lc, &grid_id, stack,
-	    sizeof stack, &v, &n) != 0)
-		return LC_ERROR;
-	if ((d = lifecycle_deploying(st, stack_id, &busy)) != 0) {
-		if (d > 0) {
-			xasprintf(&lc->cause, "deploy %lld of stack %s is in "
-			    "progress; wait for it (berth stack show %s)",
-			    (long long)busy, stack, stack);
-			rc = LC_BUSY;
-		}
+	if ((b = lifecycle_begin(st, stack_id, service_id, lc, &grid_id, stack,
+	    sizeof stack, &v, &n)) != 0)
+		return b > 0 ? LC_GONE : LC_ERROR;
+	if (lifecycle_refuse_busy(st, stack_id, stack, lc, &rc) != 0)
 		goto out;
-	}
 	for (i = 0; i < n; i++) {
 		if (v[i].stopped)
 			continue;	/* a stopped one stays stopped */
@@ -417,11 +440,12 @@ store_lifecycle_remove(struct store *st, int64_t stack_id, int64_t service_id,
 	int64_t grid_id, busy;
 	size_t n;
 	enum lifecycle_rc rc = LC_ERROR;
+	int b;
 	int d;
 
-	if (lifecycle_begin(st, stack_id, service_id, lc, &grid_id, stack,
-	    sizeof stack, &v, &n) != 0)
-		return LC_ERROR;
+	if ((b = lifecycle_begin(st, stack_id, service_id, lc, &grid_id, stack,
+	    sizeof stack, &v, &n)) != 0)
+		return b > 0 ? LC_GONE : LC_ERROR;
 	if (n != 1)
 		goto out;	/* the caller found it: a store error */
 	if (!force) {

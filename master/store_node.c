@@ -270,7 +270,9 @@ store_node_clear_token(struct store *st, const char *id)
 #define NODE_ROW_COLS \
 	"id, name, labels, cpus, memory, connected, connected_at, " \
 	"disconnected_at, created_at, cpu_pct, mem_used, grid_id, " \
-	"coalesce(engine_state = 'down', 0)"
+	"coalesce(engine_state = 'down', 0) OR EXISTS (SELECT 1 FROM " \
+	"machines m WHERE m.node_id = nodes.id AND m.state IN " \
+	"('draining', 'terminating', 'failed'))"
 
 /* Hand the current row of s to fn. */
 static void
@@ -341,6 +343,29 @@ store_node_loads(struct store *st, int64_t grid_id, store_node_load_fn *fn,
 		    sqlite3_column_int64(s, 2));
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_node_status(struct store *st, int64_t grid_id, const char *id)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT"
+	    " EXISTS (SELECT 1 FROM nodes WHERE id = ?1),"
+	    " EXISTS (SELECT 1 FROM node_tombstones WHERE id = ?1"
+	    "  AND grid_id = ?2)");
+	int rc, known = 0, gone = 0;
+
+	store_bind_text(s, 1, id);
+	sqlite3_bind_int64(s, 2, grid_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		known = sqlite3_column_int(s, 0);
+		gone = sqlite3_column_int(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return -1;
+	return known ? STORE_NODE_KNOWN : gone ? STORE_NODE_GONE :
+	    STORE_NODE_UNKNOWN;
 }
 
 int

@@ -144,7 +144,10 @@ store_service_scale(struct store *st, int64_t service_id, int instances)
 	sqlite3_bind_int64(s, 1, service_id);
 	sqlite3_bind_int(s, 2, instances);
 	sqlite3_bind_int64(s, 3, util_now_ms());
-	return store_done(s);
+	if (store_done(s) != 0)
+		return -1;
+	/* Removed with its stack since the caller looked it up. */
+	return sqlite3_changes(store_db(st)) == 0 ? 1 : 0;
 }
 
 json_t *

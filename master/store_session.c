@@ -203,7 +203,8 @@ done:
  * The rows of one join, inside the caller's transaction. A node already
  * online whose name, labels and version stay as they are (a new session
  * of a node taking over from its own older one) is left as it is: no
- * write, no event. 0 or -1.
+ * write, no event. 0, 1 (a machine's join token was spent meanwhile) or
+ * -1; on 1 or -1 the caller rolls the transaction back.
  */
 static int
 node_join_rows(struct store *st, const struct node_join *j, char name_out[64])
@@ -273,6 +274,28 @@ node_join_rows(struct store *st, const struct node_join *j, char name_out[64])
 	sqlite3_bind_int64(s, 7, now);
 	if (store_done(s) != 0)
 		goto fail;
+	if (j->machine_id != 0) {
+		/* The join token is spent here, once: the row must still be
+		 * launching with that token (a racing join finds it used). */
+		s = store_stmt(st, "UPDATE machines SET state = 'joined',"
+		    " node_id = ?2, join_token_hash = NULL, joined_at = ?3,"
+		    " state_at = ?3, reason = 'joined' WHERE id = ?1 AND"
+		    " state = 'launching' AND join_token_hash = ?4");
+		sqlite3_bind_int64(s, 1, j->machine_id);
+		store_bind_text(s, 2, j->id);
+		sqlite3_bind_int64(s, 3, now);
+		sqlite3_bind_blob(s, 4, j->join_hash, 32, SQLITE_STATIC);
+		if (store_done(s) != 0)
+			goto fail;
+		if (sqlite3_changes(store_db(st)) != 1) {
+			free(labels);
+			return 1;	/* the caller rolls back */
+		}
+		if (store_event_add(st, j->grid_id, "machine.join", name,
+		    "machine %s joined as node %.12s (from %s)", name, j->id,
+		    j->peer) != 0)
+			goto fail;
+	}
 	if (store_event_add(st, j->grid_id, exists ? "node.online" :
 	    "node.join", name, exists ? "node %s online (from %s)" :
 	    "node %s joined the grid (from %s, labels %s)", name, j->peer,
@@ -290,7 +313,15 @@ int
 store_node_join(struct store *st, const struct node_join *j,
     char name_out[64])
 {
-	return store_node_join_batch(st, j, 1, (char (*)[64])name_out);
+	int rc;
+
+	if (store_begin(st) != 0)
+		return -1;
+	if ((rc = node_join_rows(st, j, name_out)) == 0 &&
+	    (rc = store_commit(st)) == 0)
+		return 0;
+	store_rollback(st);
+	return rc == 1 ? 1 : -1;
 }
 
 int

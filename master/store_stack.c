@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,9 +49,36 @@ service_insert(struct store *st, int64_t stack_id, json_t *svc, int position,
 	return rc;
 }
 
+/* The secrets a stack writes (to: vault), in the caller's transaction. */
+static int
+stack_secrets(struct store *st, int64_t grid_id, const char *stack,
+    const struct stack_write *w, json_t *rolled)
+{
+	char why[128];
+	size_t i;
+
+	snprintf(why, sizeof why, "by stack %s (to: vault)", stack);
+	for (i = 0; w != NULL && i < w->nsecrets; i++) {
+		if (store_vault_put_tx(st, grid_id, w->secrets[i].name,
+		    w->secrets[i].sealed, w->secrets[i].len, VAULT_PUT_UPSERT,
+		    why, rolled) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 store_stack_create(struct store *st, int64_t grid_id, json_t *spec,
     const char *source, int64_t *stack_id)
+{
+	return store_stack_create_ex(st, grid_id, spec, source, NULL, stack_id);
+}
+
+/* Insert a stack, in the caller's transaction: 0, 1 name taken, -1. */
+static int
+stack_create_tx(struct store *st, int64_t grid_id, json_t *spec,
+    const char *source, const struct stack_write *w, int64_t parent_id,
+    int64_t *stack_id)
 {
 	sqlite3_stmt *s;
 	json_t *svc;
@@ -59,12 +87,10 @@ store_stack_create(struct store *st, int64_t grid_id, json_t *spec,
 	size_t i;
 	int rc;
 
-	if (store_begin(st) != 0)
-		return -1;
 	s = store_stmt(st,
 	    "INSERT INTO stacks (grid_id, name, stack_ref, version, description,"
-	    " source, spec, rev, created_at, updated_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8)");
+	    " source, spec, rev, created_at, updated_at, parent_id)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8, ?9)");
 	text = json_dumps(spec, STORE_JSON_FLAGS);
 	sqlite3_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, json_string_value(json_object_get(spec, "name")));
@@ -76,30 +102,60 @@ store_stack_create(struct store *st, int64_t grid_id, json_t *spec,
 	store_bind_text(s, 6, source);
 	store_bind_text(s, 7, text);
 	sqlite3_bind_int64(s, 8, now);
+	if (parent_id > 0)
+		sqlite3_bind_int64(s, 9, parent_id);
+	else
+		sqlite3_bind_null(s, 9);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	free(text);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-		store_rollback(st);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return 1;
-	}
 	if (rc != SQLITE_DONE)
-		goto fail;
+		return -1;
 	*stack_id = sqlite3_last_insert_rowid(store_db(st));
 	json_array_foreach(json_object_get(spec, "services"), i, svc) {
 		if (service_insert(st, *stack_id, svc, (int)i, now) != 0)
-			goto fail;
+			return -1;
 	}
-	if (store_event_add(st, grid_id, "stack.create",
+	if (stack_secrets(st, grid_id, json_string_value(json_object_get(spec,
+	    "name")), w, w != NULL ? w->rolled : NULL) != 0)
+		return -1;
+	return store_event_add(st, grid_id, "stack.create",
 	    json_string_value(json_object_get(spec, "name")),
-	    "stack %s created with %zu service(s)",
+	    "stack %s created with %zu service(s)%s%s",
 	    json_string_value(json_object_get(spec, "name")),
-	    json_array_size(json_object_get(spec, "services"))) != 0)
-		goto fail;
+	    json_array_size(json_object_get(spec, "services")),
+	    parent_id > 0 ? ", a child stack of " : "", parent_id > 0 ?
+	    json_string_value(json_object_get(spec, "parent")) : "");
+}
+
+int
+store_stack_create_ex(struct store *st, int64_t grid_id, json_t *spec,
+    const char *source, const struct stack_write *w, int64_t *stack_id)
+{
+	int rc;
+
+	if (store_begin(st) != 0)
+		return -1;
+	rc = stack_create_tx(st, grid_id, spec, source, w, w != NULL ?
+	    w->parent_id : 0, stack_id);
+	if (rc != 0) {
+		store_rollback(st);
+		return rc;
+	}
 	return store_commit(st);
-fail:
-	store_rollback(st);
-	return -1;
+}
+
+static int
+parent_set(struct store *st, int64_t stack_id, int64_t parent_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "UPDATE stacks SET parent_id = ?2"
+	    " WHERE id = ?1");
+
+	sqlite3_bind_int64(s, 1, stack_id);
+	sqlite3_bind_int64(s, 2, parent_id);
+	return store_done(s);
 }
 
 /* Append the distinct node ids running instances matched by sql/id. */
@@ -239,7 +295,7 @@ services_remove(struct store *st, int64_t stack_id, json_t *keep,
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT id, name FROM services"
 	    " WHERE stack_id = ?1");
-	size_t i;
+	size_t i, first = u->nremoved;
 	int rc;
 
 	sqlite3_bind_int64(s, 1, stack_id);
@@ -252,7 +308,7 @@ services_remove(struct store *st, int64_t stack_id, json_t *keep,
 	if (rc != SQLITE_DONE)
 		return -1;
 	/* Deleted once the SELECT is done: its cursor is on this table. */
-	for (i = 0; i < u->nremoved; i++) {
+	for (i = first; i < u->nremoved; i++) {
 		if (collect_nodes(st, "SELECT DISTINCT node_id FROM instances"
 		    " WHERE service_id = ?1", u->removed[i], u->nodes) != 0)
 			return -1;
@@ -264,9 +320,32 @@ services_remove(struct store *st, int64_t stack_id, json_t *keep,
 	return 0;
 }
 
+/* 1 if stack_id is a stack, 0 not, -1 error. */
+static int
+stack_exists(struct store *st, int64_t stack_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT 1 FROM stacks WHERE id = ?1");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, stack_id);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int
 store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
     const char *source, struct stack_update *u)
+{
+	return store_stack_update_ex(st, stack_id, spec, source, NULL, u);
+}
+
+/* Upgrade a stack, in the caller's transaction (u is added to). */
+static int
+stack_update_tx(struct store *st, int64_t stack_id, json_t *spec,
+    const char *source, const struct stack_write *w, struct stack_update *u)
 {
 	const char *name = json_string_value(json_object_get(spec, "name"));
 	sqlite3_stmt *s;
@@ -276,10 +355,13 @@ store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
 	size_t i;
 	int rc = -1;
 
-	memset(u, 0, sizeof *u);
-	u->nodes = json_array();
-	if (store_begin(st) != 0)
+	/* Looked up before this transaction: another request may have
+	 * removed it since (2: a 404 for the caller, not a store error). */
+	if ((rc = stack_exists(st, stack_id)) != 1) {
+		rc = rc == 0 ? 2 : -1;
 		goto out;
+	}
+	rc = -1;
 	json_array_foreach(json_object_get(spec, "services"), i, svc) {
 		json_object_set_new(keep, json_string_value(json_object_get(svc,
 		    "name")), json_true());
@@ -309,14 +391,31 @@ store_stack_update(struct store *st, int64_t stack_id, json_t *spec,
 	    "stack %s upgraded: %zu service(s) changed or removed", name,
 	    u->nchanged + u->nremoved) != 0)
 		goto out;
-	rc = store_commit(st);
+	if (stack_secrets(st, grid_id, name, w, w != NULL ? w->rolled :
+	    NULL) != 0)
+		goto out;
+	rc = 0;
 out:
 	json_decref(keep);
-	if (rc != 0) {
+	return rc;
+}
+
+int
+store_stack_update_ex(struct store *st, int64_t stack_id, json_t *spec,
+    const char *source, const struct stack_write *w, struct stack_update *u)
+{
+	memset(u, 0, sizeof *u);
+	u->nodes = json_array();
+	int rc = -1;
+
+	if (store_begin(st) != 0 ||
+	    (rc = stack_update_tx(st, stack_id, spec, source, w, u)) != 0 ||
+	    (rc = store_commit(st)) != 0) {
 		store_rollback(st);
 		store_stack_update_clear(u);
+		return rc == 2 ? 1 : -1;	/* 1: removed meanwhile */
 	}
-	return rc;
+	return 0;
 }
 
 int
@@ -355,21 +454,18 @@ store_stack_find(struct store *st, int64_t grid_id, const char *name,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int
-store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
+/* Delete one stack, in the caller's transaction (appending). */
+static int
+stack_delete_tx(struct store *st, int64_t stack_id, json_t *nodes,
     int64_t **services, size_t *nservices)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	*services = NULL;
-	*nservices = 0;
-	if (store_begin(st) != 0)
-		return -1;
 	if (collect_nodes(st, "SELECT DISTINCT i.node_id FROM instances i"
 	    " JOIN services v ON v.id = i.service_id WHERE v.stack_id = ?1",
 	    stack_id, nodes) != 0)
-		goto fail;
+		return -1;
 	s = store_stmt(st, "SELECT id FROM services WHERE stack_id = ?1");
 	sqlite3_bind_int64(s, 1, stack_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -390,18 +486,120 @@ store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
 		rc = store_event_add(st, grid_id, "stack.remove", name,
 		    "stack %s removed with its services and instances", name);
 		free(name);
-		if (rc != 0)
-			goto fail;
-	} else {
-		sqlite3_reset(s);
-		goto fail;
+		return rc;
 	}
-	return store_commit(st);
+	sqlite3_reset(s);
+	/* Removed by another request since the caller's lookup: 1. */
+	return rc == SQLITE_DONE ? 1 : -1;
+}
+
+int
+store_stack_tree(struct store *st, int64_t stack_id, int64_t **ids,
+    size_t *n)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "WITH RECURSIVE t(id, depth) AS (SELECT ?1, 0 UNION ALL"
+	    " SELECT k.id, t.depth + 1 FROM stacks k JOIN t"
+	    " ON k.parent_id = t.id WHERE t.depth < 64)"
+	    " SELECT id FROM t ORDER BY depth DESC, id");
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	sqlite3_bind_int64(s, 1, stack_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		ids_push(ids, n, sqlite3_column_int64(s, 0));
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_stack_delete(struct store *st, int64_t stack_id, json_t *nodes,
+    int64_t **services, size_t *nservices)
+{
+	int64_t *ids;
+	size_t n, i;
+	int rc = -1;
+
+	*services = NULL;
+	*nservices = 0;
+	if (store_begin(st) != 0)
+		return -1;
+	/* Its child stacks first, theirs before them. */
+	if (store_stack_tree(st, stack_id, &ids, &n) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		rc = stack_delete_tx(st, ids[i], nodes, services, nservices);
+		if (rc != 0) {
+			free(ids);
+			goto fail;
+		}
+	}
+	free(ids);
+	if (store_commit(st) == 0)
+		return 0;
+	rc = -1;
 fail:
+	/* 1: the stack was removed by another request meanwhile. */
 	store_rollback(st);
 	free(*services);
 	*services = NULL;
 	*nservices = 0;
+	json_array_clear(nodes);
+	return rc == 1 ? 1 : -1;
+}
+
+int
+store_stack_tree_write(struct store *st, int64_t grid_id,
+    struct stack_tree_item *t, size_t n, const struct stack_write *w,
+    const int64_t *remove, size_t nremove, struct stack_update *u)
+{
+	int64_t parent;
+	size_t i;
+	int rc;
+
+	memset(u, 0, sizeof *u);
+	u->nodes = json_array();
+	if (store_begin(st) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		parent = i == 0 ? (w != NULL ? w->parent_id : 0) :
+		    t[t[i].parent].id;
+		/* The secrets (to: vault) once, with the stack that asked. */
+		if (t[i].id > 0)
+			rc = stack_update_tx(st, t[i].id, t[i].spec,
+			    t[i].source, i == 0 ? w : NULL, u);
+		else
+			rc = stack_create_tx(st, grid_id, t[i].spec,
+			    t[i].source, i == 0 ? w : NULL, parent, &t[i].id);
+		if (rc == 1 || rc == 2) {	/* name taken, or gone */
+			store_rollback(st);
+			store_stack_update_clear(u);
+			return rc;
+		}
+		if (rc != 0)
+			goto fail;
+		/* A child installed again under its parent. */
+		if (i > 0 && parent_set(st, t[i].id, parent) != 0)
+			goto fail;
+	}
+	for (i = 0; i < nremove; i++) {
+		/* A child removed meanwhile (1) is as good as removed. */
+		if (stack_delete_tx(st, remove[i], u->nodes, &u->removed,
+		    &u->nremoved) < 0)
+			goto fail;
+	}
+	if (store_commit(st) == 0)
+		return 0;
+fail:
+	store_rollback(st);
+	store_stack_update_clear(u);
 	return -1;
 }
 
@@ -502,9 +700,13 @@ int
 store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT " STACK_COLS ", k.source,"
-	    " k.grid_id, k.spec FROM stacks k WHERE k.id = ?1");
-	json_t *o, *svcs, *spec;
+	    " k.grid_id, k.spec, json_extract(k.spec, '$.variables'),"
+	    " (SELECT p.name FROM stacks p WHERE p.id = k.parent_id),"
+	    " json_extract(k.spec, '$.labels')"
+	    " FROM stacks k WHERE k.id = ?1");
+	json_t *o, *svcs, *spec, *v;
 	int64_t grid_id;
+	size_t i;
 	int rc;
 
 	sqlite3_bind_int64(s, 1, stack_id);
@@ -517,6 +719,15 @@ store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
 	json_object_set_new(o, "source", json_string(store_col_text(s, 16)));
 	grid_id = sqlite3_column_int64(s, 17);
 	spec = json_loads(store_col_text(s, 18), 0, NULL);
+	/* The stack's answers (secrets are never among them). */
+	json_object_set_new(o, "variables", store_col_text(s, 19) != NULL ?
+	    json_loads(store_col_text(s, 19), 0, NULL) : json_object());
+	json_object_set_new(o, "parent", store_col_text(s, 20) != NULL ?
+	    json_string(store_col_text(s, 20)) : json_null());
+	json_object_set_new(o, "labels", store_col_text(s, 21) != NULL ?
+	    json_loads(store_col_text(s, 21), 0, NULL) : json_array());
+	/* The parser's normalized stack, as stored (no secret values). */
+	json_object_set(o, "spec", spec);
 	sqlite3_reset(s);
 	svcs = store_service_list_json(st, grid_id,
 	    json_string_value(json_object_get(o, "name")));
@@ -529,6 +740,162 @@ store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
 	/* Keys of the file that berth keeps but does not act on yet. */
 	json_object_set_new(o, "warnings", stack_warnings(spec));
 	json_decref(spec);
+	/* Its child stacks (depends:), by name. */
+	svcs = json_array();
+	if (store_stack_children(st, stack_id, svcs) != 0) {
+		json_decref(svcs);
+		json_decref(o);
+		return -1;
+	}
+	json_object_set_new(o, "children", json_array());
+	json_array_foreach(svcs, i, v)
+		json_array_append(json_object_get(o, "children"),
+		    json_object_get(v, "name"));
+	json_decref(svcs);
 	*out = o;
 	return 1;
+}
+
+/* ---- links between stacks ------------------------------------------------ */
+
+int
+store_service_links_ready(struct store *st, int64_t service_id, char *why,
+    size_t len)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT json_extract(j.value, '$.stack'),"
+	    " json_extract(j.value, '$.service'), k.id, t.id, t.active,"
+	    " (SELECT count(*) FROM deploy_services ds"
+	    "   JOIN deploys d ON d.id = ds.deploy_id"
+	    "   WHERE ds.service_id = t.id"
+	    "   AND d.state IN ('created', 'ongoing')"
+	    "   AND ds.state IN ('created', 'ongoing'))"
+	    " FROM services v JOIN stacks me ON me.id = v.stack_id,"
+	    " json_each(v.spec, '$.stack_links') j"
+	    " LEFT JOIN stacks k ON k.grid_id = me.grid_id"
+	    "   AND k.name = json_extract(j.value, '$.stack')"
+	    " LEFT JOIN services t ON t.stack_id = k.id"
+	    "   AND t.name = json_extract(j.value, '$.service')"
+	    " WHERE v.id = ?1");
+	int rc, ready = 1;
+
+	*why = '\0';
+	sqlite3_bind_int64(s, 1, service_id);
+	while (ready == 1 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (sqlite3_column_type(s, 3) == SQLITE_NULL) {
+			snprintf(why, len, "it links to %s/%s, which is no "
+			    "longer in the grid", store_col_text(s, 0),
+			    store_col_text(s, 1));
+			ready = 2;
+		} else if (sqlite3_column_int(s, 4) == 0 ||
+		    sqlite3_column_int64(s, 5) > 0) {
+			snprintf(why, len, "waiting for %s/%s to be deployed",
+			    store_col_text(s, 0), store_col_text(s, 1));
+			ready = 0;
+		}
+	}
+	if (ready == 1 && rc != SQLITE_DONE)
+		ready = -1;
+	sqlite3_reset(s);
+	return ready;
+}
+
+int
+store_stack_linked_from(struct store *st, int64_t stack_id, json_t *keep,
+    char *buf, size_t len)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT ok.name, v.name, json_extract(j.value, '$.service')"
+	    " FROM stacks me JOIN stacks ok ON ok.grid_id = me.grid_id"
+	    "   AND ok.id != me.id"
+	    " JOIN services v ON v.stack_id = ok.id,"
+	    " json_each(v.spec, '$.stack_links') j"
+	    " WHERE me.id = ?1 AND json_extract(j.value, '$.stack') = me.name"
+	    " ORDER BY ok.name, v.name");
+	size_t used = 0;
+	int rc, n = 0;
+
+	*buf = '\0';
+	sqlite3_bind_int64(s, 1, stack_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (keep != NULL && json_object_get(keep,
+		    store_col_text(s, 2)) != NULL)
+			continue;
+		if (used < len)
+			used += (size_t)snprintf(buf + used, len - used,
+			    "%s%s/%s -> %s", n ? ", " : "",
+			    store_col_text(s, 0), store_col_text(s, 1),
+			    store_col_text(s, 2));
+		n++;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? n : -1;
+}
+
+int
+store_stack_tree_linked_from(struct store *st, int64_t stack_id, char *buf,
+    size_t len)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "WITH RECURSIVE t(id, depth) AS (SELECT ?1, 0 UNION ALL"
+	    " SELECT k.id, t.depth + 1 FROM stacks k JOIN t"
+	    " ON k.parent_id = t.id WHERE t.depth < 64)"
+	    " SELECT ok.name, v.name, me.name || '/' ||"
+	    " json_extract(j.value, '$.service')"
+	    " FROM stacks me JOIN t ON t.id = me.id"
+	    " JOIN stacks ok ON ok.grid_id = me.grid_id"
+	    "   AND ok.id NOT IN (SELECT id FROM t)"
+	    " JOIN services v ON v.stack_id = ok.id,"
+	    " json_each(v.spec, '$.stack_links') j"
+	    " WHERE json_extract(j.value, '$.stack') = me.name"
+	    " ORDER BY ok.name, v.name");
+	size_t used = 0;
+	int rc, n = 0;
+
+	*buf = '\0';
+	sqlite3_bind_int64(s, 1, stack_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (used < len)
+			used += (size_t)snprintf(buf + used, len - used,
+			    "%s%s/%s -> %s", n ? ", " : "",
+			    store_col_text(s, 0), store_col_text(s, 1),
+			    store_col_text(s, 2));
+		n++;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? n : -1;
+}
+
+int
+store_stack_children(struct store *st, int64_t stack_id, json_t *out)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT id, name FROM stacks"
+	    " WHERE parent_id = ?1 ORDER BY name");
+	int rc;
+
+	sqlite3_bind_int64(s, 1, stack_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(out, json_pack("{s:I, s:s}", "id",
+		    (json_int_t)sqlite3_column_int64(s, 0), "name",
+		    store_col_text(s, 1)));
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_stack_spec(struct store *st, int64_t stack_id, json_t **spec)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT spec FROM stacks"
+	    " WHERE id = ?1");
+	int rc;
+
+	*spec = NULL;
+	sqlite3_bind_int64(s, 1, stack_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*spec = json_loads(store_col_text(s, 0), 0, NULL);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return *spec != NULL ? 1 : -1;
+	return rc == SQLITE_DONE ? 0 : -1;
 }

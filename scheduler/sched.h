@@ -336,4 +336,53 @@ const char	*sched_strategy_name(enum sched_strategy strategy);
 const char	*sched_state_name(enum sched_state state);
 const char	*sched_queue_why_name(enum sched_queue_why why);
 
+/*
+ * Sizing a scale-up (node groups, docs/autoscaling.md). Each group is a
+ * template for new nodes: labels, cpus and memory. sched_size() adds
+ * virtual nodes built from the templates to s, plans with the real
+ * planner, reads what landed on them, and removes them again: s is left
+ * as it was (job tasks keep their queue reasons). Demand is what a plan
+ * cannot place: ha and random instance numbers, and queued job tasks that
+ * no node can take (not those waiting out a backoff). Daemons make no
+ * demand, but they are placed on virtual nodes like on real ones, so
+ * their reservations count.
+ *
+ * First every group's `upcoming` machines (launched, not yet measured)
+ * join as virtual nodes: demand they absorb launches nothing. Then the
+ * groups in the order given (the caller sorts by priority): each gets up
+ * to `headroom` more virtual nodes; the smallest number of them that
+ * serves as much as all of them would is its launch count, and they stay
+ * while the next group is tried, so what one group cannot take overflows
+ * to the next.
+ */
+struct sched_size_group {
+	const char		 *name;		/* the group's name */
+	const char *const	 *labels;	/* every node's labels */
+	size_t			  nlabels;
+	double			  cpus;		/* template; 0 = not limited */
+	int64_t			  memory;	/* bytes; 0 = not limited */
+	int			  upcoming;	/* machines on their way */
+	int			  headroom;	/* more it may launch now */
+};
+
+struct sched_size_result {
+	int		*launch;	/* per group: nodes to launch (the
+					 * caller's array of ngroups) */
+	int		 demand;	/* instances and tasks wanting a node */
+	int		 served;	/* of them, placed on virtual nodes */
+	int		 plans;		/* sched_plan() calls it took */
+	char		*unserved;	/* why the first item no group serves
+					 * cannot be placed (malloc'd), or
+					 * NULL when all are served */
+	int64_t		*services;	/* services with numbers placed on
+					 * virtual nodes: they wait for
+					 * capacity (malloc'd, or NULL) */
+	size_t		 nservices;
+};
+
+/* 0 (out filled; free out->unserved, out->services), or -1 with *cause. */
+int		 sched_size(struct sched *s, const struct sched_size_group *g,
+		    size_t ngroups, int64_t now_ms, uint64_t seed,
+		    struct sched_size_result *out, char **cause);
+
 #endif

@@ -642,7 +642,8 @@ sched_job_queue(struct sched_draft *d)
 		s->held = xreallocarray(s->held, s->slot_cap, sizeof *s->held);
 		s->held_cap = s->slot_cap;
 	}
-	memset(s->held, 0, s->held_cap * sizeof *s->held);
+	if (s->held_cap > 0)	/* no node yet: held is NULL */
+		memset(s->held, 0, s->held_cap * sizeof *s->held);
 	for (slot = 0; slot < s->nslots; slot++) {
 		n = s->nodes[slot];
 		if (n != NULL && n->online && !n->doomed)

@@ -343,8 +343,8 @@ cmd_add_agent() {
 	[ -n "$name" ] ||
 	    die "usage: scripts/demo.sh add-agent NAME [k=v ...]  (e.g. add-agent eph-3 az=b)"
 	shift
-	[[ $name =~ ^[a-z0-9-]{1,63}$ ]] ||
-	    die "node name \"$name\": want [a-z0-9-]{1,63}"
+	[[ $name =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] ||
+	    die "node name \"$name\": want [a-z0-9][a-z0-9-]{0,62}"
 	need_master
 	if pid=$(pid_of "$name"); then
 		die "agent $name already runs (pid $pid)"
@@ -384,7 +384,7 @@ EOF
 cmd_stop_agent() {
 	local name=${1:-} id ids
 	[ -n "$name" ] || die "usage: scripts/demo.sh stop-agent NAME"
-	[[ $name =~ ^[a-z0-9-]{1,63}$ ]] && [ "$name" != master ] ||
+	[[ $name =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] && [ "$name" != master ] ||
 	    die "\"$name\" is not an agent name"
 	pid=$(pid_of "$name") || die "agent $name is not running"
 	say "agent $name goes away (as when the Auto Scaling Group scales in)"

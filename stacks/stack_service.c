@@ -64,7 +64,10 @@ svc_image(struct stack_ctx *ctx, json_t *svc, const char *name,
 	free(s);
 }
 
-/* command / entrypoint: a string split into words, or a list kept. */
+/*
+ * command / entrypoint: a string split into words (command), a list kept.
+ * A string entrypoint is one argument, as Kontena passed it to Docker.
+ */
 static void
 svc_argv(struct stack_ctx *ctx, json_t *svc, const char *name,
     const struct snode *v, const char *path)
@@ -83,6 +86,11 @@ svc_argv(struct stack_ctx *ctx, json_t *svc, const char *name,
 	}
 	if (stack_get_str(ctx, v, path, &s) != 0)
 		return;
+	if (strcmp(name, "entrypoint") == 0) {
+		json_object_set_new(svc, name, json_pack("[s]", s));
+		free(s);
+		return;
+	}
 	if ((words = stack_shell_split(s, &cause)) == NULL) {
 		stack_errn(ctx, v, path, "%s", cause);
 		free(cause);
@@ -337,9 +345,8 @@ svc_stop_signal(struct stack_ctx *ctx, json_t *svc, const char *name,
 	free(s);
 }
 
-/* Append KEY=VALUE to env, replacing an earlier KEY. */
-static void
-svc_env_put(json_t *env, const char *kv)
+void
+stack_env_put(json_t *env, const char *kv)
 {
 	size_t i, klen = strcspn(kv, "=");
 	const char *e;
@@ -387,7 +394,7 @@ svc_environment(struct stack_ctx *ctx, json_t *svc, const char *name,
 					stack_errn(ctx, v->kids[i], kpath,
 					    "\"%s\" is not KEY=VALUE", s);
 				else
-					svc_env_put(env, s);
+					stack_env_put(env, s);
 			}
 			free(s);
 			free(kpath);
@@ -401,12 +408,25 @@ svc_environment(struct stack_ctx *ctx, json_t *svc, const char *name,
 				    "environment variable name", k->str);
 			} else if (stack_is_null(SNODE_VAL(v, i))) {
 				xasprintf(&kv, "%s=", k->str);
-				svc_env_put(env, kv);
+				stack_env_put(env, kv);
 				free(kv);
 			} else if (stack_get_str(ctx, SNODE_VAL(v, i), kpath,
 			    &s) == 0) {
+				/*
+				 * Kontena wrote "#{key}=#{value}" of what its
+				 * YAML 1.1 parser read: "on" is true, 0755 is
+				 * 493, 1.50 is 1.5.
+				 */
+				json_t *typed = stack_text_json(s,
+				    SNODE_VAL(v, i)->quoted);
+
+				if (!json_is_string(typed)) {
+					free(s);
+					s = stack_json_str(typed);
+				}
+				json_decref(typed);
 				xasprintf(&kv, "%s=%s", k->str, s);
-				svc_env_put(env, kv);
+				stack_env_put(env, kv);
 				free(kv);
 				free(s);
 			}
@@ -424,21 +444,16 @@ static void
 svc_env_file_one(struct stack_ctx *ctx, json_t *env, const struct snode *v,
     const char *path)
 {
-	const struct stack_opts *o = ctx->opts;
 	char *file, *data, *cause = NULL, *line, *save, *end;
-	int lineno = 0;
+	int lineno = 0, rc;
 
 	if (stack_get_str(ctx, v, path, &file) != 0)
 		return;
-	if (o->read_file == NULL) {
-		stack_errn(ctx, v, path, "env_file used but the caller gave "
-		    "no file reader");
-		free(file);
-		return;
-	}
-	if ((data = o->read_file(o->arg, file, &cause)) == NULL) {
-		stack_errn(ctx, v, path, "cannot read \"%s\": %s", file,
-		    cause != NULL ? cause : "failed");
+	rc = stack_host_read(ctx, file, STACK_FILE_STACK, &data, NULL, &cause);
+	if (rc != 0) {
+		if (rc != STACK_NEED)
+			stack_errn(ctx, v, path, "cannot read \"%s\": %s", file,
+			    cause);
 		free(cause);
 		free(file);
 		return;
@@ -462,7 +477,7 @@ svc_env_file_one(struct stack_ctx *ctx, json_t *env, const struct snode *v,
 			    "KEY=VALUE: \"%.40s\"", file, line);
 			continue;
 		}
-		svc_env_put(env, line);
+		stack_env_put(env, line);
 	}
 	free(data);
 	free(file);
@@ -619,6 +634,10 @@ svc_volume_declared(struct stack_ctx *ctx, const char *name, size_t len)
 {
 	size_t i;
 
+	/* An extends: file's volumes are checked in the stack that uses
+	   them (stack_extends.c). */
+	if (ctx->extending != NULL)
+		return 1;
 	for (i = 0; i < ctx->nvolnames; i++) {
 		if (strlen(ctx->volnames[i]) == len &&
 		    strncmp(ctx->volnames[i], name, len) == 0)
@@ -733,16 +752,69 @@ svc_volumes(struct stack_ctx *ctx, json_t *svc, const char *name,
 		json_decref(l);
 }
 
+/*
+ * A link to another stack's service: "stack/service[:alias]". Kontena's
+ * usual pattern (one load balancer stack that every app links to). The
+ * entry is kept as written in links; stack_links gets {stack, service,
+ * alias} for the master, which checks that the target exists and orders
+ * deploys by it. A link that names this stack is an ordinary link.
+ * Returns the service part when it names this stack, else NULL.
+ */
+static const char *
+svc_xref(struct stack_ctx *ctx, json_t *svc, const char *s,
+    const struct snode *at, const char *path, int *bad)
+{
+	const char *slash = strchr(s, '/'), *svcname = slash + 1;
+	char *stack, *service;
+	size_t alen = strcspn(svcname, ":");
+	struct stack_xref *x;
+
+	stack = xstrndup(s, (size_t)(slash - s));
+	service = xstrndup(svcname, alen);
+	if (!util_name_valid(stack) || strchr(svcname, '/') != NULL ||
+	    !stack_service_name_valid(service) ||
+	    (svcname[alen] == ':' && svcname[alen + 1] == '\0')) {
+		stack_errn(ctx, at, path, "\"%s\" is not a link to another "
+		    "stack's service (STACK/SERVICE[:ALIAS])", s);
+		*bad = 1;
+		free(stack);
+		free(service);
+		return NULL;
+	}
+	if (ctx->stack_name != NULL && strcmp(stack, ctx->stack_name) == 0) {
+		free(stack);
+		free(service);
+		return svcname;
+	}
+	/* Kontena's alias: the one given, else the link as written. */
+	json_array_append_new(json_object_get(svc, "stack_links"), json_pack(
+	    "{s:s, s:s, s:s#}", "stack", stack, "service", service, "alias",
+	    svcname[alen] == ':' ? svcname + alen + 1 : s,
+	    svcname[alen] == ':' ? (int)strlen(svcname + alen + 1) :
+	    (int)strlen(s)));
+	ctx->xrefs = xreallocarray(ctx->xrefs, ctx->nxrefs + 1,
+	    sizeof *ctx->xrefs);
+	x = &ctx->xrefs[ctx->nxrefs++];
+	x->from = xstrdup(json_string_value(json_object_get(svc, "name")));
+	x->stack = stack;
+	x->service = service;
+	x->path = xstrdup(path);
+	x->line = at->line;
+	x->col = at->col;
+	return NULL;
+}
+
 /* links and depends_on: recorded in ctx->refs for stack.c to check. */
 static void
 svc_refs(struct stack_ctx *ctx, json_t *svc, const char *name,
     const struct snode *v, const char *path)
 {
 	json_t *l;
-	const char *s, *from;
+	const char *s, *from, *local;
 	char *ipath;
 	struct stack_ref *r;
 	size_t i;
+	int bad = 0;
 
 	if (stack_is_null(v))
 		return;
@@ -754,10 +826,16 @@ svc_refs(struct stack_ctx *ctx, json_t *svc, const char *name,
 	for (i = 0; i < json_array_size(l); i++) {
 		s = json_string_value(json_array_get(l, i));
 		ipath = stack_path_idx(path, i);
-		if (strchr(s, '/') != NULL) {
-			stack_errn(ctx, v->kids[i], ipath, "\"%s\": links to "
-			    "services of other stacks are not supported by "
-			    "berth", s);
+		local = s;
+		if (strchr(s, '/') != NULL &&
+		    (local = svc_xref(ctx, svc, s, v->kids[i], ipath,
+		    &bad)) == NULL) {
+			free(ipath);
+			continue;
+		}
+		if (*local == '\0' || *local == ':') {
+			stack_errn(ctx, v->kids[i], ipath, "\"%s\" names no "
+			    "service", s);
 			free(ipath);
 			continue;
 		}
@@ -765,8 +843,8 @@ svc_refs(struct stack_ctx *ctx, json_t *svc, const char *name,
 		    sizeof *ctx->refs);
 		r = &ctx->refs[ctx->nrefs++];
 		r->from = xstrdup(from);
-		r->to = xstrndup(s, strcmp(name, "links") == 0 ?
-		    strcspn(s, ":") : strlen(s));
+		r->to = xstrndup(local, strcmp(name, "links") == 0 ?
+		    strcspn(local, ":") : strlen(local));
 		r->path = ipath;
 		r->line = v->kids[i]->line;
 		r->col = v->kids[i]->col;
@@ -951,6 +1029,9 @@ svc_hooks(struct stack_ctx *ctx, json_t *svc, const char *name,
 			stack_unknown_key(ctx, k, kpath, "hooks (expected "
 			    "pre_start, post_start or pre_stop)");
 			ok = 0;
+		} else if (stack_is_null(val)) {
+			/* Kontena took a hook list that Liquid emptied. */
+			json_object_set_new(hooks, k->str, json_array());
 		} else if (stack_want_seq(ctx, val, kpath) != 0)
 			ok = 0;
 		else {
@@ -1031,6 +1112,140 @@ svc_health_check(struct stack_ctx *ctx, json_t *svc, const char *name,
 	json_decref(hc);
 }
 
+/*
+ * secrets: [{secret, name, type: env}]: the vault secret `secret` goes
+ * into the container's environment as `name`. The secret must be in the
+ * vault, or be written by this stack (to: vault), as Kontena checked.
+ */
+static void
+svc_secrets(struct stack_ctx *ctx, json_t *svc, const char *name,
+    const struct snode *v, const char *path)
+{
+	json_t *out = json_array(), *e;
+	const struct snode *it, *k;
+	char *ipath, *kpath, *val[3];
+	static const char *const keys[] = { "secret", "name", "type" };
+	size_t i, j, n;
+	int ok = 1, bad;
+
+	if (stack_is_null(v)) {
+		json_decref(out);
+		return;
+	}
+	if (stack_want_seq(ctx, v, path) != 0) {
+		json_decref(out);
+		return;
+	}
+	for (i = 0; i < v->n; i++) {
+		it = v->kids[i];
+		ipath = stack_path_idx(path, i);
+		memset(val, 0, sizeof val);
+		bad = 0;
+		if (stack_want_map(ctx, it, ipath) != 0) {
+			free(ipath);
+			ok = 0;
+			continue;
+		}
+		for (j = 0; j < SNODE_NPAIRS(it); j++) {
+			k = SNODE_KEY(it, j);
+			kpath = stack_path(ipath, k->str);
+			for (n = 0; n < 3; n++) {
+				if (strcmp(k->str, keys[n]) == 0)
+					break;
+			}
+			if (n == 3) {
+				stack_unknown_key(ctx, k, kpath, "a secret");
+				bad = 1;
+			} else {
+				free(val[n]);
+				if (stack_get_str(ctx, SNODE_VAL(it, j), kpath,
+				    &val[n]) != 0)
+					bad = 1;
+			}
+			free(kpath);
+		}
+		if (!bad && (val[0] == NULL || val[1] == NULL)) {
+			stack_errn(ctx, it, ipath, "a secret needs secret (the "
+			    "vault's name for it) and name (the variable in "
+			    "the container)");
+			bad = 1;
+		}
+		if (!bad && val[2] != NULL && strcmp(val[2], "env") != 0) {
+			stack_errn(ctx, it, ipath, "type \"%s\": secrets go "
+			    "into the environment (type: env)", val[2]);
+			bad = 1;
+		}
+		if (!bad && (strchr(val[1], '=') != NULL || *val[1] == '\0')) {
+			stack_errn(ctx, it, ipath, "\"%s\" is not an "
+			    "environment variable name", val[1]);
+			bad = 1;
+		}
+		if (!bad && ctx->host != NULL && ctx->host->vault_read !=
+		    NULL && json_object_get(ctx->vault_writes, val[0]) ==
+		    NULL && stack_host_vault(ctx, val[0], NULL, NULL) != 1) {
+			stack_errn(ctx, it, ipath, "secret %s is not in the "
+			    "vault (berth vault write %s)", val[0], val[0]);
+			bad = 1;
+		}
+		if (!bad) {
+			e = json_pack("{s:s, s:s, s:s}", "secret", val[0],
+			    "name", val[1], "type", "env");
+			json_array_append_new(out, e);
+		} else
+			ok = 0;
+		for (n = 0; n < 3; n++)
+			free(val[n]);
+		free(ipath);
+	}
+	if (ok)
+		json_object_set_new(svc, name, out);
+	else
+		json_decref(out);
+}
+
+/*
+ * build: Kontena built images only in `kontena stack build`; install used
+ * image:. berth never builds: with an image it says build is ignored,
+ * without one the image error says what to do.
+ */
+static void
+svc_build(struct stack_ctx *ctx, json_t *svc, const char *name,
+    const struct snode *v, const char *path)
+{
+	json_object_set_new(svc, " build", json_true());
+	stack_warn(ctx, v, path, "build ignored: berth does not build "
+	    "images (Kontena built them only in `stack build`); the image "
+	    "is pulled");
+}
+
+/* certificates: berth keeps none; an empty list says nothing. */
+static void
+svc_certificates(struct stack_ctx *ctx, json_t *svc, const char *name,
+    const struct snode *v, const char *path)
+{
+	if (stack_is_null(v) || (v->type == SNODE_SEQ && v->n == 0))
+		return;
+	stack_errn(ctx, v, path, "Kontena certificates (Let's Encrypt, "
+	    "through its vault) are not supported by berth: it keeps no "
+	    "certificates; put a certificate in the vault and name it in "
+	    "secrets:");
+}
+
+/* extends: read by stack_extends.c once every service is read. */
+static void
+svc_extends(struct stack_ctx *ctx, json_t *svc, const char *name,
+    const struct snode *v, const char *path)
+{
+	json_object_set_new(svc, " extends", json_true());
+}
+
+/* only_if and skip_if: stack.c tests them (stack_vars_keep()). */
+static void
+svc_cond(struct stack_ctx *ctx, json_t *svc, const char *name,
+    const struct snode *v, const char *path)
+{
+}
+
 static const struct {
 	const char	*name;	/* the key */
 	svc_fn		*fn;	/* its reader, or NULL: refused */
@@ -1067,14 +1282,12 @@ static const struct {
 	{ "stop_grace_period", svc_grace, NULL },
 	{ "read_only", svc_bool, NULL },
 
-	{ "secrets", NULL, "Vault secrets are not supported by berth; pass "
-	    "the value in environment from a variable (from: env)" },
-	{ "certificates", NULL, "Kontena certificates (Vault/Let's Encrypt) "
-	    "are not supported by berth" },
-	{ "build", NULL, "berth does not build images; build and push the "
-	    "image, then name it with image:" },
-	{ "extends", NULL, "extends is not supported by berth; write the "
-	    "service out in full" },
+	{ "secrets", svc_secrets, NULL },
+	{ "certificates", svc_certificates, NULL },
+	{ "build", svc_build, NULL },
+	{ "extends", svc_extends, NULL },
+	{ "only_if", svc_cond, NULL },
+	{ "skip_if", svc_cond, NULL },
 	{ "volumes_from", NULL, "volumes_from is not supported by berth; use "
 	    "a named volume" },
 	{ "external_links", NULL, "links to services outside the stack are "
@@ -1087,10 +1300,6 @@ static const struct {
 	    "logging: {options: ...}" },
 	{ "mem_swaplimit", NULL, "mem_swaplimit is not a key; did you mean "
 	    "memswap_limit?" },
-	{ "only_if", NULL, "conditional services (only_if) are not supported "
-	    "by berth" },
-	{ "skip_if", NULL, "conditional services (skip_if) are not supported "
-	    "by berth" },
 };
 
 /* The spec with every field at its default. */
@@ -1099,14 +1308,14 @@ svc_defaults(const char *name)
 {
 	return json_pack("{s:s, s:n, s:n, s:n, s:i, s:b, s:s, "
 	    "s:{s:s, s:n, s:f, s:n}, s:[], s:[], s:[], s:[], s:[], s:[], "
-	    "s:n, s:n, s:n, s:n, s:n, s:b, s:[], s:[], s:n, s:n, s:n, "
+	    "s:[], s:[], s:n, s:n, s:n, s:n, s:n, s:b, s:[], s:[], s:n, s:n, s:n, "
 	    "s:n, s:n, s:n, s:n, s:i, s:b}",
 	    "name", name, "image", "command", "entrypoint",
 	    "instances", 1, "stateful", 0, "strategy", "ha",
 	    "deploy", "strategy", "ha", "wait_for_port", "min_health", 0.8,
 	    "interval",
 	    "affinity", "env", "ports", "volumes", "links", "depends_on",
-	    "cpus", "cpu_shares", "mem_limit", "memswap_limit", "shm_size",
+	    "stack_links", "secrets", "cpus", "cpu_shares", "mem_limit", "memswap_limit", "shm_size",
 	    "privileged", 0, "cap_add", "cap_drop",
 	    "network_mode", "pid", "user", "logging", "hooks", "health_check",
 	    "stop_signal", "stop_grace_period", 10, "read_only", 0);
@@ -1116,13 +1325,22 @@ json_t *
 stack_service_parse(struct stack_ctx *ctx, const char *name,
     const struct snode *map, const char *path)
 {
-	json_t *svc, *env, *part;
-	const struct snode *k, *image = NULL;
+	json_t *svc, *env, *part, *given;
+	const struct snode *k;
 	char *kpath;
 	size_t i, j, e;
 	long long mem, swap;
 
 	svc = svc_defaults(name);
+	{
+		char dns[64];
+
+		stack_dns_name(name, dns, sizeof dns);
+		json_object_set_new(svc, "dns_name", json_string(dns));
+	}
+	/* The keys given, for extends (stack_extends.c). */
+	given = json_array();
+	json_object_set_new(svc, " given", given);
 	if (stack_want_map(ctx, map, path) != 0)
 		return svc;
 	for (i = 0; i < SNODE_NPAIRS(map); i++) {
@@ -1137,24 +1355,35 @@ stack_service_parse(struct stack_ctx *ctx, const char *name,
 		else if (svc_keys[j].fn == NULL)
 			stack_errn(ctx, k, kpath, "%s", svc_keys[j].why);
 		else {
-			if (j == 0)
-				image = k;
+			json_array_append_new(given, json_string(k->str));
 			svc_keys[j].fn(ctx, svc, k->str, SNODE_VAL(map, i),
 			    kpath);
 		}
 		free(kpath);
 	}
-	if (image == NULL)
-		stack_errn(ctx, map, path, "image is required");
 
-	/* env_file first, then environment over it. */
+	/*
+	 * As Kontena merged them: environment first, then the env_files'
+	 * entries whose keys it does not have (environment wins).
+	 */
 	env = json_object_get(svc, "env");
-	for (i = 0; i < 2; i++) {
-		part = json_object_get(svc, i == 0 ? " env_file" :
-		    " environment");
-		for (e = 0; e < json_array_size(part); e++)
-			svc_env_put(env, json_string_value(
-			    json_array_get(part, e)));
+	part = json_object_get(svc, " environment");
+	for (e = 0; e < json_array_size(part); e++)
+		stack_env_put(env, json_string_value(json_array_get(part, e)));
+	part = json_object_get(svc, " env_file");
+	for (e = 0; e < json_array_size(part); e++) {
+		const char *kv = json_string_value(json_array_get(part, e));
+		size_t klen = strcspn(kv, "="), m;
+
+		for (m = 0; m < json_array_size(env); m++) {
+			const char *x = json_string_value(json_array_get(env,
+			    m));
+
+			if (strncmp(x, kv, klen) == 0 && x[klen] == '=')
+				break;
+		}
+		if (m == json_array_size(env))
+			json_array_append_new(env, json_string(kv));
 	}
 	json_object_del(svc, " env_file");
 	json_object_del(svc, " environment");

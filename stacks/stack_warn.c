@@ -27,7 +27,6 @@ static const struct stack_inert {
 	  "counts as running once it stayed up for the grid's "
 	  "instance_settle_s" },
 	{ "hooks", 0, "hooks are not run" },
-	{ "logging", 0, "containers log with the engine's default driver" },
 	{ "deploy.interval", 0, "there are no periodic redeploys" },
 };
 

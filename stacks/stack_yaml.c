@@ -78,6 +78,30 @@ bad:
 	return -1;
 }
 
+/*
+ * When the YAML is the Liquid output, the rendered line i (0-based), to
+ * show with a syntax error at the template's line: "(rendered: ...)".
+ */
+static char *
+yaml_rendered_line(struct stack_ctx *ctx, size_t i)
+{
+	const char *p = ctx->rendered, *e;
+	char *out;
+
+	if (p == NULL)
+		return NULL;
+	while (i > 0 && (p = strchr(p, '\n')) != NULL) {
+		p++;
+		i--;
+	}
+	if (p == NULL)
+		return NULL;
+	e = strchr(p, '\n');
+	xasprintf(&out, " (the line rendered: \"%.*s\")", e != NULL &&
+	    e - p < 120 ? (int)(e - p) : 120, p);
+	return out;
+}
+
 static struct snode *
 yaml_node_new(struct stack_ctx *ctx, enum snode_type type,
     const yaml_mark_t *mark)
@@ -125,6 +149,85 @@ yaml_key_cmp(const void *a, const void *b)
 	return ka->col < kb->col ? -1 : ka->col > kb->col;
 }
 
+static int
+yaml_is_merge(const struct snode *k)
+{
+	return k->type == SNODE_SCALAR && !k->quoted && strcmp(k->str, "<<") == 0;
+}
+
+static int
+yaml_has_key(struct snode **kids, size_t n, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < n; i += 2) {
+		if (kids[i]->type == SNODE_SCALAR && strcmp(kids[i]->str,
+		    key) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * YAML merge keys: `<<: *base` or `<<: [*a, *b]` put the entries of those
+ * mappings here, where the << is, except keys the mapping has itself
+ * (anywhere) or an earlier merged mapping gave. Kontena's parser (Psych)
+ * read them so; Psych lets a merge also override explicit keys written
+ * before it, berth follows the YAML spec there (explicit keys win).
+ */
+static void
+yaml_map_merge(struct stack_ctx *ctx, struct snode *map)
+{
+	struct snode **out = NULL, *v, *src;
+	size_t i, j, m, nsrc, n = 0, cap = 0;
+	int any = 0;
+
+	for (i = 0; i < map->n; i += 2)
+		any |= yaml_is_merge(map->kids[i]);
+	if (!any)
+		return;
+	for (i = 0; i + 1 < map->n; i += 2) {
+		if (!yaml_is_merge(map->kids[i])) {
+			if (n + 2 > cap) {
+				cap = cap ? cap * 2 : 16;
+				out = xreallocarray(out, cap, sizeof *out);
+			}
+			out[n++] = map->kids[i];
+			out[n++] = map->kids[i + 1];
+			continue;
+		}
+		v = map->kids[i + 1];
+		nsrc = v->type == SNODE_SEQ ? v->n : 1;
+		for (m = 0; m < nsrc; m++) {
+			src = v->type == SNODE_SEQ ? v->kids[m] : v;
+			if (src->type != SNODE_MAP) {
+				stack_errn(ctx, src, "<<", "a merge key (<<) takes "
+				    "a mapping or a list of mappings, not a %s",
+				    stack_type_name(src));
+				continue;
+			}
+			for (j = 0; j + 1 < src->n; j += 2) {
+				if (src->kids[j]->type != SNODE_SCALAR ||
+				    yaml_has_key(out, n, src->kids[j]->str) ||
+				    yaml_has_key(map->kids, map->n,
+				    src->kids[j]->str))
+					continue;
+				if (n + 2 > cap) {
+					cap = cap ? cap * 2 : 16;
+					out = xreallocarray(out, cap,
+					    sizeof *out);
+				}
+				out[n++] = src->kids[j];
+				out[n++] = src->kids[j + 1];
+			}
+		}
+	}
+	free(map->kids);
+	map->kids = out;
+	map->n = n;
+	map->cap = cap;
+}
+
 /* A mapping is complete: report keys given twice (at the later one). */
 static void
 yaml_map_dups(struct stack_ctx *ctx, struct snode *map)
@@ -132,7 +235,7 @@ yaml_map_dups(struct stack_ctx *ctx, struct snode *map)
 	struct snode **keys;
 	size_t i, n = SNODE_NPAIRS(map), k = 0;
 
-	if (n < 2)
+	if (n < 2 || ctx->lenient)
 		return;
 	keys = xreallocarray(NULL, n, sizeof *keys);
 	for (i = 0; i < n; i++) {
@@ -165,8 +268,9 @@ yaml_attach(struct stack_ctx *ctx, struct snode **stack, size_t depth,
 		return;
 	}
 	top = stack[depth - 1];
+	/* The raw text of a Liquid template may have {{ x }} as a key. */
 	if (top->type == SNODE_MAP && top->n % 2 == 0 &&
-	    n->type != SNODE_SCALAR) {
+	    n->type != SNODE_SCALAR && !ctx->lenient) {
 		stack_err(ctx, (int)mark->line + 1, (int)mark->column + 1, "",
 		    "a mapping key must be a plain value, not a %s",
 		    stack_type_name(n));
@@ -211,12 +315,17 @@ stack_yaml_load(struct stack_ctx *ctx, const char *buf, size_t len)
 	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
 	while (!done && !failed) {
 		if (!yaml_parser_parse(&parser, &ev)) {
+			char *shown = yaml_rendered_line(ctx,
+			    (size_t)parser.problem_mark.line);
+
 			stack_err(ctx, (int)parser.problem_mark.line + 1,
 			    (int)parser.problem_mark.column + 1, "",
-			    "YAML syntax error: %s%s%s",
+			    "YAML syntax error: %s%s%s%s",
 			    parser.problem ? parser.problem : "unknown",
 			    parser.context ? " " : "",
-			    parser.context ? parser.context : "");
+			    parser.context ? parser.context : "",
+			    shown != NULL ? shown : "");
+			free(shown);
 			failed = 1;
 			break;
 		}
@@ -321,8 +430,10 @@ stack_yaml_load(struct stack_ctx *ctx, const char *buf, size_t len)
 		case YAML_MAPPING_END_EVENT:
 			n = stack[--depth];
 			n->complete = 1;
-			if (n->type == SNODE_MAP)
+			if (n->type == SNODE_MAP) {
 				yaml_map_dups(ctx, n);
+				yaml_map_merge(ctx, n);
+			}
 			if (depth > 0)
 				stack[depth - 1]->size += n->size;
 			n = NULL;

@@ -366,3 +366,47 @@ agent_start_netns() {
 	echo $! >"$TMP/agents/$name.pid"
 	case " $AGENTS " in *" $name "*) ;; *) AGENTS="$AGENTS $name" ;; esac
 }
+
+# ---- a second Docker Engine (end-to-end layer) ----------------------------------
+
+# engine_up NAME: a Docker Engine of its own, as a second machine would
+# have, started inside a new network namespace (netns_up NAME) with the
+# recipe of DESIGN.md section 7 (nsenter, not ip netns exec: that remounts
+# /sys and dockerd then finds no cgroups). Its data and exec roots are under
+# $TMP; it starts its own containerd. Sets ENGINE_SOCK (the unix socket:
+# DOCKER_HOST=unix://$ENGINE_SOCK) and loads berth-test/busybox:latest into
+# it. At exit its containers are removed and it is stopped. Needs root.
+engine_up() {
+	local d=$TMP/engine-$1 i
+	netns_up "$1" || return 1
+	mkdir -p "$d"
+	ENGINE_SOCK=$d/docker.sock
+	at_exit "engine_down $d"
+	nsenter --net="/var/run/netns/$NETNS" dockerd --data-root "$d/root" \
+	    --exec-root "$d/exec" -H "unix://$ENGINE_SOCK" --pidfile "$d/pid" \
+	    --iptables=false --ip-masq=false >"$d/log" 2>&1 </dev/null &
+	for i in $(seq 300); do
+		docker -H "unix://$ENGINE_SOCK" info >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	if ! docker -H "unix://$ENGINE_SOCK" info >/dev/null 2>&1; then
+		echo "# second engine did not start; its log:" >&2
+		tail -20 "$d/log" | sed 's/^/# /' >&2
+		return 1
+	fi
+	docker save berth-test/busybox:latest |
+	    docker -H "unix://$ENGINE_SOCK" load >/dev/null
+}
+
+# engine_down DIR: remove the engine's containers, stop it, wait for it.
+engine_down() {
+	local d=$1 pid i
+	docker -H "unix://$d/docker.sock" ps -aq 2>/dev/null |
+	    xargs -r docker -H "unix://$d/docker.sock" rm -f >/dev/null 2>&1
+	pid=$(cat "$d/pid" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+}

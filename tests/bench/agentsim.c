@@ -571,7 +571,17 @@ sim_ended(struct sim_agent *a)
 		s->n_closes[code - 4000]++;
 	/* The real agent's policy: the protocol's table (common/proto.c). */
 	switch (proto_close_action(code)) {
+	case PROTO_CLOSE_DO_NEW_NODE: {
+		/* Another live agent holds the id: become a new node (a
+		 * simulated agent has no containers to remove). */
+		unsigned char raw[PROTO_NODE_ID_LEN / 2];
+
+		util_random(raw, sizeof raw);
+		util_hex(raw, sizeof raw, a->node_id);
+	}
+		/* FALLTHROUGH */
 	case PROTO_CLOSE_DO_REJOIN:
+	case PROTO_CLOSE_DO_REMOVED:
 		free(a->node_token);
 		a->node_token = NULL;
 		s->nodes_dirty = 1;

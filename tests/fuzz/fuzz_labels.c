@@ -130,7 +130,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	if (util_name_valid(s) && (strlen(s) == 0 || strlen(s) > 63 ||
-	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(s)))
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(s) ||
+	    s[0] == '-'))
 		abort();
 
 	rc = affinity_parse(s, &a, &cause);

@@ -80,7 +80,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(cause2);
 		cause = NULL;
 		if (rc == 0) {
-			fuzz_dump(desired_build(fx->st,
+			static const unsigned char key[TOKEN_KEY_LEN];
+
+			fuzz_dump(desired_build(fx->st, key,
 			    MASTER_FIXTURE_NODE_ID));
 			fuzz_dump(store_service_containers_json(fx->st,
 			    fx->web_id));

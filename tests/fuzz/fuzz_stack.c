@@ -17,22 +17,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *
-fuzz_getenv(void *arg, const char *name)
+static int
+fuzz_getenv(void *arg, const char *name, char **value)
 {
 	(void)arg;
-	return name[0] == 'X' ? NULL : "fuzz-value";
+	if (name[0] == 'X')
+		return 0;
+	if (name[0] == 'N')
+		return STACK_NEED;
+	*value = xstrdup("fuzz-value");
+	return 1;
 }
 
-static char *
-fuzz_read_file(void *arg, const char *path, char **cause)
+static int
+fuzz_read_file(void *arg, const char *path, enum stack_file_base base,
+    char **data, size_t *len, char **cause)
 {
 	(void)arg;
+	(void)base;
 	if (path[0] == 'x') {
 		*cause = xstrdup("no such file");
-		return NULL;
+		return -1;
 	}
-	return xstrdup("A=1\nB=2\n# c\n");
+	*data = xstrdup("A=1\nB=2\n# c\n");
+	*len = strlen(*data);
+	return 0;
+}
+
+static int
+fuzz_service_find(void *arg, const char *stack, const char *service,
+    json_t **info)
+{
+	(void)arg;
+	(void)service;
+	if (stack[0] == 'x')
+		return -1;
+	*info = json_pack("{s:s, s:i}", "image", "img", "instances", 2);
+	return 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -40,14 +61,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct stack_opts opts = { "fuzz", NULL, fuzz_getenv, fuzz_read_file,
-	    NULL };
+	struct stack_host host = { .getenv = fuzz_getenv,
+	    .read_file = fuzz_read_file, .service_find = fuzz_service_find };
+	struct stack_opts opts = { .grid = "fuzz", .host = &host };
+	struct stack_result res = { NULL, NULL, NULL };
 	struct stack_errors errs = { NULL, 0 };
 	json_t *st;
 	char *s;
 
-	st = stack_parse((const char *)data, size, "fuzz.yml", &opts, &errs);
-	if (st != NULL) {
+	st = stack_parse_ex((const char *)data, size, "fuzz.yml", &opts, &errs,
+	    &res);
+	if (res.needs != NULL) {
+		if (st != NULL || errs.n != 0)
+			abort();
+	} else if (st != NULL) {
 		if (errs.n != 0)
 			abort();
 		s = json_dumps(st, JSON_COMPACT);
@@ -60,5 +87,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(s);
 	}
 	stack_errors_clear(&errs);
+	stack_result_clear(&res);
 	return 0;
 }

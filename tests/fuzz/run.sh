@@ -42,7 +42,9 @@ run_target() {
 	if [ -d "tests/fuzz/corpus/$short" ]; then
 		cp -n tests/fuzz/corpus/"$short"/* "$work"/ 2>/dev/null
 	fi
-	"$OUT/fuzz/$name" -max_total_time="$SECS" -timeout=10 \
+	local dict=
+	[ -f "tests/fuzz/$short.dict" ] && dict=-dict=tests/fuzz/$short.dict
+	"$OUT/fuzz/$name" $dict -max_total_time="$SECS" -timeout=10 \
 	    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$art" \
 	    "$work" >"$log" 2>&1
 	rc=$?

@@ -6,16 +6,21 @@
 # set travels in desired_part frames and the agent takes it whole.
 #
 # A real master and a real berth-agent; no Docker is needed for what is
-# checked here (the agent's engine is a socket that does not exist: it
-# receives and validates the set, and only its Docker calls fail).
+# checked here: the agent's engine is tests/integration/fake_docker.py,
+# which answers (the master places nothing on a node whose engine is down)
+# and runs nothing; the agent receives and validates the set, and only its
+# creates fail.
 . "$(dirname "$0")/../lib.sh"
 
 D=$TMP/data
+python3 "$ROOT/tests/integration/fake_docker.py" "$TMP/docker.sock" >"$TMP/docker.log" 2>&1 &
+at_exit "kill $!"
+wait_for 20 grep -q LISTEN "$TMP/docker.log"
 master_start "$D" || exit 1
 mkdir -p "$TMP/agent"
 BERTH_URL="ws://127.0.0.1:$AGENT_PORT" BERTH_TOKEN="$(cat "$D/grid-default.token")" \
     BERTH_DATA_DIR="$TMP/agent" BERTH_NODE_NAME=big BERTH_LABELS=role=big \
-    BERTH_BACKOFF_MAX_S=2 DOCKER_HOST="unix://$TMP/no-docker.sock" \
+    BERTH_BACKOFF_MAX_S=2 DOCKER_HOST="unix://$TMP/docker.sock" \
     "$BIN/berth-agent" >"$TMP/agent.log" 2>&1 &
 AGENT_PID=$!
 at_exit "kill -9 $AGENT_PID"

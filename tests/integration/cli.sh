@@ -68,7 +68,7 @@ check_eq "--grid selects the grid" "$err" 'berth: no grid "nope"'
 # ---- the command table: help, refusals, option syntax ------------------------
 out=$("$B" stack install --help)
 check_eq "stack install --help: exit 0" "$?" 0
-check_eq "stack install --help: usage first" "$(head -1 <<<"$out")" "usage: berth stack install FILE [--name S]"
+check_eq "stack install --help: usage first" "$(head -1 <<<"$out")" "usage: berth stack install FILE [--name S] [-v K=V]... [--values-from F]"
 check_has "stack install --help: its option, named as in the usage" "$out" "--name S"
 check_has "stack install --help: the global options" "$out" "--grid G"
 check_eq "berth help stack install is the same" "$("$B" help stack install)" "$out"
@@ -109,7 +109,7 @@ err=$("$B" grid ls --grid 2>&1)
 check_eq "an option without its value: refused" "$err" "berth: --grid needs a value"
 err=$("$B" stack upgrade onlyone 2>&1)
 check_eq "too few arguments: exit 1" "$?" 1
-check_eq "too few arguments: names the missing one, shows the usage" "$err" "berth: stack upgrade needs FILE (usage: berth stack upgrade S FILE [--yes])"
+check_eq "too few arguments: names the missing one, shows the usage" "$err" "berth: stack upgrade needs FILE (usage: berth stack upgrade S FILE [-v K=V]... [--values-from F] [--values-to F] [--no-deploy] [--dry-run] [--yes])"
 err=$("$B" grid ls extra 2>&1)
 check_eq "too many arguments: names the extra one" "$err" 'berth: grid ls: unexpected argument "extra" (usage: berth grid ls)'
 

@@ -8,9 +8,14 @@ frame held in --desired FILE on connect and whenever the file changes.
 Every frame the agent sends is printed on stdout as "RX <json>", one line
 each, so a shell test can grep them. Optional: --close-code N closes each
 session with N right after the upgrade (to test the agent's reactions), with
---close-reason TEXT as its reason; --silent reads the upgrade request and
-never answers it, holding the connection open (a frozen or overloaded
-master). Every accepted connection is printed as "ACCEPT n".
+--close-reason TEXT as its reason.
+--silent STEP stalls the first --silent-count connections (default: all)
+at one step of the connect path, for the agent's deadlines: "accept"
+(accept and say nothing: the upgrade, or with wss:// the TLS handshake,
+is never answered), "welcome" (answer the upgrade, never send welcome),
+or "syn" (a full accept queue: connects hang in SYN-SENT; nothing is ever
+served). Each stalled connection prints "STALL <step> <n>". Every accepted
+connection is printed as "ACCEPT n".
 Not the real master: no store, no scheduler, no pings.
 """
 import argparse, base64, hashlib, json, os, secrets, socket, struct, sys
@@ -70,18 +75,25 @@ def read_frame(s):
     return b0 & 0x80, op, bytes(data)
 
 
-def session(s, args):
+def stall(s):
+    """Hold the connection open and say nothing until the peer goes."""
+    try:
+        while s.recv(4096):
+            pass
+    except OSError:
+        pass
+
+
+def session(s, args, n):
+    if args.silent == "accept" and n <= args.silent_count:
+        out("STALL accept %d" % n)
+        return stall(s)
     req = b""
     while b"\r\n\r\n" not in req:
         c = s.recv(4096)
         if not c:
             return
         req += c
-    if args.silent:
-        out("SILENT")
-        while s.recv(4096):
-            pass
-        return
     lines = req.split(b"\r\n\r\n")[0].decode().split("\r\n")
     hdrs = {}
     for l in lines[1:]:
@@ -93,6 +105,9 @@ def session(s, args):
             "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
             "Sec-WebSocket-Protocol: berth-agent\r\n\r\n" % acc.decode())
     s.sendall(resp.encode())
+    if args.silent == "welcome" and n <= args.silent_count:
+        out("STALL welcome %d" % n)
+        return stall(s)
     nid = hdrs.get("berth-node-id", "")
     out("CONNECT " + json.dumps({
         "node_id": nid, "name": hdrs.get("berth-node-name"),
@@ -174,11 +189,26 @@ def main():
     ap.add_argument("--desired", default="/dev/null")
     ap.add_argument("--close-code", type=int, default=0)
     ap.add_argument("--close-reason", default="test")
-    ap.add_argument("--silent", action="store_true")
+    ap.add_argument("--silent", choices=["accept", "welcome", "syn"])
+    ap.add_argument("--silent-count", type=int, default=1 << 30)
     args = ap.parse_args()
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", args.port))
+    if args.silent == "syn":
+        # Backlog 0 holds one connection; fill it and never accept: the
+        # kernel drops every further SYN, so connect() never completes.
+        ls.listen(0)
+        fill = []
+        for _ in range(2):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", args.port))
+            fill.append(c)
+        out("LISTEN %d" % args.port)
+        out("STALL syn")
+        while True:
+            time.sleep(3600)
     ls.listen(8)
     out("LISTEN %d" % args.port)
     n = 0
@@ -186,7 +216,8 @@ def main():
         s, _ = ls.accept()
         n += 1
         out("ACCEPT %d" % n)
-        threading.Thread(target=lambda: (session(s, args), s.close()),
+        threading.Thread(target=lambda s=s, n=n: (session(s, args, n),
+                                                  s.close()),
                          daemon=True).start()
 
 

@@ -152,6 +152,36 @@ check_eq "POST ?name=stress-q: 201" "$STATUS:$(jq -r .name <<<"$BODY")" 201:stre
 check_eq "POST ?name=: no deploy yet" "$(jq -r .deploy_state <<<"$BODY")" null
 api_file POST "/v1/grids/default/stacks?name=Bad_Name" "$STRESS" application/yaml
 check_eq "POST ?name= invalid: 422 naming the field" "$STATUS:$(jq -r .field <<<"$BODY")" 422:name
+# A name beginning with '-' would make container names Docker refuses and
+# CLI words that read as options (issue 21.11): refused wherever it comes in.
+n_before=$(api_jq /v1/grids/default/stacks length)
+api_file POST "/v1/grids/default/stacks?name=-x" "$STRESS" application/yaml
+check_eq "POST ?name=-x: 422 naming the field" "$STATUS:$(jq -r .field <<<"$BODY")" 422:name
+check_has "POST ?name=-x: says why" "$(jq -r .error <<<"$BODY")" "beginning with a letter or digit"
+api POST /v1/grids/default/stacks 'stack: me/-x
+services:
+  web:
+    image: berth-test/busybox:latest' application/yaml
+check_eq "stack: me/-x in the file: 422 at line 1" "$STATUS:$(jq -r .field <<<"$BODY"):$(jq -r .line <<<"$BODY")" 422:stack:1
+api POST /v1/grids/default/stacks 'stack: me/ok
+services:
+  -web:
+    image: berth-test/busybox:latest' application/yaml
+check_eq "a service named -web: 422 at its line" "$STATUS:$(jq -r .field <<<"$BODY"):$(jq -r .line <<<"$BODY")" 422:services.-web:3
+api POST /v1/grids/default/stacks '{"source":"stack: me/ok\nservices: {}\nvolumes:\n  v:\n    external: true\n","name":"-x"}'
+check_eq "the envelope's name -x: 422 naming the field" "$STATUS:$(jq -r .field <<<"$BODY")" 422:name
+api POST /v1/grids '{"name":"-g"}'
+check_eq "a grid named -g: 422 naming the field" "$STATUS:$(jq -r .field <<<"$BODY")" 422:name
+api GET "/v1/grids/default/cloud-config?name=-n"
+check_eq "cloud-config for a node named -n: 422" "$STATUS:$(jq -r .field <<<"$BODY")" 422:name
+check_eq "nothing stored for a refused name" "$(api_jq /v1/grids/default/stacks length)" "$n_before"
+run "$B" stack install --name -x "$STRESS"
+check_eq "berth stack install --name -x: exit 1" "$RC" 1
+# The master reads the file (Liquid, the vault): it refuses the name.
+check_has "berth stack install --name -x: refused, naming the rule" "$ERR" 'stack name "-x" is invalid: use [a-z0-9-], 1 to 63 characters, beginning with a letter or digit'
+check_eq "... and nothing stored" "$(api_jq /v1/grids/default/stacks length)" "$n_before"
+run "$B" stack rm -- -x
+check_eq "berth stack rm -- -x reaches the master (a name from an older store)" "$RC:$OUT" '1:[fail] Removing stack -x: no stack "-x" in grid default'
 api_file POST "/v1/grids/nogrid/stacks" "$STRESS" application/yaml
 check_eq "POST to an unknown grid: 404" "$STATUS" 404
 
@@ -204,7 +234,7 @@ run "$B" stack install "$TMP/unknown.yml"
 check "CLI, unknown key: non-zero exit" test "$RC" -ne 0
 check_has "CLI, unknown key: stderr has file:line:col and key" "$ERR" \
     "$TMP/unknown.yml:5:5: services.web.colour: unknown key \"colour\""
-check_has "CLI, unknown key: says nothing was sent" "$ERR" "nothing was sent"
+check_has "CLI, unknown key: says nothing was installed" "$ERR" "nothing was installed"
 check_eq "CLI, unknown key: no progress line" "$OUT" ""
 run "$B" stack install "$TMP/multi.yml"
 check "CLI, several errors: non-zero exit" test "$RC" -ne 0
@@ -212,7 +242,7 @@ check_has "CLI, several errors: first" "$ERR" "$TMP/multi.yml:5:5: services.web.
 check_has "CLI, several errors: second" "$ERR" "$TMP/multi.yml:6:16: services.web.instances"
 check_has "CLI, several errors: third" "$ERR" "$TMP/multi.yml:9:5: services.db.flavour"
 check_eq "CLI, several errors: the last line counts them" "$(tail -1 "$TMP/err")" \
-    "berth: $TMP/multi.yml: 3 errors; nothing was sent"
+    "berth: $TMP/multi.yml: 3 errors; nothing was installed"
 check_eq "CLI refusals stored nothing" "$(stack_names)" "$BEFORE"
 
 # ---- YAML and JSON bodies ---------------------------------------------------------

@@ -138,7 +138,7 @@ json_t *
 master_fixture_parse(struct master_fixture *f, const char *yml)
 {
 	struct stack_errors errs = { NULL, 0 };
-	struct stack_opts opts = { "g", NULL, NULL, NULL, NULL };
+	struct stack_opts opts = { .grid = "g" };
 	json_t *v;
 
 	v = stack_parse(yml, strlen(yml), "stack.yml", &opts, &errs);

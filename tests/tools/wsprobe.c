@@ -15,7 +15,7 @@
  *
  * With --exec MODE it answers an "exec_start" as an agent would, without
  * Docker: "exit3" says exec_started, sends "hello\n" on stdout and ends
- * with exit code 3; "flood" says exec_started and sends 24 output frames
+ * with exit code 3; "flood" says exec_started and sends 256 output frames
  * of 32 KiB without waiting for an exec_ack: when the operator does not
  * read, that breaks the 256 KiB window (the master must close it with
  * 4010). Binary frames from the master are printed as "binary <bytes>".
@@ -38,8 +38,10 @@
 #include <libwebsockets.h>
 
 #define PROBE_MAX_HDRS	16
-#define PROBE_MAX_OUT	32	/* exec frames queued */
-#define PROBE_FLOOD	24	/* --exec flood: 768 KiB, three windows */
+#define PROBE_MAX_OUT	300	/* exec frames queued */
+#define PROBE_FLOOD	256	/* --exec flood: 8 MiB: more than the
+				   kernel buffers between the master and
+				   the operator take, so the window breaks */
 
 /* An exec frame to send. */
 struct probe_out {

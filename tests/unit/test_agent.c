@@ -15,6 +15,7 @@
 
 #include "agent/backoff.h"
 #include "agent/config.h"
+#include "agent/connstep.h"
 #include "agent/docker.h"
 #include "agent/ident.h"
 #include "agent/inflight.h"
@@ -145,6 +146,8 @@ test_config_errors_name_the_variable(void)
 	    NULL };
 	const char *e7[] = { "BERTH_URL", "ws://m", "BERTH_LOG_LEVEL", "loud",
 	    NULL };
+	const char *e8[] = { "BERTH_URL", "ws://m", "BERTH_NODE_NAME", "-x",
+	    NULL };
 	struct agent_config cfg;
 	char *cause;
 
@@ -162,6 +165,11 @@ test_config_errors_name_the_variable(void)
 	agent_config_free(&cfg);
 	CHECK_INT(load(e4, 0, NULL, &cfg, &cause), -1);
 	CHECK_HAS(cause, "BERTH_NODE_NAME");
+	free(cause);
+	agent_config_free(&cfg);
+	CHECK_INT(load(e8, 0, NULL, &cfg, &cause), -1);
+	CHECK_HAS(cause, "BERTH_NODE_NAME: want [a-z0-9-], 1 to 63 characters, "
+	    "beginning with a letter or digit, got \"-x\"");
 	free(cause);
 	agent_config_free(&cfg);
 	CHECK_INT(load(e5, 0, NULL, &cfg, &cause), -1);
@@ -271,6 +279,60 @@ test_node_name_from_host(void)
 	n = agent_config_node_name_from_host("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 	CHECK_INT(strlen(n), 63);
 	free(n);
+	/* Names begin with a letter or digit (issue 21.11). */
+	n = agent_config_node_name_from_host("_build.box");
+	CHECK_STR(n, "build-box");
+	CHECK(util_name_valid(n));
+	free(n);
+	n = agent_config_node_name_from_host("__");
+	CHECK_STR(n, "node");
+	free(n);
+}
+
+/* Each step of a connection attempt has its own deadline (issue 21.0). */
+static void
+test_connstep(void)
+{
+	struct connstep cs = { CONNSTEP_IDLE, 0, 0 };
+	int64_t left;
+
+	CHECK(!connstep_overdue(&cs, 1000000, 1000, &left));
+	CHECK(!connstep_reach(&cs, CONNSTEP_UPGRADE, 5));  /* no attempt */
+	/* ws://: TCP, then the upgrade (no TLS step), then the welcome. */
+	connstep_begin(&cs, 0, 1000);
+	CHECK_INT(cs.step, CONNSTEP_TCP);
+	CHECK(!connstep_overdue(&cs, 1999, 1000, &left));
+	CHECK_INT(left, 1);
+	CHECK(connstep_overdue(&cs, 2000, 1000, &left));
+	CHECK_INT(left, 0);
+	CHECK(connstep_connected(&cs, 1900));
+	CHECK_INT(cs.step, CONNSTEP_UPGRADE);
+	/* A new step's deadline counts from when it began. */
+	CHECK(!connstep_overdue(&cs, 2800, 1000, &left));
+	CHECK(connstep_overdue(&cs, 2900, 1000, &left));
+	CHECK_STR(connstep_what(cs.step), "answer to the websocket upgrade");
+	/* Forward only: late or repeated evidence does not reset a step. */
+	CHECK(!connstep_reach(&cs, CONNSTEP_UPGRADE, 2500));
+	CHECK(!connstep_connected(&cs, 2500));
+	CHECK_INT(cs.since, 1900);
+	CHECK(connstep_reach(&cs, CONNSTEP_WELCOME, 3000));
+	CHECK(connstep_overdue(&cs, 4000, 1000, &left));
+	CHECK_STR(connstep_what(cs.step), "welcome frame");
+	CHECK(connstep_reach(&cs, CONNSTEP_READY, 3500));
+	CHECK(!connstep_overdue(&cs, 100000, 1000, &left));
+	connstep_end(&cs);
+	CHECK_INT(cs.step, CONNSTEP_IDLE);
+	/* wss://: the TLS step between TCP and the upgrade. */
+	connstep_begin(&cs, 1, 0);
+	CHECK(connstep_connected(&cs, 10));
+	CHECK_INT(cs.step, CONNSTEP_TLS);
+	CHECK_STR(connstep_what(cs.step), "TLS handshake");
+	CHECK(connstep_overdue(&cs, 1010, 1000, &left));
+	/* The verify callback may be the first sign of TCP being done. */
+	connstep_begin(&cs, 1, 0);
+	CHECK(connstep_reach(&cs, CONNSTEP_TLS, 300));
+	CHECK_INT(cs.since, 300);
+	CHECK_STR(connstep_what(CONNSTEP_TCP), "TCP connection");
 }
 
 static void
@@ -390,8 +452,9 @@ test_spec_create_body(void)
 	    "\"ports\":[{\"ip\":\"0.0.0.0\",\"node_port\":8080,"
 	    "\"container_port\":80,\"protocol\":\"tcp\"}],\"volumes\":"
 	    "[\"/data:/data:ro\"],\"privileged\":false,\"cap_add\":[\"NET_ADMIN\"],"
-	    "\"read_only\":true,\"stop_grace_period\":7}", NODE, &s, &cause),
-	    0);
+	    "\"read_only\":true,\"stop_grace_period\":7,\"logging\":"
+	    "{\"driver\":\"json-file\",\"options\":{\"max-size\":\"1m\"}}}",
+	    NODE, &s, &cause), 0);
 	CHECK_INT(s.service_id, 3);
 	CHECK_INT(s.stop_grace, 7);
 	b = json_loads(s.body, 0, NULL);
@@ -422,6 +485,11 @@ test_spec_create_body(void)
 	CHECK_STR(json_string_value(json_object_get(l, "berth.stack")),
 	    "stress");
 	CHECK_INT(json_integer_value(json_object_get(b, "StopTimeout")), 7);
+	/* logging: Docker's log config, as Kontena passed it. */
+	CHECK_STR(json_string_value(json_object_get(json_object_get(h,
+	    "LogConfig"), "Type")), "json-file");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(
+	    json_object_get(h, "LogConfig"), "Config"), "max-size")), "1m");
 	json_decref(b);
 	spec_clear(&s);
 }
@@ -444,6 +512,11 @@ test_spec_rejects_bad_entries(void)
 		    "\"instance\":1,\"rev\":1,\"mem_limit\":\"1g\"}",
 		"{\"name\":\"a\",\"image\":\"x\",\"service_id\":1,"
 		    "\"instance\":1,\"rev\":1,\"ports\":[{\"container_port\":0}]}",
+		"{\"name\":\"a\",\"image\":\"x\",\"service_id\":1,"
+		    "\"instance\":1,\"rev\":1,\"logging\":{\"options\":{}}}",
+		"{\"name\":\"a\",\"image\":\"x\",\"service_id\":1,"
+		    "\"instance\":1,\"rev\":1,\"logging\":{\"driver\":\"x\","
+		    "\"options\":{\"a\":1}}}",
 		"[1]",
 	};
 	struct spec s;
@@ -888,6 +961,7 @@ main(void)
 	TEST_RUN(test_tls_pin_forms);
 	TEST_RUN(test_config_tls);
 	TEST_RUN(test_node_name_from_host);
+	TEST_RUN(test_connstep);
 	TEST_RUN(test_docker_host);
 	TEST_RUN(test_backoff_bounds);
 	TEST_RUN(test_proc_parsers);

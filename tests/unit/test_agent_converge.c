@@ -30,6 +30,7 @@
 
 #include "agent/decide.h"
 #include "agent/docker.h"
+#include "agent/foreign.h"
 #include "agent/observe.h"
 #include "agent/plan.h"
 #include "agent/pull.h"
@@ -526,6 +527,105 @@ test_decide_create_waits(void)
 	CHECK_INT(r.attempts, 1);
 	CHECK_STR(r.error, "create: Conflict");
 	decide_rec_clear(&r);
+}
+
+/*
+ * A name squatter (issue 21.5): a container that is not this node's holds
+ * the name the instance needs. The create fails into "error" with the
+ * engine's reason and is retried with the backoff docs/agent.md promises
+ * (1 s, 2 s, 4 s ...), not twice a second for ever; this node's own old
+ * container holding the name is no failure, only a short wait.
+ */
+static void
+test_decide_name_squatter(void)
+{
+	struct spec s = spec_of(1, 1, 1, 0);
+	struct decide_rec r;
+	struct decide_out out;
+	const char *conflict = "create: Conflict. The container name "
+	    "\"/web.web-1\" is already in use by container \"0a1b2c3d4e5f6a7b\"."
+	    " You have to remove (or rename) that container to be able to "
+	    "reuse that name.";
+	int64_t t = 1000;
+	int i;
+
+	decide_rec_init(&r, 1, 1, 1);
+	/* Our own old container: pending, look again in half a second. */
+	decide_rec_name_taken(&r, DECIDE_HOLDER_OURS, "web.web-1",
+	    "0a1b2c3d4e5f6a7b", strdup(conflict), t);
+	CHECK(r.error == NULL);
+	CHECK_INT(r.attempts, 0);
+	CHECK_INT(r.not_before, t + DECIDE_NAME_BUSY_MS);
+	decide(&s, NULL, NULL, &r, 0, 0, t + 100, &out);
+	CHECK_INT(out.state, DECIDE_ST_PENDING);
+	CHECK_INT(out.action, DECIDE_WAIT);
+	t = r.not_before;
+	/* A stranger's: an error with the engine's words, and the backoff. */
+	for (i = 0; i < 4; i++) {
+		decide(&s, NULL, NULL, &r, 0, 0, t, &out);
+		CHECK_INT(out.action, DECIDE_CREATE);
+		decide_rec_name_taken(&r, DECIDE_HOLDER_STRANGER, "web.web-1",
+		    "0a1b2c3d4e5f6a7b", strdup(conflict), t);
+		CHECK_INT(r.not_before, t + (1000LL << i));	/* 1, 2, 4, 8 s */
+		decide(&s, NULL, NULL, &r, 0, 0, r.not_before - 1, &out);
+		CHECK_INT(out.action, DECIDE_WAIT);
+		CHECK_INT(out.reason, DECIDE_R_BACKOFF);
+		CHECK_INT(out.state, DECIDE_ST_ERROR);
+		CHECK_HAS(out.error, "the name web.web-1 is taken by container "
+		    "0a1b2c3d4e5f, which is not this node's");
+		CHECK_HAS(out.error, "is already in use by container");
+		t = r.not_before;
+	}
+	CHECK_INT(r.attempts, 4);
+	/* The squatter goes: the next create succeeds, the error is over. */
+	decide(&s, NULL, NULL, &r, 0, 0, t, &out);
+	CHECK_INT(out.action, DECIDE_CREATE);
+	decide_rec_created(&r);
+	CHECK(r.error == NULL);
+	decide_rec_clear(&r);
+}
+
+/*
+ * An impostor (issue 21.4): a container with the instance's labels under
+ * another name is not the instance's; the plan sees it as nobody's (the
+ * converge pass clears its labels), so the instance keeps its own and the
+ * stranger is removed, whichever Docker lists first.
+ */
+static void
+test_decide_impostor(void)
+{
+	struct spec s = spec_of(3, 1, 2, 0);
+	struct observe_container own = listed("own", 3, 1, 2, PLAN_ST_RUNNING);
+	struct observe_container imp = listed("imp", 3, 1, 2, PLAN_ST_RUNNING);
+	struct plan_want w[] = { { 3, 1, 2 } };
+	struct plan_actual a[2];
+	enum plan_act act[1];
+	long match[1];
+	int rm[2];
+	struct plan p = { act, match, rm };
+
+	imp.name = "impostor";
+	CHECK(decide_is_own(&s, &own));
+	CHECK(!decide_is_own(&s, &imp));
+	/* Docker lists the newest first: the impostor, then ours. Without
+	 * the rule the plan kept the first of two running ones. */
+	a[0] = imp.a;
+	a[1] = own.a;
+	plan_compute(w, 1, a, 2, &p);
+	CHECK_INT(match[0], 0);		/* the old behaviour: the impostor */
+	a[0].labelled = !decide_is_own(&s, &imp) ? 0 : 1;
+	plan_compute(w, 1, a, 2, &p);
+	CHECK_INT(match[0], 1);		/* its own */
+	CHECK_INT(act[0], PLAN_KEEP);
+	CHECK_INT(rm[0], 1);		/* the stranger goes */
+	CHECK_INT(rm[1], 0);
+	/* Only the impostor: the instance is absent and created. */
+	a[0] = imp.a;
+	a[0].labelled = 0;
+	plan_compute(w, 1, a, 1, &p);
+	CHECK_INT(match[0], -1);
+	CHECK_INT(act[0], PLAN_CREATE);
+	CHECK_INT(rm[0], 1);
 }
 
 /* The image check fails: an attempt with backoff, like a failed create. */
@@ -1217,9 +1317,110 @@ test_pull_backoff(void)
 	fake_stop(fe);
 }
 
+#define OWN	"00000000000000000000000000000001"
+#define GONE	"00000000000000000000000000000002"
+#define LIVE	"00000000000000000000000000000003"
+
+/* One listed container as Docker's list answer has it. */
+static json_t *
+flisted(const char *id, const char *name, const char *grid, const char *node,
+    const char *state)
+{
+	return json_pack("{s:s, s:[s], s:s, s:{s:s, s:s}}", "Id", id, "Names",
+	    name, "State", state, "Labels", "berth.grid", grid, "berth.node",
+	    node);
+}
+
+/*
+ * Containers of other node ids on the engine (issue 21.1): asked about,
+ * never touched until the master says "gone", and then only those.
+ */
+static void
+test_foreign_scan(void)
+{
+	struct foreign f;
+	struct foreign_scan sc;
+	json_t *arr = json_array(), *ans;
+
+	json_array_append_new(arr, flisted("c-own", "/a.w-1.00000000", "g", OWN,
+	    "running"));
+	json_array_append_new(arr, flisted("c-gone", "/a.w-1.00000002", "g",
+	    GONE, "running"));
+	json_array_append_new(arr, flisted("c-gone2", "/a.w-2.00000002", "g",
+	    GONE, "exited"));
+	json_array_append_new(arr, flisted("c-live", "/a.w-1.00000003", "g",
+	    LIVE, "running"));
+	json_array_append_new(arr, flisted("c-other", "/x.y-1.00000002", "other",
+	    GONE, "running"));	/* another grid: never considered */
+	json_array_append_new(arr, flisted("c-bad", "/hand-made", "g", "me",
+	    "running"));	/* not a node id: never considered */
+	foreign_init(&f, 30000);
+	/* First scan: ask about the two other nodes; remove nothing. */
+	foreign_scan(&f, arr, OWN, "g", 1000, &sc);
+	CHECK(sc.query != NULL);
+	CHECK_STR(json_string_value(json_object_get(sc.query, "type")),
+	    "node_query");
+	CHECK_INT(json_array_size(json_object_get(sc.query, "node_ids")), 2);
+	CHECK_INT(sc.nremove, 0);
+	CHECK_INT(sc.nkeep, 3);
+	foreign_scan_clear(&sc);
+	/* Before the answer, and before the re-ask time: no new question. */
+	foreign_scan(&f, arr, OWN, "g", 2000, &sc);
+	CHECK(sc.query == NULL);
+	CHECK_INT(sc.nremove, 0);
+	foreign_scan_clear(&sc);
+	/* An answer about an id never asked counts for nothing. */
+	ans = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}",
+	    "type", "node_status", "nodes", "id", GONE, "status", "gone",
+	    "id", LIVE, "status", "known", "id", OWN, "status", "gone");
+	CHECK_INT(foreign_answer(&f, ans, 2500), 1);
+	json_decref(ans);
+	CHECK(foreign_node(&f, OWN) == NULL);
+	CHECK_INT(foreign_node(&f, GONE)->status, FOREIGN_GONE);
+	CHECK_INT(foreign_node(&f, LIVE)->status, FOREIGN_KNOWN);
+	/* Now the gone node's containers, and only those, are removed. */
+	foreign_scan(&f, arr, OWN, "g", 3000, &sc);
+	CHECK_INT(sc.nremove, 2);
+	CHECK_STR(sc.remove[0].id, "c-gone");
+	CHECK_STR(sc.remove[0].name, "a.w-1.00000002");
+	CHECK_STR(sc.remove[1].id, "c-gone2");
+	CHECK_INT(sc.remove[1].state, PLAN_ST_EXITED);
+	CHECK_INT(sc.nkeep, 1);
+	CHECK_STR(sc.keep[0].id, "c-live");
+	foreign_scan_clear(&sc);
+	/* After the re-ask time both are asked again; a node that came back
+	 * ("known") is left alone from then on. */
+	foreign_scan(&f, arr, OWN, "g", 40000, &sc);
+	CHECK(sc.query != NULL);
+	CHECK_INT(json_array_size(json_object_get(sc.query, "node_ids")), 2);
+	foreign_scan_clear(&sc);
+	ans = json_pack("{s:s, s:[{s:s, s:s}]}", "type", "node_status",
+	    "nodes", "id", GONE, "status", "known");
+	CHECK_INT(foreign_answer(&f, ans, 40100), 0);
+	json_decref(ans);
+	foreign_scan(&f, arr, OWN, "g", 41000, &sc);
+	CHECK_INT(sc.nremove, 0);
+	foreign_scan_clear(&sc);
+	/* An unknown word is not "gone". */
+	ans = json_pack("{s:s, s:[{s:s, s:s}]}", "type", "node_status",
+	    "nodes", "id", LIVE, "status", "vanished");
+	CHECK_INT(foreign_answer(&f, ans, 41100), 0);
+	json_decref(ans);
+	CHECK_INT(foreign_node(&f, LIVE)->status, FOREIGN_UNKNOWN);
+	/* Ids no longer on the engine are forgotten. */
+	json_array_clear(arr);
+	foreign_scan(&f, arr, OWN, "g", 42000, &sc);
+	CHECK(sc.query == NULL);
+	CHECK(foreign_node(&f, GONE) == NULL);
+	foreign_scan_clear(&sc);
+	foreign_clear(&f);
+	json_decref(arr);
+}
+
 int
 main(void)
 {
+	TEST_RUN(test_foreign_scan);
 	TEST_RUN(test_decide_create_when_absent);
 	TEST_RUN(test_decide_keep_running);
 	TEST_RUN(test_decide_healthy_resets_backoff);
@@ -1228,6 +1429,8 @@ main(void)
 	TEST_RUN(test_decide_start_created_keep_restarting);
 	TEST_RUN(test_decide_service_stopped);
 	TEST_RUN(test_decide_create_waits);
+	TEST_RUN(test_decide_name_squatter);
+	TEST_RUN(test_decide_impostor);
 	TEST_RUN(test_decide_image_error_backs_off);
 	TEST_RUN(test_decide_pull);
 	TEST_RUN(test_decide_wait_for_port);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "master/hub_claim.h"
 #include "master/hub_outq.h"
 #include "test.h"
 
@@ -196,6 +197,29 @@ test_payload_has_lws_headroom(void)
 	hub_outq_clear(&q);
 }
 
+/* Two sessions claiming one node id (issue 21.3): whose is it? */
+static void
+test_claim_verdict(void)
+{
+	const char *a = "0123456789abcdef0123456789abcdef";
+	const char *b = "fedcba9876543210fedcba9876543210";
+
+	CHECK_INT(hub_claim_verdict(0, NULL, 0, a, 1), HUB_CLAIM_ADMIT);
+	CHECK_INT(hub_claim_verdict(0, a, 3, a, 1), HUB_CLAIM_ADMIT);
+	/* The same process: a later attempt takes over, an earlier one
+	 * (drained late from a frozen master's queue) is stale. */
+	CHECK_INT(hub_claim_verdict(1, a, 3, a, 4), HUB_CLAIM_TAKEOVER);
+	CHECK_INT(hub_claim_verdict(1, a, 3, a, 2), HUB_CLAIM_STALE);
+	CHECK_INT(hub_claim_verdict(1, a, 3, a, 3), HUB_CLAIM_STALE);
+	/* Another process: ask the holder first. */
+	CHECK_INT(hub_claim_verdict(1, a, 3, b, 1), HUB_CLAIM_PROBE);
+	CHECK_INT(hub_claim_verdict(1, a, 1, b, 99), HUB_CLAIM_PROBE);
+	/* Either side without an instance: the newest wins, as before. */
+	CHECK_INT(hub_claim_verdict(1, "", 0, b, 1), HUB_CLAIM_TAKEOVER);
+	CHECK_INT(hub_claim_verdict(1, a, 2, "", 0), HUB_CLAIM_TAKEOVER);
+	CHECK_INT(hub_claim_verdict(1, NULL, 0, NULL, 0), HUB_CLAIM_TAKEOVER);
+}
+
 int
 main(void)
 {
@@ -207,5 +231,6 @@ main(void)
 	TEST_RUN(test_set_in_parts);
 	TEST_RUN(test_reader_that_stalls_costs_one_frame);
 	TEST_RUN(test_payload_has_lws_headroom);
+	TEST_RUN(test_claim_verdict);
 	return TEST_DONE();
 }

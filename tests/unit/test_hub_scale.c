@@ -4,13 +4,16 @@
  * sets built as text for many nodes in one call (desired_texts()), node
  * tokens looked up for many sessions in one query, joins recorded in one
  * transaction that writes nothing for a node already online as it is,
- * and the retry-after reason of close code 4011 (common/proto.c).
+ * the part of a service with secrets made again at every call (a changed
+ * secret does not change the spec), and the retry-after reason of close
+ * code 4012 (common/proto.c), which is not 4011 (a node id in use).
  */
 #include "tests/unit/test.h"
 #include "tests/lib/master_fixture.h"
 
 #include "master/hub_desired.h"
 #include "master/token.h"
+#include "master/vault.h"
 
 #include "common/proto.h"
 #include "common/util.h"
@@ -21,6 +24,8 @@
 
 #define N2	"22222222222222222222222222222222"
 #define N3	"33333333333333333333333333333333"
+
+static const unsigned char key[TOKEN_KEY_LEN];	/* the vault's, zero */
 
 static int
 count_rows(struct master_fixture *f, const char *sql)
@@ -50,7 +55,7 @@ test_desired_text_is_the_set(void)
 
 	master_fixture_seed(f);
 	master_fixture_node(f, N2, "n2", "[]");
-	CHECK_INT(desired_texts(f->st, c, ids, 4, texts), 0);
+	CHECK_INT(desired_texts(f->st, key, c, ids, 4, texts), 0);
 	/* A node without instances, or unknown: an empty set. */
 	CHECK_STR(texts[1], "{\"containers\":[],\"jobs\":[],\"jobs_done\":[]}");
 	CHECK_STR(texts[3], texts[1]);
@@ -85,7 +90,7 @@ test_desired_text_is_the_set(void)
 	CHECK_INT(json_integer_value(json_object_get(json_array_get(arr, 1),
 	    "instance")), 2);
 	/* desired_build() (tests, fuzzers) agrees. */
-	v = desired_build(f->st, MASTER_FIXTURE_NODE_ID);
+	v = desired_build(f->st, key, MASTER_FIXTURE_NODE_ID);
 	CHECK(json_equal(v, set));
 	json_decref(v);
 	json_decref(set);
@@ -106,7 +111,7 @@ test_desired_cache_follows_spec(void)
 	sqlite3_stmt *s;
 
 	master_fixture_seed(f);
-	CHECK_INT(desired_texts(f->st, c, &id, 1, &a), 0);
+	CHECK_INT(desired_texts(f->st, key, c, &id, 1, &a), 0);
 	CHECK(strstr(a, "\"image\":\"img-2\"") == NULL);
 	CHECK(sqlite3_prepare_v2(store_db(f->st), "UPDATE services SET spec ="
 	    " json_set(spec, '$.image', 'img-2') WHERE id = ?1", -1, &s,
@@ -114,9 +119,57 @@ test_desired_cache_follows_spec(void)
 	sqlite3_bind_int64(s, 1, f->web_id);
 	CHECK(sqlite3_step(s) == SQLITE_DONE);
 	sqlite3_finalize(s);
-	CHECK_INT(desired_texts(f->st, c, &id, 1, &b), 0);
+	CHECK_INT(desired_texts(f->st, key, c, &id, 1, &b), 0);
 	CHECK_HAS(b, "\"image\":\"img-2\"");
 	CHECK(strcmp(a, b) != 0);
+	free(a);
+	free(b);
+	desired_cache_free(c);
+	master_fixture_free(f);
+}
+
+static void
+put_secret(struct master_fixture *f, const char *value)
+{
+	unsigned char *sealed;
+	size_t len;
+
+	CHECK_INT(vault_seal(key, f->grid_id, "db.pw", value, strlen(value),
+	    &sealed, &len), 0);
+	CHECK_INT(store_vault_put(f->st, f->grid_id, "db.pw", sealed, len,
+	    VAULT_PUT_UPSERT, NULL), 0);
+	free(sealed);
+}
+
+/*
+ * A service with a secret: its value is in the containers' env, and a
+ * changed value is in the next set although the spec stayed the same
+ * (a cached part would keep the old one).
+ */
+static void
+test_desired_secret_not_cached(void)
+{
+	struct master_fixture *f = master_fixture_new();
+	struct desired_cache *c = desired_cache_new();
+	const char *id = MASTER_FIXTURE_NODE_ID;
+	char *a, *b;
+	sqlite3_stmt *s;
+
+	master_fixture_seed(f);
+	CHECK(sqlite3_prepare_v2(store_db(f->st), "UPDATE services SET spec ="
+	    " json_set(spec, '$.secrets', json('[{\"secret\":\"db.pw\","
+	    "\"name\":\"DB_PW\",\"type\":\"env\"}]')) WHERE id = ?1", -1,
+	    &s, NULL) == SQLITE_OK);
+	sqlite3_bind_int64(s, 1, f->web_id);
+	CHECK(sqlite3_step(s) == SQLITE_DONE);
+	sqlite3_finalize(s);
+	put_secret(f, "first-value");
+	CHECK_INT(desired_texts(f->st, key, c, &id, 1, &a), 0);
+	CHECK_HAS(a, "DB_PW=first-value");
+	put_secret(f, "second-value");
+	CHECK_INT(desired_texts(f->st, key, c, &id, 1, &b), 0);
+	CHECK_HAS(b, "DB_PW=second-value");
+	CHECK(strstr(b, "first-value") == NULL);
 	free(a);
 	free(b);
 	desired_cache_free(c);
@@ -146,7 +199,7 @@ test_desired_many_nodes(void)
 			    idv[i], 1);
 		ids[N - 1 - i] = idv[i];	/* not in id order */
 	}
-	CHECK_INT(desired_texts(f->st, c, ids, N, texts), 0);
+	CHECK_INT(desired_texts(f->st, key, c, ids, N, texts), 0);
 	for (i = 0; i < N; i++) {
 		size_t node = N - 1 - i;
 
@@ -273,7 +326,7 @@ test_join_batch_writes_only_changes(void)
 	master_fixture_free(f);
 }
 
-/* 4011's reason: "retry after N ms", clamped; anything else: none. */
+/* 4012's reason: "retry after N ms", clamped; anything else: none. */
 static void
 test_retry_after_reason(void)
 {
@@ -297,8 +350,11 @@ test_retry_after_reason(void)
 	/* What the master writes, the agent reads. */
 	snprintf(buf, sizeof buf, "x; " PROTO_RETRY_AFTER_FMT, 4321LL);
 	CHECK_INT(proto_retry_after_ms(buf, strlen(buf)), 4321);
+	CHECK_INT(PROTO_CLOSE_RETRY_LATER, 4012);
 	CHECK_INT(proto_close_action(PROTO_CLOSE_RETRY_LATER),
 	    PROTO_CLOSE_DO_RETRY_AFTER);
+	/* 4011 is a node id in use: never a retry-later. */
+	CHECK_INT(proto_close_action(4011), PROTO_CLOSE_DO_NEW_NODE);
 	for (r = 0; r < 2000; r += 7) {
 		d = proto_retry_after_jitter_ms(2000, r * 2654435761u);
 		CHECK(d >= 2000 && d <= 2500);
@@ -310,6 +366,7 @@ main(void)
 {
 	TEST_RUN(test_desired_text_is_the_set);
 	TEST_RUN(test_desired_cache_follows_spec);
+	TEST_RUN(test_desired_secret_not_cached);
 	TEST_RUN(test_desired_many_nodes);
 	TEST_RUN(test_auth_batch);
 	TEST_RUN(test_join_batch_writes_only_changes);

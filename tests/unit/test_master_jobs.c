@@ -190,7 +190,8 @@ has(json_t *v, const char *needle)
 static json_t *
 desired(struct master_fixture *f, const char *node_id)
 {
-	json_t *d = desired_build(f->st, node_id);
+	static const unsigned char key[TOKEN_KEY_LEN];
+	json_t *d = desired_build(f->st, key, node_id);
 
 	return d != NULL ? d : json_object();
 }

@@ -767,6 +767,12 @@ test_proto_close_docs_agent(void)
 		    (cell = strstr(p, " |")) == NULL)
 			continue;
 		if (memmem(cell, (size_t)(strchrnul(cell, '\n') - cell),
+		    "new node", 8) != NULL)
+			act = PROTO_CLOSE_DO_NEW_NODE;
+		else if (memmem(cell, (size_t)(strchrnul(cell, '\n') - cell),
+		    "retire grace", 12) != NULL)
+			act = PROTO_CLOSE_DO_REMOVED;
+		else if (memmem(cell, (size_t)(strchrnul(cell, '\n') - cell),
 		    "rejoin", 6) != NULL)
 			act = PROTO_CLOSE_DO_REJOIN;
 		else if (memmem(cell, (size_t)(strchrnul(cell, '\n') - cell),

@@ -10,6 +10,7 @@
 #include "tests/unit/test.h"
 
 #include "common/grid_settings.h"
+#include "common/nodegroup_settings.h"
 #include "common/settings.h"
 #include "common/units.h"
 #include "common/xmalloc.h"
@@ -100,6 +101,9 @@ test_schema_defaults_match_table(void)
 	if (st == NULL)
 		return;
 	CHECK(schema_matches(st, "grids", &grid_settings_table));
+	/* A node group's settings too (a fixed column of the same name as
+	 * a row would shadow it: the default would not match). */
+	CHECK(schema_matches(st, "node_groups", &nodegroup_settings_table));
 	store_close(st);
 }
 
@@ -366,6 +370,28 @@ test_docs_name_every_setting(void)
 		if (row->type == SETTING_BOOL)
 			snprintf(want, sizeof want, "| `%s` | %s |", row->name,
 			    row->def ? "true" : "false");
+		else
+			snprintf(want, sizeof want, "| `%s` | %lld |",
+			    row->name, (long long)row->def);
+		CHECK_HAS(text, want);
+	}
+	free(text);
+	/* docs/autoscaling.md: every node group setting, with its default. */
+	f = fopen("docs/autoscaling.md", "r");
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	text = NULL;
+	len = 0;
+	got = getdelim(&text, &len, '\0', f);
+	fclose(f);
+	for (size_t i = 0; i < nodegroup_settings_table.n && got > 0; i++) {
+		const struct setting *row = &nodegroup_settings_table.rows[i];
+		char want[128];
+
+		if (row->type == SETTING_STRING)
+			snprintf(want, sizeof want, "| `%s` | \"%s\" |",
+			    row->name, row->def_str);
 		else
 			snprintf(want, sizeof want, "| `%s` | %lld |",
 			    row->name, (long long)row->def);

@@ -37,34 +37,58 @@ static const char *test_files[][2] = {
 	{ NULL, NULL },
 };
 
-static const char *
-test_getenv(void *arg, const char *name)
+static int
+test_getenv(void *arg, const char *name, char **value)
 {
 	size_t i;
 
 	for (i = 0; test_env[i][0] != NULL; i++) {
-		if (strcmp(test_env[i][0], name) == 0)
-			return test_env[i][1];
+		if (strcmp(test_env[i][0], name) == 0) {
+			*value = xstrdup(test_env[i][1]);
+			return 1;
+		}
 	}
-	return NULL;
+	return 0;
 }
 
-static char *
-test_read_file(void *arg, const char *path, char **cause)
+static int
+test_read_file(void *arg, const char *path, enum stack_file_base base,
+    char **data, size_t *len, char **cause)
 {
 	size_t i;
 
 	for (i = 0; test_files[i][0] != NULL; i++) {
-		if (strcmp(test_files[i][0], path) == 0)
-			return xstrdup(test_files[i][1]);
+		if (strcmp(test_files[i][0], path) == 0) {
+			*data = xstrdup(test_files[i][1]);
+			*len = strlen(*data);
+			return 0;
+		}
 	}
 	*cause = xstrdup("no such file");
-	return NULL;
+	return -1;
 }
 
-static struct stack_opts test_opts = {
-	"prod", NULL, test_getenv, test_read_file, NULL
+/* The grid the tests pretend exists: stack lb with service lb. */
+static int
+test_service_find(void *arg, const char *stack, const char *service,
+    json_t **info)
+{
+	if (strcmp(stack, "lb") != 0)
+		return -1;
+	if (strcmp(service, "lb") != 0)
+		return 0;
+	*info = json_pack("{s:s, s:i}", "image", "kontena/lb:latest",
+	    "instances", 2);
+	return 1;
+}
+
+static const struct stack_host test_host = {
+	.getenv = test_getenv,
+	.read_file = test_read_file,
+	.service_find = test_service_find,
 };
+
+static struct stack_opts test_opts = { .grid = "prod", .host = &test_host };
 
 static json_t *
 parse(const char *yaml, struct stack_errors *e)
@@ -369,7 +393,7 @@ test_every_key(void)
 	CHECK_INT(iget(s, "instances"), 3);
 	CHECK(json_is_true(json_object_get(s, "stateful")));
 
-	/* env_file first, environment over it, in first-seen order. */
+	/* environment first, then the env_file keys it lacks (Kontena). */
 	l = json_object_get(s, "env");
 	CHECK_INT(json_array_size(l), 3);
 	CHECK_STR(json_string_value(json_array_get(l, 0)), "A=1");
@@ -501,7 +525,7 @@ test_variables(void)
 	    "    type: string\n"
 	    "    skip_if:\n"
 	    "      REGION: eu\n"
-	    "    value: hidden\n"
+	    "    default: hidden\n"
 	    "services:\n"
 	    "  web:\n"
 	    "    image: redis:${version}\n"
@@ -554,7 +578,8 @@ test_variables(void)
 	    "URL=http://db.vars.prod.local:80/");
 	CHECK_STR(json_string_value(json_array_get(env, 1)),
 	    "HOST=db.vars.prod.local");
-	CHECK_STR(json_string_value(json_array_get(env, 2)), "TAGS=a,b,a");
+	/* ${array} is its items joined by commas (after uniq). */
+	CHECK_STR(json_string_value(json_array_get(env, 2)), "TAGS=a,b");
 	CHECK_STR(json_string_value(json_array_get(env, 3)), "ONLY=shown");
 	CHECK_STR(json_string_value(json_array_get(env, 4)), "SKIPPED=");
 	CHECK_STR(json_string_value(json_array_get(env, 5)), "PRICE=5$");
@@ -569,18 +594,18 @@ test_variable_errors(void)
 	    "undeclared variable \"nobody\"");
 	CHECK_ERR(HEAD "    user: $nobody\n", 5, 11, "services.web.user",
 	    "undeclared variable \"nobody\"");
+	/* Kontena's pattern: the braces are optional, "${oops" is oops. */
 	CHECK_ERR(HEAD "    user: ${oops\n", 5, 11, "services.web.user",
-	    "unterminated");
+	    "undeclared variable \"oops\"");
 	CHECK_ERR("stack: a\nvariables:\n  x:\n    type: string\n"
-	    "    default: $y\n  y:\n    type: string\n    default: v\n"
-	    "services: {}\n", 5, 14, "variables.x.default",
-	    "\"y\" is used before it is resolved");
-	CHECK_ERR("stack: a\nvariables:\n  x:\n    type: integer\n"
-	    "    default: ten\nservices: {}\n", 3, 3, "variables.x",
-	    "\"ten\" is not an integer");
+	    "    default: $y\n  y:\n    type: string\n    default: $x\n"
+	    "services: {}\n", 3, 3, "variables.x", "depends on itself");
 	CHECK_ERR("stack: a\nvariables:\n  x:\n    type: integer\n"
 	    "    max: 3\n    from: {env: REPLICAS}\nservices: {}\n", 3, 3,
-	    "variables.x", "above the maximum 3");
+	    "variables.x", "too large: the maximum is 3, the value is 4");
+	CHECK_ERR("stack: a\nvariables:\n  x:\n    type: integer\n"
+	    "    default: -2\nservices: {}\n", 3, 3, "variables.x",
+	    "too small: the minimum is 0");
 	CHECK_ERR("stack: a\nvariables:\n  x:\n    type: float\n"
 	    "services: {}\n", 4, 11, "variables.x.type",
 	    "unknown variable type \"float\"");
@@ -588,35 +613,33 @@ test_variable_errors(void)
 	    "services: {}\n", 4, 5, "variables.x", "type is required");
 	CHECK_ERR("stack: a\nvariables:\n  x:\n    type: string\n"
 	    "    from:\n      prompt: Value?\nservices: {}\n", 3, 3,
-	    "variables.x", "has no value (berth does not prompt");
+	    "variables.x", "berth asks for it only on a terminal; pass "
+	    "-v x=VALUE");
 	CHECK_ERR("stack: a\nvariables:\n  x:\n    type: enum\n"
 	    "    options: [a, b]\n    default: c\nservices: {}\n", 3, 3,
-	    "variables.x", "not one of the enum's options");
+	    "variables.x", "value \"c\" is not one of the options");
 	CHECK_ERR("stack: a\nvariables:\n  GRID:\n    type: string\n"
 	    "services: {}\n", 3, 3, "variables.GRID", "set automatically");
 	CHECK_ERR("stack: a\nvariables:\n  x:\n    type: string\n"
-	    "    color: red\nservices: {}\n", 5, 5, "variables.x.color",
-	    "option \"color\" of type string variables is not supported");
-	CHECK_ERR("stack: a\nvariables:\n  x:\n    type: string\n"
-	    "    from:\n      vault: k\nservices: {}\n", 6, 7,
-	    "variables.x.from.vault", "Vault-backed variables are not "
-	    "supported");
-	CHECK_ERR("stack: a\nvariables:\n  x:\n    type: string\n"
-	    "    from:\n      random_string: 8\nservices: {}\n", 6, 7,
-	    "variables.x.from.random_string", "not supported by berth");
-	CHECK_ERR("stack: a\nvariables:\n  x:\n    type: string\n"
-	    "    default: a\n    to:\n      vault: k\nservices: {}\n", 7, 7,
-	    "variables.x.to", "Vault-backed variables are not supported");
-	CHECK_ERR("stack: a\nvariables:\n  x:\n    type: string\n"
 	    "    from:\n      file: nope.txt\nservices: {}\n", 6, 13,
 	    "variables.x.from.file", "cannot read \"nope.txt\": no such file");
+	CHECK_ERR("stack: a\nvariables:\n  x:\n    type: string\n"
+	    "    from:\n      bogus: 1\nservices: {}\n", 6, 7,
+	    "variables.x.from", "unknown resolver \"bogus\"");
+	CHECK_ERR("stack: a\nvariables:\n  x:\n    type: string\n"
+	    "    from:\n      evaluate: 1 + x\nservices: {}\n", 6, 17,
+	    "variables.x.from.evaluate", "does not look like a number");
+	CHECK_ERR("stack: a\nvariables:\n  x:\n    type: uri\n"
+	    "    default: ftp://h/\nservices: {}\n", 3, 3, "variables.x",
+	    "its scheme is not allowed (schemes: http, https)");
+	CHECK_ERR("stack: a\nvariables:\n  x:\n    type: string\n"
+	    "    min_length: 5\n    default: abc\nservices: {}\n", 3, 3,
+	    "variables.x", "too short");
 }
 
 static void
 test_unknown_keys(void)
 {
-	CHECK_ERR(HEAD "stacks: typo\n", 5, 1, "stacks",
-	    "unknown key \"stacks\" in the top level");
 	CHECK_ERR(HEAD "    imagee: x\n", 5, 5, "services.web.imagee",
 	    "unknown key \"imagee\" in a service");
 	CHECK_ERR(HEAD "    deploy:\n      strategie: ha\n", 6, 7,
@@ -642,10 +665,10 @@ test_wrong_types(void)
 	    "services.web.instances", "must be an integer");
 	CHECK_ERR(HEAD "    instances: -1\n", 5, 16, "services.web.instances",
 	    "out of range");
-	CHECK_ERR(HEAD "    stateful: yes\n", 5, 15, "services.web.stateful",
+	CHECK_ERR(HEAD "    stateful: maybe\n", 5, 15, "services.web.stateful",
 	    "must be true or false");
-	CHECK_ERR(HEAD "    image: [a, b]\n", 5, 12, "services.web.image",
-	    "must be a string, not a list");
+	CHECK_ERR("stack: me/app\nservices:\n  web:\n    image: [a, b]\n", 4,
+	    12, "services.web.image", "must be a string, not a list");
 	CHECK_ERR(HEAD "    cap_add: NET_ADMIN\n", 5, 14, "services.web.cap_add",
 	    "must be a list");
 	CHECK_ERR(HEAD "    cpu_shares: 1\n", 5, 17, "services.web.cpu_shares",
@@ -676,8 +699,11 @@ test_wrong_types(void)
 	    "services.web", "image is required");
 	CHECK_ERR("stack: Bad_Name\nservices: {}\n", 1, 8, "stack",
 	    "not a valid stack name");
-	CHECK_ERR("stack: a\nservices:\n  Web_1:\n    image: x\n", 3, 3,
-	    "services.Web_1", "not a valid service name");
+	CHECK_ERR("stack: a\nservices:\n  -web:\n    image: x\n", 3, 3,
+	    "services.-web", "not a valid service name");
+	CHECK_ERR("stack: a\nservices:\n  Web_1:\n    image: x\n"
+	    "  web-1:\n    image: x\n", 5, 3, "services.web-1",
+	    "would have the same DNS name \"web-1\"");
 }
 
 static void
@@ -772,8 +798,8 @@ test_yaml_syntax(void)
 	CHECK_ERR("a: *nothing\n", 1, 4, "", "unknown alias *nothing");
 	CHECK_ERR("stack: !!binary abc\nservices: {}\n", 1, 8, "",
 	    "YAML tag tag:yaml.org,2002:binary is not supported");
-	CHECK_ERR(HEAD "    <<: {user: x}\n", 5, 5, "services.web.<<",
-	    "YAML merge keys (<<) are not supported");
+	CHECK_ERR(HEAD "    <<: 3\n", 5, 9, "<<",
+	    "a merge key (<<) takes a mapping");
 }
 
 static void
@@ -925,34 +951,67 @@ test_dependencies(void)
 	CHECK_ERR("stack: a\nservices:\n  a:\n    image: x\n"
 	    "    depends_on: [a]\n", 5, 18, "services.a.depends_on[0]",
 	    "dependency cycle");
-	CHECK_ERR("stack: a\nservices:\n  a:\n    image: x\n"
-	    "    links: [lb/lb]\n", 5, 13, "services.a.links[0]",
-	    "other stacks are not supported");
 	CHECK_ERR("stack: a\nexpose: ghost\nservices:\n  a:\n    image: x\n",
 	    2, 9, "expose", "unknown service \"ghost\"");
+}
+
+/*
+ * Links to other stacks' services (Kontena's load balancer pattern):
+ * accepted when the grid has the target, kept as written in links and
+ * listed in stack_links; a missing stack or service is an error at the
+ * entry; a link that names the stack itself is an ordinary link.
+ */
+static void
+test_stack_links(void)
+{
+	struct stack_errors e;
+	json_t *st, *l, *x;
+
+	st = parse("stack: a\nservices:\n"
+	    "  web:\n    image: x\n    links: [lb/lb, a/db:database]\n"
+	    "    depends_on: [lb/lb]\n"
+	    "  db:\n    image: x\n", &e);
+	CHECK(st != NULL);
+	if (st == NULL)
+		dump_errs(&e);
+	l = json_object_get(st, "services");
+	CHECK_STR(sget(json_array_get(l, 0), "name"), "db");
+	CHECK_STR(sget(json_array_get(l, 1), "name"), "web");
+	x = json_object_get(json_array_get(l, 1), "stack_links");
+	CHECK(json_array_size(x) == 2);
+	CHECK_STR(sget(json_array_get(x, 0), "stack"), "lb");
+	CHECK_STR(sget(json_array_get(x, 0), "service"), "lb");
+	/* Kontena's alias: the link as written when none is given */
+	CHECK_STR(sget(json_array_get(x, 0), "alias"), "lb/lb");
+	CHECK_STR(json_string_value(json_array_get(json_object_get(
+	    json_array_get(l, 1), "links"), 0)), "lb/lb");
+	CHECK(json_array_size(json_object_get(json_array_get(l, 0),
+	    "stack_links")) == 0);
+	json_decref(st);
+
+	CHECK_ERR("stack: a\nservices:\n  a:\n    image: x\n"
+	    "    links: [web/lb]\n", 5, 13, "services.a.links[0]",
+	    "there is no stack web in grid prod");
+	CHECK_ERR("stack: a\nservices:\n  a:\n    image: x\n"
+	    "    links:\n      - lb/proxy\n", 6, 9, "services.a.links[0]",
+	    "stack lb has no service proxy");
+	CHECK_ERR("stack: a\nservices:\n  a:\n    image: x\n"
+	    "    links: [lb/lb/x]\n", 5, 13, "services.a.links[0]",
+	    "is not a link to another stack's service");
+	CHECK_ERR("stack: a\nservices:\n  a:\n    image: x\n"
+	    "    links: [a/ghost]\n", 5, 13, "services.a.links[0]",
+	    "unknown service \"ghost\"");
 }
 
 static void
 test_kontena_only(void)
 {
-	CHECK_ERR("stack: a\nservices:\n  a:\n    image: x\n"
-	    "    # {% if lb %}\n    links: [lb]\n    # {% endif %}\n", 5, 7,
-	    "", "Liquid template tag \"{%\" is not supported by berth");
-	CHECK_ERR("stack: a\nservices:\n  a:\n    image: x\n"
-	    "    instances: {{ n }}\n", 5, 16, "",
-	    "Liquid template tag \"{{\" is not supported");
-	CHECK_ERR(HEAD "    secrets:\n      - secret: x\n", 5, 5,
-	    "services.web.secrets", "Vault secrets are not supported");
-	CHECK_ERR(HEAD "    build: .\n", 5, 5, "services.web.build",
-	    "berth does not build images");
-	CHECK_ERR(HEAD "    extends: base\n", 5, 5, "services.web.extends",
-	    "extends is not supported");
+	CHECK_ERR("stack: me/app\nservices:\n  web:\n    build: .\n", 4, 5,
+	    "services.web", "image is required (berth does not build images");
+	CHECK_ERR(HEAD "    extends: {stack: kontena/base, service: web}\n", 5,
+	    14, "services.web.extends", "stack registry");
 	CHECK_ERR(HEAD "    hooks:\n      pre_build:\n        - cmd: make\n", 6,
 	    7, "services.web.hooks.pre_build", "berth does not build images");
-	CHECK_ERR(HEAD "certificates: []\n", 5, 1, "certificates",
-	    "certificates are not supported");
-	CHECK_ERR(HEAD "networks: {}\n", 5, 1, "networks",
-	    "networks are not supported");
 }
 
 static void
@@ -1004,7 +1063,7 @@ test_env_file(void)
 static void
 test_name_override(void)
 {
-	struct stack_opts o = { NULL, "other", NULL, NULL, NULL };
+	struct stack_opts o = { .name = "other" };
 	struct stack_errors e = { NULL, 0 };
 	const char *y = "stack: me/app\nvariables:\n  s:\n    type: string\n"
 	    "    default: ${STACK}-${GRID}\nservices: {}\nvolumes:\n"
@@ -1021,6 +1080,38 @@ test_name_override(void)
 	st = stack_parse(y, strlen(y), "x.yml", &o, &e);
 	CHECK(st == NULL);
 	CHECK(e.n == 1 && strstr(e.v[0].message, "--name") != NULL);
+	stack_errors_clear(&e);
+}
+
+/*
+ * Names become parts of container names and words on the CLI's command
+ * line: a leading '-' is refused wherever a name comes in (issue 21.11).
+ */
+static void
+test_name_leading_dash(void)
+{
+	struct stack_opts o = { .name = "-x" };
+	struct stack_errors e = { NULL, 0 };
+	const char *y = "stack: me/app\nservices: {}\nvolumes:\n"
+	    "  v:\n    external: true\n";
+	json_t *st;
+
+	CHECK(util_name_valid("x"));
+	CHECK(util_name_valid("0-x"));
+	CHECK(util_name_valid("x-"));
+	CHECK(!util_name_valid("-x"));
+	CHECK(!util_name_valid("-"));
+	CHECK(!util_name_valid("--"));
+	CHECK(!util_name_valid(""));
+	CHECK_ERR("stack: me/-x\nservices: {}\n", 1, 8, "stack",
+	    "beginning with a letter or digit");
+	CHECK_ERR("stack: -x\nservices: {}\n", 1, 8, "stack",
+	    "\"-x\" is not a valid stack name");
+	CHECK_ERR("stack: me/app\nservices:\n  -web:\n    image: nginx\n",
+	    3, 3, "services.-web", "not a valid service name");
+	st = stack_parse(y, strlen(y), "x.yml", &o, &e);
+	CHECK(st == NULL);
+	CHECK(e.n == 1 && strstr(e.v[0].message, "--name \"-x\"") != NULL);
 	stack_errors_clear(&e);
 }
 
@@ -1075,13 +1166,79 @@ kontena_cmp(const void *a, const void *b)
 }
 
 /*
- * The real Kontena stacks: how many berth takes as they are. The figure
- * and the list are quoted in docs/stack-file.md; change both together.
+ * The real Kontena stacks: every one parses, given what Kontena would
+ * have asked for (the secrets they read, answers without defaults, the
+ * services they link to), as integration/kontena.sh installs them on a
+ * real master. The figure is quoted in docs/stack-file.md.
  */
 #define KONTENA_FILES		22
-#define KONTENA_VALID		2
-#define KONTENA_VALID_LIST	"kong-dashboard_kontena.yml redis_kontena.yml"
-#define KONTENA_LIQUID		17
+
+/* The grid the corpus is parsed against: its vault and services. */
+static int
+kontena_vault(void *arg, const char *name, char **value, size_t *len)
+{
+	static const char *const have[] = { "drone-github-gh-client",
+	    "drone-github-gh-secret", "drone-gitlab-gl-url",
+	    "drone-gitlab-gl-client", "drone-gitlab-gl-secret",
+	    "elastic-password", "kibana-password", "logstash-password",
+	    "fluentd-cloudwatch-aws-access-key-id",
+	    "fluentd-cloudwatch-aws-secret-access-key",
+	    "fluentd-loggly-token", "fluentd-splunkhec-token",
+	    "wordpress-cluster-resilio-secret", NULL };
+	size_t i;
+
+	for (i = 0; have[i] != NULL; i++) {
+		if (strcmp(have[i], name) == 0) {
+			if (value != NULL) {
+				*value = xstrdup("from-the-vault");
+				*len = strlen(*value);
+			}
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+kontena_random(void *arg, void *buf, size_t len)
+{
+	memset(buf, 7, len);
+}
+
+static int
+kontena_service(void *arg, const char *stack, const char *service,
+    json_t **info)
+{
+	if ((strcmp(stack, "ingress-lb") == 0 && strcmp(service, "lb") == 0) ||
+	    (strcmp(stack, "zookeeper-cluster") == 0 &&
+	    strcmp(service, "zookeeper") == 0)) {
+		*info = json_pack("{s:s, s:i}", "image", "x", "instances", 1);
+		return 1;
+	}
+	return strcmp(stack, "ingress-lb") == 0 ? 0 : -1;
+}
+
+/* What -v gives each file that needs answers. */
+static json_t *
+kontena_values(const char *file)
+{
+	if (strncmp(file, "drone_", 6) == 0)
+		return json_pack("{s:s, s:s}", "loadbalancer", "ingress-lb/lb",
+		    "drone_host", "drone.example.com");
+	if (strcmp(file, "elasticsearch_kontena.yml") == 0)
+		return json_pack("{s:s}", "instances", "3");
+	if (strcmp(file, "fluentd_splunkhec.yml") == 0)
+		return json_pack("{s:s}", "host", "splunk.example.com");
+	if (strcmp(file, "kafka_kontena.yml") == 0)
+		return json_pack("{s:s}", "zookeeper_link",
+		    "zookeeper-cluster/zookeeper");
+	if (strcmp(file, "kibana_kontena.yml") == 0)
+		return json_pack("{s:s, s:s}", "loadbalancer", "ingress-lb/lb",
+		    "virtual_host", "kibana.example.com");
+	if (strcmp(file, "wordpress-cluster_kontena.yml") == 0)
+		return json_pack("{s:s}", "loadbalancer", "ingress-lb/lb");
+	return json_object();
+}
 
 /*
  * The corpus folder, or NULL with *why set when its test is to be skipped:
@@ -1112,12 +1269,14 @@ kontena_dir(const char **why)
 static void
 test_kontena_stacks(void)
 {
-	struct stack_opts o = { "default", NULL, NULL, NULL, NULL };
+	struct stack_host h = { .vault_read = kontena_vault,
+	    .random = kontena_random, .service_find = kontena_service };
+	struct stack_opts o = { .grid = "default", .host = &h };
 	struct stack_errors e = { NULL, 0 };
 	const char *why = NULL;
-	char *dir, *path, *buf, *names[64], valid[512] = "";
+	char *dir, *path, *buf, *names[64], *m;
 	struct dirent *de;
-	size_t n = 0, i, len, nvalid = 0, nliquid = 0, j;
+	size_t n = 0, i, len, nvalid = 0;
 	json_t *st;
 	DIR *d;
 
@@ -1143,19 +1302,16 @@ test_kontena_stacks(void)
 	for (i = 0; i < n; i++) {
 		xasprintf(&path, "%s/%s", dir, names[i]);
 		CHECK(util_read_file(path, 1 << 20, &buf, &len) == 0);
+		o.values = kontena_values(names[i]);
 		st = stack_parse(buf, len, names[i], &o, &e);
-		if (st != NULL) {
+		if (st != NULL)
 			nvalid++;
-			if (*valid != '\0')
-				strcat(valid, " ");
-			strcat(valid, names[i]);
+		else {
+			m = stack_errors_format(&e);
+			printf("  FAIL %s:\n%s\n", names[i], m);
+			free(m);
 		}
-		for (j = 0; j < e.n; j++) {
-			if (strstr(e.v[j].message, "Liquid") != NULL) {
-				nliquid++;
-				break;
-			}
-		}
+		json_decref(o.values);
 		json_decref(st);
 		stack_errors_clear(&e);
 		free(buf);
@@ -1163,9 +1319,7 @@ test_kontena_stacks(void)
 		free(names[i]);
 	}
 	free(dir);
-	CHECK_INT(nvalid, KONTENA_VALID);
-	CHECK_STR(valid, KONTENA_VALID_LIST);
-	CHECK_INT(nliquid, KONTENA_LIQUID);
+	CHECK_INT(nvalid, KONTENA_FILES);
 }
 
 int
@@ -1192,10 +1346,12 @@ main(void)
 	TEST_RUN(test_limits);
 	TEST_RUN(test_all_errors_at_once);
 	TEST_RUN(test_dependencies);
+	TEST_RUN(test_stack_links);
 	TEST_RUN(test_kontena_only);
 	TEST_RUN(test_json_form);
 	TEST_RUN(test_env_file);
 	TEST_RUN(test_name_override);
+	TEST_RUN(test_name_leading_dash);
 	TEST_RUN(test_units);
 	if ((kdir = kontena_dir(&why)) != NULL) {
 		free(kdir);

@@ -1,0 +1,167 @@
+/*
+ * nodegroup_settings.c - the one table of a node group's settings.
+ *
+ * Each row is the whole truth about a setting: its name (the JSON key,
+ * the store column in node_groups and the CLI's key), type and unit,
+ * bounds, shipped default and help. The timings are those of the issue
+ * (cluster-autoscaler's): a machine has 15 minutes to join, a node is
+ * removed after 10 minutes unneeded, no scale-in for 10 minutes after a
+ * launch or 3 after a failure, a failing group backs off 5 minutes
+ * doubling to 30. Tests shorten them through the API.
+ */
+#include "common/nodegroup_settings.h"
+
+#include "common/xmalloc.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#define NG_SECONDS(field, def_, min_, max_, help_) {			\
+	.name = #field, .type = SETTING_INT, .unit = SETTING_UNIT_SECONDS,	\
+	.off = offsetof(struct nodegroup_settings, field), .def = (def_),	\
+	.min = (min_), .max = (max_), .help = (help_) }
+#define NG_COUNT(field, def_, min_, max_, help_) {			\
+	.name = #field, .type = SETTING_INT, .unit = SETTING_UNIT_NONE,	\
+	.off = offsetof(struct nodegroup_settings, field), .def = (def_),	\
+	.min = (min_), .max = (max_), .help = (help_) }
+
+/* An absolute path, or empty. */
+static int
+ng_check_path(const char *v, char **cause)
+{
+	if (v[0] != '\0' && v[0] != '/') {
+		xasprintf(cause, "agent must be an absolute path");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ng_check_url(const char *v, char **cause)
+{
+	if (v[0] != '\0' && strncmp(v, "ws://", 5) != 0 &&
+	    strncmp(v, "wss://", 6) != 0) {
+		xasprintf(cause, "agent_url must be a ws:// or wss:// URL");
+		return -1;
+	}
+	return 0;
+}
+
+/* "K=V K=V", keys [A-Z0-9_]: environment words for the agent. */
+static int
+ng_check_env(const char *v, char **cause)
+{
+	const char *p = v, *eq, *end;
+
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		end = p + strcspn(p, " ");
+		eq = memchr(p, '=', (size_t)(end - p));
+		if (eq == NULL || eq == p) {
+			xasprintf(cause, "agent_env: every word must be "
+			    "KEY=VALUE");
+			return -1;
+		}
+		for (; p < eq; p++)
+			if (!((*p >= 'A' && *p <= 'Z') || *p == '_' ||
+			    (*p >= '0' && *p <= '9'))) {
+				xasprintf(cause, "agent_env: keys are "
+				    "[A-Z0-9_]");
+				return -1;
+			}
+		p = end;
+	}
+	return 0;
+}
+
+static const struct setting nodegroup_setting_rows[] = {
+	NG_COUNT(min, 0, 0, 10000,
+	    "machines kept running even without demand"),
+	NG_COUNT(max, 10, 0, 10000,
+	    "machines at most (requested, launching, joined or leaving)"),
+	NG_COUNT(priority, 0, 0, 1000000,
+	    "groups are tried lowest first; demand overflows to the next"),
+	NG_COUNT(cpus, 1, 0, 4096,
+	    "template: cpus of a new node (0: not limited)"),
+	{ .name = "memory", .type = SETTING_INT, .unit = SETTING_UNIT_BYTES,
+	  .off = offsetof(struct nodegroup_settings, memory), .def = 0,
+	  .min = 0, .max = 1LL << 50,
+	  .help = "template: memory of a new node (0: not limited)" },
+	NG_SECONDS(provision_timeout_s, 900, 1, 86400,
+	    "a machine not joined this long after launch is terminated"),
+	NG_SECONDS(unneeded_s, 600, 1, 86400,
+	    "a node unneeded this long is drained and terminated"),
+	NG_SECONDS(delay_after_add_s, 600, 0, 86400,
+	    "no scale-in in this group for this long after a launch"),
+	NG_SECONDS(delay_after_failure_s, 180, 0, 86400,
+	    "no scale-in in this group for this long after a failure"),
+	NG_SECONDS(backoff_s, 300, 1, 86400,
+	    "a failed launch stops launches for this long, doubling"),
+	NG_SECONDS(backoff_max_s, 1800, 1, 86400,
+	    "the backoff grows up to this"),
+	NG_SECONDS(stop_grace_s, 10, 0, 3600,
+	    "terminate: SIGTERM, then SIGKILL after this (process provider)"),
+	{ .name = "agent", .type = SETTING_STRING,
+	  .off = offsetof(struct nodegroup_settings, agent),
+	  .size = NODEGROUP_AGENT_MAX, .def_str = "", .check = ng_check_path,
+	  .help = "process: the berth-agent to run (\"\": beside berth-master)" },
+	{ .name = "agent_url", .type = SETTING_STRING,
+	  .off = offsetof(struct nodegroup_settings, agent_url),
+	  .size = NODEGROUP_AGENT_MAX, .def_str = "", .check = ng_check_url,
+	  .help = "process: the URL agents dial (\"\": the master's agent "
+	  "listener)" },
+	{ .name = "agent_env", .type = SETTING_STRING,
+	  .off = offsetof(struct nodegroup_settings, agent_env),
+	  .size = NODEGROUP_AGENT_MAX, .def_str = "", .check = ng_check_env,
+	  .help = "process: more environment for the agent, \"K=V K=V\" "
+	  "(no secrets: settings are shown)" },
+};
+
+/* Rules across settings. */
+static int
+nodegroup_settings_check(const void *base, const char **field, char **cause)
+{
+	const struct nodegroup_settings *ns = base;
+
+	if (ns->min > ns->max) {
+		*field = "min";
+		xasprintf(cause, "min (%lld) must be at most max (%lld)",
+		    (long long)ns->min, (long long)ns->max);
+		return -1;
+	}
+	if (ns->backoff_max_s < ns->backoff_s) {
+		*field = "backoff_max_s";
+		xasprintf(cause, "backoff_max_s (%lld) must be at least "
+		    "backoff_s (%lld)", (long long)ns->backoff_max_s,
+		    (long long)ns->backoff_s);
+		return -1;
+	}
+	return 0;
+}
+
+const struct setting_table nodegroup_settings_table = {
+	.what = "node group",
+	.rows = nodegroup_setting_rows,
+	.n = sizeof nodegroup_setting_rows / sizeof nodegroup_setting_rows[0],
+	.size = sizeof(struct nodegroup_settings),
+	.check = nodegroup_settings_check,
+};
+
+void
+nodegroup_settings_default(struct nodegroup_settings *ns)
+{
+	settings_defaults(&nodegroup_settings_table, ns);
+}
+
+const char *const nodegroup_providers[] = {
+	"process", "docker", "exec", "aws-asg", NULL
+};
+
+int
+nodegroup_provider_available(const char *name)
+{
+	return strcmp(name, "process") == 0;
+}

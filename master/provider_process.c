@@ -1,0 +1,281 @@
+/*
+ * provider_process.c - the process provider (see provider.h).
+ *
+ * Launch forks twice: the intermediate child exits at once, so the agent
+ * is nobody's zombie (init or a subreaper adopts it) and the master never
+ * has to reap it; the agent calls setsid(), so SIGTERM reaches its whole
+ * process group and a terminal's ^C does not. Everything the child needs
+ * (paths, environment) is built before the fork: between fork and exec
+ * only async-signal-safe calls run (the master is threaded). A pipe
+ * closed on exec tells the parent whether the exec worked.
+ */
+#include "master/provider.h"
+
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Write v in decimal with write(2) only (async-signal-safe). */
+static void
+pp_write_num(int fd, long v)
+{
+	char buf[24];
+	int i = (int)sizeof buf;
+
+	buf[--i] = '\n';
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0 && i > 0);
+	(void)!write(fd, buf + i, sizeof buf - (size_t)i);
+}
+
+static void
+pp_env_add(char ***env, size_t *n, const char *fmt, const char *v)
+{
+	*env = xreallocarray(*env, *n + 2, sizeof **env);
+	xasprintf(&(*env)[(*n)++], fmt, v);
+	(*env)[*n] = NULL;
+}
+
+int
+provider_process_launch(const struct provider_launch *l, pid_t *pid,
+    char **cause)
+{
+	char **env = NULL, *extra, *w, *save = NULL, *log_path, *pid_path;
+	char *argv[2], cpus[24];
+	const char *path = getenv("PATH");
+	size_t n = 0, i;
+	int pfd[2], status, err = 0, rc = -1;
+	sigset_t all;
+	pid_t child;
+	long got = 0;
+	ssize_t r;
+
+	if (mkdir(l->data_dir, 0700) != 0 && errno != EEXIST) {
+		xasprintf(cause, "cannot make %s: %s", l->data_dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (access(l->agent, X_OK) != 0) {
+		xasprintf(cause, "cannot run %s: %s", l->agent,
+		    strerror(errno));
+		return -1;
+	}
+	pp_env_add(&env, &n, "PATH=%s", path != NULL ? path :
+	    "/usr/local/bin:/usr/bin:/bin");
+	pp_env_add(&env, &n, "BERTH_URL=%s", l->url);
+	pp_env_add(&env, &n, "BERTH_TOKEN=%s", l->token);
+	pp_env_add(&env, &n, "BERTH_NODE_NAME=%s", l->name);
+	pp_env_add(&env, &n, "BERTH_DATA_DIR=%s", l->data_dir);
+	if (l->pin != NULL && *l->pin != '\0')
+		pp_env_add(&env, &n, "BERTH_MASTER_PIN=%s", l->pin);
+	if (l->cpus > 0) {
+		snprintf(cpus, sizeof cpus, "%lld", (long long)l->cpus);
+		pp_env_add(&env, &n, "BERTH_CPUS=%s", cpus);
+	}
+	if (l->env != NULL && *l->env != '\0') {
+		extra = xstrdup(l->env);
+		for (w = strtok_r(extra, " ", &save); w != NULL;
+		    w = strtok_r(NULL, " ", &save))
+			pp_env_add(&env, &n, "%s", w);
+		free(extra);
+	}
+	xasprintf(&log_path, "%s/agent.log", l->data_dir);
+	xasprintf(&pid_path, "%s/agent.pid", l->data_dir);
+	argv[0] = (char *)l->agent;
+	argv[1] = NULL;
+	sigemptyset(&all);
+
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		xasprintf(cause, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	child = fork();
+	if (child < 0) {
+		xasprintf(cause, "fork: %s", strerror(errno));
+		close(pfd[0]);
+		close(pfd[1]);
+		goto out;
+	}
+	if (child == 0) {
+		pid_t agent;
+		int fd, sig;
+		struct sigaction sa;
+
+		close(pfd[0]);
+		agent = fork();
+		if (agent != 0) {
+			long v = agent;
+
+			(void)!write(pfd[1], &v, sizeof v);
+			_exit(agent < 0 ? 1 : 0);
+		}
+		/* The agent: its own session, default signals, no fds of
+		 * the master's but the pipe (closed by exec). */
+		setsid();
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = SIG_DFL;
+		for (sig = 1; sig < NSIG; sig++)
+			sigaction(sig, &sa, NULL);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		if (chdir(l->data_dir) != 0)
+			goto fail;
+		if ((fd = open("/dev/null", O_RDONLY)) < 0 || dup2(fd, 0) < 0)
+			goto fail;
+		if ((fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND,
+		    0600)) < 0 || dup2(fd, 1) < 0 || dup2(1, 2) < 0)
+			goto fail;
+		if (pfd[1] > 3)
+			syscall(SYS_close_range, 3U, (unsigned)pfd[1] - 1, 0U);
+		syscall(SYS_close_range, (unsigned)pfd[1] + 1, ~0U, 0U);
+		if ((fd = open(pid_path, O_WRONLY | O_CREAT | O_TRUNC,
+		    0600)) < 0)
+			goto fail;
+		pp_write_num(fd, (long)getpid());
+		close(fd);
+		execve(l->agent, argv, env);
+fail:
+		fd = errno;
+		(void)!write(pfd[1], &fd, sizeof fd);
+		_exit(127);
+	}
+	close(pfd[1]);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	r = read(pfd[0], &got, sizeof got);
+	if (r != (ssize_t)sizeof got || got <= 0) {
+		xasprintf(cause, "fork: cannot start the agent");
+		close(pfd[0]);
+		goto out;
+	}
+	r = read(pfd[0], &err, sizeof err);
+	close(pfd[0]);
+	if (r == (ssize_t)sizeof err) {
+		xasprintf(cause, "cannot start %s: %s", l->agent,
+		    strerror(err));
+		goto out;
+	}
+	*pid = (pid_t)got;
+	rc = 0;
+out:
+	for (i = 0; i < n; i++) {
+		explicit_bzero(env[i], strlen(env[i]));
+		free(env[i]);
+	}
+	free(env);
+	free(log_path);
+	free(pid_path);
+	return rc;
+}
+
+pid_t
+provider_process_find(const char *data_dir)
+{
+	char path[PATH_MAX], link[PATH_MAX], real[PATH_MAX], *text, *p;
+	long pid;
+	ssize_t n;
+	int zombie;
+
+	snprintf(path, sizeof path, "%s/agent.pid", data_dir);
+	if (util_read_file(path, 64, &text, NULL) != 0)
+		return 0;
+	pid = strtol(text, NULL, 10);
+	free(text);
+	if (pid <= 1)
+		return 0;
+	/* The same process only if it still works in the data dir. */
+	/* A zombie (exited, not reaped yet) is not running. */
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	if (util_read_file(path, 4096, &text, NULL) != 0)
+		return 0;
+	p = strrchr(text, ')');
+	zombie = p == NULL || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+	free(text);
+	if (zombie)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%ld/cwd", pid);
+	if ((n = readlink(path, link, sizeof link - 1)) < 0) {
+		/*
+		 * ENOENT: it is exiting (its cwd is already let go, its
+		 * memory not yet, which takes a while for a big process):
+		 * still ours until it is a zombie. EACCES: someone else's.
+		 */
+		return errno == ENOENT ? (pid_t)pid : 0;
+	}
+	link[n] = '\0';
+	if (realpath(data_dir, real) == NULL || strcmp(link, real) != 0)
+		return 0;
+	return (pid_t)pid;
+}
+
+int
+provider_process_stop(const char *data_dir, int force)
+{
+	pid_t pid = provider_process_find(data_dir);
+
+	if (pid == 0)
+		return 0;
+	/* Its process group (setsid made it the leader), or it alone. */
+	if (kill(-pid, force ? SIGKILL : SIGTERM) != 0)
+		kill(pid, force ? SIGKILL : SIGTERM);
+	return 1;
+}
+
+static int
+pp_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+int
+provider_process_remove(const char *data_dir)
+{
+	struct stat sb;
+
+	if (lstat(data_dir, &sb) != 0)
+		return errno == ENOENT ? 0 : -1;
+	return nftw(data_dir, pp_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+provider_process_last_line(const char *data_dir, char *buf, size_t len)
+{
+	char path[PATH_MAX], tail[1024];
+	char *nl, *start;
+	ssize_t n;
+	off_t size;
+	int fd;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof path, "%s/agent.log", data_dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > (off_t)sizeof tail - 1)
+		lseek(fd, size - (off_t)sizeof tail + 1, SEEK_SET);
+	else
+		lseek(fd, 0, SEEK_SET);
+	n = read(fd, tail, sizeof tail - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	tail[n] = '\0';
+	while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == '\r'))
+		tail[--n] = '\0';
+	nl = strrchr(tail, '\n');
+	start = nl != NULL ? nl + 1 : tail;
+	snprintf(buf, len, "%s", start);
+}
