@@ -1059,9 +1059,13 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		 */
 		if (c->step.step == CONNSTEP_IDLE || c->wsi != wsi)
 			break;
+		/* lws ended it before our deadline: the same give-up, and
+		 * c->wsi must not outlive its connection. */
 		if (!c->giving_up)
-			log_warn("no answer to the upgrade: the connection "
-			    "ended before the master answered");
+			log_warn("connecting to %s: no %s after %lld s (the "
+			    "connection's own timeout); giving up this attempt",
+			    c->cfg->url, connstep_what(c->step.step),
+			    (long long)(util_mono_ms() - c->step.since) / 1000);
 		conn_ended(c, wsi);
 		break;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
