@@ -403,8 +403,25 @@ store_node_engine(struct store *st, const char *id, int64_t grid_id,
     const char *name, int down, const char *error)
 {
 	sqlite3_stmt *s;
-	int changed, was_down;
+	int changed, was_down, same, rc;
 
+	/*
+	 * Every new session reports its engine once: when the store says so
+	 * already (a reconnect), no write transaction, which would take the
+	 * write lock once per agent in a burst of reconnects.
+	 */
+	s = store_stmt(st, "SELECT engine_state IS ?2 AND engine_error IS ?3"
+	    " FROM nodes WHERE id = ?1");
+	store_bind_text(s, 1, id);
+	store_bind_text(s, 2, down ? "down" : "up");
+	store_bind_text(s, 3, down ? error : NULL);
+	rc = sqlite3_step(s);
+	same = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	if (same)
+		return 0;
 	if (store_begin(st) != 0)
 		return -1;
 	/* "Answers" is news only after "down": a first report is not. */
