@@ -20,7 +20,8 @@
 
 CC	?= cc
 BUILD	?= build
-PKGS	 = libmicrohttpd libwebsockets sqlite3 jansson libcurl yaml-0.1 libcrypto
+PKGS	 = libmicrohttpd libwebsockets sqlite3 jansson libcurl yaml-0.1 libcrypto \
+	   libxml-2.0
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -155,9 +156,11 @@ fuzz-bins: $(FUZZ_BINS)
 deps:
 	@scripts/deps.sh
 
+# BERTH_DEPS=1: make deps has run, so a test whose packages are missing
+# fails instead of skipping.
 test: deps
 	@$(MAKE) --no-print-directory all
-	@BERTH_BUILD=$(BUILD) tests/run.sh
+	@BERTH_DEPS=1 BERTH_BUILD=$(BUILD) tests/run.sh
 
 # The fast loop: no deps step (run make deps once), no fuzz, no Docker.
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -170,7 +173,7 @@ test-int: all
 
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 all
-	@BERTH_BUILD=build-san BERTH_SAN=1 tests/run.sh
+	@BERTH_DEPS=1 BERTH_BUILD=build-san BERTH_SAN=1 tests/run.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory all

@@ -59,6 +59,9 @@ enum cli_opt {
 	CLI_OPT_MIN,
 	CLI_OPT_MAX,
 	CLI_OPT_SET,
+	CLI_OPT_DEADLINE,	/* node drain */
+	CLI_OPT_NO_WAIT,
+	CLI_OPT_OFF,		/* node protect */
 	CLI_OPT__COUNT
 };
 
@@ -157,6 +160,10 @@ int	 cmd_nodegroup_machines(struct cli *c);
 int	 cmd_node_ls(struct cli *c);
 int	 cmd_node_show(struct cli *c);
 int	 cmd_node_label(struct cli *c);
+int	 cmd_node_cordon(struct cli *c);
+int	 cmd_node_uncordon(struct cli *c);
+int	 cmd_node_drain(struct cli *c);
+int	 cmd_node_protect(struct cli *c);
 int	 cmd_node_rm(struct cli *c);
 /* cmd_stack.c */
 int	 cmd_stack_install(struct cli *c);

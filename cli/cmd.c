@@ -102,6 +102,13 @@ const struct cmd_option cmd_options[CLI_OPT__COUNT] = {
 	    "machines at most (10)" },
 	[CLI_OPT_SET] = { "set", 0, "key=value", CMD_OPTION_REPEAT,
 	    "a setting (see `berth nodegroup set --help`); repeat for more" },
+	[CLI_OPT_DEADLINE] = { "deadline", 0, "DUR", 0,
+	    "stop what is still there after this long (default: the "
+	    "group's, else the grid's drain_deadline_s, 10m)" },
+	[CLI_OPT_NO_WAIT] = { "no-wait", 0, NULL, 0,
+	    "start it and return at once" },
+	[CLI_OPT_OFF] = { "off", 0, NULL, 0,
+	    "take the protection away again" },
 };
 
 const struct cmd_group cmd_groups[] = {
@@ -198,6 +205,23 @@ const struct cmd_entry cmd_table[] = {
 	    [CLI_OPT_FORCE] = "remove it even while its agent is connected "
 		"(the agent is refused from then on)" },
 	  .exec = cmd_node_rm },
+	/* node operations: cmd_node_ops.c (docs/nodes.md) */
+	{ .group = "node", .verb = "cordon", .usage = "N",
+	  .help = "take no new instance, daemon or job on a node (what runs "
+	    "there stays)", .lower = 1, .upper = 1,
+	  .exec = cmd_node_cordon },
+	{ .group = "node", .verb = "uncordon", .usage = "N",
+	  .help = "let a node take work again (cancels a drain)",
+	  .lower = 1, .upper = 1, .exec = cmd_node_uncordon },
+	{ .group = "node", .verb = "drain", .usage = "[--deadline DUR] "
+	    "[--no-wait] N",
+	  .help = "cordon a node and move its work off it, start-before-stop",
+	  .lower = 1, .upper = 1, .opts = CMD_OPT(DEADLINE) |
+	    CMD_OPT(NO_WAIT), .exec = cmd_node_drain },
+	{ .group = "node", .verb = "protect", .usage = "[--off] N",
+	  .help = "never choose a node for scale-in (node groups)",
+	  .lower = 1, .upper = 1, .opts = CMD_OPT(OFF),
+	  .exec = cmd_node_protect },
 
 	/* stack: cmd_stack.c */
 	{ .group = "stack", .verb = "install",

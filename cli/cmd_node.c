@@ -6,6 +6,7 @@
 #include "cli/client.h"
 #include "cli/table.h"
 
+#include "common/units.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 
@@ -89,13 +90,45 @@ node_show_load(json_t *n)
 	table_free(t);
 }
 
-/* "online", "offline", or "online, engine down" when its agent says so. */
+/*
+ * "online", "offline", or "online, engine down" when its agent says so;
+ * then ", cordoned", ", draining" or ", drained" (docs/nodes.md), and
+ * ", protected".
+ */
 static const char *
 node_status(json_t *n, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s", cli_str(n, "status"),
+	json_t *d = json_object_get(n, "drain");
+
+	snprintf(buf, len, "%s%s%s%s%s", cli_str(n, "status"),
 	    strcmp(cli_str(n, "status"), "online") == 0 &&
-	    strcmp(cli_str(n, "engine"), "down") == 0 ? ", engine down" : "");
+	    strcmp(cli_str(n, "engine"), "down") == 0 ? ", engine down" : "",
+	    json_is_object(d) ? ", " : json_is_true(json_object_get(n,
+	    "cordoned")) ? ", cordoned" : "",
+	    json_is_object(d) ? cli_str(d, "state") : "",
+	    json_is_true(json_object_get(n, "protected")) ? ", protected" :
+	    "");
+	return buf;
+}
+
+/* A group's node: "burst", "burst, unneeded 6m/10m"; else "-". */
+static const char *
+node_group(json_t *n, char *buf, size_t len)
+{
+	json_t *g = json_object_get(n, "group");
+	json_t *u = json_object_get(g, "unneeded_for_s");
+	char a[32], b[32];
+
+	if (!json_is_object(g))
+		snprintf(buf, len, "-");
+	else if (json_is_integer(u) && strcmp(cli_str(g, "state"),
+	    "joined") == 0)
+		snprintf(buf, len, "%s, unneeded %s/%s", cli_str(g, "name"),
+		    units_format_duration(json_integer_value(u), a, sizeof a),
+		    units_format_duration(json_integer_value(json_object_get(g,
+		    "unneeded_s")), b, sizeof b));
+	else
+		snprintf(buf, len, "%s", cli_str(g, "name"));
 	return buf;
 }
 
@@ -106,14 +139,14 @@ cmd_node_ls(struct cli *c)
 	json_t *arr, *n;
 	char *path = cli_path("grids/%s/nodes", c->grid);
 	char labels[512], cpus[16], mem[64], inst[16], seen[32], load[16];
-	char ctrs[16], status[64];
+	char ctrs[16], status[96], group[160];
 	size_t i;
 	int rc;
 
 	if ((rc = cli_get(c, path, &arr)) != 0)
 		return rc < 0;
 	t = table_new("NAME", "STATUS", "LABELS", "CPUS", "CPU", "MEMORY",
-	    "CONTAINERS", "INSTANCES", "LAST-SEEN", "ID", NULL);
+	    "CONTAINERS", "INSTANCES", "LAST-SEEN", "GROUP", "ID", NULL);
 	json_array_foreach(arr, i, n) {
 		json_t *pct = json_object_get(n, "cpu_pct");
 
@@ -130,7 +163,8 @@ cmd_node_ls(struct cli *c)
 		    load, mem, cli_int(n, "containers", ctrs, sizeof ctrs),
 		    cli_int(n, "instances", inst, sizeof inst),
 		    cli_age(n, "last_seen_at", seen, sizeof seen),
-		    cli_str(n, "id"), NULL);
+		    node_group(n, group, sizeof group), cli_str(n, "id"),
+		    NULL);
 	}
 	table_print(t, stdout);
 	table_free(t);
@@ -152,6 +186,24 @@ cmd_node_show(struct cli *c)
 	printf("id:             %s\n", cli_str(n, "id"));
 	printf("grid:           %s\n", cli_str(n, "grid"));
 	printf("status:         %s\n", node_status(n, buf, sizeof buf));
+	printf("group:          %s\n", node_group(n, buf, sizeof buf));
+	if (json_is_object(json_object_get(n, "drain"))) {
+		json_t *d = json_object_get(n, "drain");
+		json_t *l = json_object_get(d, "left");
+
+		printf("drain:          %s by %s, started %s, deadline %s%s\n",
+		    cli_str(d, "state"), cli_str(d, "by"),
+		    cli_str(d, "started_at"), cli_str(d, "deadline_at"),
+		    json_is_true(json_object_get(d, "forced")) ?
+		    " (passed: forced)" : "");
+		printf("drain left:     %lld instance(s), %lld job(s), %lld "
+		    "daemon(s), %lld stateful (stay)\n",
+		    (long long)json_integer_value(json_object_get(l,
+		    "instances")), (long long)json_integer_value(
+		    json_object_get(l, "jobs")), (long long)json_integer_value(
+		    json_object_get(l, "daemons")), (long long)
+		    json_integer_value(json_object_get(l, "stateful")));
+	}
 	printf("docker engine:  %s%s%s\n", cli_str(n, "engine"),
 	    json_is_string(json_object_get(n, "engine_error")) ? ": " : "",
 	    json_is_string(json_object_get(n, "engine_error")) ?

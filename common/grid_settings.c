@@ -60,6 +60,9 @@ static const struct setting grid_setting_rows[] = {
 	  .off = offsetof(struct grid_settings, logs_container_pct),
 	  .def = 10, .min = 1, .max = 100,
 	  .help = "percent of logs_max_bytes one container may keep" },
+	/* Drains (docs/nodes.md); a group's node takes its group's. */
+	GS_SECONDS(drain_deadline_s, 600, 1, 7 * 86400,
+	    "a drain (berth node drain) stops what is left after this"),
 };
 
 /* Rules across settings: a node cannot be offline between two pings. */

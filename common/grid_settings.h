@@ -32,6 +32,7 @@ struct grid_settings {
 	int64_t	 logs_max_bytes;	/* container logs kept for the grid */
 	int64_t	 logs_max_age_s;	/* older lines are deleted */
 	int64_t	 logs_container_pct;	/* one container's share at most */
+	int64_t	 drain_deadline_s;	/* a drain stops what is left after */
 };
 
 extern const struct setting_table grid_settings_table;

@@ -104,6 +104,8 @@ static const struct setting nodegroup_setting_rows[] = {
 	    "the backoff grows up to this"),
 	NG_SECONDS(stop_grace_s, 10, 0, 3600,
 	    "terminate: SIGTERM, then SIGKILL after this (process provider)"),
+	NG_SECONDS(drain_deadline_s, 600, 1, 7 * 86400,
+	    "a drain of a node of the group stops what is left after this"),
 	{ .name = "agent", .type = SETTING_STRING,
 	  .off = offsetof(struct nodegroup_settings, agent),
 	  .size = NODEGROUP_AGENT_MAX, .def_str = "", .check = ng_check_path,

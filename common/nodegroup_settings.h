@@ -30,6 +30,7 @@ struct nodegroup_settings {
 	int64_t	 backoff_s;		/* first backoff after a failure */
 	int64_t	 backoff_max_s;		/* doubling up to this */
 	int64_t	 stop_grace_s;		/* terminate: SIGTERM, then SIGKILL */
+	int64_t	 drain_deadline_s;	/* a drain stops what is left after */
 	/* process provider */
 	char	 agent[NODEGROUP_AGENT_MAX];	/* berth-agent path, "" beside
 						 * berth-master */

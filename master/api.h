@@ -147,6 +147,13 @@ api_handler_fn api_grid_list, api_grid_create, api_grid_show,
     api_grid_token_rotate;
 api_handler_fn api_node_list, api_node_show, api_node_patch,
     api_node_delete, api_node_token_reset;
+/* Node operations (api_node_ops.c, docs/nodes.md). */
+api_handler_fn api_node_cordon, api_node_uncordon, api_node_drain,
+    api_node_protect;
+/* cap[0]/cap[1] as a grid and a node id (api_nodes.c); replies if not. */
+struct grid;
+int	 api_node_lookup(struct api_ctx *ctx, struct grid *g,
+	    char id[NODE_ID_LEN + 1]);
 api_handler_fn api_service_list, api_service_show, api_service_scale,
     api_service_containers;
 api_handler_fn api_stack_list, api_stack_create, api_stack_show,

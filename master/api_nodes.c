@@ -44,7 +44,7 @@ api_node_list(struct api_ctx *ctx)
 }
 
 /* Resolve cap[0]/cap[1] to a grid and node id; replies on failure. */
-static int
+int
 api_node_lookup(struct api_ctx *ctx, struct grid *g, char id[NODE_ID_LEN + 1])
 {
 	int rc;

@@ -16,6 +16,7 @@
  */
 #include "master/sched_groups.h"
 #include "master/provider.h"
+#include "master/sched_drain.h"
 #include "master/sched_sync.h"
 #include "master/token.h"
 
@@ -307,6 +308,9 @@ groups_lifecycle(struct groups_ctx *c, int stand_down)
 			    last[0] != '\0' ? "; its agent's last line: " :
 			    "", last);
 			groups_fail(c, mc, "launching", "machine.timeout", why);
+		} else if (strcmp(mc->state, "draining") == 0 &&
+		    mc->node_draining) {
+			/* Its node drains (master/sched_drain.c ends it). */
 		} else if (strcmp(mc->state, "failed") == 0 ||
 		    strcmp(mc->state, "draining") == 0) {
 			/* Left by a crash in between: carry on. */
@@ -529,11 +533,12 @@ groups_scale_in(struct groups_ctx *c, int growing)
 {
 	struct machine *mc;
 	struct nodegroup *g;
-	int *joined, done = 0;
+	int *joined, *draining, done = 0, busy_cap, busy_started = 0;
 	char b[32];
 	size_t i, k;
 
 	joined = xcalloc(c->ngroups + 1, sizeof *joined);
+	draining = xcalloc(c->ngroups + 1, sizeof *draining);
 	for (k = 0; k < c->nmach; k++)
 		for (i = 0; i < c->ngroups; i++)
 			if (c->groups[i].id == c->mach[k].group_id &&
@@ -541,6 +546,13 @@ groups_scale_in(struct groups_ctx *c, int growing)
 			    strcmp(c->mach[k].state, "launching") == 0 ||
 			    strcmp(c->mach[k].state, "requested") == 0))
 				joined[i]++;
+			else if (c->groups[i].id == c->mach[k].group_id &&
+			    strcmp(c->mach[k].state, "draining") == 0)
+				draining[i]++;
+	/* Non-empty nodes: grid-wide max(1, 10 %) of them a round. */
+	busy_cap = (int)c->nmach / 10;
+	if (busy_cap < 1)
+		busy_cap = 1;
 	for (k = 0; k < c->nmach && done < GROUPS_MAX_SCALE_IN; k++) {
 		mc = &c->mach[k];
 		if (strcmp(mc->state, "joined") != 0)
@@ -551,8 +563,15 @@ groups_scale_in(struct groups_ctx *c, int growing)
 		if (i == c->ngroups)
 			continue;
 		g = &c->groups[i];
-		if (mc->node_busy || !mc->node_online || !mc->node_measured ||
-		    growing) {
+		/*
+		 * Unneeded: empty (daemons aside), or (docs/nodes.md) its
+		 * instances fit on other nodes, as sched_drain_fits() finds
+		 * with the node left out; never a protected node, nor one
+		 * running a job task.
+		 */
+		if (mc->node_protected || mc->node_jobs || !mc->node_online ||
+		    !mc->node_measured || growing || (mc->node_busy &&
+		    sched_drain_fits(c->s, mc->node_id, NULL) != 1)) {
 			if (mc->unneeded_since != 0 &&
 			    store_machine_unneeded(c->st, mc->id, 0) == 0)
 				mc->unneeded_since = 0;
@@ -570,6 +589,21 @@ groups_scale_in(struct groups_ctx *c, int growing)
 		    c->now - g->last_failure_at <
 		    g->settings.delay_after_failure_s * 1000)
 			continue;
+		if (mc->node_busy) {
+			/* One such drain per group at a time. */
+			if (draining[i] > 0 || busy_started >= busy_cap)
+				continue;
+			if (sched_drain_scale_in(c->m, c->st, c->grid_id, c->s,
+			    mc, g->settings.drain_deadline_s,
+			    (c->now - mc->unneeded_since) / 1000) == 0) {
+				snprintf(mc->state, sizeof mc->state,
+				    "draining");
+				joined[i]--;
+				draining[i]++;
+				busy_started++;
+			}
+			continue;
+		}
 		/* Drained (empty: nothing to move) and terminating, with
 		 * their events, in one transaction. */
 		if (store_begin(c->st) != 0)
@@ -600,6 +634,7 @@ groups_scale_in(struct groups_ctx *c, int growing)
 		    mc->name);
 	}
 	free(joined);
+	free(draining);
 }
 
 void
@@ -641,6 +676,13 @@ sched_groups_round(struct master *m, struct store *st, int64_t grid_id,
 		goto out;
 	}
 	*standing = 0;
+	/*
+	 * New demand a scale-in drain's node could take cancels the drain,
+	 * and nothing is launched this round (the node takes it next).
+	 */
+	if (sched_drain_cancel_for_demand(m, st, grid_id, s,
+	    groups_plan_demand(plan), seed) > 0)
+		goto out;
 	/* Scale-in waits while demand is being served by new machines. */
 	growing = groups_scale_up(&c, plan, seed, nofit, waiting);
 	groups_scale_in(&c, growing);

@@ -14,6 +14,7 @@
  */
 #include "master/sched_round.h"
 #include "master/sched_deploy.h"
+#include "master/sched_drain.h"
 #include "master/sched_groups.h"
 #include "master/sched_sync.h"
 
@@ -371,6 +372,8 @@ round_plan(struct sched_round *r, struct round_grid *g)
 	}
 	memset(&opts, 0, sizeof opts);
 	opts.balance_dry_run = g->gs.dry_run;
+	/* Drains past their deadline: said before this plan stops them. */
+	sched_drain_deadlines(r->st, g->id, g->name, now);
 	sched_plan_init(&plan);
 	sched_plan(g->s, now, ++r->seed, &opts, &plan);
 	nact = sched_plan_nactions(&plan);
@@ -444,6 +447,8 @@ round_plan(struct sched_round *r, struct round_grid *g)
 		}
 		log_debug("sched: grid %s: %zu step(s)", g->name, nact);
 	}
+	/* Drains that ended (docs/nodes.md). */
+	sched_drain_round(r->m, r->st, g->id, g->name, g->s);
 	/*
 	 * Node groups act on what this plan could not place; a service
 	 * whose numbers their machines will take is not unplaceable for

@@ -72,6 +72,9 @@ sync_node_row(void *arg, const struct node_row *r)
 	n.unmeasured = r->cpus == 0;
 	n.online = r->connected;
 	n.engine_down = r->engine_down;
+	n.cordoned = r->cordoned;
+	n.draining = r->draining;
+	n.drain_deadline_ms = r->drain_deadline_at;
 	n.joined_at_ms = r->connected_at;
 	/* disconnected_at is 0 only for a node that never went offline. */
 	n.offline_since_ms = n.online ? 0 : (r->disconnected_at != 0 ?

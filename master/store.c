@@ -349,6 +349,22 @@ static const char *store_migrations[] = {
 	"  unneeded_since INTEGER);"
 	"CREATE INDEX machines_group ON machines(group_id, state);"
 	"CREATE INDEX machines_node ON machines(node_id);",
+	/*
+	 * 7 -> 8: cordon, drain and protect as node operations
+	 * (docs/nodes.md). A drain's state lives on its node, so a master
+	 * killed mid-drain carries on where it was; drain_forced says the
+	 * deadline's event was written; drain_by is who asked ("operator",
+	 * "scale-in").
+	 */
+	"ALTER TABLE nodes ADD COLUMN cordoned INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE nodes ADD COLUMN protected INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE nodes ADD COLUMN drain_state TEXT CHECK (drain_state IN"
+	"  ('draining', 'drained'));"
+	"ALTER TABLE nodes ADD COLUMN drain_by TEXT;"
+	"ALTER TABLE nodes ADD COLUMN drain_started_at INTEGER;"
+	"ALTER TABLE nodes ADD COLUMN drain_deadline_at INTEGER;"
+	"ALTER TABLE nodes ADD COLUMN drain_done_at INTEGER;"
+	"ALTER TABLE nodes ADD COLUMN drain_forced INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define STORE_N_MIGRATIONS \

@@ -27,7 +27,7 @@
 #include "common/grid_settings.h"
 #include "common/nodegroup_settings.h"
 
-#define STORE_SCHEMA_VERSION	7
+#define STORE_SCHEMA_VERSION	8
 
 struct store;
 
@@ -197,6 +197,9 @@ struct node_row {
 	int		 engine_down;	/* its agent reports no Docker Engine,
 					 * or its machine is leaving (node
 					 * groups): no new records */
+	int		 cordoned;	/* berth node cordon (or a drain) */
+	int		 draining;	/* a drain is under way */
+	int64_t		 drain_deadline_at; /* draining: epoch ms, or 0 */
 };
 typedef void store_node_fn(void *arg, const struct node_row *row);
 typedef void store_node_load_fn(void *arg, const char *id, double cpu_pct,
@@ -232,6 +235,54 @@ enum store_node_status {
 	STORE_NODE_KNOWN,
 };
 int	 store_node_status(struct store *st, int64_t grid_id, const char *id);
+
+/* ---- node operations: cordon, drain, protect (store_drain.c) ----------- */
+
+/* A node's operation state (docs/nodes.md). */
+struct node_ops {
+	char		 id[NODE_ID_LEN + 1];
+	char		 name[64];
+	int		 cordoned;	/* no new records */
+	int		 protected_;	/* never chosen for scale-in */
+	char		 drain_state[16]; /* "", "draining", "drained" */
+	char		 drain_by[16];	/* "operator", "scale-in" */
+	int64_t		 drain_started_at; /* epoch ms */
+	int64_t		 drain_deadline_at; /* epoch ms */
+	int		 drain_forced;	/* the deadline's event was written */
+	int		 connected;	/* its agent is online */
+	int64_t		 group_deadline_s; /* its group's drain_deadline_s,
+					 * 0 when not a group's node */
+	int64_t		 machine_id;	/* its machine, or 0 */
+	char		 machine_state[16]; /* and its state */
+	int		 instances;	/* ha/random records on it */
+	int		 daemons;	/* daemon records */
+	int		 stateful;	/* stateful records */
+	int		 jobs;		/* job attempts assigned or running */
+};
+
+/* One node's operation state: 1 found, 0 not, -1 error. */
+int	 store_node_ops_get(struct store *st, const char *id,
+	    struct node_ops *out);
+/* The draining nodes of a grid (caller frees *out). 0 or -1. */
+int	 store_node_drains(struct store *st, int64_t grid_id,
+	    struct node_ops **out, size_t *n);
+/*
+ * Cordon (on) or uncordon (off; a drain under way or done is cleared
+ * with it). 1 changed, 0 it already was, -1 error.
+ */
+int	 store_node_cordon(struct store *st, const char *id, int on);
+/* Protect from scale-in or not: 1 changed, 0 already, -1 error. */
+int	 store_node_protect(struct store *st, const char *id, int on);
+/*
+ * Start a drain (cordons the node): 1 started, 0 one is already under
+ * way (its deadline is set to deadline_at if that is not 0), -1 error.
+ */
+int	 store_node_drain_start(struct store *st, const char *id,
+	    const char *by, int64_t now, int64_t deadline_at);
+/* The drain is done (the node stays cordoned): 1, 0 not draining, -1. */
+int	 store_node_drain_done(struct store *st, const char *id, int64_t now);
+/* The deadline's event is written: 1, 0 not draining, -1. */
+int	 store_node_drain_forced(struct store *st, const char *id);
 
 /* ---- services (store_service.c) ---------------------------------------- */
 
@@ -1077,6 +1128,10 @@ struct machine {
 	int			 node_online;	/* its node is online */
 	int			 node_busy;	/* non-daemon records or jobs */
 	int			 node_exists;	/* its node record is there */
+	int			 node_jobs;	/* job attempts assigned or
+						 * running there */
+	int			 node_protected; /* berth node protect */
+	int			 node_draining;	/* its node's drain is under way */
 };
 
 /* 0 created (out filled), 1 the name exists, -1 error. */

@@ -14,6 +14,53 @@
 
 #include <string.h>
 
+/* ISO-8601 UTC with milliseconds, as util_iso8601() writes it. */
+#define SQL_ISO(col) \
+	"CASE WHEN " col " IS NULL THEN NULL ELSE " \
+	"strftime('%Y-%m-%dT%H:%M:%S', " col " / 1000, 'unixepoch') || " \
+	"printf('.%03dZ', " col " % 1000) END"
+
+/* Epoch ms now, in SQL. */
+#define SQL_NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+
+/*
+ * A node's drain (docs/nodes.md) as JSON text, or NULL: its state, who
+ * asked, its times, whether the deadline forced it, and what is left on
+ * the node (ha/random records, daemons, stateful records, job tasks).
+ */
+#define NODE_DRAIN_JSON \
+	"CASE WHEN n.drain_state IS NULL THEN NULL ELSE json_object(" \
+	"'state', n.drain_state, 'by', n.drain_by," \
+	"'started_at', " SQL_ISO("n.drain_started_at") "," \
+	"'deadline_at', " SQL_ISO("n.drain_deadline_at") "," \
+	"'done_at', " SQL_ISO("n.drain_done_at") "," \
+	"'forced', json(iif(n.drain_forced, 'true', 'false'))," \
+	"'left', json_object(" \
+	"'instances', (SELECT count(*) FROM instances i JOIN services v ON" \
+	" v.id = i.service_id WHERE i.node_id = n.id AND" \
+	" v.strategy != 'daemon' AND NOT v.stateful)," \
+	"'daemons', (SELECT count(*) FROM instances i JOIN services v ON" \
+	" v.id = i.service_id WHERE i.node_id = n.id AND" \
+	" v.strategy = 'daemon')," \
+	"'stateful', (SELECT count(*) FROM instances i JOIN services v ON" \
+	" v.id = i.service_id WHERE i.node_id = n.id AND" \
+	" v.strategy != 'daemon' AND v.stateful)," \
+	"'jobs', (SELECT count(*) FROM job_attempts a WHERE" \
+	" a.node_id = n.id AND a.state IN ('assigned', 'running')))) END"
+
+/*
+ * A group's node (docs/autoscaling.md) as JSON text, or NULL: its group,
+ * machine and machine state, and how long it has been unneeded against
+ * its group's unneeded_s.
+ */
+#define NODE_GROUP_JSON \
+	"(SELECT json_object('name', ng.name, 'machine', m.name," \
+	" 'state', m.state, 'unneeded_for_s', CASE WHEN" \
+	" m.unneeded_since IS NULL OR m.unneeded_since = 0 THEN NULL ELSE" \
+	" (" SQL_NOW_MS " - m.unneeded_since) / 1000 END," \
+	" 'unneeded_s', ng.unneeded_s) FROM machines m JOIN node_groups ng" \
+	" ON ng.id = m.group_id WHERE m.node_id = n.id LIMIT 1)"
+
 #define NODE_COLS \
 	"n.id, n.name, n.labels, n.cpus, n.memory, n.addresses, " \
 	"n.agent_version, n.docker_version, n.os, n.kernel, n.connected, " \
@@ -21,7 +68,8 @@
 	"n.disconnected_at, n.created_at, g.name, " \
 	"(SELECT count(*) FROM instances i WHERE i.node_id = n.id), " \
 	"n.jobs_finished, n.last_job_at, n.mem_total, n.containers, " \
-	"n.engine_state, n.engine_error"
+	"n.engine_state, n.engine_error, n.cordoned, n.protected, " \
+	NODE_DRAIN_JSON ", " NODE_GROUP_JSON
 
 static json_t *
 json_or_array(const char *text)
@@ -33,6 +81,15 @@ json_or_array(const char *text)
 		v = json_array();
 	}
 	return v;
+}
+
+/* JSON text made by SQLite's json_object(), or null. */
+static json_t *
+json_or_null(const char *text)
+{
+	json_t *v = text != NULL ? json_loads(text, 0, NULL) : NULL;
+
+	return v != NULL ? v : json_null();
 }
 
 static json_t *
@@ -104,14 +161,16 @@ node_row_json(sqlite3_stmt *s)
 	json_object_set_new(o, "containers",
 	    sqlite3_column_type(s, 23) == SQLITE_NULL ? json_null() :
 	    json_integer(sqlite3_column_int64(s, 23)));
+	/* Node operations (docs/nodes.md) and node groups. */
+	json_object_set_new(o, "cordoned",
+	    json_boolean(sqlite3_column_int(s, 26)));
+	json_object_set_new(o, "protected",
+	    json_boolean(sqlite3_column_int(s, 27)));
+	json_object_set_new(o, "drain", json_or_null(store_col_text(s, 28)));
+	json_object_set_new(o, "group", json_or_null(store_col_text(s, 29)));
 	return o;
 }
 
-/* ISO-8601 UTC with milliseconds, as util_iso8601() writes it. */
-#define SQL_ISO(col) \
-	"CASE WHEN " col " IS NULL THEN NULL ELSE " \
-	"strftime('%Y-%m-%dT%H:%M:%S', " col " / 1000, 'unixepoch') || " \
-	"printf('.%03dZ', " col " % 1000) END"
 
 char *
 store_node_list_text(struct store *st, int64_t grid_id)
@@ -142,7 +201,11 @@ store_node_list_text(struct store *st, int64_t grid_id)
 	    "  'instances', (SELECT count(*) FROM instances i"
 	    "   WHERE i.node_id = n.id),"
 	    "  'jobs_finished', n.jobs_finished,"
-	    "  'last_job_at', " SQL_ISO("n.last_job_at") ") AS o"
+	    "  'last_job_at', " SQL_ISO("n.last_job_at") ","
+	    "  'cordoned', json(iif(n.cordoned, 'true', 'false')),"
+	    "  'protected', json(iif(n.protected, 'true', 'false')),"
+	    "  'drain', json(" NODE_DRAIN_JSON "),"
+	    "  'group', json(" NODE_GROUP_JSON ")) AS o"
 	    " FROM nodes n JOIN grids g ON g.id = n.grid_id"
 	    " WHERE n.grid_id = ?1 ORDER BY n.name)");
 	char *text = NULL;
@@ -272,7 +335,9 @@ store_node_clear_token(struct store *st, const char *id)
 	"disconnected_at, created_at, cpu_pct, mem_used, grid_id, " \
 	"coalesce(engine_state = 'down', 0) OR EXISTS (SELECT 1 FROM " \
 	"machines m WHERE m.node_id = nodes.id AND m.state IN " \
-	"('draining', 'terminating', 'failed'))"
+	"('terminating', 'failed')), " \
+	"cordoned, coalesce(drain_state = 'draining', 0), " \
+	"coalesce(drain_deadline_at, 0)"
 
 /* Hand the current row of s to fn. */
 static void
@@ -293,6 +358,9 @@ node_row_call(sqlite3_stmt *s, store_node_fn *fn, void *arg)
 	r.mem_used = sqlite3_column_int64(s, 10);
 	r.grid_id = sqlite3_column_int64(s, 11);
 	r.engine_down = sqlite3_column_int(s, 12);
+	r.cordoned = sqlite3_column_int(s, 13);
+	r.draining = sqlite3_column_int(s, 14);
+	r.drain_deadline_at = sqlite3_column_int64(s, 15);
 	fn(arg, &r);
 }
 

@@ -319,6 +319,9 @@ machine_from_row(sqlite3_stmt *s, struct machine *m)
 	m->node_online = sqlite3_column_int(s, 15);
 	m->node_busy = sqlite3_column_int(s, 16);
 	m->node_exists = sqlite3_column_int(s, 17);
+	m->node_jobs = sqlite3_column_int(s, 18);
+	m->node_protected = sqlite3_column_int(s, 19);
+	m->node_draining = sqlite3_column_int(s, 20);
 }
 
 int
@@ -340,7 +343,12 @@ store_machine_list(struct store *st, int64_t grid_id, int64_t group_id,
 	    "   m.node_id AND v.strategy != 'daemon') OR EXISTS (SELECT 1 FROM"
 	    "   job_attempts a WHERE a.node_id = m.node_id AND a.state IN"
 	    "   ('assigned', 'running')))),"
-	    " n.id IS NOT NULL"
+	    " n.id IS NOT NULL,"
+	    " (m.node_id IS NOT NULL AND EXISTS (SELECT 1 FROM job_attempts a"
+	    "   WHERE a.node_id = m.node_id AND a.state IN ('assigned',"
+	    "   'running'))),"
+	    " coalesce(n.protected, 0),"
+	    " coalesce(n.drain_state = 'draining', 0)"
 	    " FROM machines m JOIN node_groups g ON g.id = m.group_id"
 	    " LEFT JOIN nodes n ON n.id = m.node_id"
 	    " WHERE g.grid_id = ?1 AND (?2 = 0 OR m.group_id = ?2)"

@@ -76,6 +76,19 @@ struct sched_node_info {
 	int64_t			  offline_since_ms; /* 0 while online */
 	double			  load_cpu;	/* reported cpu use, 0-100 % */
 	int64_t			  load_mem;	/* reported memory use, bytes */
+	int			  cordoned;	/* 1: no new record of any kind
+						 * (placement, move target,
+						 * daemon, job task) goes there;
+						 * what runs there stays */
+	int			  draining;	/* 1 (with cordoned): its ha and
+						 * random records move off
+						 * start-before-stop, its
+						 * daemons stop once nothing
+						 * else (job tasks too) is left
+						 * (docs/nodes.md) */
+	int64_t			  drain_deadline_ms; /* draining: from this
+						 * time on what is left is
+						 * stopped at once (0: none) */
 };
 
 /* A host port a service binds on its node. */
@@ -384,5 +397,36 @@ struct sched_size_result {
 int		 sched_size(struct sched *s, const struct sched_size_group *g,
 		    size_t ngroups, int64_t now_ms, uint64_t seed,
 		    struct sched_size_result *out, char **cause);
+
+/*
+ * Scale-in of a node that is not empty (node groups): would its ha and
+ * random records all fit elsewhere if it were drained? Each is tried, in
+ * turn, on the open nodes (online, not cordoned, engine up) other than
+ * node_id, with its service's filters, cpu, memory and ports, counting
+ * those tried before it; s is left as it was. A job task there, or a
+ * stateful record, keeps the node (a drain would wait for the one and
+ * cannot move the other). 1: they fit; 0: they do not (*why, malloc'd, says
+ * which one and why; why may be NULL); -1: no such node.
+ */
+int		 sched_drain_fits(struct sched *s, const char *node_id,
+		    char **why);
+
+/*
+ * Set a node's cordon and drain as sched_node_upsert() would, its other
+ * fields kept (for simulations: "would this node help if its drain were
+ * cancelled?"). 0, or -1 when there is no such node.
+ */
+int		 sched_node_cordon(struct sched *s, const char *node_id,
+		    int cordoned, int draining, int64_t drain_deadline_ms);
+
+/*
+ * Check a plan against the state it was made from (before sched_apply):
+ * no step adds a record (PLACE, MOVE, MOVE_START, JOB_ASSIGN) on a node
+ * that is cordoned (or draining), and a draining node is cordoned. 0, or
+ * -1 with *cause.
+ * Check builds run it after every sched_plan().
+ */
+int		 sched_check_plan(const struct sched *s,
+		    const struct sched_plan *plan, char **cause);
 
 #endif

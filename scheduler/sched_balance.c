@@ -157,7 +157,7 @@ sched_targets(struct sched_draft *d, struct sched_service *svc,
 			slot = (uint32_t)(w * 64) +
 			    (uint32_t)__builtin_ctzll(bits);
 			n = s->nodes[slot];
-			if (!n->online || n->doomed || n->engine_down ||
+			if (!sched_node_open(n) ||
 			    !sched_settled(d, n) || (idle_only && n->load_cpu >= s->set.load_low))
 				continue;
 			key.slot = (int)slot;
@@ -449,7 +449,7 @@ sched_balance_load(struct sched_draft *d)
 		return;
 	for (slot = 0; slot < s->nslots; slot++) {
 		n = s->nodes[slot];
-		if (n != NULL && n->online && !n->doomed && !n->engine_down &&
+		if (n != NULL && sched_node_open(n) &&
 		    sched_settled(d, n) && n->load_cpu < s->set.load_low)
 			idle++;
 	}

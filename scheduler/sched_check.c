@@ -663,3 +663,59 @@ sched_check_abort(const struct sched *s, const char *after)
 	    why);
 	abort();
 }
+
+/*
+ * A plan adds records only on nodes that are not cordoned (as the state
+ * is before sched_apply()): nothing new on a cordoned or draining node. A
+ * draining node is cordoned too.
+ */
+int
+sched_check_plan(const struct sched *s, const struct sched_plan *plan,
+    char **cause)
+{
+	const struct sched_step *st;
+	const struct sched_node *n;
+	uint32_t slot;
+	size_t k;
+
+	for (slot = 0; slot < s->nslots; slot++) {
+		n = s->nodes[slot];
+		if (n != NULL && n->draining && !n->cordoned)
+			return sched_check_fail(cause, "a draining node is "
+			    "cordoned: node %s is not", sched_node_label(n));
+		if (n != NULL && !n->draining && n->drain_deadline_ms != 0)
+			return sched_check_fail(cause, "only a draining node "
+			    "has a drain deadline: node %s has one",
+			    sched_node_label(n));
+	}
+	for (k = 0; k < plan->nsteps; k++) {
+		st = &plan->steps[k];
+		if (st->kind != SCHED_STEP_PLACE && st->kind != SCHED_STEP_MOVE &&
+		    st->kind != SCHED_STEP_MOVE_START &&
+		    st->kind != SCHED_STEP_JOB_ASSIGN)
+			continue;
+		if (st->node_id == NULL ||
+		    (n = sched_node_find(s, st->node_id)) == NULL)
+			return sched_check_fail(cause, "a plan adds records on "
+			    "known nodes: step %zu (%s) names node %s", k,
+			    sched_step_kind_name(st->kind), st->node_id ?
+			    st->node_id : "(none)");
+		if (n->cordoned)
+			return sched_check_fail(cause, "nothing new on a "
+			    "cordoned node: step %zu (%s: %s) adds a record on "
+			    "%s", k, sched_step_kind_name(st->kind), st->reason,
+			    sched_node_label(n));
+	}
+	return 0;
+}
+
+void
+sched_check_plan_abort(const struct sched *s, const struct sched_plan *plan)
+{
+	char *why = NULL;
+
+	if (sched_check_plan(s, plan, &why) == 0)
+		return;
+	fprintf(stderr, "scheduler: invariant broken by a plan: %s\n", why);
+	abort();
+}

@@ -303,6 +303,10 @@ sched_filter_first(const struct sched_demand *d, const struct sched_node *n,
 		return "are offline";
 	if (n->engine_down)
 		return "are without a working Docker Engine";
+	if (n->draining)
+		return "are draining";
+	if (n->cordoned)
+		return "are cordoned";
 	if (d->stateful && n->ephemeral)
 		return "are ephemeral (service is stateful)";
 	for (k = 0; k < d->nrules; k++) {

@@ -103,7 +103,20 @@ struct sched_node {
 	size_t			 njobs;		/* entries in jobs */
 	size_t			 jobs_cap;	/* allocated entries */
 	int			 doomed;	/* round: REMOVE_NODE planned */
+	int			 cordoned;	/* takes no new records */
+	int			 draining;	/* its records move off */
+	int64_t			 drain_deadline_ms; /* then stopped; 0 none */
 };
+
+/*
+ * A node that may take a new record (a placement, a move target, a daemon,
+ * a job task): online, not being removed, its engine up, not cordoned.
+ */
+static inline int
+sched_node_open(const struct sched_node *n)
+{
+	return n->online && !n->doomed && !n->engine_down && !n->cordoned;
+}
 
 /* Where a service stands in the current round. */
 enum sched_pass {
@@ -368,6 +381,20 @@ void		 sched_job_free_all(struct sched *s);
 struct sched_job *sched_job_find(const struct sched *s, int64_t id,
 		    int index);
 
+/* sched_drain.c: records on draining nodes (docs/nodes.md). */
+enum sched_drain_act {
+	SCHED_DRAIN_NONE = 0,	/* leave it (not draining, or waits) */
+	SCHED_DRAIN_MOVE,	/* start a replacement elsewhere first */
+	SCHED_DRAIN_NOW,	/* not running, or the deadline passed:
+				 * replace it now (or stop it) */
+};
+int		 sched_drain_forced(const struct sched_draft *d,
+		    const struct sched_node *n);
+enum sched_drain_act sched_drain_want(const struct sched_draft *d,
+		    const struct sched_inst *i);
+int		 sched_drain_clear(const struct sched_node *n);
+void		 sched_drain_queue(struct sched_draft *d);
+
 /* sched_balance.c */
 void		 sched_balance(struct sched_draft *d);
 void		 sched_balance_load(struct sched_draft *d);
@@ -378,10 +405,14 @@ void		 sched_balance_load(struct sched_draft *d);
  * abort with the broken invariant. Release builds compile it out.
  */
 void		 sched_check_abort(const struct sched *s, const char *after);
+void		 sched_check_plan_abort(const struct sched *s,
+		    const struct sched_plan *plan);
 #ifdef BERTH_CHECK
 #define SCHED_CHECK_AFTER(s, what)	sched_check_abort((s), (what))
+#define SCHED_CHECK_PLAN(s, plan)	sched_check_plan_abort((s), (plan))
 #else
 #define SCHED_CHECK_AFTER(s, what)	do { } while (0)
+#define SCHED_CHECK_PLAN(s, plan)	do { } while (0)
 #endif
 
 #endif

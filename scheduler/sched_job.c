@@ -492,6 +492,7 @@ sched_job_lost(struct sched_draft *d)
 	uint32_t slot;
 	size_t k;
 	int64_t off;
+	int forced;
 
 	for (slot = 0; slot < s->nslots; slot++) {
 		n = s->nodes[slot];
@@ -499,13 +500,20 @@ sched_job_lost(struct sched_draft *d)
 			continue;
 		off = n->online || n->offline_since_ms <= 0 ? 0 :
 		    d->now - n->offline_since_ms;
-		if (!n->doomed && (d->stand_down || off <= s->set.job_lost_ms))
+		forced = sched_drain_forced(d, n);
+		if (!n->doomed && !forced && (d->stand_down ||
+		    off <= s->set.job_lost_ms))
 			continue;
 		for (k = 0; k < n->njobs; k++) {
 			j = n->jobs[k];
 			if (j->doomed || j->tentative)
 				continue;
-			if (n->doomed)
+			if (forced && !n->doomed)
+				sched_emit_job_step(d, SCHED_STEP_JOB_LOST, j, n,
+				    "node %s: drain deadline passed: job %s#%d "
+				    "is stopped", sched_node_label(n), j->name,
+				    j->index);
+			else if (n->doomed)
 				sched_emit_job_step(d, SCHED_STEP_JOB_LOST, j, n,
 				    "node %s is being removed: job %s#%d is "
 				    "lost with it", sched_node_label(n), j->name,
@@ -585,7 +593,7 @@ sched_job_scan(struct sched_draft *d, struct sched_job *j, int look,
 	memset(sc, 0, sizeof *sc);
 	for (slot = 0; slot < s->nslots; slot++) {
 		n = s->nodes[slot];
-		if (n == NULL || !n->online || n->doomed ||
+		if (n == NULL || !n->online || n->doomed || n->cordoned ||
 		    !sched_filter_static(&j->dm, n))
 			continue;
 		sc->elig++;
@@ -646,7 +654,7 @@ sched_job_queue(struct sched_draft *d)
 		memset(s->held, 0, s->held_cap * sizeof *s->held);
 	for (slot = 0; slot < s->nslots; slot++) {
 		n = s->nodes[slot];
-		if (n != NULL && n->online && !n->doomed)
+		if (n != NULL && n->online && !n->doomed && !n->cordoned)
 			free_nodes++;
 	}
 	for (k = 0; k < s->nqueue; k++) {
@@ -733,7 +741,7 @@ sched_job_queue(struct sched_draft *d)
 		for (slot = 0; slot < s->nslots && free_nodes > 0; slot++) {
 			n = s->nodes[slot];
 			if (n == NULL || !n->online || n->doomed ||
-			    s->held[slot] != NULL ||
+			    n->cordoned || s->held[slot] != NULL ||
 			    !sched_filter_static(&j->dm, n))
 				continue;
 			s->held[slot] = j;

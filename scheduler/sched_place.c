@@ -156,7 +156,7 @@ sched_placer_init(struct sched_placer *p, struct sched_draft *d,
 			slot = (uint32_t)(w * 64) +
 			    (uint32_t)__builtin_ctzll(bits);
 			n = s->nodes[slot];
-			if (!n->online || n->doomed || n->engine_down)
+			if (!sched_node_open(n))
 				continue;
 			c[i].slot = slot;
 			c[i].soft = sched_filter_soft(&svc->dm, n);
@@ -301,6 +301,10 @@ enum sched_want {
 	SCHED_WANT_PLACE,	/* number missing */
 	SCHED_WANT_REPLACE,	/* record on an offline node past grace */
 	SCHED_WANT_MISFIT,	/* record on a node it no longer passes */
+	SCHED_WANT_DRAIN,	/* running record on a draining node: start
+				 * a replacement first (sched_drain.c) */
+	SCHED_WANT_DRAIN_NOW,	/* on a draining node, not running or past
+				 * the deadline: replace it now, or stop it */
 };
 
 struct sched_wanted {
@@ -335,6 +339,13 @@ sched_pass_pair(struct sched_draft *d, struct sched_inst *old,
 		    sched_state_name(tgt->state), sched_node_label(old->node));
 		sched_emit_last(d)->aborts_move = 1;
 		sched_doom(d->s, tgt);
+	} else if (sched_drain_forced(d, old->node)) {
+		sched_emit_step(d, SCHED_STEP_REMOVE, svc, old->no, old->node,
+		    tgt->node, "node %s: drain deadline passed: stopping "
+		    "%s#%d there, it continues on %s",
+		    sched_node_label(old->node), svc->name, old->no, tn);
+		sched_emit_last(d)->completes_move = 1;
+		sched_doom(d->s, old);
 	} else if (sched_inst_replaceable(d, old)) {
 		sched_emit_step(d, SCHED_STEP_REMOVE, svc, old->no, old->node,
 		    tgt->node, "node %s offline %llds: %s#%d continues on %s",
@@ -355,7 +366,24 @@ sched_pass_emit(struct sched_draft *d, struct sched_placer *p,
 	const char *nl = sched_node_label(n);
 	int before = s->cnt[n->slot];
 
-	if (w->why == SCHED_WANT_REPLACE) {
+	if (w->why == SCHED_WANT_DRAIN_NOW) {
+		sched_doom(s, w->old);
+		sched_add(s, svc, n, w->no, 0, d->now)->moved_at_ms = d->now;
+		sched_emit_step(d, SCHED_STEP_MOVE, svc, w->no, n,
+		    w->old->node, "node %s draining: %s#%d %s, moves to %s",
+		    sched_node_label(w->old->node), svc->name, w->no,
+		    sched_drain_forced(d, w->old->node) ?
+		    "drain deadline passed" : "not running", nl);
+	} else if (w->why == SCHED_WANT_DRAIN) {
+		w->old->moving = 1;
+		sched_emit_mark(s, w->old);
+		sched_add(s, svc, n, w->no, 1, d->now);
+		sched_emit_step(d, SCHED_STEP_MOVE_START, svc, w->no, n,
+		    w->old->node, "node %s draining: starting %s#%d on %s "
+		    "before stopping it there", sched_node_label(w->old->node),
+		    svc->name, w->no, nl);
+		d->plan->nmoves--;	/* paced per service, not budgeted */
+	} else if (w->why == SCHED_WANT_REPLACE) {
 		sched_doom(s, w->old);
 		sched_add(s, svc, n, w->no, 0, d->now)->moved_at_ms = d->now;
 		sched_emit_step(d, SCHED_STEP_MOVE, svc, w->no, n,
@@ -401,6 +429,7 @@ sched_pass_stateless(struct sched_draft *d, struct sched_service *svc)
 	size_t nrec = svc->ninst, k, j, nwant = 0;
 	char *why = NULL;
 	int no, N = svc->instances, placer = 0, g;
+	enum sched_drain_act act;
 
 	recs = xcalloc(nrec + 1, sizeof *recs);
 	if (nrec > 0)
@@ -453,6 +482,14 @@ sched_pass_stateless(struct sched_draft *d, struct sched_service *svc)
 			want[nwant].no = no;
 			want[nwant].why = SCHED_WANT_PLACE;
 			want[nwant++].old = NULL;
+		} else if ((act = sched_drain_want(d, old)) !=
+		    SCHED_DRAIN_NONE) {
+			want[nwant].no = no;
+			want[nwant].why = act == SCHED_DRAIN_MOVE ?
+			    SCHED_WANT_DRAIN : SCHED_WANT_DRAIN_NOW;
+			want[nwant++].old = old;
+			if (act == SCHED_DRAIN_MOVE)
+				svc->started++;	/* paced: counted now */
 		} else if (sched_inst_replaceable(d, old)) {
 			want[nwant].no = no;
 			want[nwant].why = SCHED_WANT_REPLACE;
@@ -476,6 +513,23 @@ sched_pass_stateless(struct sched_draft *d, struct sched_service *svc)
 		}
 		if (want[k].why == SCHED_WANT_MISFIT)
 			continue;	/* it stays where it is */
+		if (want[k].why == SCHED_WANT_DRAIN) {
+			svc->started--;	/* it waits where it is */
+			continue;
+		}
+		if (want[k].why == SCHED_WANT_DRAIN_NOW) {
+			/* Nothing running to keep: it stops; its number is
+			 * placed (or reported) like any missing one. */
+			sched_emit_step(d, SCHED_STEP_REMOVE, svc, want[k].no,
+			    want[k].old->node, NULL, "node %s draining: %s#%d "
+			    "%s and fits on no other node: stopping it",
+			    sched_node_label(want[k].old->node), svc->name,
+			    want[k].no, sched_drain_forced(d,
+			    want[k].old->node) ? "past the drain deadline" :
+			    "not running");
+			sched_doom(s, want[k].old);
+			continue;
+		}
 		if (why == NULL)
 			why = sched_filter_why(s, &svc->dm, NULL, NULL);
 		if (want[k].why == SCHED_WANT_REPLACE)
@@ -534,6 +588,16 @@ sched_pass_daemon(struct sched_draft *d, struct sched_service *svc)
 			sched_doom(s, i);
 			continue;
 		}
+		if (n->draining && (sched_drain_forced(d, n) ||
+		    (n->online && sched_drain_clear(n)))) {
+			sched_emit_step(d, SCHED_STEP_REMOVE, svc, i->no, n,
+			    NULL, "daemon %s: node %s draining: %s", svc->name,
+			    sched_node_label(n), sched_drain_forced(d, n) ?
+			    "drain deadline passed" : "nothing else is left, "
+			    "daemons stop last");
+			sched_doom(s, i);
+			continue;
+		}
 		if (s->cnt[n->slot] <= svc->instances)
 			continue;
 		nmine = 0;
@@ -561,7 +625,7 @@ sched_pass_daemon(struct sched_draft *d, struct sched_service *svc)
 			slot = (uint32_t)(w * 64) +
 			    (uint32_t)__builtin_ctzll(bits);
 			n = s->nodes[slot];
-			if (!n->online || n->doomed || n->engine_down)
+			if (!sched_node_open(n))
 				continue;
 			for (need = svc->instances - s->cnt[slot]; need > 0;
 			    need--) {

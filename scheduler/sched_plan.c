@@ -8,7 +8,8 @@
  *  2. the safety rule: if more than half the nodes went offline within one
  *     offline window, stand down from node removals, replacements and
  *     moves for this round and say so in a NOTE step;
- *  3. reap ephemeral nodes offline past ephemeral_removal_ms;
+ *  3. reap ephemeral nodes offline past ephemeral_removal_ms; queue the
+ *     services with records on draining nodes (sched_drain.c);
  *  4. a placement pass (sched_place.c) for every service that changed, has
  *     a record on a node offline past its grace or on a reaped node, has a
  *     move in flight, or left something unplaced last round;
@@ -230,6 +231,7 @@ sched_plan(struct sched *s, int64_t now_ms, uint64_t seed,
 	sched_draft_safety(&d);				/* 2 */
 	out->stand_down = d.stand_down;
 	sched_draft_nodes(&d);				/* 3 */
+	sched_drain_queue(&d);
 	for (k = 0; k < s->ndirty; k++)			/* 4 */
 		s->dirty[k]->pass = SCHED_PASS_QUEUED;
 	for (k = 0; k < s->nsvcs; k++) {
@@ -248,6 +250,7 @@ sched_plan(struct sched *s, int64_t now_ms, uint64_t seed,
 	}
 	sched_draft_undo(&d);
 	SCHED_CHECK_AFTER(s, "sched_plan");
+	SCHED_CHECK_PLAN(s, out);
 	return 0;
 }
 

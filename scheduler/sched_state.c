@@ -514,8 +514,39 @@ sched_node_upsert(struct sched *s, const struct sched_node_info *ni,
 		s->epoch++;
 		sched_daemons_dirty(s);
 	}
+	sched_node_cordon(s, n->id, ni->cordoned, ni->draining,
+	    ni->drain_deadline_ms);
 	n->load_cpu = ni->load_cpu;
 	n->load_mem = ni->load_mem;
+	return 0;
+}
+
+int
+sched_node_cordon(struct sched *s, const char *id, int cordoned,
+    int draining, int64_t drain_deadline_ms)
+{
+	struct sched_node *n;
+	size_t i;
+
+	assert(s != NULL && id != NULL);
+	if ((n = sched_node_find(s, id)) == NULL)
+		return -1;
+	/* A drain implies a cordon; only a drain has a deadline. */
+	cordoned = cordoned != 0 || draining != 0;
+	draining = draining != 0;
+	if (!draining)
+		drain_deadline_ms = 0;
+	if (n->cordoned == cordoned && n->draining == draining &&
+	    n->drain_deadline_ms == drain_deadline_ms)
+		return 0;
+	n->cordoned = cordoned;
+	n->draining = draining;
+	n->drain_deadline_ms = drain_deadline_ms;
+	s->epoch++;
+	s->jobs_gen++;
+	sched_daemons_dirty(s);
+	for (i = 0; i < n->ninst; i++)
+		sched_service_dirty(s, n->inst[i]->svc);
 	return 0;
 }
 

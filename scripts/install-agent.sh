@@ -165,7 +165,18 @@ if [ -s "$PIDFILE" ]; then
 				sleep 0.1
 				i=$((i + 1))
 			done
-			! running "$old" || kill -9 "$old" 2>/dev/null || true
+			if running "$old"; then
+				say "the agent did not stop in 5 s: SIGKILL"
+				kill -9 "$old" 2>/dev/null || true
+				# SIGKILL is delivered, not waited for: wait.
+				i=0
+				while running "$old" && [ $i -lt 100 ]; do
+					sleep 0.1
+					i=$((i + 1))
+				done
+				! running "$old" ||
+					die "the running agent (pid $old) does not stop"
+			fi
 		fi
 		;;
 	esac

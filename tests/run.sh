@@ -127,24 +127,11 @@ if layer unit; then
 		run_one "unit/$(basename "$t")" "$t"
 	done
 fi
+ints=()
 if layer integration; then
-	ints=()
 	for t in tests/integration/*.sh; do
 		[ -f "$t" ] || continue
 		selected "$t" && ints+=("$t")
-	done
-	if [ "$JOBS" -gt 1 ] && [ "${#ints[@]}" -gt 1 ]; then
-		echo "# integration: ${#ints[@]} scripts, up to $JOBS at once"
-		run_parallel "${ints[@]}"
-	else
-		for t in "${ints[@]}"; do run_one "$t" bash "$t"; done
-	fi
-fi
-if layer fuzz; then
-	for t in tests/fuzz/run.sh; do
-		[ -f "$t" ] || continue
-		selected "$t" || continue
-		run_one "$t" bash "$t"
 	done
 fi
 e2es=()
@@ -154,14 +141,67 @@ if layer e2e && [ "${BERTH_SKIP_E2E:-0}" != 1 ]; then
 		selected "$t" && e2es+=("$t")
 	done
 fi
+# The integration scripts need no Docker and the e2e scripts wait mostly
+# on Docker, so with both to run (and BERTH_OVERLAP not 0) they go side by
+# side: the integration scripts one at a time in the background, the e2e
+# scripts in the foreground. The fuzz layer, which takes every CPU, runs
+# before both.
+overlap=0
+if [ "${BERTH_OVERLAP:-1}" != 0 ] && [ "${#ints[@]}" -gt 0 ] &&
+    [ "${#e2es[@]}" -gt 0 ] && [ "$JOBS" -le 1 ]; then
+	overlap=1
+fi
+
+# run_ints: the integration layer, in the foreground.
+run_ints() {
+	if [ "$JOBS" -gt 1 ] && [ "${#ints[@]}" -gt 1 ]; then
+		echo "# integration: ${#ints[@]} scripts, up to $JOBS at once"
+		run_parallel "${ints[@]}"
+	else
+		for t in "${ints[@]}"; do run_one "$t" bash "$t"; done
+	fi
+}
+
+# The background lane's scripts are reported, in file order, as they end.
+ints_done=0
+report_ints() {
+	while [ "$ints_done" -lt "${#ints[@]}" ] &&
+	    [ -e "$OUT/i$ints_done.s" ]; do
+		report "${ints[$ints_done]}" "i$ints_done"
+		ints_done=$((ints_done + 1))
+	done
+}
+
+[ "$overlap" = 0 ] && run_ints
+if layer fuzz; then
+	for t in tests/fuzz/run.sh; do
+		[ -f "$t" ] || continue
+		selected "$t" || continue
+		run_one "$t" bash "$t"
+	done
+fi
+if [ "$overlap" = 1 ]; then
+	echo "# integration (${#ints[@]} scripts) beside e2e (${#e2es[@]})"
+	(for ((k = 0; k < ${#ints[@]}; k++)); do
+		capture "i$k" bash "${ints[$k]}"
+	done) &
+	lane=$!
+fi
 if [ "${#e2es[@]}" -gt 0 ]; then
 	if ! scripts/docker-up.sh >"$OUT/docker.err" 2>&1; then
 		echo "not ok - Docker could not be started for the e2e tests"
 		sed 's/^/# /' "$OUT/docker.err"
 		fail=$((fail + 1))
 	else
-		for t in "${e2es[@]}"; do run_one "$t" bash "$t"; done
+		for t in "${e2es[@]}"; do
+			run_one "$t" bash "$t"
+			[ "$overlap" = 1 ] && report_ints
+		done
 	fi
+fi
+if [ "$overlap" = 1 ]; then
+	wait "$lane"
+	report_ints
 fi
 
 [ -n "$failed_names" ] && echo "# failed:$failed_names"

@@ -2,7 +2,7 @@
 # tests/fuzz/run.sh - build the libFuzzer targets and run each for a while.
 #
 #	tests/fuzz/run.sh			the CI layer (tests/run.sh runs it):
-#						FUZZ_CI_SECONDS each, default 10
+#						FUZZ_CI_SECONDS each, default 6
 #	FUZZ_SECONDS=60 tests/fuzz/run.sh	make fuzz
 #
 # Targets are tests/fuzz/fuzz_<name>.c, built with clang into build-fuzz/
@@ -17,7 +17,7 @@
 # test on one tree) share the build under a lock and keep their own logs.
 set -u
 cd "$(dirname "$0")/../.."
-SECS=${FUZZ_SECONDS:-${FUZZ_CI_SECONDS:-10}}
+SECS=${FUZZ_SECONDS:-${FUZZ_CI_SECONDS:-6}}
 OUT=build-fuzz
 mkdir -p "$OUT/logs"
 LOGS=$(mktemp -d "$OUT/logs/run.XXXXXX")
