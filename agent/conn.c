@@ -127,7 +127,16 @@ struct conn {
 	unsigned	 attempt;	/* reconnects since the last stable one */
 	int64_t		 session_start;	/* mono ms of ESTABLISHED, 0 if none */
 	int		 close_code;	/* code of the peer's close frame */
+	long long	 retry_after;	/* its "retry after N ms", or -1 */
 	int		 welcomed;	/* welcome seen on this session */
+	int		 rx_drop;	/* dropping an oversized message */
+	json_t		*parts;		/* containers of a set in parts */
+	json_int_t	 parts_gen;	/* ... its generation */
+	json_int_t	 parts_next;	/* ... the part expected next */
+	json_int_t	 parts_total;	/* ... how many it has */
+	json_t		*parts_rest;	/* ... part 1's other members (jobs,
+					   jobs_done) */
+	int		 close_too_big;	/* close with 1009 when writable */
 	enum conn_pin	 pin_state;	/* leaf key vs the pin, this attempt */
 	struct connstep	 step;		/* where this attempt is, since when */
 	int		 giving_up;	/* the watchdog is closing it: said so */
@@ -181,6 +190,7 @@ conn_new(const struct agent_config *cfg, const char *node_id,
 	util_random(raw, sizeof raw);
 	util_hex(raw, sizeof raw, c->instance);
 	c->node_token = node_token;
+	c->retry_after = -1;
 	c->labels_hdr = agent_config_labels_join(cfg->labels, cfg->nlabels);
 	pthread_mutex_init(&c->lock, NULL);
 	return c;
@@ -395,9 +405,10 @@ static void
 conn_schedule(struct conn *c)
 {
 	int64_t delay, cap = (int64_t)c->cfg->backoff_max_s * 1000;
+	long long retry = c->retry_after;
 	uint32_t rnd;
 	char *cause = NULL;
-	int code = c->close_code, forget, max;
+	int code = c->close_code, forget, max, grow = 1;
 	enum proto_close_action act;
 
 	if (c->session_start != 0 &&
@@ -405,6 +416,7 @@ conn_schedule(struct conn *c)
 		c->attempt = 0;
 	c->session_start = 0;
 	c->close_code = 0;
+	c->retry_after = -1;
 	/* The policy is the protocol's table (common/proto.c), not ours. */
 	act = proto_close_action(code);
 	if (act == PROTO_CLOSE_DO_NEW_NODE) {
@@ -415,6 +427,9 @@ conn_schedule(struct conn *c)
 		conn_removed(c);
 	forget = act == PROTO_CLOSE_DO_REJOIN || act == PROTO_CLOSE_DO_REMOVED;
 	max = act == PROTO_CLOSE_DO_MAX_DELAY;
+	/* A busy master says when to come back; without a delay: max. */
+	if (act == PROTO_CLOSE_DO_RETRY_AFTER && retry <= 0)
+		max = 1;
 	if (c->pin_state == CONN_PIN_BAD)
 		max = 1;	/* a configuration error: no hurry */
 	if (forget && c->node_token != NULL) {
@@ -434,9 +449,15 @@ conn_schedule(struct conn *c)
 		max = 1;
 	}
 	util_random(&rnd, sizeof rnd);
-	delay = max ? backoff_max_ms(cap, rnd) :
-	    backoff_jitter_ms(c->attempt, CONN_BACKOFF_BASE_MS, cap, rnd);
-	if (c->attempt < 64)
+	if (act == PROTO_CLOSE_DO_RETRY_AFTER && retry > 0 && !max) {
+		/* Its delay, not ours: the backoff does not grow. */
+		delay = proto_retry_after_jitter_ms(retry, rnd);
+		grow = 0;
+	} else
+		delay = max ? backoff_max_ms(cap, rnd) :
+		    backoff_jitter_ms(c->attempt, CONN_BACKOFF_BASE_MS, cap,
+		    rnd);
+	if (grow && c->attempt < 64)
 		c->attempt++;
 	log_info("reconnecting in %lld ms", (long long)delay);
 	lws_sul_schedule(c->ctx, 0, &c->sul_connect, conn_connect,
@@ -670,6 +691,88 @@ conn_logs_ack(struct conn *c, json_t *o)
 	    json_is_true(json_object_get(o, "retry")));
 }
 
+static void
+conn_parts_reset(struct conn *c)
+{
+	json_decref(c->parts);
+	c->parts = NULL;
+	json_decref(c->parts_rest);
+	c->parts_rest = NULL;
+	c->parts_gen = c->parts_next = c->parts_total = 0;
+}
+
+/*
+ * A part of a desired set too big for one frame (docs/protocol.md,
+ * "desired_part"): parts 1..n of one generation arrive in order; the
+ * set is acted on only once all are here, as if it had come whole (the
+ * first part also carries the set's other members: jobs, jobs_done). A part
+ * out of order, or of another generation, drops what was gathered (the
+ * master sends the whole set again with its next change or re-send).
+ */
+static void
+conn_desired_part(struct conn *c, json_t *o)
+{
+	json_t *gen = json_object_get(o, "generation");
+	json_t *part = json_object_get(o, "part");
+	json_t *parts = json_object_get(o, "parts");
+	json_t *list = json_object_get(o, "containers"), *whole;
+	json_int_t g, p, n;
+	char *text;
+
+	if (!json_is_integer(gen) || !json_is_integer(part) ||
+	    !json_is_integer(parts) || !json_is_array(list)) {
+		log_warn("desired_part without generation, part, parts or "
+		    "containers: ignored");
+		conn_parts_reset(c);
+		return;
+	}
+	g = json_integer_value(gen);
+	p = json_integer_value(part);
+	n = json_integer_value(parts);
+	if (n < 1 || n > PROTO_MAX_DESIRED_PARTS || p < 1 || p > n) {
+		log_warn("desired_part %lld of %lld: out of range: ignored",
+		    (long long)p, (long long)n);
+		conn_parts_reset(c);
+		return;
+	}
+	if (p == 1) {
+		conn_parts_reset(c);
+		c->parts = json_array();
+		c->parts_rest = json_deep_copy(o);
+		json_object_del(c->parts_rest, "containers");
+		json_object_del(c->parts_rest, "part");
+		json_object_del(c->parts_rest, "parts");
+		c->parts_gen = g;
+		c->parts_next = 1;
+		c->parts_total = n;
+	}
+	if (c->parts == NULL || g != c->parts_gen || p != c->parts_next ||
+	    n != c->parts_total) {
+		log_warn("desired_part %lld of %lld of generation %lld out of "
+		    "order: dropped the set being gathered", (long long)p,
+		    (long long)n, (long long)g);
+		conn_parts_reset(c);
+		return;
+	}
+	json_array_extend(c->parts, list);
+	c->parts_next++;
+	if (p < n)
+		return;
+	whole = c->parts_rest;
+	c->parts_rest = NULL;
+	json_object_set_new(whole, "type", json_string(PROTO_T_DESIRED));
+	json_object_set(whole, "containers", c->parts);
+	text = json_dumps(whole, JSON_COMPACT);
+	json_decref(whole);
+	conn_parts_reset(c);
+	if (text == NULL)
+		return;
+	log_info("desired set of generation %lld came in %lld parts",
+	    (long long)g, (long long)n);
+	converge_post_desired(c->conv, text, strlen(text));
+	free(text);
+}
+
 /* A whole message arrived. -1 closes the session. */
 static int
 conn_dispatch(struct conn *c, const char *text, size_t len)
@@ -691,10 +794,16 @@ conn_dispatch(struct conn *c, const char *text, size_t len)
 	else if (strcmp(type, PROTO_T_WELCOME) == 0)
 		conn_welcome(c, o);
 	else if (strcmp(type, PROTO_T_DESIRED) == 0) {
-		if (c->welcomed)
+		if (c->welcomed) {
+			conn_parts_reset(c);	/* a whole set supersedes */
 			converge_post_desired(c->conv, text, len);
-		else
+		} else
 			log_warn("desired before welcome: ignored");
+	} else if (strcmp(type, PROTO_T_DESIRED_PART) == 0) {
+		if (c->welcomed)
+			conn_desired_part(c, o);
+		else
+			log_warn("desired_part before welcome: ignored");
 	} else if (strcmp(type, PROTO_T_LOGS_ACK) == 0 && c->welcomed) {
 		conn_logs_ack(c, o);
 	} else if (strncmp(type, "exec_", 5) == 0 && c->exec != NULL) {
@@ -767,6 +876,8 @@ conn_ended(struct conn *c, struct lws *wsi)
 	c->wsi = NULL;
 	c->welcomed = 0;
 	logs_session_end(c->logs);
+	c->rx_drop = c->close_too_big = 0;
+	conn_parts_reset(c);
 	buf_free(&c->rx);
 	if (c->exec != NULL)
 		exec_lost(c->exec);	/* the master forgot every session */
@@ -862,12 +973,26 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		buf_free(&c->rx);
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (c->rx.len + len > PROTO_MAX_FRAME) {
-			log_warn("frame over %d bytes from the master",
-			    PROTO_MAX_FRAME);
-			lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-			    NULL, 0);
-			return -1;
+		/*
+		 * A message over the cap is dropped to its end and the
+		 * session closed from WRITEABLE: returning -1 here, with
+		 * more of the message buffered, made lws 4.1 use the freed
+		 * connection (a double free, a SEGV under ASan).
+		 */
+		if (c->rx_drop || c->rx.len + len > PROTO_MAX_FRAME) {
+			if (!c->rx_drop) {
+				log_warn("frame over %d bytes from the master: "
+				    "dropped; closing the session",
+				    PROTO_MAX_FRAME);
+				c->rx_drop = 1;
+				c->close_too_big = 1;
+				buf_free(&c->rx);
+				lws_callback_on_writable(wsi);
+			}
+			if (lws_is_final_fragment(wsi) &&
+			    lws_remaining_packet_payload(wsi) == 0)
+				c->rx_drop = 0;
+			break;
 		}
 		if (c->rx.len == 0)
 			c->rx_binary = lws_frame_is_binary(wsi);
@@ -889,10 +1014,17 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			    (unsigned char *)"agent stopping", 14);
 			return -1;
 		}
+		if (c->close_too_big) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+			    (unsigned char *)"frame too large", 15);
+			return -1;
+		}
 		return conn_write_one(c, wsi);
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		if (len >= 2) {
 			c->close_code = (u[0] << 8) | u[1];
+			c->retry_after = proto_retry_after_ms((const char *)u + 2,
+			    len - 2);
 			snprintf(raw, sizeof raw, "%.*s", (int)(len - 2 > 200 ?
 			    200 : len - 2), (const char *)u + 2);
 			rule = proto_close_rule(c->close_code);
@@ -915,6 +1047,25 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			break;
 		if (!c->giving_up)
 			log_info("disconnected from %s", c->cfg->url);
+		conn_ended(c, wsi);
+		break;
+	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+		/*
+		 * lws 4.1 reports a connection that ends while its upgrade
+		 * request waits for the answer (lws's handshake timeout on a
+		 * master that is frozen, overloaded or stopping with
+		 * connections in its backlog) here, not as CONNECTION_ERROR
+		 * or CLIENT_CLOSED: without this the agent never tried again.
+		 */
+		if (c->step.step == CONNSTEP_IDLE || c->wsi != wsi)
+			break;
+		/* lws ended it before our deadline: the same give-up, and
+		 * c->wsi must not outlive its connection. */
+		if (!c->giving_up)
+			log_warn("connecting to %s: no %s after %lld s (the "
+			    "connection's own timeout); giving up this attempt",
+			    c->cfg->url, connstep_what(c->step.step),
+			    (long long)(util_mono_ms() - c->step.since) / 1000);
 		conn_ended(c, wsi);
 		break;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
@@ -1033,6 +1184,7 @@ conn_free(struct conn *c)
 	pthread_mutex_unlock(&c->lock);
 	free(c->outq);
 	buf_free(&c->rx);
+	conn_parts_reset(c);
 	if (c->node_token != NULL)
 		explicit_bzero(c->node_token, strlen(c->node_token));
 	free(c->node_token);

@@ -11,6 +11,7 @@
 #include "common/proto.h"
 
 #include <stddef.h>
+#include <string.h>
 
 const struct proto_close_rule proto_close_rules[] = {
 	{ PROTO_CLOSE_SHUTDOWN, "shutdown", "master shutting down",
@@ -40,6 +41,8 @@ const struct proto_close_rule proto_close_rules[] = {
 	  PROTO_CLOSE_DO_BACKOFF },
 	{ PROTO_CLOSE_NODE_ID_IN_USE, "node_id_in_use", "node id in use by "
 	  "another live agent (a cloned data dir)", PROTO_CLOSE_DO_NEW_NODE },
+	{ PROTO_CLOSE_RETRY_LATER, "retry_later", "master busy: the reason "
+	  "says \"retry after N ms\"", PROTO_CLOSE_DO_RETRY_AFTER },
 };
 
 const size_t proto_close_nrules =
@@ -77,6 +80,9 @@ proto_close_action_text(enum proto_close_action action)
 	case PROTO_CLOSE_DO_REJOIN:
 		return "forget the stored node token; rejoin with the grid "
 		    "token";
+	case PROTO_CLOSE_DO_RETRY_AFTER:
+		return "reconnect after N ms plus up to a quarter of it; the "
+		    "backoff does not grow";
 	case PROTO_CLOSE_DO_REMOVED:
 		return "forget the stored node token; rejoin with the grid "
 		    "token; not admitted again within the retire grace: stop "
@@ -87,4 +93,41 @@ proto_close_action_text(enum proto_close_action action)
 		    "without one";
 	}
 	return "reconnect with backoff";
+}
+
+long long
+proto_retry_after_ms(const char *reason, size_t len)
+{
+	static const char key[] = "retry after ";
+	const size_t klen = sizeof key - 1;
+	long long v = 0;
+	size_t i, j;
+	int digits = 0;
+
+	if (reason == NULL)
+		return -1;
+	for (i = 0; i + klen <= len; i++) {
+		if (memcmp(reason + i, key, klen) != 0)
+			continue;
+		for (j = i + klen; j < len && reason[j] >= '0' &&
+		    reason[j] <= '9' && digits < 12; j++, digits++)
+			v = v * 10 + (reason[j] - '0');
+		if (digits == 0 || j + 3 > len ||
+		    memcmp(reason + j, " ms", 3) != 0)
+			return -1;
+		if (v < PROTO_RETRY_AFTER_MIN_MS)
+			v = PROTO_RETRY_AFTER_MIN_MS;
+		if (v > PROTO_RETRY_AFTER_MAX_MS)
+			v = PROTO_RETRY_AFTER_MAX_MS;
+		return v;
+	}
+	return -1;
+}
+
+long long
+proto_retry_after_jitter_ms(long long delay, unsigned rnd)
+{
+	if (delay <= 0)
+		return 0;
+	return delay + (long long)(rnd % (unsigned)(delay / 4 + 1));
 }

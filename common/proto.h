@@ -19,6 +19,7 @@
 #define PROTO_STR_(x)		#x
 #define PROTO_WS_PROTOCOL	"berth-agent"	/* Sec-WebSocket-Protocol */
 #define PROTO_MAX_FRAME		(4 * 1024 * 1024) /* largest frame accepted */
+#define PROTO_MAX_DESIRED_PARTS	64	/* parts of one desired set */
 
 /* Upgrade request headers (case-insensitive, as HTTP). */
 #define PROTO_HDR_PROTOCOL	"berth-protocol:"
@@ -68,7 +69,17 @@ enum proto_close {
 	PROTO_CLOSE_BAD_FRAME = 4010,	/* malformed or unknown frame */
 	PROTO_CLOSE_NODE_ID_IN_USE = 4011, /* another live agent holds the
 					      node id (a cloned data dir) */
+	PROTO_CLOSE_RETRY_LATER = 4012,	/* busy: come back after a delay */
 };
+
+/*
+ * The reason text of a 4012 close carries the delay as "retry after N ms"
+ * (N decimal milliseconds); proto_retry_after_ms() reads it back.
+ */
+#define PROTO_RETRY_AFTER_FMT	"retry after %lld ms"
+#define PROTO_RETRY_AFTER_MIN_MS	100	/* what an agent accepts */
+#define PROTO_RETRY_AFTER_MAX_MS	300000
+
 
 /* What an agent does when the master closes with a code. */
 enum proto_close_action {
@@ -80,6 +91,10 @@ enum proto_close_action {
 	PROTO_CLOSE_DO_REJOIN,		/* forget the stored node token and
 					   rejoin with the grid token (normal
 					   backoff) */
+	PROTO_CLOSE_DO_RETRY_AFTER,	/* reconnect after the delay the
+					   reason gives, plus up to a quarter
+					   of it at random; the backoff does
+					   not grow (max delay if none) */
 	PROTO_CLOSE_DO_REMOVED,		/* as REJOIN; and if the node is not
 					   admitted again within the retire
 					   grace, stop and remove the node's
@@ -108,10 +123,22 @@ const struct proto_close_rule *proto_close_rule(int code);
 enum proto_close_action proto_close_action(int code);
 /* docs/protocol.md's words for an action ("reconnect with backoff"). */
 const char	*proto_close_action_text(enum proto_close_action action);
+/*
+ * The delay of a 4012 close's reason (len bytes, not terminated): N of
+ * "retry after N ms", clamped to [PROTO_RETRY_AFTER_MIN_MS,
+ * PROTO_RETRY_AFTER_MAX_MS]; -1 when the reason has none.
+ */
+long long	 proto_retry_after_ms(const char *reason, size_t len);
+/*
+ * The wait before reconnecting on a 4012 with that delay: the delay plus
+ * up to a quarter of it, picked by rnd.
+ */
+long long	 proto_retry_after_jitter_ms(long long delay, unsigned rnd);
 
 /* Frame types. */
 #define PROTO_T_WELCOME		"welcome"	/* master -> agent */
 #define PROTO_T_DESIRED		"desired"	/* master -> agent */
+#define PROTO_T_DESIRED_PART	"desired_part"	/* master -> agent */
 #define PROTO_T_NODE_INFO	"node_info"	/* agent -> master */
 #define PROTO_T_STATE		"state"		/* agent -> master */
 #define PROTO_T_STATS		"stats"		/* agent -> master */

@@ -18,6 +18,7 @@
 /* Milliseconds: wall clock (for records) and monotonic (for timers). */
 int64_t	 util_now_ms(void);
 int64_t	 util_mono_ms(void);
+int64_t	 util_mono_us(void);	/* monotonic microseconds */
 
 /* Format epoch milliseconds as ISO-8601 UTC ("2026-11-22T21:39:44.123Z"). */
 void	 util_iso8601(int64_t ms, char *buf, size_t len);

@@ -7,6 +7,7 @@
  */
 #include "master/api.h"
 #include "master/logstore.h"
+#include "master/hub.h"
 
 #include "common/util.h"
 #include "common/xmalloc.h"
@@ -74,6 +75,7 @@ api_metrics(struct api_ctx *ctx)
 {
 	struct metrics_counts c;
 	struct logstore_stats ls;
+	struct hub_stats hs;
 	struct buf b = { 0 };
 	uint64_t n;
 	size_t j;
@@ -126,6 +128,29 @@ api_metrics(struct api_ctx *ctx)
 	    "# TYPE berth_log_queue_bytes gauge\nberth_log_queue_bytes %llu\n",
 	    (unsigned long long)ls.lines, (unsigned long long)ls.duplicates,
 	    (unsigned long long)ls.refused, (unsigned long long)ls.queued_bytes);
+	hub_stats(ctx->m->hub, &hs);
+	buf_printf(&b, "# HELP berth_hub_sessions Agents connected.\n"
+	    "# TYPE berth_hub_sessions gauge\nberth_hub_sessions %lld\n"
+	    "# HELP berth_hub_admission_waiting Sessions waiting for "
+	    "admission.\n"
+	    "# TYPE berth_hub_admission_waiting gauge\n"
+	    "berth_hub_admission_waiting %lld\n"
+	    "# HELP berth_hub_admissions_total Sessions admitted.\n"
+	    "# TYPE berth_hub_admissions_total counter\n"
+	    "berth_hub_admissions_total %lld\n"
+	    "# HELP berth_hub_admission_busy_seconds_total Seconds during "
+	    "which sessions waited for admission.\n"
+	    "# TYPE berth_hub_admission_busy_seconds_total counter\n"
+	    "berth_hub_admission_busy_seconds_total %.3f\n"
+	    "# HELP berth_hub_shed_total Sessions told to retry later "
+	    "(close 4012).\n"
+	    "# TYPE berth_hub_shed_total counter\n"
+	    "berth_hub_shed_total %lld\n"
+	    "# HELP berth_hub_stall_seconds_total Seconds the hub's loop "
+	    "stalled (ticks late by more than 250 ms).\n"
+	    "# TYPE berth_hub_stall_seconds_total counter\n"
+	    "berth_hub_stall_seconds_total %.3f\n", hs.sessions, hs.waiting,
+	    hs.admitted, hs.admit_busy_s, hs.shed, hs.stalled_s);
 	buf_printf(&b, "# HELP berth_uptime_seconds Seconds since start.\n"
 	    "# TYPE berth_uptime_seconds gauge\nberth_uptime_seconds %lld\n",
 	    (long long)((util_now_ms() - ctx->m->started_ms) / 1000));

@@ -19,6 +19,22 @@
  * re-sends desired sets a minute old, and every 2 s writes the last-seen
  * times and loads of all sessions in one transaction.
  *
+ * WORK QUEUES. What costs store queries is queued and done in bounded
+ * turns, so that a burst never keeps the loop from reading pongs: new
+ * sessions wait in admitq (hub_admit.c admits them in batches) and
+ * sessions whose desired set must be rebuilt in dirtyq (a session is in
+ * it once however many "node changed" messages arrive: placing 2,000
+ * instances on a node rebuilds its set once, not 2,000 times). hub_work()
+ * runs on the next loop turn after work is queued, works for HUB_WORK_MS
+ * and, if work is left, runs again on the turn after, once the loop has
+ * served the sockets that are ready.
+ *
+ * LIVENESS tolerates a slow loop: silence is measured on hub_clock(),
+ * which stops while the loop stalls (a tick more than HUB_LAG_MS late),
+ * and a session whose socket holds unread bytes is not silent, only not
+ * read yet. A busy master therefore never takes its own delay for dead
+ * agents.
+ *
  * The ws thread has its own store connection; refused connections never
  * write to it. Admission (headers, tokens, per-address limits) lives in
  * hub_admit.c; hub_int.h holds what the two share.
@@ -39,12 +55,21 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
 #include <ev.h>
 #include <libwebsockets.h>
 #include <openssl/crypto.h>
+
+/*
+ * A close frame through lws_write(): lws 4.1 takes the close opcode as 4
+ * (LWS_WRITE_CLOSE in its private header; the public one points to
+ * lws_close_reason(), whose handshake the shutdown avoids, see
+ * hub_begin_stop()).
+ */
+#define HUB_WRITE_CLOSE		((enum lws_write_protocol)4)
 
 size_t
 hub_hash(const char *id)
@@ -121,48 +146,311 @@ hub_close(struct hub_sess *s, int code, const char *why)
 	s->close_code = code;
 	snprintf(s->close_why, sizeof s->close_why, "%s", why);
 	lws_callback_on_writable(s->wsi);
-	/* A peer that stopped reading must not hold the socket open. */
-	lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+	/*
+	 * A peer that stopped reading must not hold the socket open. Not
+	 * while stopping: the shutdown's own deadline ends every socket, and
+	 * lws keeps timeouts in one sorted list, so ten thousand of them at
+	 * once would cost a walk past all the others each.
+	 */
+	if (!s->h->stopping)
+		lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
 }
 
 /*
- * Queue the node's desired set if it differs from the last one queued (or
- * always, with force). That one is what the agent has or is about to get:
- * a desired frame not yet written is replaced by the newer (hub_outq.h),
- * so last_desired always names the set the agent converges to.
+ * A set too big for one frame (docs/protocol.md, "desired_part"): its
+ * containers in parts of at most PROTO_MAX_FRAME bytes, all typed
+ * "desired_part", which an agent assembles before it acts (and an agent
+ * that does not know the type ignores, rather than taking a part for the
+ * whole). A container that alone does not fit is not sent at all.
+ */
+static void
+hub_send_parts(struct hub_sess *s, unsigned long long gen, const char *text)
+{
+	json_t *set = json_loads(text, 0, NULL);
+	json_t *arr = json_object_get(set, "containers");
+	size_t i, n = json_array_size(arr), nparts, used, part, rlen = 0;
+	size_t budget = PROTO_MAX_FRAME - 256;	/* the frame around them */
+	size_t *len = xcalloc(n + 1, sizeof *len);
+	size_t *first = xcalloc(n + 2, sizeof *first);
+	char **ct = xcalloc(n + 1, sizeof *ct), esc[96], *rest = NULL;
+	struct buf b = { NULL, 0, 0 };
+	json_t *other;
+
+	/* The set's other members (jobs, jobs_done) go in the first part. */
+	other = json_deep_copy(set);
+	json_object_del(other, "containers");
+	if (json_object_size(other) > 0 &&
+	    (rest = json_dumps(other, JSON_COMPACT)) != NULL) {
+		rlen = strlen(rest) - 2;	/* without its braces */
+		rest[rlen + 1] = '\0';
+	}
+	json_decref(other);
+	if (rlen + 1 > budget) {
+		log_error("hub: node %s: its jobs are %zu bytes, over the %d "
+		    "bytes a frame may carry: its desired set is not sent",
+		    s->name, rlen, PROTO_MAX_FRAME);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		ct[i] = json_dumps(json_array_get(arr, i), JSON_COMPACT);
+		len[i] = ct[i] != NULL ? strlen(ct[i]) : 0;
+		if (ct[i] == NULL || len[i] > budget) {
+			log_error("hub: node %s: container %s is %zu bytes, "
+			    "over the %d bytes a frame may carry: its desired "
+			    "set is not sent", s->name, log_escape(esc,
+			    sizeof esc, json_string_value(json_object_get(
+			    json_array_get(arr, i), "name"))), len[i],
+			    PROTO_MAX_FRAME);
+			goto out;
+		}
+	}
+	/*
+	 * Pack the containers in order: first[p] is the first container of
+	 * part p + 1 (the first part also holds the other members).
+	 */
+	nparts = 1;
+	first[0] = 0;
+	used = rlen + 1;
+	for (i = 0; i < n; i++) {
+		if (i > first[nparts - 1] && used + len[i] + 1 > budget) {
+			first[nparts++] = i;
+			used = 0;
+		} else if (i == first[nparts - 1] && used + len[i] + 1 >
+		    budget) {
+			/* Part 1's jobs leave no room: containers start 2. */
+			first[nparts++] = i;
+			used = 0;
+		}
+		used += len[i] + 1;
+	}
+	first[nparts] = n;
+	if (nparts > PROTO_MAX_DESIRED_PARTS) {
+		log_error("hub: node %s: its desired set is %zu bytes, over "
+		    "the %d parts of %d bytes an agent takes: not sent",
+		    s->name, strlen(text), PROTO_MAX_DESIRED_PARTS,
+		    PROTO_MAX_FRAME);
+		goto out;
+	}
+	log_info("hub: node %s: desired set of %zu bytes sent in %zu parts",
+	    s->name, strlen(text), nparts);
+	for (part = 1; part <= nparts; part++) {
+		buf_printf(&b, "{\"type\":\"" PROTO_T_DESIRED_PART "\","
+		    "\"generation\":%llu,\"part\":%zu,\"parts\":%zu,"
+		    "\"containers\":[", gen, part, nparts);
+		for (i = first[part - 1]; i < first[part]; i++) {
+			if (i > first[part - 1])
+				buf_append(&b, ",", 1);
+			buf_append(&b, ct[i], len[i]);
+		}
+		buf_append(&b, "]", 1);
+		if (part == 1 && rlen > 0) {
+			buf_append(&b, ",", 1);
+			buf_append(&b, rest + 1, rlen);
+		}
+		buf_append(&b, "}", 1);
+		/* The first part replaces a pending set; the rest follow. */
+		if (hub_outq_push(&s->outq, part == 1 ? HUB_OUT_DESIRED :
+		    HUB_OUT_DESIRED_PART, b.data, b.len) == 1)
+			log_debug("hub: node %s: newer desired set replaces "
+			    "the one not yet sent", s->name);
+		buf_free(&b);
+	}
+	lws_callback_on_writable(s->wsi);
+out:
+	for (i = 0; i < n; i++)
+		free(ct[i]);
+	free(ct);
+	free(len);
+	free(first);
+	free(rest);
+	json_decref(set);
+}
+
+/*
+ * Queue the desired sets of n sessions (one query per HUB_DESIRED_BATCH):
+ * each if it differs from the last one queued, or always if the session
+ * asked for it (desired_force). That one is what the agent has or is about
+ * to get: a desired frame not yet written is replaced by the newer
+ * (hub_outq.h), so last_desired always names the set the agent converges
+ * to.
  */
 void
-hub_send_desired(struct hub *h, struct hub_sess *s, int force)
+hub_send_desired(struct hub *h, struct hub_sess **v, size_t n)
 {
-	json_t *arr = desired_build(h->st, h->m->key, s->node_id), *f;
-	char *text, *frame;
+	const char *ids[HUB_DESIRED_BATCH];
+	char *texts[HUB_DESIRED_BATCH], *frame;
+	struct hub_sess *s;
+	size_t base, k, i;
+	int64_t now = util_mono_ms();
 
-	if (arr == NULL) {
-		log_error("hub: desired set of %s: %s", s->name,
-		    store_errmsg(h->st));
-		return;
+	for (base = 0; base < n; base += k) {
+		k = n - base < HUB_DESIRED_BATCH ? n - base : HUB_DESIRED_BATCH;
+		for (i = 0; i < k; i++)
+			ids[i] = v[base + i]->node_id;
+		if (desired_texts(h->st, h->m->key, h->dcache, ids, k, texts) != 0) {
+			log_error("hub: desired sets: %s", store_errmsg(h->st));
+			continue;
+		}
+		for (i = 0; i < k; i++) {
+			s = v[base + i];
+			if (!s->desired_force && s->last_desired != NULL &&
+			    strcmp(s->last_desired, texts[i]) == 0) {
+				free(texts[i]);
+				continue;
+			}
+			s->desired_force = 0;
+			free(s->last_desired);
+			s->last_desired = texts[i];
+			s->last_desired_at = now;
+			/* Rows changed: record the next report. */
+			free(s->last_state);
+			s->last_state = NULL;
+			free(s->last_state_raw);
+			s->last_state_raw = NULL;
+			/* texts[i] is {"containers":...}: its members follow. */
+			xasprintf(&frame, "{\"type\":\"" PROTO_T_DESIRED "\","
+			    "\"generation\":%llu,%s",
+			    (unsigned long long)++h->generation, texts[i] + 1);
+			if (strlen(frame) <= PROTO_MAX_FRAME)
+				hub_queue(s, HUB_OUT_DESIRED, frame);
+			else
+				hub_send_parts(s, h->generation, texts[i]);
+			free(frame);
+		}
 	}
-	text = json_dumps(arr, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!force && s->last_desired != NULL &&
-	    strcmp(s->last_desired, text) == 0) {
-		free(text);
-		json_decref(arr);
+}
+
+/* ---- work queues ---------------------------------------------------------- */
+
+#define HUB_LINK(s, off)	((struct hub_link *)((char *)(s) + (off)))
+
+void
+hub_list_push(struct hub_list *l, struct hub_sess *s, size_t off)
+{
+	struct hub_link *k = HUB_LINK(s, off);
+
+	if (k->on)
 		return;
+	k->on = 1;
+	k->next = NULL;
+	k->prev = l->tail;
+	if (l->tail != NULL)
+		HUB_LINK(l->tail, off)->next = s;
+	else
+		l->head = s;
+	l->tail = s;
+	l->n++;
+}
+
+void
+hub_list_remove(struct hub_list *l, struct hub_sess *s, size_t off)
+{
+	struct hub_link *k = HUB_LINK(s, off);
+
+	if (!k->on)
+		return;
+	if (k->prev != NULL)
+		HUB_LINK(k->prev, off)->next = k->next;
+	else
+		l->head = k->next;
+	if (k->next != NULL)
+		HUB_LINK(k->next, off)->prev = k->prev;
+	else
+		l->tail = k->prev;
+	k->next = k->prev = NULL;
+	k->on = 0;
+	l->n--;
+}
+
+void
+hub_admitq_changed(struct hub *h)
+{
+	int64_t now = util_mono_us();
+
+	atomic_store(&h->n_waiting, (long long)h->admitq.n);
+	if (h->admitq.n > 0 && h->admit_since == 0)
+		h->admit_since = now;
+	else if (h->admitq.n == 0 && h->admit_since != 0) {
+		atomic_fetch_add(&h->admit_busy_us, now - h->admit_since);
+		h->admit_since = 0;
 	}
-	free(s->last_desired);
-	s->last_desired = text;
-	s->last_desired_at = util_mono_ms();
-	free(s->last_state);		/* rows changed: record the next report */
-	s->last_state = NULL;
-	f = json_pack("{s:s, s:I}", "type", PROTO_T_DESIRED,
-	    "generation", (json_int_t)++h->generation);
-	json_object_update(f, arr);	/* containers, jobs, jobs_done */
-	json_decref(arr);
-	frame = json_dumps(f, JSON_COMPACT);
-	if (frame != NULL)
-		hub_queue(s, HUB_OUT_DESIRED, frame);
-	free(frame);
-	json_decref(f);
+}
+
+void
+hub_stats(struct hub *h, struct hub_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	if (h == NULL)
+		return;
+	out->sessions = atomic_load(&h->n_connected);
+	out->waiting = atomic_load(&h->n_waiting);
+	out->admitted = atomic_load(&h->n_admitted);
+	out->admit_busy_s = (double)atomic_load(&h->admit_busy_us) / 1e6;
+	out->shed = atomic_load(&h->n_shed);
+	out->stalled_s = (double)atomic_load(&h->lag_ms) / 1e3;
+}
+
+int64_t
+hub_clock(struct hub *h)
+{
+	return util_mono_ms() - h->lag;
+}
+
+void
+hub_mark_dirty(struct hub *h, struct hub_sess *s, int force)
+{
+	if (force)
+		s->desired_force = 1;
+	hub_list_push(&h->dirtyq, s, HUB_DIRTYQ);
+	hub_work_arm(h);
+}
+
+/* Rebuild the sets of up to HUB_DESIRED_BATCH dirty sessions. */
+static void
+hub_desired_run(struct hub *h)
+{
+	struct hub_sess *v[HUB_DESIRED_BATCH], *s;
+	size_t n = 0;
+
+	while (n < HUB_DESIRED_BATCH && (s = h->dirtyq.head) != NULL) {
+		hub_list_remove(&h->dirtyq, s, HUB_DIRTYQ);
+		if (s->close_code == 0 && s->authed)
+			v[n++] = s;
+	}
+	hub_send_desired(h, v, n);
+}
+
+/*
+ * One turn of queued work: admissions first (agents wait for their
+ * welcome), then desired sets, for HUB_WORK_MS at most; the rest on the
+ * next loop turn, after the sockets that are ready.
+ */
+static void
+hub_work(lws_sorted_usec_list_t *sul)
+{
+	struct hub *h = lws_container_of(sul, struct hub, work);
+	int64_t t0 = util_mono_us();
+
+	h->work_armed = 0;
+	do {
+		if (h->admitq.head != NULL)
+			hub_admit_run(h);
+		else if (h->dirtyq.head != NULL)
+			hub_desired_run(h);
+		else
+			break;
+	} while (util_mono_us() - t0 < HUB_WORK_MS * 1000);
+	if (h->admitq.head != NULL || h->dirtyq.head != NULL)
+		hub_work_arm(h);
+}
+
+void
+hub_work_arm(struct hub *h)
+{
+	if (h->work_armed || h->stopping)
+		return;
+	h->work_armed = 1;
+	lws_sul_schedule(h->ctx, 0, &h->work, hub_work, 1);
 }
 
 /* ---- grid settings -------------------------------------------------------- */
@@ -181,6 +469,8 @@ hub_grid_settings(struct hub *h, int64_t grid_id)
 			    sizeof *h->grids);
 			for (i = 0; i < n; i++) {
 				h->grids[i].id = t[i].id;
+				memcpy(h->grids[i].name, t[i].name,
+				    sizeof h->grids[i].name);
 				h->grids[i].heartbeat_ms =
 				    t[i].heartbeat_interval_s * 1000;
 				h->grids[i].offline_ms =
@@ -214,6 +504,8 @@ hub_state_jobs(struct hub *h, struct hub_sess *s, json_t *jobs, char **cause)
 	    &c) != 0) {
 		free(s->last_state);
 		s->last_state = NULL;
+		free(s->last_state_raw);
+		s->last_state_raw = NULL;
 		xasprintf(cause, "state.%s", c);
 		free(c);
 		return -1;
@@ -223,7 +515,7 @@ hub_state_jobs(struct hub *h, struct hub_sess *s, json_t *jobs, char **cause)
 	free(changed);
 	/* A job started or ended: its entry moves on (run -> started -> done). */
 	if (desired)
-		hub_send_desired(h, s, 0);
+		hub_mark_dirty(h, s, 0);
 	return 0;
 }
 
@@ -345,6 +637,15 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 	char *cause = NULL, esc[160];
 	int changed;
 
+	/*
+	 * Agents repeat their state report every few seconds; the same
+	 * bytes as the last one recorded need no parsing and no write.
+	 */
+	if (s->last_state_raw != NULL && s->last_state != NULL &&
+	    strlen(s->last_state_raw) == s->rx.len &&
+	    memcmp(s->last_state_raw, s->rx.data, s->rx.len) == 0 &&
+	    util_mono_ms() - s->last_desired_at < HUB_RESEND_MS)
+		return;
 	/* A container's log line may hold NULs (log_frame.c keeps them). */
 	f = json_loadb(s->rx.data, s->rx.len, JSON_ALLOW_NUL, &jerr);
 	if (f == NULL) {
@@ -368,6 +669,9 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 			    s->containers);
 	} else if (type == FRAME_STATE) {
 		if (hub_engine(h, s, f) != 0) {	/* engine down */
+			/* The next report is not a repeat of the last one. */
+			free(s->last_state_raw);
+			s->last_state_raw = NULL;
 			json_decref(f);
 			return;
 		}
@@ -388,10 +692,16 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 		}
 		free(s->last_state);
 		s->last_state = text;
+		free(s->last_state_raw);
+		s->last_state_raw = xmalloc(s->rx.len + 1);
+		memcpy(s->last_state_raw, s->rx.data, s->rx.len);
+		s->last_state_raw[s->rx.len] = '\0';
 		if (desired_apply_state(h->st, s->node_id,
 		    json_object_get(f, "containers"), &changed, &cause) != 0) {
 			free(s->last_state);
 			s->last_state = NULL;
+			free(s->last_state_raw);
+			s->last_state_raw = NULL;
 			char *c2;
 
 			xasprintf(&c2, "state.%s", cause);
@@ -452,11 +762,19 @@ hub_sess_end(struct hub *h, struct hub_sess *s)
 		hub_mark_offline(h, s, "connection closed");
 	}
 	logstore_session_end(h->m->logs, s->serial);
+	if (s->admit.on) {
+		hub_list_remove(&h->admitq, s, HUB_ADMITQ);
+		hub_admitq_changed(h);
+	}
+	hub_list_remove(&h->dirtyq, s, HUB_DIRTYQ);
+	hub_hello_free(s->hello);
+	s->hello = NULL;
 	hub_outq_clear(&s->outq);
 	buf_free(&s->rx);
 	free(s->last_desired);
 	free(s->last_state);
 	free(s->engine_error);
+	free(s->last_state_raw);
 	if (s->lprev != NULL)
 		s->lprev->lnext = s->lnext;
 	else if (h->all == s)
@@ -492,20 +810,45 @@ hub_flush_seen(struct hub *h)
 	free(v);
 }
 
+int
+hub_unread(struct hub_sess *s)
+{
+	int n = 0;
+
+	if (ioctl(lws_get_socket_fd(s->wsi), FIONREAD, &n) != 0)
+		return 0;
+	return n;
+}
+
 static void
 hub_tick(lws_sorted_usec_list_t *sul)
 {
 	struct hub *h = lws_container_of(sul, struct hub, tick);
-	const struct hub_grid *gs;
+	const struct hub_grid *gs = NULL;
 	struct hub_sess *s;
-	int64_t now = util_mono_ms();
+	int64_t raw = util_mono_ms(), now, late;
 	char why[96];
 
+	/* A late tick means a stalled loop: that time is nobody's silence. */
+	late = h->tick_at != 0 ? raw - h->tick_at - HUB_TICK_MS : 0;
+	if (late > HUB_LAG_MS) {
+		h->lag += late;
+		atomic_store(&h->lag_ms, h->lag);
+		if (late >= 1000)
+			log_warn("hub: the loop stalled for %lld ms (%zu "
+			    "sessions waiting for admission)", (long long)late,
+			    h->admitq.n);
+	}
+	h->tick_at = raw;
+	now = hub_clock(h);
 	for (s = h->all; s != NULL; s = s->lnext) {
 		if (!s->authed || s->close_code != 0)
 			continue;
-		gs = hub_grid_settings(h, s->grid_id);
+		if (gs == NULL || gs->id != s->grid_id)
+			gs = hub_grid_settings(h, s->grid_id);
 		if (now - s->last_rx > gs->offline_ms) {
+			if (hub_unread(s) > 0)
+				continue;	/* it spoke; we are behind */
 			snprintf(why, sizeof why, "no answer for %llds (ping "
 			    "timeout)", (long long)(now - s->last_rx) / 1000);
 			hub_mark_offline(h, s, why);
@@ -517,16 +860,18 @@ hub_tick(lws_sorted_usec_list_t *sul)
 			s->last_ping = now;
 			lws_callback_on_writable(s->wsi);
 		}
-		if (now - s->last_desired_at >= HUB_RESEND_MS)
-			hub_send_desired(h, s, 1);
+		if (raw - s->last_desired_at >= HUB_RESEND_MS &&
+		    !s->dirty.on)
+			hub_mark_dirty(h, s, 1);
 	}
 	if (h->n_claims > 0)
-		hub_claim_tick(h, now);
-	if (now - h->seen_flushed >= HUB_SEEN_FLUSH_MS) {
+		hub_claim_tick(h, raw);
+	if (raw - h->seen_flushed >= HUB_SEEN_FLUSH_MS) {
 		hub_flush_seen(h);
-		h->seen_flushed = now;
+		h->seen_flushed = raw;
 	}
-	lws_sul_schedule(h->ctx, 0, &h->tick, hub_tick, LWS_US_PER_SEC / 4);
+	lws_sul_schedule(h->ctx, 0, &h->tick, hub_tick,
+	    HUB_TICK_MS * LWS_US_PER_MS);
 }
 
 /* The shutdown grace is over: leave the loop. */
@@ -534,7 +879,19 @@ static void
 hub_final(lws_sorted_usec_list_t *sul)
 {
 	struct hub *h = lws_container_of(sul, struct hub, final);
+	struct hub_sess *s;
+	size_t sent = 0, all = 0;
 
+	for (s = h->all; s != NULL; s = s->lnext, all++)
+		sent += s->close_sent;
+	if (sent < all && util_mono_ms() - h->stop_at < HUB_STOP_GRACE_MS) {
+		/* Close frames still to write: look again soon. */
+		lws_sul_schedule(h->ctx, 0, &h->final, hub_final,
+		    20 * LWS_US_PER_MS);
+		return;
+	}
+	log_info("hub: told %zu of %zu agents the master is going away",
+	    sent, all);
 	h->done = 1;
 	if (h->loop != NULL)
 		ev_break(h->loop, EVBREAK_ALL);
@@ -542,8 +899,11 @@ hub_final(lws_sorted_usec_list_t *sul)
 
 /*
  * Shutdown, on the ws thread: write the last-seen batch, tell every agent
- * the master is going away (1001) and leave the loop half a second later,
- * or as soon as every session has closed.
+ * the master is going away (1001) and leave the loop once every close
+ * frame is written, or after HUB_STOP_GRACE_MS. The close frames are
+ * written by hand and the sockets left to lws_context_destroy(): lws's own
+ * close handshake keeps a timeout per socket in its sorted timer list,
+ * which for ten thousand sockets at once took seconds.
  */
 static void
 hub_begin_stop(struct hub *h)
@@ -551,11 +911,12 @@ hub_begin_stop(struct hub *h)
 	struct hub_sess *s;
 
 	h->stopping = 1;
+	h->stop_at = util_mono_ms();
 	hub_flush_seen(h);
 	for (s = h->all; s != NULL; s = s->lnext)
 		hub_close(s, PROTO_CLOSE_SHUTDOWN, "master shutting down");
 	lws_sul_schedule(h->ctx, 0, &h->final, hub_final,
-	    h->all != NULL ? LWS_US_PER_SEC / 2 : 1);
+	    h->all != NULL ? 20 * LWS_US_PER_MS : 1);
 }
 
 /*
@@ -577,8 +938,7 @@ static void
 hub_drain(struct hub *h)
 {
 	struct hub_msg *msg, *next;
-	struct hub_sess *s, **due = NULL;
-	size_t ndue = 0, i;
+	struct hub_sess *s;
 
 	if (atomic_load(&h->stop) && !h->stopping)
 		hub_begin_stop(h);
@@ -605,14 +965,10 @@ hub_drain(struct hub *h)
 			} else if (msg->type == HUB_MSG_CHANGED) {
 				/*
 				 * A round that placed ten things on a node
-				 * posts ten of these: build its set once.
+				 * posts ten of these: its set is rebuilt
+				 * once (the dirty queue holds it once).
 				 */
-				if (!s->desired_due) {
-					s->desired_due = 1;
-					due = xreallocarray(due, ndue + 1,
-					    sizeof *due);
-					due[ndue++] = s;
-				}
+				hub_mark_dirty(h, s, 0);
 			} else {
 				if (msg->code == PROTO_CLOSE_NODE_REMOVED)
 					hub_retire_event(h, s);
@@ -626,12 +982,6 @@ hub_drain(struct hub *h)
 		}
 		free(msg);
 	}
-	for (i = 0; i < ndue; i++) {
-		due[i]->desired_due = 0;
-		if (due[i]->close_code == 0)
-			hub_send_desired(h, due[i], 0);
-	}
-	free(due);
 }
 
 static void
@@ -766,7 +1116,7 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		s->h = h;
 		s->wsi = wsi;
 		s->serial = ++h->serials;
-		s->last_rx = s->last_ping = util_mono_ms();
+		s->last_rx = s->last_ping = hub_clock(h);
 		s->seen_at = util_now_ms();
 		s->cpu_pct = -1;
 		s->mem_used = -1;
@@ -777,12 +1127,12 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (h->all != NULL)
 			h->all->lprev = s;
 		h->all = s;
-		hub_admit(h, s);
+		hub_admit_begin(h, s);
 		break;
 	case LWS_CALLBACK_RECEIVE:
 		if (s->close_code != 0 || !s->authed)
 			break;
-		s->last_rx = util_mono_ms();
+		s->last_rx = hub_clock(h);
 		s->seen_at = util_now_ms();
 		s->seen_dirty = 1;
 		if (s->probe_at != 0)
@@ -806,13 +1156,34 @@ hub_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		}
 		break;
 	case LWS_CALLBACK_RECEIVE_PONG:
-		s->last_rx = util_mono_ms();
+		s->last_rx = hub_clock(h);
 		s->seen_at = util_now_ms();
 		s->seen_dirty = 1;
 		if (s->probe_at != 0)	/* a second claimant waits on this */
 			hub_claim_holder_alive(h, s);
 		break;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (s->close_code != 0 && h->stopping) {
+			/*
+			 * Shutdown: the close frame by hand, then nothing
+			 * more read or written; lws_context_destroy() ends
+			 * the socket (see hub_begin_stop()).
+			 */
+			unsigned char cf[LWS_PRE + 2 + sizeof s->close_why];
+			size_t wlen = strlen(s->close_why);
+
+			if (s->close_sent)
+				break;
+			cf[LWS_PRE] = (unsigned char)(s->close_code >> 8);
+			cf[LWS_PRE + 1] = (unsigned char)s->close_code;
+			memcpy(cf + LWS_PRE + 2, s->close_why, wlen);
+			s->close_sent = 1;
+			lws_rx_flow_control(wsi, 0);
+			if (lws_write(wsi, cf + LWS_PRE, 2 + wlen,
+			    HUB_WRITE_CLOSE) < 0)
+				return -1;
+			break;
+		}
 		if (s->close_code != 0) {
 			lws_close_reason(wsi, (enum lws_close_status)s->close_code,
 			    (unsigned char *)s->close_why, strlen(s->close_why));
@@ -888,6 +1259,7 @@ hub_main(void *arg)
 	struct hub *h = arg;
 
 	h->st = master_store(h->m);
+	h->dcache = desired_cache_new();
 	/*
 	 * Joins, liveness and state reports are re-sent by every agent when
 	 * it reconnects: no fsync per join on the thread every agent waits on.
@@ -895,7 +1267,9 @@ hub_main(void *arg)
 	store_set_sync_normal(h->st);
 	if (store_node_reset_connected(h->st) != 0)
 		log_error("hub: store: %s", store_errmsg(h->st));
-	lws_sul_schedule(h->ctx, 0, &h->tick, hub_tick, LWS_US_PER_SEC / 4);
+	h->tick_at = util_mono_ms();
+	lws_sul_schedule(h->ctx, 0, &h->tick, hub_tick,
+	    HUB_TICK_MS * LWS_US_PER_MS);
 	if (h->loop != NULL)
 		ev_run(h->loop, 0);	/* until hub_final() */
 	else {
@@ -924,6 +1298,8 @@ hub_start(struct master *m, char **cause)
 	h->grid_default.heartbeat_ms = gs.heartbeat_interval_s * 1000;
 	h->grid_default.offline_ms = gs.offline_after_s * 1000;
 	h->generation = (uint64_t)util_now_ms();
+	util_random(&h->rnd, sizeof h->rnd);
+	h->rnd |= 1;
 	pthread_mutex_init(&h->lock, NULL);
 
 	memset(&info, 0, sizeof info);
@@ -999,6 +1375,7 @@ hub_stop(struct hub *h)
 		free(msg);
 	}
 	pthread_mutex_destroy(&h->lock);
+	desired_cache_free(h->dcache);
 	free(h->grids);
 	free(h);
 }

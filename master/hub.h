@@ -49,4 +49,15 @@ void		 hub_exec_send(struct hub *h, const char *node_id, uint32_t id,
 /* Number of connected agents (any thread; approximate). */
 int		 hub_connected(struct hub *h);
 
+/* What GET /metrics reports of the hub (any thread; approximate). */
+struct hub_stats {
+	long long	 sessions;	/* agents connected */
+	long long	 waiting;	/* sessions waiting for admission */
+	long long	 admitted;	/* sessions admitted since start */
+	double		 admit_busy_s;	/* seconds with sessions waiting */
+	long long	 shed;		/* sessions told to retry later (4012) */
+	double		 stalled_s;	/* seconds the loop stalled */
+};
+void		 hub_stats(struct hub *h, struct hub_stats *out);
+
 #endif

@@ -2,13 +2,36 @@
  * hub_admit.c - admission to the agent hub: who may open a session.
  *
  * Runs on the ws thread. A new connection is first counted against its
- * address (at most HUB_PENDING_MAX upgrades pending per address), then its
- * upgrade headers and token are checked: a node token bound to the node
- * id, or the grid token for a first join (which mints a node token). A
- * refusal closes with the typed code of docs/protocol.md, counts against
+ * address (at most HUB_PENDING_MAX upgrades pending per address). When it
+ * is upgraded, hub_admit_begin() reads its headers (lws keeps them only
+ * that long), refuses bad ones at once, and queues the session with its
+ * token's hash. hub_admit_run(), called from the hub's work turn
+ * (hub.c), then admits the queue in batches of HUB_ADMIT_BATCH: node
+ * tokens (a token bound to the node id) in one query, grid tokens (a
+ * first join, which mints a node token) once per distinct token, every
+ * join in one transaction, the desired sets in one query per
+ * HUB_DESIRED_BATCH and one notification to the scheduler. A burst of
+ * reconnects thus costs a few transactions, not one per agent, and the
+ * loop serves pings between batches.
+ *
+ * When the queue holds more than HUB_SHED_WAIT_MS of work (by the
+ * measured cost of an admission, or the age of its oldest session), a new
+ * session is closed at once with 4012 and a retry-after delay spread over
+ * the time the queue needs: agents come back when the master can take
+ * them instead of waiting past their deadlines and retrying all at once.
+ *
+ * A node id that a live session already holds gets its claim verdict
+ * (hub_claim.h) inside the batch, after its token was checked and before
+ * anything is written: the holder's own newer attempt takes over, a stale
+ * attempt is closed (4007), and another agent process (a cloned data dir)
+ * is parked while the holder is probed (hub_claim.c: 4011 if it answers).
+ * Two sessions of one node id never share a batch: the later one waits
+ * for the next, so that its verdict sees the earlier one's outcome.
+ *
+ * A refusal closes with the typed code of docs/protocol.md, counts against
  * the peer's failure window (HUB_FAIL_MAX per minute, then 4009) and
- * writes nothing to the store. Tokens are wiped from the stack after use
- * and never logged.
+ * writes nothing to the store. Tokens are hashed as soon as they are read,
+ * wiped from the stack and never logged.
  */
 #include "master/hub_int.h"
 #include "master/hub_claim.h"
@@ -278,91 +301,98 @@ hub_group_labels(const struct machine_claim *claim, char **labels)
 }
 
 void
-hub_admit_join(struct hub *h, struct hub_sess *s, const struct hub_join *jn)
+hub_hello_free(struct hub_hello *hello)
 {
-	char got_name[64];
-	struct node_join j;
-	struct hub_sess *old;
-	struct grid g;
-	json_t *welcome;
-	int rc;
-
-	memset(&j, 0, sizeof j);
-	j.id = jn->id;
-	j.grid_id = jn->grid_id;
-	j.name = jn->name;
-	j.labels = jn->labels;
-	j.agent_version = jn->version;
-	j.token_hash = jn->minted ? jn->hash : NULL;
-	j.peer = s->peer;
-	j.machine_id = jn->machine_id;
-	j.join_hash = jn->join_hash;
-	if ((rc = store_node_join(h->st, &j, got_name)) < 0) {
-		log_error("hub: store: %s", store_errmsg(h->st));
-		hub_close(s, PROTO_CLOSE_SHUTDOWN, "master store error; retry");
+	if (hello == NULL)
 		return;
-	}
-	if (rc == 1) {
-		/* A machine's join token spent meanwhile: nothing written. */
-		hub_refuse(h, s, PROTO_CLOSE_BAD_GRID_TOKEN,
-		    "invalid grid token");
-		return;
-	}
-	/* Admitted: take over from an older session. */
-	if ((old = hub_find(h, jn->id)) != NULL) {
-		hub_unindex(h, old);
-		old->offline_done = 1;
-		hub_close(old, PROTO_CLOSE_DUPLICATE, "a newer connection of "
-		    "this node took over");
-	} else
-		atomic_fetch_add(&h->n_connected, 1);
-	memcpy(s->node_id, jn->id, NODE_ID_LEN);
-	s->node_id[NODE_ID_LEN] = '\0';
-	snprintf(s->name, sizeof s->name, "%s", got_name);
-	s->grid_id = jn->grid_id;
-	s->authed = 1;
-	s->hnext = h->by_id[hub_hash(jn->id)];
-	h->by_id[hub_hash(jn->id)] = s;
+	free(hello->labels);
+	OPENSSL_cleanse(hello, sizeof *hello);
+	free(hello);
+}
 
-	welcome = json_pack("{s:s, s:i, s:s, s:s, s:I}", "type",
-	    PROTO_T_WELCOME, "protocol", PROTO_VERSION, "node_id", jn->id,
-	    "name", got_name, "heartbeat_interval_s",
-	    (json_int_t)(hub_grid_settings(h, jn->grid_id)->heartbeat_ms /
-	    1000));
-	if (store_grid_get_id(h->st, jn->grid_id, &g) == 1)
-		json_object_set_new(welcome, "grid", json_string(g.name));
-	if (jn->minted)
-		json_object_set_new(welcome, "node_token",
-		    json_string(jn->new_token));
-	hub_queue_json(s, welcome);
-	log_info("hub: node %s (%s) online from %s", got_name, jn->id,
-	    s->peer);
-	hub_send_desired(h, s, 1);
-	master_changed_node(h->m, jn->id);
+/* ---- shedding ------------------------------------------------------------- */
+
+static uint32_t
+hub_rand(struct hub *h)
+{
+	uint64_t x = h->rnd;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	h->rnd = x;
+	return (uint32_t)(x >> 32);
 }
 
 /*
- * Check the upgrade headers and tokens of a new session; on success admit
- * it (hub_admit_join), or park it while the live holder of its node id is
- * asked (hub_claim.c). Every refusal writes nothing.
+ * How long a session queued now would wait for admission (ms): the
+ * queue's length at the measured cost of an admission, or the time its
+ * oldest session has waited, whichever is longer.
+ */
+static int64_t
+hub_admit_wait_ms(struct hub *h)
+{
+	int64_t by_cost, oldest = 0;
+
+	by_cost = (int64_t)((double)h->admitq.n * h->admit_us / 1000.0);
+	if (h->admitq.head != NULL)
+		oldest = util_mono_ms() - h->admitq.head->queued_at;
+	return by_cost > oldest ? by_cost : oldest;
+}
+
+/*
+ * Too much queued: close with the retry-after code instead of letting the
+ * session wait (and its agent's welcome deadline run out, and all of them
+ * retry at once). The delay is spread over [wait, 3 x wait] so that the
+ * sessions shed in one burst come back over a span as long as the burst
+ * takes to admit; the agent adds its own jitter (docs/protocol.md).
+ */
+static int
+hub_shed(struct hub *h, struct hub_sess *s)
+{
+	int64_t wait = hub_admit_wait_ms(h), delay;
+	char why[96];
+
+	if (wait < HUB_SHED_WAIT_MS)
+		return 0;
+	if (wait < HUB_RETRY_MIN_MS)
+		wait = HUB_RETRY_MIN_MS;
+	delay = wait + (int64_t)(hub_rand(h) % (uint32_t)(2 * wait + 1));
+	if (delay > HUB_RETRY_MAX_MS)
+		delay = HUB_RETRY_MAX_MS - (int64_t)(hub_rand(h) %
+		    (HUB_RETRY_MAX_MS / 4));
+	snprintf(why, sizeof why, "master busy; " PROTO_RETRY_AFTER_FMT,
+	    (long long)delay);
+	if (atomic_fetch_add(&h->n_shed, 1) % 1000 == 0)
+		log_info("hub: %zu sessions waiting for admission (%lld ms): "
+		    "telling new ones to come back later (%lld so far)",
+		    h->admitq.n, (long long)hub_admit_wait_ms(h),
+		    (long long)atomic_load(&h->n_shed));
+	hub_close(s, PROTO_CLOSE_RETRY_LATER, why);
+	return 1;
+}
+
+/* ---- admission ------------------------------------------------------------ */
+
+/*
+ * A new session (ESTABLISHED): read its headers while lws still has them,
+ * refuse it at once if they are wrong, and queue it for hub_admit_run().
+ * Nothing is written here.
  */
 void
-hub_admit(struct hub *h, struct hub_sess *s)
+hub_admit_begin(struct hub *h, struct hub_sess *s)
 {
 	char proto[16], id[64], name[128], version[64];
 	char labels_in[PROTO_MAX_LABELS_HDR + 1];
 	char token[TOKEN_LEN + 8];
-	char owner[NODE_ID_LEN + 1], *labels = NULL;
-	unsigned char hash[TOKEN_HASH_LEN];
-	struct hub_join jn;
-	struct hub_sess *old;
-	struct machine_claim claim;
-	struct grid g;
-	int64_t grid_id = 0;
-	int rc;
+	struct hub_hello *hello;
+	char *labels = NULL;
+	int grid_token;
 
-	memset(&jn, 0, sizeof jn);
-	memset(&claim, 0, sizeof claim);
+	if (h->stopping) {
+		hub_close(s, PROTO_CLOSE_SHUTDOWN, "master shutting down");
+		return;
+	}
 	if (hub_rate_limited(h, s->peer)) {
 		hub_close(s, PROTO_CLOSE_RATE_LIMITED,
 		    "too many failed attempts; wait a minute");
@@ -409,113 +439,502 @@ hub_admit(struct hub *h, struct hub_sess *s)
 	}
 	if (hub_header(s->wsi, PROTO_HDR_VERSION, version, sizeof version) != 0)
 		snprintf(version, sizeof version, "unknown");
-
-	if (hub_header(s->wsi, PROTO_HDR_NODE_TOKEN, token, sizeof token) == 0) {
-		token_hash(token, hash);
-		rc = store_node_by_token(h->st, hash, owner, &grid_id);
-		if (rc < 0)
-			goto store_error;
-		if (rc == 0) {
-			hub_refuse(h, s, PROTO_CLOSE_BAD_NODE_TOKEN,
-			    "unknown node token; rejoin with the grid token");
-			goto out;
-		}
-		if (strcmp(owner, id) != 0) {
-			hub_refuse(h, s, PROTO_CLOSE_TOKEN_OTHER_NODE,
-			    "node token belongs to another node id");
-			goto out;
-		}
-		/* A group's node keeps its group's labels. */
-		if ((rc = store_machine_by_node(h->st, id, &claim)) < 0)
-			goto store_error;
-		if (rc == 1)
-			hub_group_labels(&claim, &labels);
-	} else if (hub_header(s->wsi, PROTO_HDR_GRID_TOKEN, token,
-	    sizeof token) == 0) {
-		token_hash(token, hash);
-		rc = store_grid_by_token(h->st, hash, &g);
-		if (rc < 0)
-			goto store_error;
-		/*
-		 * A token that is no grid's may be a machine's single-use
-		 * join token (docs/autoscaling.md): a launching machine's,
-		 * giving the grid, the node's name and its group's labels.
-		 */
-		if (rc == 0 && (rc = store_machine_by_token(h->st, hash,
-		    &claim)) < 0)
-			goto store_error;
-		if (rc == 0 || (claim.machine_id == 0 &&
-		    !token_check(token, hash, sizeof hash))) {
-			hub_refuse(h, s, PROTO_CLOSE_BAD_GRID_TOKEN,
-			    "invalid grid token");
-			goto out;
-		}
-		if (claim.machine_id != 0) {
-			jn.machine_id = claim.machine_id;
-			memcpy(jn.join_hash, hash, sizeof jn.join_hash);
-			snprintf(name, sizeof name, "%s", claim.name);
-			hub_group_labels(&claim, &labels);
-			grid_id = claim.grid_id;
-		} else
-			grid_id = g.id;
-		if ((rc = store_node_revoked(h->st, id)) < 0)
-			goto store_error;
-		if (rc == 1) {
-			hub_refuse(h, s, PROTO_CLOSE_NODE_REMOVED, "this node id "
-			    "was removed by an operator; a machine joins again "
-			    "as a new node (empty the agent's data dir)");
-			goto out;
-		}
-		rc = store_node_grid(h->st, id, &g.id);
-		if (rc < 0)
-			goto store_error;
-		if (rc == 1 && g.id != grid_id) {
-			hub_refuse(h, s, PROTO_CLOSE_TOKEN_OTHER_NODE,
-			    "this node id belongs to another grid");
-			goto out;
-		}
-		token_new(jn.new_token);
-		token_hash(jn.new_token, jn.hash);
-		jn.minted = 1;
-	} else {
+	if (hub_header(s->wsi, PROTO_HDR_NODE_TOKEN, token, sizeof token) == 0)
+		grid_token = 0;
+	else if (hub_header(s->wsi, PROTO_HDR_GRID_TOKEN, token,
+	    sizeof token) == 0)
+		grid_token = 1;
+	else {
+		free(labels);
 		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "missing "
 		    "Berth-Node-Token or Berth-Grid-Token header");
-		goto out;
+		return;
 	}
-
-	memcpy(jn.id, id, NODE_ID_LEN + 1);
-	snprintf(jn.name, sizeof jn.name, "%.63s", name);
-	snprintf(jn.version, sizeof jn.version, "%s", version);
-	jn.labels = labels;
-	jn.grid_id = grid_id;
-	old = hub_find(h, id);
-	switch (hub_claim_verdict(old != NULL && old->close_code == 0,
-	    old != NULL ? old->instance : NULL, old != NULL ? old->attempt : 0,
-	    s->instance, s->attempt)) {
-	case HUB_CLAIM_STALE:
-		/* The master was frozen and drains its queue: an attempt
-		 * this agent gave up long ago. Nothing to record. */
-		log_info("hub: node %s: a stale connection (attempt %ld) of "
-		    "the agent holding it (attempt %ld): closed", old->name,
-		    s->attempt, old->attempt);
-		hub_close(s, PROTO_CLOSE_DUPLICATE, "a newer connection of this "
-		    "agent holds the node");
-		break;
-	case HUB_CLAIM_PROBE:
-		hub_claim_park(h, s, old, &jn);
-		break;
-	case HUB_CLAIM_ADMIT:
-	case HUB_CLAIM_TAKEOVER:
-		hub_admit_join(h, s, &jn);
-		break;
+	if (hub_shed(h, s)) {
+		free(labels);
+		OPENSSL_cleanse(token, sizeof token);
+		return;
 	}
-	goto out;
+	hello = xcalloc(1, sizeof *hello);
+	/* Checked above: 32 hex digits and a name of at most 63. */
+	memcpy(hello->id, id, NODE_ID_LEN);
+	hello->id[NODE_ID_LEN] = '\0';
+	memcpy(hello->name, name, strlen(name) + 1);
+	snprintf(hello->version, sizeof hello->version, "%s", version);
+	hello->labels = labels;
+	hello->grid_token = grid_token;
+	token_hash(token, hello->hash);
+	OPENSSL_cleanse(token, sizeof token);
+	s->hello = hello;
+	s->queued_at = util_mono_ms();
+	hub_list_push(&h->admitq, s, HUB_ADMITQ);
+	hub_admitq_changed(h);
+	hub_work_arm(h);
+}
 
-store_error:
+/* A grid token seen in this batch, and what it opens. */
+struct hub_grid_tok {
+	unsigned char	 hash[TOKEN_HASH_LEN];
+	int		 rc;		/* store_grid_by_token(): 1, 0, -1 */
+	int64_t		 grid_id;
+};
+
+/* What one session of the batch gets. */
+struct hub_admit_one {
+	struct hub_sess	*sess;			/* the session */
+	struct hub_sess	*s;			/* it, NULL once refused,
+						   closed or parked */
+	struct hub_join	 j;			/* what it joins as (labels
+						   borrowed from its hello) */
+	char		 name[64];		/* the name it got */
+};
+
+/*
+ * The peer ran out of failed attempts while its session waited (the
+ * batch counts each refusal as it goes, in order): refused outright, its
+ * token not looked at, as hub_admit_begin() does.
+ */
+static int
+hub_admit_limited(struct hub *h, struct hub_admit_one *a)
+{
+	if (!hub_rate_limited(h, a->s->peer))
+		return 0;
+	hub_close(a->s, PROTO_CLOSE_RATE_LIMITED,
+	    "too many failed attempts; wait a minute");
+	a->s = NULL;
+	return 1;
+}
+
+static void
+hub_store_error(struct hub *h, struct hub_sess *s)
+{
 	log_error("hub: store: %s", store_errmsg(h->st));
 	hub_close(s, PROTO_CLOSE_SHUTDOWN, "master store error; retry");
-out:
-	OPENSSL_cleanse(token, sizeof token);
-	OPENSSL_cleanse(jn.new_token, sizeof jn.new_token);
-	free(labels);
+}
+
+/*
+ * A node id an operator removed joins no more, even with the grid token
+ * (a machine joins again as a new node): refused, 1; 0 if it may join.
+ */
+static int
+hub_admit_revoked(struct hub *h, struct hub_admit_one *a)
+{
+	int rc = store_node_revoked(h->st, a->s->hello->id);
+
+	if (rc == 0)
+		return 0;
+	if (rc < 0)
+		hub_store_error(h, a->s);
+	else
+		hub_refuse(h, a->s, PROTO_CLOSE_NODE_REMOVED, "this node id "
+		    "was removed by an operator; a machine joins again as a "
+		    "new node (empty the agent's data dir)");
+	a->s = NULL;
+	return 1;
+}
+
+/*
+ * A token that is no grid's may be a machine's single-use join token
+ * (docs/autoscaling.md): a launching machine's, giving the grid, the
+ * node's name and its group's labels. 0 if it is one (a->j filled), 1 if
+ * a was refused.
+ */
+static int
+hub_admit_machine(struct hub *h, struct hub_admit_one *a)
+{
+	struct hub_hello *hl = a->s->hello;
+	struct machine_claim claim;
+	int rc;
+
+	memset(&claim, 0, sizeof claim);
+	rc = store_machine_by_token(h->st, hl->hash, &claim);
+	if (rc <= 0) {
+		if (rc < 0)
+			hub_store_error(h, a->s);
+		else
+			hub_refuse(h, a->s, PROTO_CLOSE_BAD_GRID_TOKEN,
+			    "invalid grid token");
+		a->s = NULL;
+		return 1;
+	}
+	a->j.machine_id = claim.machine_id;
+	memcpy(a->j.join_hash, hl->hash, TOKEN_HASH_LEN);
+	snprintf(hl->name, sizeof hl->name, "%s", claim.name);
+	hub_group_labels(&claim, &hl->labels);
+	a->j.grid_id = claim.grid_id;
+	return 0;
+}
+
+/*
+ * The tokens of the batch: node tokens in one query, grid tokens once per
+ * distinct token, and the grids of the node ids that join with a grid
+ * token in one more. Sessions refused here are closed and taken out of v
+ * (by clearing .s); nothing is written.
+ */
+static void
+hub_admit_tokens(struct hub *h, struct hub_admit_one *v, size_t n)
+{
+	struct node_auth *auth = xcalloc(n, sizeof *auth);
+	struct node_grid *ng = xcalloc(n, sizeof *ng);
+	struct hub_grid_tok gt[8];
+	struct machine_claim claim;
+	size_t i, k, na = 0, nng = 0, ngt = 0;
+	struct hub_hello *hl;
+	int64_t grid_id;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if (!v[i].s->hello->grid_token)
+			memcpy(auth[na++].hash, v[i].s->hello->hash,
+			    TOKEN_HASH_LEN);
+	if (store_node_auth_batch(h->st, auth, na) != 0) {
+		for (i = 0; i < n; i++)
+			if (!v[i].s->hello->grid_token) {
+				hub_store_error(h, v[i].s);
+				v[i].s = NULL;
+			}
+		na = 0;
+	}
+	for (i = 0, k = 0; i < n; i++) {
+		if (v[i].s == NULL || (hl = v[i].s->hello)->grid_token)
+			continue;
+		if (hub_admit_limited(h, &v[i])) {
+			k++;
+			continue;
+		}
+		if (!auth[k].found)
+			hub_refuse(h, v[i].s, PROTO_CLOSE_BAD_NODE_TOKEN,
+			    "unknown node token; rejoin with the grid token");
+		else if (strcmp(auth[k].id, hl->id) != 0)
+			hub_refuse(h, v[i].s, PROTO_CLOSE_TOKEN_OTHER_NODE,
+			    "node token belongs to another node id");
+		else {
+			v[i].j.grid_id = auth[k].grid_id;
+			k++;
+			/* A group's node keeps its group's labels. */
+			memset(&claim, 0, sizeof claim);
+			rc = store_machine_by_node(h->st, hl->id, &claim);
+			if (rc == 1)
+				hub_group_labels(&claim, &hl->labels);
+			else if (rc < 0) {
+				hub_store_error(h, v[i].s);
+				v[i].s = NULL;
+			}
+			continue;
+		}
+		v[i].s = NULL;
+		k++;
+	}
+
+	/* Grid tokens: a batch holds one or a few distinct ones. */
+	for (i = 0; i < n; i++) {
+		if (v[i].s == NULL || !(hl = v[i].s->hello)->grid_token ||
+		    hub_admit_limited(h, &v[i]))
+			continue;
+		for (k = 0; k < ngt; k++)
+			if (memcmp(gt[k].hash, hl->hash, TOKEN_HASH_LEN) == 0)
+				break;
+		if (k < ngt) {
+			rc = gt[k].rc;
+			grid_id = gt[k].grid_id;
+		} else {
+			struct grid g = { 0 };
+
+			rc = store_grid_by_token(h->st, hl->hash, &g);
+			grid_id = g.id;
+			/* Many grids at once: the rest looked up each. */
+			if (ngt < sizeof gt / sizeof gt[0]) {
+				memcpy(gt[ngt].hash, hl->hash, TOKEN_HASH_LEN);
+				gt[ngt].rc = rc;
+				gt[ngt].grid_id = grid_id;
+				ngt++;
+			}
+		}
+		if (rc < 0) {
+			hub_store_error(h, v[i].s);
+			v[i].s = NULL;
+			continue;
+		}
+		if (rc == 0) {
+			if (hub_admit_machine(h, &v[i]) != 0)
+				continue;
+		} else
+			v[i].j.grid_id = grid_id;
+		if (!hub_admit_revoked(h, &v[i]))
+			ng[nng++].id = hl->id;
+	}
+	/* A node id already in another grid may not join this one. */
+	rc = store_node_grid_batch(h->st, ng, nng);
+	for (i = 0, k = 0; i < n && nng > 0; i++) {
+		if (v[i].s == NULL || !v[i].s->hello->grid_token)
+			continue;
+		if (rc != 0)
+			hub_store_error(h, v[i].s);
+		else if (ng[k].found && ng[k].grid_id != v[i].j.grid_id)
+			hub_refuse(h, v[i].s, PROTO_CLOSE_TOKEN_OTHER_NODE,
+			    "this node id belongs to another grid");
+		else {
+			token_new(v[i].j.new_token);
+			token_hash(v[i].j.new_token, v[i].j.hash);
+			v[i].j.minted = 1;
+			k++;
+			continue;
+		}
+		v[i].s = NULL;
+		k++;
+	}
+	free(auth);
+	free(ng);
+}
+
+/*
+ * The claim verdict of each session left in the batch (hub_claim.h),
+ * against the live session that holds its node id, before anything is
+ * written: a stale attempt of the holder's own agent is closed (4007); a
+ * session of another agent process is parked while the holder is probed
+ * (hub_claim.c decides later: 4011 if the holder answers, admitted if
+ * not). Both are taken out of v; the others are admitted by the batch.
+ */
+static void
+hub_admit_claims(struct hub *h, struct hub_admit_one *v, size_t n)
+{
+	struct hub_hello *hl;
+	struct hub_sess *s, *old;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((s = v[i].s) == NULL)
+			continue;
+		hl = s->hello;
+		memcpy(v[i].j.id, hl->id, NODE_ID_LEN + 1);
+		snprintf(v[i].j.name, sizeof v[i].j.name, "%s", hl->name);
+		snprintf(v[i].j.version, sizeof v[i].j.version, "%s",
+		    hl->version);
+		v[i].j.labels = hl->labels;
+		old = hub_find(h, hl->id);
+		switch (hub_claim_verdict(old != NULL && old->close_code == 0,
+		    old != NULL ? old->instance : NULL,
+		    old != NULL ? old->attempt : 0, s->instance, s->attempt)) {
+		case HUB_CLAIM_STALE:
+			/* The master was frozen and drains its queue: an
+			 * attempt this agent gave up long ago. */
+			log_info("hub: node %s: a stale connection (attempt "
+			    "%ld) of the agent holding it (attempt %ld): "
+			    "closed", old->name, s->attempt, old->attempt);
+			hub_close(s, PROTO_CLOSE_DUPLICATE, "a newer connection "
+			    "of this agent holds the node");
+			v[i].s = NULL;
+			break;
+		case HUB_CLAIM_PROBE:
+			hub_claim_park(h, s, old, &v[i].j);
+			v[i].s = NULL;
+			break;
+		case HUB_CLAIM_ADMIT:
+		case HUB_CLAIM_TAKEOVER:
+			break;
+		}
+	}
+}
+
+static void
+hub_node_join_of(struct node_join *nj, const struct hub_join *j,
+    const struct hub_sess *s)
+{
+	memset(nj, 0, sizeof *nj);
+	nj->id = j->id;
+	nj->grid_id = j->grid_id;
+	nj->name = j->name;
+	nj->labels = j->labels;
+	nj->agent_version = j->version;
+	nj->token_hash = j->minted ? j->hash : NULL;
+	nj->peer = s->peer;
+	nj->machine_id = j->machine_id;
+	nj->join_hash = j->join_hash;
+}
+
+/* Record one join on its own; 0, or s closed and -1. */
+static int
+hub_admit_store_one(struct hub *h, struct hub_sess *s,
+    const struct node_join *nj, char name[64])
+{
+	int rc = store_node_join(h->st, nj, name);
+
+	if (rc == 0)
+		return 0;
+	if (rc < 0)
+		hub_store_error(h, s);
+	else	/* a machine's join token spent meanwhile: nothing written */
+		hub_refuse(h, s, PROTO_CLOSE_BAD_GRID_TOKEN,
+		    "invalid grid token");
+	return -1;
+}
+
+/*
+ * Record the joins of v in one transaction, one by one if that fails. A
+ * machine's join (its single-use token spent in it) goes on its own.
+ */
+static void
+hub_admit_store(struct hub *h, struct hub_admit_one *v, size_t n)
+{
+	struct node_join *j = xcalloc(n, sizeof *j);
+	char (*names)[64] = xcalloc(n, sizeof *names);
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (v[i].s == NULL || v[i].j.machine_id != 0)
+			continue;
+		hub_node_join_of(&j[k++], &v[i].j, v[i].s);
+	}
+	if (store_node_join_batch(h->st, j, k, names) == 0) {
+		for (i = 0, k = 0; i < n; i++)
+			if (v[i].s != NULL && v[i].j.machine_id == 0)
+				memcpy(v[i].name, names[k++], 64);
+	} else {
+		/* Find the one that fails; the others go in on their own. */
+		log_warn("hub: a batch of %zu joins failed (%s): one by one",
+		    k, store_errmsg(h->st));
+		for (i = 0, k = 0; i < n; i++) {
+			if (v[i].s == NULL || v[i].j.machine_id != 0)
+				continue;
+			if (hub_admit_store_one(h, v[i].s, &j[k],
+			    v[i].name) != 0)
+				v[i].s = NULL;
+			k++;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i].s == NULL || v[i].j.machine_id == 0)
+			continue;
+		hub_node_join_of(&j[0], &v[i].j, v[i].s);
+		if (hub_admit_store_one(h, v[i].s, &j[0], v[i].name) != 0)
+			v[i].s = NULL;
+	}
+	free(j);
+	free(names);
+}
+
+/* Admitted as j, named name: take over from an older session, welcome. */
+static void
+hub_admit_welcome(struct hub *h, struct hub_sess *s, const struct hub_join *j,
+    const char *name)
+{
+	const struct hub_grid *gs = hub_grid_settings(h, j->grid_id);
+	struct hub_sess *old;
+	json_t *welcome;
+
+	if ((old = hub_find(h, j->id)) != NULL) {
+		hub_unindex(h, old);
+		old->offline_done = 1;
+		hub_close(old, PROTO_CLOSE_DUPLICATE, "a newer connection of "
+		    "this node took over");
+	} else
+		atomic_fetch_add(&h->n_connected, 1);
+	memcpy(s->node_id, j->id, NODE_ID_LEN);
+	s->node_id[NODE_ID_LEN] = '\0';
+	snprintf(s->name, sizeof s->name, "%s", name);
+	s->grid_id = j->grid_id;
+	s->authed = 1;
+	s->last_rx = s->last_ping = hub_clock(h);
+	s->hnext = h->by_id[hub_hash(j->id)];
+	h->by_id[hub_hash(j->id)] = s;
+
+	welcome = json_pack("{s:s, s:i, s:s, s:s, s:I}", "type",
+	    PROTO_T_WELCOME, "protocol", PROTO_VERSION, "node_id", j->id,
+	    "name", name, "heartbeat_interval_s",
+	    (json_int_t)(gs->heartbeat_ms / 1000));
+	if (gs->name[0] != '\0')
+		json_object_set_new(welcome, "grid", json_string(gs->name));
+	if (j->minted)
+		json_object_set_new(welcome, "node_token",
+		    json_string(j->new_token));
+	hub_queue_json(s, welcome);
+	log_info("hub: node %s (%s) online from %s", name, j->id, s->peer);
+}
+
+void
+hub_admit_join(struct hub *h, struct hub_sess *s, const struct hub_join *j)
+{
+	struct node_join nj;
+	const char *id;
+	char name[64];
+
+	hub_node_join_of(&nj, j, s);
+	if (hub_admit_store_one(h, s, &nj, name) != 0)
+		return;
+	hub_admit_welcome(h, s, j, name);
+	hub_send_desired(h, &s, 1);
+	id = s->node_id;
+	master_changed_nodes(h->m, &id, 1);
+	atomic_fetch_add(&h->n_admitted, 1);
+}
+
+/* 1 if a session of s's node id is among the n of v already. */
+static int
+hub_admit_dup(const struct hub_admit_one *v, size_t n, const struct hub_sess *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].sess->hello->id, s->hello->id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Admit up to HUB_ADMIT_BATCH queued sessions: their tokens in a query or
+ * two, their claim verdicts, their joins in one transaction, their
+ * desired sets in one query per HUB_DESIRED_BATCH, and one notification
+ * to the scheduler. A session of a node id already in the batch stays
+ * queued for the next one.
+ */
+void
+hub_admit_run(struct hub *h)
+{
+	struct hub_admit_one v[HUB_ADMIT_BATCH];
+	struct hub_sess *s, *next, *sent[HUB_ADMIT_BATCH];
+	const char *ids[HUB_ADMIT_BATCH];
+	int64_t t0 = util_mono_us();
+	size_t i, n = 0, k = 0, walked = 0;
+
+	memset(v, 0, sizeof v);
+	for (s = h->admitq.head; s != NULL && n < HUB_ADMIT_BATCH &&
+	    walked < 4 * HUB_ADMIT_BATCH; s = next, walked++) {
+		next = s->admit.next;
+		if (s->close_code == 0 && hub_admit_dup(v, n, s))
+			continue;
+		hub_list_remove(&h->admitq, s, HUB_ADMITQ);
+		if (s->close_code != 0) {
+			hub_hello_free(s->hello);
+			s->hello = NULL;
+			continue;
+		}
+		v[n].sess = v[n].s = s;
+		n++;
+	}
+	if (n == 0) {
+		hub_admitq_changed(h);
+		return;
+	}
+	hub_admit_tokens(h, v, n);
+	hub_admit_claims(h, v, n);
+	hub_admit_store(h, v, n);
+	for (i = 0; i < n; i++) {
+		if (v[i].s != NULL) {
+			hub_admit_welcome(h, v[i].s, &v[i].j, v[i].name);
+			sent[k] = v[i].s;
+			ids[k++] = v[i].s->node_id;
+		}
+		OPENSSL_cleanse(v[i].j.new_token, sizeof v[i].j.new_token);
+	}
+	hub_send_desired(h, sent, k);
+	master_changed_nodes(h->m, ids, k);
+	/* Admitted, parked (with a copy) or refused: none needs its hello. */
+	for (i = 0; i < n; i++) {
+		hub_hello_free(v[i].sess->hello);
+		v[i].sess->hello = NULL;
+	}
+	atomic_fetch_add(&h->n_admitted, (long long)k);
+	h->admit_us = h->admit_us * 0.7 + 0.3 *
+	    (double)(util_mono_us() - t0) / (double)n;
+	hub_admitq_changed(h);
 }

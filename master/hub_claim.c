@@ -9,7 +9,12 @@
  * (refused, 4011, with a node.clone event: the one write a refusal makes,
  * because an operator must hear about a cloned machine), by the holder's
  * session ending, or by the probe's deadline passing (admitted: the
- * holder is closed with 4007 as any replaced session).
+ * holder is closed with 4007 as any replaced session). Claimants are
+ * parked from inside an admission batch (hub_admit_run()); one whose
+ * holder is gone or silent is admitted on its own (hub_admit_join()).
+ * The deadline runs on hub_clock(): a loop stalled by a burst of
+ * admissions does not count as the holder's silence, nor does an answer
+ * the loop has not read yet.
  */
 #include "master/hub_claim.h"
 #include "master/hub_int.h"
@@ -54,7 +59,7 @@ void
 hub_claim_park(struct hub *h, struct hub_sess *s, struct hub_sess *holder,
     const struct hub_join *j)
 {
-	int64_t now = util_mono_ms();
+	int64_t now = hub_clock(h);
 
 	s->claim = xmalloc(sizeof *s->claim);
 	memcpy(s->claim, j, sizeof *j);
@@ -132,8 +137,8 @@ hub_claim_tick(struct hub *h, int64_t now)
 			continue;
 		holder = hub_find(h, s->claim->id);
 		if (holder != NULL && holder->close_code == 0 &&
-		    now < s->claim->until)
-			continue;
+		    (now < s->claim->until || hub_unread(holder) > 0))
+			continue;	/* waiting, or its answer is unread */
 		/* The holder is gone or did not answer: a dead session. */
 		if (holder != NULL && holder->close_code == 0)
 			log_info("hub: node %s (%s): the holder (from %s) did not "

@@ -6,6 +6,16 @@
  * protocol frames. A desired container is an instance row joined to its
  * service's spec; its name is "<stack>.<service>-<n>.<node8>" so that
  * agents sharing one Docker engine never collide.
+ *
+ * Sets are built as JSON text, many nodes per query (desired_texts()).
+ * The part of a container that comes from its service's spec (image,
+ * command, env, ...) is the same for every instance of the service, so it
+ * is serialized once and kept in a struct desired_cache, keyed by service
+ * id and checked against the spec text it was made from: a node of 2,000
+ * instances, or 10,000 nodes of one daemon service, parse the spec once.
+ * A service with secrets (the vault) is the exception: its part holds
+ * their values, which change without its spec, so it is made again for
+ * each desired_texts() call and wiped from memory at the call's end.
  */
 #include "master/hub_desired.h"
 #include "master/hub_frame.h"
@@ -18,8 +28,12 @@
 
 #include <openssl/crypto.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define DESIRED_CACHE_BUCKETS	256	/* power of 2 */
+#define DESIRED_CACHE_MAX	4096	/* entries before it is emptied */
 
 /* Spec keys passed to the agent as they are (validated by the parser). */
 static const char *desired_keys[] = {
@@ -29,12 +43,75 @@ static const char *desired_keys[] = {
 	"read_only", "stop_signal", "stop_grace_period", "logging",
 };
 
-struct desired_build_arg {
-	json_t			*arr;		/* the set being built */
-	const char		*node_id;	/* whose */
-	struct store		*st;		/* the hub's connection */
-	const unsigned char	*key;		/* opens the vault */
+/* A service's spec and the container keys made from it. */
+struct desired_part {
+	struct desired_part	*next;		/* bucket chain */
+	int64_t			 service_id;	/* whose */
+	char			*spec;		/* the spec text it was made of */
+	size_t			 spec_len;
+	char			*text;		/* "\"image\":...,\"wait_for_port\":..." */
+	size_t			 len;
+	uint64_t		 call;		/* has secrets: made in this call
+						   of desired_texts(); else 0 */
 };
+
+struct desired_cache {
+	struct desired_part	*buckets[DESIRED_CACHE_BUCKETS];
+	size_t			 n;		/* entries */
+	uint64_t		 call;		/* desired_texts() calls */
+	size_t			 nsecret;	/* entries holding secrets */
+};
+
+struct desired_cache *
+desired_cache_new(void)
+{
+	return xcalloc(1, sizeof(struct desired_cache));
+}
+
+static void
+desired_cache_clear(struct desired_cache *c)
+{
+	struct desired_part *p, *next;
+	size_t i;
+
+	for (i = 0; i < DESIRED_CACHE_BUCKETS; i++) {
+		for (p = c->buckets[i]; p != NULL; p = next) {
+			next = p->next;
+			if (p->call != 0)
+				OPENSSL_cleanse(p->text, p->len);
+			free(p->spec);
+			free(p->text);
+			free(p);
+		}
+		c->buckets[i] = NULL;
+	}
+	c->n = 0;
+	c->nsecret = 0;
+}
+
+/* The end of a desired_texts() call: no secret stays in memory. */
+static void
+desired_cache_wipe_secrets(struct desired_cache *c)
+{
+	struct desired_part **pp, *p;
+	size_t i;
+
+	for (i = 0; i < DESIRED_CACHE_BUCKETS && c->nsecret > 0; i++) {
+		for (pp = &c->buckets[i]; (p = *pp) != NULL;) {
+			if (p->call == 0) {
+				pp = &p->next;
+				continue;
+			}
+			*pp = p->next;
+			OPENSSL_cleanse(p->text, p->len);
+			free(p->spec);
+			free(p->text);
+			free(p);
+			c->n--;
+			c->nsecret--;
+		}
+	}
+}
 
 /*
  * A service's secrets into env as NAME=value (last, so a secret wins over
@@ -42,8 +119,8 @@ struct desired_build_arg {
  * with --force) is left out, and said in the log by name only.
  */
 static void
-desired_secrets(struct desired_build_arg *a, const struct instance_desired *d,
-    json_t *spec, json_t *c)
+desired_secrets(struct store *st, const unsigned char *key,
+    const struct instance_desired *d, json_t *spec, json_t *c)
 {
 	json_t *secrets = json_object_get(spec, "secrets"), *e, *env, *x;
 	const char *secret, *name;
@@ -52,8 +129,6 @@ desired_secrets(struct desired_build_arg *a, const struct instance_desired *d,
 	size_t i, j, len, klen;
 	int rc;
 
-	if (json_array_size(secrets) == 0)
-		return;
 	env = json_object_get(c, "env");
 	env = json_is_array(env) ? json_deep_copy(env) : json_array();
 	json_array_foreach(secrets, i, e) {
@@ -61,7 +136,7 @@ desired_secrets(struct desired_build_arg *a, const struct instance_desired *d,
 		name = json_string_value(json_object_get(e, "name"));
 		if (secret == NULL || name == NULL)
 			continue;
-		rc = vault_get(a->st, a->key, d->grid_id, secret, &value, &len);
+		rc = vault_get(st, key, d->grid_id, secret, &value, &len);
 		if (rc != 1) {
 			log_warn("hub: service %s/%s: secret %s is %s; its "
 			    "containers start without %s", d->stack,
@@ -90,41 +165,58 @@ desired_secrets(struct desired_build_arg *a, const struct instance_desired *d,
 	json_object_set_new(c, "env", env);
 }
 
-/* Append one desired container for row d to the array arg. */
-static void
-desired_add(void *arg, const struct instance_desired *d)
+void
+desired_cache_free(struct desired_cache *c)
 {
-	struct desired_build_arg *a = arg;
-	json_t *c, *spec, *v;
-	char *name;
-	size_t i;
+	if (c == NULL)
+		return;
+	desired_cache_clear(c);
+	free(c);
+}
 
-	xasprintf(&name, "%s.%s-%d.%.8s", d->stack, d->service,
-	    d->instance_no, a->node_id);
-	c = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:I}",
-	    "name", name, "grid", d->grid, "stack", d->stack,
-	    "service", d->service, "service_id", (json_int_t)d->service_id,
-	    "instance", d->instance_no, "rev", (json_int_t)d->rev);
-	free(name);
-	spec = json_loads(d->spec, 0, NULL);
+/*
+ * The spec's part of a container: its keys as JSON members, no braces;
+ * *secrets is 1 when it holds secrets' values.
+ */
+static char *
+desired_part_text(struct store *st, const unsigned char *key,
+    const struct instance_desired *d, size_t *len, int *secrets)
+{
+	json_t *spec = json_loadb(d->spec, d->spec_len, 0, NULL), *c, *v;
+	char *text;
+	size_t i, n;
+
+	c = json_object();
 	for (i = 0; i < sizeof desired_keys / sizeof desired_keys[0]; i++) {
 		v = spec ? json_object_get(spec, desired_keys[i]) : NULL;
 		json_object_set(c, desired_keys[i], v ? v : json_null());
 	}
-	if (spec != NULL)
-		desired_secrets(a, d, spec, c);
+	*secrets = spec != NULL &&
+	    json_array_size(json_object_get(spec, "secrets")) > 0;
+	if (*secrets)
+		desired_secrets(st, key, d, spec, c);
 	/* The agent reports "running" only once this port answers. */
 	v = spec ? json_object_get(json_object_get(spec, "deploy"),
 	    "wait_for_port") : NULL;
 	json_object_set(c, "wait_for_port", json_is_integer(v) ? v :
 	    json_null());
-	/* Stopped by an operator: keep the container, stopped. */
-	json_object_set_new(c, "stopped", json_boolean(d->stopped));
-	/* ... and once it has stayed up this long (the grid's setting). */
-	json_object_set_new(c, "settle_s", json_integer(d->settle_s));
 	json_decref(spec);
-	json_array_append_new(a->arr, c);
+	text = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(c);
+	if (text == NULL)
+		text = xstrdup("{}");
+	/* "{...}" -> "..." */
+	n = strlen(text);
+	memmove(text, text + 1, n - 2);
+	text[n - 2] = '\0';
+	*len = n - 2;
+	return text;
 }
+
+struct desired_build_arg {
+	json_t		*arr;		/* the jobs being gathered */
+	const char	*node_id;	/* whose */
+};
 
 /* Append one desired job attempt for d to the array arg. */
 static void
@@ -171,22 +263,276 @@ desired_job_add(void *arg, const struct job_desired *d)
 	json_array_append_new(a->arr, c);
 }
 
+/* The batch being built: one text per distinct node id. */
+struct desired_batch {
+	struct store		*st;		/* for the vault */
+	const unsigned char	*key;		/* opens it */
+	struct desired_cache	*cache;
+	const char *const	*ids;		/* the caller's ids */
+	size_t			*order;		/* indexes, sorted by id */
+	size_t			 n;
+	struct buf		*sets;		/* per index: "[{...},{...}" */
+	size_t			 last;		/* index of the last row's node */
+};
+
+static const struct desired_part *
+desired_part(struct desired_batch *a, const struct instance_desired *d)
+{
+	struct desired_cache *c = a->cache;
+	size_t b = (size_t)d->service_id & (DESIRED_CACHE_BUCKETS - 1);
+	struct desired_part *p;
+	int secrets;
+
+	for (p = c->buckets[b]; p != NULL; p = p->next) {
+		if (p->service_id != d->service_id)
+			continue;
+		if (p->spec_len == d->spec_len &&
+		    memcmp(p->spec, d->spec, d->spec_len) == 0 &&
+		    (p->call == 0 || p->call == c->call))
+			return p;
+		/* The service changed (or holds secrets): make it again. */
+		if (p->call != 0) {
+			OPENSSL_cleanse(p->text, p->len);
+			c->nsecret--;
+		}
+		free(p->spec);
+		free(p->text);
+		break;
+	}
+	if (p == NULL) {
+		if (c->n >= DESIRED_CACHE_MAX)
+			desired_cache_clear(c);
+		p = xcalloc(1, sizeof *p);
+		p->service_id = d->service_id;
+		p->next = c->buckets[b];
+		c->buckets[b] = p;
+		c->n++;
+	}
+	p->spec = xmalloc(d->spec_len + 1);
+	memcpy(p->spec, d->spec, d->spec_len);
+	p->spec[d->spec_len] = '\0';
+	p->spec_len = d->spec_len;
+	p->text = desired_part_text(a->st, a->key, d, &p->len, &secrets);
+	p->call = secrets ? c->call : 0;
+	if (secrets)
+		c->nsecret++;
+	return p;
+}
+
+/* Append s as a JSON string. */
+static void
+desired_json_str(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	char esc[7];
+
+	const unsigned char *run;
+
+	buf_append(b, "\"", 1);
+	for (; *p != '\0'; p++) {
+		for (run = p; *p >= 0x20 && *p != '"' && *p != '\\'; p++)
+			;
+		if (p > run)
+			buf_append(b, run, (size_t)(p - run));
+		if (*p == '\0')
+			break;
+		if (*p == '"' || *p == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)*p;
+			buf_append(b, esc, 2);
+		} else if (*p < 0x20) {
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[*p >> 4];
+			esc[5] = hex[*p & 15];
+			buf_append(b, esc, 6);
+		} else
+			buf_append(b, p, 1);
+	}
+	buf_append(b, "\"", 1);
+}
+
+
+static const struct desired_batch *desired_sort_batch;
+
+static int
+desired_cmp(const void *x, const void *y)
+{
+	const struct desired_batch *a = desired_sort_batch;
+
+	return strcmp(a->ids[*(const size_t *)x], a->ids[*(const size_t *)y]);
+}
+
+/* The index of the set that holds id's containers, or n if none. */
+static size_t
+desired_find(const struct desired_batch *a, const char *id)
+{
+	size_t lo = 0, hi = a->n, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = strcmp(id, a->ids[a->order[mid]]);
+		if (c == 0) {
+			/* Duplicates share the first one's set. */
+			while (mid > 0 &&
+			    strcmp(id, a->ids[a->order[mid - 1]]) == 0)
+				mid--;
+			return a->order[mid];
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return a->n;
+}
+
+static void
+desired_row(void *arg, const struct instance_desired *d)
+{
+	struct desired_batch *a = arg;
+	const struct desired_part *p;
+	struct buf *b;
+	char num[96], name[256];
+	int n;
+
+	if (a->last >= a->n || strcmp(a->ids[a->last], d->node_id) != 0)
+		a->last = desired_find(a, d->node_id);
+	if (a->last >= a->n)
+		return;
+	b = &a->sets[a->last];
+	buf_append(b, b->len == 0 ? "[{\"name\":" : ",{\"name\":", 9);
+	snprintf(name, sizeof name, "%s.%s-%d.%.8s", d->stack, d->service,
+	    d->instance_no, d->node_id);
+	desired_json_str(b, name);
+	buf_append(b, ",\"grid\":", 8);
+	desired_json_str(b, d->grid);
+	buf_append(b, ",\"stack\":", 9);
+	desired_json_str(b, d->stack);
+	buf_append(b, ",\"service\":", 11);
+	desired_json_str(b, d->service);
+	n = snprintf(num, sizeof num, ",\"service_id\":%lld,\"instance\":%d,"
+	    "\"rev\":%lld", (long long)d->service_id, d->instance_no,
+	    (long long)d->rev);
+	buf_append(b, num, (size_t)n);
+	p = desired_part(a, d);
+	if (p->len > 0) {
+		buf_append(b, ",", 1);
+		buf_append(b, p->text, p->len);
+	}
+	/*
+	 * Stopped by an operator: keep the container, stopped; and running
+	 * once it has stayed up settle_s (the grid's setting).
+	 */
+	n = snprintf(num, sizeof num, ",\"stopped\":%s,\"settle_s\":%lld}",
+	    d->stopped ? "true" : "false", (long long)d->settle_s);
+	buf_append(b, num, (size_t)n);
+}
+
+/*
+ * Append ',"jobs":[...],"jobs_done":[...]' for node_id: its job attempts
+ * (one query; a node runs few, if any). 0 or -1.
+ */
+static int
+desired_jobs_text(struct store *st, const char *node_id, struct buf *b)
+{
+	struct desired_build_arg j = { json_array(), node_id };
+	json_t *done = json_array();
+	char *t;
+	int rc = -1;
+
+	if (store_job_desired(st, node_id, desired_job_add, &j, done) == 0) {
+		buf_append(b, ",\"jobs\":", 8);
+		t = json_dumps(j.arr, JSON_COMPACT);
+		buf_append(b, t, strlen(t));
+		free(t);
+		buf_append(b, ",\"jobs_done\":", 13);
+		t = json_dumps(done, JSON_COMPACT);
+		buf_append(b, t, strlen(t));
+		free(t);
+		rc = 0;
+	}
+	json_decref(j.arr);
+	json_decref(done);
+	return rc;
+}
+
+int
+desired_texts(struct store *st, const unsigned char *key,
+    struct desired_cache *c, const char *const *ids, size_t n, char **texts)
+{
+	struct desired_batch a;
+	size_t i, j;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	memset(&a, 0, sizeof a);
+	a.st = st;
+	a.key = key;
+	a.cache = c;
+	c->call++;
+	a.ids = ids;
+	a.n = n;
+	a.last = n;
+	a.order = xcalloc(n, sizeof *a.order);
+	a.sets = xcalloc(n, sizeof *a.sets);
+	for (i = 0; i < n; i++)
+		a.order[i] = i;
+	desired_sort_batch = &a;	/* ws thread only: qsort has no arg */
+	qsort(a.order, n, sizeof *a.order, desired_cmp);
+	desired_sort_batch = NULL;
+	rc = store_instance_desired(st, ids, n, desired_row, &a);
+	for (i = 0; i < n; i++)
+		texts[i] = NULL;
+	for (i = 0; i < n && rc == 0; i++) {
+		struct buf t = { NULL, 0, 0 };
+
+		j = desired_find(&a, ids[i]);
+		buf_append(&t, "{\"containers\":", 14);
+		if (a.sets[j].len == 0)
+			buf_append(&t, "[]", 2);
+		else {
+			buf_append(&t, a.sets[j].data, a.sets[j].len);
+			buf_append(&t, "]", 1);
+		}
+		if (desired_jobs_text(st, ids[i], &t) != 0) {
+			buf_free(&t);
+			rc = -1;
+			break;
+		}
+		buf_append(&t, "}", 1);
+		texts[i] = t.data;
+	}
+	if (rc != 0)
+		for (i = 0; i < n; i++) {
+			free(texts[i]);
+			texts[i] = NULL;
+		}
+	for (i = 0; i < n; i++)
+		buf_free(&a.sets[i]);
+	free(a.sets);
+	free(a.order);
+	desired_cache_wipe_secrets(c);
+	return rc;
+}
+
 json_t *
 desired_build(struct store *st, const unsigned char *key, const char *node_id)
 {
-	struct desired_build_arg a = { json_array(), node_id, st, key };
-	struct desired_build_arg j = { json_array(), node_id, st, key };
-	json_t *done = json_array();
+	struct desired_cache *c = desired_cache_new();
+	char *text = NULL;
+	json_t *arr = NULL;
 
-	if (store_instance_desired(st, node_id, desired_add, &a) != 0 ||
-	    store_job_desired(st, node_id, desired_job_add, &j, done) != 0) {
-		json_decref(a.arr);
-		json_decref(j.arr);
-		json_decref(done);
-		return NULL;
+	if (desired_texts(st, key, c, &node_id, 1, &text) == 0) {
+		arr = json_loads(text, 0, NULL);
+		if (arr == NULL)	/* a bug, not a store error */
+			abort();
 	}
-	return json_pack("{s:o, s:o, s:o}", "containers", a.arr, "jobs", j.arr,
-	    "jobs_done", done);
+	free(text);
+	desired_cache_free(c);
+	return arr;
 }
 
 int

@@ -12,10 +12,31 @@
 #include <jansson.h>
 
 /*
- * The node's desired set as the fields of a desired frame: {"containers":
- * [...], "jobs": [...], "jobs_done": [ids]} (docs/protocol.md, "desired"),
- * with each service's secrets opened with key into its containers'
- * environment. NULL on a store error.
+ * The containers' parts that come from their service's spec, serialized
+ * once per service and spec (see hub_desired.c). Not thread-safe: one per
+ * thread. desired_cache_free(NULL) is a no-op.
+ */
+struct desired_cache	*desired_cache_new(void);
+void			 desired_cache_free(struct desired_cache *c);
+
+/*
+ * The desired sets of n nodes as the members of their desired frames
+ * (docs/protocol.md, "desired"), each the JSON object text
+ * {"containers":[...],"jobs":[...],"jobs_done":[ids]}, with each
+ * service's secrets opened with key into its containers' environment:
+ * texts[i]
+ * (malloc'd) for ids[i]. The containers of STORE_BATCH nodes come from
+ * one query; jobs from one query per node. 0, or -1 on a store error
+ * (every texts[i] NULL then).
+ */
+int	 desired_texts(struct store *st, const unsigned char *key,
+	    struct desired_cache *c, const char *const *ids, size_t n,
+	    char **texts);
+
+/*
+ * One node's desired set as desired_texts() makes it, parsed: {"containers":
+ * [...], "jobs": [...], "jobs_done": [ids]}. NULL on a store error. For
+ * tests and fuzzers: the hub uses desired_texts().
  */
 json_t	*desired_build(struct store *st, const unsigned char *key,
 	    const char *node_id);

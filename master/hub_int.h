@@ -3,8 +3,10 @@
  * the functions each calls in the other. Private to master/hub*.c;
  * everything here runs on the ws thread unless its comment says otherwise.
  *
- *	hub.c		sessions, frames, liveness, the inbox, start and stop
- *	hub_admit.c	admission: headers, tokens, per-address limits
+ *	hub.c		sessions, frames, liveness, the inbox, the work
+ *			queues, start and stop
+ *	hub_admit.c	admission: headers, tokens, per-address limits,
+ *			batches, shedding, the claim verdict of each
  *	hub_claim.c	a second claimant of a node id (hub_claim.h)
  *
  * The hub's other files are modules with their own headers, used only
@@ -18,12 +20,14 @@
 #include "master/hub.h"
 #include "master/hub_frame.h"
 #include "master/hub_outq.h"
+#include "master/hub_desired.h"
 #include "master/token.h"
 
 #include "common/proto.h"
 
 #include "common/util.h"
 
+#include <stddef.h>
 #include <sys/socket.h>
 
 #include <ev.h>
@@ -39,6 +43,16 @@
 #define HUB_SETTINGS_MS		2000	/* grid settings cache lifetime */
 #define HUB_PENDING_SLOTS	1024	/* addresses with connections pending */
 #define HUB_PENDING_MAX		256	/* not yet upgraded, per address */
+#define HUB_ADMIT_BATCH		128	/* sessions admitted per transaction */
+#define HUB_DESIRED_BATCH	64	/* desired sets built per query */
+#define HUB_WORK_MS		10	/* queued work per loop turn, then I/O */
+#define HUB_SHED_WAIT_MS	2000	/* admission wait that sheds new
+					   sessions with a retry-after close */
+#define HUB_RETRY_MIN_MS	1000	/* retry-after bounds */
+#define HUB_RETRY_MAX_MS	30000
+#define HUB_TICK_MS		250	/* hub_tick() period */
+#define HUB_LAG_MS		250	/* a tick later than this is a stall */
+#define HUB_STOP_GRACE_MS	300	/* shutdown: close frames, then exit */
 
 enum hub_msg_type { HUB_MSG_CHANGED, HUB_MSG_KICK, HUB_MSG_LOGS_ACK,
     HUB_MSG_EXEC };
@@ -79,10 +93,35 @@ struct hub_join {
 	int		 minted;		/* a node token was minted */
 	unsigned char	 hash[TOKEN_HASH_LEN];	/* its hash */
 	char		 new_token[TOKEN_LEN + 1]; /* it; secret */
-	int64_t		 until;			/* parked: mono ms deadline */
+	int64_t		 until;			/* parked: hub_clock() ms
+						 * deadline */
 	int64_t		 machine_id;		/* a group's machine joining
 						 * with its join token, or 0 */
 	unsigned char	 join_hash[TOKEN_HASH_LEN]; /* that token's hash */
+};
+
+/* A new session's upgrade headers, kept until it is admitted or refused. */
+struct hub_hello {
+	char		 id[NODE_ID_LEN + 1];	/* Berth-Node-Id */
+	char		 name[64];		/* Berth-Node-Name */
+	char		 version[64];		/* Berth-Agent-Version */
+	char		*labels;		/* Berth-Node-Labels, JSON */
+	int		 grid_token;		/* joins with the grid token */
+	unsigned char	 hash[TOKEN_HASH_LEN];	/* its token's SHA-256 */
+};
+
+struct hub_sess;
+
+/* A queue of sessions, linked through the sessions' own fields. */
+struct hub_list {
+	struct hub_sess	*head, *tail;
+	size_t		 n;
+};
+
+/* A session's place in one hub_list. */
+struct hub_link {
+	struct hub_sess	*next, *prev;
+	int		 on;		/* linked */
 };
 
 /* One agent connection; lws allocates and zeroes it (per-session data). */
@@ -92,6 +131,12 @@ struct hub_sess {
 	char			 peer[64];	/* peer address */
 	int			 authed;	/* welcome sent */
 	uint64_t		 serial;	/* unique per session */
+	struct hub_hello	*hello;		/* waiting for admission */
+	int64_t			 queued_at;	/* mono ms it was queued */
+	struct hub_link		 admit;		/* in h->admitq */
+	struct hub_link		 dirty;		/* in h->dirtyq */
+	int			 desired_force;	/* queue the set even if same */
+	int			 close_sent;	/* shutdown: close frame written */
 	int			 offline_done;	/* already marked offline */
 	int			 close_code;	/* nonzero: close when writable */
 	char			 close_why[96];	/* reason sent with it */
@@ -101,8 +146,6 @@ struct hub_sess {
 	struct buf		 rx;		/* fragments of the frame */
 	struct hub_outq		 outq;		/* frames to send */
 	int			 ping_due;	/* send a ping when writable */
-	int			 desired_due;	/* inbox: rebuild its desired set
-						 * once the inbox is drained */
 	int64_t			 last_rx;	/* mono ms of last frame/pong */
 	int64_t			 last_ping;	/* mono ms of last ping */
 	int64_t			 last_desired_at; /* mono ms last_desired was
@@ -123,13 +166,15 @@ struct hub_sess {
 						 * last said: 0 not yet, 1 up,
 						 * 2 down */
 	char			*engine_error;	/* why it is down, or NULL */
+	char			*last_state_raw; /* that state frame, as sent */
 	char			 instance[PROTO_INSTANCE_LEN + 1]; /* the agent
 						 * process, "" if not sent */
 	long			 attempt;	/* its attempt number, or 0 */
 	struct hub_join		*claim;		/* parked: another session
 						 * holds the node id */
-	int64_t			 probe_at;	/* mono ms a claim's probe ping
-						 * was queued (holder), or 0 */
+	int64_t			 probe_at;	/* hub_clock() ms a claim's probe
+						 * ping was queued (holder), or
+						 * 0 */
 	struct hub_sess		*hnext;		/* hash chain by node id */
 	struct hub_sess		*lnext, *lprev;	/* list of all sessions */
 };
@@ -155,6 +200,7 @@ struct hub_pending {
 /* Liveness settings of a grid, cached for the tick. */
 struct hub_grid {
 	int64_t		 id;		/* grid id */
+	char		 name[64];	/* grid name, for welcome */
 	int64_t		 heartbeat_ms;	/* ping period */
 	int64_t		 offline_ms;	/* silence before offline */
 };
@@ -170,6 +216,7 @@ struct hub {
 	int			 stopping;	/* shutdown begun (ws thread) */
 	int			 done;		/* leave the loop (ws thread) */
 	lws_sorted_usec_list_t	 final;		/* end of the shutdown grace */
+	int64_t			 stop_at;	/* mono ms shutdown began */
 	atomic_int		 n_connected;	/* authed sessions */
 
 	pthread_mutex_t		 lock;		/* guards inbox */
@@ -193,9 +240,40 @@ struct hub {
 	uint64_t		 generation;	/* desired frame counter */
 	uint64_t		 serials;	/* sessions so far */
 	lws_sorted_usec_list_t	 tick;		/* hub_tick(), every 250 ms */
+	int64_t			 tick_at;	/* mono ms of the last tick */
+	int64_t			 lag;		/* ms the loop stalled, in sum */
+	struct hub_list		 admitq;	/* sessions to admit, in order */
+	struct hub_list		 dirtyq;	/* sessions whose set to rebuild */
+	lws_sorted_usec_list_t	 work;		/* hub_work(): the queues */
+	int			 work_armed;	/* hub_work() is scheduled */
+	double			 admit_us;	/* us per admission (average) */
+	uint64_t		 rnd;		/* retry-after jitter state */
+	struct desired_cache	*dcache;	/* services' parts of sets */
+	int64_t			 admit_since;	/* mono us admitq became non-empty,
+						 * 0 while it is empty */
+	/* Counters for hub_stats(), written on the ws thread only. */
+	atomic_llong		 n_admitted;	/* sessions admitted, ever */
+	atomic_llong		 n_shed;	/* sessions told to come back */
+	atomic_llong		 n_waiting;	/* admitq.n */
+	atomic_llong		 admit_busy_us;	/* us with admitq non-empty */
+	atomic_llong		 lag_ms;	/* lag, for other threads */
 };
 
 /* hub.c */
+/* The liveness clock: monotonic ms, less the time the loop stalled. */
+int64_t		 hub_clock(struct hub *h);
+/* Bytes s's peer sent that the loop has not read yet. */
+int		 hub_unread(struct hub_sess *s);
+void		 hub_list_push(struct hub_list *l, struct hub_sess *s,
+		    size_t off);
+void		 hub_list_remove(struct hub_list *l, struct hub_sess *s,
+		    size_t off);
+#define HUB_ADMITQ	offsetof(struct hub_sess, admit)
+#define HUB_DIRTYQ	offsetof(struct hub_sess, dirty)
+/* Ask for hub_work() on the next loop turn. */
+void		 hub_work_arm(struct hub *h);
+/* Account the admission queue's busy time; call after it changed. */
+void		 hub_admitq_changed(struct hub *h);
 size_t		 hub_hash(const char *id);
 struct hub_sess	*hub_find(struct hub *h, const char *id);
 void		 hub_unindex(struct hub *h, struct hub_sess *s);
@@ -205,8 +283,10 @@ void		 hub_queue_json(struct hub_sess *s, json_t *frame);
 /* Queue len bytes (copied) as a frame of kind. */
 void		 hub_queue_raw(struct hub_sess *s, enum hub_out_kind kind,
 		    const void *data, size_t len);
-/* Queue the node's desired set if it changed (always with force). */
-void		 hub_send_desired(struct hub *h, struct hub_sess *s, int force);
+/* Queue the desired sets of n sessions, each if it changed or forced. */
+void		 hub_send_desired(struct hub *h, struct hub_sess **v, size_t n);
+/* Rebuild the session's set soon (coalesced: once however often). */
+void		 hub_mark_dirty(struct hub *h, struct hub_sess *s, int force);
 const struct hub_grid *hub_grid_settings(struct hub *h, int64_t grid_id);
 
 /* hub_exec.c: exec sessions between the relay and the agents. */
@@ -223,12 +303,23 @@ void		 hub_exec_data_from_agent(struct hub *h, struct hub_sess *s,
 void		 hub_exec_sess_end(struct hub *h, struct hub_sess *s);
 
 /* hub_admit.c */
-/* Check a new session's headers and tokens; welcome it or close it. */
-void		 hub_admit(struct hub *h, struct hub_sess *s);
 /*
- * Admit s as j: record the join, take over from an older session of the
- * node, welcome it and send its desired set. On a store error s is closed
- * (1001). j stays the caller's.
+ * A new session: check its headers and queue it for admission, refuse it,
+ * or (the queue too long) tell it to come back later.
+ */
+void		 hub_admit_begin(struct hub *h, struct hub_sess *s);
+/*
+ * Admit up to HUB_ADMIT_BATCH queued sessions; each gets its claim
+ * verdict (hub_claim.h) in the batch: admitted, closed as stale, or
+ * parked while the live holder of its node id is probed.
+ */
+void		 hub_admit_run(struct hub *h);
+void		 hub_hello_free(struct hub_hello *hello);
+/*
+ * Admit s as j on its own (a parked claimant whose holder is gone or did
+ * not answer): record the join, take over from an older session of the
+ * node, welcome it and queue its desired set. On a store error s is
+ * closed (1001). j stays the caller's.
  */
 void		 hub_admit_join(struct hub *h, struct hub_sess *s,
 		    const struct hub_join *j);
@@ -240,7 +331,10 @@ void		 hub_claim_park(struct hub *h, struct hub_sess *s,
 		    struct hub_sess *holder, const struct hub_join *j);
 /* The holder sent something after its probe: refuse its claimants. */
 void		 hub_claim_holder_alive(struct hub *h, struct hub_sess *holder);
-/* Admit claimants whose holder is gone or did not answer in time. */
+/*
+ * Admit claimants whose holder is gone or did not answer in time; now is
+ * hub_clock() (a stalled loop is nobody's silence).
+ */
 void		 hub_claim_tick(struct hub *h, int64_t now);
 /* s is closing: drop its claim, if any. */
 void		 hub_claim_ended(struct hub *h, struct hub_sess *s);

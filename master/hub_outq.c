@@ -27,8 +27,23 @@ int
 hub_outq_push(struct hub_outq *q, enum hub_out_kind kind, const char *text,
     size_t len)
 {
-	struct hub_out *o;
+	struct hub_out *o, **pp;
 
+	/* A new set: the pending parts of the one it replaces go. */
+	if (kind == HUB_OUT_DESIRED) {
+		q->tail = NULL;
+		for (pp = &q->head; (o = *pp) != NULL; ) {
+			if (o->kind != HUB_OUT_DESIRED_PART) {
+				q->tail = o;
+				pp = &o->next;
+				continue;
+			}
+			*pp = o->next;
+			q->n--;
+			free(o->buf);
+			free(o);
+		}
+	}
 	if (kind == HUB_OUT_DESIRED && q->desired != NULL) {
 		o = q->desired;
 		free(o->buf);

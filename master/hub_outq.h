@@ -12,8 +12,10 @@
  * desired set replaces the one not yet written, in its place: the newest
  * set is the truth and the agent converges to it, so an agent that stops
  * reading costs the master one desired frame, not one per change or per
- * minute's re-send (as Redis caps a client's output buffer). Every other
- * frame (the welcome) is appended.
+ * minute's re-send (as Redis caps a client's output buffer). A set too
+ * big for one frame goes as a "desired" part followed by "desired_part"
+ * frames: a newer set replaces the first if it is still pending and drops
+ * the others that are. Every other frame (the welcome) is appended.
  */
 #ifndef BERTH_HUB_OUTQ_H
 #define BERTH_HUB_OUTQ_H
@@ -26,6 +28,10 @@ enum hub_out_kind {
 	HUB_OUT_FRAME,		/* appended, sent once */
 	HUB_OUT_DESIRED,	/* one pending at most; a newer replaces it */
 	HUB_OUT_BINARY,		/* an exec data frame: appended, binary */
+	HUB_OUT_DESIRED_PART,	/* the rest of a set sent in parts (its
+				   first part is the HUB_OUT_DESIRED):
+				   appended; dropped when a newer set is
+				   queued */
 };
 
 /* A frame waiting to be written. */

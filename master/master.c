@@ -42,6 +42,16 @@ master_changed_node(struct master *m, const char *node_id)
 }
 
 void
+master_changed_nodes(struct master *m, const char *const *node_ids, size_t n)
+{
+	if (n == 0)
+		return;
+	master_nodes_touched(m);
+	if (m->sched != NULL)
+		sched_loop_nodes(m->sched, node_ids, n);
+}
+
+void
 master_changed_service(struct master *m, int64_t service_id)
 {
 	master_nodes_touched(m);

@@ -69,6 +69,9 @@ struct store	*master_store(struct master *m);
 void		 master_changed_grid(struct master *m, int64_t grid_id);
 /* A node's record or its instances' reported states changed. */
 void		 master_changed_node(struct master *m, const char *node_id);
+/* The same for n nodes at once. */
+void		 master_changed_nodes(struct master *m,
+		    const char *const *node_ids, size_t n);
 /* A service was created, changed, scaled or removed. */
 void		 master_changed_service(struct master *m, int64_t service_id);
 /* A job was created, cancelled or removed, or an attempt of it changed. */

@@ -32,6 +32,9 @@ struct sched_loop {
 	int			 stop;		/* end the loop */
 	int			 pending;	/* something is queued */
 	struct sched_changes	 ch;		/* queued changes */
+	size_t			*node_slots;	/* ch.nodes index + 1 by hash,
+						 * 0: free (open addressing) */
+	size_t			 nslots;	/* power of 2, or 0 */
 };
 
 static void
@@ -62,20 +65,67 @@ sched_loop_wake(struct sched_loop *l, int64_t grid_id)
 	sched_loop_signal(l);
 }
 
+static size_t
+sched_loop_hash(const char *id)
+{
+	size_t h = 5381;
+
+	while (*id != '\0')
+		h = h * 33 + (unsigned char)*id++;
+	return h;
+}
+
+/*
+ * Queue node_id once (lock held): a burst of ten thousand joins is a set
+ * of ten thousand ids, found by hash, not a list searched from the start
+ * for every one.
+ */
+static void
+sched_loop_add_node(struct sched_loop *l, const char *node_id)
+{
+	size_t i, j, mask;
+
+	if (2 * (l->ch.nnodes + 1) > l->nslots) {
+		free(l->node_slots);
+		l->nslots = l->nslots ? 2 * l->nslots : 64;
+		l->node_slots = xcalloc(l->nslots, sizeof *l->node_slots);
+		mask = l->nslots - 1;
+		for (i = 0; i < l->ch.nnodes; i++) {
+			for (j = sched_loop_hash(l->ch.nodes[i]) & mask;
+			    l->node_slots[j] != 0; j = (j + 1) & mask)
+				;
+			l->node_slots[j] = i + 1;
+		}
+	}
+	mask = l->nslots - 1;
+	for (j = sched_loop_hash(node_id) & mask; l->node_slots[j] != 0;
+	    j = (j + 1) & mask)
+		if (strcmp(l->ch.nodes[l->node_slots[j] - 1], node_id) == 0)
+			return;
+	l->ch.nodes = xreallocarray(l->ch.nodes, l->ch.nnodes + 1,
+	    sizeof *l->ch.nodes);
+	l->ch.nodes[l->ch.nnodes++] = xstrdup(node_id);
+	l->node_slots[j] = l->ch.nnodes;
+}
+
 void
 sched_loop_node(struct sched_loop *l, const char *node_id)
 {
+	pthread_mutex_lock(&l->lock);
+	sched_loop_add_node(l, node_id);
+	sched_loop_signal(l);
+}
+
+void
+sched_loop_nodes(struct sched_loop *l, const char *const *node_ids, size_t n)
+{
 	size_t i;
 
+	if (n == 0)
+		return;
 	pthread_mutex_lock(&l->lock);
-	for (i = 0; i < l->ch.nnodes; i++)
-		if (strcmp(l->ch.nodes[i], node_id) == 0)
-			break;
-	if (i == l->ch.nnodes) {
-		l->ch.nodes = xreallocarray(l->ch.nodes, l->ch.nnodes + 1,
-		    sizeof *l->ch.nodes);
-		l->ch.nodes[l->ch.nnodes++] = xstrdup(node_id);
-	}
+	for (i = 0; i < n; i++)
+		sched_loop_add_node(l, node_ids[i]);
 	sched_loop_signal(l);
 }
 
@@ -166,6 +216,9 @@ sched_loop_main(void *arg)
 		}
 		ch = l->ch;
 		memset(&l->ch, 0, sizeof l->ch);
+		if (l->nslots > 0)	/* the set is empty again */
+			memset(l->node_slots, 0, l->nslots *
+			    sizeof *l->node_slots);
 		l->pending = 0;
 		pthread_mutex_unlock(&l->lock);
 
@@ -229,5 +282,6 @@ sched_loop_free(struct sched_loop *l)
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
 	sched_changes_free(&l->ch);
+	free(l->node_slots);
 	free(l);
 }

@@ -26,6 +26,9 @@ void			 sched_loop_free(struct sched_loop *l); /* NULL ok */
 void			 sched_loop_wake(struct sched_loop *l, int64_t grid_id);
 void			 sched_loop_node(struct sched_loop *l,
 			    const char *node_id);
+/* sched_loop_node() for n nodes at once (one lock). */
+void			 sched_loop_nodes(struct sched_loop *l,
+			    const char *const *node_ids, size_t n);
 void			 sched_loop_service(struct sched_loop *l,
 			    int64_t service_id);
 /* A job was created, cancelled, deleted, or its tasks' states changed. */

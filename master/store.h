@@ -378,6 +378,7 @@ int	 store_instance_move_done(struct store *st, int64_t service_id,
 
 /* An instance of a node's desired set, as the hub reads it (borrowed). */
 struct instance_desired {
+	const char	*node_id;	/* whose set */
 	int64_t		 service_id;	/* its service */
 	int		 instance_no;	/* 1.. within the service */
 	int64_t		 rev;		/* revision the agent must run */
@@ -389,12 +390,17 @@ struct instance_desired {
 	int		 stopped;	/* the service is stopped: the agent
 					   keeps the container, not running */
 	int64_t		 settle_s;	/* its grid's instance_settle_s */
+	size_t		 spec_len;	/* its length */
 };
 typedef void store_desired_fn(void *arg, const struct instance_desired *d);
 
-/* Hand the node's instances, by service and number, to fn. 0 or -1. */
-int	 store_instance_desired(struct store *st, const char *node_id,
-	    store_desired_fn *fn, void *arg);
+/*
+ * Hand the instances of n nodes to fn, by node, service and number (one
+ * query per STORE_BATCH nodes). A node without instances gets no call.
+ * 0 or -1.
+ */
+int	 store_instance_desired(struct store *st, const char *const *node_ids,
+	    size_t n, store_desired_fn *fn, void *arg);
 
 /* One container of an agent's state report (text borrowed, NULL: none). */
 struct instance_report {
@@ -587,6 +593,27 @@ int	 store_job_node_gone(struct store *st, const char *node_id,
 
 /* ---- node sessions (store_session.c; the hub's writes) ------------------ */
 
+#define STORE_BATCH	64	/* keys per IN (...) query of a batch call */
+
+/* A node token to check: its hash in, its owner out. */
+struct node_auth {
+	unsigned char	 hash[32];		/* in: SHA-256 of the token */
+	int		 found;			/* out: a node holds it */
+	char		 id[NODE_ID_LEN + 1];	/* out: that node's id */
+	int64_t		 grid_id;		/* out: and its grid */
+};
+/* Who holds each of n node tokens (one query per STORE_BATCH). 0 or -1. */
+int	 store_node_auth_batch(struct store *st, struct node_auth *v, size_t n);
+
+/* A node id, and the grid it is in if it exists. */
+struct node_grid {
+	const char	*id;			/* in: node id */
+	int		 found;			/* out: the node exists */
+	int64_t		 grid_id;		/* out: its grid */
+};
+/* The grid of each of n node ids (one query per STORE_BATCH). 0 or -1. */
+int	 store_node_grid_batch(struct store *st, struct node_grid *v, size_t n);
+
 /* Who a node token belongs to. 1 found, 0 not, -1 error. */
 int	 store_node_by_token(struct store *st, const unsigned char *hash,
 	    char id[NODE_ID_LEN + 1], int64_t *grid_id);
@@ -617,6 +644,12 @@ struct node_join {
  */
 int	 store_node_join(struct store *st, const struct node_join *j,
 	    char name_out[64]);
+/*
+ * n joins in one transaction, names[i] for v[i]. All or nothing: -1 (and
+ * nothing written) if any fails; the caller retries them one by one.
+ */
+int	 store_node_join_batch(struct store *st, const struct node_join *v,
+	    size_t n, char (*names)[64]);
 /* Store a node_info frame (already validated). 0 or -1. */
 int	 store_node_info(struct store *st, const char *id, json_t *info);
 /*
@@ -650,6 +683,7 @@ struct grid_timings {
 	int64_t	 id;			/* grid id */
 	int64_t	 heartbeat_interval_s;	/* agent ping period */
 	int64_t	 offline_after_s;	/* silence before a node is offline */
+	char	 name[64];		/* grid name */
 };
 /* Every grid's timings into *out (caller frees), *n of them. 0 or -1. */
 int	 store_grid_timings(struct store *st, struct grid_timings **out,

@@ -306,7 +306,7 @@ int
 store_grid_timings(struct store *st, struct grid_timings **out, size_t *n)
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT id, heartbeat_interval_s,"
-	    " offline_after_s FROM grids");
+	    " offline_after_s, name FROM grids");
 	struct grid_timings *v = NULL;
 	size_t nv = 0;
 	int rc;
@@ -316,6 +316,8 @@ store_grid_timings(struct store *st, struct grid_timings **out, size_t *n)
 		v[nv].id = sqlite3_column_int64(s, 0);
 		v[nv].heartbeat_interval_s = sqlite3_column_int64(s, 1);
 		v[nv].offline_after_s = sqlite3_column_int64(s, 2);
+		snprintf(v[nv].name, sizeof v[nv].name, "%s",
+		    store_col_text(s, 3) ? store_col_text(s, 3) : "");
 		nv++;
 	}
 	sqlite3_reset(s);

@@ -149,35 +149,54 @@ store_instance_move_done(struct store *st, int64_t service_id,
 	return store_done(s);
 }
 
+/* "?,?,...": STORE_BATCH parameters, for the IN list below. */
+#define Q4	"?,?,?,?"
+#define Q16	Q4 "," Q4 "," Q4 "," Q4
+#define Q64	Q16 "," Q16 "," Q16 "," Q16
+_Static_assert(STORE_BATCH == 64, "Q64 spells STORE_BATCH parameters");
+
 int
-store_instance_desired(struct store *st, const char *node_id,
-    store_desired_fn *fn, void *arg)
+store_instance_desired(struct store *st, const char *const *node_ids,
+    size_t n, store_desired_fn *fn, void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st,
-	    "SELECT i.service_id, i.instance_no, i.rev, v.name, k.name, g.name,"
-	    " v.spec, v.stopped, g.instance_settle_s, g.id"
-	    " FROM instances i JOIN services v ON v.id = i.service_id"
-	    " JOIN stacks k ON k.id = v.stack_id JOIN grids g ON g.id = k.grid_id"
-	    " WHERE i.node_id = ?1 ORDER BY i.service_id, i.instance_no");
+	sqlite3_stmt *s;
 	struct instance_desired d;
+	size_t i, k, base;
 	int rc;
 
-	store_bind_text(s, 1, node_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		d.service_id = sqlite3_column_int64(s, 0);
-		d.instance_no = sqlite3_column_int(s, 1);
-		d.rev = sqlite3_column_int64(s, 2);
-		d.service = store_col_text(s, 3);
-		d.stack = store_col_text(s, 4);
-		d.grid = store_col_text(s, 5);
-		d.spec = store_col_text(s, 6);
-		d.stopped = sqlite3_column_int(s, 7);
-		d.settle_s = sqlite3_column_int64(s, 8);
-		d.grid_id = sqlite3_column_int64(s, 9);
-		fn(arg, &d);
+	for (base = 0; base < n; base += STORE_BATCH) {
+		k = n - base < STORE_BATCH ? n - base : STORE_BATCH;
+		s = store_stmt(st, "SELECT i.node_id, i.service_id,"
+		    " i.instance_no, i.rev, v.name, k.name, g.name, v.spec,"
+		    " v.stopped, g.instance_settle_s, g.id"
+		    " FROM instances i JOIN services v ON v.id = i.service_id"
+		    " JOIN stacks k ON k.id = v.stack_id"
+		    " JOIN grids g ON g.id = k.grid_id"
+		    " WHERE i.node_id IN (" Q64 ")"
+		    " ORDER BY i.node_id, i.service_id, i.instance_no");
+		/* Unbound parameters are NULL, which matches nothing. */
+		for (i = 0; i < k; i++)
+			store_bind_text(s, (int)i + 1, node_ids[base + i]);
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			d.node_id = store_col_text(s, 0);
+			d.service_id = sqlite3_column_int64(s, 1);
+			d.instance_no = sqlite3_column_int(s, 2);
+			d.rev = sqlite3_column_int64(s, 3);
+			d.service = store_col_text(s, 4);
+			d.stack = store_col_text(s, 5);
+			d.grid = store_col_text(s, 6);
+			d.spec = store_col_text(s, 7);
+			d.spec_len = (size_t)sqlite3_column_bytes(s, 7);
+			d.stopped = sqlite3_column_int(s, 8);
+			d.settle_s = sqlite3_column_int64(s, 9);
+			d.grid_id = sqlite3_column_int64(s, 10);
+			fn(arg, &d);
+		}
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return -1;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return 0;
 }
 
 /*

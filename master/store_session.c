@@ -3,9 +3,13 @@
  * liveness, and the batched last-seen times.
  *
  * Runs on the ws thread with its own connection (and at start-up); the
- * scheduler thread also asks store_node_grid() which grid a node is in. A
- * join is one transaction; liveness (last seen, load) is written for every
- * node at once every few seconds, never one transaction per ping.
+ * scheduler thread also asks store_node_grid() which grid a node is in.
+ * Admission is batched: the hub looks up the tokens of many new sessions
+ * in one query (STORE_BATCH at a time) and records their joins in one
+ * transaction; a node that is already online with the same name, labels
+ * and version (a session replacing its own older one) costs no write.
+ * Liveness (last seen, load) is written for every node at once every few
+ * seconds, never one transaction per ping.
  */
 #include "master/store.h"
 
@@ -15,6 +19,84 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+/* "?,?,...": STORE_BATCH parameters, for IN lists. */
+#define Q4	"?,?,?,?"
+#define Q16	Q4 "," Q4 "," Q4 "," Q4
+#define Q64	Q16 "," Q16 "," Q16 "," Q16
+_Static_assert(STORE_BATCH == 64, "Q64 spells STORE_BATCH parameters");
+
+int
+store_node_auth_batch(struct store *st, struct node_auth *v, size_t n)
+{
+	sqlite3_stmt *s;
+	size_t i, k, base;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		v[i].found = 0;
+	for (base = 0; base < n; base += STORE_BATCH) {
+		k = n - base < STORE_BATCH ? n - base : STORE_BATCH;
+		s = store_stmt(st, "SELECT id, grid_id, token_hash FROM nodes"
+		    " WHERE token_hash IN (" Q64 ")");
+		for (i = 0; i < k; i++)
+			sqlite3_bind_blob(s, (int)i + 1, v[base + i].hash, 32,
+			    SQLITE_STATIC);
+		/* Unbound parameters are NULL, which matches nothing. */
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			const void *h = sqlite3_column_blob(s, 2);
+
+			if (h == NULL || sqlite3_column_bytes(s, 2) != 32)
+				continue;
+			for (i = 0; i < k; i++) {
+				struct node_auth *a = &v[base + i];
+
+				if (a->found || memcmp(a->hash, h, 32) != 0)
+					continue;
+				a->found = 1;
+				snprintf(a->id, sizeof a->id, "%s",
+				    store_col_text(s, 0));
+				a->grid_id = sqlite3_column_int64(s, 1);
+			}
+		}
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
+}
+
+int
+store_node_grid_batch(struct store *st, struct node_grid *v, size_t n)
+{
+	sqlite3_stmt *s;
+	size_t i, k, base;
+	const char *id;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		v[i].found = 0;
+	for (base = 0; base < n; base += STORE_BATCH) {
+		k = n - base < STORE_BATCH ? n - base : STORE_BATCH;
+		s = store_stmt(st, "SELECT id, grid_id FROM nodes"
+		    " WHERE id IN (" Q64 ")");
+		for (i = 0; i < k; i++)
+			store_bind_text(s, (int)i + 1, v[base + i].id);
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			id = store_col_text(s, 0);
+			for (i = 0; i < k; i++) {
+				if (strcmp(v[base + i].id, id) != 0)
+					continue;
+				v[base + i].found = 1;
+				v[base + i].grid_id = sqlite3_column_int64(s, 1);
+			}
+		}
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
+}
 
 int
 store_node_by_token(struct store *st, const unsigned char *hash,
@@ -117,19 +199,23 @@ done:
 	return text;
 }
 
-int
-store_node_join(struct store *st, const struct node_join *j,
-    char name_out[64])
+/*
+ * The rows of one join, inside the caller's transaction. A node already
+ * online whose name, labels and version stay as they are (a new session
+ * of a node taking over from its own older one) is left as it is: no
+ * write, no event. 0, 1 (a machine's join token was spent meanwhile) or
+ * -1; on 1 or -1 the caller rolls the transaction back.
+ */
+static int
+node_join_rows(struct store *st, const struct node_join *j, char name_out[64])
 {
 	sqlite3_stmt *s;
 	char *labels = NULL, name[64];
 	int64_t now = util_now_ms();
-	int rc, exists;
+	int rc, exists, same = 0;
 
-	if (store_begin(st) != 0)
-		return -1;
-	s = store_stmt(st, "SELECT labels, agent_labels, name FROM nodes "
-	    "WHERE id = ?1");
+	s = store_stmt(st, "SELECT labels, agent_labels, name, connected,"
+	    " status, agent_version FROM nodes WHERE id = ?1");
 	store_bind_text(s, 1, j->id);
 	rc = sqlite3_step(s);
 	exists = rc == SQLITE_ROW;
@@ -137,10 +223,23 @@ store_node_join(struct store *st, const struct node_join *j,
 		labels = node_merge_labels(store_col_text(s, 0),
 		    store_col_text(s, 1), j->labels);
 		snprintf(name, sizeof name, "%s", store_col_text(s, 2));
+		same = sqlite3_column_int(s, 3) == 1 &&
+		    strcmp(store_col_text(s, 4) ? store_col_text(s, 4) : "",
+		    "online") == 0 && labels != NULL &&
+		    strcmp(labels, store_col_text(s, 0)) == 0 &&
+		    strcmp(name, j->name) == 0 &&
+		    store_col_text(s, 5) != NULL &&
+		    strcmp(store_col_text(s, 5), j->agent_version) == 0 &&
+		    j->token_hash == NULL;
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		goto fail;
+	if (same) {
+		free(labels);
+		snprintf(name_out, 64, "%s", name);
+		return 0;
+	}
 
 	/* A node keeps its name unless it asks for a new free one. */
 	if (!exists || (strcmp(name, j->name) != 0 &&
@@ -190,8 +289,7 @@ store_node_join(struct store *st, const struct node_join *j,
 			goto fail;
 		if (sqlite3_changes(store_db(st)) != 1) {
 			free(labels);
-			store_rollback(st);
-			return 1;
+			return 1;	/* the caller rolls back */
 		}
 		if (store_event_add(st, j->grid_id, "machine.join", name,
 		    "machine %s joined as node %.12s (from %s)", name, j->id,
@@ -203,13 +301,46 @@ store_node_join(struct store *st, const struct node_join *j,
 	    "node %s joined the grid (from %s, labels %s)", name, j->peer,
 	    j->labels) != 0)
 		goto fail;
-	if (store_commit(st) != 0)
-		goto fail;
 	free(labels);
 	snprintf(name_out, 64, "%s", name);
 	return 0;
 fail:
 	free(labels);
+	return -1;
+}
+
+int
+store_node_join(struct store *st, const struct node_join *j,
+    char name_out[64])
+{
+	int rc;
+
+	if (store_begin(st) != 0)
+		return -1;
+	if ((rc = node_join_rows(st, j, name_out)) == 0 &&
+	    (rc = store_commit(st)) == 0)
+		return 0;
+	store_rollback(st);
+	return rc == 1 ? 1 : -1;
+}
+
+int
+store_node_join_batch(struct store *st, const struct node_join *v, size_t n,
+    char (*names)[64])
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	if (store_begin(st) != 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (node_join_rows(st, &v[i], names[i]) != 0)
+			goto fail;
+	if (store_commit(st) != 0)
+		goto fail;
+	return 0;
+fail:
 	store_rollback(st);
 	return -1;
 }
@@ -272,8 +403,25 @@ store_node_engine(struct store *st, const char *id, int64_t grid_id,
     const char *name, int down, const char *error)
 {
 	sqlite3_stmt *s;
-	int changed, was_down;
+	int changed, was_down, same, rc;
 
+	/*
+	 * Every new session reports its engine once: when the store says so
+	 * already (a reconnect), no write transaction, which would take the
+	 * write lock once per agent in a burst of reconnects.
+	 */
+	s = store_stmt(st, "SELECT engine_state IS ?2 AND engine_error IS ?3"
+	    " FROM nodes WHERE id = ?1");
+	store_bind_text(s, 1, id);
+	store_bind_text(s, 2, down ? "down" : "up");
+	store_bind_text(s, 3, down ? error : NULL);
+	rc = sqlite3_step(s);
+	same = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	if (same)
+		return 0;
 	if (store_begin(st) != 0)
 		return -1;
 	/* "Answers" is news only after "down": a first report is not. */

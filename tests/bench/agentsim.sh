@@ -9,9 +9,15 @@
 #   join      ramp the agents in; p50/p99 of welcome -> desired set
 #   idle      hold them; master RSS (VmRSS) and CPU (utime+stime over
 #             SIM_IDLE_S seconds) with all N connected
-#   restart   SIGTERM the master and start it again on the same data dir;
-#             time from the first dropped session until all N are back and
-#             have their desired set again
+#   restart   SIGTERM the master (master_stop_ms: until it has exited) and
+#             start it again on the same data dir; time from the first
+#             dropped session until all N are back and have their desired
+#             set again; the new master's admission rate while it had
+#             sessions waiting (admissions_per_s, from GET /metrics)
+#
+# With SIM_CONTENDED=1 the largest size runs a second time with a CPU hog
+# (a busy loop pinned to core 0, started and stopped here) for the whole
+# scenario; its lines end in _contended.
 #
 # Figures go to stdout as "name value unit"; progress to stderr. Knobs:
 #   SIM_AGENTS=1000     largest size (10000 for the full issue-7 run; the
@@ -19,6 +25,7 @@
 #   SIM_RAMP=500        first connections per second
 #   SIM_IDLE_S=20       idle CPU window
 #   SIM_SOURCE_IPS=100  source addresses the agents are spread over
+#   SIM_CONTENDED=1     also run the largest size beside a CPU hog
 #   SIM_KEEP=1          keep the temp dir (master logs, reports)
 #   BERTH_BUILD=build   tree with bin/berth-master and bench/agentsim
 #   BERTH_MASTER_BIN, AGENTSIM_BIN override the binaries.
@@ -40,11 +47,33 @@ SIM_SETTLE_S=5
 TMP=$(mktemp -d /tmp/berth-agentsim.XXXXXX)
 MASTER_PID=""
 SIM_PID=""
+HOG_PID=""
+STOP_MS=""
 HZ=$(getconf CLK_TCK)
 
 note() { echo "agentsim.sh: $*" >&2; }
 
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+
+# A CPU hog on core 0 for the contended run: one busy loop, bounded.
+hog_start() {
+	if [ "$(nproc)" -lt 2 ]; then
+		note "one core: no CPU hog (it would be the whole machine)"
+		return
+	fi
+	timeout 3600 taskset -c 0 bash -c 'while :; do :; done' &
+	HOG_PID=$!
+	note "CPU hog on core 0 (pid $HOG_PID)"
+}
+hog_stop() {
+	[ -n "$HOG_PID" ] || return 0
+	kill "$HOG_PID" 2>/dev/null
+	wait "$HOG_PID" 2>/dev/null
+	HOG_PID=""
+}
+
 cleanup() {
+	hog_stop
 	[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
 	[ -n "$MASTER_PID" ] && kill "$MASTER_PID" 2>/dev/null
 	sleep 0.5
@@ -127,7 +156,8 @@ master_start() {
 }
 
 master_stop() {
-	local end=$(($(now_ms) + 30000))
+	local t0 end=$(($(now_ms) + 30000))
+	t0=$(now_ms)
 	kill -TERM "$MASTER_PID" 2>/dev/null
 	while [ "$(now_ms)" -lt "$end" ]; do
 		kill -0 "$MASTER_PID" 2>/dev/null || break
@@ -138,7 +168,13 @@ master_stop() {
 		kill -9 "$MASTER_PID"
 	fi
 	wait "$MASTER_PID" 2>/dev/null
+	STOP_MS=$(($(now_ms) - t0))
 	MASTER_PID=""
+}
+
+# metric NAME: a value from the master's GET /metrics, empty if absent.
+metric() {
+	curl -s "$API/metrics" | awk -v n="$1" '$1 == n { print $2 }'
 }
 
 # install_stack: 0 if the daemon stack was installed and deployed.
@@ -164,12 +200,17 @@ install_stack() {
 # fig NAME: a figure from agentsim's stdout, empty if absent.
 fig() { awk -v n="$1" '$1 == n { print $2 }' "$OUT"; }
 
-# scenario N: one master, N agents, join + idle + restart.
+# scenario N [contended]: one master, N agents, join + idle + restart.
 scenario() {
 	local n=$1 k expect="" hold t0 t1 c0 c1 s0 s1 rss cpu simcpu
-	local join_s restart_t0 restart_ms p99 p50 lim
+	local join_s restart_t0 restart_ms p99 p50 lim sfx="" load stop_ms
+	local adm busy
 	k=$(klabel "$n")
-	DIR=$TMP/$k
+	if [ "${2:-}" = contended ]; then
+		sfx=_contended
+		hog_start
+	fi
+	DIR=$TMP/$k$sfx
 	mkdir -p "$DIR"
 	LOG=$DIR/master.log
 	OUT=$DIR/agentsim.out
@@ -213,6 +254,7 @@ scenario() {
 	pause "$SIM_IDLE_S"
 	t1=$(now_ms); c1=$(cpu_ticks "$MASTER_PID"); s1=$(cpu_ticks "$SIM_PID")
 	rss=$(rss_mib "$MASTER_PID")
+	load=$(loadavg)
 	cpu=$(awk -v a="$c0" -v b="$c1" -v t="$((t1 - t0))" -v hz="$HZ" \
 	    'BEGIN { printf "%.1f", (b - a) * 100000 / hz / t }')
 	simcpu=$(awk -v a="$s0" -v b="$s1" -v t="$((t1 - t0))" -v hz="$HZ" \
@@ -224,8 +266,8 @@ scenario() {
 	fi
 	restart_t0=$(now_ms)
 	master_stop
-	note "$k: master stopped in $(($(now_ms) - restart_t0)) ms; starting" \
-	    "it again"
+	stop_ms=$STOP_MS
+	note "$k: master stopped in $stop_ms ms; starting it again"
 	master_start "$DIR/data" || return 1
 	restart_ms=$(($(now_ms) - restart_t0))
 	lim=$(($(now_ms) + 200000))
@@ -239,45 +281,64 @@ scenario() {
 	wait "$SIM_PID" 2>/dev/null
 	SIM_PID=""
 
-	echo "agents_connected $(fig agents_connected) agents"
-	echo "master_rss_mib_at_$k $rss MiB"
-	echo "master_idle_cpu_pct_at_$k $cpu %"
-	echo "agentsim_idle_cpu_pct_at_$k $simcpu %"
+	# The new master admitted every agent back: its rate while it had
+	# sessions waiting.
+	adm=$(metric berth_hub_admissions_total)
+	busy=$(metric berth_hub_admission_busy_seconds_total)
+
+	echo "agents_connected_$k$sfx $(fig agents_connected) agents"
+	echo "idle_drops_$k$sfx $(fig idle_drops) sessions"
+	echo "master_rss_mib_at_$k$sfx $rss MiB"
+	echo "master_idle_cpu_pct_at_$k$sfx $cpu %"
+	echo "agentsim_idle_cpu_pct_at_$k$sfx $simcpu %"
+	echo "load_avg_1m_at_$k$sfx $load load"
 	if [ -n "$expect" ] && [ -n "$(fig join_to_desired_p99_ms)" ]; then
-		echo "join_to_desired_p50_ms_$k $(fig join_to_desired_p50_ms) ms"
-		echo "join_to_desired_p99_ms_$k $(fig join_to_desired_p99_ms) ms"
+		echo "join_to_desired_p50_ms_$k$sfx $(fig join_to_desired_p50_ms) ms"
+		echo "join_to_desired_p99_ms_$k$sfx $(fig join_to_desired_p99_ms) ms"
 		p99=$(fig join_to_desired_late_p99_ms)
 		[ -n "$p99" ] &&
-		    echo "join_to_desired_late_p99_ms_$k $p99 ms"
+		    echo "join_to_desired_late_p99_ms_$k$sfx $p99 ms"
 	else
 		p50=$(fig join_welcome_to_first_desired_p50_ms)
 		p99=$(fig join_welcome_to_first_desired_p99_ms)
-		echo "join_welcome_to_first_desired_p50_ms_$k $p50 ms"
-		echo "join_welcome_to_first_desired_p99_ms_$k $p99 ms"
+		echo "join_welcome_to_first_desired_p50_ms_$k$sfx $p50 ms"
+		echo "join_welcome_to_first_desired_p99_ms_$k$sfx $p99 ms"
 	fi
-	echo "join_connect_to_welcome_p99_ms_$k" \
+	echo "join_connect_to_welcome_p99_ms_$k$sfx" \
 	    "$(fig join_connect_to_welcome_p99_ms) ms"
-	echo "ramp_${k}_s $(fig ramp_s) s"
-	echo "master_restart_${k}_ms $restart_ms ms"
+	echo "ramp_${k}_s$sfx $(fig ramp_s) s"
+	echo "master_stop_ms_$k$sfx $stop_ms ms"
+	echo "master_restart_${k}_ms$sfx $restart_ms ms"
 	if [ -n "$(fig reconnect_all_s)" ]; then
-		echo "restart_resync_${k}_s $(fig reconnect_all_s) s"
+		echo "restart_resync_${k}_s$sfx $(fig reconnect_all_s) s"
 	else
-		echo "restart_resync_${k}_s failed ($(fig agents_resynced) of $n) s"
+		echo "restart_resync_${k}_s$sfx failed ($(fig agents_resynced) of $n) s"
 	fi
-	echo "master_rss_mib_after_resync_$k $(rss_mib "$MASTER_PID") MiB"
+	if [ -n "$adm" ] && [ -n "$busy" ]; then
+		awk -v a="$adm" -v b="$busy" -v n="admissions_per_s_$k$sfx" \
+		    'BEGIN { if (b > 0) printf "%s %.0f admissions/s\n", n, a / b }'
+		note "$k$sfx: the restarted master admitted $adm sessions in" \
+		    "$busy s of queue; $(metric berth_hub_shed_total) told to" \
+		    "retry later; loop stalled $(metric berth_hub_stall_seconds_total) s"
+	fi
+	echo "master_rss_mib_after_resync_$k$sfx $(rss_mib "$MASTER_PID") MiB"
 	if [ -n "$expect" ]; then
-		# The made-up state frames must have reached the store.
+		# The made-up state frames must have reached the store: the
+		# agents' last word (agentsim has ended, so the master shows
+		# the instances of its now offline nodes as "unknown").
 		curl -s -H "Authorization: Bearer $OP" \
 		    "$API/v1/services/default/stress/stress/containers" \
 		    >"$DIR/containers.json"
-		echo "containers_running_$k $(grep -o '"state": *"running"' \
-		    "$DIR/containers.json" | wc -l) containers"
+		echo "containers_running_$k$sfx $(grep -o \
+		    '"reported_state": *"running"' "$DIR/containers.json" |
+		    wc -l) containers"
 	fi
 	note "$k: master log: $(grep -c ' error ' "$LOG") error," \
 	    "$(grep -c ' warn ' "$LOG") warn lines;" \
 	    "$(grep -c 'refused' "$LOG") refusals"
 	grep -E ' (error|warn) ' "$LOG" | head -5 >&2
 	master_stop
+	hog_stop
 }
 
 sizes=1000
@@ -285,9 +346,13 @@ sizes=1000
 [ "$SIM_AGENTS" -lt 1000 ] && sizes=$SIM_AGENTS
 note "ulimit -n $(ulimit -Hn) (hard); ports $(cat /proc/sys/net/ipv4/ip_local_port_range)"
 rc=0
-for n in $sizes; do
-	scenario "$n" || rc=1
+runs=$sizes
+[ "${SIM_CONTENDED:-0}" = 1 ] && runs="$runs $SIM_AGENTS:contended"
+for run in $runs; do
+	note "load average $(cut -d' ' -f1-3 /proc/loadavg) before $run"
+	scenario "${run%%:*}" "$(case $run in *:*) echo "${run#*:}" ;; esac)" || rc=1
 	if [ -n "$SIM_PID" ]; then kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; SIM_PID=""; fi
 	[ -n "$MASTER_PID" ] && master_stop
+	hog_stop
 done
 exit $rc

@@ -8,8 +8,10 @@
 #   sched     planning 100,000 instances over 10,000 nodes; one join
 #   api       wrk on GET /v1/grids/default/nodes with 1,000 nodes
 #   agentsim  1k and 10k simulated agents: join latency, idle RSS/CPU,
-#             reconnect after a master restart (SIM_AGENTS=1000 for a
-#             quick run)
+#             reconnect after a master restart, the master's stop and
+#             admission rate; then 10k again beside a CPU hog on one core
+#             (lines ending _contended; SIM_CONTENDED=0 leaves it out,
+#             SIM_AGENTS=1000 for a quick run)
 #   docker50  50 containers: berth vs parallel `docker run` vs Swarm
 #   jobs      jobs dispatched through the queue to simulated agents that
 #             finish them at once (JOBS_N=4000 jobs, 20 agents x 8 cpus)
@@ -39,7 +41,8 @@ run() {
 want startup && run startup tests/bench/startup.sh
 want sched && run sched "$BUILD/bench/sched_bench"
 want api && run api tests/bench/api.sh
-want agentsim && SIM_AGENTS=${SIM_AGENTS:-10000} run agentsim tests/bench/agentsim.sh
+want agentsim && SIM_AGENTS=${SIM_AGENTS:-10000} \
+    SIM_CONTENDED=${SIM_CONTENDED:-1} run agentsim tests/bench/agentsim.sh
 want docker50 && run docker50 tests/bench/docker50.sh
 want jobs && run jobs tests/bench/jobs_dispatch.sh
 want jobs100 && run jobs100 tests/bench/jobs100.sh

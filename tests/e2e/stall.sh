@@ -42,7 +42,7 @@ for a in s1 s2 s3; do
 	from=0
 	[ $a = s1 ] && from=$from1
 	[ $a = s2 ] && from=$from2
-	n=$(tail -c +"$((from + 1))" "$TMP/agents/$a.log" | grep -c 'no answer to the websocket upgrade within 15 s; giving up this attempt')
+	n=$(tail -c +"$((from + 1))" "$TMP/agents/$a.log" | grep -cE 'no answer to the websocket upgrade (within 15 s|after [0-9]+ s \(the connection.s own timeout\)); giving up this attempt')
 	check "$a: gave up unanswered attempts during the stall ($n)" test "$n" -ge 1
 done
 kill -CONT "$MASTER_PID"

@@ -3,7 +3,8 @@
 # driven by wsprobe: a second live claimant of a node id is refused with
 # 4011 and a node.clone event while the holder stays; a holder that no
 # longer answers is taken over; the same agent's newer attempt takes over
-# and its stale attempt is refused without a write; node_query answers
+# and its stale attempt is refused without a write, also when both arrive
+# in one burst (the hub admits in batches); node_query answers
 # gone / known / unknown; a node removed while connected gets a
 # node.retire event before its 4006.
 . "$(dirname "$0")/../lib.sh"
@@ -86,6 +87,32 @@ check_has "a newer attempt of the same process is welcomed at once" "$(cat "$TMP
 wait "$S_PID" 2>/dev/null
 check_has "... and the older session gets 4007" "$(cat "$TMP/s5")" "close 4007"
 wait "$P6" 2>/dev/null
+
+# ---- one burst, one node id: each verdict sees the other's outcome ------------
+# The master frozen while attempt 8 and then attempt 7 of one agent process
+# wait in its listen queue: the hub admits in batches, and a session of a
+# node id already in the batch waits for the next, so attempt 7 meets
+# attempt 8 as the holder (stale: 4007, nothing written), or attempt 8
+# takes over from it, instead of both being admitted in one batch and the
+# older taking the node.
+N=$(hex) I=$(hex)
+kill -STOP "$MASTER_PID"
+at_exit "kill -CONT $MASTER_PID"
+probe b8 "$N" burst "$I" 8 8
+B8=$PROBE_PID
+sleep 0.3
+probe b7 "$N" burst "$I" 7 2
+B7=$PROBE_PID
+sleep 0.3
+kill -CONT "$MASTER_PID"
+wait "$B7" 2>/dev/null
+# Which of the two the loop reads first is the kernel's choice: attempt 7
+# is stale (refused) or taken over, never the winner.
+check_has "in one burst the older attempt is closed with 4007" "$(cat "$TMP/b7")" "close 4007"
+check_has "the newer attempt is welcomed" "$(cat "$TMP/b8")" '"type":"welcome"'
+check "... and holds the node" online burst
+check_eq "... not closed by the older" "$(grep -c 'close 4007' "$TMP/b8")" 0
+kill "$B8" 2>/dev/null; wait "$B8" 2>/dev/null
 
 # ---- an agent without an instance: the newest wins, as before ------------------
 N=$(hex)

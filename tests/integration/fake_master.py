@@ -7,13 +7,15 @@ welcome (minting a node token on a grid-token join), then sends the desired
 frame held in --desired FILE on connect and whenever the file changes.
 Every frame the agent sends is printed on stdout as "RX <json>", one line
 each, so a shell test can grep them. Optional: --close-code N closes each
-session with N right after the upgrade (to test the agent's reactions).
+session with N right after the upgrade (to test the agent's reactions), with
+--close-reason TEXT as its reason.
 --silent STEP stalls the first --silent-count connections (default: all)
 at one step of the connect path, for the agent's deadlines: "accept"
 (accept and say nothing: the upgrade, or with wss:// the TLS handshake,
 is never answered), "welcome" (answer the upgrade, never send welcome),
 or "syn" (a full accept queue: connects hang in SYN-SENT; nothing is ever
-served). Each stalled connection prints "STALL <step> <n>".
+served). Each stalled connection prints "STALL <step> <n>". Every accepted
+connection is printed as "ACCEPT n".
 Not the real master: no store, no scheduler, no pings.
 """
 import argparse, base64, hashlib, json, os, secrets, socket, struct, sys
@@ -115,7 +117,7 @@ def session(s, args, n):
         "has_grid_token": "berth-grid-token" in hdrs,
         "has_node_token": "berth-node-token" in hdrs}))
     if args.close_code:
-        close(s, args.close_code, "test")
+        close(s, args.close_code, args.close_reason)
         out("CLOSE %d" % args.close_code)
         time.sleep(0.5)
         return
@@ -186,6 +188,7 @@ def main():
     ap.add_argument("--grid-token", default="grid-secret")
     ap.add_argument("--desired", default="/dev/null")
     ap.add_argument("--close-code", type=int, default=0)
+    ap.add_argument("--close-reason", default="test")
     ap.add_argument("--silent", choices=["accept", "welcome", "syn"])
     ap.add_argument("--silent-count", type=int, default=1 << 30)
     args = ap.parse_args()
@@ -212,6 +215,7 @@ def main():
     while True:
         s, _ = ls.accept()
         n += 1
+        out("ACCEPT %d" % n)
         threading.Thread(target=lambda s=s, n=n: (session(s, args, n),
                                                   s.close()),
                          daemon=True).start()

@@ -124,6 +124,40 @@ test_replacement_keeps_its_place(void)
 	hub_outq_clear(&q);
 }
 
+/* A set too big for one frame: its parts, and a newer set over them. */
+static void
+test_set_in_parts(void)
+{
+	struct hub_outq q = { 0 };
+
+	hub_outq_push(&q, HUB_OUT_FRAME, WELCOME, strlen(WELCOME));
+	push_desired(&q, 1);
+	hub_outq_push(&q, HUB_OUT_DESIRED_PART, "p1.2", 4);
+	hub_outq_push(&q, HUB_OUT_DESIRED_PART, "p1.3", 4);
+	CHECK_INT(q.n, 4);
+	CHECK_STR(frame_at(&q, 2), "p1.2");
+	/* A newer set, still pending: it takes the first part's place
+	 * and the old parts go. */
+	CHECK_INT(push_desired(&q, 2), 1);
+	CHECK_INT(q.n, 2);
+	CHECK_STR(frame_at(&q, 1), "{\"type\":\"desired\",\"generation\":2}");
+	CHECK(q.tail->kind == HUB_OUT_DESIRED);
+	hub_outq_push(&q, HUB_OUT_DESIRED_PART, "p2.2", 4);
+	CHECK_INT(q.n, 3);
+	CHECK_STR(frame_at(&q, 2), "p2.2");
+	/* Its first part written, the rest pending: a newer set drops the
+	 * rest and is appended. */
+	hub_outq_pop(&q);
+	hub_outq_pop(&q);
+	CHECK_INT(q.n, 1);
+	CHECK_INT(push_desired(&q, 3), 0);
+	CHECK_INT(q.n, 1);
+	CHECK_STR(frame_at(&q, 0), "{\"type\":\"desired\",\"generation\":3}");
+	CHECK(q.head == q.tail && q.desired == q.head);
+	hub_outq_clear(&q);
+	CHECK(q.head == NULL && q.tail == NULL && q.n == 0);
+}
+
 static void
 test_reader_that_stalls_costs_one_frame(void)
 {
@@ -194,6 +228,7 @@ main(void)
 	TEST_RUN(test_newer_desired_replaces_pending);
 	TEST_RUN(test_written_desired_is_not_replaced);
 	TEST_RUN(test_replacement_keeps_its_place);
+	TEST_RUN(test_set_in_parts);
 	TEST_RUN(test_reader_that_stalls_costs_one_frame);
 	TEST_RUN(test_payload_has_lws_headroom);
 	TEST_RUN(test_claim_verdict);

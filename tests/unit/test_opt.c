@@ -776,6 +776,9 @@ test_proto_close_docs_agent(void)
 		    "rejoin", 6) != NULL)
 			act = PROTO_CLOSE_DO_REJOIN;
 		else if (memmem(cell, (size_t)(strchrnul(cell, '\n') - cell),
+		    "retry after", 11) != NULL)
+			act = PROTO_CLOSE_DO_RETRY_AFTER;
+		else if (memmem(cell, (size_t)(strchrnul(cell, '\n') - cell),
 		    "max delay", 9) != NULL)
 			act = PROTO_CLOSE_DO_MAX_DELAY;
 		else
