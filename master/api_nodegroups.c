@@ -183,6 +183,13 @@ ng_apply(json_t *set, struct nodegroup *g, json_t *errs)
 static void
 ng_provider_rules(const struct nodegroup *g, json_t *errs)
 {
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(errs, i, e)
+		if (strcmp(json_string_value(json_object_get(e, "field")),
+		    "settings.exec_program") == 0)
+			return;		/* named already */
 	if (strcmp(g->provider, "exec") == 0 &&
 	    g->settings.exec_program[0] == '\0')
 		ng_err(errs, "settings.exec_program", "the exec provider needs "

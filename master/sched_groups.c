@@ -695,9 +695,10 @@ groups_budget_cap(struct groups_ctx *c, struct groups_budget *b,
 		if (b->hit == NULL) {
 			b->hit = "max_nodes_total";
 			snprintf(b->hit_why, sizeof b->hit_why, "the grid's "
-			    "max_nodes_total of %lld is reached (%d nodes and "
-			    "machines on their way)",
-			    (long long)c->gs->max_nodes_total, b->nodes);
+			    "max_nodes_total of %lld holds launches back (%d "
+			    "nodes and machines on their way, %d more allowed)",
+			    (long long)c->gs->max_nodes_total, b->nodes,
+			    b->nodes_left);
 		}
 	}
 	if (n > b->launches_left) {
@@ -705,10 +706,10 @@ groups_budget_cap(struct groups_ctx *c, struct groups_budget *b,
 		if (b->hit == NULL) {
 			b->hit = "max_launches_per_hour";
 			snprintf(b->hit_why, sizeof b->hit_why, "the grid's "
-			    "max_launches_per_hour of %lld is reached (%d in "
-			    "the last hour)",
+			    "max_launches_per_hour of %lld holds launches back "
+			    "(%d launched in the last hour, %d more allowed)",
 			    (long long)c->gs->max_launches_per_hour,
-			    b->launches);
+			    b->launches, b->launches_left);
 		}
 	}
 	if (g->settings.cost_per_hour > 0 && b->cost_left != INT64_MAX) {
@@ -718,9 +719,9 @@ groups_budget_cap(struct groups_ctx *c, struct groups_budget *b,
 			if (b->hit == NULL) {
 				b->hit = "max_cost_per_hour";
 				snprintf(b->hit_why, sizeof b->hit_why, "the "
-				    "grid's max_cost_per_hour of %lld is "
-				    "reached (%lld per hour now, %lld more for "
-				    "a machine of %s)",
+				    "grid's max_cost_per_hour of %lld holds "
+				    "launches back (%lld per hour now, %lld "
+				    "more for a machine of %s)",
 				    (long long)c->gs->max_cost_per_hour,
 				    (long long)b->cost,
 				    (long long)g->settings.cost_per_hour,
