@@ -1129,7 +1129,9 @@ groups_scale_in(struct groups_ctx *c, int growing)
  */
 struct groups_plan_req {
 	int64_t			 grid_id;
-	json_t			*answer;	/* set by the round */
+	char			*answer;	/* set by the round: JSON text
+						 * (no jansson value crosses
+						 * threads) */
 	struct groups_plan_req	*next;
 };
 
@@ -1143,6 +1145,7 @@ sched_groups_plan(struct master *m, int64_t grid_id, int64_t timeout_ms)
 	struct groups_plan_req req = { grid_id, NULL, NULL }, **pp;
 	struct timespec ts;
 	json_t *answer;
+	char *text;
 
 	pthread_mutex_lock(&groups_plan_lock);
 	req.next = groups_plan_reqs;
@@ -1166,8 +1169,12 @@ sched_groups_plan(struct master *m, int64_t grid_id, int64_t timeout_ms)
 			*pp = req.next;
 			break;
 		}
-	answer = req.answer;
+	text = req.answer;
 	pthread_mutex_unlock(&groups_plan_lock);
+	if (text == NULL)
+		return NULL;
+	answer = json_loads(text, 0, NULL);
+	free(text);
 	return answer;
 }
 
@@ -1191,14 +1198,16 @@ static void
 groups_plan_answer(int64_t grid_id, json_t *plan)
 {
 	struct groups_plan_req *r;
+	char *text = json_dumps(plan, JSON_COMPACT);
 
+	json_decref(plan);
 	pthread_mutex_lock(&groups_plan_lock);
 	for (r = groups_plan_reqs; r != NULL; r = r->next)
 		if (r->grid_id == grid_id && r->answer == NULL)
-			r->answer = json_deep_copy(plan);
+			r->answer = xstrdup(text);
 	pthread_cond_broadcast(&groups_plan_cond);
 	pthread_mutex_unlock(&groups_plan_lock);
-	json_decref(plan);
+	free(text);
 }
 
 /* ---- the round ----------------------------------------------------------- */
