@@ -46,6 +46,30 @@ ng_check_program(const char *v, char **cause)
 	return 0;
 }
 
+/* An image reference: [a-z0-9._/:@-], not empty, no leading dash. */
+static int
+ng_check_image(const char *v, char **cause)
+{
+	if (v[0] == '\0' || v[0] == '-' || strspn(v,
+	    "abcdefghijklmnopqrstuvwxyz0123456789._/:@-") != strlen(v)) {
+		xasprintf(cause, "docker_image must be an image reference "
+		    "([a-z0-9._/:@-], not empty)");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ng_check_socket(const char *v, char **cause)
+{
+	if (v[0] != '/' || strchr(v, ':') != NULL) {
+		xasprintf(cause, "docker_socket must be an absolute path "
+		    "(no ':')");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 ng_check_url(const char *v, char **cause)
 {
@@ -137,8 +161,20 @@ static const struct setting nodegroup_setting_rows[] = {
 	  .help = "exec: the program run as `PROGRAM create|delete|list` "
 	  "(JSON on stdin and stdout)" },
 	NG_SECONDS(exec_timeout_s, 120, 1, 3600,
-	    "exec: one call at most this long; then its process group is "
-	    "killed"),
+	    "exec, docker: one call at most this long; then its process "
+	    "group is killed"),
+	{ .name = "docker_image", .type = SETTING_STRING,
+	  .off = offsetof(struct nodegroup_settings, docker_image),
+	  .size = NODEGROUP_AGENT_MAX, .def_str = "berth-agent:local",
+	  .check = ng_check_image,
+	  .help = "docker: the agent's image (scripts/agent-image.sh builds "
+	  "berth-agent:local from this build's berth-agent)" },
+	{ .name = "docker_socket", .type = SETTING_STRING,
+	  .off = offsetof(struct nodegroup_settings, docker_socket),
+	  .size = NODEGROUP_AGENT_MAX, .def_str = "/var/run/docker.sock",
+	  .check = ng_check_socket,
+	  .help = "docker: the Engine's socket, mounted into each agent's "
+	  "container" },
 	NG_COUNT(cost_per_hour, 0, 0, 1000000000,
 	    "a machine's cost per hour, in your smallest unit (cents); for "
 	    "the grid's max_cost_per_hour"),
@@ -194,5 +230,6 @@ const char *const nodegroup_providers[] = {
 int
 nodegroup_provider_available(const char *name)
 {
-	return strcmp(name, "process") == 0 || strcmp(name, "exec") == 0;
+	return strcmp(name, "process") == 0 || strcmp(name, "exec") == 0 ||
+	    strcmp(name, "docker") == 0;
 }

@@ -40,6 +40,9 @@ struct nodegroup_settings {
 	/* exec provider */
 	char	 exec_program[NODEGROUP_AGENT_MAX]; /* the operator's program */
 	int64_t	 exec_timeout_s;	/* one call at most; then killed */
+	/* docker provider */
+	char	 docker_image[NODEGROUP_AGENT_MAX]; /* the agent's image */
+	char	 docker_socket[NODEGROUP_AGENT_MAX]; /* the Engine's socket */
 	/* limits and modes */
 	int64_t	 cost_per_hour;		/* a machine's cost, 0: none given */
 	int	 dry_run;		/* decide, say so, call nothing */

@@ -271,7 +271,7 @@ api_nodegroup_create(struct api_ctx *ctx)
 	else if (!nodegroup_provider_available(*p) ||
 	    provider_find(*p) == NULL)
 		ng_err(errs, "provider", "provider %s is not available in "
-		    "this version yet (process and exec are)", *p);
+		    "this version yet (process, exec and docker are)", *p);
 	else if (!provider_find(*p)->available(&why))
 		ng_err(errs, "provider", "provider %s cannot run here: %s", *p,
 		    why);

@@ -130,6 +130,7 @@ void			 provider_res_clear(struct provider_res *res);
 
 extern const struct provider provider_process;
 extern const struct provider provider_exec;
+extern const struct provider provider_docker;
 
 /* ---- the process provider's own calls (provider_process.c) ------------ */
 
@@ -170,6 +171,10 @@ void	 provider_process_last_line(const char *data_dir, char *buf,
  * (timeout, output cap), so what it did is unknown.
  */
 int	 provider_exec_run(const char *program, const char *op,
+	    const char *input, int64_t timeout_ms, size_t cap, char **out,
+	    char *cause, size_t causelen, int *killed);
+/* The same with any argv (argv[0] looked up in PATH without a '/'). */
+int	 provider_run_argv(char *const argv[], const char *op,
 	    const char *input, int64_t timeout_ms, size_t cap, char **out,
 	    char *cause, size_t causelen, int *killed);
 

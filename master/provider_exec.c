@@ -88,8 +88,20 @@ provider_exec_run(const char *program, const char *op, const char *input,
     int64_t timeout_ms, size_t cap, char **out, char *cause, size_t causelen,
     int *killed)
 {
+	char *argv[3] = { (char *)program, (char *)op, NULL };
+
+	return provider_run_argv(argv, op, input, timeout_ms, cap, out, cause,
+	    causelen, killed);
+}
+
+int
+provider_run_argv(char *const argv[], const char *op, const char *input,
+    int64_t timeout_ms, size_t cap, char **out, char *cause, size_t causelen,
+    int *killed)
+{
+	const char *program = argv[0];
 	int in[2] = { -1, -1 }, so[2] = { -1, -1 }, se[2] = { -1, -1 };
-	char **env, *argv[3], errbuf[PROVIDER_EXEC_ERRTAIL + 1], chunk[4096];
+	char **env, errbuf[PROVIDER_EXEC_ERRTAIL + 1], chunk[4096];
 	char line[300];
 	size_t outlen = 0, inlen = strlen(input), inoff = 0, errlen = 0;
 	int64_t deadline = util_mono_ms() + timeout_ms, left;
@@ -103,7 +115,7 @@ provider_exec_run(const char *program, const char *op, const char *input,
 	(*out)[0] = '\0';
 	*killed = 0;
 	cause[0] = '\0';
-	if (access(program, X_OK) != 0) {
+	if (strchr(program, '/') != NULL && access(program, X_OK) != 0) {
 		snprintf(cause, causelen, "cannot run %s: %s", program,
 		    strerror(errno));
 		return -1;
@@ -114,9 +126,6 @@ provider_exec_run(const char *program, const char *op, const char *input,
 		goto close;
 	}
 	env = pe_env(op);
-	argv[0] = (char *)program;
-	argv[1] = (char *)op;
-	argv[2] = NULL;
 	pid = fork();
 	if (pid < 0) {
 		snprintf(cause, causelen, "fork: %s", strerror(errno));
@@ -139,7 +148,12 @@ provider_exec_run(const char *program, const char *op, const char *input,
 		    dup2(se[1], 2) < 0)
 			_exit(126);
 		syscall(SYS_close_range, 3U, ~0U, 0U);
-		execve(program, argv, env);
+		if (strchr(program, '/') != NULL)
+			execve(program, argv, env);
+		else {
+			environ = env;
+			execvp(program, argv);
+		}
 		_exit(127);
 	}
 	pe_env_free(env);
@@ -486,7 +500,7 @@ const struct provider *
 provider_find(const char *name)
 {
 	static const struct provider *const all[] = { &provider_process,
-	    &provider_exec, NULL };
+	    &provider_exec, &provider_docker, NULL };
 	size_t i;
 
 	for (i = 0; all[i] != NULL; i++)

@@ -340,7 +340,7 @@ groups_launch(struct groups_ctx *c, struct machine *mc)
 		return;
 	}
 	dir[0] = '\0';
-	if (p == &provider_process) {
+	if (p == &provider_process || p == &provider_docker) {
 		if (snprintf(dir, sizeof dir, "%s/machines",
 		    c->m->cfg.data_dir) >= (int)sizeof dir - 70)
 			return;	/* a data dir path of 440 bytes: refused */
@@ -532,7 +532,8 @@ groups_lifecycle(struct groups_ctx *c, int stand_down)
 			groups_launch(c, mc);
 		else if (strcmp(mc->state, "joined") == 0 && !mc->node_exists)
 			groups_lost(c, mc, "its node record was removed");
-		else if (strcmp(mc->state, "joined") == 0 &&
+		else if (strcmp(mc->state, "joined") == 0 && g != NULL &&
+		    strcmp(g->provider, "process") == 0 &&
 		    mc->data_dir[0] != '\0' &&
 		    provider_process_find(mc->data_dir) == 0)
 			groups_lost(c, mc, "its agent process is gone");
