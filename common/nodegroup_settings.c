@@ -163,6 +163,9 @@ static const struct setting nodegroup_setting_rows[] = {
 	NG_SECONDS(exec_timeout_s, 120, 1, 3600,
 	    "exec, docker: one call at most this long; then its process "
 	    "group is killed"),
+	NG_SECONDS(list_interval_s, 300, 0, 86400,
+	    "exec, docker: list the provider's instances this often, to delete "
+	    "orphans and find lost machines (0: never)"),
 	{ .name = "docker_image", .type = SETTING_STRING,
 	  .off = offsetof(struct nodegroup_settings, docker_image),
 	  .size = NODEGROUP_AGENT_MAX, .def_str = "berth-agent:local",

@@ -40,6 +40,7 @@ struct nodegroup_settings {
 	/* exec provider */
 	char	 exec_program[NODEGROUP_AGENT_MAX]; /* the operator's program */
 	int64_t	 exec_timeout_s;	/* one call at most; then killed */
+	int64_t	 list_interval_s;	/* list instances this often, 0 never */
 	/* docker provider */
 	char	 docker_image[NODEGROUP_AGENT_MAX]; /* the agent's image */
 	char	 docker_socket[NODEGROUP_AGENT_MAX]; /* the Engine's socket */

@@ -207,6 +207,14 @@ pd_delete(const struct provider_req *req, struct provider_res *res)
 	snprintf(label, sizeof label, "berth.provider.dir=%s", req->data_dir);
 	if ((ids = pd_ps(req, label, res)) == NULL)
 		return;
+	/* And by the id given (an orphan's container has no dir known). */
+	if (req->provider_id[0] != '\0' && strspn(req->provider_id,
+	    "0123456789abcdef") == strlen(req->provider_id)) {
+		ids = xreallocarray(ids, strlen(ids) + strlen(req->provider_id) +
+		    2, 1);
+		strcat(ids, "\n");
+		strcat(ids, req->provider_id);
+	}
 	if (pd_rm(req, ids, res) != 0) {
 		free(ids);
 		return;

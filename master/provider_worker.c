@@ -54,7 +54,7 @@ pw_busy_find(struct provider_worker *w, int64_t group_id, int64_t machine_id)
 
 	for (i = 0; i < w->nbusy; i++)
 		if (w->busy[i].machine_id == machine_id &&
-		    (machine_id != 0 || w->busy[i].group_id == group_id))
+		    (machine_id > 0 || w->busy[i].group_id == group_id))
 			return &w->busy[i];
 	return NULL;
 }

@@ -6,7 +6,8 @@
  * call; a provider thread makes it and queues the result for the grid,
  * waking the scheduler; the next round takes the grid's results and
  * applies them, with their events (master/sched_groups.c). One call per
- * machine (and one list per group) is in flight at a time: until its
+ * machine (and one list per group; an orphan's delete has a negative
+ * machine_id, unique within its group) is in flight at a time: until its
  * result was taken the machine is `busy`, and a failed delete or list
  * is not retried before the group's backoff_s has passed. Nothing here
  * is persisted: a master killed with calls in flight finds the rows

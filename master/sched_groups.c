@@ -432,6 +432,153 @@ groups_reap(struct groups_ctx *c, struct machine *mc)
 	free(req);
 }
 
+static void groups_lost(struct groups_ctx *c, struct machine *mc,
+    const char *why);
+
+/* A made-up machine id for an orphan's delete: negative, by its id. */
+static int64_t
+groups_orphan_id(const char *id)
+{
+	uint64_t h = 5381;
+
+	for (; *id != '\0'; id++)
+		h = h * 33 + (unsigned char)*id;
+	return -1 - (int64_t)(h % 1000000000);
+}
+
+/*
+ * What the provider has for g: an instance no machine row names is an
+ * orphan (a master killed between a create and its answer, an operator's
+ * leftover): deleted, with a machine.orphan event. A joined machine
+ * whose instance is not listed is lost. Nothing is judged while a
+ * machine of g is on its way without an id yet (its create may have
+ * made an instance the list shows, not yet the row).
+ */
+static void
+groups_listed(struct groups_ctx *c, struct nodegroup *g,
+    const struct provider_res *res)
+{
+	const struct provider *p = provider_find(g->provider);
+	struct provider_req *req;
+	struct machine *mc;
+	char key[96], dir[512];
+	const char *old;
+	size_t i, k;
+	int unsure = 0, found;
+
+	snprintf(key, sizeof key, "listfail:%s", g->name);
+	old = json_string_value(json_object_get(c->memo, key));
+	if (!res->ok) {
+		if (old == NULL || strcmp(old, res->cause) != 0) {
+			store_event_add(c->st, c->grid_id,
+			    "nodegroup.list_failed", g->name, "group %s: "
+			    "listing its instances failed: %s", g->name,
+			    res->cause);
+			json_object_set_new(c->memo, key,
+			    json_string(res->cause));
+		}
+		return;
+	}
+	if (old != NULL)
+		json_object_del(c->memo, key);
+	for (k = 0; k < c->nmach; k++) {
+		mc = &c->mach[k];
+		if (mc->group_id != g->id)
+			continue;
+		if (strcmp(mc->state, "requested") == 0 ||
+		    (strcmp(mc->state, "launching") == 0 &&
+		    mc->provider_id[0] == '\0') || groups_busy(c, mc))
+			unsure = 1;
+	}
+	if (unsure || p == NULL || !groups_acts(c, g))
+		return;
+	for (i = 0; i < res->ninst; i++) {
+		found = 0;
+		for (k = 0; k < c->nmach && !found; k++) {
+			mc = &c->mach[k];
+			found = mc->group_id == g->id &&
+			    strcmp(mc->state, "gone") != 0 &&
+			    ((mc->provider_id[0] != '\0' &&
+			    strcmp(mc->provider_id, res->inst[i].id) == 0) ||
+			    (res->inst[i].machine[0] != '\0' &&
+			    strcmp(mc->name, res->inst[i].machine) == 0));
+		}
+		if (found)
+			continue;
+		store_event_add(c->st, c->grid_id, "machine.orphan",
+		    res->inst[i].machine[0] ? res->inst[i].machine : g->name,
+		    "group %s: instance %s%s%s%s has no machine: deleting it",
+		    g->name, res->inst[i].id, res->inst[i].machine[0] ?
+		    " (machine " : "", res->inst[i].machine,
+		    res->inst[i].machine[0] ? ")" : "");
+		log_warn("groups: grid %s: group %s: orphan %s", c->grid,
+		    g->name, res->inst[i].id);
+		req = xmalloc(sizeof *req);
+		groups_req(c, g, NULL, PROVIDER_DELETE, req);
+		req->machine_id = groups_orphan_id(res->inst[i].id);
+		snprintf(req->provider_id, sizeof req->provider_id, "%s",
+		    res->inst[i].id);
+		snprintf(req->machine, sizeof req->machine, "%s",
+		    res->inst[i].machine);
+		if (p == &provider_docker && res->inst[i].machine[0] != '\0' &&
+		    snprintf(dir, sizeof dir, "%s/machines/%s",
+		    c->m->cfg.data_dir, res->inst[i].machine) <
+		    (int)sizeof dir)
+			snprintf(req->data_dir, sizeof req->data_dir, "%s", dir);
+		groups_call(c, p, req);
+		free(req);
+	}
+	/* Joined machines whose instance the provider no longer has. */
+	for (k = 0; k < c->nmach; k++) {
+		mc = &c->mach[k];
+		if (mc->group_id != g->id || strcmp(mc->state, "joined") != 0 ||
+		    mc->provider_id[0] == '\0')
+			continue;
+		found = 0;
+		for (i = 0; i < res->ninst && !found; i++)
+			found = strcmp(mc->provider_id, res->inst[i].id) == 0 ||
+			    strcmp(mc->name, res->inst[i].machine) == 0;
+		if (!found)
+			groups_lost(c, mc, "its instance is gone from the "
+			    "provider's list");
+	}
+}
+
+/* Groups whose provider lists: a list every list_interval_s. */
+static void
+groups_list_due(struct groups_ctx *c)
+{
+	const struct provider *p;
+	struct provider_req *req;
+	struct nodegroup *g;
+	char key[96];
+	json_t *v;
+	size_t i;
+
+	if (c->m->providers == NULL || c->memo == NULL)
+		return;
+	for (i = 0; i < c->ngroups; i++) {
+		g = &c->groups[i];
+		if ((p = provider_find(g->provider)) == NULL || !p->async ||
+		    g->settings.list_interval_s <= 0 || !groups_acts(c, g) ||
+		    g->settings.paused)
+			continue;
+		snprintf(key, sizeof key, "list:%s", g->name);
+		v = json_object_get(c->memo, key);
+		if (v != NULL && util_mono_ms() - json_integer_value(v) <
+		    g->settings.list_interval_s * 1000)
+			continue;
+		req = xmalloc(sizeof *req);
+		groups_req(c, g, NULL, PROVIDER_LIST, req);
+		req->machine_id = 0;
+		req->count = 0;
+		if (provider_worker_queue(c->m->providers, p, req) == 0)
+			json_object_set_new(c->memo, key,
+			    json_integer(util_mono_ms()));
+		free(req);
+	}
+}
+
 /* A provider's answer, in this round (process) or a later one (async). */
 static void
 groups_apply(struct groups_ctx *c, struct provider_res *res)
@@ -440,6 +587,14 @@ groups_apply(struct groups_ctx *c, struct provider_res *res)
 	struct nodegroup *g = groups_find(c, res->group_id);
 	char why[PROVIDER_CAUSE_MAX + 64];
 
+	if (res->op == PROVIDER_LIST) {
+		if (g != NULL)
+			groups_listed(c, g, res);
+		return;
+	}
+	if (res->machine_id < 0 && g != NULL && !res->ok)
+		log_warn("groups: grid %s: group %s: deleting an orphan: %s",
+		    c->grid, g->name, res->cause);
 	if (mc == NULL || g == NULL)
 		return;		/* forgotten meanwhile (a list finds strays) */
 	switch (res->op) {
@@ -1253,8 +1408,10 @@ groups_pass(struct groups_ctx *c, const struct sched_plan *plan,
 			*standing = 1;
 		return;
 	}
-	if (!c->dry)
+	if (!c->dry) {
 		*standing = 0;
+		groups_list_due(c);
+	}
 	/*
 	 * New demand a scale-in drain's node could take cancels the drain,
 	 * and nothing is launched this round (the node takes it next).
