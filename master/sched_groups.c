@@ -461,7 +461,7 @@ groups_listed(struct groups_ctx *c, struct nodegroup *g,
 	const struct provider *p = provider_find(g->provider);
 	struct provider_req *req;
 	struct machine *mc;
-	char key[96], dir[512];
+	char key[160], dir[512];
 	const char *old;
 	size_t i, k;
 	int unsure = 0, found;
@@ -505,6 +505,18 @@ groups_listed(struct groups_ctx *c, struct nodegroup *g,
 		}
 		if (found)
 			continue;
+		/*
+		 * Its delete was asked for lately: a list made before that
+		 * delete ended shows it still (one event, one delete).
+		 */
+		snprintf(key, sizeof key, "orphan:%s:%.60s", g->name,
+		    res->inst[i].id);
+		if (json_object_get(c->memo, key) != NULL &&
+		    util_mono_ms() - json_integer_value(json_object_get(
+		    c->memo, key)) < 60000 + 2000 *
+		    g->settings.list_interval_s)
+			continue;
+		json_object_set_new(c->memo, key, json_integer(util_mono_ms()));
 		store_event_add(c->st, c->grid_id, "machine.orphan",
 		    res->inst[i].machine[0] ? res->inst[i].machine : g->name,
 		    "group %s: instance %s%s%s%s has no machine: deleting it",
