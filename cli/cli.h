@@ -156,6 +156,7 @@ int	 cmd_nodegroup_set(struct cli *c);
 void	 cmd_nodegroup_set_help(FILE *f);
 int	 cmd_nodegroup_rm(struct cli *c);
 int	 cmd_nodegroup_machines(struct cli *c);
+int	 cmd_nodegroup_plan(struct cli *c);
 
 int	 cmd_node_ls(struct cli *c);
 int	 cmd_node_show(struct cli *c);

@@ -187,6 +187,9 @@ const struct cmd_entry cmd_table[] = {
 	{ .group = "nodegroup", .verb = "machines", .usage = "G",
 	  .help = "list a node group's machines and their states",
 	  .lower = 1, .upper = 1, .exec = cmd_nodegroup_machines },
+	{ .group = "nodegroup", .verb = "plan", .usage = "[G]",
+	  .help = "show what node groups would do now (no provider is called)",
+	  .lower = 0, .upper = 1, .exec = cmd_nodegroup_plan },
 	/* node: cmd_node.c */
 	{ .group = "node", .verb = "ls", .alias = "list", .usage = "",
 	  .help = "list nodes of the grid", .lower = 0, .upper = 0,

@@ -275,6 +275,62 @@ cmd_nodegroup_machines(struct cli *c)
 	return 0;
 }
 
+/*
+ * What the next scheduling round would do for the grid's groups (or G's),
+ * computed by the scheduler without a write or a provider call.
+ */
+int
+cmd_nodegroup_plan(struct cli *c)
+{
+	struct table *t;
+	json_t *plan, *d, *g;
+	char *path, what[96];
+	const char *grp;
+	size_t i;
+	int rc;
+
+	if (c->nargs > 0)
+		path = cli_path("nodegroups/%s/%s/plan", c->grid, c->args[0]);
+	else
+		path = cli_path("grids/%s/nodegroups/plan", c->grid);
+	if ((rc = cli_get(c, path, &plan)) != 0)
+		return rc < 0;
+	json_array_foreach(json_object_get(plan, "groups"), i, g) {
+		printf("%s: %lld of %lld..%lld%s%s%s%s\n", cli_str(g, "name"),
+		    (long long)json_integer_value(json_object_get(g, "size")),
+		    (long long)json_integer_value(json_object_get(g, "min")),
+		    (long long)json_integer_value(json_object_get(g, "max")),
+		    json_is_true(json_object_get(g, "paused")) ? ", paused" :
+		    "", json_is_true(json_object_get(g, "dry_run")) ?
+		    ", dry-run" : "", json_object_get(g, "backoff_until") ?
+		    ", backing off until " : "", json_object_get(g,
+		    "backoff_until") ? cli_str(g, "backoff_until") : "");
+	}
+	if (json_array_size(json_object_get(plan, "decisions")) == 0) {
+		printf("nothing to do\n");
+		json_decref(plan);
+		return 0;
+	}
+	t = table_new("GROUP", "ACTION", "WHAT", "REASON", NULL);
+	json_array_foreach(json_object_get(plan, "decisions"), i, d) {
+		grp = cli_str(d, "group");
+		if (json_object_get(d, "count") != NULL)
+			snprintf(what, sizeof what, "%lld machine(s)",
+			    (long long)json_integer_value(json_object_get(d,
+			    "count")));
+		else
+			snprintf(what, sizeof what, "%s", cli_str(d,
+			    "machine"));
+		table_row(t, grp[0] != '\0' ? grp : "(grid)", cli_str(d,
+		    "action"), what[0] != '\0' ? what : "-", cli_str(d,
+		    "reason"), NULL);
+	}
+	table_print(t, stdout);
+	table_free(t);
+	json_decref(plan);
+	return 0;
+}
+
 void
 cmd_nodegroup_set_help(FILE *f)
 {

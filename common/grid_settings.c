@@ -63,6 +63,22 @@ static const struct setting grid_setting_rows[] = {
 	/* Drains (docs/nodes.md); a group's node takes its group's. */
 	GS_SECONDS(drain_deadline_s, 600, 1, 7 * 86400,
 	    "a drain (berth node drain) stops what is left after this"),
+	/* Node groups' limits (docs/autoscaling.md); 0: no limit. */
+	{ .name = "max_nodes_total", .type = SETTING_INT,
+	  .off = offsetof(struct grid_settings, max_nodes_total),
+	  .def = 0, .min = 0, .max = 1000000,
+	  .help = "node groups launch nothing beyond this many nodes and "
+	  "machines on their way (0: no limit)" },
+	{ .name = "max_cost_per_hour", .type = SETTING_INT,
+	  .off = offsetof(struct grid_settings, max_cost_per_hour),
+	  .def = 0, .min = 0, .max = 1000000000000LL,
+	  .help = "node groups launch nothing beyond this cost per hour, the "
+	  "sum of their machines' cost_per_hour (0: no limit)" },
+	{ .name = "max_launches_per_hour", .type = SETTING_INT,
+	  .off = offsetof(struct grid_settings, max_launches_per_hour),
+	  .def = 100, .min = 0, .max = 1000000,
+	  .help = "node groups launch at most this many machines in any hour "
+	  "(stops crash loops; 0: no limit)" },
 };
 
 /* Rules across settings: a node cannot be offline between two pings. */

@@ -33,6 +33,10 @@ struct grid_settings {
 	int64_t	 logs_max_age_s;	/* older lines are deleted */
 	int64_t	 logs_container_pct;	/* one container's share at most */
 	int64_t	 drain_deadline_s;	/* a drain stops what is left after */
+	/* node groups (docs/autoscaling.md): 0 is no limit */
+	int64_t	 max_nodes_total;	/* nodes and machines on their way */
+	int64_t	 max_cost_per_hour;	/* sum of the groups' cost_per_hour */
+	int64_t	 max_launches_per_hour;	/* machines launched, last hour */
 };
 
 extern const struct setting_table grid_settings_table;

@@ -37,6 +37,40 @@ ng_check_path(const char *v, char **cause)
 }
 
 static int
+ng_check_program(const char *v, char **cause)
+{
+	if (v[0] != '\0' && v[0] != '/') {
+		xasprintf(cause, "exec_program must be an absolute path");
+		return -1;
+	}
+	return 0;
+}
+
+/* An image reference: [a-z0-9._/:@-], not empty, no leading dash. */
+static int
+ng_check_image(const char *v, char **cause)
+{
+	if (v[0] == '\0' || v[0] == '-' || strspn(v,
+	    "abcdefghijklmnopqrstuvwxyz0123456789._/:@-") != strlen(v)) {
+		xasprintf(cause, "docker_image must be an image reference "
+		    "([a-z0-9._/:@-], not empty)");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ng_check_socket(const char *v, char **cause)
+{
+	if (v[0] != '/' || strchr(v, ':') != NULL) {
+		xasprintf(cause, "docker_socket must be an absolute path "
+		    "(no ':')");
+		return -1;
+	}
+	return 0;
+}
+
+static int
 ng_check_url(const char *v, char **cause)
 {
 	if (v[0] != '\0' && strncmp(v, "ws://", 5) != 0 &&
@@ -120,6 +154,40 @@ static const struct setting nodegroup_setting_rows[] = {
 	  .size = NODEGROUP_AGENT_MAX, .def_str = "", .check = ng_check_env,
 	  .help = "process: more environment for the agent, \"K=V K=V\" "
 	  "(no secrets: settings are shown)" },
+	{ .name = "exec_program", .type = SETTING_STRING,
+	  .off = offsetof(struct nodegroup_settings, exec_program),
+	  .size = NODEGROUP_AGENT_MAX, .def_str = "",
+	  .check = ng_check_program,
+	  .help = "exec: the program run as `PROGRAM create|delete|list` "
+	  "(JSON on stdin and stdout)" },
+	NG_SECONDS(exec_timeout_s, 120, 1, 3600,
+	    "exec, docker: one call at most this long; then its process "
+	    "group is killed"),
+	NG_SECONDS(list_interval_s, 300, 0, 86400,
+	    "exec, docker: list the provider's instances this often, to delete "
+	    "orphans and find lost machines (0: never)"),
+	{ .name = "docker_image", .type = SETTING_STRING,
+	  .off = offsetof(struct nodegroup_settings, docker_image),
+	  .size = NODEGROUP_AGENT_MAX, .def_str = "berth-agent:local",
+	  .check = ng_check_image,
+	  .help = "docker: the agent's image (scripts/agent-image.sh builds "
+	  "berth-agent:local from this build's berth-agent)" },
+	{ .name = "docker_socket", .type = SETTING_STRING,
+	  .off = offsetof(struct nodegroup_settings, docker_socket),
+	  .size = NODEGROUP_AGENT_MAX, .def_str = "/var/run/docker.sock",
+	  .check = ng_check_socket,
+	  .help = "docker: the Engine's socket, mounted into each agent's "
+	  "container" },
+	NG_COUNT(cost_per_hour, 0, 0, 1000000000,
+	    "a machine's cost per hour, in your smallest unit (cents); for "
+	    "the grid's max_cost_per_hour"),
+	{ .name = "dry_run", .type = SETTING_BOOL,
+	  .off = offsetof(struct nodegroup_settings, dry_run), .def = 0,
+	  .help = "decide as usual, say so in events, call no provider" },
+	{ .name = "paused", .type = SETTING_BOOL,
+	  .off = offsetof(struct nodegroup_settings, paused), .def = 0,
+	  .help = "launch nothing, scale in nothing (machines on their way "
+	  "still join)" },
 };
 
 /* Rules across settings. */
@@ -165,5 +233,6 @@ const char *const nodegroup_providers[] = {
 int
 nodegroup_provider_available(const char *name)
 {
-	return strcmp(name, "process") == 0;
+	return strcmp(name, "process") == 0 || strcmp(name, "exec") == 0 ||
+	    strcmp(name, "docker") == 0;
 }

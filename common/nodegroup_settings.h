@@ -37,6 +37,17 @@ struct nodegroup_settings {
 	char	 agent_url[NODEGROUP_AGENT_MAX]; /* what agents dial, "" the
 						 * master's agent listener */
 	char	 agent_env[NODEGROUP_AGENT_MAX]; /* more "K=V K=V" for it */
+	/* exec provider */
+	char	 exec_program[NODEGROUP_AGENT_MAX]; /* the operator's program */
+	int64_t	 exec_timeout_s;	/* one call at most; then killed */
+	int64_t	 list_interval_s;	/* list instances this often, 0 never */
+	/* docker provider */
+	char	 docker_image[NODEGROUP_AGENT_MAX]; /* the agent's image */
+	char	 docker_socket[NODEGROUP_AGENT_MAX]; /* the Engine's socket */
+	/* limits and modes */
+	int64_t	 cost_per_hour;		/* a machine's cost, 0: none given */
+	int	 dry_run;		/* decide, say so, call nothing */
+	int	 paused;		/* no launch, no scale-in */
 };
 
 extern const struct setting_table nodegroup_settings_table;

@@ -197,6 +197,8 @@ static const struct api_route api_routes[] = {
 	{ "PATCH", "/v1/nodegroups/{}/{}", api_nodegroup_patch, 0 },
 	{ "DELETE", "/v1/nodegroups/{}/{}", api_nodegroup_delete, 0 },
 	{ "GET", "/v1/nodegroups/{}/{}/machines", api_nodegroup_machines, 0 },
+	{ "GET", "/v1/grids/{}/nodegroups/plan", api_nodegroup_plan_grid, 0 },
+	{ "GET", "/v1/nodegroups/{}/{}/plan", api_nodegroup_plan, 0 },
 	{ "GET", "/install/agent.sh", api_install_script, 1 },
 	{ "GET", "/install/berth-agent", api_install_agent, 1 },
 };

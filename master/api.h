@@ -171,7 +171,8 @@ api_handler_fn api_service_stop, api_service_start, api_service_restart,
     api_service_delete, api_stack_stop, api_stack_start, api_stack_restart;
 api_handler_fn api_grid_cloud_config, api_install_script, api_install_agent;
 api_handler_fn api_nodegroup_list, api_nodegroup_create, api_nodegroup_show,
-    api_nodegroup_patch, api_nodegroup_delete, api_nodegroup_machines;
+    api_nodegroup_patch, api_nodegroup_delete, api_nodegroup_machines,
+    api_nodegroup_plan, api_nodegroup_plan_grid;
 /*
  * Why a cloud-config label= argument is refused, given the nprev accepted
  * before it; NULL when it is fine.

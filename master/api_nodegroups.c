@@ -7,6 +7,10 @@
  *	PATCH	/v1/nodegroups/{g}/{name}		labels, min, max, settings
  *	DELETE	/v1/nodegroups/{g}/{name}		only without machines
  *	GET	/v1/nodegroups/{g}/{name}/machines	its machines
+ *	GET	/v1/grids/{g}/nodegroups/plan		what the next round
+ *							would do (no write,
+ *							no provider call)
+ *	GET	/v1/nodegroups/{g}/{name}/plan		the same, one group
  *
  * A body is checked whole before anything is written: the 422 names
  * every bad field ("errors": [{field, error}], the first also as "field"
@@ -14,6 +18,8 @@
  * nodegroup_settings_table (common/settings.c). Runs on the API threads.
  */
 #include "master/api.h"
+#include "master/provider.h"
+#include "master/sched_groups.h"
 
 #include "common/util.h"
 #include "common/xmalloc.h"
@@ -173,6 +179,23 @@ ng_apply(json_t *set, struct nodegroup *g, json_t *errs)
 	json_decref(e);
 }
 
+/* What a provider needs of the settings (once the provider is known). */
+static void
+ng_provider_rules(const struct nodegroup *g, json_t *errs)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(errs, i, e)
+		if (strcmp(json_string_value(json_object_get(e, "field")),
+		    "settings.exec_program") == 0)
+			return;		/* named already */
+	if (strcmp(g->provider, "exec") == 0 &&
+	    g->settings.exec_program[0] == '\0')
+		ng_err(errs, "settings.exec_program", "the exec provider needs "
+		    "exec_program: the absolute path of the program it runs");
+}
+
 static json_t *
 ng_json(struct api_ctx *ctx, const struct nodegroup *g)
 {
@@ -219,7 +242,7 @@ api_nodegroup_create(struct api_ctx *ctx)
 	struct nodegroup g;
 	struct grid gr;
 	json_t *body, *errs, *v, *set;
-	const char *const *p;
+	const char *const *p, *why = NULL;
 	int rc;
 
 	if (api_grid(ctx, ctx->cap[0], &gr) != 0)
@@ -245,9 +268,13 @@ api_nodegroup_create(struct api_ctx *ctx)
 	if (!json_is_string(v) || *p == NULL)
 		ng_err(errs, "provider", "provider is required: process, "
 		    "docker, exec or aws-asg");
-	else if (!nodegroup_provider_available(*p))
+	else if (!nodegroup_provider_available(*p) ||
+	    provider_find(*p) == NULL)
 		ng_err(errs, "provider", "provider %s is not available in "
-		    "this version yet (process is)", *p);
+		    "this version yet (process, exec and docker are)", *p);
+	else if (!provider_find(*p)->available(&why))
+		ng_err(errs, "provider", "provider %s cannot run here: %s", *p,
+		    why);
 	else
 		snprintf(g.provider, sizeof g.provider, "%s", *p);
 	if ((v = json_object_get(body, "labels")) != NULL)
@@ -255,6 +282,7 @@ api_nodegroup_create(struct api_ctx *ctx)
 	set = ng_settings_obj(body, errs);
 	ng_apply(set, &g, errs);
 	json_decref(set);
+	ng_provider_rules(&g, errs);
 	if (json_array_size(errs) > 0) {
 		ng_reply_errors(ctx, errs);
 		goto out;
@@ -342,6 +370,7 @@ api_nodegroup_patch(struct api_ctx *ctx)
 	set = ng_settings_obj(body, errs);
 	ng_apply(set, &g, errs);
 	json_decref(set);
+	ng_provider_rules(&g, errs);
 	if (json_array_size(errs) > 0) {
 		ng_reply_errors(ctx, errs);
 		goto out;
@@ -423,4 +452,60 @@ api_nodegroup_machines(struct api_ctx *ctx)
 		json_array_append_new(arr, machine_to_json(&v[i]));
 	free(v);
 	api_reply(ctx, 200, arr);
+}
+
+/* The plan of grid gr, decisions of group (NULL: all) only. */
+static void
+ng_plan_reply(struct api_ctx *ctx, const struct grid *gr, const char *group)
+{
+	json_t *plan = sched_groups_plan(ctx->m, gr->id, 10000), *keep, *v;
+	json_t *gs, *gkeep;
+	const char *name;
+	size_t i;
+
+	if (plan == NULL) {
+		api_error(ctx, 503, NULL, "the scheduler did not answer within "
+		    "10s; try again");
+		return;
+	}
+	if (group != NULL) {
+		keep = json_array();
+		json_array_foreach(json_object_get(plan, "decisions"), i, v) {
+			name = json_string_value(json_object_get(v, "group"));
+			/* The grid's own (limits, no fit) concern it too. */
+			if (name == NULL || name[0] == '\0' ||
+			    strcmp(name, group) == 0)
+				json_array_append(keep, v);
+		}
+		json_object_set_new(plan, "decisions", keep);
+		gs = json_object_get(plan, "groups");
+		gkeep = json_array();
+		json_array_foreach(gs, i, v)
+			if (strcmp(json_string_value(json_object_get(v,
+			    "name")), group) == 0)
+				json_array_append(gkeep, v);
+		json_object_set_new(plan, "groups", gkeep);
+	}
+	api_reply(ctx, 200, plan);
+}
+
+void
+api_nodegroup_plan_grid(struct api_ctx *ctx)
+{
+	struct grid gr;
+
+	if (api_grid(ctx, ctx->cap[0], &gr) != 0)
+		return;
+	ng_plan_reply(ctx, &gr, NULL);
+}
+
+void
+api_nodegroup_plan(struct api_ctx *ctx)
+{
+	struct nodegroup g;
+	struct grid gr;
+
+	if (ng_get(ctx, &gr, &g) != 0)
+		return;
+	ng_plan_reply(ctx, &gr, g.name);
 }

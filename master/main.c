@@ -14,6 +14,7 @@
 #include "master/hub.h"
 #include "master/logstore.h"
 #include "master/master.h"
+#include "master/provider_worker.h"
 #include "master/sched_loop.h"
 
 #include "common/log.h"
@@ -235,6 +236,9 @@ main(int argc, char **argv)
 		fatalx("api: %s", cause);
 	if ((m.hub = hub_start(&m, &cause)) == NULL)
 		fatalx("agent hub: %s", cause);
+	/* Before the scheduler, which queues provider calls to it. */
+	if ((m.providers = provider_worker_start(&m, &cause)) == NULL)
+		fatalx("provider threads: %s", cause);
 	if ((m.sched = sched_loop_start(&m, &cause)) == NULL)
 		fatalx("scheduler: %s", cause);
 	log_info("berth-master %s: API on %s://%s, agents on %s://%s, data in "
@@ -260,6 +264,9 @@ main(int argc, char **argv)
 	exec_relay_shutdown(m.exec);
 	api_stop(m.api);
 	sched_loop_stop(m.sched);
+	/* Calls in flight end (each within its timeout); their results,
+	 * never applied, are found again from the rows at the next start. */
+	provider_worker_free(m.providers);
 	/* Its last writes are acknowledged through the hub, still running. */
 	logstore_stop(m.logs);
 	hub_stop(m.hub);

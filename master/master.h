@@ -10,6 +10,7 @@
  *	api	libmicrohttpd's pool; handlers never block on agents
  *	ws	the hub: one libwebsockets service thread owns every lws object
  *	sched	the scheduling loop
+ *	provider  calls of node groups' async providers (provider_worker.c)
  *
  * Each thread that touches the store uses master_store(), which opens that
  * thread's own SQLite connection on first use.
@@ -35,6 +36,7 @@ struct api;
 struct logstore;
 struct exec_relay;
 struct loadring;
+struct provider_worker;
 
 struct master {
 	struct master_config	 cfg;		/* options, read-only */
@@ -52,6 +54,8 @@ struct master {
 	struct logstore		*logs;		/* container logs, or NULL */
 	struct exec_relay	*exec;		/* exec sessions, or NULL */
 	struct loadring		*loads;		/* nodes' recent stats, or NULL */
+	struct provider_worker	*providers;	/* provider threads, or NULL
+						 * (calls then run in place) */
 
 	atomic_uint_fast64_t	 api_status[600]; /* requests by status */
 	atomic_uint_fast64_t	 nodes_gen;	/* bumped by every change to

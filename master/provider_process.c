@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -279,3 +280,95 @@ provider_process_last_line(const char *data_dir, char *buf, size_t len)
 	start = nl != NULL ? nl + 1 : tail;
 	snprintf(buf, len, "%s", start);
 }
+
+/* ---- the vtable -------------------------------------------------------- */
+
+static int
+pp_available(const char **why)
+{
+	*why = NULL;
+	return 1;
+}
+
+static void
+pp_create(const struct provider_req *req, struct provider_res *res)
+{
+	struct provider_launch l;
+	char *cause = NULL;
+	pid_t pid = 0;
+
+	memset(&l, 0, sizeof l);
+	l.agent = req->agent;
+	l.url = req->url;
+	l.pin = req->pin[0] != '\0' ? req->pin : NULL;
+	l.token = req->token;
+	l.name = req->machine;
+	l.data_dir = req->data_dir;
+	l.cpus = req->settings.cpus;
+	l.env = req->settings.agent_env;
+	if (provider_process_launch(&l, &pid, &cause) != 0) {
+		snprintf(res->cause, sizeof res->cause, "%s", cause);
+		free(cause);
+		res->nothing = 1;	/* nothing is left running */
+		return;
+	}
+	res->ok = 1;
+	res->pid = pid;
+	snprintf(res->id, sizeof res->id, "%ld", (long)pid);
+}
+
+/* SIGTERM, SIGKILL after the group's grace; gone: its directory goes. */
+static void
+pp_delete(const struct provider_req *req, struct provider_res *res)
+{
+	if (req->data_dir[0] != '\0' && provider_process_stop(req->data_dir,
+	    req->since_ms > req->settings.stop_grace_s * 1000) == 1) {
+		res->again = 1;
+		res->ok = 1;
+		return;
+	}
+	if (req->data_dir[0] != '\0' &&
+	    provider_process_remove(req->data_dir) != 0)
+		snprintf(res->cause, sizeof res->cause, "cannot remove %.300s: %s",
+		    req->data_dir, strerror(errno));
+	res->ok = 1;
+}
+
+/* The agents running under data_dir (the master's machines directory). */
+static void
+pp_list(const struct provider_req *req, struct provider_res *res)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	pid_t pid;
+
+	res->ok = 1;
+	if ((d = opendir(req->data_dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", req->data_dir, de->d_name);
+		if ((pid = provider_process_find(path)) == 0)
+			continue;
+		res->inst = xreallocarray(res->inst, res->ninst + 1,
+		    sizeof *res->inst);
+		snprintf(res->inst[res->ninst].id, sizeof res->inst->id, "%ld",
+		    (long)pid);
+		snprintf(res->inst[res->ninst].machine, sizeof
+		    res->inst->machine, "%.63s", de->d_name);
+		res->ninst++;
+	}
+	closedir(d);
+}
+
+const struct provider provider_process = {
+	.name = "process",
+	.async = 0,
+	.join = PROVIDER_JOIN_TOKEN,
+	.available = pp_available,
+	.create = pp_create,
+	.delete = pp_delete,
+	.list = pp_list,
+};

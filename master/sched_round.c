@@ -45,6 +45,7 @@ struct round_grid {
 	char			*nofit;		/* node groups: the last reason
 						 * no group could serve */
 	int			 standing;	/* node groups: stand-down said */
+	json_t			*groups_memo;	/* node groups: notes said once */
 	int			 seen;		/* still in the store */
 };
 
@@ -76,6 +77,7 @@ round_grid_clear(struct round_grid *g)
 	json_decref(g->unplaceable);
 	json_decref(g->logged);
 	free(g->nofit);
+	json_decref(g->groups_memo);
 }
 
 /*
@@ -455,8 +457,10 @@ round_plan(struct sched_round *r, struct round_grid *g)
 	 * its deploy, which waits for the capacity instead of failing.
 	 */
 	waiting = json_object();
-	sched_groups_round(r->m, r->st, g->id, g->name, g->s, &plan,
-	    ++r->seed, &g->nofit, &g->standing, waiting);
+	if (g->groups_memo == NULL)
+		g->groups_memo = json_object();
+	sched_groups_round(r->m, r->st, g->id, g->name, &g->gs, g->s, &plan,
+	    ++r->seed, &g->nofit, &g->standing, g->groups_memo, waiting);
 	json_object_foreach(waiting, key, v)
 		json_object_del(g->unplaceable, key);
 	json_decref(waiting);

@@ -365,6 +365,11 @@ static const char *store_migrations[] = {
 	"ALTER TABLE nodes ADD COLUMN drain_deadline_at INTEGER;"
 	"ALTER TABLE nodes ADD COLUMN drain_done_at INTEGER;"
 	"ALTER TABLE nodes ADD COLUMN drain_forced INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 8 -> 9: the id a provider gave a machine's instance (exec,
+	 * docker, aws-asg): what a delete names, what a list is matched by.
+	 */
+	"ALTER TABLE machines ADD COLUMN provider_id TEXT;",
 };
 
 #define STORE_N_MIGRATIONS \

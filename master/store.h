@@ -27,7 +27,7 @@
 #include "common/grid_settings.h"
 #include "common/nodegroup_settings.h"
 
-#define STORE_SCHEMA_VERSION	8
+#define STORE_SCHEMA_VERSION	9
 
 struct store;
 
@@ -1119,6 +1119,7 @@ struct machine {
 	char			 node_id[NODE_ID_LEN + 1]; /* once joined */
 	int64_t			 pid;		/* process provider, 0 unknown */
 	char			 data_dir[512];	/* process provider */
+	char			 provider_id[256]; /* the provider's id for it */
 	char			 reason[256];	/* why the last change */
 	int64_t			 created_at;
 	int64_t			 state_at;	/* when the state last changed */
@@ -1171,6 +1172,14 @@ int	 store_machine_state(struct store *st, int64_t id, const char *from,
 int	 store_machine_launching(struct store *st, int64_t id,
 	    const unsigned char *token_hash, const char *data_dir, int64_t now);
 int	 store_machine_pid(struct store *st, int64_t id, int64_t pid);
+/* The provider's id of its instance ("" forgets it). 0 or -1. */
+int	 store_machine_provider_id(struct store *st, int64_t id,
+	    const char *provider_id);
+/* Machines of grid_id launched (machine.launch events) since ms. -1 err. */
+int	 store_machine_launches_since(struct store *st, int64_t grid_id,
+	    int64_t since);
+/* Node records of grid_id. -1 error. */
+int	 store_grid_node_count(struct store *st, int64_t grid_id);
 int	 store_machine_unneeded(struct store *st, int64_t id, int64_t since);
 int	 store_machine_delete(struct store *st, int64_t id);
 json_t	*machine_to_json(const struct machine *m);

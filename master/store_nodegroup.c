@@ -322,6 +322,8 @@ machine_from_row(sqlite3_stmt *s, struct machine *m)
 	m->node_jobs = sqlite3_column_int(s, 18);
 	m->node_protected = sqlite3_column_int(s, 19);
 	m->node_draining = sqlite3_column_int(s, 20);
+	if ((t = store_col_text(s, 21)) != NULL)
+		snprintf(m->provider_id, sizeof m->provider_id, "%s", t);
 }
 
 int
@@ -348,7 +350,8 @@ store_machine_list(struct store *st, int64_t grid_id, int64_t group_id,
 	    "   WHERE a.node_id = m.node_id AND a.state IN ('assigned',"
 	    "   'running'))),"
 	    " coalesce(n.protected, 0),"
-	    " coalesce(n.drain_state = 'draining', 0)"
+	    " coalesce(n.drain_state = 'draining', 0),"
+	    " m.provider_id"
 	    " FROM machines m JOIN node_groups g ON g.id = m.group_id"
 	    " LEFT JOIN nodes n ON n.id = m.node_id"
 	    " WHERE g.grid_id = ?1 AND (?2 = 0 OR m.group_id = ?2)"
@@ -423,6 +426,54 @@ store_machine_pid(struct store *st, int64_t id, int64_t pid)
 }
 
 int
+store_machine_provider_id(struct store *st, int64_t id,
+    const char *provider_id)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "UPDATE machines SET provider_id = ?2 WHERE id = ?1");
+
+	sqlite3_bind_int64(s, 1, id);
+	if (provider_id[0] != '\0')
+		store_bind_text(s, 2, provider_id);
+	else
+		sqlite3_bind_null(s, 2);
+	return store_done(s);
+}
+
+static int
+ng_count(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s), n = -1;
+
+	if (rc == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	return n;
+}
+
+int
+store_machine_launches_since(struct store *st, int64_t grid_id,
+    int64_t since)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT count(*) FROM events WHERE"
+	    " grid_id = ?1 AND at >= ?2 AND type = 'machine.launch'");
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	sqlite3_bind_int64(s, 2, since);
+	return ng_count(s);
+}
+
+int
+store_grid_node_count(struct store *st, int64_t grid_id)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT count(*) FROM nodes WHERE grid_id = ?1");
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	return ng_count(s);
+}
+
+int
 store_machine_unneeded(struct store *st, int64_t id, int64_t since)
 {
 	sqlite3_stmt *s = store_stmt(st,
@@ -459,6 +510,9 @@ machine_to_json(const struct machine *m)
 		json_object_set_new(o, "pid", json_integer(m->pid));
 	if (m->data_dir[0] != '\0')
 		json_object_set_new(o, "data_dir", json_string(m->data_dir));
+	if (m->provider_id[0] != '\0')
+		json_object_set_new(o, "provider_id",
+		    json_string(m->provider_id));
 	if (m->reason[0] != '\0')
 		json_object_set_new(o, "reason", json_string(m->reason));
 	ng_time(o, "joined_at", m->joined_at);
