@@ -91,9 +91,17 @@ check_has "node ls: draining" "$("$B" node ls)" "online, draining"
 check_eq "one node.drain event" "$(events node.drain)" 1
 master_stop KILL
 master_start "$TMP/data" || exit 1
-check_eq "after kill -9: still draining, same start and deadline" \
-    "$(api_jq /v1/nodes/default/n1 '"\(.drain.state) \(.drain.started_at) \(.drain.deadline_at)"')" \
-    "draining $started $deadline"
+# A loaded machine can take longer than the deadline to restart the
+# master: then the drain was forced (checked below) and is over.
+after=$(api_jq /v1/nodes/default/n1 '"\(.drain.state) \(.drain.started_at) \(.drain.deadline_at)"')
+if [ "$(date +%s%3N)" -lt "$(date -d "$deadline" +%s%3N)" ]; then
+	check_eq "after kill -9: still draining, same start and deadline" \
+	    "$after" "draining $started $deadline"
+else
+	echo "# the restart outlasted the 8 s deadline: the drain may be over"
+	check_has "after kill -9: the same drain (start and deadline)" \
+	    "$after" " $started $deadline"
+fi
 forced_once() { [ "$(events node.drain_forced)" = 1 ]; }
 check "the job held the drain until its deadline, then node.drain_forced" \
     wait_for 30 forced_once
