@@ -27,14 +27,15 @@ on() { # NODE SERVICE [docker ps filters]: that service's containers on NODE
 	    --filter label=berth.stack=drain --filter "label=berth.service=$s" "$@" | wc -l
 }
 running() { echo $(($(on n1 "$1" --filter status=running) + $(on n2 "$1" --filter status=running) + $(on n3 "$1" --filter status=running))); }
-# sample: one docker ps: "running-web web-on-n1 running-daemon-on-n1"
+# sample: one docker ps: "running-web running-web-on-n1 running-daemon-on-n1"
+# (a stopped web container not yet removed holds nothing up: not counted)
 sample() {
 	docker ps -a --filter label=berth.stack=drain --format \
 	    '{{.Label "berth.node"}} {{.Label "berth.service"}} {{.State}}' |
 	    awk -v n1="$N1" -v n2="$N2" -v n3="$N3" '
 		$1 != n1 && $1 != n2 && $1 != n3 { next }
 		$2 == "web" && $3 == "running" { w++ }
-		$2 == "web" && $1 == n1 { w1++ }
+		$2 == "web" && $1 == n1 && $3 == "running" { w1++ }
 		$2 == "agentd" && $1 == n1 && $3 == "running" { d1++ }
 		END { print w + 0, w1 + 0, d1 + 0 }'
 }
