@@ -76,6 +76,7 @@
 #include "agent/decide.h"
 #include "agent/docker.h"
 #include "agent/foreign.h"
+#include "agent/health.h"
 #include "agent/inflight.h"
 #include "agent/jobrun.h"
 #include "agent/nodeinfo.h"
@@ -86,6 +87,7 @@
 #include "agent/spec.h"
 #include "agent/workers.h"
 #include "common/log.h"
+#include "common/logfmt.h"
 #include "common/proto.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
@@ -437,6 +439,28 @@ converge_stop_one(struct converge *c, const struct spec *s,
 	converge_submit(c, job);
 }
 
+/* Restart a container whose health probes failed (decide.c said so). */
+static void
+converge_restart_one(struct converge *c, const struct spec *s,
+    const struct observe_container *m, const char *why)
+{
+	struct work *job = xcalloc(1, sizeof *job);
+	char esc[512], esc2[512];
+
+	log_warn("restarting %s: unhealthy, %d health probes failed in a row "
+	    "(last: %s)", log_escape(esc, sizeof esc, s->name),
+	    HEALTH_FAILS_RESTART, log_escape(esc2, sizeof esc2,
+	    why != NULL ? why : "?"));
+	job->kind = INFLIGHT_RESTART;
+	job->labelled = 1;
+	job->service_id = s->service_id;
+	job->instance = s->instance;
+	job->rev = s->rev;
+	job->name = xstrdup(s->name);
+	job->id = xstrdup(m->id);
+	converge_submit(c, job);
+}
+
 /* Create and start one missing instance whose image is here. */
 static void
 converge_create(struct converge *c, const struct spec *s)
@@ -768,6 +792,14 @@ converge_result(struct converge *c, struct work *job, int64_t now)
 			log_debug("stopped %s (%.12s)",
 			    log_escape(esc, sizeof esc, job->name), job->id);
 		break;
+	case INFLIGHT_RESTART:
+		/* Failed: its probes go on, and fail it again. */
+		if (r != NULL)
+			decide_rec_health_restarted(r, job->rc == 0);
+		if (job->rc == 0)
+			log_info("restarted %s (%.12s)",
+			    log_escape(esc, sizeof esc, job->name), job->id);
+		break;
 	}
 }
 
@@ -787,6 +819,34 @@ converge_results(struct converge *c, int64_t now)
 	return n;
 }
 
+/* A finished health probe: its verdict, and a restart when it is due. */
+static void
+converge_health_result(struct converge *c, struct decide_rec *r,
+    struct portprobe_job *job)
+{
+	enum health_status was = r->health.status;
+	char esc[512];
+	int restart;
+
+	if (job->cause != NULL && job->why == NULL) {
+		job->why = job->cause;		/* could not probe at all */
+		job->cause = NULL;
+	}
+	restart = health_result(&r->health, job->key, job->ok, job->why);
+	job->why = NULL;			/* taken */
+	if (r->health.status != was && r->health.status == HEALTH_HEALTHY)
+		log_info("%.12s: healthy (service %lld instance %lld)",
+		    job->container_id, (long long)job->service_id,
+		    (long long)job->instance);
+	else if (r->health.status == HEALTH_UNHEALTHY && r->health.fails == 1)
+		log_warn("%.12s: unhealthy (service %lld instance %lld): %s",
+		    job->container_id, (long long)job->service_id,
+		    (long long)job->instance, log_escape(esc, sizeof esc,
+		    r->health.error));
+	if (restart)
+		converge_due(c, 1);		/* decide.c restarts it */
+}
+
 /* Apply finished wait_for_port probes to the records of their instances. */
 static void
 converge_probe_results(struct converge *c)
@@ -801,6 +861,11 @@ converge_probe_results(struct converge *c)
 			observe_stale(c->observe, job->container_id);
 		r = converge_rec_find(c, job->service_id, job->instance);
 		if (r == NULL) {
+			portprobe_job_free(job);
+			continue;
+		}
+		if (job->health != NULL) {
+			converge_health_result(c, r, job);
 			portprobe_job_free(job);
 			continue;
 		}
@@ -852,10 +917,41 @@ converge_probe(struct converge_pass *p, const struct spec *s,
 	}
 }
 
+/* Launch the health probe decide_instance() asked for. */
+static void
+converge_health_probe(struct converge_pass *p, const struct spec *s,
+    const struct observe_container *m, struct decide_rec *r,
+    struct decide_out *out)
+{
+	struct portprobe_job *job = xcalloc(1, sizeof *job);
+
+	job->service_id = s->service_id;
+	job->instance = s->instance;
+	job->container_id = xstrdup(m->id);
+	job->key = out->health_key;
+	out->health_key = NULL;
+	job->pid = out->health_pid;
+	job->port = s->health.port;
+	job->health = xcalloc(1, sizeof *job->health);
+	*job->health = s->health;
+	job->health->uri = xstrdup(s->health.uri);
+	if (out->health_addr != NULL)
+		job->addr = xstrdup(out->health_addr);
+	if (portprobe_launch(p->c->probes, job) == 0) {
+		log_debug("%.12s: health probe %s %s:%d", m->id,
+		    s->health.http ? "http" : "tcp",
+		    job->addr != NULL ? job->addr : "127.0.0.1", job->port);
+		health_launched(&r->health, p->now);
+	} else {	/* PORTPROBE_MAX at once: the next pass */
+		portprobe_job_free(job);
+		converge_due(p->c, PORTPROBE_FAST_MS);
+	}
+}
+
 /* ---- the pass ----------------------------------------------------------------- */
 
 /* One entry of the state frame; output: last lines before an exit. */
-static void
+static json_t *
 converge_report(json_t *items, const struct plan_actual *who,
     const char *name, const char *cid, enum decide_state st, int has_exit,
     int exit_code, const char *error, int restarts, const char *output)
@@ -870,6 +966,34 @@ converge_report(json_t *items, const struct plan_actual *who,
 	if (output != NULL)
 		json_object_set_new(e, "last_output", json_string(output));
 	json_array_append_new(items, e);
+	return e;
+}
+
+/*
+ * The health of an instance with a health_check (docs/protocol.md):
+ * "health", its last failed probe's reason and the restarts it caused.
+ */
+static void
+converge_report_health(json_t *e, const struct decide_out *out)
+{
+	size_t len;
+
+	if (out->health == HEALTH_NONE)
+		return;
+	json_object_set_new(e, "health", json_string(health_status_name(
+	    out->health)));
+	if (out->health_error != NULL) {
+		/* At most HEALTH_ERROR_MAX bytes, cut between characters. */
+		len = strlen(out->health_error);
+		len = logfmt_utf8_valid(out->health_error, len);
+		if (len > HEALTH_ERROR_MAX)
+			len = logfmt_utf8_cut(out->health_error, len,
+			    HEALTH_ERROR_MAX);
+		json_object_set_new(e, "health_error",
+		    json_stringn(out->health_error, len));
+	}
+	json_object_set_new(e, "health_restarts",
+	    json_integer(out->health_restarts));
 }
 
 /* List what Docker shows; -1 (nothing else to do) when it does not. */
@@ -1040,7 +1164,11 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 		converge_due(c, out.due);
 	if (out.probe)
 		converge_probe(p, s, m, r, &out);
-	if (out.action == DECIDE_START)
+	if (out.health_probe)
+		converge_health_probe(p, s, m, r, &out);
+	if (out.action == DECIDE_RESTART)
+		converge_restart_one(c, s, m, r->health.error);
+	else if (out.action == DECIDE_START)
 		converge_start_one(c, s, m);
 	else if (out.action == DECIDE_CREATE)
 		converge_create(c, s);
@@ -1051,9 +1179,9 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 		    s->name), decide_reason_name(out.reason));
 	if (out.soon)
 		p->changed = 1;
-	converge_report(p->items, &who, s->name, m != NULL ? m->id : NULL,
-	    out.state, out.has_exit, out.exit_code, out.error, out.restarts,
-	    out.output);
+	converge_report_health(converge_report(p->items, &who, s->name,
+	    m != NULL ? m->id : NULL, out.state, out.has_exit, out.exit_code,
+	    out.error, out.restarts, out.output), &out);
 	if (out.state == DECIDE_ST_STARTING) {
 		p->fix[p->nfix].item = json_array_get(p->items,
 		    json_array_size(p->items) - 1);
@@ -1061,6 +1189,8 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 		p->fix[p->nfix++].instance = s->instance;
 	}
 	free(out.probe_key);
+	free(out.health_key);
+	free(out.msg);
 }
 
 /*
@@ -1081,7 +1211,8 @@ converge_pass_probe_wait(struct converge_pass *p)
 	for (i = 0; i < p->nfix; i++) {
 		r = converge_rec_find(p->c, p->fix[i].service_id,
 		    p->fix[i].instance);
-		if (r == NULL || !r->probe.passed)
+		if (r == NULL || !r->probe.passed || (r->health.key != NULL &&
+		    !r->health.passed))
 			continue;
 		json_object_set_new(p->fix[i].item, "state",
 		    json_string("running"));

@@ -503,6 +503,19 @@ docker_stop(struct docker *d, const char *id, int timeout_s, char **cause)
 }
 
 int
+docker_restart(struct docker *d, const char *id, char **cause)
+{
+	char *path;
+	int rc;
+
+	xasprintf(&path, "/containers/%s/restart", id);
+	rc = docker_simple(d, "POST", path, DOCKER_CALL_S + 300, "restart", 0,
+	    cause);
+	free(path);
+	return rc;
+}
+
+int
 docker_remove(struct docker *d, const char *id, char **cause)
 {
 	char *path;

@@ -143,6 +143,9 @@ workers_run(struct docker *d, struct work *job)
 	case INFLIGHT_STOP:
 		job->rc = docker_stop(d, job->id, -1, &job->cause);
 		break;
+	case INFLIGHT_RESTART:
+		job->rc = docker_restart(d, job->id, &job->cause);
+		break;
 	}
 }
 

@@ -41,6 +41,7 @@ static const char *desired_keys[] = {
 	"mem_limit", "memswap_limit", "shm_size", "ports", "volumes",
 	"privileged", "cap_add", "cap_drop", "network_mode", "pid", "user",
 	"read_only", "stop_signal", "stop_grace_period", "logging",
+	"health_check",
 };
 
 /* A service's spec and the container keys made from it. */
@@ -611,6 +612,14 @@ desired_apply_state(struct store *st, const char *node_id, json_t *containers,
 		e = json_object_get(c, "last_output");
 		v[i].last_output = json_is_string(e) ? json_string_value(e) :
 		    NULL;
+		e = json_object_get(c, "health");
+		v[i].health = json_is_string(e) ? json_string_value(e) : NULL;
+		e = json_object_get(c, "health_error");
+		v[i].health_error = json_is_string(e) ? json_string_value(e) :
+		    NULL;
+		e = json_object_get(c, "health_restarts");
+		v[i].health_restarts = json_is_integer(e) ?
+		    json_integer_value(e) : 0;
 	}
 	rc = store_instance_report(st, node_id, v, json_array_size(containers),
 	    grid_changed, cause);

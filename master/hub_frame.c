@@ -17,10 +17,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *frame_health[] = {
+	"starting", "healthy", "unhealthy", NULL,
+};
+
 static const char *frame_states[] = {
 	"pending", "pulling", "created", "starting", "running", "paused",
 	"crashing", "stopped", "error", "removing", NULL,
 };
+
+/*
+ * A container's health (docs/protocol.md), all optional: health one of
+ * frame_health, health_error a string of at most PROTO_MAX_HEALTH_ERROR
+ * bytes, health_restarts an integer 0..2^31-1. 0, or -1 with *cause.
+ */
+static int
+frame_check_health(json_t *c, size_t idx, char **cause)
+{
+	const char *const *sp;
+	json_t *v;
+
+	if ((v = json_object_get(c, "health")) != NULL && !json_is_null(v)) {
+		for (sp = frame_health; json_is_string(v) && *sp != NULL; sp++)
+			if (strcmp(*sp, json_string_value(v)) == 0)
+				break;
+		if (!json_is_string(v) || *sp == NULL) {
+			xasprintf(cause, "containers[%zu].health: expected "
+			    "\"starting\", \"healthy\" or \"unhealthy\"", idx);
+			return -1;
+		}
+	}
+	if ((v = json_object_get(c, "health_error")) != NULL &&
+	    !json_is_null(v) && (!json_is_string(v) ||
+	    json_string_length(v) > PROTO_MAX_HEALTH_ERROR)) {
+		xasprintf(cause, "containers[%zu].health_error: expected a "
+		    "string of at most %d bytes", idx, PROTO_MAX_HEALTH_ERROR);
+		return -1;
+	}
+	if ((v = json_object_get(c, "health_restarts")) != NULL &&
+	    !json_is_null(v) && (!json_is_integer(v) ||
+	    json_integer_value(v) < 0 || json_integer_value(v) > 2147483647)) {
+		xasprintf(cause, "containers[%zu].health_restarts: expected an "
+		    "integer 0-2147483647", idx);
+		return -1;
+	}
+	return 0;
+}
 
 /* One reported container; 0, or -1 with *cause. */
 static int
@@ -76,7 +118,7 @@ frame_check_container(json_t *c, size_t idx, char **cause)
 		    "string", idx);
 		return -1;
 	}
-	return 0;
+	return frame_check_health(c, idx, cause);
 }
 
 int

@@ -27,7 +27,7 @@
 #include "common/grid_settings.h"
 #include "common/nodegroup_settings.h"
 
-#define STORE_SCHEMA_VERSION	9
+#define STORE_SCHEMA_VERSION	10
 
 struct store;
 
@@ -414,6 +414,9 @@ struct instance_report {
 	const char	*container_id;	/* Docker's id, or NULL */
 	int64_t		 restarts;	/* restarts counted by the agent */
 	const char	*last_output;	/* last lines before an exit, or NULL */
+	const char	*health;	/* its health_check's verdict, or NULL */
+	const char	*health_error;	/* the last failed probe's, or NULL */
+	int64_t		 health_restarts; /* restarts for failed probes */
 };
 
 /*

@@ -169,7 +169,8 @@ store_service_containers_json(struct store *st, int64_t service_id)
 	    "  ELSE i.error END,"
 	    " i.exit_code, i.container_id,"
 	    " i.restarts, i.move_target, i.updated_at, v.name, k.name,"
-	    " i.state, i.last_output"
+	    " i.state, i.last_output, i.health, i.health_error,"
+	    " i.health_restarts"
 	    " FROM instances i JOIN nodes n ON n.id = i.node_id"
 	    " JOIN services v ON v.id = i.service_id"
 	    " JOIN stacks k ON k.id = v.stack_id"
@@ -202,6 +203,13 @@ store_service_containers_json(struct store *st, int64_t service_id)
 		    json_string(store_col_text(s, 13)));
 		json_object_set_new(o, "last_output", store_col_text(s, 14) ?
 		    json_string(store_col_text(s, 14)) : json_null());
+		/* Its health_check's verdict (null without one). */
+		json_object_set_new(o, "health", store_col_text(s, 15) ?
+		    json_string(store_col_text(s, 15)) : json_null());
+		json_object_set_new(o, "health_error", store_col_text(s, 16) ?
+		    json_string(store_col_text(s, 16)) : json_null());
+		json_object_set_new(o, "health_restarts",
+		    json_integer(sqlite3_column_int64(s, 17)));
 		free(name);
 		json_array_append_new(arr, o);
 	}
