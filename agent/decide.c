@@ -124,6 +124,26 @@ decide_rec_clear(struct decide_rec *r)
 	r->error = NULL;
 	portprobe_rec_clear(&r->probe);
 	health_rec_clear(&r->health);
+	decide_rec_hook_runs(r, NULL, 0);
+}
+
+void
+decide_rec_hook_runs(struct decide_rec *r, const struct hook_run *runs,
+    size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < r->nhook_runs; i++)
+		hook_run_clear(&r->hook_runs[i]);
+	free(r->hook_runs);
+	r->hook_runs = NULL;
+	r->nhook_runs = 0;
+	if (n == 0)
+		return;
+	r->hook_runs = xcalloc(n, sizeof *r->hook_runs);
+	for (i = 0; i < n; i++)
+		hook_run_copy(&r->hook_runs[i], &runs[i]);
+	r->nhook_runs = n;
 }
 
 void
@@ -314,6 +334,10 @@ decide_running(const struct spec *s, const struct observe_container *m,
 	else
 		settled = ins->healthy || settle_ms == 0 ||
 		    (f->up_ms >= 0 && f->up_ms >= settle_ms);
+	/* Its create or start is still running (its post_start hooks, say):
+	 * not settled until that has ended well. */
+	if (f->busy)
+		settled = 0;
 	if (!settled) {
 		/* Watch it closely until it settles: an exit and Docker's
 		 * restart between two passes shows only in the inspect. */

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "agent/health.h"
+#include "agent/hooks.h"
 #include "agent/observe.h"
 #include "agent/plan.h"
 #include "agent/portprobe.h"
@@ -62,6 +63,9 @@ struct decide_rec {
 	int		 seen;		/* converge.c: wanted in this pass */
 	struct portprobe_rec probe;	/* wait_for_port of its container */
 	struct health_rec health;	/* its health_check (health.h) */
+	struct hook_run	*hook_runs;	/* the hooks its last action ran that
+					   ran any (reported in "hooks") */
+	size_t		 nhook_runs;
 };
 
 /* What the pass does now. */
@@ -208,6 +212,9 @@ void	 decide_rec_name_taken(struct decide_rec *r, enum decide_holder who,
 int	 decide_is_own(const struct spec *s, const struct observe_container *c);
 /* Created and started (attempts count until a healthy minute). */
 void	 decide_rec_created(struct decide_rec *r);
+/* The hooks an action ran (copied; n 0 forgets them). */
+void	 decide_rec_hook_runs(struct decide_rec *r, const struct hook_run *runs,
+	    size_t n);
 /* A restart for failed health probes ended (ok: it was restarted). */
 void	 decide_rec_health_restarted(struct decide_rec *r, int ok);
 /* An existing container was started (was_exited: the agent restarted it). */

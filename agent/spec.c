@@ -31,6 +31,7 @@ spec_clear(struct spec *s)
 	free(s->image);
 	free(s->body);
 	free(s->health.uri);
+	hooks_free(s->hooks, s->nhooks);
 	memset(s, 0, sizeof *s);
 }
 
@@ -466,6 +467,8 @@ spec_from_json(json_t *e, const char *node_id, struct spec *s, char **cause)
 	s->settle_s = has ? (int)n : 0;
 	if (spec_health(e, &s->health, cause) != 0)
 		goto fail;
+	if (hooks_parse(e, inst, &s->hooks, &s->nhooks, cause) != 0)
+		goto fail;
 	json_object_set_new(host, "RestartPolicy",
 	    json_pack("{s:s}", "Name", "unless-stopped"));
 	json_object_set_new(cfg, "HostConfig", host);
@@ -477,6 +480,9 @@ spec_from_json(json_t *e, const char *node_id, struct spec *s, char **cause)
 		xasprintf(cause, "%s: cannot encode the create body", name);
 		free(s->health.uri);
 		s->health.uri = NULL;
+		hooks_free(s->hooks, s->nhooks);
+		s->hooks = NULL;
+		s->nhooks = 0;
 		return -1;
 	}
 	s->name = xstrdup(name);
@@ -490,6 +496,9 @@ fail:
 	json_decref(host);
 	free(s->health.uri);
 	s->health.uri = NULL;
+	hooks_free(s->hooks, s->nhooks);
+	s->hooks = NULL;
+	s->nhooks = 0;
 	return -1;
 }
 

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "agent/health.h"
+#include "agent/hooks.h"
 
 struct spec {
 	char		*name;		/* Docker container name */
@@ -27,6 +28,8 @@ struct spec {
 	int		 settle_s;	/* "running" once up this long (the
 					   grid's instance_settle_s); 0 at once */
 	struct health_spec health;	/* health_check; port 0: none */
+	struct hook	*hooks;		/* this instance's hooks (hooks.h) */
+	size_t		 nhooks;
 	char		*body;		/* POST /containers/create JSON */
 };
 

@@ -374,12 +374,15 @@ static const char *store_migrations[] = {
 	/*
 	 * 9 -> 10: an instance's health, as its agent's probes of the
 	 * service's health_check judge it (docs/health.md): the status, the
-	 * last failed probe's reason, and the restarts failed probes caused.
+	 * last failed probe's reason, and the restarts failed probes caused;
+	 * and the last of its hooks the agent ran (docs/hooks.md), as the
+	 * JSON object of the state frame.
 	 */
 	"ALTER TABLE instances ADD COLUMN health TEXT;"
 	"ALTER TABLE instances ADD COLUMN health_error TEXT;"
 	"ALTER TABLE instances ADD COLUMN health_restarts INTEGER NOT NULL"
-	"  DEFAULT 0;",
+	"  DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN last_hook TEXT;",
 };
 
 #define STORE_N_MIGRATIONS \

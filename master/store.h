@@ -403,6 +403,13 @@ int	 store_instance_desired(struct store *st, const char *const *node_ids,
 	    size_t n, store_desired_fn *fn, void *arg);
 
 /* One container of an agent's state report (text borrowed, NULL: none). */
+/* One hook run of an instance's report (docs/hooks.md). */
+struct hook_report {
+	char		*json;		/* the frame's object, compact */
+	char		*msg;		/* in words, for its event */
+	int64_t		 at;		/* epoch ms it ended */
+};
+
 struct instance_report {
 	int64_t		 service_id;	/* which instance ... */
 	int64_t		 instance_no;
@@ -417,6 +424,8 @@ struct instance_report {
 	const char	*health;	/* its health_check's verdict, or NULL */
 	const char	*health_error;	/* the last failed probe's, or NULL */
 	int64_t		 health_restarts; /* restarts for failed probes */
+	const struct hook_report *hooks; /* the hooks its agent ran last */
+	size_t		 nhooks;
 };
 
 /*
