@@ -998,6 +998,16 @@ int	 store_deploy_insert(struct store *st, int64_t stack_id,
 	    int64_t service_id, int64_t *deploy_id);
 /* 1 if a deploy of the stack is created or ongoing, 0 not, -1 error. */
 int	 store_deploy_running(struct store *st, int64_t stack_id);
+/*
+ * deploy.interval (docs/stack-file.md): every service of grid_id with an
+ * interval whose last deploy (the newest deploy that included it, as the
+ * store keeps them: a master restart neither redeploys at once nor skips
+ * one) was created at least its interval before now_ms, and whose stack
+ * has no deploy under way, gets a deploy of its own, with a
+ * "deploy.interval" event; one transaction. *n: how many. 0 or -1.
+ */
+int	 store_deploy_intervals(struct store *st, int64_t grid_id,
+	    int64_t now_ms, int *n);
 int	 store_deploy_get_json(struct store *st, int64_t stack_id,
 	    int64_t deploy_id, json_t **out);
 /* The stack's deploys, newest first, without their services; NULL on

@@ -23,7 +23,6 @@ static const struct stack_inert {
 	const char	*why;		/* what berth does not do (yet) */
 } stack_inert[] = {
 	{ "expose", 1, "no stack DNS or load balancer reads it" },
-	{ "deploy.interval", 0, "there are no periodic redeploys" },
 };
 
 /* The value at a dotted path under o, or NULL. */
