@@ -76,6 +76,7 @@
 #include "agent/decide.h"
 #include "agent/docker.h"
 #include "agent/foreign.h"
+#include "agent/health.h"
 #include "agent/inflight.h"
 #include "agent/jobrun.h"
 #include "agent/nodeinfo.h"
@@ -86,6 +87,7 @@
 #include "agent/spec.h"
 #include "agent/workers.h"
 #include "common/log.h"
+#include "common/logfmt.h"
 #include "common/proto.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
@@ -133,6 +135,11 @@ struct converge {
 	struct pull	*pull;		/* pull thread */
 	struct workers	*workers;	/* Docker action pool */
 	struct portprobe *probes;	/* wait_for_port probe threads */
+	struct hook_done *hooks_done;	/* oneshot hooks run (hooks.h) */
+	struct spec	*gone;		/* instances no longer wanted whose
+					   pre_stop hooks are still to run
+					   (only those fields are set) */
+	size_t		 ngone;
 	int64_t		 probe_due;	/* ms to the next probe due, -1 none */
 	struct inflight	 inflight;	/* actions handed to it, not yet back */
 	struct spec	*specs;		/* current desired set */
@@ -214,6 +221,7 @@ converge_new(const struct agent_config *cfg, const char *node_id,
 	c->workers = workers_new(cfg->docker_socket, cfg->docker_concurrency,
 	    &c->stop, converge_wake, c);
 	c->probes = portprobe_new(converge_wake, c);
+	c->hooks_done = hook_done_load(cfg->data_dir);
 	foreign_init(&c->foreign, (int64_t)cfg->resync_interval_s * 3000);
 	return c;
 }
@@ -375,6 +383,110 @@ converge_submit(struct converge *c, struct work *job)
 	workers_submit(c->workers, job);
 }
 
+/*
+ * The hooks of s of types a and b (b may be a again) that job is to run:
+ * a oneshot hook already run for this instance is left out.
+ */
+static void
+converge_hooks(struct converge *c, const struct spec *s, struct work *job,
+    enum hook_type a, enum hook_type b)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < s->nhooks; i++) {
+		if (s->hooks[i].type != a && s->hooks[i].type != b)
+			continue;
+		if (s->hooks[i].oneshot && hook_done_has(c->hooks_done,
+		    s->service_id, s->instance, &s->hooks[i]))
+			continue;
+		job->hooks = xreallocarray(job->hooks, job->nhooks + 1,
+		    sizeof *job->hooks);
+		job->hooks[job->nhooks].type = s->hooks[i].type;
+		job->hooks[job->nhooks].name = xstrdup(s->hooks[i].name);
+		job->hooks[job->nhooks].cmd = xstrdup(s->hooks[i].cmd);
+		job->hooks[job->nhooks].oneshot = s->hooks[i].oneshot;
+		job->nhooks++;
+	}
+}
+
+/* The wanted instance (service_id, instance), or NULL. */
+static const struct spec *
+converge_spec_find(struct converge *c, int64_t service_id, int64_t instance)
+{
+	size_t i;
+
+	for (i = 0; i < c->nspecs; i++)
+		if (c->specs[i].service_id == service_id &&
+		    c->specs[i].instance == instance)
+			return &c->specs[i];
+	return NULL;
+}
+
+/*
+ * A new desired set drops instances: keep their pre_stop hooks for the
+ * removal of their containers (a service removed, scaled down, moved).
+ * At most CONVERGE_GONE_MAX are kept, the newest.
+ */
+#define CONVERGE_GONE_MAX	1024
+
+static void
+converge_keep_pre_stop(struct converge *c, const struct spec *specs, size_t n)
+{
+	const struct spec *o;
+	struct spec *g;
+	size_t i, j;
+
+	for (i = 0; i < c->nspecs; i++) {
+		o = &c->specs[i];
+		for (j = 0; j < n; j++)
+			if (specs[j].service_id == o->service_id &&
+			    specs[j].instance == o->instance)
+				break;
+		if (j < n)
+			continue;
+		for (j = 0; j < o->nhooks; j++)
+			if (o->hooks[j].type == HOOK_PRE_STOP)
+				break;
+		if (j == o->nhooks)
+			continue;
+		if (c->ngone == CONVERGE_GONE_MAX) {
+			spec_clear(&c->gone[0]);
+			memmove(c->gone, c->gone + 1, (c->ngone - 1) *
+			    sizeof *c->gone);
+			c->ngone--;
+		}
+		c->gone = xreallocarray(c->gone, c->ngone + 1,
+		    sizeof *c->gone);
+		g = &c->gone[c->ngone++];
+		memset(g, 0, sizeof *g);
+		g->service_id = o->service_id;
+		g->instance = o->instance;
+		g->nhooks = hooks_pick(o->hooks, o->nhooks, HOOK_PRE_STOP,
+		    &g->hooks);
+	}
+}
+
+/* The pre_stop hooks kept for an instance no longer wanted (taken). */
+static void
+converge_gone_hooks(struct converge *c, int64_t service_id,
+    int64_t instance, struct work *job)
+{
+	size_t i;
+
+	for (i = 0; i < c->ngone; i++) {
+		if (c->gone[i].service_id != service_id ||
+		    c->gone[i].instance != instance)
+			continue;
+		converge_hooks(c, &c->gone[i], job, HOOK_PRE_STOP,
+		    HOOK_PRE_STOP);
+		spec_clear(&c->gone[i]);
+		memmove(c->gone + i, c->gone + i + 1, (c->ngone - i - 1) *
+		    sizeof *c->gone);
+		c->ngone--;
+		return;
+	}
+}
+
 /* Stop (with its own grace) and remove one listed container. */
 static void
 converge_remove(struct converge *c, const struct observe_container *l)
@@ -393,6 +505,18 @@ converge_remove(struct converge *c, const struct observe_container *l)
 	job->id = xstrdup(l->id);
 	job->stop_first = l->a.state == PLAN_ST_RUNNING ||
 	    l->a.state == PLAN_ST_PAUSED || l->a.state == PLAN_ST_RESTARTING;
+	/* pre_stop of a running instance: its spec's, or the one it had. */
+	if (l->a.labelled && l->a.state == PLAN_ST_RUNNING) {
+		const struct spec *s = converge_spec_find(c, l->a.service_id,
+		    l->a.instance);
+
+		if (s != NULL)
+			converge_hooks(c, s, job, HOOK_PRE_STOP,
+			    HOOK_PRE_STOP);
+		else
+			converge_gone_hooks(c, l->a.service_id,
+			    l->a.instance, job);
+	}
 	converge_submit(c, job);
 }
 
@@ -414,6 +538,7 @@ converge_start_one(struct converge *c, const struct spec *s,
 	job->name = xstrdup(s->name);
 	job->id = xstrdup(m->id);
 	job->was_exited = m->a.state == PLAN_ST_EXITED;
+	converge_hooks(c, s, job, HOOK_POST_START, HOOK_POST_START);
 	converge_submit(c, job);
 }
 
@@ -434,6 +559,30 @@ converge_stop_one(struct converge *c, const struct spec *s,
 	job->rev = s->rev;
 	job->name = xstrdup(s->name);
 	job->id = xstrdup(m->id);
+	converge_hooks(c, s, job, HOOK_PRE_STOP, HOOK_PRE_STOP);
+	converge_submit(c, job);
+}
+
+/* Restart a container whose health probes failed (decide.c said so). */
+static void
+converge_restart_one(struct converge *c, const struct spec *s,
+    const struct observe_container *m, const char *why)
+{
+	struct work *job = xcalloc(1, sizeof *job);
+	char esc[512], esc2[512];
+
+	log_warn("restarting %s: unhealthy, %d health probes failed in a row "
+	    "(last: %s)", log_escape(esc, sizeof esc, s->name),
+	    HEALTH_FAILS_RESTART, log_escape(esc2, sizeof esc2,
+	    why != NULL ? why : "?"));
+	job->kind = INFLIGHT_RESTART;
+	job->labelled = 1;
+	job->service_id = s->service_id;
+	job->instance = s->instance;
+	job->rev = s->rev;
+	job->name = xstrdup(s->name);
+	job->id = xstrdup(m->id);
+	converge_hooks(c, s, job, HOOK_PRE_STOP, HOOK_POST_START);
 	converge_submit(c, job);
 }
 
@@ -454,6 +603,7 @@ converge_create(struct converge *c, const struct spec *s)
 	job->rev = s->rev;
 	job->name = xstrdup(s->name);
 	job->body = xstrdup(s->body);
+	converge_hooks(c, s, job, HOOK_PRE_START, HOOK_POST_START);
 	converge_submit(c, job);
 }
 
@@ -699,6 +849,42 @@ converge_pass_jobs(struct converge_pass *p)
 	converge_jrecs_prune(c);
 }
 
+/*
+ * The hooks an action ran: each logged, a oneshot one marked as run, the
+ * last kept in the instance's record for the state frame.
+ */
+static void
+converge_hook_runs(struct converge *c, struct work *job, struct decide_rec *r)
+{
+	struct hook_run *run;
+	char esc[512], esc2[1024], *why;
+	size_t i;
+
+	for (i = 0; i < job->nruns; i++) {
+		run = &job->runs[i];
+		if (run->ok)
+			log_info("%s: %s hook %s: exit code 0",
+			    log_escape(esc, sizeof esc, job->name),
+			    hook_type_name(run->type), log_escape(esc2,
+			    sizeof esc2, run->name));
+		else {
+			why = hook_run_failure(run);
+			log_warn("%s: %s", log_escape(esc, sizeof esc,
+			    job->name), log_escape(esc2, sizeof esc2, why));
+			free(why);
+		}
+		if (run->oneshot && job->labelled)
+			hook_done_add(c->hooks_done, job->service_id,
+			    job->instance, run->type, run->name);
+	}
+	/* The last HOOK_REPORT_MAX of them go in the state frame. */
+	if (r != NULL && job->nruns > 0)
+		decide_rec_hook_runs(r, job->runs + (job->nruns >
+		    HOOK_REPORT_MAX ? job->nruns - HOOK_REPORT_MAX : 0),
+		    job->nruns > HOOK_REPORT_MAX ? HOOK_REPORT_MAX :
+		    job->nruns);
+}
+
 /* Apply one finished action to the record of its instance. */
 static void
 converge_result(struct converge *c, struct work *job, int64_t now)
@@ -716,6 +902,7 @@ converge_result(struct converge *c, struct work *job, int64_t now)
 		if (r != NULL && r->rev != job->rev)
 			r = NULL;	/* counters are for another rev now */
 	}
+	converge_hook_runs(c, job, r);
 	if (job->rc != 0 && job->rc != WORK_NO_IMAGE)
 		log_warn("%s: %s%s", log_escape(esc, sizeof esc, job->name),
 		    job->cause != NULL ? job->cause : "failed",
@@ -768,6 +955,19 @@ converge_result(struct converge *c, struct work *job, int64_t now)
 			log_debug("stopped %s (%.12s)",
 			    log_escape(esc, sizeof esc, job->name), job->id);
 		break;
+	case INFLIGHT_RESTART:
+		/* Failed: its probes go on, and fail it again. */
+		if (r != NULL)
+			decide_rec_health_restarted(r, job->rc == 0 ||
+			    job->hook_failed);
+		if (r != NULL && job->hook_failed) {
+			decide_rec_failed(r, job->cause, now);
+			job->cause = NULL;
+		}
+		if (job->rc == 0)
+			log_info("restarted %s (%.12s)",
+			    log_escape(esc, sizeof esc, job->name), job->id);
+		break;
 	}
 }
 
@@ -787,6 +987,34 @@ converge_results(struct converge *c, int64_t now)
 	return n;
 }
 
+/* A finished health probe: its verdict, and a restart when it is due. */
+static void
+converge_health_result(struct converge *c, struct decide_rec *r,
+    struct portprobe_job *job)
+{
+	enum health_status was = r->health.status;
+	char esc[512];
+	int restart;
+
+	if (job->cause != NULL && job->why == NULL) {
+		job->why = job->cause;		/* could not probe at all */
+		job->cause = NULL;
+	}
+	restart = health_result(&r->health, job->key, job->ok, job->why);
+	job->why = NULL;			/* taken */
+	if (r->health.status != was && r->health.status == HEALTH_HEALTHY)
+		log_info("%.12s: healthy (service %lld instance %lld)",
+		    job->container_id, (long long)job->service_id,
+		    (long long)job->instance);
+	else if (r->health.status == HEALTH_UNHEALTHY && r->health.fails == 1)
+		log_warn("%.12s: unhealthy (service %lld instance %lld): %s",
+		    job->container_id, (long long)job->service_id,
+		    (long long)job->instance, log_escape(esc, sizeof esc,
+		    r->health.error));
+	if (restart)
+		converge_due(c, 1);		/* decide.c restarts it */
+}
+
 /* Apply finished wait_for_port probes to the records of their instances. */
 static void
 converge_probe_results(struct converge *c)
@@ -801,6 +1029,11 @@ converge_probe_results(struct converge *c)
 			observe_stale(c->observe, job->container_id);
 		r = converge_rec_find(c, job->service_id, job->instance);
 		if (r == NULL) {
+			portprobe_job_free(job);
+			continue;
+		}
+		if (job->health != NULL) {
+			converge_health_result(c, r, job);
 			portprobe_job_free(job);
 			continue;
 		}
@@ -852,10 +1085,41 @@ converge_probe(struct converge_pass *p, const struct spec *s,
 	}
 }
 
+/* Launch the health probe decide_instance() asked for. */
+static void
+converge_health_probe(struct converge_pass *p, const struct spec *s,
+    const struct observe_container *m, struct decide_rec *r,
+    struct decide_out *out)
+{
+	struct portprobe_job *job = xcalloc(1, sizeof *job);
+
+	job->service_id = s->service_id;
+	job->instance = s->instance;
+	job->container_id = xstrdup(m->id);
+	job->key = out->health_key;
+	out->health_key = NULL;
+	job->pid = out->health_pid;
+	job->port = s->health.port;
+	job->health = xcalloc(1, sizeof *job->health);
+	*job->health = s->health;
+	job->health->uri = xstrdup(s->health.uri);
+	if (out->health_addr != NULL)
+		job->addr = xstrdup(out->health_addr);
+	if (portprobe_launch(p->c->probes, job) == 0) {
+		log_debug("%.12s: health probe %s %s:%d", m->id,
+		    s->health.http ? "http" : "tcp",
+		    job->addr != NULL ? job->addr : "127.0.0.1", job->port);
+		health_launched(&r->health, p->now);
+	} else {	/* PORTPROBE_MAX at once: the next pass */
+		portprobe_job_free(job);
+		converge_due(p->c, PORTPROBE_FAST_MS);
+	}
+}
+
 /* ---- the pass ----------------------------------------------------------------- */
 
 /* One entry of the state frame; output: last lines before an exit. */
-static void
+static json_t *
 converge_report(json_t *items, const struct plan_actual *who,
     const char *name, const char *cid, enum decide_state st, int has_exit,
     int exit_code, const char *error, int restarts, const char *output)
@@ -870,6 +1134,34 @@ converge_report(json_t *items, const struct plan_actual *who,
 	if (output != NULL)
 		json_object_set_new(e, "last_output", json_string(output));
 	json_array_append_new(items, e);
+	return e;
+}
+
+/*
+ * The health of an instance with a health_check (docs/protocol.md):
+ * "health", its last failed probe's reason and the restarts it caused.
+ */
+static void
+converge_report_health(json_t *e, const struct decide_out *out)
+{
+	size_t len;
+
+	if (out->health == HEALTH_NONE)
+		return;
+	json_object_set_new(e, "health", json_string(health_status_name(
+	    out->health)));
+	if (out->health_error != NULL) {
+		/* At most HEALTH_ERROR_MAX bytes, cut between characters. */
+		len = strlen(out->health_error);
+		len = logfmt_utf8_valid(out->health_error, len);
+		if (len > HEALTH_ERROR_MAX)
+			len = logfmt_utf8_cut(out->health_error, len,
+			    HEALTH_ERROR_MAX);
+		json_object_set_new(e, "health_error",
+		    json_stringn(out->health_error, len));
+	}
+	json_object_set_new(e, "health_restarts",
+	    json_integer(out->health_restarts));
 }
 
 /* List what Docker shows; -1 (nothing else to do) when it does not. */
@@ -1019,6 +1311,7 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 	struct decide_out out;
 	struct decide_rec *r = converge_rec(c, s);
 	char esc[512];
+	json_t *e;
 
 	if (p->plan.match[i] >= 0) {
 		m = &p->list.c[p->plan.match[i]];
@@ -1040,7 +1333,11 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 		converge_due(c, out.due);
 	if (out.probe)
 		converge_probe(p, s, m, r, &out);
-	if (out.action == DECIDE_START)
+	if (out.health_probe)
+		converge_health_probe(p, s, m, r, &out);
+	if (out.action == DECIDE_RESTART)
+		converge_restart_one(c, s, m, r->health.error);
+	else if (out.action == DECIDE_START)
 		converge_start_one(c, s, m);
 	else if (out.action == DECIDE_CREATE)
 		converge_create(c, s);
@@ -1051,9 +1348,19 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 		    s->name), decide_reason_name(out.reason));
 	if (out.soon)
 		p->changed = 1;
-	converge_report(p->items, &who, s->name, m != NULL ? m->id : NULL,
+	e = converge_report(p->items, &who, s->name, m != NULL ? m->id : NULL,
 	    out.state, out.has_exit, out.exit_code, out.error, out.restarts,
 	    out.output);
+	converge_report_health(e, &out);
+	if (r->nhook_runs > 0) {
+		json_t *runs = json_array();
+		size_t k;
+
+		for (k = 0; k < r->nhook_runs; k++)
+			json_array_append_new(runs,
+			    hook_run_json(&r->hook_runs[k]));
+		json_object_set_new(e, "hooks", runs);
+	}
 	if (out.state == DECIDE_ST_STARTING) {
 		p->fix[p->nfix].item = json_array_get(p->items,
 		    json_array_size(p->items) - 1);
@@ -1061,6 +1368,8 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 		p->fix[p->nfix++].instance = s->instance;
 	}
 	free(out.probe_key);
+	free(out.health_key);
+	free(out.msg);
 }
 
 /*
@@ -1081,7 +1390,8 @@ converge_pass_probe_wait(struct converge_pass *p)
 	for (i = 0; i < p->nfix; i++) {
 		r = converge_rec_find(p->c, p->fix[i].service_id,
 		    p->fix[i].instance);
-		if (r == NULL || !r->probe.passed)
+		if (r == NULL || !r->probe.passed || (r->health.key != NULL &&
+		    !r->health.passed))
 			continue;
 		json_object_set_new(p->fix[i].item, "state",
 		    json_string("running"));
@@ -1257,6 +1567,7 @@ converge_apply_desired(struct converge *c, char *text, uint64_t session)
 		    (long long)gen);
 	log_info("desired: generation %lld, %zu containers, %zu jobs",
 	    (long long)gen, n, nj);
+	converge_keep_pre_stop(c, specs, n);
 	spec_free_array(c->specs, c->nspecs);
 	c->specs = specs;
 	c->nspecs = n;
@@ -1538,6 +1849,8 @@ converge_free(struct converge *c)
 		pthread_join(c->thread, NULL);
 	workers_free(c->workers);	/* after the only thread submitting */
 	portprobe_free(c->probes);	/* joins probes (each <= 300 ms) */
+	hook_done_free(c->hooks_done);
+	spec_free_array(c->gone, c->ngone);
 	pull_free(c->pull);
 	observe_free(c->observe);
 	docker_free(c->docker);

@@ -77,6 +77,8 @@ static const char *decide_reason_names[] = {
 	[DECIDE_R_PULL_FAILED] = "pull failed",
 	[DECIDE_R_STOP] = "service stopped: stopping it",
 	[DECIDE_R_HELD] = "service stopped",
+	[DECIDE_R_HEALTH_WAIT] = "waiting for a health check to pass",
+	[DECIDE_R_UNHEALTHY] = "unhealthy: restarting it",
 };
 
 const char *
@@ -121,6 +123,35 @@ decide_rec_clear(struct decide_rec *r)
 	free(r->error);
 	r->error = NULL;
 	portprobe_rec_clear(&r->probe);
+	health_rec_clear(&r->health);
+	decide_rec_hook_runs(r, NULL, 0);
+}
+
+void
+decide_rec_hook_runs(struct decide_rec *r, const struct hook_run *runs,
+    size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < r->nhook_runs; i++)
+		hook_run_clear(&r->hook_runs[i]);
+	free(r->hook_runs);
+	r->hook_runs = NULL;
+	r->nhook_runs = 0;
+	if (n == 0)
+		return;
+	r->hook_runs = xcalloc(n, sizeof *r->hook_runs);
+	for (i = 0; i < n; i++)
+		hook_run_copy(&r->hook_runs[i], &runs[i]);
+	r->nhook_runs = n;
+}
+
+void
+decide_rec_health_restarted(struct decide_rec *r, int ok)
+{
+	health_restarted(&r->health, ok);
+	if (ok)
+		r->agent_restarts++;
 }
 
 void
@@ -196,6 +227,7 @@ decide_rec_rev(struct decide_rec *r, int64_t rev)
 	r->agent_restarts = 0;
 	free(r->error);
 	r->error = NULL;
+	health_rec_clear(&r->health);
 }
 
 static void
@@ -206,9 +238,22 @@ decide_set(struct decide_out *out, enum decide_action action,
 	out->reason = why;
 }
 
-/* The error that goes with the state: a failure, or why it cannot probe. */
 static void
-decide_finish(const struct decide_rec *r, struct decide_out *out)
+decide_due(struct decide_out *out, int64_t ms)
+{
+	if (out->due < 0 || ms < out->due)
+		out->due = ms;
+}
+
+/*
+ * The error that goes with the state: a failure, or why it cannot probe;
+ * for an instance with a health check that is not healthy, the last
+ * failed probe ("unhealthy: ..."), which a deploy that times out waiting
+ * for it quotes.
+ */
+static void
+decide_finish(const struct spec *s, struct decide_rec *r,
+    struct decide_out *out)
 {
 	if (out->state == DECIDE_ST_ERROR || out->state == DECIDE_ST_PULLING)
 		out->error = r->error;
@@ -216,13 +261,57 @@ decide_finish(const struct decide_rec *r, struct decide_out *out)
 		out->error = r->probe.error;
 	else
 		out->error = NULL;
+	if (s == NULL || s->health.port <= 0)
+		return;
+	out->health = r->health.status;
+	out->health_error = r->health.error;
+	out->health_restarts = r->health.restarts;
+	if (r->health.error != NULL && out->error == NULL &&
+	    (out->state == DECIDE_ST_STARTING ||
+	    out->state == DECIDE_ST_RUNNING)) {
+		free(out->msg);
+		xasprintf(&out->msg, "unhealthy: %s", r->health.error);
+		out->error = out->msg;
+	}
 }
 
-static void
-decide_due(struct decide_out *out, int64_t ms)
+/*
+ * The health check of a running container: launch its probe when due,
+ * restart it when HEALTH_FAILS_RESTART probes failed in a row. Returns
+ * whether a probe of this start passed (the instance is settled).
+ */
+static int
+decide_health(const struct spec *s, const struct observe_container *m,
+    const struct observe_inspect *ins, struct decide_rec *r,
+    const struct decide_facts *f, int64_t now, struct decide_out *out)
 {
-	if (out->due < 0 || ms < out->due)
-		out->due = ms;
+	char *key = NULL;
+	int launch;
+	int64_t due;
+
+	if (ins->started_at != NULL && (ins->pid > 0 || ins->host_net))
+		key = portprobe_key(m->id, ins->started_at);
+	else {
+		out->reinspect = 1;	/* inspected before it ran */
+		decide_due(out, PORTPROBE_FAST_MS);
+	}
+	health_decide(&r->health, &s->health, key, now, &launch, &due);
+	if (due >= 0)
+		decide_due(out, due);
+	if (launch) {
+		out->health_probe = 1;
+		out->health_key = key;
+		out->health_pid = ins->host_net ? 0 : ins->pid;
+		out->health_addr = ins->host_net ? NULL : ins->ip;
+		key = NULL;
+	}
+	free(key);
+	if (r->health.restart == 1 && !f->busy) {
+		r->health.restart = 2;		/* handed to a worker */
+		decide_set(out, DECIDE_RESTART, DECIDE_R_UNHEALTHY);
+		out->soon = 1;
+	}
+	return r->health.passed;
 }
 
 /*
@@ -239,8 +328,16 @@ decide_running(const struct spec *s, const struct observe_container *m,
 	int starting, launch, settled;
 	int64_t due, settle_ms = (int64_t)s->settle_s * 1000;
 
-	settled = ins->healthy || settle_ms == 0 ||
-	    (f->up_ms >= 0 && f->up_ms >= settle_ms);
+	/* With a health check, a passed probe settles it, nothing else. */
+	if (s->health.port > 0)
+		settled = decide_health(s, m, ins, r, f, now, out);
+	else
+		settled = ins->healthy || settle_ms == 0 ||
+		    (f->up_ms >= 0 && f->up_ms >= settle_ms);
+	/* Its create or start is still running (its post_start hooks, say):
+	 * not settled until that has ended well. */
+	if (f->busy)
+		settled = 0;
 	if (!settled) {
 		/* Watch it closely until it settles: an exit and Docker's
 		 * restart between two passes shows only in the inspect. */
@@ -278,8 +375,10 @@ decide_running(const struct spec *s, const struct observe_container *m,
 	r->error = NULL;
 	out->state = starting || !settled ? DECIDE_ST_STARTING :
 	    DECIDE_ST_RUNNING;
-	decide_set(out, DECIDE_KEEP, !settled ? DECIDE_R_SETTLING :
-	    starting ? DECIDE_R_PORT_WAIT : DECIDE_R_RUNNING);
+	if (out->action != DECIDE_RESTART)
+		decide_set(out, DECIDE_KEEP, !settled ? s->health.port > 0 ?
+		    DECIDE_R_HEALTH_WAIT : DECIDE_R_SETTLING :
+		    starting ? DECIDE_R_PORT_WAIT : DECIDE_R_RUNNING);
 	if (!settled && ins->restart_count > 0 && ins->exit_known) {
 		/* Docker restarted it after an exit moments ago (one the
 		 * agent saw: Docker forgets the exit code on a restart). */
@@ -298,6 +397,7 @@ decide_stopped(const struct observe_container *m,
 {
 	r->running_since = 0;
 	portprobe_rec_clear(&r->probe);
+	health_rec_idle(&r->health);
 	out->state = m->a.state == PLAN_ST_CREATED ? DECIDE_ST_CREATED :
 	    DECIDE_ST_STOPPED;
 	out->has_exit = m->a.state != PLAN_ST_CREATED;
@@ -322,6 +422,12 @@ decide_stopped(const struct observe_container *m,
 	/* A retry keeps the last failure reported until it succeeds. */
 	if (r->error != NULL)
 		out->state = DECIDE_ST_ERROR;
+	/* Stopped by its health restart, which is still under way. */
+	else if (r->health.restart == 2 && f->busy) {
+		out->state = DECIDE_ST_STARTING;
+		out->has_exit = 0;
+		out->output = NULL;
+	}
 }
 
 /* No container of its rev. */
@@ -331,6 +437,7 @@ decide_absent(struct decide_rec *r, const struct decide_facts *f,
 {
 	r->running_since = 0;
 	portprobe_rec_clear(&r->probe);
+	health_rec_idle(&r->health);
 	out->state = r->error == NULL ? DECIDE_ST_PENDING : r->pull_failed ?
 	    DECIDE_ST_PULLING : DECIDE_ST_ERROR;
 	if (f->busy)		/* being created, or its old one removed */
@@ -355,6 +462,7 @@ decide_held(const struct observe_container *m,
 {
 	r->running_since = 0;
 	portprobe_rec_clear(&r->probe);
+	health_rec_idle(&r->health);
 	free(r->error);
 	r->error = NULL;
 	out->state = DECIDE_ST_STOPPED;
@@ -401,7 +509,7 @@ decide_instance(const struct spec *s, const struct observe_container *m,
 		} else
 			decide_stopped(m, ins, r, f, now, out);
 	}
-	decide_finish(r, out);
+	decide_finish(s, r, out);
 }
 
 void
@@ -421,7 +529,7 @@ decide_image(struct decide_rec *r, int image_rc, char *cause, int64_t now,
 		decide_set(out, DECIDE_WAIT, DECIDE_R_IMAGE_ERROR);
 		out->state = DECIDE_ST_ERROR;
 	}
-	decide_finish(r, out);
+	decide_finish(NULL, r, out);
 }
 
 void
@@ -442,5 +550,5 @@ decide_pull(struct decide_rec *r, enum pull_status st, char *error,
 		decide_set(out, DECIDE_WAIT, DECIDE_R_PULL_FAILED);
 		out->state = DECIDE_ST_PULLING;
 	}
-	decide_finish(r, out);
+	decide_finish(NULL, r, out);
 }

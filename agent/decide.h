@@ -27,6 +27,8 @@
 
 #include <stdint.h>
 
+#include "agent/health.h"
+#include "agent/hooks.h"
 #include "agent/observe.h"
 #include "agent/plan.h"
 #include "agent/portprobe.h"
@@ -60,6 +62,10 @@ struct decide_rec {
 					   thread retries, report "pulling" */
 	int		 seen;		/* converge.c: wanted in this pass */
 	struct portprobe_rec probe;	/* wait_for_port of its container */
+	struct health_rec health;	/* its health_check (health.h) */
+	struct hook_run	*hook_runs;	/* the hooks its last action ran that
+					   ran any (reported in "hooks") */
+	size_t		 nhook_runs;
 };
 
 /* What the pass does now. */
@@ -70,6 +76,7 @@ enum decide_action {
 	DECIDE_PULL,		/* the image is missing: ask the pull thread */
 	DECIDE_WAIT,		/* something is due, but not now */
 	DECIDE_STOP,		/* its service is stopped: stop it, keep it */
+	DECIDE_RESTART,		/* its health checks failed: restart it */
 };
 
 /* Why. */
@@ -91,6 +98,8 @@ enum decide_reason {
 	DECIDE_R_PULL_FAILED,	/* WAIT: the last pull failed (pull.c) */
 	DECIDE_R_STOP,		/* STOP: running, but its service is stopped */
 	DECIDE_R_HELD,		/* KEEP: stopped (or absent), as its service */
+	DECIDE_R_HEALTH_WAIT,	/* KEEP: running, no health probe passed yet */
+	DECIDE_R_UNHEALTHY,	/* RESTART: HEALTH_FAILS_RESTART probes failed */
 };
 
 /* The state reported to the master (docs/protocol.md). */
@@ -135,6 +144,15 @@ struct decide_out {
 	int		 probe;		/* launch a wait_for_port probe now */
 	char		*probe_key;	/* its key (the caller frees) */
 	int		 probe_pid;	/* its namespace: State.Pid, 0 own */
+	enum health_status health;	/* HEALTH_NONE without a health_check */
+	const char	*health_error;	/* the last failed probe's reason */
+	int		 health_restarts; /* restarts for failed probes */
+	int		 health_probe;	/* launch a health probe now */
+	char		*health_key;	/* its key (the caller frees) */
+	int		 health_pid;	/* its namespace: State.Pid, 0 own */
+	const char	*health_addr;	/* address to probe (the inspect's) */
+	char		*msg;		/* error's storage when made here
+					   ("unhealthy: ..."; caller frees) */
 };
 
 /*
@@ -194,6 +212,11 @@ void	 decide_rec_name_taken(struct decide_rec *r, enum decide_holder who,
 int	 decide_is_own(const struct spec *s, const struct observe_container *c);
 /* Created and started (attempts count until a healthy minute). */
 void	 decide_rec_created(struct decide_rec *r);
+/* The hooks an action ran (copied; n 0 forgets them). */
+void	 decide_rec_hook_runs(struct decide_rec *r, const struct hook_run *runs,
+	    size_t n);
+/* A restart for failed health probes ended (ok: it was restarted). */
+void	 decide_rec_health_restarted(struct decide_rec *r, int ok);
 /* An existing container was started (was_exited: the agent restarted it). */
 void	 decide_rec_started(struct decide_rec *r, int was_exited, int64_t now);
 

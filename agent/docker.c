@@ -503,6 +503,50 @@ docker_stop(struct docker *d, const char *id, int timeout_s, char **cause)
 }
 
 int
+docker_wait(struct docker *d, const char *id, long timeout_s, int *code,
+    char **cause)
+{
+	struct docker_resp r = { 0 };
+	char *path;
+	json_t *o, *v;
+	int rc = -1;
+
+	xasprintf(&path, "/containers/%s/wait", id);
+	if (docker_call(d, "POST", path, NULL, timeout_s, &r, cause) != 0)
+		goto out;
+	if (r.status != 200) {
+		docker_error(&r, "wait", cause);
+		goto out;
+	}
+	o = json_loads(r.body.data != NULL ? r.body.data : "", 0, NULL);
+	v = json_object_get(o, "StatusCode");
+	if (!json_is_integer(v))
+		xasprintf(cause, "wait: no StatusCode in the answer");
+	else {
+		*code = (int)json_integer_value(v);
+		rc = 0;
+	}
+	json_decref(o);
+out:
+	free(path);
+	docker_resp_free(&r);
+	return rc;
+}
+
+int
+docker_restart(struct docker *d, const char *id, char **cause)
+{
+	char *path;
+	int rc;
+
+	xasprintf(&path, "/containers/%s/restart", id);
+	rc = docker_simple(d, "POST", path, DOCKER_CALL_S + 300, "restart", 0,
+	    cause);
+	free(path);
+	return rc;
+}
+
+int
 docker_remove(struct docker *d, const char *id, char **cause)
 {
 	char *path;

@@ -48,6 +48,11 @@ int	 docker_start(struct docker *d, const char *id, char **cause);
 int	 docker_stop(struct docker *d, const char *id, int timeout_s,
 	    char **cause);
 /* Remove with force, and its anonymous volumes. Absent is success. */
+/* POST /containers/{id}/restart: stop with its own StopTimeout, start. */
+int	 docker_restart(struct docker *d, const char *id, char **cause);
+/* POST /containers/{id}/wait: its exit code once it exits (timeout_s). */
+int	 docker_wait(struct docker *d, const char *id, long timeout_s,
+	    int *code, char **cause);
 int	 docker_remove(struct docker *d, const char *id, char **cause);
 /* Every container (any state) labelled berth.node=node_id: a JSON array. */
 json_t	*docker_list(struct docker *d, const char *node_id, char **cause);

@@ -28,6 +28,7 @@ enum inflight_kind {
 	INFLIGHT_START,		/* start an existing container */
 	INFLIGHT_REMOVE,	/* stop (own grace) + force-remove */
 	INFLIGHT_STOP,		/* stop (own grace), keep: a job's, a stopped service's */
+	INFLIGHT_RESTART,	/* restart (own grace): failed health checks */
 };
 
 struct inflight_entry {

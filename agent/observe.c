@@ -78,6 +78,7 @@ observe_inspect_clear(struct observe_inspect *ins)
 	free(ins->finished_at);
 	free(ins->last_output);
 	free(ins->output_for);
+	free(ins->ip);
 }
 
 void
@@ -201,6 +202,37 @@ observe_name_taken(const struct observe_list *l, const char *name)
 	return 0;
 }
 
+/*
+ * The container's IPv4: NetworkSettings.IPAddress (the default bridge),
+ * else the first network's under NetworkSettings.Networks (sorted by
+ * name, so the choice is stable). NULL when it has none.
+ */
+static void
+observe_parse_ip(json_t *o, struct observe_inspect *ins)
+{
+	json_t *ns = json_object_get(o, "NetworkSettings"), *nets, *n;
+	const char *s = json_string_value(json_object_get(ns, "IPAddress")),
+	    *key, *best = NULL, *ip;
+
+	free(ins->ip);
+	ins->ip = NULL;
+	if (s == NULL || *s == '\0') {
+		nets = json_object_get(ns, "Networks");
+		json_object_foreach(nets, key, n) {
+			ip = json_string_value(json_object_get(n,
+			    "IPAddress"));
+			if (ip == NULL || *ip == '\0')
+				continue;
+			if (best == NULL || strcmp(key, best) < 0) {
+				best = key;
+				s = ip;
+			}
+		}
+	}
+	if (s != NULL && *s != '\0' && strlen(s) < 16)
+		ins->ip = xstrdup(s);
+}
+
 void
 observe_parse_inspect(json_t *o, enum plan_state state, int64_t now,
     struct observe_inspect *ins)
@@ -243,6 +275,7 @@ observe_parse_inspect(json_t *o, enum plan_state state, int64_t now,
 	s = json_string_value(json_object_get(json_object_get(o,
 	    "HostConfig"), "NetworkMode"));
 	ins->host_net = s != NULL && strcmp(s, "host") == 0;
+	observe_parse_ip(o, ins);
 	ins->at = now;
 }
 

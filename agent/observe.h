@@ -63,6 +63,9 @@ struct observe_inspect {
 	char		*output_for;	/* the finished_at they are for */
 	int		 oom_killed;	/* State.OOMKilled */
 	int		 host_net;	/* HostConfig.NetworkMode is "host" */
+	char		*ip;		/* its IPv4 on its network (Network-
+					   Settings), NULL if none: health
+					   probes connect there */
 	int64_t		 at;		/* mono ms of the inspect, -1: stale */
 	int		 live;		/* looked at in this pass */
 };

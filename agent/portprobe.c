@@ -35,6 +35,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "agent/health.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -43,6 +44,7 @@ struct portprobe {
 	pthread_cond_t	 cond;		/* a probe ended */
 	int		 running;	/* probe threads not yet queued */
 	int		 waiting;	/* the owner is in portprobe_wait() */
+	atomic_int	 stop;		/* portprobe_free(): health probes end */
 	struct portprobe_job *done_head; /* finished probes, oldest first */
 	struct portprobe_job *done_tail; /* last finished probe */
 	void		(*done)(void *); /* wake the converge thread */
@@ -168,6 +170,11 @@ portprobe_job_free(struct portprobe_job *job)
 	free(job->container_id);
 	free(job->key);
 	free(job->cause);
+	free(job->why);
+	free(job->addr);
+	if (job->health != NULL)
+		free(job->health->uri);
+	free(job->health);
 	free(job);
 }
 
@@ -212,7 +219,8 @@ portprobe_connect(int port, int timeout_ms)
 }
 
 void
-portprobe_run(struct portprobe_job *job, int timeout_ms)
+portprobe_run(struct portprobe_job *job, int timeout_ms,
+    const atomic_int *stop)
 {
 	char path[64], ebuf[128];
 	int fd, err;
@@ -227,23 +235,30 @@ portprobe_run(struct portprobe_job *job, int timeout_ms)
 				job->gone = 1;	/* exited or restarted */
 				return;
 			}
-			xasprintf(&job->cause, "wait_for_port %d: cannot open "
-			    "%s: %s (the agent must run as root)", job->port,
+			xasprintf(&job->cause, "%s %d: cannot open "
+			    "%s: %s (the agent must run as root)", job->health
+			    != NULL ? "health_check port" : "wait_for_port",
+			    job->port,
 			    path, portprobe_strerror(err, ebuf, sizeof ebuf));
 			return;
 		}
 		if (setns(fd, CLONE_NEWNET) != 0) {
 			err = errno;
 			close(fd);
-			xasprintf(&job->cause, "wait_for_port %d: cannot enter "
+			xasprintf(&job->cause, "%s %d: cannot enter "
 			    "the network namespace of pid %d: setns: %s (the "
-			    "agent must run as root)", job->port, job->pid,
+			    "agent must run as root)", job->health != NULL ?
+			    "health_check port" : "wait_for_port", job->port,
+			    job->pid,
 			    portprobe_strerror(err, ebuf, sizeof ebuf));
 			return;
 		}
 		close(fd);
 	}
-	job->ok = portprobe_connect(job->port, timeout_ms);
+	if (job->health != NULL)
+		job->ok = health_run(job->health, job->addr, stop, &job->why);
+	else
+		job->ok = portprobe_connect(job->port, timeout_ms);
 }
 
 /* A probe thread: probe, queue the result, wake the converge thread. */
@@ -256,7 +271,7 @@ portprobe_main(void *arg)
 	int wake;
 
 	free(a);
-	portprobe_run(job, PORTPROBE_TIMEOUT_MS);
+	portprobe_run(job, PORTPROBE_TIMEOUT_MS, &p->stop);
 	pthread_mutex_lock(&p->lock);
 	if (p->done_tail != NULL)
 		p->done_tail->next = job;
@@ -371,7 +386,8 @@ portprobe_free(struct portprobe *p)
 
 	if (p == NULL)
 		return;
-	/* Each probe ends within its connect timeout. */
+	/* Each probe ends within its connect timeout, or a poll slice. */
+	atomic_store(&p->stop, 1);
 	pthread_mutex_lock(&p->lock);
 	while (p->running > 0)
 		pthread_cond_wait(&p->cond, &p->lock);

@@ -23,6 +23,9 @@
 #include <stdint.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
+
+struct health_spec;
 
 #define PORTPROBE_MAX		16	/* probe threads at once */
 #define PORTPROBE_TIMEOUT_MS	300	/* one connect attempt */
@@ -75,11 +78,16 @@ struct portprobe_job {
 	char		*key;		/* portprobe_key() it was made for */
 	int		 pid;		/* the container's State.Pid; 0: own netns */
 	int		 port;		/* 1-65535 */
+	/* A health_check probe (health.h) instead of a wait_for_port one. */
+	struct health_spec *health;	/* its own copy, or NULL */
+	char		*addr;		/* health: the container's IPv4, or
+					   NULL for 127.0.0.1 */
 
 	/* Filled in by the probe thread. */
 	int		 ok;		/* connect succeeded */
 	int		 gone;		/* pid is gone: re-inspect */
 	char		*cause;		/* could not probe at all, or NULL */
+	char		*why;		/* health: why the probe failed */
 
 	pthread_t	 thread;	/* the probe's thread */
 	struct portprobe_job *next;	/* queue link */
@@ -89,14 +97,20 @@ void	 portprobe_job_free(struct portprobe_job *job);
 
 /*
  * The connect itself, on the calling thread (setns()s it when pid > 0):
- * fills ok, gone, cause. For tests and for the probe threads only.
+ * fills ok, gone, cause; a health job runs health_run() there instead
+ * (ends early once *stop is set; stop may be NULL). For tests and for the
+ * probe threads only.
  */
-void	 portprobe_run(struct portprobe_job *job, int timeout_ms);
+void	 portprobe_run(struct portprobe_job *job, int timeout_ms,
+	    const atomic_int *stop);
 
 struct portprobe;
 
 struct portprobe *portprobe_new(void (*done)(void *), void *arg);
-/* Joins every probe thread (each ends within PORTPROBE_TIMEOUT_MS). */
+/*
+ * Joins every probe thread (a wait_for_port probe ends within
+ * PORTPROBE_TIMEOUT_MS, a health probe within a poll slice of the stop).
+ */
 void	 portprobe_free(struct portprobe *p);
 /* Start job on a new thread (takes it); -1 (job not taken) when full. */
 int	 portprobe_launch(struct portprobe *p, struct portprobe_job *job);

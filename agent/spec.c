@@ -30,6 +30,8 @@ spec_clear(struct spec *s)
 	free(s->name);
 	free(s->image);
 	free(s->body);
+	free(s->health.uri);
+	hooks_free(s->hooks, s->nhooks);
 	memset(s, 0, sizeof *s);
 }
 
@@ -236,6 +238,77 @@ bad:
 }
 
 /* Entry -> Docker create body. e is trusted only after these checks. */
+/*
+ * health_check: {protocol: "http"|"tcp", port, uri, timeout, interval,
+ * initial_delay} (seconds; the stack parser filled in Kontena's defaults,
+ * which are used here too when a key is absent). Absent or null: none.
+ */
+static int
+spec_health(json_t *e, struct health_spec *h, char **cause)
+{
+	static const struct {
+		const char *key;
+		int64_t min, def;
+	} times[] = {
+		{ "timeout", 1, 10 }, { "interval", 1, 60 },
+		{ "initial_delay", 0, 10 },
+	};
+	json_t *hc = json_object_get(e, "health_check"), *v;
+	int64_t t[3];
+	const char *proto, *uri;
+	size_t i;
+
+	memset(h, 0, sizeof *h);
+	if (hc == NULL || json_is_null(hc))
+		return 0;
+	if (!json_is_object(hc)) {
+		xasprintf(cause, "health_check: want an object");
+		return -1;
+	}
+	proto = json_string_value(json_object_get(hc, "protocol"));
+	if (proto == NULL || (strcmp(proto, "http") != 0 &&
+	    strcmp(proto, "tcp") != 0)) {
+		xasprintf(cause, "health_check.protocol: want \"http\" or "
+		    "\"tcp\"");
+		return -1;
+	}
+	v = json_object_get(hc, "port");
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > 65535) {
+		xasprintf(cause, "health_check.port: want an integer 1-65535");
+		return -1;
+	}
+	for (i = 0; i < 3; i++) {
+		v = json_object_get(hc, times[i].key);
+		t[i] = times[i].def;
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 86400) {
+			xasprintf(cause, "health_check.%s: want seconds, "
+			    "0-86400", times[i].key);
+			return -1;
+		}
+		t[i] = json_integer_value(v);
+		if (t[i] < times[i].min)	/* Kontena's 0: the least */
+			t[i] = times[i].min;
+	}
+	uri = json_string_value(json_object_get(hc, "uri"));
+	if (uri != NULL && (uri[0] != '/' || strlen(uri) > 2048 ||
+	    strpbrk(uri, " \r\n") != NULL)) {
+		xasprintf(cause, "health_check.uri: want a path starting with "
+		    "/, without spaces or line breaks, at most 2048 bytes");
+		return -1;
+	}
+	h->http = strcmp(proto, "http") == 0;
+	h->port = (int)json_integer_value(json_object_get(hc, "port"));
+	h->uri = xstrdup(uri != NULL ? uri : "/");
+	h->timeout_s = (int)t[0];
+	h->interval_s = (int)t[1];
+	h->initial_delay_s = (int)t[2];
+	return 0;
+}
+
 static int
 spec_from_json(json_t *e, const char *node_id, struct spec *s, char **cause)
 {
@@ -392,6 +465,10 @@ spec_from_json(json_t *e, const char *node_id, struct spec *s, char **cause)
 		goto fail;
 	}
 	s->settle_s = has ? (int)n : 0;
+	if (spec_health(e, &s->health, cause) != 0)
+		goto fail;
+	if (hooks_parse(e, inst, &s->hooks, &s->nhooks, cause) != 0)
+		goto fail;
 	json_object_set_new(host, "RestartPolicy",
 	    json_pack("{s:s}", "Name", "unless-stopped"));
 	json_object_set_new(cfg, "HostConfig", host);
@@ -401,6 +478,11 @@ spec_from_json(json_t *e, const char *node_id, struct spec *s, char **cause)
 	json_decref(cfg);
 	if (s->body == NULL) {
 		xasprintf(cause, "%s: cannot encode the create body", name);
+		free(s->health.uri);
+		s->health.uri = NULL;
+		hooks_free(s->hooks, s->nhooks);
+		s->hooks = NULL;
+		s->nhooks = 0;
 		return -1;
 	}
 	s->name = xstrdup(name);
@@ -412,6 +494,11 @@ spec_from_json(json_t *e, const char *node_id, struct spec *s, char **cause)
 fail:
 	json_decref(cfg);
 	json_decref(host);
+	free(s->health.uri);
+	s->health.uri = NULL;
+	hooks_free(s->hooks, s->nhooks);
+	s->hooks = NULL;
+	s->nhooks = 0;
 	return -1;
 }
 

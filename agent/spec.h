@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "agent/health.h"
+#include "agent/hooks.h"
+
 struct spec {
 	char		*name;		/* Docker container name */
 	int64_t		 service_id;	/* with instance: the identity */
@@ -24,6 +27,9 @@ struct spec {
 					   container, stopped (no create) */
 	int		 settle_s;	/* "running" once up this long (the
 					   grid's instance_settle_s); 0 at once */
+	struct health_spec health;	/* health_check; port 0: none */
+	struct hook	*hooks;		/* this instance's hooks (hooks.h) */
+	size_t		 nhooks;
 	char		*body;		/* POST /containers/create JSON */
 };
 

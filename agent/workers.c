@@ -43,6 +43,8 @@ struct workers {
 void
 work_free(struct work *job)
 {
+	size_t i;
+
 	if (job == NULL)
 		return;
 	free(job->name);
@@ -51,6 +53,10 @@ work_free(struct work *job)
 	free(job->cause);
 	free(job->holder_id);
 	free(job->holder_node);
+	hooks_free(job->hooks, job->nhooks);
+	for (i = 0; i < job->nruns; i++)
+		hook_run_clear(&job->runs[i]);
+	free(job->runs);
 	free(job);
 }
 
@@ -75,6 +81,56 @@ workers_new(const char *docker_socket, int n, const atomic_int *stop,
 	return w;
 }
 
+/*
+ * Run job's hooks of type t in order (pre_start in a container of its own
+ * made from job->body, the others in job->id) until one fails. 0, or -1
+ * when a pre_start or post_start hook failed: job->rc, cause and
+ * hook_failed say so. A failed pre_stop is only recorded.
+ */
+static int
+workers_hooks(struct docker *d, struct work *job, enum hook_type t)
+{
+	struct hook_run *run;
+	size_t i;
+	int ok;
+
+	for (i = 0; i < job->nhooks; i++) {
+		if (job->hooks[i].type != t)
+			continue;
+		job->runs = xreallocarray(job->runs, job->nruns + 1,
+		    sizeof *job->runs);
+		run = &job->runs[job->nruns++];
+		memset(run, 0, sizeof *run);
+		if (t == HOOK_PRE_START)
+			ok = hook_container(d, job->name, job->body,
+			    &job->hooks[i], run);
+		else
+			ok = hook_exec(d, job->id, &job->hooks[i], run);
+		if (ok || t == HOOK_PRE_STOP)
+			continue;
+		free(job->cause);
+		job->cause = hook_run_failure(run);
+		job->rc = -1;
+		job->hook_failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* post_start after a start: a failure stops the container again. */
+static void
+workers_post_start(struct docker *d, struct work *job)
+{
+	char *cause = NULL;
+
+	if (workers_hooks(d, job, HOOK_POST_START) == 0)
+		return;
+	if (docker_stop(d, job->id, -1, &cause) != 0) {
+		log_warn("%s", cause);
+		free(cause);
+	}
+}
+
 /* Create and start; on a start failure the container stays (created). */
 static void
 workers_create(struct docker *d, struct work *job)
@@ -84,6 +140,8 @@ workers_create(struct docker *d, struct work *job)
 	const char *s;
 	char *cause = NULL;
 
+	if (workers_hooks(d, job, HOOK_PRE_START) != 0)
+		return;
 	job->rc = docker_create(d, job->name, job->body, &job->id,
 	    &job->cause);
 	if (job->rc == DOCKER_NO_IMAGE)
@@ -110,6 +168,8 @@ workers_create(struct docker *d, struct work *job)
 	job->created = 1;
 	if ((rc = docker_start(d, job->id, &job->cause)) != 0)
 		job->rc = rc == DOCKER_NO_ANSWER ? WORK_UNCERTAIN : -1;
+	else
+		workers_post_start(d, job);
 }
 
 static void
@@ -118,6 +178,8 @@ workers_remove(struct docker *d, struct work *job)
 	char *cause = NULL, esc[512];
 
 	/* A failed stop still goes on to the forced remove. */
+	if (job->stop_first)
+		workers_hooks(d, job, HOOK_PRE_STOP);
 	if (job->stop_first && docker_stop(d, job->id, -1, &cause) != 0) {
 		log_warn("%s", log_escape(esc, sizeof esc, cause));
 		free(cause);
@@ -136,12 +198,21 @@ workers_run(struct docker *d, struct work *job)
 		job->rc = docker_start(d, job->id, &job->cause);
 		if (job->rc == DOCKER_NO_ANSWER)
 			job->rc = WORK_UNCERTAIN;
+		else if (job->rc == 0)
+			workers_post_start(d, job);
 		break;
 	case INFLIGHT_REMOVE:
 		workers_remove(d, job);
 		break;
 	case INFLIGHT_STOP:
+		workers_hooks(d, job, HOOK_PRE_STOP);
 		job->rc = docker_stop(d, job->id, -1, &job->cause);
+		break;
+	case INFLIGHT_RESTART:
+		workers_hooks(d, job, HOOK_PRE_STOP);
+		job->rc = docker_restart(d, job->id, &job->cause);
+		if (job->rc == 0)
+			workers_post_start(d, job);
 		break;
 	}
 }

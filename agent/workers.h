@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "agent/hooks.h"
 #include "agent/inflight.h"
 
 #define WORKERS_DEFAULT		8	/* BERTH_DOCKER_CONCURRENCY */
@@ -42,6 +43,11 @@ struct work {
 	char		*id;		/* START/REMOVE: in; CREATE: out */
 	int		 stop_first;	/* REMOVE: stop with its grace first */
 	int		 was_exited;	/* START: the container had exited */
+	struct hook	*hooks;		/* to run around it (hooks.h): CREATE
+					   pre_start, post_start; START,
+					   RESTART post_start; REMOVE, STOP,
+					   RESTART pre_stop */
+	size_t		 nhooks;
 
 	/* Filled in by the worker. */
 	int		 rc;		/* 0, -1, WORK_NO_IMAGE or
@@ -50,6 +56,9 @@ struct work {
 	char		*holder_id;	/* NAME_TAKEN: the holder's id, or NULL */
 	char		*holder_node;	/* ... its berth.node label, or NULL */
 	char		*cause;		/* why rc != 0 */
+	struct hook_run	*runs;		/* the hooks it ran, in order */
+	size_t		 nruns;
+	int		 hook_failed;	/* rc != 0 because a hook failed */
 	struct work	*next;		/* queue link */
 };
 

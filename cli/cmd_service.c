@@ -186,13 +186,13 @@ cmd_service_containers(struct cli *c)
 	path = cli_path("services/%s/%s/%s/containers", c->grid, stack, svc);
 	if ((rc = cli_get(c, path, &arr)) != 0)
 		return rc < 0;
-	t = table_new("NAME", "NODE", "INSTANCE", "REV", "STATE", "EXIT",
-	    "RESTARTS", "ERROR", NULL);
+	t = table_new("NAME", "NODE", "INSTANCE", "REV", "STATE", "HEALTH",
+	    "EXIT", "RESTARTS", "ERROR", NULL);
 	json_array_foreach(arr, i, v) {
 		table_row(t, cli_str(v, "name"), cli_str(v, "node"),
 		    cli_int(v, "instance", inst, sizeof inst),
 		    cli_int(v, "rev", rev, sizeof rev), container_state(v,
-		    state, sizeof state),
+		    state, sizeof state), cli_str(v, "health"),
 		    cli_int(v, "exit_code", code, sizeof code),
 		    cli_int(v, "restarts", restarts, sizeof restarts),
 		    container_error(v), NULL);

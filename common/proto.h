@@ -45,6 +45,9 @@
 #define PROTO_MAX_LABELS	256	/* labels in Berth-Node-Labels */
 #define PROTO_MAX_ERROR		1024	/* bytes of an engine_error */
 #define PROTO_MAX_OUTPUT	2048	/* bytes of a last_output */
+#define PROTO_MAX_HEALTH_ERROR	512	/* bytes of a health_error */
+#define PROTO_MAX_HOOK_NAME	256	/* bytes of a hook's name */
+#define PROTO_MAX_HOOK_RUNS	16	/* hook runs in one report */
 #define PROTO_MAX_LABELS_HDR	3072	/* bytes of its value (lws keeps
 					   4096 for all upgrade headers) */
 

@@ -41,6 +41,7 @@ static const char *desired_keys[] = {
 	"mem_limit", "memswap_limit", "shm_size", "ports", "volumes",
 	"privileged", "cap_add", "cap_drop", "network_mode", "pid", "user",
 	"read_only", "stop_signal", "stop_grace_period", "logging",
+	"health_check", "hooks",
 };
 
 /* A service's spec and the container keys made from it. */
@@ -577,13 +578,34 @@ desired_apply_jobs(struct store *st, const char *node_id, json_t *jobs,
 	return rc;
 }
 
+/* A checked hook run in words: "post_start hook NAME: exit code 0: out". */
+static char *
+desired_hook_msg(json_t *h)
+{
+	json_t *code = json_object_get(h, "exit_code");
+	const char *out = json_string_value(json_object_get(h, "output"));
+	char *s, num[32];
+
+	if (json_is_integer(code))
+		snprintf(num, sizeof num, "exit code %lld",
+		    (long long)json_integer_value(code));
+	else
+		snprintf(num, sizeof num, "could not run");
+	xasprintf(&s, "%s hook %s %s: %s%s%s", json_string_value(
+	    json_object_get(h, "type")), json_string_value(json_object_get(h,
+	    "name")), json_is_true(json_object_get(h, "ok")) ? "ran" :
+	    "failed", num, out != NULL ? ": " : "", out != NULL ? out : "");
+	return s;
+}
+
 int
 desired_apply_state(struct store *st, const char *node_id, json_t *containers,
     int *grid_changed, char **cause)
 {
 	struct instance_report *v;
-	json_t *c, *e;
-	size_t i;
+	struct hook_report **hooks;
+	json_t *c, *e, *x;
+	size_t i, k;
 	int rc;
 
 	*grid_changed = 0;
@@ -591,6 +613,7 @@ desired_apply_state(struct store *st, const char *node_id, json_t *containers,
 		return -1;
 	/* Checked: every entry is an object with integer ids and a state. */
 	v = xcalloc(json_array_size(containers) + 1, sizeof *v);
+	hooks = xcalloc(json_array_size(containers) + 1, sizeof *hooks);
 	json_array_foreach(containers, i, c) {
 		v[i].service_id = json_integer_value(json_object_get(c,
 		    "service_id"));
@@ -611,9 +634,40 @@ desired_apply_state(struct store *st, const char *node_id, json_t *containers,
 		e = json_object_get(c, "last_output");
 		v[i].last_output = json_is_string(e) ? json_string_value(e) :
 		    NULL;
+		e = json_object_get(c, "health");
+		v[i].health = json_is_string(e) ? json_string_value(e) : NULL;
+		e = json_object_get(c, "health_error");
+		v[i].health_error = json_is_string(e) ? json_string_value(e) :
+		    NULL;
+		e = json_object_get(c, "health_restarts");
+		v[i].health_restarts = json_is_integer(e) ?
+		    json_integer_value(e) : 0;
+		e = json_object_get(c, "hooks");
+		if (json_array_size(e) > 0) {
+			/* Checked: objects with type, name, ok and at. */
+			hooks[i] = xcalloc(json_array_size(e),
+			    sizeof *hooks[i]);
+			json_array_foreach(e, k, x) {
+				hooks[i][k].json = json_dumps(x, JSON_COMPACT |
+				    JSON_SORT_KEYS);
+				hooks[i][k].msg = desired_hook_msg(x);
+				hooks[i][k].at = json_integer_value(
+				    json_object_get(x, "at"));
+			}
+			v[i].hooks = hooks[i];
+			v[i].nhooks = json_array_size(e);
+		}
 	}
 	rc = store_instance_report(st, node_id, v, json_array_size(containers),
 	    grid_changed, cause);
+	for (i = 0; i < json_array_size(containers); i++) {
+		for (k = 0; k < v[i].nhooks; k++) {
+			free(hooks[i][k].json);
+			free(hooks[i][k].msg);
+		}
+		free(hooks[i]);
+	}
+	free(hooks);
 	free(v);
 	return rc;
 }

@@ -17,10 +17,135 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *frame_health[] = {
+	"starting", "healthy", "unhealthy", NULL,
+};
+
 static const char *frame_states[] = {
 	"pending", "pulling", "created", "starting", "running", "paused",
 	"crashing", "stopped", "error", "removing", NULL,
 };
+
+/*
+ * A container's health (docs/protocol.md), all optional: health one of
+ * frame_health, health_error a string of at most PROTO_MAX_HEALTH_ERROR
+ * bytes, health_restarts an integer 0..2^31-1. 0, or -1 with *cause.
+ */
+static int
+frame_check_health(json_t *c, size_t idx, char **cause)
+{
+	const char *const *sp;
+	json_t *v;
+
+	if ((v = json_object_get(c, "health")) != NULL && !json_is_null(v)) {
+		for (sp = frame_health; json_is_string(v) && *sp != NULL; sp++)
+			if (strcmp(*sp, json_string_value(v)) == 0)
+				break;
+		if (!json_is_string(v) || *sp == NULL) {
+			xasprintf(cause, "containers[%zu].health: expected "
+			    "\"starting\", \"healthy\" or \"unhealthy\"", idx);
+			return -1;
+		}
+	}
+	if ((v = json_object_get(c, "health_error")) != NULL &&
+	    !json_is_null(v) && (!json_is_string(v) ||
+	    json_string_length(v) > PROTO_MAX_HEALTH_ERROR)) {
+		xasprintf(cause, "containers[%zu].health_error: expected a "
+		    "string of at most %d bytes", idx, PROTO_MAX_HEALTH_ERROR);
+		return -1;
+	}
+	if ((v = json_object_get(c, "health_restarts")) != NULL &&
+	    !json_is_null(v) && (!json_is_integer(v) ||
+	    json_integer_value(v) < 0 || json_integer_value(v) > 2147483647)) {
+		xasprintf(cause, "containers[%zu].health_restarts: expected an "
+		    "integer 0-2147483647", idx);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *frame_hook_types[] = {
+	"pre_start", "post_start", "pre_stop", NULL,
+};
+
+/*
+ * One hook run of a container (docs/protocol.md): {type, name, ok,
+ * exit_code, output, at}. 0, or -1 with *cause.
+ */
+static int
+frame_check_hook(json_t *h, size_t idx, size_t k, char **cause)
+{
+	const char *const *sp;
+	json_t *v;
+
+	if (!json_is_object(h)) {
+		xasprintf(cause, "containers[%zu].hooks[%zu]: expected an "
+		    "object", idx, k);
+		return -1;
+	}
+	v = json_object_get(h, "type");
+	for (sp = frame_hook_types; json_is_string(v) && *sp != NULL; sp++)
+		if (strcmp(*sp, json_string_value(v)) == 0)
+			break;
+	if (!json_is_string(v) || *sp == NULL) {
+		xasprintf(cause, "containers[%zu].hooks[%zu].type: expected "
+		    "\"pre_start\", \"post_start\" or \"pre_stop\"", idx, k);
+		return -1;
+	}
+	v = json_object_get(h, "name");
+	if (!json_is_string(v) || json_string_length(v) > PROTO_MAX_HOOK_NAME) {
+		xasprintf(cause, "containers[%zu].hooks[%zu].name: expected a "
+		    "string of at most %d bytes", idx, k, PROTO_MAX_HOOK_NAME);
+		return -1;
+	}
+	if (!json_is_boolean(json_object_get(h, "ok"))) {
+		xasprintf(cause, "containers[%zu].hooks[%zu].ok: expected a "
+		    "boolean", idx, k);
+		return -1;
+	}
+	v = json_object_get(h, "exit_code");
+	if (v != NULL && !json_is_null(v) && !json_is_integer(v)) {
+		xasprintf(cause, "containers[%zu].hooks[%zu].exit_code: "
+		    "expected an integer or null", idx, k);
+		return -1;
+	}
+	v = json_object_get(h, "output");
+	if (v != NULL && !json_is_null(v) && (!json_is_string(v) ||
+	    json_string_length(v) > PROTO_MAX_OUTPUT)) {
+		xasprintf(cause, "containers[%zu].hooks[%zu].output: expected "
+		    "a string of at most %d bytes", idx, k, PROTO_MAX_OUTPUT);
+		return -1;
+	}
+	v = json_object_get(h, "at");
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		xasprintf(cause, "containers[%zu].hooks[%zu].at: expected an "
+		    "integer (epoch ms)", idx, k);
+		return -1;
+	}
+	return 0;
+}
+
+/* A container's hook runs, optional: at most PROTO_MAX_HOOK_RUNS. */
+static int
+frame_check_hooks(json_t *c, size_t idx, char **cause)
+{
+	json_t *list = json_object_get(c, "hooks"), *h;
+	size_t k;
+
+	if (list == NULL || json_is_null(list))
+		return 0;
+	if (!json_is_array(list) || json_array_size(list) >
+	    PROTO_MAX_HOOK_RUNS) {
+		xasprintf(cause, "containers[%zu].hooks: expected an array of "
+		    "at most %d hook runs", idx, PROTO_MAX_HOOK_RUNS);
+		return -1;
+	}
+	json_array_foreach(list, k, h) {
+		if (frame_check_hook(h, idx, k, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
 
 /* One reported container; 0, or -1 with *cause. */
 static int
@@ -76,7 +201,9 @@ frame_check_container(json_t *c, size_t idx, char **cause)
 		    "string", idx);
 		return -1;
 	}
-	return 0;
+	if (frame_check_health(c, idx, cause) != 0)
+		return -1;
+	return frame_check_hooks(c, idx, cause);
 }
 
 int

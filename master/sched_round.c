@@ -42,6 +42,8 @@ struct round_grid {
 	json_t			*unplaceable;	/* "service id" -> reason */
 	json_t			*logged;	/* reasons already in events */
 	int64_t			 retention_at;	/* mono ms of the last sweep */
+	int64_t			 intervals_at;	/* mono ms of the last
+						   deploy.interval check */
 	char			*nofit;		/* node groups: the last reason
 						 * no group could serve */
 	int			 standing;	/* node groups: stand-down said */
@@ -526,6 +528,26 @@ round_retention(struct sched_round *r, struct round_grid *g)
 	store_job_touched_free(&t);
 }
 
+/*
+ * deploy.interval: services due for their periodic deploy get one (the
+ * store says which, from the deploys it keeps); checked once a second.
+ */
+static void
+round_intervals(struct sched_round *r, struct round_grid *g)
+{
+	int n;
+
+	if (util_mono_ms() - g->intervals_at < 1000)
+		return;
+	g->intervals_at = util_mono_ms();
+	if (store_deploy_intervals(r->st, g->id, util_now_ms(), &n) != 0)
+		log_error("sched: grid %s: periodic deploys: %s", g->name,
+		    store_errmsg(r->st));
+	else if (n > 0)
+		log_info("sched: grid %s: %d periodic deploy(s) (deploy."
+		    "interval)", g->name, n);
+}
+
 static void
 round_grid_run(struct sched_round *r, struct round_grid *g)
 {
@@ -534,6 +556,7 @@ round_grid_run(struct sched_round *r, struct round_grid *g)
 	    round_hook_service, round_hook_node, &arg };
 	int i, replan;
 
+	round_intervals(r, g);
 	for (i = 0; i < ROUND_MAX_REPLANS; i++) {
 		round_plan(r, g);
 		/* A store error is logged there; the next round retries. */

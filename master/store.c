@@ -370,6 +370,19 @@ static const char *store_migrations[] = {
 	 * docker, aws-asg): what a delete names, what a list is matched by.
 	 */
 	"ALTER TABLE machines ADD COLUMN provider_id TEXT;",
+
+	/*
+	 * 9 -> 10: an instance's health, as its agent's probes of the
+	 * service's health_check judge it (docs/health.md): the status, the
+	 * last failed probe's reason, and the restarts failed probes caused;
+	 * and the last of its hooks the agent ran (docs/hooks.md), as the
+	 * JSON object of the state frame.
+	 */
+	"ALTER TABLE instances ADD COLUMN health TEXT;"
+	"ALTER TABLE instances ADD COLUMN health_error TEXT;"
+	"ALTER TABLE instances ADD COLUMN health_restarts INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN last_hook TEXT;",
 };
 
 #define STORE_N_MIGRATIONS \

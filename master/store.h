@@ -27,7 +27,7 @@
 #include "common/grid_settings.h"
 #include "common/nodegroup_settings.h"
 
-#define STORE_SCHEMA_VERSION	9
+#define STORE_SCHEMA_VERSION	10
 
 struct store;
 
@@ -403,6 +403,13 @@ int	 store_instance_desired(struct store *st, const char *const *node_ids,
 	    size_t n, store_desired_fn *fn, void *arg);
 
 /* One container of an agent's state report (text borrowed, NULL: none). */
+/* One hook run of an instance's report (docs/hooks.md). */
+struct hook_report {
+	char		*json;		/* the frame's object, compact */
+	char		*msg;		/* in words, for its event */
+	int64_t		 at;		/* epoch ms it ended */
+};
+
 struct instance_report {
 	int64_t		 service_id;	/* which instance ... */
 	int64_t		 instance_no;
@@ -414,6 +421,11 @@ struct instance_report {
 	const char	*container_id;	/* Docker's id, or NULL */
 	int64_t		 restarts;	/* restarts counted by the agent */
 	const char	*last_output;	/* last lines before an exit, or NULL */
+	const char	*health;	/* its health_check's verdict, or NULL */
+	const char	*health_error;	/* the last failed probe's, or NULL */
+	int64_t		 health_restarts; /* restarts for failed probes */
+	const struct hook_report *hooks; /* the hooks its agent ran last */
+	size_t		 nhooks;
 };
 
 /*
@@ -986,6 +998,16 @@ int	 store_deploy_insert(struct store *st, int64_t stack_id,
 	    int64_t service_id, int64_t *deploy_id);
 /* 1 if a deploy of the stack is created or ongoing, 0 not, -1 error. */
 int	 store_deploy_running(struct store *st, int64_t stack_id);
+/*
+ * deploy.interval (docs/stack-file.md): every service of grid_id with an
+ * interval whose last deploy (the newest deploy that included it, as the
+ * store keeps them: a master restart neither redeploys at once nor skips
+ * one) was created at least its interval before now_ms, and whose stack
+ * has no deploy under way, gets a deploy of its own, with a
+ * "deploy.interval" event; one transaction. *n: how many. 0 or -1.
+ */
+int	 store_deploy_intervals(struct store *st, int64_t grid_id,
+	    int64_t now_ms, int *n);
 int	 store_deploy_get_json(struct store *st, int64_t stack_id,
 	    int64_t deploy_id, json_t **out);
 /* The stack's deploys, newest first, without their services; NULL on

@@ -121,6 +121,69 @@ store_deploy_running(struct store *st, int64_t stack_id)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+int
+store_deploy_intervals(struct store *st, int64_t grid_id, int64_t now_ms,
+    int *n)
+{
+	sqlite3_stmt *s;
+	struct due {
+		int64_t stack_id, service_id, interval;
+		char *name;
+	} *due = NULL;
+	size_t ndue = 0, i;
+	int64_t id;
+	int rc;
+
+	*n = 0;
+	if (store_begin(st) != 0)
+		return -1;
+	s = store_stmt(st, "SELECT v.stack_id, v.id, k.name || '/' || v.name,"
+	    " json_extract(v.spec, '$.deploy.interval') FROM services v"
+	    " JOIN stacks k ON k.id = v.stack_id WHERE k.grid_id = ?1"
+	    " AND v.active AND NOT v.stopped"
+	    " AND json_extract(v.spec, '$.deploy.interval') > 0"
+	    " AND NOT EXISTS (SELECT 1 FROM deploys d WHERE d.stack_id ="
+	    "  v.stack_id AND d.state IN ('created', 'ongoing'))"
+	    " AND (SELECT max(d.created_at) FROM deploys d JOIN deploy_services"
+	    "  ds ON ds.deploy_id = d.id WHERE ds.service_id = v.id) <="
+	    "  ?2 - 1000 * json_extract(v.spec, '$.deploy.interval')");
+	sqlite3_bind_int64(s, 1, grid_id);
+	sqlite3_bind_int64(s, 2, now_ms);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		due = xreallocarray(due, ndue + 1, sizeof *due);
+		due[ndue].stack_id = sqlite3_column_int64(s, 0);
+		due[ndue].service_id = sqlite3_column_int64(s, 1);
+		due[ndue].name = xstrdup(store_col_text(s, 2));
+		due[ndue].interval = sqlite3_column_int64(s, 3);
+		ndue++;
+	}
+	sqlite3_reset(s);
+	for (i = 0; rc == SQLITE_DONE && i < ndue; i++) {
+		/* Two services of one stack due at once: one deploy each
+		 * would supersede the other; the second waits a round. */
+		if (i > 0 && due[i].stack_id == due[i - 1].stack_id)
+			continue;
+		if (store_deploy_insert(st, due[i].stack_id,
+		    due[i].service_id, &id) != 0 ||
+		    store_event_add(st, grid_id, "deploy.interval",
+		    due[i].name, "periodic deploy %lld of %s (deploy.interval"
+		    " %llds)", (long long)id, due[i].name,
+		    (long long)due[i].interval) != 0)
+			rc = SQLITE_ERROR;
+		else
+			(*n)++;
+	}
+	for (i = 0; i < ndue; i++)
+		free(due[i].name);
+	free(due);
+	if (rc != SQLITE_DONE) {
+		store_rollback(st);
+		*n = 0;
+		return -1;
+	}
+	return store_commit(st) == 0 ? 0 : -1;
+}
+
 static json_t *
 time_or_null(sqlite3_stmt *s, int col)
 {

@@ -235,6 +235,83 @@ store_instance_crash_event(struct store *st, const char *node_id,
 	return store_done(s);
 }
 
+/*
+ * Events of an instance's health_check (docs/health.md), before its row
+ * takes the report: "instance.unhealthy" when its health turns unhealthy
+ * (once per spell), "instance.restart" when its agent restarted it for
+ * failed probes (the report's health_restarts grew). 0 or -1.
+ */
+static int
+store_instance_health_events(struct store *st, const char *node_id,
+    const struct instance_report *r)
+{
+	sqlite3_stmt *s;
+
+	if (r->health == NULL)
+		return 0;
+	s = store_stmt(st, "INSERT INTO events (grid_id, at, type, subject,"
+	    " message) SELECT k.grid_id, ?5,"
+	    " CASE WHEN ?7 > i.health_restarts THEN 'instance.restart'"
+	    "  ELSE 'instance.unhealthy' END,"
+	    " k.name || '/' || v.name || '#' || i.instance_no,"
+	    " CASE WHEN ?7 > i.health_restarts THEN"
+	    "  printf('%s/%s#%d on node %s was restarted: unhealthy (%s)',"
+	    "  k.name, v.name, i.instance_no, n.name, coalesce(?8,"
+	    "  i.health_error, '?'))"
+	    " ELSE printf('%s/%s#%d on node %s is unhealthy: %s', k.name,"
+	    "  v.name, i.instance_no, n.name, coalesce(?8, '?')) END"
+	    " FROM instances i JOIN services v ON v.id = i.service_id"
+	    " JOIN stacks k ON k.id = v.stack_id JOIN nodes n ON n.id = i.node_id"
+	    " WHERE i.service_id = ?1 AND i.instance_no = ?2 AND i.node_id = ?3"
+	    " AND i.rev = ?4 AND (?7 > i.health_restarts OR (?6 = 'unhealthy'"
+	    "  AND i.health IS NOT 'unhealthy'))");
+	sqlite3_bind_int64(s, 1, r->service_id);
+	sqlite3_bind_int64(s, 2, r->instance_no);
+	store_bind_text(s, 3, node_id);
+	sqlite3_bind_int64(s, 4, r->rev);
+	sqlite3_bind_int64(s, 5, util_now_ms());
+	store_bind_text(s, 6, r->health);
+	sqlite3_bind_int64(s, 7, r->health_restarts);
+	store_bind_text(s, 8, r->health_error);
+	return store_done(s);
+}
+
+/*
+ * Each hook run the row has not seen yet (one that ended after its
+ * last_hook's): an "instance.hook" event with what it did and its output.
+ * 0 or -1.
+ */
+static int
+store_instance_hook_events(struct store *st, const char *node_id,
+    const struct instance_report *r)
+{
+	sqlite3_stmt *s;
+	size_t k;
+
+	for (k = 0; k < r->nhooks; k++) {
+		s = store_stmt(st, "INSERT INTO events (grid_id, at, type, subject,"
+	    " message) SELECT k.grid_id, ?5, 'instance.hook',"
+	    " k.name || '/' || v.name || '#' || i.instance_no,"
+	    " printf('%s/%s#%d on node %s: %s', k.name, v.name,"
+	    "  i.instance_no, n.name, ?7)"
+	    " FROM instances i JOIN services v ON v.id = i.service_id"
+	    " JOIN stacks k ON k.id = v.stack_id JOIN nodes n ON n.id = i.node_id"
+	    " WHERE i.service_id = ?1 AND i.instance_no = ?2 AND i.node_id = ?3"
+	    " AND i.rev = ?4 AND coalesce(json_extract(i.last_hook, '$.at'),"
+	    "  -1) < ?6");
+		sqlite3_bind_int64(s, 1, r->service_id);
+		sqlite3_bind_int64(s, 2, r->instance_no);
+		store_bind_text(s, 3, node_id);
+		sqlite3_bind_int64(s, 4, r->rev);
+		sqlite3_bind_int64(s, 5, util_now_ms());
+		sqlite3_bind_int64(s, 6, r->hooks[k].at);
+		store_bind_text(s, 7, r->hooks[k].msg);
+		if (store_done(s) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 store_instance_report(struct store *st, const char *node_id,
     const struct instance_report *v, size_t n, int *changed, char **cause)
@@ -258,11 +335,16 @@ store_instance_report(struct store *st, const char *node_id,
 		s = store_stmt(st,
 		    "UPDATE instances SET state = ?4, error = ?5, exit_code = ?6,"
 		    " container_id = ?7, restarts = ?8, updated_at = ?9,"
-		    " last_output = ?11"
+		    " last_output = ?11, health = ?12, health_error = ?13,"
+		    " health_restarts = ?14,"
+		    " last_hook = coalesce(?15, last_hook)"
 		    " WHERE service_id = ?1 AND instance_no = ?2 AND node_id = ?3"
 		    " AND rev = ?10 AND (state IS NOT ?4 OR error IS NOT ?5 OR"
 		    "  exit_code IS NOT ?6 OR container_id IS NOT ?7 OR"
-		    "  restarts IS NOT ?8 OR last_output IS NOT ?11)");
+		    "  restarts IS NOT ?8 OR last_output IS NOT ?11 OR"
+		    "  health IS NOT ?12 OR health_error IS NOT ?13 OR"
+		    "  health_restarts IS NOT ?14 OR"
+		    "  (?15 IS NOT NULL AND last_hook IS NOT ?15))");
 		sqlite3_bind_int64(s, 1, v[i].service_id);
 		sqlite3_bind_int64(s, 2, v[i].instance_no);
 		store_bind_text(s, 3, node_id);
@@ -277,7 +359,14 @@ store_instance_report(struct store *st, const char *node_id,
 		sqlite3_bind_int64(s, 9, util_now_ms());
 		sqlite3_bind_int64(s, 10, v[i].rev);
 		store_bind_text(s, 11, v[i].last_output);
+		store_bind_text(s, 12, v[i].health);
+		store_bind_text(s, 13, v[i].health_error);
+		sqlite3_bind_int64(s, 14, v[i].health_restarts);
+		store_bind_text(s, 15, v[i].nhooks > 0 ?
+		    v[i].hooks[v[i].nhooks - 1].json : NULL);
 		if (store_instance_crash_event(st, node_id, &v[i]) != 0 ||
+		    store_instance_health_events(st, node_id, &v[i]) != 0 ||
+		    store_instance_hook_events(st, node_id, &v[i]) != 0 ||
 		    store_done(s) != 0) {
 			xasprintf(cause, "store: %s", store_errmsg(st));
 			store_rollback(st);

@@ -169,12 +169,13 @@ store_service_containers_json(struct store *st, int64_t service_id)
 	    "  ELSE i.error END,"
 	    " i.exit_code, i.container_id,"
 	    " i.restarts, i.move_target, i.updated_at, v.name, k.name,"
-	    " i.state, i.last_output"
+	    " i.state, i.last_output, i.health, i.health_error,"
+	    " i.health_restarts, i.last_hook"
 	    " FROM instances i JOIN nodes n ON n.id = i.node_id"
 	    " JOIN services v ON v.id = i.service_id"
 	    " JOIN stacks k ON k.id = v.stack_id"
 	    " WHERE i.service_id = ?1 ORDER BY i.instance_no, n.name");
-	json_t *arr = json_array(), *o;
+	json_t *arr = json_array(), *o, *hook;
 	char *name, t[32];
 	int rc;
 
@@ -202,6 +203,18 @@ store_service_containers_json(struct store *st, int64_t service_id)
 		    json_string(store_col_text(s, 13)));
 		json_object_set_new(o, "last_output", store_col_text(s, 14) ?
 		    json_string(store_col_text(s, 14)) : json_null());
+		/* Its health_check's verdict (null without one). */
+		json_object_set_new(o, "health", store_col_text(s, 15) ?
+		    json_string(store_col_text(s, 15)) : json_null());
+		json_object_set_new(o, "health_error", store_col_text(s, 16) ?
+		    json_string(store_col_text(s, 16)) : json_null());
+		json_object_set_new(o, "health_restarts",
+		    json_integer(sqlite3_column_int64(s, 17)));
+		/* The last hook its agent ran (docs/hooks.md). */
+		hook = store_col_text(s, 18) != NULL ?
+		    json_loads(store_col_text(s, 18), 0, NULL) : NULL;
+		json_object_set_new(o, "last_hook", hook != NULL ? hook :
+		    json_null());
 		free(name);
 		json_array_append_new(arr, o);
 	}

@@ -23,11 +23,6 @@ static const struct stack_inert {
 	const char	*why;		/* what berth does not do (yet) */
 } stack_inert[] = {
 	{ "expose", 1, "no stack DNS or load balancer reads it" },
-	{ "health_check", 0, "berth runs no health checks yet; an instance "
-	  "counts as running once it stayed up for the grid's "
-	  "instance_settle_s" },
-	{ "hooks", 0, "hooks are not run" },
-	{ "deploy.interval", 0, "there are no periodic redeploys" },
 };
 
 /* The value at a dotted path under o, or NULL. */

@@ -83,6 +83,38 @@ out=$(probe "$N1" node-1 "Berth-Node-Token: $NT1" 3 --send 'not json')
 check_has "non-JSON frame: 4010" "$out" "close 4010"
 out=$(probe "$N1" node-1 "Berth-Node-Token: $NT1" 3 --send '{"type":"node_info","cpus":1,"memory":1,"addresses":["10.0.0.9",7]}')
 check_has "node_info with a non-string address: 4010" "$out" "close 4010"
+# A container's health (health_check, docs/health.md): every bad value is
+# refused with the field it is in.
+for bad in '"health":"sick"|containers[0].health: expected "starting", "healthy" or "unhealthy"' \
+    '"health":7|containers[0].health: expected' \
+    '"health_error":5|containers[0].health_error: expected a string of at most 512 bytes' \
+    "\"health_error\":\"$(printf 'x%.0s' $(seq 513))\"|containers[0].health_error: expected a string of at most 512" \
+    '"health_restarts":-1|containers[0].health_restarts: expected an integer 0-2147483647' \
+    '"health_restarts":"3"|containers[0].health_restarts: expected an integer'; do
+	field=${bad%%|*}
+	out=$(probe "$N1" node-1 "Berth-Node-Token: $NT1" 3 --send \
+	    "{\"type\":\"state\",\"containers\":[{\"service_id\":1,\"instance\":1,\"rev\":1,\"state\":\"running\",$field}]}")
+	check_has "state with ${field:0:40}: 4010 naming the field" "$out" "close 4010 state.${bad#*|}"
+done
+# The hooks a container ran (docs/hooks.md), each field checked.
+H='"type":"post_start","name":"x","ok":true,"exit_code":0,"output":"hi","at":1'
+for bad in '"hooks":{}|containers[0].hooks: expected an array of at most 16 hook runs' \
+    "\"hooks\":[$(printf '{%s},' $(seq 17 | sed "s/.*/$H/") | sed 's/,$//')]|containers[0].hooks: expected an array of at most 16" \
+    '"hooks":[7]|containers[0].hooks[0]: expected an object' \
+    '"hooks":[{"type":"pre_build","name":"x","ok":true,"at":1}]|containers[0].hooks[0].type: expected "pre_start", "post_start" or "pre_stop"' \
+    '"hooks":[{"type":"pre_stop","name":7,"ok":true,"at":1}]|containers[0].hooks[0].name: expected a string of at most 256 bytes' \
+    '"hooks":[{"type":"pre_stop","name":"x","ok":1,"at":1}]|containers[0].hooks[0].ok: expected a boolean' \
+    '"hooks":[{"type":"pre_stop","name":"x","ok":true,"exit_code":"0","at":1}]|containers[0].hooks[0].exit_code: expected an integer or null' \
+    '"hooks":[{"type":"pre_stop","name":"x","ok":true,"output":[],"at":1}]|containers[0].hooks[0].output: expected a string of at most 2048 bytes' \
+    '"hooks":[{"type":"pre_stop","name":"x","ok":true}]|containers[0].hooks[0].at: expected an integer (epoch ms)'; do
+	field=${bad%%|*}
+	out=$(probe "$N1" node-1 "Berth-Node-Token: $NT1" 3 --send \
+	    "{\"type\":\"state\",\"containers\":[{\"service_id\":1,\"instance\":1,\"rev\":1,\"state\":\"running\",$field}]}")
+	check_has "state with ${field:0:48}: 4010 naming the field" "$out" "close 4010 state.${bad#*|}"
+done
+out=$(probe "$N1" node-1 "Berth-Node-Token: $NT1" 3 --send \
+    '{"type":"state","containers":[{"service_id":1,"instance":1,"rev":1,"state":"starting","health":"unhealthy","health_error":"status 500","health_restarts":2,"hooks":[{'"$H"'}]}]}')
+check "a state with a well-formed health and hooks is taken (no close 4010)" test "${out/close 4010/}" = "$out"
 # 110 labels, 3191 bytes: over the 3072 the master reads, under lws's limit.
 L=$(seq -f 'k%g=vvvvvvvvvvvvvvvvvvvvvvvv' 110 | paste -sd,)
 out=$("$PROBE" --port "$AGENT_PORT" -H "Berth-Protocol: 1" -H "Berth-Node-Id: $N1" \

@@ -221,13 +221,13 @@ test_probe_own_namespace(void)
 	CHECK(fd >= 0);
 	memset(&job, 0, sizeof job);
 	job.port = port;
-	portprobe_run(&job, PORTPROBE_TIMEOUT_MS);
+	portprobe_run(&job, PORTPROBE_TIMEOUT_MS, NULL);
 	CHECK_INT(job.ok, 1);
 	CHECK(job.cause == NULL);
 	close(fd);
 	/* Closed: refused at once, not an error. */
 	t0 = util_mono_ms();
-	portprobe_run(&job, PORTPROBE_TIMEOUT_MS);
+	portprobe_run(&job, PORTPROBE_TIMEOUT_MS, NULL);
 	CHECK_INT(job.ok, 0);
 	CHECK(job.cause == NULL);
 	CHECK(util_mono_ms() - t0 < PORTPROBE_TIMEOUT_MS);
