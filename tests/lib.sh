@@ -298,7 +298,21 @@ cleanup() {
 	for p in $MASTER_PIDS; do
 		kill -9 "$p" 2>/dev/null
 	done
+	# A node group's process-provider agents run in their machine's data
+	# dir under $TMP and outlive a master by design; a machine launched
+	# after the test's own cleanup (the master was still running) would
+	# be left behind. Nothing of this test's survives it.
+	for p in /proc/[0-9]*; do
+		case $(readlink "$p/cwd" 2>/dev/null) in
+		"$TMP"/*) [ "${p#/proc/}" = $$ ] || kill -9 "${p#/proc/}" 2>/dev/null ;;
+		esac
+	done
 	wait 2>/dev/null
+	find "$TMP" -path '*/machines/*/node-id' 2>/dev/null | while read -r id; do
+		id=$(cat "$id" 2>/dev/null)
+		[ -n "$id" ] && docker ps -aq --filter "label=berth.node=$id" 2>/dev/null |
+		    xargs -r docker rm -f >/dev/null 2>&1
+	done
 	for n in $AGENTS; do
 		id=$(node_id "$n")
 		[ -n "$id" ] || continue
