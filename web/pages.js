@@ -623,13 +623,43 @@ const groups = {
       let v = views.get(gr.name);
       if (v) return v;
       const box = h('div.chart');
-      v = { mBody: h('tbody'), eBody: h('tbody'), box };
+      v = { mBody: h('tbody'), eBody: h('tbody'), pBody: h('tbody'), box };
+      // The plan is what the next round would decide, computed by the
+      // scheduler without a write or a provider call: asked for on
+      // demand, never polled (each answer costs the scheduler a pass).
+      const note = notice();
+      const planBtn = h('button.plan', { type: 'button',
+        'aria-label': 'Plan for node group ' + gr.name }, 'Plan');
+      planBtn.addEventListener('click', async () => {
+        planBtn.disabled = true;
+        try {
+          const plan = await ctx.api.get(`/v1/nodegroups/${ctx.g}/${enc(gr.name)}/plan`);
+          const ds = (plan.decisions || []).map((d, i) => ({ ...d, i }));
+          clear(v.pBody); v.pBody._rows = null;
+          syncRows(v.pBody, ds, (d) => d.i, () => {
+            const tr = h('tr'); tr.c = cells(tr, 3); return tr;
+          }, (tr, d) => {
+            setText(tr.c[0], d.action);
+            setText(tr.c[1], d.count != null ? d.count + ' machine(s)' : (d.machine || ''));
+            setText(tr.c[2], d.reason || '');
+          });
+          empty(v.pBody, 3, 'Nothing to do: the next round would launch or stop nothing.');
+          note.say(`Plan at ${fmtTime(plan.at)}: ${ds.length} decision(s), no provider called.`);
+        } catch (e) {
+          note.say('Plan failed: ' + e.message, true);
+        } finally {
+          planBtn.disabled = false;
+        }
+      });
       v.sec = h('section.group', h('h2', 'Group ', h('code', gr.name)),
         h('h3', 'Size against min and max'), box,
         h('h3', 'Machines'),
         table('Machines of ' + gr.name, ['Machine', 'State', 'Since', 'Node', 'Why'], v.mBody),
         h('h3', 'Last decisions'),
-        table('Decisions for ' + gr.name, ['Time', 'Type', 'Subject', 'Message'], v.eBody));
+        table('Decisions for ' + gr.name, ['Time', 'Type', 'Subject', 'Message'], v.eBody),
+        h('h3', 'Dry-run plan'),
+        h('div.bar', planBtn), note,
+        table('Plan for ' + gr.name, ['Action', 'What', 'Why'], v.pBody));
       body.append(v.sec);
       v.chart = chart(box, ['size', 'min', 'max'], 'machines');
       views.set(gr.name, v);

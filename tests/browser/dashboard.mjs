@@ -366,6 +366,22 @@ async function e2e() {
       await page.waitForFunction(() => /machine\.|nodegroup\./.test(
         document.querySelector('section.group').textContent));
     });
+    await check('node groups: Plan shows the next round\'s decisions, and launches nothing', async () => {
+      const before = (await api('GET', '/v1/nodegroups/default/burst/machines')).length;
+      await page.click('button[aria-label="Plan for node group burst"]');
+      await page.waitForFunction(() => /decision\(s\), no provider called|Plan failed/.test(
+        document.querySelector('section.group').textContent), null, { timeout: 30000 });
+      const text = await page.evaluate(() => document.querySelector('section.group').textContent);
+      if (/Plan failed/.test(text)) throw new Error('the page says: ' + text.match(/Plan failed[^\n]*/)[0]);
+      const rows = await page.evaluate(() => {
+        const t = [...document.querySelectorAll('section.group table')]
+          .find((x) => x.caption && x.caption.textContent === 'Plan for burst');
+        return t ? t.tBodies[0].rows.length : -1;
+      });
+      if (rows < 1) throw new Error('the plan table is empty (not even its empty-state row)');
+      const after = (await api('GET', '/v1/nodegroups/default/burst/machines')).length;
+      if (after !== before) throw new Error(`machines ${before} -> ${after} after a plan`);
+    });
     await shot(page, 'groups');
     // Protect the group's node from the nodes page (only group nodes offer it).
     await check('nodes: Protect the group\'s node: the API has it protected, the row says "protected"', async () => {
