@@ -32,19 +32,8 @@ services:
     stop_grace_period: 2s
 YML
 
-# The node group's machines (the process provider's agents) go at exit.
-stop_machines() {
-	local f pid id
-	for f in "$D"/machines/*/agent.pid; do
-		[ -f "$f" ] || continue
-		pid=$(cat "$f")
-		kill -9 "-$pid" "$pid" 2>/dev/null
-		id=$(cat "$(dirname "$f")/node-id" 2>/dev/null)
-		[ -n "$id" ] && docker ps -aq --filter "label=berth.node=$id" |
-		    xargs -r docker rm -f >/dev/null 2>&1
-	done
-}
-at_exit stop_machines
+# The group's machines (process-provider agents) and their containers go
+# at exit with everything else the test started (tests/lib.sh cleanup).
 
 ART=${BERTH_ARTIFACTS:-$ROOT/tests/artifacts}/dashboard
 rm -rf "$ART"

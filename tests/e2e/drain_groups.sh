@@ -17,18 +17,8 @@ master_start "$D" || exit 1
 B=$BIN/berth
 # Moves take instance_settle_s: long enough to catch a drain under way.
 api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":3,"instance_settle_s":4,"rebalance_settle_s":86400}}'
-stop_machines() {
-	local f pid id
-	for f in "$D"/machines/*/agent.pid; do
-		[ -f "$f" ] || continue
-		pid=$(cat "$f")
-		kill -9 "-$pid" "$pid" 2>/dev/null
-		id=$(cat "$(dirname "$f")/node-id" 2>/dev/null)
-		[ -n "$id" ] && docker ps -aq --filter "label=berth.node=$id" |
-		    xargs -r docker rm -f >/dev/null 2>&1
-	done
-}
-at_exit stop_machines
+# The group's machines (process-provider agents) and their containers go
+# at exit with everything else the test started (tests/lib.sh cleanup).
 machines() { api_jq /v1/nodegroups/default/burst/machines "$@"; }
 count_events() { api_jq "/v1/grids/default/events?type=$1&limit=100" length; }
 ENV="BERTH_STATS_INTERVAL_S=1 BERTH_RESYNC_INTERVAL_S=2 BERTH_BACKOFF_MAX_S=2"
