@@ -143,13 +143,27 @@ if layer e2e && [ "${BERTH_SKIP_E2E:-0}" != 1 ]; then
 fi
 # The integration scripts need no Docker and the e2e scripts wait mostly
 # on Docker, so with both to run (and BERTH_OVERLAP not 0) they go side by
-# side: the integration scripts one at a time in the background, the e2e
-# scripts in the foreground. The fuzz layer, which takes every CPU, runs
-# before both.
+# side: the integration scripts one at a time in a background lane, the
+# e2e scripts in the foreground. An e2e script that says "# test-lane:
+# side" (it mostly waits, and touches only containers of its own nodes)
+# joins the background lane, before the integration scripts, to even the
+# two out. The fuzz layer, which takes every CPU, runs before both.
 overlap=0
 if [ "${BERTH_OVERLAP:-1}" != 0 ] && [ "${#ints[@]}" -gt 0 ] &&
     [ "${#e2es[@]}" -gt 0 ] && [ "$JOBS" -le 1 ]; then
 	overlap=1
+fi
+side=()
+if [ "$overlap" = 1 ]; then
+	fg=()
+	for t in "${e2es[@]}"; do
+		if grep -qx '# test-lane: side' "$t"; then
+			side+=("$t")
+		else
+			fg+=("$t")
+		fi
+	done
+	e2es=("${fg[@]}")
 fi
 
 # run_ints: the integration layer, in the foreground.
@@ -162,13 +176,13 @@ run_ints() {
 	fi
 }
 
-# The background lane's scripts are reported, in file order, as they end.
-ints_done=0
-report_ints() {
-	while [ "$ints_done" -lt "${#ints[@]}" ] &&
-	    [ -e "$OUT/i$ints_done.s" ]; do
-		report "${ints[$ints_done]}" "i$ints_done"
-		ints_done=$((ints_done + 1))
+# The background lane's scripts are reported, in order, as they end.
+lane_done=0
+report_lane() {
+	while [ "$lane_done" -lt "${#lane_list[@]}" ] &&
+	    [ -e "$OUT/i$lane_done.s" ]; do
+		report "${lane_list[$lane_done]}" "i$lane_done"
+		lane_done=$((lane_done + 1))
 	done
 }
 
@@ -180,28 +194,34 @@ if layer fuzz; then
 		run_one "$t" bash "$t"
 	done
 fi
-if [ "$overlap" = 1 ]; then
-	echo "# integration (${#ints[@]} scripts) beside e2e (${#e2es[@]})"
-	(for ((k = 0; k < ${#ints[@]}; k++)); do
-		capture "i$k" bash "${ints[$k]}"
-	done) &
-	lane=$!
-fi
-if [ "${#e2es[@]}" -gt 0 ]; then
+docker_ok=1
+if [ "${#e2es[@]}" -gt 0 ] || [ "${#side[@]}" -gt 0 ]; then
 	if ! scripts/docker-up.sh >"$OUT/docker.err" 2>&1; then
 		echo "not ok - Docker could not be started for the e2e tests"
 		sed 's/^/# /' "$OUT/docker.err"
 		fail=$((fail + 1))
-	else
-		for t in "${e2es[@]}"; do
-			run_one "$t" bash "$t"
-			[ "$overlap" = 1 ] && report_ints
-		done
+		docker_ok=0
 	fi
 fi
 if [ "$overlap" = 1 ]; then
+	lane_list=()
+	[ "$docker_ok" = 1 ] && lane_list+=("${side[@]}")
+	lane_list+=("${ints[@]}")
+	echo "# in the background: ${#lane_list[@]} scripts (${#ints[@]} integration), beside ${#e2es[@]} e2e"
+	(for ((k = 0; k < ${#lane_list[@]}; k++)); do
+		capture "i$k" bash "${lane_list[$k]}"
+	done) &
+	lane=$!
+fi
+if [ "$docker_ok" = 1 ]; then
+	for t in "${e2es[@]}"; do
+		run_one "$t" bash "$t"
+		[ "$overlap" = 1 ] && report_lane
+	done
+fi
+if [ "$overlap" = 1 ]; then
 	wait "$lane"
-	report_ints
+	report_lane
 fi
 
 [ -n "$failed_names" ] && echo "# failed:$failed_names"

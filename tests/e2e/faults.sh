@@ -18,6 +18,9 @@
 #
 # Knobs: FAULT_ROUNDS (default 20); FAULTS_KEEP=DIR copies the temp dir
 # (logs, store, the writer's log) there at exit. Figures print as "# ..." lines.
+# Runs in make test's background lane beside the other e2e scripts (it
+# mostly waits, and reads and touches only its own nodes' containers):
+# test-lane: side
 . "$(dirname "$0")/../lib.sh"
 
 "$ROOT/scripts/test-image.sh" >/dev/null || { notok "build the local test image"; exit 1; }

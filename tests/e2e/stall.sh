@@ -10,6 +10,9 @@
 # 15 s per step) and backoff cap (30 s); the master with its shipped
 # liveness settings. The only long test of the suite: about 80 s,
 # mostly the 70 s stall, which is the scenario of the issue.
+# Runs in make test's background lane beside the other e2e scripts (it
+# mostly waits, and reads and touches only its own nodes' containers):
+# test-lane: side
 . "$(dirname "$0")/../lib.sh"
 
 STALL_S=${STALL_S:-70}
