@@ -46,9 +46,12 @@ check_eq "a stack with hooks installs and deploys" "$?" 0
 check "  with no warning about hooks" test "${out/warning: services.web.hooks/}" = "$out"
 hook_events() { api_jq '/v1/grids/default/events?type=instance.hook&limit=1000' '[.[].message] | join("\n")'; }
 ev=$(hook_events)
+# Docker copies the exec's stdout and stderr on two goroutines: the two
+# lines may come in either order.
 check_has "post_start ran in instance 1 (an event with its output)" "$ev" \
-    "hk/web#1 on node k1: post_start hook greet ran: exit code 0: hello from"
-check_has "  stdout and stderr both" "$ev" "on stderr"
+    "hk/web#1 on node k1: post_start hook greet ran: exit code 0: "
+check_has "  its stdout" "$ev" "hello from"
+check_has "  and its stderr" "$ev" "on stderr"
 check_has "  and in instance 2" "$ev" "hk/web#2 on node k1: post_start hook greet ran"
 check_has "instances: 1 ran in instance 1" "$ev" "hk/web#1 on node k1: post_start hook once ran: exit code 0: only once"
 check_eq "  and not in instance 2" "$(grep -c 'web#2 .*hook once' <<<"$ev")" 0
