@@ -147,7 +147,9 @@ fi
 # e2e scripts in the foreground. An e2e script that says "# test-lane:
 # side" (it mostly waits, and touches only containers of its own nodes)
 # joins the background lane, before the integration scripts, to even the
-# two out. The fuzz layer, which takes every CPU, runs before both.
+# two out. The fuzz layer (a clang build, then two targets at a time)
+# ends the background lane, in the time that lane has to spare; without
+# the overlap it runs alone, before the e2e layer.
 overlap=0
 if [ "${BERTH_OVERLAP:-1}" != 0 ] && [ "${#ints[@]}" -gt 0 ] &&
     [ "${#e2es[@]}" -gt 0 ] && [ "$JOBS" -le 1 ]; then
@@ -187,12 +189,15 @@ report_lane() {
 }
 
 [ "$overlap" = 0 ] && run_ints
+fuzz=()
 if layer fuzz; then
 	for t in tests/fuzz/run.sh; do
 		[ -f "$t" ] || continue
-		selected "$t" || continue
-		run_one "$t" bash "$t"
+		selected "$t" && fuzz+=("$t")
 	done
+fi
+if [ "$overlap" = 0 ]; then
+	for t in "${fuzz[@]}"; do run_one "$t" bash "$t"; done
 fi
 docker_ok=1
 if [ "${#e2es[@]}" -gt 0 ] || [ "${#side[@]}" -gt 0 ]; then
@@ -206,7 +211,7 @@ fi
 if [ "$overlap" = 1 ]; then
 	lane_list=()
 	[ "$docker_ok" = 1 ] && lane_list+=("${side[@]}")
-	lane_list+=("${ints[@]}")
+	lane_list+=("${ints[@]}" "${fuzz[@]}")
 	echo "# in the background: ${#lane_list[@]} scripts (${#ints[@]} integration), beside ${#e2es[@]} e2e"
 	(for ((k = 0; k < ${#lane_list[@]}; k++)); do
 		capture "i$k" bash "${lane_list[$k]}"
