@@ -7,7 +7,10 @@
 #                               overview (compressed, headers included)
 #   dashboard_reload_kb         the same tab reloaded (304s)
 #   dashboard_nodes_1000_ms     navigation start to a rendered table of all
-#                               1,000 nodes (median of 3)
+#                               1,000 nodes (median of 3); its _dcl_ms
+#                               and _api_done_ms lines say when that
+#                               run's page files had run and its node
+#                               list had arrived
 #   dashboard_master_cpu_idle_pct       the master's CPU, no dashboard open
 #   dashboard_master_cpu_10tabs_pct     ... with 10 dashboards on the nodes
 #                                       page (each polls every 2 s)
