@@ -228,6 +228,10 @@ struct sched_opts {
 	int	 dry_run;	/* flag the plan: the caller will not apply it */
 	int	 balance_dry_run; /* rebalance/load moves and node removals
 				 * become NOTE steps ("dry-run: would ...") */
+	int	 no_balance;	/* skip step 6 (spread and load moves):
+				 * sched_size()'s plans, which only read
+				 * placements (a virtual node is never a
+				 * move target: it has not settled) */
 };
 
 /* A plan: filled by sched_plan(), freed by sched_plan_clear(). */

@@ -244,7 +244,7 @@ sched_plan(struct sched *s, int64_t now_ms, uint64_t seed,
 			svc->pass = SCHED_PASS_CHANGED;
 	}
 	sched_job_pass(&d);				/* 5 */
-	if (!d.stand_down) {				/* 6 */
+	if (!d.stand_down && !d.opts->no_balance) {	/* 6 */
 		sched_balance(&d);
 		sched_balance_load(&d);
 	}

@@ -99,6 +99,7 @@ size_plan(struct size_ctx *c, struct sched_plan *p)
 	memset(&opts, 0, sizeof opts);
 	opts.dry_run = 1;
 	opts.balance_dry_run = 1;
+	opts.no_balance = 1;
 	sched_plan_clear(p);
 	sched_plan(c->s, c->now_ms, c->seed, &opts, p);
 	c->plans++;

@@ -6,6 +6,10 @@
 #
 #   startup   empty data dir to a serving /healthz, and a restart
 #   sched     planning 100,000 instances over 10,000 nodes; one join
+#   autoscale node groups: sizing a scale-up over 10,000 nodes
+#             (autoscale_sim_bench), and a master's decision from a
+#             deploy of 10,000 pending instances to the provider's create
+#             call with 1,000 simulated agents (tests/bench/autoscale.sh)
 #   api       wrk on GET /v1/grids/default/nodes with 1,000 nodes
 #   agentsim  1k and 10k simulated agents: join latency, idle RSS/CPU,
 #             reconnect after a master restart, the master's stop and
@@ -28,7 +32,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BERTH_BUILD:-build}
 export BERTH_BUILD=$BUILD
-sel=${BENCH:-startup,sched,api,agentsim,docker50,jobs,jobs100,logs,exec,dashboard}
+sel=${BENCH:-startup,sched,autoscale,api,agentsim,docker50,jobs,jobs100,logs,exec,dashboard}
 rc=0
 
 want() { case ",$sel," in *",$1,"*) return 0 ;; esac; return 1; }
@@ -40,6 +44,8 @@ run() {
 
 want startup && run startup tests/bench/startup.sh
 want sched && run sched "$BUILD/bench/sched_bench"
+want autoscale && run autoscale "$BUILD/bench/autoscale_sim_bench"
+want autoscale && run autoscale tests/bench/autoscale.sh
 want api && run api tests/bench/api.sh
 want agentsim && SIM_AGENTS=${SIM_AGENTS:-10000} \
     SIM_CONTENDED=${SIM_CONTENDED:-1} run agentsim tests/bench/agentsim.sh
