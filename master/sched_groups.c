@@ -421,6 +421,23 @@ groups_reap(struct groups_ctx *c, struct machine *mc)
 	if (g == NULL || (p = provider_find(g->provider)) == NULL ||
 	    groups_busy(c, mc))
 		return;
+	/*
+	 * Scale-in: its records are gone from the store as soon as the
+	 * plan removed them, but its agent may still be stopping and
+	 * removing their containers; deleting the machine then would leave
+	 * them behind (orphans). So an online node is deleted once its
+	 * agent's stats say it owns no container, or stop_grace_s + 60 s
+	 * after the machine began terminating, whichever comes first.
+	 */
+	if (strcmp(mc->reason, "scale-in") == 0 && mc->node_online &&
+	    mc->node_containers > 0 && c->now - mc->state_at <
+	    (g->settings.stop_grace_s + 60) * 1000) {
+		if (c->decisions != NULL)
+			groups_decide(c, g, "wait", mc->name, 0, "terminating "
+			    "once its agent has removed its %d container(s)",
+			    mc->node_containers);
+		return;
+	}
 	if (!groups_acts(c, g)) {
 		groups_decide(c, g, "terminate", mc->name, 0, "%s",
 		    mc->reason);
@@ -1181,9 +1198,17 @@ groups_scale_in(struct groups_ctx *c, int growing)
 	busy_cap = (int)c->nmach / 10;
 	if (busy_cap < 1)
 		busy_cap = 1;
-	for (k = 0; k < c->nmach && done < GROUPS_MAX_SCALE_IN; k++) {
-		mc = &c->mach[k];
-		if (strcmp(mc->state, "joined") != 0)
+	/*
+	 * Empty nodes first (pass 0), then busy ones (pass 1): an empty
+	 * node chosen here is cordoned in the same transaction, so a busy
+	 * node's instances are not counted as fitting on a node that is
+	 * being terminated in this very round (they would then fit nowhere,
+	 * and its drain would end forced at its deadline, instances down).
+	 */
+	for (k = 0; k < 2 * c->nmach && done < GROUPS_MAX_SCALE_IN; k++) {
+		mc = &c->mach[k % c->nmach];
+		if (strcmp(mc->state, "joined") != 0 ||
+		    (mc->node_busy != 0) != (k >= c->nmach))
 			continue;
 		for (i = 0; i < c->ngroups; i++)
 			if (c->groups[i].id == mc->group_id)
@@ -1264,6 +1289,7 @@ groups_scale_in(struct groups_ctx *c, int growing)
 			break;
 		if (store_machine_state(c->st, mc->id, "joined", "draining",
 		    "unneeded", c->now) != 1 ||
+		    store_node_cordon(c->st, mc->node_id, 1) < 0 ||
 		    store_event_add(c->st, c->grid_id, "node.drain", mc->name,
 		    "node %s of group %s: unneeded for %s (nothing but daemons "
 		    "on it, above min %lld): draining", mc->name, g->name,

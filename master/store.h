@@ -1155,6 +1155,9 @@ struct machine {
 						 * running there */
 	int			 node_protected; /* berth node protect */
 	int			 node_draining;	/* its node's drain is under way */
+	int			 node_containers; /* its agent's last count of
+						 * the containers it owns
+						 * (stats), -1 unknown */
 };
 
 /* 0 created (out filled), 1 the name exists, -1 error. */
