@@ -2,7 +2,7 @@
 # test-lane: side
 # nodegroups_crash.sh - a master killed (-9) 20 times while its node group
 # launches and drains, restarted each time on the same SQLite file
-# (docs/autoscaling.md, "Crash safety"). Real berth-agent processes (the
+# (docs/autoscaling.md, "Tests"). Real berth-agent processes (the
 # process provider) on real Docker, timings shortened by settings.
 #
 # Demand swings between 6 and 2 one-cpu instances pinned to the group
