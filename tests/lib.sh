@@ -308,17 +308,17 @@ cleanup() {
 		esac
 	done
 	wait 2>/dev/null
-	find "$TMP" -path '*/machines/*/node-id' 2>/dev/null | while read -r id; do
-		id=$(cat "$id" 2>/dev/null)
-		[ -n "$id" ] && docker ps -aq --filter "label=berth.node=$id" 2>/dev/null |
-		    xargs -r docker rm -f >/dev/null 2>&1
-	done
-	for n in $AGENTS; do
-		id=$(node_id "$n")
-		[ -n "$id" ] || continue
-		docker ps -aq --filter "label=berth.node=$id" |
-		    xargs -r docker rm -f >/dev/null 2>&1
-	done
+	# The containers of every node this test made (its agents' and its
+	# machines'), found with one listing.
+	local ids
+	ids=$( { find "$TMP" -path '*/machines/*/node-id' 2>/dev/null |
+		    while read -r f; do cat "$f"; echo; done
+		for n in $AGENTS; do node_id "$n"; echo; done; } | sed '/^$/d')
+	if [ -n "$ids" ] && command -v docker >/dev/null; then
+		docker ps -a --format '{{.ID}} {{.Label "berth.node"}}' 2>/dev/null |
+		    awk 'NR == FNR { want[$1] = 1; next } ($2 in want) { print $1 }' \
+		    <(echo "$ids") - | xargs -r docker rm -f >/dev/null 2>&1
+	fi
 	# BERTH_TEST_KEEP=DIR: keep this run's logs and stores for a look.
 	[ -n "${BERTH_TEST_KEEP:-}" ] && mkdir -p "$BERTH_TEST_KEEP" &&
 	    cp -r "$TMP" "$BERTH_TEST_KEEP/$(basename "$0" .sh).$$"
