@@ -12,11 +12,83 @@
 #include "common/xmalloc.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #define GS_SECONDS(field, def_, min_, max_, help_) {			\
 	.name = #field, .type = SETTING_INT, .unit = SETTING_UNIT_SECONDS,	\
 	.off = offsetof(struct grid_settings, field), .def = (def_),	\
 	.min = (min_), .max = (max_), .help = (help_) }
+
+/* "", or http(s)://host... with no blank or control character. */
+static int
+gs_check_url(const char *v, char **cause)
+{
+	const char *host, *p;
+
+	if (v[0] == '\0')
+		return 0;
+	if (strncmp(v, "http://", 7) == 0)
+		host = v + 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		host = v + 8;
+	else {
+		xasprintf(cause, "webhook_url must be an http:// or https:// "
+		    "URL");
+		return -1;
+	}
+	if (*host == '\0' || *host == '/' || *host == ':' || *host == '?') {
+		xasprintf(cause, "webhook_url must name a host");
+		return -1;
+	}
+	for (p = v; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			xasprintf(cause, "webhook_url must not hold blanks or "
+			    "control characters");
+			return -1;
+		}
+	return 0;
+}
+
+/* Comma-separated prefixes of event types: [a-z0-9._-]+ or "*". */
+static int
+gs_check_events(const char *v, char **cause)
+{
+	const char *p = v;
+	size_t n;
+
+	while (*p != '\0') {
+		n = strcspn(p, ",");
+		if (n == 0 || (strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789"
+		    "._-") < n && !(n == 1 && *p == '*'))) {
+			xasprintf(cause, "webhook_events must be comma-separated "
+			    "event types or prefixes ([a-z0-9._-], or *), such "
+			    "as nodegroup.,machine.,node.drain");
+			return -1;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int
+grid_webhook_wants(const char *events, const char *type)
+{
+	const char *p = events;
+	size_t n;
+
+	while (*p != '\0') {
+		n = strcspn(p, ",");
+		if ((n == 1 && *p == '*') || (n > 0 &&
+		    strncmp(type, p, n) == 0))
+			return 1;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
 
 static const struct setting grid_setting_rows[] = {
 	GS_SECONDS(heartbeat_interval_s, 5, 1, 3600,
@@ -79,6 +151,27 @@ static const struct setting grid_setting_rows[] = {
 	  .def = 100, .min = 0, .max = 1000000,
 	  .help = "node groups launch at most this many machines in any hour "
 	  "(stops crash loops; 0: no limit)" },
+	/* The webhook (docs/autoscaling.md, "Notifications"). */
+	{ .name = "webhook_url", .type = SETTING_STRING,
+	  .off = offsetof(struct grid_settings, webhook_url),
+	  .size = GRID_WEBHOOK_URL_MAX, .def_str = "", .check = gs_check_url,
+	  .secret = 1,
+	  .help = "POST chosen events here as JSON with a Slack-compatible "
+	  "\"text\" (http:// or https://; a secret: shown redacted; \"\": "
+	  "none)" },
+	{ .name = "webhook_events", .type = SETTING_STRING,
+	  .off = offsetof(struct grid_settings, webhook_events),
+	  .size = GRID_WEBHOOK_EVENTS_MAX,
+	  .def_str = "nodegroup.,machine.,node.drain", .check = gs_check_events,
+	  .help = "the events the webhook gets: comma-separated type prefixes "
+	  "(\"machine.\", \"node.drain\"), \"*\" for all" },
+	GS_SECONDS(webhook_timeout_s, 5, 1, 300,
+	    "one webhook POST may take this long"),
+	{ .name = "webhook_retries", .type = SETTING_INT,
+	  .off = offsetof(struct grid_settings, webhook_retries),
+	  .def = 3, .min = 0, .max = 20,
+	  .help = "a failed webhook POST is tried again this many times "
+	  "(backing off 1 s, doubling to 30 s), then dropped" },
 };
 
 /* Rules across settings: a node cannot be offline between two pings. */

@@ -16,6 +16,9 @@
 
 #include "common/settings.h"
 
+#define GRID_WEBHOOK_URL_MAX	512
+#define GRID_WEBHOOK_EVENTS_MAX	512
+
 struct grid_settings {
 	int64_t	 heartbeat_interval_s;	/* agent ping period */
 	int64_t	 offline_after_s;	/* silence before a node is offline */
@@ -37,7 +40,20 @@ struct grid_settings {
 	int64_t	 max_nodes_total;	/* nodes and machines on their way */
 	int64_t	 max_cost_per_hour;	/* sum of the groups' cost_per_hour */
 	int64_t	 max_launches_per_hour;	/* machines launched, last hour */
+	/* the grid's webhook (docs/autoscaling.md, "Notifications") */
+	char	 webhook_url[GRID_WEBHOOK_URL_MAX];	/* "": none; secret */
+	char	 webhook_events[GRID_WEBHOOK_EVENTS_MAX]; /* "a.,b.c" */
+	int64_t	 webhook_timeout_s;	/* one POST at most this long */
+	int64_t	 webhook_retries;	/* failed POSTs tried again */
 };
+
+/*
+ * 1 when an event of this type is one webhook_events chooses: each of its
+ * comma-separated entries is a prefix of the types it takes ("machine."
+ * every machine event, "node.drain" node.drain, node.drain_done ...), "*"
+ * every type.
+ */
+int	 grid_webhook_wants(const char *events, const char *type);
 
 extern const struct setting_table grid_settings_table;
 

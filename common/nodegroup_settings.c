@@ -116,6 +116,9 @@ static const struct setting nodegroup_setting_rows[] = {
 	    "machines kept running even without demand"),
 	NG_COUNT(max, 10, 0, 10000,
 	    "machines at most (requested, launching, joined or leaving)"),
+	NG_COUNT(spare, 0, 0, 10000,
+	    "warm idle nodes kept beyond demand (the group keeps min + spare "
+	    "at least; an idle node is scaled in only above both)"),
 	NG_COUNT(priority, 0, 0, 1000000,
 	    "groups are tried lowest first; demand overflows to the next"),
 	NG_COUNT(cpus, 1, 0, 4096,
@@ -200,6 +203,13 @@ nodegroup_settings_check(const void *base, const char **field, char **cause)
 		*field = "min";
 		xasprintf(cause, "min (%lld) must be at most max (%lld)",
 		    (long long)ns->min, (long long)ns->max);
+		return -1;
+	}
+	if (ns->min + ns->spare > ns->max) {
+		*field = "spare";
+		xasprintf(cause, "min + spare (%lld + %lld) must be at most max "
+		    "(%lld)", (long long)ns->min, (long long)ns->spare,
+		    (long long)ns->max);
 		return -1;
 	}
 	if (ns->backoff_max_s < ns->backoff_s) {

@@ -19,6 +19,7 @@
 
 struct nodegroup_settings {
 	int64_t	 min;			/* machines kept even without demand */
+	int64_t	 spare;			/* warm idle nodes beyond demand */
 	int64_t	 max;			/* machines at most */
 	int64_t	 priority;		/* lower is tried first */
 	int64_t	 cpus;			/* template: a new node's cpus */

@@ -250,12 +250,44 @@ settings_to_json(const struct setting_table *t, const void *base)
 			    *SETTING_BOOL_FIELD(base, s)));
 			break;
 		case SETTING_STRING:
-			json_object_set_new(o, s->name, json_string(
-			    SETTING_STR_FIELD(base, s)));
+			if (s->secret) {
+				char red[256];
+
+				json_object_set_new(o, s->name, json_string(
+				    settings_redact_url(SETTING_STR_FIELD(base,
+				    s), red, sizeof red)));
+			} else
+				json_object_set_new(o, s->name, json_string(
+				    SETTING_STR_FIELD(base, s)));
 			break;
 		}
 	}
 	return o;
+}
+
+const char *
+settings_redact_url(const char *url, char *buf, size_t len)
+{
+	const char *host, *end, *at;
+
+	if (url[0] == '\0') {
+		snprintf(buf, len, "%s", "");
+		return buf;
+	}
+	host = strstr(url, "://");
+	if (host == NULL) {
+		snprintf(buf, len, "***");
+		return buf;
+	}
+	host += 3;
+	end = host + strcspn(host, "/?#");
+	/* user:password@ goes too */
+	for (at = host; at < end; at++)
+		if (*at == '@')
+			host = at + 1;
+	snprintf(buf, len, "%.*s%.*s%s", (int)(strstr(url, "://") + 3 - url),
+	    url, (int)(end - host), host, *end != '\0' ? "/***" : "");
+	return buf;
 }
 
 int
@@ -329,6 +361,9 @@ settings_format(const struct setting *s, const void *base, char *buf,
 		    "true" : "false");
 		break;
 	case SETTING_STRING:
+		if (s->secret)
+			return settings_redact_url(SETTING_STR_FIELD(base, s),
+			    buf, len);
 		snprintf(buf, len, "%s", SETTING_STR_FIELD(base, s));
 		break;
 	}
@@ -347,6 +382,9 @@ settings_diff(const struct setting_table *t, const void *old,
 		s = &t->rows[i];
 		settings_format(s, old, a, sizeof a);
 		settings_format(s, new, b, sizeof b);
+		if (s->secret && strcmp(SETTING_STR_FIELD(old, s),
+		    SETTING_STR_FIELD(new, s)) != 0 && strcmp(a, b) == 0)
+			snprintf(b, sizeof b, "%.200s (changed)", a);
 		if (strcmp(a, b) == 0)
 			continue;
 		xasprintf(&more, "%s%s%s %s -> %s", out ? out : "",

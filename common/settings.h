@@ -52,6 +52,11 @@ struct setting {
 	/* STRING: extra validation of a value, 0 or -1 with *cause. */
 	int			(*check)(const char *v, char **cause);
 	const char		 *help;	/* one line: what it does */
+	/*
+	 * STRING: a secret (a webhook URL with its token in the path): kept
+	 * as given, shown only as settings_redact_url() makes it.
+	 */
+	int			  secret;
 };
 
 struct setting_table {
@@ -102,6 +107,13 @@ json_t	*settings_to_json(const struct setting_table *t, const void *base);
  */
 int	 settings_value_from_text(const struct setting *s, const char *text,
 	    json_t **out, char **cause);
+
+/*
+ * A URL as it may be shown: scheme and host only ("https://hooks.slack.com/
+ * ***"); user info, path and query, where secrets live, are replaced.
+ * "" stays "".
+ */
+const char *settings_redact_url(const char *url, char *buf, size_t len);
 
 /* One setting's value in base as text, the way help and events show it. */
 const char *settings_format(const struct setting *s, const void *base,

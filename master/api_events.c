@@ -8,6 +8,8 @@
 #include "master/api.h"
 #include "master/logstore.h"
 #include "master/hub.h"
+#include "master/group_stats.h"
+#include "master/webhook.h"
 
 #include "common/util.h"
 #include "common/xmalloc.h"
@@ -70,9 +72,116 @@ api_healthz(struct api_ctx *ctx)
 	    "version", MASTER_VERSION));
 }
 
+/* One metric's HELP and TYPE lines. */
+static void
+metric_head(struct buf *b, const char *name, const char *type,
+    const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/*
+ * Node groups, one series per group labelled {grid, group}; a metric's
+ * series together, as the exposition format wants. Label values are
+ * names ([a-z0-9-]), so nothing needs escaping.
+ */
+static int
+api_metrics_groups(struct api_ctx *ctx, struct buf *b)
+{
+	static const struct {
+		const char	*name, *type, *help;
+	} rows[] = {
+		{ "berth_nodegroup_nodes", "gauge",
+		  "Node records of the group's machines." },
+		{ "berth_nodegroup_nodes_online", "gauge",
+		  "Of those, the nodes online." },
+		{ "berth_nodegroup_machines", "gauge",
+		  "The group's machines by state." },
+		{ "berth_nodegroup_min", "gauge", "The group's min setting." },
+		{ "berth_nodegroup_max", "gauge", "The group's max setting." },
+		{ "berth_nodegroup_spare", "gauge",
+		  "Warm idle nodes the group keeps beyond demand." },
+		{ "berth_nodegroup_target", "gauge",
+		  "Machines the group heads for (requested, launching or "
+		  "joined)." },
+		{ "berth_nodegroup_backoff", "gauge",
+		  "1 while the group backs off after a failure." },
+		{ "berth_nodegroup_launches_last_hour", "gauge",
+		  "Machines the group launched in the last hour." },
+		{ "berth_nodegroup_scale_ups_total", "counter",
+		  "Scale-up decisions since the master started." },
+		{ "berth_nodegroup_launched_total", "counter",
+		  "Machines asked for by those decisions." },
+		{ "berth_nodegroup_scale_downs_total", "counter",
+		  "Nodes drained for scale-in since the master started." },
+		{ "berth_nodegroup_failures_total", "counter",
+		  "Machines that failed to launch or join since the master "
+		  "started." },
+	};
+	struct metrics_group *v;
+	const struct metrics_group *x;
+	int64_t now = util_now_ms(), val;
+	size_t n, i, r, k;
+	int d;
+
+	if (store_metrics_groups(ctx->st, now, &v, &n) != 0)
+		return -1;
+	for (r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+		metric_head(b, rows[r].name, rows[r].type, rows[r].help);
+		for (i = 0; i < n; i++) {
+			x = &v[i];
+#define GROUP_LABELS	"grid=\"%s\",group=\"%s\""
+			if (r == 2) {
+				for (k = 0; k < METRICS_MACHINE_STATES; k++)
+					buf_printf(b, "%s{" GROUP_LABELS
+					    ",state=\"%s\"} %lld\n",
+					    rows[r].name, x->grid, x->g.name,
+					    metrics_machine_states[k],
+					    (long long)x->machines[k]);
+				continue;
+			}
+			switch (r) {
+			case 0: val = x->nodes; break;
+			case 1: val = x->nodes_online; break;
+			case 3: val = x->g.settings.min; break;
+			case 4: val = x->g.settings.max; break;
+			case 5: val = x->g.settings.spare; break;
+			case 6: val = x->machines[0] + x->machines[1] +
+				    x->machines[2]; break;
+			case 7: val = x->g.backoff_until > now; break;
+			case 8: val = x->launches_hour; break;
+			case 9: val = (int64_t)group_stats_get(x->g.id,
+				    GROUP_STAT_SCALE_UP); break;
+			case 10: val = (int64_t)group_stats_get(x->g.id,
+				    GROUP_STAT_LAUNCH); break;
+			case 11: val = (int64_t)group_stats_get(x->g.id,
+				    GROUP_STAT_SCALE_DOWN); break;
+			default: val = (int64_t)group_stats_get(x->g.id,
+				    GROUP_STAT_FAILURE); break;
+			}
+			buf_printf(b, "%s{" GROUP_LABELS "} %lld\n",
+			    rows[r].name, x->grid, x->g.name, (long long)val);
+		}
+	}
+	/* Demand is the grid's: sizing shares it among the groups. */
+	metric_head(b, "berth_nodegroup_pending_demand", "gauge",
+	    "Instances and job tasks of the grid that waited for a node in "
+	    "its last round (grids with node groups).");
+	for (i = 0; i < n; i++) {
+		if (i > 0 && v[i].g.grid_id == v[i - 1].g.grid_id)
+			continue;
+		if ((d = group_stats_demand_get(v[i].g.grid_id)) >= 0)
+			buf_printf(b, "berth_nodegroup_pending_demand{grid="
+			    "\"%s\"} %d\n", v[i].grid, d);
+	}
+	free(v);
+	return 0;
+}
+
 void
 api_metrics(struct api_ctx *ctx)
 {
+	struct webhook_stats ws;
 	struct metrics_counts c;
 	struct logstore_stats ls;
 	struct hub_stats hs;
@@ -151,6 +260,27 @@ api_metrics(struct api_ctx *ctx)
 	    "# TYPE berth_hub_stall_seconds_total counter\n"
 	    "berth_hub_stall_seconds_total %.3f\n", hs.sessions, hs.waiting,
 	    hs.admitted, hs.admit_busy_s, hs.shed, hs.stalled_s);
+	if (api_metrics_groups(ctx, &b) != 0) {
+		buf_free(&b);
+		api_store_error(ctx);
+		return;
+	}
+	webhook_stats(ctx->m->webhook, &ws);
+	buf_printf(&b, "# HELP berth_webhook_posts_total Events posted to "
+	    "grids' webhooks.\n# TYPE berth_webhook_posts_total counter\n"
+	    "berth_webhook_posts_total %llu\n"
+	    "# HELP berth_webhook_failures_total Webhook POSTs that failed "
+	    "(each retry counts).\n"
+	    "# TYPE berth_webhook_failures_total counter\n"
+	    "berth_webhook_failures_total %llu\n"
+	    "# HELP berth_webhook_dropped_total Events given up: the queue "
+	    "was full or the retries ran out.\n"
+	    "# TYPE berth_webhook_dropped_total counter\n"
+	    "berth_webhook_dropped_total %llu\n"
+	    "# HELP berth_webhook_queued Events waiting for delivery.\n"
+	    "# TYPE berth_webhook_queued gauge\nberth_webhook_queued %llu\n",
+	    (unsigned long long)ws.sent, (unsigned long long)ws.failed,
+	    (unsigned long long)ws.dropped, (unsigned long long)ws.queued);
 	buf_printf(&b, "# HELP berth_uptime_seconds Seconds since start.\n"
 	    "# TYPE berth_uptime_seconds gauge\nberth_uptime_seconds %lld\n",
 	    (long long)((util_now_ms() - ctx->m->started_ms) / 1000));

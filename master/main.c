@@ -15,6 +15,7 @@
 #include "master/logstore.h"
 #include "master/master.h"
 #include "master/provider_worker.h"
+#include "master/webhook.h"
 #include "master/sched_loop.h"
 
 #include "common/log.h"
@@ -230,6 +231,9 @@ main(int argc, char **argv)
 	if ((m.logs = logstore_start(&m, &cause)) == NULL)
 		fatalx("log store: %s", cause);
 	m.loads = loadring_new();
+	/* Before any other thread uses libcurl (its global init). */
+	if ((m.webhook = webhook_start(&m, &cause)) == NULL)
+		fatalx("webhook: %s", cause);
 	if ((m.exec = exec_relay_start(&m, &cause)) == NULL)
 		fatalx("exec relay: %s", cause);
 	if ((m.api = api_start(&m, &cause)) == NULL)
@@ -267,6 +271,8 @@ main(int argc, char **argv)
 	/* Calls in flight end (each within its timeout); their results,
 	 * never applied, are found again from the rows at the next start. */
 	provider_worker_free(m.providers);
+	/* A POST in flight is aborted; what waits is not posted. */
+	webhook_free(m.webhook);
 	/* Its last writes are acknowledged through the hub, still running. */
 	logstore_stop(m.logs);
 	hub_stop(m.hub);

@@ -11,6 +11,7 @@
  *	ws	the hub: one libwebsockets service thread owns every lws object
  *	sched	the scheduling loop
  *	provider  calls of node groups' async providers (provider_worker.c)
+ *	webhook	posts grids' chosen events to their webhook_url (webhook.c)
  *
  * Each thread that touches the store uses master_store(), which opens that
  * thread's own SQLite connection on first use.
@@ -37,6 +38,7 @@ struct logstore;
 struct exec_relay;
 struct loadring;
 struct provider_worker;
+struct webhook;
 
 struct master {
 	struct master_config	 cfg;		/* options, read-only */
@@ -56,6 +58,7 @@ struct master {
 	struct loadring		*loads;		/* nodes' recent stats, or NULL */
 	struct provider_worker	*providers;	/* provider threads, or NULL
 						 * (calls then run in place) */
+	struct webhook		*webhook;	/* grids' webhooks, or NULL */
 
 	atomic_uint_fast64_t	 api_status[600]; /* requests by status */
 	atomic_uint_fast64_t	 nodes_gen;	/* bumped by every change to

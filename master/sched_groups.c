@@ -24,6 +24,7 @@
  * decisions).
  */
 #include "master/sched_groups.h"
+#include "master/group_stats.h"
 #include "master/provider.h"
 #include "master/sched_drain.h"
 #include "master/provider_worker.h"
@@ -312,6 +313,7 @@ groups_fail(struct groups_ctx *c, struct machine *mc, const char *from,
 		store_rollback(c->st);
 		return -1;
 	}
+	group_stats_add(g->id, GROUP_STAT_FAILURE, 1);
 	snprintf(mc->state, sizeof mc->state, "%s", to);
 	snprintf(mc->reason, sizeof mc->reason, "%s", why);
 	mc->state_at = c->now;
@@ -804,6 +806,8 @@ groups_request(struct groups_ctx *c, struct nodegroup *g, int n,
 	    "group %s: launching %d machine%s: %s", g->name, n, n == 1 ? "" :
 	    "s", why) != 0 || store_commit(c->st) != 0)
 		goto fail;
+	group_stats_add(g->id, GROUP_STAT_SCALE_UP, 1);
+	group_stats_add(g->id, GROUP_STAT_LAUNCH, n);
 	log_info("groups: grid %s: group %s: %d machine(s): %s", c->grid,
 	    g->name, n, why);
 	return 0;
@@ -953,6 +957,15 @@ groups_blocked(struct groups_ctx *c, const struct nodegroup *g, char *buf,
 	return NULL;
 }
 
+/* A joined machine whose node is up and holds nothing but daemons. */
+static int
+groups_idle(const struct machine *mc)
+{
+	return strcmp(mc->state, "joined") == 0 && mc->node_exists &&
+	    mc->node_online && mc->node_measured && !mc->node_busy &&
+	    !mc->node_jobs && !mc->node_draining;
+}
+
 /* 1 when this round launched machines or counts on those on their way. */
 static int
 groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
@@ -966,7 +979,8 @@ groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
 	char ***labels, *cause = NULL, why[600], bbuf[128];
 	const char *blocked;
 	size_t *nlabels, i, k;
-	int *launch, *all, *live, *upcoming, demand, any = 0, min_launch;
+	int *launch, *all, *live, *upcoming, *idle, *used, demand, any = 0;
+	int min_launch;
 	int busy = 0, n, want;
 	json_t *arr, *v;
 	const char *old;
@@ -978,6 +992,8 @@ groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
 	all = xcalloc(c->ngroups + 1, sizeof *all);
 	live = xcalloc(c->ngroups + 1, sizeof *live);
 	upcoming = xcalloc(c->ngroups + 1, sizeof *upcoming);
+	idle = xcalloc(c->ngroups + 1, sizeof *idle);
+	used = xcalloc(c->ngroups + 1, sizeof *used);
 	groups_budget(c, &bud);
 	for (k = 0; k < c->nmach; k++) {
 		mc = &c->mach[k];
@@ -995,11 +1011,13 @@ groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
 		    strcmp(mc->state, "launching") == 0 ||
 		    strcmp(mc->state, "joined") == 0)
 			live[i]++;
+		if (groups_idle(mc))
+			idle[i]++;
 	}
-	/* Groups below min launch without demand. */
+	/* Groups below min (+ spare) launch without demand. */
 	for (i = 0; i < c->ngroups; i++) {
 		g = &c->groups[i];
-		want = (int)g->settings.min - live[i];
+		want = (int)(g->settings.min + g->settings.spare) - live[i];
 		if (want > (int)g->settings.max - all[i])
 			want = (int)g->settings.max - all[i];
 		if (want <= 0)
@@ -1008,13 +1026,16 @@ groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
 		    NULL) {
 			if (c->decisions != NULL)
 				groups_decide(c, g, "wait", NULL, 0, "below its "
-				    "min of %lld, but %s",
-				    (long long)g->settings.min, blocked);
+				    "min of %lld%s, but %s",
+				    (long long)g->settings.min,
+				    g->settings.spare > 0 ? " plus its spare" :
+				    "", blocked);
 			continue;
 		}
 		min_launch = groups_budget_cap(c, &bud, g, want);
-		snprintf(why, sizeof why, "below its min of %lld",
-		    (long long)g->settings.min);
+		snprintf(why, sizeof why, "below its min of %lld%s",
+		    (long long)g->settings.min, g->settings.spare > 0 ?
+		    " plus its spare" : "");
 		if (min_launch > 0 && groups_request(c, g, min_launch,
 		    why) >= 0) {
 			groups_budget_take(&bud, g, min_launch);
@@ -1068,6 +1089,7 @@ groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
 	}
 	memset(&r, 0, sizeof r);
 	r.launch = launch;
+	r.upcoming_used = used;
 	if (sched_size(c->s, sg, c->ngroups, c->now, seed, &r, &cause) != 0) {
 		log_error("groups: grid %s: sizing: %s", c->grid, cause);
 		free(cause);
@@ -1120,6 +1142,29 @@ groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
 	}
 	free(r.unserved);
 limits:
+	/*
+	 * Spare: warm idle nodes beyond demand. Machines on their way that
+	 * sizing put no demand on will be idle and count; those this round
+	 * launched for demand will not.
+	 */
+	for (i = 0; i < c->ngroups; i++) {
+		g = &c->groups[i];
+		want = (int)g->settings.spare - idle[i] - (upcoming[i] -
+		    used[i]);
+		if (want > (int)g->settings.max - all[i] - launch[i])
+			want = (int)g->settings.max - all[i] - launch[i];
+		if (want <= 0 || groups_blocked(c, g, bbuf, sizeof bbuf) !=
+		    NULL)
+			continue;
+		n = groups_budget_cap(c, &bud, g, want);
+		snprintf(why, sizeof why, "%d idle node(s) and %d more on the "
+		    "way, below its spare of %lld", idle[i], upcoming[i] -
+		    used[i], (long long)g->settings.spare);
+		if (n > 0 && groups_request(c, g, n, why) >= 0) {
+			groups_budget_take(&bud, g, n);
+			any = 1;
+		}
+	}
 	/* A limit that held a launch back: one event while it holds. */
 	old = c->memo != NULL ? json_string_value(json_object_get(c->memo,
 	    "limit")) : NULL;
@@ -1160,6 +1205,8 @@ limits:
 	free(all);
 	free(live);
 	free(upcoming);
+	free(idle);
+	free(used);
 	return busy || any;
 }
 
@@ -1178,12 +1225,18 @@ groups_scale_in(struct groups_ctx *c, int growing)
 {
 	struct machine *mc;
 	struct nodegroup *g;
-	int *joined, *draining, done = 0, busy_cap, busy_started = 0;
+	int *joined, *draining, *idle, done = 0, busy_cap, busy_started = 0;
 	char b[32];
 	size_t i, k;
 
 	joined = xcalloc(c->ngroups + 1, sizeof *joined);
 	draining = xcalloc(c->ngroups + 1, sizeof *draining);
+	idle = xcalloc(c->ngroups + 1, sizeof *idle);
+	for (k = 0; k < c->nmach; k++)
+		for (i = 0; i < c->ngroups; i++)
+			if (c->groups[i].id == c->mach[k].group_id &&
+			    groups_idle(&c->mach[k]))
+				idle[i]++;
 	for (k = 0; k < c->nmach; k++)
 		for (i = 0; i < c->ngroups; i++)
 			if (c->groups[i].id == c->mach[k].group_id &&
@@ -1236,7 +1289,9 @@ groups_scale_in(struct groups_ctx *c, int growing)
 				mc->unneeded_since = c->now;
 			continue;
 		}
-		if (joined[i] <= g->settings.min ||
+		/* min + spare stay; and spare idle nodes (below). */
+		if (joined[i] <= g->settings.min + g->settings.spare ||
+		    (!mc->node_busy && idle[i] <= g->settings.spare) ||
 		    c->now - mc->unneeded_since < g->settings.unneeded_s * 1000 ||
 		    c->now - g->last_add_at <
 		    g->settings.delay_after_add_s * 1000 ||
@@ -1267,6 +1322,7 @@ groups_scale_in(struct groups_ctx *c, int growing)
 			if (sched_drain_scale_in(c->m, c->st, c->grid_id, c->s,
 			    mc, g->settings.drain_deadline_s,
 			    (c->now - mc->unneeded_since) / 1000) == 0) {
+				group_stats_add(g->id, GROUP_STAT_SCALE_DOWN, 1);
 				snprintf(mc->state, sizeof mc->state,
 				    "draining");
 				joined[i]--;
@@ -1280,6 +1336,7 @@ groups_scale_in(struct groups_ctx *c, int growing)
 		    groups_dur((c->now - mc->unneeded_since) / 1000, b,
 		    sizeof b), (long long)g->settings.min);
 		joined[i]--;
+		idle[i]--;
 		done++;
 		if (!groups_acts(c, g))
 			continue;
@@ -1303,6 +1360,7 @@ groups_scale_in(struct groups_ctx *c, int growing)
 			store_rollback(c->st);
 			break;
 		}
+		group_stats_add(g->id, GROUP_STAT_SCALE_DOWN, 1);
 		snprintf(mc->state, sizeof mc->state, "terminating");
 		snprintf(mc->reason, sizeof mc->reason, "scale-in");
 		mc->state_at = c->now;
@@ -1313,6 +1371,7 @@ groups_scale_in(struct groups_ctx *c, int growing)
 	}
 	free(joined);
 	free(draining);
+	free(idle);
 }
 
 /* ---- plans asked for by the API ---------------------------------------- */
@@ -1430,6 +1489,8 @@ groups_pass(struct groups_ctx *c, const struct sched_plan *plan,
 {
 	int growing;
 
+	if (!c->dry)
+		group_stats_demand(c->grid_id, groups_plan_demand(plan));
 	groups_lifecycle(c, plan->stand_down);
 	/* While the safety rule stands down, neither way (a partitioned
 	 * master must not double the fleet nor cut it): said once. */

@@ -145,6 +145,13 @@ struct event_filter {
 };
 json_t	*store_event_list_json(struct store *st, int64_t grid_id,
 	    const struct event_filter *f);
+/* The newest event's id (0: none), or -1. */
+int64_t	 store_event_last_id(struct store *st);
+/*
+ * Grids' events after after_id, oldest first, at most limit: [{id,
+ * grid_id, at (ms), type, subject, message}], or NULL (the webhook's feed).
+ */
+json_t	*store_event_feed_json(struct store *st, int64_t after_id, int limit);
 
 
 /* ---- nodes (store_node.c) ---------------------------------------------- */
@@ -733,6 +740,7 @@ struct metrics_counts {
  */
 int	 store_metrics_counts(struct store *st, struct metrics_counts *c);
 
+
 /* ---- stacks (store_stack.c) --------------------------------------------- */
 
 /*
@@ -1203,6 +1211,22 @@ int	 store_machine_provider_id(struct store *st, int64_t id,
 /* Machines of grid_id launched (machine.launch events) since ms. -1 err. */
 int	 store_machine_launches_since(struct store *st, int64_t grid_id,
 	    int64_t since);
+
+/* Node groups, per group (GET /metrics). */
+#define METRICS_MACHINE_STATES	7
+extern const char *const metrics_machine_states[METRICS_MACHINE_STATES];
+struct metrics_group {
+	char			 grid[64];	/* its grid's name */
+	struct nodegroup	 g;		/* settings, backoff */
+	int64_t			 machines[METRICS_MACHINE_STATES]; /* by state,
+						 * as metrics_machine_states */
+	int64_t			 nodes;		/* node records of its machines */
+	int64_t			 nodes_online;
+	int64_t			 launches_hour;	/* machine.launch since now-1h */
+};
+/* Every group of every grid, by grid and name (caller frees). 0 or -1. */
+int	 store_metrics_groups(struct store *st, int64_t now,
+	    struct metrics_group **out, size_t *n);
 /* Node records of grid_id. -1 error. */
 int	 store_grid_node_count(struct store *st, int64_t grid_id);
 int	 store_machine_unneeded(struct store *st, int64_t id, int64_t since);

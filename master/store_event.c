@@ -80,3 +80,40 @@ store_event_list_json(struct store *st, int64_t grid_id,
 	sqlite3_bind_int(s, 6, f->limit > 0 ? f->limit : 100);
 	return store_rows_json(s, json_array(), event_row_json);
 }
+
+int64_t
+store_event_last_id(struct store *st)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT coalesce(max(id), 0) "
+	    "FROM events");
+	int64_t id = -1;
+
+	if (sqlite3_step(s) == SQLITE_ROW)
+		id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return id;
+}
+
+static json_t *
+event_feed_json(sqlite3_stmt *s)
+{
+	return json_pack("{s:I, s:I, s:I, s:s, s:s?, s:s}",
+	    "id", (json_int_t)sqlite3_column_int64(s, 0),
+	    "grid_id", (json_int_t)sqlite3_column_int64(s, 1),
+	    "at", (json_int_t)sqlite3_column_int64(s, 2),
+	    "type", store_col_text(s, 3),
+	    "subject", store_col_text(s, 4),
+	    "message", store_col_text(s, 5));
+}
+
+json_t *
+store_event_feed_json(struct store *st, int64_t after_id, int limit)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT id, grid_id, at, type, subject, message FROM events"
+	    " WHERE id > ?1 AND grid_id IS NOT NULL ORDER BY id LIMIT ?2");
+
+	sqlite3_bind_int64(s, 1, after_id);
+	sqlite3_bind_int(s, 2, limit);
+	return store_rows_json(s, json_array(), event_feed_json);
+}

@@ -7,7 +7,10 @@
  */
 #include "master/store.h"
 
+#include "common/xmalloc.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int
@@ -52,4 +55,116 @@ store_metrics_counts(struct store *st, struct metrics_counts *c)
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+const char *const metrics_machine_states[METRICS_MACHINE_STATES] = {
+	"requested", "launching", "joined", "draining", "terminating",
+	"gone", "failed"
+};
+
+static struct metrics_group *
+metrics_group_find(struct metrics_group *v, size_t n, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].g.id == id)
+			return &v[i];
+	return NULL;
+}
+
+/* "<group>-<digits>": a machine of group's name. */
+static int
+metrics_machine_of(const char *machine, const char *group)
+{
+	size_t n = strlen(group);
+
+	return strncmp(machine, group, n) == 0 && machine[n] == '-' &&
+	    machine[n + 1] != '\0' &&
+	    strspn(machine + n + 1, "0123456789") == strlen(machine + n + 1);
+}
+
+int
+store_metrics_groups(struct store *st, int64_t now,
+    struct metrics_group **out, size_t *n)
+{
+	struct metrics_group *v = NULL, *m;
+	sqlite3_stmt *s;
+	size_t nv = 0, i, k;
+	int64_t *ids = NULL;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	s = store_stmt(st, "SELECT g.id, k.name FROM node_groups g"
+	    " JOIN grids k ON k.id = g.grid_id ORDER BY k.name, g.name");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xreallocarray(v, nv + 1, sizeof *v);
+		ids = xreallocarray(ids, nv + 1, sizeof *ids);
+		memset(&v[nv], 0, sizeof *v);
+		ids[nv] = sqlite3_column_int64(s, 0);
+		snprintf(v[nv].grid, sizeof v[nv].grid, "%s",
+		    store_col_text(s, 1));
+		nv++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	for (i = 0; i < nv; i++)
+		if (store_nodegroup_get_id(st, ids[i], &v[i].g) != 1)
+			goto fail;
+	s = store_stmt(st, "SELECT group_id, state, count(*) FROM machines"
+	    " GROUP BY group_id, state");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((m = metrics_group_find(v, nv,
+		    sqlite3_column_int64(s, 0))) == NULL)
+			continue;
+		for (k = 0; k < METRICS_MACHINE_STATES; k++)
+			if (strcmp(store_col_text(s, 1),
+			    metrics_machine_states[k]) == 0)
+				m->machines[k] = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	s = store_stmt(st, "SELECT m.group_id, count(*),"
+	    " sum(n.status = 'online') FROM machines m"
+	    " JOIN nodes n ON n.id = m.node_id GROUP BY m.group_id");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((m = metrics_group_find(v, nv,
+		    sqlite3_column_int64(s, 0))) == NULL)
+			continue;
+		m->nodes = sqlite3_column_int64(s, 1);
+		m->nodes_online = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	/* Launches of the last hour, grid by grid (events_grid_at). */
+	s = store_stmt(st, "SELECT subject FROM events WHERE grid_id = ?1"
+	    " AND at >= ?2 AND type = 'machine.launch'");
+	for (i = 0; i < nv; i++) {
+		if (i > 0 && v[i].g.grid_id == v[i - 1].g.grid_id)
+			continue;
+		sqlite3_bind_int64(s, 1, v[i].g.grid_id);
+		sqlite3_bind_int64(s, 2, now - 3600 * 1000);
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+			for (k = i; k < nv && v[k].g.grid_id == v[i].g.grid_id;
+			    k++)
+				if (store_col_text(s, 0) != NULL &&
+				    metrics_machine_of(store_col_text(s, 0),
+				    v[k].g.name))
+					v[k].launches_hour++;
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+	free(ids);
+	*out = v;
+	*n = nv;
+	return 0;
+fail:
+	free(ids);
+	free(v);
+	return -1;
 }

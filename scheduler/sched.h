@@ -395,6 +395,10 @@ struct sched_size_result {
 					 * virtual nodes: they wait for
 					 * capacity (malloc'd, or NULL) */
 	size_t		 nservices;
+	int		*upcoming_used;	/* per group, or NULL: of its machines
+					 * on their way, how many demand
+					 * takes (the rest will be idle:
+					 * node groups' spare) */
 };
 
 /* 0 (out filled; free out->unserved, out->services), or -1 with *cause. */

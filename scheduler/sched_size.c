@@ -152,6 +152,43 @@ size_served(const struct sched *s, const struct sched_plan *p,
 	return n;
 }
 
+/* Per group, its upcoming virtual nodes the plan puts demand on. */
+static void
+size_upcoming_used(const struct size_ctx *c, const struct sched_plan *p,
+    struct sched_size_result *out)
+{
+	const struct sched_step *st;
+	unsigned char **used;
+	size_t i, gi;
+	int k;
+
+	if (out->upcoming_used == NULL)
+		return;
+	used = xcalloc(c->ng + 1, sizeof *used);
+	for (gi = 0; gi < c->ng; gi++)
+		used[gi] = xcalloc((size_t)c->have_up[gi] + 1, 1);
+	for (i = 0; i < p->nsteps; i++) {
+		st = &p->steps[i];
+		if (st->node_id == NULL || strncmp(st->node_id, "~u", 2) != 0 ||
+		    !(st->kind == SCHED_STEP_JOB_ASSIGN ||
+		    ((st->kind == SCHED_STEP_PLACE ||
+		    st->kind == SCHED_STEP_MOVE) &&
+		    size_demanding(c->s, st->service_id))))
+			continue;
+		/* "~u<group>-<k>", as size_node_id() makes it */
+		if (sscanf(st->node_id, "~u%zu-%d", &gi, &k) == 2 &&
+		    gi < c->ng && k >= 0 && k < c->have_up[gi])
+			used[gi][k] = 1;
+	}
+	for (gi = 0; gi < c->ng; gi++) {
+		out->upcoming_used[gi] = 0;
+		for (k = 0; k < c->have_up[gi]; k++)
+			out->upcoming_used[gi] += used[gi][k];
+		free(used[gi]);
+	}
+	free(used);
+}
+
 /* The first reason a plan gives for demand it cannot place. */
 static char *
 size_reason(const struct sched *s, const struct sched_plan *p)
@@ -265,8 +302,11 @@ sched_size(struct sched *s, const struct sched_size_group *g, size_t ng,
 	c.seed = seed;
 	c.have_up = xcalloc(ng + 1, sizeof *c.have_up);
 	c.have_new = xcalloc(ng + 1, sizeof *c.have_new);
-	for (gi = 0; gi < ng; gi++)
+	for (gi = 0; gi < ng; gi++) {
 		out->launch[gi] = 0;
+		if (out->upcoming_used != NULL)
+			out->upcoming_used[gi] = 0;
+	}
 	out->demand = out->served = out->plans = 0;
 	out->unserved = NULL;
 	out->services = NULL;
@@ -335,6 +375,7 @@ sched_size(struct sched *s, const struct sched_size_group *g, size_t ng,
 	if (out->served > 0 || remaining > 0) {
 		size_plan(&c, &p);
 		size_services(s, &p, out);
+		size_upcoming_used(&c, &p, out);
 	}
 	if (remaining > 0) {
 		out->unserved = size_reason(s, &p);

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# webhook.sh - a grid's webhook, node groups' metrics and spare, on a real
+# master with a loopback receiver (tests/peers/webhook_receiver.py) and an
+# exec provider whose program answers by the book (no agent joins here).
+#  1. webhook_url and webhook_events validated: 422 naming the field.
+#  2. The URL is a secret: redacted in the API, `berth grid show`, the
+#     grid.settings event and the log.
+#  3. A scale-up: the chosen events (nodegroup., machine.) arrive as JSON
+#     with a Slack-compatible "text" and the structured event; the others
+#     (stack., deploy., grid.) do not.
+#  4. GET /metrics: the group's series with HELP/TYPE after the scale-up.
+#  5. A slow receiver never stalls the master: scheduling goes on (a new
+#     scale-up) while a POST hangs; a receiver that is down: events
+#     dropped and counted, the URL never in the log in clear.
+#  6. spare: a group keeps warm idle machines beyond demand; min + spare
+#     above max is refused naming spare.
+. "$(dirname "$0")/../lib.sh"
+
+D=$TMP/data
+master_start "$D" || exit 1
+B=$BIN/berth
+R=$TMP/recv
+mkdir -p "$R"
+SECRET=T0SECRET/B0SECRET/xoxsecretpath
+# metric NAME: its value in the last GET /metrics ($m), or a fresh one.
+metric() { awk -v k="$1" '$1 == k {print $2}' <<<"${m:-$(curl -s "$API/metrics")}"; }
+posted_types() { jq -r .type "$R/posts" 2>/dev/null | sort -u | tr '\n' ' '; }
+not_in() { ! grep -q "$1" <<<"$2"; }
+
+# ---- 1. validation ------------------------------------------------------------
+api PATCH /v1/grids/default '{"settings":{"webhook_url":"ftp://127.0.0.1/x"}}'
+check_eq "an ftp URL: 422 naming settings.webhook_url" \
+    "$STATUS $(jq -r .field <<<"$BODY")" "422 settings.webhook_url"
+check_has "and says what it must be" "$(jq -r .error <<<"$BODY")" "http:// or https://"
+api PATCH /v1/grids/default '{"settings":{"webhook_url":"https:///path"}}'
+check_eq "a URL without a host: 422" "$STATUS $(jq -r .field <<<"$BODY")" "422 settings.webhook_url"
+api PATCH /v1/grids/default '{"settings":{"webhook_events":"Node Drain"}}'
+check_eq "bad event prefixes: 422 naming settings.webhook_events" \
+    "$STATUS $(jq -r .field <<<"$BODY")" "422 settings.webhook_events"
+check_eq "nothing stored" "$(api_jq /v1/grids/default .settings.webhook_url)" ""
+
+# ---- the receiver ---------------------------------------------------------------
+python3 "$ROOT/tests/peers/webhook_receiver.py" "$R" 2>"$TMP/recv.log" &
+RECV_PID=$!
+at_exit "kill $RECV_PID"
+wait_for 10 test -s "$R/port" || notok "the receiver starts"
+URL="http://127.0.0.1:$(cat "$R/port")/services/$SECRET"
+
+# ---- 2. set, shown redacted -------------------------------------------------------
+out=$("$B" grid set default "webhook_url=$URL" webhook_events=nodegroup.,machine. \
+    webhook_timeout_s=1s webhook_retries=1 2>&1)
+check "grid set takes the webhook" test $? -eq 0
+check_eq "the API shows it redacted" "$(api_jq /v1/grids/default .settings.webhook_url)" \
+    "http://127.0.0.1:$(cat "$R/port")/***"
+out=$("$B" grid show default 2>&1; "$B" grid show default --json 2>&1)
+check_has "grid show: the host" "$out" "127.0.0.1:$(cat "$R/port")/***"
+check "grid show: never the secret path" not_in SECRET "$out"
+check "the grid.settings event names no secret" sh -c \
+    "curl -s -H 'Authorization: Bearer $TOKEN' '$API/v1/grids/default/events?type=grid.settings' | grep -q webhook_url && ! curl -s -H 'Authorization: Bearer $TOKEN' '$API/v1/grids/default/events?type=grid.settings' | grep -q SECRET"
+
+# ---- 3. a scale-up: the chosen events arrive ---------------------------------------
+P=$TMP/prov
+cat >"$P" <<'EOF2'
+#!/bin/sh
+in=$(cat)
+case "$1" in
+create) printf '{"id": "i-%s"}\n' "$(printf '%s' "$in" | jq -r .machine)" ;;
+list) echo '{"instances": []}' ;;
+*) echo '{}' ;;
+esac
+EOF2
+chmod +x "$P"
+"$B" nodegroup create burst --provider exec --max 6 --set cpus=1 \
+    --set "exec_program=$P" --set list_interval_s=0 >/dev/null ||
+    notok "nodegroup create burst"
+api POST /v1/grids/default/stacks '{"stack":"t/web","services":{"web":{"image":"busybox","instances":2,"cpus":1}}}'
+api POST /v1/stacks/default/web/deploy
+check "nodegroup.scale_up is posted" wait_for 20 grep -q '"type":"nodegroup.scale_up"' "$R/posts"
+check "machine.launch is posted, twice" wait_for 20 \
+    sh -c "[ \$(grep -c '\"type\":\"machine.launch\"' '$R/posts') -ge 2 ]"
+post=$(grep '"type":"nodegroup.scale_up"' "$R/posts" | head -1)
+check_has "a Slack-compatible text" "$(jq -r .text <<<"$post")" \
+    "[default] nodegroup.scale_up: group burst: launching 2 machines"
+check_eq "and the structured event" "$(jq -c '{type, grid, subject}' <<<"$post")" \
+    '{"type":"nodegroup.scale_up","grid":"default","subject":"burst"}'
+check_eq "with its time" "$(jq -r '.time | test("^20[0-9-]+T")' <<<"$post")" true
+check_eq "posted to the URL's path" "$(head -1 "$R/paths")" "/services/$SECRET"
+# The events arrived after stack.create, deploy.* and grid.settings were
+# written: none of those was posted.
+check_eq "only the chosen types" "$(posted_types)" \
+    "machine.launch nodegroup.create nodegroup.scale_up "
+
+# ---- 4. metrics of the group ----------------------------------------------------------
+m=$(curl -s "$API/metrics")
+L='grid="default",group="burst"'
+check_has "HELP and TYPE" "$m" "# TYPE berth_nodegroup_machines gauge"
+check_has "a counter" "$m" "# TYPE berth_nodegroup_scale_ups_total counter"
+check_eq "scale-ups" "$(metric "berth_nodegroup_scale_ups_total{$L}")" 1
+check_eq "machines launched" "$(metric "berth_nodegroup_launched_total{$L}")" 2
+check_eq "machines launching" "$(metric "berth_nodegroup_machines{$L,state=\"launching\"}")" 2
+check_eq "target" "$(metric "berth_nodegroup_target{$L}")" 2
+check_eq "max" "$(metric "berth_nodegroup_max{$L}")" 6
+check_eq "launches in the last hour" "$(metric "berth_nodegroup_launches_last_hour{$L}")" 2
+check_eq "no backoff" "$(metric "berth_nodegroup_backoff{$L}")" 0
+check_eq "the grid's pending demand" "$(metric 'berth_nodegroup_pending_demand{grid="default"}')" 2
+check "posts counted" test "$(metric berth_webhook_posts_total)" -ge 3
+m=
+
+# ---- 5. a slow receiver, then none ------------------------------------------------------
+echo 10 >"$R/slow"
+"$B" nodegroup set burst max=5 >/dev/null	# a nodegroup.settings event, posted (and held)
+check "a POST is held by the slow receiver" wait_for 20 \
+    sh -c "[ \"\$(curl -s '$API/metrics' | awk '\$1 == \"berth_webhook_failures_total\" {print \$2}')\" -ge 1 ]"
+api POST /v1/grids/default/stacks '{"stack":"t/more","services":{"more":{"image":"busybox","instances":1,"cpus":1}}}'
+api POST /v1/stacks/default/more/deploy
+check "scheduling goes on: a second scale-up while the receiver hangs" \
+    wait_for 20 sh -c "[ \$(curl -s -H 'Authorization: Bearer $TOKEN' '$API/v1/grids/default/events?type=nodegroup.scale_up' | jq length) -ge 2 ]"
+kill "$RECV_PID"
+wait "$RECV_PID" 2>/dev/null
+"$B" grid set default webhook_retries=0 >/dev/null
+for i in 1 2 3; do "$B" nodegroup set burst "max=$((3 + i))" >/dev/null; done
+check "a receiver that is down: events dropped and counted" wait_for 30 \
+    sh -c "[ \"\$(curl -s '$API/metrics' | awk '\$1 == \"berth_webhook_dropped_total\" {print \$2}')\" -ge 3 ]"
+check_has "each drop logged, redacted" "$(grep 'webhook:' "$MASTER_LOG")" \
+    "to http://127.0.0.1:$(cat "$R/port")/*** dropped"
+check "the log never holds the secret" sh -c "! grep -q SECRET '$MASTER_LOG'"
+
+# ---- 6. spare ---------------------------------------------------------------------------
+# No demand left (the planner could put some on warm's machines, too).
+api DELETE /v1/stacks/default/web?force=1
+api DELETE /v1/stacks/default/more?force=1
+api POST /v1/grids/default/nodegroups '{"name":"warm","provider":"exec","min":1,"max":2,"settings":{"spare":2,"exec_program":"/bin/true"}}'
+check_eq "min + spare above max: 422 naming spare" "$STATUS $(jq -r .field <<<"$BODY")" "422 settings.spare"
+"$B" nodegroup create warm --provider exec --max 3 --set cpus=1 --set spare=2 \
+    --set "exec_program=$P" --set list_interval_s=0 --set priority=9 >/dev/null ||
+    notok "nodegroup create warm"
+check "a group with spare 2 and no demand launches 2" wait_for 20 \
+    sh -c "[ \$(curl -s -H 'Authorization: Bearer $TOKEN' '$API/v1/nodegroups/default/warm/machines' | jq length) -eq 2 ]"
+check_has "saying why" "$(api_jq '/v1/grids/default/events?type=nodegroup.scale_up' '.[].message')" \
+    "group warm: launching 2 machines: below its min of 0 plus its spare"
+check_eq "spare in the metrics" "$(metric 'berth_nodegroup_spare{grid="default",group="warm"}')" 2
+sched_wait_round
+check_eq "and no more (they will be idle)" \
+    "$(api_jq /v1/nodegroups/default/warm/machines length)" 2
+master_stop
