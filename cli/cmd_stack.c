@@ -58,10 +58,37 @@ stack_deploy_trigger(struct cli *c, const char *s, long long *id)
 	return 0;
 }
 
+/*
+ * A service waiting for node groups' machines: msg says which ("...:
+ * waiting for 2 nodes of burst-a, 1m12s of 15m"); a "[wait]" line when
+ * the machines waited for change (noted: the last said, without the
+ * time).
+ */
+static void
+stack_deploy_waiting(json_t *v, char *msg, size_t len, char *noted,
+    size_t nlen)
+{
+	const char *w = json_string_value(json_object_get(v, "waiting"));
+	const char *comma;
+	char what[512];
+
+	if (w == NULL)
+		return;
+	snprintf(what, sizeof what, "%s", msg);
+	snprintf(msg, len, "%.200s: %.300s", what, w);
+	comma = strrchr(w, ',');
+	snprintf(what, sizeof what, "%.*s", comma != NULL ? (int)(comma - w) :
+	    (int)strlen(w), w);
+	if (strcmp(what, noted) != 0) {
+		snprintf(noted, nlen, "%s", what);
+		step_note(msg);
+	}
+}
+
 int
 stack_follow_deploy(struct cli *c, const char *s, long long id, json_t **last)
 {
-	char *path, *cause, msg[256];
+	char *path, *cause, msg[512], noted[512] = "";
 	json_t *d, *svcs, *v;
 	const char *state;
 	size_t shown = 0;
@@ -109,6 +136,8 @@ stack_follow_deploy(struct cli *c, const char *s, long long id, json_t **last)
 				free(path);
 				return 1;
 			} else {
+				stack_deploy_waiting(v, msg, sizeof msg,
+				    noted, sizeof noted);
 				step_tick(msg, n++);
 				break;
 			}

@@ -30,6 +30,15 @@ step_tty(void)
 }
 
 void
+step_note(const char *msg)
+{
+	if (!step_quiet && !isatty(STDOUT_FILENO)) {
+		printf("[wait] %s\n", msg);
+		fflush(stdout);
+	}
+}
+
+void
 step_start(const char *msg)
 {
 	if (step_tty()) {

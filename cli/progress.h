@@ -19,6 +19,11 @@ int	 progress_is_quiet(void);
 void	 step_start(const char *msg);
 /* Still waiting: spinner frame n. */
 void	 step_tick(const char *msg, int n);
+/*
+ * What a step waits for changed: a "[wait] <msg>" line where there is no
+ * live line (not a terminal); a terminal's tick shows msg instead.
+ */
+void	 step_note(const char *msg);
 /* The step ended: ok, or failed with why (may be NULL). */
 void	 step_end(const char *msg, int ok, const char *why);
 /* Sleep ms milliseconds between polls. */

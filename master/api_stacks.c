@@ -10,6 +10,7 @@
  * one transaction.
  */
 #include "master/api.h"
+#include "master/group_stats.h"
 #include "master/vault.h"
 
 #include "stacks/stack.h"
@@ -938,6 +939,29 @@ api_stack_deploy_list(struct api_ctx *ctx)
 		api_reply(ctx, 200, arr);
 }
 
+/*
+ * A service whose deploy waits for node groups' machines says which
+ * ("waiting": "waiting for 2 nodes of burst-a, 1m12s of 15m").
+ */
+static void
+api_deploy_waiting(json_t *deploy)
+{
+	const char *state;
+	char text[320];
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(json_object_get(deploy, "services"), i, v) {
+		state = json_string_value(json_object_get(v, "state"));
+		if (state != NULL && (strcmp(state, "ongoing") == 0 ||
+		    strcmp(state, "created") == 0) &&
+		    group_stats_waiting_text(json_integer_value(
+		    json_object_get(v, "service_id")), util_now_ms(), text,
+		    sizeof text))
+			json_object_set_new(v, "waiting", json_string(text));
+	}
+}
+
 void
 api_stack_deploy_show(struct api_ctx *ctx)
 {
@@ -955,8 +979,10 @@ api_stack_deploy_show(struct api_ctx *ctx)
 		return;
 	}
 	rc = store_deploy_get_json(ctx->st, id, deploy_id, &o);
-	if (rc == 1)
+	if (rc == 1) {
+		api_deploy_waiting(o);
 		api_reply(ctx, 200, o);
+	}
 	else if (rc == 0)
 		api_error(ctx, 404, NULL, "no deploy %lld of stack %s",
 		    (long long)deploy_id, ctx->cap[1]);

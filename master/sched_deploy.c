@@ -9,8 +9,10 @@
  * mid-deploy restarts from exactly the recorded state and carries on.
  */
 #include "master/sched_deploy.h"
+#include "master/group_stats.h"
 
 #include "common/log.h"
+#include "common/xmalloc.h"
 
 #include <assert.h>
 #include <math.h>
@@ -141,6 +143,15 @@ deploy_service(struct store *st, const struct deploy_snap *d,
 	}
 	if (v->outdated > 0 || v->pending > 0)
 		return DEPLOY_STEP_WAIT;
+	/*
+	 * Numbers that node groups' machines on their way will take: the
+	 * deploy waits for them (its status says which; its timeout holds).
+	 */
+	if (group_stats_waiting_text(v->id, now, why, sizeof why)) {
+		log_debug("deploy %lld of %s: service %s: %s", (long long)d->id,
+		    d->stack, v->name, why);
+		return DEPLOY_STEP_WAIT;
+	}
 	if (store_deploy_service_done(st, d, v, now) != 0)
 		return DEPLOY_STEP_ESTORE;
 	return DEPLOY_STEP_NEXT;
@@ -168,6 +179,14 @@ deploy_one(struct store *st, const struct deploy_snap *d, int64_t now,
 		/* Say what it waited for: a pull retried all along, say. */
 		wait = cur != NULL ? store_deploy_wait_reason(st, cur->id) :
 		    NULL;
+		/* Or the node groups' machines it waited for. */
+		if (wait == NULL && cur != NULL) {
+			char cap[320];
+
+			if (group_stats_waiting_text(cur->id, now, cap,
+			    sizeof cap))
+				wait = xstrdup(cap);
+		}
 		snprintf(why, sizeof why, "timed out after %llds%s%s%s%s",
 		    (long long)(timeout_ms / 1000), cur != NULL ?
 		    ": service " : "", cur != NULL ? cur->name : "",

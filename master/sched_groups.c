@@ -957,6 +957,58 @@ groups_blocked(struct groups_ctx *c, const struct nodegroup *g, char *buf,
 	return NULL;
 }
 
+/*
+ * What the services in waiting wait for, as their deploys say it: the
+ * machines on their way, by group ("2 nodes of burst-a"), since the
+ * oldest's launch, against its group's provision timeout.
+ */
+static void
+groups_waiting_desc(struct groups_ctx *c, json_t *waiting)
+{
+	const struct machine *mc, *oldest = NULL;
+	const struct nodegroup *g;
+	struct buf b = { 0 };
+	const char *key;
+	json_t *desc;
+	void *tmp;
+	json_t *v;
+	size_t i, k;
+	int n, parts = 0;
+
+	if (json_object_size(waiting) == 0)
+		return;
+	for (i = 0; i < c->ngroups; i++) {
+		n = 0;
+		for (k = 0; k < c->nmach; k++) {
+			mc = &c->mach[k];
+			if (mc->group_id != c->groups[i].id ||
+			    !(strcmp(mc->state, "requested") == 0 ||
+			    strcmp(mc->state, "launching") == 0 ||
+			    (strcmp(mc->state, "joined") == 0 &&
+			    !mc->node_measured)))
+				continue;
+			n++;
+			if (oldest == NULL || mc->created_at < oldest->created_at)
+				oldest = mc;
+		}
+		if (n > 0)
+			buf_printf(&b, "%s%d node%s of %s", parts++ > 0 ?
+			    " and " : "", n, n == 1 ? "" : "s",
+			    c->groups[i].name);
+	}
+	if (oldest == NULL || (g = groups_find(c, oldest->group_id)) == NULL) {
+		buf_free(&b);
+		return;
+	}
+	desc = json_pack("{s:s, s:I, s:I}", "text", b.data, "since",
+	    (json_int_t)oldest->created_at, "timeout_s",
+	    (json_int_t)g->settings.provision_timeout_s);
+	json_object_foreach_safe(waiting, tmp, key, v)
+		json_object_set(waiting, key, desc);
+	json_decref(desc);
+	buf_free(&b);
+}
+
 /* A joined machine whose node is up and holds nothing but daemons. */
 static int
 groups_idle(const struct machine *mc)
@@ -1193,6 +1245,8 @@ limits:
 				if (strcmp(c->mach[k].state, "requested") == 0)
 					groups_launch(c, &c->mach[k]);
 	}
+	if (!c->dry)
+		groups_waiting_desc(c, waiting);
 	for (i = 0; i < c->ngroups; i++) {
 		for (k = 0; k < nlabels[i]; k++)
 			free(labels[i][k]);

@@ -13,6 +13,7 @@
  * store_instance.c and store_node.c, on this thread's connection.
  */
 #include "master/sched_round.h"
+#include "master/group_stats.h"
 #include "master/sched_deploy.h"
 #include "master/sched_drain.h"
 #include "master/sched_groups.h"
@@ -465,6 +466,7 @@ round_plan(struct sched_round *r, struct round_grid *g)
 	    ++r->seed, &g->nofit, &g->standing, g->groups_memo, waiting);
 	json_object_foreach(waiting, key, v)
 		json_object_del(g->unplaceable, key);
+	group_stats_waiting(g->id, waiting);	/* deploys say what for */
 	json_decref(waiting);
 	sched_plan_clear(&plan);
 	free(stale);

@@ -226,8 +226,8 @@ store_deploy_get_json(struct store *st, int64_t stack_id, int64_t deploy_id,
 	    " ds.finished_at, v.instances, v.strategy,"
 	    " (SELECT count(*) FROM instances i WHERE i.service_id = v.id"
 	    "   AND i.state = 'running' AND i.rev = v.rev),"
-	    " (SELECT count(*) FROM instances i WHERE i.service_id = v.id)"
-	    " FROM deploy_services ds JOIN services v ON v.id = ds.service_id"
+	    " (SELECT count(*) FROM instances i WHERE i.service_id = v.id),"
+	    " v.id FROM deploy_services ds JOIN services v ON v.id = ds.service_id"
 	    " WHERE ds.deploy_id = ?1 ORDER BY ds.position");
 	sqlite3_bind_int64(s, 1, deploy_id);
 	svcs = json_array();
@@ -242,6 +242,8 @@ store_deploy_get_json(struct store *st, int64_t stack_id, int64_t deploy_id,
 
 		json_object_set_new(v, "started_at", time_or_null(s, 3));
 		json_object_set_new(v, "finished_at", time_or_null(s, 4));
+		json_object_set_new(v, "service_id",
+		    json_integer(sqlite3_column_int64(s, 9)));
 		json_array_append_new(svcs, v);
 	}
 	sqlite3_reset(s);

@@ -12,7 +12,9 @@
 #  5. A slow receiver never stalls the master: scheduling goes on (a new
 #     scale-up) while a POST hangs; a receiver that is down: events
 #     dropped and counted, the URL never in the log in clear.
-#  6. spare: a group keeps warm idle machines beyond demand; min + spare
+#  6. A deploy waiting for capacity says for which ("waiting for 2 nodes of
+#     burst, 3s of 15m"), in its status and the CLI's progress.
+#  7. spare: a group keeps warm idle machines beyond demand; min + spare
 #     above max is refused naming spare.
 . "$(dirname "$0")/../lib.sh"
 
@@ -106,6 +108,16 @@ check_eq "the grid's pending demand" "$(metric 'berth_nodegroup_pending_demand{g
 check "posts counted" test "$(metric berth_webhook_posts_total)" -ge 3
 m=
 
+# ---- the deploy names the capacity it waits for ------------------------------------------
+dep=$(api_jq /v1/stacks/default/web/deploys '.[0].id')
+w=$(api_jq "/v1/stacks/default/web/deploys/$dep" '.services[0].waiting')
+check_has "the deploy waits for the group's machines" "$w" "waiting for 2 nodes of burst, "
+check_has "against the provision timeout" "$w" " of 15m"
+check_eq "and has not failed" "$(api_jq "/v1/stacks/default/web/deploys/$dep" .state)" ongoing
+out=$(timeout 3 "$B" stack deploy web 2>&1)
+check_has "the CLI's progress says so" "$out" \
+    "[wait] Deploying service web: waiting for 2 nodes of burst, "
+
 # ---- 5. a slow receiver, then none ------------------------------------------------------
 echo 10 >"$R/slow"
 "$B" nodegroup set burst max=5 >/dev/null	# a nodegroup.settings event, posted (and held)
@@ -125,7 +137,7 @@ check_has "each drop logged, redacted" "$(grep 'webhook:' "$MASTER_LOG")" \
     "to http://127.0.0.1:$(cat "$R/port")/*** dropped"
 check "the log never holds the secret" sh -c "! grep -q SECRET '$MASTER_LOG'"
 
-# ---- 6. spare ---------------------------------------------------------------------------
+# ---- 7. spare ---------------------------------------------------------------------------
 # No demand left (the planner could put some on warm's machines, too).
 api DELETE /v1/stacks/default/web?force=1
 api DELETE /v1/stacks/default/more?force=1

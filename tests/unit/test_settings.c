@@ -370,6 +370,9 @@ test_docs_name_every_setting(void)
 		if (row->type == SETTING_BOOL)
 			snprintf(want, sizeof want, "| `%s` | %s |", row->name,
 			    row->def ? "true" : "false");
+		else if (row->type == SETTING_STRING)
+			snprintf(want, sizeof want, "| `%s` | \"%s\" |",
+			    row->name, row->def_str);
 		else
 			snprintf(want, sizeof want, "| `%s` | %lld |",
 			    row->name, (long long)row->def);
