@@ -40,6 +40,7 @@ static int	config_set_labels(void *, const char *, const char *, char **);
 static int	config_check_url(void *, const char *, char **);
 static int	config_check_token(void *, const char *, char **);
 static int	config_check_node_name(void *, const char *, char **);
+static int	config_check_provider_id(void *, const char *, char **);
 static int	config_check_data_dir(void *, const char *, char **);
 static int	config_check_docker_host(void *, const char *, char **);
 static int	config_check_ca_cert(void *, const char *, char **);
@@ -59,6 +60,11 @@ static const struct opt config_opts[] = {
 	  .type = OPT_CUSTOM, .arg = "K=V,...", .def = "", .def_help = "none",
 	  .offset = OFF(labels), .set = config_set_labels,
 	  .help = "node labels, k=v separated by commas or spaces" },
+	{ .flag = "provider-id", .env = { "BERTH_PROVIDER_ID" },
+	  .type = OPT_STRING, .arg = "ID", .offset = OFF(provider_id),
+	  .check = config_check_provider_id,
+	  .help = "this machine's instance id at its node group's provider "
+	  "(aws-asg: the EC2 instance id), sent with the token to join" },
 	{ .flag = "node-name", .env = { "BERTH_NODE_NAME" },
 	  .type = OPT_STRING, .arg = "NAME", .def_help = "the hostname, "
 	  "lowercased", .offset = OFF(node_name),
@@ -502,4 +508,28 @@ agent_config_check_plain(const struct agent_config *cfg, char **cause)
 	    "BERTH_MASTER_PIN or BERTH_CA_CERT for a self-signed master) or "
 	    "set BERTH_INSECURE_PLAIN=1", cfg->url);
 	return -1;
+}
+
+/* An instance id: 1 to 255 of [A-Za-z0-9._:/-] (what the master takes). */
+static int
+config_check_provider_id(void *v, const char *from, char **cause)
+{
+	struct agent_config *cfg = v;
+	const char *id = cfg->provider_id;
+
+	if (id == NULL)
+		return 0;
+	if (*id == '\0') {
+		free(cfg->provider_id);
+		cfg->provider_id = NULL;
+		return 0;
+	}
+	if (strlen(id) > PROTO_PROVIDER_ID_MAX || strspn(id,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._:/-") != strlen(id)) {
+		xasprintf(cause, "%s: 1 to %d of [A-Za-z0-9._:/-]", from,
+		    PROTO_PROVIDER_ID_MAX);
+		return -1;
+	}
+	return 0;
 }

@@ -31,6 +31,8 @@ struct agent_config {
 	struct config_url master;	/* BERTH_URL parsed */
 	char		*grid_token;	/* BERTH_TOKEN, NULL if unset; secret */
 	char	       **labels;	/* BERTH_LABELS split: "k=v" each */
+	char		*provider_id;	/* BERTH_PROVIDER_ID: the instance id
+					   at a node group's provider, or NULL */
 	size_t		 nlabels;	/* entries in labels */
 	char		*node_name;	/* BERTH_NODE_NAME or from hostname */
 	char		*data_dir;	/* BERTH_DATA_DIR: node-id, node-token */

@@ -616,9 +616,13 @@ conn_headers(struct conn *c, struct lws *wsi, unsigned char **p,
 	if (c->node_token != NULL)
 		return conn_header(wsi, PROTO_HDR_NODE_TOKEN, c->node_token, p,
 		    end);
-	if (c->cfg->grid_token != NULL)
+	if (c->cfg->grid_token != NULL) {
+		if (c->cfg->provider_id != NULL && conn_header(wsi,
+		    PROTO_HDR_PROVIDER_ID, c->cfg->provider_id, p, end))
+			return -1;
 		return conn_header(wsi, PROTO_HDR_GRID_TOKEN,
 		    c->cfg->grid_token, p, end);
+	}
 	return 0;
 }
 

@@ -62,6 +62,7 @@ enum cli_opt {
 	CLI_OPT_DEADLINE,	/* node drain */
 	CLI_OPT_NO_WAIT,
 	CLI_OPT_OFF,		/* node protect */
+	CLI_OPT_GROUP,		/* grid cloud-config */
 	CLI_OPT__COUNT
 };
 

@@ -109,6 +109,8 @@ const struct cmd_option cmd_options[CLI_OPT__COUNT] = {
 	    "start it and return at once" },
 	[CLI_OPT_OFF] = { "off", 0, NULL, 0,
 	    "take the protection away again" },
+	[CLI_OPT_GROUP] = { "group", 0, "G", 0,
+	    "a node group" },
 };
 
 const struct cmd_group cmd_groups[] = {
@@ -149,10 +151,13 @@ const struct cmd_entry cmd_table[] = {
 	  .help = "print (or rotate) the grid token", .lower = 1, .upper = 1,
 	  .opts = CMD_OPT(ROTATE), .exec = cmd_grid_token },
 	{ .group = "grid", .verb = "cloud-config",
-	  .usage = "G [--label k=v ...] [--name N]",
+	  .usage = "G [--label k=v ...] [--name N] [--group G]",
 	  .help = "print a #cloud-config for nodes", .lower = 1, .upper = 1,
-	  .opts = CMD_OPT(LABEL) | CMD_OPT(NAME),
+	  .opts = CMD_OPT(LABEL) | CMD_OPT(NAME) | CMD_OPT(GROUP),
 	  .opt_help = {
+	    [CLI_OPT_GROUP] = "for the nodes of node group G: its labels and "
+		"its own join token (aws-asg: the instance id from EC2's "
+		"metadata; the launch template's user data)",
 	    [CLI_OPT_LABEL] = "a label of the nodes it boots (repeat for more)",
 	    [CLI_OPT_NAME] = "the node's name, for one machine (default: its "
 		"hostname)" },

@@ -195,6 +195,7 @@ int
 cmd_grid_cloud_config(struct cli *c)
 {
 	const char *node = cli_value(c, CLI_OPT_NAME);	/* one static node */
+	const char *group = cli_value(c, CLI_OPT_GROUP);	/* a node group's */
 	const char **labels;
 	struct client_reply r;
 	struct buf q = { 0 };
@@ -217,6 +218,12 @@ cmd_grid_cloud_config(struct cli *c)
 	if (node != NULL) {
 		e = client_escape(node);
 		buf_printf(&q, "%cname=%s", n == 0 ? '?' : '&', e);
+		free(e);
+	}
+	if (group != NULL) {
+		e = client_escape(group);
+		buf_printf(&q, "%cgroup=%s", n == 0 && node == NULL ? '?' : '&',
+		    e);
 		free(e);
 	}
 	rc = client_do("GET", q.data, NULL, NULL, 0, &r, &cause);

@@ -167,8 +167,9 @@ static const struct setting nodegroup_setting_rows[] = {
 	    "exec, docker: one call at most this long; then its process "
 	    "group is killed"),
 	NG_SECONDS(list_interval_s, 300, 0, 86400,
-	    "exec, docker: list the provider's instances this often, to delete "
-	    "orphans and find lost machines (0: never)"),
+	    "exec, docker, aws-asg: list the provider's instances this often, "
+	    "to delete orphans, find lost machines and (aws-asg) failed "
+	    "launches (0: never)"),
 	{ .name = "docker_image", .type = SETTING_STRING,
 	  .off = offsetof(struct nodegroup_settings, docker_image),
 	  .size = NODEGROUP_AGENT_MAX, .def_str = "berth-agent:local",
@@ -181,6 +182,30 @@ static const struct setting nodegroup_setting_rows[] = {
 	  .check = ng_check_socket,
 	  .help = "docker: the Engine's socket, mounted into each agent's "
 	  "container" },
+	{ .name = "asg_name", .type = SETTING_STRING,
+	  .off = offsetof(struct nodegroup_settings, asg_name),
+	  .size = 256, .def_str = "",
+	  .help = "aws-asg: the Auto Scaling group (MinSize 0, MaxSize at "
+	  "least max; one per AZ is best)" },
+	{ .name = "region", .type = SETTING_STRING,
+	  .off = offsetof(struct nodegroup_settings, region),
+	  .size = 40, .def_str = "",
+	  .help = "aws-asg: the group's region, such as eu-west-1" },
+	{ .name = "endpoint", .type = SETTING_STRING,
+	  .off = offsetof(struct nodegroup_settings, endpoint),
+	  .size = NODEGROUP_AGENT_MAX, .def_str = "",
+	  .help = "aws-asg: the Auto Scaling endpoint (\"\": AWS's for the "
+	  "region; http:// only on loopback)" },
+	{ .name = "credentials_file", .type = SETTING_STRING,
+	  .off = offsetof(struct nodegroup_settings, credentials_file),
+	  .size = NODEGROUP_AGENT_MAX, .def_str = "",
+	  .help = "aws-asg: an AWS credentials file (\"\": the master's "
+	  "environment); the secret itself is never a setting" },
+	{ .name = "profile", .type = SETTING_STRING,
+	  .off = offsetof(struct nodegroup_settings, profile),
+	  .size = 72, .def_str = "",
+	  .help = "aws-asg: the profile in the credentials file (\"\": "
+	  "AWS_PROFILE or default)" },
 	NG_COUNT(cost_per_hour, 0, 0, 1000000000,
 	    "a machine's cost per hour, in your smallest unit (cents); for "
 	    "the grid's max_cost_per_hour"),
@@ -244,5 +269,5 @@ int
 nodegroup_provider_available(const char *name)
 {
 	return strcmp(name, "process") == 0 || strcmp(name, "exec") == 0 ||
-	    strcmp(name, "docker") == 0;
+	    strcmp(name, "docker") == 0 || strcmp(name, "aws-asg") == 0;
 }

@@ -45,6 +45,12 @@ struct nodegroup_settings {
 	/* docker provider */
 	char	 docker_image[NODEGROUP_AGENT_MAX]; /* the agent's image */
 	char	 docker_socket[NODEGROUP_AGENT_MAX]; /* the Engine's socket */
+	/* aws-asg provider (no secret is ever a setting) */
+	char	 asg_name[256];		/* the Auto Scaling group */
+	char	 region[40];		/* its region */
+	char	 endpoint[NODEGROUP_AGENT_MAX]; /* "" AWS's, else https://... */
+	char	 credentials_file[NODEGROUP_AGENT_MAX]; /* "" the master's env */
+	char	 profile[72];		/* "" AWS_PROFILE or default */
 	/* limits and modes */
 	int64_t	 cost_per_hour;		/* a machine's cost, 0: none given */
 	int	 dry_run;		/* decide, say so, call nothing */

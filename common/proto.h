@@ -29,6 +29,9 @@
 #define PROTO_HDR_VERSION	"berth-agent-version:"
 #define PROTO_HDR_GRID_TOKEN	"berth-grid-token:"
 #define PROTO_HDR_NODE_TOKEN	"berth-node-token:"
+/* The agent's instance id at its provider (BERTH_PROVIDER_ID; aws-asg). */
+#define PROTO_HDR_PROVIDER_ID	"berth-provider-id:"
+#define PROTO_PROVIDER_ID_MAX	255
 /*
  * Who is calling, beyond the node id: a random id the agent process makes
  * when it starts (32 lowercase hex) and the number of its connection

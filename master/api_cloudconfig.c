@@ -4,6 +4,9 @@
  *
  *	GET /v1/grids/{g}/cloud-config	(operator token: it holds the grid
  *					 token) ?label=k=v ...&name=N
+ *					 &group=G: a node group's nodes (its
+ *					 labels and its own join token; for
+ *					 aws-asg the instance id from EC2)
  *	GET /install/agent.sh		(open) the installer, text below
  *	GET /install/berth-agent	(open) cfg.agent_binary, else
  *					 <self_dir>/berth-agent
@@ -64,6 +67,12 @@ static const char cc_install_sh[] =
 	"#                      download is checked against it (and so is the agent)\n"
 	"#   BERTH_CA_CERT      a CA file that vouches for the master (ditto)\n"
 	"#   BERTH_INSECURE_PLAIN=1  the agent may use ws:// off loopback\n"
+	"#   BERTH_PROVIDER_ID  the machine's instance id at its node group's\n"
+	"#                      provider, passed to berth-agent; with\n"
+	"#                      BERTH_PROVIDER_ID_FROM=ec2 (an aws-asg group's\n"
+	"#                      cloud-config) read from the instance metadata\n"
+	"#                      (IMDSv2) at BERTH_EC2_METADATA (default\n"
+	"#                      http://169.254.169.254) when not given\n"
 	"#   BERTH_PREFIX       berth-agent goes to $BERTH_PREFIX/bin (default\n"
 	"#                      /usr/local)\n"
 	"#   BERTH_NO_SYSTEMD=1 start with nohup instead of a systemd unit; also\n"
@@ -115,6 +124,27 @@ static const char cc_install_sh[] =
 	"\tdie \"BERTH_URL is not set (in the env or $ENV_FILE)\"\n"
 	"command -v curl >/dev/null 2>&1 || die \"curl is needed\"\n"
 	"\n"
+	"# An aws-asg node joins with its EC2 instance id (docs/autoscaling.md).\n"
+	"if [ \"${BERTH_PROVIDER_ID_FROM:-}\" = ec2 ] && [ -z \"${BERTH_PROVIDER_ID:-}\" ]; then\n"
+	"\tmd=${BERTH_EC2_METADATA:-http://169.254.169.254}\n"
+	"\tmd=${md%/}\n"
+	"\timds=$(curl -fsS --retry 5 --retry-connrefused -X PUT \\\n"
+	"\t\t-H 'X-aws-ec2-metadata-token-ttl-seconds: 300' \\\n"
+	"\t\t\"$md/latest/api/token\") ||\n"
+	"\t\tdie \"cannot get an instance metadata token from $md\"\n"
+	"\tBERTH_PROVIDER_ID=$(curl -fsS --retry 5 --retry-connrefused \\\n"
+	"\t\t-H \"X-aws-ec2-metadata-token: $imds\" \\\n"
+	"\t\t\"$md/latest/meta-data/instance-id\") ||\n"
+	"\t\tdie \"cannot read the instance id from $md\"\n"
+	"\texport BERTH_PROVIDER_ID\n"
+	"fi\n"
+	"if [ -n \"${BERTH_PROVIDER_ID:-}\" ]; then\n"
+	"\tcase $BERTH_PROVIDER_ID in\n"
+	"\t*[!A-Za-z0-9._:/-]*) die \"BERTH_PROVIDER_ID: [A-Za-z0-9._:/-] only\" ;;\n"
+	"\tesac\n"
+	"\tsay \"instance id $BERTH_PROVIDER_ID\"\n"
+	"fi\n"
+	"\n"
 	"PREFIX=${BERTH_PREFIX:-/usr/local}\n"
 	"BIN=$PREFIX/bin/berth-agent\n"
 	"API=${BERTH_MASTER_API%/}\n"
@@ -162,12 +192,17 @@ static const char cc_install_sh[] =
 	"\t\t\tfor v in BERTH_MASTER_API BERTH_URL BERTH_TOKEN \\\n"
 	"\t\t\t\tBERTH_LABELS BERTH_NODE_NAME BERTH_DATA_DIR \\\n"
 	"\t\t\t\tBERTH_MASTER_PIN BERTH_CA_CERT \\\n"
-	"\t\t\t\tBERTH_INSECURE_PLAIN; do\n"
+	"\t\t\t\tBERTH_INSECURE_PLAIN BERTH_PROVIDER_ID; do\n"
 	"\t\t\t\teval \"val=\\${$v:-}\"\n"
 	"\t\t\t\t[ -z \"$val\" ] || echo \"$v=$val\"\n"
 	"\t\t\tdone >\"$ENV_FILE\"\n"
 	"\t\t)\n"
 	"\t\tsay \"wrote $ENV_FILE\"\n"
+	"\tfi\n"
+	"\t# The instance id read above, for the unit (once).\n"
+	"\tif [ -n \"${BERTH_PROVIDER_ID:-}\" ] &&\n"
+	"\t\t! grep -q '^BERTH_PROVIDER_ID=' \"$ENV_FILE\"; then\n"
+	"\t\techo \"BERTH_PROVIDER_ID=$BERTH_PROVIDER_ID\" >>\"$ENV_FILE\"\n"
 	"\tfi\n"
 	"\tUNIT_DIR=${BERTH_UNIT_DIR:-/etc/systemd/system}\n"
 	"\tmkdir -p \"$UNIT_DIR\"\n"
@@ -239,8 +274,7 @@ static const char cc_install_sh[] =
 	"\ttail -n 20 \"$LOGFILE\" >&2\n"
 	"\texit 1\n"
 	"fi\n"
-	"say \"berth-agent running without systemd (pid $pid, log $LOGFILE)\"\n"
-	;
+	"say \"berth-agent running without systemd (pid $pid, log $LOGFILE)\"\n";
 
 /* Labels and errors gathered from the query by cc_query_arg(). */
 struct cc_query {
@@ -407,6 +441,47 @@ cc_agent_url(struct api_ctx *ctx, const char *api_url)
 	return url;
 }
 
+/*
+ * A group's labels, first in BERTH_LABELS: ephemeral=true,
+ * berth.group=<name>, then the group's own (a label= of the request with
+ * the same key is left out: the group's win, as at join). -1 when one
+ * has a character an env file cannot carry.
+ */
+static int
+cc_group_labels(struct buf *b, const struct nodegroup *ng, struct cc_query *q)
+{
+	json_t *arr = json_loads(ng->labels, 0, NULL), *v;
+	const char *l;
+	size_t i;
+	int k, n;
+
+	buf_printf(b, "ephemeral=true,berth.group=%s", ng->name);
+	json_array_foreach(arr, i, v) {
+		if ((l = json_string_value(v)) == NULL)
+			continue;
+		if (api_cloud_config_label(l, NULL, 0) != NULL) {
+			json_decref(arr);
+			return -1;
+		}
+		buf_printf(b, ",%s", l);
+	}
+	/* The request's labels go after; drop those the group sets. */
+	for (k = 0, n = 0; k < q->n_labels; k++) {
+		int dup = util_label_same_key(q->labels[k], "ephemeral=x") ||
+		    util_label_same_key(q->labels[k], "berth.group=x");
+
+		json_array_foreach(arr, i, v)
+			if (json_is_string(v) && util_label_same_key(
+			    q->labels[k], json_string_value(v)))
+				dup = 1;
+		if (!dup)
+			q->labels[n++] = q->labels[k];
+	}
+	q->n_labels = n;
+	json_decref(arr);
+	return 0;
+}
+
 void
 api_grid_cloud_config(struct api_ctx *ctx)
 {
@@ -414,8 +489,9 @@ api_grid_cloud_config(struct api_ctx *ctx)
 	struct grid g;
 	struct buf b = { 0 };
 	char token[TOKEN_LEN + 1], *api_url = NULL, *ws_url = NULL;
-	const char *name;
-	int i;
+	const char *name, *group;
+	struct nodegroup *ng = NULL;
+	int i, k, rc;
 
 	memset(&q, 0, sizeof q);
 	MHD_get_connection_values(ctx->conn, MHD_GET_ARGUMENT_KIND,
@@ -431,9 +507,31 @@ api_grid_cloud_config(struct api_ctx *ctx)
 		    UTIL_NAME_RULE, name);
 		return;
 	}
+	group = api_query(ctx, "group");
+	if (group != NULL && !util_name_valid(group)) {
+		api_error(ctx, 422, "group", "group \"%.80s\" is invalid: use "
+		    UTIL_NAME_RULE, group);
+		return;
+	}
 	if (api_grid(ctx, ctx->cap[0], &g) != 0)
 		return;
-	if (grid_token_get(ctx->m, ctx->st, g.id, token) != 0) {
+	if (group != NULL) {
+		ng = xcalloc(1, sizeof *ng);
+		rc = store_nodegroup_get(ctx->st, g.id, group, ng);
+		if (rc < 0) {
+			api_store_error(ctx);
+			goto out;
+		}
+		if (rc == 0) {
+			api_error(ctx, 404, "group", "no node group \"%s\" in "
+			    "grid %s", group, g.name);
+			goto out;
+		}
+		if (nodegroup_token_get(ctx->m, ctx->st, ng->id, token) != 0) {
+			api_store_error(ctx);
+			goto out;
+		}
+	} else if (grid_token_get(ctx->m, ctx->st, g.id, token) != 0) {
 		api_store_error(ctx);
 		return;
 	}
@@ -444,7 +542,7 @@ api_grid_cloud_config(struct api_ctx *ctx)
 	buf_printf(&b,
 	    "#cloud-config\n"
 	    "# berth: boots a node into grid %s of the master at %s.\n"
-	    "# It carries the grid token: treat it as a secret.\n"
+	    "# It carries the %s token: treat it as a secret.\n"
 	    "package_update: true\n"
 	    "packages:\n"
 	    "  - ca-certificates\n"
@@ -459,10 +557,21 @@ api_grid_cloud_config(struct api_ctx *ctx)
 	    "      BERTH_URL=%s\n"
 	    "      BERTH_TOKEN=%s\n"
 	    "      BERTH_LABELS=",
-	    g.name, api_url, api_url, ws_url, token);
-	for (i = 0; i < q.n_labels; i++)
-		buf_printf(&b, "%s%s", i ? "," : "", q.labels[i]);
+	    g.name, api_url, ng != NULL ? "node group's join" : "grid",
+	    api_url, ws_url, token);
+	i = 0;
+	if (ng != NULL && cc_group_labels(&b, ng, &q) != 0) {
+		api_error(ctx, 422, "group", "node group %s has a label that "
+		    "cannot go into an env file", ng->name);
+		goto out;
+	}
+	if (ng != NULL)
+		i = 1;
+	for (k = 0; k < q.n_labels; k++)
+		buf_printf(&b, "%s%s", i++ ? "," : "", q.labels[k]);
 	buf_printf(&b, "\n");
+	if (ng != NULL && strcmp(ng->provider, "aws-asg") == 0)
+		buf_printf(&b, "      BERTH_PROVIDER_ID_FROM=ec2\n");
 	if (name != NULL)
 		buf_printf(&b, "      BERTH_NODE_NAME=%s\n", name);
 	buf_printf(&b, "      BERTH_DATA_DIR=" CC_DATA_DIR "\n");
@@ -495,6 +604,7 @@ out:
 	buf_free(&b);
 	free(api_url);
 	free(ws_url);
+	free(ng);
 }
 
 void

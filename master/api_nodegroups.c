@@ -19,6 +19,7 @@
  */
 #include "master/api.h"
 #include "master/provider.h"
+#include "master/provider_aws.h"
 #include "master/sched_groups.h"
 
 #include "common/util.h"
@@ -179,12 +180,37 @@ ng_apply(json_t *set, struct nodegroup *g, json_t *errs)
 	json_decref(e);
 }
 
+static void
+ng_aws_err(void *arg, const char *field, const char *msg)
+{
+	char name[64];
+
+	snprintf(name, sizeof name, "settings.%s", field);
+	ng_err(arg, name, "%s", msg);
+}
+
 /* What a provider needs of the settings (once the provider is known). */
 static void
 ng_provider_rules(const struct nodegroup *g, json_t *errs)
 {
+	struct provider_aws_config ac;
 	json_t *e;
 	size_t i;
+
+	if (strcmp(g->provider, "aws-asg") == 0) {
+		memset(&ac, 0, sizeof ac);
+		ac.asg_name = g->settings.asg_name;
+		ac.region = g->settings.region;
+		ac.endpoint = g->settings.endpoint;
+		ac.credentials_file = g->settings.credentials_file;
+		ac.profile = g->settings.profile;
+		json_array_foreach(errs, i, e)
+			if (strncmp(json_string_value(json_object_get(e,
+			    "field")), "settings.", 9) == 0)
+				return;	/* named already */
+		provider_aws_config_check(&ac, ng_aws_err, errs);
+		return;
+	}
 
 	json_array_foreach(errs, i, e)
 		if (strcmp(json_string_value(json_object_get(e, "field")),
@@ -271,7 +297,7 @@ api_nodegroup_create(struct api_ctx *ctx)
 	else if (!nodegroup_provider_available(*p) ||
 	    provider_find(*p) == NULL)
 		ng_err(errs, "provider", "provider %s is not available in "
-		    "this version yet (process, exec and docker are)", *p);
+		    "this build", *p);
 	else if (!provider_find(*p)->available(&why))
 		ng_err(errs, "provider", "provider %s cannot run here: %s", *p,
 		    why);

@@ -57,6 +57,34 @@ grid_token_get(struct master *m, struct store *st, int64_t grid_id,
 	return token_unseal(m->key, sealed, sizeof sealed, out);
 }
 
+int
+nodegroup_token_get(struct master *m, struct store *st, int64_t group_id,
+    char out[TOKEN_LEN + 1])
+{
+	unsigned char hash[TOKEN_HASH_LEN], sealed[TOKEN_SEAL_LEN];
+	char token[TOKEN_LEN + 1];
+	int rc;
+
+	rc = store_nodegroup_token(st, group_id, hash, sealed, sizeof sealed);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		token_new(token);
+		token_hash(token, hash);
+		if (token_seal(m->key, token, sealed) != 0) {
+			OPENSSL_cleanse(token, sizeof token);
+			return -1;
+		}
+		OPENSSL_cleanse(token, sizeof token);
+		/* Another thread may have minted one meanwhile: read back. */
+		if (store_nodegroup_token_set(st, group_id, hash, sealed,
+		    sizeof sealed) < 0 || store_nodegroup_token(st, group_id,
+		    hash, sealed, sizeof sealed) != 1)
+			return -1;
+	}
+	return token_unseal(m->key, sealed, sizeof sealed, out);
+}
+
 static char *
 grid_token_path(struct master *m, const char *name)
 {

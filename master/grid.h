@@ -25,5 +25,12 @@ int	 grid_token_rotate(struct master *m, struct store *st,
 int	 grid_token_file_write(struct master *m, const char *name,
 	    const char *token);
 void	 grid_token_file_remove(struct master *m, const char *name);
+/*
+ * A node group's join token (its nodes boot with it: `berth grid
+ * cloud-config --group`), minted and sealed the first time it is asked
+ * for. 0 or -1.
+ */
+int	 nodegroup_token_get(struct master *m, struct store *st,
+	    int64_t group_id, char out[TOKEN_LEN + 1]);
 
 #endif

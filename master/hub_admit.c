@@ -34,6 +34,7 @@
  * wiped from the stack and never logged.
  */
 #include "master/hub_int.h"
+#include "master/asg_join.h"
 #include "master/hub_claim.h"
 #include "master/hub_frame.h"
 
@@ -251,6 +252,23 @@ hub_instance_headers(struct hub_sess *s)
 	return 0;
 }
 
+/* Berth-Provider-Id into id ("" when absent); -1 when malformed. */
+static int
+hub_provider_id(struct hub_sess *s, char id[PROTO_PROVIDER_ID_MAX + 1])
+{
+	id[0] = '\0';
+	if (hub_header(s->wsi, PROTO_HDR_PROVIDER_ID, id,
+	    PROTO_PROVIDER_ID_MAX + 1) != 0)
+		return lws_hdr_custom_length(s->wsi, PROTO_HDR_PROVIDER_ID,
+		    (int)strlen(PROTO_HDR_PROVIDER_ID)) > 0 ? -1 : 0;
+	if (id[0] == '\0' || strspn(id, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/-") != strlen(id)) {
+		id[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The labels of a group's node: the agent's (*labels, JSON) with the
  * group's put over them, ephemeral=true and berth.group=<name> always. At
@@ -271,6 +289,13 @@ hub_group_labels(const struct machine_claim *claim, char **labels)
 	snprintf(forced[1], sizeof forced[1], "berth.group=%s", claim->group);
 	for (k = 0; k < 2; k++)
 		json_array_append_new(out, json_string(forced[k]));
+	if (claim->az[0] != '\0') {
+		/* The provider's zone, over whatever the agent says. */
+		char az[96];
+
+		snprintf(az, sizeof az, "az=%s", claim->az);
+		json_array_append_new(out, json_string(az));
+	}
 	json_array_foreach(group, i, v) {
 		if (!json_is_string(v))
 			continue;
@@ -278,7 +303,8 @@ hub_group_labels(const struct machine_claim *claim, char **labels)
 			if (util_label_same_key(json_string_value(v),
 			    forced[k]))
 				break;
-		if (k == 2)
+		if (k == 2 && (claim->az[0] == '\0' ||
+		    !util_label_same_key(json_string_value(v), "az=x")))
 			json_array_append(out, v);
 	}
 	json_array_foreach(agent, i, v) {
@@ -384,6 +410,7 @@ hub_admit_begin(struct hub *h, struct hub_sess *s)
 {
 	char proto[16], id[64], name[128], version[64];
 	char labels_in[PROTO_MAX_LABELS_HDR + 1];
+	char provider_id[PROTO_PROVIDER_ID_MAX + 1];
 	char token[TOKEN_LEN + 8];
 	struct hub_hello *hello;
 	char *labels = NULL;
@@ -439,6 +466,12 @@ hub_admit_begin(struct hub *h, struct hub_sess *s)
 	}
 	if (hub_header(s->wsi, PROTO_HDR_VERSION, version, sizeof version) != 0)
 		snprintf(version, sizeof version, "unknown");
+	if (hub_provider_id(s, provider_id) != 0) {
+		free(labels);
+		hub_refuse(h, s, PROTO_CLOSE_BAD_HEADERS, "invalid "
+		    "Berth-Provider-Id: 1 to 255 of [A-Za-z0-9._:/-]");
+		return;
+	}
 	if (hub_header(s->wsi, PROTO_HDR_NODE_TOKEN, token, sizeof token) == 0)
 		grid_token = 0;
 	else if (hub_header(s->wsi, PROTO_HDR_GRID_TOKEN, token,
@@ -463,6 +496,7 @@ hub_admit_begin(struct hub *h, struct hub_sess *s)
 	snprintf(hello->version, sizeof hello->version, "%s", version);
 	hello->labels = labels;
 	hello->grid_token = grid_token;
+	memcpy(hello->provider_id, provider_id, sizeof hello->provider_id);
 	token_hash(token, hello->hash);
 	OPENSSL_cleanse(token, sizeof token);
 	s->hello = hello;
@@ -534,6 +568,39 @@ hub_admit_revoked(struct hub *h, struct hub_admit_one *a)
 }
 
 /*
+ * An agent with a node group's join token (aws-asg) and an instance id no
+ * machine of the group is bound to yet: THE place where such an agent is
+ * judged "unmatched" (docs/autoscaling.md, "Joining"). The check is an
+ * Auto Scaling call, made on a provider thread (master/asg_join.h): the
+ * first time, the id is queued for it and the agent told to come back
+ * (4012, retry after); once the check bound the id to a launching machine
+ * the agent is admitted as that machine (hub_admit_machine); an id the
+ * check refused (not a live instance of the group, or no launching
+ * machine left to claim it) is closed with the reason. A session is
+ * closed here either way (a->s cleared).
+ */
+static void
+hub_admit_unmatched(struct hub *h, struct hub_admit_one *a, int64_t grid_id,
+    int64_t group_id)
+{
+	struct hub_hello *hl = a->s->hello;
+	char why[320], msg[400];
+
+	if (asg_join_note(grid_id, group_id, hl->provider_id, why,
+	    sizeof why) == ASG_JOIN_WAIT) {
+		master_changed_grid(h->m, grid_id);
+		snprintf(msg, sizeof msg, "instance %.64s is being checked "
+		    "against its node group's provider; " PROTO_RETRY_AFTER_FMT,
+		    hl->provider_id, (long long)ASG_JOIN_RETRY_MS);
+		hub_close(a->s, PROTO_CLOSE_RETRY_LATER, msg);
+	} else {
+		snprintf(msg, sizeof msg, "not admitted: %s", why);
+		hub_refuse(h, a->s, PROTO_CLOSE_BAD_GRID_TOKEN, msg);
+	}
+	a->s = NULL;
+}
+
+/*
  * A token that is no grid's may be a machine's single-use join token
  * (docs/autoscaling.md): a launching machine's, giving the grid, the
  * node's name and its group's labels. 0 if it is one (a->j filled), 1 if
@@ -546,8 +613,22 @@ hub_admit_machine(struct hub *h, struct hub_admit_one *a)
 	struct machine_claim claim;
 	int rc;
 
+	unsigned char hash[TOKEN_HASH_LEN];
+	int64_t group_id = 0, grid_id = 0;
+
 	memset(&claim, 0, sizeof claim);
-	rc = store_machine_by_token(h->st, hl->hash, &claim);
+	memcpy(hash, hl->hash, TOKEN_HASH_LEN);
+	rc = store_machine_by_token(h->st, hash, &claim);
+	if (rc == 0 && hl->provider_id[0] != '\0') {
+		/* A group's token and an instance id: a bound machine's. */
+		asg_join_hash(hl->hash, hl->provider_id, hash);
+		rc = store_machine_by_token(h->st, hash, &claim);
+		if (rc == 0 && (rc = store_nodegroup_by_token(h->st, hl->hash,
+		    &group_id, &grid_id)) == 1) {
+			hub_admit_unmatched(h, a, grid_id, group_id);
+			return 1;
+		}
+	}
 	if (rc <= 0) {
 		if (rc < 0)
 			hub_store_error(h, a->s);
@@ -558,7 +639,7 @@ hub_admit_machine(struct hub *h, struct hub_admit_one *a)
 		return 1;
 	}
 	a->j.machine_id = claim.machine_id;
-	memcpy(a->j.join_hash, hl->hash, TOKEN_HASH_LEN);
+	memcpy(a->j.join_hash, hash, TOKEN_HASH_LEN);
 	snprintf(hl->name, sizeof hl->name, "%s", claim.name);
 	hub_group_labels(&claim, &hl->labels);
 	a->j.grid_id = claim.grid_id;

@@ -108,6 +108,8 @@ struct hub_hello {
 	char		*labels;		/* Berth-Node-Labels, JSON */
 	int		 grid_token;		/* joins with the grid token */
 	unsigned char	 hash[TOKEN_HASH_LEN];	/* its token's SHA-256 */
+	char		 provider_id[PROTO_PROVIDER_ID_MAX + 1]; /*
+						   Berth-Provider-Id, or "" */
 };
 
 struct hub_sess;

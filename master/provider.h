@@ -50,6 +50,9 @@ enum provider_op {
 	PROVIDER_CREATE = 0,
 	PROVIDER_DELETE,
 	PROVIDER_LIST,
+	PROVIDER_JOIN,		/* join = PROVIDER_JOIN_INSTANCE: check the
+				 * instance id an agent presents (live member
+				 * of the group), protect it, give its AZ */
 };
 
 /* How a machine's agent proves which machine it is. */
@@ -79,7 +82,10 @@ struct provider_req {
 	char			 agent[NODEGROUP_AGENT_MAX]; /* process: binary */
 	char			 data_dir[512];	/* process: its directory */
 	char			 labels[PROVIDER_LABELS_MAX]; /* the node's */
-	int64_t			 since_ms;	/* delete: ms since terminating */
+	int64_t			 since_ms;	/* delete: ms since terminating;
+						 * list (aws-asg): report failed
+						 * launches since this epoch ms
+						 * (0: none asked) */
 	struct nodegroup_settings settings;	/* the group's, copied */
 };
 
@@ -101,6 +107,9 @@ struct provider_res {
 	char			 id[PROVIDER_ID_MAX]; /* create: the instance */
 	int64_t			 pid;		/* process: the agent's pid */
 	char			 cause[PROVIDER_CAUSE_MAX]; /* when !ok */
+	char			 az[64];	/* join: the instance's zone */
+	char			 failed[PROVIDER_CAUSE_MAX]; /* list: a launch
+						 * failed since since_ms: why */
 	struct provider_instance *inst;		/* list (malloc'd) */
 	size_t			 ninst;
 };
@@ -118,6 +127,11 @@ struct provider {
 				    struct provider_res *res);
 	void			(*list)(const struct provider_req *req,
 				    struct provider_res *res);
+	/* join = PROVIDER_JOIN_INSTANCE: is req->provider_id (what an
+	 * agent presented) a live instance of the group? ok (protected,
+	 * its zone in az), nothing (not one: refused), or a failed call. */
+	void			(*join_check)(const struct provider_req *req,
+				    struct provider_res *res);
 };
 
 /* The provider called name, or NULL (not in this build). */
@@ -131,6 +145,7 @@ void			 provider_res_clear(struct provider_res *res);
 extern const struct provider provider_process;
 extern const struct provider provider_exec;
 extern const struct provider provider_docker;
+extern const struct provider provider_aws_asg;
 
 /* ---- the process provider's own calls (provider_process.c) ------------ */
 

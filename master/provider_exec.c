@@ -500,7 +500,7 @@ const struct provider *
 provider_find(const char *name)
 {
 	static const struct provider *const all[] = { &provider_process,
-	    &provider_exec, &provider_docker, NULL };
+	    &provider_exec, &provider_docker, &provider_aws_asg, NULL };
 	size_t i;
 
 	for (i = 0; all[i] != NULL; i++)
@@ -528,6 +528,13 @@ provider_call(const struct provider *p, const struct provider_req *req,
 		break;
 	case PROVIDER_LIST:
 		p->list(req, res);
+		break;
+	case PROVIDER_JOIN:
+		if (p->join_check != NULL)
+			p->join_check(req, res);
+		else
+			snprintf(res->cause, sizeof res->cause, "provider %s "
+			    "has no instance join", p->name);
 		break;
 	}
 }

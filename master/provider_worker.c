@@ -91,7 +91,8 @@ pw_main(void *arg)
 		explicit_bzero(c->req.token, sizeof c->req.token);
 		log_debug("provider: %s %s %s: %s in %lldms", c->p->name,
 		    c->req.op == PROVIDER_CREATE ? "create" :
-		    c->req.op == PROVIDER_DELETE ? "delete" : "list",
+		    c->req.op == PROVIDER_DELETE ? "delete" :
+		    c->req.op == PROVIDER_JOIN ? "join check" : "list",
 		    c->req.machine[0] ? c->req.machine : c->req.group,
 		    res.ok ? "ok" : res.cause,
 		    (long long)(util_mono_ms() - t0));

@@ -24,6 +24,7 @@
  * decisions).
  */
 #include "master/sched_groups.h"
+#include "master/asg_join.h"
 #include "master/group_stats.h"
 #include "master/provider.h"
 #include "master/sched_drain.h"
@@ -322,6 +323,25 @@ groups_fail(struct groups_ctx *c, struct machine *mc, const char *from,
 	return 0;
 }
 
+/*
+ * A group-level provider's target (aws-asg): the machines the group
+ * should have now, every row but those gone or failed. An absolute
+ * number, so a call repeated after a crash launches nothing twice.
+ */
+static int
+groups_target(struct groups_ctx *c, const struct nodegroup *g)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < c->nmach; i++)
+		if (c->mach[i].group_id == g->id &&
+		    strcmp(c->mach[i].state, "gone") != 0 &&
+		    strcmp(c->mach[i].state, "failed") != 0)
+			n++;
+	return n;
+}
+
 /* requested -> launching: mint its join token, then the provider. */
 static void
 groups_launch(struct groups_ctx *c, struct machine *mc)
@@ -374,6 +394,8 @@ groups_launch(struct groups_ctx *c, struct machine *mc)
 	if (c->m->tls.on)
 		snprintf(req->pin, sizeof req->pin, "%s", c->m->tls.pin);
 	groups_node_labels(g, req->labels, sizeof req->labels);
+	if (p->join == PROVIDER_JOIN_INSTANCE)
+		req->count = groups_target(c, g);
 	groups_call(c, p, req);
 out:
 	explicit_bzero(req->token, sizeof req->token);
@@ -453,6 +475,9 @@ groups_reap(struct groups_ctx *c, struct machine *mc)
 
 static void groups_lost(struct groups_ctx *c, struct machine *mc,
     const char *why);
+static void groups_listed_instances(struct groups_ctx *c,
+    struct nodegroup *g, const struct provider *p,
+    const struct provider_res *res);
 
 /* A made-up machine id for an orphan's delete: negative, by its id. */
 static int64_t
@@ -500,6 +525,10 @@ groups_listed(struct groups_ctx *c, struct nodegroup *g,
 	}
 	if (old != NULL)
 		json_object_del(c->memo, key);
+	if (p != NULL && p->join == PROVIDER_JOIN_INSTANCE) {
+		groups_listed_instances(c, g, p, res);
+		return;
+	}
 	for (k = 0; k < c->nmach; k++) {
 		mc = &c->mach[k];
 		if (mc->group_id != g->id)
@@ -575,6 +604,255 @@ groups_listed(struct groups_ctx *c, struct nodegroup *g,
 	}
 }
 
+/* Delete instance id of g, not claimed by any machine: an orphan. */
+static void
+groups_orphan(struct groups_ctx *c, struct nodegroup *g,
+    const struct provider *p, const char *id, const char *why)
+{
+	struct provider_req *req;
+
+	store_event_add(c->st, c->grid_id, "machine.orphan", g->name,
+	    "group %s: instance %s has no machine%s: terminating it", g->name,
+	    id, why);
+	log_warn("groups: grid %s: group %s: orphan %s", c->grid, g->name,
+	    id);
+	req = xmalloc(sizeof *req);
+	groups_req(c, g, NULL, PROVIDER_DELETE, req);
+	req->machine_id = groups_orphan_id(id);
+	snprintf(req->provider_id, sizeof req->provider_id, "%s", id);
+	groups_call(c, p, req);
+	free(req);
+}
+
+/*
+ * What a group-level provider (aws-asg) lists. Its instances are learnt
+ * at join, so a launching machine names none: an instance no machine is
+ * bound to is an orphan only once it has been seen for the group's
+ * provision timeout without joining (its agent would have been bound by
+ * then). A launch the provider says failed backs the group off.
+ */
+static void
+groups_listed_instances(struct groups_ctx *c, struct nodegroup *g,
+    const struct provider *p, const struct provider_res *res)
+{
+	struct machine *mc;
+	char key[384], prefix[96], b[32];
+	const char *k2;
+	json_t *v, *tmp;
+	int64_t mono = util_mono_ms();
+	size_t i, k;
+	int found;
+
+	if (res->failed[0] != '\0' && groups_acts(c, g) &&
+	    store_begin(c->st) == 0) {
+		groups_backoff(g, c->now);
+		if (store_nodegroup_marks(c->st, g) != 0 ||
+		    store_event_add(c->st, c->grid_id, "nodegroup.backoff",
+		    g->name, "group %s: a launch failed at the provider (%s); "
+		    "no launch for %s", g->name, res->failed, groups_dur(
+		    g->backoff_s, b, sizeof b)) != 0 ||
+		    store_commit(c->st) != 0)
+			store_rollback(c->st);
+		else
+			log_warn("groups: grid %s: group %s: launch failed: "
+			    "%s; backs off %llds", c->grid, g->name,
+			    res->failed, (long long)g->backoff_s);
+	}
+	snprintf(prefix, sizeof prefix, "seen:%s:", g->name);
+	for (i = 0; i < res->ninst; i++) {
+		found = 0;
+		for (k = 0; k < c->nmach && !found; k++) {
+			mc = &c->mach[k];
+			found = mc->group_id == g->id &&
+			    strcmp(mc->state, "gone") != 0 &&
+			    strcmp(mc->provider_id, res->inst[i].id) == 0;
+		}
+		snprintf(key, sizeof key, "%s%s", prefix, res->inst[i].id);
+		if (found) {
+			json_object_del(c->memo, key);
+			continue;
+		}
+		if ((v = json_object_get(c->memo, key)) == NULL) {
+			json_object_set_new(c->memo, key, json_integer(mono));
+			continue;
+		}
+		if (mono - json_integer_value(v) <=
+		    g->settings.provision_timeout_s * 1000 ||
+		    !groups_acts(c, g))
+			continue;
+		/* Asked once; a list made before it ended shows it again. */
+		json_object_set_new(c->memo, key, json_integer(mono));
+		groups_orphan(c, g, p, res->inst[i].id, ", not joined within "
+		    "the provision timeout");
+	}
+	/* Forget what the provider no longer has. */
+	json_object_foreach_safe(c->memo, tmp, k2, v) {
+		if (strncmp(k2, prefix, strlen(prefix)) != 0)
+			continue;
+		for (i = 0; i < res->ninst; i++)
+			if (strcmp(k2 + strlen(prefix), res->inst[i].id) == 0)
+				break;
+		if (i == res->ninst)
+			json_object_del(c->memo, k2);
+	}
+	/* Joined machines whose instance the provider no longer has. */
+	for (k = 0; k < c->nmach; k++) {
+		mc = &c->mach[k];
+		if (mc->group_id != g->id || strcmp(mc->state, "joined") != 0 ||
+		    mc->provider_id[0] == '\0')
+			continue;
+		for (i = 0; i < res->ninst; i++)
+			if (strcmp(mc->provider_id, res->inst[i].id) == 0)
+				break;
+		if (i == res->ninst)
+			groups_lost(c, mc, "its instance is gone from the "
+			    "provider's list");
+	}
+}
+
+/*
+ * The instance ids agents presented with a group's token (the hub noted
+ * them, master/asg_join.h): each checked on the provider threads, unless
+ * there is no launching machine left to bind it to.
+ */
+static void
+groups_joins(struct groups_ctx *c)
+{
+	struct asg_join_ask ask[32];
+	const struct provider *p;
+	struct provider_req *req;
+	struct nodegroup *g;
+	char why[400];
+	size_t i, k, n;
+	int free_rows;
+
+	n = asg_join_take(c->grid_id, ask, sizeof ask / sizeof ask[0]);
+	for (i = 0; i < n; i++) {
+		g = groups_find(c, ask[i].group_id);
+		if (g == NULL || (p = provider_find(g->provider)) == NULL ||
+		    p->join != PROVIDER_JOIN_INSTANCE) {
+			asg_join_refuse(ask[i].group_id, ask[i].id, "its node "
+			    "group is gone or does not join by instance id");
+			continue;
+		}
+		for (k = 0, free_rows = 0; k < c->nmach; k++)
+			if (c->mach[k].group_id == g->id &&
+			    strcmp(c->mach[k].state, "launching") == 0 &&
+			    c->mach[k].provider_id[0] == '\0')
+				free_rows++;
+		if (free_rows == 0) {
+			snprintf(why, sizeof why, "no launching machine of "
+			    "group %s to claim instance %.64s", g->name,
+			    ask[i].id);
+			asg_join_refuse(g->id, ask[i].id, why);
+			store_event_add(c->st, c->grid_id, "machine.unmatched",
+			    g->name, "group %s: %s", g->name, why + 0);
+			continue;
+		}
+		req = xmalloc(sizeof *req);
+		groups_req(c, g, NULL, PROVIDER_JOIN, req);
+		/* Its own key on the provider threads (not an orphan's). */
+		req->machine_id = groups_orphan_id(ask[i].id) - 1000000000;
+		snprintf(req->provider_id, sizeof req->provider_id, "%s",
+		    ask[i].id);
+		groups_call(c, p, req);
+		free(req);
+	}
+}
+
+/*
+ * A checked instance id: bound to the oldest launching machine of its
+ * group that has none, in one transaction with its event; the agent is
+ * admitted as that machine when it comes back (master/hub_admit.c).
+ */
+static void
+groups_joined_check(struct groups_ctx *c, struct nodegroup *g,
+    const struct provider_res *res)
+{
+	unsigned char ghash[32], sealed[TOKEN_SEAL_LEN], jhash[32];
+	struct machine *mc = NULL;
+	char why[PROVIDER_CAUSE_MAX + 64];
+	size_t k;
+	int rc;
+
+	if (!res->ok && !res->nothing) {
+		log_warn("groups: grid %s: group %s: checking instance %s: %s",
+		    c->grid, g->name, res->id, res->cause);
+		asg_join_retry(g->id, res->id);
+		return;
+	}
+	if (!res->ok) {
+		asg_join_refuse(g->id, res->id, res->cause);
+		store_event_add(c->st, c->grid_id, "machine.unmatched",
+		    g->name, "group %s: an agent presented %s: %s", g->name,
+		    res->id, res->cause);
+		return;
+	}
+	for (k = 0; k < c->nmach; k++) {
+		if (c->mach[k].group_id != g->id)
+			continue;
+		if (strcmp(c->mach[k].provider_id, res->id) == 0) {
+			asg_join_bound(g->id, res->id);	/* bound already */
+			return;
+		}
+		if (strcmp(c->mach[k].state, "launching") == 0 &&
+		    c->mach[k].provider_id[0] == '\0' && (mc == NULL ||
+		    c->mach[k].id < mc->id))
+			mc = &c->mach[k];
+	}
+	if (mc == NULL) {
+		snprintf(why, sizeof why, "no launching machine of group %s "
+		    "to claim instance %.64s", g->name, res->id);
+		asg_join_refuse(g->id, res->id, why);
+		store_event_add(c->st, c->grid_id, "machine.unmatched",
+		    g->name, "group %s: %s", g->name, why);
+		return;
+	}
+	if (store_nodegroup_token(c->st, g->id, ghash, sealed,
+	    sizeof sealed) != 1) {
+		asg_join_refuse(g->id, res->id, "the node group has no join "
+		    "token");
+		return;
+	}
+	asg_join_hash(ghash, res->id, jhash);
+	if (store_begin(c->st) != 0)
+		return;
+	rc = store_machine_bind(c->st, mc->id, res->id, jhash, res->az);
+	if (rc != 1 || store_event_add(c->st, c->grid_id, "machine.bind",
+	    mc->name, "machine %s is instance %s (%s), protected from "
+	    "scale-in", mc->name, res->id, res->az) != 0 ||
+	    store_commit(c->st) != 0) {
+		store_rollback(c->st);
+		asg_join_retry(g->id, res->id);
+		return;
+	}
+	snprintf(mc->provider_id, sizeof mc->provider_id, "%s", res->id);
+	asg_join_bound(g->id, res->id);
+	log_info("groups: grid %s: machine %s is instance %s (%s)", c->grid,
+	    mc->name, res->id, res->az);
+}
+
+/*
+ * aws-asg: since when a failed launch matters (its oldest launching
+ * machine's launch, after the last failure already acted on), or 0 when
+ * no machine is launching.
+ */
+static int64_t
+groups_failed_since(struct groups_ctx *c, const struct nodegroup *g)
+{
+	int64_t since = 0;
+	size_t k;
+
+	for (k = 0; k < c->nmach; k++)
+		if (c->mach[k].group_id == g->id &&
+		    strcmp(c->mach[k].state, "launching") == 0 &&
+		    (since == 0 || c->mach[k].state_at < since))
+			since = c->mach[k].state_at;
+	if (since != 0 && since <= g->last_failure_at)
+		since = g->last_failure_at + 1;
+	return since;
+}
+
 /* Groups whose provider lists: a list every list_interval_s. */
 static void
 groups_list_due(struct groups_ctx *c)
@@ -603,6 +881,8 @@ groups_list_due(struct groups_ctx *c)
 		groups_req(c, g, NULL, PROVIDER_LIST, req);
 		req->machine_id = 0;
 		req->count = 0;
+		if (p->join == PROVIDER_JOIN_INSTANCE)
+			req->since_ms = groups_failed_since(c, g);
 		if (provider_worker_queue(c->m->providers, p, req) == 0)
 			json_object_set_new(c->memo, key,
 			    json_integer(util_mono_ms()));
@@ -621,6 +901,14 @@ groups_apply(struct groups_ctx *c, struct provider_res *res)
 	if (res->op == PROVIDER_LIST) {
 		if (g != NULL)
 			groups_listed(c, g, res);
+		return;
+	}
+	if (res->op == PROVIDER_JOIN) {
+		if (g != NULL)
+			groups_joined_check(c, g, res);
+		else
+			asg_join_refuse(res->group_id, res->id, "its node "
+			    "group is gone");
 		return;
 	}
 	if (res->machine_id < 0 && g != NULL && !res->ok)
@@ -668,6 +956,7 @@ groups_apply(struct groups_ctx *c, struct provider_res *res)
 			    g->settings.backoff_s * 1000);
 		break;
 	case PROVIDER_LIST:
+	case PROVIDER_JOIN:
 		break;
 	}
 }
@@ -1682,6 +1971,7 @@ sched_groups_round(struct master *m, struct store *st, int64_t grid_id,
 	if (c.ngroups == 0)
 		goto out;
 	groups_results(&c);
+	groups_joins(&c);
 	groups_pass(&c, plan, seed, nofit, standing, waiting);
 out:
 	groups_unload(&c);

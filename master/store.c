@@ -383,6 +383,17 @@ static const char *store_migrations[] = {
 	"ALTER TABLE instances ADD COLUMN health_restarts INTEGER NOT NULL"
 	"  DEFAULT 0;"
 	"ALTER TABLE instances ADD COLUMN last_hook TEXT;",
+
+	/*
+	 * 10 -> 11: aws-asg joins (docs/autoscaling.md): a group's own join
+	 * token (its hash, and a sealed copy for `berth grid cloud-config
+	 * --group`), and the zone of a machine's instance (the node's az
+	 * label), learnt when its instance id is matched.
+	 */
+	"ALTER TABLE node_groups ADD COLUMN join_token_hash BLOB;"
+	"ALTER TABLE node_groups ADD COLUMN join_token_sealed BLOB;"
+	"CREATE UNIQUE INDEX node_groups_token ON node_groups(join_token_hash);"
+	"ALTER TABLE machines ADD COLUMN az TEXT;",
 };
 
 #define STORE_N_MIGRATIONS \

@@ -27,7 +27,7 @@
 #include "common/grid_settings.h"
 #include "common/nodegroup_settings.h"
 
-#define STORE_SCHEMA_VERSION	10
+#define STORE_SCHEMA_VERSION	11
 
 struct store;
 
@@ -1240,6 +1240,7 @@ struct machine_claim {
 	char			 name[64];	/* the machine's */
 	char			 group[64];
 	char			 labels[NODEGROUP_LABELS_MAX]; /* group's JSON */
+	char			 az[64];	/* aws-asg: its instance's zone */
 };
 /* 1 found (launching), 0 not, -1 error. */
 int	 store_machine_by_token(struct store *st, const unsigned char *hash,
@@ -1247,5 +1248,26 @@ int	 store_machine_by_token(struct store *st, const unsigned char *hash,
 /* The machine whose node is node_id (any state): 1, 0, -1. */
 int	 store_machine_by_node(struct store *st, const char *node_id,
 	    struct machine_claim *out);
+
+/*
+ * A group's join token (aws-asg: every instance boots with it): set once
+ * (1 set, 0 it had one, -1 error); read (1, 0 none yet, -1); the group a
+ * token's hash opens (1 with *group_id and *grid_id, 0, -1).
+ */
+int	 store_nodegroup_token_set(struct store *st, int64_t id,
+	    const unsigned char *hash, const unsigned char *sealed,
+	    size_t sealed_len);
+int	 store_nodegroup_token(struct store *st, int64_t id,
+	    unsigned char *hash, unsigned char *sealed, size_t sealed_len);
+int	 store_nodegroup_by_token(struct store *st, const unsigned char *hash,
+	    int64_t *group_id, int64_t *grid_id);
+/*
+ * Bind a launching machine that has no instance yet to the instance id
+ * (with its zone), joinable with join_hash: 1 bound, 0 not (no longer
+ * launching, or bound meanwhile), -1 error.
+ */
+int	 store_machine_bind(struct store *st, int64_t id,
+	    const char *provider_id, const unsigned char *join_hash,
+	    const char *az);
 
 #endif

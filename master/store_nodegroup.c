@@ -526,8 +526,8 @@ store_machine_by_token(struct store *st, const unsigned char *hash,
     struct machine_claim *out)
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT m.id, g.grid_id, m.name,"
-	    " g.name, g.labels FROM machines m JOIN node_groups g ON g.id ="
-	    " m.group_id WHERE m.join_token_hash = ?1 AND m.state ="
+	    " g.name, g.labels, m.az FROM machines m JOIN node_groups g ON"
+	    " g.id = m.group_id WHERE m.join_token_hash = ?1 AND m.state ="
 	    " 'launching'");
 	int rc;
 
@@ -543,6 +543,7 @@ store_machine_by_token(struct store *st, const unsigned char *hash,
 		    store_col_text(s, 3));
 		snprintf(out->labels, sizeof out->labels, "%s",
 		    store_col_text(s, 4));
+		snprintf(out->az, sizeof out->az, "%s", store_col_text(s, 5));
 	}
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
@@ -555,8 +556,8 @@ store_machine_by_node(struct store *st, const char *node_id,
     struct machine_claim *out)
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT m.id, g.grid_id, m.name,"
-	    " g.name, g.labels FROM machines m JOIN node_groups g ON g.id ="
-	    " m.group_id WHERE m.node_id = ?1");
+	    " g.name, g.labels, m.az FROM machines m JOIN node_groups g ON"
+	    " g.id = m.group_id WHERE m.node_id = ?1");
 	int rc;
 
 	store_bind_text(s, 1, node_id);
@@ -571,9 +572,86 @@ store_machine_by_node(struct store *st, const char *node_id,
 		    store_col_text(s, 3));
 		snprintf(out->labels, sizeof out->labels, "%s",
 		    store_col_text(s, 4));
+		snprintf(out->az, sizeof out->az, "%s", store_col_text(s, 5));
 	}
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_nodegroup_token_set(struct store *st, int64_t id,
+    const unsigned char *hash, const unsigned char *sealed, size_t sealed_len)
+{
+	sqlite3_stmt *s = store_stmt(st, "UPDATE node_groups SET"
+	    " join_token_hash = ?2, join_token_sealed = ?3 WHERE id = ?1 AND"
+	    " join_token_hash IS NULL");
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_blob(s, 2, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, sealed, (int)sealed_len, SQLITE_STATIC);
+	if (store_done(s) != 0)
+		return -1;
+	return sqlite3_changes(store_db(st));
+}
+
+int
+store_nodegroup_token(struct store *st, int64_t id, unsigned char *hash,
+    unsigned char *sealed, size_t sealed_len)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT join_token_hash,"
+	    " join_token_sealed FROM node_groups WHERE id = ?1 AND"
+	    " join_token_hash IS NOT NULL");
+	int rc, found = 0;
+
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 32 &&
+	    (size_t)sqlite3_column_bytes(s, 1) == sealed_len) {
+		memcpy(hash, sqlite3_column_blob(s, 0), 32);
+		memcpy(sealed, sqlite3_column_blob(s, 1), sealed_len);
+		found = 1;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	return found;
+}
+
+int
+store_nodegroup_by_token(struct store *st, const unsigned char *hash,
+    int64_t *group_id, int64_t *grid_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT id, grid_id FROM node_groups"
+	    " WHERE join_token_hash = ?1");
+	int rc;
+
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*group_id = sqlite3_column_int64(s, 0);
+		*grid_id = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_machine_bind(struct store *st, int64_t id, const char *provider_id,
+    const unsigned char *join_hash, const char *az)
+{
+	sqlite3_stmt *s = store_stmt(st, "UPDATE machines SET provider_id ="
+	    " ?2, join_token_hash = ?3, az = ?4 WHERE id = ?1 AND state ="
+	    " 'launching' AND provider_id IS NULL");
+
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, provider_id);
+	sqlite3_bind_blob(s, 3, join_hash, 32, SQLITE_STATIC);
+	store_bind_text(s, 4, az);
+	if (store_done(s) != 0)
+		return -1;
+	return sqlite3_changes(store_db(st));
 }

@@ -15,6 +15,12 @@
 #                      download is checked against it (and so is the agent)
 #   BERTH_CA_CERT      a CA file that vouches for the master (ditto)
 #   BERTH_INSECURE_PLAIN=1  the agent may use ws:// off loopback
+#   BERTH_PROVIDER_ID  the machine's instance id at its node group's
+#                      provider, passed to berth-agent; with
+#                      BERTH_PROVIDER_ID_FROM=ec2 (an aws-asg group's
+#                      cloud-config) read from the instance metadata
+#                      (IMDSv2) at BERTH_EC2_METADATA (default
+#                      http://169.254.169.254) when not given
 #   BERTH_PREFIX       berth-agent goes to $BERTH_PREFIX/bin (default
 #                      /usr/local)
 #   BERTH_NO_SYSTEMD=1 start with nohup instead of a systemd unit; also
@@ -66,6 +72,27 @@ fi
 	die "BERTH_URL is not set (in the env or $ENV_FILE)"
 command -v curl >/dev/null 2>&1 || die "curl is needed"
 
+# An aws-asg node joins with its EC2 instance id (docs/autoscaling.md).
+if [ "${BERTH_PROVIDER_ID_FROM:-}" = ec2 ] && [ -z "${BERTH_PROVIDER_ID:-}" ]; then
+	md=${BERTH_EC2_METADATA:-http://169.254.169.254}
+	md=${md%/}
+	imds=$(curl -fsS --retry 5 --retry-connrefused -X PUT \
+		-H 'X-aws-ec2-metadata-token-ttl-seconds: 300' \
+		"$md/latest/api/token") ||
+		die "cannot get an instance metadata token from $md"
+	BERTH_PROVIDER_ID=$(curl -fsS --retry 5 --retry-connrefused \
+		-H "X-aws-ec2-metadata-token: $imds" \
+		"$md/latest/meta-data/instance-id") ||
+		die "cannot read the instance id from $md"
+	export BERTH_PROVIDER_ID
+fi
+if [ -n "${BERTH_PROVIDER_ID:-}" ]; then
+	case $BERTH_PROVIDER_ID in
+	*[!A-Za-z0-9._:/-]*) die "BERTH_PROVIDER_ID: [A-Za-z0-9._:/-] only" ;;
+	esac
+	say "instance id $BERTH_PROVIDER_ID"
+fi
+
 PREFIX=${BERTH_PREFIX:-/usr/local}
 BIN=$PREFIX/bin/berth-agent
 API=${BERTH_MASTER_API%/}
@@ -113,12 +140,17 @@ if [ "$mode" = systemd ]; then
 			for v in BERTH_MASTER_API BERTH_URL BERTH_TOKEN \
 				BERTH_LABELS BERTH_NODE_NAME BERTH_DATA_DIR \
 				BERTH_MASTER_PIN BERTH_CA_CERT \
-				BERTH_INSECURE_PLAIN; do
+				BERTH_INSECURE_PLAIN BERTH_PROVIDER_ID; do
 				eval "val=\${$v:-}"
 				[ -z "$val" ] || echo "$v=$val"
 			done >"$ENV_FILE"
 		)
 		say "wrote $ENV_FILE"
+	fi
+	# The instance id read above, for the unit (once).
+	if [ -n "${BERTH_PROVIDER_ID:-}" ] &&
+		! grep -q '^BERTH_PROVIDER_ID=' "$ENV_FILE"; then
+		echo "BERTH_PROVIDER_ID=$BERTH_PROVIDER_ID" >>"$ENV_FILE"
 	fi
 	UNIT_DIR=${BERTH_UNIT_DIR:-/etc/systemd/system}
 	mkdir -p "$UNIT_DIR"
