@@ -589,8 +589,9 @@ hub_admit_unmatched(struct hub *h, struct hub_admit_one *a, int64_t grid_id,
 	if (asg_join_note(grid_id, group_id, hl->provider_id, why,
 	    sizeof why) == ASG_JOIN_WAIT) {
 		master_changed_grid(h->m, grid_id);
-		snprintf(msg, sizeof msg, "instance %.64s is being checked "
-		    "against its node group's provider; " PROTO_RETRY_AFTER_FMT,
+		/* Short: a close reason holds 123 bytes, the delay last. */
+		snprintf(msg, sizeof msg, "instance %.32s: being checked "
+		    "with its provider; " PROTO_RETRY_AFTER_FMT,
 		    hl->provider_id, (long long)ASG_JOIN_RETRY_MS);
 		hub_close(a->s, PROTO_CLOSE_RETRY_LATER, msg);
 	} else {

@@ -23,9 +23,16 @@ check_eq "nothing stored" "$(groups_count)" 0
 api POST /v1/grids/default/nodegroups '{"name":"g","provider":"process","min":3,"max":2}'
 check_eq "min above max: 422 on min" "$STATUS $(jq -r .field <<<"$BODY")" "422 settings.min"
 api POST /v1/grids/default/nodegroups '{"name":"g","provider":"aws-asg"}'
-check_eq "a provider still to come is refused by name" \
-    "$STATUS $(jq -r .field <<<"$BODY")" "422 provider"
-check_has "and says which one works" "$(jq -r .error <<<"$BODY")" "process"
+check_eq "aws-asg without its settings: 422 naming asg_name and region" \
+    "$STATUS $(jq -r '[.errors[].field] | sort | join(" ")' <<<"$BODY")" \
+    "422 settings.asg_name settings.region"
+api POST /v1/grids/default/nodegroups '{"name":"g","provider":"aws-asg","settings":{"asg_name":"a","region":"EU_WEST","endpoint":"http://example.com","credentials_file":"rel","profile":"a b"}}'
+check_eq "every bad aws-asg setting is named" \
+    "$STATUS $(jq -r '[.errors[].field] | sort | join(" ")' <<<"$BODY")" \
+    "422 settings.credentials_file settings.endpoint settings.profile settings.region"
+check_has "the endpoint's rule is said" "$(jq -c .errors <<<"$BODY")" \
+    "http:// only to a loopback test endpoint"
+check_eq "nothing stored" "$(groups_count)" 0
 out=$("$B" nodegroup create g --provider process --set unneeded_s=0 --set priority=-1 2>&1)
 check "the CLI exits non-zero on a bad group" test $? -ne 0
 check_has "and names each bad setting" "$out" "settings.unneeded_s: unneeded_s must be a whole number of seconds from 1 to 86400; settings.priority"
