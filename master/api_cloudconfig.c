@@ -31,6 +31,7 @@
  */
 #include "master/api.h"
 #include "master/grid.h"
+#include "master/provider.h"
 
 #include "common/log.h"
 #include "common/util.h"
@@ -525,6 +526,15 @@ api_grid_cloud_config(struct api_ctx *ctx)
 		if (rc == 0) {
 			api_error(ctx, 404, "group", "no node group \"%s\" in "
 			    "grid %s", group, g.name);
+			goto out;
+		}
+		if (provider_find(ng->provider) == NULL ||
+		    provider_find(ng->provider)->join !=
+		    PROVIDER_JOIN_INSTANCE) {
+			api_error(ctx, 422, "group", "node group %s (%s) "
+			    "launches its machines itself, each with its own "
+			    "token; --group is for groups whose machines boot "
+			    "from user data (aws-asg)", ng->name, ng->provider);
 			goto out;
 		}
 		if (nodegroup_token_get(ctx->m, ctx->st, ng->id, token) != 0) {

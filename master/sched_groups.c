@@ -746,7 +746,7 @@ groups_joins(struct groups_ctx *c)
 			    ask[i].id);
 			asg_join_refuse(g->id, ask[i].id, why);
 			store_event_add(c->st, c->grid_id, "machine.unmatched",
-			    g->name, "group %s: %s", g->name, why + 0);
+			    g->name, "group %s: %s", g->name, why);
 			continue;
 		}
 		req = xmalloc(sizeof *req);

@@ -42,6 +42,12 @@ check_eq "nothing stored" "$(groups_count)" 0
 out=$("$B" nodegroup create burst --provider process --min 0 --max 3 \
     --label az=a --set provision_timeout_s=2m --set memory=1GiB)
 check_eq "create" "$out" "node group burst created (process, min 0, max 3)"
+api GET "/v1/grids/default/cloud-config?group=burst"
+check_eq "cloud-config --group of a process group: 422 on group" \
+    "$STATUS $(jq -r .field <<<"$BODY")" "422 group"
+api GET "/v1/grids/default/cloud-config?group=nope"
+check_eq "cloud-config --group of no group: 404 on group" \
+    "$STATUS $(jq -r .field <<<"$BODY")" "404 group"
 api GET /v1/nodegroups/default/burst
 check_eq "show: the API's form" "$(jq -c '{name,provider,min,max,size,labels}' <<<"$BODY")" \
     '{"name":"burst","provider":"process","min":0,"max":3,"size":0,"labels":["az=a"]}'
