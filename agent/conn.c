@@ -663,6 +663,12 @@ conn_welcome(struct conn *c, json_t *o)
 	log_info("welcome: grid %s, node %s (%s)",
 	    log_escape(esc, sizeof esc, grid != NULL ? grid : "?"),
 	    c->cfg->node_name, c->node_id);
+	/* A pending node (docs/nodes.md): connected, no desired set until an
+	 * operator approves it; nothing here is touched meanwhile. */
+	if (json_is_true(json_object_get(o, "pending")))
+		log_warn("pending: this node waits for approval (berth node "
+		    "approve %s); it stays connected and runs nothing until "
+		    "then", c->cfg->node_name);
 	c->welcomed = 1;
 	connstep_reach(&c->step, CONNSTEP_READY, util_mono_ms());
 	lws_sul_cancel(&c->sul_step);

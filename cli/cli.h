@@ -166,6 +166,7 @@ int	 cmd_node_cordon(struct cli *c);
 int	 cmd_node_uncordon(struct cli *c);
 int	 cmd_node_drain(struct cli *c);
 int	 cmd_node_protect(struct cli *c);
+int	 cmd_node_approve(struct cli *c);
 int	 cmd_node_rm(struct cli *c);
 /* cmd_stack.c */
 int	 cmd_stack_install(struct cli *c);

@@ -226,6 +226,9 @@ const struct cmd_entry cmd_table[] = {
 	  .help = "cordon a node and move its work off it, start-before-stop",
 	  .lower = 1, .upper = 1, .opts = CMD_OPT(DEADLINE) |
 	    CMD_OPT(NO_WAIT), .exec = cmd_node_drain },
+	{ .group = "node", .verb = "approve", .usage = "N",
+	  .help = "admit a pending node: it takes work from now on",
+	  .lower = 1, .upper = 1, .exec = cmd_node_approve },
 	{ .group = "node", .verb = "protect", .usage = "[--off] N",
 	  .help = "never choose a node for scale-in (node groups)",
 	  .lower = 1, .upper = 1, .opts = CMD_OPT(OFF),

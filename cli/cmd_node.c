@@ -100,7 +100,9 @@ node_status(json_t *n, char *buf, size_t len)
 {
 	json_t *d = json_object_get(n, "drain");
 
-	snprintf(buf, len, "%s%s%s%s%s", cli_str(n, "status"),
+	snprintf(buf, len, "%s%s%s%s%s%s", cli_str(n, "status"),
+	    strcmp(cli_str(n, "status"), "pending") == 0 &&
+	    !json_is_true(json_object_get(n, "connected")) ? ", offline" : "",
 	    strcmp(cli_str(n, "status"), "online") == 0 &&
 	    strcmp(cli_str(n, "engine"), "down") == 0 ? ", engine down" : "",
 	    json_is_object(d) ? ", " : json_is_true(json_object_get(n,
@@ -187,6 +189,9 @@ cmd_node_show(struct cli *c)
 	printf("grid:           %s\n", cli_str(n, "grid"));
 	printf("status:         %s\n", node_status(n, buf, sizeof buf));
 	printf("group:          %s\n", node_group(n, buf, sizeof buf));
+	if (json_is_string(json_object_get(n, "pending_reason")))
+		printf("pending:        %s (berth node approve %s admits it)\n",
+		    cli_str(n, "pending_reason"), cli_str(n, "name"));
 	if (json_is_object(json_object_get(n, "drain"))) {
 		json_t *d = json_object_get(n, "drain");
 		json_t *l = json_object_get(d, "left");

@@ -80,6 +80,16 @@ cmd_node_uncordon(struct cli *c)
 }
 
 int
+cmd_node_approve(struct cli *c)
+{
+	json_t *n;
+
+	if (ops_post(c, "approve", NULL, &n) != 0)
+		return 1;
+	return ops_print(c, n, "approved: it takes work from now on");
+}
+
+int
 cmd_node_protect(struct cli *c)
 {
 	int off = cli_flag(c, CLI_OPT_OFF);

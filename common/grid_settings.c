@@ -89,6 +89,8 @@ grid_webhook_wants(const char *events, const char *type)
 	}
 	return 0;
 }
+static const char *const join_approval_choices[] = { "auto", "manual",
+	NULL };
 
 static const struct setting grid_setting_rows[] = {
 	GS_SECONDS(heartbeat_interval_s, 5, 1, 3600,
@@ -172,6 +174,13 @@ static const struct setting grid_setting_rows[] = {
 	  .def = 3, .min = 0, .max = 20,
 	  .help = "a failed webhook POST is tried again this many times "
 	  "(backing off 1 s, doubling to 30 s), then dropped" },
+	/* Pending nodes (docs/nodes.md). */
+	{ .name = "join_approval", .type = SETTING_STRING,
+	  .off = offsetof(struct grid_settings, join_approval),
+	  .size = sizeof(((struct grid_settings *)0)->join_approval),
+	  .def_str = "auto", .choices = join_approval_choices,
+	  .help = "manual: a new node joining with the grid token waits as "
+	  "pending until berth node approve (auto: it is admitted)" },
 };
 
 /* Rules across settings: a node cannot be offline between two pings. */

@@ -45,6 +45,9 @@ struct grid_settings {
 	char	 webhook_events[GRID_WEBHOOK_EVENTS_MAX]; /* "a.,b.c" */
 	int64_t	 webhook_timeout_s;	/* one POST at most this long */
 	int64_t	 webhook_retries;	/* failed POSTs tried again */
+	/* "auto" or "manual": does a new node wait for berth node approve?
+	 * (docs/nodes.md, "Pending nodes") */
+	char	 join_approval[8];
 };
 
 /*

@@ -152,6 +152,7 @@ static const struct api_route api_routes[] = {
 	{ "POST", "/v1/nodes/{}/{}/uncordon", api_node_uncordon, 0 },
 	{ "POST", "/v1/nodes/{}/{}/drain", api_node_drain, 0 },
 	{ "POST", "/v1/nodes/{}/{}/protect", api_node_protect, 0 },
+	{ "POST", "/v1/nodes/{}/{}/approve", api_node_approve, 0 },
 	{ "GET", "/v1/grids/{}/stacks", api_stack_list, 0 },
 	{ "POST", "/v1/grids/{}/stacks", api_stack_create, 0 },
 	{ "GET", "/v1/stacks/{}/{}", api_stack_show, 0 },

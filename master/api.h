@@ -149,7 +149,7 @@ api_handler_fn api_node_list, api_node_show, api_node_patch,
     api_node_delete, api_node_token_reset;
 /* Node operations (api_node_ops.c, docs/nodes.md). */
 api_handler_fn api_node_cordon, api_node_uncordon, api_node_drain,
-    api_node_protect;
+    api_node_protect, api_node_approve;
 /* cap[0]/cap[1] as a grid and a node id (api_nodes.c); replies if not. */
 struct grid;
 int	 api_node_lookup(struct api_ctx *ctx, struct grid *g,

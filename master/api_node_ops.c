@@ -1,6 +1,6 @@
 /*
  * api_node_ops.c - node operations: POST /v1/nodes/{g}/{node}/cordon,
- * /uncordon, /drain and /protect (docs/nodes.md).
+ * /uncordon, /drain, /protect and /approve (docs/nodes.md).
  *
  * Runs on the API threads. Each writes the node's row and its event in one
  * transaction and tells the scheduler, whose next round acts on it (a
@@ -219,5 +219,46 @@ api_node_protect(struct api_ctx *ctx)
 		api_store_error(ctx);
 		return;
 	}
+	ops_reply(ctx, &g, id);
+}
+
+/*
+ * Admit a pending node (docs/nodes.md, "Pending nodes"): from the next
+ * scheduler round it is a node like any other, and the hub sends its
+ * agent its desired set. A node that is not pending: 409.
+ */
+void
+api_node_approve(struct api_ctx *ctx)
+{
+	static const char *const none[] = { NULL };
+	struct grid g;
+	struct node_ops o;
+	char id[NODE_ID_LEN + 1];
+	json_t *body;
+	int rc;
+
+	if (api_node_lookup(ctx, &g, id) != 0 || ops_body(ctx, none, &body))
+		return;
+	json_decref(body);
+	if (ops_get(ctx, id, &o) != 0)
+		return;
+	if (store_begin(ctx->st) != 0 ||
+	    (rc = store_node_approve(ctx->st, id)) < 0 ||
+	    (rc == 1 && store_event_add(ctx->st, g.id, "node.approve", o.name,
+	    "node %s approved by an operator: it takes instances, daemons "
+	    "and jobs from now on", o.name) != 0) ||
+	    store_commit(ctx->st) != 0) {
+		store_rollback(ctx->st);
+		api_store_error(ctx);
+		return;
+	}
+	if (rc == 0) {
+		api_error(ctx, 409, NULL, "node %s is not pending: it was "
+		    "admitted already", o.name);
+		return;
+	}
+	/* The hub sends its agent its desired set (empty until the next
+	 * round places something there). */
+	master_desired_changed(ctx->m, id);
 	ops_reply(ctx, &g, id);
 }

@@ -206,7 +206,7 @@ api_node_delete(struct api_ctx *ctx)
 	int64_t *jobs = NULL;
 	size_t njobs = 0, i;
 	json_t *o;
-	int rc;
+	int rc, pending = 0;
 
 	if (api_node_lookup(ctx, &g, id) != 0)
 		return;
@@ -214,7 +214,12 @@ api_node_delete(struct api_ctx *ctx)
 		api_store_error(ctx);
 		return;
 	}
-	if (rc == 1 && (force == NULL || (strcmp(force, "1") != 0 &&
+	/* A pending node runs nothing of ours: turned away without --force. */
+	if (rc == 1 && (pending = store_node_pending(ctx->st, id)) < 0) {
+		api_store_error(ctx);
+		return;
+	}
+	if (rc == 1 && !pending && (force == NULL || (strcmp(force, "1") != 0 &&
 	    strcmp(force, "true") != 0))) {
 		api_error(ctx, 409, NULL, "node %s is connected: its agent "
 		    "would keep its containers running; stop the agent first, "
@@ -233,7 +238,8 @@ api_node_delete(struct api_ctx *ctx)
 	if (store_begin(ctx->st) != 0 ||
 	    store_event_add(ctx->st, g.id, "node.remove", name,
 	    "node %s (%s) removed by an operator%s; its id is revoked", name,
-	    id, rc == 1 ? " while connected" : "") != 0 ||
+	    id, pending ? " while pending (turned away)" : rc == 1 ?
+	    " while connected" : "") != 0 ||
 	    store_job_node_gone(ctx->st, id, why, util_now_ms(), &jobs,
 	    &njobs) != 0 ||
 	    store_node_delete(ctx->st, id) != 0 ||

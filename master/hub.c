@@ -275,13 +275,44 @@ out:
  * to.
  */
 void
-hub_send_desired(struct hub *h, struct hub_sess **v, size_t n)
+hub_send_desired(struct hub *h, struct hub_sess **v_in, size_t n)
 {
+	struct hub_sess **v = v_in;
 	const char *ids[HUB_DESIRED_BATCH];
 	char *texts[HUB_DESIRED_BATCH], *frame;
-	struct hub_sess *s;
-	size_t base, k, i;
+	struct hub_sess *s, **all = v_in;
+	size_t base, k, i, m;
 	int64_t now = util_mono_ms();
+	int rc;
+
+	/*
+	 * A pending node (docs/nodes.md) gets no desired set at all until it
+	 * is approved; the store says when it is (the approval's
+	 * master_changed_node() marks the session dirty).
+	 */
+	for (i = 0; i < n && !v[i]->pending; i++)
+		;
+	if (i < n) {
+		all = xcalloc(n, sizeof *all);
+		for (i = 0, m = 0; i < n; i++) {
+			s = v[i];
+			if (s->pending && (rc = store_node_pending(h->st,
+			    s->node_id)) != 0) {
+				if (rc < 0)
+					log_error("hub: node %s: %s", s->name,
+					    store_errmsg(h->st));
+				continue;
+			}
+			if (s->pending) {
+				s->pending = 0;
+				log_info("hub: node %s approved: sending its "
+				    "desired set", s->name);
+			}
+			all[m++] = s;
+		}
+		n = m;
+	}
+	v = all;
 
 	for (base = 0; base < n; base += k) {
 		k = n - base < HUB_DESIRED_BATCH ? n - base : HUB_DESIRED_BATCH;
@@ -318,6 +349,8 @@ hub_send_desired(struct hub *h, struct hub_sess **v, size_t n)
 			free(frame);
 		}
 	}
+	if (all != v_in)
+		free(all);
 }
 
 /* ---- work queues ---------------------------------------------------------- */

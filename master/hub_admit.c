@@ -648,6 +648,46 @@ hub_admit_machine(struct hub *h, struct hub_admit_one *a)
 }
 
 /*
+ * The join-approval decision (docs/nodes.md, "Pending nodes"), in one
+ * place: does the node a joins as wait as pending? Only a new node id
+ * can (a node that was admitted once stays admitted; a pending one stays
+ * pending across reconnects, the store keeps it). A machine that proved
+ * itself with its single-use join token is never pending: berth launched
+ * it. unmatched, when not NULL, is why an agent that claims to be a
+ * group's machine could not be matched to one (a group token whose
+ * instance id is not in the provider's list): it waits, whatever the
+ * grid's join_approval. Otherwise the grid's join_approval decides
+ * ("manual": every new node waits). Read from the store, not the hub's
+ * settings cache: a grid switched to manual holds the very next join.
+ * Sets a->j.pending and .pending_why; 0, or -1 on a store error.
+ */
+static int
+hub_admit_approval(struct hub *h, struct hub_admit_one *a,
+    const char *unmatched)
+{
+	int manual;
+
+	a->j.pending = 0;
+	a->j.pending_why[0] = '\0';
+	if (!a->j.is_new || a->j.machine_id != 0)
+		return 0;
+	if (unmatched != NULL) {
+		a->j.pending = 1;
+		snprintf(a->j.pending_why, sizeof a->j.pending_why,
+		    "not matched to a machine of a node group: %s", unmatched);
+		return 0;
+	}
+	if ((manual = store_grid_join_manual(h->st, a->j.grid_id)) < 0)
+		return -1;
+	if (manual) {
+		a->j.pending = 1;
+		snprintf(a->j.pending_why, sizeof a->j.pending_why,
+		    "the grid's join_approval is manual");
+	}
+	return 0;
+}
+
+/*
  * The tokens of the batch: node tokens in one query, grid tokens once per
  * distinct token, and the grids of the node ids that join with a grid
  * token in one more. Sessions refused here are closed and taken out of v
@@ -755,6 +795,9 @@ hub_admit_tokens(struct hub *h, struct hub_admit_one *v, size_t n)
 		else if (ng[k].found && ng[k].grid_id != v[i].j.grid_id)
 			hub_refuse(h, v[i].s, PROTO_CLOSE_TOKEN_OTHER_NODE,
 			    "this node id belongs to another grid");
+		else if ((v[i].j.is_new = !ng[k].found) &&
+		    hub_admit_approval(h, &v[i], NULL) != 0)
+			hub_store_error(h, v[i].s);
 		else {
 			token_new(v[i].j.new_token);
 			token_hash(v[i].j.new_token, v[i].j.hash);
@@ -832,6 +875,8 @@ hub_node_join_of(struct node_join *nj, const struct hub_join *j,
 	nj->peer = s->peer;
 	nj->machine_id = j->machine_id;
 	nj->join_hash = j->join_hash;
+	nj->pending = j->pending;
+	nj->pending_why = j->pending_why;
 }
 
 /* Record one join on its own; 0, or s closed and -1. */
@@ -865,7 +910,8 @@ hub_admit_store(struct hub *h, struct hub_admit_one *v, size_t n)
 	for (i = 0; i < n; i++) {
 		if (v[i].s == NULL || v[i].j.machine_id != 0)
 			continue;
-		hub_node_join_of(&j[k++], &v[i].j, v[i].s);
+		hub_node_join_of(&j[k], &v[i].j, v[i].s);
+		j[k++].pending_out = &v[i].j.pending_now;
 	}
 	if (store_node_join_batch(h->st, j, k, names) == 0) {
 		for (i = 0, k = 0; i < n; i++)
@@ -888,6 +934,7 @@ hub_admit_store(struct hub *h, struct hub_admit_one *v, size_t n)
 		if (v[i].s == NULL || v[i].j.machine_id == 0)
 			continue;
 		hub_node_join_of(&j[0], &v[i].j, v[i].s);
+		j[0].pending_out = &v[i].j.pending_now;
 		if (hub_admit_store_one(h, v[i].s, &j[0], v[i].name) != 0)
 			v[i].s = NULL;
 	}
@@ -898,7 +945,7 @@ hub_admit_store(struct hub *h, struct hub_admit_one *v, size_t n)
 /* Admitted as j, named name: take over from an older session, welcome. */
 static void
 hub_admit_welcome(struct hub *h, struct hub_sess *s, const struct hub_join *j,
-    const char *name)
+    const char *name, int pending)
 {
 	const struct hub_grid *gs = hub_grid_settings(h, j->grid_id);
 	struct hub_sess *old;
@@ -916,6 +963,7 @@ hub_admit_welcome(struct hub *h, struct hub_sess *s, const struct hub_join *j,
 	snprintf(s->name, sizeof s->name, "%s", name);
 	s->grid_id = j->grid_id;
 	s->authed = 1;
+	s->pending = pending;
 	s->last_rx = s->last_ping = hub_clock(h);
 	s->hnext = h->by_id[hub_hash(j->id)];
 	h->by_id[hub_hash(j->id)] = s;
@@ -929,8 +977,11 @@ hub_admit_welcome(struct hub *h, struct hub_sess *s, const struct hub_join *j,
 	if (j->minted)
 		json_object_set_new(welcome, "node_token",
 		    json_string(j->new_token));
+	if (pending)	/* no desired set until approved (docs/protocol.md) */
+		json_object_set_new(welcome, "pending", json_true());
 	hub_queue_json(s, welcome);
-	log_info("hub: node %s (%s) online from %s", name, j->id, s->peer);
+	log_info("hub: node %s (%s) online from %s%s", name, j->id, s->peer,
+	    pending ? ", pending: waits for berth node approve" : "");
 }
 
 void
@@ -940,10 +991,13 @@ hub_admit_join(struct hub *h, struct hub_sess *s, const struct hub_join *j)
 	const char *id;
 	char name[64];
 
+	int pending = 0;
+
 	hub_node_join_of(&nj, j, s);
+	nj.pending_out = &pending;
 	if (hub_admit_store_one(h, s, &nj, name) != 0)
 		return;
-	hub_admit_welcome(h, s, j, name);
+	hub_admit_welcome(h, s, j, name, pending);
 	hub_send_desired(h, &s, 1);
 	id = s->node_id;
 	master_changed_nodes(h->m, &id, 1);
@@ -1002,7 +1056,8 @@ hub_admit_run(struct hub *h)
 	hub_admit_store(h, v, n);
 	for (i = 0; i < n; i++) {
 		if (v[i].s != NULL) {
-			hub_admit_welcome(h, v[i].s, &v[i].j, v[i].name);
+			hub_admit_welcome(h, v[i].s, &v[i].j, v[i].name,
+			    v[i].j.pending_now);
 			sent[k] = v[i].s;
 			ids[k++] = v[i].s->node_id;
 		}

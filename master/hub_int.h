@@ -98,6 +98,12 @@ struct hub_join {
 	int64_t		 machine_id;		/* a group's machine joining
 						 * with its join token, or 0 */
 	unsigned char	 join_hash[TOKEN_HASH_LEN]; /* that token's hash */
+	int		 is_new;		/* no node has its id yet */
+	int		 pending;		/* a new node: waits for
+						 * approval (hub_admit_approval) */
+	char		 pending_why[160];	/* why */
+	int		 pending_now;		/* the node is pending after
+						 * the join (from the store) */
 };
 
 /* A new session's upgrade headers, kept until it is admitted or refused. */
@@ -132,6 +138,8 @@ struct hub_sess {
 	struct lws		*wsi;		/* its connection */
 	char			 peer[64];	/* peer address */
 	int			 authed;	/* welcome sent */
+	int			 pending;	/* its node waits for approval:
+						 * no desired set is sent */
 	uint64_t		 serial;	/* unique per session */
 	struct hub_hello	*hello;		/* waiting for admission */
 	int64_t			 queued_at;	/* mono ms it was queued */

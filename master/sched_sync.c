@@ -58,6 +58,12 @@ sync_node_row(void *arg, const struct node_row *r)
 
 	if (r->grid_id != a->grid_id)
 		return;
+	if (r->pending) {
+		/* Waiting for approval: no record of any kind goes there, so
+		 * it is not in the view at all (sched_sync_node() then
+		 * removes it, as for a node that is gone). */
+		return;
+	}
 	a->found = 1;
 	memset(&n, 0, sizeof n);
 	labels = json_loads(r->labels, 0, NULL);

@@ -394,6 +394,14 @@ static const char *store_migrations[] = {
 	"ALTER TABLE node_groups ADD COLUMN join_token_sealed BLOB;"
 	"CREATE UNIQUE INDEX node_groups_token ON node_groups(join_token_hash);"
 	"ALTER TABLE machines ADD COLUMN az TEXT;",
+
+	/*
+	 * 11 -> 12: a node waiting for approval (docs/nodes.md, "Pending
+	 * nodes"): joined, never scheduled on, no desired set, until berth
+	 * node approve; pending_reason says why it waits.
+	 */
+	"ALTER TABLE nodes ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE nodes ADD COLUMN pending_reason TEXT;",
 };
 
 #define STORE_N_MIGRATIONS \

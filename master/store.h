@@ -27,7 +27,7 @@
 #include "common/grid_settings.h"
 #include "common/nodegroup_settings.h"
 
-#define STORE_SCHEMA_VERSION	11
+#define STORE_SCHEMA_VERSION	12
 
 struct store;
 
@@ -207,10 +207,18 @@ struct node_row {
 	int		 cordoned;	/* berth node cordon (or a drain) */
 	int		 draining;	/* a drain is under way */
 	int64_t		 drain_deadline_at; /* draining: epoch ms, or 0 */
+	int		 pending;	/* waits for berth node approve: not
+					 * in the scheduler's view */
 };
 typedef void store_node_fn(void *arg, const struct node_row *row);
 typedef void store_node_load_fn(void *arg, const char *id, double cpu_pct,
     int64_t mem_used);
+
+/* 1 if node id waits for approval (docs/nodes.md), 0 if not (or none), -1. */
+int	 store_node_pending(struct store *st, const char *id);
+/* Admit a pending node (the caller writes node.approve): 1, 0 not pending,
+ * -1. */
+int	 store_node_approve(struct store *st, const char *id);
 
 /* Hand every node of a grid to fn. 0 or -1. */
 int	 store_node_rows(struct store *st, int64_t grid_id, store_node_fn *fn,
@@ -651,6 +659,13 @@ struct node_join {
 						 * its join token (its hash is
 						 * join_hash), or 0 */
 	const unsigned char	*join_hash;
+	/* A new node waits for approval (docs/nodes.md): inserted pending
+	 * with this reason and a node.pending event. An existing node keeps
+	 * what it has. */
+	int			 pending;
+	const char		*pending_why;
+	int			*pending_out;	/* if not NULL: is the node
+						 * pending after the join */
 };
 
 /*
@@ -707,6 +722,9 @@ struct grid_timings {
 /* Every grid's timings into *out (caller frees), *n of them. 0 or -1. */
 int	 store_grid_timings(struct store *st, struct grid_timings **out,
 	    size_t *n);
+
+/* 1 if the grid's join_approval is "manual", 0 if not, -1. */
+int	 store_grid_join_manual(struct store *st, int64_t grid_id);
 
 /* A grid's id and name. */
 struct grid_ref {

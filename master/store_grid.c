@@ -303,6 +303,21 @@ store_grid_count(struct store *st)
 }
 
 int
+store_grid_join_manual(struct store *st, int64_t grid_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT join_approval = 'manual'"
+	    " FROM grids WHERE id = ?1");
+	int rc, manual = 0;
+
+	sqlite3_bind_int64(s, 1, grid_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		manual = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? manual : -1;
+}
+
+int
 store_grid_timings(struct store *st, struct grid_timings **out, size_t *n)
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT id, heartbeat_interval_s,"

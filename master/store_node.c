@@ -69,7 +69,7 @@
 	"(SELECT count(*) FROM instances i WHERE i.node_id = n.id), " \
 	"n.jobs_finished, n.last_job_at, n.mem_total, n.containers, " \
 	"n.engine_state, n.engine_error, n.cordoned, n.protected, " \
-	NODE_DRAIN_JSON ", " NODE_GROUP_JSON
+	NODE_DRAIN_JSON ", " NODE_GROUP_JSON ", n.pending, n.pending_reason"
 
 static json_t *
 json_or_array(const char *text)
@@ -122,7 +122,10 @@ node_row_json(sqlite3_stmt *s)
 	json_object_set_new(o, "labels", json_or_array(store_col_text(s, 2)));
 	json_object_set_new(o, "connected",
 	    json_boolean(sqlite3_column_int(s, 10)));
-	json_object_set_new(o, "status", json_text(s, 11));
+	/* A pending node (docs/nodes.md) says so, connected or not. */
+	json_object_set_new(o, "status", sqlite3_column_int(s, 30) ?
+	    json_string("pending") : json_text(s, 11));
+	json_object_set_new(o, "pending_reason", json_text(s, 31));
 	json_object_set_new(o, "cpus", json_integer(sqlite3_column_int64(s, 3)));
 	json_object_set_new(o, "memory",
 	    json_integer(sqlite3_column_int64(s, 4)));
@@ -185,7 +188,9 @@ store_node_list_text(struct store *st, int64_t grid_id)
 	    " SELECT json_object("
 	    "  'id', n.id, 'name', n.name, 'grid', g.name,"
 	    "  'labels', json(n.labels), 'connected', json(iif(n.connected,"
-	    "   'true', 'false')), 'status', n.status, 'cpus', n.cpus,"
+	    "   'true', 'false')),"
+	    "  'status', iif(n.pending, 'pending', n.status),"
+	    "  'pending_reason', n.pending_reason, 'cpus', n.cpus,"
 	    "  'memory', n.memory, 'addresses', json(n.addresses),"
 	    "  'agent_version', n.agent_version,"
 	    "  'docker_version', n.docker_version, 'os', n.os,"
@@ -337,7 +342,7 @@ store_node_clear_token(struct store *st, const char *id)
 	"machines m WHERE m.node_id = nodes.id AND m.state IN " \
 	"('terminating', 'failed')), " \
 	"cordoned, coalesce(drain_state = 'draining', 0), " \
-	"coalesce(drain_deadline_at, 0)"
+	"coalesce(drain_deadline_at, 0), pending"
 
 /* Hand the current row of s to fn. */
 static void
@@ -361,6 +366,7 @@ node_row_call(sqlite3_stmt *s, store_node_fn *fn, void *arg)
 	r.cordoned = sqlite3_column_int(s, 13);
 	r.draining = sqlite3_column_int(s, 14);
 	r.drain_deadline_at = sqlite3_column_int64(s, 15);
+	r.pending = sqlite3_column_int(s, 16);
 	fn(arg, &r);
 }
 
@@ -451,4 +457,35 @@ store_node_remove(struct store *st, const char *id, char name[64])
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- pending nodes (docs/nodes.md) ---------------------------------------- */
+
+int
+store_node_pending(struct store *st, const char *id)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT pending FROM nodes WHERE id = ?1");
+	int rc, pending = 0;
+
+	store_bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		pending = sqlite3_column_int(s, 0) != 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	return pending;
+}
+
+int
+store_node_approve(struct store *st, const char *id)
+{
+	sqlite3_stmt *s = store_stmt(st, "UPDATE nodes SET pending = 0,"
+	    " pending_reason = NULL WHERE id = ?1 AND pending");
+
+	store_bind_text(s, 1, id);
+	if (store_done(s) != 0)
+		return -1;
+	return sqlite3_changes(store_db(st)) > 0;
 }

@@ -215,10 +215,13 @@ node_join_rows(struct store *st, const struct node_join *j, char name_out[64])
 	int rc, exists, same = 0;
 
 	s = store_stmt(st, "SELECT labels, agent_labels, name, connected,"
-	    " status, agent_version FROM nodes WHERE id = ?1");
+	    " status, agent_version, pending FROM nodes WHERE id = ?1");
 	store_bind_text(s, 1, j->id);
 	rc = sqlite3_step(s);
 	exists = rc == SQLITE_ROW;
+	if (j->pending_out != NULL)	/* a new node: as it is inserted */
+		*j->pending_out = exists ? sqlite3_column_int(s, 6) :
+		    j->pending;
 	if (exists) {
 		labels = node_merge_labels(store_col_text(s, 0),
 		    store_col_text(s, 1), j->labels);
@@ -259,9 +262,12 @@ node_join_rows(struct store *st, const struct node_join *j, char name_out[64])
 		s = store_stmt(st,
 		    "INSERT INTO nodes (id, name, labels, agent_labels,"
 		    " agent_version, token_hash, connected, status, last_seen_at,"
-		    " connected_at, created_at, grid_id)"
-		    " VALUES (?1, ?2, ?4, ?4, ?5, ?6, 1, 'online', ?7, ?7, ?7, ?8)");
+		    " connected_at, created_at, grid_id, pending, pending_reason)"
+		    " VALUES (?1, ?2, ?4, ?4, ?5, ?6, 1, 'online', ?7, ?7, ?7, ?8,"
+		    " ?9, ?10)");
 		sqlite3_bind_int64(s, 8, j->grid_id);
+		sqlite3_bind_int(s, 9, j->pending != 0);
+		store_bind_text(s, 10, j->pending ? j->pending_why : NULL);
 	}
 	store_bind_text(s, 1, j->id);
 	store_bind_text(s, 2, name);
@@ -296,7 +302,15 @@ node_join_rows(struct store *st, const struct node_join *j, char name_out[64])
 		    j->peer) != 0)
 			goto fail;
 	}
-	if (store_event_add(st, j->grid_id, exists ? "node.online" :
+	if (!exists && j->pending) {
+		if (store_event_add(st, j->grid_id, "node.pending", name,
+		    "node %s (from %s, labels %s) waits for approval: %s; "
+		    "berth node approve %s admits it, berth node rm %s "
+		    "turns it away", name, j->peer, j->labels,
+		    j->pending_why != NULL ? j->pending_why : "", name,
+		    name) != 0)
+			goto fail;
+	} else if (store_event_add(st, j->grid_id, exists ? "node.online" :
 	    "node.join", name, exists ? "node %s online (from %s)" :
 	    "node %s joined the grid (from %s, labels %s)", name, j->peer,
 	    j->labels) != 0)
