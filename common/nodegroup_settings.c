@@ -121,12 +121,14 @@ static const struct setting nodegroup_setting_rows[] = {
 	    "at least; an idle node is scaled in only above both)"),
 	NG_COUNT(priority, 0, 0, 1000000,
 	    "groups are tried lowest first; demand overflows to the next"),
-	NG_COUNT(cpus, 1, 0, 4096,
-	    "template: cpus of a new node (0: not limited)"),
+	NG_COUNT(cpus, 0, 0, 4096,
+	    "template: cpus of a new node (0: not set; learned from the "
+	    "group's first node; needed to scale from zero)"),
 	{ .name = "memory", .type = SETTING_INT, .unit = SETTING_UNIT_BYTES,
 	  .off = offsetof(struct nodegroup_settings, memory), .def = 0,
 	  .min = 0, .max = 1LL << 50,
-	  .help = "template: memory of a new node (0: not limited)" },
+	  .help = "template: memory of a new node (0: not set, not counted; "
+	  "learned from the group's first node)" },
 	NG_SECONDS(provision_timeout_s, 900, 1, 86400,
 	    "a machine not joined this long after launch is terminated"),
 	NG_SECONDS(unneeded_s, 600, 1, 86400,

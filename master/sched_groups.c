@@ -1307,6 +1307,40 @@ groups_idle(const struct machine *mc)
 	    !mc->node_jobs && !mc->node_draining;
 }
 
+/*
+ * A group that could take demand but has no node template (cpus 0, none
+ * learned yet): a plan's decision line each round, and one
+ * nodegroup.no_template event while it holds (on is 0 once it no longer
+ * does).
+ */
+static void
+groups_no_template(struct groups_ctx *c, const struct nodegroup *g, int on)
+{
+	char key[96];
+
+	snprintf(key, sizeof key, "no_template:%s", g->name);
+	if (!on) {
+		if (!c->dry && c->memo != NULL)
+			json_object_del(c->memo, key);
+		return;
+	}
+	if (c->decisions != NULL)
+		groups_decide(c, g, "wait", NULL, 0, "no node template: cpus "
+		    "not set and no node of the group joined yet to learn it "
+		    "from; it cannot scale from zero (berth nodegroup set %s "
+		    "cpus=N, or min=1)", g->name);
+	if (c->dry || c->memo == NULL || json_object_get(c->memo, key) != NULL)
+		return;
+	store_event_add(c->st, c->grid_id, "nodegroup.no_template", g->name,
+	    "node group %s cannot scale from zero: its node template is not "
+	    "set (cpus 0) and no node of it joined yet to learn it from; set "
+	    "it (berth nodegroup set %s cpus=N memory=SIZE) or keep min=1",
+	    g->name, g->name);
+	log_warn("groups: grid %s: group %s has no node template", c->grid,
+	    g->name);
+	json_object_set_new(c->memo, key, json_true());
+}
+
 /* 1 when this round launched machines or counts on those on their way. */
 static int
 groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
@@ -1320,7 +1354,8 @@ groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
 	char ***labels, *cause = NULL, why[600], bbuf[128];
 	const char *blocked;
 	size_t *nlabels, i, k;
-	int *launch, *all, *live, *upcoming, *idle, *used, demand, any = 0;
+	int *launch, *all, *live, *upcoming, *idle, *used, *notmpl, demand;
+	int any = 0;
 	int min_launch;
 	int busy = 0, n, want;
 	json_t *arr, *v;
@@ -1335,6 +1370,7 @@ groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
 	upcoming = xcalloc(c->ngroups + 1, sizeof *upcoming);
 	idle = xcalloc(c->ngroups + 1, sizeof *idle);
 	used = xcalloc(c->ngroups + 1, sizeof *used);
+	notmpl = xcalloc(c->ngroups + 1, sizeof *notmpl);
 	groups_budget(c, &bud);
 	for (k = 0; k < c->nmach; k++) {
 		mc = &c->mach[k];
@@ -1412,6 +1448,15 @@ groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
 		if (sg[i].headroom < 0 || groups_blocked(c, g, bbuf,
 		    sizeof bbuf) != NULL)
 			sg[i].headroom = 0;
+		/*
+		 * No template (docs/autoscaling.md): a new node of the group
+		 * cannot be sized, so the group takes no demand until its
+		 * cpus are set or learned from its first node (min).
+		 */
+		if (g->settings.cpus == 0 && sg[i].headroom > 0) {
+			sg[i].headroom = 0;
+			notmpl[i] = 1;
+		}
 		/* The grid's limits, as far as this group alone goes. */
 		if (sg[i].headroom > 0) {
 			struct groups_budget probe = bud;
@@ -1481,6 +1526,10 @@ groups_scale_up(struct groups_ctx *c, const struct sched_plan *plan,
 		free(*nofit);
 		*nofit = NULL;
 	}
+	/* Demand left while a group lacks its template: said once. */
+	for (i = 0; i < c->ngroups; i++)
+		groups_no_template(c, &c->groups[i], notmpl[i] &&
+		    r.served < r.demand);
 	free(r.unserved);
 limits:
 	/*
@@ -1550,6 +1599,7 @@ limits:
 	free(upcoming);
 	free(idle);
 	free(used);
+	free(notmpl);
 	return busy || any;
 }
 

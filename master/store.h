@@ -1264,6 +1264,13 @@ struct machine_claim {
 int	 store_machine_by_token(struct store *st, const unsigned char *hash,
 	    struct machine_claim *out);
 /* The machine whose node is node_id (any state): 1, 0, -1. */
+/*
+ * A group's node (node_id, a machine's) reported its resources: a group
+ * template's cpus or memory still 0 is learned from it, with a
+ * nodegroup.template event (*grid_id set). 1 learned, 0 not, -1.
+ */
+int	 store_nodegroup_learn(struct store *st, const char *node_id,
+	    int64_t *grid_id);
 int	 store_machine_by_node(struct store *st, const char *node_id,
 	    struct machine_claim *out);
 

@@ -654,4 +654,69 @@ store_machine_bind(struct store *st, int64_t id, const char *provider_id,
 	if (store_done(s) != 0)
 		return -1;
 	return sqlite3_changes(store_db(st));
+/*
+ * The template a group learns from its first node (docs/autoscaling.md,
+ * "The node template"): a cpus or memory still 0 (not set) takes what
+ * node_id, a machine of the group, reports, with a nodegroup.template
+ * event, in one transaction. The condition is in the UPDATE, so two
+ * first nodes reporting at once teach it once. 1 learned, 0 nothing to
+ * learn, -1.
+ */
+int
+store_nodegroup_learn(struct store *st, const char *node_id,
+    int64_t *grid_id)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT g.id, g.grid_id, g.name,"
+	    " g.cpus, g.memory, n.cpus, n.memory, n.name FROM machines m"
+	    " JOIN node_groups g ON g.id = m.group_id JOIN nodes n ON"
+	    " n.id = m.node_id WHERE m.node_id = ?1 AND n.cpus > 0 AND"
+	    " (g.cpus = 0 OR (g.memory = 0 AND n.memory > 0))");
+	int64_t id, cpus, memory, gc, gm;
+	char group[64], node[64];
+	int rc;
+
+	store_bind_text(s, 1, node_id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return rc == SQLITE_DONE ? 0 : -1;
+	}
+	id = sqlite3_column_int64(s, 0);
+	*grid_id = sqlite3_column_int64(s, 1);
+	snprintf(group, sizeof group, "%s", store_col_text(s, 2));
+	gc = sqlite3_column_int64(s, 3);
+	gm = sqlite3_column_int64(s, 4);
+	cpus = gc != 0 ? gc : sqlite3_column_int64(s, 5);
+	memory = gm != 0 ? gm : sqlite3_column_int64(s, 6);
+	snprintf(node, sizeof node, "%s", store_col_text(s, 7));
+	sqlite3_reset(s);
+
+	if (store_begin(st) != 0)
+		return -1;
+	s = store_stmt(st, "UPDATE node_groups SET cpus = ?2, memory = ?3,"
+	    " updated_at = ?4 WHERE id = ?1 AND cpus = ?5 AND memory = ?6");
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, cpus);
+	sqlite3_bind_int64(s, 3, memory);
+	sqlite3_bind_int64(s, 4, util_now_ms());
+	sqlite3_bind_int64(s, 5, gc);
+	sqlite3_bind_int64(s, 6, gm);
+	if (store_done(s) != 0)
+		goto fail;
+	if (sqlite3_changes(store_db(st)) == 0) {
+		store_rollback(st);
+		return 0;	/* taught meanwhile */
+	}
+	if (store_event_add(st, *grid_id, "nodegroup.template", group,
+	    "node group %s learned its node template from its first node %s:"
+	    " %s%lld cpu(s), %s%lld bytes of memory (berth nodegroup set %s "
+	    "cpus=N memory=SIZE changes it)", group, node,
+	    gc == 0 ? "" : "kept ", (long long)cpus,
+	    gm == 0 ? "" : "kept ", (long long)memory, group) != 0 ||
+	    store_commit(st) != 0)
+		goto fail;
+	return 1;
+fail:
+	store_rollback(st);
+	return -1;
 }
