@@ -761,15 +761,14 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 
 		if (store_node_info(h->st, s->node_id, f) != 0)
 			log_error("hub: store: %s", store_errmsg(h->st));
-		/* A group's first node teaches it its template. */
+		/* A group's first node teaches it its template (the node's
+		 * change below brings the round that reads it). */
 		else if ((rc = store_nodegroup_learn(h->st, s->node_id,
 		    &gid)) < 0)
 			log_error("hub: store: %s", store_errmsg(h->st));
-		else if (rc == 1) {
+		else if (rc == 1)
 			log_info("hub: node %s taught its group its template",
 			    s->name);
-			master_changed_grid(h->m, gid);
-		}
 		master_changed_node(h->m, s->node_id);
 	}
 	json_decref(f);
