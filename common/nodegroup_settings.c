@@ -145,6 +145,9 @@ static const struct setting nodegroup_setting_rows[] = {
 	    "terminate: SIGTERM, then SIGKILL after this (process provider)"),
 	NG_SECONDS(drain_deadline_s, 600, 1, 7 * 86400,
 	    "a drain of a node of the group stops what is left after this"),
+	NG_COUNT(max_jobs_per_node, 0, 0, 1000000,
+	    "a node that ran this many jobs is drained (its jobs end first) "
+	    "and terminated, even at min (0: never)"),
 	{ .name = "agent", .type = SETTING_STRING,
 	  .off = offsetof(struct nodegroup_settings, agent),
 	  .size = NODEGROUP_AGENT_MAX, .def_str = "", .check = ng_check_path,

@@ -32,6 +32,8 @@ struct nodegroup_settings {
 	int64_t	 backoff_max_s;		/* doubling up to this */
 	int64_t	 stop_grace_s;		/* terminate: SIGTERM, then SIGKILL */
 	int64_t	 drain_deadline_s;	/* a drain stops what is left after */
+	int64_t	 max_jobs_per_node;	/* recycle a node after this many
+					 * jobs (Kraken), 0: never */
 	/* process provider */
 	char	 agent[NODEGROUP_AGENT_MAX];	/* berth-agent path, "" beside
 						 * berth-master */

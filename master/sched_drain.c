@@ -155,6 +155,36 @@ sched_drain_scale_in(struct master *m, struct store *st, int64_t grid_id,
 	return 0;
 }
 
+int
+sched_drain_recycle(struct store *st, int64_t grid_id, struct sched *s,
+    const struct machine *mc, int64_t deadline_s, int64_t max_jobs)
+{
+	int64_t now = util_now_ms();
+	char d[32];
+	int rc;
+
+	if (store_begin(st) != 0)
+		return -1;
+	rc = store_node_drain_start(st, mc->node_id, "recycle", now,
+	    now + deadline_s * 1000);
+	if (rc != 1 || store_machine_state(st, mc->id, "joined", "draining",
+	    "recycle", now) != 1 ||
+	    store_event_add(st, grid_id, "node.drain", mc->name, "node %s of "
+	    "group %s ran %lld job(s) (max_jobs_per_node %lld): draining it "
+	    "to recycle it (jobs in flight end first), deadline %s",
+	    mc->name, mc->group, (long long)mc->node_jobs_finished,
+	    (long long)max_jobs, units_format_duration(deadline_s, d,
+	    sizeof d)) != 0 ||
+	    store_commit(st) != 0) {
+		store_rollback(st);
+		return -1;
+	}
+	sched_sync_node(st, s, grid_id, mc->node_id);
+	log_info("drain: node %s of group %s: recycled after %lld job(s)",
+	    mc->name, mc->group, (long long)mc->node_jobs_finished);
+	return 0;
+}
+
 /*
  * Would the demand of a plan land on node_id if its drain were cancelled?
  * A dry plan with the node open answers; the node's drain is put back.

@@ -32,6 +32,14 @@ void	 sched_drain_round(struct master *m, struct store *st,
 int	 sched_drain_scale_in(struct master *m, struct store *st,
 	    int64_t grid_id, struct sched *s, const struct machine *mc,
 	    int64_t deadline_s, int64_t unneeded_for_s);
+/*
+ * Node groups: drain a joined machine's node to recycle it after
+ * max_jobs_per_node jobs (docs/autoscaling.md), the same way but by
+ * "recycle": new demand does not cancel it. 0 or -1.
+ */
+int	 sched_drain_recycle(struct store *st, int64_t grid_id,
+	    struct sched *s, const struct machine *mc, int64_t deadline_s,
+	    int64_t max_jobs);
 
 /*
  * Node groups: demand (instances and tasks waiting for a node) cancels

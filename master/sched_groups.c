@@ -1663,6 +1663,31 @@ groups_scale_in(struct groups_ctx *c, int growing)
 			continue;
 		g = &c->groups[i];
 		/*
+		 * Kraken's "destroy after N jobs" (docs/autoscaling.md): a
+		 * node that ran max_jobs_per_node jobs is drained (a job in
+		 * flight ends first) and terminated, whatever min, demand or
+		 * the delays say: min launches its replacement. Never a
+		 * protected node; nothing while the group is paused.
+		 */
+		if (g->settings.max_jobs_per_node > 0 &&
+		    mc->node_jobs_finished >= g->settings.max_jobs_per_node &&
+		    mc->node_exists && !mc->node_protected &&
+		    !g->settings.paused) {
+			groups_decide(c, g, "drain", mc->name, 0, "ran %lld "
+			    "job(s) (max_jobs_per_node %lld): recycling it",
+			    (long long)mc->node_jobs_finished,
+			    (long long)g->settings.max_jobs_per_node);
+			if (groups_acts(c, g) && sched_drain_recycle(c->st,
+			    c->grid_id, c->s, mc, g->settings.drain_deadline_s,
+			    g->settings.max_jobs_per_node) == 0) {
+				snprintf(mc->state, sizeof mc->state,
+				    "draining");
+				joined[i]--;
+				draining[i]++;
+			}
+			continue;
+		}
+		/*
 		 * Unneeded: empty (daemons aside), or (docs/nodes.md) its
 		 * instances fit on other nodes, as sched_drain_fits() finds
 		 * with the node left out; never a protected node, nor one

@@ -1184,6 +1184,8 @@ struct machine {
 	int			 node_containers; /* its agent's last count of
 						 * the containers it owns
 						 * (stats), -1 unknown */
+	int64_t			 node_jobs_finished; /* job attempts that ran
+						 * there and ended */
 };
 
 /* 0 created (out filled), 1 the name exists, -1 error. */

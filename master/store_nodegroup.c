@@ -325,6 +325,7 @@ machine_from_row(sqlite3_stmt *s, struct machine *m)
 	if ((t = store_col_text(s, 21)) != NULL)
 		snprintf(m->provider_id, sizeof m->provider_id, "%s", t);
 	m->node_containers = sqlite3_column_int(s, 22);
+	m->node_jobs_finished = sqlite3_column_int64(s, 23);
 }
 
 int
@@ -352,7 +353,8 @@ store_machine_list(struct store *st, int64_t grid_id, int64_t group_id,
 	    "   'running'))),"
 	    " coalesce(n.protected, 0),"
 	    " coalesce(n.drain_state = 'draining', 0),"
-	    " m.provider_id, coalesce(n.containers, -1)"
+	    " m.provider_id, coalesce(n.containers, -1),"
+	    " coalesce(n.jobs_finished, 0)"
 	    " FROM machines m JOIN node_groups g ON g.id = m.group_id"
 	    " LEFT JOIN nodes n ON n.id = m.node_id"
 	    " WHERE g.grid_id = ?1 AND (?2 = 0 OR m.group_id = ?2)"
