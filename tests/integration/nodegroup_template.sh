@@ -47,7 +47,6 @@ api POST /v1/stacks/default/web/deploy
 # ---- 1. no template: no scale from zero --------------------------------------
 check "one nodegroup.no_template event" wait_for 20 eval '[ "$(events nodegroup.no_template)" = 1 ]'
 sched_wait_round
-sched_wait_round
 check_eq "said once, however many rounds" "$(events nodegroup.no_template)" 1
 check_has "it names the group and the fix" \
     "$(api_jq '/v1/grids/default/events?type=nodegroup.no_template' '.[0].message')" "berth nodegroup set t cpus=N"
