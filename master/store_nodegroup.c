@@ -656,6 +656,8 @@ store_machine_bind(struct store *st, int64_t id, const char *provider_id,
 	if (store_done(s) != 0)
 		return -1;
 	return sqlite3_changes(store_db(st));
+}
+
 /*
  * The template a group learns from its first node (docs/autoscaling.md,
  * "The node template"): a cpus or memory still 0 (not set) takes what
