@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum aj_state { AJ_NEW = 1, AJ_ASKED, AJ_REFUSED };
+enum aj_state { AJ_NEW = 1, AJ_ASKED, AJ_REFUSED, AJ_UNKNOWN };
 
 struct aj_entry {
 	enum aj_state	 state;		/* 0: a free slot */
@@ -47,7 +47,8 @@ aj_slot(int64_t now)
 	size_t i;
 
 	for (i = 0; i < ASG_JOIN_MAX; i++)
-		if (aj[i].state == 0 || (aj[i].state == AJ_REFUSED &&
+		if (aj[i].state == 0 || ((aj[i].state == AJ_REFUSED ||
+		    aj[i].state == AJ_UNKNOWN) &&
 		    now - aj[i].at > ASG_JOIN_REFUSED_MS) ||
 		    now - aj[i].at > 2 * ASG_JOIN_ASKED_MS)
 			return &aj[i];
@@ -65,11 +66,18 @@ asg_join_note(int64_t grid_id, int64_t group_id, const char *id, char *why,
 	why[0] = '\0';
 	pthread_mutex_lock(&aj_lock);
 	if ((e = aj_find(group_id, id)) != NULL) {
-		if (e->state == AJ_REFUSED && now - e->at <=
+		if (e->state == AJ_UNKNOWN && now - e->at <=
+		    ASG_JOIN_REFUSED_MS) {
+			/* Said once: the agent joins as a pending node (and
+			 * comes back with that node's token). */
+			snprintf(why, whylen, "%s", e->why);
+			memset(e, 0, sizeof *e);
+			v = ASG_JOIN_PENDING;
+		} else if (e->state == AJ_REFUSED && now - e->at <=
 		    ASG_JOIN_REFUSED_MS) {
 			snprintf(why, whylen, "%s", e->why);
 			v = ASG_JOIN_REFUSED;
-		} else if (e->state == AJ_REFUSED ||
+		} else if (e->state == AJ_REFUSED || e->state == AJ_UNKNOWN ||
 		    (e->state == AJ_ASKED && now - e->at > ASG_JOIN_ASKED_MS)) {
 			e->state = AJ_NEW;	/* checked again */
 			e->at = now;
@@ -129,6 +137,20 @@ asg_join_refuse(int64_t group_id, const char *id, const char *why)
 	pthread_mutex_lock(&aj_lock);
 	if ((e = aj_find(group_id, id)) != NULL) {
 		e->state = AJ_REFUSED;
+		e->at = util_mono_ms();
+		snprintf(e->why, sizeof e->why, "%s", why);
+	}
+	pthread_mutex_unlock(&aj_lock);
+}
+
+void
+asg_join_unknown(int64_t group_id, const char *id, const char *why)
+{
+	struct aj_entry *e;
+
+	pthread_mutex_lock(&aj_lock);
+	if ((e = aj_find(group_id, id)) != NULL) {
+		e->state = AJ_UNKNOWN;
 		e->at = util_mono_ms();
 		snprintf(e->why, sizeof e->why, "%s", why);
 	}

@@ -25,7 +25,10 @@
 
 enum asg_join_verdict {
 	ASG_JOIN_WAIT = 0,	/* being checked: come back later */
-	ASG_JOIN_REFUSED,	/* not matched: why says so */
+	ASG_JOIN_REFUSED,	/* not admitted: why says so */
+	ASG_JOIN_PENDING,	/* the provider does not know the id: the
+				 * agent may join as a pending node, for an
+				 * operator to approve (why says why) */
 };
 
 struct asg_join_ask {
@@ -50,6 +53,8 @@ size_t	 asg_join_take(int64_t grid_id, struct asg_join_ask *out, size_t max);
 /* Scheduler: the id was bound (forgotten here) or is refused (why). */
 void	 asg_join_bound(int64_t group_id, const char *id);
 void	 asg_join_refuse(int64_t group_id, const char *id, const char *why);
+/* Scheduler: the provider says the id is none of the group's instances. */
+void	 asg_join_unknown(int64_t group_id, const char *id, const char *why);
 /* Scheduler: the check failed (a call error): asked again next round. */
 void	 asg_join_retry(int64_t group_id, const char *id);
 

@@ -521,6 +521,9 @@ struct hub_admit_one {
 	struct hub_join	 j;			/* what it joins as (labels
 						   borrowed from its hello) */
 	char		 name[64];		/* the name it got */
+	char		 unmatched[200];	/* a group's agent no machine
+						   matches: why (it waits as
+						   pending) */
 };
 
 /*
@@ -574,20 +577,30 @@ hub_admit_revoked(struct hub *h, struct hub_admit_one *a)
  * Auto Scaling call, made on a provider thread (master/asg_join.h): the
  * first time, the id is queued for it and the agent told to come back
  * (4012, retry after); once the check bound the id to a launching machine
- * the agent is admitted as that machine (hub_admit_machine); an id the
- * check refused (not a live instance of the group, or no launching
- * machine left to claim it) is closed with the reason. A session is
- * closed here either way (a->s cleared).
+ * the agent is admitted as that machine (hub_admit_machine). An id the
+ * provider does not know (none of the group's instances) joins the grid
+ * as a pending node, for an operator to approve (hub_admit_approval):
+ * 0, with a->j's grid and a->unmatched set. An id the check refused
+ * otherwise (a live instance, but no launching machine left to claim it:
+ * an orphan, terminated at the provision timeout) is closed with the
+ * reason; so is one still being checked (to come back): 1, a->s cleared.
  */
-static void
+static int
 hub_admit_unmatched(struct hub *h, struct hub_admit_one *a, int64_t grid_id,
     int64_t group_id)
 {
 	struct hub_hello *hl = a->s->hello;
 	char why[320], msg[400];
+	enum asg_join_verdict v;
 
-	if (asg_join_note(grid_id, group_id, hl->provider_id, why,
-	    sizeof why) == ASG_JOIN_WAIT) {
+	v = asg_join_note(grid_id, group_id, hl->provider_id, why, sizeof why);
+	if (v == ASG_JOIN_PENDING) {
+		snprintf(a->unmatched, sizeof a->unmatched, "instance %.64s: "
+		    "%.120s", hl->provider_id, why);
+		a->j.grid_id = grid_id;
+		return 0;
+	}
+	if (v == ASG_JOIN_WAIT) {
 		master_changed_grid(h->m, grid_id);
 		/* Short: a close reason holds 123 bytes, the delay last. */
 		snprintf(msg, sizeof msg, "instance %.32s: being checked "
@@ -599,6 +612,7 @@ hub_admit_unmatched(struct hub *h, struct hub_admit_one *a, int64_t grid_id,
 		hub_refuse(h, a->s, PROTO_CLOSE_BAD_GRID_TOKEN, msg);
 	}
 	a->s = NULL;
+	return 1;
 }
 
 /*
@@ -625,10 +639,8 @@ hub_admit_machine(struct hub *h, struct hub_admit_one *a)
 		asg_join_hash(hl->hash, hl->provider_id, hash);
 		rc = store_machine_by_token(h->st, hash, &claim);
 		if (rc == 0 && (rc = store_nodegroup_by_token(h->st, hl->hash,
-		    &group_id, &grid_id)) == 1) {
-			hub_admit_unmatched(h, a, grid_id, group_id);
-			return 1;
-		}
+		    &group_id, &grid_id)) == 1)
+			return hub_admit_unmatched(h, a, grid_id, group_id);
 	}
 	if (rc <= 0) {
 		if (rc < 0)
@@ -796,7 +808,8 @@ hub_admit_tokens(struct hub *h, struct hub_admit_one *v, size_t n)
 			hub_refuse(h, v[i].s, PROTO_CLOSE_TOKEN_OTHER_NODE,
 			    "this node id belongs to another grid");
 		else if ((v[i].j.is_new = !ng[k].found) &&
-		    hub_admit_approval(h, &v[i], NULL) != 0)
+		    hub_admit_approval(h, &v[i], v[i].unmatched[0] != '\0' ?
+		    v[i].unmatched : NULL) != 0)
 			hub_store_error(h, v[i].s);
 		else {
 			token_new(v[i].j.new_token);

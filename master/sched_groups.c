@@ -782,10 +782,12 @@ groups_joined_check(struct groups_ctx *c, struct nodegroup *g,
 		return;
 	}
 	if (!res->ok) {
-		asg_join_refuse(g->id, res->id, res->cause);
+		/* None of the group's instances: the agent waits as a
+		 * pending node for an operator (docs/nodes.md). */
+		asg_join_unknown(g->id, res->id, res->cause);
 		store_event_add(c->st, c->grid_id, "machine.unmatched",
-		    g->name, "group %s: an agent presented %s: %s", g->name,
-		    res->id, res->cause);
+		    g->name, "group %s: an agent presented %s: %s; it may "
+		    "join as a pending node", g->name, res->id, res->cause);
 		return;
 	}
 	for (k = 0; k < c->nmach; k++) {

@@ -16,6 +16,8 @@
 #     provision timeout.
 #  4. a Failed launch activity: the group backs off with an event naming
 #     AWS's reason.
+#  5. an agent with the group's token and an instance id the ASG does not
+#     know: it waits as a pending node until `berth node approve`.
 . "$(dirname "$0")/../lib.sh"
 
 PY=/usr/bin/python3
@@ -149,6 +151,27 @@ check "the group backs off, the event names AWS's reason" wait_for 30 sh -c \
     "curl -s -H 'Authorization: Bearer $TOKEN' '$API/v1/grids/default/events?type=nodegroup.backoff' | jq -e 'any(.[]; .message | contains(\"sufficient capacity\"))' >/dev/null"
 check_eq "the group shows its backoff" \
     "$(api_jq /v1/nodegroups/default/burst -r '.backoff_until != null')" true
+
+# ---- 5. an agent whose instance id the ASG does not know: pending --------------
+# (an agent started by hand with the group's env file, or on an instance
+# of another group): it waits as a pending node until approved.
+"$B" stack rm web >/dev/null 2>&1 || "$B" stack rm e2e/web >/dev/null 2>&1
+kill "$INSTALL" 2>/dev/null
+SID=i-0a11ce5e1f0000000
+BERTH_INSTANCE_ID=$SID sh -c "$BOOT" >/dev/null 2>&1
+at_exit "kill \$(cat '$TMP/agents/$SID/agent.pid' 2>/dev/null) 2>/dev/null"
+pending() { api_jq /v1/grids/default/nodes -r '[.[] | select(.status == "pending")] | .[0] // empty | '"$1"; }
+check "an agent with an instance id the ASG does not know waits as pending" \
+    wait_for 30 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/grids/default/nodes | jq -e 'any(.[]; .status == \"pending\")' >/dev/null"
+check_has "  saying why (the instance is not the group's)" "$(pending .pending_reason)" "$SID"
+check_eq "  with a node.pending event" "$(events node.pending length)" 1
+PN=$(pending .name)
+check_has "  berth node ls shows it pending" "$("$B" node ls)" "pending"
+out=$("$B" node approve "$PN" 2>&1)
+check_eq "berth node approve admits it" "$?" 0
+check "  it is online, no longer pending" wait_for 20 sh -c \
+    "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/$PN | jq -r .status)\" = online ]"
+check_eq "  with a node.approve event" "$(events node.approve length)" 1
 
 leaks=$(grep -rlF -e "$SK" -e "$GT" "$TMP/fake.log" "$TMP"/agents/*/agent.log \
     "$D/master.log" 2>/dev/null)
