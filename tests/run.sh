@@ -143,13 +143,12 @@ if layer e2e && [ "${BERTH_SKIP_E2E:-0}" != 1 ]; then
 fi
 # The integration scripts need no Docker and the e2e scripts wait mostly
 # on Docker, so with both to run (and BERTH_OVERLAP not 0) they go side by
-# side: the integration scripts one at a time in a background lane, the
-# e2e scripts in the foreground. An e2e script that says "# test-lane:
-# side" (it mostly waits, and touches only containers of its own nodes)
-# joins the background lane, before the integration scripts, to even the
-# two out. The fuzz layer (a clang build, then two targets at a time)
-# ends the background lane, in the time that lane has to spare; without
-# the overlap it runs alone, before the e2e layer.
+# side in three lanes, each one script at a time: the e2e scripts in the
+# foreground; in the background, the e2e scripts that say "# test-lane:
+# side" (they mostly wait, and touch only containers of their own nodes)
+# in one lane, and the integration scripts, then the fuzz layer (a clang
+# build, then two targets at a time), in another. Without the overlap the
+# fuzz layer runs alone, before the e2e layer.
 overlap=0
 if [ "${BERTH_OVERLAP:-1}" != 0 ] && [ "${#ints[@]}" -gt 0 ] &&
     [ "${#e2es[@]}" -gt 0 ] && [ "$JOBS" -le 1 ]; then
@@ -211,12 +210,19 @@ fi
 if [ "$overlap" = 1 ]; then
 	lane_list=()
 	[ "$docker_ok" = 1 ] && lane_list+=("${side[@]}")
+	nside=${#lane_list[@]}
 	lane_list+=("${ints[@]}" "${fuzz[@]}")
-	echo "# in the background: ${#lane_list[@]} scripts (${#ints[@]} integration), beside ${#e2es[@]} e2e"
-	(for ((k = 0; k < ${#lane_list[@]}; k++)); do
+	echo "# in the background: ${#lane_list[@]} scripts (${#ints[@]} integration, $nside e2e), beside ${#e2es[@]} e2e"
+	# Two background lanes: the side e2e scripts in one, the
+	# integration scripts (then fuzz) in the other.
+	(for ((k = 0; k < nside; k++)); do
 		capture "i$k" bash "${lane_list[$k]}"
 	done) &
 	lane=$!
+	(for ((k = nside; k < ${#lane_list[@]}; k++)); do
+		capture "i$k" bash "${lane_list[$k]}"
+	done) &
+	lane2=$!
 fi
 if [ "$docker_ok" = 1 ]; then
 	for t in "${e2es[@]}"; do
@@ -225,7 +231,7 @@ if [ "$docker_ok" = 1 ]; then
 	done
 fi
 if [ "$overlap" = 1 ]; then
-	wait "$lane"
+	wait "$lane" "$lane2"
 	report_lane
 fi
 

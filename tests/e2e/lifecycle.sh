@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-lane: side
 # lifecycle.sh - stop, start, restart and rm of services and stacks on a
 # real master, real agents and the real Docker Engine (docs/lifecycle.md):
 # each observed in Docker and in the API; a stopped service keeps its

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-lane: side
 # vault.sh - secrets on a real agent and the real Docker Engine (issue 15):
 # a service's secrets reach its container's environment (docker inspect);
 # the values appear in no log (master, agent), no event, no API reply but
