@@ -41,7 +41,8 @@ struct grid_settings {
 	int64_t	 max_cost_per_hour;	/* sum of the groups' cost_per_hour */
 	int64_t	 max_launches_per_hour;	/* machines launched, last hour */
 	/* the grid's webhook (docs/autoscaling.md, "Notifications") */
-	char	 webhook_url[GRID_WEBHOOK_URL_MAX];	/* "": none; secret */
+	/* "": none; a secret: sealed once applied (settings.h) */
+	char	 webhook_url[SETTING_SEALED_SIZE(GRID_WEBHOOK_URL_MAX)];
 	char	 webhook_events[GRID_WEBHOOK_EVENTS_MAX]; /* "a.,b.c" */
 	int64_t	 webhook_timeout_s;	/* one POST at most this long */
 	int64_t	 webhook_retries;	/* failed POSTs tried again */

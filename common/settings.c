@@ -22,6 +22,142 @@
 #define SETTING_STR_FIELD(base, s) \
 	((char *)(base) + (s)->off)
 
+static const struct setting_sealer *settings_sealer;
+
+void
+settings_set_sealer(const struct setting_sealer *s)
+{
+	settings_sealer = s;
+}
+
+int
+settings_is_sealed(const char *v)
+{
+	return strncmp(v, SETTING_SEALED_PREFIX,
+	    sizeof SETTING_SEALED_PREFIX - 1) == 0;
+}
+
+const char *
+settings_shown(const char *v, char *buf, size_t len)
+{
+	const char *sp;
+
+	if (settings_is_sealed(v)) {
+		sp = strchr(v, ' ');
+		snprintf(buf, len, "%s", sp != NULL ? sp + 1 : "***");
+		return buf;
+	}
+	return settings_redact_url(v, buf, len);
+}
+
+/* "grid.webhook_url": what a sealed value is bound to. */
+static void
+settings_what(const struct setting_table *t, const struct setting *s,
+    char *buf, size_t len)
+{
+	snprintf(buf, len, "setting:%s.%s", t->what, s->name);
+}
+
+/* Seal str as the envelope into field (SETTING_SEALED_SIZE(s->size)). */
+static int
+settings_seal(const struct setting_table *t, const struct setting *s,
+    const char *str, char *field, char **cause)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char *sealed = NULL;
+	size_t slen = 0, i, o, size = SETTING_SEALED_SIZE(s->size);
+	char what[128], shown[SETTING_SHOWN_MAX];
+
+	if (str[0] == '\0') {
+		field[0] = '\0';
+		return 0;
+	}
+	settings_what(t, s, what, sizeof what);
+	if (settings_sealer == NULL || settings_sealer->seal(
+	    settings_sealer->arg, what, str, strlen(str), &sealed,
+	    &slen) != 0) {
+		xasprintf(cause, "%s cannot be sealed (a secret is never "
+		    "stored in clear)", s->name);
+		return -1;
+	}
+	o = sizeof SETTING_SEALED_PREFIX - 1;
+	if (slen > strlen(str) + SETTING_SEAL_OVERHEAD) {
+		free(sealed);
+		xasprintf(cause, "%s cannot be sealed", s->name);
+		return -1;
+	}
+	memcpy(field, SETTING_SEALED_PREFIX, o);
+	for (i = 0; i < slen; i++) {
+		field[o++] = hex[sealed[i] >> 4];
+		field[o++] = hex[sealed[i] & 0xf];
+	}
+	free(sealed);
+	settings_redact_url(str, shown, sizeof shown);
+	snprintf(field + o, size - o, " %s", shown);
+	return 0;
+}
+
+static int
+settings_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+settings_unseal(const struct setting_table *t, const struct setting *s,
+    const char *v, char **out, char **cause)
+{
+	const char *p, *end;
+	unsigned char *bytes;
+	size_t n, i, len;
+	char what[128];
+	int hi, lo, rc;
+
+	*out = NULL;
+	if (v[0] == '\0') {
+		*out = xstrdup("");
+		return 0;
+	}
+	if (!settings_is_sealed(v)) {
+		xasprintf(cause, "%s is not sealed (set it again)", s->name);
+		return -1;
+	}
+	p = v + sizeof SETTING_SEALED_PREFIX - 1;
+	end = p + strcspn(p, " ");
+	if ((end - p) % 2 != 0 || end == p) {
+		xasprintf(cause, "%s: its sealed value is damaged (set it "
+		    "again)", s->name);
+		return -1;
+	}
+	n = (size_t)(end - p) / 2;
+	bytes = xmalloc(n);
+	for (i = 0; i < n; i++) {
+		if ((hi = settings_hexval(p[2 * i])) < 0 ||
+		    (lo = settings_hexval(p[2 * i + 1])) < 0) {
+			free(bytes);
+			xasprintf(cause, "%s: its sealed value is damaged "
+			    "(set it again)", s->name);
+			return -1;
+		}
+		bytes[i] = (unsigned char)(hi << 4 | lo);
+	}
+	settings_what(t, s, what, sizeof what);
+	rc = settings_sealer != NULL ? settings_sealer->unseal(
+	    settings_sealer->arg, what, bytes, n, out, &len) : -1;
+	free(bytes);
+	if (rc != 0) {
+		*out = NULL;
+		xasprintf(cause, "%s cannot be unsealed with this master's key "
+		    "(was master.key replaced? set it again)", s->name);
+		return -1;
+	}
+	return 0;
+}
+
 void
 settings_defaults(const struct setting_table *t, void *base)
 {
@@ -98,8 +234,8 @@ settings_choices_text(const struct setting *s, char *buf, size_t len)
 
 /* Check and store one JSON value into base: 0, or -1 with *cause. */
 static int
-settings_apply_one(const struct setting *s, void *base, json_t *v,
-    char **cause)
+settings_apply_one(const struct setting_table *t, const struct setting *s,
+    void *base, json_t *v, char **cause)
 {
 	char choices[256];
 	const char *str;
@@ -139,8 +275,16 @@ settings_apply_one(const struct setting *s, void *base, json_t *v,
 			    choices);
 			return -1;
 		}
+		if (s->secret && settings_is_sealed(str)) {
+			xasprintf(cause, "%s must not begin with \"%s\"",
+			    s->name, SETTING_SEALED_PREFIX);
+			return -1;
+		}
 		if (s->check != NULL && s->check(str, cause) != 0)
 			return -1;
+		if (s->secret)
+			return settings_seal(t, s, str, SETTING_STR_FIELD(base,
+			    s), cause);
 		snprintf(SETTING_STR_FIELD(base, s), s->size, "%s", str);
 		return 0;
 	}
@@ -170,7 +314,7 @@ settings_apply_json(const struct setting_table *t, void *base, json_t *obj,
 			xasprintf(cause, "unknown setting \"%.64s\"", key);
 			goto fail;
 		}
-		if (settings_apply_one(s, copy, v, cause) != 0) {
+		if (settings_apply_one(t, s, copy, v, cause) != 0) {
 			*field = xstrdup(key);
 			goto fail;
 		}
@@ -210,7 +354,7 @@ settings_errors_json(const struct setting_table *t, const void *base,
 		if ((s = settings_find(t, key)) == NULL)
 			xasprintf(&cause, "unknown setting \"%.64s\"", key);
 		else
-			settings_apply_one(s, copy, v, &cause);
+			settings_apply_one(t, s, copy, v, &cause);
 		if (cause != NULL) {
 			json_array_append_new(errs, json_pack("{s:s, s:s}",
 			    "field", field, "error", cause));
@@ -254,8 +398,8 @@ settings_to_json(const struct setting_table *t, const void *base)
 				char red[256];
 
 				json_object_set_new(o, s->name, json_string(
-				    settings_redact_url(SETTING_STR_FIELD(base,
-				    s), red, sizeof red)));
+				    settings_shown(SETTING_STR_FIELD(base, s),
+				    red, sizeof red)));
 			} else
 				json_object_set_new(o, s->name, json_string(
 				    SETTING_STR_FIELD(base, s)));
@@ -362,8 +506,8 @@ settings_format(const struct setting *s, const void *base, char *buf,
 		break;
 	case SETTING_STRING:
 		if (s->secret)
-			return settings_redact_url(SETTING_STR_FIELD(base, s),
-			    buf, len);
+			return settings_shown(SETTING_STR_FIELD(base, s), buf,
+			    len);
 		snprintf(buf, len, "%s", SETTING_STR_FIELD(base, s));
 		break;
 	}

@@ -14,7 +14,16 @@
  * cross-field rule passed. Adding a setting: a field in the struct and a
  * row in its table; code that acts on it reads the field.
  *
- * Pure and stateless; safe on any thread. The tables are read-only.
+ * A row marked secret is sealed the moment a value is applied: the
+ * field then holds an envelope (SETTING_SEALED_PREFIX, the sealed bytes in
+ * hex, a blank, the value as it may be shown) that the store keeps and the
+ * API shows only as its shown part. The sealing itself is a hook that the
+ * master registers at start-up (settings_set_sealer(): AES-256-GCM under
+ * the master key, master/vault.c); only the code that uses the value opens
+ * it (settings_unseal()) and wipes it after use.
+ *
+ * Stateless apart from that hook, set once before any thread starts;
+ * safe on any thread. The tables are read-only.
  */
 #ifndef BERTH_SETTINGS_H
 #define BERTH_SETTINGS_H
@@ -37,6 +46,8 @@ enum setting_unit {
 	SETTING_UNIT_BYTES,	/* bytes; the CLI takes "1GiB" */
 };
 
+struct setting_table;
+
 struct setting {
 	const char		 *name;	/* JSON key, store column, CLI key */
 	enum setting_type	  type;
@@ -53,11 +64,63 @@ struct setting {
 	int			(*check)(const char *v, char **cause);
 	const char		 *help;	/* one line: what it does */
 	/*
-	 * STRING: a secret (a webhook URL with its token in the path): kept
-	 * as given, shown only as settings_redact_url() makes it.
+	 * STRING: a secret (a webhook URL with its token in the path): sealed
+	 * when applied (the field then holds an envelope), shown only as
+	 * settings_redact_url() made it. `size` is then the clear value's
+	 * buffer; the field must be SETTING_SEALED_SIZE(size) bytes.
 	 */
 	int			  secret;
 };
+
+/*
+ * A secret's envelope: "sealed:v1:" HEX " " SHOWN, where HEX is the sealed
+ * bytes (the hook's: 1 + 12 nonce + value + 16 tag at most
+ * SETTING_SEAL_OVERHEAD more than the value) and SHOWN the redacted form
+ * (at most SETTING_SHOWN_MAX - 1 bytes).
+ */
+#define SETTING_SEALED_PREFIX	"sealed:v1:"
+#define SETTING_SEAL_OVERHEAD	64
+#define SETTING_SHOWN_MAX	128
+#define SETTING_SEALED_SIZE(n) \
+	(sizeof SETTING_SEALED_PREFIX - 1 + 2 * ((n) + SETTING_SEAL_OVERHEAD) + \
+	    1 + SETTING_SHOWN_MAX + 1)
+
+/*
+ * The seal hook. seal: value (len bytes) into *out (malloc'd), *outlen,
+ * with what ("grid.webhook_url") bound to it; 0 or -1. unseal: the
+ * reverse into *out (malloc'd, NUL-ended; the caller wipes and frees it);
+ * 0, or -1 when it does not open (another key, tampered).
+ */
+struct setting_sealer {
+	int	(*seal)(void *arg, const char *what, const char *value,
+		    size_t len, unsigned char **out, size_t *outlen);
+	int	(*unseal)(void *arg, const char *what, const unsigned char *in,
+		    size_t len, char **out, size_t *outlen);
+	void	 *arg;
+};
+
+/* Register the hook (NULL: none; a secret then cannot be applied). */
+void	 settings_set_sealer(const struct setting_sealer *s);
+
+/* 1 if v is a sealed envelope. */
+int	 settings_is_sealed(const char *v);
+
+/*
+ * A secret's value as it may be shown: an envelope's shown part, or a
+ * clear value redacted. "" stays "".
+ */
+const char *settings_shown(const char *v, char *buf, size_t len);
+
+/*
+ * Open v, the value of table t's secret row s (as its field holds it): 0
+ * with *out (malloc'd,
+ * NUL-ended: the caller wipes it with OPENSSL_cleanse and frees it), or
+ * -1 with *cause (naming no secret) when it is not sealed or does not
+ * open with the registered key. "" opens to "".
+ */
+int	 settings_unseal(const struct setting_table *t,
+	    const struct setting *s, const char *v, char **out,
+	    char **cause);
 
 struct setting_table {
 	const char		 *what;	/* "grid", in messages */
@@ -82,7 +145,7 @@ const struct setting *settings_find(const struct setting_table *t,
 /*
  * Apply obj ({"key": value, ...}) onto base. Every key must be a row and
  * every value of its type and within its bounds, then the table's check
- * must pass; otherwise base is untouched and -1 returns with *field (the
+ * must pass (a secret is sealed, and refused if no sealer is registered); otherwise base is untouched and -1 returns with *field (the
  * offending key, malloc'd, caller frees) and *cause.
  */
 int	 settings_apply_json(const struct setting_table *t, void *base,

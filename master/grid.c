@@ -146,3 +146,58 @@ grid_token_rotate(struct master *m, struct store *st, const struct grid *g,
 	free(path);
 	return 0;
 }
+
+int
+grid_seal_secrets(struct store *st)
+{
+	const struct setting_table *t = &grid_settings_table;
+	const struct setting *row;
+	struct grid_ref *refs = NULL;
+	struct grid g;
+	json_t *obj;
+	char *field, *cause, *v;
+	size_t n = 0, i, k;
+	int rc = 0, sealed;
+
+	if (store_grid_refs(st, &refs, &n) != 0)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++) {
+		if (store_grid_get_id(st, refs[i].id, &g) != 1)
+			continue;
+		sealed = 0;
+		for (k = 0; k < t->n; k++) {
+			row = &t->rows[k];
+			v = (char *)&g.settings + row->off;
+			if (!row->secret || v[0] == '\0' ||
+			    settings_is_sealed(v))
+				continue;
+			obj = json_pack("{s:s}", row->name, v);
+			if (settings_apply_json(t, &g.settings, obj, &field,
+			    &cause) != 0) {
+				/* Not a value it takes now: dropped. */
+				log_warn("grid %s: %s: %s; emptied", g.name,
+				    field, cause);
+				free(field);
+				free(cause);
+				v[0] = '\0';
+			}
+			json_decref(obj);
+			sealed = 1;
+		}
+		if (!sealed)
+			continue;
+		sqlite3_exec(store_db(st), "PRAGMA secure_delete = ON", NULL,
+		    NULL, NULL);
+		if (store_grid_update_settings(st, g.id, &g.settings) != 0) {
+			log_warn("grid %s: cannot seal its secret settings: %s",
+			    g.name, store_errmsg(st));
+			rc = -1;
+		} else
+			log_info("grid %s: secret settings sealed", g.name);
+		sqlite3_exec(store_db(st), "PRAGMA secure_delete = OFF", NULL,
+		    NULL, NULL);
+		OPENSSL_cleanse(&g.settings, sizeof g.settings);
+	}
+	free(refs);
+	return rc;
+}

@@ -33,4 +33,11 @@ void	 grid_token_file_remove(struct master *m, const char *name);
 int	 nodegroup_token_get(struct master *m, struct store *st,
 	    int64_t group_id, char out[TOKEN_LEN + 1]);
 
+/*
+ * Start-up: seal every secret setting a store written before secrets
+ * were sealed still holds in clear, with secure_delete on so the old
+ * text is overwritten. 0, or -1 (a store error, logged).
+ */
+int	 grid_seal_secrets(struct store *st);
+
 #endif

@@ -17,6 +17,7 @@
 #include "master/provider_worker.h"
 #include "master/webhook.h"
 #include "master/sched_loop.h"
+#include "master/vault.h"
 
 #include "common/log.h"
 #include "common/util.h"
@@ -218,6 +219,7 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	if (token_load_key(m.cfg.data_dir, m.key, &cause) != 0)
 		fatalx("master key: %s", cause);
+	vault_settings_sealer(m.key);	/* secret settings are sealed */
 	xasprintf(&m.db_path, "%s/berth.db", m.cfg.data_dir);
 	if (pthread_key_create(&m.store_key, store_key_free) != 0)
 		fatalx("pthread_key_create failed");
@@ -226,6 +228,8 @@ main(int argc, char **argv)
 		fatalx("store %s: %s", m.db_path, cause);
 	main_operator_token(&m, st);
 	main_default_grid(&m, st);
+	if (grid_seal_secrets(st) != 0)
+		fatalx("store %s: cannot seal secret settings", m.db_path);
 
 	/* Before the hub, which hands it agents' logs frames. */
 	if ((m.logs = logstore_start(&m, &cause)) == NULL)

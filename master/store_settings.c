@@ -9,6 +9,10 @@
  * so adding a setting needs no hand-written migration; the unit tests
  * check that every column's DEFAULT is the table's.
  *
+ * A secret row's field holds its sealed envelope (settings.h); a secret
+ * that is not sealed is bound as NULL, which its NOT NULL column refuses:
+ * the write fails rather than put a secret in clear into the file.
+ *
  * Called on the caller's thread with its own connection.
  */
 #include "master/store.h"
@@ -50,8 +54,12 @@ store_settings_bind(sqlite3_stmt *s, int first, const struct setting_table *t,
 			    *(const int *)(p + row->off));
 			break;
 		case SETTING_STRING:
-			sqlite3_bind_text(s, first + (int)i, p + row->off, -1,
-			    SQLITE_TRANSIENT);
+			if (row->secret && p[row->off] != '\0' &&
+			    !settings_is_sealed(p + row->off))
+				sqlite3_bind_null(s, first + (int)i);
+			else
+				sqlite3_bind_text(s, first + (int)i,
+				    p + row->off, -1, SQLITE_TRANSIENT);
 			break;
 		}
 	}
@@ -79,7 +87,8 @@ store_settings_read(sqlite3_stmt *s, int first, const struct setting_table *t,
 			break;
 		case SETTING_STRING:
 			text = store_col_text(s, first + (int)i);
-			snprintf(p + row->off, row->size, "%s",
+			snprintf(p + row->off, row->secret ?
+			    SETTING_SEALED_SIZE(row->size) : row->size, "%s",
 			    text != NULL ? text : "");
 			break;
 		}

@@ -7,6 +7,7 @@
  */
 #include "master/vault.h"
 
+#include "common/settings.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 
@@ -150,6 +151,36 @@ vault_get(struct store *st, const unsigned char key[TOKEN_KEY_LEN],
 	    1 : -1;
 	free(sealed);
 	return rc;
+}
+
+static int
+vault_setting_seal(void *arg, const char *what, const char *value,
+    size_t len, unsigned char **out, size_t *outlen)
+{
+	return vault_seal(arg, 0, what, value, len, out, outlen);
+}
+
+static int
+vault_setting_unseal(void *arg, const char *what, const unsigned char *in,
+    size_t len, char **out, size_t *outlen)
+{
+	return vault_unseal(arg, 0, what, in, len, out, outlen);
+}
+
+void
+vault_settings_sealer(const unsigned char key[TOKEN_KEY_LEN])
+{
+	static struct setting_sealer sealer = {
+		.seal = vault_setting_seal,
+		.unseal = vault_setting_unseal,
+	};
+
+	if (key == NULL) {
+		settings_set_sealer(NULL);
+		return;
+	}
+	sealer.arg = (void *)(uintptr_t)key;
+	settings_set_sealer(&sealer);
 }
 
 void

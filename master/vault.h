@@ -43,6 +43,14 @@ int	 vault_unseal(const unsigned char key[TOKEN_KEY_LEN], int64_t grid_id,
 int	 vault_get(struct store *st, const unsigned char key[TOKEN_KEY_LEN],
 	    int64_t grid_id, const char *name, char **value, size_t *len);
 
+/*
+ * Seal the settings marked secret (common/settings.h) under key from now
+ * on: registers the settings engine's hook. key must outlive every thread
+ * (struct master's). The AES-256-GCM seal binds "setting:<table>.<row>"
+ * (grid id 0, which no grid has) so a sealed setting is no vault secret.
+ */
+void	 vault_settings_sealer(const unsigned char key[TOKEN_KEY_LEN]);
+
 /* Overwrite and free a value. */
 void	 vault_free(char *value, size_t len);
 

@@ -9,6 +9,12 @@
  * 1 s, doubling to 30 s, up to webhook_retries times, then is dropped;
  * an event that finds the ring full is dropped at once. Both are counted
  * (GET /metrics) and logged with the URL redacted.
+ *
+ * webhook_url is a secret, sealed under the master key in the store and
+ * in the ring (settings.h); wh_post() opens it right before the POST and
+ * wipes the clear copy right after. One that does not open (master.key
+ * replaced) is dropped unposted, logged and told once as a
+ * grid.webhook_unsealable event, all without the secret.
  */
 #include "master/webhook.h"
 
@@ -19,6 +25,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -35,7 +42,9 @@ struct wh_item {
 	char		 grid[64];
 	char		 type[64];
 	char		*body;		/* the JSON posted */
-	char		 url[GRID_WEBHOOK_URL_MAX];
+	int64_t		 grid_id;
+	/* sealed, as the store keeps it (settings.h); opened to post */
+	char		 url[SETTING_SEALED_SIZE(GRID_WEBHOOK_URL_MAX)];
 	int64_t		 timeout_s;
 	int64_t		 retries;
 	int		 attempts;	/* failed so far */
@@ -52,6 +61,9 @@ struct webhook {
 	size_t			 head, n;
 	int64_t			 cursor;	/* last event id read, -1 unset */
 	CURL			*curl;
+	/* a sealed URL that did not open, told once (event) */
+	char			 unsealable[SETTING_SEALED_SIZE(
+				    GRID_WEBHOOK_URL_MAX)];
 	atomic_uint_fast64_t	 sent, failed, dropped, queued;
 };
 
@@ -79,7 +91,7 @@ wh_drop(struct webhook *w, const struct wh_item *it, const char *why)
 	atomic_fetch_add(&w->dropped, 1);
 	log_warn("webhook: grid %s: event %lld (%s) to %s dropped: %s",
 	    it->grid, (long long)it->event_id, it->type,
-	    settings_redact_url(it->url, red, sizeof red), why);
+	    settings_shown(it->url, red, sizeof red), why);
 }
 
 static struct wh_grid *
@@ -163,6 +175,7 @@ wh_read(struct webhook *w, struct store *st)
 			it = w->n < WEBHOOK_QUEUE_MAX ? &w->q[(w->head + w->n) %
 			    WEBHOOK_QUEUE_MAX] : &over;
 			it->event_id = id;
+			it->grid_id = g->id;
 			snprintf(it->grid, sizeof it->grid, "%s", g->name);
 			snprintf(it->type, sizeof it->type, "%s", type);
 			snprintf(it->url, sizeof it->url, "%s",
@@ -210,11 +223,15 @@ wh_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c,
 	return atomic_load(&w->stop) ? 1 : 0;
 }
 
-/* POST it: 0 delivered, -1 with why. */
+/*
+ * POST it: 0 delivered, -1 with why, -2 with why when the URL does not
+ * open (not worth trying again). The URL is clear only in here.
+ */
 static int
 wh_post(struct webhook *w, const struct wh_item *it, char *why, size_t len)
 {
 	struct curl_slist *hdr = NULL;
+	char *url = NULL, *cause = NULL;
 	long status = 0;
 	CURLcode rc;
 
@@ -222,11 +239,18 @@ wh_post(struct webhook *w, const struct wh_item *it, char *why, size_t len)
 		snprintf(why, len, "cannot make an HTTP client");
 		return -1;
 	}
+	if (settings_unseal(&grid_settings_table, settings_find(
+	    &grid_settings_table, "webhook_url"), it->url, &url,
+	    &cause) != 0) {
+		snprintf(why, len, "%s", cause);
+		free(cause);
+		return -2;
+	}
 	curl_easy_reset(w->curl);
 	hdr = curl_slist_append(hdr, "Content-Type: application/json");
 	hdr = curl_slist_append(hdr, "User-Agent: berth-master/"
 	    MASTER_VERSION);
-	curl_easy_setopt(w->curl, CURLOPT_URL, it->url);
+	curl_easy_setopt(w->curl, CURLOPT_URL, url);
 	curl_easy_setopt(w->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, it->body);
@@ -239,6 +263,8 @@ wh_post(struct webhook *w, const struct wh_item *it, char *why, size_t len)
 	curl_easy_setopt(w->curl, CURLOPT_XFERINFODATA, w);
 	rc = curl_easy_perform(w->curl);
 	curl_slist_free_all(hdr);
+	OPENSSL_cleanse(url, strlen(url));
+	free(url);
 	if (rc != CURLE_OK) {
 		/* curl's words name no URL. */
 		snprintf(why, len, "%s", curl_easy_strerror(rc));
@@ -259,10 +285,24 @@ wh_deliver(struct webhook *w)
 	struct wh_item *it = &w->q[w->head];
 	char why[256], red[256], more[320];
 	int64_t wait;
+	int rc;
 
 	if (w->n == 0 || it->next_ms > util_mono_ms())
 		return;
-	if (wh_post(w, it, why, sizeof why) == 0) {
+	if ((rc = wh_post(w, it, why, sizeof why)) == -2) {
+		wh_drop(w, it, why);
+		/* Told once per sealed value: its event is not re-told. */
+		if (strcmp(w->unsealable, it->url) != 0) {
+			snprintf(w->unsealable, sizeof w->unsealable, "%s",
+			    it->url);
+			if (store_event_add(master_store(w->m), it->grid_id,
+			    "grid.webhook_unsealable", it->grid, "webhook: "
+			    "events are not posted to %s: %s", settings_shown(
+			    it->url, red, sizeof red), why) != 0)
+				log_warn("webhook: cannot record an event: %s",
+				    store_errmsg(master_store(w->m)));
+		}
+	} else if (rc == 0) {
 		atomic_fetch_add(&w->sent, 1);
 		log_debug("webhook: grid %s: event %lld (%s) posted",
 		    it->grid, (long long)it->event_id, it->type);
@@ -278,7 +318,7 @@ wh_deliver(struct webhook *w)
 			it->next_ms = util_mono_ms() + wait;
 			log_warn("webhook: grid %s: POST to %s of event %lld "
 			    "(%s) failed: %s; again in %llds (%d of %lld)",
-			    it->grid, settings_redact_url(it->url, red,
+			    it->grid, settings_shown(it->url, red,
 			    sizeof red), (long long)it->event_id, it->type,
 			    why, (long long)(wait / 1000), it->attempts,
 			    (long long)it->retries);

@@ -4,7 +4,9 @@
 # exec provider whose program answers by the book (no agent joins here).
 #  1. webhook_url and webhook_events validated: 422 naming the field.
 #  2. The URL is a secret: redacted in the API, `berth grid show`, the
-#     grid.settings event and the log.
+#     grid.settings event and the log; sealed in the store: neither the
+#     secret path nor host+path in the db file or its WAL; after a master
+#     restart it opens with the same key (every post below is after one).
 #  3. A scale-up: the chosen events (nodegroup., machine.) arrive as JSON
 #     with a Slack-compatible "text" and the structured event; the others
 #     (stack., deploy., grid.) do not.
@@ -16,6 +18,9 @@
 #     burst, 3s of 15m"), in its status and the CLI's progress.
 #  7. spare: a group keeps warm idle machines beyond demand; min + spare
 #     above max is refused naming spare.
+#  8. master.key replaced: the sealed URL does not open: no POST, a drop
+#     logged and a grid.webhook_unsealable event, both without the secret;
+#     the master goes on.
 . "$(dirname "$0")/../lib.sh"
 
 D=$TMP/data
@@ -59,6 +64,24 @@ check_has "grid show: the host" "$out" "127.0.0.1:$(cat "$R/port")/***"
 check "grid show: never the secret path" not_in SECRET "$out"
 check "the grid.settings event names no secret" sh -c \
     "curl -s -H 'Authorization: Bearer $TOKEN' '$API/v1/grids/default/events?type=grid.settings' | grep -q webhook_url && ! curl -s -H 'Authorization: Bearer $TOKEN' '$API/v1/grids/default/events?type=grid.settings' | grep -q SECRET"
+# Sealed at rest: the row holds the envelope (the evidence it was written),
+# and no byte of the db file or its WAL holds the URL's secret part.
+HOSTPATH="127.0.0.1:$(cat "$R/port")/services"
+check_has "the store holds it sealed" \
+    "$(sqlite3 "$D/berth.db" "SELECT webhook_url FROM grids WHERE name = 'default'")" "sealed:v1:"
+check "the db file and its WAL: never the secret path" sh -c \
+    "! cat '$D/berth.db' '$D/berth.db-wal' 2>/dev/null | strings | grep -q -e SECRET -e '$HOSTPATH'"
+check "grep -a on the raw files: neither" sh -c \
+    "! grep -a -q -e T0SECRET -e '$HOSTPATH' '$D/berth.db' '$D/berth.db-wal'"
+"$B" grid set default webhook_events=nodegroup.,machine. >/dev/null
+check_has "another key's PATCH keeps it" "$(api_jq /v1/grids/default .settings.webhook_url)" \
+    "127.0.0.1:$(cat "$R/port")/***"
+# Every POST below comes from a restarted master: it opens the URL with
+# the same key (master.key in the data dir).
+master_stop
+master_start "$D" || exit 1
+check "after a restart, still not in clear in the file" sh -c \
+    "! grep -a -q -e T0SECRET -e '$HOSTPATH' '$D/berth.db' '$D/berth.db-wal'"
 
 # ---- 3. a scale-up: the chosen events arrive ---------------------------------------
 P=$TMP/prov
@@ -154,4 +177,24 @@ check_eq "spare in the metrics" "$(metric 'berth_nodegroup_spare{grid="default",
 sched_wait_round
 check_eq "and no more (they will be idle)" \
     "$(api_jq /v1/nodegroups/default/warm/machines length)" 2
+
+# ---- 8. master.key replaced: the sealed URL does not open ------------------------------
+master_stop
+head -c 32 /dev/urandom >"$D/master.key"
+master_start "$D" || exit 1
+"$B" nodegroup set burst max=7 >/dev/null	# a nodegroup.settings event: wanted
+check "a grid.webhook_unsealable event" wait_for 20 sh -c \
+    "curl -s -H 'Authorization: Bearer $TOKEN' '$API/v1/grids/default/events?type=grid.webhook_unsealable' | grep -q unsealed"
+check_has "it names the host only" \
+    "$(api_jq '/v1/grids/default/events?type=grid.webhook_unsealable' '.[].message')" \
+    "events are not posted to http://127.0.0.1:$(cat "$R/port")/***"
+"$B" nodegroup set burst max=6 >/dev/null	# another: dropped too, not told again
+check "both events dropped, counted" wait_for 20 \
+    sh -c "[ \"\$(curl -s '$API/metrics' | awk '\$1 == \"berth_webhook_dropped_total\" {print \$2}')\" -ge 2 ]"
+check_eq "never posted (no attempt failed)" "$(metric berth_webhook_failures_total)" 0
+check_eq "told once" "$(api_jq '/v1/grids/default/events?type=grid.webhook_unsealable' length)" 1
+check_has "the log says why" "$(grep 'webhook:' "$MASTER_LOG" | tail -3)" \
+    "webhook_url cannot be unsealed with this master's key"
+check "the log never holds the secret" sh -c "! grep -q SECRET '$MASTER_LOG'"
+check "the master goes on" pid_alive "$MASTER_PID"
 master_stop

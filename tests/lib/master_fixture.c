@@ -9,6 +9,7 @@
 #include "tests/lib/master_fixture.h"
 
 #include "master/grid.h"
+#include "master/vault.h"
 #include "stacks/stack.h"
 
 #include "common/log.h"
@@ -61,6 +62,7 @@ master_fixture_new(void)
 	f->m.cfg.data_dir = f->dir;
 	f->m.cfg.deploy_timeout_s = 600;
 	util_random(f->m.key, sizeof f->m.key);
+	vault_settings_sealer(f->m.key);
 	xasprintf(&f->m.db_path, "%s/berth.db", f->dir);
 	if ((f->st = store_open(f->m.db_path, &cause)) == NULL ||
 	    store_migrate(f->st, &cause) != 0)
@@ -85,6 +87,7 @@ master_fixture_free(struct master_fixture *f)
 
 	if (f == NULL)
 		return;
+	vault_settings_sealer(NULL);
 	pthread_key_delete(f->m.store_key);
 	store_close(f->st);
 	json_decref(f->stack_spec);

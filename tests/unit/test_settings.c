@@ -15,6 +15,7 @@
 #include "common/units.h"
 #include "common/xmalloc.h"
 #include "master/store.h"
+#include "master/vault.h"
 #include "scheduler/sched.h"
 
 #include <stddef.h>
@@ -291,6 +292,110 @@ test_json_and_diff(void)
 	free(d);
 }
 
+/*
+ * A secret row: sealed when applied (never in clear in the struct, so
+ * never in the store), shown redacted, opened only with the same key;
+ * the store refuses a secret that is not sealed.
+ */
+static void
+test_secret_sealed(void)
+{
+	static const char url[] = "https://hooks.slack.com/services/T0/B0/xyz";
+	const struct setting *row = settings_find(&grid_settings_table,
+	    "webhook_url");
+	unsigned char k1[TOKEN_KEY_LEN], k2[TOKEN_KEY_LEN];
+	unsigned char hash[32];
+	struct grid_settings a, b, c;
+	struct grid g;
+	struct store *st;
+	sqlite3_stmt *q;
+	json_t *body, *o;
+	char *field = NULL, *cause = NULL, *clear = NULL, *d;
+
+	memset(k1, 1, sizeof k1);
+	memset(k2, 2, sizeof k2);
+	grid_settings_default(&a);
+	body = json_pack("{s:s}", "webhook_url", url);
+
+	/* No sealer: a secret cannot be applied at all. */
+	vault_settings_sealer(NULL);
+	b = a;
+	CHECK_INT(settings_apply_json(&grid_settings_table, &b, body, &field,
+	    &cause), -1);
+	CHECK_STR(field, "webhook_url");
+	CHECK_HAS(cause, "cannot be sealed");
+	free(field);
+	free(cause);
+	CHECK_STR(b.webhook_url, "");
+
+	vault_settings_sealer(k1);
+	CHECK_INT(settings_apply_json(&grid_settings_table, &b, body, &field,
+	    &cause), 0);
+	CHECK(settings_is_sealed(b.webhook_url));
+	CHECK(strstr(b.webhook_url, "/services") == NULL);
+	CHECK(strstr(b.webhook_url, "xyz") == NULL);
+	o = settings_to_json(&grid_settings_table, &b);
+	CHECK_STR(json_string_value(json_object_get(o, "webhook_url")),
+	    "https://hooks.slack.com/***");
+	json_decref(o);
+	d = settings_diff(&grid_settings_table, &a, &b);
+	CHECK_STR(d, "webhook_url  -> https://hooks.slack.com/***");
+	free(d);
+	/* The same URL again: a new seal, said to have changed. */
+	c = b;
+	CHECK_INT(settings_apply_json(&grid_settings_table, &c, body, &field,
+	    &cause), 0);
+	d = settings_diff(&grid_settings_table, &b, &c);
+	CHECK_STR(d, "webhook_url https://hooks.slack.com/*** -> "
+	    "https://hooks.slack.com/*** (changed)");
+	free(d);
+
+	/* Opens with the key that sealed it, not with another. */
+	CHECK_INT(settings_unseal(&grid_settings_table, row, b.webhook_url,
+	    &clear, &cause), 0);
+	CHECK_STR(clear, url);
+	free(clear);
+	vault_settings_sealer(k2);
+	CHECK_INT(settings_unseal(&grid_settings_table, row, b.webhook_url,
+	    &clear, &cause), -1);
+	CHECK(clear == NULL);
+	CHECK_HAS(cause, "cannot be unsealed with this master's key");
+	CHECK(strstr(cause, "xyz") == NULL);
+	free(cause);
+	/* A sealed value cannot come from outside. */
+	json_decref(body);
+	body = json_pack("{s:s}", "webhook_url", b.webhook_url);
+	CHECK_INT(settings_apply_json(&grid_settings_table, &c, body, &field,
+	    &cause), -1);
+	CHECK_HAS(cause, "must not begin with");
+	free(field);
+	free(cause);
+	json_decref(body);
+
+	/* The store keeps the envelope, and refuses a secret in clear. */
+	CHECK((st = open_store("secret.db")) != NULL);
+	if (st == NULL)
+		return;
+	memset(hash, 0, sizeof hash);
+	CHECK_INT(store_grid_create(st, "g", &a, hash, hash, sizeof hash,
+	    &g), 0);
+	CHECK_INT(store_grid_update_settings(st, g.id, &b), 0);
+	q = NULL;
+	sqlite3_prepare_v2(store_db(st), "SELECT webhook_url FROM grids "
+	    "WHERE name = 'g'", -1, &q, NULL);
+	if (q != NULL && sqlite3_step(q) == SQLITE_ROW)
+		CHECK_STR((const char *)sqlite3_column_text(q, 0),
+		    b.webhook_url);
+	sqlite3_finalize(q);
+	c = b;
+	snprintf(c.webhook_url, sizeof c.webhook_url, "%s", url);
+	CHECK_INT(store_grid_update_settings(st, g.id, &c), -1);
+	CHECK_INT(store_grid_get(st, "g", &g), 1);
+	CHECK_STR(g.settings.webhook_url, b.webhook_url);
+	store_close(st);
+	vault_settings_sealer(NULL);
+}
+
 static void
 test_value_from_text(void)
 {
@@ -437,6 +542,7 @@ main(void)
 	TEST_RUN(test_defaults_everywhere);
 	TEST_RUN(test_apply_json);
 	TEST_RUN(test_json_and_diff);
+	TEST_RUN(test_secret_sealed);
 	TEST_RUN(test_value_from_text);
 	TEST_RUN(test_usage_lists_every_row);
 	TEST_RUN(test_docs_name_every_setting);
