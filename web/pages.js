@@ -207,6 +207,7 @@ function nodeOps(ctx, note, cur) {
   const cord = h('button', { type: 'button' });
   const drain = h('button.danger', { type: 'button' }, 'Drain');
   const prot = h('button', { type: 'button' });
+  const approve = h('button', { type: 'button' }, 'Approve');
   const post = (n, op, body) => ctx.api.request('POST',
     `/v1/nodes/${ctx.g}/${enc(n.id)}/${op}`, body);
   cord.addEventListener('click', () => {
@@ -222,6 +223,10 @@ function nodeOps(ctx, note, cur) {
       return;
     act(note, `Drain ${n.name}`, () => post(n, 'drain'), ctx.refreshNow);
   });
+  approve.addEventListener('click', () => {
+    const n = cur();
+    act(note, `Approve ${n.name}`, () => post(n, 'approve'), ctx.refreshNow);
+  });
   prot.addEventListener('click', () => {
     const n = cur();
     act(note, `${n.protected ? 'Unprotect' : 'Protect'} ${n.name}`,
@@ -235,19 +240,25 @@ function nodeOps(ctx, note, cur) {
     }
   };
   return {
-    els: [cord, ' ', drain, ' ', prot],
+    els: [approve, cord, ' ', drain, ' ', prot],
     update(n) {
+      // A pending node (docs/nodes.md) waits for approval: nothing else.
+      const pending = n.status === 'pending';
+      label(approve, 'Approve', `Approve node ${n.name}`,
+        n.pending_reason ? 'Pending: ' + n.pending_reason : 'Let this node join the grid');
+      approve.hidden = !pending;
+      cord.hidden = pending;
       const draining = n.drain && n.drain.state === 'draining';
       label(cord, n.cordoned ? 'Uncordon' : 'Cordon',
         `${n.cordoned ? 'Uncordon' : 'Cordon'} node ${n.name}`,
         draining ? 'Uncordon cancels the drain' :
           n.cordoned ? 'Let new work go to this node again' : 'No new work goes to this node');
       label(drain, 'Drain', `Drain node ${n.name}`, 'Move its work elsewhere, then stop what is left');
-      drain.hidden = !!n.drain;
+      drain.hidden = !!n.drain || pending;
       label(prot, n.protected ? 'Unprotect' : 'Protect',
         `${n.protected ? 'Unprotect' : 'Protect'} node ${n.name}`,
         'Node groups\' scale-in never picks a protected node');
-      prot.hidden = !n.group;
+      prot.hidden = !n.group || pending;
     },
   };
 }

@@ -134,7 +134,8 @@ async function e2e() {
   await check('nodes: a row per agent, online, with its labels and resources', async () => {
     await page.waitForFunction(() => {
       const rows = [...document.querySelectorAll('#nodes tbody tr')];
-      return rows.length === 3 && rows.every((r) => r.cells[1].textContent === 'online' &&
+      const on = rows.filter((r) => r.cells[0].textContent !== 'a4');
+      return rows.length === 4 && on.every((r) => r.cells[1].textContent === 'online' &&
         /GiB|MiB/.test(r.cells[5].textContent));
     });
     const text = await page.locator('#nodes').innerText();
@@ -148,7 +149,7 @@ async function e2e() {
     await page.fill('#node-filter', 'a2');
     await page.waitForFunction(() => document.querySelectorAll('#nodes tbody tr').length === 1);
     await page.fill('#node-filter', '');
-    await page.waitForFunction(() => document.querySelectorAll('#nodes tbody tr').length === 3);
+    await page.waitForFunction(() => document.querySelectorAll('#nodes tbody tr').length === 4);
   });
 
   // Node operations from the row: cordon a2, then uncordon it.
@@ -176,6 +177,29 @@ async function e2e() {
     if (n.cordoned) throw new Error('the API still has a2 cordoned');
     await page.waitForFunction(() => [...document.querySelectorAll('#nodes tbody tr')]
       .some((r) => r.cells[0].textContent === 'a2' && r.cells[1].textContent === 'online'));
+  });
+
+  // A pending node (join_approval manual): only Approve is offered.
+  await check('nodes: a pending node says so, and Approve (only) is offered', async () => {
+    await page.waitForFunction(() => [...document.querySelectorAll('#nodes tbody tr')]
+      .some((r) => r.cells[0].textContent === 'a4' && r.cells[1].textContent === 'pending'));
+    if (!await page.isVisible('#nodes button[aria-label="Approve node a4"]'))
+      throw new Error('no Approve button on a4');
+    if (await page.isVisible('#nodes button[aria-label="Drain node a4"]') ||
+        await page.isVisible('#nodes button[aria-label="Cordon node a4"]'))
+      throw new Error('Drain or Cordon offered on a pending node');
+    if (await page.isVisible('#nodes button[aria-label="Approve node a1"]'))
+      throw new Error('Approve offered on an online node');
+  });
+  await check('nodes: Approve a4 admits it (API and row)', async () => {
+    await page.click('#nodes button[aria-label="Approve node a4"]');
+    await page.waitForFunction(() => [...document.querySelectorAll('#nodes tbody tr')]
+      .some((r) => r.cells[0].textContent === 'a4' && r.cells[1].textContent === 'online'),
+    null, { timeout: 30000 });
+    const n = await nodeApi('a4');
+    if (n.status !== 'online') throw new Error('the API says ' + n.status);
+    if (await page.isVisible('#nodes button[aria-label="Approve node a4"]'))
+      throw new Error('Approve still offered');
   });
 
   // Keyboard: Tab from the top reaches the nav, Enter follows a link.
@@ -337,7 +361,7 @@ async function e2e() {
     let asked = '';
     page.once('dialog', (d) => { asked = d.message(); d.accept(); });
     await page.click('#nodes button[aria-label="Remove node a3"]');
-    await page.waitForFunction(() => document.querySelectorAll('#nodes tbody tr').length === 2);
+    await page.waitForFunction(() => document.querySelectorAll('#nodes tbody tr').length === 3);
     if (!asked.includes('a3')) throw new Error('confirmation said: ' + asked);
     const nodes = await api('GET', '/v1/grids/default/nodes');
     if (nodes.some((n) => n.name === 'a3')) throw new Error('the API still lists a3');

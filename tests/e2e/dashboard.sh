@@ -4,7 +4,8 @@
 # a real master and three real agents on the real Docker Engine: log in, a
 # wrong token, the agents online, a stack installed through the API and its
 # instances appearing, scale, logs followed live, events filtered, a job,
-# cordon/uncordon, drain and protect from the nodes page,
+# cordon/uncordon, drain and protect from the nodes page, a pending node
+# approved,
 # remove a node, a node group's scale-up (process provider) charted, log
 # out; CSP on throughout. Screenshots of each page go to
 # $BERTH_ARTIFACTS (default tests/artifacts/dashboard).
@@ -21,6 +22,12 @@ agent_start a1 "az=a,role=web"
 agent_start a2 "az=b,role=web"
 agent_start a3 "az=c"
 check "three real agents online" wait_for 30 sh -c '[ "$(curl -s -H "Authorization: Bearer '"$TOKEN"'" '"$API"'/v1/grids/default/nodes | jq "[.[] | select(.status == \"online\")] | length")" = 3 ]'
+# A fourth joins while the grid wants approval: pending, for the page's
+# Approve button.
+api PATCH /v1/grids/default '{"settings":{"join_approval":"manual"}}'
+agent_start a4 "az=d"
+check "a fourth agent waits as pending (join_approval manual)" wait_for 30 sh -c \
+    "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/a4 | jq -r .status)\" = pending ]"
 
 cat >"$TMP/web.yml" <<'YML'
 stack: e2e/web
