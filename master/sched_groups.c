@@ -452,6 +452,9 @@ groups_reap(struct groups_ctx *c, struct machine *mc)
 	 * them behind (orphans). So an online node is deleted once its
 	 * agent's stats say it owns no container, or stop_grace_s + 60 s
 	 * after the machine began terminating, whichever comes first.
+	 * Finished jobs' containers, which the agent keeps for
+	 * job_retention_s (a day), are not waited for: node_containers
+	 * leaves them out (store_nodegroup.c).
 	 */
 	if (strcmp(mc->reason, "scale-in") == 0 && mc->node_online &&
 	    mc->node_containers > 0 && c->now - mc->state_at <

@@ -1183,7 +1183,8 @@ struct machine {
 	int			 node_draining;	/* its node's drain is under way */
 	int			 node_containers; /* its agent's last count of
 						 * the containers it owns
-						 * (stats), -1 unknown */
+						 * (stats), less the finished
+						 * jobs' it keeps; <0 unknown */
 	int64_t			 node_jobs_finished; /* job attempts that ran
 						 * there and ended */
 };
