@@ -61,20 +61,33 @@ ops_get(struct api_ctx *ctx, const char *id, struct node_ops *o)
 	return -1;
 }
 
+/*
+ * The start of an operation that takes no body (cordon, uncordon,
+ * approve): the grid and node of the path, an empty body, the node's
+ * state. 0, or -1 with the error answered.
+ */
+static int
+ops_plain(struct api_ctx *ctx, struct grid *g, char id[NODE_ID_LEN + 1],
+    struct node_ops *o)
+{
+	static const char *const none[] = { NULL };
+	json_t *body;
+
+	if (api_node_lookup(ctx, g, id) != 0 || ops_body(ctx, none, &body))
+		return -1;
+	json_decref(body);
+	return ops_get(ctx, id, o);
+}
+
 void
 api_node_cordon(struct api_ctx *ctx)
 {
-	static const char *const none[] = { NULL };
 	struct grid g;
 	struct node_ops o;
 	char id[NODE_ID_LEN + 1];
-	json_t *body;
 	int rc;
 
-	if (api_node_lookup(ctx, &g, id) != 0 || ops_body(ctx, none, &body))
-		return;
-	json_decref(body);
-	if (ops_get(ctx, id, &o) != 0)
+	if (ops_plain(ctx, &g, id, &o) != 0)
 		return;
 	if (store_begin(ctx->st) != 0 ||
 	    (rc = store_node_cordon(ctx->st, id, 1)) < 0 ||
@@ -92,17 +105,12 @@ api_node_cordon(struct api_ctx *ctx)
 void
 api_node_uncordon(struct api_ctx *ctx)
 {
-	static const char *const none[] = { NULL };
 	struct grid g;
 	struct node_ops o;
 	char id[NODE_ID_LEN + 1];
-	json_t *body;
 	int rc, draining;
 
-	if (api_node_lookup(ctx, &g, id) != 0 || ops_body(ctx, none, &body))
-		return;
-	json_decref(body);
-	if (ops_get(ctx, id, &o) != 0)
+	if (ops_plain(ctx, &g, id, &o) != 0)
 		return;
 	draining = strcmp(o.drain_state, "draining") == 0;
 	if (store_begin(ctx->st) != 0 ||
@@ -230,17 +238,12 @@ api_node_protect(struct api_ctx *ctx)
 void
 api_node_approve(struct api_ctx *ctx)
 {
-	static const char *const none[] = { NULL };
 	struct grid g;
 	struct node_ops o;
 	char id[NODE_ID_LEN + 1];
-	json_t *body;
 	int rc;
 
-	if (api_node_lookup(ctx, &g, id) != 0 || ops_body(ctx, none, &body))
-		return;
-	json_decref(body);
-	if (ops_get(ctx, id, &o) != 0)
+	if (ops_plain(ctx, &g, id, &o) != 0)
 		return;
 	if (store_begin(ctx->st) != 0 ||
 	    (rc = store_node_approve(ctx->st, id)) < 0 ||
