@@ -124,32 +124,51 @@ sched_drain_round(struct master *m, struct store *st, int64_t grid_id,
 
 /* ---- node groups ------------------------------------------------------- */
 
-int
-sched_drain_scale_in(struct master *m, struct store *st, int64_t grid_id,
-    struct sched *s, const struct machine *mc, int64_t deadline_s,
-    int64_t unneeded_for_s)
+/*
+ * Start the drain of a group's node by `by` ("scale-in", "recycle"): the
+ * node's drain, its machine draining and a node.drain event saying why,
+ * in one transaction; then the scheduler's view. 0, or -1 (nothing
+ * written).
+ */
+static int
+drain_group_node(struct store *st, int64_t grid_id, struct sched *s,
+    const struct machine *mc, const char *by, int64_t deadline_s,
+    const char *why)
 {
 	int64_t now = util_now_ms();
-	char b[32], d[32];
-	int rc;
 
-	(void)m;
 	if (store_begin(st) != 0)
 		return -1;
-	rc = store_node_drain_start(st, mc->node_id, "scale-in", now,
-	    now + deadline_s * 1000);
-	if (rc != 1 || store_machine_state(st, mc->id, "joined", "draining",
-	    "scale-in", now) != 1 ||
-	    store_event_add(st, grid_id, "node.drain", mc->name, "node %s of "
-	    "group %s: unneeded for %s (its instances fit elsewhere): "
-	    "draining it for scale-in, deadline %s", mc->name, mc->group,
-	    units_format_duration(unneeded_for_s, b, sizeof b),
-	    units_format_duration(deadline_s, d, sizeof d)) != 0 ||
+	if (store_node_drain_start(st, mc->node_id, by, now,
+	    now + deadline_s * 1000) != 1 ||
+	    store_machine_state(st, mc->id, "joined", "draining", by,
+	    now) != 1 ||
+	    store_event_add(st, grid_id, "node.drain", mc->name, "%s",
+	    why) != 0 ||
 	    store_commit(st) != 0) {
 		store_rollback(st);
 		return -1;
 	}
 	sched_sync_node(st, s, grid_id, mc->node_id);
+	return 0;
+}
+
+int
+sched_drain_scale_in(struct master *m, struct store *st, int64_t grid_id,
+    struct sched *s, const struct machine *mc, int64_t deadline_s,
+    int64_t unneeded_for_s)
+{
+	char b[32], d[32], why[512];
+
+	(void)m;
+	snprintf(why, sizeof why, "node %s of group %s: unneeded for %s "
+	    "(its instances fit elsewhere): draining it for scale-in, "
+	    "deadline %s", mc->name, mc->group,
+	    units_format_duration(unneeded_for_s, b, sizeof b),
+	    units_format_duration(deadline_s, d, sizeof d));
+	if (drain_group_node(st, grid_id, s, mc, "scale-in", deadline_s,
+	    why) != 0)
+		return -1;
 	log_info("drain: node %s of group %s: scale-in drain", mc->name,
 	    mc->group);
 	return 0;
@@ -159,27 +178,16 @@ int
 sched_drain_recycle(struct store *st, int64_t grid_id, struct sched *s,
     const struct machine *mc, int64_t deadline_s, int64_t max_jobs)
 {
-	int64_t now = util_now_ms();
-	char d[32];
-	int rc;
+	char d[32], why[512];
 
-	if (store_begin(st) != 0)
+	snprintf(why, sizeof why, "node %s of group %s ran %lld job(s) "
+	    "(max_jobs_per_node %lld): draining it to recycle it (jobs in "
+	    "flight end first), deadline %s", mc->name, mc->group,
+	    (long long)mc->node_jobs_finished, (long long)max_jobs,
+	    units_format_duration(deadline_s, d, sizeof d));
+	if (drain_group_node(st, grid_id, s, mc, "recycle", deadline_s,
+	    why) != 0)
 		return -1;
-	rc = store_node_drain_start(st, mc->node_id, "recycle", now,
-	    now + deadline_s * 1000);
-	if (rc != 1 || store_machine_state(st, mc->id, "joined", "draining",
-	    "recycle", now) != 1 ||
-	    store_event_add(st, grid_id, "node.drain", mc->name, "node %s of "
-	    "group %s ran %lld job(s) (max_jobs_per_node %lld): draining it "
-	    "to recycle it (jobs in flight end first), deadline %s",
-	    mc->name, mc->group, (long long)mc->node_jobs_finished,
-	    (long long)max_jobs, units_format_duration(deadline_s, d,
-	    sizeof d)) != 0 ||
-	    store_commit(st) != 0) {
-		store_rollback(st);
-		return -1;
-	}
-	sched_sync_node(st, s, grid_id, mc->node_id);
 	log_info("drain: node %s of group %s: recycled after %lld job(s)",
 	    mc->name, mc->group, (long long)mc->node_jobs_finished);
 	return 0;
