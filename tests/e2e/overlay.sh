@@ -66,10 +66,11 @@ S1=$(subnet n1); S2=$(subnet n2); S3=$(subnet n3)
 VX=$(printf 'bvx%06x' "$(api_jq /v1/networks/default/grid .vni)")
 routes() { ip -n "$1" -4 route show dev "$VX" 2>/dev/null | awk '{print $1}' | sort | tr '\n' ' '; }
 want() { printf '%s\n' "$@" | sort | tr '\n' ' '; }
+routes_are() { [ "$(routes "$1")" = "$(want "${@:2}")" ]; } # NS SUBNET...
 check "n1 routes the other two subnets over VXLAN" wait_for 20 \
-    test "$(routes "$NS1")" = "$(want "$S2" "$S3")"
+    routes_are "$NS1" "$S2" "$S3"
 check "n3 routes the other two subnets over VXLAN" wait_for 20 \
-    test "$(routes "$NS3")" = "$(want "$S1" "$S2")"
+    routes_are "$NS3" "$S1" "$S2"
 check_eq "n2's Docker network is on its subnet" \
     "$(docker -H "unix://$SOCK2" network inspect berth-default -f '{{(index .IPAM.Config 0).Subnet}}')" "$S2"
 check_eq "the VXLAN MTU is the underlay's less 50" \
@@ -124,10 +125,10 @@ agent_stop n3
 check "n3 offline" wait_for 20 api_jq /v1/nodes/default/n3 '.connected == false' -e
 api DELETE "/v1/nodes/default/n3?force=1"
 check_eq "n3 removed" "$STATUS" 204
-check "n1 no longer routes n3's subnet" wait_for 10 \
-    test "$(routes "$NS1")" = "$(want "$S2")"
-check "n2 no longer routes n3's subnet" wait_for 10 \
-    test "$(routes "$NS2")" = "$(want "$S1")"
+wait_for 15 routes_are "$NS1" "$S2"
+check_eq "n1 no longer routes n3's subnet" "$(routes "$NS1")" "$(want "$S2")"
+wait_for 15 routes_are "$NS2" "$S1"
+check_eq "n2 no longer routes n3's subnet" "$(routes "$NS2")" "$(want "$S1")"
 check_eq "n2 keeps no forwarding entry for n3" \
     "$(bridge -n "$NS2" fdb show dev "$VX" | grep -c "192.168.250.3")" 0
 

@@ -47,8 +47,8 @@ check_has "... saying which" "$(cat "$TMP/out")" "no network nope"
 
 # The agents have the peer list (their debug log shows each frame).
 frames() { grep -c "network: frame of grid default: $2 node(s)" "$TMP/agents/$1.log"; }
-check "agents get the peer list of three nodes" wait_for 10 \
-    test "$(frames a1 3)" -ge 1 -a "$(frames a3 3)" -ge 1
+got3() { [ "$(frames a1 3)" -ge 1 ] && [ "$(frames a3 3)" -ge 1 ]; }
+check "agents get the peer list of three nodes" wait_for 10 got3
 
 # An agent restart and a master restart keep every subnet.
 agent_stop a2
