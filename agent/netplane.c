@@ -56,6 +56,7 @@ struct netplane {
 	char			 brname[16];	/* its bridge */
 	char			 vxname[16];	/* the VXLAN device */
 	int			 ready;		/* netname is in place */
+	char			 node_id[PROTO_NODE_ID_LEN + 1]; /* ours */
 	char			*last_error;	/* logged once */
 };
 
@@ -407,6 +408,19 @@ np_docker_network(struct netplane *np, int mtu)
 		return -1;
 	}
 	if (rc == 1) {
+		const char *owner = json_string_value(json_object_get(
+		    json_object_get(cur, "Labels"), "berth.node"));
+
+		/* Another node's (agents sharing one engine): not ours to
+		 * touch. */
+		if (owner == NULL || strcmp(owner, np->node_id) != 0) {
+			np_error(np, "the Docker network %s belongs to %s%.12s: "
+			    "agents that share one engine need "
+			    "BERTH_NETWORK=off", np->netname, owner != NULL ?
+			    "node " : "", owner != NULL ? owner : "someone else");
+			json_decref(cur);
+			return -1;
+		}
 		cfg0 = json_array_get(json_object_get(json_object_get(cur,
 		    "IPAM"), "Config"), 0);
 		have = json_string_value(json_object_get(cfg0, "Subnet"));
@@ -436,6 +450,8 @@ np_docker_network(struct netplane *np, int mtu)
 	    "com.docker.network.driver.mtu", mtus,
 	    "Labels", "berth.grid", np->grid, "berth.network",
 	    NET_GRID_NETWORK);
+	json_object_set_new(json_object_get(body, "Labels"), "berth.node",
+	    json_string(np->node_id));
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	rc = docker_network_create(np->docker, text, &cause);
@@ -635,6 +651,7 @@ netplane_apply(struct netplane *np, const char *text, const char *node_id)
 		np->ready = 0;
 		return;
 	}
+	snprintf(np->node_id, sizeof np->node_id, "%s", node_id);
 	if (np_parse(np, np->frame, node_id) != 0)
 		return;
 	if (!np->have_subnet) {
