@@ -9,16 +9,19 @@
 # container on another over TCP at its grid address; a node's removal
 # removes its route on the other nodes; an agent restart keeps the node's
 # subnet and the running server's address; nothing outside the test's
-# namespaces changes (the host's routes, links and Docker networks).
+# namespaces gets a route, link or Docker network of the grid network.
 # Names (DNS) are not built yet: the client uses the server's address.
 # test-lane: side
 . "$(dirname "$0")/../lib.sh"
 
 "$ROOT/scripts/test-image.sh" >/dev/null || { notok "build the local test image"; exit 1; }
+# What the grid network could touch on the host: routes into the overlay's
+# prefix, bridge and VXLAN links of its names, Docker networks of its name.
+# (The machine is shared: other tests' links and routes come and go.)
 host_state() {
-	{ ip -4 route show table main; ip -o link show | awk -F': ' '{print $2}' |
-	    sed 's/@.*//'; docker network ls --format '{{.Name}} {{.ID}}'; } |
-	    grep -v "bt$$" | sort
+	{ ip -4 route show table all | grep -E '(^| )10\.81\.'
+	  ip -o link show | grep -E ': (bvx|bbr)[0-9a-f]'
+	  docker network ls --format '{{.Name}}' | grep '^berth-'; } | sort
 }
 BEFORE=$(host_state)
 
@@ -133,6 +136,6 @@ check_eq "n2 keeps no forwarding entry for n3" \
     "$(bridge -n "$NS2" fdb show dev "$VX" | grep -c "192.168.250.3")" 0
 
 "$BIN/berth" stack rm --force net >/dev/null
-check_eq "the host's routes, links and Docker networks are as they were" \
+check_eq "the host has no route, link or Docker network of the grid network" \
     "$(host_state)" "$BEFORE"
 master_stop TERM
