@@ -83,7 +83,9 @@ hub_network_tick(struct hub *h, int64_t raw)
 	for (i = 0; i < h->n_nets; i++)
 		h->nets[i].seen = 0;
 	for (s = h->all; s != NULL; s = s->lnext) {
-		if (!s->authed || s->close_code != 0)
+		/* A pending node (docs/nodes.md) learns nothing of the
+		 * grid before it is approved. */
+		if (!s->authed || s->close_code != 0 || s->pending)
 			continue;
 		n = hub_net_of(h, s->grid_id);
 		if (!n->seen) {

@@ -11,7 +11,8 @@
  * (a node joining after such a change takes one of the new prefix).
  *
  * The peer list (every node of the grid with its underlay address and
- * subnet) is what the hub pushes to agents in "network" frames.
+ * subnet; not a pending node until it is approved) is what the hub pushes
+ * to agents in "network" frames.
  */
 #include "master/store.h"
 
@@ -130,7 +131,8 @@ store_node_peer_address(struct store *st, const char *node_id,
 	"SELECT coalesce(json_group_array(json_object('node_id', n.id," \
 	" 'name', n.name, 'address', n.peer_address, 'subnet', ns.subnet))," \
 	" '[]') FROM (SELECT * FROM node_subnets WHERE grid_id = ?1" \
-	" ORDER BY subnet) ns JOIN nodes n ON n.id = ns.node_id"
+	" ORDER BY subnet) ns JOIN nodes n ON n.id = ns.node_id" \
+	" WHERE n.pending = 0"
 
 char *
 store_network_peers_text(struct store *st, int64_t grid_id)
