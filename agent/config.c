@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "agent/workers.h"
+#include "common/netaddr.h"
 #include "common/opt.h"
 #include "common/proto.h"
 #include "common/tlsutil.h"
@@ -45,6 +46,8 @@ static int	config_check_data_dir(void *, const char *, char **);
 static int	config_check_docker_host(void *, const char *, char **);
 static int	config_check_ca_cert(void *, const char *, char **);
 static int	config_check_master_pin(void *, const char *, char **);
+
+static int	config_check_peer_address(void *, const char *, char **);
 
 static const struct opt config_opts[] = {
 	{ .flag = "url", .env = { "BERTH_URL", "KONTENA_URI", "KONTENA_URL" },
@@ -136,6 +139,18 @@ static const struct opt config_opts[] = {
 	  .type = OPT_INT, .arg = "BYTES", .min = 1048576, .max = 2147483647,
 	  .def = "67108864", .offset = OFF(log_buffer_total),
 	  .help = "bytes of log lines all containers keep for the master" },
+	{ .flag = "peer-address", .env = { "BERTH_PEER_ADDRESS" },
+	  .type = OPT_STRING, .arg = "IP", .offset = OFF(peer_address),
+	  .def_help = "the address the master connection leaves from",
+	  .check = config_check_peer_address,
+	  .help = "this node's underlay IPv4 address: other nodes send its "
+	  "containers' traffic there (docs/network.md)" },
+	{ .flag = "network", .env = { "BERTH_NETWORK" }, .type = OPT_ENUM,
+	  .arg = "on|off", .choices = "on|off", .def = "on",
+	  .offset = OFF(network),
+	  .help = "the grid network's data plane (bridge, VXLAN, DNS); off: "
+	  "containers stay on Docker's default bridge (agents sharing one "
+	  "engine)" },
 };
 
 const struct opt_table agent_config_table = {
@@ -149,6 +164,21 @@ const struct opt_table agent_config_table = {
 	    "a node token from an earlier join in\n<data-dir>/node-token. "
 	    "See docs/agent.md.\n",
 };
+
+/* BERTH_PEER_ADDRESS: an IPv4 address. */
+static int
+config_check_peer_address(void *v, const char *from, char **cause)
+{
+	struct agent_config *cfg = v;
+	uint32_t ip;
+
+	if (cfg->peer_address == NULL || *cfg->peer_address == '\0' ||
+	    netaddr_parse_ip(cfg->peer_address, &ip) == 0)
+		return 0;
+	xasprintf(cause, "%s: expected an IPv4 address such as 10.0.0.5",
+	    from);
+	return -1;
+}
 
 /* BERTH_LABELS: the list replaces what an earlier source gave. */
 static int

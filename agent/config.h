@@ -57,6 +57,10 @@ struct agent_config {
 	int		 log_buffer_lines; /* BERTH_LOG_BUFFER_LINES, per container */
 	int		 log_buffer_bytes; /* BERTH_LOG_BUFFER_BYTES, per container */
 	int		 log_buffer_total; /* BERTH_LOG_BUFFER_TOTAL, all of them */
+	char		*peer_address;	/* BERTH_PEER_ADDRESS, or NULL: the
+					   address the master connection
+					   leaves from */
+	char		*network;	/* BERTH_NETWORK: "on" or "off" */
 };
 
 /* How agent_config_load() reads the environment (tests pass a fake). */

@@ -57,6 +57,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -96,6 +99,7 @@ struct conn_frame {
 enum conn_pin { CONN_PIN_UNSEEN, CONN_PIN_OK, CONN_PIN_BAD };
 
 struct conn {
+	char		 peer_address[16]; /* underlay IPv4, "" unknown */
 	const struct agent_config *cfg;	/* read-only settings */
 	char		 node_id[PROTO_NODE_ID_LEN + 1]; /* Berth-Node-Id; the
 					   ws thread changes it (4011) */
@@ -521,6 +525,34 @@ conn_tcp_connected(struct conn *c)
 }
 
 /*
+ * The node's underlay address (docs/network.md): BERTH_PEER_ADDRESS, else
+ * the IPv4 address the master connection leaves from (the route the
+ * kernel picked toward the master), unless that is loopback.
+ */
+static void
+conn_peer_address(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	socklen_t sl = sizeof ss;
+	int fd;
+
+	c->peer_address[0] = '\0';
+	if (c->cfg->peer_address != NULL && *c->cfg->peer_address != '\0') {
+		snprintf(c->peer_address, sizeof c->peer_address, "%s",
+		    c->cfg->peer_address);
+		return;
+	}
+	if (c->wsi == NULL || (fd = (int)lws_get_socket_fd(c->wsi)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+	    ss.ss_family != AF_INET ||
+	    (ntohl(sin->sin_addr.s_addr) >> 24) == 127)
+		return;
+	inet_ntop(AF_INET, &sin->sin_addr, c->peer_address,
+	    sizeof c->peer_address);
+}
+
+/*
  * Service thread, every CONN_STEP_POLL_MS during an attempt: notice the
  * TCP connect finishing (lws has no callback for it), and give the attempt
  * up when its current step overran BERTH_CONNECT_TIMEOUT_S.
@@ -681,7 +713,9 @@ conn_welcome(struct conn *c, json_t *o)
 	c->ready = 1;
 	pthread_mutex_unlock(&c->lock);
 	ver = converge_docker_version(c->conv);
-	conn_send(c, nodeinfo_frame(ver, c->cfg->cpus));
+	conn_peer_address(c);
+	conn_send(c, nodeinfo_frame(ver, c->cfg->cpus, c->peer_address));
+	converge_post_peer_address(c->conv, c->peer_address);
 	free(ver);
 	converge_post_session(c->conv, grid);
 	logs_session_start(c->logs);
@@ -822,6 +856,9 @@ conn_dispatch(struct conn *c, const char *text, size_t len)
 	} else if (strcmp(type, PROTO_T_NODE_STATUS) == 0) {
 		if (c->welcomed)
 			converge_post_node_status(c->conv, text, len);
+	} else if (strcmp(type, PROTO_T_NETWORK) == 0) {
+		if (c->welcomed)
+			converge_post_network(c->conv, text, len);
 	} else
 		log_debug("frame type %s ignored",
 		    log_escape(esc, sizeof esc, type));

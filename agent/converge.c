@@ -74,6 +74,7 @@
 #include "agent/config.h"
 #include "agent/conn.h"
 #include "agent/decide.h"
+#include "agent/netplane.h"
 #include "agent/docker.h"
 #include "agent/foreign.h"
 #include "agent/health.h"
@@ -93,6 +94,7 @@
 #include "common/xmalloc.h"
 
 #define CONVERGE_POLL_MS	2000	/* list containers this often */
+#define CONVERGE_NET_MS		30000	/* check the data plane this often */
 #define CONVERGE_SOON_MS	500	/* after a change: look again soon */
 #define CONVERGE_PROBE_WAIT_MS	50	/* a pass waits this for its probes */
 
@@ -122,6 +124,9 @@ struct converge {
 	int		 ncontainers;	/* owned containers, last pass */
 	char		*grid_posted;	/* grid of a new session, not taken */
 	char		*status_text;	/* node_status frame not yet taken */
+	char		*network_text;	/* network frame not yet taken */
+	char		 peer_address[16]; /* underlay address, "" unknown */
+	int		 peer_posted;	/* peer_address is new */
 	char		*retire_why;	/* a retirement asked, not taken */
 	converge_retired_fn *retire_cb;	/* ... its callback */
 	void		*retire_arg;
@@ -135,6 +140,8 @@ struct converge {
 	struct pull	*pull;		/* pull thread */
 	struct workers	*workers;	/* Docker action pool */
 	struct portprobe *probes;	/* wait_for_port probe threads */
+	struct netplane	*net;		/* the grid network's data plane */
+	int64_t		 net_at;	/* mono ms it was last checked */
 	struct hook_done *hooks_done;	/* oneshot hooks run (hooks.h) */
 	struct spec	*gone;		/* instances no longer wanted whose
 					   pre_stop hooks are still to run
@@ -221,6 +228,7 @@ converge_new(const struct agent_config *cfg, const char *node_id,
 	c->workers = workers_new(cfg->docker_socket, cfg->docker_concurrency,
 	    &c->stop, converge_wake, c);
 	c->probes = portprobe_new(converge_wake, c);
+	c->net = netplane_new(cfg, c->docker);
 	c->hooks_done = hook_done_load(cfg->data_dir);
 	foreign_init(&c->foreign, (int64_t)cfg->resync_interval_s * 3000);
 	return c;
@@ -268,6 +276,29 @@ converge_post_node_status(struct converge *c, const char *text, size_t len)
 	pthread_mutex_lock(&c->lock);
 	free(c->status_text);
 	c->status_text = xstrndup(text, len);
+	c->kick = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+converge_post_network(struct converge *c, const char *text, size_t len)
+{
+	pthread_mutex_lock(&c->lock);
+	free(c->network_text);
+	c->network_text = xstrndup(text, len);
+	c->kick = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+converge_post_peer_address(struct converge *c, const char *addr)
+{
+	pthread_mutex_lock(&c->lock);
+	snprintf(c->peer_address, sizeof c->peer_address, "%s",
+	    addr != NULL ? addr : "");
+	c->peer_posted = 1;
 	c->kick = 1;
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
@@ -602,7 +633,9 @@ converge_create(struct converge *c, const struct spec *s)
 	job->instance = s->instance;
 	job->rev = s->rev;
 	job->name = xstrdup(s->name);
-	job->body = xstrdup(s->body);
+	/* The grid network, unless the service chose another one. */
+	if ((job->body = netplane_attach(c->net, s->body)) == NULL)
+		job->body = xstrdup(s->body);
 	converge_hooks(c, s, job, HOOK_PRE_START, HOOK_POST_START);
 	converge_submit(c, job);
 }
@@ -1735,7 +1768,7 @@ converge_foreign(struct converge *c, char *status)
 static void
 converge_learn_version(struct converge *c)
 {
-	char *v = NULL, *cause = NULL, esc[256];
+	char *v = NULL, *cause = NULL, esc[256], peer[16];
 
 	if (docker_version(c->docker, &v, &cause) != 0) {
 		log_debug("%s", log_escape(esc, sizeof esc, cause));
@@ -1747,7 +1780,10 @@ converge_learn_version(struct converge *c)
 	c->docker_version = v;
 	pthread_mutex_unlock(&c->lock);
 	/* A node_info sent before this lacked the version: send it again. */
-	conn_send(c->conn, nodeinfo_frame(v, c->cfg->cpus));
+	pthread_mutex_lock(&c->lock);
+	snprintf(peer, sizeof peer, "%s", c->peer_address);
+	pthread_mutex_unlock(&c->lock);
+	conn_send(c->conn, nodeinfo_frame(v, c->cfg->cpus, peer));
 }
 
 static void *
@@ -1758,6 +1794,8 @@ converge_main(void *arg)
 	int64_t next = 0, now, delay;
 	uint64_t dsession;
 	char *desired, *status, *grid, *why, new_id[PROTO_NODE_ID_LEN + 1];
+	char *network, peer[16];
+	int peer_new;
 	converge_retired_fn *cb;
 	void *cb_arg;
 	int force, have_version = 0;
@@ -1783,6 +1821,11 @@ converge_main(void *arg)
 		c->kick = 0;
 		status = c->status_text;
 		c->status_text = NULL;
+		network = c->network_text;
+		c->network_text = NULL;
+		if ((peer_new = c->peer_posted))
+			snprintf(peer, sizeof peer, "%s", c->peer_address);
+		c->peer_posted = 0;
 		grid = c->grid_posted;
 		c->grid_posted = NULL;
 		why = c->retire_why;
@@ -1806,6 +1849,15 @@ converge_main(void *arg)
 			converge_learn_version(c);
 			have_version = c->docker_version != NULL;
 		}
+		/* The data plane before creations, which join its network. */
+		if (peer_new)
+			netplane_set_address(c->net, peer);
+		if (network != NULL || peer_new ||
+		    util_mono_ms() - c->net_at >= CONVERGE_NET_MS) {
+			netplane_apply(c->net, network, c->node_id);
+			c->net_at = util_mono_ms();
+		}
+		free(network);
 		if (desired != NULL) {
 			converge_apply_desired(c, desired, dsession);
 			free(desired);
@@ -1870,6 +1922,8 @@ converge_free(struct converge *c)
 	free(c->engine_error);
 	free(c->grid_posted);
 	free(c->status_text);
+	free(c->network_text);
+	netplane_free(c->net);
 	free(c->retire_why);
 	free(c->grid);
 	foreign_clear(&c->foreign);

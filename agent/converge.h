@@ -35,6 +35,12 @@ void	 converge_post_session_end(struct converge *c);
 void	 converge_post_node_status(struct converge *c, const char *text,
 	    size_t len);
 
+/* Any thread: the master's network frame (copied; docs/network.md). */
+void	 converge_post_network(struct converge *c, const char *text,
+	    size_t len);
+/* Any thread: this session's underlay address ("" when unknown). */
+void	 converge_post_peer_address(struct converge *c, const char *addr);
+
 /* Called on the converge thread once a retirement is done. */
 typedef void converge_retired_fn(void *arg);
 /*

@@ -881,3 +881,70 @@ docker_exec_attach(struct docker *d, const char *exec_id, int tty, int *fd,
 	*fd = s;
 	return 0;
 }
+
+/* ---- networks (agent/netplane.c) ------------------------------------------ */
+
+int
+docker_network_inspect(struct docker *d, const char *name, json_t **out,
+    char **cause)
+{
+	struct docker_resp r = { 0 };
+	char *path, *en;
+	int rc = -1;
+
+	*out = NULL;
+	en = curl_easy_escape(d->curl, name, 0);
+	xasprintf(&path, "/networks/%s", en);
+	curl_free(en);
+	if (docker_call(d, "GET", path, NULL, DOCKER_CALL_S, &r, cause) != 0)
+		goto out;
+	if (r.status == 404) {
+		rc = 0;
+		goto out;
+	}
+	if (r.status != 200) {
+		docker_error(&r, "network inspect", cause);
+		goto out;
+	}
+	*out = json_loads(r.body.data != NULL ? r.body.data : "", 0, NULL);
+	if (*out == NULL) {
+		xasprintf(cause, "network inspect: bad JSON");
+		goto out;
+	}
+	rc = 1;
+out:
+	free(path);
+	docker_resp_free(&r);
+	return rc;
+}
+
+int
+docker_network_create(struct docker *d, const char *body, char **cause)
+{
+	struct docker_resp r = { 0 };
+	int rc;
+
+	if ((rc = docker_call(d, "POST", "/networks/create", body,
+	    DOCKER_CALL_S, &r, cause)) == 0 && r.status != 201 &&
+	    r.status != 200) {
+		docker_error(&r, "network create", cause);
+		rc = -1;
+	}
+	docker_resp_free(&r);
+	return rc;
+}
+
+int
+docker_network_remove(struct docker *d, const char *name, char **cause)
+{
+	char *path, *en;
+	int rc;
+
+	en = curl_easy_escape(d->curl, name, 0);
+	xasprintf(&path, "/networks/%s", en);
+	curl_free(en);
+	rc = docker_simple(d, "DELETE", path, DOCKER_CALL_S, "network remove",
+	    404, cause);
+	free(path);
+	return rc;
+}

@@ -98,4 +98,16 @@ int	 docker_exec_inspect(struct docker *d, const char *exec_id,
 /* Split an image reference into fromImage and tag for a pull. */
 void	 docker_split_image(const char *image, char **from, char **tag);
 
+/*
+ * Networks (agent/netplane.c): inspect gives 1 and *out, 0 when there is
+ * no such network, -1; create takes the API's JSON body; remove of an
+ * absent network is success.
+ */
+int	 docker_network_inspect(struct docker *d, const char *name,
+	    json_t **out, char **cause);
+int	 docker_network_create(struct docker *d, const char *body,
+	    char **cause);
+int	 docker_network_remove(struct docker *d, const char *name,
+	    char **cause);
+
 #endif

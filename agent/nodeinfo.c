@@ -181,7 +181,8 @@ nodeinfo_addresses(void)
 }
 
 char *
-nodeinfo_frame(const char *docker_version, int cpus_set)
+nodeinfo_frame(const char *docker_version, int cpus_set,
+    const char *peer_address)
 {
 	struct utsname u;
 	char host[256], *os = NULL, *text, *out;
@@ -207,6 +208,9 @@ nodeinfo_frame(const char *docker_version, int cpus_set)
 	    "cpus", (json_int_t)(cpus > 0 ? cpus : 1),
 	    "memory", (json_int_t)total, "addresses", nodeinfo_addresses(),
 	    "docker_version", docker_version, "os", os, "kernel", u.release);
+	if (peer_address != NULL && *peer_address != '\0')
+		json_object_set_new(o, "peer_address",
+		    json_string(peer_address));
 	out = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	free(os);

@@ -34,7 +34,9 @@ int	 nodeinfo_mem_read(uint64_t *total, uint64_t *used);
  * The serialized node_info frame; docker_version may be NULL (unknown yet).
  * Caller frees.
  */
-char	*nodeinfo_frame(const char *docker_version, int cpus);
+/* peer_address: the node's underlay address (docs/network.md), or NULL. */
+char	*nodeinfo_frame(const char *docker_version, int cpus,
+	    const char *peer_address);
 /* The serialized stats frame. Caller frees. */
 char	*nodeinfo_stats_frame(double cpu_pct, uint64_t mem_used,
 	    uint64_t mem_total, int containers);

@@ -176,6 +176,9 @@ int	 cmd_stack_show(struct cli *c);
 int	 cmd_stack_rm(struct cli *c);
 int	 cmd_stack_deploy(struct cli *c);
 int	 cmd_stack_validate(struct cli *c);
+/* cmd_network.c */
+int	 cmd_network_ls(struct cli *c);
+int	 cmd_network_show(struct cli *c);
 /* cmd_vault.c */
 int	 cmd_vault_ls(struct cli *c);
 int	 cmd_vault_write(struct cli *c);

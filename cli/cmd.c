@@ -119,6 +119,7 @@ const struct cmd_group cmd_groups[] = {
 	{ "nodegroup", "nodegroups", "Node groups", "ls" },
 	{ "stack", "stacks", "Stacks", "ls" },
 	{ "service", "services", "Services", "ls" },
+	{ "network", "networks", "The grid network", "ls" },
 	{ "vault", NULL, "The vault (secrets)", "ls" },
 	{ "job", "jobs", "Jobs", "ls" },
 	{ "container", "containers", "Containers", NULL },
@@ -403,6 +404,14 @@ const struct cmd_entry cmd_table[] = {
 	      "containers` shows them)", .lower = 2, .upper = -1, .stop = 1,
 	  .opts = CMD_OPT(INTERACTIVE) | CMD_OPT(TTY),
 	  .exec = cmd_container_exec },
+
+	/* network: cmd_network.c */
+	{ .group = "network", .verb = "ls", .alias = "list", .usage = "",
+	  .help = "list the grid's networks (its overlay: prefix, VXLAN id, "
+	    "domain)", .lower = 0, .upper = 0, .exec = cmd_network_ls },
+	{ .group = "network", .verb = "show", .usage = "NAME",
+	  .help = "show a network: every node's subnet and underlay address",
+	  .lower = 1, .upper = 1, .exec = cmd_network_show },
 
 	/* vault: cmd_vault.c */
 	{ .group = "vault", .verb = "ls", .alias = "list", .usage = "",

@@ -174,6 +174,31 @@ cmd_node_ls(struct cli *c)
 	return 0;
 }
 
+/* The grid network's other nodes: where this node's routes lead. */
+static void
+node_show_peers(json_t *n)
+{
+	json_t *peers = json_object_get(n, "peers"), *p;
+	struct table *t;
+	size_t i;
+
+	if (!json_is_array(peers))
+		return;
+	printf("peers:          %zu\n", json_array_size(peers));
+	if (json_array_size(peers) == 0)
+		return;
+	t = table_new("  NODE", "ADDRESS", "SUBNET", NULL);
+	json_array_foreach(peers, i, p) {
+		char name[80];
+
+		snprintf(name, sizeof name, "  %s", cli_str(p, "name"));
+		table_row(t, name, cli_str(p, "address"), cli_str(p, "subnet"),
+		    NULL);
+	}
+	table_print(t, stdout);
+	table_free(t);
+}
+
 int
 cmd_node_show(struct cli *c)
 {
@@ -222,6 +247,8 @@ cmd_node_show(struct cli *c)
 	    json_object_get(n, "memory")), mem, sizeof mem));
 	printf("addresses:      %s\n", cli_join(json_object_get(n,
 	    "addresses"), ", ", buf, sizeof buf));
+	printf("peer address:   %s\n", cli_str(n, "peer_address"));
+	printf("subnet:         %s\n", cli_str(n, "subnet"));
 	printf("agent version:  %s\n", cli_str(n, "agent_version"));
 	printf("docker version: %s\n", cli_str(n, "docker_version"));
 	printf("os:             %s\n", cli_str(n, "os"));
@@ -237,6 +264,7 @@ cmd_node_show(struct cli *c)
 	printf("disconnected:   %s\n", cli_str(n, "disconnected_at"));
 	printf("created:        %s\n", cli_str(n, "created_at"));
 	node_show_load(n);
+	node_show_peers(n);
 	json_decref(n);
 	return 0;
 }

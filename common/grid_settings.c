@@ -9,7 +9,10 @@
  */
 #include "common/grid_settings.h"
 
+#include "common/netaddr.h"
 #include "common/xmalloc.h"
+
+#include <stdlib.h>
 
 #include <stddef.h>
 #include <string.h>
@@ -89,6 +92,29 @@ grid_webhook_wants(const char *events, const char *type)
 	}
 	return 0;
 }
+
+/* network_cidr: an IPv4 prefix of /8 to /24, in the private ranges. */
+static int
+gs_check_cidr(const char *v, char **cause)
+{
+	struct netaddr_prefix p, priv[3] = {
+		{ 0x0a000000u, 8 }, { 0xac100000u, 12 }, { 0xc0a80000u, 16 } };
+	size_t i;
+
+	if (netaddr_parse(v, &p, cause) != 0)
+		return -1;
+	if (p.len < 8 || p.len > 24) {
+		xasprintf(cause, "the prefix length must be 8 to 24");
+		return -1;
+	}
+	for (i = 0; i < 3; i++)
+		if (netaddr_overlap(&p, &priv[i]) && p.len >= priv[i].len)
+			return 0;
+	xasprintf(cause, "%s is not inside a private range (10.0.0.0/8, "
+	    "172.16.0.0/12, 192.168.0.0/16)", v);
+	return -1;
+}
+
 static const char *const join_approval_choices[] = { "auto", "manual",
 	NULL };
 
@@ -181,6 +207,18 @@ static const struct setting grid_setting_rows[] = {
 	  .def_str = "auto", .choices = join_approval_choices,
 	  .help = "manual: a new node joining with the grid token waits as "
 	  "pending until berth node approve (auto: it is admitted)" },
+	/* The grid network (docs/network.md). */
+	{ .name = "network_cidr", .type = SETTING_STRING,
+	  .off = offsetof(struct grid_settings, network_cidr),
+	  .size = GRID_NETWORK_CIDR_MAX, .def_str = "10.81.0.0/16",
+	  .check = gs_check_cidr,
+	  .help = "the overlay network's IPv4 prefix; each node takes a "
+	  "subnet of it at its first join (nodes keep theirs on a change)" },
+	{ .name = "network_node_prefix", .type = SETTING_INT,
+	  .off = offsetof(struct grid_settings, network_node_prefix),
+	  .def = 24, .min = 16, .max = 28,
+	  .help = "the length of each node's subnet (24: a /24, 253 "
+	  "containers per node)" },
 };
 
 /* Rules across settings: a node cannot be offline between two pings. */
@@ -188,7 +226,18 @@ static int
 grid_settings_check(const void *base, const char **field, char **cause)
 {
 	const struct grid_settings *gs = base;
+	struct netaddr_prefix p;
+	char *why = NULL;
 
+	if (netaddr_parse(gs->network_cidr, &p, &why) == 0 &&
+	    gs->network_node_prefix <= p.len) {
+		*field = "network_node_prefix";
+		xasprintf(cause, "network_node_prefix (%lld) must be longer "
+		    "than network_cidr's /%d", (long long)gs->network_node_prefix,
+		    p.len);
+		return -1;
+	}
+	free(why);
 	if (gs->offline_after_s < gs->heartbeat_interval_s) {
 		*field = "offline_after_s";
 		xasprintf(cause, "offline_after_s (%lld) must be at least "

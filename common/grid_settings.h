@@ -18,6 +18,7 @@
 
 #define GRID_WEBHOOK_URL_MAX	512
 #define GRID_WEBHOOK_EVENTS_MAX	512
+#define GRID_NETWORK_CIDR_MAX	32	/* "255.255.255.255/32" and NUL */
 
 struct grid_settings {
 	int64_t	 heartbeat_interval_s;	/* agent ping period */
@@ -49,6 +50,9 @@ struct grid_settings {
 	/* "auto" or "manual": does a new node wait for berth node approve?
 	 * (docs/nodes.md, "Pending nodes") */
 	char	 join_approval[8];
+	/* the grid network (docs/network.md) */
+	char	 network_cidr[GRID_NETWORK_CIDR_MAX]; /* overlay prefix */
+	int64_t	 network_node_prefix;	/* each node's subnet: a /this */
 };
 
 /*

@@ -180,6 +180,8 @@ static const struct api_route api_routes[] = {
 	{ "POST", "/v1/stacks/{}/{}/start", api_stack_start, 0 },
 	{ "POST", "/v1/stacks/{}/{}/restart", api_stack_restart, 0 },
 	{ "GET", "/v1/grids/{}/cloud-config", api_grid_cloud_config, 0 },
+	{ "GET", "/v1/grids/{}/networks", api_network_list, 0 },
+	{ "GET", "/v1/networks/{}/{}", api_network_show, 0 },
 	{ "GET", "/v1/grids/{}/vault", api_vault_list, 0 },
 	{ "POST", "/v1/grids/{}/vault", api_vault_create, 0 },
 	{ "GET", "/v1/vault/{}/{}", api_vault_read, 0 },

@@ -160,6 +160,7 @@ api_handler_fn api_stack_list, api_stack_create, api_stack_show,
     api_stack_upgrade, api_stack_delete, api_stack_deploy,
     api_stack_deploy_show, api_stack_deploy_list;
 api_handler_fn api_event_list;
+api_handler_fn api_network_list, api_network_show;
 api_handler_fn api_vault_list, api_vault_create, api_vault_read,
     api_vault_update, api_vault_delete;
 api_handler_fn api_job_list, api_job_create, api_job_show, api_job_cancel,

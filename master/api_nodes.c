@@ -109,6 +109,26 @@ api_node_load(struct api_ctx *ctx, const char *id, json_t *o)
 	json_object_set_new(o, "load_history", hist);
 }
 
+/* The grid network's other nodes, as the node's agent is told of them. */
+static void
+api_node_peers(struct api_ctx *ctx, int64_t grid_id, const char *id,
+    json_t *o)
+{
+	char *text = store_network_peers_text(ctx->st, grid_id);
+	json_t *all = text != NULL ? json_loads(text, 0, NULL) : NULL;
+	json_t *peers = json_array(), *p;
+	size_t i;
+
+	free(text);
+	json_array_foreach(all, i, p)
+		if (strcmp(json_string_value(json_object_get(p, "node_id")) ?
+		    json_string_value(json_object_get(p, "node_id")) : "",
+		    id) != 0)
+			json_array_append(peers, p);
+	json_decref(all);
+	json_object_set_new(o, "peers", peers);
+}
+
 void
 api_node_show(struct api_ctx *ctx)
 {
@@ -122,6 +142,7 @@ api_node_show(struct api_ctx *ctx)
 		api_store_error(ctx);
 	else {
 		api_node_load(ctx, id, o);
+		api_node_peers(ctx, g.id, id, o);
 		api_reply(ctx, 200, o);
 	}
 }

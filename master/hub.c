@@ -770,6 +770,7 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 			log_info("hub: node %s taught its group its template",
 			    s->name);
 		master_changed_node(h->m, s->node_id);
+		hub_network_touch(h);	/* its peer address may be new */
 	}
 	json_decref(f);
 	return;
@@ -914,6 +915,7 @@ hub_tick(lws_sorted_usec_list_t *sul)
 		hub_flush_seen(h);
 		h->seen_flushed = raw;
 	}
+	hub_network_tick(h, raw);
 	lws_sul_schedule(h->ctx, 0, &h->tick, hub_tick,
 	    HUB_TICK_MS * LWS_US_PER_MS);
 }
@@ -1420,6 +1422,7 @@ hub_stop(struct hub *h)
 	}
 	pthread_mutex_destroy(&h->lock);
 	desired_cache_free(h->dcache);
+	hub_network_free(h);
 	free(h->grids);
 	free(h);
 }

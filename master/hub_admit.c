@@ -993,6 +993,7 @@ hub_admit_welcome(struct hub *h, struct hub_sess *s, const struct hub_join *j,
 	if (pending)	/* no desired set until approved (docs/protocol.md) */
 		json_object_set_new(welcome, "pending", json_true());
 	hub_queue_json(s, welcome);
+	hub_network_touch(h);	/* its network frame, and maybe a new peer */
 	log_info("hub: node %s (%s) online from %s%s", name, j->id, s->peer,
 	    pending ? ", pending: waits for berth node approve" : "");
 }

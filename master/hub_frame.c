@@ -12,6 +12,7 @@
 
 #include "common/proto.h"
 #include "common/util.h"
+#include "common/netaddr.h"
 #include "common/xmalloc.h"
 
 #include <stdlib.h>
@@ -324,6 +325,7 @@ frame_check_info(json_t *f, char **cause)
 	    "kernel", NULL };
 	const char **k;
 	json_t *v, *a;
+	uint32_t ip;
 	size_t i;
 
 	v = json_object_get(f, "cpus");
@@ -342,6 +344,13 @@ frame_check_info(json_t *f, char **cause)
 			xasprintf(cause, "node_info.%s: expected a string", *k);
 			return -1;
 		}
+	}
+	v = json_object_get(f, "peer_address");
+	if (v != NULL && !json_is_null(v) && (!json_is_string(v) ||
+	    netaddr_parse_ip(json_string_value(v), &ip) != 0)) {
+		xasprintf(cause, "node_info.peer_address: expected an IPv4 "
+		    "address");
+		return -1;
 	}
 	v = json_object_get(f, "addresses");
 	if (v != NULL) {

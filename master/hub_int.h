@@ -185,6 +185,8 @@ struct hub_sess {
 	int64_t			 probe_at;	/* hub_clock() ms a claim's probe
 						 * ping was queued (holder), or
 						 * 0 */
+	uint64_t		 net_gen;	/* its grid's network frame
+						 * generation last queued */
 	struct hub_sess		*hnext;		/* hash chain by node id */
 	struct hub_sess		*lnext, *lprev;	/* list of all sessions */
 };
@@ -205,6 +207,14 @@ struct hub_fail {
 struct hub_pending {
 	unsigned char	 addr[16];	/* IPv6, or IPv4 mapped */
 	int		 n;		/* pending connections; 0: slot free */
+};
+
+/* A grid's last "network" frame (hub_network.c). */
+struct hub_net {
+	int64_t		 grid_id;	/* whose */
+	char		*text;		/* the frame, or NULL */
+	uint64_t	 gen;		/* bumped when text changes */
+	int		 seen;		/* the grid has sessions (a tick's) */
 };
 
 /* Liveness settings of a grid, cached for the tick. */
@@ -259,6 +269,10 @@ struct hub {
 	double			 admit_us;	/* us per admission (average) */
 	uint64_t		 rnd;		/* retry-after jitter state */
 	struct desired_cache	*dcache;	/* services' parts of sets */
+	struct hub_net		*nets;		/* network frames by grid */
+	size_t			 n_nets;
+	int			 net_dirty;	/* rebuild them at the next tick */
+	int64_t			 net_built_at;	/* mono ms of the last rebuild */
 	int64_t			 admit_since;	/* mono us admitq became non-empty,
 						 * 0 while it is empty */
 	/* Counters for hub_stats(), written on the ws thread only. */
@@ -268,6 +282,13 @@ struct hub {
 	atomic_llong		 admit_busy_us;	/* us with admitq non-empty */
 	atomic_llong		 lag_ms;	/* lag, for other threads */
 };
+
+/* hub_network.c: the grids' network frames (peer lists). */
+/* Something may have changed a peer list: rebuild at the next tick. */
+void		 hub_network_touch(struct hub *h);
+/* From hub_tick(): rebuild what is due, send what changed. */
+void		 hub_network_tick(struct hub *h, int64_t raw);
+void		 hub_network_free(struct hub *h);
 
 /* hub.c */
 /* The liveness clock: monotonic ms, less the time the loop stalled. */

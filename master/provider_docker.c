@@ -103,6 +103,10 @@ pd_create(const struct provider_req *req, struct provider_res *res)
 		    (long long)req->settings.cpus);
 		fprintf(f, "BERTH_CPUS=%s\n", cpus);
 	}
+	/* The master's own BERTH_NETWORK (tests: off), unless agent_env
+	 * says otherwise below. */
+	if (getenv("BERTH_NETWORK") != NULL)
+		fprintf(f, "BERTH_NETWORK=%s\n", getenv("BERTH_NETWORK"));
 	words = xstrdup(req->settings.agent_env);
 	for (w = strtok_r(words, " ", &save); w != NULL;
 	    w = strtok_r(NULL, " ", &save))

@@ -87,6 +87,9 @@ provider_process_launch(const struct provider_launch *l, pid_t *pid,
 		snprintf(cpus, sizeof cpus, "%lld", (long long)l->cpus);
 		pp_env_add(&env, &n, "BERTH_CPUS=%s", cpus);
 	}
+	/* The master's own BERTH_NETWORK (tests: off; docs/network.md). */
+	if (getenv("BERTH_NETWORK") != NULL)
+		pp_env_add(&env, &n, "BERTH_NETWORK=%s", getenv("BERTH_NETWORK"));
 	if (l->env != NULL && *l->env != '\0') {
 		extra = xstrdup(l->env);
 		for (w = strtok_r(extra, " ", &save); w != NULL;

@@ -402,6 +402,21 @@ static const char *store_migrations[] = {
 	 */
 	"ALTER TABLE nodes ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE nodes ADD COLUMN pending_reason TEXT;",
+
+	/*
+	 * 12 -> 13: the grid network (docs/network.md). A node's subnet of
+	 * its grid's overlay, taken at its first join and kept until the
+	 * node is removed (the row goes with it); UNIQUE makes "never given
+	 * twice while in use" the store's rule. peer_address: the node's
+	 * underlay address, as its agent reports it (node_info).
+	 */
+	"CREATE TABLE node_subnets ("
+	"  node_id TEXT PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,"
+	"  grid_id INTEGER NOT NULL REFERENCES grids(id) ON DELETE CASCADE,"
+	"  subnet TEXT NOT NULL,"
+	"  assigned_at INTEGER NOT NULL,"
+	"  UNIQUE (grid_id, subnet));"
+	"ALTER TABLE nodes ADD COLUMN peer_address TEXT;",
 };
 
 #define STORE_N_MIGRATIONS \

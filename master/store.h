@@ -25,9 +25,10 @@
 #include <sqlite3.h>
 
 #include "common/grid_settings.h"
+#include "common/netaddr.h"
 #include "common/nodegroup_settings.h"
 
-#define STORE_SCHEMA_VERSION	12
+#define STORE_SCHEMA_VERSION	13
 
 struct store;
 
@@ -686,6 +687,25 @@ int	 store_node_join_batch(struct store *st, const struct node_join *v,
 	    size_t n, char (*names)[64]);
 /* Store a node_info frame (already validated). 0 or -1. */
 int	 store_node_info(struct store *st, const char *id, json_t *info);
+
+/* The grid network (store_network.c, docs/network.md). */
+/*
+ * Inside the caller's transaction: give node_id a subnet of its grid's
+ * overlay unless it has one; its subnet into subnet_out (may be NULL), ""
+ * when every subnet is taken. 0 or -1.
+ */
+int	 store_node_subnet_assign(struct store *st, const char *node_id,
+	    int64_t grid_id, char subnet_out[NET_SUBNET_TEXT]);
+/* The node's underlay address (agent node_info), or NULL. 0 or -1. */
+int	 store_node_peer_address(struct store *st, const char *node_id,
+	    const char *address);
+/*
+ * The grid's peers, [{"node_id", "name", "address", "subnet"}...] in
+ * subnet order, as JSON text (malloc'd), or NULL on error.
+ */
+char	*store_network_peers_text(struct store *st, int64_t grid_id);
+/* The grid network as the API shows it, or NULL (no such grid, error). */
+json_t	*store_network_json(struct store *st, int64_t grid_id);
 /*
  * What a node's agent says of its Docker Engine: up, or down and why.
  * Written with a node.engine event when it changed: 1, 0 unchanged, -1.

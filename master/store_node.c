@@ -69,7 +69,8 @@
 	"(SELECT count(*) FROM instances i WHERE i.node_id = n.id), " \
 	"n.jobs_finished, n.last_job_at, n.mem_total, n.containers, " \
 	"n.engine_state, n.engine_error, n.cordoned, n.protected, " \
-	NODE_DRAIN_JSON ", " NODE_GROUP_JSON ", n.pending, n.pending_reason"
+	NODE_DRAIN_JSON ", " NODE_GROUP_JSON ", n.pending, n.pending_reason, " \
+	"n.peer_address, (SELECT subnet FROM node_subnets ns WHERE ns.node_id = n.id)"
 
 static json_t *
 json_or_array(const char *text)
@@ -171,6 +172,9 @@ node_row_json(sqlite3_stmt *s)
 	    json_boolean(sqlite3_column_int(s, 27)));
 	json_object_set_new(o, "drain", json_or_null(store_col_text(s, 28)));
 	json_object_set_new(o, "group", json_or_null(store_col_text(s, 29)));
+	/* The grid network (docs/network.md). */
+	json_object_set_new(o, "peer_address", json_text(s, 32));
+	json_object_set_new(o, "subnet", json_text(s, 33));
 	return o;
 }
 
@@ -194,7 +198,9 @@ store_node_list_text(struct store *st, int64_t grid_id)
 	    "  'memory', n.memory, 'addresses', json(n.addresses),"
 	    "  'agent_version', n.agent_version,"
 	    "  'docker_version', n.docker_version, 'os', n.os,"
-	    "  'kernel', n.kernel,"
+	    "  'kernel', n.kernel, 'peer_address', n.peer_address,"
+	    "  'subnet', (SELECT subnet FROM node_subnets ns WHERE"
+	    "   ns.node_id = n.id),"
 	    "  'engine', n.engine_state, 'engine_error', n.engine_error,"
 	    "  'cpu_pct', iif(n.connected, n.cpu_pct, NULL),"
 	    "  'mem_used', iif(n.connected, n.mem_used, NULL),"

@@ -241,7 +241,7 @@ node_join_rows(struct store *st, const struct node_join *j, char name_out[64])
 	if (same) {
 		free(labels);
 		snprintf(name_out, 64, "%s", name);
-		return 0;
+		return store_node_subnet_assign(st, j->id, j->grid_id, NULL);
 	}
 
 	/* A node keeps its name unless it asks for a new free one. */
@@ -302,6 +302,9 @@ node_join_rows(struct store *st, const struct node_join *j, char name_out[64])
 		    j->peer) != 0)
 			goto fail;
 	}
+	/* The grid network: a subnet at the first join, kept after. */
+	if (store_node_subnet_assign(st, j->id, j->grid_id, NULL) != 0)
+		goto fail;
 	if (!exists && j->pending) {
 		if (store_event_add(st, j->grid_id, "node.pending", name,
 		    "node %s (from %s, labels %s) waits for approval: %s; "
@@ -384,6 +387,10 @@ store_node_info(struct store *st, const char *id, json_t *info)
 	    "kernel")));
 	rc = store_done(s);
 	free(addrs);
+	/* Absent from an older agent: the address stays as it was. */
+	v = json_object_get(info, "peer_address");
+	if (rc == 0 && json_is_string(v))
+		rc = store_node_peer_address(st, id, json_string_value(v));
 	return rc;
 }
 

@@ -169,8 +169,11 @@ start_agent() {
 	local name=$1 labels=$2
 	mkdir -p "$DEMO/agents/$name"
 	echo "    agent $name  labels: ${labels:-(none)}  log: demo/logs/$name.log"
+	# The demo's agents share this machine's one engine: the grid
+	# network's data plane stays off (docs/network.md).
 	spawn "$name" env BERTH_URL="ws://$AGENT_ADDR" \
 	    BERTH_TOKEN="$(cat "$DEMO/master/grid-default.token")" \
+	    BERTH_NETWORK=off \
 	    "$BIN/berth-agent" --data-dir "$DEMO/agents/$name" \
 	    --node-name "$name" --labels "$labels"
 }

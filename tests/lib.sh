@@ -12,6 +12,11 @@ BIN=$ROOT/$BUILD/bin
 TMP=$(mktemp -d /tmp/berth-test.XXXXXX)
 MASTER_PIDS=""
 CLEANUPS=""
+# Agents of the tests share the host's one Docker engine (and its network
+# namespace): the grid network's data plane (docs/network.md) stays off
+# for them, and for the agents node groups start. Tests of the network
+# give their agents, each on an engine of its own, BERTH_NETWORK=on.
+export BERTH_NETWORK=${BERTH_NETWORK:-off}
 N_FAIL=0
 
 ok() { echo "ok - $*"; }

@@ -32,7 +32,7 @@ case \$1 in
 create)
 	[ -f "$TMP/fail" ] && { echo "no capacity in region (test)" >&2; exit 1; }
 	mkdir -p "\$d"
-	(cd "\$d" && exec env -i PATH="\$PATH" BERTH_URL="\$(jq -r .url <<<"\$in")" \\
+	(cd "\$d" && exec env -i PATH="\$PATH" BERTH_NETWORK=off BERTH_URL="\$(jq -r .url <<<"\$in")" \\
 	    BERTH_TOKEN="\$(jq -r .token <<<"\$in")" BERTH_NODE_NAME="\$m" \\
 	    BERTH_DATA_DIR="\$d" BERTH_CPUS="\$(jq -r .cpus <<<"\$in")" \\
 	    \$(jq -r '.env | to_entries[] | "\(.key)=\(.value)"' <<<"\$in") \\

@@ -50,7 +50,7 @@ check_eq "list grids" "$STATUS" 200
 check_eq "first start created grid default" "$(jq -r '.[].name' <<<"$BODY")" default
 check_eq "default settings" \
     "$(jq -c '.[0].settings' <<<"$BODY")" \
-    '{"heartbeat_interval_s":5,"offline_after_s":15,"ephemeral_removal_s":1200,"ha_grace_s":120,"random_grace_s":30,"rebalance_settle_s":10,"move_cooldown_s":600,"instance_settle_s":5,"dry_run":false,"job_lost_grace_s":120,"job_retention_s":86400,"job_retention_max":10000,"logs_max_bytes":1073741824,"logs_max_age_s":604800,"logs_container_pct":10,"drain_deadline_s":600,"max_nodes_total":0,"max_cost_per_hour":0,"max_launches_per_hour":100,"webhook_url":"","webhook_events":"nodegroup.,machine.,node.drain","webhook_timeout_s":5,"webhook_retries":3,"join_approval":"auto"}'
+    '{"heartbeat_interval_s":5,"offline_after_s":15,"ephemeral_removal_s":1200,"ha_grace_s":120,"random_grace_s":30,"rebalance_settle_s":10,"move_cooldown_s":600,"instance_settle_s":5,"dry_run":false,"job_lost_grace_s":120,"job_retention_s":86400,"job_retention_max":10000,"logs_max_bytes":1073741824,"logs_max_age_s":604800,"logs_container_pct":10,"drain_deadline_s":600,"max_nodes_total":0,"max_cost_per_hour":0,"max_launches_per_hour":100,"webhook_url":"","webhook_events":"nodegroup.,machine.,node.drain","webhook_timeout_s":5,"webhook_retries":3,"join_approval":"auto","network_cidr":"10.81.0.0/16","network_node_prefix":24}'
 
 api POST /v1/grids '{"name":"prod","settings":{"offline_after_s":30}}'
 check_eq "create grid: 201" "$STATUS" 201
@@ -207,7 +207,7 @@ api GET /v1/grids/default/token
 check_eq "grid token still shows after restart" "$(jq -r .token <<<"$BODY")" "$GT1"
 check "token files are mode 0600" test "$(stat -c %a "$D/operator.token" "$D/grid-default.token" "$D/master.key" | sort -u)" = 600
 check "database file is private" test "$(stat -c %a "$D/berth.db")" = 600
-check_eq "schema version recorded" "$(sqlite3 "$D/berth.db" 'PRAGMA user_version')" 12
+check_eq "schema version recorded" "$(sqlite3 "$D/berth.db" 'PRAGMA user_version')" 13
 check_eq "WAL mode" "$(sqlite3 "$D/berth.db" 'PRAGMA journal_mode')" wal
 for t in "$OP1" "$GT1" "$PROD_TOKEN" "$NEW_TOKEN"; do
 	if grep -rqF "$t" "$D/berth.db" "$D/berth.db-wal" "$D/master.log" 2>/dev/null; then

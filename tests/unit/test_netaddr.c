@@ -1,0 +1,112 @@
+/*
+ * test_netaddr.c - IPv4 prefixes of the grid network (common/netaddr.c),
+ * the grid setting's check, and the agent's VTEP MACs and container
+ * attachment (agent/netplane.c) without a kernel or an engine.
+ */
+#include "test.h"
+
+#include "agent/netplane.h"
+#include "common/grid_settings.h"
+#include "common/netaddr.h"
+
+#include <stdlib.h>
+
+#include <jansson.h>
+
+static void
+test_parse(void)
+{
+	struct netaddr_prefix p;
+	char *why = NULL, buf[20];
+
+	CHECK(netaddr_parse("10.81.0.0/16", &p, &why) == 0);
+	CHECK(p.addr == 0x0a510000u && p.len == 16);
+	netaddr_format(&p, buf);
+	CHECK_STR(buf, "10.81.0.0/16");
+	static const char *bad[] = { "10.81.0.1/16", "10.81.0.0", "10.81.0.0/",
+	    "10.81.0.0/33", "10.81.0.0/-1", "10.81.0/16", "x/8", "", "/8",
+	    "10.81.0.0/16x", "1.2.3.4.5/8",
+	    "10.81.0.0/16aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL };
+	for (int i = 0; bad[i] != NULL; i++) {
+		why = NULL;
+		if (netaddr_parse(bad[i], &p, &why) == 0)
+			printf("  accepted %s\n", bad[i]);
+		CHECK(why != NULL);
+		free(why);
+	}
+	CHECK(netaddr_parse(NULL, &p, &why) == -1);
+	free(why);
+}
+
+static void
+test_subnets(void)
+{
+	struct netaddr_prefix p, s, t;
+	char *why = NULL, buf[20];
+
+	CHECK(netaddr_parse("10.81.0.0/16", &p, &why) == 0);
+	CHECK(netaddr_subnet(&p, 24, 0, &s) == 0);
+	netaddr_format(&s, buf);
+	CHECK_STR(buf, "10.81.0.0/24");
+	CHECK(netaddr_subnet(&p, 24, 255, &s) == 0);
+	netaddr_format(&s, buf);
+	CHECK_STR(buf, "10.81.255.0/24");
+	CHECK(netaddr_subnet(&p, 24, 256, &s) == -1);
+	CHECK(netaddr_subnet(&p, 8, 0, &s) == -1);
+	CHECK(netaddr_subnet(&p, 24, 7, &s) == 0);
+	CHECK(netaddr_overlap(&p, &s));
+	CHECK(netaddr_parse("10.82.0.0/24", &t, &why) == 0);
+	CHECK(!netaddr_overlap(&p, &t));
+	CHECK(!netaddr_overlap(&s, &t));
+}
+
+static void
+test_setting(void)
+{
+	struct grid_settings gs;
+	char *field = NULL, *cause = NULL;
+	json_t *o;
+
+	grid_settings_default(&gs);
+	CHECK_STR(gs.network_cidr, "10.81.0.0/16");
+	CHECK(gs.network_node_prefix == 24);
+	o = json_pack("{s:s}", "network_cidr", "8.8.0.0/16");
+	CHECK(settings_apply_json(&grid_settings_table, &gs, o, &field,
+	    &cause) == -1);
+	CHECK_STR(field, "network_cidr");
+	free(field);
+	free(cause);
+	json_decref(o);
+	o = json_pack("{s:s, s:i}", "network_cidr", "172.20.0.0/20",
+	    "network_node_prefix", 26);
+	CHECK(settings_apply_json(&grid_settings_table, &gs, o, &field,
+	    &cause) == 0);
+	CHECK_STR(gs.network_cidr, "172.20.0.0/20");
+	json_decref(o);
+	o = json_pack("{s:i}", "network_node_prefix", 20);
+	CHECK(settings_apply_json(&grid_settings_table, &gs, o, &field,
+	    &cause) == -1);
+	CHECK_STR(field, "network_node_prefix");
+	free(field);
+	free(cause);
+	json_decref(o);
+}
+
+static void
+test_mac(void)
+{
+	char mac[18];
+
+	netplane_mac(0x0a510300u, mac);
+	CHECK_STR(mac, "02:b5:0a:51:03:00");
+}
+
+int
+main(void)
+{
+	TEST_RUN(test_parse);
+	TEST_RUN(test_subnets);
+	TEST_RUN(test_setting);
+	TEST_RUN(test_mac);
+	return TEST_DONE();
+}
