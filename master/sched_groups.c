@@ -452,6 +452,8 @@ groups_pass(struct groups_ctx *c, const struct sched_plan *plan,
 static int
 groups_load(struct groups_ctx *c)
 {
+	size_t k;
+
 	if (store_nodegroup_list(c->st, c->grid_id, &c->groups,
 	    &c->ngroups) != 0) {
 		log_error("groups: grid %s: %s", c->grid, store_errmsg(c->st));
@@ -463,6 +465,16 @@ groups_load(struct groups_ctx *c)
 		    store_errmsg(c->st));
 		return -1;
 	}
+	/*
+	 * A node the store has seen measured may not be in the scheduler's
+	 * view yet (its change is synced in a later round). Sizing reads
+	 * the view, so until it is there the machine still counts as on its
+	 * way: else the round sizes a machine too many for its demand.
+	 */
+	for (k = 0; c->s != NULL && k < c->nmach; k++)
+		if (c->mach[k].node_measured && c->mach[k].node_id[0] != '\0' &&
+		    !sched_node_measured(c->s, c->mach[k].node_id))
+			c->mach[k].node_measured = 0;
 	return 0;
 }
 

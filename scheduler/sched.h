@@ -318,6 +318,8 @@ size_t		 sched_job_list(const struct sched *s,
 size_t		 sched_instance_list(const struct sched *s,
 		    int64_t service_id, struct sched_instance_info **out);
 size_t		 sched_node_count(const struct sched *s);
+/* 1 if node id is known here with its capacity reported, else 0. */
+int		 sched_node_measured(const struct sched *s, const char *id);
 
 /*
  * Plan one round at now_ms. Does not change what the upserts described

@@ -229,6 +229,14 @@ sched_node_find(const struct sched *s, const char *id)
 	return NULL;
 }
 
+int
+sched_node_measured(const struct sched *s, const char *id)
+{
+	const struct sched_node *n = sched_node_find(s, id);
+
+	return n != NULL && !n->unmeasured;
+}
+
 struct sched_service *
 sched_service_find(const struct sched *s, int64_t id)
 {

@@ -112,7 +112,10 @@ for id in $IDS; do
 	check_has "node $name: az label from the ASG ($az)" \
 	    "$(api_jq "/v1/nodes/default/$name" -c .labels)" "\"az=$az\""
 done
-check_eq "a machine.bind event per instance" "$(events machine.bind length)" 2
+binds=$(events machine.bind length)
+check_eq "a machine.bind event per instance" "$binds" 2
+[ "$binds" = 2 ] || { events machine.bind -r '.[].message' | sed 's/^/# bind: /'
+	grep -E 'instance|bind|groups:' "$D/master.log" | tail -40 | sed 's/^/# log: /'; }
 
 # ---- 2. scale-in, Throttling retried -------------------------------------------
 fault '{"throttle": 2}'

@@ -60,7 +60,9 @@ t1=$(date +%s%3N)
 check_eq "three instances running" "$(running)" 3
 echo "# scale from zero: demand to 3 instances running on 3 new nodes: $((t1 - t0)) ms (loaded shared machine)"
 wait "$INSTALL"
-check_eq "the install waited for the new nodes and succeeded" "$?" 0
+rc=$?
+check_eq "the install waited for the new nodes and succeeded" "$rc" 0
+[ "$rc" = 0 ] || sed 's/^/# install: /' "$TMP/install.out"
 check_has "its deploy is done" "$(cat "$TMP/install.out")" "[done]"
 check_eq "one scale-up decision" "$(count_events nodegroup.scale_up)" 1
 check_has "for three machines" \
