@@ -112,14 +112,16 @@ groups_reap(struct groups_ctx *c, struct machine *mc)
 	 * Scale-in: its records are gone from the store as soon as the
 	 * plan removed them, but its agent may still be stopping and
 	 * removing their containers; deleting the machine then would leave
-	 * them behind (orphans). So an online node is deleted once its
-	 * agent's stats say it owns no container, or stop_grace_s + 60 s
-	 * after the machine began terminating, whichever comes first.
+	 * them behind (orphans). So the node is deleted once its agent's
+	 * stats say it owns no container, or stop_grace_s + 60 s after the
+	 * machine began terminating, whichever comes first. An offline
+	 * node waits too (its last count stands): after a master restart
+	 * its agent reconnects and reports within seconds.
 	 * Finished jobs' containers, which the agent keeps for
 	 * job_retention_s (a day), are not waited for: node_containers
 	 * leaves them out (store_nodegroup.c).
 	 */
-	if (strcmp(mc->reason, "scale-in") == 0 && mc->node_online &&
+	if (strcmp(mc->reason, "scale-in") == 0 &&
 	    mc->node_containers > 0 && c->now - mc->state_at <
 	    (g->settings.stop_grace_s + 60) * 1000) {
 		if (c->decisions != NULL)

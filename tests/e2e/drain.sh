@@ -93,8 +93,15 @@ check_eq "the sampler saw the drain" "$(awk '$2 > 0' "$TMP/samples" | wc -l | tr
 check_eq "running web containers never fewer than min_health (1 of 2)" \
     "$(awk 'NR == 1 || $1 < m { m = $1 } END { print (m >= 1) ? "ok" : "min " m }' "$TMP/samples")" ok
 echo "# fewest running web containers seen: $(awk 'NR == 1 || $1 < m { m = $1 } END { print m }' "$TMP/samples")"
-check_eq "n1's daemon ran as long as a web container was there (daemons last)" \
-    "$(awk '$2 > 0 && $3 == 0' "$TMP/samples" | wc -l | tr -d ' ')" 0
+# The order is the records' (docs/nodes.md): the daemon's record goes once
+# the web records are gone, while a web container may still be in its
+# stop. So the daemon outlives the web containers on n1 but for at most
+# one 200 ms sample of overlap (a daemon stopped well before would show
+# in several).
+overlap=$(awk '$2 > 0 && $3 == 0' "$TMP/samples" | wc -l | tr -d ' ')
+echo "# samples with a web container running on n1 and its daemon stopped: $overlap"
+check "n1's daemon ran as long as a web container was there, but for one sample at most (daemons last)" \
+    test "$overlap" -le 1
 check_eq "both moves were start-before-stop (done once the new one ran)" \
     "$(api_jq '/v1/grids/default/events?limit=1000' '[.[] | select(.type == "sched.remove" and (.message | test("move of web#[12] to n[23] done: new instance running")))] | length')" 2
 d=$(ev_id sched.remove drain/agentd "daemons stop last")
