@@ -52,11 +52,19 @@ export async function request(method, path, body, opt = {}) {
     }
   }
   let res;
-  try {
-    res = await fetch(path, init);
-  } catch (e) {
-    if (e.name === 'AbortError') throw e;
-    throw new ApiError(0, 'cannot reach the master (' + e.message + ')');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      res = await fetch(path, init);
+      break;
+    } catch (e) {
+      if (e.name === 'AbortError') throw e;
+      // A GET is safe to repeat: one more try after a moment rides out a
+      // blip (the browser drops requests in flight when the host's
+      // network changes). Anything else is the caller's to repeat.
+      if (method !== 'GET' || attempt >= 1)
+        throw new ApiError(0, 'cannot reach the master (' + e.message + ')');
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
   if (!res.ok) {
     const err = await failure(res);

@@ -79,6 +79,22 @@ async function newPage(opt = {}) {
   page.on('pageerror', (e) => page.log.errors.push(e.message));
   page.on('request', (r) => page.log.urls.push(r.url()));
   page.setDefaultTimeout(MODE === 'bench' ? 90000 : 20000);
+  // Chromium aborts a navigation with ERR_NETWORK_CHANGED when any of the
+  // host's addresses changes, and make test's other lanes add and remove
+  // Docker veths and namespaces all the time. A person would press reload;
+  // so does the test, at most three times, and says so.
+  for (const m of ['goto', 'reload']) {
+    const orig = page[m].bind(page);
+    page[m] = async (...a) => {
+      for (let i = 0; ; i++) {
+        try { return await orig(...a); } catch (e) {
+          if (i >= 3 || !/ERR_NETWORK_CHANGED/.test(e.message)) throw e;
+          console.log(`# ${m}: the host's network changed (another test's veth); again`);
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      }
+    };
+  }
   return page;
 }
 
