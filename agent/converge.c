@@ -1385,6 +1385,11 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 	    out.state, out.has_exit, out.exit_code, out.error, out.restarts,
 	    out.output);
 	converge_report_health(e, &out);
+	/* Its address on the grid network: the grid's names (docs/dns.md). */
+	if (ins != NULL && ins->ip != NULL && ins->ip_net != NULL &&
+	    netplane_network(c->net) != NULL &&
+	    strcmp(ins->ip_net, netplane_network(c->net)) == 0)
+		json_object_set_new(e, "address", json_string(ins->ip));
 	if (r->nhook_runs > 0) {
 		json_t *runs = json_array();
 		size_t k;

@@ -46,6 +46,7 @@ struct netplane {
 	char			 addr_text[16];	/* our underlay, "" unknown */
 	char			*frame;		/* last frame applied */
 	char			 grid[64];
+	char			 domain[128];	/* names: GRID.berth.local */
 	int64_t			 vni;
 	struct netaddr_prefix	 cidr;
 	struct netaddr_prefix	 subnet;	/* ours */
@@ -93,6 +94,22 @@ const char *
 netplane_network(const struct netplane *np)
 {
 	return np != NULL && np->ready ? np->netname : NULL;
+}
+
+const char *
+netplane_domain(const struct netplane *np)
+{
+	return np != NULL ? np->domain : "";
+}
+
+int
+netplane_gateway(const struct netplane *np, char out[16])
+{
+	out[0] = '\0';
+	if (np == NULL || !np->ready || !np->have_subnet)
+		return -1;
+	netaddr_format_ip(np->subnet.addr + 1, out);
+	return 0;
 }
 
 void
@@ -289,6 +306,11 @@ np_parse(struct netplane *np, const char *text, const char *node_id)
 		goto out;
 	}
 	snprintf(np->grid, sizeof np->grid, "%s", grid);
+	s = json_string_value(json_object_get(o, "domain"));
+	snprintf(np->domain, sizeof np->domain, "%s",
+	    s != NULL && strlen(s) < sizeof np->domain &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-.") == strlen(s) ?
+	    s : "");
 	np->vni = json_integer_value(json_object_get(o, "vni"));
 	np->have_subnet = 0;
 	json_array_foreach(nodes, i, p) {
@@ -706,9 +728,9 @@ netplane_apply(struct netplane *np, const char *text, const char *node_id)
 char *
 netplane_attach(const struct netplane *np, const char *body)
 {
-	json_t *o, *host;
-	const char *mode;
-	char *out;
+	json_t *o, *host, *search;
+	const char *mode, *stack;
+	char *out, *dom, gw[16];
 
 	if (netplane_network(np) == NULL)
 		return NULL;
@@ -725,6 +747,25 @@ netplane_attach(const struct netplane *np, const char *body)
 		return NULL;
 	}
 	json_object_set_new(host, "NetworkMode", json_string(np->netname));
+	/*
+	 * Names (docs/dns.md): Docker's resolver in the container forwards
+	 * what it does not know to our server on the gateway; the search
+	 * list makes "svc" the container's stack's service.
+	 */
+	if (netplane_gateway(np, gw) == 0 && np->domain[0] != '\0' &&
+	    json_object_get(host, "Dns") == NULL) {
+		json_object_set_new(host, "Dns", json_pack("[s]", gw));
+		search = json_array();
+		stack = json_string_value(json_object_get(json_object_get(o,
+		    "Labels"), PROTO_LABEL_STACK));
+		if (stack != NULL && *stack != '\0') {
+			xasprintf(&dom, "%s.%s", stack, np->domain);
+			json_array_append_new(search, json_string(dom));
+			free(dom);
+		}
+		json_array_append_new(search, json_string(np->domain));
+		json_object_set_new(host, "DnsSearch", search);
+	}
 	out = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return out;

@@ -43,6 +43,10 @@ void	 netplane_apply(struct netplane *np, const char *text,
  * (BERTH_NETWORK=off, no frame yet, or it failed).
  */
 const char *netplane_network(const struct netplane *np);
+/* The network's gateway address (the node's DNS server): 0, or -1. */
+int	 netplane_gateway(const struct netplane *np, char out[16]);
+/* The grid's domain ("GRID.berth.local"), "" before the first frame. */
+const char *netplane_domain(const struct netplane *np);
 
 /*
  * A container create body with the grid network put in: NetworkMode set

@@ -79,6 +79,7 @@ observe_inspect_clear(struct observe_inspect *ins)
 	free(ins->last_output);
 	free(ins->output_for);
 	free(ins->ip);
+	free(ins->ip_net);
 }
 
 void
@@ -212,11 +213,13 @@ observe_parse_ip(json_t *o, struct observe_inspect *ins)
 {
 	json_t *ns = json_object_get(o, "NetworkSettings"), *nets, *n;
 	const char *s = json_string_value(json_object_get(ns, "IPAddress")),
-	    *key, *best = NULL, *ip;
+	    *key, *best = "bridge", *ip;
 
 	free(ins->ip);
-	ins->ip = NULL;
+	free(ins->ip_net);
+	ins->ip = ins->ip_net = NULL;
 	if (s == NULL || *s == '\0') {
+		best = NULL;
 		nets = json_object_get(ns, "Networks");
 		json_object_foreach(nets, key, n) {
 			ip = json_string_value(json_object_get(n,
@@ -229,8 +232,10 @@ observe_parse_ip(json_t *o, struct observe_inspect *ins)
 			}
 		}
 	}
-	if (s != NULL && *s != '\0' && strlen(s) < 16)
+	if (s != NULL && *s != '\0' && strlen(s) < 16) {
 		ins->ip = xstrdup(s);
+		ins->ip_net = xstrdup(best);
+	}
 }
 
 void

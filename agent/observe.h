@@ -66,6 +66,8 @@ struct observe_inspect {
 	char		*ip;		/* its IPv4 on its network (Network-
 					   Settings), NULL if none: health
 					   probes connect there */
+	char		*ip_net;	/* the network ip is on ("bridge"
+					   for the default one), or NULL */
 	int64_t		 at;		/* mono ms of the inspect, -1: stale */
 	int		 live;		/* looked at in this pass */
 };

@@ -151,6 +151,7 @@ long long	 proto_retry_after_jitter_ms(long long delay, unsigned rnd);
 #define PROTO_T_LOGS		"logs"		/* agent -> master */
 #define PROTO_T_LOGS_ACK	"logs_ack"	/* master -> agent */
 #define PROTO_T_NETWORK		"network"	/* master -> agent: peers */
+#define PROTO_T_NAMES		"names"		/* master -> agent: DNS */
 
 /*
  * Container logs (docs/protocol.md, "logs"; docs/logs.md). A line's text

@@ -742,8 +742,10 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 			cause = c2;
 			goto bad;
 		}
-		if (changed)
+		if (changed) {
 			master_changed_node(h->m, s->node_id);
+			hub_network_touch(h);	/* names may have moved */
+		}
 		if (hub_state_jobs(h, s, json_object_get(f, "jobs"),
 		    &cause) != 0)
 			goto bad;

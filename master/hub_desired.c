@@ -642,6 +642,8 @@ desired_apply_state(struct store *st, const char *node_id, json_t *containers,
 		e = json_object_get(c, "health_restarts");
 		v[i].health_restarts = json_is_integer(e) ?
 		    json_integer_value(e) : 0;
+		e = json_object_get(c, "address");
+		v[i].address = json_is_string(e) ? json_string_value(e) : NULL;
 		e = json_object_get(c, "hooks");
 		if (json_array_size(e) > 0) {
 			/* Checked: objects with type, name, ok and at. */

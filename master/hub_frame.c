@@ -154,6 +154,7 @@ frame_check_container(json_t *c, size_t idx, char **cause)
 {
 	const char *const *sp;
 	json_t *v;
+	uint32_t ip;
 
 	if (!json_is_object(c)) {
 		xasprintf(cause, "containers[%zu]: expected an object", idx);
@@ -200,6 +201,13 @@ frame_check_container(json_t *c, size_t idx, char **cause)
 	    !json_is_null(v) && !json_is_string(v)) {
 		xasprintf(cause, "containers[%zu].container_id: expected a "
 		    "string", idx);
+		return -1;
+	}
+	if ((v = json_object_get(c, "address")) != NULL &&
+	    !json_is_null(v) && (!json_is_string(v) ||
+	    netaddr_parse_ip(json_string_value(v), &ip) != 0)) {
+		xasprintf(cause, "containers[%zu].address: expected an IPv4 "
+		    "address", idx);
 		return -1;
 	}
 	if (frame_check_health(c, idx, cause) != 0)

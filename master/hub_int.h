@@ -187,6 +187,7 @@ struct hub_sess {
 						 * 0 */
 	uint64_t		 net_gen;	/* its grid's network frame
 						 * generation last queued */
+	uint64_t		 names_gen;	/* and its names frame's */
 	struct hub_sess		*hnext;		/* hash chain by node id */
 	struct hub_sess		*lnext, *lprev;	/* list of all sessions */
 };
@@ -214,6 +215,8 @@ struct hub_net {
 	int64_t		 grid_id;	/* whose */
 	char		*text;		/* the frame, or NULL */
 	uint64_t	 gen;		/* bumped when text changes */
+	char		*names;		/* the names frame, or NULL */
+	uint64_t	 names_gen;	/* bumped when names changes */
 	int		 seen;		/* the grid has sessions (a tick's) */
 };
 

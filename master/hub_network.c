@@ -1,14 +1,18 @@
 /*
- * hub_network.c - push each grid's network (peer list) to its agents.
+ * hub_network.c - push each grid's network (peer list) and names to its
+ * agents.
  *
  * ws thread only. A "network" frame (docs/protocol.md) is the same for
  * every node of a grid: the overlay prefix, the VXLAN id, and every node
- * that holds a subnet with its underlay address. The hub builds it from
- * the store when something may have changed it (a session admitted, a
- * node_info with a new address: hub_network_touch()) and once a second
- * anyway (a node removed through the API, a setting changed), and sends it
- * to the grid's sessions that have not had that text yet. A frame equal to
- * the last costs one query and a string compare, nothing on the wire.
+ * that holds a subnet with its underlay address. A "names" frame is the
+ * grid's services with their running instances' addresses, which each
+ * agent's DNS server answers from (docs/dns.md). The hub builds both from
+ * the store when something may have changed them (a session admitted, a
+ * node_info with a new address, a state report that changed an instance:
+ * hub_network_touch()) and once a second anyway (a node removed through
+ * the API, a stack installed, a setting changed), and sends each to the
+ * grid's sessions that have not had that text yet. A frame equal to the
+ * last costs one query and a string compare, nothing on the wire.
  */
 #include "master/hub_int.h"
 
@@ -35,30 +39,45 @@ hub_net_of(struct hub *h, int64_t grid_id)
 	return &h->nets[h->n_nets++];
 }
 
-/* Rebuild the grid's frame; a new text gets a new generation. */
+/*
+ * Make a frame of o (taken) with the type; when its text differs from
+ * *text, it replaces it and *gen is bumped.
+ */
+static void
+hub_net_frame(json_t *o, const char *type, char **text, uint64_t *gen)
+{
+	char *t;
+
+	json_object_set_new(o, "type", json_string(type));
+	t = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	if (t == NULL)
+		return;
+	if (*text != NULL && strcmp(*text, t) == 0) {
+		free(t);
+		return;
+	}
+	free(*text);
+	*text = t;
+	(*gen)++;
+}
+
+/* Rebuild the grid's frames; a new text gets a new generation. */
 static void
 hub_net_build(struct hub *h, struct hub_net *n)
 {
-	json_t *o = store_network_json(h->st, n->grid_id);
-	char *text;
+	json_t *o;
 
-	if (o == NULL) {
+	if ((o = store_network_json(h->st, n->grid_id)) == NULL)
 		log_error("hub: network of grid %lld: %s",
 		    (long long)n->grid_id, store_errmsg(h->st));
-		return;
-	}
-	json_object_set_new(o, "type", json_string(PROTO_T_NETWORK));
-	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	if (text == NULL)
-		return;
-	if (n->text != NULL && strcmp(n->text, text) == 0) {
-		free(text);
-		return;
-	}
-	free(n->text);
-	n->text = text;
-	n->gen++;
+	else
+		hub_net_frame(o, PROTO_T_NETWORK, &n->text, &n->gen);
+	if ((o = store_names_json(h->st, n->grid_id)) == NULL)
+		log_error("hub: names of grid %lld: %s",
+		    (long long)n->grid_id, store_errmsg(h->st));
+	else
+		hub_net_frame(o, PROTO_T_NAMES, &n->names, &n->names_gen);
 }
 
 void
@@ -97,11 +116,17 @@ hub_network_tick(struct hub *h, int64_t raw)
 			hub_queue_raw(s, HUB_OUT_FRAME, n->text,
 			    strlen(n->text));
 		}
+		if (n->names != NULL && s->names_gen != n->names_gen) {
+			s->names_gen = n->names_gen;
+			hub_queue_raw(s, HUB_OUT_FRAME, n->names,
+			    strlen(n->names));
+		}
 	}
 	/* Grids without sessions: forget their frames. */
 	for (i = 0; i < h->n_nets; ) {
 		if (!h->nets[i].seen) {
 			free(h->nets[i].text);
+			free(h->nets[i].names);
 			h->nets[i] = h->nets[--h->n_nets];
 		} else
 			i++;
@@ -113,8 +138,10 @@ hub_network_free(struct hub *h)
 {
 	size_t i;
 
-	for (i = 0; i < h->n_nets; i++)
+	for (i = 0; i < h->n_nets; i++) {
 		free(h->nets[i].text);
+		free(h->nets[i].names);
+	}
 	free(h->nets);
 	h->nets = NULL;
 	h->n_nets = 0;

@@ -417,6 +417,13 @@ static const char *store_migrations[] = {
 	"  assigned_at INTEGER NOT NULL,"
 	"  UNIQUE (grid_id, subnet));"
 	"ALTER TABLE nodes ADD COLUMN peer_address TEXT;",
+
+	/*
+	 * 13 -> 14: an instance's address on the grid network, as its
+	 * agent reports it (state), for the grid's names (docs/dns.md).
+	 * NULL while it has none (not running, or off the grid network).
+	 */
+	"ALTER TABLE instances ADD COLUMN address TEXT;",
 };
 
 #define STORE_N_MIGRATIONS \

@@ -28,7 +28,7 @@
 #include "common/netaddr.h"
 #include "common/nodegroup_settings.h"
 
-#define STORE_SCHEMA_VERSION	13
+#define STORE_SCHEMA_VERSION	14
 
 struct store;
 
@@ -440,6 +440,7 @@ struct instance_report {
 	const char	*health;	/* its health_check's verdict, or NULL */
 	const char	*health_error;	/* the last failed probe's, or NULL */
 	int64_t		 health_restarts; /* restarts for failed probes */
+	const char	*address;	/* its grid network IPv4, or NULL */
 	const struct hook_report *hooks; /* the hooks its agent ran last */
 	size_t		 nhooks;
 };
@@ -706,6 +707,12 @@ int	 store_node_peer_address(struct store *st, const char *node_id,
 char	*store_network_peers_text(struct store *st, int64_t grid_id);
 /* The grid network as the API shows it, or NULL (no such grid, error). */
 json_t	*store_network_json(struct store *st, int64_t grid_id);
+/*
+ * The grid's names (docs/dns.md): every service with its stack, whether
+ * it is its stack's expose, its links {alias, stack, service} and its
+ * running instances {n, address} on the grid network; NULL on error.
+ */
+json_t	*store_names_json(struct store *st, int64_t grid_id);
 /*
  * What a node's agent says of its Docker Engine: up, or down and why.
  * Written with a node.engine event when it changed: 1, 0 unchanged, -1.

@@ -337,13 +337,13 @@ store_instance_report(struct store *st, const char *node_id,
 		    " container_id = ?7, restarts = ?8, updated_at = ?9,"
 		    " last_output = ?11, health = ?12, health_error = ?13,"
 		    " health_restarts = ?14,"
-		    " last_hook = coalesce(?15, last_hook)"
+		    " last_hook = coalesce(?15, last_hook), address = ?16"
 		    " WHERE service_id = ?1 AND instance_no = ?2 AND node_id = ?3"
 		    " AND rev = ?10 AND (state IS NOT ?4 OR error IS NOT ?5 OR"
 		    "  exit_code IS NOT ?6 OR container_id IS NOT ?7 OR"
 		    "  restarts IS NOT ?8 OR last_output IS NOT ?11 OR"
 		    "  health IS NOT ?12 OR health_error IS NOT ?13 OR"
-		    "  health_restarts IS NOT ?14 OR"
+		    "  health_restarts IS NOT ?14 OR address IS NOT ?16 OR"
 		    "  (?15 IS NOT NULL AND last_hook IS NOT ?15))");
 		sqlite3_bind_int64(s, 1, v[i].service_id);
 		sqlite3_bind_int64(s, 2, v[i].instance_no);
@@ -364,6 +364,7 @@ store_instance_report(struct store *st, const char *node_id,
 		sqlite3_bind_int64(s, 14, v[i].health_restarts);
 		store_bind_text(s, 15, v[i].nhooks > 0 ?
 		    v[i].hooks[v[i].nhooks - 1].json : NULL);
+		store_bind_text(s, 16, v[i].address);
 		if (store_instance_crash_event(st, node_id, &v[i]) != 0 ||
 		    store_instance_health_events(st, node_id, &v[i]) != 0 ||
 		    store_instance_hook_events(st, node_id, &v[i]) != 0 ||

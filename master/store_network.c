@@ -20,6 +20,7 @@
 #include "common/netaddr.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
+#include "stacks/stack.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,5 +179,116 @@ store_network_json(struct store *st, int64_t grid_id)
 		return NULL;
 	}
 	json_object_set_new(o, "nodes", peers);
+	return o;
+}
+
+/*
+ * One "links" entry of a service's spec, as the stack file wrote it
+ * ("svc", "svc:alias", "stack/svc[:alias]"), as {alias, stack, service};
+ * the stack defaults to the linking service's own. NULL if malformed
+ * (the stack parser refused those at install; a spec is trusted text,
+ * but a row edited by hand must not crash the hub).
+ */
+static json_t *
+store_names_link(const char *own_stack, const char *text)
+{
+	const char *slash, *svc, *colon;
+	char *stack, *service, svcdns[64], alias[64];
+	json_t *o;
+
+	slash = strchr(text, '/');
+	svc = slash != NULL ? slash + 1 : text;
+	colon = strchr(svc, ':');
+	stack = slash != NULL ? xstrndup(text, slash - text) :
+	    xstrdup(own_stack);
+	service = colon != NULL ? xstrndup(svc, colon - svc) : xstrdup(svc);
+	o = NULL;
+	stack_dns_name(service, svcdns, sizeof svcdns);
+	stack_dns_name(colon != NULL ? colon + 1 : service, alias,
+	    sizeof alias);
+	if (util_name_valid(stack) && util_name_valid(svcdns) &&
+	    util_name_valid(alias))
+		o = json_pack("{s:s, s:s, s:s}", "alias", alias, "stack",
+		    stack, "service", svcdns);
+	free(stack);
+	free(service);
+	return o;
+}
+
+json_t *
+store_names_json(struct store *st, int64_t grid_id)
+{
+	sqlite3_stmt *s;
+	json_t *o = NULL, *list, *svc = NULL, *links, *l, *e;
+	const char *stack, *addr;
+	int64_t last = -1, id;
+	char dom[128], name[64];
+	size_t i;
+	int rc;
+
+	s = store_stmt(st, "SELECT name FROM grids WHERE id = ?1");
+	sqlite3_bind_int64(s, 1, grid_id);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		snprintf(dom, sizeof dom, "%s." NET_DOMAIN_SUFFIX,
+		    store_col_text(s, 0));
+		o = json_pack("{s:s, s:s, s:[]}", "grid",
+		    store_col_text(s, 0), "domain", dom, "services");
+	}
+	sqlite3_reset(s);
+	if (o == NULL)
+		return NULL;
+	list = json_object_get(o, "services");
+
+	/*
+	 * Every service of the grid, with its running instances that have
+	 * an address: a service with none is still listed (its name is
+	 * the grid's: NODATA, not another resolver's NXDOMAIN).
+	 */
+	s = store_stmt(st, "SELECT v.id, t.name, v.name,"
+	    " coalesce(json_extract(t.spec, '$.expose') = v.name, 0),"
+	    " json_extract(v.spec, '$.links'), i.instance_no, i.address"
+	    " FROM services v JOIN stacks t ON t.id = v.stack_id"
+	    " LEFT JOIN instances i ON i.service_id = v.id"
+	    "  AND i.state = 'running' AND i.address IS NOT NULL"
+	    " WHERE t.grid_id = ?1"
+	    " ORDER BY t.name, v.name, v.id, i.instance_no, i.address");
+	sqlite3_bind_int64(s, 1, grid_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(s, 0);
+		if (id != last) {
+			last = id;
+			stack = store_col_text(s, 1);
+			links = json_array();
+			l = store_col_text(s, 4) != NULL ?
+			    json_loads(store_col_text(s, 4), 0, NULL) : NULL;
+			for (i = 0; i < json_array_size(l); i++) {
+				if (!json_is_string(json_array_get(l, i)))
+					continue;
+				e = store_names_link(stack,
+				    json_string_value(json_array_get(l, i)));
+				if (e != NULL)
+					json_array_append_new(links, e);
+			}
+			json_decref(l);
+			stack_dns_name(store_col_text(s, 2), name,
+			    sizeof name);
+			svc = json_pack("{s:s, s:s, s:b, s:o, s:[]}",
+			    "stack", stack, "service", name,
+			    "exposed", sqlite3_column_int(s, 3) != 0,
+			    "links", links, "instances");
+			json_array_append_new(list, svc);
+		}
+		addr = store_col_text(s, 6);
+		if (addr != NULL)
+			json_array_append_new(json_object_get(svc,
+			    "instances"), json_pack("{s:I, s:s}", "n",
+			    (json_int_t)sqlite3_column_int64(s, 5),
+			    "address", addr));
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }

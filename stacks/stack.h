@@ -213,4 +213,10 @@ json_t	*stack_shell_split(const char *s, char **cause);
  */
 json_t	*stack_warnings(json_t *spec);
 
+/*
+ * A service's name as the grid's DNS knows it (docs/dns.md): lower case,
+ * '_' made '-'. Install refuses two services of a stack that share one.
+ */
+void	 stack_dns_name(const char *name, char *out, size_t len);
+
 #endif

@@ -190,8 +190,6 @@ json_t	*stack_scalar_json(const struct snode *);
 json_t	*stack_text_json(const char *, int);
 int	 stack_text_int(const char *, long long *);
 int	 stack_service_name_valid(const char *);
-/* A service's name as DNS will know it: lower case, '_' made '-'. */
-void	 stack_dns_name(const char *, char *, size_t);
 int	 stack_text_bool(const char *, int *);
 
 /* stack_value.c: JSON values as text */

@@ -839,6 +839,15 @@ svc_refs(struct stack_ctx *ctx, json_t *svc, const char *name,
 			free(ipath);
 			continue;
 		}
+		/* The alias is a name in the grid's DNS (docs/dns.md). */
+		if (strcmp(name, "links") == 0 && strchr(local, ':') != NULL &&
+		    !stack_service_name_valid(strchr(local, ':') + 1)) {
+			stack_errn(ctx, v->kids[i], ipath, "\"%s\": the alias "
+			    "is not a valid name (1 to 63 of letters, digits, "
+			    "'_' and '-', the first a letter or digit)", s);
+			free(ipath);
+			continue;
+		}
 		ctx->refs = xreallocarray(ctx->refs, ctx->nrefs + 1,
 		    sizeof *ctx->refs);
 		r = &ctx->refs[ctx->nrefs++];

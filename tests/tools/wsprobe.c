@@ -11,7 +11,9 @@
  * certificate is taken: the peer under test is ours).
  *
  * With --auto-state it answers every "desired" frame with a "state" frame
- * that reports each container running, as a healthy agent would.
+ * that reports each container running, as a healthy agent would; with
+ * --auto-address PREFIX too, each at address PREFIX.<instance> on the
+ * grid network (PREFIX the first three bytes, "10.81.0").
  *
  * With --exec MODE it answers an "exec_start" as an agent would, without
  * Docker: "exit3" says exec_started, sends "hello\n" on stdout and ends
@@ -60,6 +62,7 @@ struct probe {
 	int		 nsends, sent;
 	int		 got_frame;		/* a frame arrived */
 	int		 auto_state;		/* answer desired frames */
+	const char	*auto_address;		/* their addresses' /24 */
 	int		 tls;			/* wss */
 	char		*state;			/* state frame to send */
 	int		 done;			/* connection over */
@@ -140,6 +143,16 @@ probe_state(struct probe *p)
 		    "rev", json_object_get(c, "rev"),
 		    "name", json_object_get(c, "name"),
 		    "state", "running", "container_id", "simulated"));
+	json_array_foreach(out, i, c) {
+		char addr[32];
+
+		if (p->auto_address == NULL)
+			break;
+		snprintf(addr, sizeof addr, "%s.%lld", p->auto_address,
+		    (long long)json_integer_value(json_object_get(c,
+		    "instance")));
+		json_object_set_new(c, "address", json_string(addr));
+	}
 	free(p->state);
 	c = json_pack("{s:s, s:O, s:o}", "type", "state", "generation",
 	    json_object_get(f, "generation"), "containers", out);
@@ -320,6 +333,9 @@ main(int argc, char **argv)
 		}
 		else if (strcmp(argv[i], "--auto-state") == 0)
 			p.auto_state = 1;
+		else if (strcmp(argv[i], "--auto-address") == 0 &&
+		    i + 1 < argc)
+			p.auto_address = argv[++i];
 		else if (strcmp(argv[i], "--tls") == 0)
 			p.tls = 1;
 		else if (strcmp(argv[i], "--exec") == 0 && i + 1 < argc)
@@ -330,7 +346,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "usage: wsprobe --port P [--host H] [--bind A] "
 			    "[-H 'name: value']... [--send JSON]... "
 			    "[--send-file FILE]... [--tls] "
-			    "[--stay S] [--auto-state] [--exec exit3|flood]\n");
+			    "[--stay S] [--auto-state [--auto-address A.B.C]] "
+			    "[--exec exit3|flood]\n");
 			return 2;
 		}
 	}

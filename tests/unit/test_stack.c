@@ -704,6 +704,13 @@ test_wrong_types(void)
 	CHECK_ERR("stack: a\nservices:\n  Web_1:\n    image: x\n"
 	    "  web-1:\n    image: x\n", 5, 3, "services.web-1",
 	    "would have the same DNS name \"web-1\"");
+	/* A link's alias is a DNS name in the grid (docs/dns.md). */
+	CHECK_ERR("stack: a\nservices:\n  db:\n    image: x\n  web:\n"
+	    "    image: x\n    links:\n      - db:my.db\n", 8, 9,
+	    "services.web.links[0]", "the alias is not a valid name");
+	CHECK_ERR("stack: a\nservices:\n  db:\n    image: x\n  web:\n"
+	    "    image: x\n    links:\n      - \"db:\"\n", 8, 9,
+	    "services.web.links[0]", "the alias is not a valid name");
 }
 
 static void
