@@ -374,13 +374,10 @@ np_underlay_mtu(struct netplane *np, const char *addr)
 	return mtu;
 }
 
-/*
- * A route of the host's (not ours) that overlaps p: 1 with its text in
- * buf, 0 when none does.
- */
-static int
-np_route_conflict(struct netplane *np, json_t *routes,
-    const struct netaddr_prefix *p, char *buf, size_t len)
+int
+netplane_route_conflict(json_t *routes, const char *own_bridge,
+    const char *own_vxlan, const struct netaddr_prefix *p, char *buf,
+    size_t len)
 {
 	struct netaddr_prefix r;
 	json_t *o;
@@ -392,8 +389,8 @@ np_route_conflict(struct netplane *np, json_t *routes,
 		const char *dev = json_string_value(json_object_get(o, "dev"));
 
 		if (d == NULL || strcmp(d, "default") == 0 || (dev != NULL &&
-		    (strcmp(dev, np->brname) == 0 ||
-		    strcmp(dev, np->vxname) == 0)))
+		    ((own_bridge != NULL && strcmp(dev, own_bridge) == 0) ||
+		    (own_vxlan != NULL && strcmp(dev, own_vxlan) == 0))))
 			continue;
 		if (strchr(d, '/') == NULL)
 			snprintf(dst, sizeof dst, "%s/32", d);
@@ -692,8 +689,8 @@ netplane_apply(struct netplane *np, const char *text, const char *node_id)
 		const struct netaddr_prefix *p = i == 0 ? &all :
 		    &np->peers[i - 1].subnet;
 
-		if (np_route_conflict(np, routes, p, conflict,
-		    sizeof conflict)) {
+		if (netplane_route_conflict(routes, np->brname, np->vxname,
+		    p, conflict, sizeof conflict)) {
 			netaddr_format(p, sub);
 			np_error(np, "subnet %s overlaps the host's route %s: "
 			    "the grid network is off on this node (change "

@@ -23,6 +23,10 @@
 
 #include "agent/config.h"
 #include "agent/docker.h"
+#include "common/netaddr.h"
+
+#include <jansson.h>
+#include <stddef.h>
 
 struct netplane;
 
@@ -54,6 +58,17 @@ const char *netplane_domain(const struct netplane *np);
  * named networks are left alone). A new string, or NULL when body stays.
  */
 char	*netplane_attach(const struct netplane *np, const char *body);
+
+/*
+ * Whether a host route overlaps p (pure): routes is `ip -j -4 route show`
+ * output (an array of objects with "dst" and "dev"; a "dst" without a
+ * length is a /32). Routes "default" and those on own_bridge or own_vxlan
+ * (this grid's bridge and VXLAN device, NULL for none) are not the
+ * host's. 1 with the first such route as "DST dev DEV" in buf, else 0.
+ */
+int	 netplane_route_conflict(json_t *routes, const char *own_bridge,
+	    const char *own_vxlan, const struct netaddr_prefix *p, char *buf,
+	    size_t len);
 
 /* The VTEP MAC of a subnet: 02:b5 and its four address bytes. */
 void	 netplane_mac(uint32_t subnet_addr, char out[18]);

@@ -101,6 +101,77 @@ test_mac(void)
 	CHECK_STR(mac, "02:b5:0a:51:03:00");
 }
 
+/*
+ * The overlap decision behind "subnet X overlaps the host's route Y dev
+ * Z": on routes as `ip -j -4 route show` prints them.
+ */
+static int
+conflict(const char *routes, const char *subnet, char *buf)
+{
+	struct netaddr_prefix p;
+	json_t *r = json_loads(routes, 0, NULL);
+	char *why = NULL;
+	int rc;
+
+	CHECK(r != NULL);
+	CHECK(netaddr_parse(subnet, &p, &why) == 0);
+	buf[0] = '\0';
+	rc = netplane_route_conflict(r, "bbr810001", "bvx810001", &p, buf, 128);
+	json_decref(r);
+	return rc;
+}
+
+static void
+test_route_conflict(void)
+{
+	char buf[128];
+	/* A host as ip(8) shows it: a default route, its LAN, Docker's
+	 * bridge, and this grid's own bridge and VXLAN routes. */
+	const char *host = "["
+	    "{\"dst\":\"default\",\"gateway\":\"192.168.1.1\",\"dev\":\"eth0\"},"
+	    "{\"dst\":\"192.168.1.0/24\",\"dev\":\"eth0\"},"
+	    "{\"dst\":\"172.17.0.0/16\",\"dev\":\"docker0\"},"
+	    "{\"dst\":\"10.81.0.0/24\",\"dev\":\"bbr810001\"},"
+	    "{\"dst\":\"10.81.1.0/24\",\"gateway\":\"10.81.1.0\",\"dev\":\"bvx810001\"}]";
+
+	/* Its own bridge and VXLAN routes are not the host's. */
+	CHECK_INT(conflict(host, "10.81.0.0/24", buf), 0);
+	CHECK_INT(conflict(host, "10.81.1.0/24", buf), 0);
+	CHECK_INT(conflict(host, "10.81.0.0/16", buf), 0);
+	/* The default route overlaps everything and is never a conflict. */
+	CHECK_INT(conflict(host, "10.99.0.0/24", buf), 0);
+	/* A subnet inside, around or equal to a host route is. */
+	CHECK_INT(conflict(host, "172.17.3.0/24", buf), 1);
+	CHECK_STR(buf, "172.17.0.0/16 dev docker0");
+	CHECK_INT(conflict(host, "192.168.0.0/16", buf), 1);
+	CHECK_STR(buf, "192.168.1.0/24 dev eth0");
+	CHECK_INT(conflict(host, "192.168.1.0/24", buf), 1);
+	/* A host route without a length is one address. */
+	CHECK_INT(conflict("[{\"dst\":\"10.82.0.7\",\"dev\":\"tun0\"}]",
+	    "10.82.0.0/24", buf), 1);
+	CHECK_STR(buf, "10.82.0.7 dev tun0");
+	CHECK_INT(conflict("[{\"dst\":\"10.82.0.7\",\"dev\":\"tun0\"}]",
+	    "10.82.1.0/24", buf), 0);
+	/* Neighbouring prefixes do not overlap; a half of ours does. */
+	CHECK_INT(conflict("[{\"dst\":\"10.82.1.0/24\",\"dev\":\"d\"}]",
+	    "10.82.0.0/24", buf), 0);
+	CHECK_INT(conflict("[{\"dst\":\"10.82.0.128/25\",\"dev\":\"dum0\"}]",
+	    "10.82.0.0/24", buf), 1);
+	CHECK_STR(buf, "10.82.0.128/25 dev dum0");
+	/* The same route on a device of another grid's name is the host's. */
+	CHECK_INT(conflict("[{\"dst\":\"10.82.0.0/24\",\"dev\":\"bbr810002\"}]",
+	    "10.82.0.0/24", buf), 1);
+	/* Entries ip(8) could print that are not IPv4 prefixes, and no
+	 * routes at all, refuse nothing. */
+	CHECK_INT(conflict("[{\"dst\":\"blackhole\"},{\"dev\":\"x\"},"
+	    "{\"dst\":\"10.82.0.0/99\",\"dev\":\"x\"}]", "10.82.0.0/24", buf), 0);
+	CHECK_INT(conflict("[]", "10.82.0.0/24", buf), 0);
+	/* No device named: the text still says which route. */
+	CHECK_INT(conflict("[{\"dst\":\"10.82.0.0/16\"}]", "10.82.0.0/24",
+	    buf), 1);
+	CHECK_STR(buf, "10.82.0.0/16 dev ?");
+}
+
 int
 main(void)
 {
@@ -108,5 +179,6 @@ main(void)
 	TEST_RUN(test_subnets);
 	TEST_RUN(test_setting);
 	TEST_RUN(test_mac);
+	TEST_RUN(test_route_conflict);
 	return TEST_DONE();
 }
