@@ -151,6 +151,11 @@ static const struct opt config_opts[] = {
 	  .help = "the grid network's data plane (bridge, VXLAN, DNS); off: "
 	  "containers stay on Docker's default bridge (agents sharing one "
 	  "engine)" },
+	{ .flag = "network-recheck", .env = { "BERTH_NETWORK_RECHECK_S" },
+	  .type = OPT_INT, .arg = "S", .min = 1, .max = CONFIG_S_MAX,
+	  .unit = "s", .def = "30", .offset = OFF(network_recheck_s),
+	  .help = "seconds between checks of the grid network's data plane "
+	  "(routes, devices, a refused subnet) without a new peer list" },
 };
 
 const struct opt_table agent_config_table = {

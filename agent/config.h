@@ -61,6 +61,8 @@ struct agent_config {
 					   address the master connection
 					   leaves from */
 	char		*network;	/* BERTH_NETWORK: "on" or "off" */
+	int		 network_recheck_s; /* BERTH_NETWORK_RECHECK_S: the data
+					   plane is checked this often */
 };
 
 /* How agent_config_load() reads the environment (tests pass a fake). */

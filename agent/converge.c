@@ -94,7 +94,6 @@
 #include "common/xmalloc.h"
 
 #define CONVERGE_POLL_MS	2000	/* list containers this often */
-#define CONVERGE_NET_MS		30000	/* check the data plane this often */
 #define CONVERGE_SOON_MS	500	/* after a change: look again soon */
 #define CONVERGE_PROBE_WAIT_MS	50	/* a pass waits this for its probes */
 
@@ -1858,7 +1857,8 @@ converge_main(void *arg)
 		if (peer_new)
 			netplane_set_address(c->net, peer);
 		if (network != NULL || peer_new ||
-		    util_mono_ms() - c->net_at >= CONVERGE_NET_MS) {
+		    util_mono_ms() - c->net_at >=
+		    (int64_t)c->cfg->network_recheck_s * 1000) {
 			netplane_apply(c->net, network, c->node_id);
 			c->net_at = util_mono_ms();
 		}
