@@ -429,3 +429,43 @@ engine_down() {
 		sleep 0.1
 	done
 }
+
+# ---- a test underlay between engines' namespaces (end-to-end layer) -----------
+
+# underlay_up: the "switch" of a test underlay: a bridge br0 in a namespace
+# of its own (UNDERLAY_NS), removed at exit. Nodes join it with
+# underlay_join. Needs root.
+underlay_up() {
+	UNDERLAY_NS=berth-$$-sw
+	at_exit "ip netns del $UNDERLAY_NS"
+	ip netns add "$UNDERLAY_NS" &&
+	    ip -n "$UNDERLAY_NS" link add br0 type bridge &&
+	    ip -n "$UNDERLAY_NS" link set br0 up
+}
+
+# underlay_join NS I [HOST_IP GW]: a veth pair from namespace NS to the
+# switch, 192.168.250.I/24 on NS's end (the node's underlay address); with
+# HOST_IP and GW, a route in NS to HOST_IP (say, a master's address on
+# another namespace's host side) via GW (NS's own host-side address). The
+# links go with the namespaces.
+underlay_join() {
+	local ns=$1 i=$2
+	ip link add "bt$$u$i" type veth peer name "bt$$w$i" &&
+	    ip link set "bt$$u$i" netns "$ns" &&
+	    ip link set "bt$$w$i" netns "$UNDERLAY_NS" &&
+	    ip -n "$UNDERLAY_NS" link set "bt$$w$i" master br0 up &&
+	    ip -n "$ns" addr add "192.168.250.$i/24" dev "bt$$u$i" &&
+	    ip -n "$ns" link set "bt$$u$i" up &&
+	    { [ -z "${3:-}" ] || ip -n "$ns" route add "$3/32" via "$4"; }
+}
+
+# grid_host_state: what the grid network could touch on the host (routes
+# into the default overlay prefix 10.81/16, bridge and VXLAN links of its
+# names, Docker networks of its name), sorted: equal before and after a
+# test of the grid network. (The machine is shared: other tests' links
+# and routes come and go.)
+grid_host_state() {
+	{ ip -4 route show table all | grep -E '(^| )10\.81\.'
+	  ip -o link show | grep -E ': (bvx|bbr)[0-9a-f]'
+	  docker network ls --format '{{.Name}}' | grep '^berth-'; } | sort
+}

@@ -24,6 +24,9 @@
 #             alone, follow latency (tests/bench/logs.sh)
 #   exec      berth service exec: round trip vs docker exec, throughput
 #             over http and https
+#   overlay   the grid network: TCP stream container to container across
+#             two engines in namespaces vs the same between the
+#             namespaces (tests/bench/overlay.sh; root)
 #   dashboard the web dashboard in chromium: first-load KB, time to a
 #             1,000-node table, master CPU with 10 dashboards open
 #
@@ -32,7 +35,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BERTH_BUILD:-build}
 export BERTH_BUILD=$BUILD
-sel=${BENCH:-startup,sched,autoscale,api,agentsim,docker50,jobs,jobs100,logs,exec,dashboard}
+sel=${BENCH:-startup,sched,autoscale,api,agentsim,docker50,jobs,jobs100,logs,exec,overlay,dashboard}
 rc=0
 
 want() { case ",$sel," in *",$1,"*) return 0 ;; esac; return 1; }
@@ -54,5 +57,6 @@ want jobs && run jobs tests/bench/jobs_dispatch.sh
 want jobs100 && run jobs100 tests/bench/jobs100.sh
 want logs && run logs tests/bench/logs.sh
 want exec && run exec tests/bench/exec.sh
+want overlay && run overlay tests/bench/overlay.sh
 want dashboard && run dashboard tests/bench/dashboard.sh
 exit $rc
