@@ -21,7 +21,7 @@
 CC	?= cc
 BUILD	?= build
 PKGS	 = libmicrohttpd libwebsockets sqlite3 jansson libcurl yaml-0.1 libcrypto \
-	   libxml-2.0 zlib
+	   libxml-2.0 zlib ldns
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
