@@ -156,6 +156,11 @@ static const struct opt config_opts[] = {
 	  .unit = "s", .def = "30", .offset = OFF(network_recheck_s),
 	  .help = "seconds between checks of the grid network's data plane "
 	  "(routes, devices, a refused subnet) without a new peer list" },
+	{ .flag = "resolv-conf", .env = { "BERTH_RESOLV_CONF" },
+	  .type = OPT_STRING, .arg = "FILE", .def = "/etc/resolv.conf",
+	  .offset = OFF(resolv_conf),
+	  .help = "the node's own resolvers: the grid's DNS server forwards "
+	  "names outside the grid to its nameservers (docs/dns.md)" },
 };
 
 const struct opt_table agent_config_table = {

@@ -63,6 +63,7 @@ struct agent_config {
 	char		*network;	/* BERTH_NETWORK: "on" or "off" */
 	int		 network_recheck_s; /* BERTH_NETWORK_RECHECK_S: the data
 					   plane is checked this often */
+	char		*resolv_conf;	/* BERTH_RESOLV_CONF: upstreams */
 };
 
 /* How agent_config_load() reads the environment (tests pass a fake). */

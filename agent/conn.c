@@ -859,6 +859,9 @@ conn_dispatch(struct conn *c, const char *text, size_t len)
 	} else if (strcmp(type, PROTO_T_NETWORK) == 0) {
 		if (c->welcomed)
 			converge_post_network(c->conv, text, len);
+	} else if (strcmp(type, PROTO_T_NAMES) == 0) {
+		if (c->welcomed)
+			converge_post_names(c->conv, o);
 	} else
 		log_debug("frame type %s ignored",
 		    log_escape(esc, sizeof esc, type));

@@ -75,6 +75,7 @@
 #include "agent/conn.h"
 #include "agent/decide.h"
 #include "agent/netplane.h"
+#include "agent/dns.h"
 #include "agent/docker.h"
 #include "agent/foreign.h"
 #include "agent/health.h"
@@ -124,6 +125,9 @@ struct converge {
 	char		*grid_posted;	/* grid of a new session, not taken */
 	char		*status_text;	/* node_status frame not yet taken */
 	char		*network_text;	/* network frame not yet taken */
+	struct dns	*dns;		/* the names' server (docs/dns.md) */
+	char		 dns_addr[16];	/* where it serves, "" nowhere */
+	char		*dns_error;	/* its last failure, logged once */
 	char		 peer_address[16]; /* underlay address, "" unknown */
 	int		 peer_posted;	/* peer_address is new */
 	char		*retire_why;	/* a retirement asked, not taken */
@@ -228,6 +232,7 @@ converge_new(const struct agent_config *cfg, const char *node_id,
 	    &c->stop, converge_wake, c);
 	c->probes = portprobe_new(converge_wake, c);
 	c->net = netplane_new(cfg, c->docker);
+	c->dns = dns_new();
 	c->hooks_done = hook_done_load(cfg->data_dir);
 	foreign_init(&c->foreign, (int64_t)cfg->resync_interval_s * 3000);
 	return c;
@@ -289,6 +294,53 @@ converge_post_network(struct converge *c, const char *text, size_t len)
 	c->kick = 1;
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+}
+
+void
+converge_post_names(struct converge *c, json_t *frame)
+{
+	char *cause = NULL, esc[512];
+
+	/* The table is swapped under the server's own lock. */
+	if (dns_set_names(c->dns, frame, &cause) != 0) {
+		log_warn("dns: a names frame refused, the last kept: %s",
+		    log_escape(esc, sizeof esc, cause));
+		free(cause);
+	}
+}
+
+/*
+ * Converge thread: serve names on the grid network's gateway while there
+ * is one (it is the containers' DNS server), and move with it.
+ */
+static void
+converge_dns(struct converge *c)
+{
+	char gw[16], *cause = NULL, esc[512];
+
+	if (netplane_gateway(c->net, gw) != 0)
+		gw[0] = '\0';
+	if (strcmp(gw, c->dns_addr) == 0)
+		return;
+	if (c->dns_addr[0] != '\0') {
+		dns_stop(c->dns);
+		log_info("dns: no longer serving on %s", c->dns_addr);
+		c->dns_addr[0] = '\0';
+	}
+	if (gw[0] == '\0')
+		return;
+	if (dns_start(c->dns, gw, 53, c->cfg->resolv_conf, &cause) != 0) {
+		if (c->dns_error == NULL || strcmp(c->dns_error, cause) != 0)
+			log_error("dns: cannot serve on %s:53: %s", gw,
+			    log_escape(esc, sizeof esc, cause));
+		free(c->dns_error);
+		c->dns_error = cause;
+		return;
+	}
+	free(c->dns_error);
+	c->dns_error = NULL;
+	snprintf(c->dns_addr, sizeof c->dns_addr, "%s", gw);
+	log_info("dns: serving the grid's names on %s:53", gw);
 }
 
 void
@@ -1861,6 +1913,7 @@ converge_main(void *arg)
 		    (int64_t)c->cfg->network_recheck_s * 1000) {
 			netplane_apply(c->net, network, c->node_id);
 			c->net_at = util_mono_ms();
+			converge_dns(c);
 		}
 		free(network);
 		if (desired != NULL) {
@@ -1928,6 +1981,8 @@ converge_free(struct converge *c)
 	free(c->grid_posted);
 	free(c->status_text);
 	free(c->network_text);
+	dns_free(c->dns);
+	free(c->dns_error);
 	netplane_free(c->net);
 	free(c->retire_why);
 	free(c->grid);

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 struct agent_config;
 struct conn;
 struct converge;
@@ -38,6 +40,11 @@ void	 converge_post_node_status(struct converge *c, const char *text,
 /* Any thread: the master's network frame (copied; docs/network.md). */
 void	 converge_post_network(struct converge *c, const char *text,
 	    size_t len);
+/*
+ * Any thread: the master's names frame (borrowed; docs/dns.md), for the
+ * node's DNS server. A bad one is logged and the last kept.
+ */
+void	 converge_post_names(struct converge *c, json_t *frame);
 /* Any thread: this session's underlay address ("" when unknown). */
 void	 converge_post_peer_address(struct converge *c, const char *addr);
 
