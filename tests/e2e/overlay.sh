@@ -19,15 +19,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 "$ROOT/scripts/test-image.sh" >/dev/null || { notok "build the local test image"; exit 1; }
-# What the grid network could touch on the host: routes into the overlay's
-# prefix, bridge and VXLAN links of its names, Docker networks of its name.
-# (The machine is shared: other tests' links and routes come and go.)
-host_state() {
-	{ ip -4 route show table all | grep -E '(^| )10\.81\.'
-	  ip -o link show | grep -E ': (bvx|bbr)[0-9a-f]'
-	  docker network ls --format '{{.Name}}' | grep '^berth-'; } | sort
-}
-BEFORE=$(host_state)
+BEFORE=$(grid_host_state)
 
 D=$TMP/data
 # The master listens on the first namespace's host-side address.
@@ -39,20 +31,11 @@ AGENT_PORT_FIXED=$AP master_start "$D" --agent-listen "$MIP:$AP" \
 api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":3,"instance_settle_s":1}}'
 
 # The underlay switch: a bridge in a namespace of its own.
-SW=berth-$$-sw
-at_exit "ip netns del $SW"
-ip netns add "$SW" && ip -n "$SW" link add br0 type bridge &&
-    ip -n "$SW" link set br0 up || { notok "the underlay switch"; exit 1; }
+underlay_up || { notok "the underlay switch"; exit 1; }
 for i in 1 2 3; do
 	engine_up "n$i" || { notok "Docker Engine n$i in its own namespace"; exit 1; }
 	eval "NS$i=$NETNS SOCK$i=$ENGINE_SOCK"
-	ip link add "bt$$u$i" type veth peer name "bt$$w$i" &&
-	    ip link set "bt$$u$i" netns "$NETNS" &&
-	    ip link set "bt$$w$i" netns "$SW" &&
-	    ip -n "$SW" link set "bt$$w$i" master br0 up &&
-	    ip -n "$NETNS" addr add "192.168.250.$i/24" dev "bt$$u$i" &&
-	    ip -n "$NETNS" link set "bt$$u$i" up &&
-	    ip -n "$NETNS" route add "$MIP/32" via "$NETNS_HOST_IP" ||
+	underlay_join "$NETNS" "$i" "$MIP" "$NETNS_HOST_IP" ||
 	    { notok "underlay link of n$i"; exit 1; }
 done
 ok "three Docker Engines in their own namespaces on one underlay switch"
@@ -203,5 +186,5 @@ check_eq "n2 keeps no forwarding entry for n3" \
 
 "$BIN/berth" stack rm --force net >/dev/null
 check_eq "the host has no route, link or Docker network of the grid network" \
-    "$(host_state)" "$BEFORE"
+    "$(grid_host_state)" "$BEFORE"
 master_stop TERM
