@@ -59,7 +59,12 @@ struct netplane {
 	int			 ready;		/* netname is in place */
 	char			 node_id[PROTO_NODE_ID_LEN + 1]; /* ours */
 	char			*last_error;	/* logged once */
+	int			 fw_note;	/* firewall state logged: NP_FW_* */
+	int			 fw_cleared;	/* BERTH_NETWORK=off: rules gone */
 };
+
+/* What the firewall step last logged (each said once). */
+enum { NP_FW_NONE, NP_FW_NO_IPTABLES, NP_FW_NO_DOCKER_USER, NP_FW_KEPT };
 
 struct netplane *
 netplane_new(const struct agent_config *cfg, struct docker *docker)
@@ -462,11 +467,13 @@ np_docker_network(struct netplane *np, int mtu)
 	}
 	snprintf(mtus, sizeof mtus, "%d", mtu);
 	body = json_pack("{s:s, s:s, s:b, s:{s:s, s:[{s:s, s:s}]}, "
-	    "s:{s:s, s:s}, s:{s:s, s:s}}",
+	    "s:{s:s, s:s, s:s}, s:{s:s, s:s}}",
 	    "Name", np->netname, "Driver", "bridge", "CheckDuplicate", 1,
 	    "IPAM", "Driver", "default", "Config", "Subnet", sub, "Gateway", gw,
 	    "Options", "com.docker.network.bridge.name", np->brname,
 	    "com.docker.network.driver.mtu", mtus,
+	    /* berth masquerades only what leaves the grid (np_firewall). */
+	    "com.docker.network.bridge.enable_ip_masquerade", "false",
 	    "Labels", "berth.grid", np->grid, "berth.network",
 	    NET_GRID_NETWORK);
 	json_object_set_new(json_object_get(body, "Labels"), "berth.node",
@@ -643,6 +650,236 @@ np_peers(struct netplane *np)
 	json_decref(cur);
 }
 
+
+/* ---- the firewall (docs/network.md "Firewall") ---------------------------- */
+
+/*
+ * Where Docker manages iptables, its FORWARD chain (policy DROP; "-o
+ * BRIDGE -j DOCKER" accepts only published ports) drops what other nodes
+ * send into our bridge, and its masquerade rule for a network rewrites
+ * the source of what our containers send to other nodes. berth keeps, in
+ * this namespace's tables and marked with the comment "berth:VXLAN-DEVICE":
+ *   filter DOCKER-USER   -s P -d SUBNET -i VX -o BR -j ACCEPT  (from peers)
+ *                        -s SUBNET -d P -i BR -o VX -j ACCEPT  (to peers)
+ *   nat POSTROUTING      -s SUBNET -d P -j RETURN  (grid-internal: no NAT)
+ *                        -s SUBNET -j MASQUERADE   (the rest: the outside)
+ * for P the grid's prefix and any node subnet outside it (a node that
+ * joined before network_cidr changed). They must be the chain's first
+ * rules, in this order: Docker inserts its own at the top when it
+ * (re)creates a network, and a network made by an older agent still has
+ * Docker's masquerade, which the RETURN rules must precede. Each apply
+ * lists the chain (iptables -S) and compares, as routes are compared; on
+ * a difference berth's rules are deleted and inserted again. No
+ * DOCKER-USER chain: Docker does not filter here (--iptables=false), and
+ * berth keeps no rules at all.
+ */
+#define NP_FW_RULES	64	/* rules per chain, at most */
+
+struct np_rules {
+	char	*v[NP_FW_RULES];
+	size_t	 n;
+};
+
+static void
+np_rules_free(struct np_rules *r)
+{
+	while (r->n > 0)
+		free(r->v[--r->n]);
+}
+
+static void
+np_rules_add(struct np_rules *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void
+np_rules_add(struct np_rules *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->n == NP_FW_RULES)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&r->v[r->n], fmt, ap) >= 0)
+		r->n++;
+	va_end(ap);
+}
+
+/* A rule of ours, in an iptables -S listing. */
+static int
+np_rule_ours(const char *line)
+{
+	return strstr(line, " --comment \"berth:") != NULL ||
+	    strstr(line, " --comment berth:") != NULL;
+}
+
+/* iptables -t TABLE OP CHAIN [POS] with the words of spec ("-A CHAIN
+ * ..." as iptables -S prints it; quotes dropped). */
+static int
+np_ipt_rule(struct netplane *np, const char *table, const char *op,
+    const char *pos, const char *spec)
+{
+	char *copy = xstrdup(spec), *argv[64], *w, *save = NULL, *cause = NULL;
+	size_t n = 0;
+	int rc;
+
+	argv[n++] = "iptables";
+	argv[n++] = "-w";
+	argv[n++] = "5";
+	argv[n++] = "-t";
+	argv[n++] = (char *)table;
+	argv[n++] = (char *)op;
+	for (w = strtok_r(copy, " ", &save); w != NULL && n < 62;
+	    w = strtok_r(NULL, " ", &save)) {
+		if (n == 6 && strcmp(w, "-A") == 0)
+			continue;	/* the op is ours */
+		if (*w == '"') {
+			w++;
+			w[strcspn(w, "\"")] = '\0';
+		}
+		argv[n++] = w;
+		if (n == 7 && pos != NULL)
+			argv[n++] = (char *)pos;	/* after the chain */
+	}
+	argv[n] = NULL;
+	if ((rc = np_run(argv, NULL, &cause)) != 0) {
+		np_error(np, "%s", cause);
+		free(cause);
+	}
+	free(copy);
+	return rc;
+}
+
+/*
+ * Make berth's rules of TABLE CHAIN exactly want, at the chain's head.
+ * 0 done (or nothing to do), -1 a command failed.
+ */
+static int
+np_chain_sync(struct netplane *np, const char *table, const char *chain,
+    const struct np_rules *want)
+{
+	char *argv[] = { "iptables", "-w", "5", "-t", (char *)table, "-S",
+	    (char *)chain, NULL };
+	char *out = NULL, *cause = NULL, *line, *save = NULL, pos[16], pre[64];
+	struct np_rules ours = { { 0 }, 0 };
+	size_t nrule = 0, i;
+	int same = 1, rc = 0;
+
+	if (np_run(argv, &out, &cause) != 0) {
+		np_error(np, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	snprintf(pre, sizeof pre, "-A %s ", chain);
+	for (line = strtok_r(out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, pre, strlen(pre)) != 0)
+			continue;
+		if (nrule < want->n && strcmp(line, want->v[nrule]) != 0)
+			same = 0;
+		nrule++;
+		if (np_rule_ours(line)) {
+			if (nrule > want->n)
+				same = 0;	/* a stale one below */
+			np_rules_add(&ours, "%s", line);
+		}
+	}
+	free(out);
+	if (nrule < want->n)
+		same = 0;
+	if (same) {
+		np_rules_free(&ours);
+		return 0;
+	}
+	for (i = 0; i < ours.n; i++)
+		if (np_ipt_rule(np, table, "-D", NULL, ours.v[i]) != 0)
+			rc = -1;
+	for (i = 0; rc == 0 && i < want->n; i++) {
+		snprintf(pos, sizeof pos, "%zu", i + 1);
+		rc = np_ipt_rule(np, table, "-I", pos, want->v[i]);
+	}
+	if (rc == 0)
+		log_info("network: firewall: %zu rule(s) of berth in %s %s%s",
+		    want->n, table, chain, ours.n > 0 ? " (put back in "
+		    "place)" : "");
+	np_rules_free(&ours);
+	return rc;
+}
+
+/*
+ * Keep berth's firewall rules (on != 0) or remove them (on == 0: the grid
+ * network is off on this node). A missing iptables is said once and
+ * changes nothing else.
+ */
+static void
+np_firewall(struct netplane *np, int on)
+{
+	char *argv[] = { "iptables", "-w", "5", "-t", "filter", "-S",
+	    "DOCKER-USER", NULL };
+	struct np_rules filt = { { 0 }, 0 }, nat = { { 0 }, 0 };
+	char *cause = NULL, sub[NET_SUBNET_TEXT], p[NET_SUBNET_TEXT], cm[48];
+	struct netaddr_prefix pre[NP_FW_RULES / 2];
+	size_t npre = 0, i, j;
+	int has_user;
+
+	if (np_run(argv, NULL, &cause) != 0) {
+		if (strncmp(cause, "cannot run", 10) == 0) {
+			if (on && np->fw_note != NP_FW_NO_IPTABLES)
+				log_warn("network: iptables is not installed: "
+				    "berth keeps no firewall rules (where "
+				    "Docker manages iptables, it drops what "
+				    "other nodes send to this node's "
+				    "containers: install iptables)");
+			np->fw_note = NP_FW_NO_IPTABLES;
+			free(cause);
+			return;
+		}
+		has_user = 0;
+		if (on && np->fw_note != NP_FW_NO_DOCKER_USER)
+			log_info("network: no DOCKER-USER chain (%s): Docker "
+			    "does not filter forwarding here, berth keeps no "
+			    "firewall rules", cause);
+		free(cause);
+	} else
+		has_user = 1;
+	np->fw_note = has_user ? NP_FW_KEPT : NP_FW_NO_DOCKER_USER;
+
+	if (on && has_user && np->have_subnet) {
+		snprintf(cm, sizeof cm, "-m comment --comment \"berth:%s\"",
+		    np->vxname);
+		netaddr_format(&np->subnet, sub);
+		/* The grid's prefix, and node subnets outside it. */
+		pre[npre++] = np->cidr;
+		for (i = 0; i <= np->npeers && npre < NP_FW_RULES / 2; i++) {
+			const struct netaddr_prefix *s = i == 0 ? &np->subnet :
+			    &np->peers[i - 1].subnet;
+
+			for (j = 0; j < npre; j++)
+				if (netaddr_overlap(&pre[j], s) &&
+				    pre[j].len <= s->len)
+					break;
+			if (j == npre)
+				pre[npre++] = *s;
+		}
+		for (i = 0; i < npre; i++) {
+			netaddr_format(&pre[i], p);
+			np_rules_add(&filt, "-A DOCKER-USER -s %s -d %s -i %s "
+			    "-o %s %s -j ACCEPT", p, sub, np->vxname,
+			    np->brname, cm);
+			np_rules_add(&filt, "-A DOCKER-USER -s %s -d %s -i %s "
+			    "-o %s %s -j ACCEPT", sub, p, np->brname,
+			    np->vxname, cm);
+			np_rules_add(&nat, "-A POSTROUTING -s %s -d %s %s "
+			    "-j RETURN", sub, p, cm);
+		}
+		np_rules_add(&nat, "-A POSTROUTING -s %s %s -j MASQUERADE",
+		    sub, cm);
+	}
+	if (has_user)
+		(void)np_chain_sync(np, "filter", "DOCKER-USER", &filt);
+	(void)np_chain_sync(np, "nat", "POSTROUTING", &nat);
+	np_rules_free(&filt);
+	np_rules_free(&nat);
+}
+
 void
 netplane_apply(struct netplane *np, const char *text, const char *node_id)
 {
@@ -668,6 +905,11 @@ netplane_apply(struct netplane *np, const char *text, const char *node_id)
 		return;
 	if (!np->on) {
 		np->ready = 0;
+		/* Rules an earlier run with the network on left go, once
+		 * (as root only: otherwise there can be none). */
+		if (!np->fw_cleared && geteuid() == 0)
+			np_firewall(np, 0);
+		np->fw_cleared = 1;
 		return;
 	}
 	snprintf(np->node_id, sizeof np->node_id, "%s", node_id);
@@ -678,6 +920,7 @@ netplane_apply(struct netplane *np, const char *text, const char *node_id)
 		    "grid's network_cidr full?): containers stay on Docker's "
 		    "default bridge");
 		np->ready = 0;
+		np_firewall(np, 0);
 		return;
 	}
 
@@ -699,7 +942,7 @@ netplane_apply(struct netplane *np, const char *text, const char *node_id)
 			json_decref(routes);
 			np->ready = i != 0 && np->ready;
 			if (i == 0)
-				return;
+				np_firewall(np, 0);
 			return;
 		}
 	}
@@ -720,6 +963,7 @@ netplane_apply(struct netplane *np, const char *text, const char *node_id)
 	if (np_vxlan(np, mtu) != 0)
 		return;
 	np_peers(np);
+	np_firewall(np, 1);
 }
 
 char *

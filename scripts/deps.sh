@@ -12,7 +12,7 @@ libmicrohttpd-dev libwebsockets-dev libsqlite3-dev libjansson-dev
 libcurl4-openssl-dev libyaml-dev libssl-dev libev-dev libxml2-dev zlib1g-dev
 libldns-dev
 libwebsockets-evlib-ev
-sqlite3 curl jq docker.io busybox-static iproute2 procps psmisc
+sqlite3 curl jq docker.io busybox-static iproute2 iptables procps psmisc
 cloud-init wrk python3-botocore awscli nodejs chromium"
 
 missing=""
