@@ -395,15 +395,25 @@ agent_start_netns() {
 # $TMP; it starts its own containerd. Sets ENGINE_SOCK (the unix socket:
 # DOCKER_HOST=unix://$ENGINE_SOCK) and loads berth-test/busybox:latest into
 # it. At exit its containers are removed and it is stopped. Needs root.
+# With ENGINE_IPTABLES=1 the engine manages iptables as a stock Docker
+# host does (Docker's default: FORWARD policy DROP, DOCKER-USER, its
+# masquerade rules; only in the namespace's own tables: a dockerd in a
+# network namespace sees no other); else --iptables=false.
 engine_up() {
-	local d=$TMP/engine-$1 i
+	local d=$TMP/engine-$1 i ipt="--iptables=false --ip-masq=false"
+	[ "${ENGINE_IPTABLES:-0}" = 1 ] && ipt=""
 	netns_up "$1" || return 1
+	# A fresh host forwards nothing: Docker turns forwarding on and then
+	# sets FORWARD's policy to DROP (a new namespace may inherit the
+	# host's forwarding on, and Docker would leave the policy ACCEPT).
+	[ -n "$ipt" ] || ip netns exec "$NETNS" sysctl -qw net.ipv4.ip_forward=0
 	mkdir -p "$d"
 	ENGINE_SOCK=$d/docker.sock
 	at_exit "engine_down $d"
+	# shellcheck disable=SC2086
 	nsenter --net="/var/run/netns/$NETNS" dockerd --data-root "$d/root" \
 	    --exec-root "$d/exec" -H "unix://$ENGINE_SOCK" --pidfile "$d/pid" \
-	    --iptables=false --ip-masq=false >"$d/log" 2>&1 </dev/null &
+	    $ipt >"$d/log" 2>&1 </dev/null &
 	for i in $(seq 300); do
 		docker -H "unix://$ENGINE_SOCK" info >/dev/null 2>&1 && break
 		sleep 0.2
