@@ -159,6 +159,11 @@ $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB_FIXTURE) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB_FIXTURE) $(ALL_LIBS) $(LDLIBS)
 
+# The dqlite client's test runs real dqlite nodes in-process: only it links
+# libdqlite (master/dq_client.c itself needs nothing beyond libc).
+$(BUILD)/unit/test_dq_client: LDLIBS += $(shell pkg-config --libs dqlite \
+    2>/dev/null || echo -ldqlite)
+
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)

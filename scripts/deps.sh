@@ -10,7 +10,7 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libmicrohttpd-dev libwebsockets-dev libsqlite3-dev libjansson-dev
 libcurl4-openssl-dev libyaml-dev libssl-dev libev-dev libxml2-dev zlib1g-dev
-libldns-dev
+libldns-dev libdqlite-dev libraft-dev libuv1-dev
 libwebsockets-evlib-ev
 sqlite3 curl jq docker.io busybox-static iproute2 iptables procps psmisc
 cloud-init wrk python3-botocore awscli nodejs chromium"
