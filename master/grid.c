@@ -186,16 +186,14 @@ grid_seal_secrets(struct store *st)
 		}
 		if (!sealed)
 			continue;
-		sqlite3_exec(store_db(st), "PRAGMA secure_delete = ON", NULL,
-		    NULL, NULL);
+		store_exec(st, "PRAGMA secure_delete = ON");
 		if (store_grid_update_settings(st, g.id, &g.settings) != 0) {
 			log_warn("grid %s: cannot seal its secret settings: %s",
 			    g.name, store_errmsg(st));
 			rc = -1;
 		} else
 			log_info("grid %s: secret settings sealed", g.name);
-		sqlite3_exec(store_db(st), "PRAGMA secure_delete = OFF", NULL,
-		    NULL, NULL);
+		store_exec(st, "PRAGMA secure_delete = OFF");
 		OPENSSL_cleanse(&g.settings, sizeof g.settings);
 	}
 	free(refs);

@@ -1,7 +1,8 @@
 /*
- * store.c - open the SQLite file, migrate its schema, cache statements.
+ * store.c - migrate the SQLite file's schema; the row helpers.
  *
- * One struct store per thread (see store.h). The schema lives here as an
+ * One struct store per thread (see store.h); opening it, its pragmas and
+ * its statement cache are the statement shim's (store_db.c). The schema lives here as an
  * ordered list of migrations; migration i takes user_version i to i+1 and
  * runs in one transaction, so a crash mid-migration leaves the old version.
  * Never edit a shipped migration: append a new one. The one exception is
@@ -15,19 +16,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define STORE_STMT_SLOTS	256	/* power of two, > statements in use */
-
-struct store_stmt_slot {
-	const char	*sql;		/* key: the literal's address */
-	sqlite3_stmt	*stmt;		/* prepared with PREPARE_PERSISTENT */
-};
-
-struct store {
-	sqlite3			*db;	/* this thread's connection */
-	struct store_stmt_slot	 slots[STORE_STMT_SLOTS]; /* stmt cache */
-};
 
 static const char *store_migrations[] = {
 	/* 0 -> 1: the first schema. */
@@ -432,163 +421,45 @@ static const char *store_migrations[] = {
 _Static_assert(STORE_N_MIGRATIONS == STORE_SCHEMA_VERSION,
     "one migration per schema version");
 
-#define STORE_BUSY_MS		5000	/* give up waiting for the lock */
-
-/*
- * Wait for the write lock in half-millisecond steps. SQLite's own
- * busy_timeout sleeps in growing steps of up to 100 ms; with the hub, the
- * scheduler and the API all writing, that put whole ws-thread stalls of
- * hundreds of milliseconds into agent joins. Transactions here are short,
- * so the lock is usually free again within a millisecond.
- */
-static int
-store_busy(void *arg, int tries)
-{
-	struct timespec ts = { 0, 500000 };
-
-	if (tries >= STORE_BUSY_MS * 2)
-		return 0;
-	nanosleep(&ts, NULL);
-	return 1;
-}
-
-static void
-store_log_cb(void *arg, int code, const char *msg)
-{
-	/* SQLite's own log: warnings about recovery, misuse, corruption. */
-	if ((code & 0xff) == SQLITE_NOTICE || code == SQLITE_WARNING_AUTOINDEX)
-		log_debug("sqlite: (%d) %s", code, msg);
-	else if ((code & 0xff) != SQLITE_CONSTRAINT &&
-	    (code & 0xff) != SQLITE_SCHEMA)
-		log_warn("sqlite: (%d) %s", code, msg);
-}
-
-/* SQLite's message, and the OS error under an I/O error (ENOSPC, EROFS). */
-static void
-store_cause(sqlite3 *db, const char *what, const char *path,
-    const char *err, char **cause)
-{
-	int sys = db != NULL ? sqlite3_system_errno(db) : 0;
-
-	if (err == NULL)
-		err = db != NULL ? sqlite3_errmsg(db) : "out of memory";
-	if (sys != 0)
-		xasprintf(cause, "%s %s: %s (%s)", what, path, err,
-		    strerror(sys));
-	else
-		xasprintf(cause, "%s %s: %s", what, path, err);
-}
-
-struct store *
-store_open(const char *path, char **cause)
-{
-	static int configured;
-	struct store *st;
-	char *err = NULL;
-
-	if (!configured) {
-		/* Start-up runs this before threads; later calls are no-ops. */
-		sqlite3_config(SQLITE_CONFIG_LOG, store_log_cb, NULL);
-		/* No global allocator statistics: their mutex was 4% of the
-		 * log store's CPU (docs/performance.md, "Logs"). */
-		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-		configured = 1;
-	}
-	st = xcalloc(1, sizeof *st);
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		store_cause(st->db, "cannot open", path, NULL, cause);
-		goto fail;
-	}
-	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_handler(st->db, store_busy, NULL);
-	if (sqlite3_exec(st->db,
-	    "PRAGMA journal_mode = WAL;"
-	    "PRAGMA synchronous = FULL;"
-	    "PRAGMA foreign_keys = ON;"
-	    "PRAGMA temp_store = MEMORY;", NULL, NULL, &err) != SQLITE_OK) {
-		store_cause(st->db, "cannot configure", path, err, cause);
-		sqlite3_free(err);
-		goto fail;
-	}
-	return st;
-fail:
-	store_close(st);
-	return NULL;
-}
-
-void
-store_close(struct store *st)
-{
-	size_t i;
-
-	if (st == NULL)
-		return;
-	for (i = 0; i < STORE_STMT_SLOTS; i++)
-		sqlite3_finalize(st->slots[i].stmt);
-	sqlite3_close(st->db);
-	free(st);
-}
-
-void
-store_set_sync_normal(struct store *st)
-{
-	sqlite3_exec(st->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
-}
-
-sqlite3 *
-store_db(struct store *st)
-{
-	return st->db;
-}
-
-const char *
-store_errmsg(struct store *st)
-{
-	return sqlite3_errmsg(st->db);
-}
 
 /* After a migration: every row's parent is there. 0, or -1 with *cause. */
 static int
 store_fk_check(struct store *st, char **cause)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, "PRAGMA foreign_key_check", -1, &s,
-	    NULL) != SQLITE_OK) {
-		xasprintf(cause, "foreign key check: %s",
-		    sqlite3_errmsg(st->db));
+	if ((s = store_prepare(st, "PRAGMA foreign_key_check")) == NULL) {
+		xasprintf(cause, "foreign key check: %s", store_errmsg(st));
 		return -1;
 	}
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
 		xasprintf(cause, "after the migration a row of %s has no "
-		    "parent in %s", sqlite3_column_text(s, 0),
-		    sqlite3_column_text(s, 2));
-	else if (rc != SQLITE_DONE)
+		    "parent in %s", stmt_col_text(s, 0),
+		    stmt_col_text(s, 2));
+	else if (rc != STORE_DONE)
 		xasprintf(cause, "foreign key check: %s",
-		    sqlite3_errmsg(st->db));
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+		    store_errmsg(st));
+	stmt_free(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_migrate(struct store *st, char **cause)
 {
-	sqlite3_stmt *s;
-	char *err = NULL;
+	struct store_stmt *s;
 	int version;
 
-	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s,
-	    NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+	if ((s = store_prepare(st, "PRAGMA user_version")) == NULL ||
+	    stmt_step(s) != STORE_ROW) {
 		xasprintf(cause, "cannot read schema version: %s",
-		    sqlite3_errmsg(st->db));
-		sqlite3_finalize(s);
+		    store_errmsg(st));
+		stmt_free(s);
 		return -1;
 	}
-	version = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
+	version = stmt_col_int(s, 0);
+	stmt_free(s);
 	if (version > STORE_SCHEMA_VERSION) {
 		xasprintf(cause, "database schema version %d is newer than "
 		    "this berth-master (%d); refusing to touch it", version,
@@ -603,18 +474,16 @@ store_migrate(struct store *st, char **cause)
 	 * proves that no row lost its parent.
 	 */
 	if (version < STORE_SCHEMA_VERSION)
-		sqlite3_exec(st->db, "PRAGMA foreign_keys = OFF", NULL, NULL,
-		    NULL);
+		store_exec(st, "PRAGMA foreign_keys = OFF");
 	for (; version < STORE_SCHEMA_VERSION; version++) {
 		char *sql;
 
 		xasprintf(&sql, "BEGIN IMMEDIATE; %s PRAGMA user_version = %d;"
 		    " COMMIT;", store_migrations[version], version + 1);
-		if (sqlite3_exec(st->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		if (store_exec(st, sql) != STORE_OK) {
 			xasprintf(cause, "migration to schema %d failed: %s",
-			    version + 1, err ? err : sqlite3_errmsg(st->db));
-			sqlite3_free(err);
-			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			    version + 1, store_errmsg(st));
+			store_exec(st, "ROLLBACK");
 			free(sql);
 			return -1;
 		}
@@ -624,11 +493,11 @@ store_migrate(struct store *st, char **cause)
 		    store_fk_check(st, cause) != 0)
 			return -1;
 	}
-	sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	store_exec(st, "PRAGMA foreign_keys = ON");
 	/* Columns of settings rows added since: see store_settings.c. */
 	if (store_begin(st) != 0) {
 		xasprintf(cause, "cannot add setting columns: %s",
-		    sqlite3_errmsg(st->db));
+		    store_errmsg(st));
 		return -1;
 	}
 	if (store_settings_columns(st, "grids", &grid_settings_table,
@@ -639,87 +508,31 @@ store_migrate(struct store *st, char **cause)
 	}
 	if (store_commit(st) != 0) {
 		xasprintf(cause, "cannot add setting columns: %s",
-		    sqlite3_errmsg(st->db));
+		    store_errmsg(st));
 		return -1;
 	}
 	return 0;
 }
 
-sqlite3_stmt *
-store_stmt(struct store *st, const char *sql)
-{
-	size_t h = ((uintptr_t)sql >> 3) & (STORE_STMT_SLOTS - 1);
-	struct store_stmt_slot *slot;
-	size_t probes;
-
-	for (probes = 0; probes < STORE_STMT_SLOTS; probes++) {
-		slot = &st->slots[(h + probes) & (STORE_STMT_SLOTS - 1)];
-		if (slot->sql == sql) {
-			sqlite3_reset(slot->stmt);
-			sqlite3_clear_bindings(slot->stmt);
-			return slot->stmt;
-		}
-		if (slot->sql == NULL)
-			break;
-	}
-	/* Not cached: prepare it. A bad statement is a programming error. */
-	if (probes == STORE_STMT_SLOTS)
-		fatalx("store: statement cache full");
-	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-	    &slot->stmt, NULL) != SQLITE_OK)
-		fatalx("store: cannot prepare \"%.60s\": %s", sql,
-		    sqlite3_errmsg(st->db));
-	slot->sql = sql;
-	return slot->stmt;
-}
 
 int
-store_begin(struct store *st)
+store_done(struct store_stmt *s)
 {
-	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
-		log_warn("store: begin: %s", sqlite3_errmsg(st->db));
-		return -1;
-	}
-	return 0;
-}
+	int rc = stmt_step(s);
 
-int
-store_commit(struct store *st)
-{
-	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		log_warn("store: commit: %s", sqlite3_errmsg(st->db));
-		store_rollback(st);
-		return -1;
-	}
-	return 0;
-}
-
-void
-store_rollback(struct store *st)
-{
-	if (!sqlite3_get_autocommit(st->db))
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-int
-store_done(sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 json_t *
-store_rows_json(sqlite3_stmt *s, json_t *arr, json_t *(*row)(sqlite3_stmt *))
+store_rows_json(struct store_stmt *s, json_t *arr, json_t *(*row)(struct store_stmt *))
 {
 	int rc;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	while ((rc = stmt_step(s)) == STORE_ROW)
 		json_array_append_new(arr, row(s));
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		json_decref(arr);
 		return NULL;
 	}
@@ -727,29 +540,29 @@ store_rows_json(sqlite3_stmt *s, json_t *arr, json_t *(*row)(sqlite3_stmt *))
 }
 
 int
-store_row_json(sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *), json_t **out)
+store_row_json(struct store_stmt *s, json_t *(*row)(struct store_stmt *), json_t **out)
 {
-	int rc = sqlite3_step(s);
+	int rc = stmt_step(s);
 
-	if (rc == SQLITE_ROW)
+	if (rc == STORE_ROW)
 		*out = row(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 void
-store_bind_text(sqlite3_stmt *s, int i, const char *v)
+store_bind_text(struct store_stmt *s, int i, const char *v)
 {
 	if (v == NULL)
-		sqlite3_bind_null(s, i);
+		stmt_bind_null(s, i);
 	else
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+		stmt_bind_text(s, i, v);
 }
 
 const char *
-store_col_text(sqlite3_stmt *s, int i)
+store_col_text(struct store_stmt *s, int i)
 {
-	return (const char *)sqlite3_column_text(s, i);
+	return stmt_col_text(s, i);
 }

@@ -13,7 +13,9 @@
  * a failure leaves nothing half-written.
  *
  * The typed accessors for each resource live in store_<resource>.c and are
- * declared below.
+ * declared below. They reach the database only through the statement shim
+ * (store_db.h), so that another backend (dqlite, issue 18) can replace
+ * plain SQLite behind them.
  */
 #ifndef BERTH_STORE_H
 #define BERTH_STORE_H
@@ -22,67 +24,43 @@
 #include <stdint.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "common/grid_settings.h"
 #include "common/netaddr.h"
 #include "common/nodegroup_settings.h"
+#include "master/store_db.h"
 
 #define STORE_SCHEMA_VERSION	14
 
-struct store;
-
-/* Open path (creating it), set the pragmas. NULL with *cause on failure. */
-struct store	*store_open(const char *path, char **cause);
-void		 store_close(struct store *st);	/* NULL is a no-op */
 /* Bring the schema up to STORE_SCHEMA_VERSION. 0, or -1 with *cause. */
 int		 store_migrate(struct store *st, char **cause);
-sqlite3		*store_db(struct store *st);
-
-/*
- * Durability of this connection's commits. FULL (the default) fsyncs every
- * commit: an acknowledged operator write survives power loss. NORMAL is
- * still safe against a crash in WAL mode but may lose the last commits to
- * a power cut; the hub uses it for what agents report again on reconnect.
- */
-void		 store_set_sync_normal(struct store *st);
-
-/* The cached prepared statement for sql (a string literal), reset. */
-sqlite3_stmt	*store_stmt(struct store *st, const char *sql);
-
-int		 store_begin(struct store *st);	/* BEGIN IMMEDIATE */
-int		 store_commit(struct store *st);
-void		 store_rollback(struct store *st);
-
-/* The last SQLite error message of this connection. */
-const char	*store_errmsg(struct store *st);
 
 /* Step a statement that returns no rows, and reset it: 0 or -1. */
-int		 store_done(sqlite3_stmt *s);
+int		 store_done(struct store_stmt *s);
 /*
  * Append row(s) for every row of s to arr and reset s: arr, or NULL (arr
  * freed) on an error. store_row_json(): the first row into *out; 1, 0 if
  * there is none, -1 on an error.
  */
-json_t		*store_rows_json(sqlite3_stmt *s, json_t *arr,
-		    json_t *(*row)(sqlite3_stmt *));
-int		 store_row_json(sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *),
+json_t		*store_rows_json(struct store_stmt *s, json_t *arr,
+		    json_t *(*row)(struct store_stmt *));
+int		 store_row_json(struct store_stmt *s, json_t *(*row)(struct store_stmt *),
 		    json_t **out);
 
 /* Bind helpers: NULL text binds SQL NULL. */
-void		 store_bind_text(sqlite3_stmt *s, int i, const char *v);
+void		 store_bind_text(struct store_stmt *s, int i, const char *v);
 /* Column as a string or NULL. */
-const char	*store_col_text(sqlite3_stmt *s, int i);
+const char	*store_col_text(struct store_stmt *s, int i);
 
 /* ---- settings tables (store_settings.c) --------------------------------- */
 
 /* "a, b, c": the columns of t's rows, in table order (malloc'd). */
 char		*store_settings_cols(const struct setting_table *t);
 /* Bind base's settings to parameters first, first + 1, ... in row order. */
-void		 store_settings_bind(sqlite3_stmt *s, int first,
+void		 store_settings_bind(struct store_stmt *s, int first,
 		    const struct setting_table *t, const void *base);
 /* Read columns first, first + 1, ... into base, in row order. */
-void		 store_settings_read(sqlite3_stmt *s, int first,
+void		 store_settings_read(struct store_stmt *s, int first,
 		    const struct setting_table *t, void *base);
 /*
  * Add to table a column for every row of t it lacks (with the row's type

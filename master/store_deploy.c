@@ -54,37 +54,37 @@ int
 store_deploy_insert(struct store *st, int64_t stack_id, int64_t service_id,
     int64_t *deploy_id)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int64_t now = util_now_ms();
 
 	/* A newer deploy supersedes one still running. */
 	s = store_stmt(st, "UPDATE deploys SET state = 'error', finished_at = ?2,"
 	    " error = 'superseded by a newer deploy' WHERE stack_id = ?1"
 	    " AND state IN ('created', 'ongoing')");
-	sqlite3_bind_int64(s, 1, stack_id);
-	sqlite3_bind_int64(s, 2, now);
+	stmt_bind_int64(s, 1, stack_id);
+	stmt_bind_int64(s, 2, now);
 	if (store_done(s) != 0)
 		return -1;
 	s = store_stmt(st, "INSERT INTO deploys (stack_id, state, created_at)"
 	    " VALUES (?1, 'created', ?2)");
-	sqlite3_bind_int64(s, 1, stack_id);
-	sqlite3_bind_int64(s, 2, now);
+	stmt_bind_int64(s, 1, stack_id);
+	stmt_bind_int64(s, 2, now);
 	if (store_done(s) != 0)
 		return -1;
-	*deploy_id = sqlite3_last_insert_rowid(store_db(st));
+	*deploy_id = store_last_id(st);
 	s = store_stmt(st, "INSERT INTO deploy_services (deploy_id, service_id,"
 	    " position) SELECT ?1, id, position FROM services"
 	    " WHERE stack_id = ?2 AND (?3 = 0 OR id = ?3)");
-	sqlite3_bind_int64(s, 1, *deploy_id);
-	sqlite3_bind_int64(s, 2, stack_id);
-	sqlite3_bind_int64(s, 3, service_id);
+	stmt_bind_int64(s, 1, *deploy_id);
+	stmt_bind_int64(s, 2, stack_id);
+	stmt_bind_int64(s, 3, service_id);
 	return store_done(s);
 }
 
 int
 store_deploy_create(struct store *st, int64_t stack_id, int64_t *deploy_id)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if (store_begin(st) != 0)
@@ -92,12 +92,12 @@ store_deploy_create(struct store *st, int64_t stack_id, int64_t *deploy_id)
 	/* Another request may have removed the stack since it was looked
 	 * up: the caller answers 404, not a store error. */
 	s = store_stmt(st, "SELECT 1 FROM stacks WHERE id = ?1");
-	sqlite3_bind_int64(s, 1, stack_id);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
+	stmt_bind_int64(s, 1, stack_id);
+	rc = stmt_step(s);
+	stmt_reset(s);
+	if (rc != STORE_ROW) {
 		store_rollback(st);
-		return rc == SQLITE_DONE ? 1 : -1;
+		return rc == STORE_DONE ? 1 : -1;
 	}
 	if (store_deploy_insert(st, stack_id, 0, deploy_id) != 0) {
 		store_rollback(st);
@@ -109,23 +109,23 @@ store_deploy_create(struct store *st, int64_t stack_id, int64_t *deploy_id)
 int
 store_deploy_running(struct store *st, int64_t stack_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT 1 FROM deploys"
+	struct store_stmt *s = store_stmt(st, "SELECT 1 FROM deploys"
 	    " WHERE stack_id = ?1 AND state IN ('created', 'ongoing')");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, stack_id);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_bind_int64(s, 1, stack_id);
+	rc = stmt_step(s);
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_deploy_intervals(struct store *st, int64_t grid_id, int64_t now_ms,
     int *n)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	struct due {
 		int64_t stack_id, service_id, interval;
 		char *name;
@@ -147,18 +147,18 @@ store_deploy_intervals(struct store *st, int64_t grid_id, int64_t now_ms,
 	    " AND (SELECT max(d.created_at) FROM deploys d JOIN deploy_services"
 	    "  ds ON ds.deploy_id = d.id WHERE ds.service_id = v.id) <="
 	    "  ?2 - 1000 * json_extract(v.spec, '$.deploy.interval')");
-	sqlite3_bind_int64(s, 1, grid_id);
-	sqlite3_bind_int64(s, 2, now_ms);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 2, now_ms);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		due = xreallocarray(due, ndue + 1, sizeof *due);
-		due[ndue].stack_id = sqlite3_column_int64(s, 0);
-		due[ndue].service_id = sqlite3_column_int64(s, 1);
+		due[ndue].stack_id = stmt_col_int64(s, 0);
+		due[ndue].service_id = stmt_col_int64(s, 1);
 		due[ndue].name = xstrdup(store_col_text(s, 2));
-		due[ndue].interval = sqlite3_column_int64(s, 3);
+		due[ndue].interval = stmt_col_int64(s, 3);
 		ndue++;
 	}
-	sqlite3_reset(s);
-	for (i = 0; rc == SQLITE_DONE && i < ndue; i++) {
+	stmt_reset(s);
+	for (i = 0; rc == STORE_DONE && i < ndue; i++) {
 		/* Two services of one stack due at once: one deploy each
 		 * would supersede the other; the second waits a round. */
 		if (i > 0 && due[i].stack_id == due[i - 1].stack_id)
@@ -169,14 +169,14 @@ store_deploy_intervals(struct store *st, int64_t grid_id, int64_t now_ms,
 		    due[i].name, "periodic deploy %lld of %s (deploy.interval"
 		    " %llds)", (long long)id, due[i].name,
 		    (long long)due[i].interval) != 0)
-			rc = SQLITE_ERROR;
+			rc = STORE_ERROR;
 		else
 			(*n)++;
 	}
 	for (i = 0; i < ndue; i++)
 		free(due[i].name);
 	free(due);
-	if (rc != SQLITE_DONE) {
+	if (rc != STORE_DONE) {
 		store_rollback(st);
 		*n = 0;
 		return -1;
@@ -185,13 +185,13 @@ store_deploy_intervals(struct store *st, int64_t grid_id, int64_t now_ms,
 }
 
 static json_t *
-time_or_null(sqlite3_stmt *s, int col)
+time_or_null(struct store_stmt *s, int col)
 {
 	char t[32];
 
-	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+	if (stmt_col_type(s, col) == STORE_NULL)
 		return json_null();
-	util_iso8601(sqlite3_column_int64(s, col), t, sizeof t);
+	util_iso8601(stmt_col_int64(s, col), t, sizeof t);
 	return json_string(t);
 }
 
@@ -199,28 +199,28 @@ int
 store_deploy_get_json(struct store *st, int64_t stack_id, int64_t deploy_id,
     json_t **out)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT d.id, d.state, d.error,"
+	struct store_stmt *s = store_stmt(st, "SELECT d.id, d.state, d.error,"
 	    " d.created_at, d.started_at, d.finished_at, k.name FROM deploys d"
 	    " JOIN stacks k ON k.id = d.stack_id"
 	    " WHERE d.id = ?1 AND d.stack_id = ?2");
 	json_t *o, *svcs;
 	int rc;
 
-	sqlite3_bind_int64(s, 1, deploy_id);
-	sqlite3_bind_int64(s, 2, stack_id);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return rc == SQLITE_DONE ? 0 : -1;
+	stmt_bind_int64(s, 1, deploy_id);
+	stmt_bind_int64(s, 2, stack_id);
+	rc = stmt_step(s);
+	if (rc != STORE_ROW) {
+		stmt_reset(s);
+		return rc == STORE_DONE ? 0 : -1;
 	}
 	o = json_pack("{s:I, s:s, s:s, s:s?}", "id",
-	    (json_int_t)sqlite3_column_int64(s, 0), "stack",
+	    (json_int_t)stmt_col_int64(s, 0), "stack",
 	    store_col_text(s, 6), "state", store_col_text(s, 1), "error",
 	    store_col_text(s, 2));
 	json_object_set_new(o, "created_at", time_or_null(s, 3));
 	json_object_set_new(o, "started_at", time_or_null(s, 4));
 	json_object_set_new(o, "finished_at", time_or_null(s, 5));
-	sqlite3_reset(s);
+	stmt_reset(s);
 
 	s = store_stmt(st, "SELECT v.name, ds.state, ds.error, ds.started_at,"
 	    " ds.finished_at, v.instances, v.strategy,"
@@ -229,25 +229,25 @@ store_deploy_get_json(struct store *st, int64_t stack_id, int64_t deploy_id,
 	    " (SELECT count(*) FROM instances i WHERE i.service_id = v.id),"
 	    " v.id FROM deploy_services ds JOIN services v ON v.id = ds.service_id"
 	    " WHERE ds.deploy_id = ?1 ORDER BY ds.position");
-	sqlite3_bind_int64(s, 1, deploy_id);
+	stmt_bind_int64(s, 1, deploy_id);
 	svcs = json_array();
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		json_t *v = json_pack("{s:s, s:s, s:s?, s:I, s:s, s:I, s:I}",
 		    "name", store_col_text(s, 0), "state", store_col_text(s, 1),
 		    "error", store_col_text(s, 2),
-		    "instances", (json_int_t)sqlite3_column_int64(s, 5),
+		    "instances", (json_int_t)stmt_col_int64(s, 5),
 		    "strategy", store_col_text(s, 6),
-		    "running", (json_int_t)sqlite3_column_int64(s, 7),
-		    "placed", (json_int_t)sqlite3_column_int64(s, 8));
+		    "running", (json_int_t)stmt_col_int64(s, 7),
+		    "placed", (json_int_t)stmt_col_int64(s, 8));
 
 		json_object_set_new(v, "started_at", time_or_null(s, 3));
 		json_object_set_new(v, "finished_at", time_or_null(s, 4));
 		json_object_set_new(v, "service_id",
-		    json_integer(sqlite3_column_int64(s, 9)));
+		    json_integer(stmt_col_int64(s, 9)));
 		json_array_append_new(svcs, v);
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		json_decref(svcs);
 		json_decref(o);
 		return -1;
@@ -258,10 +258,10 @@ store_deploy_get_json(struct store *st, int64_t stack_id, int64_t deploy_id,
 }
 
 static json_t *
-deploy_row_json(sqlite3_stmt *s)
+deploy_row_json(struct store_stmt *s)
 {
 	json_t *o = json_pack("{s:I, s:s, s:s, s:s?}", "id",
-	    (json_int_t)sqlite3_column_int64(s, 0), "stack",
+	    (json_int_t)stmt_col_int64(s, 0), "stack",
 	    store_col_text(s, 6), "state", store_col_text(s, 1), "error",
 	    store_col_text(s, 2));
 
@@ -274,12 +274,12 @@ deploy_row_json(sqlite3_stmt *s)
 json_t *
 store_deploy_list_json(struct store *st, int64_t stack_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT d.id, d.state, d.error,"
+	struct store_stmt *s = store_stmt(st, "SELECT d.id, d.state, d.error,"
 	    " d.created_at, d.started_at, d.finished_at, k.name FROM deploys d"
 	    " JOIN stacks k ON k.id = d.stack_id WHERE d.stack_id = ?1"
 	    " ORDER BY d.id DESC");
 
-	sqlite3_bind_int64(s, 1, stack_id);
+	stmt_bind_int64(s, 1, stack_id);
 	return store_rows_json(s, json_array(), deploy_row_json);
 }
 
@@ -326,33 +326,33 @@ store_deploy_snaps_free(struct deploy_snap *v, size_t n)
 static int
 snap_first_error(struct store *st, struct deploy_service *v)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT i.instance_no, n.name, "
+	struct store_stmt *s = store_stmt(st, "SELECT i.instance_no, n.name, "
 	    DEPLOY_FAILED_WHY " FROM instances i JOIN nodes n"
 	    " ON n.id = i.node_id JOIN services v ON v.id = i.service_id"
 	    " WHERE i.service_id = ?1 AND v.rev = ?2 AND " DEPLOY_FAILED
 	    " ORDER BY i.instance_no, i.node_id LIMIT 1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, v->id);
-	sqlite3_bind_int64(s, 2, v->rev);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		v->error_no = sqlite3_column_int(s, 0);
+	stmt_bind_int64(s, 1, v->id);
+	stmt_bind_int64(s, 2, v->rev);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW) {
+		v->error_no = stmt_col_int(s, 0);
 		snprintf(v->error_node, sizeof v->error_node, "%s",
 		    store_col_text(s, 1));
 		if (store_col_text(s, 2) != NULL)
 			v->error = xstrdup(store_col_text(s, 2));
 	}
-	sqlite3_reset(s);
+	stmt_reset(s);
 	/* The count said there is one, in the same read transaction. */
-	return rc == SQLITE_ROW ? 0 : -1;
+	return rc == STORE_ROW ? 0 : -1;
 }
 
 /* d's services in deploy order, their instance rows counted. 0 or -1. */
 static int
 snap_services(struct store *st, struct deploy_snap *d)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT ds.service_id, ds.state,"
+	struct store_stmt *s = store_stmt(st, "SELECT ds.service_id, ds.state,"
 	    " v.name, v.rev, v.min_health, v.active, v.stopped, count(i.id),"
 	    " count(CASE WHEN i.rev < v.rev THEN 1 END),"
 	    " count(CASE WHEN i.rev >= v.rev AND i.state = 'running' AND "
@@ -367,29 +367,29 @@ snap_services(struct store *st, struct deploy_snap *d)
 	size_t i;
 	int rc;
 
-	sqlite3_bind_int64(s, 1, d->id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, d->id);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		d->services = xreallocarray(d->services, d->nservices + 1,
 		    sizeof *d->services);
 		v = &d->services[d->nservices++];
 		memset(v, 0, sizeof *v);
-		v->id = sqlite3_column_int64(s, 0);
+		v->id = stmt_col_int64(s, 0);
 		if (deploy_state_parse(store_col_text(s, 1), &v->state) != 0)
 			break;	/* the schema's CHECK rules this out */
 		snprintf(v->name, sizeof v->name, "%s", store_col_text(s, 2));
-		v->rev = sqlite3_column_int64(s, 3);
-		v->min_health = sqlite3_column_double(s, 4);
-		v->active = sqlite3_column_int(s, 5);
-		v->stopped = sqlite3_column_int(s, 6);
-		v->placed = (size_t)sqlite3_column_int64(s, 7);
-		v->outdated = (size_t)sqlite3_column_int64(s, 8);
-		v->running = (size_t)sqlite3_column_int64(s, 9);
-		v->failed = (size_t)sqlite3_column_int64(s, 10);
+		v->rev = stmt_col_int64(s, 3);
+		v->min_health = stmt_col_double(s, 4);
+		v->active = stmt_col_int(s, 5);
+		v->stopped = stmt_col_int(s, 6);
+		v->placed = (size_t)stmt_col_int64(s, 7);
+		v->outdated = (size_t)stmt_col_int64(s, 8);
+		v->running = (size_t)stmt_col_int64(s, 9);
+		v->failed = (size_t)stmt_col_int64(s, 10);
 		assert(v->outdated + v->running + v->failed <= v->placed);
 		v->pending = v->placed - v->outdated - v->running - v->failed;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+	stmt_reset(s);
+	if (rc != STORE_DONE)
 		return -1;
 	for (i = 0; i < d->nservices; i++) {
 		if (d->services[i].failed > 0 &&
@@ -403,7 +403,7 @@ int
 store_deploy_unfinished(struct store *st, int64_t grid_id,
     struct deploy_snap **out, size_t *n)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	struct deploy_snap *v = NULL, *d;
 	size_t nv = 0, i;
 	int rc = -1, step;
@@ -412,8 +412,7 @@ store_deploy_unfinished(struct store *st, int64_t grid_id,
 	*n = 0;
 	/* A read transaction: the deploys, their services and the counts
 	 * agree with each other while the hub records reports. */
-	if (sqlite3_exec(store_db(st), "BEGIN", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
+	if (store_exec(st, "BEGIN") != STORE_OK) {
 		log_warn("store: begin: %s", store_errmsg(st));
 		return -1;
 	}
@@ -421,20 +420,20 @@ store_deploy_unfinished(struct store *st, int64_t grid_id,
 	    " d.created_at FROM deploys d JOIN stacks k ON k.id = d.stack_id"
 	    " WHERE k.grid_id = ?1 AND d.state IN ('created', 'ongoing')"
 	    " ORDER BY d.id");
-	sqlite3_bind_int64(s, 1, grid_id);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, grid_id);
+	while ((step = stmt_step(s)) == STORE_ROW) {
 		v = xreallocarray(v, nv + 1, sizeof *v);
 		d = &v[nv++];
 		memset(d, 0, sizeof *d);
-		d->id = sqlite3_column_int64(s, 0);
-		d->grid_id = sqlite3_column_int64(s, 1);
+		d->id = stmt_col_int64(s, 0);
+		d->grid_id = stmt_col_int64(s, 1);
 		snprintf(d->stack, sizeof d->stack, "%s", store_col_text(s, 2));
 		if (deploy_state_parse(store_col_text(s, 3), &d->state) != 0)
 			break;	/* the schema's CHECK rules this out */
-		d->created_at = sqlite3_column_int64(s, 4);
+		d->created_at = stmt_col_int64(s, 4);
 	}
-	sqlite3_reset(s);
-	if (step != SQLITE_DONE)
+	stmt_reset(s);
+	if (step != STORE_DONE)
 		goto out;
 	for (i = 0; i < nv; i++) {
 		if (snap_services(st, &v[i]) != 0)
@@ -455,7 +454,7 @@ out:
 char *
 store_deploy_wait_reason(struct store *st, int64_t service_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT i.instance_no, n.name,"
+	struct store_stmt *s = store_stmt(st, "SELECT i.instance_no, n.name,"
 	    " CASE WHEN NOT n.connected THEN 'node offline' ELSE i.state END,"
 	    " i.error FROM instances i JOIN nodes n ON n.id = i.node_id"
 	    " JOIN services v ON v.id = i.service_id WHERE i.service_id = ?1"
@@ -464,13 +463,13 @@ store_deploy_wait_reason(struct store *st, int64_t service_id)
 	    " i.node_id LIMIT 1");
 	char *why = NULL;
 
-	sqlite3_bind_int64(s, 1, service_id);
-	if (sqlite3_step(s) == SQLITE_ROW)
+	stmt_bind_int64(s, 1, service_id);
+	if (stmt_step(s) == STORE_ROW)
 		xasprintf(&why, "instance %d on node %s is %s%s%s",
-		    sqlite3_column_int(s, 0), store_col_text(s, 1),
+		    stmt_col_int(s, 0), store_col_text(s, 1),
 		    store_col_text(s, 2), store_col_text(s, 3) ? ": " : "",
 		    store_col_text(s, 3) ? store_col_text(s, 3) : "");
-	sqlite3_reset(s);
+	stmt_reset(s);
 	return why;
 }
 
@@ -491,18 +490,18 @@ int
 store_deploy_start(struct store *st, const struct deploy_snap *d,
     int64_t now)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc = -1;
 
 	if (store_begin(st) != 0)
 		return -1;
 	s = store_stmt(st, "UPDATE deploys SET state = 'ongoing',"
 	    " started_at = ?2 WHERE id = ?1 AND state = 'created'");
-	sqlite3_bind_int64(s, 1, d->id);
-	sqlite3_bind_int64(s, 2, now);
+	stmt_bind_int64(s, 1, d->id);
+	stmt_bind_int64(s, 2, now);
 	if (store_done(s) != 0)
 		goto out;
-	if (sqlite3_changes(store_db(st)) == 0) {
+	if (store_changes(st) == 0) {
 		rc = 0;
 		goto out;
 	}
@@ -519,7 +518,7 @@ int
 store_deploy_succeed(struct store *st, const struct deploy_snap *d,
     int64_t now)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc = -1;
 
 	if (store_begin(st) != 0)
@@ -527,11 +526,11 @@ store_deploy_succeed(struct store *st, const struct deploy_snap *d,
 	s = store_stmt(st, "UPDATE deploys SET state = 'success',"
 	    " finished_at = ?2 WHERE id = ?1"
 	    " AND state IN ('created', 'ongoing')");
-	sqlite3_bind_int64(s, 1, d->id);
-	sqlite3_bind_int64(s, 2, now);
+	stmt_bind_int64(s, 1, d->id);
+	stmt_bind_int64(s, 2, now);
 	if (store_done(s) != 0)
 		goto out;
-	if (sqlite3_changes(store_db(st)) == 0) {
+	if (store_changes(st) == 0) {
 		rc = 0;
 		goto out;
 	}
@@ -548,7 +547,7 @@ int
 store_deploy_fail(struct store *st, const struct deploy_snap *d,
     int64_t service_id, const char *why, int64_t now)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc = -1;
 
 	assert(why != NULL);
@@ -557,30 +556,30 @@ store_deploy_fail(struct store *st, const struct deploy_snap *d,
 	s = store_stmt(st, "UPDATE deploys SET state = 'error', error = ?2,"
 	    " finished_at = ?3 WHERE id = ?1"
 	    " AND state IN ('created', 'ongoing')");
-	sqlite3_bind_int64(s, 1, d->id);
+	stmt_bind_int64(s, 1, d->id);
 	store_bind_text(s, 2, why);
-	sqlite3_bind_int64(s, 3, now);
+	stmt_bind_int64(s, 3, now);
 	if (store_done(s) != 0)
 		goto out;
-	if (sqlite3_changes(store_db(st)) == 0) {
+	if (store_changes(st) == 0) {
 		rc = 0;
 		goto out;
 	}
 	s = store_stmt(st, "UPDATE deploy_services SET state = 'error',"
 	    " error = ?3, finished_at = ?4 WHERE deploy_id = ?1"
 	    " AND service_id = ?2");
-	sqlite3_bind_int64(s, 1, d->id);
-	sqlite3_bind_int64(s, 2, service_id);
+	stmt_bind_int64(s, 1, d->id);
+	stmt_bind_int64(s, 2, service_id);
 	store_bind_text(s, 3, why);
-	sqlite3_bind_int64(s, 4, now);
+	stmt_bind_int64(s, 4, now);
 	if (store_done(s) != 0)
 		goto out;
 	s = store_stmt(st, "UPDATE deploy_services SET state = 'error',"
 	    " error = 'not deployed: an earlier service failed',"
 	    " finished_at = ?2 WHERE deploy_id = ?1"
 	    " AND state IN ('created', 'ongoing')");
-	sqlite3_bind_int64(s, 1, d->id);
-	sqlite3_bind_int64(s, 2, now);
+	stmt_bind_int64(s, 1, d->id);
+	stmt_bind_int64(s, 2, now);
 	if (store_done(s) != 0)
 		goto out;
 	if (store_event_add(st, d->grid_id, "deploy.error", d->stack,
@@ -596,13 +595,13 @@ int
 store_deploy_service_start(struct store *st, const struct deploy_snap *d,
     const struct deploy_service *v, int64_t now)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE deploy_services"
+	struct store_stmt *s = store_stmt(st, "UPDATE deploy_services"
 	    " SET state = 'ongoing', started_at = ?3 WHERE deploy_id = ?1"
 	    " AND service_id = ?2 AND state = 'created'");
 
-	sqlite3_bind_int64(s, 1, d->id);
-	sqlite3_bind_int64(s, 2, v->id);
-	sqlite3_bind_int64(s, 3, now);
+	stmt_bind_int64(s, 1, d->id);
+	stmt_bind_int64(s, 2, v->id);
+	stmt_bind_int64(s, 3, now);
 	return store_done(s);
 }
 
@@ -610,15 +609,15 @@ int
 store_deploy_service_activate(struct store *st, const struct deploy_snap *d,
     const struct deploy_service *v, int64_t now)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc = -1;
 
 	if (store_begin(st) != 0)
 		return -1;
 	s = store_stmt(st, "UPDATE services SET active = 1, updated_at = ?2"
 	    " WHERE id = ?1");
-	sqlite3_bind_int64(s, 1, v->id);
-	sqlite3_bind_int64(s, 2, now);
+	stmt_bind_int64(s, 1, v->id);
+	stmt_bind_int64(s, 2, now);
 	if (store_done(s) != 0 ||
 	    store_event_add(st, d->grid_id, "deploy.service", d->stack,
 	    "deploying service %s/%s", d->stack, v->name) != 0)
@@ -633,7 +632,7 @@ store_deploy_service_roll(struct store *st, const struct deploy_service *v,
     size_t count, int64_t now, char (**nodes)[NODE_ID_LEN + 1],
     size_t *nnodes)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE instances SET rev = ?2,"
+	struct store_stmt *s = store_stmt(st, "UPDATE instances SET rev = ?2,"
 	    " state = 'pending', error = NULL, updated_at = ?3"
 	    " WHERE id IN (SELECT id FROM instances WHERE service_id = ?1"
 	    "  AND rev < ?2 ORDER BY instance_no, node_id LIMIT ?4)"
@@ -642,17 +641,17 @@ store_deploy_service_roll(struct store *st, const struct deploy_service *v,
 	size_t n = 0;
 	int rc;
 
-	sqlite3_bind_int64(s, 1, v->id);
-	sqlite3_bind_int64(s, 2, v->rev);
-	sqlite3_bind_int64(s, 3, now);
-	sqlite3_bind_int64(s, 4, (int64_t)count);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, v->id);
+	stmt_bind_int64(s, 2, v->rev);
+	stmt_bind_int64(s, 3, now);
+	stmt_bind_int64(s, 4, (int64_t)count);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		v_nodes = xreallocarray(v_nodes, n + 1, sizeof *v_nodes);
 		snprintf(v_nodes[n++], sizeof *v_nodes, "%s",
 		    store_col_text(s, 0));
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		free(v_nodes);
 		return -1;
 	}
@@ -665,16 +664,16 @@ int
 store_deploy_service_done(struct store *st, const struct deploy_snap *d,
     const struct deploy_service *v, int64_t now)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc = -1;
 
 	if (store_begin(st) != 0)
 		return -1;
 	s = store_stmt(st, "UPDATE deploy_services SET state = 'success',"
 	    " finished_at = ?3 WHERE deploy_id = ?1 AND service_id = ?2");
-	sqlite3_bind_int64(s, 1, d->id);
-	sqlite3_bind_int64(s, 2, v->id);
-	sqlite3_bind_int64(s, 3, now);
+	stmt_bind_int64(s, 1, d->id);
+	stmt_bind_int64(s, 2, v->id);
+	stmt_bind_int64(s, 3, now);
 	if (store_done(s) != 0 ||
 	    store_event_add(st, d->grid_id, "deploy.service", d->stack,
 	    "service %s/%s deployed: %zu instance(s) running", d->stack,
@@ -689,16 +688,16 @@ int
 store_deploy_service_stopped(struct store *st, const struct deploy_snap *d,
     const struct deploy_service *v, int64_t now)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc = -1;
 
 	if (store_begin(st) != 0)
 		return -1;
 	s = store_stmt(st, "UPDATE deploy_services SET state = 'success',"
 	    " finished_at = ?3 WHERE deploy_id = ?1 AND service_id = ?2");
-	sqlite3_bind_int64(s, 1, d->id);
-	sqlite3_bind_int64(s, 2, v->id);
-	sqlite3_bind_int64(s, 3, now);
+	stmt_bind_int64(s, 1, d->id);
+	stmt_bind_int64(s, 2, v->id);
+	stmt_bind_int64(s, 3, now);
 	if (store_done(s) != 0 ||
 	    store_event_add(st, d->grid_id, "deploy.service", d->stack,
 	    "service %s/%s is stopped: its definition is recorded, nothing "

@@ -37,52 +37,52 @@
 	" a.state IN ('assigned', 'running'))"
 
 static void
-ops_from_row(sqlite3_stmt *s, struct node_ops *o)
+ops_from_row(struct store_stmt *s, struct node_ops *o)
 {
 	memset(o, 0, sizeof *o);
 	snprintf(o->id, sizeof o->id, "%s", store_col_text(s, 0));
 	snprintf(o->name, sizeof o->name, "%s", store_col_text(s, 1));
-	o->cordoned = sqlite3_column_int(s, 2);
-	o->protected_ = sqlite3_column_int(s, 3);
+	o->cordoned = stmt_col_int(s, 2);
+	o->protected_ = stmt_col_int(s, 3);
 	snprintf(o->drain_state, sizeof o->drain_state, "%s",
 	    store_col_text(s, 4));
 	snprintf(o->drain_by, sizeof o->drain_by, "%s", store_col_text(s, 5));
-	o->drain_started_at = sqlite3_column_int64(s, 6);
-	o->drain_deadline_at = sqlite3_column_int64(s, 7);
-	o->drain_forced = sqlite3_column_int(s, 8);
-	o->connected = sqlite3_column_int(s, 9);
-	o->group_deadline_s = sqlite3_column_int64(s, 10);
-	o->machine_id = sqlite3_column_int64(s, 11);
+	o->drain_started_at = stmt_col_int64(s, 6);
+	o->drain_deadline_at = stmt_col_int64(s, 7);
+	o->drain_forced = stmt_col_int(s, 8);
+	o->connected = stmt_col_int(s, 9);
+	o->group_deadline_s = stmt_col_int64(s, 10);
+	o->machine_id = stmt_col_int64(s, 11);
 	snprintf(o->machine_state, sizeof o->machine_state, "%s",
 	    store_col_text(s, 12));
-	o->instances = sqlite3_column_int(s, 13);
-	o->daemons = sqlite3_column_int(s, 14);
-	o->stateful = sqlite3_column_int(s, 15);
-	o->jobs = sqlite3_column_int(s, 16);
+	o->instances = stmt_col_int(s, 13);
+	o->daemons = stmt_col_int(s, 14);
+	o->stateful = stmt_col_int(s, 15);
+	o->jobs = stmt_col_int(s, 16);
 }
 
 int
 store_node_ops_get(struct store *st, const char *id, struct node_ops *out)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " OPS_COLS
+	struct store_stmt *s = store_stmt(st, "SELECT " OPS_COLS
 	    " FROM nodes n WHERE n.id = ?1");
 	int rc;
 
 	store_bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
 		ops_from_row(s, out);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_node_drains(struct store *st, int64_t grid_id, struct node_ops **out,
     size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " OPS_COLS
+	struct store_stmt *s = store_stmt(st, "SELECT " OPS_COLS
 	    " FROM nodes n WHERE n.grid_id = ?1 AND n.drain_state = 'draining'"
 	    " ORDER BY n.drain_started_at, n.name");
 	size_t cap = 0;
@@ -90,16 +90,16 @@ store_node_drains(struct store *st, int64_t grid_id, struct node_ops **out,
 
 	*out = NULL;
 	*n = 0;
-	sqlite3_bind_int64(s, 1, grid_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, grid_id);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 4;
 			*out = xreallocarray(*out, cap, sizeof **out);
 		}
 		ops_from_row(s, &(*out)[(*n)++]);
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		free(*out);
 		*out = NULL;
 		*n = 0;
@@ -110,17 +110,17 @@ store_node_drains(struct store *st, int64_t grid_id, struct node_ops **out,
 
 /* Run an UPDATE of one row: 1 changed, 0 not, -1 error. */
 static int
-ops_update(struct store *st, sqlite3_stmt *s)
+ops_update(struct store *st, struct store_stmt *s)
 {
 	if (store_done(s) != 0)
 		return -1;
-	return sqlite3_changes(store_db(st)) > 0;
+	return store_changes(st) > 0;
 }
 
 int
 store_node_cordon(struct store *st, const char *id, int on)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if (on)
 		s = store_stmt(st, "UPDATE nodes SET cordoned = 1"
@@ -139,11 +139,11 @@ store_node_cordon(struct store *st, const char *id, int on)
 int
 store_node_protect(struct store *st, const char *id, int on)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE nodes SET protected = ?2"
+	struct store_stmt *s = store_stmt(st, "UPDATE nodes SET protected = ?2"
 	    " WHERE id = ?1 AND protected != ?2");
 
 	store_bind_text(s, 1, id);
-	sqlite3_bind_int(s, 2, on != 0);
+	stmt_bind_int(s, 2, on != 0);
 	return ops_update(st, s);
 }
 
@@ -151,43 +151,43 @@ int
 store_node_drain_start(struct store *st, const char *id, const char *by,
     int64_t now, int64_t deadline_at)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE nodes SET cordoned = 1,"
+	struct store_stmt *s = store_stmt(st, "UPDATE nodes SET cordoned = 1,"
 	    " drain_state = 'draining', drain_by = ?2, drain_started_at = ?3,"
 	    " drain_deadline_at = ?4, drain_done_at = NULL, drain_forced = 0"
 	    " WHERE id = ?1 AND drain_state IS NOT 'draining'");
-	sqlite3_stmt *u;
+	struct store_stmt *u;
 	int rc;
 
 	store_bind_text(s, 1, id);
 	store_bind_text(s, 2, by);
-	sqlite3_bind_int64(s, 3, now);
-	sqlite3_bind_int64(s, 4, deadline_at);
+	stmt_bind_int64(s, 3, now);
+	stmt_bind_int64(s, 4, deadline_at);
 	if ((rc = ops_update(st, s)) != 0 || deadline_at == 0)
 		return rc;
 	/* Under way already: a new deadline only. */
 	u = store_stmt(st, "UPDATE nodes SET drain_deadline_at = ?2,"
 	    " drain_forced = 0 WHERE id = ?1 AND drain_state = 'draining'");
 	store_bind_text(u, 1, id);
-	sqlite3_bind_int64(u, 2, deadline_at);
+	stmt_bind_int64(u, 2, deadline_at);
 	return ops_update(st, u) < 0 ? -1 : 0;
 }
 
 int
 store_node_drain_done(struct store *st, const char *id, int64_t now)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE nodes SET"
+	struct store_stmt *s = store_stmt(st, "UPDATE nodes SET"
 	    " drain_state = 'drained', drain_done_at = ?2"
 	    " WHERE id = ?1 AND drain_state = 'draining'");
 
 	store_bind_text(s, 1, id);
-	sqlite3_bind_int64(s, 2, now);
+	stmt_bind_int64(s, 2, now);
 	return ops_update(st, s);
 }
 
 int
 store_node_drain_forced(struct store *st, const char *id)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE nodes SET drain_forced = 1"
+	struct store_stmt *s = store_stmt(st, "UPDATE nodes SET drain_forced = 1"
 	    " WHERE id = ?1 AND drain_state = 'draining'");
 
 	store_bind_text(s, 1, id);

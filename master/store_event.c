@@ -18,7 +18,7 @@ int
 store_event_add(struct store *st, int64_t grid_id, const char *type,
     const char *subject, const char *fmt, ...)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "INSERT INTO events (grid_id, at, type, subject, message) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5)");
 	va_list ap;
@@ -29,10 +29,10 @@ store_event_add(struct store *st, int64_t grid_id, const char *type,
 	xvasprintf(&msg, fmt, ap);
 	va_end(ap);
 	if (grid_id > 0)
-		sqlite3_bind_int64(s, 1, grid_id);
+		stmt_bind_int64(s, 1, grid_id);
 	else
-		sqlite3_bind_null(s, 1);
-	sqlite3_bind_int64(s, 2, util_now_ms());
+		stmt_bind_null(s, 1);
+	stmt_bind_int64(s, 2, util_now_ms());
 	store_bind_text(s, 3, type);
 	store_bind_text(s, 4, subject);
 	store_bind_text(s, 5, msg);
@@ -42,13 +42,13 @@ store_event_add(struct store *st, int64_t grid_id, const char *type,
 }
 
 static json_t *
-event_row_json(sqlite3_stmt *s)
+event_row_json(struct store_stmt *s)
 {
 	char at[32];
 
-	util_iso8601(sqlite3_column_int64(s, 1), at, sizeof at);
+	util_iso8601(stmt_col_int64(s, 1), at, sizeof at);
 	return json_pack("{s:I, s:s, s:s, s:s?, s:s}",
-	    "id", (json_int_t)sqlite3_column_int64(s, 0),
+	    "id", (json_int_t)stmt_col_int64(s, 0),
 	    "at", at,
 	    "type", store_col_text(s, 2),
 	    "subject", store_col_text(s, 3),
@@ -63,7 +63,7 @@ store_event_list_json(struct store *st, int64_t grid_id,
 	 * Newest N matching, returned oldest first. A type ending in '.'
 	 * matches by prefix ("node." is every node event).
 	 */
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT id, at, type, subject, message FROM ("
 	    " SELECT id, at, type, subject, message FROM events"
 	    " WHERE grid_id = ?1"
@@ -72,35 +72,35 @@ store_event_list_json(struct store *st, int64_t grid_id,
 	    "  AND at >= ?3 AND (?4 = 0 OR at < ?4) AND id > ?5"
 	    " ORDER BY id DESC LIMIT ?6) ORDER BY id");
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, f->type);
-	sqlite3_bind_int64(s, 3, f->since_ms);
-	sqlite3_bind_int64(s, 4, f->until_ms);
-	sqlite3_bind_int64(s, 5, f->after_id);
-	sqlite3_bind_int(s, 6, f->limit > 0 ? f->limit : 100);
+	stmt_bind_int64(s, 3, f->since_ms);
+	stmt_bind_int64(s, 4, f->until_ms);
+	stmt_bind_int64(s, 5, f->after_id);
+	stmt_bind_int(s, 6, f->limit > 0 ? f->limit : 100);
 	return store_rows_json(s, json_array(), event_row_json);
 }
 
 int64_t
 store_event_last_id(struct store *st)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT coalesce(max(id), 0) "
+	struct store_stmt *s = store_stmt(st, "SELECT coalesce(max(id), 0) "
 	    "FROM events");
 	int64_t id = -1;
 
-	if (sqlite3_step(s) == SQLITE_ROW)
-		id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+	if (stmt_step(s) == STORE_ROW)
+		id = stmt_col_int64(s, 0);
+	stmt_reset(s);
 	return id;
 }
 
 static json_t *
-event_feed_json(sqlite3_stmt *s)
+event_feed_json(struct store_stmt *s)
 {
 	return json_pack("{s:I, s:I, s:I, s:s, s:s?, s:s}",
-	    "id", (json_int_t)sqlite3_column_int64(s, 0),
-	    "grid_id", (json_int_t)sqlite3_column_int64(s, 1),
-	    "at", (json_int_t)sqlite3_column_int64(s, 2),
+	    "id", (json_int_t)stmt_col_int64(s, 0),
+	    "grid_id", (json_int_t)stmt_col_int64(s, 1),
+	    "at", (json_int_t)stmt_col_int64(s, 2),
 	    "type", store_col_text(s, 3),
 	    "subject", store_col_text(s, 4),
 	    "message", store_col_text(s, 5));
@@ -109,11 +109,11 @@ event_feed_json(sqlite3_stmt *s)
 json_t *
 store_event_feed_json(struct store *st, int64_t after_id, int limit)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT id, grid_id, at, type, subject, message FROM events"
 	    " WHERE id > ?1 AND grid_id IS NOT NULL ORDER BY id LIMIT ?2");
 
-	sqlite3_bind_int64(s, 1, after_id);
-	sqlite3_bind_int(s, 2, limit);
+	stmt_bind_int64(s, 1, after_id);
+	stmt_bind_int(s, 2, limit);
 	return store_rows_json(s, json_array(), event_feed_json);
 }

@@ -17,30 +17,30 @@
 	"i.instance_no, k.name || '/' || v.name"
 
 static void
-exec_pick_row(sqlite3_stmt *s, struct exec_pick *p)
+exec_pick_row(struct store_stmt *s, struct exec_pick *p)
 {
 	memset(p, 0, sizeof *p);
 	snprintf(p->container, sizeof p->container, "%s",
 	    store_col_text(s, 0));
 	snprintf(p->node_id, sizeof p->node_id, "%s", store_col_text(s, 1));
 	snprintf(p->node, sizeof p->node, "%s", store_col_text(s, 2));
-	p->connected = sqlite3_column_int(s, 3);
+	p->connected = stmt_col_int(s, 3);
 	snprintf(p->state, sizeof p->state, "%s", store_col_text(s, 4));
-	p->instance = sqlite3_column_int(s, 5);
+	p->instance = stmt_col_int(s, 5);
 	snprintf(p->service, sizeof p->service, "%s", store_col_text(s, 6));
 }
 
 static int
-exec_pick_step(sqlite3_stmt *s, struct exec_pick *p)
+exec_pick_step(struct store_stmt *s, struct exec_pick *p)
 {
-	int rc = sqlite3_step(s);
+	int rc = stmt_step(s);
 
-	if (rc == SQLITE_ROW)
+	if (rc == STORE_ROW)
 		exec_pick_row(s, p);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
@@ -49,7 +49,7 @@ store_exec_pick_service(struct store *st, int64_t service_id, int instance,
 {
 	/* A running instance first (starting ones run too), then by number;
 	 * the new half of a move before the old. */
-	sqlite3_stmt *s = store_stmt(st, "SELECT " EXEC_PICK_COLS
+	struct store_stmt *s = store_stmt(st, "SELECT " EXEC_PICK_COLS
 	    " FROM instances i JOIN services v ON v.id = i.service_id"
 	    " JOIN stacks k ON k.id = v.stack_id"
 	    " JOIN nodes n ON n.id = i.node_id"
@@ -58,8 +58,8 @@ store_exec_pick_service(struct store *st, int64_t service_id, int instance,
 	    "  n.connected DESC, i.instance_no, i.move_target DESC, n.name"
 	    " LIMIT 1");
 
-	sqlite3_bind_int64(s, 1, service_id);
-	sqlite3_bind_int(s, 2, instance);
+	stmt_bind_int64(s, 1, service_id);
+	stmt_bind_int(s, 2, instance);
 	return exec_pick_step(s, p);
 }
 
@@ -67,7 +67,7 @@ int
 store_exec_pick_container(struct store *st, int64_t grid_id,
     const char *name, struct exec_pick *p)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " EXEC_PICK_COLS
+	struct store_stmt *s = store_stmt(st, "SELECT " EXEC_PICK_COLS
 	    " FROM instances i JOIN services v ON v.id = i.service_id"
 	    " JOIN stacks k ON k.id = v.stack_id"
 	    " JOIN nodes n ON n.id = i.node_id"
@@ -75,7 +75,7 @@ store_exec_pick_container(struct store *st, int64_t grid_id,
 	    "  i.instance_no || '.' || substr(i.node_id, 1, 8) = ?2"
 	    " LIMIT 1");
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name);
 	return exec_pick_step(s, p);
 }

@@ -79,35 +79,35 @@ grid_stmt_sql(char **which)
 }
 
 static void
-grid_from_row(sqlite3_stmt *s, struct grid *g)
+grid_from_row(struct store_stmt *s, struct grid *g)
 {
 	memset(g, 0, sizeof *g);
-	g->id = sqlite3_column_int64(s, 0);
+	g->id = stmt_col_int64(s, 0);
 	snprintf(g->name, sizeof g->name, "%s", store_col_text(s, 1));
-	g->created_at = sqlite3_column_int64(s, 2);
+	g->created_at = stmt_col_int64(s, 2);
 	store_settings_read(s, GRID_COL_SETTINGS, &grid_settings_table,
 	    &g->settings);
 }
 
 static int
-grid_get_step(sqlite3_stmt *s, struct grid *out)
+grid_get_step(struct store_stmt *s, struct grid *out)
 {
-	int rc = sqlite3_step(s);
+	int rc = stmt_step(s);
 
-	if (rc == SQLITE_ROW) {
+	if (rc == STORE_ROW) {
 		if (out != NULL)
 			grid_from_row(s, out);
-		sqlite3_reset(s);
+		stmt_reset(s);
 		return 1;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_grid_get(struct store *st, const char *name, struct grid *out)
 {
-	sqlite3_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.get_name));
+	struct store_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.get_name));
 
 	store_bind_text(s, 1, name);
 	return grid_get_step(s, out);
@@ -116,9 +116,9 @@ store_grid_get(struct store *st, const char *name, struct grid *out)
 int
 store_grid_get_id(struct store *st, int64_t id, struct grid *out)
 {
-	sqlite3_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.get_id));
+	struct store_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.get_id));
 
-	sqlite3_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 1, id);
 	return grid_get_step(s, out);
 }
 
@@ -126,9 +126,9 @@ int
 store_grid_by_token(struct store *st, const unsigned char *hash,
     struct grid *out)
 {
-	sqlite3_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.by_token));
+	struct store_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.by_token));
 
-	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	stmt_bind_blob(s, 1, hash, 32);
 	return grid_get_step(s, out);
 }
 
@@ -137,19 +137,19 @@ store_grid_create(struct store *st, const char *name,
     const struct grid_settings *gs, const unsigned char *token_hash,
     const unsigned char *sealed, size_t sealed_len, struct grid *out)
 {
-	sqlite3_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.create));
+	struct store_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.create));
 	int rc;
 
 	store_bind_text(s, 1, name);
-	sqlite3_bind_blob(s, 2, token_hash, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 3, sealed, (int)sealed_len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, util_now_ms());
+	stmt_bind_blob(s, 2, token_hash, 32);
+	stmt_bind_blob(s, 3, sealed, (int)sealed_len);
+	stmt_bind_int64(s, 4, util_now_ms());
 	store_settings_bind(s, 5, &grid_settings_table, gs);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+	rc = stmt_step(s);
+	stmt_reset(s);
+	if (rc == STORE_CONSTRAINT_UNIQUE)
 		return 1;
-	if (rc != SQLITE_DONE)
+	if (rc != STORE_DONE)
 		return -1;
 	if (out != NULL)
 		return store_grid_get(st, name, out) == 1 ? 0 : -1;
@@ -160,9 +160,9 @@ int
 store_grid_update_settings(struct store *st, int64_t id,
     const struct grid_settings *gs)
 {
-	sqlite3_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.update));
+	struct store_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.update));
 
-	sqlite3_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 1, id);
 	store_settings_bind(s, 2, &grid_settings_table, gs);
 	return store_done(s);
 }
@@ -170,15 +170,15 @@ store_grid_update_settings(struct store *st, int64_t id,
 int
 store_grid_delete(struct store *st, int64_t id)
 {
-	sqlite3_stmt *s = store_stmt(st, "DELETE FROM grids WHERE id = ?1");
+	struct store_stmt *s = store_stmt(st, "DELETE FROM grids WHERE id = ?1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+	stmt_bind_int64(s, 1, id);
+	rc = stmt_step(s);
+	stmt_reset(s);
+	if ((rc & 0xff) == STORE_CONSTRAINT)
 		return 1;	/* nodes or stacks still refer to it */
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
@@ -186,40 +186,40 @@ store_grid_set_token(struct store *st, int64_t id,
     const unsigned char *token_hash, const unsigned char *sealed,
     size_t sealed_len)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "UPDATE grids SET token_hash = ?2, token_sealed = ?3 "
 	    "WHERE id = ?1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_blob(s, 2, token_hash, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 3, sealed, (int)sealed_len, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE && sqlite3_changes(store_db(st)) == 1 ? 0 : -1;
+	stmt_bind_int64(s, 1, id);
+	stmt_bind_blob(s, 2, token_hash, 32);
+	stmt_bind_blob(s, 3, sealed, (int)sealed_len);
+	rc = stmt_step(s);
+	stmt_reset(s);
+	return rc == STORE_DONE && store_changes(st) == 1 ? 0 : -1;
 }
 
 int
 store_grid_sealed_token(struct store *st, int64_t id, unsigned char *out,
     size_t len)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT token_sealed FROM grids WHERE id = ?1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		if ((size_t)sqlite3_column_bytes(s, 0) != len) {
-			sqlite3_reset(s);
+	stmt_bind_int64(s, 1, id);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW) {
+		if ((size_t)stmt_col_bytes(s, 0) != len) {
+			stmt_reset(s);
 			return -1;
 		}
-		memcpy(out, sqlite3_column_blob(s, 0), len);
-		sqlite3_reset(s);
+		memcpy(out, stmt_col_blob(s, 0), len);
+		stmt_reset(s);
 		return 1;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 json_t *
@@ -236,26 +236,26 @@ grid_to_json(const struct grid *g)
 json_t *
 store_grid_list_json(struct store *st)
 {
-	sqlite3_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.list));
+	struct store_stmt *s = store_stmt(st, grid_stmt_sql(&grid_sql.list));
 	/* The three counts follow the settings columns. */
 	int k = GRID_COL_SETTINGS + (int)grid_settings_table.n;
 	json_t *arr = json_array(), *o;
 	struct grid g;
 	int rc;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		grid_from_row(s, &g);
 		o = grid_to_json(&g);
 		json_object_set_new(o, "nodes",
-		    json_integer(sqlite3_column_int64(s, k)));
+		    json_integer(stmt_col_int64(s, k)));
 		json_object_set_new(o, "nodes_online",
-		    json_integer(sqlite3_column_int64(s, k + 1)));
+		    json_integer(stmt_col_int64(s, k + 1)));
 		json_object_set_new(o, "stacks",
-		    json_integer(sqlite3_column_int64(s, k + 2)));
+		    json_integer(stmt_col_int64(s, k + 2)));
 		json_array_append_new(arr, o);
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		json_decref(arr);
 		return NULL;
 	}
@@ -265,78 +265,78 @@ store_grid_list_json(struct store *st)
 int
 store_operator_hash(struct store *st, unsigned char *out, size_t len)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT token_hash FROM operator WHERE id = 1");
-	int rc = sqlite3_step(s);
+	int rc = stmt_step(s);
 
-	if (rc == SQLITE_ROW && (size_t)sqlite3_column_bytes(s, 0) == len) {
-		memcpy(out, sqlite3_column_blob(s, 0), len);
-		sqlite3_reset(s);
+	if (rc == STORE_ROW && (size_t)stmt_col_bytes(s, 0) == len) {
+		memcpy(out, stmt_col_blob(s, 0), len);
+		stmt_reset(s);
 		return 1;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_operator_set(struct store *st, const unsigned char *hash)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "INSERT OR REPLACE INTO operator (id, token_hash, created_at) "
 	    "VALUES (1, ?1, ?2)");
 
-	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, util_now_ms());
+	stmt_bind_blob(s, 1, hash, 32);
+	stmt_bind_int64(s, 2, util_now_ms());
 	return store_done(s);
 }
 
 int
 store_grid_count(struct store *st)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT count(*) FROM grids");
+	struct store_stmt *s = store_stmt(st, "SELECT count(*) FROM grids");
 	int rc = -1;
 
-	if (sqlite3_step(s) == SQLITE_ROW)
-		rc = sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
+	if (stmt_step(s) == STORE_ROW)
+		rc = stmt_col_int(s, 0);
+	stmt_reset(s);
 	return rc;
 }
 
 int
 store_grid_join_manual(struct store *st, int64_t grid_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT join_approval = 'manual'"
+	struct store_stmt *s = store_stmt(st, "SELECT join_approval = 'manual'"
 	    " FROM grids WHERE id = ?1");
 	int rc, manual = 0;
 
-	sqlite3_bind_int64(s, 1, grid_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		manual = sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? manual : -1;
+	stmt_bind_int64(s, 1, grid_id);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
+		manual = stmt_col_int(s, 0);
+	stmt_reset(s);
+	return rc == STORE_ROW || rc == STORE_DONE ? manual : -1;
 }
 
 int
 store_grid_timings(struct store *st, struct grid_timings **out, size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT id, heartbeat_interval_s,"
+	struct store_stmt *s = store_stmt(st, "SELECT id, heartbeat_interval_s,"
 	    " offline_after_s, name FROM grids");
 	struct grid_timings *v = NULL;
 	size_t nv = 0;
 	int rc;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		v = xreallocarray(v, nv + 1, sizeof *v);
-		v[nv].id = sqlite3_column_int64(s, 0);
-		v[nv].heartbeat_interval_s = sqlite3_column_int64(s, 1);
-		v[nv].offline_after_s = sqlite3_column_int64(s, 2);
+		v[nv].id = stmt_col_int64(s, 0);
+		v[nv].heartbeat_interval_s = stmt_col_int64(s, 1);
+		v[nv].offline_after_s = stmt_col_int64(s, 2);
 		snprintf(v[nv].name, sizeof v[nv].name, "%s",
 		    store_col_text(s, 3) ? store_col_text(s, 3) : "");
 		nv++;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		free(v);
 		return -1;
 	}
@@ -348,20 +348,20 @@ store_grid_timings(struct store *st, struct grid_timings **out, size_t *n)
 int
 store_grid_refs(struct store *st, struct grid_ref **out, size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT id, name FROM grids");
+	struct store_stmt *s = store_stmt(st, "SELECT id, name FROM grids");
 	struct grid_ref *v = NULL;
 	size_t nv = 0;
 	int rc;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		v = xreallocarray(v, nv + 1, sizeof *v);
-		v[nv].id = sqlite3_column_int64(s, 0);
+		v[nv].id = stmt_col_int64(s, 0);
 		snprintf(v[nv].name, sizeof v[nv].name, "%s",
 		    store_col_text(s, 1));
 		nv++;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		free(v);
 		return -1;
 	}

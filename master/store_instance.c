@@ -28,34 +28,34 @@
 
 /* Step s to its end, handing every row to fn; reset. 0 or -1. */
 static int
-instance_rows(sqlite3_stmt *s, store_instance_fn *fn, void *arg)
+instance_rows(struct store_stmt *s, store_instance_fn *fn, void *arg)
 {
 	struct instance_row r;
 	int rc;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r.service_id = sqlite3_column_int64(s, 0);
-		r.instance_no = sqlite3_column_int(s, 1);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
+		r.service_id = stmt_col_int64(s, 0);
+		r.instance_no = stmt_col_int(s, 1);
 		r.node_id = store_col_text(s, 2);
 		r.state = store_col_text(s, 3);
-		r.created_at = sqlite3_column_int64(s, 4);
-		r.moved_at = sqlite3_column_int64(s, 5);
-		r.move_target = sqlite3_column_int(s, 6);
+		r.created_at = stmt_col_int64(s, 4);
+		r.moved_at = stmt_col_int64(s, 5);
+		r.move_target = stmt_col_int(s, 6);
 		fn(arg, &r);
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_instance_rows_grid(struct store *st, int64_t grid_id,
     store_instance_fn *fn, void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " INSTANCE_ROW_COLS
+	struct store_stmt *s = store_stmt(st, "SELECT " INSTANCE_ROW_COLS
 	    " FROM instances i JOIN nodes n ON n.id = i.node_id"
 	    " WHERE n.grid_id = ?1");
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	return instance_rows(s, fn, arg);
 }
 
@@ -63,7 +63,7 @@ int
 store_instance_rows_node(struct store *st, const char *node_id,
     store_instance_fn *fn, void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " INSTANCE_ROW_COLS
+	struct store_stmt *s = store_stmt(st, "SELECT " INSTANCE_ROW_COLS
 	    " FROM instances i WHERE i.node_id = ?1");
 
 	store_bind_text(s, 1, node_id);
@@ -74,10 +74,10 @@ int
 store_instance_rows_service(struct store *st, int64_t service_id,
     store_instance_fn *fn, void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " INSTANCE_ROW_COLS
+	struct store_stmt *s = store_stmt(st, "SELECT " INSTANCE_ROW_COLS
 	    " FROM instances i WHERE i.service_id = ?1");
 
-	sqlite3_bind_int64(s, 1, service_id);
+	stmt_bind_int64(s, 1, service_id);
 	return instance_rows(s, fn, arg);
 }
 
@@ -85,18 +85,18 @@ int
 store_instance_exists(struct store *st, int64_t service_id, int instance_no,
     const char *node_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT 1 FROM instances WHERE"
+	struct store_stmt *s = store_stmt(st, "SELECT 1 FROM instances WHERE"
 	    " service_id = ?1 AND instance_no = ?2 AND node_id = ?3");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, service_id);
-	sqlite3_bind_int(s, 2, instance_no);
+	stmt_bind_int64(s, 1, service_id);
+	stmt_bind_int(s, 2, instance_no);
 	store_bind_text(s, 3, node_id);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	rc = stmt_step(s);
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
@@ -104,21 +104,21 @@ store_instance_add(struct store *st, int64_t service_id, int instance_no,
     const char *node_id, int64_t rev, int move_target, int64_t moved_at,
     int64_t now)
 {
-	sqlite3_stmt *s = store_stmt(st, "INSERT INTO instances"
+	struct store_stmt *s = store_stmt(st, "INSERT INTO instances"
 	    " (service_id, instance_no, node_id, rev, move_target, moved_at,"
 	    " state, created_at, updated_at)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)");
 
-	sqlite3_bind_int64(s, 1, service_id);
-	sqlite3_bind_int(s, 2, instance_no);
+	stmt_bind_int64(s, 1, service_id);
+	stmt_bind_int(s, 2, instance_no);
 	store_bind_text(s, 3, node_id);
-	sqlite3_bind_int64(s, 4, rev);
-	sqlite3_bind_int(s, 5, move_target);
+	stmt_bind_int64(s, 4, rev);
+	stmt_bind_int(s, 5, move_target);
 	if (moved_at > 0)
-		sqlite3_bind_int64(s, 6, moved_at);
+		stmt_bind_int64(s, 6, moved_at);
 	else
-		sqlite3_bind_null(s, 6);
-	sqlite3_bind_int64(s, 7, now);
+		stmt_bind_null(s, 6);
+	stmt_bind_int64(s, 7, now);
 	return store_done(s);
 }
 
@@ -126,11 +126,11 @@ int
 store_instance_delete(struct store *st, int64_t service_id, int instance_no,
     const char *node_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "DELETE FROM instances"
+	struct store_stmt *s = store_stmt(st, "DELETE FROM instances"
 	    " WHERE service_id = ?1 AND instance_no = ?2 AND node_id = ?3");
 
-	sqlite3_bind_int64(s, 1, service_id);
-	sqlite3_bind_int(s, 2, instance_no);
+	stmt_bind_int64(s, 1, service_id);
+	stmt_bind_int(s, 2, instance_no);
 	store_bind_text(s, 3, node_id);
 	return store_done(s);
 }
@@ -139,12 +139,12 @@ int
 store_instance_move_done(struct store *st, int64_t service_id,
     int instance_no, const char *node_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE instances SET"
+	struct store_stmt *s = store_stmt(st, "UPDATE instances SET"
 	    " move_target = 0 WHERE service_id = ?1 AND"
 	    " instance_no = ?2 AND node_id = ?3");
 
-	sqlite3_bind_int64(s, 1, service_id);
-	sqlite3_bind_int(s, 2, instance_no);
+	stmt_bind_int64(s, 1, service_id);
+	stmt_bind_int(s, 2, instance_no);
 	store_bind_text(s, 3, node_id);
 	return store_done(s);
 }
@@ -159,7 +159,7 @@ int
 store_instance_desired(struct store *st, const char *const *node_ids,
     size_t n, store_desired_fn *fn, void *arg)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	struct instance_desired d;
 	size_t i, k, base;
 	int rc;
@@ -177,23 +177,23 @@ store_instance_desired(struct store *st, const char *const *node_ids,
 		/* Unbound parameters are NULL, which matches nothing. */
 		for (i = 0; i < k; i++)
 			store_bind_text(s, (int)i + 1, node_ids[base + i]);
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		while ((rc = stmt_step(s)) == STORE_ROW) {
 			d.node_id = store_col_text(s, 0);
-			d.service_id = sqlite3_column_int64(s, 1);
-			d.instance_no = sqlite3_column_int(s, 2);
-			d.rev = sqlite3_column_int64(s, 3);
+			d.service_id = stmt_col_int64(s, 1);
+			d.instance_no = stmt_col_int(s, 2);
+			d.rev = stmt_col_int64(s, 3);
 			d.service = store_col_text(s, 4);
 			d.stack = store_col_text(s, 5);
 			d.grid = store_col_text(s, 6);
 			d.spec = store_col_text(s, 7);
-			d.spec_len = (size_t)sqlite3_column_bytes(s, 7);
-			d.stopped = sqlite3_column_int(s, 8);
-			d.settle_s = sqlite3_column_int64(s, 9);
-			d.grid_id = sqlite3_column_int64(s, 10);
+			d.spec_len = (size_t)stmt_col_bytes(s, 7);
+			d.stopped = stmt_col_int(s, 8);
+			d.settle_s = stmt_col_int64(s, 9);
+			d.grid_id = stmt_col_int64(s, 10);
 			fn(arg, &d);
 		}
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE)
+		stmt_reset(s);
+		if (rc != STORE_DONE)
 			return -1;
 	}
 	return 0;
@@ -208,7 +208,7 @@ static int
 store_instance_crash_event(struct store *st, const char *node_id,
     const struct instance_report *r)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if (strcmp(r->state, "crashing") != 0)
 		return 0;
@@ -222,16 +222,16 @@ store_instance_crash_event(struct store *st, const char *node_id,
 	    " JOIN stacks k ON k.id = v.stack_id JOIN nodes n ON n.id = i.node_id"
 	    " WHERE i.service_id = ?1 AND i.instance_no = ?2 AND i.node_id = ?3"
 	    " AND i.rev = ?4 AND i.state IS NOT 'crashing'");
-	sqlite3_bind_int64(s, 1, r->service_id);
-	sqlite3_bind_int64(s, 2, r->instance_no);
+	stmt_bind_int64(s, 1, r->service_id);
+	stmt_bind_int64(s, 2, r->instance_no);
 	store_bind_text(s, 3, node_id);
-	sqlite3_bind_int64(s, 4, r->rev);
-	sqlite3_bind_int64(s, 5, util_now_ms());
+	stmt_bind_int64(s, 4, r->rev);
+	stmt_bind_int64(s, 5, util_now_ms());
 	if (r->has_exit_code)
-		sqlite3_bind_int64(s, 6, r->exit_code);
+		stmt_bind_int64(s, 6, r->exit_code);
 	else
-		sqlite3_bind_null(s, 6);
-	sqlite3_bind_int64(s, 7, r->restarts);
+		stmt_bind_null(s, 6);
+	stmt_bind_int64(s, 7, r->restarts);
 	return store_done(s);
 }
 
@@ -245,7 +245,7 @@ static int
 store_instance_health_events(struct store *st, const char *node_id,
     const struct instance_report *r)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if (r->health == NULL)
 		return 0;
@@ -265,13 +265,13 @@ store_instance_health_events(struct store *st, const char *node_id,
 	    " WHERE i.service_id = ?1 AND i.instance_no = ?2 AND i.node_id = ?3"
 	    " AND i.rev = ?4 AND (?7 > i.health_restarts OR (?6 = 'unhealthy'"
 	    "  AND i.health IS NOT 'unhealthy'))");
-	sqlite3_bind_int64(s, 1, r->service_id);
-	sqlite3_bind_int64(s, 2, r->instance_no);
+	stmt_bind_int64(s, 1, r->service_id);
+	stmt_bind_int64(s, 2, r->instance_no);
 	store_bind_text(s, 3, node_id);
-	sqlite3_bind_int64(s, 4, r->rev);
-	sqlite3_bind_int64(s, 5, util_now_ms());
+	stmt_bind_int64(s, 4, r->rev);
+	stmt_bind_int64(s, 5, util_now_ms());
 	store_bind_text(s, 6, r->health);
-	sqlite3_bind_int64(s, 7, r->health_restarts);
+	stmt_bind_int64(s, 7, r->health_restarts);
 	store_bind_text(s, 8, r->health_error);
 	return store_done(s);
 }
@@ -285,7 +285,7 @@ static int
 store_instance_hook_events(struct store *st, const char *node_id,
     const struct instance_report *r)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	size_t k;
 
 	for (k = 0; k < r->nhooks; k++) {
@@ -299,12 +299,12 @@ store_instance_hook_events(struct store *st, const char *node_id,
 	    " WHERE i.service_id = ?1 AND i.instance_no = ?2 AND i.node_id = ?3"
 	    " AND i.rev = ?4 AND coalesce(json_extract(i.last_hook, '$.at'),"
 	    "  -1) < ?6");
-		sqlite3_bind_int64(s, 1, r->service_id);
-		sqlite3_bind_int64(s, 2, r->instance_no);
+		stmt_bind_int64(s, 1, r->service_id);
+		stmt_bind_int64(s, 2, r->instance_no);
 		store_bind_text(s, 3, node_id);
-		sqlite3_bind_int64(s, 4, r->rev);
-		sqlite3_bind_int64(s, 5, util_now_ms());
-		sqlite3_bind_int64(s, 6, r->hooks[k].at);
+		stmt_bind_int64(s, 4, r->rev);
+		stmt_bind_int64(s, 5, util_now_ms());
+		stmt_bind_int64(s, 6, r->hooks[k].at);
 		store_bind_text(s, 7, r->hooks[k].msg);
 		if (store_done(s) != 0)
 			return -1;
@@ -321,7 +321,7 @@ store_instance_report(struct store *st, const char *node_id,
 	 * container of an older rev that is being replaced says nothing
 	 * about the new one. Unchanged rows are not rewritten.
 	 */
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	size_t i;
 
 	*changed = 0;
@@ -345,23 +345,23 @@ store_instance_report(struct store *st, const char *node_id,
 		    "  health IS NOT ?12 OR health_error IS NOT ?13 OR"
 		    "  health_restarts IS NOT ?14 OR address IS NOT ?16 OR"
 		    "  (?15 IS NOT NULL AND last_hook IS NOT ?15))");
-		sqlite3_bind_int64(s, 1, v[i].service_id);
-		sqlite3_bind_int64(s, 2, v[i].instance_no);
+		stmt_bind_int64(s, 1, v[i].service_id);
+		stmt_bind_int64(s, 2, v[i].instance_no);
 		store_bind_text(s, 3, node_id);
 		store_bind_text(s, 4, v[i].state);
 		store_bind_text(s, 5, v[i].error);
 		if (v[i].has_exit_code)
-			sqlite3_bind_int64(s, 6, v[i].exit_code);
+			stmt_bind_int64(s, 6, v[i].exit_code);
 		else
-			sqlite3_bind_null(s, 6);
+			stmt_bind_null(s, 6);
 		store_bind_text(s, 7, v[i].container_id);
-		sqlite3_bind_int64(s, 8, v[i].restarts);
-		sqlite3_bind_int64(s, 9, util_now_ms());
-		sqlite3_bind_int64(s, 10, v[i].rev);
+		stmt_bind_int64(s, 8, v[i].restarts);
+		stmt_bind_int64(s, 9, util_now_ms());
+		stmt_bind_int64(s, 10, v[i].rev);
 		store_bind_text(s, 11, v[i].last_output);
 		store_bind_text(s, 12, v[i].health);
 		store_bind_text(s, 13, v[i].health_error);
-		sqlite3_bind_int64(s, 14, v[i].health_restarts);
+		stmt_bind_int64(s, 14, v[i].health_restarts);
 		store_bind_text(s, 15, v[i].nhooks > 0 ?
 		    v[i].hooks[v[i].nhooks - 1].json : NULL);
 		store_bind_text(s, 16, v[i].address);
@@ -373,7 +373,7 @@ store_instance_report(struct store *st, const char *node_id,
 			store_rollback(st);
 			return -1;
 		}
-		if (sqlite3_changes(store_db(st)) > 0)
+		if (store_changes(st) > 0)
 			*changed = 1;
 	}
 	if (store_commit(st) != 0) {

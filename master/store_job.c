@@ -19,18 +19,18 @@
 #include <string.h>
 
 static json_t *
-job_json_time(sqlite3_stmt *s, int col)
+job_json_time(struct store_stmt *s, int col)
 {
 	char buf[32];
 
-	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+	if (stmt_col_type(s, col) == STORE_NULL)
 		return json_null();
-	util_iso8601(sqlite3_column_int64(s, col), buf, sizeof buf);
+	util_iso8601(stmt_col_int64(s, col), buf, sizeof buf);
 	return json_string(buf);
 }
 
 static json_t *
-job_json_text(sqlite3_stmt *s, int col)
+job_json_text(struct store_stmt *s, int col)
 {
 	const char *t = store_col_text(s, col);
 
@@ -38,18 +38,18 @@ job_json_text(sqlite3_stmt *s, int col)
 }
 
 static json_t *
-job_json_int(sqlite3_stmt *s, int col)
+job_json_int(struct store_stmt *s, int col)
 {
-	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+	if (stmt_col_type(s, col) == STORE_NULL)
 		return json_null();
-	return json_integer(sqlite3_column_int64(s, col));
+	return json_integer(stmt_col_int64(s, col));
 }
 
 int
 store_job_create(struct store *st, int64_t grid_id, json_t *spec,
     int64_t now, int64_t *id, char name[64])
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	const char *given = json_string_value(json_object_get(spec, "name"));
 	json_t *copy = json_deep_copy(spec);
 	char *text, tmp[64];
@@ -72,43 +72,43 @@ store_job_create(struct store *st, int64_t grid_id, json_t *spec,
 	s = store_stmt(st, "INSERT INTO jobs (grid_id, name, spec, priority,"
 	    " parallel, retries, created_at) VALUES (?1, ?2, '{}', ?3, ?4, ?5,"
 	    " ?6)");
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name);
-	sqlite3_bind_int64(s, 3, json_integer_value(json_object_get(spec,
+	stmt_bind_int64(s, 3, json_integer_value(json_object_get(spec,
 	    "priority")));
-	sqlite3_bind_int(s, 4, parallel);
-	sqlite3_bind_int64(s, 5, json_integer_value(json_object_get(spec,
+	stmt_bind_int(s, 4, parallel);
+	stmt_bind_int64(s, 5, json_integer_value(json_object_get(spec,
 	    "retries")));
-	sqlite3_bind_int64(s, 6, now);
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = sqlite3_extended_errcode(store_db(st)) ==
-		    SQLITE_CONSTRAINT_UNIQUE ? 1 : -1;
-		sqlite3_reset(s);
+	stmt_bind_int64(s, 6, now);
+	if (stmt_step(s) != STORE_DONE) {
+		rc = store_errcode(st) ==
+		    STORE_CONSTRAINT_UNIQUE ? 1 : -1;
+		stmt_reset(s);
 		goto fail;
 	}
-	sqlite3_reset(s);
-	*id = sqlite3_last_insert_rowid(store_db(st));
+	stmt_reset(s);
+	*id = store_last_id(st);
 	if (given == NULL)
 		snprintf(name, 64, "job-%lld", (long long)*id);
 	json_object_set_new(copy, "name", json_string(name));
 	text = json_dumps(copy, STORE_JSON_FLAGS);
 	s = store_stmt(st, "UPDATE jobs SET name = ?2, spec = ?3 WHERE id = ?1");
-	sqlite3_bind_int64(s, 1, *id);
+	stmt_bind_int64(s, 1, *id);
 	store_bind_text(s, 2, name);
 	store_bind_text(s, 3, text);
 	free(text);
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = sqlite3_extended_errcode(store_db(st)) ==
-		    SQLITE_CONSTRAINT_UNIQUE ? 1 : -1;
-		sqlite3_reset(s);
+	if (stmt_step(s) != STORE_DONE) {
+		rc = store_errcode(st) ==
+		    STORE_CONSTRAINT_UNIQUE ? 1 : -1;
+		stmt_reset(s);
 		goto fail;
 	}
-	sqlite3_reset(s);
+	stmt_reset(s);
 	for (i = 0; i < parallel; i++) {
 		s = store_stmt(st, "INSERT INTO job_tasks (job_id, idx)"
 		    " VALUES (?1, ?2)");
-		sqlite3_bind_int64(s, 1, *id);
-		sqlite3_bind_int(s, 2, i);
+		stmt_bind_int64(s, 1, *id);
+		stmt_bind_int(s, 2, i);
 		if (store_done(s) != 0)
 			goto fail;
 	}
@@ -133,20 +133,20 @@ int
 store_job_find(struct store *st, int64_t grid_id, const char *name_or_id,
     int64_t *id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT id FROM jobs WHERE"
+	struct store_stmt *s = store_stmt(st, "SELECT id FROM jobs WHERE"
 	    " grid_id = ?1 AND (name = ?2 OR CAST(id AS TEXT) = ?2)"
 	    " ORDER BY name = ?2 DESC LIMIT 1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name_or_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
+		*id = stmt_col_int64(s, 0);
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -165,7 +165,7 @@ store_job_find(struct store *st, int64_t grid_id, const char *name_or_id,
 	"  t.state IN ('succeeded', 'failed', 'timed_out', 'cancelled'))"
 
 static json_t *
-job_row_json(sqlite3_stmt *s)
+job_row_json(struct store_stmt *s)
 {
 	json_t *o = json_object(), *spec;
 	const char *keys[] = { "image", "command", "cpus", "memory",
@@ -173,7 +173,7 @@ job_row_json(sqlite3_stmt *s)
 	int i;
 
 	spec = json_loads(store_col_text(s, 3), 0, NULL);
-	json_object_set_new(o, "id", json_integer(sqlite3_column_int64(s, 0)));
+	json_object_set_new(o, "id", json_integer(stmt_col_int64(s, 0)));
 	json_object_set_new(o, "name", job_json_text(s, 1));
 	json_object_set_new(o, "grid", job_json_text(s, 13));
 	json_object_set_new(o, "state", job_json_text(s, 2));
@@ -182,16 +182,16 @@ job_row_json(sqlite3_stmt *s)
 
 		json_object_set(o, keys[i], v != NULL ? v : json_null());
 	}
-	json_object_set_new(o, "priority", json_integer(sqlite3_column_int64(s,
+	json_object_set_new(o, "priority", json_integer(stmt_col_int64(s,
 	    4)));
-	json_object_set_new(o, "parallel", json_integer(sqlite3_column_int64(s,
+	json_object_set_new(o, "parallel", json_integer(stmt_col_int64(s,
 	    5)));
-	json_object_set_new(o, "retries", json_integer(sqlite3_column_int64(s,
+	json_object_set_new(o, "retries", json_integer(stmt_col_int64(s,
 	    6)));
 	json_object_set_new(o, "attempt_count",
-	    json_integer(sqlite3_column_int64(s, 14)));
+	    json_integer(stmt_col_int64(s, 14)));
 	json_object_set_new(o, "tasks_done", json_integer(
-	    sqlite3_column_int64(s, 16)));
+	    stmt_col_int64(s, 16)));
 	json_object_set_new(o, "node", job_json_text(s, 15));
 	json_object_set_new(o, "exit_code", job_json_int(s, 7));
 	json_object_set_new(o, "exit_status", job_json_int(s, 8));
@@ -206,31 +206,31 @@ job_row_json(sqlite3_stmt *s)
 json_t *
 store_job_list_json(struct store *st, int64_t grid_id, const char *state)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " JOB_COLS " FROM jobs j"
+	struct store_stmt *s = store_stmt(st, "SELECT " JOB_COLS " FROM jobs j"
 	    " JOIN grids g ON g.id = j.grid_id WHERE j.grid_id = ?1"
 	    " AND (?2 IS NULL OR j.state = ?2) ORDER BY j.id DESC");
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, state);
 	return store_rows_json(s, json_array(), job_row_json);
 }
 
 static json_t *
-job_task_json(sqlite3_stmt *s)
+job_task_json(struct store_stmt *s)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "index", json_integer(sqlite3_column_int64(s,
+	json_object_set_new(o, "index", json_integer(stmt_col_int64(s,
 	    0)));
 	json_object_set_new(o, "state", job_json_text(s, 1));
 	json_object_set_new(o, "attempt_count",
-	    json_integer(sqlite3_column_int64(s, 2)));
+	    json_integer(stmt_col_int64(s, 2)));
 	json_object_set_new(o, "node", job_json_text(s, 3));
 	json_object_set_new(o, "exit_code", job_json_int(s, 4));
 	json_object_set_new(o, "exit_status", job_json_int(s, 5));
 	json_object_set_new(o, "reason", job_json_text(s, 6));
 	json_object_set_new(o, "queue_reason", job_json_text(s, 7));
-	json_object_set_new(o, "not_before", sqlite3_column_int64(s, 8) > 0 ?
+	json_object_set_new(o, "not_before", stmt_col_int64(s, 8) > 0 ?
 	    job_json_time(s, 8) : json_null());
 	json_object_set_new(o, "started_at", job_json_time(s, 9));
 	json_object_set_new(o, "finished_at", job_json_time(s, 10));
@@ -238,18 +238,18 @@ job_task_json(sqlite3_stmt *s)
 }
 
 static json_t *
-job_attempt_json(sqlite3_stmt *s)
+job_attempt_json(struct store_stmt *s)
 {
 	json_t *o = json_object();
 	char cname[256];
 
 	snprintf(cname, sizeof cname, "job.%s-%d.%lld.%.8s",
-	    store_col_text(s, 12), sqlite3_column_int(s, 1),
-	    (long long)sqlite3_column_int64(s, 0), store_col_text(s, 3));
-	json_object_set_new(o, "id", json_integer(sqlite3_column_int64(s, 0)));
-	json_object_set_new(o, "index", json_integer(sqlite3_column_int64(s,
+	    store_col_text(s, 12), stmt_col_int(s, 1),
+	    (long long)stmt_col_int64(s, 0), store_col_text(s, 3));
+	json_object_set_new(o, "id", json_integer(stmt_col_int64(s, 0)));
+	json_object_set_new(o, "index", json_integer(stmt_col_int64(s,
 	    1)));
-	json_object_set_new(o, "no", json_integer(sqlite3_column_int64(s, 2)));
+	json_object_set_new(o, "no", json_integer(stmt_col_int64(s, 2)));
 	json_object_set_new(o, "node", job_json_text(s, 4));
 	json_object_set_new(o, "node_id", job_json_text(s, 3));
 	json_object_set_new(o, "state", job_json_text(s, 5));
@@ -267,12 +267,12 @@ job_attempt_json(sqlite3_stmt *s)
 int
 store_job_get_json(struct store *st, int64_t id, json_t **out)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " JOB_COLS " FROM jobs j"
+	struct store_stmt *s = store_stmt(st, "SELECT " JOB_COLS " FROM jobs j"
 	    " JOIN grids g ON g.id = j.grid_id WHERE j.id = ?1");
 	json_t *arr;
 	int rc;
 
-	sqlite3_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 1, id);
 	if ((rc = store_row_json(s, job_row_json, out)) != 1)
 		return rc;
 	s = store_stmt(st, "SELECT t.idx, t.state, t.attempts,"
@@ -280,7 +280,7 @@ store_job_get_json(struct store *st, int64_t id, json_t **out)
 	    " t.reason, t.queue_reason, t.not_before, t.started_at,"
 	    " t.finished_at FROM job_tasks t LEFT JOIN nodes n"
 	    " ON n.id = t.node_id WHERE t.job_id = ?1 ORDER BY t.idx");
-	sqlite3_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 1, id);
 	if ((arr = store_rows_json(s, json_array(), job_task_json)) == NULL)
 		goto fail;
 	json_object_set_new(*out, "tasks", arr);
@@ -290,7 +290,7 @@ store_job_get_json(struct store *st, int64_t id, json_t **out)
 	    " a.finished_at FROM job_attempts a JOIN jobs j ON j.id = a.job_id"
 	    " LEFT JOIN nodes n ON n.id = a.node_id WHERE a.job_id = ?1"
 	    " ORDER BY a.id");
-	sqlite3_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 1, id);
 	if ((arr = store_rows_json(s, json_array(), job_attempt_json)) == NULL)
 		goto fail;
 	json_object_set_new(*out, "attempts", arr);
@@ -308,22 +308,22 @@ static int
 job_head(struct store *st, int64_t id, int64_t *grid_id, char name[64],
     enum job_state *state)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT grid_id, name, state FROM jobs"
+	struct store_stmt *s = store_stmt(st, "SELECT grid_id, name, state FROM jobs"
 	    " WHERE id = ?1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*grid_id = sqlite3_column_int64(s, 0);
+	stmt_bind_int64(s, 1, id);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW) {
+		*grid_id = stmt_col_int64(s, 0);
 		snprintf(name, 64, "%s", store_col_text(s, 1));
 		if (job_state_parse(store_col_text(s, 2), state) != 0)
-			rc = SQLITE_ERROR;
+			rc = STORE_ERROR;
 	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 /* Cancel inside the caller's transaction: 1, 0 (finished), -1. */
@@ -331,7 +331,7 @@ static int
 job_cancel_tx(struct store *st, int64_t id, const char *why, int64_t now,
     struct job_touched *t, int quiet)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	struct job_end e = { .state = JOB_CANCELLED, .quiet = 1, .reason = why };
 	enum job_state state;
 	int64_t grid_id, *att = NULL;
@@ -345,16 +345,16 @@ job_cancel_tx(struct store *st, int64_t id, const char *why, int64_t now,
 		return 0;
 	s = store_stmt(st, "SELECT id, node_id FROM job_attempts"
 	    " WHERE job_id = ?1 AND state IN ('assigned', 'running')");
-	sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, id);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		att = xreallocarray(att, n + 1, sizeof *att);
 		nodes = xreallocarray(nodes, n + 1, sizeof *nodes);
-		att[n] = sqlite3_column_int64(s, 0);
+		att[n] = stmt_col_int64(s, 0);
 		snprintf(nodes[n++], NODE_ID_LEN + 1, "%s",
 		    store_col_text(s, 1));
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+	stmt_reset(s);
+	if (rc != STORE_DONE)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		if (job_attempt_end(st, att[i], &e, now) < 0)
@@ -364,13 +364,13 @@ job_cancel_tx(struct store *st, int64_t id, const char *why, int64_t now,
 	s = store_stmt(st, "UPDATE job_tasks SET state = 'cancelled',"
 	    " exit_status = ?3, reason = ?2, finished_at = ?4"
 	    " WHERE job_id = ?1 AND state = 'pending'");
-	sqlite3_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 1, id);
 	store_bind_text(s, 2, why);
-	sqlite3_bind_int64(s, 3, JOB_EXIT_CANCELLED);
-	sqlite3_bind_int64(s, 4, now);
+	stmt_bind_int64(s, 3, JOB_EXIT_CANCELLED);
+	stmt_bind_int64(s, 4, now);
 	if (store_done(s) != 0)
 		goto fail;
-	dropped = sqlite3_changes(store_db(st));
+	dropped = store_changes(st);
 	if (job_refresh(st, id, 1, now) != 0)
 		goto fail;
 	if (!quiet && store_event_add(st, grid_id, "job.cancelled", name,
@@ -410,18 +410,18 @@ store_job_cancel(struct store *st, int64_t id, const char *why, int64_t now,
 static int
 job_delete_tx(struct store *st, int64_t id, struct job_touched *t)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT DISTINCT node_id FROM"
+	struct store_stmt *s = store_stmt(st, "SELECT DISTINCT node_id FROM"
 	    " job_attempts WHERE job_id = ?1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	stmt_bind_int64(s, 1, id);
+	while ((rc = stmt_step(s)) == STORE_ROW)
 		job_touch_add(t, store_col_text(s, 0));
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+	stmt_reset(s);
+	if (rc != STORE_DONE)
 		return -1;
 	s = store_stmt(st, "DELETE FROM jobs WHERE id = ?1");
-	sqlite3_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 1, id);
 	return store_done(s);
 }
 
@@ -467,7 +467,7 @@ int
 store_job_retention(struct store *st, int64_t grid_id, int64_t max_age_ms,
     int64_t max_count, int64_t now, int *removed, struct job_touched *t)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT id, name FROM jobs"
+	struct store_stmt *s = store_stmt(st, "SELECT id, name FROM jobs"
 	    " WHERE grid_id = ?1 AND finished_at IS NOT NULL AND"
 	    " (finished_at < ?2 OR id NOT IN (SELECT id FROM jobs"
 	    "  WHERE grid_id = ?1 AND finished_at IS NOT NULL"
@@ -479,21 +479,21 @@ store_job_retention(struct store *st, int64_t grid_id, int64_t max_age_ms,
 	int rc;
 
 	*removed = 0;
-	sqlite3_bind_int64(s, 1, grid_id);
-	sqlite3_bind_int64(s, 2, now - max_age_ms);
-	sqlite3_bind_int64(s, 3, max_count);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 2, now - max_age_ms);
+	stmt_bind_int64(s, 3, max_count);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		ids = xreallocarray(ids, n + 1, sizeof *ids);
-		ids[n++] = sqlite3_column_int64(s, 0);
+		ids[n++] = stmt_col_int64(s, 0);
 		if (n <= 5)
 			buf_printf(&names, "%s%s", n > 1 ? ", " : "",
 			    store_col_text(s, 1));
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE || n == 0) {
+	stmt_reset(s);
+	if (rc != STORE_DONE || n == 0) {
 		free(ids);
 		buf_free(&names);
-		return rc == SQLITE_DONE ? 0 : -1;
+		return rc == STORE_DONE ? 0 : -1;
 	}
 	if (store_begin(st) != 0)
 		goto fail;

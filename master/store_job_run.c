@@ -106,13 +106,13 @@ store_job_touched_free(struct job_touched *t)
 static void
 job_node_name(struct store *st, const char *id, char *buf, size_t len)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT name FROM nodes WHERE id = ?1");
+	struct store_stmt *s = store_stmt(st, "SELECT name FROM nodes WHERE id = ?1");
 
 	snprintf(buf, len, "%.12s", id != NULL ? id : "?");
 	store_bind_text(s, 1, id);
-	if (sqlite3_step(s) == SQLITE_ROW)
+	if (stmt_step(s) == STORE_ROW)
 		snprintf(buf, len, "%s", store_col_text(s, 0));
-	sqlite3_reset(s);
+	stmt_reset(s);
 }
 
 /* "1st", "2nd", "3rd", "4th"... */
@@ -133,7 +133,7 @@ job_nth(int64_t n, char *buf, size_t len)
 int
 job_refresh(struct store *st, int64_t job_id, int quiet, int64_t now)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	enum job_state js, ts, old;
 	int n = 0, cnt[JOB_NSTATES] = { 0 }, has_first = 0, parallel = 1;
 	int64_t grid_id = 0, first_exit = 0, first_status = 0;
@@ -143,37 +143,37 @@ job_refresh(struct store *st, int64_t job_id, int quiet, int64_t now)
 
 	s = store_stmt(st, "SELECT state, grid_id, name, parallel FROM jobs"
 	    " WHERE id = ?1");
-	sqlite3_bind_int64(s, 1, job_id);
-	if (sqlite3_step(s) != SQLITE_ROW ||
+	stmt_bind_int64(s, 1, job_id);
+	if (stmt_step(s) != STORE_ROW ||
 	    job_state_parse(store_col_text(s, 0), &old) != 0) {
-		sqlite3_reset(s);
+		stmt_reset(s);
 		return -1;
 	}
-	grid_id = sqlite3_column_int64(s, 1);
+	grid_id = stmt_col_int64(s, 1);
 	snprintf(name, sizeof name, "%s", store_col_text(s, 2));
-	parallel = sqlite3_column_int(s, 3);
-	sqlite3_reset(s);
+	parallel = stmt_col_int(s, 3);
+	stmt_reset(s);
 
 	s = store_stmt(st, "SELECT state, exit_code, exit_status, reason, idx"
 	    " FROM job_tasks WHERE job_id = ?1 ORDER BY idx");
-	sqlite3_bind_int64(s, 1, job_id);
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, job_id);
+	while (stmt_step(s) == STORE_ROW) {
 		if (job_state_parse(store_col_text(s, 0), &ts) != 0)
 			continue;
 		n++;
 		cnt[ts]++;
 		if (!has_first && job_state_final(ts) && ts != JOB_SUCCEEDED) {
 			has_first = 1;
-			first_has_exit = sqlite3_column_type(s, 1) !=
-			    SQLITE_NULL;
-			first_exit = sqlite3_column_int64(s, 1);
-			first_status = sqlite3_column_int64(s, 2);
+			first_has_exit = stmt_col_type(s, 1) !=
+			    STORE_NULL;
+			first_exit = stmt_col_int64(s, 1);
+			first_status = stmt_col_int64(s, 2);
 			first_reason = xstrdup(store_col_text(s, 3) != NULL ?
 			    store_col_text(s, 3) : "");
-			first_idx = sqlite3_column_int(s, 4);
+			first_idx = stmt_col_int(s, 4);
 		}
 	}
-	sqlite3_reset(s);
+	stmt_reset(s);
 	if (cnt[JOB_RUNNING] > 0)
 		js = JOB_RUNNING;
 	else if (cnt[JOB_ASSIGNED] > 0)
@@ -208,20 +208,20 @@ job_refresh(struct store *st, int64_t job_id, int quiet, int64_t now)
 	    " exit_code = ?3, exit_status = ?4, reason = ?5,"
 	    " started_at = (SELECT min(started_at) FROM job_tasks"
 	    "  WHERE job_id = ?1), finished_at = ?7 WHERE id = ?1");
-	sqlite3_bind_int64(s, 1, job_id);
+	stmt_bind_int64(s, 1, job_id);
 	store_bind_text(s, 2, job_state_name(js));
 	if (js == JOB_SUCCEEDED) {
-		sqlite3_bind_int64(s, 3, 0);
-		sqlite3_bind_int64(s, 4, 0);
+		stmt_bind_int64(s, 3, 0);
+		stmt_bind_int64(s, 4, 0);
 	} else if (job_state_final(js) && has_first) {
 		if (first_has_exit)
-			sqlite3_bind_int64(s, 3, first_exit);
-		sqlite3_bind_int64(s, 4, js == JOB_CANCELLED ?
+			stmt_bind_int64(s, 3, first_exit);
+		stmt_bind_int64(s, 4, js == JOB_CANCELLED ?
 		    JOB_EXIT_CANCELLED : first_status);
 	}
 	store_bind_text(s, 5, reason);
 	if (job_state_final(js))
-		sqlite3_bind_int64(s, 7, now);
+		stmt_bind_int64(s, 7, now);
 	if (store_done(s) != 0)
 		goto out;
 	rc = 0;
@@ -245,7 +245,7 @@ int
 job_attempt_end(struct store *st, int64_t attempt, const struct job_end *e,
     int64_t now)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	enum job_state as;
 	int64_t job_id, grid_id, no, status, backoff, delay, cur;
 	int idx, parallel, retries, tries, ran, retry;
@@ -258,41 +258,41 @@ job_attempt_end(struct store *st, int64_t attempt, const struct job_end *e,
 	    " t.attempt_id, t.attempts FROM job_attempts a"
 	    " JOIN jobs j ON j.id = a.job_id JOIN job_tasks t"
 	    " ON t.job_id = a.job_id AND t.idx = a.idx WHERE a.id = ?1");
-	sqlite3_bind_int64(s, 1, attempt);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_reset(s);
+	stmt_bind_int64(s, 1, attempt);
+	if (stmt_step(s) != STORE_ROW) {
+		stmt_reset(s);
 		return 0;
 	}
-	job_id = sqlite3_column_int64(s, 0);
-	idx = sqlite3_column_int(s, 1);
-	no = sqlite3_column_int64(s, 2);
+	job_id = stmt_col_int64(s, 0);
+	idx = stmt_col_int(s, 1);
+	no = stmt_col_int64(s, 2);
 	snprintf(node, sizeof node, "%s", store_col_text(s, 3));
 	if (job_state_parse(store_col_text(s, 4), &as) != 0 ||
 	    (as != JOB_ASSIGNED && as != JOB_RUNNING)) {
-		sqlite3_reset(s);
+		stmt_reset(s);
 		return 0;
 	}
-	ran = sqlite3_column_int(s, 5);
-	grid_id = sqlite3_column_int64(s, 6);
+	ran = stmt_col_int(s, 5);
+	grid_id = stmt_col_int64(s, 6);
 	name = xstrdup(store_col_text(s, 7));
-	parallel = sqlite3_column_int(s, 8);
-	retries = sqlite3_column_int(s, 9);
-	backoff = sqlite3_column_int64(s, 10);
-	cur = sqlite3_column_int64(s, 11);
-	tries = sqlite3_column_int(s, 12);
-	sqlite3_reset(s);
+	parallel = stmt_col_int(s, 8);
+	retries = stmt_col_int(s, 9);
+	backoff = stmt_col_int64(s, 10);
+	cur = stmt_col_int64(s, 11);
+	tries = stmt_col_int(s, 12);
+	stmt_reset(s);
 
 	status = job_exit_status(e->state, e->has_exit, e->exit_code,
 	    e->nostart);
 	s = store_stmt(st, "UPDATE job_attempts SET state = ?2, exit_code = ?3,"
 	    " exit_status = ?4, reason = ?5, finished_at = ?6 WHERE id = ?1");
-	sqlite3_bind_int64(s, 1, attempt);
+	stmt_bind_int64(s, 1, attempt);
 	store_bind_text(s, 2, job_state_name(e->state));
 	if (e->has_exit)
-		sqlite3_bind_int64(s, 3, e->exit_code);
-	sqlite3_bind_int64(s, 4, status);
+		stmt_bind_int64(s, 3, e->exit_code);
+	stmt_bind_int64(s, 4, status);
 	store_bind_text(s, 5, e->reason);
-	sqlite3_bind_int64(s, 6, now);
+	stmt_bind_int64(s, 6, now);
 	if (store_done(s) != 0)
 		goto fail;
 	/* What node groups read (destroy after N jobs, M minutes idle). */
@@ -300,7 +300,7 @@ job_attempt_end(struct store *st, int64_t attempt, const struct job_end *e,
 		s = store_stmt(st, "UPDATE nodes SET jobs_finished ="
 		    " jobs_finished + 1, last_job_at = ?2 WHERE id = ?1");
 		store_bind_text(s, 1, node);
-		sqlite3_bind_int64(s, 2, now);
+		stmt_bind_int64(s, 2, now);
 		if (store_done(s) != 0)
 			goto fail;
 	}
@@ -323,9 +323,9 @@ job_attempt_end(struct store *st, int64_t attempt, const struct job_end *e,
 		s = store_stmt(st, "UPDATE job_tasks SET state = 'pending',"
 		    " not_before = ?3, reason = ?4, queue_reason = NULL"
 		    " WHERE job_id = ?1 AND idx = ?2");
-		sqlite3_bind_int64(s, 1, job_id);
-		sqlite3_bind_int(s, 2, idx);
-		sqlite3_bind_int64(s, 3, now + delay * 1000);
+		stmt_bind_int64(s, 1, job_id);
+		stmt_bind_int(s, 2, idx);
+		stmt_bind_int64(s, 3, now + delay * 1000);
 		store_bind_text(s, 4, e->reason);
 		if (store_done(s) != 0 ||
 		    store_event_add(st, grid_id, "job.retry", label,
@@ -338,14 +338,14 @@ job_attempt_end(struct store *st, int64_t attempt, const struct job_end *e,
 		s = store_stmt(st, "UPDATE job_tasks SET state = ?3,"
 		    " exit_code = ?4, exit_status = ?5, reason = ?6,"
 		    " finished_at = ?7 WHERE job_id = ?1 AND idx = ?2");
-		sqlite3_bind_int64(s, 1, job_id);
-		sqlite3_bind_int(s, 2, idx);
+		stmt_bind_int64(s, 1, job_id);
+		stmt_bind_int(s, 2, idx);
 		store_bind_text(s, 3, job_state_name(e->state));
 		if (e->has_exit)
-			sqlite3_bind_int64(s, 4, e->exit_code);
-		sqlite3_bind_int64(s, 5, status);
+			stmt_bind_int64(s, 4, e->exit_code);
+		stmt_bind_int64(s, 5, status);
 		store_bind_text(s, 6, e->reason);
-		sqlite3_bind_int64(s, 7, now);
+		stmt_bind_int64(s, 7, now);
 		if (store_done(s) != 0)
 			goto fail;
 		type = e->state == JOB_SUCCEEDED ? "job.succeeded" :
@@ -373,39 +373,39 @@ fail:
 	" t.state, t.node_id, coalesce(t.attempt_id, 0), j.spec"
 
 static int
-job_task_rows(sqlite3_stmt *s, store_job_task_fn *fn, void *arg)
+job_task_rows(struct store_stmt *s, store_job_task_fn *fn, void *arg)
 {
 	struct job_task_row r;
 	int rc;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r.job_id = sqlite3_column_int64(s, 0);
-		r.idx = sqlite3_column_int(s, 1);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
+		r.job_id = stmt_col_int64(s, 0);
+		r.idx = stmt_col_int(s, 1);
 		r.name = store_col_text(s, 2);
-		r.priority = sqlite3_column_int(s, 3);
-		r.created_at = sqlite3_column_int64(s, 4);
-		r.not_before = sqlite3_column_int64(s, 5);
+		r.priority = stmt_col_int(s, 3);
+		r.created_at = stmt_col_int64(s, 4);
+		r.not_before = stmt_col_int64(s, 5);
 		if (job_state_parse(store_col_text(s, 6), &r.state) != 0)
 			continue;
 		r.node_id = store_col_text(s, 7);
-		r.attempt_id = sqlite3_column_int64(s, 8);
+		r.attempt_id = stmt_col_int64(s, 8);
 		r.spec = store_col_text(s, 9);
 		fn(arg, &r);
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_job_tasks_grid(struct store *st, int64_t grid_id,
     store_job_task_fn *fn, void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " JOB_TASK_COLS
+	struct store_stmt *s = store_stmt(st, "SELECT " JOB_TASK_COLS
 	    " FROM job_tasks t JOIN jobs j ON j.id = t.job_id"
 	    " WHERE j.grid_id = ?1 AND j.state IN ('pending', 'assigned',"
 	    " 'running') AND t.state IN ('pending', 'assigned', 'running')");
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	return job_task_rows(s, fn, arg);
 }
 
@@ -413,35 +413,35 @@ int
 store_job_tasks_job(struct store *st, int64_t job_id,
     store_job_task_fn *fn, void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " JOB_TASK_COLS
+	struct store_stmt *s = store_stmt(st, "SELECT " JOB_TASK_COLS
 	    " FROM job_tasks t JOIN jobs j ON j.id = t.job_id"
 	    " WHERE t.job_id = ?1");
 
-	sqlite3_bind_int64(s, 1, job_id);
+	stmt_bind_int64(s, 1, job_id);
 	return job_task_rows(s, fn, arg);
 }
 
 int
 store_job_grid(struct store *st, int64_t job_id, int64_t *grid_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT grid_id FROM jobs WHERE id = ?1");
+	struct store_stmt *s = store_stmt(st, "SELECT grid_id FROM jobs WHERE id = ?1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, job_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*grid_id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_bind_int64(s, 1, job_id);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
+		*grid_id = stmt_col_int64(s, 0);
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_job_assign(struct store *st, int64_t job_id, int idx,
     const char *node_id, const char *why, int64_t now, int64_t *attempt)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int64_t grid_id, no;
 	int parallel, rc;
 	char label[96], nname[64], nth[16], *name;
@@ -450,44 +450,44 @@ store_job_assign(struct store *st, int64_t job_id, int idx,
 	    " attempts = attempts + 1, node_id = ?3, queue_reason = NULL"
 	    " WHERE job_id = ?1 AND idx = ?2 AND state = 'pending'"
 	    " RETURNING attempts");
-	sqlite3_bind_int64(s, 1, job_id);
-	sqlite3_bind_int(s, 2, idx);
+	stmt_bind_int64(s, 1, job_id);
+	stmt_bind_int(s, 2, idx);
 	store_bind_text(s, 3, node_id);
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return rc == SQLITE_DONE ? 0 : -1;	/* not pending now */
+	if ((rc = stmt_step(s)) != STORE_ROW) {
+		stmt_reset(s);
+		return rc == STORE_DONE ? 0 : -1;	/* not pending now */
 	}
-	no = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+	no = stmt_col_int64(s, 0);
+	stmt_reset(s);
 	s = store_stmt(st, "INSERT INTO job_attempts (job_id, idx, no,"
 	    " node_id, state, assigned_at) VALUES (?1, ?2, ?3, ?4, 'assigned',"
 	    " ?5)");
-	sqlite3_bind_int64(s, 1, job_id);
-	sqlite3_bind_int(s, 2, idx);
-	sqlite3_bind_int64(s, 3, no);
+	stmt_bind_int64(s, 1, job_id);
+	stmt_bind_int(s, 2, idx);
+	stmt_bind_int64(s, 3, no);
 	store_bind_text(s, 4, node_id);
-	sqlite3_bind_int64(s, 5, now);
+	stmt_bind_int64(s, 5, now);
 	if (store_done(s) != 0)
 		return -1;
-	*attempt = sqlite3_last_insert_rowid(store_db(st));
+	*attempt = store_last_id(st);
 	s = store_stmt(st, "UPDATE job_tasks SET attempt_id = ?3"
 	    " WHERE job_id = ?1 AND idx = ?2");
-	sqlite3_bind_int64(s, 1, job_id);
-	sqlite3_bind_int(s, 2, idx);
-	sqlite3_bind_int64(s, 3, *attempt);
+	stmt_bind_int64(s, 1, job_id);
+	stmt_bind_int(s, 2, idx);
+	stmt_bind_int64(s, 3, *attempt);
 	if (store_done(s) != 0)
 		return -1;
 	s = store_stmt(st, "SELECT grid_id, name, parallel FROM jobs"
 	    " WHERE id = ?1");
-	sqlite3_bind_int64(s, 1, job_id);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_reset(s);
+	stmt_bind_int64(s, 1, job_id);
+	if (stmt_step(s) != STORE_ROW) {
+		stmt_reset(s);
 		return -1;
 	}
-	grid_id = sqlite3_column_int64(s, 0);
+	grid_id = stmt_col_int64(s, 0);
 	name = xstrdup(store_col_text(s, 1));
-	parallel = sqlite3_column_int(s, 2);
-	sqlite3_reset(s);
+	parallel = stmt_col_int(s, 2);
+	stmt_reset(s);
 	job_task_label(name, parallel, idx, label, sizeof label);
 	job_node_name(st, node_id, nname, sizeof nname);
 	free(name);
@@ -503,21 +503,21 @@ int
 store_job_lost(struct store *st, int64_t job_id, int idx,
     const char *node_id, const char *why, int64_t now)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT attempt_id FROM job_tasks"
+	struct store_stmt *s = store_stmt(st, "SELECT attempt_id FROM job_tasks"
 	    " WHERE job_id = ?1 AND idx = ?2 AND node_id = ?3"
 	    " AND state IN ('assigned', 'running')");
 	struct job_end e = { .state = JOB_FAILED, .retry = 1, .reason = why };
 	int64_t attempt;
 	int rc;
 
-	sqlite3_bind_int64(s, 1, job_id);
-	sqlite3_bind_int(s, 2, idx);
+	stmt_bind_int64(s, 1, job_id);
+	stmt_bind_int(s, 2, idx);
 	store_bind_text(s, 3, node_id);
-	rc = sqlite3_step(s);
-	attempt = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? 0 : -1;
+	rc = stmt_step(s);
+	attempt = stmt_col_int64(s, 0);
+	stmt_reset(s);
+	if (rc != STORE_ROW)
+		return rc == STORE_DONE ? 0 : -1;
 	return job_attempt_end(st, attempt, &e, now);
 }
 
@@ -525,7 +525,7 @@ int
 store_job_queue_reason(struct store *st, int64_t job_id, int idx,
     const char *reason, int event)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE job_tasks SET queue_reason = ?3"
+	struct store_stmt *s = store_stmt(st, "UPDATE job_tasks SET queue_reason = ?3"
 	    " WHERE job_id = ?1 AND idx = ?2 AND state = 'pending'"
 	    " AND queue_reason IS NOT ?3 RETURNING (SELECT grid_id FROM jobs"
 	    " WHERE id = ?1), (SELECT name FROM jobs WHERE id = ?1),"
@@ -534,22 +534,22 @@ store_job_queue_reason(struct store *st, int64_t job_id, int idx,
 	char label[96];
 	int rc;
 
-	sqlite3_bind_int64(s, 1, job_id);
-	sqlite3_bind_int(s, 2, idx);
+	stmt_bind_int64(s, 1, job_id);
+	stmt_bind_int(s, 2, idx);
 	store_bind_text(s, 3, reason);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return rc == SQLITE_DONE ? 0 : -1;
+	rc = stmt_step(s);
+	if (rc != STORE_ROW) {
+		stmt_reset(s);
+		return rc == STORE_DONE ? 0 : -1;
 	}
-	grid_id = sqlite3_column_int64(s, 0);
-	job_task_label(store_col_text(s, 1), sqlite3_column_int(s, 2), idx,
+	grid_id = stmt_col_int64(s, 0);
+	job_task_label(store_col_text(s, 1), stmt_col_int(s, 2), idx,
 	    label, sizeof label);
 	/* Step to the end: RETURNING rows are written as they are read. */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	while ((rc = stmt_step(s)) == STORE_ROW)
 		;
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+	stmt_reset(s);
+	if (rc != STORE_DONE)
 		return -1;
 	if (!event)
 		return 0;
@@ -563,7 +563,7 @@ int
 store_job_desired(struct store *st, const char *node_id,
     store_job_desired_fn *fn, void *arg, json_t *done)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT a.id, a.job_id, a.idx,"
+	struct store_stmt *s = store_stmt(st, "SELECT a.id, a.job_id, a.idx,"
 	    " a.state = 'running', j.name, g.name, j.spec FROM job_attempts a"
 	    " JOIN jobs j ON j.id = a.job_id JOIN grids g ON g.id = j.grid_id"
 	    " WHERE a.node_id = ?1 AND a.state IN ('assigned', 'running')"
@@ -572,27 +572,27 @@ store_job_desired(struct store *st, const char *node_id,
 	int rc;
 
 	store_bind_text(s, 1, node_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		d.attempt = sqlite3_column_int64(s, 0);
-		d.job_id = sqlite3_column_int64(s, 1);
-		d.idx = sqlite3_column_int(s, 2);
-		d.started = sqlite3_column_int(s, 3);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
+		d.attempt = stmt_col_int64(s, 0);
+		d.job_id = stmt_col_int64(s, 1);
+		d.idx = stmt_col_int(s, 2);
+		d.started = stmt_col_int(s, 3);
 		d.name = store_col_text(s, 4);
 		d.grid = store_col_text(s, 5);
 		d.spec = store_col_text(s, 6);
 		fn(arg, &d);
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+	stmt_reset(s);
+	if (rc != STORE_DONE)
 		return -1;
 	s = store_stmt(st, "SELECT id FROM job_attempts WHERE node_id = ?1"
 	    " AND state NOT IN ('assigned', 'running') ORDER BY id");
 	store_bind_text(s, 1, node_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	while ((rc = stmt_step(s)) == STORE_ROW)
 		json_array_append_new(done,
-		    json_integer(sqlite3_column_int64(s, 0)));
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+		    json_integer(stmt_col_int64(s, 0)));
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 static void
@@ -613,7 +613,7 @@ job_report_one(struct store *st, const char *node_id,
     const struct job_report *r, int64_t now, int64_t **jobs, size_t *njobs,
     int *desired)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT a.job_id, a.idx, a.no,"
+	struct store_stmt *s = store_stmt(st, "SELECT a.job_id, a.idx, a.no,"
 	    " a.state, a.node_id, j.grid_id, j.name, j.parallel,"
 	    " coalesce(json_extract(j.spec, '$.timeout'), 0) FROM job_attempts a"
 	    " JOIN jobs j ON j.id = a.job_id WHERE a.id = ?1");
@@ -623,27 +623,27 @@ job_report_one(struct store *st, const char *node_id,
 	int idx, parallel, rc;
 	char label[96], nname[64], nth[16], why[512];
 
-	sqlite3_bind_int64(s, 1, r->attempt);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_reset(s);
+	stmt_bind_int64(s, 1, r->attempt);
+	if (stmt_step(s) != STORE_ROW) {
+		stmt_reset(s);
 		return 0;		/* deleted meanwhile */
 	}
-	job_id = sqlite3_column_int64(s, 0);
-	idx = sqlite3_column_int(s, 1);
-	no = sqlite3_column_int64(s, 2);
+	job_id = stmt_col_int64(s, 0);
+	idx = stmt_col_int(s, 1);
+	no = stmt_col_int64(s, 2);
 	rc = job_state_parse(store_col_text(s, 3), &as);
 	if (rc != 0 || strcmp(store_col_text(s, 4), node_id) != 0 ||
 	    (as != JOB_ASSIGNED && as != JOB_RUNNING)) {
 		/* Another node's, or final: the report changes nothing. */
-		sqlite3_reset(s);
+		stmt_reset(s);
 		return 0;
 	}
-	grid_id = sqlite3_column_int64(s, 5);
-	job_task_label(store_col_text(s, 6), sqlite3_column_int(s, 7), idx,
+	grid_id = stmt_col_int64(s, 5);
+	job_task_label(store_col_text(s, 6), stmt_col_int(s, 7), idx,
 	    label, sizeof label);
-	parallel = sqlite3_column_int(s, 7);
-	timeout = sqlite3_column_int64(s, 8);
-	sqlite3_reset(s);
+	parallel = stmt_col_int(s, 7);
+	timeout = stmt_col_int64(s, 8);
+	stmt_reset(s);
 	(void)parallel;
 
 	if (strcmp(r->state, "running") == 0) {
@@ -651,17 +651,17 @@ job_report_one(struct store *st, const char *node_id,
 			return 0;
 		s = store_stmt(st, "UPDATE job_attempts SET state = 'running',"
 		    " started_at = ?2, container_id = ?3 WHERE id = ?1");
-		sqlite3_bind_int64(s, 1, r->attempt);
-		sqlite3_bind_int64(s, 2, now);
+		stmt_bind_int64(s, 1, r->attempt);
+		stmt_bind_int64(s, 2, now);
 		store_bind_text(s, 3, r->container_id);
 		if (store_done(s) != 0)
 			return -1;
 		s = store_stmt(st, "UPDATE job_tasks SET state = 'running',"
 		    " started_at = coalesce(started_at, ?3)"
 		    " WHERE job_id = ?1 AND idx = ?2");
-		sqlite3_bind_int64(s, 1, job_id);
-		sqlite3_bind_int(s, 2, idx);
-		sqlite3_bind_int64(s, 3, now);
+		stmt_bind_int64(s, 1, job_id);
+		stmt_bind_int(s, 2, idx);
+		stmt_bind_int64(s, 3, now);
 		if (store_done(s) != 0)
 			return -1;
 		job_node_name(st, node_id, nname, sizeof nname);
@@ -679,16 +679,16 @@ job_report_one(struct store *st, const char *node_id,
 	if (strcmp(r->state, "exited") == 0 && as == JOB_ASSIGNED) {
 		s = store_stmt(st, "UPDATE job_attempts SET started_at = ?2,"
 		    " container_id = ?3 WHERE id = ?1");
-		sqlite3_bind_int64(s, 1, r->attempt);
-		sqlite3_bind_int64(s, 2, now);
+		stmt_bind_int64(s, 1, r->attempt);
+		stmt_bind_int64(s, 2, now);
 		store_bind_text(s, 3, r->container_id);
 		if (store_done(s) != 0)
 			return -1;
 		s = store_stmt(st, "UPDATE job_tasks SET started_at ="
 		    " coalesce(started_at, ?3) WHERE job_id = ?1 AND idx = ?2");
-		sqlite3_bind_int64(s, 1, job_id);
-		sqlite3_bind_int(s, 2, idx);
-		sqlite3_bind_int64(s, 3, now);
+		stmt_bind_int64(s, 1, job_id);
+		stmt_bind_int(s, 2, idx);
+		stmt_bind_int64(s, 3, now);
 		if (store_done(s) != 0)
 			return -1;
 	}
@@ -777,7 +777,7 @@ int
 store_job_node_gone(struct store *st, const char *node_id, const char *why,
     int64_t now, int64_t **jobs, size_t *njobs)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT id, job_id FROM job_attempts"
+	struct store_stmt *s = store_stmt(st, "SELECT id, job_id FROM job_attempts"
 	    " WHERE node_id = ?1 AND state IN ('assigned', 'running')");
 	struct job_end e = { .state = JOB_FAILED, .retry = 1, .reason = why };
 	int64_t *ids = NULL;
@@ -787,13 +787,13 @@ store_job_node_gone(struct store *st, const char *node_id, const char *why,
 	*jobs = NULL;
 	*njobs = 0;
 	store_bind_text(s, 1, node_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		ids = xreallocarray(ids, n + 1, sizeof *ids);
-		ids[n++] = sqlite3_column_int64(s, 0);
-		job_id_add(jobs, njobs, sqlite3_column_int64(s, 1));
+		ids[n++] = stmt_col_int64(s, 0);
+		job_id_add(jobs, njobs, stmt_col_int64(s, 1));
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		free(ids);
 		return -1;
 	}

@@ -52,38 +52,38 @@ static int
 lifecycle_stack(struct store *st, int64_t stack_id, int64_t *grid_id,
     char *name, size_t len)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT grid_id, name FROM stacks"
+	struct store_stmt *s = store_stmt(st, "SELECT grid_id, name FROM stacks"
 	    " WHERE id = ?1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, stack_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*grid_id = sqlite3_column_int64(s, 0);
+	stmt_bind_int64(s, 1, stack_id);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW) {
+		*grid_id = stmt_col_int64(s, 0);
 		snprintf(name, len, "%s", store_col_text(s, 1));
 	}
-	sqlite3_reset(s);
+	stmt_reset(s);
 	/* Gone: another request removed it since the caller looked it up. */
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
 }
 
 /* 1 when a deploy of the stack is created or ongoing, 0 not, -1 error. */
 static int
 lifecycle_deploying(struct store *st, int64_t stack_id, int64_t *deploy_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT id FROM deploys"
+	struct store_stmt *s = store_stmt(st, "SELECT id FROM deploys"
 	    " WHERE stack_id = ?1 AND state IN ('created', 'ongoing')"
 	    " ORDER BY id DESC LIMIT 1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, stack_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*deploy_id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_bind_int64(s, 1, stack_id);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
+		*deploy_id = stmt_col_int64(s, 0);
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 /*
@@ -112,16 +112,16 @@ lifecycle_refuse_busy(struct store *st, int64_t stack_id, const char *stack,
 static int
 lifecycle_nodes(struct store *st, int64_t service_id, struct lifecycle *lc)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT DISTINCT node_id"
+	struct store_stmt *s = store_stmt(st, "SELECT DISTINCT node_id"
 	    " FROM instances WHERE service_id = ?1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, service_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	stmt_bind_int64(s, 1, service_id);
+	while ((rc = stmt_step(s)) == STORE_ROW)
 		json_array_append_new(lc->nodes,
 		    json_string(store_col_text(s, 0)));
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 /* One service the operation applies to. */
@@ -140,7 +140,7 @@ static int
 lifecycle_services(struct store *st, int64_t stack_id, const char *stack,
     int64_t service_id, struct lc_svc **v, size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT v.id, v.name, v.stopped,"
+	struct store_stmt *s = store_stmt(st, "SELECT v.id, v.name, v.stopped,"
 	    " v.rev, v.min_health, (SELECT count(*) FROM instances i"
 	    "  WHERE i.service_id = v.id) FROM services v"
 	    " WHERE v.stack_id = ?1 AND (?2 = 0 OR v.id = ?2)"
@@ -150,22 +150,22 @@ lifecycle_services(struct store *st, int64_t stack_id, const char *stack,
 
 	*v = NULL;
 	*n = 0;
-	sqlite3_bind_int64(s, 1, stack_id);
-	sqlite3_bind_int64(s, 2, service_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, stack_id);
+	stmt_bind_int64(s, 2, service_id);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		*v = xreallocarray(*v, *n + 1, sizeof **v);
 		e = &(*v)[(*n)++];
-		e->id = sqlite3_column_int64(s, 0);
+		e->id = stmt_col_int64(s, 0);
 		snprintf(e->name, sizeof e->name, "%s", store_col_text(s, 1));
 		snprintf(e->label, sizeof e->label, "%s/%s", stack,
 		    e->name);
-		e->stopped = sqlite3_column_int(s, 2);
-		e->rev = sqlite3_column_int64(s, 3);
-		e->min_health = sqlite3_column_double(s, 4);
-		e->instances = sqlite3_column_int64(s, 5);
+		e->stopped = stmt_col_int(s, 2);
+		e->rev = stmt_col_int64(s, 3);
+		e->min_health = stmt_col_double(s, 4);
+		e->instances = stmt_col_int64(s, 5);
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		free(*v);
 		*v = NULL;
 		*n = 0;
@@ -222,7 +222,7 @@ store_lifecycle_stop(struct store *st, int64_t stack_id, int64_t service_id,
     struct lifecycle *lc)
 {
 	struct lc_svc *v;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	char stack[64];
 	int64_t grid_id;
 	size_t n, i;
@@ -237,8 +237,8 @@ store_lifecycle_stop(struct store *st, int64_t stack_id, int64_t service_id,
 			continue;	/* stopping twice is no error */
 		s = store_stmt(st, "UPDATE services SET stopped = 1,"
 		    " updated_at = ?2 WHERE id = ?1");
-		sqlite3_bind_int64(s, 1, v[i].id);
-		sqlite3_bind_int64(s, 2, util_now_ms());
+		stmt_bind_int64(s, 1, v[i].id);
+		stmt_bind_int64(s, 2, util_now_ms());
 		if (store_done(s) != 0 ||
 		    lifecycle_nodes(st, v[i].id, lc) != 0 ||
 		    store_event_add(st, grid_id, "service.stop", v[i].label,
@@ -258,7 +258,7 @@ store_lifecycle_start(struct store *st, int64_t stack_id, int64_t service_id,
     struct lifecycle *lc)
 {
 	struct lc_svc *v;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	char stack[64];
 	int64_t grid_id;
 	size_t n, i;
@@ -280,8 +280,8 @@ store_lifecycle_start(struct store *st, int64_t stack_id, int64_t service_id,
 			continue;
 		s = store_stmt(st, "UPDATE services SET stopped = 0,"
 		    " updated_at = ?2 WHERE id = ?1");
-		sqlite3_bind_int64(s, 1, v[i].id);
-		sqlite3_bind_int64(s, 2, util_now_ms());
+		stmt_bind_int64(s, 1, v[i].id);
+		stmt_bind_int64(s, 2, util_now_ms());
 		if (store_done(s) != 0)
 			goto out;
 		/* Nothing of it runs: no min_health to keep while its
@@ -289,9 +289,9 @@ store_lifecycle_start(struct store *st, int64_t stack_id, int64_t service_id,
 		s = store_stmt(st, "UPDATE instances SET rev = ?2,"
 		    " state = 'pending', error = NULL, exit_code = NULL,"
 		    " updated_at = ?3 WHERE service_id = ?1 AND rev < ?2");
-		sqlite3_bind_int64(s, 1, v[i].id);
-		sqlite3_bind_int64(s, 2, v[i].rev);
-		sqlite3_bind_int64(s, 3, util_now_ms());
+		stmt_bind_int64(s, 1, v[i].id);
+		stmt_bind_int64(s, 2, v[i].rev);
+		stmt_bind_int64(s, 3, util_now_ms());
 		if (store_done(s) != 0 ||
 		    store_event_add(st, grid_id, "service.start", v[i].label,
 		    "service %s/%s started by the operator", stack,
@@ -310,7 +310,7 @@ store_lifecycle_restart(struct store *st, int64_t stack_id,
     int64_t service_id, struct lifecycle *lc)
 {
 	struct lc_svc *v;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	char stack[64];
 	int64_t grid_id;
 	size_t n, i;
@@ -327,8 +327,8 @@ store_lifecycle_restart(struct store *st, int64_t stack_id,
 			continue;	/* a stopped one stays stopped */
 		s = store_stmt(st, "UPDATE services SET rev = rev + 1,"
 		    " updated_at = ?2 WHERE id = ?1");
-		sqlite3_bind_int64(s, 1, v[i].id);
-		sqlite3_bind_int64(s, 2, util_now_ms());
+		stmt_bind_int64(s, 1, v[i].id);
+		stmt_bind_int64(s, 2, util_now_ms());
 		if (store_done(s) != 0 ||
 		    store_event_add(st, grid_id, "service.restart", v[i].label,
 		    "service %s/%s restarts as revision %lld: its %lld "
@@ -358,7 +358,7 @@ static int
 lifecycle_linked_from(struct store *st, int64_t stack_id,
     const struct lc_svc *v, char **names)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT DISTINCT o.name"
+	struct store_stmt *s = store_stmt(st, "SELECT DISTINCT o.name"
 	    " FROM services o, json_each(o.spec, '$.links') l"
 	    " WHERE o.stack_id = ?1 AND o.id != ?2 AND (l.value = ?3"
 	    "  OR substr(l.value, 1, length(?3) + 1) = ?3 || ':')"
@@ -370,17 +370,17 @@ lifecycle_linked_from(struct store *st, int64_t stack_id,
 	int rc;
 
 	*names = NULL;
-	sqlite3_bind_int64(s, 1, stack_id);
-	sqlite3_bind_int64(s, 2, v->id);
+	stmt_bind_int64(s, 1, stack_id);
+	stmt_bind_int64(s, 2, v->id);
 	store_bind_text(s, 3, v->name);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		if (b.len > 0)
 			buf_append(&b, ", ", 2);
 		buf_append(&b, store_col_text(s, 0),
 		    strlen(store_col_text(s, 0)));
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		buf_free(&b);
 		return -1;
 	}
@@ -395,17 +395,17 @@ lifecycle_linked_from(struct store *st, int64_t stack_id,
 static int
 lifecycle_spec_drop(struct store *st, int64_t stack_id, const char *name)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT spec FROM stacks"
+	struct store_stmt *s = store_stmt(st, "SELECT spec FROM stacks"
 	    " WHERE id = ?1");
 	json_t *spec = NULL, *svcs, *e;
 	char *text;
 	size_t i;
 	int rc;
 
-	sqlite3_bind_int64(s, 1, stack_id);
-	if (sqlite3_step(s) == SQLITE_ROW)
+	stmt_bind_int64(s, 1, stack_id);
+	if (stmt_step(s) == STORE_ROW)
 		spec = json_loads(store_col_text(s, 0), 0, NULL);
-	sqlite3_reset(s);
+	stmt_reset(s);
 	if (spec == NULL)
 		return -1;
 	svcs = json_object_get(spec, "services");
@@ -422,9 +422,9 @@ lifecycle_spec_drop(struct store *st, int64_t stack_id, const char *name)
 	json_decref(spec);
 	s = store_stmt(st, "UPDATE stacks SET spec = ?2, updated_at = ?3"
 	    " WHERE id = ?1");
-	sqlite3_bind_int64(s, 1, stack_id);
+	stmt_bind_int64(s, 1, stack_id);
 	store_bind_text(s, 2, text);
-	sqlite3_bind_int64(s, 3, util_now_ms());
+	stmt_bind_int64(s, 3, util_now_ms());
 	rc = store_done(s);
 	free(text);
 	return rc;
@@ -435,7 +435,7 @@ store_lifecycle_remove(struct store *st, int64_t stack_id, int64_t service_id,
     int force, struct lifecycle *lc)
 {
 	struct lc_svc *v;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	char stack[64], *names = NULL;
 	int64_t grid_id, busy;
 	size_t n;
@@ -472,7 +472,7 @@ store_lifecycle_remove(struct store *st, int64_t stack_id, int64_t service_id,
 	if (lifecycle_nodes(st, v->id, lc) != 0)
 		goto out;
 	s = store_stmt(st, "DELETE FROM services WHERE id = ?1");
-	sqlite3_bind_int64(s, 1, v->id);
+	stmt_bind_int64(s, 1, v->id);
 	if (store_done(s) != 0 || lifecycle_spec_drop(st, stack_id,
 	    v->name) != 0 ||
 	    store_event_add(st, grid_id, "service.remove", v->label,

@@ -71,20 +71,19 @@ store_logs_open(const char *path, char **cause)
 int
 store_logs_migrate(struct store *st, char **cause)
 {
-	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s;
-	char *err = NULL, *sql;
+	struct store_stmt *s;
+	char *sql;
 	int version;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) !=
-	    SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+	if ((s = store_prepare(st, "PRAGMA user_version")) == NULL ||
+	    stmt_step(s) != STORE_ROW) {
 		xasprintf(cause, "cannot read the schema version: %s",
-		    sqlite3_errmsg(db));
-		sqlite3_finalize(s);
+		    store_errmsg(st));
+		stmt_free(s);
 		return -1;
 	}
-	version = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
+	version = stmt_col_int(s, 0);
+	stmt_free(s);
 	if (version > STORE_LOGS_SCHEMA_VERSION) {
 		xasprintf(cause, "schema version %d is newer than this "
 		    "berth-master (%d); refusing to touch it", version,
@@ -94,11 +93,10 @@ store_logs_migrate(struct store *st, char **cause)
 	for (; version < STORE_LOGS_SCHEMA_VERSION; version++) {
 		xasprintf(&sql, "BEGIN IMMEDIATE; %s PRAGMA user_version = %d;"
 		    " COMMIT;", store_logs_migrations[version], version + 1);
-		if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		if (store_exec(st, sql) != STORE_OK) {
 			xasprintf(cause, "migration to schema %d failed: %s",
-			    version + 1, err ? err : sqlite3_errmsg(db));
-			sqlite3_free(err);
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			    version + 1, store_errmsg(st));
+			store_exec(st, "ROLLBACK");
 			free(sql);
 			return -1;
 		}
@@ -115,7 +113,7 @@ store_logs_migrate(struct store *st, char **cause)
 	"bytes, created_at"
 
 static void
-stream_copy(char *dst, size_t len, sqlite3_stmt *s, int col)
+stream_copy(char *dst, size_t len, struct store_stmt *s, int col)
 {
 	const char *v = store_col_text(s, col);
 
@@ -123,11 +121,11 @@ stream_copy(char *dst, size_t len, sqlite3_stmt *s, int col)
 }
 
 static void
-stream_read(sqlite3_stmt *s, struct log_stream_row *r)
+stream_read(struct store_stmt *s, struct log_stream_row *r)
 {
 	memset(r, 0, sizeof *r);
-	r->id = sqlite3_column_int64(s, 0);
-	r->grid_id = sqlite3_column_int64(s, 1);
+	r->id = stmt_col_int64(s, 0);
+	r->grid_id = stmt_col_int64(s, 1);
 	stream_copy(r->container_id, sizeof r->container_id, s, 2);
 	stream_copy(r->node_id, sizeof r->node_id, s, 3);
 	stream_copy(r->node_name, sizeof r->node_name, s, 4);
@@ -135,51 +133,51 @@ stream_read(sqlite3_stmt *s, struct log_stream_row *r)
 	stream_copy(r->stack, sizeof r->stack, s, 6);
 	stream_copy(r->service, sizeof r->service, s, 7);
 	stream_copy(r->job, sizeof r->job, s, 8);
-	r->instance = sqlite3_column_int(s, 9);
-	r->max_seq = sqlite3_column_int64(s, 10);
-	r->first_ts = sqlite3_column_int64(s, 11);
-	r->last_ts = sqlite3_column_int64(s, 12);
-	r->lines = sqlite3_column_int64(s, 13);
-	r->bytes = sqlite3_column_int64(s, 14);
-	r->created_at = sqlite3_column_int64(s, 15);
+	r->instance = stmt_col_int(s, 9);
+	r->max_seq = stmt_col_int64(s, 10);
+	r->first_ts = stmt_col_int64(s, 11);
+	r->last_ts = stmt_col_int64(s, 12);
+	r->lines = stmt_col_int64(s, 13);
+	r->bytes = stmt_col_int64(s, 14);
+	r->created_at = stmt_col_int64(s, 15);
 }
 
 /* Step s, calling cb for each stream row; 0 or -1. */
 static int
-stream_rows(sqlite3_stmt *s, store_log_stream_fn *cb, void *arg)
+stream_rows(struct store_stmt *s, store_log_stream_fn *cb, void *arg)
 {
 	struct log_stream_row r;
 	int rc;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		stream_read(s, &r);
 		if (cb(arg, &r) != 0) {
-			rc = SQLITE_DONE;
+			rc = STORE_DONE;
 			break;
 		}
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 static int
-stream_one(sqlite3_stmt *s, struct log_stream_row *out)
+stream_one(struct store_stmt *s, struct log_stream_row *out)
 {
-	int rc = sqlite3_step(s);
+	int rc = stmt_step(s);
 
-	if (rc == SQLITE_ROW)
+	if (rc == STORE_ROW)
 		stream_read(s, out);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_logs_stream_get(struct store *st, const char *container_id,
     struct log_stream_row *out)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " STREAM_COLS
+	struct store_stmt *s = store_stmt(st, "SELECT " STREAM_COLS
 	    " FROM streams WHERE container_id = ?1");
 
 	store_bind_text(s, 1, container_id);
@@ -190,51 +188,51 @@ int
 store_logs_stream_by_id(struct store *st, int64_t id,
     struct log_stream_row *out)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " STREAM_COLS
+	struct store_stmt *s = store_stmt(st, "SELECT " STREAM_COLS
 	    " FROM streams WHERE id = ?1");
 
-	sqlite3_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 1, id);
 	return stream_one(s, out);
 }
 
 int
 store_logs_stream_insert(struct store *st, struct log_stream_row *r)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "INSERT INTO streams (container_id, grid_id, node_id, node_name, "
 	    "name, stack, service, job, instance, created_at) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
 
 	store_bind_text(s, 1, r->container_id);
-	sqlite3_bind_int64(s, 2, r->grid_id);
+	stmt_bind_int64(s, 2, r->grid_id);
 	store_bind_text(s, 3, r->node_id);
 	store_bind_text(s, 4, r->node_name);
 	store_bind_text(s, 5, r->name);
 	store_bind_text(s, 6, r->stack);
 	store_bind_text(s, 7, r->service);
 	store_bind_text(s, 8, r->job);
-	sqlite3_bind_int(s, 9, r->instance);
-	sqlite3_bind_int64(s, 10, r->created_at);
+	stmt_bind_int(s, 9, r->instance);
+	stmt_bind_int64(s, 10, r->created_at);
 	if (store_done(s) != 0)
 		return -1;
-	r->id = sqlite3_last_insert_rowid(store_db(st));
+	r->id = store_last_id(st);
 	return 0;
 }
 
 int
 store_logs_stream_save(struct store *st, const struct log_stream_row *r)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "UPDATE streams SET max_seq = ?2, first_ts = ?3, last_ts = ?4, "
 	    "lines = ?5, bytes = ?6, node_id = ?7, node_name = ?8 "
 	    "WHERE id = ?1");
 
-	sqlite3_bind_int64(s, 1, r->id);
-	sqlite3_bind_int64(s, 2, r->max_seq);
-	sqlite3_bind_int64(s, 3, r->first_ts);
-	sqlite3_bind_int64(s, 4, r->last_ts);
-	sqlite3_bind_int64(s, 5, r->lines);
-	sqlite3_bind_int64(s, 6, r->bytes);
+	stmt_bind_int64(s, 1, r->id);
+	stmt_bind_int64(s, 2, r->max_seq);
+	stmt_bind_int64(s, 3, r->first_ts);
+	stmt_bind_int64(s, 4, r->last_ts);
+	stmt_bind_int64(s, 5, r->lines);
+	stmt_bind_int64(s, 6, r->bytes);
 	store_bind_text(s, 7, r->node_id);
 	store_bind_text(s, 8, r->node_name);
 	return store_done(s);
@@ -244,17 +242,17 @@ int
 store_logs_line_insert(struct store *st, int64_t stream,
     const struct log_entry *e)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "INSERT INTO lines (stream, seq, ts, kind, partial, dropped, text) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
 
-	sqlite3_bind_int64(s, 1, stream);
-	sqlite3_bind_int64(s, 2, e->seq);
-	sqlite3_bind_int64(s, 3, e->ts);
-	sqlite3_bind_int(s, 4, (int)e->kind);
-	sqlite3_bind_int(s, 5, e->partial);
-	sqlite3_bind_int64(s, 6, e->dropped);
-	sqlite3_bind_blob(s, 7, e->text, (int)e->len, SQLITE_STATIC);
+	stmt_bind_int64(s, 1, stream);
+	stmt_bind_int64(s, 2, e->seq);
+	stmt_bind_int64(s, 3, e->ts);
+	stmt_bind_int(s, 4, (int)e->kind);
+	stmt_bind_int(s, 5, e->partial);
+	stmt_bind_int64(s, 6, e->dropped);
+	stmt_bind_blob(s, 7, e->text, (int)e->len);
 	return store_done(s);
 }
 
@@ -262,130 +260,130 @@ int
 store_logs_grid_bytes(struct store *st,
     void (*cb)(void *, int64_t, int64_t, int64_t), void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT grid_id, sum(bytes), "
+	struct store_stmt *s = store_stmt(st, "SELECT grid_id, sum(bytes), "
 	    "sum(lines) FROM streams GROUP BY grid_id");
 	int rc;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		cb(arg, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
-		    sqlite3_column_int64(s, 2));
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	while ((rc = stmt_step(s)) == STORE_ROW)
+		cb(arg, stmt_col_int64(s, 0), stmt_col_int64(s, 1),
+		    stmt_col_int64(s, 2));
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_logs_streams_over(struct store *st, int64_t grid_id, int64_t before_ts,
     int64_t max_bytes, store_log_stream_fn *cb, void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " STREAM_COLS
+	struct store_stmt *s = store_stmt(st, "SELECT " STREAM_COLS
 	    " FROM streams WHERE grid_id = ?1 AND lines > 0 AND "
 	    "(first_ts < ?2 OR bytes > ?3)");
 
-	sqlite3_bind_int64(s, 1, grid_id);
-	sqlite3_bind_int64(s, 2, before_ts);
-	sqlite3_bind_int64(s, 3, max_bytes);
+	stmt_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 2, before_ts);
+	stmt_bind_int64(s, 3, max_bytes);
 	return stream_rows(s, cb, arg);
 }
 
 /* Step a "DELETE ... RETURNING length(text)" statement; count what went. */
 static int
-trim_count(sqlite3_stmt *s, int64_t *rows, int64_t *bytes)
+trim_count(struct store_stmt *s, int64_t *rows, int64_t *bytes)
 {
 	int rc;
 
 	*rows = *bytes = 0;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		(*rows)++;
-		*bytes += sqlite3_column_int64(s, 0) + STORE_LOGS_ROW_OVERHEAD;
+		*bytes += stmt_col_int64(s, 0) + STORE_LOGS_ROW_OVERHEAD;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_logs_trim_stream(struct store *st, int64_t stream, int64_t n,
     int64_t before_ts, int64_t *rows, int64_t *bytes, int64_t *first_ts)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if (n > 0) {
 		s = store_stmt(st, "DELETE FROM lines WHERE id IN (SELECT id "
 		    "FROM lines WHERE stream = ?1 ORDER BY ts, seq LIMIT ?2) "
 		    "RETURNING length(text)");
-		sqlite3_bind_int64(s, 2, n);
+		stmt_bind_int64(s, 2, n);
 	} else {
 		s = store_stmt(st, "DELETE FROM lines WHERE stream = ?1 AND "
 		    "ts < ?2 RETURNING length(text)");
-		sqlite3_bind_int64(s, 2, before_ts);
+		stmt_bind_int64(s, 2, before_ts);
 	}
-	sqlite3_bind_int64(s, 1, stream);
+	stmt_bind_int64(s, 1, stream);
 	if (trim_count(s, rows, bytes) != 0)
 		return -1;
 	s = store_stmt(st, "SELECT ts FROM lines WHERE stream = ?1 "
 	    "ORDER BY ts, seq LIMIT 1");
-	sqlite3_bind_int64(s, 1, stream);
-	rc = sqlite3_step(s);
-	*first_ts = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	stmt_bind_int64(s, 1, stream);
+	rc = stmt_step(s);
+	*first_ts = rc == STORE_ROW ? stmt_col_int64(s, 0) : 0;
+	stmt_reset(s);
+	return rc == STORE_ROW || rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_logs_trim_grid(struct store *st, int64_t grid_id, int64_t n,
     void (*cb)(void *, int64_t, int64_t, int64_t), void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "DELETE FROM lines WHERE id IN (SELECT l.id FROM lines l "
 	    "JOIN streams s ON s.id = l.stream WHERE s.grid_id = ?1 "
 	    "ORDER BY l.id LIMIT ?2) RETURNING stream, length(text)");
 	int64_t cur = 0, rows = 0, bytes = 0, sid;
 	int rc;
 
-	sqlite3_bind_int64(s, 1, grid_id);
-	sqlite3_bind_int64(s, 2, n);
+	stmt_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 2, n);
 	/* RETURNING gives rows in no promised order: group per stream. */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		sid = sqlite3_column_int64(s, 0);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
+		sid = stmt_col_int64(s, 0);
 		if (sid != cur && rows > 0) {
 			cb(arg, cur, rows, bytes);
 			rows = bytes = 0;
 		}
 		cur = sid;
 		rows++;
-		bytes += sqlite3_column_int64(s, 1) + STORE_LOGS_ROW_OVERHEAD;
+		bytes += stmt_col_int64(s, 1) + STORE_LOGS_ROW_OVERHEAD;
 	}
-	sqlite3_reset(s);
+	stmt_reset(s);
 	if (rows > 0)
 		cb(arg, cur, rows, bytes);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_logs_forget_streams(struct store *st, int64_t grid_id, int64_t before_ts)
 {
-	sqlite3_stmt *s = store_stmt(st, "DELETE FROM streams WHERE "
+	struct store_stmt *s = store_stmt(st, "DELETE FROM streams WHERE "
 	    "grid_id = ?3 AND lines = 0 AND last_ts < ?1 AND created_at < ?2");
 
-	sqlite3_bind_int64(s, 1, before_ts);
-	sqlite3_bind_int64(s, 2, before_ts / 1000000);
-	sqlite3_bind_int64(s, 3, grid_id);
+	stmt_bind_int64(s, 1, before_ts);
+	stmt_bind_int64(s, 2, before_ts / 1000000);
+	stmt_bind_int64(s, 3, grid_id);
 	if (store_done(s) != 0)
 		return -1;
-	return sqlite3_changes(store_db(st));
+	return store_changes(st);
 }
 
 int
 store_logs_drop_grid(struct store *st, int64_t grid_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "DELETE FROM lines WHERE stream IN "
+	struct store_stmt *s = store_stmt(st, "DELETE FROM lines WHERE stream IN "
 	    "(SELECT id FROM streams WHERE grid_id = ?1)");
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	if (store_done(s) != 0)
 		return -1;
 	s = store_stmt(st, "DELETE FROM streams WHERE grid_id = ?1");
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	return store_done(s);
 }
 
@@ -403,16 +401,16 @@ store_logs_drop_grid(struct store *st, int64_t grid_id)
 #define SEL_JOB		"grid_id = ?1 AND job = ?5 AND job != ''"
 
 static void
-sel_bind(sqlite3_stmt *s, const struct log_sel *sel)
+sel_bind(struct store_stmt *s, const struct log_sel *sel)
 {
-	sqlite3_bind_int64(s, 1, sel->grid_id);
-	if (sqlite3_bind_parameter_index(s, "?2") > 0)
+	stmt_bind_int64(s, 1, sel->grid_id);
+	if (stmt_has_param(s, 2))
 		store_bind_text(s, 2, sel->stack);
-	if (sqlite3_bind_parameter_index(s, "?3") > 0)
+	if (stmt_has_param(s, 3))
 		store_bind_text(s, 3, sel->service);
-	if (sqlite3_bind_parameter_index(s, "?4") > 0)
+	if (stmt_has_param(s, 4))
 		store_bind_text(s, 4, sel->name);
-	if (sqlite3_bind_parameter_index(s, "?5") > 0)
+	if (stmt_has_param(s, 5))
 		store_bind_text(s, 5, sel->job);
 }
 
@@ -420,7 +418,7 @@ int
 store_logs_streams(struct store *st, const struct log_sel *sel,
     store_log_stream_fn *cb, void *arg)
 {
-	sqlite3_stmt *s = NULL;
+	struct store_stmt *s = NULL;
 
 	switch (sel->kind) {
 	case LOG_SEL_SERVICE:
@@ -447,40 +445,40 @@ store_logs_streams(struct store *st, const struct log_sel *sel,
 int
 store_logs_last_id(struct store *st, int64_t *id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT max(id) FROM lines");
-	int rc = sqlite3_step(s);
+	struct store_stmt *s = store_stmt(st, "SELECT max(id) FROM lines");
+	int rc = stmt_step(s);
 
-	*id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : -1;
+	*id = rc == STORE_ROW ? stmt_col_int64(s, 0) : 0;
+	stmt_reset(s);
+	return rc == STORE_ROW ? 0 : -1;
 }
 
 /* Columns: id, stream, seq, ts, kind, partial, dropped, text. */
 static int
-line_rows(sqlite3_stmt *s, store_log_row_fn *cb, void *arg)
+line_rows(struct store_stmt *s, store_log_row_fn *cb, void *arg)
 {
 	struct log_row r;
 	int rc;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r.id = sqlite3_column_int64(s, 0);
-		r.stream = sqlite3_column_int64(s, 1);
-		r.seq = sqlite3_column_int64(s, 2);
-		r.ts = sqlite3_column_int64(s, 3);
-		r.kind = (enum log_kind)sqlite3_column_int(s, 4);
-		r.partial = sqlite3_column_int(s, 5);
-		r.dropped = sqlite3_column_int64(s, 6);
-		r.text = sqlite3_column_blob(s, 7);
-		r.len = (size_t)sqlite3_column_bytes(s, 7);
-		if (r.text == NULL && sqlite3_column_type(s, 7) != SQLITE_NULL)
+	while ((rc = stmt_step(s)) == STORE_ROW) {
+		r.id = stmt_col_int64(s, 0);
+		r.stream = stmt_col_int64(s, 1);
+		r.seq = stmt_col_int64(s, 2);
+		r.ts = stmt_col_int64(s, 3);
+		r.kind = (enum log_kind)stmt_col_int(s, 4);
+		r.partial = stmt_col_int(s, 5);
+		r.dropped = stmt_col_int64(s, 6);
+		r.text = stmt_col_blob(s, 7);
+		r.len = (size_t)stmt_col_bytes(s, 7);
+		if (r.text == NULL && stmt_col_type(s, 7) != STORE_NULL)
 			r.text = "";
 		if (cb(arg, &r) != 0) {
-			rc = SQLITE_DONE;
+			rc = STORE_DONE;
 			break;
 		}
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
@@ -488,24 +486,24 @@ store_logs_page(struct store *st, int64_t stream, int desc, int64_t ts,
     int64_t seq, int64_t since, int64_t max_id, int limit,
     store_log_row_fn *cb, void *arg)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if (desc) {
 		s = store_stmt(st, "SELECT id, stream, seq, ts, kind, partial, "
 		    "dropped, NULL FROM lines WHERE stream = ?1 AND "
 		    "(ts, seq) < (?2, ?3) AND ts >= ?4 AND id <= ?5 "
 		    "ORDER BY ts DESC, seq DESC LIMIT ?6");
-		sqlite3_bind_int64(s, 4, since);
+		stmt_bind_int64(s, 4, since);
 	} else
 		s = store_stmt(st, "SELECT id, stream, seq, ts, kind, partial, "
 		    "dropped, text FROM lines WHERE stream = ?1 AND "
 		    "(ts, seq) >= (?2, ?3) AND id <= ?5 "
 		    "ORDER BY ts, seq LIMIT ?6");
-	sqlite3_bind_int64(s, 1, stream);
-	sqlite3_bind_int64(s, 2, ts);
-	sqlite3_bind_int64(s, 3, seq);
-	sqlite3_bind_int64(s, 5, max_id);
-	sqlite3_bind_int(s, 6, limit);
+	stmt_bind_int64(s, 1, stream);
+	stmt_bind_int64(s, 2, ts);
+	stmt_bind_int64(s, 3, seq);
+	stmt_bind_int64(s, 5, max_id);
+	stmt_bind_int(s, 6, limit);
 	return line_rows(s, cb, arg);
 }
 
@@ -519,7 +517,7 @@ store_logs_after(struct store *st, const struct log_sel *sel,
     int64_t after_id, int64_t max_id, int limit, store_log_row_fn *cb,
     void *arg)
 {
-	sqlite3_stmt *s = NULL;
+	struct store_stmt *s = NULL;
 
 	switch (sel->kind) {
 	case LOG_SEL_SERVICE:
@@ -536,8 +534,8 @@ store_logs_after(struct store *st, const struct log_sel *sel,
 		break;
 	}
 	sel_bind(s, sel);
-	sqlite3_bind_int64(s, 6, after_id);
-	sqlite3_bind_int64(s, 7, max_id);
-	sqlite3_bind_int(s, 8, limit);
+	stmt_bind_int64(s, 6, after_id);
+	stmt_bind_int64(s, 7, max_id);
+	stmt_bind_int(s, 8, limit);
 	return line_rows(s, cb, arg);
 }

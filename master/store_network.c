@@ -32,7 +32,7 @@ store_node_subnet_assign(struct store *st, const char *node_id,
 {
 	struct netaddr_prefix cidr, sub, used;
 	unsigned char *taken = NULL;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	char *why = NULL, text[20];
 	uint32_t n, i;
 	int64_t sublen = 24;
@@ -42,27 +42,27 @@ store_node_subnet_assign(struct store *st, const char *node_id,
 		subnet_out[0] = '\0';
 	s = store_stmt(st, "SELECT subnet FROM node_subnets WHERE node_id = ?1");
 	store_bind_text(s, 1, node_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && subnet_out != NULL)
+	rc = stmt_step(s);
+	if (rc == STORE_ROW && subnet_out != NULL)
 		snprintf(subnet_out, NET_SUBNET_TEXT, "%s",
 		    store_col_text(s, 0));
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 0;
-	if (rc != SQLITE_DONE)
+	if (rc != STORE_DONE)
 		return -1;
 
 	s = store_stmt(st, "SELECT network_cidr, network_node_prefix FROM"
 	    " grids WHERE id = ?1");
-	sqlite3_bind_int64(s, 1, grid_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, grid_id);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW) {
 		if (netaddr_parse(store_col_text(s, 0), &cidr, &why) != 0)
-			rc = SQLITE_ERROR;
-		sublen = sqlite3_column_int64(s, 1);
+			rc = STORE_ERROR;
+		sublen = stmt_col_int64(s, 1);
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW || sublen <= cidr.len || sublen > 30 ||
+	stmt_reset(s);
+	if (rc != STORE_ROW || sublen <= cidr.len || sublen > 30 ||
 	    sublen - cidr.len > 20) {
 		log_error("store: grid %lld: no usable network_cidr (%s)",
 		    (long long)grid_id, why != NULL ? why : "no such grid");
@@ -72,8 +72,8 @@ store_node_subnet_assign(struct store *st, const char *node_id,
 	n = 1u << (sublen - cidr.len);
 	taken = xcalloc(n, 1);
 	s = store_stmt(st, "SELECT subnet FROM node_subnets WHERE grid_id = ?1");
-	sqlite3_bind_int64(s, 1, grid_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, grid_id);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		if (netaddr_parse(store_col_text(s, 0), &used, &why) != 0) {
 			free(why);
 			why = NULL;
@@ -84,8 +84,8 @@ store_node_subnet_assign(struct store *st, const char *node_id,
 			    netaddr_overlap(&sub, &used))
 				taken[i] = 1;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		free(taken);
 		return -1;
 	}
@@ -105,9 +105,9 @@ store_node_subnet_assign(struct store *st, const char *node_id,
 	s = store_stmt(st, "INSERT INTO node_subnets (node_id, grid_id, subnet,"
 	    " assigned_at) VALUES (?1, ?2, ?3, ?4)");
 	store_bind_text(s, 1, node_id);
-	sqlite3_bind_int64(s, 2, grid_id);
+	stmt_bind_int64(s, 2, grid_id);
 	store_bind_text(s, 3, text);
-	sqlite3_bind_int64(s, 4, util_now_ms());
+	stmt_bind_int64(s, 4, util_now_ms());
 	if (store_done(s) != 0)
 		return -1;
 	if (subnet_out != NULL)
@@ -119,7 +119,7 @@ int
 store_node_peer_address(struct store *st, const char *node_id,
     const char *address)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "UPDATE nodes SET peer_address = ?2 WHERE id = ?1");
 
 	store_bind_text(s, 1, node_id);
@@ -138,37 +138,37 @@ store_node_peer_address(struct store *st, const char *node_id,
 char *
 store_network_peers_text(struct store *st, int64_t grid_id)
 {
-	sqlite3_stmt *s = store_stmt(st, NETWORK_PEERS_SQL);
+	struct store_stmt *s = store_stmt(st, NETWORK_PEERS_SQL);
 	char *text = NULL;
 
-	sqlite3_bind_int64(s, 1, grid_id);
-	if (sqlite3_step(s) == SQLITE_ROW)
+	stmt_bind_int64(s, 1, grid_id);
+	if (stmt_step(s) == STORE_ROW)
 		text = xstrdup(store_col_text(s, 0));
-	sqlite3_reset(s);
+	stmt_reset(s);
 	return text;
 }
 
 json_t *
 store_network_json(struct store *st, int64_t grid_id)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	json_t *o = NULL, *peers;
 	char *text;
 	char dom[128];
 
 	s = store_stmt(st, "SELECT name, network_cidr, network_node_prefix"
 	    " FROM grids WHERE id = ?1");
-	sqlite3_bind_int64(s, 1, grid_id);
-	if (sqlite3_step(s) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, grid_id);
+	if (stmt_step(s) == STORE_ROW) {
 		snprintf(dom, sizeof dom, "%s." NET_DOMAIN_SUFFIX,
 		    store_col_text(s, 0));
 		o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}",
 		    "name", NET_GRID_NETWORK, "grid", store_col_text(s, 0),
 		    "cidr", store_col_text(s, 1),
-		    "node_prefix", (json_int_t)sqlite3_column_int64(s, 2),
+		    "node_prefix", (json_int_t)stmt_col_int64(s, 2),
 		    "vni", (json_int_t)NET_VNI(grid_id), "domain", dom);
 	}
-	sqlite3_reset(s);
+	stmt_reset(s);
 	if (o == NULL)
 		return NULL;
 	text = store_network_peers_text(st, grid_id);
@@ -218,7 +218,7 @@ store_names_link(const char *own_stack, const char *text)
 json_t *
 store_names_json(struct store *st, int64_t grid_id)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	json_t *o = NULL, *list, *svc = NULL, *links, *l, *e;
 	const char *stack, *addr;
 	int64_t last = -1, id;
@@ -227,14 +227,14 @@ store_names_json(struct store *st, int64_t grid_id)
 	int rc;
 
 	s = store_stmt(st, "SELECT name FROM grids WHERE id = ?1");
-	sqlite3_bind_int64(s, 1, grid_id);
-	if (sqlite3_step(s) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, grid_id);
+	if (stmt_step(s) == STORE_ROW) {
 		snprintf(dom, sizeof dom, "%s." NET_DOMAIN_SUFFIX,
 		    store_col_text(s, 0));
 		o = json_pack("{s:s, s:s, s:[]}", "grid",
 		    store_col_text(s, 0), "domain", dom, "services");
 	}
-	sqlite3_reset(s);
+	stmt_reset(s);
 	if (o == NULL)
 		return NULL;
 	list = json_object_get(o, "services");
@@ -252,9 +252,9 @@ store_names_json(struct store *st, int64_t grid_id)
 	    "  AND i.state = 'running' AND i.address IS NOT NULL"
 	    " WHERE t.grid_id = ?1"
 	    " ORDER BY t.name, v.name, v.id, i.instance_no, i.address");
-	sqlite3_bind_int64(s, 1, grid_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		id = sqlite3_column_int64(s, 0);
+	stmt_bind_int64(s, 1, grid_id);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
+		id = stmt_col_int64(s, 0);
 		if (id != last) {
 			last = id;
 			stack = store_col_text(s, 1);
@@ -274,7 +274,7 @@ store_names_json(struct store *st, int64_t grid_id)
 			    sizeof name);
 			svc = json_pack("{s:s, s:s, s:b, s:o, s:[]}",
 			    "stack", stack, "service", name,
-			    "exposed", sqlite3_column_int(s, 3) != 0,
+			    "exposed", stmt_col_int(s, 3) != 0,
 			    "links", links, "instances");
 			json_array_append_new(list, svc);
 		}
@@ -282,11 +282,11 @@ store_names_json(struct store *st, int64_t grid_id)
 		if (addr != NULL)
 			json_array_append_new(json_object_get(svc,
 			    "instances"), json_pack("{s:I, s:s}", "n",
-			    (json_int_t)sqlite3_column_int64(s, 5),
+			    (json_int_t)stmt_col_int64(s, 5),
 			    "address", addr));
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		json_decref(o);
 		return NULL;
 	}

@@ -94,18 +94,18 @@ json_or_null(const char *text)
 }
 
 static json_t *
-json_time(sqlite3_stmt *s, int col)
+json_time(struct store_stmt *s, int col)
 {
 	char buf[32];
 
-	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+	if (stmt_col_type(s, col) == STORE_NULL)
 		return json_null();
-	util_iso8601(sqlite3_column_int64(s, col), buf, sizeof buf);
+	util_iso8601(stmt_col_int64(s, col), buf, sizeof buf);
 	return json_string(buf);
 }
 
 static json_t *
-json_text(sqlite3_stmt *s, int col)
+json_text(struct store_stmt *s, int col)
 {
 	const char *t = store_col_text(s, col);
 
@@ -113,7 +113,7 @@ json_text(sqlite3_stmt *s, int col)
 }
 
 static json_t *
-node_row_json(sqlite3_stmt *s)
+node_row_json(struct store_stmt *s)
 {
 	json_t *o = json_object();
 
@@ -122,14 +122,14 @@ node_row_json(sqlite3_stmt *s)
 	json_object_set_new(o, "grid", json_text(s, 18));
 	json_object_set_new(o, "labels", json_or_array(store_col_text(s, 2)));
 	json_object_set_new(o, "connected",
-	    json_boolean(sqlite3_column_int(s, 10)));
+	    json_boolean(stmt_col_int(s, 10)));
 	/* A pending node (docs/nodes.md) says so, connected or not. */
-	json_object_set_new(o, "status", sqlite3_column_int(s, 30) ?
+	json_object_set_new(o, "status", stmt_col_int(s, 30) ?
 	    json_string("pending") : json_text(s, 11));
 	json_object_set_new(o, "pending_reason", json_text(s, 31));
-	json_object_set_new(o, "cpus", json_integer(sqlite3_column_int64(s, 3)));
+	json_object_set_new(o, "cpus", json_integer(stmt_col_int64(s, 3)));
 	json_object_set_new(o, "memory",
-	    json_integer(sqlite3_column_int64(s, 4)));
+	    json_integer(stmt_col_int64(s, 4)));
 	json_object_set_new(o, "addresses",
 	    json_or_array(store_col_text(s, 5)));
 	json_object_set_new(o, "agent_version", json_text(s, 6));
@@ -140,36 +140,36 @@ node_row_json(sqlite3_stmt *s)
 	json_object_set_new(o, "engine_error", json_text(s, 25));
 	/* An offline node's last load is not its load. */
 	json_object_set_new(o, "cpu_pct",
-	    sqlite3_column_type(s, 12) == SQLITE_NULL ||
-	    !sqlite3_column_int(s, 10) ? json_null() :
-	    json_real(sqlite3_column_double(s, 12)));
+	    stmt_col_type(s, 12) == STORE_NULL ||
+	    !stmt_col_int(s, 10) ? json_null() :
+	    json_real(stmt_col_double(s, 12)));
 	json_object_set_new(o, "mem_used",
-	    sqlite3_column_type(s, 13) == SQLITE_NULL ||
-	    !sqlite3_column_int(s, 10) ? json_null() :
-	    json_integer(sqlite3_column_int64(s, 13)));
+	    stmt_col_type(s, 13) == STORE_NULL ||
+	    !stmt_col_int(s, 10) ? json_null() :
+	    json_integer(stmt_col_int64(s, 13)));
 	json_object_set_new(o, "last_seen_at", json_time(s, 14));
 	json_object_set_new(o, "connected_at", json_time(s, 15));
 	json_object_set_new(o, "disconnected_at", json_time(s, 16));
 	json_object_set_new(o, "created_at", json_time(s, 17));
 	json_object_set_new(o, "instances",
-	    json_integer(sqlite3_column_int64(s, 19)));
+	    json_integer(stmt_col_int64(s, 19)));
 	/* For node groups: destroy a node after N jobs, M minutes idle. */
 	json_object_set_new(o, "jobs_finished",
-	    json_integer(sqlite3_column_int64(s, 20)));
+	    json_integer(stmt_col_int64(s, 20)));
 	json_object_set_new(o, "last_job_at", json_time(s, 21));
 	/* From the agent's last stats: memory it sees and containers it
 	 * owns (null until the first stats frame). */
 	json_object_set_new(o, "mem_total",
-	    sqlite3_column_type(s, 22) == SQLITE_NULL ? json_null() :
-	    json_integer(sqlite3_column_int64(s, 22)));
+	    stmt_col_type(s, 22) == STORE_NULL ? json_null() :
+	    json_integer(stmt_col_int64(s, 22)));
 	json_object_set_new(o, "containers",
-	    sqlite3_column_type(s, 23) == SQLITE_NULL ? json_null() :
-	    json_integer(sqlite3_column_int64(s, 23)));
+	    stmt_col_type(s, 23) == STORE_NULL ? json_null() :
+	    json_integer(stmt_col_int64(s, 23)));
 	/* Node operations (docs/nodes.md) and node groups. */
 	json_object_set_new(o, "cordoned",
-	    json_boolean(sqlite3_column_int(s, 26)));
+	    json_boolean(stmt_col_int(s, 26)));
 	json_object_set_new(o, "protected",
-	    json_boolean(sqlite3_column_int(s, 27)));
+	    json_boolean(stmt_col_int(s, 27)));
 	json_object_set_new(o, "drain", json_or_null(store_col_text(s, 28)));
 	json_object_set_new(o, "group", json_or_null(store_col_text(s, 29)));
 	/* The grid network (docs/network.md). */
@@ -187,7 +187,7 @@ store_node_list_text(struct store *st, int64_t grid_id)
 	 * functions in one pass: a grid of a thousand nodes is listed
 	 * without decoding and re-encoding every row's labels.
 	 */
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT coalesce(json_group_array(json(o)), '[]') FROM ("
 	    " SELECT json_object("
 	    "  'id', n.id, 'name', n.name, 'grid', g.name,"
@@ -221,10 +221,10 @@ store_node_list_text(struct store *st, int64_t grid_id)
 	    " WHERE n.grid_id = ?1 ORDER BY n.name)");
 	char *text = NULL;
 
-	sqlite3_bind_int64(s, 1, grid_id);
-	if (sqlite3_step(s) == SQLITE_ROW)
+	stmt_bind_int64(s, 1, grid_id);
+	if (stmt_step(s) == STORE_ROW)
 		text = xstrdup(store_col_text(s, 0));
-	sqlite3_reset(s);
+	stmt_reset(s);
 	return text;
 }
 
@@ -232,12 +232,12 @@ int
 store_node_get_json(struct store *st, int64_t grid_id,
     const char *name_or_id, json_t **out)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT " NODE_COLS " FROM nodes n JOIN grids g ON g.id = n.grid_id"
 	    " WHERE n.grid_id = ?1 AND (n.name = ?2 OR n.id = ?2)"
 	    " ORDER BY n.name = ?2 DESC LIMIT 1");
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name_or_id);
 	return store_row_json(s, node_row_json, out);
 }
@@ -246,27 +246,27 @@ int
 store_node_find(struct store *st, int64_t grid_id, const char *name_or_id,
     char id[NODE_ID_LEN + 1])
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT id FROM nodes WHERE grid_id = ?1 AND (name = ?2 OR id = ?2)"
 	    " ORDER BY name = ?2 DESC LIMIT 1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name_or_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
 		snprintf(id, NODE_ID_LEN + 1, "%s", store_col_text(s, 0));
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_node_set_labels(struct store *st, const char *id,
     const char *labels_json)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "UPDATE nodes SET labels = ?2 WHERE id = ?1");
 
 	store_bind_text(s, 1, id);
@@ -277,7 +277,7 @@ store_node_set_labels(struct store *st, const char *id,
 int
 store_node_delete(struct store *st, const char *id)
 {
-	sqlite3_stmt *s = store_stmt(st, "DELETE FROM nodes WHERE id = ?1");
+	struct store_stmt *s = store_stmt(st, "DELETE FROM nodes WHERE id = ?1");
 
 	store_bind_text(s, 1, id);
 	return store_done(s);
@@ -286,53 +286,53 @@ store_node_delete(struct store *st, const char *id)
 int
 store_node_connected(struct store *st, const char *id)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT connected FROM nodes WHERE id = ?1");
 	int rc, v = 0;
 
 	store_bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		v = sqlite3_column_int(s, 0) != 0;
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
+		v = stmt_col_int(s, 0) != 0;
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return v;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_node_revoke(struct store *st, const char *id, int64_t grid_id,
     const char *name)
 {
-	sqlite3_stmt *s = store_stmt(st, "INSERT OR REPLACE INTO removed_nodes"
+	struct store_stmt *s = store_stmt(st, "INSERT OR REPLACE INTO removed_nodes"
 	    " (id, grid_id, name, removed_at) VALUES (?1, ?2, ?3, ?4)");
 
 	store_bind_text(s, 1, id);
-	sqlite3_bind_int64(s, 2, grid_id);
+	stmt_bind_int64(s, 2, grid_id);
 	store_bind_text(s, 3, name);
-	sqlite3_bind_int64(s, 4, util_now_ms());
+	stmt_bind_int64(s, 4, util_now_ms());
 	return store_done(s);
 }
 
 int
 store_node_revoked(struct store *st, const char *id)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT 1 FROM removed_nodes WHERE id = ?1");
 	int rc;
 
 	store_bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	rc = stmt_step(s);
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_node_clear_token(struct store *st, const char *id)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "UPDATE nodes SET token_hash = NULL WHERE id = ?1");
 
 	store_bind_text(s, 1, id);
@@ -352,27 +352,27 @@ store_node_clear_token(struct store *st, const char *id)
 
 /* Hand the current row of s to fn. */
 static void
-node_row_call(sqlite3_stmt *s, store_node_fn *fn, void *arg)
+node_row_call(struct store_stmt *s, store_node_fn *fn, void *arg)
 {
 	struct node_row r;
 
 	r.id = store_col_text(s, 0);
 	r.name = store_col_text(s, 1);
 	r.labels = store_col_text(s, 2);
-	r.cpus = sqlite3_column_int64(s, 3);
-	r.memory = sqlite3_column_int64(s, 4);
-	r.connected = sqlite3_column_int(s, 5);
-	r.connected_at = sqlite3_column_int64(s, 6);
-	r.disconnected_at = sqlite3_column_int64(s, 7);
-	r.created_at = sqlite3_column_int64(s, 8);
-	r.cpu_pct = sqlite3_column_double(s, 9);
-	r.mem_used = sqlite3_column_int64(s, 10);
-	r.grid_id = sqlite3_column_int64(s, 11);
-	r.engine_down = sqlite3_column_int(s, 12);
-	r.cordoned = sqlite3_column_int(s, 13);
-	r.draining = sqlite3_column_int(s, 14);
-	r.drain_deadline_at = sqlite3_column_int64(s, 15);
-	r.pending = sqlite3_column_int(s, 16);
+	r.cpus = stmt_col_int64(s, 3);
+	r.memory = stmt_col_int64(s, 4);
+	r.connected = stmt_col_int(s, 5);
+	r.connected_at = stmt_col_int64(s, 6);
+	r.disconnected_at = stmt_col_int64(s, 7);
+	r.created_at = stmt_col_int64(s, 8);
+	r.cpu_pct = stmt_col_double(s, 9);
+	r.mem_used = stmt_col_int64(s, 10);
+	r.grid_id = stmt_col_int64(s, 11);
+	r.engine_down = stmt_col_int(s, 12);
+	r.cordoned = stmt_col_int(s, 13);
+	r.draining = stmt_col_int(s, 14);
+	r.drain_deadline_at = stmt_col_int64(s, 15);
+	r.pending = stmt_col_int(s, 16);
 	fn(arg, &r);
 }
 
@@ -380,69 +380,69 @@ int
 store_node_rows(struct store *st, int64_t grid_id, store_node_fn *fn,
     void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " NODE_ROW_COLS " FROM nodes"
+	struct store_stmt *s = store_stmt(st, "SELECT " NODE_ROW_COLS " FROM nodes"
 	    " WHERE grid_id = ?1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, grid_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	stmt_bind_int64(s, 1, grid_id);
+	while ((rc = stmt_step(s)) == STORE_ROW)
 		node_row_call(s, fn, arg);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_node_row(struct store *st, const char *id, store_node_fn *fn,
     void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " NODE_ROW_COLS " FROM nodes"
+	struct store_stmt *s = store_stmt(st, "SELECT " NODE_ROW_COLS " FROM nodes"
 	    " WHERE id = ?1");
 	int rc;
 
 	store_bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
 		node_row_call(s, fn, arg);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_node_loads(struct store *st, int64_t grid_id, store_node_load_fn *fn,
     void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT id, cpu_pct, mem_used"
+	struct store_stmt *s = store_stmt(st, "SELECT id, cpu_pct, mem_used"
 	    " FROM nodes WHERE grid_id = ?1 AND cpu_pct IS NOT NULL");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, grid_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		fn(arg, store_col_text(s, 0), sqlite3_column_double(s, 1),
-		    sqlite3_column_int64(s, 2));
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	stmt_bind_int64(s, 1, grid_id);
+	while ((rc = stmt_step(s)) == STORE_ROW)
+		fn(arg, store_col_text(s, 0), stmt_col_double(s, 1),
+		    stmt_col_int64(s, 2));
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_node_status(struct store *st, int64_t grid_id, const char *id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT"
+	struct store_stmt *s = store_stmt(st, "SELECT"
 	    " EXISTS (SELECT 1 FROM nodes WHERE id = ?1),"
 	    " EXISTS (SELECT 1 FROM node_tombstones WHERE id = ?1"
 	    "  AND grid_id = ?2)");
 	int rc, known = 0, gone = 0;
 
 	store_bind_text(s, 1, id);
-	sqlite3_bind_int64(s, 2, grid_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		known = sqlite3_column_int(s, 0);
-		gone = sqlite3_column_int(s, 1);
+	stmt_bind_int64(s, 2, grid_id);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW) {
+		known = stmt_col_int(s, 0);
+		gone = stmt_col_int(s, 1);
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW)
+	stmt_reset(s);
+	if (rc != STORE_ROW)
 		return -1;
 	return known ? STORE_NODE_KNOWN : gone ? STORE_NODE_GONE :
 	    STORE_NODE_UNKNOWN;
@@ -451,18 +451,18 @@ store_node_status(struct store *st, int64_t grid_id, const char *id)
 int
 store_node_remove(struct store *st, const char *id, char name[64])
 {
-	sqlite3_stmt *s = store_stmt(st, "DELETE FROM nodes WHERE id = ?1"
+	struct store_stmt *s = store_stmt(st, "DELETE FROM nodes WHERE id = ?1"
 	    " RETURNING name");
 	int rc;
 
 	store_bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
 		snprintf(name, 64, "%s", store_col_text(s, 0));
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 /* ---- pending nodes (docs/nodes.md) ---------------------------------------- */
@@ -470,16 +470,16 @@ store_node_remove(struct store *st, const char *id, char name[64])
 int
 store_node_pending(struct store *st, const char *id)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT pending FROM nodes WHERE id = ?1");
 	int rc, pending = 0;
 
 	store_bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		pending = sqlite3_column_int(s, 0) != 0;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
+		pending = stmt_col_int(s, 0) != 0;
+	stmt_reset(s);
+	if (rc != STORE_ROW && rc != STORE_DONE)
 		return -1;
 	return pending;
 }
@@ -487,11 +487,11 @@ store_node_pending(struct store *st, const char *id)
 int
 store_node_approve(struct store *st, const char *id)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE nodes SET pending = 0,"
+	struct store_stmt *s = store_stmt(st, "UPDATE nodes SET pending = 0,"
 	    " pending_reason = NULL WHERE id = ?1 AND pending");
 
 	store_bind_text(s, 1, id);
 	if (store_done(s) != 0)
 		return -1;
-	return sqlite3_changes(store_db(st)) > 0;
+	return store_changes(st) > 0;
 }

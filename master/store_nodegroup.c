@@ -72,57 +72,57 @@ ng_stmt_sql(char **which)
 }
 
 static void
-ng_from_row(sqlite3_stmt *s, struct nodegroup *g)
+ng_from_row(struct store_stmt *s, struct nodegroup *g)
 {
 	memset(g, 0, sizeof *g);
-	g->id = sqlite3_column_int64(s, 0);
-	g->grid_id = sqlite3_column_int64(s, 1);
+	g->id = stmt_col_int64(s, 0);
+	g->grid_id = stmt_col_int64(s, 1);
 	snprintf(g->name, sizeof g->name, "%s", store_col_text(s, 2));
 	snprintf(g->provider, sizeof g->provider, "%s", store_col_text(s, 3));
 	snprintf(g->labels, sizeof g->labels, "%s", store_col_text(s, 4));
-	g->backoff_until = sqlite3_column_int64(s, 5);
-	g->backoff_s = sqlite3_column_int64(s, 6);
-	g->last_add_at = sqlite3_column_int64(s, 7);
-	g->last_failure_at = sqlite3_column_int64(s, 8);
-	g->created_at = sqlite3_column_int64(s, 9);
+	g->backoff_until = stmt_col_int64(s, 5);
+	g->backoff_s = stmt_col_int64(s, 6);
+	g->last_add_at = stmt_col_int64(s, 7);
+	g->last_failure_at = stmt_col_int64(s, 8);
+	g->created_at = stmt_col_int64(s, 9);
 	store_settings_read(s, NG_COL_SETTINGS, &nodegroup_settings_table,
 	    &g->settings);
 }
 
 static int
-ng_get_step(sqlite3_stmt *s, struct nodegroup *out)
+ng_get_step(struct store_stmt *s, struct nodegroup *out)
 {
-	int rc = sqlite3_step(s);
+	int rc = stmt_step(s);
 
-	if (rc == SQLITE_ROW)
+	if (rc == STORE_ROW)
 		ng_from_row(s, out);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_nodegroup_create(struct store *st, struct nodegroup *g)
 {
-	sqlite3_stmt *s = store_stmt(st, ng_stmt_sql(&ng_sql.create));
+	struct store_stmt *s = store_stmt(st, ng_stmt_sql(&ng_sql.create));
 	int64_t now = util_now_ms();
 	int rc;
 
-	sqlite3_bind_int64(s, 1, g->grid_id);
+	stmt_bind_int64(s, 1, g->grid_id);
 	store_bind_text(s, 2, g->name);
 	store_bind_text(s, 3, g->provider);
 	store_bind_text(s, 4, g->labels);
-	sqlite3_bind_int64(s, 5, now);
-	sqlite3_bind_int64(s, 6, now);
+	stmt_bind_int64(s, 5, now);
+	stmt_bind_int64(s, 6, now);
 	store_settings_bind(s, 7, &nodegroup_settings_table, &g->settings);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+	rc = stmt_step(s);
+	stmt_reset(s);
+	if (rc == STORE_CONSTRAINT_UNIQUE)
 		return 1;
-	if (rc != SQLITE_DONE)
+	if (rc != STORE_DONE)
 		return -1;
-	g->id = sqlite3_last_insert_rowid(store_db(st));
+	g->id = store_last_id(st);
 	g->created_at = now;
 	return 0;
 }
@@ -131,9 +131,9 @@ int
 store_nodegroup_get(struct store *st, int64_t grid_id, const char *name,
     struct nodegroup *out)
 {
-	sqlite3_stmt *s = store_stmt(st, ng_stmt_sql(&ng_sql.get_name));
+	struct store_stmt *s = store_stmt(st, ng_stmt_sql(&ng_sql.get_name));
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name);
 	return ng_get_step(s, out);
 }
@@ -141,9 +141,9 @@ store_nodegroup_get(struct store *st, int64_t grid_id, const char *name,
 int
 store_nodegroup_get_id(struct store *st, int64_t id, struct nodegroup *out)
 {
-	sqlite3_stmt *s = store_stmt(st, ng_stmt_sql(&ng_sql.get_id));
+	struct store_stmt *s = store_stmt(st, ng_stmt_sql(&ng_sql.get_id));
 
-	sqlite3_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 1, id);
 	return ng_get_step(s, out);
 }
 
@@ -151,22 +151,22 @@ int
 store_nodegroup_list(struct store *st, int64_t grid_id,
     struct nodegroup **out, size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, ng_stmt_sql(&ng_sql.list));
+	struct store_stmt *s = store_stmt(st, ng_stmt_sql(&ng_sql.list));
 	size_t cap = 0;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
-	sqlite3_bind_int64(s, 1, grid_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, grid_id);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 4;
 			*out = xreallocarray(*out, cap, sizeof **out);
 		}
 		ng_from_row(s, &(*out)[(*n)++]);
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		free(*out);
 		*out = NULL;
 		*n = 0;
@@ -178,12 +178,12 @@ store_nodegroup_list(struct store *st, int64_t grid_id,
 int
 store_nodegroup_update(struct store *st, const struct nodegroup *g)
 {
-	sqlite3_stmt *s = store_stmt(st, ng_stmt_sql(&ng_sql.update));
+	struct store_stmt *s = store_stmt(st, ng_stmt_sql(&ng_sql.update));
 
-	sqlite3_bind_int64(s, 1, g->id);
+	stmt_bind_int64(s, 1, g->id);
 	store_bind_text(s, 2, g->labels);
 	store_settings_bind(s, 3, &nodegroup_settings_table, &g->settings);
-	sqlite3_bind_int64(s, (int)nodegroup_settings_table.n + 3,
+	stmt_bind_int64(s, (int)nodegroup_settings_table.n + 3,
 	    util_now_ms());
 	return store_done(s);
 }
@@ -191,46 +191,46 @@ store_nodegroup_update(struct store *st, const struct nodegroup *g)
 int
 store_nodegroup_marks(struct store *st, const struct nodegroup *g)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE node_groups SET "
+	struct store_stmt *s = store_stmt(st, "UPDATE node_groups SET "
 	    "backoff_until = ?2, backoff_cur_s = ?3, last_add_at = ?4, "
 	    "last_failure_at = ?5 WHERE id = ?1");
 
-	sqlite3_bind_int64(s, 1, g->id);
-	sqlite3_bind_int64(s, 2, g->backoff_until);
-	sqlite3_bind_int64(s, 3, g->backoff_s);
-	sqlite3_bind_int64(s, 4, g->last_add_at);
-	sqlite3_bind_int64(s, 5, g->last_failure_at);
+	stmt_bind_int64(s, 1, g->id);
+	stmt_bind_int64(s, 2, g->backoff_until);
+	stmt_bind_int64(s, 3, g->backoff_s);
+	stmt_bind_int64(s, 4, g->last_add_at);
+	stmt_bind_int64(s, 5, g->last_failure_at);
 	return store_done(s);
 }
 
 int
 store_nodegroup_delete(struct store *st, int64_t id)
 {
-	sqlite3_stmt *s = store_stmt(st, "DELETE FROM node_groups WHERE id = ?1"
+	struct store_stmt *s = store_stmt(st, "DELETE FROM node_groups WHERE id = ?1"
 	    " AND NOT EXISTS (SELECT 1 FROM machines WHERE group_id = ?1)");
 
-	sqlite3_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 1, id);
 	if (store_done(s) != 0)
 		return -1;
-	return sqlite3_changes(store_db(st)) == 1 ? 0 : 1;
+	return store_changes(st) == 1 ? 0 : 1;
 }
 
 int
 store_nodegroup_size(struct store *st, int64_t group_id, int *size, int *all)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT"
+	struct store_stmt *s = store_stmt(st, "SELECT"
 	    " count(*) FILTER (WHERE state IN ('requested', 'launching',"
 	    "   'joined')), count(*) FROM machines WHERE group_id = ?1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, group_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*size = sqlite3_column_int(s, 0);
-		*all = sqlite3_column_int(s, 1);
+	stmt_bind_int64(s, 1, group_id);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW) {
+		*size = stmt_col_int(s, 0);
+		*all = stmt_col_int(s, 1);
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : -1;
+	stmt_reset(s);
+	return rc == STORE_ROW ? 0 : -1;
 }
 
 static void
@@ -268,17 +268,17 @@ int
 store_machine_add(struct store *st, const struct nodegroup *g, int64_t now,
     struct machine *out)
 {
-	sqlite3_stmt *s = store_stmt(st, "INSERT INTO machines (group_id, "
+	struct store_stmt *s = store_stmt(st, "INSERT INTO machines (group_id, "
 	    "state, reason, created_at, state_at) VALUES (?1, 'requested', "
 	    "'scale-up', ?2, ?2)");
-	sqlite3_stmt *u;
+	struct store_stmt *u;
 
-	sqlite3_bind_int64(s, 1, g->id);
-	sqlite3_bind_int64(s, 2, now);
+	stmt_bind_int64(s, 1, g->id);
+	stmt_bind_int64(s, 2, now);
 	if (store_done(s) != 0)
 		return -1;
 	memset(out, 0, sizeof *out);
-	out->id = sqlite3_last_insert_rowid(store_db(st));
+	out->id = store_last_id(st);
 	out->group_id = g->id;
 	out->grid_id = g->grid_id;
 	snprintf(out->group, sizeof out->group, "%s", g->name);
@@ -287,45 +287,45 @@ store_machine_add(struct store *st, const struct nodegroup *g, int64_t now,
 	snprintf(out->state, sizeof out->state, "requested");
 	out->created_at = out->state_at = now;
 	u = store_stmt(st, "UPDATE machines SET name = ?2 WHERE id = ?1");
-	sqlite3_bind_int64(u, 1, out->id);
+	stmt_bind_int64(u, 1, out->id);
 	store_bind_text(u, 2, out->name);
 	return store_done(u);
 }
 
 static void
-machine_from_row(sqlite3_stmt *s, struct machine *m)
+machine_from_row(struct store_stmt *s, struct machine *m)
 {
 	const char *t;
 
 	memset(m, 0, sizeof *m);
-	m->id = sqlite3_column_int64(s, 0);
-	m->group_id = sqlite3_column_int64(s, 1);
-	m->grid_id = sqlite3_column_int64(s, 2);
+	m->id = stmt_col_int64(s, 0);
+	m->group_id = stmt_col_int64(s, 1);
+	m->grid_id = stmt_col_int64(s, 2);
 	snprintf(m->group, sizeof m->group, "%s", store_col_text(s, 3));
 	snprintf(m->name, sizeof m->name, "%s", store_col_text(s, 4));
 	snprintf(m->state, sizeof m->state, "%s", store_col_text(s, 5));
 	if ((t = store_col_text(s, 6)) != NULL)
 		snprintf(m->node_id, sizeof m->node_id, "%s", t);
-	m->pid = sqlite3_column_int64(s, 7);
+	m->pid = stmt_col_int64(s, 7);
 	if ((t = store_col_text(s, 8)) != NULL)
 		snprintf(m->data_dir, sizeof m->data_dir, "%s", t);
 	if ((t = store_col_text(s, 9)) != NULL)
 		snprintf(m->reason, sizeof m->reason, "%s", t);
-	m->created_at = sqlite3_column_int64(s, 10);
-	m->state_at = sqlite3_column_int64(s, 11);
-	m->joined_at = sqlite3_column_int64(s, 12);
-	m->unneeded_since = sqlite3_column_int64(s, 13);
-	m->node_measured = sqlite3_column_int(s, 14);
-	m->node_online = sqlite3_column_int(s, 15);
-	m->node_busy = sqlite3_column_int(s, 16);
-	m->node_exists = sqlite3_column_int(s, 17);
-	m->node_jobs = sqlite3_column_int(s, 18);
-	m->node_protected = sqlite3_column_int(s, 19);
-	m->node_draining = sqlite3_column_int(s, 20);
+	m->created_at = stmt_col_int64(s, 10);
+	m->state_at = stmt_col_int64(s, 11);
+	m->joined_at = stmt_col_int64(s, 12);
+	m->unneeded_since = stmt_col_int64(s, 13);
+	m->node_measured = stmt_col_int(s, 14);
+	m->node_online = stmt_col_int(s, 15);
+	m->node_busy = stmt_col_int(s, 16);
+	m->node_exists = stmt_col_int(s, 17);
+	m->node_jobs = stmt_col_int(s, 18);
+	m->node_protected = stmt_col_int(s, 19);
+	m->node_draining = stmt_col_int(s, 20);
 	if ((t = store_col_text(s, 21)) != NULL)
 		snprintf(m->provider_id, sizeof m->provider_id, "%s", t);
-	m->node_containers = sqlite3_column_int(s, 22);
-	m->node_jobs_finished = sqlite3_column_int64(s, 23);
+	m->node_containers = stmt_col_int(s, 22);
+	m->node_jobs_finished = stmt_col_int64(s, 23);
 }
 
 int
@@ -337,7 +337,7 @@ store_machine_list(struct store *st, int64_t grid_id, int64_t group_id,
 	 * assigned or running there. Measured: the node reported its cpus
 	 * or memory (until then nothing that reserves either is placed).
 	 */
-	sqlite3_stmt *s = store_stmt(st, "SELECT m.id, m.group_id, g.grid_id,"
+	struct store_stmt *s = store_stmt(st, "SELECT m.id, m.group_id, g.grid_id,"
 	    " g.name, m.name, m.state, m.node_id, m.pid, m.data_dir, m.reason,"
 	    " m.created_at, m.state_at, m.joined_at, m.unneeded_since,"
 	    " coalesce(n.cpus > 0 OR n.memory > 0, 0),"
@@ -367,17 +367,17 @@ store_machine_list(struct store *st, int64_t grid_id, int64_t group_id,
 
 	*out = NULL;
 	*n = 0;
-	sqlite3_bind_int64(s, 1, grid_id);
-	sqlite3_bind_int64(s, 2, group_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 2, group_id);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 8;
 			*out = xreallocarray(*out, cap, sizeof **out);
 		}
 		machine_from_row(s, &(*out)[(*n)++]);
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		free(*out);
 		*out = NULL;
 		*n = 0;
@@ -390,44 +390,44 @@ int
 store_machine_state(struct store *st, int64_t id, const char *from,
     const char *to, const char *reason, int64_t now)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE machines SET state = ?3,"
+	struct store_stmt *s = store_stmt(st, "UPDATE machines SET state = ?3,"
 	    " reason = ?4, state_at = ?5 WHERE id = ?1 AND state = ?2");
 
-	sqlite3_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 1, id);
 	store_bind_text(s, 2, from);
 	store_bind_text(s, 3, to);
 	store_bind_text(s, 4, reason);
-	sqlite3_bind_int64(s, 5, now);
+	stmt_bind_int64(s, 5, now);
 	if (store_done(s) != 0)
 		return -1;
-	return sqlite3_changes(store_db(st));
+	return store_changes(st);
 }
 
 int
 store_machine_launching(struct store *st, int64_t id,
     const unsigned char *token_hash, const char *data_dir, int64_t now)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE machines SET state ="
+	struct store_stmt *s = store_stmt(st, "UPDATE machines SET state ="
 	    " 'launching', join_token_hash = ?2, data_dir = ?3, reason ="
 	    " 'launched', state_at = ?4 WHERE id = ?1 AND state = 'requested'");
 
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_blob(s, 2, token_hash, 32, SQLITE_STATIC);
+	stmt_bind_int64(s, 1, id);
+	stmt_bind_blob(s, 2, token_hash, 32);
 	store_bind_text(s, 3, data_dir);
-	sqlite3_bind_int64(s, 4, now);
+	stmt_bind_int64(s, 4, now);
 	if (store_done(s) != 0)
 		return -1;
-	return sqlite3_changes(store_db(st));
+	return store_changes(st);
 }
 
 int
 store_machine_pid(struct store *st, int64_t id, int64_t pid)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "UPDATE machines SET pid = ?2 WHERE id = ?1");
 
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, pid);
+	stmt_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 2, pid);
 	return store_done(s);
 }
 
@@ -435,25 +435,25 @@ int
 store_machine_provider_id(struct store *st, int64_t id,
     const char *provider_id)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "UPDATE machines SET provider_id = ?2 WHERE id = ?1");
 
-	sqlite3_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 1, id);
 	if (provider_id[0] != '\0')
 		store_bind_text(s, 2, provider_id);
 	else
-		sqlite3_bind_null(s, 2);
+		stmt_bind_null(s, 2);
 	return store_done(s);
 }
 
 static int
-ng_count(sqlite3_stmt *s)
+ng_count(struct store_stmt *s)
 {
-	int rc = sqlite3_step(s), n = -1;
+	int rc = stmt_step(s), n = -1;
 
-	if (rc == SQLITE_ROW)
-		n = sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
+	if (rc == STORE_ROW)
+		n = stmt_col_int(s, 0);
+	stmt_reset(s);
 	return n;
 }
 
@@ -461,44 +461,44 @@ int
 store_machine_launches_since(struct store *st, int64_t grid_id,
     int64_t since)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT count(*) FROM events WHERE"
+	struct store_stmt *s = store_stmt(st, "SELECT count(*) FROM events WHERE"
 	    " grid_id = ?1 AND at >= ?2 AND type = 'machine.launch'");
 
-	sqlite3_bind_int64(s, 1, grid_id);
-	sqlite3_bind_int64(s, 2, since);
+	stmt_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 2, since);
 	return ng_count(s);
 }
 
 int
 store_grid_node_count(struct store *st, int64_t grid_id)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT count(*) FROM nodes WHERE grid_id = ?1");
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	return ng_count(s);
 }
 
 int
 store_machine_unneeded(struct store *st, int64_t id, int64_t since)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "UPDATE machines SET unneeded_since = ?2 WHERE id = ?1");
 
-	sqlite3_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 1, id);
 	if (since != 0)
-		sqlite3_bind_int64(s, 2, since);
+		stmt_bind_int64(s, 2, since);
 	else
-		sqlite3_bind_null(s, 2);
+		stmt_bind_null(s, 2);
 	return store_done(s);
 }
 
 int
 store_machine_delete(struct store *st, int64_t id)
 {
-	sqlite3_stmt *s = store_stmt(st, "DELETE FROM machines WHERE id = ?1");
+	struct store_stmt *s = store_stmt(st, "DELETE FROM machines WHERE id = ?1");
 
-	sqlite3_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 1, id);
 	return store_done(s);
 }
 
@@ -530,18 +530,18 @@ int
 store_machine_by_token(struct store *st, const unsigned char *hash,
     struct machine_claim *out)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT m.id, g.grid_id, m.name,"
+	struct store_stmt *s = store_stmt(st, "SELECT m.id, g.grid_id, m.name,"
 	    " g.name, g.labels, m.az FROM machines m JOIN node_groups g ON"
 	    " g.id = m.group_id WHERE m.join_token_hash = ?1 AND m.state ="
 	    " 'launching'");
 	int rc;
 
-	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	stmt_bind_blob(s, 1, hash, 32);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW) {
 		memset(out, 0, sizeof *out);
-		out->machine_id = sqlite3_column_int64(s, 0);
-		out->grid_id = sqlite3_column_int64(s, 1);
+		out->machine_id = stmt_col_int64(s, 0);
+		out->grid_id = stmt_col_int64(s, 1);
 		snprintf(out->name, sizeof out->name, "%s",
 		    store_col_text(s, 2));
 		snprintf(out->group, sizeof out->group, "%s",
@@ -550,27 +550,27 @@ store_machine_by_token(struct store *st, const unsigned char *hash,
 		    store_col_text(s, 4));
 		snprintf(out->az, sizeof out->az, "%s", store_col_text(s, 5));
 	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_machine_by_node(struct store *st, const char *node_id,
     struct machine_claim *out)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT m.id, g.grid_id, m.name,"
+	struct store_stmt *s = store_stmt(st, "SELECT m.id, g.grid_id, m.name,"
 	    " g.name, g.labels, m.az FROM machines m JOIN node_groups g ON"
 	    " g.id = m.group_id WHERE m.node_id = ?1");
 	int rc;
 
 	store_bind_text(s, 1, node_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	rc = stmt_step(s);
+	if (rc == STORE_ROW) {
 		memset(out, 0, sizeof *out);
-		out->machine_id = sqlite3_column_int64(s, 0);
-		out->grid_id = sqlite3_column_int64(s, 1);
+		out->machine_id = stmt_col_int64(s, 0);
+		out->grid_id = stmt_col_int64(s, 1);
 		snprintf(out->name, sizeof out->name, "%s",
 		    store_col_text(s, 2));
 		snprintf(out->group, sizeof out->group, "%s",
@@ -579,47 +579,47 @@ store_machine_by_node(struct store *st, const char *node_id,
 		    store_col_text(s, 4));
 		snprintf(out->az, sizeof out->az, "%s", store_col_text(s, 5));
 	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_nodegroup_token_set(struct store *st, int64_t id,
     const unsigned char *hash, const unsigned char *sealed, size_t sealed_len)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE node_groups SET"
+	struct store_stmt *s = store_stmt(st, "UPDATE node_groups SET"
 	    " join_token_hash = ?2, join_token_sealed = ?3 WHERE id = ?1 AND"
 	    " join_token_hash IS NULL");
 
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_blob(s, 2, hash, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 3, sealed, (int)sealed_len, SQLITE_STATIC);
+	stmt_bind_int64(s, 1, id);
+	stmt_bind_blob(s, 2, hash, 32);
+	stmt_bind_blob(s, 3, sealed, (int)sealed_len);
 	if (store_done(s) != 0)
 		return -1;
-	return sqlite3_changes(store_db(st));
+	return store_changes(st);
 }
 
 int
 store_nodegroup_token(struct store *st, int64_t id, unsigned char *hash,
     unsigned char *sealed, size_t sealed_len)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT join_token_hash,"
+	struct store_stmt *s = store_stmt(st, "SELECT join_token_hash,"
 	    " join_token_sealed FROM node_groups WHERE id = ?1 AND"
 	    " join_token_hash IS NOT NULL");
 	int rc, found = 0;
 
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 32 &&
-	    (size_t)sqlite3_column_bytes(s, 1) == sealed_len) {
-		memcpy(hash, sqlite3_column_blob(s, 0), 32);
-		memcpy(sealed, sqlite3_column_blob(s, 1), sealed_len);
+	stmt_bind_int64(s, 1, id);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW && stmt_col_bytes(s, 0) == 32 &&
+	    (size_t)stmt_col_bytes(s, 1) == sealed_len) {
+		memcpy(hash, stmt_col_blob(s, 0), 32);
+		memcpy(sealed, stmt_col_blob(s, 1), sealed_len);
 		found = 1;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	stmt_reset(s);
+	if (rc != STORE_ROW && rc != STORE_DONE)
 		return -1;
 	return found;
 }
@@ -628,37 +628,37 @@ int
 store_nodegroup_by_token(struct store *st, const unsigned char *hash,
     int64_t *group_id, int64_t *grid_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT id, grid_id FROM node_groups"
+	struct store_stmt *s = store_stmt(st, "SELECT id, grid_id FROM node_groups"
 	    " WHERE join_token_hash = ?1");
 	int rc;
 
-	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*group_id = sqlite3_column_int64(s, 0);
-		*grid_id = sqlite3_column_int64(s, 1);
+	stmt_bind_blob(s, 1, hash, 32);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW) {
+		*group_id = stmt_col_int64(s, 0);
+		*grid_id = stmt_col_int64(s, 1);
 	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_machine_bind(struct store *st, int64_t id, const char *provider_id,
     const unsigned char *join_hash, const char *az)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE machines SET provider_id ="
+	struct store_stmt *s = store_stmt(st, "UPDATE machines SET provider_id ="
 	    " ?2, join_token_hash = ?3, az = ?4 WHERE id = ?1 AND state ="
 	    " 'launching' AND provider_id IS NULL");
 
-	sqlite3_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 1, id);
 	store_bind_text(s, 2, provider_id);
-	sqlite3_bind_blob(s, 3, join_hash, 32, SQLITE_STATIC);
+	stmt_bind_blob(s, 3, join_hash, 32);
 	store_bind_text(s, 4, az);
 	if (store_done(s) != 0)
 		return -1;
-	return sqlite3_changes(store_db(st));
+	return store_changes(st);
 }
 
 /*
@@ -673,7 +673,7 @@ int
 store_nodegroup_learn(struct store *st, const char *node_id,
     int64_t *grid_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT g.id, g.grid_id, g.name,"
+	struct store_stmt *s = store_stmt(st, "SELECT g.id, g.grid_id, g.name,"
 	    " g.cpus, g.memory, n.cpus, n.memory, n.name FROM machines m"
 	    " JOIN node_groups g ON g.id = m.group_id JOIN nodes n ON"
 	    " n.id = m.node_id WHERE m.node_id = ?1 AND n.cpus > 0 AND"
@@ -683,34 +683,34 @@ store_nodegroup_learn(struct store *st, const char *node_id,
 	int rc;
 
 	store_bind_text(s, 1, node_id);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return rc == SQLITE_DONE ? 0 : -1;
+	rc = stmt_step(s);
+	if (rc != STORE_ROW) {
+		stmt_reset(s);
+		return rc == STORE_DONE ? 0 : -1;
 	}
-	id = sqlite3_column_int64(s, 0);
-	*grid_id = sqlite3_column_int64(s, 1);
+	id = stmt_col_int64(s, 0);
+	*grid_id = stmt_col_int64(s, 1);
 	snprintf(group, sizeof group, "%s", store_col_text(s, 2));
-	gc = sqlite3_column_int64(s, 3);
-	gm = sqlite3_column_int64(s, 4);
-	cpus = gc != 0 ? gc : sqlite3_column_int64(s, 5);
-	memory = gm != 0 ? gm : sqlite3_column_int64(s, 6);
+	gc = stmt_col_int64(s, 3);
+	gm = stmt_col_int64(s, 4);
+	cpus = gc != 0 ? gc : stmt_col_int64(s, 5);
+	memory = gm != 0 ? gm : stmt_col_int64(s, 6);
 	snprintf(node, sizeof node, "%s", store_col_text(s, 7));
-	sqlite3_reset(s);
+	stmt_reset(s);
 
 	if (store_begin(st) != 0)
 		return -1;
 	s = store_stmt(st, "UPDATE node_groups SET cpus = ?2, memory = ?3,"
 	    " updated_at = ?4 WHERE id = ?1 AND cpus = ?5 AND memory = ?6");
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, cpus);
-	sqlite3_bind_int64(s, 3, memory);
-	sqlite3_bind_int64(s, 4, util_now_ms());
-	sqlite3_bind_int64(s, 5, gc);
-	sqlite3_bind_int64(s, 6, gm);
+	stmt_bind_int64(s, 1, id);
+	stmt_bind_int64(s, 2, cpus);
+	stmt_bind_int64(s, 3, memory);
+	stmt_bind_int64(s, 4, util_now_ms());
+	stmt_bind_int64(s, 5, gc);
+	stmt_bind_int64(s, 6, gm);
 	if (store_done(s) != 0)
 		goto fail;
-	if (sqlite3_changes(store_db(st)) == 0) {
+	if (store_changes(st) == 0) {
 		store_rollback(st);
 		return 0;	/* taught meanwhile */
 	}

@@ -25,22 +25,22 @@
 	"v.active, v.stopped"
 
 static json_t *
-service_row_json(sqlite3_stmt *s)
+service_row_json(struct store_stmt *s)
 {
 	json_t *o, *spec, *v;
 	char t[32];
 
 	spec = json_loads(store_col_text(s, 7), 0, NULL);
 	o = json_object();
-	json_object_set_new(o, "id", json_integer(sqlite3_column_int64(s, 0)));
+	json_object_set_new(o, "id", json_integer(stmt_col_int64(s, 0)));
 	json_object_set_new(o, "name", json_string(store_col_text(s, 1)));
 	json_object_set_new(o, "stack", json_string(store_col_text(s, 2)));
 	json_object_set_new(o, "strategy", json_string(store_col_text(s, 3)));
 	json_object_set_new(o, "instances",
-	    json_integer(sqlite3_column_int64(s, 4)));
+	    json_integer(stmt_col_int64(s, 4)));
 	json_object_set_new(o, "stateful",
-	    json_boolean(sqlite3_column_int(s, 5)));
-	json_object_set_new(o, "rev", json_integer(sqlite3_column_int64(s, 6)));
+	    json_boolean(stmt_col_int(s, 5)));
+	json_object_set_new(o, "rev", json_integer(stmt_col_int64(s, 6)));
 	v = spec ? json_object_get(spec, "affinity") : NULL;
 	json_object_set_new(o, "affinity",
 	    json_is_array(v) ? json_deep_copy(v) : json_array());
@@ -54,18 +54,18 @@ service_row_json(sqlite3_stmt *s)
 	json_object_set_new(o, "mem_limit", json_is_integer(v) ?
 	    json_integer(json_integer_value(v)) : json_null());
 	json_object_set_new(o, "running",
-	    json_integer(sqlite3_column_int64(s, 10)));
+	    json_integer(stmt_col_int64(s, 10)));
 	json_object_set_new(o, "placed",
-	    json_integer(sqlite3_column_int64(s, 11)));
+	    json_integer(stmt_col_int64(s, 11)));
 	/* Kontena's names: never deployed, deployed, or stopped. */
-	json_object_set_new(o, "stopped", json_boolean(sqlite3_column_int(s,
+	json_object_set_new(o, "stopped", json_boolean(stmt_col_int(s,
 	    13)));
-	json_object_set_new(o, "state", json_string(sqlite3_column_int(s, 13) ?
-	    "stopped" : sqlite3_column_int(s, 12) ? "running" :
+	json_object_set_new(o, "state", json_string(stmt_col_int(s, 13) ?
+	    "stopped" : stmt_col_int(s, 12) ? "running" :
 	    "initialized"));
-	util_iso8601(sqlite3_column_int64(s, 8), t, sizeof t);
+	util_iso8601(stmt_col_int64(s, 8), t, sizeof t);
 	json_object_set_new(o, "created_at", json_string(t));
-	util_iso8601(sqlite3_column_int64(s, 9), t, sizeof t);
+	util_iso8601(stmt_col_int64(s, 9), t, sizeof t);
 	json_object_set_new(o, "updated_at", json_string(t));
 	if (spec != NULL)
 		json_object_set_new(o, "spec", spec);
@@ -74,7 +74,7 @@ service_row_json(sqlite3_stmt *s)
 
 /* A service as lists show it: without its spec. */
 static json_t *
-service_row_json_brief(sqlite3_stmt *s)
+service_row_json_brief(struct store_stmt *s)
 {
 	json_t *o = service_row_json(s);
 
@@ -85,12 +85,12 @@ service_row_json_brief(sqlite3_stmt *s)
 json_t *
 store_service_list_json(struct store *st, int64_t grid_id, const char *stack)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT " SVC_COLS " FROM services v JOIN stacks k"
 	    " ON k.id = v.stack_id WHERE k.grid_id = ?1"
 	    " AND (?2 IS NULL OR k.name = ?2) ORDER BY k.name, v.position");
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, stack);
 	return store_rows_json(s, json_array(), service_row_json_brief);
 }
@@ -99,12 +99,12 @@ int
 store_service_get_json(struct store *st, int64_t grid_id, const char *stack,
     const char *name, json_t **out)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT " SVC_COLS " FROM services v JOIN stacks k"
 	    " ON k.id = v.stack_id WHERE k.grid_id = ?1 AND k.name = ?2"
 	    " AND v.name = ?3");
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, stack);
 	store_bind_text(s, 3, name);
 	return store_row_json(s, service_row_json, out);
@@ -116,21 +116,21 @@ int
 store_service_find(struct store *st, int64_t grid_id, const char *stack,
     const char *name, int64_t *service_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT v.id FROM services v"
+	struct store_stmt *s = store_stmt(st, "SELECT v.id FROM services v"
 	    " JOIN stacks k ON k.id = v.stack_id"
 	    " WHERE k.grid_id = ?1 AND k.name = ?2 AND v.name = ?3");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, stack);
 	store_bind_text(s, 3, name);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*service_id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
+		*service_id = stmt_col_int64(s, 0);
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
@@ -138,16 +138,16 @@ store_service_scale(struct store *st, int64_t service_id, int instances)
 {
 	/* Not into the spec: spec.instances stays the file's (see
 	 * store_stack_update()), so an unchanged file keeps this count. */
-	sqlite3_stmt *s = store_stmt(st, "UPDATE services SET instances = ?2,"
+	struct store_stmt *s = store_stmt(st, "UPDATE services SET instances = ?2,"
 	    " updated_at = ?3 WHERE id = ?1");
 
-	sqlite3_bind_int64(s, 1, service_id);
-	sqlite3_bind_int(s, 2, instances);
-	sqlite3_bind_int64(s, 3, util_now_ms());
+	stmt_bind_int64(s, 1, service_id);
+	stmt_bind_int(s, 2, instances);
+	stmt_bind_int64(s, 3, util_now_ms());
 	if (store_done(s) != 0)
 		return -1;
 	/* Removed with its stack since the caller looked it up. */
-	return sqlite3_changes(store_db(st)) == 0 ? 1 : 0;
+	return store_changes(st) == 0 ? 1 : 0;
 }
 
 json_t *
@@ -159,7 +159,7 @@ store_service_containers_json(struct store *st, int64_t service_id)
 	 * reach its Docker Engine, the state is "unknown" with the reason,
 	 * and the last report stays in reported_state.
 	 */
-	sqlite3_stmt *s = store_stmt(st, "SELECT i.instance_no, n.name,"
+	struct store_stmt *s = store_stmt(st, "SELECT i.instance_no, n.name,"
 	    " i.node_id, i.rev,"
 	    " CASE WHEN NOT n.connected OR n.engine_state = 'down'"
 	    "  THEN 'unknown' ELSE i.state END,"
@@ -179,26 +179,26 @@ store_service_containers_json(struct store *st, int64_t service_id)
 	char *name, t[32];
 	int rc;
 
-	sqlite3_bind_int64(s, 1, service_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, service_id);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		xasprintf(&name, "%s.%s-%d.%.8s", store_col_text(s, 12),
-		    store_col_text(s, 11), sqlite3_column_int(s, 0),
+		    store_col_text(s, 11), stmt_col_int(s, 0),
 		    store_col_text(s, 2));
-		util_iso8601(sqlite3_column_int64(s, 10), t, sizeof t);
+		util_iso8601(stmt_col_int64(s, 10), t, sizeof t);
 		o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:s?, s:s?,"
 		    " s:i, s:b, s:s}", "name", name, "node",
 		    store_col_text(s, 1), "node_id", store_col_text(s, 2),
-		    "instance", sqlite3_column_int(s, 0),
-		    "rev", (json_int_t)sqlite3_column_int64(s, 3),
+		    "instance", stmt_col_int(s, 0),
+		    "rev", (json_int_t)stmt_col_int64(s, 3),
 		    "state", store_col_text(s, 4),
 		    "error", store_col_text(s, 5),
 		    "container_id", store_col_text(s, 7),
-		    "restarts", sqlite3_column_int(s, 8),
-		    "move_target", sqlite3_column_int(s, 9),
+		    "restarts", stmt_col_int(s, 8),
+		    "move_target", stmt_col_int(s, 9),
 		    "updated_at", t);
-		json_object_set_new(o, "exit_code", sqlite3_column_type(s, 6) ==
-		    SQLITE_NULL ? json_null() :
-		    json_integer(sqlite3_column_int64(s, 6)));
+		json_object_set_new(o, "exit_code", stmt_col_type(s, 6) ==
+		    STORE_NULL ? json_null() :
+		    json_integer(stmt_col_int64(s, 6)));
 		json_object_set_new(o, "reported_state",
 		    json_string(store_col_text(s, 13)));
 		json_object_set_new(o, "last_output", store_col_text(s, 14) ?
@@ -209,7 +209,7 @@ store_service_containers_json(struct store *st, int64_t service_id)
 		json_object_set_new(o, "health_error", store_col_text(s, 16) ?
 		    json_string(store_col_text(s, 16)) : json_null());
 		json_object_set_new(o, "health_restarts",
-		    json_integer(sqlite3_column_int64(s, 17)));
+		    json_integer(stmt_col_int64(s, 17)));
 		/* The last hook its agent ran (docs/hooks.md). */
 		hook = store_col_text(s, 18) != NULL ?
 		    json_loads(store_col_text(s, 18), 0, NULL) : NULL;
@@ -218,8 +218,8 @@ store_service_containers_json(struct store *st, int64_t service_id)
 		free(name);
 		json_array_append_new(arr, o);
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		json_decref(arr);
 		return NULL;
 	}
@@ -234,20 +234,20 @@ store_service_containers_json(struct store *st, int64_t service_id)
 
 /* Hand the current row of s to fn. */
 static void
-service_row_call(sqlite3_stmt *s, store_service_fn *fn, void *arg)
+service_row_call(struct store_stmt *s, store_service_fn *fn, void *arg)
 {
 	struct service_row r;
 
-	r.id = sqlite3_column_int64(s, 0);
+	r.id = stmt_col_int64(s, 0);
 	r.stack = store_col_text(s, 1);
 	r.name = store_col_text(s, 2);
 	r.strategy = store_col_text(s, 3);
-	r.instances = sqlite3_column_int(s, 4);
-	r.stateful = sqlite3_column_int(s, 5);
-	r.min_health = sqlite3_column_double(s, 6);
-	r.rev = sqlite3_column_int64(s, 7);
+	r.instances = stmt_col_int(s, 4);
+	r.stateful = stmt_col_int(s, 5);
+	r.min_health = stmt_col_double(s, 6);
+	r.rev = stmt_col_int64(s, 7);
 	r.spec = store_col_text(s, 8);
-	r.grid_id = sqlite3_column_int64(s, 9);
+	r.grid_id = stmt_col_int64(s, 9);
 	fn(arg, &r);
 }
 
@@ -255,72 +255,72 @@ int
 store_service_rows(struct store *st, int64_t grid_id, store_service_fn *fn,
     void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " SERVICE_ROW_COLS
+	struct store_stmt *s = store_stmt(st, "SELECT " SERVICE_ROW_COLS
 	    " FROM services v JOIN stacks k ON k.id = v.stack_id"
 	    " WHERE k.grid_id = ?1 AND v.active = 1 AND v.stopped = 0");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, grid_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	stmt_bind_int64(s, 1, grid_id);
+	while ((rc = stmt_step(s)) == STORE_ROW)
 		service_row_call(s, fn, arg);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_service_row(struct store *st, int64_t id, store_service_fn *fn,
     void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " SERVICE_ROW_COLS
+	struct store_stmt *s = store_stmt(st, "SELECT " SERVICE_ROW_COLS
 	    " FROM services v JOIN stacks k ON k.id = v.stack_id"
 	    " WHERE v.id = ?1 AND v.active = 1 AND v.stopped = 0");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	stmt_bind_int64(s, 1, id);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
 		service_row_call(s, fn, arg);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_service_label(struct store *st, int64_t id, char *label, size_t len,
     int64_t *rev)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT k.name, v.name, v.rev"
+	struct store_stmt *s = store_stmt(st, "SELECT k.name, v.name, v.rev"
 	    " FROM services v JOIN stacks k ON k.id = v.stack_id"
 	    " WHERE v.id = ?1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, id);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW) {
 		snprintf(label, len, "%s/%s", store_col_text(s, 0),
 		    store_col_text(s, 1));
-		*rev = sqlite3_column_int64(s, 2);
+		*rev = stmt_col_int64(s, 2);
 	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_service_grid(struct store *st, int64_t id, int64_t *grid_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT k.grid_id FROM services v"
+	struct store_stmt *s = store_stmt(st, "SELECT k.grid_id FROM services v"
 	    " JOIN stacks k ON k.id = v.stack_id WHERE v.id = ?1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*grid_id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_bind_int64(s, 1, id);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
+		*grid_id = stmt_col_int64(s, 0);
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }

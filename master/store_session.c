@@ -29,7 +29,7 @@ _Static_assert(STORE_BATCH == 64, "Q64 spells STORE_BATCH parameters");
 int
 store_node_auth_batch(struct store *st, struct node_auth *v, size_t n)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	size_t i, k, base;
 	int rc;
 
@@ -40,13 +40,12 @@ store_node_auth_batch(struct store *st, struct node_auth *v, size_t n)
 		s = store_stmt(st, "SELECT id, grid_id, token_hash FROM nodes"
 		    " WHERE token_hash IN (" Q64 ")");
 		for (i = 0; i < k; i++)
-			sqlite3_bind_blob(s, (int)i + 1, v[base + i].hash, 32,
-			    SQLITE_STATIC);
+			stmt_bind_blob(s, (int)i + 1, v[base + i].hash, 32);
 		/* Unbound parameters are NULL, which matches nothing. */
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			const void *h = sqlite3_column_blob(s, 2);
+		while ((rc = stmt_step(s)) == STORE_ROW) {
+			const void *h = stmt_col_blob(s, 2);
 
-			if (h == NULL || sqlite3_column_bytes(s, 2) != 32)
+			if (h == NULL || stmt_col_bytes(s, 2) != 32)
 				continue;
 			for (i = 0; i < k; i++) {
 				struct node_auth *a = &v[base + i];
@@ -56,11 +55,11 @@ store_node_auth_batch(struct store *st, struct node_auth *v, size_t n)
 				a->found = 1;
 				snprintf(a->id, sizeof a->id, "%s",
 				    store_col_text(s, 0));
-				a->grid_id = sqlite3_column_int64(s, 1);
+				a->grid_id = stmt_col_int64(s, 1);
 			}
 		}
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE)
+		stmt_reset(s);
+		if (rc != STORE_DONE)
 			return -1;
 	}
 	return 0;
@@ -69,7 +68,7 @@ store_node_auth_batch(struct store *st, struct node_auth *v, size_t n)
 int
 store_node_grid_batch(struct store *st, struct node_grid *v, size_t n)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	size_t i, k, base;
 	const char *id;
 	int rc;
@@ -82,17 +81,17 @@ store_node_grid_batch(struct store *st, struct node_grid *v, size_t n)
 		    " WHERE id IN (" Q64 ")");
 		for (i = 0; i < k; i++)
 			store_bind_text(s, (int)i + 1, v[base + i].id);
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		while ((rc = stmt_step(s)) == STORE_ROW) {
 			id = store_col_text(s, 0);
 			for (i = 0; i < k; i++) {
 				if (strcmp(v[base + i].id, id) != 0)
 					continue;
 				v[base + i].found = 1;
-				v[base + i].grid_id = sqlite3_column_int64(s, 1);
+				v[base + i].grid_id = stmt_col_int64(s, 1);
 			}
 		}
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE)
+		stmt_reset(s);
+		if (rc != STORE_DONE)
 			return -1;
 	}
 	return 0;
@@ -102,37 +101,37 @@ int
 store_node_by_token(struct store *st, const unsigned char *hash,
     char id[NODE_ID_LEN + 1], int64_t *grid_id)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT id, grid_id FROM nodes WHERE token_hash = ?1");
 	int rc;
 
-	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	stmt_bind_blob(s, 1, hash, 32);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW) {
 		snprintf(id, NODE_ID_LEN + 1, "%s", store_col_text(s, 0));
-		*grid_id = sqlite3_column_int64(s, 1);
+		*grid_id = stmt_col_int64(s, 1);
 	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_node_grid(struct store *st, const char *id, int64_t *grid_id)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT grid_id FROM nodes WHERE id = ?1");
 	int rc;
 
 	store_bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*grid_id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
+		*grid_id = stmt_col_int64(s, 0);
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 /* 1 if name is taken in the grid by a node other than id. */
@@ -140,16 +139,16 @@ static int
 node_name_taken(struct store *st, int64_t grid_id, const char *name,
     const char *id)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT 1 FROM nodes WHERE grid_id = ?1 AND name = ?2 AND id != ?3");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name);
 	store_bind_text(s, 3, id);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW;
+	rc = stmt_step(s);
+	stmt_reset(s);
+	return rc == STORE_ROW;
 }
 
 /*
@@ -209,7 +208,7 @@ done:
 static int
 node_join_rows(struct store *st, const struct node_join *j, char name_out[64])
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	char *labels = NULL, name[64];
 	int64_t now = util_now_ms();
 	int rc, exists, same = 0;
@@ -217,16 +216,16 @@ node_join_rows(struct store *st, const struct node_join *j, char name_out[64])
 	s = store_stmt(st, "SELECT labels, agent_labels, name, connected,"
 	    " status, agent_version, pending FROM nodes WHERE id = ?1");
 	store_bind_text(s, 1, j->id);
-	rc = sqlite3_step(s);
-	exists = rc == SQLITE_ROW;
+	rc = stmt_step(s);
+	exists = rc == STORE_ROW;
 	if (j->pending_out != NULL)	/* a new node: as it is inserted */
-		*j->pending_out = exists ? sqlite3_column_int(s, 6) :
+		*j->pending_out = exists ? stmt_col_int(s, 6) :
 		    j->pending;
 	if (exists) {
 		labels = node_merge_labels(store_col_text(s, 0),
 		    store_col_text(s, 1), j->labels);
 		snprintf(name, sizeof name, "%s", store_col_text(s, 2));
-		same = sqlite3_column_int(s, 3) == 1 &&
+		same = stmt_col_int(s, 3) == 1 &&
 		    strcmp(store_col_text(s, 4) ? store_col_text(s, 4) : "",
 		    "online") == 0 && labels != NULL &&
 		    strcmp(labels, store_col_text(s, 0)) == 0 &&
@@ -235,8 +234,8 @@ node_join_rows(struct store *st, const struct node_join *j, char name_out[64])
 		    strcmp(store_col_text(s, 5), j->agent_version) == 0 &&
 		    j->token_hash == NULL;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	stmt_reset(s);
+	if (rc != STORE_ROW && rc != STORE_DONE)
 		goto fail;
 	if (same) {
 		free(labels);
@@ -265,8 +264,8 @@ node_join_rows(struct store *st, const struct node_join *j, char name_out[64])
 		    " connected_at, created_at, grid_id, pending, pending_reason)"
 		    " VALUES (?1, ?2, ?4, ?4, ?5, ?6, 1, 'online', ?7, ?7, ?7, ?8,"
 		    " ?9, ?10)");
-		sqlite3_bind_int64(s, 8, j->grid_id);
-		sqlite3_bind_int(s, 9, j->pending != 0);
+		stmt_bind_int64(s, 8, j->grid_id);
+		stmt_bind_int(s, 9, j->pending != 0);
 		store_bind_text(s, 10, j->pending ? j->pending_why : NULL);
 	}
 	store_bind_text(s, 1, j->id);
@@ -274,10 +273,10 @@ node_join_rows(struct store *st, const struct node_join *j, char name_out[64])
 	store_bind_text(s, 4, j->labels);
 	store_bind_text(s, 5, j->agent_version);
 	if (j->token_hash != NULL)
-		sqlite3_bind_blob(s, 6, j->token_hash, 32, SQLITE_STATIC);
+		stmt_bind_blob(s, 6, j->token_hash, 32);
 	else
-		sqlite3_bind_null(s, 6);
-	sqlite3_bind_int64(s, 7, now);
+		stmt_bind_null(s, 6);
+	stmt_bind_int64(s, 7, now);
 	if (store_done(s) != 0)
 		goto fail;
 	if (j->machine_id != 0) {
@@ -287,13 +286,13 @@ node_join_rows(struct store *st, const struct node_join *j, char name_out[64])
 		    " node_id = ?2, join_token_hash = NULL, joined_at = ?3,"
 		    " state_at = ?3, reason = 'joined' WHERE id = ?1 AND"
 		    " state = 'launching' AND join_token_hash = ?4");
-		sqlite3_bind_int64(s, 1, j->machine_id);
+		stmt_bind_int64(s, 1, j->machine_id);
 		store_bind_text(s, 2, j->id);
-		sqlite3_bind_int64(s, 3, now);
-		sqlite3_bind_blob(s, 4, j->join_hash, 32, SQLITE_STATIC);
+		stmt_bind_int64(s, 3, now);
+		stmt_bind_blob(s, 4, j->join_hash, 32);
 		if (store_done(s) != 0)
 			goto fail;
-		if (sqlite3_changes(store_db(st)) != 1) {
+		if (store_changes(st) != 1) {
 			free(labels);
 			return 1;	/* the caller rolls back */
 		}
@@ -365,7 +364,7 @@ fail:
 int
 store_node_info(struct store *st, const char *id, json_t *info)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "UPDATE nodes SET cpus = ?2, memory = ?3, addresses = ?4,"
 	    " docker_version = ?5, os = ?6, kernel = ?7 WHERE id = ?1");
 	json_t *v;
@@ -373,9 +372,9 @@ store_node_info(struct store *st, const char *id, json_t *info)
 	int rc;
 
 	store_bind_text(s, 1, id);
-	sqlite3_bind_int64(s, 2, json_integer_value(json_object_get(info,
+	stmt_bind_int64(s, 2, json_integer_value(json_object_get(info,
 	    "cpus")));
-	sqlite3_bind_int64(s, 3, json_integer_value(json_object_get(info,
+	stmt_bind_int64(s, 3, json_integer_value(json_object_get(info,
 	    "memory")));
 	v = json_object_get(info, "addresses");
 	addrs = json_is_array(v) ? json_dumps(v, JSON_COMPACT) : xstrdup("[]");
@@ -398,7 +397,7 @@ int
 store_node_offline(struct store *st, const char *id, int64_t grid_id,
     const char *name, const char *why)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	if (store_begin(st) != 0)
 		return -1;
@@ -406,10 +405,10 @@ store_node_offline(struct store *st, const char *id, int64_t grid_id,
 	    "UPDATE nodes SET connected = 0, status = 'offline',"
 	    " disconnected_at = ?2 WHERE id = ?1 AND connected = 1");
 	store_bind_text(s, 1, id);
-	sqlite3_bind_int64(s, 2, util_now_ms());
+	stmt_bind_int64(s, 2, util_now_ms());
 	if (store_done(s) != 0)
 		goto fail;
-	if (sqlite3_changes(store_db(st)) > 0 &&
+	if (store_changes(st) > 0 &&
 	    store_event_add(st, grid_id, "node.offline", name,
 	    "node %s offline: %s", name, why) != 0)
 		goto fail;
@@ -423,7 +422,7 @@ int
 store_node_engine(struct store *st, const char *id, int64_t grid_id,
     const char *name, int down, const char *error)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int changed, was_down, same, rc;
 
 	/*
@@ -436,10 +435,10 @@ store_node_engine(struct store *st, const char *id, int64_t grid_id,
 	store_bind_text(s, 1, id);
 	store_bind_text(s, 2, down ? "down" : "up");
 	store_bind_text(s, 3, down ? error : NULL);
-	rc = sqlite3_step(s);
-	same = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	rc = stmt_step(s);
+	same = rc == STORE_ROW && stmt_col_int(s, 0);
+	stmt_reset(s);
+	if (rc != STORE_ROW && rc != STORE_DONE)
 		return -1;
 	if (same)
 		return 0;
@@ -449,8 +448,8 @@ store_node_engine(struct store *st, const char *id, int64_t grid_id,
 	s = store_stmt(st, "SELECT engine_state = 'down' FROM nodes"
 	    " WHERE id = ?1");
 	store_bind_text(s, 1, id);
-	was_down = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
+	was_down = stmt_step(s) == STORE_ROW && stmt_col_int(s, 0);
+	stmt_reset(s);
 	s = store_stmt(st, "UPDATE nodes SET engine_state = ?2,"
 	    " engine_error = ?3 WHERE id = ?1 AND (engine_state IS NOT ?2"
 	    " OR engine_error IS NOT ?3)");
@@ -459,7 +458,7 @@ store_node_engine(struct store *st, const char *id, int64_t grid_id,
 	store_bind_text(s, 3, down ? error : NULL);
 	if (store_done(s) != 0)
 		goto fail;
-	changed = sqlite3_changes(store_db(st)) > 0;
+	changed = store_changes(st) > 0;
 	if (changed && down && store_event_add(st, grid_id, "node.engine",
 	    name, "node %s: Docker Engine down: %s; no new instances are "
 	    "placed on it", name, error) != 0)
@@ -479,7 +478,7 @@ fail:
 int
 store_node_seen_batch(struct store *st, const struct node_seen *v, size_t n)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	size_t i;
 
 	if (n == 0)
@@ -495,11 +494,11 @@ store_node_seen_batch(struct store *st, const struct node_seen *v, size_t n)
 		    " containers = CASE WHEN ?6 < 0 THEN containers ELSE ?6 END"
 		    " WHERE id = ?1");
 		store_bind_text(s, 1, v[i].id);
-		sqlite3_bind_int64(s, 2, v[i].at);
-		sqlite3_bind_double(s, 3, v[i].cpu_pct);
-		sqlite3_bind_int64(s, 4, v[i].mem_used);
-		sqlite3_bind_int64(s, 5, v[i].mem_total);
-		sqlite3_bind_int64(s, 6, v[i].containers);
+		stmt_bind_int64(s, 2, v[i].at);
+		stmt_bind_double(s, 3, v[i].cpu_pct);
+		stmt_bind_int64(s, 4, v[i].mem_used);
+		stmt_bind_int64(s, 5, v[i].mem_total);
+		stmt_bind_int64(s, 6, v[i].containers);
 		if (store_done(s) != 0) {
 			store_rollback(st);
 			return -1;
@@ -517,10 +516,10 @@ store_node_reset_connected(struct store *st)
 	 * back in the first seconds find their instances where they left
 	 * them.
 	 */
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "UPDATE nodes SET connected = 0, status = 'offline',"
 	    " disconnected_at = ?1 WHERE connected = 1");
 
-	sqlite3_bind_int64(s, 1, util_now_ms());
+	stmt_bind_int64(s, 1, util_now_ms());
 	return store_done(s);
 }

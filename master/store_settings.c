@@ -35,7 +35,7 @@ store_settings_cols(const struct setting_table *t)
 }
 
 void
-store_settings_bind(sqlite3_stmt *s, int first, const struct setting_table *t,
+store_settings_bind(struct store_stmt *s, int first, const struct setting_table *t,
     const void *base)
 {
 	const struct setting *row;
@@ -46,27 +46,27 @@ store_settings_bind(sqlite3_stmt *s, int first, const struct setting_table *t,
 		row = &t->rows[i];
 		switch (row->type) {
 		case SETTING_INT:
-			sqlite3_bind_int64(s, first + (int)i,
+			stmt_bind_int64(s, first + (int)i,
 			    *(const int64_t *)(p + row->off));
 			break;
 		case SETTING_BOOL:
-			sqlite3_bind_int(s, first + (int)i,
+			stmt_bind_int(s, first + (int)i,
 			    *(const int *)(p + row->off));
 			break;
 		case SETTING_STRING:
 			if (row->secret && p[row->off] != '\0' &&
 			    !settings_is_sealed(p + row->off))
-				sqlite3_bind_null(s, first + (int)i);
+				stmt_bind_null(s, first + (int)i);
 			else
-				sqlite3_bind_text(s, first + (int)i,
-				    p + row->off, -1, SQLITE_TRANSIENT);
+				stmt_bind_text(s, first + (int)i,
+				    p + row->off);
 			break;
 		}
 	}
 }
 
 void
-store_settings_read(sqlite3_stmt *s, int first, const struct setting_table *t,
+store_settings_read(struct store_stmt *s, int first, const struct setting_table *t,
     void *base)
 {
 	const struct setting *row;
@@ -79,11 +79,11 @@ store_settings_read(sqlite3_stmt *s, int first, const struct setting_table *t,
 		switch (row->type) {
 		case SETTING_INT:
 			*(int64_t *)(p + row->off) =
-			    sqlite3_column_int64(s, first + (int)i);
+			    stmt_col_int64(s, first + (int)i);
 			break;
 		case SETTING_BOOL:
 			*(int *)(p + row->off) =
-			    sqlite3_column_int(s, first + (int)i) != 0;
+			    stmt_col_int(s, first + (int)i) != 0;
 			break;
 		case SETTING_STRING:
 			text = store_col_text(s, first + (int)i);
@@ -102,9 +102,9 @@ store_settings_coldef(const struct setting *row)
 	char *def, *out;
 
 	if (row->type == SETTING_STRING) {
-		def = sqlite3_mprintf("%Q", row->def_str ? row->def_str : "");
+		def = store_sql_printf("%Q", row->def_str ? row->def_str : "");
 		xasprintf(&out, "%s TEXT NOT NULL DEFAULT %s", row->name, def);
-		sqlite3_free(def);
+		free(def);
 	} else
 		xasprintf(&out, "%s INTEGER NOT NULL DEFAULT %lld", row->name,
 		    (long long)(row->type == SETTING_BOOL ? row->def != 0 :
@@ -116,45 +116,43 @@ int
 store_settings_columns(struct store *st, const char *table,
     const struct setting_table *t, char **cause)
 {
-	sqlite3_stmt *q;
-	char *sql, *def, *err = NULL;
+	struct store_stmt *q;
+	char *sql, *def;
 	unsigned char *have;
 	size_t i;
 	int rc = -1;
 
 	/* Which rows already have a column (table_info: cid, name, ...). */
 	have = xcalloc(t->n ? t->n : 1, 1);
-	sql = sqlite3_mprintf("PRAGMA table_info(%Q)", table);
-	if (sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL) != SQLITE_OK) {
+	sql = store_sql_printf("PRAGMA table_info(%Q)", table);
+	if ((q = store_prepare(st, sql)) == NULL) {
 		xasprintf(cause, "%s: %s", table, store_errmsg(st));
 		goto out;
 	}
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while (stmt_step(q) == STORE_ROW) {
 		for (i = 0; i < t->n; i++)
 			if (strcmp(t->rows[i].name,
 			    store_col_text(q, 1)) == 0)
 				have[i] = 1;
 	}
-	sqlite3_finalize(q);
+	stmt_free(q);
 	for (i = 0; i < t->n; i++) {
 		if (have[i])
 			continue;
 		def = store_settings_coldef(&t->rows[i]);
-		sqlite3_free(sql);
-		sql = sqlite3_mprintf("ALTER TABLE %Q ADD COLUMN %s", table,
+		free(sql);
+		sql = store_sql_printf("ALTER TABLE %Q ADD COLUMN %s", table,
 		    def);
 		free(def);
-		if (sqlite3_exec(store_db(st), sql, NULL, NULL, &err) !=
-		    SQLITE_OK) {
+		if (store_exec(st, sql) != STORE_OK) {
 			xasprintf(cause, "cannot add setting %s to %s: %s",
-			    t->rows[i].name, table, err ? err : "?");
-			sqlite3_free(err);
+			    t->rows[i].name, table, store_errmsg(st));
 			goto out;
 		}
 	}
 	rc = 0;
 out:
-	sqlite3_free(sql);
+	free(sql);
 	free(have);
 	return rc;
 }

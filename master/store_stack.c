@@ -23,7 +23,7 @@ static int
 service_insert(struct store *st, int64_t stack_id, json_t *svc, int position,
     int64_t now)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "INSERT INTO services (stack_id, name, position, spec, strategy,"
 	    " instances, stateful, min_health, rev, active, created_at,"
 	    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 0, ?9, ?9)");
@@ -32,18 +32,18 @@ service_insert(struct store *st, int64_t stack_id, json_t *svc, int position,
 	char *text = json_dumps(svc, STORE_JSON_FLAGS);
 	int rc;
 
-	sqlite3_bind_int64(s, 1, stack_id);
+	stmt_bind_int64(s, 1, stack_id);
 	store_bind_text(s, 2, json_string_value(json_object_get(svc, "name")));
-	sqlite3_bind_int(s, 3, position);
+	stmt_bind_int(s, 3, position);
 	store_bind_text(s, 4, text);
 	store_bind_text(s, 5, json_string_value(json_object_get(svc,
 	    "strategy")));
-	sqlite3_bind_int64(s, 6, json_integer_value(json_object_get(svc,
+	stmt_bind_int64(s, 6, json_integer_value(json_object_get(svc,
 	    "instances")));
-	sqlite3_bind_int(s, 7, json_is_true(json_object_get(svc, "stateful")));
-	sqlite3_bind_double(s, 8, json_is_number(mh) ? json_number_value(mh) :
+	stmt_bind_int(s, 7, json_is_true(json_object_get(svc, "stateful")));
+	stmt_bind_double(s, 8, json_is_number(mh) ? json_number_value(mh) :
 	    0.8);
-	sqlite3_bind_int64(s, 9, now);
+	stmt_bind_int64(s, 9, now);
 	rc = store_done(s);
 	free(text);
 	return rc;
@@ -80,7 +80,7 @@ stack_create_tx(struct store *st, int64_t grid_id, json_t *spec,
     const char *source, const struct stack_write *w, int64_t parent_id,
     int64_t *stack_id)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	json_t *svc;
 	char *text;
 	int64_t now = util_now_ms();
@@ -92,7 +92,7 @@ stack_create_tx(struct store *st, int64_t grid_id, json_t *spec,
 	    " source, spec, rev, created_at, updated_at, parent_id)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8, ?9)");
 	text = json_dumps(spec, STORE_JSON_FLAGS);
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, json_string_value(json_object_get(spec, "name")));
 	store_bind_text(s, 3, json_string_value(json_object_get(spec, "stack")));
 	store_bind_text(s, 4, json_string_value(json_object_get(spec,
@@ -101,19 +101,19 @@ stack_create_tx(struct store *st, int64_t grid_id, json_t *spec,
 	    "description")));
 	store_bind_text(s, 6, source);
 	store_bind_text(s, 7, text);
-	sqlite3_bind_int64(s, 8, now);
+	stmt_bind_int64(s, 8, now);
 	if (parent_id > 0)
-		sqlite3_bind_int64(s, 9, parent_id);
+		stmt_bind_int64(s, 9, parent_id);
 	else
-		sqlite3_bind_null(s, 9);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
+		stmt_bind_null(s, 9);
+	rc = stmt_step(s);
+	stmt_reset(s);
 	free(text);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+	if ((rc & 0xff) == STORE_CONSTRAINT)
 		return 1;
-	if (rc != SQLITE_DONE)
+	if (rc != STORE_DONE)
 		return -1;
-	*stack_id = sqlite3_last_insert_rowid(store_db(st));
+	*stack_id = store_last_id(st);
 	json_array_foreach(json_object_get(spec, "services"), i, svc) {
 		if (service_insert(st, *stack_id, svc, (int)i, now) != 0)
 			return -1;
@@ -150,11 +150,11 @@ store_stack_create_ex(struct store *st, int64_t grid_id, json_t *spec,
 static int
 parent_set(struct store *st, int64_t stack_id, int64_t parent_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE stacks SET parent_id = ?2"
+	struct store_stmt *s = store_stmt(st, "UPDATE stacks SET parent_id = ?2"
 	    " WHERE id = ?1");
 
-	sqlite3_bind_int64(s, 1, stack_id);
-	sqlite3_bind_int64(s, 2, parent_id);
+	stmt_bind_int64(s, 1, stack_id);
+	stmt_bind_int64(s, 2, parent_id);
 	return store_done(s);
 }
 
@@ -162,14 +162,14 @@ parent_set(struct store *st, int64_t stack_id, int64_t parent_id)
 static int
 collect_nodes(struct store *st, const char *sql, int64_t id, json_t *nodes)
 {
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct store_stmt *s = store_stmt(st, sql);
 	int rc;
 
-	sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	stmt_bind_int64(s, 1, id);
+	while ((rc = stmt_step(s)) == STORE_ROW)
 		json_array_append_new(nodes, json_string(store_col_text(s, 0)));
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 void
@@ -219,7 +219,7 @@ static int
 service_upgrade(struct store *st, int64_t stack_id, json_t *svc, int position,
     int64_t now, struct stack_update *u)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT id, spec,"
+	struct store_stmt *s = store_stmt(st, "SELECT id, spec,"
 	    " json_extract(spec, '$.instances') IS NOT ?3 FROM services"
 	    " WHERE stack_id = ?1 AND name = ?2");
 	json_t *mh;
@@ -228,24 +228,24 @@ service_upgrade(struct store *st, int64_t stack_id, json_t *svc, int position,
 	int rc, recount = 0, respec;
 
 	count = json_integer_value(json_object_get(svc, "instances"));
-	sqlite3_bind_int64(s, 1, stack_id);
+	stmt_bind_int64(s, 1, stack_id);
 	store_bind_text(s, 2, json_string_value(json_object_get(svc, "name")));
-	sqlite3_bind_int64(s, 3, count);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		sid = sqlite3_column_int64(s, 0);
+	stmt_bind_int64(s, 3, count);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW) {
+		sid = stmt_col_int64(s, 0);
 		old = xstrdup(store_col_text(s, 1));
-		recount = sqlite3_column_int(s, 2);
+		recount = stmt_col_int(s, 2);
 	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc == STORE_DONE) {
 		rc = service_insert(st, stack_id, svc, position, now);
 		if (rc == 0)
 			ids_push(&u->added, &u->nadded,
-			    sqlite3_last_insert_rowid(store_db(st)));
+			    store_last_id(st));
 		goto out;
 	}
-	if (rc != SQLITE_ROW) {
+	if (rc != STORE_ROW) {
 		rc = -1;
 		goto out;
 	}
@@ -259,18 +259,18 @@ service_upgrade(struct store *st, int64_t stack_id, json_t *svc, int position,
 	    " stateful = ?5, min_health = ?6, position = ?7,"
 	    " rev = rev + ?10, updated_at = CASE WHEN ?9 OR ?10"
 	    " THEN ?8 ELSE updated_at END WHERE id = ?1");
-	sqlite3_bind_int64(s, 1, sid);
+	stmt_bind_int64(s, 1, sid);
 	store_bind_text(s, 2, text);
 	store_bind_text(s, 3, json_string_value(json_object_get(svc,
 	    "strategy")));
-	sqlite3_bind_int64(s, 4, count);
-	sqlite3_bind_int(s, 5, json_is_true(json_object_get(svc, "stateful")));
-	sqlite3_bind_double(s, 6, json_is_number(mh) ? json_number_value(mh) :
+	stmt_bind_int64(s, 4, count);
+	stmt_bind_int(s, 5, json_is_true(json_object_get(svc, "stateful")));
+	stmt_bind_double(s, 6, json_is_number(mh) ? json_number_value(mh) :
 	    0.8);
-	sqlite3_bind_int(s, 7, position);
-	sqlite3_bind_int64(s, 8, now);
-	sqlite3_bind_int(s, 9, recount);
-	sqlite3_bind_int(s, 10, respec);
+	stmt_bind_int(s, 7, position);
+	stmt_bind_int64(s, 8, now);
+	stmt_bind_int(s, 9, recount);
+	stmt_bind_int(s, 10, respec);
 	if ((rc = store_done(s)) != 0)
 		goto out;
 	if (respec)
@@ -293,19 +293,19 @@ static int
 services_remove(struct store *st, int64_t stack_id, json_t *keep,
     struct stack_update *u)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT id, name FROM services"
+	struct store_stmt *s = store_stmt(st, "SELECT id, name FROM services"
 	    " WHERE stack_id = ?1");
 	size_t i, first = u->nremoved;
 	int rc;
 
-	sqlite3_bind_int64(s, 1, stack_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, stack_id);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		if (json_object_get(keep, store_col_text(s, 1)) == NULL)
 			ids_push(&u->removed, &u->nremoved,
-			    sqlite3_column_int64(s, 0));
+			    stmt_col_int64(s, 0));
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+	stmt_reset(s);
+	if (rc != STORE_DONE)
 		return -1;
 	/* Deleted once the SELECT is done: its cursor is on this table. */
 	for (i = first; i < u->nremoved; i++) {
@@ -313,7 +313,7 @@ services_remove(struct store *st, int64_t stack_id, json_t *keep,
 		    " WHERE service_id = ?1", u->removed[i], u->nodes) != 0)
 			return -1;
 		s = store_stmt(st, "DELETE FROM services WHERE id = ?1");
-		sqlite3_bind_int64(s, 1, u->removed[i]);
+		stmt_bind_int64(s, 1, u->removed[i]);
 		if (store_done(s) != 0)
 			return -1;
 	}
@@ -324,15 +324,15 @@ services_remove(struct store *st, int64_t stack_id, json_t *keep,
 static int
 stack_exists(struct store *st, int64_t stack_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT 1 FROM stacks WHERE id = ?1");
+	struct store_stmt *s = store_stmt(st, "SELECT 1 FROM stacks WHERE id = ?1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, stack_id);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_bind_int64(s, 1, stack_id);
+	rc = stmt_step(s);
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
@@ -348,7 +348,7 @@ stack_update_tx(struct store *st, int64_t stack_id, json_t *spec,
     const char *source, const struct stack_write *w, struct stack_update *u)
 {
 	const char *name = json_string_value(json_object_get(spec, "name"));
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	json_t *svc, *keep = json_object();
 	char *text;
 	int64_t now = util_now_ms(), grid_id = 0;
@@ -374,7 +374,7 @@ stack_update_tx(struct store *st, int64_t stack_id, json_t *spec,
 	    " version = ?4, description = ?5, stack_ref = ?6, rev = rev + 1,"
 	    " updated_at = ?7 WHERE id = ?1 RETURNING grid_id");
 	text = json_dumps(spec, STORE_JSON_FLAGS);
-	sqlite3_bind_int64(s, 1, stack_id);
+	stmt_bind_int64(s, 1, stack_id);
 	store_bind_text(s, 2, source);
 	store_bind_text(s, 3, text);
 	store_bind_text(s, 4, json_string_value(json_object_get(spec,
@@ -382,10 +382,10 @@ stack_update_tx(struct store *st, int64_t stack_id, json_t *spec,
 	store_bind_text(s, 5, json_string_value(json_object_get(spec,
 	    "description")));
 	store_bind_text(s, 6, json_string_value(json_object_get(spec, "stack")));
-	sqlite3_bind_int64(s, 7, now);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		grid_id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+	stmt_bind_int64(s, 7, now);
+	if (stmt_step(s) == STORE_ROW)
+		grid_id = stmt_col_int64(s, 0);
+	stmt_reset(s);
 	free(text);
 	if (grid_id == 0 || store_event_add(st, grid_id, "stack.upgrade", name,
 	    "stack %s upgraded: %zu service(s) changed or removed", name,
@@ -421,37 +421,37 @@ store_stack_update_ex(struct store *st, int64_t stack_id, json_t *spec,
 int
 store_stack_ref(struct store *st, int64_t stack_id, char *ref, size_t len)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT stack_ref FROM stacks WHERE id = ?1");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, stack_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	stmt_bind_int64(s, 1, stack_id);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
 		snprintf(ref, len, "%s", store_col_text(s, 0));
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_stack_find(struct store *st, int64_t grid_id, const char *name,
     int64_t *stack_id)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT id FROM stacks WHERE grid_id = ?1 AND name = ?2");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*stack_id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
+		*stack_id = stmt_col_int64(s, 0);
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 /* Delete one stack, in the caller's transaction (appending). */
@@ -459,7 +459,7 @@ static int
 stack_delete_tx(struct store *st, int64_t stack_id, json_t *nodes,
     int64_t **services, size_t *nservices)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc;
 
 	if (collect_nodes(st, "SELECT DISTINCT i.node_id FROM instances i"
@@ -467,37 +467,37 @@ stack_delete_tx(struct store *st, int64_t stack_id, json_t *nodes,
 	    stack_id, nodes) != 0)
 		return -1;
 	s = store_stmt(st, "SELECT id FROM services WHERE stack_id = ?1");
-	sqlite3_bind_int64(s, 1, stack_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, stack_id);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		*services = xreallocarray(*services, *nservices + 1,
 		    sizeof **services);
-		(*services)[(*nservices)++] = sqlite3_column_int64(s, 0);
+		(*services)[(*nservices)++] = stmt_col_int64(s, 0);
 	}
-	sqlite3_reset(s);
+	stmt_reset(s);
 	s = store_stmt(st, "DELETE FROM stacks WHERE id = ?1 RETURNING grid_id,"
 	    " name");
-	sqlite3_bind_int64(s, 1, stack_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		int64_t grid_id = sqlite3_column_int64(s, 0);
+	stmt_bind_int64(s, 1, stack_id);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW) {
+		int64_t grid_id = stmt_col_int64(s, 0);
 		char *name = xstrdup(store_col_text(s, 1));
 
-		sqlite3_reset(s);
+		stmt_reset(s);
 		rc = store_event_add(st, grid_id, "stack.remove", name,
 		    "stack %s removed with its services and instances", name);
 		free(name);
 		return rc;
 	}
-	sqlite3_reset(s);
+	stmt_reset(s);
 	/* Removed by another request since the caller's lookup: 1. */
-	return rc == SQLITE_DONE ? 1 : -1;
+	return rc == STORE_DONE ? 1 : -1;
 }
 
 int
 store_stack_tree(struct store *st, int64_t stack_id, int64_t **ids,
     size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "WITH RECURSIVE t(id, depth) AS (SELECT ?1, 0 UNION ALL"
 	    " SELECT k.id, t.depth + 1 FROM stacks k JOIN t"
 	    " ON k.parent_id = t.id WHERE t.depth < 64)"
@@ -506,11 +506,11 @@ store_stack_tree(struct store *st, int64_t stack_id, int64_t **ids,
 
 	*ids = NULL;
 	*n = 0;
-	sqlite3_bind_int64(s, 1, stack_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		ids_push(ids, n, sqlite3_column_int64(s, 0));
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_bind_int64(s, 1, stack_id);
+	while ((rc = stmt_step(s)) == STORE_ROW)
+		ids_push(ids, n, stmt_col_int64(s, 0));
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		free(*ids);
 		*ids = NULL;
 		*n = 0;
@@ -612,26 +612,26 @@ fail:
  * running; one whose deploy succeeded and then lost a node is degraded.
  */
 static const char *
-stack_state(sqlite3_stmt *s)
+stack_state(struct store_stmt *s)
 {
 	const char *d = store_col_text(s, 9);
 
 	if (d != NULL && (strcmp(d, "created") == 0 ||
 	    strcmp(d, "ongoing") == 0))
 		return "deploying";
-	if (sqlite3_column_int64(s, 8) > 0 && sqlite3_column_int64(s, 12) == 0)
+	if (stmt_col_int64(s, 8) > 0 && stmt_col_int64(s, 12) == 0)
 		return "not deployed";
 	/* Every service stopped by an operator (docs/lifecycle.md). */
-	if (sqlite3_column_int64(s, 8) > 0 &&
-	    sqlite3_column_int64(s, 15) == sqlite3_column_int64(s, 8))
+	if (stmt_col_int64(s, 8) > 0 &&
+	    stmt_col_int64(s, 15) == stmt_col_int64(s, 8))
 		return "stopped";
-	if (sqlite3_column_int64(s, 13) == 0 && sqlite3_column_int64(s, 14) == 0)
+	if (stmt_col_int64(s, 13) == 0 && stmt_col_int64(s, 14) == 0)
 		return "running";
 	return "degraded";
 }
 
 static json_t *
-stack_row_json(sqlite3_stmt *s)
+stack_row_json(struct store_stmt *s)
 {
 	char t[32];
 	json_t *o = json_object();
@@ -642,23 +642,23 @@ stack_row_json(sqlite3_stmt *s)
 	    json_string(store_col_text(s, 3)) : json_null());
 	json_object_set_new(o, "description", store_col_text(s, 4) ?
 	    json_string(store_col_text(s, 4)) : json_null());
-	json_object_set_new(o, "rev", json_integer(sqlite3_column_int64(s, 5)));
-	util_iso8601(sqlite3_column_int64(s, 6), t, sizeof t);
+	json_object_set_new(o, "rev", json_integer(stmt_col_int64(s, 5)));
+	util_iso8601(stmt_col_int64(s, 6), t, sizeof t);
 	json_object_set_new(o, "created_at", json_string(t));
-	util_iso8601(sqlite3_column_int64(s, 7), t, sizeof t);
+	util_iso8601(stmt_col_int64(s, 7), t, sizeof t);
 	json_object_set_new(o, "updated_at", json_string(t));
 	json_object_set_new(o, "services",
-	    json_integer(sqlite3_column_int64(s, 8)));
+	    json_integer(stmt_col_int64(s, 8)));
 	json_object_set_new(o, "deploy_state", store_col_text(s, 9) ?
 	    json_string(store_col_text(s, 9)) : json_null());
-	json_object_set_new(o, "deploy_id", sqlite3_column_type(s, 10) ==
-	    SQLITE_NULL ? json_null() : json_integer(sqlite3_column_int64(s,
+	json_object_set_new(o, "deploy_id", stmt_col_type(s, 10) ==
+	    STORE_NULL ? json_null() : json_integer(stmt_col_int64(s,
 	    10)));
 	json_object_set_new(o, "deploy_error", store_col_text(s, 11) ?
 	    json_string(store_col_text(s, 11)) : json_null());
 	json_object_set_new(o, "state", json_string(stack_state(s)));
 	json_object_set_new(o, "stopped_services",
-	    json_integer(sqlite3_column_int64(s, 15)));
+	    json_integer(stmt_col_int64(s, 15)));
 	return o;
 }
 
@@ -688,18 +688,18 @@ stack_row_json(sqlite3_stmt *s)
 json_t *
 store_stack_list_json(struct store *st, int64_t grid_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " STACK_COLS
+	struct store_stmt *s = store_stmt(st, "SELECT " STACK_COLS
 	    " FROM stacks k WHERE k.grid_id = ?1 ORDER BY k.name");
 	json_t *arr = json_array();
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	return store_rows_json(s, arr, stack_row_json);
 }
 
 int
 store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT " STACK_COLS ", k.source,"
+	struct store_stmt *s = store_stmt(st, "SELECT " STACK_COLS ", k.source,"
 	    " k.grid_id, k.spec, json_extract(k.spec, '$.variables'),"
 	    " (SELECT p.name FROM stacks p WHERE p.id = k.parent_id),"
 	    " json_extract(k.spec, '$.labels')"
@@ -709,15 +709,15 @@ store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
 	size_t i;
 	int rc;
 
-	sqlite3_bind_int64(s, 1, stack_id);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return rc == SQLITE_DONE ? 0 : -1;
+	stmt_bind_int64(s, 1, stack_id);
+	rc = stmt_step(s);
+	if (rc != STORE_ROW) {
+		stmt_reset(s);
+		return rc == STORE_DONE ? 0 : -1;
 	}
 	o = stack_row_json(s);
 	json_object_set_new(o, "source", json_string(store_col_text(s, 16)));
-	grid_id = sqlite3_column_int64(s, 17);
+	grid_id = stmt_col_int64(s, 17);
 	spec = json_loads(store_col_text(s, 18), 0, NULL);
 	/* The stack's answers (secrets are never among them). */
 	json_object_set_new(o, "variables", store_col_text(s, 19) != NULL ?
@@ -728,7 +728,7 @@ store_stack_get_json(struct store *st, int64_t stack_id, json_t **out)
 	    json_loads(store_col_text(s, 21), 0, NULL) : json_array());
 	/* The parser's normalized stack, as stored (no secret values). */
 	json_object_set(o, "spec", spec);
-	sqlite3_reset(s);
+	stmt_reset(s);
 	svcs = store_service_list_json(st, grid_id,
 	    json_string_value(json_object_get(o, "name")));
 	if (svcs == NULL) {
@@ -762,7 +762,7 @@ int
 store_service_links_ready(struct store *st, int64_t service_id, char *why,
     size_t len)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT json_extract(j.value, '$.stack'),"
 	    " json_extract(j.value, '$.service'), k.id, t.id, t.active,"
 	    " (SELECT count(*) FROM deploy_services ds"
@@ -780,23 +780,23 @@ store_service_links_ready(struct store *st, int64_t service_id, char *why,
 	int rc, ready = 1;
 
 	*why = '\0';
-	sqlite3_bind_int64(s, 1, service_id);
-	while (ready == 1 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (sqlite3_column_type(s, 3) == SQLITE_NULL) {
+	stmt_bind_int64(s, 1, service_id);
+	while (ready == 1 && (rc = stmt_step(s)) == STORE_ROW) {
+		if (stmt_col_type(s, 3) == STORE_NULL) {
 			snprintf(why, len, "it links to %s/%s, which is no "
 			    "longer in the grid", store_col_text(s, 0),
 			    store_col_text(s, 1));
 			ready = 2;
-		} else if (sqlite3_column_int(s, 4) == 0 ||
-		    sqlite3_column_int64(s, 5) > 0) {
+		} else if (stmt_col_int(s, 4) == 0 ||
+		    stmt_col_int64(s, 5) > 0) {
 			snprintf(why, len, "waiting for %s/%s to be deployed",
 			    store_col_text(s, 0), store_col_text(s, 1));
 			ready = 0;
 		}
 	}
-	if (ready == 1 && rc != SQLITE_DONE)
+	if (ready == 1 && rc != STORE_DONE)
 		ready = -1;
-	sqlite3_reset(s);
+	stmt_reset(s);
 	return ready;
 }
 
@@ -804,7 +804,7 @@ int
 store_stack_linked_from(struct store *st, int64_t stack_id, json_t *keep,
     char *buf, size_t len)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "SELECT ok.name, v.name, json_extract(j.value, '$.service')"
 	    " FROM stacks me JOIN stacks ok ON ok.grid_id = me.grid_id"
 	    "   AND ok.id != me.id"
@@ -816,8 +816,8 @@ store_stack_linked_from(struct store *st, int64_t stack_id, json_t *keep,
 	int rc, n = 0;
 
 	*buf = '\0';
-	sqlite3_bind_int64(s, 1, stack_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, stack_id);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		if (keep != NULL && json_object_get(keep,
 		    store_col_text(s, 2)) != NULL)
 			continue;
@@ -828,15 +828,15 @@ store_stack_linked_from(struct store *st, int64_t stack_id, json_t *keep,
 			    store_col_text(s, 2));
 		n++;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? n : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? n : -1;
 }
 
 int
 store_stack_tree_linked_from(struct store *st, int64_t stack_id, char *buf,
     size_t len)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct store_stmt *s = store_stmt(st,
 	    "WITH RECURSIVE t(id, depth) AS (SELECT ?1, 0 UNION ALL"
 	    " SELECT k.id, t.depth + 1 FROM stacks k JOIN t"
 	    " ON k.parent_id = t.id WHERE t.depth < 64)"
@@ -853,8 +853,8 @@ store_stack_tree_linked_from(struct store *st, int64_t stack_id, char *buf,
 	int rc, n = 0;
 
 	*buf = '\0';
-	sqlite3_bind_int64(s, 1, stack_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	stmt_bind_int64(s, 1, stack_id);
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		if (used < len)
 			used += (size_t)snprintf(buf + used, len - used,
 			    "%s%s/%s -> %s", n ? ", " : "",
@@ -862,40 +862,40 @@ store_stack_tree_linked_from(struct store *st, int64_t stack_id, char *buf,
 			    store_col_text(s, 2));
 		n++;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? n : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? n : -1;
 }
 
 int
 store_stack_children(struct store *st, int64_t stack_id, json_t *out)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT id, name FROM stacks"
+	struct store_stmt *s = store_stmt(st, "SELECT id, name FROM stacks"
 	    " WHERE parent_id = ?1 ORDER BY name");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, stack_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	stmt_bind_int64(s, 1, stack_id);
+	while ((rc = stmt_step(s)) == STORE_ROW)
 		json_array_append_new(out, json_pack("{s:I, s:s}", "id",
-		    (json_int_t)sqlite3_column_int64(s, 0), "name",
+		    (json_int_t)stmt_col_int64(s, 0), "name",
 		    store_col_text(s, 1)));
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 int
 store_stack_spec(struct store *st, int64_t stack_id, json_t **spec)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT spec FROM stacks"
+	struct store_stmt *s = store_stmt(st, "SELECT spec FROM stacks"
 	    " WHERE id = ?1");
 	int rc;
 
 	*spec = NULL;
-	sqlite3_bind_int64(s, 1, stack_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	stmt_bind_int64(s, 1, stack_id);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW)
 		*spec = json_loads(store_col_text(s, 0), 0, NULL);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return *spec != NULL ? 1 : -1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }

@@ -29,26 +29,26 @@ int
 store_vault_sealed(struct store *st, int64_t grid_id, const char *name,
     unsigned char **sealed, size_t *len)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT sealed FROM vault"
+	struct store_stmt *s = store_stmt(st, "SELECT sealed FROM vault"
 	    " WHERE grid_id = ?1 AND name = ?2");
 	const void *b;
 	int rc;
 
 	*sealed = NULL;
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*len = (size_t)sqlite3_column_bytes(s, 0);
-		b = sqlite3_column_blob(s, 0);
+	rc = stmt_step(s);
+	if (rc == STORE_ROW) {
+		*len = (size_t)stmt_col_bytes(s, 0);
+		b = stmt_col_blob(s, 0);
 		*sealed = xmalloc(*len + 1);
 		if (*len > 0)
 			memcpy(*sealed, b, *len);
 	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	stmt_reset(s);
+	if (rc == STORE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 /* "stack/service, ..." of the services that use name, into users. */
@@ -56,27 +56,27 @@ static int
 vault_users(struct store *st, int64_t grid_id, const char *name,
     json_t *ids, char *users, size_t len)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT DISTINCT v.id, k.name,"
+	struct store_stmt *s = store_stmt(st, "SELECT DISTINCT v.id, k.name,"
 	    " v.name" VAULT_USERS " ORDER BY k.name, v.name");
 	size_t used = 0;
 	int rc, n = 0;
 
 	if (users != NULL && len > 0)
 		*users = '\0';
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = stmt_step(s)) == STORE_ROW) {
 		if (ids != NULL)
 			json_array_append_new(ids,
-			    json_integer(sqlite3_column_int64(s, 0)));
+			    json_integer(stmt_col_int64(s, 0)));
 		if (users != NULL && used < len)
 			used += (size_t)snprintf(users + used, len - used,
 			    "%s%s/%s", n ? ", " : "", store_col_text(s, 1),
 			    store_col_text(s, 2));
 		n++;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? n : -1;
+	stmt_reset(s);
+	return rc == STORE_DONE ? n : -1;
 }
 
 int
@@ -84,19 +84,19 @@ store_vault_put_tx(struct store *st, int64_t grid_id, const char *name,
     const unsigned char *sealed, size_t len, enum vault_put mode,
     const char *why, json_t *rolled)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int64_t now = util_now_ms();
 	int rc, exists;
 
 	s = store_stmt(st, "SELECT 1 FROM vault WHERE grid_id = ?1"
 	    " AND name = ?2");
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	rc = stmt_step(s);
+	stmt_reset(s);
+	if (rc != STORE_ROW && rc != STORE_DONE)
 		return -1;
-	exists = rc == SQLITE_ROW;
+	exists = rc == STORE_ROW;
 	if (exists && mode == VAULT_PUT_CREATE)
 		return 1;
 	if (!exists && mode == VAULT_PUT_UPDATE)
@@ -104,10 +104,10 @@ store_vault_put_tx(struct store *st, int64_t grid_id, const char *name,
 	if (!exists) {
 		s = store_stmt(st, "INSERT INTO vault (grid_id, name, sealed,"
 		    " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)");
-		sqlite3_bind_int64(s, 1, grid_id);
+		stmt_bind_int64(s, 1, grid_id);
 		store_bind_text(s, 2, name);
-		sqlite3_bind_blob(s, 3, sealed, (int)len, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 4, now);
+		stmt_bind_blob_copy(s, 3, sealed, (int)len);
+		stmt_bind_int64(s, 4, now);
 		if (store_done(s) != 0)
 			return -1;
 		return store_event_add(st, grid_id, "vault.write", name,
@@ -117,10 +117,10 @@ store_vault_put_tx(struct store *st, int64_t grid_id, const char *name,
 	}
 	s = store_stmt(st, "UPDATE vault SET sealed = ?3, version = version"
 	    " + 1, updated_at = ?4 WHERE grid_id = ?1 AND name = ?2");
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name);
-	sqlite3_bind_blob(s, 3, sealed, (int)len, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 4, now);
+	stmt_bind_blob_copy(s, 3, sealed, (int)len);
+	stmt_bind_int64(s, 4, now);
 	if (store_done(s) != 0)
 		return -1;
 	/* Its services take the new value with their next deploy. */
@@ -128,9 +128,9 @@ store_vault_put_tx(struct store *st, int64_t grid_id, const char *name,
 		return -1;
 	s = store_stmt(st, "UPDATE services SET rev = rev + 1, updated_at = ?3"
 	    " WHERE id IN (SELECT v.id" VAULT_USERS ")");
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name);
-	sqlite3_bind_int64(s, 3, now);
+	stmt_bind_int64(s, 3, now);
 	if (store_done(s) != 0)
 		return -1;
 	return store_event_add(st, grid_id, "vault.update", name,
@@ -161,7 +161,7 @@ int
 store_vault_delete(struct store *st, int64_t grid_id, const char *name,
     int force, char *users, size_t len)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int rc, n;
 
 	if (store_begin(st) != 0)
@@ -173,11 +173,11 @@ store_vault_delete(struct store *st, int64_t grid_id, const char *name,
 		return 2;
 	}
 	s = store_stmt(st, "DELETE FROM vault WHERE grid_id = ?1 AND name = ?2");
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name);
 	if (store_done(s) != 0)
 		goto fail;
-	if (sqlite3_changes(store_db(st)) == 0) {
+	if (store_changes(st) == 0) {
 		store_rollback(st);
 		return 1;
 	}
@@ -193,17 +193,17 @@ fail:
 }
 
 static json_t *
-vault_row_json(sqlite3_stmt *s)
+vault_row_json(struct store_stmt *s)
 {
 	char t[32];
 	json_t *o = json_object();
 
 	json_object_set_new(o, "name", json_string(store_col_text(s, 0)));
 	json_object_set_new(o, "version",
-	    json_integer(sqlite3_column_int64(s, 1)));
-	util_iso8601(sqlite3_column_int64(s, 2), t, sizeof t);
+	    json_integer(stmt_col_int64(s, 1)));
+	util_iso8601(stmt_col_int64(s, 2), t, sizeof t);
 	json_object_set_new(o, "created_at", json_string(t));
-	util_iso8601(sqlite3_column_int64(s, 3), t, sizeof t);
+	util_iso8601(stmt_col_int64(s, 3), t, sizeof t);
 	json_object_set_new(o, "updated_at", json_string(t));
 	return o;
 }
@@ -212,29 +212,29 @@ vault_row_json(sqlite3_stmt *s)
 static int
 vault_add_users(struct store *st, int64_t grid_id, json_t *o)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT DISTINCT k.name || '/' ||"
+	struct store_stmt *s = store_stmt(st, "SELECT DISTINCT k.name || '/' ||"
 	    " v.name" VAULT_USERS " ORDER BY 1");
 	json_t *users = json_array();
 	int rc;
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, json_string_value(json_object_get(o, "name")));
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	while ((rc = stmt_step(s)) == STORE_ROW)
 		json_array_append_new(users, json_string(store_col_text(s, 0)));
-	sqlite3_reset(s);
+	stmt_reset(s);
 	json_object_set_new(o, "services", users);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 json_t *
 store_vault_list_json(struct store *st, int64_t grid_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT name, version, created_at,"
+	struct store_stmt *s = store_stmt(st, "SELECT name, version, created_at,"
 	    " updated_at FROM vault WHERE grid_id = ?1 ORDER BY name");
 	json_t *arr, *o;
 	size_t i;
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	if ((arr = store_rows_json(s, json_array(), vault_row_json)) == NULL)
 		return NULL;
 	json_array_foreach(arr, i, o) {
@@ -250,11 +250,11 @@ int
 store_vault_get_json(struct store *st, int64_t grid_id, const char *name,
     json_t **out)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT name, version, created_at,"
+	struct store_stmt *s = store_stmt(st, "SELECT name, version, created_at,"
 	    " updated_at FROM vault WHERE grid_id = ?1 AND name = ?2");
 	int rc;
 
-	sqlite3_bind_int64(s, 1, grid_id);
+	stmt_bind_int64(s, 1, grid_id);
 	store_bind_text(s, 2, name);
 	rc = store_row_json(s, vault_row_json, out);
 	if (rc == 1 && vault_add_users(st, grid_id, *out) != 0) {
@@ -267,16 +267,16 @@ store_vault_get_json(struct store *st, int64_t grid_id, const char *name,
 json_t *
 store_vault_names(struct store *st, int64_t grid_id)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT name FROM vault"
+	struct store_stmt *s = store_stmt(st, "SELECT name FROM vault"
 	    " WHERE grid_id = ?1 ORDER BY name");
 	json_t *arr = json_array();
 	int rc;
 
-	sqlite3_bind_int64(s, 1, grid_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	stmt_bind_int64(s, 1, grid_id);
+	while ((rc = stmt_step(s)) == STORE_ROW)
 		json_array_append_new(arr, json_string(store_col_text(s, 0)));
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(s);
+	if (rc != STORE_DONE) {
 		json_decref(arr);
 		return NULL;
 	}

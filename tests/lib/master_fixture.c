@@ -67,8 +67,7 @@ master_fixture_new(void)
 	if ((f->st = store_open(f->m.db_path, &cause)) == NULL ||
 	    store_migrate(f->st, &cause) != 0)
 		master_fixture_die(f, cause);
-	sqlite3_exec(store_db(f->st), "PRAGMA synchronous = OFF", NULL, NULL,
-	    NULL);
+	store_exec(f->st, "PRAGMA synchronous = OFF");
 	if (pthread_key_create(&f->m.store_key, NULL) != 0 ||
 	    pthread_setspecific(f->m.store_key, f->st) != 0)
 		master_fixture_die(f, "pthread key");
@@ -185,15 +184,15 @@ void
 master_fixture_place(struct master_fixture *f, int64_t service_id, int no,
     const char *node_id, int64_t rev)
 {
-	sqlite3_stmt *s = store_stmt(f->st, "INSERT INTO instances"
+	struct store_stmt *s = store_stmt(f->st, "INSERT INTO instances"
 	    " (service_id, instance_no, node_id, rev, state, created_at,"
 	    " updated_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)");
 
-	sqlite3_bind_int64(s, 1, service_id);
-	sqlite3_bind_int(s, 2, no);
+	stmt_bind_int64(s, 1, service_id);
+	stmt_bind_int(s, 2, no);
 	store_bind_text(s, 3, node_id);
-	sqlite3_bind_int64(s, 4, rev);
-	sqlite3_bind_int64(s, 5, util_now_ms());
+	stmt_bind_int64(s, 4, rev);
+	stmt_bind_int64(s, 5, util_now_ms());
 	if (store_done(s) != 0)
 		master_fixture_die(f, "instance");
 }

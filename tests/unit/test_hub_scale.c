@@ -30,14 +30,14 @@ static const unsigned char key[TOKEN_KEY_LEN];	/* the vault's, zero */
 static int
 count_rows(struct master_fixture *f, const char *sql)
 {
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 	int n = -1;
 
-	if (sqlite3_prepare_v2(store_db(f->st), sql, -1, &s, NULL) != SQLITE_OK)
+	if ((s = store_prepare(f->st, sql)) == NULL)
 		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
+	if (stmt_step(s) == STORE_ROW)
+		n = stmt_col_int(s, 0);
+	stmt_free(s);
 	return n;
 }
 
@@ -108,17 +108,16 @@ test_desired_cache_follows_spec(void)
 	struct desired_cache *c = desired_cache_new();
 	const char *id = MASTER_FIXTURE_NODE_ID;
 	char *a, *b;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	master_fixture_seed(f);
 	CHECK_INT(desired_texts(f->st, key, c, &id, 1, &a), 0);
 	CHECK(strstr(a, "\"image\":\"img-2\"") == NULL);
-	CHECK(sqlite3_prepare_v2(store_db(f->st), "UPDATE services SET spec ="
-	    " json_set(spec, '$.image', 'img-2') WHERE id = ?1", -1, &s,
-	    NULL) == SQLITE_OK);
-	sqlite3_bind_int64(s, 1, f->web_id);
-	CHECK(sqlite3_step(s) == SQLITE_DONE);
-	sqlite3_finalize(s);
+	CHECK((s = store_prepare(f->st, "UPDATE services SET spec ="
+	    " json_set(spec, '$.image', 'img-2') WHERE id = ?1")) != NULL);
+	stmt_bind_int64(s, 1, f->web_id);
+	CHECK(stmt_step(s) == STORE_DONE);
+	stmt_free(s);
 	CHECK_INT(desired_texts(f->st, key, c, &id, 1, &b), 0);
 	CHECK_HAS(b, "\"image\":\"img-2\"");
 	CHECK(strcmp(a, b) != 0);
@@ -153,16 +152,16 @@ test_desired_secret_not_cached(void)
 	struct desired_cache *c = desired_cache_new();
 	const char *id = MASTER_FIXTURE_NODE_ID;
 	char *a, *b;
-	sqlite3_stmt *s;
+	struct store_stmt *s;
 
 	master_fixture_seed(f);
-	CHECK(sqlite3_prepare_v2(store_db(f->st), "UPDATE services SET spec ="
+	CHECK((s = store_prepare(f->st, "UPDATE services SET spec ="
 	    " json_set(spec, '$.secrets', json('[{\"secret\":\"db.pw\","
-	    "\"name\":\"DB_PW\",\"type\":\"env\"}]')) WHERE id = ?1", -1,
-	    &s, NULL) == SQLITE_OK);
-	sqlite3_bind_int64(s, 1, f->web_id);
-	CHECK(sqlite3_step(s) == SQLITE_DONE);
-	sqlite3_finalize(s);
+	    "\"name\":\"DB_PW\",\"type\":\"env\"}]')) WHERE id = ?1"))
+	    != NULL);
+	stmt_bind_int64(s, 1, f->web_id);
+	CHECK(stmt_step(s) == STORE_DONE);
+	stmt_free(s);
 	put_secret(f, "first-value");
 	CHECK_INT(desired_texts(f->st, key, c, &id, 1, &a), 0);
 	CHECK_HAS(a, "DB_PW=first-value");

@@ -284,7 +284,7 @@ test_deploy_state_names(void)
 {
 	struct master_fixture *f = master_fixture_new();
 	enum deploy_state s, back;
-	sqlite3_stmt *q;
+	struct store_stmt *q;
 	int64_t stack_id, id;
 	int i;
 
@@ -303,13 +303,12 @@ test_deploy_state_names(void)
 		s = (enum deploy_state)i;
 		CHECK_INT(deploy_state_parse(deploy_state_name(s), &back), 0);
 		CHECK_INT(back, s);
-		sqlite3_bind_int64(q, 1, id);
-		sqlite3_bind_text(q, 2, deploy_state_name(s), -1,
-		    SQLITE_STATIC);
+		stmt_bind_int64(q, 1, id);
+		stmt_bind_text(q, 2, deploy_state_name(s));
 		CHECK_INT(store_done(q), 0);
 	}
-	sqlite3_bind_int64(q, 1, id);
-	sqlite3_bind_text(q, 2, "done", -1, SQLITE_STATIC);
+	stmt_bind_int64(q, 1, id);
+	stmt_bind_text(q, 2, "done");
 	CHECK_INT(store_done(q), -1);
 	master_fixture_free(f);
 }

@@ -47,7 +47,7 @@ static int
 schema_matches(struct store *st, const char *table,
     const struct setting_table *t)
 {
-	sqlite3_stmt *q;
+	struct store_stmt *q;
 	char sql[128], want[256];
 	const struct setting *row;
 	size_t i, found;
@@ -62,29 +62,28 @@ schema_matches(struct store *st, const char *table,
 			snprintf(want, sizeof want, "%lld",
 			    (long long)row->def);
 		found = 0;
-		CHECK(sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL) ==
-		    SQLITE_OK);
+		CHECK((q = store_prepare(st, sql)) != NULL);
 		/* cid, name, type, notnull, dflt_value, pk */
-		while (sqlite3_step(q) == SQLITE_ROW) {
-			if (strcmp((const char *)sqlite3_column_text(q, 1),
+		while (stmt_step(q) == STORE_ROW) {
+			if (strcmp(stmt_col_text(q, 1),
 			    row->name) != 0)
 				continue;
 			found = 1;
-			if (strcmp((const char *)sqlite3_column_text(q, 2),
+			if (strcmp(stmt_col_text(q, 2),
 			    row->type == SETTING_STRING ? "TEXT" :
-			    "INTEGER") != 0 || sqlite3_column_int(q, 3) != 1 ||
-			    sqlite3_column_text(q, 4) == NULL ||
-			    strcmp((const char *)sqlite3_column_text(q, 4),
+			    "INTEGER") != 0 || stmt_col_int(q, 3) != 1 ||
+			    stmt_col_text(q, 4) == NULL ||
+			    strcmp(stmt_col_text(q, 4),
 			    want) != 0) {
 				printf("  column %s.%s: %s NOT NULL=%d DEFAULT "
 				    "%s, the table says %s\n", table, row->name,
-				    sqlite3_column_text(q, 2),
-				    sqlite3_column_int(q, 3),
-				    sqlite3_column_text(q, 4), want);
+				    stmt_col_text(q, 2),
+				    stmt_col_int(q, 3),
+				    stmt_col_text(q, 4), want);
 				ok = 0;
 			}
 		}
-		sqlite3_finalize(q);
+		stmt_free(q);
 		if (!found) {
 			printf("  no column %s.%s\n", table, row->name);
 			ok = 0;
@@ -127,7 +126,7 @@ test_new_row_adds_column(void)
 	struct store *st;
 	size_t n = grid_settings_table.n;
 	unsigned char hash[32] = { 1 }, sealed[60] = { 0 };
-	sqlite3_stmt *q;
+	struct store_stmt *q;
 
 	/* The real table plus two rows, however long the table grows. */
 	rows = xcalloc(n + 2, sizeof rows[0]);
@@ -163,12 +162,12 @@ test_new_row_adds_column(void)
 	}
 	CHECK(schema_matches(st, "grids", &ext));
 	/* The existing grid got the defaults. */
-	CHECK(sqlite3_prepare_v2(store_db(st), "SELECT join_mode, budget FROM "
-	    "grids WHERE name = 'old'", -1, &q, NULL) == SQLITE_OK);
-	CHECK(sqlite3_step(q) == SQLITE_ROW);
-	CHECK_STR((const char *)sqlite3_column_text(q, 0), "auto");
-	CHECK_INT(sqlite3_column_int64(q, 1), 7);
-	sqlite3_finalize(q);
+	CHECK((q = store_prepare(st, "SELECT join_mode, budget FROM "
+	    "grids WHERE name = 'old'")) != NULL);
+	CHECK(stmt_step(q) == STORE_ROW);
+	CHECK_STR(stmt_col_text(q, 0), "auto");
+	CHECK_INT(stmt_col_int64(q, 1), 7);
+	stmt_free(q);
 	store_close(st);
 	free(rows);
 }
@@ -308,7 +307,7 @@ test_secret_sealed(void)
 	struct grid_settings a, b, c;
 	struct grid g;
 	struct store *st;
-	sqlite3_stmt *q;
+	struct store_stmt *q;
 	json_t *body, *o;
 	char *field = NULL, *cause = NULL, *clear = NULL, *d;
 
@@ -380,13 +379,12 @@ test_secret_sealed(void)
 	CHECK_INT(store_grid_create(st, "g", &a, hash, hash, sizeof hash,
 	    &g), 0);
 	CHECK_INT(store_grid_update_settings(st, g.id, &b), 0);
-	q = NULL;
-	sqlite3_prepare_v2(store_db(st), "SELECT webhook_url FROM grids "
-	    "WHERE name = 'g'", -1, &q, NULL);
-	if (q != NULL && sqlite3_step(q) == SQLITE_ROW)
-		CHECK_STR((const char *)sqlite3_column_text(q, 0),
+	q = store_prepare(st, "SELECT webhook_url FROM grids "
+	    "WHERE name = 'g'");
+	if (q != NULL && stmt_step(q) == STORE_ROW)
+		CHECK_STR(stmt_col_text(q, 0),
 		    b.webhook_url);
-	sqlite3_finalize(q);
+	stmt_free(q);
 	c = b;
 	snprintf(c.webhook_url, sizeof c.webhook_url, "%s", url);
 	CHECK_INT(store_grid_update_settings(st, g.id, &c), -1);

@@ -1,0 +1,401 @@
+/*
+ * store_db.c - the statement shim's plain SQLite backend (store_db.h).
+ *
+ * One connection per thread (struct store), opened in WAL mode with a
+ * busy handler of our own, and a cache of prepared statements keyed by the
+ * address of their SQL literal. The typed accessors (store_*.c) reach
+ * SQLite only through here, so that issue 18's dqlite backend can take
+ * this file's place behind the same calls.
+ *
+ * The wrappers are thin on purpose: each is one sqlite3 call, so the
+ * single-master store keeps its speed (docs/performance.md).
+ */
+#include "master/store.h"
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+_Static_assert(STORE_OK == SQLITE_OK && STORE_ERROR == SQLITE_ERROR &&
+    STORE_CONSTRAINT == SQLITE_CONSTRAINT && STORE_ROW == SQLITE_ROW &&
+    STORE_DONE == SQLITE_DONE &&
+    STORE_CONSTRAINT_UNIQUE == SQLITE_CONSTRAINT_UNIQUE,
+    "store result codes are SQLite's");
+_Static_assert(STORE_INTEGER == SQLITE_INTEGER &&
+    STORE_FLOAT == SQLITE_FLOAT && STORE_TEXT == SQLITE_TEXT &&
+    STORE_BLOB == SQLITE_BLOB && STORE_NULL == SQLITE_NULL,
+    "store column types are SQLite's");
+
+#define STORE_STMT_SLOTS	256	/* power of two, > statements in use */
+
+/*
+ * A statement of the plain SQLite backend. A dqlite backend would keep
+ * here its prepared statement id, the bound parameters and the buffered
+ * rows of its last QUERY.
+ */
+struct store_stmt {
+	sqlite3_stmt	*sq;		/* the SQLite statement */
+};
+
+struct store_stmt_slot {
+	const char		*sql;	/* key: the literal's address */
+	struct store_stmt	 stmt;	/* prepared with PREPARE_PERSISTENT */
+};
+
+struct store {
+	sqlite3			*db;	/* this thread's connection */
+	struct store_stmt_slot	 slots[STORE_STMT_SLOTS]; /* stmt cache */
+};
+
+#define STORE_BUSY_MS		5000	/* give up waiting for the lock */
+
+/*
+ * Wait for the write lock in half-millisecond steps. SQLite's own
+ * busy_timeout sleeps in growing steps of up to 100 ms; with the hub, the
+ * scheduler and the API all writing, that put whole ws-thread stalls of
+ * hundreds of milliseconds into agent joins. Transactions here are short,
+ * so the lock is usually free again within a millisecond.
+ */
+static int
+store_busy(void *arg, int tries)
+{
+	struct timespec ts = { 0, 500000 };
+
+	if (tries >= STORE_BUSY_MS * 2)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
+static void
+store_log_cb(void *arg, int code, const char *msg)
+{
+	/* SQLite's own log: warnings about recovery, misuse, corruption. */
+	if ((code & 0xff) == SQLITE_NOTICE || code == SQLITE_WARNING_AUTOINDEX)
+		log_debug("sqlite: (%d) %s", code, msg);
+	else if ((code & 0xff) != SQLITE_CONSTRAINT &&
+	    (code & 0xff) != SQLITE_SCHEMA)
+		log_warn("sqlite: (%d) %s", code, msg);
+}
+
+/* SQLite's message, and the OS error under an I/O error (ENOSPC, EROFS). */
+static void
+store_cause(sqlite3 *db, const char *what, const char *path,
+    const char *err, char **cause)
+{
+	int sys = db != NULL ? sqlite3_system_errno(db) : 0;
+
+	if (err == NULL)
+		err = db != NULL ? sqlite3_errmsg(db) : "out of memory";
+	if (sys != 0)
+		xasprintf(cause, "%s %s: %s (%s)", what, path, err,
+		    strerror(sys));
+	else
+		xasprintf(cause, "%s %s: %s", what, path, err);
+}
+
+struct store *
+store_open(const char *path, char **cause)
+{
+	static int configured;
+	struct store *st;
+	char *err = NULL;
+
+	if (!configured) {
+		/* Start-up runs this before threads; later calls are no-ops. */
+		sqlite3_config(SQLITE_CONFIG_LOG, store_log_cb, NULL);
+		/* No global allocator statistics: their mutex was 4% of the
+		 * log store's CPU (docs/performance.md, "Logs"). */
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+		configured = 1;
+	}
+	st = xcalloc(1, sizeof *st);
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		store_cause(st->db, "cannot open", path, NULL, cause);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_handler(st->db, store_busy, NULL);
+	if (sqlite3_exec(st->db,
+	    "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = FULL;"
+	    "PRAGMA foreign_keys = ON;"
+	    "PRAGMA temp_store = MEMORY;", NULL, NULL, &err) != SQLITE_OK) {
+		store_cause(st->db, "cannot configure", path, err, cause);
+		sqlite3_free(err);
+		goto fail;
+	}
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+void
+store_close(struct store *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < STORE_STMT_SLOTS; i++)
+		sqlite3_finalize(st->slots[i].stmt.sq);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+void
+store_set_sync_normal(struct store *st)
+{
+	sqlite3_exec(st->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+}
+
+sqlite3 *
+store_db(struct store *st)
+{
+	return st->db;
+}
+
+int
+store_exec(struct store *st, const char *sql)
+{
+	return sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+}
+
+int
+store_changes(struct store *st)
+{
+	return sqlite3_changes(st->db);
+}
+
+int64_t
+store_last_id(struct store *st)
+{
+	return sqlite3_last_insert_rowid(st->db);
+}
+
+int
+store_errcode(struct store *st)
+{
+	return sqlite3_extended_errcode(st->db);
+}
+
+const char *
+store_errmsg(struct store *st)
+{
+	return sqlite3_errmsg(st->db);
+}
+
+struct store_stmt *
+store_stmt(struct store *st, const char *sql)
+{
+	size_t h = ((uintptr_t)sql >> 3) & (STORE_STMT_SLOTS - 1);
+	struct store_stmt_slot *slot;
+	size_t probes;
+
+	for (probes = 0; probes < STORE_STMT_SLOTS; probes++) {
+		slot = &st->slots[(h + probes) & (STORE_STMT_SLOTS - 1)];
+		if (slot->sql == sql) {
+			sqlite3_reset(slot->stmt.sq);
+			sqlite3_clear_bindings(slot->stmt.sq);
+			return &slot->stmt;
+		}
+		if (slot->sql == NULL)
+			break;
+	}
+	/* Not cached: prepare it. A bad statement is a programming error. */
+	if (probes == STORE_STMT_SLOTS)
+		fatalx("store: statement cache full");
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    &slot->stmt.sq, NULL) != SQLITE_OK)
+		fatalx("store: cannot prepare \"%.60s\": %s", sql,
+		    sqlite3_errmsg(st->db));
+	slot->sql = sql;
+	return &slot->stmt;
+}
+
+int
+store_begin(struct store *st)
+{
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		log_warn("store: begin: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_commit(struct store *st)
+{
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		log_warn("store: commit: %s", sqlite3_errmsg(st->db));
+		store_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+char *
+store_sql_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s, *out;
+
+	va_start(ap, fmt);
+	s = sqlite3_vmprintf(fmt, ap);
+	va_end(ap);
+	if (s == NULL)
+		fatalx("store: out of memory");
+	out = xstrdup(s);
+	sqlite3_free(s);
+	return out;
+}
+
+/* ---- statements ---------------------------------------------------------- */
+
+struct store_stmt *
+store_prepare(struct store *st, const char *sql)
+{
+	struct store_stmt *s = xcalloc(1, sizeof *s);
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s->sq, NULL) != SQLITE_OK) {
+		sqlite3_finalize(s->sq);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+stmt_free(struct store_stmt *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_finalize(s->sq);
+	free(s);
+}
+
+void
+stmt_bind_int64(struct store_stmt *s, int i, int64_t v)
+{
+	sqlite3_bind_int64(s->sq, i, v);
+}
+
+void
+stmt_bind_int(struct store_stmt *s, int i, int v)
+{
+	sqlite3_bind_int(s->sq, i, v);
+}
+
+void
+stmt_bind_double(struct store_stmt *s, int i, double v)
+{
+	sqlite3_bind_double(s->sq, i, v);
+}
+
+void
+stmt_bind_null(struct store_stmt *s, int i)
+{
+	sqlite3_bind_null(s->sq, i);
+}
+
+void
+stmt_bind_text(struct store_stmt *s, int i, const char *v)
+{
+	sqlite3_bind_text(s->sq, i, v, -1, SQLITE_TRANSIENT);
+}
+
+void
+stmt_bind_blob(struct store_stmt *s, int i, const void *v, int len)
+{
+	sqlite3_bind_blob(s->sq, i, v, len, SQLITE_STATIC);
+}
+
+void
+stmt_bind_blob_copy(struct store_stmt *s, int i, const void *v, int len)
+{
+	sqlite3_bind_blob(s->sq, i, v, len, SQLITE_TRANSIENT);
+}
+
+int
+stmt_has_param(struct store_stmt *s, int i)
+{
+	char name[16];
+
+	snprintf(name, sizeof name, "?%d", i);
+	return sqlite3_bind_parameter_index(s->sq, name) > 0;
+}
+
+int
+stmt_step(struct store_stmt *s)
+{
+	return sqlite3_step(s->sq);
+}
+
+void
+stmt_reset(struct store_stmt *s)
+{
+	sqlite3_reset(s->sq);
+}
+
+int64_t
+stmt_col_int64(struct store_stmt *s, int i)
+{
+	return sqlite3_column_int64(s->sq, i);
+}
+
+int
+stmt_col_int(struct store_stmt *s, int i)
+{
+	return sqlite3_column_int(s->sq, i);
+}
+
+double
+stmt_col_double(struct store_stmt *s, int i)
+{
+	return sqlite3_column_double(s->sq, i);
+}
+
+const char *
+stmt_col_text(struct store_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s->sq, i);
+}
+
+const void *
+stmt_col_blob(struct store_stmt *s, int i)
+{
+	return sqlite3_column_blob(s->sq, i);
+}
+
+int
+stmt_col_bytes(struct store_stmt *s, int i)
+{
+	return sqlite3_column_bytes(s->sq, i);
+}
+
+int
+stmt_col_type(struct store_stmt *s, int i)
+{
+	return sqlite3_column_type(s->sq, i);
+}
+
+int
+stmt_col_is_null(struct store_stmt *s, int i)
+{
+	return sqlite3_column_type(s->sq, i) == SQLITE_NULL;
+}
