@@ -145,9 +145,9 @@ fi
 # on Docker, so with both to run (and BERTH_OVERLAP not 0) they go side by
 # side in three lanes, each one script at a time: the e2e scripts in the
 # foreground; in the background, the e2e scripts that say "# test-lane:
-# side" (they mostly wait, and touch only containers of their own nodes)
-# in one lane, and the integration scripts, then the fuzz layer (a clang
-# build, then two targets at a time), in another. Without the overlap the
+# side" (they mostly wait, and touch only containers of their own nodes),
+# then the fuzz layer (a clang build, then two targets at a time), in one
+# lane, and the integration scripts in another. Without the overlap the
 # fuzz layer runs alone, before the e2e layer.
 overlap=0
 if [ "${BERTH_OVERLAP:-1}" != 0 ] && [ "${#ints[@]}" -gt 0 ] &&
@@ -211,15 +211,18 @@ if [ "$overlap" = 1 ]; then
 	lane_list=()
 	[ "$docker_ok" = 1 ] && lane_list+=("${side[@]}")
 	nside=${#lane_list[@]}
-	lane_list+=("${ints[@]}" "${fuzz[@]}")
+	lane_list+=("${fuzz[@]}")
+	nfirst=${#lane_list[@]}
+	lane_list+=("${ints[@]}")
 	echo "# in the background: ${#lane_list[@]} scripts (${#ints[@]} integration, $nside e2e), beside ${#e2es[@]} e2e"
-	# Two background lanes: the side e2e scripts in one, the
-	# integration scripts (then fuzz) in the other.
-	(for ((k = 0; k < nside; k++)); do
+	# Two background lanes: the side e2e scripts (then fuzz) in one,
+	# the integration scripts in the other; the lanes and the
+	# foreground take about as long each.
+	(for ((k = 0; k < nfirst; k++)); do
 		capture "i$k" bash "${lane_list[$k]}"
 	done) &
 	lane=$!
-	(for ((k = nside; k < ${#lane_list[@]}; k++)); do
+	(for ((k = nfirst; k < ${#lane_list[@]}; k++)); do
 		capture "i$k" bash "${lane_list[$k]}"
 	done) &
 	lane2=$!

@@ -8,6 +8,7 @@
 #     attempt counts as failed, the job runs again on the other node and
 #     succeeds; when the first node comes back its stale container is
 #     stopped and nothing is created there.
+# test-lane: side
 . "$(dirname "$0")/../lib.sh"
 
 "$ROOT/scripts/docker-up.sh" >/dev/null || { notok "docker is up"; exit 1; }
