@@ -74,24 +74,41 @@ async function newPage(opt = {}) {
   if (opt.token)
     await ctx.addInitScript((t) => sessionStorage.setItem('berth.token', t), opt.token);
   const page = await ctx.newPage();
-  page.log = { console: [], errors: [], urls: [] };
+  page.log = { console: [], errors: [], urls: [], failed: [] };
   page.on('console', (m) => { if (m.type() === 'error') page.log.console.push(m.text()); });
   page.on('pageerror', (e) => page.log.errors.push(e.message));
   page.on('request', (r) => page.log.urls.push(r.url()));
   page.setDefaultTimeout(MODE === 'bench' ? 90000 : 20000);
-  // Chromium aborts a navigation with ERR_NETWORK_CHANGED when any of the
-  // host's addresses changes, and make test's other lanes add and remove
-  // Docker veths and namespaces all the time. A person would press reload;
-  // so does the test, at most three times, and says so.
+  // Chromium aborts what is in flight with ERR_NETWORK_CHANGED when any
+  // of the host's addresses changes, and make test's other lanes add and
+  // remove Docker veths and namespaces all the time. A navigation that
+  // fails so, or whose page lost a script, style sheet or the document
+  // itself so, is what a person would reload; the test does too, at most
+  // three times, and says so. (The dashboard retries its own API GETs.)
+  page.netLost = 0;
+  page.on('requestfailed', (r) => {
+    const why = (r.failure() && r.failure().errorText) || '';
+    page.log.failed.push(`${r.resourceType()} ${r.url()} ${why}`);
+    if (/ERR_NETWORK_CHANGED/.test(why) &&
+        ['document', 'script', 'stylesheet'].includes(r.resourceType()))
+      page.netLost++;
+  });
   for (const m of ['goto', 'reload']) {
     const orig = page[m].bind(page);
     page[m] = async (...a) => {
       for (let i = 0; ; i++) {
-        try { return await orig(...a); } catch (e) {
+        const lost = page.netLost;
+        let res;
+        try { res = await orig(...a); } catch (e) {
           if (i >= 3 || !/ERR_NETWORK_CHANGED/.test(e.message)) throw e;
           console.log(`# ${m}: the host's network changed (another test's veth); again`);
           await new Promise((r) => setTimeout(r, 300));
+          continue;
         }
+        await page.waitForLoadState('load').catch(() => {});
+        if (page.netLost === lost || i >= 3) return res;
+        console.log(`# ${m}: the page lost a file to a network change (another test's veth); again`);
+        await new Promise((r) => setTimeout(r, 300));
       }
     };
   }
@@ -565,6 +582,8 @@ try {
   else throw new Error('unknown mode ' + MODE);
 } catch (e) {
   notok('the browser run finished', e.message);
+  for (const p of browser.contexts().flatMap((c) => c.pages()))
+    for (const f of (p.log && p.log.failed) || []) console.log('# failed request: ' + f);
 } finally {
   await browser.close();
 }
