@@ -17,7 +17,7 @@
 # test on one tree) share the build under a lock and keep their own logs.
 set -u
 cd "$(dirname "$0")/../.."
-SECS=${FUZZ_SECONDS:-${FUZZ_CI_SECONDS:-6}}
+SECS=${FUZZ_SECONDS:-${FUZZ_CI_SECONDS:-4}}
 OUT=build-fuzz
 mkdir -p "$OUT/logs"
 LOGS=$(mktemp -d "$OUT/logs/run.XXXXXX")
