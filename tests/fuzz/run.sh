@@ -2,7 +2,7 @@
 # tests/fuzz/run.sh - build the libFuzzer targets and run each for a while.
 #
 #	tests/fuzz/run.sh			the CI layer (tests/run.sh runs it):
-#						FUZZ_CI_SECONDS each, default 6
+#						FUZZ_CI_SECONDS each, default 4
 #	FUZZ_SECONDS=60 tests/fuzz/run.sh	make fuzz
 #
 # Targets are tests/fuzz/fuzz_<name>.c, built with clang into build-fuzz/
