@@ -160,7 +160,7 @@ $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB_FIXTURE) $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB_FIXTURE) $(ALL_LIBS) $(LDLIBS)
 
 # The dqlite client's test runs real dqlite nodes in-process: only it links
-# libdqlite (master/dq_client.c itself needs nothing beyond libc).
+# libdqlite (master/dq_conn.c and dq_client.c need nothing beyond libc).
 $(BUILD)/unit/test_dq_client: LDLIBS += $(shell pkg-config --libs dqlite \
     2>/dev/null || echo -ldqlite)
 

@@ -1,359 +1,19 @@
 /*
- * dq_client.c - connections to dqlite nodes and sessions with a cluster
- * (see dq_client.h for the retry rules).
+ * dq_client.c - sessions with a dqlite cluster: the leader found and
+ * followed, the database opened, statements prepared and re-prepared,
+ * and the retry rules of dq_client.h. One connection is dq_conn.c.
  */
 #include "master/dq_client.h"
 
+#include "common/util.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for events on fd until deadline: 1 ready, 0 timed out, -1 error. */
-static int
-wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int64_t left;
-	int rc;
-
-	for (;;) {
-		left = deadline - now_ms();
-		if (left <= 0)
-			return 0;
-		rc = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-		if (rc > 0)
-			return 1;
-		if (rc < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
-/* Split "host:port" or "[v6]:port". */
-static int
-split_address(const char *address, char *host, size_t hostlen, char *port,
-    size_t portlen)
-{
-	const char *colon, *h = address, *end;
-	size_t n;
-
-	if (address[0] == '[') {
-		end = strchr(address, ']');
-		if (end == NULL || end[1] != ':')
-			return -1;
-		h = address + 1;
-		n = (size_t)(end - h);
-		colon = end + 1;
-	} else {
-		colon = strrchr(address, ':');
-		if (colon == NULL)
-			return -1;
-		n = (size_t)(colon - address);
-	}
-	if (n == 0 || n >= hostlen || strlen(colon + 1) == 0 ||
-	    strlen(colon + 1) >= portlen ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		return -1;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	strcpy(port, colon + 1);
-	return 0;
-}
-
-void
-dq_conn_close(struct dq_conn *c)
-{
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
-	free(c->address);
-	c->address = NULL;
-	buf_free(&c->out);
-	free(c->in);
-	c->in = NULL;
-	c->in_cap = 0;
-}
-
-/* Write all of p before deadline: 0, or -1 with *cause. */
-static int
-write_all(struct dq_conn *c, const void *p, size_t len, int64_t deadline,
-    char **cause)
-{
-	const uint8_t *q = p;
-	ssize_t n;
-	int rc;
-
-	while (len > 0) {
-		n = send(c->fd, q, len, MSG_NOSIGNAL);
-		if (n > 0) {
-			q += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			xasprintf(cause, "%s: write: %s", c->address,
-			    strerror(errno));
-			return -1;
-		}
-		rc = wait_fd(c->fd, POLLOUT, deadline);
-		if (rc <= 0) {
-			xasprintf(cause, "%s: write: %s", c->address, rc == 0 ?
-			    "timed out" : strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-read_all(struct dq_conn *c, void *p, size_t len, int64_t deadline,
-    char **cause)
-{
-	uint8_t *q = p;
-	ssize_t n;
-	int rc;
-
-	while (len > 0) {
-		n = recv(c->fd, q, len, 0);
-		if (n > 0) {
-			q += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n == 0) {
-			xasprintf(cause, "%s: read: connection closed by the "
-			    "node", c->address);
-			return -1;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			xasprintf(cause, "%s: read: %s", c->address,
-			    strerror(errno));
-			return -1;
-		}
-		rc = wait_fd(c->fd, POLLIN, deadline);
-		if (rc <= 0) {
-			xasprintf(cause, "%s: read: %s", c->address, rc == 0 ?
-			    "timed out" : strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Connect one resolved address before deadline: the fd, or -1. */
-static int
-dial(const struct addrinfo *ai, int64_t deadline, int *err)
-{
-	socklen_t len = sizeof *err;
-	int fd, one = 1, rc;
-
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, ai->ai_protocol);
-	if (fd < 0) {
-		*err = errno;
-		return -1;
-	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		if (errno != EINPROGRESS) {
-			*err = errno;
-			goto fail;
-		}
-		rc = wait_fd(fd, POLLOUT, deadline);
-		if (rc <= 0) {
-			*err = rc == 0 ? ETIMEDOUT : errno;
-			goto fail;
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, err, &len) < 0 ||
-		    *err != 0)
-			goto fail;
-	}
-	/* Each request is one small write: never wait for Nagle. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	return fd;
-fail:
-	close(fd);
-	return -1;
-}
-
-int
-dq_conn_open(struct dq_conn *c, const char *address, int timeout_ms,
-    char **cause)
-{
-	struct addrinfo hints = { 0 }, *res = NULL, *ai;
-	char host[256], port[16];
-	struct buf hs = { 0 };
-	int64_t deadline;
-	int rc, err = 0;
-
-	memset(c, 0, sizeof *c);
-	c->fd = -1;
-	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
-	c->address = xstrdup(address);
-	if (split_address(address, host, sizeof host, port,
-	    sizeof port) == -1) {
-		xasprintf(cause, "%s: not a host:port address", address);
-		goto fail;
-	}
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	rc = getaddrinfo(host, port, &hints, &res);
-	if (rc != 0) {
-		xasprintf(cause, "%s: %s", address, gai_strerror(rc));
-		goto fail;
-	}
-	deadline = now_ms() + c->timeout_ms;
-	for (ai = res; ai != NULL && c->fd < 0; ai = ai->ai_next)
-		c->fd = dial(ai, deadline, &err);
-	freeaddrinfo(res);
-	if (c->fd < 0) {
-		xasprintf(cause, "%s: connect: %s", address, err == ETIMEDOUT ?
-		    "timed out" : strerror(err));
-		goto fail;
-	}
-	dq_enc_handshake(&hs);
-	rc = write_all(c, hs.data, hs.len, deadline, cause);
-	buf_free(&hs);
-	if (rc == -1)
-		goto fail;
-	return 0;
-fail:
-	dq_conn_close(c);
-	return -1;
-}
-
-int
-dq_conn_recv(struct dq_conn *c, struct dq_msg *m, char **cause)
-{
-	uint8_t hdr[DQ_WORD];
-	int64_t deadline = now_ms() + c->timeout_ms;
-	size_t len;
-	char *why = NULL;
-
-	if (c->fd < 0) {
-		xasprintf(cause, "%s: not connected", c->address ?
-		    c->address : "node");
-		return -1;
-	}
-	if (read_all(c, hdr, sizeof hdr, deadline, cause) == -1)
-		goto fail;
-	if (dq_dec_header(hdr, m, &len, &why) == -1) {
-		xasprintf(cause, "%s: %s", c->address, why);
-		free(why);
-		goto fail;
-	}
-	if (len > c->in_cap) {
-		free(c->in);
-		c->in = xmalloc(len);
-		c->in_cap = len;
-	}
-	if (len > 0 && read_all(c, c->in, len, deadline, cause) == -1)
-		goto fail;
-	m->body = c->in;
-	m->len = len;
-	return 0;
-fail:
-	close(c->fd);
-	c->fd = -1;
-	return -1;
-}
-
-int
-dq_conn_request(struct dq_conn *c, struct dq_msg *m, char **cause)
-{
-	int rc;
-
-	c->code = 0;
-	c->sent = 0;
-	if (c->fd < 0) {
-		buf_free(&c->out);
-		xasprintf(cause, "%s: not connected", c->address ?
-		    c->address : "node");
-		return -1;
-	}
-	/* The protocol never sends unasked: a readable idle connection
-	 * was closed (or reset) by the node. Say so before sending, so that
-	 * a write is not left in doubt when it never reached anyone. */
-	{
-		struct pollfd p = { .fd = c->fd, .events = POLLIN | POLLRDHUP };
-
-		if (poll(&p, 1, 0) > 0) {
-			buf_free(&c->out);
-			xasprintf(cause, "%s: the node closed the connection",
-			    c->address);
-			close(c->fd);
-			c->fd = -1;
-			return -1;
-		}
-	}
-	rc = write_all(c, c->out.data, c->out.len, now_ms() + c->timeout_ms,
-	    cause);
-	buf_free(&c->out);
-	if (rc == -1) {
-		close(c->fd);
-		c->fd = -1;
-		return -1;
-	}
-	c->sent = 1;
-	return dq_conn_recv(c, m, cause);
-}
-
-/* Decode a reply of type want, or note the FAILURE code: the cause is
- * prefixed with the node and the step. */
-static int
-expect(struct dq_conn *c, const struct dq_msg *m, int type, const char *step,
-    char **cause)
-{
-	char *why = NULL;
-
-	if (dq_dec_expect(m, type, &c->code, &why) == 0)
-		return 0;
-	xasprintf(cause, "%s: %s: %s", c->address, step, why);
-	free(why);
-	return -1;
-}
-
-int
-dq_conn_leader(struct dq_conn *c, uint64_t *id, char **address,
-    char **cause)
-{
-	struct dq_msg m;
-	const char *addr;
-	char *why = NULL;
-
-	dq_enc_leader(&c->out);
-	if (dq_conn_request(c, &m, cause) == -1 ||
-	    expect(c, &m, DQ_RESP_SERVER, "LEADER", cause) == -1)
-		return -1;
-	if (dq_dec_server(&m, id, &addr, &why) == -1) {
-		xasprintf(cause, "%s: LEADER: %s", c->address, why);
-		free(why);
-		return -1;
-	}
-	*address = xstrdup(addr);
-	return 0;
-}
 
 /* Sessions */
 
@@ -398,7 +58,7 @@ dq_client_new(const struct dq_conf *conf)
 	    conf->retries < 0 ? 0 : 10;
 	cl->retry_ms = conf->retry_ms > 0 ? conf->retry_ms : 50;
 	cl->conn.fd = -1;
-	cl->seed = (unsigned)now_ms() ^ (unsigned)(uintptr_t)cl;
+	cl->seed = (unsigned)util_mono_ms() ^ (unsigned)(uintptr_t)cl;
 	return cl;
 }
 
@@ -532,7 +192,7 @@ session_open(struct dq_client *cl, char **cause)
 		dq_conn_close(&c);
 		return -1;
 	}
-	if (expect(&c, &m, DQ_RESP_DB, "OPEN", cause) == -1 ||
+	if (dq_conn_expect(&c, &m, DQ_RESP_DB, "OPEN", cause) == -1 ||
 	    dq_dec_db(&m, &cl->db, &why) == -1) {
 		if (why != NULL) {
 			xasprintf(cause, "%s: OPEN: %s", c.address, why);
@@ -671,7 +331,7 @@ stmt_ready(struct dq_client *cl, struct dq_stmt *st, char **cause)
 	dq_enc_prepare(&cl->conn.out, cl->db, st->sql);
 	if (dq_conn_request(&cl->conn, &m, cause) == -1)
 		return op_fail(cl, 1);
-	if (expect(&cl->conn, &m, DQ_RESP_STMT, "PREPARE", cause) == -1)
+	if (dq_conn_expect(&cl->conn, &m, DQ_RESP_STMT, "PREPARE", cause) == -1)
 		return op_fail(cl, 0);
 	if (dq_dec_stmt(&m, &db, &st->id, &np, &why) == -1) {
 		xasprintf(cause, "%s: PREPARE: %s", cl->conn.address, why);
@@ -722,7 +382,7 @@ op_exec(struct dq_client *cl, void *arg, int *sent, char **cause)
 		return op_fail(cl, 1);
 	}
 	*sent = 1;
-	if (expect(&cl->conn, &m, DQ_RESP_RESULT, step, cause) == -1)
+	if (dq_conn_expect(&cl->conn, &m, DQ_RESP_RESULT, step, cause) == -1)
 		return op_fail(cl, 0);
 	if (dq_dec_result(&m, &last, &changes, &why) == -1) {
 		xasprintf(cause, "%s: %s: %s", cl->conn.address, step, why);
@@ -754,7 +414,7 @@ op_query(struct dq_client *cl, void *arg, int *sent, char **cause)
 	if (dq_conn_request(&cl->conn, &m, cause) == -1)
 		return op_fail(cl, 1);
 	for (;;) {
-		if (expect(&cl->conn, &m, DQ_RESP_ROWS, step, cause) == -1) {
+		if (dq_conn_expect(&cl->conn, &m, DQ_RESP_ROWS, step, cause) == -1) {
 			dq_rows_free(a->rows);
 			return op_fail(cl, 0);
 		}
@@ -855,7 +515,7 @@ dq_client_finalize(struct dq_client *cl, struct dq_stmt *st)
 		if (dq_conn_request(&cl->conn, &m, &why) == -1)
 			session_close(cl);
 		else
-			(void)expect(&cl->conn, &m, DQ_RESP_EMPTY, "FINALIZE",
+			(void)dq_conn_expect(&cl->conn, &m, DQ_RESP_EMPTY, "FINALIZE",
 			    &why);
 		free(why);
 	}
@@ -911,7 +571,7 @@ op_admin(struct dq_client *cl, void *arg, int *sent, char **cause)
 		return op_fail(cl, 1);
 	}
 	*sent = 1;
-	if (expect(&cl->conn, &m, a->type == DQ_REQ_CLUSTER ?
+	if (dq_conn_expect(&cl->conn, &m, a->type == DQ_REQ_CLUSTER ?
 	    DQ_RESP_SERVERS : DQ_RESP_EMPTY, steps[a->type], cause) == -1)
 		return op_fail(cl, 0);
 	if (a->type == DQ_REQ_CLUSTER &&

@@ -86,6 +86,13 @@ struct dq_conf {
 	int		 retry_ms;	/* base wait between rounds; 50 */
 };
 
+/*
+ * Decode a reply of type want, else note its FAILURE code in c->code: -1
+ * with *cause prefixed by the node and step. 0 when it is of that type.
+ */
+int	 dq_conn_expect(struct dq_conn *c, const struct dq_msg *m, int type,
+	    const char *step, char **cause);
+
 struct dq_client;
 struct dq_stmt;
 
