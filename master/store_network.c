@@ -26,6 +26,59 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Mark in taken[n] the /sublen subnets of cidr that used overlaps: the
+ * index range its addresses cover, so a join costs one pass over the
+ * grid's subnets whatever the size of the prefix.
+ */
+static void
+subnet_mark(unsigned char *taken, uint32_t n, const struct netaddr_prefix *cidr,
+    int sublen, const struct netaddr_prefix *used)
+{
+	uint64_t c_lo = cidr->addr, c_hi, u_lo = used->addr, u_hi, lo, hi;
+	uint64_t first, last, i;
+
+	c_hi = c_lo + (UINT64_C(1) << (32 - cidr->len)) - 1;
+	u_hi = u_lo + (UINT64_C(1) << (32 - used->len)) - 1;
+	if (u_hi < c_lo || u_lo > c_hi)
+		return;
+	lo = u_lo > c_lo ? u_lo : c_lo;
+	hi = u_hi < c_hi ? u_hi : c_hi;
+	first = (lo - c_lo) >> (32 - sublen);
+	last = (hi - c_lo) >> (32 - sublen);
+	for (i = first; i <= last && i < n; i++)
+		taken[i] = 1;
+}
+
+/*
+ * Every subnet is taken: the node joins without one. Said once a minute
+ * (log and event, with how many joined so since), not once a join: a
+ * fleet larger than the prefix would write an event per node and per
+ * reconnect (10,000 of each when 10,000 agents come back).
+ */
+static int
+subnet_full(struct store *st, int64_t grid_id, const char *node_id,
+    int64_t sublen)
+{
+	static int64_t said_at;
+	static unsigned long since;
+	int64_t now = util_mono_ms();
+
+	since++;
+	if (said_at != 0 && now - said_at < 60 * 1000)
+		return 0;
+	said_at = now;
+	log_warn("store: grid %lld: every /%lld subnet of its network_cidr "
+	    "is taken: node %.12s and %lu more in the last minute joined "
+	    "without one", (long long)grid_id, (long long)sublen, node_id,
+	    since - 1);
+	since = 0;
+	return store_event_add(st, grid_id, "network.full", node_id,
+	    "no free /%lld subnet left for node %.12s (a larger "
+	    "network_cidr or network_node_prefix makes room)",
+	    (long long)sublen, node_id) == 0 ? 0 : -1;
+}
+
 int
 store_node_subnet_assign(struct store *st, const char *node_id,
     int64_t grid_id, char subnet_out[NET_SUBNET_TEXT])
@@ -79,10 +132,7 @@ store_node_subnet_assign(struct store *st, const char *node_id,
 			why = NULL;
 			continue;
 		}
-		for (i = 0; i < n; i++)
-			if (netaddr_subnet(&cidr, (int)sublen, i, &sub) == 0 &&
-			    netaddr_overlap(&sub, &used))
-				taken[i] = 1;
+		subnet_mark(taken, n, &cidr, (int)sublen, &used);
 	}
 	stmt_reset(s);
 	if (rc != STORE_DONE) {
@@ -92,14 +142,8 @@ store_node_subnet_assign(struct store *st, const char *node_id,
 	for (i = 0; i < n && taken[i]; i++)
 		;
 	free(taken);
-	if (i == n) {
-		log_warn("store: grid %lld: every /%lld subnet of its "
-		    "network_cidr is taken: node %.12s joins without one",
-		    (long long)grid_id, (long long)sublen, node_id);
-		return store_event_add(st, grid_id, "network.full", node_id,
-		    "no free /%lld subnet left for node %.12s",
-		    (long long)sublen, node_id) == 0 ? 0 : -1;
-	}
+	if (i == n)
+		return subnet_full(st, grid_id, node_id, sublen);
 	netaddr_subnet(&cidr, (int)sublen, i, &sub);
 	netaddr_format(&sub, text);
 	s = store_stmt(st, "INSERT INTO node_subnets (node_id, grid_id, subnet,"

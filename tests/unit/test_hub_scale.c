@@ -24,6 +24,9 @@
 
 #define N2	"22222222222222222222222222222222"
 #define N3	"33333333333333333333333333333333"
+#define N4	"44444444444444444444444444444444"
+#define N5	"55555555555555555555555555555555"
+#define N6	"66666666666666666666666666666666"
 
 static const unsigned char key[TOKEN_KEY_LEN];	/* the vault's, zero */
 
@@ -360,6 +363,60 @@ test_retry_after_reason(void)
 	}
 }
 
+/* A node's subnet, or "" without one. */
+static void
+subnet_of(struct master_fixture *f, const char *id, char *out, size_t len)
+{
+	struct store_stmt *s;
+
+	out[0] = '\0';
+	s = store_prepare(f->st, "SELECT subnet FROM node_subnets"
+	    " WHERE node_id = ?1");
+	stmt_bind_text(s, 1, id);
+	if (stmt_step(s) == STORE_ROW)
+		snprintf(out, len, "%s", stmt_col_text(s, 0));
+	stmt_free(s);
+}
+
+/*
+ * Subnets at join: the lowest free one, where a subnet of an older,
+ * larger prefix takes every index it covers; a full grid lets nodes join
+ * without one and says so once, not once a node (10,000 agents beyond
+ * 256 subnets wrote 10,000 warnings and events at each restart).
+ */
+static void
+test_join_subnets_and_full(void)
+{
+	struct master_fixture *f = master_fixture_new();
+	char sub[32];
+
+	CHECK_INT(store_exec(f->st, "UPDATE grids SET network_cidr ="
+	    " '10.81.0.0/22', network_node_prefix = 24"), STORE_OK);
+	master_fixture_node(f, N2, "n2", "[]");
+	subnet_of(f, N2, sub, sizeof sub);
+	CHECK_STR(sub, "10.81.0.0/24");
+	/* As if n2 had joined under an older /23 of the upper half. */
+	CHECK_INT(store_exec(f->st, "UPDATE node_subnets SET subnet ="
+	    " '10.81.2.0/23'"), STORE_OK);
+	master_fixture_node(f, N3, "n3", "[]");
+	subnet_of(f, N3, sub, sizeof sub);
+	CHECK_STR(sub, "10.81.0.0/24");
+	master_fixture_node(f, N4, "n4", "[]");
+	subnet_of(f, N4, sub, sizeof sub);
+	CHECK_STR(sub, "10.81.1.0/24");
+	master_fixture_node(f, N5, "n5", "[]");
+	subnet_of(f, N5, sub, sizeof sub);
+	CHECK_STR(sub, "");
+	master_fixture_node(f, N6, "n6", "[]");
+	subnet_of(f, N6, sub, sizeof sub);
+	CHECK_STR(sub, "");
+	CHECK_INT(count_rows(f, "SELECT count(*) FROM events"
+	    " WHERE type = 'network.full'"), 1);
+	CHECK_INT(count_rows(f, "SELECT count(*) - count(DISTINCT subnet)"
+	    " FROM node_subnets"), 0);
+	master_fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -370,5 +427,6 @@ main(void)
 	TEST_RUN(test_auth_batch);
 	TEST_RUN(test_join_batch_writes_only_changes);
 	TEST_RUN(test_retry_after_reason);
+	TEST_RUN(test_join_subnets_and_full);
 	return TEST_DONE();
 }
