@@ -39,3 +39,38 @@ backoff_max_ms(int64_t cap_ms, uint32_t rnd)
 	half = cap_ms / 2;
 	return half + (int64_t)((uint64_t)rnd % (uint64_t)(cap_ms - half + 1));
 }
+
+int64_t
+backoff_reconnect_ms(struct backoff_reconnect *r, enum proto_close_action act,
+    long long retry, int max, int64_t cap_ms, int64_t now_ms, uint32_t rnd)
+{
+	int64_t delay;
+
+	if (act == PROTO_CLOSE_DO_RESTART)
+		r->restart_until = now_ms + BACKOFF_RESTART_WINDOW_MS;
+	/* A busy master says when to come back; without a delay: max. */
+	if (act == PROTO_CLOSE_DO_RETRY_AFTER && retry <= 0)
+		max = 1;
+	if (act == PROTO_CLOSE_DO_MAX_DELAY)
+		max = 1;
+	if (max)
+		delay = backoff_max_ms(cap_ms, rnd);
+	else if (act == PROTO_CLOSE_DO_RETRY_AFTER)
+		return proto_retry_after_jitter_ms(retry, rnd);	/* its delay */
+	else if (r->restart_until != 0 && now_ms < r->restart_until)
+		return BACKOFF_RESTART_MIN_MS + (int64_t)((uint64_t)rnd %
+		    (uint64_t)(BACKOFF_RESTART_MAX_MS - BACKOFF_RESTART_MIN_MS
+		    + 1));
+	else
+		delay = backoff_jitter_ms(r->attempt, BACKOFF_RECONNECT_BASE_MS,
+		    cap_ms, rnd);
+	if (r->attempt < 64)
+		r->attempt++;
+	return delay;
+}
+
+void
+backoff_reconnect_welcomed(struct backoff_reconnect *r)
+{
+	r->restart_until = 0;
+}

@@ -82,7 +82,6 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 
-#define CONN_BACKOFF_BASE_MS	500
 #define CONN_STABLE_MS		30000	/* a session this long resets backoff */
 #define CONN_OUTQ_MAX		256	/* text frames queued before dropping */
 #define CONN_STOP_GRACE_US	(2 * LWS_USEC_PER_SEC)
@@ -128,7 +127,7 @@ struct conn {
 	char		*node_token;	/* per-node token, NULL if none; secret */
 	struct buf	 rx;		/* message being reassembled */
 	int		 rx_binary;	/* it is a binary message */
-	unsigned	 attempt;	/* reconnects since the last stable one */
+	struct backoff_reconnect backoff; /* attempts, a restart's window */
 	int64_t		 session_start;	/* mono ms of ESTABLISHED, 0 if none */
 	int		 close_code;	/* code of the peer's close frame */
 	long long	 retry_after;	/* its "retry after N ms", or -1 */
@@ -399,7 +398,7 @@ conn_new_node(struct conn *c)
 	converge_set_node_id(c->conv, id);
 	logs_set_node_id(c->logs, id);
 	exec_set_node_id(c->exec, id);
-	c->attempt = 0;
+	c->backoff.attempt = 0;
 	c->close_code = 0;
 	lws_sul_schedule(c->ctx, 0, &c->sul_connect, conn_connect, 1);
 }
@@ -412,12 +411,12 @@ conn_schedule(struct conn *c)
 	long long retry = c->retry_after;
 	uint32_t rnd;
 	char *cause = NULL;
-	int code = c->close_code, forget, max, grow = 1;
+	int code = c->close_code, forget, max;
 	enum proto_close_action act;
 
 	if (c->session_start != 0 &&
 	    util_mono_ms() - c->session_start >= CONN_STABLE_MS)
-		c->attempt = 0;
+		c->backoff.attempt = 0;
 	c->session_start = 0;
 	c->close_code = 0;
 	c->retry_after = -1;
@@ -430,10 +429,7 @@ conn_schedule(struct conn *c)
 	if (act == PROTO_CLOSE_DO_REMOVED)
 		conn_removed(c);
 	forget = act == PROTO_CLOSE_DO_REJOIN || act == PROTO_CLOSE_DO_REMOVED;
-	max = act == PROTO_CLOSE_DO_MAX_DELAY;
-	/* A busy master says when to come back; without a delay: max. */
-	if (act == PROTO_CLOSE_DO_RETRY_AFTER && retry <= 0)
-		max = 1;
+	max = 0;
 	if (c->pin_state == CONN_PIN_BAD)
 		max = 1;	/* a configuration error: no hurry */
 	if (forget && c->node_token != NULL) {
@@ -453,16 +449,8 @@ conn_schedule(struct conn *c)
 		max = 1;
 	}
 	util_random(&rnd, sizeof rnd);
-	if (act == PROTO_CLOSE_DO_RETRY_AFTER && retry > 0 && !max) {
-		/* Its delay, not ours: the backoff does not grow. */
-		delay = proto_retry_after_jitter_ms(retry, rnd);
-		grow = 0;
-	} else
-		delay = max ? backoff_max_ms(cap, rnd) :
-		    backoff_jitter_ms(c->attempt, CONN_BACKOFF_BASE_MS, cap,
-		    rnd);
-	if (grow && c->attempt < 64)
-		c->attempt++;
+	delay = backoff_reconnect_ms(&c->backoff, act, retry, max, cap,
+	    util_mono_ms(), rnd);
 	log_info("reconnecting in %lld ms", (long long)delay);
 	lws_sul_schedule(c->ctx, 0, &c->sul_connect, conn_connect,
 	    (lws_usec_t)delay * LWS_US_PER_MS);
@@ -702,6 +690,7 @@ conn_welcome(struct conn *c, json_t *o)
 		    "approve %s); it stays connected and runs nothing until "
 		    "then", c->cfg->node_name);
 	c->welcomed = 1;
+	backoff_reconnect_welcomed(&c->backoff);
 	connstep_reach(&c->step, CONNSTEP_READY, util_mono_ms());
 	lws_sul_cancel(&c->sul_step);
 	if (c->retire_armed) {	/* admitted again after a 4006 */

@@ -15,7 +15,7 @@
 
 const struct proto_close_rule proto_close_rules[] = {
 	{ PROTO_CLOSE_SHUTDOWN, "shutdown", "master shutting down",
-	  PROTO_CLOSE_DO_BACKOFF },
+	  PROTO_CLOSE_DO_RESTART },
 	{ PROTO_CLOSE_BAD_HEADERS, "bad_headers",
 	  "missing or invalid headers", PROTO_CLOSE_DO_MAX_DELAY },
 	{ PROTO_CLOSE_BAD_GRID_TOKEN, "bad_grid_token", "bad grid token",
@@ -87,6 +87,9 @@ proto_close_action_text(enum proto_close_action action)
 		return "forget the stored node token; rejoin with the grid "
 		    "token; not admitted again within the retire grace: stop "
 		    "and remove the node's containers";
+	case PROTO_CLOSE_DO_RESTART:
+		return "reconnect every 0.5-1.5 s for a minute (the master is "
+		    "most likely restarting), then with backoff";
 	case PROTO_CLOSE_DO_NEW_NODE:
 		return "remove the node's containers from this engine; "
 		    "rejoin as a new node with the grid token, or stop "

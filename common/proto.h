@@ -105,6 +105,11 @@ enum proto_close_action {
 					   admitted again within the retire
 					   grace, stop and remove the node's
 					   containers */
+	PROTO_CLOSE_DO_RESTART,		/* the master is going away, most
+					   likely restarting: reconnect every
+					   0.5-1.5 s for a minute without
+					   growing the backoff, then with
+					   backoff (agent/backoff.h) */
 	PROTO_CLOSE_DO_NEW_NODE,	/* the node id is another machine's:
 					   remove this node id's containers
 					   from the local engine, then rejoin

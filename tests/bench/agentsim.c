@@ -63,7 +63,6 @@
 
 #define SIM_VERSION		"agentsim/1"
 #define SIM_TICK_US		20000		/* tick period */
-#define SIM_BACKOFF_BASE_MS	500		/* as agent/conn.c */
 #define SIM_STABLE_MS		30000		/* session resets backoff */
 #define SIM_STATS_MS		5000		/* stats period */
 #define SIM_STATE_MS		10000		/* state re-send period */
@@ -89,7 +88,7 @@ struct sim_agent {
 	char		 name[64];	/* Berth-Node-Name */
 	char		 node_id[PROTO_NODE_ID_LEN + 1]; /* Berth-Node-Id */
 	char		*node_token;	/* from welcome; NULL before */
-	unsigned	 attempt;	/* backoff attempt counter */
+	struct backoff_reconnect backoff; /* the agent's reconnect policy */
 	int		 close_code;	/* code of the master's close, or 0 */
 	long long	 retry_after;	/* its "retry after N ms", or -1 */
 	int64_t		 next_connect;	/* mono ms, when SIM_WAIT */
@@ -395,6 +394,7 @@ sim_welcome(struct sim_agent *a, json_t *f)
 		s->nodes_dirty = 1;
 	}
 	a->welcome_us = now;
+	backoff_reconnect_welcomed(&a->backoff);
 	a->want_info = 1;
 	a->stats_at = util_mono_ms() + (int64_t)(sim_rand(s) % SIM_STATS_MS);
 	s->n_open++;
@@ -544,8 +544,9 @@ sim_ended(struct sim_agent *a)
 {
 	struct sim *s = a->sim;
 	int64_t now = util_mono_ms(), delay;
-	int code = a->close_code, max = 0, grow = 1;
-	int64_t cap = (int64_t)s->backoff_max_s * 1000, retry = -1;
+	int code = a->close_code;
+	enum proto_close_action act = proto_close_action(code);
+	int64_t cap = (int64_t)s->backoff_max_s * 1000;
 
 	if (a->conn != SIM_CONNECTING && a->conn != SIM_OPEN)
 		return;		/* already handled */
@@ -566,11 +567,11 @@ sim_ended(struct sim_agent *a)
 		s->n_synced--;
 	}
 	if (a->open_ms != 0 && now - a->open_ms >= SIM_STABLE_MS)
-		a->attempt = 0;
+		a->backoff.attempt = 0;
 	if (code >= 4000 && code < 4016)
 		s->n_closes[code - 4000]++;
 	/* The real agent's policy: the protocol's table (common/proto.c). */
-	switch (proto_close_action(code)) {
+	switch (act) {
 	case PROTO_CLOSE_DO_NEW_NODE: {
 		/* Another live agent holds the id: become a new node (a
 		 * simulated agent has no containers to remove). */
@@ -586,25 +587,11 @@ sim_ended(struct sim_agent *a)
 		a->node_token = NULL;
 		s->nodes_dirty = 1;
 		break;
-	case PROTO_CLOSE_DO_MAX_DELAY:
-		max = 1;
-		break;
-	case PROTO_CLOSE_DO_RETRY_AFTER:
-		if (a->retry_after > 0) {
-			retry = proto_retry_after_jitter_ms(a->retry_after,
-			    sim_rand(s));
-			grow = 0;
-		} else
-			max = 1;
-		break;
-	case PROTO_CLOSE_DO_BACKOFF:
+	default:	/* the delay is backoff_reconnect_ms()'s */
 		break;
 	}
-	delay = retry >= 0 ? retry : max ? backoff_max_ms(cap, sim_rand(s)) :
-	    backoff_jitter_ms(a->attempt, SIM_BACKOFF_BASE_MS, cap,
-	    sim_rand(s));
-	if (grow && a->attempt < 64)
-		a->attempt++;
+	delay = backoff_reconnect_ms(&a->backoff, act, a->retry_after, 0, cap,
+	    now, sim_rand(s));
 	a->retry_after = -1;
 	a->wsi = NULL;
 	a->conn = SIM_WAIT;

@@ -348,6 +348,65 @@ test_docker_host(void)
 	free(cause);
 }
 
+/*
+ * The reconnect policy: exponential with full jitter after a drop; after a
+ * 1001 (the master going away) one attempt every 0.5-1.5 s for a minute,
+ * refused connects included, without growing the backoff; a 4012's delay
+ * is the master's; the minute ends at the next welcome.
+ */
+static void
+test_backoff_reconnect(void)
+{
+	struct backoff_reconnect r;
+	int64_t d, t = 1000000;
+	unsigned i;
+
+	memset(&r, 0, sizeof r);
+	/* Drops: the ceiling doubles. */
+	CHECK_INT(backoff_reconnect_ms(&r, PROTO_CLOSE_DO_BACKOFF, -1, 0,
+	    30000, t, 500), 500);
+	CHECK_INT(r.attempt, 1);
+	CHECK_INT(backoff_reconnect_ms(&r, PROTO_CLOSE_DO_BACKOFF, -1, 0,
+	    30000, t, 1000), 1000);
+	CHECK_INT(r.attempt, 2);
+	/* The master goes away: every attempt within 0.5-1.5 s, failed
+	 * connects (no close code) too, for a minute. */
+	d = backoff_reconnect_ms(&r, proto_close_action(PROTO_CLOSE_SHUTDOWN),
+	    -1, 0, 30000, t, 0);
+	CHECK_INT(d, BACKOFF_RESTART_MIN_MS);
+	for (i = 0; i < 50; i++) {
+		d = backoff_reconnect_ms(&r, PROTO_CLOSE_DO_BACKOFF, -1, 0,
+		    30000, t + 1000 * i, i * 2654435761u);
+		CHECK(d >= BACKOFF_RESTART_MIN_MS &&
+		    d <= BACKOFF_RESTART_MAX_MS);
+	}
+	CHECK_INT(r.attempt, 2);	/* not grown */
+	/* A busy master's delay wins, and does not grow the backoff. */
+	d = backoff_reconnect_ms(&r, PROTO_CLOSE_DO_RETRY_AFTER, 4000, 0,
+	    30000, t, 0);
+	CHECK_INT(d, 4000);
+	CHECK_INT(r.attempt, 2);
+	/* After the minute: the backoff as it was (ceiling 2 s). */
+	d = backoff_reconnect_ms(&r, PROTO_CLOSE_DO_BACKOFF, -1, 0, 30000,
+	    t + BACKOFF_RESTART_WINDOW_MS, 2000);
+	CHECK_INT(d, 2000);
+	CHECK_INT(r.attempt, 3);
+	/* Welcomed within the minute: a later drop backs off again. */
+	backoff_reconnect_ms(&r, PROTO_CLOSE_DO_RESTART, -1, 0, 30000, t, 0);
+	backoff_reconnect_welcomed(&r);
+	d = backoff_reconnect_ms(&r, PROTO_CLOSE_DO_BACKOFF, -1, 0, 30000,
+	    t + 10, 3999);
+	CHECK_INT(d, 3999);
+	/* A refused node (max delay) is never hurried by a restart. */
+	backoff_reconnect_ms(&r, PROTO_CLOSE_DO_RESTART, -1, 0, 30000, t, 0);
+	d = backoff_reconnect_ms(&r, PROTO_CLOSE_DO_MAX_DELAY, -1, 0, 30000,
+	    t + 10, 0);
+	CHECK_INT(d, 15000);
+	d = backoff_reconnect_ms(&r, PROTO_CLOSE_DO_RETRY_AFTER, -1, 0, 30000,
+	    t + 10, 0);
+	CHECK_INT(d, 15000);
+}
+
 static void
 test_backoff_bounds(void)
 {
@@ -964,6 +1023,7 @@ main(void)
 	TEST_RUN(test_connstep);
 	TEST_RUN(test_docker_host);
 	TEST_RUN(test_backoff_bounds);
+	TEST_RUN(test_backoff_reconnect);
 	TEST_RUN(test_proc_parsers);
 	TEST_RUN(test_ident_id_valid);
 	TEST_RUN(test_split_image);

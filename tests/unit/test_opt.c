@@ -770,6 +770,9 @@ test_proto_close_docs_agent(void)
 		    "new node", 8) != NULL)
 			act = PROTO_CLOSE_DO_NEW_NODE;
 		else if (memmem(cell, (size_t)(strchrnul(cell, '\n') - cell),
+		    "restarting", 10) != NULL)
+			act = PROTO_CLOSE_DO_RESTART;
+		else if (memmem(cell, (size_t)(strchrnul(cell, '\n') - cell),
 		    "retire grace", 12) != NULL)
 			act = PROTO_CLOSE_DO_REMOVED;
 		else if (memmem(cell, (size_t)(strchrnul(cell, '\n') - cell),
