@@ -26,7 +26,12 @@ enum hub_exec_op {
 };
 
 struct hub	*hub_start(struct master *m, char **cause);
-void		 hub_stop(struct hub *h);	/* NULL is a no-op */
+/*
+ * Tell every agent the master is going away (1001) and stop; NULL is a
+ * no-op. For the master's exit: with HUB_STOP_DESTROY_MAX sockets or more
+ * they are left for the exit to close (hub.c says why).
+ */
+void		 hub_stop(struct hub *h);
 /* The node's desired set changed: re-send it if the node is connected. */
 void		 hub_node_changed(struct hub *h, const char *node_id);
 /* Close the node's session, if any, with close_code. */

@@ -53,6 +53,7 @@
 #define HUB_TICK_MS		250	/* hub_tick() period */
 #define HUB_LAG_MS		250	/* a tick later than this is a stall */
 #define HUB_STOP_GRACE_MS	300	/* shutdown: close frames, then exit */
+#define HUB_STOP_DESTROY_MAX	1000	/* more sockets: left to the exit */
 
 enum hub_msg_type { HUB_MSG_CHANGED, HUB_MSG_KICK, HUB_MSG_LOGS_ACK,
     HUB_MSG_EXEC };
@@ -213,9 +214,9 @@ struct hub_pending {
 /* A grid's last "network" frame (hub_network.c). */
 struct hub_net {
 	int64_t		 grid_id;	/* whose */
-	char		*text;		/* the frame, or NULL */
+	struct hub_shared *text;	/* the frame, or NULL */
 	uint64_t	 gen;		/* bumped when text changes */
-	char		*names;		/* the names frame, or NULL */
+	struct hub_shared *names;	/* the names frame, or NULL */
 	uint64_t	 names_gen;	/* bumped when names changes */
 	int		 seen;		/* the grid has sessions (a tick's) */
 };
@@ -315,6 +316,7 @@ void		 hub_close(struct hub_sess *s, int code, const char *why);
 /* Queue frame after those already queued; takes the caller's reference. */
 void		 hub_queue_json(struct hub_sess *s, json_t *frame);
 /* Queue len bytes (copied) as a frame of kind. */
+void		 hub_queue_shared(struct hub_sess *s, struct hub_shared *sh);
 void		 hub_queue_raw(struct hub_sess *s, enum hub_out_kind kind,
 		    const void *data, size_t len);
 /* Queue the desired sets of n sessions, each if it changed or forced. */

@@ -44,7 +44,8 @@ hub_net_of(struct hub *h, int64_t grid_id)
  * *text, it replaces it and *gen is bumped.
  */
 static void
-hub_net_frame(json_t *o, const char *type, char **text, uint64_t *gen)
+hub_net_frame(json_t *o, const char *type, struct hub_shared **frame,
+    uint64_t *gen)
 {
 	char *t;
 
@@ -53,12 +54,14 @@ hub_net_frame(json_t *o, const char *type, char **text, uint64_t *gen)
 	json_decref(o);
 	if (t == NULL)
 		return;
-	if (*text != NULL && strcmp(*text, t) == 0) {
+	if (*frame != NULL && strcmp(HUB_SHARED_TEXT(*frame), t) == 0) {
 		free(t);
 		return;
 	}
-	free(*text);
-	*text = t;
+	/* Queues still holding the old one keep their references. */
+	hub_shared_unref(*frame);
+	*frame = hub_shared_new(t, strlen(t));
+	free(t);
 	(*gen)++;
 }
 
@@ -113,20 +116,18 @@ hub_network_tick(struct hub *h, int64_t raw)
 		}
 		if (n->text != NULL && s->net_gen != n->gen) {
 			s->net_gen = n->gen;
-			hub_queue_raw(s, HUB_OUT_FRAME, n->text,
-			    strlen(n->text));
+			hub_queue_shared(s, n->text);
 		}
 		if (n->names != NULL && s->names_gen != n->names_gen) {
 			s->names_gen = n->names_gen;
-			hub_queue_raw(s, HUB_OUT_FRAME, n->names,
-			    strlen(n->names));
+			hub_queue_shared(s, n->names);
 		}
 	}
 	/* Grids without sessions: forget their frames. */
 	for (i = 0; i < h->n_nets; ) {
 		if (!h->nets[i].seen) {
-			free(h->nets[i].text);
-			free(h->nets[i].names);
+			hub_shared_unref(h->nets[i].text);
+			hub_shared_unref(h->nets[i].names);
 			h->nets[i] = h->nets[--h->n_nets];
 		} else
 			i++;
@@ -139,8 +140,8 @@ hub_network_free(struct hub *h)
 	size_t i;
 
 	for (i = 0; i < h->n_nets; i++) {
-		free(h->nets[i].text);
-		free(h->nets[i].names);
+		hub_shared_unref(h->nets[i].text);
+		hub_shared_unref(h->nets[i].names);
 	}
 	free(h->nets);
 	h->nets = NULL;

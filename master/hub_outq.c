@@ -23,6 +23,63 @@ hub_outq_buf(const char *text, size_t len)
 	return buf;
 }
 
+/* Free o and its buffer (or its reference to a shared one). */
+static void
+hub_out_free(struct hub_out *o)
+{
+	if (o->shared != NULL)
+		hub_shared_unref(o->shared);
+	else
+		free(o->buf);
+	free(o);
+}
+
+static void
+hub_outq_append(struct hub_outq *q, struct hub_out *o)
+{
+	if (q->tail != NULL)
+		q->tail->next = o;
+	else
+		q->head = o;
+	q->tail = o;
+	q->n++;
+}
+
+struct hub_shared *
+hub_shared_new(const char *text, size_t len)
+{
+	struct hub_shared *sh = xmalloc(sizeof *sh + LWS_PRE + len + 1);
+
+	sh->refs = 1;
+	sh->len = len;
+	memcpy(sh->buf + LWS_PRE, text, len);
+	sh->buf[LWS_PRE + len] = '\0';
+	return sh;
+}
+
+void
+hub_shared_unref(struct hub_shared *sh)
+{
+	if (sh == NULL)
+		return;
+	assert(sh->refs > 0);
+	if (--sh->refs == 0)
+		free(sh);
+}
+
+void
+hub_outq_push_shared(struct hub_outq *q, struct hub_shared *sh)
+{
+	struct hub_out *o = xcalloc(1, sizeof *o);
+
+	o->kind = HUB_OUT_FRAME;
+	o->len = sh->len;
+	o->buf = sh->buf;
+	o->shared = sh;
+	sh->refs++;
+	hub_outq_append(q, o);
+}
+
 int
 hub_outq_push(struct hub_outq *q, enum hub_out_kind kind, const char *text,
     size_t len)
@@ -40,8 +97,7 @@ hub_outq_push(struct hub_outq *q, enum hub_out_kind kind, const char *text,
 			}
 			*pp = o->next;
 			q->n--;
-			free(o->buf);
-			free(o);
+			hub_out_free(o);
 		}
 	}
 	if (kind == HUB_OUT_DESIRED && q->desired != NULL) {
@@ -55,12 +111,7 @@ hub_outq_push(struct hub_outq *q, enum hub_out_kind kind, const char *text,
 	o->kind = kind;
 	o->len = len;
 	o->buf = hub_outq_buf(text, len);
-	if (q->tail != NULL)
-		q->tail->next = o;
-	else
-		q->head = o;
-	q->tail = o;
-	q->n++;
+	hub_outq_append(q, o);
 	if (kind == HUB_OUT_DESIRED)
 		q->desired = o;
 	return 0;
@@ -80,8 +131,7 @@ hub_outq_pop(struct hub_outq *q)
 		q->desired = NULL;	/* written: the next one queues anew */
 	assert(q->n > 0);
 	q->n--;
-	free(o->buf);
-	free(o);
+	hub_out_free(o);
 }
 
 void

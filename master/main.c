@@ -167,6 +167,13 @@ main_default_grid(struct master *m, struct store *st)
 	free(path);
 }
 
+/* The shutdown's step k took since the last: took[k]. */
+#define STOP_STEP(k) do {				\
+	int64_t now_ = util_mono_ms();			\
+	took[(k)] = now_ - t;				\
+	t = now_;					\
+} while (0)
+
 int
 main(int argc, char **argv)
 {
@@ -176,6 +183,7 @@ main(int argc, char **argv)
 	char *cause = NULL, self[PATH_MAX];
 	ssize_t n;
 	int sig, i;
+	int64_t t0, t, took[6];
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--print-routes") == 0) {
@@ -261,6 +269,7 @@ main(int argc, char **argv)
 			break;
 	}
 	log_info("shutting down (signal %d)", sig);
+	t0 = util_mono_ms();
 	/*
 	 * Producers before consumers: the API notifies the scheduler and the
 	 * hub, and the hub and the scheduler notify each other. So the API
@@ -269,22 +278,34 @@ main(int argc, char **argv)
 	 * last. The log store writes what it holds before the hub stops.
 	 */
 	/* Upgraded exec sockets are closed before MHD stops. */
+	t = util_mono_ms();
 	exec_relay_shutdown(m.exec);
 	api_stop(m.api);
+	STOP_STEP(0);
 	sched_loop_stop(m.sched);
+	STOP_STEP(1);
 	/* Calls in flight end (each within its timeout); their results,
 	 * never applied, are found again from the rows at the next start. */
 	provider_worker_free(m.providers);
 	/* A POST in flight is aborted; what waits is not posted. */
 	webhook_free(m.webhook);
+	STOP_STEP(2);
 	/* Its last writes are acknowledged through the hub, still running. */
 	logstore_stop(m.logs);
+	STOP_STEP(3);
 	hub_stop(m.hub);
+	STOP_STEP(4);
 	logstore_free(m.logs);
 	sched_loop_free(m.sched);
 	exec_relay_free(m.exec);	/* the hub's last frames to it */
 	loadring_free(m.loads);
 	store_close(pthread_getspecific(m.store_key));
+	STOP_STEP(5);
+	log_info("stopped in %lld ms: API %lld, scheduler %lld, providers "
+	    "and webhooks %lld, log store %lld, agent hub %lld, the rest %lld",
+	    (long long)(util_mono_ms() - t0), (long long)took[0],
+	    (long long)took[1], (long long)took[2], (long long)took[3],
+	    (long long)took[4], (long long)took[5]);
 	pthread_setspecific(m.store_key, NULL);
 	OPENSSL_cleanse(m.key, sizeof m.key);
 	free(m.db_path);

@@ -664,7 +664,10 @@ int	 store_node_join(struct store *st, const struct node_join *j,
  */
 int	 store_node_join_batch(struct store *st, const struct node_join *v,
 	    size_t n, char (*names)[64]);
-/* Store a node_info frame (already validated). 0 or -1. */
+/*
+ * Store a node_info frame (already validated): 1 when it changed the
+ * node's row, 0 when the row holds it already (nothing written), -1.
+ */
 int	 store_node_info(struct store *st, const char *id, json_t *info);
 
 /* The grid network (store_network.c, docs/network.md). */
@@ -675,9 +678,6 @@ int	 store_node_info(struct store *st, const char *id, json_t *info);
  */
 int	 store_node_subnet_assign(struct store *st, const char *node_id,
 	    int64_t grid_id, char subnet_out[NET_SUBNET_TEXT]);
-/* The node's underlay address (agent node_info), or NULL. 0 or -1. */
-int	 store_node_peer_address(struct store *st, const char *node_id,
-	    const char *address);
 /*
  * The grid's peers, [{"node_id", "name", "address", "subnet"}...] in
  * subnet order, as JSON text (malloc'd), or NULL on error.

@@ -159,18 +159,6 @@ store_node_subnet_assign(struct store *st, const char *node_id,
 	return 0;
 }
 
-int
-store_node_peer_address(struct store *st, const char *node_id,
-    const char *address)
-{
-	struct store_stmt *s = store_stmt(st,
-	    "UPDATE nodes SET peer_address = ?2 WHERE id = ?1");
-
-	store_bind_text(s, 1, node_id);
-	store_bind_text(s, 2, address);
-	return store_done(s);
-}
-
 /* The peers as a JSON array text; SQLite builds it. */
 #define NETWORK_PEERS_SQL \
 	"SELECT coalesce(json_group_array(json_object('node_id', n.id," \

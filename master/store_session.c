@@ -361,15 +361,13 @@ fail:
 	return -1;
 }
 
-int
-store_node_info(struct store *st, const char *id, json_t *info)
+/* Bind a node_info's fields as ?1..?8; the addresses' text, to free. */
+static char *
+node_info_bind(struct store_stmt *s, const char *id, json_t *info,
+    const char *peer)
 {
-	struct store_stmt *s = store_stmt(st,
-	    "UPDATE nodes SET cpus = ?2, memory = ?3, addresses = ?4,"
-	    " docker_version = ?5, os = ?6, kernel = ?7 WHERE id = ?1");
 	json_t *v;
 	char *addrs;
-	int rc;
 
 	store_bind_text(s, 1, id);
 	stmt_bind_int64(s, 2, json_integer_value(json_object_get(info,
@@ -384,13 +382,46 @@ store_node_info(struct store *st, const char *id, json_t *info)
 	store_bind_text(s, 6, json_string_value(json_object_get(info, "os")));
 	store_bind_text(s, 7, json_string_value(json_object_get(info,
 	    "kernel")));
-	rc = store_done(s);
-	free(addrs);
-	/* Absent from an older agent: the address stays as it was. */
+	store_bind_text(s, 8, peer);
+	return addrs;
+}
+
+int
+store_node_info(struct store *st, const char *id, json_t *info)
+{
+	struct store_stmt *s;
+	json_t *v;
+	char *addrs;
+	const char *peer;
+	int rc, k;
+
+	/*
+	 * Each session starts with a node_info, nearly always the one the
+	 * store holds: found by reading (no writer waited for), it costs no
+	 * write lock, of which 10,000 reconnecting agents took 10,000.
+	 * Absent from an older agent, the peer address stays as it was.
+	 */
 	v = json_object_get(info, "peer_address");
-	if (rc == 0 && json_is_string(v))
-		rc = store_node_peer_address(st, id, json_string_value(v));
-	return rc;
+	peer = json_is_string(v) ? json_string_value(v) : NULL;
+	for (k = 0; k < 2; k++) {
+		s = store_stmt(st, k == 0 ? "SELECT 1 FROM nodes WHERE id = ?1"
+		    " AND (cpus IS NOT ?2 OR memory IS NOT ?3 OR addresses IS NOT"
+		    " ?4 OR docker_version IS NOT ?5 OR os IS NOT ?6 OR kernel"
+		    " IS NOT ?7 OR (?8 IS NOT NULL AND peer_address IS NOT ?8))" :
+		    "UPDATE nodes SET cpus = ?2, memory = ?3, addresses = ?4,"
+		    " docker_version = ?5, os = ?6, kernel = ?7,"
+		    " peer_address = coalesce(?8, peer_address) WHERE id = ?1");
+		addrs = node_info_bind(s, id, info, peer);
+		rc = k == 0 ? stmt_step(s) : store_done(s);
+		if (k == 0)
+			stmt_reset(s);
+		free(addrs);
+		if (k == 0 && rc == STORE_DONE)
+			return 0;	/* as stored */
+		if (k == 0 && rc != STORE_ROW)
+			return -1;
+	}
+	return rc == 0 ? 1 : -1;
 }
 
 int

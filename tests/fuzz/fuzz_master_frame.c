@@ -107,7 +107,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cause2 = NULL;
 	}
 	if (frame_check(f, &type, &cause) == 0 && type == FRAME_NODE_INFO) {
-		if (store_node_info(fx->st, MASTER_FIXTURE_NODE_ID, f) != 0)
+		if (store_node_info(fx->st, MASTER_FIXTURE_NODE_ID, f) < 0)
 			master_fixture_die(fx, "store_node_info");
 		if (store_node_get_json(fx->st, fx->grid_id,
 		    MASTER_FIXTURE_NODE_ID, &o) != 1)

@@ -41,6 +41,38 @@ frame_at(const struct hub_outq *q, size_t i)
 	return text;
 }
 
+/*
+ * A shared frame (a grid's network) goes into many queues by reference:
+ * each leaves in its queue's order, a newer desired set queued after it
+ * does not drop it, and it lives until the owner and every queue let go
+ * (make check's ASan sees a leak or a use after free).
+ */
+static void
+test_shared_frame(void)
+{
+	struct hub_outq a = { 0 }, b = { 0 };
+	struct hub_shared *sh = hub_shared_new("{\"type\":\"network\"}x",
+	    18);	/* not the x */
+
+	CHECK_STR(HUB_SHARED_TEXT(sh), "{\"type\":\"network\"}");
+	hub_outq_push(&a, HUB_OUT_FRAME, WELCOME, strlen(WELCOME));
+	hub_outq_push_shared(&a, sh);
+	hub_outq_push_shared(&b, sh);
+	CHECK_INT(sh->refs, 3);
+	CHECK_INT(push_desired(&a, 1), 0);
+	CHECK_INT(push_desired(&a, 2), 1);	/* replaces 1, not the frame */
+	CHECK_INT(a.n, 3);
+	CHECK_STR(frame_at(&a, 1), "{\"type\":\"network\"}");
+	CHECK(HUB_OUT_PAYLOAD(a.head->next) == HUB_OUT_PAYLOAD(b.head));
+	hub_shared_unref(sh);		/* the owner's: a newer frame came */
+	CHECK_STR(frame_at(&b, 0), "{\"type\":\"network\"}");
+	hub_outq_pop(&b);
+	CHECK_INT(sh->refs, 1);
+	hub_outq_clear(&a);		/* the last reference */
+	CHECK_INT(a.n, 0);
+	CHECK_INT(b.n, 0);
+}
+
 static void
 test_empty_queue(void)
 {
@@ -232,5 +264,6 @@ main(void)
 	TEST_RUN(test_reader_that_stalls_costs_one_frame);
 	TEST_RUN(test_payload_has_lws_headroom);
 	TEST_RUN(test_claim_verdict);
+	TEST_RUN(test_shared_frame);
 	return TEST_DONE();
 }

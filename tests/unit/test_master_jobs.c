@@ -37,7 +37,7 @@ node(struct master_fixture *f, const char *id, const char *name, int cpus)
 	master_fixture_node(f, id, name, "[]");
 	info = json_pack("{s:i, s:I}", "cpus", cpus, "memory",
 	    (json_int_t)8 << 30);
-	if (store_node_info(f->st, id, info) != 0)
+	if (store_node_info(f->st, id, info) < 0)
 		master_fixture_die(f, "node info");
 	json_decref(info);
 }
