@@ -230,6 +230,11 @@ install_run >"$TMP/install2.out" 2>&1
 check_eq "second install exits 0" "$?" 0
 PID2=$(cat "$PIDF" 2>/dev/null)
 check "second install stopped the first agent" eval '! alive "$PID1"'
+if alive "$PID1"; then	# what the installer said, and what PID1 is now
+	sed 's/^/# install: /' "$TMP/install2.out"
+	echo "# pid $PID1: $(tr '\0' ' ' <"/proc/$PID1/cmdline" 2>/dev/null)" \
+	    "state $(cut -d')' -f2 "/proc/$PID1/stat" 2>/dev/null | cut -c1-3)"
+fi
 check "second install started a new one" eval '[ "${PID2:-0}" != "$PID1" ] && alive "$PID2"'
 wait_for 20 node_online
 api GET /v1/grids/default/nodes
