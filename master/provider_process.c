@@ -317,12 +317,38 @@ pp_available(const char **why)
 	return 1;
 }
 
+/*
+ * <dir>/group names the machine's grid and group ("grid group"), written
+ * before its agent starts: a list tells a group's agents from the other
+ * groups' (all share <data-dir>/machines) without the store.
+ */
+static void
+pp_group_line(const struct provider_req *req, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s %s\n", req->grid, req->group);
+}
+
 static void
 pp_create(const struct provider_req *req, struct provider_res *res)
 {
 	struct provider_launch l;
-	char *cause = NULL;
+	char *cause = NULL, path[PATH_MAX], line[160];
 	pid_t pid = 0;
+
+	if (mkdir(req->data_dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(res->cause, sizeof res->cause, "cannot make %.300s: %s",
+		    req->data_dir, strerror(errno));
+		res->nothing = 1;
+		return;
+	}
+	snprintf(path, sizeof path, "%s/group", req->data_dir);
+	pp_group_line(req, line, sizeof line);
+	if (util_write_file(path, line, strlen(line), 0600) != 0) {
+		snprintf(res->cause, sizeof res->cause, "cannot write %.300s: "
+		    "%s", path, strerror(errno));
+		res->nothing = 1;
+		return;
+	}
 
 	memset(&l, 0, sizeof l);
 	l.agent = req->agent;
@@ -380,20 +406,34 @@ pp_delete(const struct provider_req *req, struct provider_res *res)
 	res->ok = 1;
 }
 
-/* The agents running under data_dir (the master's machines directory). */
+/*
+ * The running agents of req's group under data_dir (the master's machines
+ * directory): each machine directory whose group file names the group.
+ * One without it (or unreadable) is not listed: nothing is judged on it.
+ */
 static void
 pp_list(const struct provider_req *req, struct provider_res *res)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], line[160], *text;
 	struct dirent *de;
 	DIR *d;
 	pid_t pid;
+	int same;
 
 	res->ok = 1;
 	if ((d = opendir(req->data_dir)) == NULL)
 		return;
+	pp_group_line(req, line, sizeof line);
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s/group", req->data_dir,
+		    de->d_name);
+		if (util_read_file(path, sizeof line, &text, NULL) != 0)
+			continue;
+		same = strcmp(text, line) == 0;
+		free(text);
+		if (!same)
 			continue;
 		snprintf(path, sizeof path, "%s/%s", req->data_dir, de->d_name);
 		if ((pid = provider_process_find(path)) <= 0)

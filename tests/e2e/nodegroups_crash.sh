@@ -137,6 +137,8 @@ for id in $(tr ' ' '\n' <<<"$NODE_IDS" | sort -u); do
 	left="$left$(docker ps -aq --filter "label=berth.node=$id")"
 done
 check_eq "no container of theirs" "$left" ""
+check_eq "no machine was taken for an orphan (its list ran at every start)" \
+    "$(sq "SELECT count(*) FROM events WHERE type = 'machine.orphan'")" 0
 check_eq "each machine launched once" \
     "$(sq "SELECT count(*) FROM (SELECT substr(message, 1, instr(message, ' of group')) m FROM events WHERE type = 'machine.launch' GROUP BY m HAVING count(*) > 1)")" 0
 nd=$(sq "SELECT count(*) FROM events WHERE type = 'node.drain'")
