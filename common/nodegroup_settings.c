@@ -172,9 +172,9 @@ static const struct setting nodegroup_setting_rows[] = {
 	    "exec, docker: one call at most this long; then its process "
 	    "group is killed"),
 	NG_SECONDS(list_interval_s, 300, 0, 86400,
-	    "exec, docker, aws-asg: list the provider's instances this often, "
-	    "to delete orphans, find lost machines and (aws-asg) failed "
-	    "launches (0: never)"),
+	    "exec, docker, aws-asg, process: list the provider's instances "
+	    "this often, to delete orphans, find lost machines and (aws-asg) "
+	    "failed launches (0: never)"),
 	{ .name = "docker_image", .type = SETTING_STRING,
 	  .off = offsetof(struct nodegroup_settings, docker_image),
 	  .size = NODEGROUP_AGENT_MAX, .def_str = "berth-agent:local",

@@ -166,9 +166,14 @@ struct provider_launch {
  */
 int	 provider_process_launch(const struct provider_launch *l, pid_t *pid,
 	    char **cause);
-/* The running agent of data_dir, or 0 when there is none. */
+/*
+ * The running agent of data_dir: its pid, 0 when there is none, or -1
+ * (errno) when it cannot be told. _at: on a /proc at proc (tests).
+ */
 pid_t	 provider_process_find(const char *data_dir);
-/* Signal it (SIGTERM, or SIGKILL when force): 1 signalled, 0 none. */
+pid_t	 provider_process_find_at(const char *proc, const char *data_dir);
+/* Signal it (SIGTERM, or SIGKILL when force): 1 signalled, 0 none, -1
+ * cannot tell (errno). */
 int	 provider_process_stop(const char *data_dir, int force);
 /* Remove data_dir and what is in it. 0 or -1. */
 int	 provider_process_remove(const char *data_dir);

@@ -56,6 +56,7 @@ provider_process_launch(const struct provider_launch *l, pid_t *pid,
     char **cause)
 {
 	char **env = NULL, *extra, *w, *save = NULL, *log_path, *pid_path;
+	char *pid_tmp;
 	char *argv[2], cpus[24];
 	const char *path = getenv("PATH");
 	size_t n = 0, i;
@@ -99,6 +100,7 @@ provider_process_launch(const struct provider_launch *l, pid_t *pid,
 	}
 	xasprintf(&log_path, "%s/agent.log", l->data_dir);
 	xasprintf(&pid_path, "%s/agent.pid", l->data_dir);
+	xasprintf(&pid_tmp, "%s/agent.pid.tmp", l->data_dir);
 	argv[0] = (char *)l->agent;
 	argv[1] = NULL;
 	sigemptyset(&all);
@@ -145,11 +147,14 @@ provider_process_launch(const struct provider_launch *l, pid_t *pid,
 		if (pfd[1] > 3)
 			syscall(SYS_close_range, 3U, (unsigned)pfd[1] - 1, 0U);
 		syscall(SYS_close_range, (unsigned)pfd[1] + 1, ~0U, 0U);
-		if ((fd = open(pid_path, O_WRONLY | O_CREAT | O_TRUNC,
+		/* Whole or not at all: a reader never sees it empty. */
+		if ((fd = open(pid_tmp, O_WRONLY | O_CREAT | O_TRUNC,
 		    0600)) < 0)
 			goto fail;
 		pp_write_num(fd, (long)getpid());
 		close(fd);
+		if (rename(pid_tmp, pid_path) != 0)
+			goto fail;
 		execve(l->agent, argv, env);
 fail:
 		fd = errno;
@@ -182,47 +187,66 @@ out:
 	free(env);
 	free(log_path);
 	free(pid_path);
+	free(pid_tmp);
 	return rc;
 }
 
+/*
+ * The decision, on a /proc at proc (tests give a made-up one). Only what
+ * shows the agent is not running says 0 (no pid file, no such process, a
+ * zombie, another process's working directory, one we may not look at);
+ * an error that shows nothing (EMFILE, ENOMEM, EIO...) is -1: a caller
+ * must then neither forget the machine nor remove its directory.
+ */
 pid_t
-provider_process_find(const char *data_dir)
+provider_process_find_at(const char *proc, const char *data_dir)
 {
-	char path[PATH_MAX], link[PATH_MAX], real[PATH_MAX], *text, *p;
+	char path[PATH_MAX], link[PATH_MAX], real[PATH_MAX], *text, *p, *end;
 	long pid;
 	ssize_t n;
 	int zombie;
 
 	snprintf(path, sizeof path, "%s/agent.pid", data_dir);
 	if (util_read_file(path, 64, &text, NULL) != 0)
-		return 0;
-	pid = strtol(text, NULL, 10);
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+	errno = 0;
+	pid = strtol(text, &end, 10);
+	zombie = end == text || (*end != '\n' && *end != '\0') || errno != 0;
 	free(text);
-	if (pid <= 1)
-		return 0;
-	/* The same process only if it still works in the data dir. */
+	if (zombie || pid <= 1 || pid > INT_MAX)
+		return 0;	/* not a pid file of ours (it is written whole) */
 	/* A zombie (exited, not reaped yet) is not running. */
-	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	snprintf(path, sizeof path, "%s/%ld/stat", proc, pid);
 	if (util_read_file(path, 4096, &text, NULL) != 0)
-		return 0;
+		return errno == ENOENT || errno == ESRCH ? 0 : -1;
 	p = strrchr(text, ')');
 	zombie = p == NULL || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
 	free(text);
 	if (zombie)
 		return 0;
-	snprintf(path, sizeof path, "/proc/%ld/cwd", pid);
+	/* The same process only if it still works in the data dir. */
+	snprintf(path, sizeof path, "%s/%ld/cwd", proc, pid);
 	if ((n = readlink(path, link, sizeof link - 1)) < 0) {
 		/*
 		 * ENOENT: it is exiting (its cwd is already let go, its
 		 * memory not yet, which takes a while for a big process):
 		 * still ours until it is a zombie. EACCES: someone else's.
 		 */
-		return errno == ENOENT ? (pid_t)pid : 0;
+		if (errno == ENOENT)
+			return (pid_t)pid;
+		return errno == EACCES || errno == EPERM || errno == ESRCH ?
+		    0 : -1;
 	}
 	link[n] = '\0';
-	if (realpath(data_dir, real) == NULL || strcmp(link, real) != 0)
-		return 0;
-	return (pid_t)pid;
+	if (realpath(data_dir, real) == NULL)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+	return strcmp(link, real) == 0 ? (pid_t)pid : 0;
+}
+
+pid_t
+provider_process_find(const char *data_dir)
+{
+	return provider_process_find_at("/proc", data_dir);
 }
 
 int
@@ -230,8 +254,8 @@ provider_process_stop(const char *data_dir, int force)
 {
 	pid_t pid = provider_process_find(data_dir);
 
-	if (pid == 0)
-		return 0;
+	if (pid <= 0)
+		return pid;
 	/* Its process group (setsid made it the leader), or it alone. */
 	if (kill(-pid, force ? SIGKILL : SIGTERM) != 0)
 		kill(pid, force ? SIGKILL : SIGTERM);
@@ -293,12 +317,38 @@ pp_available(const char **why)
 	return 1;
 }
 
+/*
+ * <dir>/group names the machine's grid and group ("grid group"), written
+ * before its agent starts: a list tells a group's agents from the other
+ * groups' (all share <data-dir>/machines) without the store.
+ */
+static void
+pp_group_line(const struct provider_req *req, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s %s\n", req->grid, req->group);
+}
+
 static void
 pp_create(const struct provider_req *req, struct provider_res *res)
 {
 	struct provider_launch l;
-	char *cause = NULL;
+	char *cause = NULL, path[PATH_MAX], line[160];
 	pid_t pid = 0;
+
+	if (mkdir(req->data_dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(res->cause, sizeof res->cause, "cannot make %.300s: %s",
+		    req->data_dir, strerror(errno));
+		res->nothing = 1;
+		return;
+	}
+	snprintf(path, sizeof path, "%s/group", req->data_dir);
+	pp_group_line(req, line, sizeof line);
+	if (util_write_file(path, line, strlen(line), 0600) != 0) {
+		snprintf(res->cause, sizeof res->cause, "cannot write %.300s: "
+		    "%s", path, strerror(errno));
+		res->nothing = 1;
+		return;
+	}
 
 	memset(&l, 0, sizeof l);
 	l.agent = req->agent;
@@ -320,40 +370,73 @@ pp_create(const struct provider_req *req, struct provider_res *res)
 	snprintf(res->id, sizeof res->id, "%ld", (long)pid);
 }
 
-/* SIGTERM, SIGKILL after the group's grace; gone: its directory goes. */
+/*
+ * SIGTERM, SIGKILL after the group's grace; gone: its directory goes,
+ * and only then is the machine gone (the answer forgets its row). When
+ * it cannot be told whether the agent runs, or the directory stays, the
+ * delete failed: the machine is kept and deleted again later.
+ */
 static void
 pp_delete(const struct provider_req *req, struct provider_res *res)
 {
-	if (req->data_dir[0] != '\0' && provider_process_stop(req->data_dir,
-	    req->since_ms > req->settings.stop_grace_s * 1000) == 1) {
+	int rc;
+
+	if (req->data_dir[0] == '\0') {
+		res->ok = 1;
+		return;
+	}
+	rc = provider_process_stop(req->data_dir,
+	    req->since_ms > req->settings.stop_grace_s * 1000);
+	if (rc == 1) {
 		res->again = 1;
 		res->ok = 1;
 		return;
 	}
-	if (req->data_dir[0] != '\0' &&
-	    provider_process_remove(req->data_dir) != 0)
-		snprintf(res->cause, sizeof res->cause, "cannot remove %.300s: %s",
-		    req->data_dir, strerror(errno));
+	if (rc < 0) {
+		snprintf(res->cause, sizeof res->cause, "cannot tell whether "
+		    "the agent of %.300s runs: %s", req->data_dir,
+		    strerror(errno));
+		return;
+	}
+	if (provider_process_remove(req->data_dir) != 0) {
+		snprintf(res->cause, sizeof res->cause, "cannot remove %.300s: "
+		    "%s", req->data_dir, strerror(errno));
+		return;
+	}
 	res->ok = 1;
 }
 
-/* The agents running under data_dir (the master's machines directory). */
+/*
+ * The running agents of req's group under data_dir (the master's machines
+ * directory): each machine directory whose group file names the group.
+ * One without it (or unreadable) is not listed: nothing is judged on it.
+ */
 static void
 pp_list(const struct provider_req *req, struct provider_res *res)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], line[160], *text;
 	struct dirent *de;
 	DIR *d;
 	pid_t pid;
+	int same;
 
 	res->ok = 1;
 	if ((d = opendir(req->data_dir)) == NULL)
 		return;
+	pp_group_line(req, line, sizeof line);
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
+		snprintf(path, sizeof path, "%s/%s/group", req->data_dir,
+		    de->d_name);
+		if (util_read_file(path, sizeof line, &text, NULL) != 0)
+			continue;
+		same = strcmp(text, line) == 0;
+		free(text);
+		if (!same)
+			continue;
 		snprintf(path, sizeof path, "%s/%s", req->data_dir, de->d_name);
-		if ((pid = provider_process_find(path)) == 0)
+		if ((pid = provider_process_find(path)) <= 0)
 			continue;
 		res->inst = xreallocarray(res->inst, res->ninst + 1,
 		    sizeof *res->inst);

@@ -248,7 +248,8 @@ groups_listed(struct groups_ctx *c, struct nodegroup *g,
 		    res->inst[i].id);
 		snprintf(req->machine, sizeof req->machine, "%s",
 		    res->inst[i].machine);
-		if (p == &provider_docker && res->inst[i].machine[0] != '\0' &&
+		if ((p == &provider_docker || p == &provider_process) &&
+		    res->inst[i].machine[0] != '\0' &&
 		    snprintf(dir, sizeof dir, "%s/machines/%s",
 		    c->m->cfg.data_dir, res->inst[i].machine) <
 		    (int)sizeof dir)
@@ -256,8 +257,10 @@ groups_listed(struct groups_ctx *c, struct nodegroup *g,
 		groups_call(c, p, req);
 		free(req);
 	}
-	/* Joined machines whose instance the provider no longer has. */
-	for (k = 0; k < c->nmach; k++) {
+	/* Joined machines whose instance the provider no longer has (the
+	 * process provider's: each round, by its data dir, in
+	 * groups_lifecycle). */
+	for (k = 0; k < c->nmach && p != &provider_process; k++) {
 		mc = &c->mach[k];
 		if (mc->group_id != g->id || strcmp(mc->state, "joined") != 0 ||
 		    mc->provider_id[0] == '\0')
@@ -538,7 +541,8 @@ groups_list_due(struct groups_ctx *c)
 		return;
 	for (i = 0; i < c->ngroups; i++) {
 		g = &c->groups[i];
-		if ((p = provider_find(g->provider)) == NULL || !p->async ||
+		if ((p = provider_find(g->provider)) == NULL ||
+		    p->list == NULL || (!p->async && p != &provider_process) ||
 		    g->settings.list_interval_s <= 0 || !groups_acts(c, g) ||
 		    g->settings.paused)
 			continue;
@@ -553,7 +557,17 @@ groups_list_due(struct groups_ctx *c)
 		req->count = 0;
 		if (p->join == PROVIDER_JOIN_INSTANCE)
 			req->since_ms = groups_failed_since(c, g);
-		if (provider_worker_queue(c->m->providers, p, req) == 0)
+		if (!p->async) {
+			/* The process provider's agents: a look at
+			 * <data-dir>/machines and /proc, here. */
+			if (snprintf(req->data_dir, sizeof req->data_dir,
+			    "%s/machines", c->m->cfg.data_dir) <
+			    (int)sizeof req->data_dir) {
+				json_object_set_new(c->memo, key,
+				    json_integer(util_mono_ms()));
+				groups_call(c, p, req);
+			}
+		} else if (provider_worker_queue(c->m->providers, p, req) == 0)
 			json_object_set_new(c->memo, key,
 			    json_integer(util_mono_ms()));
 		free(req);

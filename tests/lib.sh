@@ -77,6 +77,19 @@ pid_alive() {
 	    ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
 }
 
+# agent_alive PID DIR: PID is still a berth-agent process (pid_alive) working
+# in DIR or below it (its cwd; " (deleted)" once the directory is gone). Pids
+# are reused within a minute or two on a busy machine (pid_max 32768 and
+# every thread takes one): a bare pid_alive of an agent that was stopped
+# may see someone else's process or thread.
+agent_alive() {
+	local cwd
+	pid_alive "$1" && grep -qx 'berth-agent' "/proc/$1/comm" 2>/dev/null &&
+	    grep -qx "Tgid:[[:space:]]*$1" "/proc/$1/status" 2>/dev/null &&
+	    cwd=$(readlink "/proc/$1/cwd" 2>/dev/null) &&
+	    case $cwd in "$2" | "$2"/*) true ;; *) false ;; esac
+}
+
 # master_answers DATA_DIR: the master of DATA_DIR answers on $API. Its own
 # operator token tells it from another test's master that holds the port.
 master_answers() {

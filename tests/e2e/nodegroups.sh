@@ -78,7 +78,7 @@ check_eq "one instance on each" \
     "$(curl -s -H "Authorization: Bearer $TOKEN" $API/v1/services/default/web/web/containers | jq -r '[.[].node] | unique | length')" 3
 pids=$(machines burst -r '.[].pid')
 check_eq "three agent processes run" \
-    "$(for p in $pids; do pid_alive "$p" && echo y; done | wc -l)" 3
+    "$(for p in $pids; do agent_alive "$p" "$D/machines" && echo y; done | wc -l)" 3
 sched_wait_round
 check_eq "busy nodes are not unneeded" "$(machines burst -c '[.[] | select(.unneeded_since)] | length')" 0
 
@@ -107,7 +107,7 @@ check_eq "and terminated" "$(count_events machine.terminate)" 3
 check_eq "their node records went with them" \
     "$(api_jq /v1/grids/default/nodes '[.[] | select(.labels | index("berth.group=burst"))] | length')" 0
 check_eq "no agent process left" \
-    "$(for p in $pids; do pid_alive "$p" && echo "$p"; done)" ""
+    "$(for p in $pids; do agent_alive "$p" "$D/machines" && echo "$p"; done)" ""
 check_eq "no data dir left" "$(ls "$D/machines" 2>/dev/null)" ""
 check_eq "no scale-up since" "$(count_events nodegroup.scale_up)" 1
 
@@ -118,7 +118,7 @@ check_eq "no scale-up since" "$(count_events nodegroup.scale_up)" 1
 check "min 1 launches a machine" wait_for 30 sh -c \
     "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodegroups/default/dead/machines | jq -r '.[0].state')\" = launching ]"
 dpid=$(machines dead -r '.[0].pid')
-check "its agent runs (and cannot join)" pid_alive "$dpid"
+check "its agent runs (and cannot join)" agent_alive "$dpid" "$D/machines"
 check "terminated at the provision timeout" wait_for 60 sh -c \
     "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' '$API/v1/grids/default/events?type=machine.timeout' | jq length)\" = 1 ]"
 check_has "the timeout says why" \
@@ -127,7 +127,7 @@ check_has "its group backs off" \
     "$(api_jq '/v1/grids/default/events?type=nodegroup.backoff' '.[0].message')" "no launch for 5m"
 check "the machine is forgotten" wait_for 30 sh -c \
     "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodegroups/default/dead/machines | jq length)\" = 0 ]"
-if pid_alive "$dpid"; then notok "no orphan process ($dpid runs)"; else ok "no orphan process"; fi
+if agent_alive "$dpid" "$D/machines"; then notok "no orphan process ($dpid runs)"; else ok "no orphan process"; fi
 check_eq "no data dir left" "$(ls "$D/machines" 2>/dev/null)" ""
 check "backoff shown" sh -c "$B nodegroup show dead | grep -q 'backoff:'"
 sched_wait_round

@@ -12,8 +12,8 @@
 # start-before-stop), then its own machine is terminated as unneeded.
 # The master is killed at a random moment 0.3-1.3 s into each life (after
 # the checks, which run while it lives).
-# After every restart, before it could act: no agent process without its
-# machine row, no two agent processes for one machine, no node claimed by
+# After every restart: no agent process without its machine row (one
+# that runs from before to after the store's read), no two agent processes for one machine, no node claimed by
 # two machines. At the end (demand gone): every machine and drain ended,
 # no machine row, agent process, data dir, container or group node record
 # is left, and no machine was launched twice.
@@ -56,6 +56,12 @@ BAD=0
 bad() { BAD=$((BAD + 1)); echo "# after kill $k: $*"; }
 invariants() {
 	local rows dup
+	# The master runs (and acts) while this looks: a machine it launches
+	# between the store's read and the process list would look like an
+	# orphan. So the processes are listed before and after that read: one
+	# in both lists ran before it (so its row, written before its launch,
+	# was there) and still runs after it (so its row must still be there).
+	agents >"$TMP/agents.before"
 	# One read of the store: the live machines' data dirs, then what
 	# would be a duplicate (a node claimed twice, a name twice).
 	sq "SELECT 'dir ' || data_dir FROM machines WHERE state != 'gone' AND data_dir IS NOT NULL;
@@ -63,7 +69,7 @@ invariants() {
 	    SELECT 'name ' || name FROM machines GROUP BY name HAVING count(*) > 1;
 	    SELECT 'states ' || group_concat(state, ',') FROM machines;" >"$TMP/rows"
 	rows=$(sed -n 's/^dir //p' "$TMP/rows")
-	agents >"$TMP/agents"
+	agents | grep -xFf "$TMP/agents.before" >"$TMP/agents"
 	while read -r pid dir; do
 		[ -n "$pid" ] || continue
 		grep -qxF "$dir" <<<"$rows" || bad "agent $pid in $dir has no machine row (an orphan)"
@@ -131,6 +137,8 @@ for id in $(tr ' ' '\n' <<<"$NODE_IDS" | sort -u); do
 	left="$left$(docker ps -aq --filter "label=berth.node=$id")"
 done
 check_eq "no container of theirs" "$left" ""
+check_eq "no machine was taken for an orphan (its list ran at every start)" \
+    "$(sq "SELECT count(*) FROM events WHERE type = 'machine.orphan'")" 0
 check_eq "each machine launched once" \
     "$(sq "SELECT count(*) FROM (SELECT substr(message, 1, instr(message, ' of group')) m FROM events WHERE type = 'machine.launch' GROUP BY m HAVING count(*) > 1)")" 0
 nd=$(sq "SELECT count(*) FROM events WHERE type = 'node.drain'")

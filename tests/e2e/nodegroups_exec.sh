@@ -125,7 +125,7 @@ apid=$(cat "$S"/a-*/pid)
 check "every machine is terminated and forgotten" wait_for 90 sh -c \
     "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodegroups/default/a/machines | jq length)\$(curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodegroups/default/b/machines | jq length)\" = 00 ]"
 check "a's through its program's delete" grep -q '^delete a-' "$TMP/calls"
-if pid_alive "$apid"; then notok "a's agent is stopped ($apid runs)"; else ok "a's agent is stopped"; fi
+if agent_alive "$apid" "$S"; then notok "a's agent is stopped ($apid runs)"; else ok "a's agent is stopped"; fi
 check_eq "their node records went with them" \
     "$(api_jq /v1/grids/default/nodes 'length')" 0
 

@@ -88,4 +88,30 @@ check_eq "rm" "$out" "node group spare removed"
 check_eq "gone" "$(groups_count)" 1
 "$B" nodegroup rm spare >/dev/null 2>&1
 check "rm of a group that is not there fails" test $? -ne 0
+
+# ---- process provider: an orphan agent is found and stopped -------------------
+# Processes standing in for agents (pid file, working in the machine's
+# directory, which names its group): burst-9999 of burst has no machine
+# row (an orphan); other-9998 is another group's; a directory without its
+# group file is not judged.
+stray() {
+	mkdir -p "$D/machines/$1"
+	[ -z "$2" ] || echo "$2" >"$D/machines/$1/group"
+	(cd "$D/machines/$1" && exec setsid sleep 300) &
+	echo $! >"$D/machines/$1/agent.pid"
+}
+stray burst-9999 "default burst"
+stray other-9998 "default other"
+stray burst-9997 ""
+runs() { agent_pid=$(cat "$D/machines/$1/agent.pid") && pid_alive "$agent_pid" &&
+    [ "$(readlink "/proc/$agent_pid/cwd")" = "$D/machines/$1" ]; }
+"$B" nodegroup set burst list_interval_s=1 >/dev/null || notok "set list_interval_s"
+gone() { ! runs "$1"; }
+check "the orphan is stopped" wait_for 30 gone burst-9999
+check_has "with a machine.orphan event naming it" \
+    "$(api_jq '/v1/grids/default/events?type=machine.orphan' '.[].message')" "(machine burst-9999) has no machine"
+check "another group's agent runs on" runs other-9998
+check "one without its group file too" runs burst-9997
+check_eq "one orphan event" "$(api_jq '/v1/grids/default/events?type=machine.orphan' length)" 1
+kill "$(cat "$D/machines/other-9998/agent.pid")" "$(cat "$D/machines/burst-9997/agent.pid")" 2>/dev/null
 master_stop
