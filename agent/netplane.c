@@ -758,7 +758,7 @@ np_chain_sync(struct netplane *np, const char *table, const char *chain,
 {
 	char *argv[] = { "iptables", "-w", "5", "-t", (char *)table, "-S",
 	    (char *)chain, NULL };
-	char *out = NULL, *cause = NULL, *line, *save = NULL, pos[16], pre[64];
+	char *out = NULL, *cause = NULL, *line, *save = NULL, pos[24], pre[64];
 	struct np_rules ours = { { 0 }, 0 };
 	size_t nrule = 0, i;
 	int same = 1, rc = 0;

@@ -27,6 +27,8 @@
 #   SIM_SOURCE_IPS=100  source addresses the agents are spread over
 #   SIM_CONTENDED=1     also run the largest size beside a CPU hog
 #   SIM_KEEP=1          keep the temp dir (master logs, reports)
+#   SIM_MAX_CONNECTING=256  agentsim's handshakes in flight (one process
+#                       holds every agent; docs/performance.md)
 #   BERTH_BUILD=build   tree with bin/berth-master and bench/agentsim
 #   BERTH_MASTER_BIN, AGENTSIM_BIN override the binaries.
 # Every wait is bounded; the trap kills what the script started.
@@ -44,6 +46,7 @@ SIM_IDLE_S=${SIM_IDLE_S:-20}
 # address (256), so the agents come from 127.0.0.1..127.0.0.N.
 SIM_SOURCE_IPS=${SIM_SOURCE_IPS:-100}
 SIM_SETTLE_S=5
+SIM_MAX_CONNECTING=${SIM_MAX_CONNECTING:-256}
 TMP=$(mktemp -d /tmp/berth-agentsim.XXXXXX)
 MASTER_PID=""
 SIM_PID=""
@@ -202,7 +205,7 @@ fig() { awk -v n="$1" '$1 == n { print $2 }' "$OUT"; }
 
 # scenario N [contended]: one master, N agents, join + idle + restart.
 scenario() {
-	local n=$1 k expect="" hold t0 t1 c0 c1 s0 s1 rss cpu simcpu
+	local n=$1 k expect="" hold t0 t1 c0 c1 s0 s1 rss cpu simcpu r0 r1 rs0 rs1 rm1 t
 	local join_s restart_t0 restart_ms p99 p50 lim sfx="" load stop_ms
 	local adm busy
 	k=$(klabel "$n")
@@ -239,7 +242,8 @@ scenario() {
 	    --label az=sim-a --name-prefix sim --data-dir "$DIR" \
 	    --measure join --measure idle --measure reconnect \
 	    --duration "$hold" --join-timeout "$join_s" \
-	    --restart-timeout 180 $expect --report "$DIR/agentsim.json" \
+	    --restart-timeout 180 --max-connecting "$SIM_MAX_CONNECTING" \
+	    $expect --report "$DIR/agentsim.json" \
 	    --phase-file "$PHASE") >"$OUT" 2>"$DIR/agentsim.err" &
 	SIM_PID=$!
 
@@ -271,8 +275,14 @@ scenario() {
 	master_start "$DIR/data" || return 1
 	restart_ms=$(($(now_ms) - restart_t0))
 	lim=$(($(now_ms) + 200000))
+	# Who is busy while the agents come back: both processes' CPU,
+	# sampled until agentsim (done when all are back) exits.
+	r0=$(now_ms); rs0=$(cpu_ticks "$SIM_PID"); rs1=$rs0
 	while kill -0 "$SIM_PID" 2>/dev/null && [ "$(now_ms)" -lt "$lim" ]; do
-		sleep 0.5
+		t=$(cpu_ticks "$SIM_PID")
+		[ -n "$t" ] && rs1=$t && r1=$(now_ms) &&
+		    rm1=$(cpu_ticks "$MASTER_PID")
+		sleep 0.2
 	done
 	if kill -0 "$SIM_PID" 2>/dev/null; then
 		note "$k: agentsim still running; stopping it"
@@ -286,6 +296,14 @@ scenario() {
 	adm=$(metric berth_hub_admissions_total)
 	busy=$(metric berth_hub_admission_busy_seconds_total)
 
+	if [ -n "${r1:-}" ] && [ "$r1" -gt "$r0" ]; then
+		awk -v a="${rs0:-0}" -v b="$rs1" -v m="${rm1:-0}" \
+		    -v t="$((r1 - r0))" -v hz="$HZ" -v k="$k$sfx" 'BEGIN {
+			printf "master_cpu_pct_during_resync_%s %.1f %%\n", k,
+			    m * 100000 / hz / t
+			printf "agentsim_cpu_pct_during_resync_%s %.1f %%\n", k,
+			    (b - a) * 100000 / hz / t }'
+	fi
 	echo "agents_connected_$k$sfx $(fig agents_connected) agents"
 	echo "idle_drops_$k$sfx $(fig idle_drops) sessions"
 	echo "master_rss_mib_at_$k$sfx $rss MiB"
