@@ -9,6 +9,7 @@
 #include "master/logstore.h"
 #include "master/hub.h"
 #include "master/group_stats.h"
+#include "master/sched_loop.h"
 #include "master/webhook.h"
 
 #include "common/util.h"
@@ -185,6 +186,7 @@ api_metrics(struct api_ctx *ctx)
 	struct metrics_counts c;
 	struct logstore_stats ls;
 	struct hub_stats hs;
+	struct sched_loop_stats ss;
 	struct buf b = { 0 };
 	uint64_t n;
 	size_t j;
@@ -260,6 +262,20 @@ api_metrics(struct api_ctx *ctx)
 	    "# TYPE berth_hub_stall_seconds_total counter\n"
 	    "berth_hub_stall_seconds_total %.3f\n", hs.sessions, hs.waiting,
 	    hs.admitted, hs.admit_busy_s, hs.shed, hs.stalled_s);
+	sched_loop_stats(ctx->m->sched, &ss);
+	buf_printf(&b, "# HELP berth_sched_rounds_total Scheduling rounds "
+	    "run.\n"
+	    "# TYPE berth_sched_rounds_total counter\n"
+	    "berth_sched_rounds_total %lld\n"
+	    "# HELP berth_sched_round_seconds_total Time spent in "
+	    "scheduling rounds.\n"
+	    "# TYPE berth_sched_round_seconds_total counter\n"
+	    "berth_sched_round_seconds_total %.3f\n"
+	    "# HELP berth_sched_round_max_seconds The longest round since "
+	    "the master started.\n"
+	    "# TYPE berth_sched_round_max_seconds gauge\n"
+	    "berth_sched_round_max_seconds %.3f\n", ss.rounds, ss.busy_s,
+	    ss.max_s);
 	if (api_metrics_groups(ctx, &b) != 0) {
 		buf_free(&b);
 		api_store_error(ctx);

@@ -18,6 +18,7 @@
 #include "common/xmalloc.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +36,10 @@ struct sched_loop {
 	size_t			*node_slots;	/* ch.nodes index + 1 by hash,
 						 * 0: free (open addressing) */
 	size_t			 nslots;	/* power of 2, or 0 */
+	/* For GET /metrics (any thread reads them). */
+	atomic_llong		 rounds;	/* rounds run */
+	atomic_llong		 round_us;	/* their total time */
+	atomic_llong		 round_max_us;	/* the longest */
 };
 
 static void
@@ -184,7 +189,7 @@ sched_loop_main(void *arg)
 	struct sched_round *round;
 	struct sched_changes ch;
 	struct timespec ts;
-	int64_t next_tick = util_mono_ms(), left, last_round = 0;
+	int64_t next_tick = util_mono_ms(), left, last_round = 0, took;
 
 	round = sched_round_new(l->m);
 	for (;;) {
@@ -227,11 +232,28 @@ sched_loop_main(void *arg)
 			next_tick = util_mono_ms() + l->m->cfg.tick_ms;
 		}
 		last_round = util_mono_ms();
+		took = util_mono_us();
 		sched_round_run(round, &ch);
+		took = util_mono_us() - took;
+		atomic_fetch_add(&l->rounds, 1);
+		atomic_fetch_add(&l->round_us, took);
+		if (took > atomic_load(&l->round_max_us))
+			atomic_store(&l->round_max_us, took);
 		sched_changes_free(&ch);
 	}
 	sched_round_free(round);
 	return NULL;
+}
+
+void
+sched_loop_stats(struct sched_loop *l, struct sched_loop_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	if (l == NULL)
+		return;
+	out->rounds = atomic_load(&l->rounds);
+	out->busy_s = (double)atomic_load(&l->round_us) / 1e6;
+	out->max_s = (double)atomic_load(&l->round_max_us) / 1e6;
 }
 
 struct sched_loop *

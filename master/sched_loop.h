@@ -15,6 +15,15 @@ struct sched_loop	*sched_loop_start(struct master *m, char **cause);
 /* Stop the thread; notifications are still safe until sched_loop_free(). */
 void			 sched_loop_stop(struct sched_loop *l); /* NULL ok */
 void			 sched_loop_free(struct sched_loop *l); /* NULL ok */
+
+/* The rounds run since start, for GET /metrics (any thread). */
+struct sched_loop_stats {
+	long long	 rounds;	/* rounds run */
+	double		 busy_s;	/* their total time */
+	double		 max_s;		/* the longest */
+};
+void			 sched_loop_stats(struct sched_loop *l,
+			    struct sched_loop_stats *out);	/* NULL ok */
 /*
  * Ask for a round soon. Any thread; never blocks on the round.
  *	wake	grid_id's settings or membership changed (0: every grid)

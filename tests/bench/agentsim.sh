@@ -206,6 +206,7 @@ fig() { awk -v n="$1" '$1 == n { print $2 }' "$OUT"; }
 # scenario N [contended]: one master, N agents, join + idle + restart.
 scenario() {
 	local n=$1 k expect="" hold t0 t1 c0 c1 s0 s1 rss cpu simcpu r0 r1 rs0 rs1 rm1 t
+	local sr sb sm
 	local join_s restart_t0 restart_ms p99 p50 lim sfx="" load stop_ms
 	local adm busy
 	k=$(klabel "$n")
@@ -252,6 +253,11 @@ scenario() {
 		tail -20 "$LOG" >&2
 		return 1
 	fi
+	# The rounds that placed the joined nodes' daemons (a node's
+	# desired set waits for one).
+	sr=$(metric berth_sched_rounds_total)
+	sb=$(metric berth_sched_round_seconds_total)
+	sm=$(metric berth_sched_round_max_seconds)
 	pause "$SIM_SETTLE_S"
 	# Idle window: master and agentsim CPU, master RSS.
 	t0=$(now_ms); c0=$(cpu_ticks "$MASTER_PID"); s0=$(cpu_ticks "$SIM_PID")
@@ -303,6 +309,13 @@ scenario() {
 			    m * 100000 / hz / t
 			printf "agentsim_cpu_pct_during_resync_%s %.1f %%\n", k,
 			    (b - a) * 100000 / hz / t }'
+	fi
+	if [ -n "$sr" ] && [ "$sr" -gt 0 ]; then
+		awk -v r="$sr" -v b="$sb" -v m="$sm" -v k="$k$sfx" 'BEGIN {
+			printf "sched_rounds_during_join_%s %d rounds\n", k, r
+			printf "sched_round_mean_ms_%s %.1f ms\n", k,
+			    b * 1000 / r
+			printf "sched_round_max_ms_%s %.1f ms\n", k, m * 1000 }'
 	fi
 	echo "agents_connected_$k$sfx $(fig agents_connected) agents"
 	echo "idle_drops_$k$sfx $(fig idle_drops) sessions"

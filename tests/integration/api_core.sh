@@ -16,6 +16,14 @@ M=$(curl -s "$API/metrics")
 check_has "metrics: nodes by state" "$M" 'berth_nodes{state="online"} 0'
 check_has "metrics: grids" "$M" 'berth_grids 1'
 check_has "metrics: requests by status" "$M" 'berth_api_requests_total{status="200"}'
+sched_rounds() {
+	curl -s "$API/metrics" |
+	    awk '$1 == "berth_sched_rounds_total" { print $2 }'
+}
+check "metrics: the scheduler's rounds are counted" \
+    wait_for 10 eval '[ "$(sched_rounds)" -ge 1 ] 2>/dev/null'
+check_has "metrics: the longest round" "$(curl -s "$API/metrics")" \
+    'berth_sched_round_max_seconds '
 
 # ---- auth on every /v1 route, from the master's own route table -----------
 n_auth=0
