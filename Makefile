@@ -159,10 +159,14 @@ $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB_FIXTURE) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB_FIXTURE) $(ALL_LIBS) $(LDLIBS)
 
-# The dqlite client's test runs real dqlite nodes in-process: only it links
-# libdqlite (master/dq_conn.c and dq_client.c need nothing beyond libc).
-$(BUILD)/unit/test_dq_client: LDLIBS += $(shell pkg-config --libs dqlite \
-    2>/dev/null || echo -ldqlite)
+# The dqlite client's and the dqlite backend's tests run real dqlite nodes
+# in-process, so they link libdqlite (master/dq_conn.c, dq_client.c and
+# store_dq.c need nothing beyond libc).
+$(BUILD)/unit/test_dq_client $(BUILD)/unit/test_store_dq: LDLIBS += \
+    $(shell pkg-config --libs dqlite 2>/dev/null || echo -ldqlite)
+# test_store_dq runs these two again with their store on its dqlite node.
+$(BUILD)/unit/test_store_dq: | $(BUILD)/unit/test_master \
+    $(BUILD)/unit/test_master_jobs
 
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)

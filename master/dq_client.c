@@ -29,6 +29,7 @@ struct dq_client {
 	uint32_t	 db;		/* the OPENed database's id */
 	char		*leader;	/* last leader found, or NULL */
 	uint64_t	 gen;		/* bumped at each new session */
+	uint64_t	 pin;		/* session calls are pinned to; 0 none */
 	int64_t		 code;		/* last failure's code */
 	int		 nretry;	/* rounds of the last call, minus 1 */
 	unsigned	 seed;		/* backoff jitter */
@@ -101,6 +102,25 @@ int
 dq_client_retries(const struct dq_client *cl)
 {
 	return cl->nretry;
+}
+
+int
+dq_client_pin(struct dq_client *cl, int on)
+{
+	if (!on) {
+		cl->pin = 0;
+		return 0;
+	}
+	if (!cl->open)
+		return -1;
+	cl->pin = cl->gen;
+	return 0;
+}
+
+void
+dq_client_disconnect(struct dq_client *cl)
+{
+	session_close(cl);
 }
 
 /* Connect to cand and keep the connection if that node leads: 1 kept
@@ -265,6 +285,16 @@ run(struct dq_client *cl, int write, op_fn fn, void *arg, char **cause)
 
 	for (round = 0;; round++) {
 		cl->nretry = round;
+		if (cl->pin != 0 && (!cl->open || cl->gen != cl->pin)) {
+			/* The pinned session (a transaction's) is gone:
+			 * another one would run the call outside it. */
+			xasprintf(cause, "the session to %s was lost%s%s",
+			    cl->leader ? cl->leader : "the leader",
+			    why ? ": " : "", why ? why : "");
+			free(why);
+			cl->code = DQ_CLIENT_LOST;
+			return -1;
+		}
 		free(why);
 		why = NULL;
 		if (!cl->open && session_open(cl, &why) == -1)
@@ -296,6 +326,8 @@ run(struct dq_client *cl, int write, op_fn fn, void *arg, char **cause)
 		*cause = why;
 		return -1;
 again:
+		if (cl->pin != 0 && !cl->open)
+			continue;	/* no wait: the check above fails it */
 		if (round >= cl->retries) {
 			xasprintf(cause, "%s (gave up after %d tr%s)", why,
 			    round + 1, round == 0 ? "y" : "ies");

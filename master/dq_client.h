@@ -48,6 +48,7 @@
 #define DQ_CLIENT_NO_LEADER	-3	/* no node named a reachable leader */
 #define DQ_CLIENT_UNKNOWN	-4	/* an EXEC's outcome is unknown */
 #define DQ_CLIENT_USAGE		-5	/* bad parameters */
+#define DQ_CLIENT_LOST		-6	/* the pinned session is gone */
 
 /* One connection to one node. */
 struct dq_conn {
@@ -113,6 +114,17 @@ const char	*dq_client_leader(const struct dq_client *cl);
 int64_t	 dq_client_code(const struct dq_client *cl);
 /* Request rounds made by the last call beyond its first (retries). */
 int	 dq_client_retries(const struct dq_client *cl);
+/*
+ * Pin the client to its open session (on), or unpin it (off). A
+ * transaction lives on one connection: while pinned, a call that would
+ * need another session (the connection broke, the node stopped leading)
+ * fails with DQ_CLIENT_LOST instead of reconnecting, so no statement of
+ * the transaction runs outside it. Busy retries on the same session still
+ * happen. -1 when no session is open (nothing to pin).
+ */
+int	 dq_client_pin(struct dq_client *cl, int on);
+/* Close the session now (the next call reconnects; nothing is sent). */
+void	 dq_client_disconnect(struct dq_client *cl);
 
 int	 dq_client_exec_sql(struct dq_client *cl, const char *sql,
 	    const struct dq_value *params, int n, struct dq_result *res,

@@ -1,16 +1,20 @@
 /*
- * store_db.c - the statement shim's plain SQLite backend (store_db.h).
+ * store_db.c - the statement shim (store_db.h) and its plain SQLite
+ * backend.
  *
  * One connection per thread (struct store), opened in WAL mode with a
  * busy handler of our own, and a cache of prepared statements keyed by the
  * address of their SQL literal. The typed accessors (store_*.c) reach
- * SQLite only through here, so that issue 18's dqlite backend can take
- * this file's place behind the same calls.
+ * SQLite only through here.
  *
- * The wrappers are thin on purpose: each is one sqlite3 call, so the
- * single-master store keeps its speed (docs/performance.md).
+ * A store opened with store_open_dqlite() runs every call through the
+ * dqlite backend instead (store_dq.c, issue 18): each wrapper starts with
+ * one predictable branch on it. Otherwise the wrappers are thin on
+ * purpose: each is one sqlite3 call, so the single-master store keeps its
+ * speed (docs/performance.md).
  */
 #include "master/store.h"
+#include "master/store_dq.h"
 
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -22,6 +26,8 @@
 #include <time.h>
 
 _Static_assert(STORE_OK == SQLITE_OK && STORE_ERROR == SQLITE_ERROR &&
+    STORE_BUSY == SQLITE_BUSY && STORE_IOERR == SQLITE_IOERR &&
+    STORE_MISUSE == SQLITE_MISUSE &&
     STORE_CONSTRAINT == SQLITE_CONSTRAINT && STORE_ROW == SQLITE_ROW &&
     STORE_DONE == SQLITE_DONE &&
     STORE_CONSTRAINT_UNIQUE == SQLITE_CONSTRAINT_UNIQUE,
@@ -33,13 +39,13 @@ _Static_assert(STORE_INTEGER == SQLITE_INTEGER &&
 
 #define STORE_STMT_SLOTS	256	/* power of two, > statements in use */
 
-/*
- * A statement of the plain SQLite backend. A dqlite backend would keep
- * here its prepared statement id, the bound parameters and the buffered
- * rows of its last QUERY.
- */
+/* The dqlite backend's branch: rare, so predicted not taken. */
+#define DQ(p)	__builtin_expect((p) != NULL, 0)
+
+/* A statement: SQLite's, or the dqlite backend's (then sq is NULL). */
 struct store_stmt {
 	sqlite3_stmt	*sq;		/* the SQLite statement */
+	struct sdq_stmt	*dq;		/* the dqlite backend's */
 };
 
 struct store_stmt_slot {
@@ -49,6 +55,7 @@ struct store_stmt_slot {
 
 struct store {
 	sqlite3			*db;	/* this thread's connection */
+	struct sdq		*dq;	/* or the dqlite backend's */
 	struct store_stmt_slot	 slots[STORE_STMT_SLOTS]; /* stmt cache */
 };
 
@@ -137,6 +144,20 @@ fail:
 	return NULL;
 }
 
+struct store *
+store_open_dqlite(const char *const *addrs, int naddrs,
+    const char *database, char **cause)
+{
+	struct store *st = xcalloc(1, sizeof *st);
+
+	if ((st->dq = sdq_open(addrs, naddrs, database, STORE_BUSY_MS,
+	    cause)) == NULL) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
 void
 store_close(struct store *st)
 {
@@ -144,51 +165,78 @@ store_close(struct store *st)
 
 	if (st == NULL)
 		return;
+	if (st->dq != NULL) {
+		sdq_disconnect(st->dq);
+		for (i = 0; i < STORE_STMT_SLOTS; i++)
+			sdq_stmt_free(st->slots[i].stmt.dq);
+		sdq_close(st->dq);
+		free(st);
+		return;
+	}
 	for (i = 0; i < STORE_STMT_SLOTS; i++)
 		sqlite3_finalize(st->slots[i].stmt.sq);
 	sqlite3_close(st->db);
 	free(st);
 }
 
+int
+store_is_dqlite(struct store *st)
+{
+	return st->dq != NULL;
+}
+
 void
 store_set_sync_normal(struct store *st)
 {
-	sqlite3_exec(st->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+	/* dqlite: every commit is a Raft commit; nothing to set. */
+	if (st->dq == NULL)
+		sqlite3_exec(st->db, "PRAGMA synchronous = NORMAL", NULL,
+		    NULL, NULL);
 }
 
 sqlite3 *
 store_db(struct store *st)
 {
-	return st->db;
+	return st->db;	/* NULL on the dqlite backend */
 }
 
 int
 store_exec(struct store *st, const char *sql)
 {
+	if (DQ(st->dq))
+		return sdq_exec(st->dq, sql);
 	return sqlite3_exec(st->db, sql, NULL, NULL, NULL);
 }
 
 int
 store_changes(struct store *st)
 {
+	if (DQ(st->dq))
+		return sdq_changes(st->dq);
 	return sqlite3_changes(st->db);
 }
 
 int64_t
 store_last_id(struct store *st)
 {
+	if (DQ(st->dq))
+		return sdq_last_id(st->dq);
 	return sqlite3_last_insert_rowid(st->db);
 }
 
 int
 store_errcode(struct store *st)
 {
+	if (DQ(st->dq))
+		return sdq_errcode(st->dq);
 	return sqlite3_extended_errcode(st->db);
 }
 
 const char *
 store_errmsg(struct store *st)
 {
+	if (DQ(st->dq))
+		return sdq_errmsg(st->dq);
 	return sqlite3_errmsg(st->db);
 }
 
@@ -202,6 +250,10 @@ store_stmt(struct store *st, const char *sql)
 	for (probes = 0; probes < STORE_STMT_SLOTS; probes++) {
 		slot = &st->slots[(h + probes) & (STORE_STMT_SLOTS - 1)];
 		if (slot->sql == sql) {
+			if (DQ(slot->stmt.dq)) {
+				sdq_stmt_clear(slot->stmt.dq);
+				return &slot->stmt;
+			}
 			sqlite3_reset(slot->stmt.sq);
 			sqlite3_clear_bindings(slot->stmt.sq);
 			return &slot->stmt;
@@ -212,6 +264,14 @@ store_stmt(struct store *st, const char *sql)
 	/* Not cached: prepare it. A bad statement is a programming error. */
 	if (probes == STORE_STMT_SLOTS)
 		fatalx("store: statement cache full");
+	if (st->dq != NULL) {
+		/* Prepared on the leader at its first step. */
+		if ((slot->stmt.dq = sdq_stmt_new(st->dq, sql)) == NULL)
+			fatalx("store: cannot prepare \"%.60s\": %s", sql,
+			    sdq_errmsg(st->dq));
+		slot->sql = sql;
+		return &slot->stmt;
+	}
 	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
 	    &slot->stmt.sq, NULL) != SQLITE_OK)
 		fatalx("store: cannot prepare \"%.60s\": %s", sql,
@@ -223,6 +283,13 @@ store_stmt(struct store *st, const char *sql)
 int
 store_begin(struct store *st)
 {
+	if (DQ(st->dq)) {
+		if (sdq_begin(st->dq, 1) != STORE_OK) {
+			log_warn("store: begin: %s", sdq_errmsg(st->dq));
+			return -1;
+		}
+		return 0;
+	}
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
 		log_warn("store: begin: %s", sqlite3_errmsg(st->db));
@@ -234,6 +301,13 @@ store_begin(struct store *st)
 int
 store_commit(struct store *st)
 {
+	if (DQ(st->dq)) {
+		if (sdq_commit(st->dq) != STORE_OK) {
+			log_warn("store: commit: %s", sdq_errmsg(st->dq));
+			return -1;
+		}
+		return 0;
+	}
 	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		log_warn("store: commit: %s", sqlite3_errmsg(st->db));
 		store_rollback(st);
@@ -245,6 +319,10 @@ store_commit(struct store *st)
 void
 store_rollback(struct store *st)
 {
+	if (DQ(st->dq)) {
+		sdq_rollback(st->dq);
+		return;
+	}
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -272,6 +350,13 @@ store_prepare(struct store *st, const char *sql)
 {
 	struct store_stmt *s = xcalloc(1, sizeof *s);
 
+	if (DQ(st->dq)) {
+		if ((s->dq = sdq_stmt_new(st->dq, sql)) == NULL) {
+			free(s);
+			return NULL;
+		}
+		return s;
+	}
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s->sq, NULL) != SQLITE_OK) {
 		sqlite3_finalize(s->sq);
 		free(s);
@@ -285,50 +370,74 @@ stmt_free(struct store_stmt *s)
 {
 	if (s == NULL)
 		return;
-	sqlite3_finalize(s->sq);
+	if (DQ(s->dq))
+		sdq_stmt_free(s->dq);
+	else
+		sqlite3_finalize(s->sq);
 	free(s);
 }
 
 void
 stmt_bind_int64(struct store_stmt *s, int i, int64_t v)
 {
-	sqlite3_bind_int64(s->sq, i, v);
+	if (DQ(s->dq))
+		sdq_bind_int64(s->dq, i, v);
+	else
+		sqlite3_bind_int64(s->sq, i, v);
 }
 
 void
 stmt_bind_int(struct store_stmt *s, int i, int v)
 {
-	sqlite3_bind_int(s->sq, i, v);
+	if (DQ(s->dq))
+		sdq_bind_int64(s->dq, i, v);
+	else
+		sqlite3_bind_int(s->sq, i, v);
 }
 
 void
 stmt_bind_double(struct store_stmt *s, int i, double v)
 {
-	sqlite3_bind_double(s->sq, i, v);
+	if (DQ(s->dq))
+		sdq_bind_double(s->dq, i, v);
+	else
+		sqlite3_bind_double(s->sq, i, v);
 }
 
 void
 stmt_bind_null(struct store_stmt *s, int i)
 {
-	sqlite3_bind_null(s->sq, i);
+	if (DQ(s->dq))
+		sdq_bind_null(s->dq, i);
+	else
+		sqlite3_bind_null(s->sq, i);
 }
 
 void
 stmt_bind_text(struct store_stmt *s, int i, const char *v)
 {
-	sqlite3_bind_text(s->sq, i, v, -1, SQLITE_TRANSIENT);
+	if (DQ(s->dq))
+		sdq_bind_text(s->dq, i, v);
+	else
+		sqlite3_bind_text(s->sq, i, v, -1, SQLITE_TRANSIENT);
 }
 
 void
 stmt_bind_blob(struct store_stmt *s, int i, const void *v, int len)
 {
-	sqlite3_bind_blob(s->sq, i, v, len, SQLITE_STATIC);
+	if (DQ(s->dq))
+		sdq_bind_blob(s->dq, i, v, len, 0);
+	else
+		sqlite3_bind_blob(s->sq, i, v, len, SQLITE_STATIC);
 }
 
 void
 stmt_bind_blob_copy(struct store_stmt *s, int i, const void *v, int len)
 {
-	sqlite3_bind_blob(s->sq, i, v, len, SQLITE_TRANSIENT);
+	if (DQ(s->dq))
+		sdq_bind_blob(s->dq, i, v, len, 1);
+	else
+		sqlite3_bind_blob(s->sq, i, v, len, SQLITE_TRANSIENT);
 }
 
 int
@@ -336,6 +445,8 @@ stmt_has_param(struct store_stmt *s, int i)
 {
 	char name[16];
 
+	if (DQ(s->dq))
+		return sdq_has_param(s->dq, i);
 	snprintf(name, sizeof name, "?%d", i);
 	return sqlite3_bind_parameter_index(s->sq, name) > 0;
 }
@@ -343,59 +454,80 @@ stmt_has_param(struct store_stmt *s, int i)
 int
 stmt_step(struct store_stmt *s)
 {
+	if (DQ(s->dq))
+		return sdq_step(s->dq);
 	return sqlite3_step(s->sq);
 }
 
 void
 stmt_reset(struct store_stmt *s)
 {
-	sqlite3_reset(s->sq);
+	if (DQ(s->dq))
+		sdq_reset(s->dq);
+	else
+		sqlite3_reset(s->sq);
 }
 
 int64_t
 stmt_col_int64(struct store_stmt *s, int i)
 {
+	if (DQ(s->dq))
+		return sdq_col_int64(s->dq, i);
 	return sqlite3_column_int64(s->sq, i);
 }
 
 int
 stmt_col_int(struct store_stmt *s, int i)
 {
+	if (DQ(s->dq))
+		return (int)sdq_col_int64(s->dq, i);
 	return sqlite3_column_int(s->sq, i);
 }
 
 double
 stmt_col_double(struct store_stmt *s, int i)
 {
+	if (DQ(s->dq))
+		return sdq_col_double(s->dq, i);
 	return sqlite3_column_double(s->sq, i);
 }
 
 const char *
 stmt_col_text(struct store_stmt *s, int i)
 {
+	if (DQ(s->dq))
+		return sdq_col_text(s->dq, i);
 	return (const char *)sqlite3_column_text(s->sq, i);
 }
 
 const void *
 stmt_col_blob(struct store_stmt *s, int i)
 {
+	if (DQ(s->dq))
+		return sdq_col_blob(s->dq, i);
 	return sqlite3_column_blob(s->sq, i);
 }
 
 int
 stmt_col_bytes(struct store_stmt *s, int i)
 {
+	if (DQ(s->dq))
+		return sdq_col_bytes(s->dq, i);
 	return sqlite3_column_bytes(s->sq, i);
 }
 
 int
 stmt_col_type(struct store_stmt *s, int i)
 {
+	if (DQ(s->dq))
+		return sdq_col_type(s->dq, i);
 	return sqlite3_column_type(s->sq, i);
 }
 
 int
 stmt_col_is_null(struct store_stmt *s, int i)
 {
+	if (DQ(s->dq))
+		return sdq_col_type(s->dq, i) == STORE_NULL;
 	return sqlite3_column_type(s->sq, i) == SQLITE_NULL;
 }

@@ -3,17 +3,17 @@
  * database engine.
  *
  * Every typed accessor (master/store_*.c) prepares, binds, steps and reads
- * through these calls, never through the sqlite3 API. Today there is one
- * backend, plain SQLite (store_db.c): a connection per thread, statements
- * prepared once and cached per connection. The shim exists so that a
- * second backend, dqlite (issue 18; docs/architecture.md, "Store"), can be
- * slotted in behind the same calls without touching the accessors:
+ * through these calls, never through the sqlite3 API. Two backends: plain
+ * SQLite (store_db.c, the default): a connection per thread, statements
+ * prepared once and cached per connection; and dqlite (store_dq.c, issue
+ * 18; docs/ha.md), a connection per thread to the cluster's leader, behind
+ * the same calls without touching the accessors:
  *
  *   - a statement is an opaque struct store_stmt, bound by position;
  *   - stmt_step() returns STORE_ROW for each row, then STORE_DONE, or an
- *     error code. A dqlite backend runs QUERY at the first step, buffers
- *     the rows and walks them; it runs EXEC for a statement with no
- *     result columns;
+ *     error code. The dqlite backend runs QUERY at the first step, buffers
+ *     the rows and walks them; it runs EXEC for a statement that writes
+ *     (no RETURNING: dqlite 1.11 cannot run it);
  *   - store_changes() / store_last_id() are what the last write changed
  *     and the rowid it inserted (dqlite's EXEC returns both);
  *   - result codes are SQLite's primary and extended codes (dqlite's
@@ -40,6 +40,9 @@ struct store_stmt;
 /* Result codes (SQLite's numbers; store_db.c asserts they match). */
 #define STORE_OK		0
 #define STORE_ERROR		1
+#define STORE_BUSY		5
+#define STORE_IOERR		10
+#define STORE_MISUSE		21
 #define STORE_CONSTRAINT	19
 #define STORE_ROW		100
 #define STORE_DONE		101
@@ -56,7 +59,17 @@ struct store_stmt;
 
 /* Open path (creating it), set the pragmas. NULL with *cause on failure. */
 struct store	*store_open(const char *path, char **cause);
+/*
+ * Open database on a dqlite cluster (issue 18; store_dq.h says how the
+ * calls map): addrs are nodes to ask for the leader ("host:port"; the
+ * master's own node is enough). Connects now: NULL with *cause when no
+ * leader answers within the client's retries.
+ */
+struct store	*store_open_dqlite(const char *const *addrs, int naddrs,
+		    const char *database, char **cause);
 void		 store_close(struct store *st);	/* NULL is a no-op */
+/* 1 when st runs on dqlite. */
+int		 store_is_dqlite(struct store *st);
 
 /*
  * Durability of this connection's commits. FULL (the default) fsyncs every

@@ -632,32 +632,47 @@ store_deploy_service_roll(struct store *st, const struct deploy_service *v,
     size_t count, int64_t now, char (**nodes)[NODE_ID_LEN + 1],
     size_t *nnodes)
 {
-	struct store_stmt *s = store_stmt(st, "UPDATE instances SET rev = ?2,"
-	    " state = 'pending', error = NULL, updated_at = ?3"
-	    " WHERE id IN (SELECT id FROM instances WHERE service_id = ?1"
-	    "  AND rev < ?2 ORDER BY instance_no, node_id LIMIT ?4)"
-	    " RETURNING node_id");
+	/*
+	 * The nodes, then the rows, in one transaction (no RETURNING: the
+	 * dqlite backend cannot run it, store_dq.h).
+	 */
+	struct store_stmt *s;
 	char (*v_nodes)[NODE_ID_LEN + 1] = NULL;
 	size_t n = 0;
 	int rc;
 
+	if (store_begin(st) != 0)
+		return -1;
+	s = store_stmt(st, "SELECT node_id FROM instances WHERE service_id = ?1"
+	    " AND rev < ?2 ORDER BY instance_no, node_id LIMIT ?3");
 	stmt_bind_int64(s, 1, v->id);
 	stmt_bind_int64(s, 2, v->rev);
-	stmt_bind_int64(s, 3, now);
-	stmt_bind_int64(s, 4, (int64_t)count);
+	stmt_bind_int64(s, 3, (int64_t)count);
 	while ((rc = stmt_step(s)) == STORE_ROW) {
 		v_nodes = xreallocarray(v_nodes, n + 1, sizeof *v_nodes);
 		snprintf(v_nodes[n++], sizeof *v_nodes, "%s",
 		    store_col_text(s, 0));
 	}
 	stmt_reset(s);
-	if (rc != STORE_DONE) {
-		free(v_nodes);
-		return -1;
-	}
+	if (rc != STORE_DONE)
+		goto fail;
+	s = store_stmt(st, "UPDATE instances SET rev = ?2,"
+	    " state = 'pending', error = NULL, updated_at = ?3"
+	    " WHERE id IN (SELECT id FROM instances WHERE service_id = ?1"
+	    "  AND rev < ?2 ORDER BY instance_no, node_id LIMIT ?4)");
+	stmt_bind_int64(s, 1, v->id);
+	stmt_bind_int64(s, 2, v->rev);
+	stmt_bind_int64(s, 3, now);
+	stmt_bind_int64(s, 4, (int64_t)count);
+	if (store_done(s) != 0 || store_commit(st) != 0)
+		goto fail;
 	*nodes = v_nodes;
 	*nnodes = n;
 	return 0;
+fail:
+	store_rollback(st);
+	free(v_nodes);
+	return -1;
 }
 
 int

@@ -446,16 +446,25 @@ store_job_assign(struct store *st, int64_t job_id, int idx,
 	int parallel, rc;
 	char label[96], nname[64], nth[16], *name;
 
+	/* In the round's transaction: the update, then what it counted
+	 * (no RETURNING: the dqlite backend cannot run it). */
 	s = store_stmt(st, "UPDATE job_tasks SET state = 'assigned',"
 	    " attempts = attempts + 1, node_id = ?3, queue_reason = NULL"
-	    " WHERE job_id = ?1 AND idx = ?2 AND state = 'pending'"
-	    " RETURNING attempts");
+	    " WHERE job_id = ?1 AND idx = ?2 AND state = 'pending'");
 	stmt_bind_int64(s, 1, job_id);
 	stmt_bind_int(s, 2, idx);
 	store_bind_text(s, 3, node_id);
+	if (store_done(s) != 0)
+		return -1;
+	if (store_changes(st) == 0)
+		return 0;	/* not pending now */
+	s = store_stmt(st, "SELECT attempts FROM job_tasks"
+	    " WHERE job_id = ?1 AND idx = ?2");
+	stmt_bind_int64(s, 1, job_id);
+	stmt_bind_int(s, 2, idx);
 	if ((rc = stmt_step(s)) != STORE_ROW) {
 		stmt_reset(s);
-		return rc == STORE_DONE ? 0 : -1;	/* not pending now */
+		return -1;
 	}
 	no = stmt_col_int64(s, 0);
 	stmt_reset(s);
@@ -525,11 +534,11 @@ int
 store_job_queue_reason(struct store *st, int64_t job_id, int idx,
     const char *reason, int event)
 {
+	/* In the round's transaction: the update, then the job's name
+	 * (no RETURNING: the dqlite backend cannot run it). */
 	struct store_stmt *s = store_stmt(st, "UPDATE job_tasks SET queue_reason = ?3"
 	    " WHERE job_id = ?1 AND idx = ?2 AND state = 'pending'"
-	    " AND queue_reason IS NOT ?3 RETURNING (SELECT grid_id FROM jobs"
-	    " WHERE id = ?1), (SELECT name FROM jobs WHERE id = ?1),"
-	    " (SELECT parallel FROM jobs WHERE id = ?1)");
+	    " AND queue_reason IS NOT ?3");
 	int64_t grid_id;
 	char label[96];
 	int rc;
@@ -537,20 +546,22 @@ store_job_queue_reason(struct store *st, int64_t job_id, int idx,
 	stmt_bind_int64(s, 1, job_id);
 	stmt_bind_int(s, 2, idx);
 	store_bind_text(s, 3, reason);
+	if (store_done(s) != 0)
+		return -1;
+	if (store_changes(st) == 0)
+		return 0;
+	s = store_stmt(st, "SELECT grid_id, name, parallel FROM jobs"
+	    " WHERE id = ?1");
+	stmt_bind_int64(s, 1, job_id);
 	rc = stmt_step(s);
 	if (rc != STORE_ROW) {
 		stmt_reset(s);
-		return rc == STORE_DONE ? 0 : -1;
+		return -1;
 	}
 	grid_id = stmt_col_int64(s, 0);
 	job_task_label(store_col_text(s, 1), stmt_col_int(s, 2), idx,
 	    label, sizeof label);
-	/* Step to the end: RETURNING rows are written as they are read. */
-	while ((rc = stmt_step(s)) == STORE_ROW)
-		;
 	stmt_reset(s);
-	if (rc != STORE_DONE)
-		return -1;
 	if (!event)
 		return 0;
 	return store_event_add(st, grid_id, "job.queued", label, "waiting: %s",

@@ -451,8 +451,10 @@ store_node_status(struct store *st, int64_t grid_id, const char *id)
 int
 store_node_remove(struct store *st, const char *id, char name[64])
 {
-	struct store_stmt *s = store_stmt(st, "DELETE FROM nodes WHERE id = ?1"
-	    " RETURNING name");
+	/* Its name, then the row (no RETURNING: the dqlite backend cannot
+	 * run it); 1 only when this DELETE removed it. */
+	struct store_stmt *s = store_stmt(st,
+	    "SELECT name FROM nodes WHERE id = ?1");
 	int rc;
 
 	store_bind_text(s, 1, id);
@@ -460,9 +462,13 @@ store_node_remove(struct store *st, const char *id, char name[64])
 	if (rc == STORE_ROW)
 		snprintf(name, 64, "%s", store_col_text(s, 0));
 	stmt_reset(s);
-	if (rc == STORE_ROW)
-		return 1;
-	return rc == STORE_DONE ? 0 : -1;
+	if (rc != STORE_ROW)
+		return rc == STORE_DONE ? 0 : -1;
+	s = store_stmt(st, "DELETE FROM nodes WHERE id = ?1");
+	store_bind_text(s, 1, id);
+	if (store_done(s) != 0)
+		return -1;
+	return store_changes(st) > 0 ? 1 : 0;
 }
 
 /* ---- pending nodes (docs/nodes.md) ---------------------------------------- */

@@ -353,7 +353,7 @@ stack_update_tx(struct store *st, int64_t stack_id, json_t *spec,
 	char *text;
 	int64_t now = util_now_ms(), grid_id = 0;
 	size_t i;
-	int rc = -1;
+	int rc = -1, rc2;
 
 	/* Looked up before this transaction: another request may have
 	 * removed it since (2: a 404 for the caller, not a store error). */
@@ -372,7 +372,7 @@ stack_update_tx(struct store *st, int64_t stack_id, json_t *spec,
 		goto out;
 	s = store_stmt(st, "UPDATE stacks SET source = ?2, spec = ?3,"
 	    " version = ?4, description = ?5, stack_ref = ?6, rev = rev + 1,"
-	    " updated_at = ?7 WHERE id = ?1 RETURNING grid_id");
+	    " updated_at = ?7 WHERE id = ?1");
 	text = json_dumps(spec, STORE_JSON_FLAGS);
 	stmt_bind_int64(s, 1, stack_id);
 	store_bind_text(s, 2, source);
@@ -383,10 +383,16 @@ stack_update_tx(struct store *st, int64_t stack_id, json_t *spec,
 	    "description")));
 	store_bind_text(s, 6, json_string_value(json_object_get(spec, "stack")));
 	stmt_bind_int64(s, 7, now);
-	if (stmt_step(s) == STORE_ROW)
-		grid_id = stmt_col_int64(s, 0);
-	stmt_reset(s);
+	rc2 = store_done(s);
 	free(text);
+	/* Its grid (no RETURNING: the dqlite backend cannot run it). */
+	if (rc2 == 0 && store_changes(st) > 0) {
+		s = store_stmt(st, "SELECT grid_id FROM stacks WHERE id = ?1");
+		stmt_bind_int64(s, 1, stack_id);
+		if (stmt_step(s) == STORE_ROW)
+			grid_id = stmt_col_int64(s, 0);
+		stmt_reset(s);
+	}
 	if (grid_id == 0 || store_event_add(st, grid_id, "stack.upgrade", name,
 	    "stack %s upgraded: %zu service(s) changed or removed", name,
 	    u->nchanged + u->nremoved) != 0)
@@ -474,8 +480,9 @@ stack_delete_tx(struct store *st, int64_t stack_id, json_t *nodes,
 		(*services)[(*nservices)++] = stmt_col_int64(s, 0);
 	}
 	stmt_reset(s);
-	s = store_stmt(st, "DELETE FROM stacks WHERE id = ?1 RETURNING grid_id,"
-	    " name");
+	/* Its grid and name, then the row (no RETURNING: the dqlite
+	 * backend cannot run it). */
+	s = store_stmt(st, "SELECT grid_id, name FROM stacks WHERE id = ?1");
 	stmt_bind_int64(s, 1, stack_id);
 	rc = stmt_step(s);
 	if (rc == STORE_ROW) {
@@ -483,7 +490,14 @@ stack_delete_tx(struct store *st, int64_t stack_id, json_t *nodes,
 		char *name = xstrdup(store_col_text(s, 1));
 
 		stmt_reset(s);
-		rc = store_event_add(st, grid_id, "stack.remove", name,
+		s = store_stmt(st, "DELETE FROM stacks WHERE id = ?1");
+		stmt_bind_int64(s, 1, stack_id);
+		if (store_done(s) != 0) {
+			free(name);
+			return -1;
+		}
+		rc = store_changes(st) == 0 ? 1 :
+		    store_event_add(st, grid_id, "stack.remove", name,
 		    "stack %s removed with its services and instances", name);
 		free(name);
 		return rc;

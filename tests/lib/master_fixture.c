@@ -53,6 +53,7 @@ master_fixture_new(void)
 	struct grid_settings gs;
 	struct grid g;
 	char token[TOKEN_LEN + 1], *cause = NULL;
+	const char *dq;
 
 	log_set_level(LOG_LVL_ERROR);
 	snprintf(f->dir, sizeof f->dir, "%s/berth-fixture.XXXXXX",
@@ -64,10 +65,17 @@ master_fixture_new(void)
 	util_random(f->m.key, sizeof f->m.key);
 	vault_settings_sealer(f->m.key);
 	xasprintf(&f->m.db_path, "%s/berth.db", f->dir);
-	if ((f->st = store_open(f->m.db_path, &cause)) == NULL ||
-	    store_migrate(f->st, &cause) != 0)
+	if ((dq = getenv("BERTH_FIXTURE_DQLITE")) != NULL && *dq != '\0') {
+		/* The dqlite backend (test_store_dq.c): a database of its
+		 * own on that node, named after the temp dir. */
+		f->st = store_open_dqlite(&dq, 1, strrchr(f->dir, '/') + 1,
+		    &cause);
+	} else
+		f->st = store_open(f->m.db_path, &cause);
+	if (f->st == NULL || store_migrate(f->st, &cause) != 0)
 		master_fixture_die(f, cause);
-	store_exec(f->st, "PRAGMA synchronous = OFF");
+	if (!store_is_dqlite(f->st))
+		store_exec(f->st, "PRAGMA synchronous = OFF");
 	if (pthread_key_create(&f->m.store_key, NULL) != 0 ||
 	    pthread_setspecific(f->m.store_key, f->st) != 0)
 		master_fixture_die(f, "pthread key");

@@ -17,6 +17,10 @@
  *
  * A set-up step that fails aborts with a message: a fixture that cannot
  * be built is a broken test, not a result. Everything runs on one thread.
+ *
+ * With BERTH_FIXTURE_DQLITE=HOST:PORT in the environment the store is on
+ * that dqlite node instead (a database of its own per fixture), through
+ * the shim's dqlite backend (test_store_dq.c).
  */
 #ifndef BERTH_MASTER_FIXTURE_H
 #define BERTH_MASTER_FIXTURE_H
