@@ -31,6 +31,7 @@ CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
 	   -Wstrict-prototypes -Wmissing-prototypes -MMD -MP \
 	   -I. $(PKG_CFLAGS)
 LDLIBS	+= $(PKG_LIBS) -lev -lpthread -lm
+DQLITE_LIBS := $(shell pkg-config --libs dqlite 2>/dev/null || echo -ldqlite)
 
 # SAN=1 also defines BERTH_CHECK: the scheduler checks its invariants
 # after every plan and apply (scheduler/sched_check.c) and aborts on one
@@ -140,10 +141,12 @@ $(eval $(call lib_rule,$(LIB_AGENT),$(AGENT_SRC)))
 $(eval $(call lib_rule,$(LIB_CLI),$(CLI_SRC)))
 $(eval $(call lib_rule,$(LIB_FIXTURE),$(FIXTURE_SRC)))
 
+# berth-master runs a dqlite node with --cluster-address (master/cluster.c,
+# the one file calling libdqlite): it links libdqlite.
 $(BUILD)/bin/berth-master: $(BUILD)/master/main.o $(LIB_MASTER) $(LIB_STACKS) \
     $(LIB_SCHED) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(DQLITE_LIBS)
 
 $(BUILD)/bin/berth-agent: $(BUILD)/agent/main.o $(LIB_AGENT) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
@@ -163,7 +166,7 @@ $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB_FIXTURE) $(ALL_LIBS)
 # in-process, so they link libdqlite (master/dq_conn.c, dq_client.c and
 # store_dq.c need nothing beyond libc).
 $(BUILD)/unit/test_dq_client $(BUILD)/unit/test_store_dq: LDLIBS += \
-    $(shell pkg-config --libs dqlite 2>/dev/null || echo -ldqlite)
+    $(DQLITE_LIBS)
 # test_store_dq runs these two again with their store on its dqlite node.
 $(BUILD)/unit/test_store_dq: | $(BUILD)/unit/test_master \
     $(BUILD)/unit/test_master_jobs

@@ -74,6 +74,24 @@ static const struct opt config_opts[] = {
 	  .type = OPT_BOOL, .offset = OFF(insecure_plain),
 	  .help = "allow plain http/ws on a non-loopback address (tokens in "
 	  "clear)" },
+	{ .flag = "cluster-address", .env = { "BERTH_CLUSTER_ADDRESS" },
+	  .type = OPT_STRING, .arg = "IPV4:PORT",
+	  .offset = OFF(cluster_address),
+	  .help = "run a dqlite node here and keep the store on it "
+	  "(docs/ha.md)" },
+	{ .flag = "join", .env = { "BERTH_JOIN" }, .type = OPT_STRING,
+	  .arg = "HOST:PORT", .offset = OFF(join),
+	  .help = "at the first start, join the cluster of that master's "
+	  "--cluster-address" },
+	{ .flag = "join-token", .env = { "BERTH_JOIN_TOKEN" },
+	  .type = OPT_STRING, .arg = "T", .flags = OPT_SECRET,
+	  .offset = OFF(join_token),
+	  .help = "token for --join (not checked yet: docs/ha.md)" },
+	{ .flag = "cluster-latency-ms", .env = { "BERTH_CLUSTER_LATENCY_MS" },
+	  .type = OPT_INT, .arg = "MS", .min = 1, .max = 10000, .unit = "ms",
+	  .def = "50", .offset = OFF(cluster_latency_ms),
+	  .help = "network latency between masters: heartbeat 1.5x, "
+	  "election 15x" },
 };
 
 /* Handled by main() before config_parse(); listed here for --help. */

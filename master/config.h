@@ -30,6 +30,10 @@ struct master_config {
 	int	 tls_self_signed; /* make/reuse <data-dir>/tls.{crt,key} */
 	char	*tls_san;	/* SANs of a new self-signed cert, or NULL */
 	int	 insecure_plain; /* plain http/ws allowed off loopback */
+	char	*cluster_address; /* dqlite node's IPv4:port, or NULL */
+	char	*join;		/* a member's cluster address, or NULL */
+	char	*join_token;	/* for --join (not checked yet) */
+	int	 cluster_latency_ms; /* dqlite's network latency option */
 };
 
 /*

@@ -8,6 +8,7 @@
  * threads in reverse order.
  */
 #include "master/api.h"
+#include "master/cluster.h"
 #include "master/exec_relay.h"
 #include "master/loadring.h"
 #include "master/grid.h"
@@ -174,6 +175,39 @@ main_default_grid(struct master *m, struct store *st)
 	t = now_;					\
 } while (0)
 
+/*
+ * --cluster-address: this master's dqlite node, started before the store
+ * opens on it (docs/ha.md). Its traffic is plain TCP (dqlite 1.11 has no
+ * TLS), so off loopback it needs --insecure-plain, as plain http does.
+ */
+static void
+main_cluster(struct master *m)
+{
+	struct cluster_conf cc = { .data_dir = m->cfg.data_dir,
+	    .address = m->cfg.cluster_address, .join = m->cfg.join,
+	    .latency_ms = m->cfg.cluster_latency_ms };
+	char *cause = NULL;
+
+	if (m->cfg.cluster_address == NULL) {
+		if (m->cfg.join != NULL)
+			fatalx("--join needs --cluster-address (this master's "
+			    "own node)");
+		return;
+	}
+	if (cluster_check_address(cc.address, &cause) != 0)
+		fatalx("--cluster-address: %s", cause);
+	if (!tls_listen_loopback(cc.address) && !m->cfg.insecure_plain)
+		fatalx("--cluster-address %s: traffic between masters is "
+		    "plain TCP (dqlite 1.11 has no TLS): use a loopback "
+		    "address, or --insecure-plain on a private network",
+		    cc.address);
+	if (m->cfg.join != NULL && cluster_check_address(m->cfg.join,
+	    &cause) != 0)
+		fatalx("--join: %s", cause);
+	if ((m->cluster = cluster_start(&cc, &cause)) == NULL)
+		fatalx("cluster: %s", cause);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -181,6 +215,7 @@ main(int argc, char **argv)
 	struct store *st;
 	sigset_t set;
 	char *cause = NULL, self[PATH_MAX];
+	const char *store_name;
 	ssize_t n;
 	int sig, i;
 	int64_t t0, t, took[6];
@@ -229,15 +264,18 @@ main(int argc, char **argv)
 		fatalx("master key: %s", cause);
 	vault_settings_sealer(m.key);	/* secret settings are sealed */
 	xasprintf(&m.db_path, "%s/berth.db", m.cfg.data_dir);
+	main_cluster(&m);
+	store_name = m.cluster != NULL ? "on dqlite" : m.db_path;
 	if (pthread_key_create(&m.store_key, store_key_free) != 0)
 		fatalx("pthread_key_create failed");
 	st = master_store(&m);
+	/* On dqlite the migrations run on the leader, in one EXEC each. */
 	if (store_migrate(st, &cause) != 0)
-		fatalx("store %s: %s", m.db_path, cause);
+		fatalx("store %s: %s", store_name, cause);
 	main_operator_token(&m, st);
 	main_default_grid(&m, st);
 	if (grid_seal_secrets(st) != 0)
-		fatalx("store %s: cannot seal secret settings", m.db_path);
+		fatalx("store %s: cannot seal secret settings", store_name);
 
 	/* Before the hub, which hands it agents' logs frames. */
 	if ((m.logs = logstore_start(&m, &cause)) == NULL)
@@ -307,6 +345,7 @@ main(int argc, char **argv)
 	    (long long)took[1], (long long)took[2], (long long)took[3],
 	    (long long)took[4], (long long)took[5]);
 	pthread_setspecific(m.store_key, NULL);
+	cluster_stop(m.cluster);	/* last: every store is closed */
 	OPENSSL_cleanse(m.key, sizeof m.key);
 	free(m.db_path);
 	free(m.self_dir);

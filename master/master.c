@@ -20,7 +20,15 @@ master_store(struct master *m)
 
 	if (st != NULL)
 		return st;
-	if ((st = store_open(m->db_path, &cause)) == NULL)
+	if (m->cfg.cluster_address != NULL) {
+		/* On dqlite (docs/ha.md): this master's own node is asked
+		 * for the leader, which runs every statement. */
+		const char *addr = m->cfg.cluster_address;
+
+		st = store_open_dqlite(&addr, 1, MASTER_DQLITE_DB, &cause);
+	} else
+		st = store_open(m->db_path, &cause);
+	if (st == NULL)
 		fatalx("store: %s", cause);
 	pthread_setspecific(m->store_key, st);
 	return st;

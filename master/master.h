@@ -30,6 +30,10 @@
 #include <stdint.h>
 
 #define MASTER_VERSION	BERTH_VERSION	/* common/version.h */
+/* The store's database on the dqlite cluster (--cluster-address). */
+#define MASTER_DQLITE_DB	"berth"
+
+struct cluster;
 
 struct hub;
 struct sched_loop;
@@ -59,6 +63,8 @@ struct master {
 	struct provider_worker	*providers;	/* provider threads, or NULL
 						 * (calls then run in place) */
 	struct webhook		*webhook;	/* grids' webhooks, or NULL */
+	struct cluster		*cluster;	/* the dqlite node, or NULL:
+						 * the store is then the file */
 
 	atomic_uint_fast64_t	 api_status[600]; /* requests by status */
 	atomic_uint_fast64_t	 nodes_gen;	/* bumped by every change to

@@ -1,0 +1,46 @@
+/*
+ * cluster.h - the master's own dqlite node (issue 18; docs/ha.md).
+ *
+ * berth-master --cluster-address HOST:PORT runs a dqlite node in the
+ * master process (libdqlite's dqlite_node_* API: one thread with its own
+ * libuv loop), its Raft log and snapshots in <data-dir>/dqlite/. The
+ * store then runs on it through the shim's dqlite backend
+ * (store_open_dqlite(), asking this node for the leader).
+ *
+ * The first start of a master bootstraps a one-voter cluster (node id 1);
+ * later starts find their id and address in <data-dir>/dqlite/berth-node
+ * and refuse a different --cluster-address (the Raft configuration holds
+ * the old one). With --join HOST:PORT a new node takes an id from its
+ * address, starts, and asks the cluster there to add it (ADD) and make
+ * it a voter (ASSIGN); it remembers that it joined.
+ *
+ * Outgoing Raft connections go through a connect function of ours that
+ * sets TCP_NODELAY (dqlite 1.11 does not: writes then stall ~40 ms).
+ * Traffic between nodes is plain TCP (dqlite 1.11 has no TLS).
+ */
+#ifndef BERTH_CLUSTER_H
+#define BERTH_CLUSTER_H
+
+#include <stdint.h>
+
+struct cluster;
+
+struct cluster_conf {
+	const char	*data_dir;	/* the master's; the node's is below */
+	const char	*address;	/* --cluster-address: peers dial it */
+	const char	*join;		/* --join, or NULL: bootstrap */
+	int		 latency_ms;	/* dqlite's network latency option */
+};
+
+/* Start the node (and join): NULL with *cause on failure. */
+struct cluster	*cluster_start(const struct cluster_conf *conf, char **cause);
+/* Stop the node and free it; NULL is a no-op. */
+void		 cluster_stop(struct cluster *c);
+uint64_t	 cluster_id(const struct cluster *c);
+const char	*cluster_address(const struct cluster *c);
+
+/* "HOST:PORT" with a numeric IPv4 host and a port (dqlite 1.11 binds
+ * nothing else): 0, or -1 with *cause. */
+int		 cluster_check_address(const char *address, char **cause);
+
+#endif /* BERTH_CLUSTER_H */

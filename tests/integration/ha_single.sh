@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# ha_single.sh - one master with --cluster-address (docs/ha.md): its store
+# on the dqlite node it runs, bootstrapped on first start, migrated through
+# the wire client. API writes (a grid, a stack, a deploy the scheduler
+# finishes), kill -9, restart: every acknowledged write is back. A changed
+# --cluster-address and a plain non-loopback one are refused clearly.
+. "$(dirname "$0")/../lib.sh"
+
+D=$TMP/data
+CA=127.0.0.1:$(free_port)
+master_start "$D" --cluster-address "$CA" || exit 1
+
+check_has "the first start bootstraps a one-node cluster" \
+    "$(cat "$D/master.log")" "dqlite node 1 on $CA, data in $D/dqlite (new cluster, bootstrapped)"
+check "the store is on the node, not in a file" test ! -e "$D/berth.db"
+check "the node's data is under the data dir" test -s "$D/dqlite/berth-node"
+check "every migration ran through the node" \
+    test "$(grep -c 'store: schema migrated to version' "$D/master.log")" -ge 14
+
+api POST /v1/grids '{"name":"prod","settings":{"offline_after_s":30}}'
+check_eq "a grid is created" "$STATUS" 201
+api POST /v1/grids '{"name":"prod"}'
+check_eq "the same name again: 409 (UNIQUE through dqlite)" "$STATUS" 409
+api POST "/v1/grids/prod/stacks?name=web" \
+    '{"stack":"t/web","version":"1.0.0","services":{"api":{"image":"busybox","instances":2},"db":{"image":"redis:7","deploy":{"strategy":"daemon"}}}}'
+check_eq "a stack is installed" "$STATUS" 201
+# Deploys advance only in the scheduler's rounds: its writes go through
+# the node too.
+sched_wait_round prod && ok "the scheduler's rounds run on the node"
+api PATCH /v1/grids/prod '{"settings":{"offline_after_s":45}}'
+check_eq "a grid setting is changed" "$STATUS" 200
+
+# kill -9: the acknowledged writes are in the node's Raft log.
+kill -9 "$MASTER_PID"
+wait "$MASTER_PID" 2>/dev/null
+MASTER_PID=""
+master_start "$D" --cluster-address "$CA" || exit 1
+check "the restart does not bootstrap again" \
+    test "$(grep -c 'new cluster, bootstrapped' "$D/master.log")" = 1
+check_eq "the grids are back" "$(api_jq /v1/grids '[.[].name] | sort | join(",")')" \
+    "default,prod"
+check_eq "the grid's setting is back" \
+    "$(api_jq /v1/grids/prod .settings.offline_after_s)" 45
+check_eq "the stack is back with its services" \
+    "$(api_jq /v1/stacks/prod/web '[.services[].name] | sort | join(",")')" \
+    "api,db"
+check_eq "the events are back, the probe's deploys finished" \
+    "$(api_jq '/v1/grids/prod/events?type=deploy.' '[.[] | select(.subject == "round-probe") | .type] | unique | join(",")')" \
+    "deploy.service,deploy.start,deploy.success"
+api POST "/v1/grids/prod/stacks?name=web2" \
+    '{"stack":"t/web2","services":{"x":{"image":"busybox"}}}'
+check_eq "writes go on after the restart" "$STATUS" 201
+master_stop
+
+# The node's address is in the cluster's configuration: another one is
+# refused with the one to use.
+"$BIN/berth-master" --data-dir "$D" --api-listen "127.0.0.1:$(free_port)" \
+    --agent-listen "127.0.0.1:$(free_port)" \
+    --cluster-address "127.0.0.1:$(free_port)" >"$TMP/moved.log" 2>&1
+check "a changed --cluster-address exits non-zero" test $? -ne 0
+check_has "and names the address to use" "$(cat "$TMP/moved.log")" \
+    "start it with --cluster-address $CA"
+# dqlite traffic is plain TCP: off loopback only with --insecure-plain.
+"$BIN/berth-master" --data-dir "$TMP/d2" --api-listen "127.0.0.1:$(free_port)" \
+    --agent-listen "127.0.0.1:$(free_port)" \
+    --cluster-address 192.0.2.1:9001 >"$TMP/plain.log" 2>&1
+check "a non-loopback --cluster-address without --insecure-plain exits" test $? -ne 0
+check_has "saying why" "$(cat "$TMP/plain.log")" "plain TCP (dqlite 1.11 has no TLS)"
+"$BIN/berth-master" --data-dir "$TMP/d3" --api-listen "127.0.0.1:$(free_port)" \
+    --agent-listen "127.0.0.1:$(free_port)" \
+    --cluster-address localhost:9001 >"$TMP/name.log" 2>&1
+check_has "a host name is refused (dqlite binds IPv4)" "$(cat "$TMP/name.log")" \
+    "is not IPV4:PORT"
