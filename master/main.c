@@ -208,6 +208,36 @@ main_cluster(struct master *m)
 		fatalx("cluster: %s", cause);
 }
 
+/*
+ * A master that joined a cluster (its node is not the bootstrap node 1)
+ * keeps a replica of the store in its node and serves nothing: the roles
+ * that let a standby take over (issue 18, item 3) are not built, and two
+ * masters scheduling the same grids would fight. Until a signal.
+ */
+static int
+main_standby(struct master *m, sigset_t *set)
+{
+	int sig;
+
+	log_info("standby: node %llu holds a replica of the store; this "
+	    "master serves no API, agents or scheduling (docs/ha.md)",
+	    (unsigned long long)cluster_id(m->cluster));
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+	}
+	log_info("shutting down (signal %d)", sig);
+	cluster_stop(m->cluster);
+	OPENSSL_cleanse(m->key, sizeof m->key);
+	free(m->db_path);
+	free(m->self_dir);
+	tls_free(&m->tls);
+	config_free(&m->cfg);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -265,6 +295,8 @@ main(int argc, char **argv)
 	vault_settings_sealer(m.key);	/* secret settings are sealed */
 	xasprintf(&m.db_path, "%s/berth.db", m.cfg.data_dir);
 	main_cluster(&m);
+	if (m.cluster != NULL && cluster_id(m.cluster) != 1)
+		return main_standby(&m, &set);
 	store_name = m.cluster != NULL ? "on dqlite" : m.db_path;
 	if (pthread_key_create(&m.store_key, store_key_free) != 0)
 		fatalx("pthread_key_create failed");

@@ -2,7 +2,8 @@
 # ha_single.sh - one master with --cluster-address (docs/ha.md): its store
 # on the dqlite node it runs, bootstrapped on first start, migrated through
 # the wire client. API writes (a grid, a stack, a deploy the scheduler
-# finishes), kill -9, restart: every acknowledged write is back. A changed
+# finishes), kill -9, restart: every acknowledged write is back. A second
+# master joins with --join as a voter and stands by. A changed
 # --cluster-address and a plain non-loopback one are refused clearly.
 . "$(dirname "$0")/../lib.sh"
 
@@ -51,6 +52,58 @@ api POST "/v1/grids/prod/stacks?name=web2" \
     '{"stack":"t/web2","services":{"x":{"image":"busybox"}}}'
 check_eq "writes go on after the restart" "$STATUS" 201
 master_stop
+
+# A second master joins as a voter and stands by (no roles yet: it serves
+# nothing). ASSIGN returns once the new voter has caught up.
+master_start "$D" --cluster-address "$CA" || exit 1
+M1_PID=$MASTER_PID
+D2=$TMP/data2
+mkdir -p "$D2"
+CA2=127.0.0.1:$(free_port)
+API2_PORT=$(free_port)
+"$BIN/berth-master" --data-dir "$D2" --api-listen "127.0.0.1:$API2_PORT" \
+    --agent-listen "127.0.0.1:$(free_port)" --cluster-address "$CA2" \
+    --join "$CA" >>"$D2/master.log" 2>&1 </dev/null &
+M2_PID=$!
+MASTER_PIDS="$MASTER_PIDS $M2_PID"
+wait_for 30 grep -q "standby: node" "$D2/master.log"
+check_has "a master joins the cluster as a voter" "$(cat "$D2/master.log")" \
+    "joined $CA as a voter"
+check "the joined master stands by: no API" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$API2_PORT/healthz")" = 000
+api POST /v1/grids '{"name":"two-voters"}'
+check_eq "the first master writes with two voters (a majority of 2)" "$STATUS" 201
+# The standby restarts (the first master loses its majority meanwhile):
+# it does not join again, and the first master writes again once it is
+# back.
+kill -TERM "$M2_PID"
+wait "$M2_PID" 2>/dev/null
+"$BIN/berth-master" --data-dir "$D2" --api-listen "127.0.0.1:$API2_PORT" \
+    --agent-listen "127.0.0.1:$(free_port)" --cluster-address "$CA2" \
+    >>"$D2/master.log" 2>&1 </dev/null &
+M2_PID=$!
+MASTER_PIDS="$MASTER_PIDS $M2_PID"
+wait_for 30 sh -c "[ \$(grep -c 'standby: node' '$D2/master.log') = 2 ]"
+check "the joined master's restart stands by again, without joining again" \
+    test "$(grep -c 'as a voter' "$D2/master.log")" = 1
+# Until the two nodes have elected a leader again a write fails (500,
+# nothing half done); a client that retries gets it through (409 if an
+# earlier try was in doubt and did commit).
+post_rejoin() {
+	api POST /v1/grids '{"name":"after-rejoin"}'
+	[ "$STATUS" = 201 ] || [ "$STATUS" = 409 ]
+}
+t0=$SECONDS
+wait_for 30 post_rejoin
+echo "# the write after the standby's restart went through after $((SECONDS - t0)) s"
+check_eq "the first master writes again with the standby back" \
+    "$(api_jq /v1/grids '[.[].name | select(. == "after-rejoin")] | length')" 1
+MASTER_PID=$M1_PID
+master_stop
+kill -TERM "$M2_PID"
+wait "$M2_PID" 2>/dev/null
+check "the standby stops on SIGTERM" test $? = 0
+san_check "$D2/master.log"
 
 # The node's address is in the cluster's configuration: another one is
 # refused with the one to use.
