@@ -215,6 +215,7 @@ converge_new(const struct agent_config *cfg, const char *node_id,
 	struct converge *c = xcalloc(1, sizeof *c);
 	pthread_condattr_t ca;
 
+	c->ncontainers = -1;	/* unknown until the first pass */
 	c->cfg = cfg;
 	snprintf(c->node_id, sizeof c->node_id, "%s", node_id);
 	c->conn = conn;
@@ -1609,8 +1610,15 @@ converge_pass(struct converge *c, int force_state)
 	}
 	observe_done(c->observe);
 
+	/*
+	 * With the engine down the list was empty because the agent could
+	 * not see it: the count is unknown (-1), not 0. A master deletes a
+	 * scaled-in machine once its count is 0 (sched_groups_machines.c),
+	 * and an engine slow to answer under load had it delete agents
+	 * that still had their containers.
+	 */
 	pthread_mutex_lock(&c->lock);
-	c->ncontainers = p.owned;
+	c->ncontainers = c->docker_down ? -1 : p.owned;
 	pthread_mutex_unlock(&c->lock);
 	c->owned_last = p.owned;
 	converge_pass_send(&p, force_state);

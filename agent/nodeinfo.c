@@ -223,9 +223,18 @@ nodeinfo_stats_frame(double cpu_pct, uint64_t mem_used, uint64_t mem_total,
 {
 	char *out;
 
-	/* One decimal is all a scheduler needs; keep the frame small. */
-	xasprintf(&out, "{\"type\":\"%s\",\"cpu_pct\":%.1f,\"mem_used\":%"
-	    PRIu64 ",\"mem_total\":%" PRIu64 ",\"containers\":%d}",
-	    PROTO_T_STATS, cpu_pct, mem_used, mem_total, containers);
+	/* One decimal is all a scheduler needs; keep the frame small. An
+	 * unknown count (the engine is down) is null: the master keeps the
+	 * last one. */
+	if (containers < 0)
+		xasprintf(&out, "{\"type\":\"%s\",\"cpu_pct\":%.1f,"
+		    "\"mem_used\":%" PRIu64 ",\"mem_total\":%" PRIu64
+		    ",\"containers\":null}", PROTO_T_STATS, cpu_pct, mem_used,
+		    mem_total);
+	else
+		xasprintf(&out, "{\"type\":\"%s\",\"cpu_pct\":%.1f,"
+		    "\"mem_used\":%" PRIu64 ",\"mem_total\":%" PRIu64
+		    ",\"containers\":%d}", PROTO_T_STATS, cpu_pct, mem_used,
+		    mem_total, containers);
 	return out;
 }

@@ -119,15 +119,31 @@ groups_reap(struct groups_ctx *c, struct machine *mc)
 	 * its agent reconnects and reports within seconds.
 	 * Finished jobs' containers, which the agent keeps for
 	 * job_retention_s (a day), are not waited for: node_containers
-	 * leaves them out (store_nodegroup.c).
+	 * leaves them out (store_nodegroup.c). A node that has not
+	 * reported a count yet (-1: scaled in seconds after it joined, or
+	 * across a master restart before its first stats) waits too:
+	 * unknown is not none, and deleting it then left the containers
+	 * its agent had not yet removed (tests/e2e/nodegroups_crash.sh).
+	 * So does a node whose agent cannot see its engine: its count is
+	 * from before, and its containers are not being removed.
 	 */
 	if (strcmp(mc->reason, "scale-in") == 0 &&
-	    mc->node_containers > 0 && c->now - mc->state_at <
+	    (mc->node_containers != 0 || mc->node_engine_down) &&
+	    c->now - mc->state_at <
 	    (g->settings.stop_grace_s + 60) * 1000) {
-		if (c->decisions != NULL)
+		if (c->decisions != NULL && mc->node_containers > 0 &&
+		    !mc->node_engine_down)
 			groups_decide(c, g, "wait", mc->name, 0, "terminating "
 			    "once its agent has removed its %d container(s)",
 			    mc->node_containers);
+		else if (c->decisions != NULL && mc->node_engine_down)
+			groups_decide(c, g, "wait", mc->name, 0, "terminating "
+			    "once its agent sees its Docker Engine again and "
+			    "has removed its containers");
+		else if (c->decisions != NULL)
+			groups_decide(c, g, "wait", mc->name, 0, "terminating "
+			    "once its agent has said how many containers it "
+			    "still has");
 		return;
 	}
 	if (!groups_acts(c, g)) {

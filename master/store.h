@@ -1190,6 +1190,8 @@ struct machine {
 						 * the containers it owns
 						 * (stats), less the finished
 						 * jobs' it keeps; <0 unknown */
+	int			 node_engine_down; /* its agent says it cannot see
+						    its Docker Engine */
 	int64_t			 node_jobs_finished; /* job attempts that ran
 						 * there and ended */
 };

@@ -326,6 +326,7 @@ machine_from_row(struct store_stmt *s, struct machine *m)
 		snprintf(m->provider_id, sizeof m->provider_id, "%s", t);
 	m->node_containers = stmt_col_int(s, 22);
 	m->node_jobs_finished = stmt_col_int64(s, 23);
+	m->node_engine_down = stmt_col_int(s, 24);
 }
 
 int
@@ -357,7 +358,8 @@ store_machine_list(struct store *st, int64_t grid_id, int64_t group_id,
 	    "   FROM job_attempts a WHERE a.node_id = m.node_id AND a.state"
 	    "   NOT IN ('assigned', 'running') AND a.container_id IS NOT"
 	    "   NULL),"
-	    " coalesce(n.jobs_finished, 0)"
+	    " coalesce(n.jobs_finished, 0),"
+	    " coalesce(n.engine_state = 'down', 0)"
 	    " FROM machines m JOIN node_groups g ON g.id = m.group_id"
 	    " LEFT JOIN nodes n ON n.id = m.node_id"
 	    " WHERE g.grid_id = ?1 AND (?2 = 0 OR m.group_id = ?2)"

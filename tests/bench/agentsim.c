@@ -120,6 +120,13 @@ struct sim_agent {
 	int64_t		 j_full;	/* welcome -> desired with containers */
 	int64_t		 j_conn_full;	/* start -> desired with containers */
 	int64_t		 j_full_late;	/* j_full if >= 90% were online */
+	/* After the master's restart (-1 if not resynced): */
+	int64_t		 est_us;	/* this attempt's upgrade answered */
+	int64_t		 r_upgrade;	/* the last attempt's connect -> 101 */
+	int64_t		 r_welcome;	/* its 101 -> welcome */
+	int64_t		 r_back;	/* first drop -> resynced */
+	int64_t		 r_attempts;	/* attempts since the drop, in ms
+					   units (x1000) for sim_pcts */
 	int		 late;		/* joined with >= 90% of N online */
 	int		 joined;	/* first welcome seen */
 };
@@ -477,6 +484,9 @@ sim_frame(struct sim_agent *a)
 			    !a->resynced) {
 				a->resynced = 1;
 				s->n_resynced++;
+				a->r_upgrade = a->est_us - a->conn_us;
+				a->r_welcome = a->welcome_us - a->est_us;
+				a->r_back = now - s->down_us;
 			}
 		}
 		lws_callback_on_writable(a->wsi);
@@ -643,6 +653,8 @@ sim_connect(struct sim_agent *a)
 	}
 	a->conn = SIM_CONNECTING;
 	a->conn_us = sim_now_us();
+	if (s->down_us != 0 && !a->resynced)
+		a->r_attempts += 1000;
 	if (a->join_start_us == 0) {
 		a->join_start_us = a->conn_us;
 		a->late = (int64_t)s->n_open * 10 >= (int64_t)s->n * 9;
@@ -694,6 +706,7 @@ sim_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		if (a == NULL)
 			return -1;
+		a->est_us = sim_now_us();
 		a->wsi = wsi;
 		a->conn = SIM_OPEN;
 		a->open_ms = a->valid_ms = util_mono_ms();
@@ -815,6 +828,24 @@ sim_pct_figures(struct sim *s, const char *name, size_t off)
 	sim_figure(s, n99, p99, "ms");
 }
 
+/*
+ * Where the restart's time goes, per agent: attempts since the drop, the
+ * last attempt's upgrade (connect -> 101: TCP and the master's accept
+ * and upgrade), 101 -> welcome (admission), drop -> resynced.
+ */
+static void
+sim_resync_figures(struct sim *s)
+{
+	sim_pct_figures(s, "resync_attempts_x1000",
+	    offsetof(struct sim_agent, r_attempts));
+	sim_pct_figures(s, "resync_upgrade",
+	    offsetof(struct sim_agent, r_upgrade));
+	sim_pct_figures(s, "resync_welcome",
+	    offsetof(struct sim_agent, r_welcome));
+	sim_pct_figures(s, "resync_back",
+	    offsetof(struct sim_agent, r_back));
+}
+
 static void
 sim_join_figures(struct sim *s)
 {
@@ -919,8 +950,10 @@ sim_phases(struct sim *s, int64_t now)
 		return;
 	case SIM_P_WAIT_DOWN:
 		if (s->down_us != 0) {
-			for (i = 0; i < s->n; i++)
+			for (i = 0; i < s->n; i++) {
 				s->a[i].resynced = 0;
+				s->a[i].r_attempts = 0;
+			}
 			s->n_resynced = 0;
 			sim_set_phase(s, SIM_P_WAIT_UP);
 			return;
@@ -936,6 +969,7 @@ sim_phases(struct sim *s, int64_t now)
 			    (double)(sim_now_us() - s->down_us) / 1e6, "s");
 			sim_figure(s, "agents_resynced", s->n_resynced,
 			    "agents");
+			sim_resync_figures(s);
 			sim_phase_note(s, "resynced");
 			sim_set_phase(s, SIM_P_DONE);
 		} else if (now - s->phase_at >=
@@ -1231,7 +1265,8 @@ main(int argc, char **argv)
 		s.a[i].sim = &s;
 		snprintf(s.a[i].name, sizeof s.a[i].name, "%s-%d", s.prefix, i);
 		s.a[i].j_welcome = s.a[i].j_first = s.a[i].j_full =
-		    s.a[i].j_conn_full = s.a[i].j_full_late = -1;
+		    s.a[i].j_conn_full = s.a[i].j_full_late =
+		    s.a[i].r_upgrade = s.a[i].r_welcome = s.a[i].r_back = -1;
 		if (!util_name_valid(s.a[i].name)) {
 			fprintf(stderr, "agentsim: bad node name %s\n",
 			    s.a[i].name);

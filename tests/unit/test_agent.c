@@ -462,6 +462,29 @@ test_proc_parsers(void)
 	free(os);
 }
 
+/*
+ * A stats frame's container count: a number, or null while the engine
+ * cannot be seen (the master keeps its last count instead of taking 0,
+ * which lets a node group delete a machine that still has containers);
+ * never a negative number, which the master refuses with 4010.
+ */
+static void
+test_stats_frame_count(void)
+{
+	char *t = nodeinfo_stats_frame(1.5, 10, 20, 3);
+	json_t *o = json_loads(t, 0, NULL);
+
+	CHECK_INT(json_integer_value(json_object_get(o, "containers")), 3);
+	json_decref(o);
+	free(t);
+	t = nodeinfo_stats_frame(1.5, 10, 20, -1);
+	o = json_loads(t, 0, NULL);
+	CHECK(o != NULL && json_is_null(json_object_get(o, "containers")));
+	CHECK_INT(json_integer_value(json_object_get(o, "mem_total")), 20);
+	json_decref(o);
+	free(t);
+}
+
 static void
 test_ident_id_valid(void)
 {
@@ -1024,6 +1047,7 @@ main(void)
 	TEST_RUN(test_docker_host);
 	TEST_RUN(test_backoff_bounds);
 	TEST_RUN(test_backoff_reconnect);
+	TEST_RUN(test_stats_frame_count);
 	TEST_RUN(test_proc_parsers);
 	TEST_RUN(test_ident_id_valid);
 	TEST_RUN(test_split_image);
