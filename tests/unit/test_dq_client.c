@@ -16,6 +16,7 @@
  */
 #include "master/dq_client.h"
 #include "tests/unit/test.h"
+#include "tests/unit/test_port.h"
 
 #include "common/xmalloc.h"
 
@@ -49,32 +50,13 @@ ms_now(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A loopback port nothing listens on right now. */
-static int
-free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof sa;
-	int fd, port;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-		perror("free_port");
-		exit(1);
-	}
-	port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
-}
-
 static void
 node_start(struct tnode *n, uint64_t id, int latency_ms)
 {
 	n->id = id;
 	if (n->addr[0] == '\0')
-		snprintf(n->addr, sizeof n->addr, "127.0.0.1:%d", free_port());
+		snprintf(n->addr, sizeof n->addr, "127.0.0.1:%d",
+		    test_free_port());
 	if (n->dir[0] == '\0') {
 		snprintf(n->dir, sizeof n->dir, "%s/n%llu", base_dir,
 		    (unsigned long long)id);
@@ -381,7 +363,8 @@ test_nothing_listening(void)
 	char *cause = NULL;
 	int64_t t0;
 
-	snprintf(dead.addr, sizeof dead.addr, "127.0.0.1:%d", free_port());
+	snprintf(dead.addr, sizeof dead.addr, "127.0.0.1:%d",
+	    test_free_port());
 	cl = client_for(&dead, 1, 2);
 	t0 = ms_now();
 	CHECK(dq_client_exec_sql(cl, "SELECT 1", NULL, 0, NULL,

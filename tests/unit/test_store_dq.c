@@ -22,6 +22,7 @@
 #include "master/store_dq.h"
 #include "tests/lib/master_fixture.h"
 #include "tests/unit/test.h"
+#include "tests/unit/test_port.h"
 
 #include "common/xmalloc.h"
 
@@ -42,25 +43,6 @@ static dqlite_node	*node;
 static char		 addr[32];
 static char		 base_dir[64];
 static char		 node_dir[96];
-
-static int
-free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof sa;
-	int fd, port;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-		perror("free_port");
-		exit(1);
-	}
-	port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
-}
 
 static void
 node_start(void)
@@ -497,7 +479,7 @@ main(void)
 	}
 	snprintf(node_dir, sizeof node_dir, "%s/n1", base_dir);
 	mkdir(node_dir, 0700);
-	snprintf(addr, sizeof addr, "127.0.0.1:%d", free_port());
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", test_free_port());
 	node_start();
 
 	TEST_RUN(test_sql_kind);
