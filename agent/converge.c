@@ -1335,12 +1335,29 @@ converge_pass_removals(struct converge_pass *p)
 {
 	const struct observe_container *l;
 	struct observe_container stranger;
+	struct plan_actual *a;
 	size_t j;
+	int *hold;
 
+	/* Daemons stop last: held while another container goes. */
+	a = xcalloc(p->list.n + 1, sizeof *a);
+	hold = xcalloc(p->list.n + 1, sizeof *hold);
+	for (j = 0; j < p->list.n; j++) {
+		a[j] = p->list.c[j].a;
+		if (p->stranger[j])
+			a[j].labelled = 0;
+	}
+	plan_hold_daemons(a, p->list.n, p->plan.remove, hold);
 	for (j = 0; j < p->list.n; j++) {
 		l = &p->list.c[j];
 		if (!p->plan.remove[j])
 			continue;
+		if (hold[j]) {
+			converge_report(p->items, &l->a, l->name, l->id,
+			    DECIDE_ST_REMOVING, 0, 0, NULL, 0, NULL);
+			p->owned++;
+			continue;
+		}
 		if (p->stranger[j]) {
 			/* Not the instance's: in flight by its id alone. */
 			stranger = *l;
@@ -1362,6 +1379,8 @@ converge_pass_removals(struct converge_pass *p)
 			    DECIDE_ST_REMOVING, 0, 0, NULL, 0, NULL);
 		p->owned++;
 	}
+	free(hold);
+	free(a);
 }
 
 /* Check the image of an instance to create; pull it if it is missing. */

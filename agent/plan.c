@@ -119,3 +119,26 @@ plan_compute(const struct plan_want *want, size_t nwant,
 			p->remove[j] = 1;
 	}
 }
+
+size_t
+plan_hold_daemons(const struct plan_actual *a, size_t n, const int *remove,
+    int *hold)
+{
+	size_t j, held = 0;
+	int others = 0;
+
+	for (j = 0; j < n; j++) {
+		hold[j] = 0;
+		if (remove[j] && a[j].labelled && !a[j].daemon &&
+		    a[j].attempt == 0)
+			others = 1;
+	}
+	if (!others)
+		return 0;
+	for (j = 0; j < n; j++)
+		if (remove[j] && a[j].labelled && a[j].daemon) {
+			hold[j] = 1;
+			held++;
+		}
+	return held;
+}

@@ -32,6 +32,7 @@ struct plan_actual {
 	enum plan_state	 state;		/* from Docker's State */
 	int64_t		 attempt;	/* berth.attempt: a job's container
 					   (jobrun.h), 0 for a service's */
+	int		 daemon;	/* berth.daemon: a daemon service's */
 };
 
 /* A wanted instance. */
@@ -56,6 +57,15 @@ struct plan {
 
 void	 plan_compute(const struct plan_want *want, size_t nwant,
 	    const struct plan_actual *actual, size_t nactual, struct plan *p);
+
+/*
+ * Daemons stop last (docs/nodes.md): while another service's container
+ * of this node is to be removed (remove[j], a job's aside), a daemon's
+ * container to be removed waits: hold[j] = 1, and it goes in a later
+ * pass, once the others are gone from Docker. Returns how many are held.
+ */
+size_t	 plan_hold_daemons(const struct plan_actual *actual, size_t nactual,
+	    const int *remove, int *hold);
 
 /* Docker's State string ("running", "exited", ...) to enum plan_state. */
 enum plan_state plan_state_parse(const char *s);

@@ -458,6 +458,12 @@ spec_from_json(json_t *e, const char *node_id, struct spec *s, char **cause)
 	if (spec_bool(e, "stopped", &b, cause) != 0)
 		goto fail;
 	s->stopped = b;
+	/* A daemon service's container stops last (plan_hold_daemons()). */
+	if (spec_bool(e, "daemon", &b, cause) != 0)
+		goto fail;
+	if (b)
+		json_object_set_new(labels, PROTO_LABEL_DAEMON,
+		    json_string("true"));
 	if (spec_int(e, "settle_s", 0, &n, &has, cause) != 0)
 		goto fail;
 	if (has && n > 3600) {

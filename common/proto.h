@@ -212,6 +212,7 @@ long long	 proto_retry_after_jitter_ms(long long delay, unsigned rnd);
 #define PROTO_LABEL_NODE	"berth.node"
 #define PROTO_LABEL_REV		"berth.rev"
 #define PROTO_LABEL_SERVICE_ID	"berth.service-id"
+#define PROTO_LABEL_DAEMON	"berth.daemon"	/* "true": a daemon service's */
 /* ... and every job container (docs/jobs.md). */
 #define PROTO_LABEL_JOB		"berth.job"		/* job name */
 #define PROTO_LABEL_JOB_ID	"berth.job-id"

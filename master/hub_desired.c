@@ -201,6 +201,10 @@ desired_part_text(struct store *st, const unsigned char *key,
 	    "wait_for_port") : NULL;
 	json_object_set(c, "wait_for_port", json_is_integer(v) ? v :
 	    json_null());
+	/* Its containers stop after the node's others (docs/nodes.md). */
+	v = spec ? json_object_get(spec, "strategy") : NULL;
+	if (json_is_string(v) && strcmp(json_string_value(v), "daemon") == 0)
+		json_object_set_new(c, "daemon", json_true());
 	json_decref(spec);
 	text = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(c);

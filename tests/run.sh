@@ -66,7 +66,16 @@ report() {
 	pass=$((pass + p))
 	fail=$((fail + f))
 	skip=$((skip + s))
-	[ "$f" -gt 0 ] && failed_names="$failed_names $name"
+	if [ "$f" -gt 0 ]; then
+		failed_names="$failed_names $name"
+		# Kept for the end: a CI log shows its tail, not the middle.
+		{
+			echo "# ---- $name: its failures, each after the lines before it"
+			grep -B4 '^not ok - ' "$OUT/$key.out" | tail -40
+			[ -s "$OUT/$key.err" ] && sed 's/^/# stderr: /' \
+			    "$OUT/$key.err" | tail -10
+		} >>"$OUT/failures"
+	fi
 	[ "$s" -gt 0 ] && skipped="$skipped $name ($(sed -n \
 	    's/^ok - \(.*\) # [Ss][Kk][Ii][Pp].*/\1/p' "$OUT/$key.out" |
 	    paste -sd, -))"
@@ -238,6 +247,7 @@ if [ "$overlap" = 1 ]; then
 	report_lane
 fi
 
+[ -s "$OUT/failures" ] && cat "$OUT/failures"
 [ -n "$failed_names" ] && echo "# failed:$failed_names"
 [ "$skip" -gt 0 ] && echo "# $skip skipped:$skipped"
 echo "$pass passed, $fail failed"

@@ -652,8 +652,8 @@ test_plan_create_keep_start(void)
 {
 	struct plan_want w[] = { { 1, 1, 5 }, { 1, 2, 5 }, { 2, 1, 1 } };
 	struct plan_actual a[] = {
-		{ 1, 1, 1, 5, PLAN_ST_RUNNING, 0 },
-		{ 1, 2, 1, 1, PLAN_ST_EXITED, 0 },
+		{ 1, 1, 1, 5, PLAN_ST_RUNNING, 0, 0 },
+		{ 1, 2, 1, 1, PLAN_ST_EXITED, 0, 0 },
 	};
 	enum plan_act act[3];
 	long match[3];
@@ -673,7 +673,7 @@ static void
 test_plan_replace_on_new_rev(void)
 {
 	struct plan_want w[] = { { 1, 1, 6 } };
-	struct plan_actual a[] = { { 1, 1, 1, 5, PLAN_ST_RUNNING, 0 } };
+	struct plan_actual a[] = { { 1, 1, 1, 5, PLAN_ST_RUNNING, 0, 0 } };
 	enum plan_act act[1];
 	long match[1];
 	int rm[1];
@@ -689,10 +689,10 @@ test_plan_removes_unwanted_and_unlabelled(void)
 {
 	struct plan_want w[] = { { 1, 1, 1 } };
 	struct plan_actual a[] = {
-		{ 1, 1, 1, 1, PLAN_ST_RUNNING, 0 },
-		{ 1, 9, 1, 1, PLAN_ST_RUNNING, 0 },	/* not wanted */
-		{ 0, 0, 0, 0, PLAN_ST_RUNNING, 0 },	/* labels broken */
-		{ 1, 1, 2, 1, PLAN_ST_REMOVING, 0 },	/* Docker is on it */
+		{ 1, 1, 1, 1, PLAN_ST_RUNNING, 0, 0 },
+		{ 1, 9, 1, 1, PLAN_ST_RUNNING, 0, 0 },	/* not wanted */
+		{ 0, 0, 0, 0, PLAN_ST_RUNNING, 0, 0 },	/* labels broken */
+		{ 1, 1, 2, 1, PLAN_ST_REMOVING, 0, 0 },	/* Docker is on it */
 	};
 	enum plan_act act[1];
 	long match[1];
@@ -711,9 +711,9 @@ test_plan_duplicates_keep_best(void)
 {
 	struct plan_want w[] = { { 1, 1, 1 } };
 	struct plan_actual a[] = {
-		{ 1, 1, 1, 1, PLAN_ST_EXITED, 0 },
-		{ 1, 1, 1, 1, PLAN_ST_RUNNING, 0 },
-		{ 1, 1, 1, 1, PLAN_ST_CREATED, 0 },
+		{ 1, 1, 1, 1, PLAN_ST_EXITED, 0, 0 },
+		{ 1, 1, 1, 1, PLAN_ST_RUNNING, 0, 0 },
+		{ 1, 1, 1, 1, PLAN_ST_CREATED, 0, 0 },
 	};
 	enum plan_act act[1];
 	long match[1];
@@ -732,8 +732,8 @@ test_plan_dead_is_recreated_restarting_kept(void)
 {
 	struct plan_want w[] = { { 1, 1, 1 }, { 2, 1, 1 } };
 	struct plan_actual a[] = {
-		{ 1, 1, 1, 1, PLAN_ST_DEAD, 0 },
-		{ 1, 2, 1, 1, PLAN_ST_RESTARTING, 0 },
+		{ 1, 1, 1, 1, PLAN_ST_DEAD, 0, 0 },
+		{ 1, 2, 1, 1, PLAN_ST_RESTARTING, 0, 0 },
 	};
 	enum plan_act act[2];
 	long match[2];
@@ -746,10 +746,43 @@ test_plan_dead_is_recreated_restarting_kept(void)
 	CHECK_INT(rm[1], 0);
 }
 
+/*
+ * Daemons stop last: with a web container and a daemon's both to go, the
+ * daemon's is held; once the web container is gone (or with only jobs'
+ * and daemons' to go) nothing is held.
+ */
+static void
+test_plan_hold_daemons(void)
+{
+	struct plan_actual a[] = {
+		{ 1, 1, 1, 1, PLAN_ST_RUNNING, 0, 1 },	/* daemon, to go */
+		{ 1, 2, 1, 1, PLAN_ST_RUNNING, 0, 0 },	/* web, to go */
+		{ 1, 3, 1, 1, PLAN_ST_RUNNING, 0, 1 },	/* daemon, kept */
+		{ 1, 4, 1, 1, PLAN_ST_EXITED, 7, 0 },	/* a job's, to go */
+		{ 0, 0, 0, 0, PLAN_ST_RUNNING, 0, 1 },	/* unlabelled */
+	};
+	int rm[] = { 1, 1, 0, 1, 1 }, hold[5];
+
+	CHECK_INT(plan_hold_daemons(a, 5, rm, hold), 1);
+	CHECK_INT(hold[0], 1);
+	CHECK_INT(hold[1], 0);
+	CHECK_INT(hold[2], 0);
+	CHECK_INT(hold[3], 0);
+	CHECK_INT(hold[4], 0);
+	/* The web container is gone: the daemon's goes. */
+	rm[1] = 0;
+	CHECK_INT(plan_hold_daemons(a, 5, rm, hold), 0);
+	CHECK_INT(hold[0], 0);
+	/* A web container's removal alone holds nothing. */
+	rm[0] = 0;
+	rm[1] = 1;
+	CHECK_INT(plan_hold_daemons(a, 5, rm, hold), 0);
+}
+
 static void
 test_plan_empty_desired_removes_all(void)
 {
-	struct plan_actual a[] = { { 1, 1, 1, 1, PLAN_ST_RUNNING, 0 } };
+	struct plan_actual a[] = { { 1, 1, 1, 1, PLAN_ST_RUNNING, 0, 0 } };
 	enum plan_act act[1];
 	long match[1];
 	int rm[1];
@@ -1060,6 +1093,7 @@ main(void)
 	TEST_RUN(test_plan_duplicates_keep_best);
 	TEST_RUN(test_plan_dead_is_recreated_restarting_kept);
 	TEST_RUN(test_plan_empty_desired_removes_all);
+	TEST_RUN(test_plan_hold_daemons);
 	TEST_RUN(test_plan_state_parse);
 	TEST_RUN(test_config_docker_concurrency);
 	TEST_RUN(test_inflight_rules);
