@@ -83,26 +83,26 @@ wait_for 300 sh -c "[ \$(stat -c %s '$FLOG') -gt $((LINES * 1024 / 2)) ]"
 during=$(restart_ms)
 pduring=$(probe_ms v2)
 echo "# during the flood: a restart on f2 shows in the API after $during ms; a node's report after $pduring ms"
-check "another node's container restart is reported during the flood" test "$during" -ge 0
-check "another node's report is recorded during the flood" test "$pduring" -ge 0
+check "another node's container restart is reported during the flood (after $during ms; -1: not in 60 s)" test "$during" -ge 0
+check "another node's report is recorded during the flood (after $pduring ms; -1: not in 60 s)" test "$pduring" -ge 0
 wait_for 600 sh -c "tail -c 200 '$FLOG' | grep -q flood-done"
 t1=$(date +%s%N)
 echo "# Docker took the flood in $(( (t1 - t0) / 1000000 )) ms"
 check "the agent ships the whole flood's account" \
-    wait_for 300 sh -c "[ \"\$(sqlite3 '$D/logs.db' '.timeout 5000' \"SELECT max_seq FROM streams WHERE service = 'p' AND stack = 'flood'\")\" = $((LINES + 1)) ]"
+    wait_for 600 sh -c "[ \"\$(sqlite3 '$D/logs.db' '.timeout 60000' \"SELECT max_seq FROM streams WHERE service = 'p' AND stack = 'flood'\")\" = $((LINES + 1)) ]"
 touch "$TMP/rss.stop"
 wait "$SPID"
 read -r amax mmax <<<"$(sort -n -k1 "$TMP/rss" | tail -1 | cut -d' ' -f1) $(sort -n -k2 "$TMP/rss" | tail -1 | cut -d' ' -f2)"
 secs=$(( (t1 - t0) / 1000000 ))
-kept=$(sqlite3 "$D/logs.db" ".timeout 5000" "SELECT count(*) FROM lines l JOIN streams s ON s.id = l.stream WHERE s.stack = 'flood' AND s.service = 'p' AND l.kind != 3")
-dropped=$(sqlite3 "$D/logs.db" ".timeout 5000" "SELECT coalesce(sum(dropped), 0) FROM lines l JOIN streams s ON s.id = l.stream WHERE s.stack = 'flood' AND s.service = 'p' AND l.kind = 3")
-bytes=$(sqlite3 "$D/logs.db" ".timeout 5000" "SELECT sum(bytes) FROM streams")
+kept=$(sqlite3 "$D/logs.db" ".timeout 60000" "SELECT count(*) FROM lines l JOIN streams s ON s.id = l.stream WHERE s.stack = 'flood' AND s.service = 'p' AND l.kind != 3")
+dropped=$(sqlite3 "$D/logs.db" ".timeout 60000" "SELECT coalesce(sum(dropped), 0) FROM lines l JOIN streams s ON s.id = l.stream WHERE s.stack = 'flood' AND s.service = 'p' AND l.kind = 3")
+bytes=$(sqlite3 "$D/logs.db" ".timeout 60000" "SELECT sum(bytes) FROM streams")
 echo "# $LINES lines of 1 KiB printed and shipped in $secs ms; peak RSS: agent $amax MiB, master $mmax MiB; kept now $kept lines ($bytes bytes in logs.db after retention), $dropped counted in drop markers"
 echo "# CPU: agent $(ps -o time= -p "$APID"), master $(ps -o time= -p "$MASTER_PID") (load $(cut -d' ' -f1 /proc/loadavg))"
-check "the agent stays within its bounds (peak RSS < 128 MiB)" test "$amax" -lt 128
-check "the master stays within its bounds (peak RSS < 128 MiB)" test "$mmax" -lt 128
-check "most of the flood was dropped and counted" test "$dropped" -gt 0
-check "the grid's logs stay within logs_max_bytes" test "$bytes" -le 67108864
+check "the agent stays within its bounds (peak RSS $amax MiB < 128 MiB)" test "$amax" -lt 128
+check "the master stays within its bounds (peak RSS $mmax MiB < 128 MiB)" test "$mmax" -lt 128
+check "part of the flood was dropped and counted ($dropped lines)" test "$dropped" -gt 0
+check "the grid's logs stay within logs_max_bytes ($bytes bytes)" test "$bytes" -le 67108864
 # Once it is over, the container's next line is shipped as usual.
 touch "$TMP/trig/again"
 check "after the flood, lines flow again" \
