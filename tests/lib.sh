@@ -309,6 +309,12 @@ at_exit() { CLEANUPS="$CLEANUPS;$*"; }
 
 cleanup() {
 	local p n id
+	# A failed test leaves the master's last warnings on stderr: a CI
+	# log shows them (tests/run.sh repeats a failed script's stderr).
+	if [ "${N_FAIL:-0}" -gt 0 ] && [ -n "${MASTER_LOG:-}" ]; then
+		grep -E ' (warn|error) ' "$MASTER_LOG" 2>/dev/null | tail -15 |
+		    cut -c1-300 | sed 's/^/# master: /' >&2
+	fi
 	eval "${CLEANUPS#;}" 2>/dev/null
 	for n in $AGENTS; do
 		agent_stop "$n" KILL

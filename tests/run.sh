@@ -73,7 +73,7 @@ report() {
 			echo "# ---- $name: its failures, each after the lines before it"
 			grep -B4 '^not ok - ' "$OUT/$key.out" | tail -40
 			[ -s "$OUT/$key.err" ] && sed 's/^/# stderr: /' \
-			    "$OUT/$key.err" | tail -10
+			    "$OUT/$key.err" | tail -20
 		} >>"$OUT/failures"
 	fi
 	[ "$s" -gt 0 ] && skipped="$skipped $name ($(sed -n \
