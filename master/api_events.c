@@ -188,6 +188,8 @@ api_metrics(struct api_ctx *ctx)
 	struct hub_stats hs;
 	struct sched_loop_stats ss;
 	struct buf b = { 0 };
+	long long lock_waits;
+	double lock_s;
 	uint64_t n;
 	size_t j;
 	int i;
@@ -276,6 +278,14 @@ api_metrics(struct api_ctx *ctx)
 	    "# TYPE berth_sched_round_max_seconds gauge\n"
 	    "berth_sched_round_max_seconds %.3f\n", ss.rounds, ss.busy_s,
 	    ss.max_s);
+	store_lock_waits(&lock_waits, &lock_s);
+	buf_printf(&b, "# HELP berth_store_lock_waits_total Writes that waited "
+	    "for the store's write lock (another thread held it).\n"
+	    "# TYPE berth_store_lock_waits_total counter\n"
+	    "berth_store_lock_waits_total %lld\n"
+	    "# HELP berth_store_lock_wait_seconds_total Time those writes "
+	    "waited.\n# TYPE berth_store_lock_wait_seconds_total counter\n"
+	    "berth_store_lock_wait_seconds_total %.3f\n", lock_waits, lock_s);
 	if (api_metrics_groups(ctx, &b) != 0) {
 		buf_free(&b);
 		api_store_error(ctx);

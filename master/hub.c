@@ -350,6 +350,8 @@ hub_send_desired(struct hub *h, struct hub_sess **v_in, size_t n)
 			xasprintf(&frame, "{\"type\":\"" PROTO_T_DESIRED "\","
 			    "\"generation\":%llu,%s",
 			    (unsigned long long)++h->generation, texts[i] + 1);
+			log_debug("hub: node %s: desired set of %zu bytes",
+			    s->name, strlen(texts[i]));
 			if (strlen(frame) <= PROTO_MAX_FRAME)
 				hub_queue(s, HUB_OUT_DESIRED, frame);
 			else
@@ -787,6 +789,8 @@ hub_on_frame(struct hub *h, struct hub_sess *s)
 			    s->name);
 			info_changed = 1;
 		}
+		log_debug("hub: node %s: node_info%s", s->name,
+		    info_changed > 0 ? ", changed" : "");
 		if (info_changed != 0) {
 			master_changed_node(h->m, s->node_id);
 			hub_network_touch(h);	/* its peer address may be new */

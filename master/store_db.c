@@ -21,6 +21,7 @@
 
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -68,15 +69,31 @@ struct store {
  * hundreds of milliseconds into agent joins. Transactions here are short,
  * so the lock is usually free again within a millisecond.
  */
+/* Every connection's waits, for GET /metrics (store_lock_waits()). */
+static atomic_llong store_waits, store_wait_us;
+
 static int
 store_busy(void *arg, int tries)
 {
-	struct timespec ts = { 0, 500000 };
+	struct timespec ts = { 0, 500000 }, t0, t1;
 
 	if (tries >= STORE_BUSY_MS * 2)
 		return 0;
+	if (tries == 0)
+		atomic_fetch_add(&store_waits, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	nanosleep(&ts, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	atomic_fetch_add(&store_wait_us, (t1.tv_sec - t0.tv_sec) * 1000000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000);
 	return 1;
+}
+
+void
+store_lock_waits(long long *waits, double *seconds)
+{
+	*waits = atomic_load(&store_waits);
+	*seconds = (double)atomic_load(&store_wait_us) / 1e6;
 }
 
 static void

@@ -258,6 +258,8 @@ scenario() {
 	sr=$(metric berth_sched_rounds_total)
 	sb=$(metric berth_sched_round_seconds_total)
 	sm=$(metric berth_sched_round_max_seconds)
+	lw=$(metric berth_store_lock_waits_total)
+	ls=$(metric berth_store_lock_wait_seconds_total)
 	pause "$SIM_SETTLE_S"
 	# Idle window: master and agentsim CPU, master RSS.
 	t0=$(now_ms); c0=$(cpu_ticks "$MASTER_PID"); s0=$(cpu_ticks "$SIM_PID")
@@ -317,6 +319,9 @@ scenario() {
 			    b * 1000 / r
 			printf "sched_round_max_ms_%s %.1f ms\n", k, m * 1000 }'
 	fi
+	# Writers that waited for SQLite's write lock during the join.
+	[ -n "$lw" ] && echo "store_lock_waits_during_join_$k$sfx $lw waits" &&
+	    echo "store_lock_wait_s_during_join_$k$sfx $ls s"
 	echo "agents_connected_$k$sfx $(fig agents_connected) agents"
 	echo "idle_drops_$k$sfx $(fig idle_drops) sessions"
 	echo "master_rss_mib_at_$k$sfx $rss MiB"
