@@ -120,7 +120,7 @@ static const char *const join_approval_choices[] = { "auto", "manual",
 
 static const struct setting grid_setting_rows[] = {
 	GS_SECONDS(heartbeat_interval_s, 5, 1, 3600,
-	    "how often agents are pinged"),
+	    "silence after which an agent is pinged"),
 	GS_SECONDS(offline_after_s, 15, 1, 86400,
 	    "silence after which a node is offline (>= heartbeat)"),
 	GS_SECONDS(ephemeral_removal_s, 1200, 1, 86400 * 30,
