@@ -1341,6 +1341,7 @@ hub_main(void *arg)
 	 * it reconnects: no fsync per join on the thread every agent waits on.
 	 */
 	store_set_sync_normal(h->st);
+	store_set_mmap(h->st);
 	if (store_node_reset_connected(h->st) != 0)
 		log_error("hub: store: %s", store_errmsg(h->st));
 	h->tick_at = util_mono_ms();

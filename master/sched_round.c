@@ -580,6 +580,7 @@ sched_round_new(struct master *m)
 
 	r->m = m;
 	r->st = master_store(m);
+	store_set_mmap(r->st);		/* the round reads the whole grid */
 	r->seed = (uint64_t)util_now_ms();
 	return r;
 }

@@ -78,6 +78,9 @@ int		 store_is_dqlite(struct store *st);
  * a power cut; the hub uses it for what agents report again on reconnect.
  */
 void		 store_set_sync_normal(struct store *st);
+/* Read the file through a map (the hub's and the scheduler's connections:
+ * the busy readers of berth.db; not logs.db). */
+void		 store_set_mmap(struct store *st);
 /* Waits for SQLite's write lock so far, all connections: how many, how
  * long in all (GET /metrics). */
 void		 store_lock_waits(long long *waits, double *seconds);

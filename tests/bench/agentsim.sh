@@ -235,6 +235,10 @@ scenario() {
 	join_s=$((n / SIM_RAMP + 90))
 	note "$k: $n agents at $SIM_RAMP/s (master pid $MASTER_PID," \
 	    "agent port $AGENT_PORT)"
+	# Bytes the master reads from files (SQLite pages it had no cache
+	# for) while the agents join: a figure the machine's load does not
+	# move.
+	rchar0=$(awk '/^rchar/ { print $2 }' "/proc/$MASTER_PID/io")
 	(ulimit -n "$(ulimit -Hn)"; exec "$SIM_BIN" \
 	    --url "ws://127.0.0.1:$AGENT_PORT" \
 	    --token "$(cat "$DIR/data/grid-default.token")" \
@@ -255,6 +259,7 @@ scenario() {
 	fi
 	# The rounds that placed the joined nodes' daemons (a node's
 	# desired set waits for one).
+	rchar1=$(awk '/^rchar/ { print $2 }' "/proc/$MASTER_PID/io")
 	sr=$(metric berth_sched_rounds_total)
 	sb=$(metric berth_sched_round_seconds_total)
 	sm=$(metric berth_sched_round_max_seconds)
@@ -319,6 +324,9 @@ scenario() {
 			    b * 1000 / r
 			printf "sched_round_max_ms_%s %.1f ms\n", k, m * 1000 }'
 	fi
+	[ -n "$rchar1" ] && awk -v a="${rchar0:-0}" -v b="$rchar1" -v k="$k$sfx" \
+	    'BEGIN { printf "master_read_mib_during_join_%s %.1f MiB\n", k,
+	    (b - a) / 1048576 }'
 	# Writers that waited for SQLite's write lock during the join.
 	[ -n "$lw" ] && echo "store_lock_waits_during_join_$k$sfx $lw waits" &&
 	    echo "store_lock_wait_s_during_join_$k$sfx $ls s"
