@@ -453,6 +453,41 @@ test_job_unmeasured_node(void)
 	sched_free(s);
 }
 
+/*
+ * A daemon that reserves cpus waits for a new node's capacity without a
+ * word (no unplaceable per round during a join storm), then lands.
+ */
+static void
+test_daemon_waits_for_capacity(void)
+{
+	struct sched *s = sched_new();
+	struct sched_node_info ni;
+	struct ts_svc t = { .id = 7, .name = "agentd",
+	    .strategy = SCHED_DAEMON, .instances = 1, .cpus = 0.1 };
+	struct sched_plan p;
+
+	memset(&ni, 0, sizeof ni);
+	ni.id = "n1";
+	ni.name = "n1";
+	ni.online = 1;
+	ni.unmeasured = 1;
+	CHECK(sched_node_upsert(s, &ni, NULL) == 0);
+	CHECK(ts_svc_put(s, &t) == 0);
+	ts_round(s, T0 + 1, 1, &p);
+	CHECK_INT(sched_plan_nactions(&p), 0);
+	CHECK_INT(p.nunplaceable, 0);
+	sched_plan_clear(&p);
+	ni.unmeasured = 0;
+	ni.cpus = 1;
+	ni.memory = GIB;
+	CHECK(sched_node_upsert(s, &ni, NULL) == 0);
+	ts_round(s, T0 + 2, 2, &p);
+	CHECK_INT(sched_plan_nactions(&p), 1);
+	CHECK_INT(p.nunplaceable, 0);
+	sched_plan_clear(&p);
+	sched_free(s);
+}
+
 /* A plan that is not applied leaves the next plan to place the same. */
 static void
 test_job_unapplied_plan(void)
@@ -541,6 +576,7 @@ main(void)
 	TEST_RUN(test_job_lost_with_removed_node);
 	TEST_RUN(test_job_upsert_moves);
 	TEST_RUN(test_job_unmeasured_node);
+	TEST_RUN(test_daemon_waits_for_capacity);
 	TEST_RUN(test_job_unapplied_plan);
 	TEST_RUN(test_job_churn);
 	return TEST_DONE();
