@@ -24,6 +24,8 @@ check "metrics: the scheduler's rounds are counted" \
     wait_for 10 eval '[ "$(sched_rounds)" -ge 1 ] 2>/dev/null'
 check_has "metrics: the longest round" "$(curl -s "$API/metrics")" \
     'berth_sched_round_max_seconds '
+check_has "metrics: waits for the store's write lock" "$(curl -s "$API/metrics")" \
+    'berth_store_lock_wait_seconds_total '
 
 # ---- auth on every /v1 route, from the master's own route table -----------
 n_auth=0
