@@ -93,8 +93,11 @@ sim e3 "az=b,ephemeral=true"
 wait_for 5 grep -q '"service":"agent"' "$TMP/e3.out"
 check_has "a joining ephemeral node gets the daemon in its desired set" \
     "$(grep '^frame {"type":"desired"' "$TMP/e3.out" | head -3)" '"service":"agent"'
-first=$(grep -m1 -n '"service":"agent"' "$TMP/e3.out" | cut -d: -f1)
-check "the daemon arrives with the first desired sets after the welcome" test "$first" -le 3
+# The set sent with the welcome, or the one after the round the join
+# woke (the grid's network and names frames may come between: not
+# counted).
+first=$(grep '^frame {"type":"desired"' "$TMP/e3.out" | grep -m1 -n '"service":"agent"' | cut -d: -f1)
+check "the daemon arrives in the first or second desired set (set $first)" test "${first:-9}" -le 2
 
 # ---- rebalance onto the new node within the budget --------------------------------
 maxflight=0
