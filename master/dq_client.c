@@ -347,10 +347,15 @@ backoff_ms(struct dq_client *cl, int round)
 {
 	int64_t ms = (int64_t)cl->retry_ms << (round < 3 ? round : 3);
 
+	int64_t left;
+
 	ms += rand_r(&cl->seed) % (ms / 2 + 1);
-	if (cl->until != 0 && util_mono_ms() + ms >= cl->until)
+	if (cl->until == 0)
+		return ms;
+	/* The last wait is cut to the deadline: one more try at it. */
+	if ((left = cl->until - util_mono_ms()) <= 0)
 		return -1;
-	return ms;
+	return ms < left ? ms : left;
 }
 
 static int
