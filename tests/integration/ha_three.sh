@@ -95,6 +95,17 @@ done
 check_eq "the three writes are on the leader" \
     "$(grids 1 | grep -c '^via-')" 3
 
+# The CLI follows a standby's 307 itself, to a master of its list only
+# (the token and the pin checks go nowhere else).
+export BERTH_TOKEN=$TOKEN
+ALL="$(url 2),$(url 3),$(url 1)"
+OUT=$(BERTH_MASTER=$ALL "$BIN/berth" grid create cli-1 2>&1)
+check "the CLI with every master listed, a standby first, writes" \
+    test "$(curl -s -m 5 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$(url 1)/v1/grids/cli-1")" = 200
+OUT=$(BERTH_MASTER=$(url 2) "$BIN/berth" grid create cli-2 2>&1)
+check "a 307 to a master not in BERTH_MASTER is not followed" test $? -ne 0
+check_has "saying so" "$OUT" "which is not in BERTH_MASTER"
+
 # A standby's hub refuses agents: 4013, the reason naming the leader's
 # agent URL; the leader admits them.
 GT=$(cat "${D[1]}/grid-default.token")
@@ -131,6 +142,9 @@ for k in $(seq 1 "$KILLS"); do
 	sleep 1		# writes flow
 	m_kill "$L"
 	t0=$(date +%s%3N)
+	# The CLI with the list rides the failover out: no error seen.
+	OUT=$(BERTH_MASTER=$ALL "$BIN/berth" grid create "cli-kill-$k" 2>&1) ||
+	    notok "the CLI writes through kill $k ($OUT)"
 	if ! wait_for 30 leader; then
 		notok "a new leader after kill $k of master $L"
 		break
@@ -156,6 +170,8 @@ check_eq "every acknowledged write is there" \
     "$(comm -23 <(sort -u "$TMP/acked") "$TMP/have" | head -5 | tr '\n' ' ')" ""
 check_eq "and every write after a kill" \
     "$(grep -c '^after-kill-' "$TMP/have")" "$KILLS"
+check_eq "and every one the CLI made during the failovers" \
+    "$(grep -c '^cli-kill-' "$TMP/have")" "$KILLS"
 
 # ---- a frozen leader is deposed, then stands by --------------------------
 L=$(leader)
