@@ -4,9 +4,11 @@
 # answers 307 to the leader (writes through any master's URL land on the
 # leader when the client follows it), /healthz and /metrics answer locally
 # with the role, and their hub refuses agents with 4013 naming the
-# leader's agent URL. kill -9 of the leader, several times, while a client
-# writes through all three URLs: every acknowledged write is there
-# afterwards and a new leader serves writes each time. A frozen leader
+# leader's agent URL: a real agent listing every master goes there. kill
+# -9 of the leader, several times, while a client writes through all three
+# URLs: every acknowledged write is there afterwards, a new leader serves
+# writes each time, the CLI with every master listed sees no error, and
+# the agent is back on each new leader as the same node. A frozen leader
 # (SIGSTOP) is deposed: when it runs again it stands by and closes its
 # agents with 4013. A killed master rejoins and catches up: it ends up the
 # only node with the newest entries, and the leader.
@@ -120,6 +122,25 @@ check_has "a standby refuses an agent with 4013 naming the leader's agent URL" \
     "$OUT" "close 4013 standby; leader at ws://127.0.0.1:${GP[1]}"
 check_eq "... and never welcomes it" "$(grep -c '"type":"welcome"' <<<"$OUT")" 0
 
+# A real agent (without a Docker engine: the session is what counts here)
+# with BERTH_URL listing every master, a standby first: the standby's 4013
+# sends it to the leader at once, which admits it.
+mkdir -p "$TMP/agent"
+BERTH_URL="ws://127.0.0.1:${GP[2]},ws://127.0.0.1:${GP[3]},ws://127.0.0.1:${GP[1]}" \
+    BERTH_TOKEN="$GT" BERTH_NODE_NAME=a1 BERTH_DATA_DIR="$TMP/agent" \
+    BERTH_BACKOFF_MAX_S=2 DOCKER_HOST="unix://$TMP/no-docker.sock" \
+    "$BIN/berth-agent" >>"$TMP/agent.log" 2>&1 &
+AGENT_PID=$!
+at_exit "kill -9 $AGENT_PID"
+node_on() {	# node_on I: the node is online on master I, the leader
+	[ "$(curl -s -m 5 -H "Authorization: Bearer $TOKEN" \
+	    "$(url "$1")/v1/nodes/default/a1" | jq -r .status)" = online ]
+}
+wait_for 30 node_on 1
+check "an agent listing a standby first joins the leader" node_on 1
+check_has "sent there by the standby's 4013" "$(cat "$TMP/agent.log")" \
+    "ws://127.0.0.1:${GP[2]} is a standby: going to the leader, ws://127.0.0.1:${GP[1]}"
+
 # ---- kill -9 of the leader, again and again, while a client writes -------
 # The writer sends each name once, through the three URLs in turn, and
 # records the names acknowledged with 201.
@@ -154,6 +175,8 @@ for k in $(seq 1 "$KILLS"); do
 	ms=$(($(date +%s%3N) - t0))
 	[ "$ms" -gt "$FAILOVER_MAX" ] && FAILOVER_MAX=$ms
 	echo "# kill $k: master $L killed, master $N leads and wrote after $ms ms"
+	wait_for 30 node_on "$N" ||
+	    notok "the agent is back on the new leader after kill $k"
 	m_start "$L"
 	wait_for 30 standby_of "$L" "$N" ||
 	    notok "master $L rejoins as a standby after kill $k"
@@ -172,6 +195,11 @@ check_eq "and every write after a kill" \
     "$(grep -c '^after-kill-' "$TMP/have")" "$KILLS"
 check_eq "and every one the CLI made during the failovers" \
     "$(grep -c '^cli-kill-' "$TMP/have")" "$KILLS"
+check "the agent is online on the last leader" node_on "$L"
+check_eq "as the same node: none removed, none added" \
+    "$(curl -s -m 5 -H "Authorization: Bearer $TOKEN" "$(url "$L")/v1/grids/default/nodes" | jq -c '[.[].name]')" '["a1"]'
+check_eq "the agent joined once (its node token served every reconnect)" \
+    "$(grep -c 'joined: node token stored' "$TMP/agent.log")" 1
 
 # ---- a frozen leader is deposed, then stands by --------------------------
 L=$(leader)
@@ -228,6 +256,8 @@ check_eq "and every acknowledged write" \
 wait_for 30 standby_of "$Y" "$X"
 check "master $Y stands by for it" standby_of "$Y" "$X"
 
+kill -TERM "$AGENT_PID" 2>/dev/null
+wait "$AGENT_PID" 2>/dev/null
 for i in 1 2 3; do
 	if [ -n "${PID[$i]}" ]; then
 		kill -TERM "${PID[$i]}"
