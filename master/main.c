@@ -363,6 +363,7 @@ main(int argc, char **argv)
 	/* Upgraded exec sockets are closed before MHD stops. */
 	t = util_mono_ms();
 	role_watch_stop(m.watch);	/* roles stay as they are */
+	role_hand_over(&m);	/* a leader hands over first (docs/ha.md) */
 	exec_relay_shutdown(m.exec);
 	api_stop(m.api);
 	STOP_STEP(0);

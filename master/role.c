@@ -335,3 +335,49 @@ role_watch_stop(struct role_watch *w)
 	pthread_cond_destroy(&w->cond);
 	free(w);
 }
+
+/*
+ * A planned stop of the leader (SIGTERM): stand by, then ask this
+ * master's node to hand the lead over (TRANSFER to the voter raft picks),
+ * so that another master leads within milliseconds instead of an election
+ * timeout after this one is gone. After role_watch_stop().
+ */
+void
+role_hand_over(struct master *m)
+{
+	const char *addr = cluster_address(m->cluster);
+	struct dq_conf conf = { .addrs = &addr, .naddrs = 1,
+	    .timeout_ms = 2000, .retries = 3, .retry_ms = 50,
+	    .deadline_ms = 3000 };
+	struct dq_client *cl;
+	int64_t t0 = util_mono_ms();
+	uint64_t id;
+	char *why = NULL, *leader = NULL;
+	struct dq_conn c = { .fd = -1 };
+
+	if (m->cluster == NULL || atomic_load(&m->role) != MASTER_LEADER)
+		return;
+	atomic_store(&m->role, MASTER_STANDBY);
+	role_set_leader_urls(m, "", "");
+	hub_set_leader(m->hub, 0, NULL);
+	sched_loop_set_active(m->sched, 0);
+	cl = dq_client_new(&conf);
+	if (dq_client_transfer(cl, 0, &why) != 0) {
+		log_warn("role: handing the lead over failed (the others elect "
+		    "a leader once this master is gone): %s", why);
+		free(why);
+		dq_client_free(cl);
+		return;
+	}
+	dq_client_free(cl);
+	if (dq_conn_open(&c, addr, 1000, &why) == 0 &&
+	    dq_conn_leader(&c, &id, &leader, &why) == 0)
+		log_info("role: handed the lead over to node %" PRIu64 " (%s) "
+		    "in %lld ms", id, leader, (long long)(util_mono_ms() - t0));
+	else
+		log_info("role: handed the lead over in %lld ms",
+		    (long long)(util_mono_ms() - t0));
+	free(why);
+	free(leader);
+	dq_conn_close(&c);
+}

@@ -35,6 +35,10 @@ struct role_watch	*role_watch_start(struct master *m, role_lead_fn lead,
 /* Stop the thread and free it; NULL ok. The role is left as it is. */
 void			 role_watch_stop(struct role_watch *w);
 
+/* A planned stop of the leader: stand by and hand the lead over to
+ * another voter (TRANSFER) first. A no-op unless this master leads. */
+void			 role_hand_over(struct master *m);
+
 /* This master's own API and agent URLs, as its masters row gives them:
  * --public-url / --agent-url, else from the listen addresses (a wildcard
  * host is replaced by the --cluster-address host). */

@@ -11,7 +11,8 @@
 # the agent is back on each new leader as the same node. A frozen leader
 # (SIGSTOP) is deposed: when it runs again it stands by and closes its
 # agents with 4013. A killed master rejoins and catches up: it ends up the
-# only node with the newest entries, and the leader.
+# only node with the newest entries, and the leader. A SIGTERM of the
+# leader hands the lead over (TRANSFER) before it stops.
 . "$(dirname "$0")/../lib.sh"
 
 PROBE=$ROOT/$BUILD/tools/wsprobe
@@ -255,6 +256,23 @@ check_eq "and every acknowledged write" \
     "$(comm -23 <(sort -u "$TMP/acked") <(grids "$X") | wc -l)" 0
 wait_for 30 standby_of "$Y" "$X"
 check "master $Y stands by for it" standby_of "$Y" "$X"
+
+# ---- a planned stop of the leader hands the lead over first --------------
+m_start "$L"
+wait_for 30 standby_of "$L" "$X"
+kill -TERM "${PID[$X]}"
+OUT=$(BERTH_MASTER=$ALL "$BIN/berth" grid create cli-term 2>&1)
+check "the CLI writes while the leader stops (SIGTERM), no error seen" \
+    test $? = 0
+wait "${PID[$X]}" 2>/dev/null
+check "the stopped leader exits 0" test $? = 0
+PID[$X]=""
+check_has "it handed the lead over before it stopped" \
+    "$(cat "${D[$X]}/master.log")" "role: handed the lead over to node"
+grep -h "handed the lead over" "${D[$X]}/master.log" | sed 's/^/# /'
+N=$(leader)
+check "another master leads" test -n "$N"
+check_eq "and has the CLI's write" "$(grids "$N" | grep -c '^cli-term$')" 1
 
 kill -TERM "$AGENT_PID" 2>/dev/null
 wait "$AGENT_PID" 2>/dev/null
