@@ -6,6 +6,13 @@
  * "default"); then the API, the hub and the scheduling loop threads. The
  * main thread then waits in sigwait() for SIGINT/SIGTERM and stops the
  * threads in reverse order.
+ *
+ * A clustered master (--cluster-address) starts its dqlite node instead
+ * of opening a file, and every thread as a standby; the leadership
+ * watcher (role.c) runs the migrations and the first-start secrets
+ * (main_lead) when its node leads, and turns the API, the hub and the
+ * scheduler on and off with the lead. A leader's SIGTERM hands the lead
+ * over first.
  */
 #include "master/api.h"
 #include "master/cluster.h"
