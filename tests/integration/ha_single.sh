@@ -80,12 +80,24 @@ check_eq "the first master writes with two voters (a majority of 2)" "$STATUS" 2
 # back.
 kill -TERM "$M2_PID"
 wait "$M2_PID" 2>/dev/null
-"$BIN/berth-master" --data-dir "$D2" --api-listen "127.0.0.1:$API2_PORT" \
-    --agent-listen "127.0.0.1:$(free_port)" --cluster-address "$CA2" \
-    >>"$D2/master.log" 2>&1 </dev/null &
-M2_PID=$!
-MASTER_PIDS="$MASTER_PIDS $M2_PID"
-wait_for 30 sh -c "[ \$(grep -c 'role: standby until' '$D2/master.log') = 2 ]"
+# Its ports may have been taken meanwhile by another test (the scripts
+# run in parallel): then it starts again on new ones. A standby that is
+# not running would leave the first master without a majority.
+for try in 1 2 3; do
+	from=$(($(stat -c %s "$D2/master.log") + 1))
+	"$BIN/berth-master" --data-dir "$D2" --api-listen "127.0.0.1:$API2_PORT" \
+	    --agent-listen "127.0.0.1:$(free_port)" --cluster-address "$CA2" \
+	    >>"$D2/master.log" 2>&1 </dev/null &
+	M2_PID=$!
+	MASTER_PIDS="$MASTER_PIDS $M2_PID"
+	wait_for 30 sh -c "[ \$(grep -c 'role: standby until' '$D2/master.log') = 2 ] || ! [ -r /proc/$M2_PID/stat ] || grep -q ') Z' /proc/$M2_PID/stat"
+	pid_alive "$M2_PID" && break
+	wait "$M2_PID" 2>/dev/null
+	tail -c +"$from" "$D2/master.log" | grep -q 'address in use' || break
+	API2_PORT=$(free_port)
+done
+check "the standby runs again" pid_alive "$M2_PID" ||
+    tail -c +"$from" "$D2/master.log" | tail -5 | sed 's/^/# /'
 check "the joined master's restart does not join again" \
     test "$(grep -c 'as a voter' "$D2/master.log")" = 1
 # Once the standby is back the two voters elect a leader again (either
