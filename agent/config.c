@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "agent/workers.h"
@@ -53,7 +54,8 @@ static const struct opt config_opts[] = {
 	{ .flag = "url", .env = { "BERTH_URL", "KONTENA_URI", "KONTENA_URL" },
 	  .type = OPT_STRING, .arg = "URL", .offset = OFF(url),
 	  .check = config_check_url,
-	  .help = "master agent endpoint, ws://host:9293 or wss://..." },
+	  .help = "master agent endpoint, ws://host:9293 or wss://...; "
+	  "with several masters every one, comma-separated" },
 	{ .flag = "token", .env = { "BERTH_TOKEN", "KONTENA_TOKEN" },
 	  .type = OPT_STRING, .arg = "TOKEN", .flags = OPT_SECRET,
 	  .offset = OFF(grid_token), .check = config_check_token,
@@ -206,18 +208,98 @@ config_set_labels(void *v, const char *from, const char *value, char **cause)
 	    &cfg->nlabels, cause);
 }
 
-/* BERTH_URL is required; it parses into cfg->master. */
+static void
+config_masters_free(struct agent_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nmasters; i++) {
+		free(cfg->masters[i].host);
+		free(cfg->masters[i].path);
+	}
+	memset(cfg->masters, 0, sizeof cfg->masters);
+	memset(&cfg->master, 0, sizeof cfg->master);
+	cfg->nmasters = 0;
+}
+
+/*
+ * BERTH_URL is required; it parses into cfg->masters (a comma-separated
+ * list names every master of a cluster, one scheme for all), the first
+ * also in cfg->master.
+ */
 static int
 config_check_url(void *v, const char *from, char **cause)
 {
 	struct agent_config *cfg = v;
+	const char *p, *e;
+	char *one;
+	int rc;
 
+	config_masters_free(cfg);
 	if (cfg->url == NULL || *cfg->url == '\0') {
 		xasprintf(cause, "%s is not set (the master's agent endpoint, "
 		    "e.g. ws://master:9293)", from);
 		return -1;
 	}
-	return agent_config_parse_url(from, cfg->url, &cfg->master, cause);
+	for (p = cfg->url; *p != '\0'; p = *e == ',' ? e + 1 : e) {
+		while (*p == ' ')
+			p++;
+		e = p + strcspn(p, ",");
+		if (e == p)
+			continue;
+		if (cfg->nmasters == AGENT_MAX_MASTERS) {
+			xasprintf(cause, "%s: more than %d masters", from,
+			    AGENT_MAX_MASTERS);
+			config_masters_free(cfg);
+			return -1;
+		}
+		one = xstrndup(p, (size_t)(e - p));
+		while (*one != '\0' && one[strlen(one) - 1] == ' ')
+			one[strlen(one) - 1] = '\0';
+		rc = agent_config_parse_url(from, one,
+		    &cfg->masters[cfg->nmasters], cause);
+		free(one);
+		if (rc != 0) {
+			config_masters_free(cfg);
+			return -1;
+		}
+		if (cfg->masters[cfg->nmasters].tls != cfg->masters[0].tls) {
+			xasprintf(cause, "%s: every master must use the same "
+			    "scheme (ws:// or wss://)", from);
+			cfg->nmasters++;
+			config_masters_free(cfg);
+			return -1;
+		}
+		cfg->nmasters++;
+	}
+	if (cfg->nmasters == 0) {
+		xasprintf(cause, "%s names no master", from);
+		return -1;
+	}
+	cfg->master = cfg->masters[0];
+	return 0;
+}
+
+int
+agent_config_find_master(const struct agent_config *cfg, const char *url)
+{
+	struct config_url u;
+	char *cause = NULL;
+	size_t i;
+	int found = -1;
+
+	if (agent_config_parse_url("url", url, &u, &cause) != 0) {
+		free(cause);
+		return -1;
+	}
+	for (i = 0; i < cfg->nmasters && found < 0; i++)
+		if (cfg->masters[i].tls == u.tls &&
+		    cfg->masters[i].port == u.port &&
+		    strcasecmp(cfg->masters[i].host, u.host) == 0)
+			found = (int)i;
+	free(u.host);
+	free(u.path);
+	return found;
 }
 
 /* An empty token is none; one with whitespace would break the header. */
@@ -522,8 +604,7 @@ agent_config_free(struct agent_config *cfg)
 	size_t i;
 
 	opt_free(&agent_config_table, cfg);	/* zeroes the grid token */
-	free(cfg->master.host);
-	free(cfg->master.path);
+	config_masters_free(cfg);	/* cfg->master is a copy of [0] */
 	for (i = 0; i < cfg->nlabels; i++)
 		free(cfg->labels[i]);
 	free(cfg->labels);
@@ -540,8 +621,14 @@ agent_config_version(void)
 int
 agent_config_check_plain(const struct agent_config *cfg, char **cause)
 {
-	if (cfg->master.tls || cfg->insecure_plain ||
-	    tlsutil_host_loopback(cfg->master.host))
+	size_t i;
+
+	for (i = 0; i < cfg->nmasters; i++)
+		if (!cfg->masters[i].tls && !cfg->insecure_plain &&
+		    !tlsutil_host_loopback(cfg->masters[i].host))
+			break;
+	if (i == cfg->nmasters && (cfg->nmasters > 0 || cfg->master.tls ||
+	    cfg->insecure_plain || tlsutil_host_loopback(cfg->master.host)))
 		return 0;
 	xasprintf(cause, "BERTH_URL: %s is plain ws:// to a non-loopback "
 	    "master, which would send the tokens in clear: use wss:// (with "

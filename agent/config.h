@@ -26,9 +26,16 @@ struct config_url {
 	char	*path;		/* request path, "/" when none was given */
 };
 
+#define AGENT_MAX_MASTERS	16
+
 struct agent_config {
 	char		*url;		/* BERTH_URL as given (for logs) */
-	struct config_url master;	/* BERTH_URL parsed */
+	struct config_url master;	/* BERTH_URL's first master (a copy
+					   of masters[0]: not freed itself) */
+	struct config_url masters[AGENT_MAX_MASTERS]; /* BERTH_URL, a
+					   comma-separated list with several
+					   masters (docs/ha.md) */
+	size_t		 nmasters;
 	char		*grid_token;	/* BERTH_TOKEN, NULL if unset; secret */
 	char	       **labels;	/* BERTH_LABELS split: "k=v" each */
 	char		*provider_id;	/* BERTH_PROVIDER_ID: the instance id
@@ -101,6 +108,12 @@ int	 agent_config_parse_url(const char *what, const char *s, struct config_url *
 	    char **cause);
 int	 agent_config_parse_docker_host(const char *what, const char *s,
 	    char **path, char **cause);
+/*
+ * The index in cfg->masters of the master at url (a 4013's leader: same
+ * scheme, host and port), or -1 when BERTH_URL does not list it.
+ */
+int	 agent_config_find_master(const struct agent_config *cfg,
+	    const char *url);
 /* Hostname -> valid node name: lowercase, invalid characters become '-'. */
 char	*agent_config_node_name_from_host(const char *host);
 /* "k=v,k=v" of the labels (the Berth-Node-Labels header); caller frees. */

@@ -97,6 +97,10 @@ struct conn_frame {
 /* What the verify callback saw of BERTH_MASTER_PIN on this connection. */
 enum conn_pin { CONN_PIN_UNSEEN, CONN_PIN_OK, CONN_PIN_BAD };
 
+/* After a 4013 naming a listed leader: go there within this. */
+#define CONN_LEADER_MIN_MS	50
+#define CONN_LEADER_JITTER_MS	200
+
 struct conn {
 	char		 peer_address[16]; /* underlay IPv4, "" unknown */
 	const struct agent_config *cfg;	/* read-only settings */
@@ -131,6 +135,10 @@ struct conn {
 	int64_t		 session_start;	/* mono ms of ESTABLISHED, 0 if none */
 	int		 close_code;	/* code of the peer's close frame */
 	long long	 retry_after;	/* its "retry after N ms", or -1 */
+	size_t		 cur;		/* cfg->masters[cur] is tried next */
+	int		 to_leader;	/* a 4013 named a listed leader: go
+					   there at once */
+	char		 cur_url[320];	/* the master of this attempt */
 	int		 welcomed;	/* welcome seen on this session */
 	int		 rx_drop;	/* dropping an oversized message */
 	json_t		*parts;		/* containers of a set in parts */
@@ -163,6 +171,14 @@ static const lws_retry_bo_t conn_retry = {
 static void conn_connect(lws_sorted_usec_list_t *sul);
 static void conn_step_check(lws_sorted_usec_list_t *sul);
 static void conn_ended(struct conn *c, struct lws *wsi);
+
+/* The master of this attempt: BERTH_URL's current one (docs/ha.md). */
+static const struct config_url *
+conn_master(const struct conn *c)
+{
+	return c->cfg->nmasters > 0 ? &c->cfg->masters[c->cur] :
+	    &c->cfg->master;
+}
 static void conn_id_lost(struct conn *c, int code);
 static void conn_removed(struct conn *c);
 
@@ -403,6 +419,33 @@ conn_new_node(struct conn *c)
 	lws_sul_schedule(c->ctx, 0, &c->sul_connect, conn_connect, 1);
 }
 
+/*
+ * A standby closed with 4013 (docs/ha.md): go to the leader its reason
+ * names, at once, when BERTH_URL lists it; else to the next master.
+ */
+static void
+conn_not_leader(struct conn *c, const char *reason)
+{
+	char url[256];
+	int i = -1;
+
+	if (proto_leader_url(reason, strlen(reason), url, sizeof url) == 0 &&
+	    (i = agent_config_find_master(c->cfg, url)) >= 0) {
+		c->cur = (size_t)i;
+		c->to_leader = 1;
+		log_info("%s is a standby: going to the leader, %s",
+		    c->cur_url, url);
+		return;
+	}
+	if (i < 0 && proto_leader_url(reason, strlen(reason), url,
+	    sizeof url) == 0)
+		log_warn("%s is a standby and names the leader %s, which is "
+		    "not in BERTH_URL (list every master there)", c->cur_url,
+		    url);
+	if (c->cfg->nmasters > 1)
+		c->cur = (c->cur + 1) % c->cfg->nmasters;
+}
+
 /* Service thread: pick the delay for the next attempt and schedule it. */
 static void
 conn_schedule(struct conn *c)
@@ -451,6 +494,11 @@ conn_schedule(struct conn *c)
 	util_random(&rnd, sizeof rnd);
 	delay = backoff_reconnect_ms(&c->backoff, act, retry, max, cap,
 	    util_mono_ms(), rnd);
+	if (c->to_leader && !max) {
+		/* A standby named the leader: it serves now. */
+		c->to_leader = 0;
+		delay = CONN_LEADER_MIN_MS + (int64_t)(rnd % CONN_LEADER_JITTER_MS);
+	}
 	log_info("reconnecting in %lld ms", (long long)delay);
 	lws_sul_schedule(c->ctx, 0, &c->sul_connect, conn_connect,
 	    (lws_usec_t)delay * LWS_US_PER_MS);
@@ -461,29 +509,33 @@ conn_connect(lws_sorted_usec_list_t *sul)
 {
 	struct conn *c = lws_container_of(sul, struct conn, sul_connect);
 	struct lws_client_connect_info i;
+	const struct config_url *m;
 
 	if (c->stop || c->id_lost)
 		return;
 	c->attempts++;
 	memset(&i, 0, sizeof i);
 	i.context = c->ctx;
-	i.address = c->cfg->master.host;
-	i.port = c->cfg->master.port;
-	i.path = c->cfg->master.path;
-	i.host = c->cfg->master.host;
-	i.origin = c->cfg->master.host;
-	i.ssl_connection = c->cfg->master.tls ? LCCSCF_USE_SSL : 0;
+	m = conn_master(c);
+	snprintf(c->cur_url, sizeof c->cur_url, strchr(m->host, ':') ?
+	    "%s://[%s]:%d%s" : "%s://%s:%d%s", m->tls ? "wss" : "ws", m->host,
+	    m->port, strcmp(m->path, "/") == 0 ? "" : m->path);
+	i.address = m->host;
+	i.port = m->port;
+	i.path = m->path;
+	i.host = m->host;
+	i.origin = m->host;
+	i.ssl_connection = m->tls ? LCCSCF_USE_SSL : 0;
 	/* A pin alone names the key: host names do not matter then. */
-	if (c->cfg->master.tls && c->cfg->has_pin && c->cfg->ca_cert == NULL)
+	if (m->tls && c->cfg->has_pin && c->cfg->ca_cert == NULL)
 		i.ssl_connection |= LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK;
 	c->pin_state = CONN_PIN_UNSEEN;
 	i.protocol = PROTO_WS_PROTOCOL;
 	i.local_protocol_name = PROTO_WS_PROTOCOL;
 	i.pwsi = &c->wsi;
 	i.retry_and_idle_policy = &conn_retry;
-	log_debug("connecting to %s:%d", c->cfg->master.host,
-	    c->cfg->master.port);
-	connstep_begin(&c->step, c->cfg->master.tls, util_mono_ms());
+	log_debug("connecting to %s", c->cur_url);
+	connstep_begin(&c->step, m->tls, util_mono_ms());
 	lws_sul_schedule(c->ctx, 0, &c->sul_step, conn_step_check,
 	    CONN_STEP_POLL_MS * LWS_US_PER_MS);
 	if (lws_client_connect_via_info(&i) == NULL) {
@@ -492,8 +544,7 @@ conn_connect(lws_sorted_usec_list_t *sul)
 		c->wsi = NULL;
 		connstep_end(&c->step);
 		lws_sul_cancel(&c->sul_step);
-		log_warn("cannot start a connection to %s:%d",
-		    c->cfg->master.host, c->cfg->master.port);
+		log_warn("cannot start a connection to %s", c->cur_url);
 		conn_schedule(c);
 	}
 }
@@ -567,7 +618,7 @@ conn_step_check(lws_sorted_usec_list_t *sul)
 	}
 	was = c->step.step;
 	log_warn("connecting to %s: no %s within %d s; giving up this attempt",
-	    c->cfg->url, connstep_what(was), c->cfg->connect_timeout_s);
+	    c->cur_url, connstep_what(was), c->cfg->connect_timeout_s);
 	wsi = c->wsi;
 	c->close_code = 0;
 	/* lws may or may not call back for a socket killed before it was a
@@ -910,6 +961,11 @@ conn_ended(struct conn *c, struct lws *wsi)
 		return;
 	connstep_end(&c->step);
 	lws_sul_cancel(&c->sul_step);
+	/* Never welcomed, and no standby named the leader: the next of
+	 * BERTH_URL's masters (one that is down or stopping). */
+	if (!c->welcomed && !c->to_leader &&
+	    c->close_code != PROTO_CLOSE_NOT_LEADER && c->cfg->nmasters > 1)
+		c->cur = (c->cur + 1) % c->cfg->nmasters;
 	if (c->welcomed)
 		converge_post_session_end(c->conv);
 	c->wsi = NULL;
@@ -992,7 +1048,7 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		/* The upgrade request is being written: await its answer. */
 		connstep_reach(&c->step, CONNSTEP_UPGRADE, util_mono_ms());
 		/* The headers carry a token: never to an unverified master. */
-		if (c->cfg->master.tls && c->cfg->has_pin &&
+		if (conn_master(c)->tls && c->cfg->has_pin &&
 		    c->pin_state != CONN_PIN_OK) {
 			log_error("TLS: the master's key was not checked against "
 			    "BERTH_MASTER_PIN: not sending the upgrade");
@@ -1006,7 +1062,7 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		break;
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		connstep_reach(&c->step, CONNSTEP_WELCOME, util_mono_ms());
-		log_info("connected to %s", c->cfg->url);
+		log_info("connected to %s", c->cur_url);
 		c->session_start = util_mono_ms();
 		c->close_code = 0;
 		buf_free(&c->rx);
@@ -1070,13 +1126,15 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			log_warn("master closed the session: %d (%s) %s",
 			    c->close_code, rule != NULL ? rule->name :
 			    "not a berth code", log_escape(esc, sizeof esc, raw));
+			if (c->close_code == PROTO_CLOSE_NOT_LEADER)
+				conn_not_leader(c, raw);
 		}
 		break;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		if (c->step.step == CONNSTEP_IDLE)
 			break;	/* ended already */
 		if (!c->giving_up)	/* else the watchdog said why */
-			log_warn("cannot connect to %s: %s", c->cfg->url,
+			log_warn("cannot connect to %s: %s", c->cur_url,
 			    log_escape(esc, sizeof esc, in ? (const char *)in :
 			    "(no reason)"));
 		conn_ended(c, wsi);
@@ -1085,7 +1143,7 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (c->step.step == CONNSTEP_IDLE)
 			break;
 		if (!c->giving_up)
-			log_info("disconnected from %s", c->cfg->url);
+			log_info("disconnected from %s", c->cur_url);
 		conn_ended(c, wsi);
 		break;
 	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
@@ -1103,7 +1161,7 @@ conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (!c->giving_up)
 			log_warn("connecting to %s: no %s after %lld s (the "
 			    "connection's own timeout); giving up this attempt",
-			    c->cfg->url, connstep_what(c->step.step),
+			    c->cur_url, connstep_what(c->step.step),
 			    (long long)(util_mono_ms() - c->step.since) / 1000);
 		conn_ended(c, wsi);
 		break;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -125,36 +126,91 @@ client_tls(void *c, const char *url, char **cause)
 	return 0;
 }
 
+/*
+ * BERTH_MASTER: one URL, or a comma-separated list of every master of a
+ * cluster (docs/ha.md). Parsed once; client_cur is the one to try first
+ * (the first, then the leader a 307 named).
+ */
+#define CLIENT_MAX_MASTERS	16
+#define CLIENT_FAILOVER_MS	20000	/* retry through a failover, at most */
+#define CLIENT_ROUND_WAIT_MS	300	/* between rounds of the list */
+#define CLIENT_MAX_HOPS		4	/* 307s followed for one call */
+
+static char	*client_list[CLIENT_MAX_MASTERS];
+static int	 client_n = -1;
+static int	 client_cur;
+
+static void
+client_masters(void)
+{
+	const char *env = getenv("BERTH_MASTER"), *p, *e;
+	size_t len;
+
+	if (client_n >= 0)
+		return;
+	client_n = 0;
+	if (env == NULL || *env == '\0')
+		env = "http://127.0.0.1:9292";
+	for (p = env; *p != '\0' && client_n < CLIENT_MAX_MASTERS; p = e) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		e = p + strcspn(p, ",");
+		len = (size_t)(e - p);
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '/'))
+			len--;
+		if (len > 0)
+			client_list[client_n++] = xstrndup(p, len);
+	}
+	if (client_n == 0)
+		client_list[client_n++] = xstrdup("http://127.0.0.1:9292");
+}
+
 const char *
 client_base(void)
 {
-	const char *base = getenv("BERTH_MASTER");
-
-	return base == NULL || *base == '\0' ? "http://127.0.0.1:9292" : base;
+	client_masters();
+	return client_list[client_cur];
 }
 
-int
-client_call(const char *method, const char *path, const char *content_type,
-    const char *body, size_t len, struct client_reply *r, char **cause)
+/* The master of the list that url is on (its base + "/..."), or -1. */
+static int
+client_find(const char *url)
 {
-	const char *base = client_base();
+	size_t n;
+	int i;
+
+	for (i = 0; i < client_n; i++) {
+		n = strlen(client_list[i]);
+		if (strncmp(url, client_list[i], n) == 0 &&
+		    (url[n] == '/' || url[n] == '?' || url[n] == '\0'))
+			return i;
+	}
+	return -1;
+}
+
+/* One request to url (on base, whose TLS rules apply). *refused: no
+ * connection was made, so nothing was sent. *location: a 3xx's target. */
+static int
+client_once(const char *base, const char *url, const char *method,
+    const char *content_type, const char *body, size_t len,
+    struct client_reply *r, char **location, int *refused, char **cause)
+{
 	struct curl_slist *hdrs = NULL;
 	struct buf out = { 0 };
-	char *url, *token, *auth, errbuf[CURL_ERROR_SIZE] = "";
+	char *token, *auth, *loc = NULL, errbuf[CURL_ERROR_SIZE] = "";
 	CURL *c;
 	CURLcode rc;
 
 	memset(r, 0, sizeof *r);
-	xasprintf(&url, "%s%s%s", base,
-	    base[strlen(base) - 1] == '/' ? "" : "", path);
+	*location = NULL;
+	*refused = 0;
 	if ((c = curl_easy_init()) == NULL) {
 		xasprintf(cause, "cannot initialise libcurl");
-		free(url);
 		return -1;
 	}
+	/* Every master of the list is held to the same pin and CA. */
 	if (client_tls(c, base, cause) != 0) {
 		curl_easy_cleanup(c);
-		free(url);
 		return -1;
 	}
 	if ((token = client_token()) != NULL) {
@@ -190,11 +246,16 @@ client_call(const char *method, const char *path, const char *content_type,
 	}
 	rc = curl_easy_perform(c);
 	if (rc != CURLE_OK) {
+		*refused = rc == CURLE_COULDNT_CONNECT;
 		xasprintf(cause, "cannot reach the master at %s: %s", base,
 		    errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		buf_free(&out);
 	} else {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+		if (r->status >= 300 && r->status < 400 &&
+		    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) ==
+		    CURLE_OK && loc != NULL)
+			*location = xstrdup(loc);
 		if (out.data == NULL)
 			buf_append(&out, "", 0);
 		r->body = out.data;
@@ -203,8 +264,100 @@ client_call(const char *method, const char *path, const char *content_type,
 	}
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
-	free(url);
 	return rc == CURLE_OK ? 0 : -1;
+}
+
+/* A standby that knows no leader yet (503 during an election). */
+static int
+client_standby_busy(const struct client_reply *r)
+{
+	json_t *e;
+
+	return r->status == 503 && r->json != NULL &&
+	    (e = json_object_get(r->json, "error")) != NULL &&
+	    json_is_string(e) && strstr(json_string_value(e), "standby") !=
+	    NULL;
+}
+
+/*
+ * The request goes to the master tried first; a 307 of a standby is
+ * followed by the CLI itself (never by libcurl: the token and the pin go
+ * only to masters of BERTH_MASTER) to the leader it names, which must be
+ * in the list. With several masters listed, one that cannot be reached
+ * (nothing sent) is skipped for the next, and a standby without a leader
+ * is asked again, round after round, for up to CLIENT_FAILOVER_MS: a
+ * failover costs a client a pause, not an error.
+ */
+int
+client_call(const char *method, const char *path, const char *content_type,
+    const char *body, size_t len, struct client_reply *r, char **cause)
+{
+	char *url = NULL, *location = NULL, *why = NULL;
+	int64_t until;
+	int refused, hops = 0, tried = 0, rc, i;
+
+	client_masters();
+	until = util_mono_ms() + CLIENT_FAILOVER_MS;
+	for (;;) {
+		const char *base = client_list[client_cur];
+
+		if (url == NULL)
+			xasprintf(&url, "%s%s", base, path);
+		free(why);
+		why = NULL;
+		rc = client_once(base, url, method, content_type, body, len, r,
+		    &location, &refused, &why);
+		free(url);
+		url = NULL;
+		tried++;
+		if (rc == 0 && r->status == 307 && location != NULL) {
+			if ((i = client_find(location)) < 0) {
+				xasprintf(cause, "the master at %s is a standby "
+				    "and sends the request to %s, which is not "
+				    "in BERTH_MASTER (list every master there, "
+				    "comma-separated)", base, location);
+				free(location);
+				client_reply_free(r);
+				return -1;
+			}
+			if (++hops > CLIENT_MAX_HOPS) {
+				xasprintf(cause, "the masters redirect in a "
+				    "loop (last: %s to %s)", base, location);
+				free(location);
+				client_reply_free(r);
+				return -1;
+			}
+			client_cur = i;
+			url = location;		/* the same path and query */
+			location = NULL;
+			client_reply_free(r);
+			continue;
+		}
+		free(location);
+		location = NULL;
+		if (!(rc == -1 && refused && client_n > 1) &&
+		    !(rc == 0 && client_standby_busy(r)))
+			break;
+		/* Another master, or the same again after a pause. A
+		 * standby may name a leader that just died: not a loop. */
+		hops = 0;
+		if (util_mono_ms() >= until)
+			break;
+		if (rc == 0)
+			client_reply_free(r);
+		client_cur = (client_cur + 1) % client_n;
+		if (tried % client_n == 0 || client_n == 1) {
+			struct timespec ts = { 0,
+			    CLIENT_ROUND_WAIT_MS * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (rc == -1)
+		*cause = why;
+	else
+		free(why);
+	return rc;	/* a standby's 503 past the window is the reply */
 }
 
 struct client_stream_arg {
@@ -251,19 +404,19 @@ client_stream(const char *path, int (*fn)(const char *, size_t, void *),
     void *arg, const volatile int *stop, long *status,
     struct client_reply *errbody, char **cause)
 {
-	const char *base = getenv("BERTH_MASTER");
+	const char *base = client_base();
 	struct curl_slist *hdrs = NULL;
 	struct client_stream_arg a;
-	char *url, *token, *auth, errbuf[CURL_ERROR_SIZE] = "";
+	char *url, *token, *auth, *loc, errbuf[CURL_ERROR_SIZE] = "";
 	CURLcode rc;
-	int ret;
+	int ret, hops = 0, i;
 
+	xasprintf(&url, "%s%s", base, path);
+again:
 	memset(&a, 0, sizeof a);
 	memset(errbody, 0, sizeof *errbody);
 	*status = 0;
-	if (base == NULL || *base == '\0')
-		base = "http://127.0.0.1:9292";
-	xasprintf(&url, "%s%s", base, path);
+	hdrs = NULL;
 	if ((a.c = curl_easy_init()) == NULL) {
 		xasprintf(cause, "cannot initialise libcurl");
 		free(url);
@@ -302,6 +455,21 @@ client_stream(const char *path, int (*fn)(const char *, size_t, void *),
 	rc = curl_easy_perform(a.c);
 	if (a.status == 0)
 		curl_easy_getinfo(a.c, CURLINFO_RESPONSE_CODE, &a.status);
+	/* A standby's 307 to a listed master: follow it (client_call). */
+	loc = NULL;
+	if (rc == CURLE_OK && a.status == 307 && hops < CLIENT_MAX_HOPS &&
+	    curl_easy_getinfo(a.c, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK &&
+	    loc != NULL && (i = client_find(loc)) >= 0) {
+		free(url);
+		url = xstrdup(loc);
+		client_cur = i;
+		base = client_list[i];
+		hops++;
+		buf_free(&a.err);
+		curl_slist_free_all(hdrs);
+		curl_easy_cleanup(a.c);
+		goto again;
+	}
 	*status = a.status;
 	if (a.stopped || (rc == CURLE_ABORTED_BY_CALLBACK && stop != NULL &&
 	    *stop))

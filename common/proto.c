@@ -43,6 +43,9 @@ const struct proto_close_rule proto_close_rules[] = {
 	  "another live agent (a cloned data dir)", PROTO_CLOSE_DO_NEW_NODE },
 	{ PROTO_CLOSE_RETRY_LATER, "retry_later", "master busy: the reason "
 	  "says \"retry after N ms\"", PROTO_CLOSE_DO_RETRY_AFTER },
+	{ PROTO_CLOSE_NOT_LEADER, "not_leader", "a standby master: the "
+	  "reason says \"leader at URL\" (the leader's agent URL)",
+	  PROTO_CLOSE_DO_RESTART },
 };
 
 const size_t proto_close_nrules =
@@ -133,4 +136,29 @@ proto_retry_after_jitter_ms(long long delay, unsigned rnd)
 	if (delay <= 0)
 		return 0;
 	return delay + (long long)(rnd % (unsigned)(delay / 4 + 1));
+}
+
+int
+proto_leader_url(const char *reason, size_t len, char *out, size_t outlen)
+{
+	static const char key[] = PROTO_LEADER_AT;
+	const size_t klen = sizeof key - 1;
+	size_t i, j;
+
+	if (reason == NULL || outlen == 0)
+		return -1;
+	for (i = 0; i + klen <= len; i++) {
+		if (memcmp(reason + i, key, klen) != 0)
+			continue;
+		i += klen;
+		for (j = i; j < len && reason[j] != ' ' && reason[j] != '\0';
+		    j++)
+			;
+		if (j == i || j - i >= outlen)
+			return -1;
+		memcpy(out, reason + i, j - i);
+		out[j - i] = '\0';
+		return 0;
+	}
+	return -1;
 }

@@ -76,7 +76,16 @@ enum proto_close {
 	PROTO_CLOSE_NODE_ID_IN_USE = 4011, /* another live agent holds the
 					      node id (a cloned data dir) */
 	PROTO_CLOSE_RETRY_LATER = 4012,	/* busy: come back after a delay */
+	PROTO_CLOSE_NOT_LEADER = 4013,	/* a standby master: the reason names
+					   the leader's agent URL */
 };
+
+/*
+ * The reason text of a 4013 close names the leader's agent URL as
+ * "leader at URL" (docs/ha.md); proto_leader_url() reads it back. Without
+ * a leader known the reason says "no leader known".
+ */
+#define PROTO_LEADER_AT		"leader at "
 
 /*
  * The reason text of a 4012 close carries the delay as "retry after N ms"
@@ -145,6 +154,13 @@ long long	 proto_retry_after_ms(const char *reason, size_t len);
  * up to a quarter of it, picked by rnd.
  */
 long long	 proto_retry_after_jitter_ms(long long delay, unsigned rnd);
+/*
+ * The URL of a 4013 close's reason (len bytes, not terminated): what
+ * follows "leader at " up to a space or the end, copied into out (NUL
+ * terminated). 0, or -1 when the reason names none or it does not fit.
+ */
+int		 proto_leader_url(const char *reason, size_t len, char *out,
+		    size_t outlen);
 
 /* Frame types. */
 #define PROTO_T_WELCOME		"welcome"	/* master -> agent */

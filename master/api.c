@@ -430,6 +430,17 @@ api_send(struct api_ctx *ctx, const char *allow, struct api_req *req)
 		    MHD_RESPMEM_PERSISTENT);
 	if (allow != NULL)
 		MHD_add_response_header(r, "Allow", allow);
+	if (ctx->location != NULL) {
+		MHD_add_response_header(r, "Location", ctx->location);
+		free(ctx->location);
+		ctx->location = NULL;
+	}
+	if (ctx->retry_after_s > 0) {
+		char ra[16];
+
+		snprintf(ra, sizeof ra, "%d", ctx->retry_after_s);
+		MHD_add_response_header(r, "Retry-After", ra);
+	}
 	MHD_queue_response(ctx->conn, (unsigned int)status, r);
 	MHD_destroy_response(r);
 	if (status >= 100 && status < 600)
@@ -724,6 +735,71 @@ api_dispatch(struct api_ctx *ctx, char *allow, size_t allowlen)
 	free(scratch);
 }
 
+/* One query argument, escaped again, onto the redirect's URL. */
+static enum MHD_Result
+api_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct buf *b = cls;
+	const char *parts[2] = { key, value };
+	const unsigned char *p;
+	int i;
+
+	(void)kind;
+	buf_append(b, b->len == 0 || memchr(b->data, '?', b->len) == NULL ?
+	    "?" : "&", 1);
+	for (i = 0; i < 2 && parts[i] != NULL; i++) {
+		if (i == 1)
+			buf_append(b, "=", 1);
+		for (p = (const unsigned char *)parts[i]; *p != '\0'; p++) {
+			if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' &&
+			    *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			    strchr("-._~/:,", *p) != NULL)
+				buf_append(b, (const char *)p, 1);
+			else {
+				char e[3] = { '%', hex[*p >> 4],
+				    hex[*p & 15] };
+
+				buf_append(b, e, 3);
+			}
+		}
+	}
+	return MHD_YES;
+}
+
+/*
+ * A standby (docs/ha.md, "Roles") answers every request but /healthz and
+ * /metrics with 307 to the same path and query on the leader's API URL,
+ * or 503 with Retry-After while it knows no leader. 1 when answered.
+ */
+static int
+api_standby(struct api_ctx *ctx, const char *url)
+{
+	char leader[256];
+	struct buf b = { 0 };
+
+	if (master_leads(ctx->m) || strcmp(url, "/healthz") == 0 ||
+	    strcmp(url, "/metrics") == 0)
+		return 0;
+	master_leader_urls(ctx->m, leader, sizeof leader, NULL, 0);
+	if (leader[0] == '\0') {
+		ctx->retry_after_s = 1;
+		api_error(ctx, 503, NULL, "this master is a standby and knows "
+		    "no leader yet (an election?): try again");
+		return 1;
+	}
+	buf_append(&b, leader, strlen(leader));
+	buf_append(&b, url, strlen(url));
+	MHD_get_connection_values(ctx->conn, MHD_GET_ARGUMENT_KIND,
+	    api_query_arg, &b);
+	buf_append(&b, "", 1);
+	ctx->location = b.data;
+	api_reply(ctx, 307, json_pack("{s:s, s:s}", "error", "this master is "
+	    "a standby: send the request to the leader", "leader", leader));
+	return 1;
+}
+
 static enum MHD_Result
 api_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload,
@@ -770,6 +846,10 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 
+	if (api_standby(&ctx, url)) {
+		api_send(&ctx, NULL, req);
+		return MHD_YES;
+	}
 	/* The dashboard's files: "/", "/ui" and "/ui/..." (master/ui.c). */
 	if ((n = (size_t)ui_serve(conn, method, url)) != 0) {
 		atomic_fetch_add(&a->m->api_status[n], 1);

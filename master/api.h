@@ -60,6 +60,8 @@ struct api_ctx {
 	struct exec_target	*upgrade;	/* or a 101 to an exec session
 						   (owned until adopted) */
 	char			 upgrade_accept[32]; /* its Sec-WebSocket-Accept */
+	char			*location;	/* a Location header (owned) */
+	int			 retry_after_s;	/* a Retry-After header, or 0 */
 };
 
 /* Handlers. */

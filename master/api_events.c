@@ -66,11 +66,34 @@ api_event_list(struct api_ctx *ctx)
 		api_reply(ctx, 200, arr);
 }
 
+/*
+ * Local on every master (docs/ha.md): "role" is single, leader or
+ * standby; a standby names the leader's API URL it redirects to ("" while
+ * it knows none).
+ */
 void
 api_healthz(struct api_ctx *ctx)
 {
-	api_reply(ctx, 200, json_pack("{s:s, s:s}", "status", "ok",
-	    "version", MASTER_VERSION));
+	json_t *o = json_pack("{s:s, s:s, s:s}", "status", "ok", "version",
+	    MASTER_VERSION, "role", master_role_name(ctx->m));
+	char leader[256];
+
+	if (ctx->m->cluster != NULL) {
+		master_leader_urls(ctx->m, leader, sizeof leader, NULL, 0);
+		json_object_set_new(o, "leader", json_string(leader));
+	}
+	api_reply(ctx, 200, o);
+}
+
+/* The role as metrics: berth_master_leader 1 when this master serves. */
+static void
+metric_role(struct api_ctx *ctx, struct buf *b)
+{
+	buf_printf(b, "# HELP berth_master_leader 1 when this master serves "
+	    "the API, agents and scheduling (a single master, or the "
+	    "cluster's leader), 0 on a standby.\n"
+	    "# TYPE berth_master_leader gauge\nberth_master_leader %d\n",
+	    master_leads(ctx->m) ? 1 : 0);
 }
 
 /* One metric's HELP and TYPE lines. */
@@ -194,6 +217,17 @@ api_metrics(struct api_ctx *ctx)
 	size_t j;
 	int i;
 
+	if (!master_leads(ctx->m)) {
+		/* A standby reads no store (it is fenced): its own figures. */
+		metric_role(ctx, &b);
+		buf_printf(&b, "# HELP berth_uptime_seconds Seconds since "
+		    "start.\n# TYPE berth_uptime_seconds gauge\n"
+		    "berth_uptime_seconds %lld\n",
+		    (long long)((util_now_ms() - ctx->m->started_ms) / 1000));
+		api_reply_text(ctx, 200, "text/plain; version=0.0.4", b.data);
+		buf_free(&b);
+		return;
+	}
 	if (store_metrics_counts(ctx->st, &c) != 0) {
 		api_store_error(ctx);
 		return;
@@ -310,6 +344,7 @@ api_metrics(struct api_ctx *ctx)
 	buf_printf(&b, "# HELP berth_uptime_seconds Seconds since start.\n"
 	    "# TYPE berth_uptime_seconds gauge\nberth_uptime_seconds %lld\n",
 	    (long long)((util_now_ms() - ctx->m->started_ms) / 1000));
+	metric_role(ctx, &b);
 	api_reply_text(ctx, 200, "text/plain; version=0.0.4", b.data);
 	buf_free(&b);
 }

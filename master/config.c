@@ -92,6 +92,15 @@ static const struct opt config_opts[] = {
 	  .def = "50", .offset = OFF(cluster_latency_ms),
 	  .help = "network latency between masters: heartbeat 1.5x, "
 	  "election 15x" },
+	{ .flag = "leader-poll-ms", .env = { "BERTH_LEADER_POLL_MS" },
+	  .type = OPT_INT, .arg = "MS", .min = 10, .max = 5000, .unit = "ms",
+	  .def = "100", .offset = OFF(leader_poll_ms),
+	  .help = "how often a clustered master asks its node who leads "
+	  "(roles flip within it)" },
+	{ .flag = "cluster-timeout-ms", .env = { "BERTH_CLUSTER_TIMEOUT_MS" },
+	  .type = OPT_INT, .arg = "MS", .min = 100, .max = 600000,
+	  .unit = "ms", .def = "5000", .offset = OFF(cluster_timeout_ms),
+	  .help = "bound on one store call on dqlite, its retries included" },
 };
 
 /* Handled by main() before config_parse(); listed here for --help. */

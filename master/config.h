@@ -34,6 +34,8 @@ struct master_config {
 	char	*join;		/* a member's cluster address, or NULL */
 	char	*join_token;	/* for --join (not checked yet) */
 	int	 cluster_latency_ms; /* dqlite's network latency option */
+	int	 leader_poll_ms;	/* the leadership watcher's poll */
+	int	 cluster_timeout_ms;	/* a store call's bound, retries in */
 };
 
 /*

@@ -24,6 +24,9 @@ struct dq_client {
 	int		 timeout_ms;
 	int		 retries;
 	int		 retry_ms;
+	int		 deadline_ms;	/* per call; 0 none */
+	int		 fence;		/* only addrs[0] may lead */
+	int64_t		 until;		/* the call's deadline (mono ms), 0 */
 	struct dq_conn	 conn;		/* to the leader, when open */
 	int		 open;		/* conn up and database opened */
 	uint32_t	 db;		/* the OPENed database's id */
@@ -58,6 +61,8 @@ dq_client_new(const struct dq_conf *conf)
 	cl->retries = conf->retries > 0 ? conf->retries :
 	    conf->retries < 0 ? 0 : 10;
 	cl->retry_ms = conf->retry_ms > 0 ? conf->retry_ms : 50;
+	cl->deadline_ms = conf->deadline_ms > 0 ? conf->deadline_ms : 0;
+	cl->fence = conf->fence && conf->naddrs > 0;
 	cl->conn.fd = -1;
 	cl->seed = (unsigned)util_mono_ms() ^ (unsigned)(uintptr_t)cl;
 	return cl;
@@ -123,6 +128,21 @@ dq_client_disconnect(struct dq_client *cl)
 	session_close(cl);
 }
 
+/* The time a connect or request may take now: the timeout, cut to what
+ * is left of the call's deadline (at least 1 ms). */
+static int
+time_left(const struct dq_client *cl)
+{
+	int64_t left;
+
+	if (cl->until == 0)
+		return cl->timeout_ms;
+	left = cl->until - util_mono_ms();
+	if (left < 1)
+		left = 1;
+	return left < cl->timeout_ms ? (int)left : cl->timeout_ms;
+}
+
 /* Connect to cand and keep the connection if that node leads: 1 kept
  * (in *c), 0 not the leader (*named: whom it names, malloc'd, or NULL),
  * -1 unreachable (*cause). */
@@ -134,7 +154,7 @@ probe(struct dq_client *cl, const char *cand, struct dq_conn *c,
 	char *addr = NULL;
 
 	*named = NULL;
-	if (dq_conn_open(c, cand, cl->timeout_ms, cause) == -1)
+	if (dq_conn_open(c, cand, time_left(cl), cause) == -1)
 		return -1;
 	if (dq_conn_leader(c, &id, &addr, cause) == -1) {
 		dq_conn_close(c);
@@ -161,6 +181,30 @@ session_open(struct dq_client *cl, char **cause)
 	char *why = NULL, *named = NULL, *last = NULL;
 	int i, rc, found = 0;
 
+	if (cl->fence) {
+		/* Only this master's own node may serve it. */
+		rc = probe(cl, cl->addrs[0], &c, &named, &why);
+		if (rc == 1) {
+			free(cl->leader);
+			cl->leader = xstrdup(c.address);
+			free(named);
+			goto opened;
+		}
+		if (rc == 0 && named != NULL) {
+			cl->code = DQ_CLIENT_FENCED;
+			xasprintf(cause, "this master's node %s does not lead "
+			    "(the leader is %s)", cl->addrs[0], named);
+			free(named);
+			return -1;
+		}
+		cl->code = DQ_CLIENT_NO_LEADER;
+		if (rc == 0)
+			xasprintf(cause, "this master's node %s knows no "
+			    "leader (an election?)", cl->addrs[0]);
+		else
+			*cause = why;
+		return -1;
+	}
 	for (i = -1; i < cl->naddrs && !found; i++) {
 		const char *cand = i < 0 ? cl->leader : cl->addrs[i];
 
@@ -206,6 +250,7 @@ session_open(struct dq_client *cl, char **cause)
 		return -1;
 	}
 	free(last);
+opened:
 	dq_enc_open(&c.out, cl->database);
 	if (dq_conn_request(&c, &m, cause) == -1) {
 		cl->code = DQ_CLIENT_IO;
@@ -232,10 +277,16 @@ session_open(struct dq_client *cl, char **cause)
 int
 dq_client_connect(struct dq_client *cl, char **cause)
 {
+	int rc;
+
 	cl->nretry = 0;
 	if (cl->open)
 		return 0;
-	if (session_open(cl, cause) == -1)
+	cl->until = cl->deadline_ms > 0 ? util_mono_ms() + cl->deadline_ms :
+	    0;
+	rc = session_open(cl, cause);
+	cl->until = 0;
+	if (rc == -1)
 		return -1;
 	cl->code = 0;
 	return 0;
@@ -263,12 +314,10 @@ is_busy(int64_t code)
 }
 
 static void
-backoff(struct dq_client *cl, int round)
+sleep_ms(int64_t ms)
 {
-	int64_t ms = (int64_t)cl->retry_ms << (round < 3 ? round : 3);
 	struct timespec ts;
 
-	ms += rand_r(&cl->seed) % (ms / 2 + 1);
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000;
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
@@ -278,9 +327,42 @@ backoff(struct dq_client *cl, int round)
 /* Run fn with the retry rules of dq_client.h; write: its effect must not
  * be doubled. */
 static int
+run1(struct dq_client *cl, int write, op_fn fn, void *arg, char **cause);
+
+static int
 run(struct dq_client *cl, int write, op_fn fn, void *arg, char **cause)
 {
+	int rc;
+
+	cl->until = cl->deadline_ms > 0 ? util_mono_ms() + cl->deadline_ms :
+	    0;
+	rc = run1(cl, write, fn, arg, cause);
+	cl->until = 0;
+	return rc;
+}
+
+/* The wait before round+1, or -1 when it would pass the deadline. */
+static int64_t
+backoff_ms(struct dq_client *cl, int round)
+{
+	int64_t ms = (int64_t)cl->retry_ms << (round < 3 ? round : 3);
+
+	int64_t left;
+
+	ms += rand_r(&cl->seed) % (ms / 2 + 1);
+	if (cl->until == 0)
+		return ms;
+	/* The last wait is cut to the deadline: one more try at it. */
+	if ((left = cl->until - util_mono_ms()) <= 0)
+		return -1;
+	return ms < left ? ms : left;
+}
+
+static int
+run1(struct dq_client *cl, int write, op_fn fn, void *arg, char **cause)
+{
 	char *why = NULL;
+	int64_t wait;
 	int round, sent;
 
 	for (round = 0;; round++) {
@@ -297,8 +379,14 @@ run(struct dq_client *cl, int write, op_fn fn, void *arg, char **cause)
 		}
 		free(why);
 		why = NULL;
-		if (!cl->open && session_open(cl, &why) == -1)
+		if (!cl->open && session_open(cl, &why) == -1) {
+			if (cl->code == DQ_CLIENT_FENCED) {
+				*cause = why;
+				return -1;
+			}
 			goto again;
+		}
+		cl->conn.timeout_ms = time_left(cl);
 		sent = 0;
 		if (fn(cl, arg, &sent, &why) == 0) {
 			cl->code = 0;
@@ -328,13 +416,15 @@ run(struct dq_client *cl, int write, op_fn fn, void *arg, char **cause)
 again:
 		if (cl->pin != 0 && !cl->open)
 			continue;	/* no wait: the check above fails it */
-		if (round >= cl->retries) {
-			xasprintf(cause, "%s (gave up after %d tr%s)", why,
-			    round + 1, round == 0 ? "y" : "ies");
+		wait = round >= cl->retries ? -1 : backoff_ms(cl, round);
+		if (wait < 0) {
+			xasprintf(cause, "%s (gave up after %d tr%s%s)", why,
+			    round + 1, round == 0 ? "y" : "ies",
+			    round < cl->retries ? ", out of time" : "");
 			free(why);
 			return -1;
 		}
-		backoff(cl, round);
+		sleep_ms(wait);
 	}
 }
 

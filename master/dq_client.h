@@ -25,7 +25,15 @@
  *	  so; the next call reconnects.
  *
  * Retries are bounded by conf.retries, with conf.retry_ms between rounds
- * (jittered, doubling up to 8x). Prepared statements (struct dq_stmt)
+ * (jittered, doubling up to 8x), and, with conf.deadline_ms, by time: a
+ * call (its connects, requests and waits) never takes much longer than
+ * that; each connect and request is cut to the time left.
+ *
+ * A fenced client (conf.fence) accepts only addrs[0] (the master's own
+ * node) as the leader: when that node names another leader, the call
+ * fails at once with DQ_CLIENT_FENCED; when it knows none (an election),
+ * the call retries within its bounds. So a master whose node was deposed
+ * cannot write through another one (docs/ha.md, "Roles"). Prepared statements (struct dq_stmt)
  * survive a reconnect: they are prepared again on the new leader.
  *
  * Errors: -1 with a malloc'd *cause naming the step and node ("10.0.0.1:
@@ -49,6 +57,7 @@
 #define DQ_CLIENT_UNKNOWN	-4	/* an EXEC's outcome is unknown */
 #define DQ_CLIENT_USAGE		-5	/* bad parameters */
 #define DQ_CLIENT_LOST		-6	/* the pinned session is gone */
+#define DQ_CLIENT_FENCED	-7	/* fenced, and addrs[0] does not lead */
 
 /* One connection to one node. */
 struct dq_conn {
@@ -85,6 +94,9 @@ struct dq_conf {
 	int		 timeout_ms;	/* per request and per connect; 5000 */
 	int		 retries;	/* rounds after the first; 10 */
 	int		 retry_ms;	/* base wait between rounds; 50 */
+	int		 deadline_ms;	/* bound on a whole call, its retries
+					   and connects included; 0: none */
+	int		 fence;		/* only addrs[0] may be the leader */
 };
 
 /*

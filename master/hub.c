@@ -939,13 +939,14 @@ hub_tick(lws_sorted_usec_list_t *sul)
 		    !s->dirty.on)
 			hub_mark_dirty(h, s, 1);
 	}
-	if (h->n_claims > 0)
+	if (h->n_claims > 0 && h->led)
 		hub_claim_tick(h, raw);
-	if (raw - h->seen_flushed >= HUB_SEEN_FLUSH_MS) {
+	if (raw - h->seen_flushed >= HUB_SEEN_FLUSH_MS && h->led) {
 		hub_flush_seen(h);
 		h->seen_flushed = raw;
 	}
-	hub_network_tick(h, raw);
+	if (h->led)
+		hub_network_tick(h, raw);
 	lws_sul_schedule(h->ctx, 0, &h->tick, hub_tick,
 	    HUB_TICK_MS * LWS_US_PER_MS);
 }
@@ -1010,6 +1011,38 @@ hub_retire_event(struct hub *h, struct hub_sess *s)
 		log_error("hub: store: %s", store_errmsg(h->st));
 }
 
+/*
+ * The watcher changed this master's role (ws thread). Deposed: every
+ * session is closed with 4013 and nothing more of them is written (the
+ * store is fenced anyway: docs/ha.md); the new leader marks the nodes
+ * offline from its own start. Made leader: the grid timings are read
+ * again; agents come as they reconnect.
+ */
+static void
+hub_apply_role(struct hub *h)
+{
+	struct hub_sess *s;
+	char why[sizeof s->close_why];
+	size_t n = 0;
+
+	h->led = atomic_load(&h->want_lead);
+	h->grids_at = 0;
+	if (h->led) {
+		log_info("hub: leading: agents are admitted");
+		return;
+	}
+	hub_leader_why(h, why, sizeof why);
+	for (s = h->all; s != NULL; s = s->lnext) {
+		s->offline_done = 1;
+		s->seen_dirty = 0;
+		if (s->close_code == 0)
+			n++;
+		hub_close(s, PROTO_CLOSE_NOT_LEADER, why);
+	}
+	log_info("hub: standing by: %zu agent session%s closed with %d (%s)",
+	    n, n == 1 ? "" : "s", PROTO_CLOSE_NOT_LEADER, why);
+}
+
 static void
 hub_drain(struct hub *h)
 {
@@ -1018,6 +1051,8 @@ hub_drain(struct hub *h)
 
 	if (atomic_load(&h->stop) && !h->stopping)
 		hub_begin_stop(h);
+	if (atomic_load(&h->want_lead) != h->led)
+		hub_apply_role(h);
 
 	pthread_mutex_lock(&h->lock);
 	msg = h->inbox;
@@ -1122,6 +1157,32 @@ hub_exec_send(struct hub *h, const char *node_id, uint32_t id,
 	h->inbox_tail = msg;
 	pthread_mutex_unlock(&h->lock);
 	lws_cancel_service(h->ctx);
+}
+
+void
+hub_leader_why(struct hub *h, char *out, size_t len)
+{
+	pthread_mutex_lock(&h->lock);
+	snprintf(out, len, "%s", h->leader_why);
+	pthread_mutex_unlock(&h->lock);
+}
+
+void
+hub_set_leader(struct hub *h, int lead, const char *url)
+{
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&h->lock);
+	if (url != NULL && *url != '\0' && strlen(url) + 20 <
+	    sizeof h->leader_why)
+		snprintf(h->leader_why, sizeof h->leader_why,
+		    "standby; " PROTO_LEADER_AT "%s", url);
+	else
+		snprintf(h->leader_why, sizeof h->leader_why,
+		    "standby; no leader known");
+	pthread_mutex_unlock(&h->lock);
+	if (atomic_exchange(&h->want_lead, lead ? 1 : 0) != (lead ? 1 : 0))
+		lws_cancel_service(h->ctx);
 }
 
 void
@@ -1342,7 +1403,9 @@ hub_main(void *arg)
 	 */
 	store_set_sync_normal(h->st);
 	store_set_mmap(h->st);
-	if (store_node_reset_connected(h->st) != 0)
+	/* A clustered master's watcher does this when it takes the lead. */
+	if (h->m->cluster == NULL &&
+	    store_node_reset_connected(h->st) != 0)
 		log_error("hub: store: %s", store_errmsg(h->st));
 	h->tick_at = util_mono_ms();
 	lws_sul_schedule(h->ctx, 0, &h->tick, hub_tick,
@@ -1375,6 +1438,11 @@ hub_start(struct master *m, char **cause)
 	h->grid_default.heartbeat_ms = gs.heartbeat_interval_s * 1000;
 	h->grid_default.offline_ms = gs.offline_after_s * 1000;
 	h->generation = (uint64_t)util_now_ms();
+	/* A single master leads; a clustered one waits for its watcher. */
+	h->led = m->cluster == NULL;
+	atomic_init(&h->want_lead, h->led);
+	snprintf(h->leader_why, sizeof h->leader_why,
+	    "standby; no leader known");
 	util_random(&h->rnd, sizeof h->rnd);
 	h->rnd |= 1;
 	pthread_mutex_init(&h->lock, NULL);

@@ -53,6 +53,15 @@ void		 hub_exec_send(struct hub *h, const char *node_id, uint32_t id,
 		    int64_t num);
 /* Number of connected agents (any thread; approximate). */
 int		 hub_connected(struct hub *h);
+/*
+ * Roles of a clustered master (docs/ha.md): lead (admit agents, keep
+ * sessions) or not (close every session and refuse new ones with 4013,
+ * naming leader_agent_url, or "no leader known" when NULL or empty). Any
+ * thread; the ws thread applies it on its next turn. A deposed hub writes
+ * nothing more to the store for the sessions it closes.
+ */
+void		 hub_set_leader(struct hub *h, int lead,
+		    const char *leader_agent_url);
 
 /* What GET /metrics reports of the hub (any thread; approximate). */
 struct hub_stats {

@@ -420,6 +420,13 @@ hub_admit_begin(struct hub *h, struct hub_sess *s)
 		hub_close(s, PROTO_CLOSE_SHUTDOWN, "master shutting down");
 		return;
 	}
+	if (!h->led) {	/* a standby (docs/ha.md): nothing is written */
+		char why[sizeof s->close_why];
+
+		hub_leader_why(h, why, sizeof why);
+		hub_close(s, PROTO_CLOSE_NOT_LEADER, why);
+		return;
+	}
 	if (hub_rate_limited(h, s->peer)) {
 		hub_close(s, PROTO_CLOSE_RATE_LIMITED,
 		    "too many failed attempts; wait a minute");

@@ -150,7 +150,8 @@ struct hub_sess {
 	int			 close_sent;	/* shutdown: close frame written */
 	int			 offline_done;	/* already marked offline */
 	int			 close_code;	/* nonzero: close when writable */
-	char			 close_why[96];	/* reason sent with it */
+	char			 close_why[124]; /* reason sent with it (a
+						 * close frame holds 123) */
 	char			 node_id[NODE_ID_LEN + 1]; /* its node */
 	char			 name[64];	/* node name */
 	int64_t			 grid_id;	/* node's grid */
@@ -243,9 +244,14 @@ struct hub {
 	int64_t			 stop_at;	/* mono ms shutdown began */
 	atomic_int		 n_connected;	/* authed sessions */
 
-	pthread_mutex_t		 lock;		/* guards inbox */
+	pthread_mutex_t		 lock;		/* guards inbox, leader_why */
 	struct hub_msg		*inbox;		/* from other threads */
 	struct hub_msg		*inbox_tail;
+	/* Roles (docs/ha.md): the watcher sets want_lead; the ws thread
+	 * applies it to led. A hub that does not lead admits nobody. */
+	atomic_int		 want_lead;
+	int			 led;		/* ws thread */
+	char			 leader_why[124]; /* a 4013's reason */
 
 	/* Below: ws thread only. */
 	struct store		*st;		/* ws thread's connection */
@@ -299,6 +305,8 @@ void		 hub_network_free(struct hub *h);
 int64_t		 hub_clock(struct hub *h);
 /* Bytes s's peer sent that the loop has not read yet. */
 int		 hub_unread(struct hub_sess *s);
+/* The reason of a 4013 close (the leader's agent URL), copied out. */
+void		 hub_leader_why(struct hub *h, char *out, size_t len);
 void		 hub_list_push(struct hub_list *l, struct hub_sess *s,
 		    size_t off);
 void		 hub_list_remove(struct hub_list *l, struct hub_sess *s,

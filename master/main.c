@@ -6,6 +6,13 @@
  * "default"); then the API, the hub and the scheduling loop threads. The
  * main thread then waits in sigwait() for SIGINT/SIGTERM and stops the
  * threads in reverse order.
+ *
+ * A clustered master (--cluster-address) starts its dqlite node instead
+ * of opening a file, and every thread as a standby; the leadership
+ * watcher (role.c) runs the migrations and the first-start secrets
+ * (main_lead) when its node leads, and turns the API, the hub and the
+ * scheduler on and off with the lead. A leader's SIGTERM hands the lead
+ * over first.
  */
 #include "master/api.h"
 #include "master/cluster.h"
@@ -16,6 +23,7 @@
 #include "master/logstore.h"
 #include "master/master.h"
 #include "master/provider_worker.h"
+#include "master/role.h"
 #include "master/webhook.h"
 #include "master/sched_loop.h"
 #include "master/vault.h"
@@ -112,40 +120,54 @@ main_nofile(void)
 		    (unsigned long long)rl.rlim_max, MAIN_NOFILE_WANT);
 }
 
-/* First start: mint the operator token; later starts: use its hash. */
-static void
-main_operator_token(struct master *m, struct store *st)
+/*
+ * First start: mint the operator token; later starts: use its hash.
+ * -1 with *cause on a store error (a clustered master's watcher tries
+ * again; a single master stops).
+ */
+static int
+main_operator_token(struct master *m, struct store *st, char **cause)
 {
+	unsigned char hash[TOKEN_HASH_LEN];
 	char token[TOKEN_LEN + 1], *path, *text;
 	int rc;
 
 	xasprintf(&path, "%s/operator.token", m->cfg.data_dir);
-	rc = store_operator_hash(st, m->operator_hash, TOKEN_HASH_LEN);
-	if (rc < 0)
-		fatalx("store: %s", store_errmsg(st));
+	rc = store_operator_hash(st, hash, TOKEN_HASH_LEN);
+	if (rc < 0) {
+		xasprintf(cause, "store: %s", store_errmsg(st));
+		free(path);
+		return -1;
+	}
 	if (rc == 1) {
+		memcpy(m->operator_hash, hash, sizeof hash);
 		if (access(path, F_OK) != 0)
 			log_warn("%s is missing; the operator token in the "
 			    "store still works for whoever has it", path);
 		free(path);
-		return;
+		return 0;
 	}
 	token_new(token);
 	xasprintf(&text, "%s\n", token);
 	if (util_write_file(path, text, strlen(text), 0600) != 0)
 		fatalx("cannot write %s: %s", path, strerror(errno));
-	token_hash(token, m->operator_hash);
-	if (store_operator_set(st, m->operator_hash) != 0)
-		fatalx("store: %s", store_errmsg(st));
-	log_info("operator token written to %s", path);
+	token_hash(token, hash);
 	OPENSSL_cleanse(token, sizeof token);
 	OPENSSL_cleanse(text, strlen(text));
 	free(text);
+	if (store_operator_set(st, hash) != 0) {
+		xasprintf(cause, "store: %s", store_errmsg(st));
+		free(path);
+		return -1;
+	}
+	memcpy(m->operator_hash, hash, sizeof hash);
+	log_info("operator token written to %s", path);
 	free(path);
+	return 0;
 }
 
-static void
-main_default_grid(struct master *m, struct store *st)
+static int
+main_default_grid(struct master *m, struct store *st, char **cause)
 {
 	struct grid_settings gs;
 	struct grid g;
@@ -153,19 +175,47 @@ main_default_grid(struct master *m, struct store *st)
 	int rc;
 
 	/* First start (no grid at all): create "default" and its token file. */
-	if ((rc = store_grid_count(st)) < 0)
-		fatalx("store: %s", store_errmsg(st));
+	if ((rc = store_grid_count(st)) < 0) {
+		xasprintf(cause, "store: %s", store_errmsg(st));
+		return -1;
+	}
 	if (rc > 0)
-		return;
+		return 0;
 	grid_settings_default(&gs);
-	if (grid_create(m, st, "default", &gs, &g, token) != 0)
-		fatalx("cannot create grid default: %s", store_errmsg(st));
+	if (grid_create(m, st, "default", &gs, &g, token) != 0) {
+		xasprintf(cause, "cannot create grid default: %s",
+		    store_errmsg(st));
+		return -1;
+	}
 	if (grid_token_file_write(m, "default", token) != 0)
 		fatalx("cannot write the grid token file");
 	OPENSSL_cleanse(token, sizeof token);
 	xasprintf(&path, "%s/grid-default.token", m->cfg.data_dir);
 	log_info("grid default created; its token is in %s", path);
 	free(path);
+	return 0;
+}
+
+/*
+ * What a master does before it serves: the migrations, the first start's
+ * secrets (operator token, grid "default"), sealing secret settings. At
+ * start for a single master; each time a clustered master takes the lead
+ * (role.c), on the store of the watcher's thread.
+ */
+static int
+main_lead(struct master *m, struct store *st, char **cause)
+{
+	/* On dqlite the migrations run on the leader, in one EXEC each. */
+	if (store_migrate(st, cause) != 0 ||
+	    main_operator_token(m, st, cause) != 0 ||
+	    main_default_grid(m, st, cause) != 0)
+		return -1;
+	if (grid_seal_secrets(st) != 0) {
+		xasprintf(cause, "cannot seal secret settings: %s",
+		    store_errmsg(st));
+		return -1;
+	}
+	return 0;
 }
 
 /* The shutdown's step k took since the last: took[k]. */
@@ -208,36 +258,6 @@ main_cluster(struct master *m)
 		fatalx("cluster: %s", cause);
 }
 
-/*
- * A master that joined a cluster (its node is not the bootstrap node 1)
- * keeps a replica of the store in its node and serves nothing: the roles
- * that let a standby take over (issue 18, item 3) are not built, and two
- * masters scheduling the same grids would fight. Until a signal.
- */
-static int
-main_standby(struct master *m, sigset_t *set)
-{
-	int sig;
-
-	log_info("standby: node %llu holds a replica of the store; this "
-	    "master serves no API, agents or scheduling (docs/ha.md)",
-	    (unsigned long long)cluster_id(m->cluster));
-	for (;;) {
-		if (sigwait(set, &sig) != 0)
-			continue;
-		if (sig == SIGINT || sig == SIGTERM)
-			break;
-	}
-	log_info("shutting down (signal %d)", sig);
-	cluster_stop(m->cluster);
-	OPENSSL_cleanse(m->key, sizeof m->key);
-	free(m->db_path);
-	free(m->self_dir);
-	tls_free(&m->tls);
-	config_free(&m->cfg);
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -245,7 +265,6 @@ main(int argc, char **argv)
 	struct store *st;
 	sigset_t set;
 	char *cause = NULL, self[PATH_MAX];
-	const char *store_name;
 	ssize_t n;
 	int sig, i;
 	int64_t t0, t, took[6];
@@ -294,20 +313,17 @@ main(int argc, char **argv)
 		fatalx("master key: %s", cause);
 	vault_settings_sealer(m.key);	/* secret settings are sealed */
 	xasprintf(&m.db_path, "%s/berth.db", m.cfg.data_dir);
+	pthread_mutex_init(&m.leader_lock, NULL);
 	main_cluster(&m);
-	if (m.cluster != NULL && cluster_id(m.cluster) != 1)
-		return main_standby(&m, &set);
-	store_name = m.cluster != NULL ? "on dqlite" : m.db_path;
 	if (pthread_key_create(&m.store_key, store_key_free) != 0)
 		fatalx("pthread_key_create failed");
-	st = master_store(&m);
-	/* On dqlite the migrations run on the leader, in one EXEC each. */
-	if (store_migrate(st, &cause) != 0)
-		fatalx("store %s: %s", store_name, cause);
-	main_operator_token(&m, st);
-	main_default_grid(&m, st);
-	if (grid_seal_secrets(st) != 0)
-		fatalx("store %s: cannot seal secret settings", store_name);
+	if (m.cluster == NULL) {
+		atomic_init(&m.role, MASTER_SINGLE);
+		st = master_store(&m);
+		if (main_lead(&m, st, &cause) != 0)
+			fatalx("store %s: %s", m.db_path, cause);
+	} else
+		atomic_init(&m.role, MASTER_STANDBY);	/* role.c decides */
 
 	/* Before the hub, which hands it agents' logs frames. */
 	if ((m.logs = logstore_start(&m, &cause)) == NULL)
@@ -327,6 +343,10 @@ main(int argc, char **argv)
 		fatalx("provider threads: %s", cause);
 	if ((m.sched = sched_loop_start(&m, &cause)) == NULL)
 		fatalx("scheduler: %s", cause);
+	/* Last: it turns the API, the hub and the scheduler on and off. */
+	if (m.cluster != NULL &&
+	    (m.watch = role_watch_start(&m, main_lead, &cause)) == NULL)
+		fatalx("leadership watcher: %s", cause);
 	log_info("berth-master %s: API on %s://%s, agents on %s://%s, data in "
 	    "%s", MASTER_VERSION, m.tls.on ? "https" : "http",
 	    m.cfg.api_listen, m.tls.on ? "wss" : "ws", m.cfg.agent_listen,
@@ -349,6 +369,8 @@ main(int argc, char **argv)
 	 */
 	/* Upgraded exec sockets are closed before MHD stops. */
 	t = util_mono_ms();
+	role_watch_stop(m.watch);	/* roles stay as they are */
+	role_hand_over(&m);	/* a leader hands over first (docs/ha.md) */
 	exec_relay_shutdown(m.exec);
 	api_stop(m.api);
 	STOP_STEP(0);
@@ -369,7 +391,8 @@ main(int argc, char **argv)
 	sched_loop_free(m.sched);
 	exec_relay_free(m.exec);	/* the hub's last frames to it */
 	loadring_free(m.loads);
-	store_close(pthread_getspecific(m.store_key));
+	if (m.cluster == NULL)
+		store_close(pthread_getspecific(m.store_key));
 	STOP_STEP(5);
 	log_info("stopped in %lld ms: API %lld, scheduler %lld, providers "
 	    "and webhooks %lld, log store %lld, agent hub %lld, the rest %lld",
@@ -377,7 +400,8 @@ main(int argc, char **argv)
 	    (long long)took[1], (long long)took[2], (long long)took[3],
 	    (long long)took[4], (long long)took[5]);
 	pthread_setspecific(m.store_key, NULL);
-	cluster_stop(m.cluster);	/* last: every store is closed */
+	cluster_stop(m.cluster);
+	pthread_mutex_destroy(&m.leader_lock);	/* last: every store is closed */
 	OPENSSL_cleanse(m.key, sizeof m.key);
 	free(m.db_path);
 	free(m.self_dir);

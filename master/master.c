@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 struct store *
@@ -24,14 +25,41 @@ master_store(struct master *m)
 		/* On dqlite (docs/ha.md): this master's own node is asked
 		 * for the leader, which runs every statement. */
 		const char *addr = m->cfg.cluster_address;
+		struct sdq_opts o = { .fence = 1, .lazy = 1,
+		    .deadline_ms = m->cfg.cluster_timeout_ms };
 
-		st = store_open_dqlite(&addr, 1, MASTER_DQLITE_DB, &cause);
+		st = store_open_dqlite_opts(&addr, 1, MASTER_DQLITE_DB, &o,
+		    &cause);
 	} else
 		st = store_open(m->db_path, &cause);
 	if (st == NULL)
 		fatalx("store: %s", cause);
 	pthread_setspecific(m->store_key, st);
 	return st;
+}
+
+void
+master_leader_urls(struct master *m, char *api, size_t apilen, char *agent,
+    size_t agentlen)
+{
+	pthread_mutex_lock(&m->leader_lock);
+	if (api != NULL)
+		snprintf(api, apilen, "%s", m->leader_api);
+	if (agent != NULL)
+		snprintf(agent, agentlen, "%s", m->leader_agent);
+	pthread_mutex_unlock(&m->leader_lock);
+}
+
+const char *
+master_role_name(struct master *m)
+{
+	switch (atomic_load(&m->role)) {
+	case MASTER_LEADER:
+		return "leader";
+	case MASTER_STANDBY:
+		return "standby";
+	}
+	return "single";
 }
 
 void

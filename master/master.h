@@ -34,6 +34,12 @@
 #define MASTER_DQLITE_DB	"berth"
 
 struct cluster;
+struct role_watch;
+
+/* A master's role (master.role). */
+#define MASTER_SINGLE	0	/* no cluster: serves everything */
+#define MASTER_LEADER	1	/* its node leads: serves everything */
+#define MASTER_STANDBY	2	/* redirects the API, refuses agents */
 
 struct hub;
 struct sched_loop;
@@ -66,12 +72,34 @@ struct master {
 	struct cluster		*cluster;	/* the dqlite node, or NULL:
 						 * the store is then the file */
 
+	/* Roles (docs/ha.md): MASTER_SINGLE without a cluster; else
+	 * MASTER_STANDBY until the watcher (role.c) sees the node lead. */
+	atomic_int		 role;
+	pthread_mutex_t		 leader_lock;	/* guards the two below */
+	char			 leader_api[256];   /* the leader's URLs, or "" */
+	char			 leader_agent[256];
+	struct role_watch	*watch;		/* the watcher, or NULL */
+
 	atomic_uint_fast64_t	 api_status[600]; /* requests by status */
 	atomic_uint_fast64_t	 nodes_gen;	/* bumped by every change to
 						 * what a node list shows */
 };
 
-/* This thread's store connection (opened on first use; fatal if it can't). */
+/* Whether this master serves the API, agents and scheduling now. */
+static inline int
+master_leads(struct master *m)
+{
+	return atomic_load(&m->role) != MASTER_STANDBY;
+}
+/* The leader's API and agent URLs as a standby knows them ("" unknown). */
+void		 master_leader_urls(struct master *m, char *api, size_t apilen,
+		    char *agent, size_t agentlen);
+/* "leader", "standby" or "single". */
+const char	*master_role_name(struct master *m);
+
+/* This thread's store connection (opened on first use; fatal if it can't).
+ * On a cluster it is fenced (only this master's node may serve it) and
+ * connects at its first call (docs/ha.md, "Roles"). */
 struct store	*master_store(struct master *m);
 
 /*

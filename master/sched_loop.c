@@ -31,6 +31,8 @@ struct sched_loop {
 	pthread_mutex_t		 lock;		/* guards the fields below */
 	pthread_cond_t		 cond;		/* signalled by wake and stop */
 	int			 stop;		/* end the loop */
+	int			 active;	/* run rounds (this master leads) */
+	unsigned		 epoch;		/* bumped by each role change */
 	int			 pending;	/* something is queued */
 	struct sched_changes	 ch;		/* queued changes */
 	size_t			*node_slots;	/* ch.nodes index + 1 by hash,
@@ -190,8 +192,9 @@ sched_loop_main(void *arg)
 	struct sched_changes ch;
 	struct timespec ts;
 	int64_t next_tick = util_mono_ms(), left, last_round = 0, took;
+	unsigned epoch = 0;
 
-	round = sched_round_new(l->m);
+	round = NULL;
 	for (;;) {
 		/*
 		 * Rounds one after the other at most every SCHED_LOOP_GAP_MS:
@@ -205,6 +208,21 @@ sched_loop_main(void *arg)
 			nanosleep(&gap, NULL);
 		}
 		pthread_mutex_lock(&l->lock);
+		if (!l->stop && (!l->active || l->epoch != epoch)) {
+			/*
+			 * A standby runs no rounds (docs/ha.md); its views
+			 * go, and are built again from the store when it
+			 * leads, as at a fresh start.
+			 */
+			pthread_mutex_unlock(&l->lock);
+			sched_round_free(round);
+			round = NULL;
+			pthread_mutex_lock(&l->lock);
+			while (!l->stop && !l->active)
+				pthread_cond_wait(&l->cond, &l->lock);
+			epoch = l->epoch;
+			next_tick = util_mono_ms();	/* every grid at once */
+		}
 		while (!l->stop && !l->pending &&
 		    (left = next_tick - util_mono_ms()) > 0) {
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -227,6 +245,8 @@ sched_loop_main(void *arg)
 		l->pending = 0;
 		pthread_mutex_unlock(&l->lock);
 
+		if (round == NULL)
+			round = sched_round_new(l->m);
 		if (util_mono_ms() >= next_tick) {
 			ch.all = 1;
 			next_tick = util_mono_ms() + l->m->cfg.tick_ms;
@@ -241,8 +261,24 @@ sched_loop_main(void *arg)
 			atomic_store(&l->round_max_us, took);
 		sched_changes_free(&ch);
 	}
-	sched_round_free(round);
+	if (round != NULL)
+		sched_round_free(round);
 	return NULL;
+}
+
+void
+sched_loop_set_active(struct sched_loop *l, int on)
+{
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&l->lock);
+	if (l->active != (on != 0)) {
+		l->active = on != 0;
+		l->epoch++;
+		l->pending = 1;
+		pthread_cond_signal(&l->cond);
+	}
+	pthread_mutex_unlock(&l->lock);
 }
 
 void
@@ -266,6 +302,8 @@ sched_loop_start(struct master *m, char **cause)
 	pthread_cond_init(&l->cond, NULL);
 	l->ch.grids_changed = 1;
 	l->pending = 1;
+	/* A single master schedules; a clustered one once it leads. */
+	l->active = m->cluster == NULL;
 	if (pthread_create(&l->thread, NULL, sched_loop_main, l) != 0) {
 		xasprintf(cause, "cannot start the scheduler thread");
 		free(l);

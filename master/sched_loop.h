@@ -15,6 +15,14 @@ struct sched_loop	*sched_loop_start(struct master *m, char **cause);
 /* Stop the thread; notifications are still safe until sched_loop_free(). */
 void			 sched_loop_stop(struct sched_loop *l); /* NULL ok */
 void			 sched_loop_free(struct sched_loop *l); /* NULL ok */
+/*
+ * Run rounds (on) or not (off) (docs/ha.md, "Roles"): a clustered master
+ * starts inactive and its watcher turns it on while it leads. Off, the
+ * round in progress ends (its writes fail once the store is fenced) and
+ * the loop's views are dropped; on again, they are built from the store.
+ * A single master's loop is active from the start. Any thread.
+ */
+void			 sched_loop_set_active(struct sched_loop *l, int on);
 
 /* The rounds run since start, for GET /metrics (any thread). */
 struct sched_loop_stats {

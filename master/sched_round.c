@@ -661,8 +661,16 @@ sched_round_run(struct sched_round *r, const struct sched_changes *ch)
 		for (j = 0; j < r->ngrids; j++)
 			if (r->grids[j].id == ch->grids[i])
 				plan_now[j] = 1;
-	for (j = 0; j < r->ngrids; j++)
+	for (j = 0; j < r->ngrids; j++) {
+		/*
+		 * A master that stopped leading (deposed, or a leader
+		 * stopping) ends its round here: each grid left would only
+		 * wait out the fenced store's bound (docs/ha.md).
+		 */
+		if (!master_leads(r->m))
+			break;
 		if (ch->all || plan_now[j])
 			round_grid_run(r, &r->grids[j]);
+	}
 	free(plan_now);
 }

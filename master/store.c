@@ -421,6 +421,19 @@ static const char *store_migrations[] = {
 	 */
 	"CREATE INDEX nodes_draining ON nodes(grid_id)"
 	" WHERE drain_state = 'draining';",
+
+	/*
+	 * 15 -> 16: the masters of a cluster (docs/ha.md, "Roles"): each
+	 * master writes its row at start (its node's Raft address, the API
+	 * and agent URLs it serves), so that a standby can name the
+	 * leader's URLs in a 307 or a close. Unused by a single master.
+	 */
+	"CREATE TABLE masters ("
+	"  address TEXT PRIMARY KEY,"
+	"  node_id INTEGER NOT NULL,"
+	"  api_url TEXT NOT NULL,"
+	"  agent_url TEXT NOT NULL,"
+	"  updated_at INTEGER NOT NULL);",
 };
 
 #define STORE_N_MIGRATIONS \

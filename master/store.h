@@ -30,7 +30,7 @@
 #include "common/nodegroup_settings.h"
 #include "master/store_db.h"
 
-#define STORE_SCHEMA_VERSION	15
+#define STORE_SCHEMA_VERSION	16
 
 /* Bring the schema up to STORE_SCHEMA_VERSION. 0, or -1 with *cause. */
 int		 store_migrate(struct store *st, char **cause);
@@ -107,6 +107,16 @@ json_t	*grid_to_json(const struct grid *g);
 /* 1 and the hash if set, 0 if not yet, -1 error. */
 int	 store_operator_hash(struct store *st, unsigned char *out, size_t len);
 int	 store_operator_set(struct store *st, const unsigned char *hash);
+
+/* ---- masters of a cluster (store_master.c; docs/ha.md) ----------------- */
+
+/* This master's row: its node's address and id, the URLs it serves. */
+int	 store_master_set(struct store *st, const char *address,
+	    uint64_t node_id, const char *api_url, const char *agent_url);
+/* The URLs of the master whose node has that address: 1 found, 0 none,
+ * -1 error. */
+int	 store_master_urls(struct store *st, const char *address,
+	    char *api_url, size_t api_len, char *agent_url, size_t agent_len);
 
 /* ---- events (store_event.c) -------------------------------------------- */
 

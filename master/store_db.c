@@ -166,9 +166,16 @@ struct store *
 store_open_dqlite(const char *const *addrs, int naddrs,
     const char *database, char **cause)
 {
+	return store_open_dqlite_opts(addrs, naddrs, database, NULL, cause);
+}
+
+struct store *
+store_open_dqlite_opts(const char *const *addrs, int naddrs,
+    const char *database, const struct sdq_opts *o, char **cause)
+{
 	struct store *st = xcalloc(1, sizeof *st);
 
-	if ((st->dq = sdq_open(addrs, naddrs, database, STORE_BUSY_MS,
+	if ((st->dq = sdq_open(addrs, naddrs, database, STORE_BUSY_MS, o,
 	    cause)) == NULL) {
 		free(st);
 		return NULL;

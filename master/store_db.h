@@ -67,6 +67,24 @@ struct store	*store_open(const char *path, char **cause);
  */
 struct store	*store_open_dqlite(const char *const *addrs, int naddrs,
 		    const char *database, char **cause);
+/*
+ * The same with options (a master in a cluster, docs/ha.md "Roles"):
+ *	fence		only addrs[0], this master's own node, may serve the
+ *			store: once it stops leading every call fails (a
+ *			deposed leader's writes are fenced)
+ *	lazy		connect at the first call, not now (a standby's
+ *			threads open their store before any leader exists)
+ *	deadline_ms	bound on each call, its retries included (0: the
+ *			retries' count only)
+ */
+struct sdq_opts {
+	int	 fence;
+	int	 lazy;
+	int	 deadline_ms;
+};
+struct store	*store_open_dqlite_opts(const char *const *addrs, int naddrs,
+		    const char *database, const struct sdq_opts *o,
+		    char **cause);
 void		 store_close(struct store *st);	/* NULL is a no-op */
 /* 1 when st runs on dqlite. */
 int		 store_is_dqlite(struct store *st);

@@ -148,7 +148,8 @@ session_gone(int64_t code)
 {
 	return code == DQ_CLIENT_IO || code == DQ_CLIENT_PROTO ||
 	    code == DQ_CLIENT_NO_LEADER || code == DQ_CLIENT_UNKNOWN ||
-	    code == DQ_CLIENT_LOST || code == DQ_CODE_NOT_LEADER ||
+	    code == DQ_CLIENT_LOST || code == DQ_CLIENT_FENCED ||
+	    code == DQ_CODE_NOT_LEADER ||
 	    code == DQ_CODE_LEADERSHIP_LOST;
 }
 
@@ -214,15 +215,19 @@ static void	end_tx(struct sdq *);
 
 struct sdq *
 sdq_open(const char *const *addrs, int naddrs, const char *database,
-    int timeout_ms, char **cause)
+    int timeout_ms, const struct sdq_opts *o, char **cause)
 {
 	struct dq_conf conf = { .addrs = (const char **)addrs,
 	    .naddrs = naddrs, .database = database, .timeout_ms = timeout_ms,
-	    .retries = SDQ_RETRIES, .retry_ms = 50 };
+	    .retries = SDQ_RETRIES, .retry_ms = 50,
+	    .deadline_ms = o != NULL ? o->deadline_ms : 0,
+	    .fence = o != NULL && o->fence };
 	struct sdq *d = xcalloc(1, sizeof *d);
 	char *why = NULL;
 
 	d->cl = dq_client_new(&conf);
+	if (o != NULL && o->lazy)
+		return d;	/* the first call connects */
 	if (dq_client_connect(d->cl, &why) != 0) {
 		xasprintf(cause, "dqlite: %s", why);
 		free(why);

@@ -39,8 +39,10 @@
 struct sdq;
 struct sdq_stmt;
 
+struct sdq_opts;	/* store_db.h */
 struct sdq	*sdq_open(const char *const *addrs, int naddrs,
-		    const char *database, int timeout_ms, char **cause);
+		    const char *database, int timeout_ms,
+		    const struct sdq_opts *o, char **cause);
 void		 sdq_close(struct sdq *d);
 /* Drop the connection now (before freeing many statements: no FINALIZE
  * is then sent for each). */

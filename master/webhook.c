@@ -346,7 +346,9 @@ wh_main(void *arg)
 	while (!atomic_load(&w->stop)) {
 		pthread_mutex_unlock(&w->lock);
 		now = util_mono_ms();
-		if (now - last_read >= WEBHOOK_POLL_MS) {
+		/* A standby posts nothing: the leader's webhook does. */
+		if (now - last_read >= WEBHOOK_POLL_MS &&
+		    master_leads(w->m)) {
 			last_read = now;
 			if (wh_read(w, st) != 0)
 				log_warn("webhook: reading events: %s",

@@ -54,6 +54,49 @@ load(const char **env, int argc, char **argv, struct agent_config *cfg,
 	return agent_config_load(cfg, argc, argv, fake_getenv, env, stdout, cause);
 }
 
+/* BERTH_URL with every master of a cluster (docs/ha.md). */
+static void
+test_config_master_list(void)
+{
+	const char *env[] = { "BERTH_URL",
+	    "ws://10.0.0.1:9293, ws://10.0.0.2:9293,ws://[::1]:7", NULL };
+	const char *mixed[] = { "BERTH_URL", "ws://a:1,wss://b:2", NULL };
+	const char *bad[] = { "BERTH_URL", "ws://a:1,b:2", NULL };
+	const char *far[] = { "BERTH_URL", "ws://127.0.0.1:1,ws://10.0.0.9:2",
+	    NULL };
+	struct agent_config cfg;
+	char *cause;
+
+	CHECK_INT(load(env, 0, NULL, &cfg, &cause), 0);
+	CHECK_INT(cfg.nmasters, 3);
+	CHECK_STR(cfg.master.host, "10.0.0.1");
+	CHECK_STR(cfg.masters[1].host, "10.0.0.2");
+	CHECK_STR(cfg.masters[2].host, "::1");
+	CHECK_INT(cfg.masters[2].port, 7);
+	/* A 4013's leader URL is found in the list; another is not. */
+	CHECK_INT(agent_config_find_master(&cfg, "ws://10.0.0.2:9293"), 1);
+	CHECK_INT(agent_config_find_master(&cfg, "ws://[::1]:7"), 2);
+	CHECK_INT(agent_config_find_master(&cfg, "ws://10.0.0.3:9293"), -1);
+	CHECK_INT(agent_config_find_master(&cfg, "wss://10.0.0.2:9293"), -1);
+	CHECK_INT(agent_config_find_master(&cfg, "junk"), -1);
+	agent_config_free(&cfg);
+	CHECK_INT(load(mixed, 0, NULL, &cfg, &cause), -1);
+	CHECK_HAS(cause, "same scheme");
+	free(cause);
+	agent_config_free(&cfg);
+	CHECK_INT(load(bad, 0, NULL, &cfg, &cause), -1);
+	CHECK_HAS(cause, "BERTH_URL");
+	CHECK_HAS(cause, "b:2");
+	free(cause);
+	agent_config_free(&cfg);
+	/* Plain ws:// to any master off loopback is refused, as for one. */
+	CHECK_INT(load(far, 0, NULL, &cfg, &cause), 0);
+	cause = NULL;
+	CHECK_INT(agent_config_check_plain(&cfg, &cause), -1);
+	free(cause);
+	agent_config_free(&cfg);
+}
+
 static void
 test_config_defaults(void)
 {
@@ -1066,6 +1109,7 @@ int
 main(void)
 {
 	TEST_RUN(test_config_defaults);
+	TEST_RUN(test_config_master_list);
 	TEST_RUN(test_config_kontena_aliases);
 	TEST_RUN(test_config_berth_wins_over_alias);
 	TEST_RUN(test_config_flags_override_env);

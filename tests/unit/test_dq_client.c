@@ -378,6 +378,31 @@ test_nothing_listening(void)
 	free(cause);
 	dq_client_free(cl);
 
+	/*
+	 * Bounded by time, not only by count: 1,000 rounds would wait
+	 * minutes; a 400 ms deadline ends the call after a few, saying so.
+	 */
+	{
+		const char *addrs[1] = { dead.addr };
+		struct dq_conf conf = { .addrs = addrs, .naddrs = 1,
+		    .timeout_ms = 5000, .retries = 1000, .retry_ms = 50,
+		    .deadline_ms = 400 };
+
+		cl = dq_client_new(&conf);
+		cause = NULL;
+		t0 = ms_now();
+		CHECK(dq_client_exec_sql(cl, "SELECT 1", NULL, 0, NULL,
+		    &cause) == -1);
+		CHECK(ms_now() - t0 < 5000);
+		CHECK_HAS(cause, "out of time");
+		CHECK(dq_client_retries(cl) < 1000);
+		printf("  # deadline 400 ms: gave up after %lld ms, %d "
+		    "retries\n", (long long)(ms_now() - t0),
+		    dq_client_retries(cl));
+		free(cause);
+		dq_client_free(cl);
+	}
+
 	/* An address that is not host:port. */
 	{
 		struct dq_conn c;
@@ -507,6 +532,43 @@ test_cluster_failover(void)
 		cause = NULL;
 	}
 	dq_conn_close(&c);
+
+	/*
+	 * Fenced clients (a clustered master's store, docs/ha.md): one whose
+	 * own node follows fails at once, naming the leader, and writes
+	 * nothing; one whose own node leads works.
+	 */
+	{
+		const char *own[1];
+		struct dq_conf fc = { .addrs = own, .naddrs = 1,
+		    .database = "berth", .timeout_ms = 5000, .retries = 60,
+		    .retry_ms = 50, .deadline_ms = 3000, .fence = 1 };
+		struct dq_client *f;
+
+		own[0] = nodes[1].addr;
+		f = dq_client_new(&fc);
+		cause = NULL;
+		CHECK(dq_client_exec_sql(f, "INSERT INTO ev (v) VALUES (?)",
+		    (struct dq_value[]){ dq_text("fenced") }, 1, NULL,
+		    &cause) == -1);
+		CHECK_INT(dq_client_code(f), DQ_CLIENT_FENCED);
+		CHECK_HAS(cause, "does not lead");
+		CHECK_HAS(cause, nodes[0].addr);
+		CHECK_INT(dq_client_retries(f), 0);
+		free(cause);
+		cause = NULL;
+		dq_client_free(f);
+		own[0] = nodes[0].addr;
+		f = dq_client_new(&fc);
+		CHECK(dq_client_query_sql(f, "SELECT count(*), sum(v = "
+		    "'fenced') FROM ev", NULL, 0, &rows, &cause) == 0);
+		if (rows.nrows == 1) {
+			CHECK_INT(DQ_ROW(&rows, 0, 0)->i, acked);
+			CHECK_INT(DQ_ROW(&rows, 0, 1)->i, 0);
+		}
+		dq_rows_free(&rows);
+		dq_client_free(f);
+	}
 
 	/* The leader goes; the next write waits out the election. */
 	node_stop(&nodes[0]);

@@ -804,6 +804,28 @@ test_proto_close_docs_agent(void)
 	free(doc);
 }
 
+/* A 4013's reason names the leader's agent URL; the agent reads it back. */
+static void
+test_proto_leader_url(void)
+{
+	char url[64], small[8];
+	const char *r = "standby; " PROTO_LEADER_AT "ws://10.0.0.2:9293";
+
+	CHECK(proto_leader_url(r, strlen(r), url, sizeof url) == 0);
+	CHECK_STR(url, "ws://10.0.0.2:9293");
+	/* Not terminated: only len bytes count. */
+	CHECK(proto_leader_url(r, strlen(r) - 5, url, sizeof url) == 0);
+	CHECK_STR(url, "ws://10.0.0.2");
+	CHECK(proto_leader_url(r, strlen(r), small, sizeof small) == -1);
+	r = "standby; no leader known";
+	CHECK(proto_leader_url(r, strlen(r), url, sizeof url) == -1);
+	r = "standby; leader at ";
+	CHECK(proto_leader_url(r, strlen(r), url, sizeof url) == -1);
+	CHECK(proto_leader_url(NULL, 0, url, sizeof url) == -1);
+	CHECK_INT(proto_close_action(PROTO_CLOSE_NOT_LEADER),
+	    PROTO_CLOSE_DO_RESTART);
+}
+
 int
 main(void)
 {
@@ -822,5 +844,6 @@ main(void)
 	TEST_RUN(test_proto_close_covers_enum);
 	TEST_RUN(test_proto_close_docs_protocol);
 	TEST_RUN(test_proto_close_docs_agent);
+	TEST_RUN(test_proto_leader_url);
 	return TEST_DONE();
 }

@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# ha_three.sh - three masters on dqlite, loopback only (docs/ha.md,
+# "Roles"). One leads (API, agents, scheduling), two stand by: their API
+# answers 307 to the leader (writes through any master's URL land on the
+# leader when the client follows it), /healthz and /metrics answer locally
+# with the role, and their hub refuses agents with 4013 naming the
+# leader's agent URL: a real agent listing every master goes there. kill
+# -9 of the leader, several times, while a client writes through all three
+# URLs: every acknowledged write is there afterwards, a new leader serves
+# writes each time, the CLI with every master listed sees no error, and
+# the agent is back on each new leader as the same node. A frozen leader
+# (SIGSTOP) is deposed: when it runs again it stands by and closes its
+# agents with 4013. A killed master rejoins and catches up: it ends up the
+# only node with the newest entries, and the leader. A SIGTERM of the
+# leader hands the lead over (TRANSFER) before it stops.
+. "$(dirname "$0")/../lib.sh"
+
+PROBE=$ROOT/$BUILD/tools/wsprobe
+KILLS=${BERTH_HA_KILLS:-5}
+declare -a D CA AP GP PID
+for i in 1 2 3; do
+	D[$i]=$TMP/m$i
+	CA[$i]=127.0.0.1:$(free_port)
+	AP[$i]=$(free_port)
+	GP[$i]=$(free_port)
+	mkdir -p "${D[$i]}"
+done
+
+# m_start I [flags...]: start master I in the background and wait until its
+# API answers. Its --cluster-address is fixed (the Raft configuration holds
+# it); when another test took its API or agent port meanwhile (the scripts
+# run in parallel), it starts again on new ones.
+m_start() {
+	local i=$1 try from
+	shift
+	for try in 1 2 3; do
+		from=$(($(stat -c %s "${D[$i]}/master.log" 2>/dev/null || echo 0) + 1))
+		"$BIN/berth-master" --data-dir "${D[$i]}" \
+		    --api-listen "127.0.0.1:${AP[$i]}" \
+		    --agent-listen "127.0.0.1:${GP[$i]}" \
+		    --cluster-address "${CA[$i]}" "$@" \
+		    >>"${D[$i]}/master.log" 2>&1 </dev/null &
+		PID[$i]=$!
+		MASTER_PIDS="$MASTER_PIDS ${PID[$i]}"
+		wait_for 20 sh -c "curl -s -m 1 -o /dev/null $(url "$i")/healthz || ! [ -r /proc/${PID[$i]}/stat ] || grep -q ') Z' /proc/${PID[$i]}/stat"
+		pid_alive "${PID[$i]}" && return 0
+		wait "${PID[$i]}" 2>/dev/null
+		if tail -c +"$from" "${D[$i]}/master.log" | grep -q 'address in use'; then
+			echo "# master $i: a port was taken meanwhile: new ports"
+			AP[$i]=$(free_port)
+			GP[$i]=$(free_port)
+			continue
+		fi
+		break
+	done
+	notok "master $i starts"
+	tail -c +"$from" "${D[$i]}/master.log" | tail -5 | sed 's/^/# /'
+	return 1
+}
+m_kill() {
+	kill -9 "${PID[$1]}" 2>/dev/null
+	wait "${PID[$1]}" 2>/dev/null
+	PID[$1]=""
+}
+url() { echo "http://127.0.0.1:${AP[$1]}"; }
+health() { curl -s -m 2 "$(url "$1")/healthz"; }
+role() { health "$1" | jq -r '.role // "down"' 2>/dev/null || echo down; }
+is_role() { [ "$(role "$1")" = "$2" ]; }
+# A standby that knows the leader's URL.
+standby_of() { [ "$(health "$1" | jq -r '.role + " " + .leader')" = "standby $(url "$2")" ]; }
+# The index of the master that says it leads (none: empty).
+leader() {
+	local i
+	for i in 1 2 3; do
+		[ -n "${PID[$i]}" ] && is_role "$i" leader && { echo "$i"; return 0; }
+	done
+	return 1
+}
+# post I PATH BODY: POST through master I, following a 307 (curl keeps the
+# method and body on a 307, and with --location-trusted the token to
+# another port); prints the final status.
+post() {
+	curl -s --location-trusted -m 10 -o /dev/null -w '%{http_code}' -X POST \
+	    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+	    --data-binary "$3" "$(url "$1")$2"
+}
+grids() {
+	curl -s --location-trusted -m 10 -H "Authorization: Bearer $TOKEN" "$(url "$1")/v1/grids" |
+	    jq -r '.[].name' | sort
+}
+
+m_start 1
+wait_for 30 is_role 1 leader
+check_eq "the first master bootstraps and leads" "$(role 1)" leader
+TOKEN=$(cat "${D[1]}/operator.token")
+m_start 2 --join "${CA[1]}"
+m_start 3 --join "${CA[1]}"
+wait_for 30 standby_of 2 1 && wait_for 30 standby_of 3 1
+check "two masters join and stand by, knowing the leader's URL" \
+    sh -c "[ \"\$(curl -s -m 2 $(url 2)/healthz | jq -r .role)\" = standby ] && [ \"\$(curl -s -m 2 $(url 3)/healthz | jq -r .leader)\" = $(url 1) ]"
+check_has "a standby's /metrics answers locally with its role" \
+    "$(curl -s -m 2 "$(url 2)/metrics")" "berth_master_leader 0"
+check_has "the leader's says it leads" \
+    "$(curl -s -m 2 -H "Authorization: Bearer $TOKEN" "$(url 1)/metrics")" \
+    "berth_master_leader 1"
+
+# A standby redirects: 307, Location = the same path and query on the
+# leader, without reading the store or the token.
+HDRS=$(curl -s -m 5 -D - -o /dev/null "$(url 2)/v1/grids/default/events?type=deploy.&limit=5")
+check_has "a standby answers 307" "$HDRS" "HTTP/1.1 307"
+check_has "to the same path and query on the leader's API URL" "$HDRS" \
+    "Location: $(url 1)/v1/grids/default/events?type=deploy.&limit=5"
+for i in 1 2 3; do
+	check_eq "a write through master $i's URL lands (following the 307)" \
+	    "$(post "$i" /v1/grids "{\"name\":\"via-$i\"}")" 201
+done
+check_eq "the three writes are on the leader" \
+    "$(grids 1 | grep -c '^via-')" 3
+
+# The CLI follows a standby's 307 itself, to a master of its list only
+# (the token and the pin checks go nowhere else).
+export BERTH_TOKEN=$TOKEN
+ALL="$(url 2),$(url 3),$(url 1)"
+OUT=$(BERTH_MASTER=$ALL "$BIN/berth" grid create cli-1 2>&1)
+check "the CLI with every master listed, a standby first, writes" \
+    test "$(curl -s -m 5 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$(url 1)/v1/grids/cli-1")" = 200
+OUT=$(BERTH_MASTER=$(url 2) "$BIN/berth" grid create cli-2 2>&1)
+check "a 307 to a master not in BERTH_MASTER is not followed" test $? -ne 0
+check_has "saying so" "$OUT" "which is not in BERTH_MASTER"
+
+# A standby's hub refuses agents: 4013, the reason naming the leader's
+# agent URL; the leader admits them.
+GT=$(cat "${D[1]}/grid-default.token")
+probe() {
+	"$PROBE" --port "$1" --stay "$2" -H "Berth-Protocol: 1" \
+	    -H "Berth-Node-Id: $(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+	    -H "Berth-Node-Name: $3" -H "Berth-Agent-Version: test" \
+	    -H "Berth-Grid-Token: $GT" 2>&1
+}
+OUT=$(probe "${GP[3]}" 3 p-standby)
+check_has "a standby refuses an agent with 4013 naming the leader's agent URL" \
+    "$OUT" "close 4013 standby; leader at ws://127.0.0.1:${GP[1]}"
+check_eq "... and never welcomes it" "$(grep -c '"type":"welcome"' <<<"$OUT")" 0
+
+# A real agent (without a Docker engine: the session is what counts here)
+# with BERTH_URL listing every master, a standby first: the standby's 4013
+# sends it to the leader at once, which admits it.
+mkdir -p "$TMP/agent"
+BERTH_URL="ws://127.0.0.1:${GP[2]},ws://127.0.0.1:${GP[3]},ws://127.0.0.1:${GP[1]}" \
+    BERTH_TOKEN="$GT" BERTH_NODE_NAME=a1 BERTH_DATA_DIR="$TMP/agent" \
+    BERTH_BACKOFF_MAX_S=2 DOCKER_HOST="unix://$TMP/no-docker.sock" \
+    "$BIN/berth-agent" >>"$TMP/agent.log" 2>&1 &
+AGENT_PID=$!
+at_exit "kill -9 $AGENT_PID"
+node_on() {	# node_on I: the node is online on master I, the leader
+	[ "$(curl -s -m 5 -H "Authorization: Bearer $TOKEN" \
+	    "$(url "$1")/v1/nodes/default/a1" | jq -r .status)" = online ]
+}
+wait_for 30 node_on 1
+check "an agent listing a standby first joins the leader" node_on 1
+check_has "sent there by the standby's 4013" "$(cat "$TMP/agent.log")" \
+    "ws://127.0.0.1:${GP[2]} is a standby: going to the leader, ws://127.0.0.1:${GP[1]}"
+
+# ---- kill -9 of the leader, again and again, while a client writes -------
+# The writer sends each name once, through the three URLs in turn, and
+# records the names acknowledged with 201.
+: >"$TMP/acked"
+writer() {
+	local n=0 i st
+	while [ ! -e "$TMP/stop" ]; do
+		i=$((n % 3 + 1))
+		st=$(post "$i" /v1/grids "{\"name\":\"w-$n\"}")
+		[ "$st" = 201 ] && echo "w-$n" >>"$TMP/acked"
+		n=$((n + 1))
+		sleep 0.02
+	done
+}
+writer &
+WRITER=$!
+FAILOVER_MAX=0
+for k in $(seq 1 "$KILLS"); do
+	L=$(leader) || { notok "a leader before kill $k"; break; }
+	sleep 1		# writes flow
+	m_kill "$L"
+	t0=$(date +%s%3N)
+	# The CLI with the list rides the failover out: no error seen.
+	OUT=$(BERTH_MASTER=$ALL "$BIN/berth" grid create "cli-kill-$k" 2>&1) ||
+	    notok "the CLI writes through kill $k ($OUT)"
+	if ! wait_for 30 leader; then
+		notok "a new leader after kill $k of master $L"
+		break
+	fi
+	N=$(leader)
+	wait_for 30 sh -c "[ \"\$(curl -s --location-trusted -m 5 -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer $TOKEN' --data-binary '{\"name\":\"after-kill-$k\"}' $(url "$N")/v1/grids)\" = 201 ]"
+	ms=$(($(date +%s%3N) - t0))
+	[ "$ms" -gt "$FAILOVER_MAX" ] && FAILOVER_MAX=$ms
+	echo "# kill $k: master $L killed, master $N leads and wrote after $ms ms"
+	wait_for 30 node_on "$N" ||
+	    notok "the agent is back on the new leader after kill $k"
+	m_start "$L"
+	wait_for 30 standby_of "$L" "$N" ||
+	    notok "master $L rejoins as a standby after kill $k"
+done
+touch "$TMP/stop"
+wait "$WRITER"
+echo "# slowest failover (kill to the first write on the new leader): $FAILOVER_MAX ms"
+L=$(leader)
+check "a leader serves after $KILLS kills" test -n "$L"
+ACKED=$(sort -u "$TMP/acked" | wc -l)
+check "writes were acknowledged through the kills ($ACKED)" test "$ACKED" -ge "$KILLS"
+grids "$L" >"$TMP/have"
+check_eq "every acknowledged write is there" \
+    "$(comm -23 <(sort -u "$TMP/acked") "$TMP/have" | head -5 | tr '\n' ' ')" ""
+check_eq "and every write after a kill" \
+    "$(grep -c '^after-kill-' "$TMP/have")" "$KILLS"
+check_eq "and every one the CLI made during the failovers" \
+    "$(grep -c '^cli-kill-' "$TMP/have")" "$KILLS"
+check "the agent is online on the last leader" node_on "$L"
+check_eq "as the same node: none removed, none added" \
+    "$(curl -s -m 5 -H "Authorization: Bearer $TOKEN" "$(url "$L")/v1/grids/default/nodes" | jq -c '[.[].name]')" '["a1"]'
+check_eq "the agent joined once (its node token served every reconnect)" \
+    "$(grep -c 'joined: node token stored' "$TMP/agent.log")" 1
+
+# ---- a frozen leader is deposed, then stands by --------------------------
+L=$(leader)
+OUT_F=$TMP/frozen.probe
+"$PROBE" --port "${GP[$L]}" --stay 40 -H "Berth-Protocol: 1" \
+    -H "Berth-Node-Id: $(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+    -H "Berth-Node-Name: p-frozen" -H "Berth-Agent-Version: test" \
+    -H "Berth-Grid-Token: $GT" >"$OUT_F" 2>&1 &
+PROBE_PID=$!
+wait_for 10 grep -q '"type":"welcome"' "$OUT_F"
+check "the leader admits an agent" grep -q '"type":"welcome"' "$OUT_F"
+kill -STOP "${PID[$L]}"
+N=""
+for try in $(seq 1 300); do
+	for i in 1 2 3; do
+		[ "$i" != "$L" ] && is_role "$i" leader && N=$i
+	done
+	[ -n "$N" ] && break
+	sleep 0.1
+done
+check "while the leader is frozen another master leads" test -n "$N"
+kill -CONT "${PID[$L]}"
+wait_for 30 standby_of "$L" "$N"
+check "the old leader, running again, stands by" standby_of "$L" "$N"
+wait "$PROBE_PID" 2>/dev/null
+check_has "and closes its agents with 4013 naming the new leader" \
+    "$(cat "$OUT_F")" "close 4013 standby; leader at ws://127.0.0.1:${GP[$N]}"
+check_has "its log says it stood down" "$(cat "${D[$L]}/master.log")" \
+    "no longer leads: standing by"
+
+# ---- a killed master rejoins and catches up ------------------------------
+# X is killed and misses W1; back, it must take W1 and W2 (W2 is committed
+# by the leader and X alone, the third master being down). Then the
+# leader dies and the third master comes back: X holds the newest entries,
+# so only X can win the election, and it serves both writes.
+L=$(leader)
+X=$(for i in 1 2 3; do [ "$i" != "$L" ] && echo "$i"; done | head -1)
+Y=$((6 - L - X))
+m_kill "$X"
+check_eq "W1 is written while master $X is down" "$(post "$L" /v1/grids '{"name":"catch-w1"}')" 201
+m_start "$X"
+wait_for 30 standby_of "$X" "$L"
+check "master $X rejoins as a standby" standby_of "$X" "$L"
+m_kill "$Y"
+check_eq "W2 is committed by the leader and master $X alone" \
+    "$(post "$L" /v1/grids '{"name":"catch-w2"}')" 201
+m_kill "$L"
+m_start "$Y"
+wait_for 40 is_role "$X" leader
+check "master $X, the only one with every entry, is elected" is_role "$X" leader
+check_eq "and serves W1 and W2" "$(grids "$X" | grep -c '^catch-w')" 2
+check_eq "and every acknowledged write" \
+    "$(comm -23 <(sort -u "$TMP/acked") <(grids "$X") | wc -l)" 0
+wait_for 30 standby_of "$Y" "$X"
+check "master $Y stands by for it" standby_of "$Y" "$X"
+
+# ---- a planned stop of the leader hands the lead over first --------------
+m_start "$L"
+wait_for 30 standby_of "$L" "$X"
+kill -TERM "${PID[$X]}"
+OUT=$(BERTH_MASTER=$ALL "$BIN/berth" grid create cli-term 2>&1)
+check "the CLI writes while the leader stops (SIGTERM), no error seen" \
+    test $? = 0
+wait "${PID[$X]}" 2>/dev/null
+check "the stopped leader exits 0" test $? = 0
+PID[$X]=""
+check_has "it handed the lead over before it stopped" \
+    "$(cat "${D[$X]}/master.log")" "role: handed the lead over to node"
+grep -h "handed the lead over" "${D[$X]}/master.log" | sed 's/^/# /'
+N=$(leader)
+check "another master leads" test -n "$N"
+check_eq "and has the CLI's write" "$(grids "$N" | grep -c '^cli-term$')" 1
+
+kill -TERM "$AGENT_PID" 2>/dev/null
+wait "$AGENT_PID" 2>/dev/null
+for i in 1 2 3; do
+	if [ -n "${PID[$i]}" ]; then
+		kill -TERM "${PID[$i]}"
+		wait "${PID[$i]}" 2>/dev/null
+		check "master $i stops on SIGTERM" test $? = 0
+	fi
+	san_check "${D[$i]}/master.log"
+done
