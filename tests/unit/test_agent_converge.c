@@ -302,7 +302,7 @@ test_decide_replace_on_new_rev(void)
 {
 	struct spec s = spec_of(1, 1, 6, 0);
 	struct plan_want w[] = { { 1, 1, 6 } };
-	struct plan_actual a[] = { { 1, 1, 1, 5, PLAN_ST_RUNNING, 0 } };
+	struct plan_actual a[] = { { 1, 1, 1, 5, PLAN_ST_RUNNING, 0, 0 } };
 	enum plan_act act[1];
 	long match[1];
 	int rm[1];

@@ -365,8 +365,8 @@ test_plan_leaves_jobs_alone(void)
 {
 	struct plan_want w[] = { { 1, 1, 1 } };
 	struct plan_actual a[] = {
-		{ 0, 0, 0, 0, PLAN_ST_EXITED, 7 },
-		{ 1, 1, 1, 1, PLAN_ST_RUNNING, 0 },
+		{ 0, 0, 0, 0, PLAN_ST_EXITED, 7, 0 },
+		{ 1, 1, 1, 1, PLAN_ST_RUNNING, 0, 0 },
 	};
 	enum plan_act act[1];
 	long match[1];
