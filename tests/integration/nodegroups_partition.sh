@@ -32,7 +32,11 @@ check "the fake engine listens" wait_for 20 test -S "$TMP/docker.sock"
 D=$TMP/data
 master_start "$D" || exit 1
 B=$BIN/berth
-api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":3,"ha_grace_s":1,"ephemeral_removal_s":4}}'
+# ha_grace_s is as long as the offline window, as with the defaults (120
+# s against 15): frozen agents go offline as their last frames age (up
+# to a stats interval apart), and a grace shorter than that spread let
+# the first ones' instances be replaced before the rest went offline.
+api PATCH /v1/grids/default '{"settings":{"heartbeat_interval_s":1,"offline_after_s":3,"ha_grace_s":3,"ephemeral_removal_s":4}}'
 check_eq "short timings" "$STATUS" 200
 
 machines() { api_jq "/v1/nodegroups/default/part/machines" "$@"; }
