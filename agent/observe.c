@@ -119,7 +119,7 @@ observe_parse_list(json_t *arr, const char *node_id, struct observe_list *l)
 {
 	struct observe_container *k;
 	json_t *e, *labels, *names;
-	const char *id, *name, *node, *status;
+	const char *id, *name, *node, *status, *daemon;
 	size_t i;
 
 	l->c = xcalloc(json_array_size(arr) + 1, sizeof *l->c);
@@ -159,9 +159,9 @@ observe_parse_list(json_t *arr, const char *node_id, struct observe_list *l)
 		    observe_label_int(labels, PROTO_LABEL_INSTANCE,
 		    &k->a.instance) == 0 &&
 		    observe_label_int(labels, PROTO_LABEL_REV, &k->a.rev) == 0;
-		k->a.daemon = json_is_string(json_object_get(labels,
-		    PROTO_LABEL_DAEMON)) && strcmp(json_string_value(
-		    json_object_get(labels, PROTO_LABEL_DAEMON)), "true") == 0;
+		daemon = json_string_value(json_object_get(labels,
+		    PROTO_LABEL_DAEMON));
+		k->a.daemon = daemon != NULL && strcmp(daemon, "true") == 0;
 	}
 }
 

@@ -291,7 +291,7 @@ hub_send_desired(struct hub *h, struct hub_sess **v_in, size_t n)
 	struct hub_sess *s, **all = v_in;
 	size_t base, k, i, m;
 	int64_t now = util_mono_ms();
-	int rc;
+	int rc, flen;
 
 	/*
 	 * A pending node (docs/nodes.md) gets no desired set at all until it
@@ -347,12 +347,12 @@ hub_send_desired(struct hub *h, struct hub_sess **v_in, size_t n)
 			free(s->last_state_raw);
 			s->last_state_raw = NULL;
 			/* texts[i] is {"containers":...}: its members follow. */
-			xasprintf(&frame, "{\"type\":\"" PROTO_T_DESIRED "\","
-			    "\"generation\":%llu,%s",
+			flen = xasprintf(&frame, "{\"type\":\"" PROTO_T_DESIRED
+			    "\",\"generation\":%llu,%s",
 			    (unsigned long long)++h->generation, texts[i] + 1);
-			log_debug("hub: node %s: desired set of %zu bytes",
-			    s->name, strlen(texts[i]));
-			if (strlen(frame) <= PROTO_MAX_FRAME)
+			log_debug("hub: node %s: desired frame of %d bytes",
+			    s->name, flen);
+			if ((size_t)flen <= PROTO_MAX_FRAME)
 				hub_queue(s, HUB_OUT_DESIRED, frame);
 			else
 				hub_send_parts(s, h->generation, texts[i]);

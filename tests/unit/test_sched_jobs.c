@@ -420,6 +420,17 @@ test_job_upsert_moves(void)
 	sched_free(s);
 }
 
+/* n1, online, its capacity not reported yet. */
+static void
+tj_unmeasured(struct sched_node_info *ni)
+{
+	memset(ni, 0, sizeof *ni);
+	ni->id = "n1";
+	ni->name = "n1";
+	ni->online = 1;
+	ni->unmeasured = 1;
+}
+
 /* A node that has not reported its capacity takes no reservation yet. */
 static void
 test_job_unmeasured_node(void)
@@ -430,11 +441,7 @@ test_job_unmeasured_node(void)
 	const struct sched_queued *q;
 	char w[64];
 
-	memset(&ni, 0, sizeof ni);
-	ni.id = "n1";
-	ni.name = "n1";
-	ni.online = 1;
-	ni.unmeasured = 1;
+	tj_unmeasured(&ni);
 	CHECK(sched_node_upsert(s, &ni, NULL) == 0);
 	tj_put(s, 1, 0, 0, T0, 1, NULL, NULL);
 	tj_put(s, 2, 0, 1, T0, 0, NULL, NULL);	/* reserves nothing */
@@ -466,11 +473,7 @@ test_daemon_waits_for_capacity(void)
 	    .strategy = SCHED_DAEMON, .instances = 1, .cpus = 0.1 };
 	struct sched_plan p;
 
-	memset(&ni, 0, sizeof ni);
-	ni.id = "n1";
-	ni.name = "n1";
-	ni.online = 1;
-	ni.unmeasured = 1;
+	tj_unmeasured(&ni);
 	CHECK(sched_node_upsert(s, &ni, NULL) == 0);
 	CHECK(ts_svc_put(s, &t) == 0);
 	ts_round(s, T0 + 1, 1, &p);
