@@ -345,7 +345,7 @@ role_watch_stop(struct role_watch *w)
 void
 role_hand_over(struct master *m)
 {
-	const char *addr = cluster_address(m->cluster);
+	const char *addr;
 	struct dq_conf conf = { .addrs = &addr, .naddrs = 1,
 	    .timeout_ms = 2000, .retries = 3, .retry_ms = 50,
 	    .deadline_ms = 3000 };
@@ -355,8 +355,10 @@ role_hand_over(struct master *m)
 	char *why = NULL, *leader = NULL;
 	struct dq_conn c = { .fd = -1 };
 
+	/* A single master (no cluster) has nobody to hand over to. */
 	if (m->cluster == NULL || atomic_load(&m->role) != MASTER_LEADER)
 		return;
+	addr = cluster_address(m->cluster);
 	atomic_store(&m->role, MASTER_STANDBY);
 	role_set_leader_urls(m, "", "");
 	hub_set_leader(m->hub, 0, NULL);

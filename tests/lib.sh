@@ -148,9 +148,19 @@ master_start() {
 master_stop() {
 	local sig=${1:-TERM}
 	[ -n "${MASTER_PID:-}" ] || return 0
+	local rc
 	kill "-$sig" "$MASTER_PID" 2>/dev/null
 	wait "$MASTER_PID" 2>/dev/null
+	rc=$?
 	MASTER_PID=""
+	# A planned stop ends cleanly: exit 0, never a crash on the way out.
+	case $sig in
+	TERM | INT)
+		[ "$rc" = 0 ] || [ "$rc" = 127 ] ||
+		    notok "the master exits 0 after SIG$sig" \
+		    "(exit status $rc$( [ "$rc" -gt 128 ] &&
+		    echo ": killed by signal $((rc - 128))"))" ;;
+	esac
 	san_check "$MASTER_LOG"
 }
 
