@@ -171,10 +171,13 @@ check_has "sent there by the standby's 4013" "$(cat "$TMP/agent.log")" \
 # ---- a fleet for the deploys ----------------------------------------------
 # Three simulated agents (labelled role=fleet; the stack's service runs
 # there only) listing every master, as BERTH_URL does: they report every
-# container of their desired sets running, so a deploy can finish.
+# container of their desired sets running, so a deploy can finish. Their
+# backoff is capped at 2 s, as the real agent's here (the kills come
+# closer together than the 30 s a session needs to reset the backoff).
 SIM_URL="ws://127.0.0.1:${GP[1]},ws://127.0.0.1:${GP[2]},ws://127.0.0.1:${GP[3]}"
 "$SIM" --url "$SIM_URL" --token "$GT" --agents 3 --ramp 20 \
     --label role=fleet --name-prefix fleet --duration 3600 --join-timeout 60 \
+    --backoff-max 2 \
     --phase-file "$TMP/fleet.phase" >"$TMP/fleet.out" 2>"$TMP/fleet.err" &
 FLEET_PID=$!
 at_exit "kill $FLEET_PID"
@@ -230,22 +233,23 @@ for k in $(seq 1 "$KILLS"); do
 	c0=$(date +%s%3N)
 	L=$(leader) || { notok "a leader before kill $k"; break; }
 	sleep 1		# writes flow
-	# A deploy in flight: the stack upgraded (a new rev) and deployed
-	# just before the kill.
+	# A deploy accepted and not finished: the stack upgraded (a new
+	# rev) and deployed, the leader killed at the deploy's 202 (the
+	# fleet reports running at once: a deploy takes well under a second).
 	[ "$(req PUT /v1/stacks/default/hs "$(stack_json "$k")")" = 200 ] &&
 	    echo "$k" >>"$TMP/upgrades"
 	[ "$(req POST /v1/stacks/default/hs/deploy '')" = 202 ] &&
 	    jq -r .id "$TMP/req" >>"$TMP/deploys"
-	# Joins across the kill: four agents, one every 0.5 s from now (an
-	# election takes over a second: three of them join during it).
+	m_kill "$L"
+	t0=$(date +%s%3N)
+	# Joins during the failover: four agents, one every 0.5 s from now
+	# (an election takes over a second).
 	"$SIM" --url "$SIM_URL" --token "$GT" --agents 4 --ramp 2 \
-	    --name-prefix "join$k" --duration 1 --join-timeout 60 \
+	    --name-prefix "join$k" --duration 1 --join-timeout 60 --backoff-max 2 \
 	    --report "$TMP/join$k.json" \
 	    >"$TMP/join$k.out" 2>"$TMP/join$k.err" &
 	JOINERS="$JOINERS $!"
 	at_exit "kill $! 2>/dev/null"
-	m_kill "$L"
-	t0=$(date +%s%3N)
 	# The CLI with the list rides the failover out: no error seen.
 	OUT=$(BERTH_MASTER=$ALL "$BIN/berth" grid create "cli-kill-$k" 2>&1) ||
 	    notok "the CLI writes through kill $k ($OUT)"
@@ -306,7 +310,20 @@ check "deploys were accepted just before the kills ($(wc -l <"$TMP/deploys"))" \
     test -n "$LASTDEP"
 wait_for 60 deploy_done "$LASTDEP"
 check_eq "the last deploy finishes" "$(deploy_state "$LASTDEP")" success
-echo "# the deploys sent just before the kills (each one not started yet at the kill) ended: $(for d in $(cat "$TMP/deploys"); do deploy_state "$d"; done | sort | uniq -c | tr -s ' \n' ' ')"
+for d in $(cat "$TMP/deploys"); do
+	curl -s -m 5 -H "Authorization: Bearer $TOKEN" \
+	    "$(url "$L")/v1/stacks/default/hs/deploys/$d" |
+	    jq -r '.state + " " + (.error // "")'
+done >"$TMP/deploy-ends"
+echo "# the deploys sent just before the kills ended:"
+sort "$TMP/deploy-ends" | uniq -c | sed 's/^/#   /'
+check_eq "each one finished, or a newer one superseded it" \
+    "$(grep -cvx -e 'success ' -e 'error superseded by a newer deploy' "$TMP/deploy-ends")" 0
+fleet_on() {
+	[ "$(curl -s -m 5 -H "Authorization: Bearer $TOKEN" "$(url "$L")/v1/grids/default/nodes" |
+	    jq '[.[] | select((.name | startswith("fleet-")) and .status == "online")] | length')" = 3 ]
+}
+wait_for 40 fleet_on
 check_eq "every acknowledged deploy is there" \
     "$(for d in $(cat "$TMP/deploys"); do curl -s -m 5 -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $TOKEN" "$(url "$L")/v1/stacks/default/hs/deploys/$d"; done | sort -u | tr '\n' ' ')" "200 "
 check_eq "the stack has the last acknowledged upgrade" \
