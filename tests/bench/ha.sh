@@ -232,6 +232,8 @@ if wait_until 150 phase held; then
 	note "$AGENTS agents on master $L: killing it"
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	m_kill "$L"
+	wait_until 30 leader
+	N=$(leader)
 	wait_until 150 sh -c "! kill -0 $SIM_PID"
 	kill "$SIM_PID" 2>/dev/null
 	wait "$SIM_PID" 2>/dev/null
@@ -257,7 +259,12 @@ if wait_until 150 phase held; then
 	done
 	v=$(awk '$1 == "resync_attempts_x1000_p99_ms" { print $2 }' "$TMP/sim/out")
 	[ -n "$v" ] && echo "ha_agents_attempts_p99 $v attempts"
-	note "agentsim: $(jq -c .counters "$TMP/sim/report.json" 2>/dev/null)"
+	note "agentsim: $(jq -c .counters "$TMP/sim/report.json" 2>/dev/null)," \
+	    "closes $(jq -c .closes "$TMP/sim/report.json" 2>/dev/null)"
+	[ -n "$N" ] && note "the new leader: $(grep -c 'loop stalled' "${D[$N]}/master.log")" \
+	    "hub loop stalls logged, the longest" \
+	    "$(grep -o 'loop stalled for [0-9]* ms' "${D[$N]}/master.log" |
+	    awk '{ if ($4 > m) m = $4 } END { print m + 0 }') ms"
 else
 	note "the agents never synced: $(tail -2 "$TMP/sim/err")"
 fi
