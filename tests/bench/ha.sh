@@ -13,7 +13,8 @@
 #   ha_write_p50/p99_ms  API write latency (POST /v1/grids, one at a time,
 #                        curl's time_total) through the leader of the three
 #                        against a single master on plain SQLite (the
-#                        default backend), HA_WRITES each; the p99 ratio.
+#                        default backend) running beside them, HA_WRITES
+#                        each, alternating; the p50 and p99 ratios.
 #   ha_agents_back_1k_s  HA_AGENTS (1,000) simulated agents (agentsim, with
 #                        --url listing the three masters as BERTH_URL
 #                        does) connected to the leader; kill -9 of the
@@ -137,17 +138,28 @@ pct() {
 		if (r < 1) r = 1; print v[r] }'
 }
 
-# latency I PREFIX OUT: HA_WRITES writes one at a time through master I;
-# each 201's time_total in ms goes to OUT.
+# latency I TOKEN_I J TOKEN_J: HA_WRITES writes one at a time through
+# master I and as many through master J, in turn (the machine's load
+# then weighs on both alike); each 201's time_total in ms goes to
+# $TMP/lat-I and $TMP/lat-J.
 latency() {
-	local n st t
-	: >"$3"
+	local n st t m tok
+	: >"$TMP/lat-$1"
+	: >"$TMP/lat-$3"
 	for n in $(seq 1 "$WRITES"); do
-		read -r st t <<<"$(post "$1" "$2-$n")"
-		[ "$st" = 201 ] && awk -v t="$t" 'BEGIN { printf "%.3f\n", t * 1000 }' >>"$3"
+		for m in "$1:$2" "$3:$4"; do
+			tok=${m#*:}
+			m=${m%%:*}
+			read -r st t <<<"$(TOKEN=$tok post "$m" "lat-$m-$n")"
+			[ "$st" = 201 ] && awk -v t="$t" \
+			    'BEGIN { printf "%.3f\n", t * 1000 }' >>"$TMP/lat-$m"
+		done
 	done
-	[ "$(wc -l <"$3")" -eq "$WRITES" ] ||
-	    note "$2: only $(wc -l <"$3") of $WRITES writes answered 201"
+	for m in "$1" "$3"; do
+		[ "$(wc -l <"$TMP/lat-$m")" -eq "$WRITES" ] ||
+		    note "master $m: only $(wc -l <"$TMP/lat-$m") of $WRITES" \
+		    "writes answered 201"
+	done
 }
 
 note "load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
@@ -174,11 +186,21 @@ wait_until 30 standby 2 && wait_until 30 standby 3 ||
     { note "masters 2 and 3 never stand by"; exit 1; }
 note "three masters: leader 1, API ports ${AP[1]} ${AP[2]} ${AP[3]}"
 
-# ---- write latency through the leader (three masters) --------------------
+# ---- write latency: the leader of three against a single master ----------
+# The single master (plain SQLite, the default backend) runs beside the
+# three; the writes alternate between them.
+D[4]=$TMP/single
+AP[4]=$(free_port)
+GP[4]=$(free_port)
+mkdir -p "${D[4]}"
+m_start 4 || exit 1
 L=$(leader)
-latency "$L" lat-ha "$TMP/lat-ha"
-HA50=$(pct 50 "$TMP/lat-ha")
-HA99=$(pct 99 "$TMP/lat-ha")
+latency "$L" "$TOKEN" 4 "$(cat "${D[4]}/operator.token")"
+m_kill 4
+HA50=$(pct 50 "$TMP/lat-$L")
+HA99=$(pct 99 "$TMP/lat-$L")
+S50=$(pct 50 "$TMP/lat-4")
+S99=$(pct 99 "$TMP/lat-4")
 
 # ---- failover: kill -9 of the leader to the first accepted write ---------
 : >"$TMP/failover"
@@ -274,20 +296,9 @@ for i in 1 2 3; do
 	[ -n "${PID[$i]:-}" ] && m_kill "$i"
 done
 
-# ---- the same writes on a single master (plain SQLite) -------------------
-D[4]=$TMP/single
-AP[4]=$(free_port)
-GP[4]=$(free_port)
-mkdir -p "${D[4]}"
-m_start 4 || exit 1
-TOKEN=$(cat "${D[4]}/operator.token")
-latency 4 lat-single "$TMP/lat-single"
-m_kill 4
-S50=$(pct 50 "$TMP/lat-single")
-S99=$(pct 99 "$TMP/lat-single")
 echo "# ha_write: POST /v1/grids one at a time ($WRITES each), curl's" \
     "time_total: the leader of three dqlite masters against one master" \
-    "on plain SQLite"
+    "on plain SQLite, in turn"
 echo "ha_write_p50_ms $HA50 ms"
 echo "ha_write_p99_ms $HA99 ms"
 echo "single_write_p50_ms $S50 ms"
