@@ -7,12 +7,13 @@
 # leader's agent URL: a real agent listing every master goes there. kill
 # -9 of the leader, several times (BERTH_HA_KILLS, 5; `make test-ha`: 20),
 # while a client writes through all three URLs, nodes join (simulated
-# agents listing every master, one joining every 0.5 s across each kill)
-# and a deploy is in flight (a stack upgrade and its deploy sent just
-# before each kill, to simulated agents that report its containers
+# agents listing every master, one joining every 0.5 s from each kill on)
+# and a deploy is in flight (a stack upgrade and its deploy, the leader
+# killed at the deploy's 202; simulated agents report its containers
 # running): every acknowledged write is there afterwards, every agent
-# that was welcomed is a node once, the last deploy finishes with each
-# instance placed once, a new leader serves writes each time, the CLI
+# that was welcomed is a node once, every acknowledged deploy finished
+# or was superseded, the last with each instance placed once and
+# running, a new leader serves writes each time, the CLI
 # with every master listed sees no error, and the real agent is back on
 # each new leader as the same node. A frozen leader
 # (SIGSTOP) is deposed: when it runs again it stands by and closes its
