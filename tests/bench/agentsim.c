@@ -37,6 +37,14 @@
  *           then until every agent is welcomed again and has its desired
  *           set on a session opened after that drop. Prints the time.
  *
+ * --url takes one master or, as the agent's BERTH_URL, every master of
+ * a cluster (docs/ha.md): each agent follows agent/conn.c's rules, a
+ * standby's 4013 naming a listed leader sends it there in 50-250 ms, and
+ * an attempt that ended without a welcome moves it to the next master.
+ * The restart phase then measures a failover as well as a restart: a
+ * session is "back" only once a master welcomed it, which only a leader
+ * does.
+ *
  * Figures go to stdout as "name value unit" lines, progress to stderr,
  * everything to --report as JSON. --phase-file tells a driver script
  * which phase is done. Every wait is bounded; SIGINT/SIGTERM end the run
@@ -54,6 +62,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -73,12 +82,22 @@
 #define SIM_MAX_LABELS		32
 #define SIM_MEMORY		4294967296LL	/* 4 GiB reported */
 #define SIM_NODES_FILE		"agentsim-nodes"
+#define SIM_MAX_MASTERS		8		/* --url list */
+#define SIM_LEADER_MIN_MS	50		/* as agent/conn.c: after a */
+#define SIM_LEADER_JITTER_MS	200		/* 4013 naming a listed leader */
 
 enum sim_conn { SIM_IDLE, SIM_WAIT, SIM_CONNECTING, SIM_OPEN };
 enum sim_phase { SIM_P_RAMP, SIM_P_HOLD, SIM_P_WAIT_DOWN, SIM_P_WAIT_UP,
     SIM_P_DONE };
 
 struct sim;
+
+/* One master of --url's list. */
+struct sim_master {
+	char		 host[128];
+	char		 path[256];
+	int		 port;
+};
 
 /* One simulated agent. */
 struct sim_agent {
@@ -90,6 +109,8 @@ struct sim_agent {
 	char		*node_token;	/* from welcome; NULL before */
 	struct backoff_reconnect backoff; /* the agent's reconnect policy */
 	int		 close_code;	/* code of the master's close, or 0 */
+	int		 cur;		/* s->m[cur] is tried next */
+	int		 to_leader;	/* a 4013 named a listed leader */
 	long long	 retry_after;	/* its "retry after N ms", or -1 */
 	int64_t		 next_connect;	/* mono ms, when SIM_WAIT */
 	int64_t		 conn_us;	/* this attempt started */
@@ -135,9 +156,8 @@ struct sim_agent {
 struct sim {
 	/* options */
 	char		*url;		/* --url, as given */
-	char		 host[128];	/* parsed from url */
-	char		 path[256];
-	int		 port;
+	struct sim_master m[SIM_MAX_MASTERS]; /* parsed from url */
+	int		 nm;		/* masters in m */
 	char		*grid_token;	/* --token */
 	int		 n;		/* --agents */
 	double		 ramp;		/* --ramp, connects per second */
@@ -176,6 +196,8 @@ struct sim {
 	long		 n_conn_err;	/* attempts that never opened */
 	long		 n_pre_upgrade;	/* ... of which closed awaiting the 101 */
 	long		 sets_in_parts;	/* desired sets that came in parts */
+	long		 n_to_leader;	/* 4013s that named a listed leader */
+	long		 n_next_master;	/* attempts moved to the next master */
 	long		 n_closes[16];	/* 4000..4015 closes seen */
 	long		 hold_drops;	/* drops during hold */
 	long		 frames_tx;	/* frames written */
@@ -575,6 +597,16 @@ sim_ended(struct sim_agent *a)
 
 	if (a->conn != SIM_CONNECTING && a->conn != SIM_OPEN)
 		return;		/* already handled */
+	/*
+	 * As agent/conn.c: an attempt that ended without a welcome, and not
+	 * sent to the leader by a standby, moves on to the next master of
+	 * the list (one that is down or stopping).
+	 */
+	if (a->welcome_us == 0 && !a->to_leader &&
+	    code != PROTO_CLOSE_NOT_LEADER && s->nm > 1) {
+		a->cur = (a->cur + 1) % s->nm;
+		s->n_next_master++;
+	}
 	if (a->welcome_us != 0) {
 		s->n_open--;
 		s->n_drops++;
@@ -617,6 +649,11 @@ sim_ended(struct sim_agent *a)
 	}
 	delay = backoff_reconnect_ms(&a->backoff, act, a->retry_after, 0, cap,
 	    now, sim_rand(s));
+	if (a->to_leader) {	/* a standby named the leader: it serves */
+		a->to_leader = 0;
+		delay = SIM_LEADER_MIN_MS + (int64_t)(sim_rand(s) %
+		    SIM_LEADER_JITTER_MS);
+	}
 	a->retry_after = -1;
 	a->wsi = NULL;
 	a->conn = SIM_WAIT;
@@ -635,6 +672,7 @@ static void
 sim_connect(struct sim_agent *a)
 {
 	struct sim *s = a->sim;
+	const struct sim_master *m = &s->m[a->cur];
 	struct lws_client_connect_info i;
 	char src[24];
 	/*
@@ -651,11 +689,11 @@ sim_connect(struct sim_agent *a)
 
 	memset(&i, 0, sizeof i);
 	i.context = s->ctx;
-	i.address = s->host;
-	i.port = s->port;
-	i.path = s->path;
-	i.host = s->host;
-	i.origin = s->host;
+	i.address = m->host;
+	i.port = m->port;
+	i.path = m->path;
+	i.host = m->host;
+	i.origin = m->host;
 	i.protocol = PROTO_WS_PROTOCOL;
 	i.local_protocol_name = PROTO_WS_PROTOCOL;
 	i.opaque_user_data = a;
@@ -703,6 +741,49 @@ sim_headers(struct sim_agent *a, struct lws *wsi, unsigned char **p,
 		    end) != 0)
 			return -1;
 	return 0;
+}
+
+/* The index in --url's list of a ws://HOST:PORT URL, or -1. */
+static int
+sim_find_master(struct sim *s, const char *url)
+{
+	char *copy = xstrdup(url);
+	const char *proto, *addr, *path;
+	int port, i, found = -1;
+
+	if (lws_parse_uri(copy, &proto, &addr, &port, &path) == 0 &&
+	    strcmp(proto, "ws") == 0)
+		for (i = 0; i < s->nm && found < 0; i++)
+			if (s->m[i].port == port &&
+			    strcasecmp(s->m[i].host, addr) == 0)
+				found = i;
+	free(copy);
+	return found;
+}
+
+/*
+ * A standby closed with 4013 (docs/ha.md): as agent/conn.c, go to the
+ * leader its reason names at once when the list has it, else to the next
+ * master of the list.
+ */
+static void
+sim_not_leader(struct sim_agent *a, const char *reason, size_t len)
+{
+	struct sim *s = a->sim;
+	char url[256];
+	int i;
+
+	if (proto_leader_url(reason, len, url, sizeof url) == 0 &&
+	    (i = sim_find_master(s, url)) >= 0) {
+		a->cur = i;
+		a->to_leader = 1;
+		s->n_to_leader++;
+		return;
+	}
+	if (s->nm > 1) {
+		a->cur = (a->cur + 1) % s->nm;
+		s->n_next_master++;
+	}
 }
 
 static int
@@ -765,6 +846,9 @@ sim_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			a->close_code = (u[0] << 8) | u[1];
 			a->retry_after = proto_retry_after_ms(
 			    (const char *)u + 2, len - 2);
+			if (a->close_code == PROTO_CLOSE_NOT_LEADER)
+				sim_not_leader(a, (const char *)u + 2,
+				    len - 2);
 		}
 		break;
 	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
@@ -910,10 +994,12 @@ sim_report(struct sim *s)
 	    "join", s->m_join, "idle", s->m_idle, "reconnect", s->m_reconnect,
 	    "expect_containers", s->expect_containers));
 	json_object_set_new(s->out, "counters", json_pack("{s:I, s:I, s:I, "
-	    "s:I, s:I, s:I, s:I, s:I, s:i}", "drops", (json_int_t)s->n_drops,
+	    "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "drops", (json_int_t)s->n_drops,
 	    "connect_errors", (json_int_t)s->n_conn_err,
 	    "closed_before_upgrade", (json_int_t)s->n_pre_upgrade,
 	    "sets_in_parts", (json_int_t)s->sets_in_parts,
+	    "sent_to_leader", (json_int_t)s->n_to_leader,
+	    "next_master", (json_int_t)s->n_next_master,
 	    "frames_tx", (json_int_t)s->frames_tx,
 	    "frames_rx", (json_int_t)s->frames_rx,
 	    "frames_skipped", (json_int_t)s->frames_skipped,
@@ -1105,7 +1191,11 @@ static void
 sim_usage(void)
 {
 	fprintf(stderr,
-"usage: agentsim --url ws://127.0.0.1:PORT --token GRIDTOKEN [options]\n"
+"usage: agentsim --url ws://127.0.0.1:PORT[,ws://...] --token GRIDTOKEN "
+"[options]\n"
+"  --url LIST            the master, or every master (comma-separated, as\n"
+"                        BERTH_URL): a 4013 naming a listed leader goes\n"
+"                        there, an attempt without a welcome to the next\n"
 "  --agents N            simulated agents (1000)\n"
 "  --ramp R              first connections per second (500)\n"
 "  --label k=v           node label, repeatable\n"
@@ -1125,28 +1215,50 @@ sim_usage(void)
 	exit(2);
 }
 
-/* Accept ws://HOST:PORT[/path] with a loopback HOST only. */
+/*
+ * Accept ws://HOST:PORT[/path] with a loopback HOST only, or a
+ * comma-separated list of them (every master, as the agent's BERTH_URL).
+ */
 static void
 sim_parse_url(struct sim *s)
 {
-	char *copy = xstrdup(s->url);
+	char *list = xstrdup(s->url), *one, *save = NULL, *copy;
 	const char *proto, *addr, *path;
 	int port;
 
-	if (lws_parse_uri(copy, &proto, &addr, &port, &path) != 0 ||
-	    strcmp(proto, "ws") != 0 || port <= 0 || port > 65535) {
-		fprintf(stderr, "agentsim: --url: expected "
-		    "ws://127.0.0.1:PORT\n");
+	for (one = strtok_r(list, ",", &save); one != NULL;
+	    one = strtok_r(NULL, ",", &save)) {
+		copy = xstrdup(one);
+		if (s->nm >= SIM_MAX_MASTERS) {
+			fprintf(stderr, "agentsim: --url: at most %d masters\n",
+			    SIM_MAX_MASTERS);
+			exit(2);
+		}
+		if (lws_parse_uri(copy, &proto, &addr, &port, &path) != 0 ||
+		    strcmp(proto, "ws") != 0 || port <= 0 || port > 65535) {
+			fprintf(stderr, "agentsim: --url: expected "
+			    "ws://127.0.0.1:PORT[,ws://...], not %s\n", one);
+			exit(2);
+		}
+		if (strncmp(addr, "127.", 4) != 0 &&
+		    strcmp(addr, "localhost") != 0) {
+			fprintf(stderr, "agentsim: --url: loopback masters "
+			    "only\n");
+			exit(2);
+		}
+		snprintf(s->m[s->nm].host, sizeof s->m[s->nm].host, "%s",
+		    addr);
+		snprintf(s->m[s->nm].path, sizeof s->m[s->nm].path, "/%s",
+		    path);
+		s->m[s->nm].port = port;
+		s->nm++;
+		free(copy);
+	}
+	free(list);
+	if (s->nm == 0) {
+		fprintf(stderr, "agentsim: --url: no master\n");
 		exit(2);
 	}
-	if (strncmp(addr, "127.", 4) != 0 && strcmp(addr, "localhost") != 0) {
-		fprintf(stderr, "agentsim: --url: loopback masters only\n");
-		exit(2);
-	}
-	snprintf(s->host, sizeof s->host, "%s", addr);
-	snprintf(s->path, sizeof s->path, "/%s", path);
-	s->port = port;
-	free(copy);
 }
 
 static void

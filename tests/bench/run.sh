@@ -32,13 +32,17 @@
 #   dns       the agent's DNS server on loopback with 2,000 services and
 #             10,000 instances, 4 client threads: p50/p99 answer time and
 #             queries/s as the clients see them (tests/bench/dns_bench.c)
+#   ha        three masters on dqlite: kill -9 of the leader to the first
+#             accepted write (median, max), 1,000 simulated agents back on
+#             the new leader, write latency against a single master
+#             (tests/bench/ha.sh)
 #
 # BENCH=name[,name] runs a subset.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BERTH_BUILD:-build}
 export BERTH_BUILD=$BUILD
-sel=${BENCH:-startup,sched,autoscale,api,agentsim,docker50,jobs,jobs100,logs,exec,overlay,dashboard,dns}
+sel=${BENCH:-startup,sched,autoscale,api,agentsim,docker50,jobs,jobs100,logs,exec,overlay,dashboard,dns,ha}
 rc=0
 
 want() { case ",$sel," in *",$1,"*) return 0 ;; esac; return 1; }
@@ -63,4 +67,5 @@ want exec && run exec tests/bench/exec.sh
 want overlay && run overlay tests/bench/overlay.sh
 want dashboard && run dashboard tests/bench/dashboard.sh
 want dns && run dns "$BUILD/bench/dns_bench"
+want ha && run ha tests/bench/ha.sh
 exit $rc

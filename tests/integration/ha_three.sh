@@ -5,10 +5,17 @@
 # leader when the client follows it), /healthz and /metrics answer locally
 # with the role, and their hub refuses agents with 4013 naming the
 # leader's agent URL: a real agent listing every master goes there. kill
-# -9 of the leader, several times, while a client writes through all three
-# URLs: every acknowledged write is there afterwards, a new leader serves
-# writes each time, the CLI with every master listed sees no error, and
-# the agent is back on each new leader as the same node. A frozen leader
+# -9 of the leader, several times (BERTH_HA_KILLS, 5; `make test-ha`: 20),
+# while a client writes through all three URLs, nodes join (simulated
+# agents listing every master, one joining every 0.5 s from each kill on)
+# and a deploy is in flight (a stack upgrade and its deploy, the leader
+# killed at the deploy's 202; simulated agents report its containers
+# running): every acknowledged write is there afterwards, every agent
+# that was welcomed is a node once, every acknowledged deploy finished
+# or was superseded, the last with each instance placed once and
+# running, a new leader serves writes each time, the CLI
+# with every master listed sees no error, and the real agent is back on
+# each new leader as the same node. A frozen leader
 # (SIGSTOP) is deposed: when it runs again it stands by and closes its
 # agents with 4013. A killed master rejoins and catches up: it ends up the
 # only node with the newest entries, and the leader. A SIGTERM of the
@@ -16,6 +23,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 PROBE=$ROOT/$BUILD/tools/wsprobe
+SIM=$ROOT/$BUILD/bench/agentsim
 KILLS=${BERTH_HA_KILLS:-5}
 declare -a D CA AP GP PID
 for i in 1 2 3; do
@@ -161,7 +169,48 @@ check "an agent listing a standby first joins the leader" node_on 1
 check_has "sent there by the standby's 4013" "$(cat "$TMP/agent.log")" \
     "ws://127.0.0.1:${GP[2]} is a standby: going to the leader, ws://127.0.0.1:${GP[1]}"
 
-# ---- kill -9 of the leader, again and again, while a client writes -------
+# ---- a fleet for the deploys ----------------------------------------------
+# Three simulated agents (labelled role=fleet; the stack's service runs
+# there only) listing every master, as BERTH_URL does: they report every
+# container of their desired sets running, so a deploy can finish. Their
+# backoff is capped at 2 s, as the real agent's here (the kills come
+# closer together than the 30 s a session needs to reset the backoff).
+SIM_URL="ws://127.0.0.1:${GP[1]},ws://127.0.0.1:${GP[2]},ws://127.0.0.1:${GP[3]}"
+"$SIM" --url "$SIM_URL" --token "$GT" --agents 3 --ramp 20 \
+    --label role=fleet --name-prefix fleet --duration 3600 --join-timeout 60 \
+    --backoff-max 2 \
+    --phase-file "$TMP/fleet.phase" >"$TMP/fleet.out" 2>"$TMP/fleet.err" &
+FLEET_PID=$!
+at_exit "kill $FLEET_PID"
+wait_for 60 grep -qx synced "$TMP/fleet.phase"
+check "three simulated agents listing every master join" \
+    grep -qx "agents_synced 3 agents" "$TMP/fleet.out"
+# req METHOD PATH BODY: through the leader found now; prints the status,
+# the answer in $TMP/req.
+req() {
+	curl -s --location-trusted -m 10 -o "$TMP/req" -w '%{http_code}' \
+	    -X "$1" -H "Authorization: Bearer $TOKEN" \
+	    -H 'Content-Type: application/json' --data-binary "$3" \
+	    "$(url "$(leader || echo 1)")$2"
+}
+stack_json() {	# stack_json ROUND: a new environment, so a new rev
+	printf '{"stack":"t/hs","version":"1.0.%s","services":{"web":{"image":"busybox","instances":3,"environment":{"ROUND":"%s"},"affinity":["label==role=fleet"]}}}' "$1" "$1"
+}
+check_eq "a stack for the fleet is installed" \
+    "$(req POST '/v1/grids/default/stacks?name=hs' "$(stack_json 0)")" 201
+check_eq "and deployed" "$(req POST /v1/stacks/default/hs/deploy '')" 202
+DEP1=$(jq -r .id "$TMP/req")
+deploy_state() {
+	curl -s -m 5 --location-trusted -H "Authorization: Bearer $TOKEN" \
+	    "$(url "$(leader || echo 1)")/v1/stacks/default/hs/deploys/$1" |
+	    jq -r .state
+}
+deploy_done() { [ "$(deploy_state "$1")" = success ]; }
+wait_for 60 deploy_done "$DEP1"
+check_eq "the first deploy finishes on the fleet" "$(deploy_state "$DEP1")" success
+
+# ---- kill -9 of the leader, again and again, during writes, joins and a
+# deploy ---------------------------------------------------------------------
 # The writer sends each name once, through the three URLs in turn, and
 # records the names acknowledged with 201.
 : >"$TMP/acked"
@@ -178,11 +227,30 @@ writer() {
 writer &
 WRITER=$!
 FAILOVER_MAX=0
+: >"$TMP/deploys"
+: >"$TMP/upgrades"
+JOINERS=""
 for k in $(seq 1 "$KILLS"); do
+	c0=$(date +%s%3N)
 	L=$(leader) || { notok "a leader before kill $k"; break; }
 	sleep 1		# writes flow
+	# A deploy accepted and not finished: the stack upgraded (a new
+	# rev) and deployed, the leader killed at the deploy's 202 (the
+	# fleet reports running at once: a deploy takes well under a second).
+	[ "$(req PUT /v1/stacks/default/hs "$(stack_json "$k")")" = 200 ] &&
+	    echo "$k" >>"$TMP/upgrades"
+	[ "$(req POST /v1/stacks/default/hs/deploy '')" = 202 ] &&
+	    jq -r .id "$TMP/req" >>"$TMP/deploys"
 	m_kill "$L"
 	t0=$(date +%s%3N)
+	# Joins during the failover: four agents, one every 0.5 s from now
+	# (an election takes over a second).
+	"$SIM" --url "$SIM_URL" --token "$GT" --agents 4 --ramp 2 \
+	    --name-prefix "join$k" --duration 1 --join-timeout 60 --backoff-max 2 \
+	    --report "$TMP/join$k.json" \
+	    >"$TMP/join$k.out" 2>"$TMP/join$k.err" &
+	JOINERS="$JOINERS $!"
+	at_exit "kill $! 2>/dev/null"
 	# The CLI with the list rides the failover out: no error seen.
 	OUT=$(BERTH_MASTER=$ALL "$BIN/berth" grid create "cli-kill-$k" 2>&1) ||
 	    notok "the CLI writes through kill $k ($OUT)"
@@ -200,9 +268,14 @@ for k in $(seq 1 "$KILLS"); do
 	m_start "$L"
 	wait_for 30 standby_of "$L" "$N" ||
 	    notok "master $L rejoins as a standby after kill $k"
+	echo "# kill $k: the whole cycle took $(($(date +%s%3N) - c0)) ms"
 done
 touch "$TMP/stop"
 wait "$WRITER"
+for p in $JOINERS; do
+	wait_for 60 sh -c "! kill -0 $p 2>/dev/null"
+	wait "$p" 2>/dev/null
+done
 echo "# slowest failover (kill to the first write on the new leader): $FAILOVER_MAX ms"
 L=$(leader)
 check "a leader serves after $KILLS kills" test -n "$L"
@@ -216,8 +289,55 @@ check_eq "and every write after a kill" \
 check_eq "and every one the CLI made during the failovers" \
     "$(grep -c '^cli-kill-' "$TMP/have")" "$KILLS"
 check "the agent is online on the last leader" node_on "$L"
+curl -s -m 5 -H "Authorization: Bearer $TOKEN" \
+    "$(url "$L")/v1/grids/default/nodes" >"$TMP/nodes.json"
 check_eq "as the same node: none removed, none added" \
-    "$(curl -s -m 5 -H "Authorization: Bearer $TOKEN" "$(url "$L")/v1/grids/default/nodes" | jq -c '[.[].name]')" '["a1"]'
+    "$(jq -c '[.[].name | select(test("^(a1|fleet-)"))] | sort' "$TMP/nodes.json")" \
+    '["a1","fleet-0","fleet-1","fleet-2"]'
+FAILED_JOINS=$(cat "$TMP"/join*.json | jq -s '[.[].counters.connect_errors] | add')
+check "the joins met the failovers: $FAILED_JOINS attempts refused or sent on" \
+    test "${FAILED_JOINS:-0}" -ge "$KILLS"
+check_eq "every agent that joined during the kills was admitted" \
+    "$(cat "$TMP"/join*.out | grep -c '^agents_synced 4 agents$')" "$KILLS"
+check_eq "and is a node once: no join lost, none doubled" \
+    "$(jq -r '.[].name | select(startswith("join"))' "$TMP/nodes.json" | sort | uniq -c | awk '$1 == 1' | wc -l) $(jq '[.[].name | select(startswith("join"))] | length' "$TMP/nodes.json")" \
+    "$((4 * KILLS)) $((4 * KILLS))"
+# The deploys sent just before each kill: every acknowledged one is
+# there; the last one finishes, each instance placed once, on the last
+# upgrade's rev, running.
+LASTDEP=$(tail -1 "$TMP/deploys")
+
+check "deploys were accepted just before the kills ($(wc -l <"$TMP/deploys"))" \
+    test -n "$LASTDEP"
+wait_for 60 deploy_done "$LASTDEP"
+check_eq "the last deploy finishes" "$(deploy_state "$LASTDEP")" success
+for d in $(cat "$TMP/deploys"); do
+	curl -s -m 5 -H "Authorization: Bearer $TOKEN" \
+	    "$(url "$L")/v1/stacks/default/hs/deploys/$d" |
+	    jq -r '.state + " " + (.error // "")'
+done >"$TMP/deploy-ends"
+echo "# the deploys sent just before the kills ended:"
+sort "$TMP/deploy-ends" | uniq -c | sed 's/^/#   /'
+check_eq "each one finished, or a newer one superseded it" \
+    "$(grep -cvx -e 'success ' -e 'error superseded by a newer deploy' "$TMP/deploy-ends")" 0
+fleet_on() {
+	[ "$(curl -s -m 5 -H "Authorization: Bearer $TOKEN" "$(url "$L")/v1/grids/default/nodes" |
+	    jq '[.[] | select((.name | startswith("fleet-")) and .status == "online")] | length')" = 3 ]
+}
+wait_for 40 fleet_on
+check_eq "every acknowledged deploy is there" \
+    "$(for d in $(cat "$TMP/deploys"); do curl -s -m 5 -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $TOKEN" "$(url "$L")/v1/stacks/default/hs/deploys/$d"; done | sort -u | tr '\n' ' ')" "200 "
+check_eq "the stack has the last acknowledged upgrade" \
+    "$(curl -s -m 5 -H "Authorization: Bearer $TOKEN" "$(url "$L")/v1/stacks/default/hs" | jq -r .version)" \
+    "1.0.$(tail -1 "$TMP/upgrades")"
+curl -s -m 5 -H "Authorization: Bearer $TOKEN" \
+    "$(url "$L")/v1/services/default/hs/web/containers" >"$TMP/web.json"
+check_eq "no instance is duplicated: 1, 2 and 3 once each, running" \
+    "$(jq -c '[.[] | [.instance, .state]]' "$TMP/web.json")" \
+    '[[1,"running"],[2,"running"],[3,"running"]]'
+check_eq "all on one rev, on the fleet" \
+    "$(jq -r '[.[].rev] | unique | length' "$TMP/web.json") $(jq -r '[.[].node | select(startswith("fleet-"))] | length' "$TMP/web.json")" \
+    "1 3"
 check_eq "the agent joined once (its node token served every reconnect)" \
     "$(grep -c 'joined: node token stored' "$TMP/agent.log")" 1
 
@@ -254,7 +374,10 @@ check_has "its log says it stood down" "$(cat "${D[$L]}/master.log")" \
 # X is killed and misses W1; back, it must take W1 and W2 (W2 is committed
 # by the leader and X alone, the third master being down). Then the
 # leader dies and the third master comes back: X holds the newest entries,
-# so only X can win the election, and it serves both writes.
+# so only X can win the first election, and the leader serves both
+# writes. (X, leading, brings Y up to date; a loaded X that misses its
+# heartbeats then may lose the lead to Y in a later term: whoever leads
+# in the end must serve W1 and W2.)
 L=$(leader)
 X=$(for i in 1 2 3; do [ "$i" != "$L" ] && echo "$i"; done | head -1)
 Y=$((6 - L - X))
@@ -266,10 +389,18 @@ check "master $X rejoins as a standby" standby_of "$X" "$L"
 m_kill "$Y"
 check_eq "W2 is committed by the leader and master $X alone" \
     "$(post "$L" /v1/grids '{"name":"catch-w2"}')" 201
+FROM_X=$(($(stat -c %s "${D[$X]}/master.log") + 1))
 m_kill "$L"
 m_start "$Y"
-wait_for 40 is_role "$X" leader
-check "master $X, the only one with every entry, is elected" is_role "$X" leader
+wait_for 40 leader
+N=$(leader)
+led_since() {	# led_since FROM LOG: the master's node led after byte FROM
+	tail -c +"$1" "$2" | grep -Eq "role: (leader \(node|this master's node leads)"
+}
+check "master $X, the only one with every entry, is elected first" \
+    led_since "$FROM_X" "${D[$X]}/master.log"
+check "a leader serves (master ${N:-none})" test -n "$N"
+[ -n "$N" ] && [ "$N" != "$X" ] && { Y=$X; X=$N; }
 check_eq "and serves W1 and W2" "$(grids "$X" | grep -c '^catch-w')" 2
 check_eq "and every acknowledged write" \
     "$(comm -23 <(sort -u "$TMP/acked") <(grids "$X") | wc -l)" 0
@@ -295,6 +426,8 @@ check_eq "and has the CLI's write" "$(grids "$N" | grep -c '^cli-term$')" 1
 
 kill -TERM "$AGENT_PID" 2>/dev/null
 wait "$AGENT_PID" 2>/dev/null
+kill "$FLEET_PID" 2>/dev/null
+wait "$FLEET_PID" 2>/dev/null
 for i in 1 2 3; do
 	if [ -n "${PID[$i]}" ]; then
 		kill -TERM "${PID[$i]}"

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# test-lane: side
+# ha_failover.sh - kill -9 of the leading master while a stack deploys,
+# with real agents on the real Docker Engine (issue 18, docs/ha.md): three
+# masters on loopback, two agents whose BERTH_URL lists all three. The
+# deploy's containers take 4 s to open their port (wait_for_port), so the
+# deploy is under way when the leader dies. The agents reconnect to the
+# new leader as the same nodes, the deploy finishes there, and Docker
+# shows each instance's container once, the same container (same id, same
+# start time) as before the kill: nothing duplicated, nothing restarted.
+. "$(dirname "$0")/../lib.sh"
+
+"$ROOT/scripts/test-image.sh" >/dev/null || { notok "build the local test image"; exit 1; }
+declare -a D CA AP GP PID
+for i in 1 2 3; do
+	D[$i]=$TMP/m$i
+	CA[$i]=127.0.0.1:$(free_port)
+	AP[$i]=$(free_port)
+	GP[$i]=$(free_port)
+	mkdir -p "${D[$i]}"
+done
+url() { echo "http://127.0.0.1:${AP[$1]}"; }
+# m_start I [flags...]: master I in the background, up when its API
+# answers (new ports if another test took one meanwhile).
+m_start() {
+	local i=$1 try from
+	shift
+	for try in 1 2 3; do
+		from=$(($(stat -c %s "${D[$i]}/master.log" 2>/dev/null || echo 0) + 1))
+		"$BIN/berth-master" --data-dir "${D[$i]}" --tick-ms 200 \
+		    --api-listen "127.0.0.1:${AP[$i]}" \
+		    --agent-listen "127.0.0.1:${GP[$i]}" \
+		    --cluster-address "${CA[$i]}" "$@" \
+		    >>"${D[$i]}/master.log" 2>&1 </dev/null &
+		PID[$i]=$!
+		MASTER_PIDS="$MASTER_PIDS ${PID[$i]}"
+		wait_for 20 sh -c "curl -s -m 1 -o /dev/null $(url "$i")/healthz || ! [ -r /proc/${PID[$i]}/stat ] || grep -q ') Z' /proc/${PID[$i]}/stat"
+		pid_alive "${PID[$i]}" && return 0
+		wait "${PID[$i]}" 2>/dev/null
+		tail -c +"$from" "${D[$i]}/master.log" | grep -q 'address in use' ||
+		    break
+		AP[$i]=$(free_port)
+		GP[$i]=$(free_port)
+	done
+	notok "master $i starts"
+	tail -c +"$from" "${D[$i]}/master.log" | tail -5 | sed 's/^/# /'
+	return 1
+}
+role() { curl -s -m 2 "$(url "$1")/healthz" | jq -r '.role // "down"' 2>/dev/null || echo down; }
+is_role() { [ "$(role "$1")" = "$2" ]; }
+leader() {
+	local i
+	for i in 1 2 3; do
+		[ -n "${PID[$i]}" ] && is_role "$i" leader && { echo "$i"; return 0; }
+	done
+	return 1
+}
+# get PATH [JQ]: through the leader found now.
+get() {
+	curl -s -m 5 -H "Authorization: Bearer $TOKEN" \
+	    "$(url "$(leader || echo 1)")$1" | jq -r "${2:-.}"
+}
+
+m_start 1 || exit 1
+wait_for 30 is_role 1 leader
+TOKEN=$(cat "${D[1]}/operator.token")
+# docs/ha.md: every master holds the first one's master.key.
+cp "${D[1]}/master.key" "${D[2]}/" && cp "${D[1]}/master.key" "${D[3]}/"
+m_start 2 --join "${CA[1]}" || exit 1
+m_start 3 --join "${CA[1]}" || exit 1
+wait_for 30 is_role 2 standby && wait_for 30 is_role 3 standby
+check_eq "three masters: one leads, two stand by" \
+    "$(role 1) $(role 2) $(role 3)" "leader standby standby"
+
+# Two real agents listing every master (a standby first: its 4013 sends
+# them to the leader). agent_start's BERTH_URL is replaced.
+MASTER_DIR=${D[1]}
+LIST="ws://127.0.0.1:${GP[2]},ws://127.0.0.1:${GP[1]},ws://127.0.0.1:${GP[3]}"
+agent_start h1 "" BERTH_URL="$LIST" BERTH_LOG_LEVEL=debug
+agent_start h2 "" BERTH_URL="$LIST" BERTH_LOG_LEVEL=debug
+online() { [ "$(get /v1/grids/default/nodes '[.[] | select(.status == "online") | .name] | sort | join(",")')" = h1,h2 ]; }
+wait_for 30 online
+check "two real agents listing every master are online on the leader" online
+echo "# ${SECONDS}s: three masters and two agents up"
+NODES0=$(get /v1/grids/default/nodes '[.[] | .name + ":" + .id] | sort | join(",")')
+
+# A stack whose four containers open their port 4 s after they start:
+# the deploy waits for that (wait_for_port), so it is under way for
+# seconds after the containers exist.
+cat >"$TMP/web.yml" <<'YML'
+stack: e2e/hafo
+services:
+  web:
+    image: berth-test/busybox:latest
+    command: sh -c 'trap "exit 0" TERM; sleep 4; exec httpd -f -p 8080'
+    instances: 4
+    stop_grace_period: 2s
+    deploy:
+      wait_for_port: 8080
+YML
+L=$(leader)
+check_eq "the stack is installed" "$(curl -s -o /dev/null -w '%{http_code}' \
+    -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/yaml' \
+    --data-binary @"$TMP/web.yml" "$(url "$L")/v1/grids/default/stacks")" 201
+DEP=$(curl -s -X POST -H "Authorization: Bearer $TOKEN" \
+    "$(url "$L")/v1/stacks/default/hafo/deploy" | jq -r .id)
+check "and a deploy starts" test -n "$DEP" -a "$DEP" != null
+web() { containers -a --filter label=berth.stack=hafo --filter label=berth.service=web | tr ' ' '\n' | sed '/^$/d' | sort; }
+four() { [ "$(web | wc -l)" = 4 ]; }
+wait_for 30 four
+# Each container with its start time, as Docker has them.
+snapshot() {
+	local c
+	for c in $(web); do
+		docker inspect -f '{{.Id}} {{.Name}} {{.State.StartedAt}} {{.RestartCount}}' "$c"
+	done | sort
+}
+BEFORE=$(snapshot)
+echo "# ${SECONDS}s: four containers created, the deploy under way"
+STATE=$(get "/v1/stacks/default/hafo/deploys/$DEP" .state)
+check_eq "four containers exist in Docker while the deploy is under way" \
+    "$(web | wc -l) $STATE" "4 ongoing"
+
+# ---- kill -9 of the leader mid-deploy --------------------------------------
+t0=$(date +%s%3N)
+kill -9 "${PID[$L]}"
+wait "${PID[$L]}" 2>/dev/null
+PID[$L]=""
+wait_for 30 leader
+N=$(leader)
+check "another master leads" test -n "$N"
+wait_for 40 online
+check "both agents are back online on the new leader" online
+echo "# kill -9 of master $L: master $N leads, both agents back $(($(date +%s%3N) - t0)) ms after the kill"
+done_ok() { [ "$(get "/v1/stacks/default/hafo/deploys/$DEP" .state)" = success ]; }
+wait_for 60 done_ok
+echo "# ${SECONDS}s: the deploy ended"
+check_eq "the deploy begun on the old leader finishes on the new one" \
+    "$(get "/v1/stacks/default/hafo/deploys/$DEP" .state)" success
+check_eq "its four instances run, once each" \
+    "$(get /v1/services/default/hafo/web/containers '[.[] | [.instance, .state]]' | jq -c .)" \
+    '[[1,"running"],[2,"running"],[3,"running"],[4,"running"]]'
+check_eq "Docker has the same four containers: none duplicated, none restarted" \
+    "$(snapshot)" "$BEFORE"
+check_eq "and the API names those containers" \
+    "$(get /v1/services/default/hafo/web/containers '[.[].container_id] | sort | join(" ")')" \
+    "$(docker inspect -f '{{.Id}}' $(web) | sort | tr '\n' ' ' | sed 's/ $//')"
+check_eq "no node removed or added: the same two, same ids" \
+    "$(get /v1/grids/default/nodes '[.[] | .name + ":" + .id] | sort | join(",")')" "$NODES0"
+check "each agent joined once (its node token served the new leader)" \
+    test "$(grep -c 'joined: node token stored' "$TMP/agents/h1.log")" = 1 -a \
+    "$(grep -c 'joined: node token stored' "$TMP/agents/h2.log")" = 1
+
+# Tidy: the stack's containers go with the stack.
+curl -s -o /dev/null -X DELETE -H "Authorization: Bearer $TOKEN" \
+    "$(url "$N")/v1/stacks/default/hafo?force=1"
+gone() { [ -z "$(web)" ]; }
+wait_for 30 gone
+check "removing the stack removes its containers" gone
+agent_stop h1
+agent_stop h2
+for i in 1 2 3; do
+	if [ -n "${PID[$i]}" ]; then
+		kill -TERM "${PID[$i]}"
+		wait "${PID[$i]}" 2>/dev/null
+	fi
+	san_check "${D[$i]}/master.log"
+done
