@@ -163,6 +163,19 @@ node_file_write(const char *dir, uint64_t id, const char *address,
 	return 0;
 }
 
+int
+cluster_known_address(const char *data_dir, char **address, char **cause)
+{
+	char *dir;
+	uint64_t id;
+	int joined, rc;
+
+	xasprintf(&dir, "%s/dqlite", data_dir);
+	rc = node_file_read(dir, &id, address, &joined, cause);
+	free(dir);
+	return rc;
+}
+
 /* Ask the cluster at join to add this node and make it a voter. */
 static int
 cluster_join(struct cluster *c, const char *join, char **cause)

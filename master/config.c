@@ -101,6 +101,14 @@ static const struct opt config_opts[] = {
 	  .type = OPT_INT, .arg = "MS", .min = 100, .max = 600000,
 	  .unit = "ms", .def = "5000", .offset = OFF(cluster_timeout_ms),
 	  .help = "bound on one store call on dqlite, its retries included" },
+	{ .flag = "dump", .type = OPT_PATH, .arg = "FILE",
+	  .offset = OFF(dump),
+	  .help = "write the store as a plain SQLite file a single master "
+	  "starts on, then exit (with --cluster-address: through the "
+	  "cluster)" },
+	{ .flag = "dump-overwrite", .type = OPT_BOOL,
+	  .offset = OFF(dump_overwrite),
+	  .help = "let --dump replace an existing FILE" },
 };
 
 /* Handled by main() before config_parse(); listed here for --help. */

@@ -36,6 +36,8 @@ struct master_config {
 	int	 cluster_latency_ms; /* dqlite's network latency option */
 	int	 leader_poll_ms;	/* the leadership watcher's poll */
 	int	 cluster_timeout_ms;	/* a store call's bound, retries in */
+	char	*dump;		/* --dump FILE: write the store, exit */
+	int	 dump_overwrite; /* --dump may replace FILE */
 };
 
 /*

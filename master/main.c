@@ -258,6 +258,70 @@ main_cluster(struct master *m)
 		fatalx("cluster: %s", cause);
 }
 
+/*
+ * --dump FILE: the store as a plain SQLite file, then exit (docs/ha.md,
+ * "Backups"). A clustered data dir (or --cluster-address) is read through
+ * the cluster's leader, whichever master leads; else <data-dir>/berth.db.
+ * Nothing is started; the data dir is not touched.
+ */
+static int
+main_dump(struct master *m)
+{
+	struct store_dump_stats ds;
+	struct store *st;
+	const char *addrs[3];
+	char *known = NULL, *cause = NULL, *path = NULL, how[256];
+	int n = 0, rc, ret = 1;
+
+	if ((rc = cluster_known_address(m->cfg.data_dir, &known,
+	    &cause)) < 0) {
+		fprintf(stderr, "berth-master: --dump: %s\n", cause);
+		goto out;
+	}
+	if (m->cfg.cluster_address != NULL)
+		addrs[n++] = m->cfg.cluster_address;
+	if (known != NULL && (n == 0 || strcmp(known, addrs[0]) != 0))
+		addrs[n++] = known;
+	if (m->cfg.join != NULL)
+		addrs[n++] = m->cfg.join;
+	if (n > 0) {
+		snprintf(how, sizeof how, "dqlite, through %s%s", addrs[0],
+		    n > 1 ? " and others" : "");
+		st = store_open_dqlite(addrs, n, MASTER_DQLITE_DB, &cause);
+	} else {
+		xasprintf(&path, "%s/berth.db", m->cfg.data_dir);
+		if (access(path, F_OK) != 0) {
+			fprintf(stderr, "berth-master: --dump: no store in %s "
+			    "(no berth.db, no dqlite/berth-node; a clustered "
+			    "master's: give --cluster-address)\n",
+			    m->cfg.data_dir);
+			goto out;
+		}
+		snprintf(how, sizeof how, "SQLite %s", path);
+		st = store_open(path, &cause);
+	}
+	if (st == NULL) {
+		fprintf(stderr, "berth-master: --dump: cannot open the store "
+		    "(%s): %s\n", how, cause);
+		goto out;
+	}
+	fprintf(stderr, "dumping the store (%s) to %s\n", how, m->cfg.dump);
+	rc = store_dump(st, m->cfg.dump, m->cfg.dump_overwrite, &ds, &cause);
+	store_close(st);
+	if (rc != 0) {
+		fprintf(stderr, "berth-master: --dump: %s\n", cause);
+		goto out;
+	}
+	printf("dumped %s: %d tables, %lld rows, %lld bytes, schema %d\n",
+	    m->cfg.dump, ds.tables, ds.rows, ds.bytes, ds.version);
+	ret = 0;
+out:
+	free(cause);
+	free(known);
+	free(path);
+	return ret;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -291,6 +355,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "berth-master: --log-level: \"%s\" is not "
 		    "error, warn, info or debug\n", m.cfg.log_level);
 		return 2;
+	}
+	if (m.cfg.dump != NULL) {
+		signal(SIGPIPE, SIG_IGN);
+		umask(077);
+		i = main_dump(&m);
+		config_free(&m.cfg);
+		return i;
 	}
 	m.started_ms = util_now_ms();
 	n = readlink("/proc/self/exe", self, sizeof self - 1);

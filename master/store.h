@@ -118,6 +118,19 @@ int	 store_master_set(struct store *st, const char *address,
 int	 store_master_urls(struct store *st, const char *address,
 	    char *api_url, size_t api_len, char *agent_url, size_t agent_len);
 
+/* ---- dump (store_dump.c; berth-master --dump) ---------------------------- */
+
+struct store_dump_stats {
+	int		 tables;
+	long long	 rows;
+	long long	 bytes;
+	int		 version;	/* schema (PRAGMA user_version) */
+};
+/* Write st as a plain SQLite file at path (path.tmp, then renamed);
+ * refuses an existing path unless overwrite. -1 with *cause. */
+int	 store_dump(struct store *st, const char *path, int overwrite,
+	    struct store_dump_stats *ds, char **cause);
+
 /* ---- events (store_event.c) -------------------------------------------- */
 
 /* Append an event; grid_id 0 for a global one. 0 or -1. */
