@@ -86,7 +86,8 @@ static const struct opt config_opts[] = {
 	{ .flag = "join-token", .env = { "BERTH_JOIN_TOKEN" },
 	  .type = OPT_STRING, .arg = "T", .flags = OPT_SECRET,
 	  .offset = OFF(join_token),
-	  .help = "token for --join (not checked yet: docs/ha.md)" },
+	  .help = "join token for --join (berth master join-token prints "
+	  "one)" },
 	{ .flag = "cluster-latency-ms", .env = { "BERTH_CLUSTER_LATENCY_MS" },
 	  .type = OPT_INT, .arg = "MS", .min = 1, .max = 10000, .unit = "ms",
 	  .def = "50", .offset = OFF(cluster_latency_ms),

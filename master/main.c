@@ -20,6 +20,7 @@
 #include "master/loadring.h"
 #include "master/grid.h"
 #include "master/hub.h"
+#include "master/join.h"
 #include "master/logstore.h"
 #include "master/master.h"
 #include "master/provider_worker.h"
@@ -322,6 +323,33 @@ out:
 	return ret;
 }
 
+/*
+ * --join at a master's first start: trade the join token for the
+ * cluster's master key and TLS identity (join.c), before they are loaded
+ * or made here. Once the node exists (dqlite/berth-node) the token is
+ * not needed again: it served once.
+ */
+static void
+main_join(struct master *m)
+{
+	char *known = NULL, *cause = NULL;
+	int rc;
+
+	if (m->cfg.join == NULL || m->cfg.cluster_address == NULL)
+		return;
+	if ((rc = cluster_known_address(m->cfg.data_dir, &known,
+	    &cause)) < 0)
+		fatalx("cluster: %s", cause);
+	free(known);
+	if (rc == 1)
+		return;
+	if (m->cfg.join_token == NULL || m->cfg.join_token[0] == '\0')
+		fatalx("--join needs --join-token T (berth master join-token, "
+		    "run against the cluster, prints one)");
+	if (join_fetch(&m->cfg, &cause) != 0)
+		fatalx("join %s: %s", m->cfg.join, cause);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -378,6 +406,7 @@ main(int argc, char **argv)
 	umask(077);	/* the store and key files are for this user only */
 	main_nofile();
 	main_data_dir(m.cfg.data_dir);
+	main_join(&m);
 	if (tls_setup(&m.cfg, &m.tls, &cause) != 0)
 		fatalx("%s", cause);
 	if (token_load_key(m.cfg.data_dir, m.key, &cause) != 0)

@@ -84,13 +84,14 @@ master_stop
 # caught up.
 master_start "$D" --cluster-address "$CA" || exit 1
 M1_PID=$MASTER_PID
+JT=$("$BIN/berth" master join-token)
 D2=$TMP/data2
 mkdir -p "$D2"
 CA2=127.0.0.1:$(free_port)
 API2_PORT=$(free_port)
 "$BIN/berth-master" --data-dir "$D2" --api-listen "127.0.0.1:$API2_PORT" \
     --agent-listen "127.0.0.1:$(free_port)" --cluster-address "$CA2" \
-    --join "$CA" >>"$D2/master.log" 2>&1 </dev/null &
+    --join "$CA" --join-token "$JT" >>"$D2/master.log" 2>&1 </dev/null &
 M2_PID=$!
 MASTER_PIDS="$MASTER_PIDS $M2_PID"
 wait_for 30 grep -q "role: standby; the leader is node 1" "$D2/master.log"
