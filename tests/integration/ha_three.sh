@@ -163,6 +163,14 @@ check "the CLI with every master listed, a standby first, writes" \
 OUT=$(BERTH_MASTER=$(url 2) "$BIN/berth" grid create cli-2 2>&1)
 check "a 307 to a master not in BERTH_MASTER is not followed" test $? -ne 0
 check_has "saying so" "$OUT" "which is not in BERTH_MASTER"
+# exec's websocket follows the list too: the leader's answer (no such
+# container) comes back through a standby listed first.
+OUT=$(BERTH_MASTER=$ALL "$BIN/berth" container exec nope -- true 2>&1)
+check_has "berth exec with a standby first reaches the leader" "$OUT" \
+    "no container nope in grid default"
+OUT=$(BERTH_MASTER=$(url 2) "$BIN/berth" container exec nope -- true 2>&1)
+check_has "and not a leader outside BERTH_MASTER" "$OUT" \
+    "which is not in BERTH_MASTER"
 
 # A standby's hub refuses agents: 4013, the reason naming the leader's
 # agent URL; the leader admits them.
