@@ -176,6 +176,47 @@ cluster_known_address(const char *data_dir, char **address, char **cause)
 	return rc;
 }
 
+int
+cluster_recover(const char *data_dir, char **address, char **cause)
+{
+	dqlite_node_info_ext info;
+	dqlite_node *node = NULL;
+	uint64_t id;
+	char *dir;
+	int joined, rc, ret = -1;
+
+	xasprintf(&dir, "%s/dqlite", data_dir);
+	if ((rc = node_file_read(dir, &id, address, &joined, cause)) <= 0) {
+		if (rc == 0)
+			xasprintf(cause, "no dqlite node in %s (no berth-node "
+			    "file): nothing to recover", dir);
+		goto out;
+	}
+	if (dqlite_node_create(id, *address, dir, &node) != 0) {
+		xasprintf(cause, "dqlite node %s: %s", *address,
+		    node ? dqlite_node_errmsg(node) : "out of memory");
+		goto out;
+	}
+	memset(&info, 0, sizeof info);
+	info.size = sizeof info;
+	info.id = id;
+	info.address = (uint64_t)(uintptr_t)*address;
+	info.dqlite_role = 0;	/* voter (dqlite has no name for it in 1.11) */
+	if (dqlite_node_recover_ext(node, &info, 1) != 0) {
+		xasprintf(cause, "recovering node %" PRIu64 " (%s): %s", id,
+		    *address, dqlite_node_errmsg(node));
+		goto out;
+	}
+	log_info("cluster: node %" PRIu64 " (%s) is now the only voter of "
+	    "its cluster", id, *address);
+	ret = 0;
+out:
+	if (node != NULL)
+		dqlite_node_destroy(node);
+	free(dir);
+	return ret;
+}
+
 /* Ask the cluster at join to add this node and make it a voter. */
 static int
 cluster_join(struct cluster *c, const char *join, char **cause)

@@ -44,6 +44,15 @@ const char	*cluster_address(const struct cluster *c);
 int		 cluster_known_address(const char *data_dir, char **address,
 		    char **cause);
 
+/*
+ * Quorum lost for good (docs/ha.md, "When quorum is lost"): rewrite the
+ * Raft configuration in data_dir so that this master's node is the only
+ * voter. The node must not run. 0 with *address (malloc'd, the node's),
+ * or -1 with *cause.
+ */
+int		 cluster_recover(const char *data_dir, char **address,
+		    char **cause);
+
 /* "HOST:PORT" with a numeric IPv4 host and a port (dqlite 1.11 binds
  * nothing else): 0, or -1 with *cause. */
 int		 cluster_check_address(const char *address, char **cause);

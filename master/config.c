@@ -110,6 +110,10 @@ static const struct opt config_opts[] = {
 	{ .flag = "dump-overwrite", .type = OPT_BOOL,
 	  .offset = OFF(dump_overwrite),
 	  .help = "let --dump replace an existing FILE" },
+	{ .flag = "cluster-recover", .type = OPT_BOOL,
+	  .offset = OFF(cluster_recover),
+	  .help = "quorum lost for good: make this stopped master's node the "
+	  "only voter of its cluster, then exit (docs/ha.md)" },
 };
 
 /* Handled by main() before config_parse(); listed here for --help. */

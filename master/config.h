@@ -38,6 +38,7 @@ struct master_config {
 	int	 cluster_timeout_ms;	/* a store call's bound, retries in */
 	char	*dump;		/* --dump FILE: write the store, exit */
 	int	 dump_overwrite; /* --dump may replace FILE */
+	int	 cluster_recover; /* make the node the only voter, exit */
 };
 
 /*

@@ -384,6 +384,25 @@ main(int argc, char **argv)
 		    "error, warn, info or debug\n", m.cfg.log_level);
 		return 2;
 	}
+	if (m.cfg.cluster_recover) {
+		char *addr = NULL;
+
+		umask(077);
+		if (cluster_recover(m.cfg.data_dir, &addr, &cause) != 0) {
+			fprintf(stderr, "berth-master: --cluster-recover: %s\n",
+			    cause);
+			free(cause);
+			config_free(&m.cfg);
+			return 1;
+		}
+		printf("recovered: the node of %s (%s) is the only voter of its "
+		    "cluster now; start this master as usual, then join new "
+		    "masters with join tokens (fresh data dirs)\n",
+		    m.cfg.data_dir, addr);
+		free(addr);
+		config_free(&m.cfg);
+		return 0;
+	}
 	if (m.cfg.dump != NULL) {
 		signal(SIGPIPE, SIG_IGN);
 		umask(077);

@@ -173,3 +173,35 @@ check_has "saying why" "$(cat "$TMP/plain.log")" "plain TCP (dqlite 1.11 has no 
     --cluster-address localhost:9001 >"$TMP/name.log" 2>&1
 check_has "a host name is refused (dqlite binds IPv4)" "$(cat "$TMP/name.log")" \
     "is not IPV4:PORT"
+
+# ---- quorum lost for good (docs/ha.md, the runbook) -------------------------
+# Of the two voters only the first survives: it alone is no majority. It
+# is made the only voter of its cluster (stopped), starts, leads with
+# every write, and a new master joins it with a join token.
+rm -rf "$D2"
+"$BIN/berth-master" --data-dir "$D" --cluster-recover >"$TMP/recover.out" 2>&1
+check "--cluster-recover on the survivor exits 0" test $? = 0
+check_has "saying what it did" "$(cat "$TMP/recover.out")" "is the only voter of its cluster now"
+master_start "$D" --cluster-address "$CA" || exit 1
+check_eq "the survivor leads alone, with the writes made by two voters" \
+    "$(api_jq /v1/grids "[.[].name | select(. == \"two-voters\" or . == \"two-again-$n\")] | length")" 2
+api POST /v1/grids '{"name":"after-recovery"}'
+check_eq "and takes writes" "$STATUS" 201
+JT=$("$BIN/berth" master join-token)
+D4=$TMP/data4
+mkdir -p "$D4"
+"$BIN/berth-master" --data-dir "$D4" --api-listen "127.0.0.1:$(free_port)" \
+    --agent-listen "127.0.0.1:$(free_port)" --cluster-address "127.0.0.1:$(free_port)" \
+    --join "$CA" --join-token "$JT" >>"$D4/master.log" 2>&1 </dev/null &
+M4_PID=$!
+MASTER_PIDS="$MASTER_PIDS $M4_PID"
+wait_for 30 grep -q "role: standby; the leader is node 1" "$D4/master.log"
+check_eq "a new master joins the recovered cluster" \
+    "$("$BIN/berth" master ls --json | jq -r '[.[] | .role + "/" + (.online | tostring)] | sort | join(",")')" \
+    "leader/true,voter/true"
+api POST /v1/grids '{"name":"after-rejoin"}'
+check_eq "two voters write again" "$STATUS" 201
+master_stop
+kill -TERM "$M4_PID"
+wait "$M4_PID" 2>/dev/null
+san_check "$D4/master.log"
