@@ -205,3 +205,48 @@ master_stop
 kill -TERM "$M4_PID"
 wait "$M4_PID" 2>/dev/null
 san_check "$D4/master.log"
+
+# ---- a join over TLS: the token's pin checks the leader ---------------------
+# A master serving TLS mints tokens that carry its public-key pin; the
+# joiner checks the leader against it before the token leaves, and gets
+# the cluster's master key and TLS identity (one pin for every master).
+D5=$TMP/tls1
+CA5=127.0.0.1:$(free_port)
+AP5=$(free_port)
+mkdir -p "$D5"
+"$BIN/berth-master" --data-dir "$D5" --tls-self-signed --api-listen "127.0.0.1:$AP5" \
+    --agent-listen "127.0.0.1:$(free_port)" --cluster-address "$CA5" \
+    >>"$D5/master.log" 2>&1 </dev/null &
+M5_PID=$!
+MASTER_PIDS="$MASTER_PIDS $M5_PID"
+wait_for 30 grep -q "role: leader" "$D5/master.log"
+PIN=$(grep -o 'sha256//[^ ]*' "$D5/master.log" | head -1)
+export BERTH_MASTER=https://127.0.0.1:$AP5 BERTH_TOKEN=$(cat "$D5/operator.token") \
+    BERTH_MASTER_PIN=$PIN
+JT=$("$BIN/berth" master join-token)
+check "a TLS master's join token carries its pin" \
+    sh -c "echo '$JT' | grep -qE '^bj1\\.[0-9a-f]{64}\\.[0-9a-f]{64}\$'"
+JT2=$("$BIN/berth" master join-token)
+D6=$TMP/tls2
+"$BIN/berth-master" --data-dir "$D6" --tls-self-signed --api-listen "127.0.0.1:$(free_port)" \
+    --agent-listen "127.0.0.1:$(free_port)" --cluster-address "127.0.0.1:$(free_port)" \
+    --join "$CA5" --join-token "${JT2%.*}.$(printf '%064d' 1)" >"$TMP/badpin.log" 2>&1
+check "a token whose pin is not the leader's is refused" test $? -ne 0
+check_has "by the TLS check, before the token is sent" "$(cat "$TMP/badpin.log")" \
+    "public key does not match pinned public key"
+check "and nothing was written" test ! -e "$D6/master.key"
+"$BIN/berth-master" --data-dir "$D6" --tls-self-signed --api-listen "127.0.0.1:$(free_port)" \
+    --agent-listen "127.0.0.1:$(free_port)" --cluster-address "127.0.0.1:$(free_port)" \
+    --join "$CA5" --join-token "$JT" >>"$D6/master.log" 2>&1 </dev/null &
+M6_PID=$!
+MASTER_PIDS="$MASTER_PIDS $M6_PID"
+wait_for 30 grep -q "role: standby; the leader is node 1" "$D6/master.log"
+check "the joiner has the leader's master key and TLS identity" \
+    sh -c "cmp -s '$D5/master.key' '$D6/master.key' && cmp -s '$D5/tls.crt' '$D6/tls.crt' && cmp -s '$D5/tls.key' '$D6/tls.key'"
+check_has "and serves it: the same pin" "$(cat "$D6/master.log")" "public-key pin $PIN"
+unset BERTH_MASTER_PIN
+kill -TERM "$M5_PID" "$M6_PID"
+wait "$M5_PID" 2>/dev/null
+san_check "$D5/master.log"
+wait "$M6_PID" 2>/dev/null
+san_check "$D6/master.log"
