@@ -97,6 +97,20 @@ MASTER_PIDS="$MASTER_PIDS $M2_PID"
 wait_for 30 grep -q "role: standby; the leader is node 1" "$D2/master.log"
 check_has "a master joins the cluster as a voter" "$(cat "$D2/master.log")" \
     "joined $CA as a voter"
+# A join token serves once, and not after its TTL.
+join_status() {
+	curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+	    --data-binary "{\"token\":\"$1\",\"address\":\"127.0.0.1:9\"}" "$API/v1/masters/join"
+}
+check_eq "a used join token is refused (403)" "$(join_status "$JT")" 403
+api POST /v1/masters/join-token '{"ttl_s":1}'
+EXP=$(jq -r .token <<<"$BODY")
+api POST /v1/masters/join-token '{"ttl_s":0}'
+check_eq "a TTL out of bounds is refused, naming the field" "$STATUS $(jq -r .field <<<"$BODY")" "422 ttl_s"
+sleep 1.2
+check_eq "an expired join token is refused (403)" "$(join_status "$EXP")" 403
+check_eq "the join route wants a token (no operator token needed, none given: 422)" \
+    "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary '{"address":"127.0.0.1:9"}' "$API/v1/masters/join")" 422
 check_eq "the joined master stands by: its API redirects to the first" \
     "$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$API2_PORT/v1/grids")" \
     "307 $API/v1/grids"
