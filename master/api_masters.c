@@ -215,7 +215,10 @@ api_master_delete(struct api_ctx *ctx)
 	}
 	if (leads) {
 		/* The leader hands over first: TRANSFER to the voter raft
-		 * picks; the REMOVE then goes to the new leader. */
+		 * picks; the REMOVE then goes to the new leader. This master
+		 * (it leads: it serves the API) stands by at once, so that no
+		 * request lands on it meanwhile and fails in the fence. */
+		role_stand_by(m);
 		if (dq_client_transfer(cl, 0, &cause) != 0) {
 			api_error(ctx, 503, NULL, "master %" PRIu64 " (%s) leads "
 			    "and could not hand the lead over: %s", id, addr,
