@@ -63,6 +63,7 @@ enum cli_opt {
 	CLI_OPT_NO_WAIT,
 	CLI_OPT_OFF,		/* node protect */
 	CLI_OPT_GROUP,		/* grid cloud-config */
+	CLI_OPT_TTL,		/* master join-token */
 	CLI_OPT__COUNT
 };
 
@@ -141,6 +142,10 @@ const char *cli_shell_join(json_t *arr, char *buf, size_t len);
  */
 /* cmd_grid.c */
 int	 cmd_grid_ls(struct cli *c);
+/* cmd_master.c */
+int	 cmd_master_ls(struct cli *c);
+int	 cmd_master_rm(struct cli *c);
+int	 cmd_master_join_token(struct cli *c);
 int	 cmd_grid_show(struct cli *c);
 int	 cmd_grid_create(struct cli *c);
 int	 cmd_grid_set(struct cli *c);

@@ -188,6 +188,32 @@ client_find(const char *url)
 	return -1;
 }
 
+int
+client_nmasters(void)
+{
+	client_masters();
+	return client_n;
+}
+
+int
+client_follow(const char *location)
+{
+	int i;
+
+	client_masters();
+	if ((i = client_find(location)) < 0)
+		return -1;
+	client_cur = i;
+	return 0;
+}
+
+void
+client_next(void)
+{
+	client_masters();
+	client_cur = (client_cur + 1) % client_n;
+}
+
 /* One request to url (on base, whose TLS rules apply). *refused: no
  * connection was made, so nothing was sent. *location: a 3xx's target. */
 static int

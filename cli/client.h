@@ -58,6 +58,15 @@ char	*client_escape(const char *s);
 
 /* The master's base URL: BERTH_MASTER or http://127.0.0.1:9292. */
 const char *client_base(void);
+/*
+ * For callers that make their own connection (exec's websocket): how many
+ * masters BERTH_MASTER lists; make the master a 307's location is on the
+ * one to try (0, or -1 when it is not in the list: never followed); try
+ * the next master of the list.
+ */
+int	 client_nmasters(void);
+int	 client_follow(const char *location);
+void	 client_next(void);
 /* The operator token (caller frees; a secret), or NULL if none. */
 char	*client_token(void);
 /*

@@ -111,6 +111,8 @@ const struct cmd_option cmd_options[CLI_OPT__COUNT] = {
 	    "take the protection away again" },
 	[CLI_OPT_GROUP] = { "group", 0, "G", 0,
 	    "a node group" },
+	[CLI_OPT_TTL] = { "ttl", 0, "DUR", 0,
+	    "how long it stays valid (10m, 2h; default 1h, at most 7 days)" },
 };
 
 const struct cmd_group cmd_groups[] = {
@@ -123,6 +125,7 @@ const struct cmd_group cmd_groups[] = {
 	{ "vault", NULL, "The vault (secrets)", "ls" },
 	{ "job", "jobs", "Jobs", "ls" },
 	{ "container", "containers", "Containers", NULL },
+	{ "master", "masters", "Masters of a cluster (docs/ha.md)", "ls" },
 };
 const size_t cmd_ngroups = N(cmd_groups);
 
@@ -196,6 +199,19 @@ const struct cmd_entry cmd_table[] = {
 	{ .group = "nodegroup", .verb = "plan", .usage = "[G]",
 	  .help = "show what node groups would do now (no provider is called)",
 	  .lower = 0, .upper = 1, .exec = cmd_nodegroup_plan },
+	/* master: cmd_master.c */
+	{ .group = "master", .verb = "ls", .alias = "list", .usage = "",
+	  .help = "list the masters of the cluster: id, address, URLs, role, "
+	  "online", .lower = 0, .upper = 0, .exec = cmd_master_ls },
+	{ .group = "master", .verb = "rm", .alias = "remove",
+	  .usage = "[--yes] ID|ADDRESS",
+	  .help = "remove a master from the cluster (a leader hands over "
+	  "first)", .lower = 1, .upper = 1, .opts = CMD_OPT(YES),
+	  .exec = cmd_master_rm },
+	{ .group = "master", .verb = "join-token", .usage = "[--ttl DUR]",
+	  .help = "mint a token for one new master's --join-token",
+	  .lower = 0, .upper = 0, .opts = CMD_OPT(TTL),
+	  .exec = cmd_master_join_token },
 	/* node: cmd_node.c */
 	{ .group = "node", .verb = "ls", .alias = "list", .usage = "",
 	  .help = "list nodes of the grid", .lower = 0, .upper = 0,

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -142,8 +143,11 @@ wsc_refusal(struct wsc *w, const char *hdr, size_t hlen, long status,
 	json_decref(o);
 }
 
-int
-wsc_open(const char *path, struct wsc **wp, long *status, char **cause)
+/* One try at the master client_base() names. *refused: no connection;
+ * *location: a standby's 307 target; *busy: a standby without a leader. */
+static int
+wsc_open_once(const char *path, struct wsc **wp, long *status,
+    int *refused, char **location, int *busy, char **cause)
 {
 	const char *base = client_base();
 	char key[WS_KEY_LEN + 1], accept[WS_ACCEPT_LEN + 1], errbuf[
@@ -175,6 +179,7 @@ wsc_open(const char *path, struct wsc **wp, long *status, char **cause)
 	curl_easy_setopt(w->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(w->curl, CURLOPT_ERRORBUFFER, errbuf);
 	if ((rc = curl_easy_perform(w->curl)) != CURLE_OK) {
+		*refused = rc == CURLE_COULDNT_CONNECT;
 		xasprintf(cause, "cannot reach the master at %s: %s", base,
 		    errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		goto fail;
@@ -221,8 +226,18 @@ wsc_open(const char *path, struct wsc **wp, long *status, char **cause)
 	hlen = (size_t)(end - w->in.data) + 4;
 	h = strchr(w->in.data, ' ');
 	*status = h != NULL ? strtol(h + 1, NULL, 10) : 0;
+	if (*status == 307) {
+		*location = wsc_header(w->in.data, "Location");
+		xasprintf(cause, "the master at %s is a standby and sends "
+		    "exec to %s, which is not in BERTH_MASTER (list every "
+		    "master there, comma-separated)", base,
+		    *location ? *location : "no leader");
+		goto fail;
+	}
 	if (*status != 101) {
 		wsc_refusal(w, w->in.data, hlen, *status, cause);
+		*busy = *status == 503 && *cause != NULL &&
+		    strstr(*cause, "standby") != NULL;
 		goto fail;
 	}
 	ws_accept(key, accept);
@@ -241,6 +256,57 @@ wsc_open(const char *path, struct wsc **wp, long *status, char **cause)
 fail:
 	free(got);
 	wsc_free(w);
+	return -1;
+}
+
+/*
+ * As the CLI's requests do (client.c): a standby's 307 is followed to the
+ * leader it names when that is a master of BERTH_MASTER, a master that
+ * cannot be reached is skipped for the next, and a standby without a
+ * leader yet is asked again, for up to WSC_FAILOVER_MS.
+ */
+#define WSC_FAILOVER_MS		20000
+#define WSC_ROUND_WAIT_MS	300
+#define WSC_MAX_HOPS		4
+
+int
+wsc_open(const char *path, struct wsc **wp, long *status, char **cause)
+{
+	int64_t until = util_mono_ms() + WSC_FAILOVER_MS;
+	int refused, busy, hops = 0, tried = 0, n = client_nmasters();
+	char *location, *why = NULL;
+
+	for (;;) {
+		refused = busy = 0;
+		location = NULL;
+		free(why);
+		why = NULL;
+		if (wsc_open_once(path, wp, status, &refused, &location,
+		    &busy, &why) == 0) {
+			free(why);
+			return 0;
+		}
+		tried++;
+		if (location != NULL && ++hops <= WSC_MAX_HOPS &&
+		    client_follow(location) == 0) {
+			free(location);
+			continue;
+		}
+		free(location);
+		if (!(refused && n > 1) && !busy)
+			break;
+		hops = 0;
+		if (util_mono_ms() >= until)
+			break;
+		client_next();
+		if (tried % n == 0 || n == 1) {
+			struct timespec ts = { 0,
+			    WSC_ROUND_WAIT_MS * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	*cause = why;
 	return -1;
 }
 

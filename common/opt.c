@@ -319,7 +319,11 @@ opt_usage_env(const struct opt *o, FILE *out)
 {
 	size_t j;
 
-	fprintf(out, "env %s%s", o->env[0], o->type == OPT_BOOL ? "=1" : "");
+	if (o->env[0] == NULL)	/* a one-shot action: a flag only */
+		fprintf(out, "flag only");
+	else
+		fprintf(out, "env %s%s", o->env[0], o->type == OPT_BOOL ?
+		    "=1" : "");
 	for (j = 1; j < OPT_ENV_MAX && o->env[j] != NULL; j++)
 		fprintf(out, "%s%s", j == 1 ? " (or " : ", ", o->env[j]);
 	if (j > 1)

@@ -202,6 +202,11 @@ static const struct api_route api_routes[] = {
 	{ "GET", "/v1/nodegroups/{}/{}/machines", api_nodegroup_machines, 0 },
 	{ "GET", "/v1/grids/{}/nodegroups/plan", api_nodegroup_plan_grid, 0 },
 	{ "GET", "/v1/nodegroups/{}/{}/plan", api_nodegroup_plan, 0 },
+	/* masters of a cluster: api_masters.c (docs/ha.md) */
+	{ "GET", "/v1/masters", api_master_list, 0 },
+	{ "POST", "/v1/masters/join-token", api_master_join_token, 0 },
+	{ "POST", "/v1/masters/join", api_master_join, 1 },
+	{ "DELETE", "/v1/masters/{}", api_master_delete, 0 },
 	{ "GET", "/install/agent.sh", api_install_script, 1 },
 	{ "GET", "/install/berth-agent", api_install_agent, 1 },
 };

@@ -144,6 +144,8 @@ int	 api_only_keys(struct api_ctx *ctx, json_t *obj, const char *prefix,
 
 /* Route handlers, one file per resource. */
 api_handler_fn api_healthz, api_metrics;
+api_handler_fn api_master_list, api_master_delete, api_master_join_token,
+    api_master_join;
 api_handler_fn api_grid_list, api_grid_create, api_grid_show,
     api_grid_patch, api_grid_delete, api_grid_token_get,
     api_grid_token_rotate;

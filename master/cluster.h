@@ -39,6 +39,20 @@ void		 cluster_stop(struct cluster *c);
 uint64_t	 cluster_id(const struct cluster *c);
 const char	*cluster_address(const struct cluster *c);
 
+/* The address of the node made in data_dir (<data-dir>/dqlite/berth-node):
+ * 1 with *address (malloc'd), 0 none, -1 with *cause. */
+int		 cluster_known_address(const char *data_dir, char **address,
+		    char **cause);
+
+/*
+ * Quorum lost for good (docs/ha.md, "When quorum is lost"): rewrite the
+ * Raft configuration in data_dir so that this master's node is the only
+ * voter. The node must not run. 0 with *address (malloc'd, the node's),
+ * or -1 with *cause.
+ */
+int		 cluster_recover(const char *data_dir, char **address,
+		    char **cause);
+
 /* "HOST:PORT" with a numeric IPv4 host and a port (dqlite 1.11 binds
  * nothing else): 0, or -1 with *cause. */
 int		 cluster_check_address(const char *address, char **cause);

@@ -86,7 +86,8 @@ static const struct opt config_opts[] = {
 	{ .flag = "join-token", .env = { "BERTH_JOIN_TOKEN" },
 	  .type = OPT_STRING, .arg = "T", .flags = OPT_SECRET,
 	  .offset = OFF(join_token),
-	  .help = "token for --join (not checked yet: docs/ha.md)" },
+	  .help = "join token for --join (berth master join-token prints "
+	  "one)" },
 	{ .flag = "cluster-latency-ms", .env = { "BERTH_CLUSTER_LATENCY_MS" },
 	  .type = OPT_INT, .arg = "MS", .min = 1, .max = 10000, .unit = "ms",
 	  .def = "50", .offset = OFF(cluster_latency_ms),
@@ -101,6 +102,18 @@ static const struct opt config_opts[] = {
 	  .type = OPT_INT, .arg = "MS", .min = 100, .max = 600000,
 	  .unit = "ms", .def = "5000", .offset = OFF(cluster_timeout_ms),
 	  .help = "bound on one store call on dqlite, its retries included" },
+	{ .flag = "dump", .type = OPT_PATH, .arg = "FILE",
+	  .offset = OFF(dump),
+	  .help = "write the store as a plain SQLite file a single master "
+	  "starts on, then exit (with --cluster-address: through the "
+	  "cluster)" },
+	{ .flag = "dump-overwrite", .type = OPT_BOOL,
+	  .offset = OFF(dump_overwrite),
+	  .help = "let --dump replace an existing FILE" },
+	{ .flag = "cluster-recover", .type = OPT_BOOL,
+	  .offset = OFF(cluster_recover),
+	  .help = "quorum lost for good: make this stopped master's node the "
+	  "only voter of its cluster, then exit (docs/ha.md)" },
 };
 
 /* Handled by main() before config_parse(); listed here for --help. */

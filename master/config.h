@@ -32,10 +32,13 @@ struct master_config {
 	int	 insecure_plain; /* plain http/ws allowed off loopback */
 	char	*cluster_address; /* dqlite node's IPv4:port, or NULL */
 	char	*join;		/* a member's cluster address, or NULL */
-	char	*join_token;	/* for --join (not checked yet) */
+	char	*join_token;	/* for --join (join.h) */
 	int	 cluster_latency_ms; /* dqlite's network latency option */
 	int	 leader_poll_ms;	/* the leadership watcher's poll */
 	int	 cluster_timeout_ms;	/* a store call's bound, retries in */
+	char	*dump;		/* --dump FILE: write the store, exit */
+	int	 dump_overwrite; /* --dump may replace FILE */
+	int	 cluster_recover; /* make the node the only voter, exit */
 };
 
 /*

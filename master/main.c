@@ -20,6 +20,7 @@
 #include "master/loadring.h"
 #include "master/grid.h"
 #include "master/hub.h"
+#include "master/join.h"
 #include "master/logstore.h"
 #include "master/master.h"
 #include "master/provider_worker.h"
@@ -258,6 +259,97 @@ main_cluster(struct master *m)
 		fatalx("cluster: %s", cause);
 }
 
+/*
+ * --dump FILE: the store as a plain SQLite file, then exit (docs/ha.md,
+ * "Backups"). A clustered data dir (or --cluster-address) is read through
+ * the cluster's leader, whichever master leads; else <data-dir>/berth.db.
+ * Nothing is started; the data dir is not touched.
+ */
+static int
+main_dump(struct master *m)
+{
+	struct store_dump_stats ds;
+	struct store *st;
+	const char *addrs[3];
+	char *known = NULL, *cause = NULL, *path = NULL, how[256];
+	int n = 0, rc, ret = 1;
+
+	if ((rc = cluster_known_address(m->cfg.data_dir, &known,
+	    &cause)) < 0) {
+		fprintf(stderr, "berth-master: --dump: %s\n", cause);
+		goto out;
+	}
+	if (m->cfg.cluster_address != NULL)
+		addrs[n++] = m->cfg.cluster_address;
+	if (known != NULL && (n == 0 || strcmp(known, addrs[0]) != 0))
+		addrs[n++] = known;
+	if (m->cfg.join != NULL)
+		addrs[n++] = m->cfg.join;
+	if (n > 0) {
+		snprintf(how, sizeof how, "dqlite, through %s%s", addrs[0],
+		    n > 1 ? " and others" : "");
+		st = store_open_dqlite(addrs, n, MASTER_DQLITE_DB, &cause);
+	} else {
+		xasprintf(&path, "%s/berth.db", m->cfg.data_dir);
+		if (access(path, F_OK) != 0) {
+			fprintf(stderr, "berth-master: --dump: no store in %s "
+			    "(no berth.db, no dqlite/berth-node; a clustered "
+			    "master's: give --cluster-address)\n",
+			    m->cfg.data_dir);
+			goto out;
+		}
+		snprintf(how, sizeof how, "SQLite %s", path);
+		st = store_open(path, &cause);
+	}
+	if (st == NULL) {
+		fprintf(stderr, "berth-master: --dump: cannot open the store "
+		    "(%s): %s\n", how, cause);
+		goto out;
+	}
+	fprintf(stderr, "dumping the store (%s) to %s\n", how, m->cfg.dump);
+	rc = store_dump(st, m->cfg.dump, m->cfg.dump_overwrite, &ds, &cause);
+	store_close(st);
+	if (rc != 0) {
+		fprintf(stderr, "berth-master: --dump: %s\n", cause);
+		goto out;
+	}
+	printf("dumped %s: %d tables, %lld rows, %lld bytes, schema %d\n",
+	    m->cfg.dump, ds.tables, ds.rows, ds.bytes, ds.version);
+	ret = 0;
+out:
+	free(cause);
+	free(known);
+	free(path);
+	return ret;
+}
+
+/*
+ * --join at a master's first start: trade the join token for the
+ * cluster's master key and TLS identity (join.c), before they are loaded
+ * or made here. Once the node exists (dqlite/berth-node) the token is
+ * not needed again: it served once.
+ */
+static void
+main_join(struct master *m)
+{
+	char *known = NULL, *cause = NULL;
+	int rc;
+
+	if (m->cfg.join == NULL || m->cfg.cluster_address == NULL)
+		return;
+	if ((rc = cluster_known_address(m->cfg.data_dir, &known,
+	    &cause)) < 0)
+		fatalx("cluster: %s", cause);
+	free(known);
+	if (rc == 1)
+		return;
+	if (m->cfg.join_token == NULL || m->cfg.join_token[0] == '\0')
+		fatalx("--join needs --join-token T (berth master join-token, "
+		    "run against the cluster, prints one)");
+	if (join_fetch(&m->cfg, &cause) != 0)
+		fatalx("join %s: %s", m->cfg.join, cause);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -292,6 +384,32 @@ main(int argc, char **argv)
 		    "error, warn, info or debug\n", m.cfg.log_level);
 		return 2;
 	}
+	if (m.cfg.cluster_recover) {
+		char *addr = NULL;
+
+		umask(077);
+		if (cluster_recover(m.cfg.data_dir, &addr, &cause) != 0) {
+			fprintf(stderr, "berth-master: --cluster-recover: %s\n",
+			    cause);
+			free(cause);
+			config_free(&m.cfg);
+			return 1;
+		}
+		printf("recovered: the node of %s (%s) is the only voter of its "
+		    "cluster now; start this master as usual, then join new "
+		    "masters with join tokens (fresh data dirs)\n",
+		    m.cfg.data_dir, addr);
+		free(addr);
+		config_free(&m.cfg);
+		return 0;
+	}
+	if (m.cfg.dump != NULL) {
+		signal(SIGPIPE, SIG_IGN);
+		umask(077);
+		i = main_dump(&m);
+		config_free(&m.cfg);
+		return i;
+	}
 	m.started_ms = util_now_ms();
 	n = readlink("/proc/self/exe", self, sizeof self - 1);
 	self[n > 0 ? n : 0] = '\0';
@@ -307,6 +425,7 @@ main(int argc, char **argv)
 	umask(077);	/* the store and key files are for this user only */
 	main_nofile();
 	main_data_dir(m.cfg.data_dir);
+	main_join(&m);
 	if (tls_setup(&m.cfg, &m.tls, &cause) != 0)
 		fatalx("%s", cause);
 	if (token_load_key(m.cfg.data_dir, m.key, &cause) != 0)

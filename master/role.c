@@ -336,6 +336,15 @@ role_watch_stop(struct role_watch *w)
 	free(w);
 }
 
+void
+role_stand_by(struct master *m)
+{
+	atomic_store(&m->role, MASTER_STANDBY);
+	role_set_leader_urls(m, "", "");
+	hub_set_leader(m->hub, 0, NULL);
+	sched_loop_set_active(m->sched, 0);
+}
+
 /*
  * A planned stop of the leader (SIGTERM): stand by, then ask this
  * master's node to hand the lead over (TRANSFER to the voter raft picks),
@@ -359,10 +368,7 @@ role_hand_over(struct master *m)
 	if (m->cluster == NULL || atomic_load(&m->role) != MASTER_LEADER)
 		return;
 	addr = cluster_address(m->cluster);
-	atomic_store(&m->role, MASTER_STANDBY);
-	role_set_leader_urls(m, "", "");
-	hub_set_leader(m->hub, 0, NULL);
-	sched_loop_set_active(m->sched, 0);
+	role_stand_by(m);
 	cl = dq_client_new(&conf);
 	if (dq_client_transfer(cl, 0, &why) != 0) {
 		log_warn("role: handing the lead over failed (the others elect "

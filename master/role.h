@@ -38,6 +38,10 @@ void			 role_watch_stop(struct role_watch *w);
 /* A planned stop of the leader: stand by and hand the lead over to
  * another voter (TRANSFER) first. A no-op unless this master leads. */
 void			 role_hand_over(struct master *m);
+/* This master stops leading now (the API redirects from here on, agents
+ * are refused, no rounds), before it hands the lead over; the watcher
+ * learns the next leader at its next poll. */
+void			 role_stand_by(struct master *m);
 
 /* This master's own API and agent URLs, as its masters row gives them:
  * --public-url / --agent-url, else from the listen addresses (a wildcard

@@ -434,6 +434,18 @@ static const char *store_migrations[] = {
 	"  api_url TEXT NOT NULL,"
 	"  agent_url TEXT NOT NULL,"
 	"  updated_at INTEGER NOT NULL);",
+
+	/*
+	 * 16 -> 17: join tokens for new masters (berth master join-token,
+	 * docs/ha.md "Setting up three masters"): only the SHA-256 of the
+	 * secret is kept; a token serves once, before expires_at.
+	 */
+	"CREATE TABLE master_join_tokens ("
+	"  hash BLOB PRIMARY KEY,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  used_at INTEGER,"
+	"  used_by TEXT);",
 };
 
 #define STORE_N_MIGRATIONS \

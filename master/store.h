@@ -30,7 +30,7 @@
 #include "common/nodegroup_settings.h"
 #include "master/store_db.h"
 
-#define STORE_SCHEMA_VERSION	16
+#define STORE_SCHEMA_VERSION	17
 
 /* Bring the schema up to STORE_SCHEMA_VERSION. 0, or -1 with *cause. */
 int		 store_migrate(struct store *st, char **cause);
@@ -117,6 +117,32 @@ int	 store_master_set(struct store *st, const char *address,
  * -1 error. */
 int	 store_master_urls(struct store *st, const char *address,
 	    char *api_url, size_t api_len, char *agent_url, size_t agent_len);
+
+/* The masters table as [{address, node_id, api_url, agent_url,
+ * updated_at}], by node id; NULL on a store error. */
+json_t	*store_master_list_json(struct store *st);
+/* Forget the row of the master at address (removed from the cluster). */
+int	 store_master_delete(struct store *st, const char *address);
+/* A join token's hash, valid until expires_at (ms). */
+int	 store_master_join_token_add(struct store *st,
+	    const unsigned char *hash, int64_t expires_at);
+/* Use a join token once: 1 used now (by address), 0 unknown, used or
+ * expired, -1 store error. */
+int	 store_master_join_token_use(struct store *st,
+	    const unsigned char *hash, const char *by);
+
+/* ---- dump (store_dump.c; berth-master --dump) ---------------------------- */
+
+struct store_dump_stats {
+	int		 tables;
+	long long	 rows;
+	long long	 bytes;
+	int		 version;	/* schema (PRAGMA user_version) */
+};
+/* Write st as a plain SQLite file at path (path.tmp, then renamed);
+ * refuses an existing path unless overwrite. -1 with *cause. */
+int	 store_dump(struct store *st, const char *path, int overwrite,
+	    struct store_dump_stats *ds, char **cause);
 
 /* ---- events (store_event.c) -------------------------------------------- */
 

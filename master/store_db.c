@@ -564,6 +564,14 @@ stmt_col_type(struct store_stmt *s, int i)
 }
 
 int
+stmt_col_count(struct store_stmt *s)
+{
+	if (DQ(s->dq))
+		return sdq_col_count(s->dq);
+	return sqlite3_column_count(s->sq);
+}
+
+int
 stmt_col_is_null(struct store_stmt *s, int i)
 {
 	if (DQ(s->dq))

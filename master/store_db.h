@@ -171,6 +171,8 @@ const void	*stmt_col_blob(struct store_stmt *s, int i);	/* or NULL */
 int		 stmt_col_bytes(struct store_stmt *s, int i);
 int		 stmt_col_type(struct store_stmt *s, int i);	/* STORE_* */
 int		 stmt_col_is_null(struct store_stmt *s, int i);
+/* Columns of the current row (0 before the first STORE_ROW on dqlite). */
+int		 stmt_col_count(struct store_stmt *s);
 
 /*
  * The plain backend's own SQLite handle, for tests that inspect the file

@@ -675,6 +675,12 @@ col(struct sdq_stmt *s, int i)
 }
 
 int
+sdq_col_count(struct sdq_stmt *s)
+{
+	return s->rows.ncols;
+}
+
+int
 sdq_col_type(struct sdq_stmt *s, int i)
 {
 	const struct dq_value *v = col(s, i);

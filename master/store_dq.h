@@ -79,6 +79,7 @@ const char	*sdq_col_text(struct sdq_stmt *s, int i);
 const void	*sdq_col_blob(struct sdq_stmt *s, int i);
 int		 sdq_col_bytes(struct sdq_stmt *s, int i);
 int		 sdq_col_type(struct sdq_stmt *s, int i);
+int		 sdq_col_count(struct sdq_stmt *s);
 
 /* Whether sql runs as QUERY (1) or EXEC (0); -1 when the backend cannot
  * run it at all (RETURNING). For the tests. */

@@ -51,3 +51,65 @@ store_master_urls(struct store *st, const char *address, char *api_url,
 	stmt_reset(s);
 	return rc == STORE_DONE ? 0 : -1;
 }
+
+static json_t *
+master_row_json(struct store_stmt *s)
+{
+	return json_pack("{s:s, s:I, s:s, s:s, s:I}",
+	    "address", stmt_col_text(s, 0) ? stmt_col_text(s, 0) : "",
+	    "node_id", (json_int_t)stmt_col_int64(s, 1),
+	    "api_url", stmt_col_text(s, 2) ? stmt_col_text(s, 2) : "",
+	    "agent_url", stmt_col_text(s, 3) ? stmt_col_text(s, 3) : "",
+	    "updated_at", (json_int_t)stmt_col_int64(s, 4));
+}
+
+json_t *
+store_master_list_json(struct store *st)
+{
+	struct store_stmt *s = store_stmt(st,
+	    "SELECT address, node_id, api_url, agent_url, updated_at"
+	    " FROM masters ORDER BY node_id");
+
+	return store_rows_json(s, json_array(), master_row_json);
+}
+
+int
+store_master_delete(struct store *st, const char *address)
+{
+	struct store_stmt *s = store_stmt(st,
+	    "DELETE FROM masters WHERE address = ?1");
+
+	stmt_bind_text(s, 1, address);
+	return store_done(s);
+}
+
+int
+store_master_join_token_add(struct store *st, const unsigned char *hash,
+    int64_t expires_at)
+{
+	struct store_stmt *s = store_stmt(st,
+	    "INSERT INTO master_join_tokens (hash, created_at, expires_at)"
+	    " VALUES (?1, ?2, ?3)");
+
+	stmt_bind_blob(s, 1, hash, 32);
+	stmt_bind_int64(s, 2, util_now_ms());
+	stmt_bind_int64(s, 3, expires_at);
+	return store_done(s);
+}
+
+int
+store_master_join_token_use(struct store *st, const unsigned char *hash,
+    const char *by)
+{
+	struct store_stmt *s = store_stmt(st,
+	    "UPDATE master_join_tokens SET used_at = ?2, used_by = ?3"
+	    " WHERE hash = ?1 AND used_at IS NULL AND expires_at > ?2");
+	int64_t now = util_now_ms();
+
+	stmt_bind_blob(s, 1, hash, 32);
+	stmt_bind_int64(s, 2, now);
+	stmt_bind_text(s, 3, by);
+	if (store_done(s) != 0)
+		return -1;
+	return store_changes(st) == 1 ? 1 : 0;
+}

@@ -178,10 +178,13 @@ m_start 1 --cluster-address "${CA[1]}" || exit 1
 wait_until 30 is_leader 1 || { note "master 1 never leads"; exit 1; }
 TOKEN=$(cat "${D[1]}/operator.token")
 GRID_TOKEN=$(cat "${D[1]}/grid-default.token")
-# docs/ha.md: every master holds the first one's master.key.
-cp "${D[1]}/master.key" "${D[2]}/" && cp "${D[1]}/master.key" "${D[3]}/"
-m_start 2 --cluster-address "${CA[2]}" --join "${CA[1]}" || exit 1
-m_start 3 --cluster-address "${CA[3]}" --join "${CA[1]}" || exit 1
+# docs/ha.md: each joiner trades a join token for the cluster's master.key.
+jtoken() {
+	curl -s -m 10 -X POST -H "Authorization: Bearer $TOKEN" \
+	    "$(url 1)/v1/masters/join-token" | jq -r .token
+}
+m_start 2 --cluster-address "${CA[2]}" --join "${CA[1]}" --join-token "$(jtoken)" || exit 1
+m_start 3 --cluster-address "${CA[3]}" --join "${CA[1]}" --join-token "$(jtoken)" || exit 1
 wait_until 30 standby 2 && wait_until 30 standby 3 ||
     { note "masters 2 and 3 never stand by"; exit 1; }
 note "three masters: leader 1, API ports ${AP[1]} ${AP[2]} ${AP[3]}"

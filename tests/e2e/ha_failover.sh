@@ -64,10 +64,13 @@ get() {
 m_start 1 || exit 1
 wait_for 30 is_role 1 leader
 TOKEN=$(cat "${D[1]}/operator.token")
-# docs/ha.md: every master holds the first one's master.key.
-cp "${D[1]}/master.key" "${D[2]}/" && cp "${D[1]}/master.key" "${D[3]}/"
-m_start 2 --join "${CA[1]}" || exit 1
-m_start 3 --join "${CA[1]}" || exit 1
+# docs/ha.md: each joiner trades a join token for the cluster's master.key.
+jtoken() {
+	curl -s -m 10 -X POST -H "Authorization: Bearer $TOKEN" \
+	    "$(url 1)/v1/masters/join-token" | jq -r .token
+}
+m_start 2 --join "${CA[1]}" --join-token "$(jtoken)" || exit 1
+m_start 3 --join "${CA[1]}" --join-token "$(jtoken)" || exit 1
 wait_for 30 is_role 2 standby && wait_for 30 is_role 3 standby
 check_eq "three masters: one leads, two stand by" \
     "$(role 1) $(role 2) $(role 3)" "leader standby standby"

@@ -48,11 +48,12 @@ check "route table lists at least the core routes" test "$n_auth" -ge 15
 "$BIN/berth-master" --print-routes | grep -v ' open$' | grep -vq '^[A-Z]* /v1/' &&
     notok "a non-/v1 route needs auth" ||
     ok "only /v1 routes and the open ones exist"
-# Open: health, metrics and the installer + agent binary (cloud_config.sh).
+# Open: health, metrics and the installer + agent binary (cloud_config.sh),
+# and a joining master's trade of its join token (ha_three.sh).
 "$BIN/berth-master" --print-routes | grep ' open$' |
-    grep -Evq '^GET (/healthz|/metrics|/install/[a-z.-]+) open$' &&
-    notok "a route other than /healthz, /metrics, /install/* is open" ||
-    ok "only /healthz, /metrics and /install/* are open"
+    grep -Evq '^(GET (/healthz|/metrics|/install/[a-z.-]+)|POST /v1/masters/join) open$' &&
+    notok "a route other than /healthz, /metrics, /install/*, /v1/masters/join is open" ||
+    ok "only /healthz, /metrics, /install/* and /v1/masters/join are open"
 
 # ---- grids ------------------------------------------------------------------
 api GET /v1/grids
@@ -217,7 +218,7 @@ api GET /v1/grids/default/token
 check_eq "grid token still shows after restart" "$(jq -r .token <<<"$BODY")" "$GT1"
 check "token files are mode 0600" test "$(stat -c %a "$D/operator.token" "$D/grid-default.token" "$D/master.key" | sort -u)" = 600
 check "database file is private" test "$(stat -c %a "$D/berth.db")" = 600
-check_eq "schema version recorded" "$(sqlite3 "$D/berth.db" 'PRAGMA user_version')" 16
+check_eq "schema version recorded" "$(sqlite3 "$D/berth.db" 'PRAGMA user_version')" 17
 check_eq "WAL mode" "$(sqlite3 "$D/berth.db" 'PRAGMA journal_mode')" wal
 for t in "$OP1" "$GT1" "$PROD_TOKEN" "$NEW_TOKEN"; do
 	if grep -rqF "$t" "$D/berth.db" "$D/berth.db-wal" "$D/master.log" 2>/dev/null; then

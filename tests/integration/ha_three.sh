@@ -101,9 +101,38 @@ m_start 1
 wait_for 30 is_role 1 leader
 check_eq "the first master bootstraps and leads" "$(role 1)" leader
 TOKEN=$(cat "${D[1]}/operator.token")
-m_start 2 --join "${CA[1]}"
-m_start 3 --join "${CA[1]}"
+export BERTH_TOKEN=$TOKEN
+# Joining takes a join token (one use each); a wrong one is refused and
+# the cluster is unchanged.
+"$BIN/berth-master" --data-dir "$TMP/bad" --api-listen "127.0.0.1:$(free_port)" \
+    --agent-listen "127.0.0.1:$(free_port)" --cluster-address "127.0.0.1:$(free_port)" \
+    --join "${CA[1]}" --join-token "bj1.$(printf '%064d' 7)" >"$TMP/bad.log" 2>&1
+check "a master with a wrong join token does not start" test $? -ne 0
+check_has "saying the leader refused it" "$(cat "$TMP/bad.log")" \
+    "refused the join: 403 join token refused"
+check "and got no master key" test ! -e "$TMP/bad/master.key"
+check_eq "the cluster is unchanged (berth master ls)" \
+    "$(BERTH_MASTER=$(url 1) "$BIN/berth" master ls --json | jq -r '[.[] | .role] | join(",")')" leader
+JT2=$(BERTH_MASTER=$(url 1) "$BIN/berth" master join-token)
+JT3=$(BERTH_MASTER=$(url 1) "$BIN/berth" master join-token --ttl 10m)
+check "berth master join-token prints a token" \
+    sh -c "echo '$JT2' | grep -qE '^bj1\.[0-9a-f]{64}\$'"
+check "the store keeps no join token in clear" \
+    sh -c "! grep -qF '${JT2#bj1.}' '${D[1]}'/dqlite/* 2>/dev/null"
+m_start 2 --join "${CA[1]}" --join-token "$JT2"
+m_start 3 --join "${CA[1]}" --join-token "$JT3"
+check "the joiners got the cluster's master key over the join" \
+    sh -c "cmp -s '${D[1]}/master.key' '${D[2]}/master.key' && cmp -s '${D[1]}/master.key' '${D[3]}/master.key'"
 wait_for 30 standby_of 2 1 && wait_for 30 standby_of 3 1
+LS=$(BERTH_MASTER=$(url 2),$(url 1) "$BIN/berth" master ls --json)
+check_eq "berth master ls: three members, one leader, all online" \
+    "$(echo "$LS" | jq -r '[.[] | .role + "/" + (.online | tostring)] | sort | join(",")')" \
+    "leader/true,voter/true,voter/true"
+check_eq "with each one's API URL" \
+    "$(echo "$LS" | jq -r '[.[].api_url] | sort | join(",")')" \
+    "$(printf '%s\n' "$(url 1)" "$(url 2)" "$(url 3)" | sort | paste -sd,)"
+check_has "and as a table" "$(BERTH_MASTER=$(url 1) "$BIN/berth" master ls)" \
+    "ID"
 check "two masters join and stand by, knowing the leader's URL" \
     sh -c "[ \"\$(curl -s -m 2 $(url 2)/healthz | jq -r .role)\" = standby ] && [ \"\$(curl -s -m 2 $(url 3)/healthz | jq -r .leader)\" = $(url 1) ]"
 check_has "a standby's /metrics answers locally with its role" \
@@ -127,7 +156,6 @@ check_eq "the three writes are on the leader" \
 
 # The CLI follows a standby's 307 itself, to a master of its list only
 # (the token and the pin checks go nowhere else).
-export BERTH_TOKEN=$TOKEN
 ALL="$(url 2),$(url 3),$(url 1)"
 OUT=$(BERTH_MASTER=$ALL "$BIN/berth" grid create cli-1 2>&1)
 check "the CLI with every master listed, a standby first, writes" \
@@ -135,6 +163,14 @@ check "the CLI with every master listed, a standby first, writes" \
 OUT=$(BERTH_MASTER=$(url 2) "$BIN/berth" grid create cli-2 2>&1)
 check "a 307 to a master not in BERTH_MASTER is not followed" test $? -ne 0
 check_has "saying so" "$OUT" "which is not in BERTH_MASTER"
+# exec's websocket follows the list too: the leader's answer (no such
+# container) comes back through a standby listed first.
+OUT=$(BERTH_MASTER=$ALL "$BIN/berth" container exec nope -- true 2>&1)
+check_has "berth exec with a standby first reaches the leader" "$OUT" \
+    "no container nope in grid default"
+OUT=$(BERTH_MASTER=$(url 2) "$BIN/berth" container exec nope -- true 2>&1)
+check_has "and not a leader outside BERTH_MASTER" "$OUT" \
+    "which is not in BERTH_MASTER"
 
 # A standby's hub refuses agents: 4013, the reason naming the leader's
 # agent URL; the leader admits them.
@@ -423,6 +459,29 @@ grep -h "handed the lead over" "${D[$X]}/master.log" | sed 's/^/# /'
 N=$(leader)
 check "another master leads" test -n "$N"
 check_eq "and has the CLI's write" "$(grids "$N" | grep -c '^cli-term$')" 1
+
+# ---- berth master rm -------------------------------------------------------
+# The stopped master is removed (by address), then the leader (by id): it
+# hands the lead over first, and a CLI write right after sees no error.
+LS=$(BERTH_MASTER=$ALL "$BIN/berth" master ls --json)
+check_eq "berth master ls shows the stopped master offline" \
+    "$(echo "$LS" | jq -r --arg a "${CA[$X]}" '.[] | select(.address == $a) | .online')" false
+OUT=$(BERTH_MASTER=$ALL "$BIN/berth" master rm "${CA[$X]}" 2>&1)
+check "berth master rm ADDRESS removes the stopped master" test $? = 0
+OUT=$(BERTH_MASTER=$ALL "$BIN/berth" master rm 12345 2>&1)
+check_has "an unknown member is a clear error" "$OUT" 'no master "12345" in the cluster'
+N=$(leader)
+NID=$(BERTH_MASTER=$ALL "$BIN/berth" master ls --json | jq -r --arg a "${CA[$N]}" '.[] | select(.address == $a) | .id')
+OUT=$(BERTH_MASTER=$ALL "$BIN/berth" master rm "$NID" 2>&1)
+check_has "berth master rm of the leader hands over first" "$OUT" \
+    "removed after handing the lead over"
+OUT=$(BERTH_MASTER=$ALL "$BIN/berth" grid create cli-after-rm 2>&1)
+check_eq "a CLI write right after sees no error" "$? $(echo "$OUT" | head -1)" "0 grid cli-after-rm created"
+LS=$(BERTH_MASTER=$ALL "$BIN/berth" master ls --json)
+check_eq "one member is left, and it leads" \
+    "$(echo "$LS" | jq -r '[.[] | .role] | join(",")')" leader
+OUT=$(BERTH_MASTER=$ALL "$BIN/berth" master rm "$(echo "$LS" | jq -r '.[0].id')" 2>&1)
+check_has "the last member is not removed" "$OUT" "is the cluster's only member"
 
 kill -TERM "$AGENT_PID" 2>/dev/null
 wait "$AGENT_PID" 2>/dev/null
