@@ -32,6 +32,7 @@
 #include "master/api.h"
 #include "master/grid.h"
 #include "master/provider.h"
+#include "master/store.h"
 
 #include "common/log.h"
 #include "common/util.h"
@@ -443,6 +444,52 @@ cc_agent_url(struct api_ctx *ctx, const char *api_url)
 }
 
 /*
+ * A clustered master's BERTH_URL lists every master (docs/ha.md): this
+ * one's URL first, then each other member's agent URL from the masters
+ * table, so that an agent booted while one master is down joins through
+ * another, and follows the leader from there (close 4013). A URL a
+ * cloud-config cannot carry, or one on a wildcard address, is left out
+ * and logged. Takes and returns the list (xmalloc'd).
+ */
+static char *
+cc_agent_urls(struct api_ctx *ctx, char *ws_url)
+{
+	json_t *list, *row;
+	const char *u, *h;
+	char *out;
+	size_t i;
+
+	if (ctx->m->cluster == NULL)
+		return ws_url;
+	if ((list = store_master_list_json(ctx->st)) == NULL) {
+		log_warn("api: cloud-config lists only this master: the "
+		    "masters table could not be read: %s",
+		    store_errmsg(ctx->st));
+		return ws_url;
+	}
+	json_array_foreach(list, i, row) {
+		u = json_string_value(json_object_get(row, "agent_url"));
+		if (u == NULL || *u == '\0' || strcmp(u, ws_url) == 0)
+			continue;
+		h = strstr(u, "://");
+		h = h != NULL ? h + 3 : u;
+		if (!cc_url_safe(u) || strchr(u, ',') != NULL ||
+		    strncmp(h, "0.0.0.0", 7) == 0 || strncmp(h, "[::]", 4) == 0) {
+			log_warn("api: cloud-config leaves out master %s's "
+			    "agent URL (a wildcard address, or characters a "
+			    "cloud-config cannot carry): give it --agent-url",
+			    json_string_value(json_object_get(row, "address")));
+			continue;
+		}
+		xasprintf(&out, "%s,%s", ws_url, u);
+		free(ws_url);
+		ws_url = out;
+	}
+	json_decref(list);
+	return ws_url;
+}
+
+/*
  * A group's labels, first in BERTH_LABELS: ephemeral=true,
  * berth.group=<name>, then the group's own (a label= of the request with
  * the same key is left out: the group's win, as at join). -1 when one
@@ -548,6 +595,7 @@ api_grid_cloud_config(struct api_ctx *ctx)
 	if ((api_url = cc_api_url(ctx)) == NULL ||
 	    (ws_url = cc_agent_url(ctx, api_url)) == NULL)
 		goto out;
+	ws_url = cc_agent_urls(ctx, ws_url);
 
 	buf_printf(&b,
 	    "#cloud-config\n"

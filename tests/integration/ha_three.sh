@@ -133,6 +133,11 @@ check_eq "with each one's API URL" \
     "$(printf '%s\n' "$(url 1)" "$(url 2)" "$(url 3)" | sort | paste -sd,)"
 check_has "and as a table" "$(BERTH_MASTER=$(url 1) "$BIN/berth" master ls)" \
     "ID"
+# A node booted from the grid's cloud-config can join through any master.
+CCU=$(BERTH_MASTER=$(url 1) "$BIN/berth" grid cloud-config default | sed -n 's/^ *BERTH_URL=//p')
+check_eq "grid cloud-config: BERTH_URL lists every master, the serving one first ($CCU)" \
+    "${CCU%%,*} $(echo "${CCU#*,}" | tr , '\n' | sort | paste -sd,)" \
+    "ws://127.0.0.1:${GP[1]} $(printf 'ws://127.0.0.1:%s\n' "${GP[2]}" "${GP[3]}" | sort | paste -sd,)"
 check "two masters join and stand by, knowing the leader's URL" \
     sh -c "[ \"\$(curl -s -m 2 $(url 2)/healthz | jq -r .role)\" = standby ] && [ \"\$(curl -s -m 2 $(url 3)/healthz | jq -r .leader)\" = $(url 1) ]"
 check_has "a standby's /metrics answers locally with its role" \
