@@ -182,9 +182,12 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
 
 # Fuzz targets: build with FUZZ=1 CC=clang BUILD=build-fuzz (make fuzz does).
+# Those that take the API's route table reach master/cluster.c (the
+# /v1/masters routes), hence libdqlite.
 $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(LIB_FIXTURE) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB_FIXTURE) $(ALL_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB_FIXTURE) $(ALL_LIBS) $(LDLIBS) \
+	    $(DQLITE_LIBS)
 fuzz-bins: $(FUZZ_BINS)
 
 deps:

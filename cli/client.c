@@ -312,7 +312,9 @@ client_standby_busy(const struct client_reply *r)
  * in the list. With several masters listed, one that cannot be reached
  * (nothing sent) is skipped for the next, and a standby without a leader
  * is asked again, round after round, for up to CLIENT_FAILOVER_MS: a
- * failover costs a client a pause, not an error.
+ * failover costs a client a pause, not an error. So do masters that name
+ * each other as leader for a moment while the lead changes hands: a
+ * redirect loop is an error only once the window is over.
  */
 int
 client_call(const char *method, const char *path, const char *content_type,
@@ -346,12 +348,24 @@ client_call(const char *method, const char *path, const char *content_type,
 				client_reply_free(r);
 				return -1;
 			}
-			if (++hops > CLIENT_MAX_HOPS) {
+			if (++hops > CLIENT_MAX_HOPS &&
+			    util_mono_ms() >= until) {
 				xasprintf(cause, "the masters redirect in a "
 				    "loop (last: %s to %s)", base, location);
 				free(location);
 				client_reply_free(r);
 				return -1;
+			}
+			if (hops > CLIENT_MAX_HOPS) {
+				/* Masters naming each other as leader: their
+				 * views lag a change of leader (berth master
+				 * rm, a hand-over). Ask again after a pause,
+				 * within the failover window. */
+				struct timespec ts = { 0,
+				    CLIENT_ROUND_WAIT_MS * 1000000L };
+
+				nanosleep(&ts, NULL);
+				hops = 0;
 			}
 			client_cur = i;
 			url = location;		/* the same path and query */

@@ -456,7 +456,7 @@ cc_agent_urls(struct api_ctx *ctx, char *ws_url)
 {
 	json_t *list, *row;
 	const char *u, *h;
-	char *out;
+	char *out, *self;
 	size_t i;
 
 	if (ctx->m->cluster == NULL)
@@ -467,14 +467,16 @@ cc_agent_urls(struct api_ctx *ctx, char *ws_url)
 		    store_errmsg(ctx->st));
 		return ws_url;
 	}
+	self = xstrdup(ws_url);	/* ws_url grows below */
 	json_array_foreach(list, i, row) {
 		u = json_string_value(json_object_get(row, "agent_url"));
-		if (u == NULL || *u == '\0' || strcmp(u, ws_url) == 0)
+		if (u == NULL || *u == '\0' || strcmp(u, self) == 0)
 			continue;
 		h = strstr(u, "://");
 		h = h != NULL ? h + 3 : u;
 		if (!cc_url_safe(u) || strchr(u, ',') != NULL ||
-		    strncmp(h, "0.0.0.0", 7) == 0 || strncmp(h, "[::]", 4) == 0) {
+		    strncmp(h, "0.0.0.0", 7) == 0 ||
+		    strncmp(h, "[::]", 4) == 0) {
 			log_warn("api: cloud-config leaves out master %s's "
 			    "agent URL (a wildcard address, or characters a "
 			    "cloud-config cannot carry): give it --agent-url",
@@ -486,6 +488,7 @@ cc_agent_urls(struct api_ctx *ctx, char *ws_url)
 		ws_url = out;
 	}
 	json_decref(list);
+	free(self);
 	return ws_url;
 }
 
