@@ -30,6 +30,7 @@
  * parse quotes and backslashes differently. Nothing needs quoting then.
  */
 #include "master/api.h"
+#include "master/cluster.h"
 #include "master/grid.h"
 #include "master/provider.h"
 #include "master/store.h"
@@ -455,7 +456,7 @@ static char *
 cc_agent_urls(struct api_ctx *ctx, char *ws_url)
 {
 	json_t *list, *row;
-	const char *u, *h;
+	const char *u, *h, *a, *me;
 	char *out, *self;
 	size_t i;
 
@@ -468,9 +469,14 @@ cc_agent_urls(struct api_ctx *ctx, char *ws_url)
 		return ws_url;
 	}
 	self = xstrdup(ws_url);	/* ws_url grows below */
+	me = cluster_address(ctx->m->cluster);
 	json_array_foreach(list, i, row) {
 		u = json_string_value(json_object_get(row, "agent_url"));
-		if (u == NULL || *u == '\0' || strcmp(u, self) == 0)
+		a = json_string_value(json_object_get(row, "address"));
+		/* This master's own row, whatever host its URL names (the
+		 * request's Host may be a name, the row an address). */
+		if (u == NULL || *u == '\0' || strcmp(u, self) == 0 ||
+		    (a != NULL && strcmp(a, me) == 0))
 			continue;
 		h = strstr(u, "://");
 		h = h != NULL ? h + 3 : u;
@@ -480,7 +486,7 @@ cc_agent_urls(struct api_ctx *ctx, char *ws_url)
 			log_warn("api: cloud-config leaves out master %s's "
 			    "agent URL (a wildcard address, or characters a "
 			    "cloud-config cannot carry): give it --agent-url",
-			    json_string_value(json_object_get(row, "address")));
+			    a != NULL ? a : "?");
 			continue;
 		}
 		xasprintf(&out, "%s,%s", ws_url, u);

@@ -138,6 +138,10 @@ CCU=$(BERTH_MASTER=$(url 1) "$BIN/berth" grid cloud-config default | sed -n 's/^
 check_eq "grid cloud-config: BERTH_URL lists every master, the serving one first ($CCU)" \
     "${CCU%%,*} $(echo "${CCU#*,}" | tr , '\n' | sort | paste -sd,)" \
     "ws://127.0.0.1:${GP[1]} $(printf 'ws://127.0.0.1:%s\n' "${GP[2]}" "${GP[3]}" | sort | paste -sd,)"
+CCL=$(BERTH_MASTER=http://localhost:${AP[1]} "$BIN/berth" grid cloud-config default | sed -n 's/^ *BERTH_URL=//p')
+check_eq "... asked by a name, it lists itself once, by that name ($CCL)" \
+    "${CCL%%,*} $(echo "${CCL#*,}" | tr , '\n' | sort | paste -sd,)" \
+    "ws://localhost:${GP[1]} $(printf 'ws://127.0.0.1:%s\n' "${GP[2]}" "${GP[3]}" | sort | paste -sd,)"
 check "two masters join and stand by, knowing the leader's URL" \
     sh -c "[ \"\$(curl -s -m 2 $(url 2)/healthz | jq -r .role)\" = standby ] && [ \"\$(curl -s -m 2 $(url 3)/healthz | jq -r .leader)\" = $(url 1) ]"
 check_has "a standby's /metrics answers locally with its role" \
