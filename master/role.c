@@ -378,8 +378,17 @@ role_hand_over(struct master *m)
 		return;
 	}
 	dq_client_free(cl);
+	/*
+	 * With no other voter reachable the node steps down all the same:
+	 * then nobody leads, which the log says rather than naming node 0.
+	 */
 	if (dq_conn_open(&c, addr, 1000, &why) == 0 &&
-	    dq_conn_leader(&c, &id, &leader, &why) == 0)
+	    dq_conn_leader(&c, &id, &leader, &why) == 0 && id == 0)
+		log_warn("role: gave the lead up in %lld ms, but no other "
+		    "master leads (none reachable): the API stays down until "
+		    "a majority of masters runs", (long long)(util_mono_ms() -
+		    t0));
+	else if (why == NULL)
 		log_info("role: handed the lead over to node %" PRIu64 " (%s) "
 		    "in %lld ms", id, leader, (long long)(util_mono_ms() - t0));
 	else
