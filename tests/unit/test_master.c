@@ -1057,6 +1057,50 @@ test_report_unknown_ignored(void)
 	master_fixture_free(f);
 }
 
+/*
+ * The hub's last-seen slice: one UPDATE for many nodes (a JSON array
+ * bound once). A stats value < 0 keeps the stored one; a node id that is
+ * not hex is skipped; an unknown node changes nothing.
+ */
+static void
+test_node_seen_batch(void)
+{
+	struct master_fixture *f = master_fixture_new();
+	struct node_seen v[4];
+	struct store_stmt *q;
+	char got[256];
+
+	master_fixture_node(f, N1, "n1", "[]");
+	master_fixture_node(f, N2, "n2", "[]");
+	v[0] = (struct node_seen){ .at = 1000, .cpu_pct = 12.5,
+	    .mem_used = 100, .mem_total = 400, .containers = 3 };
+	snprintf(v[0].id, sizeof v[0].id, "%s", N1);
+	v[1] = (struct node_seen){ .at = 2000, .cpu_pct = 50,
+	    .mem_used = 200, .mem_total = 800, .containers = 7 };
+	snprintf(v[1].id, sizeof v[1].id, "%s", N2);
+	v[2] = (struct node_seen){ .at = 9, .cpu_pct = 1, .mem_used = 1,
+	    .mem_total = 1, .containers = 1 };
+	snprintf(v[2].id, sizeof v[2].id, "%s", "ffffffffffffffffffffffffffffffff");
+	v[3] = (struct node_seen){ .at = 9, .cpu_pct = 1, .mem_used = 1,
+	    .mem_total = 1, .containers = 1 };
+	snprintf(v[3].id, sizeof v[3].id, "%s", "1111\",\"x");
+	CHECK_INT(store_node_seen_batch(f->st, v, 4), 0);
+	/* N1 again, pongs only (no stats): its loads stay. */
+	v[0] = (struct node_seen){ .at = 3000, .cpu_pct = -1, .mem_used = -1,
+	    .mem_total = -1, .containers = -1 };
+	snprintf(v[0].id, sizeof v[0].id, "%s", N1);
+	CHECK_INT(store_node_seen_batch(f->st, v, 1), 0);
+
+	q = store_stmt(f->st, "SELECT group_concat(id || ':' || last_seen_at"
+	    " || ':' || cpu_pct || ':' || mem_used || ':' || mem_total || ':'"
+	    " || containers, ' ') FROM (SELECT * FROM nodes ORDER BY id)");
+	CHECK_INT(stmt_step(q), STORE_ROW);
+	snprintf(got, sizeof got, "%s", store_col_text(q, 0));
+	stmt_reset(q);
+	CHECK_STR(got, N1 ":3000:12.5:100:400:3 " N2 ":2000:50.0:200:800:7");
+	master_fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -1077,5 +1121,6 @@ main(void)
 	TEST_RUN(test_report_applies);
 	TEST_RUN(test_report_revision_match);
 	TEST_RUN(test_report_unknown_ignored);
+	TEST_RUN(test_node_seen_batch);
 	return TEST_DONE();
 }
