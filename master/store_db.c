@@ -248,6 +248,12 @@ store_exec(struct store *st, const char *sql)
 }
 
 int
+store_remote(const struct store *st)
+{
+	return st->dq != NULL;
+}
+
+int
 store_changes(struct store *st)
 {
 	if (DQ(st->dq))

@@ -115,6 +115,9 @@ void		 store_rollback(struct store *st);  /* no-op outside one */
 
 /* Rows changed by the last INSERT/UPDATE/DELETE of this connection. */
 int		 store_changes(struct store *st);
+/* 1 when every statement is a round trip (dqlite), 0 for a SQLite file:
+ * many rows then go in one statement rather than one each. */
+int		 store_remote(const struct store *st);
 /* The rowid of the last INSERT of this connection. */
 int64_t		 store_last_id(struct store *st);
 /* The last error of this connection: extended code, and message. */

@@ -511,7 +511,8 @@ fail:
  * One UPDATE for a slice of nodes, their values in a JSON array bound as
  * one parameter: on dqlite every statement is a round trip to the leader,
  * and one UPDATE a node made 1,500 of them a tick. Node ids are the
- * hub's checked hex; one that is not is skipped rather than quoted.
+ * hub's checked hex; one that is not is skipped rather than quoted (the
+ * other form binds it, and matches no row).
  */
 #define SEEN_SLICE	2000
 
@@ -553,21 +554,56 @@ node_seen_slice(struct store *st, const struct node_seen *v, size_t n)
 	return rc;
 }
 
+/* One UPDATE a node: SQLite's statements are calls, not round trips. */
+static int
+node_seen_rows(struct store *st, const struct node_seen *v, size_t n)
+{
+	struct store_stmt *s;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		s = store_stmt(st,
+		    "UPDATE nodes SET last_seen_at = ?2,"
+		    " cpu_pct = CASE WHEN ?3 < 0 THEN cpu_pct ELSE ?3 END,"
+		    " mem_used = CASE WHEN ?4 < 0 THEN mem_used ELSE ?4 END,"
+		    " mem_total = CASE WHEN ?5 < 0 THEN mem_total ELSE ?5 END,"
+		    " containers = CASE WHEN ?6 < 0 THEN containers ELSE ?6 END"
+		    " WHERE id = ?1");
+		store_bind_text(s, 1, v[i].id);
+		stmt_bind_int64(s, 2, v[i].at);
+		stmt_bind_double(s, 3, v[i].cpu_pct);
+		stmt_bind_int64(s, 4, v[i].mem_used);
+		stmt_bind_int64(s, 5, v[i].mem_total);
+		stmt_bind_int64(s, 6, v[i].containers);
+		if (store_done(s) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * On dqlite, one transaction of the two forms above (on this machine, for
+ * 1,500 nodes in a tick: one round trip against 1,500). On SQLite the
+ * row-a-statement form costs less CPU than json_each's parsing (10,000
+ * idle agents: 8-9 % of a core against 12-13 %).
+ */
 int
 store_node_seen_batch(struct store *st, const struct node_seen *v, size_t n)
 {
-	size_t i;
+	size_t i, k;
 
 	if (n == 0)
 		return 0;
 	if (store_begin(st) != 0)
 		return -1;
-	for (i = 0; i < n; i += SEEN_SLICE)
-		if (node_seen_slice(st, v + i, n - i < SEEN_SLICE ? n - i :
-		    SEEN_SLICE) != 0) {
+	for (i = 0; i < n; i += k) {
+		k = n - i < SEEN_SLICE ? n - i : SEEN_SLICE;
+		if ((store_remote(st) ? node_seen_slice(st, v + i, k) :
+		    node_seen_rows(st, v + i, k)) != 0) {
 			store_rollback(st);
 			return -1;
 		}
+	}
 	return store_commit(st);
 }
 
