@@ -10,7 +10,6 @@
  * tests walk it through --print-routes).
  */
 #include "master/api.h"
-#include "master/cluster_tls.h"
 #include "master/logstore.h"
 #include "master/exec_relay.h"
 #include "master/ui.h"
@@ -27,7 +26,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -807,95 +805,6 @@ api_standby(struct api_ctx *ctx, const char *url)
 	return 1;
 }
 
-/* 1 if header name holds token in its comma-separated list. */
-static int
-api_header_has(struct MHD_Connection *conn, const char *name,
-    const char *token)
-{
-	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    name);
-	char *copy, *p, *save = NULL, *e;
-	int found = 0;
-
-	if (v == NULL)
-		return 0;
-	copy = xstrdup(v);
-	for (p = strtok_r(copy, ",", &save); p != NULL && !found;
-	    p = strtok_r(NULL, ",", &save)) {
-		p += strspn(p, " \t");
-		e = p + strlen(p);
-		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-			*--e = '\0';
-		found = strcasecmp(p, token) == 0;
-	}
-	free(copy);
-	return found;
-}
-
-/* MHD's upgrade callback for a peer's dqlite connection. */
-static void
-api_dqlite_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
-    const char *extra, size_t extra_len, MHD_socket sock,
-    struct MHD_UpgradeResponseHandle *urh)
-{
-	cluster_tls_serve(cls, sock, extra, extra_len, urh);
-}
-
-/*
- * /internal/dqlite (docs/ha.md, "TLS between masters"): another master's
- * dqlite connection, on a clustered TLS master only, before the standby
- * check (Raft reaches every member). Nothing reaches the node before the
- * credential is checked.
- */
-static void
-api_dqlite(struct api_ctx *ctx, struct api_req *req)
-{
-	struct cluster_tls *t = ctx->m->ctls;
-	struct MHD_Response *r;
-	const char *cred;
-
-	if (t == NULL) {
-		api_error(ctx, 404, NULL, "no route %s", ctx->path);
-		goto send;
-	}
-	if (strcmp(ctx->method, "GET") != 0 &&
-	    strcmp(ctx->method, "POST") != 0) {
-		api_error(ctx, 405, NULL, "method %s not allowed on %s "
-		    "(allowed: GET, POST)", ctx->method, ctx->path);
-		goto send;
-	}
-	if (!api_header_has(ctx->conn, "Upgrade", CLUSTER_TLS_PROTO) ||
-	    !api_header_has(ctx->conn, "Connection", "upgrade")) {
-		api_error(ctx, 400, NULL, "%s needs Upgrade: %s and "
-		    "Connection: Upgrade", ctx->path, CLUSTER_TLS_PROTO);
-		goto send;
-	}
-	cred = MHD_lookup_connection_value(ctx->conn, MHD_HEADER_KIND,
-	    CLUSTER_TLS_HEADER);
-	if (cred == NULL || cred[0] == '\0') {
-		log_warn("api: a dqlite upgrade without %s refused",
-		    CLUSTER_TLS_HEADER);
-		api_error(ctx, 401, NULL, "missing %s (another master's "
-		    "credential)", CLUSTER_TLS_HEADER);
-		goto send;
-	}
-	if (!cluster_tls_check(t, cred)) {
-		log_warn("api: a dqlite upgrade with a wrong %s refused (a "
-		    "master of another cluster?)", CLUSTER_TLS_HEADER);
-		api_error(ctx, 403, NULL, "invalid %s: not a master of this "
-		    "cluster", CLUSTER_TLS_HEADER);
-		goto send;
-	}
-	r = MHD_create_response_for_upgrade(api_dqlite_upgraded, t);
-	MHD_add_response_header(r, "Upgrade", CLUSTER_TLS_PROTO);
-	MHD_queue_response(ctx->conn, 101, r);
-	MHD_destroy_response(r);
-	atomic_fetch_add(&ctx->m->api_status[101], 1);
-	return;
-send:
-	api_send(ctx, NULL, req);
-}
-
 static enum MHD_Result
 api_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload,
@@ -942,10 +851,6 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 
-	if (strcmp(url, CLUSTER_TLS_PATH) == 0) {
-		api_dqlite(&ctx, req);
-		return MHD_YES;
-	}
 	if (api_standby(&ctx, url)) {
 		api_send(&ctx, NULL, req);
 		return MHD_YES;

@@ -5,8 +5,9 @@
  * dqlite 1.11 speaks plain TCP. When the masters serve TLS, a master's
  * dqlite node binds a private endpoint instead (an abstract unix socket
  * named after the data dir; dqlite accepts a unix connection only from
- * its own process, by SO_PEERCRED), and peers
- * reach it through the master's own TLS API port, as LXD does:
+ * its own process, by SO_PEERCRED), and berth listens on the master's
+ * --cluster-address with TLS (the master's own certificate and key) for
+ * its peers, as LXD does on its API port:
  *
  *   GET /internal/dqlite HTTP/1.1
  *   Upgrade: dqlite
@@ -14,18 +15,22 @@
  *   X-Berth-Cluster-Auth: <hex HMAC-SHA256 of a fixed label, keyed by
  *                          the cluster's master.key>
  *
- * answered 101, after which the API proxies the socket to the node. The
- * dialing side (Raft's connect function and every dq_conn of the store,
- * the watcher, joins and listings) does TCP with TCP_NODELAY, TLS with
- * the peer's public key checked against the cluster's one pin (every
- * master serves the same key pair, join.c), the upgrade, and hands its
- * caller one end of a socketpair while a thread copies between the other
- * end and the TLS stream. This master's own node is dialed directly at
- * its private endpoint. master.key never crosses the wire; the HMAC goes
- * only to a peer that proved it holds the cluster's TLS key.
+ * answered 101, after which the connection is proxied to the node (401,
+ * 403 otherwise, and nothing reaches it). Not on the API port: the
+ * libmicrohttpd of Debian 12 (0.9.75) relays an upgraded TLS connection
+ * through 4-byte buffers (a syscall per 4 bytes each way), which made a
+ * Raft append take ~20 ms and lost leaders under load. A joiner, which
+ * has no credential yet, may ask GET /internal/leader: the leader's API
+ * URL, where it takes its join token.
  *
- * A proxy thread per connection (a handful: Raft's, one per store
- * thread): each polls its two sockets and a stop eventfd.
+ * The dialing side (Raft's connect function and every dq_conn of the
+ * store, the watcher, listings, --dump) does TCP with TCP_NODELAY, TLS
+ * with the peer's public key checked against the cluster's one pin
+ * (every master serves the same key pair, join.c), the upgrade, and
+ * hands its caller one end of a socketpair while a thread copies between
+ * the other end and the TLS stream. This master's own node is dialed
+ * directly at its private endpoint. master.key never crosses the wire;
+ * the HMAC goes only to a peer that proved it holds the cluster's key.
  */
 #ifndef BERTH_CLUSTER_TLS_H
 #define BERTH_CLUSTER_TLS_H
@@ -35,15 +40,15 @@
 #include "common/tlsutil.h"
 
 struct cluster_tls;
-struct MHD_UpgradeResponseHandle;
 
 #define CLUSTER_TLS_PATH	"/internal/dqlite"
+#define CLUSTER_TLS_LEADER	"/internal/leader"
 #define CLUSTER_TLS_HEADER	"X-Berth-Cluster-Auth"
 #define CLUSTER_TLS_PROTO	"dqlite"
 
 /*
- * self: this master's --cluster-address (its node's identity, which is
- * also its API address), or NULL when no node runs in this process (a
+ * self: this master's --cluster-address (its node's identity, and where
+ * cluster_tls_listen() serves its peers), or NULL when no node runs in this process (a
  * --dump: dqlite accepts a unix socket connection only from its own
  * process, so every node is then reached through its API); data_dir
  * names the private endpoint; pin: the cluster's TLS key; key:
@@ -52,11 +57,25 @@ struct MHD_UpgradeResponseHandle;
 struct cluster_tls *cluster_tls_new(const char *self, const char *data_dir,
 		    const unsigned char pin[TLSUTIL_PIN_LEN],
 		    const unsigned char *key, size_t keylen, char **cause);
-/* Stop every proxy still running (waiting a moment for them) and free;
- * NULL is a no-op. */
+/* Stop the listener and every proxy still running (waiting for them)
+ * and free; NULL is a no-op. */
 void		 cluster_tls_free(struct cluster_tls *t);
-/* Close the proxies of upgraded API connections (before MHD stops). */
+/* Stop the listener and close the connections it accepted (the master
+ * stops: its node is no longer reached from outside). */
 void		 cluster_tls_shutdown_served(struct cluster_tls *t);
+
+/* The leader's API URL into url, "" when none is known. */
+typedef void cluster_tls_leader_fn(void *arg, char *url, size_t len);
+
+/*
+ * Listen on address ("IPV4:PORT", --cluster-address) with TLS (the PEM
+ * certificate chain and key), serving the masters' dqlite upgrades and
+ * GET /internal/leader (fn): 0, or -1 with *cause. An accept thread and
+ * a thread per connection.
+ */
+int		 cluster_tls_listen(struct cluster_tls *t, const char *address,
+		    const char *cert_pem, const char *key_pem,
+		    cluster_tls_leader_fn *fn, void *arg, char **cause);
 
 /* The node's bind address ("@berth-dqlite-<hex>"). */
 const char	*cluster_tls_bind(const struct cluster_tls *t);
@@ -75,14 +94,5 @@ int		 cluster_tls_dial(struct cluster_tls *t, const char *address,
 /* 1 if value is the cluster's credential (constant time). */
 int		 cluster_tls_check(const struct cluster_tls *t,
 		    const char *value);
-
-/*
- * An accepted upgrade (MHD's upgrade callback): proxy sock (and the
- * bytes already read, extra) to the private endpoint until either side
- * closes; then the handle is closed. Returns at once.
- */
-void		 cluster_tls_serve(struct cluster_tls *t, int sock,
-		    const char *extra, size_t extra_len,
-		    struct MHD_UpgradeResponseHandle *urh);
 
 #endif /* BERTH_CLUSTER_TLS_H */

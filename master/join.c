@@ -4,6 +4,7 @@
  * (the token helpers, which are pure).
  */
 #include "master/join.h"
+#include "master/cluster_tls.h"
 #include "master/config.h"
 #include "master/dq_client.h"
 #include "master/master.h"
@@ -290,6 +291,70 @@ out:
 	return status;
 }
 
+static void join_buf_clear(struct join_buf *);
+
+/*
+ * The leader's API URL from the TLS listener of the member at --join
+ * (GET /internal/leader, checked against the token's pin): a joiner of
+ * TLS masters holds no credential for their dqlite traffic yet.
+ */
+static int
+join_leader_tls(const struct master_config *cfg, const char *pinhex,
+    char *api, size_t len, char **cause)
+{
+	struct join_buf b = { NULL, 0 };
+	char *url, err[CURL_ERROR_SIZE];
+	int64_t end = util_mono_ms() + JOIN_LEADER_WAIT_MS;
+	long status;
+	CURL *c;
+	CURLcode cc;
+	int ret = -1;
+
+	xasprintf(&url, "https://%s" CLUSTER_TLS_LEADER, cfg->join);
+	for (;;) {
+		if ((c = curl_easy_init()) == NULL)
+			fatalx("curl_easy_init failed");
+		join_buf_clear(&b);
+		err[0] = '\0';
+		status = 0;
+		if (join_transport(c, url, pinhex, cause) != 0) {
+			curl_easy_cleanup(c);
+			break;
+		}
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, join_write);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+		cc = curl_easy_perform(c);
+		if (cc == CURLE_OK)
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_cleanup(c);
+		if (status == 200 && b.data != NULL && b.len < len &&
+		    strncmp(b.data, "https://", 8) == 0) {
+			snprintf(api, len, "%s", b.data);
+			ret = 0;
+			break;
+		}
+		/* A pin that does not match will not match later either. */
+		if (cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH ||
+		    util_mono_ms() >= end) {
+			if (cc != CURLE_OK)
+				xasprintf(cause, "%s: %s", url, err[0] ? err :
+				    curl_easy_strerror(cc));
+			else
+				xasprintf(cause, "%s: %ld %s", url, status,
+				    b.data ? b.data : "");
+			break;
+		}
+		usleep(300 * 1000);	/* an election, or it starts */
+	}
+	join_buf_clear(&b);
+	free(url);
+	return ret;
+}
+
 static void
 join_buf_clear(struct join_buf *b)
 {
@@ -321,14 +386,15 @@ join_fetch(const struct master_config *cfg, char **cause)
 	 * A cluster of TLS masters (the token carries the pin) takes its
 	 * dqlite traffic only from masters that hold its master key
 	 * (docs/ha.md, "TLS between masters"), which this one does not yet:
-	 * ask --join's API itself, which is a member's; a standby answers
-	 * 307 to the leader's. Plain masters: ask --join's node who leads.
+	 * ask --join's listener for the leader's API URL instead. Plain
+	 * masters: ask --join's node who leads, then the masters table.
 	 */
-	if (pinhex[0] != '\0')
-		snprintf(api, sizeof api, "https://%s", cfg->join);
-	else if (join_leader_api(cfg, api, sizeof api, cause) != 0)
-		return -1;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (pinhex[0] != '\0') {
+		if (join_leader_tls(cfg, pinhex, api, sizeof api, cause) != 0)
+			return -1;
+	} else if (join_leader_api(cfg, api, sizeof api, cause) != 0)
+		return -1;
 	xasprintf(&url, "%s/v1/masters/join", api);
 	req = json_pack("{s:s, s:s}", "token", cfg->join_token, "address",
 	    cfg->cluster_address);

@@ -236,40 +236,49 @@ main_dial(void *arg, const char *address, int timeout_ms, int *fd,
 	return cluster_tls_dial(arg, address, timeout_ms, fd, cause);
 }
 
+/* The leader's API URL, for a joiner (cluster_tls_leader_fn). */
+static void
+main_leader_api(void *arg, char *url, size_t len)
+{
+	master_leader_urls(arg, url, len, NULL, 0);
+}
+
 /*
- * A TLS master's --cluster-address is where peers reach its API port
- * (docs/ha.md, "TLS between masters"): the same port, and the same host
- * unless the API listens on every address.
+ * A TLS master listens on its --cluster-address itself (its peers' dqlite
+ * traffic, cluster_tls.h): a port of its own, not the API's or the
+ * agents' (a clearer word than "address in use").
  */
+static int
+main_port(const char *listen)
+{
+	char *host = NULL, *cause = NULL;
+	int port;
+
+	if (config_split_listen(listen, &host, &port, &cause) != 0)
+		port = -1;
+	free(host);
+	free(cause);
+	return port;
+}
+
 static void
 main_cluster_tls_check(struct master *m, const char *address)
 {
-	char *ahost = NULL, *chost = NULL, *cause = NULL;
-	int aport, cport;
+	int port = main_port(address);
 
-	if (config_split_listen(m->cfg.api_listen, &ahost, &aport,
-	    &cause) != 0)
-		fatalx("--api-listen: %s", cause);
-	if (config_split_listen(address, &chost, &cport, &cause) != 0)
-		fatalx("--cluster-address: %s", cause);
-	if (cport != aport)
-		fatalx("--cluster-address %s: with TLS the masters reach each "
-		    "other's node through the API port, so its port must be "
-		    "--api-listen's (%d): give --cluster-address %s:%d",
-		    address, aport, chost, aport);
-	if (ahost[0] != '\0' && strcmp(ahost, "0.0.0.0") != 0 &&
-	    strcmp(ahost, "::") != 0 && strcmp(ahost, chost) != 0)
-		fatalx("--cluster-address %s: with TLS it is where the other "
-		    "masters reach this one's API, but --api-listen is %s",
-		    address, m->cfg.api_listen);
-	free(ahost);
-	free(chost);
+	if (port == main_port(m->cfg.api_listen) ||
+	    port == main_port(m->cfg.agent_listen))
+		fatalx("--cluster-address %s: with TLS this master serves the "
+		    "other masters' dqlite traffic on that port itself: give "
+		    "it a port of its own, not --api-listen's or "
+		    "--agent-listen's (%d)", address, port);
 }
 
 /*
  * --cluster-address: this master's dqlite node, started before the store
- * opens on it (docs/ha.md). With TLS the masters' traffic goes through
- * their TLS API ports (cluster_tls.h), also on loopback; without, it is
+ * opens on it (docs/ha.md). With TLS the masters' traffic goes over TLS
+ * to berth's listener on each --cluster-address (cluster_tls.h), also
+ * on loopback; without, it is
  * plain TCP (dqlite 1.11 has no TLS), so off loopback it needs
  * --insecure-plain, as plain http does. A first join is finished once
  * the API serves (main(): cluster_join_pending()).
@@ -298,6 +307,9 @@ main_cluster(struct master *m)
 		if ((m->ctls = cluster_tls_new(cc.address, m->cfg.data_dir,
 		    pin, m->key, sizeof m->key, &cause)) == NULL)
 			fatalx("cluster: %s", cause);
+		if (cluster_tls_listen(m->ctls, cc.address, m->tls.cert_pem,
+		    m->tls.key_pem, main_leader_api, m, &cause) != 0)
+			fatalx("--cluster-address: %s", cause);
 		cc.bind = cluster_tls_bind(m->ctls);
 		cc.dial = main_dial;
 		cc.dial_arg = m->ctls;
@@ -306,8 +318,8 @@ main_cluster(struct master *m)
 		fatalx("--cluster-address %s: traffic between masters is "
 		    "plain TCP (dqlite 1.11 has no TLS) when they serve no "
 		    "TLS: use a loopback address, TLS (--tls-self-signed or "
-		    "--tls-cert: the traffic then goes through the API port), "
-		    "or --insecure-plain on a private network", cc.address);
+		    "--tls-cert: the traffic then goes over TLS), or "
+		    "--insecure-plain on a private network", cc.address);
 	if (m->cfg.join != NULL && cluster_check_address(m->cfg.join,
 	    &cause) != 0)
 		fatalx("--join: %s", cause);
@@ -323,8 +335,8 @@ main_cluster(struct master *m)
  */
 /*
  * --dump of a TLS master's data dir (its TLS flags given): dial the
- * cluster as the masters do (cluster_tls.h), through their API ports
- * (this data dir's master too). Loads only what
+ * cluster as the masters do (cluster_tls.h), through their TLS
+ * listeners (this data dir's master too). Loads only what
  * exists: a dump writes nothing into the data dir. 0, or -1 with *cause.
  */
 static int
@@ -355,7 +367,7 @@ main_dump_tls(struct master *m, char **cause)
 		return -1;
 	}
 	/* No node runs here, and the master's own takes unix connections
-	 * from its process only: every node through its API port. */
+	 * from its process only: every node through its listener. */
 	if ((m->ctls = cluster_tls_new(NULL, m->cfg.data_dir, pin, m->key,
 	    sizeof m->key, cause)) == NULL)
 		return -1;
@@ -459,7 +471,7 @@ main_join(struct master *m)
 		fatalx("--join-token: %s", cause);
 	OPENSSL_cleanse(secret, sizeof secret);
 	/* Every master of a cluster runs TLS, or none does: their dqlite
-	 * traffic goes through the API ports, or to the nodes' own. */
+	 * traffic goes over TLS to berth's listeners, or plain. */
 	tls = m->cfg.tls_cert != NULL || m->cfg.tls_self_signed;
 	if (pin[0] != '\0' && !tls)
 		fatalx("--join: the cluster's masters run TLS (the join token "
@@ -623,7 +635,7 @@ main(int argc, char **argv)
 	role_watch_stop(m.watch);	/* roles stay as they are */
 	role_hand_over(&m);	/* a leader hands over first (docs/ha.md) */
 	exec_relay_shutdown(m.exec);
-	cluster_tls_shutdown_served(m.ctls);	/* MHD's upgraded sockets */
+	cluster_tls_shutdown_served(m.ctls);	/* peers reach it no more */
 	api_stop(m.api);
 	STOP_STEP(0);
 	sched_loop_stop(m.sched);

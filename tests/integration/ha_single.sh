@@ -232,8 +232,8 @@ san_check "$D4/master.log"
 # joiner checks the leader against it before the token leaves, and gets
 # the cluster's master key and TLS identity (one pin for every master).
 D5=$TMP/tls1
+CA5=127.0.0.1:$(free_port)
 AP5=$(free_port)
-CA5=127.0.0.1:$AP5	# with TLS the cluster address is the API's (ha_tls.sh)
 mkdir -p "$D5"
 "$BIN/berth-master" --data-dir "$D5" --tls-self-signed --api-listen "127.0.0.1:$AP5" \
     --agent-listen "127.0.0.1:$(free_port)" --cluster-address "$CA5" \
@@ -249,16 +249,15 @@ check "a TLS master's join token carries its pin" \
     sh -c "echo '$JT' | grep -qE '^bj1\\.[0-9a-f]{64}\\.[0-9a-f]{64}\$'"
 JT2=$("$BIN/berth" master join-token)
 D6=$TMP/tls2
-AP6=$(free_port)
-"$BIN/berth-master" --data-dir "$D6" --tls-self-signed --api-listen "127.0.0.1:$AP6" \
-    --agent-listen "127.0.0.1:$(free_port)" --cluster-address "127.0.0.1:$AP6" \
+"$BIN/berth-master" --data-dir "$D6" --tls-self-signed --api-listen "127.0.0.1:$(free_port)" \
+    --agent-listen "127.0.0.1:$(free_port)" --cluster-address "127.0.0.1:$(free_port)" \
     --join "$CA5" --join-token "${JT2%.*}.$(printf '%064d' 1)" >"$TMP/badpin.log" 2>&1
 check "a token whose pin is not the leader's is refused" test $? -ne 0
 check_has "by the TLS check, before the token is sent" "$(cat "$TMP/badpin.log")" \
     "public key does not match pinned public key"
 check "and nothing was written" test ! -e "$D6/master.key"
-"$BIN/berth-master" --data-dir "$D6" --tls-self-signed --api-listen "127.0.0.1:$AP6" \
-    --agent-listen "127.0.0.1:$(free_port)" --cluster-address "127.0.0.1:$AP6" \
+"$BIN/berth-master" --data-dir "$D6" --tls-self-signed --api-listen "127.0.0.1:$(free_port)" \
+    --agent-listen "127.0.0.1:$(free_port)" --cluster-address "127.0.0.1:$(free_port)" \
     --join "$CA5" --join-token "$JT" >>"$D6/master.log" 2>&1 </dev/null &
 M6_PID=$!
 MASTER_PIDS="$MASTER_PIDS $M6_PID"

@@ -1,29 +1,32 @@
 #!/usr/bin/env bash
 # ha_tls.sh - three masters with TLS (docs/ha.md, "TLS between masters"):
-# their dqlite traffic goes through each master's TLS API port (an
-# `Upgrade: dqlite` endpoint checked with a credential derived from
-# master.key), on loopback too. Three form a cluster; a write through any
-# master is read back through the others; the dqlite nodes listen on no
-# TCP port (only the API and agent ports are open, the node is an
-# abstract unix socket); an upgrade without the credential or with a
-# wrong one is refused (401, 403) and plain dqlite bytes sent to the API
-# port get no dqlite answer, neither breaking the cluster; kill -9 of the
-# leader, and a new leader serves writes; the killed master rejoins. A
-# --cluster-address off the API port is refused.
+# their dqlite traffic goes over TLS to berth's listener on each master's
+# --cluster-address (an `Upgrade: dqlite` request checked with a
+# credential derived from master.key), on loopback too. Three form a
+# cluster; a write through any master is read back through the others;
+# the dqlite nodes listen on no TCP port (the master's TCP ports are its
+# API, agent and cluster listeners; the node is an abstract unix socket);
+# an upgrade without the credential or with a wrong one is refused (401,
+# 403) and plain dqlite bytes sent to the cluster and API ports get no
+# dqlite answer, neither breaking the cluster; --dump reads over TLS;
+# kill -9 of the leader, and a new leader serves writes; the killed
+# master rejoins. A cluster address on the API port and a joiner without
+# TLS are refused.
 . "$(dirname "$0")/../lib.sh"
 
-declare -a D AP GP PID
+declare -a D AP GP CP PID
 for i in 1 2 3; do
 	D[$i]=$TMP/m$i
 	AP[$i]=$(free_port)
 	GP[$i]=$(free_port)
+	CP[$i]=$(free_port)
 	mkdir -p "${D[$i]}"
 done
-ca() { echo "127.0.0.1:${AP[$1]}"; }
+ca() { echo "127.0.0.1:${CP[$1]}"; }
 url() { echo "https://127.0.0.1:${AP[$1]}"; }
 
-# m_start I [flags...]: start master I (TLS; its cluster address is its API
-# address) in the background and wait until its API answers.
+# m_start I [flags...]: start master I (TLS) in the background and wait
+# until its API answers.
 m_start() {
 	local i=$1
 	shift
@@ -74,7 +77,7 @@ upgrade() {
 	shift
 	curl -s -m 5 --pinnedpubkey "$PIN" -k -o /dev/null -w '%{http_code}' \
 	    -H 'Upgrade: dqlite' -H 'Connection: Upgrade' "$@" \
-	    "$(url "$i")/internal/dqlite"
+	    "https://$(ca "$i")/internal/dqlite"
 }
 # The TCP ports master I's process listens on, sorted.
 tcp_ports() {
@@ -82,15 +85,16 @@ tcp_ports() {
 	    awk '{ n = split($4, a, ":"); print a[n] }' | sort -n | paste -sd,
 }
 
-# A TLS master's cluster address is where its API is: another port is
-# refused, naming the flag.
+# A TLS master serves its peers on its cluster address itself: the API's
+# port is refused, naming the flag.
+BP=$(free_port)
 "$BIN/berth-master" --data-dir "$TMP/badport" --tls-self-signed \
-    --api-listen "127.0.0.1:$(free_port)" --agent-listen "127.0.0.1:$(free_port)" \
-    --cluster-address "127.0.0.1:$(free_port)" >"$TMP/badport.log" 2>&1
-check "a TLS master whose --cluster-address is not its API port does not start" \
+    --api-listen "127.0.0.1:$BP" --agent-listen "127.0.0.1:$(free_port)" \
+    --cluster-address "127.0.0.1:$BP" >"$TMP/badport.log" 2>&1
+check "a TLS master whose --cluster-address is its API port does not start" \
     test $? -ne 0
 check_has "saying so, naming the flag" "$(cat "$TMP/badport.log")" \
-    "the masters reach each other's node through the API port, so its port must be --api-listen's"
+    "--cluster-address 127.0.0.1:$BP: with TLS this master serves the other masters' dqlite traffic on that port itself"
 
 m_start 1 || exit 1
 PIN=$(grep -o 'sha256//[^ ]*' "${D[1]}/master.log" | head -1)
@@ -137,11 +141,12 @@ check_eq "with every write in it" \
     "$(sqlite3 "$TMP/backup.db" 'SELECT name FROM grids ORDER BY name' | paste -sd,)" \
     "default,g1,g2,g3"
 
-# No dqlite node listens on TCP: each master's process has its API and
-# agent ports open, nothing else; the node is an abstract unix socket.
+# No dqlite node listens on TCP: each master's process has its API, agent
+# and cluster (TLS) ports open, nothing else; the node is an abstract
+# unix socket.
 for i in 1 2 3; do
-	check_eq "master $i listens on TCP only on its API and agent ports" \
-	    "$(tcp_ports "$i")" "$(printf '%s\n' "${AP[$i]}" "${GP[$i]}" | sort -n | paste -sd,)"
+	check_eq "master $i listens on TCP only on its API, agent and cluster ports" \
+	    "$(tcp_ports "$i")" "$(printf '%s\n' "${AP[$i]}" "${GP[$i]}" "${CP[$i]}" | sort -n | paste -sd,)"
 done
 check "master 1's node listens on an abstract unix socket" \
     sh -c "ss -lxpH | grep 'pid=${PID[1]},' | grep -q '@berth-dqlite-'"
@@ -152,12 +157,16 @@ check_eq "an upgrade with a wrong credential: 403" \
     "$(upgrade 2 -H "X-Berth-Cluster-Auth: $(printf '%064d' 0)")" 403
 check_eq "an upgrade without Upgrade: dqlite: 400" \
     "$(curl -s -m 5 --pinnedpubkey "$PIN" -k -o /dev/null -w '%{http_code}' \
-    "$(url 2)/internal/dqlite")" 400
+    "https://$(ca 2)/internal/dqlite")" 400
 check_has "the refusal is logged" "$(cat "${D[2]}/master.log")" \
     "a dqlite upgrade with a wrong X-Berth-Cluster-Auth refused"
-# Plain dqlite bytes to the API port (the handshake, then LEADER): the TLS
-# server answers no dqlite (no SERVER reply naming the leader).
-REPLY=$(python3 - "${AP[2]}" <<'EOF'
+check_eq "GET /internal/leader (for joiners) names the leader's API" \
+    "$(curl -s -m 5 --pinnedpubkey "$PIN" -k "https://$(ca 3)/internal/leader")" "$(url 1)"
+# Plain dqlite bytes to the cluster and API ports (the handshake, then
+# LEADER): the TLS servers answer no dqlite (no SERVER reply naming the
+# leader).
+plain_dqlite() {
+python3 - "$1" <<'EOF'
 import socket, struct, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
 s.sendall(struct.pack("<Q", 1))                      # protocol version 1
@@ -173,9 +182,12 @@ except OSError:
     pass
 sys.stdout.write(got.hex())
 EOF
-)
+}
+LEADER_HEX=$(printf '%s' "$(ca 1)" | od -An -tx1 | tr -d ' \n')
+check "plain dqlite bytes to the cluster port get no dqlite answer" \
+    sh -c "! echo '$(plain_dqlite "${CP[2]}")' | grep -q '$LEADER_HEX'"
 check "plain dqlite bytes to the API port get no dqlite answer" \
-    sh -c "! echo '$REPLY' | grep -q '$(printf '127.0.0.1:%s' "${AP[1]}" | od -An -tx1 | tr -d ' \n')'"
+    sh -c "! echo '$(plain_dqlite "${AP[2]}")' | grep -q '$LEADER_HEX'"
 check_eq "the cluster still serves writes after those" "$(post 3 /v1/grids '{"name":"g4"}')" 201
 
 # kill -9 of the leader: one of the other two leads and serves writes.
