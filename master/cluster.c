@@ -41,7 +41,6 @@ struct cluster {
 	uint64_t	 id;
 	char		*address;
 	char		*dir;		/* <data-dir>/dqlite */
-	char		*join;		/* --join not done yet, or NULL */
 	cluster_dial_fn	*dial;		/* peers over TLS, or NULL: TCP */
 	void		*dial_arg;
 };
@@ -334,9 +333,13 @@ cluster_start(const struct cluster_conf *conf, char **cause)
 	if (fresh && node_file_write(c->dir, c->id, c->address, 0,
 	    cause) != 0)
 		goto fail;
-	if (conf->join != NULL && !joined)
-		c->join = xstrdup(conf->join);	/* cluster_join_pending() */
-	else
+	if (conf->join != NULL && !joined) {
+		if (cluster_join(c, conf->join, cause) != 0 ||
+		    node_file_write(c->dir, c->id, c->address, 1, cause) != 0)
+			goto fail;
+		log_info("cluster: node %" PRIu64 " (%s) joined %s as a voter",
+		    c->id, c->address, conf->join);
+	} else
 		log_info("cluster: dqlite node %" PRIu64 " on %s%s%s%s, data "
 		    "in %s%s", c->id, c->address, conf->bind ? " (bound to " :
 		    "", conf->bind ? conf->bind : "", conf->bind ? ")" : "",
@@ -350,21 +353,6 @@ fail:
 	return NULL;
 }
 
-int
-cluster_join_pending(struct cluster *c, char **cause)
-{
-	if (c->join == NULL)
-		return 0;
-	if (cluster_join(c, c->join, cause) != 0 ||
-	    node_file_write(c->dir, c->id, c->address, 1, cause) != 0)
-		return -1;
-	log_info("cluster: node %" PRIu64 " (%s) joined %s as a voter",
-	    c->id, c->address, c->join);
-	free(c->join);
-	c->join = NULL;
-	return 0;
-}
-
 void
 cluster_stop(struct cluster *c)
 {
@@ -376,7 +364,6 @@ cluster_stop(struct cluster *c)
 	}
 	free(c->address);
 	free(c->dir);
-	free(c->join);
 	free(c);
 }
 

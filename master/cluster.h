@@ -17,8 +17,8 @@
  * Outgoing Raft connections go through a connect function of ours that
  * sets TCP_NODELAY (dqlite 1.11 does not: writes then stall ~40 ms).
  * dqlite 1.11 has no TLS: a plain master's node listens on its address;
- * a TLS master's binds a private endpoint and its peers go through the
- * master's TLS API port (cluster_tls.h).
+ * a TLS master's binds a private endpoint and berth serves its peers over
+ * TLS on the address (cluster_tls.h).
  */
 #ifndef BERTH_CLUSTER_H
 #define BERTH_CLUSTER_H
@@ -37,20 +37,15 @@ struct cluster_conf {
 	const char	*join;		/* --join, or NULL: bootstrap */
 	int		 latency_ms;	/* dqlite's network latency option */
 	const char	*bind;		/* where the node listens, if not
-					 * address (over TLS: "@name") */
+					 * address (with TLS: "@name") */
 	cluster_dial_fn	*dial;		/* Raft's dials, or NULL: TCP */
 	void		*dial_arg;
 };
 
-/*
- * Start the node: NULL with *cause on failure. A first start with --join
- * is left to cluster_join_pending(), once the API (which peers reach the
- * node through, over TLS) serves.
- */
+/* Start the node (and join; with TLS, cluster_tls_listen() must serve
+ * already: the leader reaches the new node through it): NULL with *cause
+ * on failure. */
 struct cluster	*cluster_start(const struct cluster_conf *conf, char **cause);
-/* Ask --join's cluster to add this node and make it a voter, if that is
- * still to do: 0, or -1 with *cause. */
-int		 cluster_join_pending(struct cluster *c, char **cause);
 /* Stop the node and free it; NULL is a no-op. */
 void		 cluster_stop(struct cluster *c);
 uint64_t	 cluster_id(const struct cluster *c);

@@ -46,6 +46,8 @@
 #define CTLS_BUF	(64 * 1024)		/* per direction */
 #define CTLS_HDR_MAX	4096			/* a request's or answer's head */
 #define CTLS_ACCEPT_MS	5000			/* handshake and request */
+#define CTLS_MAX_SERVED	256			/* accepted connections at once */
+#define CTLS_IS(s, lit)	(strncmp((s), lit, sizeof(lit) - 1) == 0)
 
 struct cluster_tls {
 	char		*self;		/* --cluster-address, or NULL: no node here */
@@ -422,7 +424,10 @@ ctls_enter(struct cluster_tls *t, int served)
 	int rc = -1;
 
 	pthread_mutex_lock(&t->lock);
-	if (!t->stopping && !(served && t->served_off)) {
+	/* Peers hold a few connections each (Raft's, one per store
+	 * thread); more is someone else's flood. */
+	if (!t->stopping && !(served && (t->served_off ||
+	    t->served >= CTLS_MAX_SERVED))) {
 		if (served)
 			t->served++;
 		else
@@ -854,8 +859,7 @@ ctls_conn_main(void *arg)
 		}
 	}
 	end += 4;
-	if (strncmp(hdr, "GET " CLUSTER_TLS_LEADER " HTTP/1.", 6 +
-	    strlen(CLUSTER_TLS_LEADER) + 5) == 0) {
+	if (CTLS_IS(hdr, "GET " CLUSTER_TLS_LEADER " HTTP/1.")) {
 		/* For a joiner, which has no credential yet: whom to give
 		 * its join token (public: any master's 307 says as much). */
 		url[0] = '\0';
@@ -870,10 +874,8 @@ ctls_conn_main(void *arg)
 			    url, deadline);
 		goto out;
 	}
-	if (strncmp(hdr, "GET " CLUSTER_TLS_PATH " HTTP/1.", 6 +
-	    strlen(CLUSTER_TLS_PATH) + 5) != 0 &&
-	    strncmp(hdr, "POST " CLUSTER_TLS_PATH " HTTP/1.", 7 +
-	    strlen(CLUSTER_TLS_PATH) + 5) != 0) {
+	if (!CTLS_IS(hdr, "GET " CLUSTER_TLS_PATH " HTTP/1.") &&
+	    !CTLS_IS(hdr, "POST " CLUSTER_TLS_PATH " HTTP/1.")) {
 		ctls_refuse(peer.ssl, peer.fd, 404, "Not Found", "this port "
 		    "serves only " CLUSTER_TLS_PATH " (masters' dqlite "
 		    "traffic) and " CLUSTER_TLS_LEADER, deadline);

@@ -280,8 +280,7 @@ main_cluster_tls_check(struct master *m, const char *address)
  * to berth's listener on each --cluster-address (cluster_tls.h), also
  * on loopback; without, it is
  * plain TCP (dqlite 1.11 has no TLS), so off loopback it needs
- * --insecure-plain, as plain http does. A first join is finished once
- * the API serves (main(): cluster_join_pending()).
+ * --insecure-plain, as plain http does.
  */
 static void
 main_cluster(struct master *m)
@@ -596,9 +595,6 @@ main(int argc, char **argv)
 		fatalx("exec relay: %s", cause);
 	if ((m.api = api_start(&m, &cause)) == NULL)
 		fatalx("api: %s", cause);
-	/* Over TLS the leader reaches a joining node through this API. */
-	if (m.cluster != NULL && cluster_join_pending(m.cluster, &cause) != 0)
-		fatalx("cluster: %s", cause);
 	if ((m.hub = hub_start(&m, &cause)) == NULL)
 		fatalx("agent hub: %s", cause);
 	/* Before the scheduler, which queues provider calls to it. */
