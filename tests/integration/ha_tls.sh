@@ -26,21 +26,34 @@ ca() { echo "127.0.0.1:${CP[$1]}"; }
 url() { echo "https://127.0.0.1:${AP[$1]}"; }
 
 # m_start I [flags...]: start master I (TLS) in the background and wait
-# until its API answers.
+# until its API answers. Its --cluster-address is fixed (the Raft
+# configuration holds it); when another test took its API or agent port
+# meanwhile (the scripts run in parallel), it starts again on new ones.
 m_start() {
-	local i=$1
+	local i=$1 try from
 	shift
-	"$BIN/berth-master" --data-dir "${D[$i]}" --tls-self-signed \
-	    --api-listen "127.0.0.1:${AP[$i]}" \
-	    --agent-listen "127.0.0.1:${GP[$i]}" \
-	    --cluster-address "$(ca "$i")" "$@" \
-	    >>"${D[$i]}/master.log" 2>&1 </dev/null &
-	PID[$i]=$!
-	MASTER_PIDS="$MASTER_PIDS ${PID[$i]}"
-	wait_for 30 sh -c "curl -sk -m 1 -o /dev/null $(url "$i")/healthz || ! [ -r /proc/${PID[$i]}/stat ] || grep -q ') Z' /proc/${PID[$i]}/stat"
-	pid_alive "${PID[$i]}" && return 0
+	for try in 1 2 3; do
+		from=$(($(stat -c %s "${D[$i]}/master.log" 2>/dev/null || echo 0) + 1))
+		"$BIN/berth-master" --data-dir "${D[$i]}" --tls-self-signed \
+		    --api-listen "127.0.0.1:${AP[$i]}" \
+		    --agent-listen "127.0.0.1:${GP[$i]}" \
+		    --cluster-address "$(ca "$i")" "$@" \
+		    >>"${D[$i]}/master.log" 2>&1 </dev/null &
+		PID[$i]=$!
+		MASTER_PIDS="$MASTER_PIDS ${PID[$i]}"
+		wait_for 30 sh -c "curl -sk -m 1 -o /dev/null $(url "$i")/healthz || ! [ -r /proc/${PID[$i]}/stat ] || grep -q ') Z' /proc/${PID[$i]}/stat"
+		pid_alive "${PID[$i]}" && return 0
+		wait "${PID[$i]}" 2>/dev/null
+		if tail -c +"$from" "${D[$i]}/master.log" | grep -q 'address in use'; then
+			echo "# master $i: a port was taken meanwhile: new ports"
+			AP[$i]=$(free_port)
+			GP[$i]=$(free_port)
+			continue
+		fi
+		break
+	done
 	notok "master $i starts"
-	tail -5 "${D[$i]}/master.log" | sed 's/^/# /'
+	tail -c +"$from" "${D[$i]}/master.log" | tail -5 | sed 's/^/# /'
 	return 1
 }
 m_kill() {
