@@ -8,7 +8,9 @@
 # API, agent and cluster listeners; the node is an abstract unix socket);
 # an upgrade without the credential or with a wrong one is refused (401,
 # 403) and plain dqlite bytes sent to the cluster and API ports get no
-# dqlite answer, neither breaking the cluster; --dump reads over TLS;
+# dqlite answer, neither breaking the cluster; --dump reads over TLS, and
+# the dialer refuses a peer with another TLS key (pin) and is refused
+# (403) without the cluster's master.key;
 # kill -9 of the leader, and a new leader serves writes; the killed
 # master rejoins. A cluster address on the API port and a joiner without
 # TLS are refused.
@@ -153,6 +155,27 @@ check_has "through the cluster over TLS" "$(cat "$TMP/dump.out")" "dqlite over T
 check_eq "with every write in it" \
     "$(sqlite3 "$TMP/backup.db" 'SELECT name FROM grids ORDER BY name' | paste -sd,)" \
     "default,g1,g2,g3"
+
+# The dialing side's checks, seen through --dump: a data dir with another
+# TLS key is refused by the pin before anything is sent; one with the
+# cluster's TLS key but another master.key gets a 403 from the listener.
+mkdir -p "$TMP/other" "$TMP/otherkey"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=other \
+    -days 1 -keyout "$TMP/other/tls.key" -out "$TMP/other/tls.crt" >/dev/null 2>&1
+head -c 32 /dev/urandom >"$TMP/other/master.key"
+cp "${D[1]}/tls.crt" "${D[1]}/tls.key" "$TMP/otherkey/"
+head -c 32 /dev/urandom >"$TMP/otherkey/master.key"
+chmod 600 "$TMP"/other*/tls.key "$TMP"/other*/master.key
+"$BIN/berth-master" --data-dir "$TMP/other" --tls-self-signed --cluster-address "$(ca 1)" \
+    --dump "$TMP/other.db" >"$TMP/other.out" 2>&1
+check "--dump with another TLS key fails" test $? -ne 0
+check_has "on the pin: not a master of this cluster" "$(cat "$TMP/other.out")" \
+    "$(ca 1) presents a TLS key whose pin is"
+"$BIN/berth-master" --data-dir "$TMP/otherkey" --tls-self-signed --cluster-address "$(ca 1)" \
+    --dump "$TMP/otherkey.db" >"$TMP/otherkey.out" 2>&1
+check "--dump with the cluster's TLS key but another master.key fails" test $? -ne 0
+check_has "refused by the listener: 403" "$(cat "$TMP/otherkey.out")" \
+    "$(ca 1) refused the dqlite upgrade: HTTP/1.1 403 Forbidden"
 
 # No dqlite node listens on TCP: each master's process has its API, agent
 # and cluster (TLS) ports open, nothing else; the node is an abstract
