@@ -22,7 +22,7 @@
 
 CC	?= cc
 BUILD	?= build
-PKGS	 = libmicrohttpd libwebsockets sqlite3 jansson libcurl yaml-0.1 libcrypto \
+PKGS	 = libmicrohttpd libwebsockets sqlite3 jansson libcurl yaml-0.1 libcrypto libssl \
 	   libxml-2.0 zlib ldns
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

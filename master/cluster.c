@@ -41,6 +41,8 @@ struct cluster {
 	uint64_t	 id;
 	char		*address;
 	char		*dir;		/* <data-dir>/dqlite */
+	cluster_dial_fn	*dial;		/* peers over TLS, or NULL: TCP */
+	void		*dial_arg;
 };
 
 int
@@ -65,18 +67,34 @@ cluster_check_address(const char *address, char **cause)
 	return 0;
 }
 
+#define CLUSTER_DIAL_MS	2000	/* a Raft connect over TLS */
+
 /*
  * Outgoing Raft connections (a libuv worker thread of the node runs
  * this; it may block): TCP with TCP_NODELAY, since neither dqlite 1.11
  * nor raft 0.15 sets it and small writes then wait ~40 ms for an ACK.
+ * Over TLS the dialer does that, the handshake and the upgrade, and
+ * hands back a unix socket (cluster_tls.h).
  */
 static int
 cluster_connect(void *arg, const char *address, int *fdp)
 {
+	struct cluster *c = arg;
 	struct addrinfo hints, *ai = NULL, *p;
 	char *host = NULL, *cause = NULL, port_s[16];
 	int port, fd = -1, one = 1;
 
+	if (c->dial != NULL) {
+		if (c->dial(c->dial_arg, address, CLUSTER_DIAL_MS, fdp,
+		    &cause) != 0) {
+			/* Raft retries every heartbeat while a peer is
+			 * down: not a warning each time. */
+			log_debug("cluster: raft to %s: %s", address, cause);
+			free(cause);
+			return DQLITE_ERROR;
+		}
+		return 0;
+	}
 	if (config_split_listen(address, &host, &port, &cause) != 0) {
 		free(cause);
 		return DQLITE_ERROR;
@@ -297,7 +315,10 @@ cluster_start(const struct cluster_conf *conf, char **cause)
 		    c->node ? dqlite_node_errmsg(c->node) : "out of memory");
 		goto fail;
 	}
-	if (dqlite_node_set_bind_address(c->node, c->address) != 0 ||
+	c->dial = conf->dial;
+	c->dial_arg = conf->dial_arg;
+	if (dqlite_node_set_bind_address(c->node, conf->bind != NULL ?
+	    conf->bind : c->address) != 0 ||
 	    dqlite_node_set_connect_func(c->node, cluster_connect, c) != 0 ||
 	    (conf->latency_ms > 0 && dqlite_node_set_network_latency_ms(
 	    c->node, (unsigned)conf->latency_ms) != 0) ||
@@ -319,9 +340,11 @@ cluster_start(const struct cluster_conf *conf, char **cause)
 		log_info("cluster: node %" PRIu64 " (%s) joined %s as a voter",
 		    c->id, c->address, conf->join);
 	} else
-		log_info("cluster: dqlite node %" PRIu64 " on %s, data in %s%s",
-		    c->id, c->address, c->dir, fresh && conf->join == NULL ?
-		    " (new cluster, bootstrapped)" : "");
+		log_info("cluster: dqlite node %" PRIu64 " on %s%s%s%s, data "
+		    "in %s%s", c->id, c->address, conf->bind ? " (bound to " :
+		    "", conf->bind ? conf->bind : "", conf->bind ? ")" : "",
+		    c->dir, fresh &&
+		    conf->join == NULL ? " (new cluster, bootstrapped)" : "");
 	free(known);
 	return c;
 fail:

@@ -16,7 +16,9 @@
  *
  * Outgoing Raft connections go through a connect function of ours that
  * sets TCP_NODELAY (dqlite 1.11 does not: writes then stall ~40 ms).
- * Traffic between nodes is plain TCP (dqlite 1.11 has no TLS).
+ * dqlite 1.11 has no TLS: a plain master's node listens on its address;
+ * a TLS master's binds a private endpoint and berth serves its peers over
+ * TLS on the address (cluster_tls.h).
  */
 #ifndef BERTH_CLUSTER_H
 #define BERTH_CLUSTER_H
@@ -25,14 +27,24 @@
 
 struct cluster;
 
+/* Dial a peer's node (cluster_tls_dial()): 0 with *fd, or -1. */
+typedef int cluster_dial_fn(void *arg, const char *address, int timeout_ms,
+	    int *fd, char **cause);
+
 struct cluster_conf {
 	const char	*data_dir;	/* the master's; the node's is below */
 	const char	*address;	/* --cluster-address: peers dial it */
 	const char	*join;		/* --join, or NULL: bootstrap */
 	int		 latency_ms;	/* dqlite's network latency option */
+	const char	*bind;		/* where the node listens, if not
+					 * address (with TLS: "@name") */
+	cluster_dial_fn	*dial;		/* Raft's dials, or NULL: TCP */
+	void		*dial_arg;
 };
 
-/* Start the node (and join): NULL with *cause on failure. */
+/* Start the node (and join; with TLS, cluster_tls_listen() must serve
+ * already: the leader reaches the new node through it): NULL with *cause
+ * on failure. */
 struct cluster	*cluster_start(const struct cluster_conf *conf, char **cause);
 /* Stop the node and free it; NULL is a no-op. */
 void		 cluster_stop(struct cluster *c);

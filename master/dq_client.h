@@ -75,6 +75,15 @@ struct dq_conn {
  * version: 0, or -1 with *cause. c is closed on failure. */
 int	 dq_conn_open(struct dq_conn *c, const char *address, int timeout_ms,
 	    char **cause);
+/*
+ * How a connection reaches a node when the masters talk over TLS
+ * (master/cluster_tls.c): fn dials address within timeout_ms, 0 with a
+ * stream socket in *fd, or -1 with *cause. Set once at start-up, before
+ * any thread dials (read-only afterwards); NULL (the default): TCP.
+ */
+typedef int dq_dial_fn(void *arg, const char *address, int timeout_ms,
+	    int *fd, char **cause);
+void	 dq_conn_set_dialer(dq_dial_fn *fn, void *arg);
 void	 dq_conn_close(struct dq_conn *c);	/* closed is a no-op */
 /* Send the request in c->out (then empty it), and read one reply into
  * *m (m->body valid until the next call). On an I/O error or a timeout

@@ -20,6 +20,17 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The dialer (dq_conn_set_dialer): start-up configuration, read-only
+ * once threads run. */
+static dq_dial_fn	*dq_dialer;
+static void		*dq_dialer_arg;
+
+void
+dq_conn_set_dialer(dq_dial_fn *fn, void *arg)
+{
+	dq_dialer = fn;
+	dq_dialer_arg = arg;
+}
 
 /* Wait for events on fd until deadline: 1 ready, 0 timed out, -1 error. */
 static int
@@ -223,6 +234,16 @@ dq_conn_open(struct dq_conn *c, const char *address, int timeout_ms,
 	c->fd = -1;
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
 	c->address = xstrdup(address);
+	if (dq_dialer != NULL) {
+		deadline = util_mono_ms() + c->timeout_ms;
+		if (dq_dialer(dq_dialer_arg, address, c->timeout_ms, &c->fd,
+		    cause) != 0)
+			goto fail;
+		/* Bounded reads and writes poll a non-blocking socket. */
+		(void)fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) |
+		    O_NONBLOCK);
+		goto handshake;
+	}
 	if (split_address(address, host, sizeof host, port,
 	    sizeof port) == -1) {
 		xasprintf(cause, "%s: not a host:port address", address);
@@ -244,6 +265,7 @@ dq_conn_open(struct dq_conn *c, const char *address, int timeout_ms,
 		    "timed out" : strerror(err));
 		goto fail;
 	}
+handshake:
 	dq_enc_handshake(&hs);
 	rc = write_all(c, hs.data, hs.len, deadline, cause);
 	buf_free(&hs);

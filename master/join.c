@@ -4,6 +4,7 @@
  * (the token helpers, which are pure).
  */
 #include "master/join.h"
+#include "master/cluster_tls.h"
 #include "master/config.h"
 #include "master/dq_client.h"
 #include "master/master.h"
@@ -247,60 +248,188 @@ join_unhex(const char *hex, unsigned char *out, size_t len)
 	return 0;
 }
 
-int
-join_fetch(const struct master_config *cfg, char **cause)
+/*
+ * POST body to url (checked against the token's pin): the status, the
+ * answer in b, a 307's Location in *location (malloc'd); -1 with *cause
+ * when no answer came.
+ */
+static long
+join_post(const char *url, const char *pinhex, const char *body,
+    struct join_buf *b, char **location, char **cause)
 {
-	struct join_buf b = { NULL, 0 };
 	struct curl_slist *hdr = NULL;
-	unsigned char key[TOKEN_KEY_LEN];
-	char secret[TOKEN_LEN + 1], pinhex[65], api[256], *url = NULL,
-	    *body = NULL, err[CURL_ERROR_SIZE] = "";
-	const char *cert, *tkey;
-	json_t *req, *rep = NULL;
-	long status = 0;
-	CURL *c = NULL;
+	char err[CURL_ERROR_SIZE] = "", *loc = NULL;
+	long status = -1;
+	CURL *c;
 	CURLcode cc;
-	int ret = -1;
 
-	if (join_token_parse(cfg->join_token, secret, pinhex, cause) != 0)
-		return -1;
-	OPENSSL_cleanse(secret, sizeof secret);
-	if (join_leader_api(cfg, api, sizeof api, cause) != 0)
-		return -1;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if ((c = curl_easy_init()) == NULL)
 		fatalx("curl_easy_init failed");
-	xasprintf(&url, "%s/v1/masters/join", api);
 	if (join_transport(c, url, pinhex, cause) != 0)
 		goto out;
-	req = json_pack("{s:s, s:s}", "token", cfg->join_token, "address",
-	    cfg->cluster_address);
-	body = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
 	hdr = curl_slist_append(hdr, "Content-Type: application/json");
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, join_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)JOIN_HTTP_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-	log_info("join: asking the leader at %s for the cluster's master key "
-	    "and TLS identity", api);
 	if ((cc = curl_easy_perform(c)) != CURLE_OK) {
 		xasprintf(cause, "%s: %s", url, err[0] ? err :
 		    curl_easy_strerror(cc));
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK &&
+	    loc != NULL)
+		*location = xstrdup(loc);
+out:
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+static void join_buf_clear(struct join_buf *);
+
+/*
+ * The leader's API URL from the TLS listener of the member at --join
+ * (GET /internal/leader, checked against the token's pin): a joiner of
+ * TLS masters holds no credential for their dqlite traffic yet.
+ */
+static int
+join_leader_tls(const struct master_config *cfg, const char *pinhex,
+    char *api, size_t len, char **cause)
+{
+	struct join_buf b = { NULL, 0 };
+	char *url, err[CURL_ERROR_SIZE];
+	int64_t end = util_mono_ms() + JOIN_LEADER_WAIT_MS;
+	long status;
+	CURL *c;
+	CURLcode cc;
+	int ret = -1;
+
+	xasprintf(&url, "https://%s" CLUSTER_TLS_LEADER, cfg->join);
+	for (;;) {
+		if ((c = curl_easy_init()) == NULL)
+			fatalx("curl_easy_init failed");
+		join_buf_clear(&b);
+		err[0] = '\0';
+		status = 0;
+		if (join_transport(c, url, pinhex, cause) != 0) {
+			curl_easy_cleanup(c);
+			break;
+		}
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, join_write);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+		cc = curl_easy_perform(c);
+		if (cc == CURLE_OK)
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_cleanup(c);
+		if (status == 200 && b.data != NULL && b.len < len &&
+		    strncmp(b.data, "https://", 8) == 0) {
+			snprintf(api, len, "%s", b.data);
+			ret = 0;
+			break;
+		}
+		/* A pin that does not match will not match later either. */
+		if (cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH ||
+		    util_mono_ms() >= end) {
+			if (cc != CURLE_OK)
+				xasprintf(cause, "%s: %s", url, err[0] ? err :
+				    curl_easy_strerror(cc));
+			else
+				xasprintf(cause, "%s: %ld %s", url, status,
+				    b.data ? b.data : "");
+			break;
+		}
+		usleep(300 * 1000);	/* an election, or it starts */
+	}
+	join_buf_clear(&b);
+	free(url);
+	return ret;
+}
+
+static void
+join_buf_clear(struct join_buf *b)
+{
+	if (b->data != NULL) {
+		OPENSSL_cleanse(b->data, b->len);
+		free(b->data);
+	}
+	b->data = NULL;
+	b->len = 0;
+}
+
+int
+join_fetch(const struct master_config *cfg, char **cause)
+{
+	struct join_buf b = { NULL, 0 };
+	unsigned char key[TOKEN_KEY_LEN];
+	char secret[TOKEN_LEN + 1], pinhex[65], api[256], *url = NULL,
+	    *body = NULL, *location = NULL;
+	const char *cert, *tkey;
+	int64_t end = util_mono_ms() + JOIN_LEADER_WAIT_MS;
+	json_t *req, *rep = NULL;
+	long status = 0;
+	int ret = -1, hops = 0;
+
+	if (join_token_parse(cfg->join_token, secret, pinhex, cause) != 0)
+		return -1;
+	OPENSSL_cleanse(secret, sizeof secret);
+	/*
+	 * A cluster of TLS masters (the token carries the pin) takes its
+	 * dqlite traffic only from masters that hold its master key
+	 * (docs/ha.md, "TLS between masters"), which this one does not yet:
+	 * ask --join's listener for the leader's API URL instead. Plain
+	 * masters: ask --join's node who leads, then the masters table.
+	 */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (pinhex[0] != '\0') {
+		if (join_leader_tls(cfg, pinhex, api, sizeof api, cause) != 0)
+			return -1;
+	} else if (join_leader_api(cfg, api, sizeof api, cause) != 0)
+		return -1;
+	xasprintf(&url, "%s/v1/masters/join", api);
+	req = json_pack("{s:s, s:s}", "token", cfg->join_token, "address",
+	    cfg->cluster_address);
+	body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	for (;;) {
+		log_info("join: asking %s for the cluster's master key and "
+		    "TLS identity", url);
+		join_buf_clear(&b);
+		free(location);
+		location = NULL;
+		if ((status = join_post(url, pinhex, body, &b, &location,
+		    cause)) < 0)
+			goto out;
+		if (status == 307 && location != NULL && hops++ < 3 &&
+		    strncmp(location, "https://", 8) == 0) {
+			free(url);
+			url = location;		/* the same pin serves */
+			location = NULL;
+			continue;
+		}
+		/* A standby that knows no leader yet (an election). */
+		if (status == 503 && util_mono_ms() < end) {
+			usleep(300 * 1000);
+			continue;
+		}
+		break;
+	}
 	rep = b.data ? json_loads(b.data, 0, NULL) : NULL;
 	if (status != 200) {
 		const char *e = json_string_value(json_object_get(rep,
 		    "error"));
 
 		xasprintf(cause, "the leader (%s) refused the join: %ld %s",
-		    api, status, e ? e : "");
+		    url, status, e ? e : "");
 		goto out;
 	}
 	if (join_unhex(json_string_value(json_object_get(rep, "master_key")),
@@ -324,17 +453,13 @@ join_fetch(const struct master_config *cfg, char **cause)
 	ret = 0;
 out:
 	OPENSSL_cleanse(key, sizeof key);
-	if (b.data != NULL) {
-		OPENSSL_cleanse(b.data, b.len);
-		free(b.data);
-	}
+	join_buf_clear(&b);
 	if (body != NULL) {
 		OPENSSL_cleanse(body, strlen(body));
 		free(body);
 	}
 	json_decref(rep);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
+	free(location);
 	free(url);
 	return ret;
 }

@@ -16,6 +16,8 @@
  */
 #include "master/api.h"
 #include "master/cluster.h"
+#include "master/cluster_tls.h"
+#include "master/dq_client.h"
 #include "master/exec_relay.h"
 #include "master/loadring.h"
 #include "master/grid.h"
@@ -226,10 +228,59 @@ main_lead(struct master *m, struct store *st, char **cause)
 	t = now_;					\
 } while (0)
 
+/* Dial a peer's node over TLS (dq_dial_fn and cluster_dial_fn). */
+static int
+main_dial(void *arg, const char *address, int timeout_ms, int *fd,
+    char **cause)
+{
+	return cluster_tls_dial(arg, address, timeout_ms, fd, cause);
+}
+
+/* The leader's API URL, for a joiner (cluster_tls_leader_fn). */
+static void
+main_leader_api(void *arg, char *url, size_t len)
+{
+	master_leader_urls(arg, url, len, NULL, 0);
+}
+
+/*
+ * A TLS master listens on its --cluster-address itself (its peers' dqlite
+ * traffic, cluster_tls.h): a port of its own, not the API's or the
+ * agents' (a clearer word than "address in use").
+ */
+static int
+main_port(const char *listen)
+{
+	char *host = NULL, *cause = NULL;
+	int port;
+
+	if (config_split_listen(listen, &host, &port, &cause) != 0)
+		port = -1;
+	free(host);
+	free(cause);
+	return port;
+}
+
+static void
+main_cluster_tls_check(struct master *m, const char *address)
+{
+	int port = main_port(address);
+
+	if (port == main_port(m->cfg.api_listen) ||
+	    port == main_port(m->cfg.agent_listen))
+		fatalx("--cluster-address %s: with TLS this master serves the "
+		    "other masters' dqlite traffic on that port itself: give "
+		    "it a port of its own, not --api-listen's or "
+		    "--agent-listen's (%d)", address, port);
+}
+
 /*
  * --cluster-address: this master's dqlite node, started before the store
- * opens on it (docs/ha.md). Its traffic is plain TCP (dqlite 1.11 has no
- * TLS), so off loopback it needs --insecure-plain, as plain http does.
+ * opens on it (docs/ha.md). With TLS the masters' traffic goes over TLS
+ * to berth's listener on each --cluster-address (cluster_tls.h), also
+ * on loopback; without, it is
+ * plain TCP (dqlite 1.11 has no TLS), so off loopback it needs
+ * --insecure-plain, as plain http does.
  */
 static void
 main_cluster(struct master *m)
@@ -237,6 +288,7 @@ main_cluster(struct master *m)
 	struct cluster_conf cc = { .data_dir = m->cfg.data_dir,
 	    .address = m->cfg.cluster_address, .join = m->cfg.join,
 	    .latency_ms = m->cfg.cluster_latency_ms };
+	unsigned char pin[TLSUTIL_PIN_LEN];
 	char *cause = NULL;
 
 	if (m->cfg.cluster_address == NULL) {
@@ -247,11 +299,26 @@ main_cluster(struct master *m)
 	}
 	if (cluster_check_address(cc.address, &cause) != 0)
 		fatalx("--cluster-address: %s", cause);
-	if (!tls_listen_loopback(cc.address) && !m->cfg.insecure_plain)
+	if (m->tls.on) {
+		main_cluster_tls_check(m, cc.address);
+		if (tlsutil_pin_parse(m->tls.pin, pin) != 0)
+			fatalx("cluster: this master's TLS pin is damaged");
+		if ((m->ctls = cluster_tls_new(cc.address, m->cfg.data_dir,
+		    pin, m->key, sizeof m->key, &cause)) == NULL)
+			fatalx("cluster: %s", cause);
+		if (cluster_tls_listen(m->ctls, cc.address, m->tls.cert_pem,
+		    m->tls.key_pem, main_leader_api, m, &cause) != 0)
+			fatalx("--cluster-address: %s", cause);
+		cc.bind = cluster_tls_bind(m->ctls);
+		cc.dial = main_dial;
+		cc.dial_arg = m->ctls;
+		dq_conn_set_dialer(main_dial, m->ctls);
+	} else if (!tls_listen_loopback(cc.address) && !m->cfg.insecure_plain)
 		fatalx("--cluster-address %s: traffic between masters is "
-		    "plain TCP (dqlite 1.11 has no TLS): use a loopback "
-		    "address, or --insecure-plain on a private network",
-		    cc.address);
+		    "plain TCP (dqlite 1.11 has no TLS) when they serve no "
+		    "TLS: use a loopback address, TLS (--tls-self-signed or "
+		    "--tls-cert: the traffic then goes over TLS), or "
+		    "--insecure-plain on a private network", cc.address);
 	if (m->cfg.join != NULL && cluster_check_address(m->cfg.join,
 	    &cause) != 0)
 		fatalx("--join: %s", cause);
@@ -265,6 +332,48 @@ main_cluster(struct master *m)
  * the cluster's leader, whichever master leads; else <data-dir>/berth.db.
  * Nothing is started; the data dir is not touched.
  */
+/*
+ * --dump of a TLS master's data dir (its TLS flags given): dial the
+ * cluster as the masters do (cluster_tls.h), through their TLS
+ * listeners (this data dir's master too). Loads only what
+ * exists: a dump writes nothing into the data dir. 0, or -1 with *cause.
+ */
+static int
+main_dump_tls(struct master *m, char **cause)
+{
+	unsigned char pin[TLSUTIL_PIN_LEN];
+	char *path;
+	int ok;
+
+	if (m->cfg.tls_cert == NULL && !m->cfg.tls_self_signed)
+		return 0;
+	xasprintf(&path, "%s/master.key", m->cfg.data_dir);
+	ok = access(path, R_OK) == 0;
+	free(path);
+	xasprintf(&path, "%s/tls.crt", m->cfg.data_dir);
+	ok = ok && (m->cfg.tls_cert != NULL || access(path, R_OK) == 0);
+	free(path);
+	if (!ok) {
+		xasprintf(cause, "%s has no master.key or TLS identity: not a "
+		    "TLS master's data dir", m->cfg.data_dir);
+		return -1;
+	}
+	if (tls_setup(&m->cfg, &m->tls, cause) != 0 ||
+	    token_load_key(m->cfg.data_dir, m->key, cause) != 0)
+		return -1;
+	if (tlsutil_pin_parse(m->tls.pin, pin) != 0) {
+		xasprintf(cause, "this master's TLS pin is damaged");
+		return -1;
+	}
+	/* No node runs here, and the master's own takes unix connections
+	 * from its process only: every node through its listener. */
+	if ((m->ctls = cluster_tls_new(NULL, m->cfg.data_dir, pin, m->key,
+	    sizeof m->key, cause)) == NULL)
+		return -1;
+	dq_conn_set_dialer(main_dial, m->ctls);
+	return 0;
+}
+
 static int
 main_dump(struct master *m)
 {
@@ -285,8 +394,13 @@ main_dump(struct master *m)
 		addrs[n++] = known;
 	if (m->cfg.join != NULL)
 		addrs[n++] = m->cfg.join;
+	if (n > 0 && main_dump_tls(m, &cause) != 0) {
+		fprintf(stderr, "berth-master: --dump: %s\n", cause);
+		goto out;
+	}
 	if (n > 0) {
-		snprintf(how, sizeof how, "dqlite, through %s%s", addrs[0],
+		snprintf(how, sizeof how, "dqlite%s, through %s%s",
+		    m->ctls != NULL ? " over TLS" : "", addrs[0],
 		    n > 1 ? " and others" : "");
 		st = store_open_dqlite(addrs, n, MASTER_DQLITE_DB, &cause);
 	} else {
@@ -317,6 +431,11 @@ main_dump(struct master *m)
 	    m->cfg.dump, ds.tables, ds.rows, ds.bytes, ds.version);
 	ret = 0;
 out:
+	dq_conn_set_dialer(NULL, NULL);
+	cluster_tls_free(m->ctls);
+	m->ctls = NULL;
+	tls_free(&m->tls);
+	OPENSSL_cleanse(m->key, sizeof m->key);
 	free(cause);
 	free(known);
 	free(path);
@@ -327,13 +446,14 @@ out:
  * --join at a master's first start: trade the join token for the
  * cluster's master key and TLS identity (join.c), before they are loaded
  * or made here. Once the node exists (dqlite/berth-node) the token is
- * not needed again: it served once.
+ * not needed again: it served once. What would refuse this master's
+ * start anyway is checked before the token is spent.
  */
 static void
 main_join(struct master *m)
 {
-	char *known = NULL, *cause = NULL;
-	int rc;
+	char *known = NULL, *cause = NULL, secret[TOKEN_LEN + 1], pin[65];
+	int rc, tls;
 
 	if (m->cfg.join == NULL || m->cfg.cluster_address == NULL)
 		return;
@@ -346,6 +466,26 @@ main_join(struct master *m)
 	if (m->cfg.join_token == NULL || m->cfg.join_token[0] == '\0')
 		fatalx("--join needs --join-token T (berth master join-token, "
 		    "run against the cluster, prints one)");
+	if (join_token_parse(m->cfg.join_token, secret, pin, &cause) != 0)
+		fatalx("--join-token: %s", cause);
+	OPENSSL_cleanse(secret, sizeof secret);
+	/* Every master of a cluster runs TLS, or none does: their dqlite
+	 * traffic goes over TLS to berth's listeners, or plain. */
+	tls = m->cfg.tls_cert != NULL || m->cfg.tls_self_signed;
+	if (pin[0] != '\0' && !tls)
+		fatalx("--join: the cluster's masters run TLS (the join token "
+		    "carries their pin): start this one with TLS too "
+		    "(--tls-self-signed serves the identity the join brings)");
+	if (pin[0] == '\0' && tls)
+		fatalx("--join: the cluster's masters run without TLS (the "
+		    "join token carries no pin): start this one without TLS "
+		    "too, or run them all with TLS");
+	if (tls) {
+		if (cluster_check_address(m->cfg.cluster_address,
+		    &cause) != 0)
+			fatalx("--cluster-address: %s", cause);
+		main_cluster_tls_check(m, m->cfg.cluster_address);
+	}
 	if (join_fetch(&m->cfg, &cause) != 0)
 		fatalx("join %s: %s", m->cfg.join, cause);
 }
@@ -491,6 +631,7 @@ main(int argc, char **argv)
 	role_watch_stop(m.watch);	/* roles stay as they are */
 	role_hand_over(&m);	/* a leader hands over first (docs/ha.md) */
 	exec_relay_shutdown(m.exec);
+	cluster_tls_shutdown_served(m.ctls);	/* peers reach it no more */
 	api_stop(m.api);
 	STOP_STEP(0);
 	sched_loop_stop(m.sched);
@@ -520,6 +661,7 @@ main(int argc, char **argv)
 	    (long long)took[4], (long long)took[5]);
 	pthread_setspecific(m.store_key, NULL);
 	cluster_stop(m.cluster);
+	cluster_tls_free(m.ctls);	/* after the node: its dials */
 	pthread_mutex_destroy(&m.leader_lock);	/* last: every store is closed */
 	OPENSSL_cleanse(m.key, sizeof m.key);
 	free(m.db_path);

@@ -71,6 +71,8 @@ struct master {
 	struct webhook		*webhook;	/* grids' webhooks, or NULL */
 	struct cluster		*cluster;	/* the dqlite node, or NULL:
 						 * the store is then the file */
+	struct cluster_tls	*ctls;		/* masters' traffic over TLS,
+						 * or NULL: plain TCP */
 
 	/* Roles (docs/ha.md): MASTER_SINGLE without a cluster; else
 	 * MASTER_STANDBY until the watcher (role.c) sees the node lead. */
