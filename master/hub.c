@@ -16,9 +16,8 @@
  * the same node id replaces the older one (which is closed with 4007). A
  * tick every 250 ms sends the pings that are due (each grid's
  * heartbeat_interval_s), closes sessions silent for offline_after_s,
- * re-sends desired sets a minute old, and writes the last-seen times and
- * loads of the sessions whose were written 2 s ago or more, in one
- * transaction of at most HUB_SEEN_ROWS (hub_flush_seen()).
+ * re-sends desired sets a minute old, and every 2 s writes the last-seen
+ * times and loads of all sessions in one transaction.
  *
  * WORK QUEUES. What costs store queries is queued and done in bounded
  * turns, so that a burst never keeps the loop from reading pongs: new
@@ -871,34 +870,17 @@ hub_sess_end(struct hub *h, struct hub_sess *s)
 		s->lnext->lprev = s->lprev;
 }
 
-/*
- * Write the last-seen times and loads of the sessions due: unsaved and
- * not written for HUB_SEEN_FLUSH_MS (all = 1: every unsaved one, at the
- * stop). At most HUB_SEEN_ROWS a call, so that each tick writes a slice:
- * one transaction of every session every 2 s held the loop 30-60 ms at
- * 10,000 agents (the join -> desired tail), where a slice of the ones due
- * costs a few ms each 250 ms. Sessions admitted together stay due
- * together for one round only: the cap spreads them over the next ticks.
- */
 static void
-hub_flush_seen(struct hub *h, int all)
+hub_flush_seen(struct hub *h)
 {
 	struct node_seen *v = NULL;
 	struct hub_sess *s;
-	size_t n = 0, cap = 0;
-	int64_t now = util_mono_ms();
+	size_t n = 0;
 
 	for (s = h->all; s != NULL; s = s->lnext) {
 		if (!s->authed || !s->seen_dirty || s->offline_done)
 			continue;
-		if (!all && now - s->seen_flush_at < HUB_SEEN_FLUSH_MS)
-			continue;
-		if (!all && n == HUB_SEEN_ROWS)
-			break;
-		if (n == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
-			v = xreallocarray(v, cap, sizeof *v);
-		}
+		v = xreallocarray(v, n + 1, sizeof *v);
 		snprintf(v[n].id, sizeof v[n].id, "%s", s->node_id);
 		v[n].at = s->seen_at;
 		v[n].cpu_pct = s->cpu_pct;
@@ -907,7 +889,6 @@ hub_flush_seen(struct hub *h, int all)
 		v[n].containers = s->containers;
 		n++;
 		s->seen_dirty = 0;
-		s->seen_flush_at = now;
 	}
 	if (store_node_seen_batch(h->st, v, n) != 0)
 		log_error("hub: last-seen batch: %s", store_errmsg(h->st));
@@ -978,8 +959,10 @@ hub_tick(lws_sorted_usec_list_t *sul)
 	}
 	if (h->n_claims > 0 && h->led)
 		hub_claim_tick(h, raw);
-	if (h->led)
-		hub_flush_seen(h, 0);
+	if (raw - h->seen_flushed >= HUB_SEEN_FLUSH_MS && h->led) {
+		hub_flush_seen(h);
+		h->seen_flushed = raw;
+	}
 	if (h->led)
 		hub_network_tick(h, raw);
 	lws_sul_schedule(h->ctx, 0, &h->tick, hub_tick,
@@ -1024,7 +1007,7 @@ hub_begin_stop(struct hub *h)
 
 	h->stopping = 1;
 	h->stop_at = util_mono_ms();
-	hub_flush_seen(h, 1);
+	hub_flush_seen(h);
 	for (s = h->all; s != NULL; s = s->lnext)
 		hub_close(s, PROTO_CLOSE_SHUTDOWN, "master shutting down");
 	lws_sul_schedule(h->ctx, 0, &h->final, hub_final,

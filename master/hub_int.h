@@ -38,8 +38,7 @@
 #define HUB_FAIL_SLOTS		1024	/* peers tracked for rate limiting */
 #define HUB_FAIL_MAX		20	/* failed attempts per window ... */
 #define HUB_FAIL_WINDOW_MS	60000	/* ... before refusing outright */
-#define HUB_SEEN_FLUSH_MS	2000	/* a session's last seen, written */
-#define HUB_SEEN_ROWS		1500	/* last-seen rows a tick, at most */
+#define HUB_SEEN_FLUSH_MS	2000	/* last-seen batch period */
 #define HUB_RESEND_MS		60000	/* re-send desired sets this often */
 #define HUB_SETTINGS_MS		2000	/* grid settings cache lifetime */
 #define HUB_PENDING_SLOTS	1024	/* addresses with connections pending */
@@ -169,7 +168,6 @@ struct hub_sess {
 	int64_t			 mem_total;	/* last stats, or -1 */
 	int64_t			 containers;	/* last stats, or -1 */
 	int			 seen_dirty;	/* seen_at/stats unsaved */
-	int64_t			 seen_flush_at;	/* mono ms they were written */
 	char			*last_desired;	/* last "containers" queued:
 						 * sent, or pending in outq */
 	char			*last_state;	/* last "containers" recorded */
@@ -267,6 +265,7 @@ struct hub {
 	int64_t			 grids_at;	/* mono ms of last load */
 	struct hub_grid		 grid_default;	/* a grid not in the cache
 						   yet: the shipped defaults */
+	int64_t			 seen_flushed;	/* mono ms of last flush */
 	int			 n_claims;	/* parked claimants */
 	uint64_t		 generation;	/* desired frame counter */
 	uint64_t		 serials;	/* sessions so far */
