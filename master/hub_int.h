@@ -39,6 +39,7 @@
 #define HUB_FAIL_MAX		20	/* failed attempts per window ... */
 #define HUB_FAIL_WINDOW_MS	60000	/* ... before refusing outright */
 #define HUB_SEEN_FLUSH_MS	2000	/* last-seen batch period */
+#define HUB_SEEN_ROWS		2000	/* rows a last-seen transaction */
 #define HUB_RESEND_MS		60000	/* re-send desired sets this often */
 #define HUB_SETTINGS_MS		2000	/* grid settings cache lifetime */
 #define HUB_PENDING_SLOTS	1024	/* addresses with connections pending */
@@ -266,6 +267,7 @@ struct hub {
 	struct hub_grid		 grid_default;	/* a grid not in the cache
 						   yet: the shipped defaults */
 	int64_t			 seen_flushed;	/* mono ms of last flush */
+	int			 seen_more;	/* the last left some unsaved */
 	int			 n_claims;	/* parked claimants */
 	uint64_t		 generation;	/* desired frame counter */
 	uint64_t		 serials;	/* sessions so far */
