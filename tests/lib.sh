@@ -508,3 +508,47 @@ grid_host_state() {
 	  ip -o link show | grep -E ': (bvx|bbr)[0-9a-f]'
 	  docker network ls --format '{{.Name}}' | grep '^berth-'; } | sort
 }
+
+# ---- several masters on loopback (ha_*.sh) ---------------------------------
+# The caller fills arrays D (data dirs), AP and GP (API and agent ports),
+# CA (cluster addresses, fixed: the Raft configuration holds them) and
+# defines url I (the master's API URL); ha_start fills PID. Settings:
+# HA_FLAGS, flags every master gets (--tls-self-signed, --tick-ms 200);
+# HA_CURL, what curl needs to reach url (-k); HA_START_S, the wait.
+
+# ha_start I [FLAGS...]: start master I in the background and wait until
+# its API answers. When another test took its API or agent port meanwhile
+# (the scripts run in parallel), it starts again on new ones.
+ha_start() {
+	local i=$1 try from
+	shift
+	for try in 1 2 3; do
+		from=$(($(stat -c %s "${D[$i]}/master.log" 2>/dev/null || echo 0) + 1))
+		# shellcheck disable=SC2086 # HA_FLAGS is a list of flags
+		"$BIN/berth-master" --data-dir "${D[$i]}" ${HA_FLAGS:-} \
+		    --api-listen "127.0.0.1:${AP[$i]}" \
+		    --agent-listen "127.0.0.1:${GP[$i]}" \
+		    --cluster-address "${CA[$i]}" "$@" \
+		    >>"${D[$i]}/master.log" 2>&1 </dev/null &
+		PID[$i]=$!
+		MASTER_PIDS="$MASTER_PIDS ${PID[$i]}"
+		wait_for "${HA_START_S:-20}" sh -c "curl -s ${HA_CURL:-} -m 1 -o /dev/null $(url "$i")/healthz || ! [ -r /proc/${PID[$i]}/stat ] || grep -q ') Z' /proc/${PID[$i]}/stat"
+		pid_alive "${PID[$i]}" && return 0
+		wait "${PID[$i]}" 2>/dev/null
+		tail -c +"$from" "${D[$i]}/master.log" | grep -q 'address in use' ||
+		    break
+		echo "# master $i: a port was taken meanwhile: new ports"
+		AP[$i]=$(free_port)
+		GP[$i]=$(free_port)
+	done
+	notok "master $i starts"
+	tail -c +"$from" "${D[$i]}/master.log" | tail -5 | sed 's/^/# /'
+	return 1
+}
+
+# ha_kill I: kill -9 of master I.
+ha_kill() {
+	kill -9 "${PID[$1]}" 2>/dev/null
+	wait "${PID[$1]}" 2>/dev/null
+	PID[$1]=""
+}

@@ -20,32 +20,8 @@ for i in 1 2 3; do
 	mkdir -p "${D[$i]}"
 done
 url() { echo "http://127.0.0.1:${AP[$1]}"; }
-# m_start I [flags...]: master I in the background, up when its API
-# answers (new ports if another test took one meanwhile).
-m_start() {
-	local i=$1 try from
-	shift
-	for try in 1 2 3; do
-		from=$(($(stat -c %s "${D[$i]}/master.log" 2>/dev/null || echo 0) + 1))
-		"$BIN/berth-master" --data-dir "${D[$i]}" --tick-ms 200 \
-		    --api-listen "127.0.0.1:${AP[$i]}" \
-		    --agent-listen "127.0.0.1:${GP[$i]}" \
-		    --cluster-address "${CA[$i]}" "$@" \
-		    >>"${D[$i]}/master.log" 2>&1 </dev/null &
-		PID[$i]=$!
-		MASTER_PIDS="$MASTER_PIDS ${PID[$i]}"
-		wait_for 20 sh -c "curl -s -m 1 -o /dev/null $(url "$i")/healthz || ! [ -r /proc/${PID[$i]}/stat ] || grep -q ') Z' /proc/${PID[$i]}/stat"
-		pid_alive "${PID[$i]}" && return 0
-		wait "${PID[$i]}" 2>/dev/null
-		tail -c +"$from" "${D[$i]}/master.log" | grep -q 'address in use' ||
-		    break
-		AP[$i]=$(free_port)
-		GP[$i]=$(free_port)
-	done
-	notok "master $i starts"
-	tail -c +"$from" "${D[$i]}/master.log" | tail -5 | sed 's/^/# /'
-	return 1
-}
+HA_FLAGS='--tick-ms 200'
+m_start() { ha_start "$@"; }
 role() { curl -s -m 2 "$(url "$1")/healthz" | jq -r '.role // "down"' 2>/dev/null || echo down; }
 is_role() { [ "$(role "$1")" = "$2" ]; }
 leader() {

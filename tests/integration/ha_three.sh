@@ -33,43 +33,8 @@ for i in 1 2 3; do
 	GP[$i]=$(free_port)
 	mkdir -p "${D[$i]}"
 done
-
-# m_start I [flags...]: start master I in the background and wait until its
-# API answers. Its --cluster-address is fixed (the Raft configuration holds
-# it); when another test took its API or agent port meanwhile (the scripts
-# run in parallel), it starts again on new ones.
-m_start() {
-	local i=$1 try from
-	shift
-	for try in 1 2 3; do
-		from=$(($(stat -c %s "${D[$i]}/master.log" 2>/dev/null || echo 0) + 1))
-		"$BIN/berth-master" --data-dir "${D[$i]}" \
-		    --api-listen "127.0.0.1:${AP[$i]}" \
-		    --agent-listen "127.0.0.1:${GP[$i]}" \
-		    --cluster-address "${CA[$i]}" "$@" \
-		    >>"${D[$i]}/master.log" 2>&1 </dev/null &
-		PID[$i]=$!
-		MASTER_PIDS="$MASTER_PIDS ${PID[$i]}"
-		wait_for 20 sh -c "curl -s -m 1 -o /dev/null $(url "$i")/healthz || ! [ -r /proc/${PID[$i]}/stat ] || grep -q ') Z' /proc/${PID[$i]}/stat"
-		pid_alive "${PID[$i]}" && return 0
-		wait "${PID[$i]}" 2>/dev/null
-		if tail -c +"$from" "${D[$i]}/master.log" | grep -q 'address in use'; then
-			echo "# master $i: a port was taken meanwhile: new ports"
-			AP[$i]=$(free_port)
-			GP[$i]=$(free_port)
-			continue
-		fi
-		break
-	done
-	notok "master $i starts"
-	tail -c +"$from" "${D[$i]}/master.log" | tail -5 | sed 's/^/# /'
-	return 1
-}
-m_kill() {
-	kill -9 "${PID[$1]}" 2>/dev/null
-	wait "${PID[$1]}" 2>/dev/null
-	PID[$1]=""
-}
+m_start() { ha_start "$@"; }
+m_kill() { ha_kill "$1"; }
 url() { echo "http://127.0.0.1:${AP[$1]}"; }
 health() { curl -s -m 2 "$(url "$1")/healthz"; }
 role() { health "$1" | jq -r '.role // "down"' 2>/dev/null || echo down; }

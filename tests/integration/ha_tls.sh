@@ -16,53 +16,20 @@
 # TLS are refused.
 . "$(dirname "$0")/../lib.sh"
 
-declare -a D AP GP CP PID
+declare -a D AP GP CP CA PID
 for i in 1 2 3; do
 	D[$i]=$TMP/m$i
 	AP[$i]=$(free_port)
 	GP[$i]=$(free_port)
 	CP[$i]=$(free_port)
+	CA[$i]=127.0.0.1:${CP[$i]}
 	mkdir -p "${D[$i]}"
 done
-ca() { echo "127.0.0.1:${CP[$1]}"; }
+ca() { echo "${CA[$1]}"; }
 url() { echo "https://127.0.0.1:${AP[$1]}"; }
-
-# m_start I [flags...]: start master I (TLS) in the background and wait
-# until its API answers. Its --cluster-address is fixed (the Raft
-# configuration holds it); when another test took its API or agent port
-# meanwhile (the scripts run in parallel), it starts again on new ones.
-m_start() {
-	local i=$1 try from
-	shift
-	for try in 1 2 3; do
-		from=$(($(stat -c %s "${D[$i]}/master.log" 2>/dev/null || echo 0) + 1))
-		"$BIN/berth-master" --data-dir "${D[$i]}" --tls-self-signed \
-		    --api-listen "127.0.0.1:${AP[$i]}" \
-		    --agent-listen "127.0.0.1:${GP[$i]}" \
-		    --cluster-address "$(ca "$i")" "$@" \
-		    >>"${D[$i]}/master.log" 2>&1 </dev/null &
-		PID[$i]=$!
-		MASTER_PIDS="$MASTER_PIDS ${PID[$i]}"
-		wait_for 30 sh -c "curl -sk -m 1 -o /dev/null $(url "$i")/healthz || ! [ -r /proc/${PID[$i]}/stat ] || grep -q ') Z' /proc/${PID[$i]}/stat"
-		pid_alive "${PID[$i]}" && return 0
-		wait "${PID[$i]}" 2>/dev/null
-		if tail -c +"$from" "${D[$i]}/master.log" | grep -q 'address in use'; then
-			echo "# master $i: a port was taken meanwhile: new ports"
-			AP[$i]=$(free_port)
-			GP[$i]=$(free_port)
-			continue
-		fi
-		break
-	done
-	notok "master $i starts"
-	tail -c +"$from" "${D[$i]}/master.log" | tail -5 | sed 's/^/# /'
-	return 1
-}
-m_kill() {
-	kill -9 "${PID[$1]}" 2>/dev/null
-	wait "${PID[$1]}" 2>/dev/null
-	PID[$1]=""
-}
+HA_FLAGS=--tls-self-signed HA_CURL=-k HA_START_S=30
+m_start() { ha_start "$@"; }
+m_kill() { ha_kill "$1"; }
 health() { curl -s -m 2 --pinnedpubkey "$PIN" -k "$(url "$1")/healthz"; }
 role() { health "$1" | jq -r '.role // "down"' 2>/dev/null || echo down; }
 is_role() { [ "$(role "$1")" = "$2" ]; }
