@@ -1516,8 +1516,12 @@ hub_start(struct master *m, char **cause)
 		info.options |= LWS_SERVER_OPTION_LIBEV;
 		h->ctx = lws_create_context(&info);
 		if (h->ctx == NULL) {
-			log_warn("hub: no libev event loop (package "
-			    "libwebsockets-evlib-ev?); using poll()");
+			/* lws says no more: a missing plugin or, as
+			 * often, a taken port (the poll() try then fails
+			 * too, with the error that names it). */
+			log_warn("hub: no libev event loop (the package "
+			    "libwebsockets-evlib-ev, or the agent port in "
+			    "use?); trying poll()");
 			ev_loop_destroy(h->loop);
 			h->loop = NULL;
 		}
