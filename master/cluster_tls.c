@@ -174,6 +174,26 @@ cluster_tls_check(const struct cluster_tls *t, const char *value)
 
 /* ---- the proxy ---- */
 
+/*
+ * A TLS read or write that moved nothing (rc <= 0): -1 to try again once
+ * e->want is ready (either way: TLS may read to write, or write to read),
+ * 0 when the stream closed or failed.
+ */
+static ssize_t
+ctls_ssl_again(struct ctls_end *e, int rc)
+{
+	switch (SSL_get_error(e->ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		e->want |= POLLIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		e->want |= POLLOUT;
+		return -1;
+	default:
+		return 0;
+	}
+}
+
 /* Read: >0 bytes, 0 closed or failed, -1 again (e->want set). */
 static ssize_t
 ctls_read(struct ctls_end *e, void *p, size_t n)
@@ -183,18 +203,7 @@ ctls_read(struct ctls_end *e, void *p, size_t n)
 
 	if (e->ssl != NULL) {
 		rc = SSL_read(e->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
-		if (rc > 0)
-			return rc;
-		switch (SSL_get_error(e->ssl, rc)) {
-		case SSL_ERROR_WANT_READ:
-			e->want |= POLLIN;
-			return -1;
-		case SSL_ERROR_WANT_WRITE:
-			e->want |= POLLOUT;
-			return -1;
-		default:
-			return 0;
-		}
+		return rc > 0 ? rc : ctls_ssl_again(e, rc);
 	}
 	for (;;) {
 		if ((r = recv(e->fd, p, n, 0)) >= 0)
@@ -218,18 +227,7 @@ ctls_write(struct ctls_end *e, const void *p, size_t n)
 
 	if (e->ssl != NULL) {
 		rc = SSL_write(e->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
-		if (rc > 0)
-			return rc;
-		switch (SSL_get_error(e->ssl, rc)) {
-		case SSL_ERROR_WANT_READ:
-			e->want |= POLLIN;
-			return -1;
-		case SSL_ERROR_WANT_WRITE:
-			e->want |= POLLOUT;
-			return -1;
-		default:
-			return 0;
-		}
+		return rc > 0 ? rc : ctls_ssl_again(e, rc);
 	}
 	for (;;) {
 		if ((r = send(e->fd, p, n, MSG_NOSIGNAL)) > 0)
