@@ -50,7 +50,7 @@ no_escapes() { ! grep -q $'\033' "$1"; }
 # insert_node DB NAME ID LABELS-JSON: an online, connected node row; the
 # PATCH through the API wakes the scheduler, which then reads the row.
 insert_node() {
-	sqlite3 "$1" ".timeout 5000" "INSERT INTO nodes (id, grid_id, name,
+	sqlite3 "$1" ".timeout 20000" "INSERT INTO nodes (id, grid_id, name,
 	    labels, created_at, status, connected, connected_at) SELECT '$3',
 	    id, '$2', '$4', 0, 'online', 1, 0 FROM grids WHERE name='default';"
 	api PATCH "/v1/nodes/default/$2" "{\"labels\":$4}"
@@ -620,6 +620,9 @@ master_stop TERM
 D2=$TMP/data2
 master_start "$D2" --deploy-timeout-s 1 || exit 1
 insert_node "$D2/berth.db" node-1 "$NID" '["ephemeral=true"]'
+# Without the row (or the PATCH that tells the scheduler of it) the
+# daemon has no node, and its deploy succeeds at once with none.
+check_eq "deploy timeout: node row labelled through the API" "$STATUS" 200
 run "$B" stack install "$STRESS"
 check_eq "deploy timeout: CLI install exits 1" "$RC" 1
 check_has "deploy timeout: [fail] Deploying service stress with the reason" "$(tail -1 "$TMP/out")" \
