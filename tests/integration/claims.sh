@@ -119,10 +119,12 @@ kill "$B8" 2>/dev/null; wait "$B8" 2>/dev/null
 
 # ---- an agent without an instance: the newest wins, as before ------------------
 N=$(hex)
-probe l1 "$N" legacy - 0 6
+# The newer one stays 5 s (1 s was too short for its welcome once on a
+# loaded host); the older until its 4007, at most 15 s.
+probe l1 "$N" legacy - 0 15
 L_PID=$PROBE_PID
 wait_for 10 online legacy
-probe l2 "$N" legacy - 0 1
+probe l2 "$N" legacy - 0 5
 wait $PROBE_PID
 check_has "without Berth-Agent-Instance the newer session is welcomed" "$(cat "$TMP/l2")" '"type":"welcome"'
 wait "$L_PID" 2>/dev/null
