@@ -851,13 +851,21 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 
+	/*
+	 * Counted before the role is read: a leader's planned stop stands
+	 * by, then waits for the requests it already took (role.c), so a
+	 * write under way ends before the lead goes elsewhere.
+	 */
+	atomic_fetch_add(&a->m->api_busy, 1);
 	if (api_standby(&ctx, url)) {
 		api_send(&ctx, NULL, req);
+		atomic_fetch_sub(&a->m->api_busy, 1);
 		return MHD_YES;
 	}
 	/* The dashboard's files: "/", "/ui" and "/ui/..." (master/ui.c). */
 	if ((n = (size_t)ui_serve(conn, method, url)) != 0) {
 		atomic_fetch_add(&a->m->api_status[n], 1);
+		atomic_fetch_sub(&a->m->api_busy, 1);
 		return MHD_YES;
 	}
 
@@ -873,6 +881,7 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
 	api_dispatch(&ctx, allow, sizeof allow);
 	api_send(&ctx, allow[0] != '\0' ? allow : NULL, req);
+	atomic_fetch_sub(&a->m->api_busy, 1);
 	free(path);
 	return MHD_YES;
 }

@@ -83,6 +83,7 @@ struct master {
 	struct role_watch	*watch;		/* the watcher, or NULL */
 
 	atomic_uint_fast64_t	 api_status[600]; /* requests by status */
+	atomic_int		 api_busy;	/* requests being served */
 	atomic_uint_fast64_t	 nodes_gen;	/* bumped by every change to
 						 * what a node list shows */
 };

@@ -17,12 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define ROLE_ASK_MS		1000	/* bound on one LEADER request */
 #define ROLE_LOOKUP_MS		1000	/* bound on a masters-table call */
 #define ROLE_LOOKUP_AGAIN_MS	500	/* after a failed lookup */
 #define ROLE_ROW_AGAIN_MS	1000	/* after a failed row write */
 #define ROLE_WARN_MS		5000	/* repeated warnings, at most */
+#define ROLE_DRAIN_MS		3000	/* a planned stop's wait for requests */
 
 struct role_watch {
 	struct master		*m;
@@ -369,6 +371,15 @@ role_hand_over(struct master *m)
 		return;
 	addr = cluster_address(m->cluster);
 	role_stand_by(m);
+	/*
+	 * New requests get 307s now; those already taken end here first
+	 * (ROLE_DRAIN_MS at most): a write under way when the lead went
+	 * elsewhere would fail on the fenced store, and the CLI, which
+	 * never sends a write again, would show the error.
+	 */
+	while (atomic_load(&m->api_busy) > 0 &&
+	    util_mono_ms() - t0 < ROLE_DRAIN_MS)
+		usleep(5 * 1000);
 	cl = dq_client_new(&conf);
 	if (dq_client_transfer(cl, 0, &why) != 0) {
 		log_warn("role: handing the lead over failed (the others elect "
