@@ -18,6 +18,9 @@
 /* Milliseconds: wall clock (for records) and monotonic (for timers). */
 int64_t	 util_now_ms(void);
 int64_t	 util_mono_ms(void);
+/* Poll fd for events until deadline (util_mono_ms()): 1 ready, 0 timed
+ * out, -1 error. */
+int	 util_wait_fd(int fd, short events, int64_t deadline);
 int64_t	 util_mono_us(void);	/* monotonic microseconds */
 
 /* Format epoch milliseconds as ISO-8601 UTC ("2026-11-22T21:39:44.123Z"). */

@@ -429,25 +429,6 @@ ctls_dial_local(struct cluster_tls *t, int *fd, char **cause)
 	return 0;
 }
 
-/* Wait for events on fd until deadline: 1 ready, 0 timed out, -1 error. */
-static int
-ctls_wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int64_t left;
-	int rc;
-
-	for (;;) {
-		if ((left = deadline - util_mono_ms()) <= 0)
-			return 0;
-		rc = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-		if (rc > 0)
-			return 1;
-		if (rc < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
 /* TCP to address (non-blocking, TCP_NODELAY) before deadline. */
 static int
 ctls_tcp(const char *address, int64_t deadline, char **cause)
@@ -482,7 +463,7 @@ ctls_tcp(const char *address, int64_t deadline, char **cause)
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
 		if (errno == EINPROGRESS) {
-			rc = ctls_wait_fd(fd, POLLOUT, deadline);
+			rc = util_wait_fd(fd, POLLOUT, deadline);
 			elen = sizeof err;
 			if (rc > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
 			    &elen) == 0 && err == 0)
@@ -517,7 +498,7 @@ ctls_ssl_wait(SSL *ssl, int fd, int rc, int64_t deadline, const char *step,
 	int w, err = SSL_get_error(ssl, rc);
 
 	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-		w = ctls_wait_fd(fd, err == SSL_ERROR_WANT_READ ? POLLIN :
+		w = util_wait_fd(fd, err == SSL_ERROR_WANT_READ ? POLLIN :
 		    POLLOUT, deadline);
 		if (w > 0)
 			return 0;	/* again */

@@ -32,26 +32,6 @@ dq_conn_set_dialer(dq_dial_fn *fn, void *arg)
 	dq_dialer_arg = arg;
 }
 
-/* Wait for events on fd until deadline: 1 ready, 0 timed out, -1 error. */
-static int
-wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int64_t left;
-	int rc;
-
-	for (;;) {
-		left = deadline - util_mono_ms();
-		if (left <= 0)
-			return 0;
-		rc = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-		if (rc > 0)
-			return 1;
-		if (rc < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
 /* Split "host:port" or "[v6]:port". */
 static int
 split_address(const char *address, char *host, size_t hostlen, char *port,
@@ -120,7 +100,7 @@ write_all(struct dq_conn *c, const void *p, size_t len, int64_t deadline,
 			    strerror(errno));
 			return -1;
 		}
-		rc = wait_fd(c->fd, POLLOUT, deadline);
+		rc = util_wait_fd(c->fd, POLLOUT, deadline);
 		if (rc <= 0) {
 			xasprintf(cause, "%s: write: %s", c->address, rc == 0 ?
 			    "timed out" : strerror(errno));
@@ -175,7 +155,7 @@ read_all(struct dq_conn *c, void *p, size_t len, int64_t deadline,
 			    strerror(errno));
 			return -1;
 		}
-		rc = wait_fd(c->fd, POLLIN, deadline);
+		rc = util_wait_fd(c->fd, POLLIN, deadline);
 		if (rc <= 0) {
 			xasprintf(cause, "%s: read: %s", c->address, rc == 0 ?
 			    "timed out" : strerror(errno));
@@ -203,7 +183,7 @@ dial(const struct addrinfo *ai, int64_t deadline, int *err)
 			*err = errno;
 			goto fail;
 		}
-		rc = wait_fd(fd, POLLOUT, deadline);
+		rc = util_wait_fd(fd, POLLOUT, deadline);
 		if (rc <= 0) {
 			*err = rc == 0 ? ETIMEDOUT : errno;
 			goto fail;
