@@ -99,6 +99,9 @@ struct sim_master {
 	int		 port;
 };
 
+#define SIM_LATE_US	30000	/* a tick this late is the tool's stall */
+#define SIM_LATE_LOG	512	/* stalls kept for --join-trace */
+
 /* One simulated agent. */
 struct sim_agent {
 	struct sim	*sim;		/* the run */
@@ -166,6 +169,7 @@ struct sim {
 	int		 duration_s;	/* --duration: hold time */
 	char		*data_dir;	/* --data-dir */
 	char		*report;	/* --report */
+	char		*trace;		/* --join-trace */
 	char		*phase_file;	/* --phase-file */
 	int		 m_join, m_idle, m_reconnect; /* --measure */
 	int		 expect_containers; /* --expect-containers */
@@ -207,6 +211,12 @@ struct sim {
 	int		 done;		/* leave the service loop */
 	uint64_t	 rnd;		/* xorshift state for jitter */
 	json_t		*out;		/* figures for --report */
+	int64_t		 wall_off_us;	/* realtime - monotonic, at start */
+	int64_t		 tick_due_us;	/* when the next tick should run */
+	int64_t		 late_max_us;	/* the latest tick, over the run */
+	int64_t		 late_at[SIM_LATE_LOG]; /* mono us of ticks late ... */
+	int64_t		 late_us[SIM_LATE_LOG]; /* ... by over SIM_LATE_US */
+	int		 n_late;	/* entries in late_at */
 	int		 nodes_dirty;	/* tokens changed since saved */
 };
 
@@ -875,7 +885,10 @@ sim_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 static const struct lws_protocols sim_protocols[] = {
-	{ PROTO_WS_PROTOCOL, sim_callback, 0, 0, 0, NULL, 0 },
+	/* The agent's receive buffer (agent/conn.c): with lws's default
+	 * 4 KB a grid's 27 KB peer list took seven loop turns to read, and
+	 * the desired set queued behind it waited for all seven. */
+	{ PROTO_WS_PROTOCOL, sim_callback, 0, 65536, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -958,6 +971,10 @@ sim_join_figures(struct sim *s)
 	sim_figure(s, "agents_with_containers", full, "agents");
 	sim_figure(s, "ramp_s", (double)(util_mono_ms() - s->phase_at) /
 	    1000.0, "s");
+	/* The tool's own worst stall while the agents joined: the figures
+	 * below include it. */
+	sim_figure(s, "join_sim_stall_max_ms", (double)s->late_max_us / 1000.0,
+	    "ms");
 	if (!s->m_join)
 		return;
 	sim_pct_figures(s, "join_connect_to_welcome",
@@ -972,6 +989,35 @@ sim_join_figures(struct sim *s)
 	/* Only joins that began with >= 90% of the N already online. */
 	sim_pct_figures(s, "join_to_desired_late",
 	    offsetof(struct sim_agent, j_full_late));
+}
+
+/* --join-trace: each agent's first welcome (wall clock) and its wait. */
+static void
+sim_trace(struct sim *s)
+{
+	FILE *f;
+	int i;
+
+	if ((f = fopen(s->trace, "w")) == NULL) {
+		fprintf(stderr, "agentsim: cannot write %s\n", s->trace);
+		return;
+	}
+	for (i = 0; i < s->n_late; i++)
+		fprintf(f, "# stall %lld %.3f\n", (long long)((s->wall_off_us +
+		    s->late_at[i] - s->late_us[i]) / 1000),
+		    (double)s->late_us[i] / 1000.0);
+	for (i = 0; i < s->n; i++) {
+		const struct sim_agent *a = &s->a[i];
+
+		if (a->j_welcome < 0)
+			continue;
+		fprintf(f, "%lld %.3f %s\n", (long long)((s->wall_off_us +
+		    a->join_start_us + a->j_welcome) / 1000),
+		    a->j_full < 0 ? -1.0 : (double)a->j_full / 1000.0,
+		    a->name);
+	}
+	if (fclose(f) != 0)
+		fprintf(stderr, "agentsim: cannot write %s\n", s->trace);
 }
 
 static void
@@ -1007,6 +1053,8 @@ sim_report(struct sim *s)
 	if (s->report != NULL && json_dump_file(s->out, s->report,
 	    JSON_INDENT(2)) != 0)
 		fprintf(stderr, "agentsim: cannot write %s\n", s->report);
+	if (s->trace != NULL)
+		sim_trace(s);
 }
 
 /* ---- the tick ----------------------------------------------------------- */
@@ -1094,8 +1142,17 @@ sim_tick(lws_sorted_usec_list_t *sul)
 {
 	struct sim *s = lws_container_of(sul, struct sim, tick);
 	struct sim_agent *a;
-	int64_t now = util_mono_ms(), due, now_us = sim_now_us();
+	int64_t now = util_mono_ms(), due, now_us = sim_now_us(), late;
 	int i, stuck = 0, connecting = 0;
+
+	/* This process's own stalls: every agent's frames wait for them. */
+	late = s->tick_due_us != 0 ? now_us - s->tick_due_us : 0;
+	if (late > s->late_max_us)
+		s->late_max_us = late;
+	if (late > SIM_LATE_US && s->n_late < SIM_LATE_LOG) {
+		s->late_at[s->n_late] = now_us;
+		s->late_us[s->n_late++] = late;
+	}
 
 	for (i = 0; i < s->started; i++)
 		connecting += s->a[i].conn == SIM_CONNECTING;
@@ -1163,8 +1220,10 @@ sim_tick(lws_sorted_usec_list_t *sul)
 		s->done = 1;
 		if (s->loop != NULL)
 			ev_break(s->loop, EVBREAK_ALL);
-	} else
+	} else {
+		s->tick_due_us = sim_now_us() + SIM_TICK_US;
 		lws_sul_schedule(s->ctx, 0, &s->tick, sim_tick, SIM_TICK_US);
+	}
 }
 
 /* ---- start-up ----------------------------------------------------------- */
@@ -1211,6 +1270,9 @@ sim_usage(void)
 "  --max-connecting N    handshakes in flight at once (256)\n"
 "  --data-dir D          keep node ids and node tokens in D/agentsim-nodes\n"
 "  --report FILE         write every figure as JSON\n"
+"  --join-trace FILE     a line per agent: wall-clock ms of its first\n"
+"                        welcome, welcome -> desired ms, name (to line the\n"
+"                        slow joins up with the master's log)\n"
 "  --phase-file FILE     write the name of each finished phase\n");
 	exit(2);
 }
@@ -1282,6 +1344,7 @@ sim_options(struct sim *s, int argc, char **argv)
 		{ "cpus", required_argument, NULL, 'C' },
 		{ "data-dir", required_argument, NULL, 'D' },
 		{ "report", required_argument, NULL, 'o' },
+		{ "join-trace", required_argument, NULL, 'T' },
 		{ "phase-file", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -1334,6 +1397,7 @@ sim_options(struct sim *s, int argc, char **argv)
 		case 'C': s->cpus = atoi(optarg); break;
 		case 'D': s->data_dir = optarg; break;
 		case 'o': s->report = optarg; break;
+		case 'T': s->trace = optarg; break;
 		case 'P': s->phase_file = optarg; break;
 		default: sim_usage();
 		}
@@ -1387,6 +1451,13 @@ main(int argc, char **argv)
 	sim_nofile(&s);
 	util_random(&s.rnd, sizeof s.rnd);
 	s.rnd |= 1;
+	{
+		struct timespec rt;
+
+		clock_gettime(CLOCK_REALTIME, &rt);
+		s.wall_off_us = (int64_t)rt.tv_sec * 1000000 +
+		    rt.tv_nsec / 1000 - sim_now_us();
+	}
 	s.out = json_object();
 	s.a = xcalloc((size_t)s.n, sizeof *s.a);
 	for (i = 0; i < s.n; i++) {

@@ -26,7 +26,9 @@
 #   SIM_IDLE_S=20       idle CPU window
 #   SIM_SOURCE_IPS=100  source addresses the agents are spread over
 #   SIM_CONTENDED=1     also run the largest size beside a CPU hog
-#   SIM_KEEP=1          keep the temp dir (master logs, reports)
+#   SIM_KEEP=1          keep the temp dir (master logs, reports, and
+#                       join-trace.txt: each agent's welcome, wall-clock
+#                       ms, and its welcome -> desired ms)
 #   SIM_MAX_CONNECTING=256  agentsim's handshakes in flight (one process
 #                       holds every agent; docs/performance.md)
 #   BERTH_BUILD=build   tree with bin/berth-master and bench/agentsim
@@ -249,6 +251,7 @@ scenario() {
 	    --duration "$hold" --join-timeout "$join_s" \
 	    --restart-timeout 180 --max-connecting "$SIM_MAX_CONNECTING" \
 	    $expect --report "$DIR/agentsim.json" \
+	    --join-trace "$DIR/join-trace.txt" \
 	    --phase-file "$PHASE") >"$OUT" 2>"$DIR/agentsim.err" &
 	SIM_PID=$!
 
@@ -351,6 +354,9 @@ scenario() {
 	echo "join_connect_to_welcome_p99_ms_$k$sfx" \
 	    "$(fig join_connect_to_welcome_p99_ms) ms"
 	echo "ramp_${k}_s$sfx $(fig ramp_s) s"
+	# The load generator's own worst stall during the ramp: the join
+	# figures above include it.
+	echo "join_sim_stall_max_ms_$k$sfx $(fig join_sim_stall_max_ms) ms"
 	echo "master_stop_ms_$k$sfx $stop_ms ms"
 	echo "master_restart_${k}_ms$sfx $restart_ms ms"
 	if [ -n "$(fig reconnect_all_s)" ]; then
