@@ -446,6 +446,18 @@ static const char *store_migrations[] = {
 	"  expires_at INTEGER NOT NULL,"
 	"  used_at INTEGER,"
 	"  used_by TEXT);",
+
+	/*
+	 * 17 -> 18: the running instances that have an address, which the
+	 * hub reads for each grid's names frame (docs/dns.md) once a second
+	 * and on every tick something changed, up to four times a second
+	 * while agents join. Without the index that read every instance of
+	 * the grid: 4.7 ms at 10,000 daemons none of which had an address,
+	 * on the thread every agent waits on. With it the read is as long
+	 * as the frame.
+	 */
+	"CREATE INDEX instances_named ON instances(service_id, instance_no,"
+	"  address) WHERE state = 'running' AND address IS NOT NULL;",
 };
 
 #define STORE_N_MIGRATIONS \

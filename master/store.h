@@ -30,7 +30,7 @@
 #include "common/nodegroup_settings.h"
 #include "master/store_db.h"
 
-#define STORE_SCHEMA_VERSION	17
+#define STORE_SCHEMA_VERSION	18
 
 /* Bring the schema up to STORE_SCHEMA_VERSION. 0, or -1 with *cause. */
 int		 store_migrate(struct store *st, char **cause);

@@ -218,7 +218,7 @@ api GET /v1/grids/default/token
 check_eq "grid token still shows after restart" "$(jq -r .token <<<"$BODY")" "$GT1"
 check "token files are mode 0600" test "$(stat -c %a "$D/operator.token" "$D/grid-default.token" "$D/master.key" | sort -u)" = 600
 check "database file is private" test "$(stat -c %a "$D/berth.db")" = 600
-check_eq "schema version recorded" "$(sqlite3 "$D/berth.db" 'PRAGMA user_version')" 17
+check_eq "schema version recorded" "$(sqlite3 "$D/berth.db" 'PRAGMA user_version')" 18
 check_eq "WAL mode" "$(sqlite3 "$D/berth.db" 'PRAGMA journal_mode')" wal
 for t in "$OP1" "$GT1" "$PROD_TOKEN" "$NEW_TOKEN"; do
 	if grep -rqF "$t" "$D/berth.db" "$D/berth.db-wal" "$D/master.log" 2>/dev/null; then
