@@ -67,6 +67,8 @@ grid_show(struct cli *c, const char *name)
 		if (json_is_boolean(v))
 			printf("  %-22s %s\n", key, json_is_true(v) ? "true" :
 			    "false");
+		else if (json_is_string(v))	/* network_cidr, webhook_url */
+			printf("  %-22s %s\n", key, json_string_value(v));
 		else
 			printf("  %-22s %s\n", key, cli_int(s, key, buf,
 			    sizeof buf));

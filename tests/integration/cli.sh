@@ -31,6 +31,9 @@ check_has "grid set says why" "$err" 'offline_after_s: "soon" is not a duration'
 "$B" grid set staging ephemeral_removal_s=20m offline_after_s=1m30s >/dev/null
 check_eq "grid set reads durations by the setting's unit" "$("$B" grid show staging --json | jq -c '[.settings.ephemeral_removal_s,.settings.offline_after_s]')" "[1200,90]"
 "$B" grid set staging offline_after_s=20 >/dev/null
+"$B" grid set staging network_cidr=10.64.0.0/12 >/dev/null
+check_has "grid show prints a string setting as set" \
+    "$("$B" grid show staging | grep network_cidr)" "10.64.0.0/12"
 err=$("$B" grid set staging warp=1 2>&1)
 check_has "grid set unknown key: the master's reason" "$err" 'berth: unknown setting "warp"'
 out=$("$B" grid show staging)
