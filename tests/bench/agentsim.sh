@@ -27,8 +27,8 @@
 #   SIM_SOURCE_IPS=100  source addresses the agents are spread over
 #   SIM_CONTENDED=1     also run the largest size beside a CPU hog
 #   SIM_KEEP=1          keep the temp dir (master logs, reports, and
-#                       join-trace.txt: each agent's welcome, wall-clock
-#                       ms, and its welcome -> desired ms)
+#                       join-trace.txt: each agent's welcome in wall-clock
+#                       ms and its welcome -> desired ms)
 #   SIM_MAX_CONNECTING=256  agentsim's handshakes in flight (one process
 #                       holds every agent; docs/performance.md)
 #   BERTH_BUILD=build   tree with bin/berth-master and bench/agentsim
