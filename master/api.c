@@ -582,10 +582,23 @@ api_error(struct api_ctx *ctx, int status, const char *field,
 void
 api_store_error(struct api_ctx *ctx)
 {
+	/* Read before the rollback, which has a code of its own. */
+	int full = (store_errcode(ctx->st) & 0xff) == STORE_FULL;
+
 	log_error("api: %s %s: store: %s", ctx->method, ctx->path,
 	    store_errmsg(ctx->st));
 	store_rollback(ctx->st);
-	api_error(ctx, 500, NULL, "internal error (see the master's log)");
+	/*
+	 * A full disk is the operator's to fix, and the master's log may be
+	 * on that disk too (it could not say so): the reply names it.
+	 */
+	if (full)
+		api_error(ctx, 507, NULL, "the master's disk is full: the "
+		    "store cannot write (free space where its --data-dir is; "
+		    "reads still work)");
+	else
+		api_error(ctx, 500, NULL,
+		    "internal error (see the master's log)");
 }
 
 json_t *

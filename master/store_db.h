@@ -42,6 +42,7 @@ struct store_stmt;
 #define STORE_ERROR		1
 #define STORE_BUSY		5
 #define STORE_IOERR		10
+#define STORE_FULL		13	/* the disk (or the file's limit) */
 #define STORE_MISUSE		21
 #define STORE_CONSTRAINT	19
 #define STORE_ROW		100
