@@ -818,6 +818,39 @@ api_standby(struct api_ctx *ctx, const char *url)
 	return 1;
 }
 
+/* A whole request: a standby's 307, the dashboard's files or the API. */
+static void
+api_serve(struct api *a, struct api_ctx *ctx, struct api_req *req,
+    const char *url)
+{
+	char *path, allow[64];
+	size_t n;
+
+	if (api_standby(ctx, url)) {
+		api_send(ctx, NULL, req);
+		return;
+	}
+	/* The dashboard's files: "/", "/ui" and "/ui/..." (master/ui.c). */
+	if ((n = (size_t)ui_serve(ctx->conn, ctx->method, url)) != 0) {
+		atomic_fetch_add(&a->m->api_status[n], 1);
+		return;
+	}
+
+	/* The whole request is here: normalise the path and dispatch. */
+	path = xstrdup(url);
+	n = strlen(path);
+	if (n > 1 && path[n - 1] == '/')
+		path[n - 1] = '\0';
+	ctx->path = path;
+	ctx->body = req->body.data ? req->body.data : "";
+	ctx->body_len = req->body.len;
+	ctx->content_type = MHD_lookup_connection_value(ctx->conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	api_dispatch(ctx, allow, sizeof allow);
+	api_send(ctx, allow[0] != '\0' ? allow : NULL, req);
+	free(path);
+}
+
 static enum MHD_Result
 api_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload,
@@ -826,9 +859,7 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url,
 	struct api *a = cls;
 	struct api_req *req = *con_cls;
 	struct api_ctx ctx;
-	char *path, allow[64];
 	const char *cl;
-	size_t n;
 
 	memset(&ctx, 0, sizeof ctx);
 	ctx.m = a->m;
@@ -870,32 +901,8 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url,
 	 * write under way ends before the lead goes elsewhere.
 	 */
 	atomic_fetch_add(&a->m->api_busy, 1);
-	if (api_standby(&ctx, url)) {
-		api_send(&ctx, NULL, req);
-		atomic_fetch_sub(&a->m->api_busy, 1);
-		return MHD_YES;
-	}
-	/* The dashboard's files: "/", "/ui" and "/ui/..." (master/ui.c). */
-	if ((n = (size_t)ui_serve(conn, method, url)) != 0) {
-		atomic_fetch_add(&a->m->api_status[n], 1);
-		atomic_fetch_sub(&a->m->api_busy, 1);
-		return MHD_YES;
-	}
-
-	/* The whole request is here: normalise the path and dispatch. */
-	path = xstrdup(url);
-	n = strlen(path);
-	if (n > 1 && path[n - 1] == '/')
-		path[n - 1] = '\0';
-	ctx.path = path;
-	ctx.body = req->body.data ? req->body.data : "";
-	ctx.body_len = req->body.len;
-	ctx.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_CONTENT_TYPE);
-	api_dispatch(&ctx, allow, sizeof allow);
-	api_send(&ctx, allow[0] != '\0' ? allow : NULL, req);
+	api_serve(a, &ctx, req, url);
 	atomic_fetch_sub(&a->m->api_busy, 1);
-	free(path);
 	return MHD_YES;
 }
 

@@ -511,9 +511,9 @@ fail:
  * One UPDATE for a slice of nodes, their values in a JSON array bound as
  * one parameter: on dqlite every statement is a round trip to the leader,
  * and one UPDATE a node made the hub's flush (up to 2,000 nodes) as many
- * round trips. Node ids are the
- * hub's checked hex; one that is not is skipped rather than quoted (the
- * other form binds it, and matches no row).
+ * round trips. Node ids are the hub's checked hex; one that is not is
+ * skipped rather than quoted (the other form binds it, and matches no
+ * row).
  */
 #define SEEN_SLICE	2000
 
