@@ -69,6 +69,8 @@ struct dq_conn {
 	size_t		 in_cap;
 	uint64_t	 code;		/* last FAILURE code, else 0 */
 	int		 sent;		/* the last request was written whole */
+	int		 tcp;		/* dialled over TCP (not the TLS
+					   dialer's socketpair) */
 };
 
 /* Connect to address ("host:port", "[v6]:port") and send the protocol

@@ -123,8 +123,10 @@ dq_conn_quickack(struct dq_conn *c)
 {
 	int one = 1;
 
-	/* Not TCP (a Unix socket): no ACKs, and the call fails harmlessly. */
-	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+	/* The TLS dialer's socketpair has no ACKs: no call per read. */
+	if (c->tcp)
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one,
+		    sizeof one);
 }
 
 static int
@@ -245,6 +247,7 @@ dq_conn_open(struct dq_conn *c, const char *address, int timeout_ms,
 		    "timed out" : strerror(err));
 		goto fail;
 	}
+	c->tcp = 1;
 handshake:
 	dq_enc_handshake(&hs);
 	rc = write_all(c, hs.data, hs.len, deadline, cause);
