@@ -96,6 +96,7 @@
 
 #define CONVERGE_POLL_MS	2000	/* list containers this often */
 #define CONVERGE_SOON_MS	500	/* after a change: look again soon */
+#define CONVERGE_NET_RETRY_MS	1000	/* the grid network failed: again */
 #define CONVERGE_PROBE_WAIT_MS	50	/* a pass waits this for its probes */
 
 /* A "starting" entry of the state frame whose probe may answer in time. */
@@ -1414,6 +1415,7 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 	struct decide_facts f;
 	struct decide_out out;
 	struct decide_rec *r = converge_rec(c, s);
+	const char *hold;
 	char esc[512];
 	json_t *e;
 
@@ -1431,6 +1433,12 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 	decide_instance(s, m, ins, r, &f, p->now, &out);
 	if (out.action == DECIDE_CREATE)
 		converge_pass_image(p, s, r, &out);
+	/* Made now, it would stay on Docker's default bridge. */
+	if (out.action == DECIDE_CREATE &&
+	    (hold = netplane_hold(c->net)) != NULL && netplane_joins(s->body)) {
+		decide_network_wait(r, hold, &out);
+		converge_due(c, CONVERGE_NET_RETRY_MS);
+	}
 	if (out.reinspect)
 		observe_stale(c->observe, m->id);
 	if (out.due >= 0)
@@ -1935,9 +1943,12 @@ converge_main(void *arg)
 		/* The data plane before creations, which join its network. */
 		if (peer_new)
 			netplane_set_address(c->net, peer);
+		/* Sooner while creations wait for it (netplane_hold()). */
 		if (network != NULL || peer_new ||
 		    util_mono_ms() - c->net_at >=
-		    (int64_t)c->cfg->network_recheck_s * 1000) {
+		    (int64_t)c->cfg->network_recheck_s * 1000 ||
+		    (netplane_hold(c->net) != NULL &&
+		    util_mono_ms() - c->net_at >= CONVERGE_NET_RETRY_MS)) {
 			netplane_apply(c->net, network, c->node_id);
 			c->net_at = util_mono_ms();
 			converge_dns(c);

@@ -79,6 +79,7 @@ static const char *decide_reason_names[] = {
 	[DECIDE_R_HELD] = "service stopped",
 	[DECIDE_R_HEALTH_WAIT] = "waiting for a health check to pass",
 	[DECIDE_R_UNHEALTHY] = "unhealthy: restarting it",
+	[DECIDE_R_NETWORK_WAIT] = "waiting for the grid network",
 };
 
 const char *
@@ -530,6 +531,19 @@ decide_image(struct decide_rec *r, int image_rc, char *cause, int64_t now,
 		out->state = DECIDE_ST_ERROR;
 	}
 	decide_finish(NULL, r, out);
+}
+
+void
+decide_network_wait(struct decide_rec *r, const char *why,
+    struct decide_out *out)
+{
+	assert(out->action == DECIDE_CREATE);
+	decide_set(out, DECIDE_WAIT, DECIDE_R_NETWORK_WAIT);
+	out->state = DECIDE_ST_PENDING;
+	decide_finish(NULL, r, out);
+	free(out->msg);
+	xasprintf(&out->msg, "%s: %s", decide_reason_name(out->reason), why);
+	out->error = out->msg;
 }
 
 void

@@ -100,6 +100,7 @@ enum decide_reason {
 	DECIDE_R_HELD,		/* KEEP: stopped (or absent), as its service */
 	DECIDE_R_HEALTH_WAIT,	/* KEEP: running, no health probe passed yet */
 	DECIDE_R_UNHEALTHY,	/* RESTART: HEALTH_FAILS_RESTART probes failed */
+	DECIDE_R_NETWORK_WAIT,	/* WAIT: the grid network is not in place */
 };
 
 /* The state reported to the master (docs/protocol.md). */
@@ -173,6 +174,14 @@ void	 decide_image(struct decide_rec *r, int image_rc, char *cause,
 	    int64_t now, struct decide_out *out);
 /* After DECIDE_PULL: pull_want()'s answer and error (taken). */
 void	 decide_pull(struct decide_rec *r, enum pull_status st, char *error,
+	    struct decide_out *out);
+
+/*
+ * After DECIDE_CREATE of an instance that joins the grid network: it is
+ * not in place yet, for the reason why (netplane_hold()). A WAIT, state
+ * "pending", with "waiting for the grid network: WHY" as its error.
+ */
+void	 decide_network_wait(struct decide_rec *r, const char *why,
 	    struct decide_out *out);
 
 /* The state of a listed container before any desired set is known. */

@@ -928,7 +928,9 @@ docker_network_create(struct docker *d, const char *body, char **cause)
 	    DOCKER_CALL_S, &r, cause)) == 0 && r.status != 201 &&
 	    r.status != 200) {
 		docker_error(&r, "network create", cause);
-		rc = -1;
+		/* 409: made meanwhile, which the next inspect finds. */
+		rc = r.status >= 400 && r.status < 500 && r.status != 409 ?
+		    -2 : -1;
 	}
 	docker_resp_free(&r);
 	return rc;

@@ -100,8 +100,10 @@ void	 docker_split_image(const char *image, char **from, char **tag);
 
 /*
  * Networks (agent/netplane.c): inspect gives 1 and *out, 0 when there is
- * no such network, -1; create takes the API's JSON body; remove of an
- * absent network is success.
+ * no such network, -1; create takes the API's JSON body and gives 0, -1
+ * when the engine could not be asked or failed (5xx: try again), or -2
+ * when it refused the network (4xx but 409: an overlapping subnet);
+ * remove of an absent network is success.
  */
 int	 docker_network_inspect(struct docker *d, const char *name,
 	    json_t **out, char **cause);

@@ -57,6 +57,10 @@ struct netplane {
 	char			 brname[16];	/* its bridge */
 	char			 vxname[16];	/* the VXLAN device */
 	int			 ready;		/* netname is in place */
+	int			 off;		/* not ready, and will not be
+						   for this frame: no subnet,
+						   a route conflict, Docker
+						   refused (default bridge) */
 	char			 node_id[PROTO_NODE_ID_LEN + 1]; /* ours */
 	char			*last_error;	/* logged once */
 	int			 fw_note;	/* firewall state logged: NP_FW_* */
@@ -99,6 +103,16 @@ const char *
 netplane_network(const struct netplane *np)
 {
 	return np != NULL && np->ready ? np->netname : NULL;
+}
+
+const char *
+netplane_hold(const struct netplane *np)
+{
+	if (np == NULL || !np->on || np->ready || np->off)
+		return NULL;
+	if (np->frame == NULL)
+		return "no peer list from the master yet";
+	return np->last_error != NULL ? np->last_error : "not in place yet";
 }
 
 const char *
@@ -414,7 +428,11 @@ netplane_route_conflict(json_t *routes, const char *own_bridge,
 	return 0;
 }
 
-/* The Docker network for our subnet; 0 when it is in place. */
+/*
+ * The Docker network for our subnet: 0 when it is in place, -1 when it may
+ * be next time (the engine failed), -2 when it will not be (the engine
+ * refused it, or another node's network has the name).
+ */
 static int
 np_docker_network(struct netplane *np, int mtu)
 {
@@ -443,7 +461,7 @@ np_docker_network(struct netplane *np, int mtu)
 			    "BERTH_NETWORK=off", np->netname, owner != NULL ?
 			    "node " : "", owner != NULL ? owner : "someone else");
 			json_decref(cur);
-			return -1;
+			return -2;
 		}
 		cfg0 = json_array_get(json_object_get(json_object_get(cur,
 		    "IPAM"), "Config"), 0);
@@ -486,7 +504,7 @@ np_docker_network(struct netplane *np, int mtu)
 		np_error(np, "cannot make the Docker network %s on %s: %s",
 		    np->netname, sub, cause);
 		free(cause);
-		return -1;
+		return rc;
 	}
 	log_info("network: Docker network %s on %s (gateway %s, bridge %s, "
 	    "mtu %d)", np->netname, sub, gw, np->brname, mtu);
@@ -886,7 +904,7 @@ netplane_apply(struct netplane *np, const char *text, const char *node_id)
 	struct netaddr_prefix all;
 	json_t *routes;
 	char conflict[128], sub[NET_SUBNET_TEXT];
-	int mtu;
+	int mtu, rc;
 	size_t i;
 
 	if (text != NULL) {
@@ -913,13 +931,16 @@ netplane_apply(struct netplane *np, const char *text, const char *node_id)
 		return;
 	}
 	snprintf(np->node_id, sizeof np->node_id, "%s", node_id);
-	if (np_parse(np, np->frame, node_id) != 0)
+	if (np_parse(np, np->frame, node_id) != 0) {
+		np->off = !np->ready;
 		return;
+	}
 	if (!np->have_subnet) {
 		np_error(np, "the master gave this node no subnet (is the "
 		    "grid's network_cidr full?): containers stay on Docker's "
 		    "default bridge");
 		np->ready = 0;
+		np->off = 1;
 		np_firewall(np, 0);
 		return;
 	}
@@ -941,6 +962,7 @@ netplane_apply(struct netplane *np, const char *text, const char *node_id)
 			    sub, conflict);
 			json_decref(routes);
 			np->ready = i != 0 && np->ready;
+			np->off = !np->ready;
 			if (i == 0)
 				np_firewall(np, 0);
 			return;
@@ -952,7 +974,9 @@ netplane_apply(struct netplane *np, const char *text, const char *node_id)
 	    np_underlay_mtu(np, np->addr_text) - NET_VXLAN_OVERHEAD : 1450;
 	if (mtu < 576)
 		mtu = 576;
-	np->ready = np_docker_network(np, mtu) == 0;
+	rc = np_docker_network(np, mtu);
+	np->ready = rc == 0;
+	np->off = rc == -2;
 	if (!np->ready)
 		return;
 	if (np->addr_text[0] == '\0') {
@@ -966,24 +990,43 @@ netplane_apply(struct netplane *np, const char *text, const char *node_id)
 	np_firewall(np, 1);
 }
 
+/* The HostConfig of create body o when it joins the grid network. */
+static json_t *
+np_joining_host(json_t *o)
+{
+	json_t *host = json_object_get(o, "HostConfig");
+	const char *mode;
+
+	if (!json_is_object(host))
+		return NULL;
+	mode = json_string_value(json_object_get(host, "NetworkMode"));
+	if (mode != NULL && strcmp(mode, "bridge") != 0 &&
+	    strcmp(mode, "default") != 0)
+		return NULL;
+	return host;
+}
+
+int
+netplane_joins(const char *body)
+{
+	json_t *o = json_loads(body, 0, NULL);
+	int joins = np_joining_host(o) != NULL;
+
+	json_decref(o);
+	return joins;
+}
+
 char *
 netplane_attach(const struct netplane *np, const char *body)
 {
 	json_t *o, *host, *search;
-	const char *mode, *stack;
+	const char *stack;
 	char *out, *dom, gw[16];
 
 	if (netplane_network(np) == NULL)
 		return NULL;
 	o = json_loads(body, 0, NULL);
-	host = json_object_get(o, "HostConfig");
-	if (!json_is_object(host)) {
-		json_decref(o);
-		return NULL;
-	}
-	mode = json_string_value(json_object_get(host, "NetworkMode"));
-	if (mode != NULL && strcmp(mode, "bridge") != 0 &&
-	    strcmp(mode, "default") != 0) {
+	if ((host = np_joining_host(o)) == NULL) {
 		json_decref(o);
 		return NULL;
 	}

@@ -47,6 +47,21 @@ void	 netplane_apply(struct netplane *np, const char *text,
  * (BERTH_NETWORK=off, no frame yet, or it failed).
  */
 const char *netplane_network(const struct netplane *np);
+/*
+ * Why a container that joins the grid network must not be created yet, or
+ * NULL when it may be. The network is on, but not in place: no frame has
+ * come from the master, or the last attempt failed in a way the next may
+ * not (the engine failed or timed out). Made now, such a container would
+ * sit on Docker's default bridge until it is re-created. When the network
+ * will not come for this frame (no subnet, a route conflict, the engine
+ * refused it), containers go on the default bridge: NULL.
+ */
+const char *netplane_hold(const struct netplane *np);
+/*
+ * Whether a container create body joins the grid network (when it is on):
+ * its NetworkMode is unset, "bridge" or "default".
+ */
+int	 netplane_joins(const char *body);
 /* The network's gateway address (the node's DNS server): 0, or -1. */
 int	 netplane_gateway(const struct netplane *np, char out[16]);
 /* The grid's domain ("GRID.berth.local"), "" before the first frame. */

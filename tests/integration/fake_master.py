@@ -4,7 +4,9 @@
 Speaks docs/protocol.md from the master's side with nothing but the Python
 standard library: accepts the upgrade, checks the grid or node token, sends
 welcome (minting a node token on a grid-token join), then sends the desired
-frame held in --desired FILE on connect and whenever the file changes.
+frame held in --desired FILE on connect and whenever the file changes; so
+too each --frame FILE (repeatable: any frame, a "network" one say), once it
+exists, which lets a test choose the order in which frames arrive.
 Every frame the agent sends is printed on stdout as "RX <json>", one line
 each, so a shell test can grep them. Optional: --close-code N closes each
 session with N right after the upgrade (to test the agent's reactions), with
@@ -142,21 +144,27 @@ def session(s, args, n):
     stop = threading.Event()
 
     def pusher():
-        last = None
+        files = [args.desired] + args.frame
+        last = {}
         while not stop.is_set():
-            try:
-                st = os.stat(args.desired).st_mtime_ns
-            except OSError:
-                st = None
-            if st is not None and st != last:
-                last = st
+            for p in files:
                 try:
-                    with open(args.desired) as f:
+                    st = os.stat(p).st_mtime_ns
+                except OSError:
+                    st = None
+                if st is None or st == last.get(p):
+                    continue
+                last[p] = st
+                try:
+                    with open(p) as f:
                         d = json.load(f)
                     send_json(s, d)
-                    out("TX desired generation %s" % d.get("generation"))
+                    if p == args.desired:
+                        out("TX desired generation %s" % d.get("generation"))
+                    else:
+                        out("TX %s" % d.get("type"))
                 except (OSError, ValueError) as e:
-                    out("ERR desired: %s" % e)
+                    out("ERR %s: %s" % (p, e))
             stop.wait(0.3)
     threading.Thread(target=pusher, daemon=True).start()
     try:
@@ -187,6 +195,8 @@ def main():
     ap.add_argument("--port", type=int, default=19293)
     ap.add_argument("--grid-token", default="grid-secret")
     ap.add_argument("--desired", default="/dev/null")
+    ap.add_argument("--frame", action="append", default=[])
+    ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--close-code", type=int, default=0)
     ap.add_argument("--close-reason", default="test")
     ap.add_argument("--silent", choices=["accept", "welcome", "syn"])
@@ -194,7 +204,7 @@ def main():
     args = ap.parse_args()
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", args.port))
+    ls.bind((args.host, args.port))
     if args.silent == "syn":
         # Backlog 0 holds one connection; fill it and never accept: the
         # kernel drops every further SYN, so connect() never completes.
@@ -203,7 +213,7 @@ def main():
         for _ in range(2):
             c = socket.socket()
             c.setblocking(False)
-            c.connect_ex(("127.0.0.1", args.port))
+            c.connect_ex((args.host, args.port))
             fill.append(c)
         out("LISTEN %d" % args.port)
         out("STALL syn")

@@ -656,6 +656,37 @@ test_decide_image_error_backs_off(void)
 	decide_rec_clear(&r);
 }
 
+/*
+ * The grid network is not in place: pending, saying why, and no attempt
+ * counted (nothing failed): the next pass creates it.
+ */
+static void
+test_decide_network_wait(void)
+{
+	struct spec s = spec_of(1, 1, 1, 0);
+	struct decide_rec r;
+	struct decide_out out;
+
+	decide_rec_init(&r, 1, 1, 1);
+	decide(&s, NULL, NULL, &r, 0, 0, 1000, &out);
+	decide_image(&r, 1, NULL, 1000, &out);
+	CHECK_INT(out.action, DECIDE_CREATE);
+	decide_network_wait(&r, "no peer list from the master yet", &out);
+	CHECK_INT(out.action, DECIDE_WAIT);
+	CHECK_INT(out.reason, DECIDE_R_NETWORK_WAIT);
+	CHECK_INT(out.state, DECIDE_ST_PENDING);
+	CHECK_STR(out.error, "waiting for the grid network: no peer list from "
+	    "the master yet");
+	CHECK_INT(r.attempts, 0);
+	CHECK_INT(r.not_before, 0);
+	CHECK(r.error == NULL);
+	free(out.msg);
+	decide(&s, NULL, NULL, &r, 0, 0, 1001, &out);
+	CHECK_INT(out.action, DECIDE_CREATE);
+	CHECK(out.error == NULL);
+	decide_rec_clear(&r);
+}
+
 /* A missing image is pulled; a failed pull is the instance's error. */
 static void
 test_decide_pull(void)
@@ -1433,6 +1464,7 @@ main(void)
 	TEST_RUN(test_decide_impostor);
 	TEST_RUN(test_decide_image_error_backs_off);
 	TEST_RUN(test_decide_pull);
+	TEST_RUN(test_decide_network_wait);
 	TEST_RUN(test_decide_wait_for_port);
 	TEST_RUN(test_decide_wait_for_port_edges);
 	TEST_RUN(test_decide_unknown_instance_removed);

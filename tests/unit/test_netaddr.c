@@ -5,6 +5,7 @@
  */
 #include "test.h"
 
+#include "agent/config.h"
 #include "agent/netplane.h"
 #include "common/grid_settings.h"
 #include "common/netaddr.h"
@@ -172,6 +173,38 @@ test_route_conflict(void)
 	CHECK_STR(buf, "10.82.0.0/16 dev ?");
 }
 
+/* Which creations join the grid network, and so wait for it. */
+static void
+test_joins(void)
+{
+	struct agent_config on = { .network = "on" }, off = { .network = "off" };
+	struct netplane *np;
+
+	CHECK_INT(netplane_joins("{\"HostConfig\":{}}"), 1);
+	CHECK_INT(netplane_joins("{\"HostConfig\":{\"NetworkMode\":\"bridge\"}}"),
+	    1);
+	CHECK_INT(netplane_joins("{\"HostConfig\":{\"NetworkMode\":\"default\"}}"),
+	    1);
+	CHECK_INT(netplane_joins("{\"HostConfig\":{\"NetworkMode\":\"host\"}}"),
+	    0);
+	CHECK_INT(netplane_joins("{\"HostConfig\":{\"NetworkMode\":"
+	    "\"container:web\"}}"), 0);
+	CHECK_INT(netplane_joins("{\"HostConfig\":{\"NetworkMode\":\"mine\"}}"),
+	    0);
+	CHECK_INT(netplane_joins("{}"), 0);
+	CHECK_INT(netplane_joins("not json"), 0);
+	/* On, before the master's first frame: wait, saying why. Off:
+	 * never. */
+	np = netplane_new(&on, NULL);
+	CHECK_STR(netplane_hold(np), "no peer list from the master yet");
+	CHECK(netplane_network(np) == NULL);
+	netplane_free(np);
+	np = netplane_new(&off, NULL);
+	CHECK(netplane_hold(np) == NULL);
+	netplane_free(np);
+	CHECK(netplane_hold(NULL) == NULL);
+}
+
 int
 main(void)
 {
@@ -180,5 +213,6 @@ main(void)
 	TEST_RUN(test_setting);
 	TEST_RUN(test_mac);
 	TEST_RUN(test_route_conflict);
+	TEST_RUN(test_joins);
 	return TEST_DONE();
 }
