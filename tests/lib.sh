@@ -190,7 +190,12 @@ api() {
 # print jq -r FILTER of the answer; the status is jq's, so -e makes it a
 # condition: wait_for 5 api_jq /v1/nodes/default/n1 '.status == "online"' -e
 api_jq() {
-	curl -s -H "Authorization: Bearer $TOKEN" "$API$1" | jq -r "${@:3}" "$2"
+	local body
+	# No answer fails (jq 1.6 -e exits 0 on empty input: a wait for
+	# '.status == "online"' would pass while the master is down).
+	body=$(curl -s -H "Authorization: Bearer $TOKEN" "$API$1") &&
+	    [ -n "$body" ] || return 1
+	jq -r "${@:3}" "$2" <<<"$body"
 }
 
 # sched_wait_round [GRID]: return once the master's scheduler has planned

@@ -61,7 +61,7 @@ PIN=$(grep -o 'sha256//[A-Za-z0-9+/=]*' "$D/master.log" | tail -1)
 AGENT_PORT=$GP
 agent_start bench-x "az=a" BERTH_URL="wss://127.0.0.1:$GP" BERTH_MASTER_PIN="$PIN"
 export BERTH_MASTER=$API BERTH_CA_CERT=$D/tls.crt
-wait_for 30 sh -c "curl -s --cacert $D/tls.crt -H 'Authorization: Bearer $TOKEN' $API/v1/services/default/x/x/containers | jq -e '.[0].state == \"running\"'" || exit 1
+wait_for 30 sh -c "curl -s --cacert $D/tls.crt -H 'Authorization: Bearer $TOKEN' $API/v1/services/default/x/x/containers | jq -ne 'input | .[0].state == \"running\"'" || exit 1
 t=$(date +%s%N)
 n=$("$B" service exec x/x -- head -c 4194304 /dev/zero | wc -c)
 el=$(ms "$t")

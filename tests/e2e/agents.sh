@@ -43,7 +43,7 @@ c1=$(echo $ids | cut -d' ' -f1)
 insp=$(docker inspect "$c1")
 check_eq "container labels" "$(jq -c '.[0].Config.Labels | [."berth.grid", ."berth.stack", ."berth.service", ."berth.rev"]' <<<"$insp")" '["default","web","web","1"]'
 check "container has berth.instance and berth.node" \
-    jq -e '.[0].Config.Labels | (."berth.instance" | length > 0) and (."berth.node" | length == 32)' <<<"$insp"
+    jq -ne 'input | .[0].Config.Labels | (."berth.instance" | length > 0) and (."berth.node" | length == 32)' <<<"$insp"
 check_eq "cpu_shares reach Docker" "$(jq '.[0].HostConfig.CpuShares' <<<"$insp")" 512
 check_eq "mem_limit reaches Docker" "$(jq '.[0].HostConfig.Memory' <<<"$insp")" $((48 * 1024 * 1024))
 check_has "environment reaches Docker" "$(jq -c '.[0].Config.Env' <<<"$insp")" "GREETING=hello"

@@ -135,9 +135,9 @@ check_eq "their node records went with them" \
 AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK "$ROOT/$BUILD/tools/asgctl" \
     --endpoint "$URL" grow-to burst 1 >/dev/null 2>&1
 check "its agent is refused: no launching machine to claim it" wait_for 30 \
-    sh -c "curl -s -H 'Authorization: Bearer $TOKEN' '$API/v1/grids/default/events?type=machine.unmatched' | jq -e 'length > 0' >/dev/null"
+    sh -c "curl -s -H 'Authorization: Bearer $TOKEN' '$API/v1/grids/default/events?type=machine.unmatched' | jq -ne 'input | length > 0' >/dev/null"
 check "after the provision timeout it is terminated as an orphan" wait_for 30 \
-    sh -c "curl -s -H 'Authorization: Bearer $TOKEN' '$API/v1/grids/default/events?type=machine.orphan' | jq -e 'length > 0' >/dev/null"
+    sh -c "curl -s -H 'Authorization: Bearer $TOKEN' '$API/v1/grids/default/events?type=machine.orphan' | jq -ne 'input | length > 0' >/dev/null"
 check "the orphan is gone from the ASG" wait_for 10 sh -c \
     "[ \"\$(curl -sf $URL/_fake/state | jq -c '[.groups.burst.desired, (.groups.burst.instances | length)]')\" = '[0,0]' ]"
 check_eq "and no node record was made for it" \
@@ -151,7 +151,7 @@ sed 's/instances: 2/instances: 1/' "$TMP/web.yml" >"$TMP/web1.yml"
 INSTALL=$!
 at_exit "kill $INSTALL 2>/dev/null"
 check "the group backs off, the event names AWS's reason" wait_for 30 sh -c \
-    "curl -s -H 'Authorization: Bearer $TOKEN' '$API/v1/grids/default/events?type=nodegroup.backoff' | jq -e 'any(.[]; .message | contains(\"sufficient capacity\"))' >/dev/null"
+    "curl -s -H 'Authorization: Bearer $TOKEN' '$API/v1/grids/default/events?type=nodegroup.backoff' | jq -ne 'input | any(.[]; .message | contains(\"sufficient capacity\"))' >/dev/null"
 check_eq "the group shows its backoff" \
     "$(api_jq /v1/nodegroups/default/burst -r '.backoff_until != null')" true
 
@@ -165,7 +165,7 @@ BERTH_INSTANCE_ID=$SID sh -c "$BOOT" >/dev/null 2>&1
 at_exit "kill \$(cat '$TMP/agents/$SID/agent.pid' 2>/dev/null) 2>/dev/null"
 pending() { api_jq /v1/grids/default/nodes -r '[.[] | select(.status == "pending")] | .[0] // empty | '"$1"; }
 check "an agent with an instance id the ASG does not know waits as pending" \
-    wait_for 30 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/grids/default/nodes | jq -e 'any(.[]; .status == \"pending\")' >/dev/null"
+    wait_for 30 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/grids/default/nodes | jq -ne 'input | any(.[]; .status == \"pending\")' >/dev/null"
 check_has "  saying why (the instance is not the group's)" "$(pending .pending_reason)" "$SID"
 check_eq "  with a node.pending event" "$(events node.pending length)" 1
 PN=$(pending .name)

@@ -52,7 +52,7 @@ check_eq "a node.clone event on the master" \
     "$(api_jq '/v1/grids/default/events?limit=500' '[.[] | select(.type == "node.clone" and .subject == "ca")] | length')" 1
 Y=$(node_id cb)
 check "the clone made itself a new node id" test -n "$Y" -a "$Y" != "$X"
-wait_for 20 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/$Y | jq -e '.status == \"online\"'"
+wait_for 20 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/$Y | jq -ne 'input | .status == \"online\"'"
 check_eq "the clone joined as a new node" "$(api_jq "/v1/nodes/default/$Y" .status)" online
 check_eq "the original is still online" "$(node_status ca)" online
 check_eq "... and was never taken over" "$(grep -c 'close.*4007' "$TMP/agents/ca.log")" 0

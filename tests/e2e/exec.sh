@@ -175,8 +175,8 @@ PIN=$(grep -o 'sha256//[A-Za-z0-9+/=]*' "$D/master.log" | tail -1)
 AGENT_PORT=$GP
 agent_start e1 "az=a" BERTH_URL="wss://127.0.0.1:$GP" BERTH_MASTER_PIN="$PIN"
 export BERTH_MASTER=$API BERTH_CA_CERT=$D/tls.crt
-check "agent e1 is back over wss" wait_for 30 sh -c "curl -s --cacert $D/tls.crt -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/e1 | jq -e '.status == \"online\"'"
-check "its container runs again" wait_for 30 sh -c "curl -s --cacert $D/tls.crt -H 'Authorization: Bearer $TOKEN' $API/v1/services/default/web/web/containers | jq -e '.[] | select(.node == \"e1\" and .state == \"running\")'"
+check "agent e1 is back over wss" wait_for 30 sh -c "curl -s --cacert $D/tls.crt -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/e1 | jq -ne 'input | .status == \"online\"'"
+check "its container runs again" wait_for 30 sh -c "curl -s --cacert $D/tls.crt -H 'Authorization: Bearer $TOKEN' $API/v1/services/default/web/web/containers | jq -ne 'input | .[] | select(.node == \"e1\" and .state == \"running\")'"
 "$B" container exec "$N1" -- sh -c 'exit 4'
 check_eq "over https: the exit status" "$?" 4
 out=$(printf 'a\nb\n' | "$B" container exec -i "$N1" -- awk 'END { print NR }')

@@ -110,7 +110,7 @@ check "the node to retire runs the instance" test -n "$RC"
     >"$TMP/sim.out" 2>&1 &
 SIM=$!
 at_exit "kill $SIM"
-wait_for 10 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/elsewhere | jq -e '.status == \"online\"'"
+wait_for 10 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/nodes/default/elsewhere | jq -ne 'input | .status == \"online\"'"
 api POST /v1/grids/default/token
 check_eq "rotate the grid token" "$STATUS" 200
 from=$(agent_log_size r1)
@@ -130,7 +130,7 @@ check_has "the agent said why" "$(cat "$TMP/agents/r1.log")" \
     "not admitted again within 10 s (BERTH_RETIRE_GRACE_S)"
 check_has "the refused rejoin was the rotated token (4001)" "$(cat "$TMP/agents/r1.log")" \
     "master closed the session: 4001"
-wait_for 30 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/services/default/ret/w/containers | jq -e '[.[] | select(.node == \"elsewhere\" and .state == \"running\")] | length == 1'"
+wait_for 30 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/services/default/ret/w/containers | jq -ne 'input | [.[] | select(.node == \"elsewhere\" and .state == \"running\")] | length == 1'"
 check_eq "the instance runs elsewhere" \
     "$(api_jq /v1/services/default/ret/w/containers -c '[.[] | [.node, .state]]')" '[["elsewhere","running"]]'
 master_stop

@@ -205,7 +205,7 @@ check_eq "the cut-off node goes offline" "$(node_status e3)" offline
 check_has "its ha instances stay during the grace" "$(api_nodes_of web/web)" "e3"
 check_eq "the cut-off agent keeps its containers running" \
     "$(for c in $old3; do docker ps -q --filter "id=$c"; done | grep -c .)" "$(wc -w <<<"$old3")"
-wait_for 20 sh -c "! curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/services/default/web/web/containers | jq -e 'any(.[]; .node == \"e3\")'"
+wait_for 20 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/services/default/web/web/containers | jq -ne 'input | any(.[]; .node == \"e3\") | not'"
 wait_for 20 at_least web $((12 + $(wc -w <<<"$old3")))
 t_rep=$(ms_since "$t0")
 echo "# e3's ha instances replaced $t_rep ms after the cut ($((t_rep - t_off)) ms after offline; ha grace 3 s)"
@@ -350,7 +350,7 @@ for n in s1 e1 e2 e4; do eval "from_$n=\$(agent_log_size $n)"; done
 sleep 1
 t0=$(date +%s%N)
 API_PORT_FIXED=$API_PORT AGENT_PORT_FIXED=$AP master_start "$D" "${MASTER_FLAGS[@]}" || exit 1
-wait_for 45 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/stacks/default/roll/deploys/$did | jq -e '.state == \"success\" or .state == \"error\"'"
+wait_for 45 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/stacks/default/roll/deploys/$did | jq -ne 'input | .state == \"success\" or .state == \"error\"'"
 api GET "/v1/stacks/default/roll/deploys/$did"
 st=$(jq -r .state <<<"$BODY")
 echo "# after the restart deploy $did ended $st ($(jq -r '.error // "no error"' <<<"$BODY")) $(ms_since "$t0") ms after the restart"

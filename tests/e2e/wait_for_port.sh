@@ -135,9 +135,9 @@ check_has "the new environment reached Docker" "$(docker inspect -f '{{json .Con
 # ---- 3. a restart of the container is proven again ---------------------------
 c=$(docker ps -q --filter label=berth.stack=wfp --filter label=berth.instance=1 --filter "label=berth.node=$(node_id w1)")
 docker restart -t 1 "$c" >/dev/null
-wait_for 15 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/services/default/wfp/web/containers | jq -e '.[] | select(.instance == 1 and .state == \"starting\")'"
+wait_for 15 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/services/default/wfp/web/containers | jq -ne 'input | .[] | select(.instance == 1 and .state == \"starting\")'"
 check "a restarted container is 'starting' again" test $? = 0
-wait_for 20 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/services/default/wfp/web/containers | jq -e '[.[] | select(.state == \"running\")] | length == 2'"
+wait_for 20 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $API/v1/services/default/wfp/web/containers | jq -ne 'input | [.[] | select(.state == \"running\")] | length == 2'"
 check "and running once its port answers again" test $? = 0
 
 # ---- 4. no wait_for_port: running right after start, as before --------------
