@@ -756,7 +756,9 @@ converge_job_act(struct converge *c, enum inflight_kind kind,
 	job->kind = kind;
 	job->attempt = attempt;
 	job->name = xstrdup(name);
-	if (kind == INFLIGHT_CREATE)
+	/* The grid network, as a service's container: names reach it. */
+	if (kind == INFLIGHT_CREATE &&
+	    (job->body = netplane_attach(c->net, s->body)) == NULL)
 		job->body = xstrdup(s->body);
 	if (id != NULL)
 		job->id = xstrdup(id);
@@ -875,6 +877,12 @@ converge_pass_jobs(struct converge_pass *p)
 				    &cause);
 			}
 			jobrun_image(r, rc, pst, cause, &out);
+		}
+		/* Pending until the grid network is in place (as services). */
+		if (out.action == JOBRUN_CREATE &&
+		    netplane_hold(c->net) != NULL && netplane_joins(s->body)) {
+			out.action = JOBRUN_WAIT;
+			converge_due(c, CONVERGE_NET_RETRY_MS);
 		}
 		if (out.due >= 0)
 			converge_due(c, out.due);

@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # netfirewall.sh - the grid network on nodes where Docker manages iptables
 # (Docker's default; docs/network.md "Firewall"): two Docker Engines, each
-# in a network namespace of its own and started WITH iptables (a dockerd
-# in a namespace programs only that namespace's tables: FORWARD policy
-# DROP, DOCKER-USER, DOCKER-ISOLATION, its masquerade rules), on a test
-# underlay switch; two real agents with BERTH_NETWORK=on; a server on n1
-# and a client on n2. Shown: the client reaches the server at its grid
-# address over TCP (Docker's FORWARD chain would drop it without berth's
-# DOCKER-USER rules), the client being a daemon service placed on n2 the
-# moment n2 joins, before the grid network is in place there (the agent
-# holds its creation until it is: docs/network.md); the server sees the
-# client container's own address as the source (no masquerade inside the grid); the client still reaches
-# an address outside the grid's prefix (the switch's 192.168.250.9, which
-# has no route back into the grid), seen there as n2's underlay address
-# (masquerade to the outside); the rules are in place, once; and the
-# host's own iptables rules are unchanged after the test.
+# in a network namespace of its own and started WITH iptables (a dockerd in
+# a namespace programs only that namespace's tables: FORWARD policy DROP,
+# DOCKER-USER, DOCKER-ISOLATION, its masquerade rules), on a test underlay
+# switch; two real agents with BERTH_NETWORK=on; a server on n1 and a client
+# on n2. Shown: the client reaches the server at its grid address over TCP
+# (Docker's FORWARD chain would drop it without berth's DOCKER-USER rules),
+# the client being a daemon service placed on n2 the moment n2 joins, before
+# the grid network is in place there (the agent holds its creation until it
+# is: docs/network.md); the server sees the client container's own address
+# as the source (no masquerade inside the grid); the client still reaches an
+# address outside the grid's prefix (the switch's 192.168.250.9, which has
+# no route back into the grid), seen there as n2's underlay address
+# (masquerade to the outside); a job on n2 reaches the server by its name,
+# from its own grid address; the rules are in place, once; and the host's
+# own iptables rules are unchanged after the test.
 # test-lane: side
 . "$(dirname "$0")/../lib.sh"
 
@@ -119,6 +120,17 @@ check_eq "... and the server sees the client's own container address" \
 until_s 20 saw 192.168.250.9 8081 192.168.250.2
 check_eq "the client reaches an address outside the grid, seen there as n2's underlay address" \
     "$(peer_of 192.168.250.9 8081)" 192.168.250.2
+
+# A job joins the grid network as a service's container does: on n2, it
+# reaches the server by its name, and the server sees the job's own grid
+# address (of n2's subnet).
+"$BIN/berth" job run --name reach --affinity node==n2 --timeout 60s --wait \
+    berth-test/busybox:latest sh -c \
+    'printf "GET /cgi-bin/peer HTTP/1.0\r\n\r\n" | nc -w 3 server.fw 8080' \
+    >"$TMP/job.out" 2>&1
+check_eq "a job on n2 reaches the server by its name (server.fw)" "$?" 0
+check_has "... from its own address on n2's subnet" \
+    "$("$BIN/berth" job logs reach 2>&1 | tail -1 | tr -d '\r')" "${S2%.0/24}."
 
 # The rules, once each, in n2's namespace.
 check_eq "DOCKER-USER accepts the grid's traffic into and out of n2's bridge (2 rules)" \
