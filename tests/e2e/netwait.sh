@@ -11,6 +11,7 @@
 # grid network; once the frame comes, the container is made on the grid
 # network with an address of the node's subnet. A node the master gave no
 # subnet does not wait: its new container runs on Docker's default bridge.
+# A job's attempt waits and then joins the network the same way.
 # test-lane: side
 . "$(dirname "$0")/../lib.sh"
 
@@ -45,7 +46,8 @@ desired() {
 		id=$((id + 1))
 		cs="$cs${cs:+,}{\"name\":\"nw.$svc-1.${NID:0:8}\",\"grid\":\"default\",\"stack\":\"nw\",\"service\":\"$svc\",\"service_id\":$id,\"instance\":1,\"rev\":1,\"image\":\"berth-test/busybox:latest\",\"command\":[\"sh\",\"-c\",\"trap 'exit 0' TERM; while true; do sleep 1; done\"],\"stop_grace_period\":1,\"settle_s\":1}"
 	done
-	printf '{"type":"desired","generation":%s,"containers":[%s]}\n' "$gen" "$cs" >"$TMP/desired.tmp"
+	printf '{"type":"desired","generation":%s,"containers":[%s],"jobs":[%s]}\n' \
+	    "$gen" "$cs" "${JOBS:-}" >"$TMP/desired.tmp"
 	mv "$TMP/desired.tmp" "$TMP/desired.json"
 }
 # network SUBNET: the grid's network frame, this node holding SUBNET
@@ -64,6 +66,8 @@ container() { dk ps -aq --filter "label=berth.service=$1"; }
 netmode() { dk inspect "$(container "$1")" -f '{{.HostConfig.NetworkMode}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}}{{end}}'; }
 
 # ---- a desired set before the network frame ---------------------------------
+# A service's instance and a job's attempt.
+JOBS="{\"attempt\":17,\"job_id\":5,\"job\":\"probe\",\"index\":0,\"grid\":\"default\",\"name\":\"job.probe-0.17.${NID:0:8}\",\"phase\":\"run\",\"image\":\"berth-test/busybox:latest\",\"command\":[\"sleep\",\"2\"]}"
 desired 1 web
 check "the set reaches the agent" wait_for 20 grep -q 'TX desired generation 1' "$FM"
 waiting() { reported 1 | jq -ne 'input | .state == "pending" and (.error | test("^waiting for the grid network: no peer list from the master yet"))' >/dev/null; }
@@ -75,6 +79,9 @@ check "... and keeps waiting (two more reports)" wait_for 30 \
     sh -c "[ \$(grep -c '^RX {\"type\":\"state\"' '$FM') -ge $((N + 2)) ]"
 check "... still pending" waiting
 check_eq "no container was made meanwhile" "$(container web)" ""
+job_state() { grep '^RX {"type":"state"' "$FM" | tail -1 | cut -c4- | jq -r '.jobs[] | select(.attempt == 17) | .state'; }
+check_eq "the job's attempt is pending too" "$(job_state)" pending
+check_eq "... with no container" "$(dk ps -aq --filter label=berth.attempt=17)" ""
 
 # ---- the network frame -----------------------------------------------------
 network '"10.81.5.0/24"'
@@ -87,6 +94,11 @@ check_has "it is on the grid network, with an address of the node's subnet" \
 check "the agent reports it running, with that address" wait_for 30 \
     sh -c "grep '^RX {\"type\":\"state\"' '$FM' | tail -1 | cut -c4- | jq -ne 'input | [.containers[] | select(.service_id == 1)][0] | .state == \"running\" and (.address | startswith(\"10.81.5.\"))' >/dev/null"
 check_eq "the error is gone" "$(reported 1 | jq -r '.error // "none"')" none
+check "the job's container is made too" wait_for 30 \
+    sh -c "[ -n \"\$(docker -H unix://$SOCK ps -aq --filter label=berth.attempt=17)\" ]"
+check_eq "... on the grid network" \
+    "$(dk inspect "$(dk ps -aq --filter label=berth.attempt=17)" -f '{{.HostConfig.NetworkMode}}')" berth-default
+JOBS=""
 
 # ---- a node without a subnet does not wait ---------------------------------
 network null
