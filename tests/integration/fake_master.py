@@ -25,6 +25,9 @@ import threading, time
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 lock = threading.Lock()
+send_locks = {}		# socket -> its lock: the pusher and the reader
+			# (pongs) of a session both send
+send_locks_guard = threading.Lock()
 minted = {}		# node id -> node token
 
 
@@ -52,7 +55,10 @@ def send_frame(s, op, payload):
         h += bytes([126]) + struct.pack("!H", n)
     else:
         h += bytes([127]) + struct.pack("!Q", n)
-    s.sendall(h + payload)
+    with send_locks_guard:
+        sl = send_locks.setdefault(s, threading.Lock())
+    with sl:
+        s.sendall(h + payload)
 
 
 def send_json(s, o):
