@@ -670,6 +670,15 @@ converge_restart_one(struct converge *c, const struct spec *s,
 	converge_submit(c, job);
 }
 
+/* A create body with the grid network put in, unless it chose another. */
+static char *
+converge_create_body(struct converge *c, const char *body)
+{
+	char *out = netplane_attach(c->net, body);
+
+	return out != NULL ? out : xstrdup(body);
+}
+
 /* Create and start one missing instance whose image is here. */
 static void
 converge_create(struct converge *c, const struct spec *s)
@@ -686,9 +695,7 @@ converge_create(struct converge *c, const struct spec *s)
 	job->instance = s->instance;
 	job->rev = s->rev;
 	job->name = xstrdup(s->name);
-	/* The grid network, unless the service chose another one. */
-	if ((job->body = netplane_attach(c->net, s->body)) == NULL)
-		job->body = xstrdup(s->body);
+	job->body = converge_create_body(c, s->body);
 	converge_hooks(c, s, job, HOOK_PRE_START, HOOK_POST_START);
 	converge_submit(c, job);
 }
@@ -696,6 +703,22 @@ converge_create(struct converge *c, const struct spec *s)
 /* ---- results of the workers and the probes ---------------------------------- */
 
 static void	converge_due(struct converge *c, int64_t ms);
+
+/*
+ * Why a container of create body must not be made yet, or NULL: it would
+ * join the grid network, which is not in place (made now, it would stay
+ * on Docker's default bridge). A pass is due when the agent tries again.
+ */
+static const char *
+converge_net_hold(struct converge *c, const char *body)
+{
+	const char *why = netplane_hold(c->net);
+
+	if (why == NULL || !netplane_joins(body))
+		return NULL;
+	converge_due(c, CONVERGE_NET_RETRY_MS);
+	return why;
+}
 
 /* ---- job attempts ---------------------------------------------------------- */
 
@@ -757,9 +780,8 @@ converge_job_act(struct converge *c, enum inflight_kind kind,
 	job->attempt = attempt;
 	job->name = xstrdup(name);
 	/* The grid network, as a service's container: names reach it. */
-	if (kind == INFLIGHT_CREATE &&
-	    (job->body = netplane_attach(c->net, s->body)) == NULL)
-		job->body = xstrdup(s->body);
+	if (kind == INFLIGHT_CREATE)
+		job->body = converge_create_body(c, s->body);
 	if (id != NULL)
 		job->id = xstrdup(id);
 	converge_submit(c, job);
@@ -878,12 +900,10 @@ converge_pass_jobs(struct converge_pass *p)
 			}
 			jobrun_image(r, rc, pst, cause, &out);
 		}
-		/* Pending until the grid network is in place (as services). */
+		/* Pending until the grid network is in place. */
 		if (out.action == JOBRUN_CREATE &&
-		    netplane_hold(c->net) != NULL && netplane_joins(s->body)) {
+		    converge_net_hold(c, s->body) != NULL)
 			out.action = JOBRUN_WAIT;
-			converge_due(c, CONVERGE_NET_RETRY_MS);
-		}
 		if (out.due >= 0)
 			converge_due(c, out.due);
 		switch (out.action) {
@@ -1441,12 +1461,9 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 	decide_instance(s, m, ins, r, &f, p->now, &out);
 	if (out.action == DECIDE_CREATE)
 		converge_pass_image(p, s, r, &out);
-	/* Made now, it would stay on Docker's default bridge. */
 	if (out.action == DECIDE_CREATE &&
-	    (hold = netplane_hold(c->net)) != NULL && netplane_joins(s->body)) {
+	    (hold = converge_net_hold(c, s->body)) != NULL)
 		decide_network_wait(r, hold, &out);
-		converge_due(c, CONVERGE_NET_RETRY_MS);
-	}
 	if (out.reinspect)
 		observe_stale(c->observe, m->id);
 	if (out.due >= 0)
