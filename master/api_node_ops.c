@@ -179,8 +179,8 @@ api_node_drain(struct api_ctx *ctx)
 	    "off start-before-stop, %d job(s) run to their end, %d daemon(s) "
 	    "stop last; deadline %s", o.name, o.instances, o.jobs, o.daemons,
 	    units_format_duration(deadline_s, dur, sizeof dur)) != 0) ||
-	    (rc == 0 && store_event_add(ctx->st, g.id, "node.drain", o.name,
-	    "node %s: drain deadline now %s from now", o.name,
+	    (rc == 0 && store_event_add(ctx->st, g.id, "node.drain_deadline",
+	    o.name, "node %s: drain deadline now %s from now", o.name,
 	    units_format_duration(deadline_s, dur, sizeof dur)) != 0) ||
 	    store_commit(ctx->st) != 0)
 		goto fail;

@@ -86,9 +86,18 @@ check_eq "API: draining by an operator, 1 job left" \
     "$(api_jq /v1/nodes/default/n1 '"\(.cordoned) \(.drain.state) \(.drain.by) \(.drain.left.jobs)"')" \
     "true draining operator 1"
 started=$(api_jq /v1/nodes/default/n1 .drain.started_at)
-deadline=$(api_jq /v1/nodes/default/n1 .drain.deadline_at)
 check_has "node ls: draining" "$("$B" node ls)" "online, draining"
 check_eq "one node.drain event" "$(events node.drain)" 1
+# Drained again while draining: the same drain, with a new deadline.
+out=$("$B" node drain --no-wait --deadline 9s n1)
+check_has "CLI: drain again says so" "$out" "node n1 draining"
+check_eq "drain again: the same start" "$(api_jq /v1/nodes/default/n1 .drain.started_at)" "$started"
+check_eq "drain again: node.drain_deadline, not a second node.drain" \
+    "$(events node.drain) $(events node.drain_deadline)" "1 1"
+check_has "which names the new deadline" \
+    "$(api_jq '/v1/grids/default/events?limit=500' -r '.[] | select(.type == "node.drain_deadline") | .message')" \
+    "drain deadline now 9s from now"
+deadline=$(api_jq /v1/nodes/default/n1 .drain.deadline_at)
 master_stop KILL
 master_start "$TMP/data" || exit 1
 # A loaded machine can take longer than the deadline to restart the
@@ -98,7 +107,7 @@ if [ "$(date +%s%3N)" -lt "$(date -d "$deadline" +%s%3N)" ]; then
 	check_eq "after kill -9: still draining, same start and deadline" \
 	    "$after" "draining $started $deadline"
 else
-	echo "# the restart outlasted the 8 s deadline: the drain may be over"
+	echo "# the restart outlasted the 9 s deadline: the drain may be over"
 	check_has "after kill -9: the same drain (start and deadline)" \
 	    "$after" " $started $deadline"
 fi
