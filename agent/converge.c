@@ -99,7 +99,10 @@
 #define CONVERGE_NET_RETRY_MS	1000	/* the grid network failed: again */
 #define CONVERGE_PROBE_WAIT_MS	50	/* a pass waits this for its probes */
 
-/* A "starting" entry of the state frame whose probe may answer in time. */
+/*
+ * A "starting" entry of the state frame that only its probes hold (not
+ * its settle time): it says "running" if they answer in time.
+ */
 struct fixup {
 	json_t		*item;		/* borrowed from the frame's array */
 	int64_t		 service_id;	/* its instance */
@@ -1154,7 +1157,7 @@ converge_probe_results(struct converge *c)
 		if (job->ok && !r->probe.passed && r->probe.key != NULL &&
 		    strcmp(r->probe.key, job->key) == 0)
 			log_info("%.12s: port %d answers (service %lld "
-			    "instance %lld): running", job->container_id,
+			    "instance %lld)", job->container_id,
 			    job->port, (long long)job->service_id,
 			    (long long)job->instance);
 		/* Probing is impossible (not root?): say so once. */
@@ -1503,7 +1506,7 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 			    hook_run_json(&r->hook_runs[k]));
 		json_object_set_new(e, "hooks", runs);
 	}
-	if (out.state == DECIDE_ST_STARTING) {
+	if (out.state == DECIDE_ST_STARTING && out.probes_only) {
 		p->fix[p->nfix].item = json_array_get(p->items,
 		    json_array_size(p->items) - 1);
 		p->fix[p->nfix].service_id = s->service_id;
@@ -1518,6 +1521,9 @@ converge_pass_instance(struct converge_pass *p, size_t i)
  * Probes launched by this pass mostly end within a millisecond (refused,
  * or answered): wait a little so this frame can already say "running"
  * (an agent restart then does not flap its instances to "starting").
+ * Only for entries nothing else holds: one still in its settle time said
+ * "running" here and "starting" in the next pass, and a deploy that
+ * counted it as running ended before it was.
  */
 static void
 converge_pass_probe_wait(struct converge_pass *p)

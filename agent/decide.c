@@ -326,19 +326,21 @@ decide_running(const struct spec *s, const struct observe_container *m,
     const struct decide_facts *f, int64_t now, struct decide_out *out)
 {
 	char *key = NULL;
-	int starting, launch, settled;
+	int starting, launch, settled, held;
 	int64_t due, settle_ms = (int64_t)s->settle_s * 1000;
 
-	/* With a health check, a passed probe settles it, nothing else. */
+	/*
+	 * With a health check, a passed probe settles it, nothing else.
+	 * Held: what is not a probe keeps it unsettled (its settle time;
+	 * its create or start still running, post_start hooks say, until
+	 * that has ended well).
+	 */
+	held = f->busy || (s->health.port <= 0 && !ins->healthy &&
+	    settle_ms > 0 && (f->up_ms < 0 || f->up_ms < settle_ms));
 	if (s->health.port > 0)
-		settled = decide_health(s, m, ins, r, f, now, out);
+		settled = decide_health(s, m, ins, r, f, now, out) && !held;
 	else
-		settled = ins->healthy || settle_ms == 0 ||
-		    (f->up_ms >= 0 && f->up_ms >= settle_ms);
-	/* Its create or start is still running (its post_start hooks, say):
-	 * not settled until that has ended well. */
-	if (f->busy)
-		settled = 0;
+		settled = !held;
 	if (!settled) {
 		/* Watch it closely until it settles: an exit and Docker's
 		 * restart between two passes shows only in the inspect. */
@@ -376,6 +378,8 @@ decide_running(const struct spec *s, const struct observe_container *m,
 	r->error = NULL;
 	out->state = starting || !settled ? DECIDE_ST_STARTING :
 	    DECIDE_ST_RUNNING;
+	/* Its probes may pass within the pass: then it runs (converge.c). */
+	out->probes_only = out->state == DECIDE_ST_STARTING && !held;
 	if (out->action != DECIDE_RESTART)
 		decide_set(out, DECIDE_KEEP, !settled ? s->health.port > 0 ?
 		    DECIDE_R_HEALTH_WAIT : DECIDE_R_SETTLING :

@@ -145,6 +145,10 @@ struct decide_out {
 	int		 probe;		/* launch a wait_for_port probe now */
 	char		*probe_key;	/* its key (the caller frees) */
 	int		 probe_pid;	/* its namespace: State.Pid, 0 own */
+	int		 probes_only;	/* STARTING only until its probes
+					   (port, health) of this start pass:
+					   nothing else (settle_s, a create
+					   in flight) holds it */
 	enum health_status health;	/* HEALTH_NONE without a health_check */
 	const char	*health_error;	/* the last failed probe's reason */
 	int		 health_restarts; /* restarts for failed probes */

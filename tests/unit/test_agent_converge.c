@@ -784,6 +784,59 @@ test_decide_wait_for_port(void)
 	decide_rec_clear(&r);
 }
 
+/*
+ * wait_for_port and a settle time together: its port answering early does
+ * not make it running before its settle time is up, and only an entry
+ * that nothing but its probes holds is one the pass may report running
+ * when they answer (probes_only). Before, the pass said "running" for an
+ * instance up 4 of its 5 s, and "starting" again in the next one.
+ */
+static void
+test_decide_wait_for_port_settle(void)
+{
+	struct spec s = spec_of(1, 1, 1, 8080);
+	struct observe_container m = listed("c1", 1, 1, 1, PLAN_ST_RUNNING);
+	struct observe_inspect ins = { .pid = 4242, .started_at = "t1" };
+	struct decide_facts busy = { PLAN_KEEP, 1, 0, 9000 };
+	struct decide_rec r;
+	struct decide_out out;
+
+	s.settle_s = 5;
+	decide_rec_init(&r, 1, 1, 1);
+	/* Up 6 s, port not proven: only its probe holds it. */
+	decide_up(&s, &m, &ins, &r, 6000, 1000, &out);
+	CHECK_INT(out.state, DECIDE_ST_STARTING);
+	CHECK_INT(out.reason, DECIDE_R_PORT_WAIT);
+	CHECK_INT(out.probe, 1);
+	CHECK_INT(out.probes_only, 1);
+	portprobe_launched(&r.probe, 1000);
+	portprobe_result(&r.probe, "c1@t1", 1, NULL);
+	decide_up(&s, &m, &ins, &r, 6100, 1100, &out);
+	CHECK_INT(out.state, DECIDE_ST_RUNNING);
+	CHECK_INT(out.probes_only, 0);
+	decide_rec_clear(&r);
+
+	/* Up 4.3 s: the port answers, and it is still starting. */
+	decide_rec_init(&r, 1, 1, 1);
+	decide_up(&s, &m, &ins, &r, 4300, 1000, &out);
+	CHECK_INT(out.probes_only, 0);		/* its settle time holds it */
+	portprobe_launched(&r.probe, 1000);
+	portprobe_result(&r.probe, "c1@t1", 1, NULL);
+	decide_up(&s, &m, &ins, &r, 4400, 1100, &out);
+	CHECK_INT(out.state, DECIDE_ST_STARTING);
+	CHECK_INT(out.reason, DECIDE_R_SETTLING);
+	CHECK_INT(out.probes_only, 0);
+	CHECK(out.due > 0 && out.due <= 601);	/* due when it settles */
+	decide_up(&s, &m, &ins, &r, 5000, 1700, &out);
+	CHECK_INT(out.state, DECIDE_ST_RUNNING);
+	/* Its start still in flight (post_start hooks): held too. */
+	decide_instance(&s, &m, &ins, &r, &busy, 1800, &out);
+	free(out.probe_key);
+	CHECK_INT(out.state, DECIDE_ST_STARTING);
+	CHECK_INT(out.probes_only, 0);
+	decide_rec_clear(&r);
+}
+
 /* A start the inspect does not know yet; host network; probe errors. */
 static void
 test_decide_wait_for_port_edges(void)
@@ -1466,6 +1519,7 @@ main(void)
 	TEST_RUN(test_decide_pull);
 	TEST_RUN(test_decide_network_wait);
 	TEST_RUN(test_decide_wait_for_port);
+	TEST_RUN(test_decide_wait_for_port_settle);
 	TEST_RUN(test_decide_wait_for_port_edges);
 	TEST_RUN(test_decide_unknown_instance_removed);
 	TEST_RUN(test_decide_names);
