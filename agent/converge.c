@@ -1506,7 +1506,7 @@ converge_pass_instance(struct converge_pass *p, size_t i)
 			    hook_run_json(&r->hook_runs[k]));
 		json_object_set_new(e, "hooks", runs);
 	}
-	if (out.state == DECIDE_ST_STARTING && out.probes_only) {
+	if (out.probes_only) {
 		p->fix[p->nfix].item = json_array_get(p->items,
 		    json_array_size(p->items) - 1);
 		p->fix[p->nfix].service_id = s->service_id;

@@ -378,8 +378,6 @@ decide_running(const struct spec *s, const struct observe_container *m,
 	r->error = NULL;
 	out->state = starting || !settled ? DECIDE_ST_STARTING :
 	    DECIDE_ST_RUNNING;
-	/* Its probes may pass within the pass: then it runs (converge.c). */
-	out->probes_only = out->state == DECIDE_ST_STARTING && !held;
 	if (out->action != DECIDE_RESTART)
 		decide_set(out, DECIDE_KEEP, !settled ? s->health.port > 0 ?
 		    DECIDE_R_HEALTH_WAIT : DECIDE_R_SETTLING :
@@ -392,6 +390,8 @@ decide_running(const struct spec *s, const struct observe_container *m,
 		out->exit_code = ins->exit_code;
 		out->output = ins->last_output;
 	}
+	/* Its probes may pass within the pass: then it runs (converge.c). */
+	out->probes_only = out->state == DECIDE_ST_STARTING && !held;
 }
 
 /* Its container is created, exited or restarting. */
